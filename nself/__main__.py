@@ -1,0 +1,3 @@
+from nself.cli.main import run
+
+run()

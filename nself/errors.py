@@ -1,0 +1,57 @@
+"""Errors a user can act on. The CLI prints each in one line (no traceback unless --debug)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class NselfError(Exception):
+    """Base of every error that is the user's input or environment, not a bug in nself."""
+
+    def one_line(self) -> str:
+        return " ".join(str(self).split())
+
+
+@dataclass
+class SourceError(NselfError):
+    """Bad input at a position in a file: printed as `file:line:col: message`."""
+
+    file: str | Path | None
+    line: int | None
+    col: int | None
+    message: str
+
+    def __post_init__(self) -> None:
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = str(self.file) if self.file else "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.col is not None:
+                where += f":{self.col}"
+        return f"{where}: {' '.join(self.message.split())}"
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class OptionError(NselfError):
+    """A command-line option or operand that cannot be used; names the option."""
+
+
+class ConnectionFailed(NselfError):
+    """A server that cannot be reached. The message never contains a password."""
+
+
+class ProductionGuardError(NselfError):
+    """A destructive command refused on an environment marked production."""
+
+
+def position_of(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset in `text`."""
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col

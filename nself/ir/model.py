@@ -1,0 +1,474 @@
+"""The canonical schema model: one frozen dataclass per object kind.
+
+Nodes hold names, never references; a `Catalog` looks objects up. Every field is an
+immutable value (str, int, bool, None, tuple or another node), so equality, hashing and
+JSON serialisation all follow from the fields alone (see `nself.ir.serialize`).
+
+Canonical text forms, shared by every frontend:
+- data types are what `format_type()` prints with `search_path = pg_catalog`: built-in
+  types unqualified (`character varying(255)`, `timestamp with time zone`, `integer[]`),
+  user types schema-qualified (`public.mood`, `public.mood[]`);
+- expressions (defaults, checks, predicates, generated columns, policies, view bodies,
+  partition bounds) are what PostgreSQL's deparsers print (`pg_get_expr`,
+  `pg_get_constraintdef`, `pg_get_viewdef`, ...) with `search_path = pg_catalog` and
+  `TimeZone = UTC`;
+- identifiers are stored unquoted, exactly as the catalog spells them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+IR_VERSION = 1
+
+ForeignKeyAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
+ForeignKeyMatch = Literal["SIMPLE", "FULL", "PARTIAL"]
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    name: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    name: str
+    schema: str
+    version: str | None = None
+    comment: str | None = None
+
+
+# --------------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    schema: str
+    name: str
+    labels: tuple[str, ...]
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConstraint:
+    """A CHECK on a table or a domain; `expression` is pg_get_constraintdef's text
+    without the leading `CHECK ` (e.g. `(price > (0)::numeric)`)."""
+
+    name: str
+    expression: str
+    no_inherit: bool = False
+    validated: bool = True
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    schema: str
+    name: str
+    data_type: str
+    not_null: bool = False
+    default: str | None = None
+    collation: str | None = None
+    checks: tuple[CheckConstraint, ...] = ()
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeAttribute:
+    name: str
+    data_type: str
+    collation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeType:
+    schema: str
+    name: str
+    attributes: tuple[CompositeAttribute, ...]
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RangeType:
+    schema: str
+    name: str
+    subtype: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    cache: int = 1
+    cycle: bool = False
+    # (table, column) of an OWNED BY; the table is in the sequence's schema.
+    owned_by: tuple[str, str] | None = None
+    comment: str | None = None
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    generation: Literal["ALWAYS", "BY DEFAULT"]
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 9223372036854775807
+    cache: int = 1
+    cycle: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    data_type: str
+    not_null: bool = False
+    default: str | None = None
+    identity: Identity | None = None
+    # STORED generated column: the expression as pg_get_expr prints it.
+    generated: str | None = None
+    collation: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrimaryKey:
+    name: str
+    columns: tuple[str, ...]
+    include: tuple[str, ...] = ()
+    deferrable: bool = False
+    initially_deferred: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueConstraint:
+    name: str
+    columns: tuple[str, ...]
+    include: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_update: ForeignKeyAction = "NO ACTION"
+    on_delete: ForeignKeyAction = "NO ACTION"
+    match: ForeignKeyMatch = "SIMPLE"
+    deferrable: bool = False
+    initially_deferred: bool = False
+    validated: bool = True
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionElement:
+    expression: str  # a column name (unquoted) or an expression in parentheses
+    operator: str  # e.g. "=" or "&&"
+    opclass: str | None = None
+    descending: bool = False
+    nulls_first: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionConstraint:
+    name: str
+    method: str
+    elements: tuple[ExclusionElement, ...]
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+    comment: str | None = None
+
+
+Constraint = PrimaryKey | UniqueConstraint | ForeignKey | CheckConstraint | ExclusionConstraint
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionSpec:
+    """PARTITION BY of a partitioned table, as pg_get_partkeydef prints it
+    (`RANGE (payment_date)`)."""
+
+    strategy: Literal["RANGE", "LIST", "HASH"]
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionOf:
+    """This table is a partition of `parent` (in schema `parent_schema`), with `bound`
+    as pg_get_expr(relpartbound) prints it (`FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
+
+    parent_schema: str
+    parent: str
+    bound: str
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    partition_by: PartitionSpec | None = None
+    partition_of: PartitionOf | None = None
+    # Parents of classic inheritance, as (schema, table), in inheritance order.
+    inherits: tuple[tuple[str, str], ...] = ()
+    unlogged: bool = False
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    # Storage parameters (`WITH (fillfactor=70)`), as "key=value" in catalog order.
+    options: tuple[str, ...] = ()
+    comment: str | None = None
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def primary_key(self) -> PrimaryKey | None:
+        return next((c for c in self.constraints if isinstance(c, PrimaryKey)), None)
+
+    @property
+    def foreign_keys(self) -> tuple[ForeignKey, ...]:
+        return tuple(c for c in self.constraints if isinstance(c, ForeignKey))
+
+
+# --------------------------------------------------------------------------- indexes
+
+
+@dataclass(frozen=True, slots=True)
+class IndexKey:
+    """One key of an index: a plain column (`column`) or an expression (`expression`,
+    as pg_get_indexdef prints it, without the surrounding parentheses)."""
+
+    column: str | None = None
+    expression: str | None = None
+    collation: str | None = None
+    opclass: str | None = None
+    descending: bool = False
+    nulls_first: bool | None = None  # None: the default for the direction
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index that does not back a constraint (those live on the constraint)."""
+
+    schema: str
+    name: str
+    table: str  # a table or materialized view in `schema`
+    keys: tuple[IndexKey, ...]
+    unique: bool = False
+    method: str = "btree"
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    nulls_not_distinct: bool = False
+    options: tuple[str, ...] = ()
+    comment: str | None = None
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True, slots=True)
+class ViewColumn:
+    name: str
+    data_type: str
+    # True only when PostgreSQL could know it (a column taken straight from a NOT NULL
+    # table column); computed expressions are nullable.
+    not_null: bool = False
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    schema: str
+    name: str
+    definition: str  # pg_get_viewdef(oid, true)
+    columns: tuple[ViewColumn, ...] = ()
+    materialized: bool = False
+    # View options as "key=value" (check_option=local, security_barrier=true, ...).
+    options: tuple[str, ...] = ()
+    comment: str | None = None
+
+
+# --------------------------------------------------------------------------- routines
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionArgument:
+    name: str | None
+    data_type: str
+    mode: Literal["IN", "OUT", "INOUT", "VARIADIC", "TABLE"] = "IN"
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    schema: str
+    name: str
+    arguments: tuple[FunctionArgument, ...] = ()
+    kind: Literal["function", "procedure", "aggregate", "window"] = "function"
+    returns: str | None = None  # pg_get_function_result; None for procedures
+    language: str = "sql"
+    body: str = ""  # prosrc, or pg_get_function_sqlbody for BEGIN ATOMIC bodies
+    volatility: Literal["IMMUTABLE", "STABLE", "VOLATILE"] = "VOLATILE"
+    strict: bool = False
+    security_definer: bool = False
+    leakproof: bool = False
+    parallel: Literal["SAFE", "RESTRICTED", "UNSAFE"] = "UNSAFE"
+    cost: float | None = None
+    rows: float | None = None
+    # SET clauses ("search_path=public") in catalog order.
+    config: tuple[str, ...] = ()
+    comment: str | None = None
+
+    @property
+    def identity_arguments(self) -> str:
+        """The argument types that identify the routine, as pg_get_function_identity_arguments
+        would list them without names: `integer, text`."""
+        return ", ".join(
+            a.data_type for a in self.arguments if a.mode in ("IN", "INOUT", "VARIADIC")
+        )
+
+    @property
+    def signature(self) -> str:
+        return f"{self.schema}.{self.name}({self.identity_arguments})"
+
+
+# --------------------------------------------------------------------------- table-scoped
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    schema: str
+    table: str
+    name: str
+    timing: Literal["BEFORE", "AFTER", "INSTEAD OF"]
+    events: tuple[str, ...]  # INSERT, UPDATE, DELETE, TRUNCATE in that order
+    function_schema: str
+    function: str
+    for_each_row: bool = True
+    arguments: tuple[str, ...] = ()
+    update_columns: tuple[str, ...] = ()  # UPDATE OF
+    when: str | None = None
+    constraint: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
+    # O origin/local (default), D disabled, R replica, A always
+    enabled: Literal["O", "D", "R", "A"] = "O"
+    old_table: str | None = None  # REFERENCING OLD TABLE AS
+    new_table: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    schema: str
+    table: str
+    name: str
+    permissive: bool = True
+    command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"] = "ALL"
+    roles: tuple[str, ...] = ("public",)
+    using: str | None = None
+    with_check: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Privilege:
+    """One granted privilege. Owners' implicit privileges are not recorded.
+
+    `object_kind` is TABLE (also views and sequences' tables-like ACLs), SEQUENCE, SCHEMA,
+    FUNCTION or TYPE; `object_name` is the unqualified name (a function's signature
+    `name(integer, text)`); `column` is set for column privileges."""
+
+    object_kind: Literal["TABLE", "SEQUENCE", "SCHEMA", "FUNCTION", "TYPE"]
+    schema: str
+    object_name: str
+    grantee: str  # role name, or "PUBLIC"
+    privilege: str  # SELECT, INSERT, USAGE, EXECUTE, ...
+    column: str | None = None
+    grantable: bool = False
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A whole database schema. Collections are tuples sorted by identity (see
+    `nself.ir.identity`); build one with `CatalogBuilder` or `Catalog.normalised(...)`."""
+
+    schemas: tuple[Schema, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    composite_types: tuple[CompositeType, ...] = ()
+    range_types: tuple[RangeType, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    tables: tuple[Table, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    views: tuple[View, ...] = ()
+    functions: tuple[Function, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    privileges: tuple[Privilege, ...] = ()
+    ir_version: int = field(default=IR_VERSION)
+
+    def table(self, schema: str, name: str) -> Table | None:
+        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def view(self, schema: str, name: str) -> View | None:
+        return next((v for v in self.views if v.schema == schema and v.name == name), None)
+
+    def enum(self, schema: str, name: str) -> Enum | None:
+        return next((e for e in self.enums if e.schema == schema and e.name == name), None)
+
+    def indexes_of(self, schema: str, table: str) -> tuple[Index, ...]:
+        return tuple(i for i in self.indexes if i.schema == schema and i.table == table)
+
+    def triggers_of(self, schema: str, table: str) -> tuple[Trigger, ...]:
+        return tuple(t for t in self.triggers if t.schema == schema and t.table == table)
+
+    def policies_of(self, schema: str, table: str) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.schema == schema and p.table == table)
+
+
+# Every top-level collection of a Catalog, with the node class it holds. One table that
+# the builder, the serialiser and the diff all read, so a new kind is added in one place.
+COLLECTIONS: dict[str, type] = {
+    "schemas": Schema,
+    "extensions": Extension,
+    "enums": Enum,
+    "domains": Domain,
+    "composite_types": CompositeType,
+    "range_types": RangeType,
+    "sequences": Sequence,
+    "tables": Table,
+    "indexes": Index,
+    "views": View,
+    "functions": Function,
+    "triggers": Trigger,
+    "policies": Policy,
+    "privileges": Privilege,
+}

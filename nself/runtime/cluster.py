@@ -1,0 +1,153 @@
+"""A PostgreSQL cluster that nself runs itself: the `local` environment and test clusters.
+
+Uses the machine's own initdb/pg_ctl. PostgreSQL refuses to run as root, so when nself runs
+as root the server programs run as the `postgres` system user and the cluster's folder is
+handed to that user."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from nself.errors import NselfError
+
+SERVER_USER = "postgres"
+
+
+class ClusterError(NselfError):
+    pass
+
+
+def find_pg_program(name: str) -> Path:
+    """The path of a PostgreSQL program: PATH first, then `pg_config --bindir`, then the
+    newest /usr/lib/postgresql/*/bin (Debian keeps server programs off PATH)."""
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        if bindir and (Path(bindir) / name).exists():
+            return Path(bindir) / name
+    candidates = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
+    if candidates:
+        return Path(candidates[-1])
+    raise ClusterError(f"PostgreSQL program {name!r} not found (looked on PATH, pg_config, /usr/lib/postgresql)")
+
+
+def server_program(name: str) -> Path:
+    """A server-side program (initdb, pg_ctl, postgres): prefer the one beside `postgres`
+    so that client and server programs of different major versions are never mixed."""
+    for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):
+        return Path(candidate)
+    return find_pg_program(name)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_server_user(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", SERVER_USER, "--", *argv]
+
+
+def _hand_to_server_user(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    user = pwd.getpwnam(SERVER_USER)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, user.pw_uid, user.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid)
+
+
+@dataclass
+class LocalCluster:
+    """A cluster in `root` (data in root/data, socket and log beside it), listening on
+    127.0.0.1:`port` with trust authentication for the `postgres` superuser."""
+
+    root: Path
+    port: int
+    user: str = "postgres"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialised:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        _hand_to_server_user(self.root)
+        self._run(
+            [
+                str(server_program("initdb")),
+                "-D", str(self.data_dir),
+                "-A", "trust",
+                "-U", self.user,
+                "-E", "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+
+    def start(self, *, fast: bool = False) -> None:
+        """Start the server. `fast` turns off fsync: for throwaway test clusters only."""
+        self.init()
+        if self.running:
+            return
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c wal_level=replica"
+        if fast:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(
+            [str(server_program("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_file),
+             "-o", options, "-w", "-t", "60", "start"]
+        )
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._run([str(server_program("pg_ctl")), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+
+    @property
+    def running(self) -> bool:
+        if not self.initialised:
+            return False
+        result = subprocess.run(
+            _as_server_user([str(server_program("pg_ctl")), "-D", str(self.data_dir), "status"]),
+            capture_output=True,
+            text=True,
+        )
+        return result.returncode == 0
+
+    def _run(self, argv: list[str]) -> None:
+        result = subprocess.run(_as_server_user(argv), capture_output=True, text=True, cwd="/")
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            last = detail[-1] if detail else f"exit code {result.returncode}"
+            hint = f" (see {self.log_file})" if self.log_file.exists() else ""
+            raise ClusterError(f"{Path(argv[0]).name} failed: {last}{hint}")

@@ -1,0 +1,78 @@
+"""Shared fixtures: one throwaway PostgreSQL cluster per test session, a fresh database per
+test, and the shared test corpus (../shared/corpus) read where it lies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.runtime.cluster import LocalCluster, free_port
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared corpus. In CI (NSELF_REQUIRE_CORPUS=1, set by .ci/run) its absence is an
+    error, so the oracle tests always run there; elsewhere they skip with the reason."""
+    if not (CORPUS / "README.md").exists():
+        message = f"shared test corpus not found at {CORPUS} (set NSELF_CORPUS)"
+        if os.environ.get("NSELF_REQUIRE_CORPUS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    root = Path(tempfile.mkdtemp(prefix="nself-test-pg-"))
+    os.chmod(root, 0o755)
+    cluster = LocalCluster(root=root / "cluster", port=free_port())
+    cluster.start(fast=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+NewDatabase = Callable[..., str]
+
+
+@pytest.fixture
+def new_database(pg_cluster: LocalCluster) -> Iterator[NewDatabase]:
+    """A factory: `url = new_database()` creates an empty database and returns its URL;
+    every database made is dropped when the test ends."""
+    made: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return pg_cluster.url(name)
+
+    yield make
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database(new_database: NewDatabase) -> str:
+    """The URL of one fresh, empty database."""
+    return new_database()
+
+
+def run_sql(url: str, sql: str) -> None:
+    """Run a script of several statements (as psql -f would, stopping at the first error)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
