@@ -1,0 +1,49 @@
+"""What every command shares: the project, --env, consoles and output writing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from nself.runtime.project import Environment, Project, load_project
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Environment from nself.toml (default: $NSELF_ENV, else local).", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+def project() -> Project:
+    return load_project()
+
+
+def environment(name: str | None) -> tuple[Project, Environment]:
+    proj = load_project()
+    return proj, proj.environment(name)
+
+
+def print_json(data: Any) -> None:
+    # Plain print, not rich: scripts parse this.
+    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write `text` to `output`, or to stdout without it."""
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"wrote {output}")
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {message}", markup=True)

@@ -1,0 +1,27 @@
+"""`nself init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nself.cli.common import console
+from nself.runtime.scaffold import init_project
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing nself.toml.")] = False,
+) -> None:
+    """Create nself.toml and the nself/ folder layout (migrations, seeds, mock, tests).
+
+    Examples:
+
+      nself init
+
+      nself init my-app
+    """
+    for path in init_project(directory.resolve(), force=force):
+        console.print(f"created {path}")

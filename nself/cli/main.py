@@ -1,0 +1,111 @@
+"""The `nself` command tree. Each command group lives in its own module; this one wires
+them together and turns errors into one line (a traceback only with --debug)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from nself import __version__
+from nself.cli import db, init, schema
+from nself.errors import NselfError
+from nself.ir import IRFormatError
+
+try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import exceptions as click  # type: ignore[no-redef]
+
+app = typer.Typer(
+    name="nself",
+    help="nself: a compiler for PostgreSQL schemas, with a runtime beside it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nself {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """nself: a compiler for PostgreSQL schemas, with a runtime beside it.
+
+    Examples:
+
+      nself init
+
+      nself db start
+
+      nself schema show --from nself/migrations --format sql
+    """
+    if debug:
+        os.environ["NSELF_DEBUG"] = "1"
+
+
+app.command("init")(init.init)
+app.add_typer(db.app, name="db")
+app.add_typer(schema.app, name="schema")
+
+
+def _register_optional_groups() -> None:
+    """Command groups written in their own modules; each registers itself when present."""
+    import importlib
+
+    for group in ("types", "backup", "restore", "seed", "mock", "data"):
+        try:
+            module = importlib.import_module(f"nself.cli.{group}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"nself.cli.{group}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional_groups()
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("NSELF_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="nself", standalone_mode=False)
+    except (NselfError, IRFormatError) as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(1)
+    except click.NoArgsIsHelpError:
+        sys.exit(0)  # the help text is already printed
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except click.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)

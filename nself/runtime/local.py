@@ -1,0 +1,61 @@
+"""The `local` environment: a cluster nself manages under the project's .nself/ folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from nself.errors import OptionError
+from nself.runtime.cluster import LocalCluster
+from nself.runtime.project import Environment, Project
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    environment: str
+    running: bool
+    initialised: bool
+    port: int
+    data_dir: str
+    url: str
+    server_version: str | None = None
+
+
+def local_cluster(project: Project, environment: Environment) -> LocalCluster:
+    if not environment.managed:
+        raise OptionError(
+            f"--env: {environment.name!r} is a remote environment ({environment.display_url()}); "
+            "only environments without a url are managed by nself"
+        )
+    return LocalCluster(root=project.state_dir / "pg" / environment.name, port=environment.port)
+
+
+def start_local(project: Project, environment: Environment) -> ClusterStatus:
+    cluster = local_cluster(project, environment)
+    cluster.start()
+    return status_local(project, environment)
+
+
+def stop_local(project: Project, environment: Environment) -> ClusterStatus:
+    local_cluster(project, environment).stop()
+    return status_local(project, environment)
+
+
+def status_local(project: Project, environment: Environment) -> ClusterStatus:
+    cluster = local_cluster(project, environment)
+    running = cluster.running
+    version = None
+    if running:
+        with psycopg.connect(cluster.url(), connect_timeout=5) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            version = str(row[0]) if row else None
+    return ClusterStatus(
+        environment=environment.name,
+        running=running,
+        initialised=cluster.initialised,
+        port=cluster.port,
+        data_dir=str(cluster.data_dir),
+        url=cluster.url(),
+        server_version=version,
+    )

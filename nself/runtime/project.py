@@ -1,0 +1,184 @@
+"""The user's project: nself.toml, its environments, and the guard on production.
+
+An environment is either the cluster nself manages under .nself/ (no `url`) or a
+connection URL read from the process environment (`url = "env:NAME"`). URLs hold
+passwords, so every place that shows one uses `mask_url`."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from nself.errors import OptionError, ProductionGuardError, SourceError
+
+CONFIG_FILE = "nself.toml"
+STATE_DIR = ".nself"
+DEFAULT_LOCAL_PORT = 54329
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    # None for the managed local cluster (see `Project.local_cluster`).
+    url_setting: str | None = None
+    production: bool = False
+    port: int = DEFAULT_LOCAL_PORT
+    settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def managed(self) -> bool:
+        return self.url_setting is None
+
+    def url(self) -> str:
+        """The connection URL, resolving `env:NAME`. Secret: never print it; use `display_url`."""
+        if self.url_setting is None:
+            return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        if self.url_setting.startswith("env:"):
+            variable = self.url_setting[4:]
+            value = os.environ.get(variable)
+            if not value:
+                raise OptionError(
+                    f"environment {self.name!r}: variable {variable} is not set (nself.toml url = \"env:{variable}\")"
+                )
+            return value
+        return self.url_setting
+
+    def display_url(self) -> str:
+        try:
+            return mask_url(self.url())
+        except OptionError:
+            return self.url_setting or ""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: dict[str, Any]
+    environments: dict[str, Environment]
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.root / "nself" / "migrations"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def environment(self, name: str | None = None) -> Environment:
+        """The environment called `name`; by default NSELF_ENV, else `local`."""
+        chosen = name or os.environ.get("NSELF_ENV") or "local"
+        if chosen in self.environments:
+            return self.environments[chosen]
+        if chosen == "local":
+            return Environment("local")
+        known = ", ".join(sorted(self.environments)) or "none"
+        raise OptionError(f"--env: no environment {chosen!r} in {self.config_path} (known: {known})")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, also in `password=` query parameters
+    and key=value connection strings."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(password\s*=\s*)\S+", r"\1***", url)
+    if parts.scheme and parts.netloc and parts.password is not None:
+        userinfo = f"{parts.username or ''}:***@"
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=userinfo + host)
+    masked = urlunsplit(parts) if parts.scheme else url
+    return re.sub(r"(password\s*=\s*)[^&\s]+", r"\1***", masked)
+
+
+def find_project_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / CONFIG_FILE).is_file():
+            return directory
+    return None
+
+
+def load_project(start: Path | None = None) -> Project:
+    """The project around `start` (default: the working directory). Without an
+    nself.toml the project is the working directory with only the `local` environment."""
+    start = (start or Path.cwd()).resolve()
+    root = find_project_root(start)
+    if root is None:
+        return Project(root=start, config={}, environments={"local": Environment("local")})
+    path = root / CONFIG_FILE
+    text = path.read_text(encoding="utf-8")
+    try:
+        config = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, exc) from exc
+    return Project(root=root, config=config, environments=_environments(path, text, config))
+
+
+def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> SourceError:
+    # tomllib reports "message (at line L, column C)"; 3.14 adds lineno/colno attributes.
+    text = str(exc)
+    match = re.search(r"\(at line (\d+), column (\d+)\)", text)
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", text) or "invalid TOML"
+    if match:
+        return SourceError(path, int(match.group(1)), int(match.group(2)), message)
+    return SourceError(path, None, None, message)
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, Environment]:
+    raw = config.get("environments", {})
+    if not isinstance(raw, dict):
+        raise SourceError(path, _line_of(text, "environments"), 1, "[environments] must be a table")
+    environments: dict[str, Environment] = {}
+    for name, settings in raw.items():
+        line = _line_of(text, f"environments.{name}")
+        if not isinstance(settings, dict):
+            raise SourceError(path, line, 1, f"environments.{name} must be a table")
+        url = settings.get("url")
+        if url is not None and not isinstance(url, str):
+            raise SourceError(path, _line_of(text, "url") or line, 1, f"environments.{name}.url must be a string")
+        if isinstance(url, str) and not (url.startswith("env:") or url.startswith(("postgresql://", "postgres://"))):
+            raise SourceError(
+                path,
+                _line_of(text, url) or line,
+                1,
+                f'environments.{name}.url must be "env:VARIABLE" or a postgresql:// URL',
+            )
+        if isinstance(url, str) and not url.startswith("env:") and urlsplit(url).password:
+            raise SourceError(
+                path,
+                _line_of(text, url) or line,
+                1,
+                f'environments.{name}.url holds a password in clear; use url = "env:VARIABLE"',
+            )
+        production = settings.get("production", False)
+        if not isinstance(production, bool):
+            raise SourceError(path, _line_of(text, "production") or line, 1, f"environments.{name}.production must be true or false")
+        port = settings.get("port", DEFAULT_LOCAL_PORT)
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise SourceError(path, _line_of(text, "port") or line, 1, f"environments.{name}.port must be a port number")
+        environments[name] = Environment(name, url, production, port, settings)
+    environments.setdefault("local", Environment("local"))
+    return environments
+
+
+def guard_destructive(environment: Environment, action: str, *, force_production: bool = False) -> None:
+    """The one check every destructive command makes before touching `environment`."""
+    if environment.production and not force_production:
+        raise ProductionGuardError(
+            f"refusing to {action} on {environment.name!r}: it is marked production = true in nself.toml"
+        )

@@ -1,0 +1,55 @@
+"""`nself init`: the project files of DESIGN.md ("Project files")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nself.errors import OptionError
+from nself.runtime.project import CONFIG_FILE, DEFAULT_LOCAL_PORT, STATE_DIR
+
+CONFIG_TEMPLATE = f"""\
+# nself project configuration. Environments: `local` is the cluster nself runs under
+# {STATE_DIR}/; others are URLs read from environment variables, never written here.
+
+[environments.local]
+port = {DEFAULT_LOCAL_PORT}
+
+# [environments.staging]
+# url = "env:STAGING_DATABASE_URL"
+
+# [environments.prod]
+# url = "env:PROD_DATABASE_URL"
+# production = true            # destructive commands refuse this environment
+"""
+
+LAYOUT = (
+    "nself/migrations",
+    "nself/seeds",
+    "nself/seeds/local",
+    "nself/mock",
+    "nself/tests",
+)
+
+
+def init_project(root: Path, *, force: bool = False) -> list[Path]:
+    """Write nself.toml and the nself/ folders; return what was created."""
+    created: list[Path] = []
+    config = root / CONFIG_FILE
+    if config.exists() and not force:
+        raise OptionError(f"{config} already exists (use --force to overwrite it)")
+    root.mkdir(parents=True, exist_ok=True)
+    config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    created.append(config)
+    for folder in LAYOUT:
+        path = root / folder
+        if not path.exists():
+            path.mkdir(parents=True)
+            (path / ".gitkeep").touch()
+            created.append(path)
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+    if f"{STATE_DIR}/" not in lines:
+        with gitignore.open("a", encoding="utf-8") as handle:
+            handle.write(f"{STATE_DIR}/\n")
+        created.append(gitignore)
+    return created

@@ -1,0 +1,61 @@
+"""SOURCE operands: where a command reads a schema from.
+
+A SOURCE is an environment name, a postgresql:// URL, a migrations directory, a .sql
+file, a .dbml file or an IR .json file (DESIGN.md, "Environments")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nself.errors import OptionError
+from nself.ir import Catalog, catalog_from_json
+from nself.runtime.project import Project
+
+
+def describe_source(source: str | None, project: Project) -> str:
+    if source is None:
+        return f"environment {project.environment().name!r}"
+    if source.startswith(("postgresql://", "postgres://")):
+        from nself.runtime.project import mask_url
+
+        return mask_url(source)
+    return source
+
+
+def load_catalog(source: str | None, project: Project, *, option: str = "--from") -> Catalog:
+    """Read the schema that `source` names. None means the default environment."""
+    if source is None:
+        return _introspect(project.environment().url())
+    if source.startswith(("postgresql://", "postgres://")):
+        return _introspect(source)
+    path = Path(source)
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if path.is_dir():
+        from nself.frontends.sql import compile_migrations
+
+        return compile_migrations(path)
+    if path.suffix in (".sql", ".dbml", ".json"):
+        if not path.is_file():
+            raise OptionError(f"{option}: file not found: {source}")
+        if path.suffix == ".sql":
+            from nself.frontends.sql import compile_migrations
+
+            return compile_migrations(path)
+        if path.suffix == ".dbml":
+            from nself.frontends.dbml import parse_dbml
+
+            return parse_dbml(path.read_text(encoding="utf-8"), str(path))
+        return catalog_from_json(path.read_text(encoding="utf-8"))
+    if source in project.environments or source == "local":
+        return _introspect(project.environment(source).url())
+    raise OptionError(
+        f"{option}: {source!r} is not an environment of nself.toml, a postgresql:// URL, "
+        "a migrations directory, or a .sql, .dbml or .json file"
+    )
+
+
+def _introspect(url: str) -> Catalog:
+    from nself.frontends.live import introspect
+
+    return introspect(url)
