@@ -64,6 +64,28 @@ def _as_server_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *argv]
 
 
+def server_user_can_reach(path: Path) -> bool:
+    """Whether the server user may traverse every existing ancestor of `path` (a project
+    under /root, mode 0700, is out of its reach)."""
+    if os.geteuid() != 0:
+        return True
+    user = pwd.getpwnam(SERVER_USER)
+    groups = set(os.getgrouplist(SERVER_USER, user.pw_gid))
+    for directory in [path, *path.parents]:
+        if not directory.exists():
+            continue
+        st = directory.stat()
+        if st.st_uid == user.pw_uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid in groups:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
+
+
 def _hand_to_server_user(path: Path) -> None:
     if os.geteuid() != 0:
         return

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 
 from nself.errors import OptionError
-from nself.runtime.cluster import LocalCluster
+from nself.runtime.cluster import LocalCluster, server_user_can_reach
 from nself.runtime.project import Environment, Project
 
 
@@ -28,7 +30,20 @@ def local_cluster(project: Project, environment: Environment) -> LocalCluster:
             f"--env: {environment.name!r} is a remote environment ({environment.display_url()}); "
             "only environments without a url are managed by nself"
         )
-    return LocalCluster(root=project.state_dir / "pg" / environment.name, port=environment.port)
+    return LocalCluster(root=cluster_root(project, environment), port=environment.port)
+
+
+# Where clusters go when the project folder is out of the server user's reach (running as
+# root in a 0700 home): one folder per project, named by a hash of its path.
+FALLBACK_CLUSTERS = Path("/var/lib/nself/clusters")
+
+
+def cluster_root(project: Project, environment: Environment) -> Path:
+    preferred = project.state_dir / "pg" / environment.name
+    if server_user_can_reach(preferred):
+        return preferred
+    digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
+    return FALLBACK_CLUSTERS / digest / environment.name
 
 
 def start_local(project: Project, environment: Environment) -> ClusterStatus:

@@ -1,0 +1,63 @@
+"""Bad input gives one line naming the file:line:col or the option, a non-zero exit and
+no traceback; --debug shows the traceback."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import run_nself
+
+
+def assert_one_line_error(stderr: str, *fragments: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_malformed_nself_toml(tmp_path: Path) -> None:
+    (tmp_path / "nself.toml").write_text("[environments.local]\nport = = 5\n")
+    result = run_nself("schema", "show", cwd=tmp_path)
+    assert result.code == 1
+    assert_one_line_error(result.stderr, f"{tmp_path / 'nself.toml'}:2:")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "nself.toml").write_text("[environments.local]\nport = = 5\n")
+    result = run_nself("--debug", "schema", "show", cwd=tmp_path)
+    assert result.code != 0
+    assert "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("schema", "show", "--frm", "x"), "--frm"),
+        (("schema", "show", "--format", "xml"), "--format"),
+        (("schema", "show", "--from", "missing.dbml"), "--from"),
+        (("schema", "show", "--from", "nowhere"), "--from"),
+        (("db", "status", "--env", "qa"), "--env"),
+        (("no-such-command",), "no-such-command"),
+    ],
+)
+def test_bad_options_name_the_option(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
+    result = run_nself(*args, cwd=tmp_path)
+    assert result.code in (1, 2)
+    assert_one_line_error(result.stderr, fragment)
+
+
+def test_unreachable_server_is_one_line_without_password(tmp_path: Path) -> None:
+    url = "postgresql://app:hunter2@127.0.0.1:1/app"
+    result = run_nself("schema", "show", "--from", url, cwd=tmp_path)
+    assert result.code == 1
+    assert_one_line_error(result.stderr)
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_every_command_has_help_with_examples(tmp_path: Path) -> None:
+    for args in (("init",), ("db", "start"), ("db", "status"), ("schema", "show")):
+        result = run_nself(*args, "--help", cwd=tmp_path)
+        assert result.code == 0, result.stderr
+        assert "Examples" in result.stdout, args

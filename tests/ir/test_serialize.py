@@ -1,0 +1,122 @@
+import json
+
+import pytest
+
+from nself.ir import CatalogBuilder, IRFormatError, catalog_from_json, catalog_to_json
+from nself.ir.model import (
+    CheckConstraint,
+    Column,
+    Enum,
+    ExclusionConstraint,
+    ExclusionElement,
+    ForeignKey,
+    Function,
+    FunctionArgument,
+    Identity,
+    Index,
+    IndexKey,
+    PartitionSpec,
+    PrimaryKey,
+    Schema,
+    Table,
+    UniqueConstraint,
+    View,
+    ViewColumn,
+)
+
+
+def sample_catalog() -> CatalogBuilder:
+    b = CatalogBuilder()
+    b.add(Schema("public", "standard public schema"))
+    b.add(Enum("public", "mood", ("sad", "ok", "happy")))
+    b.add(
+        Table(
+            "public",
+            "users",
+            columns=(
+                Column("id", "bigint", not_null=True, identity=Identity("ALWAYS")),
+                Column("email", "text", not_null=True),
+                Column("mood", "public.mood"),
+            ),
+            constraints=(
+                UniqueConstraint("users_email_key", ("email",)),
+                PrimaryKey("users_pkey", ("id",)),
+                CheckConstraint("users_email_check", "(email <> ''::text)"),
+            ),
+        )
+    )
+    b.add(
+        Table(
+            "public",
+            "posts",
+            columns=(Column("id", "integer", not_null=True), Column("user_id", "bigint")),
+            constraints=(
+                ForeignKey("posts_user_id_fkey", ("user_id",), "public", "users", ("id",), on_delete="CASCADE"),
+                ExclusionConstraint("posts_excl", "gist", (ExclusionElement("id", "="),)),
+            ),
+            partition_by=PartitionSpec("RANGE", "id"),
+        )
+    )
+    b.add(Index("public", "posts_user_idx", "posts", (IndexKey(column="user_id", descending=True),)))
+    b.add(View("public", "v", " SELECT 1 AS one;", (ViewColumn("one", "integer"),)))
+    b.add(Function("public", "f", (FunctionArgument("x", "integer"),), returns="integer", body="select x"))
+    return b
+
+
+def test_json_round_trip_gives_an_equal_catalog() -> None:
+    catalog = sample_catalog().freeze()
+    assert catalog_from_json(catalog_to_json(catalog)) == catalog
+
+
+def test_json_is_deterministic_whatever_the_insertion_order() -> None:
+    first = sample_catalog().freeze()
+    reordered = CatalogBuilder()
+    for collection in ("functions", "views", "indexes", "tables", "enums", "schemas"):
+        for node in reversed(getattr(first, collection)):
+            reordered.add(node)
+    assert catalog_to_json(reordered.freeze()) == catalog_to_json(first)
+
+
+def test_constraints_are_sorted_by_name_and_tagged_with_their_kind() -> None:
+    data = json.loads(catalog_to_json(sample_catalog().freeze()))
+    users = next(t for t in data["tables"] if t["name"] == "users")
+    assert [c["name"] for c in users["constraints"]] == ["users_email_check", "users_email_key", "users_pkey"]
+    assert [c["kind"] for c in users["constraints"]] == ["CheckConstraint", "UniqueConstraint", "PrimaryKey"]
+
+
+def test_defaults_are_left_out_of_json() -> None:
+    data = json.loads(catalog_to_json(sample_catalog().freeze()))
+    email = next(t for t in data["tables"] if t["name"] == "users")["columns"][1]
+    assert email == {"name": "email", "data_type": "text", "not_null": True}
+
+
+def test_catalog_is_hashable_and_equal_by_value() -> None:
+    assert hash(sample_catalog().freeze()) == hash(sample_catalog().freeze())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not JSON"),
+        ('{"ir_version": 99}', "ir_version"),
+        ('{"ir_version": 1, "tables": [{"schema": "s", "name": "t", "colour": 1}]}', "unknown field 'colour'"),
+        ('{"ir_version": 1, "tables": [{"schema": "s", "name": 5}]}', "expected str"),
+        ('{"ir_version": 1, "triggers": [{"schema": "s", "table": "t", "name": "x", "timing": "SOMETIMES", '
+         '"events": [], "function_schema": "s", "function": "f"}]}', "SOMETIMES"),
+    ],
+)
+def test_bad_ir_json_is_rejected_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(IRFormatError, match=message):
+        catalog_from_json(text)
+
+
+def test_builder_replace_handles_renames() -> None:
+    b = sample_catalog()
+    users = b.get(Table, "public", "users")
+    assert users is not None
+    import dataclasses
+
+    b.replace(users, dataclasses.replace(users, name="people"))
+    catalog = b.freeze()
+    assert catalog.table("public", "users") is None
+    assert catalog.table("public", "people") is not None
