@@ -1,0 +1,279 @@
+"""A readable plain-text summary of a schema, one section per schema.
+
+Deterministic (it follows the Catalog's own sorted order) and free of terminal markup, so
+it can be piped, diffed and kept as a golden file:
+
+    schema public -- standard public schema
+
+      table public.users -- people who sign in
+        id          integer                  not null  default nextval('public.users_id_seq'::regclass)
+        email       text                     not null
+        primary key users_pkey (id)
+        index users_email_idx on (lower(email))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nself.ir.model import (
+    Catalog,
+    CheckConstraint,
+    Column,
+    Constraint,
+    ExclusionConstraint,
+    ForeignKey,
+    Function,
+    Index,
+    PrimaryKey,
+    Table,
+    UniqueConstraint,
+    View,
+)
+
+
+def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
+    return {"schema.txt": render_text(catalog)}
+
+
+def render_text(catalog: Catalog) -> str:
+    lines: list[str] = []
+    schema_names = sorted(
+        {s.name for s in catalog.schemas} | {n.schema for coll in _schema_scoped(catalog) for n in coll}
+    )
+    comments = {s.name: s.comment for s in catalog.schemas}
+    if catalog.extensions:
+        lines.append("extensions")
+        for e in catalog.extensions:
+            version = f" {e.version}" if e.version else ""
+            lines.append(f"  {e.name}{version} in {e.schema}{_comment(e.comment)}")
+        lines.append("")
+    for schema in schema_names:
+        lines.append(f"schema {schema}{_comment(comments.get(schema))}")
+        body = _schema_body(catalog, schema)
+        if body:
+            lines.append("")
+            lines.extend(body)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _schema_scoped(catalog: Catalog) -> Iterable[Iterable[Any]]:
+    return (
+        catalog.enums,
+        catalog.domains,
+        catalog.composite_types,
+        catalog.range_types,
+        catalog.sequences,
+        catalog.tables,
+        catalog.views,
+        catalog.functions,
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment(comment: str | None) -> str:
+    if not comment:
+        return ""
+    return " -- " + " ".join(comment.split())
+
+
+def _schema_body(catalog: Catalog, schema: str) -> list[str]:
+    blocks: list[list[str]] = []
+    for enum in (e for e in catalog.enums if e.schema == schema):
+        labels = ", ".join(_literal(label) for label in enum.labels)
+        blocks.append([f"  enum {enum.schema}.{enum.name} ({labels}){_comment(enum.comment)}"])
+    for domain in (d for d in catalog.domains if d.schema == schema):
+        block = [
+            f"  domain {domain.schema}.{domain.name} {_nullability_text(domain.data_type, domain.not_null, domain.default)}{_comment(domain.comment)}"
+        ]
+        block.extend(f"    check {c.name} {c.expression}" for c in domain.checks)
+        blocks.append(block)
+    for composite in (c for c in catalog.composite_types if c.schema == schema):
+        block = [f"  type {composite.schema}.{composite.name}{_comment(composite.comment)}"]
+        width = max((len(a.name) for a in composite.attributes), default=0)
+        block.extend(f"    {a.name.ljust(width)}  {a.data_type}" for a in composite.attributes)
+        blocks.append(block)
+    for rng in (r for r in catalog.range_types if r.schema == schema):
+        blocks.append([f"  range {rng.schema}.{rng.name} of {rng.subtype}{_comment(rng.comment)}"])
+    for seq in (s for s in catalog.sequences if s.schema == schema):
+        owned = f" owned by {seq.owned_by[0]}.{seq.owned_by[1]}" if seq.owned_by else ""
+        blocks.append([f"  sequence {seq.schema}.{seq.name} {seq.data_type}{owned}{_comment(seq.comment)}"])
+    for table in (t for t in catalog.tables if t.schema == schema):
+        blocks.append(_table(catalog, table))
+    for view in (v for v in catalog.views if v.schema == schema):
+        blocks.append(_view(catalog, view))
+    for function in (f for f in catalog.functions if f.schema == schema):
+        blocks.append(_function(function))
+    out: list[str] = []
+    for block in blocks:
+        if out:
+            out.append("")
+        out.extend(block)
+    return out
+
+
+def _nullability_text(data_type: str, not_null: bool, default: str | None) -> str:
+    text = data_type + (" not null" if not_null else "")
+    if default is not None:
+        text += f" default {default}"
+    return text
+
+
+def _column_rows(columns: Iterable[Column]) -> list[list[str]]:
+    rows = []
+    for c in columns:
+        detail = []
+        if c.identity is not None:
+            detail.append(f"identity {c.identity.generation.lower()}")
+        if c.generated is not None:
+            detail.append(f"generated as {c.generated}")
+        if c.default is not None:
+            detail.append(f"default {c.default}")
+        if c.collation is not None:
+            detail.append(f"collate {c.collation}")
+        rows.append(
+            [
+                c.name,
+                c.data_type,
+                "not null" if c.not_null else "null",
+                (" ".join(detail) + _comment(c.comment)).strip(),
+            ]
+        )
+    return rows
+
+
+def _aligned(rows: list[list[str]], indent: str) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    out = []
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)] + [row[-1]]
+        out.append((indent + "  ".join(cells)).rstrip())
+    return out
+
+
+def _table(catalog: Catalog, table: Table) -> list[str]:
+    kind = "partitioned table" if table.partition_by else ("unlogged table" if table.unlogged else "table")
+    head = f"  {kind} {table.schema}.{table.name}"
+    if table.partition_by is not None:
+        head += f" partition by {table.partition_by.strategy} {table.partition_by.key}"
+    if table.partition_of is not None:
+        p = table.partition_of
+        head += f" partition of {p.parent_schema}.{p.parent} {p.bound}"
+    if table.inherits:
+        head += " inherits " + ", ".join(f"{s}.{t}" for s, t in table.inherits)
+    lines = [head + _comment(table.comment)]
+    lines.extend(_aligned(_column_rows(table.columns), "    "))
+    constraints = sorted(table.constraints, key=lambda c: (_CONSTRAINT_RANK[type(c)], c.name))
+    lines.extend(f"    {_constraint(c)}{_comment(c.comment)}" for c in constraints)
+    lines.extend(
+        f"    {_index(i)}{_comment(i.comment)}" for i in catalog.indexes_of(table.schema, table.name)
+    )
+    for trigger in catalog.triggers_of(table.schema, table.name):
+        when = f" {trigger.timing.lower()} {' or '.join(e.lower() for e in trigger.events)}"
+        each = "row" if trigger.for_each_row else "statement"
+        state = {"D": " (disabled)", "R": " (replica)", "A": " (always)"}.get(trigger.enabled, "")
+        lines.append(
+            f"    trigger {trigger.name}{when} for each {each} execute "
+            f"{trigger.function_schema}.{trigger.function}(){state}{_comment(trigger.comment)}"
+        )
+    if table.rls_enabled:
+        lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
+    for policy in catalog.policies_of(table.schema, table.name):
+        text = f"    policy {policy.name} for {policy.command.lower()} to {', '.join(policy.roles)}"
+        if not policy.permissive:
+            text += " restrictive"
+        if policy.using is not None:
+            text += f" using {policy.using}"
+        if policy.with_check is not None:
+            text += f" with check {policy.with_check}"
+        lines.append(text + _comment(policy.comment))
+    return lines
+
+
+_CONSTRAINT_RANK: dict[type, int] = {
+    PrimaryKey: 0,
+    UniqueConstraint: 1,
+    ExclusionConstraint: 2,
+    CheckConstraint: 3,
+    ForeignKey: 4,
+}
+
+
+def _constraint(c: Constraint) -> str:
+    if isinstance(c, PrimaryKey):
+        return f"primary key {c.name} ({', '.join(c.columns)})"
+    if isinstance(c, UniqueConstraint):
+        return f"unique {c.name} ({', '.join(c.columns)})"
+    if isinstance(c, ForeignKey):
+        text = (
+            f"foreign key {c.name} ({', '.join(c.columns)}) -> "
+            f"{c.ref_schema}.{c.ref_table} ({', '.join(c.ref_columns)})"
+        )
+        if c.on_delete != "NO ACTION":
+            text += f" on delete {c.on_delete.lower()}"
+        if c.on_update != "NO ACTION":
+            text += f" on update {c.on_update.lower()}"
+        return text
+    if isinstance(c, CheckConstraint):
+        return f"check {c.name} {c.expression}"
+    if isinstance(c, ExclusionConstraint):
+        elements = ", ".join(f"{e.expression} with {e.operator}" for e in c.elements)
+        return f"exclude {c.name} using {c.method} ({elements})"
+    raise TypeError(f"not a constraint: {c!r}")
+
+
+def _index(index: Index) -> str:
+    keys = ", ".join(
+        (k.column if k.column is not None else f"({k.expression})") + (" desc" if k.descending else "")
+        for k in index.keys
+    )
+    text = f"{'unique ' if index.unique else ''}index {index.name}"
+    if index.method != "btree":
+        text += f" using {index.method}"
+    text += f" on ({keys})"
+    if index.include:
+        text += f" include ({', '.join(index.include)})"
+    if index.predicate is not None:
+        text += f" where {index.predicate}"
+    return text
+
+
+def _view(catalog: Catalog, view: View) -> list[str]:
+    kind = "materialized view" if view.materialized else "view"
+    lines = [f"  {kind} {view.schema}.{view.name}{_comment(view.comment)}"]
+    rows = [
+        [c.name, c.data_type, "not null" if c.not_null else "null", _comment(c.comment).strip()]
+        for c in view.columns
+    ]
+    lines.extend(_aligned(rows, "    "))
+    lines.extend(f"    {_index(i)}{_comment(i.comment)}" for i in catalog.indexes_of(view.schema, view.name))
+    return lines
+
+
+def _function(function: Function) -> list[str]:
+    args = ", ".join(
+        " ".join(
+            part
+            for part in (
+                a.mode.lower() if a.mode != "IN" else "",
+                a.name or "",
+                a.data_type,
+            )
+            if part
+        )
+        for a in function.arguments
+        if a.mode != "TABLE"
+    )
+    kind = function.kind
+    returns = f" returns {function.returns}" if function.returns else ""
+    return [
+        f"  {kind} {function.schema}.{function.name}({args}){returns} "
+        f"language {function.language} {function.volatility.lower()}{_comment(function.comment)}"
+    ]

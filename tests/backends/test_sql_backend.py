@@ -1,0 +1,277 @@
+"""The SQL backend: quoting checked against PostgreSQL's own quote_ident, a table of DDL
+renderings, and the sample catalog's script applied to a real empty database."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psycopg
+import pytest
+
+from nself.backends.sql import ddl, qualified_names_in, render
+from nself.ir.model import (
+    CheckConstraint,
+    Column,
+    Domain,
+    ExclusionConstraint,
+    ExclusionElement,
+    ForeignKey,
+    Function,
+    FunctionArgument,
+    Identity,
+    Index,
+    IndexKey,
+    Policy,
+    PrimaryKey,
+    Privilege,
+    Sequence,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+from nself.runtime.cluster import LocalCluster, find_pg_program
+from tests.backends.sample_catalog import sample_catalog
+
+# Names whose quoting is the same in PostgreSQL 15 and in the newer keyword list pglast
+# carries (keywords added after 15, like json_table, are left out).
+NAMES = [
+    "users",
+    "Users",
+    "user",
+    "select",
+    "order",
+    "name",
+    "abort",
+    "between",
+    "left",
+    "int",
+    "text",
+    "_x1",
+    "1abc",
+    "a b",
+    'a"b',
+    "a$b",
+    "é",
+    "camelCase",
+    "from",
+    "analyse",
+    "interval",
+    "xmin",
+]
+
+
+def test_quote_ident_matches_postgresql(pg_cluster: LocalCluster) -> None:
+    with psycopg.connect(pg_cluster.url()) as conn:
+        for name in NAMES:
+            row = conn.execute("SELECT quote_ident(%s)", (name,)).fetchone()
+            assert row is not None
+            assert ddl.quote_ident(name) == row[0], name
+
+
+@pytest.mark.parametrize(
+    ("got", "expected"),
+    [
+        (ddl.qualified_name("public", "user"), 'public."user"'),
+        (ddl.qualified_name("My Schema", "t"), '"My Schema".t'),
+        (ddl.quote_literal("it's"), "'it''s'"),
+        (ddl.parenthesised("(a > 0)"), "(a > 0)"),
+        (ddl.parenthesised("(a > 0) AND (b > 0)"), "((a > 0) AND (b > 0))"),
+        (ddl.parenthesised("lower(x)"), "(lower(x))"),
+        (ddl.parenthesised("(')(')"), "(')(')"),
+        (
+            ddl.column_definition(Column("id", "bigint", not_null=True, identity=Identity("ALWAYS"))),
+            "id bigint GENERATED ALWAYS AS IDENTITY (START WITH 1 INCREMENT BY 1 MINVALUE 1 "
+            "MAXVALUE 9223372036854775807 CACHE 1) NOT NULL",
+        ),
+        (
+            ddl.column_definition(Column("Total", "numeric(10,2)", generated="(price * (qty)::numeric)")),
+            '"Total" numeric(10,2) GENERATED ALWAYS AS ((price * (qty)::numeric)) STORED',
+        ),
+        (
+            ddl.constraint_definition(PrimaryKey("t_pkey", ("a", "b"), include=("c",))),
+            "CONSTRAINT t_pkey PRIMARY KEY (a, b) INCLUDE (c)",
+        ),
+        (
+            ddl.constraint_definition(
+                UniqueConstraint(
+                    "u", ("a",), nulls_not_distinct=True, deferrable=True, initially_deferred=True
+                )
+            ),
+            "CONSTRAINT u UNIQUE NULLS NOT DISTINCT (a) DEFERRABLE INITIALLY DEFERRED",
+        ),
+        (
+            ddl.constraint_definition(CheckConstraint("c", "(a > 0)", no_inherit=True)),
+            "CONSTRAINT c CHECK (a > 0) NO INHERIT",
+        ),
+        (
+            ddl.constraint_definition(
+                ExclusionConstraint(
+                    "ex", "gist", (ExclusionElement("room", "="), ExclusionElement("(tsrange(a, b))", "&&"))
+                )
+            ),
+            "CONSTRAINT ex EXCLUDE USING gist (room WITH =, (tsrange(a, b)) WITH &&)",
+        ),
+        (
+            ddl.add_constraint(
+                Table("public", "b"),
+                ForeignKey(
+                    "b_a_fkey",
+                    ("a_id",),
+                    "public",
+                    "a",
+                    ("id",),
+                    on_delete="SET NULL",
+                    match="FULL",
+                    validated=False,
+                ),
+            ),
+            "ALTER TABLE public.b ADD CONSTRAINT b_a_fkey FOREIGN KEY (a_id) REFERENCES public.a(id) "
+            "MATCH FULL ON DELETE SET NULL NOT VALID;",
+        ),
+        (
+            ddl.create_index(
+                Index(
+                    "public",
+                    "i",
+                    "t",
+                    (
+                        IndexKey(column="a", descending=True, nulls_first=False),
+                        IndexKey(expression="lower(b)"),
+                    ),
+                    include=("c",),
+                    predicate="(a IS NOT NULL)",
+                )
+            ),
+            "CREATE INDEX i ON public.t USING btree (a DESC NULLS LAST, (lower(b))) INCLUDE (c) "
+            "WHERE (a IS NOT NULL);",
+        ),
+        (ddl.drop_table(Table("public", "group")), 'DROP TABLE public."group";'),
+        (
+            ddl.create_sequence(Sequence("s", "q", data_type="integer", max_value=100, cycle=True)),
+            "CREATE SEQUENCE s.q\n    AS integer\n    START WITH 1\n    INCREMENT BY 1\n    MINVALUE 1\n"
+            "    MAXVALUE 100\n    CACHE 1\n    CYCLE;",
+        ),
+        (
+            ddl.create_domain(
+                Domain("public", "d", "text", checks=(CheckConstraint("d_check", "(VALUE <> '')"),))
+            ),
+            ["CREATE DOMAIN public.d AS text\n    CONSTRAINT d_check CHECK (VALUE <> '');"],
+        ),
+        (
+            ddl.create_function(
+                Function(
+                    "public",
+                    "f",
+                    (FunctionArgument("x", "integer"), FunctionArgument("y", "text", mode="OUT")),
+                    returns="text",
+                    body="SELECT $$a$$::text",
+                    config=('search_path="$user", public',),
+                )
+            ),
+            "CREATE FUNCTION public.f(x integer, OUT y text)\n    RETURNS text\n    LANGUAGE sql\n"
+            "    SET search_path TO '$user', 'public'\n    AS $_$SELECT $$a$$::text$_$;",
+        ),
+        (
+            ddl.create_trigger(
+                Trigger(
+                    "public",
+                    "t",
+                    "trg",
+                    "AFTER",
+                    ("INSERT", "DELETE"),
+                    "public",
+                    "f",
+                    for_each_row=False,
+                    arguments=("a'b",),
+                    new_table="n",
+                    enabled="A",
+                )
+            ),
+            [
+                "CREATE TRIGGER trg AFTER INSERT OR DELETE ON public.t REFERENCING NEW TABLE AS n "
+                "FOR EACH STATEMENT EXECUTE FUNCTION public.f('a''b');",
+                "ALTER TABLE public.t ENABLE ALWAYS TRIGGER trg;",
+            ],
+        ),
+        (
+            ddl.create_policy(
+                Policy(
+                    "public",
+                    "t",
+                    "p",
+                    permissive=False,
+                    command="UPDATE",
+                    roles=("admin",),
+                    with_check="true",
+                )
+            ),
+            "CREATE POLICY p ON public.t AS RESTRICTIVE FOR UPDATE TO admin WITH CHECK (true);",
+        ),
+        (
+            ddl.grant(Privilege("TABLE", "public", "t", "app", "UPDATE", column="a", grantable=True)),
+            "GRANT UPDATE (a) ON TABLE public.t TO app WITH GRANT OPTION;",
+        ),
+        (
+            ddl.create_view(View("public", "mv", " SELECT 1 AS one;", materialized=True)),
+            "CREATE MATERIALIZED VIEW public.mv AS\nSELECT 1 AS one\nWITH NO DATA;",
+        ),
+        (
+            ddl.comment_on("COLUMN", f"{ddl.qualified_name('public', 't')}.{ddl.quote_ident('A')}", None),
+            'COMMENT ON COLUMN public.t."A" IS NULL;',
+        ),
+    ],
+)
+def test_ddl_rendering(got: object, expected: object) -> None:
+    assert got == expected
+
+
+def test_qualified_names_in() -> None:
+    text = 'SELECT a.x FROM public.film f JOIN "My S"."T ""q""" USING (id)'
+    assert {("public", "film"), ("My S", 'T "q"'), ("a", "x")} <= qualified_names_in(text)
+
+
+def test_render_is_deterministic() -> None:
+    assert render(sample_catalog(), {}) == render(sample_catalog(), {})
+
+
+def test_views_and_functions_in_dependency_order() -> None:
+    script = render(sample_catalog(), {})["schema.sql"]
+    order = [
+        "CREATE VIEW app.user_emails ",
+        "CREATE FUNCTION app.emails()",
+        "CREATE MATERIALIZED VIEW app.user_emails2 ",
+        "CREATE VIEW app.a_first ",
+        "ALTER SEQUENCE app.users_id_seq OWNED BY",
+    ]
+    positions = [script.index(s) for s in order]
+    assert positions == sorted(positions)
+    assert script.index("CREATE TABLE app.events ") < script.index("CREATE TABLE app.events_2024 ")
+
+
+@pytest.mark.oracle
+def test_sample_script_applies_to_empty_database(database: str) -> None:
+    script = render(sample_catalog(), {})["schema.sql"]
+    result = subprocess.run(
+        [str(find_pg_program("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1"
+        ).fetchall()
+        assert rows == [
+            ("a_first", "v"),
+            ("events", "p"),
+            ("events_2024", "r"),
+            ("posts", "r"),
+            ("user_emails", "v"),
+            ("user_emails2", "m"),
+            ("users", "r"),
+        ]
+        enabled = conn.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'users_touch'").fetchone()
+        assert enabled == ("D",)
