@@ -1,0 +1,666 @@
+"""What every type backend shares: names and the meaning of PostgreSQL types.
+
+Each language module (typescript, go, python, swift, rust, graphql) decides how a type
+family or a name is *spelled*; this module decides what a column *is*:
+
+- identifiers: `split_words`, `pascal_case`, `camel_case`, `snake_case`,
+  `screaming_snake_case`, `make_identifier` (leading digits, spaces, non-ASCII) and
+  `escape_reserved` (a language's keyword set and its escape form);
+- collision-free names: `type_names` for types (same-named tables in two schemas,
+  reserved names, derived names such as `UsersInsert`) and `member_names` for fields and
+  enum members (labels such as 'read-only', 'Guest User', '2fa_pending');
+- types: `TypeResolver.resolve` turns a canonical IR data type (`format_type` text) into a
+  `PgType`: domains resolved to their base type (and their NOT NULL), array dimensions,
+  enums, composite and range types, and a `family` per built-in type;
+- Insert/Update rules: `insert_presence`, `update_presence`, `column_nullable`;
+- functions: `callable_functions` with their inputs and result shape.
+
+The API is shared with the Go, Rust and Swift backends: change it additively only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, Table, View
+
+# --------------------------------------------------------------------------- identifiers
+
+_WORD = re.compile(r"[A-Z0-9]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
+
+
+def ascii_fold(text: str) -> str:
+    """`text` with accents removed and other non-ASCII characters dropped ('café' -> 'cafe')."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+def split_words(name: str) -> list[str]:
+    """The words of a database name: separators are any non-alphanumeric characters and
+    case changes; digits stay with the letters that follow or precede them.
+
+    'read-only' -> [read, only]; 'Guest User' -> [Guest, User]; '2fa_pending' -> [2fa,
+    pending]; 'userID' -> [user, ID]; 'HTTPServer' -> [HTTP, Server]."""
+    words: list[str] = []
+    for chunk in re.split(r"[^A-Za-z0-9]+", ascii_fold(name)):
+        words.extend(_WORD.findall(chunk))
+    return words
+
+
+def _cap(word: str) -> str:
+    return word[:1].upper() + word[1:].lower()
+
+
+def pascal_case(name: str) -> str:
+    """'user_accounts' -> 'UserAccounts'; may start with a digit (see make_identifier)."""
+    return "".join(_cap(w) for w in split_words(name))
+
+
+def camel_case(name: str) -> str:
+    """'user_accounts' -> 'userAccounts'."""
+    words = split_words(name)
+    if not words:
+        return ""
+    return words[0].lower() + "".join(_cap(w) for w in words[1:])
+
+
+def snake_case(name: str) -> str:
+    """'UserAccounts' -> 'user_accounts'; 'Guest User' -> 'guest_user'."""
+    return "_".join(w.lower() for w in split_words(name))
+
+
+def screaming_snake_case(name: str) -> str:
+    """'read-only' -> 'READ_ONLY'."""
+    return "_".join(w.upper() for w in split_words(name))
+
+
+def keep_case(name: str) -> str:
+    """The name itself, with invalid characters turned into underscores ('Guest User' ->
+    'Guest_User'): for languages that keep database names as they are (GraphQL)."""
+    folded = ascii_fold(name)
+    return re.sub(r"[^A-Za-z0-9_]", "_", folded)
+
+
+NameStyle = Callable[[str], str]
+
+
+def make_identifier(
+    name: str,
+    style: NameStyle = snake_case,
+    *,
+    digit_prefix: str = "_",
+    empty: str = "value",
+) -> str:
+    """A valid identifier (ASCII letters, digits, underscores, not starting with a digit)
+    from a database name, in `style`. A leading digit gets `digit_prefix`; a name with no
+    letters or digits at all ('-', '🙂') becomes `empty`."""
+    converted = style(name)
+    converted = re.sub(r"[^A-Za-z0-9_]", "_", converted)
+    if not converted.strip("_"):
+        converted = empty
+    if converted[0].isdigit():
+        converted = digit_prefix + converted
+    return converted
+
+
+def escape_reserved(name: str, keywords: Collection[str], template: str = "{}_") -> str:
+    """`name`, escaped with `template` when it is one of the language's `keywords`
+    ('type' -> 'type_' in Python/Go, 'r#type' with template 'r#{}' in Rust, '`type`' with
+    template '`{}`' in Swift)."""
+    return template.format(name) if name in keywords else name
+
+
+def member_names(
+    db_names: Sequence[str],
+    style: NameStyle,
+    *,
+    keywords: Collection[str] = (),
+    escape: str = "{}_",
+    digit_prefix: str = "_",
+    empty: str = "value",
+    taken: Collection[str] = (),
+    fold_case: bool = False,
+) -> list[str]:
+    """Unique identifiers, one per database name (fields of a type, members of an enum),
+    in the same order. Keywords are escaped with `escape`; names already used (after
+    conversion, or in `taken`) get a numeric suffix: 'a-b' and 'a b' -> A_B, A_B_2.
+    With `fold_case`, names differing only in case count as the same (for enum members in
+    a language that folds case, or files)."""
+    used = {t.lower() if fold_case else t for t in taken}
+    result: list[str] = []
+    for db_name in db_names:
+        base = make_identifier(db_name, style, digit_prefix=digit_prefix, empty=empty)
+        candidate = escape_reserved(base, keywords, escape)
+        number = 2
+        while (candidate.lower() if fold_case else candidate) in used:
+            candidate = escape_reserved(f"{base}_{number}", keywords, escape)
+            number += 1
+        used.add(candidate.lower() if fold_case else candidate)
+        result.append(candidate)
+    return result
+
+
+def type_names(
+    objects: Iterable[tuple[str, str]],
+    style: NameStyle = pascal_case,
+    *,
+    reserved: Collection[str] = (),
+    suffixes: Sequence[str] = ("",),
+    digit_prefix: str = "T",
+    default_schema: str = "public",
+) -> dict[tuple[str, str], str]:
+    """Collision-free type names for (schema, name) objects (tables, views, enums,
+    composite types: they share one namespace per schema in PostgreSQL).
+
+    A name is `style(name)` unless objects in several schemas share it, in which case the
+    objects outside `default_schema` are qualified: `style(schema + '_' + name)`
+    (public.users -> Users, auth.users -> AuthUsers). A name counts as taken when any of
+    `name + suffix` (for every suffix, e.g. ('', 'Insert', 'Update')) is in `reserved` or
+    already given; then it is qualified, and then numbered (Users2). The result does not
+    depend on the order of `objects`."""
+    items = sorted(set(objects), key=lambda o: (o[0] != default_schema, o[0], o[1]))
+    plain = {o: make_identifier(o[1], style, digit_prefix=digit_prefix, empty="Type") for o in items}
+    schemas_of: dict[str, set[str]] = {}
+    for obj, base in plain.items():
+        schemas_of.setdefault(base, set()).add(obj[0])
+    used = set(reserved)
+    result: dict[tuple[str, str], str] = {}
+
+    def free(base: str) -> bool:
+        return all(base + s not in used for s in suffixes)
+
+    for obj in items:
+        schema = obj[0]
+        qualified = make_identifier(f"{schema}_{obj[1]}", style, digit_prefix=digit_prefix, empty="Type")
+        shared = len(schemas_of[plain[obj]]) > 1 and schema != default_schema
+        candidates = [qualified] if shared else [plain[obj], qualified]
+        chosen = next((c for c in candidates if free(c)), None)
+        number = 2
+        while chosen is None:
+            if free(f"{candidates[-1]}{number}"):
+                chosen = f"{candidates[-1]}{number}"
+            number += 1
+        used.update(chosen + s for s in suffixes)
+        result[obj] = chosen
+    return result
+
+
+def qualified_db_name(schema: str, name: str) -> str:
+    """'public.users' for messages and comments."""
+    return f"{schema}.{name}"
+
+
+# --------------------------------------------------------------------------- types
+
+# Built-in type names as format_type prints them (without modifiers) -> family.
+# A family is the PostgreSQL short name every language maps from.
+BUILTIN_FAMILIES: dict[str, str] = {
+    "smallint": "int2",
+    "integer": "int4",
+    "bigint": "int8",
+    "real": "float4",
+    "double precision": "float8",
+    "numeric": "numeric",
+    "money": "money",
+    "boolean": "bool",
+    "text": "text",
+    "character varying": "text",
+    "character": "text",
+    '"char"': "text",
+    "name": "text",
+    "bytea": "bytea",
+    "json": "json",
+    "jsonb": "jsonb",
+    "jsonpath": "text",
+    "uuid": "uuid",
+    "date": "date",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+    "interval": "interval",
+    "inet": "inet",
+    "cidr": "cidr",
+    "macaddr": "macaddr",
+    "macaddr8": "macaddr",
+    "bit": "bit",
+    "bit varying": "bit",
+    "tsvector": "tsvector",
+    "tsquery": "tsquery",
+    "xml": "xml",
+    "point": "geometric",
+    "line": "geometric",
+    "lseg": "geometric",
+    "box": "geometric",
+    "path": "geometric",
+    "polygon": "geometric",
+    "circle": "geometric",
+    "oid": "int4",  # unsigned 32-bit, fits a JS number and an int64
+    "xid": "int4",
+    "cid": "int4",
+    "xid8": "int8",
+    "regclass": "text",
+    "regtype": "text",
+    "regproc": "text",
+    "regprocedure": "text",
+    "regoper": "text",
+    "regoperator": "text",
+    "regconfig": "text",
+    "regdictionary": "text",
+    "regnamespace": "text",
+    "regrole": "text",
+    "regcollation": "text",
+    "pg_lsn": "text",
+    "pg_snapshot": "text",
+    "txid_snapshot": "text",
+    "int4range": "range",
+    "int8range": "range",
+    "numrange": "range",
+    "tsrange": "range",
+    "tstzrange": "range",
+    "daterange": "range",
+    "int4multirange": "multirange",
+    "int8multirange": "multirange",
+    "nummultirange": "multirange",
+    "tsmultirange": "multirange",
+    "tstzmultirange": "multirange",
+    "datemultirange": "multirange",
+    "void": "void",
+    "record": "record",
+    "trigger": "pseudo",
+    "event_trigger": "pseudo",
+    "internal": "pseudo",
+    "cstring": "pseudo",
+    "language_handler": "pseudo",
+    "fdw_handler": "pseudo",
+    "index_am_handler": "pseudo",
+    "table_am_handler": "pseudo",
+    "tsm_handler": "pseudo",
+    "anyelement": "any",
+    "anyarray": "any",
+    "anynonarray": "any",
+    "anyenum": "any",
+    "anyrange": "any",
+    "anymultirange": "any",
+    "anycompatible": "any",
+    "anycompatiblearray": "any",
+    "anycompatiblenonarray": "any",
+    "anycompatiblerange": "any",
+    "anycompatiblemultirange": "any",
+    "unknown": "any",
+}
+
+# Subtype family of the built-in range and multirange types.
+RANGE_SUBTYPES: dict[str, str] = {
+    "int4range": "integer",
+    "int8range": "bigint",
+    "numrange": "numeric",
+    "tsrange": "timestamp without time zone",
+    "tstzrange": "timestamp with time zone",
+    "daterange": "date",
+    "int4multirange": "integer",
+    "int8multirange": "bigint",
+    "nummultirange": "numeric",
+    "tsmultirange": "timestamp without time zone",
+    "tstzmultirange": "timestamp with time zone",
+    "datemultirange": "date",
+}
+
+# Types of common extensions: extension objects are not in the IR, so a column of type
+# public.citext names a type the catalog does not define. Keyed by unqualified name.
+EXTENSION_FAMILIES: dict[str, str] = {
+    "citext": "text",
+    "ltree": "text",
+    "lquery": "text",
+    "ltxtquery": "text",
+    "hstore": "hstore",
+}
+
+TypeKind = Literal["builtin", "enum", "composite", "range", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class PgType:
+    """What a data type is, after resolving domains.
+
+    - kind builtin: `name` is format_type's name without modifiers ('character varying',
+      'timestamp with time zone'); `family` is its short family ('text', 'timestamptz');
+    - kind enum / composite (also a table's or view's row type) / range (user-defined):
+      `schema` and `name` of the type in the catalog, `family` equal to the kind;
+    - kind unknown: a type the catalog does not define (from an extension): `schema`,
+      `name`, and `family` from EXTENSION_FAMILIES or 'unknown'.
+    `dims` counts array dimensions (0: not an array). `not_null` is True when a domain on
+    the way is NOT NULL; `domain` is the outermost domain as (schema, name).
+    `subtype` is the element type of a range or multirange."""
+
+    kind: TypeKind
+    name: str
+    family: str
+    schema: str | None = None
+    dims: int = 0
+    not_null: bool = False
+    domain: tuple[str, str] | None = None
+    domain_default: str | None = None
+    subtype: PgType | None = None
+    modifiers: str | None = None  # '(255)', '(10,2)', ...
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(schema, name) of a user type, for `type_names` lookups."""
+        return (self.schema or "", self.name)
+
+    def element(self) -> PgType:
+        """This type without its array dimensions."""
+        if not self.dims:
+            return self
+        return PgType(
+            self.kind, self.name, self.family, self.schema, 0, False, None, None, self.subtype, self.modifiers
+        )
+
+
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QUALIFIED = re.compile(rf"^({_IDENT})\.({_IDENT})$")
+
+
+def _unquote(identifier: str) -> str:
+    if identifier.startswith('"') and identifier.endswith('"'):
+        return identifier[1:-1].replace('""', '"')
+    return identifier
+
+
+def array_dims(data_type: str) -> int:
+    """Array dimensions written in a data type: 'integer[]' -> 1, 'text[][]' -> 2.
+    format_type prints one pair of brackets whatever the declared dimensions (PostgreSQL
+    does not enforce them), so a column declared integer[][] reads as 1 from the catalog."""
+    dims = 0
+    text = data_type.rstrip()
+    while text.endswith("]"):
+        start = text.rfind("[")
+        if start < 0:
+            break
+        text = text[:start].rstrip()
+        dims += 1
+    return dims
+
+
+def strip_array(data_type: str) -> str:
+    """The data type without its trailing '[]' pairs."""
+    text = data_type.rstrip()
+    while text.endswith("]") and "[" in text:
+        text = text[: text.rfind("[")].rstrip()
+    return text
+
+
+def split_type_name(data_type: str) -> tuple[str | None, str, str | None]:
+    """(schema, name, modifiers) of a data type without array brackets.
+    'public.mood' -> ('public', 'mood', None); 'numeric(10,2)' -> (None, 'numeric', '(10,2)');
+    'timestamp(3) with time zone' -> (None, 'timestamp with time zone', '(3)');
+    'interval day to second' -> (None, 'interval', None)."""
+    text = strip_array(data_type).strip()
+    match = _QUALIFIED.match(text)
+    if match:
+        return _unquote(match.group(1)), _unquote(match.group(2)), None
+    modifiers_match = re.search(r"\([^)]*\)", text)
+    modifiers = modifiers_match.group(0) if modifiers_match else None
+    name = re.sub(r"\s*\([^)]*\)", "", text).strip()
+    name = re.sub(r"\s+", " ", name)
+    if name.startswith("interval"):
+        name = "interval"
+    return None, name, modifiers
+
+
+class TypeResolver:
+    """Resolves canonical data types against one catalog (cached per type text)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._domains: dict[tuple[str, str], Domain] = {(d.schema, d.name): d for d in catalog.domains}
+        self._enums = {(e.schema, e.name) for e in catalog.enums}
+        self._composites = {(c.schema, c.name) for c in catalog.composite_types}
+        self._composites.update((t.schema, t.name) for t in catalog.tables)
+        self._composites.update((v.schema, v.name) for v in catalog.views)
+        self._ranges = {(r.schema, r.name): r.subtype for r in catalog.range_types}
+        self._cache: dict[str, PgType] = {}
+
+    def resolve(self, data_type: str) -> PgType:
+        cached = self._cache.get(data_type)
+        if cached is None:
+            cached = self._resolve(data_type, frozenset())
+            self._cache[data_type] = cached
+        return cached
+
+    def _resolve(self, data_type: str, seen: frozenset[tuple[str, str]]) -> PgType:
+        dims = array_dims(data_type)
+        schema, name, modifiers = split_type_name(data_type)
+        if schema is None:
+            family = BUILTIN_FAMILIES.get(name, "unknown")
+            subtype = None
+            if name in RANGE_SUBTYPES:
+                subtype = self._resolve(RANGE_SUBTYPES[name], seen)
+            kind: TypeKind = "builtin" if name in BUILTIN_FAMILIES else "unknown"
+            return PgType(kind, name, family, None, dims, modifiers=modifiers, subtype=subtype)
+        key = (schema, name)
+        domain = self._domains.get(key)
+        if domain is not None and key not in seen:
+            base = self._resolve(domain.data_type, seen | {key})
+            return PgType(
+                base.kind,
+                base.name,
+                base.family,
+                base.schema,
+                base.dims + dims,
+                # A domain's NOT NULL binds the value itself, not the elements of an
+                # array of that domain.
+                (domain.not_null or base.not_null) if dims == 0 else False,
+                key,
+                (domain.default or base.domain_default) if dims == 0 else None,
+                base.subtype,
+                base.modifiers,
+            )
+        if key in self._enums:
+            return PgType("enum", name, "enum", schema, dims)
+        if key in self._composites:
+            return PgType("composite", name, "composite", schema, dims)
+        if key in self._ranges:
+            subtype = self._resolve(self._ranges[key], seen)
+            return PgType("range", name, "range", schema, dims, subtype=subtype)
+        return PgType("unknown", name, EXTENSION_FAMILIES.get(name, "unknown"), schema, dims)
+
+
+# --------------------------------------------------------------------------- insert / update
+
+Presence = Literal["required", "optional", "absent"]
+
+
+def column_nullable(column: Column, resolver: TypeResolver) -> bool:
+    """True when the column may hold NULL: no NOT NULL on it nor on its domain."""
+    return not (column.not_null or resolver.resolve(column.data_type).not_null)
+
+
+def writable(column: Column) -> bool:
+    """False for columns no INSERT or UPDATE may set: generated columns and GENERATED
+    ALWAYS identity columns (those need OVERRIDING SYSTEM VALUE)."""
+    if column.generated is not None:
+        return False
+    return not (column.identity is not None and column.identity.generation == "ALWAYS")
+
+
+def insert_presence(column: Column, resolver: TypeResolver) -> Presence:
+    """How a column appears in an Insert type: absent when not writable; optional when it
+    has a default (its own or its domain's, serial's nextval included), is an identity BY
+    DEFAULT, or may be NULL; required otherwise."""
+    if not writable(column):
+        return "absent"
+    if column.default is not None or column.identity is not None:
+        return "optional"
+    resolved = resolver.resolve(column.data_type)
+    if resolved.domain_default is not None:
+        return "optional"
+    if column_nullable(column, resolver):
+        return "optional"
+    return "required"
+
+
+def update_presence(column: Column) -> Presence:
+    """How a column appears in an Update type: every writable column, optional."""
+    return "optional" if writable(column) else "absent"
+
+
+def is_serial(column: Column) -> bool:
+    return column.default is not None and column.default.startswith("nextval(")
+
+
+def view_column_nullable(not_null: bool) -> bool:
+    return not not_null
+
+
+# --------------------------------------------------------------------------- relations
+
+
+def row_relations(catalog: Catalog) -> list[tuple[str, str, Table | View]]:
+    """Every table and view as (schema, name, node), in catalog order (sorted)."""
+    rows: list[tuple[str, str, Table | View]] = [(t.schema, t.name, t) for t in catalog.tables]
+    rows.extend((v.schema, v.name, v) for v in catalog.views)
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
+def named_type_objects(catalog: Catalog) -> list[tuple[str, str]]:
+    """(schema, name) of every object that becomes a named type: tables, views, enums,
+    composite types (domains resolve to their base type, so they are not named)."""
+    objects = [(t.schema, t.name) for t in catalog.tables]
+    objects += [(v.schema, v.name) for v in catalog.views]
+    objects += [(e.schema, e.name) for e in catalog.enums]
+    objects += [(c.schema, c.name) for c in catalog.composite_types]
+    return sorted(objects)
+
+
+# --------------------------------------------------------------------------- functions
+
+_NOT_CALLABLE_FAMILIES = {"pseudo"}
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionShape:
+    """A function as a client calls it.
+
+    `inputs` are (name, argument) with unnamed arguments called arg1, arg2...; an input
+    with a default is optional. The result is either one `return_type` (a data type, may
+    be 'void' or 'record') or `return_columns` (TABLE(...) or OUT/INOUT columns), and
+    `returns_set` tells whether it returns rows (SETOF / TABLE)."""
+
+    function: Function
+    inputs: tuple[tuple[str, FunctionArgument], ...]
+    returns_set: bool
+    return_type: str | None
+    return_columns: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def schema(self) -> str:
+        return self.function.schema
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+
+def function_shape(function: Function) -> FunctionShape:
+    inputs: list[tuple[str, FunctionArgument]] = []
+    outputs: list[tuple[str, str]] = []
+    table_columns: list[tuple[str, str]] = []
+    for position, argument in enumerate(function.arguments, start=1):
+        name = argument.name or f"arg{position}"
+        if argument.mode in ("IN", "INOUT", "VARIADIC"):
+            inputs.append((name, argument))
+        if argument.mode in ("OUT", "INOUT"):
+            outputs.append((argument.name or f"column{position}", argument.data_type))
+        if argument.mode == "TABLE":
+            table_columns.append((argument.name or f"column{position}", argument.data_type))
+    returns = (function.returns or "void").strip()
+    returns_set = returns.startswith("SETOF ") or returns.startswith("TABLE(")
+    if table_columns:
+        return FunctionShape(function, tuple(inputs), True, None, tuple(table_columns))
+    if returns.startswith("TABLE("):
+        return FunctionShape(function, tuple(inputs), True, None, _parse_table_result(returns))
+    if len(outputs) > 1:
+        return FunctionShape(function, tuple(inputs), returns_set, None, tuple(outputs))
+    if len(outputs) == 1:
+        return FunctionShape(function, tuple(inputs), returns_set, outputs[0][1])
+    if returns.startswith("SETOF "):
+        returns = returns[len("SETOF ") :].strip()
+    return FunctionShape(function, tuple(inputs), returns_set, returns)
+
+
+def _parse_table_result(text: str) -> tuple[tuple[str, str], ...]:
+    """Columns of 'TABLE(film_id integer, "Title" text, price numeric(4,2))'."""
+    inner = text[len("TABLE(") : -1]
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    current = ""
+    for char in inner:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and char == ",":
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    if current.strip():
+        parts.append(current.strip())
+    columns: list[tuple[str, str]] = []
+    for part in parts:
+        match = re.match(rf"^({_IDENT})\s+(.+)$", part)
+        if match:
+            columns.append((_unquote(match.group(1)), match.group(2).strip()))
+    return tuple(columns)
+
+
+def callable_functions(catalog: Catalog, resolver: TypeResolver | None = None) -> list[FunctionShape]:
+    """Functions a client can call (as PostgREST/Hasura expose them): plain functions,
+    not procedures, aggregates or window functions, and none that takes or returns a
+    pseudo type (trigger, internal, cstring, handlers). Sorted by (schema, name, args)."""
+    resolver = resolver or TypeResolver(catalog)
+    shapes: list[FunctionShape] = []
+    for function in catalog.functions:
+        if function.kind != "function":
+            continue
+        shape = function_shape(function)
+        types = [a.data_type for _, a in shape.inputs]
+        types += [t for _, t in shape.return_columns]
+        if shape.return_type is not None:
+            types.append(shape.return_type)
+        if any(resolver.resolve(t).family in _NOT_CALLABLE_FAMILIES for t in types):
+            continue
+        shapes.append(shape)
+    return shapes
+
+
+def function_names(
+    shapes: Sequence[FunctionShape],
+    style: NameStyle,
+    *,
+    keywords: Collection[str] = (),
+    escape: str = "{}_",
+    default_schema: str = "public",
+    taken: Collection[str] = (),
+) -> dict[int, str]:
+    """Unique identifiers for functions (by index into `shapes`): overloads and functions
+    of other schemas are told apart (`search_films`, `search_films_2`,
+    `auth_uid`)."""
+    db_names = [s.name if s.schema == default_schema else f"{s.schema}_{s.name}" for s in shapes]
+    names = member_names(db_names, style, keywords=keywords, escape=escape, taken=taken)
+    return dict(enumerate(names))
+
+
+def lookup(mapping: Mapping[str, str], family: str, default: str) -> str:
+    """`mapping[family]`, or `default` for a family the language does not map."""
+    return mapping.get(family, default)
