@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from nself.cli.common import EnvOption, JsonOption, console, environment, print_json
-from nself.runtime.local import ClusterStatus, start_local, status_local, stop_local
+from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
+from nself.errors import OptionError
+from nself.runtime.local import ClusterStatus, database_url, start_local, status_local, stop_local
+from nself.runtime.migrate import (
+    apply_migrations,
+    create_migration,
+    drop_everything,
+    migration_status,
+    rollback_migrations,
+)
+from nself.runtime.project import Project, guard_destructive
+from nself.runtime.query import open_psql, run_query
 
 app = typer.Typer(help="Database operations: local cluster, migrations, queries, dumps.", no_args_is_help=True)
 
@@ -57,3 +72,175 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """
     proj, environ = environment(env)
     _print_status(status_local(proj, environ), as_json)
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def _migrations_dir(proj: Project) -> Path:
+    return proj.migrations_dir
+
+
+@app.command("migrate")
+def migrate(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Apply pending migrations of nself/migrations/ in order, each in its own transaction.
+
+    Examples:
+
+      nself db migrate
+
+      nself db migrate --env staging
+    """
+    proj, environ = environment(env)
+    url = database_url(proj, environ)
+    with console.status("migrating") as status:
+        runs = apply_migrations(
+            url, _migrations_dir(proj), on_start=lambda m: status.update(f"applying {m.path.name}")
+        )
+    if as_json:
+        print_json([dataclasses.asdict(run) for run in runs])
+        return
+    for run in runs:
+        console.print(f"[green]applied[/green] {run.file} ({run.duration_ms} ms)")
+    if not runs:
+        console.print(f"{environ.name}: up to date")
+
+
+@app.command("migrate:create")
+def migrate_create(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_posts.")]) -> None:
+    """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections.
+
+    Examples:
+
+      nself db migrate:create create_users
+    """
+    path = create_migration(_migrations_dir(project()), name)
+    console.print(f"created {path}")
+
+
+@app.command("migrate:rollback")
+def migrate_rollback(
+    env: EnvOption = None,
+    steps: Annotated[int, typer.Option("--steps", "-n", help="How many migrations to roll back.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the down sections of the most recently applied migrations.
+
+    Examples:
+
+      nself db migrate:rollback
+
+      nself db migrate:rollback --steps 3
+    """
+    proj, environ = environment(env)
+    runs = rollback_migrations(database_url(proj, environ), _migrations_dir(proj), steps=steps)
+    if as_json:
+        print_json([dataclasses.asdict(run) for run in runs])
+        return
+    for run in runs:
+        console.print(f"[yellow]rolled back[/yellow] {run.file} ({run.duration_ms} ms)")
+
+
+@app.command("migrate:status")
+def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """List migrations as applied, pending, changed (edited after it was applied) or
+    missing (applied, but its file is gone).
+
+    Examples:
+
+      nself db migrate:status
+
+      nself db migrate:status --json
+    """
+    proj, environ = environment(env)
+    states = migration_status(database_url(proj, environ), _migrations_dir(proj))
+    if as_json:
+        print_json([dataclasses.asdict(state) for state in states])
+        return
+    table = Table("version", "name", "status", "applied at", box=None)
+    colours = {"applied": "green", "pending": "cyan", "changed": "red", "missing": "red"}
+    for state in states:
+        applied = f"{state.applied_at:%Y-%m-%d %H:%M:%S}" if state.applied_at else ""
+        table.add_row(state.version, state.name, f"[{colours[state.status]}]{state.status}[/]", applied)
+    console.print(table)
+
+
+@app.command("migrate:fresh")
+def migrate_fresh(
+    env: EnvOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop every schema of the database and apply all migrations again. Refused on
+    production environments.
+
+    Examples:
+
+      nself db migrate:fresh --yes
+    """
+    proj, environ = environment(env)
+    guard_destructive(environ, "drop everything and re-run migrations")
+    if not yes and not typer.confirm(f"Drop everything in {environ.name} ({environ.display_url()})?"):
+        raise typer.Abort()
+    url = database_url(proj, environ)
+    drop_everything(url)
+    runs = apply_migrations(url, _migrations_dir(proj))
+    console.print(f"{environ.name}: dropped everything, applied {len(runs)} migration(s)")
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@app.command("query")
+def query(
+    sql: Annotated[str | None, typer.Argument(help="SQL to run.", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Run the SQL in this file.")] = None,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+) -> None:
+    """Run SQL and print what the last statement returns.
+
+    Examples:
+
+      nself db query "select count(*) from users"
+
+      nself db query -f report.sql --csv
+    """
+    if (sql is None) == (file is None):
+        raise OptionError("give either SQL as an argument or --file FILE")
+    if file is not None:
+        if not file.is_file():
+            raise OptionError(f"--file: file not found: {file}")
+        text, source = file.read_text(encoding="utf-8"), str(file)
+    else:
+        text, source = sql or "", "<query>"
+    proj, environ = environment(env)
+    result = run_query(database_url(proj, environ), text, source)
+    if as_json:
+        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    elif result.columns:
+        table = Table(*result.columns)
+        for row in result.rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in row))
+        console.print(table)
+        console.print(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+    else:
+        console.print(result.status)
+
+
+@app.command("shell")
+def shell(env: EnvOption = None) -> None:
+    """Open psql on the environment (the password is passed in the environment, not argv).
+
+    Examples:
+
+      nself db shell
+
+      nself db shell --env staging
+    """
+    proj, environ = environment(env)
+    open_psql(database_url(proj, environ))

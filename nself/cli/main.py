@@ -98,10 +98,10 @@ def run(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except click.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
         if debug:

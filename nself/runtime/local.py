@@ -6,8 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
+from nself.connection import connect
 from nself.errors import OptionError
 from nself.runtime.cluster import LocalCluster, server_user_can_reach
 from nself.runtime.project import Environment, Project
@@ -62,7 +61,7 @@ def status_local(project: Project, environment: Environment) -> ClusterStatus:
     running = cluster.running
     version = None
     if running:
-        with psycopg.connect(cluster.url(), connect_timeout=5) as conn:
+        with connect(cluster.url(), connect_timeout=5) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             version = str(row[0]) if row else None
     return ClusterStatus(
@@ -74,3 +73,13 @@ def status_local(project: Project, environment: Environment) -> ClusterStatus:
         url=cluster.url(),
         server_version=version,
     )
+
+
+def database_url(project: Project, environment: Environment) -> str:
+    """The URL to connect to `environment`, starting the managed local cluster first when
+    it is not running (as `nself db start` would)."""
+    if environment.managed:
+        cluster = local_cluster(project, environment)
+        if not cluster.running:
+            cluster.start()
+    return environment.url()

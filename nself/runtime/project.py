@@ -12,8 +12,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from nself.connection import mask_url
 from nself.errors import OptionError, ProductionGuardError, SourceError
 
 CONFIG_FILE = "nself.toml"
@@ -82,21 +83,6 @@ class Project:
             return Environment("local")
         known = ", ".join(sorted(self.environments)) or "none"
         raise OptionError(f"--env: no environment {chosen!r} in {self.config_path} (known: {known})")
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, also in `password=` query parameters
-    and key=value connection strings."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(password\s*=\s*)\S+", r"\1***", url)
-    if parts.scheme and parts.netloc and parts.password is not None:
-        userinfo = f"{parts.username or ''}:***@"
-        host = parts.netloc.rsplit("@", 1)[1]
-        parts = parts._replace(netloc=userinfo + host)
-    masked = urlunsplit(parts) if parts.scheme else url
-    return re.sub(r"(password\s*=\s*)[^&\s]+", r"\1***", masked)
 
 
 def find_project_root(start: Path) -> Path | None:

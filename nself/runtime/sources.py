@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nself.connection import mask_url
 from nself.errors import OptionError
 from nself.ir import Catalog, catalog_from_json
 from nself.runtime.project import Project
@@ -16,8 +17,6 @@ def describe_source(source: str | None, project: Project) -> str:
     if source is None:
         return f"environment {project.environment().name!r}"
     if source.startswith(("postgresql://", "postgres://")):
-        from nself.runtime.project import mask_url
-
         return mask_url(source)
     return source
 

@@ -1,0 +1,50 @@
+"""Connecting to PostgreSQL: one place that opens connections, turns failures into one
+line, and keeps passwords out of every message."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from nself.errors import ConnectionFailed
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, also in `password=` query parameters
+    and key=value connection strings."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(password\s*=\s*)\S+", r"\1***", url)
+    if parts.scheme and parts.netloc and parts.password is not None:
+        userinfo = f"{parts.username or ''}:***@"
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=userinfo + host)
+    masked = urlunsplit(parts) if parts.scheme else url
+    return re.sub(r"(password\s*=\s*)[^&\s]+", r"\1***", masked)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` with the password of `url` (if any) removed wherever it appears."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    text = text.replace(url, mask_url(url))
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection[Any]:
+    """Open a connection; failure raises ConnectionFailed naming the masked URL."""
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}") from None
+    except psycopg.ProgrammingError as exc:  # a malformed URL or conninfo string
+        raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(str(exc), url)}") from None
