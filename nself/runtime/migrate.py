@@ -142,7 +142,7 @@ def _statements(sql: str) -> list[tuple[int, str]]:
     return [(piece.start, sql[piece]) for piece in parts]
 
 
-def _run_script(conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int) -> None:
+def run_script(conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int) -> None:
     """Run each statement of `sql`; an error names path:line:col of the failing statement."""
     for offset, statement in _statements(sql):
         try:
@@ -191,11 +191,11 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
 
     if in_transaction:
         with conn.transaction():
-            _run_script(conn, migration.up_sql, migration.path, migration.up_line)
+            run_script(conn, migration.up_sql, migration.path, migration.up_line)
             duration = int((time.perf_counter() - started) * 1000)
             record(duration)
     else:
-        _run_script(conn, migration.up_sql, migration.path, migration.up_line)
+        run_script(conn, migration.up_sql, migration.path, migration.up_line)
         duration = int((time.perf_counter() - started) * 1000)
         record(duration)
     return MigrationRun(key, migration.name, _display(migration.path), duration)
@@ -219,7 +219,7 @@ def rollback_migrations(url: str, directory: Path, *, steps: int = 1) -> list[Mi
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
             started = time.perf_counter()
             with conn.transaction():
-                _run_script(conn, migration.down_sql, migration.down_path or migration.path, migration.down_line or 1)
+                run_script(conn, migration.down_sql, migration.down_path or migration.path, migration.down_line or 1)
                 conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
             duration = int((time.perf_counter() - started) * 1000)
             runs.append(MigrationRun(key, migration.name, _display(migration.path), duration, "down"))

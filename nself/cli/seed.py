@@ -1,0 +1,164 @@
+"""`nself seed`: run, create, list and extract seed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, write_output
+from nself.runtime.local import database_url
+from nself.runtime.seeds import create_seed, discover_seeds, extract_seed, run_seeds, seed_status
+
+app = typer.Typer(help="Seed data: SQL files run per environment, tracked by checksum.", invoke_without_command=True)
+
+
+def _seeds_dir() -> Path:
+    return project().root / "nself" / "seeds"
+
+
+def _run(name: str | None, env: str | None, fresh: bool, as_json: bool) -> None:
+    proj, environ = environment(env)
+    runs = run_seeds(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name, only=name, fresh=fresh)
+    if as_json:
+        print_json([run.__dict__ for run in runs])
+        return
+    for run in runs:
+        if run.action == "ran":
+            console.print(f"[green]ran[/green] {run.name} ({run.duration_ms} ms)")
+        else:
+            console.print(f"[dim]unchanged[/dim] {run.name}")
+    if not runs:
+        console.print("no seeds found in nself/seeds/")
+
+
+@app.callback()
+def seed(
+    ctx: typer.Context,
+    env: EnvOption = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Empty the seeded tables and run every seed.")] = False,
+) -> None:
+    """Run all seeds: nself/seeds/*.sql, then nself/seeds/<env>/*.sql. Unchanged seeds are
+    skipped; changed ones run again.
+
+    Examples:
+
+      nself seed
+
+      nself seed run users --env staging
+    """
+    if ctx.invoked_subcommand is None:
+        _run(None, env, fresh, False)
+
+
+@app.command("run")
+def run(
+    name: Annotated[str | None, typer.Argument(help="Run only this seed (file name, .sql optional).")] = None,
+    env: EnvOption = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Empty the seeded tables and run every seed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run seeds (all, or one by name).
+
+    Examples:
+
+      nself seed run
+
+      nself seed run 001_admin_users --fresh
+    """
+    _run(name, env, fresh, as_json)
+
+
+@app.command("init")
+def init() -> None:
+    """Create nself/seeds/ with a folder for the local environment.
+
+    Examples:
+
+      nself seed init
+    """
+    for folder in (_seeds_dir(), _seeds_dir() / "local"):
+        folder.mkdir(parents=True, exist_ok=True)
+        console.print(f"ready {folder}")
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="What the seed holds, e.g. admin_users.")],
+    env_folder: Annotated[str | None, typer.Option("--for-env", help="Put it in nself/seeds/<env>/.")] = None,
+) -> None:
+    """Create the next numbered seed file.
+
+    Examples:
+
+      nself seed create admin_users
+
+      nself seed create demo_data --for-env staging
+    """
+    console.print(f"created {create_seed(_seeds_dir(), name, environment=env_folder)}")
+
+
+@app.command("list")
+def list_seeds(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """List the seed files that run for an environment, in order.
+
+    Examples:
+
+      nself seed list --env staging
+    """
+    _, environ = environment(env)
+    seeds = discover_seeds(_seeds_dir(), environ.name)
+    if as_json:
+        print_json([s.name for s in seeds])
+        return
+    for s in seeds:
+        console.print(s.name)
+
+
+@app.command("status")
+def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Show which seeds have run, and which are new or changed since.
+
+    Examples:
+
+      nself seed status
+    """
+    proj, environ = environment(env)
+    states = seed_status(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name)
+    if as_json:
+        print_json([s.__dict__ for s in states])
+        return
+    table = Table("seed", "status", "ran at", box=None)
+    for s in states:
+        table.add_row(s.name, s.status, f"{s.ran_at:%Y-%m-%d %H:%M:%S}" if s.ran_at else "")
+    console.print(table)
+
+
+@app.command("extract")
+def extract(
+    tables: Annotated[list[str], typer.Argument(help="Tables to extract (schema.table or table).")],
+    where: Annotated[str | None, typer.Option("--where", help="SQL condition for the rows to keep.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: a new seed).")] = None,
+    env: EnvOption = None,
+) -> None:
+    """Write a seed file from live rows, parents before children.
+
+    Examples:
+
+      nself seed extract users
+
+      nself seed extract users --where "role = 'admin'"
+    """
+    proj, environ = environment(env)
+    text = extract_seed(database_url(proj, environ), tables, where=where)
+    if output is None:
+        output = create_seed(_seeds_dir(), "extract_" + "_".join(t.split(".")[-1] for t in tables), body=text)
+        console.print(f"created {output}")
+    else:
+        write_output(text, output)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="seed")
