@@ -1,0 +1,986 @@
+"""The live frontend: read a running PostgreSQL's catalog into the IR.
+
+One set-based query per object kind (never one per table), all in one read-only
+REPEATABLE READ transaction so they see one snapshot. The session runs with
+`search_path = pg_catalog` and `TimeZone = UTC`, so every text PostgreSQL deparses for us
+(format_type, pg_get_expr, pg_get_viewdef, ...) is already in the IR's canonical form:
+built-in names bare, user objects schema-qualified.
+
+Rules of what is listed (shared with the other frontends, see nself/ir/model.py):
+- system schemas (pg_*, information_schema) and objects that belong to an extension
+  (pg_depend deptype 'e') are left out, and so is the extension plpgsql;
+- what PostgreSQL derives rather than the user declares is left out: identity sequences
+  (they are Column.identity), indexes backing PK/UNIQUE/EXCLUDE constraints, constraints,
+  indexes and triggers cloned onto partitions, CHECKs a child only inherits; columns,
+  however, are listed whole (inherited ones included) since every consumer needs them;
+- privileges are the ACL entries beyond PostgreSQL's defaults, without the owner's own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Literal, cast
+
+import psycopg
+from psycopg.rows import dict_row
+
+from nself.errors import ConnectionFailed
+from nself.ir import model as m
+from nself.ir.builder import CatalogBuilder
+from nself.ir.model import Catalog
+
+Row = dict[str, Any]
+Connection = psycopg.Connection[Row]
+
+# --------------------------------------------------------------------------- SQL pieces
+
+# Schemas that are PostgreSQL's own: pg_catalog, pg_toast*, pg_temp_*, information_schema
+# (users cannot create schemas named pg_*).
+_USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema')"
+
+
+def _not_extension_member(catalog: str, oid: str) -> str:
+    return (
+        f"NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '{catalog}'::regclass"
+        f" AND x.objid = {oid} AND x.deptype = 'e')"
+    )
+
+
+def _comment(alias: str, catalog: str, oid: str, subid: str = "0") -> str:
+    return (
+        f"LEFT JOIN pg_description {alias} ON {alias}.objoid = {oid}"
+        f" AND {alias}.classoid = '{catalog}'::regclass AND {alias}.objsubid = {subid}"
+    )
+
+
+# A collation or operator class as pg_get_indexdef names it with search_path=pg_catalog.
+def _qualified(nsp: str, name: str) -> str:
+    return (
+        f"CASE WHEN {nsp} = 'pg_catalog' THEN quote_ident({name})"
+        f" ELSE quote_ident({nsp}) || '.' || quote_ident({name}) END"
+    )
+
+
+Q_SCHEMAS = f"""
+SELECT n.nspname AS name, d.description AS comment
+FROM pg_namespace n
+{_comment("d", "pg_namespace", "n.oid")}
+WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_namespace", "n.oid")}
+"""
+
+Q_EXTENSIONS = f"""
+SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version, d.description AS comment
+FROM pg_extension e
+JOIN pg_namespace n ON n.oid = e.extnamespace
+{_comment("d", "pg_extension", "e.oid")}
+WHERE e.extname <> 'plpgsql'
+"""
+
+# Enums, domains, ranges and free-standing composite types in one pass over pg_type.
+Q_TYPES = f"""
+SELECT t.oid, t.typtype, n.nspname AS schema, t.typname AS name, t.typrelid,
+       CASE WHEN t.typtype = 'e' THEN ARRAY(
+           SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+       END AS labels,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS base_type,
+       t.typnotnull AS not_null,
+       CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END AS "default",
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> bt.typcollation
+            THEN t.typcollation::regcollation::text END AS collation,
+       CASE WHEN t.typtype = 'r' THEN format_type(r.rngsubtype, NULL) END AS subtype,
+       d.description AS comment
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+LEFT JOIN pg_range r ON r.rngtypid = t.oid
+LEFT JOIN pg_class c ON c.oid = t.typrelid
+{_comment("d", "pg_type", "t.oid")}
+WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
+  AND {_USER_SCHEMA} AND {_not_extension_member("pg_type", "t.oid")}
+"""
+
+Q_DOMAIN_CHECKS = f"""
+SELECT con.contypid, con.conname AS name, pg_get_expr(con.conbin, 0) AS expression,
+       con.convalidated AS validated, d.description AS comment
+FROM pg_constraint con
+JOIN pg_type t ON t.oid = con.contypid
+JOIN pg_namespace n ON n.oid = t.typnamespace
+{_comment("d", "pg_constraint", "con.oid")}
+WHERE con.contypid <> 0 AND con.contype = 'c' AND {_USER_SCHEMA}
+"""
+
+Q_SEQUENCES = f"""
+SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
+       s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
+       s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
+       oc.relname AS owner_table, oa.attname AS owner_column, d.description AS comment
+FROM pg_sequence s
+JOIN pg_class c ON c.oid = s.seqrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = c.oid
+     AND dep.refclassid = 'pg_class'::regclass AND dep.refobjsubid > 0 AND dep.deptype IN ('a', 'i')
+LEFT JOIN pg_class oc ON oc.oid = dep.refobjid
+LEFT JOIN pg_attribute oa ON oa.attrelid = dep.refobjid AND oa.attnum = dep.refobjsubid
+{_comment("d", "pg_class", "c.oid")}
+WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+  AND dep.deptype IS DISTINCT FROM 'i'
+"""
+
+# Tables and views (and composite types' row relations, for their attributes).
+Q_RELATIONS = f"""
+SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
+       c.relpersistence = 'u' AS unlogged, c.relrowsecurity AS rls_enabled,
+       c.relforcerowsecurity AS rls_forced, c.reloptions AS options,
+       c.relispartition AS is_partition,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
+       inh.parent_schemas, inh.parent_names,
+       d.description AS comment
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+    SELECT array_agg(pn.nspname ORDER BY i.inhseqno) AS parent_schemas,
+           array_agg(pc.relname ORDER BY i.inhseqno) AS parent_names
+    FROM pg_inherits i
+    JOIN pg_class pc ON pc.oid = i.inhparent
+    JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+    WHERE i.inhrelid = c.oid
+) inh ON c.relkind IN ('r', 'p')
+{_comment("d", "pg_class", "c.oid")}
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
+  AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+"""
+
+Q_COLUMNS = f"""
+SELECT a.attrelid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS data_type,
+       a.attnotnull AS not_null,
+       CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS "default",
+       a.attidentity AS identity, a.attgenerated AS generated,
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+            THEN a.attcollation::regcollation::text END AS collation,
+       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+       d.description AS comment
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN (pg_depend idep JOIN pg_sequence s ON s.seqrelid = idep.objid)
+     ON a.attidentity <> '' AND idep.classid = 'pg_class'::regclass
+     AND idep.refclassid = 'pg_class'::regclass AND idep.refobjid = a.attrelid
+     AND idep.refobjsubid = a.attnum AND idep.deptype = 'i'
+{_comment("d", "pg_class", "a.attrelid", "a.attnum")}
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND {_USER_SCHEMA}
+ORDER BY a.attrelid, a.attnum
+"""
+
+
+def _names_of(array: str, rel: str) -> str:
+    """Column names for an array of attnums, in array order."""
+    return (
+        f"ARRAY(SELECT a.attname FROM unnest({array}) WITH ORDINALITY k(attnum, ord)"
+        f" JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum ORDER BY k.ord)"
+    )
+
+
+Q_CONSTRAINTS = f"""
+SELECT con.conrelid, con.conname AS name, con.contype, con.condeferrable AS deferrable,
+       con.condeferred AS initially_deferred, con.convalidated AS validated,
+       con.connoinherit AS no_inherit, con.conindid,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression,
+       {_names_of("con.conkey", "con.conrelid")} AS columns,
+       fn.nspname AS ref_schema, fc.relname AS ref_table,
+       {_names_of("con.confkey", "con.confrelid")} AS ref_columns,
+       con.confupdtype, con.confdeltype, con.confmatchtype,
+       ARRAY(SELECT CASE WHEN opn.nspname = 'pg_catalog' THEN op.oprname::text
+                         ELSE quote_ident(opn.nspname) || '.' || op.oprname END
+             FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
+             JOIN pg_operator op ON op.oid = k.opoid
+             JOIN pg_namespace opn ON opn.oid = op.oprnamespace ORDER BY k.ord) AS operators,
+       d.description AS comment
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+{_comment("d", "pg_constraint", "con.oid")}
+WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal
+  AND c.relkind IN ('r', 'p') AND {_USER_SCHEMA}
+"""
+
+Q_INDEXES = f"""
+SELECT i.indexrelid, i.indrelid, n.nspname AS schema, ic.relname AS name, tc.relname AS "table",
+       am.amname AS method, i.indisunique AS "unique", i.indnullsnotdistinct AS nulls_not_distinct,
+       i.indnkeyatts, pg_get_expr(i.indpred, i.indrelid) AS predicate, ic.reloptions AS options,
+       ic.relispartition AS is_partition,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+               AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
+       d.description AS comment
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+{_comment("d", "pg_class", "i.indexrelid")}
+WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
+  AND {_not_extension_member("pg_class", "i.indexrelid")}
+"""
+
+# One row per index column (key and INCLUDE), in index order.
+Q_INDEX_COLUMNS = f"""
+SELECT i.indexrelid, k.ord, k.attnum, a.attname AS column_name,
+       CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, false) END AS expression,
+       k.ord <= i.indnkeyatts AS is_key,
+       i.indoption[k.ord - 1] AS option,
+       CASE WHEN k.ord <= i.indnkeyatts AND NOT oc.opcdefault
+            THEN {_qualified("ocn.nspname", "oc.opcname")} END AS opclass,
+       CASE WHEN k.ord <= i.indnkeyatts AND i.indcollation[k.ord - 1] <> 0
+             AND i.indcollation[k.ord - 1] <> coalesce(a.attcollation, it.typcollation)
+            THEN i.indcollation[k.ord - 1]::regcollation::text END AS collation
+FROM pg_index i
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = tc.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
+LEFT JOIN pg_type it ON it.oid = ia.atttypid
+LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1] AND k.ord <= i.indnkeyatts
+LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
+ORDER BY i.indexrelid, k.ord
+"""
+
+Q_FUNCTIONS = f"""
+SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
+       pg_get_function_result(p.oid) AS returns, l.lanname AS language,
+       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END AS body,
+       p.provolatile, p.proisstrict AS strict, p.prosecdef AS security_definer,
+       p.proleakproof AS leakproof, p.proparallel, p.procost, p.prorows, p.proretset,
+       p.proconfig, p.proargnames, p.proargmodes,
+       ARRAY(SELECT format_type(u.t, NULL)
+             FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY u(t, ord)
+             ORDER BY u.ord) AS argtypes,
+       CASE WHEN p.pronargdefaults > 0 THEN ARRAY(
+           SELECT pg_get_function_arg_default(p.oid, g.i)
+           FROM generate_series(1, cardinality(coalesce(p.proallargtypes, p.proargtypes::oid[]))) g(i)
+           ORDER BY g.i) END AS argdefaults,
+       d.description AS comment
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+{_comment("d", "pg_proc", "p.oid")}
+WHERE p.prokind IN ('f', 'p', 'w') AND {_USER_SCHEMA}
+  AND {_not_extension_member("pg_proc", "p.oid")}
+  -- made by PostgreSQL along with another object (a range type's constructors)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass
+                  AND x.objid = p.oid AND x.deptype = 'i')
+"""
+
+Q_TRIGGERS = f"""
+SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name, t.tgtype,
+       fn.nspname AS function_schema, f.proname AS function, t.tgnargs, t.tgargs,
+       {_names_of("t.tgattr::int2[]", "t.tgrelid")} AS update_columns,
+       CASE WHEN t.tgqual IS NOT NULL THEN pg_get_triggerdef(t.oid, false) END AS triggerdef,
+       t.tgconstraint <> 0 AS "constraint", t.tgdeferrable AS deferrable,
+       t.tginitdeferred AS initially_deferred, t.tgenabled AS enabled,
+       t.tgoldtable AS old_table, t.tgnewtable AS new_table, d.description AS comment
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc f ON f.oid = t.tgfoid
+JOIN pg_namespace fn ON fn.oid = f.pronamespace
+{_comment("d", "pg_trigger", "t.oid")}
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {_USER_SCHEMA}
+  AND {_not_extension_member("pg_class", "c.oid")}
+"""
+
+Q_POLICIES = f"""
+SELECT n.nspname AS schema, c.relname AS "table", p.polname AS name,
+       p.polpermissive AS permissive, p.polcmd,
+       ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_get_userbyid(r.oid) END
+             FROM unnest(p.polroles) r(oid)) AS roles,
+       pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
+       d.description AS comment
+FROM pg_policy p
+JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+{_comment("d", "pg_policy", "p.oid")}
+WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+"""
+
+_GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
+
+# ACL entries of every kind of object. Entries the owner holds are left out, and so are
+# PostgreSQL's default grants to PUBLIC (EXECUTE on functions, USAGE on types), which
+# show up in an ACL as soon as anything else is granted.
+Q_PRIVILEGES = f"""
+SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid AS objid,
+       n.nspname AS schema, c.relname AS name, NULL::name AS column_name,
+       {_GRANTEE} AS grantee, a.privilege_type, a.is_grantable
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL aclexplode(c.relacl) a
+WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+  AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+UNION ALL
+SELECT 'TABLE', c.oid, n.nspname, c.relname, att.attname, {_GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_attribute att
+JOIN pg_class c ON c.oid = att.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL aclexplode(att.attacl) a
+WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+UNION ALL
+SELECT 'SCHEMA', n.oid, n.nspname, n.nspname, NULL, {_GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_namespace n
+CROSS JOIN LATERAL aclexplode(n.nspacl) a
+WHERE n.nspacl IS NOT NULL AND a.grantee <> n.nspowner
+  AND {_USER_SCHEMA} AND {_not_extension_member("pg_namespace", "n.oid")}
+UNION ALL
+SELECT 'FUNCTION', p.oid, n.nspname, p.proname, NULL, {_GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+CROSS JOIN LATERAL aclexplode(p.proacl) a
+WHERE p.proacl IS NOT NULL AND a.grantee <> p.proowner
+  AND NOT (a.grantee = 0 AND a.privilege_type = 'EXECUTE' AND NOT a.is_grantable)
+  AND {_USER_SCHEMA} AND {_not_extension_member("pg_proc", "p.oid")}
+UNION ALL
+SELECT 'TYPE', t.oid, n.nspname, t.typname, NULL, {_GRANTEE}, a.privilege_type, a.is_grantable
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+CROSS JOIN LATERAL aclexplode(t.typacl) a
+WHERE t.typacl IS NOT NULL AND a.grantee <> t.typowner
+  AND NOT (a.grantee = 0 AND a.privilege_type = 'USAGE' AND NOT a.is_grantable)
+  AND {_USER_SCHEMA} AND {_not_extension_member("pg_type", "t.oid")}
+"""
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+def mask_password(url: str) -> str:
+    """`url` with any password replaced by *** (URL and key=value forms)."""
+    if "://" in url:
+        masked = re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", url)
+        return re.sub(r"([?&]password=)[^&]*", r"\1***", masked)
+    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+
+
+def _password_of(url: str) -> str | None:
+    try:
+        return psycopg.conninfo.conninfo_to_dict(url).get("password")  # type: ignore[return-value]
+    except psycopg.Error:
+        match = re.search(r"://[^/@:]*:([^@/]*)@", url)
+        return match.group(1) if match else None
+
+
+def connect(url: str) -> Connection:
+    """A connection set up for introspection, or ConnectionFailed."""
+    try:
+        conn = psycopg.connect(url, row_factory=dict_row, connect_timeout=10)
+    except (psycopg.Error, ValueError) as exc:
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        password = _password_of(url)
+        if password:
+            detail = detail.replace(password, "***")
+        raise ConnectionFailed(f"cannot connect to {mask_password(url)}: {detail}") from None
+    return conn
+
+
+# --------------------------------------------------------------------------- introspection
+
+
+def introspect(url: str) -> Catalog:
+    """The Catalog of the database at `url` (a libpq URL or key=value string)."""
+    with connect(url) as conn:
+        return introspect_connection(conn)
+
+
+def introspect_connection(conn: Connection) -> Catalog:
+    """The Catalog read over an open connection (rows as dicts). Runs in its own read-only
+    transaction; the connection is left as it was found apart from that."""
+    autocommit = conn.autocommit
+    isolation = conn.isolation_level
+    read_only = conn.read_only
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    conn.autocommit = False
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    try:
+        conn.execute("SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'")
+        return _Reader(conn).read()
+    finally:
+        conn.rollback()
+        conn.autocommit = autocommit
+        conn.isolation_level = isolation
+        conn.read_only = read_only
+
+
+_FK_ACTIONS: dict[str, m.ForeignKeyAction] = {
+    "a": "NO ACTION",
+    "r": "RESTRICT",
+    "c": "CASCADE",
+    "n": "SET NULL",
+    "d": "SET DEFAULT",
+}
+_FK_MATCH: dict[str, m.ForeignKeyMatch] = {"s": "SIMPLE", "f": "FULL", "p": "PARTIAL"}
+_VOLATILITY: dict[str, Literal["IMMUTABLE", "STABLE", "VOLATILE"]] = {
+    "i": "IMMUTABLE",
+    "s": "STABLE",
+    "v": "VOLATILE",
+}
+_PARALLEL: dict[str, Literal["SAFE", "RESTRICTED", "UNSAFE"]] = {
+    "s": "SAFE",
+    "r": "RESTRICTED",
+    "u": "UNSAFE",
+}
+_ARG_MODES: dict[str, Literal["IN", "OUT", "INOUT", "VARIADIC", "TABLE"]] = {
+    "i": "IN",
+    "o": "OUT",
+    "b": "INOUT",
+    "v": "VARIADIC",
+    "t": "TABLE",
+}
+_FUNCTION_KINDS: dict[str, Literal["function", "procedure", "aggregate", "window"]] = {
+    "f": "function",
+    "p": "procedure",
+    "a": "aggregate",
+    "w": "window",
+}
+_POLICY_COMMANDS: dict[str, Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]] = {
+    "*": "ALL",
+    "r": "SELECT",
+    "a": "INSERT",
+    "w": "UPDATE",
+    "d": "DELETE",
+}
+_PARTITION_STRATEGIES = ("RANGE", "LIST", "HASH")
+
+# pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h)
+_TRIGGER_ROW = 1 << 0
+_TRIGGER_BEFORE = 1 << 1
+_TRIGGER_EVENTS = ((1 << 2, "INSERT"), (1 << 4, "UPDATE"), (1 << 3, "DELETE"), (1 << 5, "TRUNCATE"))
+_TRIGGER_INSTEAD = 1 << 6
+
+# pg_index.indoption bits
+_INDOPTION_DESC = 1
+_INDOPTION_NULLS_FIRST = 2
+
+
+class _Reader:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.builder = CatalogBuilder()
+        self.encoding = conn.info.encoding
+        self.indexes: dict[int, Row] = {}
+        self.functions: dict[int, m.Function] = {}
+        self.composite_rows: dict[int, Row] = {}
+
+    def rows(self, query: str) -> list[Row]:
+        return self.conn.execute(cast(Any, query)).fetchall()
+
+    def read(self) -> Catalog:
+        self.read_namespaces()
+        self.read_types()
+        self.read_sequences()
+        self.read_relations()
+        self.read_functions()
+        self.read_triggers()
+        self.read_policies()
+        self.read_privileges()
+        return self.builder.freeze()
+
+    # ----------------------------------------------------------------- namespaces
+
+    def read_namespaces(self) -> None:
+        for r in self.rows(Q_SCHEMAS):
+            self.builder.add(m.Schema(name=r["name"], comment=r["comment"]))
+        for r in self.rows(Q_EXTENSIONS):
+            self.builder.add(
+                m.Extension(name=r["name"], schema=r["schema"], version=r["version"], comment=r["comment"])
+            )
+
+    # ----------------------------------------------------------------- types
+
+    def read_types(self) -> None:
+        types = self.rows(Q_TYPES)
+        checks: dict[int, list[m.CheckConstraint]] = defaultdict(list)
+        if any(t["typtype"] == "d" for t in types):
+            for r in self.rows(Q_DOMAIN_CHECKS):
+                checks[r["contypid"]].append(
+                    m.CheckConstraint(
+                        name=r["name"],
+                        expression=r["expression"],
+                        validated=r["validated"],
+                        comment=r["comment"],
+                    )
+                )
+        # Composite types' attributes come with the relations' columns (read later).
+        for t in types:
+            kind = t["typtype"]
+            if kind == "e":
+                self.builder.add(
+                    m.Enum(
+                        schema=t["schema"], name=t["name"], labels=tuple(t["labels"]), comment=t["comment"]
+                    )
+                )
+            elif kind == "d":
+                self.builder.add(
+                    m.Domain(
+                        schema=t["schema"],
+                        name=t["name"],
+                        data_type=t["base_type"],
+                        not_null=t["not_null"],
+                        default=t["default"],
+                        collation=t["collation"],
+                        checks=tuple(checks.get(t["oid"], ())),
+                        comment=t["comment"],
+                    )
+                )
+            elif kind == "r":
+                self.builder.add(
+                    m.RangeType(
+                        schema=t["schema"], name=t["name"], subtype=t["subtype"], comment=t["comment"]
+                    )
+                )
+            else:
+                self.composite_rows[t["typrelid"]] = t
+
+    # ----------------------------------------------------------------- sequences
+
+    def read_sequences(self) -> None:
+        for r in self.rows(Q_SEQUENCES):
+            owned = (r["owner_table"], r["owner_column"]) if r["owner_table"] else None
+            self.builder.add(
+                m.Sequence(
+                    schema=r["schema"],
+                    name=r["name"],
+                    data_type=r["data_type"],
+                    start=r["start"],
+                    increment=r["increment"],
+                    min_value=r["min_value"],
+                    max_value=r["max_value"],
+                    cache=r["cache"],
+                    cycle=r["cycle"],
+                    owned_by=owned,
+                    comment=r["comment"],
+                )
+            )
+
+    # ----------------------------------------------------------------- tables, views, indexes
+
+    def read_relations(self) -> None:
+        relations = {r["oid"]: r for r in self.rows(Q_RELATIONS)}
+        columns: dict[int, list[Row]] = defaultdict(list)
+        for r in self.rows(Q_COLUMNS):
+            if r["attrelid"] in relations:
+                columns[r["attrelid"]].append(r)
+        constraints: dict[int, list[m.Constraint]] = defaultdict(list)
+        index_columns: dict[int, list[Row]] = defaultdict(list)
+        if any(r["relkind"] in ("r", "p", "m") for r in relations.values()):
+            for r in self.rows(Q_INDEX_COLUMNS):
+                index_columns[r["indexrelid"]].append(r)
+            for r in self.rows(Q_INDEXES):
+                self.indexes[r["indexrelid"]] = r
+                if r["indrelid"] in relations and not r["backs_constraint"] and not r["is_partition"]:
+                    self.builder.add(self.index(r, index_columns[r["indexrelid"]]))
+            for r in self.rows(Q_CONSTRAINTS):
+                if r["conrelid"] in relations:
+                    constraints[r["conrelid"]].append(self.constraint(r, index_columns))
+
+        for oid, rel in relations.items():
+            kind = rel["relkind"]
+            cols = columns.get(oid, [])
+            if kind in ("r", "p"):
+                self.builder.add(self.table(rel, cols, constraints.get(oid, [])))
+            elif kind in ("v", "m"):
+                self.builder.add(
+                    m.View(
+                        schema=rel["schema"],
+                        name=rel["name"],
+                        definition=rel["definition"],
+                        columns=tuple(
+                            m.ViewColumn(name=c["name"], data_type=c["data_type"], comment=c["comment"])
+                            for c in cols
+                        ),
+                        materialized=kind == "m",
+                        options=tuple(rel["options"] or ()),
+                        comment=rel["comment"],
+                    )
+                )
+            elif oid in self.composite_rows:
+                t = self.composite_rows[oid]
+                self.builder.add(
+                    m.CompositeType(
+                        schema=t["schema"],
+                        name=t["name"],
+                        attributes=tuple(
+                            m.CompositeAttribute(
+                                name=c["name"], data_type=c["data_type"], collation=c["collation"]
+                            )
+                            for c in cols
+                        ),
+                        comment=t["comment"],
+                    )
+                )
+
+    def table(self, rel: Row, cols: list[Row], constraints: list[m.Constraint]) -> m.Table:
+        partition_by = None
+        if rel["partkey"]:
+            strategy, _, key = rel["partkey"].partition(" ")
+            assert strategy in _PARTITION_STRATEGIES, rel["partkey"]
+            partition_by = m.PartitionSpec(strategy=strategy, key=_strip_parens(key))
+        partition_of = None
+        inherits: tuple[tuple[str, str], ...] = ()
+        parents = list(zip(rel["parent_schemas"] or (), rel["parent_names"] or (), strict=True))
+        if rel["is_partition"] and parents:
+            partition_of = m.PartitionOf(
+                parent_schema=parents[0][0], parent=parents[0][1], bound=rel["bound"]
+            )
+        else:
+            inherits = tuple(parents)
+        return m.Table(
+            schema=rel["schema"],
+            name=rel["name"],
+            columns=tuple(self.column(c) for c in cols),
+            constraints=tuple(constraints),
+            partition_by=partition_by,
+            partition_of=partition_of,
+            inherits=inherits,
+            unlogged=rel["unlogged"],
+            rls_enabled=rel["rls_enabled"],
+            rls_forced=rel["rls_forced"],
+            options=tuple(rel["options"] or ()),
+            comment=rel["comment"],
+        )
+
+    @staticmethod
+    def column(c: Row) -> m.Column:
+        identity = None
+        if c["identity"]:
+            identity = m.Identity(
+                generation="ALWAYS" if c["identity"] == "a" else "BY DEFAULT",
+                start=c["seqstart"],
+                increment=c["seqincrement"],
+                min_value=c["seqmin"],
+                max_value=c["seqmax"],
+                cache=c["seqcache"],
+                cycle=c["seqcycle"],
+            )
+        generated = c["default"] if c["generated"] == "s" else None
+        return m.Column(
+            name=c["name"],
+            data_type=c["data_type"],
+            not_null=c["not_null"],
+            default=None if generated is not None else c["default"],
+            identity=identity,
+            generated=generated,
+            collation=c["collation"],
+            comment=c["comment"],
+        )
+
+    def constraint(self, r: Row, index_columns: dict[int, list[Row]]) -> m.Constraint:
+        kind = r["contype"]
+        name: str = r["name"]
+        deferrable: bool = r["deferrable"]
+        deferred: bool = r["initially_deferred"]
+        comment: str | None = r["comment"]
+        if kind == "c":
+            return m.CheckConstraint(
+                name=name,
+                expression=r["expression"],
+                no_inherit=r["no_inherit"],
+                validated=r["validated"],
+                comment=comment,
+            )
+        if kind == "f":
+            return m.ForeignKey(
+                name=name,
+                columns=tuple(r["columns"]),
+                ref_schema=r["ref_schema"],
+                ref_table=r["ref_table"],
+                ref_columns=tuple(r["ref_columns"]),
+                on_update=_FK_ACTIONS[r["confupdtype"]],
+                on_delete=_FK_ACTIONS[r["confdeltype"]],
+                match=_FK_MATCH[r["confmatchtype"]],
+                deferrable=deferrable,
+                initially_deferred=deferred,
+                validated=r["validated"],
+                comment=comment,
+            )
+        icols = index_columns.get(r["conindid"], [])
+        keys = [c for c in icols if c["is_key"]]
+        include = tuple(c["column_name"] for c in icols if not c["is_key"])
+        if kind == "p":
+            return m.PrimaryKey(
+                name=name,
+                columns=tuple(c["column_name"] for c in keys),
+                include=include,
+                deferrable=deferrable,
+                initially_deferred=deferred,
+                comment=comment,
+            )
+        if kind == "u":
+            return m.UniqueConstraint(
+                name=name,
+                columns=tuple(c["column_name"] for c in keys),
+                include=include,
+                nulls_not_distinct=bool(self.indexes.get(r["conindid"], {}).get("nulls_not_distinct")),
+                deferrable=deferrable,
+                initially_deferred=deferred,
+                comment=comment,
+            )
+        info = self.indexes.get(r["conindid"], {})
+        elements = []
+        for key, operator in zip(keys, r["operators"], strict=True):
+            descending, nulls_first = _direction(key["option"])
+            elements.append(
+                m.ExclusionElement(
+                    expression=key["column_name"] or key["expression"],
+                    operator=operator,
+                    opclass=key["opclass"],
+                    descending=descending,
+                    nulls_first=nulls_first,
+                )
+            )
+        return m.ExclusionConstraint(
+            name=name,
+            method=info.get("method", "gist"),
+            elements=tuple(elements),
+            include=include,
+            predicate=info.get("predicate"),
+            deferrable=deferrable,
+            initially_deferred=deferred,
+            comment=comment,
+        )
+
+    @staticmethod
+    def index(r: Row, icols: list[Row]) -> m.Index:
+        keys = []
+        for c in icols:
+            if not c["is_key"]:
+                continue
+            descending, nulls_first = _direction(c["option"])
+            keys.append(
+                m.IndexKey(
+                    column=c["column_name"],
+                    expression=None if c["column_name"] else _strip_parens(c["expression"]),
+                    collation=c["collation"],
+                    opclass=c["opclass"],
+                    descending=descending,
+                    nulls_first=nulls_first,
+                )
+            )
+        return m.Index(
+            schema=r["schema"],
+            name=r["name"],
+            table=r["table"],
+            keys=tuple(keys),
+            unique=r["unique"],
+            method=r["method"],
+            include=tuple(c["column_name"] for c in icols if not c["is_key"]),
+            predicate=r["predicate"],
+            nulls_not_distinct=r["nulls_not_distinct"],
+            options=tuple(r["options"] or ()),
+            comment=r["comment"],
+        )
+
+    # ----------------------------------------------------------------- routines
+
+    def read_functions(self) -> None:
+        for r in self.rows(Q_FUNCTIONS):
+            f = self.function(r)
+            self.functions[r["oid"]] = f
+            self.builder.add(f)
+
+    @staticmethod
+    def function(r: Row) -> m.Function:
+        types: list[str] = r["argtypes"]
+        names: list[str] = r["proargnames"] or []
+        modes: list[str] = r["proargmodes"] or ["i"] * len(types)
+        defaults: list[str | None] = r["argdefaults"] or [None] * len(types)
+        arguments = tuple(
+            m.FunctionArgument(
+                name=(names[i] or None) if i < len(names) else None,
+                data_type=types[i],
+                mode=_ARG_MODES[modes[i]],
+                default=defaults[i],
+            )
+            for i in range(len(types))
+        )
+        default_cost = 1.0 if r["language"] in ("c", "internal") else 100.0
+        default_rows = 1000.0 if r["proretset"] else 0.0
+        cost = float(r["procost"])
+        rows = float(r["prorows"])
+        return m.Function(
+            schema=r["schema"],
+            name=r["name"],
+            arguments=arguments,
+            kind=_FUNCTION_KINDS[r["prokind"]],
+            returns=r["returns"],
+            language=r["language"],
+            body=r["body"] or "",
+            volatility=_VOLATILITY[r["provolatile"]],
+            strict=r["strict"],
+            security_definer=r["security_definer"],
+            leakproof=r["leakproof"],
+            parallel=_PARALLEL[r["proparallel"]],
+            cost=None if cost == default_cost else cost,
+            rows=None if rows == default_rows else rows,
+            config=tuple(r["proconfig"] or ()),
+            comment=r["comment"],
+        )
+
+    # ----------------------------------------------------------------- table-scoped
+
+    def read_triggers(self) -> None:
+        for r in self.rows(Q_TRIGGERS):
+            tgtype: int = r["tgtype"]
+            if tgtype & _TRIGGER_INSTEAD:
+                timing: Literal["BEFORE", "AFTER", "INSTEAD OF"] = "INSTEAD OF"
+            elif tgtype & _TRIGGER_BEFORE:
+                timing = "BEFORE"
+            else:
+                timing = "AFTER"
+            raw: bytes = bytes(r["tgargs"] or b"")
+            arguments = tuple(a.decode(self.encoding) for a in raw.split(b"\0")[: r["tgnargs"]])
+            self.builder.add(
+                m.Trigger(
+                    schema=r["schema"],
+                    table=r["table"],
+                    name=r["name"],
+                    timing=timing,
+                    events=tuple(event for bit, event in _TRIGGER_EVENTS if tgtype & bit),
+                    function_schema=r["function_schema"],
+                    function=r["function"],
+                    for_each_row=bool(tgtype & _TRIGGER_ROW),
+                    arguments=arguments,
+                    update_columns=tuple(r["update_columns"]),
+                    when=trigger_when(r["triggerdef"]) if r["triggerdef"] else None,
+                    constraint=r["constraint"],
+                    deferrable=r["deferrable"],
+                    initially_deferred=r["initially_deferred"],
+                    enabled=r["enabled"],
+                    old_table=r["old_table"],
+                    new_table=r["new_table"],
+                    comment=r["comment"],
+                )
+            )
+
+    def read_policies(self) -> None:
+        for r in self.rows(Q_POLICIES):
+            self.builder.add(
+                m.Policy(
+                    schema=r["schema"],
+                    table=r["table"],
+                    name=r["name"],
+                    permissive=r["permissive"],
+                    command=_POLICY_COMMANDS[r["polcmd"]],
+                    roles=tuple(sorted(r["roles"])),
+                    using=r["using"],
+                    with_check=r["with_check"],
+                    comment=r["comment"],
+                )
+            )
+
+    def read_privileges(self) -> None:
+        for r in self.rows(Q_PRIVILEGES):
+            name: str = r["name"]
+            if r["kind"] == "FUNCTION":
+                function = self.functions.get(r["objid"])
+                if function is None:  # an aggregate: not in the IR
+                    continue
+                name = f"{function.name}({function.identity_arguments})"
+            self.builder.add(
+                m.Privilege(
+                    object_kind=r["kind"],
+                    schema=r["schema"],
+                    object_name=name,
+                    grantee=r["grantee"],
+                    privilege=r["privilege_type"],
+                    column=r["column_name"],
+                    grantable=r["is_grantable"],
+                )
+            )
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _direction(option: int | None) -> tuple[bool, bool | None]:
+    """(descending, nulls_first) from an indoption; nulls_first None when it is the
+    default for the direction (NULLS LAST ascending, NULLS FIRST descending)."""
+    option = option or 0
+    descending = bool(option & _INDOPTION_DESC)
+    nulls_first = bool(option & _INDOPTION_NULLS_FIRST)
+    return descending, (None if nulls_first == descending else nulls_first)
+
+
+def _strip_parens(text: str) -> str:
+    """`text` without one pair of parentheses around the whole of it, if it has them."""
+    if text.startswith("(") and _matching_paren(text, 0) == len(text) - 1:
+        return text[1:-1]
+    return text
+
+
+def _matching_paren(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at `start`, skipping string literals
+    and quoted identifiers; -1 when it is not closed."""
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "'":
+            escapes = (
+                i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+            )
+            i += 1
+            while i < n:
+                if escapes and text[i] == "\\":
+                    i += 2
+                    continue
+                if text[i] == "'":
+                    if i + 1 < n and text[i + 1] == "'":
+                        i += 2
+                        continue
+                    break
+                i += 1
+        elif ch == '"':
+            i += 1
+            while i < n:
+                if text[i] == '"':
+                    if i + 1 < n and text[i + 1] == '"':
+                        i += 2
+                        continue
+                    break
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+_WHEN_MARKERS = (" FOR EACH ROW WHEN (", " FOR EACH STATEMENT WHEN (")
+
+
+def trigger_when(triggerdef: str) -> str | None:
+    """The WHEN condition of a trigger, from pg_get_triggerdef(oid, false): the text inside
+    `WHEN ( ... )`."""
+    for marker in _WHEN_MARKERS:
+        at = triggerdef.find(marker)
+        if at >= 0:
+            open_at = at + len(marker) - 1
+            close_at = _matching_paren(triggerdef, open_at)
+            if close_at > open_at:
+                return triggerdef[open_at + 1 : close_at]
+    return None

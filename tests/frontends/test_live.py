@@ -1,0 +1,535 @@
+"""The live frontend against a real PostgreSQL 15: a hand-written schema with every kind
+of object (expected values are what psql shows for it), every corpus schema, query counts
+and connection errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from nself.errors import ConnectionFailed
+from nself.frontends.live import introspect, introspect_connection, mask_password, trigger_when
+from nself.ir import catalog_to_json
+from nself.ir import model as m
+from nself.ir.model import Catalog
+from nself.runtime.cluster import LocalCluster
+from tests.conftest import CORPUS, run_sql
+from tests.corpus import CorpusCase, all_cases, ensure_roles
+
+pytestmark = pytest.mark.oracle
+
+SCHEMA_SQL = Path(__file__).with_name("live_schema.sql")
+
+
+def _create_database(cluster: LocalCluster, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    return name
+
+
+def _drop_database(cluster: LocalCluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def rich_url(pg_cluster: LocalCluster) -> Iterator[str]:
+    name = _create_database(pg_cluster, "live_rich")
+    url = pg_cluster.url(name)
+    ensure_roles(url, ("live_reader",))
+    CorpusCase("live_schema", (SCHEMA_SQL,)).load(url)
+    yield url
+    _drop_database(pg_cluster, name)
+
+
+@pytest.fixture(scope="module")
+def rich(rich_url: str) -> Catalog:
+    return introspect(rich_url)
+
+
+def _table(catalog: Catalog, name: str) -> m.Table:
+    table = catalog.table("app", name)
+    assert table is not None, name
+    return table
+
+
+def _constraint(table: m.Table, name: str) -> Any:
+    return next(c for c in table.constraints if c.name == name)
+
+
+# --------------------------------------------------------------------------- the rich schema
+
+
+def test_schemas_and_extensions(rich: Catalog) -> None:
+    assert rich.schemas == (
+        m.Schema("app", comment="application objects"),
+        m.Schema("public", comment="standard public schema"),
+    )
+    assert [(e.name, e.schema) for e in rich.extensions] == [("btree_gist", "app"), ("citext", "app")]
+    assert all(e.version for e in rich.extensions)
+    assert "plpgsql" not in {e.name for e in rich.extensions}
+    # objects of extensions (citext's type and functions, btree_gist's opclasses) are hidden
+    assert not [f for f in rich.functions if f.name.startswith(("citext", "gbt_"))]
+
+
+def test_types(rich: Catalog) -> None:
+    assert rich.enums == (m.Enum("app", "mood", ("sad", "meh", "ok", "happy"), comment="how one feels"),)
+    assert rich.domains == (
+        m.Domain("app", "code", "text", collation='"C"'),
+        m.Domain(
+            "app",
+            "posint",
+            "integer",
+            not_null=True,
+            default="1",
+            checks=(
+                m.CheckConstraint("posint_positive", "(VALUE > 0)"),
+                m.CheckConstraint("posint_small", "(VALUE < 1000000)", validated=False),
+            ),
+        ),
+    )
+    assert rich.composite_types == (
+        m.CompositeType(
+            "app",
+            "pair",
+            (
+                m.CompositeAttribute("x", "integer"),
+                m.CompositeAttribute("label", "text", collation='"C"'),
+                m.CompositeAttribute("m", "app.mood"),
+            ),
+            comment="a pair",
+        ),
+    )
+    assert rich.range_types == (m.RangeType("app", "floatrange", "double precision"),)
+    # the range's constructor functions are PostgreSQL's, not the user's
+    assert not [f for f in rich.functions if "range" in f.name]
+
+
+def test_sequences(rich: Catalog) -> None:
+    assert rich.sequences == (
+        m.Sequence(
+            "app",
+            "counter",
+            "integer",
+            start=10,
+            increment=5,
+            min_value=5,
+            max_value=5000,
+            cache=3,
+            cycle=True,
+            comment="counts",
+        ),
+        m.Sequence("app", "users_id_seq", owned_by=("users", "id")),
+    )  # identity sequences of app.orders are Column.identity, not sequences
+
+
+def test_table_columns(rich: Catalog) -> None:
+    users = _table(rich, "users")
+    assert users.comment == "people"
+    assert users.columns == (
+        m.Column("id", "bigint", not_null=True, default="nextval('app.users_id_seq'::regclass)"),
+        m.Column("email", "app.citext", not_null=True, comment="where to write"),
+        m.Column("name", "character varying(100)", not_null=True, default="'anon'::character varying"),
+        m.Column("mood", "app.mood", default="'ok'::app.mood"),
+        m.Column("score", "numeric(10,2)"),
+        m.Column("code", "text", collation='"C"'),
+        m.Column("tags", "text[]", default="'{}'::text[]"),
+        m.Column("created", "timestamp with time zone", not_null=True, default="now()"),
+    )
+    orders = _table(rich, "orders")
+    assert orders.columns == (
+        m.Column(
+            "id",
+            "integer",
+            not_null=True,
+            identity=m.Identity("ALWAYS", start=100, increment=2, max_value=2147483647),
+        ),
+        m.Column("user_id", "bigint", not_null=True),
+        m.Column("ref", "integer", not_null=True, identity=m.Identity("BY DEFAULT", max_value=2147483647)),
+        m.Column("qty", "app.posint"),
+        m.Column("price", "numeric", not_null=True),
+        m.Column("total", "numeric", generated="(price * (2)::numeric)"),
+        m.Column("note", "text"),
+    )
+
+
+def test_table_constraints(rich: Catalog) -> None:
+    users = _table(rich, "users")
+    assert users.constraints == (
+        m.UniqueConstraint("users_email_key", ("email",), comment="one account per address"),
+        m.PrimaryKey("users_pkey", ("id",)),
+        m.CheckConstraint("users_score_check", "(score >= (0)::numeric)"),
+    )
+    orders = _table(rich, "orders")
+    assert orders.constraints == (
+        m.CheckConstraint("orders_note_check", "(note <> ''::text)", validated=False),
+        m.PrimaryKey("orders_pkey", ("id",)),
+        m.CheckConstraint("orders_price_check", "(price > (0)::numeric)", no_inherit=True),
+        m.UniqueConstraint("orders_ref_uq", ("ref", "note"), include=("qty",), nulls_not_distinct=True),
+        m.ForeignKey(
+            "orders_user_fk",
+            ("user_id",),
+            "app",
+            "users",
+            ("id",),
+            on_update="SET NULL",
+            on_delete="CASCADE",
+            match="FULL",
+            deferrable=True,
+            initially_deferred=True,
+        ),
+    )
+    assert orders.options == ("fillfactor=70",)
+    assert orders.rls_enabled and orders.rls_forced
+    assert _table(rich, "bookings").constraints == (
+        m.ExclusionConstraint(
+            "no_overlap",
+            "gist",
+            (m.ExclusionElement("room", "="), m.ExclusionElement("during", "&&")),
+            predicate="(room > 0)",
+        ),
+    )
+    scratch = _table(rich, "scratch")
+    assert scratch.unlogged
+    assert scratch.constraints == (m.PrimaryKey("scratch_pkey", ("k",), deferrable=True),)
+
+
+def test_partitions_and_inheritance(rich: Catalog) -> None:
+    events = _table(rich, "events")
+    assert events.partition_by == m.PartitionSpec("RANGE", "at")
+    assert events.constraints == (m.PrimaryKey("events_pkey", ("id", "at")),)
+    part = _table(rich, "events_2024")
+    assert part.partition_of == m.PartitionOf(
+        "app", "events", "FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')"
+    )
+    # the partition's own copy of the primary key is PostgreSQL's doing, not listed
+    assert part.constraints == ()
+    assert [c.name for c in part.columns] == ["id", "at", "payload"]
+    assert _table(rich, "events_other").partition_of == m.PartitionOf("app", "events", "DEFAULT")
+    derived = _table(rich, "derived")
+    assert derived.inherits == (("app", "base"),)
+    assert [c.name for c in derived.columns] == ["id", "label", "extra"]
+    assert derived.constraints == ()  # the CHECK is only inherited
+    assert _table(rich, "base").inherits == ()
+
+
+def test_indexes(rich: Catalog) -> None:
+    # partition indexes of events_payload, and constraint indexes, are not listed
+    assert [i.name for i in rich.indexes] == [
+        "events_payload",
+        "order_totals_user",
+        "users_code_idx",
+        "users_lower_name",
+    ]
+    by_name = {i.name: i for i in rich.indexes}
+    assert by_name["events_payload"] == m.Index(
+        "app", "events_payload", "events", (m.IndexKey("payload"),), method="gin"
+    )
+    assert by_name["users_lower_name"] == m.Index(
+        "app",
+        "users_lower_name",
+        "users",
+        (
+            m.IndexKey(
+                expression="lower((name)::text)",
+                opclass="text_pattern_ops",
+                descending=True,
+                nulls_first=False,
+            ),
+        ),
+        include=("mood",),
+        predicate="(score > (10)::numeric)",
+        comment="search",
+    )
+    assert by_name["users_code_idx"] == m.Index(
+        "app",
+        "users_code_idx",
+        "users",
+        (
+            m.IndexKey("code", collation='"POSIX"'),
+            m.IndexKey(expression="(score + (1)::numeric)", nulls_first=True),
+        ),
+        unique=True,
+        options=("fillfactor=80",),
+    )
+    assert by_name["order_totals_user"].table == "order_totals"
+
+
+def test_views(rich: Catalog) -> None:
+    view = rich.view("app", "active_users")
+    assert view == m.View(
+        "app",
+        "active_users",
+        " SELECT users.id,\n    users.email,\n    upper(users.name::text) AS shout\n   FROM app.users\n"
+        "  WHERE users.mood <> 'sad'::app.mood;",
+        columns=(
+            m.ViewColumn("id", "bigint"),
+            m.ViewColumn("email", "app.citext"),
+            m.ViewColumn("shout", "text", comment="loud"),
+        ),
+        options=("security_barrier=true", "check_option=local"),
+        comment="the living",
+    )
+    totals = rich.view("app", "order_totals")
+    assert totals is not None and totals.materialized
+    assert totals.columns == (m.ViewColumn("user_id", "bigint"), m.ViewColumn("total", "numeric"))
+
+
+def test_functions(rich: Catalog) -> None:
+    functions = {f.name: f for f in rich.functions}
+    assert sorted(functions) == ["add", "rank_it", "reset", "touch", "user_names"]
+    assert functions["add"] == m.Function(
+        "app",
+        "add",
+        (m.FunctionArgument("a", "integer"), m.FunctionArgument("b", "integer", default="1")),
+        returns="integer",
+        body="RETURN (a + b)",
+        volatility="IMMUTABLE",
+        strict=True,
+        leakproof=True,
+        parallel="SAFE",
+        cost=5.0,
+        comment="adds",
+    )
+    assert functions["user_names"] == m.Function(
+        "app",
+        "user_names",
+        (
+            m.FunctionArgument("ids", "bigint[]", mode="VARIADIC"),
+            m.FunctionArgument("id", "bigint", mode="OUT"),
+            m.FunctionArgument("name", "text", mode="OUT"),
+        ),
+        returns="SETOF record",
+        body=" SELECT id, name FROM app.users WHERE id = ANY (ids) ",
+        volatility="STABLE",
+        security_definer=True,
+        rows=10.0,
+        config=("search_path=app, pg_temp",),
+    )
+    assert functions["user_names"].signature == "app.user_names(bigint[])"
+    assert functions["reset"].kind == "procedure" and functions["reset"].returns is None
+    assert functions["reset"].arguments == (m.FunctionArgument("n", "integer", mode="INOUT"),)
+    assert functions["rank_it"].kind == "window" and functions["rank_it"].cost is None
+    assert functions["touch"].language == "plpgsql" and functions["touch"].returns == "trigger"
+
+
+def test_triggers(rich: Catalog) -> None:
+    triggers = {t.name: t for t in rich.triggers}
+    assert triggers["orders_touch"] == m.Trigger(
+        "app",
+        "orders",
+        "orders_touch",
+        "BEFORE",
+        ("INSERT", "UPDATE"),
+        "app",
+        "touch",
+        arguments=("none", "it's"),
+        update_columns=("note", "price"),
+        when="(new.price > (100)::numeric)",
+        comment="keeps notes",
+    )
+    assert triggers["orders_audit"] == m.Trigger(
+        "app",
+        "orders",
+        "orders_audit",
+        "AFTER",
+        ("DELETE", "TRUNCATE"),
+        "app",
+        "touch",
+        for_each_row=False,
+        enabled="D",
+    )
+    assert triggers["users_new"].new_table == "fresh" and triggers["users_new"].old_table is None
+    assert triggers["users_check"] == m.Trigger(
+        "app",
+        "users",
+        "users_check",
+        "AFTER",
+        ("UPDATE",),
+        "app",
+        "touch",
+        constraint=True,
+        deferrable=True,
+        initially_deferred=True,
+    )
+    assert triggers["active_users_ins"].timing == "INSTEAD OF"
+    assert triggers["active_users_ins"].table == "active_users"
+
+
+def test_policies(rich: Catalog) -> None:
+    assert rich.policies == (
+        m.Policy("app", "orders", "everyone", using="true", comment="open"),
+        m.Policy(
+            "app",
+            "orders",
+            "own_orders",
+            permissive=False,
+            command="UPDATE",
+            roles=("live_reader",),
+            using="(user_id = 1)",
+            with_check="(price < (1000)::numeric)",
+        ),
+    )
+
+
+def test_privileges(rich: Catalog) -> None:
+    assert set(rich.privileges) == {
+        m.Privilege("SCHEMA", "app", "app", "live_reader", "USAGE"),
+        m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),
+        m.Privilege("TABLE", "app", "users", "live_reader", "SELECT", grantable=True),
+        m.Privilege("TABLE", "app", "users", "live_reader", "INSERT", grantable=True),
+        m.Privilege("TABLE", "app", "orders", "live_reader", "UPDATE", column="note"),
+        m.Privilege("TABLE", "app", "active_users", "PUBLIC", "SELECT"),
+        m.Privilege("SEQUENCE", "app", "counter", "live_reader", "USAGE"),
+        m.Privilege("FUNCTION", "app", "add(integer, integer)", "live_reader", "EXECUTE"),
+        m.Privilege("TYPE", "app", "mood", "live_reader", "USAGE"),
+    }
+
+
+def test_empty_database(database: str) -> None:
+    catalog = introspect(database)
+    assert catalog == Catalog(
+        schemas=(m.Schema("public", comment="standard public schema"),),
+        privileges=(m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),),
+    )
+
+
+def test_introspect_is_deterministic(rich_url: str, rich: Catalog) -> None:
+    assert catalog_to_json(introspect(rich_url)) == catalog_to_json(rich)
+
+
+# --------------------------------------------------------------------------- query counts
+
+
+class CountingConnection(psycopg.Connection[Any]):
+    """A connection that counts the statements it runs."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return super().execute(*args, **kwargs)
+
+
+def _count_queries(url: str) -> int:
+    CountingConnection.statements = 0
+    with CountingConnection.connect(url, row_factory=dict_row) as conn:
+        introspect_connection(conn)
+    return CountingConnection.statements
+
+
+def _many_tables(n: int) -> str:
+    parts = [
+        "CREATE TYPE kind AS ENUM ('a', 'b');",
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';",
+    ]
+    for i in range(n):
+        parts.append(
+            f"CREATE TABLE t{i} (id serial PRIMARY KEY, k kind, v int CHECK (v > 0), "
+            f"parent int REFERENCES t{max(i - 1, 0)}(id), UNIQUE (v));"
+            f"CREATE INDEX t{i}_k ON t{i} (k) WHERE v > 1; COMMENT ON TABLE t{i} IS 'table {i}';"
+            f"CREATE VIEW v{i} AS SELECT id FROM t{i};"
+            f"CREATE TRIGGER tr{i} BEFORE INSERT ON t{i} FOR EACH ROW EXECUTE FUNCTION f();"
+            f"ALTER TABLE t{i} ENABLE ROW LEVEL SECURITY; CREATE POLICY p{i} ON t{i} USING (v > 0);"
+        )
+    return "\n".join(parts)
+
+
+def test_query_count_does_not_grow_with_tables(new_database: Any) -> None:
+    small, large = new_database("live_small"), new_database("live_large")
+    run_sql(small, _many_tables(2))
+    run_sql(large, _many_tables(40))
+    assert len(introspect(large).tables) == 40
+    counted_small, counted_large = _count_queries(small), _count_queries(large)
+    assert counted_small == counted_large
+    assert counted_large <= 20
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unreachable_server_hides_password() -> None:
+    url = "postgresql://alice:s3cretpw@127.0.0.1:1/db"
+    with pytest.raises(ConnectionFailed) as caught:
+        introspect(url)
+    message = str(caught.value)
+    assert "s3cretpw" not in message
+    assert "postgresql://alice:***@127.0.0.1:1/db" in message
+    assert "\n" not in message
+
+
+def test_bad_url_hides_password() -> None:
+    with pytest.raises(ConnectionFailed) as caught:
+        introspect("postgresql://bob:hunter22@127.0.0.1:1/db?sslmode=sometimes")
+    assert "hunter22" not in str(caught.value)
+    with pytest.raises(ConnectionFailed) as caught:
+        introspect("host=127.0.0.1 port=1 password=hunter22 dbname=x connect_timeout=2")
+    assert "hunter22" not in str(caught.value)
+
+
+def test_wrong_password_hides_it(pg_cluster: LocalCluster) -> None:
+    url = f"postgresql://nosuchuser:pw12345@127.0.0.1:{pg_cluster.port}/nodb"
+    with pytest.raises(ConnectionFailed) as caught:
+        introspect(url)
+    assert "pw12345" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://u:p@h/db", "postgresql://u:***@h/db"),
+        ("postgres://u@h:5/db", "postgres://u@h:5/db"),
+        ("postgresql://h/db?password=x&sslmode=disable", "postgresql://h/db?password=***&sslmode=disable"),
+        ("host=h password='a b' user=u", "host=h password=*** user=u"),
+    ],
+)
+def test_mask_password(url: str, masked: str) -> None:
+    assert mask_password(url) == masked
+
+
+@pytest.mark.parametrize(
+    ("triggerdef", "when"),
+    [
+        (
+            "CREATE TRIGGER t BEFORE UPDATE ON public.x FOR EACH ROW WHEN ((new.a > 1)) EXECUTE FUNCTION f()",
+            "(new.a > 1)",
+        ),
+        (
+            "CREATE TRIGGER t BEFORE UPDATE ON public.x FOR EACH ROW WHEN ((new.a = ')(')) EXECUTE FUNCTION f(')')",
+            "(new.a = ')(')",
+        ),
+        ("CREATE TRIGGER t BEFORE UPDATE ON public.x FOR EACH ROW EXECUTE FUNCTION f()", None),
+    ],
+)
+def test_trigger_when(triggerdef: str, when: str | None) -> None:
+    assert trigger_when(triggerdef) == when
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def _corpus_params() -> list[Any]:
+    if not (CORPUS / "README.md").exists():
+        return [pytest.param(None, id="corpus-missing")]
+    return [pytest.param(case, id=case.name) for case in all_cases(CORPUS)]
+
+
+@pytest.mark.parametrize("case", _corpus_params())
+def test_corpus_introspects(case: CorpusCase | None, corpus: Path, pg_cluster: LocalCluster) -> None:
+    assert case is not None
+    name = _create_database(pg_cluster, "live_corpus")
+    try:
+        url = pg_cluster.url(name)
+        case.load(url)
+        first = introspect(url)
+        assert first.schemas
+        assert catalog_to_json(introspect(url)) == catalog_to_json(first)
+    finally:
+        _drop_database(pg_cluster, name)
