@@ -124,12 +124,14 @@ def member_names(
     empty: str = "value",
     taken: Collection[str] = (),
     fold_case: bool = False,
+    separator: str = "_",
 ) -> list[str]:
     """Unique identifiers, one per database name (fields of a type, members of an enum),
     in the same order. Keywords are escaped with `escape`; names already used (after
     conversion, or in `taken`) get a numeric suffix: 'a-b' and 'a b' -> A_B, A_B_2.
     With `fold_case`, names differing only in case count as the same (for enum members in
-    a language that folds case, or files)."""
+    a language that folds case, or files). `separator` goes before the number ('' for
+    languages whose style forbids underscores in such names: Rust's ReadOnly2)."""
     used = {t.lower() if fold_case else t for t in taken}
     result: list[str] = []
     for db_name in db_names:
@@ -137,7 +139,7 @@ def member_names(
         candidate = escape_reserved(base, keywords, escape)
         number = 2
         while (candidate.lower() if fold_case else candidate) in used:
-            candidate = escape_reserved(f"{base}_{number}", keywords, escape)
+            candidate = escape_reserved(f"{base}{separator}{number}", keywords, escape)
             number += 1
         used.add(candidate.lower() if fold_case else candidate)
         result.append(candidate)
