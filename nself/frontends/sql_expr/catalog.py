@@ -1,0 +1,401 @@
+"""PostgreSQL 15's built-in catalog (a snapshot shipped as package data) plus the user types
+a migration has defined so far, behind one lookup interface.
+
+Types are named by a key: a built-in type's `typname` (`int4`, `_int4`, `varchar`) or a user
+type's `schema.name`, with `[]` appended for a user type's array. A `Ty` pairs a key with a
+typmod encoded the way PostgreSQL encodes it (`varchar(255)` is 259), so format_type's
+output can be reproduced exactly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from nself.ir.builder import CatalogBuilder
+from nself.ir.model import CompositeType, Domain, Enum, RangeType, Table, View
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Ty:
+    key: str
+    typmod: int = -1
+
+    def plain(self) -> Ty:
+        return self if self.typmod == -1 else Ty(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class TypeInfo:
+    key: str
+    format: str  # format_type(oid, NULL)
+    kind: str  # b base, c composite, d domain, e enum, p pseudo, r range, m multirange
+    category: str
+    preferred: bool
+    elem: str | None  # element type of an array type
+    array: str | None  # array type of this type
+    base: Ty | None  # base type of a domain
+    builtin: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Cast:
+    context: str  # i implicit, a assignment, e explicit
+    method: str  # f function, b binary, i I/O
+    function: str
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    name: str
+    left: str | None
+    right: str
+    result: str
+    function: str
+    schema: str = "pg_catalog"
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    name: str
+    args: tuple[str, ...]
+    result: str
+    variadic: str | None
+    retset: bool
+    kind: str  # f function, a aggregate, w window, p procedure
+    ndefaults: int
+    schema: str = "pg_catalog"
+    arg_names: tuple[str | None, ...] = ()
+
+
+class Snapshot:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.types: dict[str, TypeInfo] = {}
+        for key, t in data["types"].items():
+            self.types[key] = TypeInfo(
+                key=key,
+                format=t["format"],
+                kind=t["kind"],
+                category=t["category"],
+                preferred=t["preferred"],
+                elem=t["elem"],
+                array=t["array"],
+                base=Ty(t["base"]) if t["base"] else None,
+                builtin=True,
+            )
+        self.casts: dict[tuple[str, str], Cast] = {
+            (s, d): Cast(c, m, f) for s, d, c, m, f in data["casts"]
+        }
+        self.operators: dict[str, list[Operator]] = {}
+        for name, left, right, result, func, _oid, _hash in data["operators"]:
+            if right is None:  # postfix operators no longer exist
+                continue
+            self.operators.setdefault(name, []).append(Operator(name, left, right, result, func))
+        self.functions: dict[str, list[Func]] = {}
+        for name, args, result, variadic, retset, kind, ndefaults, _oid in data["functions"]:
+            self.functions.setdefault(name, []).append(
+                Func(name, tuple(args), result, variadic or None, retset, kind, ndefaults)
+            )
+        # format_type name -> key, for reading canonical type text back
+        self.by_format: dict[str, str] = {}
+        for key, info in self.types.items():
+            self.by_format.setdefault(info.format, key)
+
+
+@lru_cache(maxsize=1)
+def snapshot() -> Snapshot:
+    text = resources.files("nself").joinpath("data/pg15_catalog.json").read_text()
+    return Snapshot(json.loads(text))
+
+
+# Type names the grammar accepts that are not pg_type names (gram.y's SystemTypeName).
+TYPE_ALIASES = {
+    "int": "int4",
+    "integer": "int4",
+    "smallint": "int2",
+    "bigint": "int8",
+    "real": "float4",
+    "float": "float8",
+    "double precision": "float8",
+    "decimal": "numeric",
+    "dec": "numeric",
+    "boolean": "bool",
+    "character varying": "varchar",
+    "character": "bpchar",
+    "char": "bpchar",
+    "timestamp with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+    "time with time zone": "timetz",
+    "time without time zone": "time",
+    "bit varying": "varbit",
+}
+
+
+class TypeCatalog:
+    """Built-in types from the snapshot, user types from the builder."""
+
+    def __init__(self, builder: CatalogBuilder) -> None:
+        self.snap = snapshot()
+        self.builder = builder
+
+    def info(self, key: str) -> TypeInfo | None:
+        found = self.snap.types.get(key)
+        if found is not None:
+            return found
+        if key.endswith("[]"):
+            elem = self.info(key[:-2])
+            if elem is None:
+                return None
+            return TypeInfo(key, elem.format + "[]", "b", "A", False, key[:-2], None, None, False)
+        schema, _, name = key.partition(".")
+        if not name:
+            return None
+        return self._user_type(schema, name)
+
+    def _user_type(self, schema: str, name: str) -> TypeInfo | None:
+        key = f"{schema}.{name}"
+        fmt = f"{quote_ident(schema)}.{quote_ident(name)}"
+        b = self.builder
+        if b.get(Enum, schema, name) is not None:
+            return TypeInfo(key, fmt, "e", "E", False, None, key + "[]", None, False)
+        domain = b.get(Domain, schema, name)
+        if domain is not None:
+            base = self.parse_format(domain.data_type)
+            base_info = self.info(base.key)
+            category = base_info.category if base_info else "U"
+            return TypeInfo(key, fmt, "d", category, False, None, key + "[]", base, False)
+        if b.get(CompositeType, schema, name) is not None or b.get(Table, schema, name) is not None:
+            return TypeInfo(key, fmt, "c", "C", False, None, key + "[]", None, False)
+        if b.get(View, schema, name) is not None:
+            return TypeInfo(key, fmt, "c", "C", False, None, key + "[]", None, False)
+        if b.get(RangeType, schema, name) is not None:
+            return TypeInfo(key, fmt, "r", "R", False, None, key + "[]", None, False)
+        return None
+
+    def user_exists(self, schema: str, name: str) -> bool:
+        return self._user_type(schema, name) is not None
+
+    def array_of(self, key: str) -> str:
+        info = self.info(key)
+        if info is not None and info.array:
+            return info.array
+        if key in self.snap.types:
+            return key  # no array type: leave alone
+        return key + "[]"
+
+    def elem_of(self, key: str) -> str | None:
+        info = self.info(key)
+        return info.elem if info is not None else None
+
+    def base_of(self, ty: Ty) -> Ty:
+        """getBaseTypeAndTypmod: the type under any domains."""
+        seen = 0
+        while seen < 20:
+            info = self.info(ty.key)
+            if info is None or info.kind != "d" or info.base is None:
+                return ty
+            ty = info.base
+            seen += 1
+        return ty
+
+    def category(self, key: str) -> str:
+        info = self.info(key)
+        return info.category if info else "U"
+
+    def preferred(self, key: str) -> bool:
+        info = self.info(key)
+        return bool(info and info.preferred)
+
+    def is_array(self, key: str) -> bool:
+        return self.elem_of(key) is not None
+
+    # ------------------------------------------------------------------ format_type
+
+    def format(self, ty: Ty) -> str:
+        """format_type_extended(oid, typmod, FORMAT_TYPE_TYPEMOD_GIVEN)."""
+        info = self.info(ty.key)
+        if info is None:
+            return ty.key
+        if info.elem is not None and info.kind != "p" and ty.key not in ("int2vector", "oidvector"):
+            return self.format(Ty(info.elem, ty.typmod)) + "[]"
+        return format_builtin(ty.key, ty.typmod, info.format)
+
+    def parse_format(self, text: str) -> Ty:
+        """The Ty of a canonical type text (format_type output), the inverse of `format`."""
+        text = text.strip()
+        if text.endswith("[]"):
+            elem = self.parse_format(text[:-2])
+            return Ty(self.array_of(elem.key), elem.typmod)
+        return parse_format_text(text, self)
+
+
+def format_builtin(key: str, typmod: int, default: str) -> str:
+    with_mod = typmod >= 0
+    if key == "bit":
+        return f"bit({typmod})" if with_mod else '"bit"'
+    if key == "bpchar":
+        return f"character({typmod - 4})" if with_mod else "bpchar"
+    if key == "varchar":
+        return f"character varying({typmod - 4})" if with_mod else "character varying"
+    if key == "varbit":
+        return f"bit varying({typmod})" if with_mod else "bit varying"
+    if key == "numeric":
+        if with_mod:
+            t = typmod - 4
+            precision = (t >> 16) & 0xFFFF
+            scale = ((t & 0x7FF) ^ 1024) - 1024
+            return f"numeric({precision},{scale})"
+        return "numeric"
+    if key in ("time", "timetz", "timestamp", "timestamptz"):
+        base = "time" if key.startswith("time") and not key.startswith("timestamp") else "timestamp"
+        zone = " with time zone" if key.endswith("tz") else " without time zone"
+        return f"{base}({typmod}){zone}" if with_mod else f"{base}{zone}"
+    if key == "interval":
+        return "interval" + (interval_typmod_out(typmod) if with_mod else "")
+    return default
+
+
+INTERVAL_FULL_RANGE = 0x7FFF
+INTERVAL_FULL_PRECISION = 0xFFFF
+_MASK = {"YEAR": 1 << 2, "MONTH": 1 << 1, "DAY": 1 << 3, "HOUR": 1 << 10, "MINUTE": 1 << 11, "SECOND": 1 << 12}
+_INTERVAL_FIELDS = {
+    _MASK["YEAR"]: " year",
+    _MASK["MONTH"]: " month",
+    _MASK["DAY"]: " day",
+    _MASK["HOUR"]: " hour",
+    _MASK["MINUTE"]: " minute",
+    _MASK["SECOND"]: " second",
+    _MASK["YEAR"] | _MASK["MONTH"]: " year to month",
+    _MASK["DAY"] | _MASK["HOUR"]: " day to hour",
+    _MASK["DAY"] | _MASK["HOUR"] | _MASK["MINUTE"]: " day to minute",
+    _MASK["DAY"] | _MASK["HOUR"] | _MASK["MINUTE"] | _MASK["SECOND"]: " day to second",
+    _MASK["HOUR"] | _MASK["MINUTE"]: " hour to minute",
+    _MASK["HOUR"] | _MASK["MINUTE"] | _MASK["SECOND"]: " hour to second",
+    _MASK["MINUTE"] | _MASK["SECOND"]: " minute to second",
+    INTERVAL_FULL_RANGE: "",
+}
+
+
+def interval_typmod_out(typmod: int) -> str:
+    fields = (typmod >> 16) & 0x7FFF
+    precision = typmod & 0xFFFF
+    text = _INTERVAL_FIELDS.get(fields, "")
+    if precision != INTERVAL_FULL_PRECISION:
+        text += f"({precision})"
+    return text
+
+
+def interval_typmod(fields: int, precision: int | None) -> int:
+    return ((fields & 0x7FFF) << 16) | (INTERVAL_FULL_PRECISION if precision is None else precision)
+
+
+def parse_format_text(text: str, types: TypeCatalog) -> Ty:
+    import re
+
+    snap = types.snap
+    m = re.fullmatch(r"(character varying|character|bit varying|bit|numeric)\((\d+)(?:,(-?\d+))?\)", text)
+    if m:
+        name, a, b = m.groups()
+        key = TYPE_ALIASES.get(name, name)
+        if key == "numeric":
+            return Ty("numeric", ((int(a) << 16) | (int(b or 0) & 0x7FF)) + 4)
+        if key in ("varchar", "bpchar"):
+            return Ty(key, int(a) + 4)
+        return Ty(key, int(a))
+    m = re.fullmatch(r"(time|timestamp)(?:\((\d+)\))? (with|without) time zone", text)
+    if m:
+        base, p, zone = m.groups()
+        key = base + ("tz" if zone == "with" else "")
+        return Ty(key, int(p) if p is not None else -1)
+    if text.startswith("interval"):
+        rest = text[len("interval") :]
+        precision: int | None = None
+        pm = re.search(r"\((\d+)\)$", rest)
+        if pm:
+            precision = int(pm.group(1))
+            rest = rest[: pm.start()]
+        if not rest and precision is None:
+            return Ty("interval")
+        fields = next((f for f, t in _INTERVAL_FIELDS.items() if t == rest), INTERVAL_FULL_RANGE)
+        return Ty("interval", interval_typmod(fields, precision))
+    if text == '"bit"':
+        return Ty("bit")
+    if text in snap.by_format:
+        return Ty(snap.by_format[text])
+    if text in snap.types:
+        return Ty(text)
+    if text in TYPE_ALIASES:
+        return Ty(TYPE_ALIASES[text])
+    parts = split_qualified(text)
+    if len(parts) == 2:
+        return Ty(f"{parts[0]}.{parts[1]}")
+    if len(parts) == 1 and parts[0] in snap.types:
+        return Ty(parts[0])
+    return Ty(text)
+
+
+def split_qualified(text: str) -> list[str]:
+    """Split `schema."Na.me"` into its identifiers, unquoting."""
+    parts: list[str] = []
+    i = 0
+    current = ""
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < len(text):
+                if text[j] == '"':
+                    if j + 1 < len(text) and text[j + 1] == '"':
+                        current += '"'
+                        j += 2
+                        continue
+                    break
+                current += text[j]
+                j += 1
+            i = j + 1
+            continue
+        if ch == ".":
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    parts.append(current)
+    return parts
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+@lru_cache(maxsize=1)
+def _keywords() -> frozenset[str]:
+    from pglast import keywords
+
+    every = keywords.RESERVED_KEYWORDS | keywords.COL_NAME_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
+    return frozenset(every - _NEWER_THAN_PG15)
+
+
+# Keywords pglast's (PostgreSQL 18) grammar has that PostgreSQL 15 did not: a column named
+# `json` is not quoted by PostgreSQL 15.
+_NEWER_THAN_PG15 = {
+    "json", "json_array", "json_arrayagg", "json_object", "json_objectagg", "json_scalar",
+    "json_serialize", "json_exists", "json_query", "json_value", "json_table", "merge_action",
+    "system_user",
+}
+
+
+def quote_ident(name: str) -> str:
+    """quote_identifier(): quotes unless all lower-case letters, digits, _ (not leading
+    digit) and not a keyword other than an unreserved one."""
+    safe = bool(name) and (name[0].islower() or name[0] == "_") and name[0].isascii()
+    if safe:
+        safe = all((c.isascii() and (c.islower() or c.isdigit())) or c == "_" for c in name)
+    if safe and name in _keywords():
+        safe = False
+    if safe:
+        return name
+    return '"' + name.replace('"', '""') + '"'

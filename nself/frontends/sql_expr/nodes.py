@@ -1,0 +1,171 @@
+"""The analysed expression tree: a small mirror of PostgreSQL's primnodes.h, holding just
+what ruleutils.c needs to print an expression the way PostgreSQL does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nself.frontends.sql_expr.catalog import Ty
+
+Form = Literal["call", "implicit", "explicit", "sql"]
+
+
+@dataclass
+class Expr:
+    ty: Ty
+
+
+@dataclass
+class Const(Expr):
+    value: str | None  # the type's output text; None for NULL
+
+
+@dataclass
+class Var(Expr):
+    name: str
+    rel: str | None = None  # range-table alias, printed when the context asks for prefixes
+    not_null: bool = False
+
+
+@dataclass
+class Func(Expr):
+    name: str
+    args: list[Expr]
+    schema: str = "pg_catalog"
+    form: Form = "call"
+    variadic: bool = False  # printed with VARIADIC before the last argument
+    arg_names: list[str | None] = field(default_factory=list)
+    # aggregates and window functions
+    agg: bool = False
+    star: bool = False
+    distinct: bool = False
+    order_by: list[tuple[Expr, str]] = field(default_factory=list)
+    filter: Expr | None = None
+    over: str | None = None  # already printed window clause
+    within_group: bool = False
+
+
+@dataclass
+class Coerce(Expr):
+    """A FuncExpr cast, RelabelType, CoerceViaIO, ArrayCoerceExpr or CoerceToDomain."""
+
+    arg: Expr
+    kind: Literal["func", "relabel", "io", "array", "domain"]
+    form: Literal["implicit", "explicit"]
+
+
+@dataclass
+class Op(Expr):
+    name: str
+    args: list[Expr]  # one (prefix) or two
+    schema: str = "pg_catalog"
+
+
+@dataclass
+class ScalarArrayOp(Expr):
+    name: str
+    use_or: bool
+    left: Expr
+    right: Expr
+    schema: str = "pg_catalog"
+
+
+@dataclass
+class Distinct(Expr):
+    left: Expr
+    right: Expr
+
+
+@dataclass
+class NullIf(Expr):
+    left: Expr
+    right: Expr
+
+
+@dataclass
+class Bool(Expr):
+    op: Literal["AND", "OR", "NOT"]
+    args: list[Expr]
+
+
+@dataclass
+class NullTest(Expr):
+    arg: Expr
+    is_null: bool
+    row: bool = False
+
+
+@dataclass
+class BoolTest(Expr):
+    arg: Expr
+    test: str  # "IS TRUE", "IS NOT FALSE", ...
+
+
+@dataclass
+class Case(Expr):
+    arg: Expr | None
+    whens: list[tuple[Expr, Expr]]
+    default: Expr
+
+
+@dataclass
+class Coalesce(Expr):
+    args: list[Expr]
+
+
+@dataclass
+class MinMax(Expr):
+    op: Literal["GREATEST", "LEAST"]
+    args: list[Expr]
+
+
+@dataclass
+class Array(Expr):
+    elements: list[Expr]
+    multidims: bool = False
+
+
+@dataclass
+class Row(Expr):
+    args: list[Expr]
+    explicit: bool = True
+
+
+@dataclass
+class SQLValue(Expr):
+    text: str  # CURRENT_TIMESTAMP, CURRENT_TIMESTAMP(3), CURRENT_USER, ...
+
+
+@dataclass
+class Collate(Expr):
+    arg: Expr
+    collation: str  # printed form
+
+
+@dataclass
+class Subscript(Expr):
+    arg: Expr
+    indexes: list[tuple[Expr | None, Expr | None, bool]]  # (lower, upper, is_slice)
+
+
+@dataclass
+class FieldSelect(Expr):
+    arg: Expr
+    field_name: str
+
+
+@dataclass
+class SubLink(Expr):
+    kind: Literal["EXISTS", "EXPR", "ANY", "ALL", "ARRAY"]
+    query: object  # a view Query (see views.py); printed by its own printer
+    test: Expr | None = None
+    op: str | None = None
+
+
+@dataclass
+class Raw(Expr):
+    """A piece the canonicaliser could not model: printed as given (best effort)."""
+
+    text: str
+    simple: bool = False
