@@ -244,6 +244,10 @@ def test_views_and_functions_in_dependency_order() -> None:
         "CREATE VIEW app.a_first ",
         "ALTER SEQUENCE app.users_id_seq OWNED BY",
     ]
+    # A row type of a table, a SQL-standard body reading a table, a view calling it.
+    assert script.index("CREATE TABLE app.users ") < script.index("CREATE TYPE app.wrapped ")
+    assert script.index("CREATE TABLE app.users ") < script.index("CREATE FUNCTION app.user_total()")
+    assert script.index("CREATE FUNCTION app.user_total()") < script.index("CREATE VIEW app.totals ")
     positions = [script.index(s) for s in order]
     assert positions == sorted(positions)
     assert script.index("CREATE TABLE app.events ") < script.index("CREATE TABLE app.events_2024 ")
@@ -265,10 +269,16 @@ def test_sample_script_applies_to_empty_database(database: str) -> None:
             "WHERE n.nspname = 'app' AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1"
         ).fetchall()
         assert rows == [
+            ("Order Items", "r"),
             ("a_first", "v"),
+            ("active_users", "v"),
+            ("audit", "r"),
+            ("audit_archive", "r"),
+            ("cache", "r"),
             ("events", "p"),
             ("events_2024", "r"),
             ("posts", "r"),
+            ("totals", "v"),
             ("user_emails", "v"),
             ("user_emails2", "m"),
             ("users", "r"),
