@@ -20,11 +20,15 @@ The API is shared with the Go, Rust and Swift backends: change it additively onl
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+import jinja2
 
 from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, Table, View
 
@@ -633,7 +637,8 @@ def callable_functions(catalog: Catalog, resolver: TypeResolver | None = None) -
     resolver = resolver or TypeResolver(catalog)
     shapes: list[FunctionShape] = []
     for function in catalog.functions:
-        if function.kind != "function":
+        # internal: range constructors and the like, which PostgreSQL makes itself.
+        if function.kind != "function" or function.language == "internal":
             continue
         shape = function_shape(function)
         types = [a.data_type for _, a in shape.inputs]
@@ -661,6 +666,31 @@ def function_names(
     db_names = [s.name if s.schema == default_schema else f"{s.schema}_{s.name}" for s in shapes]
     names = member_names(db_names, style, keywords=keywords, escape=escape, taken=taken)
     return dict(enumerate(names))
+
+
+@functools.cache
+def template_environment() -> jinja2.Environment:
+    """The jinja2 environment over the shipped templates (package nself.templates, the
+    repository's templates/ folder): strict about undefined names, no autoescaping (the
+    output is code, not HTML), blocks trimmed so templates can be laid out readably."""
+    root = importlib.resources.files("nself.templates")
+
+    def load(name: str) -> str:
+        return root.joinpath(*name.split("/")).read_text(encoding="utf-8")
+
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_template(name: str, **context: object) -> str:
+    """Render templates/`name` (e.g. 'types/typescript/types.ts.jinja2')."""
+    return template_environment().get_template(name).render(**context)
 
 
 def lookup(mapping: Mapping[str, str], family: str, default: str) -> str:

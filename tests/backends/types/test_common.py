@@ -133,7 +133,12 @@ def _catalog_for_resolution() -> TypeResolver:
 def test_resolver_domains_arrays_and_user_types() -> None:
     resolver = _catalog_for_resolution()
     posint = resolver.resolve("public.posint")
-    assert (posint.kind, posint.name, posint.family, posint.domain) == ("builtin", "integer", "int4", ("public", "posint"))
+    assert (posint.kind, posint.name, posint.family, posint.domain) == (
+        "builtin",
+        "integer",
+        "int4",
+        ("public", "posint"),
+    )
     assert resolver.resolve("public.required_email").not_null
     email_list = resolver.resolve("public.email_list")
     assert (email_list.family, email_list.dims, email_list.not_null) == ("text", 1, False)
@@ -155,7 +160,10 @@ def test_insert_and_update_presence() -> None:
         Column("a", "integer", not_null=True): ("required", "optional"),
         Column("b", "integer"): ("optional", "optional"),
         Column("c", "integer", not_null=True, default="0"): ("optional", "optional"),
-        Column("d", "integer", not_null=True, default="nextval('public.t_d_seq'::regclass)"): ("optional", "optional"),
+        Column("d", "integer", not_null=True, default="nextval('public.t_d_seq'::regclass)"): (
+            "optional",
+            "optional",
+        ),
         Column("e", "integer", not_null=True, identity=Identity("BY DEFAULT")): ("optional", "optional"),
         Column("f", "integer", not_null=True, identity=Identity("ALWAYS")): ("absent", "absent"),
         Column("g", "integer", generated="(a * 2)"): ("absent", "absent"),
@@ -184,7 +192,11 @@ def test_callable_functions() -> None:
         Function(
             "public",
             "stats",
-            (FunctionArgument("n", "integer"), FunctionArgument("id", "integer", "TABLE"), FunctionArgument("t", "text", "TABLE")),
+            (
+                FunctionArgument("n", "integer"),
+                FunctionArgument("id", "integer", "TABLE"),
+                FunctionArgument("t", "text", "TABLE"),
+            ),
             returns="TABLE(id integer, t text)",
         )
     )

@@ -1,0 +1,685 @@
+"""GraphQL schema (SDL): `schema.graphql`.
+
+Without options: an object type per table, view and composite type, an enum per enum
+type, `<Type>InsertInput` / `<Type>UpdateInput` per table, and root types: Query holds a
+list field per table and view and the STABLE/IMMUTABLE functions, Mutation an insert
+field per table and the VOLATILE functions.
+
+Option `with_hasura`: Hasura's conventions instead: type names are the database names
+(`users`, `auth_users` outside public), scalars named after PostgreSQL types (`bigint`,
+`timestamptz`, `jsonb`, ...), and per table `<t>_bool_exp`, `<t>_order_by`,
+`<t>_insert_input`, `<t>_set_input`, `<t>_pk_columns_input`, `<t>_mutation_response`
+with the root fields `<t>`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
+`update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`.
+
+Field names are the column names (they are what a GraphQL response carries); a column
+whose name is not a GraphQL name gets a valid one, and its description says the database
+name."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nself.backends.types.common import (
+    FunctionShape,
+    PgType,
+    TypeResolver,
+    callable_functions,
+    column_nullable,
+    function_names,
+    insert_presence,
+    keep_case,
+    member_names,
+    named_type_objects,
+    pascal_case,
+    render_template,
+    screaming_snake_case,
+    type_names,
+    update_presence,
+)
+from nself.ir.model import Catalog, Column, CompositeType, Table, View
+
+BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
+ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
+
+# Family -> scalar (plain mode). Text-like values PostgreSQL sends as strings are String.
+PLAIN_SCALARS: dict[str, str] = {
+    "int2": "Int",
+    "int4": "Int",
+    "int8": "BigInt",
+    "float4": "Float",
+    "float8": "Float",
+    "numeric": "BigFloat",
+    "money": "String",
+    "bool": "Boolean",
+    "text": "String",
+    "bytea": "Bytea",
+    "json": "JSON",
+    "jsonb": "JSON",
+    "uuid": "UUID",
+    "date": "Date",
+    "timestamp": "Datetime",
+    "timestamptz": "Datetime",
+    "time": "Time",
+    "timetz": "Time",
+    "interval": "Interval",
+    "inet": "String",
+    "cidr": "String",
+    "macaddr": "String",
+    "bit": "String",
+    "tsvector": "String",
+    "tsquery": "String",
+    "xml": "String",
+    "geometric": "String",
+    "range": "String",
+    "multirange": "String",
+    "hstore": "JSON",
+    "record": "JSON",
+    "void": "Boolean",
+    "any": "JSON",
+    "unknown": "String",
+}
+
+PLAIN_SCALAR_DOCS: dict[str, str] = {
+    "BigInt": "A 64-bit integer, sent as a string so no digit is lost.",
+    "BigFloat": "An arbitrary-precision decimal (numeric), sent as a string.",
+    "Bytea": "Binary data, as PostgreSQL's hex text (\\x...).",
+    "JSON": "Any JSON value.",
+    "UUID": "A UUID, as text.",
+    "Date": "A date, ISO 8601 (YYYY-MM-DD).",
+    "Datetime": "A timestamp, ISO 8601; with an offset for timestamp with time zone.",
+    "Time": "A time of day, ISO 8601.",
+    "Interval": "An interval, as PostgreSQL prints it.",
+}
+
+# Family -> scalar (Hasura mode): Hasura names scalars after the PostgreSQL type.
+HASURA_SCALARS: dict[str, str] = {
+    "int2": "smallint",
+    "int4": "Int",
+    "int8": "bigint",
+    "float4": "Float",
+    "float8": "float8",
+    "numeric": "numeric",
+    "money": "money",
+    "bool": "Boolean",
+    "text": "String",
+    "bytea": "bytea",
+    "json": "json",
+    "jsonb": "jsonb",
+    "uuid": "uuid",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+    "time": "time",
+    "timetz": "timetz",
+    "interval": "interval",
+    "inet": "inet",
+    "cidr": "cidr",
+    "macaddr": "macaddr",
+    "bit": "bit",
+    "tsvector": "tsvector",
+    "tsquery": "tsquery",
+    "xml": "xml",
+    "geometric": "String",
+    "range": "String",
+    "multirange": "String",
+    "hstore": "jsonb",
+    "record": "jsonb",
+    "void": "Boolean",
+    "any": "jsonb",
+    "unknown": "String",
+}
+
+ORDER_BY_VALUES = (
+    ("asc", "in ascending order, nulls last"),
+    ("asc_nulls_first", "in ascending order, nulls first"),
+    ("asc_nulls_last", "in ascending order, nulls last"),
+    ("desc", "in descending order, nulls first"),
+    ("desc_nulls_first", "in descending order, nulls first"),
+    ("desc_nulls_last", "in descending order, nulls last"),
+)
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+
+def graphql_string(text: str) -> str:
+    """A GraphQL string literal (its escapes are JSON's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def field_name(db_name: str) -> str:
+    """A GraphQL name for a column or argument: the database name when it is one (names
+    starting with '__' are reserved for introspection)."""
+    if _NAME.match(db_name) and not db_name.startswith("__"):
+        return db_name
+    name = re.sub(r"^_+", "_", keep_case(db_name))
+    if not name.strip("_"):
+        return "_value"
+    return "_" + name if name[0].isdigit() else name
+
+
+@dataclass
+class GqlField:
+    name: str
+    type: str
+    arguments: str = ""  # "(a: Int, b: String)" or ""
+    description: str | None = None
+
+
+@dataclass
+class Definition:
+    kind: Literal["scalar", "enum", "type", "input"]
+    name: str
+    description: str | None = None
+    fields: list[GqlField] = field(default_factory=list)
+    values: list[tuple[str, str | None]] = field(default_factory=list)  # enum values
+
+
+class _Renderer:
+    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+        self.catalog = catalog
+        self.hasura = bool(options.get("with_hasura", False))
+        self.resolver = TypeResolver(catalog)
+        self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
+        reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
+        if self.hasura:
+            reserved |= {"order_by"} | {f"{s}_comparison_exp" for s in self.scalars.values()}
+            suffixes: tuple[str, ...] = (
+                "",
+                "_bool_exp",
+                "_order_by",
+                "_insert_input",
+                "_set_input",
+                "_pk_columns_input",
+                "_mutation_response",
+                "_input",
+                "_comparison_exp",
+                "_array_comparison_exp",
+            )
+            # Hasura prefixes the names of tables outside public with their schema.
+            objects = [(s, n if s == "public" else f"{s}_{n}") for s, n in named_type_objects(catalog)]
+            names = type_names(objects, keep_case, reserved=reserved, suffixes=suffixes, digit_prefix="_")
+            self.names = {(s, n if s == "public" else n[len(s) + 1 :]): v for (s, n), v in names.items()}
+        else:
+            suffixes = ("", "InsertInput", "UpdateInput", "Input")
+            self.names = type_names(
+                named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
+            )
+        self.definitions: dict[str, Definition] = {}
+        self.used_scalars: set[str] = set()
+        self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
+        self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
+
+    # ------------------------------------------------------------------ names
+
+    def input_suffix(self) -> str:
+        return "_input" if self.hasura else "Input"
+
+    def fields_of(self, db_names: list[str]) -> list[str]:
+        names = [field_name(n) for n in db_names]
+        return member_names(names, lambda s: s, escape="{}", digit_prefix="_")
+
+    # ------------------------------------------------------------------ types
+
+    def named(self, pg: PgType, *, as_input: bool = False) -> str:
+        """The GraphQL named type of one element of `pg`."""
+        element = pg.element()
+        if element.kind == "enum":
+            return self.names.get(element.key, "String")
+        if element.kind == "composite":
+            name = self.names.get(element.key)
+            if name is None:
+                return self.scalar("record")
+            if as_input:
+                if element.key not in self.needed_inputs:
+                    self.needed_inputs.append(element.key)
+                return name + self.input_suffix()
+            return name
+        return self.scalar(element.family)
+
+    def scalar(self, family: str) -> str:
+        name = self.scalars.get(family, "String")
+        if name not in BUILTIN_SCALARS:
+            self.used_scalars.add(name)
+        return name
+
+    def type_ref(self, data_type: str, nullable: bool, *, as_input: bool = False) -> str:
+        pg = self.resolver.resolve(data_type)
+        text = self.named(pg, as_input=as_input)
+        for _ in range(pg.dims):
+            text = f"[{text}]"
+        return text if nullable else text + "!"
+
+    def description(self, db_name: str, gql_name: str, comment: str | None) -> str | None:
+        parts = []
+        if db_name != gql_name:
+            parts.append(f"Column {graphql_string(db_name)}.")
+        if comment:
+            parts.append(comment)
+        return " ".join(parts) or None
+
+    def add(self, definition: Definition) -> None:
+        self.definitions[definition.name] = definition
+
+    # ------------------------------------------------------------------ objects
+
+    def row_fields(self, columns: list[tuple[str, str, bool, str | None]]) -> list[GqlField]:
+        names = self.fields_of([c[0] for c in columns])
+        return [
+            GqlField(n, self.type_ref(data_type, nullable), description=self.description(db, n, comment))
+            for n, (db, data_type, nullable, comment) in zip(names, columns, strict=True)
+        ]
+
+    def table(self, table: Table) -> None:
+        name = self.names[(table.schema, table.name)]
+        columns = [(c.name, c.data_type, column_nullable(c, self.resolver), c.comment) for c in table.columns]
+        self.add(
+            Definition(
+                "type",
+                name,
+                self.object_doc("table", table.schema, table.name, table.comment),
+                self.row_fields(columns),
+            )
+        )
+        names = dict(
+            zip([c.name for c in table.columns], self.fields_of([c.name for c in table.columns]), strict=True)
+        )
+        insert: list[GqlField] = []
+        update: list[GqlField] = []
+        for column in table.columns:
+            presence = insert_presence(column, self.resolver)
+            gql = names[column.name]
+            doc = self.description(column.name, gql, None)
+            if presence != "absent":
+                insert.append(
+                    GqlField(
+                        gql,
+                        self.type_ref(column.data_type, presence == "optional", as_input=True),
+                        description=doc,
+                    )
+                )
+            if update_presence(column) != "absent":
+                update.append(
+                    GqlField(gql, self.type_ref(column.data_type, True, as_input=True), description=doc)
+                )
+        where = f"{table.schema}.{table.name}"
+        if self.hasura:
+            self.add(Definition("input", f"{name}_insert_input", f"Values to insert into {where}.", insert))
+            self.add(Definition("input", f"{name}_set_input", f"Values to set in {where}.", update))
+            self.hasura_relation(name, table.columns, where)
+            pk = table.primary_key
+            if pk is not None:
+                pk_fields = [
+                    GqlField(names[c], self.type_ref(col.data_type, False))
+                    for c in pk.columns
+                    if (col := table.column(c)) is not None
+                ]
+                self.add(
+                    Definition("input", f"{name}_pk_columns_input", f"Primary key of {where}.", pk_fields)
+                )
+            self.add(
+                Definition(
+                    "type",
+                    f"{name}_mutation_response",
+                    f"Response of a mutation on {where}.",
+                    [
+                        GqlField(
+                            "affected_rows", "Int!", description="Number of rows affected by the mutation."
+                        ),
+                        GqlField("returning", f"[{name}!]!", description="Data from the rows affected."),
+                    ],
+                )
+            )
+        else:
+            self.add(
+                Definition("input", f"{name}InsertInput", f"Values to insert into {where}.", insert or [])
+            )
+            self.add(Definition("input", f"{name}UpdateInput", f"Values to set in {where}.", update or []))
+
+    def view(self, view: View) -> None:
+        name = self.names[(view.schema, view.name)]
+        kind = "materialized view" if view.materialized else "view"
+        columns = [(c.name, c.data_type, not c.not_null, c.comment) for c in view.columns]
+        self.add(
+            Definition(
+                "type",
+                name,
+                self.object_doc(kind, view.schema, view.name, view.comment),
+                self.row_fields(columns),
+            )
+        )
+        if self.hasura:
+            self.hasura_relation(
+                name, tuple(Column(c.name, c.data_type) for c in view.columns), f"{view.schema}.{view.name}"
+            )
+
+    def composite(self, composite: CompositeType) -> None:
+        name = self.names[(composite.schema, composite.name)]
+        columns = [(a.name, a.data_type, True, None) for a in composite.attributes]
+        self.add(
+            Definition(
+                "type",
+                name,
+                self.object_doc("composite type", composite.schema, composite.name, composite.comment),
+                self.row_fields(columns),
+            )
+        )
+
+    def composite_input(self, key: tuple[str, str]) -> None:
+        """An input version of a composite type or a table's row type (for function
+        arguments and columns of that type)."""
+        name = self.names[key] + self.input_suffix()
+        if name in self.definitions:
+            return
+        attributes: list[tuple[str, str]]
+        composite = next((c for c in self.catalog.composite_types if (c.schema, c.name) == key), None)
+        if composite is not None:
+            attributes = [(a.name, a.data_type) for a in composite.attributes]
+        else:
+            relation = self.catalog.table(*key)
+            columns = relation.columns if relation is not None else ()
+            attributes = [(c.name, c.data_type) for c in columns]
+            view = self.catalog.view(*key)
+            if view is not None:
+                attributes = [(c.name, c.data_type) for c in view.columns]
+        self.add(Definition("input", name, f"Input value of {key[0]}.{key[1]}.", []))
+        names = self.fields_of([a[0] for a in attributes])
+        self.definitions[name].fields = [
+            GqlField(n, self.type_ref(t, True, as_input=True), description=self.description(db, n, None))
+            for n, (db, t) in zip(names, attributes, strict=True)
+        ]
+
+    def enum(self, schema: str, name: str, labels: tuple[str, ...], comment: str | None) -> None:
+        values = member_names(labels, screaming_snake_case, digit_prefix="_", empty="EMPTY")
+        definition = Definition(
+            "enum",
+            self.names[(schema, name)],
+            self.object_doc("enum", schema, name, comment),
+            values=[
+                (v, None if v == label else f"Label {graphql_string(label)}.")
+                for v, label in zip(values, labels, strict=True)
+            ],
+        )
+        if not labels:
+            definition.values = [("_EMPTY", "The enum has no labels.")]
+        self.add(definition)
+
+    @staticmethod
+    def object_doc(kind: str, schema: str, name: str, comment: str | None) -> str:
+        text = f"The {kind} {schema}.{name}."
+        return f"{text} {comment}" if comment else text
+
+    # ------------------------------------------------------------------ hasura
+
+    def hasura_relation(self, name: str, columns: tuple[Column, ...], where: str) -> None:
+        names = dict(zip([c.name for c in columns], self.fields_of([c.name for c in columns]), strict=True))
+        filters = [
+            GqlField("_and", f"[{name}_bool_exp!]"),
+            GqlField("_or", f"[{name}_bool_exp!]"),
+            GqlField("_not", f"{name}_bool_exp"),
+        ]
+        order: list[GqlField] = []
+        for column in columns:
+            pg = self.resolver.resolve(column.data_type)
+            if pg.kind == "composite":
+                continue  # Hasura filters and sorts on scalar columns only
+            element = self.named(pg)
+            array = pg.dims > 0
+            self.comparisons.add((element, array))
+            suffix = "_array_comparison_exp" if array else "_comparison_exp"
+            filters.append(GqlField(names[column.name], element + suffix))
+            if not array and pg.family not in ("json", "jsonb", "hstore"):
+                order.append(GqlField(names[column.name], "order_by"))
+        self.add(
+            Definition("input", f"{name}_bool_exp", f"Boolean expression to filter rows of {where}.", filters)
+        )
+        self.add(Definition("input", f"{name}_order_by", f"Ordering of rows of {where}.", order))
+
+    def comparison(self, element: str, array: bool) -> Definition:
+        item = f"[{element}!]" if array else element
+        name = f"{element}_array_comparison_exp" if array else f"{element}_comparison_exp"
+        ops = [(op, item) for op in ("_eq", "_neq", "_gt", "_gte", "_lt", "_lte")]
+        ops += [("_in", f"[{item}!]"), ("_nin", f"[{item}!]"), ("_is_null", "Boolean")]
+        if array:
+            ops += [("_contains", item), ("_contained_in", item)]
+        elif element == "String":
+            ops += [
+                (op, "String")
+                for op in (
+                    "_like",
+                    "_nlike",
+                    "_ilike",
+                    "_nilike",
+                    "_similar",
+                    "_nsimilar",
+                    "_regex",
+                    "_nregex",
+                    "_iregex",
+                    "_niregex",
+                )
+            ]
+        elif element == "jsonb":
+            ops += [
+                ("_contains", "jsonb"),
+                ("_contained_in", "jsonb"),
+                ("_has_key", "String"),
+                ("_has_keys_any", "[String!]"),
+                ("_has_keys_all", "[String!]"),
+            ]
+        return Definition(
+            "input",
+            name,
+            f"Boolean expression to compare values of type {element}.",
+            [GqlField(op, t) for op, t in ops],
+        )
+
+    def hasura_roots(self) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+        """(field name, arguments, type, description) of Query and Mutation."""
+        query: list[tuple[str, str, str, str]] = []
+        mutation: list[tuple[str, str, str, str]] = []
+        for relation in [*self.catalog.tables, *self.catalog.views]:
+            name = self.names[(relation.schema, relation.name)]
+            where = f"{relation.schema}.{relation.name}"
+            select_args = f"(limit: Int, offset: Int, order_by: [{name}_order_by!], where: {name}_bool_exp)"
+            query.append((name, select_args, f"[{name}!]!", f"Rows of {where}."))
+            if not isinstance(relation, Table):
+                continue
+            pk = relation.primary_key
+            pk_args = ""
+            if pk is not None:
+                names = dict(
+                    zip(
+                        [c.name for c in relation.columns],
+                        self.fields_of([c.name for c in relation.columns]),
+                        strict=True,
+                    )
+                )
+                pk_args = (
+                    "("
+                    + ", ".join(
+                        f"{names[c]}: {self.type_ref(col.data_type, False)}"
+                        for c in pk.columns
+                        if (col := relation.column(c)) is not None
+                    )
+                    + ")"
+                )
+                query.append((f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key."))
+            mutation.append(
+                (
+                    f"insert_{name}",
+                    f"(objects: [{name}_insert_input!]!)",
+                    f"{name}_mutation_response",
+                    f"Insert rows into {where}.",
+                )
+            )
+            mutation.append(
+                (
+                    f"insert_{name}_one",
+                    f"(object: {name}_insert_input!)",
+                    name,
+                    f"Insert one row into {where}.",
+                )
+            )
+            mutation.append(
+                (
+                    f"update_{name}",
+                    f"(_set: {name}_set_input, where: {name}_bool_exp!)",
+                    f"{name}_mutation_response",
+                    f"Update rows of {where}.",
+                )
+            )
+            if pk is not None:
+                mutation.append(
+                    (
+                        f"update_{name}_by_pk",
+                        f"(_set: {name}_set_input, pk_columns: {name}_pk_columns_input!)",
+                        name,
+                        f"Update one row of {where} by its primary key.",
+                    )
+                )
+            mutation.append(
+                (
+                    f"delete_{name}",
+                    f"(where: {name}_bool_exp!)",
+                    f"{name}_mutation_response",
+                    f"Delete rows of {where}.",
+                )
+            )
+            if pk is not None:
+                mutation.append(
+                    (f"delete_{name}_by_pk", pk_args, name, f"Delete one row of {where} by its primary key.")
+                )
+        return query, mutation
+
+    def plain_roots(self) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+        query: list[tuple[str, str, str, str]] = []
+        mutation: list[tuple[str, str, str, str]] = []
+        for relation in [*self.catalog.tables, *self.catalog.views]:
+            name = self.names[(relation.schema, relation.name)]
+            where = f"{relation.schema}.{relation.name}"
+            root = name[:1].lower() + name[1:]
+            query.append((root, "(limit: Int, offset: Int)", f"[{name}!]!", f"Rows of {where}."))
+            if isinstance(relation, Table):
+                mutation.append(
+                    (f"insert{name}", f"(object: {name}InsertInput!)", name, f"Insert one row into {where}.")
+                )
+        return query, mutation
+
+    # ------------------------------------------------------------------ functions
+
+    def function_fields(
+        self, taken: set[str]
+    ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+        shapes = callable_functions(self.catalog, self.resolver)
+        names = function_names(shapes, keep_case, escape="{}", taken=taken)
+        query: list[tuple[str, str, str, str]] = []
+        mutation: list[tuple[str, str, str, str]] = []
+        for index, shape in enumerate(shapes):
+            gql_name = names[index]
+            if gql_name[0].isdigit():
+                gql_name = "_" + gql_name
+            arguments = self.function_arguments(shape)
+            returns = self.function_returns(shape, gql_name)
+            doc = f"The function {shape.schema}.{shape.name}({shape.function.identity_arguments})."
+            if shape.function.comment:
+                doc += f" {shape.function.comment}"
+            target = mutation if shape.function.volatility == "VOLATILE" else query
+            target.append((gql_name, arguments, returns, doc))
+        return query, mutation
+
+    def function_arguments(self, shape: FunctionShape) -> str:
+        if not shape.inputs:
+            return ""
+        names = self.fields_of([n for n, _ in shape.inputs])
+        parts = [
+            f"{n}: {self.type_ref(argument.data_type, argument.default is not None, as_input=True)}"
+            for n, (_, argument) in zip(names, shape.inputs, strict=True)
+        ]
+        return "(" + ", ".join(parts) + ")"
+
+    def function_returns(self, shape: FunctionShape, gql_name: str) -> str:
+        if shape.return_columns:
+            base = f"{gql_name}_result" if self.hasura else pascal_case(gql_name) + "Result"
+            taken = set(self.definitions) | set(self.names.values())
+            result_name = member_names([base], lambda s: s, escape="{}", taken=taken)[0]
+            columns = [(n, t, True, None) for n, t in shape.return_columns]
+            self.add(
+                Definition(
+                    "type",
+                    result_name,
+                    f"A row returned by {shape.schema}.{shape.name}.",
+                    self.row_fields(columns),
+                )
+            )
+            return f"[{result_name}!]!" if shape.returns_set else result_name
+        data_type = shape.return_type or "void"
+        if shape.returns_set:
+            pg = self.resolver.resolve(data_type)
+            return f"[{self.type_ref(data_type, pg.kind != 'composite')}]!"
+        return self.type_ref(data_type, True)
+
+    # ------------------------------------------------------------------ all
+
+    def render(self) -> str:
+        for enum in self.catalog.enums:
+            self.enum(enum.schema, enum.name, enum.labels, enum.comment)
+        for composite in self.catalog.composite_types:
+            self.composite(composite)
+        for table in self.catalog.tables:
+            self.table(table)
+        for view in self.catalog.views:
+            self.view(view)
+        query, mutation = self.hasura_roots() if self.hasura else self.plain_roots()
+        taken = {q[0] for q in query} | {m[0] for m in mutation}
+        function_query, function_mutation = self.function_fields(taken)
+        query += function_query
+        mutation += function_mutation
+        while self.needed_inputs:
+            self.composite_input(self.needed_inputs.pop(0))
+        if self.hasura:
+            for element, array in sorted(self.comparisons):
+                definition = self.comparison(element, array)
+                self.add(definition)
+            self.add(Definition("enum", "order_by", "Column ordering options.", values=list(ORDER_BY_VALUES)))
+        if not query:
+            query.append(("_empty", "", "Boolean", "The schema has no tables, views or functions."))
+        self.add(
+            Definition(
+                "type", "Query", "Root of every query.", [GqlField(n, t, a, d) for n, a, t, d in query]
+            )
+        )
+        if mutation:
+            self.add(
+                Definition(
+                    "type",
+                    "Mutation",
+                    "Root of every mutation.",
+                    [GqlField(n, t, a, d) for n, a, t, d in mutation],
+                )
+            )
+        for scalar in sorted(self.used_scalars):
+            doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
+            self.add(Definition("scalar", scalar, doc))
+        order = {"scalar": 0, "enum": 1, "type": 2, "input": 3}
+        definitions = sorted(
+            self.definitions.values(),
+            key=lambda d: (d.name in ROOT_TYPES, order[d.kind], d.name),
+        )
+        return render_template(
+            "types/graphql/schema.graphql.jinja2",
+            definitions=definitions,
+            string=graphql_string,
+            hasura=self.hasura,
+        )
+
+
+def render_graphql(catalog: Catalog, options: Mapping[str, Any]) -> str:
+    return _Renderer(catalog, options).render()
+
+
+def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
+    return {"schema.graphql": render_graphql(catalog, options)}
