@@ -216,6 +216,14 @@ def sample_catalog() -> Catalog:
         View("app", "totals", " SELECT app.user_total() AS total;"),
         Function(
             "app",
+            "concat_all",
+            (FunctionArgument(None, "text"),),
+            kind="aggregate",
+            returns="text",
+            body="SFUNC = textcat, STYPE = text",
+        ),
+        Function(
+            "app",
             "user_total",
             returns="bigint",
             body="BEGIN ATOMIC\n SELECT count(*) AS count\n    FROM app.users;\nEND",

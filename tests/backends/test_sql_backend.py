@@ -173,6 +173,27 @@ def test_quote_ident_matches_postgresql(pg_cluster: LocalCluster) -> None:
             "    SET search_path TO '$user', 'public'\n    AS $_$SELECT $$a$$::text$_$;",
         ),
         (
+            ddl.create_function(
+                Function(
+                    "public",
+                    "group_concat",
+                    (FunctionArgument(None, "text"),),
+                    kind="aggregate",
+                    returns="text",
+                    body="SFUNC = public._group_concat, STYPE = text",
+                )
+            ),
+            "CREATE AGGREGATE public.group_concat(text) (\n    SFUNC = public._group_concat, STYPE = text\n);",
+        ),
+        (
+            ddl.constraint_definition(
+                ExclusionConstraint(
+                    "ex", "gist", (ExclusionElement("c", "public.&&"), ExclusionElement("d", '"="'))
+                )
+            ),
+            "CONSTRAINT ex EXCLUDE USING gist (c WITH OPERATOR(public.&&), d WITH =)",
+        ),
+        (
             ddl.create_trigger(
                 Trigger(
                     "public",

@@ -183,8 +183,9 @@ def _texts_of(node: object) -> Iterable[str]:
         yield from (a.default for a in node.arguments if a.default)
         if node.returns:
             yield node.returns
-        if node.language == "sql" and ddl._is_sql_standard_body(node):
-            # SQL-standard bodies are parsed at creation, whatever check_function_bodies says.
+        if node.kind == "aggregate" or ddl.is_sql_standard_body(node):
+            # An aggregate's options name its functions; SQL-standard bodies are parsed at
+            # creation, whatever check_function_bodies says.
             yield node.body
     elif isinstance(node, Table):
         for c in node.columns:
@@ -270,7 +271,7 @@ def _create(catalog: Catalog, node: object) -> list[str]:
     if isinstance(node, CompositeType):
         return [ddl.create_composite_type(node)]
     if isinstance(node, Function):
-        if node.kind in ("aggregate", "window"):
+        if node.kind == "window" or (node.kind == "aggregate" and not node.body.strip()):
             return [f"-- {node.kind} {node.signature}: not rendered (the IR holds no definition)"]
         return [ddl.create_function(node)]
     if isinstance(node, Table):

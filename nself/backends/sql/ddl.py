@@ -83,6 +83,7 @@ __all__ = [
     "drop_view",
     "function_signature",
     "grant",
+    "is_sql_standard_body",
     "parenthesised",
     "qualified_name",
     "quote_ident",
@@ -440,7 +441,7 @@ def _dollar_quote(body: str) -> str:
     return f"{tag}{body}{tag}"
 
 
-def _is_sql_standard_body(function: Function) -> bool:
+def is_sql_standard_body(function: Function) -> bool:
     """A SQL-standard body (BEGIN ATOMIC ... END, or RETURN expr) is written without AS."""
     if function.language != "sql":
         return False
@@ -449,8 +450,17 @@ def _is_sql_standard_body(function: Function) -> bool:
 
 
 def create_function(function: Function, *, or_replace: bool = False) -> str:
-    """CREATE FUNCTION / PROCEDURE. Aggregates and C window functions carry no body in
-    the IR that PostgreSQL could be given, so they are not renderable: ValueError."""
+    """CREATE FUNCTION / PROCEDURE / AGGREGATE.
+
+    An aggregate is rendered when its `body` holds CREATE AGGREGATE's option list as
+    pg_dump writes it (`SFUNC = public._group_concat, STYPE = text`); an aggregate without
+    one, or a window function (written in C), cannot be given to PostgreSQL: ValueError."""
+    if function.kind == "aggregate" and function.body.strip():
+        args = ", ".join(_argument(a) for a in function.arguments) or "*"
+        return (
+            f"CREATE AGGREGATE {qualified_name(function.schema, function.name)}({args}) (\n"
+            f"    {function.body.strip()}\n);"
+        )
     if function.kind in ("aggregate", "window"):
         raise ValueError(f"cannot render {function.kind} {function.signature}: the IR holds no definition")
     keyword = _routine_keyword(function)
@@ -477,7 +487,7 @@ def create_function(function: Function, *, or_replace: bool = False) -> str:
         if function.rows is not None:
             lines.append(f"    ROWS {_number(function.rows)}")
     lines.extend(f"    {_set_clause(s)}" for s in function.config)
-    if _is_sql_standard_body(function):
+    if is_sql_standard_body(function):
         lines.append(function.body.strip())
     else:
         lines.append(f"    AS {_dollar_quote(function.body)}")
@@ -575,12 +585,25 @@ def constraint_definition(constraint: Constraint) -> str:
                 text += " DESC"
             if e.nulls_first is not None:
                 text += " NULLS FIRST" if e.nulls_first else " NULLS LAST"
-            elements.append(f"{text} WITH {e.operator}")
+            elements.append(f"{text} WITH {_operator(e.operator)}")
         sql = f"{name}EXCLUDE USING {constraint.method} ({', '.join(elements)}){_include(constraint.include)}"
         if constraint.predicate is not None:
             sql += f" WHERE {parenthesised(constraint.predicate)}"
         return sql + _deferrable(constraint.deferrable, constraint.initially_deferred)
     raise TypeError(f"not a constraint: {constraint!r}")
+
+
+def _operator(operator: str) -> str:
+    """An operator as EXCLUDE's WITH takes it: bare (`&&`), or OPERATOR(schema.op) when
+    qualified. A quoted operator (`"&&"`, what quote_ident makes of one) is unquoted."""
+    if len(operator) > 2 and operator.startswith('"') and operator.endswith('"'):
+        operator = operator[1:-1].replace('""', '"')
+    if operator.upper().startswith("OPERATOR("):
+        return operator
+    schema, dot, name = operator.rpartition(".")
+    if dot and schema and name and not any(ch.isalnum() or ch == "_" for ch in name):
+        return f"OPERATOR({schema}.{name})"
+    return operator
 
 
 def _not_valid(constraint: Constraint) -> bool:
