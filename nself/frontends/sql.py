@@ -1,0 +1,126 @@
+"""The SQL frontend: interpret migration files into the IR, with no database.
+
+Each file is parsed with pglast (PostgreSQL's own parser) and its statements are
+interpreted in order by one handler per statement node class (sql_tables, sql_objects),
+all working on one `State` around a CatalogBuilder. Statements that do not change the
+schema the IR describes (DML, DO blocks, ...) are skipped with a warning naming file:line;
+malformed SQL raises SourceError(file, line, col)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pglast
+from pglast import ast
+
+from nself.errors import SourceError
+from nself.frontends import sql_objects, sql_tables  # noqa: F401  (register handlers)
+from nself.frontends.migration_files import MigrationFile, discover_migrations
+from nself.frontends.sql_state import HANDLERS, CompileWarning, Skip, State
+from nself.ir import Catalog
+
+__all__ = [
+    "CompileResult",
+    "CompileWarning",
+    "compile_migrations",
+    "compile_migrations_with_warnings",
+    "compile_sql",
+    "compile_sql_with_warnings",
+]
+
+# Statements that never change a schema: skipped with a warning saying what they are.
+_DATA_STATEMENTS = {
+    ast.InsertStmt: "INSERT",
+    ast.UpdateStmt: "UPDATE",
+    ast.DeleteStmt: "DELETE",
+    ast.MergeStmt: "MERGE",
+    ast.CopyStmt: "COPY",
+    ast.DoStmt: "DO block",
+    ast.TruncateStmt: "TRUNCATE",
+    ast.VacuumStmt: "VACUUM/ANALYZE",
+    ast.CallStmt: "CALL",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompileResult:
+    catalog: Catalog
+    warnings: tuple[CompileWarning, ...]
+
+
+def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> None:
+    state.file, state.text, state.line_offset = filename, text, line_offset
+    try:
+        statements = pglast.parse_sql(text)
+    except pglast.parser.ParseError as exc:
+        state.stmt_location = exc.location if exc.location is not None else 0
+        message = str(exc.args[0]) if exc.args else str(exc)
+        raise state.error(message.split(", at location")[0], state.stmt_location) from None
+    for raw in statements:
+        stmt = raw.stmt
+        state.stmt_location = raw.stmt_location or 0
+        # the location points at leading whitespace/comments; move to the statement itself
+        state.stmt_location = _skip_blank(text, state.stmt_location)
+        handler = HANDLERS.get(type(stmt))
+        if handler is None:
+            what = _DATA_STATEMENTS.get(type(stmt))
+            state.warn(
+                f"{what or type(stmt).__name__} skipped: it does not change the schema"
+                if what
+                else f"{type(stmt).__name__} is not modelled; statement skipped"
+            )
+            continue
+        try:
+            handler(state, stmt)
+        except Skip as skip:
+            state.warn(f"{skip}; statement skipped")
+        except SourceError:
+            raise
+        except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
+
+
+def _skip_blank(text: str, offset: int) -> int:
+    n = len(text)
+    while offset < n:
+        if text[offset].isspace():
+            offset += 1
+        elif text.startswith("--", offset):
+            end = text.find("\n", offset)
+            offset = n if end < 0 else end + 1
+        elif text.startswith("/*", offset):
+            end = text.find("*/", offset)
+            offset = n if end < 0 else end + 2
+        else:
+            break
+    return offset
+
+
+def compile_sql_with_warnings(text: str, filename: str = "<input>") -> CompileResult:
+    state = State()
+    _interpret(state, text, filename)
+    return CompileResult(state.builder.freeze(), tuple(state.warnings))
+
+
+def compile_sql(text: str, filename: str = "<input>") -> Catalog:
+    """The schema one SQL script leaves in an empty database."""
+    return compile_sql_with_warnings(text, filename).catalog
+
+
+def compile_files(migrations: list[MigrationFile]) -> CompileResult:
+    state = State()
+    for migration in migrations:
+        # each migration starts a new session: search_path goes back to its default
+        state.search_path = State.search_path
+        _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
+    return CompileResult(state.builder.freeze(), tuple(state.warnings))
+
+
+def compile_migrations_with_warnings(path: Path | str) -> CompileResult:
+    return compile_files(discover_migrations(path))
+
+
+def compile_migrations(path: Path | str) -> Catalog:
+    """The schema a migrations directory (or one .sql file) builds, applied in order."""
+    return compile_migrations_with_warnings(path).catalog

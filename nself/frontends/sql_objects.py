@@ -1,0 +1,1681 @@
+"""Handlers for schemas, extensions, types, views, routines, triggers, policies, grants,
+comments, renames and drops."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pglast import ast
+from pglast.enums import (
+    DropBehavior,
+    FunctionParameterMode,
+    GrantTargetType,
+    ObjectType,
+    RoleSpecType,
+    VariableSetKind,
+)
+
+from nself.frontends import sql_canon as canon
+from nself.frontends import sql_naming
+from nself.frontends.sql_extensions import EXTENSIONS
+from nself.frontends.sql_state import (
+    DEFAULT_SEARCH_PATH,
+    Skip,
+    State,
+    column_types,
+    handles,
+    names_of,
+    qualified,
+    quote_ident,
+)
+from nself.frontends.sql_tables import (
+    _children,
+    _column,
+    _replace_column,
+    drop_table,
+    find_constraint,
+    remove_column,
+)
+from nself.ir.model import (
+    CheckConstraint,
+    CompositeAttribute,
+    CompositeType,
+    Domain,
+    Enum,
+    Extension,
+    ForeignKey,
+    Function,
+    FunctionArgument,
+    Index,
+    PartitionOf,
+    Policy,
+    Privilege,
+    RangeType,
+    Schema,
+    Sequence,
+    Table,
+    Trigger,
+    View,
+)
+
+# --------------------------------------------------------------------------- session
+
+
+def _set_search_path(state: State, values: list[str] | None) -> None:
+    state.search_path = (
+        DEFAULT_SEARCH_PATH if values is None else tuple(v.strip() for v in values if v.strip())
+    )
+
+
+@handles(ast.VariableSetStmt)
+def set_variable(state: State, stmt: ast.VariableSetStmt) -> None:
+    if stmt.name != "search_path":
+        return  # session settings do not change the schema
+    if stmt.kind in (
+        VariableSetKind.VAR_SET_DEFAULT,
+        VariableSetKind.VAR_RESET,
+        VariableSetKind.VAR_RESET_ALL,
+    ):
+        _set_search_path(state, None)
+    elif stmt.kind == VariableSetKind.VAR_SET_VALUE:
+        values = []
+        for arg in stmt.args or ():
+            val = arg.val if isinstance(arg, ast.A_Const) else arg
+            values.append(val.sval if isinstance(val, ast.String) else str(getattr(val, "ival", val)))
+        _set_search_path(state, values)
+
+
+@handles(ast.SelectStmt)
+def select(state: State, stmt: ast.SelectStmt) -> None:
+    """pg_dump's `SELECT pg_catalog.set_config('search_path', '', false);` sets search_path;
+    other SELECTs (setval, ...) do not change the schema."""
+    for target in stmt.targetList or ():
+        call = getattr(target, "val", None)
+        if isinstance(call, ast.FuncCall) and names_of(call.funcname)[-1] == "set_config":
+            args = call.args or ()
+            if len(args) >= 2 and all(isinstance(a, ast.A_Const) for a in args[:2]):
+                if getattr(args[0].val, "sval", None) == "search_path":
+                    value = getattr(args[1].val, "sval", "") or ""
+                    _set_search_path(state, [v.strip().strip('"') for v in value.split(",")])
+                    return
+        if isinstance(call, ast.FuncCall) and names_of(call.funcname)[-1] in ("setval", "nextval"):
+            return
+    raise Skip("SELECT is not modelled")
+
+
+# --------------------------------------------------------------------------- schemas and extensions
+
+
+@handles(ast.CreateSchemaStmt)
+def create_schema(state: State, stmt: ast.CreateSchemaStmt) -> None:
+    from nself.frontends.sql_state import HANDLERS
+
+    name = stmt.schemaname or (stmt.authrole.rolename if stmt.authrole is not None else None)
+    if name is None:
+        raise state.error("CREATE SCHEMA needs a name")
+    if state.builder.get(Schema, name) is not None:
+        if stmt.if_not_exists:
+            return
+        raise state.error(f'schema "{name}" already exists')
+    state.builder.add(Schema(name))
+    if stmt.schemaElts:
+        saved = state.search_path
+        state.search_path = (name,)
+        try:
+            for element in stmt.schemaElts:
+                HANDLERS[type(element)](state, element)
+        finally:
+            state.search_path = saved
+
+
+@handles(ast.CreateExtensionStmt)
+def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
+    name = stmt.extname
+    if state.builder.get(Extension, name) is not None:
+        if stmt.if_not_exists:
+            return
+        raise state.error(f'extension "{name}" already exists')
+    options = {o.defname: o.arg for o in stmt.options or ()}
+    info = EXTENSIONS.get(name)
+    schema = None
+    if options.get("schema") is not None:
+        schema = options["schema"].sval
+    elif info is not None and info.schema:
+        schema = info.schema
+    schema = state.creation_schema(schema)
+    version = (
+        options["new_version"].sval
+        if options.get("new_version") is not None
+        else (info.default_version if info else None)
+    )
+    if info is not None and options.get("cascade") is not None:
+        for required in info.requires:
+            if required != "plpgsql" and state.builder.get(Extension, required) is None:
+                create_extension(
+                    state, ast.CreateExtensionStmt(extname=required, if_not_exists=True, options=())
+                )
+    if name == "plpgsql":
+        return
+    state.builder.add(Extension(name, schema, version, info.comment if info else None))
+
+
+@handles(ast.AlterExtensionStmt)
+def alter_extension(state: State, stmt: ast.AlterExtensionStmt) -> None:
+    ext = state.builder.get(Extension, stmt.extname)
+    if ext is None:
+        raise state.error(f'extension "{stmt.extname}" does not exist')
+    for opt in stmt.options or ():
+        if opt.defname == "new_version":
+            state.builder.add(dataclasses.replace(ext, version=opt.arg.sval))
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _type_name(state: State, names: list[str], create: bool = True) -> tuple[str, str]:
+    schema = names[-2] if len(names) > 1 else None
+    name = sql_naming.truncate_identifier(names[-1])
+    return (state.creation_schema(schema) if create else schema or "", name)
+
+
+def _check_type_free(state: State, schema: str, name: str) -> None:
+    if state.find_type(schema, name) is not None or state.relation_in(schema, name) is not None:
+        raise state.error(f'type "{name}" already exists')
+
+
+@handles(ast.CreateEnumStmt)
+def create_enum(state: State, stmt: ast.CreateEnumStmt) -> None:
+    schema, name = _type_name(state, names_of(stmt.typeName))
+    _check_type_free(state, schema, name)
+    state.builder.add(Enum(schema, name, tuple(names_of(stmt.vals))))
+
+
+def _lookup_type(
+    state: State, names: list[str], cls: type | tuple[type, ...], missing_ok: bool = False
+) -> Any:
+    schema = names[-2] if len(names) > 1 else None
+    found = state.find_type(schema, names[-1])
+    if found is None or not isinstance(found[1], cls):
+        if missing_ok:
+            return None
+        raise state.error(f'type "{".".join(names)}" does not exist')
+    return found[1]
+
+
+@handles(ast.AlterEnumStmt)
+def alter_enum(state: State, stmt: ast.AlterEnumStmt) -> None:
+    enum: Enum = _lookup_type(state, names_of(stmt.typeName), Enum)
+    labels = list(enum.labels)
+    if stmt.oldVal:
+        if stmt.oldVal not in labels:
+            raise state.error(f'"{stmt.oldVal}" is not an existing enum label')
+        labels[labels.index(stmt.oldVal)] = stmt.newVal
+    else:
+        if stmt.newVal in labels:
+            if stmt.skipIfNewValExists:
+                return
+            raise state.error(f'enum label "{stmt.newVal}" already exists')
+        if stmt.newValNeighbor:
+            at = labels.index(stmt.newValNeighbor) + (1 if stmt.newValIsAfter else 0)
+            labels.insert(at, stmt.newVal)
+        else:
+            labels.append(stmt.newVal)
+    state.builder.add(dataclasses.replace(enum, labels=tuple(labels)))
+
+
+@handles(ast.CreateDomainStmt)
+def create_domain(state: State, stmt: ast.CreateDomainStmt) -> None:
+    schema, name = _type_name(state, names_of(stmt.domainname))
+    _check_type_free(state, schema, name)
+    data_type = canon.data_type(state, stmt.typeName)
+    collation = None
+    if stmt.collClause is not None:
+        coll = names_of(stmt.collClause.collname)
+        collation = coll[-1] if coll[-1] != "default" else None
+    domain = Domain(schema, name, data_type, collation=collation)
+    state.put_domain(None, domain)
+    for c in stmt.constraints or ():
+        domain = _domain_constraint(state, domain, c)
+
+
+def _domain_constraint(state: State, domain: Domain, c: ast.Constraint) -> Domain:
+    from pglast.enums import ConstrType
+
+    new = domain
+    if c.contype == ConstrType.CONSTR_NOTNULL:
+        new = dataclasses.replace(domain, not_null=True)
+    elif c.contype == ConstrType.CONSTR_NULL:
+        new = dataclasses.replace(domain, not_null=False)
+    elif c.contype == ConstrType.CONSTR_DEFAULT:
+        new = dataclasses.replace(
+            domain, default=canon.default_expression(state, c.raw_expr, domain.data_type)
+        )
+    elif c.contype == ConstrType.CONSTR_CHECK:
+        if c.conname:
+            name = sql_naming.truncate_identifier(c.conname)
+        else:
+            name = state.choose_constraint_name(domain.schema, domain.name, None, "check")
+        expression = canon.domain_check_expression(state, c.raw_expr, domain.data_type)
+        check = CheckConstraint(name, expression, validated=not c.skip_validation)
+        new = dataclasses.replace(domain, checks=(*domain.checks, check))
+    else:
+        raise state.error(f"constraint {c.contype.name} is not allowed on a domain")
+    state.put_domain(domain, new)
+    return new
+
+
+@handles(ast.AlterDomainStmt)
+def alter_domain(state: State, stmt: ast.AlterDomainStmt) -> None:
+    domain: Domain | None = _lookup_type(state, names_of(stmt.typeName), Domain, stmt.missing_ok)
+    if domain is None:
+        return
+    kind = stmt.subtype
+    if kind == "T":
+        if stmt.def_ is None:
+            state.put_domain(domain, dataclasses.replace(domain, default=None))
+        else:
+            default = canon.default_expression(state, stmt.def_, domain.data_type)
+            state.put_domain(domain, dataclasses.replace(domain, default=default))
+    elif kind in ("N", "O"):
+        state.put_domain(domain, dataclasses.replace(domain, not_null=kind == "O"))
+    elif kind == "C":
+        _domain_constraint(state, domain, stmt.def_)
+    elif kind == "X":
+        if not any(c.name == stmt.name for c in domain.checks):
+            if stmt.missing_ok:
+                return
+            raise state.error(f'constraint "{stmt.name}" of domain "{domain.name}" does not exist')
+        state.put_domain(
+            domain, dataclasses.replace(domain, checks=tuple(c for c in domain.checks if c.name != stmt.name))
+        )
+    elif kind == "V":
+        checks = tuple(
+            dataclasses.replace(c, validated=True) if c.name == stmt.name else c for c in domain.checks
+        )
+        state.put_domain(domain, dataclasses.replace(domain, checks=checks))
+
+
+@handles(ast.CompositeTypeStmt)
+def create_composite(state: State, stmt: ast.CompositeTypeStmt) -> None:
+    rv = stmt.typevar
+    schema = state.creation_schema(rv.schemaname)
+    name = sql_naming.truncate_identifier(rv.relname)
+    _check_type_free(state, schema, name)
+    attributes = []
+    for cd in stmt.coldeflist or ():
+        collation = None
+        if cd.collClause is not None:
+            coll = names_of(cd.collClause.collname)
+            collation = coll[-1] if coll[-1] != "default" else None
+        attributes.append(CompositeAttribute(cd.colname, canon.data_type(state, cd.typeName), collation))
+    state.builder.add(CompositeType(schema, name, tuple(attributes)))
+
+
+@handles(ast.CreateRangeStmt)
+def create_range(state: State, stmt: ast.CreateRangeStmt) -> None:
+    schema, name = _type_name(state, names_of(stmt.typeName))
+    _check_type_free(state, schema, name)
+    params = {p.defname.lower(): p.arg for p in stmt.params or ()}
+    subtype = params.get("subtype")
+    if not isinstance(subtype, ast.TypeName):
+        raise state.error('type attribute "subtype" is required')
+    state.builder.add(RangeType(schema, name, canon.data_type(state, subtype)))
+
+
+@handles(ast.AlterTypeStmt)
+def alter_type(state: State, stmt: ast.AlterTypeStmt) -> None:
+    raise Skip("ALTER TYPE ... SET (...) is not modelled")
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _relations_read(state: State, query: Any) -> frozenset[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+
+    def walk(n: Any) -> None:
+        if isinstance(n, ast.RangeVar):
+            hit = state.find_relation(n.schemaname, n.relname)
+            if hit is not None:
+                found.add((hit[0], n.relname))
+            return
+        if isinstance(n, ast.Node):
+            for attr in n:
+                walk(getattr(n, attr))
+        elif isinstance(n, tuple):
+            for item in n:
+                walk(item)
+
+    walk(query)
+    return frozenset(found)
+
+
+def _view_options(stmt_options: Iterable[ast.DefElem] | None, check: Any = None) -> tuple[str, ...]:
+    from nself.frontends.sql_tables import _option_value
+
+    out = []
+    for opt in stmt_options or ():
+        out.append(f"{opt.defname}={_option_value(opt.arg)}")
+    if check is not None and check.name != "NO_CHECK_OPTION":
+        out.append("check_option=" + ("local" if check.name == "LOCAL_CHECK_OPTION" else "cascaded"))
+    return tuple(out)
+
+
+def _make_view(
+    state: State,
+    rv: ast.RangeVar,
+    aliases: Iterable[Any] | None,
+    query: Any,
+    materialized: bool,
+    options: tuple[str, ...],
+    replace: bool,
+    if_not_exists: bool = False,
+) -> None:
+    schema = state.creation_schema(rv.schemaname)
+    name = sql_naming.truncate_identifier(rv.relname)
+    existing = state.relation_in(schema, name)
+    if existing is not None:
+        if if_not_exists:
+            return
+        if not (replace and isinstance(existing, View) and not existing.materialized):
+            raise state.error(f'relation "{name}" already exists', rv.location)
+    definition, columns = canon.view_definition(state, query)
+    renames = names_of(aliases)
+    if renames:
+        columns = tuple(
+            dataclasses.replace(col, name=renames[i]) if i < len(renames) else col
+            for i, col in enumerate(columns)
+        )
+    comment = existing.comment if isinstance(existing, View) else None
+    if isinstance(existing, View):
+        old = {c.name: c.comment for c in existing.columns}
+        columns = tuple(dataclasses.replace(c, comment=old.get(c.name)) for c in columns)
+    state.builder.add(View(schema, name, definition, columns, materialized, options, comment))
+    state.view_dependencies[(schema, name)] = _relations_read(state, query)
+
+
+@handles(ast.ViewStmt)
+def create_view(state: State, stmt: ast.ViewStmt) -> None:
+    if stmt.view.relpersistence == "t":
+        raise Skip("temporary views are not part of a schema")
+    options = _view_options(stmt.options, stmt.withCheckOption)
+    _make_view(state, stmt.view, stmt.aliases, stmt.query, False, options, bool(stmt.replace))
+
+
+@handles(ast.CreateTableAsStmt)
+def create_table_as(state: State, stmt: ast.CreateTableAsStmt) -> None:
+    into: ast.IntoClause = stmt.into
+    if stmt.objtype == ObjectType.OBJECT_MATVIEW:
+        _make_view(
+            state,
+            into.rel,
+            into.colNames,
+            stmt.query,
+            True,
+            _view_options(into.options),
+            False,
+            bool(stmt.if_not_exists),
+        )
+        return
+    if into.rel.relpersistence == "t":
+        raise Skip("temporary tables are not part of a schema")
+    schema = state.creation_schema(into.rel.schemaname)
+    name = sql_naming.truncate_identifier(into.rel.relname)
+    if state.relation_taken(schema, name):
+        if stmt.if_not_exists:
+            return
+        raise state.error(f'relation "{name}" already exists')
+    from nself.ir.model import Column
+
+    _, columns = canon.view_definition(state, stmt.query)
+    renames = names_of(into.colNames)
+    cols = tuple(
+        Column(renames[i] if i < len(renames) else c.name, c.data_type) for i, c in enumerate(columns)
+    )
+    state.put_table(None, Table(schema, name, cols, unlogged=into.rel.relpersistence == "u"))
+    state.warn("CREATE TABLE AS: the table's columns are modelled, its rows are not")
+
+
+@handles(ast.RefreshMatViewStmt)
+def refresh(state: State, stmt: Any) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- routines
+
+_MODES = {
+    FunctionParameterMode.FUNC_PARAM_IN: "IN",
+    FunctionParameterMode.FUNC_PARAM_DEFAULT: "IN",
+    FunctionParameterMode.FUNC_PARAM_OUT: "OUT",
+    FunctionParameterMode.FUNC_PARAM_INOUT: "INOUT",
+    FunctionParameterMode.FUNC_PARAM_VARIADIC: "VARIADIC",
+    FunctionParameterMode.FUNC_PARAM_TABLE: "TABLE",
+}
+
+
+def _arguments(state: State, params: Iterable[ast.FunctionParameter] | None) -> tuple[FunctionArgument, ...]:
+    out = []
+    for p in params or ():
+        data_type = canon.data_type(state, p.argType)
+        default = canon.default_expression(state, p.defexpr, data_type) if p.defexpr is not None else None
+        out.append(FunctionArgument(p.name, data_type, _MODES[p.mode], default))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _identity_args(arguments: Iterable[FunctionArgument]) -> str:
+    return ", ".join(a.data_type for a in arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
+
+
+def _returns(
+    state: State, stmt: ast.CreateFunctionStmt, arguments: tuple[FunctionArgument, ...]
+) -> str | None:
+    table_cols = [a for a in arguments if a.mode == "TABLE"]
+    if table_cols:
+        return "TABLE(" + ", ".join(f"{quote_ident(a.name or '')} {a.data_type}" for a in table_cols) + ")"
+    if stmt.returnType is not None:
+        text = canon.data_type(state, stmt.returnType)
+        return ("SETOF " + text) if stmt.returnType.setof else text
+    if stmt.is_procedure:
+        return None
+    outs = [a for a in arguments if a.mode in ("OUT", "INOUT")]
+    if len(outs) == 1:
+        return outs[0].data_type
+    return "record" if outs else "void"
+
+
+def _config_value(stmt: ast.VariableSetStmt) -> str | None:
+    if stmt.kind != VariableSetKind.VAR_SET_VALUE:
+        return None
+    values = []
+    for arg in stmt.args or ():
+        val = arg.val if isinstance(arg, ast.A_Const) else arg
+        if isinstance(val, ast.String):
+            text = val.sval
+            if stmt.name == "search_path":
+                text = quote_ident(text) if text else '""'
+            values.append(text)
+        else:
+            values.append(str(getattr(val, "ival", getattr(val, "fval", val))))
+    return f"{stmt.name}={', '.join(values)}"
+
+
+@handles(ast.CreateFunctionStmt)
+def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
+    names = names_of(stmt.funcname)
+    schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+    name = sql_naming.truncate_identifier(names[-1])
+    arguments = _arguments(state, stmt.parameters)
+    options: dict[str, Any] = {}
+    config: list[str] = []
+    for opt in stmt.options or ():
+        if opt.defname == "set":
+            text = _config_value(opt.arg)
+            if text is not None:
+                config.append(text)
+        else:
+            options[opt.defname] = opt.arg
+    body = ""
+    if "as" in options:
+        parts = names_of(options["as"])
+        body = parts[-1] if len(parts) == 1 else parts[1]
+    elif stmt.sql_body is not None:
+        body = canon.deparse(stmt.sql_body)
+    language = options["language"].sval.lower() if "language" in options else "sql"
+    volatility = options["volatility"].sval.upper() if "volatility" in options else "VOLATILE"
+    returns = _returns(state, stmt, arguments)
+    kind = (
+        "procedure" if stmt.is_procedure else ("window" if options.get("window") is not None else "function")
+    )
+    default_cost = 1.0 if language in ("c", "internal") else 100.0
+    cost = float(_num(options["cost"])) if "cost" in options else None
+    if cost == default_cost:
+        cost = None
+    rows = float(_num(options["rows"])) if "rows" in options else None
+    if rows is not None and rows == (
+        1000.0 if returns and (returns.startswith("SETOF ") or returns.startswith("TABLE(")) else 0.0
+    ):
+        rows = None
+    function = Function(
+        schema,
+        name,
+        arguments,
+        kind,  # type: ignore[arg-type]
+        returns,
+        language,
+        body,
+        volatility,  # type: ignore[arg-type]
+        strict=bool(options["strict"].boolval) if "strict" in options else False,
+        security_definer=bool(options["security"].boolval) if "security" in options else False,
+        leakproof=bool(options["leakproof"].boolval) if "leakproof" in options else False,
+        parallel=options["parallel"].sval.upper() if "parallel" in options else "UNSAFE",  # type: ignore[arg-type]
+        cost=cost,
+        rows=rows,
+        config=tuple(config),
+    )
+    existing = state.builder.get(Function, schema, name, _identity_args(arguments))
+    if existing is not None:
+        if not stmt.replace:
+            raise state.error(f'function "{name}" already exists with same argument types')
+        function = dataclasses.replace(function, comment=existing.comment)
+    state.builder.add(function)
+
+
+def _num(node: Any) -> float:
+    if isinstance(node, ast.Integer):
+        return float(node.ival)
+    if isinstance(node, ast.Float):
+        return float(node.fval)
+    return float(str(getattr(node, "sval", node)))
+
+
+def find_function(state: State, owa: ast.ObjectWithArgs, missing_ok: bool = False) -> Function | None:
+    names = names_of(owa.objname)
+    schema = names[-2] if len(names) > 1 else None
+    fname = names[-1]
+    schemas = [schema] if schema else state.path_schemas()
+    candidates = [f for f in state.builder.all(Function) if f.name == fname and f.schema in schemas]
+    if not owa.args_unspecified:
+        args = []
+        for p in owa.objfuncargs or ():
+            if p.mode in (FunctionParameterMode.FUNC_PARAM_OUT, FunctionParameterMode.FUNC_PARAM_TABLE):
+                continue
+            args.append(canon.data_type(state, p.argType))
+        if not owa.objfuncargs and owa.objargs:
+            args = [canon.data_type(state, t) for t in owa.objargs]
+        wanted = ", ".join(args)
+        candidates = [f for f in candidates if f.identity_arguments == wanted]
+    candidates.sort(key=lambda f: schemas.index(f.schema))
+    if not candidates or (
+        owa.args_unspecified
+        and len({c.identity_arguments for c in candidates if c.schema == candidates[0].schema}) > 1
+    ):
+        if missing_ok:
+            return None
+        if candidates:
+            raise state.error(f'function name "{fname}" is not unique')
+        raise state.error(f"function {qualified(schema, fname)} does not exist")
+    return candidates[0]
+
+
+@handles(ast.AlterFunctionStmt)
+def alter_function(state: State, stmt: ast.AlterFunctionStmt) -> None:
+    function = find_function(state, stmt.func)
+    assert function is not None
+    changes: dict[str, Any] = {}
+    config = list(function.config)
+    for opt in stmt.actions or ():
+        if opt.defname == "set":
+            var: ast.VariableSetStmt = opt.arg
+            config = [c for c in config if not c.startswith(var.name + "=")]
+            text = _config_value(var)
+            if text is not None:
+                config.append(text)
+        elif opt.defname == "volatility":
+            changes["volatility"] = opt.arg.sval.upper()
+        elif opt.defname == "strict":
+            changes["strict"] = bool(opt.arg.boolval)
+        elif opt.defname == "security":
+            changes["security_definer"] = bool(opt.arg.boolval)
+        elif opt.defname == "leakproof":
+            changes["leakproof"] = bool(opt.arg.boolval)
+        elif opt.defname == "parallel":
+            changes["parallel"] = opt.arg.sval.upper()
+        elif opt.defname == "cost":
+            changes["cost"] = _num(opt.arg)
+        elif opt.defname == "rows":
+            changes["rows"] = _num(opt.arg)
+    state.builder.add(dataclasses.replace(function, config=tuple(config), **changes))
+
+
+@handles(ast.DefineStmt)
+def define(state: State, stmt: ast.DefineStmt) -> None:
+    if stmt.kind == ObjectType.OBJECT_AGGREGATE:
+        names = names_of(stmt.defnames)
+        schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+        args: list[FunctionArgument] = []
+        arg_list = stmt.args[0] if stmt.args else None
+        for p in arg_list or ():
+            if isinstance(p, ast.FunctionParameter):
+                args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), _MODES[p.mode]))  # type: ignore[arg-type]
+        definition = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+        stype = definition.get("stype")
+        finalfunc = definition.get("finalfunc")
+        returns = canon.data_type(state, stype) if isinstance(stype, ast.TypeName) else None
+        if finalfunc is not None:
+            returns = None
+            final = names_of(finalfunc.names if isinstance(finalfunc, ast.TypeName) else ())
+            for f in state.builder.all(Function):
+                if final and f.name == final[-1]:
+                    returns = f.returns
+        state.builder.add(
+            Function(schema, names[-1], tuple(args), "aggregate", returns, "internal", "aggregate_dummy")
+        )
+        state.warn("aggregates are modelled by signature only")
+        return
+    raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+# --------------------------------------------------------------------------- triggers and policies
+
+_TIMING = {2: "BEFORE", 64: "INSTEAD OF", 0: "AFTER"}
+_EVENTS = ((4, "INSERT"), (8, "DELETE"), (16, "UPDATE"), (32, "TRUNCATE"))
+
+
+def _trigger_function(state: State, names: list[str]) -> tuple[str, str]:
+    if len(names) > 1:
+        return names[-2], names[-1]
+    for schema in ["pg_catalog", *state.path_schemas()]:
+        if any(
+            f.schema == schema and f.name == names[-1] and f.returns == "trigger"
+            for f in state.builder.all(Function)
+        ):
+            return schema, names[-1]
+    schemas = state.path_schemas()
+    if names[-1].startswith("tsvector_update_trigger") or names[-1] in (
+        "suppress_redundant_updates_trigger",
+    ):
+        return "pg_catalog", names[-1]
+    return (schemas[0] if schemas else "public"), names[-1]
+
+
+@handles(ast.CreateTrigStmt)
+def create_trigger(state: State, stmt: ast.CreateTrigStmt) -> None:
+    found = state.find_relation(stmt.relation.schemaname, stmt.relation.relname)
+    if found is None or not isinstance(found[1], (Table, View)):
+        raise state.error(
+            f'relation "{qualified(stmt.relation.schemaname, stmt.relation.relname)}" does not exist'
+        )
+    target = found[1]
+    events = tuple(
+        name
+        for bit, name in sorted(_EVENTS, key=lambda e: ("INSERT", "UPDATE", "DELETE", "TRUNCATE").index(e[1]))
+        if stmt.events & bit
+    )
+    fschema, fname = _trigger_function(state, names_of(stmt.funcname))
+    old_table = new_table = None
+    for t in stmt.transitionRels or ():
+        if t.isNew:
+            new_table = t.name
+        else:
+            old_table = t.name
+    columns = (
+        column_types(target) if isinstance(target, Table) else {c.name: c.data_type for c in target.columns}
+    )
+    trigger = Trigger(
+        target.schema,
+        target.name,
+        sql_naming.truncate_identifier(stmt.trigname),
+        _TIMING[stmt.timing & (2 | 64)],  # type: ignore[arg-type]
+        events,
+        fschema,
+        fname,
+        for_each_row=bool(stmt.row),
+        arguments=tuple(_trigger_arg(a) for a in stmt.args or ()),
+        update_columns=tuple(names_of(stmt.columns)),
+        when=canon.predicate_expression(state, stmt.whenClause, columns)
+        if stmt.whenClause is not None
+        else None,
+        constraint=bool(stmt.isconstraint),
+        deferrable=bool(stmt.deferrable),
+        initially_deferred=bool(stmt.initdeferred),
+        old_table=old_table,
+        new_table=new_table,
+    )
+    existing = state.builder.get(Trigger, trigger.schema, trigger.table, trigger.name)
+    if existing is not None:
+        if not stmt.replace:
+            raise state.error(f'trigger "{trigger.name}" for relation "{target.name}" already exists')
+        trigger = dataclasses.replace(trigger, comment=existing.comment)
+    state.builder.add(trigger)
+    if isinstance(target, Table) and target.partition_by is not None and stmt.row:
+        for child in _children(state, target):
+            state.builder.add(
+                dataclasses.replace(trigger, schema=child.schema, table=child.name, comment=None)
+            )
+
+
+def _trigger_arg(node: Any) -> str:
+    if isinstance(node, ast.String):
+        return str(node.sval)
+    if isinstance(node, ast.Integer):
+        return str(node.ival)
+    if isinstance(node, ast.Float):
+        return str(node.fval)
+    return str(node)
+
+
+def _roles(roles: Iterable[ast.RoleSpec] | None) -> tuple[str, ...]:
+    out = []
+    for r in roles or ():
+        if r.roletype == RoleSpecType.ROLESPEC_PUBLIC:
+            out.append("public")
+        elif r.roletype == RoleSpecType.ROLESPEC_CSTRING:
+            out.append(r.rolename)
+        else:
+            out.append(r.roletype.name.removeprefix("ROLESPEC_").lower())
+    return tuple(out)
+
+
+@handles(ast.CreatePolicyStmt)
+def create_policy(state: State, stmt: ast.CreatePolicyStmt) -> None:
+    table = state.table(stmt.table)
+    assert table is not None
+    name = sql_naming.truncate_identifier(stmt.policy_name)
+    if state.builder.get(Policy, table.schema, table.name, name) is not None:
+        raise state.error(f'policy "{name}" for table "{table.name}" already exists')
+    columns = column_types(table)
+    state.builder.add(
+        Policy(
+            table.schema,
+            table.name,
+            name,
+            permissive=bool(stmt.permissive),
+            command=(stmt.cmd_name or "all").upper(),  # type: ignore[arg-type]
+            roles=_roles(stmt.roles) or ("public",),
+            using=canon.predicate_expression(state, stmt.qual, columns) if stmt.qual is not None else None,
+            with_check=canon.predicate_expression(state, stmt.with_check, columns)
+            if stmt.with_check is not None
+            else None,
+        )
+    )
+
+
+@handles(ast.AlterPolicyStmt)
+def alter_policy(state: State, stmt: ast.AlterPolicyStmt) -> None:
+    table = state.table(stmt.table)
+    assert table is not None
+    policy = state.builder.get(Policy, table.schema, table.name, stmt.policy_name)
+    if policy is None:
+        raise state.error(f'policy "{stmt.policy_name}" for table "{table.name}" does not exist')
+    columns = column_types(table)
+    changes: dict[str, Any] = {}
+    if stmt.roles:
+        changes["roles"] = _roles(stmt.roles)
+    if stmt.qual is not None:
+        changes["using"] = canon.predicate_expression(state, stmt.qual, columns)
+    if stmt.with_check is not None:
+        changes["with_check"] = canon.predicate_expression(state, stmt.with_check, columns)
+    state.builder.add(dataclasses.replace(policy, **changes))
+
+
+# --------------------------------------------------------------------------- privileges
+
+_ALL_PRIVILEGES = {
+    "TABLE": ("INSERT", "SELECT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"),
+    "SEQUENCE": ("USAGE", "SELECT", "UPDATE"),
+    "SCHEMA": ("USAGE", "CREATE"),
+    "FUNCTION": ("EXECUTE",),
+    "TYPE": ("USAGE",),
+}
+_GRANT_KINDS = {
+    ObjectType.OBJECT_TABLE: "TABLE",
+    ObjectType.OBJECT_SEQUENCE: "SEQUENCE",
+    ObjectType.OBJECT_SCHEMA: "SCHEMA",
+    ObjectType.OBJECT_FUNCTION: "FUNCTION",
+    ObjectType.OBJECT_PROCEDURE: "FUNCTION",
+    ObjectType.OBJECT_ROUTINE: "FUNCTION",
+    ObjectType.OBJECT_TYPE: "TYPE",
+    ObjectType.OBJECT_DOMAIN: "TYPE",
+}
+
+
+def _grant_targets(state: State, stmt: ast.GrantStmt, kind: str) -> list[tuple[str, str, str]]:
+    """(object_kind, schema, object_name) of each object a GRANT names."""
+    out: list[tuple[str, str, str]] = []
+    if stmt.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+        for s in stmt.objects:
+            schema = s.sval
+            if kind == "TABLE":
+                out += [("TABLE", schema, t.name) for t in state.builder.all(Table) if t.schema == schema]
+                out += [("TABLE", schema, v.name) for v in state.builder.all(View) if v.schema == schema]
+            elif kind == "SEQUENCE":
+                out += [
+                    ("SEQUENCE", schema, q.name) for q in state.builder.all(Sequence) if q.schema == schema
+                ]
+            elif kind == "FUNCTION":
+                out += [
+                    ("FUNCTION", schema, f"{f.name}({f.identity_arguments})")
+                    for f in state.builder.all(Function)
+                    if f.schema == schema
+                ]
+        return out
+    for obj in stmt.objects or ():
+        if kind in ("TABLE", "SEQUENCE"):
+            found = state.find_relation(obj.schemaname, obj.relname)
+            if found is None:
+                raise state.error(f'relation "{qualified(obj.schemaname, obj.relname)}" does not exist')
+            actual = "SEQUENCE" if isinstance(found[1], Sequence) else "TABLE"
+            out.append((actual, found[0], obj.relname))
+        elif kind == "SCHEMA":
+            out.append(("SCHEMA", obj.sval, obj.sval))
+        elif kind == "FUNCTION":
+            f = find_function(state, obj)
+            assert f is not None
+            out.append(("FUNCTION", f.schema, f"{f.name}({f.identity_arguments})"))
+        elif kind == "TYPE":
+            names = names_of(obj.names) if isinstance(obj, ast.TypeName) else names_of(obj)
+            found_type = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
+            if found_type is None:
+                raise state.error(f'type "{".".join(names)}" does not exist')
+            out.append(("TYPE", found_type[0], names[-1]))
+    return out
+
+
+@handles(ast.GrantStmt)
+def grant(state: State, stmt: ast.GrantStmt) -> None:
+    if stmt.targtype == GrantTargetType.ACL_TARGET_DEFAULTS:
+        raise Skip("default privileges are not modelled")
+    kind = _GRANT_KINDS.get(stmt.objtype)
+    if kind is None:
+        raise Skip(f"privileges on {stmt.objtype.name.removeprefix('OBJECT_').lower()} are not modelled")
+    grantees = ["PUBLIC" if r == "public" else r for r in _roles(stmt.grantees)]
+    for object_kind, schema, object_name in _grant_targets(state, stmt, kind):
+        privs: list[tuple[str, str | None]] = []
+        if stmt.privileges is None:
+            privs = [(p, None) for p in _ALL_PRIVILEGES[object_kind]]
+        else:
+            for ap in stmt.privileges:
+                name = (ap.priv_name or "").upper()
+                names = list(_ALL_PRIVILEGES[object_kind]) if name == "ALL" else [name]
+                cols = names_of(ap.cols)
+                for n in names:
+                    if cols:
+                        privs += [(n, c) for c in cols]
+                    else:
+                        privs.append((n, None))
+        for grantee in grantees:
+            for privilege, column in privs:
+                p = Privilege(
+                    object_kind, schema, object_name, grantee, privilege, column, bool(stmt.grant_option)
+                )  # type: ignore[arg-type]
+                if stmt.is_grant:
+                    existing = state.builder.get(Privilege, *p_key(p))
+                    if existing is not None and existing.grantable and not p.grantable:
+                        continue
+                    state.builder.add(p)
+                else:
+                    existing = state.builder.get(Privilege, *p_key(p))
+                    if existing is None:
+                        continue
+                    if stmt.grant_option:
+                        state.builder.add(dataclasses.replace(existing, grantable=False))
+                    else:
+                        state.builder.remove(existing)
+                    if column is None and object_kind == "TABLE":
+                        for other in list(state.builder.all(Privilege)):
+                            if (other.schema, other.object_name, other.grantee, other.privilege) == (
+                                schema,
+                                object_name,
+                                grantee,
+                                privilege,
+                            ) and other.column:
+                                state.builder.remove(other)
+
+
+def p_key(p: Privilege) -> tuple[str, ...]:
+    return (p.object_kind, p.schema, p.object_name, p.column or "", p.grantee, p.privilege)
+
+
+@handles(ast.AlterDefaultPrivilegesStmt)
+def default_privileges(state: State, stmt: Any) -> None:
+    raise Skip("ALTER DEFAULT PRIVILEGES is not modelled (objects created later get no implicit grants)")
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _object_names(node: Any) -> list[str]:
+    if isinstance(node, ast.String):
+        return [node.sval]
+    if isinstance(node, ast.TypeName):
+        return names_of(node.names)
+    return names_of(node)
+
+
+def _relation_from_names(
+    state: State, names: list[str], cls: type | tuple[type, ...], missing_ok: bool = False
+) -> Any:
+    schema = names[-2] if len(names) > 1 else None
+    found = state.find_relation(schema, names[-1])
+    if found is None or not isinstance(found[1], cls):
+        if missing_ok:
+            return None
+        raise state.error(f'relation "{".".join(names)}" does not exist')
+    return found[1]
+
+
+def _with_comment(node: Any, comment: str | None) -> Any:
+    return dataclasses.replace(node, comment=comment)
+
+
+@handles(ast.CommentStmt)
+def comment_on(state: State, stmt: ast.CommentStmt) -> None:
+    comment = stmt.comment if stmt.comment else None
+    kind = stmt.objtype
+    obj = stmt.object
+    b = state.builder
+    if kind in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_FOREIGN_TABLE):
+        t = _relation_from_names(state, _object_names(obj), Table)
+        state.put_table(t, _with_comment(t, comment))
+    elif kind in (ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW):
+        b.add(_with_comment(_relation_from_names(state, _object_names(obj), View), comment))
+    elif kind == ObjectType.OBJECT_SEQUENCE:
+        b.add(_with_comment(_relation_from_names(state, _object_names(obj), Sequence), comment))
+    elif kind == ObjectType.OBJECT_INDEX:
+        names = _object_names(obj)
+        target = _relation_from_names(state, names, (Index, Table), missing_ok=True)
+        if isinstance(target, Index):
+            b.add(_with_comment(target, comment))
+        else:
+            _comment_constraint_index(state, names, comment)
+    elif kind == ObjectType.OBJECT_COLUMN:
+        names = _object_names(obj)
+        rel = _relation_from_names(state, names[:-1], (Table, View, CompositeType))
+        if isinstance(rel, Table):
+            col = _column(state, rel, names[-1])
+            _replace_column(state, rel, col, _with_comment(col, comment))
+        elif isinstance(rel, View):
+            b.add(
+                dataclasses.replace(
+                    rel,
+                    columns=tuple(
+                        _with_comment(c, comment) if c.name == names[-1] else c for c in rel.columns
+                    ),
+                )
+            )
+        else:
+            state.warn("comments on composite type attributes are not modelled")
+    elif kind == ObjectType.OBJECT_SCHEMA:
+        schema = b.get(Schema, obj.sval)
+        if schema is None:
+            raise state.error(f'schema "{obj.sval}" does not exist')
+        b.add(_with_comment(schema, comment))
+    elif kind == ObjectType.OBJECT_EXTENSION:
+        ext = b.get(Extension, obj.sval)
+        if ext is None:
+            raise state.error(f'extension "{obj.sval}" does not exist')
+        b.add(_with_comment(ext, comment))
+    elif kind in (ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
+        names = _object_names(obj)
+        found = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
+        if found is None:
+            raise state.error(f'type "{".".join(names)}" does not exist')
+        if isinstance(found[1], Domain):
+            state.put_domain(found[1], _with_comment(found[1], comment))
+        else:
+            b.add(_with_comment(found[1], comment))
+    elif kind in (
+        ObjectType.OBJECT_FUNCTION,
+        ObjectType.OBJECT_PROCEDURE,
+        ObjectType.OBJECT_ROUTINE,
+        ObjectType.OBJECT_AGGREGATE,
+    ):
+        f = find_function(state, obj)
+        b.add(_with_comment(f, comment))
+    elif kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY):
+        names = _object_names(obj)
+        rel = _relation_from_names(state, names[:-1], (Table, View))
+        cls = Trigger if kind == ObjectType.OBJECT_TRIGGER else Policy
+        node = b.get(cls, rel.schema, rel.name, names[-1])
+        if node is None:
+            raise state.error(f'{cls.__name__.lower()} "{names[-1]}" for table "{rel.name}" does not exist')
+        b.add(_with_comment(node, comment))
+    elif kind == ObjectType.OBJECT_TABCONSTRAINT:
+        names = _object_names(obj)
+        t = _relation_from_names(state, names[:-1], Table)
+        c = find_constraint(t, names[-1])
+        if c is None:
+            raise state.error(f'constraint "{names[-1]}" for table "{t.name}" does not exist')
+        state.update_table(
+            t, constraints=tuple(_with_comment(x, comment) if x is c else x for x in t.constraints)
+        )
+    elif kind == ObjectType.OBJECT_DOMCONSTRAINT:
+        state.warn("comments on domain constraints are not modelled")
+    else:
+        raise Skip(f"COMMENT ON {kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+def _comment_constraint_index(state: State, names: list[str], comment: str | None) -> None:
+    schema = names[-2] if len(names) > 1 else None
+    for s in [schema] if schema else state.path_schemas():
+        owner = state.constraint_indexes.get((s, names[-1]))
+        if owner is not None:
+            state.warn("comments on the index of a constraint are not modelled")
+            return
+    raise state.error(f'relation "{".".join(names)}" does not exist')
+
+
+# --------------------------------------------------------------------------- DROP
+
+
+DropHandler = Callable[[State, Any, bool, bool], None]
+DROPS: dict[ObjectType, DropHandler] = {}
+
+
+def dropper(*kinds: ObjectType) -> Callable[[DropHandler], DropHandler]:
+    def register(fn: DropHandler) -> DropHandler:
+        for kind in kinds:
+            DROPS[kind] = fn
+        return fn
+
+    return register
+
+
+@handles(ast.DropStmt)
+def drop(state: State, stmt: ast.DropStmt) -> None:
+    handler = DROPS.get(stmt.removeType)
+    if handler is None:
+        raise Skip(f"DROP {stmt.removeType.name.removeprefix('OBJECT_')} is not modelled")
+    cascade = stmt.behavior == DropBehavior.DROP_CASCADE
+    for obj in stmt.objects or ():
+        handler(state, obj, bool(stmt.missing_ok), cascade)
+
+
+def drop_views_reading(state: State, key: tuple[str, ...]) -> None:
+    for view_key, reads in list(state.view_dependencies.items()):
+        if key in reads and view_key != key:
+            view = state.builder.get(View, *view_key)
+            if view is not None:
+                drop_view_obj(state, view)
+
+
+def drop_view_obj(state: State, view: View) -> None:
+    state.builder.remove(view)
+    key = (view.schema, view.name)
+    state.view_dependencies.pop(key, None)
+    for index in list(state.builder.all(Index)):
+        if (index.schema, index.table) == key:
+            state.builder.remove(index)
+    for trigger in list(state.builder.all(Trigger)):
+        if (trigger.schema, trigger.table) == key:
+            state.builder.remove(trigger)
+    for priv in list(state.builder.all(Privilege)):
+        if priv.object_kind == "TABLE" and (priv.schema, priv.object_name) == key:
+            state.builder.remove(priv)
+    drop_views_reading(state, key)
+
+
+@dropper(ObjectType.OBJECT_TABLE, ObjectType.OBJECT_FOREIGN_TABLE)
+def drop_table_stmt(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    t = _relation_from_names(state, names_of(obj), Table, missing_ok)
+    if t is None:
+        return
+    drop_views_reading(state, (t.schema, t.name))
+    drop_table(state, t, cascade)
+
+
+@dropper(ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW)
+def drop_view(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    v = _relation_from_names(state, names_of(obj), View, missing_ok)
+    if v is not None:
+        drop_view_obj(state, v)
+
+
+@dropper(ObjectType.OBJECT_SEQUENCE)
+def drop_sequence(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    seq = _relation_from_names(state, names_of(obj), Sequence, missing_ok)
+    if seq is None:
+        return
+    state.builder.remove(seq)
+    for priv in list(state.builder.all(Privilege)):
+        if priv.object_kind == "SEQUENCE" and (priv.schema, priv.object_name) == (seq.schema, seq.name):
+            state.builder.remove(priv)
+    if cascade:  # defaults calling nextval() on it go too
+        marker = f"{quote_ident(seq.schema)}.{quote_ident(seq.name)}'::regclass"
+        for t in list(state.builder.all(Table)):
+            if t.schema == seq.schema and any(c.default and marker in c.default for c in t.columns):
+                cols = tuple(
+                    dataclasses.replace(c, default=None) if c.default and marker in c.default else c
+                    for c in t.columns
+                )
+                state.update_table(t, columns=cols)
+
+
+@dropper(ObjectType.OBJECT_INDEX)
+def drop_index(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    index = _relation_from_names(state, names_of(obj), Index, missing_ok)
+    if index is not None:
+        state.builder.remove(index)
+
+
+@dropper(ObjectType.OBJECT_SCHEMA)
+def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    name = obj.sval
+    schema = state.builder.get(Schema, name)
+    if schema is None:
+        if missing_ok:
+            return
+        raise state.error(f'schema "{name}" does not exist')
+    for v in list(state.builder.all(View)):
+        if v.schema == name:
+            drop_view_obj(state, v)
+    for t in list(state.builder.all(Table)):
+        if t.schema == name and state.builder.get(Table, t.schema, t.name) is not None:
+            drop_table(state, state.builder.get(Table, t.schema, t.name) or t, True)
+    for collection in (
+        Sequence,
+        Index,
+        Function,
+        Enum,
+        CompositeType,
+        RangeType,
+        Extension,
+        Trigger,
+        Policy,
+        Privilege,
+    ):
+        for node in list(state.builder.all(collection)):
+            if getattr(node, "schema", None) == name:
+                state.builder.remove(node)
+    for d in list(state.builder.all(Domain)):
+        if d.schema == name:
+            state.put_domain(d, None)
+    state.builder.remove(schema)
+    for key in [k for k in state.identity_sequences if k[0] == name]:
+        del state.identity_sequences[key]
+
+
+@dropper(ObjectType.OBJECT_EXTENSION)
+def drop_extension(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    ext = state.builder.get(Extension, obj.sval)
+    if ext is None:
+        if missing_ok:
+            return
+        raise state.error(f'extension "{obj.sval}" does not exist')
+    state.builder.remove(ext)
+
+
+def _drop_columns_of_type(state: State, schema: str, name: str) -> None:
+    qualified_name = f"{quote_ident(schema)}.{quote_ident(name)}"
+    for t in list(state.builder.all(Table)):
+        for col in t.columns:
+            if col.data_type in (qualified_name, qualified_name + "[]"):
+                current = state.builder.get(Table, t.schema, t.name)
+                if current is not None:
+                    remove_column(state, current, col.name, True)
+
+
+@dropper(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)
+def drop_type(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    names = _object_names(obj)
+    found = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
+    if found is None:
+        if missing_ok:
+            return
+        raise state.error(f'type "{".".join(names)}" does not exist')
+    node = found[1]
+    if isinstance(node, Domain):
+        state.put_domain(node, None)
+    else:
+        state.builder.remove(node)
+    if cascade:
+        _drop_columns_of_type(state, node.schema, node.name)
+    for priv in list(state.builder.all(Privilege)):
+        if priv.object_kind == "TYPE" and (priv.schema, priv.object_name) == (node.schema, node.name):
+            state.builder.remove(priv)
+
+
+@dropper(
+    ObjectType.OBJECT_FUNCTION,
+    ObjectType.OBJECT_PROCEDURE,
+    ObjectType.OBJECT_ROUTINE,
+    ObjectType.OBJECT_AGGREGATE,
+)
+def drop_function(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    f = find_function(state, obj, missing_ok)
+    if f is None:
+        return
+    state.builder.remove(f)
+    signature = f"{f.name}({f.identity_arguments})"
+    for priv in list(state.builder.all(Privilege)):
+        if priv.object_kind == "FUNCTION" and (priv.schema, priv.object_name) == (f.schema, signature):
+            state.builder.remove(priv)
+    if cascade:
+        for trigger in list(state.builder.all(Trigger)):
+            if (trigger.function_schema, trigger.function) == (f.schema, f.name):
+                state.builder.remove(trigger)
+
+
+@dropper(ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY)
+def drop_table_scoped(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    names = names_of(obj)
+    rel = _relation_from_names(state, names[:-1], (Table, View), missing_ok)
+    if rel is None:
+        return
+    for cls in (Trigger, Policy):
+        node = state.builder.get(cls, rel.schema, rel.name, names[-1])
+        if node is not None:
+            state.builder.remove(node)
+            if cls is Trigger:
+                for child in _children(state, rel) if isinstance(rel, Table) else ():
+                    state.builder.remove(dataclasses.replace(node, schema=child.schema, table=child.name))
+            return
+    if not missing_ok:
+        raise state.error(f'"{names[-1]}" for table "{rel.name}" does not exist')
+
+
+# --------------------------------------------------------------------------- RENAME
+
+RenameHandler = Callable[[State, ast.RenameStmt], None]
+RENAMES: dict[ObjectType, RenameHandler] = {}
+
+
+def renamer(*kinds: ObjectType) -> Callable[[RenameHandler], RenameHandler]:
+    def register(fn: RenameHandler) -> RenameHandler:
+        for kind in kinds:
+            RENAMES[kind] = fn
+        return fn
+
+    return register
+
+
+@handles(ast.RenameStmt)
+def rename(state: State, stmt: ast.RenameStmt) -> None:
+    handler = RENAMES.get(stmt.renameType)
+    if handler is None:
+        raise Skip(f"ALTER {stmt.renameType.name.removeprefix('OBJECT_')} RENAME is not modelled")
+    handler(state, stmt)
+
+
+def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
+    """Everything that names a table by name follows a RENAME of it."""
+    b = state.builder
+    for index in list(b.all(Index)):
+        if (index.schema, index.table) == (schema, old):
+            b.add(dataclasses.replace(index, table=new))
+    for cls in (Trigger, Policy):
+        for node in list(b.all(cls)):
+            if (node.schema, node.table) == (schema, old):
+                b.replace(node, dataclasses.replace(node, table=new))
+    for seq in list(b.all(Sequence)):
+        if seq.schema == schema and seq.owned_by is not None and seq.owned_by[0] == old:
+            b.add(dataclasses.replace(seq, owned_by=(new, seq.owned_by[1])))
+    for priv in list(b.all(Privilege)):
+        if priv.object_kind in ("TABLE", "SEQUENCE") and (priv.schema, priv.object_name) == (schema, old):
+            b.replace(priv, dataclasses.replace(priv, object_name=new))
+    for t in list(b.all(Table)):
+        changes: dict[str, Any] = {}
+        if any((c.ref_schema, c.ref_table) == (schema, old) for c in t.foreign_keys):
+            changes["constraints"] = tuple(
+                dataclasses.replace(c, ref_table=new)
+                if isinstance(c, ForeignKey) and (c.ref_schema, c.ref_table) == (schema, old)
+                else c
+                for c in t.constraints
+            )
+        if t.partition_of is not None and (t.partition_of.parent_schema, t.partition_of.parent) == (
+            schema,
+            old,
+        ):
+            changes["partition_of"] = PartitionOf(schema, new, t.partition_of.bound)
+        if (schema, old) in t.inherits:
+            changes["inherits"] = tuple((schema, new) if p == (schema, old) else p for p in t.inherits)
+        if changes:
+            state.update_table(t, **changes)
+    for key, owner in list(state.identity_sequences.items()):
+        if key[0] == schema and owner[0] == old:
+            state.identity_sequences[key] = (new, owner[1])
+    for key in [k for k in state.column_defaults if k[:2] == (schema, old)]:
+        state.column_defaults[(schema, new, *key[2:])] = state.column_defaults.pop(key)
+    for view_key, reads in list(state.view_dependencies.items()):
+        if (schema, old) in reads:
+            state.view_dependencies[view_key] = frozenset(
+                (schema, new) if r == (schema, old) else r for r in reads
+            )
+    if (schema, old) in state.view_dependencies:
+        state.view_dependencies[(schema, new)] = state.view_dependencies.pop((schema, old))
+
+
+@renamer(
+    ObjectType.OBJECT_TABLE,
+    ObjectType.OBJECT_VIEW,
+    ObjectType.OBJECT_MATVIEW,
+    ObjectType.OBJECT_SEQUENCE,
+    ObjectType.OBJECT_INDEX,
+    ObjectType.OBJECT_FOREIGN_TABLE,
+)
+def rename_relation(state: State, stmt: ast.RenameStmt) -> None:
+    rv = stmt.relation
+    found = state.find_relation(rv.schemaname, rv.relname)
+    new = sql_naming.truncate_identifier(stmt.newname)
+    if found is None:
+        schema = rv.schemaname
+        for s in [schema] if schema else state.path_schemas():
+            owner = state.constraint_indexes.get((s, rv.relname))
+            if owner is not None:  # ALTER INDEX <constraint index> RENAME renames the constraint too
+                t = state.builder.get(Table, s, owner)
+                assert t is not None
+                c = find_constraint(t, rv.relname)
+                state.update_table(
+                    t,
+                    constraints=tuple(
+                        dataclasses.replace(x, name=new) if x is c else x for x in t.constraints
+                    ),
+                )
+                return
+        if stmt.missing_ok:
+            return
+        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+    schema, node = found
+    if state.relation_taken(schema, new):
+        raise state.error(f'relation "{new}" already exists')
+    if isinstance(node, Table):
+        state.put_table(node, dataclasses.replace(node, name=new))
+        rename_table_refs(state, schema, node.name, new)
+    else:
+        state.builder.replace(node, dataclasses.replace(node, name=new))
+        if isinstance(node, View):
+            rename_table_refs(state, schema, node.name, new)
+
+
+@renamer(ObjectType.OBJECT_COLUMN)
+def rename_column(state: State, stmt: ast.RenameStmt) -> None:
+    rv = stmt.relation
+    found = state.find_relation(rv.schemaname, rv.relname)
+    if found is None:
+        if stmt.missing_ok:
+            return
+        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+    node = found[1]
+    old, new = stmt.subname, sql_naming.truncate_identifier(stmt.newname)
+    if isinstance(node, View):
+        state.builder.add(
+            dataclasses.replace(
+                node,
+                columns=tuple(dataclasses.replace(c, name=new) if c.name == old else c for c in node.columns),
+            )
+        )
+        return
+    if isinstance(node, CompositeType):
+        attrs = tuple(dataclasses.replace(a, name=new) if a.name == old else a for a in node.attributes)
+        state.builder.add(dataclasses.replace(node, attributes=attrs))
+        return
+    table: Table = node
+    rename_table_column(state, table, old, new)
+
+
+def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
+    from nself.frontends.sql_tables import mentions
+
+    col = _column(state, table, old)
+    if table.column(new) is not None:
+        raise state.error(f'column "{new}" of relation "{table.name}" already exists')
+
+    def ren(cols: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(new if c == old else c for c in cols)
+
+    constraints = []
+    for c in table.constraints:
+        if isinstance(c, ForeignKey):
+            c = dataclasses.replace(c, columns=ren(c.columns))
+        elif hasattr(c, "columns"):
+            c = dataclasses.replace(c, columns=ren(c.columns), include=ren(c.include))  # type: ignore[call-arg]
+        constraints.append(c)
+    columns = tuple(dataclasses.replace(c, name=new) if c is col else c for c in table.columns)
+    table = state.update_table(table, columns=columns, constraints=tuple(constraints))
+    key = (table.schema, table.name)
+    for other in list(state.builder.all(Table)):
+        if any((c.ref_schema, c.ref_table) == key and old in c.ref_columns for c in other.foreign_keys):
+            other = state.builder.get(Table, other.schema, other.name) or other
+            state.update_table(
+                other,
+                constraints=tuple(
+                    dataclasses.replace(c, ref_columns=ren(c.ref_columns))
+                    if isinstance(c, ForeignKey) and (c.ref_schema, c.ref_table) == key
+                    else c
+                    for c in other.constraints
+                ),
+            )
+    for index in list(state.builder.all(Index)):
+        if (index.schema, index.table) == key:
+            keys = tuple(dataclasses.replace(k, column=new) if k.column == old else k for k in index.keys)
+            if keys != index.keys or old in index.include:
+                state.builder.add(dataclasses.replace(index, keys=keys, include=ren(index.include)))
+            if any(mentions(k.expression, old) for k in index.keys) or mentions(index.predicate, old):
+                state.warn(
+                    f"index {index.name}: expressions mentioning renamed column {old} are not re-derived"
+                )
+    for seq in list(state.builder.all(Sequence)):
+        if seq.schema == table.schema and seq.owned_by == (table.name, old):
+            state.builder.add(dataclasses.replace(seq, owned_by=(table.name, new)))
+    for k, owner in list(state.identity_sequences.items()):
+        if owner == (table.name, old) and k[0] == table.schema:
+            state.identity_sequences[k] = (table.name, new)
+    if (table.schema, table.name, old) in state.column_defaults:
+        state.column_defaults[(table.schema, table.name, new)] = state.column_defaults.pop(
+            (table.schema, table.name, old)
+        )
+    for priv in list(state.builder.all(Privilege)):
+        if (priv.schema, priv.object_name) == key and priv.column == old:
+            state.builder.replace(priv, dataclasses.replace(priv, column=new))
+    for trigger in list(state.builder.all(Trigger)):
+        if (trigger.schema, trigger.table) == key and old in trigger.update_columns:
+            state.builder.add(dataclasses.replace(trigger, update_columns=ren(trigger.update_columns)))
+    for child in _children(state, table):
+        if child.column(old) is not None:
+            rename_table_column(state, child, old, new)
+
+
+@renamer(ObjectType.OBJECT_TABCONSTRAINT)
+def rename_constraint(state: State, stmt: ast.RenameStmt) -> None:
+    t = state.table(stmt.relation, stmt.missing_ok)
+    if t is None:
+        return
+    c = find_constraint(t, stmt.subname)
+    if c is None:
+        raise state.error(f'constraint "{stmt.subname}" for table "{t.name}" does not exist')
+    new = sql_naming.truncate_identifier(stmt.newname)
+    state.update_table(
+        t, constraints=tuple(dataclasses.replace(x, name=new) if x is c else x for x in t.constraints)
+    )
+    source = state.column_defaults.pop((t.schema, t.name, "check:" + c.name), None)
+    if source is not None:
+        state.column_defaults[(t.schema, t.name, "check:" + new)] = source
+
+
+@renamer(ObjectType.OBJECT_SCHEMA)
+def rename_schema(state: State, stmt: ast.RenameStmt) -> None:
+    old, new = stmt.subname, stmt.newname
+    b = state.builder
+    schema = b.get(Schema, old)
+    if schema is None:
+        raise state.error(f'schema "{old}" does not exist')
+    b.replace(schema, dataclasses.replace(schema, name=new))
+    state.warn("RENAME SCHEMA: types and expressions naming the old schema are not rewritten")
+    for cls in (Table,):
+        for t in list(b.all(cls)):
+            if t.schema == old:
+                state.put_table(t, dataclasses.replace(t, schema=new))
+    for cls2 in (
+        Sequence,
+        Index,
+        View,
+        Function,
+        Enum,
+        CompositeType,
+        RangeType,
+        Trigger,
+        Policy,
+        Privilege,
+        Extension,
+    ):
+        for node in list(b.all(cls2)):
+            if getattr(node, "schema", None) == old:
+                b.replace(node, dataclasses.replace(node, schema=new))
+    for d in list(b.all(Domain)):
+        if d.schema == old:
+            state.put_domain(d, dataclasses.replace(d, schema=new))
+
+
+@renamer(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)
+def rename_type(state: State, stmt: ast.RenameStmt) -> None:
+    names = _object_names(stmt.object)
+    found = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
+    if found is None:
+        raise state.error(f'type "{".".join(names)}" does not exist')
+    node = found[1]
+    new = sql_naming.truncate_identifier(stmt.newname)
+    if isinstance(node, Domain):
+        state.put_domain(node, dataclasses.replace(node, name=new))
+    else:
+        state.builder.replace(node, dataclasses.replace(node, name=new))
+    _retype_columns(state, node.schema, node.name, node.schema, new)
+
+
+def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, new: str) -> None:
+    before = f"{quote_ident(old_schema)}.{quote_ident(old)}"
+    after = f"{quote_ident(new_schema)}.{quote_ident(new)}"
+    for t in list(state.builder.all(Table)):
+        if any(c.data_type in (before, before + "[]") for c in t.columns):
+            cols = tuple(
+                dataclasses.replace(c, data_type=after + c.data_type[len(before) :])
+                if c.data_type in (before, before + "[]")
+                else c
+                for c in t.columns
+            )
+            state.update_table(t, columns=cols)
+            if any(c.default and before in c.default for c in cols):
+                cols = tuple(
+                    dataclasses.replace(c, default=c.default.replace("::" + before, "::" + after))
+                    if c.default
+                    else c
+                    for c in cols
+                )
+                current = state.builder.get(Table, t.schema, t.name)
+                assert current is not None
+                state.update_table(current, columns=cols)
+
+
+@renamer(ObjectType.OBJECT_ATTRIBUTE)
+def rename_attribute(state: State, stmt: ast.RenameStmt) -> None:
+    rename_column(state, stmt)
+
+
+@renamer(
+    ObjectType.OBJECT_FUNCTION,
+    ObjectType.OBJECT_PROCEDURE,
+    ObjectType.OBJECT_ROUTINE,
+    ObjectType.OBJECT_AGGREGATE,
+)
+def rename_function(state: State, stmt: ast.RenameStmt) -> None:
+    f = find_function(state, stmt.object)
+    assert f is not None
+    new = sql_naming.truncate_identifier(stmt.newname)
+    state.builder.replace(f, dataclasses.replace(f, name=new))
+    for trigger in list(state.builder.all(Trigger)):
+        if (trigger.function_schema, trigger.function) == (f.schema, f.name):
+            state.builder.add(dataclasses.replace(trigger, function=new))
+
+
+@renamer(ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY)
+def rename_table_scoped(state: State, stmt: ast.RenameStmt) -> None:
+    found = state.find_relation(stmt.relation.schemaname, stmt.relation.relname)
+    if found is None:
+        raise state.error(f'relation "{stmt.relation.relname}" does not exist')
+    rel = found[1]
+    cls = Trigger if stmt.renameType == ObjectType.OBJECT_TRIGGER else Policy
+    node = state.builder.get(cls, rel.schema, rel.name, stmt.subname)
+    if node is None:
+        raise state.error(f'{cls.__name__.lower()} "{stmt.subname}" for table "{rel.name}" does not exist')
+    state.builder.replace(node, dataclasses.replace(node, name=sql_naming.truncate_identifier(stmt.newname)))
+
+
+@renamer(ObjectType.OBJECT_DOMCONSTRAINT)
+def rename_domain_constraint(state: State, stmt: ast.RenameStmt) -> None:
+    domain: Domain = _lookup_type(state, _object_names(stmt.object), Domain)
+    checks = tuple(
+        dataclasses.replace(c, name=stmt.newname) if c.name == stmt.subname else c for c in domain.checks
+    )
+    state.put_domain(domain, dataclasses.replace(domain, checks=checks))
+
+
+# --------------------------------------------------------------------------- SET SCHEMA
+
+
+@handles(ast.AlterObjectSchemaStmt)
+def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
+    new_schema = stmt.newschema
+    if state.builder.get(Schema, new_schema) is None:
+        raise state.error(f'schema "{new_schema}" does not exist')
+    kind = stmt.objectType
+    b = state.builder
+    if kind in (
+        ObjectType.OBJECT_TABLE,
+        ObjectType.OBJECT_VIEW,
+        ObjectType.OBJECT_MATVIEW,
+        ObjectType.OBJECT_SEQUENCE,
+    ):
+        rv = stmt.relation
+        found = state.find_relation(rv.schemaname, rv.relname)
+        if found is None:
+            if stmt.missing_ok:
+                return
+            raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+        old_schema, node = found
+        if isinstance(node, Table):
+            state.put_table(node, dataclasses.replace(node, schema=new_schema))
+            for index in list(b.all(Index)):
+                if (index.schema, index.table) == (old_schema, node.name):
+                    b.replace(index, dataclasses.replace(index, schema=new_schema))
+            for cls in (Trigger, Policy):
+                for n in list(b.all(cls)):
+                    if (n.schema, n.table) == (old_schema, node.name):
+                        b.replace(n, dataclasses.replace(n, schema=new_schema))
+            for seq in list(b.all(Sequence)):
+                if seq.schema == old_schema and seq.owned_by is not None and seq.owned_by[0] == node.name:
+                    b.replace(seq, dataclasses.replace(seq, schema=new_schema))
+            for t in list(b.all(Table)):
+                if any((c.ref_schema, c.ref_table) == (old_schema, node.name) for c in t.foreign_keys):
+                    state.update_table(
+                        t,
+                        constraints=tuple(
+                            dataclasses.replace(c, ref_schema=new_schema)
+                            if isinstance(c, ForeignKey)
+                            and (c.ref_schema, c.ref_table) == (old_schema, node.name)
+                            else c
+                            for c in t.constraints
+                        ),
+                    )
+        else:
+            b.replace(node, dataclasses.replace(node, schema=new_schema))
+        for priv in list(b.all(Privilege)):
+            if priv.object_kind in ("TABLE", "SEQUENCE") and (priv.schema, priv.object_name) == (
+                old_schema,
+                node.name,
+            ):
+                b.replace(priv, dataclasses.replace(priv, schema=new_schema))
+    elif kind in (ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
+        names = _object_names(stmt.object)
+        found_type = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
+        if found_type is None:
+            raise state.error(f'type "{".".join(names)}" does not exist')
+        node = found_type[1]
+        if isinstance(node, Domain):
+            state.put_domain(node, dataclasses.replace(node, schema=new_schema))
+        else:
+            b.replace(node, dataclasses.replace(node, schema=new_schema))
+        _retype_columns(state, node.schema, node.name, new_schema, node.name)
+    elif kind in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE, ObjectType.OBJECT_ROUTINE):
+        f = find_function(state, stmt.object)
+        assert f is not None
+        b.replace(f, dataclasses.replace(f, schema=new_schema))
+    elif kind == ObjectType.OBJECT_EXTENSION:
+        ext = b.get(Extension, stmt.object.sval)
+        if ext is None:
+            raise state.error(f'extension "{stmt.object.sval}" does not exist')
+        b.add(dataclasses.replace(ext, schema=new_schema))
+    else:
+        raise Skip(f"ALTER {kind.name.removeprefix('OBJECT_')} SET SCHEMA is not modelled")
+
+
+# --------------------------------------------------------------------------- no-ops
+
+
+@handles(ast.AlterOwnerStmt, ast.TransactionStmt, ast.VariableShowStmt)
+def no_schema_effect(state: State, stmt: Any) -> None:
+    """Ownership and transaction control do not change the schema the IR describes."""
+    return None
+
+
+__all__ = ["DROPS", "RENAMES"]

@@ -1,0 +1,296 @@
+"""The interpreter's state: a CatalogBuilder plus what PostgreSQL knows that the IR does not
+hold (search_path, names taken by constraint indexes and identity sequences, the source
+trees of expressions so they can be re-derived after a rename or a type change).
+
+Handlers for statement nodes register here with `@handles(NodeClass)`; sql.py walks the
+statements of each file and dispatches on the node's class."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pglast import ast
+from pglast.keywords import UNRESERVED_KEYWORDS
+
+from nself.errors import SourceError, position_of
+from nself.frontends import sql_naming
+from nself.ir import CatalogBuilder
+from nself.ir.model import (
+    CompositeType,
+    Domain,
+    Enum,
+    ExclusionConstraint,
+    Index,
+    PrimaryKey,
+    Privilege,
+    RangeType,
+    Schema,
+    Sequence,
+    Table,
+    UniqueConstraint,
+    View,
+)
+
+NodeT = TypeVar("NodeT", bound=ast.Node)
+Handler = Callable[["State", Any], None]
+HANDLERS: dict[type[ast.Node], Handler] = {}
+
+
+def handles(
+    *node_classes: type[NodeT],
+) -> Callable[[Callable[[State, NodeT], None]], Callable[[State, NodeT], None]]:
+    """Register a handler for one or more pglast statement node classes."""
+
+    def register(fn: Callable[[State, NodeT], None]) -> Callable[[State, NodeT], None]:
+        for cls in node_classes:
+            HANDLERS[cls] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True, slots=True)
+class CompileWarning:
+    """A statement the frontend did not model (DML, DO blocks, ...)."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class Skip(Exception):
+    """Raised by a handler to skip the statement with a warning."""
+
+
+DEFAULT_SEARCH_PATH: tuple[str, ...] = ("$user", "public")
+Key = tuple[str, ...]
+
+
+@dataclass
+class ExprSource:
+    """Where an expression in the IR came from, so it can be derived again."""
+
+    kind: str  # default, check, generated, index, predicate
+    node: Any
+    search_path: tuple[str, ...]
+    target_type: str | None = None
+
+
+@dataclass
+class State:
+    builder: CatalogBuilder = field(default_factory=CatalogBuilder)
+    search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    warnings: list[CompileWarning] = field(default_factory=list)
+    # position of the statement being interpreted
+    file: str = "<input>"
+    text: str = ""
+    line_offset: int = 0
+    stmt_location: int = 0
+    # names PostgreSQL keeps outside the IR
+    constraint_names: Counter[tuple[str, str]] = field(default_factory=Counter)
+    constraint_indexes: dict[tuple[str, str], str] = field(default_factory=dict)
+    identity_sequences: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # (schema, table, column) -> default's source; (schema, table, constraint) -> check's
+    column_defaults: dict[Key, ExprSource] = field(default_factory=dict)
+    # (schema, view) -> relations the view reads, for DROP ... CASCADE
+    view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.builder.get(Schema, "public") is None:
+            # what an empty PostgreSQL 15 database holds: public, usable by everyone
+            self.builder.add(Schema("public", "standard public schema"))
+            self.builder.add(Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"))
+
+    # ----------------------------------------------------------------- diagnostics
+
+    def position(self, location: int | None = None) -> tuple[int, int]:
+        offset = self.stmt_location if location is None or location < 0 else location
+        line, col = position_of(self.text, offset)
+        return line + self.line_offset, col
+
+    def error(self, message: str, location: int | None = None) -> SourceError:
+        line, col = self.position(location)
+        return SourceError(self.file, line, col, message)
+
+    def warn(self, message: str) -> None:
+        line, _ = self.position()
+        self.warnings.append(CompileWarning(self.file, line, message))
+
+    # ----------------------------------------------------------------- name resolution
+
+    def path_schemas(self) -> list[str]:
+        """The schemas of search_path that exist, in order."""
+        return [s for s in self.search_path if self.builder.get(Schema, s) is not None]
+
+    def creation_schema(self, schema: str | None) -> str:
+        if schema:
+            if self.builder.get(Schema, schema) is None and schema not in ("pg_catalog",):
+                raise self.error(f'schema "{schema}" does not exist')
+            return schema
+        schemas = self.path_schemas()
+        if not schemas:
+            raise self.error("no schema has been selected to create in")
+        return schemas[0]
+
+    def relation_in(self, schema: str, name: str) -> Any:
+        """The relation (table, view, sequence, index, composite type) named so, if any."""
+        b = self.builder
+        for cls in (Table, View, Sequence, Index, CompositeType):
+            node = b.get(cls, schema, name)
+            if node is not None:
+                return node
+        return None
+
+    def find_relation(self, schema: str | None, name: str) -> tuple[str, Any] | None:
+        if schema:
+            node = self.relation_in(schema, name)
+            return (schema, node) if node is not None else None
+        for s in self.path_schemas():
+            node = self.relation_in(s, name)
+            if node is not None:
+                return s, node
+        return None
+
+    def relation_taken(self, schema: str, name: str) -> bool:
+        return (
+            self.relation_in(schema, name) is not None
+            or (schema, name) in self.constraint_indexes
+            or (schema, name) in self.identity_sequences
+        )
+
+    def constraint_taken(self, schema: str, name: str) -> bool:
+        return self.constraint_names[(schema, name)] > 0
+
+    def table(self, rv: ast.RangeVar, missing_ok: bool = False) -> Table | None:
+        """The table a RangeVar names (following search_path)."""
+        found = self.find_relation(rv.schemaname, rv.relname)
+        if found is None or not isinstance(found[1], Table):
+            if missing_ok:
+                return None
+            raise self.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+        table: Table = found[1]
+        return table
+
+    def find_type(self, schema: str | None, name: str) -> tuple[str, Any] | None:
+        b = self.builder
+        schemas = [schema] if schema else self.path_schemas()
+        for s in schemas:
+            for cls in (Enum, Domain, CompositeType, RangeType):
+                node = b.get(cls, s, name)
+                if node is not None:
+                    return s, node
+        return None
+
+    # ----------------------------------------------------------------- name choosing
+
+    def choose_relation_name(
+        self, schema: str, name1: str, name2: str | None, label: str, isconstraint: bool
+    ) -> str:
+        def taken(name: str) -> bool:
+            return self.relation_taken(schema, name) or (isconstraint and self.constraint_taken(schema, name))
+
+        return sql_naming.choose_name(name1, name2, label, taken)
+
+    def choose_constraint_name(
+        self, schema: str, name1: str, name2: str | None, label: str, others: Iterable[str] = ()
+    ) -> str:
+        others = set(others)
+        return sql_naming.choose_name(
+            name1,
+            name2,
+            label,
+            lambda name: name in others or self.constraint_taken(schema, name),
+        )
+
+    # ----------------------------------------------------------------- mutation
+
+    def put_table(self, old: Table | None, new: Table | None) -> None:
+        """Replace `old` by `new` (either may be None), keeping the namespace-wide names of
+        constraints and of the indexes behind them in step."""
+        if old is not None:
+            self.builder.remove(old)
+            for c in old.constraints:
+                self._forget_constraint(old.schema, c)
+        if new is not None:
+            self.builder.add(new)
+            for c in new.constraints:
+                self.constraint_names[(new.schema, c.name)] += 1
+                if isinstance(c, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
+                    self.constraint_indexes[(new.schema, c.name)] = new.name
+
+    def _forget_constraint(self, schema: str, c: Any) -> None:
+        key = (schema, c.name)
+        self.constraint_names[key] -= 1
+        if self.constraint_names[key] <= 0:
+            del self.constraint_names[key]
+        if isinstance(c, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
+            self.constraint_indexes.pop(key, None)
+
+    def put_domain(self, old: Domain | None, new: Domain | None) -> None:
+        if old is not None:
+            self.builder.remove(old)
+            for c in old.checks:
+                self._forget_constraint(old.schema, c)
+        if new is not None:
+            self.builder.add(new)
+            for c in new.checks:
+                self.constraint_names[(new.schema, c.name)] += 1
+
+    def update_table(self, table: Table, **changes: Any) -> Table:
+        new = dataclasses.replace(table, **changes)
+        self.put_table(table, new)
+        return new
+
+
+def qualified(schema: str | None, name: str) -> str:
+    return f"{schema}.{name}" if schema else name
+
+
+def quote_ident(name: str) -> str:
+    """PostgreSQL's quote_identifier: quote unless all lower-case letters, digits and
+    underscores (not leading digit) and not a keyword other than an unreserved one."""
+    safe = bool(name) and (name[0].islower() or name[0] == "_") and name.isascii()
+    safe = safe and all(ch.islower() or ch.isdigit() or ch == "_" for ch in name)
+    if safe and _is_keyword(name) and name not in UNRESERVED_KEYWORDS:
+        safe = False
+    if safe:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_keyword(name: str) -> bool:
+    from pglast import keywords
+
+    return (
+        name in keywords.RESERVED_KEYWORDS
+        or name in keywords.COL_NAME_KEYWORDS
+        or name in keywords.TYPE_FUNC_NAME_KEYWORDS
+        or name in keywords.UNRESERVED_KEYWORDS
+    )
+
+
+def quote_literal(text: str) -> str:
+    if "\\" in text:
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+def regclass_text(schema: str, name: str) -> str:
+    """How `'schema.name'::regclass` prints with search_path = pg_catalog."""
+    return quote_literal(f"{quote_ident(schema)}.{quote_ident(name)}") + "::regclass"
+
+
+def names_of(nodes: Iterable[Any] | None) -> list[str]:
+    """The strings of a list of pglast String nodes."""
+    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+
+
+def column_types(table: Table) -> Mapping[str, str]:
+    return {c.name: c.data_type for c in table.columns}
