@@ -14,6 +14,7 @@ it can be piped, diffed and kept as a golden file:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,8 +27,10 @@ from nself.ir.model import (
     ForeignKey,
     Function,
     Index,
+    Policy,
     PrimaryKey,
     Table,
+    Trigger,
     UniqueConstraint,
     View,
 )
@@ -43,6 +46,7 @@ def render_text(catalog: Catalog) -> str:
         {s.name for s in catalog.schemas} | {n.schema for coll in _schema_scoped(catalog) for n in coll}
     )
     comments = {s.name: s.comment for s in catalog.schemas}
+    by_table = _ByTable(catalog)
     if catalog.extensions:
         lines.append("extensions")
         for e in catalog.extensions:
@@ -51,7 +55,7 @@ def render_text(catalog: Catalog) -> str:
         lines.append("")
     for schema in schema_names:
         lines.append(f"schema {schema}{_comment(comments.get(schema))}")
-        body = _schema_body(catalog, schema)
+        body = _schema_body(catalog, schema, by_table)
         if body:
             lines.append("")
             lines.extend(body)
@@ -82,15 +86,31 @@ def _comment(comment: str | None) -> str:
     return " -- " + " ".join(comment.split())
 
 
-def _schema_body(catalog: Catalog, schema: str) -> list[str]:
+class _ByTable:
+    """Indexes, triggers and policies grouped by (schema, table) once, so a summary of
+    thousands of tables stays linear."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.indexes: dict[tuple[str, str], list[Index]] = defaultdict(list)
+        self.triggers: dict[tuple[str, str], list[Trigger]] = defaultdict(list)
+        self.policies: dict[tuple[str, str], list[Policy]] = defaultdict(list)
+        for i in catalog.indexes:
+            self.indexes[(i.schema, i.table)].append(i)
+        for t in catalog.triggers:
+            self.triggers[(t.schema, t.table)].append(t)
+        for p in catalog.policies:
+            self.policies[(p.schema, p.table)].append(p)
+
+
+def _schema_body(catalog: Catalog, schema: str, by_table: _ByTable) -> list[str]:
     blocks: list[list[str]] = []
     for enum in (e for e in catalog.enums if e.schema == schema):
         labels = ", ".join(_literal(label) for label in enum.labels)
         blocks.append([f"  enum {enum.schema}.{enum.name} ({labels}){_comment(enum.comment)}"])
     for domain in (d for d in catalog.domains if d.schema == schema):
-        block = [
-            f"  domain {domain.schema}.{domain.name} {_nullability_text(domain.data_type, domain.not_null, domain.default)}{_comment(domain.comment)}"
-        ]
+        collate = f" collate {domain.collation}" if domain.collation else ""
+        text = _nullability_text(domain.data_type, domain.not_null, domain.default)
+        block = [f"  domain {domain.schema}.{domain.name} {text}{collate}{_comment(domain.comment)}"]
         block.extend(f"    check {c.name} {c.expression}" for c in domain.checks)
         blocks.append(block)
     for composite in (c for c in catalog.composite_types if c.schema == schema):
@@ -104,9 +124,9 @@ def _schema_body(catalog: Catalog, schema: str) -> list[str]:
         owned = f" owned by {seq.owned_by[0]}.{seq.owned_by[1]}" if seq.owned_by else ""
         blocks.append([f"  sequence {seq.schema}.{seq.name} {seq.data_type}{owned}{_comment(seq.comment)}"])
     for table in (t for t in catalog.tables if t.schema == schema):
-        blocks.append(_table(catalog, table))
+        blocks.append(_table(by_table, table))
     for view in (v for v in catalog.views if v.schema == schema):
-        blocks.append(_view(catalog, view))
+        blocks.append(_view(by_table, view))
     for function in (f for f in catalog.functions if f.schema == schema):
         blocks.append(_function(function))
     out: list[str] = []
@@ -158,7 +178,7 @@ def _aligned(rows: list[list[str]], indent: str) -> list[str]:
     return out
 
 
-def _table(catalog: Catalog, table: Table) -> list[str]:
+def _table(by_table: _ByTable, table: Table) -> list[str]:
     kind = "partitioned table" if table.partition_by else ("unlogged table" if table.unlogged else "table")
     head = f"  {kind} {table.schema}.{table.name}"
     if table.partition_by is not None:
@@ -173,9 +193,9 @@ def _table(catalog: Catalog, table: Table) -> list[str]:
     constraints = sorted(table.constraints, key=lambda c: (_CONSTRAINT_RANK[type(c)], c.name))
     lines.extend(f"    {_constraint(c)}{_comment(c.comment)}" for c in constraints)
     lines.extend(
-        f"    {_index(i)}{_comment(i.comment)}" for i in catalog.indexes_of(table.schema, table.name)
+        f"    {_index(i)}{_comment(i.comment)}" for i in by_table.indexes[(table.schema, table.name)]
     )
-    for trigger in catalog.triggers_of(table.schema, table.name):
+    for trigger in by_table.triggers[(table.schema, table.name)]:
         when = f" {trigger.timing.lower()} {' or '.join(e.lower() for e in trigger.events)}"
         each = "row" if trigger.for_each_row else "statement"
         state = {"D": " (disabled)", "R": " (replica)", "A": " (always)"}.get(trigger.enabled, "")
@@ -185,7 +205,7 @@ def _table(catalog: Catalog, table: Table) -> list[str]:
         )
     if table.rls_enabled:
         lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
-    for policy in catalog.policies_of(table.schema, table.name):
+    for policy in by_table.policies[(table.schema, table.name)]:
         text = f"    policy {policy.name} for {policy.command.lower()} to {', '.join(policy.roles)}"
         if not policy.permissive:
             text += " restrictive"
@@ -245,7 +265,7 @@ def _index(index: Index) -> str:
     return text
 
 
-def _view(catalog: Catalog, view: View) -> list[str]:
+def _view(by_table: _ByTable, view: View) -> list[str]:
     kind = "materialized view" if view.materialized else "view"
     lines = [f"  {kind} {view.schema}.{view.name}{_comment(view.comment)}"]
     rows = [
@@ -253,7 +273,7 @@ def _view(catalog: Catalog, view: View) -> list[str]:
         for c in view.columns
     ]
     lines.extend(_aligned(rows, "    "))
-    lines.extend(f"    {_index(i)}{_comment(i.comment)}" for i in catalog.indexes_of(view.schema, view.name))
+    lines.extend(f"    {_index(i)}{_comment(i.comment)}" for i in by_table.indexes[(view.schema, view.name)])
     return lines
 
 

@@ -16,6 +16,7 @@ PostgreSQL's own rule (`quote_ident`)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterable
 from collections.abc import Sequence as Seq
 
@@ -103,6 +104,7 @@ _QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_N
 _SAFE_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 
+@lru_cache(maxsize=65536)
 def quote_ident(name: str) -> str:
     """`name` as PostgreSQL's quote_ident() writes it: bare when it is lower case letters,
     digits and underscores not starting with a digit and not a (non-unreserved) keyword;
@@ -642,7 +644,8 @@ def create_table(
     statements: list[str] = []
     constraints = [c for c in table.constraints if include_foreign_keys or not isinstance(c, ForeignKey)]
     inline = [c for c in constraints if inline_constraints and not _not_valid(c)]
-    later = [c for c in constraints if c not in inline]
+    inline_ids = {id(c) for c in inline}
+    later = [c for c in constraints if id(c) not in inline_ids]
     unlogged = "UNLOGGED " if table.unlogged else ""
 
     if table.partition_of is not None:
