@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -216,6 +216,9 @@ class _Renderer:
 
     # ------------------------------------------------------------------ names
 
+    def relations(self) -> list[Table | View]:
+        return [*self.catalog.tables, *self.catalog.views]
+
     def input_suffix(self) -> str:
         return "_input" if self.hasura else "Input"
 
@@ -267,7 +270,7 @@ class _Renderer:
 
     # ------------------------------------------------------------------ objects
 
-    def row_fields(self, columns: list[tuple[str, str, bool, str | None]]) -> list[GqlField]:
+    def row_fields(self, columns: Sequence[tuple[str, str, bool, str | None]]) -> list[GqlField]:
         names = self.fields_of([c[0] for c in columns])
         return [
             GqlField(n, self.type_ref(data_type, nullable), description=self.description(db, n, comment))
@@ -481,7 +484,7 @@ class _Renderer:
         """(field name, arguments, type, description) of Query and Mutation."""
         query: list[tuple[str, str, str, str]] = []
         mutation: list[tuple[str, str, str, str]] = []
-        for relation in [*self.catalog.tables, *self.catalog.views]:
+        for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
             select_args = f"(limit: Int, offset: Int, order_by: [{name}_order_by!], where: {name}_bool_exp)"
@@ -558,7 +561,7 @@ class _Renderer:
     def plain_roots(self) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
         query: list[tuple[str, str, str, str]] = []
         mutation: list[tuple[str, str, str, str]] = []
-        for relation in [*self.catalog.tables, *self.catalog.views]:
+        for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
             root = name[:1].lower() + name[1:]

@@ -1,0 +1,242 @@
+"""`nself types`: generate types for TypeScript, Go, Python, Swift, Rust and GraphQL.
+
+    nself types typescript -o types/db.ts --with-relations
+    nself types                  # every output configured in nself.toml [types]
+    nself types --check          # exit 1 naming each stale output
+    nself types --watch          # regenerate on every change of the migrations
+
+The work is in nself.runtime.codegen; this module parses options and prints."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nself.cli.common import err_console, project, write_output
+from nself.errors import OptionError
+from nself.runtime import codegen
+from nself.runtime.project import Project
+from nself.runtime.sources import load_catalog
+
+app = typer.Typer(
+    help="Generate types from the schema: typescript, go, python, swift, rust, graphql.",
+    invoke_without_command=True,
+)
+
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
+        "(default: nself/migrations when it exists, else the local environment).",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False),
+]
+CheckOption = Annotated[
+    bool, typer.Option("--check", help="Write nothing; exit 1 naming each output that is out of date.")
+]
+WatchOption = Annotated[
+    bool, typer.Option("--watch", help="Regenerate whenever the migrations or DBML files change.")
+]
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _absolute_source(source: str | None, proj: Project) -> str | None:
+    """--from as given on the command line: a path is relative to the working directory."""
+    if source is None or source.startswith(("postgresql://", "postgres://")):
+        return source
+    if source in proj.environments or source == "local":
+        return source
+    return str(Path.cwd() / source)
+
+
+def _report(result: codegen.Regeneration) -> None:
+    milliseconds = result.seconds * 1000
+    if result.error is not None:
+        err_console.print(f"error: {result.error}", markup=False, highlight=False)
+    elif result.written:
+        names = ", ".join(_display(p) for p in result.written)
+        err_console.print(f"regenerated {names} in {milliseconds:.0f} ms", markup=False, highlight=False)
+    else:
+        err_console.print(f"up to date ({milliseconds:.0f} ms)", markup=False, highlight=False)
+
+
+def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: bool, watch: bool) -> None:
+    if check and watch:
+        raise OptionError("--check and --watch cannot be used together")
+    if watch:
+        err_console.print(
+            "watching "
+            + ", ".join(_display(p) for p in codegen.watched_paths(proj, outputs))
+            + " (Ctrl-C to stop)",
+            markup=False,
+            highlight=False,
+        )
+        codegen.watch(proj, outputs, _report, stop=threading.Event())
+        return
+    results = codegen.generate(proj, outputs)
+    if check:
+        stale = codegen.stale(results)
+        for path in stale:
+            err_console.print(f"stale: {_display(path)}", markup=False, highlight=False)
+        if stale:
+            raise typer.Exit(1)
+        err_console.print(f"{len(results)} output(s) up to date", markup=False, highlight=False)
+        return
+    written = set(codegen.write(results))
+    for result in results:
+        verb = "wrote" if result.output.path in written else "unchanged"
+        err_console.print(f"{verb} {_display(result.output.path)}", markup=False, highlight=False)
+
+
+@app.callback()
+def types(
+    ctx: typer.Context,
+    source: SourceOption = None,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """Generate types. Without a language: every output configured in nself.toml [types].
+
+    Examples:
+
+      nself types typescript -o types/db.ts
+
+      nself types python --pydantic --from nself/migrations
+
+      nself types --check
+    """
+    if ctx.invoked_subcommand is not None:
+        if source or check or watch:
+            raise OptionError(
+                "put --from, --check and --watch after the language (nself types LANGUAGE --check)"
+            )
+        return
+    proj = project()
+    outputs = codegen.configured_outputs(proj)
+    if not outputs:
+        raise OptionError(
+            f'no outputs configured: add [types.LANGUAGE] output = "FILE" to {proj.config_path}, '
+            "or name a language (nself types typescript)"
+        )
+    if source is not None:
+        overriding = _absolute_source(source, proj)
+        outputs = [codegen.TypeOutput(o.language, o.path, o.options, overriding) for o in outputs]
+    _run_outputs(proj, outputs, check=check, watch=watch)
+
+
+def _generate_one(
+    language: str,
+    options: dict[str, Any],
+    source: str | None,
+    output: Path | None,
+    check: bool,
+    watch: bool,
+) -> None:
+    proj = project()
+    resolved = _absolute_source(source, proj) if source is not None else codegen.default_source(proj)
+    if check or watch:
+        if output is None:
+            raise OptionError(f"{'--check' if check else '--watch'} needs --output FILE")
+        target = codegen.TypeOutput(language, Path.cwd() / output, options, resolved)
+        _run_outputs(proj, [target], check=check, watch=watch)
+        return
+    catalog = load_catalog(resolved, proj)
+    write_output(codegen.render_types(language, catalog, options), output)
+
+
+@app.command("typescript")
+def typescript(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    with_relations: Annotated[
+        bool, typer.Option("--with-relations", help="Add foreign keys and <Table>WithRelations types.")
+    ] = False,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """TypeScript interfaces and a supabase-js style Database type."""
+    _generate_one("typescript", {"with_relations": with_relations}, source, output, check, watch)
+
+
+@app.command("go")
+def go(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="Go package name (default: models).")
+    ] = None,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """Go structs (standard library only)."""
+    options: dict[str, Any] = {"package": package} if package else {}
+    _generate_one("go", options, source, output, check, watch)
+
+
+@app.command("python")
+def python(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    pydantic: Annotated[
+        bool, typer.Option("--pydantic", help="pydantic v2 models instead of dataclasses.")
+    ] = False,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """Python dataclasses, or pydantic v2 models with --pydantic."""
+    _generate_one("python", {"pydantic": pydantic}, source, output, check, watch)
+
+
+@app.command("swift")
+def swift(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """Swift Codable structs."""
+    _generate_one("swift", {}, source, output, check, watch)
+
+
+@app.command("rust")
+def rust(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """Rust structs with serde."""
+    _generate_one("rust", {}, source, output, check, watch)
+
+
+@app.command("graphql")
+def graphql(
+    output: OutputOption = None,
+    source: SourceOption = None,
+    with_hasura: Annotated[
+        bool, typer.Option("--with-hasura", help="Hasura-style filter, order, input types and root fields.")
+    ] = False,
+    check: CheckOption = False,
+    watch: WatchOption = False,
+) -> None:
+    """A GraphQL schema (SDL)."""
+    _generate_one("graphql", {"with_hasura": with_hasura}, source, output, check, watch)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="types")

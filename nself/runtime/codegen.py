@@ -1,0 +1,289 @@
+"""Type generation as a build step: the outputs configured in nself.toml `[types]`,
+generated in one run, checked for staleness (`--check`) or kept fresh (`--watch`).
+
+    [types]
+    source = "nself/migrations"        # optional, for every output
+
+    [types.typescript]
+    output = "types/db.ts"
+    with_relations = true
+
+    [types.go]
+    output = "models/db.go"
+    package = "models"
+    source = "schema.dbml"              # optional, for this output only
+
+A SOURCE is what `nself.runtime.sources.load_catalog` reads. Without one, the default is
+the project's migrations directory (nself/migrations) when it exists, else the local
+environment (the database nself manages)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nself.backends import TYPE_LANGUAGES, load_renderer
+from nself.errors import NselfError, OptionError, SourceError
+from nself.ir import Catalog, IRFormatError
+from nself.runtime.project import Project
+from nself.runtime.sources import load_catalog
+
+# Options each language accepts in nself.toml (besides output and source), with their type.
+LANGUAGE_OPTIONS: dict[str, dict[str, type]] = {
+    "typescript": {"with_relations": bool},
+    "go": {"package": str},
+    "python": {"pydantic": bool},
+    "swift": {},
+    "rust": {},
+    "graphql": {"with_hasura": bool},
+}
+
+# Files whose change can change a schema read from a directory or file source.
+WATCHED_SUFFIXES = (".sql", ".dbml", ".json")
+
+
+@dataclass(frozen=True)
+class TypeOutput:
+    """One configured output: `language` rendered with `options` from `source` into `path`."""
+
+    language: str
+    path: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Generated:
+    output: TypeOutput
+    text: str
+    current: str | None  # what is on disk now (None: no file)
+
+    @property
+    def stale(self) -> bool:
+        return self.current != self.text
+
+
+def default_source(project: Project) -> str | None:
+    """The migrations directory when the project has one, else None (the local environment)."""
+    return str(project.migrations_dir) if project.migrations_dir.is_dir() else None
+
+
+def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) -> str:
+    """The text of one language's output."""
+    if language not in TYPE_LANGUAGES:
+        raise OptionError(f"unknown language {language!r} (one of: {', '.join(TYPE_LANGUAGES)})")
+    try:
+        renderer = load_renderer(TYPE_LANGUAGES[language])
+    except ModuleNotFoundError as exc:
+        if exc.name == TYPE_LANGUAGES[language]:
+            raise OptionError(f"the {language} backend is not available in this build of nself") from exc
+        raise
+    files = renderer(catalog, options)
+    return "".join(files[name] for name in sorted(files))
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def configured_outputs(project: Project) -> list[TypeOutput]:
+    """The `[types]` table of nself.toml as outputs, in the order written. Errors point at
+    the line of nself.toml."""
+    config = project.config.get("types")
+    path = project.config_path
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if config is None:
+        return []
+    if not isinstance(config, dict):
+        raise SourceError(path, _line_of(text, "types"), 1, "[types] must be a table")
+    common_source = config.get("source")
+    if common_source is not None and not isinstance(common_source, str):
+        raise SourceError(path, _line_of(text, "source"), 1, "types.source must be a string")
+    outputs: list[TypeOutput] = []
+    for language, settings in config.items():
+        if language == "source":
+            continue
+        line = _line_of(text, f"types.{language}")
+        if language not in LANGUAGE_OPTIONS:
+            raise SourceError(
+                path, line, 1, f"types.{language}: unknown language (one of: {', '.join(LANGUAGE_OPTIONS)})"
+            )
+        if not isinstance(settings, dict):
+            raise SourceError(path, line, 1, f'types.{language} must be a table with output = "FILE"')
+        output = settings.get("output")
+        if not isinstance(output, str) or not output:
+            raise SourceError(
+                path, line, 1, f'types.{language}.output must be a file path, e.g. output = "types/db.ts"'
+            )
+        source = settings.get("source", common_source)
+        if source is not None and not isinstance(source, str):
+            raise SourceError(path, line, 1, f"types.{language}.source must be a string")
+        options: dict[str, Any] = {}
+        for key, value in settings.items():
+            if key in ("output", "source"):
+                continue
+            expected = LANGUAGE_OPTIONS[language].get(key)
+            if expected is None:
+                known = ", ".join(["output", "source", *LANGUAGE_OPTIONS[language]])
+                raise SourceError(
+                    path,
+                    _line_of(text, key) or line,
+                    1,
+                    f"types.{language}.{key}: unknown option (known: {known})",
+                )
+            if not isinstance(value, expected):
+                raise SourceError(
+                    path,
+                    _line_of(text, key) or line,
+                    1,
+                    f"types.{language}.{key} must be a {expected.__name__}",
+                )
+            options[key] = value
+        outputs.append(TypeOutput(language, project.root / output, options, source))
+    return outputs
+
+
+def _resolve_source(source: str | None, project: Project) -> str | None:
+    """A source relative to the project root (nself.toml's paths are), or the default."""
+    if source is None:
+        return default_source(project)
+    if (
+        source.startswith(("postgresql://", "postgres://"))
+        or source in project.environments
+        or source == "local"
+    ):
+        return source
+    path = Path(source)
+    return str(path if path.is_absolute() else project.root / path)
+
+
+def generate(project: Project, outputs: Sequence[TypeOutput]) -> list[Generated]:
+    """Render every output (each source read once) and read what is on disk beside it."""
+    catalogs: dict[str | None, Catalog] = {}
+    results: list[Generated] = []
+    for output in outputs:
+        source = _resolve_source(output.source, project)
+        if source not in catalogs:
+            catalogs[source] = load_catalog(source, project)
+        text = render_types(output.language, catalogs[source], output.options)
+        current = output.path.read_text(encoding="utf-8") if output.path.is_file() else None
+        results.append(Generated(output, text, current))
+    return results
+
+
+def write(results: Iterable[Generated]) -> list[Path]:
+    """Write the outputs whose text changed; return their paths."""
+    written: list[Path] = []
+    for result in results:
+        if not result.stale:
+            continue
+        result.output.path.parent.mkdir(parents=True, exist_ok=True)
+        result.output.path.write_text(result.text, encoding="utf-8")
+        written.append(result.output.path)
+    return written
+
+
+def stale(results: Iterable[Generated]) -> list[Path]:
+    """Outputs whose file differs from what would be generated (or is missing)."""
+    return [r.output.path for r in results if r.stale]
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def watched_paths(project: Project, outputs: Sequence[TypeOutput]) -> list[Path]:
+    """The directories and files whose changes regenerate `outputs`: each file source
+    (a migrations directory, a .sql/.dbml/.json file). Database sources cannot be watched."""
+    paths: list[Path] = []
+    for output in outputs:
+        source = _resolve_source(output.source, project)
+        if (
+            source is None
+            or source.startswith(("postgresql://", "postgres://"))
+            or source in project.environments
+        ):
+            raise OptionError(
+                f"--watch: the {output.language} output reads a database "
+                f"({source or 'the local environment'}); watch needs a migrations directory or a .sql/.dbml file "
+                "(set [types] source in nself.toml or --from)"
+            )
+        path = Path(source)
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def _relevant(changed: Path, sources: Sequence[Path], outputs: Sequence[TypeOutput]) -> bool:
+    if any(changed == o.path for o in outputs):
+        return False  # our own writes
+    for source in sources:
+        if source.is_dir() or not source.suffix:
+            if changed.suffix in WATCHED_SUFFIXES and source in changed.parents:
+                return True
+        elif changed == source:
+            return True
+    return False
+
+
+@dataclass
+class Regeneration:
+    """What one round of `watch` did: the files written, or the error that stopped it."""
+
+    written: list[Path]
+    seconds: float
+    error: str | None = None  # one line
+
+
+def regenerate(project: Project, outputs: Sequence[TypeOutput]) -> Regeneration:
+    started = time.perf_counter()
+    try:
+        written = write(generate(project, outputs))
+    except (NselfError, IRFormatError) as exc:
+        return Regeneration([], time.perf_counter() - started, " ".join(str(exc).split()))
+    except Exception as exc:  # a bug must not end a watch session either; say what it was
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return Regeneration([], time.perf_counter() - started, " ".join(message.split()))
+    return Regeneration(written, time.perf_counter() - started)
+
+
+def watch(
+    project: Project,
+    outputs: Sequence[TypeOutput],
+    report: Callable[[Regeneration], None],
+    *,
+    stop: threading.Event | None = None,
+    step_ms: int = 50,
+    debounce_ms: int = 1600,
+    initial: bool = True,
+) -> None:
+    """Regenerate `outputs` now (unless not `initial`) and after every change of their
+    sources, until `stop` is set (or Ctrl-C). Changes within `step_ms` of each other are
+    handled as one. Each round is reported; an error is reported and watching goes on."""
+    import watchfiles
+
+    sources = watched_paths(project, outputs)
+    if initial:
+        report(regenerate(project, outputs))
+    # Watch each source's directory (a single file may be replaced by an editor's rename).
+    roots = sorted({str(p if p.is_dir() else p.parent) for p in sources})
+    resolved_outputs = list(outputs)
+
+    def keep(change: watchfiles.Change, path: str) -> bool:
+        return _relevant(Path(path), sources, resolved_outputs)
+
+    for _changes in watchfiles.watch(
+        *roots,
+        watch_filter=keep,
+        step=step_ms,
+        debounce=debounce_ms,
+        stop_event=stop,
+        raise_interrupt=False,
+    ):
+        report(regenerate(project, outputs))
