@@ -47,10 +47,12 @@ def _not_extension_member(catalog: str, oid: str) -> str:
     )
 
 
-def _comment(alias: str, catalog: str, oid: str, subid: str = "0") -> str:
+def _comment(catalog: str, oid: str, subid: str = "0") -> str:
+    # A scalar subquery (an index lookup per row) rather than a join: catalogs often lack
+    # planner statistics, and a misestimated join here costs more than everything else.
     return (
-        f"LEFT JOIN pg_description {alias} ON {alias}.objoid = {oid}"
-        f" AND {alias}.classoid = '{catalog}'::regclass AND {alias}.objsubid = {subid}"
+        f"(SELECT description FROM pg_description WHERE objoid = {oid}"
+        f" AND classoid = '{catalog}'::regclass AND objsubid = {subid})"
     )
 
 
@@ -63,17 +65,15 @@ def _qualified(nsp: str, name: str) -> str:
 
 
 Q_SCHEMAS = f"""
-SELECT n.nspname AS name, d.description AS comment
+SELECT n.nspname AS name, {_comment("pg_namespace", "n.oid")} AS comment
 FROM pg_namespace n
-{_comment("d", "pg_namespace", "n.oid")}
 WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_namespace", "n.oid")}
 """
 
 Q_EXTENSIONS = f"""
-SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version, d.description AS comment
+SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version, {_comment("pg_extension", "e.oid")} AS comment
 FROM pg_extension e
 JOIN pg_namespace n ON n.oid = e.extnamespace
-{_comment("d", "pg_extension", "e.oid")}
 WHERE e.extname <> 'plpgsql'
 """
 
@@ -89,32 +89,31 @@ SELECT t.oid, t.typtype, n.nspname AS schema, t.typname AS name, t.typrelid,
        CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation <> bt.typcollation
             THEN t.typcollation::regcollation::text END AS collation,
        CASE WHEN t.typtype = 'r' THEN format_type(r.rngsubtype, NULL) END AS subtype,
-       d.description AS comment
+       {_comment("pg_type", "t.oid")} AS comment
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_range r ON r.rngtypid = t.oid
 LEFT JOIN pg_class c ON c.oid = t.typrelid
-{_comment("d", "pg_type", "t.oid")}
 WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_type", "t.oid")}
 """
 
 Q_DOMAIN_CHECKS = f"""
 SELECT con.contypid, con.conname AS name, pg_get_expr(con.conbin, 0) AS expression,
-       con.convalidated AS validated, d.description AS comment
+       con.convalidated AS validated, {_comment("pg_constraint", "con.oid")} AS comment
 FROM pg_constraint con
 JOIN pg_type t ON t.oid = con.contypid
 JOIN pg_namespace n ON n.oid = t.typnamespace
-{_comment("d", "pg_constraint", "con.oid")}
 WHERE con.contypid <> 0 AND con.contype = 'c' AND {_USER_SCHEMA}
 """
 
 Q_SEQUENCES = f"""
 SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NULL) AS data_type,
+       dep.deptype, dep.refobjid, dep.refobjsubid,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
        s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
-       oc.relname AS owner_table, oa.attname AS owner_column, d.description AS comment
+       oc.relname AS owner_table, oa.attname AS owner_column, {_comment("pg_class", "c.oid")} AS comment
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -122,9 +121,7 @@ LEFT JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = c.
      AND dep.refclassid = 'pg_class'::regclass AND dep.refobjsubid > 0 AND dep.deptype IN ('a', 'i')
 LEFT JOIN pg_class oc ON oc.oid = dep.refobjid
 LEFT JOIN pg_attribute oa ON oa.attrelid = dep.refobjid AND oa.attnum = dep.refobjsubid
-{_comment("d", "pg_class", "c.oid")}
 WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
-  AND dep.deptype IS DISTINCT FROM 'i'
 """
 
 # Tables and views (and composite types' row relations, for their attributes).
@@ -137,7 +134,7 @@ SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
        inh.parent_schemas, inh.parent_names,
-       d.description AS comment
+       {_comment("pg_class", "c.oid")} AS comment
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
@@ -148,42 +145,26 @@ LEFT JOIN LATERAL (
     JOIN pg_namespace pn ON pn.oid = pc.relnamespace
     WHERE i.inhrelid = c.oid
 ) inh ON c.relkind IN ('r', 'p')
-{_comment("d", "pg_class", "c.oid")}
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
 Q_COLUMNS = f"""
-SELECT a.attrelid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS data_type,
+SELECT a.attrelid, a.attnum, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS data_type,
        a.attnotnull AS not_null,
        CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS "default",
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
-       d.description AS comment
+       a.attcollation, {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-LEFT JOIN (pg_depend idep JOIN pg_sequence s ON s.seqrelid = idep.objid)
-     ON a.attidentity <> '' AND idep.classid = 'pg_class'::regclass
-     AND idep.refclassid = 'pg_class'::regclass AND idep.refobjid = a.attrelid
-     AND idep.refobjsubid = a.attnum AND idep.deptype = 'i'
-{_comment("d", "pg_class", "a.attrelid", "a.attnum")}
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND {_USER_SCHEMA}
-ORDER BY a.attrelid, a.attnum
 """
-
-
-def _names_of(array: str, rel: str) -> str:
-    """Column names for an array of attnums, in array order."""
-    return (
-        f"ARRAY(SELECT a.attname FROM unnest({array}) WITH ORDINALITY k(attnum, ord)"
-        f" JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.attnum ORDER BY k.ord)"
-    )
 
 
 Q_CONSTRAINTS = f"""
@@ -191,22 +172,20 @@ SELECT con.conrelid, con.conname AS name, con.contype, con.condeferrable AS defe
        con.condeferred AS initially_deferred, con.convalidated AS validated,
        con.connoinherit AS no_inherit, con.conindid,
        CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression,
-       {_names_of("con.conkey", "con.conrelid")} AS columns,
-       fn.nspname AS ref_schema, fc.relname AS ref_table,
-       {_names_of("con.confkey", "con.confrelid")} AS ref_columns,
+       con.conkey, con.confrelid, fn.nspname AS ref_schema, fc.relname AS ref_table, con.confkey,
        con.confupdtype, con.confdeltype, con.confmatchtype,
-       ARRAY(SELECT CASE WHEN opn.nspname = 'pg_catalog' THEN op.oprname::text
-                         ELSE quote_ident(opn.nspname) || '.' || op.oprname END
-             FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
-             JOIN pg_operator op ON op.oid = k.opoid
-             JOIN pg_namespace opn ON opn.oid = op.oprnamespace ORDER BY k.ord) AS operators,
-       d.description AS comment
+       CASE WHEN con.contype = 'x' THEN ARRAY(
+           SELECT CASE WHEN opn.nspname = 'pg_catalog' THEN op.oprname::text
+                       ELSE quote_ident(opn.nspname) || '.' || op.oprname END
+           FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
+           JOIN pg_operator op ON op.oid = k.opoid
+           JOIN pg_namespace opn ON opn.oid = op.oprnamespace ORDER BY k.ord) END AS operators,
+       {_comment("pg_constraint", "con.oid")} AS comment
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class fc ON fc.oid = con.confrelid
 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
-{_comment("d", "pg_constraint", "con.oid")}
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal
   AND c.relkind IN ('r', 'p') AND {_USER_SCHEMA}
 """
@@ -218,39 +197,38 @@ SELECT i.indexrelid, i.indrelid, n.nspname AS schema, ic.relname AS name, tc.rel
        ic.relispartition AS is_partition,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
                AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
-       d.description AS comment
+       {_comment("pg_class", "i.indexrelid")} AS comment
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
-{_comment("d", "pg_class", "i.indexrelid")}
 WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
   AND {_not_extension_member("pg_class", "i.indexrelid")}
 """
 
 # One row per index column (key and INCLUDE), in index order.
 Q_INDEX_COLUMNS = f"""
-SELECT i.indexrelid, k.ord, k.attnum, a.attname AS column_name,
+SELECT i.indexrelid, i.indrelid, k.ord, k.attnum,
        CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, false) END AS expression,
        k.ord <= i.indnkeyatts AS is_key,
        i.indoption[k.ord - 1] AS option,
        CASE WHEN k.ord <= i.indnkeyatts AND NOT oc.opcdefault
             THEN {_qualified("ocn.nspname", "oc.opcname")} END AS opclass,
+       i.indcollation[k.ord - 1] AS collation_oid,
        CASE WHEN k.ord <= i.indnkeyatts AND i.indcollation[k.ord - 1] <> 0
-             AND i.indcollation[k.ord - 1] <> coalesce(a.attcollation, it.typcollation)
-            THEN i.indcollation[k.ord - 1]::regcollation::text END AS collation
+            THEN i.indcollation[k.ord - 1]::regcollation::text END AS collation,
+       -- the collation an expression key has by default: its type's
+       CASE WHEN k.attnum = 0 THEN (
+           SELECT it.typcollation FROM pg_attribute ia JOIN pg_type it ON it.oid = ia.atttypid
+           WHERE ia.attrelid = i.indexrelid AND ia.attnum = k.ord) END AS expression_collation
 FROM pg_index i
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace
 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
-LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
-LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = k.ord
-LEFT JOIN pg_type it ON it.oid = ia.atttypid
 LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[k.ord - 1] AND k.ord <= i.indnkeyatts
 LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
 WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
-ORDER BY i.indexrelid, k.ord
 """
 
 Q_FUNCTIONS = f"""
@@ -267,11 +245,10 @@ SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
            SELECT pg_get_function_arg_default(p.oid, g.i)
            FROM generate_series(1, cardinality(coalesce(p.proallargtypes, p.proargtypes::oid[]))) g(i)
            ORDER BY g.i) END AS argdefaults,
-       d.description AS comment
+       {_comment("pg_proc", "p.oid")} AS comment
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-{_comment("d", "pg_proc", "p.oid")}
 WHERE p.prokind IN ('f', 'p', 'w') AND {_USER_SCHEMA}
   AND {_not_extension_member("pg_proc", "p.oid")}
   -- made by PostgreSQL along with another object (a range type's constructors)
@@ -282,17 +259,16 @@ WHERE p.prokind IN ('f', 'p', 'w') AND {_USER_SCHEMA}
 Q_TRIGGERS = f"""
 SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name, t.tgtype,
        fn.nspname AS function_schema, f.proname AS function, t.tgnargs, t.tgargs,
-       {_names_of("t.tgattr::int2[]", "t.tgrelid")} AS update_columns,
+       t.tgrelid, t.tgattr::int2[] AS tgattr,
        CASE WHEN t.tgqual IS NOT NULL THEN pg_get_triggerdef(t.oid, false) END AS triggerdef,
        t.tgconstraint <> 0 AS "constraint", t.tgdeferrable AS deferrable,
        t.tginitdeferred AS initially_deferred, t.tgenabled AS enabled,
-       t.tgoldtable AS old_table, t.tgnewtable AS new_table, d.description AS comment
+       t.tgoldtable AS old_table, t.tgnewtable AS new_table, {_comment("pg_trigger", "t.oid")} AS comment
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_proc f ON f.oid = t.tgfoid
 JOIN pg_namespace fn ON fn.oid = f.pronamespace
-{_comment("d", "pg_trigger", "t.oid")}
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {_USER_SCHEMA}
   AND {_not_extension_member("pg_class", "c.oid")}
 """
@@ -303,11 +279,10 @@ SELECT n.nspname AS schema, c.relname AS "table", p.polname AS name,
        ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_get_userbyid(r.oid) END
              FROM unnest(p.polroles) r(oid)) AS roles,
        pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
-       d.description AS comment
+       {_comment("pg_policy", "p.oid")} AS comment
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-{_comment("d", "pg_policy", "p.oid")}
 WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
@@ -412,7 +387,8 @@ def introspect_connection(conn: Connection) -> Catalog:
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
-        conn.execute("SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'")
+        # jit: catalog queries are short, and compiling them costs more than running them
+        conn.execute("SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off")
         return _Reader(conn).read()
     finally:
         conn.rollback()
@@ -480,6 +456,10 @@ class _Reader:
         self.indexes: dict[int, Row] = {}
         self.functions: dict[int, m.Function] = {}
         self.composite_rows: dict[int, Row] = {}
+        # identity sequences by (table oid, attnum), for Column.identity
+        self.identities: dict[tuple[int, int], Row] = {}
+        # every column of the relations in user schemas: (relation oid, attnum) -> row
+        self.attributes: dict[tuple[int, int], Row] = {}
 
     def rows(self, query: str) -> list[Row]:
         return self.conn.execute(cast(Any, query)).fetchall()
@@ -555,6 +535,9 @@ class _Reader:
 
     def read_sequences(self) -> None:
         for r in self.rows(Q_SEQUENCES):
+            if r["deptype"] == "i":
+                self.identities[(r["refobjid"], r["refobjsubid"])] = r
+                continue
             owned = (r["owner_table"], r["owner_column"]) if r["owner_table"] else None
             self.builder.add(
                 m.Sequence(
@@ -577,14 +560,15 @@ class _Reader:
     def read_relations(self) -> None:
         relations = {r["oid"]: r for r in self.rows(Q_RELATIONS)}
         columns: dict[int, list[Row]] = defaultdict(list)
-        for r in self.rows(Q_COLUMNS):
+        for r in sorted(self.rows(Q_COLUMNS), key=lambda r: (r["attrelid"], r["attnum"])):
+            self.attributes[(r["attrelid"], r["attnum"])] = r
             if r["attrelid"] in relations:
                 columns[r["attrelid"]].append(r)
         constraints: dict[int, list[m.Constraint]] = defaultdict(list)
         index_columns: dict[int, list[Row]] = defaultdict(list)
         if any(r["relkind"] in ("r", "p", "m") for r in relations.values()):
-            for r in self.rows(Q_INDEX_COLUMNS):
-                index_columns[r["indexrelid"]].append(r)
+            for r in sorted(self.rows(Q_INDEX_COLUMNS), key=lambda r: (r["indexrelid"], r["ord"])):
+                index_columns[r["indexrelid"]].append(self.index_column(r))
             for r in self.rows(Q_INDEXES):
                 self.indexes[r["indexrelid"]] = r
                 if r["indrelid"] in relations and not r["backs_constraint"] and not r["is_partition"]:
@@ -659,18 +643,18 @@ class _Reader:
             comment=rel["comment"],
         )
 
-    @staticmethod
-    def column(c: Row) -> m.Column:
+    def column(self, c: Row) -> m.Column:
         identity = None
         if c["identity"]:
+            seq = self.identities[(c["attrelid"], c["attnum"])]
             identity = m.Identity(
                 generation="ALWAYS" if c["identity"] == "a" else "BY DEFAULT",
-                start=c["seqstart"],
-                increment=c["seqincrement"],
-                min_value=c["seqmin"],
-                max_value=c["seqmax"],
-                cache=c["seqcache"],
-                cycle=c["seqcycle"],
+                start=seq["start"],
+                increment=seq["increment"],
+                min_value=seq["min_value"],
+                max_value=seq["max_value"],
+                cache=seq["cache"],
+                cycle=seq["cycle"],
             )
         generated = c["default"] if c["generated"] == "s" else None
         return m.Column(
@@ -683,6 +667,34 @@ class _Reader:
             collation=c["collation"],
             comment=c["comment"],
         )
+
+    def column_names(self, relid: int, attnums: list[int] | None) -> tuple[str, ...]:
+        return tuple(self.attribute(relid, n)["name"] for n in attnums or ())
+
+    def attribute(self, relid: int, attnum: int) -> Row:
+        try:
+            return self.attributes[(relid, attnum)]
+        except KeyError:  # a relation outside the user's schemas: look it up
+            rows = self.rows(
+                "SELECT attname AS name, attcollation FROM pg_attribute"
+                f" WHERE attrelid = {int(relid)} AND attnum = {int(attnum)}"
+            )
+            self.attributes[(relid, attnum)] = rows[0]
+            return rows[0]
+
+    def index_column(self, r: Row) -> Row:
+        """An index column row with its column name and, only when it differs from the
+        column's (or expression's) own, its collation."""
+        if r["attnum"]:
+            column = self.attribute(r["indrelid"], r["attnum"])
+            r["column_name"] = column["name"]
+            default_collation = column["attcollation"]
+        else:
+            r["column_name"] = None
+            default_collation = r["expression_collation"]
+        if r["collation_oid"] in (0, default_collation):
+            r["collation"] = None
+        return r
 
     def constraint(self, r: Row, index_columns: dict[int, list[Row]]) -> m.Constraint:
         kind = r["contype"]
@@ -701,10 +713,10 @@ class _Reader:
         if kind == "f":
             return m.ForeignKey(
                 name=name,
-                columns=tuple(r["columns"]),
+                columns=self.column_names(r["conrelid"], r["conkey"]),
                 ref_schema=r["ref_schema"],
                 ref_table=r["ref_table"],
-                ref_columns=tuple(r["ref_columns"]),
+                ref_columns=self.column_names(r["confrelid"], r["confkey"]),
                 on_update=_FK_ACTIONS[r["confupdtype"]],
                 on_delete=_FK_ACTIONS[r["confdeltype"]],
                 match=_FK_MATCH[r["confmatchtype"]],
@@ -860,7 +872,7 @@ class _Reader:
                     function=r["function"],
                     for_each_row=bool(tgtype & _TRIGGER_ROW),
                     arguments=arguments,
-                    update_columns=tuple(r["update_columns"]),
+                    update_columns=self.column_names(r["tgrelid"], r["tgattr"]),
                     when=trigger_when(r["triggerdef"]) if r["triggerdef"] else None,
                     constraint=r["constraint"],
                     deferrable=r["deferrable"],
