@@ -46,3 +46,67 @@ def show(
     catalog = load_catalog(source, project())
     files = load_renderer(SCHEMA_FORMATS[format])(catalog, {})
     write_output("".join(files.values()), output)
+
+
+@app.command("diff")
+def diff(
+    first: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[FROM]",
+            help="SOURCE to start from (default: the migrations directory nself/migrations).",
+            show_default=False,
+        ),
+    ] = None,
+    second: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TO]", help="SOURCE to arrive at (default: the local database).", show_default=False
+        ),
+    ] = None,
+    create_migration: Annotated[
+        str | None,
+        typer.Option(
+            "--create-migration",
+            metavar="NAME",
+            help="Write the SQL as a new migration file (with its down section).",
+        ),
+    ] = None,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit 1 when the schemas differ, 0 when they do not.")
+    ] = False,
+) -> None:
+    """Print the SQL that turns schema FROM into schema TO.
+
+    A SOURCE is an environment name, a postgresql:// URL, a migrations directory, or a
+    .sql or .dbml file. Statements that can lose data are marked `-- destructive:` and
+    reported on stderr.
+
+    Examples:
+
+      nself schema diff                      (migrations -> local database)
+
+      nself schema diff staging              (staging -> local database)
+
+      nself schema diff prod staging
+
+      nself schema diff --create-migration add_orders
+
+      nself schema diff nself/migrations local --exit-code
+    """
+    from nself.cli.common import err_console, warn
+    from nself.runtime import schema_diff
+
+    proj = project()
+    result = schema_diff.diff_sources(first, second, proj)
+    for reason in result.destructive:
+        warn(f"destructive: {reason}")
+    if not result.has_changes:
+        err_console.print(f"no differences: {result.source} -> {result.target}")
+    elif create_migration is not None:
+        path = schema_diff.write_migration(result, create_migration, proj)
+        err_console.print(f"wrote {path}")
+    else:
+        write_output(result.script(), None)
+    if exit_code and result.has_changes:
+        raise typer.Exit(1)

@@ -273,6 +273,22 @@ class AlterExtension(Operation):
         return self._rev(AlterExtension(self.new, self.old))
 
     @property
+    def downgrade(self) -> bool:
+        """Extensions ship update scripts upwards only: going to an older version means
+        dropping the extension and creating it again at that version."""
+        return _version_key(self.new.version) < _version_key(self.old.version)
+
+    @property
+    def destructive(self) -> str | None:
+        if self.downgrade:
+            return f"recreates extension {self.new.name} at older version {self.new.version}"
+        return None
+
+
+def _version_key(version: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version or ""))
+
+    @property
     def key(self) -> DepKey:
         return node_key(self.new)
 
@@ -709,6 +725,39 @@ class AlterColumnType(Operation):
         return (
             f"changes type of {self.schema}.{self.table}.{self.new.name} from {self.old.data_type} "
             f"to {self.new.data_type}; values may not convert"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SetGenerated(Operation):
+    """A stored generated column's expression changes. Dropping it (the column keeps its
+    values) is ALTER COLUMN ... DROP EXPRESSION; adding or changing one is not possible in
+    place, so the column is dropped and added again and its values computed anew."""
+
+    schema: str
+    table: str
+    old: Column
+    new: Column
+    phase: ClassVar[int] = _P_ALTER_TABLE
+
+    def reverse(self) -> Operation:
+        return self._rev(SetGenerated(self.schema, self.table, self.new, self.old))
+
+    @property
+    def key(self) -> DepKey:
+        return _col_key(self.schema, self.table, self.new.name)
+
+    @property
+    def in_place(self) -> bool:
+        return self.new.generated is None
+
+    @property
+    def destructive(self) -> str | None:
+        if self.in_place:
+            return None
+        return (
+            f"drops and re-adds generated column {self.schema}.{self.table}.{self.new.name}; "
+            "values are recomputed and its position moves to the end"
         )
 
 
@@ -1426,6 +1475,8 @@ class _Diff:
                 touched.add(op.key)
             if isinstance(op, ReplaceFunction):
                 touched.add(op.key)
+        for op in self.ops:
+            self.altered |= _breaks(op)
         # Pure drops of objects that are created again count as rebuilt.
         adds = {k for op in self.ops for k in op.deps.adds}
         for op in self.ops:
@@ -1488,6 +1539,23 @@ class _Diff:
         drop_op, create_op = _DROP_CREATE[type(old)]
         self.drop(drop_op(old), old)
         self.create(create_op(new), new)
+
+
+def _breaks(op: Operation) -> set[DepKey]:
+    """Keys that an in-place change invalidates for dependants (PostgreSQL refuses to
+    change a column's type under a view or a policy, or to drop a type still in use)."""
+    if isinstance(op, RebuildEnum):
+        out = {node_key(op.new)}
+        for u in op.usages:
+            out |= {_rel_key(u.schema, u.table), _col_key(u.schema, u.table, u.column)}
+        return out
+    if isinstance(op, AlterColumnType):
+        return {_rel_key(op.schema, op.table), _col_key(op.schema, op.table, op.new.name)}
+    if isinstance(op, (DropColumn, SetGenerated)):
+        return {_col_key(op.schema, op.table, op.column.name if isinstance(op, DropColumn) else op.new.name)}
+    if isinstance(op, AlterExtension) and op.downgrade:
+        return {node_key(op.new)}
+    return set()
 
 
 _DROP_CREATE: dict[type, tuple[Callable[[Any], Operation], Callable[[Any], Operation]]] = {
@@ -1661,7 +1729,6 @@ def _compare_types(d: _Diff) -> None:
                 )
             else:
                 d.emit(RebuildEnum(old, e, usages), deps)
-                d.altered |= {key, *tables, *columns}
         _comment(d, "TYPE", e.schema, e.name, old.comment, e.comment, after=[node_key(e)])
 
     gone_d, new_d, both_d = _pairs(d.a.domains, d.b.domains)
@@ -1887,7 +1954,6 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
                     before=frozenset(d.column_requires(c)),
                 ),
             )
-            d.altered.add(_col_key(s, n, c.name))
     for c in t.columns:
         if (
             c.name not in names_old
@@ -1957,22 +2023,18 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     key = _col_key(s, n, cn.name)
     rel = _rel_key(s, n)
     if co.generated != cn.generated:
-        # A generation expression cannot be added or changed in place: the column is
-        # dropped and added again (its values are computed anew).
         d.emit(
-            DropColumn(s, n, co),
+            SetGenerated(s, n, co, cn),
             Deps(
-                removes=frozenset({key, rel}), adds=frozenset({rel}), before=frozenset(d.column_requires(co))
+                adds=frozenset({key, rel}),
+                removes=frozenset({key, rel}),
+                before=frozenset(d.column_requires(co)),
+                after=frozenset(d.column_requires(cn)),
             ),
         )
-        d.emit(
-            AddColumn(s, n, cn),
-            Deps(
-                adds=frozenset({key, rel}), removes=frozenset({rel}), after=frozenset(d.column_requires(cn))
-            ),
-        )
-        d.altered.add(key)
-        return
+        if cn.generated is not None or co.data_type == cn.data_type:
+            return
+        co = dataclasses.replace(co, generated=None)
     type_changes = (co.data_type, co.collation) != (cn.data_type, cn.collation) and not follows
     in_enum = (s, n, cn.name) in d.enum_columns
     default_changes = co.default != cn.default and not in_enum
@@ -1995,7 +2057,6 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
                 after=frozenset(d.refs.in_type(cn.data_type)),
             ),
         )
-        d.altered |= {key, rel}
     if co.not_null != cn.not_null:
         d.emit(SetNotNull(s, n, cn.name, cn.not_null), Deps())
     if co.identity != cn.identity and cn.identity is not None:
@@ -2201,9 +2262,15 @@ def order_operations(ops: list[Operation]) -> list[Operation]:
     return out
 
 
-def reverse_operations(ops: list[Operation]) -> list[Operation]:
-    """The operations that undo `ops` (a down migration), ordered."""
-    return order_operations([op.reverse() for op in reversed(ops)])
+def reverse_operations(ops: list[Operation], a: Catalog, b: Catalog) -> list[Operation]:
+    """The operations that undo `ops` = diff(a, b): a down migration from `b` back to `a`,
+    ordered. Each operation's reverse(), plus the dependants that the reversed changes
+    need rebuilt (an added enum label is undone by rebuilding the enum, which the views
+    over its columns must make way for, while adding it needed no such thing)."""
+    d = _Diff(b, a)
+    d.ops = [op.reverse() for op in reversed(ops)]
+    d._rebuild_dependants()
+    return order_operations(d.ops)
 
 
 def diff(a: Catalog, b: Catalog) -> list[Operation]:

@@ -101,6 +101,8 @@ def _drop_extension(op: d.DropExtension) -> list[str]:
 @renders(d.AlterExtension)
 def _alter_extension(op: d.AlterExtension) -> list[str]:
     name = quote_ident(op.new.name)
+    if op.downgrade:
+        return [ddl.drop_extension(op.old), ddl.create_extension(op.new), *ddl.comments_of(op.new)]
     out = []
     if op.old.schema != op.new.schema:
         out.append(f"ALTER EXTENSION {name} SET SCHEMA {quote_ident(op.new.schema)};")
@@ -321,6 +323,16 @@ def _alter_column_type(op: d.AlterColumnType) -> list[str]:
         else:
             sql += f" USING {quote_ident(op.new.name)}::{op.new.data_type}"
     return [sql + ";"]
+
+
+@renders(d.SetGenerated)
+def _set_generated(op: d.SetGenerated) -> list[str]:
+    if op.in_place:
+        return [f"{_alter_column(op.schema, op.table, op.new.name)} DROP EXPRESSION;"]
+    return [
+        f"ALTER TABLE {_table(op.schema, op.table)} DROP COLUMN {quote_ident(op.old.name)};",
+        *_add_column(d.AddColumn(op.schema, op.table, op.new)),
+    ]
 
 
 @renders(d.SetColumnDefault)
