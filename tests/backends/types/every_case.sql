@@ -161,6 +161,7 @@ CREATE TABLE public.all_types (
     c_positive public.positive_int,
     c_strict public.strict_positive,
     c_tags public.tags,
+    c_tag_matrix public.tags[],
     c_mood public.mood,
     c_mood_d public.mood_d,
     c_address public.address,

@@ -1,0 +1,100 @@
+"""Catalogs the type-backend tests share, introspected from real PostgreSQL once per session:
+the schema of `every_case.sql` and each corpus case (loaded on first use)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.frontends.live import introspect
+from nself.ir import Catalog
+from nself.runtime.cluster import LocalCluster
+from tests.conftest import run_sql
+from tests.corpus import CorpusCase, all_cases
+
+HERE = Path(__file__).resolve().parent
+EVERY_CASE_SQL = HERE / "every_case.sql"
+
+
+class SessionDatabases:
+    """Databases made in the session cluster, dropped at the end of the session."""
+
+    def __init__(self, cluster: LocalCluster) -> None:
+        self.cluster = cluster
+        self.made: list[str] = []
+
+    def new(self, prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        self.made.append(name)
+        return self.cluster.url(name)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+            for name in self.made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def types_databases(pg_cluster: LocalCluster) -> Iterator[SessionDatabases]:
+    databases = SessionDatabases(pg_cluster)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def every_case_catalog(types_databases: SessionDatabases) -> Catalog:
+    """every_case.sql applied to an empty database and introspected."""
+    url = types_databases.new("types_every_case")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8"))
+    return introspect(url)
+
+
+class CorpusCatalogs:
+    """Each corpus case loaded into its own database and introspected, on first request."""
+
+    def __init__(self, corpus_dir: Path, databases: SessionDatabases) -> None:
+        self.cases: dict[str, CorpusCase] = {c.name: c for c in all_cases(corpus_dir)}
+        self.databases = databases
+        self._catalogs: dict[str, Catalog] = {}
+
+    def names(self) -> list[str]:
+        return list(self.cases)
+
+    def get(self, name: str) -> Catalog:
+        if name not in self._catalogs:
+            url = self.databases.new("types_corpus")
+            self.cases[name].load(url)
+            self._catalogs[name] = introspect(url)
+        return self._catalogs[name]
+
+
+@pytest.fixture(scope="session")
+def corpus_catalogs(corpus: Path, types_databases: SessionDatabases) -> CorpusCatalogs:
+    return CorpusCatalogs(corpus, types_databases)
+
+
+GOLDEN = HERE / "golden"
+
+
+def assert_golden(relative: str, text: str) -> None:
+    """Compare `text` with golden/`relative`; NSELF_UPDATE_GOLDEN=1 rewrites the file instead:
+
+    NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types
+    """
+    path = GOLDEN / relative
+    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types"
+    expected = path.read_text(encoding="utf-8")
+    assert text == expected, (
+        f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types"
+    )

@@ -1,0 +1,249 @@
+"""Go types: naming and type-mapping rules one line per case, a golden file for
+every_case.sql, and `go vet` + `gofmt -l` (Debian's golang-go, standard library only, no
+network) on the output for every_case.sql and every corpus case."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nself.backends.types.go import (
+    FILE_NAME,
+    GoRenderer,
+    field_names,
+    go_name,
+    go_string,
+    json_tag,
+    render,
+    render_go,
+    valid_json_tag,
+)
+from nself.errors import NselfError, OptionError
+from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
+from nself.ir.model import Column, Schema, Table
+from tests.backends.types.conftest import CorpusCatalogs, assert_golden
+
+GO = shutil.which("go")
+GOFMT = shutil.which("gofmt") or (str(Path(GO).parent / "gofmt") if GO else None)
+needs_go = pytest.mark.skipif(GO is None, reason="go not installed (apt-get install -y golang-go)")
+
+
+# --------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("db_name", "expected"),
+    [
+        ("user_id", "UserID"),
+        ("userId", "UserID"),
+        ("read-only", "ReadOnly"),
+        ("Guest User", "GuestUser"),
+        ("2fa_pending", "2faPending"),
+        ("api_url", "APIURL"),
+        ("json_data", "JSONData"),
+        ("naïve", "Naive"),
+        ("type", "Type"),
+    ],
+)
+def test_go_name(db_name: str, expected: str) -> None:
+    assert go_name(db_name) == expected
+
+
+def test_field_names_are_exported_unique_and_never_start_with_a_digit() -> None:
+    assert field_names(["id", "ID", "2nd_line", "type", "-", "user_id", "userId"]) == [
+        "ID",
+        "ID_2",
+        "X2ndLine",
+        "Type",
+        "Field",
+        "UserID",
+        "UserID_2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("Display Name", True),
+        ("a-b.c", True),
+        ("naïve", True),
+        ('say "hi"', False),
+        ("a,b", False),
+        ("it's", False),
+    ],
+)
+def test_valid_json_tag(name: str, valid: bool) -> None:
+    assert valid_json_tag(name) is valid
+
+
+def test_json_tag_keeps_the_database_name() -> None:
+    assert json_tag("Display Name", omitempty=False, owner="t") == '`json:"Display Name"`'
+    assert json_tag("id", omitempty=True, owner="t") == '`json:"id,omitempty"`'
+    with pytest.raises(NselfError, match="cannot be a Go json tag"):
+        json_tag("a,b", omitempty=False, owner="table public.t")
+
+
+def test_go_string() -> None:
+    assert go_string('a "b" \\ \n') == '"a \\"b\\" \\\\ \\n"'
+
+
+@pytest.mark.parametrize("package", ["type", "func", "string", "Models", "2x", "my-pkg"])
+def test_bad_package_names_are_refused(package: str) -> None:
+    with pytest.raises(OptionError):
+        render_go(Catalog(), {"package": package})
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+    """Row, Insert and Update field types of a table public.t with `columns`."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Table("public", "t", tuple(columns)))
+    catalog = builder.freeze()
+    renderer = GoRenderer(catalog, {})
+    structs = renderer.table_structs(catalog.tables[0])
+    return tuple([f.type for f in s.fields] for s in structs)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("data_type", "not_null", "row"),
+    [
+        ("smallint", True, "int16"),
+        ("integer", True, "int32"),
+        ("bigint", True, "int64"),
+        ("bigint", False, "*int64"),
+        ("real", True, "float32"),
+        ("double precision", True, "float64"),
+        ("numeric(10,2)", True, "json.Number"),
+        ("money", True, "string"),
+        ("boolean", False, "*bool"),
+        ("character varying(20)", True, "string"),
+        ("bytea", False, "[]byte"),
+        ("json", False, "json.RawMessage"),
+        ("jsonb", True, "json.RawMessage"),
+        ("uuid", True, "string"),
+        ("date", True, "time.Time"),
+        ("timestamp without time zone", False, "*time.Time"),
+        ("timestamp(3) with time zone", True, "time.Time"),
+        ("time without time zone", True, "string"),
+        ("interval", True, "string"),
+        ("inet", True, "string"),
+        ("tstzrange", True, "string"),
+        ("oid", True, "uint32"),
+        ("xid8", True, "uint64"),
+        ("integer[]", True, "[]int32"),
+        ("integer[]", False, "[]int32"),
+        ("text[][]", True, "[][]string"),
+        ("public.citext", False, "*string"),
+    ],
+)
+def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
+    assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_insert_and_update_optionality() -> None:
+    row, insert, update = _types(
+        [
+            Column("id", "bigint", not_null=True, default="nextval('public.t_id_seq'::regclass)"),
+            Column("name", "text", not_null=True),
+            Column("note", "text"),
+            Column("tags", "text[]", not_null=True, default="'{}'::text[]"),
+            Column("total", "integer", generated="(1 + 1)"),
+        ]
+    )
+    assert row == ["int64", "string", "*string", "[]string", "*int32"]
+    assert insert == ["*int64", "string", "*string", "*[]string"]
+    assert update == ["*int64", "*string", "*string", "*[]string"]
+
+
+def test_every_case_mapping(every_case_catalog: Catalog) -> None:
+    """Spot checks on the real schema: domains resolve to their base type and NOT NULL,
+    identity ALWAYS and generated columns stay out of Insert, views are nullable where
+    PostgreSQL does not know."""
+    text = render_go(every_case_catalog, {})
+    assert re.search(r"\tCEmail +string +`json:\"c_email\"`", text)  # NOT NULL domain over citext
+    assert re.search(r"\tCStrict +int32 +`json:\"c_strict\"`", text)  # domain over a NOT NULL domain
+    assert re.search(
+        r"\tCTagMatrix +\[\]\[\]string +`json:\"c_tag_matrix\"`", text
+    )  # array of a domain over text[]
+    assert re.search(r"\tCMoodD +\*Mood +`json:\"c_mood_d\"`", text)
+    insert = text.split("type AllTypesInsert struct {")[1].split("}")[0]
+    assert "c_generated" not in insert and "c_identity,omitempty" in insert and "c_serial,omitempty" in insert
+    type_insert = text.split("type TypeInsert struct {")[1].split("}")[0]
+    assert '"id' not in type_insert  # GENERATED ALWAYS AS IDENTITY
+    # Same table name in two schemas, and names that collide after qualifying.
+    assert "type Users struct {" in text and "type BillingUsers struct {" in text
+    assert "type BillingUsers2 struct {" in text and "type PublicUsersInsert struct {" in text
+
+
+def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
+    again = catalog_from_json(catalog_to_json(every_case_catalog))
+    assert render(every_case_catalog, {}) == render(again, {})
+
+
+def test_golden_every_case(every_case_catalog: Catalog) -> None:
+    assert_golden("go/every_case/types.go", render(every_case_catalog, {"package": "models"})[FILE_NAME])
+
+
+# --------------------------------------------------------------------------- toolchain
+
+
+def _go_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GOFLAGS="-mod=mod",
+        GOTOOLCHAIN="local",
+        GOPROXY="off",
+        GONOSUMDB="*",
+        GOCACHE=str(tmp / "gocache"),
+        GOPATH=str(tmp / "gopath"),
+        GO111MODULE="on",
+    )
+    return env
+
+
+def go_vet(module: Path, packages: dict[str, str]) -> None:
+    """Write each package (directory -> types.go text) into one module and run go vet and
+    gofmt -l over all of them; fail with the tools' output."""
+    module.mkdir(parents=True, exist_ok=True)
+    (module / "go.mod").write_text("module example.com/nselftypes\n\ngo 1.19\n", encoding="utf-8")
+    for directory, text in packages.items():
+        (module / directory).mkdir(parents=True, exist_ok=True)
+        (module / directory / FILE_NAME).write_text(text, encoding="utf-8")
+    env = _go_env(module.parent)
+    assert GO is not None and GOFMT is not None
+    vet = subprocess.run([GO, "vet", "./..."], cwd=module, env=env, capture_output=True, text=True)
+    assert vet.returncode == 0, f"go vet failed:\n{vet.stdout}{vet.stderr}"
+    fmt = subprocess.run([GOFMT, "-l", "."], cwd=module, env=env, capture_output=True, text=True)
+    assert fmt.returncode == 0 and fmt.stdout == "", f"gofmt would reformat:\n{fmt.stdout}{fmt.stderr}"
+
+
+@needs_go
+@pytest.mark.oracle
+def test_go_vet_every_case(every_case_catalog: Catalog, tmp_path: Path) -> None:
+    go_vet(
+        tmp_path / "module",
+        {
+            "models": render(every_case_catalog, {})[FILE_NAME],
+            "other": render(every_case_catalog, {"package": "other_name"})[FILE_NAME],
+        },
+    )
+
+
+@needs_go
+@pytest.mark.oracle
+def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path) -> None:
+    """Every corpus case as one package of one module, checked by one go vet run."""
+    packages = {
+        re.sub(r"[^a-z0-9]+", "_", name.lower()): render(corpus_catalogs.get(name), {})[FILE_NAME]
+        for name in corpus_catalogs.names()
+    }
+    go_vet(tmp_path / "module", packages)
+    print(f"go vet: {len(packages)} corpus cases pass")
