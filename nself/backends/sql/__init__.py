@@ -31,6 +31,7 @@ from nself.ir.model import (
     Enum,
     ForeignKey,
     Function,
+    Index,
     RangeType,
     Table,
     View,
@@ -69,7 +70,7 @@ def render_script(catalog: Catalog, *, extension_versions: bool = True) -> str:
         ("Sequences", [ddl.create_sequence(s) for s in catalog.sequences]),
         ("Types, functions, tables and views", _ordered_objects(catalog)),
         ("Sequence ownership", [s for s in (ddl.alter_sequence_owned_by(q) for q in catalog.sequences) if s]),
-        ("Indexes", [ddl.create_index(i) for i in catalog.indexes]),
+        ("Indexes", [ddl.create_index(i) for i in _indexes_in_order(catalog)]),
         ("Foreign keys", _foreign_keys(catalog)),
         ("Triggers", [s for t in catalog.triggers for s in ddl.create_trigger(t)]),
         ("Row-level security", [s for t in catalog.tables for s in ddl.row_level_security(t)]),
@@ -98,18 +99,32 @@ def _schemas(catalog: Catalog) -> list[str]:
     return out
 
 
+def _indexes_in_order(catalog: Catalog) -> list[Index]:
+    """Indexes of partitioned tables first, outermost first: CREATE INDEX on a partitioned
+    table attaches any matching index a partition already has instead of making its own,
+    which would swallow a partition's independent index created before it."""
+    tables = {(t.schema, t.name): t for t in catalog.tables}
+
+    def depth(schema: str, name: str) -> int:
+        n = 0
+        table = tables.get((schema, name))
+        while table is not None and table.partition_of is not None and n < 100:
+            n += 1
+            table = tables.get((table.partition_of.parent_schema, table.partition_of.parent))
+        return n
+
+    def key(index: Index) -> tuple[int, int]:
+        table = tables.get((index.schema, index.table))
+        partitioned = table is not None and table.partition_by is not None
+        return (0 if partitioned else 1, depth(index.schema, index.table) if partitioned else 0)
+
+    return sorted(catalog.indexes, key=key)  # stable: identity order within a rank
+
+
 def _foreign_keys(catalog: Catalog) -> list[str]:
     return [
-        ddl.add_constraint(t, c)
-        for t in catalog.tables
-        if not _inherited_from_parent(catalog, t)
-        for c in t.constraints
-        if isinstance(c, ForeignKey)
+        ddl.add_constraint(t, c) for t in catalog.tables for c in t.constraints if isinstance(c, ForeignKey)
     ]
-
-
-def _inherited_from_parent(catalog: Catalog, table: Table) -> bool:
-    return False
 
 
 def _comments(catalog: Catalog) -> list[str]:

@@ -16,9 +16,9 @@ PostgreSQL's own rule (`quote_ident`)."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable
 from collections.abc import Sequence as Seq
+from functools import lru_cache
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 
