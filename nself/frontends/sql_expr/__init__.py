@@ -94,13 +94,16 @@ def resolve_type(type_name: ast.TypeName, scope: ExprScope) -> Ty:
 # --------------------------------------------------------------------------- expressions
 
 
-def default_expression(node: Any, target_type: str, scope: ExprScope) -> str:
-    """A column default as pg_get_expr(adbin, adrelid) prints it."""
+def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | None:
+    """A column default as pg_get_expr(adbin, adrelid) prints it; None when PostgreSQL
+    stores no default at all (`DEFAULT NULL`, or a NULL cast to the column's type)."""
     analyzer = _analyzer(scope)
     try:
         target = analyzer.types.parse_format(target_type)
         expr = analyzer.transform(node)
         expr = analyzer.coerce(expr, target, 1, "implicit")
+        if isinstance(expr, n.Const) and expr.value is None:
+            return None
         return _print(expr, analyzer.types, pretty_paren=False)
     except Unsupported:
         return _fallback(node)
@@ -190,7 +193,7 @@ def _mentions_new_old(node: Any) -> bool:
 # --------------------------------------------------------------------------- partitions
 
 
-def partition_key(spec_node: ast.PartitionSpec, scope: ExprScope) -> PartitionSpec:
+def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
     """pg_get_partkeydef: strategy and key text (`RANGE (payment_date)`)."""
     analyzer = _analyzer(scope)
     strategy_code = str(spec_node.strategy)
@@ -221,7 +224,7 @@ def _looks_like_function(node: Any) -> bool:
     return isinstance(node, (ast.FuncCall, ast.CoalesceExpr, ast.MinMaxExpr, ast.SQLValueFunction))
 
 
-def partition_bound(bound_node: ast.PartitionBoundSpec, scope: ExprScope, parent: Table | None = None) -> str:
+def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = None) -> str:
     """pg_get_expr(relpartbound): `FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`,
     `FOR VALUES WITH (modulus 4, remainder 0)` or `DEFAULT`.
 

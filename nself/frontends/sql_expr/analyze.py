@@ -21,7 +21,6 @@ from nself.frontends.sql_expr.catalog import (
     TypeCatalog,
     interval_typmod,
     quote_ident,
-    snapshot,
 )
 from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, parse_array
 from nself.ir.builder import CatalogBuilder
@@ -197,7 +196,7 @@ class Analyzer:
         result: n.Expr = method(node)
         return result
 
-    def t_A_Const(self, node: ast.A_Const) -> n.Expr:
+    def t_A_Const(self, node: Any) -> n.Expr:
         if node.isnull:
             return n.Const(Ty(UNKNOWN), None)
         val = node.val
@@ -223,7 +222,7 @@ class Analyzer:
             return n.Const(Ty("bit"), bits)
         raise Unsupported("constant")
 
-    def t_TypeCast(self, node: ast.TypeCast) -> n.Expr:
+    def t_TypeCast(self, node: Any) -> n.Expr:
         target = self.type_from_name(node.typeName)
         arg_node = node.arg
         if isinstance(arg_node, ast.A_ArrayExpr) and self.types.is_array(target.key):
@@ -232,7 +231,7 @@ class Analyzer:
             arg = self.transform(arg_node)
         return self.coerce(arg, target, EXPLICIT, "explicit")
 
-    def t_ColumnRef(self, node: ast.ColumnRef) -> n.Expr:
+    def t_ColumnRef(self, node: Any) -> n.Expr:
         fields = []
         for f in node.fields:
             if isinstance(f, ast.A_Star):
@@ -254,17 +253,17 @@ class Analyzer:
             raise ExpressionError(f'column "{name}" does not exist')
         raise ExpressionError(f'column "{".".join(fields)}" does not exist')
 
-    def t_ParamRef(self, node: ast.ParamRef) -> n.Expr:
+    def t_ParamRef(self, node: Any) -> n.Expr:
         raise Unsupported("parameter")
 
-    def t_SQLValueFunction(self, node: ast.SQLValueFunction) -> n.Expr:
+    def t_SQLValueFunction(self, node: Any) -> n.Expr:
         text, key = SVF_TEXT[node.op.name]
         typmod = node.typmod if node.typmod is not None else -1
         if node.op.name.endswith("_N") and typmod >= 0:
             text = f"{text}({typmod})"
         return n.SQLValue(Ty(key, typmod if typmod >= 0 else -1), text)
 
-    def t_BoolExpr(self, node: ast.BoolExpr) -> n.Expr:
+    def t_BoolExpr(self, node: Any) -> n.Expr:
         args = [self.coerce_to_bool(self.transform(a)) for a in node.args]
         op = {0: "AND", 1: "OR", 2: "NOT"}[int(node.boolop)]
         return n.Bool(Ty("bool"), op, args)  # type: ignore[arg-type]
@@ -274,21 +273,21 @@ class Analyzer:
             return e
         return self.coerce(e, Ty("bool"), ASSIGNMENT, "implicit")
 
-    def t_NullTest(self, node: ast.NullTest) -> n.Expr:
+    def t_NullTest(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg)
         if arg.ty.key == UNKNOWN:
             arg = self.coerce(arg, Ty("text"), IMPLICIT, "implicit")
         is_null = int(node.nulltesttype) == 0
         return n.NullTest(Ty("bool"), arg, is_null, isinstance(arg, n.Row))
 
-    def t_BooleanTest(self, node: ast.BooleanTest) -> n.Expr:
+    def t_BooleanTest(self, node: Any) -> n.Expr:
         arg = self.coerce_to_bool(self.transform(node.arg))
         test = ["IS TRUE", "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "IS UNKNOWN", "IS NOT UNKNOWN"][
             int(node.booltesttype)
         ]
         return n.BoolTest(Ty("bool"), arg, test)
 
-    def t_CollateClause(self, node: ast.CollateClause) -> n.Expr:
+    def t_CollateClause(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg)
         if arg.ty.key == UNKNOWN:
             arg = self.coerce(arg, Ty("text"), IMPLICIT, "implicit")
@@ -301,7 +300,7 @@ class Analyzer:
                 collation = quote_ident(names[1])
         return n.Collate(arg.ty, arg, collation)
 
-    def t_CaseExpr(self, node: ast.CaseExpr) -> n.Expr:
+    def t_CaseExpr(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg) if node.arg is not None else None
         conditions: list[n.Expr] = []
         results: list[n.Expr] = []
@@ -322,18 +321,18 @@ class Analyzer:
             pass
         return n.Case(ty, arg, list(zip(conditions, results, strict=True)), default)
 
-    def t_CoalesceExpr(self, node: ast.CoalesceExpr) -> n.Expr:
+    def t_CoalesceExpr(self, node: Any) -> n.Expr:
         args = [self.transform(a) for a in node.args]
         ty = self.common_type(args, "COALESCE")
         return n.Coalesce(ty, [self.coerce(a, ty, IMPLICIT, "implicit") for a in args])
 
-    def t_MinMaxExpr(self, node: ast.MinMaxExpr) -> n.Expr:
+    def t_MinMaxExpr(self, node: Any) -> n.Expr:
         args = [self.transform(a) for a in node.args]
         ty = self.common_type(args, "GREATEST")
         op = "GREATEST" if int(node.op) == 0 else "LEAST"
         return n.MinMax(ty, op, [self.coerce(a, ty, IMPLICIT, "implicit") for a in args])  # type: ignore[arg-type]
 
-    def t_A_ArrayExpr(self, node: ast.A_ArrayExpr, target: Ty | None = None) -> n.Expr:
+    def t_A_ArrayExpr(self, node: Any, target: Ty | None = None) -> n.Expr:
         elements = [self.transform(e) for e in (node.elements or ())]
         if target is not None:
             elem_key = self.types.elem_of(target.key) or UNKNOWN
@@ -350,12 +349,12 @@ class Analyzer:
         coerced = [self.coerce(e, elem_ty, EXPLICIT if target is not None else IMPLICIT, "explicit" if target is not None else "implicit") for e in elements]
         return n.Array(Ty(self.types.array_of(elem_ty.key)), coerced)
 
-    def t_RowExpr(self, node: ast.RowExpr) -> n.Expr:
+    def t_RowExpr(self, node: Any) -> n.Expr:
         args = [self.transform(a) for a in (node.args or ())]
         args = [self.coerce(a, Ty("text"), IMPLICIT, "implicit") if a.ty.key == UNKNOWN else a for a in args]
         return n.Row(Ty("record"), args, int(node.row_format) != 2)
 
-    def t_A_Indirection(self, node: ast.A_Indirection) -> n.Expr:
+    def t_A_Indirection(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg)
         for ind in node.indirection:
             if isinstance(ind, ast.A_Indices):
@@ -372,14 +371,14 @@ class Analyzer:
                 raise Unsupported("indirection")
         return arg
 
-    def t_SubLink(self, node: ast.SubLink) -> n.Expr:
+    def t_SubLink(self, node: Any) -> n.Expr:
         if self.sublink_hook is None:
             raise Unsupported("sub-select")
         return self.sublink_hook(node)
 
     # ------------------------------------------------------------------ A_Expr
 
-    def t_A_Expr(self, node: ast.A_Expr) -> n.Expr:
+    def t_A_Expr(self, node: Any) -> n.Expr:
         kind = node.kind.name
         name = node.name[-1].sval if node.name else ""
         if kind == "AEXPR_OP":
@@ -420,7 +419,7 @@ class Analyzer:
         raise Unsupported(kind)
 
     @staticmethod
-    def _op_schema(node: ast.A_Expr) -> str | None:
+    def _op_schema(node: Any) -> str | None:
         if node.name and len(node.name) == 2:
             return str(node.name[0].sval)
         return None
@@ -473,7 +472,7 @@ class Analyzer:
 
     # ------------------------------------------------------------------ functions
 
-    def t_FuncCall(self, node: ast.FuncCall) -> n.Expr:
+    def t_FuncCall(self, node: Any) -> n.Expr:
         names = [s.sval for s in node.funcname]
         if node.over is not None or node.agg_star or node.agg_distinct or node.agg_order or node.agg_filter:
             if self.agg_hook is None:
@@ -489,7 +488,7 @@ class Analyzer:
             return self.agg_hook(node)
         return result
 
-    def t_NamedArgExpr(self, node: ast.NamedArgExpr) -> n.Expr:
+    def t_NamedArgExpr(self, node: Any) -> n.Expr:
         return self.transform(node.arg)
 
     def make_func(
@@ -816,9 +815,7 @@ class Analyzer:
                 ok = True
                 for i in unknowns:
                     t = candidates[ci][i]
-                    if self.types.category(t) != slot_category[i]:
-                        ok = False
-                    elif slot_preferred[i] and not self.types.preferred(t):
+                    if self.types.category(t) != slot_category[i] or (slot_preferred[i] and not self.types.preferred(t)):
                         ok = False
                 if ok:
                     kept.append(ci)
@@ -943,9 +940,7 @@ class Analyzer:
         result: n.Expr = n.Const(const_ty, value)
         if info is not None and info.kind == "d":
             result = n.Coerce(Ty(target.key), result, "domain", form)  # type: ignore[arg-type]
-        if target.typmod >= 0 and base.key != "interval":
-            result = self._length_coerce(result, target, form)
-        elif base.key == "interval" and target.typmod >= 0:
+        if (target.typmod >= 0 and base.key != "interval") or (base.key == "interval" and target.typmod >= 0):
             result = self._length_coerce(result, target, form)
         return result
 

@@ -21,6 +21,7 @@ class Context:
     pretty_paren: bool = False
     pretty_indent: bool = True
     varprefix: bool = False
+    colnames_visible: bool = True
     indent_level: int = 0
     buf: list[str] = field(default_factory=list)
     # prints a SubLink's query (set by the view printer)
@@ -249,6 +250,8 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
         ctx.append("ARRAY[")
         _list(node.elements, ctx, strip_array=node.multidims)
         ctx.append("]")
+        if not node.elements:
+            ctx.append("::" + fmt(ctx, Ty(node.ty.key)))
     elif isinstance(node, n.Row):
         ctx.append("ROW(" if node.explicit else "(")
         _list(node.args, ctx)
@@ -451,13 +454,11 @@ def get_func_sql_syntax(node: n.Func, ctx: Context) -> bool:
     name = node.name
     a = node.args
     if name == "timezone" and len(a) == 2:
-        if not ctx.pretty_paren:
-            ctx.append("(")
+        ctx.append("(")
         get_rule_expr_paren(a[1], ctx, False, node)
         ctx.append(" AT TIME ZONE ")
         get_rule_expr_paren(a[0], ctx, False, node)
-        if not ctx.pretty_paren:
-            ctx.append(")")
+        ctx.append(")")
         return True
     if name == "extract" and len(a) == 2 and isinstance(a[0], n.Const) and a[0].value is not None:
         ctx.append(f"EXTRACT({a[0].value} FROM ")
@@ -523,23 +524,20 @@ def get_func_sql_syntax(node: n.Func, ctx: Context) -> bool:
 
 
 def get_sublink_expr(node: n.SubLink, ctx: Context) -> None:
+    ctx.append("ARRAY(" if node.kind == "ARRAY" else "(")
+    if node.test is not None:
+        get_rule_expr(node.test, ctx, True)
     need_paren = True
     if node.kind == "EXISTS":
         ctx.append("EXISTS ")
-    elif node.kind == "ARRAY":
-        ctx.append("ARRAY")
-    elif node.kind in ("ANY", "ALL") and node.test is not None:
-        if not ctx.pretty_paren:
-            ctx.append("(")
-        get_rule_expr(node.test, ctx, True)
-        if node.kind == "ANY" and node.op == "=":
-            ctx.append(" IN ")
-        else:
-            ctx.append(f" {node.op} {node.kind} ")
+    elif node.kind == "ANY":
+        ctx.append(" IN " if node.op == "=" else f" {node.op} ANY ")
+    elif node.kind == "ALL":
+        ctx.append(f" {node.op} ALL ")
+    else:
+        need_paren = False
     if need_paren:
         ctx.append("(")
     if ctx.subquery_printer is not None:
         ctx.subquery_printer(node.query, ctx)
-    ctx.append(")")
-    if node.kind in ("ANY", "ALL") and node.test is not None and not ctx.pretty_paren:
-        ctx.append(")")
+    ctx.append("))" if need_paren else ")")

@@ -9,7 +9,7 @@ import math
 import re
 import uuid as uuidlib
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 Normaliser = Callable[[str], str]
@@ -183,7 +183,7 @@ def timestamptz_out(text: str) -> str:
     dt, offset = _parse_datetime(text)
     if offset is not None:
         dt = dt - offset
-    dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.replace(tzinfo=UTC)
     return dt.strftime("%Y-%m-%d ") + _time_text(dt.hour, dt.minute, dt.second, dt.microsecond) + "+00"
 
 

@@ -1,0 +1,715 @@
+"""View bodies: analyse a SELECT against the tables the builder knows and print it the way
+pg_get_viewdef(oid, true) does (ruleutils.c get_query_def with PRETTYFLAG_PAREN and
+PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import ast
+
+from nself.frontends.sql_expr import nodes as n
+from nself.frontends.sql_expr.analyze import (
+    Analyzer,
+    Column,
+    ExpressionError,
+    Unsupported,
+)
+from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, quote_ident
+from nself.frontends.sql_expr.deparse import (
+    PRETTYINDENT_JOIN,
+    PRETTYINDENT_STD,
+    PRETTYINDENT_VAR,
+    Context,
+    get_const_expr,
+    get_rule_expr,
+)
+from nself.ir.model import Table, View, ViewColumn
+
+# --------------------------------------------------------------------------- query model
+
+
+@dataclass
+class Rte:
+    refname: str
+    columns: list[Column]
+    kind: str = "relation"  # relation, subquery
+    schema: str | None = None
+    name: str | None = None
+    alias_given: bool = False
+    subquery: Query | None = None
+    nullable: bool = False
+
+
+@dataclass
+class RteRef:
+    rte: Rte
+
+
+@dataclass
+class Join:
+    kind: str  # JOIN, LEFT JOIN, RIGHT JOIN, FULL JOIN, CROSS JOIN
+    left: RteRef | Join
+    right: RteRef | Join
+    quals: n.Expr | None = None
+    using: list[str] = field(default_factory=list)
+    natural: bool = False
+
+
+FromItem = RteRef | Join
+
+
+@dataclass
+class Target:
+    expr: n.Expr
+    name: str
+    junk: bool = False
+
+
+@dataclass
+class Query:
+    targets: list[Target] = field(default_factory=list)
+    from_items: list[FromItem] = field(default_factory=list)
+    where: n.Expr | None = None
+    group: list[n.Expr] = field(default_factory=list)
+    having: n.Expr | None = None
+    order: list[tuple[n.Expr, str]] = field(default_factory=list)
+    limit: n.Expr | None = None
+    offset: n.Expr | None = None
+    distinct: bool = False
+    distinct_on: list[n.Expr] = field(default_factory=list)
+    setop: SetOp | None = None
+
+
+@dataclass
+class SetOp:
+    op: str  # UNION, INTERSECT, EXCEPT
+    all: bool
+    left: Query | SetOp
+    right: Query | SetOp
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class QueryAnalyzer:
+    def __init__(self, base: Analyzer, outer: list[list[Rte]] | None = None) -> None:
+        self.base = base
+        self.outer = outer or []
+        self.namespace: list[Rte] = []
+
+    def analyzer(self) -> Analyzer:
+        a = Analyzer(self.base.search_path, self.base.builder)
+        a.column_hook = self.resolve_column
+        a.sublink_hook = self.sublink
+        a.agg_hook = self.aggregate
+        return a
+
+    # ---------------------------------------------------------------- statement
+
+    def select(self, stmt: Any) -> Query:
+        op = getattr(stmt.op, "name", str(stmt.op))
+        if op != "SETOP_NONE":
+            left = QueryAnalyzer(self.base, self.outer).select(stmt.larg)
+            right = QueryAnalyzer(self.base, self.outer).select(stmt.rarg)
+            setop = SetOp(op.replace("SETOP_", ""), bool(stmt.all), _leaf(left), _leaf(right))
+            query = Query(setop=setop)
+            # the output columns are the left branch's
+            query.targets = [Target(t.expr, t.name) for t in _first_leaf(left).targets if not t.junk]
+            self._unify_setop_types(query, left, right)
+            a = self.analyzer()
+            for sort in stmt.sortClause or ():
+                query.order.append(self._sort_item(a, query, sort, by_colno=True))
+            self._limit(a, query, stmt)
+            return query
+        if stmt.valuesLists:
+            raise Unsupported("VALUES")
+        if stmt.withClause is not None:
+            raise Unsupported("WITH")
+        query = Query()
+        for item in stmt.fromClause or ():
+            query.from_items.append(self.from_item(item))
+        a = self.analyzer()
+        for res in stmt.targetList or ():
+            self._target(a, query, res)
+        if stmt.whereClause is not None:
+            query.where = a.coerce_to_bool(a.transform(stmt.whereClause))
+        for g in stmt.groupClause or ():
+            query.group.append(self._group_item(a, query, g))
+        if stmt.havingClause is not None:
+            query.having = a.coerce_to_bool(a.transform(stmt.havingClause))
+        if stmt.distinctClause is not None:
+            if len(stmt.distinctClause) == 1 and stmt.distinctClause[0] is None:
+                query.distinct = True
+            else:
+                query.distinct = True
+                query.distinct_on = [self._group_item(a, query, d) for d in stmt.distinctClause]
+        for sort in stmt.sortClause or ():
+            query.order.append(self._sort_item(a, query, sort))
+        self._limit(a, query, stmt)
+        return query
+
+    def _unify_setop_types(self, query: Query, left: Query, right: Query) -> None:
+        lt = [t for t in _first_leaf(left).targets if not t.junk]
+        rt = [t for t in _first_leaf(right).targets if not t.junk]
+        for i, (lx, rx) in enumerate(zip(lt, rt, strict=False)):
+            if lx.expr.ty != rx.expr.ty:
+                typmod = lx.expr.ty.typmod if lx.expr.ty.key == rx.expr.ty.key else -1
+                key = lx.expr.ty.key if lx.expr.ty.key != UNKNOWN else rx.expr.ty.key
+                query.targets[i] = Target(n.Raw(Ty(key, typmod), query.targets[i].name), query.targets[i].name)
+
+    def _limit(self, a: Analyzer, query: Query, stmt: Any) -> None:
+        if stmt.limitCount is not None:
+            query.limit = a.coerce(a.transform(stmt.limitCount), Ty("int8"), 1, "implicit")
+        if stmt.limitOffset is not None:
+            query.offset = a.coerce(a.transform(stmt.limitOffset), Ty("int8"), 1, "implicit")
+
+    def _target(self, a: Analyzer, query: Query, res: Any) -> None:
+        val = res.val
+        if isinstance(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
+            qualifier = val.fields[0].sval if len(val.fields) > 1 else None
+            for rte in self._visible(qualifier):
+                for col in rte.columns:
+                    query.targets.append(Target(self._var(rte, col), col.name))
+            return
+        expr = a.transform(val)
+        if expr.ty.key == UNKNOWN:
+            expr = a.coerce(expr, Ty("text"), 0, "implicit")
+        name = res.name or figure_colname(val)
+        query.targets.append(Target(expr, name))
+
+    def _visible(self, qualifier: str | None) -> list[Rte]:
+        if qualifier is not None:
+            rte = next((r for r in self.namespace if r.refname == qualifier), None)
+            if rte is None:
+                raise ExpressionError(f'missing FROM-clause entry for table "{qualifier}"')
+            return [rte]
+        return list(self.namespace)
+
+    def _group_item(self, a: Analyzer, query: Query, node: Any) -> n.Expr:
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+            targets = [t for t in query.targets if not t.junk]
+            return targets[node.val.ival - 1].expr
+        if isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
+            name = node.fields[0].sval
+            # GROUP BY: an input column wins over an output alias
+            if not any(c.name == name for r in self.namespace for c in r.columns):
+                match = next((t for t in query.targets if t.name == name), None)
+                if match is not None:
+                    return match.expr
+        return a.transform(node)
+
+    def _sort_item(self, a: Analyzer, query: Query, sort: Any, by_colno: bool = False) -> tuple[n.Expr, str]:
+        node = sort.node
+        expr: n.Expr | None = None
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+            targets = [t for t in query.targets if not t.junk]
+            expr = targets[node.val.ival - 1].expr
+            if by_colno:
+                expr = n.Raw(expr.ty, str(node.val.ival), simple=True)
+        elif isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
+            match = next((t for t in query.targets if t.name == node.fields[0].sval and not t.junk), None)
+            if match is not None:
+                expr = match.expr
+                if by_colno:
+                    position = [t for t in query.targets if not t.junk].index(match) + 1
+                    expr = n.Raw(expr.ty, str(position), simple=True)
+        if expr is None:
+            expr = a.transform(node)
+        direction = getattr(sort.sortby_dir, "name", "SORTBY_DEFAULT")
+        nulls = getattr(sort.sortby_nulls, "name", "SORTBY_NULLS_DEFAULT")
+        suffix = ""
+        if direction == "SORTBY_DESC":
+            suffix = " DESC"
+            if nulls == "SORTBY_NULLS_LAST":
+                suffix += " NULLS LAST"
+        elif nulls == "SORTBY_NULLS_FIRST":
+            suffix = " NULLS FIRST"
+        if direction == "SORTBY_USING":
+            raise Unsupported("ORDER BY USING")
+        return expr, suffix
+
+    # ---------------------------------------------------------------- FROM
+
+    def from_item(self, item: Any) -> FromItem:
+        if isinstance(item, ast.RangeVar):
+            rte = self._relation(item)
+            self.namespace.append(rte)
+            return RteRef(rte)
+        if isinstance(item, ast.JoinExpr):
+            return self._join(item)
+        if isinstance(item, ast.RangeSubselect):
+            if item.alias is None:
+                raise Unsupported("subquery without alias")
+            sub = QueryAnalyzer(self.base, [*self.outer, self.namespace] if item.lateral else self.outer).select(item.subquery)
+            names = [c.sval for c in item.alias.colnames or ()]
+            cols = []
+            for i, t in enumerate(t for t in _first_leaf(sub).targets if not t.junk):
+                cols.append(Column(names[i] if i < len(names) else t.name, t.expr.ty))
+            rte = Rte(item.alias.aliasname, cols, "subquery", alias_given=True, subquery=sub)
+            self.namespace.append(rte)
+            return RteRef(rte)
+        raise Unsupported(type(item).__name__)
+
+    def _join(self, item: Any) -> FromItem:
+        left = self.from_item(item.larg)
+        right = self.from_item(item.rarg)
+        jt = getattr(item.jointype, "name", "JOIN_INNER")
+        kind = {"JOIN_INNER": "JOIN", "JOIN_LEFT": "LEFT JOIN", "JOIN_RIGHT": "RIGHT JOIN", "JOIN_FULL": "FULL JOIN"}[jt]
+        if jt in ("JOIN_LEFT", "JOIN_FULL"):
+            for rte in _rtes(right):
+                rte.nullable = True
+        if jt in ("JOIN_RIGHT", "JOIN_FULL"):
+            for rte in _rtes(left):
+                rte.nullable = True
+        join = Join(kind, left, right)
+        if item.usingClause:
+            join.using = [u.sval for u in item.usingClause]
+        if item.isNatural:
+            raise Unsupported("NATURAL JOIN")
+        if item.quals is not None:
+            join.quals = self.analyzer().coerce_to_bool(self.analyzer().transform(item.quals))
+        elif kind == "JOIN" and not join.using:
+            join.kind = "CROSS JOIN"
+        if item.alias is not None:
+            raise Unsupported("join alias")
+        return join
+
+    def _relation(self, rv: Any) -> Rte:
+        name = rv.relname
+        schemas = [rv.schemaname] if rv.schemaname else [s for s in self.base.effective_path() if s != "pg_catalog"]
+        for schema in schemas:
+            table = self.base.builder.get(Table, schema, name)
+            if table is not None:
+                cols = [Column(c.name, self.base.types.parse_format(c.data_type), c.not_null) for c in table.columns]
+                break
+            view = self.base.builder.get(View, schema, name)
+            if view is not None:
+                cols = [Column(c.name, self.base.types.parse_format(c.data_type), c.not_null) for c in view.columns]
+                break
+        else:
+            raise ExpressionError(f'relation "{name}" does not exist')
+        alias = rv.alias.aliasname if rv.alias is not None else None
+        if rv.alias is not None and rv.alias.colnames:
+            raise Unsupported("column aliases")
+        return Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None)
+
+    # ---------------------------------------------------------------- expressions
+
+    def _var(self, rte: Rte, col: Column) -> n.Var:
+        return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable)
+
+    def resolve_column(self, fields: list[str]) -> n.Expr | None:
+        for level in [self.namespace, *reversed(self.outer)]:
+            found = self._resolve_in(level, fields)
+            if found is not None:
+                return found
+        raise ExpressionError(f'column "{".".join(fields)}" does not exist')
+
+    def _resolve_in(self, namespace: list[Rte], fields: list[str]) -> n.Expr | None:
+        if len(fields) == 1:
+            hits = [(r, c) for r in namespace for c in r.columns if c.name == fields[0]]
+            if len(hits) > 1 and len({id(r) for r, _ in hits}) > 1:
+                raise ExpressionError(f'column reference "{fields[0]}" is ambiguous')
+            if hits:
+                return self._var(*hits[0])
+            return None
+        qualifier, name = fields[-2], fields[-1]
+        for rte in namespace:
+            if rte.refname == qualifier:
+                col = next((c for c in rte.columns if c.name == name), None)
+                if col is None:
+                    raise ExpressionError(f'column {qualifier}.{name} does not exist')
+                return self._var(rte, col)
+        return None
+
+    def sublink(self, node: Any) -> n.Expr:
+        kind = getattr(node.subLinkType, "name", "")
+        sub = QueryAnalyzer(self.base, [*self.outer, self.namespace]).select(node.subselect)
+        targets = [t for t in _first_leaf(sub).targets if not t.junk]
+        if kind == "EXISTS_SUBLINK":
+            return n.SubLink(Ty("bool"), "EXISTS", sub)
+        if kind == "EXPR_SUBLINK":
+            return n.SubLink(targets[0].expr.ty, "EXPR", sub)
+        if kind == "ARRAY_SUBLINK":
+            return n.SubLink(Ty(self.base.types.array_of(targets[0].expr.ty.key)), "ARRAY", sub)
+        if kind in ("ANY_SUBLINK", "ALL_SUBLINK"):
+            a = self.analyzer()
+            test = a.transform(node.testexpr)
+            op_name = node.operName[-1].sval if node.operName else "="
+            compared = a.make_op(op_name, test, n.Const(targets[0].expr.ty, None))
+            assert isinstance(compared, n.Op)
+            return n.SubLink(Ty("bool"), "ANY" if kind == "ANY_SUBLINK" else "ALL", sub, compared.args[0], compared.name)
+        raise Unsupported(kind)
+
+    def aggregate(self, node: Any) -> n.Expr:
+        a = self.analyzer()
+        names = [s.sval for s in node.funcname]
+        if node.agg_star:
+            args: list[n.Expr] = []
+            func = a.make_func(names, [], "call")
+        else:
+            args = [a.transform(x) for x in node.args or ()]
+            func = a.make_func(names, args, "call")
+        if not isinstance(func, n.Func):
+            raise Unsupported("aggregate")
+        func.agg = True
+        func.star = bool(node.agg_star)
+        func.distinct = bool(node.agg_distinct)
+        for sort in node.agg_order or ():
+            func.order_by.append(self._sort_item(a, Query(), sort))
+        if node.agg_filter is not None:
+            func.filter = a.coerce_to_bool(a.transform(node.agg_filter))
+        if node.over is not None:
+            func.over = self._window(a, node.over)
+        return func
+
+    def _window(self, a: Analyzer, w: Any) -> str:
+        if w.name and not w.partitionClause and not w.orderClause:
+            return quote_ident(w.name)
+        ctx = _view_context(a)
+        parts = []
+        if w.partitionClause:
+            ctx.buf = []
+            ctx.append("PARTITION BY ")
+            for i, p in enumerate(w.partitionClause):
+                if i:
+                    ctx.append(", ")
+                _sortgroup_expr(a.transform(p), ctx)
+            parts.append(ctx.text())
+        if w.orderClause:
+            ctx.buf = []
+            ctx.append("ORDER BY ")
+            for i, s in enumerate(w.orderClause):
+                if i:
+                    ctx.append(", ")
+                expr, suffix = self._sort_item(a, Query(), s)
+                _sortgroup_expr(expr, ctx)
+                ctx.append(suffix)
+            parts.append(ctx.text())
+        if w.frameOptions and w.frameOptions != 1058:  # FRAMEOPTION_DEFAULTS
+            raise Unsupported("window frame")
+        return "(" + " ".join(parts) + ")"
+
+
+def _rtes(item: FromItem) -> list[Rte]:
+    if isinstance(item, RteRef):
+        return [item.rte]
+    return _rtes(item.left) + _rtes(item.right)
+
+
+def _leaf(q: Query) -> Query | SetOp:
+    return q.setop if q.setop is not None and not q.order and q.limit is None else q
+
+
+def _first_leaf(q: Query | SetOp) -> Query:
+    while True:
+        if isinstance(q, SetOp):
+            q = q.left
+        elif q.setop is not None and not q.targets:
+            q = q.setop
+        else:
+            return q
+
+
+def figure_colname(node: Any) -> str:
+    """FigureColname (parse_target.c)."""
+    if isinstance(node, ast.ColumnRef):
+        last = node.fields[-1]
+        return str(last.sval) if isinstance(last, ast.String) else "?column?"
+    if isinstance(node, ast.FuncCall):
+        return str(node.funcname[-1].sval)
+    if isinstance(node, ast.TypeCast):
+        inner = figure_colname(node.arg)
+        if inner != "?column?":
+            return inner
+        names = [s.sval for s in node.typeName.names]
+        from nself.frontends.sql_expr.catalog import snapshot
+
+        last = names[-1]
+        info = snapshot().types.get(last)
+        return last if info is None else last
+    if isinstance(node, ast.CaseExpr):
+        return "case"
+    if isinstance(node, ast.CoalesceExpr):
+        return "coalesce"
+    if isinstance(node, ast.MinMaxExpr):
+        return "greatest" if int(node.op) == 0 else "least"
+    if isinstance(node, ast.NullIfExpr if hasattr(ast, "NullIfExpr") else ()):
+        return "nullif"
+    if isinstance(node, ast.A_Expr) and getattr(node.kind, "name", "") == "AEXPR_NULLIF":
+        return "nullif"
+    if isinstance(node, ast.A_ArrayExpr):
+        return "array"
+    if isinstance(node, ast.SQLValueFunction):
+        op = node.op.name.replace("SVFOP_", "").lower()
+        return op[:-2] if op.endswith("_n") else op
+    if isinstance(node, ast.SubLink):
+        kind = getattr(node.subLinkType, "name", "")
+        if kind == "EXISTS_SUBLINK":
+            return "exists"
+        if kind == "ARRAY_SUBLINK":
+            return "array"
+        if kind == "EXPR_SUBLINK":
+            targets = node.subselect.targetList or ()
+            if targets:
+                t = targets[0]
+                return str(t.name) if t.name else figure_colname(t.val)
+    if isinstance(node, ast.A_Indirection):
+        for ind in reversed(node.indirection):
+            if isinstance(ind, ast.String):
+                return str(ind.sval)
+        return figure_colname(node.arg)
+    if isinstance(node, ast.RowExpr):
+        return "row"
+    return "?column?"
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _view_context(a: Analyzer) -> Context:
+    return Context(a.types, pretty_paren=True, pretty_indent=True, varprefix=True)
+
+
+def _sortgroup_expr(expr: n.Expr, ctx: Context) -> None:
+    """get_rule_sortgroupclause for an expression (not by column number)."""
+    if isinstance(expr, n.Const):
+        get_const_expr(expr, ctx, 1)
+    elif isinstance(expr, (n.Var, n.Raw)):
+        get_rule_expr(expr, ctx, True)
+    else:
+        ctx.append("(")
+        get_rule_expr(expr, ctx, True)
+        ctx.append(")")
+
+
+def print_query(q: Query | SetOp, ctx: Context, indent: int) -> None:
+    saved = ctx.indent_level
+    ctx.indent_level = indent
+    if isinstance(q, SetOp):
+        _setop(q, ctx)
+    else:
+        _select(q, ctx)
+    ctx.indent_level = saved
+
+
+def _select(q: Query, ctx: Context) -> None:
+    if q.setop is not None:
+        _setop(q.setop, ctx)
+        force_colno = True
+    else:
+        _basic_select(q, ctx)
+        force_colno = False
+    if q.order:
+        ctx.keyword(" ORDER BY ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 1)
+        for i, (expr, suffix) in enumerate(q.order):
+            if i:
+                ctx.append(", ")
+            if force_colno or isinstance(expr, n.Raw):
+                get_rule_expr(expr, ctx, True)
+            else:
+                _sortgroup_expr(expr, ctx)
+            ctx.append(suffix)
+    if q.offset is not None:
+        ctx.keyword(" OFFSET ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
+        get_rule_expr(q.offset, ctx, False)
+    if q.limit is not None:
+        ctx.keyword(" LIMIT ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
+        if isinstance(q.limit, n.Const) and q.limit.value is None:
+            ctx.append("ALL")
+        else:
+            get_rule_expr(q.limit, ctx, False)
+
+
+def _setop(op: SetOp, ctx: Context) -> None:
+    left, right = op.left, op.right
+    if isinstance(left, SetOp):
+        need_paren = not (left.op == op.op and left.all == op.all)
+    else:
+        need_paren = False
+    if need_paren:
+        ctx.append("(")
+        subindent = PRETTYINDENT_STD
+        ctx.keyword("", subindent, 0, 0)
+    else:
+        subindent = 0
+    _setop_leaf(left, ctx)
+    if need_paren:
+        ctx.keyword(") ", -subindent, 0, 0)
+    else:
+        ctx.keyword("", -subindent, 0, 0)
+    ctx.append(op.op + " ")
+    if op.all:
+        ctx.append("ALL ")
+    need_paren = isinstance(right, SetOp)
+    if need_paren:
+        ctx.append("(")
+        subindent = PRETTYINDENT_STD
+    else:
+        subindent = 0
+    ctx.keyword("", subindent, 0, 0)
+    saved_visible, ctx.colnames_visible = ctx.colnames_visible, False
+    _setop_leaf(right, ctx)
+    ctx.colnames_visible = saved_visible
+    ctx.indent_level -= subindent
+    if need_paren:
+        ctx.keyword(")", 0, 0, 0)
+
+
+def _setop_leaf(q: Query | SetOp, ctx: Context) -> None:
+    if isinstance(q, SetOp):
+        _setop(q, ctx)
+        return
+    need_paren = bool(q.order or q.limit is not None or q.offset is not None)
+    if need_paren:
+        ctx.append("(")
+    print_query(q, ctx, ctx.indent_level)
+    if need_paren:
+        ctx.append(")")
+
+
+def _basic_select(q: Query, ctx: Context) -> None:
+    ctx.indent_level += PRETTYINDENT_STD
+    ctx.append(" ")
+    ctx.append("SELECT")
+    if q.distinct_on:
+        ctx.append(" DISTINCT ON (")
+        for i, e in enumerate(q.distinct_on):
+            if i:
+                ctx.append(", ")
+            _sortgroup_expr(e, ctx)
+        ctx.append(")")
+    elif q.distinct:
+        ctx.append(" DISTINCT")
+    _target_list(q, ctx)
+    _from_clause(q, ctx)
+    if q.where is not None:
+        ctx.keyword(" WHERE ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 1)
+        get_rule_expr(q.where, ctx, False)
+    if q.group:
+        ctx.keyword(" GROUP BY ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 1)
+        for i, e in enumerate(q.group):
+            if i:
+                ctx.append(", ")
+            _sortgroup_expr(e, ctx)
+    if q.having is not None:
+        ctx.keyword(" HAVING ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
+        get_rule_expr(q.having, ctx, False)
+
+
+def _target_list(q: Query, ctx: Context) -> None:
+    sep = " "
+    colno = 0
+    last_multiline = False
+    for t in q.targets:
+        if t.junk:
+            continue
+        ctx.append(sep)
+        sep = ", "
+        colno += 1
+        saved = ctx.buf
+        ctx.buf = []
+        attname: str | None
+        if isinstance(t.expr, n.Var):
+            get_rule_expr(t.expr, ctx, True)
+            attname = t.expr.name
+        else:
+            get_rule_expr(t.expr, ctx, True)
+            attname = None if ctx.colnames_visible else "?column?"
+        if attname is None or attname != t.name:
+            ctx.append(" AS " + quote_ident(t.name))
+        field_text = ctx.text()
+        ctx.buf = saved
+        if field_text.startswith("\n"):
+            ctx.remove_trailing_spaces()
+        else:
+            if colno > 1:  # wrap column 0: every later target on its own line
+                ctx.keyword("", -PRETTYINDENT_STD, PRETTYINDENT_STD, PRETTYINDENT_VAR)
+        last_multiline = "\n" in field_text[1:] if field_text.startswith("\n") else "\n" in field_text
+        _ = last_multiline
+        ctx.append(field_text)
+
+
+def _from_clause(q: Query, ctx: Context) -> None:
+    first = True
+    for item in q.from_items:
+        if first:
+            ctx.keyword(" FROM ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 2)
+            first = False
+            _from_item(item, ctx)
+        else:
+            ctx.append(", ")
+            saved = ctx.buf
+            ctx.buf = []
+            _from_item(item, ctx)
+            text = ctx.text()
+            ctx.buf = saved
+            if text.startswith("\n"):
+                ctx.remove_trailing_spaces()
+            else:
+                ctx.keyword("", -PRETTYINDENT_STD, PRETTYINDENT_STD, PRETTYINDENT_VAR)
+            ctx.append(text)
+
+
+def _from_item(item: FromItem, ctx: Context) -> None:
+    if isinstance(item, RteRef):
+        rte = item.rte
+        if rte.kind == "relation":
+            assert rte.name is not None and rte.schema is not None
+            name = quote_ident(rte.name)
+            if rte.schema != "pg_catalog":
+                name = f"{quote_ident(rte.schema)}.{name}"
+            ctx.append(name)
+            if rte.alias_given or rte.refname != rte.name:
+                ctx.append(" " + quote_ident(rte.refname))
+        else:
+            assert rte.subquery is not None
+            ctx.append("(")
+            saved_visible, ctx.colnames_visible = ctx.colnames_visible, True
+            print_query(rte.subquery, ctx, ctx.indent_level)
+            ctx.colnames_visible = saved_visible
+            ctx.append(") " + quote_ident(rte.refname))
+        return
+    need_paren_right = not isinstance(item.right, RteRef)
+    _from_item(item.left, ctx)
+    ctx.keyword(f" {item.kind} ", -PRETTYINDENT_STD, PRETTYINDENT_STD, PRETTYINDENT_JOIN)
+    if need_paren_right:
+        ctx.append("(")
+    _from_item(item.right, ctx)
+    if need_paren_right:
+        ctx.append(")")
+    if item.using:
+        ctx.append(" USING (" + ", ".join(quote_ident(u) for u in item.using) + ")")
+    elif item.quals is not None:
+        ctx.append(" ON ")
+        get_rule_expr(item.quals, ctx, False)
+    elif item.kind not in ("JOIN", "CROSS JOIN"):
+        ctx.append(" ON TRUE")
+
+
+def _print_sublink_query(query: object, ctx: Context) -> None:
+    assert isinstance(query, (Query, SetOp))
+    saved_visible, ctx.colnames_visible = ctx.colnames_visible, False
+    print_query(query, ctx, ctx.indent_level)
+    ctx.colnames_visible = saved_visible
+
+
+def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn, ...]]:
+    base = Analyzer(scope.search_path or ("public",), scope.builder)
+    query = QueryAnalyzer(base).select(select_stmt)
+    ctx = _view_context(base)
+    ctx.subquery_printer = _print_sublink_query
+    print_query(query, ctx, 0)
+    text = ctx.text() + ";"
+    columns = []
+    for t in _first_leaf(query).targets if query.setop is None else query.targets:
+        if t.junk:
+            continue
+        ty = t.expr.ty
+        if ty.key == UNKNOWN:
+            ty = Ty("text")
+        not_null = isinstance(t.expr, n.Var) and t.expr.not_null
+        columns.append(ViewColumn(t.name, base.types.format(ty), not_null))
+    return text, tuple(columns)
