@@ -643,8 +643,17 @@ def _type(atoms: list[_Atom], model: _Model) -> tuple[_TypeRef, list[_Atom]]:
         i += 1
     last = head.parts[-1]
     schema = head.parts[0].name if len(head.parts) == 2 else None
-    raw = (last.name or "") + (f"({','.join(args)})" if args else "") + "".join(dims)
-    return _TypeRef(schema, last.name or "", last.quoted, args, len(dims), raw), atoms[i:]
+    type_name = last.name or ""
+    if last.quoted and not args and not dims:
+        # A quoted type with its modifiers inside the quotes ("int[]", "varchar(20)"): the
+        # exporter writes it out unquoted (it has no capitals), so PostgreSQL reads them.
+        inner = re.fullmatch(r"([^()\[\]]+?)\s*(?:\(([^()]*)\))?((?:\[[0-9]*\])*)", type_name)
+        if inner and (inner.group(2) is not None or inner.group(3)):
+            type_name = inner.group(1)
+            args = [a.strip() for a in inner.group(2).split(",")] if inner.group(2) else []
+            dims = re.findall(r"\[[0-9]*\]", inner.group(3))
+    raw = type_name + (f"({','.join(args)})" if args else "") + "".join(dims)
+    return _TypeRef(schema, type_name, last.quoted, args, len(dims), raw), atoms[i:]
 
 
 _ACTIONS = {
@@ -1157,8 +1166,9 @@ def _pg_type(t: _TypeRef, model: _Model) -> tuple[_PgType, _EnumDef | None]:
                     return _PgType(t.raw, t.raw, known=False), None
                 return _PgType(builtin.text + suffix, builtin.base + suffix), None
             return builtin, None
-    # An unknown type: PostgreSQL would refuse it; keep what DBML says.
-    text = (f"{quote_ident(t.schema)}." if t.schema else "") + t.raw
+    # A type DBML does not define: a user type when schema-qualified (printed as
+    # format_type would), else kept as written (PostgreSQL would refuse it).
+    text = f"{quote_ident(t.schema)}.{quote_ident(t.name)}" + t.raw[len(t.name) :] if t.schema else t.raw
     return _PgType(text, text, known=False), None
 
 
