@@ -75,8 +75,10 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> 
             handler(state, stmt)
         except Skip as skip:
             state.warn(f"{skip}; statement skipped")
-        except SourceError:
-            raise
+        except SourceError as exc:
+            if not state.keep_going:
+                raise
+            state.warn(f"ERROR {exc.message}; statement skipped")
         except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
 
@@ -100,7 +102,7 @@ def _skip_blank(text: str, offset: int) -> int:
 def compile_sql_with_warnings(text: str, filename: str = "<input>") -> CompileResult:
     state = State()
     _interpret(state, text, filename)
-    return CompileResult(state.builder.freeze(), tuple(state.warnings))
+    return CompileResult(state.catalog(), tuple(state.warnings))
 
 
 def compile_sql(text: str, filename: str = "<input>") -> Catalog:
@@ -114,7 +116,7 @@ def compile_files(migrations: list[MigrationFile]) -> CompileResult:
         # each migration starts a new session: search_path goes back to its default
         state.search_path = State.search_path
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
-    return CompileResult(state.builder.freeze(), tuple(state.warnings))
+    return CompileResult(state.catalog(), tuple(state.warnings))
 
 
 def compile_migrations_with_warnings(path: Path | str) -> CompileResult:

@@ -12,6 +12,7 @@ from typing import Any
 from pglast import ast
 from pglast.stream import RawStream
 
+from nself.errors import NselfError, SourceError
 from nself.frontends.sql_state import State
 from nself.ir.model import PartitionSpec, Table, ViewColumn
 
@@ -47,6 +48,14 @@ def _call(
             return fn(*args, scope(state, columns), **kw)
         except (NotImplementedError, ImportError):
             pass
+        except SourceError:
+            raise
+        except NselfError as exc:  # sql_expr's ExpressionError: name the statement
+            raise state.error(str(exc)) from None
+        except Exception as exc:  # a construct sql_expr does not handle yet
+            raise state.error(
+                f"cannot canonicalise this {name.replace('_', ' ')}: {type(exc).__name__}: {exc}"
+            ) from exc
     return fallback()
 
 

@@ -29,6 +29,8 @@ from nself.frontends.sql_state import (
     names_of,
     qualified,
     quote_ident,
+    quote_literal,
+    regclass_text,
 )
 from nself.frontends.sql_tables import (
     _children,
@@ -130,10 +132,14 @@ def create_schema(state: State, stmt: ast.CreateSchemaStmt) -> None:
             state.search_path = saved
 
 
+def find_extension(state: State, name: str) -> Extension | None:
+    return next((e for e in state.builder.all(Extension) if e.name == name), None)
+
+
 @handles(ast.CreateExtensionStmt)
 def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
     name = stmt.extname
-    if state.builder.get(Extension, name) is not None:
+    if find_extension(state, name) is not None:
         if stmt.if_not_exists:
             return
         raise state.error(f'extension "{name}" already exists')
@@ -152,7 +158,7 @@ def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
     )
     if info is not None and options.get("cascade") is not None:
         for required in info.requires:
-            if required != "plpgsql" and state.builder.get(Extension, required) is None:
+            if required != "plpgsql" and find_extension(state, required) is None:
                 create_extension(
                     state, ast.CreateExtensionStmt(extname=required, if_not_exists=True, options=())
                 )
@@ -163,7 +169,7 @@ def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
 
 @handles(ast.AlterExtensionStmt)
 def alter_extension(state: State, stmt: ast.AlterExtensionStmt) -> None:
-    ext = state.builder.get(Extension, stmt.extname)
+    ext = find_extension(state, stmt.extname)
     if ext is None:
         raise state.error(f'extension "{stmt.extname}" does not exist')
     for opt in stmt.options or ():
@@ -212,6 +218,10 @@ def alter_enum(state: State, stmt: ast.AlterEnumStmt) -> None:
         if stmt.oldVal not in labels:
             raise state.error(f'"{stmt.oldVal}" is not an existing enum label')
         labels[labels.index(stmt.oldVal)] = stmt.newVal
+        type_text = f"::{quote_ident(enum.schema)}.{quote_ident(enum.name)}"
+        state.rewrite_expressions(
+            quote_literal(stmt.oldVal) + type_text, quote_literal(stmt.newVal) + type_text
+        )
     else:
         if stmt.newVal in labels:
             if stmt.skipIfNewValExists:
@@ -632,29 +642,36 @@ def alter_function(state: State, stmt: ast.AlterFunctionStmt) -> None:
 @handles(ast.DefineStmt)
 def define(state: State, stmt: ast.DefineStmt) -> None:
     if stmt.kind == ObjectType.OBJECT_AGGREGATE:
+        define_aggregate(state, stmt)
+        return
+    if stmt.kind == ObjectType.OBJECT_COLLATION:
         names = names_of(stmt.defnames)
         schema = state.creation_schema(names[-2] if len(names) > 1 else None)
-        args: list[FunctionArgument] = []
-        arg_list = stmt.args[0] if stmt.args else None
-        for p in arg_list or ():
-            if isinstance(p, ast.FunctionParameter):
-                args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), _MODES[p.mode]))  # type: ignore[arg-type]
-        definition = {d.defname.lower(): d.arg for d in stmt.definition or ()}
-        stype = definition.get("stype")
-        finalfunc = definition.get("finalfunc")
-        returns = canon.data_type(state, stype) if isinstance(stype, ast.TypeName) else None
-        if finalfunc is not None:
-            returns = None
-            final = names_of(finalfunc.names if isinstance(finalfunc, ast.TypeName) else ())
-            for f in state.builder.all(Function):
-                if final and f.name == final[-1]:
-                    returns = f.returns
-        state.builder.add(
-            Function(schema, names[-1], tuple(args), "aggregate", returns, "internal", "aggregate_dummy")
-        )
-        state.warn("aggregates are modelled by signature only")
+        state.collations.add((schema, names[-1]))
         return
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+def define_aggregate(state: State, stmt: ast.DefineStmt) -> None:
+    """An aggregate is kept while interpreting, so views that call it can be typed, and
+    left out of the final catalog (the IR does not list aggregates)."""
+    names = names_of(stmt.defnames)
+    schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+    args: list[FunctionArgument] = []
+    arg_list = stmt.args[0] if stmt.args else None
+    for p in arg_list or ():
+        if isinstance(p, ast.FunctionParameter):
+            args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), _MODES[p.mode]))  # type: ignore[arg-type]
+    definition = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+    stype = definition.get("stype")
+    returns = canon.data_type(state, stype) if isinstance(stype, ast.TypeName) else None
+    finalfunc = definition.get("finalfunc")
+    if isinstance(finalfunc, ast.TypeName):
+        final = names_of(finalfunc.names)
+        for f in state.builder.all(Function):
+            if f.name == final[-1] and (len(final) == 1 or f.schema == final[-2]):
+                returns = f.returns
+    state.builder.add(Function(schema, names[-1], tuple(args), "aggregate", returns, "internal"))
 
 
 # --------------------------------------------------------------------------- triggers and policies
@@ -886,6 +903,8 @@ def grant(state: State, stmt: ast.GrantStmt) -> None:
                     else:
                         privs.append((n, None))
         for grantee in grantees:
+            if grantee == state.owner:
+                continue  # the owner's own privileges are implicit
             for privilege, column in privs:
                 p = Privilege(
                     object_kind, schema, object_name, grantee, privilege, column, bool(stmt.grant_option)
@@ -993,7 +1012,7 @@ def comment_on(state: State, stmt: ast.CommentStmt) -> None:
             raise state.error(f'schema "{obj.sval}" does not exist')
         b.add(_with_comment(schema, comment))
     elif kind == ObjectType.OBJECT_EXTENSION:
-        ext = b.get(Extension, obj.sval)
+        ext = find_extension(state, obj.sval)
         if ext is None:
             raise state.error(f'extension "{obj.sval}" does not exist')
         b.add(_with_comment(ext, comment))
@@ -1179,7 +1198,7 @@ def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None
 
 @dropper(ObjectType.OBJECT_EXTENSION)
 def drop_extension(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
-    ext = state.builder.get(Extension, obj.sval)
+    ext = find_extension(state, obj.sval)
     if ext is None:
         if missing_ok:
             return
@@ -1248,9 +1267,6 @@ def drop_table_scoped(state: State, obj: Any, missing_ok: bool, cascade: bool) -
         node = state.builder.get(cls, rel.schema, rel.name, names[-1])
         if node is not None:
             state.builder.remove(node)
-            if cls is Trigger:
-                for child in _children(state, rel) if isinstance(rel, Table) else ():
-                    state.builder.remove(dataclasses.replace(node, schema=child.schema, table=child.name))
             return
     if not missing_ok:
         raise state.error(f'"{names[-1]}" for table "{rel.name}" does not exist')
@@ -1367,6 +1383,10 @@ def rename_relation(state: State, stmt: ast.RenameStmt) -> None:
         state.builder.replace(node, dataclasses.replace(node, name=new))
         if isinstance(node, View):
             rename_table_refs(state, schema, node.name, new)
+        elif isinstance(node, Sequence):  # nextval('seq'::regclass) names it by OID
+            state.rewrite_expressions(regclass_text(schema, node.name), regclass_text(schema, new))
+        elif isinstance(node, Index) and (schema, node.name) in state.index_sources:
+            state.index_sources[(schema, new)] = state.index_sources.pop((schema, node.name))
 
 
 @renamer(ObjectType.OBJECT_COLUMN)
@@ -1661,10 +1681,10 @@ def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
         assert f is not None
         b.replace(f, dataclasses.replace(f, schema=new_schema))
     elif kind == ObjectType.OBJECT_EXTENSION:
-        ext = b.get(Extension, stmt.object.sval)
+        ext = find_extension(state, stmt.object.sval)
         if ext is None:
             raise state.error(f'extension "{stmt.object.sval}" does not exist')
-        b.add(dataclasses.replace(ext, schema=new_schema))
+        b.replace(ext, dataclasses.replace(ext, schema=new_schema))
     else:
         raise Skip(f"ALTER {kind.name.removeprefix('OBJECT_')} SET SCHEMA is not modelled")
 

@@ -20,10 +20,13 @@ from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
+    Catalog,
+    CheckConstraint,
     CompositeType,
     Domain,
     Enum,
     ExclusionConstraint,
+    Function,
     Index,
     PrimaryKey,
     Privilege,
@@ -99,6 +102,17 @@ class State:
     identity_sequences: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # (schema, table, column) -> default's source; (schema, table, constraint) -> check's
     column_defaults: dict[Key, ExprSource] = field(default_factory=dict)
+    # relation names taken by objects the IR leaves out (indexes cloned onto partitions)
+    hidden_relations: dict[tuple[str, str], str] = field(default_factory=dict)
+    # collations made by CREATE COLLATION
+    collations: set[tuple[str, str]] = field(default_factory=set)
+    # the role that runs the migrations: it owns what they create, and its own privileges
+    # are not listed
+    owner: str = "postgres"
+    # report errors in statements as warnings and go on (for diagnosing a whole history)
+    keep_going: bool = False
+    # (schema, index) -> the CREATE INDEX it came from
+    index_sources: dict[tuple[str, str], ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
 
@@ -107,6 +121,14 @@ class State:
             # what an empty PostgreSQL 15 database holds: public, usable by everyone
             self.builder.add(Schema("public", "standard public schema"))
             self.builder.add(Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"))
+
+    def catalog(self) -> Catalog:
+        """The IR of what has been interpreted. Aggregates were kept only so views calling
+        them could be typed: the IR does not list them."""
+        for f in list(self.builder.all(Function)):
+            if f.kind == "aggregate":
+                self.builder.remove(f)
+        return self.builder.freeze()
 
     # ----------------------------------------------------------------- diagnostics
 
@@ -163,6 +185,7 @@ class State:
             self.relation_in(schema, name) is not None
             or (schema, name) in self.constraint_indexes
             or (schema, name) in self.identity_sequences
+            or (schema, name) in self.hidden_relations
         )
 
     def constraint_taken(self, schema: str, name: str) -> bool:
@@ -187,6 +210,19 @@ class State:
                 if node is not None:
                     return s, node
         return None
+
+    def collation_text(self, names: list[str]) -> str | None:
+        """A collation as `attcollation::regcollation` prints it with search_path =
+        pg_catalog (`"C"`, `public.posix`); None for the type's default."""
+        if names == ["default"] or names == ["pg_catalog", "default"]:
+            return None
+        if len(names) > 1:
+            schema: str | None = names[-2]
+        else:
+            schema = next((s for s in self.path_schemas() if (s, names[-1]) in self.collations), None)
+        if schema is None or schema == "pg_catalog":
+            return quote_ident(names[-1])
+        return f"{quote_ident(schema)}.{quote_ident(names[-1])}"
 
     # ----------------------------------------------------------------- name choosing
 
@@ -242,6 +278,27 @@ class State:
             self.builder.add(new)
             for c in new.checks:
                 self.constraint_names[(new.schema, c.name)] += 1
+
+    def rewrite_expressions(self, old: str, new: str) -> None:
+        """Replace a fragment in every stored default and CHECK (after a RENAME of a
+        sequence or an enum label, which those expressions name by OID)."""
+        for table in list(self.builder.all(Table)):
+            columns = table.columns
+            if any(c.default and old in c.default for c in columns):
+                columns = tuple(
+                    dataclasses.replace(c, default=c.default.replace(old, new))
+                    if c.default and old in c.default
+                    else c
+                    for c in columns
+                )
+            constraints = tuple(
+                dataclasses.replace(c, expression=c.expression.replace(old, new))
+                if isinstance(c, CheckConstraint) and old in c.expression
+                else c
+                for c in table.constraints
+            )
+            if columns != table.columns or constraints != table.constraints:
+                self.update_table(table, columns=columns, constraints=constraints)
 
     def update_table(self, table: Table, **changes: Any) -> Table:
         new = dataclasses.replace(table, **changes)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType, DropBehavior, SortByDir, SortByNulls
+from pglast.enums import AlterTableType, ConstrType, DropBehavior, ObjectType, SortByDir, SortByNulls
 
 from nself.frontends import sql_canon as canon
 from nself.frontends import sql_naming
@@ -387,7 +387,7 @@ def _add_index_constraint(state: State, table: Table, c: ast.Constraint, cols: l
         elements = []
         for elem, ops in c.exclusions or ():
             expression = elem.name if elem.name else f"({canon.index_expression(state, elem.expr, types)})"
-            key = _index_key(state, elem, types)
+            key = _index_key(state, elem, types, c.access_method or "gist")
             elements.append(
                 ExclusionElement(
                     expression, ".".join(names_of(ops)), key.opclass, key.descending, key.nulls_first
@@ -460,12 +460,7 @@ def _is_serial(tn: ast.TypeName) -> str | None:
 def _collation(state: State, clause: ast.CollateClause | None) -> str | None:
     if clause is None:
         return None
-    names = names_of(clause.collname)
-    if names[-1] == "default":
-        return None
-    if len(names) > 1 and names[0] != "pg_catalog":
-        return ".".join(names)
-    return names[-1]
+    return state.collation_text(names_of(clause.collname))
 
 
 def column_from_def(
@@ -683,13 +678,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         table = dataclasses.replace(
             table, partition_by=canon.partition_key(state, stmt.partspec, column_types(table))
         )
-    inherited_checks = tuple(
-        c for p in parent_tables for c in p.constraints if isinstance(c, CheckConstraint) and not c.no_inherit
-    )
-    unique_checks: dict[str, CheckConstraint] = {}
-    for c in inherited_checks:
-        unique_checks.setdefault(c.name, c)
-    table = dataclasses.replace(table, constraints=tuple(unique_checks.values()))
+    # CHECKs the child only inherits are not listed (nself/frontends/live.py)
     state.put_table(None, table)
     table = apply_constraints(state, table, pending, creating=True, dedup=True)
     if partition_of is not None:
@@ -741,8 +730,10 @@ def _like_columns(state: State, like: ast.TableLikeClause) -> list[ColumnResult]
 
 
 def clone_partition_objects(state: State, parent: Table, part: Table) -> None:
-    """What PostgreSQL creates on a new or attached partition: the parent's NOT NULLs,
-    its index-backed constraints and indexes, and its foreign keys."""
+    """What PostgreSQL does to a new or attached partition that the IR shows: its columns
+    become NOT NULL where the parent's are. The constraints, indexes and triggers it clones
+    onto the partition are not IR objects (nself/frontends/live.py), but their names are
+    taken, so later names are chosen as the server chooses them."""
     parent_cols = {c.name: c for c in parent.columns}
     columns = tuple(
         dataclasses.replace(c, not_null=True)
@@ -750,47 +741,29 @@ def clone_partition_objects(state: State, parent: Table, part: Table) -> None:
         else c
         for c in part.columns
     )
-    part = state.update_table(part, columns=columns)
+    state.update_table(part, columns=columns)
     for c in parent.constraints:
-        if isinstance(c, (PrimaryKey, UniqueConstraint)):
-            if any(type(x) is type(c) and x.columns == c.columns for x in part.constraints):
-                continue
-            if isinstance(c, PrimaryKey):
-                name = state.choose_relation_name(part.schema, part.name, None, "pkey", True)
-            else:
-                colnames = sql_naming.index_column_names(list(c.columns) + list(c.include))
-                name = state.choose_relation_name(
-                    part.schema, part.name, sql_naming.name_addition(colnames), "key", True
-                )
-            part = state.update_table(
-                part, constraints=(*part.constraints, dataclasses.replace(c, name=name, comment=None))
+        if isinstance(c, PrimaryKey):
+            name = state.choose_relation_name(part.schema, part.name, None, "pkey", True)
+        elif isinstance(c, UniqueConstraint):
+            colnames = sql_naming.index_column_names(list(c.columns) + list(c.include))
+            name = state.choose_relation_name(
+                part.schema, part.name, sql_naming.name_addition(colnames), "key", True
             )
-        elif isinstance(c, ForeignKey):
-            if any(x.name == c.name for x in part.constraints):
-                name = state.choose_constraint_name(
-                    part.schema, part.name, sql_naming.name_addition(c.columns), "fkey"
-                )
-            else:
-                name = c.name
-            part = state.update_table(
-                part, constraints=(*part.constraints, dataclasses.replace(c, name=name, comment=None))
-            )
+        else:
+            continue
+        state.hidden_relations[(part.schema, name)] = part.name
     for index in list(state.builder.all(Index)):
         if index.schema == parent.schema and index.table == parent.name:
             _clone_index(state, index, part)
 
 
 def _clone_index(state: State, index: Index, part: Table) -> None:
-    for existing in state.builder.all(Index):
-        if existing.schema == part.schema and existing.table == part.name and existing.keys == index.keys:
-            return
     colnames = sql_naming.index_column_names([k.column or "expr" for k in index.keys] + list(index.include))
     name = state.choose_relation_name(
         part.schema, part.name, sql_naming.name_addition(colnames), "idx", False
     )
-    state.builder.add(
-        dataclasses.replace(index, schema=part.schema, name=name, table=part.name, comment=None)
-    )
+    state.hidden_relations[(part.schema, name)] = part.name
 
 
 # --------------------------------------------------------------------------- ALTER TABLE
@@ -825,9 +798,10 @@ def alter(*kinds: AlterTableType) -> Callable[[AlterHandler], AlterHandler]:
 
 @handles(ast.AlterTableStmt)
 def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
-    from pglast.enums import ObjectType
-
     rv = stmt.relation
+    if stmt.objtype == ObjectType.OBJECT_INDEX:
+        alter_index(state, stmt)
+        return
     found = state.find_relation(rv.schemaname, rv.relname)
     if found is None:
         if stmt.missing_ok:
@@ -860,7 +834,6 @@ def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
                 f"ALTER {stmt.objtype.name.removeprefix('OBJECT_')} {cmd.subtype.name} on {type(obj).__name__.lower()} is not modelled"
             )
         return
-    del ObjectType
     table: Table = obj
     for cmd in stmt.cmds:
         if cmd.subtype in IGNORED_ALTERS:
@@ -872,6 +845,26 @@ def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
         current = state.builder.get(Table, table.schema, table.name)
         assert current is not None
         table = handler(state, current, cmd)
+
+
+def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
+    rv = stmt.relation
+    found = state.find_relation(rv.schemaname, rv.relname)
+    index = found[1] if found is not None and isinstance(found[1], Index) else None
+    for cmd in stmt.cmds:
+        if cmd.subtype == AlterTableType.AT_AttachPartition:
+            attach_index_partition(state, rv.schemaname or (found[0] if found else ""), cmd)
+        elif cmd.subtype in (AlterTableType.AT_SetRelOptions, AlterTableType.AT_ResetRelOptions) and index:
+            options = dict(o.split("=", 1) for o in index.options)
+            for opt in cmd.def_ or ():
+                if cmd.subtype == AlterTableType.AT_SetRelOptions:
+                    options[opt.defname] = _option_value(opt.arg)
+                else:
+                    options.pop(opt.defname, None)
+            index = dataclasses.replace(index, options=tuple(f"{k}={v}" for k, v in options.items()))
+            state.builder.add(index)
+        elif cmd.subtype not in IGNORED_ALTERS:
+            state.warn(f"ALTER INDEX {cmd.subtype.name.removeprefix('AT_')} is not modelled")
 
 
 def _view_options(state: State, view: View, cmd: ast.AlterTableCmd) -> None:
@@ -1058,9 +1051,7 @@ def alter_column_type(state: State, table: Table, cmd: ast.AlterTableCmd) -> Tab
         state.search_path = saved
     table = _replace_column(state, table, col, new)
     table = _recook_checks(state, table)
-    for index in list(state.builder.all(Index)):
-        if index.schema == table.schema and index.table == table.name and index_uses(index, col.name):
-            pass  # index expressions are re-derived by sql_expr once it keeps typed sources
+    rederive_indexes(state, table, col.name)
     for child in _children(state, table):
         c = child.column(col.name)
         if c is not None:
@@ -1161,15 +1152,13 @@ def add_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
     pending = PendingConstraints()
     pending.add(c, None)
     table = apply_constraints(state, table, pending, creating=False)
-    if c.contype == ConstrType.CONSTR_CHECK and not c.is_no_inherit:
-        added = table.constraints[-1]
-        for child in _children(state, table):
-            if not any(x.name == added.name for x in child.constraints):
-                state.update_table(child, constraints=(*child.constraints, added))
-    if c.contype in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_FOREIGN):
+    # Copies on children (inherited CHECKs, constraints cloned onto partitions) are not IR
+    # objects; a PRIMARY KEY's NOT NULL does reach the partitions' columns.
+    if c.contype == ConstrType.CONSTR_PRIMARY:
         for child in _children(state, table):
             if child.partition_of is not None:
-                clone_partition_objects(state, table, child)
+                cols = table.primary_key.columns if table.primary_key else ()
+                state.update_table(child, columns=_set_not_null(child, cols))
     return table
 
 
@@ -1289,13 +1278,6 @@ def attach_partition(state: State, table: Table, cmd: ast.AlterTableCmd) -> Tabl
     assert part is not None
     bound = canon.partition_bound(state, part_cmd.bound, table)
     part = state.update_table(part, partition_of=PartitionOf(table.schema, table.name, bound))
-    inherited = tuple(
-        c
-        for c in table.constraints
-        if isinstance(c, CheckConstraint) and not c.no_inherit and find_constraint(part, c.name) is None
-    )
-    if inherited:
-        part = state.update_table(part, constraints=part.constraints + inherited)
     clone_partition_objects(state, table, part)
     return table
 
@@ -1327,7 +1309,48 @@ def drop_inherit(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
 # --------------------------------------------------------------------------- indexes
 
 
-def _index_key(state: State, elem: ast.IndexElem, columns: dict[str, str] | Any) -> IndexKey:
+# Operator classes of PostgreSQL 15's contrib extensions that are not their type's default
+# (a default one is not shown by pg_get_indexdef, so the IR leaves it out).
+EXTENSION_OPCLASSES = {
+    "gin_trgm_ops": "pg_trgm",
+    "gist_trgm_ops": "pg_trgm",
+    "gist__intbig_ops": "intarray",
+    "gin__int_ops": "intarray",
+    "gist__ltree_ops": "ltree",
+    "gist_hstore_ops": "hstore",
+}
+_DEFAULT_OPCLASS = re.compile(
+    r"(int2|int4|int8|float4|float8|numeric|text|bpchar|bytea|bool|char|name|oid|date|time|timetz"
+    r"|timestamp|timestamptz|interval|uuid|inet|macaddr|macaddr8|money|bit|varbit|enum|jsonb"
+    r"|array|record|range|multirange|tsvector|tsquery|pg_lsn|oidvector|xid8|citext|ltree"
+    r"|gin_hstore|gist_ltree|gist_cube|gist__int)_ops"
+)
+
+
+def opclass_text(state: State, names: list[str], method: str = "btree") -> str | None:
+    """An index key's operator class as the IR shows it: None when it is the default for
+    the column's type, otherwise qualified unless it is PostgreSQL's own."""
+    if not names:
+        return None
+    if len(names) > 1:
+        return names[-1] if names[-2] == "pg_catalog" else f"{names[-2]}.{names[-1]}"
+    name = names[-1]
+    extension = EXTENSION_OPCLASSES.get(name)
+    if extension is not None:
+        from nself.ir.model import Extension
+
+        ext = next((e for e in state.builder.all(Extension) if e.name == extension), None)
+        return f"{ext.schema if ext else 'public'}.{name}"
+    if name == "inet_ops" and method == "gist":  # gist's default for inet is btree_gist's
+        return name
+    if _DEFAULT_OPCLASS.fullmatch(name):
+        return None
+    return name
+
+
+def _index_key(
+    state: State, elem: ast.IndexElem, columns: dict[str, str] | Any, method: str = "btree"
+) -> IndexKey:
     descending = elem.ordering == SortByDir.SORTBY_DESC
     nulls_first: bool | None = None
     if elem.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
@@ -1336,14 +1359,7 @@ def _index_key(state: State, elem: ast.IndexElem, columns: dict[str, str] | Any)
         nulls_first = False
     if nulls_first is not None and nulls_first == descending:
         nulls_first = None
-    opclass_names = names_of(elem.opclass)
-    opclass = None
-    if opclass_names:
-        opclass = (
-            opclass_names[-1]
-            if len(opclass_names) == 1 or opclass_names[0] == "pg_catalog"
-            else ".".join(opclass_names)
-        )
+    opclass = opclass_text(state, names_of(elem.opclass), method)
     collation = None
     if elem.collation:
         collation = _collation(state, ast.CollateClause(collname=elem.collation))
@@ -1363,6 +1379,36 @@ def _index_key(state: State, elem: ast.IndexElem, columns: dict[str, str] | Any)
         descending=descending,
         nulls_first=nulls_first,
     )
+
+
+def index_expressions(
+    state: State, stmt: ast.IndexStmt, columns: dict[str, str]
+) -> tuple[tuple[IndexKey, ...], str | None]:
+    method = stmt.accessMethod or "btree"
+    keys = tuple(_index_key(state, e, columns, method) for e in stmt.indexParams or ())
+    predicate = None
+    if stmt.whereClause is not None:
+        predicate = canon.predicate_expression(state, stmt.whereClause, columns)
+    return keys, predicate
+
+
+def rederive_indexes(state: State, table: Table, column: str) -> None:
+    """ALTER COLUMN TYPE rebuilds the indexes on the column from their definitions, so
+    their expressions are typed anew."""
+    types = dict(column_types(table))
+    for index in list(state.builder.all(Index)):
+        if (index.schema, index.table) != (table.schema, table.name) or not index_uses(index, column):
+            continue
+        source = state.index_sources.get((index.schema, index.name))
+        if source is None:
+            continue
+        saved = state.search_path
+        state.search_path = source.search_path
+        try:
+            keys, predicate = index_expressions(state, source.node, types)
+        finally:
+            state.search_path = saved
+        state.builder.add(dataclasses.replace(index, keys=keys, predicate=predicate))
 
 
 @handles(ast.IndexStmt)
@@ -1394,7 +1440,7 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
         name = state.choose_relation_name(
             schema, target.name, sql_naming.name_addition(colnames), "idx", False
         )
-    keys = tuple(_index_key(state, e, columns) for e in stmt.indexParams or ())
+    keys, predicate = index_expressions(state, stmt, columns)
     index = Index(
         schema,
         name,
@@ -1403,17 +1449,36 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
         unique=bool(stmt.unique),
         method=stmt.accessMethod or "btree",
         include=tuple(e.name for e in stmt.indexIncludingParams or ()),
-        predicate=canon.predicate_expression(state, stmt.whereClause, columns)
-        if stmt.whereClause is not None
-        else None,
+        predicate=predicate,
         nulls_not_distinct=bool(stmt.nulls_not_distinct),
         options=_reloptions(stmt.options),
     )
     state.builder.add(index)
+    state.index_sources[(schema, name)] = ExprSource("index", stmt, state.search_path)
     if isinstance(target, Table) and target.partition_by is not None and rv.inh:
         for child in _children(state, target):
             if child.partition_of is not None:
                 _clone_index(state, index, child)
+
+
+def attach_index_partition(state: State, schema: str, cmd: ast.AlterTableCmd) -> None:
+    """ALTER INDEX parent ATTACH PARTITION child: the child index (or the constraint it
+    backs) becomes a clone of the parent's, which the IR does not list."""
+    rv: ast.RangeVar = cmd.def_.name
+    found = state.find_relation(rv.schemaname or None, rv.relname)
+    if found is not None and isinstance(found[1], Index):
+        state.builder.remove(found[1])
+        state.hidden_relations[(found[0], rv.relname)] = found[1].table
+        return
+    for s in [rv.schemaname] if rv.schemaname else state.path_schemas():
+        owner = state.constraint_indexes.get((s, rv.relname))
+        if owner is not None:
+            table = state.builder.get(Table, s, owner)
+            assert table is not None
+            state.update_table(table, constraints=tuple(c for c in table.constraints if c.name != rv.relname))
+            state.hidden_relations[(s, rv.relname)] = owner
+            return
+    raise state.error(f'index "{rv.relname}" does not exist')
 
 
 # --------------------------------------------------------------------------- dropping tables
