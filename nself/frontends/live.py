@@ -35,9 +35,10 @@ Connection = psycopg.Connection[Row]
 
 # --------------------------------------------------------------------------- SQL pieces
 
-# Schemas that are PostgreSQL's own: pg_catalog, pg_toast*, pg_temp_*, information_schema
-# (users cannot create schemas named pg_*).
-_USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema')"
+# Schemas left out: PostgreSQL's own (pg_catalog, pg_toast*, pg_temp_*, information_schema;
+# users cannot create schemas named pg_*) and nself's bookkeeping (`_nself`: migration and
+# seed history), which is no part of the user's schema.
+_USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', '_nself'))"
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -133,6 +134,9 @@ SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
+       CASE WHEN c.relkind IN ('v', 'm') THEN (
+           SELECT r.ev_action::text FROM pg_rewrite r
+           WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') END AS query_tree,
        inh.parent_schemas, inh.parent_names,
        {_comment("pg_class", "c.oid")} AS comment
 FROM pg_class c
@@ -460,6 +464,9 @@ class _Reader:
         self.identities: dict[tuple[int, int], Row] = {}
         # every column of the relations in user schemas: (relation oid, attnum) -> row
         self.attributes: dict[tuple[int, int], Row] = {}
+        self.relations: dict[int, Row] = {}
+        self.origins: dict[int, dict[int, tuple[int, int]]] = {}
+        self.view_not_null: dict[tuple[int, int], bool] = {}
 
     def rows(self, query: str) -> list[Row]:
         return self.conn.execute(cast(Any, query)).fetchall()
@@ -577,6 +584,7 @@ class _Reader:
                 if r["conrelid"] in relations:
                     constraints[r["conrelid"]].append(self.constraint(r, index_columns))
 
+        self.relations = relations
         for oid, rel in relations.items():
             kind = rel["relkind"]
             cols = columns.get(oid, [])
@@ -589,7 +597,12 @@ class _Reader:
                         name=rel["name"],
                         definition=rel["definition"],
                         columns=tuple(
-                            m.ViewColumn(name=c["name"], data_type=c["data_type"], comment=c["comment"])
+                            m.ViewColumn(
+                                name=c["name"],
+                                data_type=c["data_type"],
+                                not_null=self.view_column_not_null(oid, c["attnum"]),
+                                comment=c["comment"],
+                            )
                             for c in cols
                         ),
                         materialized=kind == "m",
@@ -667,6 +680,30 @@ class _Reader:
             collation=c["collation"],
             comment=c["comment"],
         )
+
+    def view_column_not_null(self, view: int, attnum: int) -> bool:
+        """Whether PostgreSQL could know a view column is never NULL: see `view_origins`."""
+        key = (view, attnum)
+        if key in self.view_not_null:
+            return self.view_not_null[key]
+        self.view_not_null[key] = False  # a cycle (impossible in PostgreSQL) stays nullable
+        origin = self.view_origins(view).get(attnum)
+        result = False
+        if origin is not None:
+            rel = self.relations.get(origin[0])
+            if rel is not None and rel["relkind"] in ("v", "m"):
+                result = self.view_column_not_null(*origin)
+            elif rel is not None and rel["relkind"] in ("r", "p"):
+                column = self.attributes.get(origin)
+                result = bool(column and column["not_null"])
+        self.view_not_null[key] = result
+        return result
+
+    def view_origins(self, view: int) -> dict[int, tuple[int, int]]:
+        if view not in self.origins:
+            tree = self.relations[view]["query_tree"]
+            self.origins[view] = view_column_origins(tree) if tree else {}
+        return self.origins[view]
 
     def column_names(self, relid: int, attnums: list[int] | None) -> tuple[str, ...]:
         return tuple(self.attribute(relid, n)["name"] for n in attnums or ())
@@ -980,6 +1017,56 @@ def _matching_paren(text: str, start: int) -> int:
                 return i
         i += 1
     return -1
+
+
+# What in a view's query tree (pg_rewrite.ev_action) can make a plain column reference
+# NULL although its column is NOT NULL: outer joins, set operations, grouping sets.
+_NULLABLE_QUERY = re.compile(r":jointype [123]\b|:setOperations \{|:groupingSets \(")
+_TREE_TOKENS = re.compile(
+    r"\\.|\{TARGETENTRY :expr \{(\w+) |[{}]|:targetList "
+    r"|:resno (\d+)|:resorigtbl (\d+) :resorigcol (\d+) :resjunk (\w+)"
+)
+
+
+def view_column_origins(tree: str) -> dict[int, tuple[int, int]]:
+    """For a view's query tree (pg_rewrite.ev_action as text): the view columns that are a
+    bare column reference, as {column number: (relation oid, attnum)} of the column they
+    come from (PostgreSQL's resorigtbl/resorigcol, traced through subqueries in FROM).
+
+    The view's columns may be NOT NULL only when nothing anywhere in the query can turn a
+    value into NULL: so a query with an outer join, a set operation or grouping sets gives
+    no origins at all."""
+    if _NULLABLE_QUERY.search(tree):
+        return {}
+    origins: dict[int, tuple[int, int]] = {}
+    depth = 0
+    list_depth = -1  # the brace depth of the top query's target entries, once inside
+    entry_kind = ""
+    resno = 0
+    for match in _TREE_TOKENS.finditer(tree):
+        token = match.group(0)
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif token == ":targetList ":
+            if depth == 1:
+                list_depth = 2
+        elif match.group(1) is not None:  # a target entry and the kind of its expression
+            depth += 2  # the entry's brace and its expression's
+            if depth - 2 == list_depth - 1:
+                entry_kind = match.group(1)
+        elif match.group(2) is not None:
+            if depth == list_depth:
+                resno = int(match.group(2))
+        elif match.group(3) is not None and depth == list_depth:
+            table, column, junk = int(match.group(3)), int(match.group(4)), match.group(5)
+            if entry_kind == "VAR" and table and junk == "false":
+                origins[resno] = (table, column)
+            entry_kind = ""
+        if list_depth > 0 and depth < list_depth - 1:
+            break  # past the top query's target list
+    return origins
 
 
 _WHEN_MARKERS = (" FOR EACH ROW WHEN (", " FOR EACH STATEMENT WHEN (")

@@ -80,6 +80,10 @@ CREATE VIEW app.active_users WITH (security_barrier = true) AS
     WITH LOCAL CHECK OPTION;
 COMMENT ON VIEW app.active_users IS 'the living';
 COMMENT ON COLUMN app.active_users.shout IS 'loud';
+CREATE VIEW app.active_ids AS SELECT a.id, a.shout, u.name FROM app.active_users a JOIN app.users u USING (id);
+CREATE VIEW app.user_orders AS
+    SELECT u.id, o.price FROM app.users u LEFT JOIN app.orders o ON o.user_id = u.id;
+CREATE VIEW app.all_ids AS SELECT id FROM app.users UNION ALL SELECT id FROM app.orders;
 CREATE MATERIALIZED VIEW app.order_totals AS
     SELECT user_id, sum(price) AS total FROM app.orders GROUP BY user_id;
 CREATE INDEX order_totals_user ON app.order_totals (user_id);

@@ -270,8 +270,8 @@ def test_views(rich: Catalog) -> None:
         " SELECT users.id,\n    users.email,\n    upper(users.name::text) AS shout\n   FROM app.users\n"
         "  WHERE users.mood <> 'sad'::app.mood;",
         columns=(
-            m.ViewColumn("id", "bigint"),
-            m.ViewColumn("email", "app.citext"),
+            m.ViewColumn("id", "bigint", not_null=True),
+            m.ViewColumn("email", "app.citext", not_null=True),
             m.ViewColumn("shout", "text", comment="loud"),
         ),
         options=("security_barrier=true", "check_option=local"),
@@ -279,7 +279,26 @@ def test_views(rich: Catalog) -> None:
     )
     totals = rich.view("app", "order_totals")
     assert totals is not None and totals.materialized
-    assert totals.columns == (m.ViewColumn("user_id", "bigint"), m.ViewColumn("total", "numeric"))
+    assert totals.columns == (
+        m.ViewColumn("user_id", "bigint", not_null=True),
+        m.ViewColumn("total", "numeric"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("view", "not_null"),
+    [
+        ("active_users", {"id": True, "email": True, "shout": False}),  # shout is computed
+        ("active_ids", {"id": True, "shout": False, "name": True}),  # through a view and USING
+        ("user_orders", {"id": False, "price": False}),  # an outer join
+        ("all_ids", {"id": False}),  # a set operation
+        ("order_totals", {"user_id": True, "total": False}),  # grouped column, aggregate
+    ],
+)
+def test_view_column_nullability(rich: Catalog, view: str, not_null: dict[str, bool]) -> None:
+    found = rich.view("app", view)
+    assert found is not None
+    assert {c.name: c.not_null for c in found.columns} == not_null
 
 
 def test_functions(rich: Catalog) -> None:
