@@ -88,6 +88,16 @@ CREATE TABLE app.event_notes (
 CREATE TABLE app.audited (created_at timestamptz NOT NULL DEFAULT now(), CHECK (created_at > '2000-01-01'));
 CREATE TABLE app.tagged (tags text[] DEFAULT '{}');
 CREATE TABLE app.notes (id serial PRIMARY KEY, body text) INHERITS (app.audited, app.tagged);
+-- A child that joined its parent later (its own column order), a partition attached later.
+CREATE TABLE app.late_child (
+    extra integer,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT audited_created_at_check CHECK (created_at > '2000-01-01')
+);
+ALTER TABLE app.late_child INHERIT app.audited;
+CREATE TABLE app.measure (at date NOT NULL, v integer, src text) PARTITION BY RANGE (at);
+CREATE TABLE app.measure_2024 (src text, v integer CHECK (v > 0), at date NOT NULL);
+ALTER TABLE app.measure ATTACH PARTITION app.measure_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE UNLOGGED TABLE app.scratch (k text PRIMARY KEY, v text);
 
 -- Deferrable FKs, MATCH FULL, NOT VALID.

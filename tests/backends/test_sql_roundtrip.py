@@ -104,7 +104,7 @@ def databases(pg_cluster: LocalCluster) -> _Databases:
     return _Databases(pg_cluster)
 
 
-def apply_script(url: str, script: str) -> None:
+def apply_script(url: str, script: str, what: str = "the rendered script") -> None:
     result = subprocess.run(
         [str(find_pg_program("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f", "-"],
         input=script,
@@ -112,7 +112,7 @@ def apply_script(url: str, script: str) -> None:
         text=True,
     )
     if result.returncode != 0:
-        raise AssertionError(f"the rendered script failed on an empty database:\n{result.stderr.strip()}")
+        raise AssertionError(f"{what} failed on an empty database:\n{result.stderr.strip()}")
 
 
 def catalog_differences(one: Catalog, two: Catalog, limit: int = 20) -> list[str]:
@@ -144,7 +144,7 @@ def _load(name: str, url: str, corpus_dir: Path | None) -> None:
         apply_script(url, render(sample_catalog(), {})["schema.sql"])
         return
     if name == "edge_cases":
-        apply_script(url, EDGE_CASES.read_text(encoding="utf-8"))
+        apply_script(url, EDGE_CASES.read_text(encoding="utf-8"), EDGE_CASES.name)
         return
     assert corpus_dir is not None
     case: CorpusCase = next(c for c in all_cases(corpus_dir) if c.name == name)

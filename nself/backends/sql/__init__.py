@@ -293,7 +293,8 @@ def _create(catalog: Catalog, node: object) -> list[str]:
         parent = None
         if node.partition_of is not None:
             parent = catalog.table(node.partition_of.parent_schema, node.partition_of.parent)
-        return ddl.create_table(node, parent=parent)
+        parents = [t for t in (catalog.table(s, n) for s, n in node.inherits) if t is not None]
+        return ddl.create_table(node, parent=parent, parents=parents)
     if isinstance(node, View):
         return [ddl.create_view(node)]
     raise TypeError(f"unexpected node {node!r}")

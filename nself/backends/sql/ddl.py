@@ -631,6 +631,7 @@ def create_table(
     inline_constraints: bool = True,
     include_foreign_keys: bool = False,
     parent: Table | None = None,
+    parents: Seq[Table] = (),
 ) -> list[str]:
     """CREATE TABLE with its columns and (by default) its PK/UNIQUE/CHECK/EXCLUDE
     constraints inline; foreign keys only with `include_foreign_keys` (a dump adds them at
@@ -639,7 +640,13 @@ def create_table(
 
     A partition (`partition_of`) is created with PARTITION OF: its columns come from the
     parent, so only the column properties of its own (a default or NOT NULL the parent
-    does not have) follow as ALTER TABLE; pass the parent table as `parent` to compare."""
+    does not have) follow as ALTER TABLE; pass the parent table as `parent` to compare.
+    When its columns are in another order than the parent's (a table attached later), it
+    is created as a plain table and attached, as pg_dump does.
+
+    An inheritance child is created with INHERITS, which puts the parents' columns first;
+    pass the parent tables as `parents`: when the child's own column order differs, it is
+    created plain and joined to its parents with ALTER TABLE ... INHERIT."""
     name = qualified_name(table.schema, table.name)
     statements: list[str] = []
     constraints = [c for c in table.constraints if include_foreign_keys or not isinstance(c, ForeignKey)]
@@ -648,7 +655,9 @@ def create_table(
     later = [c for c in constraints if id(c) not in inline_ids]
     unlogged = "UNLOGGED " if table.unlogged else ""
 
-    if table.partition_of is not None:
+    if table.partition_of is not None and (
+        parent is None or [c.name for c in table.columns] == [c.name for c in parent.columns]
+    ):
         p = table.partition_of
         elements = [constraint_definition(c) for c in inline]
         sql = f"CREATE {unlogged}TABLE {name} PARTITION OF {qualified_name(p.parent_schema, p.parent)}"
@@ -666,11 +675,31 @@ def create_table(
             if elements
             else f"CREATE {unlogged}TABLE {name} ()"
         )
-        if table.inherits:
+        inherit_later = bool(table.inherits) and not _inherits_keeps_order(table, parents)
+        if table.inherits and not inherit_later:
             sql += "\nINHERITS (" + ", ".join(qualified_name(s, t) for s, t in table.inherits) + ")"
         statements.append(_table_tail(sql, table) + ";")
+        if inherit_later:
+            statements.extend(
+                f"ALTER TABLE {name} INHERIT {qualified_name(s, t)};" for s, t in table.inherits
+            )
+        attach = attach_partition(table)
+        if attach is not None:
+            statements.append(attach)
     statements.extend(add_constraint(table, c) for c in later)
     return statements
+
+
+def _inherits_keeps_order(table: Table, parents: Seq[Table]) -> bool:
+    """Whether CREATE TABLE ... INHERITS gives the child's columns in the child's order:
+    the parents' columns first (merged by name), then the child's others."""
+    if len(parents) != len(table.inherits):
+        return True  # parents unknown: INHERITS, the usual case
+    expected: list[str] = []
+    for p in parents:
+        expected.extend(c.name for c in p.columns if c.name not in expected)
+    expected.extend(c.name for c in table.columns if c.name not in expected)
+    return expected == [c.name for c in table.columns]
 
 
 def _table_tail(sql: str, table: Table) -> str:
