@@ -14,6 +14,14 @@ Rules of what is listed (shared with the other frontends, see nself/ir/model.py)
   indexes and triggers cloned onto partitions, CHECKs a child only inherits; columns,
   however, are listed whole (inherited ones included) since every consumer needs them;
 - privileges are the ACL entries beyond PostgreSQL's defaults, without the owner's own.
+
+A view (or materialized view) column is NOT NULL exactly when (a) nowhere in the view's
+query, subqueries and CTEs included, is there an outer join (LEFT/RIGHT/FULL), a set
+operation (UNION/INTERSECT/EXCEPT) or grouping sets (ROLLUP/CUBE/GROUPING SETS), and
+(b) the column's top-level target is a bare column reference (no cast, no expression)
+whose origin, traced through subqueries/CTEs/join aliases in FROM as PostgreSQL does for
+RowDescription (resorigtbl/resorigcol), is a NOT NULL column of a table in a user schema,
+or a NOT NULL column of another view by this same rule. See `view_column_origins`.
 """
 
 from __future__ import annotations
