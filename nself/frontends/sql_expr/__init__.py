@@ -122,11 +122,13 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
 
 
 def check_expression(node: Any, scope: ExprScope) -> str:
-    """pg_get_constraintdef of a CHECK without the leading `CHECK `: `((price > (0)::numeric))`."""
+    """A CHECK's expression as pg_get_expr(conbin, conrelid) prints it (what the live
+    frontend reads): `(price > (0)::numeric)`, i.e. pg_get_constraintdef without
+    `CHECK (` and `)`."""
     analyzer = _analyzer(scope)
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
-        return "(" + _print(expr, analyzer.types, pretty_paren=False) + ")"
+        return _print(expr, analyzer.types, pretty_paren=False)
     except Unsupported:
         return "(" + _fallback(node) + ")"
 
@@ -146,18 +148,19 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
     analyzer.column_hook = value_ref
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
-        return "(" + _print(expr, analyzer.types, pretty_paren=False) + ")"
+        return _print(expr, analyzer.types, pretty_paren=False)
     except Unsupported:
         return "(" + _fallback(node) + ")"
 
 
 def index_expression(node: Any, scope: ExprScope) -> str:
-    """One index key expression as pg_get_indexdef(oid, k, true) prints it, without the
-    parentheses it adds around an expression that is not a function call."""
+    """One index key expression as pg_get_indexdef(oid, k, false) prints it, without the
+    parentheses it adds around an expression that is not a function call (the live
+    frontend's form)."""
     analyzer = _analyzer(scope)
     try:
         expr = analyzer.transform(node)
-        return _print(expr, analyzer.types, pretty_paren=True)
+        return _print(expr, analyzer.types, pretty_paren=False)
     except Unsupported:
         return _fallback(node)
 
@@ -194,7 +197,8 @@ def _mentions_new_old(node: Any) -> bool:
 
 
 def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
-    """pg_get_partkeydef: strategy and key text (`RANGE (payment_date)`)."""
+    """pg_get_partkeydef split as the live frontend splits it: the strategy, and the key
+    list without its parentheses (`RANGE`, `payment_date`)."""
     analyzer = _analyzer(scope)
     strategy_code = str(spec_node.strategy)
     strategy = {"r": "RANGE", "l": "LIST", "h": "HASH"}.get(strategy_code)
@@ -217,7 +221,7 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
         if elem.opclass:
             text += " " + ".".join(quote_ident(c.sval) for c in elem.opclass)
         parts.append(text)
-    return PartitionSpec(strategy, f"{strategy} ({', '.join(parts)})")  # type: ignore[arg-type]
+    return PartitionSpec(strategy, ", ".join(parts))  # type: ignore[arg-type]
 
 
 def _looks_like_function(node: Any) -> bool:
@@ -286,10 +290,8 @@ def _partition_key_types(analyzer: Analyzer, scope: ExprScope, parent: Table | N
                 break
     if parent is None or parent.partition_by is None:
         return []
-    key = parent.partition_by.key
-    inner = key[key.index("(") + 1 : key.rindex(")")]
     out: list[Ty | None] = []
-    for part in _split_top(inner):
+    for part in _split_top(parent.partition_by.key):
         name = split_qualified(part.strip().split(" ")[0])[0]
         col = parent.column(name)
         out.append(analyzer.types.parse_format(col.data_type) if col else None)

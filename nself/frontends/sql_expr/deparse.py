@@ -515,6 +515,21 @@ def get_func_sql_syntax(node: n.Func, ctx: Context) -> bool:
             get_rule_expr(a[3], ctx, False)
         ctx.append(")")
         return True
+    if name == "normalize" and len(a) in (1, 2):
+        ctx.append("NORMALIZE(")
+        get_rule_expr(a[0], ctx, False)
+        if len(a) == 2 and isinstance(a[1], n.Const) and a[1].value is not None:
+            ctx.append(", " + a[1].value)
+        ctx.append(")")
+        return True
+    if name == "is_normalized" and len(a) in (1, 2):
+        ctx.append("(")
+        get_rule_expr_paren(a[0], ctx, False, node)
+        ctx.append(" IS")
+        if len(a) == 2 and isinstance(a[1], n.Const) and a[1].value is not None:
+            ctx.append(" " + a[1].value)
+        ctx.append(" NORMALIZED)")
+        return True
     if name == "pg_collation_for" and len(a) == 1:
         ctx.append("COLLATION FOR (")
         get_rule_expr(a[0], ctx, False)

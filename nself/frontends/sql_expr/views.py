@@ -94,10 +94,19 @@ class SetOp:
 
 
 class QueryAnalyzer:
-    def __init__(self, base: Analyzer, outer: list[list[Rte]] | None = None) -> None:
+    def __init__(
+        self, base: Analyzer, outer: list[list[Rte]] | None = None, flags: dict[str, bool] | None = None
+    ) -> None:
         self.base = base
         self.outer = outer or []
         self.namespace: list[Rte] = []
+        # shared by every query of one view: whether anything in it can null a column
+        # (an outer join, a set operation or grouping sets anywhere), as the live frontend
+        # decides a view column's NOT NULL
+        self.flags = flags if flags is not None else {"nullable": False}
+
+    def nested(self, outer: list[list[Rte]]) -> QueryAnalyzer:
+        return QueryAnalyzer(self.base, outer, self.flags)
 
     def analyzer(self) -> Analyzer:
         a = Analyzer(self.base.search_path, self.base.builder)
@@ -111,8 +120,9 @@ class QueryAnalyzer:
     def select(self, stmt: Any) -> Query:
         op = getattr(stmt.op, "name", str(stmt.op))
         if op != "SETOP_NONE":
-            left = QueryAnalyzer(self.base, self.outer).select(stmt.larg)
-            right = QueryAnalyzer(self.base, self.outer).select(stmt.rarg)
+            self.flags["nullable"] = True
+            left = self.nested(self.outer).select(stmt.larg)
+            right = self.nested(self.outer).select(stmt.rarg)
             setop = SetOp(op.replace("SETOP_", ""), bool(stmt.all), _leaf(left), _leaf(right))
             query = Query(setop=setop)
             # the output columns are the left branch's
@@ -136,6 +146,9 @@ class QueryAnalyzer:
         if stmt.whereClause is not None:
             query.where = a.coerce_to_bool(a.transform(stmt.whereClause))
         for g in stmt.groupClause or ():
+            if isinstance(g, ast.GroupingSet):
+                self.flags["nullable"] = True
+                raise Unsupported("grouping sets")
             query.group.append(self._group_item(a, query, g))
         if stmt.havingClause is not None:
             query.having = a.coerce_to_bool(a.transform(stmt.havingClause))
@@ -242,11 +255,12 @@ class QueryAnalyzer:
         if isinstance(item, ast.RangeSubselect):
             if item.alias is None:
                 raise Unsupported("subquery without alias")
-            sub = QueryAnalyzer(self.base, [*self.outer, self.namespace] if item.lateral else self.outer).select(item.subquery)
+            sub = self.nested([*self.outer, self.namespace] if item.lateral else self.outer).select(item.subquery)
             names = [c.sval for c in item.alias.colnames or ()]
             cols = []
             for i, t in enumerate(t for t in _first_leaf(sub).targets if not t.junk):
-                cols.append(Column(names[i] if i < len(names) else t.name, t.expr.ty))
+                not_null = isinstance(t.expr, n.Var) and t.expr.not_null
+                cols.append(Column(names[i] if i < len(names) else t.name, t.expr.ty, not_null))
             rte = Rte(item.alias.aliasname, cols, "subquery", alias_given=True, subquery=sub)
             self.namespace.append(rte)
             return RteRef(rte)
@@ -257,6 +271,8 @@ class QueryAnalyzer:
         right = self.from_item(item.rarg)
         jt = getattr(item.jointype, "name", "JOIN_INNER")
         kind = {"JOIN_INNER": "JOIN", "JOIN_LEFT": "LEFT JOIN", "JOIN_RIGHT": "RIGHT JOIN", "JOIN_FULL": "FULL JOIN"}[jt]
+        if jt != "JOIN_INNER":
+            self.flags["nullable"] = True
         if jt in ("JOIN_LEFT", "JOIN_FULL"):
             for rte in _rtes(right):
                 rte.nullable = True
@@ -326,7 +342,7 @@ class QueryAnalyzer:
 
     def sublink(self, node: Any) -> n.Expr:
         kind = getattr(node.subLinkType, "name", "")
-        sub = QueryAnalyzer(self.base, [*self.outer, self.namespace]).select(node.subselect)
+        sub = self.nested([*self.outer, self.namespace]).select(node.subselect)
         targets = [t for t in _first_leaf(sub).targets if not t.junk]
         if kind == "EXISTS_SUBLINK":
             return n.SubLink(Ty("bool"), "EXISTS", sub)
@@ -698,7 +714,9 @@ def _print_sublink_query(query: object, ctx: Context) -> None:
 
 def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn, ...]]:
     base = Analyzer(scope.search_path or ("public",), scope.builder)
-    query = QueryAnalyzer(base).select(select_stmt)
+    analyzer = QueryAnalyzer(base)
+    query = analyzer.select(select_stmt)
+    nullable = analyzer.flags["nullable"]
     ctx = _view_context(base)
     ctx.subquery_printer = _print_sublink_query
     print_query(query, ctx, 0)
@@ -710,6 +728,8 @@ def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn
         ty = t.expr.ty
         if ty.key == UNKNOWN:
             ty = Ty("text")
-        not_null = isinstance(t.expr, n.Var) and t.expr.not_null
+        # NOT NULL as the live frontend derives it: a bare column of a NOT NULL table
+        # column, and nothing in the query that could null it
+        not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
         columns.append(ViewColumn(t.name, base.types.format(ty), not_null))
     return text, tuple(columns)
