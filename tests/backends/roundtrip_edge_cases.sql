@@ -55,7 +55,10 @@ CREATE TABLE "Sales Data"."Order" (
     "select" integer,
     placed tstzrange,
     room integer,
-    CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, placed WITH &&) WHERE (room IS NOT NULL)
+    "from" integer,
+    "to" integer,
+    CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, placed WITH &&) WHERE (room IS NOT NULL),
+    CONSTRAINT no_overlap2 EXCLUDE USING gist (int4range("from", "to") WITH &&, "select" WITH <>)
 );
 
 -- Multi-level, hash and default partitions; FKs to and from a partitioned table.

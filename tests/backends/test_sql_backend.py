@@ -107,10 +107,16 @@ def test_quote_ident_matches_postgresql(pg_cluster: LocalCluster) -> None:
         (
             ddl.constraint_definition(
                 ExclusionConstraint(
-                    "ex", "gist", (ExclusionElement("room", "="), ExclusionElement("(tsrange(a, b))", "&&"))
+                    "ex",
+                    "gist",
+                    (
+                        ExclusionElement("room", "="),
+                        ExclusionElement("tsrange(a, b)", "&&"),
+                        ExclusionElement("(c)::text", "="),
+                    ),
                 )
             ),
-            "CONSTRAINT ex EXCLUDE USING gist (room WITH =, (tsrange(a, b)) WITH &&)",
+            "CONSTRAINT ex EXCLUDE USING gist (room WITH =, (tsrange(a, b)) WITH &&, ((c)::text) WITH =)",
         ),
         (
             ddl.add_constraint(

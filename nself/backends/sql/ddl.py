@@ -167,9 +167,12 @@ def _column_list(names: Iterable[str]) -> str:
     return ", ".join(quote_ident(n) for n in names)
 
 
-def _ident_or_expression(text: str) -> str:
-    """An IR element that is either a bare column name or a parenthesised expression."""
-    return text if text.startswith("(") else quote_ident(text)
+def _ident_or_expression(text: str, columns: Iterable[str] | None = None) -> str:
+    """An exclusion element: a bare column name, or an expression (pg_get_indexdef prints
+    a function call without the parentheses CREATE needs around it). With the table's
+    column names known, membership decides; without, text with no parenthesis is a name."""
+    is_column = text in set(columns) if columns is not None else "(" not in text and ")" not in text
+    return quote_ident(text) if is_column else parenthesised(text)
 
 
 def _collation(name: str) -> str:
@@ -547,9 +550,10 @@ def _include(include: Seq[str]) -> str:
     return f" INCLUDE ({_column_list(include)})" if include else ""
 
 
-def constraint_definition(constraint: Constraint) -> str:
+def constraint_definition(constraint: Constraint, table: Table | None = None) -> str:
     """`CONSTRAINT name <definition>` as in CREATE TABLE and ALTER TABLE ADD (without
-    NOT VALID: see add_constraint)."""
+    NOT VALID: see add_constraint). `table`, when given, tells an exclusion element that
+    is a column from one that is an expression."""
     name = f"CONSTRAINT {quote_ident(constraint.name)} "
     if isinstance(constraint, PrimaryKey):
         return (
@@ -580,7 +584,7 @@ def constraint_definition(constraint: Constraint) -> str:
     if isinstance(constraint, ExclusionConstraint):
         elements = []
         for e in constraint.elements:
-            text = _ident_or_expression(e.expression)
+            text = _ident_or_expression(e.expression, [c.name for c in table.columns] if table else None)
             if e.opclass is not None:
                 text += f" {e.opclass}"
             if e.descending:
@@ -618,7 +622,7 @@ def add_constraint(table: Table, constraint: Constraint, *, only: bool = False) 
     tables that are not partitioned."""
     target = ("ONLY " if only else "") + qualified_name(table.schema, table.name)
     not_valid = " NOT VALID" if _not_valid(constraint) else ""
-    return f"ALTER TABLE {target} ADD {constraint_definition(constraint)}{not_valid};"
+    return f"ALTER TABLE {target} ADD {constraint_definition(constraint, table if table.columns else None)}{not_valid};"
 
 
 def drop_constraint(table: Table, name: str) -> str:
@@ -659,7 +663,7 @@ def create_table(
         parent is None or [c.name for c in table.columns] == [c.name for c in parent.columns]
     ):
         p = table.partition_of
-        elements = [constraint_definition(c) for c in inline]
+        elements = [constraint_definition(c, parent) for c in inline]
         sql = f"CREATE {unlogged}TABLE {name} PARTITION OF {qualified_name(p.parent_schema, p.parent)}"
         if elements:
             sql += " (\n    " + ",\n    ".join(elements) + "\n)"
@@ -668,7 +672,7 @@ def create_table(
         statements.extend(_partition_column_differences(table, parent))
     else:
         elements = [column_definition(c) for c in table.columns]
-        elements += [constraint_definition(c) for c in inline]
+        elements += [constraint_definition(c, table) for c in inline]
         body = ",\n    ".join(elements)
         sql = (
             f"CREATE {unlogged}TABLE {name} (\n    {body}\n)"
