@@ -8,6 +8,7 @@ does (NAMEDATALEN = 64)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from pglast import ast
 from pglast.enums import MinMaxOp, SQLValueFunctionOp, SubLinkType
@@ -122,15 +123,15 @@ def figure_colname(node: object) -> tuple[str | None, int]:
             return names[-1], 2
         return figure_colname(node.arg)
     if isinstance(node, ast.FuncCall):
-        return node.funcname[-1].sval, 2
+        return str((node.funcname or ())[-1].sval), 2
     if isinstance(node, ast.A_Expr):
-        if node.kind.name == "AEXPR_NULLIF":
+        if node.kind is not None and node.kind.name == "AEXPR_NULLIF":
             return "nullif", 2
         return None, 0
     if isinstance(node, ast.TypeCast):
         name, strength = figure_colname(node.arg)
         if strength <= 1 and node.typeName is not None:
-            return node.typeName.names[-1].sval, 1
+            return str((node.typeName.names or ())[-1].sval), 1
         return name, strength
     if isinstance(node, ast.CollateClause):
         return figure_colname(node.arg)
@@ -162,14 +163,14 @@ def figure_colname(node: object) -> tuple[str | None, int]:
     if isinstance(node, ast.MinMaxExpr):
         return ("greatest" if node.op == MinMaxOp.IS_GREATEST else "least"), 2
     if isinstance(node, ast.SQLValueFunction):
-        name = _SQL_VALUE_NAMES.get(node.op)
+        name = _SQL_VALUE_NAMES.get(node.op) if node.op is not None else None
         return (name, 2) if name else (None, 0)
     if isinstance(node, ast.XmlSerialize):
         return "xmlserialize", 2
     return None, 0
 
 
-def index_colname(elem: ast.IndexElem, for_create_index: bool = True) -> str:
+def index_colname(elem: Any, for_create_index: bool = True) -> str:
     """The preliminary name of one index column: its alias, its column, the name
     FigureIndexColname gives its expression (CREATE INDEX only), or "expr"."""
     if elem.indexcolname:

@@ -53,12 +53,14 @@ from nself.ir.model import (
     Index,
     PartitionOf,
     Policy,
+    PrimaryKey,
     Privilege,
     RangeType,
     Schema,
     Sequence,
     Table,
     Trigger,
+    UniqueConstraint,
     View,
 )
 
@@ -72,7 +74,7 @@ def _set_search_path(state: State, values: list[str] | None) -> None:
 
 
 @handles(ast.VariableSetStmt)
-def set_variable(state: State, stmt: ast.VariableSetStmt) -> None:
+def set_variable(state: State, stmt: Any) -> None:
     if stmt.name != "search_path":
         return  # session settings do not change the schema
     if stmt.kind in (
@@ -85,23 +87,23 @@ def set_variable(state: State, stmt: ast.VariableSetStmt) -> None:
         values = []
         for arg in stmt.args or ():
             val = arg.val if isinstance(arg, ast.A_Const) else arg
-            values.append(val.sval if isinstance(val, ast.String) else str(getattr(val, "ival", val)))
+            values.append(str(val.sval) if isinstance(val, ast.String) else str(getattr(val, "ival", val)))
         _set_search_path(state, values)
 
 
 @handles(ast.SelectStmt)
-def select(state: State, stmt: ast.SelectStmt) -> None:
+def select(state: State, stmt: Any) -> None:
     """pg_dump's `SELECT pg_catalog.set_config('search_path', '', false);` sets search_path;
     other SELECTs (setval, ...) do not change the schema."""
     for target in stmt.targetList or ():
         call = getattr(target, "val", None)
         if isinstance(call, ast.FuncCall) and names_of(call.funcname)[-1] == "set_config":
             args = call.args or ()
-            if len(args) >= 2 and all(isinstance(a, ast.A_Const) for a in args[:2]):
-                if getattr(args[0].val, "sval", None) == "search_path":
-                    value = getattr(args[1].val, "sval", "") or ""
-                    _set_search_path(state, [v.strip().strip('"') for v in value.split(",")])
-                    return
+            constants = len(args) >= 2 and all(isinstance(a, ast.A_Const) for a in args[:2])
+            if constants and getattr(args[0].val, "sval", None) == "search_path":
+                value = getattr(args[1].val, "sval", "") or ""
+                _set_search_path(state, [v.strip().strip('"') for v in value.split(",")])
+                return
         if isinstance(call, ast.FuncCall) and names_of(call.funcname)[-1] in ("setval", "nextval"):
             return
     raise Skip("SELECT is not modelled")
@@ -111,7 +113,7 @@ def select(state: State, stmt: ast.SelectStmt) -> None:
 
 
 @handles(ast.CreateSchemaStmt)
-def create_schema(state: State, stmt: ast.CreateSchemaStmt) -> None:
+def create_schema(state: State, stmt: Any) -> None:
     from nself.frontends.sql_state import HANDLERS
 
     name = stmt.schemaname or (stmt.authrole.rolename if stmt.authrole is not None else None)
@@ -137,7 +139,7 @@ def find_extension(state: State, name: str) -> Extension | None:
 
 
 @handles(ast.CreateExtensionStmt)
-def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
+def create_extension(state: State, stmt: Any) -> None:
     name = stmt.extname
     if find_extension(state, name) is not None:
         if stmt.if_not_exists:
@@ -168,7 +170,7 @@ def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
 
 
 @handles(ast.AlterExtensionStmt)
-def alter_extension(state: State, stmt: ast.AlterExtensionStmt) -> None:
+def alter_extension(state: State, stmt: Any) -> None:
     ext = find_extension(state, stmt.extname)
     if ext is None:
         raise state.error(f'extension "{stmt.extname}" does not exist')
@@ -192,7 +194,7 @@ def _check_type_free(state: State, schema: str, name: str) -> None:
 
 
 @handles(ast.CreateEnumStmt)
-def create_enum(state: State, stmt: ast.CreateEnumStmt) -> None:
+def create_enum(state: State, stmt: Any) -> None:
     schema, name = _type_name(state, names_of(stmt.typeName))
     _check_type_free(state, schema, name)
     state.builder.add(Enum(schema, name, tuple(names_of(stmt.vals))))
@@ -211,7 +213,7 @@ def _lookup_type(
 
 
 @handles(ast.AlterEnumStmt)
-def alter_enum(state: State, stmt: ast.AlterEnumStmt) -> None:
+def alter_enum(state: State, stmt: Any) -> None:
     enum: Enum = _lookup_type(state, names_of(stmt.typeName), Enum)
     labels = list(enum.labels)
     if stmt.oldVal:
@@ -236,7 +238,7 @@ def alter_enum(state: State, stmt: ast.AlterEnumStmt) -> None:
 
 
 @handles(ast.CreateDomainStmt)
-def create_domain(state: State, stmt: ast.CreateDomainStmt) -> None:
+def create_domain(state: State, stmt: Any) -> None:
     schema, name = _type_name(state, names_of(stmt.domainname))
     _check_type_free(state, schema, name)
     data_type = canon.data_type(state, stmt.typeName)
@@ -250,7 +252,7 @@ def create_domain(state: State, stmt: ast.CreateDomainStmt) -> None:
         domain = _domain_constraint(state, domain, c)
 
 
-def _domain_constraint(state: State, domain: Domain, c: ast.Constraint) -> Domain:
+def _domain_constraint(state: State, domain: Domain, c: Any) -> Domain:
     from pglast.enums import ConstrType
 
     new = domain
@@ -277,7 +279,7 @@ def _domain_constraint(state: State, domain: Domain, c: ast.Constraint) -> Domai
 
 
 @handles(ast.AlterDomainStmt)
-def alter_domain(state: State, stmt: ast.AlterDomainStmt) -> None:
+def alter_domain(state: State, stmt: Any) -> None:
     domain: Domain | None = _lookup_type(state, names_of(stmt.typeName), Domain, stmt.missing_ok)
     if domain is None:
         return
@@ -308,7 +310,7 @@ def alter_domain(state: State, stmt: ast.AlterDomainStmt) -> None:
 
 
 @handles(ast.CompositeTypeStmt)
-def create_composite(state: State, stmt: ast.CompositeTypeStmt) -> None:
+def create_composite(state: State, stmt: Any) -> None:
     rv = stmt.typevar
     schema = state.creation_schema(rv.schemaname)
     name = sql_naming.truncate_identifier(rv.relname)
@@ -324,7 +326,7 @@ def create_composite(state: State, stmt: ast.CompositeTypeStmt) -> None:
 
 
 @handles(ast.CreateRangeStmt)
-def create_range(state: State, stmt: ast.CreateRangeStmt) -> None:
+def create_range(state: State, stmt: Any) -> None:
     schema, name = _type_name(state, names_of(stmt.typeName))
     _check_type_free(state, schema, name)
     params = {p.defname.lower(): p.arg for p in stmt.params or ()}
@@ -335,7 +337,7 @@ def create_range(state: State, stmt: ast.CreateRangeStmt) -> None:
 
 
 @handles(ast.AlterTypeStmt)
-def alter_type(state: State, stmt: ast.AlterTypeStmt) -> None:
+def alter_type(state: State, stmt: Any) -> None:
     raise Skip("ALTER TYPE ... SET (...) is not modelled")
 
 
@@ -347,9 +349,9 @@ def _relations_read(state: State, query: Any) -> frozenset[tuple[str, ...]]:
 
     def walk(n: Any) -> None:
         if isinstance(n, ast.RangeVar):
-            hit = state.find_relation(n.schemaname, n.relname)
+            hit = state.find_relation(n.schemaname, str(n.relname))
             if hit is not None:
-                found.add((hit[0], n.relname))
+                found.add((hit[0], str(n.relname)))
             return
         if isinstance(n, ast.Node):
             for attr in n:
@@ -362,7 +364,7 @@ def _relations_read(state: State, query: Any) -> frozenset[tuple[str, ...]]:
     return frozenset(found)
 
 
-def _view_options(stmt_options: Iterable[ast.DefElem] | None, check: Any = None) -> tuple[str, ...]:
+def _view_options(stmt_options: Any, check: Any = None) -> tuple[str, ...]:
     from nself.frontends.sql_tables import _option_value
 
     out = []
@@ -375,7 +377,7 @@ def _view_options(stmt_options: Iterable[ast.DefElem] | None, check: Any = None)
 
 def _make_view(
     state: State,
-    rv: ast.RangeVar,
+    rv: Any,
     aliases: Iterable[Any] | None,
     query: Any,
     materialized: bool,
@@ -407,7 +409,7 @@ def _make_view(
 
 
 @handles(ast.ViewStmt)
-def create_view(state: State, stmt: ast.ViewStmt) -> None:
+def create_view(state: State, stmt: Any) -> None:
     if stmt.view.relpersistence == "t":
         raise Skip("temporary views are not part of a schema")
     options = _view_options(stmt.options, stmt.withCheckOption)
@@ -415,8 +417,8 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
 
 
 @handles(ast.CreateTableAsStmt)
-def create_table_as(state: State, stmt: ast.CreateTableAsStmt) -> None:
-    into: ast.IntoClause = stmt.into
+def create_table_as(state: State, stmt: Any) -> None:
+    into = stmt.into
     if stmt.objtype == ObjectType.OBJECT_MATVIEW:
         _make_view(
             state,
@@ -465,7 +467,7 @@ _MODES = {
 }
 
 
-def _arguments(state: State, params: Iterable[ast.FunctionParameter] | None) -> tuple[FunctionArgument, ...]:
+def _arguments(state: State, params: Any) -> tuple[FunctionArgument, ...]:
     out = []
     for p in params or ():
         data_type = canon.data_type(state, p.argType)
@@ -478,9 +480,7 @@ def _identity_args(arguments: Iterable[FunctionArgument]) -> str:
     return ", ".join(a.data_type for a in arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
 
 
-def _returns(
-    state: State, stmt: ast.CreateFunctionStmt, arguments: tuple[FunctionArgument, ...]
-) -> str | None:
+def _returns(state: State, stmt: Any, arguments: tuple[FunctionArgument, ...]) -> str | None:
     table_cols = [a for a in arguments if a.mode == "TABLE"]
     if table_cols:
         return "TABLE(" + ", ".join(f"{quote_ident(a.name or '')} {a.data_type}" for a in table_cols) + ")"
@@ -495,14 +495,14 @@ def _returns(
     return "record" if outs else "void"
 
 
-def _config_value(stmt: ast.VariableSetStmt) -> str | None:
+def _config_value(stmt: Any) -> str | None:
     if stmt.kind != VariableSetKind.VAR_SET_VALUE:
         return None
     values = []
     for arg in stmt.args or ():
         val = arg.val if isinstance(arg, ast.A_Const) else arg
         if isinstance(val, ast.String):
-            text = val.sval
+            text = str(val.sval or "")
             if stmt.name == "search_path":
                 text = quote_ident(text) if text else '""'
             values.append(text)
@@ -512,7 +512,7 @@ def _config_value(stmt: ast.VariableSetStmt) -> str | None:
 
 
 @handles(ast.CreateFunctionStmt)
-def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
+def create_function(state: State, stmt: Any) -> None:
     names = names_of(stmt.funcname)
     schema = state.creation_schema(names[-2] if len(names) > 1 else None)
     name = sql_naming.truncate_identifier(names[-1])
@@ -559,7 +559,7 @@ def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
         strict=bool(options["strict"].boolval) if "strict" in options else False,
         security_definer=bool(options["security"].boolval) if "security" in options else False,
         leakproof=bool(options["leakproof"].boolval) if "leakproof" in options else False,
-        parallel=options["parallel"].sval.upper() if "parallel" in options else "UNSAFE",  # type: ignore[arg-type]
+        parallel=options["parallel"].sval.upper() if "parallel" in options else "UNSAFE",
         cost=cost,
         rows=rows,
         config=tuple(config),
@@ -574,13 +574,13 @@ def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
 
 def _num(node: Any) -> float:
     if isinstance(node, ast.Integer):
-        return float(node.ival)
+        return float(node.ival or 0)
     if isinstance(node, ast.Float):
-        return float(node.fval)
+        return float(str(node.fval))
     return float(str(getattr(node, "sval", node)))
 
 
-def find_function(state: State, owa: ast.ObjectWithArgs, missing_ok: bool = False) -> Function | None:
+def find_function(state: State, owa: Any, missing_ok: bool = False) -> Function | None:
     names = names_of(owa.objname)
     schema = names[-2] if len(names) > 1 else None
     fname = names[-1]
@@ -610,14 +610,14 @@ def find_function(state: State, owa: ast.ObjectWithArgs, missing_ok: bool = Fals
 
 
 @handles(ast.AlterFunctionStmt)
-def alter_function(state: State, stmt: ast.AlterFunctionStmt) -> None:
+def alter_function(state: State, stmt: Any) -> None:
     function = find_function(state, stmt.func)
     assert function is not None
     changes: dict[str, Any] = {}
     config = list(function.config)
     for opt in stmt.actions or ():
         if opt.defname == "set":
-            var: ast.VariableSetStmt = opt.arg
+            var = opt.arg
             config = [c for c in config if not c.startswith(var.name + "=")]
             text = _config_value(var)
             if text is not None:
@@ -640,7 +640,7 @@ def alter_function(state: State, stmt: ast.AlterFunctionStmt) -> None:
 
 
 @handles(ast.DefineStmt)
-def define(state: State, stmt: ast.DefineStmt) -> None:
+def define(state: State, stmt: Any) -> None:
     if stmt.kind == ObjectType.OBJECT_AGGREGATE:
         define_aggregate(state, stmt)
         return
@@ -652,7 +652,7 @@ def define(state: State, stmt: ast.DefineStmt) -> None:
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
 
 
-def define_aggregate(state: State, stmt: ast.DefineStmt) -> None:
+def define_aggregate(state: State, stmt: Any) -> None:
     """An aggregate is kept while interpreting, so views that call it can be typed, and
     left out of the final catalog (the IR does not list aggregates)."""
     names = names_of(stmt.defnames)
@@ -661,7 +661,8 @@ def define_aggregate(state: State, stmt: ast.DefineStmt) -> None:
     arg_list = stmt.args[0] if stmt.args else None
     for p in arg_list or ():
         if isinstance(p, ast.FunctionParameter):
-            args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), _MODES[p.mode]))  # type: ignore[arg-type]
+            mode: Any = _MODES[p.mode] if p.mode is not None else "IN"
+            args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), mode))
     definition = {d.defname.lower(): d.arg for d in stmt.definition or ()}
     stype = definition.get("stype")
     returns = canon.data_type(state, stype) if isinstance(stype, ast.TypeName) else None
@@ -698,7 +699,7 @@ def _trigger_function(state: State, names: list[str]) -> tuple[str, str]:
 
 
 @handles(ast.CreateTrigStmt)
-def create_trigger(state: State, stmt: ast.CreateTrigStmt) -> None:
+def create_trigger(state: State, stmt: Any) -> None:
     found = state.find_relation(stmt.relation.schemaname, stmt.relation.relname)
     if found is None or not isinstance(found[1], (Table, View)):
         raise state.error(
@@ -763,7 +764,7 @@ def _trigger_arg(node: Any) -> str:
     return str(node)
 
 
-def _roles(roles: Iterable[ast.RoleSpec] | None) -> tuple[str, ...]:
+def _roles(roles: Any) -> tuple[str, ...]:
     out = []
     for r in roles or ():
         if r.roletype == RoleSpecType.ROLESPEC_PUBLIC:
@@ -776,7 +777,7 @@ def _roles(roles: Iterable[ast.RoleSpec] | None) -> tuple[str, ...]:
 
 
 @handles(ast.CreatePolicyStmt)
-def create_policy(state: State, stmt: ast.CreatePolicyStmt) -> None:
+def create_policy(state: State, stmt: Any) -> None:
     table = state.table(stmt.table)
     assert table is not None
     name = sql_naming.truncate_identifier(stmt.policy_name)
@@ -800,7 +801,7 @@ def create_policy(state: State, stmt: ast.CreatePolicyStmt) -> None:
 
 
 @handles(ast.AlterPolicyStmt)
-def alter_policy(state: State, stmt: ast.AlterPolicyStmt) -> None:
+def alter_policy(state: State, stmt: Any) -> None:
     table = state.table(stmt.table)
     assert table is not None
     policy = state.builder.get(Policy, table.schema, table.name, stmt.policy_name)
@@ -838,7 +839,7 @@ _GRANT_KINDS = {
 }
 
 
-def _grant_targets(state: State, stmt: ast.GrantStmt, kind: str) -> list[tuple[str, str, str]]:
+def _grant_targets(state: State, stmt: Any, kind: str) -> list[tuple[str, str, str]]:
     """(object_kind, schema, object_name) of each object a GRANT names."""
     out: list[tuple[str, str, str]] = []
     if stmt.targtype == GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
@@ -881,7 +882,7 @@ def _grant_targets(state: State, stmt: ast.GrantStmt, kind: str) -> list[tuple[s
 
 
 @handles(ast.GrantStmt)
-def grant(state: State, stmt: ast.GrantStmt) -> None:
+def grant(state: State, stmt: Any) -> None:
     if stmt.targtype == GrantTargetType.ACL_TARGET_DEFAULTS:
         raise Skip("default privileges are not modelled")
     kind = _GRANT_KINDS.get(stmt.objtype)
@@ -907,8 +908,14 @@ def grant(state: State, stmt: ast.GrantStmt) -> None:
                 continue  # the owner's own privileges are implicit
             for privilege, column in privs:
                 p = Privilege(
-                    object_kind, schema, object_name, grantee, privilege, column, bool(stmt.grant_option)
-                )  # type: ignore[arg-type]
+                    object_kind,  # type: ignore[arg-type]
+                    schema,
+                    object_name,
+                    grantee,
+                    privilege,
+                    column,
+                    bool(stmt.grant_option),
+                )
                 if stmt.is_grant:
                     existing = state.builder.get(Privilege, *p_key(p))
                     if existing is not None and existing.grantable and not p.grantable:
@@ -947,7 +954,7 @@ def default_privileges(state: State, stmt: Any) -> None:
 
 def _object_names(node: Any) -> list[str]:
     if isinstance(node, ast.String):
-        return [node.sval]
+        return [str(node.sval)]
     if isinstance(node, ast.TypeName):
         return names_of(node.names)
     return names_of(node)
@@ -970,7 +977,7 @@ def _with_comment(node: Any, comment: str | None) -> Any:
 
 
 @handles(ast.CommentStmt)
-def comment_on(state: State, stmt: ast.CommentStmt) -> None:
+def comment_on(state: State, stmt: Any) -> None:
     comment = stmt.comment if stmt.comment else None
     kind = stmt.objtype
     obj = stmt.object
@@ -1083,7 +1090,7 @@ def dropper(*kinds: ObjectType) -> Callable[[DropHandler], DropHandler]:
 
 
 @handles(ast.DropStmt)
-def drop(state: State, stmt: ast.DropStmt) -> None:
+def drop(state: State, stmt: Any) -> None:
     handler = DROPS.get(stmt.removeType)
     if handler is None:
         raise Skip(f"DROP {stmt.removeType.name.removeprefix('OBJECT_')} is not modelled")
@@ -1288,7 +1295,7 @@ def renamer(*kinds: ObjectType) -> Callable[[RenameHandler], RenameHandler]:
 
 
 @handles(ast.RenameStmt)
-def rename(state: State, stmt: ast.RenameStmt) -> None:
+def rename(state: State, stmt: Any) -> None:
     handler = RENAMES.get(stmt.renameType)
     if handler is None:
         raise Skip(f"ALTER {stmt.renameType.name.removeprefix('OBJECT_')} RENAME is not modelled")
@@ -1301,10 +1308,12 @@ def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
     for index in list(b.all(Index)):
         if (index.schema, index.table) == (schema, old):
             b.add(dataclasses.replace(index, table=new))
-    for cls in (Trigger, Policy):
-        for node in list(b.all(cls)):
-            if (node.schema, node.table) == (schema, old):
-                b.replace(node, dataclasses.replace(node, table=new))
+    for trigger in list(b.all(Trigger)):
+        if (trigger.schema, trigger.table) == (schema, old):
+            b.replace(trigger, dataclasses.replace(trigger, table=new))
+    for policy in list(b.all(Policy)):
+        if (policy.schema, policy.table) == (schema, old):
+            b.replace(policy, dataclasses.replace(policy, table=new))
     for seq in list(b.all(Sequence)):
         if seq.schema == schema and seq.owned_by is not None and seq.owned_by[0] == old:
             b.add(dataclasses.replace(seq, owned_by=(new, seq.owned_by[1])))
@@ -1332,8 +1341,8 @@ def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
     for key, owner in list(state.identity_sequences.items()):
         if key[0] == schema and owner[0] == old:
             state.identity_sequences[key] = (new, owner[1])
-    for key in [k for k in state.column_defaults if k[:2] == (schema, old)]:
-        state.column_defaults[(schema, new, *key[2:])] = state.column_defaults.pop(key)
+    for source_key in [k for k in state.column_defaults if k[:2] == (schema, old)]:
+        state.column_defaults[(schema, new, *source_key[2:])] = state.column_defaults.pop(source_key)
     for view_key, reads in list(state.view_dependencies.items()):
         if (schema, old) in reads:
             state.view_dependencies[view_key] = frozenset(
@@ -1351,7 +1360,7 @@ def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
     ObjectType.OBJECT_INDEX,
     ObjectType.OBJECT_FOREIGN_TABLE,
 )
-def rename_relation(state: State, stmt: ast.RenameStmt) -> None:
+def rename_relation(state: State, stmt: Any) -> None:
     rv = stmt.relation
     found = state.find_relation(rv.schemaname, rv.relname)
     new = sql_naming.truncate_identifier(stmt.newname)
@@ -1390,7 +1399,7 @@ def rename_relation(state: State, stmt: ast.RenameStmt) -> None:
 
 
 @renamer(ObjectType.OBJECT_COLUMN)
-def rename_column(state: State, stmt: ast.RenameStmt) -> None:
+def rename_column(state: State, stmt: Any) -> None:
     rv = stmt.relation
     found = state.find_relation(rv.schemaname, rv.relname)
     if found is None:
@@ -1429,8 +1438,8 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
     for c in table.constraints:
         if isinstance(c, ForeignKey):
             c = dataclasses.replace(c, columns=ren(c.columns))
-        elif hasattr(c, "columns"):
-            c = dataclasses.replace(c, columns=ren(c.columns), include=ren(c.include))  # type: ignore[call-arg]
+        elif isinstance(c, (PrimaryKey, UniqueConstraint)):
+            c = dataclasses.replace(c, columns=ren(c.columns), include=ren(c.include))
         constraints.append(c)
     columns = tuple(dataclasses.replace(c, name=new) if c is col else c for c in table.columns)
     table = state.update_table(table, columns=columns, constraints=tuple(constraints))
@@ -1478,7 +1487,7 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
 
 
 @renamer(ObjectType.OBJECT_TABCONSTRAINT)
-def rename_constraint(state: State, stmt: ast.RenameStmt) -> None:
+def rename_constraint(state: State, stmt: Any) -> None:
     t = state.table(stmt.relation, stmt.missing_ok)
     if t is None:
         return
@@ -1495,7 +1504,7 @@ def rename_constraint(state: State, stmt: ast.RenameStmt) -> None:
 
 
 @renamer(ObjectType.OBJECT_SCHEMA)
-def rename_schema(state: State, stmt: ast.RenameStmt) -> None:
+def rename_schema(state: State, stmt: Any) -> None:
     old, new = stmt.subname, stmt.newname
     b = state.builder
     schema = b.get(Schema, old)
@@ -1522,14 +1531,14 @@ def rename_schema(state: State, stmt: ast.RenameStmt) -> None:
     ):
         for node in list(b.all(cls2)):
             if getattr(node, "schema", None) == old:
-                b.replace(node, dataclasses.replace(node, schema=new))
+                b.replace(node, dataclasses.replace(node, schema=new))  # type: ignore[type-var]
     for d in list(b.all(Domain)):
         if d.schema == old:
             state.put_domain(d, dataclasses.replace(d, schema=new))
 
 
 @renamer(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)
-def rename_type(state: State, stmt: ast.RenameStmt) -> None:
+def rename_type(state: State, stmt: Any) -> None:
     names = _object_names(stmt.object)
     found = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
     if found is None:
@@ -1568,7 +1577,7 @@ def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, ne
 
 
 @renamer(ObjectType.OBJECT_ATTRIBUTE)
-def rename_attribute(state: State, stmt: ast.RenameStmt) -> None:
+def rename_attribute(state: State, stmt: Any) -> None:
     rename_column(state, stmt)
 
 
@@ -1578,7 +1587,7 @@ def rename_attribute(state: State, stmt: ast.RenameStmt) -> None:
     ObjectType.OBJECT_ROUTINE,
     ObjectType.OBJECT_AGGREGATE,
 )
-def rename_function(state: State, stmt: ast.RenameStmt) -> None:
+def rename_function(state: State, stmt: Any) -> None:
     f = find_function(state, stmt.object)
     assert f is not None
     new = sql_naming.truncate_identifier(stmt.newname)
@@ -1589,7 +1598,7 @@ def rename_function(state: State, stmt: ast.RenameStmt) -> None:
 
 
 @renamer(ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY)
-def rename_table_scoped(state: State, stmt: ast.RenameStmt) -> None:
+def rename_table_scoped(state: State, stmt: Any) -> None:
     found = state.find_relation(stmt.relation.schemaname, stmt.relation.relname)
     if found is None:
         raise state.error(f'relation "{stmt.relation.relname}" does not exist')
@@ -1598,11 +1607,12 @@ def rename_table_scoped(state: State, stmt: ast.RenameStmt) -> None:
     node = state.builder.get(cls, rel.schema, rel.name, stmt.subname)
     if node is None:
         raise state.error(f'{cls.__name__.lower()} "{stmt.subname}" for table "{rel.name}" does not exist')
-    state.builder.replace(node, dataclasses.replace(node, name=sql_naming.truncate_identifier(stmt.newname)))
+    new_name = sql_naming.truncate_identifier(stmt.newname)
+    state.builder.replace(node, dataclasses.replace(node, name=new_name))  # type: ignore[type-var]
 
 
 @renamer(ObjectType.OBJECT_DOMCONSTRAINT)
-def rename_domain_constraint(state: State, stmt: ast.RenameStmt) -> None:
+def rename_domain_constraint(state: State, stmt: Any) -> None:
     domain: Domain = _lookup_type(state, _object_names(stmt.object), Domain)
     checks = tuple(
         dataclasses.replace(c, name=stmt.newname) if c.name == stmt.subname else c for c in domain.checks
@@ -1614,7 +1624,7 @@ def rename_domain_constraint(state: State, stmt: ast.RenameStmt) -> None:
 
 
 @handles(ast.AlterObjectSchemaStmt)
-def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
+def set_schema(state: State, stmt: Any) -> None:
     new_schema = stmt.newschema
     if state.builder.get(Schema, new_schema) is None:
         raise state.error(f'schema "{new_schema}" does not exist')
@@ -1638,10 +1648,12 @@ def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
             for index in list(b.all(Index)):
                 if (index.schema, index.table) == (old_schema, node.name):
                     b.replace(index, dataclasses.replace(index, schema=new_schema))
-            for cls in (Trigger, Policy):
-                for n in list(b.all(cls)):
-                    if (n.schema, n.table) == (old_schema, node.name):
-                        b.replace(n, dataclasses.replace(n, schema=new_schema))
+            for trigger in list(b.all(Trigger)):
+                if (trigger.schema, trigger.table) == (old_schema, node.name):
+                    b.replace(trigger, dataclasses.replace(trigger, schema=new_schema))
+            for policy in list(b.all(Policy)):
+                if (policy.schema, policy.table) == (old_schema, node.name):
+                    b.replace(policy, dataclasses.replace(policy, schema=new_schema))
             for seq in list(b.all(Sequence)):
                 if seq.schema == old_schema and seq.owned_by is not None and seq.owned_by[0] == node.name:
                     b.replace(seq, dataclasses.replace(seq, schema=new_schema))

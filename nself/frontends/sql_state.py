@@ -191,7 +191,7 @@ class State:
     def constraint_taken(self, schema: str, name: str) -> bool:
         return self.constraint_names[(schema, name)] > 0
 
-    def table(self, rv: ast.RangeVar, missing_ok: bool = False) -> Table | None:
+    def table(self, rv: Any, missing_ok: bool = False) -> Table | None:
         """The table a RangeVar names (following search_path)."""
         found = self.find_relation(rv.schemaname, rv.relname)
         if found is None or not isinstance(found[1], Table):
@@ -346,7 +346,7 @@ def regclass_text(schema: str, name: str) -> str:
 
 def names_of(nodes: Iterable[Any] | None) -> list[str]:
     """The strings of a list of pglast String nodes."""
-    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+    return [str(n.sval) for n in nodes or () if isinstance(n, ast.String)]
 
 
 def column_types(table: Table) -> Mapping[str, str]:

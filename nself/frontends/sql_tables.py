@@ -79,11 +79,11 @@ class SeqParams:
 
 def _int(node: Any) -> int:
     if isinstance(node, ast.Integer):
-        return int(node.ival)
+        return int(node.ival or 0)
     if isinstance(node, ast.Float):
-        return int(node.fval)
+        return int(str(node.fval))
     if isinstance(node, ast.String):
-        return int(node.sval)
+        return int(str(node.sval))
     if isinstance(node, ast.A_Const):
         return _int(node.val)
     raise ValueError(f"not an integer: {node!r}")
@@ -91,7 +91,7 @@ def _int(node: Any) -> int:
 
 def sequence_params(
     state: State,
-    options: Iterable[ast.DefElem] | None,
+    options: Any,
     current: SeqParams | None,
     type_of: Callable[[ast.TypeName], str],
 ) -> SeqParams:
@@ -191,7 +191,7 @@ def _apply_owned_by(state: State, seq_schema: str, seq: Sequence, owned: list[st
 
 
 @handles(ast.CreateSeqStmt)
-def create_sequence(state: State, stmt: ast.CreateSeqStmt) -> None:
+def create_sequence(state: State, stmt: Any) -> None:
     rv = stmt.sequence
     schema = state.creation_schema(rv.schemaname)
     name = sql_naming.truncate_identifier(rv.relname)
@@ -209,7 +209,7 @@ def create_sequence(state: State, stmt: ast.CreateSeqStmt) -> None:
 
 
 @handles(ast.AlterSeqStmt)
-def alter_sequence(state: State, stmt: ast.AlterSeqStmt) -> None:
+def alter_sequence(state: State, stmt: Any) -> None:
     rv = stmt.sequence
     found = state.find_relation(rv.schemaname, rv.relname)
     if found is None or not isinstance(found[1], Sequence):
@@ -274,7 +274,7 @@ class PendingConstraints:
     indexes: list[tuple[ast.Constraint, list[str]]] = field(default_factory=list)
     fks: list[tuple[ast.Constraint, list[str]]] = field(default_factory=list)
 
-    def add(self, c: ast.Constraint, column: str | None) -> None:
+    def add(self, c: Any, column: str | None) -> None:
         if c.contype == ConstrType.CONSTR_CHECK:
             self.checks.append(c)
         elif c.contype in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION):
@@ -342,7 +342,7 @@ def _set_not_null(table: Table, columns: Iterable[str]) -> tuple[Column, ...]:
     )
 
 
-def _add_index_constraint(state: State, table: Table, c: ast.Constraint, cols: list[str]) -> Table:
+def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -> Table:
     include = names_of(c.including)
     if c.indexname:  # ADD CONSTRAINT ... USING INDEX
         index = state.builder.get(Index, table.schema, c.indexname)
@@ -405,7 +405,7 @@ def _add_index_constraint(state: State, table: Table, c: ast.Constraint, cols: l
     return state.update_table(table, columns=columns, constraints=(*table.constraints, constraint))
 
 
-def _add_foreign_key(state: State, table: Table, c: ast.Constraint, cols: list[str], creating: bool) -> Table:
+def _add_foreign_key(state: State, table: Table, c: Any, cols: list[str], creating: bool) -> Table:
     ref = state.table(c.pktable)
     assert ref is not None
     if ref.schema == table.schema and ref.name == table.name:
@@ -450,21 +450,21 @@ class ColumnResult:
     default_node: Any = None
 
 
-def _is_serial(tn: ast.TypeName) -> str | None:
+def _is_serial(tn: Any) -> str | None:
     names = names_of(tn.names)
     if tn.arrayBounds or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
         return None
     return SERIAL_TYPES.get(names[-1])
 
 
-def _collation(state: State, clause: ast.CollateClause | None) -> str | None:
+def _collation(state: State, clause: Any) -> str | None:
     if clause is None:
         return None
     return state.collation_text(names_of(clause.collname))
 
 
 def column_from_def(
-    state: State, cd: ast.ColumnDef, pending: PendingConstraints, columns: dict[str, str]
+    state: State, cd: Any, pending: PendingConstraints, columns: dict[str, str]
 ) -> ColumnResult:
     name = sql_naming.truncate_identifier(cd.colname)
     serial = _is_serial(cd.typeName)
@@ -564,7 +564,7 @@ def finish_columns(state: State, schema: str, table_name: str, results: list[Col
 # --------------------------------------------------------------------------- CREATE TABLE
 
 
-def _reloptions(options: Iterable[ast.DefElem] | None) -> tuple[str, ...]:
+def _reloptions(options: Any) -> tuple[str, ...]:
     out = []
     for opt in options or ():
         if opt.defname == "oids":
@@ -604,7 +604,7 @@ def _inherited_columns(parents: Seq[Table]) -> list[Column]:
 
 
 @handles(ast.CreateStmt)
-def create_table(state: State, stmt: ast.CreateStmt) -> None:
+def create_table(state: State, stmt: Any) -> None:
     rv = stmt.relation
     if rv.relpersistence == "t":
         raise Skip("temporary tables are not part of a schema")
@@ -686,7 +686,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
 
 
 def _column_options(
-    state: State, col: Column, cd: ast.ColumnDef, pending: PendingConstraints, columns: dict[str, str]
+    state: State, col: Column, cd: Any, pending: PendingConstraints, columns: dict[str, str]
 ) -> ColumnResult:
     temp = ast.ColumnDef(
         colname=cd.colname,
@@ -702,7 +702,7 @@ def _column_options(
     return ColumnResult(merged, None, None, r.default_node)
 
 
-def _like_columns(state: State, like: ast.TableLikeClause) -> list[ColumnResult]:
+def _like_columns(state: State, like: Any) -> list[ColumnResult]:
     source = state.table(like.relation)
     assert source is not None
     options = int(like.options or 0)
@@ -797,7 +797,7 @@ def alter(*kinds: AlterTableType) -> Callable[[AlterHandler], AlterHandler]:
 
 
 @handles(ast.AlterTableStmt)
-def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
+def alter_table(state: State, stmt: Any) -> None:
     rv = stmt.relation
     if stmt.objtype == ObjectType.OBJECT_INDEX:
         alter_index(state, stmt)
@@ -847,7 +847,7 @@ def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
         table = handler(state, current, cmd)
 
 
-def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
+def alter_index(state: State, stmt: Any) -> None:
     rv = stmt.relation
     found = state.find_relation(rv.schemaname, rv.relname)
     index = found[1] if found is not None and isinstance(found[1], Index) else None
@@ -867,7 +867,7 @@ def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
             state.warn(f"ALTER INDEX {cmd.subtype.name.removeprefix('AT_')} is not modelled")
 
 
-def _view_options(state: State, view: View, cmd: ast.AlterTableCmd) -> None:
+def _view_options(state: State, view: View, cmd: Any) -> None:
     options = dict(o.split("=", 1) for o in view.options)
     for opt in cmd.def_ or ():
         if cmd.subtype == AlterTableType.AT_SetRelOptions:
@@ -889,8 +889,8 @@ def _replace_column(state: State, table: Table, old: Column, new: Column) -> Tab
 
 
 @alter(AlterTableType.AT_AddColumn)
-def add_column(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
-    cd: ast.ColumnDef = cmd.def_
+def add_column(state: State, table: Table, cmd: Any) -> Table:
+    cd = cmd.def_
     if table.column(sql_naming.truncate_identifier(cd.colname)) is not None:
         if cmd.missing_ok:
             return table
@@ -949,7 +949,7 @@ def index_uses(index: Index, column: str) -> bool:
 
 
 @alter(AlterTableType.AT_DropColumn)
-def drop_column(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def drop_column(state: State, table: Table, cmd: Any) -> Table:
     col = table.column(cmd.name)
     if col is None:
         if cmd.missing_ok:
@@ -1011,7 +1011,7 @@ def drop_referencing_fks(state: State, table: Table, columns: tuple[str, ...]) -
 
 
 @alter(AlterTableType.AT_ColumnDefault)
-def column_default(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def column_default(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     key = (table.schema, table.name, col.name)
     if cmd.def_ is None:
@@ -1023,7 +1023,7 @@ def column_default(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
 
 
 @alter(AlterTableType.AT_SetNotNull, AlterTableType.AT_DropNotNull)
-def column_not_null(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def column_not_null(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     not_null = cmd.subtype == AlterTableType.AT_SetNotNull
     table = _replace_column(state, table, col, dataclasses.replace(col, not_null=not_null))
@@ -1036,9 +1036,9 @@ def column_not_null(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table
 
 
 @alter(AlterTableType.AT_AlterColumnType)
-def alter_column_type(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def alter_column_type(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
-    cd: ast.ColumnDef = cmd.def_
+    cd = cmd.def_
     data_type = canon.data_type(state, cd.typeName)
     new = dataclasses.replace(col, data_type=data_type, collation=_collation(state, cd.collClause))
     source = state.column_defaults.get((table.schema, table.name, col.name))
@@ -1080,9 +1080,9 @@ def _recook_checks(state: State, table: Table) -> Table:
 
 
 @alter(AlterTableType.AT_AddIdentity)
-def add_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def add_identity(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
-    c: ast.Constraint = cmd.def_
+    c = cmd.def_
     if col.data_type not in TYPE_RANGES:
         raise state.error("identity column type must be smallint, integer, or bigint")
     p = _fresh_params(state, c.options, col.data_type)
@@ -1094,7 +1094,7 @@ def add_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
     )
 
 
-def _fresh_params(state: State, options: Iterable[ast.DefElem] | None, data_type: str) -> SeqParams:
+def _fresh_params(state: State, options: Any, data_type: str) -> SeqParams:
     return sequence_params(
         state,
         [ast.DefElem(defname="as", arg=ast.TypeName(names=(ast.String(sval="int8"),))), *list(options or ())],
@@ -1104,7 +1104,7 @@ def _fresh_params(state: State, options: Iterable[ast.DefElem] | None, data_type
 
 
 @alter(AlterTableType.AT_SetIdentity)
-def set_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def set_identity(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     if col.identity is None:
         raise state.error(f'column "{col.name}" of relation "{table.name}" is not an identity column')
@@ -1119,7 +1119,7 @@ def set_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
 
 
 @alter(AlterTableType.AT_DropIdentity)
-def drop_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def drop_identity(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     if col.identity is None:
         if cmd.missing_ok:
@@ -1132,21 +1132,21 @@ def drop_identity(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
 
 
 @alter(AlterTableType.AT_DropExpression)
-def drop_expression(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def drop_expression(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     return _replace_column(state, table, col, dataclasses.replace(col, generated=None))
 
 
 @alter(AlterTableType.AT_SetExpression)
-def set_expression(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def set_expression(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     expression = canon.generated_expression(state, cmd.def_, col.data_type, column_types(table))
     return _replace_column(state, table, col, dataclasses.replace(col, generated=expression))
 
 
 @alter(AlterTableType.AT_AddConstraint, AlterTableType.AT_AddIndexConstraint)
-def add_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
-    c: ast.Constraint = cmd.def_
+def add_constraint(state: State, table: Table, cmd: Any) -> Table:
+    c = cmd.def_
     if c.contype == ConstrType.CONSTR_NOTNULL:  # PostgreSQL 18 syntax: ADD CONSTRAINT ... NOT NULL col
         return state.update_table(table, columns=_set_not_null(table, names_of(c.keys)))
     pending = PendingConstraints()
@@ -1167,7 +1167,7 @@ def find_constraint(table: Table, name: str) -> Constraint | None:
 
 
 @alter(AlterTableType.AT_DropConstraint)
-def drop_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def drop_constraint(state: State, table: Table, cmd: Any) -> Table:
     c = find_constraint(table, cmd.name)
     if c is None:
         if cmd.missing_ok:
@@ -1182,7 +1182,11 @@ def drop_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table
         if inherited is not None and isinstance(c, (CheckConstraint, ForeignKey)):
             state.update_table(child, constraints=tuple(x for x in child.constraints if x is not inherited))
         elif child.partition_of is not None and isinstance(c, (PrimaryKey, UniqueConstraint)):
-            same = [x for x in child.constraints if type(x) is type(c) and x.columns == c.columns]  # type: ignore[attr-defined]
+            same = [
+                x
+                for x in child.constraints
+                if type(x) is type(c) and getattr(x, "columns", None) == c.columns
+            ]
             state.update_table(child, constraints=tuple(x for x in child.constraints if x not in same))
     current = state.builder.get(Table, table.schema, table.name)
     assert current is not None
@@ -1190,7 +1194,7 @@ def drop_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table
 
 
 @alter(AlterTableType.AT_AlterConstraint)
-def alter_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def alter_constraint(state: State, table: Table, cmd: Any) -> Table:
     spec = cmd.def_
     c = find_constraint(table, spec.conname)
     if c is None:
@@ -1205,7 +1209,7 @@ def alter_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Tabl
 
 
 @alter(AlterTableType.AT_ValidateConstraint)
-def validate_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def validate_constraint(state: State, table: Table, cmd: Any) -> Table:
     c = find_constraint(table, cmd.name)
     if c is None:
         raise state.error(f'constraint "{cmd.name}" of relation "{table.name}" does not exist')
@@ -1216,24 +1220,24 @@ def validate_constraint(state: State, table: Table, cmd: ast.AlterTableCmd) -> T
 
 
 @alter(AlterTableType.AT_EnableRowSecurity, AlterTableType.AT_DisableRowSecurity)
-def row_security(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def row_security(state: State, table: Table, cmd: Any) -> Table:
     return state.update_table(table, rls_enabled=cmd.subtype == AlterTableType.AT_EnableRowSecurity)
 
 
 @alter(AlterTableType.AT_ForceRowSecurity, AlterTableType.AT_NoForceRowSecurity)
-def force_row_security(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def force_row_security(state: State, table: Table, cmd: Any) -> Table:
     return state.update_table(table, rls_forced=cmd.subtype == AlterTableType.AT_ForceRowSecurity)
 
 
 @alter(AlterTableType.AT_SetLogged, AlterTableType.AT_SetUnLogged)
-def set_logged(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def set_logged(state: State, table: Table, cmd: Any) -> Table:
     return state.update_table(table, unlogged=cmd.subtype == AlterTableType.AT_SetUnLogged)
 
 
 @alter(
     AlterTableType.AT_SetRelOptions, AlterTableType.AT_ResetRelOptions, AlterTableType.AT_ReplaceRelOptions
 )
-def rel_options(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def rel_options(state: State, table: Table, cmd: Any) -> Table:
     options = dict(o.split("=", 1) for o in table.options)
     if cmd.subtype == AlterTableType.AT_ReplaceRelOptions:
         options = {}
@@ -1259,7 +1263,7 @@ _TRIGGER_STATES = {
 
 
 @alter(*_TRIGGER_STATES)
-def trigger_state(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def trigger_state(state: State, table: Table, cmd: Any) -> Table:
     enabled = _TRIGGER_STATES[cmd.subtype]
     for trigger in list(state.builder.all(Trigger)):
         if (
@@ -1272,8 +1276,8 @@ def trigger_state(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
 
 
 @alter(AlterTableType.AT_AttachPartition)
-def attach_partition(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
-    part_cmd: ast.PartitionCmd = cmd.def_
+def attach_partition(state: State, table: Table, cmd: Any) -> Table:
+    part_cmd = cmd.def_
     part = state.table(part_cmd.name)
     assert part is not None
     bound = canon.partition_bound(state, part_cmd.bound, table)
@@ -1283,7 +1287,7 @@ def attach_partition(state: State, table: Table, cmd: ast.AlterTableCmd) -> Tabl
 
 
 @alter(AlterTableType.AT_DetachPartition)
-def detach_partition(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def detach_partition(state: State, table: Table, cmd: Any) -> Table:
     part = state.table(cmd.def_.name)
     assert part is not None
     state.update_table(part, partition_of=None)
@@ -1291,14 +1295,14 @@ def detach_partition(state: State, table: Table, cmd: ast.AlterTableCmd) -> Tabl
 
 
 @alter(AlterTableType.AT_AddInherit)
-def add_inherit(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def add_inherit(state: State, table: Table, cmd: Any) -> Table:
     parent = state.table(cmd.def_)
     assert parent is not None
     return state.update_table(table, inherits=(*table.inherits, (parent.schema, parent.name)))
 
 
 @alter(AlterTableType.AT_DropInherit)
-def drop_inherit(state: State, table: Table, cmd: ast.AlterTableCmd) -> Table:
+def drop_inherit(state: State, table: Table, cmd: Any) -> Table:
     parent = state.table(cmd.def_)
     assert parent is not None
     return state.update_table(
@@ -1348,9 +1352,7 @@ def opclass_text(state: State, names: list[str], method: str = "btree") -> str |
     return name
 
 
-def _index_key(
-    state: State, elem: ast.IndexElem, columns: dict[str, str] | Any, method: str = "btree"
-) -> IndexKey:
+def _index_key(state: State, elem: Any, columns: dict[str, str] | Any, method: str = "btree") -> IndexKey:
     descending = elem.ordering == SortByDir.SORTBY_DESC
     nulls_first: bool | None = None
     if elem.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
@@ -1382,7 +1384,7 @@ def _index_key(
 
 
 def index_expressions(
-    state: State, stmt: ast.IndexStmt, columns: dict[str, str]
+    state: State, stmt: Any, columns: dict[str, str]
 ) -> tuple[tuple[IndexKey, ...], str | None]:
     method = stmt.accessMethod or "btree"
     keys = tuple(_index_key(state, e, columns, method) for e in stmt.indexParams or ())
@@ -1412,7 +1414,7 @@ def rederive_indexes(state: State, table: Table, column: str) -> None:
 
 
 @handles(ast.IndexStmt)
-def create_index(state: State, stmt: ast.IndexStmt) -> None:
+def create_index(state: State, stmt: Any) -> None:
     rv = stmt.relation
     found = state.find_relation(rv.schemaname, rv.relname)
     if found is None or not isinstance(found[1], (Table, View)):
@@ -1461,10 +1463,10 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
                 _clone_index(state, index, child)
 
 
-def attach_index_partition(state: State, schema: str, cmd: ast.AlterTableCmd) -> None:
+def attach_index_partition(state: State, schema: str, cmd: Any) -> None:
     """ALTER INDEX parent ATTACH PARTITION child: the child index (or the constraint it
     backs) becomes a clone of the parent's, which the IR does not list."""
-    rv: ast.RangeVar = cmd.def_.name
+    rv = cmd.def_.name
     found = state.find_relation(rv.schemaname or None, rv.relname)
     if found is not None and isinstance(found[1], Index):
         state.builder.remove(found[1])
@@ -1515,8 +1517,8 @@ def drop_table(state: State, table: Table, cascade: bool) -> None:
     for k, owner in list(state.identity_sequences.items()):
         if k[0] == table.schema and owner[0] == table.name:
             del state.identity_sequences[k]
-    for k in [k for k in state.column_defaults if k[:2] == key]:
-        del state.column_defaults[k]
+    for source_key in [k for k in state.column_defaults if k[:2] == key]:
+        del state.column_defaults[source_key]
     for other in list(state.builder.all(Table)):
         fks = [
             c for c in other.constraints if isinstance(c, ForeignKey) and (c.ref_schema, c.ref_table) == key
