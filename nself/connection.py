@@ -4,12 +4,13 @@ line, and keeps passwords out of every message."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-
 from nself.errors import ConnectionFailed
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 def mask_url(url: str) -> str:
@@ -41,6 +42,8 @@ def scrub(text: str, url: str) -> str:
 
 def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection[Any]:
     """Open a connection; failure raises ConnectionFailed naming the masked URL."""
+    import psycopg  # here, not at the top: commands that never connect start faster
+
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kwargs)
     except psycopg.OperationalError as exc:

@@ -216,8 +216,8 @@ JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
-  AND {_not_extension_member("pg_class", "i.indexrelid")}
 """
+# (indexes of tables that belong to an extension are dropped in Python, with their tables)
 
 # One row per index column (key and INCLUDE), in index order.
 Q_INDEX_COLUMNS = f"""

@@ -52,9 +52,8 @@ class CatalogBuilder:
         yield from list(self._items[_COLLECTION_OF[cls]].values())
 
     def freeze(self) -> Catalog:
-        return normalise(
-            Catalog(**{name: tuple(items.values()) for name, items in self._items.items()})
-        )
+        collections: dict[str, Any] = {name: tuple(items.values()) for name, items in self._items.items()}
+        return normalise(Catalog(**collections))
 
 
 def normalise(catalog: Catalog) -> Catalog:

@@ -27,6 +27,7 @@ production = true
 # Commands added by later features join this table.
 DESTRUCTIVE_COMMANDS: list[tuple[str, ...]] = [
     ("db", "migrate:fresh", "--yes"),
+    ("mock", "generate"),
 ]
 
 
@@ -54,8 +55,11 @@ def keep_marker(url: str) -> None:
 
 
 def has_marker(url: str) -> bool:
+    """The marker table still exists and holds its row."""
     with psycopg.connect(url) as conn:
-        return conn.execute("SELECT to_regclass('public.precious') IS NOT NULL").fetchone() == (True,)
+        if conn.execute("SELECT to_regclass('public.precious') IS NULL").fetchone() == (True,):
+            return False
+        return conn.execute("SELECT count(*) FROM precious").fetchone() == (1,)
 
 
 @pytest.mark.parametrize("command", DESTRUCTIVE_COMMANDS, ids=lambda c: " ".join(c))

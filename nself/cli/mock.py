@@ -1,0 +1,160 @@
+"""`nself mock`: deterministic, shareable mock data."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json, project
+from nself.errors import OptionError
+
+# Runtime modules (numpy, psycopg) are imported inside the commands: `nself --help` and
+# the other command groups should not pay for them at start-up.
+
+app = typer.Typer(help="Deterministic mock data: the same config and seed give the same rows everywhere.", no_args_is_help=True)
+
+
+@app.command("init")
+def init(
+    env: EnvOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="The seed recorded in nself/mock/mock.seed.")] = 42,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+) -> None:
+    """Write nself/mock/mock.config.yaml from the schema (a generator per column) and mock.seed.
+
+    Examples:
+
+      nself mock init
+
+      nself mock init --seed 7 --force
+    """
+    from nself.runtime.mock.commands import init_mock
+
+    proj, environ = environment(env)
+    for path in init_mock(proj, environ, seed=seed, force=force):
+        console.print(f"wrote {path}")
+
+
+@app.command("generate")
+def generate_command(
+    tables: Annotated[list[str] | None, typer.Argument(help="Only these tables (default: all).", show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override the config's seed.")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="minimal (10), medium (1,000) or stress (100,000) rows per table.")] = None,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Empty the tables and fill them with mock rows (refused on production).
+
+    Examples:
+
+      nself mock generate
+
+      nself mock generate users --seed 42
+
+      nself mock generate --preset stress
+    """
+    from nself.runtime.mock.commands import generate
+
+    proj, environ = environment(env)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True, disable=as_json,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done)
+
+        results = generate(proj, environ, tables=tables, seed=seed, preset=preset, progress=advance)
+    if as_json:
+        print_json([r.__dict__ for r in results])
+        return
+    for result in results:
+        rate = result.rows / result.seconds if result.seconds > 0 else 0
+        console.print(f"{result.table}: {result.rows} rows ({rate:,.0f} rows/s)")
+
+
+@app.command("preview")
+def preview_command(
+    table: Annotated[str, typer.Argument(help="Table to preview.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows.")] = 5,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print rows a table would get, without writing anything.
+
+    Examples:
+
+      nself mock preview users --rows 3
+    """
+    from nself.runtime.mock.commands import preview
+
+    proj, environ = environment(env)
+    columns, values = preview(proj, environ, table, rows)
+    if as_json:
+        print_json([dict(zip(columns, row, strict=True)) for row in values])
+        return
+    out = Table(*columns)
+    for row in values:
+        out.add_row(*("NULL" if v is None else v for v in row))
+    console.print(out)
+
+
+@app.command("config")
+def config() -> None:
+    """Open the mock config in $EDITOR, then check it.
+
+    Examples:
+
+      EDITOR=nano nself mock config
+    """
+    from nself.runtime.mock.project import CONFIG_NAME, load_config, mock_dir
+
+    path = mock_dir(project().root) / CONFIG_NAME
+    if not path.exists():
+        raise OptionError(f"{path} not found: run `nself mock init` first")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    subprocess.run([*shlex.split(editor), str(path)], check=False)
+    load_config(path)
+    console.print(f"{path} is valid")
+
+
+@app.command("export")
+def export(output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path("mock.tar.gz")) -> None:
+    """Pack the mock config and seed to share them.
+
+    Examples:
+
+      nself mock export -o mock.tar.gz
+    """
+    from nself.runtime.mock.project import export_archive
+
+    names = export_archive(project().root, output)
+    console.print(f"wrote {output} ({', '.join(names)})")
+
+
+@app.command("import")
+def import_command(archive: Annotated[Path, typer.Argument(help="Archive made by `nself mock export`.")]) -> None:
+    """Unpack a shared mock config and seed into nself/mock/.
+
+    Examples:
+
+      nself mock import mock.tar.gz
+    """
+    from nself.runtime.mock.project import import_archive
+
+    for path in import_archive(project().root, archive):
+        console.print(f"wrote {path}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="mock")

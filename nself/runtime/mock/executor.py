@@ -1,0 +1,457 @@
+"""Executing a mock plan: values for every row, streamed into PostgreSQL with COPY.
+
+All tables of a run are emptied and filled in one transaction, so a failure leaves the
+database as it was. Foreign keys take their parents' key values, read back in a stable
+order (text order under the C collation), so the rows are the same on every machine."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from psycopg import sql
+
+from nself.backends.mock import PRESETS, ColumnPlan, ForeignKeyPlan, MockPlan, TablePlan, plan_mock
+from nself.connection import connect
+from nself.errors import NselfError
+from nself.ir import Catalog
+from nself.runtime.mock.values import (
+    GENERATORS,
+    Context,
+    GeneratorError,
+    Values,
+    again,
+    below,
+    draws,
+    stream_key,
+)
+
+BLOCK_ROWS = 20_000
+
+Rows = npt.NDArray[np.int64]
+Draws = npt.NDArray[np.uint64]
+
+Progress = Callable[[str, int, int], None]
+
+
+class MockError(NselfError):
+    pass
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: str
+    rows: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- literals
+
+
+_ARRAY_SPECIAL = re.compile(r'[\s,{}"\\]')
+_ROW_SPECIAL = re.compile(r'[\s,()"\\]')
+
+
+def _array_element(value: str | None) -> str:
+    if value is None:
+        return "NULL"
+    if value == "" or value.upper() == "NULL" or _ARRAY_SPECIAL.search(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value
+
+
+def _row_field(value: str | None) -> str:
+    if value is None:
+        return ""
+    if value == "" or _ROW_SPECIAL.search(value):
+        return '"' + value.replace("\\", "\\\\").replace('"', '""') + '"'
+    return value
+
+
+def copy_escape(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+# --------------------------------------------------------------------------- columns
+
+
+_SELF_UNIQUE = {"integer", "number", "sequence", "uuid", "email", "username", "slug", "pastDate", "futureDate",
+                "disjointRange", "avatar", "constant", "null"}
+
+
+def column_values(column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.datetime64) -> Values:
+    """The values of `column` for `rows`, as PostgreSQL input text (None is NULL)."""
+    return values_from_draws(column, rows, draws(key, rows), anchor)
+
+
+def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
+    if column.dims > 0:
+        return _array_values(column, rows, u, anchor)
+    if column.attributes:
+        values = _composite_values(column, rows, u, anchor)
+    elif column.rules.choices is not None and column.generator not in ("constant", "null"):
+        options = np.array(column.rules.choices, dtype=object)
+        if column.unique:
+            if len(rows) and int(rows.max()) >= len(options):
+                raise MockError(
+                    f"column {column.name}: only {len(options)} allowed values for a unique column; lower the count"
+                )
+            values = list(options[rows])
+        else:
+            values = list(options[below(u, len(options))])
+    else:
+        generator = GENERATORS.get(column.generator)
+        if generator is None:
+            raise MockError(f"column {column.name}: unknown generator {column.generator!r} (see docs/mock.md)")
+        partitions = column.params.get("partitions")
+        if partitions:
+            partitioned = _partition_values(column, rows, u, anchor, partitions)
+            if partitioned is not None:
+                return partitioned
+        try:
+            values = generator(Context(column, rows, u, anchor))
+        except GeneratorError as exc:
+            raise MockError(str(exc)) from None
+        if column.unique and column.generator not in _SELF_UNIQUE:
+            values = [None if v is None else f"{v} {r}" for v, r in zip(values, rows.tolist(), strict=True)]
+    limit = column.rules.max_length
+    if limit is not None:
+        values = [_fit(v, limit, column.unique, r) for v, r in zip(values, rows.tolist(), strict=True)]
+    probability = float(column.params.get("nullProbability", 0) or 0)
+    if probability > 0 and not column.not_null and not column.unique:
+        nulls = (again(u, 77) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)) < probability
+        values = [None if n else v for v, n in zip(values, nulls.tolist(), strict=True)]
+    return values
+
+
+def _fit(value: str | None, limit: int, unique: bool, row: int) -> str | None:
+    if value is None or len(value) <= limit:
+        return value
+    if unique:
+        suffix = format(row, "x")
+        return (value[: max(0, limit - len(suffix))] + suffix)[-limit:]
+    return value[:limit]
+
+
+def _array_values(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
+    element = ColumnPlan(
+        column.name, column.base_type, column.base_type, column.dims - 1, column.generator, column.params,
+        True, rules=column.rules, attributes=column.attributes,
+    )
+    # Each array holds 0 to 3 elements (multi-dimensional arrays are rectangular: 2 x 2).
+    width = 2 if column.dims > 1 else 3
+    lengths = below(u, width + 1).tolist() if column.dims == 1 else [width] * len(rows)
+    parts = [values_from_draws(element, rows, again(u, 10 + i), anchor) for i in range(width)]
+    out: Values = []
+    for index, length in enumerate(lengths):
+        items = [parts[i][index] for i in range(length)]
+        if column.dims > 1:
+            out.append("{" + ",".join(item or "{}" for item in items) + "}")
+        else:
+            out.append("{" + ",".join(_array_element(item) for item in items) + "}")
+    return out
+
+
+def _composite_values(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
+    fields = [values_from_draws(attr, rows, again(u, 20 + i), anchor) for i, attr in enumerate(column.attributes)]
+    return ["(" + ",".join(_row_field(f[i]) for f in fields) + ")" for i in range(len(rows))]
+
+
+_RANGE_BOUND = re.compile(r"^FOR VALUES FROM \((.+)\) TO \((.+)\)$")
+_LIST_BOUND = re.compile(r"^FOR VALUES IN \((.+)\)$")
+
+
+def _literal(text: str) -> str | float | None:
+    text = text.strip()
+    if text in ("MINVALUE", "MAXVALUE"):
+        return None
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _partition_values(
+    column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64, bounds: Sequence[str]
+) -> Values | None:
+    """Values that fall inside the table's partitions (none needed with a DEFAULT one)."""
+    if any(b == "DEFAULT" for b in bounds):
+        return None
+    ranges: list[tuple[Any, Any]] = []
+    listed: list[str] = []
+    for bound in bounds:
+        if match := _RANGE_BOUND.match(bound):
+            low, high = _literal(match.group(1)), _literal(match.group(2))
+            if low is not None and high is not None:
+                ranges.append((low, high))
+        elif match := _LIST_BOUND.match(bound):
+            listed.extend(str(_literal(v)) for v in match.group(1).split(", ") if _literal(v) is not None)
+    if listed:
+        options = np.array(listed, dtype=object)
+        return list(options[below(u, len(options))])
+    if not ranges:
+        return None
+    choice = below(again(u, 5), len(ranges)).tolist()
+    out: Values = []
+    for value, which in zip(u.tolist(), choice, strict=True):
+        low, high = ranges[which]
+        if isinstance(low, float) and isinstance(high, float):
+            out.append(str(int(low) + int(value) % max(1, int(high - low))))
+        else:
+            start = np.datetime64(str(low).replace(" ", "T")[:19], "s")
+            end = np.datetime64(str(high).replace(" ", "T")[:19], "s")
+            span = max(1, int((end - start) / np.timedelta64(1, "s")))
+            moment = np.datetime_as_string(start + np.timedelta64(int(value) % span, "s"), unit="s").replace("T", " ")
+            out.append(moment[:10] if column.base_type == "date" else moment + ("+00" if "with time zone" in column.base_type else ""))
+    return out
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _ident(schema: str, name: str) -> sql.Composable:
+    return sql.Identifier(schema, name)
+
+
+def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan) -> list[tuple[Any, ...]]:
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in fk.parent_columns)
+    query = sql.SQL("SELECT {cols} FROM {table} ORDER BY (ROW({cols}))::text COLLATE \"C\"").format(
+        cols=columns, table=_ident(fk.parent_schema, fk.parent_table)
+    )
+    return [tuple(row) for row in conn.execute(query).fetchall()]
+
+
+def _bijection(rows: Rows, size: int, key: np.uint64) -> Rows:
+    """A permutation of range(size) evaluated at `rows` (distinct rows give distinct
+    results): r -> (r * a + b) mod size with a coprime to size."""
+    a = int(key % np.uint64(max(size, 1))) | 1
+    while np.gcd(a, size) != 1:
+        a += 2
+    b = int((key >> np.uint64(32)) % np.uint64(max(size, 1)))
+    return ((rows.astype(object) * a + b) % size).astype(np.int64)  # object: no int64 overflow
+
+
+def _foreign_values(
+    plan: TablePlan,
+    fk: ForeignKeyPlan,
+    parents: list[tuple[Any, ...]],
+    rows: Rows,
+    seed: int,
+    picks: Rows | None,
+) -> list[list[str | None]]:
+    """One list of values per foreign-key column."""
+    if picks is None:
+        key = stream_key(seed, plan.qualified, "fk:" + ",".join(fk.columns))
+        picks = _bijection(rows, len(parents), key) if fk.unique else below(draws(key, rows), len(parents))
+    chosen = [parents[i] for i in picks.tolist()]
+    return [[None if row[i] is None else str(row[i]) for row in chosen] for i in range(len(fk.columns))]
+
+
+def _combination_picks(
+    plan: TablePlan, parents: dict[str, list[tuple[Any, ...]]], rows: Rows, seed: int
+) -> dict[str, Rows]:
+    """Distinct combinations of parent rows for unique keys made of foreign keys
+    (join tables such as film_actor): row r takes combination number perm(r)."""
+    picks: dict[str, Rows] = {}
+    for key_columns in plan.combination_keys:
+        groups = [fk for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name not in picks]
+        sizes = [len(parents[fk.name]) for fk in groups]
+        total = int(np.prod(sizes, dtype=object)) if sizes else 0
+        if total == 0:
+            continue
+        combination = _bijection(rows, total, stream_key(seed, plan.qualified, "combo:" + ",".join(key_columns)))
+        remainder = combination.astype(object)
+        for fk, size in zip(groups, sizes, strict=True):
+            picks[fk.name] = (remainder % size).astype(np.int64)
+            remainder = remainder // size
+    return picks
+
+
+def _row_limit(plan: TablePlan, parents: dict[str, list[tuple[Any, ...]]]) -> int:
+    """How many rows the keys allow: a one-to-one foreign key or a key of foreign keys
+    cannot have more rows than parent rows or combinations."""
+    limit = plan.count
+    for fk in plan.foreign_keys:
+        if fk.unique and fk.name in parents:
+            limit = min(limit, len(parents[fk.name]))
+    for key_columns in plan.combination_keys:
+        sizes = [len(parents[fk.name]) for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name in parents]
+        if sizes:
+            limit = min(limit, int(np.prod(sizes, dtype=object)))
+    return limit
+
+
+def _fill_table(
+    conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, progress: Progress | None
+) -> int:
+    parents: dict[str, list[tuple[Any, ...]]] = {}
+    for fk in plan.foreign_keys:
+        if fk.deferred:
+            continue
+        keys = _parent_keys(conn, fk)
+        if not keys and not fk.nullable:
+            raise MockError(
+                f"{plan.qualified}: column {', '.join(fk.columns)} needs rows in {fk.parent_schema}.{fk.parent_table} "
+                f"(foreign key {fk.name}); generate that table too"
+            )
+        if keys:
+            parents[fk.name] = keys
+    count = _row_limit(plan, parents)
+    fk_columns = [c for fk in plan.foreign_keys if fk.name in parents for c in fk.columns]
+    names = [c.name for c in plan.columns] + fk_columns
+    anchor = np.datetime64(mock.anchor, "s")
+    if not names:
+        if count:
+            conn.execute(
+                sql.SQL("INSERT INTO {} SELECT FROM generate_series(1, %s)").format(_ident(plan.schema, plan.name)),
+                (count,),
+            )
+        return count
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        _ident(plan.schema, plan.name), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    )
+    column_keys = {c.name: stream_key(mock.seed, plan.qualified, c.name) for c in plan.columns}
+    with conn.cursor() as cur, cur.copy(copy) as copier:
+        for start in range(0, count, BLOCK_ROWS):
+            rows = np.arange(start, min(count, start + BLOCK_ROWS), dtype=np.int64)
+            columns = [column_values(c, rows, column_keys[c.name], anchor) for c in plan.columns]
+            picks = _combination_picks(plan, parents, rows, mock.seed)
+            for fk in plan.foreign_keys:
+                if fk.name in parents:
+                    columns.extend(_foreign_values(plan, fk, parents[fk.name], rows, mock.seed, picks.get(fk.name)))
+            lines = ["\t".join(copy_escape(v) for v in row) for row in zip(*columns, strict=True)]
+            copier.write(("\n".join(lines) + "\n").encode())
+            if progress:
+                progress(plan.qualified, int(rows[-1]) + 1, count)
+    return count
+
+
+def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan) -> None:
+    """Foreign keys through cycles and self references, set once every table has rows."""
+    deferred = [fk for fk in plan.foreign_keys if fk.deferred]
+    if not deferred:
+        return
+    if not plan.key_columns:
+        return  # without a key rows cannot be addressed; the columns stay NULL (they are nullable)
+    key_list = sql.SQL(", ").join(sql.Identifier(c) for c in plan.key_columns)
+    table = _ident(plan.schema, plan.name)
+    own = [
+        tuple(r)
+        for r in conn.execute(
+            sql.SQL("SELECT {k} FROM {t} ORDER BY (ROW({k}))::text COLLATE \"C\"").format(k=key_list, t=table)
+        ).fetchall()
+    ]
+    rows = np.arange(len(own), dtype=np.int64)
+    for fk in deferred:
+        parents = _parent_keys(conn, fk)
+        if not parents or not own:
+            continue
+        values = _foreign_values(plan, fk, parents, rows, mock.seed, None)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE nself_mock_fill (k text[], v text[]) ON COMMIT DROP")
+            with cur.copy("COPY nself_mock_fill (k, v) FROM STDIN") as copier:
+                for index, key in enumerate(own):
+                    k = "{" + ",".join(_array_element(None if x is None else str(x)) for x in key) + "}"
+                    v = "{" + ",".join(_array_element(col[index]) for col in values) + "}"
+                    copier.write_row((k, v))
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{c} = (f.v[{i}])::{t}").format(
+                    c=sql.Identifier(c), i=sql.Literal(i + 1), t=sql.SQL(_column_type(conn, plan, c))
+                )
+                for i, c in enumerate(fk.columns)
+            )
+            matches = sql.SQL(" AND ").join(
+                sql.SQL("({c})::text = f.k[{i}]").format(c=sql.Identifier(c), i=sql.Literal(i + 1))
+                for i, c in enumerate(plan.key_columns)
+            )
+            cur.execute(sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(t=table, a=assignments, m=matches))
+            cur.execute("DROP TABLE nself_mock_fill")
+
+
+def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) -> str:
+    row = conn.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
+        (sql.Identifier(plan.schema, plan.name).as_string(conn), column),
+    ).fetchone()
+    return str(row[0]) if row else "text"
+
+
+def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) -> list[TableResult]:
+    results: list[TableResult] = []
+    with connect(url) as conn:
+        try:
+            with conn.transaction():
+                if plan.tables:
+                    targets = sql.SQL(", ").join(_ident(t.schema, t.name) for t in plan.tables)
+                    conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(targets))
+                for table in plan.tables:
+                    started = time.perf_counter()
+                    try:
+                        rows = _fill_table(conn, table, plan, progress)
+                    except psycopg.Error as exc:
+                        raise MockError(_explain(exc, table.qualified)) from None
+                    results.append(TableResult(table.qualified, rows, time.perf_counter() - started))
+                for table in plan.tables:
+                    try:
+                        _fill_deferred(conn, table, plan)
+                    except psycopg.Error as exc:
+                        raise MockError(_explain(exc, table.qualified)) from None
+        except psycopg.Error as exc:
+            raise MockError(_explain(exc, "mock data")) from None
+    return results
+
+
+def _explain(exc: psycopg.Error, filling: str) -> str:
+    diag = exc.diag
+    where = ".".join(p for p in (diag.schema_name, diag.table_name) if p) or filling
+    detail = diag.message_primary or str(exc).splitlines()[0]
+    if diag.constraint_name:
+        return (
+            f"{where}: generated rows break constraint {diag.constraint_name}"
+            f"{' on column ' + diag.column_name if diag.column_name else ''}: {detail}; "
+            "set a generator for the column in nself/mock/mock.config.yaml"
+        )
+    if diag.column_name:
+        return f"{where}: column {diag.column_name}: {detail}"
+    return f"{where}: {detail}"
+
+
+def generate_mock(
+    url: str,
+    catalog: Catalog,
+    config: dict[str, Any],
+    *,
+    only: list[str] | None = None,
+    seed: int | None = None,
+    preset: str | None = None,
+    progress: Progress | None = None,
+) -> list[TableResult]:
+    if preset is not None and preset not in PRESETS:
+        raise MockError(f"--preset: {preset!r} is not one of {', '.join(PRESETS)}")
+    if seed is not None:
+        config = {**config, "seed": seed}
+    try:
+        plan = plan_mock(catalog, config, only=only, count=PRESETS[preset] if preset else None)
+    except ValueError as exc:
+        raise MockError(str(exc)) from None
+    return execute_plan(url, plan, progress=progress)
+
+
+def preview_rows(catalog: Catalog, config: dict[str, Any], table: str, rows: int) -> tuple[list[str], list[list[str | None]]]:
+    """Rows `table` would get (without foreign keys, which need the parents' rows)."""
+    plan = plan_mock(catalog, config, only=[table], count=rows)
+    target = plan.tables[0]
+    anchor = np.datetime64(plan.anchor, "s")
+    indexes = np.arange(rows, dtype=np.int64)
+    columns = [column_values(c, indexes, stream_key(plan.seed, target.qualified, c.name), anchor) for c in target.columns]
+    return [c.name for c in target.columns], [list(r) for r in zip(*columns, strict=True)]
