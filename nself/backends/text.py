@@ -14,6 +14,7 @@ it can be piped, diffed and kept as a golden file:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -51,10 +52,10 @@ def render_text(catalog: Catalog) -> str:
         lines.append("extensions")
         for e in catalog.extensions:
             version = f" {e.version}" if e.version else ""
-            lines.append(f"  {e.name}{version} in {e.schema}{_comment(e.comment)}")
+            lines.append(f"  {_q(e.name)}{version} in {_q(e.schema)}{_comment(e.comment)}")
         lines.append("")
     for schema in schema_names:
-        lines.append(f"schema {schema}{_comment(comments.get(schema))}")
+        lines.append(f"schema {_q(schema)}{_comment(comments.get(schema))}")
         body = _schema_body(catalog, schema, by_table)
         if body:
             lines.append("")
@@ -74,6 +75,27 @@ def _schema_scoped(catalog: Catalog) -> Iterable[Iterable[Any]]:
         catalog.views,
         catalog.functions,
     )
+
+
+_BARE = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+def _q(name: str) -> str:
+    """A name in double quotes when it is not a plain lower-case identifier, so that
+    `"Sales Data"."Order Items"` reads unambiguously (keywords stay bare: this is prose)."""
+    return name if _BARE.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def _qn(schema: str, name: str) -> str:
+    return f"{_q(schema)}.{_q(name)}"
+
+
+def _cols(names: Iterable[str]) -> str:
+    return ", ".join(_q(n) for n in names)
+
+
+def _element(text: str) -> str:
+    return _q(text) if "(" not in text and ")" not in text else text
 
 
 def _literal(text: str) -> str:
@@ -106,23 +128,25 @@ def _schema_body(catalog: Catalog, schema: str, by_table: _ByTable) -> list[str]
     blocks: list[list[str]] = []
     for enum in (e for e in catalog.enums if e.schema == schema):
         labels = ", ".join(_literal(label) for label in enum.labels)
-        blocks.append([f"  enum {enum.schema}.{enum.name} ({labels}){_comment(enum.comment)}"])
+        blocks.append([f"  enum {_qn(enum.schema, enum.name)} ({labels}){_comment(enum.comment)}"])
     for domain in (d for d in catalog.domains if d.schema == schema):
         collate = f" collate {domain.collation}" if domain.collation else ""
         text = _nullability_text(domain.data_type, domain.not_null, domain.default)
-        block = [f"  domain {domain.schema}.{domain.name} {text}{collate}{_comment(domain.comment)}"]
-        block.extend(f"    check {c.name} {c.expression}" for c in domain.checks)
+        block = [f"  domain {_qn(domain.schema, domain.name)} {text}{collate}{_comment(domain.comment)}"]
+        block.extend(f"    check {_q(c.name)} {c.expression}" for c in domain.checks)
         blocks.append(block)
     for composite in (c for c in catalog.composite_types if c.schema == schema):
-        block = [f"  type {composite.schema}.{composite.name}{_comment(composite.comment)}"]
-        width = max((len(a.name) for a in composite.attributes), default=0)
-        block.extend(f"    {a.name.ljust(width)}  {a.data_type}" for a in composite.attributes)
+        block = [f"  type {_qn(composite.schema, composite.name)}{_comment(composite.comment)}"]
+        width = max((len(_q(a.name)) for a in composite.attributes), default=0)
+        block.extend(f"    {_q(a.name).ljust(width)}  {a.data_type}" for a in composite.attributes)
         blocks.append(block)
     for rng in (r for r in catalog.range_types if r.schema == schema):
-        blocks.append([f"  range {rng.schema}.{rng.name} of {rng.subtype}{_comment(rng.comment)}"])
+        blocks.append([f"  range {_qn(rng.schema, rng.name)} of {rng.subtype}{_comment(rng.comment)}"])
     for seq in (s for s in catalog.sequences if s.schema == schema):
-        owned = f" owned by {seq.owned_by[0]}.{seq.owned_by[1]}" if seq.owned_by else ""
-        blocks.append([f"  sequence {seq.schema}.{seq.name} {seq.data_type}{owned}{_comment(seq.comment)}"])
+        owned = f" owned by {_q(seq.owned_by[0])}.{_q(seq.owned_by[1])}" if seq.owned_by else ""
+        blocks.append(
+            [f"  sequence {_qn(seq.schema, seq.name)} {seq.data_type}{owned}{_comment(seq.comment)}"]
+        )
     for table in (t for t in catalog.tables if t.schema == schema):
         blocks.append(_table(by_table, table))
     for view in (v for v in catalog.views if v.schema == schema):
@@ -158,7 +182,7 @@ def _column_rows(columns: Iterable[Column]) -> list[list[str]]:
             detail.append(f"collate {c.collation}")
         rows.append(
             [
-                c.name,
+                _q(c.name),
                 c.data_type,
                 "not null" if c.not_null else "null",
                 (" ".join(detail) + _comment(c.comment)).strip(),
@@ -180,14 +204,14 @@ def _aligned(rows: list[list[str]], indent: str) -> list[str]:
 
 def _table(by_table: _ByTable, table: Table) -> list[str]:
     kind = "partitioned table" if table.partition_by else ("unlogged table" if table.unlogged else "table")
-    head = f"  {kind} {table.schema}.{table.name}"
+    head = f"  {kind} {_qn(table.schema, table.name)}"
     if table.partition_by is not None:
         head += f" partition by {table.partition_by.strategy} {table.partition_by.key}"
     if table.partition_of is not None:
         p = table.partition_of
-        head += f" partition of {p.parent_schema}.{p.parent} {p.bound}"
+        head += f" partition of {_qn(p.parent_schema, p.parent)} {p.bound}"
     if table.inherits:
-        head += " inherits " + ", ".join(f"{s}.{t}" for s, t in table.inherits)
+        head += " inherits " + ", ".join(_qn(s, t) for s, t in table.inherits)
     lines = [head + _comment(table.comment)]
     lines.extend(_aligned(_column_rows(table.columns), "    "))
     constraints = sorted(table.constraints, key=lambda c: (_CONSTRAINT_RANK[type(c)], c.name))
@@ -200,13 +224,13 @@ def _table(by_table: _ByTable, table: Table) -> list[str]:
         each = "row" if trigger.for_each_row else "statement"
         state = {"D": " (disabled)", "R": " (replica)", "A": " (always)"}.get(trigger.enabled, "")
         lines.append(
-            f"    trigger {trigger.name}{when} for each {each} execute "
-            f"{trigger.function_schema}.{trigger.function}(){state}{_comment(trigger.comment)}"
+            f"    trigger {_q(trigger.name)}{when} for each {each} execute "
+            f"{_qn(trigger.function_schema, trigger.function)}(){state}{_comment(trigger.comment)}"
         )
     if table.rls_enabled:
         lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
     for policy in by_table.policies[(table.schema, table.name)]:
-        text = f"    policy {policy.name} for {policy.command.lower()} to {', '.join(policy.roles)}"
+        text = f"    policy {_q(policy.name)} for {policy.command.lower()} to {', '.join(policy.roles)}"
         if not policy.permissive:
             text += " restrictive"
         if policy.using is not None:
@@ -228,13 +252,13 @@ _CONSTRAINT_RANK: dict[type, int] = {
 
 def _constraint(c: Constraint) -> str:
     if isinstance(c, PrimaryKey):
-        return f"primary key {c.name} ({', '.join(c.columns)})"
+        return f"primary key {_q(c.name)} ({_cols(c.columns)})"
     if isinstance(c, UniqueConstraint):
-        return f"unique {c.name} ({', '.join(c.columns)})"
+        return f"unique {_q(c.name)} ({_cols(c.columns)})"
     if isinstance(c, ForeignKey):
         text = (
-            f"foreign key {c.name} ({', '.join(c.columns)}) -> "
-            f"{c.ref_schema}.{c.ref_table} ({', '.join(c.ref_columns)})"
+            f"foreign key {_q(c.name)} ({_cols(c.columns)}) -> "
+            f"{_qn(c.ref_schema, c.ref_table)} ({_cols(c.ref_columns)})"
         )
         if c.on_delete != "NO ACTION":
             text += f" on delete {c.on_delete.lower()}"
@@ -242,24 +266,24 @@ def _constraint(c: Constraint) -> str:
             text += f" on update {c.on_update.lower()}"
         return text
     if isinstance(c, CheckConstraint):
-        return f"check {c.name} {c.expression}"
+        return f"check {_q(c.name)} {c.expression}"
     if isinstance(c, ExclusionConstraint):
-        elements = ", ".join(f"{e.expression} with {e.operator}" for e in c.elements)
-        return f"exclude {c.name} using {c.method} ({elements})"
+        elements = ", ".join(f"{_element(e.expression)} with {e.operator}" for e in c.elements)
+        return f"exclude {_q(c.name)} using {c.method} ({elements})"
     raise TypeError(f"not a constraint: {c!r}")
 
 
 def _index(index: Index) -> str:
     keys = ", ".join(
-        (k.column if k.column is not None else f"({k.expression})") + (" desc" if k.descending else "")
+        (_q(k.column) if k.column is not None else f"({k.expression})") + (" desc" if k.descending else "")
         for k in index.keys
     )
-    text = f"{'unique ' if index.unique else ''}index {index.name}"
+    text = f"{'unique ' if index.unique else ''}index {_q(index.name)}"
     if index.method != "btree":
         text += f" using {index.method}"
     text += f" on ({keys})"
     if index.include:
-        text += f" include ({', '.join(index.include)})"
+        text += f" include ({_cols(index.include)})"
     if index.predicate is not None:
         text += f" where {index.predicate}"
     return text
@@ -267,9 +291,9 @@ def _index(index: Index) -> str:
 
 def _view(by_table: _ByTable, view: View) -> list[str]:
     kind = "materialized view" if view.materialized else "view"
-    lines = [f"  {kind} {view.schema}.{view.name}{_comment(view.comment)}"]
+    lines = [f"  {kind} {_qn(view.schema, view.name)}{_comment(view.comment)}"]
     rows = [
-        [c.name, c.data_type, "not null" if c.not_null else "null", _comment(c.comment).strip()]
+        [_q(c.name), c.data_type, "not null" if c.not_null else "null", _comment(c.comment).strip()]
         for c in view.columns
     ]
     lines.extend(_aligned(rows, "    "))
@@ -283,7 +307,7 @@ def _function(function: Function) -> list[str]:
             part
             for part in (
                 a.mode.lower() if a.mode != "IN" else "",
-                a.name or "",
+                _q(a.name) if a.name else "",
                 a.data_type,
             )
             if part
@@ -294,6 +318,6 @@ def _function(function: Function) -> list[str]:
     kind = function.kind
     returns = f" returns {function.returns}" if function.returns else ""
     return [
-        f"  {kind} {function.schema}.{function.name}({args}){returns} "
+        f"  {kind} {_qn(function.schema, function.name)}({args}){returns} "
         f"language {function.language} {function.volatility.lower()}{_comment(function.comment)}"
     ]

@@ -40,9 +40,18 @@ KNOWN_FAILURES: dict[str, str] = {
 
 EDGE_CASES = Path(__file__).parent / "roundtrip_edge_cases.sql"
 
+# Small schemas written inline, by case name.
+INLINE_CASES: dict[str, str] = {
+    "no_public_schema": "DROP SCHEMA public; CREATE SCHEMA app; CREATE TABLE app.t (id integer);",
+    "empty_database": "",
+    "extension_comment_removed": "CREATE EXTENSION pg_trgm; COMMENT ON EXTENSION pg_trgm IS NULL;"
+    " COMMENT ON SCHEMA public IS 'changed';",
+}
+LOCAL_CASES = ("sample", "edge_cases", *INLINE_CASES)
+
 
 def _case_names() -> list[str]:
-    names = ["sample", "edge_cases"]
+    names = list(LOCAL_CASES)
     if (CORPUS / "README.md").exists():
         names += [c.name for c in all_cases(CORPUS)]
     else:
@@ -143,6 +152,10 @@ def _load(name: str, url: str, corpus_dir: Path | None) -> None:
     if name == "sample":
         apply_script(url, render(sample_catalog(), {})["schema.sql"])
         return
+    if name in INLINE_CASES:
+        if INLINE_CASES[name]:
+            apply_script(url, INLINE_CASES[name], name)
+        return
     if name == "edge_cases":
         apply_script(url, EDGE_CASES.read_text(encoding="utf-8"), EDGE_CASES.name)
         return
@@ -154,7 +167,7 @@ def _load(name: str, url: str, corpus_dir: Path | None) -> None:
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", _params())
 def test_sql_round_trip(name: str, databases: _Databases, request: pytest.FixtureRequest) -> None:
-    corpus_dir = None if name in ("sample", "edge_cases") else request.getfixturevalue("corpus")
+    corpus_dir = None if name in LOCAL_CASES else request.getfixturevalue("corpus")
     _results[name] = False
     source = databases.create("rt_a")
     target = databases.create("rt_b")

@@ -135,8 +135,11 @@ def _comments(catalog: Catalog) -> list[str]:
                 out.append(ddl.comment_on("SCHEMA", "public", schema.comment))
         else:
             out.extend(ddl.comments_of(schema))
+    for extension in catalog.extensions:
+        # CREATE EXTENSION sets the comment of the extension's control file; one the user
+        # removed must be removed again.
+        out.append(ddl.comment_on("EXTENSION", ddl.quote_ident(extension.name), extension.comment))
     for collection in (
-        catalog.extensions,
         catalog.enums,
         catalog.composite_types,
         catalog.range_types,
