@@ -64,6 +64,18 @@ def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
     return analyzer
 
 
+# Tests set this to see every construct the canonicaliser does not model as an error,
+# instead of the best-effort fallback a compile uses.
+STRICT = False
+
+
+def _guarded(exc: Exception) -> None:
+    """Re-raise `exc` when it is the user's error (or in STRICT mode); otherwise let the
+    caller fall back to an approximation."""
+    if isinstance(exc, ExpressionError) or STRICT:
+        raise exc
+
+
 def _fallback(node: Any) -> str:
     try:
         return str(RawStream()(node))
@@ -83,7 +95,8 @@ def canonical_type(type_name: ast.TypeName, scope: ExprScope) -> str:
     analyzer = _analyzer(scope)
     try:
         return analyzer.fmt(analyzer.type_from_name(type_name))
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return _fallback(type_name)
 
 
@@ -105,7 +118,8 @@ def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | N
         if isinstance(expr, n.Const) and expr.value is None:
             return None
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return _fallback(node)
 
 
@@ -117,7 +131,8 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
         if target_type is not None:
             expr = analyzer.coerce(expr, analyzer.types.parse_format(target_type), 1, "implicit")
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return _fallback(node)
 
 
@@ -129,7 +144,8 @@ def check_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return "(" + _fallback(node) + ")"
 
 
@@ -149,7 +165,8 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return "(" + _fallback(node) + ")"
 
 
@@ -161,7 +178,8 @@ def index_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.transform(node)
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return _fallback(node)
 
 
@@ -173,7 +191,8 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False, varprefix=uses_rows)
-    except Unsupported:
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
         return _fallback(node)
 
 
@@ -212,7 +231,8 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
         else:
             try:
                 text = _print(analyzer.transform(elem.expr), analyzer.types, pretty_paren=False)
-            except Unsupported:
+            except Exception as exc:  # noqa: BLE001 - never crash a compile
+                _guarded(exc)
                 text = _fallback(elem.expr)
             if not _looks_like_function(elem.expr):
                 text = f"({text})"
@@ -259,7 +279,8 @@ def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = No
                 get_const_expr(expr, ctx, -1)
                 return ctx.text()
             return _print(expr, analyzer.types, pretty_paren=False)
-        except Unsupported:
+        except Exception as exc:  # noqa: BLE001 - never crash a compile
+            _guarded(exc)
             return _fallback(node)
 
     if strategy == "l":
@@ -322,6 +343,11 @@ def _split_top(text: str) -> list[str]:
 
 def view_definition(select_stmt: Any, scope: ExprScope) -> tuple[str, tuple[ViewColumn, ...]]:
     """pg_get_viewdef(oid, true) text and the view's columns."""
+    from nself.frontends.sql_expr.views import fallback_view_definition
     from nself.frontends.sql_expr.views import view_definition as impl
 
-    return impl(select_stmt, scope)
+    try:
+        return impl(select_stmt, scope)
+    except Exception as exc:  # noqa: BLE001 - never crash a compile
+        _guarded(exc)
+        return fallback_view_definition(select_stmt, scope)

@@ -113,6 +113,9 @@ _DATE = re.compile(r"^\s*(\d{4,})-(\d{1,2})-(\d{1,2})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?")
 _ZONE = re.compile(r"(?:\s*(?:(Z|UTC|GMT)|([+-])(\d{1,2})(?::?(\d{2}))?(?::(\d{2}))?))\s*$", re.I)
 _SPECIAL = {"infinity": "infinity", "+infinity": "infinity", "-infinity": "-infinity"}
+# Evaluated when the statement runs: the stored value depends on the clock, so no offline
+# text can equal it; keep the word.
+_CLOCK = {"now", "today", "tomorrow", "yesterday"}
 
 
 def _fraction(frac: str | None) -> int:
@@ -164,6 +167,10 @@ def date_out(text: str) -> str:
     t = text.strip().lower()
     if t in _SPECIAL:
         return _SPECIAL[t]
+    if t == "epoch":
+        return "1970-01-01"
+    if t in _CLOCK:
+        return text
     dt, _ = _parse_datetime(text)
     return dt.date().isoformat()
 
@@ -172,6 +179,10 @@ def timestamp_out(text: str) -> str:
     t = text.strip().lower()
     if t in _SPECIAL:
         return _SPECIAL[t]
+    if t == "epoch":
+        return "1970-01-01 00:00:00"
+    if t in _CLOCK:
+        return text
     dt, _ = _parse_datetime(text)
     return dt.strftime("%Y-%m-%d ") + _time_text(dt.hour, dt.minute, dt.second, dt.microsecond)
 
@@ -180,6 +191,10 @@ def timestamptz_out(text: str) -> str:
     t = text.strip().lower()
     if t in _SPECIAL:
         return _SPECIAL[t]
+    if t == "epoch":
+        return "1970-01-01 00:00:00+00"
+    if t in _CLOCK:
+        return text
     dt, offset = _parse_datetime(text)
     if offset is not None:
         dt = dt - offset

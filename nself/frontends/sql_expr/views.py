@@ -68,7 +68,16 @@ class Target:
 
 
 @dataclass
+class Cte:
+    name: str
+    query: Query
+    colnames: list[str] = field(default_factory=list)
+    materialized: str = ""  # "", "MATERIALIZED ", "NOT MATERIALIZED "
+
+
+@dataclass
 class Query:
+    ctes: list[Cte] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     from_items: list[FromItem] = field(default_factory=list)
     where: n.Expr | None = None
@@ -104,9 +113,41 @@ class QueryAnalyzer:
         # (an outer join, a set operation or grouping sets anywhere), as the live frontend
         # decides a view column's NOT NULL
         self.flags = flags if flags is not None else {"nullable": False}
+        self.ctes: list[dict[str, Cte]] = []
 
     def nested(self, outer: list[list[Rte]]) -> QueryAnalyzer:
-        return QueryAnalyzer(self.base, outer, self.flags)
+        sub = QueryAnalyzer(self.base, outer, self.flags)
+        sub.ctes = list(self.ctes)
+        return sub
+
+    def _with(self, stmt: Any) -> list[Cte]:
+        if stmt.withClause is None:
+            return []
+        if stmt.withClause.recursive:
+            raise Unsupported("WITH RECURSIVE")
+        out: list[Cte] = []
+        visible: dict[str, Cte] = {}
+        self.ctes.append(visible)
+        for c in stmt.withClause.ctes:
+            if not isinstance(c.ctequery, ast.SelectStmt):
+                raise Unsupported("data-modifying WITH")
+            query = self.nested(self.outer).select(c.ctequery)
+            mat = getattr(c.ctematerialized, "name", "CTEMaterializeDefault")
+            cte = Cte(
+                c.ctename,
+                query,
+                [x.sval for x in c.aliascolnames or ()],
+                {"CTEMaterializeAlways": "MATERIALIZED ", "CTEMaterializeNever": "NOT MATERIALIZED "}.get(mat, ""),
+            )
+            visible[c.ctename] = cte
+            out.append(cte)
+        return out
+
+    def _cte(self, name: str) -> Cte | None:
+        for level in reversed(self.ctes):
+            if name in level:
+                return level[name]
+        return None
 
     def analyzer(self) -> Analyzer:
         a = Analyzer(self.base.search_path, self.base.builder)
@@ -118,6 +159,16 @@ class QueryAnalyzer:
     # ---------------------------------------------------------------- statement
 
     def select(self, stmt: Any) -> Query:
+        depth = len(self.ctes)
+        try:
+            ctes = self._with(stmt)
+            query = self._select(stmt)
+            query.ctes = ctes
+            return query
+        finally:
+            del self.ctes[depth:]
+
+    def _select(self, stmt: Any) -> Query:
         op = getattr(stmt.op, "name", str(stmt.op))
         if op != "SETOP_NONE":
             self.flags["nullable"] = True
@@ -135,8 +186,6 @@ class QueryAnalyzer:
             return query
         if stmt.valuesLists:
             raise Unsupported("VALUES")
-        if stmt.withClause is not None:
-            raise Unsupported("WITH")
         query = Query()
         for item in stmt.fromClause or ():
             query.from_items.append(self.from_item(item))
@@ -294,6 +343,16 @@ class QueryAnalyzer:
 
     def _relation(self, rv: Any) -> Rte:
         name = rv.relname
+        alias = rv.alias.aliasname if rv.alias is not None else None
+        cte = self._cte(name) if not rv.schemaname else None
+        if cte is not None:
+            targets = [t for t in _first_leaf(cte.query).targets if not t.junk]
+            cols = []
+            for i, t in enumerate(targets):
+                col_name = cte.colnames[i] if i < len(cte.colnames) else t.name
+                not_null = isinstance(t.expr, n.Var) and t.expr.not_null
+                cols.append(Column(col_name, t.expr.ty, not_null))
+            return Rte(alias or name, cols, "cte", None, name, alias_given=alias is not None)
         schemas = [rv.schemaname] if rv.schemaname else [s for s in self.base.effective_path() if s != "pg_catalog"]
         for schema in schemas:
             table = self.base.builder.get(Table, schema, name)
@@ -305,8 +364,8 @@ class QueryAnalyzer:
                 cols = [Column(c.name, self.base.types.parse_format(c.data_type), c.not_null) for c in view.columns]
                 break
         else:
-            raise ExpressionError(f'relation "{name}" does not exist')
-        alias = rv.alias.aliasname if rv.alias is not None else None
+            # not a table or view nself knows (a system catalog, an extension's table)
+            raise Unsupported(f'relation "{name}"')
         if rv.alias is not None and rv.alias.colnames:
             raise Unsupported("column aliases")
         return Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None)
@@ -321,7 +380,7 @@ class QueryAnalyzer:
             found = self._resolve_in(level, fields)
             if found is not None:
                 return found
-        raise ExpressionError(f'column "{".".join(fields)}" does not exist')
+        raise Unsupported(f'column "{".".join(fields)}"')
 
     def _resolve_in(self, namespace: list[Rte], fields: list[str]) -> n.Expr | None:
         if len(fields) == 1:
@@ -336,7 +395,7 @@ class QueryAnalyzer:
             if rte.refname == qualifier:
                 col = next((c for c in rte.columns if c.name == name), None)
                 if col is None:
-                    raise ExpressionError(f'column {qualifier}.{name} does not exist')
+                    raise Unsupported(f"column {qualifier}.{name}")
                 return self._var(rte, col)
         return None
 
@@ -511,7 +570,30 @@ def print_query(q: Query | SetOp, ctx: Context, indent: int) -> None:
     ctx.indent_level = saved
 
 
+def _with_clause(q: Query, ctx: Context) -> None:
+    if not q.ctes:
+        return
+    ctx.indent_level += PRETTYINDENT_STD
+    ctx.append(" ")
+    sep = "WITH "
+    for cte in q.ctes:
+        ctx.append(sep + quote_ident(cte.name))
+        if cte.colnames:
+            ctx.append("(" + ", ".join(quote_ident(c) for c in cte.colnames) + ")")
+        ctx.append(" AS " + cte.materialized + "(")
+        ctx.keyword("", 0, 0, 0)
+        saved_visible, ctx.colnames_visible = ctx.colnames_visible, True
+        print_query(cte.query, ctx, ctx.indent_level)
+        ctx.colnames_visible = saved_visible
+        ctx.keyword("", 0, 0, 0)
+        ctx.append(")")
+        sep = ", "
+    ctx.indent_level -= PRETTYINDENT_STD
+    ctx.keyword("", 0, 0, 0)
+
+
 def _select(q: Query, ctx: Context) -> None:
+    _with_clause(q, ctx)
     if q.setop is not None:
         _setop(q.setop, ctx)
         force_colno = True
@@ -578,7 +660,7 @@ def _setop_leaf(q: Query | SetOp, ctx: Context) -> None:
     if isinstance(q, SetOp):
         _setop(q, ctx)
         return
-    need_paren = bool(q.order or q.limit is not None or q.offset is not None)
+    need_paren = bool(q.ctes or q.order or q.limit is not None or q.offset is not None)
     if need_paren:
         ctx.append("(")
     print_query(q, ctx, ctx.indent_level)
@@ -672,6 +754,12 @@ def _from_clause(q: Query, ctx: Context) -> None:
 def _from_item(item: FromItem, ctx: Context) -> None:
     if isinstance(item, RteRef):
         rte = item.rte
+        if rte.kind == "cte":
+            assert rte.name is not None
+            ctx.append(quote_ident(rte.name))
+            if rte.alias_given or rte.refname != rte.name:
+                ctx.append(" " + quote_ident(rte.refname))
+            return
         if rte.kind == "relation":
             assert rte.name is not None and rte.schema is not None
             name = quote_ident(rte.name)
@@ -732,4 +820,23 @@ def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
         columns.append(ViewColumn(t.name, base.types.format(ty), not_null))
+    return text, tuple(columns)
+
+
+def fallback_view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn, ...]]:
+    """pglast's own text, and the column names PostgreSQL would give, typed where a target
+    is a plain column the canonicaliser can see (else `text`)."""
+    from pglast.stream import RawStream
+
+    try:
+        text = " " + str(RawStream()(select_stmt)) + ";"
+    except Exception:  # noqa: BLE001
+        text = ""
+    columns: list[ViewColumn] = []
+    stmt = select_stmt
+    while getattr(stmt, "larg", None) is not None and not stmt.targetList:
+        stmt = stmt.larg
+    for res in stmt.targetList or ():
+        name = res.name or figure_colname(res.val)
+        columns.append(ViewColumn(name, "text"))
     return text, tuple(columns)
