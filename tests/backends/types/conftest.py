@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,7 +21,7 @@ EVERY_CASE_SQL = HERE / "every_case.sql"
 
 
 class SessionDatabases:
-    """Databases made in the session cluster, dropped at the end of the session."""
+    """Databases made in the session cluster, which lives as long as the session."""
 
     def __init__(self, cluster: LocalCluster) -> None:
         self.cluster = cluster
@@ -35,17 +34,12 @@ class SessionDatabases:
         self.made.append(name)
         return self.cluster.url(name)
 
-    def drop_all(self) -> None:
-        with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
-            for name in self.made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-
 
 @pytest.fixture(scope="session")
-def types_databases(pg_cluster: LocalCluster) -> Iterator[SessionDatabases]:
-    databases = SessionDatabases(pg_cluster)
-    yield databases
-    databases.drop_all()
+def types_databases(pg_cluster: LocalCluster) -> SessionDatabases:
+    """Not dropped one by one: the session's cluster is removed at the end, and dropping
+    some fifty databases would cost a checkpoint each."""
+    return SessionDatabases(pg_cluster)
 
 
 @pytest.fixture(scope="session")

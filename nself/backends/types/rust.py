@@ -1,0 +1,394 @@
+"""Rust types: one `types.rs` module with, for every table, a Row struct, an Insert struct
+and an Update struct, for every view a Row struct, for every composite type a struct and
+for every enum a Rust enum, all deriving serde's Serialize and Deserialize.
+
+The types are the ones Rust users expect from serde, chrono, uuid, serde_json and
+rust_decimal: `Option<T>` for NULL, `Vec<T>` per array dimension, `i64` for bigint,
+`rust_decimal::Decimal` for numeric, `chrono::DateTime<chrono::Utc>` for timestamptz,
+`uuid::Uuid`, `serde_json::Value` for json/jsonb (docs/types.md, Rust).
+
+Names follow Rust's style (snake_case fields, CamelCase types and variants); whenever that
+changes a database name, `#[serde(rename = "...")]` keeps the name on the wire. Keywords
+become raw identifiers (`r#type`), except the four that cannot (`self`, `Self`, `crate`,
+`super` -> `self_`).
+
+Insert and Update fields that may be left out are `Option<...>` skipped when `None`; for a
+nullable column that is `Option<Option<T>>`, so `Some(None)` writes NULL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nself.backends.types.common import (
+    PgType,
+    TypeResolver,
+    column_nullable,
+    insert_presence,
+    member_names,
+    named_type_objects,
+    pascal_case,
+    render_template,
+    snake_case,
+    type_names,
+    update_presence,
+)
+from nself.ir.model import Catalog, CompositeType, Enum, Table, View
+
+FILE_NAME = "types.rs"
+
+# Strict and reserved keywords of Rust 2021 (and `gen`, reserved in 2024): a field named
+# after one is written as a raw identifier.
+RUST_KEYWORDS = frozenset(
+    [
+        "as",
+        "async",
+        "await",
+        "break",
+        "const",
+        "continue",
+        "crate",
+        "dyn",
+        "else",
+        "enum",
+        "extern",
+        "false",
+        "fn",
+        "for",
+        "if",
+        "impl",
+        "in",
+        "let",
+        "loop",
+        "match",
+        "mod",
+        "move",
+        "mut",
+        "pub",
+        "ref",
+        "return",
+        "self",
+        "Self",
+        "static",
+        "struct",
+        "super",
+        "trait",
+        "true",
+        "type",
+        "unsafe",
+        "use",
+        "where",
+        "while",
+        "abstract",
+        "become",
+        "box",
+        "do",
+        "final",
+        "macro",
+        "override",
+        "priv",
+        "typeof",
+        "unsized",
+        "virtual",
+        "yield",
+        "try",
+        "gen",
+    ]
+)
+# Keywords that cannot be raw identifiers.
+NOT_RAW = frozenset({"self", "Self", "crate", "super", "_"})
+
+# Type names the generated code itself refers to unqualified, so a table may not take them.
+RESERVED_TYPE_NAMES = frozenset(
+    {
+        "Self",
+        "Option",
+        "Some",
+        "None",
+        "String",
+        "Vec",
+        "Box",
+        "Result",
+        "Ok",
+        "Err",
+        "Serialize",
+        "Deserialize",
+    }
+)
+
+TYPE_SUFFIXES = ("", "Insert", "Update")
+
+DERIVE_ENUM = "Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize"
+DERIVE_STRUCT = "Debug, Clone, PartialEq, Serialize, Deserialize"
+DERIVE_UPDATE = "Debug, Clone, Default, PartialEq, Serialize, Deserialize"
+
+# Family (nself.backends.types.common) -> Rust type of one value.
+FAMILY_TYPES: dict[str, str] = {
+    "int2": "i16",
+    "int4": "i32",
+    "int8": "i64",
+    "float4": "f32",
+    "float8": "f64",
+    "numeric": "rust_decimal::Decimal",
+    "money": "String",
+    "bool": "bool",
+    "text": "String",
+    "bytea": "Vec<u8>",
+    "json": "serde_json::Value",
+    "jsonb": "serde_json::Value",
+    "uuid": "uuid::Uuid",
+    "date": "chrono::NaiveDate",
+    "timestamp": "chrono::NaiveDateTime",
+    "timestamptz": "chrono::DateTime<chrono::Utc>",
+    "time": "chrono::NaiveTime",
+    "timetz": "String",
+    "interval": "String",
+    "inet": "String",
+    "cidr": "String",
+    "macaddr": "String",
+    "bit": "String",
+    "tsvector": "String",
+    "tsquery": "String",
+    "xml": "String",
+    "geometric": "String",
+    "range": "String",
+    "multirange": "String",
+    "hstore": "String",
+    "record": "String",
+    "unknown": "String",
+}
+
+# The unsigned system types (common.py files oid under int4, which would overflow an i32).
+NAME_TYPES: dict[str, str] = {"oid": "u32", "xid": "u32", "cid": "u32", "xid8": "u64"}
+
+
+def rust_field_style(name: str) -> str:
+    """snake_case, with the keywords that cannot be raw identifiers suffixed."""
+    converted = snake_case(name)
+    return converted + "_" if converted in NOT_RAW else converted
+
+
+def field_names(db_names: Sequence[str]) -> list[str]:
+    """Unique snake_case field names: 'Display Name' -> display_name, 'type' -> r#type,
+    'self' -> self_, '3d_model' -> _3d_model; a second 'userId' -> user_id2 (no separator:
+    self__2 would not be snake case)."""
+    return member_names(
+        db_names, rust_field_style, keywords=RUST_KEYWORDS - NOT_RAW, escape="r#{}", separator=""
+    )
+
+
+def variant_names(labels: Sequence[str]) -> list[str]:
+    """Unique CamelCase variants: 'read-only' -> ReadOnly, '2fa_pending' -> V2faPending,
+    a second 'read_only' -> ReadOnly2, 'Self' -> Self_ (the one CamelCase keyword)."""
+    return member_names(
+        labels, pascal_case, keywords={"Self"}, escape="{}_", digit_prefix="V", empty="Value", separator=""
+    )
+
+
+def unraw(identifier: str) -> str:
+    return identifier[2:] if identifier.startswith("r#") else identifier
+
+
+def rust_string(text: str) -> str:
+    """A Rust string literal."""
+    out = []
+    for char in text:
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\r":
+            out.append("\\r")
+        elif char == "\t":
+            out.append("\\t")
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def doc_lines(text: str | None) -> list[str]:
+    if not text:
+        return []
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+@dataclass
+class RustField:
+    name: str
+    type: str
+    attributes: list[str] = field(default_factory=list)
+    doc: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RustStruct:
+    name: str
+    doc: list[str]
+    derive: str
+    fields: list[RustField]
+
+
+@dataclass
+class RustEnum:
+    name: str
+    doc: list[str]
+    variants: list[tuple[str, str | None]]  # (variant, serde rename attribute or None)
+
+
+class RustRenderer:
+    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+        self.catalog = catalog
+        self.resolver = TypeResolver(catalog)
+        self.names = type_names(
+            named_type_objects(catalog),
+            pascal_case,
+            reserved=RESERVED_TYPE_NAMES,
+            suffixes=TYPE_SUFFIXES,
+            digit_prefix="T",
+        )
+
+    # ------------------------------------------------------------------ types
+
+    def value_type(self, pg: PgType) -> str:
+        element = pg.element()
+        if element.kind in ("enum", "composite"):
+            text = self.names[element.key]
+        elif element.kind == "builtin" and element.name in NAME_TYPES:
+            text = NAME_TYPES[element.name]
+        else:
+            text = FAMILY_TYPES.get(element.family, "String")
+        for _ in range(pg.dims):
+            text = f"Vec<{text}>"
+        return text
+
+    def field_type(self, pg: PgType, nullable: bool, optional: bool) -> str:
+        text = self.value_type(pg)
+        if nullable:
+            text = f"Option<{text}>"
+        if optional:
+            text = f"Option<{text}>"
+        return text
+
+    # ------------------------------------------------------------------ structs
+
+    def struct(
+        self,
+        name: str,
+        doc: list[str],
+        derive: str,
+        columns: Sequence[tuple[str, str, bool, bool, str | None]],
+    ) -> RustStruct:
+        """columns: (db name, data type, nullable, optional, comment)."""
+        names = field_names([c[0] for c in columns])
+        fields: list[RustField] = []
+        for rust_name, (db_name, data_type, nullable, optional, comment) in zip(names, columns, strict=True):
+            arguments = []
+            if unraw(rust_name) != db_name:
+                arguments.append(f"rename = {rust_string(db_name)}")
+            if optional:
+                arguments.append('skip_serializing_if = "Option::is_none"')
+            attributes = [f"#[serde({', '.join(arguments)})]"] if arguments else []
+            rust_type = self.field_type(self.resolver.resolve(data_type), nullable, optional)
+            fields.append(RustField(rust_name, rust_type, attributes, doc_lines(comment)))
+        return RustStruct(name, doc, derive, fields)
+
+    def table_structs(self, table: Table) -> list[RustStruct]:
+        name = self.names[(table.schema, table.name)]
+        qualified = f"`{table.schema}.{table.name}`"
+        row = [
+            (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
+        ]
+        insert = []
+        update = []
+        for c in table.columns:
+            nullable = column_nullable(c, self.resolver)
+            presence = insert_presence(c, self.resolver)
+            if presence != "absent":
+                insert.append((c.name, c.data_type, nullable, presence == "optional", None))
+            if update_presence(c) != "absent":
+                update.append((c.name, c.data_type, nullable, True, None))
+        return [
+            self.struct(
+                name, [f"A row of the table {qualified}.", *doc_lines(table.comment)], DERIVE_STRUCT, row
+            ),
+            self.struct(
+                name + "Insert",
+                [
+                    f"A row to insert into {qualified}: `None` fields are left out, so the column's",
+                    "default (or NULL) applies; `Some(None)` writes NULL.",
+                ],
+                DERIVE_STRUCT,
+                insert,
+            ),
+            self.struct(
+                name + "Update",
+                [f"The columns an UPDATE of {qualified} sets: `None` fields are left unchanged."],
+                DERIVE_UPDATE,
+                update,
+            ),
+        ]
+
+    def view_struct(self, view: View) -> RustStruct:
+        name = self.names[(view.schema, view.name)]
+        kind = "materialized view" if view.materialized else "view"
+        doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *doc_lines(view.comment)]
+        columns = [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
+        return self.struct(name, doc, DERIVE_STRUCT, columns)
+
+    def composite_struct(self, composite: CompositeType) -> RustStruct:
+        name = self.names[(composite.schema, composite.name)]
+        doc = [f"The composite type `{composite.schema}.{composite.name}`.", *doc_lines(composite.comment)]
+        # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
+        columns = [
+            (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
+            for a in composite.attributes
+        ]
+        return self.struct(name, doc, DERIVE_STRUCT, columns)
+
+    def enum(self, enum: Enum) -> RustEnum:
+        name = self.names[(enum.schema, enum.name)]
+        variants = variant_names(enum.labels)
+        doc = [f"The enum `{enum.schema}.{enum.name}`.", *doc_lines(enum.comment)]
+        return RustEnum(
+            name,
+            doc,
+            [
+                (variant, None if variant == label else f"#[serde(rename = {rust_string(label)})]")
+                for variant, label in zip(variants, enum.labels, strict=True)
+            ],
+        )
+
+    # ------------------------------------------------------------------ file
+
+    def render(self) -> str:
+        structs = [self.composite_struct(c) for c in self.catalog.composite_types]
+        rows: list[tuple[str, str, Table | View]] = [(t.schema, t.name, t) for t in self.catalog.tables]
+        rows += [(v.schema, v.name, v) for v in self.catalog.views]
+        for _, _, node in sorted(rows, key=lambda r: (r[0], r[1])):
+            if isinstance(node, Table):
+                structs.extend(self.table_structs(node))
+            else:
+                structs.append(self.view_struct(node))
+        enums = [self.enum(e) for e in self.catalog.enums]
+        return render_template(
+            "types/rust/types.rs.jinja2",
+            enums=enums,
+            structs=structs,
+            derive_enum=DERIVE_ENUM,
+        )
+
+
+def render_rust(catalog: Catalog, options: Mapping[str, Any]) -> str:
+    return RustRenderer(catalog, options).render()
+
+
+def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
+    return {FILE_NAME: render_rust(catalog, options)}

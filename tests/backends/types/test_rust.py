@@ -1,0 +1,232 @@
+"""Rust types: naming and type-mapping rules one line per case, a golden file for
+every_case.sql, and `cargo check --offline` (warnings denied) plus `rustfmt --check` on the
+output for every_case.sql and every corpus case.
+
+crates.io is not reachable here, so the generated code is checked against minimal local
+stand-in crates (path dependencies in tests/backends/types/rust_stubs/) for serde,
+serde_derive, chrono, uuid, serde_json and rust_decimal: each declares only the items the
+generated code uses, with the real crates' paths and trait implementations. The stand-in
+derive implements the marker traits, rejects serde attributes the generator does not mean to
+write, and asserts at compile time that every field type implements Serialize/Deserialize
+(rust_stubs/README.md). What this cannot check is the real crates' runtime behaviour."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nself.backends.types.rust import (
+    FILE_NAME,
+    RustRenderer,
+    field_names,
+    render,
+    render_rust,
+    rust_string,
+    variant_names,
+)
+from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
+from nself.ir.model import Column, Schema, Table
+from tests.backends.types.conftest import HERE, CorpusCatalogs, assert_golden
+
+CARGO = shutil.which("cargo")
+RUSTFMT = shutil.which("rustfmt")
+STUBS = HERE / "rust_stubs"
+needs_cargo = pytest.mark.skipif(CARGO is None, reason="cargo not installed")
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_field_names() -> None:
+    assert field_names(
+        ["id", "Display Name", "type", "self", "Self", "crate", "3d_model", "userId", "user_id", "match"]
+    ) == [
+        "id",
+        "display_name",
+        "r#type",
+        "self_",
+        "self_2",
+        "crate_",
+        "_3d_model",
+        "user_id",
+        "user_id2",
+        "r#match",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["read-only", "Guest User", "2fa_pending"], ["ReadOnly", "GuestUser", "V2faPending"]),
+        (["read-only", "ReadOnly", "read_only"], ["ReadOnly", "ReadOnly2", "ReadOnly3"]),
+        (["Self", "self", "type", "-"], ["Self_", "Self2", "Type", "Value"]),
+        (["naïve"], ["Naive"]),
+    ],
+)
+def test_variant_names(labels: list[str], expected: list[str]) -> None:
+    assert variant_names(labels) == expected
+
+
+def test_rust_string() -> None:
+    assert rust_string('a "b" \\ \n') == '"a \\"b\\" \\\\ \\n"'
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Table("public", "t", tuple(columns)))
+    catalog = builder.freeze()
+    structs = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
+    return tuple([f.type for f in s.fields] for s in structs)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("data_type", "not_null", "row"),
+    [
+        ("smallint", True, "i16"),
+        ("integer", True, "i32"),
+        ("bigint", False, "Option<i64>"),
+        ("real", True, "f32"),
+        ("double precision", True, "f64"),
+        ("numeric(10,2)", True, "rust_decimal::Decimal"),
+        ("boolean", True, "bool"),
+        ("text", False, "Option<String>"),
+        ("bytea", True, "Vec<u8>"),
+        ("jsonb", True, "serde_json::Value"),
+        ("uuid", True, "uuid::Uuid"),
+        ("date", True, "chrono::NaiveDate"),
+        ("timestamp without time zone", True, "chrono::NaiveDateTime"),
+        ("timestamp(3) with time zone", True, "chrono::DateTime<chrono::Utc>"),
+        ("time without time zone", True, "chrono::NaiveTime"),
+        ("time with time zone", True, "String"),
+        ("interval", True, "String"),
+        ("inet", True, "String"),
+        ("oid", True, "u32"),
+        ("integer[]", False, "Option<Vec<i32>>"),
+        ("text[][]", True, "Vec<Vec<String>>"),
+    ],
+)
+def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
+    assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_insert_and_update_optionality() -> None:
+    row, insert, update = _types(
+        [
+            Column("id", "bigint", not_null=True, default="nextval('public.t_id_seq'::regclass)"),
+            Column("name", "text", not_null=True),
+            Column("note", "text"),
+            Column("total", "integer", generated="(1 + 1)"),
+        ]
+    )
+    assert row == ["i64", "String", "Option<String>", "Option<i32>"]
+    assert insert == ["Option<i64>", "String", "Option<Option<String>>"]
+    assert update == ["Option<i64>", "Option<String>", "Option<Option<String>>"]
+
+
+def test_every_case_mapping(every_case_catalog: Catalog) -> None:
+    text = render_rust(every_case_catalog, {})
+    assert '    #[serde(rename = "read-only")]\n    ReadOnly,' in text
+    assert '    #[serde(rename = "2fa_pending")]\n    V2faPending,' in text
+    assert "    pub r#struct: String," in text
+    assert '    #[serde(rename = "self")]\n    pub self_: Option<bool>,' in text
+    assert "    pub c_tag_matrix: Option<Vec<Vec<String>>>," in text
+    assert "    pub c_email: String," in text
+    assert "pub struct BillingUsers2 {" in text and "pub struct Users {" in text
+
+
+def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
+    again = catalog_from_json(catalog_to_json(every_case_catalog))
+    assert render(every_case_catalog, {}) == render(again, {})
+
+
+def test_golden_every_case(every_case_catalog: Catalog) -> None:
+    assert_golden("rust/every_case/types.rs", render(every_case_catalog, {})[FILE_NAME])
+
+
+# --------------------------------------------------------------------------- toolchain
+
+
+@pytest.fixture(scope="session")
+def cargo_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One target directory for the session, so the stand-in crates build once."""
+    return tmp_path_factory.mktemp("cargo-target")
+
+
+def cargo_check(crate: Path, target: Path, modules: dict[str, str]) -> None:
+    """A library crate with one module per entry (module name -> types.rs text), checked by
+    cargo check --offline with warnings denied, and by rustfmt --check when installed."""
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    dependencies = "\n".join(
+        f'{name} = {{ path = "{STUBS / name}" }}'
+        for name in ("serde", "chrono", "uuid", "serde_json", "rust_decimal")
+    )
+    (crate / "Cargo.toml").write_text(
+        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        f"[dependencies]\n{dependencies}\n",
+        encoding="utf-8",
+    )
+    lib = "".join(f"pub mod {name};\n" for name in modules)
+    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
+    for name, text in modules.items():
+        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target), RUSTFLAGS="-D warnings", CARGO_TERM_COLOR="never")
+    assert CARGO is not None
+    check = subprocess.run(
+        [CARGO, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, f"cargo check failed:\n{check.stdout}{check.stderr}"
+    if RUSTFMT is not None:
+        files = [str(crate / "src" / f"{name}.rs") for name in modules]
+        fmt = subprocess.run(
+            [RUSTFMT, "--edition", "2021", "--check", *files], capture_output=True, text=True
+        )
+        assert fmt.returncode == 0, f"rustfmt would reformat:\n{fmt.stdout}{fmt.stderr}"
+
+
+@needs_cargo
+@pytest.mark.oracle
+def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, cargo_target: Path) -> None:
+    cargo_check(tmp_path / "crate", cargo_target, {"db": render(every_case_catalog, {})[FILE_NAME]})
+
+
+@needs_cargo
+@pytest.mark.oracle
+def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, cargo_target: Path) -> None:
+    """Every corpus case as one module of one crate, checked by one cargo run."""
+    modules = {
+        "case_" + re.sub(r"[^a-z0-9]+", "_", name.lower()): render(corpus_catalogs.get(name), {})[FILE_NAME]
+        for name in corpus_catalogs.names()
+    }
+    cargo_check(tmp_path / "crate", cargo_target, modules)
+    print(f"cargo check: {len(modules)} corpus cases pass")
+
+
+@needs_cargo
+@pytest.mark.oracle
+def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, cargo_target: Path) -> None:
+    """The check has teeth: a misspelt serde attribute or a field type without Serialize
+    fails to compile against the stand-ins."""
+    bad = (
+        "use serde::{Deserialize, Serialize};\n\n"
+        "pub struct NotSerde;\n\n"
+        "#[derive(Serialize, Deserialize)]\n"
+        "pub struct Bad {\n"
+        '    #[serde(renam = "x")]\n'
+        "    pub a: i32,\n"
+        "    pub b: NotSerde,\n"
+        "}\n"
+    )
+    with pytest.raises(AssertionError, match=r"serde attribute `renam` is not expected here"):
+        cargo_check(tmp_path / "crate", cargo_target, {"bad": bad})
+    fixed = bad.replace("renam", "rename")
+    with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
+        cargo_check(tmp_path / "crate2", cargo_target, {"bad": fixed})
