@@ -10,6 +10,7 @@ import pytest
 
 from nself.backends.sql import ddl, qualified_names_in, render
 from nself.ir.model import (
+    Catalog,
     CheckConstraint,
     Column,
     Domain,
@@ -256,6 +257,14 @@ def test_ddl_rendering(got: object, expected: object) -> None:
 def test_qualified_names_in() -> None:
     text = 'SELECT a.x FROM public.film f JOIN "My S"."T ""q""" USING (id)'
     assert {("public", "film"), ("My S", 'T "q"'), ("a", "x")} <= qualified_names_in(text)
+
+
+def test_schemas_of_objects_are_created_and_public_kept_when_used() -> None:
+    catalog = Catalog(tables=(Table("public", "a"), Table("other", "b")))
+    script = render(catalog, {})["schema.sql"]
+    assert "CREATE SCHEMA other;" in script
+    assert "DROP SCHEMA" not in script
+    assert "DROP SCHEMA IF EXISTS public;" in render(Catalog(), {})["schema.sql"]
 
 
 def test_render_is_deterministic() -> None:

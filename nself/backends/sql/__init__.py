@@ -25,6 +25,7 @@ from typing import Any
 
 from nself.backends.sql import ddl
 from nself.ir.model import (
+    COLLECTIONS,
     Catalog,
     CompositeType,
     Domain,
@@ -33,6 +34,7 @@ from nself.ir.model import (
     Function,
     Index,
     RangeType,
+    Schema,
     Table,
     View,
 )
@@ -92,8 +94,17 @@ def render_script(catalog: Catalog, *, extension_versions: bool = True) -> str:
 
 
 def _schemas(catalog: Catalog) -> list[str]:
+    declared = {s.name for s in catalog.schemas}
+    # Every schema an object lives in is created, even when a frontend did not list it.
+    used = {
+        node.schema
+        for collection in COLLECTIONS
+        if collection not in ("schemas", "privileges")
+        for node in getattr(catalog, collection)
+    }
     out = [ddl.create_schema(s) for s in catalog.schemas if s.name != "public"]
-    if not any(s.name == "public" for s in catalog.schemas):
+    out += [ddl.create_schema(Schema(name)) for name in sorted(used - declared - {"public"})]
+    if "public" not in declared and "public" not in used:
         # An empty database has a public schema; this one does not.
         out.insert(0, "DROP SCHEMA IF EXISTS public;")
     return out
