@@ -33,7 +33,7 @@ from typing import Any, Literal, cast
 import psycopg
 from psycopg.rows import dict_row
 
-from nself.errors import ConnectionFailed
+from nself.errors import ConnectionFailed, NselfError
 from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Catalog
@@ -310,7 +310,7 @@ SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL aclexplode(c.relacl) a
-WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
   AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 UNION ALL
 SELECT 'TABLE', c.oid, n.nspname, c.relname, att.attname, {_GRANTEE}, a.privilege_type, a.is_grantable
@@ -319,7 +319,7 @@ JOIN pg_class c ON c.oid = att.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL aclexplode(att.attacl) a
 WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND c.relkind IN ('r', 'p', 'v', 'm')
   AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 UNION ALL
 SELECT 'SCHEMA', n.oid, n.nspname, n.nspname, NULL, {_GRANTEE}, a.privilege_type, a.is_grantable
@@ -344,6 +344,28 @@ WHERE t.typacl IS NOT NULL AND a.grantee <> t.typowner
   AND NOT (a.grantee = 0 AND a.privilege_type = 'USAGE' AND NOT a.is_grantable)
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_type", "t.oid")}
 """
+
+
+MIN_SERVER_VERSION = 130000
+
+# Catalog columns newer than the oldest server supported, with what stands in for them
+# before (the queries above are written for PostgreSQL 15).
+_SINCE_VERSION: tuple[tuple[int, str, str], ...] = (
+    (150000, "i.indnullsnotdistinct", "false"),
+    (
+        140000,
+        "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END",
+        "p.prosrc",
+    ),
+)
+
+
+def for_server_version(query: str, version: int) -> str:
+    """`query` with the catalog columns a server of `version` lacks replaced."""
+    for since, text, replacement in _SINCE_VERSION:
+        if version < since:
+            query = query.replace(text, replacement)
+    return query
 
 
 # --------------------------------------------------------------------------- connecting
@@ -384,7 +406,11 @@ def connect(url: str) -> Connection:
 def introspect(url: str) -> Catalog:
     """The Catalog of the database at `url` (a libpq URL or key=value string)."""
     with connect(url) as conn:
-        return introspect_connection(conn)
+        try:
+            return introspect_connection(conn)
+        except psycopg.OperationalError as exc:  # the server went away meanwhile
+            detail = " ".join(str(exc).split())
+            raise ConnectionFailed(f"lost the connection to {mask_password(url)}: {detail}") from None
 
 
 def introspect_connection(conn: Connection) -> Catalog:
@@ -465,6 +491,11 @@ class _Reader:
         self.conn = conn
         self.builder = CatalogBuilder()
         self.encoding = conn.info.encoding
+        self.version = conn.info.server_version
+        if self.version < MIN_SERVER_VERSION:
+            raise NselfError(
+                f"PostgreSQL {self.version // 10000} is too old to introspect: 13 or later is needed"
+            )
         self.indexes: dict[int, Row] = {}
         self.functions: dict[int, m.Function] = {}
         self.composite_rows: dict[int, Row] = {}
@@ -477,7 +508,7 @@ class _Reader:
         self.view_not_null: dict[tuple[int, int], bool] = {}
 
     def rows(self, query: str) -> list[Row]:
-        return self.conn.execute(cast(Any, query)).fetchall()
+        return self.conn.execute(cast(Any, for_server_version(query, self.version))).fetchall()
 
     def read(self) -> Catalog:
         self.read_namespaces()

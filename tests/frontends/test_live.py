@@ -14,7 +14,15 @@ import pytest
 from psycopg.rows import dict_row
 
 from nself.errors import ConnectionFailed
-from nself.frontends.live import introspect, introspect_connection, mask_password, trigger_when
+from nself.frontends.live import (
+    Q_FUNCTIONS,
+    Q_INDEXES,
+    for_server_version,
+    introspect,
+    introspect_connection,
+    mask_password,
+    trigger_when,
+)
 from nself.ir import catalog_to_json
 from nself.ir import model as m
 from nself.ir.model import Catalog
@@ -422,6 +430,22 @@ def test_empty_database(database: str) -> None:
 
 def test_introspect_is_deterministic(rich_url: str, rich: Catalog) -> None:
     assert catalog_to_json(introspect(rich_url)) == catalog_to_json(rich)
+
+
+def test_unprivileged_role_sees_the_same(rich_url: str, rich: Catalog) -> None:
+    """A role without privileges on anything reads the same catalog (no superuser-only
+    catalogs are used)."""
+    ensure_roles(rich_url, ("live_nobody",))
+    run_sql(rich_url, "ALTER ROLE live_nobody LOGIN")
+    url = rich_url.replace("postgres@", "live_nobody@", 1)
+    assert catalog_to_json(introspect(url)) == catalog_to_json(rich)
+
+
+def test_queries_for_older_servers() -> None:
+    """Columns PostgreSQL 13 and 14 lack are replaced; PostgreSQL 15 queries are unchanged."""
+    assert "indnullsnotdistinct" not in for_server_version(Q_INDEXES, 140000)
+    assert "sqlbody" not in for_server_version(Q_FUNCTIONS, 130000)
+    assert for_server_version(Q_FUNCTIONS, 150000) == Q_FUNCTIONS
 
 
 # --------------------------------------------------------------------------- query counts
