@@ -78,8 +78,8 @@ type EventEntriesUpdate struct {
 
 // OpenUsers is a row of the view billing.open_users.
 type OpenUsers struct {
-	ID     *int32  `json:"id"`
-	Status *Status `json:"status"`
+	ID     int32  `json:"id"`
+	Status Status `json:"status"`
 }
 
 // StatusHistory is a row of the table billing.status_history.
@@ -103,8 +103,8 @@ type StatusHistoryUpdate struct {
 
 // Totals is a row of the materialized view billing.totals.
 type Totals struct {
-	Status *Status `json:"status"`
-	N      *int64  `json:"n"`
+	Status Status `json:"status"`
+	N      *int64 `json:"n"`
 }
 
 // BillingUsers2 is a row of the table billing.users.
@@ -479,10 +479,10 @@ type TypeUpdate struct {
 
 // UserNames is a row of the view public.user_names.
 type UserNames struct {
-	ID          *int64  `json:"id"`
+	ID          int64   `json:"id"`
 	DisplayName *string `json:"Display Name"`
 	Shout       *string `json:"shout"`
-	Mood        *Mood   `json:"mood"`
+	Mood        Mood    `json:"mood"`
 }
 
 // Users is a row of the table public.users.
