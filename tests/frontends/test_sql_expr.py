@@ -27,6 +27,7 @@ from nself.frontends.sql_expr import (
     predicate_expression,
     view_definition,
 )
+from nself.frontends.sql_expr.analyze import is_node
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Column, Enum, Table
 from nself.runtime.cluster import LocalCluster
@@ -77,20 +78,25 @@ def oracle(pg_cluster: LocalCluster) -> Iterator[Oracle]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
 
 
-def table_scope(create: ast.CreateStmt, builder: CatalogBuilder) -> ExprScope:
+def parse_one(sql: str) -> Any:
+    """The one statement of `sql` (typed Any: pglast types every field Optional)."""
+    return pglast.parse_sql(sql)[0].stmt
+
+
+def table_scope(create: Any, builder: CatalogBuilder) -> ExprScope:
     scope = ExprScope(("public",), builder)
-    columns = {}
+    columns: dict[str, str] = {}
     for elt in create.tableElts or ():
-        if isinstance(elt, ast.ColumnDef):
+        if is_node(elt, ast.ColumnDef):
             columns[elt.colname] = canonical_type(elt.typeName, scope)
     return ExprScope(("public",), builder, columns)
 
 
-def create_table(oracle: Oracle, ddl: str) -> tuple[str, ast.CreateStmt]:
+def create_table(oracle: Oracle, ddl: str) -> tuple[str, Any]:
     name = f"t_{uuid.uuid4().hex[:8]}"
     sql = f"CREATE TABLE public.{name} ({ddl})"
     oracle.run(sql)
-    stmt = pglast.parse_sql(sql)[0].stmt
+    stmt = parse_one(sql)
     assert isinstance(stmt, ast.CreateStmt)
     return name, stmt
 
@@ -397,7 +403,7 @@ INDEX_KEYS = [
 def test_index_expression(oracle: Oracle, source: str) -> None:
     name, stmt = create_table(oracle, CHECK_COLUMNS)
     oracle.run(f"CREATE INDEX ON public.{name} ({source})")
-    key = pglast.parse_sql(f"CREATE INDEX ON t ({source})")[0].stmt.indexParams[0].expr
+    key = parse_one(f"CREATE INDEX ON t ({source})").indexParams[0].expr
     mine = index_expression(key, table_scope(stmt, prelude_builder()))
     ((theirs,),) = oracle.query(
         "SELECT pg_get_indexdef(indexrelid, 1, false) FROM pg_index WHERE indrelid = %s::regclass",
@@ -426,7 +432,7 @@ PREDICATES = [
 def test_predicate_expression(oracle: Oracle, source: str) -> None:
     name, stmt = create_table(oracle, CHECK_COLUMNS)
     oracle.run(f"CREATE INDEX ON public.{name} (qty) WHERE {source}")
-    where = pglast.parse_sql(f"CREATE INDEX ON t (qty) WHERE {source}")[0].stmt.whereClause
+    where = parse_one(f"CREATE INDEX ON t (qty) WHERE {source}").whereClause
     mine = predicate_expression(where, table_scope(stmt, prelude_builder()))
     ((theirs,),) = oracle.query(
         "SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indrelid = %s::regclass",
@@ -481,7 +487,7 @@ def test_partition(oracle: Oracle, columns: str, key: str, bound: str) -> None:
     parent = f"p_{uuid.uuid4().hex[:8]}"
     oracle.run(f"CREATE TABLE public.{parent} ({columns}) PARTITION BY {key}")
     oracle.run(f"CREATE TABLE public.{parent}_1 PARTITION OF public.{parent} {bound}")
-    create = pglast.parse_sql(f"CREATE TABLE {parent} ({columns}) PARTITION BY {key}")[0].stmt
+    create = parse_one(f"CREATE TABLE {parent} ({columns}) PARTITION BY {key}")
     builder = prelude_builder()
     scope = table_scope(create, builder)
     spec = partition_key(create.partspec, scope)
@@ -489,7 +495,7 @@ def test_partition(oracle: Oracle, columns: str, key: str, bound: str) -> None:
         "public", parent, tuple(Column(k, v) for k, v in scope.columns.items()), partition_by=spec
     )
     builder.add(table)
-    child = pglast.parse_sql(f"CREATE TABLE c PARTITION OF {parent} {bound}")[0].stmt
+    child = parse_one(f"CREATE TABLE c PARTITION OF {parent} {bound}")
     mine_bound = partition_bound(child.partbound, scope, table)
     ((their_key, their_bound),) = oracle.query(
         "SELECT pg_get_partkeydef(%s::regclass), "
@@ -541,18 +547,18 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     oracle.run(f"CREATE VIEW public.{name} AS {source}")
     builder = prelude_builder()
     scope = ExprScope(("public",), builder)
-    for stmt in pglast.parse_sql(VIEW_TABLES):
-        create = stmt.stmt
+    for raw in pglast.parse_sql(VIEW_TABLES):
+        create: Any = raw.stmt
         cols = []
         for elt in create.tableElts:
-            if isinstance(elt, ast.ColumnDef):
+            if is_node(elt, ast.ColumnDef):
                 not_null = any(
                     c.contype in (pglast.enums.ConstrType.CONSTR_NOTNULL, pglast.enums.ConstrType.CONSTR_PRIMARY)
                     for c in elt.constraints or ()
                 )
                 cols.append(Column(elt.colname, canonical_type(elt.typeName, scope), not_null=not_null))
         builder.add(Table("public", create.relation.relname, tuple(cols)))
-    select = pglast.parse_sql(f"CREATE VIEW x AS {source}")[0].stmt.query
+    select = parse_one(f"CREATE VIEW x AS {source}").query
     text, columns = view_definition(select, scope)
     ((theirs,),) = oracle.query("SELECT pg_get_viewdef(%s::regclass, true)", f"public.{name}")
     their_cols = oracle.query(

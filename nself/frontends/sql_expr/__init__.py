@@ -25,7 +25,7 @@ from nself.frontends.sql_expr.analyze import (
     Column,
     ExpressionError,
     RangeEntry,
-    Unsupported,
+    is_node,
 )
 from nself.frontends.sql_expr.catalog import Ty, TypeCatalog, quote_ident, split_qualified
 from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
@@ -95,7 +95,7 @@ def canonical_type(type_name: ast.TypeName, scope: ExprScope) -> str:
     analyzer = _analyzer(scope)
     try:
         return analyzer.fmt(analyzer.type_from_name(type_name))
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(type_name)
 
@@ -118,7 +118,7 @@ def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | N
         if isinstance(expr, n.Const) and expr.value is None:
             return None
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(node)
 
@@ -131,7 +131,7 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
         if target_type is not None:
             expr = analyzer.coerce(expr, analyzer.types.parse_format(target_type), 1, "implicit")
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(node)
 
@@ -144,7 +144,7 @@ def check_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return "(" + _fallback(node) + ")"
 
@@ -165,7 +165,7 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return "(" + _fallback(node) + ")"
 
@@ -178,7 +178,7 @@ def index_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.transform(node)
         return _print(expr, analyzer.types, pretty_paren=False)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(node)
 
@@ -191,7 +191,7 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False, varprefix=uses_rows)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(node)
 
@@ -204,7 +204,7 @@ def _mentions_new_old(node: Any) -> bool:
     class Finder(Visitor):  # type: ignore[misc]
         def visit_ColumnRef(self, ancestors: Any, ref: ast.ColumnRef) -> None:
             nonlocal found
-            fields = [getattr(f, "sval", None) for f in ref.fields]
+            fields = [getattr(f, "sval", None) for f in ref.fields or ()]
             if len(fields) == 2 and fields[0] in ("new", "old"):
                 found = True
 
@@ -231,7 +231,7 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
         else:
             try:
                 text = _print(analyzer.transform(elem.expr), analyzer.types, pretty_paren=False)
-            except Exception as exc:  # noqa: BLE001 - never crash a compile
+            except Exception as exc:  # never crash a compile
                 _guarded(exc)
                 text = _fallback(elem.expr)
             if not _looks_like_function(elem.expr):
@@ -245,7 +245,7 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
 
 
 def _looks_like_function(node: Any) -> bool:
-    return isinstance(node, (ast.FuncCall, ast.CoalesceExpr, ast.MinMaxExpr, ast.SQLValueFunction))
+    return is_node(node, (ast.FuncCall, ast.CoalesceExpr, ast.MinMaxExpr, ast.SQLValueFunction))
 
 
 def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = None) -> str:
@@ -263,8 +263,8 @@ def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = No
     key_types = _partition_key_types(analyzer, scope, parent)
 
     def value(node: Any, i: int) -> str:
-        if isinstance(node, ast.ColumnRef):
-            word = node.fields[-1].sval.upper()
+        if is_node(node, ast.ColumnRef):
+            word = str(node.fields[-1].sval).upper()
             if word in ("MINVALUE", "MAXVALUE"):
                 return word
         try:
@@ -279,7 +279,7 @@ def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = No
                 get_const_expr(expr, ctx, -1)
                 return ctx.text()
             return _print(expr, analyzer.types, pretty_paren=False)
-        except Exception as exc:  # noqa: BLE001 - never crash a compile
+        except Exception as exc:  # never crash a compile
             _guarded(exc)
             return _fallback(node)
 
@@ -348,6 +348,6 @@ def view_definition(select_stmt: Any, scope: ExprScope) -> tuple[str, tuple[View
 
     try:
         return impl(select_stmt, scope)
-    except Exception as exc:  # noqa: BLE001 - never crash a compile
+    except Exception as exc:  # never crash a compile
         _guarded(exc)
         return fallback_view_definition(select_stmt, scope)

@@ -31,6 +31,12 @@ from nself.ir.model import Table, View
 IMPLICIT, ASSIGNMENT, EXPLICIT = 0, 1, 2
 
 
+def is_node(node: Any, cls: type | tuple[type, ...]) -> bool:
+    """isinstance without narrowing: pglast's node fields are typed Optional, but the
+    grammar guarantees them wherever this code reads them."""
+    return isinstance(node, cls)
+
+
 class ExpressionError(NselfError):
     """An expression PostgreSQL would reject (unknown column, bad literal)."""
 
@@ -109,7 +115,7 @@ class Analyzer:
             path.insert(0, "pg_catalog")
         return path
 
-    def type_from_name(self, tn: ast.TypeName) -> Ty:
+    def type_from_name(self, tn: Any) -> Ty:
         if tn.pct_type:
             raise Unsupported("%TYPE")
         names = [s.sval for s in tn.names]
@@ -146,14 +152,14 @@ class Analyzer:
 
     def _typmod_value(self, node: Any) -> int | str:
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
-            return int(node.val.ival)
+            return int(node.val.ival or 0)
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
             return str(node.val.sval)
         if isinstance(node, ast.ColumnRef):
-            return ".".join(getattr(f, "sval", "*") for f in node.fields)
+            return ".".join(getattr(f, "sval", "*") for f in node.fields or ())
         raise Unsupported("type modifier")
 
-    def _typmod(self, key: str, mods: Sequence[int | str], tn: ast.TypeName) -> int:
+    def _typmod(self, key: str, mods: Sequence[int | str], tn: Any) -> int:
         if not mods:
             if key == "bpchar" and self._is_sql_char(tn):
                 return 5  # CHARACTER means CHARACTER(1)
@@ -173,14 +179,14 @@ class Analyzer:
             return ints[0]
         if key == "interval":
             fields = ints[0]
-            precision = ints[1] if len(ints) > 1 else None
-            if fields == 0x7FFF and precision is None:
+            interval_precision = ints[1] if len(ints) > 1 else None
+            if fields == 0x7FFF and interval_precision is None:
                 return -1
-            return interval_typmod(fields, precision)
+            return interval_typmod(fields, interval_precision)
         return -1
 
     @staticmethod
-    def _is_sql_char(tn: ast.TypeName) -> bool:
+    def _is_sql_char(tn: Any) -> bool:
         names = [s.sval for s in tn.names]
         return names == ["pg_catalog", "bpchar"]
 
@@ -199,11 +205,11 @@ class Analyzer:
     def t_A_Const(self, node: Any) -> n.Expr:
         if node.isnull:
             return n.Const(Ty(UNKNOWN), None)
-        val = node.val
+        val: Any = node.val
         if isinstance(val, ast.Integer):
             return n.Const(Ty("int4"), str(val.ival))
         if isinstance(val, ast.Float):
-            text = val.fval
+            text = str(val.fval)
             if all(c.isdigit() for c in text.lstrip("-")):
                 number = int(text)
                 if -(2**63) <= number < 2**63:
@@ -212,13 +218,11 @@ class Analyzer:
         if isinstance(val, ast.Boolean):
             return n.Const(Ty("bool"), "t" if val.boolval else "f")
         if isinstance(val, ast.String):
-            return n.Const(Ty(UNKNOWN), val.sval)
+            return n.Const(Ty(UNKNOWN), str(val.sval))
         if isinstance(val, ast.BitString):
-            text = val.bsval
-            if text[:1] in ("x", "X"):
-                bits = "".join(f"{int(c, 16):04b}" for c in text[1:])
-            else:
-                bits = text[1:]
+            text = str(val.bsval)
+            hexa = text[:1] in ("x", "X")
+            bits = "".join(f"{int(c, 16):04b}" for c in text[1:]) if hexa else text[1:]
             return n.Const(Ty("bit"), bits)
         raise Unsupported("constant")
 
@@ -356,7 +360,7 @@ class Analyzer:
 
     def t_A_Indirection(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg)
-        for ind in node.indirection:
+        for ind in node.indirection or ():
             if isinstance(ind, ast.A_Indices):
                 elem = self.types.elem_of(arg.ty.key)
                 if elem is None:
@@ -366,7 +370,7 @@ class Analyzer:
                 ty = arg.ty if ind.is_slice else Ty(elem)
                 arg = n.Subscript(ty, arg, [(lower, upper, bool(ind.is_slice))])
             elif isinstance(ind, ast.String):
-                arg = n.FieldSelect(Ty(UNKNOWN), arg, ind.sval)
+                arg = n.FieldSelect(Ty(UNKNOWN), arg, str(ind.sval))
             else:
                 raise Unsupported("indirection")
         return arg
@@ -405,11 +409,7 @@ class Analyzer:
         if kind == "AEXPR_IN":
             return self._in(node, name)
         if kind in ("AEXPR_LIKE", "AEXPR_ILIKE"):
-            right_node = node.rexpr
-            if isinstance(right_node, ast.FuncCall) and right_node.funcname[-1].sval == "like_escape":
-                right = self.transform(right_node)
-            else:
-                right = self.transform(right_node)
+            right = self.transform(node.rexpr)
             return self.make_op(name, self.transform(node.lexpr), right)
         if kind == "AEXPR_SIMILAR":
             right = self.transform(node.rexpr)
@@ -425,7 +425,7 @@ class Analyzer:
         return None
 
     def _between(self, node: ast.A_Expr, kind: str) -> n.Expr:
-        lo_node, hi_node = node.rexpr
+        lo_node, hi_node = node.rexpr or (None, None)
         if kind in ("AEXPR_BETWEEN", "AEXPR_NOT_BETWEEN"):
             if kind == "AEXPR_BETWEEN":
                 a = self.make_op(">=", self.transform(node.lexpr), self.transform(lo_node))
@@ -589,10 +589,7 @@ class Analyzer:
             retset = result.startswith("SETOF ")
             if retset:
                 result = result[6:]
-            if result.startswith("TABLE("):
-                result_key = "record"
-            else:
-                result_key = self.types.parse_format(result).key
+            result_key = "record" if result.startswith("TABLE(") else self.types.parse_format(result).key
             ndefaults = sum(1 for a in ins if a.default is not None)
             kind = {"function": "f", "procedure": "p", "aggregate": "a", "window": "w"}[fn.kind]
             out.append(Func(fn.name, declared, result_key, variadic, retset, kind, ndefaults, schema))
@@ -709,22 +706,21 @@ class Analyzer:
     def resolve_operator(self, name: str, ltype: str | None, rtype: str, schema: str | None) -> Operator | None:
         candidates = self._operator_candidates(name, ltype is None, schema)
         # binary_oper_exact
-        l, r = ltype, rtype
+        lt, rt = ltype, rtype
         was_unknown = False
-        if l is not None:
-            if l == UNKNOWN and r != UNKNOWN:
-                l, was_unknown = r, True
-            elif r == UNKNOWN and l != UNKNOWN:
-                r, was_unknown = l, True
+        if lt is not None:
+            if lt == UNKNOWN and rt != UNKNOWN:
+                lt, was_unknown = rt, True
+            elif rt == UNKNOWN and lt != UNKNOWN:
+                rt, was_unknown = lt, True
         for op in candidates:
-            if op.left == l and op.right == r:
+            if op.left == lt and op.right == rt:
                 return op
         if was_unknown:
-            assert r is not None
-            base = self.types.base_of(Ty(r)).key
-            if base != r:
+            base = self.types.base_of(Ty(rt)).key
+            if base != rt:
                 for op in candidates:
-                    if op.right == base and (l is None or op.left == base):
+                    if op.right == base and (lt is None or op.left == base):
                         return op
         inputs = [ltype, rtype] if ltype is not None else [rtype]
         viable = []
@@ -836,7 +832,7 @@ class Analyzer:
 
     def can_coerce(self, source: str, target: str) -> bool:
         """can_coerce_type with COERCION_IMPLICIT for one argument."""
-        if source == target or target == "any" or source == UNKNOWN:
+        if source in (target, UNKNOWN) or target == "any":
             return True
         if target in POLY:
             base = self.types.base_of(Ty(source)).key
@@ -874,9 +870,13 @@ class Analyzer:
             return ("none", "")
         target_elem = self.types.elem_of(target)
         source_elem = self.types.elem_of(source)
-        if target_elem and source_elem and target not in ("int2vector", "oidvector"):
-            if self.coercion_path(target_elem, source_elem, context)[0] != "none":
-                return ("array", "")
+        if (
+            target_elem
+            and source_elem
+            and target not in ("int2vector", "oidvector")
+            and self.coercion_path(target_elem, source_elem, context)[0] != "none"
+        ):
+            return ("array", "")
         if context >= ASSIGNMENT and self.types.category(target) == "S":
             return ("io", "")
         if context == EXPLICIT and self.types.category(source) == "S":

@@ -15,6 +15,7 @@ from nself.frontends.sql_expr.analyze import (
     Column,
     ExpressionError,
     Unsupported,
+    is_node,
 )
 from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, quote_ident
 from nself.frontends.sql_expr.deparse import (
@@ -129,7 +130,7 @@ class QueryAnalyzer:
         visible: dict[str, Cte] = {}
         self.ctes.append(visible)
         for c in stmt.withClause.ctes:
-            if not isinstance(c.ctequery, ast.SelectStmt):
+            if not is_node(c.ctequery, ast.SelectStmt):
                 raise Unsupported("data-modifying WITH")
             query = self.nested(self.outer).select(c.ctequery)
             mat = getattr(c.ctematerialized, "name", "CTEMaterializeDefault")
@@ -195,7 +196,7 @@ class QueryAnalyzer:
         if stmt.whereClause is not None:
             query.where = a.coerce_to_bool(a.transform(stmt.whereClause))
         for g in stmt.groupClause or ():
-            if isinstance(g, ast.GroupingSet):
+            if is_node(g, ast.GroupingSet):
                 self.flags["nullable"] = True
                 raise Unsupported("grouping sets")
             query.group.append(self._group_item(a, query, g))
@@ -229,7 +230,7 @@ class QueryAnalyzer:
 
     def _target(self, a: Analyzer, query: Query, res: Any) -> None:
         val = res.val
-        if isinstance(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
+        if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
             qualifier = val.fields[0].sval if len(val.fields) > 1 else None
             for rte in self._visible(qualifier):
                 for col in rte.columns:
@@ -250,10 +251,11 @@ class QueryAnalyzer:
         return list(self.namespace)
 
     def _group_item(self, a: Analyzer, query: Query, node: Any) -> n.Expr:
-        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+        if is_node(node, ast.A_Const) and is_node(node.val, ast.Integer):
             targets = [t for t in query.targets if not t.junk]
-            return targets[node.val.ival - 1].expr
-        if isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
+            found: n.Expr = targets[node.val.ival - 1].expr
+            return found
+        if is_node(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
             name = node.fields[0].sval
             # GROUP BY: an input column wins over an output alias
             if not any(c.name == name for r in self.namespace for c in r.columns):
@@ -265,12 +267,12 @@ class QueryAnalyzer:
     def _sort_item(self, a: Analyzer, query: Query, sort: Any, by_colno: bool = False) -> tuple[n.Expr, str]:
         node = sort.node
         expr: n.Expr | None = None
-        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+        if is_node(node, ast.A_Const) and is_node(node.val, ast.Integer):
             targets = [t for t in query.targets if not t.junk]
             expr = targets[node.val.ival - 1].expr
             if by_colno:
                 expr = n.Raw(expr.ty, str(node.val.ival), simple=True)
-        elif isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
+        elif is_node(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
             match = next((t for t in query.targets if t.name == node.fields[0].sval and not t.junk), None)
             if match is not None:
                 expr = match.expr
@@ -295,13 +297,13 @@ class QueryAnalyzer:
     # ---------------------------------------------------------------- FROM
 
     def from_item(self, item: Any) -> FromItem:
-        if isinstance(item, ast.RangeVar):
+        if is_node(item, ast.RangeVar):
             rte = self._relation(item)
             self.namespace.append(rte)
             return RteRef(rte)
-        if isinstance(item, ast.JoinExpr):
+        if is_node(item, ast.JoinExpr):
             return self._join(item)
-        if isinstance(item, ast.RangeSubselect):
+        if is_node(item, ast.RangeSubselect):
             if item.alias is None:
                 raise Unsupported("subquery without alias")
             sub = self.nested([*self.outer, self.namespace] if item.lateral else self.outer).select(item.subquery)
@@ -490,37 +492,32 @@ def _first_leaf(q: Query | SetOp) -> Query:
 
 def figure_colname(node: Any) -> str:
     """FigureColname (parse_target.c)."""
-    if isinstance(node, ast.ColumnRef):
+    if is_node(node, ast.ColumnRef):
         last = node.fields[-1]
-        return str(last.sval) if isinstance(last, ast.String) else "?column?"
-    if isinstance(node, ast.FuncCall):
+        return str(last.sval) if is_node(last, ast.String) else "?column?"
+    if is_node(node, ast.FuncCall):
         return str(node.funcname[-1].sval)
-    if isinstance(node, ast.TypeCast):
+    if is_node(node, ast.TypeCast):
         inner = figure_colname(node.arg)
         if inner != "?column?":
             return inner
-        names = [s.sval for s in node.typeName.names]
-        from nself.frontends.sql_expr.catalog import snapshot
-
-        last = names[-1]
-        info = snapshot().types.get(last)
-        return last if info is None else last
-    if isinstance(node, ast.CaseExpr):
+        return str(node.typeName.names[-1].sval)
+    if is_node(node, ast.CaseExpr):
         return "case"
-    if isinstance(node, ast.CoalesceExpr):
+    if is_node(node, ast.CoalesceExpr):
         return "coalesce"
-    if isinstance(node, ast.MinMaxExpr):
+    if is_node(node, ast.MinMaxExpr):
         return "greatest" if int(node.op) == 0 else "least"
-    if isinstance(node, ast.NullIfExpr if hasattr(ast, "NullIfExpr") else ()):
+    if False:
         return "nullif"
-    if isinstance(node, ast.A_Expr) and getattr(node.kind, "name", "") == "AEXPR_NULLIF":
+    if is_node(node, ast.A_Expr) and getattr(node.kind, "name", "") == "AEXPR_NULLIF":
         return "nullif"
-    if isinstance(node, ast.A_ArrayExpr):
+    if is_node(node, ast.A_ArrayExpr):
         return "array"
-    if isinstance(node, ast.SQLValueFunction):
+    if is_node(node, ast.SQLValueFunction):
         op = node.op.name.replace("SVFOP_", "").lower()
-        return op[:-2] if op.endswith("_n") else op
-    if isinstance(node, ast.SubLink):
+        return str(op[:-2] if op.endswith("_n") else op)
+    if is_node(node, ast.SubLink):
         kind = getattr(node.subLinkType, "name", "")
         if kind == "EXISTS_SUBLINK":
             return "exists"
@@ -531,12 +528,12 @@ def figure_colname(node: Any) -> str:
             if targets:
                 t = targets[0]
                 return str(t.name) if t.name else figure_colname(t.val)
-    if isinstance(node, ast.A_Indirection):
+    if is_node(node, ast.A_Indirection):
         for ind in reversed(node.indirection):
-            if isinstance(ind, ast.String):
+            if is_node(ind, ast.String):
                 return str(ind.sval)
         return figure_colname(node.arg)
-    if isinstance(node, ast.RowExpr):
+    if is_node(node, ast.RowExpr):
         return "row"
     return "?column?"
 
@@ -623,10 +620,7 @@ def _select(q: Query, ctx: Context) -> None:
 
 def _setop(op: SetOp, ctx: Context) -> None:
     left, right = op.left, op.right
-    if isinstance(left, SetOp):
-        need_paren = not (left.op == op.op and left.all == op.all)
-    else:
-        need_paren = False
+    need_paren = isinstance(left, SetOp) and not (left.op == op.op and left.all == op.all)
     if need_paren:
         ctx.append("(")
         subindent = PRETTYINDENT_STD
@@ -830,7 +824,7 @@ def fallback_view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[V
 
     try:
         text = " " + str(RawStream()(select_stmt)) + ";"
-    except Exception:  # noqa: BLE001
+    except Exception:
         text = ""
     columns: list[ViewColumn] = []
     stmt = select_stmt
