@@ -10,6 +10,7 @@ word lists in words.py: change either and bump it (it is recorded in mock.seed).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -98,9 +99,49 @@ class Context:
 # --------------------------------------------------------------------------- text
 
 
+def _join(parts: list[npt.NDArray[np.object_]], separator: str) -> list[str]:
+    """Element-wise join of equally long arrays of strings: one str.join per row."""
+    return list(map(separator.join, zip(*parts, strict=True)))
+
+
+def _pick_array(options: tuple[str, ...], u: U64) -> npt.NDArray[np.object_]:
+    return np.array(options, dtype=object)[below(u, len(options))]  # type: ignore[no-any-return]
+
+
 def _words(u: U64, count: int) -> list[str]:
-    parts = [pick(words.WORDS, again(u, i)) for i in range(count)]
-    return [" ".join(ws) for ws in zip(*parts, strict=True)] if parts else [""] * len(u)
+    if count < 1 or len(u) == 0:
+        return [""] * len(u)
+    return _join([_pick_array(words.WORDS, again(u, i)) for i in range(count)], " ")
+
+
+_POOL_SIZE = 4096
+
+
+@functools.cache
+def _sentence_pool() -> npt.NDArray[np.object_]:
+    """A fixed pool of sentences (5 to 10 words) that paragraphs draw from: one lookup per
+    sentence instead of one per word. Part of the algorithm GENERATOR_VERSION names."""
+    rows = np.arange(_POOL_SIZE, dtype=np.int64)
+    u = draws(stream_key(0, "pool", "sentence"), rows)
+    lengths = (below(u, 6) + 5).tolist()
+    columns = [_pick_array(words.WORDS, again(u, k)).tolist() for k in range(10)]
+    pool = []
+    for row, length in enumerate(lengths):
+        text = " ".join(columns[k][row] for k in range(length))
+        pool.append(text[:1].upper() + text[1:] + ".")
+    return np.array(pool, dtype=object)
+
+
+def _sentences(u: U64, count: int) -> list[str]:
+    pool = _sentence_pool()
+    return _join([pool[below(again(u, 100 + i), _POOL_SIZE)] for i in range(count)], " ")
+
+
+@functools.cache
+def _paragraph_pool() -> npt.NDArray[np.object_]:
+    """A fixed pool of three-sentence paragraphs, drawn from the sentence pool."""
+    rows = np.arange(_POOL_SIZE, dtype=np.int64)
+    return np.array(_sentences(draws(stream_key(0, "pool", "paragraph"), rows), 3), dtype=object)
 
 
 def gen_word(ctx: Context) -> Values:
@@ -112,32 +153,22 @@ def gen_words(ctx: Context) -> Values:
 
 
 def gen_sentence(ctx: Context) -> Values:
+    if "words" not in ctx.params:
+        return list(_sentences(ctx.u, 1))
     return [s[:1].upper() + s[1:] + "." for s in _words(ctx.u, max(1, int(ctx.n("words", 6))))]
 
 
-def _sentences(u: U64, count: int) -> list[str]:
-    """`count` sentences of 5 to 10 words each; the length varies per row."""
-    out: list[list[str]] = []
-    for i in range(count):
-        draw = again(u, 100 + i)
-        lengths = (below(draw, 6) + 5).tolist()
-        pool = [pick(words.WORDS, again(draw, k)) for k in range(10)]
-        sentences = []
-        for row, length in enumerate(lengths):
-            text = " ".join(pool[k][row] for k in range(length))
-            sentences.append(text[:1].upper() + text[1:] + ".")
-        out.append(sentences)
-    return [" ".join(ss) for ss in zip(*out, strict=True)] if out else [""] * len(u)
-
-
 def gen_paragraph(ctx: Context) -> Values:
-    return list(_sentences(ctx.u, max(1, int(ctx.n("sentences", 3)))))
+    sentences = int(ctx.n("sentences", 3))
+    if sentences == 3:
+        return list(_paragraph_pool()[below(ctx.u, _POOL_SIZE)])
+    return list(_sentences(ctx.u, max(1, sentences)))
 
 
 def gen_paragraphs(ctx: Context) -> Values:
+    pool = _paragraph_pool()
     count = max(1, int(ctx.n("count", 3)))
-    parts = [_sentences(again(ctx.u, 300 + i), 3) for i in range(count)]
-    return ["\n\n".join(ps) for ps in zip(*parts, strict=True)]
+    return list(_join([pool[below(again(ctx.u, 300 + i), _POOL_SIZE)] for i in range(count)], "\n\n"))
 
 
 def gen_first_name(ctx: Context) -> Values:
