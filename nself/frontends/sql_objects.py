@@ -839,6 +839,10 @@ _GRANT_KINDS = {
 }
 
 
+# What PUBLIC may do by default: the IR lists only privileges beyond the defaults.
+_PUBLIC_DEFAULTS = {("FUNCTION", "EXECUTE"), ("TYPE", "USAGE")}
+
+
 def _grant_targets(state: State, stmt: Any, kind: str) -> list[tuple[str, str, str]]:
     """(object_kind, schema, object_name) of each object a GRANT names."""
     out: list[tuple[str, str, str]] = []
@@ -907,6 +911,8 @@ def grant(state: State, stmt: Any) -> None:
             if grantee == state.owner:
                 continue  # the owner's own privileges are implicit
             for privilege, column in privs:
+                if grantee == "PUBLIC" and (object_kind, privilege) in _PUBLIC_DEFAULTS:
+                    continue  # PostgreSQL's defaults (EXECUTE on functions, USAGE on types)
                 p = Privilege(
                     object_kind,  # type: ignore[arg-type]
                     schema,
@@ -1657,6 +1663,9 @@ def set_schema(state: State, stmt: Any) -> None:
             for seq in list(b.all(Sequence)):
                 if seq.schema == old_schema and seq.owned_by is not None and seq.owned_by[0] == node.name:
                     b.replace(seq, dataclasses.replace(seq, schema=new_schema))
+                    state.rewrite_expressions(
+                        regclass_text(old_schema, seq.name), regclass_text(new_schema, seq.name)
+                    )
             for t in list(b.all(Table)):
                 if any((c.ref_schema, c.ref_table) == (old_schema, node.name) for c in t.foreign_keys):
                     state.update_table(

@@ -1040,15 +1040,9 @@ def alter_column_type(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     cd = cmd.def_
     data_type = canon.data_type(state, cd.typeName)
+    # The default keeps its text: PostgreSQL coerces the stored expression to the new type
+    # with an implicit cast, which its deparser does not print.
     new = dataclasses.replace(col, data_type=data_type, collation=_collation(state, cd.collClause))
-    source = state.column_defaults.get((table.schema, table.name, col.name))
-    if source is not None and col.default is not None:
-        saved = state.search_path
-        state.search_path = source.search_path
-        types = dict(column_types(table))
-        types[col.name] = data_type
-        new = dataclasses.replace(new, default=canon.default_expression(state, source.node, data_type, types))
-        state.search_path = saved
     table = _replace_column(state, table, col, new)
     table = _recook_checks(state, table)
     rederive_indexes(state, table, col.name)
@@ -1085,6 +1079,10 @@ def add_identity(state: State, table: Table, cmd: Any) -> Table:
     c = cmd.def_
     if col.data_type not in TYPE_RANGES:
         raise state.error("identity column type must be smallint, integer, or bigint")
+    if not col.not_null:
+        raise state.error(
+            f'column "{col.name}" of relation "{table.name}" must be declared NOT NULL before identity can be added'
+        )
     p = _fresh_params(state, c.options, col.data_type)
     generation = "ALWAYS" if c.generated_when == "a" else "BY DEFAULT"
     seqname = state.choose_relation_name(table.schema, table.name, col.name, "seq", False)
