@@ -1,0 +1,54 @@
+"""`nself mock` through the real CLI: init, preview, bad config, export and import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.clitools import run_nself
+from tests.conftest import run_sql
+
+
+def test_init_preview_export_import(tmp_path: Path, database: str) -> None:
+    run_sql(database, "CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text, age int CHECK (age >= 18));")
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    env = {"NSELF_MOCK_DEV": database}
+    init = run_nself("mock", "init", "--env", "dev", "--seed", "7", cwd=tmp_path, env=env)
+    assert init.code == 0, init.stderr
+    config = (tmp_path / "nself/mock/mock.config.yaml").read_text()
+    assert "email:\n        type: email" in config and "seed: 7" in config
+    assert "generator_version=1" in (tmp_path / "nself/mock/mock.seed").read_text()
+
+    preview = run_nself("mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env)
+    assert preview.code == 0, preview.stderr
+    rows = json.loads(preview.stdout)
+    assert len(rows) == 3 and all(int(r["age"]) >= 18 for r in rows)
+    again = run_nself("mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env)
+    assert json.loads(again.stdout) == rows
+
+    assert run_nself("mock", "export", "-o", "shared.tar.gz", cwd=tmp_path).code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "nself.toml").write_text("")
+    imported = run_nself("mock", "import", str(tmp_path / "shared.tar.gz"), cwd=other)
+    assert imported.code == 0, imported.stderr
+    assert (other / "nself/mock/mock.config.yaml").read_text() == config
+
+
+def test_bad_config_names_file_line_and_column(tmp_path: Path, database: str) -> None:
+    run_sql(database, "CREATE TABLE users (id serial PRIMARY KEY, name text);")
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    config = tmp_path / "nself/mock/mock.config.yaml"
+    config.parent.mkdir(parents=True)
+    env = {"NSELF_MOCK_DEV": database}
+    cases = [
+        ("seed: 1\ntables:\n  users:\n    count: [1\n", ":5:"),
+        ("seed: 1\ntables:\n  users:\n    columns:\n      name: { type: nonsense }\n", ":5:"),
+        ("seed: one\n", ":1:"),
+    ]
+    for text, position in cases:
+        config.write_text(text)
+        result = run_nself("mock", "generate", "--env", "dev", cwd=tmp_path, env=env)
+        assert result.code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"{config}{position}" in lines[0], result.stderr
