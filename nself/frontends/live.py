@@ -829,7 +829,8 @@ class _Reader:
             descending, nulls_first = _direction(key["option"])
             elements.append(
                 m.ExclusionElement(
-                    expression=key["column_name"] or key["expression"],
+                    # a column name, or the expression as an index key has it, in parentheses
+                    expression=key["column_name"] or f"({_strip_parens(key['expression'])})",
                     operator=operator,
                     opclass=key["opclass"],
                     descending=descending,

@@ -53,7 +53,8 @@ CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA app;
 CREATE TABLE app.bookings (
     room integer,
     during tsrange,
-    CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (room > 0)
+    CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&) WHERE (room > 0),
+    CONSTRAINT no_same_lower EXCLUDE USING gist (lower(during) WITH =, (room + 1) WITH =)
 );
 
 CREATE UNLOGGED TABLE app.scratch (k text PRIMARY KEY DEFERRABLE);

@@ -203,6 +203,14 @@ def test_table_constraints(rich: Catalog) -> None:
             (m.ExclusionElement("room", "="), m.ExclusionElement("during", "&&")),
             predicate="(room > 0)",
         ),
+        m.ExclusionConstraint(
+            "no_same_lower",
+            "gist",
+            (
+                m.ExclusionElement("(lower(during))", "="),
+                m.ExclusionElement("((room + 1))", "="),
+            ),
+        ),
     )
     scratch = _table(rich, "scratch")
     assert scratch.unlogged
@@ -564,9 +572,28 @@ def _corpus_params() -> list[Any]:
     return [pytest.param(case, id=case.name) for case in all_cases(CORPUS)]
 
 
+CORPUS_RESULTS: dict[str, bool] = {}
+
+
+@pytest.fixture(scope="module")
+def corpus_summary(request: pytest.FixtureRequest) -> Iterator[dict[str, bool]]:
+    yield CORPUS_RESULTS
+    if CORPUS_RESULTS:
+        line = f"live corpus: {sum(CORPUS_RESULTS.values())}/{len(CORPUS_RESULTS)} cases introspected twice identically"
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if reporter is not None and capture is not None:
+            with capture.global_and_fixture_disabled():  # teardown output is captured otherwise
+                reporter.write_line("")
+                reporter.write_line(line)
+
+
 @pytest.mark.parametrize("case", _corpus_params())
-def test_corpus_introspects(case: CorpusCase | None, corpus: Path, pg_cluster: LocalCluster) -> None:
+def test_corpus_introspects(
+    case: CorpusCase | None, corpus: Path, pg_cluster: LocalCluster, corpus_summary: dict[str, bool]
+) -> None:
     assert case is not None
+    corpus_summary[case.name] = False
     name = _create_database(pg_cluster, "live_corpus")
     try:
         url = pg_cluster.url(name)
@@ -574,5 +601,6 @@ def test_corpus_introspects(case: CorpusCase | None, corpus: Path, pg_cluster: L
         first = introspect(url)
         assert first.schemas
         assert catalog_to_json(introspect(url)) == catalog_to_json(first)
+        corpus_summary[case.name] = True
     finally:
         _drop_database(pg_cluster, name)
