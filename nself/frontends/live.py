@@ -243,10 +243,72 @@ LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
 WHERE tc.relkind IN ('r', 'p', 'm') AND {_USER_SCHEMA}
 """
 
+
+def _option(name: str, condition: str, value: str | None = None) -> str:
+    return f"CASE WHEN {condition} THEN '{name}'" + (f" || ' = ' || {value}" if value else "") + " END"
+
+
+def _regproc(column: str) -> str:
+    return f"{column}::regproc::text"
+
+
+def _modify(column: str) -> str:
+    return f"CASE {column} WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END"
+
+
+# An aggregate's CREATE AGGREGATE options, in the order pg_dump writes them, on one line
+# (`SFUNC = public._group_concat, STYPE = text`): what the IR keeps as its body.
+_AGGREGATE_OPTIONS = (
+    "concat_ws(', ', "
+    + ", ".join(
+        [
+            "'SFUNC = ' || " + _regproc("a.aggtransfn"),
+            "'STYPE = ' || format_type(a.aggtranstype, NULL)",
+            _option("SSPACE", "a.aggtransspace <> 0", "a.aggtransspace::text"),
+            _option("INITCOND", "a.agginitval IS NOT NULL", "quote_literal(a.agginitval)"),
+            _option("FINALFUNC", "a.aggfinalfn::oid <> 0", _regproc("a.aggfinalfn")),
+            _option("FINALFUNC_EXTRA", "a.aggfinalfn::oid <> 0 AND a.aggfinalextra"),
+            _option(
+                "FINALFUNC_MODIFY",
+                "a.aggfinalfn::oid <> 0 AND a.aggfinalmodify <> 'r'",
+                _modify("a.aggfinalmodify"),
+            ),
+            _option("COMBINEFUNC", "a.aggcombinefn::oid <> 0", _regproc("a.aggcombinefn")),
+            _option("SERIALFUNC", "a.aggserialfn::oid <> 0", _regproc("a.aggserialfn")),
+            _option("DESERIALFUNC", "a.aggdeserialfn::oid <> 0", _regproc("a.aggdeserialfn")),
+            _option("MSFUNC", "a.aggmtransfn::oid <> 0", _regproc("a.aggmtransfn")),
+            _option("MINVFUNC", "a.aggmtransfn::oid <> 0", _regproc("a.aggminvtransfn")),
+            _option("MSTYPE", "a.aggmtransfn::oid <> 0", "format_type(a.aggmtranstype, NULL)"),
+            _option("MSSPACE", "a.aggmtransspace <> 0", "a.aggmtransspace::text"),
+            _option("MINITCOND", "a.aggminitval IS NOT NULL", "quote_literal(a.aggminitval)"),
+            _option("MFINALFUNC", "a.aggmfinalfn::oid <> 0", _regproc("a.aggmfinalfn")),
+            _option("MFINALFUNC_EXTRA", "a.aggmfinalfn::oid <> 0 AND a.aggmfinalextra"),
+            _option(
+                "MFINALFUNC_MODIFY",
+                "a.aggmfinalfn::oid <> 0 AND a.aggmfinalmodify <> 'r'",
+                _modify("a.aggmfinalmodify"),
+            ),
+            _option(
+                "SORTOP",
+                "a.aggsortop <> 0",
+                "(SELECT 'OPERATOR(' || quote_ident(son.nspname) || '.' || so.oprname || ')'"
+                " FROM pg_operator so JOIN pg_namespace son ON son.oid = so.oprnamespace WHERE so.oid = a.aggsortop)",
+            ),
+            _option(
+                "PARALLEL",
+                "p.proparallel <> 'u'",
+                "CASE p.proparallel WHEN 's' THEN 'safe' ELSE 'restricted' END",
+            ),
+        ]
+    )
+    + ")"
+)
+
 Q_FUNCTIONS = f"""
 SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
        pg_get_function_result(p.oid) AS returns, l.lanname AS language,
        CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END AS body,
+       CASE WHEN p.prokind = 'a' THEN {_AGGREGATE_OPTIONS} END AS aggregate_options,
        p.provolatile, p.proisstrict AS strict, p.prosecdef AS security_definer,
        p.proleakproof AS leakproof, p.proparallel, p.procost, p.prorows, p.proretset,
        p.proconfig, p.proargnames, p.proargmodes,
@@ -261,7 +323,9 @@ SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
-WHERE p.prokind IN ('f', 'p', 'w') AND {_USER_SCHEMA}
+LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
+-- aggregates: plain ones only (an ordered-set aggregate's ORDER BY arguments have no place in the IR)
+WHERE (p.prokind IN ('f', 'p', 'w') OR (p.prokind = 'a' AND a.aggkind = 'n')) AND {_USER_SCHEMA}
   AND {_not_extension_member("pg_proc", "p.oid")}
   -- made by PostgreSQL along with another object (a range type's constructors)
   AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass
@@ -913,7 +977,7 @@ class _Reader:
             kind=_FUNCTION_KINDS[r["prokind"]],
             returns=r["returns"],
             language=r["language"],
-            body=r["body"] or "",
+            body=r["aggregate_options"] or r["body"] or "",
             volatility=_VOLATILITY[r["provolatile"]],
             strict=r["strict"],
             security_definer=r["security_definer"],
@@ -982,7 +1046,7 @@ class _Reader:
             name: str = r["name"]
             if r["kind"] == "FUNCTION":
                 function = self.functions.get(r["objid"])
-                if function is None:  # an aggregate: not in the IR
+                if function is None:  # an ordered-set aggregate: not in the IR
                     continue
                 name = f"{function.name}({function.identity_arguments})"
             self.builder.add(

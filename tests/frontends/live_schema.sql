@@ -131,3 +131,13 @@ GRANT USAGE ON SEQUENCE app.counter TO live_reader;
 GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO live_reader;
 REVOKE EXECUTE ON FUNCTION app.touch() FROM PUBLIC;
 GRANT USAGE ON TYPE app.mood TO live_reader;
+
+CREATE AGGREGATE app.total_price(numeric) (
+    SFUNC = numeric_add, STYPE = numeric, INITCOND = '0', COMBINEFUNC = numeric_add,
+    MSFUNC = numeric_add, MINVFUNC = numeric_sub, MSTYPE = numeric, MINITCOND = '0', PARALLEL = SAFE
+);
+CREATE AGGREGATE app.biggest(integer) (SFUNC = int4larger, STYPE = integer, SORTOP = >);
+COMMENT ON AGGREGATE app.biggest(integer) IS 'the largest';
+GRANT EXECUTE ON FUNCTION app.biggest(integer) TO live_reader;
+CREATE AGGREGATE app.pct(float8 ORDER BY float8) (SFUNC = ordered_set_transition, STYPE = internal,
+    FINALFUNC = percentile_disc_final, FINALFUNC_EXTRA);
