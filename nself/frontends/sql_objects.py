@@ -3,8 +3,9 @@ comments, renames and drops."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pglast import ast
@@ -38,6 +39,7 @@ from nself.frontends.sql_tables import (
     _replace_column,
     drop_table,
     find_constraint,
+    mentions,
     remove_column,
 )
 from nself.ir.model import (
@@ -411,6 +413,7 @@ def _make_view(
 @handles(ast.ViewStmt)
 def create_view(state: State, stmt: Any) -> None:
     if stmt.view.relpersistence == "t":
+        state.temporary.add(stmt.view.relname)
         raise Skip("temporary views are not part of a schema")
     options = _view_options(stmt.options, stmt.withCheckOption)
     _make_view(state, stmt.view, stmt.aliases, stmt.query, False, options, bool(stmt.replace))
@@ -432,6 +435,7 @@ def create_table_as(state: State, stmt: Any) -> None:
         )
         return
     if into.rel.relpersistence == "t":
+        state.temporary.add(into.rel.relname)
         raise Skip("temporary tables are not part of a schema")
     schema = state.creation_schema(into.rel.schemaname)
     name = sql_naming.truncate_identifier(into.rel.relname)
@@ -972,9 +976,12 @@ def _relation_from_names(
     schema = names[-2] if len(names) > 1 else None
     found = state.find_relation(schema, names[-1])
     if found is None or not isinstance(found[1], cls):
+        if schema in (None, "pg_temp") and names[-1] in state.temporary:
+            state.temporary.discard(names[-1])
+            raise Skip(f'"{names[-1]}" is a temporary relation')
         if missing_ok:
             return None
-        raise state.error(f'relation "{".".join(names)}" does not exist')
+        raise state.missing_relation(schema, names[-1])
     return found[1]
 
 
@@ -1430,9 +1437,60 @@ def rename_column(state: State, stmt: Any) -> None:
     rename_table_column(state, table, old, new)
 
 
-def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
-    from nself.frontends.sql_tables import mentions
+def rename_column_refs(node: Any, old: str, new: str) -> Any:
+    """A copy of an expression (or CREATE INDEX) tree with column `old` called `new`."""
+    node = copy.deepcopy(node)
+    for ref in _walk(node):
+        if isinstance(ref, ast.ColumnRef) and ref.fields:
+            last = ref.fields[-1]
+            if isinstance(last, ast.String) and last.sval == old:
+                ref.fields = (*ref.fields[:-1], ast.String(sval=new))
+        elif isinstance(ref, ast.IndexElem) and ref.name == old:
+            ref.name = new
+    return node
 
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Node):
+            yield n
+            stack.extend(getattr(n, attr) for attr in n)
+        elif isinstance(n, tuple):
+            stack.extend(n)
+
+
+def _rederive_index(state: State, index: Index, source: Any, types: dict[str, str]) -> None:
+    from nself.frontends.sql_tables import index_expressions
+
+    saved = state.search_path
+    state.search_path = source.search_path
+    try:
+        keys, predicate = index_expressions(state, source.node, types)
+    finally:
+        state.search_path = saved
+    state.builder.add(dataclasses.replace(index, keys=keys, predicate=predicate))
+
+
+def _rederive_checks(state: State, table: Table, old: str, new: str) -> Table:
+    types = dict(column_types(table))
+    constraints = []
+    for c in table.constraints:
+        source = state.column_defaults.get((table.schema, table.name, "check:" + c.name))
+        if isinstance(c, CheckConstraint) and source is not None and mentions(c.expression, old):
+            source.node = rename_column_refs(source.node, old, new)
+            saved = state.search_path
+            state.search_path = source.search_path
+            try:
+                c = dataclasses.replace(c, expression=canon.check_expression(state, source.node, types))
+            finally:
+                state.search_path = saved
+        constraints.append(c)
+    return state.update_table(table, constraints=tuple(constraints))
+
+
+def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
     col = _column(state, table, old)
     if table.column(new) is not None:
         raise state.error(f'column "{new}" of relation "{table.name}" already exists')
@@ -1449,6 +1507,7 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
         constraints.append(c)
     columns = tuple(dataclasses.replace(c, name=new) if c is col else c for c in table.columns)
     table = state.update_table(table, columns=columns, constraints=tuple(constraints))
+    table = _rederive_checks(state, table, old, new)
     key = (table.schema, table.name)
     for other in list(state.builder.all(Table)):
         if any((c.ref_schema, c.ref_table) == key and old in c.ref_columns for c in other.foreign_keys):
@@ -1467,10 +1526,12 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
             keys = tuple(dataclasses.replace(k, column=new) if k.column == old else k for k in index.keys)
             if keys != index.keys or old in index.include:
                 state.builder.add(dataclasses.replace(index, keys=keys, include=ren(index.include)))
-            if any(mentions(k.expression, old) for k in index.keys) or mentions(index.predicate, old):
-                state.warn(
-                    f"index {index.name}: expressions mentioning renamed column {old} are not re-derived"
-                )
+            source = state.index_sources.get((index.schema, index.name))
+            if source is not None:
+                source.node = rename_column_refs(source.node, old, new)
+                if any(mentions(k.expression, old) for k in index.keys) or mentions(index.predicate, old):
+                    current = state.builder.get(Index, index.schema, index.name) or index
+                    _rederive_index(state, current, source, dict(column_types(table)))
     for seq in list(state.builder.all(Sequence)):
         if seq.schema == table.schema and seq.owned_by == (table.name, old):
             state.builder.add(dataclasses.replace(seq, owned_by=(table.name, new)))

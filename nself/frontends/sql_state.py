@@ -104,6 +104,8 @@ class State:
     column_defaults: dict[Key, ExprSource] = field(default_factory=dict)
     # relation names taken by objects the IR leaves out (indexes cloned onto partitions)
     hidden_relations: dict[tuple[str, str], str] = field(default_factory=dict)
+    # temporary tables and views (not part of the schema, but later statements name them)
+    temporary: set[str] = field(default_factory=set)
     # collations made by CREATE COLLATION
     collations: set[tuple[str, str]] = field(default_factory=set)
     # the role that runs the migrations: it owns what they create, and its own privileges
@@ -191,13 +193,19 @@ class State:
     def constraint_taken(self, schema: str, name: str) -> bool:
         return self.constraint_names[(schema, name)] > 0
 
+    def missing_relation(self, schema: str | None, name: str, location: int | None = None) -> Exception:
+        """The error for a relation that is not there, or Skip if it is a temporary one."""
+        if schema in (None, "pg_temp") and name in self.temporary:
+            return Skip(f'"{name}" is a temporary relation')
+        return self.error(f'relation "{qualified(schema, name)}" does not exist', location)
+
     def table(self, rv: Any, missing_ok: bool = False) -> Table | None:
         """The table a RangeVar names (following search_path)."""
         found = self.find_relation(rv.schemaname, rv.relname)
         if found is None or not isinstance(found[1], Table):
             if missing_ok:
                 return None
-            raise self.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+            raise self.missing_relation(rv.schemaname, rv.relname)
         table: Table = found[1]
         return table
 

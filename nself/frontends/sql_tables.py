@@ -21,7 +21,6 @@ from nself.frontends.sql_state import (
     column_types,
     handles,
     names_of,
-    qualified,
     regclass_text,
 )
 from nself.ir.model import (
@@ -215,7 +214,7 @@ def alter_sequence(state: State, stmt: Any) -> None:
     if found is None or not isinstance(found[1], Sequence):
         if stmt.missing_ok:
             return
-        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+        raise state.missing_relation(rv.schemaname, rv.relname)
     seq: Sequence = found[1]
     p = sequence_params(state, stmt.options, params_of_sequence(seq), _type_of(state))
     new = dataclasses.replace(
@@ -607,6 +606,7 @@ def _inherited_columns(parents: Seq[Table]) -> list[Column]:
 def create_table(state: State, stmt: Any) -> None:
     rv = stmt.relation
     if rv.relpersistence == "t":
+        state.temporary.add(rv.relname)
         raise Skip("temporary tables are not part of a schema")
     if stmt.ofTypename is not None:
         raise Skip("typed tables (CREATE TABLE ... OF type) are not modelled")
@@ -808,7 +808,7 @@ def alter_table(state: State, stmt: Any) -> None:
             return
         if all(cmd.subtype in IGNORED_ALTERS for cmd in stmt.cmds):
             return
-        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist', rv.location)
+        raise state.missing_relation(rv.schemaname, rv.relname, rv.location)
     obj = found[1]
     if not isinstance(obj, Table):
         for cmd in stmt.cmds:
@@ -1416,7 +1416,7 @@ def create_index(state: State, stmt: Any) -> None:
     rv = stmt.relation
     found = state.find_relation(rv.schemaname, rv.relname)
     if found is None or not isinstance(found[1], (Table, View)):
-        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist', rv.location)
+        raise state.missing_relation(rv.schemaname, rv.relname, rv.location)
     target = found[1]
     schema = found[0]
     columns: dict[str, str] = (
