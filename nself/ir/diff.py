@@ -1976,12 +1976,17 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
     # Constraints by name; a changed one is dropped and added again.
     cons_old = {c.name: c for c in old.constraints}
     cons_new = {c.name: c for c in t.constraints}
+    parent = _partition_parent(d, old, t)
     for name, con in cons_old.items():
         other = cons_new.get(name)
+        if other is None and parent is not None and _mirrors(con, parent.constraints):
+            continue  # attaching the partition takes this one over as the parent's
         if other is None or _strip_comment(other) != _strip_comment(con):
             _drop_constraint(d, old, con)
     for name, con in cons_new.items():
         other = cons_old.get(name)
+        if other is None and parent is not None and _mirrors(con, parent.constraints):
+            continue  # detaching the partition leaves the parent's copy behind as its own
         if other is None or _strip_comment(other) != _strip_comment(con):
             _add_constraint(d, t, con)
         elif other.comment != con.comment:
@@ -1996,6 +2001,42 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
             SetRowLevelSecurity(s, n, old.rls_enabled, t.rls_enabled, old.rls_forced, t.rls_forced), Deps()
         )
     _comment(d, "TABLE", s, n, old.comment, t.comment, after=[rel])
+
+
+def _partition_parent(d: _Diff, old: Table, new: Table) -> Table | None:
+    """The partitioned parent when the table is attached or detached in this diff."""
+    if old.partition_of == new.partition_of:
+        return None
+    p = new.partition_of or old.partition_of
+    assert p is not None
+    return d.tables_b.get((p.parent_schema, p.parent)) or d.tables_a.get((p.parent_schema, p.parent))
+
+
+def _con_shape(con: Constraint) -> Constraint:
+    return dataclasses.replace(con, name="", comment=None)
+
+
+def _mirrors(con: Constraint, parents: tuple[Constraint, ...]) -> bool:
+    """`con` is the partition's copy of one of the parent's constraints."""
+    shape = _con_shape(con)
+    return any(_con_shape(p) == shape for p in parents)
+
+
+def _index_shape(index: Index) -> Index:
+    return dataclasses.replace(index, name="", table="", comment=None)
+
+
+def _mirrored_index(d: _Diff, index: Index, catalog: Catalog) -> bool:
+    """`index` is a partition's copy of an index of its parent (attached or detached
+    along with the partition in this diff)."""
+    ta, tb = d.tables_a.get((index.schema, index.table)), d.tables_b.get((index.schema, index.table))
+    if ta is None or tb is None:
+        return False
+    parent = _partition_parent(d, ta, tb)
+    if parent is None:
+        return False
+    shape = _index_shape(index)
+    return any(_index_shape(p) == shape for p in catalog.indexes_of(parent.schema, parent.name))
 
 
 def _parent_drops(d: _Diff, table: Table, column: str) -> bool:
@@ -2074,9 +2115,11 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
 def _compare_indexes(d: _Diff) -> None:
     gone, new, both = _pairs(d.a.indexes, d.b.indexes)
     for i in gone:
-        d.drop(DropIndex(i), i)
+        if not _mirrored_index(d, i, d.b):
+            d.drop(DropIndex(i), i)
     for i in new:
-        d.create(CreateIndex(i), i)
+        if not _mirrored_index(d, i, d.a):
+            d.create(CreateIndex(i), i)
     for old, i in both:
         if dataclasses.replace(old, comment=None) != dataclasses.replace(i, comment=None):
             d.drop(DropIndex(old), old)
