@@ -52,6 +52,14 @@ def prelude_builder() -> CatalogBuilder:
     return builder
 
 
+@pytest.fixture(autouse=True)
+def strict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unmodelled constructs fail here instead of falling back quietly."""
+    import nself.frontends.sql_expr as sql_expr
+
+    monkeypatch.setattr(sql_expr, "STRICT", True)
+
+
 @dataclass
 class Oracle:
     url: str
@@ -535,6 +543,48 @@ VIEWS = [
     "SELECT id, name FROM v_t LIMIT 10",
     "SELECT id, coalesce(body, '') AS body FROM v_t",
     "SELECT v_t.id, v_u.note FROM v_t, v_u WHERE v_u.t_id = v_t.id",
+    "SELECT id, row_number() OVER (ORDER BY id) AS rn FROM v_t",
+    "SELECT id, rank() OVER (PARTITION BY name ORDER BY qty DESC) AS r FROM v_t",
+    "SELECT id, sum(qty) OVER (PARTITION BY name) AS s FROM v_t",
+    "SELECT s.id, s.total FROM (SELECT id, qty * 2 AS total FROM v_t) s",
+    "WITH x AS (SELECT id, name FROM v_t) SELECT id, name FROM x",
+    "WITH x AS (SELECT id FROM v_t), y AS (SELECT id FROM x) SELECT y.id FROM y JOIN x ON x.id = y.id",
+    "SELECT DISTINCT ON (name) name, id FROM v_t ORDER BY name, id DESC",
+    "SELECT id::text AS tid, qty::bigint AS q, price::int AS p FROM v_t",
+    "SELECT name, string_agg(body, ', ' ORDER BY id) AS bodies FROM v_t GROUP BY name",
+    "SELECT name, count(*) FILTER (WHERE flag) AS flagged FROM v_t GROUP BY name",
+    "SELECT name, count(DISTINCT qty) AS n FROM v_t GROUP BY name",
+    "SELECT id FROM v_t ORDER BY at DESC NULLS LAST, id",
+    "SELECT id FROM v_t ORDER BY name DESC",
+    "SELECT id FROM v_t WHERE id IN (SELECT t_id FROM v_u)",
+    "SELECT id, (SELECT count(*) FROM v_u WHERE v_u.t_id = v_t.id) AS n FROM v_t",
+    "SELECT id FROM v_t LIMIT 5 OFFSET 10",
+    "SELECT t.id, u.note FROM v_t t RIGHT JOIN v_u u ON u.t_id = t.id",
+    "SELECT t.id, u.note FROM v_t t FULL JOIN v_u u ON u.t_id = t.id",
+    "SELECT t.id, u.note FROM v_t t CROSS JOIN v_u u",
+    "SELECT id, note FROM v_t JOIN v_u USING (id)",
+    "SELECT a.id, b.id AS other FROM v_t a JOIN v_t b ON a.qty = b.qty",
+    "SELECT id FROM v_t UNION ALL SELECT id FROM v_u",
+    "SELECT id FROM v_t EXCEPT SELECT t_id FROM v_u",
+    "SELECT id FROM v_t UNION SELECT id FROM v_u UNION SELECT t_id FROM v_u",
+    "SELECT id, name FROM v_t UNION SELECT id, note FROM v_u ORDER BY 1",
+    "SELECT t.* FROM v_t t",
+    "SELECT t.*, u.note FROM v_t t JOIN v_u u ON u.t_id = t.id",
+    "SELECT id, name AS title, now() AS at, CURRENT_DATE AS today FROM v_t",
+    "SELECT id, upper(name::text) AS n, length(body) AS l FROM v_t WHERE body LIKE 'a%'",
+    "SELECT id, coalesce(qty, 0) + 1 AS q FROM v_t WHERE NOT flag OR flag IS NULL",
+    "SELECT id, price * 1.1 AS p, round(price, 1) AS r FROM v_t",
+    "SELECT id, at AT TIME ZONE 'UTC' AS utc, date_trunc('day', at) AS d FROM v_t",
+    "SELECT id, EXTRACT(year FROM at) AS y FROM v_t",
+    "SELECT id, ARRAY[qty, id] AS arr, m::text AS mood FROM v_t",
+    "SELECT count(*) AS n, max(price) AS mx, min(name) AS mn, avg(qty) AS a FROM v_t",
+    "SELECT name, sum(qty) AS total FROM v_t GROUP BY 1 ORDER BY 2 DESC",
+    "SELECT id, qty FROM v_t WHERE qty > (SELECT avg(qty) FROM v_t)",
+    "SELECT id, greatest(qty, 0) AS g, nullif(qty, 0) AS nz FROM v_t",
+    "SELECT id, CASE m WHEN 'ok' THEN 1 WHEN 'sad' THEN 2 ELSE 0 END AS code FROM v_t",
+    "SELECT id FROM v_t WHERE at > now() - interval '1 day'",
+    "SELECT id FROM v_t t WHERE NOT EXISTS (SELECT 1 FROM v_u u WHERE u.t_id = t.id)",
+    "SELECT id, name FROM v_t WHERE name = ANY (ARRAY['a', 'b']) AND id <> ALL (ARRAY[1, 2])",
 ]
 
 

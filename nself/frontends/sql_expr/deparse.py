@@ -22,6 +22,11 @@ class Context:
     pretty_indent: bool = True
     varprefix: bool = False
     colnames_visible: bool = True
+    # output column names of the query being printed (a view's columns), or None
+    result_names: list[str] | None = None
+    # printed names of range-table entries (id -> name) and the names each level uses
+    rte_names: dict[int, str] = field(default_factory=dict)
+    name_levels: list[set[str]] = field(default_factory=list)
     indent_level: int = 0
     buf: list[str] = field(default_factory=list)
     # prints a SubLink's query (set by the view printer)
@@ -157,7 +162,8 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
     pp = ctx.pretty_paren
     if isinstance(node, n.Var):
         if ctx.varprefix and node.rel:
-            ctx.append(quote_ident(node.rel) + ".")
+            rel = ctx.rte_names.get(id(node.rte), node.rel) if node.rte is not None else node.rel
+            ctx.append(quote_ident(rel) + ".")
         ctx.append(quote_ident(node.name))
     elif isinstance(node, n.Const):
         get_const_expr(node, ctx, 0)

@@ -26,6 +26,9 @@ class Var(Expr):
     name: str
     rel: str | None = None  # range-table alias, printed when the context asks for prefixes
     not_null: bool = False
+    # the range-table entry (views): its printed name is chosen when printing, as
+    # ruleutils' set_rtable_names makes names unique across query levels
+    rte: object | None = None
 
 
 @dataclass

@@ -115,6 +115,8 @@ class QueryAnalyzer:
         # decides a view column's NOT NULL
         self.flags = flags if flags is not None else {"nullable": False}
         self.ctes: list[dict[str, Cte]] = []
+        # JOIN ... USING columns, by name: the expression an unqualified reference means
+        self.merged: dict[str, n.Expr] = {}
 
     def nested(self, outer: list[list[Rte]]) -> QueryAnalyzer:
         sub = QueryAnalyzer(self.base, outer, self.flags)
@@ -232,6 +234,10 @@ class QueryAnalyzer:
         val = res.val
         if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
             qualifier = val.fields[0].sval if len(val.fields) > 1 else None
+            if qualifier is None:
+                for name, expr in self._expand_from(query.from_items):
+                    query.targets.append(Target(expr, name))
+                return
             for rte in self._visible(qualifier):
                 for col in rte.columns:
                     query.targets.append(Target(self._var(rte, col), col.name))
@@ -241,6 +247,22 @@ class QueryAnalyzer:
             expr = a.coerce(expr, Ty("text"), 0, "implicit")
         name = res.name or figure_colname(val)
         query.targets.append(Target(expr, name))
+
+    def _expand_from(self, items: list[FromItem]) -> list[tuple[str, n.Expr]]:
+        out: list[tuple[str, n.Expr]] = []
+        for item in items:
+            out.extend(self._expand_item(item))
+        return out
+
+    def _expand_item(self, item: FromItem) -> list[tuple[str, n.Expr]]:
+        if isinstance(item, RteRef):
+            return [(c.name, self._var(item.rte, c)) for c in item.rte.columns]
+        left = self._expand_item(item.left)
+        right = self._expand_item(item.right)
+        if not item.using:
+            return left + right
+        merged = [(u, self.merged[u]) for u in item.using]
+        return merged + [x for x in left if x[0] not in item.using] + [x for x in right if x[0] not in item.using]
 
     def _visible(self, qualifier: str | None) -> list[Rte]:
         if qualifier is not None:
@@ -333,6 +355,17 @@ class QueryAnalyzer:
         join = Join(kind, left, right)
         if item.usingClause:
             join.using = [u.sval for u in item.usingClause]
+            for u in join.using:
+                lvar = self._find(_rtes(left), u)
+                rvar = self._find(_rtes(right), u)
+                if jt == "JOIN_RIGHT":
+                    self.merged[u] = rvar
+                elif jt == "JOIN_FULL":
+                    a = self.analyzer()
+                    ty = a.common_type([lvar, rvar], "JOIN/USING")
+                    self.merged[u] = n.Coalesce(ty, [a.coerce(lvar, ty, 0, "implicit"), a.coerce(rvar, ty, 0, "implicit")])
+                else:
+                    self.merged[u] = lvar
         if item.isNatural:
             raise Unsupported("NATURAL JOIN")
         if item.quals is not None:
@@ -375,7 +408,7 @@ class QueryAnalyzer:
     # ---------------------------------------------------------------- expressions
 
     def _var(self, rte: Rte, col: Column) -> n.Var:
-        return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable)
+        return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable, rte)
 
     def resolve_column(self, fields: list[str]) -> n.Expr | None:
         for level in [self.namespace, *reversed(self.outer)]:
@@ -384,7 +417,16 @@ class QueryAnalyzer:
                 return found
         raise Unsupported(f'column "{".".join(fields)}"')
 
+    def _find(self, rtes: list[Rte], name: str) -> n.Expr:
+        for rte in rtes:
+            for col in rte.columns:
+                if col.name == name:
+                    return self._var(rte, col)
+        raise Unsupported(f'USING column "{name}"')
+
     def _resolve_in(self, namespace: list[Rte], fields: list[str]) -> n.Expr | None:
+        if len(fields) == 1 and namespace is self.namespace and fields[0] in self.merged:
+            return self.merged[fields[0]]
         if len(fields) == 1:
             hits = [(r, c) for r in namespace for c in r.columns if c.name == fields[0]]
             if len(hits) > 1 and len({id(r) for r, _ in hits}) > 1:
@@ -557,14 +599,42 @@ def _sortgroup_expr(expr: n.Expr, ctx: Context) -> None:
         ctx.append(")")
 
 
-def print_query(q: Query | SetOp, ctx: Context, indent: int) -> None:
-    saved = ctx.indent_level
+def print_query(
+    q: Query | SetOp, ctx: Context, indent: int, reserved: tuple[str, ...] = (), result_names: list[str] | None = None
+) -> None:
+    """get_query_def: names this level's range-table entries (set_rtable_names), then prints."""
+    saved = ctx.indent_level, ctx.result_names
     ctx.indent_level = indent
-    if isinstance(q, SetOp):
-        _setop(q, ctx)
-    else:
-        _select(q, ctx)
-    ctx.indent_level = saved
+    ctx.result_names = result_names
+    ctx.name_levels.append(_assign_names(q, ctx, reserved))
+    try:
+        if isinstance(q, SetOp):
+            _setop(q, ctx)
+        else:
+            _select(q, ctx)
+    finally:
+        ctx.name_levels.pop()
+        ctx.indent_level, ctx.result_names = saved
+
+
+def _assign_names(q: Query | SetOp, ctx: Context, reserved: tuple[str, ...]) -> set[str]:
+    used: set[str] = set(reserved).union(*ctx.name_levels)
+    level = set(reserved)
+    counters: dict[str, int] = {}
+    rtes = [r for item in q.from_items for r in _rtes(item)] if isinstance(q, Query) else []
+    for rte in rtes:
+        name = rte.refname
+        if name in used:
+            base = name
+            while True:
+                counters[base] = counters.get(base, 0) + 1
+                name = f"{base}_{counters[base]}"
+                if name not in used:
+                    break
+        used.add(name)
+        level.add(name)
+        ctx.rte_names[id(rte)] = name
+    return level
 
 
 def _with_clause(q: Query, ctx: Context) -> None:
@@ -657,7 +727,7 @@ def _setop_leaf(q: Query | SetOp, ctx: Context) -> None:
     need_paren = bool(q.ctes or q.order or q.limit is not None or q.offset is not None)
     if need_paren:
         ctx.append("(")
-    print_query(q, ctx, ctx.indent_level)
+    print_query(q, ctx, ctx.indent_level, result_names=ctx.result_names)
     if need_paren:
         ctx.append(")")
 
@@ -710,8 +780,10 @@ def _target_list(q: Query, ctx: Context) -> None:
         else:
             get_rule_expr(t.expr, ctx, True)
             attname = None if ctx.colnames_visible else "?column?"
-        if attname is None or attname != t.name:
-            ctx.append(" AS " + quote_ident(t.name))
+        names = ctx.result_names
+        colname = names[colno - 1] if names is not None and colno <= len(names) else t.name
+        if attname is None or attname != colname:
+            ctx.append(" AS " + quote_ident(colname))
         field_text = ctx.text()
         ctx.buf = saved
         if field_text.startswith("\n"):
@@ -748,11 +820,12 @@ def _from_clause(q: Query, ctx: Context) -> None:
 def _from_item(item: FromItem, ctx: Context) -> None:
     if isinstance(item, RteRef):
         rte = item.rte
+        printed = ctx.rte_names.get(id(rte), rte.refname)
         if rte.kind == "cte":
             assert rte.name is not None
             ctx.append(quote_ident(rte.name))
-            if rte.alias_given or rte.refname != rte.name:
-                ctx.append(" " + quote_ident(rte.refname))
+            if rte.alias_given or printed != rte.name:
+                ctx.append(" " + quote_ident(printed))
             return
         if rte.kind == "relation":
             assert rte.name is not None and rte.schema is not None
@@ -760,15 +833,15 @@ def _from_item(item: FromItem, ctx: Context) -> None:
             if rte.schema != "pg_catalog":
                 name = f"{quote_ident(rte.schema)}.{name}"
             ctx.append(name)
-            if rte.alias_given or rte.refname != rte.name:
-                ctx.append(" " + quote_ident(rte.refname))
+            if rte.alias_given or printed != rte.name:
+                ctx.append(" " + quote_ident(printed))
         else:
             assert rte.subquery is not None
             ctx.append("(")
             saved_visible, ctx.colnames_visible = ctx.colnames_visible, True
             print_query(rte.subquery, ctx, ctx.indent_level)
             ctx.colnames_visible = saved_visible
-            ctx.append(") " + quote_ident(rte.refname))
+            ctx.append(") " + quote_ident(printed))
         return
     need_paren_right = not isinstance(item.right, RteRef)
     _from_item(item.left, ctx)
@@ -801,7 +874,8 @@ def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn
     nullable = analyzer.flags["nullable"]
     ctx = _view_context(base)
     ctx.subquery_printer = _print_sublink_query
-    print_query(query, ctx, 0)
+    names = [t.name for t in (query.targets if query.setop is not None else _first_leaf(query).targets) if not t.junk]
+    print_query(query, ctx, 0, reserved=("old", "new"), result_names=names)
     text = ctx.text() + ";"
     columns = []
     for t in _first_leaf(query).targets if query.setop is None else query.targets:
