@@ -1,0 +1,88 @@
+"""`nself schema diff` through the real CLI, on real databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from tests.clitools import run_nself
+from tests.conftest import NewDatabase, run_sql
+
+PASSWORD = "diff-Pa55word"
+
+
+def with_password(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{PASSWORD}@{parts.hostname}:{parts.port}"))
+
+
+def make(new_database: NewDatabase, sql: str) -> str:
+    url = new_database("diffcli")
+    run_sql(url, sql)
+    return with_password(url)
+
+
+A_SQL = "CREATE TABLE t (id int PRIMARY KEY, gone text); CREATE VIEW v AS SELECT id FROM t;"
+B_SQL = (
+    "CREATE TABLE t (id int PRIMARY KEY, added int NOT NULL DEFAULT 0); CREATE VIEW v AS SELECT id FROM t;"
+)
+
+
+def test_two_urls_print_sql_warn_and_mask(tmp_path: Path, new_database: NewDatabase) -> None:
+    a, b = make(new_database, A_SQL), make(new_database, B_SQL)
+    result = run_nself("schema", "diff", a, b, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "ALTER TABLE public.t ADD COLUMN added integer DEFAULT 0 NOT NULL;" in result.stdout
+    assert "-- destructive: drops column public.t.gone" in result.stdout
+    assert "destructive" in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+    assert ":***@" in result.stdout  # the header names both sides, masked
+    # The printed SQL really turns A into B.
+    with psycopg.connect(a, autocommit=True) as conn:
+        conn.execute(result.stdout.encode())
+    assert run_nself("schema", "diff", a, b, "--exit-code", cwd=tmp_path).code == 0
+
+
+def test_exit_code(tmp_path: Path, new_database: NewDatabase) -> None:
+    a, b = make(new_database, A_SQL), make(new_database, A_SQL)
+    same = run_nself("schema", "diff", a, b, "--exit-code", cwd=tmp_path)
+    assert same.code == 0 and same.stdout == ""
+    assert "no differences" in same.stderr
+    c = make(new_database, B_SQL)
+    assert run_nself("schema", "diff", a, c, "--exit-code", cwd=tmp_path).code == 1
+
+
+def test_create_migration_from_migrations_dir(tmp_path: Path, new_database: NewDatabase) -> None:
+    (tmp_path / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_TEST_DIFF_STAGING"\n')
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_20260101_init.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, gone text);\n-- migrate:down\nDROP TABLE t;\n"
+    )
+    staging = make(new_database, B_SQL)
+    env = {"NSELF_TEST_DIFF_STAGING": staging}
+    result = run_nself(
+        "schema",
+        "diff",
+        "nself/migrations",
+        "staging",
+        "--create-migration",
+        "Add added!",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.code == 0, result.stderr
+    day = dt.date.today().strftime("%Y%m%d")
+    written = migrations / f"002_{day}_add_added.sql"
+    assert written.is_file(), sorted(p.name for p in migrations.iterdir())
+    text = written.read_text()
+    up, down = text.split("-- migrate:up\n", 1)[1].split("-- migrate:down\n")
+    assert "CREATE VIEW public.v" in up and "ADD COLUMN added" in up
+    assert "DROP VIEW public.v;" in down and "ADD COLUMN gone text" in down
+    assert PASSWORD not in result.stdout + result.stderr + text
+    # Applying every migration now gives staging's schema.
+    again = run_nself("schema", "diff", "nself/migrations", "staging", "--exit-code", cwd=tmp_path, env=env)
+    assert again.code == 0, again.stdout + again.stderr

@@ -1,0 +1,196 @@
+"""The schema diff over IR alone: which operations, in which order, and their reverses.
+(Soundness against PostgreSQL is tests/runtime/test_schema_diff_soundness.py.)"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from nself.ir import diff as d
+from nself.ir.builder import normalise
+from nself.ir.model import (
+    Catalog,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    IndexKey,
+    PrimaryKey,
+    Schema,
+    Sequence,
+    Table,
+    View,
+)
+
+PUBLIC = Schema("public", "standard public schema")
+
+
+def catalog(**kinds: tuple[object, ...]) -> Catalog:
+    return normalise(Catalog(schemas=(PUBLIC,), **kinds))  # type: ignore[arg-type]
+
+
+USERS = Table(
+    "public",
+    "users",
+    columns=(
+        Column("id", "integer", not_null=True, default="nextval('public.users_id_seq'::regclass)"),
+        Column("name", "text"),
+    ),
+    constraints=(PrimaryKey("users_pkey", ("id",)),),
+)
+USERS_SEQ = Sequence(
+    "public", "users_id_seq", data_type="integer", max_value=2147483647, owned_by=("users", "id")
+)
+ORDERS = Table(
+    "public",
+    "orders",
+    columns=(Column("id", "integer", not_null=True), Column("user_id", "integer")),
+    constraints=(
+        PrimaryKey("orders_pkey", ("id",)),
+        ForeignKey("orders_user_id_fkey", ("user_id",), "public", "users", ("id",)),
+    ),
+)
+USER_NAMES = View("public", "user_names", " SELECT users.name\n   FROM public.users;")
+
+
+def kinds(ops: list[d.Operation]) -> list[str]:
+    return [type(op).__name__ for op in ops]
+
+
+def position(ops: list[d.Operation], cls: type, **match: object) -> int:
+    for i, op in enumerate(ops):
+        if isinstance(op, cls) and all(_field(op, k) == v for k, v in match.items()):
+            return i
+    raise AssertionError(f"no {cls.__name__} {match} in {kinds(ops)}")
+
+
+def _field(op: object, dotted: str) -> object:
+    value = op
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def test_no_differences_no_operations() -> None:
+    full = catalog(tables=(USERS, ORDERS), sequences=(USERS_SEQ,), views=(USER_NAMES,))
+    assert d.diff(full, full) == []
+
+
+def test_creates_dependencies_first() -> None:
+    empty = catalog()
+    full = catalog(tables=(USERS, ORDERS), sequences=(USERS_SEQ,), views=(USER_NAMES,))
+    ops = d.diff(empty, full)
+    seq = position(ops, d.CreateSequence)
+    users = position(ops, d.CreateTable, **{"table.name": "users"})
+    orders = position(ops, d.CreateTable, **{"table.name": "orders"})
+    fk = position(ops, d.AddConstraint, **{"constraint.name": "orders_user_id_fkey"})
+    owner = position(ops, d.SetSequenceOwner)
+    view = position(ops, d.CreateView)
+    assert seq < users < fk and orders < fk
+    assert users < owner and users < view
+
+
+def test_drops_dependants_first_and_reverse_undoes() -> None:
+    empty = catalog()
+    full = catalog(tables=(USERS, ORDERS), sequences=(USERS_SEQ,), views=(USER_NAMES,))
+    ops = d.diff(full, empty)
+    assert position(ops, d.DropView) < position(ops, d.DropTable, **{"table.name": "users"})
+    assert position(ops, d.DropConstraint) < position(ops, d.DropTable, **{"table.name": "users"})
+    assert position(ops, d.SetSequenceOwner) < position(ops, d.DropTable, **{"table.name": "users"})
+    assert position(ops, d.DropTable, **{"table.name": "users"}) < position(ops, d.DropSequence)
+    down = d.reverse_operations(ops, full, empty)
+    assert sorted(kinds(down)) == sorted(kinds(d.diff(empty, full)))
+
+
+def test_column_type_change_rebuilds_views_over_the_table() -> None:
+    a = catalog(tables=(USERS,), sequences=(USERS_SEQ,), views=(USER_NAMES,))
+    wider = dataclasses.replace(USERS, columns=(USERS.columns[0], Column("name", "character varying(50)")))
+    b = catalog(tables=(wider,), sequences=(USERS_SEQ,), views=(USER_NAMES,))
+    ops = d.diff(a, b)
+    assert kinds(ops) == ["DropView", "AlterColumnType", "CreateView"]
+    assert ops[1].destructive is not None  # text -> varchar(50) narrows
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "widening"),
+    [
+        ("integer", "bigint", True),
+        ("bigint", "integer", False),
+        ("character varying(10)", "character varying(20)", True),
+        ("character varying(20)", "character varying(10)", False),
+        ("character varying(20)", "text", True),
+        ("numeric(5,2)", "numeric(7,2)", True),
+        ("numeric(5,2)", "numeric(5,3)", False),
+        ("text", "integer", False),
+        ("integer[]", "bigint[]", True),
+    ],
+)
+def test_is_widening(old: str, new: str, widening: bool) -> None:
+    assert d.is_widening(old, new) is widening
+
+
+MOOD = Enum("public", "mood", ("sad", "ok", "happy"))
+
+
+def _with_mood(enum: Enum) -> Catalog:
+    t = Table(
+        "public",
+        "people",
+        columns=(
+            Column("m", "public.mood", default="'ok'::public.mood"),
+            Column("history", "public.mood[]"),
+        ),
+    )
+    return catalog(enums=(enum,), tables=(t,))
+
+
+def test_enum_label_added_in_place() -> None:
+    ops = d.diff(
+        _with_mood(MOOD), _with_mood(dataclasses.replace(MOOD, labels=("sad", "meh", "ok", "happy")))
+    )
+    assert kinds(ops) == ["AddEnumValue"]
+    assert ops[0].additions() == [("meh", "BEFORE", "ok")]  # type: ignore[attr-defined]
+
+
+def test_enum_label_removed_rebuilds_with_arrays_and_defaults() -> None:
+    a, b = _with_mood(MOOD), _with_mood(dataclasses.replace(MOOD, labels=("sad", "happy", "ok")))
+    ops = d.diff(a, b)
+    assert kinds(ops) == ["RebuildEnum"]
+    op = ops[0]
+    assert isinstance(op, d.RebuildEnum)
+    assert {(u.column, u.data_type, u.old_default) for u in op.usages} == {
+        ("m", "public.mood", "'ok'::public.mood"),
+        ("history", "public.mood[]", None),
+    }
+    back = d.reverse_operations(ops, a, b)
+    assert kinds(back) == ["RebuildEnum"]
+
+
+def test_index_and_comment_changes() -> None:
+    ix = Index("public", "users_name_idx", "users", (IndexKey(column="name"),))
+    a = catalog(tables=(USERS,), sequences=(USERS_SEQ,), indexes=(ix,))
+    b = catalog(
+        tables=(dataclasses.replace(USERS, comment="people"),),
+        sequences=(USERS_SEQ,),
+        indexes=(dataclasses.replace(ix, predicate="(name IS NOT NULL)"),),
+    )
+    ops = d.diff(a, b)
+    assert kinds(ops) == ["DropIndex", "CreateIndex", "SetComment"]
+
+
+def test_every_operation_reverses_to_itself() -> None:
+    a = catalog()
+    b = catalog(tables=(USERS, ORDERS), sequences=(USERS_SEQ,), views=(USER_NAMES,), enums=(MOOD,))
+    for op in d.diff(a, b) + d.diff(b, a):
+        assert op.reverse().reverse() == op
+        assert op.reverse().deps.reversed() == op.deps
+
+
+def test_ir_imports_nothing_of_nself_outside_the_ir() -> None:
+    source = Path(d.__file__).read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nself"):
+            assert node.module.startswith("nself.ir"), node.module
