@@ -37,10 +37,16 @@ from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, 
 _WORD = re.compile(r"[A-Z0-9]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def ascii_fold(text: str) -> str:
     """`text` with accents removed and other non-ASCII characters dropped ('café' -> 'cafe')."""
     decomposed = unicodedata.normalize("NFKD", text)
     return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_words(name: str) -> tuple[str, ...]:
+    return tuple(_split(name))
 
 
 def split_words(name: str) -> list[str]:
@@ -49,6 +55,10 @@ def split_words(name: str) -> list[str]:
 
     'read-only' -> [read, only]; 'Guest User' -> [Guest, User]; '2fa_pending' -> [2fa,
     pending]; 'userID' -> [user, ID]; 'HTTPServer' -> [HTTP, Server]."""
+    return list(_split_words(name))
+
+
+def _split(name: str) -> list[str]:
     words: list[str] = []
     for chunk in re.split(r"[^A-Za-z0-9]+", ascii_fold(name)):
         words.extend(_WORD.findall(chunk))
@@ -59,29 +69,34 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:].lower()
 
 
+@functools.lru_cache(maxsize=65536)
 def pascal_case(name: str) -> str:
     """'user_accounts' -> 'UserAccounts'; may start with a digit (see make_identifier)."""
-    return "".join(_cap(w) for w in split_words(name))
+    return "".join(_cap(w) for w in _split_words(name))
 
 
+@functools.lru_cache(maxsize=65536)
 def camel_case(name: str) -> str:
     """'user_accounts' -> 'userAccounts'."""
-    words = split_words(name)
+    words = _split_words(name)
     if not words:
         return ""
     return words[0].lower() + "".join(_cap(w) for w in words[1:])
 
 
+@functools.lru_cache(maxsize=65536)
 def snake_case(name: str) -> str:
     """'UserAccounts' -> 'user_accounts'; 'Guest User' -> 'guest_user'."""
-    return "_".join(w.lower() for w in split_words(name))
+    return "_".join(w.lower() for w in _split_words(name))
 
 
+@functools.lru_cache(maxsize=65536)
 def screaming_snake_case(name: str) -> str:
     """'read-only' -> 'READ_ONLY'."""
-    return "_".join(w.upper() for w in split_words(name))
+    return "_".join(w.upper() for w in _split_words(name))
 
 
+@functools.lru_cache(maxsize=65536)
 def keep_case(name: str) -> str:
     """The name itself, with invalid characters turned into underscores ('Guest User' ->
     'Guest_User'): for languages that keep database names as they are (GraphQL)."""
@@ -92,6 +107,13 @@ def keep_case(name: str) -> str:
 NameStyle = Callable[[str], str]
 
 
+def as_is(name: str) -> str:
+    """The name unchanged: the style for names that are already what the language wants
+    (use this rather than a lambda, so identifiers made with it are cached)."""
+    return name
+
+
+@functools.lru_cache(maxsize=65536)
 def make_identifier(
     name: str,
     style: NameStyle = snake_case,

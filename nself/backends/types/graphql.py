@@ -28,6 +28,7 @@ from nself.backends.types.common import (
     FunctionShape,
     PgType,
     TypeResolver,
+    as_is,
     callable_functions,
     column_nullable,
     function_names,
@@ -210,6 +211,7 @@ class _Renderer:
                 named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
             )
         self.definitions: dict[str, Definition] = {}
+        self._fields: dict[tuple[str, ...], list[str]] = {}
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
@@ -223,8 +225,13 @@ class _Renderer:
         return "_input" if self.hasura else "Input"
 
     def fields_of(self, db_names: list[str]) -> list[str]:
-        names = [field_name(n) for n in db_names]
-        return member_names(names, lambda s: s, escape="{}", digit_prefix="_")
+        key = tuple(db_names)
+        cached = self._fields.get(key)
+        if cached is None:
+            names = [field_name(n) for n in db_names]
+            cached = member_names(names, as_is, escape="{}", digit_prefix="_")
+            self._fields[key] = cached
+        return cached
 
     # ------------------------------------------------------------------ types
 
@@ -608,7 +615,7 @@ class _Renderer:
         if shape.return_columns:
             base = f"{gql_name}_result" if self.hasura else pascal_case(gql_name) + "Result"
             taken = set(self.definitions) | set(self.names.values())
-            result_name = member_names([base], lambda s: s, escape="{}", taken=taken)[0]
+            result_name = member_names([base], as_is, escape="{}", taken=taken)[0]
             columns = [(n, t, True, None) for n, t in shape.return_columns]
             self.add(
                 Definition(

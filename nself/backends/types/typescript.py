@@ -23,6 +23,7 @@ from nself.backends.types.common import (
     FunctionShape,
     PgType,
     TypeResolver,
+    as_is,
     callable_functions,
     column_nullable,
     insert_presence,
@@ -33,7 +34,7 @@ from nself.backends.types.common import (
     type_names,
     update_presence,
 )
-from nself.ir.model import Catalog, ForeignKey, Table, View
+from nself.ir.model import Catalog, ForeignKey, PrimaryKey, Table, UniqueConstraint, View
 
 # Names a generated type must not take: the helpers declared here, and global types a
 # reader expects to mean the built-in one.
@@ -124,12 +125,29 @@ def object_type(fields: list[Field]) -> str:
     return "{ " + " ".join(f"{f.key}{'?' if f.optional else ''}: {f.type};" for f in fields) + " }"
 
 
+def doc_comment(text: str | None) -> str | None:
+    """Text safe inside a /** */ comment, on one line."""
+    if not text:
+        return None
+    return " ".join(text.replace("*/", "*\\/").split())
+
+
 @dataclass
 class Field:
     key: str
     type: str
     optional: bool = False
-    comment: str | None = None
+    comment: str | None = None  # already safe for a /** */ comment
+
+
+@dataclass
+class Interface:
+    """One `export interface` of the file."""
+
+    name: str
+    doc: str | None
+    fields: list[Field]
+    extends: str | None = None
 
 
 @dataclass
@@ -188,6 +206,7 @@ class FunctionModel:
 @dataclass
 class SchemaModel:
     key: str
+    interfaces: list[Interface] = field(default_factory=list)
     tables: list[Relation] = field(default_factory=list)
     views: list[Relation] = field(default_factory=list)
     functions: list[FunctionModel] = field(default_factory=list)
@@ -203,6 +222,24 @@ class _Renderer:
         self.names = type_names(
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
         )
+        # Foreign keys pointing at each table, and each table's unique column sets: looked
+        # up once per table, so relations stay linear in the size of the schema.
+        self.incoming: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = {}
+        self.unique_sets: dict[tuple[str, str], set[frozenset[str]]] = {}
+        if self.with_relations:
+            for other in catalog.tables:
+                for fk in other.foreign_keys:
+                    self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append((other, fk))
+                self.unique_sets[(other.schema, other.name)] = {
+                    frozenset(c.columns)
+                    for c in other.constraints
+                    if isinstance(c, (PrimaryKey, UniqueConstraint))
+                }
+            for index in catalog.indexes:
+                if index.unique and index.predicate is None and all(k.column for k in index.keys):
+                    self.unique_sets.setdefault((index.schema, index.table), set()).add(
+                        frozenset(k.column for k in index.keys if k.column)
+                    )
 
     # ------------------------------------------------------------------ types
 
@@ -232,7 +269,7 @@ class _Renderer:
             key = property_key(column.name)
             nullable = column_nullable(column, self.resolver)
             text = self.column_type(column.data_type, nullable)
-            row.append(Field(key, text, comment=column.comment))
+            row.append(Field(key, text, comment=doc_comment(column.comment)))
             presence = insert_presence(column, self.resolver)
             if presence != "absent":
                 insert.append(Field(key, text, optional=presence == "optional"))
@@ -249,21 +286,19 @@ class _Renderer:
     def view(self, view: View) -> Relation:
         name = self.names[(view.schema, view.name)]
         row = [
-            Field(property_key(c.name), self.column_type(c.data_type, not c.not_null), comment=c.comment)
+            Field(
+                property_key(c.name),
+                self.column_type(c.data_type, not c.not_null),
+                comment=doc_comment(c.comment),
+            )
             for c in view.columns
         ]
         return Relation(view.name, property_key(view.name), name, row, comment=view.comment)
 
     def _one_to_one(self, table: Table, columns: tuple[str, ...]) -> bool:
-        wanted = set(columns)
-        for constraint in table.constraints:
-            cols = getattr(constraint, "columns", None)
-            if type(constraint).__name__ in ("PrimaryKey", "UniqueConstraint") and set(cols or ()) == wanted:
-                return True
-        return any(
-            index.unique and index.predicate is None and {k.column for k in index.keys} == wanted
-            for index in self.catalog.indexes_of(table.schema, table.name)
-        )
+        """True when the columns are unique in `table` (a primary key, a unique constraint
+        or a full unique index on exactly them)."""
+        return frozenset(columns) in self.unique_sets.get((table.schema, table.name), set())
 
     def relationship(self, table: Table, fk: ForeignKey) -> Relationship:
         return Relationship(
@@ -289,12 +324,7 @@ class _Renderer:
             )
             name = fk.ref_table if targets.count((fk.ref_schema, fk.ref_table)) == 1 else fk.name
             wanted.append((name, f"{target} | null" if nullable else target))
-        incoming = [
-            (other, fk)
-            for other in self.catalog.tables
-            for fk in other.foreign_keys
-            if (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
-        ]
+        incoming = self.incoming.get((table.schema, table.name), [])
         sources = [(o.schema, o.name) for o, _ in incoming]
         for other, fk in incoming:
             source = self.names[(other.schema, other.name)]
@@ -305,7 +335,7 @@ class _Renderer:
                 wanted.append((name, f"{source}[]"))
         taken = [c.name for c in table.columns]
         keys = (
-            member_names([n for n, _ in wanted], lambda s: s, taken=taken, escape="{}", digit_prefix="_")
+            member_names([n for n, _ in wanted], as_is, taken=taken, escape="{}", digit_prefix="_")
             if wanted
             else []
         )
@@ -363,24 +393,42 @@ class _Renderer:
 
         for schema in self.catalog.schemas:
             schema_model(schema.name)
-        for table in self.catalog.tables:
-            schema_model(table.schema).tables.append(self.table(table))
-        for view in self.catalog.views:
-            schema_model(view.schema).views.append(self.view(view))
         for enum in self.catalog.enums:
             schema_model(enum.schema).enums.append(self.enum_model(enum.schema, enum.name, enum.labels))
         for composite in self.catalog.composite_types:
             fields = [
                 Field(property_key(a.name), self.column_type(a.data_type, True)) for a in composite.attributes
             ]
-            schema_model(composite.schema).composites.append(
-                CompositeModel(
-                    composite.name,
-                    property_key(composite.name),
-                    self.names[(composite.schema, composite.name)],
-                    fields,
-                )
+            model = CompositeModel(
+                composite.name,
+                property_key(composite.name),
+                self.names[(composite.schema, composite.name)],
+                fields,
             )
+            target = schema_model(composite.schema)
+            target.composites.append(model)
+            doc = f"Composite type {composite.schema}.{composite.name}"
+            target.interfaces.append(Interface(model.type_name, doc_comment(doc), fields))
+        for table in self.catalog.tables:
+            relation = self.table(table)
+            target = schema_model(table.schema)
+            target.tables.append(relation)
+            where = f"Table {table.schema}.{table.name}" + (f": {table.comment}" if table.comment else "")
+            target.interfaces.append(Interface(relation.type_name, doc_comment(where), relation.row))
+            target.interfaces.append(Interface(relation.type_name + "Insert", None, relation.insert or []))
+            target.interfaces.append(Interface(relation.type_name + "Update", None, relation.update or []))
+            if self.with_relations:
+                related = [Field(r.key, r.type, optional=True) for r in relation.related]
+                target.interfaces.append(
+                    Interface(relation.type_name + "WithRelations", None, related, extends=relation.type_name)
+                )
+        for view in self.catalog.views:
+            relation = self.view(view)
+            target = schema_model(view.schema)
+            target.views.append(relation)
+            kind = "Materialized view" if view.materialized else "View"
+            where = f"{kind} {view.schema}.{view.name}" + (f": {view.comment}" if view.comment else "")
+            target.interfaces.append(Interface(relation.type_name, doc_comment(where), relation.row))
         shapes = callable_functions(self.catalog, self.resolver)
         for schema_name in sorted({s.schema for s in shapes}):
             schema_model(schema_name).functions = self.functions(

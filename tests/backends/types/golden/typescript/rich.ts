@@ -4,7 +4,7 @@
 
 export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[];
 
-/** Table "Billing Dept".Invoice Lines */
+/** Table Billing Dept.Invoice Lines */
 export interface InvoiceLines {
   "Line No": number;
   amount: string;
@@ -354,7 +354,7 @@ export interface UsersWithRelations extends Users {
   class?: Class[];
 }
 
-/** View public.type_counts */
+/** Materialized view public.type_counts */
 export interface TypeCounts {
   access: Access;
   total: string | null;
