@@ -36,6 +36,7 @@ from psycopg.rows import dict_row
 from nself.errors import ConnectionFailed, NselfError
 from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
+from nself.ir.identity import identity_of
 from nself.ir.model import Catalog
 
 Row = dict[str, Any]
@@ -1049,17 +1050,19 @@ class _Reader:
                 if function is None:  # an ordered-set aggregate: not in the IR
                     continue
                 name = f"{function.name}({function.identity_arguments})"
-            self.builder.add(
-                m.Privilege(
-                    object_kind=r["kind"],
-                    schema=r["schema"],
-                    object_name=name,
-                    grantee=r["grantee"],
-                    privilege=r["privilege_type"],
-                    column=r["column_name"],
-                    grantable=r["is_grantable"],
-                )
+            privilege = m.Privilege(
+                object_kind=r["kind"],
+                schema=r["schema"],
+                object_name=name,
+                grantee=r["grantee"],
+                privilege=r["privilege_type"],
+                column=r["column_name"],
+                grantable=r["is_grantable"],
             )
+            # The same grant from two grantors is one privilege, grantable if either is.
+            known = self.builder.get(m.Privilege, *identity_of(privilege))
+            if known is None or (privilege.grantable and not known.grantable):
+                self.builder.add(privilege)
 
 
 # --------------------------------------------------------------------------- text helpers

@@ -463,6 +463,21 @@ def test_privileges(rich: Catalog) -> None:
     }
 
 
+def test_same_grant_from_two_grantors_is_one_privilege(database: str) -> None:
+    ensure_roles(database, ("live_reader", "live_writer"))
+    run_sql(
+        database,
+        "CREATE TABLE t (a int); GRANT SELECT ON t TO live_writer WITH GRANT OPTION;"
+        " SET ROLE live_writer; GRANT SELECT ON t TO live_reader; RESET ROLE;"
+        " GRANT SELECT ON t TO live_reader WITH GRANT OPTION;",
+    )
+    assert introspect(database).privileges == (
+        m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),
+        m.Privilege("TABLE", "public", "t", "live_reader", "SELECT", grantable=True),
+        m.Privilege("TABLE", "public", "t", "live_writer", "SELECT", grantable=True),
+    )
+
+
 def test_empty_database(database: str) -> None:
     catalog = introspect(database)
     assert catalog == Catalog(
