@@ -85,6 +85,13 @@ CREATE VIEW app.active_ids AS SELECT a.id, a.shout, u.name FROM app.active_users
 CREATE VIEW app.user_orders AS
     SELECT u.id, o.price FROM app.users u LEFT JOIN app.orders o ON o.user_id = u.id;
 CREATE VIEW app.all_ids AS SELECT id FROM app.users UNION ALL SELECT id FROM app.orders;
+CREATE VIEW app.nested AS
+    WITH c AS (SELECT id, name FROM app.users)
+    SELECT s.id, c.name, (SELECT max(o.id) FROM app.orders o) AS top, 1 AS one
+    FROM (SELECT id FROM app.users WHERE EXISTS (SELECT o.user_id FROM app.orders o WHERE o.user_id = users.id)) s
+    JOIN c ON c.id = s.id;
+CREATE VIEW app.rolled AS SELECT id, count(*) AS n FROM app.users GROUP BY ROLLUP (id);
+CREATE VIEW app.crossed AS SELECT DISTINCT u.id, o.price FROM app.users u, app.orders o WHERE u.id = o.user_id;
 CREATE MATERIALIZED VIEW app.order_totals AS
     SELECT user_id, sum(price) AS total FROM app.orders GROUP BY user_id;
 CREATE INDEX order_totals_user ON app.order_totals (user_id);

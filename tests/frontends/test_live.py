@@ -310,6 +310,9 @@ def test_views(rich: Catalog) -> None:
         ("user_orders", {"id": False, "price": False}),  # an outer join
         ("all_ids", {"id": False}),  # a set operation
         ("order_totals", {"user_id": True, "total": False}),  # grouped column, aggregate
+        ("nested", {"id": True, "name": True, "top": False, "one": False}),  # subquery, CTE, sublinks
+        ("rolled", {"id": False, "n": False}),  # grouping sets
+        ("crossed", {"id": True, "price": True}),  # a cross join is an inner join
     ],
 )
 def test_view_column_nullability(rich: Catalog, view: str, not_null: dict[str, bool]) -> None:
