@@ -656,18 +656,106 @@ def define(state: State, stmt: Any) -> None:
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
 
 
+_AGGREGATE_FUNCS = (
+    "sfunc",
+    "finalfunc",
+    "combinefunc",
+    "serialfunc",
+    "deserialfunc",
+    "msfunc",
+    "minvfunc",
+    "mfinalfunc",
+)
+# CREATE AGGREGATE options in the order pg_dump writes them: the IR keeps them as the body.
+_AGGREGATE_ORDER = (
+    "sfunc",
+    "stype",
+    "sspace",
+    "initcond",
+    "finalfunc",
+    "finalfunc_extra",
+    "finalfunc_modify",
+    "combinefunc",
+    "serialfunc",
+    "deserialfunc",
+    "msfunc",
+    "minvfunc",
+    "mstype",
+    "msspace",
+    "minitcond",
+    "mfinalfunc",
+    "mfinalfunc_extra",
+    "mfinalfunc_modify",
+    "sortop",
+    "parallel",
+)
+
+
+def _regproc(state: State, names: list[str]) -> str:
+    """A function named in CREATE AGGREGATE as `::regproc::text` prints it with
+    search_path = pg_catalog: user functions qualified, PostgreSQL's bare."""
+    if len(names) > 1:
+        return (
+            names[-1] if names[-2] == "pg_catalog" else f"{quote_ident(names[-2])}.{quote_ident(names[-1])}"
+        )
+    schemas = state.path_schemas()
+    for f in state.builder.all(Function):
+        if f.name == names[-1] and f.schema in schemas:
+            return f"{quote_ident(f.schema)}.{quote_ident(f.name)}"
+    return quote_ident(names[-1])
+
+
 def define_aggregate(state: State, stmt: Any) -> None:
-    """An aggregate is kept while interpreting, so views that call it can be typed, and
-    left out of the final catalog (the IR does not list aggregates)."""
+    """A plain aggregate: its signature, result and options (the body, as pg_dump writes
+    them). Ordered-set aggregates are kept only while interpreting (views may call them);
+    the IR leaves them out."""
     names = names_of(stmt.defnames)
     schema = state.creation_schema(names[-2] if len(names) > 1 else None)
-    args: list[FunctionArgument] = []
-    arg_list = stmt.args[0] if stmt.args else None
-    for p in arg_list or ():
-        if isinstance(p, ast.FunctionParameter):
-            mode: Any = _MODES[p.mode] if p.mode is not None else "IN"
-            args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), mode))
     definition = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+    args: list[FunctionArgument] = []
+    if stmt.oldstyle:
+        base = definition.pop("basetype", None)
+        if isinstance(base, ast.TypeName) and names_of(base.names) != ["any"]:
+            args.append(FunctionArgument(None, canon.data_type(state, base)))
+    else:
+        for p in (stmt.args[0] if stmt.args else None) or ():
+            if isinstance(p, ast.FunctionParameter):
+                mode: Any = _MODES[p.mode] if p.mode is not None else "IN"
+                args.append(FunctionArgument(p.name, canon.data_type(state, p.argType), mode))
+    ordered_set = (
+        bool(stmt.args) and len(stmt.args) > 1 and getattr(stmt.args[1], "ival", -1) not in (-1, None)
+    )
+    options: list[str] = []
+    returns: str | None = None
+    for key in _AGGREGATE_ORDER:
+        if key not in definition:
+            continue
+        arg = definition[key]
+        if key in _AGGREGATE_FUNCS:
+            text = _regproc(state, names_of(arg.names) if isinstance(arg, ast.TypeName) else names_of(arg))
+        elif key in ("stype", "mstype"):
+            text = canon.data_type(state, arg)
+        elif key in ("initcond", "minitcond"):
+            text = quote_literal(str(getattr(arg, "sval", getattr(arg, "ival", ""))))
+        elif key == "sortop":
+            op = names_of(arg)
+            text = f"OPERATOR({quote_ident(op[-2]) if len(op) > 1 else 'pg_catalog'}.{op[-1]})"
+        elif key == "parallel":
+            level = (
+                names_of(arg.names)[-1] if isinstance(arg, ast.TypeName) else str(getattr(arg, "sval", ""))
+            ).lower()
+            if level == "unsafe":
+                continue
+            text = level
+        elif key in ("finalfunc_extra", "mfinalfunc_extra"):
+            options.append(key.upper())
+            continue
+        else:
+            text = str(getattr(arg, "sval", getattr(arg, "ival", arg)))
+            text = text.upper() if key.endswith("_modify") else text
+            if key.endswith("_modify") and text == "READ_ONLY":
+                continue
+        options.append(f"{key.upper()} = {text}")
     stype = definition.get("stype")
     returns = canon.data_type(state, stype) if isinstance(stype, ast.TypeName) else None
     finalfunc = definition.get("finalfunc")
@@ -676,7 +764,21 @@ def define_aggregate(state: State, stmt: Any) -> None:
         for f in state.builder.all(Function):
             if f.name == final[-1] and (len(final) == 1 or f.schema == final[-2]):
                 returns = f.returns
-    state.builder.add(Function(schema, names[-1], tuple(args), "aggregate", returns, "internal"))
+    parallel = next((o.split(" = ")[1].upper() for o in options if o.startswith("PARALLEL = ")), "UNSAFE")
+    aggregate = Function(
+        schema,
+        names[-1],
+        tuple(args),
+        "aggregate",
+        returns,
+        "internal",
+        ", ".join(options),
+        "IMMUTABLE",
+        parallel=parallel,  # type: ignore[arg-type]
+    )
+    state.builder.add(aggregate)
+    if ordered_set:
+        state.hidden_functions.add((schema, names[-1], aggregate.identity_arguments))
 
 
 # --------------------------------------------------------------------------- triggers and policies

@@ -106,6 +106,8 @@ class State:
     hidden_relations: dict[tuple[str, str], str] = field(default_factory=dict)
     # temporary tables and views (not part of the schema, but later statements name them)
     temporary: set[str] = field(default_factory=set)
+    # functions kept while interpreting but left out of the IR (ordered-set aggregates)
+    hidden_functions: set[tuple[str, str, str]] = field(default_factory=set)
     # collations made by CREATE COLLATION
     collations: set[tuple[str, str]] = field(default_factory=set)
     # the role that runs the migrations: it owns what they create, and its own privileges
@@ -125,11 +127,12 @@ class State:
             self.builder.add(Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"))
 
     def catalog(self) -> Catalog:
-        """The IR of what has been interpreted. Aggregates were kept only so views calling
-        them could be typed: the IR does not list them."""
-        for f in list(self.builder.all(Function)):
-            if f.kind == "aggregate":
-                self.builder.remove(f)
+        """The IR of what has been interpreted. Ordered-set aggregates were kept only so
+        views calling them could be typed: the IR does not list them."""
+        for key in self.hidden_functions:
+            found = self.builder.get(Function, *key)
+            if found is not None:
+                self.builder.remove(found)
         return self.builder.freeze()
 
     # ----------------------------------------------------------------- diagnostics
