@@ -29,7 +29,7 @@ from nself.frontends.sql_expr import (
 )
 from nself.frontends.sql_expr.analyze import is_node
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import Column, Enum, Table
+from nself.ir.model import Column, Enum, Extension, Table
 from nself.runtime.cluster import LocalCluster
 
 pytestmark = pytest.mark.oracle
@@ -39,7 +39,15 @@ CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
 CREATE SEQUENCE public.users_id_seq;
 CREATE SCHEMA "Other";
 CREATE TYPE "Other"."Mixed Case" AS ENUM ('a');
+CREATE EXTENSION citext;
+CREATE EXTENSION pg_trgm;
+CREATE EXTENSION "uuid-ossp";
+CREATE EXTENSION ltree;
+CREATE EXTENSION hstore;
+CREATE EXTENSION pgcrypto;
 """
+
+EXTENSIONS = ("citext", "pg_trgm", "uuid-ossp", "ltree", "hstore", "pgcrypto")
 
 
 def prelude_builder() -> CatalogBuilder:
@@ -49,6 +57,8 @@ def prelude_builder() -> CatalogBuilder:
     from nself.ir.model import Sequence
 
     builder.add(Sequence("public", "users_id_seq"))
+    for name in EXTENSIONS:
+        builder.add(Extension(name, "public"))
     return builder
 
 
@@ -273,6 +283,16 @@ DEFAULTS = [
     ("timestamptz", "'infinity'"),
     ("text", "gen_random_uuid()::text"),
     ("int", "abs(-5)"),
+    ("uuid", "uuid_generate_v4()"),
+    ("uuid", "public.uuid_generate_v4()"),
+    ("bytea", "gen_random_bytes(16)"),
+    ("text", "encode(gen_random_bytes(8), 'hex')"),
+    ("citext", "'X'"),
+    ("citext[]", "'{}'"),
+    ("ltree", "'a.b'"),
+    ("hstore", "''"),
+    ("text", "crypt('x', gen_salt('bf'))"),
+    ("text", "digest('x', 'sha256')::text"),
 ]
 
 
@@ -295,7 +315,7 @@ def test_default_expression(oracle: Oracle, declared: str, source: str) -> None:
 # --------------------------------------------------------------------------- checks
 
 CHECK_COLUMNS = (
-    "price numeric, qty int, big bigint, small smallint, name varchar(20), body text, code char(2), "
+    "ci citext, path ltree, kv hstore, price numeric, qty int, big bigint, small smallint, name varchar(20), body text, code char(2), "
     "status varchar, flag boolean, at timestamptz, day date, m mood, tags text[], data jsonb, "
     "score double precision, ratio real, \"Mixed\" int, email varchar(255)"
 )
@@ -363,6 +383,17 @@ CHECKS = [
     "trim(body) <> ''",
     "num_nonnulls(qty, price) = 1",
     "price IS NULL = (qty IS NULL)",
+    "ci <> ''",
+    "ci = 'abc'",
+    "length(ci) < 10",
+    "ci ~ '^a'",
+    "body % 'abc'",
+    "similarity(body, 'abc') > 0.5",
+    "path <@ 'a.b'",
+    "nlevel(path) < 5",
+    "kv ? 'a'",
+    "kv -> 'a' = 'b'",
+    "lower(ci::text) = 'a'",
 ]
 
 
@@ -403,6 +434,9 @@ INDEX_KEYS = [
     "(data -> 'a')",
     "(tags[1])",
     "lower(NORMALIZE(name, NFKC))",
+    "lower(ci)",
+    "subpath(path, 0, 1)",
+    "(kv -> 'a')",
     "(body IS NFC NORMALIZED)",
 ]
 
@@ -445,6 +479,79 @@ def test_predicate_expression(oracle: Oracle, source: str) -> None:
     ((theirs,),) = oracle.query(
         "SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indrelid = %s::regclass",
         f"public.{name}",
+    )
+    assert mine == theirs
+
+
+POLICIES = [
+    "qty > 0",
+    "status = current_user",
+    "name = current_setting('app.user')",
+    "m = 'ok' AND flag",
+    "EXISTS (SELECT 1 FROM public.users_id_seq)",
+]
+
+
+@pytest.mark.parametrize("source", POLICIES)
+def test_policy_expression(oracle: Oracle, source: str) -> None:
+    name, stmt = create_table(oracle, CHECK_COLUMNS)
+    if "SELECT" in source:
+        pytest.skip("sub-selects in policies are not modelled")
+    oracle.run(f"CREATE POLICY p ON public.{name} USING ({source}) WITH CHECK ({source})")
+    policy = parse_one(f"CREATE POLICY p ON t USING ({source})")
+    mine = predicate_expression(policy.qual, table_scope(stmt, prelude_builder()))
+    ((using, with_check),) = oracle.query(
+        "SELECT pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid) FROM pg_policy "
+        "WHERE polrelid = %s::regclass",
+        f"public.{name}",
+    )
+    assert mine == using == with_check
+
+
+TRIGGER_WHENS = [
+    "NEW.qty > 0",
+    "OLD.status IS DISTINCT FROM NEW.status",
+    "OLD.* IS DISTINCT FROM NEW.*",
+    "NEW.flag",
+    "pg_trigger_depth() = 0",
+]
+
+
+@pytest.mark.parametrize("source", TRIGGER_WHENS)
+def test_trigger_when(oracle: Oracle, source: str) -> None:
+    name, stmt = create_table(oracle, CHECK_COLUMNS)
+    oracle.run(
+        "CREATE OR REPLACE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+        f"CREATE TRIGGER tr BEFORE UPDATE ON public.{name} FOR EACH ROW WHEN ({source}) EXECUTE FUNCTION public.noop()"
+    )
+    trigger = parse_one(f"CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN ({source}) EXECUTE FUNCTION f()")
+    mine = predicate_expression(trigger.whenClause, table_scope(stmt, prelude_builder()))
+    ((definition,),) = oracle.query(
+        "SELECT pg_get_triggerdef(oid, false) FROM pg_trigger WHERE tgrelid = %s::regclass", f"public.{name}"
+    )
+    assert f" WHEN ({mine}) EXECUTE" in definition, definition
+
+
+DOMAINS = [
+    ("integer", "VALUE >= 1901 AND VALUE <= 2155"),
+    ("text", "VALUE ~ '^[0-9]{5}$'"),
+    ("varchar(10)", "VALUE IN ('a', 'b')"),
+    ("numeric", "VALUE > 0"),
+    ("text", "char_length(VALUE) < 10"),
+]
+
+
+@pytest.mark.parametrize(("base", "source"), DOMAINS)
+def test_domain_check(oracle: Oracle, base: str, source: str) -> None:
+    from nself.frontends.sql_expr import domain_check_expression
+
+    name = f"d_{uuid.uuid4().hex[:8]}"
+    oracle.run(f"CREATE DOMAIN public.{name} AS {base} CHECK ({source})")
+    create = parse_one(f"CREATE DOMAIN d AS {base} CHECK ({source})")
+    scope = ExprScope(("public",), prelude_builder())
+    mine = domain_check_expression(create.constraints[0].raw_expr, canonical_type(create.typeName, scope), scope)
+    ((theirs,),) = oracle.query(
+        "SELECT pg_get_expr(conbin, 0) FROM pg_constraint WHERE contypid = %s::regtype", f"public.{name}"
     )
     assert mine == theirs
 

@@ -236,10 +236,15 @@ class Analyzer:
         return self.coerce(arg, target, EXPLICIT, "explicit")
 
     def t_ColumnRef(self, node: Any) -> n.Expr:
-        fields = []
-        for f in node.fields:
+        fields: list[str] = []
+        for f in node.fields or ():
             if isinstance(f, ast.A_Star):
-                raise Unsupported("*")
+                qualifier = fields[-1] if fields else None
+                rel = next((r for r in self.relations if qualifier is not None and r.alias == qualifier), None)
+                if rel is None:
+                    raise Unsupported("*")
+                # a whole-row reference (a trigger's OLD.* / NEW.*)
+                return n.Raw(Ty("record"), f"{quote_ident(qualifier or '')}.*", simple=True)
             fields.append(f.sval)
         if self.column_hook is not None:
             found = self.column_hook(fields)
@@ -560,6 +565,7 @@ class Analyzer:
                 funcs.extend(self.types.snap.functions.get(name, ()))
             else:
                 funcs.extend(self._user_functions(s, name))
+                funcs.extend(f for f in self.types.ext.functions.get(name, ()) if f.schema == s)
         out: list[tuple[Func, list[str]]] = []
         for f in funcs:
             if f.kind == "p":
@@ -739,7 +745,9 @@ class Analyzer:
         return viable[picked][0] if picked is not None else None
 
     def _operator_candidates(self, name: str, prefix: bool, schema: str | None) -> list[Operator]:
-        ops = list(self.types.snap.operators.get(name, ()))
+        schemas = [schema] if schema else self.effective_path()
+        ops = list(self.types.snap.operators.get(name, ())) if "pg_catalog" in schemas else []
+        ops.extend(o for o in self.types.ext.operators.get(name, ()) if o.schema in schemas)
         if prefix:
             return [o for o in ops if o.left is None]
         return [o for o in ops if o.left is not None]
@@ -862,7 +870,7 @@ class Analyzer:
         target = self.types.base_of(Ty(target)).key
         if source == target:
             return ("relabel", "")
-        cast = self.types.snap.casts.get((source, target))
+        cast = self.types.cast(source, target)
         if cast is not None:
             allowed = {"i": IMPLICIT, "a": ASSIGNMENT, "e": EXPLICIT}[cast.context] <= context
             if allowed:

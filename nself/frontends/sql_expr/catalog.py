@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import CompositeType, Domain, Enum, RangeType, Table, View
+from nself.ir.model import CompositeType, Domain, Enum, Extension, RangeType, Table, View
 
 UNKNOWN = "unknown"
 
@@ -107,9 +107,67 @@ class Snapshot:
 
 
 @lru_cache(maxsize=1)
-def snapshot() -> Snapshot:
+def _snapshot_data() -> dict[str, Any]:
     text = resources.files("nself").joinpath("data/pg15_catalog.json").read_text()
-    return Snapshot(json.loads(text))
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
+def snapshot() -> Snapshot:
+    return Snapshot(_snapshot_data())
+
+
+@dataclass
+class ExtensionObjects:
+    """The member objects of the contrib extensions a schema has created, placed in the
+    schema each extension was created in."""
+
+    types: dict[str, TypeInfo]
+    functions: dict[str, list[Func]]
+    operators: dict[str, list[Operator]]
+    casts: dict[tuple[str, str], Cast]
+
+
+@lru_cache(maxsize=64)
+def extension_objects(installed: tuple[tuple[str, str], ...]) -> ExtensionObjects:
+    known = _snapshot_data().get("extensions", {})
+    objects = ExtensionObjects({}, {}, {}, {})
+    type_schema: dict[str, str] = {}
+    for name, schema in installed:
+        for typname in known.get(name, {}).get("types", {}):
+            type_schema.setdefault(typname, schema)
+    for name, schema in installed:
+        ext = known.get(name)
+        if ext is None:
+            continue
+
+        def key(ref: str | None, schema: str = schema) -> str | None:
+            if ref is None or not ref.startswith("@/"):
+                return ref
+            typname = ref[2:]
+            if typname.startswith("_") and typname[1:] in type_schema:
+                return f"{type_schema[typname[1:]]}.{typname}"
+            return f"{type_schema.get(typname, schema)}.{typname}"
+
+        for typname, t in ext["types"].items():
+            k = f"{schema}.{typname}"
+            fmt = f"{quote_ident(schema)}.{quote_ident(typname)}"
+            array = key(t["array"])
+            objects.types[k] = TypeInfo(k, fmt, t["kind"], t["category"], t["preferred"], key(t["elem"]), array, None, False)
+            if array is not None:
+                objects.types[array] = TypeInfo(array, fmt + "[]", "b", "A", False, k, None, None, False)
+        for fname, args, result, variadic, retset, kind, ndefaults in ext["functions"]:
+            objects.functions.setdefault(fname, []).append(
+                Func(fname, tuple(key(a) or a for a in args), key(result) or result, key(variadic) or None, retset, kind, ndefaults, schema)
+            )
+        for oname, left, right, result, func in ext["operators"]:
+            objects.operators.setdefault(oname, []).append(
+                Operator(oname, key(left), key(right) or right, key(result) or result, func, schema)
+            )
+        for src, dst, context, method, func in ext["casts"]:
+            objects.casts[(key(src) or src, key(dst) or dst)] = Cast(context, method, func)
+    return objects
 
 
 # Type names the grammar accepts that are not pg_type names (gram.y's SystemTypeName).
@@ -141,9 +199,11 @@ class TypeCatalog:
     def __init__(self, builder: CatalogBuilder) -> None:
         self.snap = snapshot()
         self.builder = builder
+        installed = tuple(sorted((e.name, e.schema) for e in builder.all(Extension)))
+        self.ext = extension_objects(installed)
 
     def info(self, key: str) -> TypeInfo | None:
-        found = self.snap.types.get(key)
+        found = self.snap.types.get(key) or self.ext.types.get(key)
         if found is not None:
             return found
         if key.endswith("[]"):
@@ -177,7 +237,10 @@ class TypeCatalog:
         return None
 
     def user_exists(self, schema: str, name: str) -> bool:
-        return self._user_type(schema, name) is not None
+        return f"{schema}.{name}" in self.ext.types or self._user_type(schema, name) is not None
+
+    def cast(self, source: str, target: str) -> Cast | None:
+        return self.snap.casts.get((source, target)) or self.ext.casts.get((source, target))
 
     def array_of(self, key: str) -> str:
         info = self.info(key)
