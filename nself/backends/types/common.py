@@ -188,9 +188,12 @@ def type_names(
     objects outside `default_schema` are qualified: `style(schema + '_' + name)`
     (public.users -> Users, auth.users -> AuthUsers). A name counts as taken when any of
     `name + suffix` (for every suffix, e.g. ('', 'Insert', 'Update')) is in `reserved` or
-    already given; then it is qualified, and then numbered (Users2). The result does not
-    depend on the order of `objects`."""
-    items = sorted(set(objects), key=lambda o: (o[0] != default_schema, o[0], o[1]))
+    already given; then it is qualified, and then numbered (Users2). Objects are named in
+    a fixed order (the default schema first, lower-case names before quoted mixed-case
+    ones), so the result does not depend on the order of `objects`."""
+    # Order decides who keeps the plain name: the default schema first, then names as
+    # PostgreSQL folds unquoted identifiers (users before "Users"), then by name.
+    items = sorted(set(objects), key=lambda o: (o[0] != default_schema, o[0], o[1] != o[1].lower(), o[1]))
     plain = {o: make_identifier(o[1], style, digit_prefix=digit_prefix, empty="Type") for o in items}
     schemas_of: dict[str, set[str]] = {}
     for obj, base in plain.items():

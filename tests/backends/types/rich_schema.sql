@@ -150,3 +150,10 @@ $$ SELECT sum(n) FROM unnest(nums) n $$;
 
 CREATE FUNCTION public.wallet(u public.users) RETURNS public.money_amount LANGUAGE sql STABLE AS
 $$ SELECT ROW('EUR', 0, current_date)::public.money_amount $$;
+
+-- Names the generated files use themselves, or that a derived name would take.
+CREATE TABLE public."database" (id integer);
+CREATE TABLE public.json (j jsonb, "Json" text, "json" text);
+CREATE TABLE public.model ("model_config" text, "schema" text, "str" text, "int" integer);
+CREATE TABLE public.users_insert (id integer);
+CREATE TABLE public."Users" (id integer);

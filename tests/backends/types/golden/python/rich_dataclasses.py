@@ -123,6 +123,27 @@ class AuthUsersUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PublicUsers2:
+    """A row of table public.Users"""
+
+    id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicUsers2Insert:
+    """Values for INSERT INTO public.Users."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicUsers2Update:
+    """Values for UPDATE public.Users (every field optional)."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class AllTypes:
     """A row of table public.all_types"""
 
@@ -349,6 +370,84 @@ class ClassUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Database:
+    """A row of table public.database"""
+
+    id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseInsert:
+    """Values for INSERT INTO public.database."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseUpdate:
+    """Values for UPDATE public.database (every field optional)."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicJson:
+    """A row of table public.json"""
+
+    j: Json | None
+    json: str | None = field(metadata={"db_name": 'Json'})
+    json_2: str | None = field(metadata={"db_name": 'json'})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicJsonInsert:
+    """Values for INSERT INTO public.json."""
+
+    j: Json | None = None
+    json: str | None = field(default=None, metadata={"db_name": 'Json'})
+    json_2: str | None = field(default=None, metadata={"db_name": 'json'})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicJsonUpdate:
+    """Values for UPDATE public.json (every field optional)."""
+
+    j: Json | None = None
+    json: str | None = field(default=None, metadata={"db_name": 'Json'})
+    json_2: str | None = field(default=None, metadata={"db_name": 'json'})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicModel:
+    """A row of table public.model"""
+
+    model_config: str | None
+    schema: str | None
+    str_: str | None = field(metadata={"db_name": 'str'})
+    int_: int | None = field(metadata={"db_name": 'int'})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicModelInsert:
+    """Values for INSERT INTO public.model."""
+
+    model_config: str | None = None
+    schema: str | None = None
+    str_: str | None = field(default=None, metadata={"db_name": 'str'})
+    int_: int | None = field(default=None, metadata={"db_name": 'int'})
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicModelUpdate:
+    """Values for UPDATE public.model (every field optional)."""
+
+    model_config: str | None = None
+    schema: str | None = None
+    str_: str | None = field(default=None, metadata={"db_name": 'str'})
+    int_: int | None = field(default=None, metadata={"db_name": 'int'})
+
+
+@dataclass(frozen=True, kw_only=True)
 class Users:
     """A row of table public.users"""
 
@@ -392,6 +491,27 @@ class UsersUpdate:
     n_2fa_secret: bytes | None = field(default=None, metadata={"db_name": '2fa_secret'})
     score: int | None = None
     tags: list[str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicUsersInsert:
+    """A row of table public.users_insert"""
+
+    id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicUsersInsertInsert:
+    """Values for INSERT INTO public.users_insert."""
+
+    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicUsersInsertUpdate:
+    """Values for UPDATE public.users_insert (every field optional)."""
+
+    id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -119,6 +119,24 @@ class AuthUsersUpdate(Model):
     type: str | None = None
 
 
+class PublicUsers2(Model):
+    """A row of table public.Users"""
+
+    id: int | None
+
+
+class PublicUsers2Insert(Model):
+    """Values for INSERT INTO public.Users."""
+
+    id: int | None = None
+
+
+class PublicUsers2Update(Model):
+    """Values for UPDATE public.Users (every field optional)."""
+
+    id: int | None = None
+
+
 class AllTypes(Model):
     """A row of table public.all_types"""
 
@@ -339,6 +357,75 @@ class ClassUpdate(Model):
     teacher_id: int | None = None
 
 
+class Database(Model):
+    """A row of table public.database"""
+
+    id: int | None
+
+
+class DatabaseInsert(Model):
+    """Values for INSERT INTO public.database."""
+
+    id: int | None = None
+
+
+class DatabaseUpdate(Model):
+    """Values for UPDATE public.database (every field optional)."""
+
+    id: int | None = None
+
+
+class PublicJson(Model):
+    """A row of table public.json"""
+
+    j: Json | None
+    json_: str | None = Field(alias='Json')
+    json_2: str | None = Field(alias='json')
+
+
+class PublicJsonInsert(Model):
+    """Values for INSERT INTO public.json."""
+
+    j: Json | None = None
+    json_: str | None = Field(default=None, alias='Json')
+    json_2: str | None = Field(default=None, alias='json')
+
+
+class PublicJsonUpdate(Model):
+    """Values for UPDATE public.json (every field optional)."""
+
+    j: Json | None = None
+    json_: str | None = Field(default=None, alias='Json')
+    json_2: str | None = Field(default=None, alias='json')
+
+
+class PublicModel(Model):
+    """A row of table public.model"""
+
+    model_config_: str | None = Field(alias='model_config')
+    schema_: str | None = Field(alias='schema')
+    str_: str | None = Field(alias='str')
+    int_: int | None = Field(alias='int')
+
+
+class PublicModelInsert(Model):
+    """Values for INSERT INTO public.model."""
+
+    model_config_: str | None = Field(default=None, alias='model_config')
+    schema_: str | None = Field(default=None, alias='schema')
+    str_: str | None = Field(default=None, alias='str')
+    int_: int | None = Field(default=None, alias='int')
+
+
+class PublicModelUpdate(Model):
+    """Values for UPDATE public.model (every field optional)."""
+
+    model_config_: str | None = Field(default=None, alias='model_config')
+    schema_: str | None = Field(default=None, alias='schema')
+    str_: str | None = Field(default=None, alias='str')
+    int_: int | None = Field(default=None, alias='int')
+
+
 class Users(Model):
     """A row of table public.users"""
 
@@ -380,6 +467,24 @@ class UsersUpdate(Model):
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
     tags: list[str] | None = None
+
+
+class PublicUsersInsert(Model):
+    """A row of table public.users_insert"""
+
+    id: int | None
+
+
+class PublicUsersInsertInsert(Model):
+    """Values for INSERT INTO public.users_insert."""
+
+    id: int | None = None
+
+
+class PublicUsersInsertUpdate(Model):
+    """Values for UPDATE public.users_insert (every field optional)."""
+
+    id: int | None = None
 
 
 class TypeCounts(Model):

@@ -94,6 +94,22 @@ export interface MoneyAmount {
   from: string | null;
 }
 
+/** Table public.Users */
+export interface PublicUsers2 {
+  id: number | null;
+}
+
+export interface PublicUsers2Insert {
+  id?: number | null;
+}
+
+export interface PublicUsers2Update {
+  id?: number | null;
+}
+
+export interface PublicUsers2WithRelations extends PublicUsers2 {
+}
+
 /** Table public.all_types */
 export interface AllTypes {
   id: number;
@@ -311,6 +327,69 @@ export interface ClassWithRelations extends Class {
   users?: Users | null;
 }
 
+/** Table public.database */
+export interface PublicDatabase {
+  id: number | null;
+}
+
+export interface PublicDatabaseInsert {
+  id?: number | null;
+}
+
+export interface PublicDatabaseUpdate {
+  id?: number | null;
+}
+
+export interface PublicDatabaseWithRelations extends PublicDatabase {
+}
+
+/** Table public.json */
+export interface PublicJson {
+  j: Json | null;
+  Json: string | null;
+  json: string | null;
+}
+
+export interface PublicJsonInsert {
+  j?: Json | null;
+  Json?: string | null;
+  json?: string | null;
+}
+
+export interface PublicJsonUpdate {
+  j?: Json | null;
+  Json?: string | null;
+  json?: string | null;
+}
+
+export interface PublicJsonWithRelations extends PublicJson {
+}
+
+/** Table public.model */
+export interface Model {
+  model_config: string | null;
+  schema: string | null;
+  str: string | null;
+  int: number | null;
+}
+
+export interface ModelInsert {
+  model_config?: string | null;
+  schema?: string | null;
+  str?: string | null;
+  int?: number | null;
+}
+
+export interface ModelUpdate {
+  model_config?: string | null;
+  schema?: string | null;
+  str?: string | null;
+  int?: number | null;
+}
+
+export interface ModelWithRelations extends Model {
+}
+
 /** Table public.users */
 export interface Users {
   id: string;
@@ -352,6 +431,22 @@ export interface UsersUpdate {
 export interface UsersWithRelations extends Users {
   users?: AuthUsers[];
   class?: Class[];
+}
+
+/** Table public.users_insert */
+export interface PublicUsersInsert {
+  id: number | null;
+}
+
+export interface PublicUsersInsertInsert {
+  id?: number | null;
+}
+
+export interface PublicUsersInsertUpdate {
+  id?: number | null;
+}
+
+export interface PublicUsersInsertWithRelations extends PublicUsersInsert {
 }
 
 /** Materialized view public.type_counts */
@@ -426,6 +521,12 @@ export type Database = {
   };
   public: {
     Tables: {
+      Users: {
+        Row: PublicUsers2;
+        Insert: PublicUsers2Insert;
+        Update: PublicUsers2Update;
+        Relationships: [];
+      };
       all_types: {
         Row: AllTypes;
         Insert: AllTypesInsert;
@@ -446,10 +547,34 @@ export type Database = {
           },
         ];
       };
+      database: {
+        Row: PublicDatabase;
+        Insert: PublicDatabaseInsert;
+        Update: PublicDatabaseUpdate;
+        Relationships: [];
+      };
+      json: {
+        Row: PublicJson;
+        Insert: PublicJsonInsert;
+        Update: PublicJsonUpdate;
+        Relationships: [];
+      };
+      model: {
+        Row: Model;
+        Insert: ModelInsert;
+        Update: ModelUpdate;
+        Relationships: [];
+      };
       users: {
         Row: Users;
         Insert: UsersInsert;
         Update: UsersUpdate;
+        Relationships: [];
+      };
+      users_insert: {
+        Row: PublicUsersInsert;
+        Insert: PublicUsersInsertInsert;
+        Update: PublicUsersInsertUpdate;
         Relationships: [];
       };
     };
