@@ -481,6 +481,28 @@ def test_same_grant_from_two_grantors_is_one_privilege(database: str) -> None:
     )
 
 
+def test_objects_of_extensions_are_hidden(database: str) -> None:
+    """Every extension the server offers, installed together: the IR lists the extensions
+    and nothing they made (types, functions, operators' functions, tables, views, grants)."""
+    installed = []
+    with psycopg.connect(database, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM pg_available_extensions ORDER BY name")]
+        for name in names:
+            try:
+                conn.execute(f'CREATE EXTENSION IF NOT EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+            except psycopg.Error:
+                continue  # needs a preloaded library or another server setting
+        installed = [
+            r[0] for r in conn.execute("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'")
+        ]
+    catalog = introspect(database)
+    assert sorted(e.name for e in catalog.extensions) == sorted(installed)
+    assert dataclasses.replace(catalog, extensions=()) == Catalog(
+        schemas=(m.Schema("public", comment="standard public schema"),),
+        privileges=(m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),),
+    )
+
+
 def test_empty_database(database: str) -> None:
     catalog = introspect(database)
     assert catalog == Catalog(
