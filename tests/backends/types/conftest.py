@@ -14,7 +14,7 @@ from nself.frontends.live import introspect
 from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests.conftest import run_sql
-from tests.corpus import CorpusCase, all_cases
+from tests.corpus import CorpusCase, CorpusLoadError, all_cases
 
 HERE = Path(__file__).resolve().parent
 EVERY_CASE_SQL = HERE / "every_case.sql"
@@ -51,11 +51,15 @@ def every_case_catalog(types_databases: SessionDatabases) -> Catalog:
 
 
 class CorpusCatalogs:
-    """Each corpus case loaded into its own database and introspected, on first request."""
+    """Each corpus case introspected on first request. Cases load one after another into one
+    scratch database, emptied in between (RESET_SQL: the same catalogs as fresh databases
+    give, checked case by case when this was written); a case that fails to load there is
+    retried in a fresh database."""
 
     def __init__(self, corpus_dir: Path, databases: SessionDatabases) -> None:
         self.cases: dict[str, CorpusCase] = {c.name: c for c in all_cases(corpus_dir)}
         self.databases = databases
+        self._scratch: str | None = None
         self._catalogs: dict[str, Catalog] = {}
 
     def names(self) -> list[str]:
@@ -63,10 +67,22 @@ class CorpusCatalogs:
 
     def get(self, name: str) -> Catalog:
         if name not in self._catalogs:
-            url = self.databases.new("types_corpus")
-            self.cases[name].load(url)
-            self._catalogs[name] = introspect(url)
+            self._catalogs[name] = self._load(self.cases[name])
         return self._catalogs[name]
+
+    def _load(self, case: CorpusCase) -> Catalog:
+        if self._scratch is None:
+            self._scratch = self.databases.new("types_corpus")
+        else:
+            run_sql(self._scratch, RESET_SQL)
+        try:
+            case.load(self._scratch)
+            return introspect(self._scratch)
+        except CorpusLoadError:
+            self._scratch = None
+        url = self.databases.new("types_corpus")
+        case.load(url)
+        return introspect(url)
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +108,30 @@ def assert_golden(relative: str, text: str) -> None:
     assert text == expected, (
         f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types"
     )
+
+
+# Empties a database that held one corpus case so the next can load into it: creating and
+# removing a database per case costs far more (every one copies and later unlinks about a
+# thousand catalog files).
+RESET_SQL = """
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT evtname FROM pg_event_trigger LOOP
+        EXECUTE format('DROP EVENT TRIGGER %I', r.evtname);
+    END LOOP;
+    FOR r IN SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' LOOP
+        EXECUTE format('DROP EXTENSION %I CASCADE', r.extname);
+    END LOOP;
+    FOR r IN SELECT nspname FROM pg_namespace
+             WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+               AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp%' LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
+    END LOOP;
+END
+$$;
+CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+COMMENT ON SCHEMA public IS 'standard public schema';
+GRANT USAGE ON SCHEMA public TO PUBLIC;
+"""

@@ -1,0 +1,310 @@
+"""Swift types: naming and type-mapping rules one line per case, a golden file for
+every_case.sql, and a parse of the output for every_case.sql and every corpus case.
+
+No Swift compiler exists for this machine, so the output is parsed with tree-sitter-swift
+(PyPI) and fails on any ERROR or MISSING node. tree-sitter accepts more than swiftc does
+(a bare keyword as a property name parses), so the tree is also checked for what the
+compiler would reject in this kind of file: an unescaped reserved word used as a name, a
+duplicate member, CodingKeys or initialiser parameters that do not match the properties, and
+a type name that is neither declared in the file nor a Swift/Foundation type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import tree_sitter
+import tree_sitter_swift
+
+from nself.backends.types.swift import (
+    FILE_NAME,
+    SwiftRenderer,
+    case_names,
+    property_names,
+    render,
+    render_swift,
+    swift_string,
+)
+from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
+from nself.ir.model import Column, Enum, Schema, Table
+from tests.backends.types.conftest import CorpusCatalogs, assert_golden
+
+# Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
+# without backticks; kept here independently of the backend's own list.
+SWIFT_RESERVED = frozenset(
+    [
+        "associatedtype", "class", "deinit", "enum", "extension", "fileprivate", "func", "import",
+        "init", "inout", "internal", "let", "operator", "private", "precedencegroup", "protocol",
+        "public", "rethrows", "static", "struct", "subscript", "typealias", "var", "break", "case",
+        "catch", "continue", "default", "defer", "do", "else", "fallthrough", "for", "guard", "if",
+        "in", "repeat", "return", "throw", "switch", "where", "while", "Any", "as", "await", "false",
+        "is", "nil", "self", "Self", "super", "throws", "true", "try", "_",
+    ]
+)  # fmt: skip
+
+# Types the generated code may use without declaring them.
+KNOWN_TYPES = frozenset(
+    [
+        "String", "Int16", "Int32", "Int64", "UInt32", "UInt64", "Float", "Double", "Bool", "Decimal",
+        "Date", "UUID", "Data", "Codable", "Hashable", "Sendable", "CaseIterable", "CodingKey",
+        "Decoder", "Encoder", "DecodingError",
+    ]
+)  # fmt: skip
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_swift.language()))
+
+
+# --------------------------------------------------------------------------- tree checks
+
+
+def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _text(node: tree_sitter.Node) -> str:
+    return (node.text or b"").decode("utf-8")
+
+
+def _bare(name: str) -> str:
+    return name.strip("`")
+
+
+def _declarations(root: tree_sitter.Node) -> Iterator[tuple[str, str, tree_sitter.Node]]:
+    """(keyword, name, body) of every struct and enum declaration."""
+    for node in _walk(root):
+        if node.type != "class_declaration":
+            continue
+        keyword = node.children[0].type
+        name = next(_text(c) for c in node.children if c.type == "type_identifier")
+        body = next(c for c in node.children if c.type in ("class_body", "enum_class_body"))
+        yield keyword, name, body
+
+
+def _members(body: tree_sitter.Node, kind: str) -> list[str]:
+    names: list[str] = []
+    for child in body.children:
+        if kind == "property" and child.type == "property_declaration":
+            pattern = next(c for c in child.children if c.type == "pattern")
+            names.append(_bare(_text(pattern)))
+        if kind == "case" and child.type == "enum_entry":
+            names += [_bare(_text(c)) for c in child.children if c.type == "simple_identifier"]
+    return names
+
+
+def swift_problems(source: str) -> list[str]:
+    """What swiftc would reject that a tree-sitter parse can see; empty when clean."""
+    data = source.encode("utf-8")
+    tree = PARSER.parse(data)
+    problems: list[str] = []
+    for node in _walk(tree.root_node):
+        where = f"line {node.start_point[0] + 1}"
+        if node.is_error or node.is_missing:
+            problems.append(
+                f"{where}: {'missing' if node.is_missing else 'syntax error'} {_text(node)[:60]!r}"
+            )
+        if node.type == "simple_identifier" and _text(node) in SWIFT_RESERVED:
+            parent = node.parent
+            # `Bool.self` uses the keyword as a keyword; declarations are still checked.
+            if parent is not None and parent.type != "navigation_suffix":
+                problems.append(f"{where}: reserved word {_text(node)!r} used as a name without backticks")
+    declared = set()
+    for keyword, name, body in _declarations(tree.root_node):
+        declared.add(name)
+        if keyword == "struct":
+            properties = _members(body, "property")
+            if len(set(properties)) != len(properties):
+                problems.append(f"struct {name}: duplicate properties {properties}")
+            coding = [b for k, n, b in _declarations(body) if n == "CodingKeys"]
+            if properties and (not coding or _members(coding[0], "case") != properties):
+                problems.append(f"struct {name}: CodingKeys do not match the properties")
+            inits = [c for c in body.children if c.type == "init_declaration"]
+            parameters = [
+                _bare(_text(next(p for p in parameter.children if p.type == "simple_identifier")))
+                for parameter in (inits[0].children if inits else [])
+                if parameter.type == "parameter"
+            ]
+            if parameters != properties:
+                problems.append(
+                    f"struct {name}: initialiser parameters {parameters} != properties {properties}"
+                )
+        if keyword == "enum" and name != "CodingKeys":
+            cases = _members(body, "case")
+            if len(set(cases)) != len(cases):
+                problems.append(f"enum {name}: duplicate cases {cases}")
+    used = {_text(n) for n in _walk(tree.root_node) if n.type == "type_identifier"}
+    for name in sorted(used - declared - KNOWN_TYPES):
+        problems.append(f"type {name} is neither declared nor a Swift/Foundation type")
+    return problems
+
+
+def test_the_tree_checks_catch_what_swiftc_would() -> None:
+    bad = (
+        'enum E: String { case default = "x"\n case a = "a"\n case a = "b" }\n'
+        "struct S: Codable { var class: Int\n var x: Missing\n"
+        "    init(class: Int) { self.class = class }\n"
+        "    enum CodingKeys: String, CodingKey { case y } }\n"
+        "struct T { var a: Int "
+    )
+    problems = "\n".join(swift_problems(bad))
+    for expected in (
+        "'default'",
+        "'class'",
+        "duplicate cases",
+        "CodingKeys do not match",
+        "Missing",
+        "missing",
+    ):
+        assert expected in problems
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_property_names() -> None:
+    assert property_names(
+        [
+            "id",
+            "Display Name",
+            "default",
+            "self",
+            "Self",
+            "init",
+            "3d_model",
+            "type",
+            "class",
+            "userId",
+            "user_id",
+        ]
+    ) == [
+        "id",
+        "displayName",
+        "`default`",
+        "self_",
+        "self_2",
+        "init_",
+        "_3dModel",
+        "type",
+        "`class`",
+        "userId",
+        "userId2",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["read-only", "Guest User", "2fa_pending"], ["readOnly", "guestUser", "_2faPending"]),
+        (["read-only", "ReadOnly", "read_only"], ["readOnly", "readOnly2", "readOnly3"]),
+        (["default", "self", "open", "-"], ["`default`", "self_", "`open`", "value"]),
+    ],
+)
+def test_case_names(labels: list[str], expected: list[str]) -> None:
+    assert case_names(labels) == expected
+
+
+def test_swift_string() -> None:
+    assert swift_string('a "b" \\ \n') == '"a \\"b\\" \\\\ \\n"'
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Table("public", "t", tuple(columns)))
+    catalog = builder.freeze()
+    structs = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
+    return tuple([p.type for p in s.properties] for s in structs)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    ("data_type", "not_null", "row"),
+    [
+        ("smallint", True, "Int16"),
+        ("integer", True, "Int32"),
+        ("bigint", False, "Int64?"),
+        ("real", True, "Float"),
+        ("double precision", True, "Double"),
+        ("numeric(10,2)", True, "Decimal"),
+        ("boolean", True, "Bool"),
+        ("text", False, "String?"),
+        ("bytea", True, "Data"),
+        ("jsonb", True, "JSONValue"),
+        ("uuid", True, "UUID"),
+        ("date", True, "Date"),
+        ("timestamp(3) with time zone", True, "Date"),
+        ("time without time zone", True, "String"),
+        ("interval", True, "String"),
+        ("oid", True, "UInt32"),
+        ("integer[]", False, "[Int32]?"),
+        ("text[][]", True, "[[String]]"),
+    ],
+)
+def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
+    assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_insert_and_update_optionality() -> None:
+    row, insert, update = _types(
+        [
+            Column("id", "bigint", not_null=True, default="nextval('public.t_id_seq'::regclass)"),
+            Column("name", "text", not_null=True),
+            Column("note", "text"),
+            Column("total", "integer", generated="(1 + 1)"),
+        ]
+    )
+    assert row == ["Int64", "String", "String?", "Int32?"]
+    assert insert == ["Int64?", "String", "String??"]
+    assert update == ["Int64?", "String?", "String??"]
+
+
+def test_empty_enum_and_json_value_parse() -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Enum("public", "nothing", ()))
+    builder.add(Table("public", "docs", (Column("body", "jsonb"),)))
+    text = render_swift(builder.freeze(), {})
+    assert "public enum JSONValue" in text and "public enum Nothing: Codable" in text
+    assert swift_problems(text) == []
+
+
+def test_every_case_mapping(every_case_catalog: Catalog) -> None:
+    text = render_swift(every_case_catalog, {})
+    assert '    case readOnly = "read-only"\n' in text
+    assert '    case `default` = "default"\n' in text
+    assert '        case displayName = "Display Name"\n' in text
+    assert "    public var cTagMatrix: [[String]]?\n" in text
+    assert "    public var cEmail: String\n" in text
+    assert "public struct BillingUsers2: " in text and "public struct Users: " in text
+
+
+def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
+    again = catalog_from_json(catalog_to_json(every_case_catalog))
+    assert render(every_case_catalog, {}) == render(again, {})
+
+
+def test_golden_every_case(every_case_catalog: Catalog) -> None:
+    assert_golden("swift/every_case/Types.swift", render(every_case_catalog, {})[FILE_NAME])
+
+
+# --------------------------------------------------------------------------- parse
+
+
+@pytest.mark.oracle
+def test_tree_sitter_every_case(every_case_catalog: Catalog) -> None:
+    assert swift_problems(render(every_case_catalog, {})[FILE_NAME]) == []
+
+
+@pytest.mark.oracle
+def test_tree_sitter_corpus(corpus_catalogs: CorpusCatalogs) -> None:
+    failures = {}
+    names = corpus_catalogs.names()
+    for name in names:
+        problems = swift_problems(render(corpus_catalogs.get(name), {})[FILE_NAME])
+        if problems:
+            failures[name] = problems[:5]
+    print(f"tree-sitter-swift: {len(names) - len(failures)}/{len(names)} corpus cases parse clean")
+    assert failures == {}
