@@ -53,6 +53,8 @@ class ExprScope:
     builder: CatalogBuilder
     # name -> canonical type of the relation in scope
     columns: Mapping[str, str] = field(default_factory=dict)
+    # (schema, name) of that relation: needed where a sub-select in a policy refers to it
+    relation: tuple[str, str] | None = None
 
 
 def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
@@ -188,12 +190,51 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
     In a trigger's WHEN, NEW.col and OLD.col print as `new.col` and `old.col`."""
     analyzer = _analyzer(scope, extra=("new", "old"))
     uses_rows = _mentions_new_old(node)
+    if scope.relation is not None and _has_sublink(node):
+        try:
+            return _predicate_with_sublinks(node, scope, scope.relation[1])
+        except Exception as exc:  # never crash a compile
+            _guarded(exc)
+            return _fallback(node)
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False, varprefix=uses_rows)
     except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(node)
+
+
+def _has_sublink(node: Any) -> bool:
+    from pglast.visitors import Visitor
+
+    found = False
+
+    class Finder(Visitor):  # type: ignore[misc]
+        def visit_SubLink(self, ancestors: Any, sub: ast.SubLink) -> None:
+            nonlocal found
+            found = True
+
+    Finder()(node)
+    return found
+
+
+def _predicate_with_sublinks(node: Any, scope: ExprScope, relname: str) -> str:
+    """A policy expression with sub-selects: the policy's table is the outer query level
+    its sub-selects see, named as the table (pg_get_expr(polqual, polrelid))."""
+    from nself.frontends.sql_expr.views import QueryAnalyzer, Rte, print_sublink_query
+
+    base = Analyzer(scope.search_path or ("public",), scope.builder)
+    cols = [Column(name, base.types.parse_format(ty)) for name, ty in scope.columns.items()]
+    table = Rte(relname, cols, "relation", scope.relation[0] if scope.relation else None, relname)
+    outer = QueryAnalyzer(base)
+    outer.namespace = [table]
+    analyzer = outer.analyzer()
+    expr = analyzer.coerce_to_bool(analyzer.transform(node))
+    ctx = Context(analyzer.types, pretty_paren=False)
+    ctx.subquery_printer = print_sublink_query
+    ctx.rte_names[id(table)] = relname
+    ctx.name_levels.append({relname})
+    return deparse(expr, ctx)
 
 
 def _mentions_new_old(node: Any) -> bool:

@@ -603,9 +603,10 @@ def print_query(
     q: Query | SetOp, ctx: Context, indent: int, reserved: tuple[str, ...] = (), result_names: list[str] | None = None
 ) -> None:
     """get_query_def: names this level's range-table entries (set_rtable_names), then prints."""
-    saved = ctx.indent_level, ctx.result_names
+    saved = ctx.indent_level, ctx.result_names, ctx.varprefix
     ctx.indent_level = indent
     ctx.result_names = result_names
+    ctx.varprefix = True  # a query level always qualifies its columns
     ctx.name_levels.append(_assign_names(q, ctx, reserved))
     try:
         if isinstance(q, SetOp):
@@ -614,7 +615,7 @@ def print_query(
             _select(q, ctx)
     finally:
         ctx.name_levels.pop()
-        ctx.indent_level, ctx.result_names = saved
+        ctx.indent_level, ctx.result_names, ctx.varprefix = saved
 
 
 def _assign_names(q: Query | SetOp, ctx: Context, reserved: tuple[str, ...]) -> set[str]:
@@ -860,7 +861,7 @@ def _from_item(item: FromItem, ctx: Context) -> None:
         ctx.append(" ON TRUE")
 
 
-def _print_sublink_query(query: object, ctx: Context) -> None:
+def print_sublink_query(query: object, ctx: Context) -> None:
     assert isinstance(query, (Query, SetOp))
     saved_visible, ctx.colnames_visible = ctx.colnames_visible, False
     print_query(query, ctx, ctx.indent_level)
@@ -873,7 +874,7 @@ def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn
     query = analyzer.select(select_stmt)
     nullable = analyzer.flags["nullable"]
     ctx = _view_context(base)
-    ctx.subquery_printer = _print_sublink_query
+    ctx.subquery_printer = print_sublink_query
     names = [t.name for t in (query.targets if query.setop is not None else _first_leaf(query).targets) if not t.junk]
     print_query(query, ctx, 0, reserved=("old", "new"), result_names=names)
     text = ctx.text() + ";"
