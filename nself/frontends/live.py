@@ -123,7 +123,8 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NU
        dep.deptype, dep.refobjid, dep.refobjsubid,
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
        s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
-       oc.relname AS owner_table, oa.attname AS owner_column, {_comment("pg_class", "c.oid")} AS comment
+       oc.relname AS owner_table, oc.relnamespace = c.relnamespace AS owner_in_schema,
+       oa.attname AS owner_column, {_comment("pg_class", "c.oid")} AS comment
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -649,7 +650,9 @@ class _Reader:
             if r["deptype"] == "i":
                 self.identities[(r["refobjid"], r["refobjsubid"])] = r
                 continue
-            owned = (r["owner_table"], r["owner_column"]) if r["owner_table"] else None
+            # OWNED BY a table of another schema has no place in the IR (the owner is
+            # named within the sequence's schema): left out rather than misnamed.
+            owned = (r["owner_table"], r["owner_column"]) if r["owner_in_schema"] else None
             self.builder.add(
                 m.Sequence(
                     schema=r["schema"],
