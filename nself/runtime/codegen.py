@@ -263,14 +263,13 @@ def watch(
     debounce_ms: int = 1600,
     initial: bool = True,
 ) -> None:
-    """Regenerate `outputs` now (unless not `initial`) and after every change of their
-    sources, until `stop` is set (or Ctrl-C). Changes within `step_ms` of each other are
-    handled as one. Each round is reported; an error is reported and watching goes on."""
+    """Regenerate `outputs` once the watcher is running (unless not `initial`) and after
+    every change of their sources, until `stop` is set (or Ctrl-C). Changes within
+    `step_ms` of each other are handled as one. Each round is reported; an error is
+    reported and watching goes on."""
     import watchfiles
 
     sources = watched_paths(project, outputs)
-    if initial:
-        report(regenerate(project, outputs))
     # Watch each source's directory (a single file may be replaced by an editor's rename).
     roots = sorted({str(p if p.is_dir() else p.parent) for p in sources})
     resolved_outputs = list(outputs)
@@ -278,12 +277,20 @@ def watch(
     def keep(change: watchfiles.Change, path: str) -> bool:
         return _relevant(Path(path), sources, resolved_outputs)
 
-    for _changes in watchfiles.watch(
+    # The watcher starts on the first iteration and yields an empty set when nothing
+    # happened for `rust_timeout` ms: the first yield, whatever it holds, means the watcher
+    # is running, so the first generation cannot miss a change made right after it.
+    pending_initial = initial
+    for changes in watchfiles.watch(
         *roots,
         watch_filter=keep,
         step=step_ms,
         debounce=debounce_ms,
         stop_event=stop,
         raise_interrupt=False,
+        rust_timeout=200,
+        yield_on_timeout=True,
     ):
-        report(regenerate(project, outputs))
+        if changes or pending_initial:
+            pending_initial = False
+            report(regenerate(project, outputs))

@@ -1,0 +1,115 @@
+"""nself.runtime.codegen in-process: [types] parsing, staleness, one regeneration round,
+and which file changes wake the watcher. Sources are IR JSON files (no database)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nself.errors import OptionError, SourceError
+from nself.ir import CatalogBuilder, catalog_to_json
+from nself.ir.model import Column, Schema, Table
+from nself.runtime import codegen
+from nself.runtime.project import load_project
+
+
+def write_catalog(path: Path, *tables: str) -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    for name in tables:
+        builder.add(Table("public", name, (Column("id", "bigint", not_null=True),)))
+    path.write_text(catalog_to_json(builder.freeze()), encoding="utf-8")
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    write_catalog(tmp_path / "schema.json", "users")
+    (tmp_path / "nself.toml").write_text(
+        '[types]\nsource = "schema.json"\n\n'
+        '[types.typescript]\noutput = "out/db.ts"\nwith_relations = true\n\n'
+        '[types.graphql]\noutput = "out/schema.graphql"\nsource = "other.json"\n'
+    )
+    write_catalog(tmp_path / "other.json", "posts")
+    return tmp_path
+
+
+def test_configured_outputs(project_dir: Path) -> None:
+    outputs = codegen.configured_outputs(load_project(project_dir))
+    assert [
+        (o.language, o.path.relative_to(project_dir).as_posix(), dict(o.options), o.source) for o in outputs
+    ] == [
+        ("typescript", "out/db.ts", {"with_relations": True}, "schema.json"),
+        ("graphql", "out/schema.graphql", {}, "other.json"),
+    ]
+
+
+def test_generate_write_and_stale(project_dir: Path) -> None:
+    project = load_project(project_dir)
+    outputs = codegen.configured_outputs(project)
+    results = codegen.generate(project, outputs)
+    assert codegen.stale(results) == [o.path for o in outputs]
+    assert codegen.write(results) == [o.path for o in outputs]
+    assert "export interface Users {" in outputs[0].path.read_text()
+    assert "type Posts {" in outputs[1].path.read_text()  # its own source
+    assert codegen.stale(codegen.generate(project, outputs)) == []
+    write_catalog(project_dir / "schema.json", "users", "orders")
+    assert codegen.stale(codegen.generate(project, outputs)) == [outputs[0].path]
+
+
+def test_regenerate_reports_errors_in_one_line(project_dir: Path) -> None:
+    project = load_project(project_dir)
+    (project_dir / "schema.json").write_text("{broken")
+    result = codegen.regenerate(project, codegen.configured_outputs(project))
+    assert result.written == [] and result.error is not None and "\n" not in result.error
+
+
+def test_unknown_language_and_missing_backend_are_option_errors() -> None:
+    with pytest.raises(OptionError, match="unknown language 'cobol'"):
+        codegen.render_types("cobol", CatalogBuilder().freeze(), {})
+
+
+def test_bad_option_type_points_at_the_line(tmp_path: Path) -> None:
+    (tmp_path / "nself.toml").write_text('[types.go]\noutput = "db.go"\npackage = 3\n')
+    with pytest.raises(SourceError) as error:
+        codegen.configured_outputs(load_project(tmp_path))
+    assert error.value.line == 3 and "types.go.package must be a str" in str(error.value)
+
+
+def test_relevant_changes(project_dir: Path) -> None:
+    migrations = project_dir / "nself" / "migrations"
+    outputs = [codegen.TypeOutput("typescript", project_dir / "nself" / "migrations" / "gen.json")]
+    sources = [migrations, project_dir / "schema.dbml"]
+    assert codegen._relevant(migrations / "001_x.sql", sources, outputs)
+    assert codegen._relevant(migrations / "sub" / "up.sql", sources, outputs)
+    assert not codegen._relevant(migrations / "notes.txt", sources, outputs)
+    assert not codegen._relevant(migrations / "gen.json", sources, outputs)  # our own output
+    assert codegen._relevant(project_dir / "schema.dbml", sources, outputs)
+    assert not codegen._relevant(project_dir / "other.dbml", sources, outputs)
+
+
+def test_watch_in_process(project_dir: Path) -> None:
+    project = load_project(project_dir)
+    outputs = codegen.configured_outputs(project)[:1]
+    rounds: list[codegen.Regeneration] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=codegen.watch, args=(project, outputs, rounds.append), kwargs={"stop": stop}
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not rounds and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert rounds and rounds[0].written == [outputs[0].path]
+        write_catalog(project_dir / "schema.json", "users", "orders")
+        while len(rounds) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(rounds) == 2 and rounds[1].error is None
+        assert "export interface Orders {" in outputs[0].path.read_text()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
