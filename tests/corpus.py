@@ -59,7 +59,8 @@ class CorpusCase:
         return self.name
 
 
-def ensure_roles(url: str, roles: tuple[str, ...]) -> None:
+def ensure_roles(url: str, roles: tuple[str, ...], *, login: bool = False) -> None:
+    """Create the roles that do not exist yet (roles are cluster-wide)."""
     with psycopg.connect(url, autocommit=True) as conn:
         for role in roles:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
@@ -67,7 +68,7 @@ def ensure_roles(url: str, roles: tuple[str, ...]) -> None:
                 continue
             # another test process may make it meanwhile (roles are cluster-wide)
             with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-                conn.execute(f'CREATE ROLE "{role}"')  # type: ignore[arg-type]
+                conn.execute(f'CREATE ROLE "{role}"{" LOGIN" if login else ""}')  # type: ignore[arg-type]
 
 
 def run_psql_file(url: str, path: Path, *, single_transaction: bool = False) -> None:

@@ -518,8 +518,7 @@ def test_introspect_is_deterministic(rich_url: str, rich: Catalog) -> None:
 def test_unprivileged_role_sees_the_same(rich_url: str, rich: Catalog) -> None:
     """A role without privileges on anything reads the same catalog (no superuser-only
     catalogs are used)."""
-    ensure_roles(rich_url, ("live_nobody",))
-    run_sql(rich_url, "ALTER ROLE live_nobody LOGIN")
+    ensure_roles(rich_url, ("live_nobody",), login=True)
     url = rich_url.replace("postgres@", "live_nobody@", 1)
     assert catalog_to_json(introspect(url)) == catalog_to_json(rich)
 
