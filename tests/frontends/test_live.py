@@ -5,6 +5,7 @@ and connection errors."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,8 @@ from tests.corpus import CorpusCase, all_cases, ensure_roles
 pytestmark = pytest.mark.oracle
 
 SCHEMA_SQL = Path(__file__).with_name("live_schema.sql")
+# The whole IR of live_schema.sql; regenerate with NSELF_UPDATE_GOLDEN=1 and review the diff.
+GOLDEN_JSON = Path(__file__).with_name("live_schema.json")
 
 
 def _create_database(cluster: LocalCluster, prefix: str) -> str:
@@ -509,6 +512,13 @@ def test_empty_database(database: str) -> None:
         schemas=(m.Schema("public", comment="standard public schema"),),
         privileges=(m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),),
     )
+
+
+def test_golden_json(rich: Catalog) -> None:
+    text = catalog_to_json(rich)
+    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
+        GOLDEN_JSON.write_text(text, encoding="utf-8")
+    assert text == GOLDEN_JSON.read_text(encoding="utf-8")
 
 
 def test_introspect_is_deterministic(rich_url: str, rich: Catalog) -> None:
