@@ -41,6 +41,7 @@ from nself.ir.model import (
     Constraint,
     Domain,
     Enum,
+    ExclusionConstraint,
     Extension,
     ForeignKey,
     Function,
@@ -132,6 +133,17 @@ def node_key(node: Any) -> DepKey:
     if isinstance(node, Privilege):
         return ("priv", *identity_of(node))
     raise TypeError(f"no dependency key for {type(node).__name__}")
+
+
+def _names(node: Any) -> set[DepKey]:
+    """Names a node takes in PostgreSQL's shared namespaces: relations (tables, views,
+    sequences, indexes) and types (a table's row type, enums, domains, ...)."""
+    out: set[DepKey] = set()
+    if isinstance(node, (Table, View, Sequence, Index)):
+        out.add(("relname", node.schema, node.name))
+    if isinstance(node, (Table, View, Enum, Domain, CompositeType, RangeType)):
+        out.add(("typname", node.schema, node.name))
+    return out
 
 
 # =========================================================================== operations
@@ -284,13 +296,13 @@ class AlterExtension(Operation):
             return f"recreates extension {self.new.name} at older version {self.new.version}"
         return None
 
-
-def _version_key(version: str | None) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", version or ""))
-
     @property
     def key(self) -> DepKey:
         return node_key(self.new)
+
+
+def _version_key(version: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version or ""))
 
 
 # --------------------------------------------------------------------------- types
@@ -1291,6 +1303,11 @@ class _Diff:
         self.ops: list[Operation] = []
         self.tables_a = {(t.schema, t.name): t for t in a.tables}
         self.tables_b = {(t.schema, t.name): t for t in b.tables}
+        self.indexes_by_table: tuple[dict[tuple[str, str], list[Index]], ...] = ({}, {})
+        for catalog, into in zip((a, b), self.indexes_by_table, strict=True):
+            for ix in catalog.indexes:
+                into.setdefault((ix.schema, ix.table), []).append(ix)
+        self._requires: dict[int, frozenset[DepKey]] = {}
         # Objects that are dropped and created again, or altered so that whatever depends
         # on them must be rebuilt (see _rebuild_dependants).
         self.rebuilt: set[DepKey] = set()
@@ -1367,6 +1384,14 @@ class _Diff:
             out |= r.in_type(node.data_type)
         return frozenset(out)
 
+    def _cached_requires(self, node: Any) -> frozenset[DepKey]:
+        if isinstance(node, tuple):  # a constraint: (schema, table, constraint)
+            return self.constraint_requires(*node)
+        found = self._requires.get(id(node))
+        if found is None:
+            found = self._requires[id(node)] = self.requires(node)
+        return found
+
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
         return set(r.in_type(column.data_type) | r.in_text(column.default) | r.in_text(column.generated))
@@ -1382,15 +1407,15 @@ class _Diff:
             out.add(_rel_key(con.ref_schema, con.ref_table))
             out |= {_col_key(con.ref_schema, con.ref_table, c) for c in con.ref_columns}
             # The unique constraint or index the reference rests on, on either side.
-            for catalog in (self.a, self.b):
-                ref = catalog.table(con.ref_schema, con.ref_table)
+            for tables, indexes in zip((self.tables_a, self.tables_b), self.indexes_by_table, strict=True):
+                ref = tables.get((con.ref_schema, con.ref_table))
                 if ref is not None:
                     for c in ref.constraints:
                         if isinstance(c, (PrimaryKey, UniqueConstraint)) and set(c.columns) == set(
                             con.ref_columns
                         ):
                             out.add(_con_key(con.ref_schema, con.ref_table, c.name))
-                for ix in catalog.indexes_of(con.ref_schema, con.ref_table):
+                for ix in indexes.get((con.ref_schema, con.ref_table), ()):
                     if ix.unique and {k.column for k in ix.keys} == set(con.ref_columns):
                         out.add(node_key(ix))
         else:  # exclusion
@@ -1426,14 +1451,18 @@ class _Diff:
     def create(self, op: Operation, node: Any, *, adds: Iterable[DepKey] = ()) -> None:
         self.ops.append(
             dataclasses.replace(
-                op, deps=Deps(adds=frozenset({node_key(node), *adds}), after=self.requires(node))
+                op,
+                deps=Deps(adds=frozenset({node_key(node), *_names(node), *adds}), after=self.requires(node)),
             )
         )
 
     def drop(self, op: Operation, node: Any, *, removes: Iterable[DepKey] = ()) -> None:
         self.ops.append(
             dataclasses.replace(
-                op, deps=Deps(removes=frozenset({node_key(node), *removes}), before=self.requires(node))
+                op,
+                deps=Deps(
+                    removes=frozenset({node_key(node), *_names(node), *removes}), before=self.requires(node)
+                ),
             )
         )
 
@@ -1484,19 +1513,18 @@ class _Diff:
             if isinstance(op, rebuildable) and op.key in adds:
                 self.rebuilt.add(op.key)
         strong_kinds = ("type", "func")
-        changed = True
+        dependants = list(self._dependants())
+        changed = bool(self.rebuilt or self.altered)
         while changed:
             changed = False
             broken = self.rebuilt | self.altered
-            for kind, nodes_a, nodes_b in self._dependants():
+            strong = self.rebuilt | {k for k in self.altered if k[0] in strong_kinds}
+            for kind, nodes_a, nodes_b in dependants:
                 for key, node in nodes_a.items():
                     if key in touched or key not in nodes_b:
                         continue
-                    needs = self.requires(node)
-                    if kind in ("view", "function", "policy"):
-                        hit = needs & broken
-                    else:
-                        hit = needs & (self.rebuilt | {k for k in self.altered if k[0] in strong_kinds})
+                    needs = self._cached_requires(node)
+                    hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue
                     self._rebuild(node, nodes_b[key])
@@ -1526,14 +1554,19 @@ class _Diff:
         if isinstance(old, tuple):  # a constraint: (schema, table, constraint)
             schema, table, con_old = old
             con_new = new[2]
-            key = _con_key(schema, table, con_old.name)
             self.emit(
                 DropConstraint(schema, table, con_old),
-                Deps(removes=frozenset({key}), before=self.constraint_requires(schema, table, con_old)),
+                Deps(
+                    removes=frozenset(_constraint_keys(schema, table, con_old)),
+                    before=self.constraint_requires(schema, table, con_old),
+                ),
             )
             self.emit(
                 AddConstraint(schema, table, con_new),
-                Deps(adds=frozenset({key}), after=self.constraint_requires(schema, table, con_new)),
+                Deps(
+                    adds=frozenset(_constraint_keys(schema, table, con_new)),
+                    after=self.constraint_requires(schema, table, con_new),
+                ),
             )
             return
         drop_op, create_op = _DROP_CREATE[type(old)]
@@ -1619,6 +1652,8 @@ def _compare_schemas(d: _Diff) -> None:
     for s in new:
         d.create(CreateSchema(s), s)
     for old, s in both:
+        if old == s:
+            continue
         _comment(d, "SCHEMA", None, s.name, old.comment, s.comment, after=[node_key(s)])
 
 
@@ -1630,6 +1665,8 @@ def _compare_extensions(d: _Diff) -> None:
     for e in new:
         d.create(CreateExtension(e), e)
     for old, e in both:
+        if old == e:
+            continue
         if (old.version, old.schema) != (e.version, e.schema):
             d.emit(
                 AlterExtension(old, e),
@@ -1712,6 +1749,8 @@ def _compare_types(d: _Diff) -> None:
     for e in new:
         d.create(CreateEnum(e), e)
     for old, e in both:
+        if old == e:
+            continue
         if old.labels != e.labels:
             usages = _enum_usages(d, old, e)
             key = node_key(e)
@@ -1737,6 +1776,8 @@ def _compare_types(d: _Diff) -> None:
     for dom in new_d:
         d.create(CreateDomain(dom), dom)
     for old_d, dom in both_d:
+        if old_d == dom:
+            continue
         if (old_d.data_type, old_d.collation) != (dom.data_type, dom.collation):
             d.drop(DropDomain(old_d), old_d)
             d.create(CreateDomain(dom), dom)
@@ -1759,6 +1800,8 @@ def _compare_types(d: _Diff) -> None:
     for ct in new_c:
         d.create(CreateCompositeType(ct), ct)
     for old_c, ct in both_c:
+        if old_c == ct:
+            continue
         if old_c.attributes != ct.attributes:
             d.emit(
                 AlterCompositeType(old_c, ct),
@@ -1777,6 +1820,8 @@ def _compare_types(d: _Diff) -> None:
     for rt in new_r:
         d.create(CreateRangeType(rt), rt)
     for old_r, rt in both_r:
+        if old_r == rt:
+            continue
         if old_r.subtype != rt.subtype:
             d.drop(DropRangeType(old_r), old_r)
             d.create(CreateRangeType(rt), rt)
@@ -1802,6 +1847,8 @@ def _compare_sequences(d: _Diff) -> None:
         if s.owned_by is not None:
             d.emit(SetSequenceOwner(s.schema, s.name, None, s.owned_by), Deps(after=owner_deps(s)))
     for old, s in both:
+        if old == s:
+            continue
         plain_old = dataclasses.replace(old, owned_by=None, comment=None)
         plain_new = dataclasses.replace(s, owned_by=None, comment=None)
         if plain_old != plain_new:
@@ -1836,6 +1883,8 @@ def _compare_tables(d: _Diff) -> None:
     for t in new:
         _create_table(d, t)
     for old, t in both:
+        if old == t:
+            continue
         _alter_table(d, old, t)
     for old, _t in rebuild:
         d.rebuilt.add(node_key(old))
@@ -1849,7 +1898,18 @@ def _parent(catalog: Catalog, t: Table) -> Table | None:
 
 def _table_subkeys(t: Table) -> set[DepKey]:
     keys = {_col_key(t.schema, t.name, c.name) for c in t.columns}
-    keys |= {_con_key(t.schema, t.name, c.name) for c in t.constraints if not isinstance(c, ForeignKey)}
+    for c in t.constraints:
+        if not isinstance(c, ForeignKey):
+            keys |= _constraint_keys(t.schema, t.name, c)
+    return keys
+
+
+def _constraint_keys(schema: str, table: str, con: Constraint) -> set[DepKey]:
+    """A constraint's key, and the name of the index behind it (indexes share one
+    namespace with tables, so a drop of the old holder must precede the new one)."""
+    keys = {_con_key(schema, table, con.name)}
+    if isinstance(con, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
+        keys.add(("relname", schema, con.name))
     return keys
 
 
@@ -1881,7 +1941,7 @@ def _add_constraint(d: _Diff, t: Table, con: Constraint) -> None:
     d.emit(
         AddConstraint(t.schema, t.name, con),
         Deps(
-            adds=frozenset({_con_key(t.schema, t.name, con.name)}),
+            adds=frozenset(_constraint_keys(t.schema, t.name, con)),
             after=d.constraint_requires(t.schema, t.name, con),
         ),
     )
@@ -1891,7 +1951,7 @@ def _drop_constraint(d: _Diff, t: Table, con: Constraint) -> None:
     d.emit(
         DropConstraint(t.schema, t.name, con),
         Deps(
-            removes=frozenset({_con_key(t.schema, t.name, con.name)}),
+            removes=frozenset(_constraint_keys(t.schema, t.name, con)),
             before=d.constraint_requires(t.schema, t.name, con),
         ),
     )
@@ -1904,6 +1964,8 @@ def _column_follows_parent(d: _Diff, old: Table, new: Table) -> bool:
 
 
 def _alter_table(d: _Diff, old: Table, t: Table) -> None:
+    if old == t:
+        return
     s, n = t.schema, t.name
     rel = node_key(t)
     # Partitioning and inheritance: detach before column changes, attach after.
@@ -1981,13 +2043,13 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
         other = cons_new.get(name)
         if other is None and parent is not None and _mirrors(con, parent.constraints):
             continue  # attaching the partition takes this one over as the parent's
-        if other is None or _strip_comment(other) != _strip_comment(con):
+        if other is None or (other != con and _strip_comment(other) != _strip_comment(con)):
             _drop_constraint(d, old, con)
     for name, con in cons_new.items():
         other = cons_old.get(name)
         if other is None and parent is not None and _mirrors(con, parent.constraints):
             continue  # detaching the partition leaves the parent's copy behind as its own
-        if other is None or _strip_comment(other) != _strip_comment(con):
+        if other is None or (other != con and _strip_comment(other) != _strip_comment(con)):
             _add_constraint(d, t, con)
         elif other.comment != con.comment:
             _comment(
@@ -2036,7 +2098,8 @@ def _mirrored_index(d: _Diff, index: Index, catalog: Catalog) -> bool:
     if parent is None:
         return False
     shape = _index_shape(index)
-    return any(_index_shape(p) == shape for p in catalog.indexes_of(parent.schema, parent.name))
+    by_table = d.indexes_by_table[0 if catalog is d.a else 1]
+    return any(_index_shape(p) == shape for p in by_table.get((parent.schema, parent.name), ()))
 
 
 def _parent_drops(d: _Diff, table: Table, column: str) -> bool:
@@ -2121,6 +2184,8 @@ def _compare_indexes(d: _Diff) -> None:
         if not _mirrored_index(d, i, d.a):
             d.create(CreateIndex(i), i)
     for old, i in both:
+        if old == i:
+            continue
         if dataclasses.replace(old, comment=None) != dataclasses.replace(i, comment=None):
             d.drop(DropIndex(old), old)
             d.create(CreateIndex(i), i)
@@ -2152,6 +2217,8 @@ def _compare_views(d: _Diff) -> None:
     for v in new:
         d.create(CreateView(v), v)
     for old, v in both:
+        if old == v:
+            continue
         if _view_shape(old) != _view_shape(v):
             d.drop(DropView(old), old)
             d.create(CreateView(v), v)
@@ -2175,6 +2242,8 @@ def _compare_functions(d: _Diff) -> None:
     for f in new:
         d.create(CreateFunction(f), f)
     for old, f in both:
+        if old == f:
+            continue
         if dataclasses.replace(old, comment=None) == dataclasses.replace(f, comment=None):
             kind: CommentKind = "PROCEDURE" if f.kind == "procedure" else "FUNCTION"
             _comment(
@@ -2210,6 +2279,8 @@ def _compare_triggers(d: _Diff) -> None:
     for t in new:
         d.create(CreateTrigger(t), t)
     for old, t in both:
+        if old == t:
+            continue
         if dataclasses.replace(old, comment=None, enabled="O") != dataclasses.replace(
             t, comment=None, enabled="O"
         ):
@@ -2229,6 +2300,8 @@ def _compare_policies(d: _Diff) -> None:
     for p in new:
         d.create(CreatePolicy(p), p)
     for old, p in both:
+        if old == p:
+            continue
         if dataclasses.replace(old, comment=None) != dataclasses.replace(p, comment=None):
             d.drop(DropPolicy(old), old)
             d.create(CreatePolicy(p), p)
@@ -2244,6 +2317,8 @@ def _compare_privileges(d: _Diff) -> None:
     for p in new:
         d.create(Grant(p), p)
     for old, p in both:
+        if old == p:
+            continue
         if old != p:  # grant option changed
             d.drop(Revoke(old), old)
             d.create(Grant(p), p)
