@@ -179,3 +179,17 @@ CREATE VIEW billing.open_users AS
     SELECT id, status FROM billing.users WHERE status = 'open';
 CREATE MATERIALIZED VIEW billing.totals AS
     SELECT status, count(*) AS n FROM billing.users GROUP BY status;
+
+-- Empty things: a table without columns, an enum without labels, a table whose Insert and
+-- Update types are empty (its only column is GENERATED ALWAYS).
+CREATE TABLE public.nothing_here ();
+CREATE TYPE public.no_labels AS ENUM ();
+CREATE TABLE public.only_identity (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
+
+-- Comments become doc comments, whatever they hold.
+COMMENT ON TABLE public.users IS E'People who sign in.\n\nSecond paragraph with */ /* `ticks` and "quotes" \\ backslash.';
+COMMENT ON COLUMN public.users.email IS E'Unique per user;\nchecked by the email domain.';
+COMMENT ON TYPE public.mood IS 'How a user feels.';
+COMMENT ON TYPE public.address IS 'A postal address.';
+COMMENT ON VIEW public.user_names IS 'Names only.';
+COMMENT ON COLUMN public.user_names.shout IS 'Upper-cased.';

@@ -18,6 +18,7 @@ const (
 )
 
 // Mood is the enum public.mood.
+// How a user feels.
 type Mood string
 
 // Values of Mood.
@@ -37,7 +38,11 @@ const (
 	MoodSnakeCaseLabel Mood = "snake_case_label"
 )
 
+// NoLabels is the enum public.no_labels.
+type NoLabels string
+
 // Address is the composite type public.address.
+// A postal address.
 type Address struct {
 	Street   *string `json:"street"`
 	City     *string `json:"city"`
@@ -400,6 +405,28 @@ type BillingUsersUpdate struct {
 	ID *int32 `json:"id,omitempty"`
 }
 
+// NothingHere is a row of the table public.nothing_here.
+type NothingHere struct{}
+
+// NothingHereInsert is a row to insert into public.nothing_here; nil fields are left out,
+// so the column's default (or NULL) applies.
+type NothingHereInsert struct{}
+
+// NothingHereUpdate holds the columns an UPDATE of public.nothing_here sets; nil fields are left unchanged.
+type NothingHereUpdate struct{}
+
+// OnlyIdentity is a row of the table public.only_identity.
+type OnlyIdentity struct {
+	ID int64 `json:"id"`
+}
+
+// OnlyIdentityInsert is a row to insert into public.only_identity; nil fields are left out,
+// so the column's default (or NULL) applies.
+type OnlyIdentityInsert struct{}
+
+// OnlyIdentityUpdate holds the columns an UPDATE of public.only_identity sets; nil fields are left unchanged.
+type OnlyIdentityUpdate struct{}
+
 // Type is a row of the table public.type.
 type Type struct {
 	ID        int32   `json:"id"`
@@ -478,16 +505,23 @@ type TypeUpdate struct {
 }
 
 // UserNames is a row of the view public.user_names.
+// Names only.
 type UserNames struct {
 	ID          int64   `json:"id"`
 	DisplayName *string `json:"Display Name"`
-	Shout       *string `json:"shout"`
-	Mood        Mood    `json:"mood"`
+	// Upper-cased.
+	Shout *string `json:"shout"`
+	Mood  Mood    `json:"mood"`
 }
 
 // Users is a row of the table public.users.
+// People who sign in.
+//
+// Second paragraph with */ /* `ticks` and "quotes" \ backslash.
 type Users struct {
-	ID          int64     `json:"id"`
+	ID int64 `json:"id"`
+	// Unique per user;
+	// checked by the email domain.
 	Email       string    `json:"email"`
 	BackupEmail *string   `json:"backup_email"`
 	Mood        Mood      `json:"mood"`

@@ -17,6 +17,7 @@ pub enum Status {
 }
 
 /// The enum `public.mood`.
+/// How a user feels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Mood {
     #[serde(rename = "happy")]
@@ -47,7 +48,12 @@ pub enum Mood {
     SnakeCaseLabel,
 }
 
+/// The enum `public.no_labels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NoLabels {}
+
 /// The composite type `public.address`.
+/// A postal address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     pub street: Option<String>,
@@ -588,6 +594,34 @@ pub struct BillingUsersUpdate {
     pub id: Option<i32>,
 }
 
+/// A row of the table `public.nothing_here`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NothingHere {}
+
+/// A row to insert into `public.nothing_here`: `None` fields are left out, so the column's
+/// default (or NULL) applies; `Some(None)` writes NULL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NothingHereInsert {}
+
+/// The columns an UPDATE of `public.nothing_here` sets: `None` fields are left unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NothingHereUpdate {}
+
+/// A row of the table `public.only_identity`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlyIdentity {
+    pub id: i64,
+}
+
+/// A row to insert into `public.only_identity`: `None` fields are left out, so the column's
+/// default (or NULL) applies; `Some(None)` writes NULL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnlyIdentityInsert {}
+
+/// The columns an UPDATE of `public.only_identity` sets: `None` fields are left unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OnlyIdentityUpdate {}
+
 /// A row of the table `public.type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Type {
@@ -715,19 +749,26 @@ pub struct TypeUpdate {
 }
 
 /// A row of the view `public.user_names`.
+/// Names only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserNames {
     pub id: i64,
     #[serde(rename = "Display Name")]
     pub display_name: Option<String>,
+    /// Upper-cased.
     pub shout: Option<String>,
     pub mood: Mood,
 }
 
 /// A row of the table `public.users`.
+/// People who sign in.
+///
+/// Second paragraph with */ /* `ticks` and "quotes" \ backslash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Users {
     pub id: i64,
+    /// Unique per user;
+    /// checked by the email domain.
     pub email: String,
     pub backup_email: Option<String>,
     pub mood: Mood,

@@ -10,6 +10,7 @@ public enum Status: String, Codable, Hashable, Sendable, CaseIterable {
 }
 
 /// The enum `public.mood`.
+/// How a user feels.
 public enum Mood: String, Codable, Hashable, Sendable, CaseIterable {
     case happy = "happy"
     case readOnly = "read-only"
@@ -26,7 +27,19 @@ public enum Mood: String, Codable, Hashable, Sendable, CaseIterable {
     case snakeCaseLabel = "snake_case_label"
 }
 
+/// The enum `public.no_labels`.
+public enum NoLabels: Codable, Hashable, Sendable {
+    public init(from decoder: Decoder) throws {
+        throw DecodingError.dataCorrupted(
+            DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "the enum public.no_labels has no labels")
+        )
+    }
+
+    public func encode(to encoder: Encoder) throws {}
+}
+
 /// The composite type `public.address`.
+/// A postal address.
 public struct Address: Codable, Hashable, Sendable {
     public var street: String?
     public var city: String?
@@ -1059,6 +1072,51 @@ public struct BillingUsersUpdate: Codable, Hashable, Sendable {
     }
 }
 
+/// A row of the table `public.nothing_here`.
+public struct NothingHere: Codable, Hashable, Sendable {
+    public init() {
+    }
+}
+
+/// A row to insert into `public.nothing_here`: nil properties are left out, so the column's
+/// default (or NULL) applies; `.some(nil)` writes NULL.
+public struct NothingHereInsert: Codable, Hashable, Sendable {
+    public init() {
+    }
+}
+
+/// The columns an UPDATE of `public.nothing_here` sets: nil properties are left unchanged.
+public struct NothingHereUpdate: Codable, Hashable, Sendable {
+    public init() {
+    }
+}
+
+/// A row of the table `public.only_identity`.
+public struct OnlyIdentity: Codable, Hashable, Sendable {
+    public var id: Int64
+
+    public init(id: Int64) {
+        self.id = id
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+    }
+}
+
+/// A row to insert into `public.only_identity`: nil properties are left out, so the column's
+/// default (or NULL) applies; `.some(nil)` writes NULL.
+public struct OnlyIdentityInsert: Codable, Hashable, Sendable {
+    public init() {
+    }
+}
+
+/// The columns an UPDATE of `public.only_identity` sets: nil properties are left unchanged.
+public struct OnlyIdentityUpdate: Codable, Hashable, Sendable {
+    public init() {
+    }
+}
+
 /// A row of the table `public.type`.
 public struct PublicType: Codable, Hashable, Sendable {
     public var id: Int32
@@ -1283,9 +1341,11 @@ public struct PublicTypeUpdate: Codable, Hashable, Sendable {
 }
 
 /// A row of the view `public.user_names`.
+/// Names only.
 public struct UserNames: Codable, Hashable, Sendable {
     public var id: Int64
     public var displayName: String?
+    /// Upper-cased.
     public var shout: String?
     public var mood: Mood
 
@@ -1305,8 +1365,13 @@ public struct UserNames: Codable, Hashable, Sendable {
 }
 
 /// A row of the table `public.users`.
+/// People who sign in.
+///
+/// Second paragraph with */ /* `ticks` and "quotes" \ backslash.
 public struct Users: Codable, Hashable, Sendable {
     public var id: Int64
+    /// Unique per user;
+    /// checked by the email domain.
     public var email: String
     public var backupEmail: String?
     public var mood: Mood
