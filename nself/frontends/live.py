@@ -479,23 +479,26 @@ def introspect(url: str) -> Catalog:
             raise ConnectionFailed(f"lost the connection to {mask_password(url)}: {detail}") from None
 
 
-def introspect_connection(conn: Connection) -> Catalog:
-    """The Catalog read over an open connection (rows as dicts). Runs in its own read-only
-    transaction; the connection is left as it was found apart from that."""
+def introspect_connection(conn: psycopg.Connection[Any]) -> Catalog:
+    """The Catalog read over an open connection that is not inside a transaction. Runs in
+    its own read-only transaction; the connection is left as it was found."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise ValueError("introspect_connection needs a connection outside any transaction")
     autocommit = conn.autocommit
     isolation = conn.isolation_level
     read_only = conn.read_only
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        conn.rollback()
+    row_factory = conn.row_factory
+    conn.row_factory = dict_row
     conn.autocommit = False
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
         # jit: catalog queries are short, and compiling them costs more than running them
         conn.execute("SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off")
-        return _Reader(conn).read()
+        return _Reader(cast(Connection, conn)).read()
     finally:
         conn.rollback()
+        conn.row_factory = row_factory
         conn.autocommit = autocommit
         conn.isolation_level = isolation
         conn.read_only = read_only

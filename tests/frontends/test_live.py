@@ -555,8 +555,9 @@ class CountingConnection(psycopg.Connection[Any]):
 
 def _count_queries(url: str) -> int:
     CountingConnection.statements = 0
-    with CountingConnection.connect(url, row_factory=dict_row) as conn:
+    with CountingConnection.connect(url, autocommit=True) as conn:
         introspect_connection(conn)
+        assert conn.autocommit and conn.row_factory is not dict_row  # left as it was found
     return CountingConnection.statements
 
 
@@ -585,6 +586,13 @@ def test_query_count_does_not_grow_with_tables(new_database: Any) -> None:
     counted_small, counted_large = _count_queries(small), _count_queries(large)
     assert counted_small == counted_large
     assert counted_large <= 20
+
+
+def test_connection_inside_a_transaction_is_refused(rich_url: str) -> None:
+    with psycopg.connect(rich_url) as conn:
+        conn.execute("SELECT 1")
+        with pytest.raises(ValueError, match="outside any transaction"):
+            introspect_connection(conn)
 
 
 # --------------------------------------------------------------------------- errors
