@@ -23,6 +23,7 @@ from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
     DEFAULT_SEARCH_PATH,
+    ExprSource,
     Skip,
     State,
     column_types,
@@ -246,8 +247,7 @@ def create_domain(state: State, stmt: Any) -> None:
     data_type = canon.data_type(state, stmt.typeName)
     collation = None
     if stmt.collClause is not None:
-        coll = names_of(stmt.collClause.collname)
-        collation = coll[-1] if coll[-1] != "default" else None
+        collation = state.collation_text(names_of(stmt.collClause.collname))
     domain = Domain(schema, name, data_type, collation=collation)
     state.put_domain(None, domain)
     for c in stmt.constraints or ():
@@ -321,8 +321,7 @@ def create_composite(state: State, stmt: Any) -> None:
     for cd in stmt.coldeflist or ():
         collation = None
         if cd.collClause is not None:
-            coll = names_of(cd.collClause.collname)
-            collation = coll[-1] if coll[-1] != "default" else None
+            collation = state.collation_text(names_of(cd.collClause.collname))
         attributes.append(CompositeAttribute(cd.colname, canon.data_type(state, cd.typeName), collation))
     state.builder.add(CompositeType(schema, name, tuple(attributes)))
 
@@ -395,8 +394,11 @@ def _make_view(
             return
         if not (replace and isinstance(existing, View) and not existing.materialized):
             raise state.error(f'relation "{name}" already exists', rv.location)
-    definition, columns = canon.view_definition(state, query)
+    query = copy.deepcopy(query)
     renames = names_of(aliases)
+    if renames:
+        _set_output_names(query, dict(enumerate(renames)))
+    definition, columns = canon.view_definition(state, query)
     if renames:
         columns = tuple(
             dataclasses.replace(col, name=renames[i]) if i < len(renames) else col
@@ -408,6 +410,84 @@ def _make_view(
         columns = tuple(dataclasses.replace(c, comment=old.get(c.name)) for c in columns)
     state.builder.add(View(schema, name, definition, columns, materialized, options, comment))
     state.view_dependencies[(schema, name)] = _relations_read(state, query)
+    state.view_sources[(schema, name)] = ExprSource("view", query, state.search_path)
+
+
+def _set_output_names(query: Any, names: dict[int, str]) -> bool:
+    """Give the view's i-th output column the name names[i] (CREATE VIEW v (x, y), a
+    renamed column), as PostgreSQL does to the stored query. False when the select list
+    has a `*` the position cannot be found through."""
+    while isinstance(query, ast.SelectStmt) and query.larg is not None:
+        query = query.larg
+    if not isinstance(query, ast.SelectStmt) or not query.targetList:
+        return False
+    targets = list(query.targetList)
+    for i, target in enumerate(targets):
+        if isinstance(target.val, ast.ColumnRef) and any(
+            isinstance(f, ast.A_Star) for f in target.val.fields or ()
+        ):
+            return False
+        if i in names:
+            target.name = names[i]
+    return True
+
+
+def rederive_view(state: State, view: View) -> None:
+    """Derive a view's definition again from its (edited) source, keeping its columns'
+    names and comments."""
+    source = state.view_sources.get((view.schema, view.name))
+    if source is None:
+        return
+    saved = state.search_path
+    state.search_path = source.search_path
+    try:
+        definition, columns = canon.view_definition(state, source.node)
+    finally:
+        state.search_path = saved
+    kept = tuple(
+        dataclasses.replace(col, name=old.name, comment=old.comment) if i < len(view.columns) else col
+        for i, (col, old) in enumerate(zip(columns, view.columns, strict=False))
+    )
+    state.builder.add(dataclasses.replace(view, definition=definition, columns=kept))
+
+
+def _rename_relation_in_views(state: State, schema: str, old: str, new: str) -> None:
+    for view_key, reads in list(state.view_dependencies.items()):
+        source = state.view_sources.get(view_key)
+        view = state.builder.get(View, *view_key)
+        if source is None or view is None or (schema, new) not in reads:
+            continue
+        for node in _walk(source.node):
+            if isinstance(node, ast.RangeVar) and node.relname == old and node.schemaname in (None, schema):
+                node.relname = new
+            elif isinstance(node, ast.ColumnRef) and node.fields and len(node.fields) >= 2:
+                qualifier = node.fields[-2]
+                if isinstance(qualifier, ast.String) and qualifier.sval == old:
+                    node.fields = (*node.fields[:-2], ast.String(sval=new), node.fields[-1])
+        rederive_view(state, view)
+
+
+def _rename_column_in_views(state: State, schema: str, table: str, old: str, new: str) -> None:
+    for view_key, reads in list(state.view_dependencies.items()):
+        source = state.view_sources.get(view_key)
+        view = state.builder.get(View, *view_key)
+        if source is None or view is None or (schema, table) not in reads:
+            continue
+        if len(reads) > 1:
+            state.warn(
+                f"view {view.name}: its definition is not re-derived after a column of {table} was renamed"
+            )
+            continue
+        query = source.node
+        top = query
+        while isinstance(top, ast.SelectStmt) and top.larg is not None:
+            top = top.larg
+        for target in getattr(top, "targetList", None) or ():
+            ref = target.val
+            if target.name is None and isinstance(ref, ast.ColumnRef) and names_of(ref.fields)[-1:] == [old]:
+                target.name = old  # the view's column keeps its name
+        source.node = rename_column_refs(query, old, new)
+        rederive_view(state, view)
 
 
 @handles(ast.ViewStmt)
@@ -535,7 +615,7 @@ def create_function(state: State, stmt: Any) -> None:
         parts = names_of(options["as"])
         body = parts[-1] if len(parts) == 1 else parts[1]
     elif stmt.sql_body is not None:
-        body = canon.deparse(stmt.sql_body)
+        body = _sql_body(stmt.sql_body)
     language = options["language"].sval.lower() if "language" in options else "sql"
     volatility = options["volatility"].sval.upper() if "volatility" in options else "VOLATILE"
     returns = _returns(state, stmt, arguments)
@@ -574,6 +654,15 @@ def create_function(state: State, stmt: Any) -> None:
             raise state.error(f'function "{name}" already exists with same argument types')
         function = dataclasses.replace(function, comment=existing.comment)
     state.builder.add(function)
+
+
+def _sql_body(body: Any) -> str:
+    """A SQL-standard body (RETURN ... / BEGIN ATOMIC ... END) in the layout of
+    pg_get_function_sqlbody; expressions as pglast prints them (not yet canonical)."""
+    if isinstance(body, ast.ReturnStmt):
+        return f"RETURN {canon.deparse(body.returnval)}"
+    statements = body[0] if body and isinstance(body[0], tuple) else body
+    return "BEGIN ATOMIC\n" + "".join(f" {canon.deparse(s)};\n" for s in statements or ()) + "END"
 
 
 def _num(node: Any) -> float:
@@ -1035,20 +1124,15 @@ def grant(state: State, stmt: Any) -> None:
                     state.builder.add(p)
                 else:
                     existing = state.builder.get(Privilege, *p_key(p))
-                    if existing is None:
-                        continue
-                    if stmt.grant_option:
+                    if existing is not None and stmt.grant_option:
                         state.builder.add(dataclasses.replace(existing, grantable=False))
-                    else:
+                    elif existing is not None:
                         state.builder.remove(existing)
-                    if column is None and object_kind == "TABLE":
+                    if column is None and object_kind == "TABLE" and not stmt.grant_option:
+                        # a table-level REVOKE takes the column privileges too
                         for other in list(state.builder.all(Privilege)):
-                            if (other.schema, other.object_name, other.grantee, other.privilege) == (
-                                schema,
-                                object_name,
-                                grantee,
-                                privilege,
-                            ) and other.column:
+                            same = (other.schema, other.object_name, other.grantee, other.privilege)
+                            if other.column and same == (schema, object_name, grantee, privilege):
                                 state.builder.remove(other)
 
 
@@ -1465,6 +1549,9 @@ def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
             )
     if (schema, old) in state.view_dependencies:
         state.view_dependencies[(schema, new)] = state.view_dependencies.pop((schema, old))
+    if (schema, old) in state.view_sources:
+        state.view_sources[(schema, new)] = state.view_sources.pop((schema, old))
+    _rename_relation_in_views(state, schema, old, new)
 
 
 @renamer(
@@ -1524,12 +1611,15 @@ def rename_column(state: State, stmt: Any) -> None:
     node = found[1]
     old, new = stmt.subname, sql_naming.truncate_identifier(stmt.newname)
     if isinstance(node, View):
-        state.builder.add(
-            dataclasses.replace(
-                node,
-                columns=tuple(dataclasses.replace(c, name=new) if c.name == old else c for c in node.columns),
-            )
+        renamed = dataclasses.replace(
+            node,
+            columns=tuple(dataclasses.replace(c, name=new) if c.name == old else c for c in node.columns),
         )
+        state.builder.add(renamed)
+        source = state.view_sources.get((node.schema, node.name))
+        position = next((i for i, c in enumerate(node.columns) if c.name == old), None)
+        if source is not None and position is not None and _set_output_names(source.node, {position: new}):
+            rederive_view(state, renamed)
         return
     if isinstance(node, CompositeType):
         attrs = tuple(dataclasses.replace(a, name=new) if a.name == old else a for a in node.attributes)
@@ -1610,6 +1700,7 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
     columns = tuple(dataclasses.replace(c, name=new) if c is col else c for c in table.columns)
     table = state.update_table(table, columns=columns, constraints=tuple(constraints))
     table = _rederive_checks(state, table, old, new)
+    _rename_column_in_views(state, table.schema, table.name, old, new)
     key = (table.schema, table.name)
     for other in list(state.builder.all(Table)):
         if any((c.ref_schema, c.ref_table) == key and old in c.ref_columns for c in other.foreign_keys):
@@ -1719,6 +1810,10 @@ def rename_type(state: State, stmt: Any) -> None:
     else:
         state.builder.replace(node, dataclasses.replace(node, name=new))
     _retype_columns(state, node.schema, node.name, node.schema, new)
+    state.rewrite_expressions(
+        f"::{quote_ident(node.schema)}.{quote_ident(node.name)}",
+        f"::{quote_ident(node.schema)}.{quote_ident(new)}",
+    )
 
 
 def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, new: str) -> None:
@@ -1860,6 +1955,10 @@ def set_schema(state: State, stmt: Any) -> None:
         else:
             b.replace(node, dataclasses.replace(node, schema=new_schema))
         _retype_columns(state, node.schema, node.name, new_schema, node.name)
+        state.rewrite_expressions(
+            f"::{quote_ident(node.schema)}.{quote_ident(node.name)}",
+            f"::{quote_ident(new_schema)}.{quote_ident(node.name)}",
+        )
     elif kind in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE, ObjectType.OBJECT_ROUTINE):
         f = find_function(state, stmt.object)
         assert f is not None

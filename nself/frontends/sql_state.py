@@ -8,6 +8,7 @@ statements of each file and dispatches on the node's class."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ class State:
     keep_going: bool = False
     # (schema, index) -> the CREATE INDEX it came from
     index_sources: dict[tuple[str, str], ExprSource] = field(default_factory=dict)
+    # (schema, view) -> its query, edited by renames and derived again
+    view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
 
@@ -291,19 +294,20 @@ class State:
                 self.constraint_names[(new.schema, c.name)] += 1
 
     def rewrite_expressions(self, old: str, new: str) -> None:
-        """Replace a fragment in every stored default and CHECK (after a RENAME of a
-        sequence or an enum label, which those expressions name by OID)."""
+        """Replace a name in every stored default and CHECK (after a RENAME of a sequence,
+        a type or an enum label, which those expressions hold by OID)."""
+        pattern = re.compile(re.escape(old) + r'(?![\w$"])')
+
+        def sub(text: str) -> str:
+            return pattern.sub(lambda _: new, text)
+
         for table in list(self.builder.all(Table)):
-            columns = table.columns
-            if any(c.default and old in c.default for c in columns):
-                columns = tuple(
-                    dataclasses.replace(c, default=c.default.replace(old, new))
-                    if c.default and old in c.default
-                    else c
-                    for c in columns
-                )
+            columns = tuple(
+                dataclasses.replace(c, default=sub(c.default)) if c.default and old in c.default else c
+                for c in table.columns
+            )
             constraints = tuple(
-                dataclasses.replace(c, expression=c.expression.replace(old, new))
+                dataclasses.replace(c, expression=sub(c.expression))
                 if isinstance(c, CheckConstraint) and old in c.expression
                 else c
                 for c in table.constraints
