@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -1765,17 +1766,39 @@ def rename_constraint(state: State, stmt: Any) -> None:
 
 @renamer(ObjectType.OBJECT_SCHEMA)
 def rename_schema(state: State, stmt: Any) -> None:
-    old, new = stmt.subname, stmt.newname
+    """ALTER SCHEMA RENAME: every object in it moves, and every text that names it
+    (types, defaults, checks, view bodies, ...) names the new one, as PostgreSQL, which
+    holds OIDs, prints it afterwards."""
+    old, new = stmt.subname, sql_naming.truncate_identifier(stmt.newname)
     b = state.builder
     schema = b.get(Schema, old)
     if schema is None:
         raise state.error(f'schema "{old}" does not exist')
+    if b.get(Schema, new) is not None:
+        raise state.error(f'schema "{new}" already exists')
+    qualifier = re.compile(r'(?<![\w"$.])' + re.escape(quote_ident(old) + "."))
+    moved = quote_ident(new) + "."
+
+    def rewrite(value: Any, field_name: str = "") -> Any:
+        if isinstance(value, str):
+            if field_name in ("schema", "ref_schema", "parent_schema", "function_schema"):
+                return new if value == old else value
+            return qualifier.sub(lambda _: moved, value) if "." in value else value
+        if isinstance(value, tuple):
+            if field_name == "inherits":
+                return tuple((new if s == old else s, t) for s, t in value)
+            return tuple(rewrite(v, field_name) for v in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: rewrite(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+            return dataclasses.replace(value, **changes)
+        return value
+
     b.replace(schema, dataclasses.replace(schema, name=new))
-    state.warn("RENAME SCHEMA: types and expressions naming the old schema are not rewritten")
-    for cls in (Table,):
-        for t in list(b.all(cls)):
-            if t.schema == old:
-                state.put_table(t, dataclasses.replace(t, schema=new))
+    for cls in (Table, Domain):
+        for node in list(b.all(cls)):
+            updated = rewrite(node)
+            if updated != node:
+                (state.put_table if cls is Table else state.put_domain)(node, updated)
     for cls2 in (
         Sequence,
         Index,
@@ -1790,11 +1813,21 @@ def rename_schema(state: State, stmt: Any) -> None:
         Extension,
     ):
         for node in list(b.all(cls2)):
-            if getattr(node, "schema", None) == old:
-                b.replace(node, dataclasses.replace(node, schema=new))  # type: ignore[type-var]
-    for d in list(b.all(Domain)):
-        if d.schema == old:
-            state.put_domain(d, dataclasses.replace(d, schema=new))
+            updated = rewrite(node)
+            if updated != node:
+                b.replace(node, updated)
+    for mapping in (
+        state.identity_sequences,
+        state.hidden_relations,
+        state.index_sources,
+        state.view_sources,
+    ):
+        for key in [k for k in mapping if k[0] == old]:
+            mapping[(new, *key[1:])] = mapping.pop(key)  # type: ignore[index]
+    for key in [k for k in state.column_defaults if k[0] == old]:
+        state.column_defaults[(new, *key[1:])] = state.column_defaults.pop(key)
+    state.collations = {(new if s == old else s, n) for s, n in state.collations}
+    state.search_path = tuple(new if s == old else s for s in state.search_path)
 
 
 @renamer(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)

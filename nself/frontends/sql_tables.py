@@ -26,6 +26,8 @@ from nself.frontends.sql_state import (
 from nself.ir.model import (
     CheckConstraint,
     Column,
+    CompositeAttribute,
+    CompositeType,
     Constraint,
     ExclusionConstraint,
     ExclusionElement,
@@ -810,6 +812,9 @@ def alter_table(state: State, stmt: Any) -> None:
             return
         raise state.missing_relation(rv.schemaname, rv.relname, rv.location)
     obj = found[1]
+    if isinstance(obj, CompositeType):
+        alter_composite(state, obj, stmt)
+        return
     if not isinstance(obj, Table):
         for cmd in stmt.cmds:
             if cmd.subtype in IGNORED_ALTERS:
@@ -845,6 +850,34 @@ def alter_table(state: State, stmt: Any) -> None:
         current = state.builder.get(Table, table.schema, table.name)
         assert current is not None
         table = handler(state, current, cmd)
+
+
+def alter_composite(state: State, composite: CompositeType, stmt: Any) -> None:
+    """ALTER TYPE ... ADD / DROP / ALTER ATTRIBUTE of a composite type."""
+    attributes = list(composite.attributes)
+    for cmd in stmt.cmds:
+        if cmd.subtype == AlterTableType.AT_AddColumn:
+            cd = cmd.def_
+            attributes.append(
+                CompositeAttribute(
+                    cd.colname, canon.data_type(state, cd.typeName), _collation(state, cd.collClause)
+                )
+            )
+        elif cmd.subtype == AlterTableType.AT_DropColumn:
+            if not any(a.name == cmd.name for a in attributes) and not cmd.missing_ok:
+                raise state.error(f'column "{cmd.name}" of relation "{composite.name}" does not exist')
+            attributes = [a for a in attributes if a.name != cmd.name]
+        elif cmd.subtype == AlterTableType.AT_AlterColumnType:
+            cd = cmd.def_
+            data_type = canon.data_type(state, cd.typeName)
+            collation = _collation(state, cd.collClause)
+            attributes = [
+                dataclasses.replace(a, data_type=data_type, collation=collation) if a.name == cmd.name else a
+                for a in attributes
+            ]
+        elif cmd.subtype not in IGNORED_ALTERS:
+            state.warn(f"ALTER TYPE {cmd.subtype.name.removeprefix('AT_')} is not modelled")
+    state.builder.add(dataclasses.replace(composite, attributes=tuple(attributes)))
 
 
 def alter_index(state: State, stmt: Any) -> None:

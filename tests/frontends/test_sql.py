@@ -329,6 +329,8 @@ ORACLE = (
         "CREATE DOMAIN pos AS int; ALTER DOMAIN pos SET NOT NULL; ALTER DOMAIN pos SET DEFAULT 5; ALTER DOMAIN pos ADD CHECK (VALUE > 0);"
         " ALTER DOMAIN pos ADD CONSTRAINT c2 CHECK (VALUE < 100); ALTER DOMAIN pos DROP CONSTRAINT c2; ALTER DOMAIN pos DROP DEFAULT",
         "CREATE TYPE pair AS (a int, b text); CREATE TYPE r AS RANGE (subtype = float8)",
+        "CREATE TYPE pair AS (a int, b text); ALTER TYPE pair ADD ATTRIBUTE c date, DROP ATTRIBUTE a,"
+        " ALTER ATTRIBUTE b TYPE varchar(5); ALTER TYPE pair RENAME ATTRIBUTE c TO d",
         "CREATE TYPE mood AS ENUM ('a'); CREATE TABLE t (m mood, n int); DROP TYPE mood CASCADE",
         # views, functions, triggers, policies, grants, comments
         "CREATE TABLE t (a int, b text); CREATE VIEW v AS SELECT a, b FROM t; CREATE OR REPLACE VIEW v AS SELECT a, b, 1 AS c FROM t",
@@ -416,6 +418,9 @@ ORACLE = (
         "CREATE SCHEMA a; CREATE SCHEMA b; SET search_path TO b, a; CREATE TABLE a.t (x int); CREATE TABLE t (y int);"
         " CREATE INDEX ON t (y); RESET search_path; CREATE TABLE t (z int)",
         "CREATE TABLE t (a int); CREATE MATERIALIZED VIEW mv AS SELECT a FROM t WITH NO DATA; DROP MATERIALIZED VIEW mv",
+        "CREATE SCHEMA s; CREATE TYPE s.e AS ENUM ('a'); CREATE TABLE s.t (id serial PRIMARY KEY, e s.e DEFAULT 'a',"
+        " CHECK (e <> 'a')); CREATE TABLE u (t int REFERENCES s.t); CREATE VIEW s.v AS SELECT id FROM s.t;"
+        " ALTER SCHEMA s RENAME TO s2",
         # search_path, schemas, quoting
         "CREATE SCHEMA app; SET search_path = app, public; CREATE TABLE t (id serial PRIMARY KEY); CREATE TABLE public.u (t int REFERENCES t)",
         'CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."My Table" ("Id" serial PRIMARY KEY, "select" int UNIQUE)',
