@@ -1857,10 +1857,12 @@ def _compare_sequences(d: _Diff) -> None:
                 Deps(adds=frozenset({node_key(s)}), after=frozenset({_schema_key(s.schema)})),
             )
         if old.owned_by != s.owned_by:
-            d.emit(
-                SetSequenceOwner(s.schema, s.name, old.owned_by, s.owned_by),
-                Deps(before=owner_deps(old), after=owner_deps(s)),
-            )
+            # Released and claimed in two steps: the old owner may be dropped only after
+            # the release (or the sequence goes with it), the new one exists only later.
+            if old.owned_by is not None:
+                d.emit(SetSequenceOwner(s.schema, s.name, old.owned_by, None), Deps(before=owner_deps(old)))
+            if s.owned_by is not None:
+                d.emit(SetSequenceOwner(s.schema, s.name, None, s.owned_by), Deps(after=owner_deps(s)))
         _comment(d, "SEQUENCE", s.schema, s.name, old.comment, s.comment, after=[node_key(s)])
 
 
