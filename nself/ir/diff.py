@@ -631,6 +631,10 @@ class AddColumn(Operation):
     schema: str
     table: str
     column: Column
+    # For an inheritance child keeping a column its parent drops: the child loses it
+    # along with the parent unless it was also declared locally (which the IR does not
+    # record), so it is added back only if missing.
+    if_not_exists: bool = False
     phase: ClassVar[int] = _P_ALTER_TABLE
 
     def reverse(self) -> Operation:
@@ -2036,6 +2040,12 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
         cn = t.column(co.name)
         if cn is not None:
             _alter_column(d, old, t, co, cn, follows)
+            if co.name in inherited_a and _parent_drops(d, old, co.name):
+                parents = frozenset(_rel_key(*p) for p in old.inherits)
+                d.emit(
+                    AddColumn(s, n, cn, if_not_exists=True),
+                    Deps(adds=frozenset({rel}), removes=frozenset({rel}), after=parents),
+                )
 
     # Constraints by name; a changed one is dropped and added again.
     cons_old = {c.name: c for c in old.constraints}

@@ -300,7 +300,10 @@ def _drop_table(op: d.DropTable) -> list[str]:
 
 @renders(d.AddColumn)
 def _add_column(op: d.AddColumn) -> list[str]:
-    out = [f"ALTER TABLE {_table(op.schema, op.table)} ADD COLUMN {ddl.column_definition(op.column)};"]
+    exists = " IF NOT EXISTS" if op.if_not_exists else ""
+    out = [
+        f"ALTER TABLE {_table(op.schema, op.table)} ADD COLUMN{exists} {ddl.column_definition(op.column)};"
+    ]
     if op.column.comment is not None:
         target = f"{_table(op.schema, op.table)}.{quote_ident(op.column.name)}"
         out.append(ddl.comment_on("COLUMN", target, op.column.comment))
