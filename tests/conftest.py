@@ -40,7 +40,7 @@ def pg_cluster() -> Iterator[LocalCluster]:
     try:
         yield cluster
     finally:
-        cluster.stop()
+        cluster.stop(immediate=True)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -830,6 +830,26 @@ class SetIdentity(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnOrderNote(Operation):
+    """The target's column order cannot be reached: ALTER TABLE appends columns and never
+    reorders them, and the diff keeps a table's rows rather than rebuilding it. Renders
+    as a comment, so that a reader (and --exit-code) sees the difference."""
+
+    schema: str
+    table: str
+    reached: tuple[str, ...]  # the order the migration leaves
+    wanted: tuple[str, ...]
+    phase: ClassVar[int] = _P_COMMENT
+
+    def reverse(self) -> Operation:
+        return self._rev(ColumnOrderNote(self.schema, self.table, self.wanted, self.reached))
+
+    @property
+    def key(self) -> DepKey:
+        return ("column-order", self.schema, self.table)
+
+
+@dataclass(frozen=True, slots=True)
 class AlterTableStorage(Operation):
     """UNLOGGED / LOGGED and storage parameters."""
 
@@ -2068,6 +2088,7 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
                 d, "CONSTRAINT", s, n, other.comment, con.comment, sub=name, after=[_con_key(s, n, name)]
             )
 
+    _note_column_order(d, old, t)
     if (old.unlogged, old.options) != (t.unlogged, t.options):
         d.emit(AlterTableStorage(s, n, old.unlogged, t.unlogged, old.options, t.options), Deps())
     if (old.rls_enabled, old.rls_forced) != (t.rls_enabled, t.rls_forced):
@@ -2075,6 +2096,32 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
             SetRowLevelSecurity(s, n, old.rls_enabled, t.rls_enabled, old.rls_forced, t.rls_forced), Deps()
         )
     _comment(d, "TABLE", s, n, old.comment, t.comment, after=[rel])
+
+
+def _note_column_order(d: _Diff, old: Table, t: Table) -> None:
+    """Compare the column order the emitted operations leave with the target's."""
+    if t.partition_of is not None:
+        return  # a partition's columns follow its parent
+    moved: set[str] = set()  # dropped and added again by an operation (so now last)
+    added: list[str] = []
+    for op in d.ops:
+        if isinstance(op, (AddColumn, DropColumn, SetGenerated)) and (op.schema, op.table) == (
+            t.schema,
+            t.name,
+        ):
+            name = op.column.name if isinstance(op, (AddColumn, DropColumn)) else op.new.name
+            if isinstance(op, DropColumn):
+                moved.add(name)
+            elif isinstance(op, SetGenerated) and not op.in_place:
+                moved.add(name)
+                added.append(name)
+            elif isinstance(op, AddColumn) and name not in added:
+                added.append(name)
+    wanted = tuple(c.name for c in t.columns)
+    kept = [c.name for c in old.columns if c.name in wanted and c.name not in moved and c.name not in added]
+    reached = tuple(kept + [n for n in added if n in wanted])
+    if sorted(reached) == sorted(wanted) and reached != wanted:
+        d.emit(ColumnOrderNote(t.schema, t.name, reached, wanted), Deps())
 
 
 def _partition_parent(d: _Diff, old: Table, new: Table) -> Table | None:
@@ -2398,8 +2445,12 @@ def reverse_operations(ops: list[Operation], a: Catalog, b: Catalog) -> list[Ope
     need rebuilt (an added enum label is undone by rebuilding the enum, which the views
     over its columns must make way for, while adding it needed no such thing)."""
     d = _Diff(b, a)
-    d.ops = [op.reverse() for op in reversed(ops)]
+    d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
     d._rebuild_dependants()
+    for key, old in d.tables_a.items():
+        new = d.tables_b.get(key)
+        if new is not None and old != new:
+            _note_column_order(d, old, new)
     return order_operations(d.ops)
 
 

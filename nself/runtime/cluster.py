@@ -150,10 +150,13 @@ class LocalCluster:
              "-o", options, "-w", "-t", "60", "start"]
         )
 
-    def stop(self) -> None:
+    def stop(self, *, immediate: bool = False) -> None:
+        """Stop the server. `immediate` skips the shutdown checkpoint: for throwaway
+        clusters that are deleted right after."""
         if not self.running:
             return
-        self._run([str(server_program("pg_ctl")), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+        mode = "immediate" if immediate else "fast"
+        self._run([str(server_program("pg_ctl")), "-D", str(self.data_dir), "-m", mode, "-w", "stop"])
 
     @property
     def running(self) -> bool:

@@ -372,6 +372,14 @@ def _set_identity(op: d.SetIdentity) -> list[str]:
     return [f"{column} SET GENERATED {op.new.generation} {sets};"]
 
 
+@renders(d.ColumnOrderNote)
+def _column_order(op: d.ColumnOrderNote) -> list[str]:
+    return [
+        f"-- note: {_table(op.schema, op.table)} keeps its columns in the order ({', '.join(op.reached)}), "
+        f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns"
+    ]
+
+
 @renders(d.AlterTableStorage)
 def _alter_storage(op: d.AlterTableStorage) -> list[str]:
     name = f"ALTER TABLE {_table(op.schema, op.table)}"
