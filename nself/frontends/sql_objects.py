@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from pglast import ast
 from pglast.enums import (
@@ -1764,6 +1764,14 @@ def rename_constraint(state: State, stmt: Any) -> None:
         state.column_defaults[(t.schema, t.name, "check:" + new)] = source
 
 
+V = TypeVar("V")
+
+
+def _move_keys(mapping: dict[Any, V], old: str, new: str) -> None:
+    for key in [k for k in mapping if k[0] == old]:
+        mapping[(new, *key[1:])] = mapping.pop(key)
+
+
 @renamer(ObjectType.OBJECT_SCHEMA)
 def rename_schema(state: State, stmt: Any) -> None:
     """ALTER SCHEMA RENAME: every object in it moves, and every text that names it
@@ -1794,11 +1802,10 @@ def rename_schema(state: State, stmt: Any) -> None:
         return value
 
     b.replace(schema, dataclasses.replace(schema, name=new))
-    for cls in (Table, Domain):
-        for node in list(b.all(cls)):
-            updated = rewrite(node)
-            if updated != node:
-                (state.put_table if cls is Table else state.put_domain)(node, updated)
+    for table in list(b.all(Table)):
+        state.put_table(table, rewrite(table))
+    for domain in list(b.all(Domain)):
+        state.put_domain(domain, rewrite(domain))
     for cls2 in (
         Sequence,
         Index,
@@ -1816,16 +1823,11 @@ def rename_schema(state: State, stmt: Any) -> None:
             updated = rewrite(node)
             if updated != node:
                 b.replace(node, updated)
-    for mapping in (
-        state.identity_sequences,
-        state.hidden_relations,
-        state.index_sources,
-        state.view_sources,
-    ):
-        for key in [k for k in mapping if k[0] == old]:
-            mapping[(new, *key[1:])] = mapping.pop(key)  # type: ignore[index]
-    for key in [k for k in state.column_defaults if k[0] == old]:
-        state.column_defaults[(new, *key[1:])] = state.column_defaults.pop(key)
+    _move_keys(state.identity_sequences, old, new)
+    _move_keys(state.hidden_relations, old, new)
+    _move_keys(state.index_sources, old, new)
+    _move_keys(state.view_sources, old, new)
+    _move_keys(state.column_defaults, old, new)
     state.collations = {(new if s == old else s, n) for s, n in state.collations}
     state.search_path = tuple(new if s == old else s for s in state.search_path)
 
