@@ -129,7 +129,11 @@ class Report:
             ours = tools.get("nself", Outcome("-"))
             peer = tools.get("migra", Outcome("-"))
             yield f"{case:<34} {ours.status:<26} {peer.status + ' ' + peer.detail[:60]:<26}"
-        for prefix, label in (("migra/", "migra fixtures"), ("pagila/", "pagila edits")):
+        for prefix, label in (
+            ("migra/", "migra fixtures"),
+            ("pagila/", "pagila edits"),
+            ("lemmy/", "lemmy steps"),
+        ):
             cases = {c: t for c, t in self.rows.items() if c.startswith(prefix)}
             if not cases:
                 continue
@@ -138,9 +142,11 @@ class Report:
                 1 for t in cases.values() if t.get("nself", Outcome("-")).status in ("ok", "order")
             )
             peer_ok = sum(1 for t in cases.values() if t.get("migra", Outcome("-")).ok)
+            peer_ran = sum(1 for t in cases.values() if "migra" in t)
+            peer = f"; migra {peer_ok}/{peer_ran} up" if peer_ran else ""
             yield (
                 f"{label}: nself {ours_ok}/{len(cases)} exact both ways "
-                f"({ours_order}/{len(cases)} up to column order); migra {peer_ok}/{len(cases)} up"
+                f"({ours_order}/{len(cases)} up to column order){peer}"
             )
 
 
@@ -480,3 +486,32 @@ def test_pagila_edit(edit: str, sql: str, dbs: Databases, pagila_template: str) 
 def test_corpus_has_migra_fixtures(corpus: Path) -> None:
     """The fixture list above comes from the corpus; make sure it was there to list."""
     assert len(_migra_case_names()) >= 20 or not os.environ.get("NSELF_REQUIRE_CORPUS")
+
+
+# --------------------------------------------------------------------------- lemmy's history
+
+
+@pytest.mark.skipif(
+    os.environ.get("NSELF_DIFF_LEMMY") is None,
+    reason="walks lemmy's 247 real migrations (about a minute at 10 per step): set NSELF_DIFF_LEMMY=STEP to run",
+)
+def test_lemmy_history(dbs: Databases, corpus: Path) -> None:
+    """Real schema evolution: diff the database at migration k with the one at k+STEP,
+    both ways, along lemmy's whole history. Exact, or equal up to column order."""
+    step = int(os.environ.get("NSELF_DIFF_LEMMY") or 10)
+    root = corpus / "schemas" / "lemmy" / "migrations"
+    files = [p / "up.sql" for p in sorted(root.iterdir()) if (p / "up.sql").is_file()]
+    behind, ahead = dbs.create(), dbs.create()
+    failures = []
+    for start in range(0, len(files), step):
+        chunk = files[start : start + step]
+        for path in chunk:
+            with psycopg.connect(dbs.url(ahead), autocommit=True) as conn, conn.transaction():
+                conn.execute(path.read_text(encoding="utf-8").encode())
+        name = f"lemmy/{chunk[0].parent.name[:17]}+{len(chunk)}"
+        outcome, _sql = check_pair(dbs, behind, introspect(dbs.url(behind)), introspect(dbs.url(ahead)))
+        REPORT.add(name, "nself", outcome)
+        if outcome.status not in ("ok", "order"):
+            failures.append(f"{name}: {outcome.status}: {outcome.detail[:500]}")
+        behind = dbs.create(ahead)  # the next step starts from the exact state
+    assert not failures, "\n".join(failures)
