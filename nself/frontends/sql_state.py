@@ -103,6 +103,8 @@ class State:
     identity_sequences: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     # (schema, table, column) -> default's source; (schema, table, constraint) -> check's
     column_defaults: dict[Key, ExprSource] = field(default_factory=dict)
+    # (schema, table) -> its inheritance children and partitions
+    children: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
     # relation names taken by objects the IR leaves out (indexes cloned onto partitions)
     hidden_relations: dict[tuple[str, str], str] = field(default_factory=dict)
     # temporary tables and views (not part of the schema, but later statements name them)
@@ -268,12 +270,23 @@ class State:
             self.builder.remove(old)
             for c in old.constraints:
                 self._forget_constraint(old.schema, c)
+            for parent in _parents(old):
+                self.children.get(parent, set()).discard((old.schema, old.name))
         if new is not None:
             self.builder.add(new)
             for c in new.constraints:
                 self.constraint_names[(new.schema, c.name)] += 1
                 if isinstance(c, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
                     self.constraint_indexes[(new.schema, c.name)] = new.name
+            for parent in _parents(new):
+                self.children.setdefault(parent, set()).add((new.schema, new.name))
+
+    def children_of(self, table: Table) -> list[Table]:
+        """Tables inheriting from `table` and its partitions."""
+        found = (
+            self.builder.get(Table, *key) for key in sorted(self.children.get((table.schema, table.name), ()))
+        )
+        return [t for t in found if t is not None]
 
     def _forget_constraint(self, schema: str, c: Any) -> None:
         key = (schema, c.name)
@@ -319,6 +332,13 @@ class State:
         new = dataclasses.replace(table, **changes)
         self.put_table(table, new)
         return new
+
+
+def _parents(table: Table) -> list[tuple[str, str]]:
+    parents = list(table.inherits)
+    if table.partition_of is not None:
+        parents.append((table.partition_of.parent_schema, table.partition_of.parent))
+    return parents
 
 
 def qualified(schema: str | None, name: str) -> str:

@@ -940,13 +940,7 @@ def add_column(state: State, table: Table, cmd: Any) -> Table:
 
 
 def _children(state: State, table: Table) -> list[Table]:
-    key = (table.schema, table.name)
-    return [
-        t
-        for t in state.builder.all(Table)
-        if key in t.inherits
-        or (t.partition_of is not None and (t.partition_of.parent_schema, t.partition_of.parent) == key)
-    ]
+    return state.children_of(table)
 
 
 _IDENT = r'(?<![\w"$.]){name}(?![\w"$])'
