@@ -674,6 +674,13 @@ class _Renderer:
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add(Definition("scalar", scalar, doc))
+        for definition in self.definitions.values():
+            if definition.kind in ("type", "input") and not definition.fields:
+                # GraphQL has no empty object or input types (a table without columns, an
+                # update input of a table whose columns are all generated).
+                definition.fields = [
+                    GqlField("_empty", "Boolean", description="Nothing to hold: always null.")
+                ]
         order = {"scalar": 0, "enum": 1, "type": 2, "input": 3}
         definitions = sorted(
             self.definitions.values(),

@@ -157,3 +157,7 @@ CREATE TABLE public.json (j jsonb, "Json" text, "json" text);
 CREATE TABLE public.model ("model_config" text, "schema" text, "str" text, "int" integer);
 CREATE TABLE public.users_insert (id integer);
 CREATE TABLE public."Users" (id integer);
+
+-- Types with nothing in them: a table without columns, one whose Insert/Update are empty.
+CREATE TABLE public.nothing ();
+CREATE TABLE public.only_generated (id integer GENERATED ALWAYS AS IDENTITY);

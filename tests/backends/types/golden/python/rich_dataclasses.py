@@ -448,6 +448,38 @@ class PublicModelUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Nothing:
+    """A row of table public.nothing"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NothingInsert:
+    """Values for INSERT INTO public.nothing."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NothingUpdate:
+    """Values for UPDATE public.nothing (every field optional)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnlyGenerated:
+    """A row of table public.only_generated"""
+
+    id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnlyGeneratedInsert:
+    """Values for INSERT INTO public.only_generated."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnlyGeneratedUpdate:
+    """Values for UPDATE public.only_generated (every field optional)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Users:
     """A row of table public.users"""
 

@@ -426,6 +426,32 @@ class PublicModelUpdate(Model):
     int_: int | None = Field(default=None, alias='int')
 
 
+class Nothing(Model):
+    """A row of table public.nothing"""
+
+
+class NothingInsert(Model):
+    """Values for INSERT INTO public.nothing."""
+
+
+class NothingUpdate(Model):
+    """Values for UPDATE public.nothing (every field optional)."""
+
+
+class OnlyGenerated(Model):
+    """A row of table public.only_generated"""
+
+    id: int
+
+
+class OnlyGeneratedInsert(Model):
+    """Values for INSERT INTO public.only_generated."""
+
+
+class OnlyGeneratedUpdate(Model):
+    """Values for UPDATE public.only_generated (every field optional)."""
+
+
 class Users(Model):
     """A row of table public.users"""
 

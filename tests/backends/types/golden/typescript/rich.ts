@@ -390,6 +390,33 @@ export interface ModelUpdate {
 export interface ModelWithRelations extends Model {
 }
 
+/** Table public.nothing */
+export interface Nothing {
+}
+
+export interface NothingInsert {
+}
+
+export interface NothingUpdate {
+}
+
+export interface NothingWithRelations extends Nothing {
+}
+
+/** Table public.only_generated */
+export interface OnlyGenerated {
+  id: number;
+}
+
+export interface OnlyGeneratedInsert {
+}
+
+export interface OnlyGeneratedUpdate {
+}
+
+export interface OnlyGeneratedWithRelations extends OnlyGenerated {
+}
+
 /** Table public.users */
 export interface Users {
   id: string;
@@ -563,6 +590,18 @@ export type Database = {
         Row: Model;
         Insert: ModelInsert;
         Update: ModelUpdate;
+        Relationships: [];
+      };
+      nothing: {
+        Row: Nothing;
+        Insert: NothingInsert;
+        Update: NothingUpdate;
+        Relationships: [];
+      };
+      only_generated: {
+        Row: OnlyGenerated;
+        Insert: OnlyGeneratedInsert;
+        Update: OnlyGeneratedUpdate;
         Relationships: [];
       };
       users: {
