@@ -17,6 +17,7 @@ nullable column that is `Option<Option<T>>`, so `Some(None)` writes NULL."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,12 +221,46 @@ def doc_lines(text: str | None) -> list[str]:
     return lines
 
 
+MAX_WIDTH = 100  # rustfmt's max_width
+
+
+def display_width(text: str) -> int:
+    """Columns a line takes as rustfmt counts them (wide East Asian characters count two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def serde_attribute(arguments: Sequence[str]) -> list[str]:
+    """`#[serde(...)]` at an indent of four: one line, or one argument per line when the line
+    would pass rustfmt's width."""
+    if not arguments:
+        return []
+    line = f"    #[serde({', '.join(arguments)})]"
+    if display_width(line) <= MAX_WIDTH:
+        return [line]
+    return ["    #[serde(", *(f"        {a}," for a in arguments[:-1]), f"        {arguments[-1]}", "    )]"]
+
+
+def wrap(line: str, head: str) -> list[str]:
+    """`line`, or `head` with the rest on the next line at an indent of eight (rustfmt's
+    break after a field's colon) when `line` is too wide."""
+    if display_width(line) <= MAX_WIDTH:
+        return [line]
+    return [head, "        " + line[len(head) :].lstrip()]
+
+
 @dataclass
 class RustField:
     name: str
     type: str
-    attributes: list[str] = field(default_factory=list)
+    serde: list[str] = field(default_factory=list)  # arguments of #[serde(...)]
     doc: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The field's attribute and declaration, indented by four, as rustfmt lays them out."""
+        return [
+            *serde_attribute(self.serde),
+            *wrap(f"    pub {self.name}: {self.type},", f"    pub {self.name}:"),
+        ]
 
 
 @dataclass
@@ -240,7 +275,7 @@ class RustStruct:
 class RustEnum:
     name: str
     doc: list[str]
-    variants: list[tuple[str, str | None]]  # (variant, serde rename attribute or None)
+    variants: list[tuple[str, list[str]]]  # (variant, its #[serde(...)] lines)
 
 
 class RustRenderer:
@@ -295,9 +330,8 @@ class RustRenderer:
                 arguments.append(f"rename = {rust_string(db_name)}")
             if optional:
                 arguments.append('skip_serializing_if = "Option::is_none"')
-            attributes = [f"#[serde({', '.join(arguments)})]"] if arguments else []
             rust_type = self.field_type(self.resolver.resolve(data_type), nullable, optional)
-            fields.append(RustField(rust_name, rust_type, attributes, doc_lines(comment)))
+            fields.append(RustField(rust_name, rust_type, arguments, doc_lines(comment)))
         return RustStruct(name, doc, derive, fields)
 
     def table_structs(self, table: Table) -> list[RustStruct]:
@@ -361,7 +395,7 @@ class RustRenderer:
             name,
             doc,
             [
-                (variant, None if variant == label else f"#[serde(rename = {rust_string(label)})]")
+                (variant, [] if variant == label else serde_attribute([f"rename = {rust_string(label)}"]))
                 for variant, label in zip(variants, enum.labels, strict=True)
             ],
         )

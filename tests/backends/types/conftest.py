@@ -90,6 +90,13 @@ def corpus_catalogs(corpus: Path, types_databases: SessionDatabases) -> CorpusCa
     return CorpusCatalogs(corpus, types_databases)
 
 
+@pytest.fixture(scope="session")
+def toolchain_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build cache for the session (GOCACHE, CARGO_TARGET_DIR), so the standard library
+    and the Rust stand-in crates are built once."""
+    return tmp_path_factory.mktemp("toolchain-cache")
+
+
 GOLDEN = HERE / "golden"
 
 

@@ -195,21 +195,21 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
 # --------------------------------------------------------------------------- toolchain
 
 
-def _go_env(tmp: Path) -> dict[str, str]:
+def _go_env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GOFLAGS="-mod=mod",
         GOTOOLCHAIN="local",
         GOPROXY="off",
         GONOSUMDB="*",
-        GOCACHE=str(tmp / "gocache"),
-        GOPATH=str(tmp / "gopath"),
+        GOCACHE=str(cache / "gocache"),
+        GOPATH=str(cache / "gopath"),
         GO111MODULE="on",
     )
     return env
 
 
-def go_vet(module: Path, packages: dict[str, str]) -> None:
+def go_vet(module: Path, packages: dict[str, str], cache: Path) -> None:
     """Write each package (directory -> types.go text) into one module and run go vet and
     gofmt -l over all of them; fail with the tools' output."""
     module.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ def go_vet(module: Path, packages: dict[str, str]) -> None:
     for directory, text in packages.items():
         (module / directory).mkdir(parents=True, exist_ok=True)
         (module / directory / FILE_NAME).write_text(text, encoding="utf-8")
-    env = _go_env(module.parent)
+    env = _go_env(cache)
     assert GO is not None and GOFMT is not None
     vet = subprocess.run([GO, "vet", "./..."], cwd=module, env=env, capture_output=True, text=True)
     assert vet.returncode == 0, f"go vet failed:\n{vet.stdout}{vet.stderr}"
@@ -227,23 +227,24 @@ def go_vet(module: Path, packages: dict[str, str]) -> None:
 
 @needs_go
 @pytest.mark.oracle
-def test_go_vet_every_case(every_case_catalog: Catalog, tmp_path: Path) -> None:
+def test_go_vet_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchain_cache: Path) -> None:
     go_vet(
         tmp_path / "module",
         {
             "models": render(every_case_catalog, {})[FILE_NAME],
             "other": render(every_case_catalog, {"package": "other_name"})[FILE_NAME],
         },
+        toolchain_cache,
     )
 
 
 @needs_go
 @pytest.mark.oracle
-def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path) -> None:
+def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
     """Every corpus case as one package of one module, checked by one go vet run."""
     packages = {
         re.sub(r"[^a-z0-9]+", "_", name.lower()): render(corpus_catalogs.get(name), {})[FILE_NAME]
         for name in corpus_catalogs.names()
     }
-    go_vet(tmp_path / "module", packages)
+    go_vet(tmp_path / "module", packages, toolchain_cache)
     print(f"go vet: {len(packages)} corpus cases pass")

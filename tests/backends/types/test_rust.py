@@ -155,13 +155,7 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
 # --------------------------------------------------------------------------- toolchain
 
 
-@pytest.fixture(scope="session")
-def cargo_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One target directory for the session, so the stand-in crates build once."""
-    return tmp_path_factory.mktemp("cargo-target")
-
-
-def cargo_check(crate: Path, target: Path, modules: dict[str, str]) -> None:
+def cargo_check(crate: Path, cache: Path, modules: dict[str, str]) -> None:
     """A library crate with one module per entry (module name -> types.rs text), checked by
     cargo check --offline with warnings denied, and by rustfmt --check when installed."""
     (crate / "src").mkdir(parents=True, exist_ok=True)
@@ -178,7 +172,12 @@ def cargo_check(crate: Path, target: Path, modules: dict[str, str]) -> None:
     (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
     for name, text in modules.items():
         (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
-    env = dict(os.environ, CARGO_TARGET_DIR=str(target), RUSTFLAGS="-D warnings", CARGO_TERM_COLOR="never")
+    env = dict(
+        os.environ,
+        CARGO_TARGET_DIR=str(cache / "cargo-target"),
+        RUSTFLAGS="-D warnings",
+        CARGO_TERM_COLOR="never",
+    )
     assert CARGO is not None
     check = subprocess.run(
         [CARGO, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
@@ -194,25 +193,25 @@ def cargo_check(crate: Path, target: Path, modules: dict[str, str]) -> None:
 
 @needs_cargo
 @pytest.mark.oracle
-def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, cargo_target: Path) -> None:
-    cargo_check(tmp_path / "crate", cargo_target, {"db": render(every_case_catalog, {})[FILE_NAME]})
+def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchain_cache: Path) -> None:
+    cargo_check(tmp_path / "crate", toolchain_cache, {"db": render(every_case_catalog, {})[FILE_NAME]})
 
 
 @needs_cargo
 @pytest.mark.oracle
-def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, cargo_target: Path) -> None:
+def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
     """Every corpus case as one module of one crate, checked by one cargo run."""
     modules = {
         "case_" + re.sub(r"[^a-z0-9]+", "_", name.lower()): render(corpus_catalogs.get(name), {})[FILE_NAME]
         for name in corpus_catalogs.names()
     }
-    cargo_check(tmp_path / "crate", cargo_target, modules)
+    cargo_check(tmp_path / "crate", toolchain_cache, modules)
     print(f"cargo check: {len(modules)} corpus cases pass")
 
 
 @needs_cargo
 @pytest.mark.oracle
-def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, cargo_target: Path) -> None:
+def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cache: Path) -> None:
     """The check has teeth: a misspelt serde attribute or a field type without Serialize
     fails to compile against the stand-ins."""
     bad = (
@@ -226,7 +225,7 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, cargo_target: 
         "}\n"
     )
     with pytest.raises(AssertionError, match=r"serde attribute `renam` is not expected here"):
-        cargo_check(tmp_path / "crate", cargo_target, {"bad": bad})
+        cargo_check(tmp_path / "crate", toolchain_cache, {"bad": bad})
     fixed = bad.replace("renam", "rename")
     with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
-        cargo_check(tmp_path / "crate2", cargo_target, {"bad": fixed})
+        cargo_check(tmp_path / "crate2", toolchain_cache, {"bad": fixed})
