@@ -1438,6 +1438,11 @@ def drop_type(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
         state.builder.remove(node)
     if cascade:
         _drop_columns_of_type(state, node.schema, node.name)
+        typename = f"{quote_ident(node.schema)}.{quote_ident(node.name)}"
+        for f in list(state.builder.all(Function)):
+            types = [a.data_type for a in f.arguments] + [(f.returns or "").removeprefix("SETOF ")]
+            if any(t in (typename, typename + "[]") for t in types):
+                state.builder.remove(f)
     for priv in list(state.builder.all(Privilege)):
         if priv.object_kind == "TYPE" and (priv.schema, priv.object_name) == (node.schema, node.name):
             state.builder.remove(priv)

@@ -421,6 +421,16 @@ ORACLE = (
         "CREATE SCHEMA s; CREATE TYPE s.e AS ENUM ('a'); CREATE TABLE s.t (id serial PRIMARY KEY, e s.e DEFAULT 'a',"
         " CHECK (e <> 'a')); CREATE TABLE u (t int REFERENCES s.t); CREATE VIEW s.v AS SELECT id FROM s.t;"
         " ALTER SCHEMA s RENAME TO s2",
+        # partitions and inheritance: what children get
+        "CREATE TABLE m (id serial, a date NOT NULL DEFAULT now(), b text DEFAULT 'x' CHECK (b <> '')) PARTITION BY RANGE (a); CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01'); CREATE TABLE m2 PARTITION OF m (b DEFAULT 'y', CONSTRAINT own CHECK (b <> 'z')) FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')",
+        "CREATE TABLE p (id serial, a text DEFAULT 'x' NOT NULL, CHECK (a <> '')); CREATE TABLE c (b int, a text DEFAULT 'y') INHERITS (p)",
+        "CREATE TABLE p (id int GENERATED ALWAYS AS IDENTITY, a int); CREATE TABLE c () INHERITS (p)",
+        "CREATE TABLE p (a int); CREATE TABLE c () INHERITS (p); ALTER TABLE p ADD COLUMN b int DEFAULT 5 NOT NULL; ALTER TABLE p ADD CHECK (a > 0); ALTER TABLE p ALTER a SET NOT NULL",
+        "CREATE TABLE p (a int, b int); CREATE TABLE c () INHERITS (p); ALTER TABLE p DROP COLUMN b; ALTER TABLE p RENAME a TO z",
+        "CREATE TABLE t (a int, b text); CREATE TABLE u (LIKE t INCLUDING DEFAULTS, c int)",
+        "CREATE SCHEMA s; CREATE TABLE s.t (a int); CREATE VIEW s.v AS SELECT * FROM s.t; CREATE FUNCTION s.f(s.t) RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE TABLE t (a int); CREATE TABLE u AS SELECT a, a + 1 AS b FROM t",
+        "CREATE TYPE e AS ENUM ('a'); CREATE TABLE t (x e); ALTER TYPE e ADD VALUE 'b'; CREATE FUNCTION f(e) RETURNS e LANGUAGE sql AS 'SELECT $1'; DROP TYPE e CASCADE",
         # search_path, schemas, quoting
         "CREATE SCHEMA app; SET search_path = app, public; CREATE TABLE t (id serial PRIMARY KEY); CREATE TABLE public.u (t int REFERENCES t)",
         'CREATE SCHEMA "My Schema"; CREATE TABLE "My Schema"."My Table" ("Id" serial PRIMARY KEY, "select" int UNIQUE)',
