@@ -29,13 +29,30 @@ from nself.frontends.sql_expr import (
 )
 from nself.frontends.sql_expr.analyze import is_node
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import Column, Enum, Extension, Table
+from nself.ir.model import (
+    Column,
+    CompositeAttribute,
+    CompositeType,
+    Domain,
+    Enum,
+    Extension,
+    Function,
+    FunctionArgument,
+    Table,
+)
 from nself.runtime.cluster import LocalCluster
 
 pytestmark = pytest.mark.oracle
 
 PRELUDE = """
 CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN public.year AS integer CHECK (VALUE >= 1901);
+CREATE DOMAIN public.email AS text;
+CREATE TYPE public.pair AS (a integer, b text);
+CREATE FUNCTION public.add_one(x integer) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT x + 1';
+CREATE FUNCTION public.label(x text, y text DEFAULT 'z') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT x || y';
+CREATE FUNCTION public.total(VARIADIC xs integer[]) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 1';
+CREATE SEQUENCE public."Mixed_Seq";
 CREATE SEQUENCE public.users_id_seq;
 CREATE SCHEMA "Other";
 CREATE TYPE "Other"."Mixed Case" AS ENUM ('a');
@@ -57,6 +74,18 @@ def prelude_builder() -> CatalogBuilder:
     from nself.ir.model import Sequence
 
     builder.add(Sequence("public", "users_id_seq"))
+    builder.add(Sequence("public", "Mixed_Seq"))
+    builder.add(Domain("public", "year", "integer"))
+    builder.add(Domain("public", "email", "text"))
+    builder.add(CompositeType("public", "pair", (CompositeAttribute("a", "integer"), CompositeAttribute("b", "text"))))
+    builder.add(Function("public", "add_one", (FunctionArgument("x", "integer"),), returns="integer"))
+    builder.add(
+        Function(
+            "public", "label", (FunctionArgument("x", "text"), FunctionArgument("y", "text", default="'z'::text")),
+            returns="text",
+        )
+    )
+    builder.add(Function("public", "total", (FunctionArgument("xs", "integer[]", "VARIADIC"),), returns="integer"))
     for name in EXTENSIONS:
         builder.add(Extension(name, "public"))
     return builder
@@ -293,6 +322,88 @@ DEFAULTS = [
     ("hstore", "''"),
     ("text", "crypt('x', gen_salt('bf'))"),
     ("text", "digest('x', 'sha256')::text"),
+    ("year", "2000"),
+    ("public.year", "'2000'"),
+    ("email", "'a@b'"),
+    ("int", "add_one(1)"),
+    ("int", "public.add_one(1)"),
+    ("text", "label('a')"),
+    ("text", "label('a', 'b')"),
+    ("int", "total(1, 2, 3)"),
+    ("int", "total(VARIADIC ARRAY[1, 2])"),
+    ("bigint", "nextval('\"Mixed_Seq\"')"),
+    ("interval", "INTERVAL '1' DAY"),
+    ("interval day to second", "'1 day'"),
+    ("interval", "INTERVAL '2 hours 30 minutes'"),
+    ("date", "CURRENT_TIMESTAMP::date"),
+    ("date", "CURRENT_DATE + 1"),
+    ("timestamp(0)", "now()::timestamp(0)"),
+    ("timestamptz", "'epoch'"),
+    ("bigint[]", "ARRAY[1,2]::bigint[]"),
+    ("mood[]", "ARRAY['ok'::mood]"),
+    ("mood[]", "'{ok,sad}'"),
+    ("text", "'abc' COLLATE \"C\""),
+    ("bit(8)", "X'FF'"),
+    ("regclass", "'users_id_seq'"),
+    ("pair", "ROW(1, 'a')"),
+    ("int", "(ROW(1, 'a')::pair).a"),
+    ("int", "(ARRAY[1,2])[1]"),
+    ("int[]", "(ARRAY[1,2,3])[1:2]"),
+    ("text", "NULLIF('a', 'b')"),
+    ("varchar(5)", "coalesce(NULL::varchar, 'x')"),
+    ("text", "greatest('a'::varchar, 'b'::text)"),
+    ("numeric(10,2)", "'1.5'::numeric(10,2)"),
+    ("numeric(10,2)", "1.5::numeric(10,2)"),
+    ("varchar(3)", "'abcdef'::varchar(3)"),
+    ("time(0)", "'10:00:00.5'::time(0)"),
+    ("interval(0)", "'1.5 seconds'::interval(0)"),
+    ("json", "'[1, 2]'::json -> 0"),
+    ("jsonb", "'{\"a\": {\"b\": 1}}'::jsonb #> '{a}'"),
+    ("text", "'{\"a\": 1}'::jsonb ->> 'a'"),
+    ("boolean", "'{\"a\": 1}'::jsonb @> '{\"a\": 1}'"),
+    ("boolean", "'{\"a\": 1}'::jsonb ?| ARRAY['a', 'b']"),
+    ("float8", "pi() * 2"),
+    ("int", "2 ^ 3"),
+    ("float8", "2 ^ 3"),
+    ("int8", "9223372036854775807"),
+    ("numeric", "9223372036854775808"),
+    ("text", "E'a\\nb'"),
+    ("text", "U&'\\0041'"),
+    ("text", "$$dollar$$"),
+    ("smallint", "-32768"),
+    ("real", "'1e-5'"),
+    ("float8", "1e300"),
+    ("float8", "'0.1'"),
+    ("float4", "0.1"),
+    ("money", "12.5"),
+    ("uuid", "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'"),
+    ("inet", "'10.0.0.1/8'"),
+    ("cidr", "'10.0.0.0/8'"),
+    ("bytea", "'abc'"),
+    ("timestamptz", "'2020-06-01 12:00:00 America/New_York'"),
+    ("timestamptz", "'2020-06-01T12:00:00Z'"),
+    ("timestamp", "'2020-06-01 12:00:00+05'"),
+    ("date", "'20200601'"),
+    ("tsquery", "'a & b'"),
+    ("int4range", "'[1,10)'"),
+    ("int4range", "int4range(1, 10)"),
+    ("point", "'(1,2)'"),
+    ("interval", "'1.5 seconds'::interval(0)"),
+    ("interval", "'1 day'::interval day to second"),
+    ("interval", "interval '3' hour"),
+    ("interval", "interval '1:30' hour to minute"),
+    ("interval", "interval '90' minute"),
+    ("interval(2)", "interval '1.2345 seconds'"),
+    ("interval", "'1.2345 seconds'::interval(2)"),
+    ("interval", "interval '1 year 5 months' year"),
+    ("interval", "interval '2 days 3 hours' day"),
+    ("interval", "'-1 day'"),
+    ("interval", "'1 day ago'"),
+    ("interval", "'-01:30:00'"),
+    ("interval", "'1 mon -2 days'"),
+    ("tsvector", "'b a c a'"),
+    ("tsquery", "'a & !b | c'"),
+    ("varchar", "'abc'::varchar(2)"),
 ]
 
 
@@ -317,7 +428,7 @@ def test_default_expression(oracle: Oracle, declared: str, source: str) -> None:
 CHECK_COLUMNS = (
     "ci citext, path ltree, kv hstore, price numeric, qty int, big bigint, small smallint, name varchar(20), body text, code char(2), "
     "status varchar, flag boolean, at timestamptz, day date, m mood, tags text[], data jsonb, "
-    "score double precision, ratio real, \"Mixed\" int, email varchar(255)"
+    "score double precision, ratio real, \"Mixed\" int, email varchar(255), y year, e email"
 )
 
 CHECKS = [
@@ -394,6 +505,54 @@ CHECKS = [
     "kv ? 'a'",
     "kv -> 'a' = 'b'",
     "lower(ci::text) = 'a'",
+    "y > 1900",
+    "y::int > 1900",
+    "e <> ''",
+    "m::text = 'ok'",
+    "body LIKE 'a!%' ESCAPE '!'",
+    "body SIMILAR TO 'a%'",
+    "qty BETWEEN SYMMETRIC 10 AND 1",
+    "flag IS NOT TRUE",
+    "flag IS UNKNOWN",
+    "(qty, price) > (1, 2)",
+    "body COLLATE \"C\" > 'a'",
+    "tags @> ARRAY['a']",
+    "tags && '{a,b}'",
+    "'a' = ANY (tags)",
+    "add_one(qty) > 0",
+    "data -> 'a' ->> 'b' = 'c'",
+    "data @> '{\"a\": 1}'",
+    "at::date > '2020-01-01'",
+    "day + 1 > day",
+    "at - interval '1 day' < at",
+    "extract(year from day) > 2000",
+    "date_part('year', at) > 2000",
+    "char_length(code) = 2",
+    "code = 'ab'",
+    "code IN ('ab', 'cd')",
+    "name::text = body",
+    "name = body",
+    "name || body <> ''",
+    "qty::numeric = price",
+    "big = qty",
+    "small = qty",
+    "score = ratio",
+    "score > 1",
+    "ratio > 1",
+    "price > 1.5",
+    "big > 1.5",
+    "email LIKE '%@%'",
+    "octet_length(email) < 300",
+    "position('@' in email) > 0",
+    "substring(email from 1 for 1) <> '@'",
+    "upper(substr(body, 1, 1)) = 'A'",
+    "body ~ '[a-z]' AND body !~ '[0-9]'",
+    "array_position(tags, 'x') IS NULL",
+    "COALESCE(array_length(tags, 1), 0) < 10",
+    "jsonb_array_length(data) < 5",
+    "num_nulls(qty, price, big) < 3",
+    "NOT (qty > 0 AND price > 0)",
+    "NOT (qty > 0) OR NOT (price > 0)",
 ]
 
 
@@ -698,6 +857,9 @@ VIEWS = [
     "SELECT id FROM v_t WHERE at > now() - interval '1 day'",
     "SELECT id FROM v_t t WHERE NOT EXISTS (SELECT 1 FROM v_u u WHERE u.t_id = t.id)",
     "SELECT id, name FROM v_t WHERE name = ANY (ARRAY['a', 'b']) AND id <> ALL (ARRAY[1, 2])",
+    "SELECT id, coalesce(name, 'x') AS n, coalesce(name, name) AS same FROM v_t",
+    "SELECT id, CASE WHEN flag THEN name ELSE name END AS n FROM v_t",
+    "SELECT id, name::varchar(5) AS short, price::numeric(6,1) AS p FROM v_t",
 ]
 
 

@@ -116,7 +116,7 @@ def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | N
     try:
         target = analyzer.types.parse_format(target_type)
         expr = analyzer.transform(node)
-        expr = analyzer.coerce(expr, target, 1, "implicit")
+        expr = analyzer.coerce(expr, target, 1, "implicit", to_target=True)
         if isinstance(expr, n.Const) and expr.value is None:
             return None
         return _print(expr, analyzer.types, pretty_paren=False)
@@ -131,7 +131,7 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
     try:
         expr = analyzer.transform(node)
         if target_type is not None:
-            expr = analyzer.coerce(expr, analyzer.types.parse_format(target_type), 1, "implicit")
+            expr = analyzer.coerce(expr, analyzer.types.parse_format(target_type), 1, "implicit", to_target=True)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc)

@@ -233,7 +233,7 @@ class Analyzer:
             arg = self.t_A_ArrayExpr(arg_node, target)
         else:
             arg = self.transform(arg_node)
-        return self.coerce(arg, target, EXPLICIT, "explicit")
+        return self.coerce(arg, target, EXPLICIT, "explicit", to_target=True)
 
     def t_ColumnRef(self, node: Any) -> n.Expr:
         fields: list[str] = []
@@ -325,6 +325,7 @@ class Analyzer:
         ty = self.common_type(all_results, "CASE")
         results = [self.coerce(r, ty, IMPLICIT, "implicit") for r in results]
         default = self.coerce(default, ty, IMPLICIT, "implicit")
+        ty = shared_typmod(ty, [*results, default])
         if arg is not None:
             # CASE x WHEN v: the comparisons print as their right-hand sides
             pass
@@ -333,13 +334,15 @@ class Analyzer:
     def t_CoalesceExpr(self, node: Any) -> n.Expr:
         args = [self.transform(a) for a in node.args]
         ty = self.common_type(args, "COALESCE")
-        return n.Coalesce(ty, [self.coerce(a, ty, IMPLICIT, "implicit") for a in args])
+        coerced = [self.coerce(a, ty, IMPLICIT, "implicit") for a in args]
+        return n.Coalesce(shared_typmod(ty, coerced), coerced)
 
     def t_MinMaxExpr(self, node: Any) -> n.Expr:
         args = [self.transform(a) for a in node.args]
         ty = self.common_type(args, "GREATEST")
         op = "GREATEST" if int(node.op) == 0 else "LEAST"
-        return n.MinMax(ty, op, [self.coerce(a, ty, IMPLICIT, "implicit") for a in args])  # type: ignore[arg-type]
+        coerced = [self.coerce(a, ty, IMPLICIT, "implicit") for a in args]
+        return n.MinMax(shared_typmod(ty, coerced), op, coerced)  # type: ignore[arg-type]
 
     def t_A_ArrayExpr(self, node: Any, target: Ty | None = None) -> n.Expr:
         elements = [self.transform(e) for e in (node.elements or ())]
@@ -375,10 +378,27 @@ class Analyzer:
                 ty = arg.ty if ind.is_slice else Ty(elem)
                 arg = n.Subscript(ty, arg, [(lower, upper, bool(ind.is_slice))])
             elif isinstance(ind, ast.String):
-                arg = n.FieldSelect(Ty(UNKNOWN), arg, str(ind.sval))
+                arg = n.FieldSelect(self._field_type(arg.ty, str(ind.sval)), arg, str(ind.sval))
             else:
                 raise Unsupported("indirection")
         return arg
+
+    def _field_type(self, ty: Ty, name: str) -> Ty:
+        from nself.ir.model import CompositeType as IRComposite
+
+        schema, _, typname = ty.key.partition(".")
+        members: list[tuple[str, str]] = []
+        composite = self.builder.get(IRComposite, schema, typname)
+        if composite is not None:
+            members = [(a.name, a.data_type) for a in composite.attributes]
+        for cls in (Table, View):
+            relation = self.builder.get(cls, schema, typname)
+            if relation is not None and not members:
+                members = [(c.name, c.data_type) for c in relation.columns]
+        for member, data_type in members:
+            if member == name:
+                return self.types.parse_format(data_type)
+        raise Unsupported(f"field {name} of {ty.key}")
 
     def t_SubLink(self, node: Any) -> n.Expr:
         if self.sublink_hook is None:
@@ -523,6 +543,19 @@ class Analyzer:
         if chosen is None:
             raise Unsupported(f"function {name}({', '.join(arg_types)})")
         f, declared = chosen
+        if f.variadic and f.variadic != "any" and not variadic:
+            # the parser packs expanded VARIADIC arguments into one array
+            fixed = len(f.args) - 1
+            elem_decl = declared[fixed] if len(declared) > fixed else f.variadic
+            packed_args = args[fixed:]
+            bound_v = self._bind_polymorphic(declared[fixed:], packed_args)
+            elem = self._resolve_poly(elem_decl, bound_v) if elem_decl in POLY else elem_decl
+            array = n.Array(
+                Ty(self.types.array_of(elem)), [self.coerce(a, Ty(elem), IMPLICIT, "implicit") for a in packed_args]
+            )
+            args = [*args[:fixed], array]
+            declared = [*declared[:fixed], f.args[-1]]
+            variadic = True
         bound = self._bind_polymorphic(declared, args)
         new_args: list[n.Expr] = []
         for a, d in zip(args, declared, strict=True):
@@ -571,12 +604,12 @@ class Analyzer:
             if f.kind == "p":
                 continue
             declared = list(f.args)
-            if len(declared) == nargs:
+            if f.variadic and not variadic:
+                # without VARIADIC, a variadic function's last parameter is expanded
+                if nargs >= len(declared):
+                    out.append((f, declared[:-1] + [f.variadic] * (nargs - len(declared) + 1)))
+            elif len(declared) == nargs:
                 out.append((f, declared))
-            elif f.variadic and not variadic and nargs >= len(declared) - 1:
-                elem = f.variadic
-                extra = nargs - (len(declared) - 1)
-                out.append((f, declared[:-1] + [elem] * extra))
             elif f.ndefaults and len(declared) - f.ndefaults <= nargs < len(declared):
                 out.append((f, declared[:nargs]))
         return out
@@ -674,6 +707,16 @@ class Analyzer:
     # ------------------------------------------------------------------ operators
 
     def make_op(self, name: str, left: n.Expr | None, right: n.Expr, schema: str | None = None) -> n.Expr:
+        if isinstance(left, n.Row) and isinstance(right, n.Row) and len(left.args) == len(right.args):
+            pairs = [self.make_op(name, a, b, schema) for a, b in zip(left.args, right.args, strict=True)]
+            if name == "=":
+                return pairs[0] if len(pairs) == 1 else n.Bool(Ty("bool"), "AND", pairs)
+            if name == "<>":
+                return pairs[0] if len(pairs) == 1 else n.Bool(Ty("bool"), "OR", pairs)
+            ops = [p for p in pairs if isinstance(p, n.Op)]
+            if len(ops) != len(pairs):
+                raise Unsupported("row comparison")
+            return n.RowCompare(Ty("bool"), ops[0].name, [p.args[0] for p in ops], [p.args[1] for p in ops], ops[0].schema)
         ltype = left.ty.key if left is not None else None
         rtype = right.ty.key
         op = self.resolve_operator(name, ltype, rtype, schema)
@@ -892,17 +935,27 @@ class Analyzer:
         # enums and composites cast to/from text through I/O (above); user enums to anyenum etc.
         return ("none", "")
 
-    def coerce(self, e: n.Expr, target: Ty, context: int, form: str) -> n.Expr:
-        """coerce_to_target_type: coerce_type followed by coerce_type_typmod."""
+    def coerce(self, e: n.Expr, target: Ty, context: int, form: str, to_target: bool = False) -> n.Expr:
+        """coerce_type followed by coerce_type_typmod; `to_target` for coerce_to_target_type
+        (casts and assignments), which also drops a typmod the target does not have."""
         f = "explicit" if form == "explicit" else "implicit"
         src = e.ty
-        if target.key == UNKNOWN or target.key in POLY or target.key in ("any", "record"):
+        if target.key == UNKNOWN or target.key in POLY or target.key in ("any",):
             return e
+        if target.key == "record":
+            return e
+        if isinstance(e, n.Row) and target.key != "record":
+            info = self.types.info(target.key)
+            if info is not None and info.kind == "c":
+                return n.Row(Ty(target.key), e.args, e.explicit, cast=form == "explicit")
         if src.key == target.key:
             if target.typmod >= 0 and src.typmod != target.typmod:
                 return self._length_coerce(e, target, f)
-            if form == "explicit" and isinstance(e, n.Const) is False and target.typmod == -1:
-                return e
+            if to_target and target.typmod < 0 and src.typmod >= 0:
+                # applyRelabelType: a constant just loses its typmod
+                if isinstance(e, n.Const):
+                    return n.Const(Ty(src.key), e.value)
+                return n.Coerce(Ty(src.key), e, "relabel", "implicit")
             return e
         if src.key == UNKNOWN and isinstance(e, n.Const):
             return self._coerce_unknown_const(e, target, f)
@@ -941,21 +994,23 @@ class Analyzer:
         info = self.types.info(target.key)
         base = self.types.base_of(Ty(target.key))
         value = e.value
-        if value is not None:
-            value = self.literal_value(base.key, value)
+        # INTERVAL is the one type whose input reads the typmod (`'1' DAY` is one day)
         typmod = target.typmod if base.key == "interval" else -1
-        const_ty = Ty(base.key, typmod)
-        result: n.Expr = n.Const(const_ty, value)
+        if value is not None:
+            value = self.literal_value(base.key, value, typmod)
+        result: n.Expr = n.Const(Ty(base.key, typmod), value)
         if info is not None and info.kind == "d":
             result = n.Coerce(Ty(target.key), result, "domain", form)  # type: ignore[arg-type]
-        if (target.typmod >= 0 and base.key != "interval") or (base.key == "interval" and target.typmod >= 0):
+        if target.typmod >= 0 and base.key != "interval":
             result = self._length_coerce(result, target, form)
         return result
 
-    def literal_value(self, key: str, text: str) -> str:
+    def literal_value(self, key: str, text: str, typmod: int = -1) -> str:
         try:
             if key in ("regclass",):
                 return self._regclass(text)
+            if key == "interval":
+                return normalise(key, text, typmod)
             elem = self.types.elem_of(key)
             if elem is not None:
                 items = parse_array(text)
@@ -1005,8 +1060,7 @@ class Analyzer:
         first = known[0].ty
         ptype = self.types.base_of(first).key
         if all(e.ty.key == first.key for e in known):
-            typmods = {e.ty.typmod for e in known}
-            return Ty(first.key, typmods.pop() if len(typmods) == 1 else -1)
+            return Ty(first.key)
         pcategory = self.types.category(ptype)
         pispreferred = self.types.preferred(ptype)
         for e in known[1:]:
@@ -1021,6 +1075,14 @@ class Analyzer:
             if not pispreferred and self.can_coerce(ptype, ntype) and not self.can_coerce(ntype, ptype):
                 ptype, pcategory, pispreferred = ntype, ncategory, self.types.preferred(ntype)
         return Ty(ptype)
+
+
+def shared_typmod(ty: Ty, exprs: list[n.Expr]) -> Ty:
+    """exprTypmod of CASE/COALESCE/GREATEST: the arguments' typmod when they all agree."""
+    typmods = {e.ty.typmod for e in exprs if e.ty.key == ty.key}
+    if len(typmods) == 1 and all(e.ty.key == ty.key for e in exprs):
+        return Ty(ty.key, typmods.pop())
+    return ty
 
 
 def column_map(columns: Mapping[str, str], types: TypeCatalog) -> list[Column]:

@@ -259,9 +259,18 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
         if not node.elements:
             ctx.append("::" + fmt(ctx, Ty(node.ty.key)))
     elif isinstance(node, n.Row):
-        ctx.append("ROW(" if node.explicit else "(")
+        ctx.append("ROW(" if node.explicit or node.cast else "(")
         _list(node.args, ctx)
         ctx.append(")")
+        if node.cast:
+            ctx.append("::" + fmt(ctx, node.ty))
+    elif isinstance(node, n.RowCompare):
+        ctx.append("(ROW(")
+        _list(node.left, ctx)
+        name = node.op if node.schema == "pg_catalog" else f"OPERATOR({quote_ident(node.schema)}.{node.op})"
+        ctx.append(f") {name} ROW(")
+        _list(node.right, ctx)
+        ctx.append("))")
     elif isinstance(node, n.SQLValue):
         ctx.append(node.text)
     elif isinstance(node, n.Collate):
@@ -272,7 +281,7 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
         if not pp:
             ctx.append(")")
     elif isinstance(node, n.Subscript):
-        need = not isinstance(node.arg, (n.Var, n.Func, n.Subscript, n.Array, n.Row))
+        need = not isinstance(node.arg, (n.Var, n.FieldSelect))
         if need:
             ctx.append("(")
         get_rule_expr(node.arg, ctx, showimplicit)
@@ -290,11 +299,12 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
                 get_rule_expr(upper, ctx, False)
             ctx.append("]")
     elif isinstance(node, n.FieldSelect):
-        need = not isinstance(node.arg, (n.Var,))
-        ctx.append("(")
+        need = not isinstance(node.arg, (n.Subscript, n.FieldSelect))
+        if need:
+            ctx.append("(")
         get_rule_expr(node.arg, ctx, True)
-        ctx.append(")")
-        _ = need
+        if need:
+            ctx.append(")")
         ctx.append("." + quote_ident(node.field_name))
     elif isinstance(node, n.SubLink):
         get_sublink_expr(node, ctx)

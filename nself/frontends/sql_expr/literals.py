@@ -19,11 +19,13 @@ class BadLiteral(ValueError):
     """The text is not valid input for the type (PostgreSQL would reject it)."""
 
 
-def normalise(key: str, text: str) -> str:
+def normalise(key: str, text: str, typmod: int = -1) -> str:
     fn = _NORMALISERS.get(key)
     if fn is None:
         return text
     try:
+        if key == "interval":
+            return interval_out(text, typmod)
         return fn(text)
     except BadLiteral:
         raise
@@ -33,7 +35,10 @@ def normalise(key: str, text: str) -> str:
 
 def _int(bits: int) -> Normaliser:
     def norm(text: str) -> str:
-        value = int(text.strip().replace("_", ""), 0) if text.strip().lower().startswith(("0x", "0o", "0b")) else int(text.strip().replace("_", ""))
+        t = text.strip()
+        if not t.lstrip("+-").isdigit():
+            raise BadLiteral(f'invalid input syntax for type integer: "{text}"')
+        value = int(t)
         if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
             raise BadLiteral(f'value "{text}" is out of range')
         return str(value)
@@ -131,8 +136,27 @@ def _time_text(h: int, m: int, s: int, us: int) -> str:
     return text
 
 
+def _zone_offset(name: str, local: datetime) -> timedelta | None:
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(name)
+    except Exception:
+        return None
+    offset = local.replace(tzinfo=zone).utcoffset()
+    return offset
+
+
 def _parse_datetime(text: str) -> tuple[datetime, timedelta | None]:
     t = text.strip()
+    compact = re.match(r"^(\d{4})(\d{2})(\d{2})(?=$|[ T])", t)
+    if compact:
+        t = f"{compact.group(1)}-{compact.group(2)}-{compact.group(3)}" + t[8:]
+    zone_name = None
+    named = re.search(r"\s+([A-Za-z_]+/[A-Za-z_/+-]+)$", t)
+    if named:
+        zone_name = named.group(1)
+        t = t[: named.start()]
     m = _DATE.match(t)
     if not m:
         raise BadLiteral(text)
@@ -160,6 +184,10 @@ def _parse_datetime(text: str) -> tuple[datetime, timedelta | None]:
         s = int(tm.group(3) or 0)
         us = _fraction(tm.group(4))
     base = datetime(y, mo, d) + timedelta(hours=h, minutes=mi, seconds=s, microseconds=us)
+    if zone_name is not None:
+        offset = _zone_offset(zone_name, base)
+        if offset is None:
+            raise BadLiteral(text)
     return base, offset
 
 
@@ -225,7 +253,43 @@ _UNITS = {
 }
 
 
-def interval_out(text: str) -> str:
+_RANGE_YEAR, _RANGE_MONTH, _RANGE_DAY = 1 << 2, 1 << 1, 1 << 3
+_RANGE_HOUR, _RANGE_MINUTE, _RANGE_SECOND = 1 << 10, 1 << 11, 1 << 12
+
+
+def interval_out(text: str, typmod: int = -1) -> str:
+    """interval_in (with its typmod: the range decides the unit of a bare number and which
+    fields survive, the precision rounds the seconds) followed by interval_out."""
+    fields = (typmod >> 16) & 0x7FFF if typmod >= 0 else 0x7FFF
+    precision = typmod & 0xFFFF if typmod >= 0 else 0xFFFF
+    bare_unit = "second"
+    if fields != 0x7FFF:
+        for mask, unit in ((_RANGE_SECOND, "second"), (_RANGE_MINUTE, "minute"), (_RANGE_HOUR, "hour"),
+                           (_RANGE_DAY, "day"), (_RANGE_MONTH, "month"), (_RANGE_YEAR, "year")):
+            if fields & mask:
+                bare_unit = unit
+                break
+    months, days, us = _interval_parse(text, bare_unit, fields)
+    if fields != 0x7FFF:
+        if fields in (_RANGE_YEAR,):
+            months, days, us = (months // 12) * 12 if months >= 0 else -((-months) // 12) * 12, 0, 0
+        elif fields in (_RANGE_MONTH, _RANGE_YEAR | _RANGE_MONTH):
+            days, us = 0, 0
+        elif fields == _RANGE_DAY:
+            us = 0
+        elif fields in (_RANGE_HOUR, _RANGE_DAY | _RANGE_HOUR):
+            us = int(us / 3_600_000_000) * 3_600_000_000
+        elif fields in (_RANGE_MINUTE, _RANGE_DAY | _RANGE_HOUR | _RANGE_MINUTE, _RANGE_HOUR | _RANGE_MINUTE):
+            us = int(us / 60_000_000) * 60_000_000
+    if precision != 0xFFFF and precision < 6:
+        unit = 10 ** (6 - precision)
+        us = int(Decimal(us / unit).quantize(Decimal(1), rounding="ROUND_HALF_UP")) * unit if us >= 0 else -int(
+            Decimal(-us / unit).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+        ) * unit
+    return _interval_text(months, days, us)
+
+
+def _interval_parse(text: str, bare_unit: str, fields: int) -> tuple[int, int, int]:
     t = text.strip().lower()
     if t.startswith("@"):
         t = t[1:]
@@ -242,6 +306,8 @@ def interval_out(text: str) -> str:
         if ":" in tok:
             sign = -1 if tok.startswith("-") else 1
             parts = tok.lstrip("+-").split(":")
+            if len(parts) == 2 and fields == (_RANGE_MINUTE | _RANGE_SECOND):
+                parts = ["0", *parts]  # MINUTE TO SECOND reads mm:ss
             h = int(parts[0])
             mi = int(parts[1])
             sec = Decimal(parts[2]) if len(parts) > 2 else Decimal(0)
@@ -250,7 +316,7 @@ def interval_out(text: str) -> str:
             continue
         if re.fullmatch(r"[+-]?\d+(?:\.\d+)?", tok):
             number = Decimal(tok)
-            unit = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].isalpha() else "second"
+            unit = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].isalpha() else bare_unit
             i += 2 if i + 1 < len(tokens) and tokens[i + 1].isalpha() else 1
             if unit not in _UNITS:
                 raise BadLiteral(text)
@@ -271,18 +337,18 @@ def interval_out(text: str) -> str:
         raise BadLiteral(text)
     if ago:
         months, days, us = -months, -days, -us
-    return _interval_text(months, days, us)
+    return months, days, us
 
 
 def _interval_text(months: int, days: int, us: int) -> str:
     parts: list[str] = []
     years, mons = int(months / 12), months - int(months / 12) * 12
     if years:
-        parts.append(f"{years} year" + ("s" if abs(years) != 1 else ""))
+        parts.append(f"{years} year" + ("s" if years != 1 else ""))
     if mons:
-        parts.append(f"{mons} mon" + ("s" if abs(mons) != 1 else ""))
+        parts.append(f"{mons} mon" + ("s" if mons != 1 else ""))
     if days:
-        parts.append(f"{days} day" + ("s" if abs(days) != 1 else ""))
+        parts.append(f"{days} day" + ("s" if days != 1 else ""))
     if us or not parts:
         neg = us < 0
         a = abs(us)
@@ -356,7 +422,42 @@ def date_valid(y: int, m: int, d: int) -> bool:
     return True
 
 
+def _ts_lexeme(word: str) -> str:
+    return "'" + word.replace("'", "''") + "'"
+
+
+def tsquery_out(text: str) -> str:
+    """tsqueryin then tsqueryout for the plain forms: lexemes quoted, operators spaced."""
+    tokens = re.findall(r"'(?:[^']|'')*'(?::\*?[A-Da-d]*)?|<\d*->|[&|!()]|[^\s&|!()<]+(?::\*?[A-Da-d]*)?", text)
+    out: list[str] = []
+    for tok in tokens:
+        if tok in ("&", "|"):
+            out.append(f" {tok} ")
+        elif tok == "!":
+            out.append("!")
+        elif tok in ("(", ")"):
+            out.append(tok)
+        elif tok.startswith("<") and tok.endswith(">"):
+            out.append(f" {tok} ")
+        else:
+            word, colon, weight = tok.partition(":") if not tok.startswith("'") else (tok, "", "")
+            if tok.startswith("'"):
+                end = tok.rindex("'")
+                word, weight = tok[1:end].replace("''", "'"), tok[end + 2 :] if len(tok) > end + 1 else ""
+                colon = ":" if weight or tok[end + 1 : end + 2] == ":" else ""
+            out.append(_ts_lexeme(word) + (colon + weight.upper() if colon else ""))
+    return "".join(out)
+
+
+def tsvector_out(text: str) -> str:
+    words = re.findall(r"'(?:[^']|'')*'|\S+", text)
+    lexemes = sorted({w[1:-1].replace("''", "'") if w.startswith("'") else w for w in words}, key=lambda w: (len(w.encode()), w.encode()))
+    return " ".join(_ts_lexeme(w) for w in lexemes)
+
+
 _NORMALISERS: dict[str, Normaliser] = {
+    "tsquery": tsquery_out,
+    "tsvector": tsvector_out,
     "int2": _int(16),
     "int4": _int(32),
     "int8": _int(64),

@@ -133,6 +133,15 @@ class Array(Expr):
 class Row(Expr):
     args: list[Expr]
     explicit: bool = True
+    cast: bool = False  # ROW(...)::composite
+
+
+@dataclass
+class RowCompare(Expr):
+    op: str
+    left: list[Expr]
+    right: list[Expr]
+    schema: str = "pg_catalog"
 
 
 @dataclass
