@@ -391,10 +391,12 @@ class Analyzer:
         composite = self.builder.get(IRComposite, schema, typname)
         if composite is not None:
             members = [(a.name, a.data_type) for a in composite.attributes]
-        for cls in (Table, View):
-            relation = self.builder.get(cls, schema, typname)
-            if relation is not None and not members:
-                members = [(c.name, c.data_type) for c in relation.columns]
+        table = self.builder.get(Table, schema, typname)
+        if table is not None and not members:
+            members = [(c.name, c.data_type) for c in table.columns]
+        view = self.builder.get(View, schema, typname)
+        if view is not None and not members:
+            members = [(c.name, c.data_type) for c in view.columns]
         for member, data_type in members:
             if member == name:
                 return self.types.parse_format(data_type)
