@@ -23,10 +23,15 @@ from typing import Any
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
+    as_is,
+    callable_functions,
     column_nullable,
+    function_names,
     insert_presence,
+    make_identifier,
     member_names,
     named_type_objects,
+    pascal_case,
     render_template,
     screaming_snake_case,
     snake_case,
@@ -37,7 +42,20 @@ from nself.ir.model import Catalog, Table, View
 
 # Module-level names the generated file defines or imports: no class may take them.
 RESERVED_TYPE_NAMES = frozenset(
-    {"Any", "BaseModel", "ConfigDict", "Field", "Json", "Inet", "Cidr", "TypeAlias", "Enum", "Model"}
+    {
+        "Any",
+        "BaseModel",
+        "ConfigDict",
+        "Field",
+        "Json",
+        "Inet",
+        "Cidr",
+        "TypeAlias",
+        "Enum",
+        "Model",
+        "NotRequired",
+        "TypedDict",
+    }
 )
 
 # Field names that would break a model: keywords, names used in annotations inside the
@@ -156,10 +174,23 @@ class EnumModel:
 
 
 @dataclass
+class FunctionModel:
+    """A callable function: its arguments as a TypedDict keyed by the argument names (the
+    names psycopg's %(name)s parameters use) and its result as a type alias."""
+
+    doc: str
+    args_name: str
+    args: list[tuple[str, str]]  # (argument name as a literal, annotation)
+    returns_name: str
+    returns: str
+
+
+@dataclass
 class Module:
     pydantic: bool
     enums: list[EnumModel] = field(default_factory=list)
     classes: list[ClassModel] = field(default_factory=list)
+    functions: list[FunctionModel] = field(default_factory=list)
 
 
 def python_literal(text: str) -> str:
@@ -251,6 +282,49 @@ class _Renderer:
             attributes,
         )
 
+    def functions(self, module: Module) -> None:
+        shapes = callable_functions(self.catalog, self.resolver)
+        taken = set(RESERVED_TYPE_NAMES) | {c.name for c in module.classes} | {e.name for e in module.enums}
+        bases = function_names(shapes, pascal_case, taken=taken)
+        for index, shape in enumerate(shapes):
+            base = make_identifier(bases[index], as_is, digit_prefix="F")
+            args_name, returns_name, result_name = member_names(
+                [base + "Args", base + "Returns", base + "Result"], as_is, taken=taken
+            )
+            taken.update((args_name, returns_name, result_name))
+            args = []
+            for name, argument in shape.inputs:
+                text = self.value_type(self.resolver.resolve(argument.data_type))
+                args.append(
+                    (python_literal(name), f"NotRequired[{text}]" if argument.default is not None else text)
+                )
+            if shape.return_columns:
+                names = self.field_names([n for n, _ in shape.return_columns])
+                attributes = [
+                    Attribute(n, db, self.annotation(t, True))
+                    for n, (db, t) in zip(names, shape.return_columns, strict=True)
+                ]
+                module.classes.append(
+                    ClassModel(
+                        result_name, doc_text(f"A row returned by {shape.schema}.{shape.name}."), attributes
+                    )
+                )
+                element = result_name
+                returns = f"list[{element}]" if shape.returns_set else f"{element} | None"
+            else:
+                pg = self.resolver.resolve(shape.return_type or "void")
+                element = self.value_type(pg)
+                if shape.returns_set:
+                    returns = f"list[{element}]"
+                elif element in ("None", "Any"):
+                    returns = element
+                else:
+                    returns = f"{element} | None"
+            signature = f"{shape.schema}.{shape.name}({shape.function.identity_arguments})"
+            module.functions.append(
+                FunctionModel(doc_text(f"The function {signature}"), args_name, args, returns_name, returns)
+            )
+
     def render(self) -> str:
         module = Module(self.pydantic)
         for enum in self.catalog.enums:
@@ -280,6 +354,7 @@ class _Renderer:
             module.classes.extend(self.table_classes(table))
         for view in self.catalog.views:
             module.classes.append(self.view_class(view))
+        self.functions(module)
         return render_template("types/python/models.py.jinja2", module=module, literal=python_literal)
 
 

@@ -131,6 +131,21 @@ def test_names_and_aliases(rich: Catalog) -> None:
     assert "class AuthUsers(" not in plain and "class AuthUsers:" in plain
 
 
+def test_functions(rich: Catalog) -> None:
+    text = render_python(rich, {"pydantic": True})
+    for line in [
+        "SearchUsersArgs = TypedDict(\"SearchUsersArgs\", {'query': str, 'max_rows': NotRequired[int]})",
+        "SearchUsersReturns: TypeAlias = list[Users]",
+        "UserStatsReturns: TypeAlias = list[UserStatsResult]",
+        "    last_seen: _dt.datetime | None = Field(alias='Last Seen')",
+        "UserCountReturns: TypeAlias = int | None",
+        "TouchReturns: TypeAlias = None",
+        "AuthUidReturns: TypeAlias = _uuid.UUID | None",
+    ]:
+        assert line in text, line
+    assert "SetCreated" not in text  # a trigger function is not callable
+
+
 def test_output_is_deterministic(rich: Catalog) -> None:
     for options in ({}, {"pydantic": True}):
         assert render(rich, options) == render(catalog_from_json(catalog_to_json(rich)), options)
@@ -257,3 +272,32 @@ def test_pydantic_insert_model_round_trips_through_postgresql(
         cursor.execute("DELETE FROM public.users WHERE id = %s", (row["id"],))
     users = pydantic_module.Users.model_validate(row)
     assert users.display_name_2 == "Cee" and users.access == pydantic_module.Access.READ_ONLY
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    ("function", "args", "result"),
+    [
+        ("search_users", {"query": "%"}, "Users"),
+        ("user_stats", {"since": "2000-01-01T00:00:00+00:00"}, "UserStatsResult"),
+    ],
+)
+def test_function_rows_validate(
+    rich_database: tuple[str, Catalog],
+    modules: tuple[ModuleType, ModuleType],
+    function: str,
+    args: dict[str, Any],
+    result: str,
+) -> None:
+    """A call with named arguments (the Args TypedDict's keys) returns rows the result
+    type validates."""
+    url, _ = rich_database
+    pydantic_module, _ = modules
+    call = ", ".join(f'"{name}" => %({name})s' for name in args)
+    with typed_connection(url, pydantic_module) as conn, conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(f"SELECT * FROM public.{function}({call})", args)  # type: ignore[arg-type]
+        rows = cursor.fetchall()
+    assert rows
+    model = getattr(pydantic_module, result)
+    for row in rows:
+        assert set(model.model_validate(row).model_dump(by_alias=True)) == set(row)

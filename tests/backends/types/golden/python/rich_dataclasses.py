@@ -9,7 +9,7 @@ import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 Json: TypeAlias = dict[str, "Json"] | list["Json"] | str | int | float | bool | None
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
@@ -563,3 +563,60 @@ class UserEmails:
     display_name: str | None
     status: Status | None
     shout: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddTag_2Result:
+    """A row returned by public.add_tag."""
+
+    result: list[str] | None
+    size: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserStatsResult:
+    """A row returned by public.user_stats."""
+
+    access: Access | None
+    total: int | None
+    last_seen: _dt.datetime | None = field(metadata={"db_name": 'Last Seen'})
+
+
+# Functions: the arguments as a TypedDict keyed by argument name (for %(name)s parameters),
+# the result as a type alias.
+
+# The function auth.uid()
+AuthUidArgs = TypedDict("AuthUidArgs", {})
+AuthUidReturns: TypeAlias = _uuid.UUID | None
+
+# The function public.add_tag(text[], integer)
+AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str], 'tag': int})
+AddTagReturns: TypeAlias = list[str] | None
+
+# The function public.add_tag(text[], text)
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str], 'tag': str})
+AddTag_2Returns: TypeAlias = AddTag_2Result | None
+
+# The function public.search_users(text, integer)
+SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotRequired[int]})
+SearchUsersReturns: TypeAlias = list[Users]
+
+# The function public.sum_ints(integer[])
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int]})
+SumIntsReturns: TypeAlias = int | None
+
+# The function public.touch()
+TouchArgs = TypedDict("TouchArgs", {})
+TouchReturns: TypeAlias = None
+
+# The function public.user_count()
+UserCountArgs = TypedDict("UserCountArgs", {})
+UserCountReturns: TypeAlias = int | None
+
+# The function public.user_stats(timestamp with time zone)
+UserStatsArgs = TypedDict("UserStatsArgs", {'since': _dt.datetime})
+UserStatsReturns: TypeAlias = list[UserStatsResult]
+
+# The function public.wallet(public.users)
+WalletArgs = TypedDict("WalletArgs", {'u': Users})
+WalletReturns: TypeAlias = MoneyAmount | None

@@ -8,7 +8,7 @@ import decimal as _decimal
 import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
-from typing import Any, TypeAlias
+from typing import Any, NotRequired, TypeAlias, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import JsonValue as Json
@@ -528,3 +528,58 @@ class UserEmails(Model):
     display_name: str | None
     status: Status | None
     shout: str | None
+
+
+class AddTag_2Result(Model):
+    """A row returned by public.add_tag."""
+
+    result: list[str] | None
+    size: int | None
+
+
+class UserStatsResult(Model):
+    """A row returned by public.user_stats."""
+
+    access: Access | None
+    total: int | None
+    last_seen: _dt.datetime | None = Field(alias='Last Seen')
+
+
+# Functions: the arguments as a TypedDict keyed by argument name (for %(name)s parameters),
+# the result as a type alias.
+
+# The function auth.uid()
+AuthUidArgs = TypedDict("AuthUidArgs", {})
+AuthUidReturns: TypeAlias = _uuid.UUID | None
+
+# The function public.add_tag(text[], integer)
+AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str], 'tag': int})
+AddTagReturns: TypeAlias = list[str] | None
+
+# The function public.add_tag(text[], text)
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str], 'tag': str})
+AddTag_2Returns: TypeAlias = AddTag_2Result | None
+
+# The function public.search_users(text, integer)
+SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotRequired[int]})
+SearchUsersReturns: TypeAlias = list[Users]
+
+# The function public.sum_ints(integer[])
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int]})
+SumIntsReturns: TypeAlias = int | None
+
+# The function public.touch()
+TouchArgs = TypedDict("TouchArgs", {})
+TouchReturns: TypeAlias = None
+
+# The function public.user_count()
+UserCountArgs = TypedDict("UserCountArgs", {})
+UserCountReturns: TypeAlias = int | None
+
+# The function public.user_stats(timestamp with time zone)
+UserStatsArgs = TypedDict("UserStatsArgs", {'since': _dt.datetime})
+UserStatsReturns: TypeAlias = list[UserStatsResult]
+
+# The function public.wallet(public.users)
+WalletArgs = TypedDict("WalletArgs", {'u': Users})
+WalletReturns: TypeAlias = MoneyAmount | None
