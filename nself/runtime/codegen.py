@@ -164,7 +164,18 @@ def _resolve_source(source: str | None, project: Project) -> str | None:
     return str(path if path.is_absolute() else project.root / path)
 
 
-def generate(project: Project, outputs: Sequence[TypeOutput]) -> list[Generated]:
+@dataclass
+class RenderCache:
+    """What the last round rendered, so that a round whose schema did not change (a
+    migration saved with only whitespace or comments changed) renders nothing."""
+
+    catalogs: dict[str | None, Catalog] = field(default_factory=dict)
+    texts: dict[tuple[str | None, str, str], str] = field(default_factory=dict)
+
+
+def generate(
+    project: Project, outputs: Sequence[TypeOutput], cache: RenderCache | None = None
+) -> list[Generated]:
     """Render every output (each source read once) and read what is on disk beside it."""
     catalogs: dict[str | None, Catalog] = {}
     results: list[Generated] = []
@@ -172,9 +183,18 @@ def generate(project: Project, outputs: Sequence[TypeOutput]) -> list[Generated]
         source = _resolve_source(output.source, project)
         if source not in catalogs:
             catalogs[source] = load_catalog(source, project)
-        text = render_types(output.language, catalogs[source], output.options)
+        catalog = catalogs[source]
+        key = (source, output.language, repr(sorted(output.options.items())))
+        if cache is not None and cache.catalogs.get(source) == catalog and key in cache.texts:
+            text = cache.texts[key]
+        else:
+            text = render_types(output.language, catalog, output.options)
+        if cache is not None:
+            cache.texts[key] = text
         current = output.path.read_text(encoding="utf-8") if output.path.is_file() else None
         results.append(Generated(output, text, current))
+    if cache is not None:
+        cache.catalogs.update(catalogs)
     return results
 
 
@@ -241,10 +261,12 @@ class Regeneration:
     error: str | None = None  # one line
 
 
-def regenerate(project: Project, outputs: Sequence[TypeOutput]) -> Regeneration:
+def regenerate(
+    project: Project, outputs: Sequence[TypeOutput], cache: RenderCache | None = None
+) -> Regeneration:
     started = time.perf_counter()
     try:
-        written = write(generate(project, outputs))
+        written = write(generate(project, outputs, cache))
     except (NselfError, IRFormatError) as exc:
         return Regeneration([], time.perf_counter() - started, " ".join(str(exc).split()))
     except Exception as exc:  # a bug must not end a watch session either; say what it was
@@ -281,6 +303,7 @@ def watch(
     # happened for `rust_timeout` ms: the first yield, whatever it holds, means the watcher
     # is running, so the first generation cannot miss a change made right after it.
     pending_initial = initial
+    cache = RenderCache()
     for changes in watchfiles.watch(
         *roots,
         watch_filter=keep,
@@ -293,4 +316,4 @@ def watch(
     ):
         if changes or pending_initial:
             pending_initial = False
-            report(regenerate(project, outputs))
+            report(regenerate(project, outputs, cache))

@@ -113,3 +113,16 @@ def test_watch_in_process(project_dir: Path) -> None:
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_render_cache_reuses_texts_while_the_schema_is_unchanged(project_dir: Path) -> None:
+    project = load_project(project_dir)
+    outputs = codegen.configured_outputs(project)
+    cache = codegen.RenderCache()
+    first = codegen.generate(project, outputs, cache)
+    assert len(cache.texts) == 2
+    again = codegen.generate(project, outputs, cache)
+    assert [r.text for r in again] == [r.text for r in first]
+    write_catalog(project_dir / "schema.json", "users", "orders")
+    changed = codegen.generate(project, outputs, cache)
+    assert "Orders" in changed[0].text and changed[1].text == first[1].text
