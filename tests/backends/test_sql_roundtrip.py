@@ -31,8 +31,6 @@ from tests.corpus import CorpusCase, all_cases
 
 # Case name -> why it does not round-trip yet.
 KNOWN_FAILURES: dict[str, str] = {
-    "pagila": "the IR has no aggregates (the live frontend leaves out public.group_concat), so the views "
-    "film_list and nicer_but_slower_film_list that call it cannot be created",
     "migra/collations/a": "the IR has no collations: CREATE COLLATION public.posix is not rendered",
     "migra/collations/b": "the IR has no collations: CREATE COLLATION public.posix / public.numeric are not rendered",
 }
