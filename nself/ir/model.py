@@ -56,8 +56,9 @@ class Enum:
 
 @dataclass(frozen=True, slots=True)
 class CheckConstraint:
-    """A CHECK on a table or a domain; `expression` is pg_get_constraintdef's text
-    without the leading `CHECK ` (e.g. `(price > (0)::numeric)`)."""
+    """A CHECK on a table or a domain; `expression` is pg_get_expr(conbin) with its one
+    pair of outer parentheses (e.g. `(price > (0)::numeric)`); NOT VALID and NO INHERIT
+    are the fields below, not part of the text."""
 
     name: str
     expression: str
@@ -259,7 +260,8 @@ class Table:
 @dataclass(frozen=True, slots=True)
 class IndexKey:
     """One key of an index: a plain column (`column`) or an expression (`expression`,
-    as pg_get_indexdef prints it, without the surrounding parentheses)."""
+    as pg_get_indexdef(oid, k, false) prints it, without the surrounding parentheses:
+    `lower((name)::text)`). Collation and operator class only when not the default."""
 
     column: str | None = None
     expression: str | None = None
