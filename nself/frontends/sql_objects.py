@@ -24,6 +24,7 @@ from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
     DEFAULT_SEARCH_PATH,
+    PUBLIC_DEFAULTS,
     ExprSource,
     Skip,
     State,
@@ -128,6 +129,7 @@ def create_schema(state: State, stmt: Any) -> None:
             return
         raise state.error(f'schema "{name}" already exists')
     state.builder.add(Schema(name))
+    state.created("SCHEMA", name, name)
     if stmt.schemaElts:
         saved = state.search_path
         state.search_path = (name,)
@@ -202,6 +204,7 @@ def create_enum(state: State, stmt: Any) -> None:
     schema, name = _type_name(state, names_of(stmt.typeName))
     _check_type_free(state, schema, name)
     state.builder.add(Enum(schema, name, tuple(names_of(stmt.vals))))
+    state.created("TYPE", schema, name)
 
 
 def _lookup_type(
@@ -251,6 +254,7 @@ def create_domain(state: State, stmt: Any) -> None:
         collation = state.collation_text(names_of(stmt.collClause.collname))
     domain = Domain(schema, name, data_type, collation=collation)
     state.put_domain(None, domain)
+    state.created("TYPE", schema, name)
     for c in stmt.constraints or ():
         domain = _domain_constraint(state, domain, c)
 
@@ -325,6 +329,7 @@ def create_composite(state: State, stmt: Any) -> None:
             collation = state.collation_text(names_of(cd.collClause.collname))
         attributes.append(CompositeAttribute(cd.colname, canon.data_type(state, cd.typeName), collation))
     state.builder.add(CompositeType(schema, name, tuple(attributes)))
+    state.created("TYPE", schema, name)
 
 
 @handles(ast.CreateRangeStmt)
@@ -336,6 +341,7 @@ def create_range(state: State, stmt: Any) -> None:
     if not isinstance(subtype, ast.TypeName):
         raise state.error('type attribute "subtype" is required')
     state.builder.add(RangeType(schema, name, canon.data_type(state, subtype)))
+    state.created("TYPE", schema, name)
 
 
 @handles(ast.AlterTypeStmt)
@@ -410,6 +416,8 @@ def _make_view(
         old = {c.name: c.comment for c in existing.columns}
         columns = tuple(dataclasses.replace(c, comment=old.get(c.name)) for c in columns)
     state.builder.add(View(schema, name, definition, columns, materialized, options, comment))
+    if existing is None:
+        state.created("TABLE", schema, name)
     state.view_dependencies[(schema, name)] = _relations_read(state, query)
     state.view_sources[(schema, name)] = ExprSource("view", query, state.search_path)
 
@@ -532,6 +540,7 @@ def create_table_as(state: State, stmt: Any) -> None:
         Column(renames[i] if i < len(renames) else c.name, c.data_type) for i, c in enumerate(columns)
     )
     state.put_table(None, Table(schema, name, cols, unlogged=into.rel.relpersistence == "u"))
+    state.created("TABLE", schema, name)
     state.warn("CREATE TABLE AS: the table's columns are modelled, its rows are not")
 
 
@@ -655,6 +664,8 @@ def create_function(state: State, stmt: Any) -> None:
             raise state.error(f'function "{name}" already exists with same argument types')
         function = dataclasses.replace(function, comment=existing.comment)
     state.builder.add(function)
+    if existing is None:
+        state.created("FUNCTION", schema, f"{name}({function.identity_arguments})")
 
 
 def _sql_body(body: Any) -> str:
@@ -1035,10 +1046,6 @@ _GRANT_KINDS = {
 }
 
 
-# What PUBLIC may do by default: the IR lists only privileges beyond the defaults.
-_PUBLIC_DEFAULTS = {("FUNCTION", "EXECUTE"), ("TYPE", "USAGE")}
-
-
 def _grant_targets(state: State, stmt: Any, kind: str) -> list[tuple[str, str, str]]:
     """(object_kind, schema, object_name) of each object a GRANT names."""
     out: list[tuple[str, str, str]] = []
@@ -1107,7 +1114,7 @@ def grant(state: State, stmt: Any) -> None:
             if grantee == state.owner:
                 continue  # the owner's own privileges are implicit
             for privilege, column in privs:
-                if grantee == "PUBLIC" and (object_kind, privilege) in _PUBLIC_DEFAULTS:
+                if grantee == "PUBLIC" and (object_kind, privilege) in PUBLIC_DEFAULTS:
                     continue  # PostgreSQL's defaults (EXECUTE on functions, USAGE on types)
                 p = Privilege(
                     object_kind,  # type: ignore[arg-type]
@@ -1141,9 +1148,55 @@ def p_key(p: Privilege) -> tuple[str, ...]:
     return (p.object_kind, p.schema, p.object_name, p.column or "", p.grantee, p.privilege)
 
 
+_DEFAULT_ACL_KINDS = {
+    ObjectType.OBJECT_TABLE: "TABLE",
+    ObjectType.OBJECT_SEQUENCE: "SEQUENCE",
+    ObjectType.OBJECT_FUNCTION: "FUNCTION",
+    ObjectType.OBJECT_ROUTINE: "FUNCTION",
+    ObjectType.OBJECT_PROCEDURE: "FUNCTION",
+    ObjectType.OBJECT_TYPE: "TYPE",
+    ObjectType.OBJECT_SCHEMA: "SCHEMA",
+}
+
+
 @handles(ast.AlterDefaultPrivilegesStmt)
 def default_privileges(state: State, stmt: Any) -> None:
-    raise Skip("ALTER DEFAULT PRIVILEGES is not modelled (objects created later get no implicit grants)")
+    """ALTER DEFAULT PRIVILEGES [IN SCHEMA ...] GRANT/REVOKE ...: recorded, and applied to
+    the objects created afterwards (by the role running the migrations)."""
+    options = {o.defname: o.arg for o in stmt.options or ()}
+    roles = _roles(options.get("roles"))
+    if roles and state.owner not in roles:
+        raise Skip("default privileges of another role do not apply to what the migrations create")
+    action = stmt.action
+    kind = _DEFAULT_ACL_KINDS.get(action.objtype)
+    if kind is None:
+        raise Skip(
+            f"default privileges on {action.objtype.name.removeprefix('OBJECT_').lower()} are not modelled"
+        )
+    schemas = names_of(options.get("schemas")) or [""]
+    if action.privileges is None:
+        privileges = list(_ALL_PRIVILEGES[kind])
+    else:
+        privileges = [
+            p
+            for ap in action.privileges
+            for p in (
+                _ALL_PRIVILEGES[kind]
+                if (ap.priv_name or "").upper() == "ALL"
+                else [(ap.priv_name or "").upper()]
+            )
+        ]
+    grantees = ["PUBLIC" if r == "public" else r for r in _roles(action.grantees)]
+    for schema in schemas:
+        for grantee in grantees:
+            for privilege in privileges:
+                key = (schema, kind, grantee, privilege)
+                if action.is_grant:
+                    state.default_acl[key] = state.default_acl.get(key, False) or bool(action.grant_option)
+                elif action.grant_option and key in state.default_acl:
+                    state.default_acl[key] = False
+                else:
+                    state.default_acl.pop(key, None)
 
 
 # --------------------------------------------------------------------------- comments

@@ -74,6 +74,8 @@ class Skip(Exception):
 
 
 DEFAULT_SEARCH_PATH: tuple[str, ...] = ("$user", "public")
+# What PUBLIC may do by default: the IR lists only privileges beyond the defaults.
+PUBLIC_DEFAULTS = {("FUNCTION", "EXECUTE"), ("TYPE", "USAGE")}
 Key = tuple[str, ...]
 
 
@@ -109,6 +111,8 @@ class State:
     hidden_relations: dict[tuple[str, str], str] = field(default_factory=dict)
     # temporary tables and views (not part of the schema, but later statements name them)
     temporary: set[str] = field(default_factory=set)
+    # ALTER DEFAULT PRIVILEGES: (schema or "", object kind, grantee, privilege) -> grantable
+    default_acl: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)
     # functions kept while interpreting but left out of the IR (ordered-set aggregates)
     hidden_functions: set[tuple[str, str, str]] = field(default_factory=set)
     # collations made by CREATE COLLATION
@@ -327,6 +331,16 @@ class State:
             )
             if columns != table.columns or constraints != table.constraints:
                 self.update_table(table, columns=columns, constraints=constraints)
+
+    def created(self, kind: str, schema: str, object_name: str) -> None:
+        """A new object gets the privileges ALTER DEFAULT PRIVILEGES set for its kind
+        (TABLE also for views, TYPE also for domains) in its schema or everywhere."""
+        for (in_schema, acl_kind, grantee, privilege), grantable in self.default_acl.items():
+            if acl_kind != kind or in_schema not in ("", schema) or grantee == self.owner:
+                continue
+            if grantee == "PUBLIC" and (kind, privilege) in PUBLIC_DEFAULTS:
+                continue
+            self.builder.add(Privilege(kind, schema, object_name, grantee, privilege, None, grantable))  # type: ignore[arg-type]
 
     def update_table(self, table: Table, **changes: Any) -> Table:
         new = dataclasses.replace(table, **changes)

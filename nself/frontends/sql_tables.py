@@ -207,6 +207,7 @@ def create_sequence(state: State, stmt: Any) -> None:
     if p.owned_by is not None:
         seq = _apply_owned_by(state, schema, seq, p.owned_by)
     state.builder.add(seq)
+    state.created("SEQUENCE", schema, name)
 
 
 @handles(ast.AlterSeqStmt)
@@ -546,6 +547,7 @@ def finish_columns(state: State, schema: str, table_name: str, results: list[Col
             state.builder.add(
                 Sequence(schema, seqname, r.serial, 1, 1, 1, hi, 1, False, (table_name, col.name))
             )
+            state.created("SEQUENCE", schema, seqname)
             col = dataclasses.replace(col, default=f"nextval({regclass_text(schema, seqname)})")
         elif r.identity_params is not None:
             wanted = r.identity_params.sequence_name
@@ -682,6 +684,7 @@ def create_table(state: State, stmt: Any) -> None:
         )
     # CHECKs the child only inherits are not listed (nself/frontends/live.py)
     state.put_table(None, table)
+    state.created("TABLE", schema, name)
     table = apply_constraints(state, table, pending, creating=True, dedup=True)
     if partition_of is not None:
         clone_partition_objects(state, parent_tables[0], table)
