@@ -59,10 +59,20 @@ class ExprScope:
 
 def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
     analyzer = Analyzer(scope.search_path or ("public",), scope.builder)
-    cols = [Column(name, analyzer.types.parse_format(ty)) for name, ty in scope.columns.items()]
-    analyzer.relations = [RangeEntry(None, cols)]
-    for alias in extra:
-        analyzer.relations.append(RangeEntry(alias, cols))
+    columns = scope.columns
+    # columns are typed on first use: most expressions name one or two of them
+    analyzer.relations = [RangeEntry(None, [])] + [RangeEntry(alias, []) for alias in extra]
+
+    def column(fields: list[str]) -> n.Expr | None:
+        name = fields[-1]
+        if len(fields) > 2 or (len(fields) == 2 and fields[0] not in extra):
+            return None
+        if name not in columns:
+            return None
+        rel = fields[0] if len(fields) == 2 else None
+        return n.Var(analyzer.types.parse_format(columns[name]), name, rel)
+
+    analyzer.column_hook = column
     return analyzer
 
 

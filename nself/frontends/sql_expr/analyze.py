@@ -755,6 +755,17 @@ class Analyzer:
         return n.ScalarArrayOp(Ty("bool"), op.name, use_or, new_left, new_right, op.schema)
 
     def resolve_operator(self, name: str, ltype: str | None, rtype: str, schema: str | None) -> Operator | None:
+        # With built-in argument types the answer depends on the path and extensions only.
+        cacheable = self.types.is_builtin(ltype) and self.types.is_builtin(rtype)
+        key = (name, ltype, rtype, schema, tuple(self.effective_path()), self.types.installed)
+        if cacheable and key in _OPERATOR_CACHE:
+            return _OPERATOR_CACHE[key]
+        found = self._resolve_operator(name, ltype, rtype, schema)
+        if cacheable:
+            _OPERATOR_CACHE[key] = found
+        return found
+
+    def _resolve_operator(self, name: str, ltype: str | None, rtype: str, schema: str | None) -> Operator | None:
         candidates = self._operator_candidates(name, ltype is None, schema)
         # binary_oper_exact
         lt, rt = ltype, rtype
@@ -911,6 +922,15 @@ class Analyzer:
         """find_coercion_pathway: (kind, function) with kind none/relabel/func/io/array."""
         if source == target:
             return ("relabel", "")
+        if self.types.is_builtin(source) and self.types.is_builtin(target):
+            key = (target, source, context)
+            found = _COERCION_CACHE.get(key)
+            if found is None:
+                found = _COERCION_CACHE[key] = self._coercion_path(target, source, context)
+            return found
+        return self._coercion_path(target, source, context)
+
+    def _coercion_path(self, target: str, source: str, context: int) -> tuple[str, str]:
         source = self.types.base_of(Ty(source)).key
         target = self.types.base_of(Ty(target)).key
         if source == target:
@@ -1077,6 +1097,10 @@ class Analyzer:
             if not pispreferred and self.can_coerce(ptype, ntype) and not self.can_coerce(ntype, ptype):
                 ptype, pcategory, pispreferred = ntype, ncategory, self.types.preferred(ntype)
         return Ty(ptype)
+
+
+_OPERATOR_CACHE: dict[tuple[object, ...], Operator | None] = {}
+_COERCION_CACHE: dict[tuple[str, str, int], tuple[str, str]] = {}
 
 
 def shared_typmod(ty: Ty, exprs: list[n.Expr]) -> Ty:

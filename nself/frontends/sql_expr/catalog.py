@@ -201,6 +201,7 @@ class TypeCatalog:
         self.builder = builder
         installed = tuple(sorted((e.name, e.schema) for e in builder.all(Extension)))
         self.ext = extension_objects(installed)
+        self.installed = installed
 
     def info(self, key: str) -> TypeInfo | None:
         found = self.snap.types.get(key) or self.ext.types.get(key)
@@ -288,12 +289,28 @@ class TypeCatalog:
         return format_builtin(ty.key, ty.typmod, info.format)
 
     def parse_format(self, text: str) -> Ty:
-        """The Ty of a canonical type text (format_type output), the inverse of `format`."""
-        text = text.strip()
+        """The Ty of a canonical type text (format_type output), the inverse of `format`.
+        Cached: the answer depends on the text and the extensions only."""
+        key = (self.installed, text)
+        found = _PARSED.get(key)
+        if found is None:
+            found = self._parse_format(text.strip())
+            if len(_PARSED) > 50_000:
+                _PARSED.clear()
+            _PARSED[key] = found
+        return found
+
+    def _parse_format(self, text: str) -> Ty:
         if text.endswith("[]"):
-            elem = self.parse_format(text[:-2])
+            elem = self._parse_format(text[:-2])
             return Ty(self.array_of(elem.key), elem.typmod)
         return parse_format_text(text, self)
+
+    def is_builtin(self, key: str | None) -> bool:
+        return key is None or key in self.snap.types
+
+
+_PARSED: dict[tuple[tuple[tuple[str, str], ...], str], Ty] = {}
 
 
 def format_builtin(key: str, typmod: int, default: str) -> str:
