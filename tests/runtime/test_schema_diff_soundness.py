@@ -453,6 +453,38 @@ def _grouped(edits: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+# SQL run on both sides before an edit (the edit then applies to B only).
+PAGILA_BASES: dict[str, str] = {
+    "enum_in_array_rebuild": (
+        "CREATE TABLE public.rating_set (id int, ratings public.mpaa_rating[] DEFAULT '{G}'::public.mpaa_rating[]); "
+        "CREATE VIEW public.rating_view AS SELECT id, ratings FROM public.rating_set;"
+    ),
+}
+PAGILA_EDITS.append(
+    (
+        # migra's weak spot (issue 4): a label removed from an enum used in an array column
+        # with an array default, under views
+        "enum_in_array_rebuild",
+        "DO $$ DECLARE v1 text := pg_get_viewdef('public.film_list'::regclass); "
+        "v2 text := pg_get_viewdef('public.nicer_but_slower_film_list'::regclass); "
+        "v3 text := pg_get_viewdef('public.rating_view'::regclass); BEGIN "
+        "DROP VIEW public.film_list; DROP VIEW public.nicer_but_slower_film_list; DROP VIEW public.rating_view; "
+        "ALTER TYPE public.mpaa_rating RENAME TO mpaa_old; "
+        "CREATE TYPE public.mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R'); "
+        "ALTER TABLE public.film ALTER COLUMN rating DROP DEFAULT; "
+        "ALTER TABLE public.film ALTER COLUMN rating TYPE public.mpaa_rating USING rating::text::public.mpaa_rating; "
+        "ALTER TABLE public.film ALTER COLUMN rating SET DEFAULT 'G'::public.mpaa_rating; "
+        "ALTER TABLE public.rating_set ALTER COLUMN ratings DROP DEFAULT; "
+        "ALTER TABLE public.rating_set ALTER COLUMN ratings TYPE public.mpaa_rating[] "
+        "USING ratings::text[]::public.mpaa_rating[]; "
+        "ALTER TABLE public.rating_set ALTER COLUMN ratings SET DEFAULT '{G}'::public.mpaa_rating[]; "
+        "DROP TYPE public.mpaa_old; "
+        "EXECUTE 'CREATE VIEW public.film_list AS ' || v1; "
+        "EXECUTE 'CREATE VIEW public.nicer_but_slower_film_list AS ' || v2; "
+        "EXECUTE 'CREATE VIEW public.rating_view AS ' || v3; END $$;",
+    )
+)
+
 PAGILA_XFAIL: dict[str, str] = {}
 
 
@@ -476,8 +508,8 @@ def test_pagila_edit(edit: str, sql: str, dbs: Databases, pagila_template: str) 
     outcome = _run_case(
         dbs,
         f"pagila/{edit}",
-        lambda url: None,
-        lambda url: run_script(url, sql),
+        lambda url: run_script(url, PAGILA_BASES.get(edit, "")),
+        lambda url: run_script(url, PAGILA_BASES.get(edit, "") + "\n" + sql),
         template=pagila_template,
     )
     assert outcome.ok, f"{outcome.status}: {outcome.detail}"
