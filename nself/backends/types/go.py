@@ -371,9 +371,11 @@ class GoRenderer:
         doc: list[str],
         columns: Sequence[tuple[str, str, bool, bool, str | None]],
         owner: str,
+        names: Mapping[str, str] | None = None,
     ) -> GoStruct:
         """columns: (db name, data type, nullable, optional, comment)."""
-        names = field_names([c[0] for c in columns])
+        if names is None:
+            names = dict(zip([c[0] for c in columns], field_names([c[0] for c in columns]), strict=True))
         fields = [
             GoField(
                 go,
@@ -381,12 +383,16 @@ class GoRenderer:
                 json_tag(db_name, omitempty=optional, owner=owner),
                 comment_lines(comment),
             )
-            for go, (db_name, data_type, nullable, optional, comment) in zip(names, columns, strict=True)
+            for go, (db_name, data_type, nullable, optional, comment) in ((names[c[0]], c) for c in columns)
         ]
         return GoStruct(name, doc, fields)
 
     def table_structs(self, table: Table) -> list[GoStruct]:
         name = self.names[(table.schema, table.name)]
+        # One name per column for all three structs, so a column is the same field in each.
+        fields = dict(
+            zip([c.name for c in table.columns], field_names([c.name for c in table.columns]), strict=True)
+        )
         owner = f"table {table.schema}.{table.name}"
         qualified = f"{table.schema}.{table.name}"
         row_columns = [
@@ -403,7 +409,7 @@ class GoRenderer:
                 update_columns.append((c.name, c.data_type, nullable, True, None))
         row_doc = [f"{name} is a row of the table {qualified}.", *comment_lines(table.comment)]
         return [
-            self.struct(name, row_doc, row_columns, owner),
+            self.struct(name, row_doc, row_columns, owner, names=fields),
             self.struct(
                 name + "Insert",
                 [
@@ -412,6 +418,7 @@ class GoRenderer:
                 ],
                 insert_columns,
                 owner,
+                names=fields,
             ),
             self.struct(
                 name + "Update",
@@ -420,6 +427,7 @@ class GoRenderer:
                 ],
                 update_columns,
                 owner,
+                names=fields,
             ),
         ]
 

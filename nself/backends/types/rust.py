@@ -226,6 +226,8 @@ MAX_WIDTH = 100  # rustfmt's max_width
 
 def display_width(text: str) -> int:
     """Columns a line takes as rustfmt counts them (wide East Asian characters count two)."""
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
 
 
@@ -320,11 +322,15 @@ class RustRenderer:
         doc: list[str],
         derive: str,
         columns: Sequence[tuple[str, str, bool, bool, str | None]],
+        names: Mapping[str, str] | None = None,
     ) -> RustStruct:
         """columns: (db name, data type, nullable, optional, comment)."""
-        names = field_names([c[0] for c in columns])
+        if names is None:
+            names = dict(zip([c[0] for c in columns], field_names([c[0] for c in columns]), strict=True))
         fields: list[RustField] = []
-        for rust_name, (db_name, data_type, nullable, optional, comment) in zip(names, columns, strict=True):
+        for rust_name, (db_name, data_type, nullable, optional, comment) in (
+            (names[c[0]], c) for c in columns
+        ):
             arguments = []
             if unraw(rust_name) != db_name:
                 arguments.append(f"rename = {rust_string(db_name)}")
@@ -336,6 +342,10 @@ class RustRenderer:
 
     def table_structs(self, table: Table) -> list[RustStruct]:
         name = self.names[(table.schema, table.name)]
+        # One name per column for all three structs, so a column is the same field in each.
+        fields = dict(
+            zip([c.name for c in table.columns], field_names([c.name for c in table.columns]), strict=True)
+        )
         qualified = f"`{table.schema}.{table.name}`"
         row = [
             (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
@@ -351,7 +361,11 @@ class RustRenderer:
                 update.append((c.name, c.data_type, nullable, True, None))
         return [
             self.struct(
-                name, [f"A row of the table {qualified}.", *doc_lines(table.comment)], DERIVE_STRUCT, row
+                name,
+                [f"A row of the table {qualified}.", *doc_lines(table.comment)],
+                DERIVE_STRUCT,
+                row,
+                names=fields,
             ),
             self.struct(
                 name + "Insert",
@@ -361,12 +375,14 @@ class RustRenderer:
                 ],
                 DERIVE_STRUCT,
                 insert,
+                names=fields,
             ),
             self.struct(
                 name + "Update",
                 [f"The columns an UPDATE of {qualified} sets: `None` fields are left unchanged."],
                 DERIVE_UPDATE,
                 update,
+                names=fields,
             ),
         ]
 

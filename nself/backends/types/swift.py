@@ -361,11 +361,15 @@ class SwiftRenderer:
         name: str,
         doc: list[str],
         columns: Sequence[tuple[str, str, bool, bool, str | None]],
+        names: Mapping[str, str] | None = None,
     ) -> SwiftStruct:
         """columns: (db name, data type, nullable, optional, comment)."""
-        names = property_names([c[0] for c in columns])
+        if names is None:
+            names = dict(zip([c[0] for c in columns], property_names([c[0] for c in columns]), strict=True))
         properties = []
-        for swift_name, (db_name, data_type, nullable, optional, comment) in zip(names, columns, strict=True):
+        for swift_name, (db_name, data_type, nullable, optional, comment) in (
+            (names[c[0]], c) for c in columns
+        ):
             key = swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
             swift_type = self.property_type(self.resolver.resolve(data_type), nullable, optional)
             properties.append(
@@ -375,6 +379,10 @@ class SwiftRenderer:
 
     def table_structs(self, table: Table) -> list[SwiftStruct]:
         name = self.names[(table.schema, table.name)]
+        # One name per column for all three structs, so a column is the same field in each.
+        fields = dict(
+            zip([c.name for c in table.columns], property_names([c.name for c in table.columns]), strict=True)
+        )
         qualified = f"`{table.schema}.{table.name}`"
         row = [
             (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
@@ -389,7 +397,9 @@ class SwiftRenderer:
             if update_presence(c) != "absent":
                 update.append((c.name, c.data_type, nullable, True, None))
         return [
-            self.struct(name, [f"A row of the table {qualified}.", *doc_lines(table.comment)], row),
+            self.struct(
+                name, [f"A row of the table {qualified}.", *doc_lines(table.comment)], row, names=fields
+            ),
             self.struct(
                 name + "Insert",
                 [
@@ -397,11 +407,13 @@ class SwiftRenderer:
                     "default (or NULL) applies; `.some(nil)` writes NULL.",
                 ],
                 insert,
+                names=fields,
             ),
             self.struct(
                 name + "Update",
                 [f"The columns an UPDATE of {qualified} sets: nil properties are left unchanged."],
                 update,
+                names=fields,
             ),
         ]
 

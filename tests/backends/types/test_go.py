@@ -248,3 +248,17 @@ def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchai
     }
     go_vet(tmp_path / "module", packages, toolchain_cache)
     print(f"go vet: {len(packages)} corpus cases pass")
+
+
+def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
+    """'userId' (generated, absent from Insert/Update) and 'user_id' convert to the same
+    name; user_id is UserID_2 in all three structs, not UserID where userId is missing."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(
+        Table("public", "t", (Column("userId", "integer", generated="1"), Column("user_id", "integer")))
+    )
+    catalog = builder.freeze()
+    row, insert, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
+    assert [f.name for f in row.fields] == ["UserID", "UserID_2"]
+    assert [f.name for f in insert.fields] == [f.name for f in update.fields] == ["UserID_2"]

@@ -229,3 +229,15 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cach
     fixed = bad.replace("renam", "rename")
     with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
         cargo_check(tmp_path / "crate2", toolchain_cache, {"bad": fixed})
+
+
+def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(
+        Table("public", "t", (Column("userId", "integer", generated="1"), Column("user_id", "integer")))
+    )
+    catalog = builder.freeze()
+    row, insert, update = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
+    assert [f.name for f in row.fields] == ["user_id", "user_id2"]
+    assert [f.name for f in insert.fields] == [f.name for f in update.fields] == ["user_id2"]

@@ -308,3 +308,15 @@ def test_tree_sitter_corpus(corpus_catalogs: CorpusCatalogs) -> None:
             failures[name] = problems[:5]
     print(f"tree-sitter-swift: {len(names) - len(failures)}/{len(names)} corpus cases parse clean")
     assert failures == {}
+
+
+def test_a_column_has_one_property_name_in_row_insert_and_update() -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(
+        Table("public", "t", (Column("userId", "integer", generated="1"), Column("user_id", "integer")))
+    )
+    catalog = builder.freeze()
+    row, insert, update = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
+    assert [p.name for p in row.properties] == ["userId", "userId2"]
+    assert [p.name for p in insert.properties] == [p.name for p in update.properties] == ["userId2"]
