@@ -1311,7 +1311,12 @@ def comment_on(state: State, stmt: Any) -> None:
             t, constraints=tuple(_with_comment(x, comment) if x is c else x for x in t.constraints)
         )
     elif kind == ObjectType.OBJECT_DOMCONSTRAINT:
-        state.warn("comments on domain constraints are not modelled")
+        type_name, constraint = obj
+        domain: Domain = _lookup_type(state, _object_names(type_name), Domain)
+        if not any(c.name == constraint.sval for c in domain.checks):
+            raise state.error(f'constraint "{constraint.sval}" for domain "{domain.name}" does not exist')
+        checks = tuple(_with_comment(c, comment) if c.name == constraint.sval else c for c in domain.checks)
+        state.put_domain(domain, dataclasses.replace(domain, checks=checks))
     else:
         raise Skip(f"COMMENT ON {kind.name.removeprefix('OBJECT_')} is not modelled")
 

@@ -431,6 +431,13 @@ ORACLE = (
         "CREATE SCHEMA s; CREATE TABLE s.t (a int); CREATE VIEW s.v AS SELECT * FROM s.t; CREATE FUNCTION s.f(s.t) RETURNS int LANGUAGE sql AS 'SELECT 1'",
         "CREATE TABLE t (a int); CREATE TABLE u AS SELECT a, a + 1 AS b FROM t",
         "CREATE TYPE e AS ENUM ('a'); CREATE TABLE t (x e); ALTER TYPE e ADD VALUE 'b'; CREATE FUNCTION f(e) RETURNS e LANGUAGE sql AS 'SELECT $1'; DROP TYPE e CASCADE",
+        "CREATE DOMAIN d AS int CONSTRAINT pos CHECK (VALUE > 0); COMMENT ON CONSTRAINT pos ON DOMAIN d IS 'positive'",
+        "CREATE EXTENSION citext; CREATE TABLE t (a citext UNIQUE, b citext[])",
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"; CREATE TABLE t (id uuid DEFAULT uuid_generate_v4() PRIMARY KEY)',
+        "CREATE EXTENSION ltree; CREATE TABLE t (p ltree); CREATE INDEX ON t USING gist (p)",
+        "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME t_seq_custom), x int); CREATE SEQUENCE t_id_seq",
+        "CREATE TABLE t (a int); CREATE INDEX ON t (a); CREATE TABLE t_a_idx1 (x int); CREATE INDEX ON t (a)",
+        'CREATE TABLE t ("A" int, "b c" text); CREATE INDEX ON t ("A", "b c"); ALTER TABLE t ADD UNIQUE ("b c")',
         # default privileges (in a schema of the case's own: global ones would outlive the reset)
         "CREATE SCHEMA s; ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT, UPDATE ON TABLES TO PUBLIC;"
         " ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA s GRANT ALL ON SEQUENCES TO PUBLIC;"
