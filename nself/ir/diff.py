@@ -1389,7 +1389,13 @@ class _Diff:
                 out |= r.in_type(arg.data_type) | r.in_text(arg.default)
             if node.returns:
                 out |= r.in_text(node.returns)
-            if node.body.lstrip().upper().startswith("BEGIN ATOMIC") or node.language == "sql":
+            # SQL bodies name what they use; an aggregate's body is its option list
+            # (SFUNC = public.f, ...).
+            if (
+                node.body.lstrip().upper().startswith("BEGIN ATOMIC")
+                or node.language == "sql"
+                or node.kind == "aggregate"
+            ):
                 out |= r.in_text(node.body)
             out.discard(_func_key(node))
         elif isinstance(node, Trigger):
