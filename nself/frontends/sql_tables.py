@@ -949,12 +949,14 @@ def _children(state: State, table: Table) -> list[Table]:
 _IDENT = r'(?<![\w"$.]){name}(?![\w"$])'
 
 
-def mentions(text: str | None, column: str) -> bool:
-    """Whether a canonical expression mentions a column (plain or quoted)."""
+def mentions(text: str | None, column: str, qualified: bool = False) -> bool:
+    """Whether a canonical expression mentions a column (plain or quoted; `qualified`:
+    also as `rel.column`, as view definitions write it)."""
     if not text:
         return False
     quoted = '"' + column.replace('"', '""') + '"'
-    return bool(re.search(_IDENT.format(name=re.escape(column)), text) or quoted in text)
+    pattern = _IDENT.replace("$.", "$") if qualified else _IDENT
+    return bool(re.search(pattern.format(name=re.escape(column)), text) or quoted in text)
 
 
 def _constraint_uses(c: Constraint, column: str) -> bool:
@@ -989,6 +991,17 @@ def drop_column(state: State, table: Table, cmd: Any) -> Table:
 
 
 def remove_column(state: State, table: Table, column: str, cascade: bool) -> Table:
+    # views that use the column go with it (DROP COLUMN ... CASCADE; PostgreSQL refuses without)
+    from nself.frontends.sql_objects import drop_view_obj
+
+    for view_key, reads in list(state.view_dependencies.items()):
+        view = state.builder.get(View, *view_key)
+        if (
+            view is not None
+            and (table.schema, table.name) in reads
+            and mentions(view.definition, column, True)
+        ):
+            drop_view_obj(state, view)
     dropped = [c for c in table.constraints if _constraint_uses(c, column)]
     table = state.update_table(
         table,

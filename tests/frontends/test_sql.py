@@ -438,6 +438,8 @@ ORACLE = (
         "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME t_seq_custom), x int); CREATE SEQUENCE t_id_seq",
         "CREATE TABLE t (a int); CREATE INDEX ON t (a); CREATE TABLE t_a_idx1 (x int); CREATE INDEX ON t (a)",
         'CREATE TABLE t ("A" int, "b c" text); CREATE INDEX ON t ("A", "b c"); ALTER TABLE t ADD UNIQUE ("b c")',
+        "CREATE TABLE t (a int, b int); CREATE VIEW v AS SELECT a, b FROM t; CREATE VIEW w AS SELECT a FROM t;"
+        " ALTER TABLE t DROP COLUMN b CASCADE",
         # default privileges (in a schema of the case's own: global ones would outlive the reset)
         "CREATE SCHEMA s; ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT, UPDATE ON TABLES TO PUBLIC;"
         " ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA s GRANT ALL ON SEQUENCES TO PUBLIC;"
