@@ -26,11 +26,9 @@ from nself.backends.types.go import (
 from nself.errors import NselfError, OptionError
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
-from tests.backends.types.conftest import CorpusCatalogs, assert_golden
+from tests.backends.types.conftest import CorpusCatalogs, assert_golden, require_program
 
-GO = shutil.which("go")
-GOFMT = shutil.which("gofmt") or (str(Path(GO).parent / "gofmt") if GO else None)
-needs_go = pytest.mark.skipif(GO is None, reason="go not installed (apt-get install -y golang-go)")
+GO_INSTALL = "apt-get install -y golang-go"
 
 
 # --------------------------------------------------------------------------- names
@@ -218,14 +216,14 @@ def go_vet(module: Path, packages: dict[str, str], cache: Path) -> None:
         (module / directory).mkdir(parents=True, exist_ok=True)
         (module / directory / FILE_NAME).write_text(text, encoding="utf-8")
     env = _go_env(cache)
-    assert GO is not None and GOFMT is not None
-    vet = subprocess.run([GO, "vet", "./..."], cwd=module, env=env, capture_output=True, text=True)
+    go = require_program("go", GO_INSTALL)
+    gofmt = shutil.which("gofmt") or str(Path(go).resolve().parent / "gofmt")
+    vet = subprocess.run([go, "vet", "./..."], cwd=module, env=env, capture_output=True, text=True)
     assert vet.returncode == 0, f"go vet failed:\n{vet.stdout}{vet.stderr}"
-    fmt = subprocess.run([GOFMT, "-l", "."], cwd=module, env=env, capture_output=True, text=True)
+    fmt = subprocess.run([gofmt, "-l", "."], cwd=module, env=env, capture_output=True, text=True)
     assert fmt.returncode == 0 and fmt.stdout == "", f"gofmt would reformat:\n{fmt.stdout}{fmt.stderr}"
 
 
-@needs_go
 @pytest.mark.oracle
 def test_go_vet_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchain_cache: Path) -> None:
     go_vet(
@@ -238,7 +236,6 @@ def test_go_vet_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchai
     )
 
 
-@needs_go
 @pytest.mark.oracle
 def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
     """Every corpus case as one package of one module, checked by one go vet run."""

@@ -17,8 +17,8 @@ import pytest
 from nself.backends.types import go, rust, swift
 from nself.ir import Catalog, CatalogBuilder
 from nself.ir.model import Column, CompositeAttribute, CompositeType, Enum, Schema, Table, View, ViewColumn
-from tests.backends.types.test_go import GO, go_vet
-from tests.backends.types.test_rust import CARGO, cargo_check
+from tests.backends.types.test_go import go_vet
+from tests.backends.types.test_rust import cargo_check
 from tests.backends.types.test_swift import swift_problems
 
 KEYWORDS = sorted(go.GO_KEYWORDS | go.GO_PREDECLARED | rust.RUST_KEYWORDS | swift.SWIFT_KEYWORDS)
@@ -128,14 +128,12 @@ def test_adversarial_catalogs_render_deterministically() -> None:
             assert backend.render(catalog, {}) == backend.render(adversarial_catalog(seed), {})
 
 
-@pytest.mark.skipif(GO is None, reason="go not installed (apt-get install -y golang-go)")
 @pytest.mark.oracle
 def test_go_vet_adversarial(tmp_path: Path, toolchain_cache: Path) -> None:
     packages = {f"seed{seed}": go.render(adversarial_catalog(seed), {})[go.FILE_NAME] for seed in SEEDS}
     go_vet(tmp_path / "module", packages, toolchain_cache)
 
 
-@pytest.mark.skipif(CARGO is None, reason="cargo not installed")
 @pytest.mark.oracle
 def test_cargo_check_adversarial(tmp_path: Path, toolchain_cache: Path) -> None:
     modules = {f"seed{seed}": rust.render(adversarial_catalog(seed), {})[rust.FILE_NAME] for seed in SEEDS}

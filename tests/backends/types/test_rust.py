@@ -31,12 +31,10 @@ from nself.backends.types.rust import (
 )
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
-from tests.backends.types.conftest import HERE, CorpusCatalogs, assert_golden
+from tests.backends.types.conftest import HERE, CorpusCatalogs, assert_golden, require_program
 
-CARGO = shutil.which("cargo")
-RUSTFMT = shutil.which("rustfmt")
 STUBS = HERE / "rust_stubs"
-needs_cargo = pytest.mark.skipif(CARGO is None, reason="cargo not installed")
+RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
 
 
 # --------------------------------------------------------------------------- names
@@ -178,26 +176,25 @@ def cargo_check(crate: Path, cache: Path, modules: dict[str, str]) -> None:
         RUSTFLAGS="-D warnings",
         CARGO_TERM_COLOR="never",
     )
-    assert CARGO is not None
+    cargo = require_program("cargo", RUST_INSTALL)
     check = subprocess.run(
-        [CARGO, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
+        [cargo, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
     )
     assert check.returncode == 0, f"cargo check failed:\n{check.stdout}{check.stderr}"
-    if RUSTFMT is not None:
+    rustfmt = shutil.which("rustfmt")  # optional: layout only, the compiler check above is the oracle
+    if rustfmt is not None:
         files = [str(crate / "src" / f"{name}.rs") for name in modules]
         fmt = subprocess.run(
-            [RUSTFMT, "--edition", "2021", "--check", *files], capture_output=True, text=True
+            [rustfmt, "--edition", "2021", "--check", *files], capture_output=True, text=True
         )
         assert fmt.returncode == 0, f"rustfmt would reformat:\n{fmt.stdout}{fmt.stderr}"
 
 
-@needs_cargo
 @pytest.mark.oracle
 def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchain_cache: Path) -> None:
     cargo_check(tmp_path / "crate", toolchain_cache, {"db": render(every_case_catalog, {})[FILE_NAME]})
 
 
-@needs_cargo
 @pytest.mark.oracle
 def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
     """Every corpus case as one module of one crate, checked by one cargo run."""
@@ -209,7 +206,6 @@ def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, too
     print(f"cargo check: {len(modules)} corpus cases pass")
 
 
-@needs_cargo
 @pytest.mark.oracle
 def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cache: Path) -> None:
     """The check has teeth: a misspelt serde attribute or a field type without Serialize
