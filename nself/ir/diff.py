@@ -1915,8 +1915,6 @@ def _compare_tables(d: _Diff) -> None:
     for t in new:
         _create_table(d, t)
     for old, t in both:
-        if old == t:
-            continue
         _alter_table(d, old, t)
     for old, _t in rebuild:
         d.rebuilt.add(node_key(old))
@@ -1996,8 +1994,8 @@ def _column_follows_parent(d: _Diff, old: Table, new: Table) -> bool:
 
 
 def _alter_table(d: _Diff, old: Table, t: Table) -> None:
-    if old == t:
-        return
+    if old == t and all(d.tables_a.get(p) == d.tables_b.get(p) for p in old.inherits):
+        return  # (a child's columns may need care when a parent changes)
     s, n = t.schema, t.name
     rel = node_key(t)
     # Partitioning and inheritance: detach before column changes, attach after.

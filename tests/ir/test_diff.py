@@ -194,3 +194,35 @@ def test_ir_imports_nothing_of_nself_outside_the_ir() -> None:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nself"):
             assert node.module.startswith("nself.ir"), node.module
+
+
+def test_unreachable_column_order_is_noted_both_ways() -> None:
+    a = catalog(tables=(Table("public", "t", columns=(Column("id", "integer"), Column("b", "text"))),))
+    b = catalog(
+        tables=(
+            Table("public", "t", columns=(Column("id", "integer"), Column("a", "text"), Column("b", "text"))),
+        )
+    )
+    ops = d.diff(a, b)
+    assert kinds(ops) == ["AddColumn", "ColumnOrderNote"]
+    note = ops[1]
+    assert isinstance(note, d.ColumnOrderNote)
+    assert (note.reached, note.wanted) == (("id", "b", "a"), ("id", "a", "b"))
+    # Back down, dropping `a` restores A's order exactly: no note.
+    assert kinds(d.reverse_operations(ops, a, b)) == ["DropColumn"]
+
+
+def test_inheritance_child_keeps_a_column_its_parent_drops() -> None:
+    parent_a = Table(
+        "public", "base", columns=(Column("created", "timestamp without time zone"), Column("e", "integer"))
+    )
+    parent_b = dataclasses.replace(parent_a, columns=parent_a.columns[:1])
+    child = Table(
+        "public",
+        "child",
+        columns=(Column("created", "timestamp without time zone"), Column("e", "integer")),
+        inherits=(("public", "base"),),
+    )
+    ops = d.diff(catalog(tables=(parent_a, child)), catalog(tables=(parent_b, child)))
+    assert kinds(ops) == ["DropColumn", "AddColumn"]
+    assert isinstance(ops[1], d.AddColumn) and ops[1].if_not_exists and ops[1].table == "child"
