@@ -101,6 +101,8 @@ def diff(
     result = schema_diff.diff_sources(first, second, proj)
     for reason in result.destructive:
         warn(f"destructive: {reason}")
+    for note in result.notes:
+        warn(note)
     if not result.has_changes:
         err_console.print(f"no differences: {result.source} -> {result.target}")
     elif create_migration is not None:

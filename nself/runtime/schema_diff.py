@@ -25,7 +25,7 @@ from nself.backends.sql.migration import destructive_operations, render_operatio
 from nself.errors import OptionError
 from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
-from nself.ir.diff import Operation, diff, reverse_operations
+from nself.ir.diff import ColumnOrderNote, Operation, diff, reverse_operations
 from nself.runtime.project import Project
 from nself.runtime.sources import describe_source, load_catalog
 
@@ -58,6 +58,16 @@ class SchemaDiff:
     def destructive(self) -> list[str]:
         """Why each destructive statement of the up SQL can lose data."""
         return destructive_operations(self.up)
+
+    @property
+    def notes(self) -> list[str]:
+        """Differences no statement can remove (a column order ALTER TABLE cannot reach)."""
+        return [
+            f"{op.schema}.{op.table}: columns stay in the order ({', '.join(op.reached)}), "
+            f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns"
+            for op in self.up
+            if isinstance(op, ColumnOrderNote)
+        ]
 
     def script(self) -> str:
         """The up SQL with a header naming both sides; empty when nothing differs."""
