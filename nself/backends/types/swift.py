@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nself.backends.types.common import (
+    NameStyle,
     PgType,
     TypeResolver,
     camel_case,
@@ -139,6 +140,9 @@ SWIFT_KEYWORDS = frozenset(
 )
 # Names that even in backticks would mean something else as a member (`x.self`, `.init`).
 NOT_ESCAPABLE = frozenset({"self", "Self", "init", "deinit", "Type", "Protocol", "_"})
+# Members the conformances synthesise: a property or case of that name would clash.
+SYNTHESISED_PROPERTIES = frozenset({"hashValue"})
+SYNTHESISED_CASES = frozenset({"allCases", "rawValue", "hashValue"})
 
 # Type names the generated code refers to, and Foundation's that a table must not shadow.
 RESERVED_TYPE_NAMES = frozenset(
@@ -229,10 +233,13 @@ FAMILY_TYPES: dict[str, str] = {
 NAME_TYPES: dict[str, str] = {"oid": "UInt32", "xid": "UInt32", "cid": "UInt32", "xid8": "UInt64"}
 
 
-def _member_style(style: Any) -> Any:
+def _member_style(style: NameStyle, taken: frozenset[str]) -> NameStyle:
+    """`style`, with a trailing underscore on names that cannot be members (`self_`, `init_`,
+    and the members Hashable / CaseIterable / RawRepresentable synthesise)."""
+
     def convert(name: str) -> str:
-        converted: str = style(name)
-        return converted + "_" if converted in NOT_ESCAPABLE else converted
+        converted = style(name)
+        return converted + "_" if converted in NOT_ESCAPABLE or converted in taken else converted
 
     return convert
 
@@ -241,7 +248,11 @@ def property_names(db_names: Sequence[str]) -> list[str]:
     """Unique lowerCamelCase property names: 'Display Name' -> displayName, 'default' ->
     `default`, 'self' -> self_, '3d_model' -> _3dModel."""
     return member_names(
-        db_names, _member_style(camel_case), keywords=SWIFT_KEYWORDS, escape="`{}`", separator=""
+        db_names,
+        _member_style(camel_case, SYNTHESISED_PROPERTIES),
+        keywords=SWIFT_KEYWORDS,
+        escape="`{}`",
+        separator="",
     )
 
 
@@ -249,7 +260,12 @@ def case_names(labels: Sequence[str]) -> list[str]:
     """Unique lowerCamelCase enum cases: 'read-only' -> readOnly, 'Guest User' -> guestUser,
     '2fa_pending' -> _2faPending, 'default' -> `default`."""
     return member_names(
-        labels, _member_style(camel_case), keywords=SWIFT_KEYWORDS, escape="`{}`", empty="value", separator=""
+        labels,
+        _member_style(camel_case, SYNTHESISED_CASES),
+        keywords=SWIFT_KEYWORDS,
+        escape="`{}`",
+        empty="value",
+        separator="",
     )
 
 

@@ -27,7 +27,8 @@ TROUBLE = [
     "id", "ID", "Id", "users", "Users", "users_insert", "UsersInsert", "users_update", "mood", "mood_happy",
     "Option", "Some", "None", "String", "Vec", "Box", "Serialize", "Deserialize", "Date", "Data", "UUID",
     "JSONValue", "CodingKeys", "CodingKey", "Decimal", "json", "time", "Self", "self", "crate", "super",
-    "init", "Type", "Protocol", "value", "Value", "field", "Field", "X2fa", "T1", "V2fa",
+    "init", "Type", "Protocol", "value", "Value", "field", "Field", "X2fa", "T1", "V2fa", "all_cases",
+    "raw_value", "hash_value",
 ]  # fmt: skip
 LABELS = [
     *TROUBLE,

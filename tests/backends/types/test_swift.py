@@ -198,6 +198,7 @@ def test_property_names() -> None:
         (["read-only", "Guest User", "2fa_pending"], ["readOnly", "guestUser", "_2faPending"]),
         (["read-only", "ReadOnly", "read_only"], ["readOnly", "readOnly2", "readOnly3"]),
         (["default", "self", "open", "-"], ["`default`", "self_", "`open`", "value"]),
+        (["all_cases", "rawValue", "hash_value"], ["allCases_", "rawValue_", "hashValue_"]),
     ],
 )
 def test_case_names(labels: list[str], expected: list[str]) -> None:
