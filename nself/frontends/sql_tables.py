@@ -685,6 +685,9 @@ def create_table(state: State, stmt: Any) -> None:
     # CHECKs the child only inherits are not listed (nself/frontends/live.py)
     state.put_table(None, table)
     state.created("TABLE", schema, name)
+    for element in stmt.tableElts or ():
+        if isinstance(element, ast.TableLikeClause):
+            table = like_objects(state, table, element)
     table = apply_constraints(state, table, pending, creating=True, dedup=True)
     if partition_of is not None:
         clone_partition_objects(state, parent_tables[0], table)
@@ -707,14 +710,73 @@ def _column_options(
     return ColumnResult(merged, None, None, r.default_node)
 
 
+LIKE_CONSTRAINTS, LIKE_INDEXES = 1 << 2, 1 << 6
+
+
+def like_objects(state: State, table: Table, like: Any) -> Table:
+    """LIKE ... INCLUDING CONSTRAINTS copies the CHECKs (with their names); INCLUDING
+    INDEXES the source's indexes and index-backed constraints, under names chosen for the
+    new table."""
+    source = state.table(like.relation)
+    assert source is not None
+    options = int(like.options or 0)
+    if options & LIKE_CONSTRAINTS:
+        checks = tuple(c for c in source.constraints if isinstance(c, CheckConstraint))
+        table = state.update_table(table, constraints=table.constraints + checks)
+        for check in checks:
+            check_source = state.column_defaults.get((source.schema, source.name, "check:" + check.name))
+            if check_source is not None:
+                state.column_defaults[(table.schema, table.name, "check:" + check.name)] = check_source
+    if options & LIKE_INDEXES:
+        for c in source.constraints:
+            if isinstance(c, PrimaryKey):
+                name = state.choose_relation_name(table.schema, table.name, None, "pkey", True)
+            elif isinstance(c, (UniqueConstraint, ExclusionConstraint)):
+                if isinstance(c, UniqueConstraint):
+                    cols = list(c.columns)
+                else:
+                    cols = [e.expression if table.column(e.expression) else "expr" for e in c.elements]
+                colnames = sql_naming.index_column_names(cols + list(c.include))
+                label = "key" if isinstance(c, UniqueConstraint) else "excl"
+                name = state.choose_relation_name(
+                    table.schema, table.name, sql_naming.name_addition(colnames), label, True
+                )
+            else:
+                continue
+            table = state.update_table(
+                table, constraints=(*table.constraints, dataclasses.replace(c, name=name, comment=None))
+            )
+        for index in list(state.builder.all(Index)):
+            if (index.schema, index.table) != (source.schema, source.name):
+                continue
+            colnames = _cloned_index_colnames(state, index)
+            name = state.choose_relation_name(
+                table.schema, table.name, sql_naming.name_addition(colnames), "idx", False
+            )
+            state.builder.add(
+                dataclasses.replace(index, schema=table.schema, name=name, table=table.name, comment=None)
+            )
+            if (index.schema, index.name) in state.index_sources:
+                state.index_sources[(table.schema, name)] = state.index_sources[(index.schema, index.name)]
+    return table
+
+
+def _cloned_index_colnames(state: State, index: Index) -> list[str]:
+    """The column names PostgreSQL derives for a copy of `index` (an expression key is
+    named as in CREATE INDEX: `lower`, `coalesce`, or `expr`)."""
+    source = state.index_sources.get((index.schema, index.name))
+    if source is not None:
+        elems = list(source.node.indexParams or ()) + list(source.node.indexIncludingParams or ())
+        return sql_naming.index_column_names([sql_naming.index_colname(e) for e in elems])
+    return sql_naming.index_column_names([k.column or "expr" for k in index.keys] + list(index.include))
+
+
 def _like_columns(state: State, like: Any) -> list[ColumnResult]:
     source = state.table(like.relation)
     assert source is not None
     options = int(like.options or 0)
     # CREATE_TABLE_LIKE_* bits of parsenodes.h
     comments, defaults, generated, identity = 1 << 0, 1 << 3, 1 << 4, 1 << 5
-    if options & ((1 << 2) | (1 << 6)):
-        state.warn("LIKE ... INCLUDING CONSTRAINTS/INDEXES is not modelled: only columns are copied")
     out = []
     for col in source.columns:
         out.append(
@@ -764,7 +826,7 @@ def clone_partition_objects(state: State, parent: Table, part: Table) -> None:
 
 
 def _clone_index(state: State, index: Index, part: Table) -> None:
-    colnames = sql_naming.index_column_names([k.column or "expr" for k in index.keys] + list(index.include))
+    colnames = _cloned_index_colnames(state, index)
     name = state.choose_relation_name(
         part.schema, part.name, sql_naming.name_addition(colnames), "idx", False
     )

@@ -440,6 +440,9 @@ ORACLE = (
         'CREATE TABLE t ("A" int, "b c" text); CREATE INDEX ON t ("A", "b c"); ALTER TABLE t ADD UNIQUE ("b c")',
         "CREATE TABLE t (a int, b int); CREATE VIEW v AS SELECT a, b FROM t; CREATE VIEW w AS SELECT a FROM t;"
         " ALTER TABLE t DROP COLUMN b CASCADE",
+        "CREATE TABLE t (id serial PRIMARY KEY, a int CHECK (a > 0), b text UNIQUE, c int); CREATE INDEX ON t (c); CREATE INDEX ON t (lower(b)); CREATE TABLE u (LIKE t INCLUDING ALL)",
+        "CREATE TABLE t (id int PRIMARY KEY, a int CONSTRAINT named CHECK (a > 0)); CREATE TABLE u (LIKE t INCLUDING CONSTRAINTS, extra int)",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, UNIQUE (a, b)); CREATE TABLE u (x int, LIKE t INCLUDING INDEXES)",
         # default privileges (in a schema of the case's own: global ones would outlive the reset)
         "CREATE SCHEMA s; ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT, UPDATE ON TABLES TO PUBLIC;"
         " ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA s GRANT ALL ON SEQUENCES TO PUBLIC;"
