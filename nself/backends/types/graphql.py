@@ -345,10 +345,8 @@ class _Renderer:
                 )
             )
         else:
-            self.add(
-                Definition("input", f"{name}InsertInput", f"Values to insert into {where}.", insert or [])
-            )
-            self.add(Definition("input", f"{name}UpdateInput", f"Values to set in {where}.", update or []))
+            self.add(Definition("input", f"{name}InsertInput", f"Values to insert into {where}.", insert))
+            self.add(Definition("input", f"{name}UpdateInput", f"Values to set in {where}.", update))
 
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]

@@ -118,7 +118,10 @@ def test_names_and_aliases(rich: Catalog) -> None:
         "    none: str | None = Field(alias='None')",
         "    model_config_: str | None = Field(alias='model_config')",
         "    private: int | None = Field(alias='_private')",
-        "    str_: str | None = Field(alias='string')" if False else "    string: str | None",
+        "    string: str | None",
+        "    str_: str | None = Field(alias='str')",  # would shadow the annotation str
+        "    int_: int | None = Field(alias='int')",
+        "    schema_: str | None = Field(alias='schema')",  # a BaseModel attribute
         "    _2FA_PENDING = '2fa_pending'",
         "    c_bigint: int",
         "    c_numeric: _decimal.Decimal | None",
