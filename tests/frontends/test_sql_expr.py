@@ -860,6 +860,18 @@ VIEWS = [
     "SELECT id, coalesce(name, 'x') AS n, coalesce(name, name) AS same FROM v_t",
     "SELECT id, CASE WHEN flag THEN name ELSE name END AS n FROM v_t",
     "SELECT id, name::varchar(5) AS short, price::numeric(6,1) AS p FROM v_t",
+    "SELECT id, sum(qty) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s FROM v_t",
+    "SELECT id, sum(qty) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS s FROM v_t",
+    "SELECT id, avg(qty) OVER (PARTITION BY m ORDER BY at RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS a FROM v_t",
+    "SELECT id, lag(qty, 1) OVER (ORDER BY id) AS prev, first_value(name) OVER (PARTITION BY m) AS f FROM v_t",
+    "SELECT v_t.id, tag FROM v_t, unnest(ARRAY['a', 'b']) tag",
+    "SELECT x FROM generate_series(1, 3) x",
+    "SELECT g FROM generate_series(1, 3) g WHERE g > 1",
+    "SELECT * FROM generate_series(1, 3)",
+    "SELECT x, n FROM unnest(ARRAY[1, 2]) WITH ORDINALITY AS u(x, n)",
+    "SELECT t.a, t.b FROM v_t t(a, b)",
+    "SELECT v_t.id, part FROM v_t, regexp_split_to_table(v_t.body, ',') part",
+    "SELECT v_t.id, p.part FROM v_t CROSS JOIN LATERAL regexp_split_to_table(v_t.body, ',') p(part)",
 ]
 
 

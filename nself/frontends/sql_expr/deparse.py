@@ -463,7 +463,61 @@ def get_agg_expr(node: n.Func, ctx: Context) -> None:
         get_rule_expr(node.filter, ctx, False)
         ctx.append(")")
     if node.over is not None:
-        ctx.append(" OVER " + node.over)
+        ctx.append(" OVER ")
+        get_window_spec(node.over, ctx)
+
+
+def _sortgroup(expr: n.Expr, ctx: Context) -> None:
+    """get_rule_sortgroupclause for an expression (not by column number)."""
+    if isinstance(expr, n.Const):
+        get_const_expr(expr, ctx, 1)
+    elif isinstance(expr, (n.Var, n.Raw)):
+        get_rule_expr(expr, ctx, True)
+    else:
+        ctx.append("(")
+        get_rule_expr(expr, ctx, True)
+        ctx.append(")")
+
+
+def get_window_spec(w: n.WindowSpec, ctx: Context) -> None:
+    if w.name is not None and not w.partition and not w.order and not w.frame:
+        ctx.append(quote_ident(w.name))
+        return
+    ctx.append("(")
+    need_space = False
+    if w.name is not None:
+        ctx.append(quote_ident(w.name))
+        need_space = True
+    if w.partition:
+        if need_space:
+            ctx.append(" ")
+        ctx.append("PARTITION BY ")
+        for i, e in enumerate(w.partition):
+            if i:
+                ctx.append(", ")
+            _sortgroup(e, ctx)
+        need_space = True
+    if w.order:
+        if need_space:
+            ctx.append(" ")
+        ctx.append("ORDER BY ")
+        for i, (e, suffix) in enumerate(w.order):
+            if i:
+                ctx.append(", ")
+            _sortgroup(e, ctx)
+            ctx.append(suffix)
+        need_space = True
+    if w.frame:
+        if need_space:
+            ctx.append(" ")
+        for i, part in enumerate(w.frame):
+            if i:
+                ctx.append(" ")
+            if isinstance(part, str):
+                ctx.append(part)
+            else:
+                get_rule_expr(part, ctx, False)
+    ctx.append(")")
 
 
 def get_func_sql_syntax(node: n.Func, ctx: Context) -> bool:

@@ -45,8 +45,16 @@ class Func(Expr):
     distinct: bool = False
     order_by: list[tuple[Expr, str]] = field(default_factory=list)
     filter: Expr | None = None
-    over: str | None = None  # already printed window clause
+    over: WindowSpec | None = None
     within_group: bool = False
+
+
+@dataclass
+class WindowSpec:
+    name: str | None = None  # OVER name
+    partition: list[Expr] = field(default_factory=list)
+    order: list[tuple[Expr, str]] = field(default_factory=list)
+    frame: list[str | Expr] = field(default_factory=list)  # words and offset expressions
 
 
 @dataclass

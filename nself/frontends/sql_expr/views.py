@@ -41,6 +41,10 @@ class Rte:
     alias_given: bool = False
     subquery: Query | None = None
     nullable: bool = False
+    function: n.Expr | None = None  # a function in FROM
+    ordinality: bool = False
+    lateral: bool = False
+    print_aliases: bool = False  # print the column alias list after the name
 
 
 @dataclass
@@ -325,6 +329,8 @@ class QueryAnalyzer:
             return RteRef(rte)
         if is_node(item, ast.JoinExpr):
             return self._join(item)
+        if is_node(item, ast.RangeFunction):
+            return self._range_function(item)
         if is_node(item, ast.RangeSubselect):
             if item.alias is None:
                 raise Unsupported("subquery without alias")
@@ -338,6 +344,45 @@ class QueryAnalyzer:
             self.namespace.append(rte)
             return RteRef(rte)
         raise Unsupported(type(item).__name__)
+
+    def _range_function(self, item: Any) -> FromItem:
+        if item.is_rowsfrom or len(item.functions) != 1 or item.functions[0][1]:
+            raise Unsupported("ROWS FROM or a column definition list")
+        call = item.functions[0][0]
+        if not is_node(call, ast.FuncCall):
+            raise Unsupported("non-function in FROM")
+        # a function in FROM sees the FROM items before it (implicitly LATERAL)
+        outer_before = len(self.outer)
+        self.outer.append(list(self.namespace))
+        uses_outer = {"yes": False}
+        saved_hook = self.resolve_column
+
+        try:
+            a = self.analyzer()
+
+            def column(fields: list[str]) -> n.Expr | None:
+                found = saved_hook(fields)
+                uses_outer["yes"] = True
+                return found
+
+            a.column_hook = column
+            expr = a.transform(call)
+        finally:
+            del self.outer[outer_before:]
+        info = self.base.types.info(expr.ty.key)
+        if expr.ty.key in ("record", "void") or (info is not None and info.kind == "c"):
+            raise Unsupported("function returning rows in FROM")
+        fname = str(call.funcname[-1].sval)
+        alias = item.alias.aliasname if item.alias is not None else None
+        colnames = [c.sval for c in (item.alias.colnames or ())] if item.alias is not None else []
+        first = colnames[0] if colnames else (alias or fname)
+        cols = [Column(first, expr.ty)]
+        if item.ordinality:
+            cols.append(Column(colnames[1] if len(colnames) > 1 else "ordinality", Ty("int8")))
+        rte = Rte(alias or fname, cols, "function", None, fname, alias_given=alias is not None, function=expr,
+                  ordinality=bool(item.ordinality), lateral=bool(item.lateral) or uses_outer["yes"], print_aliases=True)
+        self.namespace.append(rte)
+        return RteRef(rte)
 
     def _join(self, item: Any) -> FromItem:
         left = self.from_item(item.larg)
@@ -401,9 +446,13 @@ class QueryAnalyzer:
         else:
             # not a table or view nself knows (a system catalog, an extension's table)
             raise Unsupported(f'relation "{name}"')
+        renamed = False
         if rv.alias is not None and rv.alias.colnames:
-            raise Unsupported("column aliases")
-        return Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None)
+            for i, c in enumerate(rv.alias.colnames):
+                if i < len(cols) and cols[i].name != c.sval:
+                    cols[i] = Column(c.sval, cols[i].ty, cols[i].not_null)
+                    renamed = True
+        return Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None, print_aliases=renamed)
 
     # ---------------------------------------------------------------- expressions
 
@@ -484,32 +533,50 @@ class QueryAnalyzer:
             func.over = self._window(a, node.over)
         return func
 
-    def _window(self, a: Analyzer, w: Any) -> str:
+    def _window(self, a: Analyzer, w: Any) -> n.WindowSpec:
+        spec = n.WindowSpec(w.refname or w.name or None)
         if w.name and not w.partitionClause and not w.orderClause:
-            return quote_ident(w.name)
-        ctx = _view_context(a)
-        parts = []
-        if w.partitionClause:
-            ctx.buf = []
-            ctx.append("PARTITION BY ")
-            for i, p in enumerate(w.partitionClause):
-                if i:
-                    ctx.append(", ")
-                _sortgroup_expr(a.transform(p), ctx)
-            parts.append(ctx.text())
-        if w.orderClause:
-            ctx.buf = []
-            ctx.append("ORDER BY ")
-            for i, s in enumerate(w.orderClause):
-                if i:
-                    ctx.append(", ")
-                expr, suffix = self._sort_item(a, Query(), s)
-                _sortgroup_expr(expr, ctx)
-                ctx.append(suffix)
-            parts.append(ctx.text())
-        if w.frameOptions and w.frameOptions != 1058:  # FRAMEOPTION_DEFAULTS
-            raise Unsupported("window frame")
-        return "(" + " ".join(parts) + ")"
+            return n.WindowSpec(w.name)
+        spec.partition = [a.transform(p) for p in w.partitionClause or ()]
+        spec.order = [self._sort_item(a, Query(), s) for s in w.orderClause or ()]
+        spec.frame = self._frame(a, int(w.frameOptions or 0), w.startOffset, w.endOffset)
+        return spec
+
+    def _frame(self, a: Analyzer, options: int, start: Any, end: Any) -> list[str | n.Expr]:
+        """get_rule_windowspec's frame clause, from the FRAMEOPTION_* bits."""
+        if not options & 0x1:  # FRAMEOPTION_NONDEFAULT
+            return []
+        words: list[str | n.Expr] = []
+        words.append("RANGE" if options & 0x2 else "ROWS" if options & 0x4 else "GROUPS")
+        if options & 0x10:
+            words.append("BETWEEN")
+
+        def bound(unbounded_preceding: int, unbounded_following: int, current: int, offset_preceding: int,
+                  offset_following: int, offset: Any) -> None:
+            if options & unbounded_preceding:
+                words.append("UNBOUNDED PRECEDING")
+            elif options & unbounded_following:
+                words.append("UNBOUNDED FOLLOWING")
+            elif options & current:
+                words.append("CURRENT ROW")
+            elif options & (offset_preceding | offset_following):
+                expr = a.transform(offset)
+                if options & (0x4 | 0x8):  # ROWS / GROUPS offsets are bigint
+                    expr = a.coerce(expr, Ty("int8"), 1, "implicit")
+                words.append(expr)
+                words.append("PRECEDING" if options & offset_preceding else "FOLLOWING")
+
+        bound(0x20, 0x80, 0x200, 0x800, 0x2000, start)
+        if options & 0x10:
+            words.append("AND")
+            bound(0x40, 0x100, 0x400, 0x1000, 0x4000, end)
+        if options & 0x8000:
+            words.append("EXCLUDE CURRENT ROW")
+        elif options & 0x10000:
+            words.append("EXCLUDE GROUP")
+        elif options & 0x20000:
+            words.append("EXCLUDE TIES")
+        return words
 
 
 def _rtes(item: FromItem) -> list[Rte]:
@@ -828,14 +895,26 @@ def _from_item(item: FromItem, ctx: Context) -> None:
             if rte.alias_given or printed != rte.name:
                 ctx.append(" " + quote_ident(printed))
             return
+        if rte.kind == "function":
+            assert rte.function is not None
+            if rte.lateral:
+                ctx.append("LATERAL ")
+            get_rule_expr(rte.function, ctx, True)
+            if rte.ordinality:
+                ctx.append(" WITH ORDINALITY")
+            ctx.append(" " + quote_ident(printed))
+            ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
+            return
         if rte.kind == "relation":
             assert rte.name is not None and rte.schema is not None
             name = quote_ident(rte.name)
             if rte.schema != "pg_catalog":
                 name = f"{quote_ident(rte.schema)}.{name}"
             ctx.append(name)
-            if rte.alias_given or printed != rte.name:
+            if rte.alias_given or printed != rte.name or rte.print_aliases:
                 ctx.append(" " + quote_ident(printed))
+            if rte.print_aliases:
+                ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
         else:
             assert rte.subquery is not None
             ctx.append("(")
