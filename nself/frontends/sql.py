@@ -8,6 +8,7 @@ malformed SQL raises SourceError(file, line, col)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +87,10 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> 
         handler = HANDLERS.get(type(stmt)) if stmt is not None else None
         if handler is None:
             what = _DATA_STATEMENTS.get(type(stmt))
-            state.warn(
-                f"{what or type(stmt).__name__} skipped: it does not change the schema"
-                if what
-                else f"{type(stmt).__name__} is not modelled; statement skipped"
-            )
+            if what is not None:
+                state.warn(f"{what} skipped: it does not change the schema")
+            else:
+                state.warn(f"{statement_words(stmt)} is not modelled; statement skipped")
             continue
         try:
             handler(state, stmt)
@@ -102,6 +102,12 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> 
             state.warn(f"ERROR {exc.message}; statement skipped")
         except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
+
+
+def statement_words(stmt: object) -> str:
+    """`CreateRoleStmt` -> `CREATE ROLE`: a statement's kind in SQL words for messages."""
+    name = type(stmt).__name__.removesuffix("Stmt")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper()
 
 
 def _skip_blank(text: str, offset: int) -> int:
