@@ -241,3 +241,12 @@ def test_watch_needs_a_file_source(project: Path) -> None:
     (project / "nself.toml").write_text('[types]\nsource = "local"\n\n[types.typescript]\noutput = "db.ts"\n')
     done = run_nself("types", "--watch", cwd=project)
     assert done.code == 1 and "watch needs a migrations directory" in done.stderr
+
+
+def test_from_a_database_url(project: Path, database: str) -> None:
+    from tests.conftest import run_sql
+
+    run_sql(database, "CREATE TABLE public.live_only (id integer PRIMARY KEY, note text);")
+    done = run_nself("types", "python", "--pydantic", "--from", database, cwd=project)
+    assert done.code == 0, done.stderr
+    assert "class LiveOnly(Model):" in done.stdout and "class Users" not in done.stdout
