@@ -74,7 +74,27 @@ def float_out(text: str) -> str:
     return float8_out(value)
 
 
-def float8_out(value: float) -> str:
+def float4_out(text: str) -> str:
+    """float4out: the shortest digits that read back as the same single-precision value,
+    with an exponent when below -4 or at least 6."""
+    import struct
+
+    t = text.strip().lower()
+    if t in ("nan", "infinity", "+infinity", "inf", "+inf", "-infinity", "-inf"):
+        return float_out(text)
+    value = struct.unpack("f", struct.pack("f", float(t)))[0]
+    if value == 0:
+        return "-0" if math.copysign(1, value) < 0 else "0"
+    digits_text = ""
+    for precision in range(1, 10):
+        candidate = f"{value:.{precision - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(candidate)))[0] == value:
+            digits_text = candidate
+            break
+    return float8_out(float(digits_text), exponent_at=6)
+
+
+def float8_out(value: float, exponent_at: int = 15) -> str:
     """float8out with extra_float_digits = 1: the shortest exact digits, printed %g-like
     with exponent when below -4 or at least 15."""
     if math.isnan(value):
@@ -95,7 +115,7 @@ def float8_out(value: float) -> str:
         lead = len(frac) - len(frac.lstrip("0"))
         exp10 = int(exp_text or 0) - lead - 1
     digits = digits.rstrip("0") or "0"
-    if exp10 < -4 or exp10 >= 15:
+    if exp10 < -4 or exp10 >= exponent_at:
         body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
         return f"{sign}{body}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
     if exp10 >= 0:
@@ -463,7 +483,7 @@ _NORMALISERS: dict[str, Normaliser] = {
     "int8": _int(64),
     "oid": _int(33),
     "numeric": numeric_out,
-    "float4": float_out,
+    "float4": float4_out,
     "float8": float_out,
     "bool": bool_out,
     "date": date_out,
