@@ -68,7 +68,6 @@ def _parser() -> Lark:
         grammar,
         parser="lalr",
         postlex=_BracketNewlines(),
-        propagate_positions=True,
         maybe_placeholders=False,
     )
 
@@ -148,9 +147,13 @@ def _unescape(body: str) -> str:
 
 
 def _pos(node: Tree[Any] | Token) -> tuple[int, int]:
-    if isinstance(node, Token):
-        return node.line or 0, node.column or 0
-    return getattr(node.meta, "line", 0), getattr(node.meta, "column", 0)
+    """Line and column of the first token of `node` (cheaper than lark's
+    propagate_positions, which costs a third of the parse)."""
+    while isinstance(node, Tree):
+        if not node.children:
+            return 0, 0
+        node = node.children[0]
+    return node.line or 0, node.column or 0
 
 
 def _atoms(tree: Tree[Any]) -> list[_Atom]:
@@ -1410,13 +1413,45 @@ class _Canon:
         return _Expr(f"({inner.text})::{target.text}", target.base)
 
 
-def _default_text(value: _Default, column: _PgType, columns: dict[str, _PgType]) -> str | None:
+def _sql_expr(
+    kind: str, text: str, columns: dict[str, _PgType], builder: CatalogBuilder | None, target: str = ""
+) -> str | None:
+    """`text` canonicalised by the SQL frontend's expression canonicaliser (the same
+    analysis and deparse it applies to `CHECK (...)`, `DEFAULT (...)` and index keys),
+    with the file's enums and the table's columns in scope; None when it cannot."""
+    if builder is None:
+        return None
+    try:
+        from nself.frontends import sql_expr
+
+        node = _Canon({}).parse(text)
+        scope = sql_expr.ExprScope(
+            search_path=(PUBLIC,),
+            builder=builder,
+            columns={name: t.text for name, t in columns.items() if t.known},
+        )
+        if kind == "check":
+            return sql_expr.check_expression(node, scope)
+        if kind == "index":
+            return sql_expr.index_expression(node, scope)
+        return sql_expr.default_expression(node, target, scope)
+    except Exception:  # an expression PostgreSQL would refuse: keep it as written
+        return None
+
+
+def _default_text(
+    value: _Default, column: _PgType, columns: dict[str, _PgType], builder: CatalogBuilder | None = None
+) -> str | None:
     if value.kind == "boolean":
         return None if value.value == "null" else value.value
     if value.kind == "number":
         return _number_literal(value.value)
     if value.kind == "string":
         return _string_constant(value.value, column)
+    if column.known:
+        canonical = _sql_expr("default", value.value, columns, builder, column.text)
+        if canonical is not None:
+            return canonical
     canon = _Canon(columns)
     try:
         node = canon.parse(value.value)
@@ -1426,10 +1461,6 @@ def _default_text(value: _Default, column: _PgType, columns: dict[str, _PgType])
             return _string_constant(node.val.sval, column)
         if isinstance(node, ast.SQLValueFunction):
             return _sql_value_function(value.value)
-        if isinstance(node, ast.FuncCall) and not node.args:
-            name = ".".join(n.sval for n in node.funcname).lower()
-            if name in _SQL_VALUE_FUNCTIONS:  # pragma: no cover - the parser already does this
-                return _SQL_VALUE_FUNCTIONS[name]
         return canon.expr(node).text
     except _Unsupported:
         return _sql_value_function(value.value) or value.value.strip()
@@ -1443,19 +1474,19 @@ def _sql_value_function(text: str) -> str | None:
     return _SQL_VALUE_FUNCTIONS.get(word)
 
 
-def _expression_text(text: str, columns: dict[str, _PgType]) -> tuple[str, bool]:
-    """(canonical text, looks like a function call) of a check or index expression."""
+def _expression_text(
+    text: str, columns: dict[str, _PgType], builder: CatalogBuilder | None = None, kind: str = "check"
+) -> str:
+    """The canonical text of a check (pg_get_expr of conbin) or of an index key (as
+    pg_get_indexdef prints it, without the parentheses around a non-function)."""
+    canonical = _sql_expr(kind, text, columns, builder)
+    if canonical is not None:
+        return canonical
     canon = _Canon(columns)
     try:
-        node = canon.parse(text)
-        result = canon.expr(node)
-        return result.text, result.is_function
+        return canon.expr(canon.parse(text)).text
     except _Unsupported:
-        value = _sql_value_function(text)
-        if value is not None:
-            return value, True
-        stripped = text.strip()
-        return stripped, bool(re.fullmatch(r"\w+\(.*\)", stripped))
+        return _sql_value_function(text) or text.strip()
 
 
 # --------------------------------------------------------------------------- naming
@@ -1625,13 +1656,11 @@ class _Emitter:
         checks: list[tuple[str | None, str]] = []
         for c in table.columns:
             if c.checks:
-                parts = [_expression_text(x, types)[0] for x in c.checks]
-                if len(parts) == 1:
-                    checks.append((None, parts[0]))
-                else:
-                    checks.append((None, "(" + " AND ".join(parts) + ")"))
+                # The exporter ANDs several checks of one column into one CHECK.
+                text = c.checks[0] if len(c.checks) == 1 else " AND ".join(f"({x})" for x in c.checks)
+                checks.append((None, _expression_text(text, types, self.builder)))
         for check_name, expression in table.checks:
-            checks.append((check_name, _expression_text(expression, types)[0]))
+            checks.append((check_name, _expression_text(expression, types, self.builder)))
         for check_name, text in checks:
             if check_name is None:
                 referenced = sorted(
@@ -1652,7 +1681,8 @@ class _Emitter:
             self.con(schema).add(pk_name)
             constraints.append(m.PrimaryKey(pk_name, tuple(primary)))
         for c in table.columns:
-            if c.unique:
+            # PostgreSQL drops a UNIQUE that repeats the primary key of the same CREATE TABLE.
+            if c.unique and primary != [c.name]:
                 key_name = _choose(name, c.name, "key", self.rel(schema) | self.con(schema))
                 self.rel(schema).add(key_name)
                 self.con(schema).add(key_name)
@@ -1685,7 +1715,7 @@ class _Emitter:
         elif identity is not None:
             not_null = True
         elif c.default is not None:
-            default = _default_text(c.default, pgtype, types)
+            default = _default_text(c.default, pgtype, types, self.builder)
         return m.Column(
             c.name, data_type, not_null=not_null, default=default, identity=identity, comment=c.note
         )
@@ -1702,7 +1732,7 @@ class _Emitter:
                 if kind == "column":
                     keys.append(m.IndexKey(column=value))
                 else:
-                    text, _function = _expression_text(value, types)
+                    text = _expression_text(value, types, self.builder, kind="index")
                     keys.append(m.IndexKey(expression=text))
                 colnames.append(_index_colname(kind, value))
             if index.name is not None:

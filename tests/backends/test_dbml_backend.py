@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,21 @@ def _corpus_dbml() -> list[Path]:
     return sorted([*folder.glob("*/input/*.dbml"), *folder.glob("*/output/*.dbml")])
 
 
-@pytest.mark.parametrize("path", _corpus_dbml(), ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+ROUND_TRIP_XFAIL = {
+    "checks.out.dbml": (
+        "PostgreSQL's own deparse is not a fixed point: `(status)::text = ANY ((ARRAY['a'::character "
+        "varying])::text[])`, read again, is stored as `... ANY (ARRAY[('a'::character varying)::text])`"
+    ),
+}
+
+
+def _round_trip_param(path: Path) -> Any:
+    reason = ROUND_TRIP_XFAIL.get(path.name)
+    marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+    return pytest.param(path, marks=marks, id=f"{path.parent.parent.name}/{path.name}")
+
+
+@pytest.mark.parametrize("path", [_round_trip_param(p) for p in _corpus_dbml()])
 def test_round_trip_corpus(corpus: Path, path: Path) -> None:
     """Every catalog read from DBML is, by construction, one DBML can express: rendering
     it and reading the result back gives the same catalog."""
