@@ -163,7 +163,7 @@ def field_name(db_name: str) -> str:
     return "_" + name if name[0].isdigit() else name
 
 
-@dataclass
+@dataclass(slots=True)
 class GqlField:
     name: str
     type: str
@@ -171,7 +171,7 @@ class GqlField:
     description: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Definition:
     kind: Literal["scalar", "enum", "type", "input"]
     name: str

@@ -147,7 +147,7 @@ FAMILY_TYPES: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Attribute:
     name: str  # the Python identifier
     db_name: str
@@ -159,21 +159,21 @@ class Attribute:
         return self.name != self.db_name
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassModel:
     name: str
     doc: str
     attributes: list[Attribute]
 
 
-@dataclass
+@dataclass(slots=True)
 class EnumModel:
     name: str
     doc: str
     members: list[tuple[str, str]]  # (member, label as a Python literal)
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionModel:
     """A callable function: its arguments as a TypedDict keyed by the argument names (the
     names psycopg's %(name)s parameters use) and its result as a type alias."""
@@ -185,7 +185,7 @@ class FunctionModel:
     returns: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Module:
     pydantic: bool
     enums: list[EnumModel] = field(default_factory=list)

@@ -132,7 +132,7 @@ def doc_comment(text: str | None) -> str | None:
     return " ".join(text.replace("*/", "*\\/").split())
 
 
-@dataclass
+@dataclass(slots=True)
 class Field:
     key: str
     type: str
@@ -140,7 +140,7 @@ class Field:
     comment: str | None = None  # already safe for a /** */ comment
 
 
-@dataclass
+@dataclass(slots=True)
 class Interface:
     """One `export interface` of the file."""
 
@@ -150,7 +150,7 @@ class Interface:
     extends: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Relationship:
     foreign_key: str
     columns: list[str]
@@ -159,13 +159,13 @@ class Relationship:
     referenced_columns: list[str]
 
 
-@dataclass
+@dataclass(slots=True)
 class RelatedField:
     key: str
     type: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Relation:
     """A table or view with what the template prints for it."""
 
@@ -180,7 +180,7 @@ class Relation:
     comment: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class EnumModel:
     db_name: str
     key: str
@@ -189,7 +189,7 @@ class EnumModel:
     union: str
 
 
-@dataclass
+@dataclass(slots=True)
 class CompositeModel:
     db_name: str
     key: str
@@ -197,13 +197,13 @@ class CompositeModel:
     fields: list[Field]
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionModel:
     key: str
     variants: list[tuple[str, str]]  # (args type, returns type)
 
 
-@dataclass
+@dataclass(slots=True)
 class SchemaModel:
     key: str
     interfaces: list[Interface] = field(default_factory=list)
