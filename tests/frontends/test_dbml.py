@@ -527,7 +527,41 @@ def test_multiline_note_is_dedented() -> None:
     assert table.columns[0].comment == "# Title\n  body\n"
 
 
-def test_grammar_ships_with_the_package() -> None:
-    from importlib import resources
+def test_grammar_ships_with_the_package(tmp_path: Path) -> None:
+    """`pip install .` puts dbml.lark inside the installed package, and parse_dbml works
+    from there without the source tree."""
+    import sys
 
-    assert resources.files("nself.frontends").joinpath("dbml.lark").is_file()
+    repo = Path(__file__).resolve().parents[2]
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(repo),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert (site / "nself" / "frontends" / "dbml.lark").is_file()
+    script = (
+        "import nself.frontends.dbml as d; "
+        "print(d.__file__); print(d.parse_dbml('Table t {\\n  id int [pk]\\n}', 't.dbml').tables[0].name)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    where, table = done.stdout.split()
+    assert where.startswith(str(site)) and table == "t"
