@@ -1996,6 +1996,7 @@ def _column_follows_parent(d: _Diff, old: Table, new: Table) -> bool:
 def _alter_table(d: _Diff, old: Table, t: Table) -> None:
     if old == t and all(d.tables_a.get(p) == d.tables_b.get(p) for p in old.inherits):
         return  # (a child's columns may need care when a parent changes)
+    first_op = len(d.ops)
     s, n = t.schema, t.name
     rel = node_key(t)
     # Partitioning and inheritance: detach before column changes, attach after.
@@ -2092,7 +2093,7 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
                 d, "CONSTRAINT", s, n, other.comment, con.comment, sub=name, after=[_con_key(s, n, name)]
             )
 
-    _note_column_order(d, old, t)
+    _note_column_order(d, old, t, d.ops[first_op:])
     if (old.unlogged, old.options) != (t.unlogged, t.options):
         d.emit(AlterTableStorage(s, n, old.unlogged, t.unlogged, old.options, t.options), Deps())
     if (old.rls_enabled, old.rls_forced) != (t.rls_enabled, t.rls_forced):
@@ -2102,13 +2103,14 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
     _comment(d, "TABLE", s, n, old.comment, t.comment, after=[rel])
 
 
-def _note_column_order(d: _Diff, old: Table, t: Table) -> None:
-    """Compare the column order the emitted operations leave with the target's."""
+def _note_column_order(d: _Diff, old: Table, t: Table, ops: Iterable[Operation]) -> None:
+    """Compare the column order that `ops` (the table's operations) leave with the
+    target's."""
     if t.partition_of is not None:
         return  # a partition's columns follow its parent
     moved: set[str] = set()  # dropped and added again by an operation (so now last)
     added: list[str] = []
-    for op in d.ops:
+    for op in ops:
         if isinstance(op, (AddColumn, DropColumn, SetGenerated)) and (op.schema, op.table) == (
             t.schema,
             t.name,
@@ -2451,10 +2453,14 @@ def reverse_operations(ops: list[Operation], a: Catalog, b: Catalog) -> list[Ope
     d = _Diff(b, a)
     d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
     d._rebuild_dependants()
-    for key, old in d.tables_a.items():
-        new = d.tables_b.get(key)
-        if new is not None and old != new:
-            _note_column_order(d, old, new)
+    by_table: dict[tuple[str, str], list[Operation]] = {}
+    for op in d.ops:
+        if isinstance(op, (AddColumn, DropColumn, SetGenerated)):
+            by_table.setdefault((op.schema, op.table), []).append(op)
+    for key, ops_of_table in by_table.items():
+        old, new = d.tables_a.get(key), d.tables_b.get(key)
+        if old is not None and new is not None:
+            _note_column_order(d, old, new, ops_of_table)
     return order_operations(d.ops)
 
 
