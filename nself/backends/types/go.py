@@ -231,13 +231,15 @@ def valid_json_tag(name: str) -> bool:
     return bool(name) and all(c.isalnum() or c in _JSON_TAG_PUNCTUATION for c in name)
 
 
-def json_tag(db_name: str, *, omitempty: bool, owner: str) -> str:
+def json_tag(db_name: str, *, omitempty: bool, owner: str, quoted: bool = False) -> str:
+    """The struct tag naming the column; `quoted` adds `,string` (a number that JSON carries
+    as a string, as PostgreSQL writes oid)."""
     if not valid_json_tag(db_name):
         raise NselfError(
             f"{owner}: the name {db_name!r} cannot be a Go json tag (encoding/json allows no"
             " quotes, backslashes, commas or control characters in one); rename it to generate Go types"
         )
-    suffix = ",omitempty" if omitempty else ""
+    suffix = (",omitempty" if omitempty else "") + (",string" if quoted else "")
     tag = f'json:"{db_name}{suffix}"'
     return f"`{tag}`" if "`" not in tag else '"' + tag.replace('"', '\\"') + '"'
 
@@ -350,6 +352,12 @@ class GoRenderer:
             base = FAMILY_TYPES.get(element.family, "string")
         return "[]" * pg.dims + base
 
+    def quoted(self, data_type: str) -> bool:
+        """PostgreSQL's JSON writes oid, xid, cid and xid8 as strings ("42"), which encoding/json
+        reads into an integer field only with the `,string` option (not inside arrays)."""
+        pg = self.resolver.resolve(data_type)
+        return pg.kind == "builtin" and pg.name in NAME_TYPES and pg.dims == 0
+
     @staticmethod
     def nilable(go_type: str) -> bool:
         return go_type.startswith("[]") or go_type == "json.RawMessage"
@@ -380,7 +388,7 @@ class GoRenderer:
             GoField(
                 go,
                 self.field_type(self.resolver.resolve(data_type), nullable, optional),
-                json_tag(db_name, omitempty=optional, owner=owner),
+                json_tag(db_name, omitempty=optional, owner=owner, quoted=self.quoted(data_type)),
                 comment_lines(comment),
             )
             for go, (db_name, data_type, nullable, optional, comment) in ((names[c[0]], c) for c in columns)

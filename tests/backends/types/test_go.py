@@ -4,12 +4,16 @@ network) on the output for every_case.sql and every corpus case."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from nself.backends.types.go import (
@@ -24,9 +28,17 @@ from nself.backends.types.go import (
     valid_json_tag,
 )
 from nself.errors import NselfError, OptionError
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
-from tests.backends.types.conftest import CorpusCatalogs, assert_golden, require_program
+from tests.backends.types.conftest import (
+    EVERY_CASE_SQL,
+    CorpusCatalogs,
+    SessionDatabases,
+    assert_golden,
+    require_program,
+)
+from tests.conftest import run_sql
 
 GO_INSTALL = "apt-get install -y golang-go"
 
@@ -259,3 +271,117 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     row, insert, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
     assert [f.name for f in row.fields] == ["UserID", "UserID_2"]
     assert [f.name for f in insert.fields] == [f.name for f in update.fields] == ["UserID_2"]
+
+
+# --------------------------------------------------------------------------- real rows
+
+ROWS_SQL = Path(__file__).resolve().parent / "every_case_rows.sql"
+
+GO_DECODER = """package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"example.com/nselftypes/models"
+)
+
+func roundTrip[T any](data []byte) (string, error) {
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	decoder.DisallowUnknownFields()
+	var row T
+	if err := decoder.Decode(&row); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(row)
+	return string(out), err
+}
+
+var decoders = map[string]func([]byte) (string, error){
+%s
+}
+
+func main() {
+	scanner := bufio.NewScanner(os.Stdin)
+	scanner.Buffer(make([]byte, 1<<20), 1<<24)
+	failed := false
+	for scanner.Scan() {
+		name, data, _ := strings.Cut(scanner.Text(), "\\t")
+		out, err := decoders[name]([]byte(data))
+		if err != nil {
+			fmt.Printf("%%s\\tERROR %%v\\n", name, err)
+			failed = true
+			continue
+		}
+		fmt.Printf("%%s\\t%%s\\n", name, out)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+"""
+
+
+def _normalise(value: object) -> object:
+    """JSON values compared by meaning: exact decimals, instants for timestamps with an
+    offset (Go writes 'Z' where PostgreSQL writes '+00:00')."""
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+@pytest.mark.oracle
+def test_go_types_read_real_rows(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Rows PostgreSQL itself writes as JSON (row_to_json) decode into the Row structs with
+    unknown fields refused, and encode back to the same values: every column has a field
+    under its database name, with a type that takes PostgreSQL's JSON for it and a
+    nullability that keeps NULL. every_case_rows.sql fills the tables, leaving out what
+    encoding/json cannot read (dates and timestamps without an offset, bytea's hex)."""
+    go = require_program("go", GO_INSTALL)
+    url = types_databases.new("types_go_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = GoRenderer(catalog, {})
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for table in catalog.tables:
+            if not table.columns:
+                continue
+            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
+            rows = conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall()  # type: ignore[arg-type]
+            lines += [f"{renderer.names[(table.schema, table.name)]}\t{row[0]}" for row in rows]
+    assert len(lines) >= 15
+    module = tmp_path / "module"
+    go_vet(module, {"models": render(catalog, {})[FILE_NAME]}, toolchain_cache)
+    entries = "\n".join(
+        f'\t"{name}": roundTrip[models.{name}],' for name in sorted({line.split("\t")[0] for line in lines})
+    )
+    (module / "check").mkdir()
+    (module / "check" / "main.go").write_text(GO_DECODER % entries, encoding="utf-8")
+    result = subprocess.run(
+        [go, "run", "./check"],
+        cwd=module,
+        env=_go_env(toolchain_cache),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    outputs = result.stdout.splitlines()
+    assert len(outputs) == len(lines)
+    for sent, received in zip(lines, outputs, strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        expected = _normalise(json.loads(original, parse_float=Decimal))
+        actual = _normalise(json.loads(decoded, parse_float=Decimal))
+        assert actual == expected, f"{name}: {original} came back as {decoded}"

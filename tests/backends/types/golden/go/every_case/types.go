@@ -203,7 +203,7 @@ type AllTypes struct {
 	CDaterange      *string         `json:"c_daterange"`
 	CInt4multirange *string         `json:"c_int4multirange"`
 	CFloatRange     *string         `json:"c_float_range"`
-	COid            *uint32         `json:"c_oid"`
+	COid            *uint32         `json:"c_oid,string"`
 	CRegclass       *string         `json:"c_regclass"`
 	CPgLsn          *string         `json:"c_pg_lsn"`
 	CIntArray       []int32         `json:"c_int_array"`
@@ -284,7 +284,7 @@ type AllTypesInsert struct {
 	CDaterange      *string          `json:"c_daterange,omitempty"`
 	CInt4multirange *string          `json:"c_int4multirange,omitempty"`
 	CFloatRange     *string          `json:"c_float_range,omitempty"`
-	COid            *uint32          `json:"c_oid,omitempty"`
+	COid            *uint32          `json:"c_oid,omitempty,string"`
 	CRegclass       *string          `json:"c_regclass,omitempty"`
 	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
 	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
@@ -363,7 +363,7 @@ type AllTypesUpdate struct {
 	CDaterange      *string          `json:"c_daterange,omitempty"`
 	CInt4multirange *string          `json:"c_int4multirange,omitempty"`
 	CFloatRange     *string          `json:"c_float_range,omitempty"`
-	COid            *uint32          `json:"c_oid,omitempty"`
+	COid            *uint32          `json:"c_oid,omitempty,string"`
 	CRegclass       *string          `json:"c_regclass,omitempty"`
 	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
 	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
