@@ -105,8 +105,8 @@ def _convert(tp: Any, data: Any, where: str) -> Any:
         hints = _hints(tp)
         kwargs = {}
         for key, value in data.items():
-            if key == "kind":
-                continue
+            if key == "kind" and tp.__name__ in _TAGGED:
+                continue  # the union tag, not a field (Function has a field of that name)
             if key not in hints:
                 raise IRFormatError(f"{where}: unknown field {key!r}")
             kwargs[key] = _convert(hints[key], value, f"{where}.{key}")

@@ -84,6 +84,13 @@ def test_constraints_are_sorted_by_name_and_tagged_with_their_kind() -> None:
     assert [c["kind"] for c in users["constraints"]] == ["CheckConstraint", "UniqueConstraint", "PrimaryKey"]
 
 
+def test_a_field_named_kind_survives_the_round_trip() -> None:
+    b = CatalogBuilder()
+    b.add(Function("public", "agg", (FunctionArgument(None, "text"),), kind="aggregate", body="SFUNC = f, STYPE = text"))
+    catalog = b.freeze()
+    assert catalog_from_json(catalog_to_json(catalog)).functions[0].kind == "aggregate"
+
+
 def test_defaults_are_left_out_of_json() -> None:
     data = json.loads(catalog_to_json(sample_catalog().freeze()))
     email = next(t for t in data["tables"] if t["name"] == "users")["columns"][1]
