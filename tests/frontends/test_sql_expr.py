@@ -880,6 +880,11 @@ VIEWS = [
     "SELECT t.a, t.b FROM v_t t(a, b)",
     "SELECT v_t.id, part FROM v_t, regexp_split_to_table(v_t.body, ',') part",
     "SELECT v_t.id, p.part FROM v_t CROSS JOIN LATERAL regexp_split_to_table(v_t.body, ',') p(part)",
+    "SELECT id, NULL AS note FROM v_t UNION ALL SELECT id, note FROM v_u",
+    "SELECT id, 'a' AS kind FROM v_t UNION SELECT id, 'b' FROM v_u",
+    "SELECT id, NULL::int AS n FROM v_t UNION ALL SELECT id, NULL FROM v_u",
+    "SELECT t.id, x.n FROM v_t t CROSS JOIN LATERAL (SELECT count(*) AS n FROM v_u u WHERE u.t_id = t.id) x",
+    "SELECT s.a, s.b FROM (SELECT id, name FROM v_t) s(a, b)",
 ]
 
 

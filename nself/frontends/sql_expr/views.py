@@ -165,27 +165,28 @@ class QueryAnalyzer:
 
     # ---------------------------------------------------------------- statement
 
-    def select(self, stmt: Any) -> Query:
+    def select(self, stmt: Any, resolve_unknowns: bool = True) -> Query:
+        """transformSelectStmt; a set operation's branches leave unknown-typed literals
+        unresolved (`resolve_unknowns` False) until the operation picks column types."""
         depth = len(self.ctes)
         try:
             ctes = self._with(stmt)
-            query = self._select(stmt)
+            query = self._select(stmt, resolve_unknowns)
             query.ctes = ctes
             return query
         finally:
             del self.ctes[depth:]
 
-    def _select(self, stmt: Any) -> Query:
+    def _select(self, stmt: Any, resolve_unknowns: bool = True) -> Query:
         op = getattr(stmt.op, "name", str(stmt.op))
         if op != "SETOP_NONE":
             self.flags["nullable"] = True
-            left = self.nested(self.outer).select(stmt.larg)
-            right = self.nested(self.outer).select(stmt.rarg)
+            left = self.nested(self.outer).select(stmt.larg, resolve_unknowns=False)
+            right = self.nested(self.outer).select(stmt.rarg, resolve_unknowns=False)
             setop = SetOp(op.replace("SETOP_", ""), bool(stmt.all), _leaf(left), _leaf(right))
             query = Query(setop=setop)
-            # the output columns are the left branch's
-            query.targets = [Target(t.expr, t.name) for t in _first_leaf(left).targets if not t.junk]
-            self._unify_setop_types(query, left, right)
+            # the output columns are named by the left branch, typed by both
+            query.targets = self._unify_setop_types(left, right)
             a = self.analyzer()
             for sort in stmt.sortClause or ():
                 query.order.append(self._sort_item(a, query, sort, by_colno=True))
@@ -198,7 +199,7 @@ class QueryAnalyzer:
             query.from_items.append(self.from_item(item))
         a = self.analyzer()
         for res in stmt.targetList or ():
-            self._target(a, query, res)
+            self._target(a, query, res, resolve_unknowns)
         if stmt.whereClause is not None:
             query.where = a.coerce_to_bool(a.transform(stmt.whereClause))
         for g in stmt.groupClause or ():
@@ -219,14 +220,23 @@ class QueryAnalyzer:
         self._limit(a, query, stmt)
         return query
 
-    def _unify_setop_types(self, query: Query, left: Query, right: Query) -> None:
-        lt = [t for t in _first_leaf(left).targets if not t.junk]
-        rt = [t for t in _first_leaf(right).targets if not t.junk]
-        for i, (lx, rx) in enumerate(zip(lt, rt, strict=False)):
-            if lx.expr.ty != rx.expr.ty:
-                typmod = lx.expr.ty.typmod if lx.expr.ty.key == rx.expr.ty.key else -1
-                key = lx.expr.ty.key if lx.expr.ty.key != UNKNOWN else rx.expr.ty.key
-                query.targets[i] = Target(n.Raw(Ty(key, typmod), query.targets[i].name), query.targets[i].name)
+    def _unify_setop_types(self, left: Query, right: Query) -> list[Target]:
+        """transformSetOperationTree: each column's type is the common type of the two
+        branches; unknown-typed constants in a branch become constants of that type."""
+        lt = _output_targets(left)
+        rt = _output_targets(right)
+        a = self.analyzer()
+        out: list[Target] = []
+        for lx, rx in zip(lt, rt, strict=False):
+            common = a.common_type([lx.expr, rx.expr], "UNION")
+            if common.key == UNKNOWN:
+                common = Ty("text")
+            for t in (lx, rx):
+                if t.expr.ty.key == UNKNOWN and isinstance(t.expr, n.Const):
+                    t.expr = a.coerce(t.expr, common, 0, "implicit")
+            typmod = lx.expr.ty.typmod if lx.expr.ty == rx.expr.ty else -1
+            out.append(Target(n.Raw(Ty(common.key, typmod), lx.name), lx.name))
+        return out
 
     def _limit(self, a: Analyzer, query: Query, stmt: Any) -> None:
         if stmt.limitCount is not None:
@@ -234,7 +244,7 @@ class QueryAnalyzer:
         if stmt.limitOffset is not None:
             query.offset = a.coerce(a.transform(stmt.limitOffset), Ty("int8"), 1, "implicit")
 
-    def _target(self, a: Analyzer, query: Query, res: Any) -> None:
+    def _target(self, a: Analyzer, query: Query, res: Any, resolve_unknowns: bool = True) -> None:
         val = res.val
         if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
             qualifier = val.fields[0].sval if len(val.fields) > 1 else None
@@ -247,7 +257,7 @@ class QueryAnalyzer:
                     query.targets.append(Target(self._var(rte, col), col.name))
             return
         expr = a.transform(val)
-        if expr.ty.key == UNKNOWN:
+        if expr.ty.key == UNKNOWN and resolve_unknowns:
             expr = a.coerce(expr, Ty("text"), 0, "implicit")
         name = res.name or figure_colname(val)
         query.targets.append(Target(expr, name))
@@ -340,7 +350,8 @@ class QueryAnalyzer:
             for i, t in enumerate(t for t in _first_leaf(sub).targets if not t.junk):
                 not_null = isinstance(t.expr, n.Var) and t.expr.not_null
                 cols.append(Column(names[i] if i < len(names) else t.name, t.expr.ty, not_null))
-            rte = Rte(item.alias.aliasname, cols, "subquery", alias_given=True, subquery=sub)
+            rte = Rte(item.alias.aliasname, cols, "subquery", alias_given=True, subquery=sub, lateral=bool(item.lateral))
+            rte.print_aliases = bool(names)
             self.namespace.append(rte)
             return RteRef(rte)
         raise Unsupported(type(item).__name__)
@@ -577,6 +588,11 @@ class QueryAnalyzer:
         elif options & 0x20000:
             words.append("EXCLUDE TIES")
         return words
+
+
+def _output_targets(q: Query) -> list[Target]:
+    """A branch's output columns: a plain query's targets, or a set operation's own."""
+    return [t for t in q.targets if not t.junk]
 
 
 def _rtes(item: FromItem) -> list[Rte]:
@@ -917,11 +933,15 @@ def _from_item(item: FromItem, ctx: Context) -> None:
                 ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
         else:
             assert rte.subquery is not None
+            if rte.lateral:
+                ctx.append("LATERAL ")
             ctx.append("(")
             saved_visible, ctx.colnames_visible = ctx.colnames_visible, True
             print_query(rte.subquery, ctx, ctx.indent_level)
             ctx.colnames_visible = saved_visible
             ctx.append(") " + quote_ident(printed))
+            if rte.print_aliases:
+                ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
         return
     need_paren_right = not isinstance(item.right, RteRef)
     _from_item(item.left, ctx)
