@@ -9,8 +9,9 @@ nself's DBML frontend reads it back to the same Catalog, restricted to that subs
 - constraint and index names are written out (`Ref name: ...`, `[name: '...']`,
   `checks { ... [name: '...'] }`), except where DBML has no place for one: a primary key
   and a single-column unique constraint are named by PostgreSQL's rules when read back;
-- `serial` columns (integer + owned sequence + nextval default) are written as
-  serial/smallserial/bigserial, identity columns as `[increment]`;
+- `serial` columns (integer + nextval default of the sequence a serial would have, owned
+  or not) are written as serial/smallserial/bigserial, identity columns as `[increment]`;
+  other nextval() defaults are left out, since DBML cannot declare their sequence;
 - defaults are numbers, booleans and strings where DBML's own literal means the same
   constant, and `backtick expressions` otherwise.
 
@@ -41,7 +42,20 @@ def render_dbml(catalog: Catalog) -> str:
     enums = {(e.schema, e.name) for e in catalog.enums}
     for enum in catalog.enums:
         blocks.append(_enum(enum))
-    owned = {(s.schema, s.owned_by[0], s.owned_by[1]): s for s in catalog.sequences if s.owned_by is not None}
+    # The sequence behind each serial-like column: one it owns, or one named as a serial's
+    # would be (pg_dump's pagila declares them apart), which DBML's serial re-creates.
+    owned: dict[tuple[str, str, str], m.Sequence] = {}
+    for table in catalog.tables:
+        for column in table.columns:
+            name_ = f"{table.name}_{column.name}_seq"
+            sequence = next(
+                (s for s in catalog.sequences if (s.schema, s.name) == (table.schema, name_)), None
+            )
+            if sequence is not None and sequence.owned_by in (None, (table.name, column.name)):
+                owned[(table.schema, table.name, column.name)] = sequence
+    for s in catalog.sequences:
+        if s.owned_by is not None:
+            owned[(s.schema, s.owned_by[0], s.owned_by[1])] = s
     for table in catalog.tables:
         blocks.append(_table(table, catalog, enums, owned))
     refs = []
@@ -187,8 +201,8 @@ def _default(column: m.Column) -> str | None:
         and "\n" not in match.group(1)
     ):
         return string(match.group(1).replace("''", "'"))
-    if "`" in text:
-        return None
+    if "`" in text or text.startswith("nextval("):
+        return None  # DBML has no sequences but those of serial columns
     return f"`{text}`"
 
 
