@@ -14,15 +14,10 @@ from rich.table import Table
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
 from nself.errors import OptionError
 from nself.runtime.local import ClusterStatus, database_url, start_local, status_local, stop_local
-from nself.runtime.migrate import (
-    apply_migrations,
-    create_migration,
-    drop_everything,
-    migration_status,
-    rollback_migrations,
-)
 from nself.runtime.project import Project, guard_destructive
-from nself.runtime.query import open_psql, run_query
+
+# Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
+# the commands that use them, so that `nself --help` and unrelated commands start fast.
 
 app = typer.Typer(help="Database operations: local cluster, migrations, queries, dumps.", no_args_is_help=True)
 
@@ -91,6 +86,8 @@ def migrate(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
       nself db migrate --env staging
     """
+    from nself.runtime.migrate import apply_migrations
+
     proj, environ = environment(env)
     url = database_url(proj, environ)
     with console.status("migrating") as status:
@@ -114,6 +111,8 @@ def migrate_create(name: Annotated[str, typer.Argument(help="What the migration 
 
       nself db migrate:create create_users
     """
+    from nself.runtime.migrate import create_migration
+
     path = create_migration(_migrations_dir(project()), name)
     console.print(f"created {path}")
 
@@ -132,6 +131,8 @@ def migrate_rollback(
 
       nself db migrate:rollback --steps 3
     """
+    from nself.runtime.migrate import rollback_migrations
+
     proj, environ = environment(env)
     runs = rollback_migrations(database_url(proj, environ), _migrations_dir(proj), steps=steps)
     if as_json:
@@ -152,6 +153,8 @@ def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
       nself db migrate:status --json
     """
+    from nself.runtime.migrate import migration_status
+
     proj, environ = environment(env)
     states = migration_status(database_url(proj, environ), _migrations_dir(proj))
     if as_json:
@@ -177,6 +180,8 @@ def migrate_fresh(
 
       nself db migrate:fresh --yes
     """
+    from nself.runtime.migrate import apply_migrations, drop_everything
+
     proj, environ = environment(env)
     guard_destructive(environ, "drop everything and re-run migrations")
     if not yes and not typer.confirm(f"Drop everything in {environ.name} ({environ.display_url()})?"):
@@ -214,6 +219,8 @@ def query(
         text, source = file.read_text(encoding="utf-8"), str(file)
     else:
         text, source = sql or "", "<query>"
+    from nself.runtime.query import run_query
+
     proj, environ = environment(env)
     result = run_query(database_url(proj, environ), text, source)
     if as_json:
@@ -242,5 +249,7 @@ def shell(env: EnvOption = None) -> None:
 
       nself db shell --env staging
     """
+    from nself.runtime.query import open_psql
+
     proj, environ = environment(env)
     open_psql(database_url(proj, environ))

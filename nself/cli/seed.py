@@ -10,7 +10,8 @@ from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, write_output
 from nself.runtime.local import database_url
-from nself.runtime.seeds import create_seed, discover_seeds, extract_seed, run_seeds, seed_status
+
+# runtime.seeds loads psycopg and pglast: imported inside the commands that use it.
 
 app = typer.Typer(help="Seed data: SQL files run per environment, tracked by checksum.", invoke_without_command=True)
 
@@ -20,6 +21,8 @@ def _seeds_dir() -> Path:
 
 
 def _run(name: str | None, env: str | None, fresh: bool, as_json: bool) -> None:
+    from nself.runtime.seeds import run_seeds
+
     proj, environ = environment(env)
     runs = run_seeds(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name, only=name, fresh=fresh)
     if as_json:
@@ -97,6 +100,8 @@ def create(
 
       nself seed create demo_data --for-env staging
     """
+    from nself.runtime.seeds import create_seed
+
     console.print(f"created {create_seed(_seeds_dir(), name, environment=env_folder)}")
 
 
@@ -108,6 +113,8 @@ def list_seeds(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
       nself seed list --env staging
     """
+    from nself.runtime.seeds import discover_seeds
+
     _, environ = environment(env)
     seeds = discover_seeds(_seeds_dir(), environ.name)
     if as_json:
@@ -125,6 +132,8 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
       nself seed status
     """
+    from nself.runtime.seeds import seed_status
+
     proj, environ = environment(env)
     states = seed_status(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name)
     if as_json:
@@ -151,6 +160,8 @@ def extract(
 
       nself seed extract users --where "role = 'admin'"
     """
+    from nself.runtime.seeds import create_seed, extract_seed
+
     proj, environ = environment(env)
     text = extract_seed(database_url(proj, environ), tables, where=where)
     if output is None:
