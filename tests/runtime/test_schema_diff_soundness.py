@@ -248,11 +248,16 @@ def check_migra(dbs: Databases, a_copy: str, b_name: str, cb: Catalog) -> Outcom
     except psycopg.Error as exc:
         return Outcome("rejected", " ".join(str(exc).split()))
     outcome = _compare(introspect(a_url), cb)
-    return (
-        Outcome("ok")
-        if outcome.ok
-        else Outcome(outcome.status, outcome.detail.splitlines()[-1:][0] if outcome.detail else "")
-    )
+    if outcome.ok:
+        return Outcome("ok")
+    changed = [
+        line.strip()
+        for line in outcome.detail.splitlines()
+        if line[:1] in "+-"
+        and not line.startswith(("+++", "---"))
+        and line[1:].strip() not in ("{", "}", "},")
+    ]
+    return Outcome(outcome.status, " / ".join(changed[:2]))
 
 
 def _run_case(
