@@ -225,6 +225,17 @@ def qualified_db_name(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
 
+def comment_lines(text: str | None) -> list[str]:
+    """A database comment as the lines of a doc comment: line endings normalised, trailing
+    spaces and trailing empty lines dropped (empty lines inside kept)."""
+    if not text:
+        return []
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 # --------------------------------------------------------------------------- types
 
 # Built-in type names as format_type prints them (without modifiers) -> family.
