@@ -22,10 +22,12 @@ from nself.backends.types.common import (
     PgType,
     TypeResolver,
     column_nullable,
+    comment_lines,
     insert_presence,
     member_names,
     named_type_objects,
     render_template,
+    row_relations,
     split_words,
     type_names,
     update_presence,
@@ -253,16 +255,6 @@ def check_package(name: str) -> str:
     return name
 
 
-def comment_lines(text: str | None) -> list[str]:
-    """A database comment as the lines of a // comment (empty lines kept inside)."""
-    if not text:
-        return []
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 @dataclass
 class GoField:
     name: str
@@ -476,9 +468,7 @@ class GoRenderer:
         enums = [self.enum(e) for e in self.catalog.enums]
         composites = [self.composite_struct(c) for c in self.catalog.composite_types]
         relations: list[GoStruct] = []
-        rows: list[tuple[str, str, Table | View]] = [(t.schema, t.name, t) for t in self.catalog.tables]
-        rows += [(v.schema, v.name, v) for v in self.catalog.views]
-        for _, _, node in sorted(rows, key=lambda r: (r[0], r[1])):
+        for _, _, node in row_relations(self.catalog):
             if isinstance(node, Table):
                 relations.extend(self.table_structs(node))
             else:

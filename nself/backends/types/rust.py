@@ -26,11 +26,13 @@ from nself.backends.types.common import (
     PgType,
     TypeResolver,
     column_nullable,
+    comment_lines,
     insert_presence,
     member_names,
     named_type_objects,
     pascal_case,
     render_template,
+    row_relations,
     snake_case,
     type_names,
     update_presence,
@@ -212,15 +214,6 @@ def rust_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def doc_lines(text: str | None) -> list[str]:
-    if not text:
-        return []
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 MAX_WIDTH = 100  # rustfmt's max_width
 
 
@@ -337,7 +330,7 @@ class RustRenderer:
             if optional:
                 arguments.append('skip_serializing_if = "Option::is_none"')
             rust_type = self.field_type(self.resolver.resolve(data_type), nullable, optional)
-            fields.append(RustField(rust_name, rust_type, arguments, doc_lines(comment)))
+            fields.append(RustField(rust_name, rust_type, arguments, comment_lines(comment)))
         return RustStruct(name, doc, derive, fields)
 
     def table_structs(self, table: Table) -> list[RustStruct]:
@@ -362,7 +355,7 @@ class RustRenderer:
         return [
             self.struct(
                 name,
-                [f"A row of the table {qualified}.", *doc_lines(table.comment)],
+                [f"A row of the table {qualified}.", *comment_lines(table.comment)],
                 DERIVE_STRUCT,
                 row,
                 names=fields,
@@ -389,13 +382,16 @@ class RustRenderer:
     def view_struct(self, view: View) -> RustStruct:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
-        doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *doc_lines(view.comment)]
+        doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *comment_lines(view.comment)]
         columns = [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
         return self.struct(name, doc, DERIVE_STRUCT, columns)
 
     def composite_struct(self, composite: CompositeType) -> RustStruct:
         name = self.names[(composite.schema, composite.name)]
-        doc = [f"The composite type `{composite.schema}.{composite.name}`.", *doc_lines(composite.comment)]
+        doc = [
+            f"The composite type `{composite.schema}.{composite.name}`.",
+            *comment_lines(composite.comment),
+        ]
         # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
         columns = [
             (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
@@ -406,7 +402,7 @@ class RustRenderer:
     def enum(self, enum: Enum) -> RustEnum:
         name = self.names[(enum.schema, enum.name)]
         variants = variant_names(enum.labels)
-        doc = [f"The enum `{enum.schema}.{enum.name}`.", *doc_lines(enum.comment)]
+        doc = [f"The enum `{enum.schema}.{enum.name}`.", *comment_lines(enum.comment)]
         return RustEnum(
             name,
             doc,
@@ -420,9 +416,7 @@ class RustRenderer:
 
     def render(self) -> str:
         structs = [self.composite_struct(c) for c in self.catalog.composite_types]
-        rows: list[tuple[str, str, Table | View]] = [(t.schema, t.name, t) for t in self.catalog.tables]
-        rows += [(v.schema, v.name, v) for v in self.catalog.views]
-        for _, _, node in sorted(rows, key=lambda r: (r[0], r[1])):
+        for _, _, node in row_relations(self.catalog):
             if isinstance(node, Table):
                 structs.extend(self.table_structs(node))
             else:

@@ -25,11 +25,13 @@ from nself.backends.types.common import (
     TypeResolver,
     camel_case,
     column_nullable,
+    comment_lines,
     insert_presence,
     member_names,
     named_type_objects,
     pascal_case,
     render_template,
+    row_relations,
     type_names,
     update_presence,
 )
@@ -296,15 +298,6 @@ def swift_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def doc_lines(text: str | None) -> list[str]:
-    if not text:
-        return []
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 @dataclass
 class SwiftProperty:
     name: str
@@ -389,7 +382,7 @@ class SwiftRenderer:
             key = swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
             swift_type = self.property_type(self.resolver.resolve(data_type), nullable, optional)
             properties.append(
-                SwiftProperty(swift_name, swift_type, key, nullable or optional, doc_lines(comment))
+                SwiftProperty(swift_name, swift_type, key, nullable or optional, comment_lines(comment))
             )
         return SwiftStruct(name, doc, properties)
 
@@ -414,7 +407,7 @@ class SwiftRenderer:
                 update.append((c.name, c.data_type, nullable, True, None))
         return [
             self.struct(
-                name, [f"A row of the table {qualified}.", *doc_lines(table.comment)], row, names=fields
+                name, [f"A row of the table {qualified}.", *comment_lines(table.comment)], row, names=fields
             ),
             self.struct(
                 name + "Insert",
@@ -436,14 +429,17 @@ class SwiftRenderer:
     def view_struct(self, view: View) -> SwiftStruct:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
-        doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *doc_lines(view.comment)]
+        doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *comment_lines(view.comment)]
         return self.struct(
             name, doc, [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
         )
 
     def composite_struct(self, composite: CompositeType) -> SwiftStruct:
         name = self.names[(composite.schema, composite.name)]
-        doc = [f"The composite type `{composite.schema}.{composite.name}`.", *doc_lines(composite.comment)]
+        doc = [
+            f"The composite type `{composite.schema}.{composite.name}`.",
+            *comment_lines(composite.comment),
+        ]
         # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
         columns = [
             (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
@@ -454,7 +450,7 @@ class SwiftRenderer:
     def enum(self, enum: Enum) -> SwiftEnum:
         name = self.names[(enum.schema, enum.name)]
         cases = case_names(enum.labels)
-        doc = [f"The enum `{enum.schema}.{enum.name}`.", *doc_lines(enum.comment)]
+        doc = [f"The enum `{enum.schema}.{enum.name}`.", *comment_lines(enum.comment)]
         return SwiftEnum(
             name,
             f"{enum.schema}.{enum.name}",
@@ -467,9 +463,7 @@ class SwiftRenderer:
     def render(self) -> str:
         enums = [self.enum(e) for e in self.catalog.enums]
         structs = [self.composite_struct(c) for c in self.catalog.composite_types]
-        rows: list[tuple[str, str, Table | View]] = [(t.schema, t.name, t) for t in self.catalog.tables]
-        rows += [(v.schema, v.name, v) for v in self.catalog.views]
-        for _, _, node in sorted(rows, key=lambda r: (r[0], r[1])):
+        for _, _, node in row_relations(self.catalog):
             if isinstance(node, Table):
                 structs.extend(self.table_structs(node))
             else:
