@@ -53,7 +53,7 @@ def diff(
     first: Annotated[
         str | None,
         typer.Argument(
-            metavar="[FROM]",
+            metavar="FROM",
             help="SOURCE to start from (default: the migrations directory nself/migrations).",
             show_default=False,
         ),
@@ -61,7 +61,7 @@ def diff(
     second: Annotated[
         str | None,
         typer.Argument(
-            metavar="[TO]", help="SOURCE to arrive at (default: the local database).", show_default=False
+            metavar="TO", help="SOURCE to arrive at (default: the local database).", show_default=False
         ),
     ] = None,
     create_migration: Annotated[
