@@ -885,6 +885,10 @@ VIEWS = [
     "SELECT id, NULL::int AS n FROM v_t UNION ALL SELECT id, NULL FROM v_u",
     "SELECT t.id, x.n FROM v_t t CROSS JOIN LATERAL (SELECT count(*) AS n FROM v_u u WHERE u.t_id = t.id) x",
     "SELECT s.a, s.b FROM (SELECT id, name FROM v_t) s(a, b)",
+    "VALUES (1, 'a'), (2, 'b')",
+    "SELECT t.id, t.name FROM (VALUES (1, 'a'), (2, NULL)) t(id, name)",
+    "SELECT * FROM (VALUES (1, 'a')) t",
+    "SELECT id, note FROM v_t NATURAL JOIN v_u",
 ]
 
 

@@ -94,6 +94,7 @@ class Query:
     distinct: bool = False
     distinct_on: list[n.Expr] = field(default_factory=list)
     setop: SetOp | None = None
+    values: list[list[n.Expr]] = field(default_factory=list)  # a VALUES list
 
 
 @dataclass
@@ -193,7 +194,7 @@ class QueryAnalyzer:
             self._limit(a, query, stmt)
             return query
         if stmt.valuesLists:
-            raise Unsupported("VALUES")
+            return self._values(stmt)
         query = Query()
         for item in stmt.fromClause or ():
             query.from_items.append(self.from_item(item))
@@ -218,6 +219,23 @@ class QueryAnalyzer:
         for sort in stmt.sortClause or ():
             query.order.append(self._sort_item(a, query, sort))
         self._limit(a, query, stmt)
+        return query
+
+    def _values(self, stmt: Any) -> Query:
+        """A VALUES list: each column takes the common type of its rows."""
+        a = self.analyzer()
+        rows = [[a.transform(x) for x in row] for row in stmt.valuesLists]
+        query = Query()
+        for i in range(len(rows[0])):
+            common = a.common_type([row[i] for row in rows], "VALUES")
+            if common.key == UNKNOWN:
+                common = Ty("text")
+            for row in rows:
+                row[i] = a.coerce(row[i], common, 0, "implicit")
+            typmods = {row[i].ty.typmod for row in rows}
+            ty = Ty(common.key, typmods.pop() if len(typmods) == 1 else -1)
+            query.targets.append(Target(n.Raw(ty, f"column{i + 1}"), f"column{i + 1}"))
+        query.values = rows
         return query
 
     def _unify_setop_types(self, left: Query, right: Query) -> list[Target]:
@@ -423,7 +441,11 @@ class QueryAnalyzer:
                 else:
                     self.merged[u] = lvar
         if item.isNatural:
-            raise Unsupported("NATURAL JOIN")
+            right_names = {c.name for r in _rtes(right) for c in r.columns}
+            join.using = [c.name for r in _rtes(left) for c in r.columns if c.name in right_names]
+            for u in join.using:
+                lvar = self._find(_rtes(left), u)
+                self.merged[u] = lvar if jt != "JOIN_RIGHT" else self._find(_rtes(right), u)
         if item.quals is not None:
             join.quals = self.analyzer().coerce_to_bool(self.analyzer().transform(item.quals))
         elif kind == "JOIN" and not join.using:
@@ -819,6 +841,18 @@ def _setop_leaf(q: Query | SetOp, ctx: Context) -> None:
 def _basic_select(q: Query, ctx: Context) -> None:
     ctx.indent_level += PRETTYINDENT_STD
     ctx.append(" ")
+    if q.values:
+        ctx.append("VALUES ")
+        for i, row in enumerate(q.values):
+            if i:
+                ctx.append(", ")
+            ctx.append("(")
+            for j, value in enumerate(row):
+                if j:
+                    ctx.append(",")
+                get_rule_expr(value, ctx, False)
+            ctx.append(")")
+        return
     ctx.append("SELECT")
     if q.distinct_on:
         ctx.append(" DISTINCT ON (")
