@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from nself.ir.model import Catalog, CheckConstraint
 
-_QUALIFIED = re.compile(r'^((?:"(?:[^"]|"")+")|[^".\s(]+)\.((?:"(?:[^"]|"")+")|[^".\s(]+)$')
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QUALIFIED = re.compile(rf"^({_IDENT})\.({_IDENT})$")
 
 
 def unquote_identifier(identifier: str) -> str:

@@ -31,6 +31,7 @@ from typing import Literal
 import jinja2
 
 from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, Table, View
+from nself.ir.types import array_dims, split_type_name, unquote_identifier
 
 # --------------------------------------------------------------------------- identifiers
 
@@ -405,54 +406,6 @@ class PgType:
 
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = re.compile(rf"^({_IDENT})\.({_IDENT})$")
-
-
-def _unquote(identifier: str) -> str:
-    if identifier.startswith('"') and identifier.endswith('"'):
-        return identifier[1:-1].replace('""', '"')
-    return identifier
-
-
-def array_dims(data_type: str) -> int:
-    """Array dimensions written in a data type: 'integer[]' -> 1, 'text[][]' -> 2.
-    format_type prints one pair of brackets whatever the declared dimensions (PostgreSQL
-    does not enforce them), so a column declared integer[][] reads as 1 from the catalog."""
-    dims = 0
-    text = data_type.rstrip()
-    while text.endswith("]"):
-        start = text.rfind("[")
-        if start < 0:
-            break
-        text = text[:start].rstrip()
-        dims += 1
-    return dims
-
-
-def strip_array(data_type: str) -> str:
-    """The data type without its trailing '[]' pairs."""
-    text = data_type.rstrip()
-    while text.endswith("]") and "[" in text:
-        text = text[: text.rfind("[")].rstrip()
-    return text
-
-
-def split_type_name(data_type: str) -> tuple[str | None, str, str | None]:
-    """(schema, name, modifiers) of a data type without array brackets.
-    'public.mood' -> ('public', 'mood', None); 'numeric(10,2)' -> (None, 'numeric', '(10,2)');
-    'timestamp(3) with time zone' -> (None, 'timestamp with time zone', '(3)');
-    'interval day to second' -> (None, 'interval', None)."""
-    text = strip_array(data_type).strip()
-    match = _QUALIFIED.match(text)
-    if match:
-        return _unquote(match.group(1)), _unquote(match.group(2)), None
-    modifiers_match = re.search(r"\([^)]*\)", text)
-    modifiers = modifiers_match.group(0) if modifiers_match else None
-    name = re.sub(r"\s*\([^)]*\)", "", text).strip()
-    name = re.sub(r"\s+", " ", name)
-    if name.startswith("interval"):
-        name = "interval"
-    return None, name, modifiers
 
 
 class TypeResolver:
@@ -662,7 +615,7 @@ def _parse_table_result(text: str) -> tuple[tuple[str, str], ...]:
     for part in parts:
         match = re.match(rf"^({_IDENT})\s+(.+)$", part)
         if match:
-            columns.append((_unquote(match.group(1)), match.group(2).strip()))
+            columns.append((unquote_identifier(match.group(1)), match.group(2).strip()))
     return tuple(columns)
 
 
