@@ -240,6 +240,10 @@ class Analyzer:
         for f in node.fields or ():
             if isinstance(f, ast.A_Star):
                 qualifier = fields[-1] if fields else None
+                if self.column_hook is not None and qualifier is not None:
+                    found = self.column_hook([*fields, "*"])
+                    if found is not None:
+                        return found
                 rel = next((r for r in self.relations if qualifier is not None and r.alias == qualifier), None)
                 if rel is None:
                     raise Unsupported("*")

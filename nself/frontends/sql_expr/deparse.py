@@ -161,10 +161,11 @@ def get_rule_expr_paren(node: n.Expr, ctx: Context, showimplicit: bool, parent: 
 def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
     pp = ctx.pretty_paren
     if isinstance(node, n.Var):
-        if ctx.varprefix and node.rel:
+        whole_row = node.name == "*"
+        if (ctx.varprefix or whole_row) and node.rel:
             rel = ctx.rte_names.get(id(node.rte), node.rel) if node.rte is not None else node.rel
             ctx.append(quote_ident(rel) + ".")
-        ctx.append(quote_ident(node.name))
+        ctx.append("*" if whole_row else quote_ident(node.name))
     elif isinstance(node, n.Const):
         get_const_expr(node, ctx, 0)
     elif isinstance(node, n.Func):

@@ -506,16 +506,25 @@ class QueryAnalyzer:
                     return self._var(rte, col)
         raise Unsupported(f'USING column "{name}"')
 
+    def _whole_row(self, rte: Rte) -> n.Var:
+        ty = Ty(f"{rte.schema}.{rte.name}") if rte.kind == "relation" else Ty("record")
+        return n.Var(ty, "*", rte.refname, False, rte)
+
     def _resolve_in(self, namespace: list[Rte], fields: list[str]) -> n.Expr | None:
         if len(fields) == 1 and namespace is self.namespace and fields[0] in self.merged:
             return self.merged[fields[0]]
+        if len(fields) == 2 and fields[1] == "*":
+            rte = next((r for r in namespace if r.refname == fields[0]), None)
+            return self._whole_row(rte) if rte is not None else None
         if len(fields) == 1:
             hits = [(r, c) for r in namespace for c in r.columns if c.name == fields[0]]
             if len(hits) > 1 and len({id(r) for r, _ in hits}) > 1:
                 raise ExpressionError(f'column reference "{fields[0]}" is ambiguous')
             if hits:
                 return self._var(*hits[0])
-            return None
+            # a bare relation name is its whole row
+            rte = next((r for r in namespace if r.refname == fields[0]), None)
+            return self._whole_row(rte) if rte is not None else None
         qualifier, name = fields[-2], fields[-1]
         for rte in namespace:
             if rte.refname == qualifier:
