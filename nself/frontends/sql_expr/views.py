@@ -95,6 +95,7 @@ class Query:
     distinct_on: list[n.Expr] = field(default_factory=list)
     setop: SetOp | None = None
     values: list[list[n.Expr]] = field(default_factory=list)  # a VALUES list
+    recursive: bool = False  # WITH RECURSIVE
 
 
 @dataclass
@@ -131,14 +132,17 @@ class QueryAnalyzer:
     def _with(self, stmt: Any) -> list[Cte]:
         if stmt.withClause is None:
             return []
-        if stmt.withClause.recursive:
-            raise Unsupported("WITH RECURSIVE")
+        recursive = bool(stmt.withClause.recursive)
         out: list[Cte] = []
         visible: dict[str, Cte] = {}
         self.ctes.append(visible)
         for c in stmt.withClause.ctes:
             if not is_node(c.ctequery, ast.SelectStmt):
                 raise Unsupported("data-modifying WITH")
+            if recursive and getattr(c.ctequery.op, "name", "") != "SETOP_NONE":
+                # the non-recursive term types the CTE's columns before the recursive one is read
+                seed = self.nested(self.outer).select(c.ctequery.larg)
+                visible[c.ctename] = Cte(c.ctename, seed, [x.sval for x in c.aliascolnames or ()])
             query = self.nested(self.outer).select(c.ctequery)
             mat = getattr(c.ctematerialized, "name", "CTEMaterializeDefault")
             cte = Cte(
@@ -174,6 +178,7 @@ class QueryAnalyzer:
             ctes = self._with(stmt)
             query = self._select(stmt, resolve_unknowns)
             query.ctes = ctes
+            query.recursive = bool(stmt.withClause is not None and stmt.withClause.recursive)
             return query
         finally:
             del self.ctes[depth:]
@@ -757,7 +762,7 @@ def _with_clause(q: Query, ctx: Context) -> None:
         return
     ctx.indent_level += PRETTYINDENT_STD
     ctx.append(" ")
-    sep = "WITH "
+    sep = "WITH RECURSIVE " if q.recursive else "WITH "
     for cte in q.ctes:
         ctx.append(sep + quote_ident(cte.name))
         if cte.colnames:
