@@ -891,8 +891,10 @@ VIEWS: list[Any] = [
     "SELECT id, note FROM v_t NATURAL JOIN v_u",
     "SELECT name, array_agg(id ORDER BY id DESC) AS ids FROM v_t GROUP BY name",
     pytest.param("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY qty) AS med FROM v_t", marks=pytest.mark.xfail(reason="WITHIN GROUP not modelled", strict=False)),
-    pytest.param("SELECT name, m, count(*) AS n FROM v_t GROUP BY ROLLUP (name, m)", marks=pytest.mark.xfail(reason="grouping sets not modelled", strict=False)),
-    pytest.param("SELECT name, count(*) AS n FROM v_t GROUP BY GROUPING SETS ((name), ())", marks=pytest.mark.xfail(reason="grouping sets not modelled", strict=False)),
+    "SELECT name, m, count(*) AS n FROM v_t GROUP BY ROLLUP (name, m)",
+    "SELECT name, count(*) AS n FROM v_t GROUP BY GROUPING SETS ((name), ())",
+    "SELECT name, m, count(*) AS n FROM v_t GROUP BY CUBE (name, m), qty",
+    "SELECT name, m, grouping(name) AS g FROM v_t GROUP BY GROUPING SETS ((name, m), (name))",
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT n FROM r",
     "WITH RECURSIVE r AS (SELECT id, 1 AS depth FROM v_t WHERE id = 1 UNION ALL "
     "SELECT t.id, r.depth + 1 FROM v_t t JOIN r ON r.id = t.qty) SELECT id, depth FROM r",

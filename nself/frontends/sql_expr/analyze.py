@@ -406,6 +406,10 @@ class Analyzer:
                 return self.types.parse_format(data_type)
         raise Unsupported(f"field {name} of {ty.key}")
 
+    def t_GroupingFunc(self, node: Any) -> n.Expr:
+        args = [self.transform(x) for x in node.args or ()]
+        return n.Func(Ty("int4"), "GROUPING", args, form="grouping")
+
     def t_SubLink(self, node: Any) -> n.Expr:
         if self.sublink_hook is None:
             raise Unsupported("sub-select")

@@ -424,6 +424,11 @@ def function_name(node: n.Func) -> str:
 def get_func_expr(node: n.Func, ctx: Context, showimplicit: bool) -> None:
     if node.form == "sql" and get_func_sql_syntax(node, ctx):
         return
+    if node.form == "grouping":
+        ctx.append("GROUPING(")
+        _list(node.args, ctx)
+        ctx.append(")")
+        return
     if node.agg:
         get_agg_expr(node, ctx)
         return

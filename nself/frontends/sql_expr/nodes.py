@@ -8,7 +8,7 @@ from typing import Literal
 
 from nself.frontends.sql_expr.catalog import Ty
 
-Form = Literal["call", "implicit", "explicit", "sql"]
+Form = Literal["call", "implicit", "explicit", "sql", "grouping"]
 
 
 @dataclass

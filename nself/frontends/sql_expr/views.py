@@ -81,12 +81,20 @@ class Cte:
 
 
 @dataclass
+class GroupSet:
+    """A grouping set: kind simple (a parenthesised list), empty, rollup, cube or sets."""
+
+    kind: str
+    content: list[n.Expr | GroupSet]
+
+
+@dataclass
 class Query:
     ctes: list[Cte] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     from_items: list[FromItem] = field(default_factory=list)
     where: n.Expr | None = None
-    group: list[n.Expr] = field(default_factory=list)
+    group: list[n.Expr | GroupSet] = field(default_factory=list)
     having: n.Expr | None = None
     order: list[tuple[n.Expr, str]] = field(default_factory=list)
     limit: n.Expr | None = None
@@ -211,8 +219,9 @@ class QueryAnalyzer:
         for g in stmt.groupClause or ():
             if is_node(g, ast.GroupingSet):
                 self.flags["nullable"] = True
-                raise Unsupported("grouping sets")
-            query.group.append(self._group_item(a, query, g))
+                query.group.append(self._grouping_set(a, query, g))
+            else:
+                query.group.append(self._group_item(a, query, g))
         if stmt.havingClause is not None:
             query.having = a.coerce_to_bool(a.transform(stmt.havingClause))
         if stmt.distinctClause is not None:
@@ -242,6 +251,21 @@ class QueryAnalyzer:
             query.targets.append(Target(n.Raw(ty, f"column{i + 1}"), f"column{i + 1}"))
         query.values = rows
         return query
+
+    def _grouping_set(self, a: Analyzer, query: Query, g: Any) -> GroupSet:
+        kind = {
+            "GROUPING_SET_EMPTY": "empty", "GROUPING_SET_SIMPLE": "simple", "GROUPING_SET_ROLLUP": "rollup",
+            "GROUPING_SET_CUBE": "cube", "GROUPING_SET_SETS": "sets",
+        }[getattr(g.kind, "name", "GROUPING_SET_SIMPLE")]
+        content: list[n.Expr | GroupSet] = []
+        for item in g.content or ():
+            if is_node(item, ast.GroupingSet):
+                content.append(self._grouping_set(a, query, item))
+            elif is_node(item, ast.RowExpr) and getattr(item.row_format, "name", "") == "COERCE_IMPLICIT_CAST":
+                content.append(GroupSet("simple", [self._group_item(a, query, x) for x in item.args or ()]))
+            else:
+                content.append(GroupSet("simple", [self._group_item(a, query, item)]))
+        return GroupSet(kind, content)
 
     def _unify_setop_types(self, left: Query, right: Query) -> list[Target]:
         """transformSetOperationTree: each column's type is the common type of the two
@@ -887,10 +911,39 @@ def _basic_select(q: Query, ctx: Context) -> None:
         for i, e in enumerate(q.group):
             if i:
                 ctx.append(", ")
-            _sortgroup_expr(e, ctx)
+            if isinstance(e, GroupSet):
+                _grouping_set(e, ctx, omit_parens=True)
+            else:
+                _sortgroup_expr(e, ctx)
     if q.having is not None:
         ctx.keyword(" HAVING ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
         get_rule_expr(q.having, ctx, False)
+
+
+def _grouping_set(g: GroupSet, ctx: Context, omit_parens: bool) -> None:
+    """get_rule_groupingset."""
+    if g.kind == "empty":
+        ctx.append("()")
+        return
+    if g.kind == "simple":
+        parens = not omit_parens or len(g.content) != 1
+        if parens:
+            ctx.append("(")
+        for i, e in enumerate(g.content):
+            if i:
+                ctx.append(", ")
+            assert not isinstance(e, GroupSet)
+            _sortgroup_expr(e, ctx)
+        if parens:
+            ctx.append(")")
+        return
+    ctx.append({"rollup": "ROLLUP(", "cube": "CUBE(", "sets": "GROUPING SETS ("}[g.kind])
+    for i, child in enumerate(g.content):
+        if i:
+            ctx.append(", ")
+        assert isinstance(child, GroupSet)
+        _grouping_set(child, ctx, omit_parens=g.kind != "sets")
+    ctx.append(")")
 
 
 def _target_list(q: Query, ctx: Context) -> None:
