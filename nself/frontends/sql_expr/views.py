@@ -908,13 +908,13 @@ def _basic_select(q: Query, ctx: Context) -> None:
         get_rule_expr(q.where, ctx, False)
     if q.group:
         ctx.keyword(" GROUP BY ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 1)
-        for i, e in enumerate(q.group):
+        for i, item in enumerate(q.group):
             if i:
                 ctx.append(", ")
-            if isinstance(e, GroupSet):
-                _grouping_set(e, ctx, omit_parens=True)
+            if isinstance(item, GroupSet):
+                _grouping_set(item, ctx, omit_parens=True)
             else:
-                _sortgroup_expr(e, ctx)
+                _sortgroup_expr(item, ctx)
     if q.having is not None:
         ctx.keyword(" HAVING ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
         get_rule_expr(q.having, ctx, False)
