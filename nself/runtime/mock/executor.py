@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from nself.backends.mock import PRESETS, ColumnPlan, ForeignKeyPlan, MockPlan, TablePlan, plan_mock
 from nself.connection import connect
@@ -75,15 +76,14 @@ def _row_field(value: str | None) -> str:
 
 
 def _copy_column(values: Values) -> list[str]:
-    """A column's values in COPY text format, escaped in one pass over the whole column
-    (values are joined on NUL, which PostgreSQL text can never hold, and split again)."""
+    """A column's values in COPY text format. Most generators never produce a character
+    that needs escaping: the column is searched once, and only the characters found are
+    replaced, value by value."""
     present = [v for v in values if v is not None]
-    joined = "\0".join(present)
+    joined = "".join(present)
     needed = [(char, escaped) for char, escaped in _COPY_ESCAPES if char in joined]
-    if needed:
-        for char, escaped in needed:
-            joined = joined.replace(char, escaped)
-        present = joined.split("\0")
+    for char, escaped in needed:
+        present = [v.replace(char, escaped) for v in present]
     if len(present) == len(values):
         return present
     filled = iter(present)
@@ -245,12 +245,23 @@ def _ident(schema: str, name: str) -> sql.Composable:
     return sql.Identifier(schema, name)
 
 
-def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan) -> list[tuple[Any, ...]]:
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in fk.parent_columns)
-    query = sql.SQL("SELECT {cols} FROM {table} ORDER BY (ROW({cols}))::text COLLATE \"C\"").format(
-        cols=columns, table=_ident(fk.parent_schema, fk.parent_table)
+@dataclass(frozen=True)
+class ParentKeys:
+    """The referenced key of a parent table, as text, one array per key column: children
+    pick rows by index, so each value is formatted once, not once per child row."""
+
+    columns: list[npt.NDArray[np.object_]]
+    count: int
+
+
+def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan) -> ParentKeys:
+    columns = sql.SQL(", ").join(sql.SQL("({})::text").format(sql.Identifier(c)) for c in fk.parent_columns)
+    keys = sql.SQL(", ").join(sql.Identifier(c) for c in fk.parent_columns)
+    query = sql.SQL("SELECT {cols} FROM {table} ORDER BY (ROW({keys}))::text COLLATE \"C\"").format(
+        cols=columns, keys=keys, table=_ident(fk.parent_schema, fk.parent_table)
     )
-    return [tuple(row) for row in conn.execute(query).fetchall()]
+    rows = conn.execute(query).fetchall()
+    return ParentKeys([np.array([r[i] for r in rows], dtype=object) for i in range(len(fk.parent_columns))], len(rows))
 
 
 def _bijection(rows: Rows, size: int, key: np.uint64) -> Rows:
@@ -266,28 +277,27 @@ def _bijection(rows: Rows, size: int, key: np.uint64) -> Rows:
 def _foreign_values(
     plan: TablePlan,
     fk: ForeignKeyPlan,
-    parents: list[tuple[Any, ...]],
+    parents: ParentKeys,
     rows: Rows,
     seed: int,
     picks: Rows | None,
-) -> list[list[str | None]]:
+) -> list[Values]:
     """One list of values per foreign-key column."""
     if picks is None:
         key = stream_key(seed, plan.qualified, "fk:" + ",".join(fk.columns))
-        picks = _bijection(rows, len(parents), key) if fk.unique else below(draws(key, rows), len(parents))
-    chosen = [parents[i] for i in picks.tolist()]
-    return [[None if row[i] is None else str(row[i]) for row in chosen] for i in range(len(fk.columns))]
+        picks = _bijection(rows, parents.count, key) if fk.unique else below(draws(key, rows), parents.count)
+    return [list(column[picks]) for column in parents.columns]
 
 
 def _combination_picks(
-    plan: TablePlan, parents: dict[str, list[tuple[Any, ...]]], rows: Rows, seed: int
+    plan: TablePlan, parents: dict[str, ParentKeys], rows: Rows, seed: int
 ) -> dict[str, Rows]:
     """Distinct combinations of parent rows for unique keys made of foreign keys
     (join tables such as film_actor): row r takes combination number perm(r)."""
     picks: dict[str, Rows] = {}
     for key_columns in plan.combination_keys:
         groups = [fk for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name not in picks]
-        sizes = [len(parents[fk.name]) for fk in groups]
+        sizes = [parents[fk.name].count for fk in groups]
         total = int(np.prod(sizes, dtype=object)) if sizes else 0
         if total == 0:
             continue
@@ -299,15 +309,15 @@ def _combination_picks(
     return picks
 
 
-def _row_limit(plan: TablePlan, parents: dict[str, list[tuple[Any, ...]]]) -> int:
+def _row_limit(plan: TablePlan, parents: dict[str, ParentKeys]) -> int:
     """How many rows the keys allow: a one-to-one foreign key or a key of foreign keys
     cannot have more rows than parent rows or combinations."""
     limit = plan.count
     for fk in plan.foreign_keys:
         if fk.unique and fk.name in parents:
-            limit = min(limit, len(parents[fk.name]))
+            limit = min(limit, parents[fk.name].count)
     for key_columns in plan.combination_keys:
-        sizes = [len(parents[fk.name]) for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name in parents]
+        sizes = [parents[fk.name].count for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name in parents]
         if sizes:
             limit = min(limit, int(np.prod(sizes, dtype=object)))
     return limit
@@ -316,17 +326,17 @@ def _row_limit(plan: TablePlan, parents: dict[str, list[tuple[Any, ...]]]) -> in
 def _fill_table(
     conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, progress: Progress | None
 ) -> int:
-    parents: dict[str, list[tuple[Any, ...]]] = {}
+    parents: dict[str, ParentKeys] = {}
     for fk in plan.foreign_keys:
         if fk.deferred:
             continue
         keys = _parent_keys(conn, fk)
-        if not keys and not fk.nullable:
+        if not keys.count and not fk.nullable:
             raise MockError(
                 f"{plan.qualified}: column {', '.join(fk.columns)} needs rows in {fk.parent_schema}.{fk.parent_table} "
                 f"(foreign key {fk.name}); generate that table too"
             )
-        if keys:
+        if keys.count:
             parents[fk.name] = keys
     count = _row_limit(plan, parents)
     fk_columns = [c for fk in plan.foreign_keys if fk.name in parents for c in fk.columns]
@@ -343,7 +353,9 @@ def _fill_table(
         _ident(plan.schema, plan.name), sql.SQL(", ").join(sql.Identifier(n) for n in names)
     )
     column_keys = {c.name: stream_key(mock.seed, plan.qualified, c.name) for c in plan.columns}
-    with conn.cursor() as cur, cur.copy(copy) as copier:
+    # A queued writer sends each block from a background thread, so the server ingests
+    # one block while the next is generated.
+    with conn.cursor() as cur, cur.copy(copy, writer=QueuedLibpqWriter(cur)) as copier:
         for start in range(0, count, BLOCK_ROWS):
             rows = np.arange(start, min(count, start + BLOCK_ROWS), dtype=np.int64)
             columns = [column_values(c, rows, column_keys[c.name], anchor) for c in plan.columns]
@@ -376,7 +388,7 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
     rows = np.arange(len(own), dtype=np.int64)
     for fk in deferred:
         parents = _parent_keys(conn, fk)
-        if not parents or not own:
+        if not parents.count or not own:
             continue
         values = _foreign_values(plan, fk, parents, rows, mock.seed, None)
         with conn.cursor() as cur:
