@@ -28,8 +28,12 @@ SourceOption = Annotated[
 @app.command("show")
 def show(
     source: SourceOption = None,
-    format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(SCHEMA_FORMATS)}.")] = "text",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of: {', '.join(SCHEMA_FORMATS)}.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """Print the schema read from SOURCE.
 
@@ -75,12 +79,26 @@ def diff(
     exit_code: Annotated[
         bool, typer.Option("--exit-code", help="Exit 1 when the schemas differ, 0 when they do not.")
     ] = False,
+    reorder_columns: Annotated[
+        bool,
+        typer.Option(
+            "--reorder-columns",
+            help="Reach the target's exact column order by rebuilding a table whose columns ALTER TABLE "
+            "cannot put in order: the table is created anew, its rows copied across (kept) and its "
+            "dependants recreated. This rewrites the table and holds an ACCESS EXCLUSIVE lock on it "
+            "meanwhile. Default: columns are only appended, and a note tells where the order differs.",
+        ),
+    ] = False,
 ) -> None:
     """Print the SQL that turns schema FROM into schema TO.
 
     A SOURCE is an environment name, a postgresql:// URL, a migrations directory, or a
     .sql or .dbml file. Statements that can lose data are marked `-- destructive:` and
     reported on stderr.
+
+    ALTER TABLE can only append columns: by default a table whose target column order
+    differs keeps its order (a note says so). --reorder-columns rebuilds such a table
+    instead (it rewrites the table, keeping its rows, under an ACCESS EXCLUSIVE lock).
 
     Examples:
 
@@ -93,12 +111,14 @@ def diff(
       nself schema diff --create-migration add_orders
 
       nself schema diff nself/migrations local --exit-code
+
+      nself schema diff prod staging --reorder-columns
     """
     from nself.cli.common import err_console, warn
     from nself.runtime import schema_diff
 
     proj = project()
-    result = schema_diff.diff_sources(first, second, proj)
+    result = schema_diff.diff_sources(first, second, proj, reorder_columns=reorder_columns)
     for reason in result.destructive:
         warn(f"destructive: {reason}")
     for note in result.notes:

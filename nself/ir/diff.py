@@ -850,6 +850,75 @@ class ColumnOrderNote(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class RebuildTable(Operation):
+    """Reach the target's exact column order by rebuilding the table (only with
+    `diff(..., reorder_columns=True)`): create it under a temporary name with the target's
+    columns in order (defaults, identity, generated expressions, collations, NOT NULL),
+    copy the rows across (the surviving columns, cast where the type changes), carry the
+    identity sequences' positions, drop the old table and rename the new one into place.
+    Everything that depends on the table (its constraints and indexes, foreign keys
+    pointing at it, views, triggers, policies, grants, sequence ownership) is dropped
+    before and created again after, by the diff's dependant rebuilding. The table's rows
+    are kept; it takes an ACCESS EXCLUSIVE lock for the copy."""
+
+    old: Table
+    new: Table
+    old_parents: tuple[Table, ...] = ()  # inheritance parents of each side (for CREATE ... INHERITS)
+    new_parents: tuple[Table, ...] = ()
+    phase: ClassVar[int] = _P_ALTER_TABLE
+
+    def reverse(self) -> Operation:
+        return self._rev(RebuildTable(self.new, self.old, self.new_parents, self.old_parents))
+
+    @property
+    def key(self) -> DepKey:
+        return _rel_key(self.new.schema, self.new.name)
+
+    def copied(self) -> list[tuple[str, str | None, bool]]:
+        """(column, cast type or None, cast via text) for each column whose values are
+        copied: the target's columns that exist in the old table and are not generated."""
+        out: list[tuple[str, str | None, bool]] = []
+        for c in self.new.columns:
+            old = self.old.column(c.name)
+            if old is None or c.generated is not None:
+                continue
+            if old.data_type == c.data_type:
+                out.append((c.name, None, False))
+            else:
+                via_text = _user_type_of(old.data_type) is not None or _user_type_of(c.data_type) is not None
+                out.append((c.name, c.data_type, via_text))
+        return out
+
+    def carried_identities(self) -> list[Column]:
+        """The target's identity columns whose old column was an identity too: their
+        sequence position is carried to the new table."""
+        out = []
+        for c in self.new.columns:
+            old = self.old.column(c.name)
+            if c.identity is not None and old is not None and old.identity is not None:
+                out.append(c)
+        return out
+
+    @property
+    def destructive(self) -> str | None:
+        t = f"{self.new.schema}.{self.new.name}"
+        lost = [c.name for c in self.old.columns if self.new.column(c.name) is None]
+        narrowed = [
+            c.name
+            for c in self.new.columns
+            if (o := self.old.column(c.name)) is not None
+            and c.generated is None
+            and not is_widening(o.data_type, c.data_type)
+        ]
+        reasons = []
+        if lost:
+            reasons.append(f"drops column(s) {', '.join(lost)} of {t} and their values")
+        if narrowed:
+            reasons.append(f"changes the type of {t}.{', '.join(narrowed)}; values may not convert")
+        return "; ".join(reasons) or None
+
+
+@dataclass(frozen=True, slots=True)
 class AlterTableStorage(Operation):
     """UNLOGGED / LOGGED and storage parameters."""
 
@@ -1321,8 +1390,9 @@ class _References:
 class _Diff:
     """One comparison of `a` (from) with `b` (to)."""
 
-    def __init__(self, a: Catalog, b: Catalog) -> None:
+    def __init__(self, a: Catalog, b: Catalog, *, reorder_columns: bool = False) -> None:
         self.a, self.b = a, b
+        self.reorder_columns = reorder_columns
         self.refs = _References(a, b)
         self.ops: list[Operation] = []
         self.tables_a = {(t.schema, t.name): t for t in a.tables}
@@ -1504,8 +1574,67 @@ class _Diff:
     def run(self) -> list[Operation]:
         for comparator in COMPARATORS.values():
             comparator(self)
+        if self.reorder_columns:
+            self._rebuild_for_column_order()
         self._rebuild_dependants()
         return order_operations(self.ops)
+
+    # ------------------------------------------------------------------ column order
+
+    def _rebuildable(self, old: Table, new: Table) -> bool:
+        """Tables a RebuildTable can handle: neither partitioned nor a partition, not an
+        inheritance parent (its children hold on to it), the same parents on both sides."""
+        if old.partition_of or new.partition_of or old.partition_by or new.partition_by:
+            return False
+        if old.inherits != new.inherits:
+            return False
+        key = (new.schema, new.name)
+        return not any(key in t.inherits for t in (*self.a.tables, *self.b.tables))
+
+    def _rebuild_for_column_order(self) -> None:
+        """Replace the column operations of each table whose column order ALTER TABLE
+        cannot reach (its ColumnOrderNote) with one RebuildTable."""
+        notes = [op for op in self.ops if isinstance(op, ColumnOrderNote)]
+        for note in notes:
+            key = (note.schema, note.table)
+            old, new = self.tables_a.get(key), self.tables_b.get(key)
+            if old is None or new is None or not self._rebuildable(old, new):
+                continue
+            self.ops = [op for op in self.ops if op is not note and not _rebuild_replaces(op, key)]
+            s, n = key
+            rel = _rel_key(s, n)
+            before: set[DepKey] = set()
+            after: set[DepKey] = set()
+            for c in old.columns:
+                before |= self.column_requires(c)
+            for c in new.columns:
+                after |= self.column_requires(c)
+            after |= {_rel_key(*p) for p in new.inherits} | {_schema_key(s)}
+            before |= {_rel_key(*p) for p in old.inherits}
+            old_parents = tuple(p for p in (self.tables_a.get(x) for x in old.inherits) if p is not None)
+            new_parents = tuple(p for p in (self.tables_b.get(x) for x in new.inherits) if p is not None)
+            self.emit(
+                RebuildTable(old, new, old_parents, new_parents),
+                Deps(
+                    adds=frozenset({rel, *(_col_key(s, n, c.name) for c in new.columns)}),
+                    removes=frozenset({rel, *(_col_key(s, n, c.name) for c in old.columns)}),
+                    # a type changed in place (an enum rebuilt, a domain altered) is
+                    # needed after, not before: the table is copied once it is done
+                    before=frozenset(before - after),
+                    after=frozenset(after),
+                ),
+            )
+            # DROP TABLE would take the sequences the table owns along: release them
+            # first and claim them again (ownership that changes has its own operations)
+            owned_b = {(q.schema, q.name): q.owned_by for q in self.b.sequences}
+            for q in self.a.sequences:
+                if q.schema != s or q.owned_by is None or q.owned_by[0] != n:
+                    continue
+                if owned_b.get((q.schema, q.name)) != q.owned_by:
+                    continue
+                owner = frozenset({node_key(q), _col_key(s, *q.owned_by)})
+                self.emit(SetSequenceOwner(q.schema, q.name, q.owned_by, None), Deps(before=owner))
+                self.emit(SetSequenceOwner(q.schema, q.name, None, q.owned_by), Deps(after=owner))
 
     # ------------------------------------------------------------------ rebuilding dependants
 
@@ -1536,6 +1665,8 @@ class _Diff:
                 touched.add(op.key)
         for op in self.ops:
             self.altered |= _breaks(op)
+            if isinstance(op, RebuildTable):
+                self.rebuilt.add(op.key)
         # Pure drops of objects that are created again count as rebuilt.
         adds = {k for op in self.ops for k in op.deps.adds}
         for op in self.ops:
@@ -1619,6 +1750,23 @@ def _breaks(op: Operation) -> set[DepKey]:
     if isinstance(op, AlterExtension) and op.downgrade:
         return {node_key(op.new)}
     return set()
+
+
+def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
+    """An operation on `table` that a RebuildTable of it makes redundant: column changes,
+    storage and row-level security (the new table is created with the target's)."""
+    column_ops = (
+        AddColumn,
+        DropColumn,
+        AlterColumnType,
+        SetGenerated,
+        SetColumnDefault,
+        SetNotNull,
+        SetIdentity,
+        AlterTableStorage,
+        SetRowLevelSecurity,
+    )
+    return isinstance(op, column_ops) and (op.schema, op.table) == table
 
 
 _DROP_CREATE: dict[type, tuple[Callable[[Any], Operation], Callable[[Any], Operation]]] = {
@@ -2445,25 +2593,37 @@ def order_operations(ops: list[Operation]) -> list[Operation]:
     return out
 
 
-def reverse_operations(ops: list[Operation], a: Catalog, b: Catalog) -> list[Operation]:
+def reverse_operations(
+    ops: list[Operation], a: Catalog, b: Catalog, *, reorder_columns: bool = False
+) -> list[Operation]:
     """The operations that undo `ops` = diff(a, b): a down migration from `b` back to `a`,
     ordered. Each operation's reverse(), plus the dependants that the reversed changes
     need rebuilt (an added enum label is undone by rebuilding the enum, which the views
-    over its columns must make way for, while adding it needed no such thing)."""
-    d = _Diff(b, a)
+    over its columns must make way for, while adding it needed no such thing). With
+    `reorder_columns`, a table whose old column order the reversed operations cannot
+    reach is rebuilt (as diff() does)."""
+    d = _Diff(b, a, reorder_columns=reorder_columns)
     d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
-    d._rebuild_dependants()
+    rebuilt_tables = {(op.new.schema, op.new.name) for op in d.ops if isinstance(op, RebuildTable)}
     by_table: dict[tuple[str, str], list[Operation]] = {}
     for op in d.ops:
         if isinstance(op, (AddColumn, DropColumn, SetGenerated)):
             by_table.setdefault((op.schema, op.table), []).append(op)
     for key, ops_of_table in by_table.items():
         old, new = d.tables_a.get(key), d.tables_b.get(key)
-        if old is not None and new is not None:
+        if old is not None and new is not None and key not in rebuilt_tables:
             _note_column_order(d, old, new, ops_of_table)
+    if reorder_columns:
+        d._rebuild_for_column_order()
+    d._rebuild_dependants()
     return order_operations(d.ops)
 
 
-def diff(a: Catalog, b: Catalog) -> list[Operation]:
-    """The ordered operations that turn catalog `a` into catalog `b`."""
-    return _Diff(a, b).run()
+def diff(a: Catalog, b: Catalog, *, reorder_columns: bool = False) -> list[Operation]:
+    """The ordered operations that turn catalog `a` into catalog `b`.
+
+    ALTER TABLE only appends columns, so by default a table whose target column order
+    cannot be reached that way keeps its order and gets a ColumnOrderNote. With
+    `reorder_columns`, such a table is rebuilt instead (RebuildTable: its rows are copied
+    into a new table with the columns in order)."""
+    return _Diff(a, b, reorder_columns=reorder_columns).run()

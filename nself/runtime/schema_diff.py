@@ -64,7 +64,8 @@ class SchemaDiff:
         """Differences no statement can remove (a column order ALTER TABLE cannot reach)."""
         return [
             f"{op.schema}.{op.table}: columns stay in the order ({', '.join(op.reached)}), "
-            f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns"
+            f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns "
+            "(--reorder-columns rebuilds the table instead)"
             for op in self.up
             if isinstance(op, ColumnOrderNote)
         ]
@@ -76,14 +77,19 @@ class SchemaDiff:
         return f"-- nself schema diff: {self.source} -> {self.target}\n\n{self.up_sql}"
 
 
-def diff_catalogs(a: Catalog, b: Catalog, *, source: str = "a", target: str = "b") -> SchemaDiff:
-    """Diff two catalogs and render both directions."""
-    up = diff(a, b)
-    down = reverse_operations(up, a, b)
+def diff_catalogs(
+    a: Catalog, b: Catalog, *, source: str = "a", target: str = "b", reorder_columns: bool = False
+) -> SchemaDiff:
+    """Diff two catalogs and render both directions. `reorder_columns`: rebuild a table
+    whose column order ALTER TABLE cannot reach (see nself.ir.diff.RebuildTable)."""
+    up = diff(a, b, reorder_columns=reorder_columns)
+    down = reverse_operations(up, a, b, reorder_columns=reorder_columns)
     return SchemaDiff(source, target, tuple(up), tuple(down), render_operations(up), render_operations(down))
 
 
-def diff_sources(first: str | None, second: str | None, project: Project) -> SchemaDiff:
+def diff_sources(
+    first: str | None, second: str | None, project: Project, *, reorder_columns: bool = False
+) -> SchemaDiff:
     """Read both SOURCEs (in parallel: each may be a remote database) and diff them."""
     first_source = first if first is not None else str(project.migrations_dir)
     if first is None and not project.migrations_dir.is_dir():
@@ -97,6 +103,7 @@ def diff_sources(first: str | None, second: str | None, project: Project) -> Sch
         b,
         source=describe_source(first_source, project),
         target=describe_source(second, project),
+        reorder_columns=reorder_columns,
     )
 
 

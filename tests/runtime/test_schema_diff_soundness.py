@@ -2,7 +2,9 @@
 
 For each pair (A, B): load A and B into two databases, introspect both, diff, apply the
 up SQL to A and introspect: it must equal B's IR; then apply the down SQL (from the
-operations' reverse()): it must equal A's IR again.
+operations' reverse()): it must equal A's IR again. Both modes of the diff are checked:
+the default (columns only appended: equal up to column order) and `reorder_columns`
+(tables rebuilt where needed: exactly equal, both ways).
 
 Pairs: every fixture of migra's own test-suite (../shared/corpus/migra/<case>/a.sql ->
 b.sql), and small edits of pagila (add, drop and alter each object kind).
@@ -26,7 +28,7 @@ import pytest
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_to_json
 from nself.runtime.cluster import LocalCluster
-from nself.runtime.schema_diff import diff_catalogs
+from nself.runtime.schema_diff import SchemaDiff, diff_catalogs
 from tests.conftest import CORPUS
 from tests.corpus import ensure_roles, run_psql_file
 
@@ -35,21 +37,9 @@ pytestmark = pytest.mark.oracle
 MIGRA_DIR = CORPUS / "migra"
 PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
 
-_COLUMN_ORDER = (
-    "column order: ALTER TABLE cannot insert a column between others or reorder them, and the "
-    "diff keeps the table's rows rather than rebuilding it; the result equals the target up to "
-    "column order"
-)
-# Cases known not to reach the exact target, with the reason.
-MIGRA_XFAIL: dict[str, str] = {
-    "everything": "down: " + _COLUMN_ORDER + " (dropped columns come back at the end)",
-    "generated": "down: " + _COLUMN_ORDER + " (a column made generated again is re-added at the end)",
-    "identitycols": "up: " + _COLUMN_ORDER + " (b.sql declares identchanges' columns in another order)",
-    "singleschema": "up: " + _COLUMN_ORDER + " (b.sql inserts goodschema.t.name before value)",
-    "singleschema_ext": "up: " + _COLUMN_ORDER + " (b.sql inserts goodschema.t.name before value)",
-    "triggers3": "up: " + _COLUMN_ORDER + " (b.sql inserts a column before an existing one)",
-    "inherit2": "down: " + _COLUMN_ORDER + " (the parent's column comes back to the child at the end)",
-}
+# Cases known not to reach the exact target in reorder mode (or B up to column order in
+# the default mode), with the reason.
+MIGRA_XFAIL: dict[str, str] = {}
 
 
 def _migra_case_names() -> list[str]:
@@ -123,12 +113,16 @@ class Report:
 
     def lines(self) -> Iterator[str]:
         yield ""
-        yield "schema diff soundness: ours (up, then down) vs migra (up only), applied to PostgreSQL 15"
-        yield f"{'case':<34} {'nself':<26} {'migra':<26}"
+        yield (
+            "schema diff soundness: ours (up, then down; default and --reorder-columns) vs migra "
+            "(up only), applied to PostgreSQL 15"
+        )
+        yield f"{'case':<34} {'nself':<16} {'nself reorder':<16} {'migra':<26}"
         for case, tools in self.rows.items():
             ours = tools.get("nself", Outcome("-"))
+            reorder = tools.get("reorder", Outcome("-"))
             peer = tools.get("migra", Outcome("-"))
-            yield f"{case:<34} {ours.status:<26} {peer.status + ' ' + peer.detail[:60]:<26}"
+            yield f"{case:<34} {ours.status:<16} {reorder.status:<16} {peer.status + ' ' + peer.detail[:60]:<26}"
         for prefix, label in (
             ("migra/", "migra fixtures"),
             ("pagila/", "pagila edits"),
@@ -144,9 +138,12 @@ class Report:
             peer_ok = sum(1 for t in cases.values() if t.get("migra", Outcome("-")).ok)
             peer_ran = sum(1 for t in cases.values() if "migra" in t)
             peer = f"; migra {peer_ok}/{peer_ran} up" if peer_ran else ""
+            reorder_ok = sum(1 for t in cases.values() if t.get("reorder", Outcome("-")).ok)
+            reorder_ran = sum(1 for t in cases.values() if "reorder" in t)
+            reorder = f"; --reorder-columns {reorder_ok}/{reorder_ran} exact both ways" if reorder_ran else ""
             yield (
                 f"{label}: nself {ours_ok}/{len(cases)} exact both ways "
-                f"({ours_order}/{len(cases)} up to column order){peer}"
+                f"({ours_order}/{len(cases)} up to column order){reorder}{peer}"
             )
 
 
@@ -203,10 +200,18 @@ def _first_difference(got: Catalog, want: Catalog) -> str:
     return "\n".join(lines[:40])
 
 
-def check_pair(dbs: Databases, a_name: str, ca: Catalog, cb: Catalog) -> tuple[Outcome, str]:
+def check_pair(
+    dbs: Databases, a_name: str, ca: Catalog, cb: Catalog, *, reorder: bool = False
+) -> tuple[Outcome, str]:
     """Diff A -> B, apply up to A and compare with B, apply down and compare with A."""
+    return check_result(dbs, a_name, ca, cb, diff_catalogs(ca, cb, reorder_columns=reorder))
+
+
+def check_result(
+    dbs: Databases, a_name: str, ca: Catalog, cb: Catalog, result: SchemaDiff
+) -> tuple[Outcome, str]:
+    """Apply a diff's up SQL to A and compare with B, then its down SQL and compare with A."""
     a_url = dbs.url(a_name)
-    result = diff_catalogs(ca, cb)
     try:
         run_script(a_url, result.up_sql)
     except psycopg.Error as exc:
@@ -266,23 +271,45 @@ def _run_case(
     load_a: Callable[[str], None],
     load_b: Callable[[str], None],
     template: str | None = None,
-) -> Outcome:
-    """Ours on A (up, down), then migra on A again when ours left A exactly as it was
-    (else on a fresh A): two databases per pair in the common case."""
+) -> tuple[Outcome, Outcome]:
+    """Ours on A (up, down) in the default mode, then in reorder mode (on a fresh A, and
+    only when its SQL differs), then migra on A again when ours left A exactly as it was
+    (else on a fresh A): two databases per pair in the common case. Returns the default
+    mode's and the reorder mode's outcome."""
     a = dbs.create(template)
     b = dbs.create(template)
     load_a(dbs.url(a))
     load_b(dbs.url(b))
-    cb = introspect(dbs.url(b))
-    outcome, sql = check_pair(dbs, a, introspect(dbs.url(a)), cb)
+    ca, cb = introspect(dbs.url(a)), introspect(dbs.url(b))
+    plain = diff_catalogs(ca, cb)
+    reordering = diff_catalogs(ca, cb, reorder_columns=True)
+    outcome, sql = check_result(dbs, a, ca, cb, plain)
     REPORT.add(case, "nself", outcome)
-    if not outcome.ok:
+    clean = outcome.ok
+    if (reordering.up_sql, reordering.down_sql) == (plain.up_sql, plain.down_sql):
+        reordered, reorder_sql = Outcome(outcome.status, outcome.detail), sql
+    else:
+        if not clean:
+            a = dbs.create(template)
+            load_a(dbs.url(a))
+        reordered, reorder_sql = check_result(dbs, a, ca, cb, reordering)
+        clean = reordered.ok
+    REPORT.add(case, "reorder", reordered)
+    if not clean:
         a = dbs.create(template)
         load_a(dbs.url(a))
     REPORT.add(case, "migra", check_migra(dbs, a, b, cb))
-    if not outcome.ok:
+    if outcome.status not in ("ok", "order"):
         outcome.detail += f"\n--- SQL:\n{sql}"
-    return outcome
+    if not reordered.ok:
+        reordered.detail += f"\n--- SQL (--reorder-columns):\n{reorder_sql}"
+    return outcome, reordered
+
+
+def _assert_both_modes(outcome: Outcome, reordered: Outcome) -> None:
+    """Default mode: B up to column order; reorder mode: B exactly, both ways."""
+    assert outcome.status in ("ok", "order"), f"default mode: {outcome.status}: {outcome.detail}"
+    assert reordered.ok, f"--reorder-columns: {reordered.status}: {reordered.detail}"
 
 
 def _params(names: list[str], xfails: dict[str, str]) -> list[object]:
@@ -295,13 +322,13 @@ def _params(names: list[str], xfails: dict[str, str]) -> list[object]:
 @pytest.mark.parametrize("case", _params(_migra_case_names(), MIGRA_XFAIL))
 def test_migra_fixture(case: str, corpus: Path, dbs: Databases) -> None:
     folder = corpus / "migra" / case
-    outcome = _run_case(
+    outcome, reordered = _run_case(
         dbs,
         f"migra/{case}",
         lambda url: load_file(url, folder / "a.sql"),
         lambda url: load_file(url, folder / "b.sql"),
     )
-    assert outcome.ok, f"{outcome.status}: {outcome.detail}"
+    _assert_both_modes(outcome, reordered)
 
 
 # --------------------------------------------------------------------------- pagila edits
@@ -510,14 +537,14 @@ def pagila_template(dbs: Databases, corpus: Path) -> str:
     ],
 )
 def test_pagila_edit(edit: str, sql: str, dbs: Databases, pagila_template: str) -> None:
-    outcome = _run_case(
+    outcome, reordered = _run_case(
         dbs,
         f"pagila/{edit}",
         lambda url: run_script(url, PAGILA_BASES.get(edit, "")),
         lambda url: run_script(url, PAGILA_BASES.get(edit, "") + "\n" + sql),
         template=pagila_template,
     )
-    assert outcome.ok, f"{outcome.status}: {outcome.detail}"
+    _assert_both_modes(outcome, reordered)
 
 
 def test_corpus_has_migra_fixtures(corpus: Path) -> None:

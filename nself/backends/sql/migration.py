@@ -380,6 +380,60 @@ def _column_order(op: d.ColumnOrderNote) -> list[str]:
     ]
 
 
+def _temporary_table_name(name: str) -> str:
+    suffix = "__nself_new"
+    return name[: 63 - len(suffix)] + suffix
+
+
+@renders(d.RebuildTable)
+def _rebuild_table(op: d.RebuildTable) -> list[str]:
+    old, new = op.old, op.new
+    name = _table(new.schema, new.name)
+    temporary = _temporary_table_name(new.name)
+    temporary_name = _table(new.schema, temporary)
+    out = [
+        f"-- rebuild: {name} is created anew to put its columns in the order "
+        f"({', '.join(c.name for c in new.columns)}); its rows are copied across and kept. "
+        "The copy holds an ACCESS EXCLUSIVE lock on the table."
+    ]
+    shell = dataclasses.replace(
+        new,
+        name=temporary,
+        constraints=(),
+        rls_enabled=False,
+        rls_forced=False,
+        comment=None,
+        columns=tuple(dataclasses.replace(c, comment=None) for c in new.columns),
+    )
+    out.extend(ddl.create_table(shell, parents=op.new_parents))
+    copied = op.copied()
+    if copied:
+        names = ", ".join(quote_ident(c) for c, _, _ in copied)
+        values = ", ".join(
+            quote_ident(c)
+            if cast is None
+            else (_cast_through_text(c, cast) if via_text else f"{quote_ident(c)}::{cast}")
+            for c, cast, via_text in copied
+        )
+        overriding = " OVERRIDING SYSTEM VALUE" if any(c.identity for c in new.columns) else ""
+        out.append(
+            f"INSERT INTO {temporary_name} ({names}){overriding}\n    SELECT {values} FROM ONLY {name};"
+        )
+    for column in op.carried_identities():
+        assert column.identity is not None
+        position = f"GREATEST(LEAST(s.last_value, {column.identity.max_value}), {column.identity.min_value})"
+        out.append(
+            f"SELECT setval(pg_get_serial_sequence({quote_literal(temporary_name)}, {quote_literal(column.name)}), "
+            f"{position}) FROM pg_catalog.pg_sequences s\n    WHERE format('%I.%I', s.schemaname, s.sequencename) = "
+            f"pg_get_serial_sequence({quote_literal(name)}, {quote_literal(column.name)}) AND s.last_value IS NOT NULL;"
+        )
+    out.append(ddl.drop_table(old))
+    out.append(f"ALTER TABLE {temporary_name} RENAME TO {quote_ident(new.name)};")
+    out.extend(ddl.row_level_security(new))
+    out.extend(ddl.comments_of(dataclasses.replace(new, constraints=())))
+    return out
+
+
 @renders(d.AlterTableStorage)
 def _alter_storage(op: d.AlterTableStorage) -> list[str]:
     name = f"ALTER TABLE {_table(op.schema, op.table)}"
