@@ -890,7 +890,7 @@ VIEWS: list[Any] = [
     "SELECT * FROM (VALUES (1, 'a')) t",
     "SELECT id, note FROM v_t NATURAL JOIN v_u",
     "SELECT name, array_agg(id ORDER BY id DESC) AS ids FROM v_t GROUP BY name",
-    pytest.param("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY qty) AS med FROM v_t", marks=pytest.mark.xfail(reason="WITHIN GROUP not modelled", strict=False)),
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY qty) AS med, mode() WITHIN GROUP (ORDER BY name) AS md FROM v_t",
     "SELECT name, m, count(*) AS n FROM v_t GROUP BY ROLLUP (name, m)",
     "SELECT name, count(*) AS n FROM v_t GROUP BY GROUPING SETS ((name), ())",
     "SELECT name, m, count(*) AS n FROM v_t GROUP BY CUBE (name, m), qty",
@@ -898,7 +898,8 @@ VIEWS: list[Any] = [
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT n FROM r",
     "WITH RECURSIVE r AS (SELECT id, 1 AS depth FROM v_t WHERE id = 1 UNION ALL "
     "SELECT t.id, r.depth + 1 FROM v_t t JOIN r ON r.id = t.qty) SELECT id, depth FROM r",
-    pytest.param("SELECT id, rank() OVER w AS r FROM v_t WINDOW w AS (ORDER BY qty)", marks=pytest.mark.xfail(reason="WINDOW clause not modelled", strict=False)),
+    "SELECT id, rank() OVER w AS r FROM v_t WINDOW w AS (ORDER BY qty)",
+    "SELECT id, rank() OVER w AS r, sum(qty) OVER (w ROWS UNBOUNDED PRECEDING) AS s FROM v_t WINDOW w AS (ORDER BY qty)",
     pytest.param("SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS WITH TIES", marks=pytest.mark.xfail(reason="FETCH ... WITH TIES not modelled", strict=False)),
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS ONLY",
     "SELECT count(*) AS n FROM v_t HAVING count(*) > 0",

@@ -446,6 +446,21 @@ def get_func_expr(node: n.Func, ctx: Context, showimplicit: bool) -> None:
 
 
 def get_agg_expr(node: n.Func, ctx: Context) -> None:
+    if node.within_group:
+        ctx.append(function_name(node) + "(")
+        _list(node.args, ctx)
+        ctx.append(") WITHIN GROUP (ORDER BY ")
+        for i, (expr, suffix) in enumerate(node.order_by):
+            if i:
+                ctx.append(", ")
+            _sortgroup(expr, ctx)
+            ctx.append(suffix)
+        ctx.append(")")
+        if node.filter is not None:
+            ctx.append(" FILTER (WHERE ")
+            get_rule_expr(node.filter, ctx, False)
+            ctx.append(")")
+        return
     ctx.append(function_name(node) + "(")
     if node.distinct:
         ctx.append("DISTINCT ")

@@ -25,6 +25,7 @@ from nself.frontends.sql_expr.deparse import (
     Context,
     get_const_expr,
     get_rule_expr,
+    get_window_spec,
 )
 from nself.ir.model import Table, View, ViewColumn
 
@@ -104,6 +105,7 @@ class Query:
     setop: SetOp | None = None
     values: list[list[n.Expr]] = field(default_factory=list)  # a VALUES list
     recursive: bool = False  # WITH RECURSIVE
+    windows: list[tuple[str, n.WindowSpec]] = field(default_factory=list)  # WINDOW clause
 
 
 @dataclass
@@ -224,6 +226,10 @@ class QueryAnalyzer:
                 query.group.append(self._group_item(a, query, g))
         if stmt.havingClause is not None:
             query.having = a.coerce_to_bool(a.transform(stmt.havingClause))
+        for w in stmt.windowClause or ():
+            spec = self._window(a, w)
+            named = n.WindowSpec(w.refname or None, spec.partition, spec.order, spec.frame)
+            query.windows.append((str(w.name), named))
         if stmt.distinctClause is not None:
             if len(stmt.distinctClause) == 1 and stmt.distinctClause[0] is None:
                 query.distinct = True
@@ -585,6 +591,21 @@ class QueryAnalyzer:
     def aggregate(self, node: Any) -> n.Expr:
         a = self.analyzer()
         names = [s.sval for s in node.funcname]
+        if node.agg_within_group:
+            # an ordered-set aggregate: direct arguments, then the aggregated ones
+            direct = [a.transform(x) for x in node.args or ()]
+            sorts = [self._sort_item(a, Query(), sort) for sort in node.agg_order or ()]
+            func = a.make_func(names, [*direct, *(e for e, _ in sorts)], "call")
+            if not isinstance(func, n.Func):
+                raise Unsupported("ordered-set aggregate")
+            func.agg = True
+            func.within_group = True
+            ordered = func.args[len(direct) :]
+            func.args = func.args[: len(direct)]
+            func.order_by = [(e, suffix) for e, (_, suffix) in zip(ordered, sorts, strict=True)]
+            if node.agg_filter is not None:
+                func.filter = a.coerce_to_bool(a.transform(node.agg_filter))
+            return func
         if node.agg_star:
             args: list[n.Expr] = []
             func = a.make_func(names, [], "call")
@@ -606,7 +627,7 @@ class QueryAnalyzer:
 
     def _window(self, a: Analyzer, w: Any) -> n.WindowSpec:
         spec = n.WindowSpec(w.refname or w.name or None)
-        if w.name and not w.partitionClause and not w.orderClause:
+        if w.name and not w.partitionClause and not w.orderClause and not w.frameOptions & 1:
             return n.WindowSpec(w.name)
         spec.partition = [a.transform(p) for p in w.partitionClause or ()]
         spec.order = [self._sort_item(a, Query(), s) for s in w.orderClause or ()]
@@ -918,6 +939,13 @@ def _basic_select(q: Query, ctx: Context) -> None:
     if q.having is not None:
         ctx.keyword(" HAVING ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
         get_rule_expr(q.having, ctx, False)
+    for i, (name, spec) in enumerate(q.windows):
+        if i:
+            ctx.append(", ")
+        else:
+            ctx.keyword(" WINDOW ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 1)
+        ctx.append(quote_ident(name) + " AS ")
+        get_window_spec(spec, ctx)
 
 
 def _grouping_set(g: GroupSet, ctx: Context, omit_parens: bool) -> None:
