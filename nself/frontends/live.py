@@ -87,6 +87,16 @@ JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'
 """
 
+# Collations made by CREATE COLLATION. The whole row as JSON: the locale column is
+# colliculocale in PostgreSQL 15 and 16, colllocale from 17, and absent before 15 (an ICU
+# locale was in collcollate then), so Python picks what the server has.
+Q_COLLATIONS = f"""
+SELECT n.nspname AS schema, to_jsonb(coll) AS row, {_comment("pg_collation", "coll.oid")} AS comment
+FROM pg_collation coll
+JOIN pg_namespace n ON n.oid = coll.collnamespace
+WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_collation", "coll.oid")}
+"""
+
 # Enums, domains, ranges and free-standing composite types in one pass over pg_type.
 Q_TYPES = f"""
 SELECT t.oid, t.typtype, n.nspname AS schema, t.typname AS name, t.typrelid,
@@ -170,7 +180,7 @@ SELECT a.attrelid, a.attnum, a.attname AS name, format_type(a.atttypid, a.atttyp
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       a.attcollation, {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
+       a.attcollation, a.attislocal, {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -555,6 +565,38 @@ _INDOPTION_DESC = 1
 _INDOPTION_NULLS_FIRST = 2
 
 
+_COLLATION_PROVIDERS: dict[str, Literal["libc", "icu", "builtin"]] = {
+    "c": "libc",
+    "i": "icu",
+    "b": "builtin",
+}
+
+
+def collation_of_row(schema: str, row: dict[str, Any], comment: str | None) -> m.Collation:
+    """A Collation from a pg_collation row (as JSON), in the IR's canonical form: libc
+    with lc_collate and lc_ctype, icu and builtin with locale."""
+    provider = _COLLATION_PROVIDERS.get(row["collprovider"], "libc")
+    if provider == "libc":
+        return m.Collation(
+            schema=schema,
+            name=row["collname"],
+            provider=provider,
+            lc_collate=row.get("collcollate"),
+            lc_ctype=row.get("collctype"),
+            deterministic=row.get("collisdeterministic", True),
+            comment=comment,
+        )
+    locale = row.get("colllocale") or row.get("colliculocale") or row.get("collcollate")
+    return m.Collation(
+        schema=schema,
+        name=row["collname"],
+        provider=provider,
+        locale=locale,
+        deterministic=row.get("collisdeterministic", True),
+        comment=comment,
+    )
+
+
 class _Reader:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -599,6 +641,8 @@ class _Reader:
             self.builder.add(
                 m.Extension(name=r["name"], schema=r["schema"], version=r["version"], comment=r["comment"])
             )
+        for r in self.rows(Q_COLLATIONS):
+            self.builder.add(collation_of_row(r["schema"], r["row"], r["comment"]))
 
     # ----------------------------------------------------------------- types
 
@@ -754,7 +798,10 @@ class _Reader:
         return m.Table(
             schema=rel["schema"],
             name=rel["name"],
-            columns=tuple(self.column(c) for c in cols),
+            # a partition's columns all come from its parent: not marked (nself/ir/model.py)
+            columns=tuple(
+                self.column(c, inherited=not c["attislocal"] and not rel["is_partition"]) for c in cols
+            ),
             constraints=tuple(constraints),
             partition_by=partition_by,
             partition_of=partition_of,
@@ -766,7 +813,7 @@ class _Reader:
             comment=rel["comment"],
         )
 
-    def column(self, c: Row) -> m.Column:
+    def column(self, c: Row, inherited: bool = False) -> m.Column:
         identity = None
         if c["identity"]:
             seq = self.identities[(c["attrelid"], c["attnum"])]
@@ -789,6 +836,7 @@ class _Reader:
             generated=generated,
             collation=c["collation"],
             comment=c["comment"],
+            inherited=inherited,
         )
 
     def view_column_not_null(self, view: int, attnum: int) -> bool:

@@ -47,6 +47,7 @@ from nself.frontends.sql_tables import (
 )
 from nself.ir.model import (
     CheckConstraint,
+    Collation,
     CompositeAttribute,
     CompositeType,
     Domain,
@@ -750,11 +751,129 @@ def define(state: State, stmt: Any) -> None:
         define_aggregate(state, stmt)
         return
     if stmt.kind == ObjectType.OBJECT_COLLATION:
-        names = names_of(stmt.defnames)
-        schema = state.creation_schema(names[-2] if len(names) > 1 else None)
-        state.collations.add((schema, names[-1]))
+        create_collation(state, stmt)
         return
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+# --------------------------------------------------------------------------- collations
+
+# pg_catalog's collations that exist on every PostgreSQL 15 (libc, LC_COLLATE = LC_CTYPE).
+_SYSTEM_LIBC_COLLATIONS = {"C": "C", "POSIX": "POSIX", "ucs_basic": "C"}
+
+
+def _def_value(arg: Any) -> str:
+    if isinstance(arg, ast.TypeName):
+        return names_of(arg.names)[-1]
+    if isinstance(arg, ast.String):
+        return str(arg.sval)
+    if isinstance(arg, ast.Boolean):
+        return "true" if arg.boolval else "false"
+    if isinstance(arg, (ast.Integer, ast.Float)):
+        return str(arg.ival if isinstance(arg, ast.Integer) else arg.fval)
+    return str(arg)
+
+
+def find_collation(state: State, names: list[str]) -> Collation | None:
+    """A collation made by CREATE COLLATION (pg_catalog's come first for a bare name)."""
+    if len(names) > 1:
+        return state.builder.get(Collation, names[-2], names[-1])
+    for schema in state.path_schemas():
+        found = state.builder.get(Collation, schema, names[-1])
+        if found is not None:
+            return found
+    return None
+
+
+def _system_collation(name: str) -> Collation | None:
+    """What CREATE COLLATION ... FROM copies from one of pg_catalog's collations: the
+    fixed libc ones, an ICU one (`en-x-icu`), or an operating-system locale (`en_US.utf8`)."""
+    if name == "default":
+        return None
+    if name in _SYSTEM_LIBC_COLLATIONS:
+        locale = _SYSTEM_LIBC_COLLATIONS[name]
+        return Collation("pg_catalog", name, "libc", lc_collate=locale, lc_ctype=locale)
+    if name.endswith("-x-icu"):
+        return Collation("pg_catalog", name, "icu", locale=name.removesuffix("-x-icu"))
+    if name == "unicode":
+        return Collation("pg_catalog", name, "icu", locale="und")
+    return Collation("pg_catalog", name, "libc", lc_collate=name, lc_ctype=name)
+
+
+def create_collation(state: State, stmt: Any) -> None:
+    """CREATE COLLATION name FROM other, or with provider/locale/lc_collate/lc_ctype/
+    deterministic options; kept in the IR's canonical form (see Collation)."""
+    names = names_of(stmt.defnames)
+    schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+    name = sql_naming.truncate_identifier(names[-1])
+    if state.builder.get(Collation, schema, name) is not None:
+        if stmt.if_not_exists:
+            return
+        raise state.error(f'collation "{name}" already exists')
+    options = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+    if "from" in options:
+        source_names = [str(n.sval) for n in options["from"]]
+        source = None
+        if len(source_names) == 1 and source_names[0] in _SYSTEM_LIBC_COLLATIONS:
+            source = _system_collation(source_names[0])
+        if source is None:
+            source = find_collation(state, source_names)
+        if source is None and (len(source_names) == 1 or source_names[-2] == "pg_catalog"):
+            source = _system_collation(source_names[-1])
+        if source is None:
+            raise state.error(f'collation "{".".join(source_names)}" for encoding "UTF8" does not exist')
+        state.builder.add(dataclasses.replace(source, schema=schema, name=name, comment=None))
+        return
+    values = {key: _def_value(arg) for key, arg in options.items()}
+    provider = values.get("provider", "libc").lower()
+    if provider not in ("libc", "icu", "builtin"):
+        raise state.error(f"unrecognized collation provider: {provider}")
+    deterministic = values.get("deterministic", "true").lower() in ("true", "on", "1", "yes")
+    locale = values.get("locale")
+    if provider == "libc":
+        lc_collate = values.get("lc_collate", locale)
+        lc_ctype = values.get("lc_ctype", locale)
+        if lc_collate is None:
+            raise state.error('parameter "lc_collate" must be specified')
+        if lc_ctype is None:
+            raise state.error('parameter "lc_ctype" must be specified')
+        collation = Collation(
+            schema, name, "libc", lc_collate=lc_collate, lc_ctype=lc_ctype, deterministic=deterministic
+        )
+    else:
+        if locale is None:
+            raise state.error('parameter "locale" must be specified')
+        collation = Collation(schema, name, provider, locale=locale, deterministic=deterministic)  # type: ignore[arg-type]
+    state.builder.add(collation)
+
+
+def _collation_refs(state: State, old: str, new: str | None) -> None:
+    """Columns, domains, composite attributes and index keys that name collation `old`
+    (as collation_text prints it) name `new` instead (None: the type's default)."""
+    b = state.builder
+
+    def fix(node: Any) -> Any:
+        return dataclasses.replace(node, collation=new) if node.collation == old else node
+
+    for table in list(b.all(Table)):
+        columns = tuple(fix(c) for c in table.columns)
+        if columns != table.columns:
+            state.update_table(table, columns=columns)
+    for domain in list(b.all(Domain)):
+        if domain.collation == old:
+            state.put_domain(domain, fix(domain))
+    for composite in list(b.all(CompositeType)):
+        attributes = tuple(fix(a) for a in composite.attributes)
+        if attributes != composite.attributes:
+            b.add(dataclasses.replace(composite, attributes=attributes))
+    for index in list(b.all(Index)):
+        keys = tuple(fix(k) for k in index.keys)
+        if keys != index.keys:
+            b.add(dataclasses.replace(index, keys=keys))
+
+
+def _collation_text(collation: Collation) -> str:
+    return f"{quote_ident(collation.schema)}.{quote_ident(collation.name)}"
 
 
 _AGGREGATE_FUNCS = (
@@ -1276,6 +1395,12 @@ def comment_on(state: State, stmt: Any) -> None:
         if ext is None:
             raise state.error(f'extension "{obj.sval}" does not exist')
         b.add(_with_comment(ext, comment))
+    elif kind == ObjectType.OBJECT_COLLATION:
+        names = _object_names(obj)
+        collation = find_collation(state, names)
+        if collation is None:
+            raise state.error(f'collation "{".".join(names)}" for encoding "UTF8" does not exist')
+        b.add(_with_comment(collation, comment))
     elif kind in (ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN):
         names = _object_names(obj)
         found = state.find_type(names[-2] if len(names) > 1 else None, names[-1])
@@ -1439,6 +1564,7 @@ def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None
         if t.schema == name and state.builder.get(Table, t.schema, t.name) is not None:
             drop_table(state, state.builder.get(Table, t.schema, t.name) or t, True)
     for collection in (
+        Collation,
         Sequence,
         Index,
         Function,
@@ -1459,6 +1585,17 @@ def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None
     state.builder.remove(schema)
     for key in [k for k in state.identity_sequences if k[0] == name]:
         del state.identity_sequences[key]
+
+
+@dropper(ObjectType.OBJECT_COLLATION)
+def drop_collation(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    names = _object_names(obj)
+    collation = find_collation(state, names)
+    if collation is None:
+        if missing_ok:
+            return
+        raise state.error(f'collation "{".".join(names)}" for encoding "UTF8" does not exist')
+    state.builder.remove(collation)
 
 
 @dropper(ObjectType.OBJECT_EXTENSION)
@@ -1723,7 +1860,9 @@ def _rederive_index(state: State, index: Index, source: Any, types: dict[str, st
     saved = state.search_path
     state.search_path = source.search_path
     try:
-        keys, predicate = index_expressions(state, source.node, types)
+        keys, predicate = index_expressions(
+            state, source.node, types, state.builder.get(Table, index.schema, index.table)
+        )
     finally:
         state.search_path = saved
     state.builder.add(dataclasses.replace(index, keys=keys, predicate=predicate))
@@ -1870,6 +2009,7 @@ def rename_schema(state: State, stmt: Any) -> None:
     for domain in list(b.all(Domain)):
         state.put_domain(domain, rewrite(domain))
     for cls2 in (
+        Collation,
         Sequence,
         Index,
         View,
@@ -1891,8 +2031,20 @@ def rename_schema(state: State, stmt: Any) -> None:
     _move_keys(state.index_sources, old, new)
     _move_keys(state.view_sources, old, new)
     _move_keys(state.column_defaults, old, new)
-    state.collations = {(new if s == old else s, n) for s, n in state.collations}
     state.search_path = tuple(new if s == old else s for s in state.search_path)
+
+
+@renamer(ObjectType.OBJECT_COLLATION)
+def rename_collation(state: State, stmt: Any) -> None:
+    names = _object_names(stmt.object)
+    collation = find_collation(state, names)
+    if collation is None:
+        raise state.error(f'collation "{".".join(names)}" for encoding "UTF8" does not exist')
+    renamed = dataclasses.replace(collation, name=sql_naming.truncate_identifier(stmt.newname))
+    if state.builder.get(Collation, renamed.schema, renamed.name) is not None:
+        raise state.error(f'collation "{renamed.name}" already exists in schema "{renamed.schema}"')
+    state.builder.replace(collation, renamed)
+    _collation_refs(state, _collation_text(collation), _collation_text(renamed))
 
 
 @renamer(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)
@@ -2066,6 +2218,14 @@ def set_schema(state: State, stmt: Any) -> None:
         if ext is None:
             raise state.error(f'extension "{stmt.object.sval}" does not exist')
         b.replace(ext, dataclasses.replace(ext, schema=new_schema))
+    elif kind == ObjectType.OBJECT_COLLATION:
+        names = _object_names(stmt.object)
+        collation = find_collation(state, names)
+        if collation is None:
+            raise state.error(f'collation "{".".join(names)}" for encoding "UTF8" does not exist')
+        moved = dataclasses.replace(collation, schema=new_schema)
+        b.replace(collation, moved)
+        _collation_refs(state, _collation_text(collation), _collation_text(moved))
     else:
         raise Skip(f"ALTER {kind.name.removeprefix('OBJECT_')} SET SCHEMA is not modelled")
 

@@ -23,6 +23,7 @@ from nself.ir import CatalogBuilder
 from nself.ir.model import (
     Catalog,
     CheckConstraint,
+    Collation,
     CompositeType,
     Domain,
     Enum,
@@ -115,8 +116,8 @@ class State:
     default_acl: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)
     # functions kept while interpreting but left out of the IR (ordered-set aggregates)
     hidden_functions: set[tuple[str, str, str]] = field(default_factory=set)
-    # collations made by CREATE COLLATION
-    collations: set[tuple[str, str]] = field(default_factory=set)
+    # the ALTER TABLE being interpreted names its table with ONLY (no recursion to children)
+    alter_only: bool = False
     # the role that runs the migrations: it owns what they create, and its own privileges
     # are not listed
     owner: str = "postgres"
@@ -239,7 +240,10 @@ class State:
         if len(names) > 1:
             schema: str | None = names[-2]
         else:
-            schema = next((s for s in self.path_schemas() if (s, names[-1]) in self.collations), None)
+            schema = next(
+                (s for s in self.path_schemas() if self.builder.get(Collation, s, names[-1]) is not None),
+                None,
+            )
         if schema is None or schema == "pg_catalog":
             return quote_ident(names[-1])
         return f"{quote_ident(schema)}.{quote_ident(names[-1])}"

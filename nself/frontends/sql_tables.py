@@ -593,12 +593,14 @@ def _option_value(arg: Any) -> str:
     return str(arg)
 
 
-def _inherited_columns(parents: Seq[Table]) -> list[Column]:
+def _inherited_columns(parents: Seq[Table], mark: bool = True) -> list[Column]:
+    """The columns a new child gets from its parents, merged by name; `mark`: flagged
+    Column.inherited (classic inheritance; a partition's columns are not marked)."""
     merged: dict[str, Column] = {}
     for parent in parents:
         for col in parent.columns:
             prior = merged.get(col.name)
-            inherited = dataclasses.replace(col, identity=None, comment=None)
+            inherited = dataclasses.replace(col, identity=None, comment=None, inherited=mark)
             if prior is None:
                 merged[col.name] = inherited
             else:
@@ -622,7 +624,7 @@ def create_table(state: State, stmt: Any) -> None:
         raise state.error(f'relation "{name}" already exists', rv.location)
     parents = [state.table(p) for p in stmt.inhRelations or ()]
     parent_tables: list[Table] = [p for p in parents if p is not None]
-    inherited = _inherited_columns(parent_tables)
+    inherited = _inherited_columns(parent_tables, mark=stmt.partbound is None)
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
@@ -905,6 +907,7 @@ def alter_table(state: State, stmt: Any) -> None:
             )
         return
     table: Table = obj
+    state.alter_only = not rv.inh
     for cmd in stmt.cmds:
         if cmd.subtype in IGNORED_ALTERS:
             continue
@@ -998,14 +1001,47 @@ def add_column(state: State, table: Table, cmd: Any) -> Table:
     (col,) = finish_columns(state, table.schema, table.name, [r])
     table = state.update_table(table, columns=(*table.columns, col))
     table = apply_constraints(state, table, pending, creating=False)
+    _add_to_children(state, table, col)
+    return table
+
+
+def _add_to_children(state: State, table: Table, col: Column) -> None:
+    """ADD COLUMN recurses: a child that has no column of the name gets one it only
+    inherits (a partition's is not marked); one that has it keeps its own."""
     for child in _children(state, table):
         if child.column(col.name) is None:
-            state.update_table(child, columns=(*child.columns, dataclasses.replace(col, identity=None)))
-    return table
+            added = dataclasses.replace(
+                col, identity=None, comment=None, inherited=child.partition_of is None
+            )
+            child = state.update_table(child, columns=(*child.columns, added))
+            _add_to_children(state, child, added)
 
 
 def _children(state: State, table: Table) -> list[Table]:
     return state.children_of(table)
+
+
+def _other_parents_have(state: State, child: Table, parent: Table, column: str) -> bool:
+    """Whether a parent of `child` other than `parent` has `column` (it keeps it inherited)."""
+    for schema, name in child.inherits:
+        if (schema, name) == (parent.schema, parent.name):
+            continue
+        other = state.builder.get(Table, schema, name)
+        if other is not None and other.column(column) is not None:
+            return True
+    return False
+
+
+def localise_columns(state: State, child: Table, parents: Iterable[tuple[str, str]]) -> Table:
+    """A child leaves parents (NO INHERIT, a parent dropped): a column no remaining parent
+    has becomes local, as PostgreSQL sets attislocal when attinhcount reaches 0."""
+    remaining = [state.builder.get(Table, s, n) for s, n in parents]
+    names = {c.name for p in remaining if p is not None for c in p.columns}
+    columns = tuple(
+        dataclasses.replace(c, inherited=False) if c.inherited and c.name not in names else c
+        for c in child.columns
+    )
+    return child if columns == child.columns else state.update_table(child, columns=columns)
 
 
 _IDENT = r'(?<![\w"$.]){name}(?![\w"$])'
@@ -1049,10 +1085,15 @@ def drop_column(state: State, table: Table, cmd: Any) -> Table:
         if cmd.missing_ok:
             return table
         raise state.error(f'column "{cmd.name}" of relation "{table.name}" does not exist')
-    return remove_column(state, table, col.name, cmd.behavior == DropBehavior.DROP_CASCADE)
+    return remove_column(
+        state, table, col.name, cmd.behavior == DropBehavior.DROP_CASCADE, only=state.alter_only
+    )
 
 
-def remove_column(state: State, table: Table, column: str, cascade: bool) -> Table:
+def remove_column(state: State, table: Table, column: str, cascade: bool, only: bool = False) -> Table:
+    """DROP COLUMN with what it takes along. On children: a partition's column goes; an
+    inheritance child's goes when it only inherits it from this parent, otherwise it stays
+    (with ONLY, it stays and becomes local)."""
     # views that use the column go with it (DROP COLUMN ... CASCADE; PostgreSQL refuses without)
     from nself.frontends.sql_objects import drop_view_obj
 
@@ -1095,7 +1136,14 @@ def remove_column(state: State, table: Table, column: str, cascade: bool) -> Tab
         if isinstance(c, (PrimaryKey, UniqueConstraint)):
             drop_referencing_fks(state, table, c.columns)
     for child in _children(state, table):
-        if child.column(column) is not None:
+        child_col = child.column(column)
+        if child_col is None:
+            continue
+        if child.partition_of is not None:
+            remove_column(state, child, column, cascade)
+        elif only:
+            _replace_column(state, child, child_col, dataclasses.replace(child_col, inherited=False))
+        elif child_col.inherited and not _other_parents_have(state, child, table, column):
             remove_column(state, child, column, cascade)
     current = state.builder.get(Table, table.schema, table.name)
     assert current is not None
@@ -1408,9 +1456,10 @@ def add_inherit(state: State, table: Table, cmd: Any) -> Table:
 def drop_inherit(state: State, table: Table, cmd: Any) -> Table:
     parent = state.table(cmd.def_)
     assert parent is not None
-    return state.update_table(
+    table = state.update_table(
         table, inherits=tuple(p for p in table.inherits if p != (parent.schema, parent.name))
     )
+    return localise_columns(state, table, table.inherits)
 
 
 # --------------------------------------------------------------------------- indexes
@@ -1487,14 +1536,25 @@ def _index_key(state: State, elem: Any, columns: dict[str, str] | Any, method: s
 
 
 def index_expressions(
-    state: State, stmt: Any, columns: dict[str, str]
+    state: State, stmt: Any, columns: dict[str, str], table: Table | None = None
 ) -> tuple[tuple[IndexKey, ...], str | None]:
+    """The keys and predicate of CREATE INDEX. With the `table` known, a column key's
+    collation equal to the column's own is left out, as pg_get_indexdef leaves it out."""
     method = stmt.accessMethod or "btree"
     keys = tuple(_index_key(state, e, columns, method) for e in stmt.indexParams or ())
+    if table is not None:
+        keys = tuple(_without_column_collation(k, table) for k in keys)
     predicate = None
     if stmt.whereClause is not None:
         predicate = canon.predicate_expression(state, stmt.whereClause, columns)
     return keys, predicate
+
+
+def _without_column_collation(key: IndexKey, table: Table) -> IndexKey:
+    column = table.column(key.column) if key.column is not None else None
+    if column is not None and key.collation is not None and key.collation == column.collation:
+        return dataclasses.replace(key, collation=None)
+    return key
 
 
 def rederive_indexes(state: State, table: Table, column: str) -> None:
@@ -1510,7 +1570,7 @@ def rederive_indexes(state: State, table: Table, column: str) -> None:
         saved = state.search_path
         state.search_path = source.search_path
         try:
-            keys, predicate = index_expressions(state, source.node, types)
+            keys, predicate = index_expressions(state, source.node, types, table)
         finally:
             state.search_path = saved
         state.builder.add(dataclasses.replace(index, keys=keys, predicate=predicate))
@@ -1545,7 +1605,7 @@ def create_index(state: State, stmt: Any) -> None:
         name = state.choose_relation_name(
             schema, target.name, sql_naming.name_addition(colnames), "idx", False
         )
-    keys, predicate = index_expressions(state, stmt, columns)
+    keys, predicate = index_expressions(state, stmt, columns, target if isinstance(target, Table) else None)
     index = Index(
         schema,
         name,
@@ -1596,9 +1656,10 @@ def drop_table(state: State, table: Table, cascade: bool) -> None:
         if child.partition_of is not None:
             drop_table(state, child, cascade)
         else:
-            state.update_table(
+            child = state.update_table(
                 child, inherits=tuple(p for p in child.inherits if p != (table.schema, table.name))
             )
+            localise_columns(state, child, child.inherits)
     state.put_table(table, None)
     key = (table.schema, table.name)
     for cls in (Index,):

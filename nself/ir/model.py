@@ -43,6 +43,24 @@ class Extension:
     comment: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Collation:
+    """A collation made by CREATE COLLATION (pg_collation in a user schema).
+
+    Canonical form: provider `libc` holds `lc_collate` and `lc_ctype` (both always set,
+    `locale` None); providers `icu` and `builtin` hold `locale` (`lc_collate`/`lc_ctype`
+    None). The collation's version is left out: it differs between machines."""
+
+    schema: str
+    name: str
+    provider: Literal["libc", "icu", "builtin"] = "libc"
+    locale: str | None = None
+    lc_collate: str | None = None
+    lc_ctype: str | None = None
+    deterministic: bool = True
+    comment: str | None = None
+
+
 # --------------------------------------------------------------------------- types
 
 
@@ -143,6 +161,11 @@ class Column:
     generated: str | None = None
     collation: str | None = None
     comment: str | None = None
+    # True when the column comes only from the parents of classic inheritance
+    # (pg_attribute.attislocal = false): a child declaring a column of a parent's name
+    # merges it and keeps it local (False). Always False on ordinary tables and on
+    # partitions (whose columns all come from the parent: implied by `partition_of`).
+    inherited: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +446,7 @@ class Catalog:
 
     schemas: tuple[Schema, ...] = ()
     extensions: tuple[Extension, ...] = ()
+    collations: tuple[Collation, ...] = ()
     enums: tuple[Enum, ...] = ()
     domains: tuple[Domain, ...] = ()
     composite_types: tuple[CompositeType, ...] = ()
@@ -461,6 +485,7 @@ class Catalog:
 COLLECTIONS: dict[str, type] = {
     "schemas": Schema,
     "extensions": Extension,
+    "collations": Collation,
     "enums": Enum,
     "domains": Domain,
     "composite_types": CompositeType,

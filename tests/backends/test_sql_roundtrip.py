@@ -30,10 +30,7 @@ from tests.conftest import CORPUS
 from tests.corpus import CorpusCase, all_cases
 
 # Case name -> why it does not round-trip yet.
-KNOWN_FAILURES: dict[str, str] = {
-    "migra/collations/a": "the IR has no collations: CREATE COLLATION public.posix is not rendered",
-    "migra/collations/b": "the IR has no collations: CREATE COLLATION public.posix / public.numeric are not rendered",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 EDGE_CASES = Path(__file__).parent / "roundtrip_edge_cases.sql"
@@ -44,6 +41,18 @@ INLINE_CASES: dict[str, str] = {
     "empty_database": "",
     "extension_comment_removed": "CREATE EXTENSION pg_trgm; COMMENT ON EXTENSION pg_trgm IS NULL;"
     " COMMENT ON SCHEMA public IS 'changed';",
+    "collations": 'CREATE SCHEMA s; CREATE COLLATION s.posix FROM "POSIX";'
+    " CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);"
+    " CREATE COLLATION mixed (lc_collate = 'C', lc_ctype = 'POSIX'); COMMENT ON COLLATION mixed IS 'm';"
+    " CREATE DOMAIN d AS text COLLATE nocase; CREATE TABLE t (a text COLLATE s.posix, b d, c text COLLATE mixed);"
+    " CREATE INDEX ON t (a COLLATE mixed);",
+    # columns a child only inherits (attislocal = false), with defaults and NOT NULL of its own
+    "inherited_columns": "CREATE TABLE p1 (id int DEFAULT 1, x text NOT NULL, y text);"
+    " CREATE TABLE p2 (id int, z text CHECK (z <> ''));"
+    " CREATE TABLE c (x text, own int) INHERITS (p1, p2);"
+    " ALTER TABLE ONLY c ALTER COLUMN id SET DEFAULT 5; ALTER TABLE ONLY c ALTER COLUMN y SET NOT NULL;"
+    " ALTER TABLE ONLY c ALTER COLUMN z SET DEFAULT 'z'; CREATE TABLE gc (g int) INHERITS (c);"
+    " ALTER TABLE ONLY gc ALTER COLUMN id DROP DEFAULT; COMMENT ON COLUMN c.y IS 'y';",
 }
 LOCAL_CASES = ("sample", "edge_cases", *INLINE_CASES)
 

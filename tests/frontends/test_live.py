@@ -236,6 +236,9 @@ def test_partitions_and_inheritance(rich: Catalog) -> None:
     derived = _table(rich, "derived")
     assert derived.inherits == (("app", "base"),)
     assert [c.name for c in derived.columns] == ["id", "label", "extra"]
+    assert [c.inherited for c in derived.columns] == [True, True, False]
+    # a partition's columns all come from its parent: not marked
+    assert not any(c.inherited for c in part.columns)
     assert derived.constraints == ()  # the CHECK is only inherited
     assert _table(rich, "base").inherits == ()
 
@@ -512,6 +515,58 @@ def test_empty_database(database: str) -> None:
         schemas=(m.Schema("public", comment="standard public schema"),),
         privileges=(m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),),
     )
+
+
+COLLATIONS_AND_INHERITANCE = """
+CREATE SCHEMA s;
+CREATE COLLATION s.posix FROM "POSIX";
+CREATE COLLATION public.mixed (provider = libc, lc_collate = 'C', lc_ctype = 'POSIX');
+CREATE COLLATION public.numeric (provider = icu, locale = 'en-u-kn-true');
+CREATE COLLATION public.nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+COMMENT ON COLLATION public.numeric IS 'numbers sort by value';
+CREATE TABLE public.t (a text COLLATE s.posix, b text COLLATE public.numeric);
+CREATE TABLE public.p1 (id integer, x text, y text);
+CREATE TABLE public.p2 (id integer, z text);
+CREATE TABLE public.child (x text, own integer) INHERITS (public.p1, public.p2);
+CREATE TABLE public.joined (id integer, x text, y text);
+ALTER TABLE public.joined INHERIT public.p1;
+ALTER TABLE public.p1 ADD COLUMN late integer;
+CREATE TABLE public.parted (k integer, v text) PARTITION BY LIST (k);
+CREATE TABLE public.parted_1 PARTITION OF public.parted FOR VALUES IN (1);
+CREATE EXTENSION citext;
+"""
+
+
+def test_collations_and_inherited_columns(database: str) -> None:
+    run_sql(database, COLLATIONS_AND_INHERITANCE)
+    catalog = introspect(database)
+    assert catalog.collations == (
+        m.Collation("public", "mixed", "libc", lc_collate="C", lc_ctype="POSIX"),
+        m.Collation("public", "nocase", "icu", locale="und-u-ks-level2", deterministic=False),
+        m.Collation("public", "numeric", "icu", locale="en-u-kn-true", comment="numbers sort by value"),
+        m.Collation("s", "posix", "libc", lc_collate="POSIX", lc_ctype="POSIX"),
+    )
+    t = catalog.table("public", "t")
+    assert t is not None and [c.collation for c in t.columns] == ["s.posix", 'public."numeric"']
+
+    def inherited(name: str) -> list[tuple[str, bool]]:
+        table = catalog.table("public", name)
+        assert table is not None
+        return [(c.name, c.inherited) for c in table.columns]
+
+    # merged with the child's own `x`: local; `id` from two parents; `late` added to p1 later
+    assert inherited("child") == [
+        ("id", True),
+        ("x", False),
+        ("y", True),
+        ("z", True),
+        ("own", False),
+        ("late", True),
+    ]
+    # INHERIT leaves a table's own columns local; ADD COLUMN on the parent adds an inherited one
+    assert inherited("joined") == [("id", False), ("x", False), ("y", False), ("late", True)]
+    assert inherited("p1") == [("id", False), ("x", False), ("y", False), ("late", False)]
+    assert inherited("parted_1") == [("k", False), ("v", False)]
 
 
 def test_golden_json(rich: Catalog) -> None:

@@ -454,6 +454,43 @@ ORACLE = (
         "CREATE SCHEMA a CREATE TABLE t (x int) CREATE VIEW v AS SELECT x FROM t",
         "CREATE SCHEMA s; CREATE TABLE s.t (a int); DROP SCHEMA s CASCADE",
         "CREATE TABLE t (a int); ALTER TABLE t OWNER TO CURRENT_USER; BEGIN; INSERT INTO t VALUES (1); COMMIT",
+        # collations
+        'CREATE COLLATION posix FROM "POSIX"; CREATE TABLE t (a text, b text COLLATE posix)',
+        'CREATE COLLATION c1 FROM "C"; CREATE COLLATION c2 FROM c1; CREATE COLLATION c3 FROM "ucs_basic";'
+        ' CREATE COLLATION c4 FROM "en-x-icu"; CREATE COLLATION c5 FROM pg_catalog."und-x-icu"',
+        "CREATE COLLATION IF NOT EXISTS numeric (provider = icu, locale = 'en-u-kn-true');"
+        " CREATE COLLATION IF NOT EXISTS numeric (provider = icu, locale = 'en');"
+        " CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);"
+        " CREATE COLLATION mixed (lc_collate = 'C', lc_ctype = 'POSIX'); CREATE COLLATION plain (locale = 'C');"
+        " COMMENT ON COLLATION numeric IS 'by value'; COMMENT ON COLLATION plain IS 'x'; COMMENT ON COLLATION plain IS NULL",
+        "CREATE SCHEMA s; CREATE COLLATION s.numeric (provider = icu, locale = 'en-u-kn-true');"
+        " CREATE TABLE t (a text COLLATE s.numeric); CREATE DOMAIN d AS text COLLATE s.numeric;"
+        ' CREATE INDEX ON t (a COLLATE s.numeric); CREATE INDEX ON t (a COLLATE "C"); CREATE INDEX ON t ((a || a) COLLATE s.numeric);'
+        " ALTER COLLATION s.numeric RENAME TO num;"
+        " CREATE SCHEMA s2; ALTER COLLATION s.num SET SCHEMA s2; ALTER SCHEMA s2 RENAME TO s3",
+        'CREATE COLLATION a FROM "C"; CREATE COLLATION b FROM "C"; DROP COLLATION a; DROP COLLATION IF EXISTS b, zz',
+        'CREATE SCHEMA s; CREATE COLLATION s.a FROM "C"; DROP SCHEMA s CASCADE',
+        # inherited columns (attislocal)
+        "CREATE TABLE p1 (id int, x text, y text); CREATE TABLE p2 (id int, z text);"
+        " CREATE TABLE c (x text, own int) INHERITS (p1, p2); CREATE TABLE gc (g int) INHERITS (c)",
+        "CREATE TABLE p (id int); CREATE TABLE c (a int) INHERITS (p); CREATE TABLE gc () INHERITS (c);"
+        " ALTER TABLE p ADD COLUMN late int; CREATE TABLE d (id int, late int); ALTER TABLE d INHERIT p;"
+        " ALTER TABLE p ADD COLUMN later text",
+        "CREATE TABLE p (id int, e int, f int, g int); CREATE TABLE q (f int);"
+        " CREATE TABLE c (a int, e int) INHERITS (p, q); CREATE TABLE gc () INHERITS (c);"
+        " ALTER TABLE p DROP COLUMN e; ALTER TABLE p DROP COLUMN f; ALTER TABLE ONLY p DROP COLUMN g",
+        "CREATE TABLE p (id int, x int); CREATE TABLE q (x int); CREATE TABLE c (a int) INHERITS (p, q);"
+        " ALTER TABLE c NO INHERIT p",
+        "CREATE TABLE p (id int); CREATE TABLE c (a int) INHERITS (p); ALTER TABLE c NO INHERIT p;"
+        " ALTER TABLE c INHERIT p",
+        # migra inherit2: a column the child only inherits goes with the parent's; its own stays
+        "CREATE TABLE base (created_at timestamp DEFAULT now(), e int);"
+        " CREATE TABLE a (a1 int, a2 int) INHERITS (base); CREATE TABLE b (e int) INHERITS (base);"
+        " ALTER TABLE base DROP COLUMN e; ALTER TABLE a ADD COLUMN e int",
+        "CREATE TABLE parted (k int, v text) PARTITION BY LIST (k);"
+        " CREATE TABLE parted_1 PARTITION OF parted FOR VALUES IN (1); ALTER TABLE parted ADD COLUMN w int;"
+        " CREATE TABLE parted_2 (k int, v text, w int); ALTER TABLE parted ATTACH PARTITION parted_2 FOR VALUES IN (2);"
+        " ALTER TABLE parted DETACH PARTITION parted_1",
     ]
 )
 

@@ -5,7 +5,7 @@ The script follows pg_dump's conventions: an empty search_path (every name the I
 is qualified already), function bodies not validated at creation, and objects created in
 an order where each one's dependencies exist first:
 
-    schemas, extensions, sequences, then types, routines, tables and views in one
+    schemas, extensions, collations, sequences, then types, routines, tables and views in one
     dependency order, sequence ownership, indexes, foreign keys, triggers, row-level
     security, policies, grants, comments.
 
@@ -69,6 +69,7 @@ def render_script(catalog: Catalog, *, extension_versions: bool = True) -> str:
             "Extensions",
             [ddl.create_extension(e, with_version=extension_versions) for e in catalog.extensions],
         ),
+        ("Collations", [ddl.create_collation(c) for c in catalog.collations]),
         ("Sequences", [ddl.create_sequence(s) for s in catalog.sequences]),
         ("Types, functions, tables and views", _ordered_objects(catalog)),
         ("Sequence ownership", [s for s in (ddl.alter_sequence_owned_by(q) for q in catalog.sequences) if s]),
@@ -151,6 +152,7 @@ def _comments(catalog: Catalog) -> list[str]:
         # removed must be removed again.
         out.append(ddl.comment_on("EXTENSION", ddl.quote_ident(extension.name), extension.comment))
     for collection in (
+        catalog.collations,
         catalog.enums,
         catalog.composite_types,
         catalog.range_types,

@@ -24,6 +24,7 @@ from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME
 
 from nself.ir.model import (
     CheckConstraint,
+    Collation,
     Column,
     CompositeType,
     Constraint,
@@ -204,6 +205,9 @@ def comments_of(node: object) -> list[str]:
     elif isinstance(node, Extension):
         if node.comment is not None:
             out.append(comment_on("EXTENSION", quote_ident(node.name), node.comment))
+    elif isinstance(node, Collation):
+        if node.comment is not None:
+            out.append(comment_on("COLLATION", qualified_name(node.schema, node.name), node.comment))
     elif isinstance(node, (Enum, CompositeType, RangeType)):
         if node.comment is not None:
             out.append(comment_on("TYPE", qualified_name(node.schema, node.name), node.comment))
@@ -278,6 +282,28 @@ def create_extension(extension: Extension, *, with_version: bool = True) -> str:
 
 def drop_extension(extension: Extension) -> str:
     return f"DROP EXTENSION {quote_ident(extension.name)};"
+
+
+# --------------------------------------------------------------------------- collations
+
+
+def create_collation(collation: Collation) -> str:
+    """CREATE COLLATION with every option spelt out (the version is left to the server)."""
+    options = [f"provider = {collation.provider}"]
+    if collation.provider == "libc":
+        options.append(f"lc_collate = {quote_literal(collation.lc_collate or '')}")
+        options.append(f"lc_ctype = {quote_literal(collation.lc_ctype or '')}")
+    else:
+        options.append(f"locale = {quote_literal(collation.locale or '')}")
+    if not collation.deterministic:
+        options.append("deterministic = false")
+    return f"CREATE COLLATION {qualified_name(collation.schema, collation.name)} ({', '.join(options)});"
+
+
+def drop_collation(collation: Collation, *, cascade: bool = False) -> str:
+    return (
+        f"DROP COLLATION {qualified_name(collation.schema, collation.name)}{' CASCADE' if cascade else ''};"
+    )
 
 
 # --------------------------------------------------------------------------- types
@@ -649,8 +675,12 @@ def create_table(
     is created as a plain table and attached, as pg_dump does.
 
     An inheritance child is created with INHERITS, which puts the parents' columns first;
-    pass the parent tables as `parents`: when the child's own column order differs, it is
-    created plain and joined to its parents with ALTER TABLE ... INHERIT."""
+    its column list declares only its local columns (a column it only inherits,
+    `Column.inherited`, is left out, so PostgreSQL ends with the same attislocal), and an
+    inherited column's own default or NOT NULL follows as ALTER TABLE ONLY. Pass the
+    parent tables as `parents`: when the child's own column order differs, it is created
+    plain with every column and joined to its parents with ALTER TABLE ... INHERIT (its
+    columns are then all local: no SQL statement makes a local column inherited-only)."""
     name = qualified_name(table.schema, table.name)
     statements: list[str] = []
     constraints = [c for c in table.constraints if include_foreign_keys or not isinstance(c, ForeignKey)]
@@ -671,7 +701,9 @@ def create_table(
         statements.append(_table_tail(sql, table) + ";")
         statements.extend(_partition_column_differences(table, parent))
     else:
-        elements = [column_definition(c) for c in table.columns]
+        inherit_later = bool(table.inherits) and not _inherits_keeps_order(table, parents)
+        declared = [c for c in table.columns if inherit_later or not table.inherits or not c.inherited]
+        elements = [column_definition(c) for c in declared]
         elements += [constraint_definition(c, table) for c in inline]
         body = ",\n    ".join(elements)
         sql = (
@@ -679,10 +711,11 @@ def create_table(
             if elements
             else f"CREATE {unlogged}TABLE {name} ()"
         )
-        inherit_later = bool(table.inherits) and not _inherits_keeps_order(table, parents)
         if table.inherits and not inherit_later:
             sql += "\nINHERITS (" + ", ".join(qualified_name(s, t) for s, t in table.inherits) + ")"
         statements.append(_table_tail(sql, table) + ";")
+        if table.inherits and not inherit_later:
+            statements.extend(_inherited_column_differences(table, parents))
         if inherit_later:
             statements.extend(
                 f"ALTER TABLE {name} INHERIT {qualified_name(s, t)};" for s, t in table.inherits
@@ -704,6 +737,39 @@ def _inherits_keeps_order(table: Table, parents: Seq[Table]) -> bool:
         expected.extend(c.name for c in p.columns if c.name not in expected)
     expected.extend(c.name for c in table.columns if c.name not in expected)
     return expected == [c.name for c in table.columns]
+
+
+def _inherited_column_differences(table: Table, parents: Seq[Table]) -> list[str]:
+    """ALTER TABLE ONLY for the default and NOT NULL of columns the child only inherits,
+    where they differ from what INHERITS gives (the first parent's default, NOT NULL if any
+    parent has it). With the parents unknown, the child's own values are set."""
+    name = qualified_name(table.schema, table.name)
+    known = len(parents) == len(table.inherits)
+    merged: dict[str, Column] = {}
+    for parent in parents:
+        for col in parent.columns:
+            prior = merged.get(col.name)
+            if prior is None:
+                merged[col.name] = col
+            elif col.not_null and not prior.not_null:
+                merged[col.name] = Column(prior.name, prior.data_type, True, prior.default)
+    out: list[str] = []
+    for column in table.columns:
+        if not column.inherited:
+            continue
+        base = merged.get(column.name) if known else None
+        target = f"ALTER TABLE ONLY {name} ALTER COLUMN {quote_ident(column.name)}"
+        base_default = base.default if base is not None and base.generated is None else None
+        if column.generated is None and column.default != base_default and (known or column.default):
+            out.append(
+                f"{target} DROP DEFAULT;"
+                if column.default is None
+                else f"{target} SET DEFAULT {column.default};"
+            )
+        base_not_null = base.not_null if base is not None else False
+        if column.not_null != base_not_null and (known or column.not_null):
+            out.append(f"{target} {'SET' if column.not_null else 'DROP'} NOT NULL;")
+    return out
 
 
 def _table_tail(sql: str, table: Table) -> str:
