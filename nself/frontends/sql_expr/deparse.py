@@ -631,7 +631,11 @@ def get_func_sql_syntax(node: n.Func, ctx: Context) -> bool:
 
 def get_sublink_expr(node: n.SubLink, ctx: Context) -> None:
     ctx.append("ARRAY(" if node.kind == "ARRAY" else "(")
-    if node.test is not None:
+    if isinstance(node.test, n.Row):
+        ctx.append("(")
+        _list(node.test.args, ctx)
+        ctx.append(")")
+    elif node.test is not None:
         get_rule_expr(node.test, ctx, True)
     need_paren = True
     if node.kind == "EXISTS":

@@ -106,6 +106,7 @@ class Query:
     values: list[list[n.Expr]] = field(default_factory=list)  # a VALUES list
     recursive: bool = False  # WITH RECURSIVE
     windows: list[tuple[str, n.WindowSpec]] = field(default_factory=list)  # WINDOW clause
+    with_ties: bool = False  # FETCH FIRST ... WITH TIES
 
 
 @dataclass
@@ -294,6 +295,7 @@ class QueryAnalyzer:
     def _limit(self, a: Analyzer, query: Query, stmt: Any) -> None:
         if stmt.limitCount is not None:
             query.limit = a.coerce(a.transform(stmt.limitCount), Ty("int8"), 1, "implicit")
+            query.with_ties = getattr(stmt.limitOption, "name", "") == "LIMIT_OPTION_WITH_TIES"
         if stmt.limitOffset is not None:
             query.offset = a.coerce(a.transform(stmt.limitOffset), Ty("int8"), 1, "implicit")
 
@@ -583,9 +585,19 @@ class QueryAnalyzer:
             a = self.analyzer()
             test = a.transform(node.testexpr)
             op_name = node.operName[-1].sval if node.operName else "="
+            sub_kind = "ANY" if kind == "ANY_SUBLINK" else "ALL"
+            if isinstance(test, n.Row):
+                # (a, b) IN (SELECT x, y ...): one comparison per column
+                left = [
+                    a.make_op(op_name, x, n.Const(t.expr.ty, None)) for x, t in zip(test.args, targets, strict=True)
+                ]
+                if not all(isinstance(c, n.Op) for c in left):
+                    raise Unsupported("row comparison with a sub-select")
+                lefts = [c.args[0] for c in left if isinstance(c, n.Op)]
+                return n.SubLink(Ty("bool"), sub_kind, sub, n.Row(Ty("record"), lefts, explicit=False), op_name)
             compared = a.make_op(op_name, test, n.Const(targets[0].expr.ty, None))
             assert isinstance(compared, n.Op)
-            return n.SubLink(Ty("bool"), "ANY" if kind == "ANY_SUBLINK" else "ALL", sub, compared.args[0], compared.name)
+            return n.SubLink(Ty("bool"), sub_kind, sub, compared.args[0], compared.name)
         raise Unsupported(kind)
 
     def aggregate(self, node: Any) -> n.Expr:
@@ -845,7 +857,12 @@ def _select(q: Query, ctx: Context) -> None:
     if q.offset is not None:
         ctx.keyword(" OFFSET ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
         get_rule_expr(q.offset, ctx, False)
-    if q.limit is not None:
+    if q.limit is not None and q.with_ties:
+        ctx.keyword(" FETCH FIRST ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
+        ctx.append("(")  # PostgreSQL parenthesises the count here, whatever it is
+        get_rule_expr(q.limit, ctx, False)
+        ctx.append(") ROWS WITH TIES")
+    elif q.limit is not None:
         ctx.keyword(" LIMIT ", -PRETTYINDENT_STD, PRETTYINDENT_STD, 0)
         if isinstance(q.limit, n.Const) and q.limit.value is None:
             ctx.append("ALL")
