@@ -5,7 +5,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pglast import ast
 
@@ -585,7 +585,7 @@ class QueryAnalyzer:
             a = self.analyzer()
             test = a.transform(node.testexpr)
             op_name = node.operName[-1].sval if node.operName else "="
-            sub_kind = "ANY" if kind == "ANY_SUBLINK" else "ALL"
+            sub_kind: Literal["ANY", "ALL"] = "ANY" if kind == "ANY_SUBLINK" else "ALL"
             if isinstance(test, n.Row):
                 # (a, b) IN (SELECT x, y ...): one comparison per column
                 left = [
