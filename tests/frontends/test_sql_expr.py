@@ -901,6 +901,9 @@ VIEWS: list[Any] = [
     "SELECT id, rank() OVER w AS r FROM v_t WINDOW w AS (ORDER BY qty)",
     "SELECT id, rank() OVER w AS r, sum(qty) OVER (w ROWS UNBOUNDED PRECEDING) AS s FROM v_t WINDOW w AS (ORDER BY qty)",
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS WITH TIES",
+    "(a, b) SELECT id, name FROM v_t",
+    "(a) SELECT id, name FROM v_t",
+    "(x, y) SELECT id, name FROM v_t UNION SELECT id, note FROM v_u",
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS ONLY",
     "SELECT count(*) AS n FROM v_t HAVING count(*) > 0",
     "SELECT id, bool_and(flag) OVER () AS all_flags FROM v_t",
@@ -919,10 +922,13 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     builder = prelude_builder()
     ensure_view_tables(oracle, builder)
     name = f"v_{uuid.uuid4().hex[:8]}"
-    oracle.run(f"CREATE VIEW public.{name} AS {source}")
+    aliases = ""
+    if source.startswith("("):  # a column list: "(a, b) SELECT ..."
+        aliases, source = source[: source.index(")") + 1], source[source.index(")") + 2 :]
+    oracle.run(f"CREATE VIEW public.{name} {aliases} AS {source}")
     scope = ExprScope(("public",), builder)
-    select = parse_one(f"CREATE VIEW x AS {source}").query
-    text, columns = view_definition(select, scope)
+    stmt = parse_one(f"CREATE VIEW x {aliases} AS {source}")
+    text, columns = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
     ((theirs,),) = oracle.query("SELECT pg_get_viewdef(%s::regclass, true)", f"public.{name}")
     their_cols = oracle.query(
         "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "

@@ -12,7 +12,7 @@ fragment: the compile goes on, and the fidelity test shows the difference."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -392,13 +392,16 @@ def _split_top(text: str) -> list[str]:
 # --------------------------------------------------------------------------- views
 
 
-def view_definition(select_stmt: Any, scope: ExprScope) -> tuple[str, tuple[ViewColumn, ...]]:
-    """pg_get_viewdef(oid, true) text and the view's columns."""
+def view_definition(
+    select_stmt: Any, scope: ExprScope, column_names: Sequence[str] | None = None
+) -> tuple[str, tuple[ViewColumn, ...]]:
+    """pg_get_viewdef(oid, true) text and the view's columns; `column_names` is the
+    column list of `CREATE VIEW v (a, b) AS ...`, if any."""
     from nself.frontends.sql_expr.views import fallback_view_definition
     from nself.frontends.sql_expr.views import view_definition as impl
 
     try:
-        return impl(select_stmt, scope)
+        return impl(select_stmt, scope, column_names)
     except Exception as exc:  # never crash a compile
         _guarded(exc)
-        return fallback_view_definition(select_stmt, scope)
+        return fallback_view_definition(select_stmt, scope, column_names)

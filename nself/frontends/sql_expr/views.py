@@ -4,6 +4,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -1113,7 +1114,9 @@ def print_sublink_query(query: object, ctx: Context) -> None:
     ctx.colnames_visible = saved_visible
 
 
-def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn, ...]]:
+def view_definition(
+    select_stmt: Any, scope: Any, column_names: Sequence[str] | None = None
+) -> tuple[str, tuple[ViewColumn, ...]]:
     base = Analyzer(scope.search_path or ("public",), scope.builder)
     analyzer = QueryAnalyzer(base)
     query = analyzer.select(select_stmt)
@@ -1121,23 +1124,28 @@ def view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn
     ctx = _view_context(base)
     ctx.subquery_printer = print_sublink_query
     names = [t.name for t in (query.targets if query.setop is not None else _first_leaf(query).targets) if not t.junk]
+    # CREATE VIEW v (a, b): the listed names replace the first columns' names
+    for i, name in enumerate(column_names or ()):
+        if i < len(names):
+            names[i] = name
     print_query(query, ctx, 0, reserved=("old", "new"), result_names=names)
     text = ctx.text() + ";"
     columns = []
-    for t in _first_leaf(query).targets if query.setop is None else query.targets:
-        if t.junk:
-            continue
+    visible = [t for t in (_first_leaf(query).targets if query.setop is None else query.targets) if not t.junk]
+    for t, name in zip(visible, names, strict=True):
         ty = t.expr.ty
         if ty.key == UNKNOWN:
             ty = Ty("text")
         # NOT NULL as the live frontend derives it: a bare column of a NOT NULL table
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
-        columns.append(ViewColumn(t.name, base.types.format(ty), not_null))
+        columns.append(ViewColumn(name, base.types.format(ty), not_null))
     return text, tuple(columns)
 
 
-def fallback_view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[ViewColumn, ...]]:
+def fallback_view_definition(
+    select_stmt: Any, scope: Any, column_names: Sequence[str] | None = None
+) -> tuple[str, tuple[ViewColumn, ...]]:
     """pglast's own text, and the column names PostgreSQL would give, typed where a target
     is a plain column the canonicaliser can see (else `text`)."""
     from pglast.stream import RawStream
@@ -1150,7 +1158,9 @@ def fallback_view_definition(select_stmt: Any, scope: Any) -> tuple[str, tuple[V
     stmt = select_stmt
     while getattr(stmt, "larg", None) is not None and not stmt.targetList:
         stmt = stmt.larg
-    for res in stmt.targetList or ():
+    for i, res in enumerate(stmt.targetList or ()):
         name = res.name or figure_colname(res.val)
+        if column_names and i < len(column_names):
+            name = column_names[i]
         columns.append(ViewColumn(name, "text"))
     return text, tuple(columns)
