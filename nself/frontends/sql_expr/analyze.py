@@ -330,9 +330,7 @@ class Analyzer:
         results = [self.coerce(r, ty, IMPLICIT, "implicit") for r in results]
         default = self.coerce(default, ty, IMPLICIT, "implicit")
         ty = shared_typmod(ty, [*results, default])
-        if arg is not None:
-            # CASE x WHEN v: the comparisons print as their right-hand sides
-            pass
+        # CASE x WHEN v: the comparisons print as their right-hand sides (see deparse)
         return n.Case(ty, arg, list(zip(conditions, results, strict=True)), default)
 
     def t_CoalesceExpr(self, node: Any) -> n.Expr:
@@ -1046,9 +1044,7 @@ class Analyzer:
                 items = parse_array(text)
                 if items is None:
                     return text
-                info = self.types.info(elem)
                 delim = ";" if elem == "box" else ","
-                _ = info
                 return array_out([None if i is None else self.literal_value(elem, i) for i in items], delim)
             return normalise(key, text)
         except BadLiteral as exc:

@@ -214,9 +214,6 @@ def get_rule_expr(node: n.Expr, ctx: Context, showimplicit: bool) -> None:
         get_rule_expr(node.right, ctx, True)
         ctx.append(")")
     elif isinstance(node, n.Bool):
-        if node.op == "NOT" and isinstance(node.args[0], n.Distinct):
-            # NOT (a IS DISTINCT FROM b) prints as such
-            pass
         if not pp:
             ctx.append("(")
         if node.op == "NOT":

@@ -995,7 +995,6 @@ def _grouping_set(g: GroupSet, ctx: Context, omit_parens: bool) -> None:
 def _target_list(q: Query, ctx: Context) -> None:
     sep = " "
     colno = 0
-    last_multiline = False
     for t in q.targets:
         if t.junk:
             continue
@@ -1022,8 +1021,6 @@ def _target_list(q: Query, ctx: Context) -> None:
         else:
             if colno > 1:  # wrap column 0: every later target on its own line
                 ctx.keyword("", -PRETTYINDENT_STD, PRETTYINDENT_STD, PRETTYINDENT_VAR)
-        last_multiline = "\n" in field_text[1:] if field_text.startswith("\n") else "\n" in field_text
-        _ = last_multiline
         ctx.append(field_text)
 
 
