@@ -865,10 +865,16 @@ class RebuildTable(Operation):
     new: Table
     old_parents: tuple[Table, ...] = ()  # inheritance parents of each side (for CREATE ... INHERITS)
     new_parents: tuple[Table, ...] = ()
+    # Columns an inheritance child only inherited and loses with its parents' column
+    # before the rebuild runs (it runs once the parents have their new columns).
+    old_gone: tuple[str, ...] = ()
+    new_gone: tuple[str, ...] = ()
     phase: ClassVar[int] = _P_ALTER_TABLE
 
     def reverse(self) -> Operation:
-        return self._rev(RebuildTable(self.new, self.old, self.new_parents, self.old_parents))
+        return self._rev(
+            RebuildTable(self.new, self.old, self.new_parents, self.old_parents, self.new_gone, self.old_gone)
+        )
 
     @property
     def key(self) -> DepKey:
@@ -880,7 +886,7 @@ class RebuildTable(Operation):
         out: list[tuple[str, str | None, bool]] = []
         for c in self.new.columns:
             old = self.old.column(c.name)
-            if old is None or c.generated is not None:
+            if old is None or c.generated is not None or c.name in self.old_gone:
                 continue
             if old.data_type == c.data_type:
                 out.append((c.name, None, False))
@@ -1591,15 +1597,32 @@ class _Diff:
         key = (new.schema, new.name)
         return not any(key in t.inherits for t in (*self.a.tables, *self.b.tables))
 
-    def _rebuild_for_column_order(self) -> None:
+    def _rebuild_for_column_order(self, forced: Iterable[tuple[str, str]] = ()) -> None:
         """Replace the column operations of each table whose column order ALTER TABLE
-        cannot reach (its ColumnOrderNote) with one RebuildTable."""
-        notes = [op for op in self.ops if isinstance(op, ColumnOrderNote)]
-        for note in notes:
-            key = (note.schema, note.table)
+        cannot reach (its ColumnOrderNote), and of each table in `forced`, with one
+        RebuildTable."""
+        notes = {(op.schema, op.table): op for op in self.ops if isinstance(op, ColumnOrderNote)}
+        done = {(op.new.schema, op.new.name) for op in self.ops if isinstance(op, RebuildTable)}
+        by_note = [k for k in notes if k not in done] if self.reorder_columns else []
+        wanted = list(dict.fromkeys([*forced, *by_note]))
+        # An inheritance child also when a parent gains a column (PostgreSQL appends it
+        # to the child) or a column's local/inherited-only standing changes (ALTER TABLE
+        # cannot make a local column inherited-only).
+        gaining = {(op.schema, op.table) for op in self.ops if isinstance(op, AddColumn)}
+        for key, new in self.tables_b.items():
+            old = self.tables_a.get(key)
+            if not self.reorder_columns or old is None or not new.inherits or key in done or key in wanted:
+                continue
+            standing_old = {c.name: _inherited_only(c) for c in old.columns}
+            standing_new = {c.name: _inherited_only(c) for c in new.columns}
+            changed = any(standing_old.get(name, flag) != flag for name, flag in standing_new.items())
+            if changed or any(p in gaining for p in new.inherits):
+                wanted.append(key)
+        for key in wanted:
             old, new = self.tables_a.get(key), self.tables_b.get(key)
             if old is None or new is None or not self._rebuildable(old, new):
                 continue
+            note = notes.get(key)
             self.ops = [op for op in self.ops if op is not note and not _rebuild_replaces(op, key)]
             s, n = key
             rel = _rel_key(s, n)
@@ -1609,12 +1632,22 @@ class _Diff:
                 before |= self.column_requires(c)
             for c in new.columns:
                 after |= self.column_requires(c)
+            # once the parents have their new columns (CREATE TABLE ... INHERITS takes them)
             after |= {_rel_key(*p) for p in new.inherits} | {_schema_key(s)}
-            before |= {_rel_key(*p) for p in old.inherits}
             old_parents = tuple(p for p in (self.tables_a.get(x) for x in old.inherits) if p is not None)
             new_parents = tuple(p for p in (self.tables_b.get(x) for x in new.inherits) if p is not None)
+            old_gone = tuple(
+                c.name
+                for c in old.columns
+                if _inherited_only(c) and not any(p.column(c.name) for p in new_parents)
+            )
+            new_gone = tuple(
+                c.name
+                for c in new.columns
+                if _inherited_only(c) and not any(p.column(c.name) for p in old_parents)
+            )
             self.emit(
-                RebuildTable(old, new, old_parents, new_parents),
+                RebuildTable(old, new, old_parents, new_parents, old_gone, new_gone),
                 Deps(
                     adds=frozenset({rel, *(_col_key(s, n, c.name) for c in new.columns)}),
                     removes=frozenset({rel, *(_col_key(s, n, c.name) for c in old.columns)}),
@@ -1627,8 +1660,11 @@ class _Diff:
             # DROP TABLE would take the sequences the table owns along: release them
             # first and claim them again (ownership that changes has its own operations)
             owned_b = {(q.schema, q.name): q.owned_by for q in self.b.sequences}
+            handled = {(op.schema, op.name) for op in self.ops if isinstance(op, SetSequenceOwner)}
             for q in self.a.sequences:
                 if q.schema != s or q.owned_by is None or q.owned_by[0] != n:
+                    continue
+                if (q.schema, q.name) in handled:
                     continue
                 if owned_b.get((q.schema, q.name)) != q.owned_by:
                     continue
@@ -1750,6 +1786,11 @@ def _breaks(op: Operation) -> set[DepKey]:
     if isinstance(op, AlterExtension) and op.downgrade:
         return {node_key(op.new)}
     return set()
+
+
+def _inherited_only(column: Column) -> bool:
+    """The column comes only from the table's parents (pg_attribute.attislocal false)."""
+    return bool(getattr(column, "inherited", False))
 
 
 def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
@@ -2604,7 +2645,11 @@ def reverse_operations(
     reach is rebuilt (as diff() does)."""
     d = _Diff(b, a, reorder_columns=reorder_columns)
     d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
+    # A table rebuilt one way is rebuilt the other way too, its dependencies worked out
+    # anew (it runs once the parents of an inheritance child have their new columns,
+    # which is no reversal of the way up).
     rebuilt_tables = {(op.new.schema, op.new.name) for op in d.ops if isinstance(op, RebuildTable)}
+    d.ops = [op for op in d.ops if not isinstance(op, RebuildTable)]
     by_table: dict[tuple[str, str], list[Operation]] = {}
     for op in d.ops:
         if isinstance(op, (AddColumn, DropColumn, SetGenerated)):
@@ -2613,8 +2658,8 @@ def reverse_operations(
         old, new = d.tables_a.get(key), d.tables_b.get(key)
         if old is not None and new is not None and key not in rebuilt_tables:
             _note_column_order(d, old, new, ops_of_table)
-    if reorder_columns:
-        d._rebuild_for_column_order()
+    if reorder_columns or rebuilt_tables:
+        d._rebuild_for_column_order(sorted(rebuilt_tables))
     d._rebuild_dependants()
     return order_operations(d.ops)
 
