@@ -56,7 +56,13 @@ SELECT p.proname,
        array(SELECT t.typname FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(oid, n)
              JOIN pg_type t ON t.oid = a.oid ORDER BY a.n),
        r.typname, coalesce(v.typname, ''), p.proretset, p.prokind, p.pronargdefaults::int,
-       p.oid::int
+       p.oid::int,
+       CASE WHEN p.proallargtypes IS NOT NULL THEN
+         array(SELECT a.name || '|' || t.typname
+               FROM unnest(p.proallargtypes, p.proargmodes, p.proargnames) WITH ORDINALITY AS a(oid, mode, name, i)
+               JOIN pg_type t ON t.oid = a.oid
+               WHERE a.mode IN ('o', 'b', 't') ORDER BY a.i)
+       END
 FROM pg_proc p
 JOIN pg_type r ON r.oid = p.prorettype
 LEFT JOIN pg_type v ON v.oid = p.provariadic
@@ -203,7 +209,8 @@ def extract(url: str) -> dict[str, Any]:
         "casts": casts,
         # [name, left or null, right, result, function, oid, can hash/merge]
         "operators": operators,
-        # [name, argument types, result, variadic type or "", returns set, kind, number of defaults, oid]
+        # [name, argument types, result, variadic type or "", returns set, kind, number of defaults, oid,
+        #  output columns "name|type" of a function with OUT/TABLE parameters or null]
         "functions": functions,
         # per contrib extension, its member objects; `@/name` is a type of the extension's schema
         "extensions": extract_extensions(url),

@@ -53,6 +53,7 @@ CREATE FUNCTION public.add_one(x integer) RETURNS integer LANGUAGE sql IMMUTABLE
 CREATE FUNCTION public.label(x text, y text DEFAULT 'z') RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT x || y';
 CREATE FUNCTION public.total(VARIADIC xs integer[]) RETURNS integer LANGUAGE sql IMMUTABLE AS 'SELECT 1';
 CREATE SEQUENCE public."Mixed_Seq";
+CREATE FUNCTION public.pairs(n integer) RETURNS TABLE(a integer, b text) LANGUAGE sql AS 'SELECT 1, $$x$$';
 CREATE SEQUENCE public.users_id_seq;
 CREATE SCHEMA "Other";
 CREATE TYPE "Other"."Mixed Case" AS ENUM ('a');
@@ -86,6 +87,13 @@ def prelude_builder() -> CatalogBuilder:
         )
     )
     builder.add(Function("public", "total", (FunctionArgument("xs", "integer[]", "VARIADIC"),), returns="integer"))
+    builder.add(
+        Function(
+            "public", "pairs",
+            (FunctionArgument("n", "integer"), FunctionArgument("a", "integer", "TABLE"), FunctionArgument("b", "text", "TABLE")),
+            returns="TABLE(a integer, b text)",
+        )
+    )
     for name in EXTENSIONS:
         builder.add(Extension(name, "public"))
     return builder
@@ -902,6 +910,11 @@ VIEWS: list[Any] = [
     "SELECT id, rank() OVER w AS r, sum(qty) OVER (w ROWS UNBOUNDED PRECEDING) AS s FROM v_t WINDOW w AS (ORDER BY qty)",
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS WITH TIES",
     "(a, b) SELECT id, name FROM v_t",
+    "SELECT e.key, e.value FROM jsonb_each('{\"a\": 1}'::jsonb) e",
+    "SELECT v_t.id, k FROM v_t, jsonb_each_text('{\"a\": \"b\"}') AS j(k, v)",
+    "SELECT key FROM json_each('{}'::json) WITH ORDINALITY",
+    "SELECT p.a, p.b FROM pairs(3) p",
+    "SELECT v_t.id, p.b FROM v_t JOIN LATERAL pairs(v_t.id) p ON p.a = v_t.id",
     "(a) SELECT id, name FROM v_t",
     "(x, y) SELECT id, name FROM v_t UNION SELECT id, note FROM v_u",
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS ONLY",

@@ -573,6 +573,7 @@ class Analyzer:
             new_args.append(a if target == UNKNOWN else self.coerce(a, Ty(target), IMPLICIT, "implicit"))
         result = self._resolve_poly(f.result, bound) if f.result in POLY else f.result
         use_variadic = variadic
+        outs = [(c, Ty(self._resolve_poly(t, bound) if t in POLY else t)) for c, t in f.out_columns]
         return n.Func(
             Ty(result),
             f.name,
@@ -582,6 +583,7 @@ class Analyzer:
             use_variadic,
             arg_names or [],
             agg=f.kind in ("a", "w"),
+            out_columns=outs,
         )
 
     def _function_style_cast(self, name: str, arg: n.Expr) -> n.Expr | None:
@@ -639,7 +641,13 @@ class Analyzer:
             result_key = "record" if result.startswith("TABLE(") else self.types.parse_format(result).key
             ndefaults = sum(1 for a in ins if a.default is not None)
             kind = {"function": "f", "procedure": "p", "aggregate": "a", "window": "w"}[fn.kind]
-            out.append(Func(fn.name, declared, result_key, variadic, retset, kind, ndefaults, schema))
+            outs = tuple(
+                (a.name or f"column{i + 1}", self.types.parse_format(a.data_type).key)
+                for i, a in enumerate(x for x in fn.arguments if x.mode in ("OUT", "INOUT", "TABLE"))
+            )
+            if len(outs) == 1:
+                outs = ()  # one OUT parameter: the function returns that type
+            out.append(Func(fn.name, declared, result_key, variadic, retset, kind, ndefaults, schema, out_columns=outs))
         return out
 
     def _select(self, candidates: list[tuple[Func, list[str]]], arg_types: list[str]) -> tuple[Func, list[str]] | None:

@@ -70,6 +70,8 @@ class Func:
     ndefaults: int
     schema: str = "pg_catalog"
     arg_names: tuple[str | None, ...] = ()
+    # (name, type key) of the columns of a function with OUT or TABLE parameters
+    out_columns: tuple[tuple[str, str], ...] = ()
 
 
 class Snapshot:
@@ -96,9 +98,10 @@ class Snapshot:
                 continue
             self.operators.setdefault(name, []).append(Operator(name, left, right, result, func))
         self.functions: dict[str, list[Func]] = {}
-        for name, args, result, variadic, retset, kind, ndefaults, _oid in data["functions"]:
+        for name, args, result, variadic, retset, kind, ndefaults, _oid, outs in data["functions"]:
+            out_columns = tuple(tuple(o.rsplit("|", 1)) for o in outs or ())
             self.functions.setdefault(name, []).append(
-                Func(name, tuple(args), result, variadic or None, retset, kind, ndefaults)
+                Func(name, tuple(args), result, variadic or None, retset, kind, ndefaults, out_columns=out_columns)  # type: ignore[arg-type]
             )
         # format_type name -> key, for reading canonical type text back
         self.by_format: dict[str, str] = {}

@@ -47,6 +47,8 @@ class Func(Expr):
     filter: Expr | None = None
     over: WindowSpec | None = None
     within_group: bool = False
+    # a function with OUT or TABLE parameters: its result columns
+    out_columns: list[tuple[str, Ty]] = field(default_factory=list)
 
 
 @dataclass

@@ -437,15 +437,19 @@ class QueryAnalyzer:
         finally:
             del self.outer[outer_before:]
         info = self.base.types.info(expr.ty.key)
-        if expr.ty.key in ("record", "void") or (info is not None and info.kind == "c"):
-            raise Unsupported("function returning rows in FROM")
         fname = str(call.funcname[-1].sval)
         alias = item.alias.aliasname if item.alias is not None else None
         colnames = [c.sval for c in (item.alias.colnames or ())] if item.alias is not None else []
-        first = colnames[0] if colnames else (alias or fname)
-        cols = [Column(first, expr.ty)]
+        outs = expr.out_columns if isinstance(expr, n.Func) else []
+        if outs:
+            cols = [Column(colnames[i] if i < len(colnames) else c, t) for i, (c, t) in enumerate(outs)]
+        elif expr.ty.key in ("record", "void") or (info is not None and info.kind == "c"):
+            raise Unsupported("function returning rows in FROM")
+        else:
+            cols = [Column(colnames[0] if colnames else (alias or fname), expr.ty)]
         if item.ordinality:
-            cols.append(Column(colnames[1] if len(colnames) > 1 else "ordinality", Ty("int8")))
+            position = len(cols)
+            cols.append(Column(colnames[position] if len(colnames) > position else "ordinality", Ty("int8")))
         rte = Rte(alias or fname, cols, "function", None, fname, alias_given=alias is not None, function=expr,
                   ordinality=bool(item.ordinality), lateral=bool(item.lateral) or uses_outer["yes"], print_aliases=True)
         self.namespace.append(rte)
