@@ -914,6 +914,8 @@ VIEWS: list[Any] = [
     "SELECT v_t.id, k FROM v_t, jsonb_each_text('{\"a\": \"b\"}') AS j(k, v)",
     "SELECT key FROM json_each('{}'::json) WITH ORDINALITY",
     "SELECT p.a, p.b FROM pairs(3) p",
+    "SELECT t FROM v_t t",
+    "SELECT t.id, row_to_json(t) AS j, (t).name AS nm FROM v_t t",
     "SELECT v_t.id, p.b FROM v_t JOIN LATERAL pairs(v_t.id) p ON p.a = v_t.id",
     "(a) SELECT id, name FROM v_t",
     "(x, y) SELECT id, name FROM v_t UNION SELECT id, note FROM v_u",

@@ -380,6 +380,12 @@ class Analyzer:
                 ty = arg.ty if ind.is_slice else Ty(elem)
                 arg = n.Subscript(ty, arg, [(lower, upper, bool(ind.is_slice))])
             elif isinstance(ind, ast.String):
+                if isinstance(arg, n.Var) and arg.name == "*" and arg.rel and self.column_hook is not None:
+                    # (t).col of a relation's whole row is just the column
+                    column = self.column_hook([arg.rel, str(ind.sval)])
+                    if column is not None:
+                        arg = column
+                        continue
                 arg = n.FieldSelect(self._field_type(arg.ty, str(ind.sval)), arg, str(ind.sval))
             else:
                 raise Unsupported("indirection")

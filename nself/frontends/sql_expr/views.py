@@ -1008,7 +1008,12 @@ def _target_list(q: Query, ctx: Context) -> None:
         saved = ctx.buf
         ctx.buf = []
         attname: str | None
-        if isinstance(t.expr, n.Var):
+        if isinstance(t.expr, n.Var) and t.expr.name == "*":
+            # a whole row at the top of the list keeps its type, so it is not expanded
+            get_rule_expr(t.expr, ctx, True)
+            ctx.append("::" + ctx.types.format(t.expr.ty))
+            attname = None
+        elif isinstance(t.expr, n.Var):
             get_rule_expr(t.expr, ctx, True)
             attname = t.expr.name
         else:
