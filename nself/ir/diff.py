@@ -36,6 +36,7 @@ from nself.ir.identity import identity_of
 from nself.ir.model import (
     Catalog,
     CheckConstraint,
+    Collation,
     Column,
     CompositeType,
     Constraint,
@@ -116,6 +117,8 @@ def node_key(node: Any) -> DepKey:
         return _schema_key(node.name)
     if isinstance(node, Extension):
         return ("ext", node.name)
+    if isinstance(node, Collation):
+        return ("collation", node.schema, node.name)
     if isinstance(node, (Enum, Domain, CompositeType, RangeType)):
         return _type_key(node.schema, node.name)
     if isinstance(node, Sequence):
@@ -303,6 +306,35 @@ class AlterExtension(Operation):
 
 def _version_key(version: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", version or ""))
+
+
+# --------------------------------------------------------------------------- collations
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCollation(Operation):
+    collation: Collation
+    phase: ClassVar[int] = _P_CREATE_TYPE
+
+    def reverse(self) -> Operation:
+        return self._rev(DropCollation(self.collation))
+
+    @property
+    def key(self) -> DepKey:
+        return node_key(self.collation)
+
+
+@dataclass(frozen=True, slots=True)
+class DropCollation(Operation):
+    collation: Collation
+    phase: ClassVar[int] = _P_DROP_TYPE
+
+    def reverse(self) -> Operation:
+        return self._rev(CreateCollation(self.collation))
+
+    @property
+    def key(self) -> DepKey:
+        return node_key(self.collation)
 
 
 # --------------------------------------------------------------------------- types
@@ -1268,6 +1300,7 @@ class Revoke(Operation):
 CommentKind = Literal[
     "SCHEMA",
     "EXTENSION",
+    "COLLATION",
     "TYPE",
     "DOMAIN",
     "SEQUENCE",
@@ -1346,6 +1379,7 @@ class _References:
         self.extension_schemas: dict[str, set[DepKey]] = {}
         for catalog in catalogs:
             for kind in (
+                "collations",
                 "enums",
                 "domains",
                 "composite_types",
@@ -1425,12 +1459,12 @@ class _Diff:
         if isinstance(schema, str) and not isinstance(node, Privilege):
             out.add(_schema_key(schema))
         if isinstance(node, Domain):
-            out |= r.in_type(node.data_type) | r.in_text(node.default)
+            out |= r.in_type(node.data_type) | r.in_text(node.default) | r.in_text(node.collation)
             for check in node.checks:
                 out |= r.in_text(check.expression)
         elif isinstance(node, CompositeType):
             for a in node.attributes:
-                out |= r.in_type(a.data_type)
+                out |= r.in_type(a.data_type) | r.in_text(a.collation)
         elif isinstance(node, RangeType):
             out |= r.in_type(node.subtype)
         elif isinstance(node, Table):
@@ -1500,7 +1534,12 @@ class _Diff:
 
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
-        return set(r.in_type(column.data_type) | r.in_text(column.default) | r.in_text(column.generated))
+        return set(
+            r.in_type(column.data_type)
+            | r.in_text(column.default)
+            | r.in_text(column.generated)
+            | r.in_text(column.collation)
+        )
 
     def constraint_requires(self, schema: str, table: str, con: Constraint) -> frozenset[DepKey]:
         out: set[DepKey] = {_rel_key(schema, table)}
@@ -1609,14 +1648,14 @@ class _Diff:
         # to the child) or a column's local/inherited-only standing changes (ALTER TABLE
         # cannot make a local column inherited-only).
         gaining = {(op.schema, op.table) for op in self.ops if isinstance(op, AddColumn)}
-        for key, new in self.tables_b.items():
-            old = self.tables_a.get(key)
-            if not self.reorder_columns or old is None or not new.inherits or key in done or key in wanted:
+        for key, child in self.tables_b.items():
+            was = self.tables_a.get(key)
+            if not self.reorder_columns or was is None or not child.inherits or key in done or key in wanted:
                 continue
-            standing_old = {c.name: _inherited_only(c) for c in old.columns}
-            standing_new = {c.name: _inherited_only(c) for c in new.columns}
+            standing_old = {c.name: _inherited_only(c) for c in was.columns}
+            standing_new = {c.name: _inherited_only(c) for c in child.columns}
             changed = any(standing_old.get(name, flag) != flag for name, flag in standing_new.items())
-            if changed or any(p in gaining for p in new.inherits):
+            if changed or any(p in gaining for p in child.inherits):
                 wanted.append(key)
         for key in wanted:
             old, new = self.tables_a.get(key), self.tables_b.get(key)
@@ -1706,7 +1745,15 @@ class _Diff:
         # Pure drops of objects that are created again count as rebuilt.
         adds = {k for op in self.ops for k in op.deps.adds}
         for op in self.ops:
-            rebuildable = (DropTable, DropView, DropFunction, DropEnum, DropDomain, DropCompositeType)
+            rebuildable = (
+                DropTable,
+                DropView,
+                DropFunction,
+                DropEnum,
+                DropDomain,
+                DropCompositeType,
+                DropCollation,
+            )
             if isinstance(op, rebuildable) and op.key in adds:
                 self.rebuilt.add(op.key)
         strong_kinds = ("type", "func")
@@ -1790,7 +1837,7 @@ def _breaks(op: Operation) -> set[DepKey]:
 
 def _inherited_only(column: Column) -> bool:
     """The column comes only from the table's parents (pg_attribute.attislocal false)."""
-    return bool(getattr(column, "inherited", False))
+    return column.inherited
 
 
 def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
@@ -1958,6 +2005,23 @@ def _texts(catalog: Catalog) -> Iterator[str]:
     for dom in catalog.domains:
         if dom.default:
             yield dom.default
+
+
+@comparator("collations")
+def _compare_collations(d: _Diff) -> None:
+    gone, new, both = _pairs(d.a.collations, d.b.collations)
+    for c in gone:
+        d.drop(DropCollation(c), c)
+    for c in new:
+        d.create(CreateCollation(c), c)
+    for old, c in both:
+        if old == c:
+            continue
+        if dataclasses.replace(old, comment=None) != dataclasses.replace(c, comment=None):
+            d.drop(DropCollation(old), old)
+            d.create(CreateCollation(c), c)
+        else:
+            _comment(d, "COLLATION", c.schema, c.name, old.comment, c.comment, after=[node_key(c)])
 
 
 @comparator("types")
@@ -2411,8 +2475,8 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
             Deps(
                 adds=frozenset({key, rel}),
                 removes=frozenset({key, rel}),
-                before=frozenset(d.refs.in_type(co.data_type)),
-                after=frozenset(d.refs.in_type(cn.data_type)),
+                before=frozenset(d.refs.in_type(co.data_type) | d.refs.in_text(co.collation)),
+                after=frozenset(d.refs.in_type(cn.data_type) | d.refs.in_text(cn.collation)),
             ),
         )
     if co.not_null != cn.not_null:

@@ -111,6 +111,19 @@ def _alter_extension(op: d.AlterExtension) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- collations
+
+
+@renders(d.CreateCollation)
+def _create_collation(op: d.CreateCollation) -> list[str]:
+    return [ddl.create_collation(op.collation), *ddl.comments_of(op.collation)]
+
+
+@renders(d.DropCollation)
+def _drop_collation(op: d.DropCollation) -> list[str]:
+    return [ddl.drop_collation(op.collation)]
+
+
 # --------------------------------------------------------------------------- types
 
 
