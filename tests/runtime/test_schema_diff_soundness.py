@@ -579,3 +579,123 @@ def test_lemmy_history(dbs: Databases, corpus: Path) -> None:
             failures.append(f"{name}: {outcome.status}: {outcome.detail[:500]}")
         behind = dbs.create(ahead)  # the next step starts from the exact state
     assert not failures, "\n".join(failures)
+
+
+# --------------------------------------------------------------------------- rows kept by --reorder-columns
+
+# (A, B, rows inserted into A). B declares some of A's tables' columns in another order,
+# so --reorder-columns rebuilds them: the rows must survive both ways.
+REORDER_DATA_CASES: dict[str, tuple[str, str, str]] = {
+    "identity_serial_fk_view_policy": (
+        "CREATE TABLE public.parent (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, "
+        "note text DEFAULT 'x', doubled integer GENERATED ALWAYS AS (id * 2) STORED); "
+        "CREATE TABLE public.child (cid serial PRIMARY KEY, parent_id integer REFERENCES public.parent(id), "
+        "qty numeric(8,2) CHECK (qty >= 0)); CREATE INDEX child_qty ON public.child (qty); "
+        "CREATE VIEW public.parent_names AS SELECT id, name FROM public.parent; "
+        "CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$; "
+        "CREATE TRIGGER child_touch BEFORE INSERT ON public.child FOR EACH ROW EXECUTE FUNCTION public.touch(); "
+        "ALTER TABLE public.parent ENABLE ROW LEVEL SECURITY; CREATE POLICY everyone ON public.parent USING (true); "
+        "GRANT SELECT ON public.parent TO PUBLIC; COMMENT ON TABLE public.parent IS 'parents'; "
+        "COMMENT ON COLUMN public.parent.name IS 'the name';",
+        "CREATE TABLE public.parent (name text NOT NULL, added integer DEFAULT 7, "
+        "id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doubled integer GENERATED ALWAYS AS (id * 2) STORED, "
+        "note text DEFAULT 'x'); "
+        "CREATE TABLE public.child (qty numeric(8,2) CHECK (qty >= 0), cid serial PRIMARY KEY, "
+        "parent_id integer REFERENCES public.parent(id)); CREATE INDEX child_qty ON public.child (qty); "
+        "CREATE VIEW public.parent_names AS SELECT id, name FROM public.parent; "
+        "CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$; "
+        "CREATE TRIGGER child_touch BEFORE INSERT ON public.child FOR EACH ROW EXECUTE FUNCTION public.touch(); "
+        "ALTER TABLE public.parent ENABLE ROW LEVEL SECURITY; CREATE POLICY everyone ON public.parent USING (true); "
+        "GRANT SELECT ON public.parent TO PUBLIC; COMMENT ON TABLE public.parent IS 'parents'; "
+        "COMMENT ON COLUMN public.parent.name IS 'the name';",
+        "INSERT INTO public.parent (name, note) SELECT 'p' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'n' || g END "
+        "FROM generate_series(1, 50) g; "
+        "INSERT INTO public.child (parent_id, qty) SELECT 1 + g % 50, g / 7.0 FROM generate_series(1, 120) g;",
+    ),
+    "enum_and_type_change": (
+        "CREATE TYPE public.mood AS ENUM ('sad', 'ok'); "
+        "CREATE TABLE public.t (id integer PRIMARY KEY, status public.mood DEFAULT 'ok', amount integer, "
+        "label varchar(20) UNIQUE);",
+        "CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy'); "
+        "CREATE TABLE public.t (label varchar(40) UNIQUE, amount bigint, status public.mood DEFAULT 'ok', "
+        "id integer PRIMARY KEY);",
+        "INSERT INTO public.t SELECT g, CASE WHEN g % 2 = 0 THEN 'sad' ELSE 'ok' END::public.mood, g * 1000, "
+        "'label ' || g FROM generate_series(1, 80) g;",
+    ),
+    "inheritance_child": (
+        "CREATE TABLE public.base (created_at timestamp DEFAULT now(), e integer); "
+        "CREATE TABLE public.kid (a1 integer, a2 integer) INHERITS (public.base);",
+        "CREATE TABLE public.base (created_at timestamp DEFAULT now(), e integer, f text); "
+        "CREATE TABLE public.kid (a2 integer, a1 integer) INHERITS (public.base);",
+        "INSERT INTO public.kid (created_at, e, a1, a2) SELECT timestamp '2020-01-01' + g * interval '1 day', g, "
+        "g * 2, g * 3 FROM generate_series(1, 40) g; INSERT INTO public.base (e) VALUES (1), (2);",
+    ),
+}
+
+
+def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
+    """Per table of both sides: a checksum of its rows (only its own, ONLY) over the
+    columns both sides have, by column name (so column order does not matter)."""
+    out: dict[str, str] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for ta in ca.tables:
+            tb = cb.table(ta.schema, ta.name)
+            if tb is None:
+                continue
+            names = [c.name for c in ta.columns if tb.column(c.name) is not None]
+            pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
+            row = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "  # type: ignore[arg-type]
+                f"(SELECT jsonb_build_object({pairs})::text AS r FROM ONLY "
+                f"{psycopg.sql.Identifier(ta.schema, ta.name).as_string(conn)}) rows"
+            ).fetchone()
+            assert row is not None
+            out[f"{ta.schema}.{ta.name}"] = f"{row[0]} rows, {row[1]}"
+    return out
+
+
+def _sequence_positions(url: str, catalog: Catalog) -> dict[str, object]:
+    """The name and position of each identity and serial column's sequence."""
+    out: dict[str, object] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for t in catalog.tables:
+            for c in t.columns:
+                if c.identity is None and not (c.default or "").startswith("nextval("):
+                    continue
+                row = conn.execute(
+                    "SELECT s.sequencename, s.last_value FROM pg_sequences s WHERE format('%%I.%%I', s.schemaname, s.sequencename)"
+                    " = pg_get_serial_sequence(%s, %s)",
+                    (f"{t.schema}.{t.name}", c.name),
+                ).fetchone()
+                out[f"{t.schema}.{t.name}.{c.name}"] = tuple(row) if row else None
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(REORDER_DATA_CASES))
+def test_reorder_columns_keeps_rows(case: str, dbs: Databases) -> None:
+    from nself.ir.diff import RebuildTable
+
+    a_sql, b_sql, rows = REORDER_DATA_CASES[case]
+    a, b = dbs.create(), dbs.create()
+    run_script(dbs.url(a), a_sql)
+    run_script(dbs.url(b), b_sql)
+    ca, cb = introspect(dbs.url(a)), introspect(dbs.url(b))
+    run_script(dbs.url(a), rows)
+    result = diff_catalogs(ca, cb, reorder_columns=True)
+    assert any(isinstance(op, RebuildTable) for op in result.up), result.up_sql
+    sums, positions = _row_sums(dbs.url(a), ca, cb), _sequence_positions(dbs.url(a), ca)
+    assert all(not s.startswith("0 rows") for s in sums.values()), sums
+
+    run_script(dbs.url(a), result.up_sql)
+    assert _compare(introspect(dbs.url(a)), cb).ok, result.up_sql
+    assert _row_sums(dbs.url(a), ca, cb) == sums, result.up_sql
+    after_up = _sequence_positions(dbs.url(a), cb)
+    assert {k: v for k, v in after_up.items() if k in positions} == {
+        k: v for k, v in positions.items() if k in after_up
+    }
+
+    run_script(dbs.url(a), result.down_sql)
+    assert _compare(introspect(dbs.url(a)), ca).ok, result.down_sql
+    assert _row_sums(dbs.url(a), ca, cb) == sums, result.down_sql
+    assert _sequence_positions(dbs.url(a), ca) == positions
+    REPORT.add(f"rows/{case}", "reorder", Outcome("ok"))

@@ -442,6 +442,17 @@ def _rebuild_table(op: d.RebuildTable) -> list[str]:
         )
     out.append(ddl.drop_table(old))
     out.append(f"ALTER TABLE {temporary_name} RENAME TO {quote_ident(new.name)};")
+    for column in new.columns:
+        if column.identity is None:
+            continue
+        # the identity sequence was named after the temporary table: give it the name a
+        # CREATE TABLE of the target would (unless something else holds that name)
+        wanted = f"{new.name}_{column.name}_seq"[:63]
+        out.append(
+            f"DO $nself$ BEGIN IF to_regclass({quote_literal(_table(new.schema, wanted))}) IS NULL THEN "
+            f"EXECUTE format('ALTER SEQUENCE %s RENAME TO %I', pg_get_serial_sequence({quote_literal(name)}, "
+            f"{quote_literal(column.name)}), {quote_literal(wanted)}); END IF; END $nself$;"
+        )
     out.extend(ddl.row_level_security(new))
     out.extend(ddl.comments_of(dataclasses.replace(new, constraints=())))
     return out
