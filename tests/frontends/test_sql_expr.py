@@ -915,6 +915,7 @@ VIEWS: list[Any] = [
     "SELECT key FROM json_each('{}'::json) WITH ORDINALITY",
     "SELECT p.a, p.b FROM pairs(3) p",
     "SELECT t FROM v_t t",
+    "SELECT x.a, x.b FROM json_to_record('{\"a\": 1}'::json) AS x(a int, b varchar(5))",
     "SELECT t.id, row_to_json(t) AS j, (t).name AS nm FROM v_t t",
     "SELECT v_t.id, p.b FROM v_t JOIN LATERAL pairs(v_t.id) p ON p.a = v_t.id",
     "(a) SELECT id, name FROM v_t",

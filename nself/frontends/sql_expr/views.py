@@ -47,6 +47,7 @@ class Rte:
     ordinality: bool = False
     lateral: bool = False
     print_aliases: bool = False  # print the column alias list after the name
+    coldefs: bool = False  # a function's column definition list: print names with types
 
 
 @dataclass
@@ -413,8 +414,9 @@ class QueryAnalyzer:
         raise Unsupported(type(item).__name__)
 
     def _range_function(self, item: Any) -> FromItem:
-        if item.is_rowsfrom or len(item.functions) != 1 or item.functions[0][1]:
-            raise Unsupported("ROWS FROM or a column definition list")
+        if item.is_rowsfrom or len(item.functions) != 1:
+            raise Unsupported("ROWS FROM")
+        coldefs = item.coldeflist or item.functions[0][1]
         call = item.functions[0][0]
         if not is_node(call, ast.FuncCall):
             raise Unsupported("non-function in FROM")
@@ -441,7 +443,10 @@ class QueryAnalyzer:
         alias = item.alias.aliasname if item.alias is not None else None
         colnames = [c.sval for c in (item.alias.colnames or ())] if item.alias is not None else []
         outs = expr.out_columns if isinstance(expr, n.Func) else []
-        if outs:
+        if coldefs:
+            # a record-returning function with AS alias(col type, ...)
+            cols = [Column(str(c.colname), self.base.type_from_name(c.typeName)) for c in coldefs]
+        elif outs:
             cols = [Column(colnames[i] if i < len(colnames) else c, t) for i, (c, t) in enumerate(outs)]
         elif expr.ty.key in ("record", "void") or (info is not None and info.kind == "c"):
             raise Unsupported("function returning rows in FROM")
@@ -452,6 +457,7 @@ class QueryAnalyzer:
             cols.append(Column(colnames[position] if len(colnames) > position else "ordinality", Ty("int8")))
         rte = Rte(alias or fname, cols, "function", None, fname, alias_given=alias is not None, function=expr,
                   ordinality=bool(item.ordinality), lateral=bool(item.lateral) or uses_outer["yes"], print_aliases=True)
+        rte.coldefs = bool(coldefs)
         self.namespace.append(rte)
         return RteRef(rte)
 
@@ -1072,7 +1078,10 @@ def _from_item(item: FromItem, ctx: Context) -> None:
             if rte.ordinality:
                 ctx.append(" WITH ORDINALITY")
             ctx.append(" " + quote_ident(printed))
-            ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
+            if rte.coldefs:
+                ctx.append("(" + ", ".join(f"{quote_ident(c.name)} {ctx.types.format(c.ty)}" for c in rte.columns) + ")")
+            else:
+                ctx.append("(" + ", ".join(quote_ident(c.name) for c in rte.columns) + ")")
             return
         if rte.kind == "relation":
             assert rte.name is not None and rte.schema is not None
