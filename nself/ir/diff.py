@@ -476,6 +476,36 @@ class DropDomain(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class RebuildDomain(Operation):
+    """A domain's base type (or collation) changes: PostgreSQL cannot alter it, nor drop
+    it while columns use it. Rename the old domain away, create the new one, move every
+    column that uses it (arrays and defaults included) across with ALTER COLUMN ... TYPE,
+    drop the old one. Whatever else depends on it (views over those columns, routines
+    taking it) is rebuilt around this operation."""
+
+    old: Domain
+    new: Domain
+    usages: tuple[EnumUsage, ...] = ()
+    phase: ClassVar[int] = _P_ALTER_TYPE
+
+    def reverse(self) -> Operation:
+        return self._rev(RebuildDomain(self.new, self.old, tuple(u.reversed() for u in self.usages)))
+
+    @property
+    def key(self) -> DepKey:
+        return node_key(self.new)
+
+    @property
+    def destructive(self) -> str | None:
+        if self.usages and not is_widening(self.old.data_type, self.new.data_type):
+            return (
+                f"changes the base type of {self.new.schema}.{self.new.name} from {self.old.data_type} to "
+                f"{self.new.data_type}; values of the columns using it may not convert"
+            )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class AlterDomain(Operation):
     """Default, NOT NULL and checks of a domain whose base type stays."""
 
@@ -1821,7 +1851,7 @@ class _Diff:
 def _breaks(op: Operation) -> set[DepKey]:
     """Keys that an in-place change invalidates for dependants (PostgreSQL refuses to
     change a column's type under a view or a policy, or to drop a type still in use)."""
-    if isinstance(op, RebuildEnum):
+    if isinstance(op, (RebuildEnum, RebuildDomain)):
         out = {node_key(op.new)}
         for u in op.usages:
             out |= {_rel_key(u.schema, u.table), _col_key(u.schema, u.table, u.column)}
@@ -1941,9 +1971,9 @@ def _compare_extensions(d: _Diff) -> None:
         _comment(d, "EXTENSION", None, e.name, old.comment, e.comment, after=[node_key(e)])
 
 
-def _enum_usages(d: _Diff, old: Enum, new: Enum) -> tuple[EnumUsage, ...]:
-    """Columns typed with the enum (or an array of it) that exist with that type on both
-    sides, in tables that are neither dropped nor created."""
+def _enum_usages(d: _Diff, old: Enum | Domain, new: Enum | Domain) -> tuple[EnumUsage, ...]:
+    """Columns typed with the enum or domain (or an array of it) that exist with that type
+    on both sides, in tables that are neither dropped nor created."""
     usages = []
     for key, ta in d.tables_a.items():
         tb = d.tables_b.get(key)
@@ -2062,8 +2092,20 @@ def _compare_types(d: _Diff) -> None:
         if old_d == dom:
             continue
         if (old_d.data_type, old_d.collation) != (dom.data_type, dom.collation):
-            d.drop(DropDomain(old_d), old_d)
-            d.create(CreateDomain(dom), dom)
+            usages = _enum_usages(d, old_d, dom)
+            key = node_key(dom)
+            tables = {_rel_key(u.schema, u.table) for u in usages}
+            columns = {_col_key(u.schema, u.table, u.column) for u in usages}
+            needs_old, needs_new = d.requires(old_d), d.requires(dom)
+            d.emit(
+                RebuildDomain(old_d, dom, usages),
+                Deps(
+                    adds=frozenset({key, *columns}),
+                    removes=frozenset({key, *columns}),
+                    before=needs_old - needs_new,
+                    after=frozenset(tables | needs_new),
+                ),
+            )
             continue
         if dataclasses.replace(old_d, comment=None) != dataclasses.replace(dom, comment=None):
             d.emit(

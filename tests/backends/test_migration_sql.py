@@ -127,3 +127,54 @@ def test_destructive_statements_are_marked() -> None:
 
 def test_empty_script() -> None:
     assert render_operations([]) == ""
+
+
+def test_rebuild_table_copies_rows_and_carries_identity() -> None:
+    old = Table(
+        "public",
+        "t",
+        columns=(
+            Column("id", "integer", not_null=True, identity=Identity("ALWAYS")),
+            Column("n", "text"),
+            Column("gone", "text"),
+        ),
+    )
+    new = Table(
+        "public",
+        "t",
+        columns=(
+            Column("n", "integer"),
+            Column("id", "integer", not_null=True, identity=Identity("ALWAYS")),
+            Column("twice", "integer", generated="(id * 2)"),
+        ),
+        comment="reordered",
+    )
+    op = d.RebuildTable(old, new)
+    script = render_operations([op])
+    assert script.startswith("-- destructive: drops column(s) gone of public.t and their values")
+    assert "-- rebuild: public.t is created anew" in script and "kept" in script
+    sql = render_operation(op)
+    assert sql[1].startswith(
+        "CREATE TABLE public.t__nself_new (\n    n integer,\n    id integer GENERATED ALWAYS"
+    )
+    assert sql[2] == (
+        "INSERT INTO public.t__nself_new (n, id) OVERRIDING SYSTEM VALUE\n    SELECT n::integer, id FROM ONLY public.t;"
+    )
+    assert sql[3].startswith("SELECT setval(pg_get_serial_sequence('public.t__nself_new', 'id')")
+    assert sql[4:6] == ["DROP TABLE public.t;", "ALTER TABLE public.t__nself_new RENAME TO t;"]
+    assert sql[-1] == "COMMENT ON TABLE public.t IS 'reordered';"
+
+
+def test_rebuild_domain_moves_columns() -> None:
+    from nself.ir.model import Domain
+
+    old, new = Domain("public", "amount", "integer"), Domain("public", "amount", "numeric")
+    usage = d.EnumUsage("public", "t", "v", "public.amount", "5", "5")
+    assert render_operation(d.RebuildDomain(old, new, (usage,))) == [
+        "ALTER DOMAIN public.amount RENAME TO amount__nself_old;",
+        "CREATE DOMAIN public.amount AS numeric;",
+        "ALTER TABLE public.t ALTER COLUMN v DROP DEFAULT;",
+        "ALTER TABLE public.t ALTER COLUMN v TYPE public.amount USING v::public.amount;",
+        "ALTER TABLE public.t ALTER COLUMN v SET DEFAULT 5;",
+        "DROP DOMAIN public.amount__nself_old;",
+    ]

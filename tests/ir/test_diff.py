@@ -226,3 +226,86 @@ def test_inheritance_child_keeps_a_column_its_parent_drops() -> None:
     ops = d.diff(catalog(tables=(parent_a, child)), catalog(tables=(parent_b, child)))
     assert kinds(ops) == ["DropColumn", "AddColumn"]
     assert isinstance(ops[1], d.AddColumn) and ops[1].if_not_exists and ops[1].table == "child"
+
+
+def _reordered() -> tuple[Catalog, Catalog]:
+    t = Table(
+        "public",
+        "t",
+        columns=(Column("id", "integer", not_null=True), Column("b", "text"), Column("c", "integer")),
+        constraints=(PrimaryKey("t_pkey", ("id",)),),
+    )
+    u = dataclasses.replace(
+        t, columns=(t.columns[2], Column("a", "text", default="'x'::text"), *t.columns[:2])
+    )
+    view = View("public", "v", " SELECT t.id\n   FROM public.t;")
+    other = Table(
+        "public",
+        "o",
+        columns=(Column("t_id", "integer"),),
+        constraints=(ForeignKey("o_t_id_fkey", ("t_id",), "public", "t", ("id",)),),
+    )
+    return catalog(tables=(t, other), views=(view,)), catalog(tables=(u, other), views=(view,))
+
+
+def test_reorder_columns_rebuilds_the_table_and_its_dependants() -> None:
+    a, b = _reordered()
+    assert "ColumnOrderNote" in kinds(d.diff(a, b))
+    ops = d.diff(a, b, reorder_columns=True)
+    assert "ColumnOrderNote" not in kinds(ops) and "AddColumn" not in kinds(ops)
+    rebuild = position(ops, d.RebuildTable)
+    # the view, the foreign key pointing in and the table's own key: dropped before, back after
+    assert position(ops, d.DropView) < rebuild < position(ops, d.CreateView)
+    assert position(ops, d.DropConstraint, **{"constraint.name": "o_t_id_fkey"}) < rebuild
+    assert position(ops, d.DropConstraint, **{"constraint.name": "t_pkey"}) < rebuild
+    assert rebuild < position(ops, d.AddConstraint, **{"constraint.name": "t_pkey"})
+    assert position(ops, d.AddConstraint, **{"constraint.name": "t_pkey"}) < position(
+        ops, d.AddConstraint, **{"constraint.name": "o_t_id_fkey"}
+    )
+    op = ops[rebuild]
+    assert isinstance(op, d.RebuildTable)
+    assert op.copied() == [("c", None, False), ("id", None, False), ("b", None, False)]
+    # and back: rebuilt again, to A's order
+    down = d.reverse_operations(ops, a, b, reorder_columns=True)
+    back = [o for o in down if isinstance(o, d.RebuildTable)]
+    assert len(back) == 1 and [c.name for c in back[0].new.columns] == ["id", "b", "c"]
+
+
+def test_reorder_columns_releases_owned_sequences() -> None:
+    a, b = _reordered()
+    seq = Sequence("public", "t_id_seq", data_type="integer", max_value=2147483647, owned_by=("t", "id"))
+    a, b = dataclasses.replace(a, sequences=(seq,)), dataclasses.replace(b, sequences=(seq,))
+    ops = d.diff(a, b, reorder_columns=True)
+    rebuild = position(ops, d.RebuildTable)
+    owners = [(i, op) for i, op in enumerate(ops) if isinstance(op, d.SetSequenceOwner)]
+    assert [(op.old, op.new) for _, op in owners] == [(("t", "id"), None), (None, ("t", "id"))]
+    assert owners[0][0] < rebuild < owners[1][0]
+
+
+def test_domain_base_type_change_moves_its_columns() -> None:
+    from nself.ir.model import CheckConstraint, Domain
+
+    dom = Domain("public", "amount", "integer", checks=(CheckConstraint("amount_check", "(VALUE > 0)"),))
+    t = Table("public", "t", columns=(Column("v", "public.amount"), Column("arr", "public.amount[]")))
+    a = catalog(domains=(dom,), tables=(t,))
+    b = catalog(domains=(dataclasses.replace(dom, data_type="bigint"),), tables=(t,))
+    ops = d.diff(a, b)
+    assert kinds(ops) == ["RebuildDomain"]
+    op = ops[0]
+    assert isinstance(op, d.RebuildDomain)
+    assert [(u.column, u.data_type) for u in op.usages] == [
+        ("v", "public.amount"),
+        ("arr", "public.amount[]"),
+    ]
+    assert kinds(d.reverse_operations(ops, a, b)) == ["RebuildDomain"]
+
+
+def test_collations_come_before_their_columns() -> None:
+    from nself.ir.model import Collation
+
+    coll = Collation("public", "posixish", lc_collate="POSIX", lc_ctype="POSIX")
+    t = Table("public", "t", columns=(Column("a", "text", collation="public.posixish"),))
+    ops = d.diff(catalog(), catalog(collations=(coll,), tables=(t,)))
+    assert position(ops, d.CreateCollation) < position(ops, d.CreateTable)
+    down = d.reverse_operations(ops, catalog(), catalog(collations=(coll,), tables=(t,)))
+    assert position(down, d.DropTable) < position(down, d.DropCollation)

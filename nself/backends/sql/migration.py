@@ -191,6 +191,26 @@ def _drop_domain(op: d.DropDomain) -> list[str]:
     return [ddl.drop_domain(op.domain)]
 
 
+@renders(d.RebuildDomain)
+def _rebuild_domain(op: d.RebuildDomain) -> list[str]:
+    old_name = _temporary_name(op.old.name)
+    out = [
+        f"ALTER DOMAIN {qualified_name(op.old.schema, op.old.name)} RENAME TO {quote_ident(old_name)};",
+        *ddl.create_domain(op.new),
+    ]
+    for u in op.usages:
+        column = _alter_column(u.schema, u.table, u.column)
+        if u.old_default is not None:
+            out.append(f"{column} DROP DEFAULT;")
+        # a domain's value casts as its base type would (numeric -> integer rounds)
+        out.append(f"{column} TYPE {u.data_type} USING {quote_ident(u.column)}::{u.data_type};")
+        if u.new_default is not None:
+            out.append(f"{column} SET DEFAULT {u.new_default};")
+    out.append(ddl.drop_domain(dataclasses.replace(op.old, name=old_name)))
+    out.extend(ddl.comments_of(op.new))
+    return out
+
+
 @renders(d.AlterDomain)
 def _alter_domain(op: d.AlterDomain) -> list[str]:
     old, new = op.old, op.new
