@@ -53,6 +53,14 @@ INLINE_CASES: dict[str, str] = {
     " ALTER TABLE ONLY c ALTER COLUMN id SET DEFAULT 5; ALTER TABLE ONLY c ALTER COLUMN y SET NOT NULL;"
     " ALTER TABLE ONLY c ALTER COLUMN z SET DEFAULT 'z'; CREATE TABLE gc (g int) INHERITS (c);"
     " ALTER TABLE ONLY gc ALTER COLUMN id DROP DEFAULT; COMMENT ON COLUMN c.y IS 'y';",
+    # a parent's column added after its children had their own: it comes last on the children
+    "inherited_column_added_later": "CREATE TABLE gp (g0 int CONSTRAINT g0_positive CHECK (g0 > 0));"
+    " CREATE TABLE p (id int CHECK (id > 0), n text NOT NULL DEFAULT 'x') INHERITS (gp);"
+    " CREATE TABLE q (k int CHECK (k <> 0) NO INHERIT, m int);"
+    " CREATE TABLE c (a int, n text, CHECK (a > 0)) INHERITS (p, q); CREATE TABLE gc (b int) INHERITS (c);"
+    " ALTER TABLE p ADD COLUMN late int DEFAULT 3; ALTER TABLE q ADD COLUMN m2 int NOT NULL;"
+    " ALTER TABLE ONLY c ALTER COLUMN late SET DEFAULT 4; ALTER TABLE c ADD COLUMN own2 int;"
+    " ALTER TABLE p ADD COLUMN a int; ALTER TABLE p ADD CONSTRAINT late_check CHECK (late > 0);",
 }
 LOCAL_CASES = ("sample", "edge_cases", *INLINE_CASES)
 

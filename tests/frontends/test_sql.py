@@ -483,6 +483,13 @@ ORACLE = (
         " ALTER TABLE c NO INHERIT p",
         "CREATE TABLE p (id int); CREATE TABLE c (a int) INHERITS (p); ALTER TABLE c NO INHERIT p;"
         " ALTER TABLE c INHERIT p",
+        "CREATE TABLE gp (g0 int CONSTRAINT g0_positive CHECK (g0 > 0));"
+        " CREATE TABLE p (id int CHECK (id > 0), n text NOT NULL DEFAULT 'x') INHERITS (gp);"
+        " CREATE TABLE q (k int CHECK (k <> 0) NO INHERIT, m int);"
+        " CREATE TABLE c (a int, n text, CHECK (a > 0)) INHERITS (p, q); CREATE TABLE gc (b int) INHERITS (c);"
+        " ALTER TABLE p ADD COLUMN late int DEFAULT 3; ALTER TABLE q ADD COLUMN m2 int NOT NULL;"
+        " ALTER TABLE ONLY c ALTER COLUMN late SET DEFAULT 4; ALTER TABLE c ADD COLUMN own2 int;"
+        " ALTER TABLE p ADD COLUMN a int; ALTER TABLE p ADD CONSTRAINT late_check CHECK (late > 0);",
         # migra inherit2: a column the child only inherits goes with the parent's; its own stays
         "CREATE TABLE base (created_at timestamp DEFAULT now(), e int);"
         " CREATE TABLE a (a1 int, a2 int) INHERITS (base); CREATE TABLE b (e int) INHERITS (base);"

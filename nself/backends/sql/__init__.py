@@ -27,6 +27,7 @@ from nself.backends.sql import ddl
 from nself.ir.model import (
     COLLECTIONS,
     Catalog,
+    CheckConstraint,
     CompositeType,
     Domain,
     Enum,
@@ -292,6 +293,24 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
     return out
 
 
+def _ancestor_checks(catalog: Catalog, table: Table) -> list[CheckConstraint]:
+    """The inheritable CHECKs of a table's parents and their ancestors, nearest first."""
+    out: list[CheckConstraint] = []
+    seen: set[tuple[str, str]] = set()
+    pending = list(table.inherits)
+    while pending:
+        key = pending.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        ancestor = catalog.table(*key)
+        if ancestor is None:
+            continue
+        out.extend(c for c in ancestor.constraints if isinstance(c, CheckConstraint) and not c.no_inherit)
+        pending.extend(ancestor.inherits)
+    return out
+
+
 def _create(catalog: Catalog, node: object) -> list[str]:
     if isinstance(node, Enum):
         return [ddl.create_enum(node)]
@@ -310,7 +329,9 @@ def _create(catalog: Catalog, node: object) -> list[str]:
         if node.partition_of is not None:
             parent = catalog.table(node.partition_of.parent_schema, node.partition_of.parent)
         parents = [t for t in (catalog.table(s, n) for s, n in node.inherits) if t is not None]
-        return ddl.create_table(node, parent=parent, parents=parents)
+        return ddl.create_table(
+            node, parent=parent, parents=parents, inherited_checks=_ancestor_checks(catalog, node)
+        )
     if isinstance(node, View):
         return [ddl.create_view(node)]
     raise TypeError(f"unexpected node {node!r}")

@@ -662,6 +662,7 @@ def create_table(
     include_foreign_keys: bool = False,
     parent: Table | None = None,
     parents: Seq[Table] = (),
+    inherited_checks: Seq[CheckConstraint] = (),
 ) -> list[str]:
     """CREATE TABLE with its columns and (by default) its PK/UNIQUE/CHECK/EXCLUDE
     constraints inline; foreign keys only with `include_foreign_keys` (a dump adds them at
@@ -678,9 +679,10 @@ def create_table(
     its column list declares only its local columns (a column it only inherits,
     `Column.inherited`, is left out, so PostgreSQL ends with the same attislocal), and an
     inherited column's own default or NOT NULL follows as ALTER TABLE ONLY. Pass the
-    parent tables as `parents`: when the child's own column order differs, it is created
-    plain with every column and joined to its parents with ALTER TABLE ... INHERIT (its
-    columns are then all local: no SQL statement makes a local column inherited-only)."""
+    parent tables as `parents`: when the child's own column order differs (a parent's
+    column added after the child had its own), it is built through a scaffold parent, see
+    `_scaffolded_child`; `inherited_checks` are the inheritable CHECKs of the parents and
+    their ancestors, which ALTER TABLE ... INHERIT needs the child to have."""
     name = qualified_name(table.schema, table.name)
     statements: list[str] = []
     constraints = [c for c in table.constraints if include_foreign_keys or not isinstance(c, ForeignKey)]
@@ -702,6 +704,10 @@ def create_table(
         statements.extend(_partition_column_differences(table, parent))
     else:
         inherit_later = bool(table.inherits) and not _inherits_keeps_order(table, parents)
+        if inherit_later and len(parents) == len(table.inherits):
+            statements = _scaffolded_child(table, parents, inherited_checks, unlogged)
+            statements.extend(add_constraint(table, c) for c in constraints)
+            return statements
         declared = [c for c in table.columns if inherit_later or not table.inherits or not c.inherited]
         elements = [column_definition(c) for c in declared]
         elements += [constraint_definition(c, table) for c in inline]
@@ -737,6 +743,54 @@ def _inherits_keeps_order(table: Table, parents: Seq[Table]) -> bool:
         expected.extend(c.name for c in p.columns if c.name not in expected)
     expected.extend(c.name for c in table.columns if c.name not in expected)
     return expected == [c.name for c in table.columns]
+
+
+def scaffold_name(table: Table) -> str:
+    return f"_nself_scaffold_{table.name}"[:63]
+
+
+def _scaffolded_child(
+    table: Table, parents: Seq[Table], inherited_checks: Seq[CheckConstraint], unlogged: str
+) -> list[str]:
+    """An inheritance child whose columns INHERITS would put in another order, built so
+    that PostgreSQL ends with the same column order and attislocal: the child starts as
+    the child of an empty scaffold table; in the child's column order, a column it only
+    inherits is added to the scaffold (and so reaches the child as inherited) and a local
+    one to the child alone. The scaffold then gets the parents' inheritable CHECKs (which
+    ALTER TABLE ... INHERIT needs the child to have, as inherited ones), the child joins
+    its real parents, leaves the scaffold, and the scaffold is dropped."""
+    name = qualified_name(table.schema, table.name)
+    scaffold = qualified_name(table.schema, scaffold_name(table))
+    out = [
+        f"CREATE TABLE {scaffold} ();",
+        _table_tail(f"CREATE {unlogged}TABLE {name} ()\nINHERITS ({scaffold})", table) + ";",
+    ]
+    on_scaffold: set[str] = set()
+    for column in table.columns:
+        if column.inherited:
+            out.append(f"ALTER TABLE {scaffold} ADD COLUMN {column_definition(column)};")
+            on_scaffold.add(column.name)
+        else:
+            out.append(f"ALTER TABLE ONLY {name} ADD COLUMN {column_definition(column)};")
+    checks = [c for c in inherited_checks if not c.no_inherit]
+    if checks:
+        # the CHECKs may read the child's local columns: the scaffold gets them too
+        # (merged into the child's, which stay local)
+        for column in table.columns:
+            if column.name not in on_scaffold:
+                collate = f" COLLATE {_collation(column.collation)}" if column.collation else ""
+                out.append(
+                    f"ALTER TABLE {scaffold} ADD COLUMN {quote_ident(column.name)} {column.data_type}{collate};"
+                )
+        seen: set[str] = set()
+        for check in checks:
+            if check.name not in seen:
+                seen.add(check.name)
+                out.append(f"ALTER TABLE {scaffold} ADD {constraint_definition(check)};")
+    out.extend(f"ALTER TABLE {name} INHERIT {qualified_name(s, t)};" for s, t in table.inherits)
+    out.append(f"ALTER TABLE {name} NO INHERIT {scaffold};")
+    out.append(f"DROP TABLE {scaffold};")
+    return out
 
 
 def _inherited_column_differences(table: Table, parents: Seq[Table]) -> list[str]:
