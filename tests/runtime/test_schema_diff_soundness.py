@@ -138,13 +138,15 @@ class Report:
             )
             peer_ok = sum(1 for t in cases.values() if t.get("migra", Outcome("-")).ok)
             peer_ran = sum(1 for t in cases.values() if "migra" in t)
-            peer = f"; migra {peer_ok}/{peer_ran} up" if peer_ran else ""
+            peer_text = f"; migra {peer_ok}/{peer_ran} up" if peer_ran else ""
             reorder_ok = sum(1 for t in cases.values() if t.get("reorder", Outcome("-")).ok)
             reorder_ran = sum(1 for t in cases.values() if "reorder" in t)
-            reorder = f"; --reorder-columns {reorder_ok}/{reorder_ran} exact both ways" if reorder_ran else ""
+            reorder_text = (
+                f"; --reorder-columns {reorder_ok}/{reorder_ran} exact both ways" if reorder_ran else ""
+            )
             yield (
                 f"{label}: nself {ours_ok}/{len(cases)} exact both ways "
-                f"({ours_order}/{len(cases)} up to column order){reorder}{peer}"
+                f"({ours_order}/{len(cases)} up to column order){reorder_text}{peer_text}"
             )
 
 
@@ -646,7 +648,7 @@ def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
             names = [c.name for c in ta.columns if tb.column(c.name) is not None]
             pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
             row = conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "  # type: ignore[arg-type]
+                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
                 f"(SELECT jsonb_build_object({pairs})::text AS r FROM ONLY "
                 f"{psycopg.sql.Identifier(ta.schema, ta.name).as_string(conn)}) rows"
             ).fetchone()
