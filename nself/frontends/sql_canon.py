@@ -15,9 +15,11 @@ from nself.frontends.sql_state import State
 from nself.ir.model import PartitionSpec, Table, ViewColumn
 
 
-def scope(state: State, columns: Mapping[str, str] | None = None) -> sql_expr.ExprScope:
+def scope(
+    state: State, columns: Mapping[str, str] | None = None, relation: tuple[str, str] | None = None
+) -> sql_expr.ExprScope:
     return sql_expr.ExprScope(
-        search_path=tuple(state.search_path), builder=state.builder, columns=dict(columns or {})
+        search_path=tuple(state.search_path), builder=state.builder, columns=dict(columns or {}), relation=relation
     )
 
 
@@ -26,10 +28,11 @@ def _call(
     fn: Callable[..., Any],
     *args: Any,
     columns: Mapping[str, str] | None = None,
+    relation: tuple[str, str] | None = None,
     **kw: Any,
 ) -> Any:
     try:
-        return fn(*args, scope(state, columns), **kw)
+        return fn(*args, scope(state, columns, relation), **kw)
     except SourceError:
         raise
     except NselfError as exc:  # sql_expr's ExpressionError: name the statement
@@ -50,8 +53,10 @@ def data_type(state: State, tn: Any) -> str:
 
 def default_expression(
     state: State, node: Any, target_type: str, columns: Mapping[str, str] | None = None
-) -> str:
-    return str(_call(state, sql_expr.default_expression, node, target_type, columns=columns))
+) -> str | None:
+    """The default as PostgreSQL stores it; None where it stores none (`DEFAULT NULL`)."""
+    result = _call(state, sql_expr.default_expression, node, target_type, columns=columns)
+    return None if result is None else str(result)
 
 
 def check_expression(state: State, node: Any, columns: Mapping[str, str]) -> str:
@@ -66,8 +71,11 @@ def index_expression(state: State, node: Any, columns: Mapping[str, str]) -> str
     return str(_call(state, sql_expr.index_expression, node, columns=columns))
 
 
-def predicate_expression(state: State, node: Any, columns: Mapping[str, str]) -> str:
-    return str(_call(state, sql_expr.predicate_expression, node, columns=columns))
+def predicate_expression(
+    state: State, node: Any, columns: Mapping[str, str], relation: tuple[str, str] | None = None
+) -> str:
+    """`relation`: the table a policy is on, which PostgreSQL names inside its sub-selects."""
+    return str(_call(state, sql_expr.predicate_expression, node, columns=columns, relation=relation))
 
 
 def generated_expression(state: State, node: Any, target_type: str, columns: Mapping[str, str]) -> str:

@@ -1110,6 +1110,7 @@ def create_policy(state: State, stmt: Any) -> None:
     if state.builder.get(Policy, table.schema, table.name, name) is not None:
         raise state.error(f'policy "{name}" for table "{table.name}" already exists')
     columns = column_types(table)
+    relation = (table.schema, table.name)
     state.builder.add(
         Policy(
             table.schema,
@@ -1118,8 +1119,10 @@ def create_policy(state: State, stmt: Any) -> None:
             permissive=bool(stmt.permissive),
             command=(stmt.cmd_name or "all").upper(),  # type: ignore[arg-type]
             roles=_roles(stmt.roles) or ("public",),
-            using=canon.predicate_expression(state, stmt.qual, columns) if stmt.qual is not None else None,
-            with_check=canon.predicate_expression(state, stmt.with_check, columns)
+            using=canon.predicate_expression(state, stmt.qual, columns, relation)
+            if stmt.qual is not None
+            else None,
+            with_check=canon.predicate_expression(state, stmt.with_check, columns, relation)
             if stmt.with_check is not None
             else None,
         )
@@ -1137,10 +1140,11 @@ def alter_policy(state: State, stmt: Any) -> None:
     changes: dict[str, Any] = {}
     if stmt.roles:
         changes["roles"] = _roles(stmt.roles)
+    relation = (table.schema, table.name)
     if stmt.qual is not None:
-        changes["using"] = canon.predicate_expression(state, stmt.qual, columns)
+        changes["using"] = canon.predicate_expression(state, stmt.qual, columns, relation)
     if stmt.with_check is not None:
-        changes["with_check"] = canon.predicate_expression(state, stmt.with_check, columns)
+        changes["with_check"] = canon.predicate_expression(state, stmt.with_check, columns, relation)
     state.builder.add(dataclasses.replace(policy, **changes))
 
 

@@ -286,6 +286,9 @@ ORACLE = (
         "CREATE TABLE t (a int NOT NULL, b text COLLATE \"C\" DEFAULT 'x', c numeric(10,2) CHECK (c > 0) NO INHERIT)",
         "CREATE UNLOGGED TABLE t (a int) WITH (fillfactor=70)",
         "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)",
+        "CREATE TABLE t (a int DEFAULT NULL, b text DEFAULT NULL::text)",
+        "CREATE TABLE u (id int); CREATE TABLE t (a int); ALTER TABLE t ENABLE ROW LEVEL SECURITY; "
+        "CREATE POLICY p ON t USING (EXISTS (SELECT 1 FROM u WHERE u.id = t.a)) WITH CHECK (a > 0)",
         "CREATE TABLE t (a int); ALTER TABLE t SET UNLOGGED; ALTER TABLE t SET (fillfactor=50)",
         "CREATE TABLE IF NOT EXISTS t (a int); CREATE TABLE IF NOT EXISTS t (b int)",
         "CREATE TABLE p (a int); CREATE TABLE c (b int) INHERITS (p)",
@@ -490,6 +493,8 @@ ORACLE = (
         " ALTER TABLE p ADD COLUMN late int DEFAULT 3; ALTER TABLE q ADD COLUMN m2 int NOT NULL;"
         " ALTER TABLE ONLY c ALTER COLUMN late SET DEFAULT 4; ALTER TABLE c ADD COLUMN own2 int;"
         " ALTER TABLE p ADD COLUMN a int; ALTER TABLE p ADD CONSTRAINT late_check CHECK (late > 0);",
+        "CREATE TABLE p (id int); CREATE TABLE c (a int) INHERITS (p); CREATE TABLE gc () INHERITS (c);"
+        " CREATE TABLE other (id int); CREATE TABLE both_ (b int) INHERITS (p, other); DROP TABLE p CASCADE",
         # migra inherit2: a column the child only inherits goes with the parent's; its own stays
         "CREATE TABLE base (created_at timestamp DEFAULT now(), e int);"
         " CREATE TABLE a (a1 int, a2 int) INHERITS (base); CREATE TABLE b (e int) INHERITS (base);"
