@@ -12,7 +12,9 @@ Rules of what is listed (shared with the other frontends, see nself/ir/model.py)
 - what PostgreSQL derives rather than the user declares is left out: identity sequences
   (they are Column.identity), indexes backing PK/UNIQUE/EXCLUDE constraints, constraints,
   indexes and triggers cloned onto partitions, CHECKs a child only inherits; columns,
-  however, are listed whole (inherited ones included) since every consumer needs them;
+  however, are listed whole (inherited ones included) since every consumer needs them,
+  those an inheritance child only inherits (attislocal false) marked Column.inherited;
+- collations made by CREATE COLLATION are listed (pg_catalog's own are not);
 - privileges are the ACL entries beyond PostgreSQL's defaults, without the owner's own.
 
 A view (or materialized view) column is NOT NULL exactly when (a) nowhere in the view's

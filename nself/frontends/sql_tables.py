@@ -1653,8 +1653,12 @@ def drop_table(state: State, table: Table, cascade: bool) -> None:
     """DROP TABLE: the table goes with its indexes, triggers, policies, grants, owned
     sequences, partitions and the foreign keys that reference it."""
     for child in _children(state, table):
-        if child.partition_of is not None:
-            drop_table(state, child, cascade)
+        if child.partition_of is not None or cascade:
+            # partitions go with their table; inheritance children with DROP ... CASCADE
+            # (PostgreSQL refuses the DROP without it)
+            current = state.builder.get(Table, child.schema, child.name)
+            if current is not None:
+                drop_table(state, current, cascade)
         else:
             child = state.update_table(
                 child, inherits=tuple(p for p in child.inherits if p != (table.schema, table.name))
