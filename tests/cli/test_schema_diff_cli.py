@@ -86,3 +86,21 @@ def test_create_migration_from_migrations_dir(tmp_path: Path, new_database: NewD
     # Applying every migration now gives staging's schema.
     again = run_nself("schema", "diff", "nself/migrations", "staging", "--exit-code", cwd=tmp_path, env=env)
     assert again.code == 0, again.stdout + again.stderr
+
+
+def test_reorder_columns(tmp_path: Path, new_database: NewDatabase) -> None:
+    a = make(new_database, "CREATE TABLE t (id int PRIMARY KEY, b text); INSERT INTO t VALUES (1, 'one');")
+    b = make(new_database, "CREATE TABLE t (id int PRIMARY KEY, a int DEFAULT 0, b text);")
+    plain = run_nself("schema", "diff", a, b, cwd=tmp_path)
+    assert plain.code == 0, plain.stderr
+    assert "ADD COLUMN a" in plain.stdout and "--reorder-columns" in plain.stderr  # the note says how
+    result = run_nself("schema", "diff", a, b, "--reorder-columns", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "-- rebuild: public.t is created anew" in result.stdout and "kept" in result.stdout
+    assert "ACCESS EXCLUSIVE" in result.stdout
+    with psycopg.connect(a, autocommit=True) as conn:
+        conn.execute(result.stdout.encode())
+        assert conn.execute("SELECT * FROM t").fetchall() == [(1, 0, "one")]
+    assert run_nself("schema", "diff", a, b, "--exit-code", cwd=tmp_path).code == 0
+    helped = run_nself("schema", "diff", "--help", cwd=tmp_path)
+    assert "--reorder-columns" in helped.stdout and "ACCESS EXCLUSIVE" in helped.stdout
