@@ -121,7 +121,7 @@ def diff(
     result = schema_diff.diff_sources(first, second, proj, reorder_columns=reorder_columns)
     for reason in result.destructive:
         warn(f"destructive: {reason}")
-    for note in result.notes:
+    for note in result.notes + result.rebuilds:
         warn(note)
     if not result.has_changes:
         err_console.print(f"no differences: {result.source} -> {result.target}")

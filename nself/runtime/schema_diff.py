@@ -25,7 +25,7 @@ from nself.backends.sql.migration import destructive_operations, render_operatio
 from nself.errors import OptionError
 from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
-from nself.ir.diff import ColumnOrderNote, Operation, diff, reverse_operations
+from nself.ir.diff import ColumnOrderNote, Operation, RebuildTable, diff, reverse_operations
 from nself.runtime.project import Project
 from nself.runtime.sources import describe_source, load_catalog
 
@@ -68,6 +68,16 @@ class SchemaDiff:
             "(--reorder-columns rebuilds the table instead)"
             for op in self.up
             if isinstance(op, ColumnOrderNote)
+        ]
+
+    @property
+    def rebuilds(self) -> list[str]:
+        """Tables the up SQL rebuilds to reorder their columns (--reorder-columns)."""
+        return [
+            f"{op.new.schema}.{op.new.name}: rebuilt to put its columns in order (rows copied and kept; "
+            "ACCESS EXCLUSIVE lock while copying)"
+            for op in self.up
+            if isinstance(op, RebuildTable)
         ]
 
     def script(self) -> str:
