@@ -708,7 +708,18 @@ def create_table(
             statements = _scaffolded_child(table, parents, inherited_checks, unlogged)
             statements.extend(add_constraint(table, c) for c in constraints)
             return statements
-        declared = [c for c in table.columns if inherit_later or not table.inherits or not c.inherited]
+        # an inherited-only column is not declared: INHERITS brings it (unless no known
+        # parent has it, in an IR that says otherwise)
+        from_parents = {c.name for p in parents for c in p.columns}
+        known = len(parents) == len(table.inherits)
+        declared = [
+            c
+            for c in table.columns
+            if inherit_later
+            or not table.inherits
+            or not c.inherited
+            or (known and c.name not in from_parents)
+        ]
         elements = [column_definition(c) for c in declared]
         elements += [constraint_definition(c, table) for c in inline]
         body = ",\n    ".join(elements)
