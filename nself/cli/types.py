@@ -169,7 +169,14 @@ def typescript(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """TypeScript interfaces and a supabase-js style Database type."""
+    """TypeScript interfaces and a supabase-js style Database type.
+
+    Examples:
+
+      nself types typescript -o types/db.ts
+
+      nself types typescript --with-relations --from nself/migrations
+    """
     _generate_one("typescript", {"with_relations": with_relations}, source, output, check, watch)
 
 
@@ -183,7 +190,12 @@ def go(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """Go structs (standard library only)."""
+    """Go structs (standard library only).
+
+    Examples:
+
+      nself types go --package models -o models/db.go
+    """
     options: dict[str, Any] = {"package": package} if package else {}
     _generate_one("go", options, source, output, check, watch)
 
@@ -198,7 +210,12 @@ def python(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """Python dataclasses, or pydantic v2 models with --pydantic."""
+    """Python dataclasses, or pydantic v2 models with --pydantic.
+
+    Examples:
+
+      nself types python --pydantic -o app/models.py
+    """
     _generate_one("python", {"pydantic": pydantic}, source, output, check, watch)
 
 
@@ -209,7 +226,12 @@ def swift(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """Swift Codable structs."""
+    """Swift Codable structs.
+
+    Examples:
+
+      nself types swift -o Models/DB.swift
+    """
     _generate_one("swift", {}, source, output, check, watch)
 
 
@@ -220,7 +242,12 @@ def rust(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """Rust structs with serde."""
+    """Rust structs with serde.
+
+    Examples:
+
+      nself types rust -o src/models/db.rs
+    """
     _generate_one("rust", {}, source, output, check, watch)
 
 
@@ -234,7 +261,14 @@ def graphql(
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """A GraphQL schema (SDL)."""
+    """A GraphQL schema (SDL).
+
+    Examples:
+
+      nself types graphql -o schema.graphql
+
+      nself types graphql --with-hasura --from staging
+    """
     _generate_one("graphql", {"with_hasura": with_hasura}, source, output, check, watch)
 
 
