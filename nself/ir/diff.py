@@ -693,9 +693,9 @@ class AddColumn(Operation):
     schema: str
     table: str
     column: Column
-    # For an inheritance child keeping a column its parent drops: the child loses it
-    # along with the parent unless it was also declared locally (which the IR does not
-    # record), so it is added back only if missing.
+    # For an inheritance child keeping a column it only inherited (Column.inherited) and
+    # its parent drops: the child loses it along with the parent, so it is added back
+    # (IF NOT EXISTS, for an IR that does not record the column's standing).
     if_not_exists: bool = False
     phase: ClassVar[int] = _P_ALTER_TABLE
 
@@ -2360,7 +2360,9 @@ def _alter_table(d: _Diff, old: Table, t: Table) -> None:
         cn = t.column(co.name)
         if cn is not None:
             _alter_column(d, old, t, co, cn, follows)
-            if co.name in inherited_a and _parent_drops(d, old, co.name):
+            if co.inherited and co.name in inherited_a and _parent_drops(d, old, co.name):
+                # a column the child only inherited goes with its parent's: add it back
+                # (a column of its own stays, and needs nothing)
                 parents = frozenset(_rel_key(*p) for p in old.inherits)
                 d.emit(
                     AddColumn(s, n, cn, if_not_exists=True),
@@ -2740,6 +2742,26 @@ def order_operations(ops: list[Operation]) -> list[Operation]:
     return out
 
 
+def _columns_in_target_order(d: _Diff) -> None:
+    """Columns dropped one after the other come back (reversed) in the opposite order:
+    put each table's added columns back in the order its target declares them."""
+    slots: dict[tuple[str, str], list[int]] = {}
+    for i, op in enumerate(d.ops):
+        if isinstance(op, AddColumn) and not op.if_not_exists:
+            slots.setdefault((op.schema, op.table), []).append(i)
+    for key, indexes in slots.items():
+        target = d.tables_b.get(key)
+        if target is None or len(indexes) < 2:
+            continue
+        order = {c.name: i for i, c in enumerate(target.columns)}
+        added = sorted(
+            (d.ops[i] for i in indexes),
+            key=lambda op: order.get(op.column.name, len(order)) if isinstance(op, AddColumn) else 0,
+        )
+        for i, op in zip(indexes, added, strict=True):
+            d.ops[i] = op
+
+
 def reverse_operations(
     ops: list[Operation], a: Catalog, b: Catalog, *, reorder_columns: bool = False
 ) -> list[Operation]:
@@ -2751,6 +2773,7 @@ def reverse_operations(
     reach is rebuilt (as diff() does)."""
     d = _Diff(b, a, reorder_columns=reorder_columns)
     d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
+    _columns_in_target_order(d)
     # A table rebuilt one way is rebuilt the other way too, its dependencies worked out
     # anew (it runs once the parents of an inheritance child have their new columns,
     # which is no reversal of the way up).

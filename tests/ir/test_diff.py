@@ -217,15 +217,20 @@ def test_inheritance_child_keeps_a_column_its_parent_drops() -> None:
         "public", "base", columns=(Column("created", "timestamp without time zone"), Column("e", "integer"))
     )
     parent_b = dataclasses.replace(parent_a, columns=parent_a.columns[:1])
-    child = Table(
+    inherited = Column("created", "timestamp without time zone", inherited=True)
+    child_a = Table(
         "public",
         "child",
-        columns=(Column("created", "timestamp without time zone"), Column("e", "integer")),
+        columns=(inherited, Column("e", "integer", inherited=True)),
         inherits=(("public", "base"),),
     )
-    ops = d.diff(catalog(tables=(parent_a, child)), catalog(tables=(parent_b, child)))
+    child_b = dataclasses.replace(child_a, columns=(inherited, Column("e", "integer")))
+    ops = d.diff(catalog(tables=(parent_a, child_a)), catalog(tables=(parent_b, child_b)))
     assert kinds(ops) == ["DropColumn", "AddColumn"]
     assert isinstance(ops[1], d.AddColumn) and ops[1].if_not_exists and ops[1].table == "child"
+    # A column of the child's own (merged with the parent's) stays: nothing to do.
+    ops = d.diff(catalog(tables=(parent_a, child_b)), catalog(tables=(parent_b, child_b)))
+    assert kinds(ops) == ["DropColumn"]
 
 
 def _reordered() -> tuple[Catalog, Catalog]:

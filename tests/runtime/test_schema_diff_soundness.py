@@ -735,6 +735,15 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         _DOMAIN_A,
         _DOMAIN_A.replace("AS integer CHECK", "AS numeric(10,2) CHECK"),
     ),
+    # a child's own column survives its parent dropping the column of that name; one it
+    # only inherited goes with it (and comes back inherited-only on the way down)
+    "inheritance_local_and_inherited_columns": (
+        "CREATE TABLE public.base (a integer, e integer, g text); "
+        "CREATE TABLE public.kid (e integer, k integer) INHERITS (public.base); "
+        "INSERT INTO public.kid VALUES (1, 2, 'x', 3);",
+        "CREATE TABLE public.base (a integer); "
+        "CREATE TABLE public.kid (e integer, k integer) INHERITS (public.base);",
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "
