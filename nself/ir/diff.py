@@ -21,7 +21,15 @@ scanning the canonical text, where everything outside pg_catalog is schema-quali
 Dependants are rebuilt: when an object is dropped and created again, or a column's type
 changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint
 or grant that depends on it and would otherwise stay is dropped first and created again
-afterwards."""
+afterwards.
+
+Column order. ALTER TABLE only appends columns. By default a table whose target column
+order cannot be reached that way keeps its rows and its order, and the diff says so with a
+ColumnOrderNote. With `reorder_columns=True` such a table is rebuilt instead (RebuildTable:
+a new table with the columns in order, the rows copied across, dependants recreated), as
+is an inheritance child whose parents gain columns or whose columns change between local
+and inherited-only. Partitioned tables, partitions and inheritance parents are not
+rebuilt (they keep the note)."""
 
 from __future__ import annotations
 

@@ -440,6 +440,7 @@ def _rebuild_table(op: d.RebuildTable) -> list[str]:
     )
     out.extend(ddl.create_table(shell, parents=op.new_parents))
     copied = op.copied()
+    op_copied = {c for c, _, _ in copied}
     if copied:
         names = ", ".join(quote_ident(c) for c, _, _ in copied)
         values = ", ".join(
@@ -460,6 +461,22 @@ def _rebuild_table(op: d.RebuildTable) -> list[str]:
             f"{position}) FROM pg_catalog.pg_sequences s\n    WHERE format('%I.%I', s.schemaname, s.sequencename) = "
             f"pg_get_serial_sequence({quote_literal(name)}, {quote_literal(column.name)}) AND s.last_value IS NOT NULL;"
         )
+    for column in new.columns:
+        was = old.column(column.name)
+        if (
+            column.identity is not None
+            and was is not None
+            and was.identity is None
+            and column.name in op_copied
+            and column.identity.increment > 0
+        ):
+            # a column made an identity: its sequence starts past the values it holds
+            ident, top = column.identity, f"max({quote_ident(column.name)})"
+            out.append(
+                f"SELECT setval(pg_get_serial_sequence({quote_literal(temporary_name)}, {quote_literal(column.name)}), "
+                f"GREATEST(LEAST({top}, {ident.max_value}), {ident.min_value})) FROM {temporary_name} "
+                f"HAVING {top} IS NOT NULL;"
+            )
     out.append(ddl.drop_table(old))
     out.append(f"ALTER TABLE {temporary_name} RENAME TO {quote_ident(new.name)};")
     for column in new.columns:
