@@ -345,6 +345,26 @@ class DropCollation(Operation):
         return node_key(self.collation)
 
 
+@dataclass(frozen=True, slots=True)
+class RebuildCollation(Operation):
+    """A collation whose definition changes while columns use it (PostgreSQL has no ALTER
+    for it, and refuses to drop it in use): rename the old one away, create the new one,
+    move each column across (ALTER COLUMN ... TYPE ... COLLATE, which rebuilds its
+    indexes), drop the old one."""
+
+    old: Collation
+    new: Collation
+    usages: tuple[EnumUsage, ...] = ()  # the columns, with their (unchanged) data type
+    phase: ClassVar[int] = _P_ALTER_TYPE
+
+    def reverse(self) -> Operation:
+        return self._rev(RebuildCollation(self.new, self.old, self.usages))
+
+    @property
+    def key(self) -> DepKey:
+        return node_key(self.new)
+
+
 # --------------------------------------------------------------------------- types
 
 
@@ -1794,7 +1814,7 @@ class _Diff:
             )
             if isinstance(op, rebuildable) and op.key in adds:
                 self.rebuilt.add(op.key)
-        strong_kinds = ("type", "func")
+        strong_kinds = ("type", "func", "collation")
         dependants = list(self._dependants())
         changed = bool(self.rebuilt or self.altered)
         while changed:
@@ -1859,7 +1879,7 @@ class _Diff:
 def _breaks(op: Operation) -> set[DepKey]:
     """Keys that an in-place change invalidates for dependants (PostgreSQL refuses to
     change a column's type under a view or a policy, or to drop a type still in use)."""
-    if isinstance(op, (RebuildEnum, RebuildDomain)):
+    if isinstance(op, (RebuildEnum, RebuildDomain, RebuildCollation)):
         out = {node_key(op.new)}
         for u in op.usages:
             out |= {_rel_key(u.schema, u.table), _col_key(u.schema, u.table, u.column)}
@@ -2045,6 +2065,25 @@ def _texts(catalog: Catalog) -> Iterator[str]:
             yield dom.default
 
 
+def _collation_usages(d: _Diff, c: Collation) -> tuple[EnumUsage, ...]:
+    """Table columns with collation `c` on both sides (same type), in tables neither
+    dropped nor created; a partition's or inheritance child's column follows its parent."""
+    key = node_key(c)
+    usages = []
+    for tkey, ta in d.tables_a.items():
+        tb = d.tables_b.get(tkey)
+        if tb is None or ta.partition_of is not None:
+            continue
+        for ca in ta.columns:
+            cb = tb.column(ca.name)
+            if cb is None or (ca.data_type, ca.collation) != (cb.data_type, cb.collation):
+                continue
+            if key not in d.refs.in_text(ca.collation) or (ta.inherits and _inherited(d, ta, ca.name)):
+                continue
+            usages.append(EnumUsage(ta.schema, ta.name, ca.name, ca.data_type))
+    return tuple(usages)
+
+
 @comparator("collations")
 def _compare_collations(d: _Diff) -> None:
     gone, new, both = _pairs(d.a.collations, d.b.collations)
@@ -2056,8 +2095,21 @@ def _compare_collations(d: _Diff) -> None:
         if old == c:
             continue
         if dataclasses.replace(old, comment=None) != dataclasses.replace(c, comment=None):
-            d.drop(DropCollation(old), old)
-            d.create(CreateCollation(c), c)
+            usages = _collation_usages(d, c)
+            if not usages:
+                d.drop(DropCollation(old), old)
+                d.create(CreateCollation(c), c)
+                continue
+            key = node_key(c)
+            columns = {_col_key(u.schema, u.table, u.column) for u in usages}
+            d.emit(
+                RebuildCollation(old, c, usages),
+                Deps(
+                    adds=frozenset({key, *columns}),
+                    removes=frozenset({key, *columns}),
+                    after=frozenset({_rel_key(u.schema, u.table) for u in usages} | {_schema_key(c.schema)}),
+                ),
+            )
         else:
             _comment(d, "COLLATION", c.schema, c.name, old.comment, c.comment, after=[node_key(c)])
 

@@ -763,6 +763,16 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE TABLE public.base (a integer); "
         "CREATE TABLE public.kid (e integer, k integer) INHERITS (public.base);",
     ),
+    # a collation redefined under the columns (and an index and a view) that use it
+    "collation_redefined_in_use": (
+        "CREATE COLLATION public.sorting (provider = libc, locale = 'POSIX'); "
+        "CREATE TABLE public.w (id integer, word text COLLATE public.sorting, words text[] COLLATE public.sorting); "
+        "CREATE INDEX w_word ON public.w (word); CREATE VIEW public.wv AS SELECT word FROM public.w; "
+        "INSERT INTO public.w VALUES (1, 'b', '{a}');",
+        "CREATE COLLATION public.sorting (provider = libc, locale = 'C'); "
+        "CREATE TABLE public.w (id integer, word text COLLATE public.sorting, words text[] COLLATE public.sorting); "
+        "CREATE INDEX w_word ON public.w (word); CREATE VIEW public.wv AS SELECT word FROM public.w;",
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "

@@ -119,6 +119,18 @@ def _create_collation(op: d.CreateCollation) -> list[str]:
     return [ddl.create_collation(op.collation), *ddl.comments_of(op.collation)]
 
 
+@renders(d.RebuildCollation)
+def _rebuild_collation(op: d.RebuildCollation) -> list[str]:
+    name = qualified_name(op.new.schema, op.new.name)
+    old_name = _temporary_name(op.old.name)
+    out = [f"ALTER COLLATION {name} RENAME TO {quote_ident(old_name)};", ddl.create_collation(op.new)]
+    for u in op.usages:
+        out.append(f"{_alter_column(u.schema, u.table, u.column)} TYPE {u.data_type} COLLATE {name};")
+    out.append(ddl.drop_collation(dataclasses.replace(op.old, name=old_name)))
+    out.extend(ddl.comments_of(op.new))
+    return out
+
+
 @renders(d.DropCollation)
 def _drop_collation(op: d.DropCollation) -> list[str]:
     return [ddl.drop_collation(op.collation)]
