@@ -773,6 +773,15 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE TABLE public.w (id integer, word text COLLATE public.sorting, words text[] COLLATE public.sorting); "
         "CREATE INDEX w_word ON public.w (word); CREATE VIEW public.wv AS SELECT word FROM public.w;",
     ),
+    # an enum rebuilt (a label removed) under a table that is also reordered
+    "enum_rebuilt_and_table_reordered": (
+        "CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy'); "
+        "CREATE TABLE public.m (id integer PRIMARY KEY, feel public.mood DEFAULT 'ok', feels public.mood[], x integer); "
+        "CREATE VIEW public.mv AS SELECT id, feel FROM public.m; INSERT INTO public.m VALUES (1, 'sad', '{ok}', 2);",
+        "CREATE TYPE public.mood AS ENUM ('ok', 'sad'); "
+        "CREATE TABLE public.m (x integer, feels public.mood[], feel public.mood DEFAULT 'sad', id integer PRIMARY KEY); "
+        "CREATE VIEW public.mv AS SELECT id, feel FROM public.m;",
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "
