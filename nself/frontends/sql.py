@@ -70,10 +70,19 @@ def parse_statements(text: str) -> tuple[ast.RawStmt, ...]:
         del ast.Boolean.__setattr__
 
 
-def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> None:
+def _interpret(state: State, text: str, filename: str, line_offset: int = 0, start: int = 0) -> int | None:
+    """Interpret the statements of `text` from offset `start` (a point where the previous
+    statement's `;` ends it; what comes before has been interpreted already). Returns the
+    offset just past the last statement's terminating `;` (None: the last statement has
+    none), where a later text that starts with the same characters may resume."""
     state.file, state.text, state.line_offset = filename, text, line_offset
     try:
-        statements = parse_statements(text)
+        if start:
+            # the interpreted part as blanks (newlines kept): the parser skips it, and
+            # locations stay offsets into `text`
+            statements = parse_statements(_blank(text[:start]) + text[start:])
+        else:
+            statements = parse_statements(text)
     except pglast.parser.ParseError as exc:
         # args: (message, character index of the error in `text`)
         location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
@@ -83,7 +92,7 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> 
         stmt = raw.stmt
         state.stmt_location = raw.stmt_location or 0
         # the location points at leading whitespace/comments; move to the statement itself
-        state.stmt_location = _skip_blank(text, state.stmt_location)
+        state.stmt_location = _skip_blank(text, max(state.stmt_location, start))
         handler = HANDLERS.get(type(stmt)) if stmt is not None else None
         if handler is None:
             what = _DATA_STATEMENTS.get(type(stmt))
@@ -102,6 +111,15 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0) -> 
             state.warn(f"ERROR {exc.message}; statement skipped")
         except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
             raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
+    if not statements:
+        return start
+    last = statements[-1]
+    end = (last.stmt_location or 0) + (last.stmt_len or len(text))
+    return end + 1 if end < len(text) and text[end] == ";" else None
+
+
+def _blank(text: str) -> str:
+    return "\n".join(" " * len(line) for line in text.split("\n"))
 
 
 def statement_words(stmt: object) -> str:
@@ -144,6 +162,63 @@ def compile_files(migrations: list[MigrationFile]) -> CompileResult:
         state.search_path = State.search_path
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
     return CompileResult(state.catalog(), tuple(state.warnings))
+
+
+class IncrementalCompiler:
+    """compile_files for a watcher: keeps the interpreter's state after each migration file
+    (keyed by the files before it and its text), so that a later round replays only the
+    files that changed, and in a file that only changed after a statement's `;` (a
+    statement appended, or the last ones edited), only what follows that point. Each
+    snapshot is the pickled State, so later rounds cannot alter it."""
+
+    def __init__(self, keep_per_file: int = 4) -> None:
+        self.keep_per_file = keep_per_file
+        # (files before, path, line offset) -> [(text, resume offset or None, state)], newest first
+        self._snapshots: dict[tuple[object, ...], list[tuple[str, int | None, bytes]]] = {}
+        self.replayed: list[tuple[str, int]] = []  # (file, resumed at offset) of the last round
+
+    def compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
+        import pickle
+
+        kept: dict[tuple[object, ...], list[tuple[str, int | None, bytes]]] = {}
+        chain: tuple[object, ...] = ()
+        state: State | None = None  # the live state, when a file was interpreted this round
+        snapshot: bytes | None = None  # else the state after the files so far (None: empty)
+        self.replayed = []
+        for migration in migrations:
+            text, path = migration.up_sql, str(migration.path)
+            key = (chain, path, migration.line_offset)
+            entries = self._snapshots.get(key, [])
+            whole = next((e for e in entries if e[0] == text), None)
+            if whole is not None:
+                state, snapshot = None, whole[2]
+                kept[key] = [whole, *[e for e in entries if e is not whole]][: self.keep_per_file]
+            else:
+                start = 0
+                partial = max(
+                    (e for e in entries if e[1] is not None and text.startswith(e[0][: e[1]])),
+                    key=lambda e: e[1] or 0,
+                    default=None,
+                )
+                if partial is not None:
+                    state, start = pickle.loads(partial[2]), partial[1] or 0
+                elif state is None:
+                    state = pickle.loads(snapshot) if snapshot is not None else State()
+                if not start:
+                    # each migration starts a new session: search_path goes back to its default
+                    state.search_path = State.search_path
+                self.replayed.append((path, start))
+                end = _interpret(state, text, path, migration.line_offset, start)
+                entry = (text, end, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+                kept[key] = [entry, *entries][: self.keep_per_file]
+            chain = (key, text)
+        self._snapshots = kept
+        if state is None:
+            state = pickle.loads(snapshot) if snapshot is not None else State()
+        return CompileResult(state.catalog(), tuple(state.warnings))
+
+    def compile_migrations(self, path: Path | str) -> CompileResult:
+        return self.compile_files(discover_migrations(path))
 
 
 def compile_migrations_with_warnings(path: Path | str) -> CompileResult:

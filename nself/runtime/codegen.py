@@ -171,6 +171,29 @@ class RenderCache:
 
     catalogs: dict[str | None, Catalog] = field(default_factory=dict)
     texts: dict[tuple[str | None, str, str], str] = field(default_factory=dict)
+    # per migrations source: the SQL frontend's state after each file, so that a round
+    # replays only the files (or the tail of the file) that changed
+    compilers: dict[str, Any] = field(default_factory=dict)
+
+
+def _load_catalog(source: str | None, project: Project, cache: RenderCache | None) -> Catalog:
+    """load_catalog, but incremental for migrations (a directory or a .sql file) when a
+    watcher's cache is given."""
+    if cache is not None and source is not None and not source.startswith(("postgresql://", "postgres://")):
+        path = Path(source)
+        if (
+            source not in project.environments
+            and source != "local"
+            and (path.is_dir() or (path.suffix == ".sql" and path.is_file()))
+        ):
+            compiler = cache.compilers.get(source)
+            if compiler is None:
+                from nself.frontends.sql import IncrementalCompiler
+
+                compiler = cache.compilers[source] = IncrementalCompiler()
+            catalog: Catalog = compiler.compile_migrations(path).catalog
+            return catalog
+    return load_catalog(source, project)
 
 
 def generate(
@@ -182,7 +205,7 @@ def generate(
     for output in outputs:
         source = _resolve_source(output.source, project)
         if source not in catalogs:
-            catalogs[source] = load_catalog(source, project)
+            catalogs[source] = _load_catalog(source, project, cache)
         catalog = catalogs[source]
         key = (source, output.language, repr(sorted(output.options.items())))
         if cache is not None and cache.catalogs.get(source) == catalog and key in cache.texts:

@@ -1,0 +1,104 @@
+"""IncrementalCompiler (the watcher's compile): each round gives exactly what a fresh
+compile_files gives, while replaying only the files, or the tail of a file, that changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nself.errors import SourceError
+from nself.frontends.migration_files import discover_migrations
+from nself.frontends.sql import CompileResult, IncrementalCompiler, compile_files
+from tests.conftest import CORPUS
+
+PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
+
+FIRST = """CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TYPE mood AS ENUM ('ok', 'sad');
+"""
+SECOND = """SET search_path = app, public;
+CREATE SCHEMA app;
+CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES public.users (id), body text);
+INSERT INTO posts (body) VALUES ('x');
+"""
+
+
+def check(compiler: IncrementalCompiler, migrations: Path) -> CompileResult:
+    files = discover_migrations(migrations)
+    got = compiler.compile_files(files)
+    want = compile_files(files)
+    assert got.catalog == want.catalog
+    assert got.warnings == want.warnings
+    return got
+
+
+def test_rounds_match_a_fresh_compile(tmp_path: Path) -> None:
+    (tmp_path / "001_first.sql").write_text(FIRST)
+    second = tmp_path / "002_second.sql"
+    second.write_text(SECOND)
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    assert [start for _, start in compiler.replayed] == [0, 0]
+
+    check(compiler, tmp_path)  # nothing changed: nothing replayed
+    assert compiler.replayed == []
+
+    second.write_text(SECOND + "COMMENT ON TABLE app.posts IS 'p';\n")  # appended
+    check(compiler, tmp_path)
+    assert [(Path(p).name, start > 0) for p, start in compiler.replayed] == [("002_second.sql", True)]
+
+    # the tail replaced; the session's search_path (app, public) still holds there
+    second.write_text(SECOND + "ALTER TABLE posts ADD COLUMN mood mood;\n")
+    catalog = check(compiler, tmp_path).catalog
+    assert compiler.replayed[0][1] == len(SECOND) - 1  # just past the last `;` kept
+    assert [c.name for t in catalog.tables if t.name == "posts" for c in t.columns][-1] == "mood"
+
+    second.write_text(SECOND.replace("body text", "body text, title text"))  # edited in the middle
+    check(compiler, tmp_path)
+    assert [start for _, start in compiler.replayed] == [0]
+
+    (tmp_path / "001_first.sql").write_text(
+        FIRST + "ALTER TABLE users ADD COLUMN age int;\n"
+    )  # an earlier file
+    check(compiler, tmp_path)
+    assert [Path(p).name for p, _ in compiler.replayed] == ["001_first.sql", "002_second.sql"]
+
+
+def test_an_unterminated_last_statement_is_replayed_whole(tmp_path: Path) -> None:
+    migration = tmp_path / "001_first.sql"
+    migration.write_text(FIRST + "CREATE TABLE t (a int)")
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    migration.write_text(FIRST + "CREATE TABLE t (a int, b int);\n")
+    check(compiler, tmp_path)
+    assert compiler.replayed == [(str(migration), 0)]
+
+
+def test_errors_keep_the_snapshots_and_name_the_real_line(tmp_path: Path) -> None:
+    migration = tmp_path / "001_first.sql"
+    migration.write_text(FIRST)
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    migration.write_text(FIRST + "\n\nCREATE TABLE broken (a int REFERENCES nowhere (id));\n")
+    with pytest.raises(SourceError) as error:
+        compiler.compile_files(discover_migrations(tmp_path))
+    with pytest.raises(SourceError) as fresh:
+        compile_files(discover_migrations(tmp_path))
+    assert (error.value.line, error.value.col) == (fresh.value.line, fresh.value.col) == (5, 1)
+    migration.write_text(FIRST + "\n\nCREATE TABLE fine (a int);\n")
+    check(compiler, tmp_path)
+    assert compiler.replayed[0][1] == len(FIRST) - 1
+
+
+@pytest.mark.skipif(not PAGILA.exists(), reason=f"corpus not found at {CORPUS}")
+def test_pagila_appended_statements(tmp_path: Path) -> None:
+    migration = tmp_path / "001_pagila.sql"
+    original = PAGILA.read_text(encoding="utf-8")
+    migration.write_text(original)
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    for n in range(3):
+        migration.write_text(original + f"\nCOMMENT ON TABLE public.actor IS 'round {n}';\nSELECT 1;\n")
+        check(compiler, tmp_path)
+        assert compiler.replayed[0][1] > 0
