@@ -20,8 +20,10 @@ The API is shared with the Go, Rust and Swift backends: change it additively onl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -657,6 +659,32 @@ def function_names(
     return dict(enumerate(names))
 
 
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between runs (a template's compile costs more than its
+    render for most schemas). A cached entry is used only when the template's source is
+    unchanged (jinja2 checks a checksum); a cache that cannot be written is no cache."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError):
+            bucket.reset()
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    if os.environ.get("NSELF_NO_TEMPLATE_CACHE"):
+        return None
+    version = "".join(c if c.isalnum() else "_" for c in jinja2.__version__)
+    try:
+        return _QuietBytecodeCache(pattern=f"__nself_jinja2_{version}_%s.cache")
+    except (OSError, RuntimeError):  # no usable temporary directory
+        return None
+
+
 @functools.cache
 def template_environment() -> jinja2.Environment:
     """The jinja2 environment over the shipped templates (package nself.templates, the
@@ -669,6 +697,7 @@ def template_environment() -> jinja2.Environment:
 
     return jinja2.Environment(
         loader=jinja2.FunctionLoader(load),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
