@@ -65,7 +65,8 @@ class SchemaDiff:
         return [
             f"{op.schema}.{op.table}: columns stay in the order ({', '.join(op.reached)}), "
             f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns "
-            "(--reorder-columns rebuilds the table instead)"
+            "(--reorder-columns rebuilds the table instead, unless it is partitioned, a partition or an "
+            "inheritance parent)"
             for op in self.up
             if isinstance(op, ColumnOrderNote)
         ]
