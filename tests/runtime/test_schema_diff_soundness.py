@@ -782,6 +782,14 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE TABLE public.m (x integer, feels public.mood[], feel public.mood DEFAULT 'sad', id integer PRIMARY KEY); "
         "CREATE VIEW public.mv AS SELECT id, feel FROM public.m;",
     ),
+    # a child rebuilt under a parent with a CHECK, a NOT NULL and a primary key of its own
+    "inheritance_child_with_inherited_check": (
+        "CREATE TABLE public.pa (id integer NOT NULL CHECK (id > 0), v text, CONSTRAINT pa_pkey PRIMARY KEY (id)); "
+        "CREATE TABLE public.ch (x integer, y integer CHECK (y < 5), PRIMARY KEY (id)) INHERITS (public.pa); "
+        "INSERT INTO public.ch VALUES (1, 'a', 2, 3);",
+        "CREATE TABLE public.pa (id integer NOT NULL CHECK (id > 0), v text, w text, CONSTRAINT pa_pkey PRIMARY KEY (id)); "
+        "CREATE TABLE public.ch (y integer CHECK (y < 5), x integer, PRIMARY KEY (id)) INHERITS (public.pa);",
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "
