@@ -9,6 +9,8 @@ malformed SQL raises SourceError(file, line, col)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +62,18 @@ def parse_statements(text: str) -> tuple[ast.RawStmt, ...]:
     the per-attribute validation of pglast.ast.Node.__setattr__ (the parser's values are
     already of the right types, but for Boolean.boolval; tests/frontends/test_sql.py
     checks the trees are equal). Not thread-safe, like the rest of the interpreter."""
+    with _unvalidated_nodes():
+        return tuple(pglast.parse_sql(text))
+
+
+@contextmanager
+def _unvalidated_nodes() -> Iterator[None]:
+    """pglast nodes set without per-attribute validation (for trees pglast itself built)."""
     validating = ast.Node.__setattr__
     ast.Node.__setattr__ = object.__setattr__  # type: ignore[assignment,method-assign]
     ast.Boolean.__setattr__ = _boolean_setattr  # type: ignore[assignment,method-assign]
     try:
-        return tuple(pglast.parse_sql(text))
+        yield
     finally:
         ast.Node.__setattr__ = validating  # type: ignore[method-assign]
         del ast.Boolean.__setattr__
@@ -164,6 +173,15 @@ def compile_files(migrations: list[MigrationFile]) -> CompileResult:
     return CompileResult(state.catalog(), tuple(state.warnings))
 
 
+def _load_state(snapshot: bytes) -> State:
+    """A State pickled by IncrementalCompiler (its pglast trees were valid when pickled)."""
+    import pickle
+
+    with _unvalidated_nodes():
+        state: State = pickle.loads(snapshot)
+    return state
+
+
 class IncrementalCompiler:
     """compile_files for a watcher: keeps the interpreter's state after each migration file
     (keyed by the files before it and its text), so that a later round replays only the
@@ -201,20 +219,22 @@ class IncrementalCompiler:
                     default=None,
                 )
                 if partial is not None:
-                    state, start = pickle.loads(partial[2]), partial[1] or 0
+                    state, start = _load_state(partial[2]), partial[1] or 0
                 elif state is None:
-                    state = pickle.loads(snapshot) if snapshot is not None else State()
+                    state = _load_state(snapshot) if snapshot is not None else State()
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
                     state.search_path = State.search_path
                 self.replayed.append((path, start))
                 end = _interpret(state, text, path, migration.line_offset, start)
                 entry = (text, end, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-                kept[key] = [entry, *entries][: self.keep_per_file]
+                # most recently used first: the snapshot resumed from stays, for the next edit
+                used = [partial] if partial is not None else []
+                kept[key] = [entry, *used, *[e for e in entries if e is not partial]][: self.keep_per_file]
             chain = (key, text)
         self._snapshots = kept
         if state is None:
-            state = pickle.loads(snapshot) if snapshot is not None else State()
+            state = _load_state(snapshot) if snapshot is not None else State()
         return CompileResult(state.catalog(), tuple(state.warnings))
 
     def compile_migrations(self, path: Path | str) -> CompileResult:
