@@ -28,8 +28,8 @@ order cannot be reached that way keeps its rows and its order, and the diff says
 ColumnOrderNote. With `reorder_columns=True` such a table is rebuilt instead (RebuildTable:
 a new table with the columns in order, the rows copied across, dependants recreated), as
 is an inheritance child whose parents gain columns or whose columns change between local
-and inherited-only. Partitioned tables, partitions and inheritance parents are not
-rebuilt (they keep the note)."""
+and inherited-only, and an inheritance parent with its children. Partitioned tables and
+partitions are not rebuilt (they keep the note)."""
 
 from __future__ import annotations
 
@@ -959,11 +959,21 @@ class RebuildTable(Operation):
     # before the rebuild runs (it runs once the parents have their new columns).
     old_gone: tuple[str, ...] = ()
     new_gone: tuple[str, ...] = ()
+    # Inheritance children (rebuilt after it): detached from the old table first.
+    children: tuple[tuple[str, str], ...] = ()
     phase: ClassVar[int] = _P_ALTER_TABLE
 
     def reverse(self) -> Operation:
         return self._rev(
-            RebuildTable(self.new, self.old, self.new_parents, self.old_parents, self.new_gone, self.old_gone)
+            RebuildTable(
+                self.new,
+                self.old,
+                self.new_parents,
+                self.old_parents,
+                self.new_gone,
+                self.old_gone,
+                self.children,
+            )
         )
 
     @property
@@ -1685,14 +1695,29 @@ class _Diff:
     # ------------------------------------------------------------------ column order
 
     def _rebuildable(self, old: Table, new: Table) -> bool:
-        """Tables a RebuildTable can handle: neither partitioned nor a partition, not an
-        inheritance parent (its children hold on to it), the same parents on both sides."""
+        """Tables a RebuildTable can handle: neither partitioned nor a partition, with the
+        same parents on both sides; an inheritance parent when each child it has on both
+        sides can be rebuilt too (with it) and no child joins or leaves it."""
         if old.partition_of or new.partition_of or old.partition_by or new.partition_by:
             return False
         if old.inherits != new.inherits:
             return False
         key = (new.schema, new.name)
-        return not any(key in t.inherits for t in (*self.a.tables, *self.b.tables))
+        for k, ta in self.tables_a.items():
+            if key in ta.inherits:
+                tb = self.tables_b.get(k)
+                if tb is not None and (tb.inherits != ta.inherits or not self._rebuildable(ta, tb)):
+                    return False
+        for k, child in self.tables_b.items():
+            if key in child.inherits:
+                was = self.tables_a.get(k)
+                if was is not None and was.inherits != child.inherits:
+                    return False
+        return True
+
+    def _children(self, key: tuple[str, str]) -> list[tuple[str, str]]:
+        """The inheritance children of `key` on both sides."""
+        return [k for k, t in self.tables_b.items() if key in t.inherits and k in self.tables_a]
 
     def _rebuild_for_column_order(self, forced: Iterable[tuple[str, str]] = ()) -> None:
         """Replace the column operations of each table whose column order ALTER TABLE
@@ -1715,10 +1740,17 @@ class _Diff:
             changed = any(standing_old.get(name, flag) != flag for name, flag in standing_new.items())
             if changed or any(p in gaining for p in child.inherits):
                 wanted.append(key)
+        # An inheritance parent is rebuilt with its children: they are detached from the
+        # old parent (keeping every column, now local) and rebuilt under the new one.
+        chosen: list[tuple[str, str]] = []
         for key in wanted:
             old, new = self.tables_a.get(key), self.tables_b.get(key)
-            if old is None or new is None or not self._rebuildable(old, new):
+            if old is None or new is None or key in chosen or not self._rebuildable(old, new):
                 continue
+            chosen.append(key)
+            wanted.extend(k for k in self._children(key) if k not in done)
+        for key in chosen:
+            old, new = self.tables_a[key], self.tables_b[key]
             note = notes.get(key)
             self.ops = [op for op in self.ops if op is not note and not _rebuild_replaces(op, key)]
             s, n = key
@@ -1733,10 +1765,11 @@ class _Diff:
             after |= {_rel_key(*p) for p in new.inherits} | {_schema_key(s)}
             old_parents = tuple(p for p in (self.tables_a.get(x) for x in old.inherits) if p is not None)
             new_parents = tuple(p for p in (self.tables_b.get(x) for x in new.inherits) if p is not None)
+            detached = any(p in chosen for p in new.inherits)  # its columns all stay
             old_gone = tuple(
                 c.name
                 for c in old.columns
-                if _inherited_only(c) and not any(p.column(c.name) for p in new_parents)
+                if not detached and _inherited_only(c) and not any(p.column(c.name) for p in new_parents)
             )
             new_gone = tuple(
                 c.name
@@ -1744,7 +1777,9 @@ class _Diff:
                 if _inherited_only(c) and not any(p.column(c.name) for p in old_parents)
             )
             self.emit(
-                RebuildTable(old, new, old_parents, new_parents, old_gone, new_gone),
+                RebuildTable(
+                    old, new, old_parents, new_parents, old_gone, new_gone, tuple(self._children(key))
+                ),
                 Deps(
                     adds=frozenset({rel, *(_col_key(s, n, c.name) for c in new.columns)}),
                     removes=frozenset({rel, *(_col_key(s, n, c.name) for c in old.columns)}),

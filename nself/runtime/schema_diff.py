@@ -65,8 +65,7 @@ class SchemaDiff:
         return [
             f"{op.schema}.{op.table}: columns stay in the order ({', '.join(op.reached)}), "
             f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns "
-            "(--reorder-columns rebuilds the table instead, unless it is partitioned, a partition or an "
-            "inheritance parent)"
+            "(--reorder-columns rebuilds the table instead, unless it is partitioned or a partition)"
             for op in self.up
             if isinstance(op, ColumnOrderNote)
         ]

@@ -450,6 +450,10 @@ def _rebuild_table(op: d.RebuildTable) -> list[str]:
         comment=None,
         columns=tuple(dataclasses.replace(c, comment=None) for c in new.columns),
     )
+    out.extend(
+        f"ALTER TABLE {_table(*child)} NO INHERIT {name};  -- rebuilt next, under the new table"
+        for child in op.children
+    )
     out.extend(ddl.create_table(shell, parents=op.new_parents))
     copied = op.copied()
     op_copied = {c for c, _, _ in copied}
