@@ -9,8 +9,11 @@ The work is in nself.runtime.codegen; this module parses options and prints."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +78,20 @@ def _report(result: codegen.Regeneration) -> None:
         err_console.print(f"up to date ({milliseconds:.0f} ms)", markup=False, highlight=False)
 
 
+@contextmanager
+def _one_shot() -> Iterator[None]:
+    """A single generation (not --watch): the cyclic garbage collector off meanwhile. Compile
+    and render allocate about a million objects that reference counting frees; repeated
+    collections over them cost a quarter of the run (1,000 tables: ~0.5 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: bool, watch: bool) -> None:
     if check and watch:
         raise OptionError("--check and --watch cannot be used together")
@@ -88,7 +105,8 @@ def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: boo
         )
         codegen.watch(proj, outputs, _report, stop=threading.Event())
         return
-    results = codegen.generate(proj, outputs)
+    with _one_shot():
+        results = codegen.generate(proj, outputs)
     if check:
         stale = codegen.stale(results)
         for path in stale:
@@ -155,8 +173,9 @@ def _generate_one(
         target = codegen.TypeOutput(language, Path.cwd() / output, options, resolved)
         _run_outputs(proj, [target], check=check, watch=watch)
         return
-    catalog = load_catalog(resolved, proj)
-    write_output(codegen.render_types(language, catalog, options), output)
+    with _one_shot():
+        text = codegen.render_types(language, load_catalog(resolved, proj), options)
+    write_output(text, output)
 
 
 @app.command("typescript")

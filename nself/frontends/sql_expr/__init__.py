@@ -12,7 +12,7 @@ fragment: the compile goes on, and the fidelity test shows the difference."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,7 +141,9 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
     try:
         expr = analyzer.transform(node)
         if target_type is not None:
-            expr = analyzer.coerce(expr, analyzer.types.parse_format(target_type), 1, "implicit", to_target=True)
+            expr = analyzer.coerce(
+                expr, analyzer.types.parse_format(target_type), 1, "implicit", to_target=True
+            )
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc)
@@ -214,18 +216,23 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
         return _fallback(node)
 
 
+def _any_node(node: Any, wanted: Callable[[Any], bool]) -> bool:
+    """True when `wanted` holds for `node` or a node under it (what a pglast Visitor
+    would visit, without its per-call method discovery)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Node):
+            if wanted(item):
+                return True
+            stack.extend(getattr(item, attr) for attr in item)
+        elif isinstance(item, (tuple, list)):
+            stack.extend(item)
+    return False
+
+
 def _has_sublink(node: Any) -> bool:
-    from pglast.visitors import Visitor
-
-    found = False
-
-    class Finder(Visitor):  # type: ignore[misc]
-        def visit_SubLink(self, ancestors: Any, sub: ast.SubLink) -> None:
-            nonlocal found
-            found = True
-
-    Finder()(node)
-    return found
+    return _any_node(node, lambda item: isinstance(item, ast.SubLink))
 
 
 def _predicate_with_sublinks(node: Any, scope: ExprScope, relname: str) -> str:
@@ -248,19 +255,13 @@ def _predicate_with_sublinks(node: Any, scope: ExprScope, relname: str) -> str:
 
 
 def _mentions_new_old(node: Any) -> bool:
-    from pglast.visitors import Visitor
+    def new_or_old(item: Any) -> bool:
+        if not isinstance(item, ast.ColumnRef):
+            return False
+        fields = [getattr(f, "sval", None) for f in item.fields or ()]
+        return len(fields) == 2 and fields[0] in ("new", "old")
 
-    found = False
-
-    class Finder(Visitor):  # type: ignore[misc]
-        def visit_ColumnRef(self, ancestors: Any, ref: ast.ColumnRef) -> None:
-            nonlocal found
-            fields = [getattr(f, "sval", None) for f in ref.fields or ()]
-            if len(fields) == 2 and fields[0] in ("new", "old"):
-                found = True
-
-    Finder()(node)
-    return found
+    return _any_node(node, new_or_old)
 
 
 # --------------------------------------------------------------------------- partitions
