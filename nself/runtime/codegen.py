@@ -19,6 +19,7 @@ environment (the database nself manages)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -288,6 +289,8 @@ def regenerate(
     project: Project, outputs: Sequence[TypeOutput], cache: RenderCache | None = None
 ) -> Regeneration:
     started = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()  # a round allocates much and frees it by reference counting (see cli/types.py)
     try:
         written = write(generate(project, outputs, cache))
     except (NselfError, IRFormatError) as exc:
@@ -295,6 +298,9 @@ def regenerate(
     except Exception as exc:  # a bug must not end a watch session either; say what it was
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Regeneration([], time.perf_counter() - started, " ".join(message.split()))
+    finally:
+        if collecting:
+            gc.enable()
     return Regeneration(written, time.perf_counter() - started)
 
 

@@ -25,12 +25,14 @@ import functools
 import importlib.resources
 import os
 import re
+import types
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
+import jinja2.runtime
 
 from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, Table, View
 from nself.ir.types import array_dims, split_type_name, unquote_identifier
@@ -685,6 +687,34 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return None
 
 
+_PLAIN_CALLABLES = frozenset(
+    {types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.BuiltinMethodType}
+)
+
+
+class _Context(jinja2.runtime.Context):
+    """jinja2's Context, with a direct path for calling plain functions and methods (the
+    renderers' helpers, called once per field): jinja2.Context.call inspects every callable
+    for pass_context/pass_environment markers, which costs more than most helpers."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(__obj) in _PLAIN_CALLABLES and not hasattr(__obj, "jinja_pass_arg"):
+            if kwargs:
+                kwargs.pop("_block_vars", None)
+                kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
+        return super().call(__obj, *args, **kwargs)
+
+
+class _Environment(jinja2.Environment):
+    context_class = _Context
+
+
 @functools.cache
 def template_environment() -> jinja2.Environment:
     """The jinja2 environment over the shipped templates (package nself.templates, the
@@ -695,7 +725,7 @@ def template_environment() -> jinja2.Environment:
     def load(name: str) -> str:
         return root.joinpath(*name.split("/")).read_text(encoding="utf-8")
 
-    return jinja2.Environment(
+    return _Environment(
         loader=jinja2.FunctionLoader(load),
         bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
