@@ -176,7 +176,8 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
 """
 
 Q_COLUMNS = f"""
-SELECT a.attrelid, a.attnum, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS data_type,
+SELECT a.attrelid, a.attnum, a.attname AS name,
+       format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
        a.attnotnull AS not_null,
        CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS "default",
        a.attidentity AS identity, a.attgenerated AS generated,

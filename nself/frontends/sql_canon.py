@@ -51,6 +51,14 @@ def data_type(state: State, tn: Any) -> str:
     return str(_call(state, sql_expr.canonical_type, tn))
 
 
+def declared_type(state: State, tn: Any) -> str:
+    """A column's or attribute's type with the array dimensions it was declared with
+    (`integer[][]`), which PostgreSQL records in attndims (see docs/ir.md)."""
+    text = data_type(state, tn)
+    extra = len(tn.arrayBounds or ()) - 1
+    return text + "[]" * extra if extra > 0 else text
+
+
 def default_expression(
     state: State, node: Any, target_type: str, columns: Mapping[str, str] | None = None
 ) -> str | None:

@@ -328,7 +328,7 @@ def create_composite(state: State, stmt: Any) -> None:
         collation = None
         if cd.collClause is not None:
             collation = state.collation_text(names_of(cd.collClause.collname))
-        attributes.append(CompositeAttribute(cd.colname, canon.data_type(state, cd.typeName), collation))
+        attributes.append(CompositeAttribute(cd.colname, canon.declared_type(state, cd.typeName), collation))
     state.builder.add(CompositeType(schema, name, tuple(attributes)))
     state.created("TYPE", schema, name)
 

@@ -39,6 +39,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.types import collapse_array_dims
 
 NodeT = TypeVar("NodeT", bound=ast.Node)
 Handler = Callable[["State", Any], None]
@@ -403,4 +404,5 @@ def names_of(nodes: Iterable[Any] | None) -> list[str]:
 
 
 def column_types(table: Table) -> Mapping[str, str]:
-    return {c.name: c.data_type for c in table.columns}
+    """Column name -> type as expressions see it (declared array dimensions collapsed)."""
+    return {c.name: collapse_array_dims(c.data_type) for c in table.columns}

@@ -45,6 +45,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.types import collapse_array_dims
 
 # --------------------------------------------------------------------------- sequences
 
@@ -470,8 +471,8 @@ def column_from_def(
 ) -> ColumnResult:
     name = sql_naming.truncate_identifier(cd.colname)
     serial = _is_serial(cd.typeName)
-    data_type = serial if serial else canon.data_type(state, cd.typeName)
-    columns = {**columns, name: data_type}
+    data_type = serial if serial else canon.declared_type(state, cd.typeName)
+    columns = {**columns, name: collapse_array_dims(data_type)}
     not_null = bool(cd.is_not_null)
     default: str | None = None
     default_node: Any = None
@@ -600,7 +601,10 @@ def _inherited_columns(parents: Seq[Table], mark: bool = True) -> list[Column]:
     for parent in parents:
         for col in parent.columns:
             prior = merged.get(col.name)
-            inherited = dataclasses.replace(col, identity=None, comment=None, inherited=mark)
+            # Copies carry no declared array dimensions (attndims 0).
+            inherited = dataclasses.replace(
+                col, data_type=collapse_array_dims(col.data_type), identity=None, comment=None, inherited=mark
+            )
             if prior is None:
                 merged[col.name] = inherited
             else:
@@ -628,7 +632,7 @@ def create_table(state: State, stmt: Any) -> None:
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
-    column_map = {c.name: c.data_type for c in inherited}
+    column_map = {c.name: collapse_array_dims(c.data_type) for c in inherited}
     for element in stmt.tableElts or ():
         if isinstance(element, ast.ColumnDef):
             if (
@@ -640,12 +644,13 @@ def create_table(state: State, stmt: Any) -> None:
                 results[by_name[element.colname]] = r
                 continue
             r = column_from_def(state, element, pending, column_map)
-            column_map[r.column.name] = r.column.data_type
+            column_map[r.column.name] = collapse_array_dims(r.column.data_type)
             if r.column.name in by_name:
                 i = by_name[r.column.name]
                 prior = results[i].column
                 merged = dataclasses.replace(
                     r.column,
+                    data_type=collapse_array_dims(r.column.data_type),
                     not_null=r.column.not_null or prior.not_null,
                     default=r.column.default if r.column.default is not None else prior.default,
                 )
@@ -659,7 +664,7 @@ def create_table(state: State, stmt: Any) -> None:
             for r in _like_columns(state, element):
                 by_name[r.column.name] = len(results)
                 results.append(r)
-                column_map[r.column.name] = r.column.data_type
+                column_map[r.column.name] = collapse_array_dims(r.column.data_type)
         else:
             raise Skip(f"table element {type(element).__name__} is not modelled")
     columns = finish_columns(state, schema, name, results)
@@ -785,6 +790,7 @@ def _like_columns(state: State, like: Any) -> list[ColumnResult]:
             ColumnResult(
                 dataclasses.replace(
                     col,
+                    data_type=collapse_array_dims(col.data_type),
                     default=col.default if options & defaults else None,
                     generated=col.generated if options & generated else None,
                     identity=col.identity if options & identity else None,
@@ -928,7 +934,7 @@ def alter_composite(state: State, composite: CompositeType, stmt: Any) -> None:
             cd = cmd.def_
             attributes.append(
                 CompositeAttribute(
-                    cd.colname, canon.data_type(state, cd.typeName), _collation(state, cd.collClause)
+                    cd.colname, canon.declared_type(state, cd.typeName), _collation(state, cd.collClause)
                 )
             )
         elif cmd.subtype == AlterTableType.AT_DropColumn:
@@ -937,7 +943,7 @@ def alter_composite(state: State, composite: CompositeType, stmt: Any) -> None:
             attributes = [a for a in attributes if a.name != cmd.name]
         elif cmd.subtype == AlterTableType.AT_AlterColumnType:
             cd = cmd.def_
-            data_type = canon.data_type(state, cd.typeName)
+            data_type = canon.declared_type(state, cd.typeName)
             collation = _collation(state, cd.collClause)
             attributes = [
                 dataclasses.replace(a, data_type=data_type, collation=collation) if a.name == cmd.name else a
@@ -1192,7 +1198,7 @@ def column_not_null(state: State, table: Table, cmd: Any) -> Table:
 def alter_column_type(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
     cd = cmd.def_
-    data_type = canon.data_type(state, cd.typeName)
+    data_type = canon.declared_type(state, cd.typeName)
     # The default keeps its text: PostgreSQL coerces the stored expression to the new type
     # with an implicit cast, which its deparser does not print.
     new = dataclasses.replace(col, data_type=data_type, collation=_collation(state, cd.collClause))

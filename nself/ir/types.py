@@ -41,6 +41,13 @@ def strip_array(data_type: str) -> str:
     return text
 
 
+def collapse_array_dims(data_type: str) -> str:
+    """The type as format_type prints it, whatever dimensions were declared:
+    'integer[][]' -> 'integer[]'. PostgreSQL keeps declared dimensions (attndims) only for
+    columns defined with them; copies (partitions, LIKE, inherited columns) have none."""
+    return strip_array(data_type) + "[]" if array_dims(data_type) > 1 else data_type
+
+
 def split_type_name(data_type: str) -> tuple[str | None, str, str | None]:
     """(schema, name, modifiers) of a data type without array brackets.
     'public.mood' -> ('public', 'mood', None); 'numeric(10,2)' -> (None, 'numeric', '(10,2)');

@@ -287,6 +287,15 @@ ORACLE = (
         "CREATE UNLOGGED TABLE t (a int) WITH (fillfactor=70)",
         "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)",
         "CREATE TABLE t (a int DEFAULT NULL, b text DEFAULT NULL::text)",
+        # declared array dimensions (attndims): kept on definitions, not on copies
+        "CREATE TYPE ct AS (a int[][]); CREATE TABLE t (a int[][], b text[][][], c int[]); "
+        "ALTER TABLE t ADD COLUMN d int[][]; ALTER TABLE t ALTER COLUMN c TYPE int[][]",
+        "CREATE TABLE t (a int[][]); CREATE TABLE ch () INHERITS (t); CREATE TABLE ch2 (a int[][][]) INHERITS (t); "
+        "ALTER TABLE t ADD COLUMN b int[][]; CREATE TABLE l (LIKE t)",
+        "CREATE TABLE p (k int, a int[][]) PARTITION BY RANGE (k); "
+        "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (1) TO (2); ALTER TABLE p ADD COLUMN b int[][]; "
+        "CREATE TABLE p2 (k int, a int[][], b int[][]); ALTER TABLE p ATTACH PARTITION p2 FOR VALUES FROM (2) TO (3); "
+        "ALTER TABLE p ALTER COLUMN b TYPE int[][][]",
         "CREATE TABLE u (id int); CREATE TABLE t (a int); ALTER TABLE t ENABLE ROW LEVEL SECURITY; "
         "CREATE POLICY p ON t USING (EXISTS (SELECT 1 FROM u WHERE u.id = t.a)) WITH CHECK (a > 0)",
         "CREATE TABLE t (a int); ALTER TABLE t SET UNLOGGED; ALTER TABLE t SET (fillfactor=50)",

@@ -6,6 +6,7 @@ order (text order under the C collation), so the rows are the same on every mach
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -163,23 +164,24 @@ def _fit(value: str | None, limit: int, unique: bool, row: int) -> str | None:
     return value[:limit]
 
 
-def _array_values(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
-    element = ColumnPlan(
-        column.name, column.base_type, column.base_type, column.dims - 1, column.generator, column.params,
-        True, rules=column.rules, attributes=column.attributes,
-    )
-    # Each array holds 0 to 3 elements (multi-dimensional arrays are rectangular: 2 x 2).
-    width = 2 if column.dims > 1 else 3
-    lengths = below(u, width + 1).tolist() if column.dims == 1 else [width] * len(rows)
-    parts = [values_from_draws(element, rows, again(u, 10 + i), anchor) for i in range(width)]
-    out: Values = []
-    for index, length in enumerate(lengths):
-        items = [parts[i][index] for i in range(length)]
-        if column.dims > 1:
-            out.append("{" + ",".join(item or "{}" for item in items) + "}")
-        else:
-            out.append("{" + ",".join(_array_element(item) for item in items) + "}")
-    return out
+def _array_values(
+    column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64, *, inner: bool = False
+) -> Values:
+    """Array literals. A one-dimensional array holds 0 to 3 elements; a multi-dimensional
+    one is rectangular (2 x 2 ...), as PostgreSQL requires of its sub-arrays."""
+    rectangular = column.dims > 1 or inner
+    width = 2 if rectangular else 3
+    lengths = [width] * len(rows) if rectangular else below(u, width + 1).tolist()
+    if column.dims > 1:
+        element = dataclasses.replace(column, dims=column.dims - 1, not_null=True)
+        parts = [_array_values(element, rows, again(u, 10 + i), anchor, inner=True) for i in range(width)]
+    else:
+        element = dataclasses.replace(column, dims=0, not_null=True)
+        parts = [
+            [_array_element(v) for v in values_from_draws(element, rows, again(u, 10 + i), anchor)]
+            for i in range(width)
+        ]
+    return ["{" + ",".join(parts[i][index] or "" for i in range(length)) + "}" for index, length in enumerate(lengths)]
 
 
 def _composite_values(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:

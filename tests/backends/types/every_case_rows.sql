@@ -47,11 +47,11 @@ VALUES (
     '[1,10)', '[1,10)', '(1.5,2.5]', '[2024-01-01 00:00,2024-01-02 00:00)', '[2024-01-01 00:00+00,)',
     '[2024-01-01,2024-02-01)',
     '{[1,3),[5,7)}', '[1.5,2.5]', 42, 'pg_class', '16/B374D848',
-    '{1,2,3}', '{4,5}', '{"a","b c"}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
+    '{1,2,3}', '{{4,5},{6,7}}', '{"a","b c"}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}',
     '{"2024-01-01 00:00:00+00"}', '{happy,read-only}',
     '{1.10,99999999999999999999.5}', 'd@example.com', 'e@example.com', 5, 6, '{x,y}', NULL,
     'type', 'Self', ROW('Main St', 'Springfield', '12345', 'home', '(1,2)'),
-    ARRAY[ROW('A', 'B', '1', NULL, NULL)::public.address], ROW('sku', 2, 9.99, NULL, '{ReadOnly}', '{1,2}'),
+    ARRAY[ROW('A', 'B', '1', NULL, NULL)::public.address], ROW('sku', 2, 9.99, NULL, '{ReadOnly}', '{{1,2}}'),
     'y');
 INSERT INTO public.all_types (c_smallint, c_integer, c_bigint, c_numeric_p, c_bool,
     c_timestamptz, c_uuid, c_jsonb, c_int_matrix, c_maybe_email, c_strict, c_email)

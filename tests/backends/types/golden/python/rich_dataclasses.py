@@ -190,7 +190,7 @@ class AllTypes:
     c_floatrange: Any
     c_oid: int | None
     c_int_array: list[int] | None
-    c_int_matrix: list[int] | None
+    c_int_matrix: list[list[int]] | None
     c_text_array: list[str]
     c_composite: MoneyAmount | None
     c_composite_array: list[MoneyAmount] | None
@@ -244,7 +244,7 @@ class AllTypesInsert:
     c_floatrange: Any = None
     c_oid: int | None = None
     c_int_array: list[int] | None = None
-    c_int_matrix: list[int] | None = None
+    c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
@@ -297,7 +297,7 @@ class AllTypesUpdate:
     c_floatrange: Any = None
     c_oid: int | None = None
     c_int_array: list[int] | None = None
-    c_int_matrix: list[int] | None = None
+    c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None

@@ -183,7 +183,7 @@ class AllTypes(Model):
     c_floatrange: Any
     c_oid: int | None
     c_int_array: list[int] | None
-    c_int_matrix: list[int] | None
+    c_int_matrix: list[list[int]] | None
     c_text_array: list[str]
     c_composite: MoneyAmount | None
     c_composite_array: list[MoneyAmount] | None
@@ -236,7 +236,7 @@ class AllTypesInsert(Model):
     c_floatrange: Any = None
     c_oid: int | None = None
     c_int_array: list[int] | None = None
-    c_int_matrix: list[int] | None = None
+    c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
@@ -288,7 +288,7 @@ class AllTypesUpdate(Model):
     c_floatrange: Any = None
     c_oid: int | None = None
     c_int_array: list[int] | None = None
-    c_int_matrix: list[int] | None = None
+    c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None

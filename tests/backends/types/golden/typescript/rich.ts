@@ -155,7 +155,7 @@ export interface AllTypes {
   c_floatrange: string | null;
   c_oid: number | null;
   c_int_array: number[] | null;
-  c_int_matrix: number[] | null;
+  c_int_matrix: number[][] | null;
   c_text_array: string[];
   c_composite: MoneyAmount | null;
   c_composite_array: MoneyAmount[] | null;
@@ -206,7 +206,7 @@ export interface AllTypesInsert {
   c_floatrange?: string | null;
   c_oid?: number | null;
   c_int_array?: number[] | null;
-  c_int_matrix?: number[] | null;
+  c_int_matrix?: number[][] | null;
   c_text_array?: string[];
   c_composite?: MoneyAmount | null;
   c_composite_array?: MoneyAmount[] | null;
@@ -256,7 +256,7 @@ export interface AllTypesUpdate {
   c_floatrange?: string | null;
   c_oid?: number | null;
   c_int_array?: number[] | null;
-  c_int_matrix?: number[] | null;
+  c_int_matrix?: number[][] | null;
   c_text_array?: string[];
   c_composite?: MoneyAmount | null;
   c_composite_array?: MoneyAmount[] | null;

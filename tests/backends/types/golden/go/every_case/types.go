@@ -58,7 +58,7 @@ type LineItem struct {
 	Price  *json.Number `json:"price"`
 	ShipTo *Address     `json:"ship_to"`
 	Moods  []Mood       `json:"moods"`
-	Matrix []int32      `json:"matrix"`
+	Matrix [][]int32    `json:"matrix"`
 }
 
 // EventEntries is a row of the table Audit Log.Event Entries.
@@ -207,7 +207,7 @@ type AllTypes struct {
 	CRegclass       *string         `json:"c_regclass"`
 	CPgLsn          *string         `json:"c_pg_lsn"`
 	CIntArray       []int32         `json:"c_int_array"`
-	CIntMatrix      []int32         `json:"c_int_matrix"`
+	CIntMatrix      [][]int32       `json:"c_int_matrix"`
 	CTextArray      []string        `json:"c_text_array"`
 	CUUIDArray      []string        `json:"c_uuid_array"`
 	CTsArray        []time.Time     `json:"c_ts_array"`
@@ -288,7 +288,7 @@ type AllTypesInsert struct {
 	CRegclass       *string          `json:"c_regclass,omitempty"`
 	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
 	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
-	CIntMatrix      []int32          `json:"c_int_matrix"`
+	CIntMatrix      [][]int32        `json:"c_int_matrix"`
 	CTextArray      *[]string        `json:"c_text_array,omitempty"`
 	CUUIDArray      *[]string        `json:"c_uuid_array,omitempty"`
 	CTsArray        *[]time.Time     `json:"c_ts_array,omitempty"`
@@ -367,7 +367,7 @@ type AllTypesUpdate struct {
 	CRegclass       *string          `json:"c_regclass,omitempty"`
 	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
 	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
-	CIntMatrix      *[]int32         `json:"c_int_matrix,omitempty"`
+	CIntMatrix      *[][]int32       `json:"c_int_matrix,omitempty"`
 	CTextArray      *[]string        `json:"c_text_array,omitempty"`
 	CUUIDArray      *[]string        `json:"c_uuid_array,omitempty"`
 	CTsArray        *[]time.Time     `json:"c_ts_array,omitempty"`

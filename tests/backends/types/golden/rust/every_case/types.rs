@@ -71,7 +71,7 @@ pub struct LineItem {
     pub price: Option<rust_decimal::Decimal>,
     pub ship_to: Option<Address>,
     pub moods: Option<Vec<Mood>>,
-    pub matrix: Option<Vec<i32>>,
+    pub matrix: Option<Vec<Vec<i32>>>,
 }
 
 /// A row of the table `Audit Log.Event Entries`.
@@ -251,7 +251,7 @@ pub struct AllTypes {
     pub c_regclass: Option<String>,
     pub c_pg_lsn: Option<String>,
     pub c_int_array: Option<Vec<i32>>,
-    pub c_int_matrix: Vec<i32>,
+    pub c_int_matrix: Vec<Vec<i32>>,
     pub c_text_array: Option<Vec<String>>,
     pub c_uuid_array: Option<Vec<uuid::Uuid>>,
     pub c_ts_array: Option<Vec<chrono::DateTime<chrono::Utc>>>,
@@ -380,7 +380,7 @@ pub struct AllTypesInsert {
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_int_array: Option<Option<Vec<i32>>>,
-    pub c_int_matrix: Vec<i32>,
+    pub c_int_matrix: Vec<Vec<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_text_array: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -532,7 +532,7 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_int_array: Option<Option<Vec<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_int_matrix: Option<Vec<i32>>,
+    pub c_int_matrix: Option<Vec<Vec<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_text_array: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
