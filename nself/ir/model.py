@@ -7,7 +7,9 @@ JSON serialisation all follow from the fields alone (see `nself.ir.serialize`).
 Canonical text forms, shared by every frontend:
 - data types are what `format_type()` prints with `search_path = pg_catalog`: built-in
   types unqualified (`character varying(255)`, `timestamp with time zone`, `integer[]`),
-  user types schema-qualified (`public.mood`, `public.mood[]`);
+  user types schema-qualified (`public.mood`, `public.mood[]`); a table or composite
+  column declared with several array dimensions repeats the brackets (`integer[][]`, from
+  pg_attribute.attndims; copies such as partitions, LIKE and inherited columns have none);
 - expressions (defaults, checks, predicates, generated columns, policies, view bodies,
   partition bounds) are what PostgreSQL's deparsers print (`pg_get_expr`,
   `pg_get_constraintdef`, `pg_get_viewdef`, ...) with `search_path = pg_catalog` and
