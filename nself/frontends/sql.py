@@ -203,64 +203,118 @@ def _load_state(snapshot: bytes) -> State:
     return state
 
 
+class _Snapshot:
+    """The interpreter's state after one migration file: pickled (so later rounds cannot
+    alter it), or still live after the last file of a round until `settle`; with a spare
+    unpickled copy made while the watcher waits, so resuming costs nothing."""
+
+    __slots__ = ("blob", "end", "live", "result", "spare", "text")
+
+    def __init__(self, text: str, end: int | None, state: State, *, last: bool) -> None:
+        self.text, self.end = text, end
+        self.live: State | None = state if last else None
+        self.blob: bytes | None = None if last else _dump_state(state)
+        self.spare: State | None = None
+        self.result: CompileResult | None = None  # what the round that ended here returned
+
+    def settle(self) -> None:
+        if self.live is not None:
+            self.blob, self.live = _dump_state(self.live), None
+
+    def take(self) -> State:
+        """A State of its own for the caller to go on interpreting with."""
+        if self.spare is not None:
+            state, self.spare = self.spare, None
+            return state
+        self.settle()
+        assert self.blob is not None
+        return _load_state(self.blob)
+
+    def prepare(self) -> None:
+        self.settle()
+        if self.spare is None and self.blob is not None:
+            self.spare = _load_state(self.blob)
+
+
+def _dump_state(state: State) -> bytes:
+    import pickle
+
+    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 class IncrementalCompiler:
     """compile_files for a watcher: keeps the interpreter's state after each migration file
     (keyed by the files before it and its text), so that a later round replays only the
     files that changed, and in a file that only changed after a statement's `;` (a
-    statement appended, or the last ones edited), only what follows that point. Each
-    snapshot is the pickled State, so later rounds cannot alter it."""
+    statement appended, or the last ones edited), only what follows that point. Call
+    `settle` while waiting for the next change: it does the bookkeeping a round leaves
+    (pickling the last state, unpickling spare copies to resume from)."""
 
     def __init__(self, keep_per_file: int = 4) -> None:
         self.keep_per_file = keep_per_file
-        # (files before, path, line offset) -> [(text, resume offset or None, state)], newest first
-        self._snapshots: dict[tuple[object, ...], list[tuple[str, int | None, bytes]]] = {}
+        # (files before, path, line offset) -> snapshots, most recently used first
+        self._snapshots: dict[tuple[object, ...], list[_Snapshot]] = {}
+        self._last_key: tuple[object, ...] | None = None
         self.replayed: list[tuple[str, int]] = []  # (file, resumed at offset) of the last round
 
     def compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
         with _gc_paused():
             return self._compile_files(migrations)
 
-    def _compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
-        import pickle
+    def settle(self) -> None:
+        with _gc_paused():
+            for entries in self._snapshots.values():
+                for entry in entries:
+                    entry.settle()
+            if self._last_key is not None:
+                for entry in self._snapshots.get(self._last_key, [])[:2]:
+                    entry.prepare()
 
-        kept: dict[tuple[object, ...], list[tuple[str, int | None, bytes]]] = {}
+    def _compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
+        kept: dict[tuple[object, ...], list[_Snapshot]] = {}
         chain: tuple[object, ...] = ()
         state: State | None = None  # the live state, when a file was interpreted this round
-        snapshot: bytes | None = None  # else the state after the files so far (None: empty)
+        snapshot: _Snapshot | None = None  # else the snapshot after the files so far (None: empty)
+        key: tuple[object, ...] | None = None
         self.replayed = []
-        for migration in migrations:
+        for number, migration in enumerate(migrations, start=1):
             text, path = migration.up_sql, str(migration.path)
             key = (chain, path, migration.line_offset)
             entries = self._snapshots.get(key, [])
-            whole = next((e for e in entries if e[0] == text), None)
+            whole = next((e for e in entries if e.text == text), None)
             if whole is not None:
-                state, snapshot = None, whole[2]
+                state, snapshot = None, whole
                 kept[key] = [whole, *[e for e in entries if e is not whole]][: self.keep_per_file]
             else:
                 start = 0
                 partial = max(
-                    (e for e in entries if e[1] is not None and text.startswith(e[0][: e[1]])),
-                    key=lambda e: e[1] or 0,
+                    (e for e in entries if e.end is not None and text.startswith(e.text[: e.end])),
+                    key=lambda e: e.end or 0,
                     default=None,
                 )
                 if partial is not None:
-                    state, start = _load_state(partial[2]), partial[1] or 0
+                    state, start = partial.take(), partial.end or 0
                 elif state is None:
-                    state = _load_state(snapshot) if snapshot is not None else State()
+                    state = snapshot.take() if snapshot is not None else State()
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
                     state.search_path = State.search_path
                 self.replayed.append((path, start))
                 end = _interpret(state, text, path, migration.line_offset, start)
-                entry = (text, end, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+                snapshot = _Snapshot(text, end, state, last=number == len(migrations))
                 # most recently used first: the snapshot resumed from stays, for the next edit
                 used = [partial] if partial is not None else []
-                kept[key] = [entry, *used, *[e for e in entries if e is not partial]][: self.keep_per_file]
+                kept[key] = [snapshot, *used, *[e for e in entries if e is not partial]][: self.keep_per_file]
             chain = (key, text)
-        self._snapshots = kept
+        self._snapshots, self._last_key = kept, key
+        if snapshot is not None and snapshot.result is not None and state is None:
+            return snapshot.result  # nothing changed since the round that ended here
         if state is None:
-            state = _load_state(snapshot) if snapshot is not None else State()
-        return CompileResult(state.catalog(), tuple(state.warnings))
+            state = snapshot.take() if snapshot is not None else State()
+        result = CompileResult(state.catalog(), tuple(state.warnings))
+        if snapshot is not None:
+            snapshot.result = result
+        return result
 
     def compile_migrations(self, path: Path | str) -> CompileResult:
         return self.compile_files(discover_migrations(path))

@@ -176,6 +176,11 @@ class RenderCache:
     # replays only the files (or the tail of the file) that changed
     compilers: dict[str, Any] = field(default_factory=dict)
 
+    def settle(self) -> None:
+        """Bookkeeping for the next round, done while the watcher waits."""
+        for compiler in self.compilers.values():
+            compiler.settle()
+
 
 def _load_catalog(source: str | None, project: Project, cache: RenderCache | None) -> Catalog:
     """load_catalog, but incremental for migrations (a directory or a .sql file) when a
@@ -346,3 +351,4 @@ def watch(
         if changes or pending_initial:
             pending_initial = False
             report(regenerate(project, outputs, cache))
+            cache.settle()
