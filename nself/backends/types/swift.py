@@ -15,6 +15,7 @@ encoder skips when nil; for a nullable column that is `T??`, so `.some(nil)` wri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,8 +276,13 @@ def bare(identifier: str) -> str:
     return identifier.strip("`")
 
 
+_SWIFT_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*')
+
+
 def swift_string(text: str) -> str:
     """A Swift string literal."""
+    if _SWIFT_PLAIN.fullmatch(text):
+        return f'"{text}"'
     out = []
     for char in text:
         if char == '"':
