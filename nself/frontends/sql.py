@@ -9,6 +9,7 @@ malformed SQL raises SourceError(file, line, col)."""
 from __future__ import annotations
 
 import gc
+import pickle
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -196,8 +197,6 @@ def _compile_files(migrations: list[MigrationFile]) -> CompileResult:
 
 def _load_state(snapshot: bytes) -> State:
     """A State pickled by IncrementalCompiler (its pglast trees were valid when pickled)."""
-    import pickle
-
     with _unvalidated_nodes():
         state: State = pickle.loads(snapshot)
     return state
@@ -236,9 +235,12 @@ class _Snapshot:
             self.spare = _load_state(self.blob)
 
 
-def _dump_state(state: State) -> bytes:
-    import pickle
+# what pickling or unpickling a State could raise (a value pickle cannot hold, a tree
+# deeper than the recursion limit)
+_SNAPSHOT_ERRORS = (pickle.PicklingError, pickle.UnpicklingError, RecursionError, TypeError, AttributeError)
 
+
+def _dump_state(state: State) -> bytes:
     return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -259,16 +261,23 @@ class IncrementalCompiler:
 
     def compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
         with _gc_paused():
-            return self._compile_files(migrations)
+            try:
+                return self._compile_files(migrations)
+            except _SNAPSHOT_ERRORS:  # a state pickle cannot hold: compile without snapshots
+                self._snapshots, self._last_key = {}, None
+                return _compile_files(migrations)
 
     def settle(self) -> None:
         with _gc_paused():
-            for entries in self._snapshots.values():
-                for entry in entries:
-                    entry.settle()
-            if self._last_key is not None:
-                for entry in self._snapshots.get(self._last_key, [])[:2]:
-                    entry.prepare()
+            try:
+                for entries in self._snapshots.values():
+                    for entry in entries:
+                        entry.settle()
+                if self._last_key is not None:
+                    for entry in self._snapshots.get(self._last_key, [])[:2]:
+                        entry.prepare()
+            except _SNAPSHOT_ERRORS:
+                self._snapshots, self._last_key = {}, None
 
     def _compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
         kept: dict[tuple[object, ...], list[_Snapshot]] = {}

@@ -107,3 +107,20 @@ def test_pagila_appended_statements(tmp_path: Path) -> None:
         assert compiler.replayed[0][1] > 0
         if n % 2:
             compiler.settle()
+
+
+def test_a_state_pickle_cannot_hold_means_no_snapshots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nself.frontends import sql
+
+    def refuse(state: object) -> bytes:
+        raise TypeError("cannot pickle 'generator' object")
+
+    (tmp_path / "001_first.sql").write_text(FIRST)
+    (tmp_path / "002_second.sql").write_text(SECOND)
+    monkeypatch.setattr(sql, "_dump_state", refuse)
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    compiler.settle()
+    check(compiler, tmp_path)
