@@ -1155,19 +1155,22 @@ def _builtin_type(name: str, args: list[str]) -> _PgType | None:
 
 
 def _pg_type(t: _TypeRef, model: _Model) -> tuple[_PgType, _EnumDef | None]:
+    # The column keeps its declared dimensions (`integer[][]`, as attndims records them);
+    # casts of its values print one pair of brackets whatever the dimensions.
+    declared = "[]" * t.arrays
     suffix = "[]" if t.arrays else ""
     schema = PUBLIC if t.schema in (None, PUBLIC) else t.schema
     enum = model.enums.get((schema, t.name))
     if enum is not None and not t.args:
-        q = _qualified(enum.schema, enum.name) + suffix
-        return _PgType(q, q), (enum if not t.arrays else None)
+        q = _qualified(enum.schema, enum.name)
+        return _PgType(q + declared, q + suffix), (enum if not t.arrays else None)
     if t.schema is None:
         builtin = _builtin_type(t.name, t.args)
         if builtin is not None:
             if suffix:
                 if builtin.serial:
                     return _PgType(t.raw, t.raw, known=False), None
-                return _PgType(builtin.text + suffix, builtin.base + suffix), None
+                return _PgType(builtin.text + declared, builtin.base + suffix), None
             return builtin, None
     # A type DBML does not define: a user type when schema-qualified (printed as
     # format_type would), else kept as written (PostgreSQL would refuse it).

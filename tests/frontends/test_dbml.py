@@ -77,10 +77,10 @@ def _expected_type(t: dict[str, Any], increment: bool, enums: set[tuple[str, str
         builtin = _builtin_type(name, [])
         return builtin.text if builtin is not None and builtin.serial else "integer"
     if (schema, name) in enums:
-        return f"{quote_ident(schema)}.{quote_ident(name)}" + ("[]" if arrays else "")
+        return f"{quote_ident(schema)}.{quote_ident(name)}" + "[]" * arrays
     builtin = _builtin_type(name, [a.strip() for a in args if a.strip()])
     if t.get("schemaName") is None and builtin is not None and not (builtin.serial and arrays):
-        return builtin.text + ("[]" if arrays else "")
+        return builtin.text + "[]" * arrays  # declared dimensions are kept (docs/ir.md)
     prefix = f"{quote_ident(t['schemaName'])}." if t.get("schemaName") else ""
     return prefix + raw
 
