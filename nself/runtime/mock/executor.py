@@ -7,6 +7,7 @@ order (text order under the C collation), so the rows are the same on every mach
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -423,6 +424,18 @@ def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) ->
 
 
 def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) -> list[TableResult]:
+    # Generation makes millions of short-lived strings and no reference cycles; the cyclic
+    # collector would only rescan them again and again (a quarter of the run time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _execute_plan(url, plan, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[TableResult]:
     results: list[TableResult] = []
     with connect(url) as conn:
         try:
@@ -430,7 +443,7 @@ def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) 
                 if plan.tables:
                     targets = sql.SQL(", ").join(_ident(t.schema, t.name) for t in plan.tables)
                     conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(targets))
-                foreign_keys = _set_aside_foreign_keys(conn, plan)
+                set_aside = _set_aside_constraints(conn, plan)
                 for table in plan.tables:
                     started = time.perf_counter()
                     try:
@@ -443,7 +456,7 @@ def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) 
                         _fill_deferred(conn, table, plan)
                     except psycopg.Error as exc:
                         raise MockError(_explain(exc, table.qualified)) from None
-                _restore_foreign_keys(conn, foreign_keys)
+                _restore_constraints(conn, set_aside)
         except psycopg.Error as exc:
             raise MockError(_explain(exc, "mock data")) from None
     return results
@@ -458,22 +471,44 @@ WHERE c.contype = 'f' AND c.conparentid = 0
 ORDER BY 1, 2
 """
 
+# Primary keys and unique constraints of the filled tables that no remaining foreign key
+# needs (run after the foreign keys are set aside), and that carry nothing an ADD
+# CONSTRAINT would not give back (replica identity, CLUSTER).
+_KEYS = """
+SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c
+JOIN pg_index i ON i.indexrelid = c.conindid
+WHERE c.contype IN ('p', 'u') AND c.conparentid = 0
+  AND c.conrelid = ANY (%(tables)s::regclass[])
+  AND NOT i.indisreplident AND NOT i.indisclustered
+  AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
+ORDER BY 1, 2
+"""
 
-def _set_aside_foreign_keys(conn: psycopg.Connection[Any], plan: MockPlan) -> list[tuple[str, str, str]]:
-    """Drop the foreign keys of the tables being filled, to add them back (validating
-    every row in one pass) once all rows are in: what pg_restore does, and far faster
-    than a check per row. It all happens in the run's transaction."""
+SetAside = list[tuple[str, str, str]]
+
+
+def _set_aside_constraints(conn: psycopg.Connection[Any], plan: MockPlan) -> SetAside:
+    """Drop the foreign keys, primary keys and unique constraints of the tables being
+    filled, to add them back once all rows are in: PostgreSQL then validates each foreign
+    key in one pass and builds each index by sorting, instead of a check and an index
+    insertion per row (what pg_restore does). It all happens in the run's transaction, so
+    a violation found at the end undoes the whole run."""
     tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
     if not tables:
         return []
-    keys = [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(_FOREIGN_KEYS, {"tables": tables}).fetchall()]
-    for table, name, _definition in keys:
-        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name)))
-    return keys
+    dropped: SetAside = []
+    for query in (_FOREIGN_KEYS, _KEYS):
+        found = [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(query, {"tables": tables}).fetchall()]
+        for table, name, _definition in found:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name)))
+        dropped.extend(found)
+    return dropped
 
 
-def _restore_foreign_keys(conn: psycopg.Connection[Any], keys: list[tuple[str, str, str]]) -> None:
-    for table, name, definition in keys:
+def _restore_constraints(conn: psycopg.Connection[Any], dropped: SetAside) -> None:
+    # Keys before the foreign keys that reference them: the reverse of the drop order.
+    for table, name, definition in reversed(dropped):
         try:
             conn.execute(
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(sql.SQL(table), sql.Identifier(name), sql.SQL(definition))
