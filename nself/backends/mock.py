@@ -697,6 +697,7 @@ def default_config(catalog: Catalog, seed: int = 42) -> dict[str, Any]:
         for column in table.columns:
             spec: dict[str, Any] = {"type": column.generator, **column.params}
             spec.pop("partitions", None)
+            _show_rules(spec, column)
             columns[column.name] = spec
         for fk in table.foreign_keys:
             if len(fk.columns) == 1:
@@ -704,6 +705,27 @@ def default_config(catalog: Catalog, seed: int = 42) -> dict[str, Any]:
                 columns[fk.columns[0]] = {"type": "foreignKey", "table": parent}
         tables[table_key(table.schema, table.name)] = {"count": table.count, "columns": columns}
     return {"seed": seed, "anchor": "2026-01-01", "tables": tables}
+
+
+def _show_rules(spec: dict[str, Any], column: ColumnPlan) -> None:
+    """Write what the schema's CHECKs and types allow into the guessed spec, so the config
+    a team edits shows the real ranges and value lists (the plan applies them anyway)."""
+    rules = column.rules
+    if rules.choices is not None:
+        kind = spec["type"] if spec["type"] in ("enum", "oneOf") else "oneOf"
+        spec.clear()
+        spec.update({"type": kind, "values": list(rules.choices)})
+        return
+    if spec["type"] == "integer":
+        if rules.minimum is not None:
+            spec["min"] = int(rules.minimum) + (1 if rules.min_exclusive and float(rules.minimum).is_integer() else 0)
+        if rules.maximum is not None:
+            spec["max"] = int(rules.maximum) - (1 if rules.max_exclusive and float(rules.maximum).is_integer() else 0)
+    elif spec["type"] == "number":
+        if rules.minimum is not None and rules.minimum > float(spec.get("min", rules.minimum)):
+            spec["min"] = rules.minimum
+        if rules.maximum is not None and rules.maximum < float(spec.get("max", rules.maximum)):
+            spec["max"] = rules.maximum
 
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:

@@ -17,6 +17,7 @@ def test_init_preview_export_import(tmp_path: Path, database: str) -> None:
     assert init.code == 0, init.stderr
     config = (tmp_path / "nself/mock/mock.config.yaml").read_text()
     assert "email:\n        type: email" in config and "seed: 7" in config
+    assert "age:\n        type: integer\n        min: 18\n" in config  # ranges from CHECKs
     assert "generator_version=1" in (tmp_path / "nself/mock/mock.seed").read_text()
 
     preview = run_nself("mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env)
