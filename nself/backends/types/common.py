@@ -29,7 +29,7 @@ import types
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jinja2
 import jinja2.runtime
@@ -502,6 +502,35 @@ def insert_presence(column: Column, resolver: TypeResolver) -> Presence:
     if column_nullable(column, resolver):
         return "optional"
     return "required"
+
+
+class StructField(NamedTuple):
+    """One field of a Row, Insert or Update type, before a language spells it."""
+
+    column: str
+    data_type: str
+    nullable: bool
+    optional: bool  # may be left out (Insert: has a default; Update: always)
+    comment: str | None
+
+
+def table_field_sets(
+    table: Table, resolver: TypeResolver
+) -> tuple[list[StructField], list[StructField], list[StructField]]:
+    """The Row, Insert and Update fields of a table, by the rules of `insert_presence` and
+    `update_presence`; each language backend only decides how to write them."""
+    row: list[StructField] = []
+    insert: list[StructField] = []
+    update: list[StructField] = []
+    for c in table.columns:
+        nullable = column_nullable(c, resolver)
+        row.append(StructField(c.name, c.data_type, nullable, False, c.comment))
+        presence = insert_presence(c, resolver)
+        if presence != "absent":
+            insert.append(StructField(c.name, c.data_type, nullable, presence == "optional", None))
+        if update_presence(c) != "absent":
+            update.append(StructField(c.name, c.data_type, nullable, True, None))
+    return row, insert, update
 
 
 def update_presence(column: Column) -> Presence:

@@ -21,16 +21,14 @@ from typing import Any
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
-    column_nullable,
     comment_lines,
-    insert_presence,
     member_names,
     named_type_objects,
     render_template,
     row_relations,
     split_words,
+    table_field_sets,
     type_names,
-    update_presence,
 )
 from nself.errors import NselfError, OptionError
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
@@ -395,18 +393,7 @@ class GoRenderer:
         )
         owner = f"table {table.schema}.{table.name}"
         qualified = f"{table.schema}.{table.name}"
-        row_columns = [
-            (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
-        ]
-        insert_columns = []
-        update_columns = []
-        for c in table.columns:
-            nullable = column_nullable(c, self.resolver)
-            presence = insert_presence(c, self.resolver)
-            if presence != "absent":
-                insert_columns.append((c.name, c.data_type, nullable, presence == "optional", None))
-            if update_presence(c) != "absent":
-                update_columns.append((c.name, c.data_type, nullable, True, None))
+        row_columns, insert_columns, update_columns = table_field_sets(table, self.resolver)
         row_doc = [f"{name} is a row of the table {qualified}.", *comment_lines(table.comment)]
         return [
             self.struct(name, row_doc, row_columns, owner, names=fields),

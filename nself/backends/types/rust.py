@@ -25,17 +25,15 @@ from typing import Any
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
-    column_nullable,
     comment_lines,
-    insert_presence,
     member_names,
     named_type_objects,
     pascal_case,
     render_template,
     row_relations,
     snake_case,
+    table_field_sets,
     type_names,
-    update_presence,
 )
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 
@@ -340,18 +338,7 @@ class RustRenderer:
             zip([c.name for c in table.columns], field_names([c.name for c in table.columns]), strict=True)
         )
         qualified = f"`{table.schema}.{table.name}`"
-        row = [
-            (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
-        ]
-        insert = []
-        update = []
-        for c in table.columns:
-            nullable = column_nullable(c, self.resolver)
-            presence = insert_presence(c, self.resolver)
-            if presence != "absent":
-                insert.append((c.name, c.data_type, nullable, presence == "optional", None))
-            if update_presence(c) != "absent":
-                update.append((c.name, c.data_type, nullable, True, None))
+        row, insert, update = table_field_sets(table, self.resolver)
         return [
             self.struct(
                 name,

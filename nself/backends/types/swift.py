@@ -25,16 +25,14 @@ from nself.backends.types.common import (
     PgType,
     TypeResolver,
     camel_case,
-    column_nullable,
     comment_lines,
-    insert_presence,
     member_names,
     named_type_objects,
     pascal_case,
     render_template,
     row_relations,
+    table_field_sets,
     type_names,
-    update_presence,
 )
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 
@@ -399,18 +397,7 @@ class SwiftRenderer:
             zip([c.name for c in table.columns], property_names([c.name for c in table.columns]), strict=True)
         )
         qualified = f"`{table.schema}.{table.name}`"
-        row = [
-            (c.name, c.data_type, column_nullable(c, self.resolver), False, c.comment) for c in table.columns
-        ]
-        insert = []
-        update = []
-        for c in table.columns:
-            nullable = column_nullable(c, self.resolver)
-            presence = insert_presence(c, self.resolver)
-            if presence != "absent":
-                insert.append((c.name, c.data_type, nullable, presence == "optional", None))
-            if update_presence(c) != "absent":
-                update.append((c.name, c.data_type, nullable, True, None))
+        row, insert, update = table_field_sets(table, self.resolver)
         return [
             self.struct(
                 name, [f"A row of the table {qualified}.", *comment_lines(table.comment)], row, names=fields
