@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nself.connection import mask_url
-from nself.errors import OptionError
-from nself.ir import Catalog, catalog_from_json
+from nself.errors import OptionError, SourceError
+from nself.ir import Catalog, IRFormatError, catalog_from_json
 from nself.runtime.project import Project
 
 
@@ -45,7 +45,10 @@ def load_catalog(source: str | None, project: Project, *, option: str = "--from"
             from nself.frontends.dbml import parse_dbml
 
             return parse_dbml(path.read_text(encoding="utf-8"), str(path))
-        return catalog_from_json(path.read_text(encoding="utf-8"))
+        try:
+            return catalog_from_json(path.read_text(encoding="utf-8"))
+        except IRFormatError as exc:
+            raise SourceError(path, None, None, str(exc)) from None
     if source in project.environments or source == "local":
         return _introspect(project.environment(source).url())
     raise OptionError(

@@ -38,11 +38,13 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         (("schema", "show", "--format", "xml"), "--format"),
         (("schema", "show", "--from", "missing.dbml"), "--from"),
         (("schema", "show", "--from", "nowhere"), "--from"),
+        (("schema", "show", "--from", "bad.json"), "bad.json: Catalog.tables[0]"),
         (("db", "status", "--env", "qa"), "--env"),
         (("no-such-command",), "no-such-command"),
     ],
 )
 def test_bad_options_name_the_option(tmp_path: Path, args: tuple[str, ...], fragment: str) -> None:
+    (tmp_path / "bad.json").write_text('{"ir_version": 1, "tables": [{"schema": "s"}]}')
     result = run_nself(*args, cwd=tmp_path)
     assert result.code in (1, 2)
     assert_one_line_error(result.stderr, fragment)
