@@ -55,3 +55,12 @@ def position_of(text: str, offset: int) -> tuple[int, int]:
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return line, col
+
+
+def line_containing(text: str, needle: str) -> int | None:
+    """1-based number of the first line of `text` that contains `needle`: where a value
+    read by a parser without positions (TOML, YAML mappings) was written."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
-from nself.errors import NselfError, OptionError, SourceError
+from nself.errors import NselfError, OptionError, SourceError, line_containing
 from nself.ir import Catalog, IRFormatError
 from nself.runtime.project import Project
 from nself.runtime.sources import load_catalog
@@ -87,13 +87,6 @@ def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) ->
     return "".join(files[name] for name in sorted(files))
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
-
-
 def configured_outputs(project: Project) -> list[TypeOutput]:
     """The `[types]` table of nself.toml as outputs, in the order written. Errors point at
     the line of nself.toml."""
@@ -103,15 +96,15 @@ def configured_outputs(project: Project) -> list[TypeOutput]:
     if config is None:
         return []
     if not isinstance(config, dict):
-        raise SourceError(path, _line_of(text, "types"), 1, "[types] must be a table")
+        raise SourceError(path, line_containing(text, "types"), 1, "[types] must be a table")
     common_source = config.get("source")
     if common_source is not None and not isinstance(common_source, str):
-        raise SourceError(path, _line_of(text, "source"), 1, "types.source must be a string")
+        raise SourceError(path, line_containing(text, "source"), 1, "types.source must be a string")
     outputs: list[TypeOutput] = []
     for language, settings in config.items():
         if language == "source":
             continue
-        line = _line_of(text, f"types.{language}")
+        line = line_containing(text, f"types.{language}")
         if language not in LANGUAGE_OPTIONS:
             raise SourceError(
                 path, line, 1, f"types.{language}: unknown language (one of: {', '.join(LANGUAGE_OPTIONS)})"
@@ -135,14 +128,14 @@ def configured_outputs(project: Project) -> list[TypeOutput]:
                 known = ", ".join(["output", "source", *LANGUAGE_OPTIONS[language]])
                 raise SourceError(
                     path,
-                    _line_of(text, key) or line,
+                    line_containing(text, key) or line,
                     1,
                     f"types.{language}.{key}: unknown option (known: {known})",
                 )
             if not isinstance(value, expected):
                 raise SourceError(
                     path,
-                    _line_of(text, key) or line,
+                    line_containing(text, key) or line,
                     1,
                     f"types.{language}.{key} must be a {expected.__name__}",
                 )

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nself.connection import mask_url
-from nself.errors import OptionError, ProductionGuardError, SourceError
+from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
 
 CONFIG_FILE = "nself.toml"
 STATE_DIR = ".nself"
@@ -118,45 +118,38 @@ def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> SourceError:
     return SourceError(path, None, None, message)
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
-
-
 def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, Environment]:
     raw = config.get("environments", {})
     if not isinstance(raw, dict):
-        raise SourceError(path, _line_of(text, "environments"), 1, "[environments] must be a table")
+        raise SourceError(path, line_containing(text, "environments"), 1, "[environments] must be a table")
     environments: dict[str, Environment] = {}
     for name, settings in raw.items():
-        line = _line_of(text, f"environments.{name}")
+        line = line_containing(text, f"environments.{name}")
         if not isinstance(settings, dict):
             raise SourceError(path, line, 1, f"environments.{name} must be a table")
         url = settings.get("url")
         if url is not None and not isinstance(url, str):
-            raise SourceError(path, _line_of(text, "url") or line, 1, f"environments.{name}.url must be a string")
+            raise SourceError(path, line_containing(text, "url") or line, 1, f"environments.{name}.url must be a string")
         if isinstance(url, str) and not (url.startswith("env:") or url.startswith(("postgresql://", "postgres://"))):
             raise SourceError(
                 path,
-                _line_of(text, url) or line,
+                line_containing(text, url) or line,
                 1,
                 f'environments.{name}.url must be "env:VARIABLE" or a postgresql:// URL',
             )
         if isinstance(url, str) and not url.startswith("env:") and urlsplit(url).password:
             raise SourceError(
                 path,
-                _line_of(text, url) or line,
+                line_containing(text, url) or line,
                 1,
                 f'environments.{name}.url holds a password in clear; use url = "env:VARIABLE"',
             )
         production = settings.get("production", False)
         if not isinstance(production, bool):
-            raise SourceError(path, _line_of(text, "production") or line, 1, f"environments.{name}.production must be true or false")
+            raise SourceError(path, line_containing(text, "production") or line, 1, f"environments.{name}.production must be true or false")
         port = settings.get("port", DEFAULT_LOCAL_PORT)
         if not isinstance(port, int) or not 0 < port < 65536:
-            raise SourceError(path, _line_of(text, "port") or line, 1, f"environments.{name}.port must be a port number")
+            raise SourceError(path, line_containing(text, "port") or line, 1, f"environments.{name}.port must be a port number")
         environments[name] = Environment(name, url, production, port, settings)
     environments.setdefault("local", Environment("local"))
     return environments

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from nself.errors import OptionError, SourceError
+from nself.errors import OptionError, SourceError, line_containing
 from nself.runtime.mock.values import GENERATOR_VERSION, GENERATORS
 
 CONFIG_NAME = "mock.config.yaml"
@@ -40,32 +40,25 @@ def load_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
-
-
 def _check(path: Path, text: str, data: dict[str, Any]) -> None:
     seed = data.get("seed", 0)
     if not isinstance(seed, int):
-        raise SourceError(path, _line_of(text, "seed"), 1, f"seed must be an integer, not {seed!r}")
+        raise SourceError(path, line_containing(text, "seed"), 1, f"seed must be an integer, not {seed!r}")
     tables = data.get("tables") or {}
     if not isinstance(tables, dict):
-        raise SourceError(path, _line_of(text, "tables"), 1, "tables must be a mapping of table name to settings")
+        raise SourceError(path, line_containing(text, "tables"), 1, "tables must be a mapping of table name to settings")
     for name, settings in tables.items():
         if name == "skip":
             continue
         if not isinstance(settings, dict):
-            raise SourceError(path, _line_of(text, f"{name}:"), 1, f"tables.{name} must be a mapping")
+            raise SourceError(path, line_containing(text, f"{name}:"), 1, f"tables.{name} must be a mapping")
         count = settings.get("count", 0)
         if not isinstance(count, int) or count < 0:
-            raise SourceError(path, _line_of(text, "count") , 1, f"tables.{name}.count must be a whole number")
+            raise SourceError(path, line_containing(text, "count") , 1, f"tables.{name}.count must be a whole number")
         for column, spec in (settings.get("columns") or {}).items():
             kind = spec.get("type") if isinstance(spec, dict) else spec
             if kind not in _KNOWN_TYPES:
-                line = _line_of(text, f"{column}:")
+                line = line_containing(text, f"{column}:")
                 raise SourceError(
                     path, line, 1, f"tables.{name}.columns.{column}: unknown generator {kind!r}"
                     f" (known: {', '.join(sorted(_KNOWN_TYPES))})"
