@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -248,22 +248,33 @@ def drop_everything(url: str) -> None:
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")
+_SHORT_VERSION = re.compile(r"^\d{1,6}$")
+
+
+def slugify(name: str, what: str) -> str:
+    """`name` as a file-name part ('Add Posts!' -> 'add_posts'); `what` names the input in
+    the error when nothing is left."""
+    slug = _SLUG.sub("_", name.lower()).strip("_")
+    if not slug:
+        raise OptionError(f"{what}: {name!r} has no letters or digits to name a file with")
+    return slug
+
+
+def next_migration_path(directory: Path, name: str, today: date | None = None, *, what: str = "migration name") -> Path:
+    """`directory/NNN_YYYYMMDD_name.sql`, NNN one past the highest short numeric version
+    already there (timestamp-versioned files of other tools do not count)."""
+    slug = slugify(name, what)
+    numbers = [0]
+    if directory.is_dir():
+        numbers += [int(m.version) for m in discover_migrations(directory) if _SHORT_VERSION.match(m.version)]
+    day = (today or datetime.now(UTC).date()).strftime("%Y%m%d")
+    return directory / f"{max(numbers) + 1:03d}_{day}_{slug}.sql"
 
 
 def create_migration(directory: Path, name: str, *, up_sql: str = "", down_sql: str = "") -> Path:
-    """Write `NNN_YYYYMMDD_name.sql` with up and down sections; NNN follows the highest
-    number already in `directory`."""
-    slug = _SLUG.sub("_", name.lower()).strip("_")
-    if not slug:
-        raise OptionError(f"migration name {name!r} has no letters or digits")
+    """Write `NNN_YYYYMMDD_name.sql` with empty (or given) up and down sections."""
+    path = next_migration_path(directory, name)
     directory.mkdir(parents=True, exist_ok=True)
-    numbers = [
-        int(match.group(1))
-        for entry in directory.iterdir()
-        if (match := re.match(r"^(\d{1,6})_", entry.name)) and len(match.group(1)) <= 6
-    ]
-    number = max(numbers, default=0) + 1
-    path = directory / f"{number:03d}_{datetime.now(UTC):%Y%m%d}_{slug}.sql"
     up = up_sql.rstrip() + "\n" if up_sql.strip() else "\n"
     down = down_sql.rstrip() + "\n" if down_sql.strip() else "\n"
     path.write_text(f"-- migrate:up\n{up}\n-- migrate:down\n{down}", encoding="utf-8")

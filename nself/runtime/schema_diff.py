@@ -16,16 +16,15 @@ sections; the down section comes from each operation's reverse())."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from nself.backends.sql.migration import destructive_operations, render_operations
 from nself.errors import OptionError
-from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
 from nself.ir.diff import ColumnOrderNote, Operation, RebuildTable, diff, reverse_operations
+from nself.runtime.migrate import next_migration_path
 from nself.runtime.project import Project
 from nself.runtime.sources import describe_source, load_catalog
 
@@ -123,28 +122,10 @@ def migration_text(result: SchemaDiff) -> str:
     return f"{header}\n-- migrate:up\n{result.up_sql}\n-- migrate:down\n{result.down_sql}"
 
 
-_NNN = re.compile(r"^\d{1,6}$")
-
-
-def next_migration_path(directory: Path, name: str, today: dt.date | None = None) -> Path:
-    """`directory/NNN_YYYYMMDD_name.sql`, NNN one past the highest short numeric version
-    already there (timestamp-versioned files of other tools do not count)."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
-        raise OptionError(f"--create-migration: {name!r} has no letters or digits to name a file with")
-    numbers = [0]
-    if directory.is_dir():
-        for migration in discover_migrations(directory):
-            if _NNN.match(migration.version):
-                numbers.append(int(migration.version))
-    day = (today or dt.date.today()).strftime("%Y%m%d")
-    return directory / f"{max(numbers) + 1:03d}_{day}_{slug}.sql"
-
-
 def write_migration(result: SchemaDiff, name: str, project: Project, today: dt.date | None = None) -> Path:
     """Write `result` as the next migration of the project; returns its path."""
     directory = project.migrations_dir
-    path = next_migration_path(directory, name, today)
+    path = next_migration_path(directory, name, today, what="--create-migration")
     directory.mkdir(parents=True, exist_ok=True)
     path.write_text(migration_text(result), encoding="utf-8")
     return path

@@ -22,10 +22,9 @@ from psycopg import sql
 from nself.connection import connect
 from nself.errors import OptionError
 from nself.frontends.migration_files import natural_key
-from nself.runtime.migrate import META_SCHEMA, run_script
+from nself.runtime.migrate import META_SCHEMA, run_script, slugify
 
 SEED_TABLE = f"{META_SCHEMA}.seeds"
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 SeedStatus = Literal["new", "ran", "changed"]
 
@@ -160,9 +159,7 @@ def run_seeds(
 
 def create_seed(seeds_dir: Path, name: str, *, environment: str | None = None, body: str = "") -> Path:
     """Write the next numbered seed file (`NNN_name.sql`)."""
-    slug = _SLUG.sub("_", name.lower()).strip("_")
-    if not slug:
-        raise OptionError(f"seed name {name!r} has no letters or digits")
+    slug = slugify(name, "seed name")
     folder = seeds_dir / environment if environment else seeds_dir
     folder.mkdir(parents=True, exist_ok=True)
     numbers = [int(m.group(1)) for p in folder.glob("*.sql") if (m := re.match(r"^(\d+)_", p.name))]
