@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from nself import __version__
-from nself.cli import db, init, schema
+from nself.cli import db, init, mock, schema, seed, types
 from nself.errors import NselfError
 from nself.ir import IRFormatError
 
@@ -61,21 +61,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
 
 
-def _register_optional_groups() -> None:
-    """Command groups written in their own modules; each registers itself when present."""
-    import importlib
-
-    for group in ("types", "backup", "restore", "seed", "mock", "data"):
-        try:
-            module = importlib.import_module(f"nself.cli.{group}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"nself.cli.{group}":
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional_groups()
+for group in (types, seed, mock):
+    group.register(app)
 
 
 def run(argv: list[str] | None = None) -> None:

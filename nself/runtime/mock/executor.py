@@ -96,14 +96,6 @@ def _copy_column(values: Values) -> list[str]:
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
-def copy_escape(value: str | None) -> str:
-    if value is None:
-        return "\\N"
-    for char, escaped in _COPY_ESCAPES:
-        value = value.replace(char, escaped)
-    return value
-
-
 # --------------------------------------------------------------------------- columns
 
 
