@@ -249,14 +249,23 @@ class ParentKeys:
     count: int
 
 
-def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan) -> ParentKeys:
+KeyCache = dict[tuple[str, str, tuple[str, ...]], ParentKeys]
+
+
+def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan, cache: KeyCache) -> ParentKeys:
+    """A parent's keys, read once per run: a parent is complete before any child reads it."""
+    cached = cache.get((fk.parent_schema, fk.parent_table, fk.parent_columns))
+    if cached is not None:
+        return cached
     columns = sql.SQL(", ").join(sql.SQL("({})::text").format(sql.Identifier(c)) for c in fk.parent_columns)
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in fk.parent_columns)
     query = sql.SQL("SELECT {cols} FROM {table} ORDER BY (ROW({keys}))::text COLLATE \"C\"").format(
         cols=columns, keys=keys, table=_ident(fk.parent_schema, fk.parent_table)
     )
     rows = conn.execute(query).fetchall()
-    return ParentKeys([np.array([r[i] for r in rows], dtype=object) for i in range(len(fk.parent_columns))], len(rows))
+    found = ParentKeys([np.array([r[i] for r in rows], dtype=object) for i in range(len(fk.parent_columns))], len(rows))
+    cache[(fk.parent_schema, fk.parent_table, fk.parent_columns)] = found
+    return found
 
 
 def _bijection(rows: Rows, size: int, key: np.uint64) -> Rows:
@@ -319,13 +328,13 @@ def _row_limit(plan: TablePlan, parents: dict[str, ParentKeys]) -> int:
 
 
 def _fill_table(
-    conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, progress: Progress | None
+    conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, progress: Progress | None, cache: KeyCache
 ) -> int:
     parents: dict[str, ParentKeys] = {}
     for fk in plan.foreign_keys:
         if fk.deferred:
             continue
-        keys = _parent_keys(conn, fk)
+        keys = _parent_keys(conn, fk, cache)
         if not keys.count and not fk.nullable:
             raise MockError(
                 f"{plan.qualified}: column {', '.join(fk.columns)} needs rows in {fk.parent_schema}.{fk.parent_table} "
@@ -365,7 +374,7 @@ def _fill_table(
     return count
 
 
-def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan) -> None:
+def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, cache: KeyCache) -> None:
     """Foreign keys through cycles and self references, set once every table has rows."""
     deferred = [fk for fk in plan.foreign_keys if fk.deferred]
     if not deferred:
@@ -382,7 +391,7 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
     ]
     rows = np.arange(len(own), dtype=np.int64)
     for fk in deferred:
-        parents = _parent_keys(conn, fk)
+        parents = _parent_keys(conn, fk, cache)
         if not parents.count or not own:
             continue
         values = _foreign_values(plan, fk, parents, rows, mock.seed, None)
@@ -429,6 +438,7 @@ def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) 
 
 def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[TableResult]:
     results: list[TableResult] = []
+    cache: KeyCache = {}
     with connect(url) as conn:
         try:
             with conn.transaction():
@@ -439,13 +449,13 @@ def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[T
                 for table in plan.tables:
                     started = time.perf_counter()
                     try:
-                        rows = _fill_table(conn, table, plan, progress)
+                        rows = _fill_table(conn, table, plan, progress, cache)
                     except psycopg.Error as exc:
                         raise MockError(_explain(exc, table.qualified)) from None
                     results.append(TableResult(table.qualified, rows, time.perf_counter() - started))
                 for table in plan.tables:
                     try:
-                        _fill_deferred(conn, table, plan)
+                        _fill_deferred(conn, table, plan, cache)
                     except psycopg.Error as exc:
                         raise MockError(_explain(exc, table.qualified)) from None
                 _restore_constraints(conn, set_aside)
