@@ -34,7 +34,16 @@ from typing import Any, Literal, NamedTuple
 import jinja2
 import jinja2.runtime
 
-from nself.ir.model import Catalog, Column, Domain, Function, FunctionArgument, Table, View
+from nself.ir.model import (
+    Catalog,
+    CheckConstraint,
+    Column,
+    Domain,
+    Function,
+    FunctionArgument,
+    Table,
+    View,
+)
 from nself.ir.types import array_dims, split_type_name, unquote_identifier
 
 # --------------------------------------------------------------------------- identifiers
@@ -382,6 +391,9 @@ class PgType:
       `name`, and `family` from EXTENSION_FAMILIES or 'unknown'.
     `dims` counts array dimensions (0: not an array). `not_null` is True when a domain on
     the way is NOT NULL; `domain` is the outermost domain as (schema, name).
+    `element_not_null` (arrays only) is True when PostgreSQL keeps NULL out of the elements:
+    an array of a NOT NULL domain, or a domain over an array whose CHECK forbids NULL
+    elements (`null_free_array_subjects`). Otherwise any array may hold NULL elements.
     `subtype` is the element type of a range or multirange."""
 
     kind: TypeKind
@@ -394,6 +406,12 @@ class PgType:
     domain_default: str | None = None
     subtype: PgType | None = None
     modifiers: str | None = None  # '(255)', '(10,2)', ...
+    element_not_null: bool = False
+
+    @property
+    def element_nullable(self) -> bool:
+        """True for an array whose elements may be NULL (False for a non-array)."""
+        return self.dims > 0 and not self.element_not_null
 
     @property
     def key(self) -> tuple[str, str]:
@@ -446,6 +464,10 @@ class TypeResolver:
         domain = self._domains.get(key)
         if domain is not None and key not in seen:
             base = self._resolve(domain.data_type, seen | {key})
+            if dims == 0:  # the domain's value: an array when its base is one
+                element_not_null = base.element_not_null or "VALUE" in null_free_array_subjects(domain.checks)
+            else:  # an array of the domain: PostgreSQL checks its NOT NULL on every element
+                element_not_null = base.dims == 0 and (domain.not_null or base.not_null)
             return PgType(
                 base.kind,
                 base.name,
@@ -459,6 +481,7 @@ class TypeResolver:
                 (domain.default or base.domain_default) if dims == 0 else None,
                 base.subtype,
                 base.modifiers,
+                element_not_null,
             )
         if key in self._enums:
             return PgType("enum", name, "enum", schema, dims)
@@ -468,6 +491,63 @@ class TypeResolver:
             subtype = self._resolve(self._ranges[key], seen)
             return PgType("range", name, "range", schema, dims, subtype=subtype)
         return PgType("unknown", name, EXTENSION_FAMILIES.get(name, "unknown"), schema, dims)
+
+
+# A CHECK conjunct that keeps NULL out of an array's elements, as pg_get_expr prints it:
+# `array_position(tags, NULL::text) IS NULL` (array_position also refuses arrays of more
+# than one dimension) and `cardinality(array_remove(tags, NULL::text)) = cardinality(tags)`.
+_NULL_CAST = r"NULL(?:::[^,()]+(?:\([0-9, ]*\))?(?:\[\])*)?"
+_NULL_FREE_CONJUNCTS = (
+    re.compile(rf"\(array_position\(({_IDENT}), {_NULL_CAST}\) IS NULL\)"),
+    re.compile(rf"\(cardinality\(array_remove\(({_IDENT}), {_NULL_CAST}\)\) = cardinality\(\1\)\)"),
+)
+
+
+def _conjuncts(expression: str) -> list[str]:
+    """The operands of a top-level AND in a deparsed expression (the expression itself when
+    it is not one): `((a > 0) AND (b < 1))` -> ['(a > 0)', '(b < 1)']."""
+    if not (expression.startswith("(") and expression.endswith(")")):
+        return [expression]
+    inner = expression[1:-1]
+    parts: list[str] = []
+    depth, start, quoted, i = 0, 0, "", 0
+    while i < len(inner):
+        char = inner[i]
+        if quoted:
+            if char == quoted:
+                quoted = ""
+        elif char in "'\"":
+            quoted = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:  # the outer parentheses do not enclose the whole expression
+                return [expression]
+        elif depth == 0 and inner.startswith(" AND ", i):
+            parts.append(inner[start:i])
+            start = i + 5
+            i += 4
+        i += 1
+    if not parts:
+        return [expression]
+    parts.append(inner[start:])
+    return [p for part in parts for p in _conjuncts(part)]
+
+
+def null_free_array_subjects(checks: Iterable[CheckConstraint]) -> frozenset[str]:
+    """The columns (or `VALUE`, in a domain's checks) whose arrays a validated CHECK keeps
+    free of NULL elements. NOT VALID checks promise nothing about existing rows."""
+    subjects: set[str] = set()
+    for check in checks:
+        if not check.validated or "NULL" not in check.expression:
+            continue
+        for conjunct in _conjuncts(check.expression):
+            for pattern in _NULL_FREE_CONJUNCTS:
+                match = pattern.fullmatch(conjunct)
+                if match is not None:
+                    subjects.add(unquote_identifier(match.group(1)))
+    return frozenset(subjects)
 
 
 # --------------------------------------------------------------------------- insert / update
@@ -512,6 +592,7 @@ class StructField(NamedTuple):
     nullable: bool
     optional: bool  # may be left out (Insert: has a default; Update: always)
     comment: str | None
+    element_nullable: bool = False  # an array whose elements may be NULL
 
 
 def table_field_sets(
@@ -522,14 +603,18 @@ def table_field_sets(
     row: list[StructField] = []
     insert: list[StructField] = []
     update: list[StructField] = []
+    null_free = null_free_array_subjects(
+        check for check in table.constraints if isinstance(check, CheckConstraint)
+    )
     for c in table.columns:
         nullable = column_nullable(c, resolver)
-        row.append(StructField(c.name, c.data_type, nullable, False, c.comment))
+        elements = resolver.resolve(c.data_type).element_nullable and c.name not in null_free
+        row.append(StructField(c.name, c.data_type, nullable, False, c.comment, elements))
         presence = insert_presence(c, resolver)
         if presence != "absent":
-            insert.append(StructField(c.name, c.data_type, nullable, presence == "optional", None))
+            insert.append(StructField(c.name, c.data_type, nullable, presence == "optional", None, elements))
         if update_presence(c) != "absent":
-            update.append(StructField(c.name, c.data_type, nullable, True, None))
+            update.append(StructField(c.name, c.data_type, nullable, True, None, elements))
     return row, insert, update
 
 

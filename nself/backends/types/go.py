@@ -381,7 +381,7 @@ class GoRenderer:
                 json_tag(db_name, omitempty=optional, owner=owner, quoted=self.quoted(data_type)),
                 comment_lines(comment),
             )
-            for go, (db_name, data_type, nullable, optional, comment) in ((names[c[0]], c) for c in columns)
+            for go, (db_name, data_type, nullable, optional, comment, *_) in ((names[c[0]], c) for c in columns)
         ]
         return GoStruct(name, doc, fields)
 

@@ -319,7 +319,7 @@ class RustRenderer:
         if names is None:
             names = dict(zip([c[0] for c in columns], field_names([c[0] for c in columns]), strict=True))
         fields: list[RustField] = []
-        for rust_name, (db_name, data_type, nullable, optional, comment) in (
+        for rust_name, (db_name, data_type, nullable, optional, comment, *_) in (
             (names[c[0]], c) for c in columns
         ):
             arguments = []

@@ -380,7 +380,7 @@ class SwiftRenderer:
         if names is None:
             names = dict(zip([c[0] for c in columns], property_names([c[0] for c in columns]), strict=True))
         properties = []
-        for swift_name, (db_name, data_type, nullable, optional, comment) in (
+        for swift_name, (db_name, data_type, nullable, optional, comment, *_) in (
             (names[c[0]], c) for c in columns
         ):
             key = swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"

@@ -57,3 +57,8 @@ INSERT INTO public.all_types (c_smallint, c_integer, c_bigint, c_numeric_p, c_bo
     c_timestamptz, c_uuid, c_jsonb, c_int_matrix, c_maybe_email, c_strict, c_email)
 VALUES (0, 0, 0, 0, false, '1970-01-01 00:00:00+00', '00000000-0000-0000-0000-000000000000', 'null',
     '{}', '', 1, 'f@example.com');
+
+INSERT INTO public.array_elements VALUES
+    (1, '{a,NULL,c}', '{1,NULL}', '{{1,NULL},{NULL,4}}', '{happy,NULL}', '{x,y}', '{p,q}', '{9}'),
+    (2, '{NULL}', '{}', NULL, NULL, NULL, NULL, NULL),
+    (3, NULL, '{7}', '{}', '{}', '{}', '{}', '{}');

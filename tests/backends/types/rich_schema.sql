@@ -14,6 +14,7 @@ CREATE DOMAIN public.email AS text NOT NULL CHECK (VALUE ~ '@');
 CREATE DOMAIN public.positive_int AS integer CHECK (VALUE > 0);
 CREATE DOMAIN public.score AS public.positive_int DEFAULT 1;
 CREATE DOMAIN public.tag_list AS text[];
+CREATE DOMAIN public.label AS text NOT NULL;
 
 CREATE TABLE public.users (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -100,6 +101,8 @@ CREATE TABLE public.all_types (
     c_int_array integer[],
     c_int_matrix integer[][],
     c_text_array text[] NOT NULL DEFAULT '{}',
+    c_labels public.label[],
+    c_checked_texts text[] CHECK (array_position(c_checked_texts, NULL) IS NULL),
     c_composite public.money_amount,
     c_composite_array public.money_amount[],
     c_doubled integer GENERATED ALWAYS AS (c_integer * 2) STORED

@@ -192,6 +192,8 @@ class AllTypes:
     c_int_array: list[int] | None
     c_int_matrix: list[list[int]] | None
     c_text_array: list[str]
+    c_labels: list[str] | None
+    c_checked_texts: list[str] | None
     c_composite: MoneyAmount | None
     c_composite_array: list[MoneyAmount] | None
     c_doubled: int | None
@@ -246,6 +248,8 @@ class AllTypesInsert:
     c_int_array: list[int] | None = None
     c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
+    c_labels: list[str] | None = None
+    c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
 
@@ -299,6 +303,8 @@ class AllTypesUpdate:
     c_int_array: list[int] | None = None
     c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
+    c_labels: list[str] | None = None
+    c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
 

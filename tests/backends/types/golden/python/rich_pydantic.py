@@ -185,6 +185,8 @@ class AllTypes(Model):
     c_int_array: list[int] | None
     c_int_matrix: list[list[int]] | None
     c_text_array: list[str]
+    c_labels: list[str] | None
+    c_checked_texts: list[str] | None
     c_composite: MoneyAmount | None
     c_composite_array: list[MoneyAmount] | None
     c_doubled: int | None
@@ -238,6 +240,8 @@ class AllTypesInsert(Model):
     c_int_array: list[int] | None = None
     c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
+    c_labels: list[str] | None = None
+    c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
 
@@ -290,6 +294,8 @@ class AllTypesUpdate(Model):
     c_int_array: list[int] | None = None
     c_int_matrix: list[list[int]] | None = None
     c_text_array: list[str] | None = None
+    c_labels: list[str] | None = None
+    c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
     c_composite_array: list[MoneyAmount] | None = None
 

@@ -157,6 +157,8 @@ export interface AllTypes {
   c_int_array: number[] | null;
   c_int_matrix: number[][] | null;
   c_text_array: string[];
+  c_labels: string[] | null;
+  c_checked_texts: string[] | null;
   c_composite: MoneyAmount | null;
   c_composite_array: MoneyAmount[] | null;
   c_doubled: number | null;
@@ -208,6 +210,8 @@ export interface AllTypesInsert {
   c_int_array?: number[] | null;
   c_int_matrix?: number[][] | null;
   c_text_array?: string[];
+  c_labels?: string[] | null;
+  c_checked_texts?: string[] | null;
   c_composite?: MoneyAmount | null;
   c_composite_array?: MoneyAmount[] | null;
 }
@@ -258,6 +262,8 @@ export interface AllTypesUpdate {
   c_int_array?: number[] | null;
   c_int_matrix?: number[][] | null;
   c_text_array?: string[];
+  c_labels?: string[] | null;
+  c_checked_texts?: string[] | null;
   c_composite?: MoneyAmount | null;
   c_composite_array?: MoneyAmount[] | null;
 }

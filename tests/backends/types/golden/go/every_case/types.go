@@ -219,6 +219,11 @@ type AllTypes struct {
 	CStrict         int32           `json:"c_strict"`
 	CTags           []string        `json:"c_tags"`
 	CTagMatrix      [][]string      `json:"c_tag_matrix"`
+	CLabels         []string        `json:"c_labels"`
+	CStrictTags     []string        `json:"c_strict_tags"`
+	CCheckedInts    []int32         `json:"c_checked_ints"`
+	CCheckedTexts   []string        `json:"c_Checked Texts"`
+	CUncheckedInts  []int32         `json:"c_unchecked_ints"`
 	CMood           *Mood           `json:"c_mood"`
 	CMoodD          *Mood           `json:"c_mood_d"`
 	CAddress        *Address        `json:"c_address"`
@@ -300,6 +305,11 @@ type AllTypesInsert struct {
 	CStrict         int32            `json:"c_strict"`
 	CTags           *[]string        `json:"c_tags,omitempty"`
 	CTagMatrix      *[][]string      `json:"c_tag_matrix,omitempty"`
+	CLabels         *[]string        `json:"c_labels,omitempty"`
+	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
+	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
+	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
+	CUncheckedInts  *[]int32         `json:"c_unchecked_ints,omitempty"`
 	CMood           *Mood            `json:"c_mood,omitempty"`
 	CMoodD          *Mood            `json:"c_mood_d,omitempty"`
 	CAddress        *Address         `json:"c_address,omitempty"`
@@ -379,6 +389,11 @@ type AllTypesUpdate struct {
 	CStrict         *int32           `json:"c_strict,omitempty"`
 	CTags           *[]string        `json:"c_tags,omitempty"`
 	CTagMatrix      *[][]string      `json:"c_tag_matrix,omitempty"`
+	CLabels         *[]string        `json:"c_labels,omitempty"`
+	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
+	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
+	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
+	CUncheckedInts  *[]int32         `json:"c_unchecked_ints,omitempty"`
 	CMood           *Mood            `json:"c_mood,omitempty"`
 	CMoodD          *Mood            `json:"c_mood_d,omitempty"`
 	CAddress        *Address         `json:"c_address,omitempty"`
@@ -387,6 +402,43 @@ type AllTypesUpdate struct {
 	CIdentity       *int64           `json:"c_identity,omitempty"`
 	CSerial         *int32           `json:"c_serial,omitempty"`
 	CDefault        *string          `json:"c_default,omitempty"`
+}
+
+// ArrayElements is a row of the table public.array_elements.
+type ArrayElements struct {
+	ID      int32     `json:"id"`
+	Plain   []string  `json:"plain"`
+	Numbers []int32   `json:"numbers"`
+	Matrix  [][]int32 `json:"matrix"`
+	Moods   []Mood    `json:"moods"`
+	Labels  []string  `json:"labels"`
+	Strict  []string  `json:"strict"`
+	Checked []int64   `json:"checked"`
+}
+
+// ArrayElementsInsert is a row to insert into public.array_elements; nil fields are left out,
+// so the column's default (or NULL) applies.
+type ArrayElementsInsert struct {
+	ID      int32      `json:"id"`
+	Plain   *[]string  `json:"plain,omitempty"`
+	Numbers []int32    `json:"numbers"`
+	Matrix  *[][]int32 `json:"matrix,omitempty"`
+	Moods   *[]Mood    `json:"moods,omitempty"`
+	Labels  *[]string  `json:"labels,omitempty"`
+	Strict  *[]string  `json:"strict,omitempty"`
+	Checked *[]int64   `json:"checked,omitempty"`
+}
+
+// ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged.
+type ArrayElementsUpdate struct {
+	ID      *int32     `json:"id,omitempty"`
+	Plain   *[]string  `json:"plain,omitempty"`
+	Numbers *[]int32   `json:"numbers,omitempty"`
+	Matrix  *[][]int32 `json:"matrix,omitempty"`
+	Moods   *[]Mood    `json:"moods,omitempty"`
+	Labels  *[]string  `json:"labels,omitempty"`
+	Strict  *[]string  `json:"strict,omitempty"`
+	Checked *[]int64   `json:"checked,omitempty"`
 }
 
 // BillingUsers is a row of the table public.billing_users.

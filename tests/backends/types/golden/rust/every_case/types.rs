@@ -263,6 +263,12 @@ pub struct AllTypes {
     pub c_strict: i32,
     pub c_tags: Option<Vec<String>>,
     pub c_tag_matrix: Option<Vec<Vec<String>>>,
+    pub c_labels: Option<Vec<String>>,
+    pub c_strict_tags: Vec<String>,
+    pub c_checked_ints: Vec<i32>,
+    #[serde(rename = "c_Checked Texts")]
+    pub c_checked_texts: Option<Vec<String>>,
+    pub c_unchecked_ints: Option<Vec<i32>>,
     pub c_mood: Option<Mood>,
     pub c_mood_d: Option<Mood>,
     pub c_address: Option<Address>,
@@ -400,6 +406,16 @@ pub struct AllTypesInsert {
     pub c_tags: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_tag_matrix: Option<Option<Vec<Vec<String>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_labels: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_strict_tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_checked_ints: Option<Vec<i32>>,
+    #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
+    pub c_checked_texts: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_unchecked_ints: Option<Option<Vec<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -556,6 +572,16 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_tag_matrix: Option<Option<Vec<Vec<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_labels: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_strict_tags: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_checked_ints: Option<Vec<i32>>,
+    #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
+    pub c_checked_texts: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_unchecked_ints: Option<Option<Vec<i32>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_mood_d: Option<Option<Mood>>,
@@ -571,6 +597,60 @@ pub struct AllTypesUpdate {
     pub c_serial: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_default: Option<String>,
+}
+
+/// A row of the table `public.array_elements`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayElements {
+    pub id: i32,
+    pub plain: Option<Vec<String>>,
+    pub numbers: Vec<i32>,
+    pub matrix: Option<Vec<Vec<i32>>>,
+    pub moods: Option<Vec<Mood>>,
+    pub labels: Option<Vec<String>>,
+    pub strict: Option<Vec<String>>,
+    pub checked: Option<Vec<i64>>,
+}
+
+/// A row to insert into `public.array_elements`: `None` fields are left out, so the column's
+/// default (or NULL) applies; `Some(None)` writes NULL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayElementsInsert {
+    pub id: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain: Option<Option<Vec<String>>>,
+    pub numbers: Vec<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Option<Vec<Vec<i32>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moods: Option<Option<Vec<Mood>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Option<Vec<i64>>>,
+}
+
+/// The columns an UPDATE of `public.array_elements` sets: `None` fields are left unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArrayElementsUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<Vec<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Option<Vec<Vec<i32>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moods: Option<Option<Vec<Mood>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strict: Option<Option<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Option<Vec<i64>>>,
 }
 
 /// A row of the table `public.billing_users`.

@@ -392,6 +392,11 @@ public struct AllTypes: Codable, Hashable, Sendable {
     public var cStrict: Int32
     public var cTags: [String]?
     public var cTagMatrix: [[String]]?
+    public var cLabels: [String]?
+    public var cStrictTags: [String]
+    public var cCheckedInts: [Int32]
+    public var cCheckedTexts: [String]?
+    public var cUncheckedInts: [Int32]?
     public var cMood: Mood?
     public var cMoodD: Mood?
     public var cAddress: Address?
@@ -402,7 +407,7 @@ public struct AllTypes: Codable, Hashable, Sendable {
     public var cSerial: Int32
     public var cDefault: String
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: [Int32]? = nil, cIntMatrix: [[Int32]], cTextArray: [String]? = nil, cUuidArray: [UUID]? = nil, cTsArray: [Date]? = nil, cMoodArray: [Mood]? = nil, cNumericArray: [Decimal]? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: [String]? = nil, cTagMatrix: [[String]]? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: [Address]? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: [Int32]? = nil, cIntMatrix: [[Int32]], cTextArray: [String]? = nil, cUuidArray: [UUID]? = nil, cTsArray: [Date]? = nil, cMoodArray: [Mood]? = nil, cNumericArray: [Decimal]? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: [String]? = nil, cTagMatrix: [[String]]? = nil, cLabels: [String]? = nil, cStrictTags: [String], cCheckedInts: [Int32], cCheckedTexts: [String]? = nil, cUncheckedInts: [Int32]? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: [Address]? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -470,6 +475,11 @@ public struct AllTypes: Codable, Hashable, Sendable {
         self.cStrict = cStrict
         self.cTags = cTags
         self.cTagMatrix = cTagMatrix
+        self.cLabels = cLabels
+        self.cStrictTags = cStrictTags
+        self.cCheckedInts = cCheckedInts
+        self.cCheckedTexts = cCheckedTexts
+        self.cUncheckedInts = cUncheckedInts
         self.cMood = cMood
         self.cMoodD = cMoodD
         self.cAddress = cAddress
@@ -549,6 +559,11 @@ public struct AllTypes: Codable, Hashable, Sendable {
         case cStrict = "c_strict"
         case cTags = "c_tags"
         case cTagMatrix = "c_tag_matrix"
+        case cLabels = "c_labels"
+        case cStrictTags = "c_strict_tags"
+        case cCheckedInts = "c_checked_ints"
+        case cCheckedTexts = "c_Checked Texts"
+        case cUncheckedInts = "c_unchecked_ints"
         case cMood = "c_mood"
         case cMoodD = "c_mood_d"
         case cAddress = "c_address"
@@ -631,6 +646,11 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
     public var cStrict: Int32
     public var cTags: [String]??
     public var cTagMatrix: [[String]]??
+    public var cLabels: [String]??
+    public var cStrictTags: [String]?
+    public var cCheckedInts: [Int32]?
+    public var cCheckedTexts: [String]??
+    public var cUncheckedInts: [Int32]??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
@@ -640,7 +660,7 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]], cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]], cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -708,6 +728,11 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
         self.cStrict = cStrict
         self.cTags = cTags
         self.cTagMatrix = cTagMatrix
+        self.cLabels = cLabels
+        self.cStrictTags = cStrictTags
+        self.cCheckedInts = cCheckedInts
+        self.cCheckedTexts = cCheckedTexts
+        self.cUncheckedInts = cUncheckedInts
         self.cMood = cMood
         self.cMoodD = cMoodD
         self.cAddress = cAddress
@@ -786,6 +811,11 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
         case cStrict = "c_strict"
         case cTags = "c_tags"
         case cTagMatrix = "c_tag_matrix"
+        case cLabels = "c_labels"
+        case cStrictTags = "c_strict_tags"
+        case cCheckedInts = "c_checked_ints"
+        case cCheckedTexts = "c_Checked Texts"
+        case cUncheckedInts = "c_unchecked_ints"
         case cMood = "c_mood"
         case cMoodD = "c_mood_d"
         case cAddress = "c_address"
@@ -866,6 +896,11 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
     public var cStrict: Int32?
     public var cTags: [String]??
     public var cTagMatrix: [[String]]??
+    public var cLabels: [String]??
+    public var cStrictTags: [String]?
+    public var cCheckedInts: [Int32]?
+    public var cCheckedTexts: [String]??
+    public var cUncheckedInts: [Int32]??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
@@ -875,7 +910,7 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]]? = nil, cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]]? = nil, cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -943,6 +978,11 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         self.cStrict = cStrict
         self.cTags = cTags
         self.cTagMatrix = cTagMatrix
+        self.cLabels = cLabels
+        self.cStrictTags = cStrictTags
+        self.cCheckedInts = cCheckedInts
+        self.cCheckedTexts = cCheckedTexts
+        self.cUncheckedInts = cUncheckedInts
         self.cMood = cMood
         self.cMoodD = cMoodD
         self.cAddress = cAddress
@@ -1021,6 +1061,11 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         case cStrict = "c_strict"
         case cTags = "c_tags"
         case cTagMatrix = "c_tag_matrix"
+        case cLabels = "c_labels"
+        case cStrictTags = "c_strict_tags"
+        case cCheckedInts = "c_checked_ints"
+        case cCheckedTexts = "c_Checked Texts"
+        case cUncheckedInts = "c_unchecked_ints"
         case cMood = "c_mood"
         case cMoodD = "c_mood_d"
         case cAddress = "c_address"
@@ -1029,6 +1074,109 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         case cIdentity = "c_identity"
         case cSerial = "c_serial"
         case cDefault = "c_default"
+    }
+}
+
+/// A row of the table `public.array_elements`.
+public struct ArrayElements: Codable, Hashable, Sendable {
+    public var id: Int32
+    public var plain: [String]?
+    public var numbers: [Int32]
+    public var matrix: [[Int32]]?
+    public var moods: [Mood]?
+    public var labels: [String]?
+    public var strict: [String]?
+    public var checked: [Int64]?
+
+    public init(id: Int32, plain: [String]? = nil, numbers: [Int32], matrix: [[Int32]]? = nil, moods: [Mood]? = nil, labels: [String]? = nil, strict: [String]? = nil, checked: [Int64]? = nil) {
+        self.id = id
+        self.plain = plain
+        self.numbers = numbers
+        self.matrix = matrix
+        self.moods = moods
+        self.labels = labels
+        self.strict = strict
+        self.checked = checked
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case plain
+        case numbers
+        case matrix
+        case moods
+        case labels
+        case strict
+        case checked
+    }
+}
+
+/// A row to insert into `public.array_elements`: nil properties are left out, so the column's
+/// default (or NULL) applies; `.some(nil)` writes NULL.
+public struct ArrayElementsInsert: Codable, Hashable, Sendable {
+    public var id: Int32
+    public var plain: [String]??
+    public var numbers: [Int32]
+    public var matrix: [[Int32]]??
+    public var moods: [Mood]??
+    public var labels: [String]??
+    public var strict: [String]??
+    public var checked: [Int64]??
+
+    public init(id: Int32, plain: [String]?? = nil, numbers: [Int32], matrix: [[Int32]]?? = nil, moods: [Mood]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+        self.id = id
+        self.plain = plain
+        self.numbers = numbers
+        self.matrix = matrix
+        self.moods = moods
+        self.labels = labels
+        self.strict = strict
+        self.checked = checked
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case plain
+        case numbers
+        case matrix
+        case moods
+        case labels
+        case strict
+        case checked
+    }
+}
+
+/// The columns an UPDATE of `public.array_elements` sets: nil properties are left unchanged.
+public struct ArrayElementsUpdate: Codable, Hashable, Sendable {
+    public var id: Int32?
+    public var plain: [String]??
+    public var numbers: [Int32]?
+    public var matrix: [[Int32]]??
+    public var moods: [Mood]??
+    public var labels: [String]??
+    public var strict: [String]??
+    public var checked: [Int64]??
+
+    public init(id: Int32? = nil, plain: [String]?? = nil, numbers: [Int32]? = nil, matrix: [[Int32]]?? = nil, moods: [Mood]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+        self.id = id
+        self.plain = plain
+        self.numbers = numbers
+        self.matrix = matrix
+        self.moods = moods
+        self.labels = labels
+        self.strict = strict
+        self.checked = checked
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case plain
+        case numbers
+        case matrix
+        case moods
+        case labels
+        case strict
+        case checked
     }
 }
 
