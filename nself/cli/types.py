@@ -106,7 +106,7 @@ def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: boo
         codegen.watch(proj, outputs, _report, stop=threading.Event())
         return
     with _one_shot():
-        results = codegen.generate(proj, outputs)
+        results = codegen.generate(proj, outputs, parallel=True)
     if check:
         stale = codegen.stale(results)
         for path in stale:

@@ -126,3 +126,27 @@ def test_render_cache_reuses_texts_while_the_schema_is_unchanged(project_dir: Pa
     write_catalog(project_dir / "schema.json", "users", "orders")
     changed = codegen.generate(project, outputs, cache)
     assert "Orders" in changed[0].text and changed[1].text == first[1].text
+
+
+def test_parallel_generation_gives_the_serial_texts(tmp_path: Path) -> None:
+    """A schema above PARALLEL_RENDER_WEIGHT renders in forked processes: same texts, same
+    errors as one process."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    columns = tuple(Column(f"c{i}", "text") for i in range(10))
+    for n in range(codegen.PARALLEL_RENDER_WEIGHT // len(columns) + 1):
+        builder.add(Table("public", f"t{n}", (Column("id", "bigint", not_null=True), *columns)))
+    (tmp_path / "schema.json").write_text(catalog_to_json(builder.freeze()), encoding="utf-8")
+    config = ['[types]\nsource = "schema.json"\n']
+    for language in ("typescript", "go", "python", "swift", "rust", "graphql"):
+        config.append(f'[types.{language}]\noutput = "out/{language}.txt"\n')
+    (tmp_path / "nself.toml").write_text("\n".join(config))
+    project = load_project(tmp_path)
+    outputs = codegen.configured_outputs(project)
+    serial = codegen.generate(project, outputs)
+    parallel = codegen.generate(project, outputs, parallel=True)
+    assert [r.text for r in parallel] == [r.text for r in serial]
+
+    bad = [*outputs, codegen.TypeOutput("go", tmp_path / "bad.go", {"package": "not a name"}, "schema.json")]
+    with pytest.raises(OptionError, match="package"):
+        codegen.generate(project, bad, parallel=True)
