@@ -74,17 +74,21 @@ def default_source(project: Project) -> str | None:
     return str(project.migrations_dir) if project.migrations_dir.is_dir() else None
 
 
-def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) -> str:
-    """The text of one language's output."""
+def language_renderer(language: str) -> Callable[[Catalog, Mapping[str, Any]], dict[str, str]]:
+    """The backend's render function for `language` (its module imported on first use)."""
     if language not in TYPE_LANGUAGES:
         raise OptionError(f"unknown language {language!r} (one of: {', '.join(TYPE_LANGUAGES)})")
     try:
-        renderer = load_renderer(TYPE_LANGUAGES[language])
+        return load_renderer(TYPE_LANGUAGES[language])
     except ModuleNotFoundError as exc:
         if exc.name == TYPE_LANGUAGES[language]:
             raise OptionError(f"the {language} backend is not available in this build of nself") from exc
         raise
-    files = renderer(catalog, options)
+
+
+def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) -> str:
+    """The text of one language's output."""
+    files = language_renderer(language)(catalog, options)
     return "".join(files[name] for name in sorted(files))
 
 
@@ -228,6 +232,8 @@ def generate(
         return render_types(output.language, catalogs[key[0]], output.options)
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
+        for _, output in jobs:  # imported once, before the fork, rather than once per process
+            language_renderer(output.language)
         rendered = forked_map(render_job, jobs)
     else:
         rendered = [render_job(job) for job in jobs]
