@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     PgType,
+    StructField,
     TypeResolver,
     comment_lines,
     member_names,
@@ -241,34 +241,22 @@ def wrap(line: str, head: str) -> list[str]:
     return [head, "        " + line[len(head) :].lstrip()]
 
 
-@dataclass
-class RustField:
-    name: str
-    type: str
-    serde: list[str] = field(default_factory=list)  # arguments of #[serde(...)]
-    doc: list[str] = field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """The field's attribute and declaration, indented by four, as rustfmt lays them out."""
-        return [
-            *serde_attribute(self.serde),
-            *wrap(f"    pub {self.name}: {self.type},", f"    pub {self.name}:"),
-        ]
-
-
-@dataclass
-class RustStruct:
+class RustStruct(NamedTuple):
     name: str
     doc: list[str]
     derive: str
-    fields: list[RustField]
+    body: str  # the fields, laid out as rustfmt would, one per line with their attributes
 
 
-@dataclass
-class RustEnum:
+class RustEnum(NamedTuple):
     name: str
     doc: list[str]
     variants: list[tuple[str, list[str]]]  # (variant, its #[serde(...)] lines)
+
+
+def doc_block(lines: Sequence[str], indent: str) -> str:
+    """`///` doc comment lines (empty lines without a trailing space)."""
+    return "".join(f"{indent}/// {line}\n" if line else f"{indent}///\n" for line in lines)
 
 
 class RustRenderer:
@@ -282,10 +270,16 @@ class RustRenderer:
             suffixes=TYPE_SUFFIXES,
             digit_prefix="T",
         )
+        # A schema repeats few (field name, column) combinations (id, created_at, ...): each
+        # field's text is decided once.
+        self._field_text: dict[tuple[str, StructField], str] = {}
+        self._types: dict[tuple[str, bool, bool, bool], str] = {}
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+        """The Rust type of a value: `Option<...>` around the innermost elements of an array
+        whose elements may be NULL (a sub-array of a rectangular array is never NULL)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names[element.key]
@@ -293,50 +287,66 @@ class RustRenderer:
             text = NAME_TYPES[element.name]
         else:
             text = FAMILY_TYPES.get(element.family, "String")
+        if pg.dims and element_nullable:
+            text = f"Option<{text}>"
         for _ in range(pg.dims):
             text = f"Vec<{text}>"
         return text
 
-    def field_type(self, pg: PgType, nullable: bool, optional: bool) -> str:
-        text = self.value_type(pg)
-        if nullable:
-            text = f"Option<{text}>"
-        if optional:
-            text = f"Option<{text}>"
+    def field_type(self, data_type: str, nullable: bool, optional: bool, element_nullable: bool) -> str:
+        key = (data_type, nullable, optional, element_nullable)
+        text = self._types.get(key)
+        if text is None:
+            text = self.value_type(self.resolver.resolve(data_type), element_nullable)
+            if nullable:
+                text = f"Option<{text}>"
+            if optional:
+                text = f"Option<{text}>"
+            self._types[key] = text
         return text
 
     # ------------------------------------------------------------------ structs
+
+    def field_text(self, rust_name: str, column: StructField) -> str:
+        """A field's doc comment, attribute and declaration, indented by four, as rustfmt
+        lays them out."""
+        key = (rust_name, column)
+        text = self._field_text.get(key)
+        if text is None:
+            db_name, data_type, nullable, optional, comment, element_nullable = column
+            arguments = []
+            if unraw(rust_name) != db_name:
+                arguments.append(f"rename = {rust_string(db_name)}")
+            if optional:
+                arguments.append('skip_serializing_if = "Option::is_none"')
+            rust_type = self.field_type(data_type, nullable, optional, element_nullable)
+            lines = [
+                *serde_attribute(arguments),
+                *wrap(f"    pub {rust_name}: {rust_type},", f"    pub {rust_name}:"),
+            ]
+            text = doc_block(comment_lines(comment), "    ") + "".join(line + "\n" for line in lines)
+            self._field_text[key] = text
+        return text
 
     def struct(
         self,
         name: str,
         doc: list[str],
         derive: str,
-        columns: Sequence[tuple[str, str, bool, bool, str | None]],
+        columns: Sequence[StructField],
         names: Mapping[str, str] | None = None,
     ) -> RustStruct:
-        """columns: (db name, data type, nullable, optional, comment)."""
         if names is None:
             names = dict(zip([c[0] for c in columns], field_names([c[0] for c in columns]), strict=True))
-        fields: list[RustField] = []
-        for rust_name, (db_name, data_type, nullable, optional, comment, *_) in (
-            (names[c[0]], c) for c in columns
-        ):
-            arguments = []
-            if unraw(rust_name) != db_name:
-                arguments.append(f"rename = {rust_string(db_name)}")
-            if optional:
-                arguments.append('skip_serializing_if = "Option::is_none"')
-            rust_type = self.field_type(self.resolver.resolve(data_type), nullable, optional)
-            fields.append(RustField(rust_name, rust_type, arguments, comment_lines(comment)))
-        return RustStruct(name, doc, derive, fields)
+        field_text = self.field_text
+        body = "".join([field_text(names[c[0]], c) for c in columns])
+        return RustStruct(name, doc, derive, body)
 
     def table_structs(self, table: Table) -> list[RustStruct]:
         name = self.names[(table.schema, table.name)]
         # One name per column for all three structs, so a column is the same field in each.
-        fields = dict(
-            zip([c.name for c in table.columns], field_names([c.name for c in table.columns]), strict=True)
-        )
+        column_names = [c.name for c in table.columns]
+        fields = dict(zip(column_names, field_names(column_names), strict=True))
         qualified = f"`{table.schema}.{table.name}`"
         row, insert, update = table_field_sets(table, self.resolver)
         return [
@@ -370,7 +380,13 @@ class RustRenderer:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
         doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *comment_lines(view.comment)]
-        columns = [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
+        resolve = self.resolver.resolve
+        columns = [
+            StructField(
+                c.name, c.data_type, not c.not_null, False, c.comment, resolve(c.data_type).element_nullable
+            )
+            for c in view.columns
+        ]
         return self.struct(name, doc, DERIVE_STRUCT, columns)
 
     def composite_struct(self, composite: CompositeType) -> RustStruct:
@@ -380,10 +396,12 @@ class RustRenderer:
             *comment_lines(composite.comment),
         ]
         # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        columns = [
-            (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
-            for a in composite.attributes
-        ]
+        columns = []
+        for a in composite.attributes:
+            pg = self.resolver.resolve(a.data_type)
+            columns.append(
+                StructField(a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable)
+            )
         return self.struct(name, doc, DERIVE_STRUCT, columns)
 
     def enum(self, enum: Enum) -> RustEnum:

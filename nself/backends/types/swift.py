@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     NameStyle,
     PgType,
+    StructField,
     TypeResolver,
     camel_case,
     comment_lines,
@@ -245,12 +245,17 @@ def _member_style(style: NameStyle, taken: frozenset[str]) -> NameStyle:
     return convert
 
 
+# Made once, so make_identifier's cache (keyed by the style function) serves every table.
+_PROPERTY_STYLE = _member_style(camel_case, SYNTHESISED_PROPERTIES)
+_CASE_STYLE = _member_style(camel_case, SYNTHESISED_CASES)
+
+
 def property_names(db_names: Sequence[str]) -> list[str]:
     """Unique lowerCamelCase property names: 'Display Name' -> displayName, 'default' ->
     `default`, 'self' -> self_, '3d_model' -> _3dModel."""
     return member_names(
         db_names,
-        _member_style(camel_case, SYNTHESISED_PROPERTIES),
+        _PROPERTY_STYLE,
         keywords=SWIFT_KEYWORDS,
         escape="`{}`",
         separator="",
@@ -262,7 +267,7 @@ def case_names(labels: Sequence[str]) -> list[str]:
     '2fa_pending' -> _2faPending, 'default' -> `default`."""
     return member_names(
         labels,
-        _member_style(camel_case, SYNTHESISED_CASES),
+        _CASE_STYLE,
         keywords=SWIFT_KEYWORDS,
         escape="`{}`",
         empty="value",
@@ -302,32 +307,34 @@ def swift_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-@dataclass
-class SwiftProperty:
-    name: str
-    type: str
-    key: str  # the CodingKeys case: the name, or `name = "db name"`
-    optional: bool
-    doc: list[str] = field(default_factory=list)
+class SwiftStruct(NamedTuple):
+    """A struct's parts, each laid out in Python (one piece per property) so the template only
+    places blocks: `properties` the declarations with their doc comments, `parameters` the
+    memberwise initialiser's parameter list, `assignments` its body, `keys` the CodingKeys
+    cases."""
 
-    @property
-    def parameter(self) -> str:
-        return f"{self.name}: {self.type}" + (" = nil" if self.optional else "")
-
-
-@dataclass
-class SwiftStruct:
     name: str
     doc: list[str]
-    properties: list[SwiftProperty]
+    properties: str
+    parameters: str
+    assignments: str
+    keys: str
 
 
-@dataclass
-class SwiftEnum:
+class SwiftEnum(NamedTuple):
     name: str
     qualified: str
     doc: list[str]
     cases: list[tuple[str, str]]  # (case, raw value literal)
+
+
+class SwiftProperty(NamedTuple):
+    """One property's pieces of text (see SwiftStruct)."""
+
+    declaration: str
+    parameter: str
+    assignment: str
+    key: str
 
 
 class SwiftRenderer:
@@ -342,10 +349,16 @@ class SwiftRenderer:
             digit_prefix="T",
         )
         self.uses_json = False
+        # A schema repeats few (property name, column) combinations (id, created_at, ...):
+        # each property's text is decided once.
+        self._properties: dict[tuple[str, StructField], SwiftProperty] = {}
+        self._types: dict[tuple[str, bool, bool, bool], str] = {}
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+        """The Swift type of a value: `T?` for the innermost elements of an array whose
+        elements may be NULL (a sub-array of a rectangular array is never NULL)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names[element.key]
@@ -355,47 +368,70 @@ class SwiftRenderer:
             text = FAMILY_TYPES.get(element.family, "String")
         if text == "JSONValue":
             self.uses_json = True
+        if pg.dims and element_nullable:
+            text += "?"
         for _ in range(pg.dims):
             text = f"[{text}]"
         return text
 
-    def property_type(self, pg: PgType, nullable: bool, optional: bool) -> str:
-        text = self.value_type(pg)
-        if nullable:
-            text += "?"
-        if optional:
-            text += "?"
+    def property_type(self, data_type: str, nullable: bool, optional: bool, element_nullable: bool) -> str:
+        key = (data_type, nullable, optional, element_nullable)
+        text = self._types.get(key)
+        if text is None:
+            text = self.value_type(self.resolver.resolve(data_type), element_nullable)
+            if nullable:
+                text += "?"
+            if optional:
+                text += "?"
+            self._types[key] = text
         return text
 
     # ------------------------------------------------------------------ structs
+
+    def property(self, swift_name: str, column: StructField) -> SwiftProperty:
+        key = (swift_name, column)
+        pieces = self._properties.get(key)
+        if pieces is None:
+            db_name, data_type, nullable, optional, comment, element_nullable = column
+            swift_type = self.property_type(data_type, nullable, optional, element_nullable)
+            doc = "".join(f"    /// {line}\n" if line else "    ///\n" for line in comment_lines(comment))
+            coding_key = (
+                swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
+            )
+            pieces = SwiftProperty(
+                f"{doc}    public var {swift_name}: {swift_type}\n",
+                f"{swift_name}: {swift_type}" + (" = nil" if nullable or optional else ""),
+                f"        self.{swift_name} = {swift_name}\n",
+                f"        case {coding_key}\n",
+            )
+            self._properties[key] = pieces
+        return pieces
 
     def struct(
         self,
         name: str,
         doc: list[str],
-        columns: Sequence[tuple[str, str, bool, bool, str | None]],
+        columns: Sequence[StructField],
         names: Mapping[str, str] | None = None,
     ) -> SwiftStruct:
-        """columns: (db name, data type, nullable, optional, comment)."""
         if names is None:
             names = dict(zip([c[0] for c in columns], property_names([c[0] for c in columns]), strict=True))
-        properties = []
-        for swift_name, (db_name, data_type, nullable, optional, comment, *_) in (
-            (names[c[0]], c) for c in columns
-        ):
-            key = swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
-            swift_type = self.property_type(self.resolver.resolve(data_type), nullable, optional)
-            properties.append(
-                SwiftProperty(swift_name, swift_type, key, nullable or optional, comment_lines(comment))
-            )
-        return SwiftStruct(name, doc, properties)
+        prop = self.property
+        pieces = [prop(names[c[0]], c) for c in columns]
+        return SwiftStruct(
+            name,
+            doc,
+            "".join([p.declaration for p in pieces]),
+            ", ".join([p.parameter for p in pieces]),
+            "".join([p.assignment for p in pieces]),
+            "".join([p.key for p in pieces]),
+        )
 
     def table_structs(self, table: Table) -> list[SwiftStruct]:
         name = self.names[(table.schema, table.name)]
         # One name per column for all three structs, so a column is the same field in each.
-        fields = dict(
-            zip([c.name for c in table.columns], property_names([c.name for c in table.columns]), strict=True)
-        )
+        column_names = [c.name for c in table.columns]
+        fields = dict(zip(column_names, property_names(column_names), strict=True))
         qualified = f"`{table.schema}.{table.name}`"
         row, insert, update = table_field_sets(table, self.resolver)
         return [
@@ -423,9 +459,14 @@ class SwiftRenderer:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
         doc = [f"A row of the {kind} `{view.schema}.{view.name}`.", *comment_lines(view.comment)]
-        return self.struct(
-            name, doc, [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
-        )
+        resolve = self.resolver.resolve
+        columns = [
+            StructField(
+                c.name, c.data_type, not c.not_null, False, c.comment, resolve(c.data_type).element_nullable
+            )
+            for c in view.columns
+        ]
+        return self.struct(name, doc, columns)
 
     def composite_struct(self, composite: CompositeType) -> SwiftStruct:
         name = self.names[(composite.schema, composite.name)]
@@ -434,10 +475,12 @@ class SwiftRenderer:
             *comment_lines(composite.comment),
         ]
         # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        columns = [
-            (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
-            for a in composite.attributes
-        ]
+        columns = []
+        for a in composite.attributes:
+            pg = self.resolver.resolve(a.data_type)
+            columns.append(
+                StructField(a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable)
+            )
         return self.struct(name, doc, columns)
 
     def enum(self, enum: Enum) -> SwiftEnum:

@@ -30,7 +30,7 @@ from nself.backends.types.rust import (
     variant_names,
 )
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import Column, Schema, Table
+from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
 from tests.backends.types.conftest import HERE, CorpusCatalogs, assert_golden, require_program
 
 STUBS = HERE / "rust_stubs"
@@ -77,13 +77,33 @@ def test_rust_string() -> None:
 # --------------------------------------------------------------------------- types
 
 
-def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+# A NOT NULL element domain, and a domain over an array whose CHECK forbids NULL elements.
+ELEMENT_DOMAINS = (
+    Domain("public", "label", "text", not_null=True),
+    Domain(
+        "public",
+        "strict_tags",
+        "text[]",
+        checks=(CheckConstraint("strict_tags_check", "(array_position(VALUE, NULL::text) IS NULL)"),),
+    ),
+)
+
+
+def _fields(body: str) -> list[tuple[str, str]]:
+    """(name, type) of the fields of a struct's body, also when rustfmt's width wrapped one."""
+    return re.findall(r"^    pub (\S+):\s+([^\n]*),$", body, re.M)
+
+
+def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
     builder = CatalogBuilder()
     builder.add(Schema("public"))
-    builder.add(Table("public", "t", tuple(columns)))
+    for domain in ELEMENT_DOMAINS:
+        builder.add(domain)
+    constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
+    builder.add(Table("public", "t", tuple(columns), constraints=constraints))
     catalog = builder.freeze()
     structs = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
-    return tuple([f.type for f in s.fields] for s in structs)  # type: ignore[return-value]
+    return tuple([t for _, t in _fields(s.body)] for s in structs)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(
@@ -108,12 +128,35 @@ def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
         ("interval", True, "String"),
         ("inet", True, "String"),
         ("oid", True, "u32"),
-        ("integer[]", False, "Option<Vec<i32>>"),
-        ("text[][]", True, "Vec<Vec<String>>"),
+        # Array elements may be NULL; in a rectangular array only the innermost ones.
+        ("integer[]", False, "Option<Vec<Option<i32>>>"),
+        ("text[][]", True, "Vec<Vec<Option<String>>>"),
+        # ... unless PostgreSQL keeps NULL out: a NOT NULL element domain, a domain's CHECK.
+        ("public.label[]", True, "Vec<String>"),
+        ("public.label[][]", False, "Option<Vec<Vec<String>>>"),
+        ("public.strict_tags", False, "Option<Vec<String>>"),
+        ("public.strict_tags[]", True, "Vec<Vec<Option<String>>>"),
     ],
 )
 def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
     assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_a_table_check_keeps_null_out_of_array_elements() -> None:
+    row, insert, update = _types(
+        [Column("a", "integer[]", not_null=True), Column("b", "text[]"), Column("c", "text[]")],
+        checks=(
+            "(array_position(a, NULL::integer) IS NULL)",
+            "(cardinality(array_remove(b, NULL::text)) = cardinality(b))",
+        ),
+    )
+    assert row == ["Vec<i32>", "Option<Vec<String>>", "Option<Vec<Option<String>>>"]
+    assert insert == ["Vec<i32>", "Option<Option<Vec<String>>>", "Option<Option<Vec<Option<String>>>>"]
+    assert update == [
+        "Option<Vec<i32>>",
+        "Option<Option<Vec<String>>>",
+        "Option<Option<Vec<Option<String>>>>",
+    ]
 
 
 def test_insert_and_update_optionality() -> None:
@@ -136,7 +179,14 @@ def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     assert '    #[serde(rename = "2fa_pending")]\n    V2faPending,' in text
     assert "    pub r#struct: String," in text
     assert '    #[serde(rename = "self")]\n    pub self_: Option<bool>,' in text
-    assert "    pub c_tag_matrix: Option<Vec<Vec<String>>>," in text
+    assert "    pub c_tag_matrix: Option<Vec<Vec<Option<String>>>>," in text
+    # NULL elements where PostgreSQL allows them, as every_case_rows.sql holds.
+    assert "    pub plain: Option<Vec<Option<String>>>," in text
+    assert "    pub matrix: Option<Vec<Vec<Option<i32>>>>," in text
+    assert "    pub moods: Option<Vec<Option<Mood>>>," in text
+    assert "    pub labels: Option<Vec<String>>," in text
+    assert "    pub strict: Option<Vec<String>>," in text
+    assert "    pub checked: Option<Vec<i64>>," in text
     assert "    pub c_email: String," in text
     assert "pub struct BillingUsers2 {" in text and "pub struct Users {" in text
 
@@ -235,5 +285,5 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     )
     catalog = builder.freeze()
     row, insert, update = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
-    assert [f.name for f in row.fields] == ["user_id", "user_id2"]
-    assert [f.name for f in insert.fields] == [f.name for f in update.fields] == ["user_id2"]
+    assert [f for f, _ in _fields(row.body)] == ["user_id", "user_id2"]
+    assert [f for f, _ in _fields(insert.body)] == [f for f, _ in _fields(update.body)] == ["user_id2"]

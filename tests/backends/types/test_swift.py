@@ -10,6 +10,7 @@ a type name that is neither declared in the file nor a Swift/Foundation type."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -26,7 +27,7 @@ from nself.backends.types.swift import (
     swift_string,
 )
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import Column, Enum, Schema, Table
+from nself.ir.model import CheckConstraint, Column, Domain, Enum, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, assert_golden
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
@@ -212,13 +213,33 @@ def test_swift_string() -> None:
 # --------------------------------------------------------------------------- types
 
 
-def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+# A NOT NULL element domain, and a domain over an array whose CHECK forbids NULL elements.
+ELEMENT_DOMAINS = (
+    Domain("public", "label", "text", not_null=True),
+    Domain(
+        "public",
+        "strict_tags",
+        "text[]",
+        checks=(CheckConstraint("strict_tags_check", "(array_position(VALUE, NULL::text) IS NULL)"),),
+    ),
+)
+
+
+def _properties(declarations: str) -> list[tuple[str, str]]:
+    """(name, type) of a struct's property declarations."""
+    return re.findall(r"^    public var (\S+): (.*)$", declarations, re.M)
+
+
+def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
     builder = CatalogBuilder()
     builder.add(Schema("public"))
-    builder.add(Table("public", "t", tuple(columns)))
+    for domain in ELEMENT_DOMAINS:
+        builder.add(domain)
+    constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
+    builder.add(Table("public", "t", tuple(columns), constraints=constraints))
     catalog = builder.freeze()
     structs = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
-    return tuple([p.type for p in s.properties] for s in structs)  # type: ignore[return-value]
+    return tuple([t for _, t in _properties(s.properties)] for s in structs)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(
@@ -240,12 +261,31 @@ def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
         ("time without time zone", True, "String"),
         ("interval", True, "String"),
         ("oid", True, "UInt32"),
-        ("integer[]", False, "[Int32]?"),
-        ("text[][]", True, "[[String]]"),
+        # Array elements may be NULL; in a rectangular array only the innermost ones.
+        ("integer[]", False, "[Int32?]?"),
+        ("text[][]", True, "[[String?]]"),
+        # ... unless PostgreSQL keeps NULL out: a NOT NULL element domain, a domain's CHECK.
+        ("public.label[]", True, "[String]"),
+        ("public.label[][]", False, "[[String]]?"),
+        ("public.strict_tags", False, "[String]?"),
+        ("public.strict_tags[]", True, "[[String?]]"),
     ],
 )
 def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
     assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_a_table_check_keeps_null_out_of_array_elements() -> None:
+    row, insert, update = _types(
+        [Column("a", "integer[]", not_null=True), Column("b", "text[]"), Column("c", "text[]")],
+        checks=(
+            "(array_position(a, NULL::integer) IS NULL)",
+            "(cardinality(array_remove(b, NULL::text)) = cardinality(b))",
+        ),
+    )
+    assert row == ["[Int32]", "[String]?", "[String?]?"]
+    assert insert == ["[Int32]", "[String]??", "[String?]??"]
+    assert update == ["[Int32]?", "[String]??", "[String?]??"]
 
 
 def test_insert_and_update_optionality() -> None:
@@ -277,7 +317,14 @@ def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     assert '    case readOnly = "read-only"\n' in text
     assert '    case `default` = "default"\n' in text
     assert '        case displayName = "Display Name"\n' in text
-    assert "    public var cTagMatrix: [[String]]?\n" in text
+    assert "    public var cTagMatrix: [[String?]]?\n" in text
+    # NULL elements where PostgreSQL allows them, as every_case_rows.sql holds.
+    assert "    public var plain: [String?]?\n" in text
+    assert "    public var matrix: [[Int32?]]?\n" in text
+    assert "    public var moods: [Mood?]?\n" in text
+    assert "    public var labels: [String]?\n" in text
+    assert "    public var strict: [String]?\n" in text
+    assert "    public var checked: [Int64]?\n" in text
     assert "    public var cEmail: String\n" in text
     assert "public struct BillingUsers2: " in text and "public struct Users: " in text
 
@@ -319,5 +366,9 @@ def test_a_column_has_one_property_name_in_row_insert_and_update() -> None:
     )
     catalog = builder.freeze()
     row, insert, update = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
-    assert [p.name for p in row.properties] == ["userId", "userId2"]
-    assert [p.name for p in insert.properties] == [p.name for p in update.properties] == ["userId2"]
+    assert [p for p, _ in _properties(row.properties)] == ["userId", "userId2"]
+    assert (
+        [p for p, _ in _properties(insert.properties)]
+        == [p for p, _ in _properties(update.properties)]
+        == ["userId2"]
+    )

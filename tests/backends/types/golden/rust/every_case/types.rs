@@ -70,8 +70,8 @@ pub struct LineItem {
     pub qty: Option<i32>,
     pub price: Option<rust_decimal::Decimal>,
     pub ship_to: Option<Address>,
-    pub moods: Option<Vec<Mood>>,
-    pub matrix: Option<Vec<Vec<i32>>>,
+    pub moods: Option<Vec<Option<Mood>>>,
+    pub matrix: Option<Vec<Vec<Option<i32>>>>,
 }
 
 /// A row of the table `Audit Log.Event Entries`.
@@ -146,7 +146,7 @@ pub struct Totals {
 pub struct BillingUsers2 {
     pub id: i32,
     pub status: Status,
-    pub statuses: Vec<Status>,
+    pub statuses: Vec<Option<Status>>,
 }
 
 /// A row to insert into `billing.users`: `None` fields are left out, so the column's
@@ -158,7 +158,7 @@ pub struct BillingUsers2Insert {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Status>>,
+    pub statuses: Option<Vec<Option<Status>>>,
 }
 
 /// The columns an UPDATE of `billing.users` sets: `None` fields are left unchanged.
@@ -169,7 +169,7 @@ pub struct BillingUsers2Update {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Status>>,
+    pub statuses: Option<Vec<Option<Status>>>,
 }
 
 /// A row of the table `public.3rd_party`.
@@ -250,29 +250,29 @@ pub struct AllTypes {
     pub c_oid: Option<u32>,
     pub c_regclass: Option<String>,
     pub c_pg_lsn: Option<String>,
-    pub c_int_array: Option<Vec<i32>>,
-    pub c_int_matrix: Vec<Vec<i32>>,
-    pub c_text_array: Option<Vec<String>>,
-    pub c_uuid_array: Option<Vec<uuid::Uuid>>,
-    pub c_ts_array: Option<Vec<chrono::DateTime<chrono::Utc>>>,
-    pub c_mood_array: Option<Vec<Mood>>,
-    pub c_numeric_array: Option<Vec<rust_decimal::Decimal>>,
+    pub c_int_array: Option<Vec<Option<i32>>>,
+    pub c_int_matrix: Vec<Vec<Option<i32>>>,
+    pub c_text_array: Option<Vec<Option<String>>>,
+    pub c_uuid_array: Option<Vec<Option<uuid::Uuid>>>,
+    pub c_ts_array: Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>,
+    pub c_mood_array: Option<Vec<Option<Mood>>>,
+    pub c_numeric_array: Option<Vec<Option<rust_decimal::Decimal>>>,
     pub c_email: String,
     pub c_maybe_email: String,
     pub c_positive: Option<i32>,
     pub c_strict: i32,
-    pub c_tags: Option<Vec<String>>,
-    pub c_tag_matrix: Option<Vec<Vec<String>>>,
+    pub c_tags: Option<Vec<Option<String>>>,
+    pub c_tag_matrix: Option<Vec<Vec<Option<String>>>>,
     pub c_labels: Option<Vec<String>>,
     pub c_strict_tags: Vec<String>,
     pub c_checked_ints: Vec<i32>,
     #[serde(rename = "c_Checked Texts")]
     pub c_checked_texts: Option<Vec<String>>,
-    pub c_unchecked_ints: Option<Vec<i32>>,
+    pub c_unchecked_ints: Option<Vec<Option<i32>>>,
     pub c_mood: Option<Mood>,
     pub c_mood_d: Option<Mood>,
     pub c_address: Option<Address>,
-    pub c_addresses: Option<Vec<Address>>,
+    pub c_addresses: Option<Vec<Option<Address>>>,
     pub c_line_item: Option<LineItem>,
     pub c_generated: Option<i32>,
     pub c_identity: i64,
@@ -385,27 +385,27 @@ pub struct AllTypesInsert {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_int_array: Option<Option<Vec<i32>>>,
-    pub c_int_matrix: Vec<Vec<i32>>,
+    pub c_int_array: Option<Option<Vec<Option<i32>>>>,
+    pub c_int_matrix: Vec<Vec<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_text_array: Option<Option<Vec<String>>>,
+    pub c_text_array: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_uuid_array: Option<Option<Vec<uuid::Uuid>>>,
+    pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_ts_array: Option<Option<Vec<chrono::DateTime<chrono::Utc>>>>,
+    pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_mood_array: Option<Option<Vec<Mood>>>,
+    pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_numeric_array: Option<Option<Vec<rust_decimal::Decimal>>>,
+    pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
     pub c_email: String,
     pub c_maybe_email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_positive: Option<Option<i32>>,
     pub c_strict: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_tags: Option<Option<Vec<String>>>,
+    pub c_tags: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_tag_matrix: Option<Option<Vec<Vec<String>>>>,
+    pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -415,7 +415,7 @@ pub struct AllTypesInsert {
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
     pub c_checked_texts: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_unchecked_ints: Option<Option<Vec<i32>>>,
+    pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -423,7 +423,7 @@ pub struct AllTypesInsert {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_addresses: Option<Option<Vec<Address>>>,
+    pub c_addresses: Option<Option<Vec<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_line_item: Option<Option<LineItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -546,19 +546,19 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_int_array: Option<Option<Vec<i32>>>,
+    pub c_int_array: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_int_matrix: Option<Vec<Vec<i32>>>,
+    pub c_int_matrix: Option<Vec<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_text_array: Option<Option<Vec<String>>>,
+    pub c_text_array: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_uuid_array: Option<Option<Vec<uuid::Uuid>>>,
+    pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_ts_array: Option<Option<Vec<chrono::DateTime<chrono::Utc>>>>,
+    pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_mood_array: Option<Option<Vec<Mood>>>,
+    pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_numeric_array: Option<Option<Vec<rust_decimal::Decimal>>>,
+    pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -568,9 +568,9 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_strict: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_tags: Option<Option<Vec<String>>>,
+    pub c_tags: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_tag_matrix: Option<Option<Vec<Vec<String>>>>,
+    pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -580,7 +580,7 @@ pub struct AllTypesUpdate {
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
     pub c_checked_texts: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_unchecked_ints: Option<Option<Vec<i32>>>,
+    pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -588,7 +588,7 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_addresses: Option<Option<Vec<Address>>>,
+    pub c_addresses: Option<Option<Vec<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_line_item: Option<Option<LineItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -603,10 +603,10 @@ pub struct AllTypesUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArrayElements {
     pub id: i32,
-    pub plain: Option<Vec<String>>,
-    pub numbers: Vec<i32>,
-    pub matrix: Option<Vec<Vec<i32>>>,
-    pub moods: Option<Vec<Mood>>,
+    pub plain: Option<Vec<Option<String>>>,
+    pub numbers: Vec<Option<i32>>,
+    pub matrix: Option<Vec<Vec<Option<i32>>>>,
+    pub moods: Option<Vec<Option<Mood>>>,
     pub labels: Option<Vec<String>>,
     pub strict: Option<Vec<String>>,
     pub checked: Option<Vec<i64>>,
@@ -618,12 +618,12 @@ pub struct ArrayElements {
 pub struct ArrayElementsInsert {
     pub id: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plain: Option<Option<Vec<String>>>,
-    pub numbers: Vec<i32>,
+    pub plain: Option<Option<Vec<Option<String>>>>,
+    pub numbers: Vec<Option<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<Option<Vec<Vec<i32>>>>,
+    pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moods: Option<Option<Vec<Mood>>>,
+    pub moods: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -638,13 +638,13 @@ pub struct ArrayElementsUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plain: Option<Option<Vec<String>>>,
+    pub plain: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numbers: Option<Vec<i32>>,
+    pub numbers: Option<Vec<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub matrix: Option<Option<Vec<Vec<i32>>>>,
+    pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub moods: Option<Option<Vec<Mood>>>,
+    pub moods: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]

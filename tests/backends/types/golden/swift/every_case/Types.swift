@@ -70,10 +70,10 @@ public struct LineItem: Codable, Hashable, Sendable {
     public var qty: Int32?
     public var price: Decimal?
     public var shipTo: Address?
-    public var moods: [Mood]?
-    public var matrix: [[Int32]]?
+    public var moods: [Mood?]?
+    public var matrix: [[Int32?]]?
 
-    public init(sku: String? = nil, qty: Int32? = nil, price: Decimal? = nil, shipTo: Address? = nil, moods: [Mood]? = nil, matrix: [[Int32]]? = nil) {
+    public init(sku: String? = nil, qty: Int32? = nil, price: Decimal? = nil, shipTo: Address? = nil, moods: [Mood?]? = nil, matrix: [[Int32?]]? = nil) {
         self.sku = sku
         self.qty = qty
         self.price = price
@@ -229,9 +229,9 @@ public struct Totals: Codable, Hashable, Sendable {
 public struct BillingUsers2: Codable, Hashable, Sendable {
     public var id: Int32
     public var status: Status
-    public var statuses: [Status]
+    public var statuses: [Status?]
 
-    public init(id: Int32, status: Status, statuses: [Status]) {
+    public init(id: Int32, status: Status, statuses: [Status?]) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -249,9 +249,9 @@ public struct BillingUsers2: Codable, Hashable, Sendable {
 public struct BillingUsers2Insert: Codable, Hashable, Sendable {
     public var id: Int32?
     public var status: Status?
-    public var statuses: [Status]?
+    public var statuses: [Status?]?
 
-    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status]? = nil) {
+    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status?]? = nil) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -268,9 +268,9 @@ public struct BillingUsers2Insert: Codable, Hashable, Sendable {
 public struct BillingUsers2Update: Codable, Hashable, Sendable {
     public var id: Int32?
     public var status: Status?
-    public var statuses: [Status]?
+    public var statuses: [Status?]?
 
-    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status]? = nil) {
+    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status?]? = nil) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -379,35 +379,35 @@ public struct AllTypes: Codable, Hashable, Sendable {
     public var cOid: UInt32?
     public var cRegclass: String?
     public var cPgLsn: String?
-    public var cIntArray: [Int32]?
-    public var cIntMatrix: [[Int32]]
-    public var cTextArray: [String]?
-    public var cUuidArray: [UUID]?
-    public var cTsArray: [Date]?
-    public var cMoodArray: [Mood]?
-    public var cNumericArray: [Decimal]?
+    public var cIntArray: [Int32?]?
+    public var cIntMatrix: [[Int32?]]
+    public var cTextArray: [String?]?
+    public var cUuidArray: [UUID?]?
+    public var cTsArray: [Date?]?
+    public var cMoodArray: [Mood?]?
+    public var cNumericArray: [Decimal?]?
     public var cEmail: String
     public var cMaybeEmail: String
     public var cPositive: Int32?
     public var cStrict: Int32
-    public var cTags: [String]?
-    public var cTagMatrix: [[String]]?
+    public var cTags: [String?]?
+    public var cTagMatrix: [[String?]]?
     public var cLabels: [String]?
     public var cStrictTags: [String]
     public var cCheckedInts: [Int32]
     public var cCheckedTexts: [String]?
-    public var cUncheckedInts: [Int32]?
+    public var cUncheckedInts: [Int32?]?
     public var cMood: Mood?
     public var cMoodD: Mood?
     public var cAddress: Address?
-    public var cAddresses: [Address]?
+    public var cAddresses: [Address?]?
     public var cLineItem: LineItem?
     public var cGenerated: Int32?
     public var cIdentity: Int64
     public var cSerial: Int32
     public var cDefault: String
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: [Int32]? = nil, cIntMatrix: [[Int32]], cTextArray: [String]? = nil, cUuidArray: [UUID]? = nil, cTsArray: [Date]? = nil, cMoodArray: [Mood]? = nil, cNumericArray: [Decimal]? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: [String]? = nil, cTagMatrix: [[String]]? = nil, cLabels: [String]? = nil, cStrictTags: [String], cCheckedInts: [Int32], cCheckedTexts: [String]? = nil, cUncheckedInts: [Int32]? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: [Address]? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: [Int32?]? = nil, cIntMatrix: [[Int32?]], cTextArray: [String?]? = nil, cUuidArray: [UUID?]? = nil, cTsArray: [Date?]? = nil, cMoodArray: [Mood?]? = nil, cNumericArray: [Decimal?]? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: [String?]? = nil, cTagMatrix: [[String?]]? = nil, cLabels: [String]? = nil, cStrictTags: [String], cCheckedInts: [Int32], cCheckedTexts: [String]? = nil, cUncheckedInts: [Int32?]? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: [Address?]? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -633,34 +633,34 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
     public var cOid: UInt32??
     public var cRegclass: String??
     public var cPgLsn: String??
-    public var cIntArray: [Int32]??
-    public var cIntMatrix: [[Int32]]
-    public var cTextArray: [String]??
-    public var cUuidArray: [UUID]??
-    public var cTsArray: [Date]??
-    public var cMoodArray: [Mood]??
-    public var cNumericArray: [Decimal]??
+    public var cIntArray: [Int32?]??
+    public var cIntMatrix: [[Int32?]]
+    public var cTextArray: [String?]??
+    public var cUuidArray: [UUID?]??
+    public var cTsArray: [Date?]??
+    public var cMoodArray: [Mood?]??
+    public var cNumericArray: [Decimal?]??
     public var cEmail: String
     public var cMaybeEmail: String
     public var cPositive: Int32??
     public var cStrict: Int32
-    public var cTags: [String]??
-    public var cTagMatrix: [[String]]??
+    public var cTags: [String?]??
+    public var cTagMatrix: [[String?]]??
     public var cLabels: [String]??
     public var cStrictTags: [String]?
     public var cCheckedInts: [Int32]?
     public var cCheckedTexts: [String]??
-    public var cUncheckedInts: [Int32]??
+    public var cUncheckedInts: [Int32?]??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
-    public var cAddresses: [Address]??
+    public var cAddresses: [Address?]??
     public var cLineItem: LineItem??
     public var cIdentity: Int64?
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]], cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32?]?? = nil, cIntMatrix: [[Int32?]], cTextArray: [String?]?? = nil, cUuidArray: [UUID?]?? = nil, cTsArray: [Date?]?? = nil, cMoodArray: [Mood?]?? = nil, cNumericArray: [Decimal?]?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: [String?]?? = nil, cTagMatrix: [[String?]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32?]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address?]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -883,34 +883,34 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
     public var cOid: UInt32??
     public var cRegclass: String??
     public var cPgLsn: String??
-    public var cIntArray: [Int32]??
-    public var cIntMatrix: [[Int32]]?
-    public var cTextArray: [String]??
-    public var cUuidArray: [UUID]??
-    public var cTsArray: [Date]??
-    public var cMoodArray: [Mood]??
-    public var cNumericArray: [Decimal]??
+    public var cIntArray: [Int32?]??
+    public var cIntMatrix: [[Int32?]]?
+    public var cTextArray: [String?]??
+    public var cUuidArray: [UUID?]??
+    public var cTsArray: [Date?]??
+    public var cMoodArray: [Mood?]??
+    public var cNumericArray: [Decimal?]??
     public var cEmail: String?
     public var cMaybeEmail: String?
     public var cPositive: Int32??
     public var cStrict: Int32?
-    public var cTags: [String]??
-    public var cTagMatrix: [[String]]??
+    public var cTags: [String?]??
+    public var cTagMatrix: [[String?]]??
     public var cLabels: [String]??
     public var cStrictTags: [String]?
     public var cCheckedInts: [Int32]?
     public var cCheckedTexts: [String]??
-    public var cUncheckedInts: [Int32]??
+    public var cUncheckedInts: [Int32?]??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
-    public var cAddresses: [Address]??
+    public var cAddresses: [Address?]??
     public var cLineItem: LineItem??
     public var cIdentity: Int64?
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32]?? = nil, cIntMatrix: [[Int32]]? = nil, cTextArray: [String]?? = nil, cUuidArray: [UUID]?? = nil, cTsArray: [Date]?? = nil, cMoodArray: [Mood]?? = nil, cNumericArray: [Decimal]?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: [String]?? = nil, cTagMatrix: [[String]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32?]?? = nil, cIntMatrix: [[Int32?]]? = nil, cTextArray: [String?]?? = nil, cUuidArray: [UUID?]?? = nil, cTsArray: [Date?]?? = nil, cMoodArray: [Mood?]?? = nil, cNumericArray: [Decimal?]?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: [String?]?? = nil, cTagMatrix: [[String?]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32?]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address?]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -1080,15 +1080,15 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
 /// A row of the table `public.array_elements`.
 public struct ArrayElements: Codable, Hashable, Sendable {
     public var id: Int32
-    public var plain: [String]?
-    public var numbers: [Int32]
-    public var matrix: [[Int32]]?
-    public var moods: [Mood]?
+    public var plain: [String?]?
+    public var numbers: [Int32?]
+    public var matrix: [[Int32?]]?
+    public var moods: [Mood?]?
     public var labels: [String]?
     public var strict: [String]?
     public var checked: [Int64]?
 
-    public init(id: Int32, plain: [String]? = nil, numbers: [Int32], matrix: [[Int32]]? = nil, moods: [Mood]? = nil, labels: [String]? = nil, strict: [String]? = nil, checked: [Int64]? = nil) {
+    public init(id: Int32, plain: [String?]? = nil, numbers: [Int32?], matrix: [[Int32?]]? = nil, moods: [Mood?]? = nil, labels: [String]? = nil, strict: [String]? = nil, checked: [Int64]? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
@@ -1115,15 +1115,15 @@ public struct ArrayElements: Codable, Hashable, Sendable {
 /// default (or NULL) applies; `.some(nil)` writes NULL.
 public struct ArrayElementsInsert: Codable, Hashable, Sendable {
     public var id: Int32
-    public var plain: [String]??
-    public var numbers: [Int32]
-    public var matrix: [[Int32]]??
-    public var moods: [Mood]??
+    public var plain: [String?]??
+    public var numbers: [Int32?]
+    public var matrix: [[Int32?]]??
+    public var moods: [Mood?]??
     public var labels: [String]??
     public var strict: [String]??
     public var checked: [Int64]??
 
-    public init(id: Int32, plain: [String]?? = nil, numbers: [Int32], matrix: [[Int32]]?? = nil, moods: [Mood]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+    public init(id: Int32, plain: [String?]?? = nil, numbers: [Int32?], matrix: [[Int32?]]?? = nil, moods: [Mood?]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
@@ -1149,15 +1149,15 @@ public struct ArrayElementsInsert: Codable, Hashable, Sendable {
 /// The columns an UPDATE of `public.array_elements` sets: nil properties are left unchanged.
 public struct ArrayElementsUpdate: Codable, Hashable, Sendable {
     public var id: Int32?
-    public var plain: [String]??
-    public var numbers: [Int32]?
-    public var matrix: [[Int32]]??
-    public var moods: [Mood]??
+    public var plain: [String?]??
+    public var numbers: [Int32?]?
+    public var matrix: [[Int32?]]??
+    public var moods: [Mood?]??
     public var labels: [String]??
     public var strict: [String]??
     public var checked: [Int64]??
 
-    public init(id: Int32? = nil, plain: [String]?? = nil, numbers: [Int32]? = nil, matrix: [[Int32]]?? = nil, moods: [Mood]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+    public init(id: Int32? = nil, plain: [String?]?? = nil, numbers: [Int32?]? = nil, matrix: [[Int32?]]?? = nil, moods: [Mood?]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
