@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +29,22 @@ from nself.backends.types.common import (
     insert_presence,
     member_names,
     named_type_objects,
+    null_free_array_subjects,
     render_template,
     screaming_snake_case,
     type_names,
     update_presence,
 )
-from nself.ir.model import Catalog, ForeignKey, PrimaryKey, Table, UniqueConstraint, View
+from nself.ir.model import (
+    Catalog,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    PrimaryKey,
+    Table,
+    UniqueConstraint,
+    View,
+)
 
 # Names a generated type must not take: the helpers declared here, and global types a
 # reader expects to mean the built-in one.
@@ -106,6 +116,8 @@ FAMILY_TYPES: dict[str, str] = {
 }
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+# A name that `member_names` keeps as it is (when no other member takes it).
+_PLAIN_MEMBER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def property_key(name: str) -> str:
@@ -114,15 +126,27 @@ def property_key(name: str) -> str:
     return name if _IDENTIFIER.match(name) else json.dumps(name, ensure_ascii=False)
 
 
+# Text that JSON writes between quotes unchanged: no quote, backslash or control character.
+_JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
+# ...and that jinja2's `tojson` also leaves alone (it writes ASCII, and escapes <>&').
+_TOJSON_PLAIN = re.compile(r"[ !#-%(-;=?-\[\]-~]*")
+
+
 def string_literal(text: str) -> str:
+    """A TypeScript string literal (JSON's escapes; other characters as they are)."""
+    if _JSON_PLAIN.fullmatch(text):
+        return f'"{text}"'
     return json.dumps(text, ensure_ascii=False)
 
 
-def object_type(fields: list[Field]) -> str:
-    """An inline object type; a function without arguments takes an empty object."""
-    if not fields:
+def object_type(members: list[tuple[str, bool, str]]) -> str:
+    """An inline object type of (key, optional, type) members; a function without
+    arguments takes an empty object."""
+    if not members:
         return "Record<PropertyKey, never>"
-    return "{ " + " ".join(f"{f.key}{'?' if f.optional else ''}: {f.type};" for f in fields) + " }"
+    return (
+        "{ " + " ".join(f"{key}{'?' if optional else ''}: {text};" for key, optional, text in members) + " }"
+    )
 
 
 def doc_comment(text: str | None) -> str | None:
@@ -132,86 +156,50 @@ def doc_comment(text: str | None) -> str | None:
     return " ".join(text.replace("*/", "*\\/").split())
 
 
-@dataclass(slots=True)
-class Field:
-    key: str
-    type: str
-    optional: bool = False
-    comment: str | None = None  # already safe for a /** */ comment
+def member_line(key: str, optional: bool, text: str, comment: str | None = None) -> str:
+    """One member of an interface, as the template places it between the braces: indented,
+    after its doc comment, ending its line."""
+    line = f"  {key}{'?' if optional else ''}: {text};\n"
+    return f"  /** {comment} */\n{line}" if comment else line
 
 
-@dataclass(slots=True)
-class Interface:
-    """One `export interface` of the file."""
-
-    name: str
-    doc: str | None
-    fields: list[Field]
-    extends: str | None = None
-
-
-@dataclass(slots=True)
-class Relationship:
-    foreign_key: str
-    columns: list[str]
-    one_to_one: bool
-    referenced_relation: str
-    referenced_columns: list[str]
+def json_strings(texts: Iterable[str]) -> str:
+    """Strings as JSON literals, comma-separated, escaped the way jinja2's `tojson` filter
+    escapes them (the form earlier outputs used for Relationships columns)."""
+    return ", ".join(
+        f'"{t}"'
+        if _TOJSON_PLAIN.fullmatch(t)
+        else json.dumps(t)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+        for t in texts
+    )
 
 
-@dataclass(slots=True)
-class RelatedField:
-    key: str
-    type: str
-
-
-@dataclass(slots=True)
-class Relation:
-    """A table or view with what the template prints for it."""
-
-    db_name: str
-    key: str
-    type_name: str
-    row: list[Field]
-    insert: list[Field] | None = None
-    update: list[Field] | None = None
-    relationships: list[Relationship] = field(default_factory=list)
-    related: list[RelatedField] = field(default_factory=list)
-    comment: str | None = None
-
-
-@dataclass(slots=True)
-class EnumModel:
-    db_name: str
-    key: str
-    type_name: str
-    labels: list[tuple[str, str]]  # (member, label literal)
-    union: str
-
-
-@dataclass(slots=True)
-class CompositeModel:
-    db_name: str
-    key: str
-    type_name: str
-    fields: list[Field]
-
-
-@dataclass(slots=True)
-class FunctionModel:
-    key: str
-    variants: list[tuple[str, str]]  # (args type, returns type)
+# What the template lays out, as plain tuples (no attribute lookups in its loops):
+# an interface is (doc comment or None, head: name and `extends` clause, body: member
+# lines); a table of `Database` is (key, type name, relationships), a relationship
+# (foreign key literal, columns, isOneToOne, referenced relation literal, referenced
+# columns); an enum (database name, key, type name, union, [(member, label literal)]); a function (key,
+# [(args type, returns type)]); a view or composite type (key, type name).
+InterfaceModel = tuple[str | None, str, str]
+RelationshipModel = tuple[str, str, str, str, str]
+TableModel = tuple[str, str, list[RelationshipModel]]
+EnumModel = tuple[str, str, str, str, list[tuple[str, str]]]
+FunctionModel = tuple[str, list[tuple[str, str]]]
 
 
 @dataclass(slots=True)
 class SchemaModel:
     key: str
-    interfaces: list[Interface] = field(default_factory=list)
-    tables: list[Relation] = field(default_factory=list)
-    views: list[Relation] = field(default_factory=list)
+    interfaces: list[InterfaceModel] = field(default_factory=list)
+    tables: list[TableModel] = field(default_factory=list)
+    views: list[tuple[str, str]] = field(default_factory=list)
     functions: list[FunctionModel] = field(default_factory=list)
     enums: list[EnumModel] = field(default_factory=list)
-    composites: list[CompositeModel] = field(default_factory=list)
+    composites: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Renderer:
@@ -222,124 +210,222 @@ class _Renderer:
         self.names = type_names(
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
         )
-        # Foreign keys pointing at each table, and each table's unique column sets: looked
-        # up once per table, so relations stay linear in the size of the schema.
-        self.incoming: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = {}
-        self.unique_sets: dict[tuple[str, str], set[frozenset[str]]] = {}
+        # A schema has few distinct (type, nullable, elements nullable) combinations and
+        # few distinct fields (the same `id`, `created_at` in every table): each is spelled
+        # once.
+        self._types: dict[tuple[str, bool, bool | None], str] = {}
+        self._lines: dict[tuple[object, ...], tuple[str, str, str, bool]] = {}
+        self._json_lists: dict[tuple[str, ...], str] = {}
+        # Each table's foreign keys (outgoing) and those pointing at it (incoming), with
+        # whether the key's columns are unique in their table (one-to-one): decided once per
+        # key, so relations stay linear in the size of the schema.
+        self.outgoing: dict[tuple[str, str], list[tuple[ForeignKey, bool]]] = {}
+        self.incoming: dict[tuple[str, str], list[tuple[Table, ForeignKey, bool]]] = {}
         if self.with_relations:
+            unique_sets: dict[tuple[str, str], set[frozenset[str]]] = {}
             for other in catalog.tables:
-                for fk in other.foreign_keys:
-                    self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append((other, fk))
-                self.unique_sets[(other.schema, other.name)] = {
+                unique_sets[(other.schema, other.name)] = {
                     frozenset(c.columns)
                     for c in other.constraints
                     if isinstance(c, (PrimaryKey, UniqueConstraint))
                 }
             for index in catalog.indexes:
                 if index.unique and index.predicate is None and all(k.column for k in index.keys):
-                    self.unique_sets.setdefault((index.schema, index.table), set()).add(
+                    unique_sets.setdefault((index.schema, index.table), set()).add(
                         frozenset(k.column for k in index.keys if k.column)
+                    )
+            for other in catalog.tables:
+                key = (other.schema, other.name)
+                unique = unique_sets[key]
+                outgoing = self.outgoing[key] = []
+                for fk in other.foreign_keys:
+                    one_to_one = frozenset(fk.columns) in unique
+                    outgoing.append((fk, one_to_one))
+                    self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append(
+                        (other, fk, one_to_one)
                     )
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool) -> str:
+        """The TypeScript type of a value of `pg` (without the value's own `| null`); the
+        innermost elements of an array get `| null` when they may be NULL (a sub-array of a
+        multi-dimensional array never is): `(number | null)[][]`."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             base = self.names.get(element.key, "unknown")
         else:
             base = FAMILY_TYPES.get(element.family, "unknown")
         if pg.dims:
+            if element_nullable and base != "unknown":
+                base = f"{base} | null"
             wrapped = f"({base})" if " " in base else base
             return wrapped + "[]" * pg.dims
         return base
 
-    def column_type(self, data_type: str, nullable: bool) -> str:
-        text = self.value_type(self.resolver.resolve(data_type))
-        return f"{text} | null" if nullable and text != "unknown" else text
+    def column_type(self, data_type: str, nullable: bool, element_nullable: bool | None = None) -> str:
+        """The type of a column, attribute or argument; `element_nullable` None: as the type
+        itself says (tables pass what their CHECKs add)."""
+        key = (data_type, nullable, element_nullable)
+        text = self._types.get(key)
+        if text is None:
+            pg = self.resolver.resolve(data_type)
+            elements = pg.element_nullable if element_nullable is None else element_nullable
+            text = self.value_type(pg, elements)
+            if nullable and text != "unknown":
+                text += " | null"
+            self._types[key] = text
+        return text
+
+    def field_lines(self, table: Table) -> tuple[list[str], list[str], list[str], dict[str, bool]]:
+        """The member lines of a table's Row, Insert and Update interfaces (the fields of
+        `table_field_sets`), and which columns may be NULL.
+
+        A column's three lines are spelled once per distinct column (most tables share
+        columns such as `id`, `created_at`): the memo key holds every attribute of a column
+        that `column_nullable`, `insert_presence` and `update_presence` read, and whether
+        the table's CHECKs keep NULL out of its array elements. test_typescript.py holds
+        the result equal to table_field_sets' on every test schema."""
+        resolve = self.resolver.resolve
+        memo = self._lines
+        null_free: frozenset[str] | None = None
+        row: list[str] = []
+        insert: list[str] = []
+        update: list[str] = []
+        nullable: dict[str, bool] = {}
+        for c in table.columns:
+            pg = resolve(c.data_type)
+            elements = pg.dims > 0 and not pg.element_not_null
+            if elements:
+                if null_free is None:
+                    null_free = null_free_array_subjects(
+                        k for k in table.constraints if isinstance(k, CheckConstraint)
+                    )
+                elements = c.name not in null_free
+            identity = c.identity.generation if c.identity is not None else None
+            key = (
+                c.name,
+                c.data_type,
+                c.not_null,
+                c.default is None,
+                identity,
+                c.generated is None,
+                c.comment,
+                elements,
+            )
+            lines = memo.get(key)
+            if lines is None:
+                lines = memo[key] = self.column_lines(c, elements)
+            row.append(lines[0])
+            if lines[1]:
+                insert.append(lines[1])
+            if lines[2]:
+                update.append(lines[2])
+            nullable[c.name] = lines[3]
+        return row, insert, update, nullable
+
+    def column_lines(self, column: Column, element_nullable: bool) -> tuple[str, str, str, bool]:
+        """A column's Row, Insert and Update member lines ('' where it is absent), and
+        whether it may be NULL."""
+        nullable = column_nullable(column, self.resolver)
+        text = self.column_type(column.data_type, nullable, element_nullable)
+        key = property_key(column.name)
+        presence = insert_presence(column, self.resolver)
+        return (
+            member_line(key, False, text, doc_comment(column.comment)),
+            "" if presence == "absent" else member_line(key, presence == "optional", text),
+            "" if update_presence(column) == "absent" else member_line(key, True, text),
+            nullable,
+        )
 
     # ------------------------------------------------------------------ relations
 
-    def table(self, table: Table) -> Relation:
-        name = self.names[(table.schema, table.name)]
-        row: list[Field] = []
-        insert: list[Field] = []
-        update: list[Field] = []
-        for column in table.columns:
-            key = property_key(column.name)
-            nullable = column_nullable(column, self.resolver)
-            text = self.column_type(column.data_type, nullable)
-            row.append(Field(key, text, comment=doc_comment(column.comment)))
-            presence = insert_presence(column, self.resolver)
-            if presence != "absent":
-                insert.append(Field(key, text, optional=presence == "optional"))
-            if update_presence(column) != "absent":
-                update.append(Field(key, text, optional=True))
-        relation = Relation(
-            table.name, property_key(table.name), name, row, insert, update, comment=table.comment
-        )
+    def table(self, table: Table, name: str, target: SchemaModel) -> None:
+        row, insert, update, nullable = self.field_lines(table)
+        where = f"Table {table.schema}.{table.name}" + (f": {table.comment}" if table.comment else "")
+        target.interfaces.append((doc_comment(where), name, "".join(row)))
+        target.interfaces.append((None, name + "Insert", "".join(insert)))
+        target.interfaces.append((None, name + "Update", "".join(update)))
+        relationships: list[RelationshipModel] = []
         if self.with_relations:
-            relation.relationships = [self.relationship(table, fk) for fk in table.foreign_keys]
-            relation.related = self.related_fields(table)
-        return relation
+            outgoing = self.outgoing[(table.schema, table.name)]
+            relationships = [self.relationship(fk, one_to_one) for fk, one_to_one in outgoing]
+            related = "".join(
+                [member_line(k, True, t) for k, t in self.related_fields(table, outgoing, nullable)]
+            )
+            target.interfaces.append((None, f"{name}WithRelations extends {name}", related))
+        target.tables.append((property_key(table.name), name, relationships))
 
-    def view(self, view: View) -> Relation:
-        name = self.names[(view.schema, view.name)]
-        row = [
-            Field(
+    def view(self, view: View, name: str, target: SchemaModel) -> None:
+        kind = "Materialized view" if view.materialized else "View"
+        where = f"{kind} {view.schema}.{view.name}" + (f": {view.comment}" if view.comment else "")
+        body = "".join(
+            member_line(
                 property_key(c.name),
+                False,
                 self.column_type(c.data_type, not c.not_null),
-                comment=doc_comment(c.comment),
+                doc_comment(c.comment),
             )
             for c in view.columns
-        ]
-        return Relation(view.name, property_key(view.name), name, row, comment=view.comment)
+        )
+        target.interfaces.append((doc_comment(where), name, body))
+        target.views.append((property_key(view.name), name))
 
-    def _one_to_one(self, table: Table, columns: tuple[str, ...]) -> bool:
-        """True when the columns are unique in `table` (a primary key, a unique constraint
-        or a full unique index on exactly them)."""
-        return frozenset(columns) in self.unique_sets.get((table.schema, table.name), set())
-
-    def relationship(self, table: Table, fk: ForeignKey) -> Relationship:
-        return Relationship(
-            fk.name,
-            list(fk.columns),
-            self._one_to_one(table, fk.columns),
-            fk.ref_table,
-            list(fk.ref_columns),
+    def relationship(self, fk: ForeignKey, one_to_one: bool) -> RelationshipModel:
+        columns = self._json_lists.get(fk.columns)
+        if columns is None:
+            columns = self._json_lists[fk.columns] = json_strings(fk.columns)
+        referenced = self._json_lists.get(fk.ref_columns)
+        if referenced is None:
+            referenced = self._json_lists[fk.ref_columns] = json_strings(fk.ref_columns)
+        return (
+            string_literal(fk.name),
+            columns,
+            "true" if one_to_one else "false",
+            string_literal(fk.ref_table),
+            referenced,
         )
 
-    def related_fields(self, table: Table) -> list[RelatedField]:
-        """Rows reachable through foreign keys, named as PostgREST embeds them: the
-        related table's name, or the foreign key's name when one table is reached twice."""
+    def related_fields(
+        self, table: Table, outgoing: Sequence[tuple[ForeignKey, bool]], nullable: Mapping[str, bool]
+    ) -> list[tuple[str, str]]:
+        """(key, type) of the rows reachable through foreign keys, named as PostgREST embeds
+        them: the related table's name, or the foreign key's name when one table is reached
+        twice. To-one (this table's keys, `outgoing`): the row, `| null` when a key column
+        may be NULL (`nullable` tells which); to-many (keys pointing here): an array, or the
+        row `| null` when that key is unique in its table."""
         wanted: list[tuple[str, str]] = []  # (db name candidate, type)
-        outgoing = table.foreign_keys
-        targets = [(fk.ref_schema, fk.ref_table) for fk in outgoing]
-        for fk in outgoing:
-            target = self.names.get((fk.ref_schema, fk.ref_table))
+        targets = [(fk.ref_schema, fk.ref_table) for fk, _ in outgoing]
+        for (fk, _), key in zip(outgoing, targets, strict=True):
+            target = self.names.get(key)
             if target is None:
                 continue
-            nullable = any(
-                (c := table.column(col)) is None or column_nullable(c, self.resolver) for col in fk.columns
-            )
-            name = fk.ref_table if targets.count((fk.ref_schema, fk.ref_table)) == 1 else fk.name
-            wanted.append((name, f"{target} | null" if nullable else target))
+            may_be_null = False
+            for column in fk.columns:
+                if nullable.get(column, True):
+                    may_be_null = True
+                    break
+            name = fk.ref_table if targets.count(key) == 1 else fk.name
+            wanted.append((name, f"{target} | null" if may_be_null else target))
         incoming = self.incoming.get((table.schema, table.name), [])
-        sources = [(o.schema, o.name) for o, _ in incoming]
-        for other, fk in incoming:
-            source = self.names[(other.schema, other.name)]
-            name = other.name if sources.count((other.schema, other.name)) == 1 else fk.name
-            if self._one_to_one(other, fk.columns):
-                wanted.append((name, f"{source} | null"))
-            else:
-                wanted.append((name, f"{source}[]"))
-        taken = [c.name for c in table.columns]
-        keys = (
-            member_names([n for n, _ in wanted], as_is, taken=taken, escape="{}", digit_prefix="_")
-            if wanted
-            else []
-        )
-        return [RelatedField(property_key(k), t) for k, (_, t) in zip(keys, wanted, strict=True)]
+        sources = [(o.schema, o.name) for o, _, _ in incoming]
+        for (other, fk, one_to_one), key in zip(incoming, sources, strict=True):
+            source = self.names[key]
+            name = other.name if sources.count(key) == 1 else fk.name
+            wanted.append((name, f"{source} | null" if one_to_one else f"{source}[]"))
+        if not wanted:
+            return []
+        names = [n for n, _ in wanted]
+        # member_names gives plain, distinct names that no column takes back unchanged.
+        if (
+            len(set(names)) == len(names)
+            and nullable.keys().isdisjoint(names)
+            and all(_PLAIN_MEMBER.fullmatch(n) for n in names)
+        ):
+            keys = names
+        else:
+            keys = member_names(names, as_is, taken=list(nullable), escape="{}", digit_prefix="_")
+        return [(property_key(k), t) for k, (_, t) in zip(keys, wanted, strict=True)]
 
     # ------------------------------------------------------------------ other objects
 
@@ -347,25 +433,24 @@ class _Renderer:
         by_name: dict[str, FunctionModel] = {}
         for shape in shapes:
             args = [
-                Field(
+                (
                     property_key(name),
-                    self.value_type(self.resolver.resolve(argument.data_type)),
-                    optional=argument.default is not None,
+                    argument.default is not None,
+                    self.column_type(argument.data_type, False),
                 )
                 for name, argument in shape.inputs
             ]
-            model = by_name.setdefault(shape.name, FunctionModel(property_key(shape.name), []))
-            model.variants.append((object_type(args), self.returns(shape)))
+            model = by_name.setdefault(shape.name, (property_key(shape.name), []))
+            model[1].append((object_type(args), self.returns(shape)))
         return list(by_name.values())
 
     def returns(self, shape: FunctionShape) -> str:
         if shape.return_columns:
             row = object_type(
-                [Field(property_key(n), self.column_type(t, True)) for n, t in shape.return_columns]
+                [(property_key(n), False, self.column_type(t, True)) for n, t in shape.return_columns]
             )
             return row + "[]" if shape.returns_set else row
-        pg = self.resolver.resolve(shape.return_type or "void")
-        text = self.value_type(pg)
+        text = self.column_type(shape.return_type or "void", False)
         if shape.returns_set:
             wrapped = f"({text})" if " " in text else text
             return wrapped + "[]"
@@ -377,70 +462,49 @@ class _Renderer:
         members = member_names(labels, screaming_snake_case, digit_prefix="_")
         literals = [string_literal(label) for label in labels]
         union = " | ".join(literals) if literals else "never"
-        return EnumModel(
+        return (
             name,
             property_key(name),
             self.names[(schema, name)],
-            list(zip(members, literals, strict=True)),
             union,
+            list(zip(members, literals, strict=True)),
         )
 
     def render(self) -> str:
         schemas: dict[str, SchemaModel] = {}
 
         def schema_model(name: str) -> SchemaModel:
-            return schemas.setdefault(name, SchemaModel(property_key(name)))
+            model = schemas.get(name)
+            if model is None:
+                model = schemas[name] = SchemaModel(property_key(name))
+            return model
 
         for schema in self.catalog.schemas:
             schema_model(schema.name)
         for enum in self.catalog.enums:
             schema_model(enum.schema).enums.append(self.enum_model(enum.schema, enum.name, enum.labels))
         for composite in self.catalog.composite_types:
-            fields = [
-                Field(property_key(a.name), self.column_type(a.data_type, True)) for a in composite.attributes
-            ]
-            model = CompositeModel(
-                composite.name,
-                property_key(composite.name),
-                self.names[(composite.schema, composite.name)],
-                fields,
+            name = self.names[(composite.schema, composite.name)]
+            body = "".join(
+                member_line(property_key(a.name), False, self.column_type(a.data_type, True))
+                for a in composite.attributes
             )
             target = schema_model(composite.schema)
-            target.composites.append(model)
+            target.composites.append((property_key(composite.name), name))
             doc = f"Composite type {composite.schema}.{composite.name}"
-            target.interfaces.append(Interface(model.type_name, doc_comment(doc), fields))
+            target.interfaces.append((doc_comment(doc), name, body))
+        names = self.names
         for table in self.catalog.tables:
-            relation = self.table(table)
-            target = schema_model(table.schema)
-            target.tables.append(relation)
-            where = f"Table {table.schema}.{table.name}" + (f": {table.comment}" if table.comment else "")
-            target.interfaces.append(Interface(relation.type_name, doc_comment(where), relation.row))
-            target.interfaces.append(Interface(relation.type_name + "Insert", None, relation.insert or []))
-            target.interfaces.append(Interface(relation.type_name + "Update", None, relation.update or []))
-            if self.with_relations:
-                related = [Field(r.key, r.type, optional=True) for r in relation.related]
-                target.interfaces.append(
-                    Interface(relation.type_name + "WithRelations", None, related, extends=relation.type_name)
-                )
+            self.table(table, names[(table.schema, table.name)], schema_model(table.schema))
         for view in self.catalog.views:
-            relation = self.view(view)
-            target = schema_model(view.schema)
-            target.views.append(relation)
-            kind = "Materialized view" if view.materialized else "View"
-            where = f"{kind} {view.schema}.{view.name}" + (f": {view.comment}" if view.comment else "")
-            target.interfaces.append(Interface(relation.type_name, doc_comment(where), relation.row))
+            self.view(view, names[(view.schema, view.name)], schema_model(view.schema))
         shapes = callable_functions(self.catalog, self.resolver)
         for schema_name in sorted({s.schema for s in shapes}):
             schema_model(schema_name).functions = self.functions(
                 [s for s in shapes if s.schema == schema_name]
             )
         ordered = [schemas[k] for k in sorted(schemas)]
-        return render_template(
-            "types/typescript/types.ts.jinja2",
-            schemas=ordered,
-            with_relations=self.with_relations,
-            string_literal=string_literal,
-        )
+        return render_template("types/typescript/types.ts.jinja2", schemas=ordered)
 
 
 def render_typescript(catalog: Catalog, options: Mapping[str, Any]) -> str:

@@ -1,19 +1,33 @@
 """TypeScript types: a golden file for rich_schema.sql, and `tsc --noEmit --strict` on the
 output for rich_schema.sql, every_case.sql and each corpus schema, with a usage file that
-assigns a Row and an Insert."""
+assigns Rows, Inserts and Updates (arrays with NULL elements where PostgreSQL allows them,
+`@ts-expect-error` where it does not; explicit NULLs) and real rows as PostgreSQL writes
+them in JSON."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from nself.backends.types.common import TypeResolver
-from nself.backends.types.typescript import property_key, render, render_typescript
+from nself.backends.types.common import StructField, TypeResolver, table_field_sets
+from nself.backends.types.typescript import (
+    _Renderer,
+    doc_comment,
+    member_line,
+    property_key,
+    render,
+    render_typescript,
+)
+from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
-from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
+from tests.conftest import run_sql
+
+ROWS_SQL = EVERY_CASE_SQL.with_name("every_case_rows.sql")
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +53,14 @@ def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
         "  c_numeric: string | null;",
         "  c_jsonb: Json;",
         "  c_timestamptz: string | null;",
-        "  c_text_array: string[];",
+        "  c_text_array: (string | null)[];",  # elements of any array may be NULL
+        "  c_int_matrix: (number | null)[][] | null;",  # ...the innermost ones only
+        "  c_labels: string[] | null;",  # an array of a NOT NULL domain
+        "  c_checked_texts: string[] | null;",  # CHECK (array_position(c, NULL) IS NULL)
         "  c_composite: MoneyAmount | null;",
+        "  c_composite_array: (MoneyAmount | null)[] | null;",
         '  "Display Name": string | null;',
-        "  roles: Access[];",
+        "  roles: (Access | null)[];",
         "  score: number | null;",  # a domain over a domain over integer
         "  email: string;",  # a NOT NULL domain
     ]:
@@ -73,10 +91,82 @@ def test_insert_and_update_optionality(rich: Catalog) -> None:
 def test_functions(rich: Catalog) -> None:
     text = render_typescript(rich, {})
     assert "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[] };" in text
-    assert "| { Args: { tags: string[]; tag: number; }; Returns: string[] | null }" in text
-    assert "Returns: { result: string[] | null; size: number | null; } };" in text
+    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null }" in text
+    assert "Returns: { result: (string | null)[] | null; size: number | null; } };" in text
+    assert "{ Args: { nums: (number | null)[]; }; Returns: string | null };" in text
     assert '"Last Seen": string | null; }[]' in text
     assert "set_created" not in text  # trigger functions are not callable
+
+
+def interface(text: str, name: str) -> str:
+    return text.split(f"export interface {name} {{\n")[1].split("\n}")[0]
+
+
+def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
+    text = render_typescript(every_case_catalog, {})
+    table = interface(text, "ArrayElements")
+    for line in [
+        "  plain: (string | null)[] | null;",
+        "  numbers: (number | null)[];",  # NOT NULL binds the array, not its elements
+        "  matrix: (number | null)[][] | null;",  # a sub-array is never NULL
+        "  moods: (Mood | null)[] | null;",
+        "  labels: string[] | null;",  # label is a NOT NULL domain
+        "  strict: string[] | null;",  # a domain whose CHECK keeps NULL out
+        "  checked: string[] | null;",  # the column's CHECK does
+    ]:
+        assert line in table, table
+    insert = interface(text, "ArrayElementsInsert")
+    assert "  plain?: (string | null)[] | null;" in insert and "  labels?: string[] | null;" in insert
+    all_types = interface(text, "AllTypes")
+    for line in [
+        "  c_strict_tags: string[];",
+        "  c_checked_ints: number[];",
+        '  "c_Checked Texts": string[] | null;',  # one operand of a top-level AND
+        "  c_unchecked_ints: (number | null)[] | null;",  # under OR: promises nothing
+    ]:
+        assert line in all_types, all_types
+    composite = interface(text, "LineItem")  # attributes: as their types say
+    assert (
+        "  moods: (Mood | null)[] | null;" in composite
+        and "  matrix: (number | null)[][] | null;" in composite
+    )
+
+
+def field_set_lines(catalog: Catalog) -> list[tuple[list[str], list[str], list[str], dict[str, bool]]]:
+    """The member lines of every table, spelled from common.table_field_sets."""
+    renderer = _Renderer(catalog, {})
+    result = []
+    for table in catalog.tables:
+        row, insert, update = table_field_sets(table, renderer.resolver)
+
+        def line(f: StructField, comment: bool) -> str:
+            return member_line(
+                property_key(f.column),
+                f.optional,
+                renderer.column_type(f.data_type, f.nullable, f.element_nullable),
+                doc_comment(f.comment) if comment else None,
+            )
+
+        result.append(
+            (
+                [line(f, True) for f in row],
+                [line(f, False) for f in insert],
+                [line(f, False) for f in update],
+                {f.column: f.nullable for f in row},
+            )
+        )
+    return result
+
+
+@pytest.mark.parametrize("source", ["rich", "every_case", *CORPUS_SCHEMAS])
+def test_field_lines_decide_as_table_field_sets(
+    source: str, rich: Catalog, every_case_catalog: Catalog, corpus_catalogs: CorpusCatalogs
+) -> None:
+    """The renderer spells each distinct column once (field_lines); what it decides must
+    stay what common.table_field_sets decides."""
+    catalog = {"rich": rich, "every_case": every_case_catalog}.get(source) or corpus_catalogs.get(source)
+    renderer = _Renderer(catalog, {})
+    assert [renderer.field_lines(t) for t in catalog.tables] == field_set_lines(catalog)
 
 
 def test_output_is_deterministic(rich: Catalog) -> None:
@@ -92,13 +182,15 @@ def test_golden(rich: Catalog) -> None:
 # --------------------------------------------------------------------------- tsc
 
 USAGE = """\
-import type { Database, Users, UsersInsert, AllTypesInsert, ClassWithRelations } from "./rich";
+import type {
+  Database, Users, UsersInsert, UsersUpdate, AllTypesInsert, AllTypesUpdate, ClassWithRelations,
+} from "./rich";
 import { Access } from "./rich";
 
 const row: Users = {
   id: "1", email: "a@b", display_name: null, "Display Name": null, access: Access.GUEST_USER,
-  roles: ["read-only", "2fa_pending"], created_at: "2024-01-01T00:00:00Z", "2fa_secret": null,
-  score: 1, tags: null,
+  roles: ["read-only", null, "2fa_pending"], created_at: "2024-01-01T00:00:00Z", "2fa_secret": null,
+  score: 1, tags: ["a", null],
 };
 const insert: UsersInsert = { email: "x@y" };
 const allTypes: Database["public"]["Tables"]["all_types"]["Insert"] = { c_smallint: 1, c_integer: 2, c_bigint: "3" };
@@ -111,7 +203,35 @@ const related: ClassWithRelations = {
 type Search = Database["public"]["Functions"]["search_users"];
 const args: Search["Args"] = { query: "%a%" };
 const result: Search["Returns"] = [row];
-export { row, insert, same, related, args, result };
+const sumArgs: Database["public"]["Functions"]["sum_ints"]["Args"] = { nums: [1, null] };
+
+// Array elements: NULL where PostgreSQL allows it, refused where it keeps NULL out.
+const arrays: AllTypesInsert = {
+  c_smallint: 1, c_integer: 2, c_bigint: "3", c_int_array: [1, null], c_int_matrix: [[1, null], [null, 4]],
+  c_text_array: ["a", null], c_labels: ["x"], c_checked_texts: ["y"], c_composite_array: [null],
+};
+// @ts-expect-error: an array of a NOT NULL domain holds no NULL element
+const nullLabel: AllTypesUpdate = { c_labels: ["x", null] };
+// @ts-expect-error: CHECK (array_position(c_checked_texts, NULL) IS NULL)
+const nullChecked: AllTypesUpdate = { c_checked_texts: [null] };
+// @ts-expect-error: a sub-array is never NULL, only the innermost elements
+const nullRow: AllTypesUpdate = { c_int_matrix: [null] };
+
+// Insert and Update: leave a column out, write NULL, write a value.
+const leaveOut: UsersUpdate = {};
+const writeNull: UsersUpdate = { display_name: null, score: null, tags: null };
+const writeValue: UsersUpdate = { display_name: "x", score: 2 };
+const insertNull: UsersInsert = { email: "x@y", display_name: null, score: null };
+// @ts-expect-error: email is a NOT NULL domain: NULL is refused
+const nullEmail: UsersUpdate = { email: null };
+// @ts-expect-error: access is NOT NULL (with a default): leave it out, never NULL
+const nullAccess: UsersInsert = { email: "x@y", access: null };
+// @ts-expect-error: email has no default: an Insert must write it
+const noEmail: UsersInsert = {};
+export {
+  row, insert, same, related, args, result, sumArgs, arrays, nullLabel, nullChecked, nullRow, leaveOut,
+  writeNull, writeValue, insertNull, nullEmail, nullAccess, noEmail,
+};
 """
 
 BAD_USAGE = """\
@@ -141,6 +261,36 @@ def test_tsc_accepts_the_rich_schema_and_its_usage(
     (tmp_path / "every_case.ts").write_text(render_typescript(every_case_catalog, {"with_relations": True}))
     (tmp_path / "usage.ts").write_text(USAGE)
     done = run_tsc(tmp_path, ["rich.ts", "plain.ts", "every_case.ts", "usage.ts"])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.oracle
+def test_tsc_accepts_real_rows_with_null_elements(types_databases: SessionDatabases, tmp_path: Path) -> None:
+    """Rows of public.array_elements as PostgreSQL writes them in JSON (NULL elements, a
+    2-D array with NULL elements, empty arrays) are values of the Row type; a NULL element
+    where PostgreSQL refuses one is not. bigint is sent as text (docs/types.md)."""
+    tsc_path()
+    url = types_databases.new("types_ts_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    with psycopg.connect(url) as conn:
+        rows = [
+            r[0]
+            for r in conn.execute(
+                "SELECT json_build_object('id', id, 'plain', plain, 'numbers', numbers, 'matrix', matrix,"
+                " 'moods', moods, 'labels', labels, 'strict', strict, 'checked', checked::text[])::text"
+                " FROM public.array_elements ORDER BY id"
+            ).fetchall()
+        ]
+    assert '"plain" : ["a",null,"c"]' in rows[0] and '"matrix" : [[1,null],[null,4]]' in rows[0]
+    (tmp_path / "every_case.ts").write_text(render_typescript(introspect(url), {}))
+    (tmp_path / "rows.ts").write_text(
+        'import type { ArrayElements } from "./every_case";\n'
+        f"const rows: ArrayElements[] = [{', '.join(rows)}];\n"
+        "// @ts-expect-error: labels is an array of a NOT NULL domain\n"
+        "const bad: ArrayElements = { ...rows[0], labels: [null] };\n"
+        "export { rows, bad };\n"
+    )
+    done = run_tsc(tmp_path, ["every_case.ts", "rows.ts"])
     assert done.returncode == 0, done.stdout + done.stderr
 
 

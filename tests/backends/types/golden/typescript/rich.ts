@@ -154,13 +154,13 @@ export interface AllTypes {
   c_int4multirange: string | null;
   c_floatrange: string | null;
   c_oid: number | null;
-  c_int_array: number[] | null;
-  c_int_matrix: number[][] | null;
-  c_text_array: string[];
+  c_int_array: (number | null)[] | null;
+  c_int_matrix: (number | null)[][] | null;
+  c_text_array: (string | null)[];
   c_labels: string[] | null;
   c_checked_texts: string[] | null;
   c_composite: MoneyAmount | null;
-  c_composite_array: MoneyAmount[] | null;
+  c_composite_array: (MoneyAmount | null)[] | null;
   c_doubled: number | null;
 }
 
@@ -207,13 +207,13 @@ export interface AllTypesInsert {
   c_int4multirange?: string | null;
   c_floatrange?: string | null;
   c_oid?: number | null;
-  c_int_array?: number[] | null;
-  c_int_matrix?: number[][] | null;
-  c_text_array?: string[];
+  c_int_array?: (number | null)[] | null;
+  c_int_matrix?: (number | null)[][] | null;
+  c_text_array?: (string | null)[];
   c_labels?: string[] | null;
   c_checked_texts?: string[] | null;
   c_composite?: MoneyAmount | null;
-  c_composite_array?: MoneyAmount[] | null;
+  c_composite_array?: (MoneyAmount | null)[] | null;
 }
 
 export interface AllTypesUpdate {
@@ -259,13 +259,13 @@ export interface AllTypesUpdate {
   c_int4multirange?: string | null;
   c_floatrange?: string | null;
   c_oid?: number | null;
-  c_int_array?: number[] | null;
-  c_int_matrix?: number[][] | null;
-  c_text_array?: string[];
+  c_int_array?: (number | null)[] | null;
+  c_int_matrix?: (number | null)[][] | null;
+  c_text_array?: (string | null)[];
   c_labels?: string[] | null;
   c_checked_texts?: string[] | null;
   c_composite?: MoneyAmount | null;
-  c_composite_array?: MoneyAmount[] | null;
+  c_composite_array?: (MoneyAmount | null)[] | null;
 }
 
 export interface AllTypesWithRelations extends AllTypes {
@@ -430,11 +430,11 @@ export interface Users {
   display_name: string | null;
   "Display Name": string | null;
   access: Access;
-  roles: Access[];
+  roles: (Access | null)[];
   created_at: string;
   "2fa_secret": string | null;
   score: number | null;
-  tags: string[] | null;
+  tags: (string | null)[] | null;
 }
 
 export interface UsersInsert {
@@ -442,11 +442,11 @@ export interface UsersInsert {
   display_name?: string | null;
   "Display Name"?: string | null;
   access?: Access;
-  roles?: Access[];
+  roles?: (Access | null)[];
   created_at?: string;
   "2fa_secret"?: string | null;
   score?: number | null;
-  tags?: string[] | null;
+  tags?: (string | null)[] | null;
 }
 
 export interface UsersUpdate {
@@ -454,11 +454,11 @@ export interface UsersUpdate {
   display_name?: string | null;
   "Display Name"?: string | null;
   access?: Access;
-  roles?: Access[];
+  roles?: (Access | null)[];
   created_at?: string;
   "2fa_secret"?: string | null;
   score?: number | null;
-  tags?: string[] | null;
+  tags?: (string | null)[] | null;
 }
 
 export interface UsersWithRelations extends Users {
@@ -635,12 +635,12 @@ export type Database = {
     };
     Functions: {
       add_tag:
-        | { Args: { tags: string[]; tag: number; }; Returns: string[] | null }
-        | { Args: { tags: string[]; tag: string; }; Returns: { result: string[] | null; size: number | null; } };
+        | { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null }
+        | { Args: { tags: (string | null)[]; tag: string; }; Returns: { result: (string | null)[] | null; size: number | null; } };
       search_users:
         { Args: { query: string; max_rows?: number; }; Returns: Users[] };
       sum_ints:
-        { Args: { nums: number[]; }; Returns: string | null };
+        { Args: { nums: (number | null)[]; }; Returns: string | null };
       touch:
         { Args: Record<PropertyKey, never>; Returns: undefined };
       user_count:
