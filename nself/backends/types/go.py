@@ -15,23 +15,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
+    column_nullable,
     comment_lines,
+    insert_presence,
     member_names,
     named_type_objects,
+    null_free_array_subjects,
     render_template,
     row_relations,
     split_words,
-    table_field_sets,
     type_names,
+    update_presence,
 )
 from nself.errors import NselfError, OptionError
-from nself.ir.model import Catalog, CompositeType, Enum, Table, View
+from nself.ir.model import Catalog, CheckConstraint, CompositeType, Enum, Table, View
 
 FILE_NAME = "types.go"
 DEFAULT_PACKAGE = "models"
@@ -160,6 +162,10 @@ INITIALISMS = frozenset(
 # Suffixes of the derived struct names; a type name is chosen so none of them collide.
 TYPE_SUFFIXES = ("", "Insert", "Update")
 
+# The generic functions a file with Insert/Update structs defines (templates/types/go): no
+# table, view, enum or composite type takes their names.
+HELPERS = ("Value", "NullableValue", "Null")
+
 # Family (nself.backends.types.common) -> Go type of one value; `None` entries need an
 # import, listed in IMPORTS.
 FAMILY_TYPES: dict[str, str] = {
@@ -209,7 +215,8 @@ NAME_TYPES: dict[str, str] = {
 IMPORTS: dict[str, str] = {"json.": "encoding/json", "time.": "time"}
 
 # encoding/json ignores a tag name with other characters (and falls back to the Go name).
-_JSON_TAG_PUNCTUATION = set("!#$%&()*+-./:;<=>?@[]^_{|}~ ")
+# (\w: what str.isalnum accepts, and the underscore.)
+_VALID_JSON_TAG = re.compile(r"[\w!#$%&()*+\-./:;<=>?@\[\]^{|}~ ]+")
 
 
 def go_name(name: str) -> str:
@@ -228,7 +235,7 @@ def field_names(db_names: Sequence[str]) -> list[str]:
 
 def valid_json_tag(name: str) -> bool:
     """True when encoding/json accepts `name` as a tag name (its isValidTag)."""
-    return bool(name) and all(c.isalnum() or c in _JSON_TAG_PUNCTUATION for c in name)
+    return _VALID_JSON_TAG.fullmatch(name) is not None
 
 
 def json_tag(db_name: str, *, omitempty: bool, owner: str, quoted: bool = False) -> str:
@@ -253,44 +260,46 @@ def check_package(name: str) -> str:
     return name
 
 
-@dataclass
-class GoField:
-    name: str
-    type: str
-    tag: str
-    comment: list[str] = field(default_factory=list)
+class GoStruct(NamedTuple):
+    """One struct: its name, doc comment lines and fields as parallel lists (the fields'
+    Go names, types, json tags, and the comment lines above each field, or None when no
+    field has one)."""
 
-
-@dataclass
-class GoStruct:
     name: str
     doc: list[str]
-    fields: list[GoField]
+    names: list[str]
+    types: list[str]
+    tags: list[str]
+    comments: list[list[str]] | None = None
 
-    def body(self) -> list[str]:
-        """The struct's lines (without the leading tab) as gofmt lays them out: fields
+    def body(self) -> str:
+        """The struct's body as gofmt lays it out: one line per field behind a tab, fields
         aligned in runs that comment lines interrupt."""
-        lines: list[str] = []
-        run: list[GoField] = []
-
-        def flush() -> None:
-            if run:
-                name_width = max(len(f.name) for f in run)
-                type_width = max(len(f.type) for f in run)
-                lines.extend(f"{f.name.ljust(name_width)} {f.type.ljust(type_width)} {f.tag}" for f in run)
-                run.clear()
-
-        for f in self.fields:
-            if f.comment:
-                flush()
-                lines.extend(f"// {c}".rstrip() for c in f.comment)
-            run.append(f)
-        flush()
-        return lines
+        if not self.names:
+            return ""
+        if self.comments is None:
+            return aligned(self.names, self.types, self.tags)
+        blocks: list[str] = []
+        starts = [i for i, c in enumerate(self.comments) if c and i]
+        for start, end in zip([0, *starts], [*starts, len(self.names)], strict=True):
+            blocks.extend(f"\t// {c}".rstrip() for c in self.comments[start])
+            blocks.append(aligned(self.names[start:end], self.types[start:end], self.tags[start:end]))
+        return "\n".join(blocks)
 
 
-@dataclass
-class GoEnum:
+def aligned(names: list[str], types: list[str], tags: list[str]) -> str:
+    """Field lines behind a tab, names and types padded to the widest, as gofmt aligns a run."""
+    name_width = max(map(len, names))
+    type_width = max(map(len, types))
+    return "\n".join(
+        [
+            f"\t{n.ljust(name_width)} {t.ljust(type_width)} {g}"
+            for n, t, g in zip(names, types, tags, strict=True)
+        ]
+    )
+
+
+class GoEnum(NamedTuple):
     name: str
     doc: list[str]
     constants: list[tuple[str, str]]  # (name, Go string literal)
@@ -319,20 +328,42 @@ def go_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def nilable(go_type: str) -> bool:
+    """True for Go types whose nil already is NULL (slices, []byte, json.RawMessage)."""
+    return go_type.startswith("[]") or go_type == "json.RawMessage"
+
+
+# (db name, data type, nullable, optional, comment, element_nullable): the shape of
+# common.StructField, which views and composite types follow too.
+FieldSpec = tuple[str, str, bool, bool, "str | None", bool]
+
+
 class GoRenderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
         self.package = check_package(str(options.get("package") or DEFAULT_PACKAGE))
         self.resolver = TypeResolver(catalog)
         self.names = type_names(
-            named_type_objects(catalog), go_name, suffixes=TYPE_SUFFIXES, digit_prefix="T"
+            named_type_objects(catalog),
+            go_name,
+            reserved=HELPERS,
+            suffixes=TYPE_SUFFIXES,
+            digit_prefix="T",
         )
-        self.taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES}
+        self.taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(HELPERS)
+        # A schema has few distinct (data type, nullable, optional, element_nullable)
+        # combinations: each is spelled once.
+        self._spelled: dict[tuple[str, bool, bool, bool], tuple[str, bool]] = {}
+        self._tags: dict[tuple[str, bool, bool], str] = {}
+        # (data type, nullable, element_nullable) -> the Row field's type and `quoted`, then
+        # those of a field that may be left out.
+        self._spelled_columns: dict[tuple[str, bool, bool], tuple[str, bool, str, bool]] = {}
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType) -> str:
-        """The Go type of a (non-null) value of `pg`, arrays included."""
+    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+        """The Go type of a (non-null) value of `pg`, arrays included; elements that may be
+        NULL are pointers (unless nil already is NULL: [][]byte, []json.RawMessage)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             base = self.names[element.key]
@@ -340,26 +371,58 @@ class GoRenderer:
             base = NAME_TYPES[element.name]
         else:
             base = FAMILY_TYPES.get(element.family, "string")
+        if pg.dims and element_nullable and not nilable(base):
+            base = "*" + base
         return "[]" * pg.dims + base
 
-    def quoted(self, data_type: str) -> bool:
-        """PostgreSQL's JSON writes oid, xid, cid and xid8 as strings ("42"), which encoding/json
-        reads into an integer field only with the `,string` option (not inside arrays)."""
-        pg = self.resolver.resolve(data_type)
-        return pg.kind == "builtin" and pg.name in NAME_TYPES and pg.dims == 0
+    def field_type(self, pg: PgType, nullable: bool, optional: bool, element_nullable: bool = False) -> str:
+        """Row fields: a pointer when nullable (unless nil already means NULL). Insert/Update
+        fields that may be left out: one pointer above the Row field's type, tagged
+        omitempty, so nil is 'left out', a pointer to nil is NULL (`**string`, `*[]string`)
+        and an empty slice is still sent."""
+        go_type = self.value_type(pg, element_nullable)
+        if nullable and not nilable(go_type):
+            go_type = "*" + go_type
+        return "*" + go_type if optional else go_type
 
-    @staticmethod
-    def nilable(go_type: str) -> bool:
-        return go_type.startswith("[]") or go_type == "json.RawMessage"
+    def spell(
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool
+    ) -> tuple[str, bool]:
+        """(Go type, quoted) of a field; quoted: the json tag needs `,string`."""
+        key = (data_type, nullable, optional, element_nullable)
+        spelled = self._spelled.get(key)
+        if spelled is None:
+            pg = self.resolver.resolve(data_type)
+            go_type = self.field_type(pg, nullable, optional, element_nullable)
+            # PostgreSQL's JSON writes oid, xid, cid and xid8 as strings ("42"), which
+            # encoding/json reads into an integer only with `,string`. Not inside arrays, and
+            # not behind two pointers (encoding/json looks through one only): a `**uint32`
+            # Insert/Update field is written as a number, which PostgreSQL accepts too.
+            quoted = (
+                pg.kind == "builtin"
+                and pg.name in NAME_TYPES
+                and not pg.dims
+                and not go_type.startswith("**")
+            )
+            spelled = self._spelled[key] = (go_type, quoted)
+        return spelled
 
-    def field_type(self, pg: PgType, nullable: bool, optional: bool) -> str:
-        """Row fields: pointer when nullable (unless nil already means NULL); Insert/Update
-        fields that may be left out: always a pointer, so nil means 'not sent' and an empty
-        slice is still sent."""
-        go_type = self.value_type(pg)
-        if optional or (nullable and not self.nilable(go_type)):
-            return "*" + go_type
-        return go_type
+    def spell_column(
+        self, data_type: str, nullable: bool, element_nullable: bool
+    ) -> tuple[str, bool, str, bool]:
+        """A table column's (Row type, quoted, Insert/Update type, quoted)."""
+        spelled = self._spelled_columns[(data_type, nullable, element_nullable)] = (
+            *self.spell(data_type, nullable, False, element_nullable),
+            *self.spell(data_type, nullable, True, element_nullable),
+        )
+        return spelled
+
+    def tag(self, db_name: str, omitempty: bool, quoted: bool, owner: str) -> str:
+        key = (db_name, omitempty, quoted)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = json_tag(db_name, omitempty=omitempty, owner=owner, quoted=quoted)
+        return tag
 
     # ------------------------------------------------------------------ structs
 
@@ -367,74 +430,156 @@ class GoRenderer:
         self,
         name: str,
         doc: list[str],
-        columns: Sequence[tuple[str, str, bool, bool, str | None]],
+        specs: Sequence[FieldSpec],
         owner: str,
         names: Mapping[str, str] | None = None,
     ) -> GoStruct:
-        """columns: (db name, data type, nullable, optional, comment)."""
+        """A struct of `specs`; `names`: the Go name of each column (a table's, shared by its
+        Row, Insert and Update structs). Called once per struct of the schema, so the loop
+        looks up what it can rather than calling helpers per field."""
         if names is None:
-            names = dict(zip([c[0] for c in columns], field_names([c[0] for c in columns]), strict=True))
-        fields = [
-            GoField(
-                go,
-                self.field_type(self.resolver.resolve(data_type), nullable, optional),
-                json_tag(db_name, omitempty=optional, owner=owner, quoted=self.quoted(data_type)),
-                comment_lines(comment),
+            db_names = [s[0] for s in specs]
+            names = dict(zip(db_names, field_names(db_names), strict=True))
+        spelled, tags = self._spelled, self._tags
+        go_names: list[str] = []
+        go_types: list[str] = []
+        go_tags: list[str] = []
+        comments: list[list[str]] | None = None
+        for db_name, data_type, nullable, optional, comment, elements in specs:
+            go_type, quoted = spelled.get((data_type, nullable, optional, elements)) or self.spell(
+                data_type, nullable, optional, elements
             )
-            for go, (db_name, data_type, nullable, optional, comment, *_) in ((names[c[0]], c) for c in columns)
-        ]
-        return GoStruct(name, doc, fields)
+            tag = tags.get((db_name, optional, quoted)) or self.tag(db_name, optional, quoted, owner)
+            if comment:
+                if comments is None:
+                    comments = [[] for _ in go_names]
+                comments.append(comment_lines(comment))
+            elif comments is not None:
+                comments.append([])
+            go_names.append(names[db_name])
+            go_types.append(go_type)
+            go_tags.append(tag)
+        return GoStruct(name, doc, go_names, go_types, go_tags, comments)
+
+    def field_sets(self, table: Table) -> tuple[list[FieldSpec], list[FieldSpec], list[FieldSpec]]:
+        """The Row, Insert and Update fields of a table: common.table_field_sets as plain
+        tuples, decided by the same rules (column_nullable, insert_presence, update_presence,
+        null_free_array_subjects). Its named tuples cost a third of a render of a large
+        schema; the tests hold the two equal."""
+        resolver = self.resolver
+        resolve = resolver.resolve
+        null_free = null_free_array_subjects(
+            check for check in table.constraints if isinstance(check, CheckConstraint)
+        )
+        row: list[FieldSpec] = []
+        insert: list[FieldSpec] = []
+        update: list[FieldSpec] = []
+        for c in table.columns:
+            db_name, data_type = c.name, c.data_type
+            nullable = column_nullable(c, resolver)
+            elements = resolve(data_type).element_nullable and db_name not in null_free
+            row.append((db_name, data_type, nullable, False, c.comment, elements))
+            presence = insert_presence(c, resolver)
+            if presence != "absent":
+                insert.append((db_name, data_type, nullable, presence == "optional", None, elements))
+            if update_presence(c) != "absent":
+                update.append((db_name, data_type, nullable, True, None, elements))
+        return row, insert, update
 
     def table_structs(self, table: Table) -> list[GoStruct]:
         name = self.names[(table.schema, table.name)]
-        # One name per column for all three structs, so a column is the same field in each.
-        fields = dict(
-            zip([c.name for c in table.columns], field_names([c.name for c in table.columns]), strict=True)
-        )
         owner = f"table {table.schema}.{table.name}"
         qualified = f"{table.schema}.{table.name}"
-        row_columns, insert_columns, update_columns = table_field_sets(table, self.resolver)
-        row_doc = [f"{name} is a row of the table {qualified}.", *comment_lines(table.comment)]
-        return [
-            self.struct(name, row_doc, row_columns, owner, names=fields),
-            self.struct(
-                name + "Insert",
+        row, insert, update = self.field_sets(table)
+        # One name per column for all three structs, so a column is the same field in each.
+        go_names = field_names([f[0] for f in row])
+        # Each column spelled once, as in the Row struct and as a field that may be left out
+        # (Insert and Update share the column's nullability and element nullability).
+        row_types: list[str] = []
+        row_tags: list[str] = []
+        fields: dict[str, tuple[str, str, str, str, str]] = {}
+        comments: list[list[str]] | None = None
+        spelled, spell, tag = self._spelled_columns, self.spell_column, self.tag
+        for i, (db_name, data_type, nullable, _, comment, elements) in enumerate(row):
+            row_type, row_quoted, optional_type, optional_quoted = spelled.get(
+                (data_type, nullable, elements)
+            ) or spell(data_type, nullable, elements)
+            row_tag = tag(db_name, False, row_quoted, owner)
+            row_types.append(row_type)
+            row_tags.append(row_tag)
+            fields[db_name] = (
+                go_names[i],
+                row_type,
+                row_tag,
+                optional_type,
+                tag(db_name, True, optional_quoted, owner),
+            )
+            if comment:
+                if comments is None:
+                    comments = [[] for _ in range(i)]
+                comments.append(comment_lines(comment))
+            elif comments is not None:
+                comments.append([])
+        structs = [
+            GoStruct(
+                name,
+                [f"{name} is a row of the table {qualified}.", *comment_lines(table.comment)],
+                go_names,
+                row_types,
+                row_tags,
+                comments,
+            )
+        ]
+        for suffix, doc, specs in (
+            (
+                "Insert",
                 [
                     f"{name}Insert is a row to insert into {qualified}; nil fields are left out,",
                     "so the column's default (or NULL) applies.",
                 ],
-                insert_columns,
-                owner,
-                names=fields,
+                insert,
             ),
-            self.struct(
-                name + "Update",
+            (
+                "Update",
                 [
                     f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged."
                 ],
-                update_columns,
-                owner,
-                names=fields,
+                update,
             ),
-        ]
+        ):
+            chosen = [(fields[f[0]], f[3]) for f in specs]
+            structs.append(
+                GoStruct(
+                    name + suffix,
+                    doc,
+                    [c[0] for c, _ in chosen],
+                    [c[3] if optional else c[1] for c, optional in chosen],
+                    [c[4] if optional else c[2] for c, optional in chosen],
+                )
+            )
+        return structs
 
     def view_struct(self, view: View) -> GoStruct:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
         doc = [f"{name} is a row of the {kind} {view.schema}.{view.name}.", *comment_lines(view.comment)]
-        columns = [(c.name, c.data_type, not c.not_null, False, c.comment) for c in view.columns]
-        return self.struct(name, doc, columns, f"{kind} {view.schema}.{view.name}")
+        resolve = self.resolver.resolve
+        specs = [
+            (c.name, c.data_type, not c.not_null, False, c.comment, resolve(c.data_type).element_nullable)
+            for c in view.columns
+        ]
+        return self.struct(name, doc, specs, f"{kind} {view.schema}.{view.name}")
 
     def composite_struct(self, composite: CompositeType) -> GoStruct:
         name = self.names[(composite.schema, composite.name)]
         doc = [f"{name} is the composite type {composite.schema}.{composite.name}."]
         doc += comment_lines(composite.comment)
         # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        columns = [
-            (a.name, a.data_type, not self.resolver.resolve(a.data_type).not_null, False, None)
-            for a in composite.attributes
-        ]
-        return self.struct(name, doc, columns, f"type {composite.schema}.{composite.name}")
+        specs: list[FieldSpec] = []
+        for a in composite.attributes:
+            pg = self.resolver.resolve(a.data_type)
+            specs.append((a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable))
+        return self.struct(name, doc, specs, f"type {composite.schema}.{composite.name}")
 
     def enum(self, enum: Enum) -> GoEnum:
         name = self.names[(enum.schema, enum.name)]
@@ -453,14 +598,14 @@ class GoRenderer:
 
     def render(self) -> str:
         enums = [self.enum(e) for e in self.catalog.enums]
-        composites = [self.composite_struct(c) for c in self.catalog.composite_types]
-        relations: list[GoStruct] = []
+        structs = [self.composite_struct(c) for c in self.catalog.composite_types]
         for _, _, node in row_relations(self.catalog):
             if isinstance(node, Table):
-                relations.extend(self.table_structs(node))
+                structs.extend(self.table_structs(node))
             else:
-                relations.append(self.view_struct(node))
-        used_types = " ".join(f.type for s in composites + relations for f in s.fields)
+                structs.append(self.view_struct(node))
+        # Every field's type was spelled through self._spelled.
+        used_types = " ".join({go_type for go_type, _ in self._spelled.values()})
         imports = sorted(
             path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)
         )
@@ -469,7 +614,8 @@ class GoRenderer:
             package=self.package,
             imports=imports,
             enums=enums,
-            structs=composites + relations,
+            structs=[(s.name, s.doc, s.body()) for s in structs],
+            helpers=bool(self.catalog.tables),
         )
 
 

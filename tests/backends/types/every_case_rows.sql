@@ -1,7 +1,8 @@
 -- Rows for every_case.sql: each table that JSON can carry into the Go types gets one row
 -- with every column set and one with every nullable column NULL. Values avoid what
 -- encoding/json cannot read from PostgreSQL's JSON (dates and timestamps without an offset,
--- bytea's hex) and keep arrays one-dimensional with non-null elements: docs/types.md, Go.
+-- bytea's hex): docs/types.md, Go. public.array_elements has arrays with NULL elements (in
+-- two dimensions too) where its columns allow them.
 
 INSERT INTO public."type" ("struct", "fn", "match", "self", "Self", "class", "func", "import",
     "default", "range", "crate", "super", "package", "interface", "protocol", "Type", "init",

@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from nself.backends.types.common import table_field_sets
 from nself.backends.types.go import (
     FILE_NAME,
     GoRenderer,
@@ -30,7 +31,7 @@ from nself.backends.types.go import (
 from nself.errors import NselfError, OptionError
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import Column, Schema, Table
+from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
 from tests.backends.types.conftest import (
     EVERY_CASE_SQL,
     CorpusCatalogs,
@@ -119,7 +120,7 @@ def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
     catalog = builder.freeze()
     renderer = GoRenderer(catalog, {})
     structs = renderer.table_structs(catalog.tables[0])
-    return tuple([f.type for f in s.fields] for s in structs)  # type: ignore[return-value]
+    return tuple(s.types for s in structs)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(
@@ -148,9 +149,13 @@ def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
         ("tstzrange", True, "string"),
         ("oid", True, "uint32"),
         ("xid8", True, "uint64"),
-        ("integer[]", True, "[]int32"),
-        ("integer[]", False, "[]int32"),
-        ("text[][]", True, "[][]string"),
+        # Array elements may be NULL; only the innermost elements (a sub-array is never NULL).
+        ("integer[]", True, "[]*int32"),
+        ("integer[]", False, "[]*int32"),
+        ("text[][]", True, "[][]*string"),
+        # nil already is NULL for []byte and json.RawMessage elements.
+        ("bytea[]", True, "[][]byte"),
+        ("jsonb[]", False, "[]json.RawMessage"),
         ("public.citext", False, "*string"),
     ],
 )
@@ -168,9 +173,45 @@ def test_insert_and_update_optionality() -> None:
             Column("total", "integer", generated="(1 + 1)"),
         ]
     )
-    assert row == ["int64", "string", "*string", "[]string", "*int32"]
-    assert insert == ["*int64", "string", "*string", "*[]string"]
-    assert update == ["*int64", "*string", "*string", "*[]string"]
+    assert row == ["int64", "string", "*string", "[]*string", "*int32"]
+    # One pointer above the Row type: nil leaves the column out, a pointer to nil is NULL.
+    assert insert == ["*int64", "string", "**string", "*[]*string"]
+    assert update == ["*int64", "*string", "**string", "*[]*string"]
+
+
+def test_elements_are_non_null_where_postgresql_guarantees_it() -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Domain("public", "label", "text", not_null=True))
+    builder.add(
+        Table(
+            "public",
+            "t",
+            (
+                Column("labels", "public.label[]"),
+                Column("checked", "integer[]"),
+                Column("unchecked", "integer[]"),
+            ),
+            constraints=(CheckConstraint("t_checked", "(array_position(checked, NULL::integer) IS NULL)"),),
+        )
+    )
+    catalog = builder.freeze()
+    row, _, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
+    assert row.types == ["[]string", "[]int32", "[]*int32"]
+    assert update.types == ["*[]string", "*[]int32", "*[]*int32"]
+
+
+def test_field_sets_are_common_table_field_sets(every_case_catalog: Catalog) -> None:
+    """The Go backend decides Row/Insert/Update fields itself, with plain tuples (for speed),
+    by the rules of common.table_field_sets: the two must agree."""
+    from tests.backends.types.test_native_names import adversarial_catalog  # imports this module
+
+    catalogs = [every_case_catalog, *(adversarial_catalog(seed) for seed in range(4))]
+    for catalog in catalogs:
+        renderer = GoRenderer(catalog, {})
+        for table in catalog.tables:
+            expected = table_field_sets(table, renderer.resolver)
+            assert renderer.field_sets(table) == tuple(list(map(tuple, fields)) for fields in expected)
 
 
 def test_every_case_mapping(every_case_catalog: Catalog) -> None:
@@ -181,9 +222,15 @@ def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     assert re.search(r"\tCEmail +string +`json:\"c_email\"`", text)  # NOT NULL domain over citext
     assert re.search(r"\tCStrict +int32 +`json:\"c_strict\"`", text)  # domain over a NOT NULL domain
     assert re.search(
-        r"\tCTagMatrix +\[\]\[\]string +`json:\"c_tag_matrix\"`", text
+        r"\tCTagMatrix +\[\]\[\]\*string +`json:\"c_tag_matrix\"`", text
     )  # array of a domain over text[]
     assert re.search(r"\tCMoodD +\*Mood +`json:\"c_mood_d\"`", text)
+    # Array elements: nullable unless a NOT NULL element domain or a CHECK keeps NULL out.
+    assert re.search(r"\tCLabels +\[\]string +`json:\"c_labels\"`", text)
+    assert re.search(r"\tCStrictTags +\[\]string +`json:\"c_strict_tags\"`", text)
+    assert re.search(r"\tCCheckedInts +\[\]int32 +`json:\"c_checked_ints\"`", text)
+    assert re.search(r"\tCCheckedTexts +\[\]string +`json:\"c_Checked Texts\"`", text)
+    assert re.search(r"\tCUncheckedInts +\[\]\*int32 +`json:\"c_unchecked_ints\"`", text)
     insert = text.split("type AllTypesInsert struct {")[1].split("}")[0]
     assert "c_generated" not in insert and "c_identity,omitempty" in insert and "c_serial,omitempty" in insert
     type_insert = text.split("type TypeInsert struct {")[1].split("}")[0]
@@ -269,8 +316,8 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     )
     catalog = builder.freeze()
     row, insert, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
-    assert [f.name for f in row.fields] == ["UserID", "UserID_2"]
-    assert [f.name for f in insert.fields] == [f.name for f in update.fields] == ["UserID_2"]
+    assert row.names == ["UserID", "UserID_2"]
+    assert insert.names == update.names == ["UserID_2"]
 
 
 # --------------------------------------------------------------------------- real rows
@@ -385,3 +432,122 @@ def test_go_types_read_real_rows(
         expected = _normalise(json.loads(original, parse_float=Decimal))
         actual = _normalise(json.loads(decoded, parse_float=Decimal))
         assert actual == expected, f"{name}: {original} came back as {decoded}"
+
+
+# --------------------------------------------------------------------------- writes
+
+WRITES_SQL = r"""
+CREATE TABLE public.writes (
+    id integer PRIMARY KEY,
+    note text DEFAULT 'default note',
+    amount integer DEFAULT 7,
+    tags text[] DEFAULT '{d}',
+    blob bytea DEFAULT '\x01',
+    doc jsonb DEFAULT '{"d": 1}',
+    label text NOT NULL DEFAULT 'L',
+    counted oid DEFAULT 5
+);
+"""
+
+# Each Insert or Update value as one JSON line, the way a client would send it: encoding/json,
+# nothing else. Helpers Value, NullableValue and Null are the generated file's own.
+GO_WRITER = """package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"example.com/nselftypes/models"
+)
+
+func emit(name string, value any) {
+	data, err := json.Marshal(value)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s\\t%s\\n", name, data)
+}
+
+func main() {
+	emit("insert", models.WritesInsert{ID: 1})
+	emit("insert", models.WritesInsert{
+		ID:      2,
+		Note:    models.Null[string](),
+		Amount:  models.Null[int32](),
+		Tags:    models.Value[[]*string](nil),
+		Blob:    models.Value[[]byte](nil),
+		Doc:     models.Value[json.RawMessage](nil),
+		Counted: models.Null[uint32](),
+	})
+	emit("insert", models.WritesInsert{
+		ID:      3,
+		Note:    models.NullableValue("n"),
+		Amount:  models.NullableValue(int32(0)),
+		Tags:    models.Value([]*string{models.Value("a"), nil}),
+		Blob:    models.Value([]byte{}),
+		Doc:     models.Value(json.RawMessage(`{"v": 2}`)),
+		Label:   models.Value(""),
+		Counted: models.NullableValue(uint32(42)),
+	})
+	emit("insert", models.WritesInsert{ID: 4, Tags: models.Value([]*string{}), Blob: models.Value([]byte{})})
+	emit("update 1", models.WritesUpdate{Label: models.Value("L2")})
+	emit("update 1", models.WritesUpdate{
+		Note:   models.Null[string](),
+		Tags:   models.Value[[]*string](nil),
+		Doc:    models.Value[json.RawMessage](nil),
+		Amount: models.NullableValue(int32(8)),
+	})
+	emit("update 3", models.WritesUpdate{Note: models.NullableValue("m")})
+	emit("update 2", models.WritesUpdate{Tags: models.Value([]*string{})})
+}
+"""
+
+
+@pytest.mark.oracle
+def test_go_insert_and_update_write_omitted_null_and_values(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Insert and Update values marshalled by encoding/json and applied as a client would
+    (the JSON's keys are the columns; json_populate_record reads the values): a nil field
+    leaves the column out (its default applies, or it stays unchanged), Null writes NULL
+    over a default, and values are written, the zero value and the empty array and bytea
+    included."""
+    go = require_program("go", GO_INSTALL)
+    url = types_databases.new("types_go_writes")
+    run_sql(url, WRITES_SQL)
+    module = tmp_path / "module"
+    go_vet(module, {"models": render(introspect(url), {})[FILE_NAME]}, toolchain_cache)
+    (module / "write").mkdir()
+    (module / "write" / "main.go").write_text(GO_WRITER, encoding="utf-8")
+    result = subprocess.run(
+        [go, "run", "./write"], cwd=module, env=_go_env(toolchain_cache), capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        for line in result.stdout.splitlines():
+            action, data = line.split("\t")
+            columns = ", ".join(f'"{key}"' for key in json.loads(data))
+            if action == "insert":
+                conn.execute(
+                    f"INSERT INTO public.writes ({columns}) SELECT {columns}"  # type: ignore[arg-type]
+                    " FROM json_populate_record(NULL::public.writes, %s::json)",
+                    (data,),
+                )
+            else:
+                sets = ", ".join(f'"{key}" = r."{key}"' for key in json.loads(data))
+                conn.execute(
+                    f"UPDATE public.writes AS t SET {sets}"  # type: ignore[arg-type]
+                    " FROM json_populate_record(NULL::public.writes, %s::json) AS r WHERE t.id = %s",
+                    (data, int(action.split()[1])),
+                )
+        rows = conn.execute(
+            # doc::text tells SQL NULL (None) from a JSON null ('null').
+            "SELECT id, note, amount, tags, blob, doc::text, label, counted::bigint FROM public.writes ORDER BY id"
+        ).fetchall()
+    assert rows == [
+        # left out, then updated: label set, NULL over note, tags and doc, a value in amount
+        (1, None, 8, None, b"\x01", None, "L2", 5),
+        (2, None, None, [], None, None, "L", None),  # NULL over every default, then tags '{}'
+        (3, "m", 0, ["a", None], b"", '{"v": 2}', "", 42),  # values, zero values; note updated
+        (4, "default note", 7, [], b"", '{"d": 1}', "L", 5),  # empty array and bytea are sent
+    ]

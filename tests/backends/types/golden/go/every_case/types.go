@@ -57,8 +57,8 @@ type LineItem struct {
 	Qty    *int32       `json:"qty"`
 	Price  *json.Number `json:"price"`
 	ShipTo *Address     `json:"ship_to"`
-	Moods  []Mood       `json:"moods"`
-	Matrix [][]int32    `json:"matrix"`
+	Moods  []*Mood      `json:"moods"`
+	Matrix [][]*int32   `json:"matrix"`
 }
 
 // EventEntries is a row of the table Audit Log.Event Entries.
@@ -114,24 +114,24 @@ type Totals struct {
 
 // BillingUsers2 is a row of the table billing.users.
 type BillingUsers2 struct {
-	ID       int32    `json:"id"`
-	Status   Status   `json:"status"`
-	Statuses []Status `json:"statuses"`
+	ID       int32     `json:"id"`
+	Status   Status    `json:"status"`
+	Statuses []*Status `json:"statuses"`
 }
 
 // BillingUsers2Insert is a row to insert into billing.users; nil fields are left out,
 // so the column's default (or NULL) applies.
 type BillingUsers2Insert struct {
-	ID       *int32    `json:"id,omitempty"`
-	Status   *Status   `json:"status,omitempty"`
-	Statuses *[]Status `json:"statuses,omitempty"`
+	ID       *int32     `json:"id,omitempty"`
+	Status   *Status    `json:"status,omitempty"`
+	Statuses *[]*Status `json:"statuses,omitempty"`
 }
 
 // BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged.
 type BillingUsers2Update struct {
-	ID       *int32    `json:"id,omitempty"`
-	Status   *Status   `json:"status,omitempty"`
-	Statuses *[]Status `json:"statuses,omitempty"`
+	ID       *int32     `json:"id,omitempty"`
+	Status   *Status    `json:"status,omitempty"`
+	Statuses *[]*Status `json:"statuses,omitempty"`
 }
 
 // T3rdParty is a row of the table public.3rd_party.
@@ -142,12 +142,12 @@ type T3rdParty struct {
 // T3rdPartyInsert is a row to insert into public.3rd_party; nil fields are left out,
 // so the column's default (or NULL) applies.
 type T3rdPartyInsert struct {
-	X *int32 `json:"x,omitempty"`
+	X **int32 `json:"x,omitempty"`
 }
 
 // T3rdPartyUpdate holds the columns an UPDATE of public.3rd_party sets; nil fields are left unchanged.
 type T3rdPartyUpdate struct {
-	X *int32 `json:"x,omitempty"`
+	X **int32 `json:"x,omitempty"`
 }
 
 // AllTypes is a row of the table public.all_types.
@@ -206,28 +206,28 @@ type AllTypes struct {
 	COid            *uint32         `json:"c_oid,string"`
 	CRegclass       *string         `json:"c_regclass"`
 	CPgLsn          *string         `json:"c_pg_lsn"`
-	CIntArray       []int32         `json:"c_int_array"`
-	CIntMatrix      [][]int32       `json:"c_int_matrix"`
-	CTextArray      []string        `json:"c_text_array"`
-	CUUIDArray      []string        `json:"c_uuid_array"`
-	CTsArray        []time.Time     `json:"c_ts_array"`
-	CMoodArray      []Mood          `json:"c_mood_array"`
-	CNumericArray   []json.Number   `json:"c_numeric_array"`
+	CIntArray       []*int32        `json:"c_int_array"`
+	CIntMatrix      [][]*int32      `json:"c_int_matrix"`
+	CTextArray      []*string       `json:"c_text_array"`
+	CUUIDArray      []*string       `json:"c_uuid_array"`
+	CTsArray        []*time.Time    `json:"c_ts_array"`
+	CMoodArray      []*Mood         `json:"c_mood_array"`
+	CNumericArray   []*json.Number  `json:"c_numeric_array"`
 	CEmail          string          `json:"c_email"`
 	CMaybeEmail     string          `json:"c_maybe_email"`
 	CPositive       *int32          `json:"c_positive"`
 	CStrict         int32           `json:"c_strict"`
-	CTags           []string        `json:"c_tags"`
-	CTagMatrix      [][]string      `json:"c_tag_matrix"`
+	CTags           []*string       `json:"c_tags"`
+	CTagMatrix      [][]*string     `json:"c_tag_matrix"`
 	CLabels         []string        `json:"c_labels"`
 	CStrictTags     []string        `json:"c_strict_tags"`
 	CCheckedInts    []int32         `json:"c_checked_ints"`
 	CCheckedTexts   []string        `json:"c_Checked Texts"`
-	CUncheckedInts  []int32         `json:"c_unchecked_ints"`
+	CUncheckedInts  []*int32        `json:"c_unchecked_ints"`
 	CMood           *Mood           `json:"c_mood"`
 	CMoodD          *Mood           `json:"c_mood_d"`
 	CAddress        *Address        `json:"c_address"`
-	CAddresses      []Address       `json:"c_addresses"`
+	CAddresses      []*Address      `json:"c_addresses"`
 	CLineItem       *LineItem       `json:"c_line_item"`
 	CGenerated      *int32          `json:"c_generated"`
 	CIdentity       int64           `json:"c_identity"`
@@ -241,80 +241,80 @@ type AllTypesInsert struct {
 	CSmallint       int16            `json:"c_smallint"`
 	CInteger        int32            `json:"c_integer"`
 	CBigint         int64            `json:"c_bigint"`
-	CReal           *float32         `json:"c_real,omitempty"`
-	CDouble         *float64         `json:"c_double,omitempty"`
-	CNumeric        *json.Number     `json:"c_numeric,omitempty"`
+	CReal           **float32        `json:"c_real,omitempty"`
+	CDouble         **float64        `json:"c_double,omitempty"`
+	CNumeric        **json.Number    `json:"c_numeric,omitempty"`
 	CNumericP       json.Number      `json:"c_numeric_p"`
-	CMoney          *string          `json:"c_money,omitempty"`
-	CText           *string          `json:"c_text,omitempty"`
-	CVarchar        *string          `json:"c_varchar,omitempty"`
-	CChar           *string          `json:"c_char,omitempty"`
-	CQchar          *string          `json:"c_qchar,omitempty"`
-	CName           *string          `json:"c_name,omitempty"`
-	CCitext         *string          `json:"c_citext,omitempty"`
+	CMoney          **string         `json:"c_money,omitempty"`
+	CText           **string         `json:"c_text,omitempty"`
+	CVarchar        **string         `json:"c_varchar,omitempty"`
+	CChar           **string         `json:"c_char,omitempty"`
+	CQchar          **string         `json:"c_qchar,omitempty"`
+	CName           **string         `json:"c_name,omitempty"`
+	CCitext         **string         `json:"c_citext,omitempty"`
 	CBool           bool             `json:"c_bool"`
 	CBytea          *[]byte          `json:"c_bytea,omitempty"`
-	CDate           *time.Time       `json:"c_date,omitempty"`
-	CTime           *string          `json:"c_time,omitempty"`
-	CTimetz         *string          `json:"c_timetz,omitempty"`
-	CTimestamp      *time.Time       `json:"c_timestamp,omitempty"`
+	CDate           **time.Time      `json:"c_date,omitempty"`
+	CTime           **string         `json:"c_time,omitempty"`
+	CTimetz         **string         `json:"c_timetz,omitempty"`
+	CTimestamp      **time.Time      `json:"c_timestamp,omitempty"`
 	CTimestamptz    time.Time        `json:"c_timestamptz"`
-	CInterval       *string          `json:"c_interval,omitempty"`
-	CIntervalYm     *string          `json:"c_interval_ym,omitempty"`
+	CInterval       **string         `json:"c_interval,omitempty"`
+	CIntervalYm     **string         `json:"c_interval_ym,omitempty"`
 	CUUID           string           `json:"c_uuid"`
 	CJSON           *json.RawMessage `json:"c_json,omitempty"`
 	CJsonb          json.RawMessage  `json:"c_jsonb"`
-	CJsonpath       *string          `json:"c_jsonpath,omitempty"`
-	CXML            *string          `json:"c_xml,omitempty"`
-	CInet           *string          `json:"c_inet,omitempty"`
-	CCidr           *string          `json:"c_cidr,omitempty"`
-	CMacaddr        *string          `json:"c_macaddr,omitempty"`
-	CMacaddr8       *string          `json:"c_macaddr8,omitempty"`
-	CBit            *string          `json:"c_bit,omitempty"`
-	CVarbit         *string          `json:"c_varbit,omitempty"`
-	CTsvector       *string          `json:"c_tsvector,omitempty"`
-	CTsquery        *string          `json:"c_tsquery,omitempty"`
-	CPoint          *string          `json:"c_point,omitempty"`
-	CLine           *string          `json:"c_line,omitempty"`
-	CLseg           *string          `json:"c_lseg,omitempty"`
-	CBox            *string          `json:"c_box,omitempty"`
-	CPath           *string          `json:"c_path,omitempty"`
-	CPolygon        *string          `json:"c_polygon,omitempty"`
-	CCircle         *string          `json:"c_circle,omitempty"`
-	CInt4range      *string          `json:"c_int4range,omitempty"`
-	CInt8range      *string          `json:"c_int8range,omitempty"`
-	CNumrange       *string          `json:"c_numrange,omitempty"`
-	CTsrange        *string          `json:"c_tsrange,omitempty"`
-	CTstzrange      *string          `json:"c_tstzrange,omitempty"`
-	CDaterange      *string          `json:"c_daterange,omitempty"`
-	CInt4multirange *string          `json:"c_int4multirange,omitempty"`
-	CFloatRange     *string          `json:"c_float_range,omitempty"`
-	COid            *uint32          `json:"c_oid,omitempty,string"`
-	CRegclass       *string          `json:"c_regclass,omitempty"`
-	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
-	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
-	CIntMatrix      [][]int32        `json:"c_int_matrix"`
-	CTextArray      *[]string        `json:"c_text_array,omitempty"`
-	CUUIDArray      *[]string        `json:"c_uuid_array,omitempty"`
-	CTsArray        *[]time.Time     `json:"c_ts_array,omitempty"`
-	CMoodArray      *[]Mood          `json:"c_mood_array,omitempty"`
-	CNumericArray   *[]json.Number   `json:"c_numeric_array,omitempty"`
+	CJsonpath       **string         `json:"c_jsonpath,omitempty"`
+	CXML            **string         `json:"c_xml,omitempty"`
+	CInet           **string         `json:"c_inet,omitempty"`
+	CCidr           **string         `json:"c_cidr,omitempty"`
+	CMacaddr        **string         `json:"c_macaddr,omitempty"`
+	CMacaddr8       **string         `json:"c_macaddr8,omitempty"`
+	CBit            **string         `json:"c_bit,omitempty"`
+	CVarbit         **string         `json:"c_varbit,omitempty"`
+	CTsvector       **string         `json:"c_tsvector,omitempty"`
+	CTsquery        **string         `json:"c_tsquery,omitempty"`
+	CPoint          **string         `json:"c_point,omitempty"`
+	CLine           **string         `json:"c_line,omitempty"`
+	CLseg           **string         `json:"c_lseg,omitempty"`
+	CBox            **string         `json:"c_box,omitempty"`
+	CPath           **string         `json:"c_path,omitempty"`
+	CPolygon        **string         `json:"c_polygon,omitempty"`
+	CCircle         **string         `json:"c_circle,omitempty"`
+	CInt4range      **string         `json:"c_int4range,omitempty"`
+	CInt8range      **string         `json:"c_int8range,omitempty"`
+	CNumrange       **string         `json:"c_numrange,omitempty"`
+	CTsrange        **string         `json:"c_tsrange,omitempty"`
+	CTstzrange      **string         `json:"c_tstzrange,omitempty"`
+	CDaterange      **string         `json:"c_daterange,omitempty"`
+	CInt4multirange **string         `json:"c_int4multirange,omitempty"`
+	CFloatRange     **string         `json:"c_float_range,omitempty"`
+	COid            **uint32         `json:"c_oid,omitempty"`
+	CRegclass       **string         `json:"c_regclass,omitempty"`
+	CPgLsn          **string         `json:"c_pg_lsn,omitempty"`
+	CIntArray       *[]*int32        `json:"c_int_array,omitempty"`
+	CIntMatrix      [][]*int32       `json:"c_int_matrix"`
+	CTextArray      *[]*string       `json:"c_text_array,omitempty"`
+	CUUIDArray      *[]*string       `json:"c_uuid_array,omitempty"`
+	CTsArray        *[]*time.Time    `json:"c_ts_array,omitempty"`
+	CMoodArray      *[]*Mood         `json:"c_mood_array,omitempty"`
+	CNumericArray   *[]*json.Number  `json:"c_numeric_array,omitempty"`
 	CEmail          string           `json:"c_email"`
 	CMaybeEmail     string           `json:"c_maybe_email"`
-	CPositive       *int32           `json:"c_positive,omitempty"`
+	CPositive       **int32          `json:"c_positive,omitempty"`
 	CStrict         int32            `json:"c_strict"`
-	CTags           *[]string        `json:"c_tags,omitempty"`
-	CTagMatrix      *[][]string      `json:"c_tag_matrix,omitempty"`
+	CTags           *[]*string       `json:"c_tags,omitempty"`
+	CTagMatrix      *[][]*string     `json:"c_tag_matrix,omitempty"`
 	CLabels         *[]string        `json:"c_labels,omitempty"`
 	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
 	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
 	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
-	CUncheckedInts  *[]int32         `json:"c_unchecked_ints,omitempty"`
-	CMood           *Mood            `json:"c_mood,omitempty"`
-	CMoodD          *Mood            `json:"c_mood_d,omitempty"`
-	CAddress        *Address         `json:"c_address,omitempty"`
-	CAddresses      *[]Address       `json:"c_addresses,omitempty"`
-	CLineItem       *LineItem        `json:"c_line_item,omitempty"`
+	CUncheckedInts  *[]*int32        `json:"c_unchecked_ints,omitempty"`
+	CMood           **Mood           `json:"c_mood,omitempty"`
+	CMoodD          **Mood           `json:"c_mood_d,omitempty"`
+	CAddress        **Address        `json:"c_address,omitempty"`
+	CAddresses      *[]*Address      `json:"c_addresses,omitempty"`
+	CLineItem       **LineItem       `json:"c_line_item,omitempty"`
 	CIdentity       *int64           `json:"c_identity,omitempty"`
 	CSerial         *int32           `json:"c_serial,omitempty"`
 	CDefault        *string          `json:"c_default,omitempty"`
@@ -325,80 +325,80 @@ type AllTypesUpdate struct {
 	CSmallint       *int16           `json:"c_smallint,omitempty"`
 	CInteger        *int32           `json:"c_integer,omitempty"`
 	CBigint         *int64           `json:"c_bigint,omitempty"`
-	CReal           *float32         `json:"c_real,omitempty"`
-	CDouble         *float64         `json:"c_double,omitempty"`
-	CNumeric        *json.Number     `json:"c_numeric,omitempty"`
+	CReal           **float32        `json:"c_real,omitempty"`
+	CDouble         **float64        `json:"c_double,omitempty"`
+	CNumeric        **json.Number    `json:"c_numeric,omitempty"`
 	CNumericP       *json.Number     `json:"c_numeric_p,omitempty"`
-	CMoney          *string          `json:"c_money,omitempty"`
-	CText           *string          `json:"c_text,omitempty"`
-	CVarchar        *string          `json:"c_varchar,omitempty"`
-	CChar           *string          `json:"c_char,omitempty"`
-	CQchar          *string          `json:"c_qchar,omitempty"`
-	CName           *string          `json:"c_name,omitempty"`
-	CCitext         *string          `json:"c_citext,omitempty"`
+	CMoney          **string         `json:"c_money,omitempty"`
+	CText           **string         `json:"c_text,omitempty"`
+	CVarchar        **string         `json:"c_varchar,omitempty"`
+	CChar           **string         `json:"c_char,omitempty"`
+	CQchar          **string         `json:"c_qchar,omitempty"`
+	CName           **string         `json:"c_name,omitempty"`
+	CCitext         **string         `json:"c_citext,omitempty"`
 	CBool           *bool            `json:"c_bool,omitempty"`
 	CBytea          *[]byte          `json:"c_bytea,omitempty"`
-	CDate           *time.Time       `json:"c_date,omitempty"`
-	CTime           *string          `json:"c_time,omitempty"`
-	CTimetz         *string          `json:"c_timetz,omitempty"`
-	CTimestamp      *time.Time       `json:"c_timestamp,omitempty"`
+	CDate           **time.Time      `json:"c_date,omitempty"`
+	CTime           **string         `json:"c_time,omitempty"`
+	CTimetz         **string         `json:"c_timetz,omitempty"`
+	CTimestamp      **time.Time      `json:"c_timestamp,omitempty"`
 	CTimestamptz    *time.Time       `json:"c_timestamptz,omitempty"`
-	CInterval       *string          `json:"c_interval,omitempty"`
-	CIntervalYm     *string          `json:"c_interval_ym,omitempty"`
+	CInterval       **string         `json:"c_interval,omitempty"`
+	CIntervalYm     **string         `json:"c_interval_ym,omitempty"`
 	CUUID           *string          `json:"c_uuid,omitempty"`
 	CJSON           *json.RawMessage `json:"c_json,omitempty"`
 	CJsonb          *json.RawMessage `json:"c_jsonb,omitempty"`
-	CJsonpath       *string          `json:"c_jsonpath,omitempty"`
-	CXML            *string          `json:"c_xml,omitempty"`
-	CInet           *string          `json:"c_inet,omitempty"`
-	CCidr           *string          `json:"c_cidr,omitempty"`
-	CMacaddr        *string          `json:"c_macaddr,omitempty"`
-	CMacaddr8       *string          `json:"c_macaddr8,omitempty"`
-	CBit            *string          `json:"c_bit,omitempty"`
-	CVarbit         *string          `json:"c_varbit,omitempty"`
-	CTsvector       *string          `json:"c_tsvector,omitempty"`
-	CTsquery        *string          `json:"c_tsquery,omitempty"`
-	CPoint          *string          `json:"c_point,omitempty"`
-	CLine           *string          `json:"c_line,omitempty"`
-	CLseg           *string          `json:"c_lseg,omitempty"`
-	CBox            *string          `json:"c_box,omitempty"`
-	CPath           *string          `json:"c_path,omitempty"`
-	CPolygon        *string          `json:"c_polygon,omitempty"`
-	CCircle         *string          `json:"c_circle,omitempty"`
-	CInt4range      *string          `json:"c_int4range,omitempty"`
-	CInt8range      *string          `json:"c_int8range,omitempty"`
-	CNumrange       *string          `json:"c_numrange,omitempty"`
-	CTsrange        *string          `json:"c_tsrange,omitempty"`
-	CTstzrange      *string          `json:"c_tstzrange,omitempty"`
-	CDaterange      *string          `json:"c_daterange,omitempty"`
-	CInt4multirange *string          `json:"c_int4multirange,omitempty"`
-	CFloatRange     *string          `json:"c_float_range,omitempty"`
-	COid            *uint32          `json:"c_oid,omitempty,string"`
-	CRegclass       *string          `json:"c_regclass,omitempty"`
-	CPgLsn          *string          `json:"c_pg_lsn,omitempty"`
-	CIntArray       *[]int32         `json:"c_int_array,omitempty"`
-	CIntMatrix      *[][]int32       `json:"c_int_matrix,omitempty"`
-	CTextArray      *[]string        `json:"c_text_array,omitempty"`
-	CUUIDArray      *[]string        `json:"c_uuid_array,omitempty"`
-	CTsArray        *[]time.Time     `json:"c_ts_array,omitempty"`
-	CMoodArray      *[]Mood          `json:"c_mood_array,omitempty"`
-	CNumericArray   *[]json.Number   `json:"c_numeric_array,omitempty"`
+	CJsonpath       **string         `json:"c_jsonpath,omitempty"`
+	CXML            **string         `json:"c_xml,omitempty"`
+	CInet           **string         `json:"c_inet,omitempty"`
+	CCidr           **string         `json:"c_cidr,omitempty"`
+	CMacaddr        **string         `json:"c_macaddr,omitempty"`
+	CMacaddr8       **string         `json:"c_macaddr8,omitempty"`
+	CBit            **string         `json:"c_bit,omitempty"`
+	CVarbit         **string         `json:"c_varbit,omitempty"`
+	CTsvector       **string         `json:"c_tsvector,omitempty"`
+	CTsquery        **string         `json:"c_tsquery,omitempty"`
+	CPoint          **string         `json:"c_point,omitempty"`
+	CLine           **string         `json:"c_line,omitempty"`
+	CLseg           **string         `json:"c_lseg,omitempty"`
+	CBox            **string         `json:"c_box,omitempty"`
+	CPath           **string         `json:"c_path,omitempty"`
+	CPolygon        **string         `json:"c_polygon,omitempty"`
+	CCircle         **string         `json:"c_circle,omitempty"`
+	CInt4range      **string         `json:"c_int4range,omitempty"`
+	CInt8range      **string         `json:"c_int8range,omitempty"`
+	CNumrange       **string         `json:"c_numrange,omitempty"`
+	CTsrange        **string         `json:"c_tsrange,omitempty"`
+	CTstzrange      **string         `json:"c_tstzrange,omitempty"`
+	CDaterange      **string         `json:"c_daterange,omitempty"`
+	CInt4multirange **string         `json:"c_int4multirange,omitempty"`
+	CFloatRange     **string         `json:"c_float_range,omitempty"`
+	COid            **uint32         `json:"c_oid,omitempty"`
+	CRegclass       **string         `json:"c_regclass,omitempty"`
+	CPgLsn          **string         `json:"c_pg_lsn,omitempty"`
+	CIntArray       *[]*int32        `json:"c_int_array,omitempty"`
+	CIntMatrix      *[][]*int32      `json:"c_int_matrix,omitempty"`
+	CTextArray      *[]*string       `json:"c_text_array,omitempty"`
+	CUUIDArray      *[]*string       `json:"c_uuid_array,omitempty"`
+	CTsArray        *[]*time.Time    `json:"c_ts_array,omitempty"`
+	CMoodArray      *[]*Mood         `json:"c_mood_array,omitempty"`
+	CNumericArray   *[]*json.Number  `json:"c_numeric_array,omitempty"`
 	CEmail          *string          `json:"c_email,omitempty"`
 	CMaybeEmail     *string          `json:"c_maybe_email,omitempty"`
-	CPositive       *int32           `json:"c_positive,omitempty"`
+	CPositive       **int32          `json:"c_positive,omitempty"`
 	CStrict         *int32           `json:"c_strict,omitempty"`
-	CTags           *[]string        `json:"c_tags,omitempty"`
-	CTagMatrix      *[][]string      `json:"c_tag_matrix,omitempty"`
+	CTags           *[]*string       `json:"c_tags,omitempty"`
+	CTagMatrix      *[][]*string     `json:"c_tag_matrix,omitempty"`
 	CLabels         *[]string        `json:"c_labels,omitempty"`
 	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
 	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
 	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
-	CUncheckedInts  *[]int32         `json:"c_unchecked_ints,omitempty"`
-	CMood           *Mood            `json:"c_mood,omitempty"`
-	CMoodD          *Mood            `json:"c_mood_d,omitempty"`
-	CAddress        *Address         `json:"c_address,omitempty"`
-	CAddresses      *[]Address       `json:"c_addresses,omitempty"`
-	CLineItem       *LineItem        `json:"c_line_item,omitempty"`
+	CUncheckedInts  *[]*int32        `json:"c_unchecked_ints,omitempty"`
+	CMood           **Mood           `json:"c_mood,omitempty"`
+	CMoodD          **Mood           `json:"c_mood_d,omitempty"`
+	CAddress        **Address        `json:"c_address,omitempty"`
+	CAddresses      *[]*Address      `json:"c_addresses,omitempty"`
+	CLineItem       **LineItem       `json:"c_line_item,omitempty"`
 	CIdentity       *int64           `json:"c_identity,omitempty"`
 	CSerial         *int32           `json:"c_serial,omitempty"`
 	CDefault        *string          `json:"c_default,omitempty"`
@@ -406,39 +406,39 @@ type AllTypesUpdate struct {
 
 // ArrayElements is a row of the table public.array_elements.
 type ArrayElements struct {
-	ID      int32     `json:"id"`
-	Plain   []string  `json:"plain"`
-	Numbers []int32   `json:"numbers"`
-	Matrix  [][]int32 `json:"matrix"`
-	Moods   []Mood    `json:"moods"`
-	Labels  []string  `json:"labels"`
-	Strict  []string  `json:"strict"`
-	Checked []int64   `json:"checked"`
+	ID      int32      `json:"id"`
+	Plain   []*string  `json:"plain"`
+	Numbers []*int32   `json:"numbers"`
+	Matrix  [][]*int32 `json:"matrix"`
+	Moods   []*Mood    `json:"moods"`
+	Labels  []string   `json:"labels"`
+	Strict  []string   `json:"strict"`
+	Checked []int64    `json:"checked"`
 }
 
 // ArrayElementsInsert is a row to insert into public.array_elements; nil fields are left out,
 // so the column's default (or NULL) applies.
 type ArrayElementsInsert struct {
-	ID      int32      `json:"id"`
-	Plain   *[]string  `json:"plain,omitempty"`
-	Numbers []int32    `json:"numbers"`
-	Matrix  *[][]int32 `json:"matrix,omitempty"`
-	Moods   *[]Mood    `json:"moods,omitempty"`
-	Labels  *[]string  `json:"labels,omitempty"`
-	Strict  *[]string  `json:"strict,omitempty"`
-	Checked *[]int64   `json:"checked,omitempty"`
+	ID      int32       `json:"id"`
+	Plain   *[]*string  `json:"plain,omitempty"`
+	Numbers []*int32    `json:"numbers"`
+	Matrix  *[][]*int32 `json:"matrix,omitempty"`
+	Moods   *[]*Mood    `json:"moods,omitempty"`
+	Labels  *[]string   `json:"labels,omitempty"`
+	Strict  *[]string   `json:"strict,omitempty"`
+	Checked *[]int64    `json:"checked,omitempty"`
 }
 
 // ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged.
 type ArrayElementsUpdate struct {
-	ID      *int32     `json:"id,omitempty"`
-	Plain   *[]string  `json:"plain,omitempty"`
-	Numbers *[]int32   `json:"numbers,omitempty"`
-	Matrix  *[][]int32 `json:"matrix,omitempty"`
-	Moods   *[]Mood    `json:"moods,omitempty"`
-	Labels  *[]string  `json:"labels,omitempty"`
-	Strict  *[]string  `json:"strict,omitempty"`
-	Checked *[]int64   `json:"checked,omitempty"`
+	ID      *int32      `json:"id,omitempty"`
+	Plain   *[]*string  `json:"plain,omitempty"`
+	Numbers *[]*int32   `json:"numbers,omitempty"`
+	Matrix  *[][]*int32 `json:"matrix,omitempty"`
+	Moods   *[]*Mood    `json:"moods,omitempty"`
+	Labels  *[]string   `json:"labels,omitempty"`
+	Strict  *[]string   `json:"strict,omitempty"`
+	Checked *[]int64    `json:"checked,omitempty"`
 }
 
 // BillingUsers is a row of the table public.billing_users.
@@ -508,52 +508,52 @@ type Type struct {
 // TypeInsert is a row to insert into public.type; nil fields are left out,
 // so the column's default (or NULL) applies.
 type TypeInsert struct {
-	Struct    string  `json:"struct"`
-	Fn        *string `json:"fn,omitempty"`
-	Match     *int32  `json:"match,omitempty"`
-	Self      *bool   `json:"self,omitempty"`
-	Self_2    *bool   `json:"Self,omitempty"`
-	Class     *string `json:"class,omitempty"`
-	Func      *string `json:"func,omitempty"`
-	Import    *string `json:"import,omitempty"`
-	Default   *string `json:"default,omitempty"`
-	Range     *string `json:"range,omitempty"`
-	Crate     *string `json:"crate,omitempty"`
-	Super     *string `json:"super,omitempty"`
-	Package   *string `json:"package,omitempty"`
-	Interface *string `json:"interface,omitempty"`
-	Protocol  *string `json:"protocol,omitempty"`
-	Type      *string `json:"Type,omitempty"`
-	Init      *string `json:"init,omitempty"`
-	Where     *string `json:"where,omitempty"`
-	Async     *string `json:"async,omitempty"`
-	Await     *string `json:"await,omitempty"`
-	Let       *string `json:"let,omitempty"`
+	Struct    string   `json:"struct"`
+	Fn        **string `json:"fn,omitempty"`
+	Match     *int32   `json:"match,omitempty"`
+	Self      **bool   `json:"self,omitempty"`
+	Self_2    **bool   `json:"Self,omitempty"`
+	Class     **string `json:"class,omitempty"`
+	Func      **string `json:"func,omitempty"`
+	Import    **string `json:"import,omitempty"`
+	Default   **string `json:"default,omitempty"`
+	Range     **string `json:"range,omitempty"`
+	Crate     **string `json:"crate,omitempty"`
+	Super     **string `json:"super,omitempty"`
+	Package   **string `json:"package,omitempty"`
+	Interface **string `json:"interface,omitempty"`
+	Protocol  **string `json:"protocol,omitempty"`
+	Type      **string `json:"Type,omitempty"`
+	Init      **string `json:"init,omitempty"`
+	Where     **string `json:"where,omitempty"`
+	Async     **string `json:"async,omitempty"`
+	Await     **string `json:"await,omitempty"`
+	Let       **string `json:"let,omitempty"`
 }
 
 // TypeUpdate holds the columns an UPDATE of public.type sets; nil fields are left unchanged.
 type TypeUpdate struct {
-	Struct    *string `json:"struct,omitempty"`
-	Fn        *string `json:"fn,omitempty"`
-	Match     *int32  `json:"match,omitempty"`
-	Self      *bool   `json:"self,omitempty"`
-	Self_2    *bool   `json:"Self,omitempty"`
-	Class     *string `json:"class,omitempty"`
-	Func      *string `json:"func,omitempty"`
-	Import    *string `json:"import,omitempty"`
-	Default   *string `json:"default,omitempty"`
-	Range     *string `json:"range,omitempty"`
-	Crate     *string `json:"crate,omitempty"`
-	Super     *string `json:"super,omitempty"`
-	Package   *string `json:"package,omitempty"`
-	Interface *string `json:"interface,omitempty"`
-	Protocol  *string `json:"protocol,omitempty"`
-	Type      *string `json:"Type,omitempty"`
-	Init      *string `json:"init,omitempty"`
-	Where     *string `json:"where,omitempty"`
-	Async     *string `json:"async,omitempty"`
-	Await     *string `json:"await,omitempty"`
-	Let       *string `json:"let,omitempty"`
+	Struct    *string  `json:"struct,omitempty"`
+	Fn        **string `json:"fn,omitempty"`
+	Match     *int32   `json:"match,omitempty"`
+	Self      **bool   `json:"self,omitempty"`
+	Self_2    **bool   `json:"Self,omitempty"`
+	Class     **string `json:"class,omitempty"`
+	Func      **string `json:"func,omitempty"`
+	Import    **string `json:"import,omitempty"`
+	Default   **string `json:"default,omitempty"`
+	Range     **string `json:"range,omitempty"`
+	Crate     **string `json:"crate,omitempty"`
+	Super     **string `json:"super,omitempty"`
+	Package   **string `json:"package,omitempty"`
+	Interface **string `json:"interface,omitempty"`
+	Protocol  **string `json:"protocol,omitempty"`
+	Type      **string `json:"Type,omitempty"`
+	Init      **string `json:"init,omitempty"`
+	Where     **string `json:"where,omitempty"`
+	Async     **string `json:"async,omitempty"`
+	Await     **string `json:"await,omitempty"`
+	Let       **string `json:"let,omitempty"`
 }
 
 // UserNames is a row of the view public.user_names.
@@ -590,28 +590,28 @@ type Users struct {
 type UsersInsert struct {
 	ID          *int64     `json:"id,omitempty"`
 	Email       string     `json:"email"`
-	BackupEmail *string    `json:"backup_email,omitempty"`
+	BackupEmail **string   `json:"backup_email,omitempty"`
 	Mood        *Mood      `json:"mood,omitempty"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	UserID      *int32     `json:"userId,omitempty"`
-	UserID_2    *int32     `json:"user_id,omitempty"`
-	DisplayName *string    `json:"Display Name,omitempty"`
-	X2ndLine    *string    `json:"2nd_line,omitempty"`
-	ID_2        *string    `json:"ID,omitempty"`
+	UserID      **int32    `json:"userId,omitempty"`
+	UserID_2    **int32    `json:"user_id,omitempty"`
+	DisplayName **string   `json:"Display Name,omitempty"`
+	X2ndLine    **string   `json:"2nd_line,omitempty"`
+	ID_2        **string   `json:"ID,omitempty"`
 }
 
 // UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged.
 type UsersUpdate struct {
 	ID          *int64     `json:"id,omitempty"`
 	Email       *string    `json:"email,omitempty"`
-	BackupEmail *string    `json:"backup_email,omitempty"`
+	BackupEmail **string   `json:"backup_email,omitempty"`
 	Mood        *Mood      `json:"mood,omitempty"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	UserID      *int32     `json:"userId,omitempty"`
-	UserID_2    *int32     `json:"user_id,omitempty"`
-	DisplayName *string    `json:"Display Name,omitempty"`
-	X2ndLine    *string    `json:"2nd_line,omitempty"`
-	ID_2        *string    `json:"ID,omitempty"`
+	UserID      **int32    `json:"userId,omitempty"`
+	UserID_2    **int32    `json:"user_id,omitempty"`
+	DisplayName **string   `json:"Display Name,omitempty"`
+	X2ndLine    **string   `json:"2nd_line,omitempty"`
+	ID_2        **string   `json:"ID,omitempty"`
 }
 
 // PublicUsersInsert is a row of the table public.users_insert.
@@ -622,10 +622,29 @@ type PublicUsersInsert struct {
 // PublicUsersInsertInsert is a row to insert into public.users_insert; nil fields are left out,
 // so the column's default (or NULL) applies.
 type PublicUsersInsertInsert struct {
-	Note *string `json:"note,omitempty"`
+	Note **string `json:"note,omitempty"`
 }
 
 // PublicUsersInsertUpdate holds the columns an UPDATE of public.users_insert sets; nil fields are left unchanged.
 type PublicUsersInsertUpdate struct {
-	Note *string `json:"note,omitempty"`
+	Note **string `json:"note,omitempty"`
+}
+
+// Value returns a pointer to v: an Insert or Update field of type *T set to v. Such a
+// field is nil to leave the column out; a field of type *[]E, *[]byte or
+// *json.RawMessage is NULL when it points to nil (Value[[]string](nil)).
+func Value[T any](v T) *T {
+	return &v
+}
+
+// NullableValue sets a field of type **T (a nullable column) to v.
+func NullableValue[T any](v T) **T {
+	p := &v
+	return &p
+}
+
+// Null sets a field of type **T (a nullable column) to NULL: a pointer to a nil *T,
+// which encoding/json writes as null.
+func Null[T any]() **T {
+	return new(*T)
 }
