@@ -12,8 +12,14 @@ changes a database name, `#[serde(rename = "...")]` keeps the name on the wire. 
 become raw identifiers (`r#type`), except the four that cannot (`self`, `Self`, `crate`,
 `super` -> `self_`).
 
+An array's elements are `Option<T>` unless PostgreSQL keeps NULL out of them (a NOT NULL
+element domain, a CHECK that forbids NULL elements); in a rectangular array only the
+innermost elements can be NULL: `integer[][]` -> `Vec<Vec<Option<i32>>>`.
+
 Insert and Update fields that may be left out are `Option<...>` skipped when `None`; for a
-nullable column that is `Option<Option<T>>`, so `Some(None)` writes NULL."""
+nullable column that is `Option<Option<T>>`, so `Some(None)` writes NULL (serde writes
+`null`). Reading `null` back gives `Some(None)` through the file's `double_option`: serde
+alone reads it as `None`, which would turn "set NULL" into "leave out"."""
 
 from __future__ import annotations
 
@@ -124,6 +130,10 @@ DERIVE_ENUM = "Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize"
 DERIVE_STRUCT = "Debug, Clone, PartialEq, Serialize, Deserialize"
 DERIVE_UPDATE = "Debug, Clone, Default, PartialEq, Serialize, Deserialize"
 
+# The file's function that reads a field that may be left out or set to NULL (snake_case, so
+# no type, variant or field of the file can take its name).
+DOUBLE_OPTION = "double_option"
+
 # Family (nself.backends.types.common) -> Rust type of one value.
 FAMILY_TYPES: dict[str, str] = {
     "int2": "i16",
@@ -213,6 +223,7 @@ def rust_string(text: str) -> str:
 
 
 MAX_WIDTH = 100  # rustfmt's max_width
+ATTRIBUTE_ARGUMENTS_WIDTH = 70  # rustfmt's attr_fn_like_width: an attribute's arguments on one line
 
 
 def display_width(text: str) -> int:
@@ -223,12 +234,13 @@ def display_width(text: str) -> int:
 
 
 def serde_attribute(arguments: Sequence[str]) -> list[str]:
-    """`#[serde(...)]` at an indent of four: one line, or one argument per line when the line
-    would pass rustfmt's width."""
+    """`#[serde(...)]` at an indent of four: one line, or one argument per line when the
+    arguments pass rustfmt's attr_fn_like_width or the line its max_width."""
     if not arguments:
         return []
-    line = f"    #[serde({', '.join(arguments)})]"
-    if display_width(line) <= MAX_WIDTH:
+    inner = ", ".join(arguments)
+    line = f"    #[serde({inner})]"
+    if display_width(inner) <= ATTRIBUTE_ARGUMENTS_WIDTH and display_width(line) <= MAX_WIDTH:
         return [line]
     return ["    #[serde(", *(f"        {a}," for a in arguments[:-1]), f"        {arguments[-1]}", "    )]"]
 
@@ -272,8 +284,10 @@ class RustRenderer:
         )
         # A schema repeats few (field name, column) combinations (id, created_at, ...): each
         # field's text is decided once.
-        self._field_text: dict[tuple[str, StructField], str] = {}
+        # Keyed by name, then column: no key tuple to allocate per field.
+        self._field_text: dict[str, dict[StructField, str]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
+        self.uses_double_option = False
 
     # ------------------------------------------------------------------ types
 
@@ -310,8 +324,10 @@ class RustRenderer:
     def field_text(self, rust_name: str, column: StructField) -> str:
         """A field's doc comment, attribute and declaration, indented by four, as rustfmt
         lays them out."""
-        key = (rust_name, column)
-        text = self._field_text.get(key)
+        by_column = self._field_text.get(rust_name)
+        if by_column is None:
+            by_column = self._field_text[rust_name] = {}
+        text = by_column.get(column)
         if text is None:
             db_name, data_type, nullable, optional, comment, element_nullable = column
             arguments = []
@@ -319,13 +335,20 @@ class RustRenderer:
                 arguments.append(f"rename = {rust_string(db_name)}")
             if optional:
                 arguments.append('skip_serializing_if = "Option::is_none"')
+            attributes = serde_attribute(arguments)
+            if nullable and optional:
+                # serde reads `null` into an Option<Option<T>> as None, as if left out; this
+                # reads it as Some(None), NULL, and a missing field as None (`default`). An
+                # attribute of its own, so that rustfmt keeps both on one line.
+                attributes += serde_attribute(["default", f'deserialize_with = "{DOUBLE_OPTION}"'])
+                self.uses_double_option = True
             rust_type = self.field_type(data_type, nullable, optional, element_nullable)
             lines = [
-                *serde_attribute(arguments),
+                *attributes,
                 *wrap(f"    pub {rust_name}: {rust_type},", f"    pub {rust_name}:"),
             ]
             text = doc_block(comment_lines(comment), "    ") + "".join(line + "\n" for line in lines)
-            self._field_text[key] = text
+            by_column[column] = text
         return text
 
     def struct(
@@ -432,6 +455,7 @@ class RustRenderer:
             enums=enums,
             structs=structs,
             derive_enum=DERIVE_ENUM,
+            double_option=DOUBLE_OPTION if self.uses_double_option else None,
         )
 
 

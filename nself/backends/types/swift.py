@@ -10,8 +10,15 @@ Properties are lowerCamelCase; `CodingKeys` keep the database names on the wire.
 are escaped with backticks (`` `default` ``); the few that cannot name a member (`self`,
 `init`, ...) get a trailing underscore. Each struct has a public memberwise initialiser.
 
+An array's elements are `T?` unless PostgreSQL keeps NULL out of them (a NOT NULL element
+domain, a CHECK that forbids NULL elements); in a rectangular array only the innermost
+elements can be NULL: `integer[][]` -> `[[Int32?]]`.
+
 Insert and Update properties that may be left out are optionals that the synthesised
-encoder skips when nil; for a nullable column that is `T??`, so `.some(nil)` writes NULL."""
+encoder skips when nil (encodeIfPresent); for a nullable column that is `T??`, so
+`.some(nil)` writes NULL: encodeIfPresent hands the inner nil to encode, and Optional's
+encode(to:) writes null. The synthesised decoder would read null as nil (decodeIfPresent),
+so a struct with a `T??` gets an `init(from:)` that reads it as `.some(nil)`."""
 
 from __future__ import annotations
 
@@ -311,7 +318,7 @@ class SwiftStruct(NamedTuple):
     """A struct's parts, each laid out in Python (one piece per property) so the template only
     places blocks: `properties` the declarations with their doc comments, `parameters` the
     memberwise initialiser's parameter list, `assignments` its body, `keys` the CodingKeys
-    cases."""
+    cases, `decoding` the body of `init(from:)` (empty when the synthesised one is right)."""
 
     name: str
     doc: list[str]
@@ -319,6 +326,7 @@ class SwiftStruct(NamedTuple):
     parameters: str
     assignments: str
     keys: str
+    decoding: str
 
 
 class SwiftEnum(NamedTuple):
@@ -335,6 +343,8 @@ class SwiftProperty(NamedTuple):
     parameter: str
     assignment: str
     key: str
+    decoding: str  # its line of `init(from:)`
+    leave_out_or_null: bool  # `T??`: may be left out, may be NULL
 
 
 class SwiftRenderer:
@@ -349,9 +359,11 @@ class SwiftRenderer:
             digit_prefix="T",
         )
         self.uses_json = False
+        self.uses_decode_nullable = False
         # A schema repeats few (property name, column) combinations (id, created_at, ...):
         # each property's text is decided once.
-        self._properties: dict[tuple[str, StructField], SwiftProperty] = {}
+        # Keyed by name, then column: no key tuple to allocate per property.
+        self._properties: dict[str, dict[StructField, SwiftProperty]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
 
     # ------------------------------------------------------------------ types
@@ -389,8 +401,10 @@ class SwiftRenderer:
     # ------------------------------------------------------------------ structs
 
     def property(self, swift_name: str, column: StructField) -> SwiftProperty:
-        key = (swift_name, column)
-        pieces = self._properties.get(key)
+        by_column = self._properties.get(swift_name)
+        if by_column is None:
+            by_column = self._properties[swift_name] = {}
+        pieces = by_column.get(column)
         if pieces is None:
             db_name, data_type, nullable, optional, comment, element_nullable = column
             swift_type = self.property_type(data_type, nullable, optional, element_nullable)
@@ -398,13 +412,23 @@ class SwiftRenderer:
             coding_key = (
                 swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
             )
+            # What init(from:) reads: the synthesised one reads a `T??` with decodeIfPresent,
+            # which takes `null` for an absent key, so NULL would become "left out".
+            if nullable and optional:
+                read = "decodeNullable("  # T inferred from the property's type
+            elif nullable or optional:
+                read = f"decodeIfPresent({swift_type[:-1]}.self, "
+            else:
+                read = f"decode({swift_type}.self, "
             pieces = SwiftProperty(
                 f"{doc}    public var {swift_name}: {swift_type}\n",
                 f"{swift_name}: {swift_type}" + (" = nil" if nullable or optional else ""),
                 f"        self.{swift_name} = {swift_name}\n",
                 f"        case {coding_key}\n",
+                f"        self.{swift_name} = try container.{read}forKey: .{swift_name})\n",
+                nullable and optional,
             )
-            self._properties[key] = pieces
+            by_column[column] = pieces
         return pieces
 
     def struct(
@@ -416,15 +440,24 @@ class SwiftRenderer:
     ) -> SwiftStruct:
         if names is None:
             names = dict(zip([c[0] for c in columns], property_names([c[0] for c in columns]), strict=True))
+        if not columns:
+            return SwiftStruct(name, doc, "", "", "", "", "")
         prop = self.property
-        pieces = [prop(names[c[0]], c) for c in columns]
+        declarations, parameters, assignments, keys, decodings, leave_out_or_null = zip(
+            *[prop(names[c[0]], c) for c in columns], strict=True
+        )
+        decoding = ""
+        if any(leave_out_or_null):
+            self.uses_decode_nullable = True
+            decoding = "".join(decodings)
         return SwiftStruct(
             name,
             doc,
-            "".join([p.declaration for p in pieces]),
-            ", ".join([p.parameter for p in pieces]),
-            "".join([p.assignment for p in pieces]),
-            "".join([p.key for p in pieces]),
+            "".join(declarations),
+            ", ".join(parameters),
+            "".join(assignments),
+            "".join(keys),
+            decoding,
         )
 
     def table_structs(self, table: Table) -> list[SwiftStruct]:
@@ -510,6 +543,7 @@ class SwiftRenderer:
             structs=structs,
             conformances=CONFORMANCES,
             uses_json=self.uses_json,
+            uses_decode_nullable=self.uses_decode_nullable,
         )
 
 

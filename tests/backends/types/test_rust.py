@@ -173,6 +173,28 @@ def test_insert_and_update_optionality() -> None:
     assert update == ["Option<i64>", "Option<String>", "Option<Option<String>>"]
 
 
+def test_insert_and_update_can_leave_out_write_null_or_write_a_value() -> None:
+    """`None` is skipped when writing (the column is left out), `Some(None)` is written as
+    `null` (serde's Option), and reading `null` back gives `Some(None)` through the file's
+    double_option (serde alone would read it as `None`)."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Table("public", "t", (Column("note", "text"), Column("name", "text", not_null=True))))
+    catalog = builder.freeze()
+    text = render_rust(catalog, {})
+    for struct in ("TInsert", "TUpdate"):
+        body = text.split(f"pub struct {struct} {{\n", 1)[1].split("}\n", 1)[0]
+        assert body.startswith(
+            '    #[serde(skip_serializing_if = "Option::is_none")]\n'
+            '    #[serde(default, deserialize_with = "double_option")]\n'
+            "    pub note: Option<Option<String>>,\n"
+        )
+    # A column that cannot be NULL has no third state to read.
+    assert '    #[serde(skip_serializing_if = "Option::is_none")]\n    pub name: Option<String>,' in text
+    assert "fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>" in text
+    assert "    Option::<T>::deserialize(deserializer).map(Some)\n" in text
+
+
 def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     text = render_rust(every_case_catalog, {})
     assert '    #[serde(rename = "read-only")]\n    ReadOnly,' in text
@@ -258,8 +280,8 @@ def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, too
 
 @pytest.mark.oracle
 def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cache: Path) -> None:
-    """The check has teeth: a misspelt serde attribute or a field type without Serialize
-    fails to compile against the stand-ins."""
+    """The check has teeth: a misspelt serde attribute, a field type without Serialize or a
+    deserialize_with function of the wrong type fails to compile against the stand-ins."""
     bad = (
         "use serde::{Deserialize, Serialize};\n\n"
         "pub struct NotSerde;\n\n"
@@ -275,6 +297,20 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cach
     fixed = bad.replace("renam", "rename")
     with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
         cargo_check(tmp_path / "crate2", toolchain_cache, {"bad": fixed})
+    # A deserialize_with function whose result is not the field's type.
+    wrong_reader = (
+        "use serde::{Deserialize, Serialize};\n\n"
+        "#[derive(Serialize, Deserialize)]\n"
+        "pub struct Bad {\n"
+        '    #[serde(default, deserialize_with = "read")]\n'
+        "    pub a: Option<Option<i32>>,\n"
+        "}\n\n"
+        "fn read<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i32>, D::Error> {\n"
+        "    Option::<i32>::deserialize(deserializer)\n"
+        "}\n"
+    )
+    with pytest.raises(AssertionError, match=r"mismatched types"):
+        cargo_check(tmp_path / "crate3", toolchain_cache, {"bad": wrong_reader})
 
 
 def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:

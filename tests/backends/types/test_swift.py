@@ -48,7 +48,7 @@ KNOWN_TYPES = frozenset(
     [
         "String", "Int16", "Int32", "Int64", "UInt32", "UInt64", "Float", "Double", "Bool", "Decimal",
         "Date", "UUID", "Data", "Codable", "Hashable", "Sendable", "CaseIterable", "CodingKey",
-        "Decoder", "Encoder", "DecodingError",
+        "Decoder", "Encoder", "DecodingError", "Decodable", "KeyedDecodingContainer", "Key", "T",
     ]
 )  # fmt: skip
 
@@ -78,6 +78,8 @@ def _declarations(root: tree_sitter.Node) -> Iterator[tuple[str, str, tree_sitte
         if node.type != "class_declaration":
             continue
         keyword = node.children[0].type
+        if keyword == "extension":  # of a standard type: declares no name
+            continue
         name = next(_text(c) for c in node.children if c.type == "type_identifier")
         body = next(c for c in node.children if c.type in ("class_body", "enum_class_body"))
         yield keyword, name, body
@@ -309,6 +311,35 @@ def test_empty_enum_and_json_value_parse() -> None:
     builder.add(Table("public", "docs", (Column("body", "jsonb"),)))
     text = render_swift(builder.freeze(), {})
     assert "public enum JSONValue" in text and "public enum Nothing: Codable" in text
+    assert swift_problems(text) == []
+
+
+def test_insert_and_update_can_leave_out_write_null_or_write_a_value() -> None:
+    """A `T??` property: nil is left out (synthesised encoding uses encodeIfPresent, which
+    skips nil), `.some(nil)` is written as null (encodeIfPresent passes the inner Optional to
+    encode, and Optional's encode(to:) calls encodeNil), a value is written. Reading back, the
+    generated init(from:) gives `.some(nil)` for null, where the synthesised one
+    (decodeIfPresent) would give nil, as if the column had been left out."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Table("public", "t", (Column("note", "text"), Column("name", "text", not_null=True))))
+    builder.add(Table("public", "u", (Column("name", "text", not_null=True),)))
+    text = render_swift(builder.freeze(), {})
+    for struct in ("TInsert", "TUpdate"):
+        body = text.split(f"public struct {struct}: ", 1)[1].split("\n}\n", 1)[0]
+        assert "    public var note: String??\n" in body
+        assert "    func encode(to" not in body  # synthesised: encodeIfPresent
+        assert (
+            "    public init(from decoder: Decoder) throws {\n"
+            "        let container = try decoder.container(keyedBy: CodingKeys.self)\n"
+            "        self.note = try container.decodeNullable(forKey: .note)\n"
+        ) in body
+    assert "        self.name = try container.decode(String.self, forKey: .name)\n" in text
+    assert "        self.name = try container.decodeIfPresent(String.self, forKey: .name)\n" in text
+    # Without a `T??` the synthesised decoding is right: u's structs have no init(from:).
+    u_insert = text.split("public struct UInsert: ", 1)[1].split("\n}\n", 1)[0]
+    assert "init(from" not in u_insert
+    assert "fileprivate func decodeNullable<T: Decodable>(forKey key: Key) throws -> T?? {" in text
     assert swift_problems(text) == []
 
 

@@ -89,6 +89,7 @@ pub struct EventEntries {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventEntriesInsert {
     #[serde(rename = "3d_model", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub _3d_model: Option<Option<Vec<u8>>>,
     pub payload: serde_json::Value,
 }
@@ -97,6 +98,7 @@ pub struct EventEntriesInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventEntriesUpdate {
     #[serde(rename = "3d_model", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub _3d_model: Option<Option<Vec<u8>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<serde_json::Value>,
@@ -183,6 +185,7 @@ pub struct T3rdParty {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct T3rdPartyInsert {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub x: Option<Option<i32>>,
 }
 
@@ -190,6 +193,7 @@ pub struct T3rdPartyInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct T3rdPartyUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub x: Option<Option<i32>>,
 }
 
@@ -288,143 +292,206 @@ pub struct AllTypesInsert {
     pub c_integer: i32,
     pub c_bigint: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_real: Option<Option<f32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_double: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numeric: Option<Option<rust_decimal::Decimal>>,
     pub c_numeric_p: rust_decimal::Decimal,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_money: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_text: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_varchar: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_char: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_qchar: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_name: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_citext: Option<Option<String>>,
     pub c_bool: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_bytea: Option<Option<Vec<u8>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_date: Option<Option<chrono::NaiveDate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_time: Option<Option<chrono::NaiveTime>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_timetz: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_timestamp: Option<Option<chrono::NaiveDateTime>>,
     pub c_timestamptz: chrono::DateTime<chrono::Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_interval: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_interval_ym: Option<Option<String>>,
     pub c_uuid: uuid::Uuid,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_json: Option<Option<serde_json::Value>>,
     pub c_jsonb: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_jsonpath: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_xml: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_inet: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_cidr: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_macaddr: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_macaddr8: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_bit: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_varbit: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsvector: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsquery: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_point: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_line: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_lseg: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_box: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_path: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_polygon: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_circle: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int4range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int8range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tstzrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_daterange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int4multirange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_float_range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_oid: Option<Option<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_regclass: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int_array: Option<Option<Vec<Option<i32>>>>,
     pub c_int_matrix: Vec<Vec<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_text_array: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
     pub c_email: String,
     pub c_maybe_email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_positive: Option<Option<i32>>,
     pub c_strict: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tags: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_strict_tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_checked_ints: Option<Vec<i32>>,
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_checked_texts: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood_d: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_addresses: Option<Option<Vec<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_line_item: Option<Option<LineItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_identity: Option<i64>,
@@ -444,152 +511,215 @@ pub struct AllTypesUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_bigint: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_real: Option<Option<f32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_double: Option<Option<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numeric: Option<Option<rust_decimal::Decimal>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_numeric_p: Option<rust_decimal::Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_money: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_text: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_varchar: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_char: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_qchar: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_name: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_citext: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_bool: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_bytea: Option<Option<Vec<u8>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_date: Option<Option<chrono::NaiveDate>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_time: Option<Option<chrono::NaiveTime>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_timetz: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_timestamp: Option<Option<chrono::NaiveDateTime>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_timestamptz: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_interval: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_interval_ym: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_uuid: Option<uuid::Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_json: Option<Option<serde_json::Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_jsonb: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_jsonpath: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_xml: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_inet: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_cidr: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_macaddr: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_macaddr8: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_bit: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_varbit: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsvector: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsquery: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_point: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_line: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_lseg: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_box: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_path: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_polygon: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_circle: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int4range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int8range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tsrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tstzrange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_daterange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int4multirange: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_float_range: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_oid: Option<Option<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_regclass: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_int_array: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_int_matrix: Option<Vec<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_text_array: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_maybe_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_positive: Option<Option<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_strict: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tags: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_strict_tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_checked_ints: Option<Vec<i32>>,
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_checked_texts: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_mood_d: Option<Option<Mood>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_addresses: Option<Option<Vec<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub c_line_item: Option<Option<LineItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_identity: Option<i64>,
@@ -618,17 +748,23 @@ pub struct ArrayElements {
 pub struct ArrayElementsInsert {
     pub id: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub plain: Option<Option<Vec<Option<String>>>>,
     pub numbers: Vec<Option<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub moods: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub strict: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub checked: Option<Option<Vec<i64>>>,
 }
 
@@ -638,18 +774,24 @@ pub struct ArrayElementsUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub plain: Option<Option<Vec<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub numbers: Option<Vec<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub moods: Option<Option<Vec<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub labels: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub strict: Option<Option<Vec<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub checked: Option<Option<Vec<i64>>>,
 }
 
@@ -740,44 +882,63 @@ pub struct Type {
 pub struct TypeInsert {
     pub r#struct: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#fn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#match: Option<i32>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub self_: Option<Option<bool>>,
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub self_2: Option<Option<bool>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub class: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub func: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub import: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub default: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub range: Option<Option<String>>,
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub crate_: Option<Option<String>>,
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub super_: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub package: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub interface: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub protocol: Option<Option<String>>,
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#type: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub init: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#where: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#async: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#await: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#let: Option<Option<String>>,
 }
 
@@ -787,44 +948,63 @@ pub struct TypeUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#struct: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#fn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub r#match: Option<i32>,
     #[serde(rename = "self", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub self_: Option<Option<bool>>,
     #[serde(rename = "Self", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub self_2: Option<Option<bool>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub class: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub func: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub import: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub default: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub range: Option<Option<String>>,
     #[serde(rename = "crate", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub crate_: Option<Option<String>>,
     #[serde(rename = "super", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub super_: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub package: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub interface: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub protocol: Option<Option<String>>,
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#type: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub init: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#where: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#async: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#await: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub r#let: Option<Option<String>>,
 }
 
@@ -873,20 +1053,26 @@ pub struct UsersInsert {
     pub id: Option<i64>,
     pub email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub backup_email: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mood: Option<Mood>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub user_id: Option<Option<i32>>,
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub user_id2: Option<Option<i32>>,
     #[serde(rename = "Display Name", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub display_name: Option<Option<String>>,
     #[serde(rename = "2nd_line", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub _2nd_line: Option<Option<String>>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub id2: Option<Option<String>>,
 }
 
@@ -898,20 +1084,26 @@ pub struct UsersUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub backup_email: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mood: Option<Mood>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub user_id: Option<Option<i32>>,
     #[serde(rename = "user_id", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub user_id2: Option<Option<i32>>,
     #[serde(rename = "Display Name", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub display_name: Option<Option<String>>,
     #[serde(rename = "2nd_line", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub _2nd_line: Option<Option<String>>,
     #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub id2: Option<Option<String>>,
 }
 
@@ -926,6 +1118,7 @@ pub struct PublicUsersInsert {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicUsersInsertInsert {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub note: Option<Option<String>>,
 }
 
@@ -933,5 +1126,17 @@ pub struct PublicUsersInsertInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PublicUsersInsertUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
     pub note: Option<Option<String>>,
+}
+
+/// Reads an Insert or Update field that may be left out or set to NULL: a missing field is
+/// `None` (the field's `#[serde(default)]`), `null` is `Some(None)`. Without it serde reads
+/// `null` into an `Option<Option<T>>` as `None`, as if the field had been left out.
+fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -122,6 +122,12 @@ public struct EventEntriesInsert: Codable, Hashable, Sendable {
         self.payload = payload
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self._3dModel = try container.decodeNullable(forKey: ._3dModel)
+        self.payload = try container.decode(JSONValue.self, forKey: .payload)
+    }
+
     enum CodingKeys: String, CodingKey {
         case _3dModel = "3d_model"
         case payload
@@ -136,6 +142,12 @@ public struct EventEntriesUpdate: Codable, Hashable, Sendable {
     public init(_3dModel: Data?? = nil, payload: JSONValue? = nil) {
         self._3dModel = _3dModel
         self.payload = payload
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self._3dModel = try container.decodeNullable(forKey: ._3dModel)
+        self.payload = try container.decodeIfPresent(JSONValue.self, forKey: .payload)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -305,6 +317,11 @@ public struct T3rdPartyInsert: Codable, Hashable, Sendable {
         self.x = x
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.x = try container.decodeNullable(forKey: .x)
+    }
+
     enum CodingKeys: String, CodingKey {
         case x
     }
@@ -316,6 +333,11 @@ public struct T3rdPartyUpdate: Codable, Hashable, Sendable {
 
     public init(x: Int32?? = nil) {
         self.x = x
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.x = try container.decodeNullable(forKey: .x)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -743,6 +765,90 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
         self.cDefault = cDefault
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.cSmallint = try container.decode(Int16.self, forKey: .cSmallint)
+        self.cInteger = try container.decode(Int32.self, forKey: .cInteger)
+        self.cBigint = try container.decode(Int64.self, forKey: .cBigint)
+        self.cReal = try container.decodeNullable(forKey: .cReal)
+        self.cDouble = try container.decodeNullable(forKey: .cDouble)
+        self.cNumeric = try container.decodeNullable(forKey: .cNumeric)
+        self.cNumericP = try container.decode(Decimal.self, forKey: .cNumericP)
+        self.cMoney = try container.decodeNullable(forKey: .cMoney)
+        self.cText = try container.decodeNullable(forKey: .cText)
+        self.cVarchar = try container.decodeNullable(forKey: .cVarchar)
+        self.cChar = try container.decodeNullable(forKey: .cChar)
+        self.cQchar = try container.decodeNullable(forKey: .cQchar)
+        self.cName = try container.decodeNullable(forKey: .cName)
+        self.cCitext = try container.decodeNullable(forKey: .cCitext)
+        self.cBool = try container.decode(Bool.self, forKey: .cBool)
+        self.cBytea = try container.decodeNullable(forKey: .cBytea)
+        self.cDate = try container.decodeNullable(forKey: .cDate)
+        self.cTime = try container.decodeNullable(forKey: .cTime)
+        self.cTimetz = try container.decodeNullable(forKey: .cTimetz)
+        self.cTimestamp = try container.decodeNullable(forKey: .cTimestamp)
+        self.cTimestamptz = try container.decode(Date.self, forKey: .cTimestamptz)
+        self.cInterval = try container.decodeNullable(forKey: .cInterval)
+        self.cIntervalYm = try container.decodeNullable(forKey: .cIntervalYm)
+        self.cUuid = try container.decode(UUID.self, forKey: .cUuid)
+        self.cJson = try container.decodeNullable(forKey: .cJson)
+        self.cJsonb = try container.decode(JSONValue.self, forKey: .cJsonb)
+        self.cJsonpath = try container.decodeNullable(forKey: .cJsonpath)
+        self.cXml = try container.decodeNullable(forKey: .cXml)
+        self.cInet = try container.decodeNullable(forKey: .cInet)
+        self.cCidr = try container.decodeNullable(forKey: .cCidr)
+        self.cMacaddr = try container.decodeNullable(forKey: .cMacaddr)
+        self.cMacaddr8 = try container.decodeNullable(forKey: .cMacaddr8)
+        self.cBit = try container.decodeNullable(forKey: .cBit)
+        self.cVarbit = try container.decodeNullable(forKey: .cVarbit)
+        self.cTsvector = try container.decodeNullable(forKey: .cTsvector)
+        self.cTsquery = try container.decodeNullable(forKey: .cTsquery)
+        self.cPoint = try container.decodeNullable(forKey: .cPoint)
+        self.cLine = try container.decodeNullable(forKey: .cLine)
+        self.cLseg = try container.decodeNullable(forKey: .cLseg)
+        self.cBox = try container.decodeNullable(forKey: .cBox)
+        self.cPath = try container.decodeNullable(forKey: .cPath)
+        self.cPolygon = try container.decodeNullable(forKey: .cPolygon)
+        self.cCircle = try container.decodeNullable(forKey: .cCircle)
+        self.cInt4range = try container.decodeNullable(forKey: .cInt4range)
+        self.cInt8range = try container.decodeNullable(forKey: .cInt8range)
+        self.cNumrange = try container.decodeNullable(forKey: .cNumrange)
+        self.cTsrange = try container.decodeNullable(forKey: .cTsrange)
+        self.cTstzrange = try container.decodeNullable(forKey: .cTstzrange)
+        self.cDaterange = try container.decodeNullable(forKey: .cDaterange)
+        self.cInt4multirange = try container.decodeNullable(forKey: .cInt4multirange)
+        self.cFloatRange = try container.decodeNullable(forKey: .cFloatRange)
+        self.cOid = try container.decodeNullable(forKey: .cOid)
+        self.cRegclass = try container.decodeNullable(forKey: .cRegclass)
+        self.cPgLsn = try container.decodeNullable(forKey: .cPgLsn)
+        self.cIntArray = try container.decodeNullable(forKey: .cIntArray)
+        self.cIntMatrix = try container.decode([[Int32?]].self, forKey: .cIntMatrix)
+        self.cTextArray = try container.decodeNullable(forKey: .cTextArray)
+        self.cUuidArray = try container.decodeNullable(forKey: .cUuidArray)
+        self.cTsArray = try container.decodeNullable(forKey: .cTsArray)
+        self.cMoodArray = try container.decodeNullable(forKey: .cMoodArray)
+        self.cNumericArray = try container.decodeNullable(forKey: .cNumericArray)
+        self.cEmail = try container.decode(String.self, forKey: .cEmail)
+        self.cMaybeEmail = try container.decode(String.self, forKey: .cMaybeEmail)
+        self.cPositive = try container.decodeNullable(forKey: .cPositive)
+        self.cStrict = try container.decode(Int32.self, forKey: .cStrict)
+        self.cTags = try container.decodeNullable(forKey: .cTags)
+        self.cTagMatrix = try container.decodeNullable(forKey: .cTagMatrix)
+        self.cLabels = try container.decodeNullable(forKey: .cLabels)
+        self.cStrictTags = try container.decodeIfPresent([String].self, forKey: .cStrictTags)
+        self.cCheckedInts = try container.decodeIfPresent([Int32].self, forKey: .cCheckedInts)
+        self.cCheckedTexts = try container.decodeNullable(forKey: .cCheckedTexts)
+        self.cUncheckedInts = try container.decodeNullable(forKey: .cUncheckedInts)
+        self.cMood = try container.decodeNullable(forKey: .cMood)
+        self.cMoodD = try container.decodeNullable(forKey: .cMoodD)
+        self.cAddress = try container.decodeNullable(forKey: .cAddress)
+        self.cAddresses = try container.decodeNullable(forKey: .cAddresses)
+        self.cLineItem = try container.decodeNullable(forKey: .cLineItem)
+        self.cIdentity = try container.decodeIfPresent(Int64.self, forKey: .cIdentity)
+        self.cSerial = try container.decodeIfPresent(Int32.self, forKey: .cSerial)
+        self.cDefault = try container.decodeIfPresent(String.self, forKey: .cDefault)
+    }
+
     enum CodingKeys: String, CodingKey {
         case cSmallint = "c_smallint"
         case cInteger = "c_integer"
@@ -993,6 +1099,90 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         self.cDefault = cDefault
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.cSmallint = try container.decodeIfPresent(Int16.self, forKey: .cSmallint)
+        self.cInteger = try container.decodeIfPresent(Int32.self, forKey: .cInteger)
+        self.cBigint = try container.decodeIfPresent(Int64.self, forKey: .cBigint)
+        self.cReal = try container.decodeNullable(forKey: .cReal)
+        self.cDouble = try container.decodeNullable(forKey: .cDouble)
+        self.cNumeric = try container.decodeNullable(forKey: .cNumeric)
+        self.cNumericP = try container.decodeIfPresent(Decimal.self, forKey: .cNumericP)
+        self.cMoney = try container.decodeNullable(forKey: .cMoney)
+        self.cText = try container.decodeNullable(forKey: .cText)
+        self.cVarchar = try container.decodeNullable(forKey: .cVarchar)
+        self.cChar = try container.decodeNullable(forKey: .cChar)
+        self.cQchar = try container.decodeNullable(forKey: .cQchar)
+        self.cName = try container.decodeNullable(forKey: .cName)
+        self.cCitext = try container.decodeNullable(forKey: .cCitext)
+        self.cBool = try container.decodeIfPresent(Bool.self, forKey: .cBool)
+        self.cBytea = try container.decodeNullable(forKey: .cBytea)
+        self.cDate = try container.decodeNullable(forKey: .cDate)
+        self.cTime = try container.decodeNullable(forKey: .cTime)
+        self.cTimetz = try container.decodeNullable(forKey: .cTimetz)
+        self.cTimestamp = try container.decodeNullable(forKey: .cTimestamp)
+        self.cTimestamptz = try container.decodeIfPresent(Date.self, forKey: .cTimestamptz)
+        self.cInterval = try container.decodeNullable(forKey: .cInterval)
+        self.cIntervalYm = try container.decodeNullable(forKey: .cIntervalYm)
+        self.cUuid = try container.decodeIfPresent(UUID.self, forKey: .cUuid)
+        self.cJson = try container.decodeNullable(forKey: .cJson)
+        self.cJsonb = try container.decodeIfPresent(JSONValue.self, forKey: .cJsonb)
+        self.cJsonpath = try container.decodeNullable(forKey: .cJsonpath)
+        self.cXml = try container.decodeNullable(forKey: .cXml)
+        self.cInet = try container.decodeNullable(forKey: .cInet)
+        self.cCidr = try container.decodeNullable(forKey: .cCidr)
+        self.cMacaddr = try container.decodeNullable(forKey: .cMacaddr)
+        self.cMacaddr8 = try container.decodeNullable(forKey: .cMacaddr8)
+        self.cBit = try container.decodeNullable(forKey: .cBit)
+        self.cVarbit = try container.decodeNullable(forKey: .cVarbit)
+        self.cTsvector = try container.decodeNullable(forKey: .cTsvector)
+        self.cTsquery = try container.decodeNullable(forKey: .cTsquery)
+        self.cPoint = try container.decodeNullable(forKey: .cPoint)
+        self.cLine = try container.decodeNullable(forKey: .cLine)
+        self.cLseg = try container.decodeNullable(forKey: .cLseg)
+        self.cBox = try container.decodeNullable(forKey: .cBox)
+        self.cPath = try container.decodeNullable(forKey: .cPath)
+        self.cPolygon = try container.decodeNullable(forKey: .cPolygon)
+        self.cCircle = try container.decodeNullable(forKey: .cCircle)
+        self.cInt4range = try container.decodeNullable(forKey: .cInt4range)
+        self.cInt8range = try container.decodeNullable(forKey: .cInt8range)
+        self.cNumrange = try container.decodeNullable(forKey: .cNumrange)
+        self.cTsrange = try container.decodeNullable(forKey: .cTsrange)
+        self.cTstzrange = try container.decodeNullable(forKey: .cTstzrange)
+        self.cDaterange = try container.decodeNullable(forKey: .cDaterange)
+        self.cInt4multirange = try container.decodeNullable(forKey: .cInt4multirange)
+        self.cFloatRange = try container.decodeNullable(forKey: .cFloatRange)
+        self.cOid = try container.decodeNullable(forKey: .cOid)
+        self.cRegclass = try container.decodeNullable(forKey: .cRegclass)
+        self.cPgLsn = try container.decodeNullable(forKey: .cPgLsn)
+        self.cIntArray = try container.decodeNullable(forKey: .cIntArray)
+        self.cIntMatrix = try container.decodeIfPresent([[Int32?]].self, forKey: .cIntMatrix)
+        self.cTextArray = try container.decodeNullable(forKey: .cTextArray)
+        self.cUuidArray = try container.decodeNullable(forKey: .cUuidArray)
+        self.cTsArray = try container.decodeNullable(forKey: .cTsArray)
+        self.cMoodArray = try container.decodeNullable(forKey: .cMoodArray)
+        self.cNumericArray = try container.decodeNullable(forKey: .cNumericArray)
+        self.cEmail = try container.decodeIfPresent(String.self, forKey: .cEmail)
+        self.cMaybeEmail = try container.decodeIfPresent(String.self, forKey: .cMaybeEmail)
+        self.cPositive = try container.decodeNullable(forKey: .cPositive)
+        self.cStrict = try container.decodeIfPresent(Int32.self, forKey: .cStrict)
+        self.cTags = try container.decodeNullable(forKey: .cTags)
+        self.cTagMatrix = try container.decodeNullable(forKey: .cTagMatrix)
+        self.cLabels = try container.decodeNullable(forKey: .cLabels)
+        self.cStrictTags = try container.decodeIfPresent([String].self, forKey: .cStrictTags)
+        self.cCheckedInts = try container.decodeIfPresent([Int32].self, forKey: .cCheckedInts)
+        self.cCheckedTexts = try container.decodeNullable(forKey: .cCheckedTexts)
+        self.cUncheckedInts = try container.decodeNullable(forKey: .cUncheckedInts)
+        self.cMood = try container.decodeNullable(forKey: .cMood)
+        self.cMoodD = try container.decodeNullable(forKey: .cMoodD)
+        self.cAddress = try container.decodeNullable(forKey: .cAddress)
+        self.cAddresses = try container.decodeNullable(forKey: .cAddresses)
+        self.cLineItem = try container.decodeNullable(forKey: .cLineItem)
+        self.cIdentity = try container.decodeIfPresent(Int64.self, forKey: .cIdentity)
+        self.cSerial = try container.decodeIfPresent(Int32.self, forKey: .cSerial)
+        self.cDefault = try container.decodeIfPresent(String.self, forKey: .cDefault)
+    }
+
     enum CodingKeys: String, CodingKey {
         case cSmallint = "c_smallint"
         case cInteger = "c_integer"
@@ -1134,6 +1324,18 @@ public struct ArrayElementsInsert: Codable, Hashable, Sendable {
         self.checked = checked
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(Int32.self, forKey: .id)
+        self.plain = try container.decodeNullable(forKey: .plain)
+        self.numbers = try container.decode([Int32?].self, forKey: .numbers)
+        self.matrix = try container.decodeNullable(forKey: .matrix)
+        self.moods = try container.decodeNullable(forKey: .moods)
+        self.labels = try container.decodeNullable(forKey: .labels)
+        self.strict = try container.decodeNullable(forKey: .strict)
+        self.checked = try container.decodeNullable(forKey: .checked)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case plain
@@ -1166,6 +1368,18 @@ public struct ArrayElementsUpdate: Codable, Hashable, Sendable {
         self.labels = labels
         self.strict = strict
         self.checked = checked
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decodeIfPresent(Int32.self, forKey: .id)
+        self.plain = try container.decodeNullable(forKey: .plain)
+        self.numbers = try container.decodeIfPresent([Int32?].self, forKey: .numbers)
+        self.matrix = try container.decodeNullable(forKey: .matrix)
+        self.moods = try container.decodeNullable(forKey: .moods)
+        self.labels = try container.decodeNullable(forKey: .labels)
+        self.strict = try container.decodeNullable(forKey: .strict)
+        self.checked = try container.decodeNullable(forKey: .checked)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -1390,6 +1604,31 @@ public struct PublicTypeInsert: Codable, Hashable, Sendable {
         self.`let` = `let`
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.`struct` = try container.decode(String.self, forKey: .`struct`)
+        self.fn = try container.decodeNullable(forKey: .fn)
+        self.match = try container.decodeIfPresent(Int32.self, forKey: .match)
+        self.self_ = try container.decodeNullable(forKey: .self_)
+        self.self_2 = try container.decodeNullable(forKey: .self_2)
+        self.`class` = try container.decodeNullable(forKey: .`class`)
+        self.`func` = try container.decodeNullable(forKey: .`func`)
+        self.`import` = try container.decodeNullable(forKey: .`import`)
+        self.`default` = try container.decodeNullable(forKey: .`default`)
+        self.range = try container.decodeNullable(forKey: .range)
+        self.crate = try container.decodeNullable(forKey: .crate)
+        self.`super` = try container.decodeNullable(forKey: .`super`)
+        self.`package` = try container.decodeNullable(forKey: .`package`)
+        self.interface = try container.decodeNullable(forKey: .interface)
+        self.`protocol` = try container.decodeNullable(forKey: .`protocol`)
+        self.type = try container.decodeNullable(forKey: .type)
+        self.init_ = try container.decodeNullable(forKey: .init_)
+        self.`where` = try container.decodeNullable(forKey: .`where`)
+        self.`async` = try container.decodeNullable(forKey: .`async`)
+        self.`await` = try container.decodeNullable(forKey: .`await`)
+        self.`let` = try container.decodeNullable(forKey: .`let`)
+    }
+
     enum CodingKeys: String, CodingKey {
         case `struct`
         case fn
@@ -1461,6 +1700,31 @@ public struct PublicTypeUpdate: Codable, Hashable, Sendable {
         self.`async` = `async`
         self.`await` = `await`
         self.`let` = `let`
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.`struct` = try container.decodeIfPresent(String.self, forKey: .`struct`)
+        self.fn = try container.decodeNullable(forKey: .fn)
+        self.match = try container.decodeIfPresent(Int32.self, forKey: .match)
+        self.self_ = try container.decodeNullable(forKey: .self_)
+        self.self_2 = try container.decodeNullable(forKey: .self_2)
+        self.`class` = try container.decodeNullable(forKey: .`class`)
+        self.`func` = try container.decodeNullable(forKey: .`func`)
+        self.`import` = try container.decodeNullable(forKey: .`import`)
+        self.`default` = try container.decodeNullable(forKey: .`default`)
+        self.range = try container.decodeNullable(forKey: .range)
+        self.crate = try container.decodeNullable(forKey: .crate)
+        self.`super` = try container.decodeNullable(forKey: .`super`)
+        self.`package` = try container.decodeNullable(forKey: .`package`)
+        self.interface = try container.decodeNullable(forKey: .interface)
+        self.`protocol` = try container.decodeNullable(forKey: .`protocol`)
+        self.type = try container.decodeNullable(forKey: .type)
+        self.init_ = try container.decodeNullable(forKey: .init_)
+        self.`where` = try container.decodeNullable(forKey: .`where`)
+        self.`async` = try container.decodeNullable(forKey: .`async`)
+        self.`await` = try container.decodeNullable(forKey: .`await`)
+        self.`let` = try container.decodeNullable(forKey: .`let`)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -1584,6 +1848,20 @@ public struct UsersInsert: Codable, Hashable, Sendable {
         self.id2 = id2
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decodeIfPresent(Int64.self, forKey: .id)
+        self.email = try container.decode(String.self, forKey: .email)
+        self.backupEmail = try container.decodeNullable(forKey: .backupEmail)
+        self.mood = try container.decodeIfPresent(Mood.self, forKey: .mood)
+        self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+        self.userId = try container.decodeNullable(forKey: .userId)
+        self.userId2 = try container.decodeNullable(forKey: .userId2)
+        self.displayName = try container.decodeNullable(forKey: .displayName)
+        self._2ndLine = try container.decodeNullable(forKey: ._2ndLine)
+        self.id2 = try container.decodeNullable(forKey: .id2)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case email
@@ -1624,6 +1902,20 @@ public struct UsersUpdate: Codable, Hashable, Sendable {
         self.id2 = id2
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decodeIfPresent(Int64.self, forKey: .id)
+        self.email = try container.decodeIfPresent(String.self, forKey: .email)
+        self.backupEmail = try container.decodeNullable(forKey: .backupEmail)
+        self.mood = try container.decodeIfPresent(Mood.self, forKey: .mood)
+        self.createdAt = try container.decodeIfPresent(Date.self, forKey: .createdAt)
+        self.userId = try container.decodeNullable(forKey: .userId)
+        self.userId2 = try container.decodeNullable(forKey: .userId2)
+        self.displayName = try container.decodeNullable(forKey: .displayName)
+        self._2ndLine = try container.decodeNullable(forKey: ._2ndLine)
+        self.id2 = try container.decodeNullable(forKey: .id2)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id
         case email
@@ -1660,6 +1952,11 @@ public struct PublicUsersInsertInsert: Codable, Hashable, Sendable {
         self.note = note
     }
 
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.note = try container.decodeNullable(forKey: .note)
+    }
+
     enum CodingKeys: String, CodingKey {
         case note
     }
@@ -1671,6 +1968,11 @@ public struct PublicUsersInsertUpdate: Codable, Hashable, Sendable {
 
     public init(note: String?? = nil) {
         self.note = note
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.note = try container.decodeNullable(forKey: .note)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -1720,5 +2022,17 @@ public enum JSONValue: Codable, Hashable, Sendable {
         case .object(let value):
             try container.encode(value)
         }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// An Insert or Update property that may be left out or set to NULL: nil when the key is
+    /// absent, `.some(nil)` when its value is null (`decodeIfPresent`, which synthesised
+    /// decoding uses for optionals, reads both as nil).
+    fileprivate func decodeNullable<T: Decodable>(forKey key: Key) throws -> T?? {
+        guard contains(key) else {
+            return nil
+        }
+        return .some(try decodeIfPresent(T.self, forKey: key))
     }
 }

@@ -5,7 +5,17 @@ pub use serde_derive::{Deserialize, Serialize};
 
 pub trait Serialize {}
 
-pub trait Deserialize<'de>: Sized {}
+pub trait Deserializer<'de>: Sized {
+    type Error;
+}
+
+pub trait Deserialize<'de>: Sized {
+    /// Declared for the generated code's `deserialize_with` function to call; never run.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let _ = deserializer;
+        unimplemented!("stand-in serde: compile-time checks only")
+    }
+}
 
 macro_rules! both {
     ($($t:ty),* $(,)?) => {

@@ -4,8 +4,9 @@
 //! fields or an enum of unit variants expand to
 //! - an implementation of the stand-in marker trait for the type;
 //! - compile-time assertions that every field type implements the same trait, that a
-//!   `skip_serializing_if = "path"` names a `fn(&FieldType) -> bool`, and that a field marked
-//!   `default` implements `Default`;
+//!   `skip_serializing_if = "path"` names a `fn(&FieldType) -> bool`, that a
+//!   `deserialize_with = "path"` names a `fn(D) -> Result<FieldType, D::Error>` for any
+//!   `D: Deserializer`, and that a field marked `default` implements `Default`;
 //! - `compile_error!` for any `#[serde(...)]` key outside the few the generator uses, or a
 //!   `rename` whose value is not a string literal.
 
@@ -24,6 +25,7 @@ pub fn derive_deserialize(input: TokenStream) -> TokenStream {
 struct Field {
     ty: String,
     skip_if: Option<String>,
+    deserialize_with: Option<String>,
     default: bool,
 }
 
@@ -83,7 +85,7 @@ fn fields(body: TokenStream) -> Result<Vec<Field>, String> {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     let mut i = 0;
     while i < tokens.len() {
-        let mut field = Field { ty: String::new(), skip_if: None, default: false };
+        let mut field = Field { ty: String::new(), skip_if: None, deserialize_with: None, default: false };
         // attributes
         while let Some(TokenTree::Punct(p)) = tokens.get(i) {
             if p.as_char() != '#' {
@@ -92,10 +94,11 @@ fn fields(body: TokenStream) -> Result<Vec<Field>, String> {
             if let Some(TokenTree::Group(g)) = tokens.get(i + 1) {
                 for (key, value) in check_attribute(
                     g.stream(),
-                    &["rename", "skip_serializing_if", "default"],
+                    &["rename", "skip_serializing_if", "deserialize_with", "default"],
                 )? {
                     match key.as_str() {
                         "skip_serializing_if" => field.skip_if = value,
+                        "deserialize_with" => field.deserialize_with = value,
                         "default" => field.default = true,
                         _ => {}
                     }
@@ -216,6 +219,12 @@ fn emit(name: &str, fields: &[Field], serialize: bool) -> TokenStream {
             checks.push_str(&format!("assert_trait::<{}>();\n", field.ty));
             if field.default {
                 checks.push_str(&format!("assert_default::<{}>();\n", field.ty));
+            }
+            if let Some(path) = &field.deserialize_with {
+                checks.push_str(&format!(
+                    "{{ fn with<'de, D: ::serde::Deserializer<'de>>() {{ let _: fn(D) -> ::core::result::Result<{}, D::Error> = {}; }} }}\n",
+                    field.ty, path
+                ));
             }
         }
     }
