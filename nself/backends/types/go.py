@@ -3,13 +3,15 @@ Row struct, an Insert struct and an Update struct, for every view a Row struct, 
 composite type a struct and for every enum a named string type with one constant per label.
 
 Only the standard library is used: nullable columns are pointers (slices, []byte and
-json.RawMessage are not wrapped: nil is NULL); bigint is int64; numeric is json.Number (a
-string that keeps every digit and is written to JSON as a number); json/jsonb are
-json.RawMessage; date and timestamps are time.Time; the other types are strings in
-PostgreSQL's text form (docs/types.md, Go).
+json.RawMessage are not wrapped: nil is NULL), and so are array elements that may be NULL
+([]*string); bigint is int64; numeric is json.Number (a string that keeps every digit and is
+written to JSON as a number); json/jsonb are json.RawMessage; date and timestamps are
+time.Time; the other types are strings in PostgreSQL's text form (docs/types.md, Go).
 
-Every field carries the database name in its `json:"..."` tag; Insert and Update fields that
-may be left out are pointers tagged `omitempty`, so nil means "not sent"."""
+Every field carries the database name in its `json:"..."` tag. Insert and Update fields that
+may be left out are one pointer above the Row field's type, tagged `omitempty`: nil is "left
+out", a pointer to nil is NULL (`**string`, `*[]string`), a pointer to a value is the value;
+the file's generic helpers Value, NullableValue and Null make them."""
 
 from __future__ import annotations
 
