@@ -36,13 +36,14 @@ from nself.backends.types.common import (
     keep_case,
     member_names,
     named_type_objects,
+    null_free_array_subjects,
     pascal_case,
     render_template,
     screaming_snake_case,
     type_names,
     update_presence,
 )
-from nself.ir.model import Catalog, Column, CompositeType, Table, View
+from nself.ir.model import Catalog, CheckConstraint, Column, CompositeType, Table, View
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
@@ -147,8 +148,16 @@ ORDER_BY_VALUES = (
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
 
 
+# Text that JSON writes between quotes unchanged: no quote, backslash or control character.
+_JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
+# A name `member_names` keeps as it is (when no other member takes it).
+_PLAIN_MEMBER = re.compile(r"[A-Za-z][A-Za-z0-9_]*|_[A-Za-z0-9][A-Za-z0-9_]*")
+
+
 def graphql_string(text: str) -> str:
     """A GraphQL string literal (its escapes are JSON's)."""
+    if _JSON_PLAIN.fullmatch(text):
+        return f'"{text}"'
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -163,21 +172,35 @@ def field_name(db_name: str) -> str:
     return "_" + name if name[0].isdigit() else name
 
 
-@dataclass(slots=True)
-class GqlField:
-    name: str
-    type: str
-    arguments: str = ""  # "(a: Int, b: String)" or ""
-    description: str | None = None
+def member_line(name: str, type_: str, arguments: str = "", description: str | None = None) -> str:
+    """One field of a type or input, as the template places it between the braces:
+    indented, after its description, ending its line."""
+    line = f"  {name}{arguments}: {type_}\n"
+    return f"  {graphql_string(description)}\n{line}" if description else line
+
+
+def enum_value_line(value: str, description: str | None) -> str:
+    """One value of an enum, as the template places it between the braces."""
+    return f"  {graphql_string(description)}\n  {value}\n" if description else f"  {value}\n"
+
+
+EMPTY_MEMBER = member_line("_empty", "Boolean", description="Nothing to hold: always null.")
+
+Kind = Literal["scalar", "enum", "type", "input"]
 
 
 @dataclass(slots=True)
 class Definition:
-    kind: Literal["scalar", "enum", "type", "input"]
+    """A definition of the SDL: its members are whole lines (member_line, enum_value_line)."""
+
+    kind: Kind
     name: str
     description: str | None = None
-    fields: list[GqlField] = field(default_factory=list)
-    values: list[tuple[str, str | None]] = field(default_factory=list)  # enum values
+    lines: list[str] = field(default_factory=list)
+
+
+# A root field: (name, arguments, type, description).
+RootField = tuple[str, str, str, str]
 
 
 class _Renderer:
@@ -212,6 +235,13 @@ class _Renderer:
             )
         self.definitions: dict[str, Definition] = {}
         self._fields: dict[tuple[str, ...], list[str]] = {}
+        # A schema has few distinct types and fields (the same `id`, `created_at` in every
+        # table): each type reference and each member line is spelled once.
+        self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
+        self._lines: dict[tuple[str, str, str, str | None], str] = {}
+        self._filters: dict[str, tuple[str, str | None]] = {}
+        self._columns: dict[tuple[object, ...], tuple[str, str, str, str, str]] = {}
+        self.pk_arguments: dict[tuple[str, str], str] = {}  # "(id: bigint!)" per table
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
@@ -224,12 +254,16 @@ class _Renderer:
     def input_suffix(self) -> str:
         return "_input" if self.hasura else "Input"
 
-    def fields_of(self, db_names: list[str]) -> list[str]:
+    def fields_of(self, db_names: Sequence[str]) -> list[str]:
         key = tuple(db_names)
         cached = self._fields.get(key)
         if cached is None:
             names = [field_name(n) for n in db_names]
-            cached = member_names(names, as_is, escape="{}", digit_prefix="_")
+            # member_names keeps plain, distinct names as they are.
+            if len(set(names)) == len(names) and all(_PLAIN_MEMBER.fullmatch(n) for n in names):
+                cached = names
+            else:
+                cached = member_names(names, as_is, escape="{}", digit_prefix="_")
             self._fields[key] = cached
         return cached
 
@@ -257,129 +291,225 @@ class _Renderer:
             self.used_scalars.add(name)
         return name
 
-    def type_ref(self, data_type: str, nullable: bool, *, as_input: bool = False) -> str:
-        pg = self.resolver.resolve(data_type)
-        text = self.named(pg, as_input=as_input)
-        for _ in range(pg.dims):
-            text = f"[{text}]"
-        return text if nullable else text + "!"
+    def type_ref(
+        self,
+        data_type: str,
+        nullable: bool,
+        *,
+        element_nullable: bool | None = None,
+        as_input: bool = False,
+    ) -> str:
+        """A type reference: `[T]` for an array whose elements may be NULL, `[T!]` when
+        PostgreSQL keeps NULL out of them (`element_nullable` None: as the type itself
+        says; tables pass what their CHECKs add); a sub-array of a multi-dimensional array
+        is never NULL: `[[T]!]`. Spelled once per distinct reference: `named` registers the
+        scalar or input type it needs on the first spelling, which is all it needs."""
+        key = (data_type, nullable, element_nullable, as_input)
+        text = self._types.get(key)
+        if text is None:
+            pg = self.resolver.resolve(data_type)
+            text = self.named(pg, as_input=as_input)
+            if pg.dims:
+                elements = pg.element_nullable if element_nullable is None else element_nullable
+                text = f"[{text}]" if elements else f"[{text}!]"
+                for _ in range(pg.dims - 1):
+                    text = f"[{text}!]"
+            if not nullable:
+                text += "!"
+            self._types[key] = text
+        return text
 
     def description(self, db_name: str, gql_name: str, comment: str | None) -> str | None:
-        parts = []
-        if db_name != gql_name:
-            parts.append(f"Column {graphql_string(db_name)}.")
-        if comment:
-            parts.append(comment)
-        return " ".join(parts) or None
+        if db_name == gql_name:
+            return comment or None
+        return (
+            f"Column {graphql_string(db_name)}. {comment}"
+            if comment
+            else f"Column {graphql_string(db_name)}."
+        )
 
-    def add(self, definition: Definition) -> None:
-        self.definitions[definition.name] = definition
+    def member(self, name: str, type_: str, arguments: str = "", description: str | None = None) -> str:
+        key = (name, type_, arguments, description)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = member_line(name, type_, arguments, description)
+        return line
+
+    def add(self, kind: Kind, name: str, description: str | None, lines: list[str]) -> None:
+        self.definitions[name] = Definition(kind, name, description, lines)
 
     # ------------------------------------------------------------------ objects
 
-    def row_fields(self, columns: Sequence[tuple[str, str, bool, str | None]]) -> list[GqlField]:
+    def row_lines(self, columns: Sequence[tuple[str, str, bool, str | None]]) -> list[str]:
+        """Member lines of an object type from (name, data type, nullable, comment)."""
         names = self.fields_of([c[0] for c in columns])
         return [
-            GqlField(n, self.type_ref(data_type, nullable), description=self.description(db, n, comment))
+            self.member(n, self.type_ref(data_type, nullable), "", self.description(db, n, comment))
             for n, (db, data_type, nullable, comment) in zip(names, columns, strict=True)
         ]
 
+    def table_lines(self, table: Table, names: Sequence[str]) -> tuple[list[str], ...]:
+        """The member lines a table's columns give (GraphQL `names`): its object type,
+        insert input, update input and, with Hasura, `_bool_exp` and `_order_by` (the fields
+        of `table_field_sets`, the filters of `filter_types`).
+
+        A column's lines are spelled once per distinct column (most tables share columns
+        such as `id`, `created_at`): the memo key holds every attribute of a column that
+        `column_nullable`, `insert_presence` and `update_presence` read, and whether the
+        table's CHECKs keep NULL out of its array elements. test_graphql.py holds the
+        result equal to what table_field_sets gives on every test schema."""
+        resolve = self.resolver.resolve
+        memo = self._columns
+        null_free: frozenset[str] | None = None
+        row: list[str] = []
+        insert: list[str] = []
+        update: list[str] = []
+        filters: list[str] = []
+        order: list[str] = []
+        for c, gql in zip(table.columns, names, strict=True):
+            pg = resolve(c.data_type)
+            elements = pg.dims > 0 and not pg.element_not_null
+            if elements:
+                if null_free is None:
+                    null_free = null_free_array_subjects(
+                        k for k in table.constraints if isinstance(k, CheckConstraint)
+                    )
+                elements = c.name not in null_free
+            identity = c.identity.generation if c.identity is not None else None
+            key = (
+                gql,
+                c.name,
+                c.data_type,
+                c.not_null,
+                c.default is None,
+                identity,
+                c.generated is None,
+                c.comment,
+                elements,
+            )
+            lines = memo.get(key)
+            if lines is None:
+                lines = memo[key] = self.column_lines(c, gql, elements)
+            row.append(lines[0])
+            if lines[1]:
+                insert.append(lines[1])
+            if lines[2]:
+                update.append(lines[2])
+            if lines[3]:
+                filters.append(lines[3])
+            if lines[4]:
+                order.append(lines[4])
+        return row, insert, update, filters, order
+
+    def column_lines(
+        self, column: Column, gql: str, element_nullable: bool
+    ) -> tuple[str, str, str, str, str]:
+        """A column's lines in the object type, insert input, update input, `_bool_exp` and
+        `_order_by` ('' where it is absent)."""
+        data_type = column.data_type
+        nullable = column_nullable(column, self.resolver)
+        presence = insert_presence(column, self.resolver)
+        doc = self.description(column.name, gql, None)
+        row = member_line(
+            gql,
+            self.type_ref(data_type, nullable, element_nullable=element_nullable),
+            "",
+            self.description(column.name, gql, column.comment),
+        )
+        insert = ""
+        if presence != "absent":
+            optional = presence == "optional"
+            text = self.type_ref(data_type, optional, element_nullable=element_nullable, as_input=True)
+            insert = member_line(gql, text, "", doc)
+        update = ""
+        if update_presence(column) != "absent":
+            text = self.type_ref(data_type, True, element_nullable=element_nullable, as_input=True)
+            update = member_line(gql, text, "", doc)
+        filter_line = order_line = ""
+        if self.hasura:
+            filter_type, order_type = self.filter_types(data_type)
+            filter_line = member_line(gql, filter_type) if filter_type else ""
+            order_line = member_line(gql, order_type) if order_type else ""
+        return row, insert, update, filter_line, order_line
+
     def table(self, table: Table) -> None:
         name = self.names[(table.schema, table.name)]
-        columns = [(c.name, c.data_type, column_nullable(c, self.resolver), c.comment) for c in table.columns]
-        self.add(
-            Definition(
-                "type",
-                name,
-                self.object_doc("table", table.schema, table.name, table.comment),
-                self.row_fields(columns),
-            )
-        )
-        names = dict(
-            zip([c.name for c in table.columns], self.fields_of([c.name for c in table.columns]), strict=True)
-        )
-        insert: list[GqlField] = []
-        update: list[GqlField] = []
-        for column in table.columns:
-            presence = insert_presence(column, self.resolver)
-            gql = names[column.name]
-            doc = self.description(column.name, gql, None)
-            if presence != "absent":
-                insert.append(
-                    GqlField(
-                        gql,
-                        self.type_ref(column.data_type, presence == "optional", as_input=True),
-                        description=doc,
-                    )
-                )
-            if update_presence(column) != "absent":
-                update.append(
-                    GqlField(gql, self.type_ref(column.data_type, True, as_input=True), description=doc)
-                )
+        names = self.fields_of([c.name for c in table.columns])
+        row, insert, update, filters, order = self.table_lines(table, names)
+        self.add("type", name, self.object_doc("table", table.schema, table.name, table.comment), row)
         where = f"{table.schema}.{table.name}"
-        if self.hasura:
-            self.add(Definition("input", f"{name}_insert_input", f"Values to insert into {where}.", insert))
-            self.add(Definition("input", f"{name}_set_input", f"Values to set in {where}.", update))
-            self.hasura_relation(name, table.columns, where)
-            pk = table.primary_key
-            if pk is not None:
-                pk_fields = [
-                    GqlField(names[c], self.type_ref(col.data_type, False))
-                    for c in pk.columns
-                    if (col := table.column(c)) is not None
-                ]
-                self.add(
-                    Definition("input", f"{name}_pk_columns_input", f"Primary key of {where}.", pk_fields)
-                )
-            self.add(
-                Definition(
-                    "type",
-                    f"{name}_mutation_response",
-                    f"Response of a mutation on {where}.",
-                    [
-                        GqlField(
-                            "affected_rows", "Int!", description="Number of rows affected by the mutation."
-                        ),
-                        GqlField("returning", f"[{name}!]!", description="Data from the rows affected."),
-                    ],
-                )
+        if not self.hasura:
+            self.add("input", f"{name}InsertInput", f"Values to insert into {where}.", insert)
+            self.add("input", f"{name}UpdateInput", f"Values to set in {where}.", update)
+            return
+        self.add("input", f"{name}_insert_input", f"Values to insert into {where}.", insert)
+        self.add("input", f"{name}_set_input", f"Values to set in {where}.", update)
+        self.add_filters(name, filters, order, where)
+        pk = table.primary_key
+        if pk is not None:
+            gql = dict(zip([c.name for c in table.columns], names, strict=True))
+            keys = [(gql[c], self.key_type(table, column)) for c in pk.columns if (column := table.column(c))]
+            self.pk_arguments[(table.schema, table.name)] = (
+                "(" + ", ".join(f"{n}: {t}" for n, t in keys) + ")"
             )
-        else:
-            self.add(Definition("input", f"{name}InsertInput", f"Values to insert into {where}.", insert))
-            self.add(Definition("input", f"{name}UpdateInput", f"Values to set in {where}.", update))
+            self.add(
+                "input",
+                f"{name}_pk_columns_input",
+                f"Primary key of {where}.",
+                [self.member(n, t) for n, t in keys],
+            )
+        self.add(
+            "type",
+            f"{name}_mutation_response",
+            f"Response of a mutation on {where}.",
+            [
+                self.member("affected_rows", "Int!", "", "Number of rows affected by the mutation."),
+                self.member("returning", f"[{name}!]!", "", "Data from the rows affected."),
+            ],
+        )
+
+    def key_type(self, table: Table, column: Column) -> str:
+        """The non-null type of a primary key column (an array's elements as the table's
+        CHECKs leave them)."""
+        pg = self.resolver.resolve(column.data_type)
+        elements = pg.element_nullable
+        if elements:
+            checks = (k for k in table.constraints if isinstance(k, CheckConstraint))
+            elements = column.name not in null_free_array_subjects(checks)
+        return self.type_ref(column.data_type, False, element_nullable=elements)
 
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
         columns = [(c.name, c.data_type, not c.not_null, c.comment) for c in view.columns]
         self.add(
-            Definition(
-                "type",
-                name,
-                self.object_doc(kind, view.schema, view.name, view.comment),
-                self.row_fields(columns),
-            )
+            "type",
+            name,
+            self.object_doc(kind, view.schema, view.name, view.comment),
+            self.row_lines(columns),
         )
         if self.hasura:
             self.hasura_relation(
-                name, tuple(Column(c.name, c.data_type) for c in view.columns), f"{view.schema}.{view.name}"
+                name,
+                [(c.name, c.data_type) for c in view.columns],
+                self.fields_of([c.name for c in view.columns]),
+                f"{view.schema}.{view.name}",
             )
 
     def composite(self, composite: CompositeType) -> None:
         name = self.names[(composite.schema, composite.name)]
         columns = [(a.name, a.data_type, True, None) for a in composite.attributes]
         self.add(
-            Definition(
-                "type",
-                name,
-                self.object_doc("composite type", composite.schema, composite.name, composite.comment),
-                self.row_fields(columns),
-            )
+            "type",
+            name,
+            self.object_doc("composite type", composite.schema, composite.name, composite.comment),
+            self.row_lines(columns),
         )
 
     def composite_input(self, key: tuple[str, str]) -> None:
         """An input version of a composite type or a table's row type (for function
-        arguments and columns of that type)."""
+        arguments and columns of that type). A value of a table's row type is not checked
+        by the table's constraints: its array elements are as their types say."""
         name = self.names[key] + self.input_suffix()
         if name in self.definitions:
             return
@@ -394,27 +524,23 @@ class _Renderer:
             view = self.catalog.view(*key)
             if view is not None:
                 attributes = [(c.name, c.data_type) for c in view.columns]
-        self.add(Definition("input", name, f"Input value of {key[0]}.{key[1]}.", []))
+        definition = Definition("input", name, f"Input value of {key[0]}.{key[1]}.")
+        self.definitions[name] = definition
         names = self.fields_of([a[0] for a in attributes])
-        self.definitions[name].fields = [
-            GqlField(n, self.type_ref(t, True, as_input=True), description=self.description(db, n, None))
+        definition.lines = [
+            self.member(n, self.type_ref(t, True, as_input=True), "", self.description(db, n, None))
             for n, (db, t) in zip(names, attributes, strict=True)
         ]
 
     def enum(self, schema: str, name: str, labels: tuple[str, ...], comment: str | None) -> None:
         values = member_names(labels, screaming_snake_case, digit_prefix="_", empty="EMPTY")
-        definition = Definition(
-            "enum",
-            self.names[(schema, name)],
-            self.object_doc("enum", schema, name, comment),
-            values=[
-                (v, None if v == label else f"Label {graphql_string(label)}.")
-                for v, label in zip(values, labels, strict=True)
-            ],
-        )
+        lines = [
+            enum_value_line(v, None if v == label else f"Label {graphql_string(label)}.")
+            for v, label in zip(values, labels, strict=True)
+        ]
         if not labels:
-            definition.values = [("_EMPTY", "The enum has no labels.")]
-        self.add(definition)
+            lines = [enum_value_line("_EMPTY", "The enum has no labels.")]
+        self.add("enum", self.names[(schema, name)], self.object_doc("enum", schema, name, comment), lines)
 
     @staticmethod
     def object_doc(kind: str, schema: str, name: str, comment: str | None) -> str:
@@ -423,32 +549,56 @@ class _Renderer:
 
     # ------------------------------------------------------------------ hasura
 
-    def hasura_relation(self, name: str, columns: tuple[Column, ...], where: str) -> None:
-        names = dict(zip([c.name for c in columns], self.fields_of([c.name for c in columns]), strict=True))
-        filters = [
-            GqlField("_and", f"[{name}_bool_exp!]"),
-            GqlField("_or", f"[{name}_bool_exp!]"),
-            GqlField("_not", f"{name}_bool_exp"),
+    def hasura_relation(
+        self, name: str, columns: Sequence[tuple[str, str]], names: Sequence[str], where: str
+    ) -> None:
+        """`<name>_bool_exp` and `<name>_order_by` over (column, data type) with GraphQL
+        `names` (a view's: a table's come with its other lines, from table_lines)."""
+        filters: list[str] = []
+        order: list[str] = []
+        for (_, data_type), gql in zip(columns, names, strict=True):
+            filter_type, order_type = self.filter_types(data_type)
+            if filter_type:
+                filters.append(self.member(gql, filter_type))
+            if order_type:
+                order.append(self.member(gql, order_type))
+        self.add_filters(name, filters, order, where)
+
+    def add_filters(self, name: str, filters: list[str], order: list[str], where: str) -> None:
+        logic = [
+            self.member("_and", f"[{name}_bool_exp!]"),
+            self.member("_or", f"[{name}_bool_exp!]"),
+            self.member("_not", f"{name}_bool_exp"),
         ]
-        order: list[GqlField] = []
-        for column in columns:
-            pg = self.resolver.resolve(column.data_type)
-            if pg.kind == "composite":
-                continue  # Hasura filters and sorts on scalar columns only
-            element = self.named(pg)
-            array = pg.dims > 0
-            self.comparisons.add((element, array))
-            suffix = "_array_comparison_exp" if array else "_comparison_exp"
-            filters.append(GqlField(names[column.name], element + suffix))
-            if not array and pg.family not in ("json", "jsonb", "hstore"):
-                order.append(GqlField(names[column.name], "order_by"))
         self.add(
-            Definition("input", f"{name}_bool_exp", f"Boolean expression to filter rows of {where}.", filters)
+            "input", f"{name}_bool_exp", f"Boolean expression to filter rows of {where}.", logic + filters
         )
-        self.add(Definition("input", f"{name}_order_by", f"Ordering of rows of {where}.", order))
+        self.add("input", f"{name}_order_by", f"Ordering of rows of {where}.", order)
+
+    def filter_types(self, data_type: str) -> tuple[str, str | None]:
+        """The comparison type of a column of `data_type` in `_bool_exp` ('' for none: Hasura
+        filters and sorts on scalar columns only) and its `_order_by` type (None: not
+        sortable)."""
+        cached = self._filters.get(data_type)
+        if cached is None:
+            pg = self.resolver.resolve(data_type)
+            if pg.kind == "composite":
+                cached = ("", None)
+            else:
+                element = self.named(pg)
+                array = pg.dims > 0
+                self.comparisons.add((element, array))
+                suffix = "_array_comparison_exp" if array else "_comparison_exp"
+                sortable = not array and pg.family not in ("json", "jsonb", "hstore")
+                cached = (element + suffix, "order_by" if sortable else None)
+            self._filters[data_type] = cached
+        return cached
 
     def comparison(self, element: str, array: bool) -> Definition:
-        item = f"[{element}!]" if array else element
+        # The operand of an array comparison is a value, not a column: PostgreSQL takes
+        # NULL elements in it whatever the column holds (`'{a,NULL}' = tags` is true for a
+        # row holding {a,NULL}), so its elements are nullable.
+        item = f"[{element}]" if array else element
         name = f"{element}_array_comparison_exp" if array else f"{element}_comparison_exp"
         ops = [(op, item) for op in ("_eq", "_neq", "_gt", "_gte", "_lt", "_lte")]
         ops += [("_in", f"[{item}!]"), ("_nin", f"[{item}!]"), ("_is_null", "Boolean")]
@@ -482,13 +632,13 @@ class _Renderer:
             "input",
             name,
             f"Boolean expression to compare values of type {element}.",
-            [GqlField(op, t) for op, t in ops],
+            [member_line(op, t) for op, t in ops],
         )
 
-    def hasura_roots(self) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+    def hasura_roots(self) -> tuple[list[RootField], list[RootField]]:
         """(field name, arguments, type, description) of Query and Mutation."""
-        query: list[tuple[str, str, str, str]] = []
-        mutation: list[tuple[str, str, str, str]] = []
+        query: list[RootField] = []
+        mutation: list[RootField] = []
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
@@ -499,22 +649,7 @@ class _Renderer:
             pk = relation.primary_key
             pk_args = ""
             if pk is not None:
-                names = dict(
-                    zip(
-                        [c.name for c in relation.columns],
-                        self.fields_of([c.name for c in relation.columns]),
-                        strict=True,
-                    )
-                )
-                pk_args = (
-                    "("
-                    + ", ".join(
-                        f"{names[c]}: {self.type_ref(col.data_type, False)}"
-                        for c in pk.columns
-                        if (col := relation.column(c)) is not None
-                    )
-                    + ")"
-                )
+                pk_args = self.pk_arguments[(relation.schema, relation.name)]
                 query.append((f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key."))
             mutation.append(
                 (
@@ -563,9 +698,9 @@ class _Renderer:
                 )
         return query, mutation
 
-    def plain_roots(self) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
-        query: list[tuple[str, str, str, str]] = []
-        mutation: list[tuple[str, str, str, str]] = []
+    def plain_roots(self) -> tuple[list[RootField], list[RootField]]:
+        query: list[RootField] = []
+        mutation: list[RootField] = []
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
@@ -579,13 +714,11 @@ class _Renderer:
 
     # ------------------------------------------------------------------ functions
 
-    def function_fields(
-        self, taken: set[str]
-    ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, str, str]]]:
+    def function_fields(self, taken: set[str]) -> tuple[list[RootField], list[RootField]]:
         shapes = callable_functions(self.catalog, self.resolver)
         names = function_names(shapes, keep_case, escape="{}", taken=taken)
-        query: list[tuple[str, str, str, str]] = []
-        mutation: list[tuple[str, str, str, str]] = []
+        query: list[RootField] = []
+        mutation: list[RootField] = []
         for index, shape in enumerate(shapes):
             gql_name = names[index]
             if gql_name[0].isdigit():
@@ -616,12 +749,10 @@ class _Renderer:
             result_name = member_names([base], as_is, escape="{}", taken=taken)[0]
             columns = [(n, t, True, None) for n, t in shape.return_columns]
             self.add(
-                Definition(
-                    "type",
-                    result_name,
-                    f"A row returned by {shape.schema}.{shape.name}.",
-                    self.row_fields(columns),
-                )
+                "type",
+                result_name,
+                f"A row returned by {shape.schema}.{shape.name}.",
+                self.row_lines(columns),
             )
             return f"[{result_name}!]!" if shape.returns_set else result_name
         data_type = shape.return_type or "void"
@@ -651,43 +782,45 @@ class _Renderer:
         if self.hasura:
             for element, array in sorted(self.comparisons):
                 definition = self.comparison(element, array)
-                self.add(definition)
-            self.add(Definition("enum", "order_by", "Column ordering options.", values=list(ORDER_BY_VALUES)))
+                self.definitions[definition.name] = definition
+            self.add(
+                "enum",
+                "order_by",
+                "Column ordering options.",
+                [enum_value_line(v, d) for v, d in ORDER_BY_VALUES],
+            )
         if not query:
             query.append(("_empty", "", "Boolean", "The schema has no tables, views or functions."))
-        self.add(
-            Definition(
-                "type", "Query", "Root of every query.", [GqlField(n, t, a, d) for n, a, t, d in query]
-            )
-        )
+        self.add("type", "Query", "Root of every query.", [member_line(n, t, a, d) for n, a, t, d in query])
         if mutation:
             self.add(
-                Definition(
-                    "type",
-                    "Mutation",
-                    "Root of every mutation.",
-                    [GqlField(n, t, a, d) for n, a, t, d in mutation],
-                )
+                "type",
+                "Mutation",
+                "Root of every mutation.",
+                [member_line(n, t, a, d) for n, a, t, d in mutation],
             )
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
-            self.add(Definition("scalar", scalar, doc))
-        for definition in self.definitions.values():
-            if definition.kind in ("type", "input") and not definition.fields:
-                # GraphQL has no empty object or input types (a table without columns, an
-                # update input of a table whose columns are all generated).
-                definition.fields = [
-                    GqlField("_empty", "Boolean", description="Nothing to hold: always null.")
-                ]
+            self.add("scalar", scalar, doc, [])
         order = {"scalar": 0, "enum": 1, "type": 2, "input": 3}
         definitions = sorted(
             self.definitions.values(),
             key=lambda d: (d.name in ROOT_TYPES, order[d.kind], d.name),
         )
+        # (description literal or None, head, body): a scalar has no body; GraphQL has no
+        # empty object or input types (a table without columns, an update input of a table
+        # whose columns are all generated), so those hold one `_empty` field.
+        laid_out = [
+            (
+                graphql_string(d.description) if d.description else None,
+                f"{d.kind} {d.name}",
+                None if d.kind == "scalar" else "".join(d.lines) or EMPTY_MEMBER,
+            )
+            for d in definitions
+        ]
         return render_template(
             "types/graphql/schema.graphql.jinja2",
-            definitions=definitions,
-            string=graphql_string,
+            definitions=laid_out,
             hasura=self.hasura,
         )
 

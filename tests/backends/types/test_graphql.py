@@ -1,17 +1,38 @@
 """GraphQL schema: golden files for rich_schema.sql (plain and Hasura), and graphql-core's
 build_schema + validate_schema on the output for rich_schema.sql, every_case.sql and each
-corpus schema, in both modes."""
+corpus schema, in both modes; real rows with NULL array elements executed through the
+schema, and input values (NULL elements, explicit NULL, left out) coerced by graphql-core
+and written to PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, build_schema, validate_schema
+import json
+from typing import Any
 
-from nself.backends.types.graphql import field_name, render, render_graphql
+import psycopg
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    build_schema,
+    graphql_sync,
+    validate_schema,
+)
+from graphql.utilities import coerce_input_value
+
+from nself.backends.types.common import table_field_sets
+from nself.backends.types.graphql import _Renderer, field_name, member_line, render, render_graphql
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Schema
-from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
+from tests.conftest import run_sql
+
+ROWS_SQL = EVERY_CASE_SQL.with_name("every_case_rows.sql")
 
 MODES = [pytest.param({}, id="plain"), pytest.param({"with_hasura": True}, id="hasura")]
 
@@ -21,7 +42,7 @@ def rich(types_databases: SessionDatabases) -> Catalog:
     return load_rich(types_databases)[1]
 
 
-def built(catalog: Catalog, options: dict[str, bool]) -> object:
+def built(catalog: Catalog, options: dict[str, bool]) -> GraphQLSchema:
     schema = build_schema(render_graphql(catalog, options))
     errors = validate_schema(schema)
     assert errors == [], [str(e) for e in errors]
@@ -55,7 +76,13 @@ def test_plain_mode_types(rich: Catalog) -> None:
     users = schema.get_type("Users")
     assert isinstance(users, GraphQLObjectType)
     assert str(users.fields["id"].type) == "BigInt!"
-    assert str(users.fields["roles"].type) == "[Access]!"
+    assert str(users.fields["roles"].type) == "[Access]!"  # array elements may be NULL
+    all_types = schema.get_type("AllTypes")
+    assert isinstance(all_types, GraphQLObjectType)
+    assert str(all_types.fields["c_text_array"].type) == "[String]!"
+    assert str(all_types.fields["c_int_matrix"].type) == "[[Int]!]"  # a sub-array is never NULL
+    assert str(all_types.fields["c_labels"].type) == "[String!]"  # an array of a NOT NULL domain
+    assert str(all_types.fields["c_checked_texts"].type) == "[String!]"  # a null-free CHECK
     assert (
         "Display_Name" in users.fields
         and users.fields["Display_Name"].description == 'Column "Display Name".'
@@ -118,6 +145,187 @@ def test_hasura_mode_types(rich: Catalog) -> None:
         "delete_users_by_pk",
     } <= set(mutation.fields)
     assert str(query.fields["users_by_pk"].args["id"].type) == "bigint!"
+
+
+def input_fields(schema: GraphQLSchema, name: str) -> dict[str, str]:
+    input_type = schema.get_type(name)
+    assert isinstance(input_type, GraphQLInputObjectType)
+    return {n: str(f.type) for n, f in input_type.fields.items()}
+
+
+@pytest.mark.parametrize("options", MODES)
+def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
+    every_case_catalog: Catalog, options: dict[str, bool]
+) -> None:
+    schema = build_schema(render_graphql(every_case_catalog, options))
+    hasura = bool(options)
+    row = schema.get_type("array_elements" if hasura else "ArrayElements")
+    assert isinstance(row, GraphQLObjectType)
+    expected = {
+        "plain": "[String]",
+        "numbers": "[Int]!",  # NOT NULL binds the array, not its elements
+        "matrix": "[[Int]!]",
+        "labels": "[String!]",  # label is a NOT NULL domain
+        "strict": "[String!]",  # a domain whose CHECK keeps NULL out
+        "checked": "[bigint!]" if hasura else "[BigInt!]",  # the column's CHECK does
+    }
+    assert {n: str(row.fields[n].type) for n in expected} == expected
+    for name in (
+        ("array_elements_insert_input", "array_elements_set_input")
+        if hasura
+        else (
+            "ArrayElementsInsertInput",
+            "ArrayElementsUpdateInput",
+        )
+    ):
+        fields = input_fields(schema, name)
+        assert fields["plain"] == "[String]" and fields["labels"] == "[String!]", fields
+        assert fields["matrix"] == "[[Int]!]", fields
+    all_types = schema.get_type("all_types" if hasura else "AllTypes")
+    assert isinstance(all_types, GraphQLObjectType)
+    assert str(all_types.fields["c_Checked_Texts"].type) == "[String!]"  # an operand of a top-level AND
+    assert str(all_types.fields["c_unchecked_ints"].type) == "[Int]"  # under OR: promises nothing
+    composite = schema.get_type("line_item" if hasura else "LineItem")  # as the types say
+    assert isinstance(composite, GraphQLObjectType) and str(composite.fields["matrix"].type) == "[[Int]!]"
+    if hasura:
+        # The operand of an array comparison is a value PostgreSQL takes with NULL elements.
+        assert input_fields(schema, "String_array_comparison_exp")["_contains"] == "[String]"
+        assert input_fields(schema, "String_array_comparison_exp")["_in"] == "[[String]!]"
+
+
+def test_array_elements_of_function_arguments_and_results(rich: Catalog) -> None:
+    schema = build_schema(render_graphql(rich, {}))
+    query = schema.query_type
+    assert query is not None
+    overloads = [query.fields["add_tag"], query.fields["add_tag_2"]]
+    assert {str(f.args["tags"].type) for f in overloads} == {"[String]!"}
+    assert str(query.fields["sum_ints"].args["nums"].type) == "[Int]!"
+    assert {str(f.type) for f in overloads} >= {"[String]"}
+
+
+def field_set_lines(renderer: _Renderer, catalog: Catalog) -> list[tuple[list[str], ...]]:
+    """What each table gives, spelled from common.table_field_sets."""
+    result: list[tuple[list[str], ...]] = []
+    for table in catalog.tables:
+        row, insert, update = table_field_sets(table, renderer.resolver)
+        names = renderer.fields_of([f.column for f in row])
+        gql = dict(zip([f.column for f in row], names, strict=True))
+        filters: list[str] = []
+        order: list[str] = []
+        if renderer.hasura:
+            for f in row:
+                filter_type, order_type = renderer.filter_types(f.data_type)
+                filters += [member_line(gql[f.column], filter_type)] if filter_type else []
+                order += [member_line(gql[f.column], order_type)] if order_type else []
+        lines: list[list[str]] = [[], [], []]
+        for target, fields, as_input in ((0, row, False), (1, insert, True), (2, update, True)):
+            for f in fields:
+                nullable = f.nullable if target == 0 else f.optional
+                text = renderer.type_ref(
+                    f.data_type, nullable, element_nullable=f.element_nullable, as_input=as_input
+                )
+                doc = renderer.description(f.column, gql[f.column], f.comment if target == 0 else None)
+                lines[target].append(member_line(gql[f.column], text, "", doc))
+        result.append((*lines, filters, order))
+    return result
+
+
+@pytest.mark.parametrize("options", MODES)
+@pytest.mark.parametrize("source", ["rich", "every_case", *CORPUS_SCHEMAS])
+def test_table_lines_decide_as_table_field_sets(
+    source: str,
+    options: dict[str, bool],
+    rich: Catalog,
+    every_case_catalog: Catalog,
+    corpus_catalogs: CorpusCatalogs,
+) -> None:
+    """The renderer spells each distinct column once (table_lines); what it decides must
+    stay what common.table_field_sets decides."""
+    catalog = {"rich": rich, "every_case": every_case_catalog}.get(source) or corpus_catalogs.get(source)
+    renderer = _Renderer(catalog, options)
+    lines = [renderer.table_lines(t, renderer.fields_of([c.name for c in t.columns])) for t in catalog.tables]
+    assert lines == field_set_lines(renderer, catalog)
+
+
+@pytest.mark.oracle
+def test_real_rows_with_null_elements_go_through_the_schema(types_databases: SessionDatabases) -> None:
+    """Rows of public.array_elements as PostgreSQL writes them in JSON, returned by a
+    resolver: graphql-core serialises them through the field types, and would refuse a
+    NULL where a type says non-null (shown with a row PostgreSQL itself would refuse)."""
+    url = types_databases.new("types_graphql_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    with psycopg.connect(url) as conn:
+        rows = [
+            json.loads(r[0])
+            for r in conn.execute(
+                "SELECT json_build_object('id', id, 'plain', plain, 'numbers', numbers, 'matrix', matrix,"
+                " 'labels', labels, 'strict', strict, 'checked', checked)::text"
+                " FROM public.array_elements ORDER BY id"
+            ).fetchall()
+        ]
+    assert rows[0]["plain"] == ["a", None, "c"] and rows[0]["matrix"] == [[1, None], [None, 4]]
+    schema = built(introspect(url), {})
+    query = "{ arrayElements { id plain numbers matrix labels strict checked } }"
+    result = graphql_sync(schema, query, root_value={"arrayElements": rows})
+    assert result.errors is None, result.errors
+    assert result.data == {"arrayElements": rows}
+    refused = graphql_sync(schema, query, root_value={"arrayElements": [{**rows[0], "labels": ["x", None]}]})
+    assert refused.errors and "non-nullable field ArrayElements.labels" in str(refused.errors[0])
+
+
+@pytest.mark.oracle
+def test_inputs_take_null_elements_where_postgresql_does(every_case_catalog: Catalog) -> None:
+    schema = built(every_case_catalog, {})
+    insert = schema.get_type("ArrayElementsInsertInput")
+    assert isinstance(insert, GraphQLInputObjectType)
+    value = {
+        "id": 1,
+        "plain": ["a", None],
+        "numbers": [None],
+        "matrix": [[1, None], [None, 4]],
+        "labels": ["x"],
+    }
+    assert coerce_input_value(value, insert) == value
+    for refused in ({"labels": ["x", None]}, {"strict": [None]}, {"checked": [None]}, {"matrix": [None]}):
+        with pytest.raises(GraphQLError):
+            coerce_input_value({"id": 1, "numbers": [], **refused}, insert)
+
+
+@pytest.mark.oracle
+def test_insert_and_update_inputs_tell_null_from_left_out(types_databases: SessionDatabases) -> None:
+    """An input field left out, set to null and set to a value coerce to three different
+    things (GraphQL keeps an explicit null apart from a missing field), and written to
+    PostgreSQL the way a resolver would (the columns present), they mean: the default
+    applies, NULL is written, the value is written. score is a domain with DEFAULT 1."""
+    url, catalog = load_rich(types_databases)
+    schema = built(catalog, {})
+    insert, update = schema.get_type("UsersInsertInput"), schema.get_type("UsersUpdateInput")
+    assert isinstance(insert, GraphQLInputObjectType) and isinstance(update, GraphQLInputObjectType)
+
+    def write(conn: psycopg.Connection[Any], values: dict[str, Any], row_id: int | None = None) -> Any:
+        columns = ", ".join(f'"{k}"' for k in values)
+        marks = ", ".join(["%s"] * len(values))
+        if row_id is None:
+            sql = f"INSERT INTO public.users ({columns}) VALUES ({marks}) RETURNING score"
+            return conn.execute(sql, list(values.values())).fetchone()[0]  # type: ignore[index]
+        if values:
+            sql = f"UPDATE public.users SET ({columns}) = ROW({marks}) WHERE id = %s"
+            conn.execute(sql, [*values.values(), row_id])
+        return conn.execute("SELECT score FROM public.users WHERE id = %s", [row_id]).fetchone()[0]  # type: ignore[index]
+
+    left_out = coerce_input_value({"email": "a@x"}, insert)
+    written_null = coerce_input_value({"email": "b@x", "score": None}, insert)
+    assert left_out == {"email": "a@x"} and written_null == {"email": "b@x", "score": None}
+    with pytest.raises(GraphQLError):  # email is NOT NULL without a default: required
+        coerce_input_value({"score": 2}, insert)
+    with psycopg.connect(url) as conn:
+        assert write(conn, left_out) == 1  # the domain's default
+        assert write(conn, written_null) is None
+        assert write(conn, coerce_input_value({"email": "c@x", "score": 7}, insert)) == 7
+        row_id = conn.execute("SELECT id FROM public.users WHERE email = 'c@x'").fetchone()[0]  # type: ignore[index]
+        assert write(conn, coerce_input_value({}, update), row_id) == 7  # left alone
+        assert write(conn, coerce_input_value({"score": None}, update), row_id) is None
+        assert write(conn, coerce_input_value({"score": 3}, update), row_id) == 3
 
 
 def test_empty_catalog_still_gives_a_valid_schema() -> None:
