@@ -12,12 +12,15 @@ write, and asserts at compile time that every field type implements Serialize/De
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from nself.backends.types.rust import (
@@ -29,9 +32,17 @@ from nself.backends.types.rust import (
     rust_string,
     variant_names,
 )
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
-from tests.backends.types.conftest import HERE, CorpusCatalogs, assert_golden, require_program
+from tests.backends.types.conftest import (
+    HERE,
+    CorpusCatalogs,
+    SessionDatabases,
+    assert_golden,
+    require_program,
+)
+from tests.conftest import run_sql
 
 STUBS = HERE / "rust_stubs"
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
@@ -323,3 +334,119 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     row, insert, update = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
     assert [f for f, _ in _fields(row.body)] == ["user_id", "user_id2"]
     assert [f for f, _ in _fields(insert.body)] == [f for f, _ in _fields(update.body)] == ["user_id2"]
+
+
+# --------------------------------------------------------------------------- real rows
+
+ROWS_SQL = HERE / "every_case_rows.sql"
+EVERY_CASE_SQL = HERE / "every_case.sql"
+
+# Rust types that take a JSON string from PostgreSQL's row_to_json.
+_STRING_TYPES = frozenset(
+    {
+        "String",
+        "uuid::Uuid",
+        "chrono::NaiveDate",
+        "chrono::NaiveDateTime",
+        "chrono::NaiveTime",
+        "chrono::DateTime<chrono::Utc>",
+    }
+)
+_INTEGER_TYPES = frozenset({"i16", "i32", "i64", "u32", "u64"})
+
+
+def rust_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """The structs of a generated file as {struct: {name on the wire: Rust type}}, and the
+    names of its enums, read from the text itself."""
+    structs: dict[str, dict[str, str]] = {}
+    enums = set(re.findall(r"^pub enum (\w+) \{", text, re.M))
+    for name, body in re.findall(r"^pub struct (\w+) \{\n(.*?)^\}", text, re.M | re.S):
+        fields: dict[str, str] = {}
+        rename: str | None = None
+        for attributes, field, rust_type in re.findall(
+            r"((?:    #\[serde\((?:[^\]]|\n)*?\)\]\n)*)    pub (\S+):\s+([^\n]*),\n", body
+        ):
+            renamed = re.search(r'rename = ("(?:[^"\\]|\\.)*")', attributes)
+            rename = json.loads(renamed.group(1)) if renamed else None
+            fields[rename if rename is not None else field.removeprefix("r#")] = rust_type
+        structs[name] = fields
+    return structs, enums
+
+
+def _unwrap(rust_type: str, wrapper: str) -> str | None:
+    prefix = wrapper + "<"
+    return rust_type[len(prefix) : -1] if rust_type.startswith(prefix) and rust_type.endswith(">") else None
+
+
+def rust_holds(
+    rust_type: str, value: object, shapes: tuple[dict[str, dict[str, str]], set[str]]
+) -> str | None:
+    """Why a JSON value from PostgreSQL does not fit a Rust type (None when it does): above
+    all, a null where the type has no Option."""
+    structs, enums = shapes
+    if rust_type == "serde_json::Value":  # any JSON, null included (a jsonb 'null')
+        return None
+    inner = _unwrap(rust_type, "Option")
+    if inner is not None:
+        return None if value is None else rust_holds(inner, value, shapes)
+    if value is None:
+        return f"null in a {rust_type}"
+    if rust_type == "Vec<u8>":  # bytea: PostgreSQL's JSON writes hex
+        return None if isinstance(value, str) else f"{value!r} is not bytea"
+    element = _unwrap(rust_type, "Vec")
+    if element is not None:
+        if not isinstance(value, list):
+            return f"{value!r} is not an array"
+        return next((r for r in (rust_holds(element, v, shapes) for v in value) if r), None)
+    if rust_type in _STRING_TYPES or rust_type in enums:
+        return None if isinstance(value, str) else f"{value!r} is not a string"
+    if rust_type in ("u32", "u64") and isinstance(value, str):  # oid: '42' (docs/types.md)
+        return None if value.isdigit() else f"{value!r} is not an oid"
+    if rust_type in _INTEGER_TYPES:
+        return (
+            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
+        )
+    if rust_type in ("f32", "f64", "rust_decimal::Decimal"):
+        return (
+            None
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            else f"{value!r} is not a number"
+        )
+    if rust_type == "bool":
+        return None if isinstance(value, bool) else f"{value!r} is not a bool"
+    if rust_type in structs:
+        if not isinstance(value, dict):
+            return f"{value!r} is not an object"
+        fields = structs[rust_type]
+        if set(value) != set(fields):
+            return f"{sorted(value)} are not the fields {sorted(fields)} of {rust_type}"
+        return next((f"{k}: {r}" for k, v in value.items() if (r := rust_holds(fields[k], v, shapes))), None)
+    return f"unknown type {rust_type}"
+
+
+@pytest.mark.oracle
+def test_rust_row_types_hold_real_rows(types_databases: SessionDatabases) -> None:
+    """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
+    NULL only where the type has an Option, NULL array elements (every_case_rows.sql has
+    some, also in a 2-D array) only in Vec<Option<T>>. The stand-in crates cannot run serde,
+    so this reads the shapes from the generated text; cargo check holds the text to Rust."""
+    url = types_databases.new("types_rust_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    shapes = rust_shapes(render_rust(catalog, {}))
+    problems: list[str] = []
+    checked = 0
+    with psycopg.connect(url) as conn:
+        for table in catalog.tables:
+            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
+            name = renderer.names[(table.schema, table.name)]
+            for (row,) in conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall():
+                checked += 1
+                problem = rust_holds(name, json.loads(row, parse_float=Decimal), shapes)
+                if problem:
+                    problems.append(f"{name}: {problem}")
+    assert checked >= 15
+    assert problems == []
+    # The check has teeth: the rows of array_elements hold NULL elements.
+    assert rust_holds("Vec<i32>", [1, None], shapes) == "null in a i32"

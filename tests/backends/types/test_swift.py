@@ -10,9 +10,12 @@ a type name that is neither declared in the file nor a Swift/Foundation type."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 
+import psycopg
 import pytest
 import tree_sitter
 import tree_sitter_swift
@@ -26,9 +29,11 @@ from nself.backends.types.swift import (
     render_swift,
     swift_string,
 )
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import CheckConstraint, Column, Domain, Enum, Schema, Table
-from tests.backends.types.conftest import CorpusCatalogs, assert_golden
+from tests.backends.types.conftest import HERE, CorpusCatalogs, SessionDatabases, assert_golden
+from tests.conftest import run_sql
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
 # without backticks; kept here independently of the backend's own list.
@@ -403,3 +408,99 @@ def test_a_column_has_one_property_name_in_row_insert_and_update() -> None:
         == [p for p, _ in _properties(update.properties)]
         == ["userId2"]
     )
+
+
+# --------------------------------------------------------------------------- real rows
+
+ROWS_SQL = HERE / "every_case_rows.sql"
+EVERY_CASE_SQL = HERE / "every_case.sql"
+
+_STRING_TYPES = frozenset({"String", "UUID", "Date", "Data"})  # Data: PostgreSQL's JSON writes hex
+_INTEGER_TYPES = frozenset({"Int16", "Int32", "Int64", "UInt32", "UInt64"})
+
+
+def swift_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """The structs of a generated file as {struct: {CodingKeys value: Swift type}}, and the
+    names of its enums, read from the text itself."""
+    structs: dict[str, dict[str, str]] = {}
+    enums = set(re.findall(r"^public enum (\w+)", text, re.M))
+    for name, body in re.findall(r"^public struct (\w+): [^{]*\{\n(.*?)^\}", text, re.M | re.S):
+        types = dict(re.findall(r"^    public var (\S+): (.*)$", body, re.M))
+        keys = re.search(r"enum CodingKeys: String, CodingKey \{\n(.*?)\n    \}", body, re.S)
+        fields: dict[str, str] = {}
+        for case, raw in re.findall(
+            r'^        case (\S+)(?: = (".*"))?$', keys.group(1) if keys else "", re.M
+        ):
+            fields[json.loads(raw) if raw else case.strip("`")] = types[case]
+        structs[name] = fields
+    return structs, enums
+
+
+def swift_holds(
+    swift_type: str, value: object, shapes: tuple[dict[str, dict[str, str]], set[str]]
+) -> str | None:
+    """Why a JSON value from PostgreSQL does not fit a Swift type (None when it does): above
+    all, a null where the type is not optional."""
+    structs, enums = shapes
+    if swift_type == "JSONValue":  # any JSON, null included (a jsonb 'null')
+        return None
+    if swift_type.endswith("?"):
+        return None if value is None else swift_holds(swift_type[:-1], value, shapes)
+    if value is None:
+        return f"null in a {swift_type}"
+    if swift_type.startswith("[") and swift_type.endswith("]"):
+        if not isinstance(value, list):
+            return f"{value!r} is not an array"
+        return next((r for r in (swift_holds(swift_type[1:-1], v, shapes) for v in value) if r), None)
+    if swift_type in _STRING_TYPES or swift_type in enums:
+        return None if isinstance(value, str) else f"{value!r} is not a string"
+    if swift_type in ("UInt32", "UInt64") and isinstance(value, str):  # oid: '42' (docs/types.md)
+        return None if value.isdigit() else f"{value!r} is not an oid"
+    if swift_type in _INTEGER_TYPES:
+        return (
+            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
+        )
+    if swift_type in ("Float", "Double", "Decimal"):
+        return (
+            None
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            else f"{value!r} is not a number"
+        )
+    if swift_type == "Bool":
+        return None if isinstance(value, bool) else f"{value!r} is not a Bool"
+    if swift_type in structs:
+        if not isinstance(value, dict):
+            return f"{value!r} is not an object"
+        fields = structs[swift_type]
+        if set(value) != set(fields):
+            return f"{sorted(value)} are not the keys {sorted(fields)} of {swift_type}"
+        return next((f"{k}: {r}" for k, v in value.items() if (r := swift_holds(fields[k], v, shapes))), None)
+    return f"unknown type {swift_type}"
+
+
+@pytest.mark.oracle
+def test_swift_row_types_hold_real_rows(types_databases: SessionDatabases) -> None:
+    """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
+    NULL only where the type is optional, NULL array elements (every_case_rows.sql has some,
+    also in a 2-D array) only in `[T?]`. No Swift runs here, so this reads the shapes from
+    the generated text; the tree-sitter checks hold the text to Swift."""
+    url = types_databases.new("types_swift_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = SwiftRenderer(catalog, {})
+    shapes = swift_shapes(render_swift(catalog, {}))
+    problems: list[str] = []
+    checked = 0
+    with psycopg.connect(url) as conn:
+        for table in catalog.tables:
+            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
+            name = renderer.names[(table.schema, table.name)]
+            for (row,) in conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall():
+                checked += 1
+                problem = swift_holds(name, json.loads(row, parse_float=Decimal), shapes)
+                if problem:
+                    problems.append(f"{name}: {problem}")
+    assert checked >= 15
+    assert problems == []
+    # The check has teeth: the rows of array_elements hold NULL elements.
+    assert swift_holds("[Int32]", [1, None], shapes) == "null in a Int32"
