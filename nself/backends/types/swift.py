@@ -183,6 +183,7 @@ RESERVED_TYPE_NAMES = frozenset(
         "Int32",
         "Int64",
         "JSONValue",
+        "KeyedDecodingContainer",
         "Never",
         "Optional",
         "Protocol",

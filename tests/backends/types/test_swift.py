@@ -329,7 +329,10 @@ def test_insert_and_update_can_leave_out_write_null_or_write_a_value() -> None:
     builder.add(Schema("public"))
     builder.add(Table("public", "t", (Column("note", "text"), Column("name", "text", not_null=True))))
     builder.add(Table("public", "u", (Column("name", "text", not_null=True),)))
+    # The helper extends KeyedDecodingContainer: a table of that name must not shadow it.
+    builder.add(Table("public", "KeyedDecodingContainer", (Column("x", "text"),)))
     text = render_swift(builder.freeze(), {})
+    assert "public struct KeyedDecodingContainer:" not in text
     for struct in ("TInsert", "TUpdate"):
         body = text.split(f"public struct {struct}: ", 1)[1].split("\n}\n", 1)[0]
         assert "    public var note: String??\n" in body
