@@ -9,16 +9,22 @@ it, standard-library dataclasses (frozen, keyword-only), the column name kept in
 
 Types follow what psycopg 3 returns (docs/types.md): int for every integer, Decimal for
 numeric, datetime/date/time/timedelta, UUID, bytes, ipaddress objects for inet/cidr,
-enums as `str` enums whose values are the labels. In Insert and Update models an
-optional field defaults to None: dump with `exclude_unset=True` so an omitted field
-falls back to the column's default rather than NULL."""
+enums as `str` enums whose values are the labels. Array elements are `| None` unless
+PostgreSQL keeps NULL out of them (common.PgType.element_nullable).
+
+Insert and Update values tell three things apart: a column left out (INSERT gives it its
+default, UPDATE leaves it as it is), NULL, a value. pydantic: an optional field defaults to
+None and `model_dump(by_alias=True, exclude_unset=True)` keeps only the fields that were
+given (None among them: NULL). Dataclasses: an optional field defaults to the generated
+sentinel `UNSET` (None only where the column takes NULL), and the generated
+`column_values(values)` returns the fields that are not UNSET, keyed by column name."""
 
 from __future__ import annotations
 
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     PgType,
@@ -26,11 +32,13 @@ from nself.backends.types.common import (
     as_is,
     callable_functions,
     column_nullable,
+    escape_reserved,
     function_names,
     insert_presence,
     make_identifier,
     member_names,
     named_type_objects,
+    null_free_array_subjects,
     pascal_case,
     render_template,
     screaming_snake_case,
@@ -38,7 +46,7 @@ from nself.backends.types.common import (
     type_names,
     update_presence,
 )
-from nself.ir.model import Catalog, Table, View
+from nself.ir.model import Catalog, CheckConstraint, Column, Table, View
 
 # Module-level names the generated file defines or imports: no class may take them.
 RESERVED_TYPE_NAMES = frozenset(
@@ -55,6 +63,11 @@ RESERVED_TYPE_NAMES = frozenset(
         "Model",
         "NotRequired",
         "TypedDict",
+        # dataclasses only, reserved in both flavours so that class names do not depend on it
+        "ClassVar",
+        "Final",
+        "Protocol",
+        "Unset",
     }
 )
 
@@ -147,23 +160,32 @@ FAMILY_TYPES: dict[str, str] = {
 }
 
 
-@dataclass(slots=True)
-class Attribute:
-    name: str  # the Python identifier
-    db_name: str
-    type: str
-    optional: bool = False  # has a default (None) in the class
-
-    @property
-    def renamed(self) -> bool:
-        return self.name != self.db_name
+# The indentation of a class body. Field declarations are whole lines made here, and a
+# class's lines reach the template as one block (`body`): a template loop or filter call
+# per field or per class cost more than the rest of the render on a thousand tables.
+INDENT = "    "
 
 
-@dataclass(slots=True)
-class ClassModel:
+class ClassModel(NamedTuple):
+    """A class: its name, docstring and body (its field declarations, one indented line
+    each; empty for a class without fields)."""
+
     name: str
     doc: str
-    attributes: list[Attribute]
+    body: str
+
+
+# (Python name, column name, data type, NOT NULL, no default, identity's generation,
+# not generated, in a CHECK that keeps NULL out of its elements)
+ColumnKey = tuple[str, str, str, bool, bool, str | None, bool, bool]
+
+
+class ColumnFields(NamedTuple):
+    """A column's field declaration in Row, Insert and Update (None: not there)."""
+
+    row: str
+    insert: str | None
+    update: str | None
 
 
 @dataclass(slots=True)
@@ -198,8 +220,19 @@ def python_literal(text: str) -> str:
 
 
 def doc_text(text: str) -> str:
-    """Text safe inside a triple-quoted docstring."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """Text safe inside a triple-quoted docstring (also at its end, where a quote would
+    run into the closing quotes)."""
+    stripped = text.rstrip('"')
+    quotes = len(text) - len(stripped)
+    return stripped.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\\"' * quotes
+
+
+def with_none(text: str, nullable: bool) -> str:
+    """`text | None` when `nullable`, unless the type already holds None (Any, None, an
+    annotation ending in `| None`)."""
+    if not nullable or text in ("Any", "None") or text.endswith("| None"):
+        return text
+    return f"{text} | None"
 
 
 class _Renderer:
@@ -211,67 +244,143 @@ class _Renderer:
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
         )
         self.keywords = FIELD_KEYWORDS | (PYDANTIC_ATTRIBUTES if self.pydantic else frozenset())
+        # Memos: a schema has few distinct types and kinds of column, and the same column
+        # names recur from table to table.
+        self._value_types: dict[tuple[str, bool], str] = {}
+        self._field_names: dict[str, str] = {}
+        self._column_fields: dict[ColumnKey, ColumnFields] = {}
 
-    def value_type(self, pg: PgType) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool) -> str:
+        """The Python type of a value of `pg`, NULL aside: list[...] per array dimension,
+        the innermost elements `| None` when they may be NULL (a sub-array never is)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names.get(element.key, "Any")
         else:
             text = FAMILY_TYPES.get(element.family, "Any")
-        for _ in range(pg.dims):
-            text = f"list[{text}]"
+        if pg.dims:
+            text = with_none(text, element_nullable)
+            for _ in range(pg.dims):
+                text = f"list[{text}]"
         return text
 
-    def annotation(self, data_type: str, nullable: bool) -> str:
-        text = self.value_type(self.resolver.resolve(data_type))
-        return f"{text} | None" if nullable and text not in ("Any", "None") else text
+    def spelled(self, data_type: str, element_nullable: bool | None = None) -> str:
+        """value_type of a data type; element nullability as the resolver sees it unless
+        given (a table's CHECKs may also keep NULL out of a column's elements)."""
+        pg = self.resolver.resolve(data_type)
+        elements = pg.element_nullable if element_nullable is None else element_nullable
+        key = (data_type, elements)
+        text = self._value_types.get(key)
+        if text is None:
+            text = self._value_types[key] = self.value_type(pg, elements)
+        return text
+
+    def annotation(self, data_type: str, nullable: bool, element_nullable: bool | None = None) -> str:
+        return with_none(self.spelled(data_type, element_nullable), nullable)
 
     def field_names(self, db_names: list[str]) -> list[str]:
         # Leading underscores would make pydantic treat a field as private: snake_case drops
         # them; a leading digit gets "n_".
+        names = [self._field_names.get(n) or self._field_name(n) for n in db_names]
+        if len(set(names)) == len(names):
+            return names  # what member_names gives when no two names collide
         return member_names(db_names, snake_case, keywords=self.keywords, escape="{}_", digit_prefix="n_")
 
+    def _field_name(self, db_name: str) -> str:
+        # member_names for a single name
+        name = escape_reserved(make_identifier(db_name, snake_case, digit_prefix="n_"), self.keywords, "{}_")
+        self._field_names[db_name] = name
+        return name
+
+    def declaration(self, name: str, db_name: str, annotation: str, default: str | None) -> str:
+        """One field: `name: annotation`, with its default and, when the Python name is not
+        the column name, the column name (pydantic alias, dataclass metadata)."""
+        if name == db_name:
+            if default is None:
+                return f"{INDENT}{name}: {annotation}"
+            return f"{INDENT}{name}: {annotation} = {default}"
+        given = "" if default is None else f"default={default}, "
+        if self.pydantic:
+            return f"{INDENT}{name}: {annotation} = Field({given}alias={python_literal(db_name)})"
+        return (
+            f'{INDENT}{name}: {annotation} = field({given}metadata={{"db_name": {python_literal(db_name)}}})'
+        )
+
+    def column_fields(self, column: Column, key: ColumnKey) -> ColumnFields:
+        """A column's field in Row, Insert and Update, by common's rules (column_nullable,
+        insert_presence, update_presence; element nullability as table_field_sets decides
+        it). Memoised by `key`, the field's name and what those rules read of a column
+        (table_classes looks it up): columns such as `id integer` or `created_at
+        timestamptz NOT NULL DEFAULT now()` recur from table to table."""
+        python_name, db_name = key[0], key[1]
+        nullable = column_nullable(column, self.resolver)
+        elements = self.resolver.resolve(column.data_type).element_nullable and not key[-1]
+        row_type = self.annotation(column.data_type, nullable, elements)
+        # An optional Insert / Update field can be left out: pydantic leaves it out of
+        # model_dump(exclude_unset=True) and types it `| None` (its default); a dataclass
+        # gives it the default UNSET, and None only where the column takes NULL.
+        if self.pydantic:
+            written_type = with_none(row_type, True)
+        elif row_type == "Any":
+            written_type = row_type
+        else:
+            written_type = f"{row_type} | Unset"
+        row = self.declaration(python_name, db_name, row_type, None)
+        written = self.declaration(python_name, db_name, written_type, "None" if self.pydantic else "UNSET")
+        insert = {"required": row, "optional": written, "absent": None}[
+            insert_presence(column, self.resolver)
+        ]
+        update = written if update_presence(column) != "absent" else None
+        fields = self._column_fields[key] = ColumnFields(row, insert, update)
+        return fields
+
     def table_classes(self, table: Table) -> list[ClassModel]:
+        """Row, Insert and Update of a table, with the fields of common.table_field_sets
+        (tests/backends/types/test_python_types.py holds them equal), spelled through
+        column_fields: building table_field_sets' StructFields cost more, on a thousand
+        tables, than the rest of this render."""
         name = self.names[(table.schema, table.name)]
-        python_names = self.field_names([c.name for c in table.columns])
-        row: list[Attribute] = []
-        insert: list[Attribute] = []
-        update: list[Attribute] = []
-        for python_name, column in zip(python_names, table.columns, strict=True):
-            text = self.annotation(column.data_type, column_nullable(column, self.resolver))
-            row.append(Attribute(python_name, column.name, text))
-            presence = insert_presence(column, self.resolver)
-            if presence != "absent":
-                insert.append(
-                    Attribute(
-                        python_name,
-                        column.name,
-                        self.optional(text, presence == "optional"),
-                        presence == "optional",
-                    )
-                )
-            if update_presence(column) != "absent":
-                update.append(Attribute(python_name, column.name, self.optional(text, True), True))
-        where = f"{table.schema}.{table.name}"
-        summary = f": {table.comment}" if table.comment else ""
+        columns = table.columns
+        # One Python name per column, shared by Row, Insert and Update.
+        python_names = self.field_names([c.name for c in columns])
+        null_free = null_free_array_subjects(c for c in table.constraints if isinstance(c, CheckConstraint))
+        known = self._column_fields
+        row: list[str] = []
+        insert: list[str] = []
+        update: list[str] = []
+        for python_name, column in zip(python_names, columns, strict=True):
+            identity = column.identity
+            key = (  # ColumnKey: everything column_fields reads of the column
+                python_name,
+                column.name,
+                column.data_type,
+                column.not_null,
+                column.default is None,
+                identity.generation if identity is not None else None,
+                column.generated is None,
+                column.name in null_free,
+            )
+            declared, inserted, updated = known.get(key) or self.column_fields(column, key)
+            row.append(declared)
+            if inserted is not None:
+                insert.append(inserted)
+            if updated is not None:
+                update.append(updated)
+        # The fixed words hold no backslash nor quote: escaping the names alone is enough.
+        where = doc_text(f"{table.schema}.{table.name}")
+        summary = doc_text(f": {table.comment}") if table.comment else ""
         return [
-            ClassModel(name, doc_text(f"A row of table {where}{summary}"), row),
-            ClassModel(f"{name}Insert", doc_text(f"Values for INSERT INTO {where}."), insert),
+            ClassModel(name, f"A row of table {where}{summary}", "\n".join(row)),
+            ClassModel(f"{name}Insert", f"Values for INSERT INTO {where}.", "\n".join(insert)),
             ClassModel(
-                f"{name}Update", doc_text(f"Values for UPDATE {where} (every field optional)."), update
+                f"{name}Update", f"Values for UPDATE {where} (every field optional).", "\n".join(update)
             ),
         ]
 
-    @staticmethod
-    def optional(text: str, optional: bool) -> str:
-        if not optional or text.endswith("| None") or text in ("Any", "None"):
-            return text
-        return f"{text} | None"
-
     def view_class(self, view: View) -> ClassModel:
         names = self.field_names([c.name for c in view.columns])
-        attributes = [
-            Attribute(n, c.name, self.annotation(c.data_type, not c.not_null))
+        fields = [
+            self.declaration(n, c.name, self.annotation(c.data_type, not c.not_null), None)
             for n, c in zip(names, view.columns, strict=True)
         ]
         kind = "materialized view" if view.materialized else "view"
@@ -279,7 +388,7 @@ class _Renderer:
         return ClassModel(
             self.names[(view.schema, view.name)],
             doc_text(f"A row of {kind} {view.schema}.{view.name}{summary}"),
-            attributes,
+            "\n".join(fields),
         )
 
     def functions(self, module: Module) -> None:
@@ -294,32 +403,28 @@ class _Renderer:
             taken.update((args_name, returns_name, result_name))
             args = []
             for name, argument in shape.inputs:
-                text = self.value_type(self.resolver.resolve(argument.data_type))
+                text = self.spelled(argument.data_type)
                 args.append(
                     (python_literal(name), f"NotRequired[{text}]" if argument.default is not None else text)
                 )
             if shape.return_columns:
                 names = self.field_names([n for n, _ in shape.return_columns])
-                attributes = [
-                    Attribute(n, db, self.annotation(t, True))
+                fields = [
+                    self.declaration(n, db, self.annotation(t, True), None)
                     for n, (db, t) in zip(names, shape.return_columns, strict=True)
                 ]
                 module.classes.append(
                     ClassModel(
-                        result_name, doc_text(f"A row returned by {shape.schema}.{shape.name}."), attributes
+                        result_name,
+                        doc_text(f"A row returned by {shape.schema}.{shape.name}."),
+                        "\n".join(fields),
                     )
                 )
                 element = result_name
                 returns = f"list[{element}]" if shape.returns_set else f"{element} | None"
             else:
-                pg = self.resolver.resolve(shape.return_type or "void")
-                element = self.value_type(pg)
-                if shape.returns_set:
-                    returns = f"list[{element}]"
-                elif element in ("None", "Any"):
-                    returns = element
-                else:
-                    returns = f"{element} | None"
+                element = self.spelled(shape.return_type or "void")
+                returns = f"list[{element}]" if shape.returns_set else with_none(element, True)
             signature = f"{shape.schema}.{shape.name}({shape.function.identity_arguments})"
             module.functions.append(
                 FunctionModel(doc_text(f"The function {signature}"), args_name, args, returns_name, returns)
@@ -344,10 +449,10 @@ class _Renderer:
                 ClassModel(
                     self.names[(composite.schema, composite.name)],
                     doc_text(f"Composite type {composite.schema}.{composite.name}"),
-                    [
-                        Attribute(n, a.name, self.annotation(a.data_type, True), True)
+                    "\n".join(
+                        self.declaration(n, a.name, self.annotation(a.data_type, True), "None")
                         for n, a in zip(names, composite.attributes, strict=True)
-                    ],
+                    ),
                 )
             )
         for table in self.catalog.tables:
@@ -355,7 +460,7 @@ class _Renderer:
         for view in self.catalog.views:
             module.classes.append(self.view_class(view))
         self.functions(module)
-        return render_template("types/python/models.py.jinja2", module=module, literal=python_literal)
+        return render_template("types/python/models.py.jinja2", module=module)
 
 
 def render_python(catalog: Catalog, options: Mapping[str, Any]) -> str:

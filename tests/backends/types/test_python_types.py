@@ -1,6 +1,8 @@
 """Python types: golden files for rich_schema.sql (pydantic and dataclasses), `mypy --strict`
-on the output for rich_schema.sql, every_case.sql and each corpus schema, and the pydantic
-models validating real rows fetched from PostgreSQL with psycopg."""
+on the output for rich_schema.sql, every_case.sql and each corpus schema (and on code using
+it), the pydantic models validating real rows fetched from PostgreSQL with psycopg (NULL
+array elements among them), and Insert / Update values that leave a column out, write NULL
+or write a value, checked by what PostgreSQL stores."""
 
 from __future__ import annotations
 
@@ -15,14 +17,22 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.pq import Format
 from psycopg.rows import dict_row
+from psycopg.types import TypeInfo
 from psycopg.types.composite import CompositeInfo, register_composite
 from psycopg.types.enum import EnumInfo, register_enum
+from psycopg.types.string import TextLoader
 
-from nself.backends.types.python import render, render_python
+from nself.backends.types.common import TypeResolver, table_field_sets
+from nself.backends.types.python import _Renderer, doc_text, render, render_python
+from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
-from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
+from tests.conftest import run_sql
+
+ROWS_SQL = Path(__file__).resolve().parent / "every_case_rows.sql"
 
 ROWS = r"""
 INSERT INTO public.users (email, display_name, "Display Name", access, roles, "2fa_secret", score, tags)
@@ -126,7 +136,7 @@ def test_names_and_aliases(rich: Catalog) -> None:
         "    c_bigint: int",
         "    c_numeric: _decimal.Decimal | None",
         "    c_jsonb: Json",
-        "    c_int_array: list[int] | None",
+        "    c_int_array: list[int | None] | None",
     ]:
         assert line in text, line
     plain = render_python(rich, {})
@@ -149,6 +159,94 @@ def test_functions(rich: Catalog) -> None:
     assert "SetCreated" not in text  # a trigger function is not callable
 
 
+def test_array_elements_nullable_unless_postgresql_forbids_null(
+    rich: Catalog, every_case_catalog: Catalog
+) -> None:
+    """Elements are `| None` (only the innermost ones of a multi-dimensional array), except
+    for arrays of a NOT NULL domain, domains over arrays with a null-free CHECK and columns
+    with one: in tables, composite types and function arguments and results alike."""
+    rich_text = render_python(rich, {"pydantic": True})
+    for line in [
+        "    roles: list[Access | None]",  # NOT NULL column: the elements may still be NULL
+        "    tags: list[str | None] | None",  # domain over text[]
+        "    c_int_matrix: list[list[int | None]] | None",
+        "    c_text_array: list[str | None]",
+        "    c_labels: list[str] | None",  # label[]: label is NOT NULL
+        "    c_checked_texts: list[str] | None",  # CHECK (array_position(..., NULL) IS NULL)
+        "    c_composite_array: list[MoneyAmount | None] | None",
+        "    result: list[str | None] | None",  # an OUT column
+        "AddTagArgs = TypedDict(\"AddTagArgs\", {'tags': list[str | None], 'tag': int})",
+        "AddTagReturns: TypeAlias = list[str | None] | None",
+        "SumIntsArgs = TypedDict(\"SumIntsArgs\", {'nums': list[int | None]})",
+    ]:
+        assert line in rich_text, line
+    text = render_python(every_case_catalog, {})
+    array_elements = text.split("class ArrayElements:")[1].split("\n\n\n")[0]
+    for line in [
+        "    plain: list[str | None] | None",
+        "    numbers: list[int | None]",
+        "    moods: list[Mood | None] | None",
+        "    labels: list[str] | None",
+        "    strict: list[str] | None",
+        "    checked: list[int] | None",
+    ]:
+        assert line in array_elements, line
+    for line in [
+        "    c_strict_tags: list[str] | Unset = UNSET",  # AllTypesInsert: NOT NULL with a default
+        "    c_checked_ints: list[int] | Unset = UNSET",
+        "    c_checked_texts: list[str] | None | Unset = field(default=UNSET, metadata={\"db_name\": 'c_Checked Texts'})",
+        "    c_unchecked_ints: list[int | None] | None | Unset = UNSET",  # the CHECK is under OR
+        "    c_tag_matrix: list[list[str | None]] | None",  # an array of a domain over text[]
+        "    moods: list[Mood | None] | None = None",  # composite line_item
+    ]:
+        assert line in text, line
+
+
+@pytest.mark.parametrize("pydantic", [False, True], ids=["dataclasses", "pydantic"])
+def test_table_fields_follow_table_field_sets(
+    rich: Catalog, every_case_catalog: Catalog, corpus_catalogs: CorpusCatalogs, pydantic: bool
+) -> None:
+    """The renderer decides each column's fields itself (memoised per kind of column, for
+    speed); they are those of common.table_field_sets, spelled by the same rules."""
+    for catalog in (rich, every_case_catalog, corpus_catalogs.get("pagila")):
+        renderer = _Renderer(catalog, {"pydantic": pydantic})
+        resolver = TypeResolver(catalog)
+        omitted = "None" if pydantic else "UNSET"
+        for table in catalog.tables:
+            names = dict(
+                zip(
+                    [c.name for c in table.columns],
+                    renderer.field_names([c.name for c in table.columns]),
+                    strict=True,
+                )
+            )
+            expected = []
+            for fields in table_field_sets(table, resolver):
+                lines = []
+                for f in fields:
+                    annotation = renderer.annotation(f.data_type, f.nullable, f.element_nullable)
+                    if f.optional and annotation != "Any":
+                        # pydantic: None is the default; a dataclass: UNSET is
+                        if not pydantic:
+                            annotation += " | Unset"
+                        elif not f.nullable:
+                            annotation += " | None"
+                    lines.append(
+                        renderer.declaration(
+                            names[f.column], f.column, annotation, omitted if f.optional else None
+                        )
+                    )
+                expected.append("\n".join(lines))
+            assert [c.body for c in renderer.table_classes(table)] == expected, f"{table.schema}.{table.name}"
+
+
+@pytest.mark.parametrize("text", ['ends with "q"', 'a\\b """ c', 'x"""', 'a\\"', "plain", '"'])
+def test_doc_text_survives_any_comment(text: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f'def f() -> None:\n    """{doc_text(text)}"""\n', namespace)
+    assert namespace["f"].__doc__ == text
+
+
 def test_output_is_deterministic(rich: Catalog) -> None:
     for options in ({}, {"pydantic": True}):
         assert render(rich, options) == render(catalog_from_json(catalog_to_json(rich)), options)
@@ -160,6 +258,38 @@ def test_golden(rich: Catalog) -> None:
 
 
 # --------------------------------------------------------------------------- mypy
+
+
+# Code that uses the generated modules as the docs show, checked with them.
+USES = """
+from typing import Any
+
+import rich_dataclasses as plain
+import rich_pydantic as models
+
+# dataclasses: UNSET (left out), None (NULL), a value; narrowed by `is not UNSET`
+update = plain.UsersUpdate(display_name_2=None, score=3)
+columns: dict[str, Any] = plain.column_values(update)
+if update.score is not plain.UNSET:
+    score: int | None = update.score
+if not isinstance(update.access, plain.Unset):
+    access: plain.Access = update.access  # NOT NULL: never None
+insert = plain.UsersInsert(email="a@example.com", tags=["x", None])
+
+
+def labels(row: plain.AllTypes) -> list[str] | None:
+    return row.c_labels  # label[]: elements never NULL
+
+
+def matrix(row: plain.AllTypes) -> list[list[int | None]] | None:
+    return row.c_int_matrix
+
+
+# pydantic: the fields set, by column name
+changes: dict[str, Any] = models.UsersUpdate(display_name=None).model_dump(by_alias=True, exclude_unset=True)
+row = models.Users.model_validate({"id": 1})
+elements: list[str | None] | None = row.tags
+"""
 
 
 @pytest.mark.oracle
@@ -174,6 +304,8 @@ def test_mypy_strict_accepts_every_output(
             file = tmp_path / f"{name}_{'pydantic' if pydantic else 'dataclasses'}.py"
             file.write_text(render_python(catalog, {"pydantic": pydantic}), encoding="utf-8")
             files.append(str(file))
+    (tmp_path / "uses.py").write_text(USES, encoding="utf-8")
+    files.append(str(tmp_path / "uses.py"))
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", "/dev/null", *files],
         cwd=tmp_path,
@@ -198,29 +330,66 @@ RELATIONS = [
 ]
 
 
-def typed_connection(url: str, module: ModuleType, *, autocommit: bool = False) -> psycopg.Connection[Any]:
-    """A connection that reads the rich schema's enums and composites as a client would."""
+def quoted(schema: str, name: str) -> str:
+    return '"{}"."{}"'.format(schema.replace('"', '""'), name.replace('"', '""'))
+
+
+def typed_connection(
+    url: str, module: ModuleType, catalog: Catalog, *, autocommit: bool = False
+) -> psycopg.Connection[Any]:
+    """A connection that reads the schema's enums and composite values as a client would."""
     conn = psycopg.connect(url, autocommit=autocommit)
+    names = _Renderer(catalog, {}).names
     # Arrays of enums need the enum registered (psycopg reads unknown arrays as text);
     # the generated enums fit register_enum with their labels as the mapping.
-    for type_name, python_enum in (("public.access", module.Access), ("auth.status", module.Status)):
-        enum_info = EnumInfo.fetch(conn, type_name)
+    for enum in catalog.enums:
+        if not enum.labels:
+            continue
+        python_enum = getattr(module, names[(enum.schema, enum.name)])
+        enum_info = EnumInfo.fetch(conn, quoted(enum.schema, enum.name))
         assert enum_info is not None
         register_enum(enum_info, conn, python_enum, mapping={m: m.value for m in python_enum})
-    # Composite values arrive as dicts keyed by attribute name, as a JSON client sees them.
-    for type_name in ("public.money_amount", 'public."class"'):
-        info = CompositeInfo.fetch(conn, type_name)
+    # Arrays of a domain too (PostgreSQL sends a domain's values as its base type, but an
+    # array of a domain as a type of its own): the domain read as its base type.
+    for domain in catalog.domains:
+        domain_info = TypeInfo.fetch(conn, quoted(domain.schema, domain.name))
+        assert domain_info is not None
+        base = conn.execute(
+            "WITH RECURSIVE b(oid, base, kind) AS ("
+            " SELECT oid, typbasetype, typtype FROM pg_type WHERE oid = %s"
+            " UNION ALL SELECT t.oid, t.typbasetype, t.typtype FROM pg_type t JOIN b ON t.oid = b.base)"
+            " SELECT oid FROM b WHERE kind <> 'd'",
+            (domain_info.oid,),
+        ).fetchone()
+        assert base is not None
+        domain_info.register(conn)
+        conn.adapters.register_loader(
+            domain_info.oid, conn.adapters.get_loader(base[0], Format.TEXT) or TextLoader
+        )
+    # Composite values (composite types, and row types used as column types) arrive as
+    # dicts keyed by attribute name, as a JSON client sees them.
+    resolver = TypeResolver(catalog)
+    composites = {(c.schema, c.name) for c in catalog.composite_types}
+    for table in catalog.tables:
+        for column in table.columns:
+            element = resolver.resolve(column.data_type).element()
+            if element.kind == "composite":
+                composites.add(element.key)
+    for schema, name in sorted(composites):
+        info = CompositeInfo.fetch(conn, quoted(schema, name))
         assert info is not None
-        names = info.field_names
+        fields = info.field_names
         register_composite(
-            info, conn, factory=lambda *values, names=names: dict(zip(names, values, strict=True))
+            info, conn, factory=lambda *values, fields=fields: dict(zip(fields, values, strict=True))
         )
     return conn
 
 
-def fetch_rows(url: str, schema: str, name: str, module: ModuleType) -> list[dict[str, Any]]:
-    with typed_connection(url, module) as conn, conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(f'SELECT * FROM "{schema}"."{name}" ORDER BY 1')  # type: ignore[arg-type]
+def fetch_rows(
+    url: str, schema: str, name: str, module: ModuleType, catalog: Catalog
+) -> list[dict[str, Any]]:
+    with typed_connection(url, module, catalog) as conn, conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(f"SELECT * FROM {quoted(schema, name)} ORDER BY 1")  # type: ignore[arg-type]
         return cursor.fetchall()
 
 
@@ -233,9 +402,9 @@ def test_pydantic_models_validate_real_rows(
     name: str,
     model: str,
 ) -> None:
-    url, _ = rich_database
+    url, catalog = rich_database
     pydantic_module, plain_module = modules
-    rows = fetch_rows(url, schema, name, pydantic_module)
+    rows = fetch_rows(url, schema, name, pydantic_module, catalog)
     assert rows, f"no rows in {schema}.{name}"
     cls = getattr(pydantic_module, model)
     for row in rows:
@@ -255,7 +424,7 @@ def test_pydantic_models_validate_real_rows(
 def test_pydantic_insert_model_round_trips_through_postgresql(
     rich_database: tuple[str, Catalog], modules: tuple[ModuleType, ModuleType]
 ) -> None:
-    url, _ = rich_database
+    url, catalog = rich_database
     pydantic_module, _ = modules
     insert = pydantic_module.UsersInsert.model_validate({"email": "c@example.com", "Display Name": "Cee"})
     values = insert.model_dump(by_alias=True, exclude_unset=True, mode="json")
@@ -263,7 +432,7 @@ def test_pydantic_insert_model_round_trips_through_postgresql(
     columns = ", ".join(f'"{k}"' for k in values)
     placeholders = ", ".join(["%s"] * len(values))
     with (
-        typed_connection(url, pydantic_module, autocommit=True) as conn,
+        typed_connection(url, pydantic_module, catalog, autocommit=True) as conn,
         conn.cursor(row_factory=dict_row) as cursor,
     ):
         cursor.execute(
@@ -294,13 +463,203 @@ def test_function_rows_validate(
 ) -> None:
     """A call with named arguments (the Args TypedDict's keys) returns rows the result
     type validates."""
-    url, _ = rich_database
+    url, catalog = rich_database
     pydantic_module, _ = modules
     call = ", ".join(f'"{name}" => %({name})s' for name in args)
-    with typed_connection(url, pydantic_module) as conn, conn.cursor(row_factory=dict_row) as cursor:
+    with typed_connection(url, pydantic_module, catalog) as conn, conn.cursor(row_factory=dict_row) as cursor:
         cursor.execute(f"SELECT * FROM public.{function}({call})", args)  # type: ignore[arg-type]
         rows = cursor.fetchall()
     assert rows
     model = getattr(pydantic_module, result)
     for row in rows:
         assert set(model.model_validate(row).model_dump(by_alias=True)) == set(row)
+
+
+# --------------------------------------------------------------------------- every_case rows
+
+EVERY_CASE_TABLES = [
+    ("public", "array_elements"),
+    ("public", "all_types"),
+    ("public", "type"),
+    ("public", "users"),
+    ("billing", "users"),
+    ("Audit Log", "Event Entries"),
+    ("public", "3rd_party"),
+]
+
+
+@pytest.fixture(scope="module")
+def every_case_models(
+    types_databases: SessionDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Catalog, ModuleType, ModuleType]]:
+    """every_case.sql with the rows of every_case_rows.sql (NULL array elements among them),
+    its catalog and both flavours of models imported."""
+    url = types_databases.new("types_python_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    directory = tmp_path_factory.mktemp("every_case_models")
+    pydantic_module = import_generated(
+        render_python(catalog, {"pydantic": True}), directory, "nself_every_case_pydantic"
+    )
+    plain_module = import_generated(render_python(catalog, {}), directory, "nself_every_case_dataclasses")
+    yield url, catalog, pydantic_module, plain_module
+    sys.modules.pop("nself_every_case_pydantic", None)
+    sys.modules.pop("nself_every_case_dataclasses", None)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize(
+    ("schema", "name"), EVERY_CASE_TABLES, ids=[f"{s}.{n}" for s, n in EVERY_CASE_TABLES]
+)
+def test_models_hold_every_case_rows(
+    every_case_models: tuple[str, Catalog, ModuleType, ModuleType], schema: str, name: str
+) -> None:
+    """Rows as psycopg reads them validate into the pydantic Row model and come back out
+    unchanged, NULL array elements as None; the dataclass holds them too."""
+    url, catalog, pydantic_module, plain_module = every_case_models
+    model = _Renderer(catalog, {}).names[(schema, name)]
+    rows = fetch_rows(url, schema, name, pydantic_module, catalog)
+    assert rows, f"no rows in {schema}.{name}"
+    cls = getattr(pydantic_module, model)
+    plain = getattr(plain_module, model)
+    for row in rows:
+        assert cls.model_validate(row).model_dump(by_alias=True) == row
+        by_field = {f.name: row[f.metadata.get("db_name", f.name)] for f in dataclasses.fields(plain)}
+        assert dataclasses.asdict(plain(**by_field)) == by_field
+
+
+@pytest.mark.oracle
+def test_null_array_elements_come_through_as_none(
+    every_case_models: tuple[str, Catalog, ModuleType, ModuleType],
+) -> None:
+    url, catalog, pydantic_module, _ = every_case_models
+    rows = fetch_rows(url, "public", "array_elements", pydantic_module, catalog)
+    first, second, _ = (pydantic_module.ArrayElements.model_validate(row) for row in rows)
+    mood = pydantic_module.Mood
+    assert first.plain == ["a", None, "c"] and second.plain == [None]
+    assert first.numbers == [1, None]
+    assert first.matrix == [[1, None], [None, 4]]
+    assert first.moods == [mood.HAPPY, None]
+    with pytest.raises(ValueError):  # label[]: PostgreSQL keeps NULL out, so does the model
+        pydantic_module.ArrayElements.model_validate({**rows[0], "labels": ["x", None]})
+
+
+# --------------------------------------------------------------------------- left out, NULL, a value
+
+# (Python field, value) given to UsersInsert / UsersUpdate: `display_name_2` is the renamed
+# column "Display Name"; score has a DEFAULT (1, from its domain); display_name has none.
+WRITES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    # (case, fields given, columns PostgreSQL then holds)
+    ("left out", {}, {"display_name": "Ann", "Display Name": "ANN", "score": 5}),
+    (
+        "NULL",
+        {"display_name_2": None, "score": None},
+        {"display_name": "Ann", "Display Name": None, "score": None},
+    ),
+    (
+        "value",
+        {"display_name": "Bea", "score": 7},
+        {"display_name": "Bea", "Display Name": "ANN", "score": 7},
+    ),
+]
+
+
+def write_columns(model: Any, module: ModuleType) -> dict[str, Any]:
+    """The columns an Insert / Update value sets, by database name, as the docs say to get
+    them: `model_dump(by_alias=True, exclude_unset=True)` or `column_values`."""
+    if hasattr(model, "model_dump"):
+        return dict(model.model_dump(by_alias=True, exclude_unset=True))
+    return dict(module.column_values(model))
+
+
+def execute_write(url: str, sql: str, values: list[Any]) -> dict[str, Any]:
+    with psycopg.connect(url, autocommit=True) as conn, conn.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(sql, values)  # type: ignore[arg-type]
+        row = cursor.fetchone()
+    assert row is not None
+    return row
+
+
+def column_list(columns: dict[str, Any]) -> str:
+    return ", ".join('"{}"'.format(c.replace('"', '""')) for c in columns)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("flavour", ["pydantic", "dataclasses"])
+@pytest.mark.parametrize(("case", "given", "stored"), WRITES, ids=[w[0] for w in WRITES])
+def test_update_leaves_out_writes_null_or_a_value(
+    rich_database: tuple[str, Catalog],
+    modules: tuple[ModuleType, ModuleType],
+    flavour: str,
+    case: str,
+    given: dict[str, Any],
+    stored: dict[str, Any],
+) -> None:
+    """An UPDATE whose SET holds exactly the fields the Update value sets: a field left out
+    keeps the column as it is, None writes NULL, a value writes the value."""
+    url, _ = rich_database
+    module = modules[0] if flavour == "pydantic" else modules[1]
+    update = module.UsersUpdate(**given)
+    columns = write_columns(update, module)
+    assert columns == {({"display_name_2": "Display Name"}.get(k, k)): v for k, v in given.items()}
+    row = execute_write(
+        url,
+        """INSERT INTO public.users (email, display_name, "Display Name", score)
+           VALUES ('update-' || gen_random_uuid() || '@example.com', 'Ann', 'ANN', 5) RETURNING id""",
+        [],
+    )
+    if columns:
+        sets = ", ".join(f"{c} = %s" for c in column_list(columns).split(", "))
+        sql = f"UPDATE public.users SET {sets} WHERE id = %s RETURNING *"
+        row = execute_write(url, sql, [*columns.values(), row["id"]])
+    else:  # nothing to set: the row as it is
+        row = execute_write(url, "SELECT * FROM public.users WHERE id = %s", [row["id"]])
+    assert {k: row[k] for k in stored} == stored
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("flavour", ["pydantic", "dataclasses"])
+def test_insert_leaves_out_writes_null_or_a_value(
+    rich_database: tuple[str, Catalog], modules: tuple[ModuleType, ModuleType], flavour: str
+) -> None:
+    """An INSERT of the fields an Insert value sets: a column left out gets its default
+    (score: 1, from its domain; display_name: NULL, having none), None writes NULL even
+    where a default exists, a value is written. Validated by column name (pydantic) or
+    made by Python name, the same columns."""
+    url, _ = rich_database
+    module = modules[0] if flavour == "pydantic" else modules[1]
+    cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({}, {"score": 1, "display_name": None, "Display Name": None}),
+        (
+            {"score": None, "display_name_2": None},
+            {"score": None, "display_name": None, "Display Name": None},
+        ),
+        ({"score": 3, "display_name_2": "Cee"}, {"score": 3, "display_name": None, "Display Name": "Cee"}),
+    ]
+    for given, stored in cases:
+        email = f"insert-{flavour}-{len(given)}-{given.get('score')}@example.com"
+        insert = module.UsersInsert(email=email, **given)
+        columns = write_columns(insert, module)
+        if flavour == "pydantic":  # by column name, as a dict from JSON would come
+            by_alias = {({"display_name_2": "Display Name"}.get(k, k)): v for k, v in given.items()}
+            assert (
+                write_columns(module.UsersInsert.model_validate({"email": email, **by_alias}), module)
+                == columns
+            )
+        assert set(columns) == {"email"} | {({"display_name_2": "Display Name"}.get(k, k)) for k in given}
+        placeholders = ", ".join(["%s"] * len(columns))
+        row = execute_write(
+            url,
+            f"INSERT INTO public.users ({column_list(columns)}) VALUES ({placeholders}) RETURNING *",
+            list(columns.values()),
+        )
+        assert {k: row[k] for k in stored} == stored, given
+
+
+def test_dataclass_fields_left_out_are_unset(modules: tuple[ModuleType, ModuleType]) -> None:
+    _, plain = modules
+    assert plain.UsersUpdate().score is plain.UNSET
+    assert plain.column_values(plain.UsersUpdate()) == {}
+    assert plain.column_values(plain.UsersUpdate(display_name_2=None)) == {"Display Name": None}
+    with pytest.raises(TypeError):  # email is required: no default, NOT NULL
+        plain.UsersInsert()

@@ -8,12 +8,36 @@ import decimal as _decimal
 import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
-from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypeAlias, TypedDict
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Final, NotRequired, Protocol, TypeAlias, TypedDict
 
 Json: TypeAlias = dict[str, "Json"] | list["Json"] | str | int | float | bool | None
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
 Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
+
+
+class Unset(_enum.Enum):
+    """An Insert or Update field left out: INSERT gives the column its default, UPDATE
+    leaves it as it is. None is NULL."""
+
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+
+class _Dataclass(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+
+def column_values(values: _Dataclass) -> dict[str, Any]:
+    """The fields of an Insert or Update value that are not UNSET, keyed by column name
+    (None kept: it is NULL): the columns of an INSERT or of an UPDATE's SET."""
+    return {
+        f.metadata.get("db_name", f.name): value
+        for f in fields(values)
+        if (value := getattr(values, f.name)) is not UNSET
+    }
 
 
 class Status(str, _enum.Enum):
@@ -59,16 +83,16 @@ class InvoiceLinesInsert:
 
     line_no: int = field(metadata={"db_name": 'Line No'})
     amount: _decimal.Decimal
-    class_: Class | None = field(default=None, metadata={"db_name": 'class'})
+    class_: Class | None | Unset = field(default=UNSET, metadata={"db_name": 'class'})
 
 
 @dataclass(frozen=True, kw_only=True)
 class InvoiceLinesUpdate:
     """Values for UPDATE Billing Dept.Invoice Lines (every field optional)."""
 
-    line_no: int | None = field(default=None, metadata={"db_name": 'Line No'})
-    amount: _decimal.Decimal | None = None
-    class_: Class | None = field(default=None, metadata={"db_name": 'class'})
+    line_no: int | Unset = field(default=UNSET, metadata={"db_name": 'Line No'})
+    amount: _decimal.Decimal | Unset = UNSET
+    class_: Class | None | Unset = field(default=UNSET, metadata={"db_name": 'class'})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +113,7 @@ class AuthClassInsert:
 class AuthClassUpdate:
     """Values for UPDATE auth.class (every field optional)."""
 
-    id: int | None = None
+    id: int | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +130,7 @@ class AuthUsers:
 class AuthUsersInsert:
     """Values for INSERT INTO auth.users."""
 
-    id: _uuid.UUID | None = None
+    id: _uuid.UUID | Unset = UNSET
     user_id: int
     status: Status
     type: str
@@ -116,10 +140,10 @@ class AuthUsersInsert:
 class AuthUsersUpdate:
     """Values for UPDATE auth.users (every field optional)."""
 
-    id: _uuid.UUID | None = None
-    user_id: int | None = None
-    status: Status | None = None
-    type: str | None = None
+    id: _uuid.UUID | Unset = UNSET
+    user_id: int | Unset = UNSET
+    status: Status | Unset = UNSET
+    type: str | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,14 +157,14 @@ class PublicUsers2:
 class PublicUsers2Insert:
     """Values for INSERT INTO public.Users."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class PublicUsers2Update:
     """Values for UPDATE public.Users (every field optional)."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,13 +213,13 @@ class AllTypes:
     c_int4multirange: Any
     c_floatrange: Any
     c_oid: int | None
-    c_int_array: list[int] | None
-    c_int_matrix: list[list[int]] | None
-    c_text_array: list[str]
+    c_int_array: list[int | None] | None
+    c_int_matrix: list[list[int | None]] | None
+    c_text_array: list[str | None]
     c_labels: list[str] | None
     c_checked_texts: list[str] | None
     c_composite: MoneyAmount | None
-    c_composite_array: list[MoneyAmount] | None
+    c_composite_array: list[MoneyAmount | None] | None
     c_doubled: int | None
 
 
@@ -203,110 +227,110 @@ class AllTypes:
 class AllTypesInsert:
     """Values for INSERT INTO public.all_types."""
 
-    id: int | None = None
+    id: int | Unset = UNSET
     c_smallint: int
     c_integer: int
     c_bigint: int
-    c_real: float | None = None
-    c_double: float | None = None
-    c_numeric: _decimal.Decimal | None = None
-    c_money: str | None = None
-    c_boolean: bool | None = None
-    c_text: str | None = None
-    c_varchar: str | None = None
-    c_char: str | None = None
-    c_qchar: str | None = None
-    c_name: str | None = None
-    c_bytea: bytes | None = None
-    c_json: Json | None = None
-    c_jsonb: Json | None = None
-    c_uuid: _uuid.UUID | None = None
-    c_date: _dt.date | None = None
-    c_timestamp: _dt.datetime | None = None
-    c_timestamptz: _dt.datetime | None = None
-    c_time: _dt.time | None = None
-    c_timetz: _dt.time | None = None
-    c_interval: _dt.timedelta | None = None
-    c_interval_ym: _dt.timedelta | None = None
-    c_inet: Inet | None = None
-    c_cidr: Cidr | None = None
-    c_macaddr: str | None = None
-    c_bit: str | None = None
-    c_varbit: str | None = None
-    c_tsvector: str | None = None
-    c_tsquery: str | None = None
-    c_xml: str | None = None
-    c_point: str | None = None
-    c_int4range: Any = None
-    c_int8range: Any = None
-    c_numrange: Any = None
-    c_tstzrange: Any = None
-    c_daterange: Any = None
-    c_int4multirange: Any = None
-    c_floatrange: Any = None
-    c_oid: int | None = None
-    c_int_array: list[int] | None = None
-    c_int_matrix: list[list[int]] | None = None
-    c_text_array: list[str] | None = None
-    c_labels: list[str] | None = None
-    c_checked_texts: list[str] | None = None
-    c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount] | None = None
+    c_real: float | None | Unset = UNSET
+    c_double: float | None | Unset = UNSET
+    c_numeric: _decimal.Decimal | None | Unset = UNSET
+    c_money: str | None | Unset = UNSET
+    c_boolean: bool | None | Unset = UNSET
+    c_text: str | None | Unset = UNSET
+    c_varchar: str | None | Unset = UNSET
+    c_char: str | None | Unset = UNSET
+    c_qchar: str | None | Unset = UNSET
+    c_name: str | None | Unset = UNSET
+    c_bytea: bytes | None | Unset = UNSET
+    c_json: Json | None | Unset = UNSET
+    c_jsonb: Json | Unset = UNSET
+    c_uuid: _uuid.UUID | None | Unset = UNSET
+    c_date: _dt.date | None | Unset = UNSET
+    c_timestamp: _dt.datetime | None | Unset = UNSET
+    c_timestamptz: _dt.datetime | None | Unset = UNSET
+    c_time: _dt.time | None | Unset = UNSET
+    c_timetz: _dt.time | None | Unset = UNSET
+    c_interval: _dt.timedelta | None | Unset = UNSET
+    c_interval_ym: _dt.timedelta | None | Unset = UNSET
+    c_inet: Inet | None | Unset = UNSET
+    c_cidr: Cidr | None | Unset = UNSET
+    c_macaddr: str | None | Unset = UNSET
+    c_bit: str | None | Unset = UNSET
+    c_varbit: str | None | Unset = UNSET
+    c_tsvector: str | None | Unset = UNSET
+    c_tsquery: str | None | Unset = UNSET
+    c_xml: str | None | Unset = UNSET
+    c_point: str | None | Unset = UNSET
+    c_int4range: Any = UNSET
+    c_int8range: Any = UNSET
+    c_numrange: Any = UNSET
+    c_tstzrange: Any = UNSET
+    c_daterange: Any = UNSET
+    c_int4multirange: Any = UNSET
+    c_floatrange: Any = UNSET
+    c_oid: int | None | Unset = UNSET
+    c_int_array: list[int | None] | None | Unset = UNSET
+    c_int_matrix: list[list[int | None]] | None | Unset = UNSET
+    c_text_array: list[str | None] | Unset = UNSET
+    c_labels: list[str] | None | Unset = UNSET
+    c_checked_texts: list[str] | None | Unset = UNSET
+    c_composite: MoneyAmount | None | Unset = UNSET
+    c_composite_array: list[MoneyAmount | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class AllTypesUpdate:
     """Values for UPDATE public.all_types (every field optional)."""
 
-    id: int | None = None
-    c_smallint: int | None = None
-    c_integer: int | None = None
-    c_bigint: int | None = None
-    c_real: float | None = None
-    c_double: float | None = None
-    c_numeric: _decimal.Decimal | None = None
-    c_money: str | None = None
-    c_boolean: bool | None = None
-    c_text: str | None = None
-    c_varchar: str | None = None
-    c_char: str | None = None
-    c_qchar: str | None = None
-    c_name: str | None = None
-    c_bytea: bytes | None = None
-    c_json: Json | None = None
-    c_jsonb: Json | None = None
-    c_uuid: _uuid.UUID | None = None
-    c_date: _dt.date | None = None
-    c_timestamp: _dt.datetime | None = None
-    c_timestamptz: _dt.datetime | None = None
-    c_time: _dt.time | None = None
-    c_timetz: _dt.time | None = None
-    c_interval: _dt.timedelta | None = None
-    c_interval_ym: _dt.timedelta | None = None
-    c_inet: Inet | None = None
-    c_cidr: Cidr | None = None
-    c_macaddr: str | None = None
-    c_bit: str | None = None
-    c_varbit: str | None = None
-    c_tsvector: str | None = None
-    c_tsquery: str | None = None
-    c_xml: str | None = None
-    c_point: str | None = None
-    c_int4range: Any = None
-    c_int8range: Any = None
-    c_numrange: Any = None
-    c_tstzrange: Any = None
-    c_daterange: Any = None
-    c_int4multirange: Any = None
-    c_floatrange: Any = None
-    c_oid: int | None = None
-    c_int_array: list[int] | None = None
-    c_int_matrix: list[list[int]] | None = None
-    c_text_array: list[str] | None = None
-    c_labels: list[str] | None = None
-    c_checked_texts: list[str] | None = None
-    c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount] | None = None
+    id: int | Unset = UNSET
+    c_smallint: int | Unset = UNSET
+    c_integer: int | Unset = UNSET
+    c_bigint: int | Unset = UNSET
+    c_real: float | None | Unset = UNSET
+    c_double: float | None | Unset = UNSET
+    c_numeric: _decimal.Decimal | None | Unset = UNSET
+    c_money: str | None | Unset = UNSET
+    c_boolean: bool | None | Unset = UNSET
+    c_text: str | None | Unset = UNSET
+    c_varchar: str | None | Unset = UNSET
+    c_char: str | None | Unset = UNSET
+    c_qchar: str | None | Unset = UNSET
+    c_name: str | None | Unset = UNSET
+    c_bytea: bytes | None | Unset = UNSET
+    c_json: Json | None | Unset = UNSET
+    c_jsonb: Json | Unset = UNSET
+    c_uuid: _uuid.UUID | None | Unset = UNSET
+    c_date: _dt.date | None | Unset = UNSET
+    c_timestamp: _dt.datetime | None | Unset = UNSET
+    c_timestamptz: _dt.datetime | None | Unset = UNSET
+    c_time: _dt.time | None | Unset = UNSET
+    c_timetz: _dt.time | None | Unset = UNSET
+    c_interval: _dt.timedelta | None | Unset = UNSET
+    c_interval_ym: _dt.timedelta | None | Unset = UNSET
+    c_inet: Inet | None | Unset = UNSET
+    c_cidr: Cidr | None | Unset = UNSET
+    c_macaddr: str | None | Unset = UNSET
+    c_bit: str | None | Unset = UNSET
+    c_varbit: str | None | Unset = UNSET
+    c_tsvector: str | None | Unset = UNSET
+    c_tsquery: str | None | Unset = UNSET
+    c_xml: str | None | Unset = UNSET
+    c_point: str | None | Unset = UNSET
+    c_int4range: Any = UNSET
+    c_int8range: Any = UNSET
+    c_numrange: Any = UNSET
+    c_tstzrange: Any = UNSET
+    c_daterange: Any = UNSET
+    c_int4multirange: Any = UNSET
+    c_floatrange: Any = UNSET
+    c_oid: int | None | Unset = UNSET
+    c_int_array: list[int | None] | None | Unset = UNSET
+    c_int_matrix: list[list[int | None]] | None | Unset = UNSET
+    c_text_array: list[str | None] | Unset = UNSET
+    c_labels: list[str] | None | Unset = UNSET
+    c_checked_texts: list[str] | None | Unset = UNSET
+    c_composite: MoneyAmount | None | Unset = UNSET
+    c_composite_array: list[MoneyAmount | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -335,44 +359,44 @@ class Class:
 class ClassInsert:
     """Values for INSERT INTO public.class."""
 
-    id: int | None = None
+    id: int | Unset = UNSET
     type: str
-    from_: _dt.date | None = field(default=None, metadata={"db_name": 'from'})
+    from_: _dt.date | None | Unset = field(default=UNSET, metadata={"db_name": 'from'})
     import_: bool = field(metadata={"db_name": 'import'})
-    interface: int | None = None
-    def_: str | None = field(default=None, metadata={"db_name": 'def'})
-    let: str | None = None
-    func: str | None = None
-    fn: str | None = None
-    struct: str | None = None
-    self: str | None = None
-    none: str | None = field(default=None, metadata={"db_name": 'None'})
-    string: str | None = None
-    model_config: str | None = None
-    private: int | None = field(default=None, metadata={"db_name": '_private'})
-    teacher_id: int | None = None
+    interface: int | None | Unset = UNSET
+    def_: str | None | Unset = field(default=UNSET, metadata={"db_name": 'def'})
+    let: str | None | Unset = UNSET
+    func: str | None | Unset = UNSET
+    fn: str | None | Unset = UNSET
+    struct: str | None | Unset = UNSET
+    self: str | None | Unset = UNSET
+    none: str | None | Unset = field(default=UNSET, metadata={"db_name": 'None'})
+    string: str | None | Unset = UNSET
+    model_config: str | None | Unset = UNSET
+    private: int | None | Unset = field(default=UNSET, metadata={"db_name": '_private'})
+    teacher_id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class ClassUpdate:
     """Values for UPDATE public.class (every field optional)."""
 
-    id: int | None = None
-    type: str | None = None
-    from_: _dt.date | None = field(default=None, metadata={"db_name": 'from'})
-    import_: bool | None = field(default=None, metadata={"db_name": 'import'})
-    interface: int | None = None
-    def_: str | None = field(default=None, metadata={"db_name": 'def'})
-    let: str | None = None
-    func: str | None = None
-    fn: str | None = None
-    struct: str | None = None
-    self: str | None = None
-    none: str | None = field(default=None, metadata={"db_name": 'None'})
-    string: str | None = None
-    model_config: str | None = None
-    private: int | None = field(default=None, metadata={"db_name": '_private'})
-    teacher_id: int | None = None
+    id: int | Unset = UNSET
+    type: str | Unset = UNSET
+    from_: _dt.date | None | Unset = field(default=UNSET, metadata={"db_name": 'from'})
+    import_: bool | Unset = field(default=UNSET, metadata={"db_name": 'import'})
+    interface: int | None | Unset = UNSET
+    def_: str | None | Unset = field(default=UNSET, metadata={"db_name": 'def'})
+    let: str | None | Unset = UNSET
+    func: str | None | Unset = UNSET
+    fn: str | None | Unset = UNSET
+    struct: str | None | Unset = UNSET
+    self: str | None | Unset = UNSET
+    none: str | None | Unset = field(default=UNSET, metadata={"db_name": 'None'})
+    string: str | None | Unset = UNSET
+    model_config: str | None | Unset = UNSET
+    private: int | None | Unset = field(default=UNSET, metadata={"db_name": '_private'})
+    teacher_id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -386,14 +410,14 @@ class Database:
 class DatabaseInsert:
     """Values for INSERT INTO public.database."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseUpdate:
     """Values for UPDATE public.database (every field optional)."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -409,18 +433,18 @@ class PublicJson:
 class PublicJsonInsert:
     """Values for INSERT INTO public.json."""
 
-    j: Json | None = None
-    json: str | None = field(default=None, metadata={"db_name": 'Json'})
-    json_2: str | None = field(default=None, metadata={"db_name": 'json'})
+    j: Json | None | Unset = UNSET
+    json: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Json'})
+    json_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'json'})
 
 
 @dataclass(frozen=True, kw_only=True)
 class PublicJsonUpdate:
     """Values for UPDATE public.json (every field optional)."""
 
-    j: Json | None = None
-    json: str | None = field(default=None, metadata={"db_name": 'Json'})
-    json_2: str | None = field(default=None, metadata={"db_name": 'json'})
+    j: Json | None | Unset = UNSET
+    json: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Json'})
+    json_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'json'})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -437,20 +461,20 @@ class PublicModel:
 class PublicModelInsert:
     """Values for INSERT INTO public.model."""
 
-    model_config: str | None = None
-    schema: str | None = None
-    str_: str | None = field(default=None, metadata={"db_name": 'str'})
-    int_: int | None = field(default=None, metadata={"db_name": 'int'})
+    model_config: str | None | Unset = UNSET
+    schema: str | None | Unset = UNSET
+    str_: str | None | Unset = field(default=UNSET, metadata={"db_name": 'str'})
+    int_: int | None | Unset = field(default=UNSET, metadata={"db_name": 'int'})
 
 
 @dataclass(frozen=True, kw_only=True)
 class PublicModelUpdate:
     """Values for UPDATE public.model (every field optional)."""
 
-    model_config: str | None = None
-    schema: str | None = None
-    str_: str | None = field(default=None, metadata={"db_name": 'str'})
-    int_: int | None = field(default=None, metadata={"db_name": 'int'})
+    model_config: str | None | Unset = UNSET
+    schema: str | None | Unset = UNSET
+    str_: str | None | Unset = field(default=UNSET, metadata={"db_name": 'str'})
+    int_: int | None | Unset = field(default=UNSET, metadata={"db_name": 'int'})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -494,11 +518,11 @@ class Users:
     display_name: str | None
     display_name_2: str | None = field(metadata={"db_name": 'Display Name'})
     access: Access
-    roles: list[Access]
+    roles: list[Access | None]
     created_at: _dt.datetime
     n_2fa_secret: bytes | None = field(metadata={"db_name": '2fa_secret'})
     score: int | None
-    tags: list[str] | None
+    tags: list[str | None] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -506,29 +530,29 @@ class UsersInsert:
     """Values for INSERT INTO public.users."""
 
     email: str
-    display_name: str | None = None
-    display_name_2: str | None = field(default=None, metadata={"db_name": 'Display Name'})
-    access: Access | None = None
-    roles: list[Access] | None = None
-    created_at: _dt.datetime | None = None
-    n_2fa_secret: bytes | None = field(default=None, metadata={"db_name": '2fa_secret'})
-    score: int | None = None
-    tags: list[str] | None = None
+    display_name: str | None | Unset = UNSET
+    display_name_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Display Name'})
+    access: Access | Unset = UNSET
+    roles: list[Access | None] | Unset = UNSET
+    created_at: _dt.datetime | Unset = UNSET
+    n_2fa_secret: bytes | None | Unset = field(default=UNSET, metadata={"db_name": '2fa_secret'})
+    score: int | None | Unset = UNSET
+    tags: list[str | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class UsersUpdate:
     """Values for UPDATE public.users (every field optional)."""
 
-    email: str | None = None
-    display_name: str | None = None
-    display_name_2: str | None = field(default=None, metadata={"db_name": 'Display Name'})
-    access: Access | None = None
-    roles: list[Access] | None = None
-    created_at: _dt.datetime | None = None
-    n_2fa_secret: bytes | None = field(default=None, metadata={"db_name": '2fa_secret'})
-    score: int | None = None
-    tags: list[str] | None = None
+    email: str | Unset = UNSET
+    display_name: str | None | Unset = UNSET
+    display_name_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Display Name'})
+    access: Access | Unset = UNSET
+    roles: list[Access | None] | Unset = UNSET
+    created_at: _dt.datetime | Unset = UNSET
+    n_2fa_secret: bytes | None | Unset = field(default=UNSET, metadata={"db_name": '2fa_secret'})
+    score: int | None | Unset = UNSET
+    tags: list[str | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -542,14 +566,14 @@ class PublicUsersInsert:
 class PublicUsersInsertInsert:
     """Values for INSERT INTO public.users_insert."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
 class PublicUsersInsertUpdate:
     """Values for UPDATE public.users_insert (every field optional)."""
 
-    id: int | None = None
+    id: int | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -575,7 +599,7 @@ class UserEmails:
 class AddTag_2Result:
     """A row returned by public.add_tag."""
 
-    result: list[str] | None
+    result: list[str | None] | None
     size: int | None
 
 
@@ -596,11 +620,11 @@ AuthUidArgs = TypedDict("AuthUidArgs", {})
 AuthUidReturns: TypeAlias = _uuid.UUID | None
 
 # The function public.add_tag(text[], integer)
-AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str], 'tag': int})
-AddTagReturns: TypeAlias = list[str] | None
+AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str | None], 'tag': int})
+AddTagReturns: TypeAlias = list[str | None] | None
 
 # The function public.add_tag(text[], text)
-AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str], 'tag': str})
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str | None], 'tag': str})
 AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
@@ -608,7 +632,7 @@ SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotReq
 SearchUsersReturns: TypeAlias = list[Users]
 
 # The function public.sum_ints(integer[])
-SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int]})
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})
 SumIntsReturns: TypeAlias = int | None
 
 # The function public.touch()

@@ -18,7 +18,11 @@ Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
 
 
 class Model(BaseModel):
-    """Base of every model here: fields are filled by Python name or by column name."""
+    """Base of every model here: fields are filled by Python name or by column name.
+
+    Insert and Update models: `model_dump(by_alias=True, exclude_unset=True)` gives the
+    fields that were set, by column name; a field left out is not there (the column keeps
+    its default or its value), one set to None is (NULL)."""
 
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
@@ -182,13 +186,13 @@ class AllTypes(Model):
     c_int4multirange: Any
     c_floatrange: Any
     c_oid: int | None
-    c_int_array: list[int] | None
-    c_int_matrix: list[list[int]] | None
-    c_text_array: list[str]
+    c_int_array: list[int | None] | None
+    c_int_matrix: list[list[int | None]] | None
+    c_text_array: list[str | None]
     c_labels: list[str] | None
     c_checked_texts: list[str] | None
     c_composite: MoneyAmount | None
-    c_composite_array: list[MoneyAmount] | None
+    c_composite_array: list[MoneyAmount | None] | None
     c_doubled: int | None
 
 
@@ -237,13 +241,13 @@ class AllTypesInsert(Model):
     c_int4multirange: Any = None
     c_floatrange: Any = None
     c_oid: int | None = None
-    c_int_array: list[int] | None = None
-    c_int_matrix: list[list[int]] | None = None
-    c_text_array: list[str] | None = None
+    c_int_array: list[int | None] | None = None
+    c_int_matrix: list[list[int | None]] | None = None
+    c_text_array: list[str | None] | None = None
     c_labels: list[str] | None = None
     c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount] | None = None
+    c_composite_array: list[MoneyAmount | None] | None = None
 
 
 class AllTypesUpdate(Model):
@@ -291,13 +295,13 @@ class AllTypesUpdate(Model):
     c_int4multirange: Any = None
     c_floatrange: Any = None
     c_oid: int | None = None
-    c_int_array: list[int] | None = None
-    c_int_matrix: list[list[int]] | None = None
-    c_text_array: list[str] | None = None
+    c_int_array: list[int | None] | None = None
+    c_int_matrix: list[list[int | None]] | None = None
+    c_text_array: list[str | None] | None = None
     c_labels: list[str] | None = None
     c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount] | None = None
+    c_composite_array: list[MoneyAmount | None] | None = None
 
 
 class Class(Model):
@@ -466,11 +470,11 @@ class Users(Model):
     display_name: str | None
     display_name_2: str | None = Field(alias='Display Name')
     access: Access
-    roles: list[Access]
+    roles: list[Access | None]
     created_at: _dt.datetime
     n_2fa_secret: bytes | None = Field(alias='2fa_secret')
     score: int | None
-    tags: list[str] | None
+    tags: list[str | None] | None
 
 
 class UsersInsert(Model):
@@ -480,11 +484,11 @@ class UsersInsert(Model):
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
     access: Access | None = None
-    roles: list[Access] | None = None
+    roles: list[Access | None] | None = None
     created_at: _dt.datetime | None = None
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
-    tags: list[str] | None = None
+    tags: list[str | None] | None = None
 
 
 class UsersUpdate(Model):
@@ -494,11 +498,11 @@ class UsersUpdate(Model):
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
     access: Access | None = None
-    roles: list[Access] | None = None
+    roles: list[Access | None] | None = None
     created_at: _dt.datetime | None = None
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
-    tags: list[str] | None = None
+    tags: list[str | None] | None = None
 
 
 class PublicUsersInsert(Model):
@@ -539,7 +543,7 @@ class UserEmails(Model):
 class AddTag_2Result(Model):
     """A row returned by public.add_tag."""
 
-    result: list[str] | None
+    result: list[str | None] | None
     size: int | None
 
 
@@ -559,11 +563,11 @@ AuthUidArgs = TypedDict("AuthUidArgs", {})
 AuthUidReturns: TypeAlias = _uuid.UUID | None
 
 # The function public.add_tag(text[], integer)
-AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str], 'tag': int})
-AddTagReturns: TypeAlias = list[str] | None
+AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str | None], 'tag': int})
+AddTagReturns: TypeAlias = list[str | None] | None
 
 # The function public.add_tag(text[], text)
-AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str], 'tag': str})
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str | None], 'tag': str})
 AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
@@ -571,7 +575,7 @@ SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotReq
 SearchUsersReturns: TypeAlias = list[Users]
 
 # The function public.sum_ints(integer[])
-SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int]})
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})
 SumIntsReturns: TypeAlias = int | None
 
 # The function public.touch()
