@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nself.backends.types.common import (
@@ -189,14 +188,10 @@ EMPTY_MEMBER = member_line("_empty", "Boolean", description="Nothing to hold: al
 Kind = Literal["scalar", "enum", "type", "input"]
 
 
-@dataclass(slots=True)
-class Definition:
-    """A definition of the SDL: its members are whole lines (member_line, enum_value_line)."""
-
-    kind: Kind
-    name: str
-    description: str | None = None
-    lines: list[str] = field(default_factory=list)
+# A definition of the SDL: (kind, name, description, member lines). Its members are whole
+# lines (member_line, enum_value_line); the list may be filled after the definition is
+# registered (an input type that refers to itself).
+Definition = tuple[Kind, str, str | None, list[str]]
 
 
 # A root field: (name, arguments, type, description).
@@ -235,6 +230,7 @@ class _Renderer:
             )
         self.definitions: dict[str, Definition] = {}
         self._fields: dict[tuple[str, ...], list[str]] = {}
+        self._field_names: dict[str, tuple[str, bool]] = {}  # field_name, and kept by member_names
         # A schema has few distinct types and fields (the same `id`, `created_at` in every
         # table): each type reference and each member line is spelled once.
         self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
@@ -258,9 +254,17 @@ class _Renderer:
         key = tuple(db_names)
         cached = self._fields.get(key)
         if cached is None:
-            names = [field_name(n) for n in db_names]
+            names = []
+            plain = True
+            for db_name in db_names:
+                known = self._field_names.get(db_name)
+                if known is None:
+                    gql = field_name(db_name)
+                    known = self._field_names[db_name] = (gql, _PLAIN_MEMBER.fullmatch(gql) is not None)
+                names.append(known[0])
+                plain = plain and known[1]
             # member_names keeps plain, distinct names as they are.
-            if len(set(names)) == len(names) and all(_PLAIN_MEMBER.fullmatch(n) for n in names):
+            if plain and len(set(names)) == len(names):
                 cached = names
             else:
                 cached = member_names(names, as_is, escape="{}", digit_prefix="_")
@@ -336,7 +340,7 @@ class _Renderer:
         return line
 
     def add(self, kind: Kind, name: str, description: str | None, lines: list[str]) -> None:
-        self.definitions[name] = Definition(kind, name, description, lines)
+        self.definitions[name] = (kind, name, description, lines)
 
     # ------------------------------------------------------------------ objects
 
@@ -447,8 +451,13 @@ class _Renderer:
         self.add_filters(name, filters, order, where)
         pk = table.primary_key
         if pk is not None:
-            gql = dict(zip([c.name for c in table.columns], names, strict=True))
-            keys = [(gql[c], self.key_type(table, column)) for c in pk.columns if (column := table.column(c))]
+            position = {c: i for i, c in enumerate(pk.columns)}
+            found = [
+                (position[c.name], n, c)
+                for c, n in zip(table.columns, names, strict=True)
+                if c.name in position
+            ]
+            keys = [(n, self.key_type(table, c)) for _, n, c in sorted(found, key=lambda k: k[0])]
             self.pk_arguments[(table.schema, table.name)] = (
                 "(" + ", ".join(f"{n}: {t}" for n, t in keys) + ")"
             )
@@ -524,10 +533,10 @@ class _Renderer:
             view = self.catalog.view(*key)
             if view is not None:
                 attributes = [(c.name, c.data_type) for c in view.columns]
-        definition = Definition("input", name, f"Input value of {key[0]}.{key[1]}.")
-        self.definitions[name] = definition
+        lines: list[str] = []
+        self.add("input", name, f"Input value of {key[0]}.{key[1]}.", lines)
         names = self.fields_of([a[0] for a in attributes])
-        definition.lines = [
+        lines += [
             self.member(n, self.type_ref(t, True, as_input=True), "", self.description(db, n, None))
             for n, (db, t) in zip(names, attributes, strict=True)
         ]
@@ -628,7 +637,7 @@ class _Renderer:
                 ("_has_keys_any", "[String!]"),
                 ("_has_keys_all", "[String!]"),
             ]
-        return Definition(
+        return (
             "input",
             name,
             f"Boolean expression to compare values of type {element}.",
@@ -782,7 +791,7 @@ class _Renderer:
         if self.hasura:
             for element, array in sorted(self.comparisons):
                 definition = self.comparison(element, array)
-                self.definitions[definition.name] = definition
+                self.definitions[definition[1]] = definition
             self.add(
                 "enum",
                 "order_by",
@@ -802,21 +811,21 @@ class _Renderer:
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
+        # Scalars, enums, object types, inputs, each by name; the root types last.
         order = {"scalar": 0, "enum": 1, "type": 2, "input": 3}
         definitions = sorted(
-            self.definitions.values(),
-            key=lambda d: (d.name in ROOT_TYPES, order[d.kind], d.name),
+            ((name in ROOT_TYPES, order[d[0]], name), d) for name, d in self.definitions.items()
         )
         # (description literal or None, head, body): a scalar has no body; GraphQL has no
         # empty object or input types (a table without columns, an update input of a table
         # whose columns are all generated), so those hold one `_empty` field.
         laid_out = [
             (
-                graphql_string(d.description) if d.description else None,
-                f"{d.kind} {d.name}",
-                None if d.kind == "scalar" else "".join(d.lines) or EMPTY_MEMBER,
+                graphql_string(description) if description else None,
+                f"{kind} {name}",
+                None if kind == "scalar" else "".join(lines) or EMPTY_MEMBER,
             )
-            for d in definitions
+            for _, (kind, name, description, lines) in definitions
         ]
         return render_template(
             "types/graphql/schema.graphql.jinja2",
