@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.pq import Format
 from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
@@ -572,9 +573,9 @@ def write_columns(model: Any, module: ModuleType) -> dict[str, Any]:
     return dict(module.column_values(model))
 
 
-def execute_write(url: str, sql: str, values: list[Any]) -> dict[str, Any]:
+def execute_write(url: str, statement: str | sql.Composed, values: list[Any]) -> dict[str, Any]:
     with psycopg.connect(url, autocommit=True) as conn, conn.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(sql, values)  # type: ignore[arg-type]
+        cursor.execute(statement, values)  # type: ignore[arg-type]
         row = cursor.fetchone()
     assert row is not None
     return row
@@ -608,10 +609,10 @@ def test_update_leaves_out_writes_null_or_a_value(
            VALUES ('update-' || gen_random_uuid() || '@example.com', 'Ann', 'ANN', 5) RETURNING id""",
         [],
     )
-    if columns:
-        sets = ", ".join(f"{c} = %s" for c in column_list(columns).split(", "))
-        sql = f"UPDATE public.users SET {sets} WHERE id = %s RETURNING *"
-        row = execute_write(url, sql, [*columns.values(), row["id"]])
+    if columns:  # as docs/types.md shows it
+        sets = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+        update_sql = sql.SQL("UPDATE public.users SET {} WHERE id = %s RETURNING *").format(sets)
+        row = execute_write(url, update_sql, [*columns.values(), row["id"]])
     else:  # nothing to set: the row as it is
         row = execute_write(url, "SELECT * FROM public.users WHERE id = %s", [row["id"]])
     assert {k: row[k] for k in stored} == stored
