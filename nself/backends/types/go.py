@@ -15,6 +15,7 @@ the file's generic helpers Value, NullableValue and Null make them."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -25,6 +26,7 @@ from nself.backends.types.common import (
     column_nullable,
     comment_lines,
     insert_presence,
+    make_identifier,
     member_names,
     named_type_objects,
     null_free_array_subjects,
@@ -232,7 +234,17 @@ def go_name(name: str) -> str:
 def field_names(db_names: Sequence[str]) -> list[str]:
     """Unique exported field names; a leading digit gets an 'X' ('2nd_line' -> 'X2ndLine':
     an underscore would make the field unexported and invisible to encoding/json)."""
+    names = [_field_identifier(n) for n in db_names]
+    if len(set(names)) == len(names):  # what member_names gives when nothing collides
+        return names
     return member_names(db_names, go_name, digit_prefix="X", empty="Field")
+
+
+@functools.lru_cache(maxsize=65536)
+def _field_identifier(db_name: str) -> str:
+    """member_names' identifier for one field name (cached by one argument, which is
+    cheaper to look up than make_identifier's keyword arguments)."""
+    return make_identifier(db_name, go_name, digit_prefix="X", empty="Field")
 
 
 def valid_json_tag(name: str) -> bool:
@@ -251,6 +263,20 @@ def json_tag(db_name: str, *, omitempty: bool, owner: str, quoted: bool = False)
     suffix = (",omitempty" if omitempty else "") + (",string" if quoted else "")
     tag = f'json:"{db_name}{suffix}"'
     return f"`{tag}`" if "`" not in tag else '"' + tag.replace('"', '\\"') + '"'
+
+
+def column_tags(db_name: str, row_quoted: bool, optional_quoted: bool, owner: str) -> tuple[str, str]:
+    """A table column's tags in its Row field and in an Insert/Update field that may be left
+    out (`json_tag` without and with omitempty), the name checked once."""
+    if row_quoted or optional_quoted or "`" in db_name:
+        return (
+            json_tag(db_name, omitempty=False, owner=owner, quoted=row_quoted),
+            json_tag(db_name, omitempty=True, owner=owner, quoted=optional_quoted),
+        )
+    # An ASCII identifier is a valid tag; the check costs more than the tags for other names.
+    if not (db_name.isascii() and db_name.isidentifier()) and not valid_json_tag(db_name):
+        json_tag(db_name, omitempty=False, owner=owner)  # raises, naming the column
+    return f'`json:"{db_name}"`', f'`json:"{db_name},omitempty"`'
 
 
 def check_package(name: str) -> str:
@@ -463,66 +489,63 @@ class GoRenderer:
             go_tags.append(tag)
         return GoStruct(name, doc, go_names, go_types, go_tags, comments)
 
-    def field_sets(self, table: Table) -> tuple[list[FieldSpec], list[FieldSpec], list[FieldSpec]]:
-        """The Row, Insert and Update fields of a table: common.table_field_sets as plain
-        tuples, decided by the same rules (column_nullable, insert_presence, update_presence,
-        null_free_array_subjects). Its named tuples cost a third of a render of a large
-        schema; the tests hold the two equal."""
+    def table_structs(self, table: Table) -> list[GoStruct]:
+        """The Row, Insert and Update structs of a table, in one pass over its columns: the
+        fields of common.table_field_sets (by its rules: column_nullable, insert_presence,
+        update_presence, null_free_array_subjects; the tests hold the two equal) without
+        building its named tuples, which cost a third of a render of a large schema."""
+        name = self.names[(table.schema, table.name)]
+        qualified = f"{table.schema}.{table.name}"
+        owner = f"table {qualified}"
         resolver = self.resolver
         resolve = resolver.resolve
         null_free = null_free_array_subjects(
             check for check in table.constraints if isinstance(check, CheckConstraint)
         )
-        row: list[FieldSpec] = []
-        insert: list[FieldSpec] = []
-        update: list[FieldSpec] = []
-        for c in table.columns:
+        # One name per column for all three structs, so a column is the same field in each.
+        go_names = field_names([c.name for c in table.columns])
+        row_types: list[str] = []
+        row_tags: list[str] = []
+        insert_names: list[str] = []
+        insert_types: list[str] = []
+        insert_tags: list[str] = []
+        update_names: list[str] = []
+        update_types: list[str] = []
+        update_tags: list[str] = []
+        comments: list[list[str]] | None = None
+        spelled = self._spelled_columns
+        for go, c in zip(go_names, table.columns, strict=True):
             db_name, data_type = c.name, c.data_type
             nullable = column_nullable(c, resolver)
             elements = resolve(data_type).element_nullable and db_name not in null_free
-            row.append((db_name, data_type, nullable, False, c.comment, elements))
-            presence = insert_presence(c, resolver)
-            if presence != "absent":
-                insert.append((db_name, data_type, nullable, presence == "optional", None, elements))
-            if update_presence(c) != "absent":
-                update.append((db_name, data_type, nullable, True, None, elements))
-        return row, insert, update
-
-    def table_structs(self, table: Table) -> list[GoStruct]:
-        name = self.names[(table.schema, table.name)]
-        owner = f"table {table.schema}.{table.name}"
-        qualified = f"{table.schema}.{table.name}"
-        row, insert, update = self.field_sets(table)
-        # One name per column for all three structs, so a column is the same field in each.
-        go_names = field_names([f[0] for f in row])
-        # Each column spelled once, as in the Row struct and as a field that may be left out
-        # (Insert and Update share the column's nullability and element nullability).
-        row_types: list[str] = []
-        row_tags: list[str] = []
-        fields: dict[str, tuple[str, str, str, str, str]] = {}
-        comments: list[list[str]] | None = None
-        spelled, spell, tag = self._spelled_columns, self.spell_column, self.tag
-        for i, (db_name, data_type, nullable, _, comment, elements) in enumerate(row):
+            # A column is spelled once for the three structs: as in the Row and as a field
+            # that may be left out.
             row_type, row_quoted, optional_type, optional_quoted = spelled.get(
                 (data_type, nullable, elements)
-            ) or spell(data_type, nullable, elements)
-            row_tag = tag(db_name, False, row_quoted, owner)
+            ) or self.spell_column(data_type, nullable, elements)
+            row_tag, optional_tag = column_tags(db_name, row_quoted, optional_quoted, owner)
             row_types.append(row_type)
             row_tags.append(row_tag)
-            fields[db_name] = (
-                go_names[i],
-                row_type,
-                row_tag,
-                optional_type,
-                tag(db_name, True, optional_quoted, owner),
-            )
-            if comment:
+            presence = insert_presence(c, resolver)
+            if presence == "optional":
+                insert_names.append(go)
+                insert_types.append(optional_type)
+                insert_tags.append(optional_tag)
+            elif presence == "required":
+                insert_names.append(go)
+                insert_types.append(row_type)
+                insert_tags.append(row_tag)
+            if update_presence(c) != "absent":  # always optional
+                update_names.append(go)
+                update_types.append(optional_type)
+                update_tags.append(optional_tag)
+            if c.comment:
                 if comments is None:
-                    comments = [[] for _ in range(i)]
-                comments.append(comment_lines(comment))
+                    comments = [[] for _ in row_types[1:]]
+                comments.append(comment_lines(c.comment))
             elif comments is not None:
                 comments.append([])
-        structs = [
+        return [
             GoStruct(
                 name,
                 [f"{name} is a row of the table {qualified}.", *comment_lines(table.comment)],
@@ -530,36 +553,27 @@ class GoRenderer:
                 row_types,
                 row_tags,
                 comments,
-            )
-        ]
-        for suffix, doc, specs in (
-            (
-                "Insert",
+            ),
+            GoStruct(
+                name + "Insert",
                 [
                     f"{name}Insert is a row to insert into {qualified}; nil fields are left out,",
                     "so the column's default (or NULL) applies.",
                 ],
-                insert,
+                insert_names,
+                insert_types,
+                insert_tags,
             ),
-            (
-                "Update",
+            GoStruct(
+                name + "Update",
                 [
                     f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged."
                 ],
-                update,
+                update_names,
+                update_types,
+                update_tags,
             ),
-        ):
-            chosen = [(fields[f[0]], f[3]) for f in specs]
-            structs.append(
-                GoStruct(
-                    name + suffix,
-                    doc,
-                    [c[0] for c, _ in chosen],
-                    [c[3] if optional else c[1] for c, optional in chosen],
-                    [c[4] if optional else c[2] for c, optional in chosen],
-                )
-            )
-        return structs
+        ]
 
     def view_struct(self, view: View) -> GoStruct:
         name = self.names[(view.schema, view.name)]
