@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from nself.backends.types.common import (
@@ -188,14 +188,25 @@ EMPTY_MEMBER = member_line("_empty", "Boolean", description="Nothing to hold: al
 Kind = Literal["scalar", "enum", "type", "input"]
 
 
-# A definition of the SDL: (kind, name, description, member lines). Its members are whole
-# lines (member_line, enum_value_line); the list may be filled after the definition is
-# registered (an input type that refers to itself).
-Definition = tuple[Kind, str, str | None, list[str]]
+# A definition of the SDL, by name: (kind, description, body). The body is its members as
+# whole lines (member_line, enum_value_line), joined when the definition is added: plain
+# strings, which the cyclic GC need not follow (a render holds some 7,000 definitions).
+Definition = tuple[Kind, str | None, str]
 
 
-# A root field: (name, arguments, type, description).
-RootField = tuple[str, str, str, str]
+class RootFields:
+    """The fields of a root type (Query, Mutation): their names, and their member lines
+    (some 8,000 with Hasura's conventions, made straight into lines)."""
+
+    __slots__ = ("lines", "names")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.lines: list[str] = []
+
+    def add(self, name: str, arguments: str, type_: str, description: str) -> None:
+        self.names.append(name)
+        self.lines.append(member_line(name, type_, arguments, description))
 
 
 class _Renderer:
@@ -339,8 +350,8 @@ class _Renderer:
             line = self._lines[key] = member_line(name, type_, arguments, description)
         return line
 
-    def add(self, kind: Kind, name: str, description: str | None, lines: list[str]) -> None:
-        self.definitions[name] = (kind, name, description, lines)
+    def add(self, kind: Kind, name: str, description: str | None, lines: Iterable[str]) -> None:
+        self.definitions[name] = (kind, description, "".join(lines))
 
     # ------------------------------------------------------------------ objects
 
@@ -533,13 +544,14 @@ class _Renderer:
             view = self.catalog.view(*key)
             if view is not None:
                 attributes = [(c.name, c.data_type) for c in view.columns]
-        lines: list[str] = []
-        self.add("input", name, f"Input value of {key[0]}.{key[1]}.", lines)
+        description = f"Input value of {key[0]}.{key[1]}."
+        self.add("input", name, description, [])  # taken: an input that refers to itself stops here
         names = self.fields_of([a[0] for a in attributes])
-        lines += [
+        lines = [
             self.member(n, self.type_ref(t, True, as_input=True), "", self.description(db, n, None))
             for n, (db, t) in zip(names, attributes, strict=True)
         ]
+        self.add("input", name, description, lines)
 
     def enum(self, schema: str, name: str, labels: tuple[str, ...], comment: str | None) -> None:
         values = member_names(labels, screaming_snake_case, digit_prefix="_", empty="EMPTY")
@@ -603,7 +615,7 @@ class _Renderer:
             self._filters[data_type] = cached
         return cached
 
-    def comparison(self, element: str, array: bool) -> Definition:
+    def comparison(self, element: str, array: bool) -> None:
         # The operand of an array comparison is a value, not a column: PostgreSQL takes
         # NULL elements in it whatever the column holds (`'{a,NULL}' = tags` is true for a
         # row holding {a,NULL}), so its elements are nullable.
@@ -637,97 +649,86 @@ class _Renderer:
                 ("_has_keys_any", "[String!]"),
                 ("_has_keys_all", "[String!]"),
             ]
-        return (
+        self.add(
             "input",
             name,
             f"Boolean expression to compare values of type {element}.",
             [member_line(op, t) for op, t in ops],
         )
 
-    def hasura_roots(self) -> tuple[list[RootField], list[RootField]]:
-        """(field name, arguments, type, description) of Query and Mutation."""
-        query: list[RootField] = []
-        mutation: list[RootField] = []
+    def hasura_roots(self) -> tuple[RootFields, RootFields]:
+        """The fields of Query and Mutation."""
+        query, mutation = RootFields(), RootFields()
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
             select_args = f"(limit: Int, offset: Int, order_by: [{name}_order_by!], where: {name}_bool_exp)"
-            query.append((name, select_args, f"[{name}!]!", f"Rows of {where}."))
+            query.add(name, select_args, f"[{name}!]!", f"Rows of {where}.")
             if not isinstance(relation, Table):
                 continue
             pk = relation.primary_key
             pk_args = ""
             if pk is not None:
                 pk_args = self.pk_arguments[(relation.schema, relation.name)]
-                query.append((f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key."))
-            mutation.append(
-                (
-                    f"insert_{name}",
-                    f"(objects: [{name}_insert_input!]!)",
-                    f"{name}_mutation_response",
-                    f"Insert rows into {where}.",
-                )
+                query.add(f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key.")
+            mutation.add(
+                f"insert_{name}",
+                f"(objects: [{name}_insert_input!]!)",
+                f"{name}_mutation_response",
+                f"Insert rows into {where}.",
             )
-            mutation.append(
-                (
-                    f"insert_{name}_one",
-                    f"(object: {name}_insert_input!)",
+            mutation.add(
+                f"insert_{name}_one",
+                f"(object: {name}_insert_input!)",
+                name,
+                f"Insert one row into {where}.",
+            )
+            mutation.add(
+                f"update_{name}",
+                f"(_set: {name}_set_input, where: {name}_bool_exp!)",
+                f"{name}_mutation_response",
+                f"Update rows of {where}.",
+            )
+            if pk is not None:
+                mutation.add(
+                    f"update_{name}_by_pk",
+                    f"(_set: {name}_set_input, pk_columns: {name}_pk_columns_input!)",
                     name,
-                    f"Insert one row into {where}.",
+                    f"Update one row of {where} by its primary key.",
                 )
-            )
-            mutation.append(
-                (
-                    f"update_{name}",
-                    f"(_set: {name}_set_input, where: {name}_bool_exp!)",
-                    f"{name}_mutation_response",
-                    f"Update rows of {where}.",
-                )
+            mutation.add(
+                f"delete_{name}",
+                f"(where: {name}_bool_exp!)",
+                f"{name}_mutation_response",
+                f"Delete rows of {where}.",
             )
             if pk is not None:
-                mutation.append(
-                    (
-                        f"update_{name}_by_pk",
-                        f"(_set: {name}_set_input, pk_columns: {name}_pk_columns_input!)",
-                        name,
-                        f"Update one row of {where} by its primary key.",
-                    )
-                )
-            mutation.append(
-                (
-                    f"delete_{name}",
-                    f"(where: {name}_bool_exp!)",
-                    f"{name}_mutation_response",
-                    f"Delete rows of {where}.",
-                )
-            )
-            if pk is not None:
-                mutation.append(
-                    (f"delete_{name}_by_pk", pk_args, name, f"Delete one row of {where} by its primary key.")
+                mutation.add(
+                    f"delete_{name}_by_pk", pk_args, name, f"Delete one row of {where} by its primary key."
                 )
         return query, mutation
 
-    def plain_roots(self) -> tuple[list[RootField], list[RootField]]:
-        query: list[RootField] = []
-        mutation: list[RootField] = []
+    def plain_roots(self) -> tuple[RootFields, RootFields]:
+        query, mutation = RootFields(), RootFields()
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
             root = name[:1].lower() + name[1:]
-            query.append((root, "(limit: Int, offset: Int)", f"[{name}!]!", f"Rows of {where}."))
+            query.add(root, "(limit: Int, offset: Int)", f"[{name}!]!", f"Rows of {where}.")
             if isinstance(relation, Table):
-                mutation.append(
-                    (f"insert{name}", f"(object: {name}InsertInput!)", name, f"Insert one row into {where}.")
+                mutation.add(
+                    f"insert{name}", f"(object: {name}InsertInput!)", name, f"Insert one row into {where}."
                 )
         return query, mutation
 
     # ------------------------------------------------------------------ functions
 
-    def function_fields(self, taken: set[str]) -> tuple[list[RootField], list[RootField]]:
+    def function_fields(self, query: RootFields, mutation: RootFields) -> None:
+        """The callable functions, after the tables' and views' fields (whose names they
+        do not take): STABLE and IMMUTABLE ones in Query, VOLATILE ones in Mutation."""
+        taken = {*query.names, *mutation.names}
         shapes = callable_functions(self.catalog, self.resolver)
         names = function_names(shapes, keep_case, escape="{}", taken=taken)
-        query: list[RootField] = []
-        mutation: list[RootField] = []
         for index, shape in enumerate(shapes):
             gql_name = names[index]
             if gql_name[0].isdigit():
@@ -738,8 +739,7 @@ class _Renderer:
             if shape.function.comment:
                 doc += f" {shape.function.comment}"
             target = mutation if shape.function.volatility == "VOLATILE" else query
-            target.append((gql_name, arguments, returns, doc))
-        return query, mutation
+            target.add(gql_name, arguments, returns, doc)
 
     def function_arguments(self, shape: FunctionShape) -> str:
         if not shape.inputs:
@@ -782,51 +782,46 @@ class _Renderer:
         for view in self.catalog.views:
             self.view(view)
         query, mutation = self.hasura_roots() if self.hasura else self.plain_roots()
-        taken = {q[0] for q in query} | {m[0] for m in mutation}
-        function_query, function_mutation = self.function_fields(taken)
-        query += function_query
-        mutation += function_mutation
+        self.function_fields(query, mutation)
         while self.needed_inputs:
             self.composite_input(self.needed_inputs.pop(0))
         if self.hasura:
             for element, array in sorted(self.comparisons):
-                definition = self.comparison(element, array)
-                self.definitions[definition[1]] = definition
+                self.comparison(element, array)
             self.add(
                 "enum",
                 "order_by",
                 "Column ordering options.",
                 [enum_value_line(v, d) for v, d in ORDER_BY_VALUES],
             )
-        if not query:
-            query.append(("_empty", "", "Boolean", "The schema has no tables, views or functions."))
-        self.add("type", "Query", "Root of every query.", [member_line(n, t, a, d) for n, a, t, d in query])
-        if mutation:
-            self.add(
-                "type",
-                "Mutation",
-                "Root of every mutation.",
-                [member_line(n, t, a, d) for n, a, t, d in mutation],
-            )
+        if not query.lines:
+            query.add("_empty", "", "Boolean", "The schema has no tables, views or functions.")
+        self.add("type", "Query", "Root of every query.", query.lines)
+        if mutation.lines:
+            self.add("type", "Mutation", "Root of every mutation.", mutation.lines)
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
         # Scalars, enums, object types, inputs, each by name; the root types last.
-        order = {"scalar": 0, "enum": 1, "type": 2, "input": 3}
-        definitions = sorted(
-            ((name in ROOT_TYPES, order[d[0]], name), d) for name, d in self.definitions.items()
-        )
+        groups: dict[str, list[str]] = {"scalar": [], "enum": [], "type": [], "input": []}
+        roots: list[str] = []
+        for name, (kind, _, _) in self.definitions.items():
+            (roots if name in ROOT_TYPES else groups[kind]).append(name)
+        ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)
         # (description literal or None, head, body): a scalar has no body; GraphQL has no
         # empty object or input types (a table without columns, an update input of a table
         # whose columns are all generated), so those hold one `_empty` field.
-        laid_out = [
-            (
-                graphql_string(description) if description else None,
-                f"{kind} {name}",
-                None if kind == "scalar" else "".join(lines) or EMPTY_MEMBER,
+        definitions = self.definitions
+        laid_out = []
+        for name in ordered:
+            kind, description, body = definitions[name]
+            laid_out.append(
+                (
+                    graphql_string(description) if description else None,
+                    f"{kind} {name}",
+                    None if kind == "scalar" else body or EMPTY_MEMBER,
+                )
             )
-            for _, (kind, name, description, lines) in definitions
-        ]
         return render_template(
             "types/graphql/schema.graphql.jinja2",
             definitions=laid_out,
