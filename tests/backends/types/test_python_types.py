@@ -29,6 +29,7 @@ from nself.backends.types.common import TypeResolver, table_field_sets
 from nself.backends.types.python import _Renderer, doc_text, render, render_python
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
+from nself.ir.model import View, ViewColumn
 from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
 from tests.conftest import run_sql
@@ -199,6 +200,27 @@ def test_array_elements_nullable_unless_postgresql_forbids_null(
         "    c_unchecked_ints: list[int | None] | None | Unset = UNSET",  # the CHECK is under OR
         "    c_tag_matrix: list[list[str | None]] | None",  # an array of a domain over text[]
         "    moods: list[Mood | None] | None = None",  # composite line_item
+    ]:
+        assert line in text, line
+
+
+def test_view_array_elements(rich: Catalog) -> None:
+    """A view column's elements follow its type (a view carries no CHECK)."""
+    view = View(
+        "public",
+        "arrays",
+        "SELECT ...",
+        (
+            ViewColumn("texts", "text[]", not_null=True),
+            ViewColumn("labels", "public.label[]"),
+            ViewColumn("grid", "integer[][]"),
+        ),
+    )
+    text = render_python(dataclasses.replace(rich, views=(*rich.views, view)), {})
+    for line in [
+        "    texts: list[str | None]",
+        "    labels: list[str] | None",
+        "    grid: list[list[int | None]] | None",
     ]:
         assert line in text, line
 
