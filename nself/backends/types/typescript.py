@@ -179,11 +179,13 @@ def json_strings(texts: Iterable[str]) -> str:
 
 
 # What the template lays out, as plain tuples (no attribute lookups in its loops):
-# an interface is (doc comment or None, head: name and `extends` clause, body: member
-# lines); a table of `Database` is (key, type name, relationships), a relationship
-# (foreign key literal, columns, isOneToOne, referenced relation literal, referenced
-# columns); an enum (database name, key, type name, union, [(member, label literal)]); a function (key,
-# [(args type, returns type)]); a view or composite type (key, type name).
+# - an interface: (doc comment or None, head: name and `extends` clause, body: its member
+#   lines, see member_line);
+# - a table of `Database`: (key, type name, relationships); a relationship: (foreign key
+#   literal, columns, isOneToOne, referenced relation literal, referenced columns);
+# - an enum: (database name, key, type name, union, [(member, label literal)]);
+# - a function: (key, [(args type, returns type)]); a view or composite type: (key, type
+#   name).
 InterfaceModel = tuple[str | None, str, str]
 RelationshipModel = tuple[str, str, str, str, str]
 TableModel = tuple[str, str, list[RelationshipModel]]
@@ -400,11 +402,7 @@ class _Renderer:
             target = self.names.get(key)
             if target is None:
                 continue
-            may_be_null = False
-            for column in fk.columns:
-                if nullable.get(column, True):
-                    may_be_null = True
-                    break
+            may_be_null = any(nullable.get(column, True) for column in fk.columns)
             name = fk.ref_table if targets.count(key) == 1 else fk.name
             wanted.append((name, f"{target} | null" if may_be_null else target))
         incoming = self.incoming.get((table.schema, table.name), [])
