@@ -223,7 +223,8 @@ def rust_string(text: str) -> str:
 
 
 MAX_WIDTH = 100  # rustfmt's max_width
-ATTRIBUTE_ARGUMENTS_WIDTH = 70  # rustfmt's attr_fn_like_width: an attribute's arguments on one line
+# rustfmt's attr_fn_like_width: an attribute's arguments (two or more) on one line.
+ATTRIBUTE_ARGUMENTS_WIDTH = 70
 
 
 def display_width(text: str) -> int:
@@ -235,12 +236,17 @@ def display_width(text: str) -> int:
 
 def serde_attribute(arguments: Sequence[str]) -> list[str]:
     """`#[serde(...)]` at an indent of four: one line, or one argument per line when the
-    arguments pass rustfmt's attr_fn_like_width or the line its max_width."""
+    line would reach rustfmt's max_width or, with several arguments, the arguments would pass
+    its attr_fn_like_width (a single argument stays on the line while the line fits)."""
     if not arguments:
         return []
     inner = ", ".join(arguments)
     line = f"    #[serde({inner})]"
-    if display_width(inner) <= ATTRIBUTE_ARGUMENTS_WIDTH and display_width(line) <= MAX_WIDTH:
+    # rustfmt breaks an attribute that would reach column 100 itself (checked against
+    # rustfmt 1.x: 99 columns stay, 100 break), unlike a field line.
+    if display_width(line) < MAX_WIDTH and (
+        len(arguments) == 1 or display_width(inner) <= ATTRIBUTE_ARGUMENTS_WIDTH
+    ):
         return [line]
     return ["    #[serde(", *(f"        {a}," for a in arguments[:-1]), f"        {arguments[-1]}", "    )]"]
 
@@ -283,8 +289,7 @@ class RustRenderer:
             digit_prefix="T",
         )
         # A schema repeats few (field name, column) combinations (id, created_at, ...): each
-        # field's text is decided once.
-        # Keyed by name, then column: no key tuple to allocate per field.
+        # field's text is decided once, keyed by name then column (no key tuple per field).
         self._field_text: dict[str, dict[StructField, str]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
         self.uses_double_option = False

@@ -362,8 +362,8 @@ class SwiftRenderer:
         self.uses_json = False
         self.uses_decode_nullable = False
         # A schema repeats few (property name, column) combinations (id, created_at, ...):
-        # each property's text is decided once.
-        # Keyed by name, then column: no key tuple to allocate per property.
+        # each property's text is decided once, keyed by name then column (no key tuple per
+        # property).
         self._properties: dict[str, dict[StructField, SwiftProperty]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
 

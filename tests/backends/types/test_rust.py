@@ -30,6 +30,7 @@ from nself.backends.types.rust import (
     render,
     render_rust,
     rust_string,
+    serde_attribute,
     variant_names,
 )
 from nself.frontends.live import introspect
@@ -79,6 +80,22 @@ def test_field_names() -> None:
 )
 def test_variant_names(labels: list[str], expected: list[str]) -> None:
     assert variant_names(labels) == expected
+
+
+@pytest.mark.parametrize(
+    ("arguments", "lines"),
+    [
+        # rustfmt keeps a single argument on the line while the line stays under 100 columns ...
+        (['rename = "' + "a" * 74 + '"'], 1),
+        (['rename = "' + "a" * 75 + '"'], 3),
+        # ... and several only while they fit in 70 (attr_fn_like_width).
+        (['rename = "' + "a" * 18 + '"', 'skip_serializing_if = "Option::is_none"'], 1),
+        (['rename = "' + "a" * 19 + '"', 'skip_serializing_if = "Option::is_none"'], 4),
+        (["default", 'deserialize_with = "double_option"'], 1),
+    ],
+)
+def test_serde_attribute_breaks_where_rustfmt_does(arguments: list[str], lines: int) -> None:
+    assert len(serde_attribute(arguments)) == lines
 
 
 def test_rust_string() -> None:
