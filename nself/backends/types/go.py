@@ -541,7 +541,7 @@ class GoRenderer:
                 update_tags.append(optional_tag)
             if c.comment:
                 if comments is None:
-                    comments = [[] for _ in row_types[1:]]
+                    comments = [[] for _ in range(len(row_types) - 1)]  # the columns before
                 comments.append(comment_lines(c.comment))
             elif comments is not None:
                 comments.append([])
