@@ -14,15 +14,18 @@ from nself.backends.types.common import (
     insert_presence,
     make_identifier,
     member_names,
+    null_free_array_subjects,
     pascal_case,
     screaming_snake_case,
     snake_case,
     split_type_name,
+    table_field_sets,
     type_names,
     update_presence,
 )
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
+    CheckConstraint,
     Column,
     CompositeAttribute,
     CompositeType,
@@ -174,6 +177,17 @@ def test_insert_and_update_presence() -> None:
         assert (insert_presence(column, resolver), update_presence(column)) == (insert, update), column.name
     assert not column_nullable(Column("h", "public.required_email"), resolver)
 
+    # table_field_sets inlines the three rules: the same answers, column by column
+    table = Table("public", "t", tuple(cases))
+    row, insert_fields, update_fields = table_field_sets(table, resolver)
+    assert [f.nullable for f in row] == [column_nullable(c, resolver) for c in cases]
+    assert [(f.column, f.optional) for f in insert_fields] == [
+        (c.name, insert_presence(c, resolver) == "optional")
+        for c in cases
+        if insert_presence(c, resolver) != "absent"
+    ]
+    assert [f.column for f in update_fields] == [c.name for c in cases if update_presence(c) != "absent"]
+
 
 def test_callable_functions() -> None:
     builder = CatalogBuilder()
@@ -209,3 +223,45 @@ def test_callable_functions() -> None:
     stats = shapes["stats"]
     assert stats.return_columns == (("id", "integer"), ("t", "text")) and stats.returns_set
     assert [n for n, _ in stats.inputs] == ["n"]
+
+
+def test_array_element_nullability() -> None:
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Domain("public", "label", "text", not_null=True))
+    builder.add(Domain("public", "labels", "public.label[]"))
+    null_free = CheckConstraint("c", "(array_position(VALUE, NULL::text) IS NULL)")
+    builder.add(Domain("public", "strict_tags", "text[]", checks=(null_free,)))
+    builder.add(
+        Domain("public", "loose_tags", "text[]", checks=(CheckConstraint("c", "(cardinality(VALUE) > 0)"),))
+    )
+    resolver = TypeResolver(builder.freeze())
+    cases = {
+        "text": False,  # not an array
+        "text[]": True,
+        "integer[][]": True,
+        "public.label": False,
+        "public.label[]": False,  # PostgreSQL checks the domain's NOT NULL on every element
+        "public.labels": False,
+        "public.strict_tags": False,
+        "public.loose_tags": True,
+    }
+    assert {t: resolver.resolve(t).element_nullable for t in cases} == cases
+
+
+@pytest.mark.parametrize(
+    ("expression", "validated", "subjects"),
+    [
+        ("(array_position(tags, NULL::text) IS NULL)", True, {"tags"}),
+        ("(array_position(tags, NULL::text) IS NULL)", False, set()),  # NOT VALID
+        ('(cardinality(array_remove("My Tags", NULL::text)) = cardinality("My Tags"))', True, {"My Tags"}),
+        ("(cardinality(array_remove(a, NULL::text)) = cardinality(b))", True, set()),
+        ("((array_position(a, NULL::integer) IS NULL) AND (cardinality(a) > 0))", True, {"a"}),
+        ("((array_position(a, NULL::integer) IS NULL) OR (cardinality(a) > 0))", True, set()),
+        ("(NOT (array_position(a, NULL::integer) IS NULL))", True, set()),
+        ("(array_position(a, NULL::character varying(10)) IS NULL)", True, {"a"}),
+        ("(array_position(a, 'x'::text) IS NULL)", True, set()),
+    ],
+)
+def test_null_free_array_checks(expression: str, validated: bool, subjects: set[str]) -> None:
+    assert null_free_array_subjects([CheckConstraint("c", expression, validated=validated)]) == subjects
