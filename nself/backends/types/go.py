@@ -290,27 +290,26 @@ def check_package(name: str) -> str:
 
 class GoStruct(NamedTuple):
     """One struct: its name, doc comment lines and fields as parallel lists (the fields'
-    Go names, types, json tags, and the comment lines above each field, or None when no
-    field has one)."""
+    Go names, types and json tags), and the comment lines above fields by field index."""
 
     name: str
     doc: list[str]
     names: list[str]
     types: list[str]
     tags: list[str]
-    comments: list[list[str]] | None = None
+    comments: Mapping[int, list[str]] | None = None
 
     def body(self) -> str:
         """The struct's body as gofmt lays it out: one line per field behind a tab, fields
         aligned in runs that comment lines interrupt."""
         if not self.names:
             return ""
-        if self.comments is None:
+        if not self.comments:
             return aligned(self.names, self.types, self.tags)
         blocks: list[str] = []
-        starts = [i for i, c in enumerate(self.comments) if c and i]
+        starts = sorted(i for i in self.comments if i)
         for start, end in zip([0, *starts], [*starts, len(self.names)], strict=True):
-            blocks.extend(f"\t// {c}".rstrip() for c in self.comments[start])
+            blocks.extend(f"\t// {c}".rstrip() for c in self.comments.get(start, ()))
             blocks.append(aligned(self.names[start:end], self.types[start:end], self.tags[start:end]))
         return "\n".join(blocks)
 
@@ -378,7 +377,6 @@ class GoRenderer:
             suffixes=TYPE_SUFFIXES,
             digit_prefix="T",
         )
-        self.taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(HELPERS)
         # A schema has few distinct (data type, nullable, optional, element_nullable)
         # combinations: each is spelled once.
         self._spelled: dict[tuple[str, bool, bool, bool], tuple[str, bool]] = {}
@@ -386,6 +384,12 @@ class GoRenderer:
         # (data type, nullable, element_nullable) -> the Row field's type and `quoted`, then
         # those of a field that may be left out.
         self._spelled_columns: dict[tuple[str, bool, bool], tuple[str, bool, str, bool]] = {}
+
+    @functools.cached_property
+    def taken(self) -> set[str]:
+        """Names enum constants must not take: every type's (with its derived names) and the
+        helpers'; built on first use, as only a schema with enums needs it."""
+        return {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(HELPERS)
 
     # ------------------------------------------------------------------ types
 
@@ -472,18 +476,14 @@ class GoRenderer:
         go_names: list[str] = []
         go_types: list[str] = []
         go_tags: list[str] = []
-        comments: list[list[str]] | None = None
-        for db_name, data_type, nullable, optional, comment, elements in specs:
+        comments: dict[int, list[str]] = {}
+        for i, (db_name, data_type, nullable, optional, comment, elements) in enumerate(specs):
             go_type, quoted = spelled.get((data_type, nullable, optional, elements)) or self.spell(
                 data_type, nullable, optional, elements
             )
             tag = tags.get((db_name, optional, quoted)) or self.tag(db_name, optional, quoted, owner)
             if comment:
-                if comments is None:
-                    comments = [[] for _ in go_names]
-                comments.append(comment_lines(comment))
-            elif comments is not None:
-                comments.append([])
+                comments[i] = comment_lines(comment)
             go_names.append(names[db_name])
             go_types.append(go_type)
             go_tags.append(tag)
@@ -512,9 +512,9 @@ class GoRenderer:
         update_names: list[str] = []
         update_types: list[str] = []
         update_tags: list[str] = []
-        comments: list[list[str]] | None = None
+        comments: dict[int, list[str]] = {}
         spelled = self._spelled_columns
-        for go, c in zip(go_names, table.columns, strict=True):
+        for i, (go, c) in enumerate(zip(go_names, table.columns, strict=True)):
             db_name, data_type = c.name, c.data_type
             nullable = column_nullable(c, resolver)
             elements = resolve(data_type).element_nullable and db_name not in null_free
@@ -540,11 +540,7 @@ class GoRenderer:
                 update_types.append(optional_type)
                 update_tags.append(optional_tag)
             if c.comment:
-                if comments is None:
-                    comments = [[] for _ in range(len(row_types) - 1)]  # the columns before
-                comments.append(comment_lines(c.comment))
-            elif comments is not None:
-                comments.append([])
+                comments[i] = comment_lines(c.comment)
         return [
             GoStruct(
                 name,
