@@ -35,6 +35,7 @@ from nself.frontends.sql_state import (
     quote_ident,
     quote_literal,
     regclass_text,
+    replaced,
 )
 from nself.frontends.sql_tables import (
     _children,
@@ -1349,7 +1350,7 @@ def _relation_from_names(
 
 
 def _with_comment(node: Any, comment: str | None) -> Any:
-    return dataclasses.replace(node, comment=comment)
+    return replaced(node, comment=comment)
 
 
 @handles(ast.CommentStmt)

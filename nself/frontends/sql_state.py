@@ -8,14 +8,14 @@ statements of each file and dispatches on the node's class."""
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pglast import ast
-from pglast.keywords import UNRESERVED_KEYWORDS
+from pglast import ast, keywords
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
@@ -275,6 +275,18 @@ class State:
     def put_table(self, old: Table | None, new: Table | None) -> None:
         """Replace `old` by `new` (either may be None), keeping the namespace-wide names of
         constraints and of the indexes behind them in step."""
+        if (
+            old is not None
+            and new is not None
+            and (old.schema, old.name) == (new.schema, new.name)
+            and new.constraints[: len(old.constraints)] == old.constraints
+            and _parents(old) == _parents(new)
+        ):
+            # the same table with constraints added (or none changed), as most ALTERs and
+            # COMMENTs leave it: only the added constraints' names need recording
+            self.builder.add(new)
+            self._record_constraints(new, new.constraints[len(old.constraints) :])
+            return
         if old is not None:
             self.builder.remove(old)
             for c in old.constraints:
@@ -283,12 +295,15 @@ class State:
                 self.children.get(parent, set()).discard((old.schema, old.name))
         if new is not None:
             self.builder.add(new)
-            for c in new.constraints:
-                self.constraint_names[(new.schema, c.name)] += 1
-                if isinstance(c, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
-                    self.constraint_indexes[(new.schema, c.name)] = new.name
+            self._record_constraints(new, new.constraints)
             for parent in _parents(new):
                 self.children.setdefault(parent, set()).add((new.schema, new.name))
+
+    def _record_constraints(self, table: Table, constraints: Iterable[Any]) -> None:
+        for c in constraints:
+            self.constraint_names[(table.schema, c.name)] += 1
+            if isinstance(c, (PrimaryKey, UniqueConstraint, ExclusionConstraint)):
+                self.constraint_indexes[(table.schema, c.name)] = table.name
 
     def children_of(self, table: Table) -> list[Table]:
         """Tables inheriting from `table` and its partitions."""
@@ -348,9 +363,30 @@ class State:
             self.builder.add(Privilege(kind, schema, object_name, grantee, privilege, None, grantable))  # type: ignore[arg-type]
 
     def update_table(self, table: Table, **changes: Any) -> Table:
-        new = dataclasses.replace(table, **changes)
+        new = replaced(table, **changes)
         self.put_table(table, new)
         return new
+
+
+N = TypeVar("N")
+# IR class -> (attrgetter of its fields, field name -> position), for `replaced`
+_FIELDS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], dict[str, int]]] = {}
+
+
+def replaced(node: N, **changes: Any) -> N:
+    """dataclasses.replace(node, **changes) for the IR's frozen dataclasses (all of whose
+    fields are init fields), at a third of its cost: the fields are read in one go and
+    passed by position. A large schema replaces its tables thousands of times."""
+    cls = type(node)
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        fields = _FIELDS[cls] = (operator.attrgetter(*names), {name: i for i, name in enumerate(names)})
+    read, position = fields
+    values = list(read(node)) if len(position) > 1 else [read(node)]  # one name: no tuple
+    for name, value in changes.items():
+        values[position[name]] = value
+    return cls(*values)
 
 
 def _parents(table: Table) -> list[tuple[str, str]]:
@@ -369,22 +405,18 @@ def quote_ident(name: str) -> str:
     underscores (not leading digit) and not a keyword other than an unreserved one."""
     safe = bool(name) and (name[0].islower() or name[0] == "_") and name.isascii()
     safe = safe and all(ch.islower() or ch.isdigit() or ch == "_" for ch in name)
-    if safe and _is_keyword(name) and name not in UNRESERVED_KEYWORDS:
+    if safe and name in _QUOTED_KEYWORDS:
         safe = False
     if safe:
         return name
     return '"' + name.replace('"', '""') + '"'
 
 
-def _is_keyword(name: str) -> bool:
-    from pglast import keywords
-
-    return (
-        name in keywords.RESERVED_KEYWORDS
-        or name in keywords.COL_NAME_KEYWORDS
-        or name in keywords.TYPE_FUNC_NAME_KEYWORDS
-        or name in keywords.UNRESERVED_KEYWORDS
-    )
+# The keywords quote_ident quotes: all but the unreserved ones.
+_QUOTED_KEYWORDS = frozenset(
+    (keywords.RESERVED_KEYWORDS | keywords.COL_NAME_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
+    - keywords.UNRESERVED_KEYWORDS
+)
 
 
 def quote_literal(text: str) -> str:
@@ -405,4 +437,15 @@ def names_of(nodes: Iterable[Any] | None) -> list[str]:
 
 def column_types(table: Table) -> Mapping[str, str]:
     """Column name -> type as expressions see it (declared array dimensions collapsed)."""
-    return {c.name: collapse_array_dims(c.data_type) for c in table.columns}
+    # expression_type, spelled out: this runs for every column of a table at each index
+    # and CHECK
+    return {
+        c.name: collapse_array_dims(c.data_type) if c.data_type.endswith("]") else c.data_type
+        for c in table.columns
+    }
+
+
+def expression_type(data_type: str) -> str:
+    """A column's type as expressions see it: declared array dimensions collapsed
+    (`integer[][]` -> `integer[]`). Only an array type (text ending in `]`) can change."""
+    return collapse_array_dims(data_type) if data_type.endswith("]") else data_type

@@ -19,9 +19,11 @@ from nself.frontends.sql_state import (
     Skip,
     State,
     column_types,
+    expression_type,
     handles,
     names_of,
     regclass_text,
+    replaced,
 )
 from nself.ir.model import (
     CheckConstraint,
@@ -472,7 +474,7 @@ def column_from_def(
     name = sql_naming.truncate_identifier(cd.colname)
     serial = _is_serial(cd.typeName)
     data_type = serial if serial else canon.declared_type(state, cd.typeName)
-    columns = {**columns, name: collapse_array_dims(data_type)}
+    columns = {**columns, name: expression_type(data_type)}
     not_null = bool(cd.is_not_null)
     default: str | None = None
     default_node: Any = None
@@ -549,7 +551,7 @@ def finish_columns(state: State, schema: str, table_name: str, results: list[Col
                 Sequence(schema, seqname, r.serial, 1, 1, 1, hi, 1, False, (table_name, col.name))
             )
             state.created("SEQUENCE", schema, seqname)
-            col = dataclasses.replace(col, default=f"nextval({regclass_text(schema, seqname)})")
+            col = replaced(col, default=f"nextval({regclass_text(schema, seqname)})")
         elif r.identity_params is not None:
             wanted = r.identity_params.sequence_name
             if wanted:
@@ -632,7 +634,7 @@ def create_table(state: State, stmt: Any) -> None:
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
-    column_map = {c.name: collapse_array_dims(c.data_type) for c in inherited}
+    column_map = {c.name: expression_type(c.data_type) for c in inherited}
     for element in stmt.tableElts or ():
         if isinstance(element, ast.ColumnDef):
             if (
@@ -644,7 +646,7 @@ def create_table(state: State, stmt: Any) -> None:
                 results[by_name[element.colname]] = r
                 continue
             r = column_from_def(state, element, pending, column_map)
-            column_map[r.column.name] = collapse_array_dims(r.column.data_type)
+            column_map[r.column.name] = expression_type(r.column.data_type)
             if r.column.name in by_name:
                 i = by_name[r.column.name]
                 prior = results[i].column
@@ -664,7 +666,7 @@ def create_table(state: State, stmt: Any) -> None:
             for r in _like_columns(state, element):
                 by_name[r.column.name] = len(results)
                 results.append(r)
-                column_map[r.column.name] = collapse_array_dims(r.column.data_type)
+                column_map[r.column.name] = expression_type(r.column.data_type)
         else:
             raise Skip(f"table element {type(element).__name__} is not modelled")
     columns = finish_columns(state, schema, name, results)
