@@ -28,6 +28,8 @@ def collection_of(node: Any) -> str:
 class CatalogBuilder:
     def __init__(self, catalog: Catalog | None = None) -> None:
         self._items: dict[str, dict[Key, Any]] = {name: {} for name in COLLECTIONS}
+        # collection -> how many adds and removes it has seen (see `changes`)
+        self._changes: dict[str, int] = dict.fromkeys(COLLECTIONS, 0)
         if catalog is not None:
             for name in COLLECTIONS:
                 for node in getattr(catalog, name):
@@ -35,13 +37,22 @@ class CatalogBuilder:
 
     def add(self, node: Any) -> None:
         """Add `node`, replacing any object of the same identity."""
-        self._items[collection_of(node)][identity_of(node)] = node
+        collection = collection_of(node)
+        self._items[collection][identity_of(node)] = node
+        self._changes[collection] += 1
+
+    def changes(self, cls: type) -> int:
+        """How many times objects of `cls` were added or removed: what is derived from the
+        objects of `cls` the builder holds stays valid while this number stays the same."""
+        return self._changes[_COLLECTION_OF[cls]]
 
     def get(self, cls: type[N], *key: str) -> N | None:
         return self._items[_COLLECTION_OF[cls]].get(tuple(key))  # type: ignore[return-value]
 
     def remove(self, node: Any) -> None:
-        self._items[collection_of(node)].pop(identity_of(node), None)
+        collection = collection_of(node)
+        self._items[collection].pop(identity_of(node), None)
+        self._changes[collection] += 1
 
     def replace(self, old: Any, new: Any) -> None:
         """Swap `old` for `new` (which may have a different identity, as after a RENAME)."""

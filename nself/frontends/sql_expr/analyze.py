@@ -21,6 +21,7 @@ from nself.frontends.sql_expr.catalog import (
     TypeCatalog,
     interval_typmod,
     quote_ident,
+    type_catalog,
 )
 from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, parse_array
 from nself.ir.builder import CatalogBuilder
@@ -105,7 +106,7 @@ class Analyzer:
     agg_hook: Callable[[ast.FuncCall], n.Expr] | None = None
 
     def __post_init__(self) -> None:
-        self.types = TypeCatalog(self.builder)
+        self.types = type_catalog(self.builder)
 
     # ================================================================== types
 

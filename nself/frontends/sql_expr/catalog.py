@@ -9,6 +9,7 @@ output can be reproduced exactly."""
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -196,15 +197,35 @@ TYPE_ALIASES = {
 }
 
 
+def installed_extensions(builder: CatalogBuilder) -> tuple[tuple[str, str], ...]:
+    """(name, schema) of the extensions the builder holds, sorted."""
+    return tuple(sorted((e.name, e.schema) for e in builder.all(Extension)))
+
+
+def type_catalog(builder: CatalogBuilder) -> TypeCatalog:
+    """The TypeCatalog of `builder`, made once and shared by every expression analysed
+    against it: a TypeCatalog reads user types from its builder as it is asked, so only a
+    change in the builder's extensions (which it reads once) calls for a new one."""
+    changes = builder.changes(Extension)
+    found = _TYPE_CATALOGS.get(builder)
+    if found is None or found[0] != changes:
+        found = (changes, TypeCatalog(builder))
+        _TYPE_CATALOGS[builder] = found
+    return found[1]
+
+
 class TypeCatalog:
     """Built-in types from the snapshot, user types from the builder."""
 
     def __init__(self, builder: CatalogBuilder) -> None:
         self.snap = snapshot()
         self.builder = builder
-        installed = tuple(sorted((e.name, e.schema) for e in builder.all(Extension)))
+        installed = installed_extensions(builder)
         self.ext = extension_objects(installed)
         self.installed = installed
+        # canonical texts of simple expressions analysed against this builder, kept by
+        # sql_expr (its _memo_key says what they depend on)
+        self.memo: dict[tuple[Any, ...], Any] = {}
 
     def info(self, key: str) -> TypeInfo | None:
         found = self.snap.types.get(key) or self.ext.types.get(key)
@@ -314,6 +335,11 @@ class TypeCatalog:
 
 
 _PARSED: dict[tuple[tuple[tuple[str, str], ...], str], Ty] = {}
+# builder -> (its changes of extensions, its shared TypeCatalog) (see type_catalog); an
+# entry goes with its builder
+_TYPE_CATALOGS: weakref.WeakKeyDictionary[CatalogBuilder, tuple[int, TypeCatalog]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def format_builtin(key: str, typmod: int, default: str) -> str:
