@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast
+from pglast.enums import A_Expr_Kind
 from pglast.stream import RawStream
 
 from nself.frontends.sql_expr import nodes as n
@@ -27,10 +28,19 @@ from nself.frontends.sql_expr.analyze import (
     RangeEntry,
     is_node,
 )
-from nself.frontends.sql_expr.catalog import Ty, TypeCatalog, quote_ident, split_qualified
+from nself.frontends.sql_expr.catalog import (
+    TYPE_ALIASES,
+    Ty,
+    TypeCatalog,
+    quote_ident,
+    snapshot,
+    split_qualified,
+    type_catalog,
+)
 from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import PartitionSpec, Table, ViewColumn
+from nself.ir.model import CompositeType, Domain, Enum, PartitionSpec, RangeType, Table, ViewColumn
+from nself.ir.model import Function as IRFunction
 
 __all__ = [
     "ExprScope",
@@ -104,12 +114,57 @@ def _print(expr: n.Expr, types: TypeCatalog, *, pretty_paren: bool, varprefix: b
 
 def canonical_type(type_name: ast.TypeName, scope: ExprScope) -> str:
     """format_type() text of a declared type."""
+    builtin = _builtin_type_key(type_name, scope.search_path)
+    if builtin is not None:
+        known = _BUILTIN_TYPES.get(builtin)
+        if known is not None:
+            return known
     analyzer = _analyzer(scope)
     try:
-        return analyzer.fmt(analyzer.type_from_name(type_name))
+        text = analyzer.fmt(analyzer.type_from_name(type_name))
     except Exception as exc:  # never crash a compile
         _guarded(exc)
         return _fallback(type_name)
+    if builtin is not None:
+        if len(_BUILTIN_TYPES) > 10_000:
+            _BUILTIN_TYPES.clear()
+        _BUILTIN_TYPES[builtin] = text
+    return text
+
+
+# The format_type text of type names that can only mean a built-in type, by
+# _builtin_type_key: such a name is resolved from the snapshot of pg_catalog alone, so
+# what a schema defines never changes its text (nothing invalidates an entry).
+_BUILTIN_TYPES: dict[tuple[Any, ...], str] = {}
+
+
+def _builtin_type_key(type_name: ast.TypeName, search_path: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """(names, integer modifiers, array?) of a type name PostgreSQL resolves in pg_catalog
+    before looking at any other schema (written `pg_catalog.x`, or a built-in name or
+    alias with pg_catalog first in the effective search_path: Analyzer.effective_path);
+    None for any other type name."""
+    if type_name.pct_type:
+        return None
+    names: tuple[Any, ...] = tuple(getattr(s, "sval", None) for s in type_name.names or ())
+    if not all(isinstance(name, str) for name in names):
+        return None
+    mods = []
+    for m in type_name.typmods or ():
+        if not (isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer)):
+            return None
+        mods.append(m.val.ival or 0)
+    if len(names) == 2 and names[0] == "pg_catalog":
+        pass
+    elif len(names) == 1:
+        path = [s for s in search_path or ("public",) if s != "$user"]
+        if "pg_catalog" in path and path[0] != "pg_catalog":
+            return None
+        info = snapshot().types.get(names[0])
+        if (info is None or info.kind == "c") and names[0] not in TYPE_ALIASES:
+            return None
+    else:
+        return None
+    return (names, tuple(mods), bool(type_name.arrayBounds))
 
 
 def resolve_type(type_name: ast.TypeName, scope: ExprScope) -> Ty:
@@ -120,6 +175,138 @@ def resolve_type(type_name: ast.TypeName, scope: ExprScope) -> Ty:
 
 
 def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | None:
+    """A column default as pg_get_expr(adbin, adrelid) prints it; None when PostgreSQL
+    stores no default at all (`DEFAULT NULL`, or a NULL cast to the column's type)."""
+    key = _memo_key("default", node, scope, target_type)
+    text: str | None = _memoised(key, scope, lambda: _default_expression(node, target_type, scope))
+    return text
+
+
+def check_expression(node: Any, scope: ExprScope) -> str:
+    """A CHECK's expression as pg_get_expr(conbin, conrelid) prints it (what the live
+    frontend reads): `(price > (0)::numeric)`, i.e. pg_get_constraintdef without
+    `CHECK (` and `)`."""
+    key = _memo_key("check", node, scope)
+    text: str = _memoised(key, scope, lambda: _check_expression(node, scope))
+    return text
+
+
+def predicate_expression(node: Any, scope: ExprScope) -> str:
+    """An index WHERE, policy USING / WITH CHECK or trigger WHEN as pg_get_expr prints it.
+    In a trigger's WHEN, NEW.col and OLD.col print as `new.col` and `old.col`."""
+    key = _memo_key("predicate", node, scope)
+    text: str = _memoised(key, scope, lambda: _predicate_expression(node, scope))
+    return text
+
+
+def _memoised(key: tuple[Any, ...] | None, scope: ExprScope, compute: Callable[[], Any]) -> Any:
+    """compute(), or what it returned before for the same key (None: no memo)."""
+    if key is None:
+        return compute()
+    memo = type_catalog(scope.builder).memo
+    if key in memo:
+        return memo[key]
+    result = compute()
+    memo[key] = result
+    return result
+
+
+# What else in a builder the functions of an expression can depend on: functions, and the
+# types that can be their arguments or results (a call is resolved among them).
+_CALL_CONTEXT = (IRFunction, Domain, Enum, CompositeType, RangeType)
+
+
+def _memo_key(
+    kind: str, node: Any, scope: ExprScope, target_type: str | None = None
+) -> tuple[Any, ...] | None:
+    """What the canonical text of `node` depends on, when `node` is a simple expression
+    (see _shape) over columns of built-in types, coerced (`target_type`) to a built-in type:
+    its node, the types of its columns, search_path, and the functions and types of the
+    builder (for its function calls); the installed extensions are those of the
+    TypeCatalog that keeps the memo. None for any other expression: it is analysed
+    every time."""
+    if STRICT:
+        return None
+    types = type_catalog(scope.builder)
+    if target_type is not None and not _plain_builtin(types, target_type):
+        return None
+    shape = _shape(node, scope, types)
+    if shape is None:
+        return None
+    changes = tuple(scope.builder.changes(cls) for cls in _CALL_CONTEXT)
+    return (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
+
+
+def _plain_builtin(types: TypeCatalog, type_text: str) -> bool:
+    """A built-in type whose values do not name catalog objects (not regclass & co, whose
+    literals are looked up among relations, functions, ...)."""
+    try:
+        key = types.parse_format(type_text).key
+    except Exception:  # not a type text it can read: not known to be built-in
+        return False
+    return types.is_builtin(key) and not key.lstrip("_").startswith("reg")
+
+
+def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
+    """A hashable copy of an expression made only of constants, columns (named by one
+    name) of plain built-in types, operators, AND/OR/NOT, IS [NOT] NULL, casts to plain
+    built-in type names, SQL value functions (CURRENT_TIMESTAMP) and function calls
+    without arguments (now()), with the types of its columns; None for any other."""
+    if isinstance(node, ast.A_Const):
+        val = node.val
+        if val is None:
+            return ("const", node.isnull)
+        return ("const", node.isnull, type(val).__name__, *(getattr(val, attr) for attr in val))
+    if isinstance(node, ast.ColumnRef):
+        fields = node.fields or ()
+        name = getattr(fields[0], "sval", None) if len(fields) == 1 else None
+        if name is None or name not in scope.columns or not _plain_builtin(types, scope.columns[name]):
+            return None
+        return ("column", name, scope.columns[name])
+    if isinstance(node, ast.A_Expr):
+        if node.kind != A_Expr_Kind.AEXPR_OP or not _all_strings(node.name):
+            return None
+        left = _shape(node.lexpr, scope, types) if node.lexpr is not None else ()
+        right = _shape(node.rexpr, scope, types)
+        if left is None or right is None:
+            return None
+        return ("op", tuple(x.sval for x in node.name or ()), left, right)
+    if isinstance(node, ast.BoolExpr):
+        args = tuple(_shape(arg, scope, types) for arg in node.args or ())
+        return None if None in args else ("bool", node.boolop, args)
+    if isinstance(node, ast.NullTest):
+        arg = _shape(node.arg, scope, types)
+        return None if arg is None else ("null", node.nulltesttype, node.argisrow, arg)
+    if isinstance(node, ast.TypeCast):
+        arg = _shape(node.arg, scope, types)
+        target = _builtin_type_key(node.typeName, scope.search_path) if node.typeName is not None else None
+        if arg is None or target is None or str(target[0][-1]).lstrip("_").startswith("reg"):
+            return None
+        return ("cast", arg, target)
+    if isinstance(node, ast.SQLValueFunction):
+        return ("value", node.op, node.typmod)
+    if isinstance(node, ast.FuncCall):
+        plain = not (
+            node.args
+            or node.agg_order
+            or node.agg_filter
+            or node.over is not None
+            or node.agg_within_group
+            or node.agg_star
+            or node.agg_distinct
+            or node.func_variadic
+        )
+        if not plain or not _all_strings(node.funcname):
+            return None
+        return ("call", tuple(x.sval for x in node.funcname or ()), node.funcformat)
+    return None
+
+
+def _all_strings(nodes: Any) -> bool:
+    return all(isinstance(x, ast.String) for x in nodes or ())
+
+
+def _default_expression(node: Any, target_type: str, scope: ExprScope) -> str | None:
     """A column default as pg_get_expr(adbin, adrelid) prints it; None when PostgreSQL
     stores no default at all (`DEFAULT NULL`, or a NULL cast to the column's type)."""
     analyzer = _analyzer(scope)
@@ -150,7 +337,7 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
         return _fallback(node)
 
 
-def check_expression(node: Any, scope: ExprScope) -> str:
+def _check_expression(node: Any, scope: ExprScope) -> str:
     """A CHECK's expression as pg_get_expr(conbin, conrelid) prints it (what the live
     frontend reads): `(price > (0)::numeric)`, i.e. pg_get_constraintdef without
     `CHECK (` and `)`."""
@@ -197,7 +384,7 @@ def index_expression(node: Any, scope: ExprScope) -> str:
         return _fallback(node)
 
 
-def predicate_expression(node: Any, scope: ExprScope) -> str:
+def _predicate_expression(node: Any, scope: ExprScope) -> str:
     """An index WHERE, policy USING / WITH CHECK or trigger WHEN as pg_get_expr prints it.
     In a trigger's WHEN, NEW.col and OLD.col print as `new.col` and `old.col`."""
     analyzer = _analyzer(scope, extra=("new", "old"))
