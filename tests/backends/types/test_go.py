@@ -247,6 +247,19 @@ def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     assert "type BillingUsers2 struct {" in text and "type PublicUsersInsert struct {" in text
 
 
+def test_helper_names_are_never_type_names() -> None:
+    """Value, NullableValue and Null are the file's own functions: tables named so are
+    qualified, as a name taken by another type would be."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    for name in ("value", "nullable_value", "null"):
+        builder.add(Table("public", name, (Column("id", "integer"),)))
+    text = render_go(builder.freeze(), {})
+    for name in ("PublicValue", "PublicNullableValue", "PublicNull"):
+        assert f"type {name} struct" in text and f"type {name}Insert struct" in text
+    assert "func Value[T any](v T) *T {" in text and "func Null[T any]() **T {" in text
+
+
 def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
     again = catalog_from_json(catalog_to_json(every_case_catalog))
     assert render(every_case_catalog, {}) == render(again, {})
