@@ -31,7 +31,17 @@ from nself.backends.types.go import (
 from nself.errors import NselfError, OptionError
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
+from nself.ir.model import (
+    CheckConstraint,
+    Column,
+    CompositeAttribute,
+    CompositeType,
+    Domain,
+    Schema,
+    Table,
+    View,
+    ViewColumn,
+)
 from tests.backends.types.conftest import (
     EVERY_CASE_SQL,
     CorpusCatalogs,
@@ -199,6 +209,22 @@ def test_elements_are_non_null_where_postgresql_guarantees_it() -> None:
     row, _, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
     assert row.types == ["[]string", "[]int32", "[]*int32"]
     assert update.types == ["*[]string", "*[]int32", "*[]*int32"]
+
+
+def test_view_and_composite_elements() -> None:
+    """Views and composite types have no CHECKs: their array elements are nullable unless the
+    element type is a NOT NULL domain."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    builder.add(Domain("public", "label", "text", not_null=True))
+    columns = (("tags", "text[]"), ("labels", "public.label[]"), ("grid", "integer[][]"))
+    builder.add(View("public", "v", "SELECT 1", tuple(ViewColumn(n, t) for n, t in columns)))
+    builder.add(CompositeType("public", "c", tuple(CompositeAttribute(n, t) for n, t in columns)))
+    catalog = builder.freeze()
+    renderer = GoRenderer(catalog, {})
+    expected = ["[]*string", "[]string", "[][]*int32"]
+    assert renderer.view_struct(catalog.views[0]).types == expected
+    assert renderer.composite_struct(catalog.composite_types[0]).types == expected
 
 
 def test_structs_follow_common_table_field_sets(every_case_catalog: Catalog) -> None:
