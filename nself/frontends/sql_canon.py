@@ -19,7 +19,10 @@ def scope(
     state: State, columns: Mapping[str, str] | None = None, relation: tuple[str, str] | None = None
 ) -> sql_expr.ExprScope:
     return sql_expr.ExprScope(
-        search_path=tuple(state.search_path), builder=state.builder, columns=dict(columns or {}), relation=relation
+        search_path=tuple(state.search_path),
+        builder=state.builder,
+        columns=columns if columns is not None else {},
+        relation=relation,
     )
 
 

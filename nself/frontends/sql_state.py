@@ -11,7 +11,7 @@ import dataclasses
 import operator
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -435,7 +435,7 @@ def names_of(nodes: Iterable[Any] | None) -> list[str]:
     return [str(n.sval) for n in nodes or () if isinstance(n, ast.String)]
 
 
-def column_types(table: Table) -> Mapping[str, str]:
+def column_types(table: Table) -> dict[str, str]:
     """Column name -> type as expressions see it (declared array dimensions collapsed)."""
     # expression_type, spelled out: this runs for every column of a table at each index
     # and CHECK

@@ -49,6 +49,25 @@ from nself.ir.model import (
 )
 from nself.ir.types import collapse_array_dims
 
+# The constraint kinds, read off ConstrType once: reading a member off an enum class is
+# several times slower than reading a global, and these are compared for every constraint.
+CONSTR_ATTR_DEFERRABLE = ConstrType.CONSTR_ATTR_DEFERRABLE
+CONSTR_ATTR_DEFERRED = ConstrType.CONSTR_ATTR_DEFERRED
+CONSTR_ATTR_ENFORCED = ConstrType.CONSTR_ATTR_ENFORCED
+CONSTR_ATTR_IMMEDIATE = ConstrType.CONSTR_ATTR_IMMEDIATE
+CONSTR_ATTR_NOT_DEFERRABLE = ConstrType.CONSTR_ATTR_NOT_DEFERRABLE
+CONSTR_ATTR_NOT_ENFORCED = ConstrType.CONSTR_ATTR_NOT_ENFORCED
+CONSTR_CHECK = ConstrType.CONSTR_CHECK
+CONSTR_DEFAULT = ConstrType.CONSTR_DEFAULT
+CONSTR_EXCLUSION = ConstrType.CONSTR_EXCLUSION
+CONSTR_FOREIGN = ConstrType.CONSTR_FOREIGN
+CONSTR_GENERATED = ConstrType.CONSTR_GENERATED
+CONSTR_IDENTITY = ConstrType.CONSTR_IDENTITY
+CONSTR_NOTNULL = ConstrType.CONSTR_NOTNULL
+CONSTR_NULL = ConstrType.CONSTR_NULL
+CONSTR_PRIMARY = ConstrType.CONSTR_PRIMARY
+CONSTR_UNIQUE = ConstrType.CONSTR_UNIQUE
+
 # --------------------------------------------------------------------------- sequences
 
 TYPE_RANGES = {
@@ -280,12 +299,12 @@ class PendingConstraints:
     fks: list[tuple[ast.Constraint, list[str]]] = field(default_factory=list)
 
     def add(self, c: Any, column: str | None) -> None:
-        if c.contype == ConstrType.CONSTR_CHECK:
+        if c.contype == CONSTR_CHECK:
             self.checks.append(c)
-        elif c.contype in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION):
+        elif c.contype in (CONSTR_PRIMARY, CONSTR_UNIQUE, CONSTR_EXCLUSION):
             cols = [column] if column is not None and not c.keys else names_of(c.keys)
             self.indexes.append((c, cols))
-        elif c.contype == ConstrType.CONSTR_FOREIGN:
+        elif c.contype == CONSTR_FOREIGN:
             cols = [column] if column is not None and not c.fk_attrs else names_of(c.fk_attrs)
             self.fks.append((c, cols))
 
@@ -294,10 +313,10 @@ def apply_constraints(
     state: State, table: Table, pending: PendingConstraints, creating: bool, dedup: bool = False
 ) -> Table:
     table = _add_checks(state, table, pending.checks, creating)
-    ordered = sorted(pending.indexes, key=lambda item: item[0].contype != ConstrType.CONSTR_PRIMARY)
+    ordered = sorted(pending.indexes, key=lambda item: item[0].contype != CONSTR_PRIMARY)
     seen: list[tuple[Any, ...]] = []
     for c, cols in ordered:
-        if dedup and c.contype != ConstrType.CONSTR_EXCLUSION:
+        if dedup and c.contype != CONSTR_EXCLUSION:
             signature = (
                 tuple(cols),
                 tuple(names_of(c.including)),
@@ -362,15 +381,15 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
         if state.relation_taken(table.schema, name):
             raise state.error(f'relation "{name}" already exists')
     else:
-        if c.contype == ConstrType.CONSTR_EXCLUSION:
+        if c.contype == CONSTR_EXCLUSION:
             colnames = [sql_naming.index_colname(pair[0], False) for pair in c.exclusions or ()]
         else:
             colnames = list(cols)
         colnames = sql_naming.index_column_names(colnames + include)
-        if c.contype == ConstrType.CONSTR_PRIMARY:
+        if c.contype == CONSTR_PRIMARY:
             name = state.choose_relation_name(table.schema, table.name, None, "pkey", True)
         else:
-            label = "excl" if c.contype == ConstrType.CONSTR_EXCLUSION else "key"
+            label = "excl" if c.contype == CONSTR_EXCLUSION else "key"
             name = state.choose_relation_name(
                 table.schema, table.name, sql_naming.name_addition(colnames), label, True
             )
@@ -378,12 +397,12 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
     deferred = bool(c.initdeferred)
     constraint: Constraint
     columns = table.columns
-    if c.contype == ConstrType.CONSTR_PRIMARY:
+    if c.contype == CONSTR_PRIMARY:
         if table.primary_key is not None:
             raise state.error(f'multiple primary keys for table "{table.name}" are not allowed')
         constraint = PrimaryKey(name, tuple(cols), tuple(include), deferrable, deferred)
         columns = _set_not_null(table, cols)
-    elif c.contype == ConstrType.CONSTR_UNIQUE:
+    elif c.contype == CONSTR_UNIQUE:
         constraint = UniqueConstraint(
             name, tuple(cols), tuple(include), bool(c.nulls_not_distinct), deferrable, deferred
         )
@@ -483,42 +502,42 @@ def column_from_def(
     last: ast.Constraint | None = None
     for c in cd.constraints or ():
         kind = c.contype
-        if kind == ConstrType.CONSTR_NOTNULL:
+        if kind == CONSTR_NOTNULL:
             not_null = True
-        elif kind == ConstrType.CONSTR_NULL:
+        elif kind == CONSTR_NULL:
             not_null = False
-        elif kind == ConstrType.CONSTR_DEFAULT:
+        elif kind == CONSTR_DEFAULT:
             default_node = c.raw_expr
             default = canon.default_expression(state, c.raw_expr, data_type, columns)
-        elif kind == ConstrType.CONSTR_IDENTITY:
+        elif kind == CONSTR_IDENTITY:
             if data_type not in TYPE_RANGES:
                 raise state.error("identity column type must be smallint, integer, or bigint")
             identity_params = _fresh_params(state, c.options, data_type)
             identity_params.generation = "ALWAYS" if c.generated_when == "a" else "BY DEFAULT"
             not_null = True
-        elif kind == ConstrType.CONSTR_GENERATED:
+        elif kind == CONSTR_GENERATED:
             generated = canon.generated_expression(state, c.raw_expr, data_type, columns)
-        elif kind == ConstrType.CONSTR_PRIMARY:
+        elif kind == CONSTR_PRIMARY:
             not_null = True
             pending.add(c, name)
         elif kind in (
-            ConstrType.CONSTR_ATTR_DEFERRABLE,
-            ConstrType.CONSTR_ATTR_NOT_DEFERRABLE,
-            ConstrType.CONSTR_ATTR_DEFERRED,
-            ConstrType.CONSTR_ATTR_IMMEDIATE,
+            CONSTR_ATTR_DEFERRABLE,
+            CONSTR_ATTR_NOT_DEFERRABLE,
+            CONSTR_ATTR_DEFERRED,
+            CONSTR_ATTR_IMMEDIATE,
         ):
             if last is not None:
-                if kind == ConstrType.CONSTR_ATTR_DEFERRABLE:
+                if kind == CONSTR_ATTR_DEFERRABLE:
                     last.deferrable = True
-                elif kind == ConstrType.CONSTR_ATTR_NOT_DEFERRABLE:
+                elif kind == CONSTR_ATTR_NOT_DEFERRABLE:
                     last.deferrable = False
-                elif kind == ConstrType.CONSTR_ATTR_DEFERRED:
+                elif kind == CONSTR_ATTR_DEFERRED:
                     last.initdeferred = True
                     last.deferrable = True
                 else:
                     last.initdeferred = False
             continue
-        elif kind in (ConstrType.CONSTR_ATTR_ENFORCED, ConstrType.CONSTR_ATTR_NOT_ENFORCED):
+        elif kind in (CONSTR_ATTR_ENFORCED, CONSTR_ATTR_NOT_ENFORCED):
             continue
         else:
             pending.add(c, name)
@@ -1306,14 +1325,14 @@ def set_expression(state: State, table: Table, cmd: Any) -> Table:
 @alter(AlterTableType.AT_AddConstraint, AlterTableType.AT_AddIndexConstraint)
 def add_constraint(state: State, table: Table, cmd: Any) -> Table:
     c = cmd.def_
-    if c.contype == ConstrType.CONSTR_NOTNULL:  # PostgreSQL 18 syntax: ADD CONSTRAINT ... NOT NULL col
+    if c.contype == CONSTR_NOTNULL:  # PostgreSQL 18 syntax: ADD CONSTRAINT ... NOT NULL col
         return state.update_table(table, columns=_set_not_null(table, names_of(c.keys)))
     pending = PendingConstraints()
     pending.add(c, None)
     table = apply_constraints(state, table, pending, creating=False)
     # Copies on children (inherited CHECKs, constraints cloned onto partitions) are not IR
     # objects; a PRIMARY KEY's NOT NULL does reach the partitions' columns.
-    if c.contype == ConstrType.CONSTR_PRIMARY:
+    if c.contype == CONSTR_PRIMARY:
         for child in _children(state, table):
             if child.partition_of is not None:
                 cols = table.primary_key.columns if table.primary_key else ()
@@ -1593,9 +1612,7 @@ def create_index(state: State, stmt: Any) -> None:
     target = found[1]
     schema = found[0]
     columns: dict[str, str] = (
-        dict(column_types(target))
-        if isinstance(target, Table)
-        else {c.name: c.data_type for c in target.columns}
+        column_types(target) if isinstance(target, Table) else {c.name: c.data_type for c in target.columns}
     )
     if stmt.idxname:
         name = sql_naming.truncate_identifier(stmt.idxname)

@@ -156,8 +156,7 @@ def _builtin_type_key(type_name: ast.TypeName, search_path: tuple[str, ...]) -> 
     if len(names) == 2 and names[0] == "pg_catalog":
         pass
     elif len(names) == 1:
-        path = [s for s in search_path or ("public",) if s != "$user"]
-        if "pg_catalog" in path and path[0] != "pg_catalog":
+        if "pg_catalog" in search_path and next(s for s in search_path if s != "$user") != "pg_catalog":
             return None
         info = snapshot().types.get(names[0])
         if (info is None or info.kind == "c") and names[0] not in TYPE_ALIASES:
@@ -177,8 +176,9 @@ def resolve_type(type_name: ast.TypeName, scope: ExprScope) -> Ty:
 def default_expression(node: Any, target_type: str, scope: ExprScope) -> str | None:
     """A column default as pg_get_expr(adbin, adrelid) prints it; None when PostgreSQL
     stores no default at all (`DEFAULT NULL`, or a NULL cast to the column's type)."""
-    key = _memo_key("default", node, scope, target_type)
-    text: str | None = _memoised(key, scope, lambda: _default_expression(node, target_type, scope))
+    text: str | None = _memoised(
+        "default", node, scope, lambda: _default_expression(node, target_type, scope), target_type
+    )
     return text
 
 
@@ -186,29 +186,15 @@ def check_expression(node: Any, scope: ExprScope) -> str:
     """A CHECK's expression as pg_get_expr(conbin, conrelid) prints it (what the live
     frontend reads): `(price > (0)::numeric)`, i.e. pg_get_constraintdef without
     `CHECK (` and `)`."""
-    key = _memo_key("check", node, scope)
-    text: str = _memoised(key, scope, lambda: _check_expression(node, scope))
+    text: str = _memoised("check", node, scope, lambda: _check_expression(node, scope))
     return text
 
 
 def predicate_expression(node: Any, scope: ExprScope) -> str:
     """An index WHERE, policy USING / WITH CHECK or trigger WHEN as pg_get_expr prints it.
     In a trigger's WHEN, NEW.col and OLD.col print as `new.col` and `old.col`."""
-    key = _memo_key("predicate", node, scope)
-    text: str = _memoised(key, scope, lambda: _predicate_expression(node, scope))
+    text: str = _memoised("predicate", node, scope, lambda: _predicate_expression(node, scope))
     return text
-
-
-def _memoised(key: tuple[Any, ...] | None, scope: ExprScope, compute: Callable[[], Any]) -> Any:
-    """compute(), or what it returned before for the same key (None: no memo)."""
-    if key is None:
-        return compute()
-    memo = type_catalog(scope.builder).memo
-    if key in memo:
-        return memo[key]
-    result = compute()
-    memo[key] = result
-    return result
 
 
 # What else in a builder the functions of an expression can depend on: functions, and the
@@ -216,25 +202,31 @@ def _memoised(key: tuple[Any, ...] | None, scope: ExprScope, compute: Callable[[
 _CALL_CONTEXT = (IRFunction, Domain, Enum, CompositeType, RangeType)
 
 
-def _memo_key(
-    kind: str, node: Any, scope: ExprScope, target_type: str | None = None
-) -> tuple[Any, ...] | None:
-    """What the canonical text of `node` depends on, when `node` is a simple expression
-    (see _shape) over columns of built-in types, coerced (`target_type`) to a built-in type:
-    its node, the types of its columns, search_path, and the functions and types of the
-    builder (for its function calls); the installed extensions are those of the
-    TypeCatalog that keeps the memo. None for any other expression: it is analysed
+def _memoised(
+    kind: str, node: Any, scope: ExprScope, compute: Callable[[], Any], target_type: str | None = None
+) -> Any:
+    """compute(), or what it returned before for a `kind` of expression `node` (coerced to
+    `target_type`) in the same circumstances, when `node` is a simple expression (see
+    _shape) over columns of built-in types, coerced to a built-in type. The memo is kept
+    by the builder's TypeCatalog (so its extensions are fixed) and keyed by all else the
+    text depends on: the node, the types of its columns, search_path, and the functions
+    and types of the builder (for its function calls). Any other expression is analysed
     every time."""
     if STRICT:
-        return None
+        return compute()
     types = type_catalog(scope.builder)
     if target_type is not None and not _plain_builtin(types, target_type):
-        return None
+        return compute()
     shape = _shape(node, scope, types)
     if shape is None:
-        return None
+        return compute()
     changes = tuple(scope.builder.changes(cls) for cls in _CALL_CONTEXT)
-    return (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
+    key = (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
+    if key in types.memo:
+        return types.memo[key]
+    result = compute()
+    types.memo[key] = result
+    return result
 
 
 def _plain_builtin(types: TypeCatalog, type_text: str) -> bool:
