@@ -595,32 +595,75 @@ class StructField(NamedTuple):
     element_nullable: bool = False  # an array whose elements may be NULL
 
 
-def table_field_sets(
-    table: Table, resolver: TypeResolver
-) -> tuple[list[StructField], list[StructField], list[StructField]]:
-    """The Row, Insert and Update fields of a table, by the rules of `insert_presence` and
-    `update_presence`; each language backend only decides how to write them."""
-    row: list[StructField] = []
-    insert: list[StructField] = []
-    update: list[StructField] = []
-    null_free = null_free_array_subjects(
-        check for check in table.constraints if isinstance(check, CheckConstraint)
-    )
+class ColumnRules(NamedTuple):
+    """What the Row/Insert/Update rules decide for one column of a table. Few distinct
+    values exist, so a backend can spell a column once per (name, data type, comment,
+    rules) and reuse the text from table to table (most tables share `id`, `created_at`)."""
+
+    nullable: bool  # column_nullable
+    element_nullable: bool  # an array whose elements may be NULL
+    insert: Presence  # insert_presence
+    update: Presence  # update_presence
+
+
+def table_column_rules(table: Table, resolver: TypeResolver) -> list[ColumnRules]:
+    """The rules' decisions for each column of `table`, in column order: column_nullable,
+    insert_presence and update_presence (inlined: one resolve per column; test_common
+    holds them equal), and whether the table's CHECKs and the type leave NULL in array
+    elements."""
+    null_free: frozenset[str] | None = None
     resolve = resolver.resolve
-    # insert_presence, update_presence and column_nullable, inlined: one resolve per column
-    # (a third of some renders went to calling them); test_common holds them equal.
+    rules: list[ColumnRules] = []
     for c in table.columns:
         pg = resolve(c.data_type)
         nullable = not (c.not_null or pg.not_null)
-        elements = pg.dims > 0 and not pg.element_not_null and c.name not in null_free
-        row.append(StructField(c.name, c.data_type, nullable, False, c.comment, elements))
+        elements = pg.dims > 0 and not pg.element_not_null
+        if elements:
+            if null_free is None:
+                null_free = null_free_array_subjects(
+                    k for k in table.constraints if isinstance(k, CheckConstraint)
+                )
+            elements = c.name not in null_free
+        insert: Presence
         if c.generated is not None or (c.identity is not None and c.identity.generation == "ALWAYS"):
-            continue  # not writable
-        optional = (
-            nullable or c.default is not None or c.identity is not None or pg.domain_default is not None
-        )
-        insert.append(StructField(c.name, c.data_type, nullable, optional, None, elements))
-        update.append(StructField(c.name, c.data_type, nullable, True, None, elements))
+            insert = update = "absent"
+        else:
+            update = "optional"
+            optional = (
+                nullable or c.default is not None or c.identity is not None or pg.domain_default is not None
+            )
+            insert = "optional" if optional else "required"
+        rules.append(_RULES[nullable, elements, insert, update])
+    return rules
+
+
+# Every ColumnRules value, made once: table_column_rules hands out these instances.
+_RULES = {
+    (n, e, i, u): ColumnRules(n, e, i, u)
+    for n in (False, True)
+    for e in (False, True)
+    for i in ("required", "optional", "absent")
+    for u in ("optional", "absent")
+}
+
+
+def table_field_sets(
+    table: Table, resolver: TypeResolver
+) -> tuple[list[StructField], list[StructField], list[StructField]]:
+    """The Row, Insert and Update fields of a table, by `table_column_rules`; each language
+    backend only decides how to write them."""
+    row: list[StructField] = []
+    insert: list[StructField] = []
+    update: list[StructField] = []
+    for c, rules in zip(table.columns, table_column_rules(table, resolver), strict=True):
+        nullable, elements = rules.nullable, rules.element_nullable
+        row.append(StructField(c.name, c.data_type, nullable, False, c.comment, elements))
+        if rules.insert != "absent":
+            insert.append(
+                StructField(c.name, c.data_type, nullable, rules.insert == "optional", None, elements)
+            )
+        if rules.update != "absent":
+            update.append(StructField(c.name, c.data_type, nullable, True, None, elements))
     return row, insert, update
 
 

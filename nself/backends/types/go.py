@@ -28,14 +28,14 @@ from nself.backends.types.common import (
     make_identifier,
     member_names,
     named_type_objects,
-    null_free_array_subjects,
     render_template,
     row_relations,
     split_words,
+    table_column_rules,
     type_names,
 )
 from nself.errors import NselfError, OptionError
-from nself.ir.model import Catalog, CheckConstraint, CompositeType, Enum, Table, View
+from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 
 FILE_NAME = "types.go"
 DEFAULT_PACKAGE = "models"
@@ -489,16 +489,11 @@ class GoRenderer:
 
     def table_structs(self, table: Table) -> list[GoStruct]:
         """The Row, Insert and Update structs of a table, in one pass over its columns: the
-        fields of common.table_field_sets, by its rules (inlined as there; the tests hold the
-        two equal), without building its named tuples, which cost a fifth of a render of a
-        large schema."""
+        fields of common.table_field_sets, by its rules, without building its named tuples
+        (they cost a fifth of a render of a large schema)."""
         name = self.names[(table.schema, table.name)]
         qualified = f"{table.schema}.{table.name}"
         owner = f"table {qualified}"
-        resolve = self.resolver.resolve
-        null_free = null_free_array_subjects(
-            check for check in table.constraints if isinstance(check, CheckConstraint)
-        )
         # One name per column for all three structs, so a column is the same field in each.
         go_names = field_names([c.name for c in table.columns])
         row_types: list[str] = []
@@ -511,29 +506,26 @@ class GoRenderer:
         update_tags: list[str] = []
         comments: dict[int, list[str]] = {}
         spelled = self._spelled_columns
-        for i, (go, c) in enumerate(zip(go_names, table.columns, strict=True)):
+        rules = table_column_rules(table, self.resolver)
+        for i, (go, c, r) in enumerate(zip(go_names, table.columns, rules, strict=True)):
             db_name, data_type = c.name, c.data_type
-            # common.table_field_sets' rules, inlined as there: one resolve per column.
-            pg = resolve(data_type)
-            nullable = not (c.not_null or pg.not_null)
-            elements = pg.dims > 0 and not pg.element_not_null and db_name not in null_free
             # A column is spelled once for the three structs: as in the Row and as a field
             # that may be left out.
             row_type, row_quoted, optional_type, optional_quoted = spelled.get(
-                (data_type, nullable, elements)
-            ) or self.spell_column(data_type, nullable, elements)
+                (data_type, r.nullable, r.element_nullable)
+            ) or self.spell_column(data_type, r.nullable, r.element_nullable)
             row_tag, optional_tag = column_tags(db_name, row_quoted, optional_quoted, owner)
             row_types.append(row_type)
             row_tags.append(row_tag)
             if c.comment:
                 comments[i] = comment_lines(c.comment)
-            if c.generated is not None or (c.identity is not None and c.identity.generation == "ALWAYS"):
+            if r.update == "absent":
                 continue  # not writable: in neither Insert nor Update
             insert_names.append(go)
             update_names.append(go)
             update_types.append(optional_type)  # every Update field may be left out
             update_tags.append(optional_tag)
-            if nullable or c.default is not None or c.identity is not None or pg.domain_default is not None:
+            if r.insert == "optional":
                 insert_types.append(optional_type)
                 insert_tags.append(optional_tag)
             else:

@@ -24,25 +24,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from nself.backends.types.common import (
+    ColumnRules,
     FunctionShape,
     PgType,
     TypeResolver,
     as_is,
     callable_functions,
-    column_nullable,
     function_names,
-    insert_presence,
     keep_case,
     member_names,
     named_type_objects,
-    null_free_array_subjects,
     pascal_case,
     render_template,
     screaming_snake_case,
+    table_column_rules,
     type_names,
-    update_presence,
 )
-from nself.ir.model import Catalog, CheckConstraint, Column, CompositeType, Table, View
+from nself.ir.model import Catalog, Column, CompositeType, Table, View
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
@@ -363,48 +361,24 @@ class _Renderer:
             for n, (db, data_type, nullable, comment) in zip(names, columns, strict=True)
         ]
 
-    def table_lines(self, table: Table, names: Sequence[str]) -> tuple[list[str], ...]:
+    def table_lines(
+        self, table: Table, names: Sequence[str], rules: Sequence[ColumnRules]
+    ) -> tuple[list[str], ...]:
         """The member lines a table's columns give (GraphQL `names`): its object type,
         insert input, update input and, with Hasura, `_bool_exp` and `_order_by` (the fields
-        of `table_field_sets`, the filters of `filter_types`).
-
-        A column's lines are spelled once per distinct column (most tables share columns
-        such as `id`, `created_at`): the memo key holds every attribute of a column that
-        `column_nullable`, `insert_presence` and `update_presence` read, and whether the
-        table's CHECKs keep NULL out of its array elements. test_graphql.py holds the
-        result equal to what table_field_sets gives on every test schema."""
-        resolve = self.resolver.resolve
+        of `table_field_sets`, the filters of `filter_types`). A column's lines are spelled
+        once per distinct (GraphQL name, name, type, comment, rules)."""
         memo = self._columns
-        null_free: frozenset[str] | None = None
         row: list[str] = []
         insert: list[str] = []
         update: list[str] = []
         filters: list[str] = []
         order: list[str] = []
-        for c, gql in zip(table.columns, names, strict=True):
-            pg = resolve(c.data_type)
-            elements = pg.dims > 0 and not pg.element_not_null
-            if elements:
-                if null_free is None:
-                    null_free = null_free_array_subjects(
-                        k for k in table.constraints if isinstance(k, CheckConstraint)
-                    )
-                elements = c.name not in null_free
-            identity = c.identity.generation if c.identity is not None else None
-            key = (
-                gql,
-                c.name,
-                c.data_type,
-                c.not_null,
-                c.default is None,
-                identity,
-                c.generated is None,
-                c.comment,
-                elements,
-            )
+        for c, gql, column_rules in zip(table.columns, names, rules, strict=True):
+            key = (gql, c.name, c.data_type, c.comment, column_rules)
             lines = memo.get(key)
             if lines is None:
-                lines = memo[key] = self.column_lines(c, gql, elements)
+                lines = memo[key] = self.column_lines(c, gql, column_rules)
             row.append(lines[0])
             if lines[1]:
                 insert.append(lines[1])
@@ -416,29 +390,25 @@ class _Renderer:
                 order.append(lines[4])
         return row, insert, update, filters, order
 
-    def column_lines(
-        self, column: Column, gql: str, element_nullable: bool
-    ) -> tuple[str, str, str, str, str]:
+    def column_lines(self, column: Column, gql: str, rules: ColumnRules) -> tuple[str, str, str, str, str]:
         """A column's lines in the object type, insert input, update input, `_bool_exp` and
         `_order_by` ('' where it is absent)."""
-        data_type = column.data_type
-        nullable = column_nullable(column, self.resolver)
-        presence = insert_presence(column, self.resolver)
+        data_type, elements = column.data_type, rules.element_nullable
         doc = self.description(column.name, gql, None)
         row = member_line(
             gql,
-            self.type_ref(data_type, nullable, element_nullable=element_nullable),
+            self.type_ref(data_type, rules.nullable, element_nullable=elements),
             "",
             self.description(column.name, gql, column.comment),
         )
         insert = ""
-        if presence != "absent":
-            optional = presence == "optional"
-            text = self.type_ref(data_type, optional, element_nullable=element_nullable, as_input=True)
+        if rules.insert != "absent":
+            optional = rules.insert == "optional"
+            text = self.type_ref(data_type, optional, element_nullable=elements, as_input=True)
             insert = member_line(gql, text, "", doc)
         update = ""
-        if update_presence(column) != "absent":
-            text = self.type_ref(data_type, True, element_nullable=element_nullable, as_input=True)
+        if rules.update != "absent":
+            text = self.type_ref(data_type, True, element_nullable=elements, as_input=True)
             update = member_line(gql, text, "", doc)
         filter_line = order_line = ""
         if self.hasura:
@@ -450,7 +420,8 @@ class _Renderer:
     def table(self, table: Table) -> None:
         name = self.names[(table.schema, table.name)]
         names = self.fields_of([c.name for c in table.columns])
-        row, insert, update, filters, order = self.table_lines(table, names)
+        rules = table_column_rules(table, self.resolver)
+        row, insert, update, filters, order = self.table_lines(table, names, rules)
         self.add("type", name, self.object_doc("table", table.schema, table.name, table.comment), row)
         where = f"{table.schema}.{table.name}"
         if not self.hasura:
@@ -464,11 +435,11 @@ class _Renderer:
         if pk is not None:
             position = {c: i for i, c in enumerate(pk.columns)}
             found = [
-                (position[c.name], n, c)
-                for c, n in zip(table.columns, names, strict=True)
+                (position[c.name], n, self.type_ref(c.data_type, False, element_nullable=r.element_nullable))
+                for c, n, r in zip(table.columns, names, rules, strict=True)
                 if c.name in position
             ]
-            keys = [(n, self.key_type(table, c)) for _, n, c in sorted(found, key=lambda k: k[0])]
+            keys = [(n, t) for _, n, t in sorted(found, key=lambda k: k[0])]
             self.pk_arguments[(table.schema, table.name)] = (
                 "(" + ", ".join(f"{n}: {t}" for n, t in keys) + ")"
             )
@@ -487,16 +458,6 @@ class _Renderer:
                 self.member("returning", f"[{name}!]!", "", "Data from the rows affected."),
             ],
         )
-
-    def key_type(self, table: Table, column: Column) -> str:
-        """The non-null type of a primary key column (an array's elements as the table's
-        CHECKs leave them)."""
-        pg = self.resolver.resolve(column.data_type)
-        elements = pg.element_nullable
-        if elements:
-            checks = (k for k in table.constraints if isinstance(k, CheckConstraint))
-            elements = column.name not in null_free_array_subjects(checks)
-        return self.type_ref(column.data_type, False, element_nullable=elements)
 
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]

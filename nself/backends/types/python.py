@@ -27,26 +27,24 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
+    ColumnRules,
     PgType,
     TypeResolver,
     as_is,
     callable_functions,
-    column_nullable,
     escape_reserved,
     function_names,
-    insert_presence,
     make_identifier,
     member_names,
     named_type_objects,
-    null_free_array_subjects,
     pascal_case,
     render_template,
     screaming_snake_case,
     snake_case,
+    table_column_rules,
     type_names,
-    update_presence,
 )
-from nself.ir.model import Catalog, CheckConstraint, Column, Table, View
+from nself.ir.model import Catalog, Column, Table, View
 
 # Module-level names the generated file defines or imports: no class may take them.
 RESERVED_TYPE_NAMES = frozenset(
@@ -175,9 +173,9 @@ class ClassModel(NamedTuple):
     body: str
 
 
-# (Python name, column name, data type, NOT NULL, no default, identity's generation,
-# not generated, in a CHECK that keeps NULL out of its elements)
-ColumnKey = tuple[str, str, str, bool, bool, str | None, bool, bool]
+# (Python name, column name, data type, the rules' decisions): columns with equal keys
+# get equal fields
+ColumnKey = tuple[str, str, str, ColumnRules]
 
 
 class ColumnFields(NamedTuple):
@@ -306,16 +304,10 @@ class _Renderer:
             f'{INDENT}{name}: {annotation} = field({given}metadata={{"db_name": {python_literal(db_name)}}})'
         )
 
-    def column_fields(self, column: Column, key: ColumnKey) -> ColumnFields:
-        """A column's field in Row, Insert and Update, by common's rules (column_nullable,
-        insert_presence, update_presence; element nullability as table_field_sets decides
-        it). Memoised by `key`, the field's name and what those rules read of a column
-        (table_classes looks it up): columns such as `id integer` or `created_at
-        timestamptz NOT NULL DEFAULT now()` recur from table to table."""
-        python_name, db_name = key[0], key[1]
-        nullable = column_nullable(column, self.resolver)
-        elements = self.resolver.resolve(column.data_type).element_nullable and not key[-1]
-        row_type = self.annotation(column.data_type, nullable, elements)
+    def column_fields(self, python_name: str, column: Column, rules: ColumnRules) -> ColumnFields:
+        """A column's field in Row, Insert and Update, by the rules' decisions."""
+        db_name = column.name
+        row_type = self.annotation(column.data_type, rules.nullable, rules.element_nullable)
         # An optional Insert / Update field can be left out: pydantic leaves it out of
         # model_dump(exclude_unset=True) and types it `| None` (its default); a dataclass
         # gives it the default UNSET, and None only where the column takes NULL.
@@ -327,40 +319,30 @@ class _Renderer:
             written_type = f"{row_type} | Unset"
         row = self.declaration(python_name, db_name, row_type, None)
         written = self.declaration(python_name, db_name, written_type, "None" if self.pydantic else "UNSET")
-        insert = {"required": row, "optional": written, "absent": None}[
-            insert_presence(column, self.resolver)
-        ]
-        update = written if update_presence(column) != "absent" else None
-        fields = self._column_fields[key] = ColumnFields(row, insert, update)
-        return fields
+        insert = {"required": row, "optional": written, "absent": None}[rules.insert]
+        update = written if rules.update != "absent" else None
+        return ColumnFields(row, insert, update)
 
     def table_classes(self, table: Table) -> list[ClassModel]:
-        """Row, Insert and Update of a table, with the fields of common.table_field_sets
-        (tests/backends/types/test_python_types.py holds them equal), spelled through
-        column_fields: building table_field_sets' StructFields cost more, on a thousand
-        tables, than the rest of this render."""
+        """Row, Insert and Update of a table, with the fields of common.table_field_sets: a
+        column's fields are spelled once per distinct (name, type, rules), as columns such
+        as `id integer` or `created_at timestamptz NOT NULL DEFAULT now()` recur from
+        table to table."""
         name = self.names[(table.schema, table.name)]
         columns = table.columns
         # One Python name per column, shared by Row, Insert and Update.
         python_names = self.field_names([c.name for c in columns])
-        null_free = null_free_array_subjects(c for c in table.constraints if isinstance(c, CheckConstraint))
         known = self._column_fields
         row: list[str] = []
         insert: list[str] = []
         update: list[str] = []
-        for python_name, column in zip(python_names, columns, strict=True):
-            identity = column.identity
-            key = (  # ColumnKey: everything column_fields reads of the column
-                python_name,
-                column.name,
-                column.data_type,
-                column.not_null,
-                column.default is None,
-                identity.generation if identity is not None else None,
-                column.generated is None,
-                column.name in null_free,
-            )
-            declared, inserted, updated = known.get(key) or self.column_fields(column, key)
+        rules = table_column_rules(table, self.resolver)
+        for python_name, column, column_rules in zip(python_names, columns, rules, strict=True):
+            key = (python_name, column.name, column.data_type, column_rules)
+            fields = known.get(key)
+            if fields is None:
+                fields = known[key] = self.column_fields(python_name, column, column_rules)
+            declared, inserted, updated = fields
             row.append(declared)
             if inserted is not None:
                 insert.append(inserted)

@@ -20,24 +20,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nself.backends.types.common import (
+    ColumnRules,
     FunctionShape,
     PgType,
     TypeResolver,
     as_is,
     callable_functions,
-    column_nullable,
-    insert_presence,
     member_names,
     named_type_objects,
-    null_free_array_subjects,
     render_template,
     screaming_snake_case,
+    table_column_rules,
     type_names,
-    update_presence,
 )
 from nself.ir.model import (
     Catalog,
-    CheckConstraint,
     Column,
     ForeignKey,
     PrimaryKey,
@@ -216,7 +213,7 @@ class _Renderer:
         # few distinct fields (the same `id`, `created_at` in every table): each is spelled
         # once.
         self._types: dict[tuple[str, bool, bool | None], str] = {}
-        self._lines: dict[tuple[object, ...], tuple[str, str, str, bool]] = {}
+        self._lines: dict[tuple[object, ...], tuple[str, str, str]] = {}
         self._json_lists: dict[tuple[str, ...], str] = {}
         # Each table's foreign keys (outgoing) and those pointing at it (incoming), with
         # whether the key's columns are unique in their table (one-to-one): decided once per
@@ -281,63 +278,34 @@ class _Renderer:
 
     def field_lines(self, table: Table) -> tuple[list[str], list[str], list[str], dict[str, bool]]:
         """The member lines of a table's Row, Insert and Update interfaces (the fields of
-        `table_field_sets`), and which columns may be NULL.
-
-        A column's three lines are spelled once per distinct column (most tables share
-        columns such as `id`, `created_at`): the memo key holds every attribute of a column
-        that `column_nullable`, `insert_presence` and `update_presence` read, and whether
-        the table's CHECKs keep NULL out of its array elements. test_typescript.py holds
-        the result equal to table_field_sets' on every test schema."""
-        resolve = self.resolver.resolve
+        `table_field_sets`), and which columns may be NULL. A column's three lines are
+        spelled once per distinct (name, type, comment, rules)."""
         memo = self._lines
-        null_free: frozenset[str] | None = None
         row: list[str] = []
         insert: list[str] = []
         update: list[str] = []
         nullable: dict[str, bool] = {}
-        for c in table.columns:
-            pg = resolve(c.data_type)
-            elements = pg.dims > 0 and not pg.element_not_null
-            if elements:
-                if null_free is None:
-                    null_free = null_free_array_subjects(
-                        k for k in table.constraints if isinstance(k, CheckConstraint)
-                    )
-                elements = c.name not in null_free
-            identity = c.identity.generation if c.identity is not None else None
-            key = (
-                c.name,
-                c.data_type,
-                c.not_null,
-                c.default is None,
-                identity,
-                c.generated is None,
-                c.comment,
-                elements,
-            )
+        for c, rules in zip(table.columns, table_column_rules(table, self.resolver), strict=True):
+            key = (c.name, c.data_type, c.comment, rules)
             lines = memo.get(key)
             if lines is None:
-                lines = memo[key] = self.column_lines(c, elements)
+                lines = memo[key] = self.column_lines(c, rules)
             row.append(lines[0])
             if lines[1]:
                 insert.append(lines[1])
             if lines[2]:
                 update.append(lines[2])
-            nullable[c.name] = lines[3]
+            nullable[c.name] = rules.nullable
         return row, insert, update, nullable
 
-    def column_lines(self, column: Column, element_nullable: bool) -> tuple[str, str, str, bool]:
-        """A column's Row, Insert and Update member lines ('' where it is absent), and
-        whether it may be NULL."""
-        nullable = column_nullable(column, self.resolver)
-        text = self.column_type(column.data_type, nullable, element_nullable)
+    def column_lines(self, column: Column, rules: ColumnRules) -> tuple[str, str, str]:
+        """A column's Row, Insert and Update member lines ('' where it is absent)."""
+        text = self.column_type(column.data_type, rules.nullable, rules.element_nullable)
         key = property_key(column.name)
-        presence = insert_presence(column, self.resolver)
         return (
             member_line(key, False, text, doc_comment(column.comment)),
-            "" if presence == "absent" else member_line(key, presence == "optional", text),
-            "" if update_presence(column) == "absent" else member_line(key, True, text),
-            nullable,
+            "" if rules.insert == "absent" else member_line(key, rules.insert == "optional", text),
+            "" if rules.update == "absent" else member_line(key, True, text),
         )
 
     # ------------------------------------------------------------------ relations

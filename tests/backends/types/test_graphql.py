@@ -23,7 +23,7 @@ from graphql import (
 )
 from graphql.utilities import coerce_input_value
 
-from nself.backends.types.common import table_field_sets
+from nself.backends.types.common import table_column_rules, table_field_sets
 from nself.backends.types.graphql import _Renderer, field_name, member_line, render, render_graphql
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
@@ -243,7 +243,12 @@ def test_table_lines_decide_as_table_field_sets(
     stay what common.table_field_sets decides."""
     catalog = {"rich": rich, "every_case": every_case_catalog}.get(source) or corpus_catalogs.get(source)
     renderer = _Renderer(catalog, options)
-    lines = [renderer.table_lines(t, renderer.fields_of([c.name for c in t.columns])) for t in catalog.tables]
+    lines = [
+        renderer.table_lines(
+            t, renderer.fields_of([c.name for c in t.columns]), table_column_rules(t, renderer.resolver)
+        )
+        for t in catalog.tables
+    ]
     assert lines == field_set_lines(renderer, catalog)
 
 
