@@ -197,8 +197,9 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
     return text
 
 
-# What else in a builder the functions of an expression can depend on: functions, and the
-# types that can be their arguments or results (a call is resolved among them).
+# What else in a builder the function calls of an expression could depend on (none of them
+# names a function of the builder: see _shape): its functions, and the types that can be
+# their arguments or results.
 _CALL_CONTEXT = (IRFunction, Domain, Enum, CompositeType, RangeType)
 
 
@@ -242,8 +243,9 @@ def _plain_builtin(types: TypeCatalog, type_text: str) -> bool:
 def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
     """A hashable copy of an expression made only of constants, columns (named by one
     name) of plain built-in types, operators, AND/OR/NOT, IS [NOT] NULL, casts to plain
-    built-in type names, SQL value functions (CURRENT_TIMESTAMP) and function calls
-    without arguments (now()), with the types of its columns; None for any other."""
+    built-in type names, SQL value functions (CURRENT_TIMESTAMP) and calls without
+    arguments of functions the schema does not define (now()), with the types of its
+    columns; None for any other."""
     if isinstance(node, ast.A_Const):
         val = node.val
         if val is None:
@@ -290,8 +292,22 @@ def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
         )
         if not plain or not _all_strings(node.funcname):
             return None
-        return ("call", tuple(x.sval for x in node.funcname or ()), node.funcformat)
+        name = tuple(x.sval for x in node.funcname or ())
+        if name[-1] in _user_function_names(scope.builder, types):
+            return None  # it could mean a function of the schema, of any result type
+        return ("call", name, node.funcformat)
     return None
+
+
+def _user_function_names(builder: CatalogBuilder, types: TypeCatalog) -> frozenset[str]:
+    """The names of the builder's functions, kept in `types.memo` until its functions
+    change."""
+    key = ("function names", builder.changes(IRFunction))
+    names = types.memo.get(key)
+    if names is None:
+        names = types.memo[key] = frozenset(f.name for f in builder.all(IRFunction))
+    result: frozenset[str] = names
+    return result
 
 
 def _all_strings(nodes: Any) -> bool:
