@@ -19,6 +19,7 @@ from tests.corpus import CorpusCase, CorpusLoadError, all_cases
 
 HERE = Path(__file__).resolve().parent
 EVERY_CASE_SQL = HERE / "every_case.sql"
+EVERY_CASE_ROWS_SQL = HERE / "every_case_rows.sql"
 
 
 class SessionDatabases:
@@ -49,6 +50,15 @@ def every_case_catalog(types_databases: SessionDatabases) -> Catalog:
     url = types_databases.new("types_every_case")
     run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8"))
     return introspect(url)
+
+
+@pytest.fixture(scope="session")
+def every_case_rows(types_databases: SessionDatabases) -> tuple[str, Catalog]:
+    """every_case.sql filled by every_case_rows.sql (NULL array elements among the rows), and
+    its catalog: for tests that read the rows. A test that writes makes its own database."""
+    url = types_databases.new("types_every_case_rows")
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + EVERY_CASE_ROWS_SQL.read_text(encoding="utf-8"))
+    return url, introspect(url)
 
 
 class CorpusCatalogs:

@@ -43,7 +43,6 @@ from nself.ir.model import (
     ViewColumn,
 )
 from tests.backends.types.conftest import (
-    EVERY_CASE_SQL,
     CorpusCatalogs,
     SessionDatabases,
     assert_golden,
@@ -368,7 +367,6 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
 
 # --------------------------------------------------------------------------- real rows
 
-ROWS_SQL = Path(__file__).resolve().parent / "every_case_rows.sql"
 
 GO_DECODER = """package main
 
@@ -433,7 +431,7 @@ def _normalise(value: object) -> object:
 
 @pytest.mark.oracle
 def test_go_types_read_real_rows(
-    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+    every_case_rows: tuple[str, Catalog], tmp_path: Path, toolchain_cache: Path
 ) -> None:
     """Rows PostgreSQL itself writes as JSON (row_to_json) decode into the Row structs with
     unknown fields refused, and encode back to the same values: every column has a field
@@ -441,9 +439,7 @@ def test_go_types_read_real_rows(
     nullability that keeps NULL. every_case_rows.sql fills the tables, leaving out what
     encoding/json cannot read (dates and timestamps without an offset, bytea's hex)."""
     go = require_program("go", GO_INSTALL)
-    url = types_databases.new("types_go_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
-    catalog = introspect(url)
+    url, catalog = every_case_rows
     renderer = GoRenderer(catalog, {})
     lines: list[str] = []
     with psycopg.connect(url) as conn:

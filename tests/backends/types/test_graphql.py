@@ -28,11 +28,8 @@ from nself.backends.types.graphql import _Renderer, field_name, member_line, ren
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Schema
-from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
-from tests.conftest import run_sql
-
-ROWS_SQL = EVERY_CASE_SQL.with_name("every_case_rows.sql")
 
 MODES = [pytest.param({}, id="plain"), pytest.param({"with_hasura": True}, id="hasura")]
 
@@ -253,12 +250,11 @@ def test_table_lines_decide_as_table_field_sets(
 
 
 @pytest.mark.oracle
-def test_real_rows_with_null_elements_go_through_the_schema(types_databases: SessionDatabases) -> None:
+def test_real_rows_with_null_elements_go_through_the_schema(every_case_rows: tuple[str, Catalog]) -> None:
     """Rows of public.array_elements as PostgreSQL writes them in JSON, returned by a
     resolver: graphql-core serialises them through the field types, and would refuse a
     NULL where a type says non-null (shown with a row PostgreSQL itself would refuse)."""
-    url = types_databases.new("types_graphql_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    url, _ = every_case_rows
     with psycopg.connect(url) as conn:
         rows = [
             json.loads(r[0])

@@ -30,11 +30,15 @@ from nself.backends.types.python import _Renderer, doc_text, render, render_pyth
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
 from nself.ir.model import View, ViewColumn
-from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import (
+    EVERY_CASE_ROWS_SQL,
+    EVERY_CASE_SQL,
+    CorpusCatalogs,
+    SessionDatabases,
+    assert_golden,
+)
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
 from tests.conftest import run_sql
-
-ROWS_SQL = Path(__file__).resolve().parent / "every_case_rows.sql"
 
 ROWS = r"""
 INSERT INTO public.users (email, display_name, "Display Name", access, roles, "2fa_secret", score, tags)
@@ -518,7 +522,7 @@ def every_case_models(
     """every_case.sql with the rows of every_case_rows.sql (NULL array elements among them),
     its catalog and both flavours of models imported."""
     url = types_databases.new("types_python_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + EVERY_CASE_ROWS_SQL.read_text(encoding="utf-8"))
     catalog = introspect(url)
     directory = tmp_path_factory.mktemp("every_case_models")
     pydantic_module = import_generated(

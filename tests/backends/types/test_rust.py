@@ -33,17 +33,14 @@ from nself.backends.types.rust import (
     serde_attribute,
     variant_names,
 )
-from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
 from tests.backends.types.conftest import (
     HERE,
     CorpusCatalogs,
-    SessionDatabases,
     assert_golden,
     require_program,
 )
-from tests.conftest import run_sql
 
 STUBS = HERE / "rust_stubs"
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
@@ -355,8 +352,6 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
 
 # --------------------------------------------------------------------------- real rows
 
-ROWS_SQL = HERE / "every_case_rows.sql"
-EVERY_CASE_SQL = HERE / "every_case.sql"
 
 # Rust types that take a JSON string from PostgreSQL's row_to_json.
 _STRING_TYPES = frozenset(
@@ -442,14 +437,12 @@ def rust_holds(
 
 
 @pytest.mark.oracle
-def test_rust_row_types_hold_real_rows(types_databases: SessionDatabases) -> None:
+def test_rust_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> None:
     """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
     NULL only where the type has an Option, NULL array elements (every_case_rows.sql has
     some, also in a 2-D array) only in Vec<Option<T>>. The stand-in crates cannot run serde,
     so this reads the shapes from the generated text; cargo check holds the text to Rust."""
-    url = types_databases.new("types_rust_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
-    catalog = introspect(url)
+    url, catalog = every_case_rows
     renderer = RustRenderer(catalog, {})
     shapes = rust_shapes(render_rust(catalog, {}))
     problems: list[str] = []

@@ -29,11 +29,9 @@ from nself.backends.types.swift import (
     render_swift,
     swift_string,
 )
-from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import CheckConstraint, Column, Domain, Enum, Schema, Table
-from tests.backends.types.conftest import HERE, CorpusCatalogs, SessionDatabases, assert_golden
-from tests.conftest import run_sql
+from tests.backends.types.conftest import CorpusCatalogs, assert_golden
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
 # without backticks; kept here independently of the backend's own list.
@@ -415,8 +413,6 @@ def test_a_column_has_one_property_name_in_row_insert_and_update() -> None:
 
 # --------------------------------------------------------------------------- real rows
 
-ROWS_SQL = HERE / "every_case_rows.sql"
-EVERY_CASE_SQL = HERE / "every_case.sql"
 
 _STRING_TYPES = frozenset({"String", "UUID", "Date", "Data"})  # Data: PostgreSQL's JSON writes hex
 _INTEGER_TYPES = frozenset({"Int16", "Int32", "Int64", "UInt32", "UInt64"})
@@ -482,14 +478,12 @@ def swift_holds(
 
 
 @pytest.mark.oracle
-def test_swift_row_types_hold_real_rows(types_databases: SessionDatabases) -> None:
+def test_swift_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> None:
     """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
     NULL only where the type is optional, NULL array elements (every_case_rows.sql has some,
     also in a 2-D array) only in `[T?]`. No Swift runs here, so this reads the shapes from
     the generated text; the tree-sitter checks hold the text to Swift."""
-    url = types_databases.new("types_swift_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
-    catalog = introspect(url)
+    url, catalog = every_case_rows
     renderer = SwiftRenderer(catalog, {})
     shapes = swift_shapes(render_swift(catalog, {}))
     problems: list[str] = []

@@ -23,11 +23,8 @@ from nself.backends.types.typescript import (
 )
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
-from tests.backends.types.conftest import EVERY_CASE_SQL, CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
-from tests.conftest import run_sql
-
-ROWS_SQL = EVERY_CASE_SQL.with_name("every_case_rows.sql")
 
 
 @pytest.fixture(scope="module")
@@ -265,13 +262,14 @@ def test_tsc_accepts_the_rich_schema_and_its_usage(
 
 
 @pytest.mark.oracle
-def test_tsc_accepts_real_rows_with_null_elements(types_databases: SessionDatabases, tmp_path: Path) -> None:
+def test_tsc_accepts_real_rows_with_null_elements(
+    every_case_rows: tuple[str, Catalog], tmp_path: Path
+) -> None:
     """Rows of public.array_elements as PostgreSQL writes them in JSON (NULL elements, a
     2-D array with NULL elements, empty arrays) are values of the Row type; a NULL element
     where PostgreSQL refuses one is not. bigint is sent as text (docs/types.md)."""
     tsc_path()
-    url = types_databases.new("types_ts_rows")
-    run_sql(url, EVERY_CASE_SQL.read_text(encoding="utf-8") + ROWS_SQL.read_text(encoding="utf-8"))
+    url, _ = every_case_rows
     with psycopg.connect(url) as conn:
         rows = [
             r[0]
