@@ -544,7 +544,7 @@ class GoRenderer:
                 name + "Insert",
                 [
                     f"{name}Insert is a row to insert into {qualified}; nil fields are left out,",
-                    "so the column's default (or NULL) applies.",
+                    "so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.",
                 ],
                 insert_names,
                 insert_types,
@@ -553,7 +553,8 @@ class GoRenderer:
             GoStruct(
                 name + "Update",
                 [
-                    f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged."
+                    f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged,",
+                    "for a nullable column, a pointer to nil sets NULL.",
                 ],
                 update_names,
                 update_types,

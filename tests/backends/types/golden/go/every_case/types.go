@@ -69,13 +69,14 @@ type EventEntries struct {
 }
 
 // EventEntriesInsert is a row to insert into Audit Log.Event Entries; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type EventEntriesInsert struct {
 	X3dModel *[]byte         `json:"3d_model,omitempty"`
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// EventEntriesUpdate holds the columns an UPDATE of Audit Log.Event Entries sets; nil fields are left unchanged.
+// EventEntriesUpdate holds the columns an UPDATE of Audit Log.Event Entries sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type EventEntriesUpdate struct {
 	X3dModel *[]byte          `json:"3d_model,omitempty"`
 	Payload  *json.RawMessage `json:"payload,omitempty"`
@@ -94,13 +95,14 @@ type StatusHistory struct {
 }
 
 // StatusHistoryInsert is a row to insert into billing.status_history; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type StatusHistoryInsert struct {
 	ID *int32    `json:"id,omitempty"`
 	At time.Time `json:"at"`
 }
 
-// StatusHistoryUpdate holds the columns an UPDATE of billing.status_history sets; nil fields are left unchanged.
+// StatusHistoryUpdate holds the columns an UPDATE of billing.status_history sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type StatusHistoryUpdate struct {
 	ID *int32     `json:"id,omitempty"`
 	At *time.Time `json:"at,omitempty"`
@@ -120,14 +122,15 @@ type BillingUsers2 struct {
 }
 
 // BillingUsers2Insert is a row to insert into billing.users; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type BillingUsers2Insert struct {
 	ID       *int32     `json:"id,omitempty"`
 	Status   *Status    `json:"status,omitempty"`
 	Statuses *[]*Status `json:"statuses,omitempty"`
 }
 
-// BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged.
+// BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type BillingUsers2Update struct {
 	ID       *int32     `json:"id,omitempty"`
 	Status   *Status    `json:"status,omitempty"`
@@ -140,12 +143,13 @@ type T3rdParty struct {
 }
 
 // T3rdPartyInsert is a row to insert into public.3rd_party; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type T3rdPartyInsert struct {
 	X **int32 `json:"x,omitempty"`
 }
 
-// T3rdPartyUpdate holds the columns an UPDATE of public.3rd_party sets; nil fields are left unchanged.
+// T3rdPartyUpdate holds the columns an UPDATE of public.3rd_party sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type T3rdPartyUpdate struct {
 	X **int32 `json:"x,omitempty"`
 }
@@ -236,7 +240,7 @@ type AllTypes struct {
 }
 
 // AllTypesInsert is a row to insert into public.all_types; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type AllTypesInsert struct {
 	CSmallint       int16            `json:"c_smallint"`
 	CInteger        int32            `json:"c_integer"`
@@ -320,7 +324,8 @@ type AllTypesInsert struct {
 	CDefault        *string          `json:"c_default,omitempty"`
 }
 
-// AllTypesUpdate holds the columns an UPDATE of public.all_types sets; nil fields are left unchanged.
+// AllTypesUpdate holds the columns an UPDATE of public.all_types sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type AllTypesUpdate struct {
 	CSmallint       *int16           `json:"c_smallint,omitempty"`
 	CInteger        *int32           `json:"c_integer,omitempty"`
@@ -417,7 +422,7 @@ type ArrayElements struct {
 }
 
 // ArrayElementsInsert is a row to insert into public.array_elements; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type ArrayElementsInsert struct {
 	ID      int32       `json:"id"`
 	Plain   *[]*string  `json:"plain,omitempty"`
@@ -429,7 +434,8 @@ type ArrayElementsInsert struct {
 	Checked *[]int64    `json:"checked,omitempty"`
 }
 
-// ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged.
+// ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type ArrayElementsUpdate struct {
 	ID      *int32      `json:"id,omitempty"`
 	Plain   *[]*string  `json:"plain,omitempty"`
@@ -447,12 +453,13 @@ type BillingUsers struct {
 }
 
 // BillingUsersInsert is a row to insert into public.billing_users; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type BillingUsersInsert struct {
 	ID *int32 `json:"id,omitempty"`
 }
 
-// BillingUsersUpdate holds the columns an UPDATE of public.billing_users sets; nil fields are left unchanged.
+// BillingUsersUpdate holds the columns an UPDATE of public.billing_users sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type BillingUsersUpdate struct {
 	ID *int32 `json:"id,omitempty"`
 }
@@ -461,10 +468,11 @@ type BillingUsersUpdate struct {
 type NothingHere struct{}
 
 // NothingHereInsert is a row to insert into public.nothing_here; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type NothingHereInsert struct{}
 
-// NothingHereUpdate holds the columns an UPDATE of public.nothing_here sets; nil fields are left unchanged.
+// NothingHereUpdate holds the columns an UPDATE of public.nothing_here sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type NothingHereUpdate struct{}
 
 // OnlyIdentity is a row of the table public.only_identity.
@@ -473,10 +481,11 @@ type OnlyIdentity struct {
 }
 
 // OnlyIdentityInsert is a row to insert into public.only_identity; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type OnlyIdentityInsert struct{}
 
-// OnlyIdentityUpdate holds the columns an UPDATE of public.only_identity sets; nil fields are left unchanged.
+// OnlyIdentityUpdate holds the columns an UPDATE of public.only_identity sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type OnlyIdentityUpdate struct{}
 
 // Type is a row of the table public.type.
@@ -506,7 +515,7 @@ type Type struct {
 }
 
 // TypeInsert is a row to insert into public.type; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type TypeInsert struct {
 	Struct    string   `json:"struct"`
 	Fn        **string `json:"fn,omitempty"`
@@ -531,7 +540,8 @@ type TypeInsert struct {
 	Let       **string `json:"let,omitempty"`
 }
 
-// TypeUpdate holds the columns an UPDATE of public.type sets; nil fields are left unchanged.
+// TypeUpdate holds the columns an UPDATE of public.type sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type TypeUpdate struct {
 	Struct    *string  `json:"struct,omitempty"`
 	Fn        **string `json:"fn,omitempty"`
@@ -586,7 +596,7 @@ type Users struct {
 }
 
 // UsersInsert is a row to insert into public.users; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type UsersInsert struct {
 	ID          *int64     `json:"id,omitempty"`
 	Email       string     `json:"email"`
@@ -600,7 +610,8 @@ type UsersInsert struct {
 	ID_2        **string   `json:"ID,omitempty"`
 }
 
-// UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged.
+// UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type UsersUpdate struct {
 	ID          *int64     `json:"id,omitempty"`
 	Email       *string    `json:"email,omitempty"`
@@ -620,12 +631,13 @@ type PublicUsersInsert struct {
 }
 
 // PublicUsersInsertInsert is a row to insert into public.users_insert; nil fields are left out,
-// so the column's default (or NULL) applies.
+// so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type PublicUsersInsertInsert struct {
 	Note **string `json:"note,omitempty"`
 }
 
-// PublicUsersInsertUpdate holds the columns an UPDATE of public.users_insert sets; nil fields are left unchanged.
+// PublicUsersInsertUpdate holds the columns an UPDATE of public.users_insert sets; nil fields are left unchanged,
+// for a nullable column, a pointer to nil sets NULL.
 type PublicUsersInsertUpdate struct {
 	Note **string `json:"note,omitempty"`
 }
