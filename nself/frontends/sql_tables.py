@@ -328,9 +328,11 @@ def apply_constraints(
                 continue
             seen.append(signature)
         table = _add_index_constraint(state, table, c, cols)
+    fks: list[Constraint] = []
     for c, cols in pending.fks:
-        table = _add_foreign_key(state, table, c, cols, creating)
-    return table
+        fks.append(_foreign_key(state, table, c, cols, creating, fks))
+    # the table replaced once for all its new foreign keys
+    return state.update_table(table, constraints=(*table.constraints, *fks)) if fks else table
 
 
 def _add_checks(state: State, table: Table, checks: list[ast.Constraint], creating: bool) -> Table:
@@ -429,7 +431,10 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
     return state.update_table(table, columns=columns, constraints=(*table.constraints, constraint))
 
 
-def _add_foreign_key(state: State, table: Table, c: Any, cols: list[str], creating: bool) -> Table:
+def _foreign_key(
+    state: State, table: Table, c: Any, cols: list[str], creating: bool, added: list[Constraint]
+) -> ForeignKey:
+    """The foreign key `c` of `table`, which gains the constraints `added` with it."""
     ref = state.table(c.pktable)
     assert ref is not None
     if ref.schema == table.schema and ref.name == table.name:
@@ -442,10 +447,12 @@ def _add_foreign_key(state: State, table: Table, c: Any, cols: list[str], creati
         ref_cols = list(pk.columns)
     if c.conname:
         name = sql_naming.truncate_identifier(c.conname)
-        if any(x.name == name for x in table.constraints):
+        if any(x.name == name for x in (*table.constraints, *added)):
             raise state.error(f'constraint "{name}" for relation "{table.name}" already exists')
     else:
-        name = state.choose_constraint_name(table.schema, table.name, sql_naming.name_addition(cols), "fkey")
+        name = state.choose_constraint_name(
+            table.schema, table.name, sql_naming.name_addition(cols), "fkey", [x.name for x in added]
+        )
     match = {"f": "FULL", "p": "PARTIAL"}.get(c.fk_matchtype, "SIMPLE")
     fk = ForeignKey(
         name,
@@ -460,7 +467,7 @@ def _add_foreign_key(state: State, table: Table, c: Any, cols: list[str], creati
         initially_deferred=bool(c.initdeferred),
         validated=True if creating else not c.skip_validation,
     )
-    return state.update_table(table, constraints=(*table.constraints, fk))
+    return fk
 
 
 # --------------------------------------------------------------------------- columns
@@ -475,6 +482,8 @@ class ColumnResult:
 
 
 def _is_serial(tn: Any) -> str | None:
+    if getattr(tn.names[-1] if tn.names else None, "sval", None) not in SERIAL_TYPES:
+        return None  # most types: told by their last name alone
     names = names_of(tn.names)
     if tn.arrayBounds or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
         return None
