@@ -3,9 +3,10 @@ them together and turns errors into one line (a traceback only with --debug)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -65,7 +66,8 @@ for group in (types, seed, mock):
     group.register(app)
 
 
-def run(argv: list[str] | None = None) -> None:
+def run(argv: list[str] | None = None) -> NoReturn:
+    """The `nself` process: run one command, print its error in one line, end the process."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("NSELF_DEBUG") == "1"
     command = typer.main.get_command(app)
@@ -75,24 +77,39 @@ def run(argv: list[str] | None = None) -> None:
         if debug:
             raise
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        sys.exit(1)
+        _exit(1)
     except click.NoArgsIsHelpError:
-        sys.exit(0)  # the help text is already printed
+        _exit(0)  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
-        sys.exit(2)
+        _exit(2)
     except click.ClickException as exc:
         typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
-        sys.exit(130)
+        _exit(130)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
-        sys.exit(70)
-    sys.exit(code if isinstance(code, int) else 0)
+        typer.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            err=True,
+        )
+        _exit(70)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int | None) -> NoReturn:
+    """End the process once the command is done (its files written and closed, its
+    connections closed): the output streams are flushed and the interpreter is not torn
+    down. Teardown frees every object one by one and collects once more, about 0.2 s after
+    compiling a 1,000-table schema, for nothing; nself registers no atexit handler. Only
+    for the process's own entry point: an in-process caller uses the typer `app`."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
+            stream.flush()
+    os._exit(code or 0)
