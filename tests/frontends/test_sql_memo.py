@@ -5,6 +5,8 @@ compile to the same IR with the memos as without them."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +14,8 @@ import pytest
 
 from nself.frontends import sql_expr
 from nself.frontends.sql import compile_migrations_with_warnings, compile_sql_with_warnings
-from nself.ir import catalog_to_json
+from nself.frontends.sql_expr.catalog import type_catalog
+from nself.ir import CatalogBuilder, catalog_to_json
 from tests.conftest import CORPUS
 from tests.corpus import all_cases
 
@@ -79,3 +82,14 @@ def test_memos_change_nothing_in_the_corpus(monkeypatch: pytest.MonkeyPatch) -> 
         plain = compile_migrations_with_warnings(source)
         assert catalog_to_json(memoised.catalog) == catalog_to_json(plain.catalog), source
         assert memoised.warnings == plain.warnings, source
+
+
+def test_a_builder_and_its_type_catalog_are_freed_together() -> None:
+    """type_catalog's cache holds a builder weakly: compiling does not keep every schema
+    ever compiled alive (a watch session compiles one per change)."""
+    builder = CatalogBuilder()
+    assert type_catalog(builder) is type_catalog(builder)
+    gone = weakref.ref(builder)
+    del builder
+    gc.collect()
+    assert gone() is None

@@ -219,13 +219,22 @@ class TypeCatalog:
 
     def __init__(self, builder: CatalogBuilder) -> None:
         self.snap = snapshot()
-        self.builder = builder
+        # weak: type_catalog keeps a TypeCatalog for as long as its builder lives, in a
+        # WeakKeyDictionary whose entry would never go if its value held the key
+        self._builder = weakref.ref(builder)
         installed = installed_extensions(builder)
         self.ext = extension_objects(installed)
         self.installed = installed
         # canonical texts of simple expressions analysed against this builder, kept by
         # sql_expr (its _memo_key says what they depend on)
         self.memo: dict[tuple[Any, ...], Any] = {}
+
+    @property
+    def builder(self) -> CatalogBuilder:
+        builder = self._builder()
+        if builder is None:
+            raise ReferenceError("the CatalogBuilder of this TypeCatalog is gone")
+        return builder
 
     def info(self, key: str) -> TypeInfo | None:
         found = self.snap.types.get(key) or self.ext.types.get(key)
