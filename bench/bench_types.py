@@ -41,6 +41,7 @@ from bench_compile import generate_migrations  # noqa: E402
 
 from nself.backends import TYPE_LANGUAGES, load_renderer  # noqa: E402
 from nself.ir import Catalog  # noqa: E402
+from nself.runtime.codegen import RENDER_COST  # noqa: E402
 from nself.runtime.forked import forked_map  # noqa: E402
 
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -122,7 +123,8 @@ def measure_schema(label: str, migrations: Path, languages: list[str], repeat: i
         total += ms
         print(f"  {'render ' + language:<28}{ms:9.1f} ms")
     print(f"  {'compile + all renders':<28}{total:9.1f} ms")
-    renders = [load_renderer(TYPE_LANGUAGES[language]) for language in languages]
+    longest_first = sorted(languages, key=lambda language: -RENDER_COST.get(language, 1))
+    renders = [load_renderer(TYPE_LANGUAGES[language]) for language in longest_first]
     forked_ms = best_ms(lambda: forked_map(lambda render: render(catalog, options), renders), repeat)
     print(
         f"  {f'all renders, {os.cpu_count()} processes':<28}{forked_ms:9.1f} ms  (forked_map, as nself types runs them)"

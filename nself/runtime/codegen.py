@@ -232,6 +232,9 @@ def generate(
         return render_types(output.language, catalogs[key[0]], output.options)
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
+        # Longest first, so the processes end together: a long render taken last would
+        # leave the other processes idle.
+        jobs.sort(key=lambda job: -RENDER_COST.get(job[1].language, 1))
         for _, output in jobs:  # imported once, before the fork, rather than once per process
             language_renderer(output.language)
         rendered = forked_map(render_job, jobs)
@@ -247,6 +250,9 @@ def generate(
         results.append(Generated(output, texts[key], current))
     return results
 
+
+# Relative time of each language's render (bench/bench_types.py, 1,000 tables).
+RENDER_COST = {"swift": 65, "graphql": 61, "go": 47, "rust": 46, "typescript": 40, "python": 23}
 
 # Below this many columns in all the renders of a run, forking costs more than it saves
 # (pagila's six renders take about 30 ms in one process).
