@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
@@ -19,7 +21,14 @@ _NOT_DONE = object()
 
 
 def fork_available() -> bool:
-    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    """True where forking is safe and worth it: Linux (macOS system frameworks are not
+    fork-safe), more than one core, and no other thread running in this process."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
 
 
 def forked_map(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -50,3 +51,15 @@ def test_results_that_cannot_be_pickled_are_computed_here() -> None:
 def test_one_item_or_one_worker_runs_inline() -> None:
     assert forked_map(lambda _: os.getpid(), [1]) == [os.getpid()]
     assert forked_map(lambda _: os.getpid(), [1, 2, 3], workers=1) == [os.getpid()] * 3
+
+
+def test_no_fork_while_another_thread_runs() -> None:
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        assert not fork_available()
+        assert forked_map(lambda _: os.getpid(), [1, 2, 3], workers=2) == [os.getpid()] * 3
+    finally:
+        release.set()
+        worker.join()
