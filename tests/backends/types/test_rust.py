@@ -17,10 +17,9 @@ import os
 import re
 import shutil
 import subprocess
-from decimal import Decimal
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from nself.backends.types.rust import (
@@ -41,6 +40,7 @@ from tests.backends.types.conftest import (
     assert_golden,
     require_program,
 )
+from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, row_misfits
 
 STUBS = HERE / "rust_stubs"
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
@@ -353,21 +353,34 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
 # --------------------------------------------------------------------------- real rows
 
 
-# Rust types that take a JSON string from PostgreSQL's row_to_json.
-_STRING_TYPES = frozenset(
-    {
-        "String",
-        "uuid::Uuid",
-        "chrono::NaiveDate",
-        "chrono::NaiveDateTime",
-        "chrono::NaiveTime",
-        "chrono::DateTime<chrono::Utc>",
-    }
+def _unwrap(wrapper: str) -> Callable[[str], str | None]:
+    prefix = wrapper + "<"
+    return lambda t: t[len(prefix) : -1] if t.startswith(prefix) and t.endswith(">") else None
+
+
+RUST_WIRE = WireTypes(
+    optional=_unwrap("Option"),
+    array=_unwrap("Vec"),
+    any_json="serde_json::Value",
+    bytes="Vec<u8>",
+    strings=frozenset(
+        {
+            "String",
+            "uuid::Uuid",
+            "chrono::NaiveDate",
+            "chrono::NaiveDateTime",
+            "chrono::NaiveTime",
+            "chrono::DateTime<chrono::Utc>",
+        }
+    ),
+    integers=frozenset({"i16", "i32", "i64", "u32", "u64"}),
+    oids=frozenset({"u32", "u64"}),
+    numbers=frozenset({"f32", "f64", "rust_decimal::Decimal"}),
+    boolean="bool",
 )
-_INTEGER_TYPES = frozenset({"i16", "i32", "i64", "u32", "u64"})
 
 
-def rust_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+def rust_shapes(text: str) -> Shapes:
     """The structs of a generated file as {struct: {name on the wire: Rust type}}, and the
     names of its enums, read from the text itself."""
     structs: dict[str, dict[str, str]] = {}
@@ -385,57 +398,6 @@ def rust_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
     return structs, enums
 
 
-def _unwrap(rust_type: str, wrapper: str) -> str | None:
-    prefix = wrapper + "<"
-    return rust_type[len(prefix) : -1] if rust_type.startswith(prefix) and rust_type.endswith(">") else None
-
-
-def rust_holds(
-    rust_type: str, value: object, shapes: tuple[dict[str, dict[str, str]], set[str]]
-) -> str | None:
-    """Why a JSON value from PostgreSQL does not fit a Rust type (None when it does): above
-    all, a null where the type has no Option."""
-    structs, enums = shapes
-    if rust_type == "serde_json::Value":  # any JSON, null included (a jsonb 'null')
-        return None
-    inner = _unwrap(rust_type, "Option")
-    if inner is not None:
-        return None if value is None else rust_holds(inner, value, shapes)
-    if value is None:
-        return f"null in a {rust_type}"
-    if rust_type == "Vec<u8>":  # bytea: PostgreSQL's JSON writes hex
-        return None if isinstance(value, str) else f"{value!r} is not bytea"
-    element = _unwrap(rust_type, "Vec")
-    if element is not None:
-        if not isinstance(value, list):
-            return f"{value!r} is not an array"
-        return next((r for r in (rust_holds(element, v, shapes) for v in value) if r), None)
-    if rust_type in _STRING_TYPES or rust_type in enums:
-        return None if isinstance(value, str) else f"{value!r} is not a string"
-    if rust_type in ("u32", "u64") and isinstance(value, str):  # oid: '42' (docs/types.md)
-        return None if value.isdigit() else f"{value!r} is not an oid"
-    if rust_type in _INTEGER_TYPES:
-        return (
-            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
-        )
-    if rust_type in ("f32", "f64", "rust_decimal::Decimal"):
-        return (
-            None
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
-            else f"{value!r} is not a number"
-        )
-    if rust_type == "bool":
-        return None if isinstance(value, bool) else f"{value!r} is not a bool"
-    if rust_type in structs:
-        if not isinstance(value, dict):
-            return f"{value!r} is not an object"
-        fields = structs[rust_type]
-        if set(value) != set(fields):
-            return f"{sorted(value)} are not the fields {sorted(fields)} of {rust_type}"
-        return next((f"{k}: {r}" for k, v in value.items() if (r := rust_holds(fields[k], v, shapes))), None)
-    return f"unknown type {rust_type}"
-
-
 @pytest.mark.oracle
 def test_rust_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> None:
     """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
@@ -443,20 +405,9 @@ def test_rust_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> 
     some, also in a 2-D array) only in Vec<Option<T>>. The stand-in crates cannot run serde,
     so this reads the shapes from the generated text; cargo check holds the text to Rust."""
     url, catalog = every_case_rows
-    renderer = RustRenderer(catalog, {})
     shapes = rust_shapes(render_rust(catalog, {}))
-    problems: list[str] = []
-    checked = 0
-    with psycopg.connect(url) as conn:
-        for table in catalog.tables:
-            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
-            name = renderer.names[(table.schema, table.name)]
-            for (row,) in conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall():
-                checked += 1
-                problem = rust_holds(name, json.loads(row, parse_float=Decimal), shapes)
-                if problem:
-                    problems.append(f"{name}: {problem}")
+    checked, problems = row_misfits(url, catalog, RustRenderer(catalog, {}).names, RUST_WIRE, shapes)
     assert checked >= 15
     assert problems == []
     # The check has teeth: the rows of array_elements hold NULL elements.
-    assert rust_holds("Vec<i32>", [1, None], shapes) == "null in a i32"
+    assert json_misfit("Vec<i32>", [1, None], RUST_WIRE, shapes) == "null in a i32"

@@ -13,9 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 
-import psycopg
 import pytest
 import tree_sitter
 import tree_sitter_swift
@@ -32,6 +30,7 @@ from nself.backends.types.swift import (
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import CheckConstraint, Column, Domain, Enum, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, assert_golden
+from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, row_misfits
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
 # without backticks; kept here independently of the backend's own list.
@@ -414,11 +413,20 @@ def test_a_column_has_one_property_name_in_row_insert_and_update() -> None:
 # --------------------------------------------------------------------------- real rows
 
 
-_STRING_TYPES = frozenset({"String", "UUID", "Date", "Data"})  # Data: PostgreSQL's JSON writes hex
-_INTEGER_TYPES = frozenset({"Int16", "Int32", "Int64", "UInt32", "UInt64"})
+SWIFT_WIRE = WireTypes(
+    optional=lambda t: t[:-1] if t.endswith("?") else None,
+    array=lambda t: t[1:-1] if t.startswith("[") and t.endswith("]") else None,
+    any_json="JSONValue",
+    bytes="Data",
+    strings=frozenset({"String", "UUID", "Date"}),
+    integers=frozenset({"Int16", "Int32", "Int64", "UInt32", "UInt64"}),
+    oids=frozenset({"UInt32", "UInt64"}),
+    numbers=frozenset({"Float", "Double", "Decimal"}),
+    boolean="Bool",
+)
 
 
-def swift_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
+def swift_shapes(text: str) -> Shapes:
     """The structs of a generated file as {struct: {CodingKeys value: Swift type}}, and the
     names of its enums, read from the text itself."""
     structs: dict[str, dict[str, str]] = {}
@@ -435,48 +443,6 @@ def swift_shapes(text: str) -> tuple[dict[str, dict[str, str]], set[str]]:
     return structs, enums
 
 
-def swift_holds(
-    swift_type: str, value: object, shapes: tuple[dict[str, dict[str, str]], set[str]]
-) -> str | None:
-    """Why a JSON value from PostgreSQL does not fit a Swift type (None when it does): above
-    all, a null where the type is not optional."""
-    structs, enums = shapes
-    if swift_type == "JSONValue":  # any JSON, null included (a jsonb 'null')
-        return None
-    if swift_type.endswith("?"):
-        return None if value is None else swift_holds(swift_type[:-1], value, shapes)
-    if value is None:
-        return f"null in a {swift_type}"
-    if swift_type.startswith("[") and swift_type.endswith("]"):
-        if not isinstance(value, list):
-            return f"{value!r} is not an array"
-        return next((r for r in (swift_holds(swift_type[1:-1], v, shapes) for v in value) if r), None)
-    if swift_type in _STRING_TYPES or swift_type in enums:
-        return None if isinstance(value, str) else f"{value!r} is not a string"
-    if swift_type in ("UInt32", "UInt64") and isinstance(value, str):  # oid: '42' (docs/types.md)
-        return None if value.isdigit() else f"{value!r} is not an oid"
-    if swift_type in _INTEGER_TYPES:
-        return (
-            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
-        )
-    if swift_type in ("Float", "Double", "Decimal"):
-        return (
-            None
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
-            else f"{value!r} is not a number"
-        )
-    if swift_type == "Bool":
-        return None if isinstance(value, bool) else f"{value!r} is not a Bool"
-    if swift_type in structs:
-        if not isinstance(value, dict):
-            return f"{value!r} is not an object"
-        fields = structs[swift_type]
-        if set(value) != set(fields):
-            return f"{sorted(value)} are not the keys {sorted(fields)} of {swift_type}"
-        return next((f"{k}: {r}" for k, v in value.items() if (r := swift_holds(fields[k], v, shapes))), None)
-    return f"unknown type {swift_type}"
-
-
 @pytest.mark.oracle
 def test_swift_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> None:
     """Every row PostgreSQL writes as JSON (row_to_json) fits its Row struct as generated:
@@ -484,20 +450,9 @@ def test_swift_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) ->
     also in a 2-D array) only in `[T?]`. No Swift runs here, so this reads the shapes from
     the generated text; the tree-sitter checks hold the text to Swift."""
     url, catalog = every_case_rows
-    renderer = SwiftRenderer(catalog, {})
     shapes = swift_shapes(render_swift(catalog, {}))
-    problems: list[str] = []
-    checked = 0
-    with psycopg.connect(url) as conn:
-        for table in catalog.tables:
-            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
-            name = renderer.names[(table.schema, table.name)]
-            for (row,) in conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall():
-                checked += 1
-                problem = swift_holds(name, json.loads(row, parse_float=Decimal), shapes)
-                if problem:
-                    problems.append(f"{name}: {problem}")
+    checked, problems = row_misfits(url, catalog, SwiftRenderer(catalog, {}).names, SWIFT_WIRE, shapes)
     assert checked >= 15
     assert problems == []
     # The check has teeth: the rows of array_elements hold NULL elements.
-    assert swift_holds("[Int32]", [1, None], shapes) == "null in a Int32"
+    assert json_misfit("[Int32]", [1, None], SWIFT_WIRE, shapes) == "null in a Int32"

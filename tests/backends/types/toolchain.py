@@ -1,11 +1,17 @@
-"""Shared by the TypeScript / Python / GraphQL type tests: the rich schema (rich_schema.sql)
-loaded and introspected once per module, and where to find tsc."""
+"""Shared by the type tests: the rich schema (rich_schema.sql) loaded and introspected once
+per module, where to find tsc, and the check of real rows against generated Row types
+(Rust and Swift, whose compilers do not run here)."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from nself.frontends.live import introspect
@@ -40,3 +46,91 @@ def tsc_path() -> Path:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+# --------------------------------------------------------------------------- real rows
+
+
+@dataclass(frozen=True)
+class WireTypes:
+    """How a language spells the types a row from PostgreSQL's JSON is read into, for
+    `json_misfit`: its optional and array wrappers and its scalar type names."""
+
+    optional: Callable[[str], str | None]  # the type inside an optional, or None
+    array: Callable[[str], str | None]  # the element type of an array, or None
+    any_json: str  # takes any JSON, null included (a jsonb 'null')
+    bytes: str  # bytea: PostgreSQL's JSON writes hex
+    strings: frozenset[str]
+    integers: frozenset[str]
+    oids: frozenset[str]  # unsigned: also an oid's digits as a string (docs/types.md)
+    numbers: frozenset[str]
+    boolean: str
+
+
+Shapes = tuple[dict[str, dict[str, str]], set[str]]  # ({struct: {JSON key: type}}, enums)
+
+
+def json_misfit(type_name: str, value: object, wire: WireTypes, shapes: Shapes) -> str | None:
+    """Why a JSON value from PostgreSQL does not fit a generated type (None when it does):
+    above all, a null where the type is not optional."""
+    structs, enums = shapes
+    if type_name == wire.any_json:
+        return None
+    inner = wire.optional(type_name)
+    if inner is not None:
+        return None if value is None else json_misfit(inner, value, wire, shapes)
+    if value is None:
+        return f"null in a {type_name}"
+    if type_name == wire.bytes:
+        return None if isinstance(value, str) else f"{value!r} is not bytea"
+    element = wire.array(type_name)
+    if element is not None:
+        if not isinstance(value, list):
+            return f"{value!r} is not an array"
+        return next((r for r in (json_misfit(element, v, wire, shapes) for v in value) if r), None)
+    if type_name in wire.strings or type_name in enums:
+        return None if isinstance(value, str) else f"{value!r} is not a string"
+    if type_name in wire.oids and isinstance(value, str):
+        return None if value.isdigit() else f"{value!r} is not an oid"
+    if type_name in wire.integers:
+        return (
+            None if isinstance(value, int) and not isinstance(value, bool) else f"{value!r} is not an integer"
+        )
+    if type_name in wire.numbers:
+        return (
+            None
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            else f"{value!r} is not a number"
+        )
+    if type_name == wire.boolean:
+        return None if isinstance(value, bool) else f"{value!r} is not a {wire.boolean}"
+    if type_name in structs:
+        if not isinstance(value, dict):
+            return f"{value!r} is not an object"
+        fields = structs[type_name]
+        if set(value) != set(fields):
+            return f"{sorted(value)} are not the fields {sorted(fields)} of {type_name}"
+        return next(
+            (f"{k}: {r}" for k, v in value.items() if (r := json_misfit(fields[k], v, wire, shapes))), None
+        )
+    return f"unknown type {type_name}"
+
+
+def row_misfits(
+    url: str, catalog: Catalog, row_type: Mapping[tuple[str, str], str], wire: WireTypes, shapes: Shapes
+) -> tuple[int, list[str]]:
+    """Every row of every table as PostgreSQL writes it in JSON (row_to_json, numbers as
+    Decimal) against the table's Row type (`row_type`: (schema, table) -> type name): how
+    many rows were read, and each misfit."""
+    problems: list[str] = []
+    checked = 0
+    with psycopg.connect(url) as conn:
+        for table in catalog.tables:
+            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
+            name = row_type[(table.schema, table.name)]
+            for (row,) in conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall():  # type: ignore[arg-type]
+                checked += 1
+                problem = json_misfit(name, json.loads(row, parse_float=Decimal), wire, shapes)
+                if problem:
+                    problems.append(f"{name}: {problem}")
+    return checked, problems
