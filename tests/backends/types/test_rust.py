@@ -33,14 +33,14 @@ from nself.backends.types.rust import (
     variant_names,
 )
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
+from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import (
     HERE,
     CorpusCatalogs,
     assert_golden,
     require_program,
 )
-from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, row_misfits
+from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
 
 STUBS = HERE / "rust_stubs"
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
@@ -102,31 +102,13 @@ def test_rust_string() -> None:
 # --------------------------------------------------------------------------- types
 
 
-# A NOT NULL element domain, and a domain over an array whose CHECK forbids NULL elements.
-ELEMENT_DOMAINS = (
-    Domain("public", "label", "text", not_null=True),
-    Domain(
-        "public",
-        "strict_tags",
-        "text[]",
-        checks=(CheckConstraint("strict_tags_check", "(array_position(VALUE, NULL::text) IS NULL)"),),
-    ),
-)
-
-
 def _fields(body: str) -> list[tuple[str, str]]:
     """(name, type) of the fields of a struct's body, also when rustfmt's width wrapped one."""
     return re.findall(r"^    pub (\S+):\s+([^\n]*),$", body, re.M)
 
 
 def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
-    builder = CatalogBuilder()
-    builder.add(Schema("public"))
-    for domain in ELEMENT_DOMAINS:
-        builder.add(domain)
-    constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
-    builder.add(Table("public", "t", tuple(columns), constraints=constraints))
-    catalog = builder.freeze()
+    catalog = one_table_catalog(columns, checks)
     structs = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
     return tuple([t for _, t in _fields(s.body)] for s in structs)  # type: ignore[return-value]
 

@@ -28,9 +28,9 @@ from nself.backends.types.swift import (
     swift_string,
 )
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
-from nself.ir.model import CheckConstraint, Column, Domain, Enum, Schema, Table
+from nself.ir.model import Column, Enum, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, assert_golden
-from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, row_misfits
+from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
 # without backticks; kept here independently of the backend's own list.
@@ -217,31 +217,13 @@ def test_swift_string() -> None:
 # --------------------------------------------------------------------------- types
 
 
-# A NOT NULL element domain, and a domain over an array whose CHECK forbids NULL elements.
-ELEMENT_DOMAINS = (
-    Domain("public", "label", "text", not_null=True),
-    Domain(
-        "public",
-        "strict_tags",
-        "text[]",
-        checks=(CheckConstraint("strict_tags_check", "(array_position(VALUE, NULL::text) IS NULL)"),),
-    ),
-)
-
-
 def _properties(declarations: str) -> list[tuple[str, str]]:
     """(name, type) of a struct's property declarations."""
     return re.findall(r"^    public var (\S+): (.*)$", declarations, re.M)
 
 
 def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
-    builder = CatalogBuilder()
-    builder.add(Schema("public"))
-    for domain in ELEMENT_DOMAINS:
-        builder.add(domain)
-    constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
-    builder.add(Table("public", "t", tuple(columns), constraints=constraints))
-    catalog = builder.freeze()
+    catalog = one_table_catalog(columns, checks)
     structs = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
     return tuple([t for _, t in _properties(s.properties)] for s in structs)  # type: ignore[return-value]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from nself.frontends.live import introspect
-from nself.ir import Catalog
+from nself.ir import Catalog, CatalogBuilder
+from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
 from tests.backends.types.conftest import SessionDatabases
 from tests.conftest import REPO, run_sql
 
@@ -134,3 +135,27 @@ def row_misfits(
                 if problem:
                     problems.append(f"{name}: {problem}")
     return checked, problems
+
+
+# A NOT NULL element domain, and a domain over an array whose CHECK forbids NULL elements.
+ELEMENT_DOMAINS = (
+    Domain("public", "label", "text", not_null=True),
+    Domain(
+        "public",
+        "strict_tags",
+        "text[]",
+        checks=(CheckConstraint("strict_tags_check", "(array_position(VALUE, NULL::text) IS NULL)"),),
+    ),
+)
+
+
+def one_table_catalog(columns: Sequence[Column], checks: Sequence[str] = ()) -> Catalog:
+    """A catalog with the table public.t of `columns` and CHECKs `checks`, beside
+    ELEMENT_DOMAINS (public.label, public.strict_tags)."""
+    builder = CatalogBuilder()
+    builder.add(Schema("public"))
+    for domain in ELEMENT_DOMAINS:
+        builder.add(domain)
+    constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
+    builder.add(Table("public", "t", tuple(columns), constraints=constraints))
+    return builder.freeze()
