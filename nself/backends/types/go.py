@@ -553,7 +553,7 @@ class GoRenderer:
             GoStruct(
                 name + "Update",
                 [
-                    f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged,",
+                    f"{name}Update holds the columns an UPDATE of {qualified} sets; nil fields are left unchanged;",
                     "for a nullable column, a pointer to nil sets NULL.",
                 ],
                 update_names,

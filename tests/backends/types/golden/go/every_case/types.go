@@ -75,7 +75,7 @@ type EventEntriesInsert struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// EventEntriesUpdate holds the columns an UPDATE of Audit Log.Event Entries sets; nil fields are left unchanged,
+// EventEntriesUpdate holds the columns an UPDATE of Audit Log.Event Entries sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type EventEntriesUpdate struct {
 	X3dModel *[]byte          `json:"3d_model,omitempty"`
@@ -101,7 +101,7 @@ type StatusHistoryInsert struct {
 	At time.Time `json:"at"`
 }
 
-// StatusHistoryUpdate holds the columns an UPDATE of billing.status_history sets; nil fields are left unchanged,
+// StatusHistoryUpdate holds the columns an UPDATE of billing.status_history sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type StatusHistoryUpdate struct {
 	ID *int32     `json:"id,omitempty"`
@@ -129,7 +129,7 @@ type BillingUsers2Insert struct {
 	Statuses *[]*Status `json:"statuses,omitempty"`
 }
 
-// BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged,
+// BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type BillingUsers2Update struct {
 	ID       *int32     `json:"id,omitempty"`
@@ -148,7 +148,7 @@ type T3rdPartyInsert struct {
 	X **int32 `json:"x,omitempty"`
 }
 
-// T3rdPartyUpdate holds the columns an UPDATE of public.3rd_party sets; nil fields are left unchanged,
+// T3rdPartyUpdate holds the columns an UPDATE of public.3rd_party sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type T3rdPartyUpdate struct {
 	X **int32 `json:"x,omitempty"`
@@ -324,7 +324,7 @@ type AllTypesInsert struct {
 	CDefault        *string          `json:"c_default,omitempty"`
 }
 
-// AllTypesUpdate holds the columns an UPDATE of public.all_types sets; nil fields are left unchanged,
+// AllTypesUpdate holds the columns an UPDATE of public.all_types sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type AllTypesUpdate struct {
 	CSmallint       *int16           `json:"c_smallint,omitempty"`
@@ -434,7 +434,7 @@ type ArrayElementsInsert struct {
 	Checked *[]int64    `json:"checked,omitempty"`
 }
 
-// ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged,
+// ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type ArrayElementsUpdate struct {
 	ID      *int32      `json:"id,omitempty"`
@@ -458,7 +458,7 @@ type BillingUsersInsert struct {
 	ID *int32 `json:"id,omitempty"`
 }
 
-// BillingUsersUpdate holds the columns an UPDATE of public.billing_users sets; nil fields are left unchanged,
+// BillingUsersUpdate holds the columns an UPDATE of public.billing_users sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type BillingUsersUpdate struct {
 	ID *int32 `json:"id,omitempty"`
@@ -471,7 +471,7 @@ type NothingHere struct{}
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type NothingHereInsert struct{}
 
-// NothingHereUpdate holds the columns an UPDATE of public.nothing_here sets; nil fields are left unchanged,
+// NothingHereUpdate holds the columns an UPDATE of public.nothing_here sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type NothingHereUpdate struct{}
 
@@ -484,7 +484,7 @@ type OnlyIdentity struct {
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type OnlyIdentityInsert struct{}
 
-// OnlyIdentityUpdate holds the columns an UPDATE of public.only_identity sets; nil fields are left unchanged,
+// OnlyIdentityUpdate holds the columns an UPDATE of public.only_identity sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type OnlyIdentityUpdate struct{}
 
@@ -540,7 +540,7 @@ type TypeInsert struct {
 	Let       **string `json:"let,omitempty"`
 }
 
-// TypeUpdate holds the columns an UPDATE of public.type sets; nil fields are left unchanged,
+// TypeUpdate holds the columns an UPDATE of public.type sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type TypeUpdate struct {
 	Struct    *string  `json:"struct,omitempty"`
@@ -610,7 +610,7 @@ type UsersInsert struct {
 	ID_2        **string   `json:"ID,omitempty"`
 }
 
-// UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged,
+// UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type UsersUpdate struct {
 	ID          *int64     `json:"id,omitempty"`
@@ -636,7 +636,7 @@ type PublicUsersInsertInsert struct {
 	Note **string `json:"note,omitempty"`
 }
 
-// PublicUsersInsertUpdate holds the columns an UPDATE of public.users_insert sets; nil fields are left unchanged,
+// PublicUsersInsertUpdate holds the columns an UPDATE of public.users_insert sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type PublicUsersInsertUpdate struct {
 	Note **string `json:"note,omitempty"`
