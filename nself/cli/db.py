@@ -253,3 +253,12 @@ def shell(env: EnvOption = None) -> None:
 
     proj, environ = environment(env)
     open_psql(database_url(proj, environ))
+
+
+from nself.cli import db_lint  # noqa: E402  (registers into app, so it comes after it)
+
+db_lint.register(app)
+
+from nself.cli import db_inspect  # noqa: E402  (registers into app, so it comes after it)
+
+db_inspect.register(app)

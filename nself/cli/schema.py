@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nself.backends import SCHEMA_FORMATS, load_renderer
+from nself.cli import schema_docs
 from nself.cli.common import project, write_output
 from nself.errors import OptionError
 from nself.runtime.sources import load_catalog
@@ -132,3 +133,10 @@ def diff(
         write_output(result.script(), None)
     if exit_code and result.has_changes:
         raise typer.Exit(1)
+
+
+schema_docs.register(app)
+
+from nself.cli import schema_indexes  # noqa: E402  (registers into app, so it comes after it)
+
+schema_indexes.register(app)

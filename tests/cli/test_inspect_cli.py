@@ -1,0 +1,122 @@
+"""`nself db inspect` and `nself schema indexes` through the real CLI, on real databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from tests.clitools import Result, run_nself
+from tests.conftest import run_sql
+
+PASSWORD = "inspect-Pa55word"
+VARIABLE = "NSELF_TEST_INSPECT_URL"
+
+SCHEMA = """
+CREATE TABLE authors (id int PRIMARY KEY, name text);
+CREATE TABLE books (id int PRIMARY KEY, author_id int REFERENCES authors (id), title text);
+CREATE INDEX books_title_idx ON books (title) WHERE title IS NOT NULL;
+INSERT INTO authors SELECT g, 'a' || g FROM generate_series(1, 100) g;
+ANALYZE;
+"""
+
+
+def with_password(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{PASSWORD}@{parts.hostname}:{parts.port}"))
+
+
+def nself(tmp_path: Path, url: str, *args: str) -> Result:
+    """Run nself in a project whose `staging` environment is `url` (with a password,
+    which trust authentication ignores and no output may show)."""
+    (tmp_path / "nself.toml").write_text(f'[environments.staging]\nurl = "env:{VARIABLE}"\n')
+    result = run_nself(*args, cwd=tmp_path, env={VARIABLE: with_password(url)})
+    assert PASSWORD not in result.stdout + result.stderr
+    return result
+
+
+def test_unused_indexes_table_and_json(tmp_path: Path, database: str) -> None:
+    run_sql(database, SCHEMA)
+    table = nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging")
+    assert table.code == 0, table.stderr
+    assert "books_title_idx" in table.stdout and "authors_pkey" not in table.stdout
+    data = json.loads(nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging", "--json").stdout)
+    assert [i["index"] for i in data["indexes"]] == ["books_title_idx"]
+    # `schema indexes --unused` is the same report.
+    same = nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--unused", "--json")
+    assert json.loads(same.stdout) == data
+
+
+def test_cache_hit_bloat_and_locks_json(tmp_path: Path, database: str) -> None:
+    run_sql(database, SCHEMA)
+    cache = json.loads(nself(tmp_path, database, "db", "inspect", "cache-hit", "--env", "staging", "--json").stdout)
+    assert set(cache) == {"database", "table_ratio", "index_ratio", "tables"}
+    bloat = nself(tmp_path, database, "db", "inspect", "bloat", "--env", "staging", "--json", "--limit", "2")
+    rows = json.loads(bloat.stdout)
+    assert len(rows) == 2 and {"kind", "name", "size_bytes", "wasted_bytes", "ratio"} <= set(rows[0])
+    locks = nself(tmp_path, database, "db", "inspect", "locks", "--env", "staging", "--json")
+    assert locks.code == 0 and json.loads(locks.stdout) == []
+    quiet = nself(tmp_path, database, "db", "inspect", "locks", "--env", "staging")
+    assert quiet.stdout.strip() == "no locks held by other sessions"
+
+
+def test_slow_queries_without_the_extension_says_how_and_succeeds(tmp_path: Path, database: str) -> None:
+    human = nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging")
+    assert human.code == 0, human.stderr
+    assert len(human.stdout.strip().splitlines()) == 1
+    assert "shared_preload_libraries" in human.stdout and "CREATE EXTENSION pg_stat_statements" in human.stdout
+    data = json.loads(nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging", "--json").stdout)
+    assert data["available"] is False and data["queries"] == []
+    bad = nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging", "--order", "max")
+    assert bad.code == 1 and bad.stderr.startswith("error: --order")
+
+
+def test_schema_indexes_offline_and_live_agree(tmp_path: Path, database: str) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(SCHEMA)
+    offline = json.loads(run_nself("schema", "indexes", "--from", str(schema), "--json", cwd=tmp_path).stdout)
+    run_sql(database, SCHEMA)
+    live = json.loads(nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--json").stdout)
+    with psycopg.connect(database) as conn:
+        oracle = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY tablename, indexname"
+        ).fetchall()
+    assert [(i["name"], i["definition"]) for i in live] == oracle
+    assert [(i["name"], i["definition"]) for i in offline] == oracle
+    assert all(i["size_bytes"] is None for i in offline) and all(i["size_bytes"] > 0 for i in live)
+    table = run_nself("schema", "indexes", "--from", str(schema), cwd=tmp_path)
+    assert "books_title_idx" in table.stdout and "partial" in table.stdout and "primary" in table.stdout
+
+
+def test_missing_lists_the_foreign_key_and_postgresql_accepts_the_fix(tmp_path: Path, database: str) -> None:
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_20260101_init.sql").write_text(f"-- migrate:up\n{SCHEMA}\n-- migrate:down\n")
+    human = run_nself("schema", "indexes", "--from", "nself/migrations", "--missing", cwd=tmp_path)
+    assert human.code == 0, human.stderr
+    suggestion = "CREATE INDEX books_author_id_idx ON public.books (author_id);"
+    assert "public.books (author_id) -> public.authors(id)" in human.stdout and suggestion in human.stdout
+    assert "need a live database" in human.stdout
+    run_sql(database, SCHEMA)
+    live = json.loads(nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout)
+    assert [fk["suggestion"] for fk in live["foreign_keys"]] == [suggestion]
+    assert live["seq_scan_tables"] == []
+    run_sql(database, suggestion)
+    after = json.loads(nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout)
+    assert after["foreign_keys"] == []
+
+
+def test_bad_sources_and_unreachable_servers_are_one_line(tmp_path: Path) -> None:
+    schema = tmp_path / "schema.sql"
+    schema.write_text(SCHEMA)
+    offline = run_nself("schema", "indexes", "--from", str(schema), "--unused", cwd=tmp_path)
+    assert offline.code == 1 and offline.stderr.count("\n") == 1
+    assert "--unused needs a live database" in offline.stderr
+    unreachable = f"postgresql://someone:{PASSWORD}@127.0.0.1:1/nowhere"
+    for args in (["db", "inspect", "locks", "--env", "staging"], ["schema", "indexes", "--from", "staging"]):
+        result = nself(tmp_path, unreachable, *args)
+        assert result.code == 1 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot connect to")
+        assert "someone:***@127.0.0.1" in result.stderr
