@@ -7,6 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json
@@ -53,12 +54,15 @@ def print_unused(report: UnusedIndexReport) -> None:
         f"since {report.stats_reset:%Y-%m-%d %H:%M:%S %Z}" if report.stats_reset else "since statistics began"
     )
     if not report.indexes:
-        console.print(f"{report.database}: no unused indexes (idx_scan = 0, {since})")
+        console.print(f"{escape(report.database)}: no unused indexes (idx_scan = 0, {since})")
         return
     table = Table("table", "index", "size", "definition", box=None)
     for index in report.indexes:
         table.add_row(
-            f"{index.schema}.{index.table}", index.index, format_bytes(index.size_bytes), index.definition
+            escape(f"{index.schema}.{index.table}"),
+            escape(index.index),
+            format_bytes(index.size_bytes),
+            escape(index.definition),
         )
     console.print(table)
     total = sum(i.size_bytes for i in report.indexes)
@@ -97,14 +101,17 @@ def register(app: typer.Typer) -> None:
             print_json(_as_json(report))
             return
         console.print(
-            f"{report.database}: tables {_percent(report.table_ratio) or 'no reads yet'}, "
+            f"{escape(report.database)}: tables {_percent(report.table_ratio) or 'no reads yet'}, "
             f"indexes {_percent(report.index_ratio) or 'no reads yet'}"
         )
         if report.tables:
             table = Table("table", "hit ratio", "blocks hit", "blocks read", box=None)
             for row in report.tables:
                 table.add_row(
-                    f"{row.schema}.{row.table}", _percent(row.ratio), str(row.heap_hit), str(row.heap_read)
+                    escape(f"{row.schema}.{row.table}"),
+                    _percent(row.ratio),
+                    str(row.heap_hit),
+                    str(row.heap_read),
                 )
             console.print(table)
 
@@ -154,8 +161,8 @@ def register(app: typer.Typer) -> None:
         for row in found:
             table.add_row(
                 row.kind,
-                f"{row.schema}.{row.table}",
-                row.name,
+                escape(f"{row.schema}.{row.table}"),
+                escape(row.name),
                 format_bytes(row.size_bytes),
                 format_bytes(row.wasted_bytes),
                 _percent(row.ratio),
@@ -192,7 +199,7 @@ def register(app: typer.Typer) -> None:
             print_json(_as_json(report))
             return
         if not report.available:
-            console.print(report.message)
+            console.print(escape(report.message or ""))
             return
         table = Table("total ms", "mean ms", "calls", "rows", "share", "query", box=None)
         for q in report.queries:
@@ -202,7 +209,7 @@ def register(app: typer.Typer) -> None:
                 str(q.calls),
                 str(q.rows),
                 _percent(q.share),
-                " ".join(q.query.split())[:200],
+                escape(" ".join(q.query.split())[:200]),
             )
         console.print(table)
 
@@ -237,10 +244,10 @@ def register(app: typer.Typer) -> None:
                 ",".join(map(str, lock.blocked_by)),
                 ",".join(map(str, lock.blocking)),
                 lock.locktype,
-                lock.relation or "",
+                escape(lock.relation or ""),
                 lock.mode,
                 "yes" if lock.granted else "[red]no[/red]",
                 "" if lock.age_seconds is None else f"{lock.age_seconds:.1f}",
-                " ".join((lock.query or "").split())[:80],
+                escape(" ".join((lock.query or "").split())[:80]),
             )
         console.print(table)

@@ -7,6 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import JsonOption, console, print_json, project
@@ -89,15 +90,15 @@ def register(app: typer.Typer) -> None:
             if index.partial:
                 kind = f"{kind} partial".strip()
             table.add_row(
-                f"{index.schema}.{index.table}",
-                index.name,
+                escape(f"{index.schema}.{index.table}"),
+                escape(index.name),
                 kind,
                 format_bytes(index.size_bytes),
                 "" if index.scans is None else str(index.scans),
-                index.definition,
+                escape(index.definition),
             )
         console.print(table)
-        console.print(f"{len(report.indexes)} index(es) in {report.source}")
+        console.print(f"{len(report.indexes)} index(es) in {escape(report.source)}")
 
 
 def _print_missing(missing: MissingIndexReport) -> None:
@@ -106,10 +107,9 @@ def _print_missing(missing: MissingIndexReport) -> None:
     if missing.foreign_keys:
         console.print("foreign keys without an index on their columns:")
         for fk in missing.foreign_keys:
-            console.print(
-                f"  {fk.schema}.{fk.table} ({', '.join(fk.columns)}) -> {fk.references}  [{fk.constraint}]"
-            )
-            console.print(f"    {fk.suggestion}")
+            line = f"  {fk.schema}.{fk.table} ({', '.join(fk.columns)}) -> {fk.references}  ({fk.constraint})"
+            console.print(escape(line))
+            console.print(f"    {escape(fk.suggestion)}")
     else:
         console.print("every foreign key has an index on its columns")
     if missing.seq_scan_tables is None:
@@ -122,7 +122,7 @@ def _print_missing(missing: MissingIndexReport) -> None:
         table = Table("table", "seq scans", "index scans", "rows per seq scan", "live rows", box=None)
         for t in missing.seq_scan_tables:
             table.add_row(
-                f"{t.schema}.{t.table}",
+                escape(f"{t.schema}.{t.table}"),
                 str(t.seq_scan),
                 str(t.idx_scan),
                 str(t.rows_per_seq_scan),

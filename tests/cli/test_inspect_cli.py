@@ -120,3 +120,11 @@ def test_bad_sources_and_unreachable_servers_are_one_line(tmp_path: Path) -> Non
         assert result.code == 1 and result.stdout == ""
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: cannot connect to")
         assert "someone:***@127.0.0.1" in result.stderr
+
+
+def test_names_that_look_like_markup_are_printed_as_they_are(tmp_path: Path, database: str) -> None:
+    run_sql(database, 'CREATE TABLE "t[bold]" (a int); CREATE INDEX "i[red]x" ON "t[bold]" (a);')
+    result = nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging")
+    assert "i[red]x" in result.stdout and 'public."t[bold]"' in result.stdout
+    listed = nself(tmp_path, database, "schema", "indexes", "--from", "staging")
+    assert 'CREATE INDEX "i[red]x" ON public."t[bold]" USING btree (a)' in listed.stdout
