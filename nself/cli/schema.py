@@ -140,3 +140,7 @@ schema_docs.register(app)
 from nself.cli import schema_indexes  # noqa: E402  (registers into app, so it comes after it)
 
 schema_indexes.register(app)
+
+from nself.cli import schema_diagram  # noqa: E402  (registers into app, so it comes after it)
+
+schema_diagram.register(app)

@@ -1,0 +1,77 @@
+"""Documentation of a schema: one self-contained HTML page, or one GitHub-flavoured
+Markdown file, with the same content (docs/schema-docs.md).
+
+    render(catalog, {"format": "html", "schemas": ("public",)}) -> {"schema.html": text}
+
+`nself.backends.docs.document` decides what is said and how objects link to each other;
+the templates under templates/docs/ lay it out; `nself.backends.docs.markdown` escapes
+text for Markdown (HTML escaping is jinja2's autoescape).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+
+from nself.backends.docs import markdown
+from nself.backends.docs.document import build_document, qualified, schema_names
+from nself.errors import OptionError
+from nself.ir import Catalog
+
+FORMATS: dict[str, str] = {"html": "schema.html", "markdown": "schema.md"}
+
+TITLE = "Schema documentation"
+
+
+def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
+    """options: `format` (html or markdown, default html), `schemas` (names to document,
+    default every schema) and `title`."""
+    format = str(options.get("format", "html"))
+    if format not in FORMATS:
+        raise OptionError(f"--format: {format!r} is not one of {', '.join(FORMATS)}")
+    document = build_document(
+        catalog, select_schemas(catalog, options.get("schemas") or ()), str(options.get("title") or TITLE)
+    )
+    template = _environment(format).get_template(f"docs/page.{'html' if format == 'html' else 'md'}.jinja2")
+    return {FORMATS[format]: template.render(doc=document)}
+
+
+def select_schemas(catalog: Catalog, wanted: tuple[str, ...] | list[str]) -> list[str]:
+    """The schemas to document, in name order: `wanted`, or every schema when empty."""
+    available = schema_names(catalog)
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise OptionError(
+            f"--schema: {', '.join(repr(m) for m in missing)} not in the source "
+            f"(schemas: {', '.join(available) or 'none'})"
+        )
+    return [name for name in available if not wanted or name in wanted]
+
+
+@functools.cache
+def _environment(format: str) -> jinja2.Environment:
+    root = importlib.resources.files("nself.templates")
+
+    def load(name: str) -> str:
+        return root.joinpath(*name.split("/")).read_text(encoding="utf-8")
+
+    environment = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        # The page is HTML (also inside Markdown, where jinja2's escaping would be wrong:
+        # there the `md` and `code` filters escape).
+        autoescape=format == "html",
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["qualified"] = qualified
+    environment.filters["md"] = markdown.text
+    environment.filters["code"] = markdown.code
+    environment.filters["fence"] = markdown.fence
+    environment.filters["row"] = markdown.row
+    return environment

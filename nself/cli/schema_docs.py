@@ -1,0 +1,68 @@
+"""`nself schema docs`: the schema as one HTML page or one Markdown file (docs/schema-docs.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("docs")(docs)
+
+
+def docs(
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
+            "(default: the local environment).",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="html or markdown.")] = "html",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (or, for an existing directory, to schema.html / schema.md in it) "
+            "instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    schemas: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--schema", "-s", metavar="NAME", help="Document only this schema (repeatable; default: all)."
+        ),
+    ] = None,
+) -> None:
+    """Write documentation of the schema read from SOURCE.
+
+    html (the default) is one self-contained page: inline CSS, no JavaScript, a table of
+    contents per schema, and every table with its columns, keys, foreign keys both ways,
+    indexes, triggers and policies; views, types, functions and sequences. markdown is the
+    same content as one GitHub-flavoured Markdown file.
+
+    Examples:
+
+      nself schema docs -o schema.html
+
+      nself schema docs --from nself/migrations --format markdown -o docs/
+
+      nself schema docs --from postgresql://localhost/app --schema public --schema billing
+    """
+    from nself.backends import docs as docs_backend
+    from nself.cli.common import project, write_output
+    from nself.errors import OptionError
+    from nself.runtime.sources import load_catalog
+
+    if format not in docs_backend.FORMATS:
+        raise OptionError(f"--format: {format!r} is not one of {', '.join(docs_backend.FORMATS)}")
+    catalog = load_catalog(source, project())
+    files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
+    [(name, text)] = files.items()
+    write_output(text, output / name if output is not None and output.is_dir() else output)
