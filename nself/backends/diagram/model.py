@@ -1,0 +1,199 @@
+"""What an ER diagram shows, decided once for every format: the boxes (tables, views,
+materialized views) with their columns and markers, and the foreign keys as edges with the
+cardinality their constraints imply. The renderers only spell this out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from nself.errors import OptionError
+from nself.ir import Catalog
+from nself.ir.model import ForeignKey, PrimaryKey, Table, UniqueConstraint
+
+EntityKind = Literal["table", "partitioned table", "view", "materialized view"]
+# How many rows one row at the other end sees: the parent side of a foreign key is
+# exactly one (NOT NULL columns) or zero-or-one (a nullable column: MATCH SIMPLE skips the
+# check when any column is NULL); the child side is zero-or-more, or zero-or-one when the
+# foreign key's columns are unique in the child.
+Cardinality = Literal["one", "zero_or_one", "zero_or_more"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    name: str
+    data_type: str
+    primary_key: bool = False
+    foreign_key: bool = False
+    unique: bool = False
+    not_null: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    schema: str
+    name: str
+    kind: EntityKind
+    attributes: tuple[Attribute, ...]
+    # schema-qualified only when the diagram spans several schemas
+    label: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+    @property
+    def node_id(self) -> str:
+        return node_id(self.schema, self.name)
+
+    def port(self, column: str) -> str:
+        """The name of the column's row in formats that can point at one (DOT ports)."""
+        index = next(i for i, a in enumerate(self.attributes) if a.name == column)
+        return f"c{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """One foreign key: `child` (the table holding it) references `parent`."""
+
+    name: str
+    child: Entity
+    columns: tuple[str, ...]
+    parent: Entity
+    ref_columns: tuple[str, ...]
+    parent_side: Cardinality
+    child_side: Cardinality
+    # the foreign key's columns are all part of the child's primary key: the child's
+    # identity depends on its parent (drawn solid; other edges dashed)
+    identifying: bool
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagram:
+    entities: tuple[Entity, ...]
+    relationships: tuple[Relationship, ...]
+    show_columns: bool
+    title: str
+
+
+def node_id(schema: str, name: str) -> str:
+    """`schema.name` with every character but letters, digits and `_` written as `$HH` per
+    UTF-8 byte: unique for every (schema, name), safe inside quotes in DOT and mermaid (which
+    refuses `"`, `%` and backslashes in names), and read back with
+    `urllib.parse.unquote(id.replace("$", "%"))` on each part."""
+    return f"{_encode(schema)}.{_encode(name)}"
+
+
+def _encode(text: str) -> str:
+    return "".join(
+        ch if ch.isalnum() or ch == "_" else "".join(f"${b:02X}" for b in ch.encode("utf-8")) for ch in text
+    )
+
+
+def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_columns: bool = True) -> Diagram:
+    """The diagram of `catalog`, limited to `schemas` when given (foreign keys to tables
+    outside them are left out: their other end is not drawn)."""
+    known = (
+        {s.name for s in catalog.schemas}
+        | {t.schema for t in catalog.tables}
+        | {v.schema for v in catalog.views}
+    )
+    for name in schemas:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise OptionError(f"--schema: no schema {name!r} in the source (schemas: {listed})")
+    wanted = set(schemas) or known
+    tables = [t for t in catalog.tables if t.schema in wanted]
+    views = [v for v in catalog.views if v.schema in wanted]
+    drawn_schemas = {t.schema for t in tables} | {v.schema for v in views}
+    qualify = len(drawn_schemas) > 1
+
+    def label(schema: str, name: str) -> str:
+        return f"{schema}.{name}" if qualify else name
+
+    entities: dict[tuple[str, str], Entity] = {}
+    for table in tables:
+        kind: EntityKind = "partitioned table" if table.partition_by is not None else "table"
+        entities[(table.schema, table.name)] = Entity(
+            table.schema, table.name, kind, _table_attributes(table), label(table.schema, table.name)
+        )
+    for view in views:
+        attributes = tuple(Attribute(c.name, c.data_type, not_null=c.not_null) for c in view.columns)
+        kind = "materialized view" if view.materialized else "view"
+        entities[(view.schema, view.name)] = Entity(
+            view.schema, view.name, kind, attributes, label(view.schema, view.name)
+        )
+
+    relationships = []
+    for table in tables:
+        child = entities[(table.schema, table.name)]
+        unique_sets = _unique_column_sets(catalog, table)
+        pk = table.primary_key
+        for fk in table.foreign_keys:
+            parent = entities.get((fk.ref_schema, fk.ref_table))
+            if parent is None:
+                continue
+            relationships.append(_relationship(table, child, fk, parent, unique_sets, pk))
+    ordered = sorted(entities.values(), key=lambda e: (e.schema, e.name))
+    relationships.sort(key=lambda r: (r.child.schema, r.child.name, r.name))
+    title = ", ".join(sorted(drawn_schemas)) or "empty schema"
+    return Diagram(tuple(ordered), tuple(relationships), show_columns, title)
+
+
+def _table_attributes(table: Table) -> tuple[Attribute, ...]:
+    pk = table.primary_key
+    pk_columns = set(pk.columns) if pk else set()
+    fk_columns = {c for fk in table.foreign_keys for c in fk.columns}
+    unique_columns = {
+        c.columns[0] for c in table.constraints if isinstance(c, UniqueConstraint) and len(c.columns) == 1
+    }
+    return tuple(
+        Attribute(
+            column.name,
+            column.data_type,
+            primary_key=column.name in pk_columns,
+            foreign_key=column.name in fk_columns,
+            unique=column.name in unique_columns,
+            not_null=column.not_null or column.name in pk_columns,
+        )
+        for column in table.columns
+    )
+
+
+def _unique_column_sets(catalog: Catalog, table: Table) -> list[frozenset[str]]:
+    """Column sets the table holds unique: its primary key, UNIQUE constraints and unique
+    indexes over plain columns without a predicate (a partial index is unique only where its
+    predicate holds)."""
+    sets = [frozenset(c.columns) for c in table.constraints if isinstance(c, PrimaryKey | UniqueConstraint)]
+    for index in catalog.indexes_of(table.schema, table.name):
+        if index.unique and index.predicate is None and all(k.column is not None for k in index.keys):
+            sets.append(frozenset(k.column for k in index.keys if k.column is not None))
+    return sets
+
+
+def _relationship(
+    table: Table,
+    child: Entity,
+    fk: ForeignKey,
+    parent: Entity,
+    unique_sets: list[frozenset[str]],
+    pk: PrimaryKey | None,
+) -> Relationship:
+    columns = set(fk.columns)
+    nullable = any(not (c := table.column(name)) or not c.not_null for name in fk.columns)
+    # columns that contain a unique set are unique themselves: one child row per parent row
+    one_child = any(s <= columns for s in unique_sets)
+    return Relationship(
+        name=fk.name,
+        child=child,
+        columns=fk.columns,
+        parent=parent,
+        ref_columns=fk.ref_columns,
+        parent_side="zero_or_one" if nullable else "one",
+        child_side="zero_or_one" if one_child else "zero_or_more",
+        identifying=pk is not None and columns <= set(pk.columns),
+    )

@@ -1,0 +1,172 @@
+"""Databases the diagram tests draw, loaded once per session, and what PostgreSQL itself
+says they hold (pg_class, pg_constraint, pg_attribute, pg_index): the oracle every format
+is compared with."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.frontends.live import introspect
+from nself.ir import Catalog
+from nself.runtime.cluster import LocalCluster
+from tests.conftest import run_sql
+from tests.corpus import lemmy, openstreetmap, pagila
+
+HERE = Path(__file__).resolve().parent
+EDGE_CASES_SQL = HERE / "edge_cases.sql"
+GOLDEN = HERE / "golden"
+CASES = ("edge_cases", "pagila", "openstreetmap", "lemmy")
+
+# Relations of the user's schemas: not the system's and not an extension's own.
+RELATIONS_SQL = """
+SELECT n.nspname, c.relname, c.relkind
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+"""
+
+# Foreign keys as declared (conparentid = 0: the copies PostgreSQL makes on partitions are
+# the partitioned table's one key), with the facts their cardinality follows from.
+FOREIGN_KEYS_SQL = """
+SELECT cn.nspname, cc.relname, pn.nspname, pc.relname, con.conname,
+  (SELECT string_agg(a.attname, ', ' ORDER BY k.i)
+   FROM unnest(con.conkey) WITH ORDINALITY AS k(n, i)
+   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n) AS columns,
+  NOT EXISTS (SELECT 1 FROM pg_attribute a
+              WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey) AND NOT a.attnotnull)
+    AS not_null,
+  EXISTS (SELECT 1 FROM pg_index i
+          WHERE i.indrelid = con.conrelid AND i.indisunique AND i.indpred IS NULL
+            AND i.indexprs IS NULL
+            AND (i.indkey::int2[])[0:i.indnkeyatts - 1] <@ con.conkey) AS unique_child,
+  EXISTS (SELECT 1 FROM pg_index i
+          WHERE i.indrelid = con.conrelid AND i.indisprimary
+            AND con.conkey <@ (i.indkey::int2[])[0:i.indnkeyatts - 1]) AS identifying
+FROM pg_constraint con
+JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE con.contype = 'f' AND con.conparentid = 0
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = cc.oid AND d.deptype = 'e')
+"""
+
+COLUMNS_SQL = """
+SELECT n.nspname, c.relname, a.attname
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+ORDER BY 1, 2, a.attnum
+"""
+
+Key = tuple[str, str]
+LoadCase = Callable[[str], "Loaded"]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A foreign key: `child` references `parent`; the sides are how many rows one row at
+    the other end has (one, zero_or_one, zero_or_more)."""
+
+    child: Key
+    parent: Key
+    name: str
+    columns: str  # the child's columns, in key order, joined by ", "
+    parent_side: str
+    child_side: str
+    identifying: bool
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A schema loaded into PostgreSQL: nself's catalog of it and PostgreSQL's own word."""
+
+    name: str
+    catalog: Catalog
+    relations: dict[Key, str]  # relkind
+    foreign_keys: Counter[Edge]
+    columns: dict[Key, tuple[str, ...]]
+
+
+def pg_facts(url: str) -> tuple[dict[Key, str], Counter[Edge], dict[Key, tuple[str, ...]]]:
+    with psycopg.connect(url) as conn:
+        relations = {(s, n): kind for s, n, kind in conn.execute(RELATIONS_SQL)}
+        foreign_keys: Counter[Edge] = Counter(
+            Edge(
+                (cs, cn),
+                (ps, pn),
+                name,
+                columns,
+                "one" if not_null else "zero_or_one",
+                "zero_or_one" if unique_child else "zero_or_more",
+                identifying,
+            )
+            for cs, cn, ps, pn, name, columns, not_null, unique_child, identifying in conn.execute(
+                FOREIGN_KEYS_SQL
+            )
+        )
+        columns: dict[Key, list[str]] = {}
+        for schema, relation, column in conn.execute(COLUMNS_SQL):
+            if (schema, relation) in relations:
+                columns.setdefault((schema, relation), []).append(column)
+    return relations, foreign_keys, {k: tuple(v) for k, v in columns.items()}
+
+
+@pytest.fixture(scope="session")
+def diagram_databases(pg_cluster: LocalCluster) -> Iterator[dict[str, Loaded]]:
+    """Loaded cases by name, each loaded on first use."""
+    loaded: dict[str, Loaded] = {}
+    yield loaded
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        for name in [c.name for c in loaded.values()]:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def load_case(
+    request: pytest.FixtureRequest, pg_cluster: LocalCluster, diagram_databases: dict[str, Loaded]
+) -> LoadCase:
+    def load(case: str) -> Loaded:
+        if case in diagram_databases:
+            return diagram_databases[case]
+        database = f"diagram_{case}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{database}"')
+        url = pg_cluster.url(database)
+        if case == "edge_cases":
+            run_sql(url, EDGE_CASES_SQL.read_text(encoding="utf-8"))
+        else:
+            corpus_dir: Path = request.getfixturevalue("corpus")
+            {"pagila": pagila, "openstreetmap": openstreetmap, "lemmy": lemmy}[case](corpus_dir).load(url)
+        relations, foreign_keys, columns = pg_facts(url)
+        diagram_databases[case] = Loaded(database, introspect(url), relations, foreign_keys, columns)
+        return diagram_databases[case]
+
+    return load
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare `text` with golden/`name`; NSELF_UPDATE_GOLDEN=1 rewrites the file instead:
+
+    NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram
+    """
+    path = GOLDEN / name
+    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"{path} is missing: run NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram"
+    )

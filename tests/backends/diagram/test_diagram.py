@@ -1,0 +1,215 @@
+"""ER diagrams against PostgreSQL: every table and view pg_class holds is one box, every
+declared foreign key pg_constraint holds is one edge between the right boxes with the
+cardinality its columns imply, no more and no fewer. DOT is checked through the SVG that
+the real Graphviz draws; mermaid through mermaid's own erDiagram parser (run in node)."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+from nself.backends.diagram import render, render_diagram
+from nself.backends.diagram.model import build_diagram
+from nself.errors import OptionError
+from tests.backends.diagram.conftest import CASES, HERE, Edge, Key, LoadCase, Loaded, assert_golden
+
+REPO = HERE.parents[2]
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
+RELKIND_CLASS = {"r": "table", "p": "partitioned-table", "v": "view", "m": "materialized-view"}
+RELKIND_MERMAID_SUFFIX = {"r": "", "p": "", "v": " (view)", "m": " (materialized view)"}
+
+pytestmark = pytest.mark.oracle
+
+
+def key_of(node_id: str) -> Key:
+    """(schema, name) of a node id (`model.node_id`: `$HH` escapes, one `.` between)."""
+    schema, name = node_id.split(".")
+    return unquote(schema.replace("$", "%")), unquote(name.replace("$", "%"))
+
+
+def without_port(end: str) -> str:
+    return end.split(":")[0]
+
+
+def svg_graph(svg: str) -> tuple[dict[Key, tuple[set[str], list[str]]], Counter[Edge]]:
+    """The boxes (classes, texts) and edges of a Graphviz SVG, read from its XML."""
+    nodes: dict[Key, tuple[set[str], list[str]]] = {}
+    edges: Counter[Edge] = Counter()
+    for group in ET.fromstring(svg).iter(f"{SVG}g"):
+        classes = set(group.get("class", "").split())
+        title = group.findtext(f"{SVG}title") or ""
+        if "node" in classes:
+            texts = [t.text or "" for t in group.iter(f"{SVG}text")]
+            nodes[key_of(title)] = (classes, texts)
+        elif "edge" in classes:
+            tail, head = title.split("->")
+            link = group.find(f".//{SVG}a")
+            sides = {c.split("-", 1)[0]: c.split("-", 1)[1].replace("-", "_") for c in classes if "-" in c}
+            edges[
+                Edge(
+                    key_of(without_port(tail)),
+                    key_of(without_port(head)),
+                    link.get(XLINK_TITLE, "") if link is not None else "",
+                    "",
+                    sides["parent"],
+                    sides["child"],
+                    "identifying" in classes,
+                )
+            ] += 1
+    return nodes, edges
+
+
+def named_only(edges: Counter[Edge]) -> Counter[Edge]:
+    return Counter({replace(e, columns=""): n for e, n in edges.items()})
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_svg_has_one_box_per_relation_and_one_edge_per_foreign_key(case: str, load_case: LoadCase) -> None:
+    loaded = load_case(case)
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg"))
+    assert set(nodes) == set(loaded.relations)
+    assert edges == named_only(loaded.foreign_keys)
+    for key, relkind in loaded.relations.items():
+        classes, texts = nodes[key]
+        assert RELKIND_CLASS[relkind] in classes, key
+        assert set(loaded.columns.get(key, ())) <= set(texts), key
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_svg_without_columns_keeps_boxes_and_edges(case: str, load_case: LoadCase) -> None:
+    loaded = load_case(case)
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", columns=False))
+    assert set(nodes) == set(loaded.relations)
+    assert edges == named_only(loaded.foreign_keys)
+
+
+# --------------------------------------------------------------------------- mermaid
+
+
+def mermaid_node_modules() -> Path:
+    """node_modules holding mermaid: $NSELF_NODE_MODULES or <repo>/.cache/node/node_modules
+    (`npm install --prefix .cache/node mermaid@11`). Skips locally, fails in CI."""
+    candidates = [os.environ.get("NSELF_NODE_MODULES"), str(REPO / ".cache" / "node" / "node_modules")]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "mermaid" / "dist" / "mermaid.core.mjs").exists():
+            if shutil.which("node") is None:
+                break
+            return Path(candidate)
+    message = "node and mermaid not found: run `npm install --prefix .cache/node mermaid@11`"
+    if os.environ.get("CI") == "true" or os.environ.get("NSELF_REQUIRE_CORPUS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def mermaid_parse(texts: list[str]) -> list[dict[str, Any]]:
+    """What mermaid's erDiagram parser makes of each text."""
+    done = subprocess.run(
+        ["node", str(HERE / "mermaid_parse.mjs"), str(mermaid_node_modules())],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    parsed: list[dict[str, Any]] = json.loads(done.stdout)
+    return parsed
+
+
+def mermaid_text(text: str) -> str:
+    """A name as mermaid shows it: its entity codes (held as placeholders) decoded."""
+    return html.unescape(text.replace("ﬂ°°", "&#").replace("ﬂ°", "&").replace("¶ß", ";"))
+
+
+MERMAID_SIDE = {"ONLY_ONE": "one", "ZERO_OR_ONE": "zero_or_one", "ZERO_OR_MORE": "zero_or_more"}
+
+
+def check_mermaid(parsed: dict[str, Any], loaded: Loaded, *, qualified: bool, columns: bool) -> None:
+    assert "error" not in parsed, parsed.get("error")
+    entities = {key_of(e["name"]): e for e in parsed["entities"]}
+    assert set(entities) == set(loaded.relations)
+    by_internal_id = {e["id"]: key for key, e in entities.items()}
+    for key, relkind in loaded.relations.items():
+        entity = entities[key]
+        shown = (f"{key[0]}.{key[1]}" if qualified else key[1]) + RELKIND_MERMAID_SUFFIX[relkind]
+        assert mermaid_text(entity["alias"] or entity["name"]) == shown
+        names = tuple(mermaid_text(a["name"]) for a in entity["attributes"])
+        assert names == (loaded.columns.get(key, ()) if columns else ())
+    # `parent <cardB>--<cardA> child`: mermaid's A is the left entity, its cardA the right marker
+    edges = Counter(
+        Edge(
+            by_internal_id[r["entityB"]],
+            by_internal_id[r["entityA"]],
+            "",
+            mermaid_text(r["roleA"]),
+            MERMAID_SIDE[r["relSpec"]["cardB"]],
+            MERMAID_SIDE[r["relSpec"]["cardA"]],
+            r["relSpec"]["relType"] == "IDENTIFYING",
+        )
+        for r in parsed["relationships"]
+    )
+    assert edges == Counter({replace(e, name=""): n for e, n in loaded.foreign_keys.items()})
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_mermaid_parser_reads_every_relation_and_foreign_key(case: str, load_case: LoadCase) -> None:
+    loaded = load_case(case)
+    texts = [
+        render_diagram(loaded.catalog, "mermaid"),
+        render_diagram(loaded.catalog, "mermaid", columns=False),
+    ]
+    qualified = len({schema for schema, _ in loaded.relations}) > 1
+    with_columns, without_columns = mermaid_parse(texts)
+    check_mermaid(with_columns, loaded, qualified=qualified, columns=True)
+    check_mermaid(without_columns, loaded, qualified=qualified, columns=False)
+
+
+# --------------------------------------------------------------------------- one schema
+
+
+def test_schema_filter_keeps_its_boxes_and_the_edges_inside_it(load_case: LoadCase) -> None:
+    loaded = load_case("edge_cases")
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", schemas=("sales",)))
+    assert set(nodes) == {k for k in loaded.relations if k[0] == "sales"}
+    inside = Counter({e: n for e, n in loaded.foreign_keys.items() if e.child[0] == e.parent[0] == "sales"})
+    assert edges == named_only(inside)
+    # one schema drawn: names are not qualified
+    diagram = build_diagram(loaded.catalog, ("sales",))
+    assert {e.label for e in diagram.entities} == {k[1] for k in nodes}
+
+
+def test_unknown_schema_is_an_option_error(load_case: LoadCase) -> None:
+    with pytest.raises(OptionError, match="--schema: no schema 'nope'"):
+        render_diagram(load_case("edge_cases").catalog, "mermaid", schemas=("nope",))
+
+
+def test_unknown_format_is_an_option_error(load_case: LoadCase) -> None:
+    with pytest.raises(OptionError, match="--format: 'png' is not one of mermaid, dot, svg, html"):
+        render(load_case("edge_cases").catalog, {"format": "png"})
+
+
+def test_html_is_one_file_with_the_svg_inline_and_nothing_fetched(load_case: LoadCase) -> None:
+    loaded = load_case("edge_cases")
+    page = render(loaded.catalog, {"format": "html"})["schema.html"]
+    svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+    nodes, edges = svg_graph(svg)
+    assert set(nodes) == set(loaded.relations)
+    assert edges == named_only(loaded.foreign_keys)
+    # nothing loaded from elsewhere: no script, no stylesheet link, no http(s) reference
+    assert not re.search(r"<script|<link|https?://(?!www\.w3\.org/)", page)
+
+
+@pytest.mark.parametrize(("format_name", "suffix"), [("mermaid", "mmd"), ("dot", "dot")])
+def test_golden(format_name: str, suffix: str, load_case: LoadCase) -> None:
+    assert_golden(f"edge_cases.{suffix}", render_diagram(load_case("edge_cases").catalog, format_name))
