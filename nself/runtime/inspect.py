@@ -201,7 +201,7 @@ WITH t AS (
    WHERE c.relkind IN ('r', 'm') AND c.relpages > 0 AND n.nspname NOT IN {SYSTEM_SCHEMAS}
    GROUP BY c.oid, n.nspname, c.relname, c.reltuples, c.relpages, c.reloptions
 ), sized AS (
-  SELECT *, 8 AS ma,
+  SELECT *,
          -- line pointer (4) + header and data, each rounded up to 8-byte alignment
          4 + 8 * ceil(hdr / 8.0) + 8 * ceil(data_width / 8.0) AS tuple_size
     FROM t WHERE without_stats = 0 AND reltuples >= 0
@@ -306,7 +306,7 @@ ENABLE_PG_STAT_STATEMENTS = (
 SLOW_QUERIES = """
 SELECT query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows,
        coalesce(total_exec_time / nullif(sum(total_exec_time) OVER (), 0), 0) AS share
-  FROM pg_stat_statements
+  FROM {relation}
  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
  ORDER BY {order} DESC, queryid
  LIMIT %s
@@ -343,9 +343,7 @@ def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: 
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
         " WHERE e.extname = 'pg_stat_statements'",
     )[0]["nspname"]
-    sql = SLOW_QUERIES.format(order=column).replace(
-        "FROM pg_stat_statements", f"FROM {quote_ident(schema)}.pg_stat_statements"
-    )
+    sql = SLOW_QUERIES.format(order=column, relation=qualified_name(schema, "pg_stat_statements"))
     queries = tuple(
         SlowQuery(
             r["query"],
@@ -456,7 +454,7 @@ SELECT n.nspname AS schema, t.relname AS "table", c.relname AS name,
   JOIN pg_class t ON t.oid = i.indrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = c.oid
- WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname NOT LIKE 'pg_temp%%'
+ WHERE n.nspname NOT IN {SYSTEM_SCHEMAS} AND n.nspname !~ '^pg_temp'
    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.oid
                    AND d.deptype = 'e')
  ORDER BY n.nspname, t.relname, c.relname
@@ -484,9 +482,19 @@ def live_indexes(url: str) -> tuple[IndexInfo, ...]:
 def catalog_indexes(catalog: Catalog) -> tuple[IndexInfo, ...]:
     """Every index of a schema read offline: the CREATE INDEX ones, and those PostgreSQL
     builds for primary key, unique and exclusion constraints, with the definition
-    pg_get_indexdef would print for each."""
+    pg_get_indexdef would print for each. The copies PostgreSQL makes on each partition of
+    a partitioned table's indexes are not listed: it names them when it attaches them."""
+    partitioned = {(t.schema, t.name) for t in catalog.tables if t.partition_by is not None}
     found = [
-        IndexInfo(i.schema, i.table, i.name, index_definition(i), i.unique, False, i.predicate is not None)
+        IndexInfo(
+            i.schema,
+            i.table,
+            i.name,
+            index_definition(i, partitioned=(i.schema, i.table) in partitioned),
+            i.unique,
+            False,
+            i.predicate is not None,
+        )
         for i in catalog.indexes
     ]
     for table in catalog.tables:
@@ -507,7 +515,7 @@ def catalog_indexes(catalog: Catalog) -> tuple[IndexInfo, ...]:
                         table.schema,
                         table.name,
                         constraint.name,
-                        index_definition(index),
+                        index_definition(index, partitioned=table.partition_by is not None),
                         True,
                         isinstance(constraint, PrimaryKey),
                         False,
@@ -528,7 +536,7 @@ def catalog_indexes(catalog: Catalog) -> tuple[IndexInfo, ...]:
                         table.schema,
                         table.name,
                         constraint.name,
-                        index_definition(index),
+                        index_definition(index, partitioned=table.partition_by is not None),
                         False,
                         False,
                         constraint.predicate is not None,
@@ -691,10 +699,10 @@ def _looks_like_function(expression: str) -> bool:
     return False
 
 
-def index_definition(index: Index) -> str:
-    """CREATE INDEX as pg_get_indexdef prints it (a function-call key is not wrapped in
-    parentheses there, though CREATE INDEX accepts it either way)."""
-    text = create_index(index).rstrip(";")
+def index_definition(index: Index, *, partitioned: bool = False) -> str:
+    """CREATE INDEX as pg_get_indexdef prints it: `ON ONLY` on a partitioned table, and a
+    function-call key not wrapped in parentheses (CREATE INDEX accepts it either way)."""
+    text = create_index(index, only=partitioned).rstrip(";")
     head, sep, rest = text.partition(f" USING {index.method} ")
     for key in index.keys:
         if key.expression is not None and _looks_like_function(key.expression):

@@ -42,7 +42,9 @@ def test_unused_indexes_table_and_json(tmp_path: Path, database: str) -> None:
     table = nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging")
     assert table.code == 0, table.stderr
     assert "books_title_idx" in table.stdout and "authors_pkey" not in table.stdout
-    data = json.loads(nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging", "--json").stdout)
+    data = json.loads(
+        nself(tmp_path, database, "db", "inspect", "unused-indexes", "--env", "staging", "--json").stdout
+    )
     assert [i["index"] for i in data["indexes"]] == ["books_title_idx"]
     # `schema indexes --unused` is the same report.
     same = nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--unused", "--json")
@@ -51,7 +53,9 @@ def test_unused_indexes_table_and_json(tmp_path: Path, database: str) -> None:
 
 def test_cache_hit_bloat_and_locks_json(tmp_path: Path, database: str) -> None:
     run_sql(database, SCHEMA)
-    cache = json.loads(nself(tmp_path, database, "db", "inspect", "cache-hit", "--env", "staging", "--json").stdout)
+    cache = json.loads(
+        nself(tmp_path, database, "db", "inspect", "cache-hit", "--env", "staging", "--json").stdout
+    )
     assert set(cache) == {"database", "table_ratio", "index_ratio", "tables"}
     bloat = nself(tmp_path, database, "db", "inspect", "bloat", "--env", "staging", "--json", "--limit", "2")
     rows = json.loads(bloat.stdout)
@@ -66,8 +70,12 @@ def test_slow_queries_without_the_extension_says_how_and_succeeds(tmp_path: Path
     human = nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging")
     assert human.code == 0, human.stderr
     assert len(human.stdout.strip().splitlines()) == 1
-    assert "shared_preload_libraries" in human.stdout and "CREATE EXTENSION pg_stat_statements" in human.stdout
-    data = json.loads(nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging", "--json").stdout)
+    assert (
+        "shared_preload_libraries" in human.stdout and "CREATE EXTENSION pg_stat_statements" in human.stdout
+    )
+    data = json.loads(
+        nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging", "--json").stdout
+    )
     assert data["available"] is False and data["queries"] == []
     bad = nself(tmp_path, database, "db", "inspect", "slow-queries", "--env", "staging", "--order", "max")
     assert bad.code == 1 and bad.stderr.startswith("error: --order")
@@ -100,11 +108,15 @@ def test_missing_lists_the_foreign_key_and_postgresql_accepts_the_fix(tmp_path: 
     assert "public.books (author_id) -> public.authors(id)" in human.stdout and suggestion in human.stdout
     assert "need a live database" in human.stdout
     run_sql(database, SCHEMA)
-    live = json.loads(nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout)
+    live = json.loads(
+        nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout
+    )
     assert [fk["suggestion"] for fk in live["foreign_keys"]] == [suggestion]
     assert live["seq_scan_tables"] == []
     run_sql(database, suggestion)
-    after = json.loads(nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout)
+    after = json.loads(
+        nself(tmp_path, database, "schema", "indexes", "--from", "staging", "--missing", "--json").stdout
+    )
     assert after["foreign_keys"] == []
 
 
