@@ -42,10 +42,11 @@ def docs(
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 
-    html (the default) is one self-contained page: inline CSS, no JavaScript, a table of
-    contents per schema, and every table with its columns, keys, foreign keys both ways,
-    indexes, triggers and policies; views, types, functions and sequences. markdown is the
-    same content as one GitHub-flavoured Markdown file.
+    html (the default): one self-contained page (inline CSS, no JavaScript)
+    with a table of contents per schema; each table with its columns, keys,
+    foreign keys both ways, indexes, triggers and policies; views, types,
+    functions and sequences. markdown: the same content as one
+    GitHub-flavoured Markdown file.
 
     Examples:
 
