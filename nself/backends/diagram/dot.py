@@ -71,8 +71,10 @@ def _edge(relationship: Relationship, show_columns: bool) -> dict[str, object]:
     tail = quoted(relationship.child.node_id)
     head = quoted(relationship.parent.node_id)
     if show_columns:
-        tail += ":" + relationship.child.port(relationship.columns[0])
-        head += ":" + relationship.parent.port(relationship.ref_columns[0])
+        # leave from the right edge of the child's row, arrive at the left edge of the parent's
+        # (rankdir=LR puts parents to the right of their children)
+        tail += ":" + relationship.child.port(relationship.columns[0]) + "r:e"
+        head += ":" + relationship.parent.port(relationship.ref_columns[0]) + ":w"
     classes = f"fk parent-{relationship.parent_side} child-{relationship.child_side}".replace("_", "-")
     if relationship.identifying:
         classes += " identifying"
