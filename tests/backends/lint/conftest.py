@@ -29,7 +29,7 @@ class LintDatabases:
     def _new(self) -> str:
         name = f"lint_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         return self.cluster.url(name)
 
     def sql(self, key: str, sql: str) -> tuple[str, Catalog]:

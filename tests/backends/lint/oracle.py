@@ -157,4 +157,4 @@ def query_rows(url: str, *queries: str) -> list[set[tuple[str, ...]]]:
     """The rows of each query, over one connection."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET search_path = pg_catalog")
-        return [{tuple(row) for row in conn.execute(sql).fetchall()} for sql in queries]  # type: ignore[arg-type]
+        return [{tuple(row) for row in conn.execute(sql).fetchall()} for sql in queries]
