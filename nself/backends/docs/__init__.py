@@ -37,7 +37,8 @@ def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
         catalog, select_schemas(catalog, options.get("schemas") or ()), str(options.get("title") or TITLE)
     )
     template = _environment(format).get_template(f"docs/page.{'html' if format == 'html' else 'md'}.jinja2")
-    return {FORMATS[format]: template.render(doc=document)}
+    text = template.render(doc=document)
+    return {FORMATS[format]: markdown.tidy(text) if format == "markdown" else text}
 
 
 def select_schemas(catalog: Catalog, wanted: tuple[str, ...] | list[str]) -> list[str]:

@@ -67,3 +67,26 @@ def fence(value: str) -> str:
 def row(cells: Iterable[object]) -> str:
     """One GFM table row of already escaped cells."""
     return "| " + " | ".join(str(c) if str(c) else " " for c in cells) + " |"
+
+
+_FENCE_OPEN = re.compile(r"(`{3,})sql")
+
+
+def tidy(markdown: str) -> str:
+    """`markdown` with runs of blank lines cut to one, except inside ```sql blocks (a view's
+    definition keeps its blank lines). The template's conditional sections leave them."""
+    out: list[str] = []
+    fence_line: str | None = None
+    for line in markdown.split("\n"):
+        if fence_line is not None:
+            out.append(line)
+            if line == fence_line:
+                fence_line = None
+            continue
+        match = _FENCE_OPEN.fullmatch(line)
+        if match:
+            fence_line = match.group(1)
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    return "\n".join(out)

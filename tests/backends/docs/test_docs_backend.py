@@ -7,7 +7,7 @@ import pytest
 
 from nself.backends.docs import render
 from nself.backends.docs.document import anchor
-from nself.backends.docs.markdown import fence, text
+from nself.backends.docs.markdown import fence, text, tidy
 from nself.errors import OptionError
 from tests.backends.docs.conftest import Loaded, assert_golden
 from tests.backends.docs.pages import gfm_tables, markdown_anchors, markdown_links, parse_html
@@ -114,3 +114,9 @@ def test_fence_outgrows_backticks() -> None:
 )
 def test_anchors_are_stable_and_distinct(parts: tuple[str, ...], expected: str) -> None:
     assert anchor(*parts) == expected
+
+
+def test_tidy_keeps_blank_lines_inside_sql_blocks() -> None:
+    assert tidy("a\n\n\n\nb\n````sql\nx\n\n\n```\n\n\ny\n````\n\n\nc") == (
+        "a\n\nb\n````sql\nx\n\n\n```\n\n\ny\n````\n\nc"
+    )
