@@ -46,9 +46,9 @@ def _markers(attribute: Attribute) -> str:
 
 
 def _header(entity: Entity) -> str:
-    if entity.kind in ("table", "partitioned table"):
+    if entity.caption is None:
         return f"<B>{html(entity.label)}</B>"
-    return f"<B>{html(entity.label)}</B> <I>({entity.kind})</I>"
+    return f"<B>{html(entity.label)}</B> <I>({html(entity.caption)})</I>"
 
 
 def _node(entity: Entity, show_columns: bool) -> dict[str, object]:

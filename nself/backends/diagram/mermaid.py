@@ -55,9 +55,7 @@ def attribute_type(data_type: str) -> str:
 
 def _entity_alias(entity: Entity) -> str | None:
     """The name mermaid shows; None when it is the entity's name as written."""
-    shown = (
-        entity.label if entity.kind in ("table", "partitioned table") else f"{entity.label} ({entity.kind})"
-    )
+    shown = entity.label if entity.caption is None else f"{entity.label} ({entity.caption})"
     return None if shown == entity.node_id else quoted(shown)
 
 

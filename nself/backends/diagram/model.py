@@ -37,6 +37,15 @@ class Entity:
     attributes: tuple[Attribute, ...]
     # schema-qualified only when the diagram spans several schemas
     label: str
+    # the label of the partitioned table this one is a partition of
+    partition_of: str | None = None
+
+    @property
+    def caption(self) -> str | None:
+        """What the box says besides its name: `view`, `materialized view`, `partition of X`."""
+        if self.kind in ("view", "materialized view"):
+            return self.kind
+        return f"partition of {self.partition_of}" if self.partition_of is not None else None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -119,7 +128,12 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
     for table in tables:
         kind: EntityKind = "partitioned table" if table.partition_by is not None else "table"
         entities[(table.schema, table.name)] = Entity(
-            table.schema, table.name, kind, _table_attributes(table), label(table.schema, table.name)
+            table.schema,
+            table.name,
+            kind,
+            _table_attributes(table),
+            label(table.schema, table.name),
+            partition_of=_partition_parent(table, qualify),
         )
     for view in views:
         attributes = tuple(Attribute(c.name, c.data_type, not_null=c.not_null) for c in view.columns)
@@ -142,6 +156,15 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
     relationships.sort(key=lambda r: (r.child.schema, r.child.name, r.name))
     title = ", ".join(sorted(drawn_schemas)) or "empty schema"
     return Diagram(tuple(ordered), tuple(relationships), show_columns, title)
+
+
+def _partition_parent(table: Table, qualify: bool) -> str | None:
+    """The label of the table `table` is a partition of: qualified when the diagram is, or
+    when the parent lives in another schema (it may not be drawn)."""
+    of = table.partition_of
+    if of is None:
+        return None
+    return f"{of.parent_schema}.{of.parent}" if qualify or of.parent_schema != table.schema else of.parent
 
 
 def _table_attributes(table: Table) -> tuple[Attribute, ...]:

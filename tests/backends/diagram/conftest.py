@@ -27,8 +27,10 @@ CASES = ("edge_cases", "pagila", "openstreetmap", "lemmy")
 
 # Relations of the user's schemas: not the system's and not an extension's own.
 RELATIONS_SQL = """
-SELECT n.nspname, c.relname, c.relkind
+SELECT n.nspname, c.relname, c.relkind, pn.nspname, p.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
+LEFT JOIN pg_class p ON p.oid = i.inhparent LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
@@ -95,13 +97,18 @@ class Loaded:
     name: str
     catalog: Catalog
     relations: dict[Key, str]  # relkind
+    partition_parents: dict[Key, Key]
     foreign_keys: Counter[Edge]
     columns: dict[Key, tuple[str, ...]]
 
 
-def pg_facts(url: str) -> tuple[dict[Key, str], Counter[Edge], dict[Key, tuple[str, ...]]]:
+def pg_facts(
+    url: str,
+) -> tuple[dict[Key, str], dict[Key, Key], Counter[Edge], dict[Key, tuple[str, ...]]]:
     with psycopg.connect(url) as conn:
-        relations = {(s, n): kind for s, n, kind in conn.execute(RELATIONS_SQL)}
+        rows = conn.execute(RELATIONS_SQL).fetchall()
+        relations = {(s, n): kind for s, n, kind, _, _ in rows}
+        partition_parents = {(s, n): (ps, pn) for s, n, _, ps, pn in rows if pn is not None}
         foreign_keys: Counter[Edge] = Counter(
             Edge(
                 (cs, cn),
@@ -120,7 +127,7 @@ def pg_facts(url: str) -> tuple[dict[Key, str], Counter[Edge], dict[Key, tuple[s
         for schema, relation, column in conn.execute(COLUMNS_SQL):
             if (schema, relation) in relations:
                 columns.setdefault((schema, relation), []).append(column)
-    return relations, foreign_keys, {k: tuple(v) for k, v in columns.items()}
+    return relations, partition_parents, foreign_keys, {k: tuple(v) for k, v in columns.items()}
 
 
 @pytest.fixture(scope="session")
@@ -149,8 +156,10 @@ def load_case(
         else:
             corpus_dir: Path = request.getfixturevalue("corpus")
             {"pagila": pagila, "openstreetmap": openstreetmap, "lemmy": lemmy}[case](corpus_dir).load(url)
-        relations, foreign_keys, columns = pg_facts(url)
-        diagram_databases[case] = Loaded(database, introspect(url), relations, foreign_keys, columns)
+        relations, partition_parents, foreign_keys, columns = pg_facts(url)
+        diagram_databases[case] = Loaded(
+            database, introspect(url), relations, partition_parents, foreign_keys, columns
+        )
         return diagram_databases[case]
 
     return load

@@ -29,7 +29,7 @@ REPO = HERE.parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
 RELKIND_CLASS = {"r": "table", "p": "partitioned-table", "v": "view", "m": "materialized-view"}
-RELKIND_MERMAID_SUFFIX = {"r": "", "p": "", "v": " (view)", "m": " (materialized view)"}
+RELKIND_CAPTION = {"v": "view", "m": "materialized view"}
 
 pytestmark = pytest.mark.oracle
 
@@ -72,6 +72,19 @@ def svg_graph(svg: str) -> tuple[dict[Key, tuple[set[str], list[str]]], Counter[
     return nodes, edges
 
 
+def caption(loaded: Loaded, key: Key, qualified: bool) -> str | None:
+    """What the box of `key` should say besides its name, from pg_class and pg_inherits."""
+    parent = loaded.partition_parents.get(key)
+    if parent is not None:
+        shown = f"{parent[0]}.{parent[1]}" if qualified or parent[0] != key[0] else parent[1]
+        return f"partition of {shown}"
+    return RELKIND_CAPTION.get(loaded.relations[key])
+
+
+def qualified_names(loaded: Loaded) -> bool:
+    return len({schema for schema, _ in loaded.relations}) > 1
+
+
 def named_only(edges: Counter[Edge]) -> Counter[Edge]:
     return Counter({replace(e, columns=""): n for e, n in edges.items()})
 
@@ -86,6 +99,8 @@ def test_svg_has_one_box_per_relation_and_one_edge_per_foreign_key(case: str, lo
         classes, texts = nodes[key]
         assert RELKIND_CLASS[relkind] in classes, key
         assert set(loaded.columns.get(key, ())) <= set(texts), key
+        said = caption(loaded, key, qualified_names(loaded))
+        assert (f"({said})" in texts) if said else not any(t.startswith("(") for t in texts), key
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -140,9 +155,10 @@ def check_mermaid(parsed: dict[str, Any], loaded: Loaded, *, qualified: bool, co
     entities = {key_of(e["name"]): e for e in parsed["entities"]}
     assert set(entities) == set(loaded.relations)
     by_internal_id = {e["id"]: key for key, e in entities.items()}
-    for key, relkind in loaded.relations.items():
+    for key in loaded.relations:
         entity = entities[key]
-        shown = (f"{key[0]}.{key[1]}" if qualified else key[1]) + RELKIND_MERMAID_SUFFIX[relkind]
+        said = caption(loaded, key, qualified)
+        shown = (f"{key[0]}.{key[1]}" if qualified else key[1]) + (f" ({said})" if said else "")
         assert mermaid_text(entity["alias"] or entity["name"]) == shown
         names = tuple(mermaid_text(a["name"]) for a in entity["attributes"])
         assert names == (loaded.columns.get(key, ()) if columns else ())
@@ -169,7 +185,7 @@ def test_mermaid_parser_reads_every_relation_and_foreign_key(case: str, load_cas
         render_diagram(loaded.catalog, "mermaid"),
         render_diagram(loaded.catalog, "mermaid", columns=False),
     ]
-    qualified = len({schema for schema, _ in loaded.relations}) > 1
+    qualified = qualified_names(loaded)
     with_columns, without_columns = mermaid_parse(texts)
     check_mermaid(with_columns, loaded, qualified=qualified, columns=True)
     check_mermaid(without_columns, loaded, qualified=qualified, columns=False)
