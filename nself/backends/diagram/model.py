@@ -143,15 +143,17 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
         )
 
     relationships = []
+    unique_indexes = _unique_index_columns(catalog)
     for table in tables:
         child = entities[(table.schema, table.name)]
-        unique_sets = _unique_column_sets(catalog, table)
         pk = table.primary_key
+        unique_sets = [
+            frozenset(c.columns) for c in table.constraints if isinstance(c, PrimaryKey | UniqueConstraint)
+        ] + unique_indexes.get((table.schema, table.name), [])
         for fk in table.foreign_keys:
             parent = entities.get((fk.ref_schema, fk.ref_table))
-            if parent is None:
-                continue
-            relationships.append(_relationship(table, child, fk, parent, unique_sets, pk))
+            if parent is not None:
+                relationships.append(_relationship(child, fk, parent, unique_sets, pk))
     ordered = sorted(entities.values(), key=lambda e: (e.schema, e.name))
     relationships.sort(key=lambda r: (r.child.schema, r.child.name, r.name))
     title = ", ".join(sorted(drawn_schemas)) or "empty schema"
@@ -187,19 +189,18 @@ def _table_attributes(table: Table) -> tuple[Attribute, ...]:
     )
 
 
-def _unique_column_sets(catalog: Catalog, table: Table) -> list[frozenset[str]]:
-    """Column sets the table holds unique: its primary key, UNIQUE constraints and unique
-    indexes over plain columns without a predicate (a partial index is unique only where its
-    predicate holds)."""
-    sets = [frozenset(c.columns) for c in table.constraints if isinstance(c, PrimaryKey | UniqueConstraint)]
-    for index in catalog.indexes_of(table.schema, table.name):
+def _unique_index_columns(catalog: Catalog) -> dict[tuple[str, str], list[frozenset[str]]]:
+    """Per table, the column sets its unique indexes hold unique: indexes over plain columns
+    without a predicate (a partial index is unique only where its predicate holds)."""
+    found: dict[tuple[str, str], list[frozenset[str]]] = {}
+    for index in catalog.indexes:
         if index.unique and index.predicate is None and all(k.column is not None for k in index.keys):
-            sets.append(frozenset(k.column for k in index.keys if k.column is not None))
-    return sets
+            columns = frozenset(k.column for k in index.keys if k.column is not None)
+            found.setdefault((index.schema, index.table), []).append(columns)
+    return found
 
 
 def _relationship(
-    table: Table,
     child: Entity,
     fk: ForeignKey,
     parent: Entity,
@@ -207,7 +208,7 @@ def _relationship(
     pk: PrimaryKey | None,
 ) -> Relationship:
     columns = set(fk.columns)
-    nullable = any(not (c := table.column(name)) or not c.not_null for name in fk.columns)
+    nullable = any(not a.not_null for a in child.attributes if a.name in columns)
     # columns that contain a unique set are unique themselves: one child row per parent row
     one_child = any(s <= columns for s in unique_sets)
     return Relationship(
