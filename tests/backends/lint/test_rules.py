@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from nself.backends.lint import RULES, Finding, LintSettings, lint
+from nself.frontends.sql import compile_migrations
 from nself.ir import Catalog
 from tests.backends.lint.conftest import LintDatabases
 from tests.backends.lint.oracle import NEEDS_QUOTES, ORACLES, PERMISSIVE_POLICY_GROUPS, query_rows
@@ -184,14 +186,17 @@ def schema_of(side: str, rule: str) -> str:
     return f"{side}_{rule.replace('-', '_')}"
 
 
-def cases_database(databases: LintDatabases) -> tuple[str, Catalog]:
-    """Every case in one database: its bad and good sides in schemas bad_<rule>, good_<rule>."""
-    sql = "\n".join(
+def cases_sql() -> str:
+    """Every case in one script: its bad and good sides in schemas bad_<rule>, good_<rule>."""
+    return "\n".join(
         f"CREATE SCHEMA {schema_of(side, case.rule)}; SET search_path = {schema_of(side, case.rule)}; {text}"
         for case in CASES
         for side, text in (("bad", case.bad), ("good", case.good))
     )
-    return databases.sql("cases", sql)
+
+
+def cases_database(databases: LintDatabases) -> tuple[str, Catalog]:
+    return databases.sql("cases", cases_sql())
 
 
 def only(rule: str) -> LintSettings:
@@ -249,6 +254,14 @@ def test_permissive_policy_groups_agree_with_pg_policies(lint_databases: LintDat
     assert {(schema, command) for schema, _, command, _ in policy_groups(catalog)} == {
         (schema_of("bad", "multiple-permissive-policies"), "SELECT")
     }
+
+
+def test_migration_files_lint_as_the_database_they_make(
+    lint_databases: LintDatabases, tmp_path: Path
+) -> None:
+    """Linting migrations offline (the SQL frontend) finds what linting the database finds."""
+    (tmp_path / "cases.sql").write_text(cases_sql(), encoding="utf-8")
+    assert lint(compile_migrations(tmp_path / "cases.sql")) == lint(cases_database(lint_databases)[1])
 
 
 def test_findings_are_sorted_most_severe_first(lint_databases: LintDatabases) -> None:
