@@ -1,7 +1,8 @@
 """Readers for the rendered documentation, strict enough to fail on broken pages:
 
-- `parse_html`: html.parser over the page; tags must balance, ids must be unique and every
-  internal link `href="#x"` must have an element `id="x"`. Returns the text under each id
+- `parse_html`: html.parser over the page; tags must balance, ids must be unique, every
+  link `href="#x"` must stay in the page and have an element `id="x"`, and nothing may be
+  loaded (no script, src, <link>, CSS url() or @import). Returns the text under each id
   and the ids enclosing it, so a test can ask "is this column inside that table?".
 - `markdown_sections` / `gfm_tables`: the Markdown split at its `<a id>` anchors, and every
   table checked for a delimiter row and the same number of cells in each row.
@@ -47,6 +48,9 @@ class _StrictParser(HTMLParser):
             assert element_id and not any(c.isspace() for c in element_id), f"bad id {element_id!r}"
             self.texts[element_id] = []
             self.ancestors[element_id] = tuple(i for _, i in self.stack if i is not None)
+        assert "src" not in values and tag not in ("script", "link", "iframe", "object"), (
+            f"<{tag}> loads something: the page must stand alone"
+        )
         href = values.get("href")
         if href is not None:
             assert href.startswith("#"), f"a link leaves the page: {href!r}"
@@ -64,6 +68,9 @@ class _StrictParser(HTMLParser):
         assert open_tag == tag, f"</{tag}> closes <{open_tag}>"
 
     def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1][0] == "style":
+            assert "url(" not in data and "@import" not in data, "the CSS loads something"
+            return
         self.chunks.append(data)
         for _, element_id in self.stack:
             if element_id is not None:

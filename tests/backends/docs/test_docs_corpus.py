@@ -4,8 +4,9 @@ lacks), appears in the documentation under the right table; every comment Postgr
 holds appears, escaped. HTML is read with a strict parser (balanced
 tags, unique ids, no dangling internal link); Markdown is checked as GFM tables.
 
-Constraints and indexes PostgreSQL clones onto partitions (conparentid <> 0, indexes
-attached to a partitioned index) are the parent's, documented once on the parent."""
+Constraints, indexes and triggers PostgreSQL clones onto partitions (conparentid <> 0,
+indexes attached to a partitioned index, tgparentid <> 0) are the parent's, documented
+once on the parent."""
 
 from __future__ import annotations
 
@@ -71,6 +72,35 @@ JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relname
 JOIN pg_class r ON r.oid = con.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
 WHERE con.contype = 'f' AND con.conparentid = 0 AND {USER_SCHEMA}
 """
+CONSTRAINTS = f"""
+SELECT n.nspname, c.relname, con.conname
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype IN ('p', 'u', 'c', 'x') AND con.conparentid = 0 AND {USER_SCHEMA}
+  AND {_not_extension("pg_class", "c.oid")}
+"""
+TRIGGERS = f"""
+SELECT n.nspname, c.relname, t.tgname
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {USER_SCHEMA}
+"""
+POLICIES = f"""
+SELECT n.nspname, c.relname, p.polname
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {USER_SCHEMA}
+"""
+# An identity column's sequence is part of the column (documented there as the identity).
+SEQUENCES = f"""
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'S' AND {USER_SCHEMA} AND {_not_extension("pg_class", "c.oid")}
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'i')
+"""
+# Domains and free-standing composite types (a table's row type is the table).
+TYPES = f"""
+SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE (t.typtype IN ('d', 'e', 'r') OR c.relkind = 'c') AND {USER_SCHEMA} AND {_not_extension("pg_type", "t.oid")}
+"""
 ENUM_LABELS = f"""
 SELECT n.nspname, t.typname, e.enumlabel
 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN pg_namespace n ON n.oid = t.typnamespace
@@ -116,6 +146,11 @@ class Reported:
     columns: list[tuple[str, str, str, str | None]]
     indexes: list[tuple[str, str, str, str | None, str | None]]
     foreign_keys: list[tuple[str, str, str, str, str]]
+    constraints: list[tuple[str, str, str]]
+    triggers: list[tuple[str, str, str]]
+    policies: list[tuple[str, str, str]]
+    sequences: list[tuple[str, str]]
+    types: list[tuple[str, str]]
     enum_labels: list[tuple[str, str, str]]
     functions: Counter[tuple[str, str]]
     other_comments: list[str]
@@ -132,6 +167,11 @@ def reported(url: str) -> Reported:
             columns=rows(COLUMNS),
             indexes=rows(INDEXES),
             foreign_keys=rows(FOREIGN_KEYS),
+            constraints=rows(CONSTRAINTS),
+            triggers=rows(TRIGGERS),
+            policies=rows(POLICIES),
+            sequences=rows(SEQUENCES),
+            types=rows(TYPES),
             enum_labels=rows(ENUM_LABELS),
             functions=Counter(rows(FUNCTIONS)),
             other_comments=[r[0] for r in rows(OTHER_COMMENTS)],
@@ -158,14 +198,14 @@ def test_html_documents_everything_postgresql_reports(loaded: Loaded) -> None:
         assert section in page.text, f"{schema}.{name} missing"
         if comment:
             assert comment in page.text[section], f"comment of {schema}.{name}"
+    kinds = {(s, n): k for s, n, k, _ in pg.relations}
     for schema, table, column, comment in pg.columns:
-        kind = next(k for s, n, k, _ in pg.relations if (s, n) == (schema, table))
+        kind = kinds[(schema, table)]
         row = anchor("column", schema, table, column)
         assert page.inside(row, relation_anchor(kind, schema, table)), f"{schema}.{table}.{column}"
         assert column in page.text[row]
         if comment:
             assert comment in page.text[row], f"comment of {schema}.{table}.{column}"
-    kinds = {(s, n): k for s, n, k, _ in pg.relations}
     for schema, table, index, constraint, comment in pg.indexes:
         owner = relation_anchor(kinds[(schema, table)], schema, table)
         target = (
@@ -182,6 +222,15 @@ def test_html_documents_everything_postgresql_reports(loaded: Loaded) -> None:
         referenced = anchor("table", ref_schema, ref_table)
         assert name in page.text[referenced], f"{ref_schema}.{ref_table} does not list {name}"
         assert ref_table in page.text[anchor("constraint", schema, table, name)]
+    for kind, owned in (("constraint", pg.constraints), ("trigger", pg.triggers), ("policy", pg.policies)):
+        for schema, table, name in owned:
+            owner = relation_anchor(kinds[(schema, table)], schema, table)
+            assert page.inside(anchor(kind, schema, table, name), owner), f"{kind} {name} of {schema}.{table}"
+            assert name in page.text[anchor(kind, schema, table, name)]
+    for schema, name in pg.sequences:
+        assert name in page.text[anchor("sequence", schema, name)], f"sequence {schema}.{name}"
+    for schema, name in pg.types:
+        assert page.inside(anchor("type", schema, name), anchor("schema", schema)), f"type {schema}.{name}"
     for schema, enum, label in pg.enum_labels:
         assert label in page.text[anchor("type", schema, enum)], f"label {label!r} of {schema}.{enum}"
     for (schema, name), count in pg.functions.items():
@@ -229,6 +278,15 @@ def test_markdown_documents_everything_postgresql_reports(loaded: Loaded) -> Non
     for schema, table, name, ref_schema, ref_table in pg.foreign_keys:
         assert rows[anchor("constraint", schema, table, name)] in sections[anchor("table", schema, table)]
         assert md_text(name) in sections[anchor("table", ref_schema, ref_table)]
+    for kind, owned in (("constraint", pg.constraints), ("trigger", pg.triggers), ("policy", pg.policies)):
+        for schema, table, name in owned:
+            section = sections[relation_anchor(kinds[(schema, table)], schema, table)]
+            assert rows[anchor(kind, schema, table, name)] in section, f"{kind} {name} of {schema}.{table}"
+            assert md_text(name) in rows[anchor(kind, schema, table, name)]
+    for schema, name in pg.sequences:
+        assert md_text(name) in rows[anchor("sequence", schema, name)], f"sequence {schema}.{name}"
+    for schema, name in pg.types:
+        assert anchor("type", schema, name) in sections, f"type {schema}.{name}"
     for schema, enum, label in pg.enum_labels:
         assert md_text(label) in sections[anchor("type", schema, enum)]
     for (schema, name), count in pg.functions.items():
