@@ -39,6 +39,9 @@ SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema', 'pg_toast')"
 @contextmanager
 def _connection(url: str) -> Iterator[psycopg.Connection[Any]]:
     with connect(url, autocommit=True) as conn:
+        # Names print schema-qualified (relations, operator classes, functions in index
+        # expressions), as the IR holds them, whatever the role's search_path is.
+        conn.execute("SET search_path = ''")
         yield conn
 
 
@@ -387,7 +390,9 @@ QUERY_WIDTH = 200
 # waits for it, and then the waiter's transactionid or relation lock says it better.
 LOCKS = f"""
 SELECT l.pid, l.locktype,
-       CASE WHEN l.relation IS NOT NULL THEN l.relation::regclass::text END AS relation,
+       CASE WHEN l.relation IS NOT NULL THEN
+         (SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.oid = l.relation) END AS relation,
        l.mode, l.granted, pg_blocking_pids(l.pid) AS blocked_by, a.state,
        left(a.query, {QUERY_WIDTH}) AS query,
        extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS age_seconds

@@ -18,7 +18,8 @@ from nself.frontends.live import introspect
 from nself.frontends.sql import compile_migrations
 from nself.runtime import inspect
 from nself.runtime.cluster import LocalCluster, free_port
-from tests.conftest import run_sql
+from tests.conftest import NewDatabase, run_sql
+from tests.corpus import schema_cases
 
 
 def flush_stats(conn: psycopg.Connection[Any]) -> None:
@@ -105,11 +106,11 @@ def test_locks_show_the_blocked_backend_and_its_blocker(database: str) -> None:
         assert blockers == [holder_pid]
         waiting = [lock for lock in found if lock.pid == waiter_pid and not lock.granted]
         assert len(waiting) == 1
-        assert waiting[0].relation == "accounts"
+        assert waiting[0].relation == "public.accounts"
         assert waiting[0].mode == "AccessShareLock"
         assert waiting[0].blocked_by == tuple(blockers)
         assert waiting[0].query == "SELECT count(*) FROM accounts"
-        held = [lock for lock in found if lock.pid == holder_pid and lock.relation == "accounts"]
+        held = [lock for lock in found if lock.pid == holder_pid and lock.relation == "public.accounts"]
         assert [(h.mode, h.granted, h.blocking) for h in held] == [
             ("AccessExclusiveLock", True, (waiter_pid,))
         ]
@@ -280,6 +281,16 @@ CREATE INDEX measures_v_idx ON measures (v);
 """
 
 
+def attached_indexes(url: str) -> set[str]:
+    """Indexes PostgreSQL made on partitions as copies of their parent's indexes."""
+    return set(
+        scalar(
+            url,
+            "SELECT coalesce(array_agg(relname::text), '{}') FROM pg_class WHERE relkind = 'i' AND relispartition",
+        )
+    )
+
+
 def _shape(indexes: tuple[inspect.IndexInfo, ...]) -> list[tuple[object, ...]]:
     return [(i.schema, i.table, i.name, i.definition, i.unique, i.primary, i.partial) for i in indexes]
 
@@ -297,7 +308,7 @@ def test_offline_index_list_equals_what_postgresql_prints(database: str, tmp_pat
         i.definition for i in live
     }
     # Offline, a partition's copies of its parent's indexes are not known by name.
-    unpartitioned = tuple(i for i in live if i.table != "measures_2026")
+    unpartitioned = tuple(i for i in live if i.name not in attached_indexes(database))
     assert len(unpartitioned) == len(live) - 2
     file = tmp_path / "schema.sql"
     file.write_text(SCHEMA)
@@ -376,3 +387,19 @@ def test_unused_needs_a_live_source(tmp_path: Path) -> None:
     file.write_text(SCHEMA)
     with pytest.raises(OptionError, match="--unused needs a live database"):
         inspect.schema_indexes(str(file), load_project(tmp_path), unused=True)
+
+
+@pytest.mark.parametrize("case", ["pagila", "openstreetmap", "lemmy"])
+def test_corpus_index_lists_and_advice(corpus: Path, new_database: NewDatabase, case: str) -> None:
+    """On real schemas: the indexes read offline (from the introspected Catalog) are the
+    ones pg_get_indexdef prints, and every CREATE INDEX the advisor suggests is accepted
+    and silences it."""
+    url = new_database(case)
+    next(c for c in schema_cases(corpus) if c.name == case).load(url)
+    live = tuple(i for i in inspect.live_indexes(url) if i.name not in attached_indexes(url))
+    catalog = introspect(url)
+    assert _shape(inspect.catalog_indexes(catalog)) == _shape(live)
+    advice = inspect.unindexed_foreign_keys(catalog)
+    if advice:
+        run_sql(url, "\n".join(f.suggestion for f in advice))
+        assert inspect.unindexed_foreign_keys(introspect(url)) == ()
