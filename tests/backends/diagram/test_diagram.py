@@ -23,6 +23,7 @@ import pytest
 from nself.backends.diagram import render, render_diagram
 from nself.backends.diagram.model import build_diagram
 from nself.errors import OptionError
+from nself.ir import Catalog
 from tests.backends.diagram.conftest import CASES, HERE, Edge, Key, LoadCase, Loaded, assert_golden
 
 REPO = HERE.parents[2]
@@ -229,3 +230,10 @@ def test_html_is_one_file_with_the_svg_inline_and_nothing_fetched(load_case: Loa
 @pytest.mark.parametrize(("format_name", "suffix"), [("mermaid", "mmd"), ("dot", "dot")])
 def test_golden(format_name: str, suffix: str, load_case: LoadCase) -> None:
     assert_golden(f"edge_cases.{suffix}", render_diagram(load_case("edge_cases").catalog, format_name))
+
+
+def test_an_empty_schema_draws_an_empty_diagram() -> None:
+    nodes, edges = svg_graph(render_diagram(Catalog(), "svg"))
+    assert nodes == {} and edges == Counter()
+    (parsed,) = mermaid_parse([render_diagram(Catalog(), "mermaid")])
+    assert parsed == {"entities": [], "relationships": []}
