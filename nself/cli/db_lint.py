@@ -19,7 +19,7 @@ def lint(
         typer.Option(
             "--from",
             help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
-            "(default: the environment of --env, else the local one).",
+            "(default: the environment of --env, else the local one, started if it is stopped).",
             show_default=False,
         ),
     ] = None,
@@ -65,6 +65,7 @@ def lint(
     from nself.backends.lint import RULES, at_or_above, format_findings
     from nself.backends.lint import lint as run_rules
     from nself.backends.lint.config import lint_settings
+    from nself.runtime.local import database_url
     from nself.runtime.sources import load_catalog
 
     if list_rules:
@@ -74,8 +75,9 @@ def lint(
     settings = lint_settings(
         proj.config, proj.config_path, only=rules or (), skip=skip or (), fail_on=fail_on
     )
-    if source is None and env is not None:
-        source = proj.environment(env).name  # an unknown name fails as --env, not as --from
+    if source is None:
+        # as every `db` command: the managed local cluster is started when it is stopped
+        source = database_url(proj, proj.environment(env))
     findings = run_rules(load_catalog(source, proj), settings)
     if as_json:
         print_json([f.to_data() for f in findings])
