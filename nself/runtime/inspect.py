@@ -25,6 +25,7 @@ from nself.ir.model import (
     Index,
     IndexKey,
     PrimaryKey,
+    Table,
     UniqueConstraint,
 )
 from nself.runtime.project import Project
@@ -334,13 +335,20 @@ def pg_stat_statements_missing(conn: psycopg.Connection[Any]) -> str | None:
     return None
 
 
+SLOW_QUERY_ORDERS = {"total": "total_exec_time", "mean": "mean_exec_time"}
+
+
+def _order_column(order: str) -> str:
+    if order not in SLOW_QUERY_ORDERS:
+        raise OptionError(f"--order: {order!r} is not one of {', '.join(SLOW_QUERY_ORDERS)}")
+    return SLOW_QUERY_ORDERS[order]
+
+
 def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: int = 10) -> SlowQueryReport:
-    if order not in ("total", "mean"):
-        raise NselfError(f"--order: {order!r} is not one of total, mean")
+    column = _order_column(order)
     missing = pg_stat_statements_missing(conn)
     if missing is not None:
         return SlowQueryReport(False, missing, order)
-    column = "total_exec_time" if order == "total" else "mean_exec_time"
     schema = _rows(
         conn,
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
@@ -362,6 +370,7 @@ def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: 
 
 
 def slow_queries(url: str, order: str = "total", limit: int = 10) -> SlowQueryReport:
+    _order_column(order)  # a bad option is reported before connecting
     with _connection(url) as conn:
         return slow_queries_on(conn, order, limit)
 
@@ -610,31 +619,28 @@ def _index_columns(index: Index) -> tuple[str, ...] | None:
 
 def unindexed_foreign_keys(catalog: Catalog) -> tuple[UnindexedForeignKey, ...]:
     """Foreign keys whose columns are not the leading columns (in any order) of a btree
-    index, primary key or unique constraint of their table: deleting or updating a
+    index, primary key or unique constraint of their table (or, for a partition, of a
+    table it is a partition of: those indexes are copied onto it): deleting or updating a
     referenced row then scans the whole referencing table, and so do joins on the key."""
+    taken: dict[str, set[str]] = {}  # relation names per schema: a new index must not clash
+    relations = [(n.schema, n.name) for n in catalog.tables] + [(n.schema, n.name) for n in catalog.indexes]
+    relations += [(n.schema, n.name) for n in catalog.views] + [(n.schema, n.name) for n in catalog.sequences]
+    for schema, name in relations:
+        taken.setdefault(schema, set()).add(name)
+    for table in catalog.tables:
+        taken[table.schema].update(c.name for c in table.constraints)
     found = []
     for table in catalog.tables:
-        if table.partition_of is not None:
-            continue  # the parent's index covers its partitions
-        leading: list[tuple[str, ...]] = []
-        for constraint in table.constraints:
-            if isinstance(constraint, PrimaryKey | UniqueConstraint):
-                leading.append(constraint.columns)
-        for index in catalog.indexes_of(table.schema, table.name):
-            columns = _index_columns(index)
-            if columns:
-                leading.append(columns)
-        taken = (
-            {i.name for i in catalog.indexes if i.schema == table.schema}
-            | {c.name for t in catalog.tables if t.schema == table.schema for c in t.constraints}
-            | {t.name for t in catalog.tables if t.schema == table.schema}
-        )
+        lineage = [table, *_ancestors(catalog, table)]
+        leading = [cols for t in lineage for cols in _leading_columns(catalog, t)]
+        inherited = {_fk_target(fk) for t in lineage[1:] for fk in t.foreign_keys}
         for fk in table.foreign_keys:
-            wanted = set(fk.columns)
-            if any(set(cols[: len(fk.columns)]) == wanted for cols in leading):
+            if _fk_target(fk) in inherited:
+                continue  # the parent's key, reported on the parent
+            if any(set(cols[: len(fk.columns)]) == set(fk.columns) for cols in leading):
                 continue
-            name = _index_name(table.name, fk, taken)
-            taken.add(name)
+            name = _index_name(table.name, fk, taken[table.schema])
+            taken[table.schema].add(name)
             key_list = ", ".join(quote_ident(c) for c in fk.columns)
             found.append(
                 UnindexedForeignKey(
@@ -647,6 +653,32 @@ def unindexed_foreign_keys(catalog: Catalog) -> tuple[UnindexedForeignKey, ...]:
                 )
             )
     return tuple(found)
+
+
+def _ancestors(catalog: Catalog, table: Table) -> list[Table]:
+    """The tables `table` is a partition of, nearest first."""
+    found: list[Table] = []
+    current = table
+    while current.partition_of is not None:
+        parent = catalog.table(current.partition_of.parent_schema, current.partition_of.parent)
+        if parent is None or parent in found:
+            break
+        found.append(parent)
+        current = parent
+    return found
+
+
+def _leading_columns(catalog: Catalog, table: Table) -> list[tuple[str, ...]]:
+    leading = [c.columns for c in table.constraints if isinstance(c, PrimaryKey | UniqueConstraint)]
+    for index in catalog.indexes_of(table.schema, table.name):
+        columns = _index_columns(index)
+        if columns:
+            leading.append(columns)
+    return leading
+
+
+def _fk_target(fk: ForeignKey) -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
+    return fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns
 
 
 def _index_name(table: str, fk: ForeignKey, taken: set[str]) -> str:

@@ -403,3 +403,27 @@ def test_corpus_index_lists_and_advice(corpus: Path, new_database: NewDatabase, 
     if advice:
         run_sql(url, "\n".join(f.suggestion for f in advice))
         assert inspect.unindexed_foreign_keys(introspect(url)) == ()
+
+
+def test_partitions_foreign_keys(database: str) -> None:
+    """A partitioned table's key is reported once, on the parent; a key declared on one
+    partition alone is reported on it; an index of the parent covers its partitions."""
+    run_sql(
+        database,
+        "CREATE TABLE owners (id int PRIMARY KEY);"
+        "CREATE TABLE things (id int, owner_id int REFERENCES owners, other_id int, at date,"
+        " PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+        "CREATE TABLE things_2026 PARTITION OF things FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+        "CREATE TABLE things_2027 PARTITION OF things FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');"
+        "ALTER TABLE things_2027 ADD FOREIGN KEY (other_id) REFERENCES owners;",
+    )
+    found = inspect.unindexed_foreign_keys(introspect(database))
+    assert [(f.table, f.columns) for f in found] == [
+        ("things", ("owner_id",)),
+        ("things_2027", ("other_id",)),
+    ]
+    run_sql(database, "CREATE INDEX ON things (other_id);")
+    found = inspect.unindexed_foreign_keys(introspect(database))
+    assert [(f.table, f.columns) for f in found] == [("things", ("owner_id",))]
+    run_sql(database, found[0].suggestion)
+    assert inspect.unindexed_foreign_keys(introspect(database)) == ()
