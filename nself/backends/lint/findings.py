@@ -27,7 +27,9 @@ class Issue:
     """What a rule's check reports: the object and the text; the rule adds its id and level."""
 
     schema: str
-    name: str  # within the schema: `table`, `table.column`, `table.constraint`, `index`, `f(integer)`
+    # within the schema: `table`, `table.column`, `table.constraint`, `index`, `f(integer)`;
+    # a schema's own name for a schema
+    name: str
     kind: str  # table, column, constraint, index, policy, function, enum
     message: str
     remedy: str
@@ -45,7 +47,7 @@ class Finding:
 
     @property
     def object(self) -> str:
-        return f"{self.schema}.{self.name}"
+        return self.schema if self.kind == "schema" else f"{self.schema}.{self.name}"
 
     def sort_key(self) -> tuple[int, str, str, str, str]:
         return (severity(self.level), self.rule, self.schema, self.name, self.message)

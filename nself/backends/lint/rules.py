@@ -366,7 +366,7 @@ def reserved_word_name(catalog: Catalog) -> Iterable[Issue]:
 
 def _named_objects(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
     for schema in catalog.schemas:
-        yield schema.name, "", "schema", schema.name
+        yield schema.name, schema.name, "schema", schema.name
     yield from _named_relations(catalog)
     for kind, types in (
         ("enum", catalog.enums),
@@ -384,12 +384,11 @@ def _named_objects(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
 def quoted_identifier(catalog: Catalog) -> Iterable[Issue]:
     for schema, name, kind, identifier in _named_objects(catalog):
         if not _BARE_IDENTIFIER.match(identifier):
-            where = f"{kind} {name}" if name else f"schema {schema}"
             yield Issue(
                 schema,
-                name or schema,
+                name,
                 kind,
-                f"{where}: {identifier!r} must always be written in double quotes",
+                f"{kind} {name}: {identifier!r} must always be written in double quotes",
                 "rename it to lower case letters, digits and underscores (unquoted names fold to lower case, "
                 f"so {identifier.lower()!r} is not the same name)",
             )

@@ -125,7 +125,8 @@ CASES = [
     ),
     Case(
         "quoted-identifier",
-        """CREATE TABLE "Users" (id int, "firstName" text, "last name" text);
+        """CREATE SCHEMA "Billing";
+           CREATE TABLE "Users" (id int, "firstName" text, "last name" text);
            CREATE TYPE "Mood" AS ENUM ('ok');
            CREATE FUNCTION "getUser"(int) RETURNS int LANGUAGE sql AS 'SELECT 1';""",
         """CREATE TABLE users (id int, first_name text, "order" int);
@@ -262,6 +263,13 @@ def test_migration_files_lint_as_the_database_they_make(
     """Linting migrations offline (the SQL frontend) finds what linting the database finds."""
     (tmp_path / "cases.sql").write_text(cases_sql(), encoding="utf-8")
     assert lint(compile_migrations(tmp_path / "cases.sql")) == lint(cases_database(lint_databases)[1])
+
+
+def test_a_schema_is_named_by_itself(lint_databases: LintDatabases) -> None:
+    _, catalog = cases_database(lint_databases)
+    found = [f for f in lint(catalog, only("quoted-identifier")) if f.kind == "schema"]
+    assert [(f.schema, f.name, f.object) for f in found] == [("Billing", "Billing", "Billing")]
+    assert found[0].line().startswith("info quoted-identifier Billing: schema Billing: 'Billing' must")
 
 
 def test_findings_are_sorted_most_severe_first(lint_databases: LintDatabases) -> None:
