@@ -58,6 +58,26 @@ ORACLES: dict[str, str] = {
         SELECT nspname, CASE WHEN conname IS NULL THEN iname ELSE relname || '.' || conname END
         FROM ranked WHERE rank > 1
     """,
+    # A plain btree index whose keys (each as pg_get_indexdef prints it, with its operator
+    # class, collation and sort options) begin a longer btree index's keys, under the same
+    # predicate, the longer index holding its INCLUDE columns too.
+    "redundant-index": f"""
+        WITH idx AS (
+          SELECT n.nspname, ic.relname AS iname, i.indrelid, i.indexrelid, i.indisunique, i.indnkeyatts,
+                 i.indkey::int2[] AS columns, pg_get_expr(i.indpred, i.indrelid) AS predicate,
+                 ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, false) || ' ' || (i.indclass::oid[])[k - 1]
+                              || ' ' || (i.indcollation::oid[])[k - 1] || ' ' || (i.indoption::int2[])[k - 1]
+                       FROM generate_series(1, i.indnkeyatts) k ORDER BY k) AS keys,
+                 EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                         AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
+          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+          JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = ic.relam
+          WHERE am.amname = 'btree' AND NOT c.relispartition AND {USER_RELATION})
+        SELECT DISTINCT a.nspname, a.iname FROM idx a JOIN idx b ON b.indrelid = a.indrelid
+        WHERE NOT a.indisunique AND NOT a.backs_constraint AND b.indnkeyatts > a.indnkeyatts
+          AND b.keys[1:a.indnkeyatts] = a.keys AND a.predicate IS NOT DISTINCT FROM b.predicate
+          AND a.columns[a.indnkeyatts:] <@ b.columns
+    """,
     "timestamp-without-time-zone": f"""
         SELECT n.nspname, c.relname || '.' || a.attname
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
