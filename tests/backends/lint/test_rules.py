@@ -179,8 +179,12 @@ CASES = [
 BY_RULE = {case.rule: case for case in CASES}
 
 
-def test_every_rule_has_a_case() -> None:
+def test_every_rule_has_a_case_and_an_oracle() -> None:
     assert set(BY_RULE) == set(RULES)
+    # the naming rules share NEEDS_QUOTES; multiple-permissive-policies has PERMISSIVE_POLICY_GROUPS
+    assert set(ORACLES) | {"reserved-word-name", "quoted-identifier", "multiple-permissive-policies"} == set(
+        RULES
+    )
 
 
 def schema_of(side: str, rule: str) -> str:
