@@ -71,7 +71,8 @@ def diagram(
       nself schema diagram --open
     """
     from nself.backends.diagram import DIAGRAM_FORMATS, render_diagram
-    from nself.cli.common import project, write_output
+    from nself.backends.diagram.mermaid import MERMAID_MAX_TEXT_SIZE
+    from nself.cli.common import project, warn, write_output
     from nself.errors import OptionError
     from nself.runtime.sources import load_catalog
 
@@ -83,6 +84,11 @@ def diagram(
     proj = project()
     catalog = load_catalog(source, proj)
     text = render_diagram(catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns)
+    if format_name == "mermaid" and len(text) > MERMAID_MAX_TEXT_SIZE:
+        warn(
+            f"the diagram is {len(text):,} characters; mermaid (and GitHub) refuse more than "
+            f"{MERMAID_MAX_TEXT_SIZE:,} by default: try --no-columns or --schema NAME"
+        )
     if not open_browser:
         write_output(text, output)
         return

@@ -111,3 +111,18 @@ def test_open_writes_html_and_hands_it_to_the_browser(tmp_path: Path) -> None:
     page = tmp_path / ".nself" / "diagram.html"
     assert page.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert opened.read_text() == page.resolve().as_uri()
+
+
+def test_mermaid_too_long_for_mermaid_warns(tmp_path: Path) -> None:
+    sql = tmp_path / "many.sql"
+    sql.write_text(
+        "".join(
+            f"CREATE TABLE t{i} (id int PRIMARY KEY, a text, b text, c text, d text);\n" for i in range(600)
+        )
+    )
+    result = run_nself("schema", "diagram", "--from", str(sql), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert len(result.stdout) > 50_000
+    assert "refuse more than 50,000" in result.stderr and "--no-columns" in result.stderr
+    quiet = run_nself("schema", "diagram", "--from", str(sql), "--no-columns", cwd=tmp_path)
+    assert quiet.code == 0 and len(quiet.stdout) < 50_000 and quiet.stderr == ""

@@ -13,6 +13,9 @@ import re
 from nself.backends.diagram.model import Attribute, Cardinality, Diagram, Entity, Relationship
 from nself.backends.diagram.templating import render_template
 
+# mermaid's default `maxTextSize`: longer texts are refused, not drawn (GitHub keeps the default)
+MERMAID_MAX_TEXT_SIZE = 50_000
+
 _PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TYPE_START = re.compile(r"[*A-Za-z_\u00C0-\uFFFF]")
 _TYPE_CHAR = re.compile(r"[A-Za-z0-9\-_\[\]().,*\u00C0-\uFFFF]")
