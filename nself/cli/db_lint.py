@@ -48,7 +48,7 @@ def lint(
     """Check the schema read from SOURCE against lint rules (see docs/lint.md).
 
     Prints one line per finding, `level rule-id schema.object: message`, most severe first,
-    then a summary. nself.toml `[lint]` can skip rules and change their levels.
+    then a summary. The lint table of nself.toml can skip rules and change their levels.
 
     Examples:
 

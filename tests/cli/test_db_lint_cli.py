@@ -21,7 +21,7 @@ CREATE POLICY own ON public.account USING (id > 0);
 
 EXPECTED_TEXT = """\
 error policy-without-rls public.account: table account has policy own but row level security is \
-disabled: PostgreSQL ignores them and every role with a grant sees every row
+disabled: PostgreSQL ignores it and every role with a grant sees every row
 warning timestamp-without-time-zone public.account.made: column account.made is timestamp without time zone
 info varchar-length public.account.name: column account.name is character varying(40)
 3 findings: 1 error, 1 warning, 1 info

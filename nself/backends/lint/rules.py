@@ -423,7 +423,8 @@ def policy_without_rls(catalog: Catalog) -> Iterable[Issue]:
                 table.name,
                 "table",
                 f"table {table.name} has polic{'ies' if len(policies) > 1 else 'y'} {names} but row level "
-                "security is disabled: PostgreSQL ignores them and every role with a grant sees every row",
+                f"security is disabled: PostgreSQL ignores {'them' if len(policies) > 1 else 'it'} and every "
+                "role with a grant sees every row",
                 f"ALTER TABLE {_qualified(table.schema, table.name)} ENABLE ROW LEVEL SECURITY",
             )
 
