@@ -104,6 +104,13 @@ def register(app: typer.Typer) -> None:
             f"{escape(report.database)}: tables {_percent(report.table_ratio) or 'no reads yet'}, "
             f"indexes {_percent(report.index_ratio) or 'no reads yet'}"
         )
+        if report.databases:
+            table = Table("database", "hit ratio", "blocks hit", "blocks read", box=None)
+            for db in report.databases:
+                table.add_row(
+                    escape(db.database), _percent(db.ratio), str(db.blocks_hit), str(db.blocks_read)
+                )
+            console.print(table)
         if report.tables:
             table = Table("table", "hit ratio", "blocks hit", "blocks read", box=None)
             for row in report.tables:

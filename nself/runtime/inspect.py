@@ -71,11 +71,22 @@ class TableCacheHit:
 
 
 @dataclass(frozen=True)
+class DatabaseCacheHit:
+    database: str
+    blocks_hit: int
+    blocks_read: int
+    ratio: float | None  # every block of the database, catalogs and TOAST included
+
+
+@dataclass(frozen=True)
 class CacheHitReport:
     database: str
     table_ratio: float | None  # heap blocks of user tables
     index_ratio: float | None  # blocks of user indexes
     tables: tuple[TableCacheHit, ...]  # the worst first
+    # Every database of the server (pg_stat_database; heap and index are not told apart
+    # there: the per-relation views only see the database one is connected to).
+    databases: tuple[DatabaseCacheHit, ...] = ()
 
 
 CACHE_HIT_TOTALS = """
@@ -97,14 +108,28 @@ SELECT schemaname AS schema, relname AS "table",
 """
 
 
+CACHE_HIT_DATABASES = """
+SELECT datname AS database, blks_hit, blks_read,
+       round(blks_hit::numeric / nullif(blks_hit + blks_read, 0), 4) AS ratio
+  FROM pg_stat_database
+ WHERE datname IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = pg_stat_database.datname
+                                           AND NOT d.datallowconn)
+ ORDER BY datname
+"""
+
+
 def cache_hit_on(conn: psycopg.Connection[Any], limit: int = 10) -> CacheHitReport:
     totals = _rows(conn, CACHE_HIT_TOTALS)[0]
+    databases = tuple(
+        DatabaseCacheHit(r["database"], int(r["blks_hit"]), int(r["blks_read"]), _float(r["ratio"]))
+        for r in _rows(conn, CACHE_HIT_DATABASES)
+    )
     tables = tuple(
         TableCacheHit(r["schema"], r["table"], int(r["heap_hit"]), int(r["heap_read"]), _float(r["ratio"]))
         for r in _rows(conn, CACHE_HIT_TABLES, (limit,))
     )
     return CacheHitReport(
-        totals["database"], _float(totals["table_ratio"]), _float(totals["index_ratio"]), tables
+        totals["database"], _float(totals["table_ratio"]), _float(totals["index_ratio"]), tables, databases
     )
 
 

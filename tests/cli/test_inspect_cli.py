@@ -56,7 +56,7 @@ def test_cache_hit_bloat_and_locks_json(tmp_path: Path, database: str) -> None:
     cache = json.loads(
         nself(tmp_path, database, "db", "inspect", "cache-hit", "--env", "staging", "--json").stdout
     )
-    assert set(cache) == {"database", "table_ratio", "index_ratio", "tables"}
+    assert set(cache) == {"database", "table_ratio", "index_ratio", "tables", "databases"}
     bloat = nself(tmp_path, database, "db", "inspect", "bloat", "--env", "staging", "--json", "--limit", "2")
     rows = json.loads(bloat.stdout)
     assert len(rows) == 2 and {"kind", "name", "size_bytes", "wasted_bytes", "ratio"} <= set(rows[0])

@@ -148,6 +148,9 @@ def test_cache_hit_ratios_equal_pg_statio(database: str) -> None:
         indexes = conn.execute(
             "SELECT sum(idx_blks_hit), sum(idx_blks_read) FROM pg_statio_user_indexes"
         ).fetchone()
+        databases = conn.execute(
+            "SELECT datname, blks_hit, blks_read FROM pg_stat_database WHERE datname IS NOT NULL"
+        ).fetchall()
     assert report.database == database.rsplit("/", 1)[1]
     hit = sum(t[1] for t in tables)
     read = sum(t[2] for t in tables)
@@ -160,6 +163,11 @@ def test_cache_hit_ratios_equal_pg_statio(database: str) -> None:
         if h + r:
             assert (by_name[name].heap_hit, by_name[name].heap_read) == (h, r)
             assert by_name[name].ratio == ratio(h, r)
+    # Every database that takes connections, with pg_stat_database's counts.
+    oracle = {name: (h, r) for name, h, r in databases if name != "template0"}
+    assert {d.database: (d.blocks_hit, d.blocks_read) for d in report.databases} == oracle
+    for d in report.databases:
+        assert d.ratio == (ratio(d.blocks_hit, d.blocks_read) if d.blocks_hit + d.blocks_read else None)
     ratios = [t.ratio for t in report.tables]
     assert ratios == sorted(ratios, key=lambda x: x if x is not None else 2.0)
 
@@ -167,6 +175,7 @@ def test_cache_hit_ratios_equal_pg_statio(database: str) -> None:
 def test_cache_hit_on_an_untouched_database_has_no_ratio(database: str) -> None:
     report = inspect.cache_hit(database)
     assert (report.table_ratio, report.index_ratio, report.tables) == (None, None, ())
+    assert report.database in {d.database for d in report.databases}
 
 
 # --------------------------------------------------------------------------- bloat
