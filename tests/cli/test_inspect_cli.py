@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -140,3 +141,31 @@ def test_names_that_look_like_markup_are_printed_as_they_are(tmp_path: Path, dat
     assert "i[red]x" in result.stdout and 'public."t[bold]"' in result.stdout
     listed = nself(tmp_path, database, "schema", "indexes", "--from", "staging")
     assert 'CREATE INDEX "i[red]x" ON public."t[bold]" USING btree (a)' in listed.stdout
+
+
+def test_locks_name_the_waiting_session_and_its_blocker(tmp_path: Path, database: str) -> None:
+    run_sql(database, "CREATE TABLE accounts (id int);")
+    with psycopg.connect(database) as holder, psycopg.connect(database, autocommit=True) as waiter:
+        holder_pid, waiter_pid = holder.info.backend_pid, waiter.info.backend_pid
+        holder.execute("LOCK TABLE accounts IN SHARE MODE")
+        thread = threading.Thread(target=lambda: waiter.execute("INSERT INTO accounts VALUES (1)"))
+        thread.start()
+        try:
+            with psycopg.connect(database, autocommit=True) as observer:
+                while not observer.execute(
+                    "SELECT pg_blocking_pids(%s)", (waiter.info.backend_pid,)
+                ).fetchone()[0]:  # type: ignore[index]
+                    pass
+            data = json.loads(
+                nself(tmp_path, database, "db", "inspect", "locks", "--env", "staging", "--json").stdout
+            )
+            table = nself(tmp_path, database, "db", "inspect", "locks", "--env", "staging")
+        finally:
+            holder.rollback()
+            thread.join()
+    waiting = [lock for lock in data if not lock["granted"]]
+    assert [(w["pid"], w["blocked_by"], w["mode"], w["relation"]) for w in waiting] == [
+        (waiter_pid, [holder_pid], "RowExclusiveLock", "public.accounts")
+    ]
+    first = table.stdout.splitlines()[1].split()
+    assert first[:3] == [str(waiter_pid), str(holder_pid), "relation"]
