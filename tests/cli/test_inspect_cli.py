@@ -152,9 +152,7 @@ def test_locks_name_the_waiting_session_and_its_blocker(tmp_path: Path, database
         thread.start()
         try:
             with psycopg.connect(database, autocommit=True) as observer:
-                while not observer.execute(
-                    "SELECT pg_blocking_pids(%s)", (waiter.info.backend_pid,)
-                ).fetchone()[0]:  # type: ignore[index]
+                while not observer.execute("SELECT pg_blocking_pids(%s)", (waiter_pid,)).fetchone()[0]:  # type: ignore[index]
                     pass
             data = json.loads(
                 nself(tmp_path, database, "db", "inspect", "locks", "--env", "staging", "--json").stdout
