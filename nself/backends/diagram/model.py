@@ -9,7 +9,7 @@ from typing import Literal
 
 from nself.errors import OptionError
 from nself.ir import Catalog
-from nself.ir.model import ForeignKey, PrimaryKey, Table, UniqueConstraint
+from nself.ir.model import ForeignKey, Table, UniqueConstraint
 
 EntityKind = Literal["table", "partitioned table", "view", "materialized view"]
 # How many rows one row at the other end sees: the parent side of a foreign key is
@@ -124,36 +124,37 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
     def label(schema: str, name: str) -> str:
         return f"{schema}.{name}" if qualify else name
 
+    unique_indexes = _unique_index_columns(catalog)
     entities: dict[tuple[str, str], Entity] = {}
+    keys: dict[tuple[str, str], _Keys] = {}
     for table in tables:
         kind: EntityKind = "partitioned table" if table.partition_by is not None else "table"
+        keys[(table.schema, table.name)] = table_keys = _keys(catalog, table, unique_indexes)
         entities[(table.schema, table.name)] = Entity(
             table.schema,
             table.name,
             kind,
-            _table_attributes(table),
+            _table_attributes(table, table_keys),
             label(table.schema, table.name),
             partition_of=_partition_parent(table, qualify),
         )
     for view in views:
-        attributes = tuple(Attribute(c.name, c.data_type, not_null=c.not_null) for c in view.columns)
+        unique = {next(iter(s)) for s in unique_indexes.get((view.schema, view.name), []) if len(s) == 1}
+        attributes = tuple(
+            Attribute(c.name, c.data_type, unique=c.name in unique, not_null=c.not_null) for c in view.columns
+        )
         kind = "materialized view" if view.materialized else "view"
         entities[(view.schema, view.name)] = Entity(
             view.schema, view.name, kind, attributes, label(view.schema, view.name)
         )
 
     relationships = []
-    unique_indexes = _unique_index_columns(catalog)
     for table in tables:
         child = entities[(table.schema, table.name)]
-        pk = table.primary_key
-        unique_sets = [
-            frozenset(c.columns) for c in table.constraints if isinstance(c, PrimaryKey | UniqueConstraint)
-        ] + unique_indexes.get((table.schema, table.name), [])
         for fk in table.foreign_keys:
             parent = entities.get((fk.ref_schema, fk.ref_table))
             if parent is not None:
-                relationships.append(_relationship(child, fk, parent, unique_sets, pk))
+                relationships.append(_relationship(child, fk, parent, keys[(table.schema, table.name)]))
     ordered = sorted(entities.values(), key=lambda e: (e.schema, e.name))
     relationships.sort(key=lambda r: (r.child.schema, r.child.name, r.name))
     title = ", ".join(sorted(drawn_schemas)) or "empty schema"
@@ -169,21 +170,49 @@ def _partition_parent(table: Table, qualify: bool) -> str | None:
     return f"{of.parent_schema}.{of.parent}" if qualify or of.parent_schema != table.schema else of.parent
 
 
-def _table_attributes(table: Table) -> tuple[Attribute, ...]:
-    pk = table.primary_key
-    pk_columns = set(pk.columns) if pk else set()
-    fk_columns = {c for fk in table.foreign_keys for c in fk.columns}
-    unique_columns = {
-        c.columns[0] for c in table.constraints if isinstance(c, UniqueConstraint) and len(c.columns) == 1
-    }
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """A table's keys, with those a partition takes from the tables it is a partition of
+    (PostgreSQL copies their primary key, unique indexes and foreign keys onto it)."""
+
+    primary_key: frozenset[str]
+    foreign_key_columns: frozenset[str]
+    # column sets held unique: primary key, UNIQUE constraints, unique indexes
+    unique_sets: tuple[frozenset[str], ...]
+    # columns unique on their own by a UNIQUE constraint or unique index (the UK marker)
+    unique_columns: frozenset[str]
+
+
+def _keys(
+    catalog: Catalog, table: Table, unique_indexes: dict[tuple[str, str], list[frozenset[str]]]
+) -> _Keys:
+    lineage = [table]
+    while (of := lineage[-1].partition_of) is not None:
+        parent = catalog.table(of.parent_schema, of.parent)
+        if parent is None:
+            break
+        lineage.append(parent)
+    pk = next((t.primary_key for t in lineage if t.primary_key is not None), None)
+    unique = [frozenset(c.columns) for t in lineage for c in t.constraints if isinstance(c, UniqueConstraint)]
+    unique += [s for t in lineage for s in unique_indexes.get((t.schema, t.name), [])]
+    primary_key = frozenset(pk.columns) if pk else frozenset()
+    return _Keys(
+        primary_key=primary_key,
+        foreign_key_columns=frozenset(c for t in lineage for fk in t.foreign_keys for c in fk.columns),
+        unique_sets=(primary_key, *unique) if pk else tuple(unique),
+        unique_columns=frozenset(next(iter(s)) for s in unique if len(s) == 1),
+    )
+
+
+def _table_attributes(table: Table, keys: _Keys) -> tuple[Attribute, ...]:
     return tuple(
         Attribute(
             column.name,
             column.data_type,
-            primary_key=column.name in pk_columns,
-            foreign_key=column.name in fk_columns,
-            unique=column.name in unique_columns,
-            not_null=column.not_null or column.name in pk_columns,
+            primary_key=column.name in keys.primary_key,
+            foreign_key=column.name in keys.foreign_key_columns,
+            unique=column.name in keys.unique_columns,
+            not_null=column.not_null or column.name in keys.primary_key,
         )
         for column in table.columns
     )
@@ -200,17 +229,11 @@ def _unique_index_columns(catalog: Catalog) -> dict[tuple[str, str], list[frozen
     return found
 
 
-def _relationship(
-    child: Entity,
-    fk: ForeignKey,
-    parent: Entity,
-    unique_sets: list[frozenset[str]],
-    pk: PrimaryKey | None,
-) -> Relationship:
+def _relationship(child: Entity, fk: ForeignKey, parent: Entity, keys: _Keys) -> Relationship:
     columns = set(fk.columns)
     nullable = any(not a.not_null for a in child.attributes if a.name in columns)
     # columns that contain a unique set are unique themselves: one child row per parent row
-    one_child = any(s <= columns for s in unique_sets)
+    one_child = any(s <= columns for s in keys.unique_sets)
     return Relationship(
         name=fk.name,
         child=child,
@@ -219,5 +242,5 @@ def _relationship(
         ref_columns=fk.ref_columns,
         parent_side="zero_or_one" if nullable else "one",
         child_side="zero_or_one" if one_child else "zero_or_more",
-        identifying=pk is not None and columns <= set(pk.columns),
+        identifying=bool(keys.primary_key) and columns <= keys.primary_key,
     )

@@ -63,8 +63,19 @@ WHERE con.contype = 'f' AND con.conparentid = 0
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = cc.oid AND d.deptype = 'e')
 """
 
+# Each column with the markers a box shows: in the primary key, in a foreign key (any, the
+# copies on partitions too), unique on its own by a non-primary unique index without
+# predicate or expressions, NOT NULL (PostgreSQL records none on view columns).
 COLUMNS_SQL = """
-SELECT n.nspname, c.relname, a.attname
+SELECT n.nspname, c.relname, a.attname,
+  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
+          AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])) AS pk,
+  EXISTS (SELECT 1 FROM pg_constraint f WHERE f.conrelid = c.oid AND f.contype = 'f'
+          AND a.attnum = ANY (f.conkey)) AS fk,
+  EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary
+          AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
+          AND i.indpred IS NULL AND i.indexprs IS NULL) AS uk,
+  a.attnotnull
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -100,11 +111,16 @@ class Loaded:
     partition_parents: dict[Key, Key]
     foreign_keys: Counter[Edge]
     columns: dict[Key, tuple[str, ...]]
+    # (column, keys as mermaid lists them, NOT NULL) per relation, in column order
+    markers: dict[Key, tuple[tuple[str, tuple[str, ...], bool], ...]]
+
+
+Markers = dict[Key, tuple[tuple[str, tuple[str, ...], bool], ...]]
 
 
 def pg_facts(
     url: str,
-) -> tuple[dict[Key, str], dict[Key, Key], Counter[Edge], dict[Key, tuple[str, ...]]]:
+) -> tuple[dict[Key, str], dict[Key, Key], Counter[Edge], dict[Key, tuple[str, ...]], Markers]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(RELATIONS_SQL).fetchall()
         relations = {(s, n): kind for s, n, kind, _, _ in rows}
@@ -124,10 +140,19 @@ def pg_facts(
             )
         )
         columns: dict[Key, list[str]] = {}
-        for schema, relation, column in conn.execute(COLUMNS_SQL):
+        markers: dict[Key, list[tuple[str, tuple[str, ...], bool]]] = {}
+        for schema, relation, column, pk, fk, uk, not_null in conn.execute(COLUMNS_SQL):
             if (schema, relation) in relations:
                 columns.setdefault((schema, relation), []).append(column)
-    return relations, partition_parents, foreign_keys, {k: tuple(v) for k, v in columns.items()}
+                keys = tuple(k for k, on in (("PK", pk), ("FK", fk), ("UK", uk)) if on)
+                markers.setdefault((schema, relation), []).append((column, keys, not_null))
+    return (
+        relations,
+        partition_parents,
+        foreign_keys,
+        {k: tuple(v) for k, v in columns.items()},
+        {k: tuple(v) for k, v in markers.items()},
+    )
 
 
 @pytest.fixture(scope="session")
@@ -156,9 +181,9 @@ def load_case(
         else:
             corpus_dir: Path = request.getfixturevalue("corpus")
             {"pagila": pagila, "openstreetmap": openstreetmap, "lemmy": lemmy}[case](corpus_dir).load(url)
-        relations, partition_parents, foreign_keys, columns = pg_facts(url)
+        relations, partition_parents, foreign_keys, columns, markers = pg_facts(url)
         diagram_databases[case] = Loaded(
-            database, introspect(url), relations, partition_parents, foreign_keys, columns
+            database, introspect(url), relations, partition_parents, foreign_keys, columns, markers
         )
         return diagram_databases[case]
 

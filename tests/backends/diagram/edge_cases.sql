@@ -21,8 +21,11 @@ CREATE TABLE public.customer_profile (
 -- one-to-one through UNIQUE, nullable: zero-or-one on both sides
 CREATE TABLE public.passport (
   id integer PRIMARY KEY,
-  holder integer UNIQUE REFERENCES public.customer (id)
+  holder integer UNIQUE REFERENCES public.customer (id),
+  number text
 );
+-- partial: unique only where the predicate holds, so `number` is not marked unique
+CREATE UNIQUE INDEX passport_number_issued ON public.passport (number) WHERE number <> '';
 
 -- the same name in another schema, with a composite key
 CREATE TABLE sales.customer (
@@ -74,3 +77,5 @@ CREATE TABLE public.events_2024 PARTITION OF public.events
 
 CREATE VIEW public.customer_names AS SELECT id, name FROM public.customer;
 CREATE MATERIALIZED VIEW sales.customer_count AS SELECT region, count(*) AS n FROM sales.customer GROUP BY region;
+-- a unique index (no constraint) marks its one column unique, on a materialized view too
+CREATE UNIQUE INDEX customer_count_region ON sales.customer_count (region);

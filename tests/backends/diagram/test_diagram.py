@@ -153,6 +153,7 @@ MERMAID_SIDE = {"ONLY_ONE": "one", "ZERO_OR_ONE": "zero_or_one", "ZERO_OR_MORE":
 
 def check_mermaid(parsed: dict[str, Any], loaded: Loaded, *, qualified: bool, columns: bool) -> None:
     assert "error" not in parsed, parsed.get("error")
+    tables = {k for k, kind in loaded.relations.items() if kind in ("r", "p")}
     entities = {key_of(e["name"]): e for e in parsed["entities"]}
     assert set(entities) == set(loaded.relations)
     by_internal_id = {e["id"]: key for key, e in entities.items()}
@@ -163,6 +164,8 @@ def check_mermaid(parsed: dict[str, Any], loaded: Loaded, *, qualified: bool, co
         assert mermaid_text(entity["alias"] or entity["name"]) == shown
         names = tuple(mermaid_text(a["name"]) for a in entity["attributes"])
         assert names == (loaded.columns.get(key, ()) if columns else ())
+        if columns:
+            assert_markers(entity["attributes"], loaded.markers.get(key, ()), view=key not in tables, key=key)
     # `parent <cardB>--<cardA> child`: mermaid's A is the left entity, its cardA the right marker
     edges = Counter(
         Edge(
@@ -177,6 +180,22 @@ def check_mermaid(parsed: dict[str, Any], loaded: Loaded, *, qualified: bool, co
         for r in parsed["relationships"]
     )
     assert edges == Counter({replace(e, name=""): n for e, n in loaded.foreign_keys.items()})
+
+
+def assert_markers(
+    attributes: list[dict[str, Any]],
+    expected: tuple[tuple[str, tuple[str, ...], bool], ...],
+    *,
+    view: bool,
+    key: Key,
+) -> None:
+    """Each attribute's keys (PK, FK, UK) as pg_index and pg_constraint give them, and its
+    NOT NULL comment (left out on primary-key columns) as pg_attribute gives it; a view's
+    columns have no NOT NULL in pg_attribute, so theirs is not compared."""
+    for attribute, (column, keys, not_null) in zip(attributes, expected, strict=True):
+        assert tuple(attribute["keys"]) == keys, (key, column)
+        if not view:
+            assert (attribute["comment"] == "NOT NULL") == (not_null and "PK" not in keys), (key, column)
 
 
 @pytest.mark.parametrize("case", CASES)
