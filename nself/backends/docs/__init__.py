@@ -11,7 +11,6 @@ text for Markdown (HTML escaping is jinja2's autoescape).
 from __future__ import annotations
 
 import functools
-import importlib.resources
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from nself.backends.docs import markdown
 from nself.backends.docs.document import build_document, qualified, schema_names
 from nself.errors import OptionError
 from nself.ir import Catalog
+from nself.templating import template_environment
 
 FORMATS: dict[str, str] = {"html": "schema.html", "markdown": "schema.md"}
 
@@ -55,21 +55,9 @@ def select_schemas(catalog: Catalog, wanted: tuple[str, ...] | list[str]) -> lis
 
 @functools.cache
 def _environment(format: str) -> jinja2.Environment:
-    root = importlib.resources.files("nself.templates")
-
-    def load(name: str) -> str:
-        return root.joinpath(*name.split("/")).read_text(encoding="utf-8")
-
-    environment = jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
-        undefined=jinja2.StrictUndefined,
-        # The page is HTML (also inside Markdown, where jinja2's escaping would be wrong:
-        # there the `md` and `code` filters escape).
-        autoescape=format == "html",
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    # The page is HTML (also inside Markdown, where jinja2's escaping would be wrong: there
+    # the `md` and `code` filters escape). An overlay: the filters stay this backend's.
+    environment = template_environment(autoescape=format == "html").overlay()
     environment.globals["qualified"] = qualified
     environment.filters["md"] = markdown.text
     environment.filters["code"] = markdown.code

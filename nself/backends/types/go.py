@@ -28,7 +28,6 @@ from nself.backends.types.common import (
     make_identifier,
     member_names,
     named_type_objects,
-    render_template,
     row_relations,
     split_words,
     table_column_rules,
@@ -36,6 +35,7 @@ from nself.backends.types.common import (
 )
 from nself.errors import NselfError, OptionError
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
+from nself.templating import render_template
 
 FILE_NAME = "types.go"
 DEFAULT_PACKAGE = "models"

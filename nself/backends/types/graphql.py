@@ -35,12 +35,12 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
-    render_template,
     screaming_snake_case,
     table_column_rules,
     type_names,
 )
 from nself.ir.model import Catalog, Column, CompositeType, Table, View
+from nself.templating import render_template
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})

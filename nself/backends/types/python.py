@@ -38,13 +38,13 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
-    render_template,
     screaming_snake_case,
     snake_case,
     table_column_rules,
     type_names,
 )
 from nself.ir.model import Catalog, Column, Table, View
+from nself.templating import render_template
 
 # Module-level names the generated file defines or imports: no class may take them.
 RESERVED_TYPE_NAMES = frozenset(

@@ -35,13 +35,13 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
-    render_template,
     row_relations,
     snake_case,
     table_field_sets,
     type_names,
 )
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
+from nself.templating import render_template
 
 FILE_NAME = "types.rs"
 

@@ -36,12 +36,12 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
-    render_template,
     row_relations,
     table_field_sets,
     type_names,
 )
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
+from nself.templating import render_template
 
 FILE_NAME = "Types.swift"
 

@@ -28,7 +28,6 @@ from nself.backends.types.common import (
     callable_functions,
     member_names,
     named_type_objects,
-    render_template,
     screaming_snake_case,
     table_column_rules,
     type_names,
@@ -42,6 +41,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.templating import render_template
 
 # Names a generated type must not take: the helpers declared here, and global types a
 # reader expects to mean the built-in one.
