@@ -4,7 +4,6 @@ is compared with."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import pytest
 from nself.frontends.live import introspect
 from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
+from tests import golden
 from tests.conftest import run_sql
 from tests.corpus import lemmy, openstreetmap, pagila
 
@@ -191,16 +191,5 @@ def load_case(
 
 
 def assert_golden(name: str, text: str) -> None:
-    """Compare `text` with golden/`name`; NSELF_UPDATE_GOLDEN=1 rewrites the file instead:
-
-    NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram
-    """
-    path = GOLDEN / name
-    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram"
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/diagram"
-    )
+    """Compare `text` with golden/`name` (tests/golden.py)."""
+    golden.assert_golden(GOLDEN / name, text)

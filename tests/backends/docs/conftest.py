@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import pytest
 from nself.frontends.live import introspect
 from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
+from tests import golden
 from tests.conftest import run_sql
 from tests.corpus import schema_cases
 
@@ -25,20 +25,8 @@ AWKWARD_SQL = HERE / "awkward.sql"
 
 
 def assert_golden(relative: str, text: str) -> None:
-    """Compare `text` with golden/`relative`; NSELF_UPDATE_GOLDEN=1 rewrites the file instead
-    (as tests/backends/types/conftest.py does for its own folder):
-
-    NSELF_UPDATE_GOLDEN=1 pytest tests/backends/docs
-    """
-    path = GOLDEN / relative
-    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run NSELF_UPDATE_GOLDEN=1 pytest tests/backends/docs"
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/docs"
-    )
+    """Compare `text` with golden/`relative` (tests/golden.py)."""
+    golden.assert_golden(GOLDEN / relative, text)
 
 
 @dataclass(frozen=True)

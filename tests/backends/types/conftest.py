@@ -14,6 +14,7 @@ import pytest
 from nself.frontends.live import introspect
 from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
+from tests import golden
 from tests.conftest import run_sql
 from tests.corpus import CorpusCase, CorpusLoadError, all_cases
 
@@ -124,20 +125,8 @@ GOLDEN = HERE / "golden"
 
 
 def assert_golden(relative: str, text: str) -> None:
-    """Compare `text` with golden/`relative`; NSELF_UPDATE_GOLDEN=1 rewrites the file instead:
-
-    NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types
-    """
-    path = GOLDEN / relative
-    if os.environ.get("NSELF_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types"
-    expected = path.read_text(encoding="utf-8")
-    assert text == expected, (
-        f"{path} differs from the output: review, then NSELF_UPDATE_GOLDEN=1 pytest tests/backends/types"
-    )
+    """Compare `text` with golden/`relative` (tests/golden.py)."""
+    golden.assert_golden(GOLDEN / relative, text)
 
 
 # Empties a database that held one corpus case so the next can load into it: creating and
