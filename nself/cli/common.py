@@ -16,9 +16,33 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EnvOption = Annotated[
     str | None,
-    typer.Option("--env", "-e", help="Environment from nself.toml (default: $NSELF_ENV, else local).", show_default=False),
+    typer.Option(
+        "--env",
+        "-e",
+        help="Environment from nself.toml (default: $NSELF_ENV, else local).",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
+        "(default: the local environment).",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False),
+]
+SchemasOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--schema", "-s", metavar="NAME", help="Only this schema (repeatable; default: every schema)."
+    ),
+]
 
 
 def project() -> Project:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nself.backends import SCHEMA_FORMATS, load_renderer
 from nself.cli import schema_docs
-from nself.cli.common import project, write_output
+from nself.cli.common import OutputOption, SourceOption, project, write_output
 from nself.errors import OptionError
 from nself.runtime.sources import load_catalog
 
 app = typer.Typer(help="Schema management: show, diff, diagram, docs.", no_args_is_help=True)
-
-SourceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
-        "(default: the local environment).",
-        show_default=False,
-    ),
-]
 
 
 @app.command("show")
@@ -32,9 +21,7 @@ def show(
     format: Annotated[
         str, typer.Option("--format", "-f", help=f"One of: {', '.join(SCHEMA_FORMATS)}.")
     ] = "text",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Print the schema read from SOURCE.
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from nself.cli.common import OutputOption, SchemasOption, SourceOption
 
 
 def register(app: typer.Typer) -> None:
@@ -13,15 +14,7 @@ def register(app: typer.Typer) -> None:
 
 
 def diagram(
-    source: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
-            "(default: the local environment).",
-            show_default=False,
-        ),
-    ] = None,
+    source: SourceOption = None,
     format: Annotated[
         str | None,
         typer.Option(
@@ -31,16 +24,8 @@ def diagram(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False),
-    ] = None,
-    schemas: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--schema", "-s", metavar="NAME", help="Draw only this schema (repeatable; default: all)."
-        ),
-    ] = None,
+    output: OutputOption = None,
+    schemas: SchemasOption = None,
     no_columns: Annotated[
         bool, typer.Option("--no-columns", help="Draw tables without their columns (for big schemas).")
     ] = False,

@@ -7,21 +7,15 @@ from typing import Annotated
 
 import typer
 
+from nself.cli.common import SchemasOption, SourceOption
+
 
 def register(app: typer.Typer) -> None:
     app.command("docs")(docs)
 
 
 def docs(
-    source: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
-            "(default: the local environment).",
-            show_default=False,
-        ),
-    ] = None,
+    source: SourceOption = None,
     format: Annotated[str, typer.Option("--format", "-f", help="html or markdown.")] = "html",
     output: Annotated[
         Path | None,
@@ -33,12 +27,7 @@ def docs(
             show_default=False,
         ),
     ] = None,
-    schemas: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--schema", "-s", metavar="NAME", help="Document only this schema (repeatable; default: all)."
-        ),
-    ] = None,
+    schemas: SchemasOption = None,
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 

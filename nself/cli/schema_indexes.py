@@ -10,21 +10,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nself.cli.common import JsonOption, console, print_json, project
+from nself.cli.common import JsonOption, SourceOption, console, print_json, project
 from nself.errors import OptionError
 
 if TYPE_CHECKING:
     from nself.runtime.inspect import MissingIndexReport
-
-SourceOption = Annotated[
-    str | None,
-    typer.Option(
-        "--from",
-        help="Environment name, postgresql:// URL, migrations directory, .sql, .dbml or .json file "
-        "(default: the local environment).",
-        show_default=False,
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

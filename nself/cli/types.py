@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nself.cli.common import err_console, project, write_output
+from nself.cli.common import OutputOption, err_console, project, write_output
 from nself.errors import OptionError
 from nself.runtime import codegen
 from nself.runtime.project import Project
@@ -38,10 +38,6 @@ SourceOption = Annotated[
         "(default: nself/migrations when it exists, else the local environment).",
         show_default=False,
     ),
-]
-OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False),
 ]
 CheckOption = Annotated[
     bool, typer.Option("--check", help="Write nothing; exit 1 naming each output that is out of date.")
