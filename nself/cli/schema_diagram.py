@@ -55,10 +55,10 @@ def diagram(
 
       nself schema diagram --open
     """
-    from nself.backends.diagram import DIAGRAM_FORMATS, render_diagram
     from nself.backends.diagram.mermaid import MERMAID_MAX_TEXT_SIZE
     from nself.cli.common import project, warn, write_output
     from nself.errors import OptionError
+    from nself.runtime.diagram import DIAGRAM_FORMATS, draw_diagram
     from nself.runtime.sources import load_catalog
 
     if open_browser and format not in (None, "html"):
@@ -68,7 +68,7 @@ def diagram(
         raise OptionError(f"--format: {format_name!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
     proj = project()
     catalog = load_catalog(source, proj)
-    text = render_diagram(catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns)
+    text = draw_diagram(catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns)
     if format_name == "mermaid" and len(text) > MERMAID_MAX_TEXT_SIZE:
         warn(
             f"the diagram is {len(text):,} characters; mermaid (and GitHub) refuse more than "

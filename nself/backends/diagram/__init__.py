@@ -1,6 +1,7 @@
-"""ER diagrams of a Catalog: mermaid `erDiagram`, Graphviz DOT, and SVG or one HTML page
-drawn from the DOT by Graphviz's `dot`. What is drawn (boxes, markers, cardinalities) is
-decided once in `model`; each format only spells it."""
+"""ER diagrams of a Catalog: mermaid `erDiagram` and Graphviz DOT, and the one-file HTML
+page around the SVG Graphviz draws from that DOT (running Graphviz is the runtime's part:
+nself.runtime.diagram). What is drawn (boxes, markers, cardinalities) is decided once in
+`model`; each format only spells it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from nself.ir import Catalog
 DIAGRAM_FORMATS: dict[str, str] = {
     "mermaid": "schema.mmd",
     "dot": "schema.dot",
-    "svg": "schema.svg",
-    "html": "schema.html",
 }
 
 
@@ -46,10 +45,13 @@ def render_diagram(
         return render_mermaid(diagram)
     from nself.backends.diagram.dot import render_dot
 
-    dot_text = render_dot(diagram)
-    if format_name == "dot":
-        return dot_text
-    from nself.backends.diagram.graphviz import html_page, svg_of
+    return render_dot(diagram)
 
-    svg = svg_of(dot_text, format_name=format_name)
-    return svg if format_name == "svg" else html_page(svg, f"Schema: {diagram.title}")
+
+def render_html(catalog: Catalog, svg: str, *, schemas: tuple[str, ...] = (), columns: bool = True) -> str:
+    """One self-contained HTML page around `svg`, Graphviz's drawing of this catalog's DOT
+    (the same `schemas` and `columns`): the SVG inline, no script, nothing fetched."""
+    from nself.backends.diagram.page import html_page
+
+    diagram = build_diagram(catalog, schemas, show_columns=columns)
+    return html_page(svg, f"Schema: {diagram.title}")

@@ -20,10 +20,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from nself.backends.diagram import render, render_diagram
 from nself.backends.diagram.model import build_diagram
 from nself.errors import OptionError
 from nself.ir import Catalog
+from nself.runtime.diagram import draw_diagram as render_diagram
 from tests.backends.diagram.conftest import CASES, HERE, Edge, Key, LoadCase, Loaded, assert_golden
 
 REPO = HERE.parents[2]
@@ -232,12 +232,12 @@ def test_unknown_schema_is_an_option_error(load_case: LoadCase) -> None:
 
 def test_unknown_format_is_an_option_error(load_case: LoadCase) -> None:
     with pytest.raises(OptionError, match="--format: 'png' is not one of mermaid, dot, svg, html"):
-        render(load_case("edge_cases").catalog, {"format": "png"})
+        render_diagram(load_case("edge_cases").catalog, "png")
 
 
 def test_html_is_one_file_with_the_svg_inline_and_nothing_fetched(load_case: LoadCase) -> None:
     loaded = load_case("edge_cases")
-    page = render(loaded.catalog, {"format": "html"})["schema.html"]
+    page = render_diagram(loaded.catalog, "html")
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     nodes, edges = svg_graph(svg)
     assert set(nodes) == set(loaded.relations)
