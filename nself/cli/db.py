@@ -262,3 +262,7 @@ db_lint.register(app)
 from nself.cli import db_inspect  # noqa: E402  (registers into app, so it comes after it)
 
 db_inspect.register(app)
+
+from nself.cli import db_dump  # noqa: E402  (registers into app, so it comes after it)
+
+db_dump.register(app)

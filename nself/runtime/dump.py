@@ -1,0 +1,233 @@
+"""`nself db dump` and `nself db load`: the machine's pg_dump, pg_restore and psql, chosen
+to match the server's major version, with the password passed in the environment."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from nself.connection import connect, mask_url, scrub
+from nself.errors import NselfError, OptionError
+
+DumpFormat = Literal["custom", "plain"]
+
+HISTORY_SCHEMA = "_nself"  # nself's migration history (nself.runtime.migrate.META_SCHEMA)
+CUSTOM_MAGIC = b"PGDMP"  # the first bytes of every custom-format archive
+POSTGRESQL_LIBS = "/usr/lib/postgresql/*/bin"
+
+
+class ClientProgramError(NselfError):
+    """A PostgreSQL client program is missing, too old, or failed."""
+
+
+@dataclass(frozen=True)
+class DumpResult:
+    path: str  # "-" for stdout
+    bytes: int
+    format: DumpFormat
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    path: str
+    format: DumpFormat
+    seconds: float
+
+
+def program_major(program: Path) -> int | None:
+    """The major version `program --version` reports (e.g. 15 for "pg_dump (PostgreSQL) 15.18")."""
+    try:
+        out = subprocess.run([str(program), "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"\)\s+(\d+)", out)
+    return int(found.group(1)) if found else None
+
+
+def find_client(
+    name: str,
+    server_major: int,
+    *,
+    path: str | None = None,
+    library_dirs: Sequence[str] | None = None,
+) -> Path:
+    """The `name` program (pg_dump, pg_restore, psql) to use against a server of
+    `server_major`: the one of that major version where there is one, else the newest.
+
+    Looks on PATH (`path`, default $PATH) and in /usr/lib/postgresql/*/bin (`library_dirs`),
+    where Debian installs every version side by side."""
+    candidates: list[Path] = []
+    on_path = shutil.which(name, path=path if path is not None else os.environ.get("PATH", ""))
+    if on_path:
+        candidates.append(Path(on_path))
+    dirs = library_dirs if library_dirs is not None else sorted(glob.glob(POSTGRESQL_LIBS))
+    candidates += [Path(d) / name for d in dirs if (Path(d) / name).is_file()]
+    versions: dict[int, Path] = {}
+    for candidate in candidates:
+        major = program_major(candidate)
+        if major is not None:
+            versions.setdefault(major, candidate)
+    if not versions:
+        raise ClientProgramError(
+            f"{name} not found (looked on PATH and in {POSTGRESQL_LIBS}); install the PostgreSQL "
+            f"{server_major} client programs (e.g. apt install postgresql-client-{server_major})"
+        )
+    if server_major in versions:
+        return versions[server_major]
+    newest = max(versions)
+    if newest < server_major:
+        raise ClientProgramError(
+            f"{name} {newest} is older than the server (PostgreSQL {server_major}) and cannot read it; "
+            f"install postgresql-client-{server_major}"
+        )
+    return versions[newest]
+
+
+def server_major(url: str) -> int:
+    with connect(url) as conn:
+        return conn.info.server_version // 10000
+
+
+def libpq_target(url: str) -> tuple[str, dict[str, str]]:
+    """(conninfo without the password, environment with PGPASSWORD): what to give a client
+    program so that the password never appears in argv."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = {**os.environ}
+    env.pop("PGPASSWORD", None)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo("", **params), env
+
+
+def first_error_line(stderr: str) -> str:
+    """The line a user needs from a client program's stderr: the first error, else the first line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if "error:" in line.lower() or "ERROR:" in line or "FATAL:" in line:
+            return re.sub(r"^(pg_dump|pg_restore|psql): error: ", "", line)
+    return lines[0] if lines else "no message"
+
+
+def dump_format_for(output: Path | None, requested: DumpFormat | None) -> DumpFormat:
+    """The format to write: as requested, else plain for stdout or a .sql file, else custom."""
+    to_stdout = output is not None and str(output) == "-"
+    if requested == "custom" and to_stdout:
+        raise OptionError("--format custom is a binary archive and cannot go to stdout (-o -); give -o FILE")
+    if requested is not None:
+        return requested
+    if to_stdout or (output is not None and output.suffix == ".sql"):
+        return "plain"
+    return "custom"
+
+
+def dump(
+    url: str,
+    output: Path,
+    *,
+    fmt: DumpFormat = "custom",
+    schema_only: bool = False,
+    data_only: bool = False,
+    tables: Sequence[str] = (),
+    exclude_tables: Sequence[str] = (),
+    with_history: bool = False,
+) -> DumpResult:
+    """Dump the database at `url` to `output` ("-" for stdout), via a temporary file that is
+    renamed into place only when pg_dump succeeds, so a failed dump leaves nothing behind."""
+    if schema_only and data_only:
+        raise OptionError("--schema-only and --data-only exclude each other")
+    started = time.monotonic()
+    program = find_client("pg_dump", server_major(url))
+    conninfo, env = libpq_target(url)
+    argv = [str(program), "--no-password", f"--format={fmt}"]
+    if fmt == "plain":
+        # A plain script is run by whoever loads it, where the source's roles may not exist.
+        argv.append("--no-owner")
+    if schema_only:
+        argv.append("--schema-only")
+    if data_only:
+        argv.append("--data-only")
+    argv += [f"--table={t}" for t in tables]
+    argv += [f"--exclude-table={t}" for t in exclude_tables]
+    if not with_history:
+        argv.append(f"--exclude-schema={HISTORY_SCHEMA}")
+    argv += ["--dbname", conninfo]
+
+    if str(output) == "-":
+        done = subprocess.run(argv, env=env, stdout=None, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise ClientProgramError(
+                scrub(f"pg_dump of {mask_url(url)} failed: {first_error_line(done.stderr)}", url)
+            )
+        return DumpResult("-", 0, fmt, time.monotonic() - started)
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    try:
+        done = subprocess.run([*argv, "--file", str(partial)], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ClientProgramError(
+                scrub(f"pg_dump of {mask_url(url)} failed: {first_error_line(done.stderr)}", url)
+            )
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    return DumpResult(str(output), output.stat().st_size, fmt, time.monotonic() - started)
+
+
+def detect_format(path: Path) -> DumpFormat:
+    if not path.is_file():
+        raise OptionError(f"{path}: file not found")
+    with path.open("rb") as f:
+        return "custom" if f.read(len(CUSTOM_MAGIC)) == CUSTOM_MAGIC else "plain"
+
+
+def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool = True) -> LoadResult:
+    """Restore `path` (a custom archive via pg_restore, else a plain SQL script via psql) into
+    the database at `url`. In a single transaction (the default) a failure leaves the target
+    as it was."""
+    fmt = detect_format(path)
+    if clean and fmt == "plain":
+        raise OptionError(f"--clean needs a custom-format dump; {path} is a plain SQL script")
+    started = time.monotonic()
+    major = server_major(url)
+    conninfo, env = libpq_target(url)
+    if fmt == "custom":
+        # --no-owner: the loading role owns what it creates; the source's roles may not exist here.
+        argv = [str(find_client("pg_restore", major)), "--no-password", "--no-owner", "--exit-on-error"]
+        if clean:
+            argv += ["--clean", "--if-exists"]
+        if single_transaction:
+            argv.append("--single-transaction")
+        argv += ["--dbname", conninfo, str(path)]
+        name = "pg_restore"
+    else:
+        argv = [
+            str(find_client("psql", major)),
+            "--no-password",
+            "--no-psqlrc",
+            "--quiet",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
+        if single_transaction:
+            argv.append("--single-transaction")
+        argv += ["--dbname", conninfo, "--file", str(path)]
+        name = "psql"
+    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise ClientProgramError(
+            scrub(f"loading {path} failed ({name}): {first_error_line(done.stderr)}", url)
+        )
+    return LoadResult(str(path), fmt, time.monotonic() - started)
