@@ -28,6 +28,7 @@ production = true
 DESTRUCTIVE_COMMANDS: list[tuple[str, ...]] = [
     ("db", "migrate:fresh", "--yes"),
     ("mock", "generate"),
+    ("db", "load", str(Path(__file__).parent / "data" / "load_replaces_precious.sql")),
 ]
 
 

@@ -1,0 +1,110 @@
+"""`nself db dump` and `nself db load` through the real CLI: files, output, errors. The
+oracle is PostgreSQL: the rows read back from the environment a dump was loaded into."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.clitools import run_nself
+from tests.conftest import NewDatabase, run_sql
+
+CONFIG = """
+[environments.source]
+url = "env:NSELF_TEST_SOURCE_URL"
+
+[environments.copy]
+url = "env:NSELF_TEST_COPY_URL"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, new_database: NewDatabase) -> tuple[Path, dict[str, str]]:
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    env = {"NSELF_TEST_SOURCE_URL": new_database("source"), "NSELF_TEST_COPY_URL": new_database("copy")}
+    run_sql(
+        env["NSELF_TEST_SOURCE_URL"],
+        "CREATE TABLE notes (id int PRIMARY KEY, body text, tags text[]);"
+        "INSERT INTO notes SELECT g, 'note ' || g, ARRAY[g::text] FROM generate_series(1, 100) g;",
+    )
+    return tmp_path, env
+
+
+def notes(url: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT * FROM notes ORDER BY id").fetchall()
+
+
+def test_dump_to_the_default_path_then_load(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    dumped = run_nself("db", "dump", "--env", "source", "--json", cwd=root, env=env)
+    assert dumped.code == 0, dumped.stderr
+    report = json.loads(dumped.stdout)
+    path = Path(report["path"])
+    assert path.parent == root / ".nself" / "dumps"
+    assert path.name.startswith("source-") and path.suffix == ".dump"
+    assert report["bytes"] == path.stat().st_size and report["format"] == "custom"
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file is left"
+
+    loaded = run_nself("db", "load", str(path), "--env", "copy", cwd=root, env=env)
+    assert loaded.code == 0, loaded.stderr
+    assert "loaded" in loaded.stdout
+    assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])
+
+
+def test_plain_sql_to_stdout(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    result = run_nself("db", "dump", "--env", "source", "--schema-only", "-o", "-", cwd=root, env=env)
+    assert result.code == 0, result.stderr
+    assert "CREATE TABLE public.notes" in result.stdout
+    assert "COPY" not in result.stdout
+
+
+def test_dump_prints_path_and_size(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    result = run_nself("db", "dump", "--env", "source", "-o", "out/notes.sql", cwd=root, env=env)
+    assert result.code == 0, result.stderr
+    assert (root / "out" / "notes.sql").read_text().count("COPY public.notes") == 1
+    assert result.stdout.startswith("out/notes.sql (") and "plain" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("dump", "--schema-only", "--data-only"), "exclude each other"),
+        (("dump", "--format", "tar"), "--format"),
+        (("dump", "--format", "custom", "-o", "-"), "cannot go to stdout"),
+        (("load", "missing.dump"), "missing.dump: file not found"),
+    ],
+)
+def test_bad_options_are_one_line(
+    project: tuple[Path, dict[str, str]], args: tuple[str, ...], message: str
+) -> None:
+    root, env = project
+    result = run_nself("db", *args, "--env", "source", cwd=root, env=env)
+    assert result.code != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_failed_load_is_one_line_and_changes_nothing(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    assert run_nself("db", "dump", "--env", "source", "-o", "all.dump", cwd=root, env=env).code == 0
+    run_sql(env["NSELF_TEST_COPY_URL"], "CREATE TABLE notes (id int); INSERT INTO notes VALUES (7);")
+    result = run_nself("db", "load", "all.dump", "--env", "copy", cwd=root, env=env)
+    assert result.code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "all.dump" in lines[0] and 'relation "notes" already exists' in lines[0], lines
+    assert notes(env["NSELF_TEST_COPY_URL"]) == [(7,)]
+
+
+def test_load_clean_replaces_what_the_dump_holds(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    assert run_nself("db", "dump", "--env", "source", "-o", "all.dump", cwd=root, env=env).code == 0
+    run_sql(env["NSELF_TEST_COPY_URL"], "CREATE TABLE notes (id int); INSERT INTO notes VALUES (7);")
+    result = run_nself("db", "load", "all.dump", "--env", "copy", "--clean", cwd=root, env=env)
+    assert result.code == 0, result.stderr
+    assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])
