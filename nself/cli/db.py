@@ -266,3 +266,11 @@ db_inspect.register(app)
 from nself.cli import db_dump  # noqa: E402  (registers into app, so it comes after it)
 
 db_dump.register(app)
+
+from nself.cli import db_test  # noqa: E402  (registers into app, so it comes after it)
+
+db_test.register(app)
+
+from nself.cli import db_branch  # noqa: E402  (registers into app, so it comes after it)
+
+db_branch.register(app)
