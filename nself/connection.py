@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from nself.errors import ConnectionFailed
 
+APPLICATION_NAME = "nself"
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -44,6 +46,9 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
     """Open a connection; failure raises ConnectionFailed naming the masked URL."""
     import psycopg  # here, not at the top: commands that never connect start faster
 
+    if "application_name" not in url:
+        # Lets `nself db branch` tell nself's own sessions from other clients in pg_stat_activity.
+        kwargs.setdefault("application_name", APPLICATION_NAME)
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kwargs)
     except psycopg.OperationalError as exc:

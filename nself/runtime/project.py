@@ -6,19 +6,22 @@ passwords, so every place that shows one uses `mask_url`."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from nself.connection import mask_url
 from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
 
 CONFIG_FILE = "nself.toml"
 STATE_DIR = ".nself"
+# {environment: {"branch": NAME, "database": DATABASE}}, written by `nself db branch switch`.
+BRANCH_FILE = "branch"
 DEFAULT_LOCAL_PORT = 54329
 
 
@@ -30,13 +33,22 @@ class Environment:
     production: bool = False
     port: int = DEFAULT_LOCAL_PORT
     settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The database of the branch chosen with `nself db branch switch`; None: the URL's own.
+    branch_database: str | None = None
 
     @property
     def managed(self) -> bool:
         return self.url_setting is None
 
     def url(self) -> str:
-        """The connection URL, resolving `env:NAME`. Secret: never print it; use `display_url`."""
+        """The connection URL, on the current branch's database. Secret: never print it;
+        use `display_url`."""
+        if self.branch_database is None:
+            return self.base_url()
+        return url_with_database(self.base_url(), self.branch_database)
+
+    def base_url(self) -> str:
+        """The URL of nself.toml (resolving `env:NAME`), ignoring branches."""
         if self.url_setting is None:
             return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         if self.url_setting.startswith("env:"):
@@ -78,11 +90,50 @@ class Project:
         """The environment called `name`; by default NSELF_ENV, else `local`."""
         chosen = name or os.environ.get("NSELF_ENV") or "local"
         if chosen in self.environments:
-            return self.environments[chosen]
+            return self._on_branch(self.environments[chosen])
         if chosen == "local":
-            return Environment("local")
+            return self._on_branch(Environment("local"))
         known = ", ".join(sorted(self.environments)) or "none"
         raise OptionError(f"--env: no environment {chosen!r} in {self.config_path} (known: {known})")
+
+    @property
+    def branch_file(self) -> Path:
+        return self.state_dir / BRANCH_FILE
+
+    def branch_state(self) -> dict[str, dict[str, str]]:
+        """The branch each environment is switched to (.nself/branch); empty when none is."""
+        path = self.branch_file
+        if not path.is_file():
+            return {}
+        try:
+            state: Any = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SourceError(path, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}") from None
+        valid = isinstance(state, dict) and all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("database"), str)
+            and isinstance(entry.get("branch"), str)
+            for entry in state.values()
+        )
+        if not valid:
+            raise SourceError(path, None, None, 'expected {"ENV": {"branch": NAME, "database": NAME}}')
+        return {env: {"branch": entry["branch"], "database": entry["database"]} for env, entry in state.items()}
+
+    def _on_branch(self, environment: Environment) -> Environment:
+        # Every command reaches its database through here, so a switched branch applies to all.
+        entry = self.branch_state().get(environment.name)
+        return replace(environment, branch_database=entry["database"]) if entry else environment
+
+
+def url_with_database(url: str, database: str) -> str:
+    """`url` pointing at another database of the same server."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres"):
+        query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("dbname="))
+        return urlunsplit(parts._replace(path="/" + quote(database, safe=""), query=query))
+    from psycopg.conninfo import make_conninfo  # a key=value connection string
+
+    return make_conninfo(url, dbname=database)
 
 
 def find_project_root(start: Path) -> Path | None:

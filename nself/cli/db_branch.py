@@ -1,0 +1,186 @@
+"""`nself db branch`: copies of an environment's database to work on, and switching
+between them (docs/branches.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.cli.db_inspect import format_bytes
+
+if TYPE_CHECKING:
+    from nself.runtime.branches import Branch
+
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="Branch name: lowercase letters, digits and _; `main` is the environment's own database."
+    ),
+]
+
+branch_app = typer.Typer(
+    help="Database branches: copies of the database on the same server (CREATE DATABASE ... TEMPLATE).",
+    no_args_is_help=False,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(branch_app, name="branch")
+
+
+@branch_app.callback(invoke_without_command=True)
+def branch(
+    ctx: typer.Context,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Switch to the branch named after the current git branch, creating it from main if missing.",
+        ),
+    ] = False,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Database branches: copies of the database on the same server (CREATE DATABASE ... TEMPLATE).
+
+    Examples:
+
+      nself db branch create feature_login
+
+      nself db branch --auto
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not auto:
+        typer.echo(ctx.get_help())
+        return
+    from nself.runtime.branches import auto_branch
+
+    proj, environ = environment(env)
+    with err_console.status("branching from git"):
+        found, created = auto_branch(proj, environ)
+    if as_json:
+        print_json({**dataclasses.asdict(found), "created": created})
+        return
+    if created:
+        console.print(f"created branch {found.name} ({found.database})")
+    console.print(f"{environ.name}: on branch {found.name} ({found.database})")
+
+
+@branch_app.command("create")
+def create(
+    name: NameArgument,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="Branch to copy (default: the current one).", show_default=False),
+    ] = None,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a branch: a copy of the current branch's database (or of --from's).
+
+    The source database must have no other connections (nself's own are ended). Refused on
+    production environments.
+
+    Examples:
+
+      nself db branch create feature_login
+
+      nself db branch create experiment --from main
+    """
+    from nself.runtime.branches import create_branch
+
+    proj, environ = environment(env)
+    with err_console.status(f"copying into branch {name}"):
+        made = create_branch(proj, environ, name, source)
+    if as_json:
+        print_json(dataclasses.asdict(made))
+        return
+    console.print(
+        f"created branch {made.name} ({made.database}, from {made.parent}); `nself db branch switch {made.name}` to use it"
+    )
+
+
+@branch_app.command("list")
+def list_(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """List the branches: name, database, size, creation time; * marks the current one.
+
+    Examples:
+
+      nself db branch list
+
+      nself db branch list --json
+    """
+    from nself.runtime.branches import list_branches
+
+    proj, environ = environment(env)
+    branches = list_branches(proj, environ)
+    if as_json:
+        print_json([dataclasses.asdict(b) for b in branches])
+        return
+    _print_table(branches)
+
+
+@branch_app.command("switch")
+def switch(name: NameArgument, env: EnvOption = None) -> None:
+    """Use this branch's database in every later command on the environment.
+
+    Recorded in .nself/branch; `main` goes back to the environment's own database. Refused
+    on production environments.
+
+    Examples:
+
+      nself db branch switch feature_login
+
+      nself db branch switch main
+    """
+    from nself.runtime.branches import switch_branch
+
+    proj, environ = environment(env)
+    found = switch_branch(proj, environ, name)
+    console.print(f"{environ.name}: on branch {found.name} ({found.database})")
+
+
+@branch_app.command("delete")
+def delete(
+    name: NameArgument,
+    env: EnvOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop a branch's database. Refuses main, the current branch and production environments.
+
+    Examples:
+
+      nself db branch delete feature_login --yes
+    """
+    from nself.runtime.branches import branch_database, delete_branch
+    from nself.runtime.project import guard_destructive
+
+    proj, environ = environment(env)
+    guard_destructive(
+        environ, "delete a database branch (branches are for development databases, not production)"
+    )
+    if not yes and not typer.confirm(
+        f"Drop branch {name} ({branch_database(environ, name)}) of {environ.name}?"
+    ):
+        raise typer.Abort()
+    dropped = delete_branch(proj, environ, name)
+    console.print(f"deleted branch {dropped.name} ({dropped.database})")
+
+
+def _print_table(branches: list[Branch]) -> None:
+    table = Table("", "branch", "database", "size", "created", "from", box=None)
+    for b in branches:
+        table.add_row(
+            "*" if b.current else "",
+            b.name,
+            b.database,
+            format_bytes(b.size_bytes),
+            b.created or "",
+            b.parent or "",
+        )
+    console.print(table)
