@@ -32,7 +32,8 @@ def print_file(result: FileResult, verbose: bool) -> None:
         head = "ok" if a.ok else "not ok"
         number = f" {a.number}" if a.number is not None else ""
         directive = f" # {a.directive.upper()} {a.reason}".rstrip() if a.directive else ""
-        console.print(f"  {head}{number} - {escape(a.description)}{escape(directive)}")
+        description = f" - {a.description}" if a.description else ""
+        console.print(f"  {head}{number}{escape(description + directive)}")
         for line in a.diagnostics:
             console.print(f"    # {escape(line)}")
     for problem in result.problems:

@@ -90,6 +90,19 @@ def test_passing_files_exit_zero_and_verbose_lists_every_assertion(project: Path
     ), result.stderr
 
 
+def test_verbose_shows_skips_with_their_reason(project: Path, database: str) -> None:
+    result = db_test(project, database, "nself/tests/02_failing.sql", "--verbose")
+    assert result.code == 1
+    assert result.stdout.splitlines()[1:7] == [
+        "  ok 1 - three users",
+        "  not ok 2 - first user is bob",
+        '    # Failed test 2: "first user is bob"',
+        "    # have: ann",
+        "    # want: bob",
+        "  ok 3 # SKIP needs pg_cron",
+    ]
+
+
 def test_json_and_junit(project: Path, database: str) -> None:
     result = db_test(project, database, "--json", "--junit", "build/pgtap.xml")
     assert result.code == 1, result.stderr
