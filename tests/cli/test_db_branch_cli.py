@@ -8,6 +8,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -149,3 +150,25 @@ def test_production_is_refused_and_untouched(
     assert "refusing" in result.stderr and "production" in result.stderr
     assert databases(env["NSELF_BRANCH_PROD_URL"]) == before
     assert not (root / ".nself" / "branch").exists()
+
+
+def test_passwords_never_appear_in_output(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    parts = urlsplit(env["NSELF_BRANCH_DEV_URL"])
+    secret = "s3cr3t-Br4nch"
+    with_password = {
+        **env,
+        "NSELF_BRANCH_DEV_URL": urlunsplit(
+            parts._replace(netloc=f"{parts.username}:{secret}@{parts.hostname}:{parts.port}")
+        ),
+    }
+    unreachable = {**env, "NSELF_BRANCH_DEV_URL": f"postgresql://app:{secret}@127.0.0.1:1/app"}
+    runs = [
+        run_nself("db", "branch", "create", "pw", "--env", "dev", "--json", cwd=root, env=with_password),
+        run_nself("db", "branch", "list", "--env", "dev", cwd=root, env=with_password),
+        run_nself("db", "branch", "switch", "nothere", "--env", "dev", cwd=root, env=with_password),
+        run_nself("db", "branch", "create", "pw2", "--env", "dev", cwd=root, env=unreachable),
+    ]
+    assert [r.code for r in runs] == [0, 0, 1, 1], [r.stderr for r in runs]
+    for run in runs:
+        assert secret not in run.stdout + run.stderr
