@@ -278,10 +278,12 @@ def run_file(url: str, path: Path, shown: str, *, has_pgtap: bool, psql: str | N
         env={**os.environ, **psql_environment(url)},
     )
     tap = parse_tap(done.stdout)
-    error = None
-    if done.returncode != 0:
-        stderr = scrub(done.stderr, url)
-        error = _error_location(stderr, path.resolve(), shown) or next(
+    stderr = scrub(done.stderr, url)
+    # Read errors from stderr even when psql succeeded: a file may turn ON_ERROR_STOP off,
+    # and then the first error is still the one that spoiled the rest of its transaction.
+    error = _error_location(stderr, path.resolve(), shown)
+    if error is None and done.returncode != 0:
+        error = next(
             (line for line in stderr.splitlines() if line.strip()), f"psql exited with code {done.returncode}"
         )
     return FileResult(shown, tap, error)

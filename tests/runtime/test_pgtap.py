@@ -194,6 +194,13 @@ def test_sql_error_names_file_and_line_and_the_run_goes_on(tmp_path: Path, datab
     )
 
 
+def test_an_error_counts_even_when_the_file_turns_on_error_stop_off(tmp_path: Path, database: str) -> None:
+    text = "\\set ON_ERROR_STOP 0\nSELECT plan(2);\nSELECT ok(true, 'one');\nSELECT nope;\nSELECT ok(true, 'two');\n"
+    result = run_file(database, write(tmp_path, "t.sql", text), "t.sql", has_pgtap=False)
+    assert result.error == 't.sql:4: column "nope" does not exist'
+    assert (result.ok, result.count("passed")) == (False, 1)
+
+
 def snapshot(url: str) -> tuple[object, ...]:
     with psycopg.connect(url) as conn:
         tables = conn.execute(
