@@ -73,9 +73,13 @@ def find_client(
     candidates += [Path(d) / name for d in dirs if (Path(d) / name).is_file()]
     versions: dict[int, Path] = {}
     for candidate in candidates:
-        major = program_major(candidate)
+        # Debian's /usr/lib/postgresql/N/bin names its version; anything else is asked.
+        in_versioned_dir = re.search(r"/postgresql/(\d+)/bin/[^/]+$", str(candidate))
+        major = int(in_versioned_dir.group(1)) if in_versioned_dir else program_major(candidate)
         if major is not None:
             versions.setdefault(major, candidate)
+        if major == server_major:
+            return candidate  # the rest need not be asked
     if not versions:
         raise ClientProgramError(
             f"{name} not found (looked on PATH and in {POSTGRESQL_LIBS}); install the PostgreSQL "
