@@ -6,6 +6,8 @@ __tresults___numb_seq) is read at the end; nself's plan, failures and tests run 
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
@@ -143,6 +145,49 @@ def test_counts_match_pgtaps_own_bookkeeping(
     assert nself_verdict(database, path) == oracle
     result = run_file(database, path, path.name, has_pgtap=False)
     assert {s: result.count(s) for s in ("passed", "failed", "skipped", "todo")} == expected
+
+
+@pytest.mark.skipif(
+    shutil.which("pg_prove") is None, reason="pg_prove (libtap-parser-sourcehandler-pgtap-perl) not installed"
+)
+def test_file_verdicts_match_pg_prove(tmp_path: Path, database: str) -> None:
+    """A second, independent harness: Perl's TAP::Harness through pg_prove decides which
+    files pass; nself must agree on every file (TODO failures pass, unmet plans and
+    missing plans and SQL errors fail)."""
+    run_sql(database, SCHEMA + "CREATE EXTENSION pgtap;")
+    texts = {
+        "mixed": MIXED,
+        "schema": SCHEMA_CHECKS,
+        "fewer": FEWER_THAN_PLANNED,
+        "more": MORE_THAN_PLANNED,
+        "no_plan": NO_PLAN,
+        "unfinished": NO_PLAN.replace("SELECT * FROM finish();\n", ""),
+        "error": SQL_ERROR,
+        "todo_only": "SELECT plan(2);\nSELECT ok(true);\nSELECT todo('later', 1);\nSELECT ok(false, 'x');\n",
+    }
+    nself, harness = {}, {}
+    for name, text in texts.items():
+        path = write(tmp_path, f"{name}.sql", text)
+        nself[name] = run_file(database, path, path.name, has_pgtap=True).ok
+        done = subprocess.run(
+            ["pg_prove", "--ext", ".sql", str(path)],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"], **psql_environment(database)},
+            check=False,
+        )
+        harness[name] = done.returncode == 0
+    assert nself == harness
+    assert harness == {
+        "mixed": False,
+        "schema": False,
+        "fewer": False,
+        "more": False,
+        "no_plan": True,
+        "unfinished": False,
+        "error": False,
+        "todo_only": True,
+    }
 
 
 def test_mixed_file_details(tmp_path: Path, database: str) -> None:
