@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from nself import __version__
-from nself.cli import db, init, mock, schema, seed, types
+from nself.cli import data, db, init, mock, schema, seed, types
 from nself.errors import NselfError
 from nself.ir import IRFormatError
 
@@ -60,6 +60,7 @@ def main(
 app.command("init")(init.init)
 app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
+app.add_typer(data.app, name="data")
 
 
 for group in (types, seed, mock):

@@ -1,0 +1,8 @@
+"""`nself data`: the rows of an environment: export, import, anonymize, reset. Each command
+lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Data utilities: export, import, anonymize, reset.", no_args_is_help=True)
