@@ -6,3 +6,11 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="Data utilities: export, import, anonymize, reset.", no_args_is_help=True)
+
+from nself.cli import data_reset  # noqa: E402  (registers into app, so it comes after it)
+
+data_reset.register(app)
+
+from nself.cli import data_io  # noqa: E402  (registers into app, so it comes after it)
+
+data_io.register(app)

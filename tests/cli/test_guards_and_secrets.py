@@ -29,6 +29,7 @@ DESTRUCTIVE_COMMANDS: list[tuple[str, ...]] = [
     ("db", "migrate:fresh", "--yes"),
     ("mock", "generate"),
     ("db", "load", str(Path(__file__).parent / "data" / "load_replaces_precious.sql")),
+    ("data", "reset", "--keep-schema", "--yes"),
 ]
 
 
