@@ -1,0 +1,155 @@
+"""`nself data export` and `nself data import`: one JSON or CSV file per table
+(nself.runtime.data_io)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.errors import OptionError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_command(
+        env: EnvOption = None,
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="DIR",
+                help="Directory for the files (default .nself/exports/ENV-TIMESTAMP/).",
+                show_default=False,
+            ),
+        ] = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="json|csv", help="File format.")] = "json",
+        tables: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--table", "-t", metavar="TABLE", help="Only this table (schema.table or table; repeatable)."
+            ),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Export every table's rows, one file per table (schema.table.json or .csv), all read
+        in one consistent snapshot. nself's migration history (_nself) is left out.
+
+        Examples:
+
+          nself data export
+
+          nself data export --format csv -o exports/
+
+          nself data export --env staging --table users --table posts
+        """
+        if fmt not in ("json", "csv"):
+            raise OptionError(f"--format: expected json or csv, got {fmt!r}")
+        from nself.runtime.data_io import export_data
+        from nself.runtime.local import database_url
+
+        proj, environ = environment(env)
+        if output is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            output = proj.state_dir / "exports" / f"{environ.name}-{stamp}"
+        url = database_url(proj, environ)
+        with err_console.status(f"exporting {environ.name}…") as status:
+            result = export_data(
+                url,
+                output,
+                fmt="json" if fmt == "json" else "csv",
+                tables=tables or (),
+                progress=lambda name: status.update(f"exporting {name}…"),
+            )
+        if as_json:
+            print_json(
+                {
+                    "directory": result.directory,
+                    "format": result.format,
+                    "tables": [{"table": t.table, "path": t.path, "rows": t.rows} for t in result.tables],
+                }
+            )
+            return
+        for item in result.tables:
+            err_console.print(f"{item.table}: {item.rows} rows")
+        console.print(f"{result.directory} ({len(result.tables)} tables, {result.format})")
+
+    @app.command("import")
+    def import_command(
+        path: Annotated[Path, typer.Argument(help="A .json or .csv file, or a directory of them.")],
+        env: EnvOption = None,
+        table: Annotated[
+            str | None,
+            typer.Option(
+                "--table",
+                "-t",
+                metavar="TABLE",
+                help="Load the file into this table (default: from its name).",
+            ),
+        ] = None,
+        upsert: Annotated[
+            bool, typer.Option("--upsert", help="Update rows whose primary key exists, insert the others.")
+        ] = False,
+        truncate: Annotated[
+            bool, typer.Option("--truncate", help="Empty the tables being loaded first.")
+        ] = False,
+        force_production: Annotated[
+            bool,
+            typer.Option(
+                "--force-production", help="Allow --upsert / --truncate on a production environment."
+            ),
+        ] = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Import files from nself data export (schema.table.json / .csv) in one transaction:
+        a failure leaves every table as it was.
+
+        Examples:
+
+          nself data import .nself/exports/local-20260101T120000Z/
+
+          nself data import users.csv --table users
+
+          nself data import dir/ --upsert
+        """
+        from nself.runtime.data_io import data_files, import_data
+        from nself.runtime.local import database_url
+        from nself.runtime.project import guard_destructive
+
+        data_files(path)  # a missing file is an error before anything connects
+        proj, environ = environment(env)
+        if upsert or truncate:
+            # Plain imports only add rows; these replace rows that are there.
+            guard_destructive(
+                environ,
+                f"import {path} with {'--upsert' if upsert else '--truncate'}",
+                force_production=force_production,
+            )
+        url = database_url(proj, environ)
+        with err_console.status(f"importing into {environ.name}…") as status:
+            result = import_data(
+                url,
+                path,
+                table=table,
+                upsert=upsert,
+                truncate=truncate,
+                progress=lambda name: status.update(f"importing {name}…"),
+            )
+        total = sum(t.rows for t in result.tables)
+        if as_json:
+            print_json(
+                {
+                    "environment": environ.name,
+                    "upsert": result.upsert,
+                    "truncate": result.truncate,
+                    "tables": [{"table": t.table, "path": t.path, "rows": t.rows} for t in result.tables],
+                }
+            )
+            return
+        for item in result.tables:
+            err_console.print(f"{item.table}: {item.rows} rows")
+        console.print(f"imported {total} rows into {len(result.tables)} tables of {environ.name}")

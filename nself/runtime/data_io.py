@@ -1,0 +1,401 @@
+"""`nself data export` and `nself data import`: the rows of every table as one JSON or CSV file
+per table (`schema.table.json` / `schema.table.csv`), and those files loaded back in one
+transaction."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from nself.connection import connect, scrub
+from nself.errors import NselfError, OptionError
+
+if TYPE_CHECKING:
+    import psycopg
+
+DataFormat = Literal["json", "csv"]
+FORMATS: tuple[DataFormat, ...] = ("json", "csv")
+HISTORY_SCHEMA = "_nself"  # nself's migration history is not data
+Progress = Callable[[str], None]
+
+# Ordinary and partitioned tables that are not partitions (a parent's rows include its
+# partitions'), outside PostgreSQL's own schemas and nself's history.
+TABLES_SQL = """
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname <> %s AND n.nspname NOT LIKE 'pg\\_%%' AND n.nspname <> 'information_schema'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+
+PRIMARY_KEY_SQL = """
+SELECT a.attname
+FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+WHERE i.indrelid = %s::regclass AND i.indisprimary
+ORDER BY k.position
+"""
+
+COLUMNS_SQL = """
+SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always,
+       pg_get_serial_sequence(%s, attname) AS sequence
+FROM pg_attribute
+WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
+ORDER BY attnum
+"""
+
+# Foreign keys between two different tables (a self reference is checked at the end of the
+# one statement that loads the table, so it never constrains the order).
+FOREIGN_KEYS_SQL = """
+SELECT conrelid::regclass::text, confrelid::regclass::text
+FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid
+"""
+
+
+class DataFileError(NselfError):
+    """A data file that cannot be read or loaded; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TableFile:
+    table: str  # schema.table as the file names it
+    path: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    directory: str
+    format: DataFormat
+    tables: tuple[TableFile, ...]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    tables: tuple[TableFile, ...]
+    upsert: bool
+    truncate: bool
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def _list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+    return [(str(s), str(t)) for s, t in conn.execute(TABLES_SQL, (HISTORY_SCHEMA,)).fetchall()]
+
+
+def _primary_key(conn: psycopg.Connection[Any], regclass: str) -> list[str]:
+    return [str(row[0]) for row in conn.execute(PRIMARY_KEY_SQL, (regclass,)).fetchall()]
+
+
+def _selected(all_tables: list[tuple[str, str]], wanted: Sequence[str]) -> list[tuple[str, str]]:
+    if not wanted:
+        return all_tables
+    chosen: list[tuple[str, str]] = []
+    for name in wanted:
+        matches = [t for t in all_tables if name in (f"{t[0]}.{t[1]}", t[1])]
+        if not matches:
+            raise OptionError(f"--table: no table {name!r} in the database")
+        chosen.extend(m for m in matches if m not in chosen)
+    return sorted(chosen)
+
+
+def export_data(
+    url: str,
+    directory: Path,
+    *,
+    fmt: DataFormat = "json",
+    tables: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Write one file per table into `directory`, every table read in one REPEATABLE READ
+    snapshot so the files agree with each other (foreign keys hold across them)."""
+    import psycopg
+
+    if fmt not in FORMATS:
+        raise OptionError(f"--format: expected json or csv, got {fmt!r}")
+    written: list[TableFile] = []
+    with connect(url) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        try:
+            with conn.transaction():
+                chosen = _selected(_list_tables(conn), tables)
+                directory.mkdir(parents=True, exist_ok=True)
+                for schema, table in chosen:
+                    name = f"{schema}.{table}"
+                    if progress:
+                        progress(name)
+                    path = directory / f"{name}.{fmt}"
+                    key = _primary_key(conn, qualified(schema, table))
+                    # Primary-key order makes two exports of the same rows the same bytes.
+                    order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
+                    rows = (
+                        _export_json(conn, schema, table, order, path)
+                        if fmt == "json"
+                        else _export_csv(conn, schema, table, order, path)
+                    )
+                    written.append(TableFile(name, str(path), rows))
+        except psycopg.Error as exc:
+            raise NselfError(f"export failed: {scrub(_message(exc), url)}") from None
+    return ExportResult(str(directory), fmt, tuple(written))
+
+
+def _export_json(conn: psycopg.Connection[Any], schema: str, table: str, order: str, path: Path) -> int:
+    rows = 0
+    with conn.cursor(name="nself_export") as cursor, path.open("w", encoding="utf-8") as out:
+        cursor.execute(f"SELECT row_to_json(t)::text FROM {qualified(schema, table)} t{order}")
+        out.write("[")
+        for (line,) in cursor:
+            out.write(",\n" if rows else "\n")
+            out.write(line)
+            rows += 1
+        out.write("\n]\n" if rows else "]\n")
+    return rows
+
+
+def _export_csv(conn: psycopg.Connection[Any], schema: str, table: str, order: str, path: Path) -> int:
+    query = f"COPY (SELECT * FROM {qualified(schema, table)}{order}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    with conn.cursor() as cursor, path.open("wb") as out:
+        with cursor.copy(query) as copy:
+            for chunk in copy:
+                out.write(chunk)
+        return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    path: Path
+    fmt: DataFormat
+    schema: str
+    table: str
+
+    @property
+    def regclass(self) -> str:
+        return qualified(self.schema, self.table)
+
+
+def data_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".csv") and p.is_file())
+        if not files:
+            raise OptionError(f"{path}: no .json or .csv files in this directory")
+        return files
+    if not path.is_file():
+        raise OptionError(f"{path}: no such file or directory")
+    if path.suffix not in (".json", ".csv"):
+        raise OptionError(f"{path}: expected a .json or .csv file")
+    return [path]
+
+
+def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str, str]:
+    """The table `name` (schema.table or a table on the search path) names."""
+    parts = name.split(".", 1)
+    if len(parts) == 2:
+        row = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+            (parts[0], parts[1]),
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = to_regclass(quote_ident(%s)) AND c.relkind IN ('r', 'p')",
+            (name,),
+        ).fetchone()
+    if row is None:
+        raise DataFileError(f"{path}: no table {name!r} in the database")
+    return str(row[0]), str(row[1])
+
+
+def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> list[_Planned]:
+    """Referenced tables before the tables that reference them; tables in a cycle keep file
+    order (only a DEFERRABLE constraint can let such a cycle load)."""
+    by_name = {
+        str(conn.execute("SELECT %s::regclass::text", (p.regclass,)).fetchone()[0]): p  # type: ignore[index]
+        for p in planned
+    }
+    parents: dict[str, set[str]] = {name: set() for name in by_name}
+    for child, parent in conn.execute(FOREIGN_KEYS_SQL).fetchall():
+        if child in parents and parent in parents:
+            parents[child].add(parent)
+    ordered: list[_Planned] = []
+    done: set[str] = set()
+    remaining = list(by_name)
+    while remaining:
+        ready = [n for n in remaining if parents[n] <= done] or remaining[:1]
+        for name in ready:
+            ordered.append(by_name[name])
+            done.add(name)
+            remaining.remove(name)
+    return ordered
+
+
+def import_data(
+    url: str,
+    path: Path,
+    *,
+    table: str | None = None,
+    upsert: bool = False,
+    truncate: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Load every file under `path` in ONE transaction: a failure anywhere leaves every table
+    as it was. Tables load parents first; identity and serial sequences are moved past the
+    largest value loaded so later inserts do not collide."""
+    import psycopg
+
+    if upsert and truncate:
+        raise OptionError(
+            "--upsert and --truncate exclude each other (after --truncate there is nothing to update)"
+        )
+    files = data_files(path)
+    if table is not None and len(files) != 1:
+        raise OptionError("--table: give one file, not a directory of them")
+    loaded: list[TableFile] = []
+    current: Path = files[0]
+    with connect(url) as conn:
+        try:
+            with conn.transaction():
+                planned: list[_Planned] = []
+                for file in files:
+                    current = file
+                    name = table if table is not None else file.name.rsplit(".", 1)[0]
+                    schema, relname = _resolve(conn, file, name)
+                    planned.append(
+                        _Planned(file, "json" if file.suffix == ".json" else "csv", schema, relname)
+                    )
+                ordered = _parents_first(conn, planned)
+                # Constraints declared DEFERRABLE wait until commit, so a cycle of them loads too.
+                conn.execute("SET CONSTRAINTS ALL DEFERRED")
+                if truncate:
+                    conn.execute("TRUNCATE " + ", ".join(p.regclass for p in ordered))
+                for item in ordered:
+                    current = item.path
+                    if progress:
+                        progress(f"{item.schema}.{item.table}")
+                    rows = _load(conn, item, upsert=upsert)
+                    loaded.append(TableFile(f"{item.schema}.{item.table}", str(item.path), rows))
+                for item in ordered:
+                    current = item.path
+                    _advance_sequences(conn, item.regclass)
+        except psycopg.Error as exc:
+            raise DataFileError(f"{current}: {scrub(_message(exc), url)}") from None
+    return ImportResult(tuple(loaded), upsert, truncate)
+
+
+def _message(exc: Exception) -> str:
+    import psycopg
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.Error) and exc.diag.context:
+        # COPY names the line: "COPY nself_import, line 3, column id: ..."
+        for part in exc.diag.context.splitlines():
+            if part.startswith("COPY ") and ", line " in part:
+                return f"line {part.split(', line ', 1)[1].split(',', 1)[0].split(':', 1)[0]}: {first}"
+    return first
+
+
+def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int:
+    columns = conn.execute(COLUMNS_SQL, (item.regclass, item.regclass)).fetchall()
+    known = {str(c[0]) for c in columns}
+    generated = {str(c[0]) for c in columns if c[1]}
+    overriding = " OVERRIDING SYSTEM VALUE" if any(c[2] for c in columns) else ""
+    if item.fmt == "json":
+        text, keys = _read_json(item.path)
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            raise DataFileError(
+                f"{item.path}: column {unknown[0]!r} is not in table {item.schema}.{item.table}"
+            )
+        names = [str(c[0]) for c in columns if str(c[0]) in keys and str(c[0]) not in generated]
+        source = f"json_populate_recordset(NULL::{item.regclass}, %s::json)"
+        params: tuple[Any, ...] = (text,)
+    else:
+        header = _read_csv_header(item.path)
+        unknown = sorted(set(header) - known)
+        if unknown:
+            raise DataFileError(
+                f"{item.path}: column {unknown[0]!r} is not in table {item.schema}.{item.table}"
+            )
+        # A temporary table of exactly the header's columns and types: COPY checks each value
+        # (naming its line) and generated columns in the file are read, then left out.
+        cols = ", ".join(quote_ident(c) for c in header)
+        conn.execute("DROP TABLE IF EXISTS pg_temp.nself_import")
+        conn.execute(f"CREATE TEMP TABLE nself_import AS SELECT {cols} FROM {item.regclass} WITH NO DATA")
+        with (
+            conn.cursor() as cursor,
+            item.path.open("rb") as data,
+            cursor.copy(f"COPY pg_temp.nself_import ({cols}) FROM STDIN WITH (FORMAT csv, HEADER)") as copy,
+        ):
+            while chunk := data.read(1 << 16):
+                copy.write(chunk)
+        names = [c for c in header if c not in generated]
+        source = "pg_temp.nself_import"
+        params = ()
+    if not names:
+        return 0
+    target = ", ".join(quote_ident(c) for c in names)
+    sql = f"INSERT INTO {item.regclass} ({target}){overriding} SELECT {target} FROM {source}"
+    if upsert:
+        key = _primary_key(conn, item.regclass)
+        if not key:
+            raise DataFileError(
+                f"{item.path}: --upsert needs a primary key and {item.schema}.{item.table} has none"
+            )
+        rest = [c for c in names if c not in key]
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        sql += f" ON CONFLICT ({', '.join(quote_ident(c) for c in key)}) {action}"
+    cursor = conn.execute(sql, params)
+    return max(cursor.rowcount, 0)
+
+
+def _read_json(path: Path) -> tuple[str, set[str]]:
+    """The file's text (PostgreSQL converts the values) and every key any row uses."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        rows = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise DataFileError(f"{path}: expected a JSON array of objects (one per row)")
+    return text, {key for row in rows for key in row}
+
+
+def _read_csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8", newline="") as data:
+            header = next(csv.reader(data), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFileError(f"{path}: cannot read: {exc}") from None
+    if not header:
+        raise DataFileError(f"{path}:1: expected a header line naming the columns")
+    return header
+
+
+def _advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
+    for name, _generated, _always, sequence in conn.execute(COLUMNS_SQL, (regclass, regclass)).fetchall():
+        if sequence is None:
+            continue
+        conn.execute(
+            f"SELECT setval(%s, m) FROM (SELECT max({quote_ident(str(name))}) AS m FROM {regclass}) x "
+            "WHERE m IS NOT NULL",
+            (sequence,),
+        )
