@@ -30,6 +30,7 @@ DESTRUCTIVE_COMMANDS: list[tuple[str, ...]] = [
     ("mock", "generate"),
     ("db", "load", str(Path(__file__).parent / "data" / "load_replaces_precious.sql")),
     ("data", "reset", "--keep-schema", "--yes"),
+    ("data", "import", str(Path(__file__).parent / "data" / "public.precious.json"), "--truncate"),
 ]
 
 
