@@ -120,6 +120,10 @@ def register(app: typer.Typer) -> None:
         from nself.runtime.local import database_url
         from nself.runtime.project import guard_destructive
 
+        if upsert and truncate:
+            raise OptionError(
+                "--upsert and --truncate exclude each other (after --truncate there is nothing to update)"
+            )
         data_files(path)  # a missing file is an error before anything connects
         proj, environ = environment(env)
         if upsert or truncate:

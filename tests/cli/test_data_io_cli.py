@@ -93,3 +93,7 @@ def test_errors_are_one_line(project: tuple[Path, dict[str, str]]) -> None:
     assert missing.code != 0 and "nowhere: no such file or directory" in missing.stderr
     fmt = run_nself("data", "export", "--format", "xml", "--env", "source", cwd=root, env=env)
     assert fmt.code != 0 and "--format: expected json or csv" in fmt.stderr
+    both = run_nself(
+        "data", "import", "public.notes.csv", "--upsert", "--truncate", "--env", "copy", cwd=root, env=env
+    )
+    assert both.code != 0 and "--upsert and --truncate exclude each other" in both.stderr
