@@ -83,6 +83,15 @@ class ImportResult:
     truncate: bool
 
 
+# Stands for the one %s placeholder in SQL that also holds quoted identifiers, where a % of
+# a name must be doubled (a NUL cannot occur in a name).
+PARAMETER = "\0"
+
+
+def with_parameter(sql: str) -> str:
+    return sql.replace("%", "%%").replace(PARAMETER, "%s")
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -200,23 +209,22 @@ def data_files(path: Path) -> list[Path]:
 
 
 def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str, str]:
-    """The table `name` (schema.table or a table on the search path) names."""
-    parts = name.split(".", 1)
-    if len(parts) == 2:
-        row = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-            (parts[0], parts[1]),
-        ).fetchone()
-    else:
-        row = conn.execute(
-            "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.oid = to_regclass(quote_ident(%s)) AND c.relkind IN ('r', 'p')",
-            (name,),
-        ).fetchone()
-    if row is None:
+    """The table `name` (schema.table, or a table on the search path) names. Schema and table
+    names may hold dots themselves, so every split point is tried."""
+    pieces = name.split(".")
+    candidates = [(".".join(pieces[:i]), ".".join(pieces[i:])) for i in range(1, len(pieces))]
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND ((n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+        "OR c.oid = to_regclass(quote_ident(%s))) ORDER BY 1, 2",
+        ([c[0] for c in candidates], [c[1] for c in candidates], name),
+    ).fetchall()
+    if not rows:
         raise DataFileError(f"{path}: no table {name!r} in the database")
-    return str(row[0]), str(row[1])
+    if len(rows) > 1:
+        found = ", ".join(f"{s}.{t}" for s, t in rows)
+        raise DataFileError(f"{path}: {name!r} could be any of {found}; name the table with --table")
+    return str(rows[0][0]), str(rows[0][1])
 
 
 def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> list[_Planned]:
@@ -320,8 +328,8 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
                 f"{item.path}: column {unknown[0]!r} is not in table {item.schema}.{item.table}"
             )
         names = [str(c[0]) for c in columns if str(c[0]) in keys and str(c[0]) not in generated]
-        source = f"json_populate_recordset(NULL::{item.regclass}, %s::json)"
-        params: tuple[Any, ...] = (text,)
+        source = f"json_populate_recordset(NULL::{item.regclass}, {PARAMETER}::json)"
+        params: tuple[Any, ...] | None = (text,)
     else:
         header = _read_csv_header(item.path)
         unknown = sorted(set(header) - known)
@@ -343,7 +351,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
                 copy.write(chunk)
         names = [c for c in header if c not in generated]
         source = "pg_temp.nself_import"
-        params = ()
+        params = None
     if not names:
         return 0
     target = ", ".join(quote_ident(c) for c in names)
@@ -361,7 +369,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
             else "DO NOTHING"
         )
         sql += f" ON CONFLICT ({', '.join(quote_ident(c) for c in key)}) {action}"
-    cursor = conn.execute(sql, params)
+    cursor = conn.execute(with_parameter(sql) if params else sql, params)
     return max(cursor.rowcount, 0)
 
 
@@ -395,7 +403,9 @@ def _advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
         if sequence is None:
             continue
         conn.execute(
-            f"SELECT setval(%s, m) FROM (SELECT max({quote_ident(str(name))}) AS m FROM {regclass}) x "
-            "WHERE m IS NOT NULL",
+            with_parameter(
+                f"SELECT setval({PARAMETER}, m) FROM (SELECT max({quote_ident(str(name))}) AS m FROM {regclass}) x "
+                "WHERE m IS NOT NULL"
+            ),
             (sequence,),
         )

@@ -249,3 +249,26 @@ def test_a_deferrable_cycle_and_a_partitioned_table(new_database: NewDatabase, t
         with psycopg.connect(source_url) as src, psycopg.connect(target_url) as dst:
             expected = src.execute(query.format(table)).fetchall()
             assert dst.execute(query.format(table)).fetchall() == expected
+
+
+ODD_NAMES = 'CREATE SCHEMA "we.ird"; CREATE TABLE "we.ird"."odd ""name"" %s" (id serial PRIMARY KEY, "pct%" numeric, "Mixed Case" text);'
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_names_that_need_quoting(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
+    source_url, target_url = new_database("src"), new_database("dst")
+    run_sql(source_url, ODD_NAMES)
+    run_sql(target_url, ODD_NAMES)
+    run_sql(
+        source_url,
+        """INSERT INTO "we.ird"."odd ""name"" %s" ("pct%", "Mixed Case") VALUES (0.5, 'a'), (NULL, 'b')""",
+    )
+    export_data(source_url, tmp_path / "out", fmt=fmt)
+    import_data(target_url, tmp_path / "out")
+    import_data(target_url, tmp_path / "out", upsert=True)
+    query = """SELECT * FROM "we.ird"."odd ""name"" %s" ORDER BY id"""
+    with psycopg.connect(source_url) as src, psycopg.connect(target_url) as dst:
+        assert dst.execute(query).fetchall() == src.execute(query).fetchall()
+        assert dst.execute(
+            """INSERT INTO "we.ird"."odd ""name"" %s" DEFAULT VALUES RETURNING id"""
+        ).fetchone() == (3,)
