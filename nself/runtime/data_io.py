@@ -307,6 +307,9 @@ def _message(exc: Exception) -> str:
     import psycopg
 
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.IntegrityError) and exc.diag.message_detail:
+        # The detail names the offending key: "Key (author_id)=(99) is not present in table ..."
+        first += f" ({' '.join(exc.diag.message_detail.split())})"
     if isinstance(exc, psycopg.Error) and exc.diag.context:
         # COPY names the line: "COPY nself_import, line 3, column id: ..."
         for part in exc.diag.context.splitlines():
@@ -316,6 +319,8 @@ def _message(exc: Exception) -> str:
 
 
 def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int:
+    import psycopg
+
     columns = conn.execute(COLUMNS_SQL, (item.regclass, item.regclass)).fetchall()
     known = {str(c[0]) for c in columns}
     generated = {str(c[0]) for c in columns if c[1]}
@@ -369,8 +374,61 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
             else "DO NOTHING"
         )
         sql += f" ON CONFLICT ({', '.join(quote_ident(c) for c in key)}) {action}"
-    cursor = conn.execute(with_parameter(sql) if params else sql, params)
-    return max(cursor.rowcount, 0)
+    if params is None:
+        return max(conn.execute(sql).rowcount, 0)
+    try:
+        with conn.transaction():  # a savepoint, so a bad value's row can still be looked for
+            return max(conn.execute(with_parameter(sql), params).rowcount, 0)
+    except psycopg.DataError as exc:
+        row = _bad_json_row(conn, item, params[0])
+        where = f"row {row}: " if row is not None else ""
+        raise DataFileError(f"{item.path}: {where}{_message(exc)}") from None
+
+
+# PostgreSQL does not say which element of the array held a bad value; converting the rows
+# one by one on the server (each in its own subtransaction) finds the first.
+FIND_BAD_ROW = """
+DO $nself$
+DECLARE
+    target text := (SELECT rel FROM pg_temp.nself_target);
+    r record;
+BEGIN
+    FOR r IN SELECT i, v FROM pg_temp.nself_rows ORDER BY i LOOP
+        BEGIN
+            EXECUTE format('SELECT json_populate_record(NULL::%s, $1)', target) USING r.v;
+        EXCEPTION WHEN data_exception THEN
+            RAISE EXCEPTION 'nself bad row %', r.i;
+        END;
+    END LOOP;
+END
+$nself$
+"""
+
+
+def _bad_json_row(conn: psycopg.Connection[Any], item: _Planned, text: str) -> int | None:
+    """The 1-based position in the file's array of the first row PostgreSQL cannot convert."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            conn.execute("CREATE TEMP TABLE nself_target AS SELECT %s::text AS rel", (item.regclass,))
+            conn.execute(
+                "CREATE TEMP TABLE nself_rows AS SELECT i, v FROM json_array_elements(%s::json) WITH ORDINALITY AS e(v, i)",
+                (text,),
+            )
+            conn.execute(FIND_BAD_ROW)
+            raise _NoBadRow  # leave the savepoint, dropping the temporary tables
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or ""
+        if message.startswith("nself bad row "):
+            return int(message.removeprefix("nself bad row "))
+        return None
+    except _NoBadRow:
+        return None
+
+
+class _NoBadRow(Exception):
+    pass
 
 
 def _read_json(path: Path) -> tuple[str, set[str]]:

@@ -165,8 +165,8 @@ def test_truncate_replaces_the_rows(source: str, target: str, tmp_path: Path) ->
         ),
         (
             "public.posts.json",
-            '[{"id": 100, "author_id": "one"}]',
-            'invalid input syntax for type bigint: "one"',
+            '[{"id": 100, "author_id": 1},\n {"id": 101, "author_id": "one"}]',
+            'public.posts.json: row 2: invalid input syntax for type bigint: "one"',
         ),
         ("public.posts.json", '[{"id": 100,', "public.posts.json:1:"),
         (
@@ -175,7 +175,11 @@ def test_truncate_replaces_the_rows(source: str, target: str, tmp_path: Path) ->
             'line 3: invalid input syntax for type bigint: "x"',
         ),
         ("public.posts.csv", "id,author\n100,1\n", "column 'author' is not in table public.posts"),
-        ("public.posts.csv", "id,author_id\n100,99\n", "violates foreign key constraint"),
+        (
+            "public.posts.csv",
+            "id,author_id\n100,99\n",
+            'violates foreign key constraint "posts_author_id_fkey" (Key (author_id)=(99) is not present in table "users".)',
+        ),
     ],
 )
 def test_a_bad_file_leaves_every_table_unchanged(
