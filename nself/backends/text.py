@@ -43,9 +43,7 @@ def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
 
 def render_text(catalog: Catalog) -> str:
     lines: list[str] = []
-    schema_names = sorted(
-        {s.name for s in catalog.schemas} | {n.schema for coll in _schema_scoped(catalog) for n in coll}
-    )
+    schema_names = catalog.schema_names()
     comments = {s.name: s.comment for s in catalog.schemas}
     by_table = _ByTable(catalog)
     if catalog.extensions:
@@ -62,19 +60,6 @@ def render_text(catalog: Catalog) -> str:
             lines.extend(body)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _schema_scoped(catalog: Catalog) -> Iterable[Iterable[Any]]:
-    return (
-        catalog.enums,
-        catalog.domains,
-        catalog.composite_types,
-        catalog.range_types,
-        catalog.sequences,
-        catalog.tables,
-        catalog.views,
-        catalog.functions,
-    )
 
 
 _BARE = re.compile(r"[a-z_][a-z0-9_$]*\Z")

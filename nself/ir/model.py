@@ -373,9 +373,7 @@ class Function:
     def identity_arguments(self) -> str:
         """The argument types that identify the routine, as pg_get_function_identity_arguments
         would list them without names: `integer, text`."""
-        return ", ".join(
-            a.data_type for a in self.arguments if a.mode in ("IN", "INOUT", "VARIADIC")
-        )
+        return ", ".join(a.data_type for a in self.arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
 
     @property
     def signature(self) -> str:
@@ -465,6 +463,23 @@ class Catalog:
 
     def table(self, schema: str, name: str) -> Table | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def schema_names(self) -> list[str]:
+        """Every schema of the catalog, sorted: the declared ones and any that a type,
+        sequence, table, view or function lives in."""
+        names = {s.name for s in self.schemas}
+        for collection in (
+            self.enums,
+            self.domains,
+            self.composite_types,
+            self.range_types,
+            self.sequences,
+            self.tables,
+            self.views,
+            self.functions,
+        ):
+            names.update(node.schema for node in collection)
+        return sorted(names)
 
     def view(self, schema: str, name: str) -> View | None:
         return next((v for v in self.views if v.schema == schema and v.name == name), None)

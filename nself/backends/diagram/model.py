@@ -106,11 +106,7 @@ def _encode(text: str) -> str:
 def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_columns: bool = True) -> Diagram:
     """The diagram of `catalog`, limited to `schemas` when given (foreign keys to tables
     outside them are left out: their other end is not drawn)."""
-    known = (
-        {s.name for s in catalog.schemas}
-        | {t.schema for t in catalog.tables}
-        | {v.schema for v in catalog.views}
-    )
+    known = set(catalog.schema_names())
     for name in schemas:
         if name not in known:
             listed = ", ".join(sorted(known)) or "none"

@@ -276,20 +276,7 @@ class Document:
 
 def schema_names(catalog: Catalog) -> list[str]:
     """Every schema of the catalog: the declared ones and any an object lives in."""
-    scoped: Iterable[Iterable[object]] = (
-        catalog.enums,
-        catalog.domains,
-        catalog.composite_types,
-        catalog.range_types,
-        catalog.sequences,
-        catalog.tables,
-        catalog.views,
-        catalog.functions,
-    )
-    names = {s.name for s in catalog.schemas}
-    for collection in scoped:
-        names.update(getattr(node, "schema") for node in collection)  # noqa: B009 - any node kind
-    return sorted(names)
+    return catalog.schema_names()
 
 
 def qualified(schema: str, name: str) -> str:
