@@ -31,6 +31,7 @@ from nself.ir.model import (
     Catalog,
     CheckConstraint,
     Column,
+    CompositeType,
     Domain,
     Function,
     FunctionArgument,
@@ -638,6 +639,16 @@ _RULES = {
     for i in ("required", "optional", "absent")
     for u in ("optional", "absent")
 }
+
+
+def composite_fields(composite: CompositeType, resolver: TypeResolver) -> list[StructField]:
+    """The fields of a composite type. PostgreSQL enforces no NOT NULL on attributes: only
+    a NOT NULL domain makes one non-null."""
+    fields: list[StructField] = []
+    for a in composite.attributes:
+        pg = resolver.resolve(a.data_type)
+        fields.append(StructField(a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable))
+    return fields
 
 
 def table_field_sets(

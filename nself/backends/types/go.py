@@ -25,6 +25,7 @@ from nself.backends.types.common import (
     PgType,
     TypeResolver,
     comment_lines,
+    composite_fields,
     make_identifier,
     member_names,
     named_type_objects,
@@ -577,11 +578,7 @@ class GoRenderer:
         name = self.names[(composite.schema, composite.name)]
         doc = [f"{name} is the composite type {composite.schema}.{composite.name}."]
         doc += comment_lines(composite.comment)
-        # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        specs: list[FieldSpec] = []
-        for a in composite.attributes:
-            pg = self.resolver.resolve(a.data_type)
-            specs.append((a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable))
+        specs = composite_fields(composite, self.resolver)
         return self.struct(name, doc, specs, f"type {composite.schema}.{composite.name}")
 
     def enum(self, enum: Enum) -> GoEnum:

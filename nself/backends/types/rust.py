@@ -32,6 +32,7 @@ from nself.backends.types.common import (
     StructField,
     TypeResolver,
     comment_lines,
+    composite_fields,
     member_names,
     named_type_objects,
     pascal_case,
@@ -423,14 +424,7 @@ class RustRenderer:
             f"The composite type `{composite.schema}.{composite.name}`.",
             *comment_lines(composite.comment),
         ]
-        # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        columns = []
-        for a in composite.attributes:
-            pg = self.resolver.resolve(a.data_type)
-            columns.append(
-                StructField(a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable)
-            )
-        return self.struct(name, doc, DERIVE_STRUCT, columns)
+        return self.struct(name, doc, DERIVE_STRUCT, composite_fields(composite, self.resolver))
 
     def enum(self, enum: Enum) -> RustEnum:
         name = self.names[(enum.schema, enum.name)]

@@ -33,6 +33,7 @@ from nself.backends.types.common import (
     TypeResolver,
     camel_case,
     comment_lines,
+    composite_fields,
     member_names,
     named_type_objects,
     pascal_case,
@@ -508,14 +509,7 @@ class SwiftRenderer:
             f"The composite type `{composite.schema}.{composite.name}`.",
             *comment_lines(composite.comment),
         ]
-        # PostgreSQL enforces no NOT NULL on attributes: only a NOT NULL domain makes one non-null.
-        columns = []
-        for a in composite.attributes:
-            pg = self.resolver.resolve(a.data_type)
-            columns.append(
-                StructField(a.name, a.data_type, not pg.not_null, False, None, pg.element_nullable)
-            )
-        return self.struct(name, doc, columns)
+        return self.struct(name, doc, composite_fields(composite, self.resolver))
 
     def enum(self, enum: Enum) -> SwiftEnum:
         name = self.names[(enum.schema, enum.name)]
