@@ -8,7 +8,6 @@ malformed SQL raises SourceError(file, line, col)."""
 
 from __future__ import annotations
 
-import gc
 import pickle
 import re
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 import pglast
 from pglast import ast
 
+from nself.collector import collector_paused
 from nself.errors import SourceError
 from nself.frontends import sql_objects, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
@@ -157,7 +157,7 @@ def _skip_blank(text: str, offset: int) -> int:
 
 def compile_sql_with_warnings(text: str, filename: str = "<input>") -> CompileResult:
     state = State()
-    with _gc_paused():
+    with collector_paused():
         _interpret(state, text, filename)
     return CompileResult(state.catalog(), tuple(state.warnings))
 
@@ -167,22 +167,8 @@ def compile_sql(text: str, filename: str = "<input>") -> Catalog:
     return compile_sql_with_warnings(text, filename).catalog
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while interpreting: the interpreter allocates many
-    objects and frees them by reference counting, so collections find little and cost a
-    quarter of a compile; they run again (and catch up) afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def compile_files(migrations: list[MigrationFile]) -> CompileResult:
-    with _gc_paused():
+    with collector_paused():
         return _compile_files(migrations)
 
 
@@ -260,7 +246,7 @@ class IncrementalCompiler:
         self.replayed: list[tuple[str, int]] = []  # (file, resumed at offset) of the last round
 
     def compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
-        with _gc_paused():
+        with collector_paused():
             try:
                 return self._compile_files(migrations)
             except _SNAPSHOT_ERRORS:  # a state pickle cannot hold: compile without snapshots
@@ -268,7 +254,7 @@ class IncrementalCompiler:
                 return _compile_files(migrations)
 
     def settle(self) -> None:
-        with _gc_paused():
+        with collector_paused():
             try:
                 for entries in self._snapshots.values():
                     for entry in entries:

@@ -19,7 +19,6 @@ environment (the database nself manages)."""
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
+from nself.collector import collector_paused
 from nself.errors import NselfError, OptionError, SourceError, line_containing
 from nself.ir import Catalog, IRFormatError
 from nself.runtime.forked import forked_map
@@ -330,18 +330,14 @@ def regenerate(
     project: Project, outputs: Sequence[TypeOutput], cache: RenderCache | None = None
 ) -> Regeneration:
     started = time.perf_counter()
-    collecting = gc.isenabled()
-    gc.disable()  # a round allocates much and frees it by reference counting (see cli/types.py)
     try:
-        written = write(generate(project, outputs, cache))
+        with collector_paused():
+            written = write(generate(project, outputs, cache))
     except (NselfError, IRFormatError) as exc:
         return Regeneration([], time.perf_counter() - started, " ".join(str(exc).split()))
     except Exception as exc:  # a bug must not end a watch session either; say what it was
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Regeneration([], time.perf_counter() - started, " ".join(message.split()))
-    finally:
-        if collecting:
-            gc.enable()
     return Regeneration(written, time.perf_counter() - started)
 
 

@@ -16,7 +16,6 @@ the file's generic helpers Value, NullableValue and Null make them."""
 from __future__ import annotations
 
 import functools
-import gc
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -34,6 +33,7 @@ from nself.backends.types.common import (
     table_column_rules,
     type_names,
 )
+from nself.collector import collector_paused
 from nself.errors import NselfError, OptionError
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 from nself.templating import render_template
@@ -620,17 +620,11 @@ class GoRenderer:
 
 
 def render_go(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    """types.go for `catalog`, with the cyclic garbage collector paused meanwhile (as the
-    CLI and codegen pause it around a whole run, and the sql frontend around a compile): a
-    render of a large schema allocates tens of thousands of lists that reference counting
-    frees, and a full collection landing in it would cost nearly as much as the render."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    """types.go for `catalog`, with the cyclic garbage collector paused meanwhile: a render
+    of a large schema allocates tens of thousands of lists that reference counting frees,
+    and a full collection landing in it would cost nearly as much as the render."""
+    with collector_paused():
         return GoRenderer(catalog, options).render()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:

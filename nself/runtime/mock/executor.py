@@ -7,7 +7,6 @@ order (text order under the C collation), so the rows are the same on every mach
 from __future__ import annotations
 
 import dataclasses
-import gc
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from nself.backends.mock import PRESETS, ColumnPlan, ForeignKeyPlan, MockPlan, TablePlan, plan_mock
+from nself.collector import collector_paused
 from nself.connection import connect
 from nself.errors import NselfError
 from nself.ir import Catalog
@@ -99,8 +99,21 @@ _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 # --------------------------------------------------------------------------- columns
 
 
-_SELF_UNIQUE = {"integer", "number", "sequence", "uuid", "email", "username", "slug", "pastDate", "futureDate",
-                "disjointRange", "avatar", "constant", "null"}
+_SELF_UNIQUE = {
+    "integer",
+    "number",
+    "sequence",
+    "uuid",
+    "email",
+    "username",
+    "slug",
+    "pastDate",
+    "futureDate",
+    "disjointRange",
+    "avatar",
+    "constant",
+    "null",
+}
 
 
 def column_values(column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.datetime64) -> Values:
@@ -126,7 +139,9 @@ def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datet
     else:
         generator = GENERATORS.get(column.generator)
         if generator is None:
-            raise MockError(f"column {column.name}: unknown generator {column.generator!r} (see docs/mock.md)")
+            raise MockError(
+                f"column {column.name}: unknown generator {column.generator!r} (see docs/mock.md)"
+            )
         partitions = column.params.get("partitions")
         if partitions:
             partitioned = _partition_values(column, rows, u, anchor, partitions)
@@ -174,11 +189,16 @@ def _array_values(
             [_array_element(v) for v in values_from_draws(element, rows, again(u, 10 + i), anchor)]
             for i in range(width)
         ]
-    return ["{" + ",".join(parts[i][index] or "" for i in range(length)) + "}" for index, length in enumerate(lengths)]
+    return [
+        "{" + ",".join(parts[i][index] or "" for i in range(length)) + "}"
+        for index, length in enumerate(lengths)
+    ]
 
 
 def _composite_values(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
-    fields = [values_from_draws(attr, rows, again(u, 20 + i), anchor) for i, attr in enumerate(column.attributes)]
+    fields = [
+        values_from_draws(attr, rows, again(u, 20 + i), anchor) for i, attr in enumerate(column.attributes)
+    ]
     return ["(" + ",".join(_row_field(f[i]) for f in fields) + ")" for i in range(len(rows))]
 
 
@@ -228,8 +248,14 @@ def _partition_values(
             start = np.datetime64(str(low).replace(" ", "T")[:19], "s")
             end = np.datetime64(str(high).replace(" ", "T")[:19], "s")
             span = max(1, int((end - start) / np.timedelta64(1, "s")))
-            moment = np.datetime_as_string(start + np.timedelta64(int(value) % span, "s"), unit="s").replace("T", " ")
-            out.append(moment[:10] if column.base_type == "date" else moment + ("+00" if "with time zone" in column.base_type else ""))
+            moment = np.datetime_as_string(start + np.timedelta64(int(value) % span, "s"), unit="s").replace(
+                "T", " "
+            )
+            out.append(
+                moment[:10]
+                if column.base_type == "date"
+                else moment + ("+00" if "with time zone" in column.base_type else "")
+            )
     return out
 
 
@@ -259,11 +285,13 @@ def _parent_keys(conn: psycopg.Connection[Any], fk: ForeignKeyPlan, cache: KeyCa
         return cached
     columns = sql.SQL(", ").join(sql.SQL("({})::text").format(sql.Identifier(c)) for c in fk.parent_columns)
     keys = sql.SQL(", ").join(sql.Identifier(c) for c in fk.parent_columns)
-    query = sql.SQL("SELECT {cols} FROM {table} ORDER BY (ROW({keys}))::text COLLATE \"C\"").format(
+    query = sql.SQL('SELECT {cols} FROM {table} ORDER BY (ROW({keys}))::text COLLATE "C"').format(
         cols=columns, keys=keys, table=_ident(fk.parent_schema, fk.parent_table)
     )
     rows = conn.execute(query).fetchall()
-    found = ParentKeys([np.array([r[i] for r in rows], dtype=object) for i in range(len(fk.parent_columns))], len(rows))
+    found = ParentKeys(
+        [np.array([r[i] for r in rows], dtype=object) for i in range(len(fk.parent_columns))], len(rows)
+    )
     cache[(fk.parent_schema, fk.parent_table, fk.parent_columns)] = found
     return found
 
@@ -300,12 +328,16 @@ def _combination_picks(
     (join tables such as film_actor): row r takes combination number perm(r)."""
     picks: dict[str, Rows] = {}
     for key_columns in plan.combination_keys:
-        groups = [fk for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name not in picks]
+        groups = [
+            fk for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name not in picks
+        ]
         sizes = [parents[fk.name].count for fk in groups]
         total = int(np.prod(sizes, dtype=object)) if sizes else 0
         if total == 0:
             continue
-        combination = _bijection(rows, total, stream_key(seed, plan.qualified, "combo:" + ",".join(key_columns)))
+        combination = _bijection(
+            rows, total, stream_key(seed, plan.qualified, "combo:" + ",".join(key_columns))
+        )
         remainder = combination.astype(object)
         for fk, size in zip(groups, sizes, strict=True):
             picks[fk.name] = (remainder % size).astype(np.int64)
@@ -321,7 +353,11 @@ def _row_limit(plan: TablePlan, parents: dict[str, ParentKeys]) -> int:
         if fk.unique and fk.name in parents:
             limit = min(limit, parents[fk.name].count)
     for key_columns in plan.combination_keys:
-        sizes = [parents[fk.name].count for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name in parents]
+        sizes = [
+            parents[fk.name].count
+            for fk in plan.foreign_keys
+            if set(fk.columns) <= set(key_columns) and fk.name in parents
+        ]
         if sizes:
             limit = min(limit, int(np.prod(sizes, dtype=object)))
     return limit
@@ -349,7 +385,9 @@ def _fill_table(
     if not names:
         if count:
             conn.execute(
-                sql.SQL("INSERT INTO {} SELECT FROM generate_series(1, %s)").format(_ident(plan.schema, plan.name)),
+                sql.SQL("INSERT INTO {} SELECT FROM generate_series(1, %s)").format(
+                    _ident(plan.schema, plan.name)
+                ),
                 (count,),
             )
         return count
@@ -366,7 +404,9 @@ def _fill_table(
             picks = _combination_picks(plan, parents, rows, mock.seed)
             for fk in plan.foreign_keys:
                 if fk.name in parents:
-                    columns.extend(_foreign_values(plan, fk, parents[fk.name], rows, mock.seed, picks.get(fk.name)))
+                    columns.extend(
+                        _foreign_values(plan, fk, parents[fk.name], rows, mock.seed, picks.get(fk.name))
+                    )
             text = [_copy_column(values) for values in columns]
             copier.write(("\n".join(map("\t".join, zip(*text, strict=True))) + "\n").encode())
             if progress:
@@ -386,7 +426,7 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
     own = [
         tuple(r)
         for r in conn.execute(
-            sql.SQL("SELECT {k} FROM {t} ORDER BY (ROW({k}))::text COLLATE \"C\"").format(k=key_list, t=table)
+            sql.SQL('SELECT {k} FROM {t} ORDER BY (ROW({k}))::text COLLATE "C"').format(k=key_list, t=table)
         ).fetchall()
     ]
     rows = np.arange(len(own), dtype=np.int64)
@@ -412,7 +452,11 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
                 sql.SQL("({c})::text = f.k[{i}]").format(c=sql.Identifier(c), i=sql.Literal(i + 1))
                 for i, c in enumerate(plan.key_columns)
             )
-            cur.execute(sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(t=table, a=assignments, m=matches))
+            cur.execute(
+                sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(
+                    t=table, a=assignments, m=matches
+                )
+            )
             cur.execute("DROP TABLE nself_mock_fill")
 
 
@@ -425,15 +469,9 @@ def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) ->
 
 
 def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) -> list[TableResult]:
-    # Generation makes millions of short-lived strings and no reference cycles; the cyclic
-    # collector would only rescan them again and again (a quarter of the run time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Generation makes millions of short-lived strings and no reference cycles.
+    with collector_paused():
         return _execute_plan(url, plan, progress)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[TableResult]:
@@ -501,9 +539,13 @@ def _set_aside_constraints(conn: psycopg.Connection[Any], plan: MockPlan) -> Set
         return []
     dropped: SetAside = []
     for query in (_FOREIGN_KEYS, _KEYS):
-        found = [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(query, {"tables": tables}).fetchall()]
+        found = [
+            (str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(query, {"tables": tables}).fetchall()
+        ]
         for table, name, _definition in found:
-            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name))
+            )
         dropped.extend(found)
     return dropped
 
@@ -513,7 +555,9 @@ def _restore_constraints(conn: psycopg.Connection[Any], dropped: SetAside) -> No
     for table, name, definition in reversed(dropped):
         try:
             conn.execute(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(sql.SQL(table), sql.Identifier(name), sql.SQL(definition))
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+                )
             )
         except psycopg.Error as exc:
             raise MockError(_explain(exc, table)) from None
@@ -555,11 +599,16 @@ def generate_mock(
     return execute_plan(url, plan, progress=progress)
 
 
-def preview_rows(catalog: Catalog, config: dict[str, Any], table: str, rows: int) -> tuple[list[str], list[list[str | None]]]:
+def preview_rows(
+    catalog: Catalog, config: dict[str, Any], table: str, rows: int
+) -> tuple[list[str], list[list[str | None]]]:
     """Rows `table` would get (without foreign keys, which need the parents' rows)."""
     plan = plan_mock(catalog, config, only=[table], count=rows)
     target = plan.tables[0]
     anchor = np.datetime64(plan.anchor, "s")
     indexes = np.arange(rows, dtype=np.int64)
-    columns = [column_values(c, indexes, stream_key(plan.seed, target.qualified, c.name), anchor) for c in target.columns]
+    columns = [
+        column_values(c, indexes, stream_key(plan.seed, target.qualified, c.name), anchor)
+        for c in target.columns
+    ]
     return [c.name for c in target.columns], [list(r) for r in zip(*columns, strict=True)]
