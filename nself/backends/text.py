@@ -15,7 +15,6 @@ it can be piped, diffed and kept as a golden file:
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,10 +27,9 @@ from nself.ir.model import (
     ForeignKey,
     Function,
     Index,
-    Policy,
     PrimaryKey,
     Table,
-    Trigger,
+    TableObjects,
     UniqueConstraint,
     View,
 )
@@ -45,7 +43,7 @@ def render_text(catalog: Catalog) -> str:
     lines: list[str] = []
     schema_names = catalog.schema_names()
     comments = {s.name: s.comment for s in catalog.schemas}
-    by_table = _ByTable(catalog)
+    by_table = TableObjects(catalog)
     if catalog.extensions:
         lines.append("extensions")
         for e in catalog.extensions:
@@ -93,23 +91,7 @@ def _comment(comment: str | None) -> str:
     return " -- " + " ".join(comment.split())
 
 
-class _ByTable:
-    """Indexes, triggers and policies grouped by (schema, table) once, so a summary of
-    thousands of tables stays linear."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.indexes: dict[tuple[str, str], list[Index]] = defaultdict(list)
-        self.triggers: dict[tuple[str, str], list[Trigger]] = defaultdict(list)
-        self.policies: dict[tuple[str, str], list[Policy]] = defaultdict(list)
-        for i in catalog.indexes:
-            self.indexes[(i.schema, i.table)].append(i)
-        for t in catalog.triggers:
-            self.triggers[(t.schema, t.table)].append(t)
-        for p in catalog.policies:
-            self.policies[(p.schema, p.table)].append(p)
-
-
-def _schema_body(catalog: Catalog, schema: str, by_table: _ByTable) -> list[str]:
+def _schema_body(catalog: Catalog, schema: str, by_table: TableObjects) -> list[str]:
     blocks: list[list[str]] = []
     for enum in (e for e in catalog.enums if e.schema == schema):
         labels = ", ".join(_literal(label) for label in enum.labels)
@@ -187,7 +169,7 @@ def _aligned(rows: list[list[str]], indent: str) -> list[str]:
     return out
 
 
-def _table(by_table: _ByTable, table: Table) -> list[str]:
+def _table(by_table: TableObjects, table: Table) -> list[str]:
     kind = "partitioned table" if table.partition_by else ("unlogged table" if table.unlogged else "table")
     head = f"  {kind} {_qn(table.schema, table.name)}"
     if table.partition_by is not None:
@@ -274,7 +256,7 @@ def _index(index: Index) -> str:
     return text
 
 
-def _view(by_table: _ByTable, view: View) -> list[str]:
+def _view(by_table: TableObjects, view: View) -> list[str]:
     kind = "materialized view" if view.materialized else "view"
     lines = [f"  {kind} {_qn(view.schema, view.name)}{_comment(view.comment)}"]
     rows = [

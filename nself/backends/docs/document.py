@@ -26,6 +26,7 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Table,
+    TableObjects,
     Trigger,
     UniqueConstraint,
     View,
@@ -304,17 +305,10 @@ class _Builder:
     def __init__(self, catalog: Catalog, schemas: Sequence[str]) -> None:
         self.catalog = catalog
         self.shown = frozenset(schemas)
-        self.indexes: dict[tuple[str, str], list[Index]] = defaultdict(list)
-        self.triggers: dict[tuple[str, str], list[Trigger]] = defaultdict(list)
-        self.policies: dict[tuple[str, str], list[Policy]] = defaultdict(list)
+        by_table = TableObjects(catalog)
+        self.indexes, self.triggers, self.policies = by_table.indexes, by_table.triggers, by_table.policies
         self.referenced_by: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = defaultdict(list)
         self.partitions: dict[tuple[str, str], list[Table]] = defaultdict(list)
-        for i in catalog.indexes:
-            self.indexes[(i.schema, i.table)].append(i)
-        for t in catalog.triggers:
-            self.triggers[(t.schema, t.table)].append(t)
-        for p in catalog.policies:
-            self.policies[(p.schema, p.table)].append(p)
         for table in catalog.tables:
             for fk in table.foreign_keys:
                 self.referenced_by[(fk.ref_schema, fk.ref_table)].append((table, fk))
