@@ -43,7 +43,7 @@ def render_text(catalog: Catalog) -> str:
     lines: list[str] = []
     schema_names = catalog.schema_names()
     comments = {s.name: s.comment for s in catalog.schemas}
-    by_table = TableObjects(catalog)
+    by_table = catalog.table_objects()
     if catalog.extensions:
         lines.append("extensions")
         for e in catalog.extensions:

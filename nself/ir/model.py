@@ -19,6 +19,7 @@ Canonical text forms, shared by every frontend:
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -440,7 +441,7 @@ class Privilege:
 # --------------------------------------------------------------------------- catalog
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Catalog:
     """A whole database schema. Collections are tuples sorted by identity (see
     `nself.ir.identity`); build one with `CatalogBuilder` or `Catalog.normalised(...)`."""
@@ -489,10 +490,19 @@ class Catalog:
         return next((e for e in self.enums if e.schema == schema and e.name == name), None)
 
     def indexes_of(self, schema: str, table: str) -> tuple[Index, ...]:
-        return tuple(i for i in self.indexes if i.schema == schema and i.table == table)
+        return tuple(self.table_objects().indexes.get((schema, table), ()))
 
     def triggers_of(self, schema: str, table: str) -> tuple[Trigger, ...]:
-        return tuple(t for t in self.triggers if t.schema == schema and t.table == table)
+        return tuple(self.table_objects().triggers.get((schema, table), ()))
+
+    def table_objects(self) -> TableObjects:
+        """Indexes, triggers and policies by table: grouped on first use and kept for as
+        long as this catalog lives, so a pass that asks for each table's is linear."""
+        found = _TABLE_OBJECTS.get(id(self))
+        if found is None:
+            found = _TABLE_OBJECTS[id(self)] = TableObjects(self)
+            weakref.finalize(self, _TABLE_OBJECTS.pop, id(self), None)
+        return found
 
     def policies_of(self, schema: str, table: str) -> tuple[Policy, ...]:
         return tuple(p for p in self.policies if p.schema == schema and p.table == table)
@@ -520,9 +530,8 @@ COLLECTIONS: dict[str, type] = {
 
 
 class TableObjects:
-    """The indexes, triggers and policies of a catalog grouped by (schema, table), built
-    once so that a pass over thousands of tables stays linear (Catalog.indexes_of and
-    friends scan the whole catalog per call). A table without any gets an empty list."""
+    """The indexes, triggers and policies of a catalog grouped by (schema, table), in
+    catalog order (Catalog.table_objects). A table without any gets an empty list."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.indexes: defaultdict[tuple[str, str], list[Index]] = defaultdict(list)
@@ -534,3 +543,8 @@ class TableObjects:
             self.triggers[(t.schema, t.table)].append(t)
         for p in catalog.policies:
             self.policies[(p.schema, p.table)].append(p)
+
+
+# Catalog.table_objects of each live catalog, by id (a catalog is frozen, so its grouping
+# never goes stale; the entry goes with the catalog)
+_TABLE_OBJECTS: dict[int, TableObjects] = {}

@@ -26,7 +26,6 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Table,
-    TableObjects,
     Trigger,
     UniqueConstraint,
     View,
@@ -305,7 +304,7 @@ class _Builder:
     def __init__(self, catalog: Catalog, schemas: Sequence[str]) -> None:
         self.catalog = catalog
         self.shown = frozenset(schemas)
-        by_table = TableObjects(catalog)
+        by_table = catalog.table_objects()
         self.indexes, self.triggers, self.policies = by_table.indexes, by_table.triggers, by_table.policies
         self.referenced_by: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = defaultdict(list)
         self.partitions: dict[tuple[str, str], list[Table]] = defaultdict(list)
