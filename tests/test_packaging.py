@@ -3,10 +3,10 @@ install into a fresh virtual environment works without the source tree."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
-import venv
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,23 +23,30 @@ def test_every_package_is_listed_in_pyproject() -> None:
 
 
 def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path) -> None:
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False, system_site_packages=True)
-    python = env_dir / "bin" / "python"
+    """The built package, installed into a folder of its own, imports and finds its templates.
+    The running interpreter supplies the dependencies (a virtualenv's or the system's site-packages
+    alike); PYTHONPATH puts the installed copy ahead of any editable install of the source tree."""
+    site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(tmp_path / "site"), str(REPO)],
+         "--target", str(site), str(REPO)],
         check=True,
         capture_output=True,
     )
-    site = tmp_path / "site"
     assert list((site / "nself" / "templates").rglob("*")), "templates/ must ship inside the package"
     script = (
-        "import importlib.resources, nself.cli.main; "
+        "import importlib.resources, nself, nself.cli.main; print(nself.__file__); "
         "print(sorted(p.name for p in importlib.resources.files('nself.templates').iterdir())[:3])"
     )
     done = subprocess.run(
-        [str(python), "-P", "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True
+        [sys.executable, "-P", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
+    module_file, templates = done.stdout.splitlines()
+    assert Path(module_file).is_relative_to(site), f"nself was imported from {module_file}, not the install"
+    assert templates != "[]"
     assert str(REPO) not in done.stdout
