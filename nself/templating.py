@@ -1,6 +1,6 @@
 """The jinja2 templates backends lay their output out with: the repository's templates/
 folder (one folder per backend), shipped inside the wheel as the package nself.templates
-(DESIGN.md). One environment for every backend: strict about undefined names, blocks
+(docs/design.md). One environment for every backend: strict about undefined names, blocks
 trimmed so templates can be laid out readably, compiled templates cached between runs."""
 
 from __future__ import annotations

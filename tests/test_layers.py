@@ -1,4 +1,4 @@
-"""Layers flow one way (DESIGN.md): frontends -> IR -> backends; the runtime calls both;
+"""Layers flow one way (docs/design.md): frontends -> IR -> backends; the runtime calls both;
 the IR imports nothing of nself; a backend never imports a frontend or another backend."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`nself init`: the project files of DESIGN.md ("Project files")."""
+"""`nself init`: the project files of docs/design.md ("Project files")."""
 
 from __future__ import annotations
 

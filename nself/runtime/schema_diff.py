@@ -1,6 +1,6 @@
 """`nself schema diff`: compare two SOURCEs and write the SQL between them.
 
-Operands (DESIGN.md, "Environments"): each is an environment name, a postgresql:// URL, a
+Operands (docs/design.md, "Environments"): each is an environment name, a postgresql:// URL, a
 migrations directory, a .sql or a .dbml file. The SQL printed turns the first into the
 second. A missing first operand is the project's migrations directory and a missing
 second one the local database (the default environment), so

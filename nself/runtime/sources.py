@@ -1,7 +1,7 @@
 """SOURCE operands: where a command reads a schema from.
 
 A SOURCE is an environment name, a postgresql:// URL, a migrations directory, a .sql
-file, a .dbml file or an IR .json file (DESIGN.md, "Environments")."""
+file, a .dbml file or an IR .json file (docs/design.md, "Environments")."""
 
 from __future__ import annotations
 
