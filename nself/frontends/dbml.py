@@ -156,17 +156,30 @@ def _pos(node: Tree[Any] | Token) -> tuple[int, int]:
     return node.line or 0, node.column or 0
 
 
-def _atoms(tree: Tree[Any]) -> list[_Atom]:
-    return [_atom(child) for child in tree.children]
+# Parentheses deeper than this are refused at their position: no schema needs them, and the
+# interpreter below recurses once per level.
+MAX_NESTING = 64
 
 
-def _tuple(tree: Tree[Any]) -> _Atom:
+def _atoms(tree: Tree[Any], depth: int = 0) -> list[_Atom]:
+    return [_atom(child, depth) for child in tree.children]
+
+
+def _tuple(tree: Tree[Any], depth: int) -> _Atom:
     line, col = _pos(tree)
-    items = [_atoms(c) for c in tree.children if isinstance(c, Tree)]
+    if depth >= MAX_NESTING:
+        raise _NestingTooDeep(line, col)
+    items = [_atoms(c, depth + 1) for c in tree.children if isinstance(c, Tree)]
     return _Atom("tuple", line, col, items=items)
 
 
-def _atom(node: Tree[Any] | Token) -> _Atom:
+class _NestingTooDeep(Exception):
+    def __init__(self, line: int, col: int) -> None:
+        super().__init__(line, col)
+        self.line, self.col = line, col
+
+
+def _atom(node: Tree[Any] | Token, depth: int = 0) -> _Atom:
     line, col = _pos(node)
     if isinstance(node, Token):  # pragma: no cover - every atom is a tree
         return _Atom("op", line, col, text=str(node))
@@ -179,14 +192,14 @@ def _atom(node: Tree[Any] | Token) -> _Atom:
             elif seg.data == "quoted_name":
                 parts.append(_Seg(_unescape(str(seg.children[0])[1:-1]), quoted=True))
             else:
-                parts.append(_Seg(None, tuple=_tuple(seg)))
+                parts.append(_Seg(None, tuple=_tuple(seg, depth)))
         return _Atom("path", line, col, parts=parts)
     if data == "string":
         raw = str(node.children[0])
         body = raw[3:-3] if raw.startswith("'''") else raw[1:-1]
         return _Atom("string", line, col, text=_unescape(body))
     if data == "tuple":
-        return _tuple(node)
+        return _tuple(node, depth)
     token = str(node.children[0])
     if data == "expression":
         return _Atom("expr", line, col, text=token[1:-1])
@@ -231,7 +244,10 @@ def _syntax(text: str, filename: str) -> list[_Item]:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, filename) from None
-    return [_item(c) for c in tree.children if isinstance(c, Tree)]
+    try:
+        return [_item(c) for c in tree.children if isinstance(c, Tree)]
+    except _NestingTooDeep as exc:
+        raise SourceError(filename, exc.line, exc.col, f"nested deeper than {MAX_NESTING} levels") from None
 
 
 _TOKEN_NAMES = {

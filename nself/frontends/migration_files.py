@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from nself.errors import SourceError
+from nself.textfiles import read_user_text
 
 Layout = Literal["nself", "diesel", "golang-migrate", "prisma", "file"]
 
@@ -91,17 +92,8 @@ def _version_and_name(stem: str) -> tuple[str, str]:
     return match.group("version").rstrip("-"), match.group("name") or ""
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(path, None, None, f"not UTF-8 text: {exc}") from None
-    except OSError as exc:
-        raise SourceError(path, None, None, f"cannot read: {exc.strerror or exc}") from None
-
-
 def _from_script(path: Path, stem: str, layout: Layout) -> MigrationFile:
-    sections = split_sections(_read(path))
+    sections = split_sections(read_user_text(path))
     version, name = _version_and_name(stem)
     return MigrationFile(
         version=version,
@@ -122,9 +114,9 @@ def _from_pair(up: Path, down: Path | None, stem: str, layout: Layout) -> Migrat
         version=version,
         name=name,
         path=up,
-        up_sql=_read(up),
+        up_sql=read_user_text(up),
         up_line=1,
-        down_sql=_read(down) if down is not None else None,
+        down_sql=read_user_text(down) if down is not None else None,
         down_path=down,
         down_line=1 if down is not None else None,
         layout=layout,

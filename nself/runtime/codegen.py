@@ -33,6 +33,7 @@ from nself.ir import Catalog, IRFormatError
 from nself.runtime.forked import forked_map
 from nself.runtime.project import Project
 from nself.runtime.sources import load_catalog
+from nself.textfiles import read_user_text
 
 # Options each language accepts in nself.toml (besides output and source), with their type.
 LANGUAGE_OPTIONS: dict[str, dict[str, type]] = {
@@ -97,7 +98,7 @@ def configured_outputs(project: Project) -> list[TypeOutput]:
     the line of nself.toml."""
     config = project.config.get("types")
     path = project.config_path
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    text = read_user_text(path) if path.is_file() else ""
     if config is None:
         return []
     if not isinstance(config, dict):

@@ -11,6 +11,7 @@ from nself.connection import mask_url
 from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
 from nself.runtime.project import Project
+from nself.textfiles import read_user_text
 
 
 def describe_source(source: str | None, project: Project) -> str:
@@ -44,9 +45,9 @@ def load_catalog(source: str | None, project: Project, *, option: str = "--from"
         if path.suffix == ".dbml":
             from nself.frontends.dbml import parse_dbml
 
-            return parse_dbml(path.read_text(encoding="utf-8"), str(path))
+            return parse_dbml(read_user_text(path), str(path))
         try:
-            return catalog_from_json(path.read_text(encoding="utf-8"))
+            return catalog_from_json(read_user_text(path))
         except IRFormatError as exc:
             raise SourceError(path, None, None, str(exc)) from None
     if source in project.environments or source == "local":
