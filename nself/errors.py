@@ -49,6 +49,29 @@ class ProductionGuardError(NselfError):
     """A destructive command refused on an environment marked production."""
 
 
+def database_error_line(exc: BaseException) -> str | None:
+    """PostgreSQL's own words for a server error, in one line: the primary message, where in the
+    statement it points, the detail and hint, and the SQLSTATE. None when `exc` is not a psycopg
+    error (recognised without importing psycopg, which start-up does not load)."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    if not primary:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    parts = [primary]
+    position = getattr(diag, "statement_position", None)
+    if position:
+        parts.append(f"at character {position}")
+    for label in ("message_detail", "message_hint"):
+        extra = getattr(diag, label, None)
+        if extra:
+            parts.append(f"{label.removeprefix('message_')}: {extra}")
+    sqlstate = getattr(diag, "sqlstate", None)
+    line = "; ".join(parts)
+    return " ".join((f"{line} (SQLSTATE {sqlstate})" if sqlstate else line).split())
+
+
 def position_of(text: str, offset: int) -> tuple[int, int]:
     """1-based (line, column) of a character offset in `text`."""
     offset = max(0, min(offset, len(text)))

@@ -12,7 +12,7 @@ import typer
 
 from nself import __version__
 from nself.cli import data, db, init, mock, schema, seed, types
-from nself.errors import NselfError
+from nself.errors import NselfError, database_error_line
 from nself.ir import IRFormatError
 
 try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
@@ -96,6 +96,10 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             raise
+        database_error = database_error_line(exc)
+        if database_error is not None:
+            typer.echo(f"error: {database_error}", err=True)
+            _exit(1)
         typer.echo(
             f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
             err=True,

@@ -1,10 +1,13 @@
 """Bad input gives one line naming the file:line:col or the option, a non-zero exit and
 no traceback; --debug shows the traceback."""
 
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from nself.runtime.cluster import LocalCluster
 from tests.clitools import run_nself
 
 
@@ -63,3 +66,27 @@ def test_every_command_has_help_with_examples(tmp_path: Path) -> None:
         result = run_nself(*args, "--help", cwd=tmp_path)
         assert result.code == 0, result.stderr
         assert "Examples" in result.stdout, args
+
+
+def test_a_database_error_anywhere_is_postgresqls_message_in_one_line(
+    tmp_path: Path, pg_cluster: LocalCluster, database: str
+) -> None:
+    """A role that may not create nself's history schema: PostgreSQL's own message and SQLSTATE,
+    exit 1, never "internal error" (exit 70)."""
+    role = f"weak_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        conn.execute(f"REVOKE CREATE ON DATABASE {database.rsplit('/', 1)[1]} FROM PUBLIC")
+    weak_url = database.replace(f"//{pg_cluster.user}@", f"//{role}:pw@")
+    (tmp_path / "nself.toml").write_text('[environments.weak]\nurl = "env:WEAK_URL"\n')
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_20260101_init.sql").write_text("-- migrate:up\ncreate table t (id int);\n")
+    result = run_nself("db", "migrate", "--env", "weak", cwd=tmp_path, env={"WEAK_URL": weak_url})
+    try:
+        assert result.code == 1, result.stderr
+        assert_one_line_error(result.stderr, "permission denied")
+        assert "internal error" not in result.stderr
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
