@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from nself.runtime.cluster import LocalCluster, free_port
+from tests.tools import missing
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -24,10 +25,7 @@ def corpus() -> Path:
     """The shared corpus. In CI (NSELF_REQUIRE_CORPUS=1, set by .ci/run) its absence is an
     error, so the oracle tests always run there; elsewhere they skip with the reason."""
     if not (CORPUS / "README.md").exists():
-        message = f"shared test corpus not found at {CORPUS} (set NSELF_CORPUS)"
-        if os.environ.get("NSELF_REQUIRE_CORPUS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"shared test corpus not found at {CORPUS} (set NSELF_CORPUS)")
     return CORPUS
 
 

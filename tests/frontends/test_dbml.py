@@ -22,6 +22,7 @@ from nself.frontends.dbml import _builtin_type, _number_literal, parse_dbml, quo
 from nself.ir import Catalog, catalog_to_json
 from nself.ir import model as m
 from tests.conftest import CORPUS
+from tests.tools import node_modules_with
 
 DBML = CORPUS / "dbml"
 DATA = Path(__file__).parent / "data" / "dbml"
@@ -376,11 +377,6 @@ def test_features_oracle(scratch: str) -> None:
 # compare and is skipped with PostgreSQL's message.
 
 
-def _node_path() -> str | None:
-    candidates = [os.environ.get("NSELF_NODE_PATH", ""), str(Path(__file__).parents[2] / "node_modules")]
-    return next((c for c in candidates if c and (Path(c) / "@dbml" / "core").is_dir()), None)
-
-
 def _core_cases() -> list[Any]:
     files = [
         DATA / "features.dbml",
@@ -398,12 +394,8 @@ def _core_cases() -> list[Any]:
 @pytest.fixture(scope="module")
 def dbml_core_exports() -> dict[tuple[Path, str], dict[str, str]]:
     """dbml's PostgreSQL export of every case, made in one node process."""
+    node_path = str(node_modules_with("@dbml/core/package.json", "npm install --prefix .cache/node @dbml/core@10.2.0"))
     node = shutil.which("node")
-    node_path = _node_path()
-    if node is None or node_path is None:
-        pytest.skip(
-            "needs node and @dbml/core (npm install @dbml/core; set NSELF_NODE_PATH to its node_modules)"
-        )
     keys: list[tuple[Path, str]] = []
     texts: list[str] = []
     for case in _core_cases():

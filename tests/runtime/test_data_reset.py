@@ -17,6 +17,7 @@ from nself.runtime.data_reset import reset_data
 from nself.runtime.migrate import apply_migrations
 from nself.runtime.seeds import run_seeds
 from tests.conftest import NewDatabase, run_sql
+from tests.tools import missing
 
 SCHEMA = """-- migrate:up
 CREATE TABLE authors (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
@@ -164,7 +165,7 @@ def test_extension_tables_keep_their_rows(database: str, layout: tuple[Path, Pat
     with psycopg.connect(database) as conn:
         available = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions").fetchall()}
     if "postgis" not in available:
-        pytest.skip("no extension that owns a table (postgis) is installed")
+        missing("no extension that owns a table (postgis) is installed (apt-get install postgresql-15-postgis-3)")
     run_sql(database, "CREATE EXTENSION postgis")
     apply_migrations(database, migrations)
     run_sql(database, ROWS)

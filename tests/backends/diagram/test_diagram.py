@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -25,6 +23,7 @@ from nself.errors import OptionError
 from nself.ir import Catalog
 from nself.runtime.diagram import draw_diagram as render_diagram
 from tests.backends.diagram.conftest import CASES, HERE, Edge, Key, LoadCase, Loaded, assert_golden
+from tests.tools import node_modules_with
 
 REPO = HERE.parents[2]
 SVG = "{http://www.w3.org/2000/svg}"
@@ -116,18 +115,8 @@ def test_svg_without_columns_keeps_boxes_and_edges(case: str, load_case: LoadCas
 
 
 def mermaid_node_modules() -> Path:
-    """node_modules holding mermaid: $NSELF_NODE_MODULES or <repo>/.cache/node/node_modules
-    (`npm install --prefix .cache/node mermaid@11`). Skips locally, fails in CI."""
-    candidates = [os.environ.get("NSELF_NODE_MODULES"), str(REPO / ".cache" / "node" / "node_modules")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "mermaid" / "dist" / "mermaid.core.mjs").exists():
-            if shutil.which("node") is None:
-                break
-            return Path(candidate)
-    message = "node and mermaid not found: run `npm install --prefix .cache/node mermaid@11`"
-    if os.environ.get("CI") == "true" or os.environ.get("NSELF_REQUIRE_CORPUS") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+    """node_modules holding mermaid: skips locally, fails in CI (tests/tools.py)."""
+    return node_modules_with("mermaid/dist/mermaid.core.mjs", "npm install --prefix .cache/node mermaid@11")
 
 
 def mermaid_parse(texts: list[str]) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@ the schema of `every_case.sql` and each corpus case (loaded on first use)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -100,18 +98,6 @@ class CorpusCatalogs:
 @pytest.fixture(scope="session")
 def corpus_catalogs(corpus: Path, types_databases: SessionDatabases) -> CorpusCatalogs:
     return CorpusCatalogs(corpus, types_databases)
-
-
-def require_program(name: str, install: str) -> str:
-    """The path of a toolchain program. Missing: the test skips, except in CI
-    (NSELF_REQUIRE_CORPUS=1, set by .ci/run), where the check must run and so fails."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} not found on PATH ({install})"
-        if os.environ.get("NSELF_REQUIRE_CORPUS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -46,9 +46,9 @@ from tests.backends.types.conftest import (
     CorpusCatalogs,
     SessionDatabases,
     assert_golden,
-    require_program,
 )
 from tests.conftest import run_sql
+from tests.tools import require_program
 
 GO_INSTALL = "apt-get install -y golang-go"
 

@@ -38,9 +38,9 @@ from tests.backends.types.conftest import (
     HERE,
     CorpusCatalogs,
     assert_golden,
-    require_program,
 )
 from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
+from tests.tools import require_program
 
 STUBS = HERE / "rust_stubs"
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"

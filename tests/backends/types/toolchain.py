@@ -5,20 +5,19 @@ per module, where to find tsc, and the check of real rows against generated Row 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder
 from nself.ir.model import CheckConstraint, Column, Domain, Schema, Table
 from tests.backends.types.conftest import SessionDatabases
-from tests.conftest import REPO, run_sql
+from tests.conftest import run_sql
+from tests.tools import node_modules_with
 
 HERE = Path(__file__).resolve().parent
 RICH_SQL = HERE / "rich_schema.sql"
@@ -32,21 +31,9 @@ def load_rich(databases: SessionDatabases) -> tuple[str, Catalog]:
     return url, introspect(url)
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true" or os.environ.get("NSELF_REQUIRE_CORPUS") == "1"
-
-
 def tsc_path() -> Path:
-    """tsc from $NSELF_NODE_MODULES or <repo>/.cache/node/node_modules (installed with
-    `npm install --prefix .cache/node typescript@5`). Skips locally, fails in CI."""
-    candidates = [os.environ.get("NSELF_NODE_MODULES"), str(REPO / ".cache" / "node" / "node_modules")]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / ".bin" / "tsc").exists():
-            return Path(candidate) / ".bin" / "tsc"
-    message = "tsc not found: run `npm install --prefix .cache/node typescript@5` (or set NSELF_NODE_MODULES)"
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    """tsc from the node_modules .ci/run installs: skips locally, fails in CI (tests/tools.py)."""
+    return node_modules_with(".bin/tsc", "npm install --prefix .cache/node typescript@5") / ".bin" / "tsc"
 
 
 # --------------------------------------------------------------------------- real rows
