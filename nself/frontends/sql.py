@@ -9,7 +9,6 @@ malformed SQL raises SourceError(file, line, col)."""
 from __future__ import annotations
 
 import pickle
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,10 +18,9 @@ import pglast
 from pglast import ast
 
 from nself.collector import collector_paused
-from nself.errors import SourceError
-from nself.frontends import sql_objects, sql_tables  # noqa: F401  (register handlers)
+from nself.frontends import sql_do, sql_objects, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
-from nself.frontends.sql_state import HANDLERS, CompileWarning, Skip, State
+from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
 
 __all__ = [
@@ -33,20 +31,6 @@ __all__ = [
     "compile_sql",
     "compile_sql_with_warnings",
 ]
-
-# Statements that never change a schema: skipped with a warning saying what they are.
-_DATA_STATEMENTS = {
-    ast.InsertStmt: "INSERT",
-    ast.UpdateStmt: "UPDATE",
-    ast.DeleteStmt: "DELETE",
-    ast.MergeStmt: "MERGE",
-    ast.CopyStmt: "COPY",
-    ast.DoStmt: "DO block",
-    ast.TruncateStmt: "TRUNCATE",
-    ast.VacuumStmt: "VACUUM/ANALYZE",
-    ast.CallStmt: "CALL",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
@@ -104,24 +88,7 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0, sta
         state.stmt_location = raw.stmt_location or 0
         # the location points at leading whitespace/comments; move to the statement itself
         state.stmt_location = _skip_blank(text, max(state.stmt_location, start))
-        handler = HANDLERS.get(type(stmt)) if stmt is not None else None
-        if handler is None:
-            what = _DATA_STATEMENTS.get(type(stmt))
-            if what is not None:
-                state.warn(f"{what} skipped: it does not change the schema")
-            else:
-                state.warn(f"{statement_words(stmt)} is not modelled; statement skipped")
-            continue
-        try:
-            handler(state, stmt)
-        except Skip as skip:
-            state.warn(f"{skip}; statement skipped")
-        except SourceError as exc:
-            if not state.keep_going:
-                raise
-            state.warn(f"ERROR {exc.message}; statement skipped")
-        except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
-            raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
+        interpret_statement(state, stmt)
     if not statements:
         return start
     last = statements[-1]
@@ -131,12 +98,6 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0, sta
 
 def _blank(text: str) -> str:
     return "\n".join(" " * len(line) for line in text.split("\n"))
-
-
-def statement_words(stmt: object) -> str:
-    """`CreateRoleStmt` -> `CREATE ROLE`: a statement's kind in SQL words for messages."""
-    name = type(stmt).__name__.removesuffix("Stmt")
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper()
 
 
 def _skip_blank(text: str, offset: int) -> int:

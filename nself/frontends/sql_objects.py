@@ -563,11 +563,28 @@ _MODES = {
 }
 
 
+def _without_modifier(type_name: Any) -> Any:
+    """PostgreSQL keeps no type modifier on a routine's arguments and result: numeric(10,2)
+    is numeric there."""
+    if type_name is None or not type_name.typmods:
+        return type_name
+    return ast.TypeName(
+        names=type_name.names,
+        setof=type_name.setof,
+        pct_type=type_name.pct_type,
+        arrayBounds=type_name.arrayBounds,
+        location=type_name.location,
+    )
+
+
 def _arguments(state: State, params: Any) -> tuple[FunctionArgument, ...]:
     out = []
     for p in params or ():
-        data_type = canon.data_type(state, p.argType)
+        data_type = canon.data_type(state, _without_modifier(p.argType))
         default = canon.default_expression(state, p.defexpr, data_type) if p.defexpr is not None else None
+        if default is None and p.defexpr is not None:
+            # a column drops DEFAULT NULL; an argument keeps it, as the typed constant
+            default = f"NULL::{data_type}"
         out.append(FunctionArgument(p.name, data_type, _MODES[p.mode], default))  # type: ignore[arg-type]
     return tuple(out)
 
@@ -581,7 +598,7 @@ def _returns(state: State, stmt: Any, arguments: tuple[FunctionArgument, ...]) -
     if table_cols:
         return "TABLE(" + ", ".join(f"{quote_ident(a.name or '')} {a.data_type}" for a in table_cols) + ")"
     if stmt.returnType is not None:
-        text = canon.data_type(state, stmt.returnType)
+        text = canon.data_type(state, _without_modifier(stmt.returnType))
         return ("SETOF " + text) if stmt.returnType.setof else text
     if stmt.is_procedure:
         return None

@@ -59,6 +59,48 @@ def handles(
     return register
 
 
+# Statements that never change a schema: skipped with a warning saying what they are.
+DATA_STATEMENTS: dict[type[ast.Node], str] = {
+    ast.InsertStmt: "INSERT",
+    ast.UpdateStmt: "UPDATE",
+    ast.DeleteStmt: "DELETE",
+    ast.MergeStmt: "MERGE",
+    ast.CopyStmt: "COPY",
+    ast.TruncateStmt: "TRUNCATE",
+    ast.VacuumStmt: "VACUUM/ANALYZE",
+    ast.CallStmt: "CALL",
+}
+
+
+def statement_words(stmt: object) -> str:
+    """`CreateRoleStmt` -> `CREATE ROLE`: a statement's kind in SQL words for messages."""
+    name = type(stmt).__name__.removesuffix("Stmt")
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).upper()
+
+
+def interpret_statement(state: State, stmt: ast.Node | None) -> None:
+    """Apply one parsed statement to `state` through its handler; what no handler models is a
+    warning naming the statement, and the interpreter goes on."""
+    handler = HANDLERS.get(type(stmt)) if stmt is not None else None
+    if handler is None:
+        what = DATA_STATEMENTS.get(type(stmt)) if stmt is not None else None
+        if what is not None:
+            state.warn(f"{what} skipped: it does not change the schema")
+        else:
+            state.warn(f"{statement_words(stmt)} is not modelled; statement skipped")
+        return
+    try:
+        handler(state, stmt)
+    except Skip as skip:
+        state.warn(f"{skip}; statement skipped")
+    except SourceError as exc:
+        if not state.keep_going:
+            raise
+        state.warn(f"ERROR {exc.message}; statement skipped")
+    except (AssertionError, KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise state.error(f"cannot interpret statement: {type(exc).__name__}: {exc}") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class CompileWarning:
     """A statement the frontend did not model (DML, DO blocks, ...)."""

@@ -503,6 +503,20 @@ def test_objects_of_extensions_are_hidden(database: str) -> None:
         ]
     catalog = introspect(database)
     assert sorted(e.name for e in catalog.extensions) == sorted(installed)
+    # A schema CREATE EXTENSION made because the control file names it (PostGIS's topology,
+    # tiger, tiger_data) is no member of the extension: it outlives DROP EXTENSION, so it is the
+    # database's own and the IR lists it. PostgreSQL is the judge: drop every extension.
+    made_for = {s.name for s in catalog.schemas} - {"public"}
+    with psycopg.connect(database, autocommit=True) as conn:
+        for name in installed:
+            conn.execute(f'DROP EXTENSION IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+        left = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
+    assert made_for <= left
+    catalog = dataclasses.replace(
+        catalog,
+        schemas=tuple(s for s in catalog.schemas if s.name not in made_for),
+        privileges=tuple(p for p in catalog.privileges if p.schema not in made_for),
+    )
     assert dataclasses.replace(catalog, extensions=()) == Catalog(
         schemas=(m.Schema("public", comment="standard public schema"),),
         privileges=(m.Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"),),

@@ -568,7 +568,15 @@ WARNINGS = [
         "CREATE TABLE t (a int);\nINSERT INTO t VALUES (1);",
         ["a.sql:2: INSERT skipped: it does not change the schema"],
     ),
-    ("\n\nDO $$ BEGIN END $$;", ["a.sql:3: DO block skipped: it does not change the schema"]),
+    ("\n\nDO $$ BEGIN END $$;", []),
+    (
+        "\n\nDO $$ DECLARE r record; BEGIN FOR r IN SELECT 1 LOOP END LOOP; END $$;",
+        ["a.sql:3: DO block not interpreted: it holds a FOR loop statement; statement skipped"],
+    ),
+    (
+        "DO LANGUAGE plperl $$ 1 $$;",
+        ["a.sql:1: DO block in language plperl is not interpreted; statement skipped"],
+    ),
     ("-- a comment\nCOPY t FROM stdin;", ["a.sql:2: COPY skipped: it does not change the schema"]),
     (
         "CREATE TEMP TABLE t (a int);",
