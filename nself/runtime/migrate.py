@@ -31,6 +31,7 @@ from nself.runtime.session import (
     check_transaction_control,
     clean_session,
     database_error,
+    ensure_table,
     locked_connection,
     run_script,
 )
@@ -82,8 +83,9 @@ def migration_key(migration: MigrationFile) -> str:
 
 
 def ensure_history(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
-    conn.execute(
+    ensure_table(
+        conn,
+        HISTORY_TABLE,
         f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
             version text PRIMARY KEY,
             name text NOT NULL,
@@ -91,7 +93,8 @@ def ensure_history(conn: psycopg.Connection[Any]) -> None:
             applied_at timestamptz NOT NULL DEFAULT now(),
             duration_ms integer NOT NULL,
             applied_order bigint GENERATED ALWAYS AS IDENTITY
-        )"""
+        )""",
+        what="the migration history",
     )
 
 
@@ -99,8 +102,7 @@ def ensure_history(conn: psycopg.Connection[Any]) -> None:
 def migration_lock(url: str) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection holding nself's advisory lock, with history ready."""
     with locked_connection(url) as conn:
-        with database_error(f"cannot use the migration history ({HISTORY_TABLE})"):
-            ensure_history(conn)
+        ensure_history(conn)
         yield conn
 
 

@@ -33,6 +33,7 @@ from nself.runtime.session import (
     check_transaction_control,
     clean_session,
     database_error,
+    ensure_table,
     locked_connection,
     run_script,
 )
@@ -77,16 +78,17 @@ def discover_seeds(seeds_dir: Path, environment: str) -> list[SeedFile]:
 
 
 def _ensure_history(conn: psycopg.Connection[Any]) -> None:
-    with database_error(f"cannot use the seed history ({SEED_TABLE})"):
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
-        conn.execute(
-            f"""CREATE TABLE IF NOT EXISTS {SEED_TABLE} (
-                name text PRIMARY KEY,
-                checksum text NOT NULL,
-                ran_at timestamptz NOT NULL DEFAULT now(),
-                duration_ms integer NOT NULL
-            )"""
-        )
+    ensure_table(
+        conn,
+        SEED_TABLE,
+        f"""CREATE TABLE IF NOT EXISTS {SEED_TABLE} (
+            name text PRIMARY KEY,
+            checksum text NOT NULL,
+            ran_at timestamptz NOT NULL DEFAULT now(),
+            duration_ms integer NOT NULL
+        )""",
+        what="the seed history",
+    )
 
 
 def _history(conn: psycopg.Connection[Any]) -> dict[str, tuple[str, datetime]]:

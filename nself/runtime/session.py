@@ -188,6 +188,16 @@ def _leading_blank(text: str) -> int:
     return first.start if first is not None else 0
 
 
+def ensure_table(conn: psycopg.Connection[Any], qualified: str, create: str, *, what: str) -> None:
+    """Create one of nself's own tables (`qualified`, in its schema) unless it exists, so that a
+    role that may use it but not create in the database still can; `what` names it in errors."""
+    schema = qualified.split(".", 1)[0]
+    with database_error(f"cannot use {what} ({qualified})"):
+        if conn.execute("SELECT to_regclass(%s) IS NULL", (qualified,)).fetchone() == (True,):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}".encode())
+            conn.execute(create.encode())
+
+
 @contextlib.contextmanager
 def database_error(doing: str) -> Iterator[None]:
     """Turn a database error raised by nself's own statements (not a file's) into one line:

@@ -271,7 +271,7 @@ def test_concurrent_seed_processes_apply_a_new_seed_once(database: str, tmp_path
 def test_extract_where_is_one_expression(new_database: NewDatabase, where: str) -> None:
     source = new_database()
     run_sql(source, SCHEMA + ROWS)
-    with pytest.raises(OptionError, match="^--where: "):
+    with pytest.raises(OptionError, match=r"^--where: "):
         extract_seed(source, ["users"], where=where)
     assert count(source, "users") == 3 and count(source, "posts") == 3
 
@@ -283,5 +283,5 @@ def test_extract_reads_in_a_read_only_transaction(new_database: NewDatabase) -> 
         extract_seed(source, ["users"], where="nextval('s') > 0")
     with psycopg.connect(source) as conn:
         assert conn.execute("SELECT last_value, is_called FROM s").fetchone() == (1, False)
-    with pytest.raises(OptionError, match="a..b"):
+    with pytest.raises(OptionError, match=r"a\.\.b"):
         extract_seed(source, ["a..b"])
