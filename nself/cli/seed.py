@@ -35,9 +35,12 @@ CascadeOption = Annotated[
 
 
 def _run(name: str | None, env: str | None, fresh: bool, cascade: bool, as_json: bool) -> None:
+    from nself.runtime.project import guard_destructive
     from nself.runtime.seeds import run_seeds
 
     proj, environ = environment(env)
+    if fresh:
+        guard_destructive(environ, "empty the seeded tables (seed --fresh)")
 
     def emptied(tables: list[str]) -> None:
         if not as_json:

@@ -78,3 +78,13 @@ def test_extract_where_cannot_change_anything(tmp_path: Path, database: str) -> 
     assert ok.code == 0, ok.stderr
     bad_name = run_nself("seed", "extract", "a..b", "--env", "staging", cwd=tmp_path, env=env)
     assert bad_name.code == 1 and "a..b" in bad_name.stderr and "internal error" not in bad_name.stderr
+
+
+def test_fresh_is_refused_on_production(tmp_path: Path, database: str) -> None:
+    env = seed_project(tmp_path, database)
+    (tmp_path / "nself.toml").write_text('[environments.prod]\nurl = "env:NSELF_SEED_URL"\nproduction = true\n')
+    assert run_nself("seed", "--env", "prod", cwd=tmp_path, env=env).code == 0
+    refused = run_nself("seed", "--fresh", "--env", "prod", cwd=tmp_path, env=env)
+    assert refused.code == 1 and "production" in refused.stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (1,)
