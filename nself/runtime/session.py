@@ -94,14 +94,20 @@ def split_statements(sql: str) -> list[Statement]:
     """Each statement of `sql` with its offset, split by PostgreSQL's grammar (so that
     `BEGIN ATOMIC ... END` bodies stay whole); by the scanner alone when the script does
     not parse, so that the server reports the error at its position."""
+    return _split(sql)[0]
+
+
+def _split(sql: str) -> tuple[list[Statement], pg_parser.ParseError | None]:
+    """The statements, and the grammar's error when the scanner had to split them."""
     try:
         parts = pg_parser.split(sql, with_parser=True, only_slices=True)
-    except pg_parser.ParseError:
+    except pg_parser.ParseError as error:
         try:
             parts = pg_parser.split(sql, with_parser=False, only_slices=True)
         except pg_parser.ParseError:
-            return [Statement(0, sql)]
-    return [Statement(piece.start, sql[piece]) for piece in parts]
+            return [Statement(0, sql)], error
+        return [Statement(piece.start, sql[piece]) for piece in parts], error
+    return [Statement(piece.start, sql[piece]) for piece in parts], None
 
 
 def _first_token(text: str) -> pg_parser.Token | None:
@@ -143,10 +149,16 @@ def check_transaction_control(
         raise SourceError(path, line + first_line - 1, col, message)
 
     opened: tuple[str, int] | None = None
-    for statement in split_statements(sql):
+    statements, parse_error = _split(sql)
+    for statement in statements:
         found = _transaction_control(statement)
         if found is None or found[0] in _WITHIN:
             continue
+        if parse_error is not None:
+            # Split by the scanner, an `END` may close a `BEGIN ATOMIC` body rather than a
+            # transaction: what is certain is the syntax error, reported before anything runs.
+            where = parse_error.args[1] if len(parse_error.args) > 1 and parse_error.args[1] else 0
+            refuse(where, str(parse_error.args[0]))
         kind, keyword, offset = found
         if kind in _TWO_PHASE:
             refuse(offset, f"{keyword}: two-phase commit cannot be part of a {what}")

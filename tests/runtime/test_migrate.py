@@ -272,3 +272,14 @@ def test_permission_denied_on_the_history_is_one_line(database: str, project_mig
     finally:
         with psycopg.connect(database, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_syntax_error_beside_transaction_control_is_reported_before_anything_runs(
+    database: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "migrations"
+    bad = write(directory, "001_20260101_t.sql", "CREATE TABLE t (x int);\nCOMMIT;\nSELEC 1;")
+    with pytest.raises(SourceError) as refused:
+        apply_migrations(database, directory)
+    assert str(refused.value) == f'{bad}:4:1: syntax error at or near "SELEC"'
+    assert tables(database) == set()
