@@ -197,7 +197,7 @@ def detect_format(path: Path) -> DumpFormat:
         return "custom" if f.read(len(CUSTOM_MAGIC)) == CUSTOM_MAGIC else "plain"
 
 
-PG_DUMP_HEADER = "-- PostgreSQL database dump"
+PG_DUMP_HEADERS = ("-- PostgreSQL database dump", "-- PostgreSQL database cluster dump")
 # pg_dump's and pg_dumpall's last comment: a script without it was cut short.
 PG_DUMP_CLOSING = ("-- PostgreSQL database dump complete", "-- PostgreSQL database cluster dump complete")
 
@@ -209,7 +209,7 @@ def check_plain_dump_complete(path: Path) -> None:
     (`--`, blank lines, pg_dump 15.14+'s `\\unrestrict KEY`) is allowed."""
     with path.open("rb") as f:
         head = f.read(512).decode("utf-8", "replace")
-        if PG_DUMP_HEADER not in head.splitlines()[:3]:
+        if not set(PG_DUMP_HEADERS) & {line.strip() for line in head.splitlines()[:3]}:
             return
         size = f.seek(0, os.SEEK_END)
         f.seek(max(0, size - 4096))
