@@ -193,12 +193,15 @@ class Emptied:
 
 
 def _resolve(conn: psycopg.Connection[Any], names: list[str]) -> set[int]:
-    oids: set[int] = set()
-    for name in names:
-        row = conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()
-        if row is not None and row[0] is not None:
-            oids.add(int(row[0]))  # a table that does not exist: its seed says so when it runs
-    return oids
+    """The tables (ordinary or partitioned) `names` designate on the search path. A view a
+    seed writes through is not emptied; a table that does not exist is reported by its
+    seed when it runs."""
+    rows = conn.execute(
+        "SELECT c.oid FROM unnest(%s::text[]) AS name JOIN pg_class c ON c.oid = to_regclass(name)"
+        " WHERE c.relkind IN ('r', 'p')",
+        (names,),
+    ).fetchall()
+    return {int(row[0]) for row in rows}
 
 
 def _empty_tables(conn: psycopg.Connection[Any], names: list[str], *, cascade: bool) -> Emptied:

@@ -285,3 +285,20 @@ def test_extract_reads_in_a_read_only_transaction(new_database: NewDatabase) -> 
         assert conn.execute("SELECT last_value, is_called FROM s").fetchone() == (1, False)
     with pytest.raises(OptionError, match=r"a\.\.b"):
         extract_seed(source, ["a..b"])
+
+
+def test_fresh_empties_partitions_with_their_table_and_leaves_views_alone(database: str, tmp_path: Path) -> None:
+    run_sql(
+        database,
+        "CREATE TABLE m (at date NOT NULL, v int) PARTITION BY RANGE (at);"
+        "CREATE TABLE m_2026 PARTITION OF m FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+        "CREATE TABLE base (id int); CREATE VIEW through AS SELECT id FROM base;"
+        "INSERT INTO base VALUES (7);",
+    )
+    seeds = tmp_path / "seeds"
+    create_seed(seeds, "m", body="INSERT INTO m VALUES ('2026-05-01', 1);\nINSERT INTO through VALUES (8);\n")
+    run_seeds(database, seeds, "local")
+    seen: list[list[str]] = []
+    run_seeds(database, seeds, "local", fresh=True, on_emptied=seen.append)
+    assert seen == [["public.m"]]
+    assert count(database, "m_2026") == 1 and count(database, "base") == 3
