@@ -227,7 +227,8 @@ def migrate_fresh(
         raise typer.Abort()
     url = database_url(proj, environ)
     drop_everything(url)
-    runs = apply_migrations(url, _migrations_dir(proj))
+    done: list[MigrationRun] = []
+    runs = apply_migrations(url, _migrations_dir(proj), on_done=lambda run: _completed(run, done, False))
     console.print(f"{environ.name}: dropped everything, applied {len(runs)} migration(s)")
 
 

@@ -206,7 +206,12 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
             run_script(conn, migration.up_sql, migration.path, migration.up_line)
             duration = record()
     else:
-        run_script(conn, migration.up_sql, migration.path, migration.up_line)
+        try:
+            run_script(conn, migration.up_sql, migration.path, migration.up_line)
+        except NselfError:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")  # a transaction the file opened and did not end
+            raise
         duration = record()
     return MigrationRun(key, migration.name, _display(migration.path), duration)
 

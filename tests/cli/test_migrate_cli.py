@@ -111,3 +111,16 @@ def test_permission_errors_on_nself_history_are_one_line(project_dir: Path, data
     with psycopg.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM _nself.migrations").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM a").fetchone() == (1,)
+
+
+def test_fresh_shows_each_file_and_runs_them_from_clean_sessions(project_dir: Path, database: str) -> None:
+    migrations = project_dir / "nself/migrations"
+    (migrations / "003_20260103_c.sql").unlink()
+    write(migrations, "000_20251231_settings.sql", "SELECT set_config('search_path', '', false);")
+    fresh = nself(project_dir, database, "db", "migrate:fresh", "--yes")
+    assert fresh.code == 0, fresh.stderr
+    assert [line.split()[1] for line in fresh.stdout.splitlines() if line.startswith("applied")] == [
+        "nself/migrations/000_20251231_settings.sql",
+        "nself/migrations/001_20260101_a.sql",
+        "nself/migrations/002_20260102_b.sql",
+    ]
