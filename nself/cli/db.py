@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,6 +17,9 @@ from nself.cli.common import EnvOption, JsonOption, console, environment, print_
 from nself.errors import OptionError
 from nself.runtime.local import ClusterStatus, database_url, start_local, status_local, stop_local
 from nself.runtime.project import Project, guard_destructive
+
+if TYPE_CHECKING:
+    from nself.runtime.migrate import MigrationRun
 
 # Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
 # the commands that use them, so that `nself --help` and unrelated commands start fast.
@@ -77,8 +82,16 @@ def _migrations_dir(proj: Project) -> Path:
 
 
 @app.command("migrate")
-def migrate(env: EnvOption = None, as_json: JsonOption = False) -> None:
-    """Apply pending migrations of nself/migrations/ in order, each in its own transaction.
+def migrate(
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+    allow_changed: Annotated[
+        bool,
+        typer.Option("--allow-changed", help="Apply pending files even if an applied one was edited since."),
+    ] = False,
+) -> None:
+    """Apply pending migrations of nself/migrations/ in order, each in its own transaction
+    and from a clean session. Stops when an applied file was edited since (status changed).
 
     Examples:
 
@@ -90,17 +103,39 @@ def migrate(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
     proj, environ = environment(env)
     url = database_url(proj, environ)
-    with console.status("migrating") as status:
-        runs = apply_migrations(
-            url, _migrations_dir(proj), on_start=lambda m: status.update(f"applying {m.path.name}")
+    done: list[MigrationRun] = []
+    with console.status("migrating") as status, _report_on_failure(done, as_json):
+        apply_migrations(
+            url,
+            _migrations_dir(proj),
+            on_start=lambda m: status.update(f"applying {m.path.name}"),
+            on_done=lambda run: _completed(run, done, as_json),
+            allow_changed=allow_changed,
         )
     if as_json:
-        print_json([dataclasses.asdict(run) for run in runs])
-        return
-    for run in runs:
-        console.print(f"[green]applied[/green] {run.file} ({run.duration_ms} ms)")
-    if not runs:
+        print_json([dataclasses.asdict(run) for run in done])
+    elif not done:
         console.print(f"{environ.name}: up to date")
+
+
+def _completed(run: MigrationRun, done: list[MigrationRun], as_json: bool) -> None:
+    """Print a migration as soon as it is applied or rolled back: a later failure still shows it."""
+    done.append(run)
+    if not as_json:
+        verb = "[green]applied[/green]" if run.direction == "up" else "[yellow]rolled back[/yellow]"
+        console.print(f"{verb} {run.file} ({run.duration_ms} ms)")
+
+
+@contextlib.contextmanager
+def _report_on_failure(done: list[MigrationRun], as_json: bool) -> Iterator[None]:
+    """With --json, a failure still prints the migrations completed before it (the error
+    itself goes to stderr as usual)."""
+    try:
+        yield
+    except Exception:
+        if as_json:
+            print_json([dataclasses.asdict(run) for run in done])
+        raise
 
 
 @app.command("migrate:create")
@@ -134,12 +169,16 @@ def migrate_rollback(
     from nself.runtime.migrate import rollback_migrations
 
     proj, environ = environment(env)
-    runs = rollback_migrations(database_url(proj, environ), _migrations_dir(proj), steps=steps)
+    done: list[MigrationRun] = []
+    with _report_on_failure(done, as_json):
+        rollback_migrations(
+            database_url(proj, environ),
+            _migrations_dir(proj),
+            steps=steps,
+            on_done=lambda run: _completed(run, done, as_json),
+        )
     if as_json:
-        print_json([dataclasses.asdict(run) for run in runs])
-        return
-    for run in runs:
-        console.print(f"[yellow]rolled back[/yellow] {run.file} ({run.duration_ms} ms)")
+        print_json([dataclasses.asdict(run) for run in done])
 
 
 @app.command("migrate:status")
@@ -188,7 +227,8 @@ def migrate_fresh(
         raise typer.Abort()
     url = database_url(proj, environ)
     drop_everything(url)
-    runs = apply_migrations(url, _migrations_dir(proj))
+    done: list[MigrationRun] = []
+    runs = apply_migrations(url, _migrations_dir(proj), on_done=lambda run: _completed(run, done, False))
     console.print(f"{environ.name}: dropped everything, applied {len(runs)} migration(s)")
 
 

@@ -20,11 +20,41 @@ def _seeds_dir() -> Path:
     return project().root / "nself" / "seeds"
 
 
-def _run(name: str | None, env: str | None, fresh: bool, as_json: bool) -> None:
+FreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Empty the seeded tables and run every seed, all in one transaction. Refused when "
+        "other tables referencing them hold rows, unless --cascade.",
+    ),
+]
+CascadeOption = Annotated[
+    bool,
+    typer.Option("--cascade", help="With --fresh: also empty the tables that reference the seeded ones (named)."),
+]
+
+
+def _run(name: str | None, env: str | None, fresh: bool, cascade: bool, as_json: bool) -> None:
+    from nself.runtime.project import guard_destructive
     from nself.runtime.seeds import run_seeds
 
     proj, environ = environment(env)
-    runs = run_seeds(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name, only=name, fresh=fresh)
+    if fresh:
+        guard_destructive(environ, "empty the seeded tables (seed --fresh)")
+
+    def emptied(tables: list[str]) -> None:
+        if not as_json:
+            console.print(f"[yellow]emptied[/yellow] {', '.join(tables) or 'no tables'}")
+
+    runs = run_seeds(
+        database_url(proj, environ),
+        proj.root / "nself" / "seeds",
+        environ.name,
+        only=name,
+        fresh=fresh,
+        cascade=cascade,
+        on_emptied=emptied,
+    )
     if as_json:
         print_json([run.__dict__ for run in runs])
         return
@@ -41,7 +71,8 @@ def _run(name: str | None, env: str | None, fresh: bool, as_json: bool) -> None:
 def seed(
     ctx: typer.Context,
     env: EnvOption = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Empty the seeded tables and run every seed.")] = False,
+    fresh: FreshOption = False,
+    cascade: CascadeOption = False,
 ) -> None:
     """Run all seeds: nself/seeds/*.sql, then nself/seeds/<env>/*.sql. Unchanged seeds are
     skipped; changed ones run again.
@@ -53,14 +84,15 @@ def seed(
       nself seed run users --env staging
     """
     if ctx.invoked_subcommand is None:
-        _run(None, env, fresh, False)
+        _run(None, env, fresh, cascade, False)
 
 
 @app.command("run")
 def run(
     name: Annotated[str | None, typer.Argument(help="Run only this seed (file name, .sql optional).")] = None,
     env: EnvOption = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Empty the seeded tables and run every seed.")] = False,
+    fresh: FreshOption = False,
+    cascade: CascadeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run seeds (all, or one by name).
@@ -71,7 +103,7 @@ def run(
 
       nself seed run 001_admin_users --fresh
     """
-    _run(name, env, fresh, as_json)
+    _run(name, env, fresh, cascade, as_json)
 
 
 @app.command("init")
@@ -148,7 +180,10 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
 @app.command("extract")
 def extract(
     tables: Annotated[list[str], typer.Argument(help="Tables to extract (schema.table or table).")],
-    where: Annotated[str | None, typer.Option("--where", help="SQL condition for the rows to keep.")] = None,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", help="One SQL condition for the rows to keep (read-only; one expression)."),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: a new seed).")] = None,
     env: EnvOption = None,
 ) -> None:

@@ -197,6 +197,33 @@ def detect_format(path: Path) -> DumpFormat:
         return "custom" if f.read(len(CUSTOM_MAGIC)) == CUSTOM_MAGIC else "plain"
 
 
+PG_DUMP_HEADERS = ("-- PostgreSQL database dump", "-- PostgreSQL database cluster dump")
+# pg_dump's and pg_dumpall's last comment: a script without it was cut short.
+PG_DUMP_CLOSING = ("-- PostgreSQL database dump complete", "-- PostgreSQL database cluster dump complete")
+
+
+def check_plain_dump_complete(path: Path) -> None:
+    """Refuse a plain script that pg_dump (or pg_dumpall) started but whose closing line is
+    missing: cut at a statement boundary, it would load "successfully" with part of the
+    data. Scripts not written by pg_dump are not checked. What may follow the closing line
+    (`--`, blank lines, pg_dump 15.14+'s `\\unrestrict KEY`) is allowed."""
+    with path.open("rb") as f:
+        head = f.read(512).decode("utf-8", "replace")
+        if not set(PG_DUMP_HEADERS) & {line.strip() for line in head.splitlines()[:3]}:
+            return
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 4096))
+        tail = f.read().decode("utf-8", "replace")
+    lines = [line.strip() for line in tail.splitlines()]
+    while lines and (not lines[-1] or lines[-1] == "--" or lines[-1].startswith("\\unrestrict ")):
+        lines.pop()
+    if not lines or lines[-1] not in PG_DUMP_CLOSING:
+        raise OptionError(
+            f"{path}: incomplete pg_dump script (no '{PG_DUMP_CLOSING[0]}' line at its end): "
+            "it was cut short; nothing was loaded"
+        )
+
+
 def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool = True) -> LoadResult:
     """Restore `path` (a custom archive via pg_restore, else a plain SQL script via psql) into
     the database at `url`. In a single transaction (the default) a failure leaves the target
@@ -204,6 +231,8 @@ def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool 
     fmt = detect_format(path)
     if clean and fmt == "plain":
         raise OptionError(f"--clean needs a custom-format dump; {path} is a plain SQL script")
+    if fmt == "plain":
+        check_plain_dump_complete(path)
     started = time.monotonic()
     major = server_major(url)
     conninfo, env = libpq_target(url)

@@ -3,7 +3,11 @@
 History lives in the database (`_nself.migrations`). Each file runs in its own
 transaction unless it opts out (`-- nself:no-transaction`, or dbmate's
 `-- migrate:up transaction:false`), so a failing file leaves schema and history as they
-were. A session-level advisory lock serialises concurrent runs: each file applies once."""
+were. Every file starts from a clean session, and the advisory lock shared with the seeds
+runner serialises concurrent runs: each file applies once (nself.runtime.session).
+Transaction control that would commit part of a file without its history row is refused
+before anything runs. An applied file edited since (status `changed`) stops `migrate`, as
+Flyway's validate does, unless the caller allows it."""
 
 from __future__ import annotations
 
@@ -18,18 +22,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
-from pglast import parser as pg_parser
 
 from nself.connection import connect
-from nself.errors import NselfError, OptionError, SourceError, position_of
+from nself.errors import NselfError, OptionError
 from nself.frontends.migration_files import MigrationFile, discover_migrations
+from nself.runtime.session import (
+    ADVISORY_LOCK_KEY,
+    check_transaction_control,
+    clean_session,
+    database_error,
+    ensure_table,
+    locked_connection,
+    run_script,
+)
+
+__all__ = ["ADVISORY_LOCK_KEY", "run_script"]  # kept importable from here
 
 META_SCHEMA = "_nself"
 HISTORY_TABLE = f"{META_SCHEMA}.migrations"
-# Any constant would do; this one is "nself" in ASCII so it is recognisable in pg_locks.
-ADVISORY_LOCK_KEY = 0x6E73656C66
 
-_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
 _NO_TRANSACTION = re.compile(r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false)", re.MULTILINE)
 
 Status = Literal["applied", "pending", "changed", "missing"]
@@ -72,8 +83,9 @@ def migration_key(migration: MigrationFile) -> str:
 
 
 def ensure_history(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
-    conn.execute(
+    ensure_table(
+        conn,
+        HISTORY_TABLE,
         f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
             version text PRIMARY KEY,
             name text NOT NULL,
@@ -81,26 +93,24 @@ def ensure_history(conn: psycopg.Connection[Any]) -> None:
             applied_at timestamptz NOT NULL DEFAULT now(),
             duration_ms integer NOT NULL,
             applied_order bigint GENERATED ALWAYS AS IDENTITY
-        )"""
+        )""",
+        what="the migration history",
     )
 
 
 @contextmanager
 def migration_lock(url: str) -> Iterator[psycopg.Connection[Any]]:
-    """An autocommit connection holding the project's advisory lock, with history ready."""
-    with connect(url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
-        try:
-            ensure_history(conn)
-            yield conn
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+    """An autocommit connection holding nself's advisory lock, with history ready."""
+    with locked_connection(url) as conn:
+        ensure_history(conn)
+        yield conn
 
 
 def _applied(conn: psycopg.Connection[Any]) -> dict[str, tuple[str, str, datetime, int]]:
-    rows = conn.execute(
-        f"SELECT version, name, checksum, applied_at, duration_ms FROM {HISTORY_TABLE} ORDER BY applied_order"
-    ).fetchall()
+    with database_error(f"cannot read the migration history ({HISTORY_TABLE})"):
+        rows = conn.execute(
+            f"SELECT version, name, checksum, applied_at, duration_ms FROM {HISTORY_TABLE} ORDER BY applied_order"
+        ).fetchall()
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
@@ -133,103 +143,135 @@ def migration_status(url: str, directory: Path) -> list[MigrationState]:
     return states
 
 
-def _statements(sql: str) -> list[tuple[int, str]]:
-    """(offset, text) of each statement, split by PostgreSQL's own scanner."""
-    try:
-        parts = pg_parser.split(sql, with_parser=False, only_slices=True)
-    except pg_parser.ParseError:
-        return [(0, sql)]
-    return [(piece.start, sql[piece]) for piece in parts]
-
-
-def run_script(conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int) -> None:
-    """Run each statement of `sql`; an error names path:line:col of the failing statement."""
-    for offset, statement in _statements(sql):
-        try:
-            conn.execute(statement.encode())
-        except psycopg.Error as exc:
-            diag = exc.diag
-            position = offset + len(_LEADING_COMMENTS.match(statement).group(0))  # type: ignore[union-attr]
-            if diag.statement_position:
-                position = offset + int(diag.statement_position) - 1
-            line, col = position_of(sql, position)
-            message = diag.message_primary or str(exc).splitlines()[0]
-            raise SourceError(path, line + first_line - 1, col, message) from None
-
-
 def apply_migrations(
     url: str,
     directory: Path,
     *,
     on_start: Callable[[MigrationFile], None] | None = None,
+    on_done: Callable[[MigrationRun], None] | None = None,
+    allow_changed: bool = False,
 ) -> list[MigrationRun]:
-    """Apply every pending migration in order. Files edited after they were applied are
-    reported by `migration_status`, not re-run."""
+    """Apply every pending migration in order, each from a clean session; `on_done` hears of
+    each as it completes (so a failure on file N still shows 1..N-1). Refused before
+    anything runs when a pending file holds transaction control it must not, or (unless
+    `allow_changed`) when an applied file was edited since: that edit would never reach
+    the database."""
     files = discover_migrations(directory) if directory.exists() else []
     runs: list[MigrationRun] = []
     with migration_lock(url) as conn:
         applied = _applied(conn)
-        for migration in files:
-            key = migration_key(migration)
-            if key in applied:
-                continue
+        if not allow_changed:
+            edited = [m for m in files if migration_key(m) in applied and applied[migration_key(m)][1] != checksum_of(m)]
+            if edited:
+                names = ", ".join(_display(m.path) for m in edited)
+                raise MigrationFailed(
+                    f"applied migration(s) edited since they were applied (status changed): {names}; "
+                    "restore the applied text, or allow it (--allow-changed)"
+                )
+        pending = [m for m in files if migration_key(m) not in applied]
+        for migration in pending:
+            check_transaction_control(
+                migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration"
+            )
+        for migration in pending:
             if on_start:
                 on_start(migration)
-            runs.append(_apply_one(conn, migration, key))
+            run = _apply_one(conn, migration, migration_key(migration))
+            runs.append(run)
+            if on_done:
+                on_done(run)
     return runs
+
+
+def _in_transaction(migration: MigrationFile) -> bool:
+    return not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
 
 def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str) -> MigrationRun:
     started = time.perf_counter()
-    in_transaction = not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
-    def record(duration_ms: int) -> None:
-        conn.execute(
-            f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",
-            (key, migration.name, checksum_of(migration), duration_ms),
-        )
+    def record() -> int:
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        clean_session(conn)  # the file may have left a role without rights on the history
+        with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
+            conn.execute(
+                f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",
+                (key, migration.name, checksum_of(migration), duration_ms),
+            )
+        return duration_ms
 
-    if in_transaction:
+    clean_session(conn)
+    if _in_transaction(migration):
         with conn.transaction():
             run_script(conn, migration.up_sql, migration.path, migration.up_line)
-            duration = int((time.perf_counter() - started) * 1000)
-            record(duration)
+            duration = record()
     else:
-        run_script(conn, migration.up_sql, migration.path, migration.up_line)
-        duration = int((time.perf_counter() - started) * 1000)
-        record(duration)
+        try:
+            run_script(conn, migration.up_sql, migration.path, migration.up_line)
+        except NselfError:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")  # a transaction the file opened and did not end
+            raise
+        duration = record()
     return MigrationRun(key, migration.name, _display(migration.path), duration)
 
 
-def rollback_migrations(url: str, directory: Path, *, steps: int = 1) -> list[MigrationRun]:
-    """Run the down sections of the last `steps` applied migrations, newest first."""
+def rollback_migrations(
+    url: str,
+    directory: Path,
+    *,
+    steps: int = 1,
+    on_done: Callable[[MigrationRun], None] | None = None,
+) -> list[MigrationRun]:
+    """Run the down sections of the last `steps` applied migrations, newest first, each from
+    a clean session and in its own transaction; `on_done` hears of each as it completes.
+    Every down section is checked before the first runs."""
     if steps < 1:
         raise OptionError("--steps must be at least 1")
     files = {migration_key(m): m for m in (discover_migrations(directory) if directory.exists() else [])}
     runs: list[MigrationRun] = []
     with migration_lock(url) as conn:
-        newest = conn.execute(
-            f"SELECT version FROM {HISTORY_TABLE} ORDER BY applied_order DESC LIMIT %s", (steps,)
-        ).fetchall()
+        with database_error(f"cannot read the migration history ({HISTORY_TABLE})"):
+            newest = conn.execute(
+                f"SELECT version FROM {HISTORY_TABLE} ORDER BY applied_order DESC LIMIT %s", (steps,)
+            ).fetchall()
+        chosen: list[tuple[str, MigrationFile, str]] = []
         for (key,) in newest:
             migration = files.get(key)
             if migration is None:
                 raise MigrationFailed(f"cannot roll back {key}: its migration file is gone from {directory}")
             if migration.down_sql is None or not migration.down_sql.strip():
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
+            path = migration.down_path or migration.path
+            check_transaction_control(
+                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration"
+            )
+            chosen.append((key, migration, migration.down_sql))
+        for key, migration, down_sql in chosen:
             started = time.perf_counter()
+            clean_session(conn)
             with conn.transaction():
-                run_script(conn, migration.down_sql, migration.down_path or migration.path, migration.down_line or 1)
-                conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
+                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1)
+                clean_session(conn)
+                with database_error(f"cannot update {HISTORY_TABLE}"):
+                    conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
             duration = int((time.perf_counter() - started) * 1000)
-            runs.append(MigrationRun(key, migration.name, _display(migration.path), duration, "down"))
+            run = MigrationRun(key, migration.name, _display(migration.path), duration, "down")
+            runs.append(run)
+            if on_done:
+                on_done(run)
     return runs
 
 
 def drop_everything(url: str) -> None:
     """Drop every user schema (history included) and recreate an empty `public`, as in a
-    new database. Used by `migrate:fresh`, which the caller guards."""
-    with connect(url, autocommit=True) as conn, conn.transaction():
+    new database. Used by `migrate:fresh`, which the caller guards. One transaction: a
+    failure (permission denied, say) drops nothing."""
+    with (
+        connect(url, autocommit=True) as conn,
+        database_error("cannot drop everything, nothing was dropped"),
+        conn.transaction(),
+    ):
         schemas = [
             row[0]
             for row in conn.execute(

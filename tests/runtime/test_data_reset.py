@@ -176,3 +176,16 @@ def test_extension_tables_keep_their_rows(database: str, layout: tuple[Path, Pat
 
     assert "spatial_ref_sys" not in result.tables
     assert fetch(database, spatial_ref_sys) == before != [(0,)]
+
+
+def test_rebuild_runs_each_file_from_a_clean_session(database: str, layout: tuple[Path, Path]) -> None:
+    """A migration and a seed that clear search_path: the next file still finds its tables,
+    in a rebuild as in a step-by-step migrate."""
+    migrations, seeds = layout
+    (migrations / "000_20251231_settings.sql").write_text(
+        "-- migrate:up\nSELECT set_config('search_path', '', false);\n-- migrate:down\n"
+    )
+    (seeds / "000_settings.sql").write_text("SELECT set_config('search_path', '', false);\n")
+    result = reset_data(database, migrations, seeds, "local", keep_seeds=True)
+    assert result.migrations == ["000", "001"] and result.seeds == ["000_settings.sql", "001_authors.sql"]
+    assert fetch(database, "SELECT count(*) FROM authors") == [(2,)]

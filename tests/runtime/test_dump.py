@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from nself.errors import OptionError
 from nself.frontends.live import introspect
 from nself.runtime.dump import ClientProgramError, DumpFormat, dump, find_client, load
 from tests.conftest import NewDatabase, run_sql
@@ -248,3 +249,26 @@ def test_the_server_version_wins_over_the_newest(tmp_path: Path) -> None:
     dirs = [str(tmp_path / "bin15"), str(tmp_path / "bin17")]
     assert find_client("pg_dump", 15, path="", library_dirs=dirs) == tmp_path / "bin15" / "pg_dump"
     assert find_client("pg_dump", 16, path="", library_dirs=dirs) == tmp_path / "bin17" / "pg_dump"
+
+
+def test_a_plain_dump_cut_at_a_statement_boundary_is_refused(
+    source: str, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    whole = tmp_path / "all.sql"
+    dump(source, whole, fmt="plain")
+    text = whole.read_text()
+    # Cut right after the first table's CREATE statement: psql would run the rest "successfully".
+    cut = tmp_path / "cut.sql"
+    cut.write_text(text[: text.index(";\n", text.index("CREATE TABLE")) + 2])
+    target = new_database()
+    with pytest.raises(OptionError, match=r"cut\.sql: incomplete pg_dump script .* nothing was loaded"):
+        load(target, cut)
+    assert tables_in(target) == set()
+    # The whole dump (closing line, then pg_dump's `\unrestrict` line) and a script not
+    # written by pg_dump load as before.
+    load(target, whole)
+    assert checksums(target) == checksums(source)
+    script = tmp_path / "mine.sql"
+    script.write_text("CREATE TABLE mine (x int);\n")
+    load(target, script)
+    assert "public.mine" in tables_in(target)

@@ -4,13 +4,15 @@ mid-file, concurrency and drift."""
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from nself.errors import SourceError
+from nself.errors import NselfError, SourceError
 from nself.runtime.migrate import (
+    MigrationFailed,
     apply_migrations,
     create_migration,
     drop_everything,
@@ -147,3 +149,137 @@ def test_rollback_without_down_section_is_refused(database: str, tmp_path: Path)
     with pytest.raises(Exception, match="has no down section"):
         rollback_migrations(database, directory)
     assert tables(database) == {"t"}
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def history_rows(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM _nself.migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_session_state_does_not_leak_from_one_file_into_the_next(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    write(directory, "001_20260101_a.sql", "SELECT set_config('search_path', '', false);\nCREATE TEMP TABLE scratch (x int);\nCREATE TABLE public.a (x int);")
+    write(directory, "002_20260102_b.sql", "CREATE TEMP TABLE scratch (x int);\nCREATE TABLE b (x int);")
+    assert [r.version for r in apply_migrations(database, directory)] == ["001", "002"]
+    # migrate:fresh (drop everything, apply all in one process) gives the same.
+    drop_everything(database)
+    assert [r.version for r in apply_migrations(database, directory)] == ["001", "002"]
+    assert tables(database) == {"a", "b"}
+
+
+def test_a_role_set_by_a_file_does_not_reach_the_next(database: str, tmp_path: Path) -> None:
+    role = f"r_{uuid.uuid4().hex[:8]}"
+    directory = tmp_path / "migrations"
+    write(directory, "001_20260101_role.sql", f"CREATE ROLE {role};\nSET ROLE {role};")
+    write(directory, "002_20260102_t.sql", "CREATE TABLE t (x int);")
+    try:
+        apply_migrations(database, directory)
+        with psycopg.connect(database) as conn:
+            assert conn.execute("SELECT tableowner FROM pg_tables WHERE tablename = 't'").fetchone() == ("postgres",)
+    finally:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS t; DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.parametrize("control", ["COMMIT;", "end;", "BEGIN;", "ROLLBACK;", "START TRANSACTION;", "PREPARE TRANSACTION 'x';"])
+def test_transaction_control_is_refused_before_anything_runs(database: str, project_migrations: Path, control: str) -> None:
+    bad = write(project_migrations, "003_20260103_half.sql", f"CREATE TABLE half (x int);\n  {control}\nCREATE TABLE other (x int);")
+    with pytest.raises(SourceError) as refused:
+        apply_migrations(database, project_migrations)
+    # Line 3 of the file (the up section starts on line 2), column 3.
+    assert str(refused.value).startswith(f"{bad}:3:3: {control.split()[0].rstrip(';').upper()}")
+    assert tables(database) == set() and history_rows(database) == 0
+
+
+def test_savepoints_and_sql_function_bodies_are_not_transaction_control(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    write(
+        directory,
+        "001_20260101_ok.sql",
+        "CREATE TABLE t (x int);\nSAVEPOINT s;\nINSERT INTO t VALUES (1);\nROLLBACK TO SAVEPOINT s;\nRELEASE s;\n"
+        "CREATE FUNCTION one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n"
+        "DO $$ BEGIN PERFORM 1; END $$;",
+    )
+    apply_migrations(database, directory)
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT one(), (SELECT count(*) FROM t)").fetchone() == (1, 0)
+
+
+def test_no_transaction_files_may_hold_whole_transactions_but_not_open_ones(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    (directory).mkdir()
+    (directory / "001_20260101_whole.sql").write_text(
+        "-- migrate:up transaction:false\nBEGIN;\nCREATE TABLE t (x int);\nCOMMIT;\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n"
+    )
+    apply_migrations(database, directory)
+    assert tables(database) == {"t"}
+    open_one = directory / "002_20260102_open.sql"
+    open_one.write_text("-- nself:no-transaction\nCREATE TABLE u (x int);\nBEGIN;\nCREATE TABLE v (x int);\n")
+    with pytest.raises(SourceError, match=r"002_20260102_open.sql:3:1: BEGIN opens a transaction"):
+        apply_migrations(database, directory)
+    assert tables(database) == {"t"} and history_rows(database) == 1
+
+
+def test_rollback_refuses_transaction_control_in_a_down_section(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    write(directory, "001_20260101_t.sql", "CREATE TABLE t (x int);", "DROP TABLE t;\nCOMMIT;")
+    apply_migrations(database, directory)
+    with pytest.raises(SourceError, match=r":5:1: COMMIT"):
+        rollback_migrations(database, directory)
+    assert tables(database) == {"t"} and history_rows(database) == 1
+
+
+def test_an_edited_applied_file_stops_migrate_unless_allowed(database: str, project_migrations: Path) -> None:
+    apply_migrations(database, project_migrations)
+    first = project_migrations / "001_20260101_users.sql"
+    first.write_text(first.read_text().replace("email text", "email text NOT NULL"))
+    write(project_migrations, "003_20260103_tags.sql", "CREATE TABLE tags (id int);")
+    with pytest.raises(MigrationFailed, match=r"status changed.*001_20260101_users.sql.*--allow-changed"):
+        apply_migrations(database, project_migrations)
+    assert "tags" not in tables(database)
+    assert [r.version for r in apply_migrations(database, project_migrations, allow_changed=True)] == ["003"]
+
+
+def test_files_are_reported_as_they_complete(database: str, project_migrations: Path) -> None:
+    write(project_migrations, "003_20260103_bad.sql", "SELECT nope;")
+    done: list[str] = []
+    with pytest.raises(SourceError):
+        apply_migrations(database, project_migrations, on_done=lambda run: done.append(run.version))
+    assert done == ["001", "002"] and history_rows(database) == 2
+
+
+def test_permission_denied_on_the_history_is_one_line(database: str, project_migrations: Path) -> None:
+    apply_migrations(database, project_migrations)
+    role = f"u_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        as_role = database.replace("postgres@", f"{role}@", 1)
+        for call in (
+            lambda: apply_migrations(as_role, project_migrations),
+            lambda: rollback_migrations(as_role, project_migrations),
+            lambda: drop_everything(as_role),
+        ):
+            with pytest.raises(NselfError) as failure:
+                call()
+            assert "permission denied" in str(failure.value) or "must be owner" in str(failure.value)
+            assert "\n" not in str(failure.value)
+        assert history_rows(database) == 2
+    finally:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_a_syntax_error_beside_transaction_control_is_reported_before_anything_runs(
+    database: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "migrations"
+    bad = write(directory, "001_20260101_t.sql", "CREATE TABLE t (x int);\nCOMMIT;\nSELEC 1;")
+    with pytest.raises(SourceError) as refused:
+        apply_migrations(database, directory)
+    assert str(refused.value) == f'{bad}:4:1: syntax error at or near "SELEC"'
+    assert tables(database) == set()

@@ -1,0 +1,221 @@
+"""Running a project's SQL files (migrations, seeds) on one database session.
+
+One owner for what every runner of those files needs, so that `db migrate`,
+`db migrate:fresh`, `data reset` and `seed` cannot differ:
+- `locked_connection`: the advisory lock that serialises runs across processes (each
+  file applies once however many processes run at the same time);
+- `clean_session`: every file starts from a clean session, so that what one file sets
+  (`search_path`, a role, a temporary table) never reaches the next, and a sequence of
+  files behaves the same run in one process or in several;
+- `split_statements` / `run_script`: statements split by PostgreSQL's grammar, an error
+  naming file:line:col;
+- `check_transaction_control`: a `COMMIT` inside a file that nself runs in its own
+  transaction would commit half of it without its history row; refused before anything
+  runs;
+- `database_error`: a database error that is not the file's (permission denied on
+  `_nself`, say) as one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pglast import ast, parse_sql
+from pglast import parser as pg_parser
+from pglast.enums.parsenodes import TransactionStmtKind
+
+from nself.connection import connect
+from nself.errors import NselfError, SourceError, position_of
+
+# Any constant would do; this one is "nself" in ASCII so it is recognisable in pg_locks.
+ADVISORY_LOCK_KEY = 0x6E73656C66
+
+# What DISCARD ALL does (its documented equivalent), less `pg_advisory_unlock_all()`:
+# DISCARD ALL cannot run inside a transaction block (a `seed --fresh` run is one
+# transaction) and would release the lock that serialises the run. Sent as one simple
+# query: one round trip. psycopg sees the DEALLOCATE ALL and forgets its prepared statements.
+_CLEAN_SESSION = (
+    b"CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+    b"DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+)
+
+# Transaction control that ends or opens a transaction. SAVEPOINT, RELEASE and ROLLBACK TO
+# stay inside the transaction that holds them and are allowed everywhere.
+_OPENS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
+_ENDS = {TransactionStmtKind.TRANS_STMT_COMMIT, TransactionStmtKind.TRANS_STMT_ROLLBACK}
+_WITHIN = {
+    TransactionStmtKind.TRANS_STMT_SAVEPOINT,
+    TransactionStmtKind.TRANS_STMT_RELEASE,
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_TO,
+}
+_TWO_PHASE = {
+    TransactionStmtKind.TRANS_STMT_PREPARE: "PREPARE TRANSACTION",
+    TransactionStmtKind.TRANS_STMT_COMMIT_PREPARED: "COMMIT PREPARED",
+    TransactionStmtKind.TRANS_STMT_ROLLBACK_PREPARED: "ROLLBACK PREPARED",
+}
+# First tokens of the statements above (the scanner's names): only those are parsed.
+_TRANSACTION_TOKENS = {"BEGIN_P", "START", "COMMIT", "END_P", "ROLLBACK", "ABORT_P", "PREPARE"}
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    offset: int  # character offset of the statement in its script
+    text: str
+
+
+@contextlib.contextmanager
+def locked_connection(url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection holding nself's advisory lock, shared by the migrations and
+    seeds runners: concurrent runs wait for each other, so each file applies once."""
+    with connect(url, autocommit=True) as conn:
+        with database_error("cannot take nself's advisory lock"):
+            conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
+        try:
+            yield conn
+        finally:
+            # Closing the connection releases the lock anyway; a broken one says nothing more.
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+
+
+def clean_session(conn: psycopg.Connection[Any]) -> None:
+    """Put the session back as it was when it connected (settings, role, temporary tables,
+    prepared statements, cursors, listeners), inside or outside a transaction, keeping
+    nself's advisory lock."""
+    conn.execute(_CLEAN_SESSION)
+
+
+def split_statements(sql: str) -> list[Statement]:
+    """Each statement of `sql` with its offset, split by PostgreSQL's grammar (so that
+    `BEGIN ATOMIC ... END` bodies stay whole); by the scanner alone when the script does
+    not parse, so that the server reports the error at its position."""
+    return _split(sql)[0]
+
+
+def _split(sql: str) -> tuple[list[Statement], pg_parser.ParseError | None]:
+    """The statements, and the grammar's error when the scanner had to split them."""
+    try:
+        parts = pg_parser.split(sql, with_parser=True, only_slices=True)
+    except pg_parser.ParseError as error:
+        try:
+            parts = pg_parser.split(sql, with_parser=False, only_slices=True)
+        except pg_parser.ParseError:
+            return [Statement(0, sql)], error
+        return [Statement(piece.start, sql[piece]) for piece in parts], error
+    return [Statement(piece.start, sql[piece]) for piece in parts], None
+
+
+def _first_token(text: str) -> pg_parser.Token | None:
+    try:
+        tokens = pg_parser.scan(text)
+    except pg_parser.ParseError:
+        return None
+    return next((t for t in tokens if t.name not in ("SQL_COMMENT", "C_COMMENT")), None)
+
+
+def _transaction_control(statement: Statement) -> tuple[TransactionStmtKind, str, int] | None:
+    """(kind, keyword as written, offset of the keyword) of a transaction control statement."""
+    first = _first_token(statement.text)
+    if first is None or first.name not in _TRANSACTION_TOKENS:
+        return None
+    try:
+        parsed = parse_sql(statement.text)
+    except pg_parser.ParseError:
+        return None
+    node = parsed[0].stmt if len(parsed) == 1 else None
+    if not isinstance(node, ast.TransactionStmt) or node.kind is None:
+        return None
+    kind = TransactionStmtKind(node.kind)
+    keyword = _TWO_PHASE.get(kind) or statement.text[first.start : first.end + 1].upper()
+    return kind, keyword, statement.offset + first.start
+
+
+def check_transaction_control(
+    sql: str, path: Path, first_line: int, *, in_transaction: bool, what: str = "file"
+) -> None:
+    """Refuse, naming file:line:col, transaction control that would break the run of a
+    `what` (migration, seed): where nself runs it in its own transaction, any
+    BEGIN/COMMIT/ROLLBACK/END (part of it would commit without its history row); where it
+    runs without one, a transaction left open at the end (the history row would be written
+    inside it). Two-phase commit is refused in both."""
+
+    def refuse(offset: int, message: str) -> None:
+        line, col = position_of(sql, offset)
+        raise SourceError(path, line + first_line - 1, col, message)
+
+    opened: tuple[str, int] | None = None
+    statements, parse_error = _split(sql)
+    for statement in statements:
+        found = _transaction_control(statement)
+        if found is None or found[0] in _WITHIN:
+            continue
+        if parse_error is not None:
+            # Split by the scanner, an `END` may close a `BEGIN ATOMIC` body rather than a
+            # transaction: what is certain is the syntax error, reported before anything runs.
+            where = parse_error.args[1] if len(parse_error.args) > 1 and parse_error.args[1] else 0
+            refuse(where, str(parse_error.args[0]))
+        kind, keyword, offset = found
+        if kind in _TWO_PHASE:
+            refuse(offset, f"{keyword}: two-phase commit cannot be part of a {what}")
+        if in_transaction:
+            hint = ", or mark the file `-- nself:no-transaction`" if what == "migration" else ""
+            refuse(
+                offset,
+                f"{keyword} inside a {what} that nself runs in one transaction would commit part of "
+                f"it without its history row; remove it (nself commits the {what} and its history "
+                f"together){hint}",
+            )
+        opened = (keyword, offset) if kind in _OPENS else None
+    if opened is not None:
+        refuse(
+            opened[1],
+            f"{opened[0]} opens a transaction that the {what} never ends (COMMIT or ROLLBACK): "
+            "its history row would be written inside it",
+        )
+
+
+def run_script(conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int) -> None:
+    """Run each statement of `sql`; an error names path:line:col of the failing statement."""
+    for statement in split_statements(sql):
+        try:
+            conn.execute(statement.text.encode())
+        except psycopg.Error as exc:
+            diag = exc.diag
+            position = statement.offset + _leading_blank(statement.text)
+            if diag.statement_position:
+                position = statement.offset + int(diag.statement_position) - 1
+            line, col = position_of(sql, position)
+            message = diag.message_primary or str(exc).splitlines()[0]
+            raise SourceError(path, line + first_line - 1, col, message) from None
+
+
+def _leading_blank(text: str) -> int:
+    """Characters of whitespace and comments before the statement's first token."""
+    first = _first_token(text)
+    return first.start if first is not None else 0
+
+
+def ensure_table(conn: psycopg.Connection[Any], qualified: str, create: str, *, what: str) -> None:
+    """Create one of nself's own tables (`qualified`, in its schema) unless it exists, so that a
+    role that may use it but not create in the database still can; `what` names it in errors."""
+    schema = qualified.split(".", 1)[0]
+    with database_error(f"cannot use {what} ({qualified})"):
+        if conn.execute("SELECT to_regclass(%s) IS NULL", (qualified,)).fetchone() == (True,):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}".encode())
+            conn.execute(create.encode())
+
+
+@contextlib.contextmanager
+def database_error(doing: str) -> Iterator[None]:
+    """Turn a database error raised by nself's own statements (not a file's) into one line:
+    `doing: PostgreSQL's message`."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        message = exc.diag.message_primary or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise NselfError(f"{doing}: {message}") from None

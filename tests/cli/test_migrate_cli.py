@@ -1,0 +1,121 @@
+"""`nself db migrate` / `migrate:rollback` through the real CLI: files printed as they
+complete (a failure still shows the ones before it, --json too), edited applied files stop
+the run, and permission errors on `_nself` are one line with exit 1."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.runtime.migrate import apply_migrations
+from nself.runtime.seeds import run_seeds
+from tests.clitools import Result, run_nself
+
+
+def write(directory: Path, name: str, up: str, down: str = "") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"-- migrate:up\n{up}\n-- migrate:down\n{down}\n")
+    return path
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    (tmp_path / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_MIGRATE_URL"\n')
+    migrations = tmp_path / "nself" / "migrations"
+    write(migrations, "001_20260101_a.sql", "CREATE TABLE a (x int);", "DROP TABLE a;")
+    write(migrations, "002_20260102_b.sql", "CREATE TABLE b (x int);", "DROP TABLE b;\nSELECT nope;")
+    write(migrations, "003_20260103_c.sql", "CREATE TABLE c (x int);\nSELECT nope;", "DROP TABLE c;")
+    return tmp_path
+
+
+def nself(project: Path, url: str, *args: str) -> Result:
+    return run_nself(*args, "--env", "staging", cwd=project, env={"NSELF_MIGRATE_URL": url})
+
+
+def one_line_error(result: Result) -> str:
+    assert result.code == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "internal error" not in lines[0], result.stderr
+    return lines[0]
+
+
+def test_a_failure_still_shows_the_files_applied_before_it(project_dir: Path, database: str) -> None:
+    failed = nself(project_dir, database, "db", "migrate")
+    assert "003_20260103_c.sql:3:8: column \"nope\" does not exist" in one_line_error(failed)
+    assert "applied nself/migrations/001_20260101_a.sql" in failed.stdout
+    assert "applied nself/migrations/002_20260102_b.sql" in failed.stdout
+
+    (project_dir / "nself/migrations/003_20260103_c.sql").write_text("CREATE TABLE c (x int);\nSELECT nope;\n")
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("DELETE FROM _nself.migrations WHERE version = '002'; DROP TABLE b")
+    as_json = nself(project_dir, database, "db", "migrate", "--json")
+    one_line_error(as_json)
+    assert [run["version"] for run in json.loads(as_json.stdout)] == ["002"]
+
+
+def test_rollback_shows_each_file_as_it_completes(project_dir: Path, database: str) -> None:
+    (project_dir / "nself/migrations/003_20260103_c.sql").write_text(
+        "-- migrate:up\nCREATE TABLE c (x int);\n-- migrate:down\nDROP TABLE c;\n"
+    )
+    assert nself(project_dir, database, "db", "migrate").code == 0
+    rolled = nself(project_dir, database, "db", "migrate:rollback", "--steps", "2", "--json")
+    assert "002_20260102_b.sql:5:8" in one_line_error(rolled)
+    assert [run["version"] for run in json.loads(rolled.stdout)] == ["003"]
+
+
+def test_an_edited_applied_file_stops_migrate(project_dir: Path, database: str) -> None:
+    (project_dir / "nself/migrations/003_20260103_c.sql").unlink()
+    assert nself(project_dir, database, "db", "migrate").code == 0
+    first = project_dir / "nself/migrations/001_20260101_a.sql"
+    first.write_text(first.read_text().replace("x int", "x bigint"))
+    write(project_dir / "nself/migrations", "003_20260103_d.sql", "CREATE TABLE d (x int);")
+    stopped = nself(project_dir, database, "db", "migrate")
+    assert "001_20260101_a.sql" in one_line_error(stopped) and "--allow-changed" in stopped.stderr
+    allowed = nself(project_dir, database, "db", "migrate", "--allow-changed")
+    assert allowed.code == 0 and "003_20260103_d.sql" in allowed.stdout
+
+
+@pytest.fixture
+def unprivileged(database: str) -> Iterator[str]:
+    """The URL of `database` for a role that may log in and nothing else."""
+    role = f"u_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    yield database.replace("postgres@", f"{role}@", 1)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_permission_errors_on_nself_history_are_one_line(project_dir: Path, database: str, unprivileged: str) -> None:
+    (project_dir / "nself/migrations/003_20260103_c.sql").unlink()
+    seeds = project_dir / "nself" / "seeds"
+    seeds.mkdir(parents=True)
+    (seeds / "001_a.sql").write_text("INSERT INTO a VALUES (1);\n")
+    apply_migrations(database, project_dir / "nself" / "migrations")
+    run_seeds(database, seeds, "staging")
+    # The runtime tests cover rollback and the other entry points; here, one per command group.
+    for args in (("db", "migrate"), ("seed", "--fresh"), ("data", "reset", "--yes")):
+        line = one_line_error(nself(project_dir, unprivileged, *args))
+        assert "permission denied" in line or "must be owner" in line, (args, line)
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM _nself.migrations").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM a").fetchone() == (1,)
+
+
+def test_fresh_shows_each_file_and_runs_them_from_clean_sessions(project_dir: Path, database: str) -> None:
+    migrations = project_dir / "nself/migrations"
+    (migrations / "003_20260103_c.sql").unlink()
+    write(migrations, "000_20251231_settings.sql", "SELECT set_config('search_path', '', false);")
+    fresh = nself(project_dir, database, "db", "migrate:fresh", "--yes")
+    assert fresh.code == 0, fresh.stderr
+    assert [line.split()[1] for line in fresh.stdout.splitlines() if line.startswith("applied")] == [
+        "nself/migrations/000_20251231_settings.sql",
+        "nself/migrations/001_20260101_a.sql",
+        "nself/migrations/002_20260102_b.sql",
+    ]
