@@ -12,6 +12,7 @@ import typer
 
 from nself import __version__
 from nself.cli import data, db, init, mock, schema, seed, types
+from nself.cli.safety import App
 from nself.errors import NselfError
 from nself.ir import IRFormatError
 
@@ -20,7 +21,7 @@ try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click  # type: ignore[no-redef]
 
-app = typer.Typer(
+app = App(
     name="nself",
     help="nself: a compiler for PostgreSQL schemas, with a runtime beside it.",
     no_args_is_help=True,
@@ -57,7 +58,7 @@ def main(
         os.environ["NSELF_DEBUG"] = "1"
 
 
-app.command("init")(init.init)
+app.command("init", destructive=False)(init.init)
 app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
 app.add_typer(data.app, name="data")

@@ -17,13 +17,14 @@ from typing import Annotated, Any
 import typer
 
 from nself.cli.common import OutputOption, err_console, project, write_output
+from nself.cli.safety import App
 from nself.collector import collector_paused
 from nself.errors import OptionError
 from nself.runtime import codegen
 from nself.runtime.project import Project
 from nself.runtime.sources import load_catalog
 
-app = typer.Typer(
+app = App(
     help="Generate types from the schema: typescript, go, python, swift, rust, graphql.",
     invoke_without_command=True,
 )
@@ -101,7 +102,7 @@ def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: boo
         err_console.print(f"{verb} {_display(result.output.path)}", markup=False, highlight=False)
 
 
-@app.callback()
+@app.callback(destructive=False)
 def types(
     ctx: typer.Context,
     source: SourceOption = None,
@@ -158,7 +159,7 @@ def _generate_one(
     write_output(text, output)
 
 
-@app.command("typescript")
+@app.command("typescript", destructive=False)
 def typescript(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -179,7 +180,7 @@ def typescript(
     _generate_one("typescript", {"with_relations": with_relations}, source, output, check, watch)
 
 
-@app.command("go")
+@app.command("go", destructive=False)
 def go(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -199,7 +200,7 @@ def go(
     _generate_one("go", options, source, output, check, watch)
 
 
-@app.command("python")
+@app.command("python", destructive=False)
 def python(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -218,7 +219,7 @@ def python(
     _generate_one("python", {"pydantic": pydantic}, source, output, check, watch)
 
 
-@app.command("swift")
+@app.command("swift", destructive=False)
 def swift(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -234,7 +235,7 @@ def swift(
     _generate_one("swift", {}, source, output, check, watch)
 
 
-@app.command("rust")
+@app.command("rust", destructive=False)
 def rust(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -250,7 +251,7 @@ def rust(
     _generate_one("rust", {}, source, output, check, watch)
 
 
-@app.command("graphql")
+@app.command("graphql", destructive=False)
 def graphql(
     output: OutputOption = None,
     source: SourceOption = None,
