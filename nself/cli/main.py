@@ -78,16 +78,16 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except (NselfError, IRFormatError) as exc:
         if debug:
             raise
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        _error(str(exc), args)
         _exit(1)
     except click.NoArgsIsHelpError:
         _exit(0)  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        _error(f"{exc.format_message()}{hint}", args)
         _exit(2)
     except click.ClickException as exc:
-        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        _error(exc.format_message(), args)
         _exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
@@ -97,12 +97,22 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             raise
-        typer.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-            err=True,
-        )
+        _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
         _exit(70)
     _exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str, args: list[str]) -> None:
+    """Print `message` as one line. Each layer masks what it shows (nself.connection); this
+    is the last net: connection targets given on the command line and $PGPASSWORD are
+    scrubbed from every error, whatever raised it."""
+    text = " ".join(message.split())
+    if any("=" in arg or "://" in arg for arg in args) or os.environ.get("PGPASSWORD"):
+        from nself.connection import scrub, scrub_secrets
+
+        targets = [part for arg in args for part in (arg, arg.partition("=")[2]) if part]
+        text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
+    typer.echo(f"error: {text}", err=True)
 
 
 def _exit(code: int | None) -> NoReturn:

@@ -19,6 +19,7 @@ import typer
 from nself.cli.common import OutputOption, err_console, project, write_output
 from nself.cli.safety import App
 from nself.collector import collector_paused
+from nself.connection import is_connection_target
 from nself.errors import OptionError
 from nself.runtime import codegen
 from nself.runtime.project import Project
@@ -55,7 +56,7 @@ def _display(path: Path) -> str:
 
 def _absolute_source(source: str | None, proj: Project) -> str | None:
     """--from as given on the command line: a path is relative to the working directory."""
-    if source is None or source.startswith(("postgresql://", "postgres://")):
+    if source is None or is_connection_target(source):
         return source
     if source in proj.environments or source == "local":
         return source

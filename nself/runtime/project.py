@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from nself.connection import is_connection_target, mask_url, secrets_in
+from nself.connection import is_connection_target, is_url, mask_url, secrets_in
 from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
 
 CONFIG_FILE = "nself.toml"
@@ -186,7 +186,7 @@ def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, En
         url = settings.get("url")
         if url is not None and not isinstance(url, str):
             raise SourceError(path, line_containing(text, "url") or line, 1, f"environments.{name}.url must be a string")
-        if isinstance(url, str) and not (url.startswith("env:") or url.startswith(("postgresql://", "postgres://"))):
+        if isinstance(url, str) and not (url.startswith("env:") or is_url(url)):
             raise SourceError(
                 path,
                 line_containing(text, url) or line,

@@ -198,7 +198,7 @@ def test_staging_runs_with_yes_and_refuses_without_a_terminal(project: Project, 
 
 
 def test_option_dependent_commands_are_not_guarded_without_the_option(project: Project) -> None:
-    root, env = project
+    root, _ = project
     code, exception, output = invoke(root, ("seed", "run"), "--env", "alias")
     assert code == 0, (output, exception)
     code, exception, output = invoke(root, ("data", "import", "{rows}"), "--env", "alias")
