@@ -117,8 +117,11 @@ def secrets_in(target: str) -> list[str]:
     read as a host), longest first. Empty for a target without a password."""
     found: set[str] = set()
     params = parse_target(target)
-    if params and params.get("password"):
-        found.add(params["password"])
+    password = (params or {}).get("password", "")
+    # In a URL, libpq's password is (a part of) the masked span, added below; a one-letter
+    # part of `u:p@ss@h` would blank every `p` of a message.
+    if password and (len(password) >= 2 or not is_url(target)):
+        found.add(password)
     if is_url(target):
         for start, end in _url_secret_spans(target):
             raw = target[start:end]

@@ -107,12 +107,26 @@ def _error(message: str, args: list[str]) -> None:
     is the last net: connection targets given on the command line and $PGPASSWORD are
     scrubbed from every error, whatever raised it."""
     text = " ".join(message.split())
-    if any("=" in arg or "://" in arg for arg in args) or os.environ.get("PGPASSWORD"):
-        from nself.connection import scrub, scrub_secrets
+    from nself.connection import is_connection_target, scrub, scrub_secrets
 
-        targets = [part for arg in args for part in (arg, arg.partition("=")[2]) if part]
-        text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
+    values = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]  # --from=URL
+    given = [value for value in values if "=" in value or "://" in value]
+    targets = [*(part for part in given if is_connection_target(part) or "password" in part.lower()), *_environment_urls()]
+    text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
     typer.echo(f"error: {text}", err=True)
+
+
+def _environment_urls() -> list[str]:
+    """The URLs of the project's environments whose variables are set (none outside a project)."""
+    from nself.runtime.project import load_project
+
+    urls = []
+    with contextlib.suppress(Exception):  # a broken nself.toml is the error being printed
+        for environment in load_project().environments.values():
+            with contextlib.suppress(Exception):
+                if not environment.managed:
+                    urls.append(environment.base_url())
+    return urls
 
 
 def _exit(code: int | None) -> NoReturn:
