@@ -79,6 +79,7 @@ def register(app: App) -> None:
             err_console.print(f"{item.table}: {item.rows} rows")
         console.print(f"{result.directory} ({len(result.tables)} tables, {result.format})")
 
+    # A plain import only adds rows; --upsert and --truncate replace rows that are there.
     @app.command(
         "import",
         destructive=Destructive(

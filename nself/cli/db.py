@@ -194,6 +194,8 @@ def migrate_fresh(env: EnvOption = None) -> None:
 # --------------------------------------------------------------------------- queries
 
 
+# db query and db shell run the SQL the user typed: what it does is the user's own statement,
+# not something nself decides to destroy (docs/production-safety.md).
 @app.command("query", destructive=False)
 def query(
     sql: Annotated[str | None, typer.Argument(help="SQL to run.", show_default=False)] = None,

@@ -23,6 +23,10 @@ NameArgument = Annotated[
     ),
 ]
 
+# Branches are for development databases: every command that creates, switches to or drops
+# one is refused on production (and only dropping asks first).
+DEV_ONLY = "(branches are for development databases, not production)"
+
 branch_app = App(
     help="Database branches: copies of the database on the same server (CREATE DATABASE ... TEMPLATE).",
     no_args_is_help=False,
@@ -35,9 +39,7 @@ def register(app: App) -> None:
 
 @branch_app.callback(
     invoke_without_command=True,
-    destructive=Destructive(
-        "switch to a git-named database branch (branches are for development databases, not production)", when=("auto",), confirm=False
-    ),
+    destructive=Destructive(f"switch to a git-named database branch {DEV_ONLY}", when=("auto",), confirm=False),
 )
 def branch(
     ctx: typer.Context,
@@ -77,9 +79,7 @@ def branch(
     console.print(f"{environ.name}: on branch {found.name} ({found.database})")
 
 
-@branch_app.command(
-    "create", destructive=Destructive("create a database branch (branches are for development databases, not production)", confirm=False)
-)
+@branch_app.command("create", destructive=Destructive(f"create a database branch {DEV_ONLY}", confirm=False))
 def create(
     name: NameArgument,
     source: Annotated[
@@ -133,9 +133,7 @@ def list_(env: EnvOption = None, as_json: JsonOption = False) -> None:
     _print_table(branches)
 
 
-@branch_app.command(
-    "switch", destructive=Destructive("switch database branches (branches are for development databases, not production)", confirm=False)
-)
+@branch_app.command("switch", destructive=Destructive(f"switch database branches {DEV_ONLY}", confirm=False))
 def switch(name: NameArgument, env: EnvOption = None) -> None:
     """Use this branch's database in every later command on the environment.
 
@@ -155,7 +153,7 @@ def switch(name: NameArgument, env: EnvOption = None) -> None:
     console.print(f"{environ.name}: on branch {found.name} ({found.database})")
 
 
-@branch_app.command("delete", destructive="delete a database branch (branches are for development databases, not production)")
+@branch_app.command("delete", destructive=f"delete a database branch {DEV_ONLY}")
 def delete(
     name: NameArgument,
     env: EnvOption = None,
