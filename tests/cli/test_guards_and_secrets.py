@@ -171,3 +171,7 @@ def test_dump_and_load_keep_the_users_pgpassword(tmp_path: Path, password_role: 
     assert wrong.code == 1 and "password authentication failed" in wrong.stderr
     for result in (dumped, loaded, wrong):
         assert shown(result.stdout + result.stderr) == []
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert tmp_path / "pw.dump" in written
+    for path in written:  # the dump, and anything nself wrote beside it
+        assert shown(path.read_bytes().decode("utf-8", "replace")) == [], path
