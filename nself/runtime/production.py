@@ -52,6 +52,8 @@ def server_identity(url: str) -> ServerIdentity | None:
     for the life of the process."""
     if url in _IDENTITIES:
         return _IDENTITIES[url]
+    import psycopg
+
     identity: ServerIdentity | None = None
     try:
         with connect(url, autocommit=True, connect_timeout=IDENTITY_TIMEOUT) as conn:
@@ -60,11 +62,11 @@ def server_identity(url: str) -> ServerIdentity | None:
             try:
                 found = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
                 system_identifier = str(found[0]) if found else None
-            except Exception:  # not granted to this role: the start time still identifies the server
+            except psycopg.Error:  # not granted to this role: the start time still identifies the server
                 system_identifier = None
             if row:
                 identity = ServerIdentity(str(row[0]), str(row[1]), system_identifier)
-    except NselfError:
+    except (NselfError, psycopg.Error):  # unreachable, or it would not say: not comparable
         identity = None
     _IDENTITIES[url] = identity
     return identity
