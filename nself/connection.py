@@ -1,45 +1,186 @@
-"""Connecting to PostgreSQL: one place that opens connections, turns failures into one
-line, and keeps passwords out of every message."""
+"""Connecting to PostgreSQL, and the one place that knows where a password hides.
+
+A connection target is a `postgresql://` URL or a libpq key=value string. Both are read
+with libpq's own parser (`psycopg.conninfo.conninfo_to_dict`), never with regular
+expressions: `host=h password='se cret'` holds the password `se cret`, quotes and space
+included. A URL is masked more widely than libpq reads it, because what a user typed as a
+password is a secret even where libpq reads it otherwise: in `postgresql://u:p@ss@h/db`
+libpq takes `p` as the password and `ss@h` as the host, but the user meant `p@ss`, so
+everything between `user:` and the last `@` of the authority is masked.
+
+Every message that may hold a target goes through `mask_url` (to show a target) or
+`scrub` (to clean a text, such as a server's or a client program's error, that may quote
+one)."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from nself.errors import ConnectionFailed
 
 APPLICATION_NAME = "nself"
+URL_SCHEMES = ("postgresql://", "postgres://")
+MASK = "***"
 
 if TYPE_CHECKING:
     import psycopg
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, also in `password=` query parameters
-    and key=value connection strings."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(password\s*=\s*)\S+", r"\1***", url)
-    if parts.scheme and parts.netloc and parts.password is not None:
-        userinfo = f"{parts.username or ''}:***@"
-        host = parts.netloc.rsplit("@", 1)[1]
-        parts = parts._replace(netloc=userinfo + host)
-    masked = urlunsplit(parts) if parts.scheme else url
-    return re.sub(r"(password\s*=\s*)[^&\s]+", r"\1***", masked)
+def is_url(text: str) -> bool:
+    """A `postgresql://` (or `postgres://`) URL."""
+    return text.lower().startswith(URL_SCHEMES)
 
 
-def scrub(text: str, url: str) -> str:
-    """`text` with the password of `url` (if any) removed wherever it appears."""
+def is_conninfo(text: str) -> bool:
+    """A libpq key=value connection string (`host=h dbname=app ...`) that libpq accepts."""
+    if is_url(text) or "=" not in text:
+        return False
+    return parse_target(text) is not None
+
+
+def is_connection_target(text: str) -> bool:
+    """A URL or a key=value connection string: something to connect to, not a name or a path."""
+    return is_url(text) or is_conninfo(text)
+
+
+def parse_target(target: str) -> dict[str, str] | None:
+    """libpq's reading of a URL or key=value string; None when libpq rejects it."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    text = text.replace(url, mask_url(url))
-    if password:
-        text = text.replace(password, "***")
+        params = conninfo_to_dict(target)
+    except (ProgrammingError, ValueError):
+        return None
+    return {str(key): str(value) for key, value in params.items() if value is not None}
+
+
+def target_params(target: str, *, what: str = "connection URL") -> dict[str, str]:
+    """libpq's reading of `target`, or ConnectionFailed naming it masked."""
+    params = parse_target(target)
+    if params is None:
+        raise ConnectionFailed(f"invalid {what} {mask_url(target)}")
+    return params
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def _url_userinfo_end(rest: str) -> int:
+    """Where the credentials of a URL (the text after `scheme://`) end: the last `@` before
+    the first `/`, or before the first `?`, whichever is further. libpq reads credentials
+    up to the first `@` or `/`; the wider span also covers what a user meant as a password
+    holding `@`, `/` or `?`."""
+    slash = rest.find("/")
+    question = rest.find("?")
+    before_slash = rest.rfind("@", 0, slash if slash >= 0 else len(rest))
+    before_query = rest.rfind("@", 0, question if question >= 0 else len(rest))
+    return max(before_slash, before_query)
+
+
+def _query_password_spans(url: str) -> list[tuple[int, int]]:
+    """(start, end) of the value of every `password=` parameter of a URL's query."""
+    question = url.find("?", len(url.split("://", 1)[0]) + 3)
+    if question < 0:
+        return []
+    spans = []
+    position = question + 1
+    for item in url[question + 1 :].split("&"):
+        key, equals, _ = item.partition("=")
+        if equals and key.strip().lower() == "password":
+            start = position + len(key) + 1
+            spans.append((start, position + len(item)))
+        position += len(item) + 1
+    return spans
+
+
+def _url_secret_spans(url: str) -> list[tuple[int, int]]:
+    scheme_end = url.find("://") + 3
+    rest = url[scheme_end:]
+    spans = _query_password_spans(url)
+    end = _url_userinfo_end(rest)
+    if end >= 0:
+        colon = rest.find(":", 0, end)
+        if colon >= 0:
+            # A password inside a query value is not a credential of the authority.
+            inside_query = any(start <= scheme_end + end < stop for start, stop in spans)
+            if not inside_query:
+                spans.append((scheme_end + colon + 1, scheme_end + end))
+    return sorted(spans)
+
+
+def secrets_in(target: str) -> list[str]:
+    """Every text of `target` that is, or may be, a password: libpq's reading, the masked
+    spans of a URL (raw and percent-decoded, and each part between `@`s, which libpq may
+    read as a host), longest first. Empty for a target without a password."""
+    found: set[str] = set()
+    params = parse_target(target)
+    password = (params or {}).get("password", "")
+    # In a URL, libpq's password is (a part of) the masked span, added below; a one-letter
+    # part of `u:p@ss@h` would blank every `p` of a message.
+    if password and (len(password) >= 2 or not is_url(target)):
+        found.add(password)
+    if is_url(target):
+        for start, end in _url_secret_spans(target):
+            raw = target[start:end]
+            for text in (raw, unquote(raw)):
+                found.add(text)
+                found.update(part for part in text.split("@") if len(part) >= 2)
+    elif params is None:
+        cut = target.lower().find("password")
+        if cut >= 0:  # unreadable by libpq: everything after the keyword may be secret
+            tail = target[cut + len("password") :].lstrip(" =")
+            for text in (tail, tail.strip("'\"")):
+                found.add(text)
+                found.update(part.strip("'\"") for part in text.split() if len(part) >= 2)
+    found.discard("")
+    return sorted(found, key=lambda s: (-len(s), s))
+
+
+def mask_url(target: str) -> str:
+    """`target` (URL or key=value string) as it may be shown: passwords replaced by ***."""
+    if is_url(target):
+        masked, last = [], 0
+        for start, end in _url_secret_spans(target):
+            masked += [target[last:start], MASK]
+            last = end
+        masked.append(target[last:])
+        return "".join(masked)
+    params = parse_target(target)
+    if params is None:
+        cut = target.lower().find("password")
+        return target if cut < 0 else target[:cut] + f"password={MASK}"
+    if "password" not in params:
+        return target
+    from psycopg.conninfo import make_conninfo
+
+    shown = {key: (MASK if key == "password" else params[key]) for key in sorted(params)}
+    return make_conninfo("", **shown)
+
+
+def scrub(text: str, *targets: str | None) -> str:
+    """`text` with every target shown masked and every password of theirs removed, wherever
+    it appears (a server's message, a client program's stderr)."""
+    for target in targets:
+        if not target:
+            continue
+        if target in text:
+            text = text.replace(target, mask_url(target))
+        for secret in secrets_in(target):
+            text = text.replace(secret, MASK)
     return text
+
+
+def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with each of `secrets` (bare passwords, e.g. $PGPASSWORD) replaced by ***."""
+    for secret in sorted({s for s in secrets if s}, key=lambda s: (-len(s), s)):
+        text = text.replace(secret, MASK)
+    return text
+
+
+# --------------------------------------------------------------------------- connecting
 
 
 def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -54,5 +195,18 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
     except psycopg.OperationalError as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}") from None
-    except psycopg.ProgrammingError as exc:  # a malformed URL or conninfo string
-        raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(str(exc), url)}") from None
+    except (psycopg.ProgrammingError, ValueError) as exc:  # a malformed URL or conninfo string
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(reason, url)}") from None
+
+
+def libpq_environment(url: str) -> tuple[str, dict[str, str]]:
+    """(conninfo without the password, the variables to add to a client program's
+    environment): a password in `url` travels as PGPASSWORD, never in argv. Without one,
+    nothing is added, so the user's own PGPASSWORD (or ~/.pgpass) still applies."""
+    from psycopg.conninfo import make_conninfo
+
+    params = target_params(url)
+    password = params.pop("password", None)
+    extra = {"PGPASSWORD": password} if password is not None else {}
+    return make_conninfo("", **params), extra

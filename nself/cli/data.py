@@ -3,9 +3,9 @@ lives in its own module and registers itself here."""
 
 from __future__ import annotations
 
-import typer
+from nself.cli.safety import App
 
-app = typer.Typer(help="Data utilities: export, import, anonymize, reset.", no_args_is_help=True)
+app = App(help="Data utilities: export, import, anonymize, reset.", no_args_is_help=True)
 
 from nself.cli import data_reset  # noqa: E402  (registers into app, so it comes after it)
 

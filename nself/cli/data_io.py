@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("export")
+def register(app: App) -> None:
+    @app.command("export", destructive=False)
     def export_command(
         env: EnvOption = None,
         output: Annotated[
@@ -78,7 +79,13 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"{item.table}: {item.rows} rows")
         console.print(f"{result.directory} ({len(result.tables)} tables, {result.format})")
 
-    @app.command("import")
+    # A plain import only adds rows; --upsert and --truncate replace rows that are there.
+    @app.command(
+        "import",
+        destructive=Destructive(
+            "import with --upsert or --truncate", when=("upsert", "truncate"), force_production=True
+        ),
+    )
     def import_command(
         path: Annotated[Path, typer.Argument(help="A .json or .csv file, or a directory of them.")],
         env: EnvOption = None,
@@ -97,12 +104,6 @@ def register(app: typer.Typer) -> None:
         truncate: Annotated[
             bool, typer.Option("--truncate", help="Empty the tables being loaded first.")
         ] = False,
-        force_production: Annotated[
-            bool,
-            typer.Option(
-                "--force-production", help="Allow --upsert / --truncate on a production environment."
-            ),
-        ] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Import files from nself data export (schema.table.json / .csv) in one transaction:
@@ -118,21 +119,12 @@ def register(app: typer.Typer) -> None:
         """
         from nself.runtime.data_io import data_files, import_data
         from nself.runtime.local import database_url
-        from nself.runtime.project import guard_destructive
-
         if upsert and truncate:
             raise OptionError(
                 "--upsert and --truncate exclude each other (after --truncate there is nothing to update)"
             )
         data_files(path)  # a missing file is an error before anything connects
         proj, environ = environment(env)
-        if upsert or truncate:
-            # Plain imports only add rows; these replace rows that are there.
-            guard_destructive(
-                environ,
-                f"import {path} with {'--upsert' if upsert else '--truncate'}",
-                force_production=force_production,
-            )
         url = database_url(proj, environ)
         with err_console.status(f"importing into {environ.name}…") as status:
             result = import_data(

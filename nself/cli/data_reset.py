@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
-from nself.errors import OptionError
+from nself.cli.safety import App
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("reset")
+def register(app: App) -> None:
+    @app.command("reset", destructive="reset the data")
     def reset_command(
         env: EnvOption = None,
         keep_schema: Annotated[
@@ -22,7 +21,6 @@ def register(app: typer.Typer) -> None:
         keep_seeds: Annotated[
             bool, typer.Option("--keep-seeds", help="Run the environment's seeds again afterwards.")
         ] = False,
-        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Clear all data: rebuild the database from the migrations, or with --keep-schema
@@ -36,16 +34,8 @@ def register(app: typer.Typer) -> None:
         """
         from nself.runtime.data_reset import reset_data
         from nself.runtime.local import database_url
-        from nself.runtime.project import guard_destructive
 
         proj, environ = environment(env)
-        guard_destructive(environ, "reset the data")
-        if not yes:
-            if not sys.stdin.isatty():
-                raise OptionError(f"refusing to reset {environ.name} without --yes: stdin is not a terminal")
-            what = "empty every table" if keep_schema else "drop everything and re-run migrations"
-            if not typer.confirm(f"Reset {environ.name} ({environ.display_url()}): {what}?"):
-                raise typer.Abort()
         url = database_url(proj, environ)
         with err_console.status("resetting") as status:
             result = reset_data(

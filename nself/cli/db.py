@@ -14,9 +14,10 @@ import typer
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
+from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 from nself.runtime.local import ClusterStatus, database_url, start_local, status_local, stop_local
-from nself.runtime.project import Project, guard_destructive
+from nself.runtime.project import Project
 
 if TYPE_CHECKING:
     from nself.runtime.migrate import MigrationRun
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 # Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
 # the commands that use them, so that `nself --help` and unrelated commands start fast.
 
-app = typer.Typer(help="Database operations: local cluster, migrations, queries, dumps.", no_args_is_help=True)
+app = App(help="Database operations: local cluster, migrations, queries, dumps.", no_args_is_help=True)
 
 
 def _print_status(status: ClusterStatus, as_json: bool) -> None:
@@ -38,7 +39,7 @@ def _print_status(status: ClusterStatus, as_json: bool) -> None:
     console.print(f"  data: {status.data_dir}")
 
 
-@app.command("start")
+@app.command("start", destructive=False)
 def start(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Start the local PostgreSQL cluster under .nself/ (initialising it on first use).
 
@@ -50,7 +51,7 @@ def start(env: EnvOption = None, as_json: JsonOption = False) -> None:
     _print_status(start_local(proj, environ), as_json)
 
 
-@app.command("stop")
+@app.command("stop", destructive=False)
 def stop(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Stop the local PostgreSQL cluster.
 
@@ -62,7 +63,7 @@ def stop(env: EnvOption = None, as_json: JsonOption = False) -> None:
     _print_status(stop_local(proj, environ), as_json)
 
 
-@app.command("status")
+@app.command("status", destructive=False)
 def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Show whether the local cluster runs, its URL and data folder.
 
@@ -81,7 +82,7 @@ def _migrations_dir(proj: Project) -> Path:
     return proj.migrations_dir
 
 
-@app.command("migrate")
+@app.command("migrate", destructive=False)
 def migrate(
     env: EnvOption = None,
     as_json: JsonOption = False,
@@ -138,7 +139,7 @@ def _report_on_failure(done: list[MigrationRun], as_json: bool) -> Iterator[None
         raise
 
 
-@app.command("migrate:create")
+@app.command("migrate:create", destructive=False)
 def migrate_create(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_posts.")]) -> None:
     """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections.
 
@@ -152,13 +153,17 @@ def migrate_create(name: Annotated[str, typer.Argument(help="What the migration 
     console.print(f"created {path}")
 
 
-@app.command("migrate:rollback")
+@app.command(
+    "migrate:rollback",
+    destructive=Destructive("run the down sections of applied migrations", force_production=True),
+)
 def migrate_rollback(
     env: EnvOption = None,
     steps: Annotated[int, typer.Option("--steps", "-n", help="How many migrations to roll back.")] = 1,
     as_json: JsonOption = False,
 ) -> None:
-    """Run the down sections of the most recently applied migrations.
+    """Run the down sections of the most recently applied migrations. Refused on production
+    environments unless --force-production.
 
     Examples:
 
@@ -181,7 +186,7 @@ def migrate_rollback(
         print_json([dataclasses.asdict(run) for run in done])
 
 
-@app.command("migrate:status")
+@app.command("migrate:status", destructive=False)
 def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """List migrations as applied, pending, changed (edited after it was applied) or
     missing (applied, but its file is gone).
@@ -207,11 +212,8 @@ def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     console.print(table)
 
 
-@app.command("migrate:fresh")
-def migrate_fresh(
-    env: EnvOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-) -> None:
+@app.command("migrate:fresh", destructive="drop everything and re-run migrations")
+def migrate_fresh(env: EnvOption = None) -> None:
     """Drop every schema of the database and apply all migrations again. Refused on
     production environments.
 
@@ -222,9 +224,6 @@ def migrate_fresh(
     from nself.runtime.migrate import apply_migrations, drop_everything
 
     proj, environ = environment(env)
-    guard_destructive(environ, "drop everything and re-run migrations")
-    if not yes and not typer.confirm(f"Drop everything in {environ.name} ({environ.display_url()})?"):
-        raise typer.Abort()
     url = database_url(proj, environ)
     drop_everything(url)
     done: list[MigrationRun] = []
@@ -235,7 +234,9 @@ def migrate_fresh(
 # --------------------------------------------------------------------------- queries
 
 
-@app.command("query")
+# db query and db shell run the SQL the user typed: what it does is the user's own statement,
+# not something nself decides to destroy (docs/production-safety.md).
+@app.command("query", destructive=False)
 def query(
     sql: Annotated[str | None, typer.Argument(help="SQL to run.", show_default=False)] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Run the SQL in this file.")] = None,
@@ -279,7 +280,7 @@ def query(
         console.print(result.status)
 
 
-@app.command("shell")
+@app.command("shell", destructive=False)
 def shell(env: EnvOption = None) -> None:
     """Open psql on the environment (the password is passed in the environment, not argv).
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
 from nself.cli.db_inspect import format_bytes
+from nself.cli.safety import App, Destructive
 
 if TYPE_CHECKING:
     from nself.runtime.branches import Branch
@@ -22,17 +23,24 @@ NameArgument = Annotated[
     ),
 ]
 
-branch_app = typer.Typer(
+# Branches are for development databases: every command that creates, switches to or drops
+# one is refused on production (and only dropping asks first).
+DEV_ONLY = "(branches are for development databases, not production)"
+
+branch_app = App(
     help="Database branches: copies of the database on the same server (CREATE DATABASE ... TEMPLATE).",
     no_args_is_help=False,
 )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: App) -> None:
     app.add_typer(branch_app, name="branch")
 
 
-@branch_app.callback(invoke_without_command=True)
+@branch_app.callback(
+    invoke_without_command=True,
+    destructive=Destructive(f"switch to a git-named database branch {DEV_ONLY}", when=("auto",), confirm=False),
+)
 def branch(
     ctx: typer.Context,
     auto: Annotated[
@@ -71,7 +79,7 @@ def branch(
     console.print(f"{environ.name}: on branch {found.name} ({found.database})")
 
 
-@branch_app.command("create")
+@branch_app.command("create", destructive=Destructive(f"create a database branch {DEV_ONLY}", confirm=False))
 def create(
     name: NameArgument,
     source: Annotated[
@@ -105,7 +113,7 @@ def create(
     )
 
 
-@branch_app.command("list")
+@branch_app.command("list", destructive=False)
 def list_(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """List the branches: name, database, size, creation time; * marks the current one.
 
@@ -125,7 +133,7 @@ def list_(env: EnvOption = None, as_json: JsonOption = False) -> None:
     _print_table(branches)
 
 
-@branch_app.command("switch")
+@branch_app.command("switch", destructive=Destructive(f"switch database branches {DEV_ONLY}", confirm=False))
 def switch(name: NameArgument, env: EnvOption = None) -> None:
     """Use this branch's database in every later command on the environment.
 
@@ -145,11 +153,10 @@ def switch(name: NameArgument, env: EnvOption = None) -> None:
     console.print(f"{environ.name}: on branch {found.name} ({found.database})")
 
 
-@branch_app.command("delete")
+@branch_app.command("delete", destructive=f"delete a database branch {DEV_ONLY}")
 def delete(
     name: NameArgument,
     env: EnvOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Drop a branch's database. Refuses main, the current branch and production environments.
 
@@ -157,17 +164,9 @@ def delete(
 
       nself db branch delete feature_login --yes
     """
-    from nself.runtime.branches import branch_database, delete_branch
-    from nself.runtime.project import guard_destructive
+    from nself.runtime.branches import delete_branch
 
     proj, environ = environment(env)
-    guard_destructive(
-        environ, "delete a database branch (branches are for development databases, not production)"
-    )
-    if not yes and not typer.confirm(
-        f"Drop branch {name} ({branch_database(environ, name)}) of {environ.name}?"
-    ):
-        raise typer.Abort()
     dropped = delete_branch(proj, environ, name)
     console.print(f"deleted branch {dropped.name} ({dropped.database})")
 

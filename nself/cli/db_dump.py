@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ def human_size(size: int) -> str:
     return f"{size} B"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("dump")
+def register(app: App) -> None:
+    @app.command("dump", destructive=False)
     def dump_command(
         env: EnvOption = None,
         output: Annotated[
@@ -119,7 +120,7 @@ def register(app: typer.Typer) -> None:
         elif result.path != "-":
             console.print(f"{result.path} ({human_size(result.bytes)}, {result.format})")
 
-    @app.command("load")
+    @app.command("load", destructive=Destructive("load a dump", force_production=True))
     def load_command(
         file: Annotated[
             Path, typer.Argument(help="A dump from nself db dump / pg_dump (custom archive or plain .sql).")
@@ -136,9 +137,6 @@ def register(app: typer.Typer) -> None:
                 help="All or nothing: a failure leaves the database as it was.",
             ),
         ] = True,
-        force_production: Annotated[
-            bool, typer.Option("--force-production", help="Allow loading into a production environment.")
-        ] = False,
         as_json: JsonOption = False,
     ) -> None:
         """Load a dump into an environment (pg_restore for custom dumps, psql for .sql).
@@ -153,11 +151,9 @@ def register(app: typer.Typer) -> None:
         """
         from nself.runtime.dump import detect_format, load
         from nself.runtime.local import database_url
-        from nself.runtime.project import guard_destructive
 
         detect_format(file)  # a missing file is an error before anything connects
         proj, environ = environment(env)
-        guard_destructive(environ, f"load {file}", force_production=force_production)
         url = database_url(proj, environ)
         with err_console.status(f"loading {file} into {environ.name}…"):
             result = load(url, file, clean=clean, single_transaction=single_transaction)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json
+from nself.cli.safety import App
 
 if TYPE_CHECKING:
     from nself.runtime.inspect import UnusedIndexReport
@@ -72,14 +73,14 @@ def print_unused(report: UnusedIndexReport) -> None:
     )
 
 
-def register(app: typer.Typer) -> None:
-    inspect_app = typer.Typer(
+def register(app: App) -> None:
+    inspect_app = App(
         help="Inspect a live database: cache hits, unused indexes, bloat, slow queries, locks.",
         no_args_is_help=True,
     )
     app.add_typer(inspect_app, name="inspect")
 
-    @inspect_app.command("cache-hit")
+    @inspect_app.command("cache-hit", destructive=False)
     def cache_hit(env: EnvOption = None, as_json: JsonOption = False, limit: LimitOption = None) -> None:
         """Buffer cache hit ratios of tables and indexes, and the worst tables.
 
@@ -122,7 +123,7 @@ def register(app: typer.Typer) -> None:
                 )
             console.print(table)
 
-    @inspect_app.command("unused-indexes")
+    @inspect_app.command("unused-indexes", destructive=False)
     def unused_indexes(env: EnvOption = None, as_json: JsonOption = False, limit: LimitOption = None) -> None:
         """Indexes that no query has scanned since the statistics were reset.
 
@@ -143,7 +144,7 @@ def register(app: typer.Typer) -> None:
         else:
             print_unused(report)
 
-    @inspect_app.command("bloat")
+    @inspect_app.command("bloat", destructive=False)
     def bloat(env: EnvOption = None, as_json: JsonOption = False, limit: LimitOption = None) -> None:
         """Estimated bloat of tables and btree indexes, largest first.
 
@@ -176,7 +177,7 @@ def register(app: typer.Typer) -> None:
             )
         console.print(table)
 
-    @inspect_app.command("slow-queries")
+    @inspect_app.command("slow-queries", destructive=False)
     def slow_queries(
         env: EnvOption = None,
         as_json: JsonOption = False,
@@ -217,7 +218,7 @@ def register(app: typer.Typer) -> None:
             )
         console.print(table)
 
-    @inspect_app.command("locks")
+    @inspect_app.command("locks", destructive=False)
     def locks(env: EnvOption = None, as_json: JsonOption = False, limit: LimitOption = None) -> None:
         """Locks other sessions hold or wait for in this database, waiting ones first.
 

@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from nself.cli.common import EnvOption, JsonOption, print_json, project, write_output
+from nself.cli.safety import App
 
 
-def register(app: typer.Typer) -> None:
-    app.command("lint")(lint)
+def register(app: App) -> None:
+    app.command("lint", destructive=False)(lint)
 
 
 def lint(

@@ -9,13 +9,14 @@ import typer
 from rich.markup import escape
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.cli.safety import App
 
 if TYPE_CHECKING:
     from nself.runtime.pgtap import FileResult
 
 
-def register(app: typer.Typer) -> None:
-    app.command("test")(test)
+def register(app: App) -> None:
+    app.command("test", destructive=False)(test)
 
 
 def print_file(result: FileResult, verbose: bool) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from nself import __version__
 from nself.cli import data, db, init, mock, schema, seed, types
+from nself.cli.safety import App
 from nself.errors import NselfError, database_error_line
 from nself.ir import IRFormatError
 
@@ -20,7 +21,7 @@ try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click  # type: ignore[no-redef]
 
-app = typer.Typer(
+app = App(
     name="nself",
     help="nself: a compiler for PostgreSQL schemas, with a runtime beside it.",
     no_args_is_help=True,
@@ -57,7 +58,7 @@ def main(
         os.environ["NSELF_DEBUG"] = "1"
 
 
-app.command("init")(init.init)
+app.command("init", destructive=False)(init.init)
 app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
 app.add_typer(data.app, name="data")
@@ -77,16 +78,16 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except (NselfError, IRFormatError) as exc:
         if debug:
             raise
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        _error(str(exc), args)
         _exit(1)
     except click.NoArgsIsHelpError:
         _exit(0)  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        typer.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        _error(f"{exc.format_message()}{hint}", args)
         _exit(2)
     except click.ClickException as exc:
-        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        _error(exc.format_message(), args)
         _exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
@@ -98,14 +99,38 @@ def run(argv: list[str] | None = None) -> NoReturn:
             raise
         database_error = database_error_line(exc)
         if database_error is not None:
-            typer.echo(f"error: {database_error}", err=True)
+            _error(database_error, args)
             _exit(1)
-        typer.echo(
-            f"error: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-            err=True,
-        )
+        _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
         _exit(70)
     _exit(code if isinstance(code, int) else 0)
+
+
+def _error(message: str, args: list[str]) -> None:
+    """Print `message` as one line. Each layer masks what it shows (nself.connection); this
+    is the last net: connection targets given on the command line and $PGPASSWORD are
+    scrubbed from every error, whatever raised it."""
+    text = " ".join(message.split())
+    from nself.connection import is_connection_target, scrub, scrub_secrets
+
+    values = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]  # --from=URL
+    given = [value for value in values if "=" in value or "://" in value]
+    targets = [*(part for part in given if is_connection_target(part) or "password" in part.lower()), *_environment_urls()]
+    text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
+    typer.echo(f"error: {text}", err=True)
+
+
+def _environment_urls() -> list[str]:
+    """The URLs of the project's environments whose variables are set (none outside a project)."""
+    from nself.runtime.project import load_project
+
+    urls = []
+    with contextlib.suppress(Exception):  # a broken nself.toml is the error being printed
+        for environment in load_project().environments.values():
+            with contextlib.suppress(Exception):
+                if not environment.managed:
+                    urls.append(environment.base_url())
+    return urls
 
 
 def _exit(code: int | None) -> NoReturn:

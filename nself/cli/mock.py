@@ -13,15 +13,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json, project
+from nself.cli.safety import App
 from nself.errors import OptionError
 
 # Runtime modules (numpy, psycopg) are imported inside the commands: `nself --help` and
 # the other command groups should not pay for them at start-up.
 
-app = typer.Typer(help="Deterministic mock data: the same config and seed give the same rows everywhere.", no_args_is_help=True)
+app = App(help="Deterministic mock data: the same config and seed give the same rows everywhere.", no_args_is_help=True)
 
 
-@app.command("init")
+@app.command("init", destructive=False)
 def init(
     env: EnvOption = None,
     seed: Annotated[int, typer.Option("--seed", help="The seed recorded in nself/mock/mock.seed.")] = 42,
@@ -42,7 +43,7 @@ def init(
         console.print(f"wrote {path}")
 
 
-@app.command("generate")
+@app.command("generate", destructive="empty the tables and fill them with mock rows")
 def generate_command(
     tables: Annotated[list[str] | None, typer.Argument(help="Only these tables (default: all).", show_default=False)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the config's seed.")] = None,
@@ -83,7 +84,7 @@ def generate_command(
         console.print(f"{result.table}: {result.rows} rows ({rate:,.0f} rows/s)")
 
 
-@app.command("preview")
+@app.command("preview", destructive=False)
 def preview_command(
     table: Annotated[str, typer.Argument(help="Table to preview.")],
     rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows.")] = 5,
@@ -109,7 +110,7 @@ def preview_command(
     console.print(out)
 
 
-@app.command("config")
+@app.command("config", destructive=False)
 def config() -> None:
     """Open the mock config in $EDITOR, then check it.
 
@@ -128,7 +129,7 @@ def config() -> None:
     console.print(f"{path} is valid")
 
 
-@app.command("export")
+@app.command("export", destructive=False)
 def export(output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path("mock.tar.gz")) -> None:
     """Pack the mock config and seed to share them.
 
@@ -142,7 +143,7 @@ def export(output: Annotated[Path, typer.Option("--output", "-o", help="Archive 
     console.print(f"wrote {output} ({', '.join(names)})")
 
 
-@app.command("import")
+@app.command("import", destructive=False)
 def import_command(archive: Annotated[Path, typer.Argument(help="Archive made by `nself mock export`.")]) -> None:
     """Unpack a shared mock config and seed into nself/mock/.
 

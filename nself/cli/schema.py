@@ -9,13 +9,14 @@ import typer
 from nself.backends import SCHEMA_FORMATS, load_renderer
 from nself.cli import schema_docs
 from nself.cli.common import OutputOption, SourceOption, project, write_output
+from nself.cli.safety import App
 from nself.errors import OptionError
 from nself.runtime.sources import load_catalog
 
-app = typer.Typer(help="Schema management: show, diff, diagram, docs.", no_args_is_help=True)
+app = App(help="Schema management: show, diff, diagram, docs.", no_args_is_help=True)
 
 
-@app.command("show")
+@app.command("show", destructive=False)
 def show(
     source: SourceOption = None,
     format: Annotated[
@@ -40,7 +41,7 @@ def show(
     write_output("".join(files.values()), output)
 
 
-@app.command("diff")
+@app.command("diff", destructive=False)
 def diff(
     first: Annotated[
         str | None,

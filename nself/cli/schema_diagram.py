@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from nself.cli.common import OutputOption, SchemasOption, SourceOption
+from nself.cli.safety import App
 
 
-def register(app: typer.Typer) -> None:
-    app.command("diagram")(diagram)
+def register(app: App) -> None:
+    app.command("diagram", destructive=False)(diagram)
 
 
 def diagram(

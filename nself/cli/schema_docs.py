@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from nself.cli.common import SchemasOption, SourceOption
+from nself.cli.safety import App
 
 
-def register(app: typer.Typer) -> None:
-    app.command("docs")(docs)
+def register(app: App) -> None:
+    app.command("docs", destructive=False)(docs)
 
 
 def docs(

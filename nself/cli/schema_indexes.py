@@ -11,14 +11,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import JsonOption, SourceOption, console, print_json, project
+from nself.cli.safety import App
 from nself.errors import OptionError
 
 if TYPE_CHECKING:
     from nself.runtime.inspect import MissingIndexReport
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("indexes")
+def register(app: App) -> None:
+    @app.command("indexes", destructive=False)
     def indexes(
         source: SourceOption = None,
         unused: Annotated[

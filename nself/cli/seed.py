@@ -9,11 +9,15 @@ import typer
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, write_output
+from nself.cli.safety import App, Destructive
 from nself.runtime.local import database_url
 
 # runtime.seeds loads psycopg and pglast: imported inside the commands that use it.
 
-app = typer.Typer(help="Seed data: SQL files run per environment, tracked by checksum.", invoke_without_command=True)
+# Plain seed runs add what the seed files say; --fresh empties the seeded tables first.
+FRESH = Destructive("empty the seeded tables and run every seed", when=("fresh",))
+
+app = App(help="Seed data: SQL files run per environment, tracked by checksum.", invoke_without_command=True)
 
 
 def _seeds_dir() -> Path:
@@ -35,12 +39,9 @@ CascadeOption = Annotated[
 
 
 def _run(name: str | None, env: str | None, fresh: bool, cascade: bool, as_json: bool) -> None:
-    from nself.runtime.project import guard_destructive
     from nself.runtime.seeds import run_seeds
 
     proj, environ = environment(env)
-    if fresh:
-        guard_destructive(environ, "empty the seeded tables (seed --fresh)")
 
     def emptied(tables: list[str]) -> None:
         if not as_json:
@@ -67,7 +68,7 @@ def _run(name: str | None, env: str | None, fresh: bool, cascade: bool, as_json:
         console.print("no seeds found in nself/seeds/")
 
 
-@app.callback()
+@app.callback(destructive=FRESH)
 def seed(
     ctx: typer.Context,
     env: EnvOption = None,
@@ -87,7 +88,7 @@ def seed(
         _run(None, env, fresh, cascade, False)
 
 
-@app.command("run")
+@app.command("run", destructive=FRESH)
 def run(
     name: Annotated[str | None, typer.Argument(help="Run only this seed (file name, .sql optional).")] = None,
     env: EnvOption = None,
@@ -106,7 +107,7 @@ def run(
     _run(name, env, fresh, cascade, as_json)
 
 
-@app.command("init")
+@app.command("init", destructive=False)
 def init() -> None:
     """Create nself/seeds/ with a folder for the local environment.
 
@@ -119,7 +120,7 @@ def init() -> None:
         console.print(f"ready {folder}")
 
 
-@app.command("create")
+@app.command("create", destructive=False)
 def create(
     name: Annotated[str, typer.Argument(help="What the seed holds, e.g. admin_users.")],
     env_folder: Annotated[str | None, typer.Option("--for-env", help="Put it in nself/seeds/<env>/.")] = None,
@@ -137,7 +138,7 @@ def create(
     console.print(f"created {create_seed(_seeds_dir(), name, environment=env_folder)}")
 
 
-@app.command("list")
+@app.command("list", destructive=False)
 def list_seeds(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """List the seed files that run for an environment, in order.
 
@@ -156,7 +157,7 @@ def list_seeds(env: EnvOption = None, as_json: JsonOption = False) -> None:
         console.print(s.name)
 
 
-@app.command("status")
+@app.command("status", destructive=False)
 def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Show which seeds have run, and which are new or changed since.
 
@@ -177,7 +178,7 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     console.print(table)
 
 
-@app.command("extract")
+@app.command("extract", destructive=False)
 def extract(
     tables: Annotated[list[str], typer.Argument(help="Tables to extract (schema.table or table).")],
     where: Annotated[

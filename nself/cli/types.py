@@ -17,13 +17,15 @@ from typing import Annotated, Any
 import typer
 
 from nself.cli.common import OutputOption, err_console, project, write_output
+from nself.cli.safety import App
 from nself.collector import collector_paused
+from nself.connection import is_connection_target
 from nself.errors import OptionError
 from nself.runtime import codegen
 from nself.runtime.project import Project
 from nself.runtime.sources import load_catalog
 
-app = typer.Typer(
+app = App(
     help="Generate types from the schema: typescript, go, python, swift, rust, graphql.",
     invoke_without_command=True,
 )
@@ -54,7 +56,7 @@ def _display(path: Path) -> str:
 
 def _absolute_source(source: str | None, proj: Project) -> str | None:
     """--from as given on the command line: a path is relative to the working directory."""
-    if source is None or source.startswith(("postgresql://", "postgres://")):
+    if source is None or is_connection_target(source):
         return source
     if source in proj.environments or source == "local":
         return source
@@ -101,7 +103,7 @@ def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: boo
         err_console.print(f"{verb} {_display(result.output.path)}", markup=False, highlight=False)
 
 
-@app.callback()
+@app.callback(destructive=False)
 def types(
     ctx: typer.Context,
     source: SourceOption = None,
@@ -158,7 +160,7 @@ def _generate_one(
     write_output(text, output)
 
 
-@app.command("typescript")
+@app.command("typescript", destructive=False)
 def typescript(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -179,7 +181,7 @@ def typescript(
     _generate_one("typescript", {"with_relations": with_relations}, source, output, check, watch)
 
 
-@app.command("go")
+@app.command("go", destructive=False)
 def go(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -199,7 +201,7 @@ def go(
     _generate_one("go", options, source, output, check, watch)
 
 
-@app.command("python")
+@app.command("python", destructive=False)
 def python(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -218,7 +220,7 @@ def python(
     _generate_one("python", {"pydantic": pydantic}, source, output, check, watch)
 
 
-@app.command("swift")
+@app.command("swift", destructive=False)
 def swift(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -234,7 +236,7 @@ def swift(
     _generate_one("swift", {}, source, output, check, watch)
 
 
-@app.command("rust")
+@app.command("rust", destructive=False)
 def rust(
     output: OutputOption = None,
     source: SourceOption = None,
@@ -250,7 +252,7 @@ def rust(
     _generate_one("rust", {}, source, output, check, watch)
 
 
-@app.command("graphql")
+@app.command("graphql", destructive=False)
 def graphql(
     output: OutputOption = None,
     source: SourceOption = None,

@@ -35,6 +35,8 @@ from typing import Any, Literal, cast
 import psycopg
 from psycopg.rows import dict_row
 
+from nself.connection import connect as connect_to
+from nself.connection import mask_url, scrub
 from nself.errors import ConnectionFailed, NselfError
 from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
@@ -450,33 +452,10 @@ def for_server_version(query: str, version: int) -> str:
 # --------------------------------------------------------------------------- connecting
 
 
-def mask_password(url: str) -> str:
-    """`url` with any password replaced by *** (URL and key=value forms)."""
-    if "://" in url:
-        masked = re.sub(r"(://[^/@:]*:)[^@/]*@", r"\1***@", url)
-        return re.sub(r"([?&]password=)[^&]*", r"\1***", masked)
-    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
-
-
-def _password_of(url: str) -> str | None:
-    try:
-        return psycopg.conninfo.conninfo_to_dict(url).get("password")  # type: ignore[return-value]
-    except psycopg.Error:
-        match = re.search(r"://[^/@:]*:([^@/]*)@", url)
-        return match.group(1) if match else None
-
-
 def connect(url: str) -> Connection:
-    """A connection set up for introspection, or ConnectionFailed."""
-    try:
-        conn = psycopg.connect(url, row_factory=dict_row, connect_timeout=10)
-    except (psycopg.Error, ValueError) as exc:
-        detail = " ".join(str(exc).split()) or type(exc).__name__
-        password = _password_of(url)
-        if password:
-            detail = detail.replace(password, "***")
-        raise ConnectionFailed(f"cannot connect to {mask_password(url)}: {detail}") from None
-    return conn
+    """A connection set up for introspection, or ConnectionFailed (nself.connection masks
+    the URL and its password)."""
+    return cast("Connection", connect_to(url, row_factory=dict_row))
 
 
 # --------------------------------------------------------------------------- introspection
@@ -489,7 +468,7 @@ def introspect(url: str) -> Catalog:
             return introspect_connection(conn)
         except psycopg.OperationalError as exc:  # the server went away meanwhile
             detail = " ".join(str(exc).split())
-            raise ConnectionFailed(f"lost the connection to {mask_password(url)}: {detail}") from None
+            raise ConnectionFailed(f"lost the connection to {mask_url(url)}: {scrub(detail, url)}") from None
 
 
 def introspect_connection(conn: psycopg.Connection[Any]) -> Catalog:

@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg import sql
 
-from nself.connection import APPLICATION_NAME, connect
+from nself.connection import APPLICATION_NAME, connect, target_params
 from nself.errors import OptionError
 from nself.runtime.local import database_url
 from nself.runtime.project import Environment, Project, guard_destructive, url_with_database
@@ -59,9 +59,7 @@ def sanitise(git_branch: str) -> str:
 
 
 def main_database(environment: Environment) -> str:
-    from psycopg.conninfo import conninfo_to_dict
-
-    params = conninfo_to_dict(environment.base_url())
+    params = target_params(environment.base_url())
     name = params.get("dbname") or params.get("user")
     if not name:
         raise OptionError(f"environment {environment.name!r}: its URL names no database")

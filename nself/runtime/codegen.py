@@ -28,6 +28,7 @@ from typing import Any
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
 from nself.collector import collector_paused
+from nself.connection import is_connection_target
 from nself.errors import NselfError, OptionError, SourceError, line_containing
 from nself.ir import Catalog, IRFormatError
 from nself.runtime.forked import forked_map
@@ -155,7 +156,7 @@ def _resolve_source(source: str | None, project: Project) -> str | None:
     if source is None:
         return default_source(project)
     if (
-        source.startswith(("postgresql://", "postgres://"))
+        is_connection_target(source)
         or source in project.environments
         or source == "local"
     ):
@@ -184,7 +185,7 @@ class RenderCache:
 def _load_catalog(source: str | None, project: Project, cache: RenderCache | None) -> Catalog:
     """load_catalog, but incremental for migrations (a directory or a .sql file) when a
     watcher's cache is given."""
-    if cache is not None and source is not None and not source.startswith(("postgresql://", "postgres://")):
+    if cache is not None and source is not None and not is_connection_target(source):
         path = Path(source)
         if (
             source not in project.environments
@@ -292,7 +293,7 @@ def watched_paths(project: Project, outputs: Sequence[TypeOutput]) -> list[Path]
         source = _resolve_source(output.source, project)
         if (
             source is None
-            or source.startswith(("postgresql://", "postgres://"))
+            or is_connection_target(source)
             or source in project.environments
         ):
             raise OptionError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from nself.connection import connect, mask_url, scrub
+from nself.connection import connect, libpq_environment, mask_url, scrub
 from nself.errors import NselfError, OptionError
 
 DumpFormat = Literal["custom", "plain"]
@@ -102,17 +102,11 @@ def server_major(url: str) -> int:
 
 
 def libpq_target(url: str) -> tuple[str, dict[str, str]]:
-    """(conninfo without the password, environment with PGPASSWORD): what to give a client
-    program so that the password never appears in argv."""
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(url)
-    password = params.pop("password", None)
-    env = {**os.environ}
-    env.pop("PGPASSWORD", None)
-    if password is not None:
-        env["PGPASSWORD"] = str(password)
-    return make_conninfo("", **params), env
+    """(conninfo without the password, environment for the client program): a password in
+    `url` travels as PGPASSWORD, never in argv; without one the user's own PGPASSWORD (or
+    ~/.pgpass) applies, as it does for psql."""
+    conninfo, extra = libpq_environment(url)
+    return conninfo, {**os.environ, **extra}
 
 
 def first_error_line(stderr: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from nself.backends.sql.ddl import create_index, qualified_name, quote_ident
-from nself.connection import connect
+from nself.connection import connect, is_connection_target
 from nself.errors import NselfError, OptionError
 from nself.ir import Catalog
 from nself.ir.model import (
@@ -834,7 +834,7 @@ def live_url(source: str | None, project: Project) -> str | None:
     (a migrations directory or a schema file)."""
     if source is None:
         return project.environment().url()
-    if source.startswith(("postgresql://", "postgres://")):
+    if is_connection_target(source):
         return source
     if source in project.environments or source == "local":
         return project.environment(source).url()

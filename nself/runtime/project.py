@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from nself.connection import mask_url
+from nself.connection import is_connection_target, is_url, mask_url, secrets_in
 from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing, position_of
 from nself.textfiles import read_user_text
 
@@ -95,6 +95,11 @@ class Project:
         if chosen == "local":
             return self._on_branch(Environment("local"))
         known = ", ".join(sorted(self.environments)) or "none"
+        if is_connection_target(chosen):
+            raise OptionError(
+                f"--env takes the name of an environment of {self.config_path}, not a connection URL "
+                f"({mask_url(chosen)}); known: {known}"
+            )
         raise OptionError(f"--env: no environment {chosen!r} in {self.config_path} (known: {known})")
 
     @property
@@ -196,14 +201,14 @@ def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, En
         url = settings.get("url")
         if url is not None and not isinstance(url, str):
             raise SourceError(path, line_containing(text, "url") or line, 1, f"environments.{name}.url must be a string")
-        if isinstance(url, str) and not (url.startswith("env:") or url.startswith(("postgresql://", "postgres://"))):
+        if isinstance(url, str) and not (url.startswith("env:") or is_url(url)):
             raise SourceError(
                 path,
                 line_containing(text, url) or line,
                 1,
                 f'environments.{name}.url must be "env:VARIABLE" or a postgresql:// URL',
             )
-        if isinstance(url, str) and not url.startswith("env:") and urlsplit(url).password:
+        if isinstance(url, str) and not url.startswith("env:") and secrets_in(url):
             raise SourceError(
                 path,
                 line_containing(text, url) or line,
@@ -222,7 +227,9 @@ def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, En
 
 
 def guard_destructive(environment: Environment, action: str, *, force_production: bool = False) -> None:
-    """The one check every destructive command makes before touching `environment`."""
+    """The name-only check that runtime functions make as a second line. Commands are
+    guarded where they are declared (`destructive=` on the command, nself.cli.safety),
+    which also recognises production by its server (nself.runtime.production)."""
     if environment.production and not force_production:
         raise ProductionGuardError(
             f"refusing to {action} on {environment.name!r}: it is marked production = true in nself.toml"

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
-from nself.connection import connect
+from nself.connection import connect, target_params
 from nself.errors import NselfError, SourceError, position_of
 from nself.runtime.cluster import find_pg_program
 
@@ -50,7 +49,7 @@ def run_query(url: str, sql: str, source: str = "<query>") -> QueryResult:
 
 def psql_environment(url: str) -> dict[str, str]:
     """libpq variables for `url`: the password travels as PGPASSWORD, never in argv."""
-    params = conninfo_to_dict(url)
+    params = target_params(url)
     names = {
         "host": "PGHOST",
         "port": "PGPORT",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nself.connection import mask_url
+from nself.connection import is_connection_target, mask_url
 from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
 from nself.runtime.project import Project
@@ -17,7 +17,7 @@ from nself.textfiles import read_user_text
 def describe_source(source: str | None, project: Project) -> str:
     if source is None:
         return f"environment {project.environment().name!r}"
-    if source.startswith(("postgresql://", "postgres://")):
+    if is_connection_target(source):
         return mask_url(source)
     return source
 
@@ -26,7 +26,7 @@ def load_catalog(source: str | None, project: Project, *, option: str = "--from"
     """Read the schema that `source` names. None means the default environment."""
     if source is None:
         return _introspect(project.environment().url())
-    if source.startswith(("postgresql://", "postgres://")):
+    if is_connection_target(source):
         return _introspect(source)
     path = Path(source)
     if not path.is_absolute():
@@ -53,8 +53,8 @@ def load_catalog(source: str | None, project: Project, *, option: str = "--from"
     if source in project.environments or source == "local":
         return _introspect(project.environment(source).url())
     raise OptionError(
-        f"{option}: {source!r} is not an environment of nself.toml, a postgresql:// URL, "
-        "a migrations directory, or a .sql, .dbml or .json file"
+        f"{option}: {mask_url(source)!r} is not an environment of nself.toml, a postgresql:// URL or "
+        "key=value connection string, a migrations directory, or a .sql, .dbml or .json file"
     )
 
 

@@ -70,7 +70,7 @@ def test_import_one_csv_into_a_named_table_then_upsert(project: tuple[Path, dict
     assert json.loads(first.stdout)["tables"][0]["rows"] == 2
     (root / "people.csv").write_text("id,body\n2,second\n3,third\n")
     again = run_nself(
-        "data", "import", "people.csv", "-t", "notes", "--upsert", "--env", "copy", cwd=root, env=env
+        "data", "import", "people.csv", "-t", "notes", "--upsert", "--yes", "--env", "copy", cwd=root, env=env
     )
     assert again.code == 0, again.stderr
     assert notes(env["NSELF_TEST_COPY_URL"]) == [
@@ -94,6 +94,6 @@ def test_errors_are_one_line(project: tuple[Path, dict[str, str]]) -> None:
     fmt = run_nself("data", "export", "--format", "xml", "--env", "source", cwd=root, env=env)
     assert fmt.code != 0 and "--format: expected json or csv" in fmt.stderr
     both = run_nself(
-        "data", "import", "public.notes.csv", "--upsert", "--truncate", "--env", "copy", cwd=root, env=env
+        "data", "import", "public.notes.csv", "--upsert", "--truncate", "--yes", "--env", "copy", cwd=root, env=env
     )
     assert both.code != 0 and "--upsert and --truncate exclude each other" in both.stderr

@@ -92,7 +92,7 @@ def test_without_yes_and_no_terminal_it_refuses(project: tuple[Path, dict[str, s
     )
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [
-        "error: refusing to reset staging without --yes: stdin is not a terminal"
+        "error: refusing to reset the data on 'staging' without --yes: stdin is not a terminal"
     ]
     assert rows(env["NSELF_TEST_STAGING_URL"]) == [(1, "a"), (2, "b")]
 

@@ -49,7 +49,7 @@ def test_dump_to_the_default_path_then_load(project: tuple[Path, dict[str, str]]
     assert report["bytes"] == path.stat().st_size and report["format"] == "custom"
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file is left"
 
-    loaded = run_nself("db", "load", str(path), "--env", "copy", cwd=root, env=env)
+    loaded = run_nself("db", "load", str(path), "--env", "copy", "--yes", cwd=root, env=env)
     assert loaded.code == 0, loaded.stderr
     assert "loaded" in loaded.stdout
     assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])
@@ -77,7 +77,7 @@ def test_dump_prints_path_and_size(project: tuple[Path, dict[str, str]]) -> None
         (("dump", "--schema-only", "--data-only"), "exclude each other"),
         (("dump", "--format", "tar"), "--format"),
         (("dump", "--format", "custom", "-o", "-"), "cannot go to stdout"),
-        (("load", "missing.dump"), "missing.dump: file not found"),
+        (("load", "missing.dump", "--yes"), "missing.dump: file not found"),
     ],
 )
 def test_bad_options_are_one_line(
@@ -94,7 +94,7 @@ def test_a_failed_load_is_one_line_and_changes_nothing(project: tuple[Path, dict
     root, env = project
     assert run_nself("db", "dump", "--env", "source", "-o", "all.dump", cwd=root, env=env).code == 0
     run_sql(env["NSELF_TEST_COPY_URL"], "CREATE TABLE notes (id int); INSERT INTO notes VALUES (7);")
-    result = run_nself("db", "load", "all.dump", "--env", "copy", cwd=root, env=env)
+    result = run_nself("db", "load", "all.dump", "--env", "copy", "--yes", cwd=root, env=env)
     assert result.code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "all.dump" in lines[0] and 'relation "notes" already exists' in lines[0], lines
@@ -105,6 +105,6 @@ def test_load_clean_replaces_what_the_dump_holds(project: tuple[Path, dict[str, 
     root, env = project
     assert run_nself("db", "dump", "--env", "source", "-o", "all.dump", cwd=root, env=env).code == 0
     run_sql(env["NSELF_TEST_COPY_URL"], "CREATE TABLE notes (id int); INSERT INTO notes VALUES (7);")
-    result = run_nself("db", "load", "all.dump", "--env", "copy", "--clean", cwd=root, env=env)
+    result = run_nself("db", "load", "all.dump", "--env", "copy", "--clean", "--yes", cwd=root, env=env)
     assert result.code == 0, result.stderr
     assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])

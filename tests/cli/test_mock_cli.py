@@ -49,7 +49,7 @@ def test_bad_config_names_file_line_and_column(tmp_path: Path, database: str) ->
     ]
     for text, position in cases:
         config.write_text(text)
-        result = run_nself("mock", "generate", "--env", "dev", cwd=tmp_path, env=env)
+        result = run_nself("mock", "generate", "--yes", "--env", "dev", cwd=tmp_path, env=env)
         assert result.code == 1
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and f"{config}{position}" in lines[0], result.stderr

@@ -34,7 +34,7 @@ def test_seed_lifecycle(tmp_path: Path, database: str) -> None:
     assert extracted.code == 0, extracted.stderr
     assert (tmp_path / "out.sql").read_text().count("INSERT INTO") == 2
 
-    fresh = run_nself("seed", "run", "--fresh", "--env", "staging", cwd=tmp_path, env=env)
+    fresh = run_nself("seed", "run", "--fresh", "--yes", "--env", "staging", cwd=tmp_path, env=env)
     assert fresh.code == 0, fresh.stderr
     with psycopg.connect(database) as conn:
         assert conn.execute("SELECT count(*) FROM roles").fetchone() == (3,)

@@ -22,7 +22,6 @@ from nself.frontends.live import (
     for_server_version,
     introspect,
     introspect_connection,
-    mask_password,
     trigger_when,
 )
 from nself.ir import catalog_to_json
@@ -691,19 +690,6 @@ def test_wrong_password_hides_it(pg_cluster: LocalCluster) -> None:
     with pytest.raises(ConnectionFailed) as caught:
         introspect(url)
     assert "pw12345" not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("url", "masked"),
-    [
-        ("postgresql://u:p@h/db", "postgresql://u:***@h/db"),
-        ("postgres://u@h:5/db", "postgres://u@h:5/db"),
-        ("postgresql://h/db?password=x&sslmode=disable", "postgresql://h/db?password=***&sslmode=disable"),
-        ("host=h password='a b' user=u", "host=h password=*** user=u"),
-    ],
-)
-def test_mask_password(url: str, masked: str) -> None:
-    assert mask_password(url) == masked
 
 
 @pytest.mark.parametrize(
