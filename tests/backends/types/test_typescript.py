@@ -46,8 +46,9 @@ def test_property_key(name: str, key: str) -> None:
 def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
     text = render_typescript(rich, {})
     for line in [
-        "  c_bigint: string;",  # int8 as a string: a JS number loses digits past 2^53
-        "  c_numeric: string | null;",
+        "  c_bigint: number;",  # PostgREST sends int8 as a JSON number (option int8)
+        "  c_numeric: number | null;",
+        "  c_money: string | null;",  # money is text in JSON
         "  c_jsonb: Json;",
         "  c_timestamptz: string | null;",
         "  c_text_array: (string | null)[];",  # elements of any array may be NULL
@@ -65,38 +66,43 @@ def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
     assert 'export type Access = "read-only" | "Guest User" | "2fa_pending"' in text
     assert '  _2FA_PENDING: "2fa_pending",' in text
     # same table name in two schemas
-    assert "export interface Users {" in text and "export interface AuthUsers {" in text
-    assert "export interface Class {" in text and "export interface AuthClass {" in text
+    assert "export type Users = {" in text and "export type AuthUsers = {" in text
+    assert "export type Class = {" in text and "export type AuthClass = {" in text
+    assert "export interface" not in text  # postgrest-js needs Record<string, unknown>: aliases
+
+
+def interface(text: str, name: str) -> str:
+    """The body of a generated type alias."""
+    return text.split(f"export type {name} = {{\n")[1].split("\n}")[0]
 
 
 def test_insert_and_update_optionality(rich: Catalog) -> None:
     text = render_typescript(rich, {})
-    insert = text.split("export interface UsersInsert {")[1].split("}")[0]
-    update = text.split("export interface UsersUpdate {")[1].split("}")[0]
+    insert = interface(text, "UsersInsert")
+    update = interface(text, "UsersUpdate")
     assert "  id" not in insert and "  id" not in update  # GENERATED ALWAYS identity
     assert "  email: string;" in insert  # NOT NULL domain without default: required
     assert "  access?: Access;" in insert  # default
     assert "  score?: number | null;" in insert  # domain default
-    all_types = text.split("export interface AllTypesInsert {")[1].split("}")[0]
+    all_types = interface(text, "AllTypesInsert")
     assert "  id?: number;" in all_types  # serial
     assert "c_doubled" not in all_types  # generated column
     assert "  c_smallint: number;" in all_types
-    klass = text.split("export interface ClassInsert {")[1].split("}")[0]
+    klass = interface(text, "ClassInsert")
     assert "  id?: number;" in klass  # identity BY DEFAULT
 
 
 def test_functions(rich: Catalog) -> None:
     text = render_typescript(rich, {})
-    assert "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[] };" in text
-    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null }" in text
-    assert "Returns: { result: (string | null)[] | null; size: number | null; } };" in text
-    assert "{ Args: { nums: (number | null)[]; }; Returns: string | null };" in text
+    assert (
+        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[]; SetofOptions: "
+        '{ from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };' in text
+    )
+    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }" in text
+    assert "Returns: { result: (string | null)[] | null; size: number | null; }; };" in text
+    assert "{ Args: { nums: (number | null)[]; }; Returns: number | null; };" in text
     assert '"Last Seen": string | null; }[]' in text
     assert "set_created" not in text  # trigger functions are not callable
-
-
-def interface(text: str, name: str) -> str:
-    return text.split(f"export interface {name} {{\n")[1].split("\n}")[0]
 
 
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
@@ -109,7 +115,7 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case
         "  moods: (Mood | null)[] | null;",
         "  labels: string[] | null;",  # label is a NOT NULL domain
         "  strict: string[] | null;",  # a domain whose CHECK keeps NULL out
-        "  checked: string[] | null;",  # the column's CHECK does
+        "  checked: number[] | null;",  # the column's CHECK does (bigint[]: JSON numbers)
     ]:
         assert line in table, table
     insert = interface(text, "ArrayElementsInsert")
@@ -185,12 +191,12 @@ import type {
 import { Access } from "./rich";
 
 const row: Users = {
-  id: "1", email: "a@b", display_name: null, "Display Name": null, access: Access.GUEST_USER,
+  id: 1, email: "a@b", display_name: null, "Display Name": null, access: Access.GUEST_USER,
   roles: ["read-only", null, "2fa_pending"], created_at: "2024-01-01T00:00:00Z", "2fa_secret": null,
   score: 1, tags: ["a", null],
 };
 const insert: UsersInsert = { email: "x@y" };
-const allTypes: Database["public"]["Tables"]["all_types"]["Insert"] = { c_smallint: 1, c_integer: 2, c_bigint: "3" };
+const allTypes: Database["public"]["Tables"]["all_types"]["Insert"] = { c_smallint: 1, c_integer: 2, c_bigint: 3 };
 const same: AllTypesInsert = allTypes;
 const related: ClassWithRelations = {
   id: 1, type: "t", from: null, import: true, interface: null, def: null, let: null, func: null,
@@ -204,7 +210,7 @@ const sumArgs: Database["public"]["Functions"]["sum_ints"]["Args"] = { nums: [1,
 
 // Array elements: NULL where PostgreSQL allows it, refused where it keeps NULL out.
 const arrays: AllTypesInsert = {
-  c_smallint: 1, c_integer: 2, c_bigint: "3", c_int_array: [1, null], c_int_matrix: [[1, null], [null, 4]],
+  c_smallint: 1, c_integer: 2, c_bigint: 3, c_int_array: [1, null], c_int_matrix: [[1, null], [null, 4]],
   c_text_array: ["a", null], c_labels: ["x"], c_checked_texts: ["y"], c_composite_array: [null],
 };
 // @ts-expect-error: an array of a NOT NULL domain holds no NULL element
@@ -233,7 +239,7 @@ export {
 
 BAD_USAGE = """\
 import type { UsersInsert } from "./rich";
-const insert: UsersInsert = { id: "1", email: "x@y" };
+const insert: UsersInsert = { id: 1, email: "x@y" };
 export { insert };
 """
 
@@ -267,7 +273,7 @@ def test_tsc_accepts_real_rows_with_null_elements(
 ) -> None:
     """Rows of public.array_elements as PostgreSQL writes them in JSON (NULL elements, a
     2-D array with NULL elements, empty arrays) are values of the Row type; a NULL element
-    where PostgreSQL refuses one is not. bigint is sent as text (docs/types.md)."""
+    where PostgreSQL refuses one is not. bigint comes as a JSON number, as PostgREST sends it."""
     tsc_path()
     url, _ = every_case_rows
     with psycopg.connect(url) as conn:
@@ -275,7 +281,7 @@ def test_tsc_accepts_real_rows_with_null_elements(
             r[0]
             for r in conn.execute(
                 "SELECT json_build_object('id', id, 'plain', plain, 'numbers', numbers, 'matrix', matrix,"
-                " 'moods', moods, 'labels', labels, 'strict', strict, 'checked', checked::text[])::text"
+                " 'moods', moods, 'labels', labels, 'strict', strict, 'checked', checked)::text"
                 " FROM public.array_elements ORDER BY id"
             ).fetchall()
         ]
