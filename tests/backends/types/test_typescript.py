@@ -2,7 +2,13 @@
 output for rich_schema.sql, every_case.sql and each corpus schema, with a usage file that
 assigns Rows, Inserts and Updates (arrays with NULL elements where PostgreSQL allows them,
 `@ts-expect-error` where it does not; explicit NULLs) and real rows as PostgreSQL writes
-them in JSON."""
+them in JSON.
+
+Against the real clients: the usage files in clients/ (client_schema.sql, pagila,
+rich_schema.sql) compiled with the real @supabase/supabase-js and kysely typings from npm:
+selects, embeds, inserts, updates and rpc calls typed exactly (`never` fails `exactly<>`),
+and `@ts-expect-error` lines that must fire (a generated column or an ALWAYS identity
+written, a required column left out, a wrong enum label, a missing rpc argument)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from nself.backends.types import typescript
 from nself.backends.types.common import StructField, TypeResolver, table_field_sets
 from nself.backends.types.typescript import (
     _Renderer,
@@ -21,10 +28,15 @@ from nself.backends.types.typescript import (
     render,
     render_typescript,
 )
+from nself.errors import OptionError
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
 from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
-from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
+from tests.backends.types.toolchain import CORPUS_SCHEMAS, in_ci, load_rich, tsc_path
+from tests.conftest import run_sql
+
+HERE = Path(__file__).resolve().parent
+CLIENTS = HERE / "clients"
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +182,62 @@ def test_field_lines_decide_as_table_field_sets(
     catalog = {"rich": rich, "every_case": every_case_catalog}.get(source) or corpus_catalogs.get(source)
     renderer = _Renderer(catalog, {})
     assert [renderer.field_lines(t) for t in catalog.tables] == field_set_lines(catalog)
+
+
+def test_options_are_checked() -> None:
+    assert typescript.parse_options({}).int8 == "number"  # supabase: PostgREST's JSON numbers
+    assert typescript.parse_options({"flavor": "kysely"}).numeric == "string"  # node-postgres
+    assert typescript.parse_options({"flavor": "kysely", "int8": "bigint"}).int8 == "bigint"
+    for bad, named in [
+        ({"flavor": "prisma"}, "flavor"),
+        ({"int8": "float"}, "int8"),
+        ({"numeric": "x"}, "numeric"),
+    ]:
+        with pytest.raises(OptionError, match=f"typescript option {named} = "):
+            typescript.parse_options(bad)
+
+
+def test_relationships_stay_within_a_schema(rich: Catalog) -> None:
+    """postgrest-js looks referencedRelation up in the table's own schema (and PostgREST
+    embeds only within one): auth.users' key to public.users is not listed, or it would
+    name auth.users itself. Turned off with relationships = false."""
+    text = render_typescript(rich, {})
+    database = text.split("export type Database = {")[1]
+    auth = database.split("  auth: {")[1].split("  public: {")[0]
+    assert "foreignKeyName" not in auth
+    assert '"class_teacher_id_fkey"' in database
+    assert "foreignKeyName" not in render_typescript(rich, {"relationships": False})
+
+
+def test_with_relations_keep_the_database_names(rich: Catalog) -> None:
+    text = render_typescript(rich, {"with_relations": True})
+    assert (
+        "export type UsersWithRelations = Users & {\n  users?: AuthUsers[];\n  class?: Class[];\n};" in text
+    )
+    assert "export type ClassWithRelations = Class & {\n  users?: Users | null;\n};" in text
+
+
+def test_views_and_helpers(rich: Catalog) -> None:
+    text = render_typescript(rich, {})
+    # a join and a materialized view: rows only (PostgreSQL updates neither)
+    assert "user_emails: {\n        Row: UserEmails;\n        Relationships: [];" in text
+    assert "UserEmailsInsert" not in text
+    for helper in ["Tables<", "TablesInsert<", "TablesUpdate<", "Enums<", "CompositeTypes<"]:
+        assert f"export type {helper}" in text
+    assert (
+        'access: ["read-only", "Guest User", "2fa_pending", "admin", "READ_ONLY", "class", "true"],' in text
+    )
+
+
+def test_kysely_flavor(rich: Catalog) -> None:
+    text = render_typescript(rich, {"flavor": "kysely"})
+    users = text.split("export interface Users {\n")[1].split("\n}")[0]
+    assert "  id: GeneratedAlways<Int8>;" in users  # bigint ALWAYS identity, a string from node-postgres
+    assert "  access: Generated<Access>;" in users  # NOT NULL with a default
+    assert "  created_at: Generated<Timestamp>;" in users  # Date when read
+    assert "  display_name: string | null;" in users  # kysely makes it optional in inserts
+    assert '  "auth.users": AuthUsers;' in text and "  users: Users;" in text
+    assert "export type Database" not in text
 
 
 def test_output_is_deterministic(rich: Catalog) -> None:
@@ -332,3 +400,108 @@ def test_resolver_is_shared(rich: Catalog) -> None:
         if resolver.resolve(c.data_type).family == "unknown"
     ]
     assert unknown == []
+
+
+# --------------------------------------------------------------------------- real clients
+
+
+def client_modules() -> Path:
+    """node_modules holding @supabase/supabase-js and kysely (next to tsc: .ci/run installs
+    them with it). Skips locally when missing, fails in CI."""
+    modules = tsc_path().parent.parent
+    if not ((modules / "@supabase" / "supabase-js").is_dir() and (modules / "kysely").is_dir()):
+        message = f"@supabase/supabase-js and kysely not in {modules}: see .ci/run's npm install line"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return modules
+
+
+def run_client_tsc(directory: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+    """tsc as an application using the clients compiles: ES modules resolved as a bundler
+    does (supabase-js's `exports`), the clients' own .d.ts files trusted."""
+    return subprocess.run(
+        [
+            str(tsc_path()),
+            "--noEmit",
+            "--strict",
+            "--target",
+            "es2020",
+            "--module",
+            "esnext",
+            "--moduleResolution",
+            "bundler",
+            "--skipLibCheck",
+            *files,
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.oracle
+def test_the_real_clients_type_every_query(
+    rich: Catalog, corpus_catalogs: CorpusCatalogs, types_databases: SessionDatabases, tmp_path: Path
+) -> None:
+    """One tsc run over every usage file in clients/, each against its schema's output
+    (supabase and kysely flavors), with the real supabase-js and kysely typings."""
+    modules = client_modules()
+    url = types_databases.new("types_clients")
+    run_sql(url, (HERE / "client_schema.sql").read_text(encoding="utf-8"))
+    catalogs = {"client": introspect(url), "pagila": corpus_catalogs.get("pagila"), "rich": rich}
+    (tmp_path / "node_modules").symlink_to(modules, target_is_directory=True)
+    files = []
+    for usage in sorted(CLIENTS.glob("*.ts")):
+        (tmp_path / usage.name).write_text(usage.read_text(encoding="utf-8"), encoding="utf-8")
+        files.append(usage.name)
+    for name, catalog in catalogs.items():
+        for flavor in ("supabase", "kysely"):
+            file = f"{name}_{flavor}_types.ts"
+            (tmp_path / file).write_text(render_typescript(catalog, {"flavor": flavor}), encoding="utf-8")
+            files.append(file)
+    done = run_client_tsc(tmp_path, files)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
+
+
+# Every table's Row/Insert/Update is a Record<string, unknown> (what postgrest-js requires
+# of a table; an interface is not), and every Relationships entry names a table or view of
+# its own schema (where postgrest-js looks it up).
+SHAPE_CHECK = """\
+import type { Database } from "./SCHEMA";
+type Schemas = Omit<Database, "__InternalSupabase">;
+type Generic = { Row: Record<string, unknown>; Insert: Record<string, unknown>; Update: Record<string, unknown> };
+type NotGeneric = {
+  [S in keyof Schemas]: {
+    [T in keyof Schemas[S]["Tables"]]: Schemas[S]["Tables"][T] extends Generic ? never : T;
+  }[keyof Schemas[S]["Tables"]];
+}[keyof Schemas];
+type Unresolved = {
+  [S in keyof Schemas]: {
+    [T in keyof Schemas[S]["Tables"]]: Schemas[S]["Tables"][T] extends {
+      Relationships: infer R extends { referencedRelation: string }[];
+    }
+      ? Exclude<R[number]["referencedRelation"], keyof Schemas[S]["Tables"] | keyof Schemas[S]["Views"]>
+      : T;
+  }[keyof Schemas[S]["Tables"]];
+}[keyof Schemas];
+export const generic: [NotGeneric] extends [never] ? true : false = true;
+export const resolved: [Unresolved] extends [never] ? true : false = true;
+"""
+
+
+@pytest.mark.oracle
+def test_every_corpus_schema_has_the_shape_postgrest_js_reads(
+    corpus_catalogs: CorpusCatalogs, every_case_catalog: Catalog, tmp_path: Path
+) -> None:
+    tsc_path()
+    files = []
+    catalogs = {name: corpus_catalogs.get(name) for name in CORPUS_SCHEMAS}
+    catalogs["every_case"] = every_case_catalog
+    for name, catalog in catalogs.items():
+        (tmp_path / f"{name}.ts").write_text(render_typescript(catalog, {}), encoding="utf-8")
+        (tmp_path / f"{name}_shape.ts").write_text(SHAPE_CHECK.replace("SCHEMA", name), encoding="utf-8")
+        files += [f"{name}.ts", f"{name}_shape.ts"]
+    done = run_tsc(tmp_path, files)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
