@@ -240,6 +240,15 @@ def test_kysely_flavor(rich: Catalog) -> None:
     assert "export type Database" not in text
 
 
+def test_partitions_are_emitted_as_their_parent(corpus_catalogs: CorpusCatalogs) -> None:
+    pagila = corpus_catalogs.get("pagila")
+    assert any(t.partition_of for t in pagila.tables)
+    for flavor in ("supabase", "kysely"):
+        text = render_typescript(pagila, {"flavor": flavor})
+        assert "payment:" in text and "payment_p2022_01" not in text
+        assert "payment_p2022_01:" in render_typescript(pagila, {"flavor": flavor, "partitions": True})
+
+
 def test_output_is_deterministic(rich: Catalog) -> None:
     first = render(rich, {"with_relations": True})
     again = render(catalog_from_json(catalog_to_json(rich)), {"with_relations": True})
