@@ -365,9 +365,15 @@ def view_base(
     table = next((tables[(s, name)] for s in schemas if (s, name) in tables), None)
     if table is None:
         return None
+    targets = select.targetList or ()
+    if len(targets) != len(view.columns) or any(
+        isinstance(getattr(t, "val", None), ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
+        for t in targets
+    ):
+        return None  # `*` not expanded (PostgreSQL's own definition lists every column)
     known = {c.name for c in table.columns}
     columns: dict[str, str | None] = {}
-    for target, column in zip(select.targetList or (), view.columns, strict=False):
+    for target, column in zip(targets, view.columns, strict=True):
         value = getattr(target, "val", None)
         source = None
         if isinstance(value, ast.ColumnRef) and value.fields and isinstance(value.fields[-1], ast.String):

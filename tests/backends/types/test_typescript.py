@@ -321,13 +321,20 @@ export { insert };
 """
 
 
-def run_tsc(directory: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+# As an application using the clients compiles: ES modules resolved as a bundler does
+# (supabase-js's `exports`), the clients' own .d.ts files trusted.
+CLIENT_FLAGS = ["--module", "esnext", "--moduleResolution", "bundler", "--skipLibCheck"]
+
+
+def run_tsc(
+    directory: Path, files: list[str], flags: tuple[str, ...] = ("--moduleResolution", "node")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(tsc_path()), "--noEmit", "--strict", "--target", "es2020", "--moduleResolution", "node", *files],
+        [str(tsc_path()), "--noEmit", "--strict", "--target", "es2020", *flags, *files],
         cwd=directory,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
 
 
@@ -426,30 +433,6 @@ def client_modules() -> Path:
     return modules
 
 
-def run_client_tsc(directory: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
-    """tsc as an application using the clients compiles: ES modules resolved as a bundler
-    does (supabase-js's `exports`), the clients' own .d.ts files trusted."""
-    return subprocess.run(
-        [
-            str(tsc_path()),
-            "--noEmit",
-            "--strict",
-            "--target",
-            "es2020",
-            "--module",
-            "esnext",
-            "--moduleResolution",
-            "bundler",
-            "--skipLibCheck",
-            *files,
-        ],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 @pytest.mark.oracle
 def test_the_real_clients_type_every_query(
     rich: Catalog, corpus_catalogs: CorpusCatalogs, types_databases: SessionDatabases, tmp_path: Path
@@ -470,7 +453,7 @@ def test_the_real_clients_type_every_query(
             file = f"{name}_{flavor}_types.ts"
             (tmp_path / file).write_text(render_typescript(catalog, {"flavor": flavor}), encoding="utf-8")
             files.append(file)
-    done = run_client_tsc(tmp_path, files)
+    done = run_tsc(tmp_path, files, tuple(CLIENT_FLAGS))
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr
 
 
