@@ -257,6 +257,7 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 
 def test_golden(rich: Catalog) -> None:
     assert_golden("typescript/rich.ts", render_typescript(rich, {"with_relations": True}))
+    assert_golden("typescript/rich_kysely.ts", render_typescript(rich, {"flavor": "kysely"}))
 
 
 # --------------------------------------------------------------------------- tsc
