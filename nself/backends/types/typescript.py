@@ -830,7 +830,7 @@ class _Renderer:
                 [s for s in shapes if s.schema == schema_name]
             )
         ordered = [schemas[k] for k in sorted(schemas)]
-        default_schema = "public" if "public" in schemas else (ordered[0].key if ordered else None)
+        default_schema = "public" if "public" in schemas else min(schemas, default=None)
         return render_template(
             "types/typescript/types.ts.jinja2",
             schemas=ordered,

@@ -30,7 +30,8 @@ from nself.backends.types.typescript import (
 )
 from nself.errors import OptionError
 from nself.frontends.live import introspect
-from nself.ir import Catalog, catalog_from_json, catalog_to_json
+from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
+from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, in_ci, load_rich, tsc_path
 from tests.conftest import run_sql
@@ -227,6 +228,14 @@ def test_views_and_helpers(rich: Catalog) -> None:
     assert (
         'access: ["read-only", "Guest User", "2fa_pending", "admin", "READ_ONLY", "class", "true"],' in text
     )
+
+
+def test_helpers_default_to_the_first_schema_without_public() -> None:
+    catalog = CatalogBuilder()
+    catalog.add(Schema("Sales Dept"))
+    catalog.add(Table("Sales Dept", "orders", (Column("id", "integer", not_null=True),)))
+    text = render_typescript(catalog.freeze(), {})
+    assert 'type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "Sales Dept">];' in text
 
 
 def test_kysely_flavor(rich: Catalog) -> None:
