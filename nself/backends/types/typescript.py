@@ -436,6 +436,8 @@ KYSELY_FAMILIES = {
     "hstore": "string",
     "record": "string",
 }
+# The geometric types node-postgres parses (pg-types); the others arrive as text.
+KYSELY_GEOMETRY = {"point": "{ x: number; y: number }", "circle": "{ x: number; y: number; radius: number }"}
 KYSELY_ALIASES = {
     "date": "Timestamp",
     "timestamp": "Timestamp",
@@ -520,7 +522,9 @@ class _Renderer:
             # node-postgres parses neither composite values nor arrays of types it does
             # not know: they arrive as PostgreSQL's text.
             return "string"
-        if element.kind in ("enum", "composite"):
+        if self.kysely and element.name in KYSELY_GEOMETRY:
+            base = KYSELY_GEOMETRY[element.name]
+        elif element.kind in ("enum", "composite"):
             base = self.names.get(element.key, "unknown")
         elif not pg.dims and element.family in self.aliases:
             return self.aliases[element.family]

@@ -109,7 +109,7 @@ export interface AllTypes {
   c_tsvector: string | null;
   c_tsquery: string | null;
   c_xml: string | null;
-  c_point: string | null;
+  c_point: { x: number; y: number } | null;
   c_int4range: string | null;
   c_int8range: string | null;
   c_numrange: string | null;
