@@ -165,20 +165,63 @@ def typescript(
     output: OutputOption = None,
     source: SourceOption = None,
     with_relations: Annotated[
-        bool, typer.Option("--with-relations", help="Add foreign keys and <Table>WithRelations types.")
+        bool, typer.Option("--with-relations", help="Add <Table>WithRelations types with the related rows.")
+    ] = False,
+    relationships: Annotated[
+        bool,
+        typer.Option(
+            "--relationships/--no-relationships",
+            help="Foreign keys in Database (the Relationships postgrest-js embeds through).",
+        ),
+    ] = True,
+    flavor: Annotated[
+        str,
+        typer.Option(
+            "--flavor", help="supabase (a Database type for supabase-js) or kysely (a DB interface)."
+        ),
+    ] = "supabase",
+    int8: Annotated[
+        str | None,
+        typer.Option(
+            "--int8",
+            help="bigint as number, string or bigint (default: number for supabase, string for kysely).",
+            show_default=False,
+        ),
+    ] = None,
+    numeric: Annotated[
+        str | None,
+        typer.Option(
+            "--numeric",
+            help="numeric as number, string or bigint (default: as --int8's default).",
+            show_default=False,
+        ),
+    ] = None,
+    partitions: Annotated[
+        bool, typer.Option("--partitions", help="Also emit each partition (by default only its parent).")
     ] = False,
     check: CheckOption = False,
     watch: WatchOption = False,
 ) -> None:
-    """TypeScript interfaces and a supabase-js style Database type.
+    """TypeScript types: a supabase-js Database type, or a kysely DB interface with --flavor kysely.
 
     Examples:
 
       nself types typescript -o types/db.ts
 
       nself types typescript --with-relations --from nself/migrations
+
+      nself types typescript --flavor kysely -o src/db.ts
     """
-    _generate_one("typescript", {"with_relations": with_relations}, source, output, check, watch)
+    options: dict[str, Any] = {"with_relations": with_relations, "flavor": flavor}
+    if not relationships:
+        options["relationships"] = False
+    if int8:
+        options["int8"] = int8
+    if numeric:
+        options["numeric"] = numeric
+    if partitions:
+        options["partitions"] = True
+    _generate_one("typescript", options, source, output, check, watch)
 
 
 @app.command("go", destructive=False)

@@ -38,7 +38,14 @@ from nself.textfiles import read_user_text
 
 # Options each language accepts in nself.toml (besides output and source), with their type.
 LANGUAGE_OPTIONS: dict[str, dict[str, type]] = {
-    "typescript": {"with_relations": bool},
+    "typescript": {
+        "with_relations": bool,
+        "relationships": bool,
+        "flavor": str,
+        "int8": str,
+        "numeric": str,
+        "partitions": bool,
+    },
     "go": {"package": str},
     "python": {"pydantic": bool},
     "swift": {},

@@ -65,13 +65,16 @@ def test_language_to_stdout_reads_the_migrations_by_default(project: Path) -> No
     done = run_nself("types", "typescript", cwd=project)
     assert done.code == 0, done.stderr
     assert 'export type Mood = "read-only" | "Guest User" | "2fa_pending";' in done.stdout
-    assert "export interface UsersInsert {" in done.stdout
+    assert "export type UsersInsert = {" in done.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["typescript", "--with-relations"], "export interface UsersWithRelations extends Users {"),
+        (["typescript", "--with-relations"], "export type UsersWithRelations = Users & {"),
+        (["typescript", "--flavor", "kysely"], "  id: GeneratedAlways<Int8>;"),
+        (["typescript", "--int8", "string"], "  id: string;"),
+        (["typescript", "--flavor", "kysely", "--int8", "number"], "  id: GeneratedAlways<number>;"),
         (["python", "--pydantic"], "class Users(Model):"),
         (["python"], "@dataclass(frozen=True, kw_only=True)"),
         (["graphql", "--with-hasura"], "input users_bool_exp {"),
@@ -94,7 +97,7 @@ def test_output_file_and_from(project: Path, tmp_path: Path) -> None:
     done = run_nself("types", "typescript", "-o", "out/db.ts", "--from", "elsewhere", cwd=project)
     assert done.code == 0, done.stderr
     text = (project / "out" / "db.ts").read_text()
-    assert "export interface Posts {" in text and "Users" not in text
+    assert "export type Posts = {" in text and "Users" not in text
     assert done.stdout == ""
 
 
@@ -111,7 +114,7 @@ def test_configured_outputs_then_check(project: Path) -> None:
     assert {"wrote types/db.ts", "wrote py/models.py", "wrote schema.graphql"} <= set(
         done.stderr.splitlines()
     )
-    assert "export interface UsersWithRelations" in (project / "types" / "db.ts").read_text()
+    assert "export type UsersWithRelations = " in (project / "types" / "db.ts").read_text()
     assert "class Users(Model):" in (project / "py" / "models.py").read_text()
 
     again = run_nself("types", cwd=project)
@@ -156,6 +159,29 @@ def test_configuration_errors_point_at_nself_toml(project: Path, config: str, me
     done = run_nself("types", cwd=project)
     assert done.code == 1
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--flavor", "prisma"], "typescript option flavor = 'prisma': one of supabase, kysely"),
+        (["--int8", "float"], "typescript option int8 = 'float': one of number, string, bigint"),
+    ],
+)
+def test_typescript_option_errors_are_one_line(project: Path, args: list[str], message: str) -> None:
+    done = run_nself("types", "typescript", *args, cwd=project)
+    assert done.code == 1
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_typescript_options_from_nself_toml(project: Path) -> None:
+    (project / "nself.toml").write_text(
+        '[types.typescript]\noutput = "db.ts"\nflavor = "kysely"\nnumeric = "number"\nrelationships = false\n'
+    )
+    done = run_nself("types", cwd=project)
+    assert done.code == 0, done.stderr
+    assert "export interface DB {" in (project / "db.ts").read_text()
+    assert run_nself("types", "--check", cwd=project).code == 0
 
 
 def test_no_configured_outputs(project: Path) -> None:
@@ -222,7 +248,7 @@ def test_watch_regenerates_and_survives_a_broken_file(project: Path) -> None:
         time.sleep(0.3)
         (project / "nself" / "migrations" / "002_20240102_posts.sql").write_text(SECOND)
         assert watcher.next_line().startswith("regenerated types/db.ts, py/models.py, schema.graphql in ")
-        assert "export interface Posts {" in (project / "types" / "db.ts").read_text()
+        assert "export type Posts = {" in (project / "types" / "db.ts").read_text()
 
         bad = project / "nself" / "migrations" / "003_20240103_bad.sql"
         bad.write_text("-- migrate:up\nCREATE TABLE broken (\n")
@@ -231,7 +257,7 @@ def test_watch_regenerates_and_survives_a_broken_file(project: Path) -> None:
 
         bad.write_text("-- migrate:up\nCREATE TABLE fixed (id integer);\n")
         assert watcher.next_line().startswith("regenerated ")
-        assert "export interface Fixed {" in (project / "types" / "db.ts").read_text()
+        assert "export type Fixed = {" in (project / "types" / "db.ts").read_text()
         assert watcher.process.poll() is None
     finally:
         watcher.stop()

@@ -52,7 +52,7 @@ def test_generate_write_and_stale(project_dir: Path) -> None:
     results = codegen.generate(project, outputs)
     assert codegen.stale(results) == [o.path for o in outputs]
     assert codegen.write(results) == [o.path for o in outputs]
-    assert "export interface Users {" in outputs[0].path.read_text()
+    assert "export type Users = {" in outputs[0].path.read_text()
     assert "type Posts {" in outputs[1].path.read_text()  # its own source
     assert codegen.stale(codegen.generate(project, outputs)) == []
     write_catalog(project_dir / "schema.json", "users", "orders")
@@ -108,7 +108,7 @@ def test_watch_in_process(project_dir: Path) -> None:
         while len(rounds) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(rounds) == 2 and rounds[1].error is None
-        assert "export interface Orders {" in outputs[0].path.read_text()
+        assert "export type Orders = {" in outputs[0].path.read_text()
     finally:
         stop.set()
         thread.join(timeout=10)

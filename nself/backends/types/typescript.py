@@ -1,15 +1,24 @@
-"""TypeScript types: one `types.ts` with a named interface per table (Row, Insert, Update),
+"""TypeScript types: one `types.ts` with a named type alias per table (Row, Insert, Update),
 view, composite type and enum, and a `Database` type in the shape supabase-js and
-postgrest-js expect (schema -> Tables/Views/Functions/Enums/CompositeTypes, keyed by the
-database names, so serialisation needs no renaming).
+postgrest-js read (schema -> Tables/Views/Functions/Enums/CompositeTypes, keyed by the
+database names, so serialisation needs no renaming), with the helpers `supabase gen types`
+writes (`Tables<>`, `TablesInsert<>`, `TablesUpdate<>`, `Enums<>`, `CompositeTypes<>`,
+`Constants`). Aliases, not interfaces: postgrest-js requires `Record<string, unknown>`,
+which an interface does not satisfy (every query would type as `never`).
 
-Options: `with_relations` (bool) adds each table's foreign keys to `Database` (the
-`Relationships` tuple postgrest-js reads) and a `<Table>WithRelations` interface with the
-related rows as optional fields (to-one: the row, to-many: an array).
+Options (docs/types.md):
+- `flavor`: "supabase" (default) or "kysely" (a `DB` interface with `ColumnType<>` and
+  `Generated<>`, as kysely-codegen writes, for node-postgres);
+- `relationships` (bool, default true): each foreign key within one schema in
+  `Relationships` (PostgREST embeds only within a schema);
+- `with_relations` (bool): a `<Table>WithRelations` type with the related rows as optional
+  fields (to-one: the row, to-many: an array);
+- `int8`, `numeric`: "number", "string" or "bigint" (default: number for supabase, which
+  receives JSON numbers from PostgREST; string for kysely, as node-postgres sends them);
+- `partitions` (bool): also emit each partition (by default only its parent).
 
-Decisions (docs/types.md): bigint, numeric and money are strings (a JS number loses
-digits past 2^53); json/jsonb are `Json`; dates, times, timestamps and intervals are ISO
-strings, as PostgreSQL sends them in JSON."""
+Dates, times, timestamps and intervals are ISO strings, as PostgreSQL sends them in JSON
+(kysely: `Date` for date and timestamps, as node-postgres parses them)."""
 
 from __future__ import annotations
 
@@ -19,12 +28,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pglast
+from pglast import ast
+
 from nself.backends.types.common import (
     ColumnRules,
     FunctionShape,
     PgType,
     TypeResolver,
-    as_is,
     callable_functions,
     member_names,
     named_type_objects,
@@ -32,6 +43,7 @@ from nself.backends.types.common import (
     table_column_rules,
     type_names,
 )
+from nself.errors import OptionError
 from nself.ir.model import (
     Catalog,
     Column,
@@ -40,6 +52,7 @@ from nself.ir.model import (
     Table,
     UniqueConstraint,
     View,
+    ViewColumn,
 )
 from nself.templating import render_template
 
@@ -49,11 +62,23 @@ RESERVED_TYPE_NAMES = frozenset(
     {
         "Json",
         "Database",
+        "DatabaseWithoutInternals",
+        "DefaultSchema",
         "Tables",
+        "TablesInsert",
+        "TablesUpdate",
         "Views",
         "Enums",
         "CompositeTypes",
+        "Constants",
         "Functions",
+        "DB",
+        "ColumnType",
+        "Generated",
+        "GeneratedAlways",
+        "Int8",
+        "Numeric",
+        "Timestamp",
         "Array",
         "Boolean",
         "Date",
@@ -73,6 +98,43 @@ RESERVED_TYPE_NAMES = frozenset(
 )
 
 TYPE_SUFFIXES = ("", "Insert", "Update", "WithRelations")
+
+FLAVORS = ("supabase", "kysely")
+NUMBER_FORMS = ("number", "string", "bigint")
+
+
+@dataclass(frozen=True, slots=True)
+class TypeScriptOptions:
+    flavor: str = "supabase"
+    relationships: bool = True
+    with_relations: bool = False
+    int8: str = "number"
+    numeric: str = "number"
+    partitions: bool = False
+
+
+def parse_options(options: Mapping[str, Any]) -> TypeScriptOptions:
+    """The options of one output, checked: a bad value is one OptionError naming it."""
+    flavor = options.get("flavor") or "supabase"
+    if flavor not in FLAVORS:
+        raise OptionError(f"typescript option flavor = {flavor!r}: one of {', '.join(FLAVORS)}")
+    default_number = "number" if flavor == "supabase" else "string"
+    forms: dict[str, str] = {}
+    for key in ("int8", "numeric"):
+        value = options.get(key) or default_number
+        if value not in NUMBER_FORMS:
+            raise OptionError(f"typescript option {key} = {value!r}: one of {', '.join(NUMBER_FORMS)}")
+        forms[key] = value
+    relationships = options.get("relationships")
+    return TypeScriptOptions(
+        flavor=flavor,
+        relationships=True if relationships is None else bool(relationships),
+        with_relations=bool(options.get("with_relations", False)),
+        int8=forms["int8"],
+        numeric=forms["numeric"],
+        partitions=bool(options.get("partitions", False)),
+    )
+
 
 # Family -> TypeScript type of one value (docs/types.md, TypeScript).
 FAMILY_TYPES: dict[str, str] = {
@@ -175,19 +237,180 @@ def json_strings(texts: Iterable[str]) -> str:
     )
 
 
+# Built-in aggregates a view's select list may call (with the catalog's own aggregates, a
+# view that calls one is not auto-updatable), and set-returning functions (nor is one
+# that calls these in its select list).
+_AGGREGATES = frozenset(
+    [
+        "avg",
+        "bit_and",
+        "bit_or",
+        "bit_xor",
+        "bool_and",
+        "bool_or",
+        "count",
+        "every",
+        "max",
+        "min",
+        "sum",
+        "array_agg",
+        "string_agg",
+        "json_agg",
+        "jsonb_agg",
+        "json_object_agg",
+        "jsonb_object_agg",
+        "xmlagg",
+        "range_agg",
+        "range_intersect_agg",
+        "corr",
+        "covar_pop",
+        "covar_samp",
+        "regr_avgx",
+        "regr_avgy",
+        "regr_count",
+        "regr_intercept",
+        "regr_r2",
+        "regr_slope",
+        "regr_sxx",
+        "regr_sxy",
+        "regr_syy",
+        "stddev",
+        "stddev_pop",
+        "stddev_samp",
+        "variance",
+        "var_pop",
+        "var_samp",
+        "mode",
+        "percentile_cont",
+        "percentile_disc",
+        "rank",
+        "dense_rank",
+        "percent_rank",
+        "cume_dist",
+    ]
+)
+_SET_RETURNING = frozenset(
+    [
+        "unnest",
+        "generate_series",
+        "generate_subscripts",
+        "json_array_elements",
+        "jsonb_array_elements",
+        "json_array_elements_text",
+        "jsonb_array_elements_text",
+        "json_each",
+        "jsonb_each",
+        "json_each_text",
+        "jsonb_each_text",
+        "json_object_keys",
+        "jsonb_object_keys",
+        "regexp_matches",
+        "regexp_split_to_table",
+        "jsonb_path_query",
+        "json_populate_recordset",
+        "jsonb_populate_recordset",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewBase:
+    """What a simple view reads: its one base table, each view column's base column (None:
+    computed, not writable), and whether PostgreSQL updates the view itself (an
+    auto-updatable view: one table in FROM; no aggregate, window, DISTINCT, GROUP BY,
+    HAVING, LIMIT, OFFSET, WITH, set operation or set-returning function)."""
+
+    table: Table
+    columns: dict[str, str | None]
+    updatable: bool
+
+
+def _calls(node: object) -> Iterable[ast.FuncCall]:
+    """Every function call under `node` (subqueries included)."""
+    if isinstance(node, ast.FuncCall):
+        yield node
+    if isinstance(node, ast.Node):
+        for name in node:
+            yield from _calls(getattr(node, name))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _calls(item)
+
+
+def _call_name(call: ast.FuncCall) -> str:
+    last = call.funcname[-1] if call.funcname else None
+    return last.sval if isinstance(last, ast.String) and last.sval else ""
+
+
+def view_base(
+    view: View, tables: Mapping[tuple[str, str], Table], aggregates: frozenset[str]
+) -> ViewBase | None:
+    """The base table of a view over exactly one table (None for any other view: joins,
+    subqueries, VALUES, a materialized view, a definition pglast cannot read)."""
+    if view.materialized:
+        return None
+    try:
+        statements = pglast.parse_sql(view.definition)
+    except Exception:  # an unreadable definition: no base (read-only, no relationships)
+        return None
+    if len(statements) != 1 or not isinstance(statements[0].stmt, ast.SelectStmt):
+        return None
+    select = statements[0].stmt
+    from_clause = select.fromClause or ()
+    if select.op != 0 or len(from_clause) != 1 or not isinstance(from_clause[0], ast.RangeVar):
+        return None
+    relation = from_clause[0]
+    name = relation.relname or ""
+    schemas = [relation.schemaname] if relation.schemaname else [view.schema, "public"]
+    table = next((tables[(s, name)] for s in schemas if (s, name) in tables), None)
+    if table is None:
+        return None
+    targets = select.targetList or ()
+    if len(targets) != len(view.columns) or any(
+        isinstance(getattr(t, "val", None), ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
+        for t in targets
+    ):
+        return None  # `*` not expanded (PostgreSQL's own definition lists every column)
+    known = {c.name for c in table.columns}
+    columns: dict[str, str | None] = {}
+    for target, column in zip(targets, view.columns, strict=True):
+        value = getattr(target, "val", None)
+        source = None
+        if isinstance(value, ast.ColumnRef) and value.fields and isinstance(value.fields[-1], ast.String):
+            source = value.fields[-1].sval if value.fields[-1].sval in known else None
+        columns[column.name] = source
+    calls = list(_calls(select.targetList))
+    updatable = not (
+        select.distinctClause
+        or select.groupClause
+        or select.havingClause
+        or select.limitCount
+        or select.limitOffset
+        or select.withClause
+        or select.windowClause
+        or any(
+            c.over is not None or c.agg_star or _call_name(c) in aggregates or _call_name(c) in _SET_RETURNING
+            for c in calls
+        )
+    )
+    return ViewBase(table, columns, updatable)
+
+
 # What the template lays out, as plain tuples (no attribute lookups in its loops):
-# - an interface: (doc comment or None, head: name and `extends` clause, body: its member
-#   lines, see member_line);
-# - a table of `Database`: (key, type name, relationships); a relationship: (foreign key
-#   literal, columns, isOneToOne, referenced relation literal, referenced columns);
+# - a type: (doc comment or None, head: `Name = ` or `NameWithRelations = Name & `, body:
+#   its member lines, see member_line);
+# - a table or view of `Database`: (key, type name, relationships, whether it has Insert and
+#   Update); a relationship: (foreign key literal, columns, isOneToOne, referenced relation
+#   literal, referenced columns);
 # - an enum: (database name, key, type name, union, [(member, label literal)]);
-# - a function: (key, [(args type, returns type)]); a view or composite type: (key, type
-#   name).
+# - a function: (key, [(args type, returns type, SetofOptions or "")]); a composite type:
+#   (key, type name);
+# - kysely: a table (DB key, type name).
 InterfaceModel = tuple[str | None, str, str]
 RelationshipModel = tuple[str, str, str, str, str]
-TableModel = tuple[str, str, list[RelationshipModel]]
+TableModel = tuple[str, str, list[RelationshipModel], bool]
 EnumModel = tuple[str, str, str, str, list[tuple[str, str]]]
-FunctionModel = tuple[str, list[tuple[str, str]]]
+FunctionModel = tuple[str, list[tuple[str, str, str]]]
 
 
 @dataclass(slots=True)
@@ -195,16 +418,50 @@ class SchemaModel:
     key: str
     interfaces: list[InterfaceModel] = field(default_factory=list)
     tables: list[TableModel] = field(default_factory=list)
-    views: list[tuple[str, str]] = field(default_factory=list)
+    views: list[TableModel] = field(default_factory=list)
     functions: list[FunctionModel] = field(default_factory=list)
     enums: list[EnumModel] = field(default_factory=list)
     composites: list[tuple[str, str]] = field(default_factory=list)
 
 
+# kysely (node-postgres): what a value is when read; a column's own type may be a
+# ColumnType alias that also says what may be written (KYSELY_ALIASES).
+KYSELY_FAMILIES = {
+    **FAMILY_TYPES,
+    "date": "Date",
+    "timestamp": "Date",
+    "timestamptz": "Date",
+    "bytea": "Uint8Array",
+    "interval": "PostgresInterval",
+    "hstore": "string",
+    "record": "string",
+}
+# The geometric types node-postgres parses (pg-types); the others arrive as text.
+KYSELY_GEOMETRY = {"point": "{ x: number; y: number }", "circle": "{ x: number; y: number; radius: number }"}
+KYSELY_ALIASES = {
+    "date": "Timestamp",
+    "timestamp": "Timestamp",
+    "timestamptz": "Timestamp",
+    "interval": "Interval",
+}
+
+
 class _Renderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
-        self.with_relations = bool(options.get("with_relations", False))
+        self.options = parse_options(options)
+        self.kysely = self.options.flavor == "kysely"
+        self.with_relations = self.options.with_relations and not self.kysely
+        self.relationships = self.options.relationships and not self.kysely
+        self.families = dict(KYSELY_FAMILIES if self.kysely else FAMILY_TYPES)
+        self.aliases: dict[str, str] = dict(KYSELY_ALIASES) if self.kysely else {}
+        for family, form in (("int8", self.options.int8), ("numeric", self.options.numeric)):
+            self.families[family] = form
+            if self.kysely and form == "string":
+                self.aliases[family] = "Int8" if family == "int8" else "Numeric"
+        self.tables = [t for t in catalog.tables if self.options.partitions or t.partition_of is None]
+        self.table_keys = {(t.schema, t.name) for t in self.tables}
+        self.relation_keys = self.table_keys | {(v.schema, v.name) for v in catalog.views}
         self.resolver = TypeResolver(catalog)
         self.names = type_names(
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
@@ -215,12 +472,20 @@ class _Renderer:
         self._types: dict[tuple[str, bool, bool | None], str] = {}
         self._lines: dict[tuple[object, ...], tuple[str, str, str]] = {}
         self._json_lists: dict[tuple[str, ...], str] = {}
+        self._rules: dict[tuple[str, str], list[ColumnRules]] = {}
+        by_key = {(t.schema, t.name): t for t in catalog.tables}
+        aggregates = _AGGREGATES | {f.name for f in catalog.functions if f.kind == "aggregate"}
+        self.view_bases: dict[tuple[str, str], ViewBase] = {}
+        for view in catalog.views:
+            base = view_base(view, by_key, aggregates)
+            if base is not None:
+                self.view_bases[(view.schema, view.name)] = base
         # Each table's foreign keys (outgoing) and those pointing at it (incoming), with
         # whether the key's columns are unique in their table (one-to-one): decided once per
         # key, so relations stay linear in the size of the schema.
         self.outgoing: dict[tuple[str, str], list[tuple[ForeignKey, bool]]] = {}
         self.incoming: dict[tuple[str, str], list[tuple[Table, ForeignKey, bool]]] = {}
-        if self.with_relations:
+        if self.with_relations or self.relationships:
             unique_sets: dict[tuple[str, str], set[frozenset[str]]] = {}
             for other in catalog.tables:
                 unique_sets[(other.schema, other.name)] = {
@@ -251,10 +516,20 @@ class _Renderer:
         innermost elements of an array get `| null` when they may be NULL (a sub-array of a
         multi-dimensional array never is): `(number | null)[][]`."""
         element = pg.element()
-        if element.kind in ("enum", "composite"):
+        if self.kysely and (
+            element.kind == "composite" or (pg.dims and element.kind in ("enum", "unknown", "range"))
+        ):
+            # node-postgres parses neither composite values nor arrays of types it does
+            # not know: they arrive as PostgreSQL's text.
+            return "string"
+        if self.kysely and element.name in KYSELY_GEOMETRY:
+            base = KYSELY_GEOMETRY[element.name]
+        elif element.kind in ("enum", "composite"):
             base = self.names.get(element.key, "unknown")
+        elif not pg.dims and element.family in self.aliases:
+            return self.aliases[element.family]
         else:
-            base = FAMILY_TYPES.get(element.family, "unknown")
+            base = self.families.get(element.family, "unknown")
         if pg.dims:
             if element_nullable and base != "unknown":
                 base = f"{base} | null"
@@ -276,8 +551,15 @@ class _Renderer:
             self._types[key] = text
         return text
 
+    def table_rules(self, table: Table) -> list[ColumnRules]:
+        key = (table.schema, table.name)
+        rules = self._rules.get(key)
+        if rules is None:
+            rules = self._rules[key] = table_column_rules(table, self.resolver)
+        return rules
+
     def field_lines(self, table: Table) -> tuple[list[str], list[str], list[str], dict[str, bool]]:
-        """The member lines of a table's Row, Insert and Update interfaces (the fields of
+        """The member lines of a table's Row, Insert and Update types (the fields of
         `table_field_sets`), and which columns may be NULL. A column's three lines are
         spelled once per distinct (name, type, comment, rules)."""
         memo = self._lines
@@ -285,7 +567,7 @@ class _Renderer:
         insert: list[str] = []
         update: list[str] = []
         nullable: dict[str, bool] = {}
-        for c, rules in zip(table.columns, table_column_rules(table, self.resolver), strict=True):
+        for c, rules in zip(table.columns, self.table_rules(table), strict=True):
             key = (c.name, c.data_type, c.comment, rules)
             lines = memo.get(key)
             if lines is None:
@@ -298,7 +580,7 @@ class _Renderer:
             nullable[c.name] = rules.nullable
         return row, insert, update, nullable
 
-    def column_lines(self, column: Column, rules: ColumnRules) -> tuple[str, str, str]:
+    def column_lines(self, column: Column | ViewColumn, rules: ColumnRules) -> tuple[str, str, str]:
         """A column's Row, Insert and Update member lines ('' where it is absent)."""
         text = self.column_type(column.data_type, rules.nullable, rules.element_nullable)
         key = property_key(column.name)
@@ -308,90 +590,146 @@ class _Renderer:
             "" if rules.update == "absent" else member_line(key, True, text),
         )
 
+    def kysely_line(self, column: Column | ViewColumn, rules: ColumnRules | None) -> str:
+        """A column of a kysely table: its Row type, wrapped in Generated<> when an insert may
+        leave it out and in GeneratedAlways<> when PostgreSQL refuses a value (kysely makes
+        a nullable column optional in inserts by itself)."""
+        if rules is None:  # a view's column
+            text = self.column_type(column.data_type, not getattr(column, "not_null", False))
+        else:
+            text = self.column_type(column.data_type, rules.nullable, rules.element_nullable)
+            if rules.insert == "absent" and rules.update == "absent":
+                text = f"GeneratedAlways<{text}>"
+            elif rules.insert == "optional" and not rules.nullable:
+                text = f"Generated<{text}>"
+        return member_line(property_key(column.name), False, text, doc_comment(column.comment))
+
     # ------------------------------------------------------------------ relations
 
     def table(self, table: Table, name: str, target: SchemaModel) -> None:
-        row, insert, update, nullable = self.field_lines(table)
         where = f"Table {table.schema}.{table.name}" + (f": {table.comment}" if table.comment else "")
-        target.interfaces.append((doc_comment(where), name, "".join(row)))
-        target.interfaces.append((None, name + "Insert", "".join(insert)))
-        target.interfaces.append((None, name + "Update", "".join(update)))
+        if self.kysely:
+            body = "".join(
+                self.kysely_line(c, r) for c, r in zip(table.columns, self.table_rules(table), strict=True)
+            )
+            target.interfaces.append((doc_comment(where), name, body))
+            return
+        row, insert, update, nullable = self.field_lines(table)
+        target.interfaces.append((doc_comment(where), f"{name} = ", "".join(row)))
+        target.interfaces.append((None, f"{name}Insert = ", "".join(insert)))
+        target.interfaces.append((None, f"{name}Update = ", "".join(update)))
+        outgoing = self.outgoing.get((table.schema, table.name), [])
         relationships: list[RelationshipModel] = []
+        if self.relationships:
+            # PostgREST embeds only within one schema, and postgrest-js looks a
+            # referencedRelation up in the table's own schema: a key to another schema
+            # would name a table there that is not the one referenced.
+            relationships = [
+                self.relationship(fk, one_to_one, fk.columns)
+                for fk, one_to_one in outgoing
+                if fk.ref_schema == table.schema
+            ]
         if self.with_relations:
-            outgoing = self.outgoing[(table.schema, table.name)]
-            relationships = [self.relationship(fk, one_to_one) for fk, one_to_one in outgoing]
             related = "".join(
                 [member_line(k, True, t) for k, t in self.related_fields(table, outgoing, nullable)]
             )
-            target.interfaces.append((None, f"{name}WithRelations extends {name}", related))
-        target.tables.append((property_key(table.name), name, relationships))
+            target.interfaces.append((None, f"{name}WithRelations = {name} & ", related))
+        target.tables.append((property_key(table.name), name, relationships, True))
 
     def view(self, view: View, name: str, target: SchemaModel) -> None:
         kind = "Materialized view" if view.materialized else "View"
         where = f"{kind} {view.schema}.{view.name}" + (f": {view.comment}" if view.comment else "")
-        body = "".join(
-            member_line(
-                property_key(c.name),
-                False,
-                self.column_type(c.data_type, not c.not_null),
-                doc_comment(c.comment),
+        if self.kysely:
+            body = "".join(self.kysely_line(c, None) for c in view.columns)
+            target.interfaces.append((doc_comment(where), name, body))
+            return
+        base = self.view_bases.get((view.schema, view.name))
+        rules_of: dict[str, ColumnRules] = {}
+        if base is not None:
+            table_rules = dict(
+                zip([c.name for c in base.table.columns], self.table_rules(base.table), strict=True)
             )
-            for c in view.columns
-        )
-        target.interfaces.append((doc_comment(where), name, body))
-        target.views.append((property_key(view.name), name))
+            rules_of = {v: table_rules[b] for v, b in base.columns.items() if b is not None}
+        row: list[str] = []
+        insert: list[str] = []
+        update: list[str] = []
+        for c in view.columns:
+            rules = rules_of.get(c.name)
+            text = self.column_type(c.data_type, not c.not_null)
+            row.append(member_line(property_key(c.name), False, text, doc_comment(c.comment)))
+            if rules is not None and base is not None and base.updatable:
+                # Written through the view into its base column: the base column's rules.
+                _, ins, upd = self.column_lines(ViewColumn(c.name, c.data_type), rules)
+                insert.append(ins)
+                update.append(upd)
+        target.interfaces.append((doc_comment(where), f"{name} = ", "".join(row)))
+        writable = base is not None and base.updatable
+        if writable:
+            target.interfaces.append((None, f"{name}Insert = ", "".join(insert)))
+            target.interfaces.append((None, f"{name}Update = ", "".join(update)))
+        relationships: list[RelationshipModel] = []
+        if self.relationships and base is not None:
+            renamed = {b: v for v, b in reversed(base.columns.items()) if b is not None}
+            for fk, one_to_one in self.outgoing.get((base.table.schema, base.table.name), []):
+                if fk.ref_schema == view.schema and all(c in renamed for c in fk.columns):
+                    columns = tuple(renamed[c] for c in fk.columns)
+                    relationships.append(self.relationship(fk, one_to_one, columns))
+        target.views.append((property_key(view.name), name, relationships, writable))
 
-    def relationship(self, fk: ForeignKey, one_to_one: bool) -> RelationshipModel:
-        columns = self._json_lists.get(fk.columns)
-        if columns is None:
-            columns = self._json_lists[fk.columns] = json_strings(fk.columns)
-        referenced = self._json_lists.get(fk.ref_columns)
-        if referenced is None:
-            referenced = self._json_lists[fk.ref_columns] = json_strings(fk.ref_columns)
+    def json_list(self, texts: tuple[str, ...]) -> str:
+        listed = self._json_lists.get(texts)
+        if listed is None:
+            listed = self._json_lists[texts] = json_strings(texts)
+        return listed
+
+    def relationship(self, fk: ForeignKey, one_to_one: bool, columns: tuple[str, ...]) -> RelationshipModel:
         return (
             string_literal(fk.name),
-            columns,
+            self.json_list(columns),
             "true" if one_to_one else "false",
             string_literal(fk.ref_table),
-            referenced,
+            self.json_list(fk.ref_columns),
         )
 
     def related_fields(
         self, table: Table, outgoing: Sequence[tuple[ForeignKey, bool]], nullable: Mapping[str, bool]
     ) -> list[tuple[str, str]]:
         """(key, type) of the rows reachable through foreign keys, named as PostgREST embeds
-        them: the related table's name, or the foreign key's name when one table is reached
-        twice. To-one (this table's keys, `outgoing`): the row, `| null` when a key column
-        may be NULL (`nullable` tells which); to-many (keys pointing here): an array, or the
-        row `| null` when that key is unique in its table."""
-        wanted: list[tuple[str, str]] = []  # (db name candidate, type)
+        them: the related table's name as the database spells it, or the foreign key's name
+        when one table is reached twice or a column takes the name. To-one (this table's
+        keys, `outgoing`): the row, `| null` when a key column may be NULL (`nullable` tells
+        which); to-many (keys pointing here): an array, or the row `| null` when that key is
+        unique in its table."""
+        wanted: list[tuple[str, str, str]] = []  # (table name, foreign key name, type)
         targets = [(fk.ref_schema, fk.ref_table) for fk, _ in outgoing]
         for (fk, _), key in zip(outgoing, targets, strict=True):
             target = self.names.get(key)
-            if target is None:
+            if target is None or key not in self.table_keys:
                 continue
             may_be_null = any(nullable.get(column, True) for column in fk.columns)
             name = fk.ref_table if targets.count(key) == 1 else fk.name
-            wanted.append((name, f"{target} | null" if may_be_null else target))
-        incoming = self.incoming.get((table.schema, table.name), [])
+            wanted.append((name, fk.name, f"{target} | null" if may_be_null else target))
+        incoming = [
+            i
+            for i in self.incoming.get((table.schema, table.name), [])
+            if (i[0].schema, i[0].name) in self.table_keys
+        ]
         sources = [(o.schema, o.name) for o, _, _ in incoming]
         for (other, fk, one_to_one), key in zip(incoming, sources, strict=True):
             source = self.names[key]
             name = other.name if sources.count(key) == 1 else fk.name
-            wanted.append((name, f"{source} | null" if one_to_one else f"{source}[]"))
-        if not wanted:
-            return []
-        names = [n for n, _ in wanted]
-        # member_names gives plain, distinct names that no column takes back unchanged.
-        if (
-            len(set(names)) == len(names)
-            and nullable.keys().isdisjoint(names)
-            and all(_PLAIN_MEMBER.fullmatch(n) for n in names)
-        ):
-            keys = names
-        else:
-            keys = member_names(names, as_is, taken=list(nullable), escape="{}", digit_prefix="_")
-        return [(property_key(k), t) for k, (_, t) in zip(keys, wanted, strict=True)]
+            wanted.append((name, fk.name, f"{source} | null" if one_to_one else f"{source}[]"))
+        result: list[tuple[str, str]] = []
+        taken = set(nullable)
+        for name, fk_name, text in wanted:
+            # The name PostgREST gives the embed, kept as the database spells it; the
+            # foreign key's name when that is taken (by a column or another embed).
+            for candidate in (name, fk_name):
+                if candidate not in taken:
+                    taken.add(candidate)
+                    result.append((property_key(candidate), text))
+                    break
+        return result
 
     # ------------------------------------------------------------------ other objects
 
@@ -407,8 +745,31 @@ class _Renderer:
                 for name, argument in shape.inputs
             ]
             model = by_name.setdefault(shape.name, (property_key(shape.name), []))
-            model[1].append((object_type(args), self.returns(shape)))
+            model[1].append((object_type(args), self.returns(shape), self.setof_options(shape)))
         return list(by_name.values())
+
+    def setof_options(self, shape: FunctionShape) -> str:
+        """`SetofOptions` of a function whose result is a table's or view's rows in its own
+        schema (postgrest-js then types the result as that relation's Row and lets a select
+        embed through its Relationships): `from` is the relation of a one-argument function
+        on a row type (a computed relationship), `"*"` otherwise."""
+        if shape.return_type is None:
+            return ""
+        pg = self.resolver.resolve(shape.return_type)
+        relations = self.relation_keys
+        if pg.kind != "composite" or pg.dims or pg.key not in relations or pg.schema != shape.schema:
+            return ""
+        source = '"*"'
+        if len(shape.inputs) == 1:
+            argument = self.resolver.resolve(shape.inputs[0][1].data_type)
+            if argument.kind == "composite" and argument.key in relations and argument.schema == shape.schema:
+                source = string_literal(argument.name)
+        one = "false" if shape.returns_set else "true"
+        many = "true" if shape.returns_set else "false"
+        return (
+            f"SetofOptions: {{ from: {source}; to: {string_literal(pg.name)}; "
+            f"isOneToOne: {one}; isSetofReturn: {many} }}; "
+        )
 
     def returns(self, shape: FunctionShape) -> str:
         if shape.return_columns:
@@ -458,19 +819,54 @@ class _Renderer:
             target = schema_model(composite.schema)
             target.composites.append((property_key(composite.name), name))
             doc = f"Composite type {composite.schema}.{composite.name}"
-            target.interfaces.append((doc_comment(doc), name, body))
+            target.interfaces.append((doc_comment(doc), name if self.kysely else f"{name} = ", body))
         names = self.names
-        for table in self.catalog.tables:
+        for table in self.tables:
             self.table(table, names[(table.schema, table.name)], schema_model(table.schema))
         for view in self.catalog.views:
             self.view(view, names[(view.schema, view.name)], schema_model(view.schema))
+        ordered = [schemas[k] for k in sorted(schemas)]
+        if self.kysely:
+            return self.render_kysely(ordered)
         shapes = callable_functions(self.catalog, self.resolver)
         for schema_name in sorted({s.schema for s in shapes}):
             schema_model(schema_name).functions = self.functions(
                 [s for s in shapes if s.schema == schema_name]
             )
         ordered = [schemas[k] for k in sorted(schemas)]
-        return render_template("types/typescript/types.ts.jinja2", schemas=ordered)
+        default_schema = "public" if "public" in schemas else min(schemas, default=None)
+        return render_template(
+            "types/typescript/types.ts.jinja2",
+            schemas=ordered,
+            default_schema=string_literal(default_schema) if default_schema else None,
+            header=self.header(),
+        )
+
+    def header(self) -> str:
+        forms = {"number": "numbers", "string": "strings", "bigint": "bigints"}
+        if self.options.int8 == self.options.numeric:
+            return f"bigint and numeric are {forms[self.options.int8]}"
+        return f"bigint is {forms[self.options.int8]}, numeric {forms[self.options.numeric]}"
+
+    def render_kysely(self, schemas: list[SchemaModel]) -> str:
+        tables: list[tuple[str, str]] = []
+        for schema, name, _ in sorted(
+            [(t.schema, t.name, t) for t in self.tables]
+            + [(v.schema, v.name, v) for v in self.catalog.views],
+            key=lambda r: (r[0], r[1]),
+        ):
+            key = name if schema == "public" else f"{schema}.{name}"
+            tables.append(
+                (string_literal(key) if not _IDENTIFIER.match(key) else key, self.names[(schema, name)])
+            )
+        return render_template(
+            "types/typescript/kysely.ts.jinja2",
+            schemas=schemas,
+            tables=tables,
+            int8=self.options.int8,
+            numeric=self.options.numeric,
+            header=self.header(),
+        )
 
 
 def render_typescript(catalog: Catalog, options: Mapping[str, Any]) -> str:

@@ -2,7 +2,13 @@
 output for rich_schema.sql, every_case.sql and each corpus schema, with a usage file that
 assigns Rows, Inserts and Updates (arrays with NULL elements where PostgreSQL allows them,
 `@ts-expect-error` where it does not; explicit NULLs) and real rows as PostgreSQL writes
-them in JSON."""
+them in JSON.
+
+Against the real clients: the usage files in clients/ (client_schema.sql, pagila,
+rich_schema.sql) compiled with the real @supabase/supabase-js and kysely typings from npm:
+selects, embeds, inserts, updates and rpc calls typed exactly (`never` fails `exactly<>`),
+and `@ts-expect-error` lines that must fire (a generated column or an ALWAYS identity
+written, a required column left out, a wrong enum label, a missing rpc argument)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from nself.backends.types import typescript
 from nself.backends.types.common import StructField, TypeResolver, table_field_sets
 from nself.backends.types.typescript import (
     _Renderer,
@@ -21,10 +28,16 @@ from nself.backends.types.typescript import (
     render,
     render_typescript,
 )
+from nself.errors import OptionError
 from nself.frontends.live import introspect
-from nself.ir import Catalog, catalog_from_json, catalog_to_json
+from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
+from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
-from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
+from tests.backends.types.toolchain import CORPUS_SCHEMAS, in_ci, load_rich, tsc_path
+from tests.conftest import run_sql
+
+HERE = Path(__file__).resolve().parent
+CLIENTS = HERE / "clients"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +59,9 @@ def test_property_key(name: str, key: str) -> None:
 def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
     text = render_typescript(rich, {})
     for line in [
-        "  c_bigint: string;",  # int8 as a string: a JS number loses digits past 2^53
-        "  c_numeric: string | null;",
+        "  c_bigint: number;",  # PostgREST sends int8 as a JSON number (option int8)
+        "  c_numeric: number | null;",
+        "  c_money: string | null;",  # money is text in JSON
         "  c_jsonb: Json;",
         "  c_timestamptz: string | null;",
         "  c_text_array: (string | null)[];",  # elements of any array may be NULL
@@ -65,38 +79,43 @@ def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
     assert 'export type Access = "read-only" | "Guest User" | "2fa_pending"' in text
     assert '  _2FA_PENDING: "2fa_pending",' in text
     # same table name in two schemas
-    assert "export interface Users {" in text and "export interface AuthUsers {" in text
-    assert "export interface Class {" in text and "export interface AuthClass {" in text
+    assert "export type Users = {" in text and "export type AuthUsers = {" in text
+    assert "export type Class = {" in text and "export type AuthClass = {" in text
+    assert "export interface" not in text  # postgrest-js needs Record<string, unknown>: aliases
+
+
+def interface(text: str, name: str) -> str:
+    """The body of a generated type alias."""
+    return text.split(f"export type {name} = {{\n")[1].split("\n}")[0]
 
 
 def test_insert_and_update_optionality(rich: Catalog) -> None:
     text = render_typescript(rich, {})
-    insert = text.split("export interface UsersInsert {")[1].split("}")[0]
-    update = text.split("export interface UsersUpdate {")[1].split("}")[0]
+    insert = interface(text, "UsersInsert")
+    update = interface(text, "UsersUpdate")
     assert "  id" not in insert and "  id" not in update  # GENERATED ALWAYS identity
     assert "  email: string;" in insert  # NOT NULL domain without default: required
     assert "  access?: Access;" in insert  # default
     assert "  score?: number | null;" in insert  # domain default
-    all_types = text.split("export interface AllTypesInsert {")[1].split("}")[0]
+    all_types = interface(text, "AllTypesInsert")
     assert "  id?: number;" in all_types  # serial
     assert "c_doubled" not in all_types  # generated column
     assert "  c_smallint: number;" in all_types
-    klass = text.split("export interface ClassInsert {")[1].split("}")[0]
+    klass = interface(text, "ClassInsert")
     assert "  id?: number;" in klass  # identity BY DEFAULT
 
 
 def test_functions(rich: Catalog) -> None:
     text = render_typescript(rich, {})
-    assert "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[] };" in text
-    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null }" in text
-    assert "Returns: { result: (string | null)[] | null; size: number | null; } };" in text
-    assert "{ Args: { nums: (number | null)[]; }; Returns: string | null };" in text
+    assert (
+        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[]; SetofOptions: "
+        '{ from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };' in text
+    )
+    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }" in text
+    assert "Returns: { result: (string | null)[] | null; size: number | null; }; };" in text
+    assert "{ Args: { nums: (number | null)[]; }; Returns: number | null; };" in text
     assert '"Last Seen": string | null; }[]' in text
     assert "set_created" not in text  # trigger functions are not callable
-
-
-def interface(text: str, name: str) -> str:
-    return text.split(f"export interface {name} {{\n")[1].split("\n}")[0]
 
 
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
@@ -109,7 +128,7 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case
         "  moods: (Mood | null)[] | null;",
         "  labels: string[] | null;",  # label is a NOT NULL domain
         "  strict: string[] | null;",  # a domain whose CHECK keeps NULL out
-        "  checked: string[] | null;",  # the column's CHECK does
+        "  checked: number[] | null;",  # the column's CHECK does (bigint[]: JSON numbers)
     ]:
         assert line in table, table
     insert = interface(text, "ArrayElementsInsert")
@@ -166,6 +185,79 @@ def test_field_lines_decide_as_table_field_sets(
     assert [renderer.field_lines(t) for t in catalog.tables] == field_set_lines(catalog)
 
 
+def test_options_are_checked() -> None:
+    assert typescript.parse_options({}).int8 == "number"  # supabase: PostgREST's JSON numbers
+    assert typescript.parse_options({"flavor": "kysely"}).numeric == "string"  # node-postgres
+    assert typescript.parse_options({"flavor": "kysely", "int8": "bigint"}).int8 == "bigint"
+    for bad, named in [
+        ({"flavor": "prisma"}, "flavor"),
+        ({"int8": "float"}, "int8"),
+        ({"numeric": "x"}, "numeric"),
+    ]:
+        with pytest.raises(OptionError, match=f"typescript option {named} = "):
+            typescript.parse_options(bad)
+
+
+def test_relationships_stay_within_a_schema(rich: Catalog) -> None:
+    """postgrest-js looks referencedRelation up in the table's own schema (and PostgREST
+    embeds only within one): auth.users' key to public.users is not listed, or it would
+    name auth.users itself. Turned off with relationships = false."""
+    text = render_typescript(rich, {})
+    database = text.split("export type Database = {")[1]
+    auth = database.split("  auth: {")[1].split("  public: {")[0]
+    assert "foreignKeyName" not in auth
+    assert '"class_teacher_id_fkey"' in database
+    assert "foreignKeyName" not in render_typescript(rich, {"relationships": False})
+
+
+def test_with_relations_keep_the_database_names(rich: Catalog) -> None:
+    text = render_typescript(rich, {"with_relations": True})
+    assert (
+        "export type UsersWithRelations = Users & {\n  users?: AuthUsers[];\n  class?: Class[];\n};" in text
+    )
+    assert "export type ClassWithRelations = Class & {\n  users?: Users | null;\n};" in text
+
+
+def test_views_and_helpers(rich: Catalog) -> None:
+    text = render_typescript(rich, {})
+    # a join and a materialized view: rows only (PostgreSQL updates neither)
+    assert "user_emails: {\n        Row: UserEmails;\n        Relationships: [];" in text
+    assert "UserEmailsInsert" not in text
+    for helper in ["Tables<", "TablesInsert<", "TablesUpdate<", "Enums<", "CompositeTypes<"]:
+        assert f"export type {helper}" in text
+    assert (
+        'access: ["read-only", "Guest User", "2fa_pending", "admin", "READ_ONLY", "class", "true"],' in text
+    )
+
+
+def test_helpers_default_to_the_first_schema_without_public() -> None:
+    catalog = CatalogBuilder()
+    catalog.add(Schema("Sales Dept"))
+    catalog.add(Table("Sales Dept", "orders", (Column("id", "integer", not_null=True),)))
+    text = render_typescript(catalog.freeze(), {})
+    assert 'type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "Sales Dept">];' in text
+
+
+def test_kysely_flavor(rich: Catalog) -> None:
+    text = render_typescript(rich, {"flavor": "kysely"})
+    users = text.split("export interface Users {\n")[1].split("\n}")[0]
+    assert "  id: GeneratedAlways<Int8>;" in users  # bigint ALWAYS identity, a string from node-postgres
+    assert "  access: Generated<Access>;" in users  # NOT NULL with a default
+    assert "  created_at: Generated<Timestamp>;" in users  # Date when read
+    assert "  display_name: string | null;" in users  # kysely makes it optional in inserts
+    assert '  "auth.users": AuthUsers;' in text and "  users: Users;" in text
+    assert "export type Database" not in text
+
+
+def test_partitions_are_emitted_as_their_parent(corpus_catalogs: CorpusCatalogs) -> None:
+    pagila = corpus_catalogs.get("pagila")
+    assert any(t.partition_of for t in pagila.tables)
+    for flavor in ("supabase", "kysely"):
+        text = render_typescript(pagila, {"flavor": flavor})
+        assert "payment:" in text and "payment_p2022_01" not in text
+        assert "payment_p2022_01:" in render_typescript(pagila, {"flavor": flavor, "partitions": True})
+
+
 def test_output_is_deterministic(rich: Catalog) -> None:
     first = render(rich, {"with_relations": True})
     again = render(catalog_from_json(catalog_to_json(rich)), {"with_relations": True})
@@ -174,6 +266,7 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 
 def test_golden(rich: Catalog) -> None:
     assert_golden("typescript/rich.ts", render_typescript(rich, {"with_relations": True}))
+    assert_golden("typescript/rich_kysely.ts", render_typescript(rich, {"flavor": "kysely"}))
 
 
 # --------------------------------------------------------------------------- tsc
@@ -185,12 +278,12 @@ import type {
 import { Access } from "./rich";
 
 const row: Users = {
-  id: "1", email: "a@b", display_name: null, "Display Name": null, access: Access.GUEST_USER,
+  id: 1, email: "a@b", display_name: null, "Display Name": null, access: Access.GUEST_USER,
   roles: ["read-only", null, "2fa_pending"], created_at: "2024-01-01T00:00:00Z", "2fa_secret": null,
   score: 1, tags: ["a", null],
 };
 const insert: UsersInsert = { email: "x@y" };
-const allTypes: Database["public"]["Tables"]["all_types"]["Insert"] = { c_smallint: 1, c_integer: 2, c_bigint: "3" };
+const allTypes: Database["public"]["Tables"]["all_types"]["Insert"] = { c_smallint: 1, c_integer: 2, c_bigint: 3 };
 const same: AllTypesInsert = allTypes;
 const related: ClassWithRelations = {
   id: 1, type: "t", from: null, import: true, interface: null, def: null, let: null, func: null,
@@ -204,7 +297,7 @@ const sumArgs: Database["public"]["Functions"]["sum_ints"]["Args"] = { nums: [1,
 
 // Array elements: NULL where PostgreSQL allows it, refused where it keeps NULL out.
 const arrays: AllTypesInsert = {
-  c_smallint: 1, c_integer: 2, c_bigint: "3", c_int_array: [1, null], c_int_matrix: [[1, null], [null, 4]],
+  c_smallint: 1, c_integer: 2, c_bigint: 3, c_int_array: [1, null], c_int_matrix: [[1, null], [null, 4]],
   c_text_array: ["a", null], c_labels: ["x"], c_checked_texts: ["y"], c_composite_array: [null],
 };
 // @ts-expect-error: an array of a NOT NULL domain holds no NULL element
@@ -233,18 +326,25 @@ export {
 
 BAD_USAGE = """\
 import type { UsersInsert } from "./rich";
-const insert: UsersInsert = { id: "1", email: "x@y" };
+const insert: UsersInsert = { id: 1, email: "x@y" };
 export { insert };
 """
 
 
-def run_tsc(directory: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
+# As an application using the clients compiles: ES modules resolved as a bundler does
+# (supabase-js's `exports`), the clients' own .d.ts files trusted.
+CLIENT_FLAGS = ["--module", "esnext", "--moduleResolution", "bundler", "--skipLibCheck"]
+
+
+def run_tsc(
+    directory: Path, files: list[str], flags: tuple[str, ...] = ("--moduleResolution", "node")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(tsc_path()), "--noEmit", "--strict", "--target", "es2020", "--moduleResolution", "node", *files],
+        [str(tsc_path()), "--noEmit", "--strict", "--target", "es2020", *flags, *files],
         cwd=directory,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
     )
 
 
@@ -267,7 +367,7 @@ def test_tsc_accepts_real_rows_with_null_elements(
 ) -> None:
     """Rows of public.array_elements as PostgreSQL writes them in JSON (NULL elements, a
     2-D array with NULL elements, empty arrays) are values of the Row type; a NULL element
-    where PostgreSQL refuses one is not. bigint is sent as text (docs/types.md)."""
+    where PostgreSQL refuses one is not. bigint comes as a JSON number, as PostgREST sends it."""
     tsc_path()
     url, _ = every_case_rows
     with psycopg.connect(url) as conn:
@@ -275,7 +375,7 @@ def test_tsc_accepts_real_rows_with_null_elements(
             r[0]
             for r in conn.execute(
                 "SELECT json_build_object('id', id, 'plain', plain, 'numbers', numbers, 'matrix', matrix,"
-                " 'moods', moods, 'labels', labels, 'strict', strict, 'checked', checked::text[])::text"
+                " 'moods', moods, 'labels', labels, 'strict', strict, 'checked', checked)::text"
                 " FROM public.array_elements ORDER BY id"
             ).fetchall()
         ]
@@ -326,3 +426,84 @@ def test_resolver_is_shared(rich: Catalog) -> None:
         if resolver.resolve(c.data_type).family == "unknown"
     ]
     assert unknown == []
+
+
+# --------------------------------------------------------------------------- real clients
+
+
+def client_modules() -> Path:
+    """node_modules holding @supabase/supabase-js and kysely (next to tsc: .ci/run installs
+    them with it). Skips locally when missing, fails in CI."""
+    modules = tsc_path().parent.parent
+    if not ((modules / "@supabase" / "supabase-js").is_dir() and (modules / "kysely").is_dir()):
+        message = f"@supabase/supabase-js and kysely not in {modules}: see .ci/run's npm install line"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return modules
+
+
+@pytest.mark.oracle
+def test_the_real_clients_type_every_query(
+    rich: Catalog, corpus_catalogs: CorpusCatalogs, types_databases: SessionDatabases, tmp_path: Path
+) -> None:
+    """One tsc run over every usage file in clients/, each against its schema's output
+    (supabase and kysely flavors), with the real supabase-js and kysely typings."""
+    modules = client_modules()
+    url = types_databases.new("types_clients")
+    run_sql(url, (HERE / "client_schema.sql").read_text(encoding="utf-8"))
+    catalogs = {"client": introspect(url), "pagila": corpus_catalogs.get("pagila"), "rich": rich}
+    (tmp_path / "node_modules").symlink_to(modules, target_is_directory=True)
+    files = []
+    for usage in sorted(CLIENTS.glob("*.ts")):
+        (tmp_path / usage.name).write_text(usage.read_text(encoding="utf-8"), encoding="utf-8")
+        files.append(usage.name)
+    for name, catalog in catalogs.items():
+        for flavor in ("supabase", "kysely"):
+            file = f"{name}_{flavor}_types.ts"
+            (tmp_path / file).write_text(render_typescript(catalog, {"flavor": flavor}), encoding="utf-8")
+            files.append(file)
+    done = run_tsc(tmp_path, files, tuple(CLIENT_FLAGS))
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
+
+
+# Every table's Row/Insert/Update is a Record<string, unknown> (what postgrest-js requires
+# of a table; an interface is not), and every Relationships entry names a table or view of
+# its own schema (where postgrest-js looks it up).
+SHAPE_CHECK = """\
+import type { Database } from "./SCHEMA";
+type Schemas = Omit<Database, "__InternalSupabase">;
+type Generic = { Row: Record<string, unknown>; Insert: Record<string, unknown>; Update: Record<string, unknown> };
+type NotGeneric = {
+  [S in keyof Schemas]: {
+    [T in keyof Schemas[S]["Tables"]]: Schemas[S]["Tables"][T] extends Generic ? never : T;
+  }[keyof Schemas[S]["Tables"]];
+}[keyof Schemas];
+type Unresolved = {
+  [S in keyof Schemas]: {
+    [T in keyof Schemas[S]["Tables"]]: Schemas[S]["Tables"][T] extends {
+      Relationships: infer R extends { referencedRelation: string }[];
+    }
+      ? Exclude<R[number]["referencedRelation"], keyof Schemas[S]["Tables"] | keyof Schemas[S]["Views"]>
+      : T;
+  }[keyof Schemas[S]["Tables"]];
+}[keyof Schemas];
+export const generic: [NotGeneric] extends [never] ? true : false = true;
+export const resolved: [Unresolved] extends [never] ? true : false = true;
+"""
+
+
+@pytest.mark.oracle
+def test_every_corpus_schema_has_the_shape_postgrest_js_reads(
+    corpus_catalogs: CorpusCatalogs, every_case_catalog: Catalog, tmp_path: Path
+) -> None:
+    tsc_path()
+    files = []
+    catalogs = {name: corpus_catalogs.get(name) for name in CORPUS_SCHEMAS}
+    catalogs["every_case"] = every_case_catalog
+    for name, catalog in catalogs.items():
+        (tmp_path / f"{name}.ts").write_text(render_typescript(catalog, {}), encoding="utf-8")
+        (tmp_path / f"{name}_shape.ts").write_text(SHAPE_CHECK.replace("SCHEMA", name), encoding="utf-8")
+        files += [f"{name}.ts", f"{name}_shape.ts"]
+    done = run_tsc(tmp_path, files)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
