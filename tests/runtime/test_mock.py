@@ -176,3 +176,40 @@ def test_plan_orders_parents_first(database: str) -> None:
     run_sql(database, BLOG)
     plan = plan_mock(introspect(database), {})
     assert [t.name for t in plan.tables] == ["users", "posts", "comments"]
+
+
+# A view that selects a non-key column grouped by the primary key relies on the key's
+# functional dependency (pg_depend: the view's rule on the constraint); a foreign key of
+# another table relies on the key's index.
+FUNCTIONAL_DEPENDENCY = """
+CREATE TABLE charge_filters (id int PRIMARY KEY, name text NOT NULL UNIQUE);
+COMMENT ON CONSTRAINT charge_filters_name_key ON charge_filters IS 'a comment ADD CONSTRAINT would lose';
+CREATE TABLE charges (id serial PRIMARY KEY, filter_id int NOT NULL REFERENCES charge_filters,
+                      amount numeric(8,2));
+CREATE VIEW filter_totals AS
+    SELECT f.id, f.name, sum(c.amount) AS total
+    FROM charge_filters f JOIN charges c ON c.filter_id = f.id GROUP BY f.id;
+"""
+
+
+def constraints(url: str) -> list[tuple[str, str, str, str | None]]:
+    with psycopg.connect(url) as conn:
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), r[3])
+            for r in conn.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), "
+                "obj_description(oid, 'pg_constraint') FROM pg_constraint "
+                "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+            ).fetchall()
+        ]
+
+
+def test_keys_other_objects_depend_on_stay_in_place(database: str) -> None:
+    run_sql(database, FUNCTIONAL_DEPENDENCY)
+    before = constraints(database)
+    results = generate_mock(database, introspect(database), {"seed": 5}, preset="minimal")
+    assert {r.table: r.rows for r in results} == {"public.charge_filters": 10, "public.charges": 10}
+    assert constraints(database) == before
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT count(*) FROM filter_totals").fetchone()
+        assert row is not None and row[0] > 0

@@ -502,28 +502,47 @@ def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[T
     return results
 
 
-_FOREIGN_KEYS = """
+# What a constraint may not be set aside for: another object that depends on it or on its
+# index in pg_depend (a view grouping by a primary key relies on its functional dependency,
+# a foreign key of a table outside the run on the referenced key), or a comment that a
+# re-created constraint would not carry.
+_UNTOUCHED = """
+  AND NOT EXISTS (SELECT FROM pg_depend d
+                  WHERE d.deptype = 'n'
+                    AND ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid)
+                         OR (c.contype <> 'f' AND d.refclassid = 'pg_class'::regclass
+                             AND d.refobjid = c.conindid)))
+  AND obj_description(c.oid, 'pg_constraint') IS NULL
+  AND (c.conindid = 0 OR c.contype = 'f' OR obj_description(c.conindid, 'pg_class') IS NULL)
+"""
+
+_FOREIGN_KEYS = (
+    """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 WHERE c.contype = 'f' AND c.conparentid = 0
   AND (c.conrelid = ANY (%(tables)s::regclass[]) OR c.conrelid IN (
         SELECT inhrelid FROM pg_inherits WHERE inhparent = ANY (%(tables)s::regclass[])))
-ORDER BY 1, 2
 """
+    + _UNTOUCHED
+    + "ORDER BY 1, 2"
+)
 
-# Primary keys and unique constraints of the filled tables that no remaining foreign key
-# needs (run after the foreign keys are set aside), and that carry nothing an ADD
-# CONSTRAINT would not give back (replica identity, CLUSTER).
-_KEYS = """
+# Primary keys and unique constraints of the filled tables that nothing else needs (run
+# after the foreign keys are set aside, so a foreign key that stays keeps its key), and
+# that carry nothing an ADD CONSTRAINT would not give back (replica identity, CLUSTER).
+_KEYS = (
+    """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 JOIN pg_index i ON i.indexrelid = c.conindid
 WHERE c.contype IN ('p', 'u') AND c.conparentid = 0
   AND c.conrelid = ANY (%(tables)s::regclass[])
   AND NOT i.indisreplident AND NOT i.indisclustered
-  AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
-ORDER BY 1, 2
 """
+    + _UNTOUCHED
+    + "ORDER BY 1, 2"
+)
 
 SetAside = list[tuple[str, str, str]]
 
@@ -533,7 +552,8 @@ def _set_aside_constraints(conn: psycopg.Connection[Any], plan: MockPlan) -> Set
     filled, to add them back once all rows are in: PostgreSQL then validates each foreign
     key in one pass and builds each index by sorting, instead of a check and an index
     insertion per row (what pg_restore does). It all happens in the run's transaction, so
-    a violation found at the end undoes the whole run."""
+    a violation found at the end undoes the whole run. A constraint that other objects
+    depend on (pg_depend) stays where it is: the rows are then checked as they go in."""
     tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
     if not tables:
         return []
