@@ -12,7 +12,7 @@ import pytest
 
 from nself.backends.mock import ColumnPlan, check_rules, plan_mock
 from nself.frontends.live import introspect
-from nself.runtime.mock.executor import column_values, generate_mock
+from nself.runtime.mock.executor import MockError, column_values, generate_mock
 from nself.runtime.mock.values import GENERATOR_VERSION, stream_key
 from tests.clitools import run_nself
 from tests.conftest import NewDatabase, run_sql
@@ -130,15 +130,112 @@ def test_generation_is_refused_with_a_clear_message(database: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["pagila", "openstreetmap", "lemmy"])
-def test_corpus_schemas_fill_every_table(case: str, corpus: Path, database: str) -> None:
+def test_corpus_schemas_init_then_generate_the_same_rows_process_to_process(
+    case: str, corpus: Path, database: str, tmp_path: Path
+) -> None:
+    """`mock init` writes a config `mock generate` accepts, every table gets rows, and a
+    second run in a fresh process gives the same rows: pagila's sequences (restored from
+    pg_dump, owned by no column) start again like owned ones."""
     from tests.corpus import schema_cases
 
-    loaded = next(c for c in schema_cases(corpus) if c.name == case)
-    loaded.load(database)
+    next(c for c in schema_cases(corpus) if c.name == case).load(database)
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    env = {"NSELF_MOCK_DEV": database}
+    init = run_nself("mock", "init", "--env", "dev", cwd=tmp_path, env=env)
+    assert init.code == 0, init.stderr
+    runs = []
+    for _ in range(2):
+        result = run_nself(
+            "mock", "generate", "--seed", "42", "--preset", "minimal", "--json", "--env", "dev", cwd=tmp_path, env=env
+        )
+        assert result.code == 0, result.stderr
+        filled = json.loads(result.stdout)
+        assert filled and not [r["table"] for r in filled if r["rows"] == 0]
+        runs.append(checksums(database))
+    assert runs[0] == runs[1]
+
+
+def test_sequences_no_column_owns_start_again(database: str) -> None:
+    run_sql(
+        database,
+        """
+        CREATE SEQUENCE loose_seq; CREATE SEQUENCE shared_seq;
+        CREATE TABLE items (id int PRIMARY KEY DEFAULT nextval('loose_seq'), label text NOT NULL,
+                            code int NOT NULL DEFAULT nextval('shared_seq'));
+        CREATE TABLE other (id int PRIMARY KEY DEFAULT nextval('shared_seq'));
+        INSERT INTO other SELECT FROM generate_series(1, 3);
+        """,
+    )
     catalog = introspect(database)
-    results = generate_mock(database, catalog, {"seed": 42}, preset="minimal")
-    empty = [r.table for r in results if r.rows == 0]
-    assert results and not empty
+    config = {"seed": 9, "tables": {"skip": ["other"]}}
+    rows = "SELECT string_agg((id, label)::text, '|' ORDER BY id) FROM items"
+    generate_mock(database, catalog, config, preset="minimal")
+    with psycopg.connect(database) as conn:
+        first = conn.execute(rows).fetchone()
+    generate_mock(database, catalog, config, preset="minimal")
+    with psycopg.connect(database) as conn:
+        assert conn.execute(rows).fetchone() == first
+        assert conn.execute("SELECT min(id), max(id) FROM items").fetchone() == (1, 10)
+        # shared_seq also numbers `other`, which the run leaves alone: never set back
+        # below `other`'s keys.
+        row = conn.execute("SELECT min(code) FROM items").fetchone()
+        assert row is not None and row[0] > 3
+
+
+# --------------------------------------------------------------------------- composite
+
+
+def test_init_then_generate_with_a_composite_column(database: str, tmp_path: Path) -> None:
+    run_sql(
+        database,
+        """
+        CREATE TYPE amount AS (value numeric(10,2), currency char(3));
+        CREATE TABLE invoices (id serial PRIMARY KEY, total amount NOT NULL, history amount[]);
+        """,
+    )
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    env = {"NSELF_MOCK_DEV": database}
+    assert run_nself("mock", "init", "--env", "dev", cwd=tmp_path, env=env).code == 0
+    assert "total:\n        type: composite" in (tmp_path / "nself/mock/mock.config.yaml").read_text()
+    result = run_nself("mock", "generate", "--preset", "minimal", "--env", "dev", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(DISTINCT (total).currency) FROM invoices WHERE (total).value IS NOT NULL"
+        ).fetchone()
+        assert row is not None and row[0] == 10 and row[1] > 1
+
+
+# --------------------------------------------------------------------------- cascade
+
+
+def test_tables_that_reference_the_generated_ones_are_named_before_they_are_emptied(
+    database: str, tmp_path: Path
+) -> None:
+    run_sql(database, BLOG)
+    catalog = introspect(database)
+    generate_mock(database, catalog, {"seed": 1}, preset="minimal")
+    before = checksums(database)
+    with pytest.raises(MockError, match=r"would also empty public\.comments, public\.posts, which reference"):
+        generate_mock(database, catalog, {"seed": 2}, only=["users"])
+    asked: list[list[str]] = []
+    with pytest.raises(MockError):
+        generate_mock(database, catalog, {"seed": 2}, only=["users"], confirm=lambda t: asked.append(t) or False)
+    assert asked == [["public.comments", "public.posts"]]
+    assert checksums(database) == before  # refused: nothing changed
+
+    root, env = project(tmp_path, {"dev": database})
+    refused = run_nself("mock", "generate", "users", "--env", "dev", cwd=root, env=env)
+    assert refused.code == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "public.comments, public.posts" in refused.stderr and "--yes" in refused.stderr
+    assert checksums(database) == before
+    agreed = run_nself("mock", "generate", "users", "--yes", "--json", "--env", "dev", cwd=root, env=env)
+    assert agreed.code == 0, agreed.stderr
+    assert [(r["table"], r["rows"], r["cascaded"]) for r in json.loads(agreed.stdout)] == [
+        ("public.users", 100, False), ("public.comments", 0, True), ("public.posts", 0, True),
+    ]
+    # Emptied tables are not asked about again.
+    assert run_nself("mock", "generate", "users", "--env", "dev", cwd=root, env=env).code == 0
 
 
 # Golden values: a change here means every user's mock data changes. Bump

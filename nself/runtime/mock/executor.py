@@ -41,6 +41,8 @@ Rows = npt.NDArray[np.int64]
 Draws = npt.NDArray[np.uint64]
 
 Progress = Callable[[str, int, int], None]
+# Asked, with the tables a run would empty besides the ones it fills, whether to go on.
+Confirm = Callable[[list[str]], bool]
 
 
 class MockError(NselfError):
@@ -52,6 +54,8 @@ class TableResult:
     table: str
     rows: int
     seconds: float
+    # Emptied, not filled: the table references a filled one (TRUNCATE ... CASCADE).
+    cascaded: bool = False
 
 
 # --------------------------------------------------------------------------- literals
@@ -124,7 +128,9 @@ def column_values(column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.dat
 def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
     if column.dims > 0:
         return _array_values(column, rows, u, anchor)
-    if column.attributes:
+    if column.generator == "composite":
+        if not column.attributes:
+            raise MockError(f"column {column.name}: generator 'composite' is for columns of a composite type")
         values = _composite_values(column, rows, u, anchor)
     elif column.rules.choices is not None and column.generator not in ("constant", "null"):
         options = np.array(column.rules.choices, dtype=object)
@@ -468,21 +474,38 @@ def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) ->
     return str(row[0]) if row else "text"
 
 
-def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) -> list[TableResult]:
+def execute_plan(
+    url: str, plan: MockPlan, *, progress: Progress | None = None, confirm: Confirm | None = None
+) -> list[TableResult]:
+    """Empty and fill the plan's tables in one transaction. Tables outside the plan that
+    reference them are emptied too (TRUNCATE ... CASCADE) only when `confirm` says yes to
+    their list; without `confirm` the run is refused with that list."""
     # Generation makes millions of short-lived strings and no reference cycles.
     with collector_paused():
-        return _execute_plan(url, plan, progress)
+        return _execute_plan(url, plan, progress, confirm)
 
 
-def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[TableResult]:
+def _execute_plan(
+    url: str, plan: MockPlan, progress: Progress | None, confirm: Confirm | None
+) -> list[TableResult]:
     results: list[TableResult] = []
     cache: KeyCache = {}
     with connect(url) as conn:
         try:
             with conn.transaction():
+                cascaded: list[str] = []
                 if plan.tables:
+                    tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
+                    emptied, cascaded = _emptied(conn, tables)
+                    if cascaded and (confirm is None or not confirm(cascaded)):
+                        raise MockError(
+                            f"generating {', '.join(t.qualified for t in plan.tables)} would also empty "
+                            f"{', '.join(cascaded)}, which reference{'s' if len(cascaded) == 1 else ''} "
+                            "them through foreign keys: generate those tables too, or pass --yes"
+                        )
                     targets = sql.SQL(", ").join(_ident(t.schema, t.name) for t in plan.tables)
                     conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(targets))
+                    _restart_sequences(conn, emptied)
                 set_aside = _set_aside_constraints(conn, plan)
                 for table in plan.tables:
                     started = time.perf_counter()
@@ -497,9 +520,84 @@ def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[T
                     except psycopg.Error as exc:
                         raise MockError(_explain(exc, table.qualified)) from None
                 _restore_constraints(conn, set_aside)
+                results.extend(TableResult(name, 0, 0.0, cascaded=True) for name in cascaded)
         except psycopg.Error as exc:
             raise MockError(_explain(exc, "mock data")) from None
     return results
+
+
+# Every relation TRUNCATE ... CASCADE of the given tables empties: their partitions and
+# inheritance children, and the tables whose foreign keys reference any of those, again
+# and again. Each comes with the table a user knows it by (a partition by its root).
+_EMPTIED = """
+WITH RECURSIVE hit(rel) AS (
+    SELECT unnest(%(tables)s::regclass[])::oid
+  UNION
+    SELECT e.child FROM hit JOIN (
+        SELECT inhparent AS parent, inhrelid AS child FROM pg_inherits
+        UNION ALL
+        SELECT confrelid, conrelid FROM pg_constraint WHERE contype = 'f'
+    ) e ON e.parent = hit.rel
+)
+SELECT hit.rel, format('%%s.%%s', n.nspname, c.relname),
+       coalesce(pg_partition_root(hit.rel), hit.rel) = ANY (%(tables)s::regclass[]::oid[])
+FROM hit
+JOIN pg_class c ON c.oid = coalesce(pg_partition_root(hit.rel), hit.rel)
+JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
+
+def _emptied(conn: psycopg.Connection[Any], tables: list[str]) -> tuple[list[int], list[str]]:
+    """The oids of every relation the run empties, and the names of the tables among them
+    that the plan does not fill and that hold rows (emptying an empty table loses nothing)."""
+    rows = conn.execute(_EMPTIED, {"tables": tables}).fetchall()
+    losing = {
+        str(name)
+        for oid, name, filled in rows
+        if not filled and _has_rows(conn, int(oid))
+    }
+    return [int(r[0]) for r in rows], sorted(losing)
+
+
+def _has_rows(conn: psycopg.Connection[Any], oid: int) -> bool:
+    name = conn.execute("SELECT %s::oid::regclass::text", (oid,)).fetchone()
+    if name is None:
+        return False
+    row = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM ONLY {})").format(sql.SQL(str(name[0])))).fetchone()
+    return bool(row and row[0])
+
+
+# The sequences that fill columns of the emptied relations: named by a column default
+# (nextval('...'), which a pg_dump restore leaves unowned) or owned by a column (serial,
+# identity). A sequence that also serves a table the run leaves alone is not restarted:
+# that table's next rows would collide with its own.
+_SEQUENCES = """
+WITH used(seq, rel) AS (
+    SELECT d.refobjid, a.adrelid
+    FROM pg_attrdef a
+    JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = a.oid
+                    AND d.refclassid = 'pg_class'::regclass
+  UNION
+    SELECT d.objid, d.refobjid
+    FROM pg_depend d
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+)
+SELECT n.nspname, s.relname
+FROM used u
+JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
+JOIN pg_namespace n ON n.oid = s.relnamespace
+GROUP BY n.nspname, s.relname
+HAVING bool_and(u.rel = ANY (%(emptied)s::oid[]))
+ORDER BY 1, 2
+"""
+
+
+def _restart_sequences(conn: psycopg.Connection[Any], emptied: list[int]) -> None:
+    """Start every sequence the emptied tables draw from again, so the same seed gives the
+    same keys run after run (TRUNCATE ... RESTART IDENTITY restarts owned ones only)."""
+    for schema, name in conn.execute(_SEQUENCES, {"emptied": emptied}).fetchall():
+        conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sql.Identifier(str(schema), str(name))))
 
 
 # What a constraint may not be set aside for: another object that depends on it or on its
@@ -607,6 +705,7 @@ def generate_mock(
     seed: int | None = None,
     preset: str | None = None,
     progress: Progress | None = None,
+    confirm: Confirm | None = None,
 ) -> list[TableResult]:
     if preset is not None and preset not in PRESETS:
         raise MockError(f"--preset: {preset!r} is not one of {', '.join(PRESETS)}")
@@ -616,14 +715,17 @@ def generate_mock(
         plan = plan_mock(catalog, config, only=only, count=PRESETS[preset] if preset else None)
     except ValueError as exc:
         raise MockError(str(exc)) from None
-    return execute_plan(url, plan, progress=progress)
+    return execute_plan(url, plan, progress=progress, confirm=confirm)
 
 
 def preview_rows(
     catalog: Catalog, config: dict[str, Any], table: str, rows: int
 ) -> tuple[list[str], list[list[str | None]]]:
     """Rows `table` would get (without foreign keys, which need the parents' rows)."""
-    plan = plan_mock(catalog, config, only=[table], count=rows)
+    try:
+        plan = plan_mock(catalog, config, only=[table], count=rows)
+    except ValueError as exc:
+        raise MockError(str(exc)) from None
     target = plan.tables[0]
     anchor = np.datetime64(plan.anchor, "s")
     indexes = np.arange(rows, dtype=np.int64)

@@ -14,7 +14,9 @@ from nself.runtime.mock.values import GENERATOR_VERSION, GENERATORS
 
 CONFIG_NAME = "mock.config.yaml"
 SEED_NAME = "mock.seed"
-_KNOWN_TYPES = set(GENERATORS) | {"foreignKey"}
+# Besides the value generators: parents' keys, and a composite type's row built from a
+# generator per attribute (what `mock init` writes for a composite column).
+_KNOWN_TYPES = set(GENERATORS) | {"foreignKey", "composite"}
 
 
 def mock_dir(root: Path) -> Path:
