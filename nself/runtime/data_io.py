@@ -43,18 +43,48 @@ ORDER BY k.position
 """
 
 COLUMNS_SQL = """
-SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always,
-       pg_get_serial_sequence(%s, attname) AS sequence
+SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always
 FROM pg_attribute
 WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
 ORDER BY attnum
 """
 
-# Foreign keys between two different tables (a self reference is checked at the end of the
-# one statement that loads the table, so it never constrains the order).
+# Foreign keys between tables, each end named by the table rows are loaded through: a
+# foreign key declared on a partition (pagila's payment_p2022_01) constrains its
+# partitioned parent's load. A self reference is left out by the caller: it is checked at
+# the end of the one statement that loads the table, so it never constrains the order.
 FOREIGN_KEYS_SQL = """
-SELECT conrelid::regclass::text, confrelid::regclass::text
-FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid
+SELECT DISTINCT coalesce(pg_partition_root(conrelid), conrelid)::regclass::text,
+       coalesce(pg_partition_root(confrelid), confrelid)::regclass::text
+FROM pg_constraint WHERE contype = 'f'
+"""
+
+# The integer columns each sequence numbers among the given tables: named by a column
+# default (nextval('...'), which pg_dump restores leave owned by no column) or owned by a
+# column (serial, identity). Descending sequences are left alone.
+SEQUENCE_COLUMNS_SQL = """
+WITH used(seq, rel, col) AS (
+    SELECT d.refobjid, ad.adrelid, ad.adnum
+    FROM pg_attrdef ad
+    JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                    AND d.refclassid = 'pg_class'::regclass
+  UNION
+    SELECT d.objid, d.refobjid, d.refobjsubid
+    FROM pg_depend d
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+)
+SELECT sn.nspname, s.relname, tn.nspname, t.relname, a.attname
+FROM used u
+JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
+JOIN pg_namespace sn ON sn.oid = s.relnamespace
+JOIN pg_sequence q ON q.seqrelid = s.oid AND q.seqincrement > 0
+JOIN pg_class t ON t.oid = u.rel
+JOIN pg_namespace tn ON tn.oid = t.relnamespace
+JOIN pg_attribute a ON a.attrelid = u.rel AND a.attnum = u.col
+WHERE u.rel = ANY (%s::regclass[])
+  AND a.atttypid IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype)
+ORDER BY 1, 2, 3, 4, 5
 """
 
 
@@ -236,7 +266,7 @@ def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> li
     }
     parents: dict[str, set[str]] = {name: set() for name in by_name}
     for child, parent in conn.execute(FOREIGN_KEYS_SQL).fetchall():
-        if child in parents and parent in parents:
+        if child != parent and child in parents and parent in parents:
             parents[child].add(parent)
     ordered: list[_Planned] = []
     done: set[str] = set()
@@ -295,9 +325,7 @@ def import_data(
                         progress(f"{item.schema}.{item.table}")
                     rows = _load(conn, item, upsert=upsert)
                     loaded.append(TableFile(f"{item.schema}.{item.table}", str(item.path), rows))
-                for item in ordered:
-                    current = item.path
-                    _advance_sequences(conn, item.regclass)
+                _advance_sequences(conn, [item.regclass for item in ordered])
         except psycopg.Error as exc:
             raise DataFileError(f"{current}: {scrub(_message(exc), url)}") from None
     return ImportResult(tuple(loaded), upsert, truncate)
@@ -321,7 +349,7 @@ def _message(exc: Exception) -> str:
 def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int:
     import psycopg
 
-    columns = conn.execute(COLUMNS_SQL, (item.regclass, item.regclass)).fetchall()
+    columns = conn.execute(COLUMNS_SQL, (item.regclass,)).fetchall()
     known = {str(c[0]) for c in columns}
     generated = {str(c[0]) for c in columns if c[1]}
     overriding = " OVERRIDING SYSTEM VALUE" if any(c[2] for c in columns) else ""
@@ -456,14 +484,26 @@ def _read_csv_header(path: Path) -> list[str]:
     return header
 
 
-def _advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
-    for name, _generated, _always, sequence in conn.execute(COLUMNS_SQL, (regclass, regclass)).fetchall():
-        if sequence is None:
-            continue
+def _advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> None:
+    """Move every sequence that numbers a loaded column past the largest value it holds (in
+    all the loaded tables that share the sequence), never back: later inserts must not
+    collide with the rows just loaded."""
+    from psycopg import sql
+
+    columns: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for seq_schema, seq_name, schema, table, column in conn.execute(
+        SEQUENCE_COLUMNS_SQL, (regclasses,)
+    ).fetchall():
+        columns.setdefault((str(seq_schema), str(seq_name)), []).append((str(schema), str(table), str(column)))
+    for (seq_schema, seq_name), used in columns.items():
+        sequence = sql.Identifier(seq_schema, seq_name)
+        largest = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT max({})::numeric FROM {}").format(sql.Identifier(c), sql.Identifier(s, t))
+            for s, t, c in used
+        )
         conn.execute(
-            with_parameter(
-                f"SELECT setval({PARAMETER}, m) FROM (SELECT max({quote_ident(str(name))}) AS m FROM {regclass}) x "
-                "WHERE m IS NOT NULL"
-            ),
-            (sequence,),
+            sql.SQL(
+                "SELECT setval({name}, m::bigint) FROM (SELECT max(m) AS m FROM ({largest}) x(m)) y, {seq} s "
+                "WHERE m > CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END"
+            ).format(name=sql.Literal(sql.Identifier(seq_schema, seq_name).as_string(conn)), largest=largest, seq=sequence)
         )
