@@ -1,6 +1,6 @@
 """`nself data export` and `nself data import`: the rows of every table as one JSON or CSV file
-per table (`schema.table.json` / `schema.table.csv`), and those files loaded back in one
-transaction."""
+per table (`schema.table.json` / `schema.table.csv`, names escaped so that every file stays
+in the directory), and those files loaded back in one transaction."""
 
 from __future__ import annotations
 
@@ -130,6 +130,34 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
+# Characters a file name cannot hold as they are: path separators, the dot that separates
+# schema from table, the escape character itself, control characters, and what Windows
+# refuses. Each becomes %XX, so a name never leaves the directory (`../../x/` is one file
+# name, `%2E%2E%2F%2E%2E%2Fx%2F`), and import maps the file back to its table exactly.
+_ESCAPED = frozenset('%./\\:*?"<>|') | frozenset(chr(c) for c in (*range(32), 127))
+NAME_MAX = 255  # bytes in one file name (ext4, APFS, NTFS)
+
+
+def _escape(name: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in name)
+
+
+def table_file_name(schema: str, table: str, fmt: DataFormat) -> str:
+    """The file a table's rows are exported to: `schema.table.fmt`, each name escaped."""
+    return f"{_escape(schema)}.{_escape(table)}.{fmt}"
+
+
+def table_of_file_name(stem: str) -> tuple[str, str] | None:
+    """The (schema, table) a file name made by `table_file_name` stands for (its stem, the
+    format removed); None when the stem is not `schema.table` with one dot."""
+    from urllib.parse import unquote
+
+    parts = stem.split(".")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return unquote(parts[0], errors="strict"), unquote(parts[1], errors="strict")
+
+
 def _list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(str(s), str(t)) for s, t in conn.execute(TABLES_SQL, (HISTORY_SCHEMA,)).fetchall()]
 
@@ -171,12 +199,19 @@ def export_data(
         try:
             with conn.transaction():
                 chosen = _selected(_list_tables(conn), tables)
+                files = [table_file_name(schema, table, fmt) for schema, table in chosen]
+                for (schema, table), file in zip(chosen, files, strict=True):
+                    if len(file.encode("utf-8")) > NAME_MAX:
+                        raise OptionError(
+                            f"{schema}.{table}: its file name would be {len(file.encode('utf-8'))} bytes, "
+                            f"more than the {NAME_MAX} a file system allows; leave it out with --table"
+                        )
                 directory.mkdir(parents=True, exist_ok=True)
-                for schema, table in chosen:
+                for (schema, table), file in zip(chosen, files, strict=True):
                     name = f"{schema}.{table}"
                     if progress:
                         progress(name)
-                    path = directory / f"{name}.{fmt}"
+                    path = directory / file
                     key = _primary_key(conn, qualified(schema, table))
                     # Primary-key order makes two exports of the same rows the same bytes.
                     order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
@@ -238,9 +273,24 @@ def data_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str, str]:
-    """The table `name` (schema.table, or a table on the search path) names. Schema and table
-    names may hold dots themselves, so every split point is tried."""
+def _resolve(conn: psycopg.Connection[Any], path: Path, name: str, *, from_file: bool = False) -> tuple[str, str]:
+    """The table `name` (schema.table, or a table on the search path) names. A file name
+    made by export names its table exactly (`table_of_file_name`); other names, such as
+    files written before names were escaped, may hold dots themselves, so every split
+    point is tried."""
+    if from_file:
+        try:
+            exact = table_of_file_name(name)
+        except UnicodeDecodeError:
+            exact = None
+        if exact is not None:
+            found = conn.execute(
+                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND n.nspname = %s AND c.relname = %s",
+                exact,
+            ).fetchone()
+            if found is not None:
+                return str(found[0]), str(found[1])
     pieces = name.split(".")
     candidates = [(".".join(pieces[:i]), ".".join(pieces[i:])) for i in range(1, len(pieces))]
     rows = conn.execute(
@@ -310,7 +360,7 @@ def import_data(
                 for file in files:
                     current = file
                     name = table if table is not None else file.name.rsplit(".", 1)[0]
-                    schema, relname = _resolve(conn, file, name)
+                    schema, relname = _resolve(conn, file, name, from_file=table is None)
                     planned.append(
                         _Planned(file, "json" if file.suffix == ".json" else "csv", schema, relname)
                     )

@@ -325,3 +325,34 @@ def test_pagila_export_imports_into_a_fresh_pagila(
             largest = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()
             following = conn.execute(f"SELECT nextval('{sequence}')").fetchone()
             assert largest is not None and following is not None and following[0] > largest[0] > 0
+
+
+HOSTILE_NAMES = """
+CREATE SCHEMA "../../x/"; CREATE SCHEMA "/var/x/";
+CREATE TABLE "../../x/"."a/b" (id serial PRIMARY KEY, note text);
+CREATE TABLE "/var/x/"."t" (id int PRIMARY KEY REFERENCES "../../x/"."a/b", "c/d" text);
+CREATE TABLE public."..\\%2F" (id int PRIMARY KEY);
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_names_never_leave_the_output_directory(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
+    source_url, target_url = new_database("src"), new_database("dst")
+    run_sql(source_url, HOSTILE_NAMES)
+    run_sql(target_url, HOSTILE_NAMES)
+    run_sql(
+        source_url,
+        """INSERT INTO "../../x/"."a/b" (note) VALUES ('one'), ('two');
+           INSERT INTO "/var/x/"."t" VALUES (2, 'x/y'); INSERT INTO public."..\\%2F" VALUES (7);""",
+    )
+    out = tmp_path / "deep" / "out"
+    exported = export_data(source_url, out, fmt=fmt)
+    assert len(exported.tables) == 3
+    # Every file is directly inside the directory, and nothing was written anywhere else.
+    assert sorted(p.relative_to(tmp_path).parts[:2] for p in tmp_path.rglob("*") if p.is_file()) == [("deep", "out")] * 3
+    assert all(Path(t.path).parent == out for t in exported.tables)
+    import_data(target_url, out)
+    with psycopg.connect(source_url) as src, psycopg.connect(target_url) as dst:
+        for table in ('"../../x/"."a/b"', '"/var/x/"."t"', 'public."..\\%2F"'):
+            query = f"SELECT * FROM {table} ORDER BY 1"
+            assert dst.execute(query).fetchall() == src.execute(query).fetchall()
