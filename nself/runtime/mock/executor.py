@@ -501,7 +501,8 @@ def _execute_plan(
                         raise MockError(
                             f"generating {', '.join(t.qualified for t in plan.tables)} would also empty "
                             f"{', '.join(cascaded)}, which reference{'s' if len(cascaded) == 1 else ''} "
-                            "them through foreign keys: generate those tables too, or pass --yes"
+                            f"{'it' if len(plan.tables) == 1 else 'them'} through foreign keys: "
+                            "generate those tables too, or pass --yes"
                         )
                     targets = sql.SQL(", ").join(_ident(t.schema, t.name) for t in plan.tables)
                     conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(targets))
