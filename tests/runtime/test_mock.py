@@ -140,6 +140,7 @@ def test_corpus_schemas_init_then_generate_the_same_rows_process_to_process(
     from tests.corpus import schema_cases
 
     next(c for c in schema_cases(corpus) if c.name == case).load(database)
+    schema = introspect(database)
     (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
     env = {"NSELF_MOCK_DEV": database}
     init = run_nself("mock", "init", "--env", "dev", cwd=tmp_path, env=env)
@@ -151,6 +152,8 @@ def test_corpus_schemas_init_then_generate_the_same_rows_process_to_process(
     filled = json.loads(result.stdout)
     assert filled and not [r["table"] for r in filled if r["rows"] == 0]
     first = checksums(database)
+    # Keys set aside for the load are back as they were: PostgreSQL describes the same schema.
+    assert introspect(database) == schema
     # Again in this process (another hash seed, other interpreter state), over those rows.
     config = load_config(tmp_path / "nself/mock/mock.config.yaml")
     generate_mock(database, introspect(database), config, seed=42, preset="minimal")
