@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from nself.backends.mock import ColumnPlan, check_rules, plan_mock
+from nself.errors import SourceError
 from nself.frontends.live import introspect
 from nself.runtime.mock.executor import MockError, column_values, generate_mock
 from nself.runtime.mock.project import load_config
@@ -315,3 +316,37 @@ def test_keys_other_objects_depend_on_stay_in_place(database: str) -> None:
     with psycopg.connect(database) as conn:
         row = conn.execute("SELECT count(*) FROM filter_totals").fetchone()
         assert row is not None and row[0] > 0
+
+
+# --------------------------------------------------------------------------- config shapes
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("tables:\n  users:\n    columns: [a, b]\n", 3, "tables.users.columns must be a mapping"),
+        ("tables:\n  users:\n    columns:\n      name: {type: [1]}\n", 4, "unknown generator [1]"),
+        ("tables:\n  skip: 3\n", 2, "tables.skip must be a list"),
+        ("anchor: someday\n", 1, "anchor must be a date"),
+    ],
+)
+def test_config_of_the_wrong_shape_is_one_positioned_error(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "mock.config.yaml"
+    path.write_text(text)
+    with pytest.raises(SourceError) as caught:
+        load_config(path)
+    assert caught.value.line == line and message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("generator", "params", "message"),
+    [
+        ("integer", {"min": "x"}, "min must be a number, not 'x'"),
+        ("oneOf", {"values": 3}, "values must be a list, not 3"),
+        ("words", {"nullProbability": [1]}, "nullProbability must be a number"),
+    ],
+)
+def test_generator_parameters_of_the_wrong_type_name_the_column(generator: str, params: dict[str, object], message: str) -> None:
+    column = ColumnPlan("amount", "integer", "integer", 0, generator, params, False)
+    with pytest.raises(MockError, match=f"column amount: {message}"):
+        column_values(column, np.arange(3, dtype=np.int64), stream_key(1, "public.t", "amount"), np.datetime64("2026-01-01", "s"))

@@ -162,7 +162,12 @@ def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datet
     limit = column.rules.max_length
     if limit is not None:
         values = [_fit(v, limit, column.unique, r) for v, r in zip(values, rows.tolist(), strict=True)]
-    probability = float(column.params.get("nullProbability", 0) or 0)
+    try:
+        probability = float(column.params.get("nullProbability", 0) or 0)
+    except (TypeError, ValueError):
+        raise MockError(
+            f"column {column.name}: nullProbability must be a number, not {column.params.get('nullProbability')!r}"
+        ) from None
     if probability > 0 and not column.not_null and not column.unique:
         nulls = (again(u, 77) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)) < probability
         values = [None if n else v for v, n in zip(values, nulls.tolist(), strict=True)]
