@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from nself.connection import connect, scrub
 from nself.errors import NselfError, OptionError
+from nself.runtime.sequences import by_sequence, sequence_uses
 
 if TYPE_CHECKING:
     import psycopg
@@ -58,35 +59,6 @@ SELECT DISTINCT coalesce(pg_partition_root(conrelid), conrelid)::regclass::text,
        coalesce(pg_partition_root(confrelid), confrelid)::regclass::text
 FROM pg_constraint WHERE contype = 'f'
 """
-
-# The integer columns each sequence numbers among the given tables: named by a column
-# default (nextval('...'), which pg_dump restores leave owned by no column) or owned by a
-# column (serial, identity). Descending sequences are left alone.
-SEQUENCE_COLUMNS_SQL = """
-WITH used(seq, rel, col) AS (
-    SELECT d.refobjid, ad.adrelid, ad.adnum
-    FROM pg_attrdef ad
-    JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
-                    AND d.refclassid = 'pg_class'::regclass
-  UNION
-    SELECT d.objid, d.refobjid, d.refobjsubid
-    FROM pg_depend d
-    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
-)
-SELECT sn.nspname, s.relname, tn.nspname, t.relname, a.attname
-FROM used u
-JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
-JOIN pg_namespace sn ON sn.oid = s.relnamespace
-JOIN pg_sequence q ON q.seqrelid = s.oid AND q.seqincrement > 0
-JOIN pg_class t ON t.oid = u.rel
-JOIN pg_namespace tn ON tn.oid = t.relnamespace
-JOIN pg_attribute a ON a.attrelid = u.rel AND a.attnum = u.col
-WHERE u.rel = ANY (%s::regclass[])
-  AND a.atttypid IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype)
-ORDER BY 1, 2, 3, 4, 5
-"""
-
 
 class DataFileError(NselfError):
     """A data file that cannot be read or loaded; the message names the file."""
@@ -535,25 +507,25 @@ def _read_csv_header(path: Path) -> list[str]:
 
 
 def _advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> None:
-    """Move every sequence that numbers a loaded column past the largest value it holds (in
-    all the loaded tables that share the sequence), never back: later inserts must not
-    collide with the rows just loaded."""
+    """Move every sequence that numbers a loaded integer column (owned or only named by the
+    column's default, nself.runtime.sequences) past the largest value it holds in all the
+    loaded tables that share it, never back: later inserts must not collide with the rows
+    just loaded. Descending sequences are left alone."""
     from psycopg import sql
 
-    columns: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-    for seq_schema, seq_name, schema, table, column in conn.execute(
-        SEQUENCE_COLUMNS_SQL, (regclasses,)
-    ).fetchall():
-        columns.setdefault((str(seq_schema), str(seq_name)), []).append((str(schema), str(table), str(column)))
-    for (seq_schema, seq_name), used in columns.items():
-        sequence = sql.Identifier(seq_schema, seq_name)
+    loaded = {int(r[0]) for r in conn.execute("SELECT unnest(%s::regclass[])::oid", (regclasses,)).fetchall()}
+    for (seq_schema, seq_name), uses in by_sequence(sequence_uses(conn)).items():
+        columns = [u for u in uses if u.relation in loaded and u.integer and u.ascending]
+        if not columns:
+            continue
         largest = sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT max({})::numeric FROM {}").format(sql.Identifier(c), sql.Identifier(s, t))
-            for s, t, c in used
+            sql.SQL("SELECT max({})::numeric FROM {}").format(sql.Identifier(u.column), sql.Identifier(*u.table))
+            for u in columns
         )
+        sequence = sql.Identifier(seq_schema, seq_name)
         conn.execute(
             sql.SQL(
                 "SELECT setval({name}, m::bigint) FROM (SELECT max(m) AS m FROM ({largest}) x(m)) y, {seq} s "
                 "WHERE m > CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END"
-            ).format(name=sql.Literal(sql.Identifier(seq_schema, seq_name).as_string(conn)), largest=largest, seq=sequence)
+            ).format(name=sql.Literal(sequence.as_string(conn)), largest=largest, seq=sequence)
         )

@@ -58,10 +58,10 @@ INSERT INTO public.no_key VALUES ('a'), (NULL);
 TABLES = ["app.teams", "app.users", "public.posts", "public.no_key"]
 
 
-def checksums(url: str) -> dict[str, tuple[int, str | None]]:
+def checksums(url: str, tables: list[str] = TABLES) -> dict[str, tuple[int, str | None]]:
     result: dict[str, tuple[int, str | None]] = {}
     with psycopg.connect(url) as conn:
-        for table in TABLES:
+        for table in tables:
             row = conn.execute(
                 f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
             ).fetchone()
@@ -255,16 +255,23 @@ def test_a_deferrable_cycle_and_a_partitioned_table(new_database: NewDatabase, t
             assert dst.execute(query.format(table)).fetchall() == expected
 
 
+def source_and_target(new_database: NewDatabase, schema: str, rows: str) -> tuple[str, str]:
+    """Two databases with `schema`, the first also holding `rows`."""
+    source_url, target_url = new_database("src"), new_database("dst")
+    run_sql(source_url, schema)
+    run_sql(target_url, schema)
+    run_sql(source_url, rows)
+    return source_url, target_url
+
+
 ODD_NAMES = 'CREATE SCHEMA "we.ird"; CREATE TABLE "we.ird"."odd ""name"" %s" (id serial PRIMARY KEY, "pct%" numeric, "Mixed Case" text);'
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_names_that_need_quoting(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
-    source_url, target_url = new_database("src"), new_database("dst")
-    run_sql(source_url, ODD_NAMES)
-    run_sql(target_url, ODD_NAMES)
-    run_sql(
-        source_url,
+    source_url, target_url = source_and_target(
+        new_database,
+        ODD_NAMES,
         """INSERT INTO "we.ird"."odd ""name"" %s" ("pct%", "Mixed Case") VALUES (0.5, 'a'), (NULL, 'b')""",
     )
     export_data(source_url, tmp_path / "out", fmt=fmt)
@@ -288,14 +295,7 @@ def all_checksums(url: str) -> dict[str, tuple[int, str | None]]:
                 "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
             ).fetchall()
         ]
-        out: dict[str, tuple[int, str | None]] = {}
-        for table in tables:
-            row = conn.execute(
-                f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
-            ).fetchone()
-            assert row is not None
-            out[table] = (row[0], row[1])
-        return out
+    return checksums(url, tables)
 
 
 def test_pagila_export_imports_into_a_fresh_pagila(
@@ -337,11 +337,9 @@ CREATE TABLE public."..\\%2F" (id int PRIMARY KEY);
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_names_never_leave_the_output_directory(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
-    source_url, target_url = new_database("src"), new_database("dst")
-    run_sql(source_url, HOSTILE_NAMES)
-    run_sql(target_url, HOSTILE_NAMES)
-    run_sql(
-        source_url,
+    source_url, target_url = source_and_target(
+        new_database,
+        HOSTILE_NAMES,
         """INSERT INTO "../../x/"."a/b" (note) VALUES ('one'), ('two');
            INSERT INTO "/var/x/"."t" VALUES (2, 'x/y'); INSERT INTO public."..\\%2F" VALUES (7);""",
     )

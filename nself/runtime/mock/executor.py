@@ -34,6 +34,7 @@ from nself.runtime.mock.values import (
     draws,
     stream_key,
 )
+from nself.runtime.sequences import by_sequence, sequence_uses
 
 BLOCK_ROWS = 20_000
 
@@ -573,37 +574,16 @@ def _has_rows(conn: psycopg.Connection[Any], oid: int) -> bool:
     return bool(row and row[0])
 
 
-# The sequences that fill columns of the emptied relations: named by a column default
-# (nextval('...'), which a pg_dump restore leaves unowned) or owned by a column (serial,
-# identity). A sequence that also serves a table the run leaves alone is not restarted:
-# that table's next rows would collide with its own.
-_SEQUENCES = """
-WITH used(seq, rel) AS (
-    SELECT d.refobjid, a.adrelid
-    FROM pg_attrdef a
-    JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = a.oid
-                    AND d.refclassid = 'pg_class'::regclass
-  UNION
-    SELECT d.objid, d.refobjid
-    FROM pg_depend d
-    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
-)
-SELECT n.nspname, s.relname
-FROM used u
-JOIN pg_class s ON s.oid = u.seq AND s.relkind = 'S'
-JOIN pg_namespace n ON n.oid = s.relnamespace
-GROUP BY n.nspname, s.relname
-HAVING bool_and(u.rel = ANY (%(emptied)s::oid[]))
-ORDER BY 1, 2
-"""
-
-
 def _restart_sequences(conn: psycopg.Connection[Any], emptied: list[int]) -> None:
     """Start every sequence the emptied tables draw from again, so the same seed gives the
-    same keys run after run (TRUNCATE ... RESTART IDENTITY restarts owned ones only)."""
-    for schema, name in conn.execute(_SEQUENCES, {"emptied": emptied}).fetchall():
-        conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sql.Identifier(str(schema), str(name))))
+    same keys run after run: owned ones (TRUNCATE ... RESTART IDENTITY restarts only those)
+    and ones a column default merely names, as a pg_dump restore leaves them. A sequence
+    that also numbers a table the run leaves alone is not restarted: that table's next
+    rows would collide with its own."""
+    emptied_set = set(emptied)
+    for (schema, name), uses in by_sequence(sequence_uses(conn)).items():
+        if all(use.relation in emptied_set for use in uses):
+            conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sql.Identifier(schema, name)))
 
 
 # What a constraint may not be set aside for: another object that depends on it or on its
