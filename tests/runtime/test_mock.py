@@ -350,3 +350,27 @@ def test_generator_parameters_of_the_wrong_type_name_the_column(generator: str, 
     column = ColumnPlan("amount", "integer", "integer", 0, generator, params, False)
     with pytest.raises(MockError, match=f"column amount: {message}"):
         column_values(column, np.arange(3, dtype=np.int64), stream_key(1, "public.t", "amount"), np.datetime64("2026-01-01", "s"))
+
+
+def test_a_trigger_that_stamps_updates_does_not_make_runs_differ(database: str) -> None:
+    """A self reference is filled by an UPDATE after the rows exist; the table's BEFORE
+    UPDATE trigger (updated_at := now()) must not see it, and is enabled again after."""
+    run_sql(
+        database,
+        """
+        CREATE TABLE staff (id serial PRIMARY KEY, name text NOT NULL, manager_id int REFERENCES staff,
+                            updated_at timestamptz NOT NULL DEFAULT now());
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+        CREATE TRIGGER touch BEFORE UPDATE ON staff FOR EACH ROW EXECUTE FUNCTION touch();
+        ALTER TABLE staff ENABLE ALWAYS TRIGGER touch;
+        """,
+    )
+    catalog = introspect(database)
+    runs = []
+    for _ in range(2):
+        generate_mock(database, catalog, {"seed": 4}, preset="minimal")
+        runs.append(checksums(database))
+    assert runs[0] == runs[1]
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(manager_id) FROM staff").fetchone() == (10,)
+        assert conn.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'touch'").fetchone() == ("A",)

@@ -6,10 +6,11 @@ order (text order under the C collation), so the rows are the same on every mach
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -464,12 +465,47 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
                 sql.SQL("({c})::text = f.k[{i}]").format(c=sql.Identifier(c), i=sql.Literal(i + 1))
                 for i, c in enumerate(plan.key_columns)
             )
-            cur.execute(
-                sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(
-                    t=table, a=assignments, m=matches
+            with _before_update_triggers_off(conn, plan):
+                cur.execute(
+                    sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(
+                        t=table, a=assignments, m=matches
+                    )
                 )
-            )
             cur.execute("DROP TABLE nself_mock_fill")
+
+
+# The table's own BEFORE UPDATE row triggers, and its partitions': the rows' foreign keys
+# are set by an UPDATE only because their parents did not exist yet, and a trigger that
+# stamps the row (`updated_at := now()`) would make every run differ. tgtype bits: ROW 1,
+# BEFORE 2, UPDATE 16. Internal triggers (foreign keys) are not among them.
+_BEFORE_UPDATE_TRIGGERS = """
+WITH tree(relid, level) AS (
+    SELECT %(table)s::regclass::oid, 0
+    UNION SELECT relid, level FROM pg_partition_tree(%(table)s::regclass)
+)
+SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled
+FROM pg_trigger t JOIN tree ON tree.relid = t.tgrelid
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 19 = 19
+ORDER BY tree.level DESC, 1, 2
+"""
+_ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
+
+
+@contextlib.contextmanager
+def _before_update_triggers_off(conn: psycopg.Connection[Any], plan: TablePlan) -> Iterator[None]:
+    """Disable those triggers for the UPDATE, then put each back as it was (inside the
+    run's transaction: a failure puts them back too)."""
+    name = sql.Identifier(plan.schema, plan.name).as_string(conn)
+    found = [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(_BEFORE_UPDATE_TRIGGERS, {"table": name}).fetchall()]
+    for relation, trigger, _state in found:
+        conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.SQL(relation), sql.Identifier(trigger)))
+    yield
+    # Parents before partitions (found deepest first): enabling a parent's trigger may
+    # reach its partitions' clones, which are then set as they were.
+    for relation, trigger, state in reversed(found):
+        conn.execute(
+            sql.SQL("ALTER TABLE {} {} {}").format(sql.SQL(relation), sql.SQL(_ENABLE[state]), sql.Identifier(trigger))
+        )
 
 
 def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) -> str:
