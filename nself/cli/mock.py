@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -49,9 +50,11 @@ def generate_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Override the config's seed.")] = None,
     preset: Annotated[str | None, typer.Option("--preset", help="minimal (10), medium (1,000) or stress (100,000) rows per table.")] = None,
     env: EnvOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Also empty tables that reference the generated ones, without asking.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Empty the tables and fill them with mock rows (refused on production).
+    """Empty the tables and fill them with mock rows (refused on production). Tables that
+    reference them are emptied too: nself lists them and asks first (--yes to agree).
 
     Examples:
 
@@ -75,11 +78,24 @@ def generate_command(
                 tasks[table] = bar.add_task(table, total=total)
             bar.update(tasks[table], completed=done)
 
-        results = generate(proj, environ, tables=tables, seed=seed, preset=preset, progress=advance)
+        def confirm(cascaded: list[str]) -> bool:
+            if yes:
+                return True
+            if not sys.stdin.isatty():
+                return False
+            bar.stop()  # the question is asked outside the progress display
+            answer = typer.confirm(f"This also empties {', '.join(cascaded)} (they reference the generated tables). Continue?")
+            bar.start()
+            return answer
+
+        results = generate(proj, environ, tables=tables, seed=seed, preset=preset, progress=advance, confirm=confirm)
     if as_json:
         print_json([r.__dict__ for r in results])
         return
     for result in results:
+        if result.cascaded:
+            console.print(f"{result.table}: emptied (it references a generated table)")
+            continue
         rate = result.rows / result.seconds if result.seconds > 0 else 0
         console.print(f"{result.table}: {result.rows} rows ({rate:,.0f} rows/s)")
 

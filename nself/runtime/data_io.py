@@ -1,6 +1,6 @@
 """`nself data export` and `nself data import`: the rows of every table as one JSON or CSV file
-per table (`schema.table.json` / `schema.table.csv`), and those files loaded back in one
-transaction."""
+per table (`schema.table.json` / `schema.table.csv`, names escaped so that every file stays
+in the directory), and those files loaded back in one transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from nself.connection import connect, scrub
 from nself.errors import NselfError, OptionError
+from nself.runtime.sequences import by_sequence, sequence_uses
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,20 +44,21 @@ ORDER BY k.position
 """
 
 COLUMNS_SQL = """
-SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always,
-       pg_get_serial_sequence(%s, attname) AS sequence
+SELECT attname, attgenerated <> '' AS generated, attidentity = 'a' AS identity_always
 FROM pg_attribute
 WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped
 ORDER BY attnum
 """
 
-# Foreign keys between two different tables (a self reference is checked at the end of the
-# one statement that loads the table, so it never constrains the order).
+# Foreign keys between tables, each end named by the table rows are loaded through: a
+# foreign key declared on a partition (pagila's payment_p2022_01) constrains its
+# partitioned parent's load. A self reference is left out by the caller: it is checked at
+# the end of the one statement that loads the table, so it never constrains the order.
 FOREIGN_KEYS_SQL = """
-SELECT conrelid::regclass::text, confrelid::regclass::text
-FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid
+SELECT DISTINCT coalesce(pg_partition_root(conrelid), conrelid)::regclass::text,
+       coalesce(pg_partition_root(confrelid), confrelid)::regclass::text
+FROM pg_constraint WHERE contype = 'f'
 """
-
 
 class DataFileError(NselfError):
     """A data file that cannot be read or loaded; the message names the file."""
@@ -100,6 +102,34 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
+# Characters a file name cannot hold as they are: path separators, the dot that separates
+# schema from table, the escape character itself, control characters, and what Windows
+# refuses. Each becomes %XX, so a name never leaves the directory (`../../x/` is one file
+# name, `%2E%2E%2F%2E%2E%2Fx%2F`), and import maps the file back to its table exactly.
+_ESCAPED = frozenset('%./\\:*?"<>|') | frozenset(chr(c) for c in (*range(32), 127))
+NAME_MAX = 255  # bytes in one file name (ext4, APFS, NTFS)
+
+
+def _escape(name: str) -> str:
+    return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in name)
+
+
+def table_file_name(schema: str, table: str, fmt: DataFormat) -> str:
+    """The file a table's rows are exported to: `schema.table.fmt`, each name escaped."""
+    return f"{_escape(schema)}.{_escape(table)}.{fmt}"
+
+
+def table_of_file_name(stem: str) -> tuple[str, str] | None:
+    """The (schema, table) a file name made by `table_file_name` stands for (its stem, the
+    format removed); None when the stem is not `schema.table` with one dot."""
+    from urllib.parse import unquote
+
+    parts = stem.split(".")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return unquote(parts[0], errors="strict"), unquote(parts[1], errors="strict")
+
+
 def _list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(str(s), str(t)) for s, t in conn.execute(TABLES_SQL, (HISTORY_SCHEMA,)).fetchall()]
 
@@ -141,12 +171,19 @@ def export_data(
         try:
             with conn.transaction():
                 chosen = _selected(_list_tables(conn), tables)
+                files = [table_file_name(schema, table, fmt) for schema, table in chosen]
+                for (schema, table), file in zip(chosen, files, strict=True):
+                    if len(file.encode("utf-8")) > NAME_MAX:
+                        raise OptionError(
+                            f"{schema}.{table}: its file name would be {len(file.encode('utf-8'))} bytes, "
+                            f"more than the {NAME_MAX} a file system allows; leave it out with --table"
+                        )
                 directory.mkdir(parents=True, exist_ok=True)
-                for schema, table in chosen:
+                for (schema, table), file in zip(chosen, files, strict=True):
                     name = f"{schema}.{table}"
                     if progress:
                         progress(name)
-                    path = directory / f"{name}.{fmt}"
+                    path = directory / file
                     key = _primary_key(conn, qualified(schema, table))
                     # Primary-key order makes two exports of the same rows the same bytes.
                     order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
@@ -208,9 +245,24 @@ def data_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str, str]:
-    """The table `name` (schema.table, or a table on the search path) names. Schema and table
-    names may hold dots themselves, so every split point is tried."""
+def _resolve(conn: psycopg.Connection[Any], path: Path, name: str, *, from_file: bool = False) -> tuple[str, str]:
+    """The table `name` (schema.table, or a table on the search path) names. A file name
+    made by export names its table exactly (`table_of_file_name`); other names, such as
+    files written before names were escaped, may hold dots themselves, so every split
+    point is tried."""
+    if from_file:
+        try:
+            exact = table_of_file_name(name)
+        except UnicodeDecodeError:
+            exact = None
+        if exact is not None:
+            found = conn.execute(
+                "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND n.nspname = %s AND c.relname = %s",
+                exact,
+            ).fetchone()
+            if found is not None:
+                return str(found[0]), str(found[1])
     pieces = name.split(".")
     candidates = [(".".join(pieces[:i]), ".".join(pieces[i:])) for i in range(1, len(pieces))]
     rows = conn.execute(
@@ -236,7 +288,7 @@ def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> li
     }
     parents: dict[str, set[str]] = {name: set() for name in by_name}
     for child, parent in conn.execute(FOREIGN_KEYS_SQL).fetchall():
-        if child in parents and parent in parents:
+        if child != parent and child in parents and parent in parents:
             parents[child].add(parent)
     ordered: list[_Planned] = []
     done: set[str] = set()
@@ -280,7 +332,7 @@ def import_data(
                 for file in files:
                     current = file
                     name = table if table is not None else file.name.rsplit(".", 1)[0]
-                    schema, relname = _resolve(conn, file, name)
+                    schema, relname = _resolve(conn, file, name, from_file=table is None)
                     planned.append(
                         _Planned(file, "json" if file.suffix == ".json" else "csv", schema, relname)
                     )
@@ -295,9 +347,7 @@ def import_data(
                         progress(f"{item.schema}.{item.table}")
                     rows = _load(conn, item, upsert=upsert)
                     loaded.append(TableFile(f"{item.schema}.{item.table}", str(item.path), rows))
-                for item in ordered:
-                    current = item.path
-                    _advance_sequences(conn, item.regclass)
+                _advance_sequences(conn, [item.regclass for item in ordered])
         except psycopg.Error as exc:
             raise DataFileError(f"{current}: {scrub(_message(exc), url)}") from None
     return ImportResult(tuple(loaded), upsert, truncate)
@@ -321,7 +371,7 @@ def _message(exc: Exception) -> str:
 def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int:
     import psycopg
 
-    columns = conn.execute(COLUMNS_SQL, (item.regclass, item.regclass)).fetchall()
+    columns = conn.execute(COLUMNS_SQL, (item.regclass,)).fetchall()
     known = {str(c[0]) for c in columns}
     generated = {str(c[0]) for c in columns if c[1]}
     overriding = " OVERRIDING SYSTEM VALUE" if any(c[2] for c in columns) else ""
@@ -456,14 +506,26 @@ def _read_csv_header(path: Path) -> list[str]:
     return header
 
 
-def _advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
-    for name, _generated, _always, sequence in conn.execute(COLUMNS_SQL, (regclass, regclass)).fetchall():
-        if sequence is None:
+def _advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> None:
+    """Move every sequence that numbers a loaded integer column (owned or only named by the
+    column's default, nself.runtime.sequences) past the largest value it holds in all the
+    loaded tables that share it, never back: later inserts must not collide with the rows
+    just loaded. Descending sequences are left alone."""
+    from psycopg import sql
+
+    loaded = {int(r[0]) for r in conn.execute("SELECT unnest(%s::regclass[])::oid", (regclasses,)).fetchall()}
+    for (seq_schema, seq_name), uses in by_sequence(sequence_uses(conn)).items():
+        columns = [u for u in uses if u.relation in loaded and u.integer and u.ascending]
+        if not columns:
             continue
+        largest = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT max({})::numeric FROM {}").format(sql.Identifier(u.column), sql.Identifier(*u.table))
+            for u in columns
+        )
+        sequence = sql.Identifier(seq_schema, seq_name)
         conn.execute(
-            with_parameter(
-                f"SELECT setval({PARAMETER}, m) FROM (SELECT max({quote_ident(str(name))}) AS m FROM {regclass}) x "
-                "WHERE m IS NOT NULL"
-            ),
-            (sequence,),
+            sql.SQL(
+                "SELECT setval({name}, m::bigint) FROM (SELECT max(m) AS m FROM ({largest}) x(m)) y, {seq} s "
+                "WHERE m > CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END"
+            ).format(name=sql.Literal(sequence.as_string(conn)), largest=largest, seq=sequence)
         )

@@ -53,3 +53,11 @@ def test_bad_config_names_file_line_and_column(tmp_path: Path, database: str) ->
         assert result.code == 1
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and f"{config}{position}" in lines[0], result.stderr
+
+
+def test_preview_of_an_unknown_table_is_one_line(tmp_path: Path, database: str) -> None:
+    run_sql(database, "CREATE TABLE users (id serial PRIMARY KEY, name text);")
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    result = run_nself("mock", "preview", "nosuch", "--env", "dev", cwd=tmp_path, env={"NSELF_MOCK_DEV": database})
+    assert result.code == 1
+    assert result.stderr.strip().splitlines() == ["error: no table 'nosuch' in the schema (tables: users)"]

@@ -58,10 +58,10 @@ INSERT INTO public.no_key VALUES ('a'), (NULL);
 TABLES = ["app.teams", "app.users", "public.posts", "public.no_key"]
 
 
-def checksums(url: str) -> dict[str, tuple[int, str | None]]:
+def checksums(url: str, tables: list[str] = TABLES) -> dict[str, tuple[int, str | None]]:
     result: dict[str, tuple[int, str | None]] = {}
     with psycopg.connect(url) as conn:
-        for table in TABLES:
+        for table in tables:
             row = conn.execute(
                 f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"
             ).fetchone()
@@ -255,16 +255,23 @@ def test_a_deferrable_cycle_and_a_partitioned_table(new_database: NewDatabase, t
             assert dst.execute(query.format(table)).fetchall() == expected
 
 
+def source_and_target(new_database: NewDatabase, schema: str, rows: str) -> tuple[str, str]:
+    """Two databases with `schema`, the first also holding `rows`."""
+    source_url, target_url = new_database("src"), new_database("dst")
+    run_sql(source_url, schema)
+    run_sql(target_url, schema)
+    run_sql(source_url, rows)
+    return source_url, target_url
+
+
 ODD_NAMES = 'CREATE SCHEMA "we.ird"; CREATE TABLE "we.ird"."odd ""name"" %s" (id serial PRIMARY KEY, "pct%" numeric, "Mixed Case" text);'
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_names_that_need_quoting(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
-    source_url, target_url = new_database("src"), new_database("dst")
-    run_sql(source_url, ODD_NAMES)
-    run_sql(target_url, ODD_NAMES)
-    run_sql(
-        source_url,
+    source_url, target_url = source_and_target(
+        new_database,
+        ODD_NAMES,
         """INSERT INTO "we.ird"."odd ""name"" %s" ("pct%", "Mixed Case") VALUES (0.5, 'a'), (NULL, 'b')""",
     )
     export_data(source_url, tmp_path / "out", fmt=fmt)
@@ -276,3 +283,74 @@ def test_names_that_need_quoting(new_database: NewDatabase, tmp_path: Path, fmt:
         assert dst.execute(
             """INSERT INTO "we.ird"."odd ""name"" %s" DEFAULT VALUES RETURNING id"""
         ).fetchone() == (3,)
+
+
+def all_checksums(url: str) -> dict[str, tuple[int, str | None]]:
+    """Every table of the database, partitions included."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+                "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+            ).fetchall()
+        ]
+    return checksums(url, tables)
+
+
+def test_pagila_export_imports_into_a_fresh_pagila(
+    new_database: NewDatabase, corpus: Path, tmp_path: Path
+) -> None:
+    """pagila as pg_dump restores it: foreign keys declared on payment's partitions, and
+    sequences that no column owns (named only by the columns' defaults)."""
+    from nself.frontends.live import introspect
+    from nself.runtime.mock.executor import generate_mock
+    from tests.corpus import pagila
+
+    source_url, target_url = new_database("src"), new_database("dst")
+    for url in (source_url, target_url):
+        pagila(corpus).load(url)
+    generate_mock(source_url, introspect(source_url), {"seed": 42})
+    export_data(source_url, tmp_path / "out")
+    import_data(target_url, tmp_path / "out")
+    expected = all_checksums(source_url)
+    assert all_checksums(target_url) == expected
+    assert expected["public.payment_p2022_01"][0] > 0  # a partition with its own foreign keys holds rows
+    with psycopg.connect(target_url) as conn:
+        for sequence, table, column in [
+            ("customer_customer_id_seq", "customer", "customer_id"),
+            ("payment_payment_id_seq", "payment", "payment_id"),
+            ("rental_rental_id_seq", "rental", "rental_id"),
+        ]:
+            largest = conn.execute(f"SELECT max({column}) FROM {table}").fetchone()
+            following = conn.execute(f"SELECT nextval('{sequence}')").fetchone()
+            assert largest is not None and following is not None and following[0] > largest[0] > 0
+
+
+HOSTILE_NAMES = """
+CREATE SCHEMA "../../x/"; CREATE SCHEMA "/var/x/";
+CREATE TABLE "../../x/"."a/b" (id serial PRIMARY KEY, note text);
+CREATE TABLE "/var/x/"."t" (id int PRIMARY KEY REFERENCES "../../x/"."a/b", "c/d" text);
+CREATE TABLE public."..\\%2F" (id int PRIMARY KEY);
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_names_never_leave_the_output_directory(new_database: NewDatabase, tmp_path: Path, fmt: DataFormat) -> None:
+    source_url, target_url = source_and_target(
+        new_database,
+        HOSTILE_NAMES,
+        """INSERT INTO "../../x/"."a/b" (note) VALUES ('one'), ('two');
+           INSERT INTO "/var/x/"."t" VALUES (2, 'x/y'); INSERT INTO public."..\\%2F" VALUES (7);""",
+    )
+    out = tmp_path / "deep" / "out"
+    exported = export_data(source_url, out, fmt=fmt)
+    assert len(exported.tables) == 3
+    # Every file is directly inside the directory, and nothing was written anywhere else.
+    assert sorted(p.relative_to(tmp_path).parts[:2] for p in tmp_path.rglob("*") if p.is_file()) == [("deep", "out")] * 3
+    assert all(Path(t.path).parent == out for t in exported.tables)
+    import_data(target_url, out)
+    with psycopg.connect(source_url) as src, psycopg.connect(target_url) as dst:
+        for table in ('"../../x/"."a/b"', '"/var/x/"."t"', 'public."..\\%2F"'):
+            query = f"SELECT * FROM {table} ORDER BY 1"
+            assert dst.execute(query).fetchall() == src.execute(query).fetchall()

@@ -11,8 +11,10 @@ import psycopg
 import pytest
 
 from nself.backends.mock import ColumnPlan, check_rules, plan_mock
+from nself.errors import SourceError
 from nself.frontends.live import introspect
-from nself.runtime.mock.executor import column_values, generate_mock
+from nself.runtime.mock.executor import MockError, column_values, generate_mock
+from nself.runtime.mock.project import load_config
 from nself.runtime.mock.values import GENERATOR_VERSION, stream_key
 from tests.clitools import run_nself
 from tests.conftest import NewDatabase, run_sql
@@ -130,15 +132,116 @@ def test_generation_is_refused_with_a_clear_message(database: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["pagila", "openstreetmap", "lemmy"])
-def test_corpus_schemas_fill_every_table(case: str, corpus: Path, database: str) -> None:
+def test_corpus_schemas_init_then_generate_the_same_rows_process_to_process(
+    case: str, corpus: Path, database: str, tmp_path: Path
+) -> None:
+    """`mock init` writes a config `mock generate` accepts, every table gets rows, and a
+    second run in a fresh process gives the same rows: pagila's sequences (restored from
+    pg_dump, owned by no column) start again like owned ones."""
     from tests.corpus import schema_cases
 
-    loaded = next(c for c in schema_cases(corpus) if c.name == case)
-    loaded.load(database)
+    next(c for c in schema_cases(corpus) if c.name == case).load(database)
+    schema = introspect(database)
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    env = {"NSELF_MOCK_DEV": database}
+    init = run_nself("mock", "init", "--env", "dev", cwd=tmp_path, env=env)
+    assert init.code == 0, init.stderr
+    result = run_nself(
+        "mock", "generate", "--seed", "42", "--preset", "minimal", "--json", "--env", "dev", cwd=tmp_path, env=env
+    )
+    assert result.code == 0, result.stderr
+    filled = json.loads(result.stdout)
+    assert filled and not [r["table"] for r in filled if r["rows"] == 0]
+    first = checksums(database)
+    # Keys set aside for the load are back as they were: PostgreSQL describes the same schema.
+    assert introspect(database) == schema
+    # Again in this process (another hash seed, other interpreter state), over those rows.
+    config = load_config(tmp_path / "nself/mock/mock.config.yaml")
+    generate_mock(database, introspect(database), config, seed=42, preset="minimal")
+    assert checksums(database) == first
+
+
+def test_sequences_no_column_owns_start_again(database: str) -> None:
+    run_sql(
+        database,
+        """
+        CREATE SEQUENCE loose_seq; CREATE SEQUENCE shared_seq;
+        CREATE TABLE items (id int PRIMARY KEY DEFAULT nextval('loose_seq'), label text NOT NULL,
+                            code int NOT NULL DEFAULT nextval('shared_seq'));
+        CREATE TABLE other (id int PRIMARY KEY DEFAULT nextval('shared_seq'));
+        INSERT INTO other SELECT FROM generate_series(1, 3);
+        """,
+    )
     catalog = introspect(database)
-    results = generate_mock(database, catalog, {"seed": 42}, preset="minimal")
-    empty = [r.table for r in results if r.rows == 0]
-    assert results and not empty
+    config = {"seed": 9, "tables": {"skip": ["other"]}}
+    rows = "SELECT string_agg((id, label)::text, '|' ORDER BY id) FROM items"
+    generate_mock(database, catalog, config, preset="minimal")
+    with psycopg.connect(database) as conn:
+        first = conn.execute(rows).fetchone()
+    generate_mock(database, catalog, config, preset="minimal")
+    with psycopg.connect(database) as conn:
+        assert conn.execute(rows).fetchone() == first
+        assert conn.execute("SELECT min(id), max(id) FROM items").fetchone() == (1, 10)
+        # shared_seq also numbers `other`, which the run leaves alone: never set back
+        # below `other`'s keys.
+        row = conn.execute("SELECT min(code) FROM items").fetchone()
+        assert row is not None and row[0] > 3
+
+
+# --------------------------------------------------------------------------- composite
+
+
+def test_init_then_generate_with_a_composite_column(database: str, tmp_path: Path) -> None:
+    run_sql(
+        database,
+        """
+        CREATE TYPE amount AS (value numeric(10,2), currency char(3));
+        CREATE TABLE invoices (id serial PRIMARY KEY, total amount NOT NULL, history amount[]);
+        """,
+    )
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
+    env = {"NSELF_MOCK_DEV": database}
+    assert run_nself("mock", "init", "--env", "dev", cwd=tmp_path, env=env).code == 0
+    assert "total:\n        type: composite" in (tmp_path / "nself/mock/mock.config.yaml").read_text()
+    result = run_nself("mock", "generate", "--preset", "minimal", "--env", "dev", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(DISTINCT (total).currency) FROM invoices WHERE (total).value IS NOT NULL"
+        ).fetchone()
+        assert row is not None and row[0] == 10 and row[1] > 1
+
+
+# --------------------------------------------------------------------------- cascade
+
+
+def test_tables_that_reference_the_generated_ones_are_named_before_they_are_emptied(
+    database: str, tmp_path: Path
+) -> None:
+    run_sql(database, BLOG)
+    catalog = introspect(database)
+    generate_mock(database, catalog, {"seed": 1}, preset="minimal")
+    before = checksums(database)
+    with pytest.raises(MockError, match=r"would also empty public\.comments, public\.posts, which reference it through"):
+        generate_mock(database, catalog, {"seed": 2}, only=["users"])
+    asked: list[list[str]] = []
+    with pytest.raises(MockError):
+        generate_mock(database, catalog, {"seed": 2}, only=["users"], confirm=lambda t: asked.append(t) or False)
+    assert asked == [["public.comments", "public.posts"]]
+    assert checksums(database) == before  # refused: nothing changed
+
+    root, env = project(tmp_path, {"dev": database})
+    refused = run_nself("mock", "generate", "users", "--env", "dev", cwd=root, env=env)
+    assert refused.code == 1 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "public.comments, public.posts" in refused.stderr and "--yes" in refused.stderr
+    assert checksums(database) == before
+    agreed = run_nself("mock", "generate", "users", "--yes", "--json", "--env", "dev", cwd=root, env=env)
+    assert agreed.code == 0, agreed.stderr
+    assert [(r["table"], r["rows"], r["cascaded"]) for r in json.loads(agreed.stdout)] == [
+        ("public.users", 100, False), ("public.comments", 0, True), ("public.posts", 0, True),
+    ]
+    # Emptied tables are not asked about again.
+    assert run_nself("mock", "generate", "users", "--env", "dev", cwd=root, env=env).code == 0
 
 
 # Golden values: a change here means every user's mock data changes. Bump
@@ -176,3 +279,98 @@ def test_plan_orders_parents_first(database: str) -> None:
     run_sql(database, BLOG)
     plan = plan_mock(introspect(database), {})
     assert [t.name for t in plan.tables] == ["users", "posts", "comments"]
+
+
+# A view that selects a non-key column grouped by the primary key relies on the key's
+# functional dependency (pg_depend: the view's rule on the constraint); a foreign key of
+# another table relies on the key's index.
+FUNCTIONAL_DEPENDENCY = """
+CREATE TABLE charge_filters (id int PRIMARY KEY, name text NOT NULL UNIQUE);
+COMMENT ON CONSTRAINT charge_filters_name_key ON charge_filters IS 'a comment ADD CONSTRAINT would lose';
+CREATE TABLE charges (id serial PRIMARY KEY, filter_id int NOT NULL REFERENCES charge_filters,
+                      amount numeric(8,2));
+CREATE VIEW filter_totals AS
+    SELECT f.id, f.name, sum(c.amount) AS total
+    FROM charge_filters f JOIN charges c ON c.filter_id = f.id GROUP BY f.id;
+"""
+
+
+def constraints(url: str) -> list[tuple[str, str, str, str | None]]:
+    with psycopg.connect(url) as conn:
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), r[3])
+            for r in conn.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), "
+                "obj_description(oid, 'pg_constraint') FROM pg_constraint "
+                "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+            ).fetchall()
+        ]
+
+
+def test_keys_other_objects_depend_on_stay_in_place(database: str) -> None:
+    run_sql(database, FUNCTIONAL_DEPENDENCY)
+    before = constraints(database)
+    results = generate_mock(database, introspect(database), {"seed": 5}, preset="minimal")
+    assert {r.table: r.rows for r in results} == {"public.charge_filters": 10, "public.charges": 10}
+    assert constraints(database) == before
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT count(*) FROM filter_totals").fetchone()
+        assert row is not None and row[0] > 0
+
+
+# --------------------------------------------------------------------------- config shapes
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("tables:\n  users:\n    columns: [a, b]\n", 3, "tables.users.columns must be a mapping"),
+        ("tables:\n  users:\n    columns:\n      name: {type: [1]}\n", 4, "unknown generator [1]"),
+        ("tables:\n  skip: 3\n", 2, "tables.skip must be a list"),
+        ("anchor: someday\n", 1, "anchor must be a date"),
+    ],
+)
+def test_config_of_the_wrong_shape_is_one_positioned_error(tmp_path: Path, text: str, line: int, message: str) -> None:
+    path = tmp_path / "mock.config.yaml"
+    path.write_text(text)
+    with pytest.raises(SourceError) as caught:
+        load_config(path)
+    assert caught.value.line == line and message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("generator", "params", "message"),
+    [
+        ("integer", {"min": "x"}, "min must be a number, not 'x'"),
+        ("oneOf", {"values": 3}, "values must be a list, not 3"),
+        ("words", {"nullProbability": [1]}, "nullProbability must be a number"),
+    ],
+)
+def test_generator_parameters_of_the_wrong_type_name_the_column(generator: str, params: dict[str, object], message: str) -> None:
+    column = ColumnPlan("amount", "integer", "integer", 0, generator, params, False)
+    with pytest.raises(MockError, match=f"column amount: {message}"):
+        column_values(column, np.arange(3, dtype=np.int64), stream_key(1, "public.t", "amount"), np.datetime64("2026-01-01", "s"))
+
+
+def test_a_trigger_that_stamps_updates_does_not_make_runs_differ(database: str) -> None:
+    """A self reference is filled by an UPDATE after the rows exist; the table's BEFORE
+    UPDATE trigger (updated_at := now()) must not see it, and is enabled again after."""
+    run_sql(
+        database,
+        """
+        CREATE TABLE staff (id serial PRIMARY KEY, name text NOT NULL, manager_id int REFERENCES staff,
+                            updated_at timestamptz NOT NULL DEFAULT now());
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+        CREATE TRIGGER touch BEFORE UPDATE ON staff FOR EACH ROW EXECUTE FUNCTION touch();
+        ALTER TABLE staff ENABLE ALWAYS TRIGGER touch;
+        """,
+    )
+    catalog = introspect(database)
+    runs = []
+    for _ in range(2):
+        generate_mock(database, catalog, {"seed": 4}, preset="minimal")
+        runs.append(checksums(database))
+    assert runs[0] == runs[1]
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(manager_id) FROM staff").fetchone() == (10,)
+        assert conn.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'touch'").fetchone() == ("A",)

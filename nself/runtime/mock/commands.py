@@ -9,7 +9,7 @@ from nself.backends.mock import default_config, render
 from nself.errors import OptionError
 from nself.frontends.live import introspect
 from nself.runtime.local import database_url
-from nself.runtime.mock.executor import Progress, TableResult, generate_mock, preview_rows
+from nself.runtime.mock.executor import Confirm, Progress, TableResult, generate_mock, preview_rows
 from nself.runtime.mock.project import CONFIG_NAME, load_config, mock_dir, read_seed, write_seed
 from nself.runtime.project import Environment, Project, guard_destructive
 
@@ -44,11 +44,17 @@ def generate(
     seed: int | None = None,
     preset: str | None = None,
     progress: Progress | None = None,
+    confirm: Confirm | None = None,
 ) -> list[TableResult]:
+    """Empty and fill the tables; `confirm` is asked before tables that reference them are
+    emptied as well (refused without it)."""
     guard_destructive(environment, "generate mock data")
     url = database_url(project, environment)
     catalog = introspect(url)
-    return generate_mock(url, catalog, project_config(project, catalog), only=tables or None, seed=seed, preset=preset, progress=progress)
+    return generate_mock(
+        url, catalog, project_config(project, catalog),
+        only=tables or None, seed=seed, preset=preset, progress=progress, confirm=confirm,
+    )
 
 
 def preview(project: Project, environment: Environment, table: str, rows: int) -> tuple[list[str], list[list[str | None]]]:

@@ -6,10 +6,11 @@ order (text order under the C collation), so the rows are the same on every mach
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from nself.runtime.mock.values import (
     draws,
     stream_key,
 )
+from nself.runtime.sequences import by_sequence, sequence_uses
 
 BLOCK_ROWS = 20_000
 
@@ -41,6 +43,8 @@ Rows = npt.NDArray[np.int64]
 Draws = npt.NDArray[np.uint64]
 
 Progress = Callable[[str, int, int], None]
+# Asked, with the tables a run would empty besides the ones it fills, whether to go on.
+Confirm = Callable[[list[str]], bool]
 
 
 class MockError(NselfError):
@@ -52,6 +56,8 @@ class TableResult:
     table: str
     rows: int
     seconds: float
+    # Emptied, not filled: the table references a filled one (TRUNCATE ... CASCADE).
+    cascaded: bool = False
 
 
 # --------------------------------------------------------------------------- literals
@@ -124,7 +130,9 @@ def column_values(column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.dat
 def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datetime64) -> Values:
     if column.dims > 0:
         return _array_values(column, rows, u, anchor)
-    if column.attributes:
+    if column.generator == "composite":
+        if not column.attributes:
+            raise MockError(f"column {column.name}: generator 'composite' is for columns of a composite type")
         values = _composite_values(column, rows, u, anchor)
     elif column.rules.choices is not None and column.generator not in ("constant", "null"):
         options = np.array(column.rules.choices, dtype=object)
@@ -156,7 +164,12 @@ def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datet
     limit = column.rules.max_length
     if limit is not None:
         values = [_fit(v, limit, column.unique, r) for v, r in zip(values, rows.tolist(), strict=True)]
-    probability = float(column.params.get("nullProbability", 0) or 0)
+    try:
+        probability = float(column.params.get("nullProbability", 0) or 0)
+    except (TypeError, ValueError):
+        raise MockError(
+            f"column {column.name}: nullProbability must be a number, not {column.params.get('nullProbability')!r}"
+        ) from None
     if probability > 0 and not column.not_null and not column.unique:
         nulls = (again(u, 77) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)) < probability
         values = [None if n else v for v, n in zip(values, nulls.tolist(), strict=True)]
@@ -452,12 +465,47 @@ def _fill_deferred(conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPla
                 sql.SQL("({c})::text = f.k[{i}]").format(c=sql.Identifier(c), i=sql.Literal(i + 1))
                 for i, c in enumerate(plan.key_columns)
             )
-            cur.execute(
-                sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(
-                    t=table, a=assignments, m=matches
+            with _before_update_triggers_off(conn, plan):
+                cur.execute(
+                    sql.SQL("UPDATE {t} SET {a} FROM nself_mock_fill f WHERE {m}").format(
+                        t=table, a=assignments, m=matches
+                    )
                 )
-            )
             cur.execute("DROP TABLE nself_mock_fill")
+
+
+# The table's own BEFORE UPDATE row triggers, and its partitions': the rows' foreign keys
+# are set by an UPDATE only because their parents did not exist yet, and a trigger that
+# stamps the row (`updated_at := now()`) would make every run differ. tgtype bits: ROW 1,
+# BEFORE 2, UPDATE 16. Internal triggers (foreign keys) are not among them.
+_BEFORE_UPDATE_TRIGGERS = """
+WITH tree(relid, level) AS (
+    SELECT %(table)s::regclass::oid, 0
+    UNION SELECT relid, level FROM pg_partition_tree(%(table)s::regclass)
+)
+SELECT t.tgrelid::regclass::text, t.tgname, t.tgenabled
+FROM pg_trigger t JOIN tree ON tree.relid = t.tgrelid
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgtype & 19 = 19
+ORDER BY tree.level DESC, 1, 2
+"""
+_ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
+
+
+@contextlib.contextmanager
+def _before_update_triggers_off(conn: psycopg.Connection[Any], plan: TablePlan) -> Iterator[None]:
+    """Disable those triggers for the UPDATE, then put each back as it was (inside the
+    run's transaction: a failure puts them back too)."""
+    name = sql.Identifier(plan.schema, plan.name).as_string(conn)
+    found = [(str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(_BEFORE_UPDATE_TRIGGERS, {"table": name}).fetchall()]
+    for relation, trigger, _state in found:
+        conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.SQL(relation), sql.Identifier(trigger)))
+    yield
+    # Parents before partitions (found deepest first): enabling a parent's trigger may
+    # reach its partitions' clones, which are then set as they were.
+    for relation, trigger, state in reversed(found):
+        conn.execute(
+            sql.SQL("ALTER TABLE {} {} {}").format(sql.SQL(relation), sql.SQL(_ENABLE[state]), sql.Identifier(trigger))
+        )
 
 
 def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) -> str:
@@ -468,21 +516,39 @@ def _column_type(conn: psycopg.Connection[Any], plan: TablePlan, column: str) ->
     return str(row[0]) if row else "text"
 
 
-def execute_plan(url: str, plan: MockPlan, *, progress: Progress | None = None) -> list[TableResult]:
+def execute_plan(
+    url: str, plan: MockPlan, *, progress: Progress | None = None, confirm: Confirm | None = None
+) -> list[TableResult]:
+    """Empty and fill the plan's tables in one transaction. Tables outside the plan that
+    reference them are emptied too (TRUNCATE ... CASCADE) only when `confirm` says yes to
+    their list; without `confirm` the run is refused with that list."""
     # Generation makes millions of short-lived strings and no reference cycles.
     with collector_paused():
-        return _execute_plan(url, plan, progress)
+        return _execute_plan(url, plan, progress, confirm)
 
 
-def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[TableResult]:
+def _execute_plan(
+    url: str, plan: MockPlan, progress: Progress | None, confirm: Confirm | None
+) -> list[TableResult]:
     results: list[TableResult] = []
     cache: KeyCache = {}
     with connect(url) as conn:
         try:
             with conn.transaction():
+                cascaded: list[str] = []
                 if plan.tables:
+                    tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
+                    emptied, cascaded = _emptied(conn, tables)
+                    if cascaded and (confirm is None or not confirm(cascaded)):
+                        raise MockError(
+                            f"generating {', '.join(t.qualified for t in plan.tables)} would also empty "
+                            f"{', '.join(cascaded)}, which reference{'s' if len(cascaded) == 1 else ''} "
+                            f"{'it' if len(plan.tables) == 1 else 'them'} through foreign keys: "
+                            "generate those tables too, or pass --yes"
+                        )
                     targets = sql.SQL(", ").join(_ident(t.schema, t.name) for t in plan.tables)
                     conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(targets))
+                    _restart_sequences(conn, emptied)
                 set_aside = _set_aside_constraints(conn, plan)
                 for table in plan.tables:
                     started = time.perf_counter()
@@ -497,33 +563,106 @@ def _execute_plan(url: str, plan: MockPlan, progress: Progress | None) -> list[T
                     except psycopg.Error as exc:
                         raise MockError(_explain(exc, table.qualified)) from None
                 _restore_constraints(conn, set_aside)
+                results.extend(TableResult(name, 0, 0.0, cascaded=True) for name in cascaded)
         except psycopg.Error as exc:
             raise MockError(_explain(exc, "mock data")) from None
     return results
 
 
-_FOREIGN_KEYS = """
+# Every relation TRUNCATE ... CASCADE of the given tables empties: their partitions and
+# inheritance children, and the tables whose foreign keys reference any of those, again
+# and again. Each comes with the table a user knows it by (a partition by its root).
+_EMPTIED = """
+WITH RECURSIVE hit(rel) AS (
+    SELECT unnest(%(tables)s::regclass[])::oid
+  UNION
+    SELECT e.child FROM hit JOIN (
+        SELECT inhparent AS parent, inhrelid AS child FROM pg_inherits
+        UNION ALL
+        SELECT confrelid, conrelid FROM pg_constraint WHERE contype = 'f'
+    ) e ON e.parent = hit.rel
+)
+SELECT hit.rel, format('%%s.%%s', n.nspname, c.relname),
+       coalesce(pg_partition_root(hit.rel), hit.rel) = ANY (%(tables)s::regclass[]::oid[])
+FROM hit
+JOIN pg_class c ON c.oid = coalesce(pg_partition_root(hit.rel), hit.rel)
+JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+
+
+def _emptied(conn: psycopg.Connection[Any], tables: list[str]) -> tuple[list[int], list[str]]:
+    """The oids of every relation the run empties, and the names of the tables among them
+    that the plan does not fill and that hold rows (emptying an empty table loses nothing)."""
+    rows = conn.execute(_EMPTIED, {"tables": tables}).fetchall()
+    losing = {
+        str(name)
+        for oid, name, filled in rows
+        if not filled and _has_rows(conn, int(oid))
+    }
+    return [int(r[0]) for r in rows], sorted(losing)
+
+
+def _has_rows(conn: psycopg.Connection[Any], oid: int) -> bool:
+    name = conn.execute("SELECT %s::oid::regclass::text", (oid,)).fetchone()
+    if name is None:
+        return False
+    row = conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM ONLY {})").format(sql.SQL(str(name[0])))).fetchone()
+    return bool(row and row[0])
+
+
+def _restart_sequences(conn: psycopg.Connection[Any], emptied: list[int]) -> None:
+    """Start every sequence the emptied tables draw from again, so the same seed gives the
+    same keys run after run: owned ones (TRUNCATE ... RESTART IDENTITY restarts only those)
+    and ones a column default merely names, as a pg_dump restore leaves them. A sequence
+    that also numbers a table the run leaves alone is not restarted: that table's next
+    rows would collide with its own."""
+    emptied_set = set(emptied)
+    for (schema, name), uses in by_sequence(sequence_uses(conn)).items():
+        if all(use.relation in emptied_set for use in uses):
+            conn.execute(sql.SQL("ALTER SEQUENCE {} RESTART").format(sql.Identifier(schema, name)))
+
+
+# What a constraint may not be set aside for: another object that depends on it or on its
+# index in pg_depend (a view grouping by a primary key relies on its functional dependency,
+# a foreign key of a table outside the run on the referenced key), or a comment that a
+# re-created constraint would not carry.
+_UNTOUCHED = """
+  AND NOT EXISTS (SELECT FROM pg_depend d
+                  WHERE d.deptype = 'n'
+                    AND ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid)
+                         OR (c.contype <> 'f' AND d.refclassid = 'pg_class'::regclass
+                             AND d.refobjid = c.conindid)))
+  AND obj_description(c.oid, 'pg_constraint') IS NULL
+  AND (c.conindid = 0 OR c.contype = 'f' OR obj_description(c.conindid, 'pg_class') IS NULL)
+"""
+
+_FOREIGN_KEYS = (
+    """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 WHERE c.contype = 'f' AND c.conparentid = 0
   AND (c.conrelid = ANY (%(tables)s::regclass[]) OR c.conrelid IN (
         SELECT inhrelid FROM pg_inherits WHERE inhparent = ANY (%(tables)s::regclass[])))
-ORDER BY 1, 2
 """
+    + _UNTOUCHED
+    + "ORDER BY 1, 2"
+)
 
-# Primary keys and unique constraints of the filled tables that no remaining foreign key
-# needs (run after the foreign keys are set aside), and that carry nothing an ADD
-# CONSTRAINT would not give back (replica identity, CLUSTER).
-_KEYS = """
+# Primary keys and unique constraints of the filled tables that nothing else needs (run
+# after the foreign keys are set aside, so a foreign key that stays keeps its key), and
+# that carry nothing an ADD CONSTRAINT would not give back (replica identity, CLUSTER).
+_KEYS = (
+    """
 SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
 FROM pg_constraint c
 JOIN pg_index i ON i.indexrelid = c.conindid
 WHERE c.contype IN ('p', 'u') AND c.conparentid = 0
   AND c.conrelid = ANY (%(tables)s::regclass[])
   AND NOT i.indisreplident AND NOT i.indisclustered
-  AND NOT EXISTS (SELECT FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
-ORDER BY 1, 2
 """
+    + _UNTOUCHED
+    + "ORDER BY 1, 2"
+)
 
 SetAside = list[tuple[str, str, str]]
 
@@ -533,7 +672,8 @@ def _set_aside_constraints(conn: psycopg.Connection[Any], plan: MockPlan) -> Set
     filled, to add them back once all rows are in: PostgreSQL then validates each foreign
     key in one pass and builds each index by sorting, instead of a check and an index
     insertion per row (what pg_restore does). It all happens in the run's transaction, so
-    a violation found at the end undoes the whole run."""
+    a violation found at the end undoes the whole run. A constraint that other objects
+    depend on (pg_depend) stays where it is: the rows are then checked as they go in."""
     tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
     if not tables:
         return []
@@ -587,6 +727,7 @@ def generate_mock(
     seed: int | None = None,
     preset: str | None = None,
     progress: Progress | None = None,
+    confirm: Confirm | None = None,
 ) -> list[TableResult]:
     if preset is not None and preset not in PRESETS:
         raise MockError(f"--preset: {preset!r} is not one of {', '.join(PRESETS)}")
@@ -596,14 +737,17 @@ def generate_mock(
         plan = plan_mock(catalog, config, only=only, count=PRESETS[preset] if preset else None)
     except ValueError as exc:
         raise MockError(str(exc)) from None
-    return execute_plan(url, plan, progress=progress)
+    return execute_plan(url, plan, progress=progress, confirm=confirm)
 
 
 def preview_rows(
     catalog: Catalog, config: dict[str, Any], table: str, rows: int
 ) -> tuple[list[str], list[list[str | None]]]:
     """Rows `table` would get (without foreign keys, which need the parents' rows)."""
-    plan = plan_mock(catalog, config, only=[table], count=rows)
+    try:
+        plan = plan_mock(catalog, config, only=[table], count=rows)
+    except ValueError as exc:
+        raise MockError(str(exc)) from None
     target = plan.tables[0]
     anchor = np.datetime64(plan.anchor, "s")
     indexes = np.arange(rows, dtype=np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from nself.runtime.mock.values import GENERATOR_VERSION, GENERATORS
 
 CONFIG_NAME = "mock.config.yaml"
 SEED_NAME = "mock.seed"
-_KNOWN_TYPES = set(GENERATORS) | {"foreignKey"}
+# Besides the value generators: parents' keys, and a composite type's row built from a
+# generator per attribute (what `mock init` writes for a composite column).
+_KNOWN_TYPES = set(GENERATORS) | {"foreignKey", "composite"}
 
 
 def mock_dir(root: Path) -> Path:
@@ -44,25 +47,43 @@ def _check(path: Path, text: str, data: dict[str, Any]) -> None:
     seed = data.get("seed", 0)
     if not isinstance(seed, int):
         raise SourceError(path, line_containing(text, "seed"), 1, f"seed must be an integer, not {seed!r}")
+    anchor = data.get("anchor", "2026-01-01")
+    if not isinstance(anchor, (str, date)) or not _is_date(str(anchor)):
+        raise SourceError(path, line_containing(text, "anchor"), 1, f"anchor must be a date (YYYY-MM-DD), not {anchor!r}")
     tables = data.get("tables") or {}
     if not isinstance(tables, dict):
         raise SourceError(path, line_containing(text, "tables"), 1, "tables must be a mapping of table name to settings")
     for name, settings in tables.items():
         if name == "skip":
+            if not isinstance(settings, list) or not all(isinstance(t, str) for t in settings):
+                raise SourceError(path, line_containing(text, "skip"), 1, "tables.skip must be a list of table names")
             continue
         if not isinstance(settings, dict):
             raise SourceError(path, line_containing(text, f"{name}:"), 1, f"tables.{name} must be a mapping")
         count = settings.get("count", 0)
         if not isinstance(count, int) or count < 0:
             raise SourceError(path, line_containing(text, "count") , 1, f"tables.{name}.count must be a whole number")
-        for column, spec in (settings.get("columns") or {}).items():
+        columns = settings.get("columns") or {}
+        if not isinstance(columns, dict):
+            raise SourceError(
+                path, line_containing(text, "columns"), 1, f"tables.{name}.columns must be a mapping of column name to generator"
+            )
+        for column, spec in columns.items():
             kind = spec.get("type") if isinstance(spec, dict) else spec
-            if kind not in _KNOWN_TYPES:
+            if not isinstance(kind, str) or kind not in _KNOWN_TYPES:
                 line = line_containing(text, f"{column}:")
                 raise SourceError(
                     path, line, 1, f"tables.{name}.columns.{column}: unknown generator {kind!r}"
                     f" (known: {', '.join(sorted(_KNOWN_TYPES))})"
                 )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_seed(root: Path) -> int | None:

@@ -286,8 +286,8 @@ def gen_point(ctx: Context) -> Values:
 
 def _bounds(ctx: Context, low: float, high: float, step: float) -> tuple[float, float]:
     rules = ctx.column.rules
-    low = max(low, float(ctx.params.get("min", low)))
-    high = min(high, float(ctx.params.get("max", high)))
+    low = max(low, ctx.n("min", low))
+    high = min(high, ctx.n("max", high))
     if rules.minimum is not None:
         low = max(low, rules.minimum + (step if rules.min_exclusive else 0))
         high = max(high, low)
@@ -425,7 +425,10 @@ def gen_disjoint_range(ctx: Context) -> Values:
 
 
 def gen_enum(ctx: Context) -> Values:
-    choices = ctx.column.rules.choices or tuple(str(v) for v in ctx.params.get("values", ()))
+    values = ctx.params.get("values", ())
+    if not isinstance(values, (list, tuple)):
+        raise GeneratorError(f"column {ctx.column.name}: values must be a list, not {values!r}")
+    choices = ctx.column.rules.choices or tuple(str(v) for v in values)
     if not choices:
         raise GeneratorError(f"column {ctx.column.name}: enum generator needs values")
     return list(pick(choices, ctx.u))
