@@ -64,7 +64,7 @@ def test_rollback_shows_each_file_as_it_completes(project_dir: Path, database: s
         "-- migrate:up\nCREATE TABLE c (x int);\n-- migrate:down\nDROP TABLE c;\n"
     )
     assert nself(project_dir, database, "db", "migrate").code == 0
-    rolled = nself(project_dir, database, "db", "migrate:rollback", "--steps", "2", "--json")
+    rolled = nself(project_dir, database, "db", "migrate:rollback", "--steps", "2", "--yes", "--json")
     assert "002_20260102_b.sql:5:8" in one_line_error(rolled)
     assert [run["version"] for run in json.loads(rolled.stdout)] == ["003"]
 
@@ -100,7 +100,7 @@ def test_permission_errors_on_nself_history_are_one_line(project_dir: Path, data
     apply_migrations(database, project_dir / "nself" / "migrations")
     run_seeds(database, seeds, "staging")
     # The runtime tests cover rollback and the other entry points; here, one per command group.
-    for args in (("db", "migrate"), ("seed", "--fresh"), ("data", "reset", "--yes")):
+    for args in (("db", "migrate"), ("seed", "--fresh", "--yes"), ("data", "reset", "--yes")):
         line = one_line_error(nself(project_dir, unprivileged, *args))
         assert "permission denied" in line or "must be owner" in line, (args, line)
     with psycopg.connect(database) as conn:

@@ -57,10 +57,10 @@ def test_fresh_names_what_it_would_empty_and_cascade_says_what_it_emptied(tmp_pa
     env = seed_project(tmp_path, database)
     assert run_nself("seed", "--env", "staging", cwd=tmp_path, env=env).code == 0
     run_sql(database, "INSERT INTO review (user_id, body) VALUES (1, 'kept');")
-    refused = run_nself("seed", "--fresh", "--env", "staging", cwd=tmp_path, env=env)
+    refused = run_nself("seed", "--fresh", "--yes", "--env", "staging", cwd=tmp_path, env=env)
     assert refused.code == 1 and refused.stderr.count("\n") == 1
     assert "public.review" in refused.stderr and "--cascade" in refused.stderr
-    cascade = run_nself("seed", "run", "--fresh", "--cascade", "--env", "staging", cwd=tmp_path, env=env)
+    cascade = run_nself("seed", "run", "--fresh", "--cascade", "--yes", "--env", "staging", cwd=tmp_path, env=env)
     assert cascade.code == 0, cascade.stderr
     assert "emptied public.review, public.users" in cascade.stdout
     with psycopg.connect(database) as conn:
