@@ -67,6 +67,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import qualified_name, qualified_names_in, unquote_ident, words_in
 
 __all__ = [
     "Deps",
@@ -411,7 +412,10 @@ class DropEnum(Operation):
 
 @dataclass(frozen=True, slots=True)
 class AddEnumValue(Operation):
-    """New labels only, each kept in place: ALTER TYPE ... ADD VALUE ... BEFORE/AFTER."""
+    """New labels only, each kept in place: ALTER TYPE ... ADD VALUE ... BEFORE/AFTER;
+    then the defaults of the columns using the enum that change in the same diff (the
+    usages; none may spell a new label, which ADD VALUE cannot give in its own
+    transaction: such an enum is rebuilt instead)."""
 
     old: Enum
     new: Enum
@@ -424,6 +428,10 @@ class AddEnumValue(Operation):
     @property
     def key(self) -> DepKey:
         return node_key(self.new)
+
+    def default_changes(self) -> list[EnumUsage]:
+        """The usages whose column default changes."""
+        return [u for u in self.usages if u.old_default != u.new_default]
 
     def additions(self) -> list[tuple[str, Literal["BEFORE", "AFTER"], str | None]]:
         """(label, BEFORE/AFTER, neighbour) for each new label, in the order to add them."""
@@ -1414,12 +1422,11 @@ class SetComment(Operation):
 
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = re.compile(rf"({_IDENT})\s*\.\s*({_IDENT})")
-_WORD = re.compile(r'"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*')
+_TYPE_NAME = re.compile(rf"({_IDENT})\.({_IDENT})")
 
 
 def _unquote(ident: str) -> str:
-    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident.lower()
+    return unquote_ident(ident, fold=True)
 
 
 def _user_type_of(data_type: str) -> tuple[str, str] | None:
@@ -1427,7 +1434,7 @@ def _user_type_of(data_type: str) -> tuple[str, str] | None:
     text = data_type.strip()
     while text.endswith("[]"):
         text = text[:-2].rstrip()
-    m = re.fullmatch(rf"({_IDENT})\.({_IDENT})", text)
+    m = _TYPE_NAME.fullmatch(text)
     if m is None:
         return None
     return _unquote(m.group(1)), _unquote(m.group(2))
@@ -1436,7 +1443,7 @@ def _user_type_of(data_type: str) -> tuple[str, str] | None:
 def _words(text: str | None) -> set[str]:
     if not text:
         return set()
-    return {_unquote(w) for w in _WORD.findall(text)}
+    return set(words_in(text))
 
 
 class _References:
@@ -1471,8 +1478,7 @@ class _References:
         if cached is not None:
             return cached
         found: set[DepKey] = set()
-        for m in _QUALIFIED.finditer(text):
-            schema, name = _unquote(m.group(1)), _unquote(m.group(2))
+        for schema, name in qualified_names_in(text, fold=True):
             keys = self.names.get((schema, name))
             if keys:
                 found |= keys
@@ -2068,13 +2074,30 @@ def _uses_new_label(d: _Diff, old: Enum, new: Enum) -> bool:
     """Whether some expression of `b` spells a label that `new` adds: ALTER TYPE ... ADD
     VALUE cannot be used in the transaction that adds it, so such an enum is rebuilt."""
     added = [lb for lb in new.labels if lb not in old.labels]
-    qualified = f"{_quote(new.schema)}.{_quote(new.name)}"
-    needles = [f"'{lb.replace(chr(39), chr(39) * 2)}'::{qualified}" for lb in added]
-    return any(any(n in text for n in needles) for text in _texts(d.b))
+    # the type as canonical text spells it (`public."order"`, `"s$1"."e$x"`)
+    qualified = qualified_name(new.schema, new.name)
+    return any(
+        qualified in text and any(_spells_label(text, label) for label in added) for text in _texts(d.b)
+    )
 
 
-def _quote(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
+def _spells_label(text: str, label: str) -> bool:
+    """Whether `text` holds `label` as a string constant or an element of an array
+    constant (`'c'`, `'{a,c}'`, `'{"c d"}'`). It may over-match (the enum is then
+    rebuilt rather than extended, which is sound either way); it never misses."""
+    for needle in {
+        label.replace("'", "''"),
+        label.replace("\\", "\\\\").replace('"', '\\"').replace("'", "''"),
+    }:
+        start = text.find(needle)
+        while start != -1:
+            end = start + len(needle)
+            before = text[start - 1] if start > 0 else ""
+            after = text[end] if end < len(text) else ""
+            if before in ("'", "{", ",", '"') and after in ("'", "}", ",", '"'):
+                return True
+            start = text.find(needle, start + 1)
+    return False
 
 
 def _texts(catalog: Catalog) -> Iterator[str]:
@@ -2170,9 +2193,21 @@ def _compare_types(d: _Diff) -> None:
                 after=frozenset(tables | {_schema_key(e.schema)}),
             )
             if _is_addition(old, e) and not _uses_new_label(d, old, e):
+                # the columns' default changes are its own (the column comparator leaves
+                # them to it, as it does for a rebuild)
+                before: set[DepKey] = set()
+                after: set[DepKey] = {_schema_key(e.schema)}
+                for u in usages:
+                    if u.old_default != u.new_default:
+                        before |= d.refs.in_text(u.old_default)
+                        after |= d.refs.in_text(u.new_default) | {_rel_key(u.schema, u.table)}
                 d.emit(
                     AddEnumValue(old, e, usages),
-                    Deps(adds=frozenset({key}), after=frozenset({_schema_key(e.schema)})),
+                    Deps(
+                        adds=frozenset({key}),
+                        before=frozenset(before - {key}),
+                        after=frozenset(after - {key}),
+                    ),
                 )
             else:
                 d.emit(RebuildEnum(old, e, usages), deps)

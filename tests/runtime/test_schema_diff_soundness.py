@@ -210,11 +210,62 @@ def check_pair(
     return check_result(dbs, a_name, ca, cb, diff_catalogs(ca, cb, reorder_columns=reorder))
 
 
+def _converted_types(ca: Catalog, cb: Catalog) -> set[str]:
+    """Names of the domains, composite and range types whose definition differs between
+    the sides: the values of columns using them may print differently once converted."""
+    out: set[str] = set()
+    for kind in ("domains", "composite_types", "range_types"):
+        b_nodes = {(n.schema, n.name): n for n in getattr(cb, kind)}
+        for n in getattr(ca, kind):
+            other = b_nodes.get((n.schema, n.name))
+            if other is not None and other != n:
+                out.add(n.name)
+    return out
+
+
+def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
+    """Per table of both sides: a count and a checksum of its rows (only its own, ONLY)
+    over the columns both sides have, by column name (so column order does not matter),
+    leaving out columns whose values a converted type or a new generation expression
+    changes. A table that a diff drops and creates again loses its rows: this tells."""
+    converted = _converted_types(ca, cb)
+    out: dict[str, str] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for ta in ca.tables:
+            tb = cb.table(ta.schema, ta.name)
+            if tb is None:
+                continue
+            names = [
+                c.name
+                for c in ta.columns
+                if (other := tb.column(c.name)) is not None
+                and other.generated == c.generated
+                and not any(t in c.data_type or t in other.data_type for t in converted)
+            ]
+            pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
+            row = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
+                f"(SELECT jsonb_build_object({pairs})::text AS r FROM ONLY "
+                f"{psycopg.sql.Identifier(ta.schema, ta.name).as_string(conn)}) rows"
+            ).fetchone()
+            assert row is not None
+            out[f"{ta.schema}.{ta.name}"] = f"{row[0]} rows, {row[1]}"
+    return out
+
+
+def _rows_lost(before: dict[str, str], after: dict[str, str]) -> str:
+    return "; ".join(
+        f"{t}: {before[t]} before, {after.get(t)} after" for t in before if after.get(t) != before[t]
+    )
+
+
 def check_result(
     dbs: Databases, a_name: str, ca: Catalog, cb: Catalog, result: SchemaDiff
 ) -> tuple[Outcome, str]:
-    """Apply a diff's up SQL to A and compare with B, then its down SQL and compare with A."""
+    """Apply a diff's up SQL to A and compare with B, then its down SQL and compare with A.
+    The rows of every table on both sides must survive both ways."""
     a_url = dbs.url(a_name)
+    rows = _row_sums(a_url, ca, cb)
     try:
         run_script(a_url, result.up_sql)
     except psycopg.Error as exc:
@@ -222,6 +273,9 @@ def check_result(
     up = _compare(introspect(a_url), cb)
     if up.status == "mismatch":
         return Outcome("up-mismatch", up.detail), result.up_sql
+    lost = _rows_lost(rows, _row_sums(a_url, ca, cb))
+    if lost:
+        return Outcome("up-rows-lost", lost), result.up_sql
     try:
         run_script(a_url, result.down_sql)
     except psycopg.Error as exc:
@@ -229,6 +283,9 @@ def check_result(
     down = _compare(introspect(a_url), ca)
     if down.status == "mismatch":
         return Outcome("down-mismatch", down.detail), result.down_sql
+    lost = _rows_lost(rows, _row_sums(a_url, ca, cb))
+    if lost:
+        return Outcome("down-rows-lost", lost), result.down_sql
     if up.ok and down.ok:
         return Outcome("ok"), ""
     return Outcome("order", f"up {up.status}, down {down.status}"), ""
@@ -676,27 +733,6 @@ REORDER_DATA_CASES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
-    """Per table of both sides: a checksum of its rows (only its own, ONLY) over the
-    columns both sides have, by column name (so column order does not matter)."""
-    out: dict[str, str] = {}
-    with psycopg.connect(url, autocommit=True) as conn:
-        for ta in ca.tables:
-            tb = cb.table(ta.schema, ta.name)
-            if tb is None:
-                continue
-            names = [c.name for c in ta.columns if tb.column(c.name) is not None]
-            pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
-            row = conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
-                f"(SELECT jsonb_build_object({pairs})::text AS r FROM ONLY "
-                f"{psycopg.sql.Identifier(ta.schema, ta.name).as_string(conn)}) rows"
-            ).fetchone()
-            assert row is not None
-            out[f"{ta.schema}.{ta.name}"] = f"{row[0]} rows, {row[1]}"
-    return out
-
-
 def _sequence_positions(url: str, catalog: Catalog) -> dict[str, object]:
     """The name and position of each identity and serial column's sequence."""
     out: dict[str, object] = {}
@@ -815,6 +851,37 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE TABLE public.bird (name text, wings integer) INHERITS (public.animal); "
         "CREATE VIEW public.dogs AS SELECT id, name, good FROM public.dog;",
     ),
+    # a default that changes in the same diff as its enum gains a label (issue 12 #7):
+    # the add-value path must not lose it
+    "enum_label_added_and_default_changed": (
+        "CREATE TYPE public.mood AS ENUM ('sad', 'ok'); "
+        "CREATE TABLE public.m (id integer PRIMARY KEY, feel public.mood DEFAULT 'sad', feels public.mood[]); "
+        "INSERT INTO public.m SELECT g, 'ok', '{sad,ok}' FROM generate_series(1, 20) g;",
+        "CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy'); "
+        "CREATE TABLE public.m (id integer PRIMARY KEY, feel public.mood DEFAULT 'ok', "
+        "feels public.mood[] DEFAULT '{ok}');",
+    ),
+    # the same with keyword-named objects, the new label used by the new default (an
+    # enum that gains a label used in the same transaction must be rebuilt)
+    "keyword_named_enum_new_label_in_default": (
+        "CREATE TYPE public.\"order\" AS ENUM ('a', 'b'); "
+        'CREATE TABLE public."select" ("from" public."order" DEFAULT \'a\', "user" integer PRIMARY KEY); '
+        'CREATE VIEW public."table" AS SELECT "from", "user" FROM public."select"; '
+        "INSERT INTO public.\"select\" SELECT 'b', g FROM generate_series(1, 10) g;",
+        "CREATE TYPE public.\"order\" AS ENUM ('a', 'b', 'c'); "
+        'CREATE TABLE public."select" ("from" public."order" DEFAULT \'c\', "user" integer PRIMARY KEY); '
+        'CREATE VIEW public."table" AS SELECT "from", "user" FROM public."select";',
+    ),
+    # `$` in names: PostgreSQL quotes them (quote_ident), so must the diff
+    "dollar_named_objects": (
+        'CREATE SCHEMA "s$1"; CREATE TYPE "s$1"."e$x" AS ENUM (\'p\', \'q\'); '
+        'CREATE TABLE "s$1"."t$" (id integer PRIMARY KEY, "c$" "s$1"."e$x" DEFAULT \'p\', n$ text); '
+        'CREATE INDEX "i$" ON "s$1"."t$" ("c$"); '
+        "INSERT INTO \"s$1\".\"t$\" SELECT g, 'q', 'n' || g FROM generate_series(1, 15) g;",
+        "CREATE SCHEMA \"s$1\"; CREATE TYPE \"s$1\".\"e$x\" AS ENUM ('p', 'q', 'r'); "
+        'CREATE TABLE "s$1"."t$" (id integer PRIMARY KEY, "c$" "s$1"."e$x" DEFAULT \'r\', n$ text DEFAULT \'$\', '
+        '"d$" integer); CREATE INDEX "i$" ON "s$1"."t$" ("c$");',
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "
@@ -832,3 +899,18 @@ def test_hand_case(case: str, dbs: Databases) -> None:
         dbs, f"hand/{case}", lambda url: run_script(url, a_sql), lambda url: run_script(url, b_sql)
     )
     _assert_both_modes(outcome, reordered)
+
+
+def test_harness_fails_a_diff_that_loses_rows(dbs: Databases) -> None:
+    """The row check itself: a script that reaches B's schema by dropping and creating a
+    table again (its rows gone) must not pass as sound."""
+    a_sql = 'CREATE TABLE public."user" (id integer PRIMARY KEY, "$v" text); INSERT INTO public."user" VALUES (1, \'x\');'
+    b_sql = 'CREATE TABLE public."user" (id integer PRIMARY KEY, "$v" text, w integer);'
+    a, b = dbs.create(), dbs.create()
+    run_script(dbs.url(a), a_sql)
+    run_script(dbs.url(b), b_sql)
+    ca, cb = introspect(dbs.url(a)), introspect(dbs.url(b))
+    forged = SchemaDiff("a", "b", (), (), 'DROP TABLE public."user";\n' + b_sql, "")
+    outcome, _sql = check_result(dbs, a, ca, cb, forged)
+    assert outcome.status == "up-rows-lost", outcome
+    assert "public.user: 1 rows" in outcome.detail

@@ -156,6 +156,13 @@ def _add_enum_value(op: d.AddEnumValue) -> list[str]:
     for label, where, neighbour in op.additions():
         position = f" {where} {quote_literal(neighbour)}" if neighbour is not None else ""
         out.append(f"ALTER TYPE {name} ADD VALUE {quote_literal(label)}{position};")
+    for u in op.default_changes():
+        column = _alter_column(u.schema, u.table, u.column)
+        out.append(
+            f"{column} SET DEFAULT {u.new_default};"
+            if u.new_default is not None
+            else f"{column} DROP DEFAULT;"
+        )
     return out
 
 
