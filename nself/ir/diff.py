@@ -282,12 +282,21 @@ class DropExtension(Operation):
 
     @property
     def destructive(self) -> str | None:
-        return f"drops extension {self.extension.name} and the data of its objects"
+        e = self.extension
+        if e.tables:
+            return (
+                f"drops extension {e.name} and the tables it owns ({', '.join(e.tables)}) "
+                "with their rows, and the data of its other objects"
+            )
+        return f"drops extension {e.name} and the data of its objects"
 
 
 @dataclass(frozen=True, slots=True)
 class AlterExtension(Operation):
-    """Version or schema of an extension."""
+    """Version (ALTER EXTENSION ... UPDATE TO) or schema of an extension. Never a drop and
+    create: that would destroy the data of the extension's objects (pg_partman's
+    configuration tables). Going to an older version is an UPDATE TO as well, which
+    PostgreSQL refuses unless the extension ships a script for that path."""
 
     old: Extension
     new: Extension
@@ -298,15 +307,8 @@ class AlterExtension(Operation):
 
     @property
     def downgrade(self) -> bool:
-        """Extensions ship update scripts upwards only: going to an older version means
-        dropping the extension and creating it again at that version."""
+        """Whether the version goes down (extensions rarely ship scripts for that)."""
         return _version_key(self.new.version) < _version_key(self.old.version)
-
-    @property
-    def destructive(self) -> str | None:
-        if self.downgrade:
-            return f"recreates extension {self.new.name} at older version {self.new.version}"
-        return None
 
     @property
     def key(self) -> DepKey:
@@ -1929,8 +1931,6 @@ def _breaks(op: Operation) -> set[DepKey]:
         return {_rel_key(op.schema, op.table), _col_key(op.schema, op.table, op.new.name)}
     if isinstance(op, (DropColumn, SetGenerated)):
         return {_col_key(op.schema, op.table, op.column.name if isinstance(op, DropColumn) else op.new.name)}
-    if isinstance(op, AlterExtension) and op.downgrade:
-        return {node_key(op.new)}
     return set()
 
 
@@ -2032,12 +2032,17 @@ def _compare_extensions(d: _Diff) -> None:
     for old, e in both:
         if old == e:
             continue
-        if (old.version, old.schema) != (e.version, e.schema):
+        # An unknown version (and, with it, an unknown absent comment) is no change.
+        known = old.known and e.known
+        version_changes = known and old.version != e.version
+        if version_changes or old.schema != e.schema:
             d.emit(
-                AlterExtension(old, e),
+                AlterExtension(old, e if version_changes else dataclasses.replace(e, version=old.version)),
                 Deps(adds=frozenset({node_key(e)}), after=frozenset({_schema_key(e.schema)})),
             )
-        _comment(d, "EXTENSION", None, e.name, old.comment, e.comment, after=[node_key(e)])
+        unknown_comment = (not old.known and old.comment is None) or (not e.known and e.comment is None)
+        if not unknown_comment:
+            _comment(d, "EXTENSION", None, e.name, old.comment, e.comment, after=[node_key(e)])
 
 
 def _enum_usages(d: _Diff, old: Enum | Domain, new: Enum | Domain) -> tuple[EnumUsage, ...]:

@@ -104,3 +104,57 @@ def test_reorder_columns(tmp_path: Path, new_database: NewDatabase) -> None:
     assert run_nself("schema", "diff", a, b, "--exit-code", cwd=tmp_path).code == 0
     helped = run_nself("schema", "diff", "--help", cwd=tmp_path)
     assert "--reorder-columns" in helped.stdout and "ACCESS EXCLUSIVE" in helped.stdout
+
+
+# --------------------------------------------------------------------------- extensions (issue 12 #15)
+
+PARTMAN_SQL = (
+    "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; "
+    "CREATE TABLE public.events (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);"
+)
+
+
+def test_live_database_against_its_migration_file_keeps_an_extension_outside_the_snapshot(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """pg_partman is not in the catalog snapshot: read offline it has no known version or
+    comment, which compares as unknown. Dropping and creating it again would destroy its
+    configuration tables (partman.part_config)."""
+    live = make(
+        new_database,
+        PARTMAN_SQL + " INSERT INTO partman.part_config (parent_table, control, "
+        "partition_interval, partition_type) VALUES ('public.events', 'at', '1 month', 'native');",
+    )
+    structure = tmp_path / "structure.sql"
+    structure.write_text(PARTMAN_SQL + "\n", encoding="utf-8")
+    for first, second in ((live, str(structure)), (str(structure), live)):
+        result = run_nself("schema", "diff", first, second, "--exit-code", cwd=tmp_path)
+        assert result.code == 0, result.stdout + result.stderr
+        assert "EXTENSION" not in result.stdout, result.stdout
+
+
+def test_dropping_an_extension_that_owns_tables_says_so(tmp_path: Path, new_database: NewDatabase) -> None:
+    live = make(new_database, PARTMAN_SQL)
+    plain = make(new_database, "CREATE SCHEMA partman; " + PARTMAN_SQL.split("; ", 2)[2])
+    result = run_nself("schema", "diff", live, plain, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "DROP EXTENSION pg_partman;" in result.stdout
+    line = next(
+        x for x in result.stdout.splitlines() if x.startswith("-- destructive: drops extension pg_partman")
+    )
+    assert "partman.part_config" in line, line
+    assert "partman.part_config" in " ".join(result.stderr.split()), result.stderr
+
+
+def test_an_extension_version_change_is_an_update_never_a_drop(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    old = make(new_database, "CREATE EXTENSION pg_trgm VERSION '1.5';")
+    new = make(new_database, "CREATE EXTENSION pg_trgm VERSION '1.6';")
+    up = run_nself("schema", "diff", old, new, cwd=tmp_path)
+    assert up.code == 0, up.stderr
+    assert "ALTER EXTENSION pg_trgm UPDATE TO '1.6';" in up.stdout
+    down = run_nself("schema", "diff", new, old, cwd=tmp_path)
+    assert down.code == 0, down.stderr
+    assert "ALTER EXTENSION pg_trgm UPDATE TO '1.5';" in down.stdout
+    assert "DROP EXTENSION" not in up.stdout + down.stdout

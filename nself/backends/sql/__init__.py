@@ -150,7 +150,10 @@ def _comments(catalog: Catalog) -> list[str]:
             out.extend(ddl.comments_of(schema))
     for extension in catalog.extensions:
         # CREATE EXTENSION sets the comment of the extension's control file; one the user
-        # removed must be removed again.
+        # removed must be removed again (unless the comment is unknown: an extension
+        # read offline outside the catalog snapshot).
+        if not extension.known and extension.comment is None:
+            continue
         out.append(ddl.comment_on("EXTENSION", ddl.quote_ident(extension.name), extension.comment))
     for collection in (
         catalog.collations,
