@@ -158,3 +158,37 @@ def test_an_extension_version_change_is_an_update_never_a_drop(
     assert down.code == 0, down.stderr
     assert "ALTER EXTENSION pg_trgm UPDATE TO '1.5';" in down.stdout
     assert "DROP EXTENSION" not in up.stdout + down.stdout
+
+
+def test_create_migration_refuses_while_migrations_are_pending(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """The migrations directory ahead of the database: the new migration would undo the
+    pending one, so --create-migration says so and writes nothing."""
+    (tmp_path / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_TEST_DIFF_STAGING"\n')
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_20260101_init.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n"
+    )
+    staging = make(new_database, "")
+    env = {"NSELF_TEST_DIFF_STAGING": staging, "NSELF_ENV": "staging"}
+    applied = run_nself("db", "migrate", cwd=tmp_path, env=env)
+    assert applied.code == 0, applied.stderr
+    (migrations / "002_20260102_posts.sql").write_text(
+        "-- migrate:up\nCREATE TABLE posts (id int);\n-- migrate:down\nDROP TABLE posts;\n"
+    )
+    run_sql(staging, "ALTER TABLE t ADD COLUMN by_hand text;")
+    before = sorted(p.name for p in migrations.iterdir())
+    result = run_nself("schema", "diff", "--create-migration", "by_hand", cwd=tmp_path, env=env)
+    assert result.code != 0, result.stdout + result.stderr
+    assert "pending" in result.stderr and "002_20260102_posts" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in migrations.iterdir()) == before
+    # once applied, the hand change is captured (and nothing of 002 undone)
+    assert run_nself("db", "migrate", cwd=tmp_path, env=env).code == 0
+    result = run_nself("schema", "diff", "--create-migration", "by_hand", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    (written,) = [p for p in migrations.iterdir() if p.name not in before]
+    up = written.read_text().split("-- migrate:up\n", 1)[1].split("-- migrate:down\n")[0]
+    assert "by_hand" in up and "posts" not in up
