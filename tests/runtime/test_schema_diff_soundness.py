@@ -41,6 +41,14 @@ PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
 # the default mode), with the reason.
 MIGRA_XFAIL: dict[str, str] = {}
 
+# Cases whose down migration PostgreSQL must refuse, with the error it gives: the diff
+# never drops an extension to go back to an older version (issue 12 #15: that would lose
+# the data of its objects); it writes ALTER EXTENSION ... UPDATE TO, which works only when
+# the extension ships a script for that path (pg_trgm ships none from 1.4 to 1.3).
+MIGRA_DOWN_REFUSED: dict[str, str] = {
+    "extversions": 'extension "pg_trgm" has no update path from version "1.4" to version "1.3"',
+}
+
 
 def _migra_case_names() -> list[str]:
     if not MIGRA_DIR.is_dir():
@@ -388,6 +396,11 @@ def test_migra_fixture(case: str, corpus: Path, dbs: Databases) -> None:
         lambda url: load_file(url, folder / "a.sql"),
         lambda url: load_file(url, folder / "b.sql"),
     )
+    refused = MIGRA_DOWN_REFUSED.get(case)
+    if refused is not None:  # up reached B (checked before the down step ran)
+        for result in (outcome, reordered):
+            assert result.status == "down-error" and refused in result.detail, result
+        return
     _assert_both_modes(outcome, reordered)
 
 
