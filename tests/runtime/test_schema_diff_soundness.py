@@ -249,6 +249,8 @@ def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
                 if (other := tb.column(c.name)) is not None
                 and other.generated == c.generated
                 and not any(t in c.data_type or t in other.data_type for t in converted)
+                # blank-padded text prints otherwise once its length or type changes
+                and (c.data_type == other.data_type or "character(" not in c.data_type + other.data_type)
             ]
             pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
             row = conn.execute(
@@ -603,6 +605,20 @@ PAGILA_EDITS.append(
 
 PAGILA_XFAIL: dict[str, str] = {}
 
+# Rows put into A (never into B) before each pagila edit is diffed: the harness checks
+# that every table on both sides keeps them, up and down (check_result).
+PAGILA_ROWS = (
+    "INSERT INTO public.language (name) VALUES ('English'), ('Italian'); "
+    "INSERT INTO public.actor (first_name, last_name) SELECT 'A' || g, 'L' || g FROM generate_series(1, 20) g; "
+    "INSERT INTO public.category (name) VALUES ('Action'), ('Drama'); "
+    "INSERT INTO public.film (title, language_id, rating, release_year, length, fulltext) "
+    "SELECT 'Film ' || g, 1, 'PG', 2006, 90 + g, to_tsvector('film') FROM generate_series(1, 10) g; "
+    "INSERT INTO public.film_actor (actor_id, film_id) SELECT g, g FROM generate_series(1, 10) g; "
+    "INSERT INTO public.film_category (film_id, category_id) SELECT g, 1 + g % 2 FROM generate_series(1, 10) g; "
+    "INSERT INTO public.country (country) VALUES ('Italy'); INSERT INTO public.city (city, country_id) VALUES ('Rome', 1); "
+    "INSERT INTO public.address (address, district, city_id, phone, postal_code) VALUES ('Via 1', 'Lazio', 1, '123', '00100');"
+)
+
 
 @pytest.fixture(scope="module")
 def pagila_template(dbs: Databases, corpus: Path) -> str:
@@ -624,7 +640,7 @@ def test_pagila_edit(edit: str, sql: str, dbs: Databases, pagila_template: str) 
     outcome, reordered = _run_case(
         dbs,
         f"pagila/{edit}",
-        lambda url: run_script(url, PAGILA_BASES.get(edit, "")),
+        lambda url: run_script(url, PAGILA_BASES.get(edit, "") + "\n" + PAGILA_ROWS),
         lambda url: run_script(url, PAGILA_BASES.get(edit, "") + "\n" + sql),
         template=pagila_template,
     )
