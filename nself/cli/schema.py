@@ -107,6 +107,8 @@ def diff(
     from nself.runtime import schema_diff
 
     proj = project()
+    if create_migration is not None:
+        schema_diff.refuse_pending_migrations(second, proj)
     result = schema_diff.diff_sources(first, second, proj, reorder_columns=reorder_columns)
     for reason in result.destructive:
         warn(f"destructive: {reason}")

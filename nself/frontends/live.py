@@ -85,7 +85,11 @@ WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_namespace", "n.oid")}
 """
 
 Q_EXTENSIONS = f"""
-SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version, {_comment("pg_extension", "e.oid")} AS comment
+SELECT e.extname AS name, n.nspname AS schema, e.extversion AS version, {_comment("pg_extension", "e.oid")} AS comment,
+       ARRAY(SELECT c.oid::regclass::text FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+             WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
+               AND d.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p')
+             ORDER BY 1) AS tables
 FROM pg_extension e
 JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname <> 'plpgsql'
@@ -621,7 +625,13 @@ class _Reader:
             self.builder.add(m.Schema(name=r["name"], comment=r["comment"]))
         for r in self.rows(Q_EXTENSIONS):
             self.builder.add(
-                m.Extension(name=r["name"], schema=r["schema"], version=r["version"], comment=r["comment"])
+                m.Extension(
+                    name=r["name"],
+                    schema=r["schema"],
+                    version=r["version"],
+                    comment=r["comment"],
+                    tables=tuple(r["tables"]),
+                )
             )
         for r in self.rows(Q_COLLATIONS):
             self.builder.add(collation_of_row(r["schema"], r["row"], r["comment"]))

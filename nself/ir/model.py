@@ -41,10 +41,23 @@ class Schema:
 
 @dataclass(frozen=True, slots=True)
 class Extension:
+    """An extension. `version` None means unknown: an offline frontend knows the version
+    and comment only of the extensions in its catalog snapshot (nself/data), so for any
+    other extension both are unknown, and the diff never reads that as a change.
+    `tables`: the tables the extension owns (its configuration tables, pg_depend deptype
+    'e'), qualified as PostgreSQL writes them; a live database reports them, offline they
+    are unknown (empty). Dropping the extension drops them and their rows."""
+
     name: str
     schema: str
     version: str | None = None
     comment: str | None = None
+    tables: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """Whether the version and comment are known (see the class docstring)."""
+        return self.version is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,21 @@ def describe_source(source: str | None, project: Project) -> str:
     return source
 
 
+def database_url_of(source: str | None, project: Project) -> str | None:
+    """The URL of the database that `source` names (an environment, the default one, or a
+    postgresql:// URL); None when it names files."""
+    if source is None:
+        return project.environment().url()
+    if source.startswith(("postgresql://", "postgres://")):
+        return source
+    path = Path(source)
+    if path.is_dir() or path.suffix in (".sql", ".dbml", ".json"):
+        return None
+    if source in project.environments or source == "local":
+        return project.environment(source).url()
+    return None
+
+
 def load_catalog(source: str | None, project: Project, *, option: str = "--from") -> Catalog:
     """Read the schema that `source` names. None means the default environment."""
     if source is None:

@@ -178,3 +178,32 @@ def test_rebuild_domain_moves_columns() -> None:
         "ALTER TABLE public.t ALTER COLUMN v SET DEFAULT 5;",
         "DROP DOMAIN public.amount__nself_old;",
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "a" * 100_000,  # one long word: the reference scan used to backtrack over it at every position
+        "a." * 50_000,
+        "x ." * 33_000,
+        '"a' * 50_000,  # unbalanced double quotes
+        'a""' * 33_000,
+        "public.t " * 11_000,
+    ],
+    ids=["word", "dotted", "spaced-dots", "open-quotes", "doubled-quotes", "names"],
+)
+def test_a_100kb_default_diffs_and_renders(body: str) -> None:
+    """Issue 12 #14: long literals took quadratic time (30,000 characters 6 s, 100 KB
+    102 s) in the diff's reference scan and the SQL backend's dependency order."""
+    from nself.backends.sql import render
+    from nself.ir.model import Catalog, Schema
+
+    default = "'" + body.replace("'", "''") + "'::text"
+    public = (Schema("public"),)
+    a = Catalog(schemas=public, tables=(Table("public", "t", columns=(Column("c", "text"),)),))
+    b = Catalog(schemas=public, tables=(Table("public", "t", columns=(Column("c", "text", default=default),)),))
+    up = d.diff(a, b)
+    assert up == [d.SetColumnDefault("public", "t", "c", None, default)]
+    assert render_operations(up) == f"ALTER TABLE public.t ALTER COLUMN c SET DEFAULT {default};\n"
+    assert d.reverse_operations(up, a, b) == [d.SetColumnDefault("public", "t", "c", default, None)]
+    assert f"c text DEFAULT {default}" in render(b, {})["schema.sql"]

@@ -104,3 +104,91 @@ def test_reorder_columns(tmp_path: Path, new_database: NewDatabase) -> None:
     assert run_nself("schema", "diff", a, b, "--exit-code", cwd=tmp_path).code == 0
     helped = run_nself("schema", "diff", "--help", cwd=tmp_path)
     assert "--reorder-columns" in helped.stdout and "ACCESS EXCLUSIVE" in helped.stdout
+
+
+# --------------------------------------------------------------------------- extensions (issue 12 #15)
+
+PARTMAN_SQL = (
+    "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; "
+    "CREATE TABLE public.events (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);"
+)
+
+
+def test_live_database_against_its_migration_file_keeps_an_extension_outside_the_snapshot(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """pg_partman is not in the catalog snapshot: read offline it has no known version or
+    comment, which compares as unknown. Dropping and creating it again would destroy its
+    configuration tables (partman.part_config)."""
+    live = make(
+        new_database,
+        PARTMAN_SQL + " INSERT INTO partman.part_config (parent_table, control, "
+        "partition_interval, partition_type) VALUES ('public.events', 'at', '1 month', 'native');",
+    )
+    structure = tmp_path / "structure.sql"
+    structure.write_text(PARTMAN_SQL + "\n", encoding="utf-8")
+    for first, second in ((live, str(structure)), (str(structure), live)):
+        result = run_nself("schema", "diff", first, second, "--exit-code", cwd=tmp_path)
+        assert result.code == 0, result.stdout + result.stderr
+        assert "EXTENSION" not in result.stdout, result.stdout
+
+
+def test_dropping_an_extension_that_owns_tables_says_so(tmp_path: Path, new_database: NewDatabase) -> None:
+    live = make(new_database, PARTMAN_SQL)
+    plain = make(new_database, "CREATE SCHEMA partman; " + PARTMAN_SQL.split("; ", 2)[2])
+    result = run_nself("schema", "diff", live, plain, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "DROP EXTENSION pg_partman;" in result.stdout
+    line = next(
+        x for x in result.stdout.splitlines() if x.startswith("-- destructive: drops extension pg_partman")
+    )
+    assert "partman.part_config" in line, line
+    assert "partman.part_config" in " ".join(result.stderr.split()), result.stderr
+
+
+def test_an_extension_version_change_is_an_update_never_a_drop(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    old = make(new_database, "CREATE EXTENSION pg_trgm VERSION '1.5';")
+    new = make(new_database, "CREATE EXTENSION pg_trgm VERSION '1.6';")
+    up = run_nself("schema", "diff", old, new, cwd=tmp_path)
+    assert up.code == 0, up.stderr
+    assert "ALTER EXTENSION pg_trgm UPDATE TO '1.6';" in up.stdout
+    down = run_nself("schema", "diff", new, old, cwd=tmp_path)
+    assert down.code == 0, down.stderr
+    assert "ALTER EXTENSION pg_trgm UPDATE TO '1.5';" in down.stdout
+    assert "DROP EXTENSION" not in up.stdout + down.stdout
+
+
+def test_create_migration_refuses_while_migrations_are_pending(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """The migrations directory ahead of the database: the new migration would undo the
+    pending one, so --create-migration says so and writes nothing."""
+    (tmp_path / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_TEST_DIFF_STAGING"\n')
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_20260101_init.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n"
+    )
+    staging = make(new_database, "")
+    env = {"NSELF_TEST_DIFF_STAGING": staging, "NSELF_ENV": "staging"}
+    applied = run_nself("db", "migrate", cwd=tmp_path, env=env)
+    assert applied.code == 0, applied.stderr
+    (migrations / "002_20260102_posts.sql").write_text(
+        "-- migrate:up\nCREATE TABLE posts (id int);\n-- migrate:down\nDROP TABLE posts;\n"
+    )
+    run_sql(staging, "ALTER TABLE t ADD COLUMN by_hand text;")
+    before = sorted(p.name for p in migrations.iterdir())
+    result = run_nself("schema", "diff", "--create-migration", "by_hand", cwd=tmp_path, env=env)
+    assert result.code != 0, result.stdout + result.stderr
+    assert "pending" in result.stderr and "002_20260102_posts" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in migrations.iterdir()) == before
+    # once applied, the hand change is captured (and nothing of 002 undone)
+    assert run_nself("db", "migrate", cwd=tmp_path, env=env).code == 0
+    result = run_nself("schema", "diff", "--create-migration", "by_hand", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    (written,) = [p for p in migrations.iterdir() if p.name not in before]
+    up = written.read_text().split("-- migrate:up\n", 1)[1].split("-- migrate:down\n")[0]
+    assert "by_hand" in up and "posts" not in up

@@ -15,6 +15,7 @@ from nself.ir.model import (
     Catalog,
     Column,
     Enum,
+    Extension,
     ForeignKey,
     Index,
     IndexKey,
@@ -314,3 +315,39 @@ def test_collations_come_before_their_columns() -> None:
     assert position(ops, d.CreateCollation) < position(ops, d.CreateTable)
     down = d.reverse_operations(ops, catalog(), catalog(collations=(coll,), tables=(t,)))
     assert position(down, d.DropTable) < position(down, d.DropCollation)
+
+
+# --------------------------------------------------------------------------- extensions (issue 12 #15)
+
+
+def _with_extension(e: Extension) -> Catalog:
+    return Catalog(schemas=(PUBLIC, Schema("partman")), extensions=(e,))
+
+
+def test_an_extension_outside_the_snapshot_compares_as_unknown() -> None:
+    live = Extension(
+        "pg_partman", "partman", "4.7.2", "Extension to manage partitioned tables", ("partman.part_config",)
+    )
+    offline = Extension("pg_partman", "partman")  # no version, no comment: unknown
+    assert d.diff(_with_extension(live), _with_extension(offline)) == []
+    assert d.diff(_with_extension(offline), _with_extension(live)) == []
+    # a comment written in the migrations is known, and compares
+    commented = Extension("pg_partman", "partman", comment="ours")
+    ops = d.diff(_with_extension(live), _with_extension(commented))
+    assert [type(op) for op in ops] == [d.SetComment]
+
+
+def test_an_extension_version_change_is_an_update_both_ways() -> None:
+    old, new = Extension("pg_trgm", "public", "1.5"), Extension("pg_trgm", "public", "1.6")
+    up = d.diff(_with_extension(old), _with_extension(new))
+    assert up == [d.AlterExtension(old, new)]
+    down = d.reverse_operations(up, _with_extension(old), _with_extension(new))
+    assert down == [d.AlterExtension(new, old)]
+    assert all(op.destructive is None for op in up + down)
+
+
+def test_dropping_an_extension_names_the_tables_it_owns() -> None:
+    e = Extension("pg_partman", "partman", "4.7.2", tables=("partman.part_config", "partman.part_config_sub"))
+    (op,) = d.diff(_with_extension(e), Catalog(schemas=(PUBLIC, Schema("partman"))))
+    assert isinstance(op, d.DropExtension)
+    assert op.destructive is not None and "partman.part_config, partman.part_config_sub" in op.destructive

@@ -18,12 +18,12 @@ Statements for one object come from `nself.backends.sql.ddl`."""
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from nself.backends.sql import ddl
+from nself.ir import names
 from nself.ir.model import (
     COLLECTIONS,
     Catalog,
@@ -150,7 +150,10 @@ def _comments(catalog: Catalog) -> list[str]:
             out.extend(ddl.comments_of(schema))
     for extension in catalog.extensions:
         # CREATE EXTENSION sets the comment of the extension's control file; one the user
-        # removed must be removed again.
+        # removed must be removed again (unless the comment is unknown: an extension
+        # read offline outside the catalog snapshot).
+        if not extension.known and extension.comment is None:
+            continue
         out.append(ddl.comment_on("EXTENSION", ddl.quote_ident(extension.name), extension.comment))
     for collection in (
         catalog.collations,
@@ -173,21 +176,14 @@ def _comments(catalog: Catalog) -> list[str]:
 
 # --------------------------------------------------------------------------- dependency order
 
-_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_QUALIFIED = re.compile(rf"({_IDENT})\s*\.\s*({_IDENT})")
-
 # Among objects that do not depend on each other, this order holds.
 _KIND_RANK = {Enum: 0, RangeType: 1, Domain: 2, CompositeType: 2, Function: 3, Table: 4, View: 5}
-
-
-def _unquote(ident: str) -> str:
-    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident
 
 
 def qualified_names_in(text: str) -> set[tuple[str, str]]:
     """Every `schema.name` pair written in `text` (quoted parts unquoted). Over-matches
     (`alias.column`, text inside literals) are harmless: they name no object."""
-    return {(_unquote(m.group(1)), _unquote(m.group(2))) for m in _QUALIFIED.finditer(text)}
+    return set(names.qualified_names_in(text))
 
 
 @dataclass

@@ -18,9 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from collections.abc import Sequence as Seq
-from functools import lru_cache
-
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 
 from nself.ir.model import (
     CheckConstraint,
@@ -49,6 +46,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import qualified_name, quote_ident
 
 __all__ = [
     "add_constraint",
@@ -97,29 +95,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- quoting
 
-# Keywords that cannot be used as a bare column or table name; PostgreSQL's
-# quote_identifier quotes every keyword that is not UNRESERVED.
-_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS) - frozenset(
-    UNRESERVED_KEYWORDS
-)
-_SAFE_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
-
-
-@lru_cache(maxsize=65536)
-def quote_ident(name: str) -> str:
-    """`name` as PostgreSQL's quote_ident() writes it: bare when it is lower case letters,
-    digits and underscores not starting with a digit and not a (non-unreserved) keyword;
-    otherwise in double quotes with inner quotes doubled."""
-    if _SAFE_IDENT.match(name) and name not in _QUOTED_KEYWORDS:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified_name(schema: str | None, name: str) -> str:
-    """`schema.name` with each part quoted as needed (just `name` when schema is None)."""
-    if schema is None:
-        return quote_ident(name)
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
+# quote_ident and qualified_name: nself.ir.names (one rule for the IR and the backends)
 
 
 def quote_literal(value: str) -> str:

@@ -101,9 +101,13 @@ def _drop_extension(op: d.DropExtension) -> list[str]:
 @renders(d.AlterExtension)
 def _alter_extension(op: d.AlterExtension) -> list[str]:
     name = quote_ident(op.new.name)
-    if op.downgrade:
-        return [ddl.drop_extension(op.old), ddl.create_extension(op.new), *ddl.comments_of(op.new)]
     out = []
+    if op.downgrade:
+        out.append(
+            f"-- note: {op.new.name} goes back from version {op.old.version} to {op.new.version}: PostgreSQL "
+            "refuses this unless the extension ships a script for that path (it is never dropped and "
+            "created again, which would lose the data of its objects)"
+        )
     if op.old.schema != op.new.schema:
         out.append(f"ALTER EXTENSION {name} SET SCHEMA {quote_ident(op.new.schema)};")
     if op.old.version != op.new.version and op.new.version is not None:
@@ -156,6 +160,13 @@ def _add_enum_value(op: d.AddEnumValue) -> list[str]:
     for label, where, neighbour in op.additions():
         position = f" {where} {quote_literal(neighbour)}" if neighbour is not None else ""
         out.append(f"ALTER TYPE {name} ADD VALUE {quote_literal(label)}{position};")
+    for u in op.default_changes():
+        column = _alter_column(u.schema, u.table, u.column)
+        out.append(
+            f"{column} SET DEFAULT {u.new_default};"
+            if u.new_default is not None
+            else f"{column} DROP DEFAULT;"
+        )
     return out
 
 

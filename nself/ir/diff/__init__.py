@@ -1,0 +1,189 @@
+"""Schema diff: the operations that turn one Catalog into another.
+
+`diff(a, b)` compares two catalogs kind by kind (one registered comparator per object
+kind, as Alembic's autogenerate does) and returns a list of operation objects, ordered so
+PostgreSQL can apply them. Each operation is a frozen dataclass that knows its own
+`reverse()`; a down migration is the reverse of every operation, re-ordered
+(`reverse_operations`). Rendering to SQL lives in a backend
+(`nself.backends.sql.migration`), not here.
+
+Ordering. Every operation carries `Deps`: the dependency keys it adds and removes, and the
+keys it needs in the old state (`before`: it must run before those are removed) and in the
+new state (`after`: it must run after those are added). `order_operations` sorts the
+operations topologically over those keys, so dependants are dropped before what they
+depend on and dependencies are created before their dependants; among operations the
+graph leaves free, a fixed phase per operation kind and then the order of emission decide.
+
+References inside expressions (defaults, checks, view bodies, policies) are found by
+scanning the canonical text, where everything outside pg_catalog is schema-qualified (see
+`nself.ir.model`), for `schema.name` pairs that name an object of either catalog.
+
+Dependants are rebuilt: when an object is dropped and created again, or a column's type
+changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint
+or grant that depends on it and would otherwise stay is dropped first and created again
+afterwards.
+
+Column order. ALTER TABLE only appends columns. By default a table whose target column
+order cannot be reached that way keeps its rows and its order, and the diff says so with a
+ColumnOrderNote. With `reorder_columns=True` such a table is rebuilt instead (RebuildTable:
+a new table with the columns in order, the rows copied across, dependants recreated), as
+is an inheritance child whose parents gain columns or whose columns change between local
+and inherited-only, and an inheritance parent with its children. Partitioned tables and
+partitions are not rebuilt (they keep the note).
+
+Layout (the parts, as Alembic splits its autogenerate):
+- `operations`: the operation classes, each with reverse() and its key; Create/Drop pairs
+  share one generic base (NodeOperation);
+- `deps`: dependency keys; `references`: names inside IR text resolved to keys;
+- `context`: one comparison (state, requirements, emitting, the comparator registry, and
+  the rebuilding of tables and dependants after the comparators);
+- `comparators/`: one module per object kind, each registering its comparator;
+- `ordering`: the topological sort; `plan`: diff() and reverse_operations()."""
+
+from __future__ import annotations
+
+from nself.ir.diff import comparators as comparators  # registers one comparator per object kind
+from nself.ir.diff.context import COMPARATORS, Comparator, comparator
+from nself.ir.diff.deps import DepKey, Deps, node_key
+from nself.ir.diff.operations import (
+    AddColumn,
+    AddConstraint,
+    AddEnumValue,
+    AddInherit,
+    AlterColumnType,
+    AlterCompositeType,
+    AlterDomain,
+    AlterExtension,
+    AlterSequence,
+    AlterTableStorage,
+    AttachPartition,
+    ColumnOrderNote,
+    CommentKind,
+    CreateCollation,
+    CreateCompositeType,
+    CreateDomain,
+    CreateEnum,
+    CreateExtension,
+    CreateFunction,
+    CreateIndex,
+    CreatePolicy,
+    CreateRangeType,
+    CreateSchema,
+    CreateSequence,
+    CreateTable,
+    CreateTrigger,
+    CreateView,
+    DetachPartition,
+    DropCollation,
+    DropColumn,
+    DropCompositeType,
+    DropConstraint,
+    DropDomain,
+    DropEnum,
+    DropExtension,
+    DropFunction,
+    DropIndex,
+    DropInherit,
+    DropPolicy,
+    DropRangeType,
+    DropSchema,
+    DropSequence,
+    DropTable,
+    DropTrigger,
+    DropView,
+    EnumUsage,
+    Grant,
+    Operation,
+    RebuildCollation,
+    RebuildDomain,
+    RebuildEnum,
+    RebuildTable,
+    ReplaceFunction,
+    Revoke,
+    SetColumnDefault,
+    SetComment,
+    SetGenerated,
+    SetIdentity,
+    SetNotNull,
+    SetRowLevelSecurity,
+    SetSequenceOwner,
+    SetTriggerEnabled,
+    is_widening,
+)
+from nself.ir.diff.ordering import order_operations
+from nself.ir.diff.plan import diff, reverse_operations
+
+__all__ = [
+    "COMPARATORS",
+    "AddColumn",
+    "AddConstraint",
+    "AddEnumValue",
+    "AddInherit",
+    "AlterColumnType",
+    "AlterCompositeType",
+    "AlterDomain",
+    "AlterExtension",
+    "AlterSequence",
+    "AlterTableStorage",
+    "AttachPartition",
+    "ColumnOrderNote",
+    "CommentKind",
+    "Comparator",
+    "CreateCollation",
+    "CreateCompositeType",
+    "CreateDomain",
+    "CreateEnum",
+    "CreateExtension",
+    "CreateFunction",
+    "CreateIndex",
+    "CreatePolicy",
+    "CreateRangeType",
+    "CreateSchema",
+    "CreateSequence",
+    "CreateTable",
+    "CreateTrigger",
+    "CreateView",
+    "DepKey",
+    "Deps",
+    "DetachPartition",
+    "DropCollation",
+    "DropColumn",
+    "DropCompositeType",
+    "DropConstraint",
+    "DropDomain",
+    "DropEnum",
+    "DropExtension",
+    "DropFunction",
+    "DropIndex",
+    "DropInherit",
+    "DropPolicy",
+    "DropRangeType",
+    "DropSchema",
+    "DropSequence",
+    "DropTable",
+    "DropTrigger",
+    "DropView",
+    "EnumUsage",
+    "Grant",
+    "Operation",
+    "RebuildCollation",
+    "RebuildDomain",
+    "RebuildEnum",
+    "RebuildTable",
+    "ReplaceFunction",
+    "Revoke",
+    "SetColumnDefault",
+    "SetComment",
+    "SetGenerated",
+    "SetIdentity",
+    "SetNotNull",
+    "SetRowLevelSecurity",
+    "SetSequenceOwner",
+    "SetTriggerEnabled",
+    "comparator",
+    "diff",
+    "is_widening",
+    "node_key",
+    "order_operations",
+    "reverse_operations",
+]

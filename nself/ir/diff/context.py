@@ -1,0 +1,600 @@
+"""One comparison of two catalogs: its state, what each node requires, how operations are
+emitted, the comparator registry (one comparator per object kind, run in registration order),
+and the rebuilding that follows the comparators (tables for column order, dependants of what
+is rebuilt or altered in place)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from nself.ir.diff.deps import (
+    DepKey,
+    Deps,
+    _col_key,
+    _con_key,
+    _constraint_keys,
+    _func_key,
+    _names,
+    _rel_key,
+    _schema_key,
+    node_key,
+)
+from nself.ir.diff.operations import (
+    AddColumn,
+    AddConstraint,
+    AlterColumnType,
+    AlterTableStorage,
+    ColumnOrderNote,
+    CommentKind,
+    CreateFunction,
+    CreateIndex,
+    CreatePolicy,
+    CreateTrigger,
+    CreateView,
+    DropCollation,
+    DropColumn,
+    DropCompositeType,
+    DropConstraint,
+    DropDomain,
+    DropEnum,
+    DropFunction,
+    DropIndex,
+    DropPolicy,
+    DropTable,
+    DropTrigger,
+    DropView,
+    Grant,
+    Operation,
+    RebuildCollation,
+    RebuildDomain,
+    RebuildEnum,
+    RebuildTable,
+    ReplaceFunction,
+    Revoke,
+    SetColumnDefault,
+    SetComment,
+    SetGenerated,
+    SetIdentity,
+    SetNotNull,
+    SetRowLevelSecurity,
+    SetSequenceOwner,
+)
+from nself.ir.diff.ordering import order_operations
+from nself.ir.diff.references import _References, _words
+from nself.ir.identity import identity_of
+from nself.ir.model import (
+    Catalog,
+    CheckConstraint,
+    Column,
+    CompositeType,
+    Constraint,
+    Domain,
+    Extension,
+    ForeignKey,
+    Function,
+    Index,
+    Policy,
+    PrimaryKey,
+    Privilege,
+    RangeType,
+    Sequence,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+
+
+class _Diff:
+    """One comparison of `a` (from) with `b` (to)."""
+
+    def __init__(self, a: Catalog, b: Catalog, *, reorder_columns: bool = False) -> None:
+        self.a, self.b = a, b
+        self.reorder_columns = reorder_columns
+        self.refs = _References(a, b)
+        self.ops: list[Operation] = []
+        self.tables_a = {(t.schema, t.name): t for t in a.tables}
+        self.tables_b = {(t.schema, t.name): t for t in b.tables}
+        self.indexes_by_table: tuple[dict[tuple[str, str], list[Index]], ...] = ({}, {})
+        for catalog, into in zip((a, b), self.indexes_by_table, strict=True):
+            for ix in catalog.indexes:
+                into.setdefault((ix.schema, ix.table), []).append(ix)
+        self._requires: dict[int, frozenset[DepKey]] = {}
+        # Objects that are dropped and created again, or altered so that whatever depends
+        # on them must be rebuilt (see _rebuild_dependants).
+        self.rebuilt: set[DepKey] = set()
+        self.altered: set[DepKey] = set()
+        # Columns whose type changes in place through an enum rebuild.
+        self.enum_columns: set[tuple[str, str, str]] = set()
+
+    # ------------------------------------------------------------------ requirements
+
+    def requires(self, node: Any) -> frozenset[DepKey]:
+        """Dependency keys that `node` needs to exist."""
+        r = self.refs
+        out: set[DepKey] = set()
+        schema = getattr(node, "schema", None)
+        if isinstance(schema, str) and not isinstance(node, Privilege):
+            out.add(_schema_key(schema))
+        if isinstance(node, Domain):
+            out |= r.in_type(node.data_type) | r.in_text(node.default) | r.in_text(node.collation)
+            for check in node.checks:
+                out |= r.in_text(check.expression)
+        elif isinstance(node, CompositeType):
+            for a in node.attributes:
+                out |= r.in_type(a.data_type) | r.in_text(a.collation)
+        elif isinstance(node, RangeType):
+            out |= r.in_type(node.subtype)
+        elif isinstance(node, Table):
+            for c in node.columns:
+                out |= self.column_requires(c)
+            for con in node.constraints:
+                if not isinstance(con, ForeignKey):
+                    out |= self.constraint_requires(node.schema, node.name, con) - {
+                        _rel_key(node.schema, node.name)
+                    }
+            if node.partition_of is not None:
+                out.add(_rel_key(node.partition_of.parent_schema, node.partition_of.parent))
+            for ps, pn in node.inherits:
+                out.add(_rel_key(ps, pn))
+            out.discard(_rel_key(node.schema, node.name))
+        elif isinstance(node, View):
+            out |= r.in_text(node.definition)
+            for vc in node.columns:
+                out |= r.in_type(vc.data_type)
+            out.discard(_rel_key(node.schema, node.name))
+        elif isinstance(node, Index):
+            out.add(_rel_key(node.schema, node.table))
+            for k in node.keys:
+                out |= r.in_text(k.expression) | r.in_text(k.opclass) | r.in_text(k.collation)
+                if k.column is not None:
+                    out.add(_col_key(node.schema, node.table, k.column))
+                else:
+                    out |= self._columns_named(node.schema, node.table, k.expression)
+            out |= r.in_text(node.predicate) | self._columns_named(node.schema, node.table, node.predicate)
+        elif isinstance(node, Function):
+            for arg in node.arguments:
+                out |= r.in_type(arg.data_type) | r.in_text(arg.default)
+            if node.returns:
+                out |= r.in_text(node.returns)
+            # SQL bodies name what they use; an aggregate's body is its option list
+            # (SFUNC = public.f, ...).
+            if (
+                node.body.lstrip().upper().startswith("BEGIN ATOMIC")
+                or node.language == "sql"
+                or node.kind == "aggregate"
+            ):
+                out |= r.in_text(node.body)
+            out.discard(_func_key(node))
+        elif isinstance(node, Trigger):
+            out.add(_rel_key(node.schema, node.table))
+            out |= {k for k in r.names.get((node.function_schema, node.function), ()) if k[0] == "func"}
+            out |= r.in_text(node.when)
+        elif isinstance(node, Policy):
+            out.add(_rel_key(node.schema, node.table))
+            for text in (node.using, node.with_check):
+                out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
+        elif isinstance(node, Privilege):
+            out |= self.privilege_target(node)
+        elif isinstance(node, Extension):
+            pass
+        elif isinstance(node, Sequence):
+            out |= r.in_type(node.data_type)
+        return frozenset(out)
+
+    def _cached_requires(self, node: Any) -> frozenset[DepKey]:
+        if isinstance(node, tuple):  # a constraint: (schema, table, constraint)
+            return self.constraint_requires(*node)
+        found = self._requires.get(id(node))
+        if found is None:
+            found = self._requires[id(node)] = self.requires(node)
+        return found
+
+    def column_requires(self, column: Column) -> set[DepKey]:
+        r = self.refs
+        return set(
+            r.in_type(column.data_type)
+            | r.in_text(column.default)
+            | r.in_text(column.generated)
+            | r.in_text(column.collation)
+        )
+
+    def constraint_requires(self, schema: str, table: str, con: Constraint) -> frozenset[DepKey]:
+        out: set[DepKey] = {_rel_key(schema, table)}
+        if isinstance(con, (PrimaryKey, UniqueConstraint)):
+            out |= {_col_key(schema, table, c) for c in (*con.columns, *con.include)}
+        elif isinstance(con, CheckConstraint):
+            out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
+        elif isinstance(con, ForeignKey):
+            out |= {_col_key(schema, table, c) for c in con.columns}
+            out.add(_rel_key(con.ref_schema, con.ref_table))
+            out |= {_col_key(con.ref_schema, con.ref_table, c) for c in con.ref_columns}
+            # The unique constraint or index the reference rests on, on either side.
+            for tables, indexes in zip((self.tables_a, self.tables_b), self.indexes_by_table, strict=True):
+                ref = tables.get((con.ref_schema, con.ref_table))
+                if ref is not None:
+                    for c in ref.constraints:
+                        if isinstance(c, (PrimaryKey, UniqueConstraint)) and set(c.columns) == set(
+                            con.ref_columns
+                        ):
+                            out.add(_con_key(con.ref_schema, con.ref_table, c.name))
+                for ix in indexes.get((con.ref_schema, con.ref_table), ()):
+                    if ix.unique and {k.column for k in ix.keys} == set(con.ref_columns):
+                        out.add(node_key(ix))
+        else:  # exclusion
+            for e in con.elements:
+                out |= self.refs.in_text(e.expression) | self._columns_named(schema, table, e.expression)
+            out |= self.refs.in_text(con.predicate)
+        return frozenset(out)
+
+    def _columns_named(self, schema: str, table: str, text: str | None) -> set[DepKey]:
+        if not text:
+            return set()
+        words = _words(text)
+        columns: set[str] = set()
+        for t in (self.tables_a.get((schema, table)), self.tables_b.get((schema, table))):
+            if t is not None:
+                columns |= {c.name for c in t.columns}
+        return {_col_key(schema, table, c) for c in words & columns}
+
+    def privilege_target(self, p: Privilege) -> frozenset[DepKey]:
+        if p.object_kind == "SCHEMA":
+            return frozenset({_schema_key(p.object_name)})
+        if p.object_kind == "FUNCTION":
+            name, _, args = p.object_name.partition("(")
+            return frozenset({("func", p.schema, name, args.rstrip(")"))})
+        keys = self.refs.names.get((p.schema, p.object_name), set())
+        out = set(keys) or {_rel_key(p.schema, p.object_name)}
+        if p.column:
+            out.add(_col_key(p.schema, p.object_name, p.column))
+        return frozenset(out)
+
+    # ------------------------------------------------------------------ emitting
+
+    def create(self, op: Operation, node: Any, *, adds: Iterable[DepKey] = ()) -> None:
+        self.ops.append(
+            dataclasses.replace(
+                op,
+                deps=Deps(adds=frozenset({node_key(node), *_names(node), *adds}), after=self.requires(node)),
+            )
+        )
+
+    def drop(self, op: Operation, node: Any, *, removes: Iterable[DepKey] = ()) -> None:
+        self.ops.append(
+            dataclasses.replace(
+                op,
+                deps=Deps(
+                    removes=frozenset({node_key(node), *_names(node), *removes}), before=self.requires(node)
+                ),
+            )
+        )
+
+    def emit(self, op: Operation, deps: Deps) -> None:
+        self.ops.append(dataclasses.replace(op, deps=deps))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> list[Operation]:
+        for comparator in COMPARATORS.values():
+            comparator(self)
+        if self.reorder_columns:
+            self._rebuild_for_column_order()
+        self._rebuild_dependants()
+        return order_operations(self.ops)
+
+    # ------------------------------------------------------------------ column order
+
+    def _rebuildable(self, old: Table, new: Table) -> bool:
+        """Tables a RebuildTable can handle: neither partitioned nor a partition, with the
+        same parents on both sides; an inheritance parent when each child it has on both
+        sides can be rebuilt too (with it) and no child joins or leaves it."""
+        if old.partition_of or new.partition_of or old.partition_by or new.partition_by:
+            return False
+        if old.inherits != new.inherits:
+            return False
+        key = (new.schema, new.name)
+        for k, ta in self.tables_a.items():
+            if key in ta.inherits:
+                tb = self.tables_b.get(k)
+                if tb is not None and (tb.inherits != ta.inherits or not self._rebuildable(ta, tb)):
+                    return False
+        for k, child in self.tables_b.items():
+            if key in child.inherits:
+                was = self.tables_a.get(k)
+                if was is not None and was.inherits != child.inherits:
+                    return False
+        return True
+
+    def _children(self, key: tuple[str, str]) -> list[tuple[str, str]]:
+        """The inheritance children of `key` on both sides."""
+        return [k for k, t in self.tables_b.items() if key in t.inherits and k in self.tables_a]
+
+    def _rebuild_for_column_order(self, forced: Iterable[tuple[str, str]] = ()) -> None:
+        """Replace the column operations of each table whose column order ALTER TABLE
+        cannot reach (its ColumnOrderNote), and of each table in `forced`, with one
+        RebuildTable."""
+        notes = {(op.schema, op.table): op for op in self.ops if isinstance(op, ColumnOrderNote)}
+        done = {(op.new.schema, op.new.name) for op in self.ops if isinstance(op, RebuildTable)}
+        by_note = [k for k in notes if k not in done] if self.reorder_columns else []
+        wanted = list(dict.fromkeys([*forced, *by_note]))
+        # An inheritance child also when a parent gains a column (PostgreSQL appends it
+        # to the child) or a column's local/inherited-only standing changes (ALTER TABLE
+        # cannot make a local column inherited-only).
+        gaining = {(op.schema, op.table) for op in self.ops if isinstance(op, AddColumn)}
+        for key, child in self.tables_b.items():
+            was = self.tables_a.get(key)
+            if not self.reorder_columns or was is None or not child.inherits or key in done or key in wanted:
+                continue
+            standing_old = {c.name: _inherited_only(c) for c in was.columns}
+            standing_new = {c.name: _inherited_only(c) for c in child.columns}
+            changed = any(standing_old.get(name, flag) != flag for name, flag in standing_new.items())
+            if changed or any(p in gaining for p in child.inherits):
+                wanted.append(key)
+        # An inheritance parent is rebuilt with its children: they are detached from the
+        # old parent (keeping every column, now local) and rebuilt under the new one.
+        chosen: list[tuple[str, str]] = []
+        for key in wanted:
+            old, new = self.tables_a.get(key), self.tables_b.get(key)
+            if old is None or new is None or key in chosen or not self._rebuildable(old, new):
+                continue
+            chosen.append(key)
+            wanted.extend(k for k in self._children(key) if k not in done)
+        for key in chosen:
+            old, new = self.tables_a[key], self.tables_b[key]
+            note = notes.get(key)
+            self.ops = [op for op in self.ops if op is not note and not _rebuild_replaces(op, key)]
+            s, n = key
+            rel = _rel_key(s, n)
+            before: set[DepKey] = set()
+            after: set[DepKey] = set()
+            for c in old.columns:
+                before |= self.column_requires(c)
+            for c in new.columns:
+                after |= self.column_requires(c)
+            # once the parents have their new columns (CREATE TABLE ... INHERITS takes them)
+            after |= {_rel_key(*p) for p in new.inherits} | {_schema_key(s)}
+            old_parents = tuple(p for p in (self.tables_a.get(x) for x in old.inherits) if p is not None)
+            new_parents = tuple(p for p in (self.tables_b.get(x) for x in new.inherits) if p is not None)
+            detached = any(p in chosen for p in new.inherits)  # its columns all stay
+            old_gone = tuple(
+                c.name
+                for c in old.columns
+                if not detached and _inherited_only(c) and not any(p.column(c.name) for p in new_parents)
+            )
+            new_gone = tuple(
+                c.name
+                for c in new.columns
+                if _inherited_only(c) and not any(p.column(c.name) for p in old_parents)
+            )
+            self.emit(
+                RebuildTable(
+                    old, new, old_parents, new_parents, old_gone, new_gone, tuple(self._children(key))
+                ),
+                Deps(
+                    adds=frozenset({rel, *(_col_key(s, n, c.name) for c in new.columns)}),
+                    removes=frozenset({rel, *(_col_key(s, n, c.name) for c in old.columns)}),
+                    # a type changed in place (an enum rebuilt, a domain altered) is
+                    # needed after, not before: the table is copied once it is done
+                    before=frozenset(before - after),
+                    after=frozenset(after),
+                ),
+            )
+            # DROP TABLE would take the sequences the table owns along: release them
+            # first and claim them again (ownership that changes has its own operations)
+            owned_b = {(q.schema, q.name): q.owned_by for q in self.b.sequences}
+            handled = {(op.schema, op.name) for op in self.ops if isinstance(op, SetSequenceOwner)}
+            for q in self.a.sequences:
+                if q.schema != s or q.owned_by is None or q.owned_by[0] != n:
+                    continue
+                if (q.schema, q.name) in handled:
+                    continue
+                if owned_b.get((q.schema, q.name)) != q.owned_by:
+                    continue
+                owner = frozenset({node_key(q), _col_key(s, *q.owned_by)})
+                self.emit(SetSequenceOwner(q.schema, q.name, q.owned_by, None), Deps(before=owner))
+                self.emit(SetSequenceOwner(q.schema, q.name, None, q.owned_by), Deps(after=owner))
+
+    # ------------------------------------------------------------------ rebuilding dependants
+
+    def _rebuild_dependants(self) -> None:
+        """Drop and recreate whatever depends on something rebuilt or altered in place and
+        is not already dropped or created by an operation of its own."""
+        touched: set[DepKey] = set()
+        for op in self.ops:
+            if isinstance(
+                op,
+                (
+                    DropView,
+                    DropFunction,
+                    DropIndex,
+                    DropTrigger,
+                    DropPolicy,
+                    Revoke,
+                    DropConstraint,
+                    DropTable,
+                ),
+            ):
+                touched |= op.deps.removes
+            if isinstance(op, (CreateView, CreateFunction, CreateIndex, CreateTrigger, CreatePolicy, Grant)):
+                touched |= op.deps.adds
+            if isinstance(op, (AddConstraint,)):
+                touched.add(op.key)
+            if isinstance(op, ReplaceFunction):
+                touched.add(op.key)
+        for op in self.ops:
+            self.altered |= _breaks(op)
+            if isinstance(op, RebuildTable):
+                self.rebuilt.add(op.key)
+        # Pure drops of objects that are created again count as rebuilt.
+        adds = {k for op in self.ops for k in op.deps.adds}
+        for op in self.ops:
+            rebuildable = (
+                DropTable,
+                DropView,
+                DropFunction,
+                DropEnum,
+                DropDomain,
+                DropCompositeType,
+                DropCollation,
+            )
+            if isinstance(op, rebuildable) and op.key in adds:
+                self.rebuilt.add(op.key)
+        strong_kinds = ("type", "func", "collation")
+        dependants = list(self._dependants())
+        changed = bool(self.rebuilt or self.altered)
+        while changed:
+            changed = False
+            broken = self.rebuilt | self.altered
+            strong = self.rebuilt | {k for k in self.altered if k[0] in strong_kinds}
+            for kind, nodes_a, nodes_b in dependants:
+                for key, node in nodes_a.items():
+                    if key in touched or key not in nodes_b:
+                        continue
+                    needs = self._cached_requires(node)
+                    hit = needs & (broken if kind in ("view", "function", "policy") else strong)
+                    if not hit:
+                        continue
+                    self._rebuild(node, nodes_b[key])
+                    touched.add(key)
+                    self.rebuilt.add(key)
+                    changed = True
+
+    def _dependants(self) -> Iterator[tuple[str, dict[DepKey, Any], dict[DepKey, Any]]]:
+        def keyed(nodes: Iterable[Any]) -> dict[DepKey, Any]:
+            return {node_key(n): n for n in nodes}
+
+        yield "view", keyed(self.a.views), keyed(self.b.views)
+        yield "function", keyed(self.a.functions), keyed(self.b.functions)
+        yield "policy", keyed(self.a.policies), keyed(self.b.policies)
+        yield "trigger", keyed(self.a.triggers), keyed(self.b.triggers)
+        yield "index", keyed(self.a.indexes), keyed(self.b.indexes)
+        yield "privilege", keyed(self.a.privileges), keyed(self.b.privileges)
+        cons_a: dict[DepKey, Any] = {}
+        cons_b: dict[DepKey, Any] = {}
+        for catalog, into in ((self.a, cons_a), (self.b, cons_b)):
+            for t in catalog.tables:
+                for c in t.constraints:
+                    into[_con_key(t.schema, t.name, c.name)] = (t.schema, t.name, c)
+        yield "constraint", cons_a, cons_b
+
+    def _rebuild(self, old: Any, new: Any) -> None:
+        if isinstance(old, tuple):  # a constraint: (schema, table, constraint)
+            schema, table, con_old = old
+            con_new = new[2]
+            self.emit(
+                DropConstraint(schema, table, con_old),
+                Deps(
+                    removes=frozenset(_constraint_keys(schema, table, con_old)),
+                    before=self.constraint_requires(schema, table, con_old),
+                ),
+            )
+            self.emit(
+                AddConstraint(schema, table, con_new),
+                Deps(
+                    adds=frozenset(_constraint_keys(schema, table, con_new)),
+                    after=self.constraint_requires(schema, table, con_new),
+                ),
+            )
+            return
+        drop_op, create_op = _DROP_CREATE[type(old)]
+        self.drop(drop_op(old), old)
+        self.create(create_op(new), new)
+
+
+def _breaks(op: Operation) -> set[DepKey]:
+    """Keys that an in-place change invalidates for dependants (PostgreSQL refuses to
+    change a column's type under a view or a policy, or to drop a type still in use)."""
+    if isinstance(op, (RebuildEnum, RebuildDomain, RebuildCollation)):
+        out = {node_key(op.new)}
+        for u in op.usages:
+            out |= {_rel_key(u.schema, u.table), _col_key(u.schema, u.table, u.column)}
+        return out
+    if isinstance(op, AlterColumnType):
+        return {_rel_key(op.schema, op.table), _col_key(op.schema, op.table, op.new.name)}
+    if isinstance(op, (DropColumn, SetGenerated)):
+        return {_col_key(op.schema, op.table, op.column.name if isinstance(op, DropColumn) else op.new.name)}
+    return set()
+
+
+def _inherited_only(column: Column) -> bool:
+    """The column comes only from the table's parents (pg_attribute.attislocal false)."""
+    return column.inherited
+
+
+def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
+    """An operation on `table` that a RebuildTable of it makes redundant: column changes,
+    storage and row-level security (the new table is created with the target's)."""
+    column_ops = (
+        AddColumn,
+        DropColumn,
+        AlterColumnType,
+        SetGenerated,
+        SetColumnDefault,
+        SetNotNull,
+        SetIdentity,
+        AlterTableStorage,
+        SetRowLevelSecurity,
+    )
+    return isinstance(op, column_ops) and (op.schema, op.table) == table
+
+
+_DROP_CREATE: dict[type, tuple[Callable[[Any], Operation], Callable[[Any], Operation]]] = {
+    View: (DropView, CreateView),
+    Function: (DropFunction, CreateFunction),
+    Policy: (DropPolicy, CreatePolicy),
+    Trigger: (DropTrigger, CreateTrigger),
+    Index: (DropIndex, CreateIndex),
+    Privilege: (Revoke, Grant),
+}
+
+
+Comparator = Callable[[_Diff], None]
+
+
+COMPARATORS: dict[str, Comparator] = {}
+
+
+def comparator(kind: str) -> Callable[[Comparator], Comparator]:
+    """Register the comparator for one object kind (run in registration order)."""
+
+    def register(fn: Comparator) -> Comparator:
+        COMPARATORS[kind] = fn
+        return fn
+
+    return register
+
+
+def _pairs(a: Iterable[Any], b: Iterable[Any]) -> tuple[list[Any], list[Any], list[tuple[Any, Any]]]:
+    """(only in a, only in b, in both) by identity."""
+    ia = {identity_of(n): n for n in a}
+    ib = {identity_of(n): n for n in b}
+    return (
+        [n for k, n in ia.items() if k not in ib],
+        [n for k, n in ib.items() if k not in ia],
+        [(n, ib[k]) for k, n in ia.items() if k in ib],
+    )
+
+
+def _comment(
+    d: _Diff,
+    kind: CommentKind,
+    schema: str | None,
+    name: str,
+    old: str | None,
+    new: str | None,
+    *,
+    sub: str | None = None,
+    arguments: str | None = None,
+    after: Iterable[DepKey] = (),
+) -> None:
+    if old != new:
+        d.emit(SetComment(kind, schema, name, old, new, sub, arguments), Deps(after=frozenset(after)))
+
+
+def _inherited(d: _Diff, table: Table, column: str) -> bool:
+    parents = [d.tables_a.get(p) for p in table.inherits]
+    if table.partition_of is not None:
+        parents.append(d.tables_a.get((table.partition_of.parent_schema, table.partition_of.parent)))
+    return any(p is not None and p.column(column) is not None for p in parents)
