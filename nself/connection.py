@@ -4,6 +4,7 @@ line, and keeps passwords out of every message."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,3 +57,12 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
         raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}") from None
     except psycopg.ProgrammingError as exc:  # a malformed URL or conninfo string
         raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(str(exc), url)}") from None
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every one of `secrets` (keys, tokens, passwords) replaced by ***, longest
+    first so that a secret containing another is masked whole; empty and very short values
+    (which would mask ordinary words) are left alone."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
