@@ -22,6 +22,10 @@ from pathlib import Path
 import pytest
 
 from nself.runtime.cluster import free_port
+from nself.runtime.storage import ObjectStore, make_config
+from nself.runtime.storage.azure import AzureStore
+from nself.runtime.storage.local import LocalStore
+from nself.runtime.storage.s3 import MiB, S3Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -179,3 +183,20 @@ def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+
+
+def make_store(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ObjectStore:
+    bucket = new_bucket_name()
+    if kind == "local":
+        (tmp_path / "store").mkdir()
+        return LocalStore(tmp_path / "store", "pre/fix")
+    if kind == "s3":
+        server: Server = request.getfixturevalue("moto_server")
+        apply_env(monkeypatch, server.env)
+        create_s3_bucket(server, bucket)
+        # Small parts so that a few MiB take the multipart path (S3's minimum part is 5 MiB).
+        return S3Store(make_config("minio", bucket, endpoint=server.endpoint, prefix="pre/fix"), concurrency=4, part_size=5 * MiB)
+    server = request.getfixturevalue("azurite_server")
+    apply_env(monkeypatch, server.env)
+    create_azure_container(server, bucket)
+    return AzureStore(make_config("azure", bucket, endpoint=server.endpoint, prefix="pre/fix"), concurrency=4, block_size=MiB)

@@ -18,9 +18,8 @@ from nself.runtime.storage import (
     open_store,
     sha256_file,
 )
-from nself.runtime.storage.azure import AzureStore
 from nself.runtime.storage.local import LocalStore
-from nself.runtime.storage.s3 import MiB, S3Store
+from nself.runtime.storage.s3 import MiB
 from tests.storage_servers import (
     AWS_SECRET,
     AZURITE_KEY,
@@ -28,7 +27,7 @@ from tests.storage_servers import (
     apply_env,
     azurite_server,
     create_azure_container,
-    create_s3_bucket,
+    make_store,
     moto_server,
     new_bucket_name,
 )
@@ -36,23 +35,6 @@ from tests.storage_servers import (
 __all__ = ["azurite_server", "moto_server"]  # session fixtures used here
 
 KINDS = ["local", "s3", "azure"]
-
-
-def make_store(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ObjectStore:
-    bucket = new_bucket_name()
-    if kind == "local":
-        (tmp_path / "store").mkdir()
-        return LocalStore(tmp_path / "store", "pre/fix")
-    if kind == "s3":
-        server: Server = request.getfixturevalue("moto_server")
-        apply_env(monkeypatch, server.env)
-        create_s3_bucket(server, bucket)
-        # Small parts so that a few MiB take the multipart path (S3's minimum part is 5 MiB).
-        return S3Store(make_config("minio", bucket, endpoint=server.endpoint, prefix="pre/fix"), concurrency=4, part_size=5 * MiB)
-    server = request.getfixturevalue("azurite_server")
-    apply_env(monkeypatch, server.env)
-    create_azure_container(server, bucket)
-    return AzureStore(make_config("azure", bucket, endpoint=server.endpoint, prefix="pre/fix"), concurrency=4, block_size=MiB)
 
 
 @pytest.fixture(params=KINDS)
