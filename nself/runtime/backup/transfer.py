@@ -392,11 +392,13 @@ def download_backup(
     progress: TransferProgress | None = None,
     jobs: int = DEFAULT_JOBS,
     with_wal: bool = True,
+    report: TransferReport | None = None,
 ) -> Manifest:
     """Bring the remote backup `backup_id` (or `latest`, the newest complete remote one),
     the ancestors it needs and the WAL of its range into the local repository; returns its
-    manifest. What restore calls when the backup is not local (see also `download_wal`)."""
-    report = TransferReport()
+    manifest (and fills `report` when given). What restore calls when the backup is not
+    local (see also `download_wal`)."""
+    report = report if report is not None else TransferReport()
     return _download(repo, store, backup_id, report, _Counter(report, progress), jobs, with_wal)
 
 

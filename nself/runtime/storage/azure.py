@@ -38,7 +38,7 @@ MiB = 1024 * 1024
 
 class AzureStore:
     def __init__(self, config: StorageConfig, *, concurrency: int = 8, block_size: int = 8 * MiB) -> None:
-        from azure.storage.blob import BlobServiceClient
+        from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
         self.config = config
         self.prefix = config.prefix
@@ -48,8 +48,10 @@ class AzureStore:
             "max_block_size": block_size,
             "max_chunk_get_size": block_size,
             "max_single_get_size": block_size,
-            "retry_total": 2,
-            "retry_backoff_factor": 0.2,
+            # The SDK's default first wait is 15 s: a bad endpoint would take a minute to say so.
+            "retry_policy": ExponentialRetry(
+                initial_backoff=1, increment_base=2, retry_total=3, retry_connect=1, random_jitter_range=1
+            ),
             "connection_timeout": 5,
             "read_timeout": 60,
         }

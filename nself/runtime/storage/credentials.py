@@ -53,8 +53,11 @@ def aws_credential_source(profile: str | None = None) -> str:
     sentence saying none were found. Never the credentials themselves."""
     import boto3
 
-    session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-    credentials = session.get_credentials()
+    try:
+        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+        credentials = session.get_credentials()
+    except Exception as exc:  # a profile that does not exist, an unreadable ~/.aws file
+        return f"boto3's default chain fails: {mask_cloud_secrets(' '.join(str(exc).split()))}"
     if credentials is None:
         return "none found (boto3's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ~/.aws/credentials)"
     method = getattr(credentials, "method", "") or "unknown"

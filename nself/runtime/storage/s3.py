@@ -65,8 +65,11 @@ class S3Store:
         self.bucket = config.bucket
         self.prefix = config.prefix
         preset = config.preset
-        session = boto3.Session()
-        credentials = session.get_credentials()
+        try:
+            session = boto3.Session()
+            credentials = session.get_credentials()
+        except Exception as exc:  # a profile that does not exist, an unreadable ~/.aws file
+            raise s3_error(exc, config) from None
         if credentials is None:
             raise StorageError(
                 f"{config.location()}: no credentials found by boto3's default chain "
