@@ -166,3 +166,28 @@ def test_missing_credentials_say_where_to_put_them(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(StorageError, match="no credentials found"):
         open_store(make_config("s3", "bucket"))
+
+
+def test_cloud_secrets_are_masked_in_any_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nself.runtime.storage.credentials import mask_cloud_secrets
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-Secret-value-123")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", "AccountName=acct;AccountKey=QUJDREVGR0g=;EndpointSuffix=x")
+    text = mask_cloud_secrets(
+        "failed with aws-Secret-value-123; conn AccountName=acct;AccountKey=QUJDREVGR0g=; "
+        "url https://a.blob.core.windows.net/c/b?sv=2021&sig=abc%2Fdef&se=1 "
+        "presigned ?X-Amz-Credential=AKIA/x&X-Amz-Signature=deadbeef "
+        "header 'Authorization': 'AWS4-HMAC-SHA256 Credential=AKIA/...'"
+    )
+    for secret in ("aws-Secret-value-123", "QUJDREVGR0g=", "abc%2Fdef", "deadbeef", "AWS4-HMAC-SHA256"):
+        assert secret not in text
+    assert "AccountName=acct" in text  # what is not secret stays readable
+
+
+def test_local_provider_directory_relative_to_the_project(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    store = open_store(make_config("local", "shared", prefix="db"), tmp_path)
+    store.put_bytes("a/b", b"data")
+    assert (tmp_path / "shared" / "db" / "a" / "b").read_bytes() == b"data"
+    with pytest.raises(StorageError, match="does not exist"):
+        open_store(make_config("local", "missing"), tmp_path).put_bytes("a", b"x")
