@@ -76,9 +76,7 @@ class Server:
     env: dict[str, str]  # the variables a user would set for the SDK to find its credentials
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[Server]:
-    """moto's standalone S3 server (`python -m moto.server`) on a free loopback port."""
+def _moto(extra_env: dict[str, str]) -> Iterator[Server]:
     try:
         import moto.server  # noqa: F401
     except ImportError as exc:  # moto[server] is in the test extra: its absence is an error
@@ -90,6 +88,7 @@ def moto_server() -> Iterator[Server]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **extra_env},
         )
     try:
         _wait_for_port(port, process, "moto_server", log)
@@ -107,6 +106,19 @@ def moto_server() -> Iterator[Server]:
     finally:
         _stop(process)
         shutil.rmtree(log.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Server]:
+    """moto's standalone S3 server (`python -m moto.server`) on a free loopback port."""
+    yield from _moto({})
+
+
+@pytest.fixture(scope="session")
+def moto_server_checking_credentials() -> Iterator[Server]:
+    """A moto server that checks every request's credentials against its (empty) IAM: any
+    key is refused, as a real service refuses a wrong one."""
+    yield from _moto({"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
 
 
 def azurite_binary() -> Path | None:

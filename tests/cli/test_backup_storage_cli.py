@@ -28,10 +28,11 @@ from tests.storage_servers import (
     create_azure_container,
     create_s3_bucket,
     moto_server,
+    moto_server_checking_credentials,
     new_bucket_name,
 )
 
-__all__ = ["azurite_server", "moto_server"]  # session fixtures used here
+__all__ = ["azurite_server", "moto_server", "moto_server_checking_credentials"]  # session fixtures used here
 
 SECRETS = (AWS_SECRET, AWS_ACCESS_KEY, AZURITE_KEY)
 TOML = """# the team's settings
@@ -197,3 +198,11 @@ def test_azure_through_the_cli(project: Path, azurite_server: Server) -> None:
     closed = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
     ok(run_nself("backup", "storage", "set", "azure", "--bucket", container, "--endpoint", closed, cwd=project, env=env))
     fails(run_nself("backup", "storage", "test", cwd=project, env=env), "cannot reach the endpoint")
+
+
+def test_refused_s3_credentials_are_one_line_without_them(project: Path, moto_server_checking_credentials: Server) -> None:
+    env = server_env(moto_server_checking_credentials)
+    endpoint = moto_server_checking_credentials.endpoint
+    ok(run_nself("backup", "storage", "set", "minio", "--bucket", "acme", "--endpoint", endpoint, cwd=project, env=env))
+    fails(run_nself("backup", "storage", "test", cwd=project, env=env), "credentials refused")
+    fails(run_nself("backup", "list", "--remote", cwd=project, env=env), "credentials refused")
