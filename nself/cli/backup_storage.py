@@ -305,7 +305,8 @@ def print_remote_list(as_json: bool) -> None:
         console.print(f"no backups in {store.description}", markup=False)
         return
     table = Table(title=escape(str(store.description)), title_justify="left")
-    for column in ("id", "kind", "parent", "stopped at", "size", "status"):
+    table.add_column("id", no_wrap=True, min_width=22)
+    for column in ("kind", "parent", "stopped at", "size", "status"):
         table.add_column(column)
     for backup in backups:
         m = backup.manifest
@@ -313,7 +314,7 @@ def print_remote_list(as_json: bool) -> None:
             backup.id,
             m.kind if m else "",
             (m.parent or "") if m else "",
-            m.stopped_at if m else "",
+            m.stopped_at.replace("T", " ")[:19] if m else "",
             _size(backup.stored_bytes),
             "complete" if backup.complete else f"[red]NOT USABLE[/red]: {escape(str(backup.problem))}",
         )

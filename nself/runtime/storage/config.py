@@ -67,7 +67,7 @@ PRESETS: dict[str, Preset] = {
             flexible_checksums=False,
         ),
         Preset("azure", "azure", "Azure Blob Storage", default_endpoint="https://{account}.blob.core.windows.net"),
-        Preset("local", "local", "a directory (local disk or mounted share)"),
+        Preset("local", "local", "directory on a local disk or mounted share"),
     )
 }
 
