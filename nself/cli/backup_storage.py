@@ -7,9 +7,12 @@ command of its own that only knows `--remote`)."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import threading
+from pathlib import Path
 from types import TracebackType
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -25,6 +28,7 @@ from rich.table import Table
 
 from nself.cli.common import JsonOption, console, err_console, print_json, project
 from nself.errors import OptionError
+from nself.runtime.project import Project
 from nself.runtime.storage.config import PRESETS
 
 storage_app = typer.Typer(
@@ -72,6 +76,18 @@ class RichTransferProgress:
 
     def note(self, message: str) -> None:
         self._progress.update(self._task, description=message)
+
+
+def repository(proj: Project) -> Path:
+    """The project's local backup repository: backup-core's choice (`[backup] repository`,
+    or a folder the server user can reach) when its module is there, else the default
+    `.nself/backups/` of the contract."""
+    if importlib.util.find_spec("nself.runtime.backup.repository") is not None:
+        module = importlib.import_module("nself.runtime.backup.repository")
+        return cast(Path, module.backup_repository(proj))
+    from nself.runtime.backup.manifest import repository_of
+
+    return repository_of(proj.state_dir)
 
 
 # --------------------------------------------------------------------------- storage set|show|test
@@ -197,14 +213,13 @@ def upload(
 
       nself backup upload 20261207T153012Z-full --jobs 8
     """
-    from nself.runtime.backup.manifest import repository_of
     from nself.runtime.backup.transfer import upload_backup
     from nself.runtime.storage import configured_store
 
     proj = project()
     _config, store = configured_store(proj, concurrency=max(4, jobs))
     with RichTransferProgress("uploading") as progress:
-        report = upload_backup(repository_of(proj.state_dir), store, backup_id, progress=progress, jobs=jobs)
+        report = upload_backup(repository(proj), store, backup_id, progress=progress, jobs=jobs)
     done = ", ".join(report.backups_uploaded) or "nothing new (already complete remotely)"
     _print_report(
         {**report.to_json(), "location": store.description},
@@ -230,7 +245,6 @@ def download(
 
       nself backup download 20261207T153012Z-full
     """
-    from nself.runtime.backup.manifest import repository_of
     from nself.runtime.backup.transfer import TransferReport, download_backup
     from nself.runtime.storage import configured_store
 
@@ -239,7 +253,7 @@ def download(
     report = TransferReport()
     with RichTransferProgress("downloading") as progress:
         manifest = download_backup(
-            repository_of(proj.state_dir), store, backup_id, progress=progress, jobs=jobs, report=report
+            repository(proj), store, backup_id, progress=progress, jobs=jobs, report=report
         )
     _print_report(
         {**report.to_json(), "id": manifest.id, "location": store.description},
@@ -271,14 +285,13 @@ def sync_command(
 
       nself backup sync --delete
     """
-    from nself.runtime.backup.manifest import repository_of
     from nself.runtime.backup.transfer import sync
     from nself.runtime.storage import configured_store
 
     proj = project()
     _config, store = configured_store(proj, concurrency=max(4, jobs))
     with RichTransferProgress("syncing") as progress:
-        report = sync(repository_of(proj.state_dir), store, delete=delete, progress=progress, jobs=jobs)
+        report = sync(repository(proj), store, delete=delete, progress=progress, jobs=jobs)
     lines = [
         f"synced with {store.description}: {len(report.backups_uploaded)} backups uploaded, "
         f"{len(report.backups_downloaded)} downloaded, {len(report.backups_deleted)} deleted remotely; "
