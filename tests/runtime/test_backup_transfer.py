@@ -23,9 +23,7 @@ from nself.runtime.backup.manifest import (
 )
 from nself.runtime.backup.transfer import download_backup, download_wal, list_remote, sync, upload_backup
 from nself.runtime.storage import ObjectInfo, ObjectStore, StorageError
-from tests.storage_servers import azurite_server, make_store, moto_server
-
-__all__ = ["azurite_server", "moto_server"]  # session fixtures used here
+from tests.storage_servers import make_store
 
 FULL = "20261207T100000Z-full"
 INCR = "20261207T110000Z-incr"

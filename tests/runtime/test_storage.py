@@ -25,14 +25,10 @@ from tests.storage_servers import (
     AZURITE_KEY,
     Server,
     apply_env,
-    azurite_server,
     create_azure_container,
     make_store,
-    moto_server,
     new_bucket_name,
 )
-
-__all__ = ["azurite_server", "moto_server"]  # session fixtures used here
 
 KINDS = ["local", "s3", "azure"]
 
