@@ -223,3 +223,31 @@ def test_sync_both_ways_then_delete(store: ObjectStore, tmp_path: Path) -> None:
     assert f"wal/{WAL_LATER[0]}" in deleting.deleted
     assert [b.id for b in list_remote(store)] == [FULL]
     assert not (here / LOGICAL).exists()
+
+
+def test_fetch_for_restore_brings_a_remote_backup_only_when_needed(tmp_path: Path) -> None:
+    from nself.runtime.backup.transfer import fetch_for_restore
+    from nself.runtime.project import load_project
+    from nself.runtime.storage import configured_store
+
+    (tmp_path / "nself.toml").write_text('[backup.storage]\nprovider = "local"\nbucket = "remote"\n')
+    (tmp_path / "remote").mkdir()
+    project = load_project(tmp_path)
+    _config, store = configured_store(project)
+    elsewhere = tmp_path / "elsewhere"
+    make_backup(elsewhere, FULL, {"base/a.zst": 300})
+    make_wal(elsewhere, WAL_IN_RANGE + WAL_LATER)
+    upload_backup(elsewhere, store, FULL)
+    sync(elsewhere, store)  # the later WAL too
+
+    repo = tmp_path / ".nself" / "backups"
+    fetched = fetch_for_restore(project, repo, "latest")
+    assert fetched is not None and fetched.id == FULL
+    assert snapshot(repo / FULL) == snapshot(elsewhere / FULL)
+    assert not (repo / "wal" / WAL_LATER[0]).exists()  # only the backup's own range
+    assert fetch_for_restore(project, repo, FULL) is None  # local now: nothing to fetch
+    assert fetch_for_restore(project, repo, "latest") is None
+    fetch_for_restore(project, repo, FULL, wal_from="000000010000000000000004")
+    assert (repo / "wal" / WAL_LATER[0]).exists()  # for a point-in-time restore past the end
+    with pytest.raises(NselfError, match="no backup"):
+        fetch_for_restore(project, repo, "20261207T130000Z-full")

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from nself.errors import NselfError
 from nself.runtime.backup.manifest import (
@@ -40,6 +40,9 @@ from nself.runtime.backup.manifest import (
     read_manifest,
 )
 from nself.runtime.storage import ObjectInfo, ObjectStore, StorageError, sha256_file
+
+if TYPE_CHECKING:
+    from nself.runtime.project import Project
 
 T = TypeVar("T")
 DEFAULT_JOBS = 4
@@ -593,3 +596,46 @@ def _delete_remote(store: ObjectStore, backup_id: str, report: TransferReport) -
         report.deleted.append(key)
     report.backups_deleted.append(backup_id)
 
+
+
+# --------------------------------------------------------------------------- for restore
+
+
+def fetch_for_restore(
+    project: Project,
+    repo: Path,
+    backup_id: str,
+    *,
+    wal_from: str | None = None,
+    progress: TransferProgress | None = None,
+) -> Manifest | None:
+    """What restore calls before it reads `backup_id` (or `latest`) from `repo`: when the
+    backup is not complete locally and the project has `[backup.storage]`, download it (with
+    its parents and the WAL of its range) and return its manifest. With `wal_from`, also the
+    remote WAL from that segment on (a point-in-time restore replays past the backup's end).
+    None when nothing was fetched: the backup is local, or no storage is configured."""
+    from nself.runtime.backup.manifest import find_backup
+    from nself.runtime.storage import configured_store, storage_config
+
+    if storage_config(project.config, project.config_path) is None:
+        return None
+    local_ids = {e.id for e in list_backups(repo) if e.complete}
+    if backup_id != "latest" and backup_id in local_ids:
+        if wal_from is None:
+            return None
+        _config, store = configured_store(project)
+        download_wal(repo, store, start=wal_from, progress=progress)
+        return find_backup(repo, backup_id)
+    _config, store = configured_store(project)
+    if backup_id == "latest":
+        remote = [b.id for b in list_remote(store) if b.complete]
+        newest_local = max(local_ids, default=None)
+        if not remote or (newest_local is not None and newest_local >= remote[-1]):
+            if wal_from is not None:
+                download_wal(repo, store, start=wal_from, progress=progress)
+            return None
+        backup_id = remote[-1]
+    manifest = download_backup(repo, store, backup_id, progress=progress)
+    if wal_from is not None:
+        download_wal(repo, store, start=wal_from, progress=progress)
+    return manifest
