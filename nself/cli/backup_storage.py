@@ -198,7 +198,7 @@ def _print_report(report_json: dict[str, object], as_json: bool, summary: str) -
 
 def upload(
     backup_id: Annotated[str, typer.Argument(metavar="ID", help="Backup id, or `latest`.", show_default=False)],
-    jobs: JobsOption = 4,
+    jobs: JobsOption = 8,
     as_json: JsonOption = False,
 ) -> None:
     """Upload a local backup to the configured storage.
@@ -231,7 +231,7 @@ def upload(
 
 def download(
     backup_id: Annotated[str, typer.Argument(metavar="ID", help="Backup id, or `latest`.", show_default=False)],
-    jobs: JobsOption = 4,
+    jobs: JobsOption = 8,
     as_json: JsonOption = False,
 ) -> None:
     """Download a remote backup into the local repository.
@@ -271,7 +271,7 @@ def sync_command(
             help="Local is the reference: delete remote backups and WAL it does not hold (instead of downloading them).",
         ),
     ] = False,
-    jobs: JobsOption = 4,
+    jobs: JobsOption = 8,
     as_json: JsonOption = False,
 ) -> None:
     """Make the local repository and the storage hold the same backups and WAL.

@@ -187,3 +187,12 @@ def test_local_provider_directory_relative_to_the_project(tmp_path: Path) -> Non
     assert (tmp_path / "shared" / "db" / "a" / "b").read_bytes() == b"data"
     with pytest.raises(StorageError, match="does not exist"):
         open_store(make_config("local", "missing"), tmp_path).put_bytes("a", b"x")
+
+
+def test_empty_objects(store: ObjectStore, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    assert store.put_file("e/empty", empty).size == 0
+    store.get_file("e/empty", tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == b""
+    assert [(o.key, o.size) for o in store.list("e/")] == [("e/empty", 0)]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from nself.runtime.project import Project
 
 T = TypeVar("T")
-DEFAULT_JOBS = 4
+DEFAULT_JOBS = 8
 
 
 class TransferProgress(Protocol):

@@ -138,25 +138,45 @@ class S3Store:
     def get_file(
         self, key: str, path: Path, *, sha256: str | None = None, progress: ProgressCallback | None = None
     ) -> ObjectInfo:
-        stored = self._require(key)
-        expected = sha256 or stored.sha256
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".nself-tmp-{path.name}.{uuid.uuid4().hex[:8]}")
         try:
             with open(tmp, "wb") as handle:
-                # Not seekable: boto3 writes the parts in order, so the hash sees the bytes in order.
+                # Not seekable: the bytes arrive in order, so the hash sees them in order.
                 writer = HashingWriter(handle, progress)
                 with self._errors(key):
-                    self._client.download_fileobj(self.bucket, self._key(key), writer, Config=self._transfer)
+                    # One GET for an object of one part (most files of a backup); boto3's
+                    # parallel ranged GETs for larger ones.
+                    response = self._first_part(key)
+                    size = _total_size(response)
+                    stored_sha = (response.get("Metadata") or {}).get(METADATA_NAME)
+                    if size <= self._transfer.multipart_chunksize:
+                        for chunk in response["Body"].iter_chunks(1024 * 1024):
+                            writer.write(chunk)
+                    else:
+                        response["Body"].close()
+                        self._client.download_fileobj(self.bucket, self._key(key), writer, Config=self._transfer)
                 handle.flush()
                 os.fsync(handle.fileno())
             digest = writer.digest.hexdigest()
-            check_received(key, self.description, expected, digest, writer.size, stored.size)
+            check_received(key, self.description, sha256 or stored_sha, digest, writer.size, size)
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         return ObjectInfo(key, writer.size, digest)
+
+    def _first_part(self, key: str) -> Any:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client.get_object(
+                Bucket=self.bucket, Key=self._key(key), Range=f"bytes=0-{self._transfer.multipart_chunksize - 1}"
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                raise
+            return self._client.get_object(Bucket=self.bucket, Key=self._key(key))  # an empty object
 
     def get_bytes(self, key: str, *, sha256: str | None = None) -> bytes:
         with self._errors(key):
@@ -165,12 +185,6 @@ class S3Store:
         stored_sha = (response.get("Metadata") or {}).get(METADATA_NAME)
         check_received(key, self.description, sha256 or stored_sha, sha256_bytes(data), len(data), None)
         return data
-
-    def _require(self, key: str) -> ObjectInfo:
-        stored = self.stat(key)
-        if stored is None:
-            raise StorageError(f"{self.description}: no object {key}")
-        return stored
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = join_key(self.prefix, "") if self.prefix else ""
@@ -201,6 +215,14 @@ class S3Store:
     def delete(self, key: str) -> None:
         with self._errors(key):
             self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+
+def _total_size(response: dict[str, Any]) -> int:
+    """The whole object's size from a (possibly ranged) GET: `Content-Range: bytes 0-9/1234`."""
+    content_range = response.get("ContentRange")
+    if content_range and "/" in content_range:
+        return int(content_range.rsplit("/", 1)[1])
+    return int(response["ContentLength"])
 
 
 def s3_error(exc: BaseException, config: StorageConfig, key: str | None = None) -> StorageError:
