@@ -120,24 +120,23 @@ class AzureStore:
     def get_file(
         self, key: str, path: Path, *, sha256: str | None = None, progress: ProgressCallback | None = None
     ) -> ObjectInfo:
-        stored = self.stat(key)
-        if stored is None:
-            raise StorageError(f"{self.description}: no object {key}")
-        expected = sha256 or stored.sha256
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".nself-tmp-{path.name}.{uuid.uuid4().hex[:8]}")
         try:
             with open(tmp, "wb") as handle:
                 with self._errors(key):
-                    # Parallel ranged reads into the (seekable) file; hashed once complete.
+                    # The first GET brings the size and metadata too; larger blobs continue
+                    # in parallel ranged reads into the (seekable) file, hashed once complete.
                     downloader = self._blob(key).download_blob(
                         max_concurrency=self.concurrency, progress_hook=_deltas(progress)
                     )
+                    stored_size = int(downloader.properties.size)
+                    expected = sha256 or (downloader.properties.metadata or {}).get(METADATA_NAME)
                     size = downloader.readinto(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             digest = sha256_file(tmp)
-            check_received(key, self.description, expected, digest, size, stored.size)
+            check_received(key, self.description, expected, digest, size, stored_size)
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
