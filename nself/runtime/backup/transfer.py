@@ -22,6 +22,7 @@ Rules every function keeps:
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -188,9 +189,11 @@ class _Counter:
     def __init__(self, report: TransferReport, progress: TransferProgress | None) -> None:
         self.report = report
         self.progress = progress
+        self._lock = threading.Lock()  # called from the transfer threads
 
     def __call__(self, nbytes: int) -> None:
-        self.report.bytes_moved += nbytes
+        with self._lock:
+            self.report.bytes_moved += nbytes
         if self.progress is not None:
             self.progress.advance(nbytes)
 
