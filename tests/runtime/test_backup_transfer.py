@@ -1,0 +1,253 @@
+"""Backups to and from object storage (moto's S3 server, Azurite, a directory): round trip
+with the local copy deleted, interrupted uploads never listed complete and resumed, damaged
+objects detected by name, sync both ways."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nself.errors import NselfError
+from nself.runtime.backup.manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    Manifest,
+    complete_backups,
+    list_backups,
+    write_manifest,
+)
+from nself.runtime.backup.transfer import download_backup, download_wal, list_remote, sync, upload_backup
+from nself.runtime.storage import ObjectInfo, ObjectStore, StorageError
+from tests.storage_servers import make_store
+
+FULL = "20261207T100000Z-full"
+INCR = "20261207T110000Z-incr"
+LOGICAL = "20261207T120000Z-logical"
+WAL_IN_RANGE = ["000000010000000000000002.zst", "000000010000000000000003.zst"]
+WAL_LATER = ["000000010000000000000009.zst", "00000002.history.zst"]
+
+
+@pytest.fixture(params=["local", "s3", "azure"])
+def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ObjectStore]:
+    yield make_store(request.param, request, monkeypatch, tmp_path)
+
+
+def make_backup(
+    repo: Path,
+    backup_id: str,
+    files: dict[str, int],
+    *,
+    kind: str = "full",
+    parent: str | None = None,
+    refs: dict[str, str] | None = None,
+    wal: tuple[str, str] | None = ("000000010000000000000002", "000000010000000000000003"),
+) -> Manifest:
+    """A backup folder as backup-core writes one: files of random bytes, then the manifest
+    (through backup-core's manifest module) last."""
+    folder = repo / backup_id
+    entries = []
+    for rel, size in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+        entries.append(FileEntry(rel, size, hashlib.sha256(path.read_bytes()).hexdigest()))
+    for rel, ancestor in (refs or {}).items():
+        source = repo / ancestor / rel
+        entries.append(FileEntry(rel, source.stat().st_size, hashlib.sha256(source.read_bytes()).hexdigest(), ref=ancestor))
+    manifest = Manifest(
+        id=backup_id,
+        kind=kind,  # type: ignore[arg-type]
+        started_at="2026-12-07T10:00:00.000000Z",
+        stopped_at="2026-12-07T10:00:05.000000Z",
+        parent=parent,
+        size_bytes=sum(files.values()),
+        wal_start=wal[0] if wal and kind != "logical" else None,
+        wal_stop=wal[1] if wal and kind != "logical" else None,
+        files=tuple(entries),
+    )
+    write_manifest(folder, manifest)
+    return manifest
+
+
+def make_wal(repo: Path, names: list[str]) -> None:
+    (repo / "wal").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (repo / "wal" / name).write_bytes(os.urandom(3000))
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_upload_delete_download_every_byte_equal(store: ObjectStore, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {"base/1.zst": 6 * 1024 * 1024 + 7, "base/2.zst": 100, "global/pg_control.zst": 64})
+    make_backup(
+        repo, INCR, {"base/2.zst": 120}, kind="incremental", parent=FULL, refs={"base/1.zst": FULL},
+        wal=("000000010000000000000003", "000000010000000000000003"),
+    )
+    make_wal(repo, WAL_IN_RANGE + WAL_LATER)
+    before = snapshot(repo)
+
+    report = upload_backup(repo, store, INCR)
+    assert report.backups_uploaded == [FULL, INCR]  # the parent it needs, first
+    assert "wal/000000010000000000000003.zst" in report.uploaded
+    assert "wal/000000010000000000000009.zst" not in report.uploaded  # outside the backup's range
+    remote = list_remote(store)
+    assert [(b.id, b.complete) for b in remote] == [(FULL, True), (INCR, True)]
+
+    shutil.rmtree(repo)
+    manifest = download_backup(repo, store, INCR)
+    assert manifest.id == INCR
+    assert [m.id for m in complete_backups(repo)] == [FULL, INCR]
+    after = snapshot(repo)
+    expected = {k: v for k, v in before.items() if not k.startswith("wal/") or k.endswith("3.zst") or "history" in k}
+    assert after == expected
+
+    download_wal(repo, store, start="000000010000000000000004")
+    assert (repo / "wal" / "000000010000000000000009.zst").exists() is False  # never uploaded
+
+
+class FailingStore:
+    """A real store that dies after `allowed` uploads, as a killed `backup upload` would."""
+
+    def __init__(self, inner: ObjectStore, allowed: int) -> None:
+        self.inner = inner
+        self.allowed = allowed
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def put_file(self, key: str, path: Path, **kwargs: object) -> ObjectInfo:
+        if self.allowed <= 0:
+            raise StorageError(f"connection lost while sending {key}")
+        self.allowed -= 1
+        return self.inner.put_file(key, path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_interrupted_upload_is_never_complete_and_resumes(store: ObjectStore, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {f"base/{n}.zst": 2000 + n for n in range(6)}, wal=None)
+    before = snapshot(repo)
+
+    with pytest.raises(StorageError, match="connection lost"):
+        upload_backup(repo, FailingStore(store, 3), FULL, jobs=1)  # type: ignore[arg-type]
+    assert snapshot(repo) == before  # the local backup is intact
+    assert [b.id for b in complete_backups(repo)] == [FULL]
+    (remote,) = list_remote(store)
+    assert not remote.complete and "incomplete" in str(remote.problem)
+    assert not store.exists(f"{FULL}/{MANIFEST_NAME}")
+    with pytest.raises(NselfError, match="incomplete"):
+        download_backup(tmp_path / "elsewhere", store, FULL)
+
+    report = upload_backup(repo, store, FULL)
+    assert len(report.skipped) == 3  # sent before the interruption, same checksum: not sent again
+    assert len(report.uploaded) == 3 + 1  # the rest, then the manifest
+    assert report.uploaded[-1] == f"{FULL}/{MANIFEST_NAME}"
+    assert [b.complete for b in list_remote(store)] == [True]
+    again = upload_backup(repo, store, FULL)
+    assert again.uploaded == [] and again.backups_uploaded == []
+
+
+def test_damaged_remote_object_is_detected_on_download(store: ObjectStore, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {"base/a.zst": 5000, "base/b.zst": 5000}, wal=None)
+    upload_backup(repo, store, FULL)
+    data = bytearray(store.get_bytes(f"{FULL}/base/b.zst"))
+    data[100] ^= 0x01
+    store.put_bytes(f"{FULL}/base/b.zst", bytes(data))  # consistent metadata: only the manifest knows
+    assert [b.complete for b in list_remote(store)] == [True]  # same size: the listing cannot tell
+
+    target = tmp_path / "restore-repo"
+    with pytest.raises(NselfError, match=r"base/b\.zst is damaged"):
+        download_backup(target, store, FULL)
+    assert complete_backups(target) == []  # the folder stays incomplete: never restorable
+    assert all(not e.complete for e in list_backups(target, include_incomplete=True))
+
+    store.put_bytes(f"{FULL}/base/b.zst", bytes(data[:10]))  # truncated: the listing tells
+    (remote,) = list_remote(store)
+    assert not remote.complete and "base/b.zst has 10 bytes" in str(remote.problem)
+
+
+def test_damaged_local_file_is_not_uploaded(store: ObjectStore, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {"base/a.zst": 500}, wal=None)
+    path = repo / FULL / "base" / "a.zst"
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(NselfError, match=r"local file base/a\.zst does not match its manifest"):
+        upload_backup(repo, store, FULL)
+    assert not store.exists(f"{FULL}/{MANIFEST_NAME}")
+
+
+def test_incomplete_local_backup_is_not_uploaded(store: ObjectStore, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {"base/a.zst": 500}, wal=None)
+    (repo / FULL / MANIFEST_NAME).unlink()  # as a killed `backup create` leaves it
+    with pytest.raises(NselfError, match="incomplete"):
+        upload_backup(repo, store, FULL)
+    assert sync(repo, store).incomplete == [f"local:{FULL}"]
+    assert list(store.list()) == []
+
+
+def test_sync_both_ways_then_delete(store: ObjectStore, tmp_path: Path) -> None:
+    here, there = tmp_path / "here", tmp_path / "there"
+    make_backup(here, FULL, {"base/a.zst": 700})
+    make_wal(here, WAL_IN_RANGE)
+    make_backup(there, LOGICAL, {"toc.dat.zst": 300, "1234.dat.zst": 900}, kind="logical")
+    make_wal(there, WAL_LATER)
+    upload_backup(there, store, LOGICAL)
+    upload_wal_report = sync(there, store)  # pushes there's WAL too
+    assert {"wal/" + n for n in WAL_LATER} <= set(upload_wal_report.uploaded)
+
+    report = sync(here, store)
+    assert report.backups_uploaded == [FULL] and report.backups_downloaded == [LOGICAL]
+    assert [m.id for m in complete_backups(here)] == [FULL, LOGICAL]
+    assert sorted(p.name for p in (here / "wal").iterdir()) == sorted(WAL_IN_RANGE + WAL_LATER)
+    assert snapshot(here / LOGICAL) == snapshot(there / LOGICAL)
+
+    again = sync(here, store)
+    assert (again.uploaded, again.downloaded, again.deleted) == ([], [], [])
+
+    # After a local prune, a plain sync brings the backup back; --delete mirrors the removal.
+    shutil.rmtree(here / LOGICAL)
+    (here / "wal" / WAL_LATER[0]).unlink()
+    deleting = sync(here, store, delete=True)
+    assert deleting.backups_deleted == [LOGICAL]
+    assert f"wal/{WAL_LATER[0]}" in deleting.deleted
+    assert [b.id for b in list_remote(store)] == [FULL]
+    assert not (here / LOGICAL).exists()
+
+
+def test_fetch_for_restore_brings_a_remote_backup_only_when_needed(tmp_path: Path) -> None:
+    from nself.runtime.backup.transfer import fetch_for_restore
+    from nself.runtime.project import load_project
+    from nself.runtime.storage import configured_store
+
+    (tmp_path / "nself.toml").write_text('[backup.storage]\nprovider = "local"\nbucket = "remote"\n')
+    (tmp_path / "remote").mkdir()
+    project = load_project(tmp_path)
+    _config, store = configured_store(project)
+    elsewhere = tmp_path / "elsewhere"
+    make_backup(elsewhere, FULL, {"base/a.zst": 300})
+    make_wal(elsewhere, WAL_IN_RANGE + WAL_LATER)
+    upload_backup(elsewhere, store, FULL)
+    sync(elsewhere, store)  # the later WAL too
+
+    repo = tmp_path / ".nself" / "backups"
+    fetched = fetch_for_restore(project, repo, "latest")
+    assert fetched is not None and fetched.id == FULL
+    assert snapshot(repo / FULL) == snapshot(elsewhere / FULL)
+    assert not (repo / "wal" / WAL_LATER[0]).exists()  # only the backup's own range
+    assert fetch_for_restore(project, repo, FULL) is None  # local now: nothing to fetch
+    assert fetch_for_restore(project, repo, "latest") is None
+    fetch_for_restore(project, repo, FULL, wal_from="000000010000000000000004")
+    assert (repo / "wal" / WAL_LATER[0]).exists()  # for a point-in-time restore past the end
+    with pytest.raises(NselfError, match="no backup"):
+        fetch_for_restore(project, repo, "20261207T130000Z-full")
