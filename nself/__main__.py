@@ -1,3 +1,3 @@
-from nself.cli.main import run
+from nself.cli.entry import run
 
 run()
