@@ -1,9 +1,8 @@
 """Real object-storage servers on loopback for the storage tests: moto's standalone S3
 server and Azurite (npm). Each is started once per session on a free port.
 
-A server that cannot start fails the tests in CI (NSELF_REQUIRE_STORAGE_SERVERS=1, set by
-.ci/run, like NSELF_REQUIRE_CORPUS) instead of skipping them; elsewhere a missing Azurite
-skips with the reason. moto is a Python test dependency, so it always must start."""
+A server that cannot start fails the tests in CI instead of skipping them (tests/tools.py, the
+one rule for a missing tool); elsewhere a missing Azurite skips with the reason. moto is a Python test dependency, so it always must start."""
 
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from nself.runtime.storage import ObjectStore, make_config
 from nself.runtime.storage.azure import AzureStore
 from nself.runtime.storage.local import LocalStore
 from nself.runtime.storage.s3 import MiB, S3Store
+from tests.tools import missing
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,14 +37,8 @@ AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def _require_servers() -> bool:
-    return os.environ.get("NSELF_REQUIRE_STORAGE_SERVERS") == "1"
-
-
 def _unavailable(message: str) -> None:
-    if _require_servers():
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(message)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path, timeout: float = 60) -> None:
