@@ -27,3 +27,15 @@ def decode_user_text(data: bytes, path: Path | str | None) -> str:
         raise SourceError(
             path, line, col, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded"
         ) from None
+
+
+def deepest_nesting(text: str) -> tuple[int, int]:
+    """(line, column) where brackets nest deepest: where a parser that recursed once per level
+    gave up. Strings are not told apart; the position is only for the message."""
+    depth = deepest = at = 0
+    for offset, char in enumerate(text):
+        depth += char in "[{"
+        depth -= char in "]}"
+        if depth > deepest:
+            deepest, at = depth, offset
+    return position_of(text, at)

@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 
 from nself.backends.lint.config import lint_settings
+from nself.backends.mock import plan_mock, table_key
+from nself.backends.mock import render as render_mock
 from nself.frontends.dbml import parse_dbml
 from nself.frontends.sql import compile_migrations
 from nself.ir import catalog_from_json, catalog_to_json
 from nself.runtime.codegen import configured_outputs
+from nself.runtime.data_io import import_data
+from nself.runtime.mock.executor import preview_rows
+from nself.runtime.mock.project import CONFIG_NAME, load_config
 from nself.runtime.project import load_project
+from nself.runtime.seeds import run_seeds
 from nself.textfiles import decode_user_text
+from tests.conftest import run_sql
 from tests.fuzz import fuzz
 
 MUTANTS = 300
@@ -146,4 +153,76 @@ def test_nself_toml(tmp_path: Path, environment: str, monkeypatch: pytest.Monkey
 
     read(TOML)
     findings = fuzz(read, TOML, count=MUTANTS // 3, seed=4 + len(environment))
+    assert not findings, "\n".join(f.describe() for f in findings[:5])
+
+
+MOCK_MUTANTS = 200
+DATABASE_MUTANTS = 120
+
+
+def test_mock_config(tmp_path: Path) -> None:
+    catalog = parse_dbml(DBML.decode(), "schema.dbml")
+    valid = render_mock(catalog, {"seed": 7})[CONFIG_NAME].encode()
+    path = tmp_path / CONFIG_NAME
+
+    def read(data: bytes) -> object:
+        path.write_bytes(data)
+        config = load_config(path)
+        plan_mock(catalog, config)
+        return [preview_rows(catalog, config, table_key(t.schema, t.name), 3) for t in catalog.tables]
+
+    read(valid)
+    findings = fuzz(read, valid, count=MOCK_MUTANTS, seed=5)
+    assert not findings, "\n".join(f.describe() for f in findings[:5])
+
+
+SEED = b"""\
+INSERT INTO users (id, email) VALUES (1, 'a@example.com'), (2, 'b@example.com');
+UPDATE users SET email = lower(email) WHERE id > 0;
+WITH moved AS (DELETE FROM posts WHERE id < 0 RETURNING *) INSERT INTO posts SELECT * FROM moved;
+"""
+
+
+def test_seed_files(tmp_path: Path, database: str) -> None:
+    run_sql(database, "CREATE TABLE users (id int PRIMARY KEY, email text); CREATE TABLE posts (id int);")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    path = seeds / "001_users.sql"
+
+    def read(data: bytes) -> object:
+        path.write_bytes(data)
+        return run_seeds(database, seeds, "local", fresh=True, cascade=True)
+
+    read(SEED)
+    findings = fuzz(read, SEED, count=DATABASE_MUTANTS, seed=6)
+    assert not findings, "\n".join(f.describe() for f in findings[:5])
+
+
+IMPORT_JSON = b"""\
+[
+  {"id": 1, "email": "a@example.com", "tags": ["x", null], "profile": {"age": 3}, "born": "2000-01-02"},
+  {"id": 2, "email": null, "tags": [], "profile": null, "born": null}
+]
+"""
+
+IMPORT_CSV = b"""\
+id,email,tags,profile,born
+1,a@example.com,"{x,NULL}","{""age"": 3}",2000-01-02
+2,,{},,
+"""
+
+
+@pytest.mark.parametrize(("suffix", "valid"), [("json", IMPORT_JSON), ("csv", IMPORT_CSV)])
+def test_data_import_files(tmp_path: Path, database: str, suffix: str, valid: bytes) -> None:
+    run_sql(database, "CREATE TABLE people (id int PRIMARY KEY, email text, tags text[], profile jsonb, born date);")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    path = folder / f"public.people.{suffix}"
+
+    def read(data: bytes) -> object:
+        path.write_bytes(data)
+        return import_data(database, folder, truncate=True)
+
+    read(valid)
+    findings = fuzz(read, valid, count=DATABASE_MUTANTS, seed=7 + len(suffix))
     assert not findings, "\n".join(f.describe() for f in findings[:5])

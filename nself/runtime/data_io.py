@@ -488,6 +488,8 @@ def _read_json(path: Path) -> tuple[str, set[str]]:
         rows = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DataFileError(f"{path}: invalid JSON: arrays or objects nested too deeply") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{path}: cannot read: {exc}") from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from nself.connection import is_connection_target, is_url, mask_url, secrets_in
-from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing, position_of
-from nself.textfiles import read_user_text
+from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
+from nself.textfiles import deepest_nesting, read_user_text
 
 CONFIG_FILE = "nself.toml"
 STATE_DIR = ".nself"
@@ -163,20 +163,9 @@ def load_project(start: Path | None = None) -> Project:
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(path, exc) from exc
     except RecursionError:  # tomllib recurses once per nested array or inline table
-        line, col = _deepest_bracket(text)
+        line, col = deepest_nesting(text)
         raise SourceError(path, line, col, "arrays or inline tables nested too deeply") from None
     return Project(root=root, config=config, environments=_environments(path, text, config))
-
-
-def _deepest_bracket(text: str) -> tuple[int, int]:
-    """Where bracket nesting is deepest (strings not told apart: only for the message)."""
-    depth = deepest = at = 0
-    for offset, char in enumerate(text):
-        depth += char in "[{"
-        depth -= char in "]}"
-        if depth > deepest:
-            deepest, at = depth, offset
-    return position_of(text, at)
 
 
 def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> SourceError:

@@ -37,6 +37,7 @@ from nself.runtime.session import (
     locked_connection,
     run_script,
 )
+from nself.textfiles import read_user_text
 
 SEED_TABLE = f"{META_SCHEMA}.seeds"
 
@@ -151,19 +152,14 @@ def seeded_tables(seed_sql: str) -> list[str]:
 
 
 def _read(seed: SeedFile) -> str:
-    try:
-        return seed.path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourceError(seed.path, None, None, f"not UTF-8 text: {exc}") from None
-    except OSError as exc:
-        raise SourceError(seed.path, None, None, f"cannot read: {exc.strerror or exc}") from None
+    return read_user_text(seed.path)
 
 
 def _tables_of(seed: SeedFile, text: str) -> list[str]:
     try:
         return seeded_tables(text)
     except pg_parser.ParseError as exc:
-        line, col = position_of(text, exc.args[1] if len(exc.args) > 1 else 0)
+        line, col = position_of(text, exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0)
         raise SourceError(seed.path, line, col, str(exc.args[0])) from None
 
 

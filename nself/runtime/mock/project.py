@@ -12,6 +12,7 @@ import yaml
 
 from nself.errors import OptionError, SourceError, line_containing
 from nself.runtime.mock.values import GENERATOR_VERSION, GENERATORS
+from nself.textfiles import deepest_nesting, read_user_text
 
 CONFIG_NAME = "mock.config.yaml"
 SEED_NAME = "mock.seed"
@@ -28,7 +29,7 @@ def load_config(path: Path) -> dict[str, Any]:
     """Read and check mock.config.yaml; errors name file:line:col."""
     if not path.is_file():
         raise OptionError(f"{path} not found: run `nself mock init` first")
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path)
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -37,6 +38,9 @@ def load_config(path: Path) -> dict[str, Any]:
         if mark is not None:
             raise SourceError(path, mark.line + 1, mark.column + 1, str(problem)) from None
         raise SourceError(path, None, None, str(problem)) from None
+    except RecursionError:  # PyYAML recurses once per nested collection
+        line, col = deepest_nesting(text)
+        raise SourceError(path, line, col, "collections nested too deeply") from None
     if not isinstance(data, dict):
         raise SourceError(path, 1, 1, "the mock config must be a mapping with `seed` and `tables`")
     _check(path, text, data)
