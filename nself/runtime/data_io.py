@@ -51,10 +51,12 @@ ORDER BY attnum
 """
 
 # Foreign keys between two different tables (a self reference is checked at the end of the
-# one statement that loads the table, so it never constrains the order).
+# one statement that loads the table, so it never constrains the order). DEFERRABLE ones
+# neither: loads run after SET CONSTRAINTS ALL DEFERRED, so they are checked at commit, and
+# leaving them out is what breaks a cycle at the right place.
 FOREIGN_KEYS_SQL = """
 SELECT conrelid::regclass::text, confrelid::regclass::text
-FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid
+FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid AND NOT condeferrable
 """
 
 
@@ -100,7 +102,7 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
-def _list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+def list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(str(s), str(t)) for s, t in conn.execute(TABLES_SQL, (HISTORY_SCHEMA,)).fetchall()]
 
 
@@ -108,7 +110,7 @@ def _primary_key(conn: psycopg.Connection[Any], regclass: str) -> list[str]:
     return [str(row[0]) for row in conn.execute(PRIMARY_KEY_SQL, (regclass,)).fetchall()]
 
 
-def _selected(all_tables: list[tuple[str, str]], wanted: Sequence[str]) -> list[tuple[str, str]]:
+def select_tables(all_tables: list[tuple[str, str]], wanted: Sequence[str]) -> list[tuple[str, str]]:
     if not wanted:
         return all_tables
     chosen: list[tuple[str, str]] = []
@@ -140,7 +142,7 @@ def export_data(
         conn.read_only = True
         try:
             with conn.transaction():
-                chosen = _selected(_list_tables(conn), tables)
+                chosen = select_tables(list_tables(conn), tables)
                 directory.mkdir(parents=True, exist_ok=True)
                 for schema, table in chosen:
                     name = f"{schema}.{table}"
@@ -157,7 +159,7 @@ def export_data(
                     )
                     written.append(TableFile(name, str(path), rows))
         except psycopg.Error as exc:
-            raise NselfError(f"export failed: {scrub(_message(exc), url)}") from None
+            raise NselfError(f"export failed: {scrub(error_message(exc), url)}") from None
     return ExportResult(str(directory), fmt, tuple(written))
 
 
@@ -228,23 +230,28 @@ def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str,
 
 
 def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> list[_Planned]:
-    """Referenced tables before the tables that reference them; tables in a cycle keep file
-    order (only a DEFERRABLE constraint can let such a cycle load)."""
     by_name = {
         str(conn.execute("SELECT %s::regclass::text", (p.regclass,)).fetchone()[0]): p  # type: ignore[index]
         for p in planned
     }
-    parents: dict[str, set[str]] = {name: set() for name in by_name}
+    return [by_name[name] for name in parents_first(conn, list(by_name))]
+
+
+def parents_first(conn: psycopg.Connection[Any], names: list[str]) -> list[str]:
+    """Referenced tables before the tables that reference them (`names` as regclass text);
+    tables in a cycle keep the given order (only a DEFERRABLE constraint can let such a
+    cycle load, after SET CONSTRAINTS ALL DEFERRED)."""
+    parents: dict[str, set[str]] = {name: set() for name in names}
     for child, parent in conn.execute(FOREIGN_KEYS_SQL).fetchall():
         if child in parents and parent in parents:
             parents[child].add(parent)
-    ordered: list[_Planned] = []
+    ordered: list[str] = []
     done: set[str] = set()
-    remaining = list(by_name)
+    remaining = list(names)
     while remaining:
         ready = [n for n in remaining if parents[n] <= done] or remaining[:1]
         for name in ready:
-            ordered.append(by_name[name])
+            ordered.append(name)
             done.add(name)
             remaining.remove(name)
     return ordered
@@ -297,13 +304,13 @@ def import_data(
                     loaded.append(TableFile(f"{item.schema}.{item.table}", str(item.path), rows))
                 for item in ordered:
                     current = item.path
-                    _advance_sequences(conn, item.regclass)
+                    advance_sequences(conn, item.regclass)
         except psycopg.Error as exc:
-            raise DataFileError(f"{current}: {scrub(_message(exc), url)}") from None
+            raise DataFileError(f"{current}: {scrub(error_message(exc), url)}") from None
     return ImportResult(tuple(loaded), upsert, truncate)
 
 
-def _message(exc: Exception) -> str:
+def error_message(exc: Exception) -> str:
     import psycopg
 
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -382,7 +389,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
     except psycopg.DataError as exc:
         row = _bad_json_row(conn, item, params[0])
         where = f"row {row}: " if row is not None else ""
-        raise DataFileError(f"{item.path}: {where}{_message(exc)}") from None
+        raise DataFileError(f"{item.path}: {where}{error_message(exc)}") from None
 
 
 # PostgreSQL does not say which element of the array held a bad value; converting the rows
@@ -456,7 +463,7 @@ def _read_csv_header(path: Path) -> list[str]:
     return header
 
 
-def _advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
+def advance_sequences(conn: psycopg.Connection[Any], regclass: str) -> None:
     for name, _generated, _always, sequence in conn.execute(COLUMNS_SQL, (regclass, regclass)).fetchall():
         if sequence is None:
             continue
