@@ -102,7 +102,15 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OptionError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
-    return parse_config(text, str(path))
+    return parse_config(text, _shown(path))
+
+
+def _shown(path: Path) -> str:
+    """The path as errors show it: relative to the working directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def parse_config(text: str, path: str) -> Config:
