@@ -73,15 +73,26 @@ class RowTransformer:
         return b"\n".join([row(line) for line in lines]) + b"\n"
 
 
+BLOCK = 1 << 18
+
+
 def whole_lines(chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[bytes]:
-    """COPY's chunks regrouped so that each holds whole rows (a newline inside a value is
-    written as \\n, so every raw newline ends a row)."""
-    pending = b""
+    """COPY's chunks (psycopg yields one row per chunk) regrouped into blocks of about
+    BLOCK bytes that hold whole rows (a newline inside a value is written as \\n, so every
+    raw newline ends a row)."""
+    parts: list[bytes] = []
+    size = 0
     for chunk in chunks:
-        data = pending + bytes(chunk)
+        piece = bytes(chunk)
+        parts.append(piece)
+        size += len(piece)
+        if size >= BLOCK and piece.endswith(b"\n"):
+            yield b"".join(parts)
+            parts, size = [], 0
+    if parts:
+        data = b"".join(parts)
         cut = data.rfind(b"\n") + 1
-        pending = data[cut:]
         if cut:
             yield data[:cut]
-    if pending:
-        yield pending + b"\n"
+        if cut < len(data):
+            yield data[cut:] + b"\n"

@@ -233,8 +233,8 @@ def _copy_table(
             in_cursor.copy(f"COPY {qualified(table.schema, table.name)} ({names}) FROM STDIN") as into,
         ):
             if transformer is None:
-                for chunk in out:
-                    into.write(chunk)
+                for block in whole_lines(out):
+                    into.write(block)
             else:
                 for block in whole_lines(out):
                     into.write(transformer.rows(block))

@@ -97,32 +97,51 @@ class Keyed:
 class Draw:
     """An endless deterministic stream of numbers drawn from HMAC blocks."""
 
+    __slots__ = ("_at", "_attempt", "_block", "_bytes", "_keyed", "_label", "_value")
+
     def __init__(self, keyed: Keyed, label: str, value: str, attempt: int) -> None:
         self._keyed, self._label, self._value, self._attempt = keyed, label, value, attempt
         self._block = 0
         self._bytes = keyed.digest(label, value, attempt)
         self._at = 0
 
-    def _take(self, count: int) -> bytes:
-        if self._at + count > len(self._bytes):
+    def _take(self, count: int) -> int:
+        at = self._at
+        if at + count > 32:
             self._block += 1
             self._bytes = self._keyed.digest(f"{self._label}#{self._block}", self._value, self._attempt)
-            self._at = 0
-        piece = self._bytes[self._at : self._at + count]
-        self._at += count
-        return piece
+            at = 0
+        self._at = at + count
+        return int.from_bytes(self._bytes[at : at + count], "big")
 
     def below(self, bound: int) -> int:
-        """A number in [0, bound) (bias below 2**-32 for the bounds used here)."""
-        return int.from_bytes(self._take(6), "big") % bound if bound > 1 else 0
+        """A number in [0, bound) (bias below 2**-16 for the small bounds, 2**-32 else)."""
+        if bound <= 1:
+            return 0
+        return self._take(4 if bound < 65536 else 8) % bound
 
     def between(self, low: int, high: int) -> int:
-        if high - low < 2**40:
-            return low + self.below(high - low + 1)
-        return low + int.from_bytes(self._take(16), "big") % (high - low + 1)
+        span = high - low + 1
+        if span < 2**32:
+            return low + self.below(span)
+        return low + self._take(16) % span
 
     def choice(self, items: tuple[str, ...]) -> str:
         return items[self.below(len(items))]
+
+    def raw(self, count: int) -> bytes:
+        """`count` bytes of the stream, at once."""
+        parts = []
+        while count > 0:
+            take = min(count, 32 - self._at) if self._at < 32 else 0
+            if take == 0:
+                self._take(1)  # moves to the next block
+                self._at = 0
+                continue
+            parts.append(self._bytes[self._at : self._at + take])
+            self._at += take
+            count -= take
+        return b"".join(parts)
 
 
 def fit(text: str, length: int | None) -> str:
@@ -132,17 +151,24 @@ def fit(text: str, length: int | None) -> str:
 def reshape(draw: Draw, value: str) -> str:
     """The value with every digit and letter replaced by a drawn one of the same kind and
     case: lengths, separators and most CHECK patterns hold (phones, SSNs, postcodes, IBANs)."""
+    pool = draw.raw(2 * len(value))
     out = []
-    for char in value:
+    for index, char in enumerate(value):
+        number = pool[2 * index] << 8 | pool[2 * index + 1]
         if char.isdigit():
-            out.append(str(draw.below(10)))
+            out.append(DIGITS[number % 10])
         elif "a" <= char <= "z":
-            out.append(chr(97 + draw.below(26)))
+            out.append(LOWER[number % 26])
         elif "A" <= char <= "Z":
-            out.append(chr(65 + draw.below(26)))
+            out.append(UPPER[number % 26])
         else:
             out.append(char)
     return "".join(out)
+
+
+DIGITS = "0123456789"
+LOWER = "abcdefghijklmnopqrstuvwxyz"
+UPPER = LOWER.upper()
 
 
 # --------------------------------------------------------------------------- fake kinds

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import psycopg
 import pytest
 
 from nself.errors import SourceError
 from nself.frontends.live import introspect
+from nself.ir import model as m
 from nself.runtime.anonymize.config import load_config, parse_config
 from nself.runtime.anonymize.engine import anonymize_in_place, make_plan, preview, sync
 from nself.runtime.anonymize.plan import AnonymizeError
+from nself.runtime.cluster import LocalCluster
 from tests.conftest import NewDatabase, run_sql
 from tests.runtime.anonymize.pii import (
     CONFIG,
@@ -30,6 +35,20 @@ def source(new_database: NewDatabase) -> str:
     url = new_database("pii_src")
     run_sql(url, SCHEMA_SQL)
     return url
+
+
+@pytest.fixture(scope="module")
+def pii_catalog(pg_cluster: LocalCluster) -> Iterator[m.Catalog]:
+    """The PII schema's catalog, read once for the tests that only bind configs to it."""
+    name = f"pii_catalog_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        run_sql(pg_cluster.url(name), DDL_SQL)
+        yield introspect(pg_cluster.url(name))
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def empty_copy(new_database: NewDatabase) -> str:
@@ -156,10 +175,9 @@ def test_preview_shows_rows_and_broken_checks_and_writes_nothing(source: str) ->
         ),
     ],
 )
-def test_config_errors_name_the_line(source: str, text: str, message: str) -> None:
-    catalog = introspect(source)
+def test_config_errors_name_the_line(pii_catalog: m.Catalog, text: str, message: str) -> None:
     with pytest.raises(SourceError) as caught:
-        make_plan(catalog, parse_config(text, "t.yaml"), KEY)
+        make_plan(pii_catalog, parse_config(text, "t.yaml"), KEY)
     assert str(caught.value).startswith(message), str(caught.value)
 
 
