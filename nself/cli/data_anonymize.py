@@ -224,6 +224,15 @@ def register(app: typer.Typer) -> None:
                 "--table", "-t", metavar="TABLE", help="Only this table (schema.table or table; repeatable)."
             ),
         ] = None,
+        subset: Annotated[
+            Path | None,
+            typer.Option(
+                "--subset",
+                metavar="FILE",
+                help="Only the rows a subset file starts from, closed under foreign keys.",
+                show_default=False,
+            ),
+        ] = None,
         force_production: ForceProductionOption = False,
         as_json: JsonOption = False,
     ) -> None:
@@ -236,6 +245,8 @@ def register(app: typer.Typer) -> None:
           nself data sync --from prod --to staging --anonymize
 
           nself data sync --from local --to staging --table users
+
+          nself data sync --from prod --to dev --anonymize --subset nself/subset.yaml
         """
         from nself.cli.common import project
         from nself.runtime.anonymize.api import sync_environments
@@ -250,6 +261,7 @@ def register(app: typer.Typer) -> None:
                 anonymize=anonymize,
                 config_file=config,
                 tables=tables or (),
+                subset_file=subset,
                 force_production=force_production,
                 progress=progress,
             )

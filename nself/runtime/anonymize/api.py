@@ -30,6 +30,7 @@ from nself.runtime.anonymize.engine import (
     sync,
 )
 from nself.runtime.anonymize.plan import AnonymizeError, Plan, resolve_table
+from nself.runtime.anonymize.subset import load_subset
 from nself.runtime.local import database_url
 from nself.runtime.project import Environment, Project, guard_destructive, url_with_database
 
@@ -86,6 +87,7 @@ def sync_environments(
     anonymize: bool,
     config_file: Path | None = None,
     tables: Sequence[str] = (),
+    subset_file: Path | None = None,
     force_production: bool = False,
     progress: Progress | None = None,
 ) -> SyncResult:
@@ -95,6 +97,7 @@ def sync_environments(
         )
     guard_destructive(target, f"replace the data of {target.name!r}", force_production=force_production)
     config = _load(project, config_file) if anonymize else None
+    subset = load_subset(subset_file) if subset_file is not None else None
     key = anonymize_key(project) if anonymize else b""
     source_url = database_url(project, source)
     target_url = database_url(project, target)
@@ -104,7 +107,9 @@ def sync_environments(
     plan = make_plan(catalog, config, key) if config is not None else None
     if source.production and config is not None and plan is not None:
         _refuse_unanonymised(plan, config, catalog, source_url, source.name)
-    return sync(source_url, target_url, catalog=catalog, plan=plan, tables=tables, progress=progress)
+    return sync(
+        source_url, target_url, catalog=catalog, plan=plan, tables=tables, subset=subset, progress=progress
+    )
 
 
 def _refuse_unanonymised(plan: Plan, config: Config, catalog: m.Catalog, url: str, name: str) -> None:

@@ -19,6 +19,7 @@ from nself.runtime.anonymize.config import Config
 from nself.runtime.anonymize.copytext import RowTransformer, decode_field, whole_lines
 from nself.runtime.anonymize.plan import AnonymizeError, Plan, TablePlan, bind
 from nself.runtime.anonymize.strategies import Keyed
+from nself.runtime.anonymize.subset import SubsetSpec, build_subset
 from nself.runtime.data_io import (
     HISTORY_SCHEMA,
     advance_sequences,
@@ -170,22 +171,24 @@ def sync(
     catalog: m.Catalog,
     plan: Plan | None,
     tables: Sequence[str] = (),
+    subset: SubsetSpec | None = None,
     progress: Progress | None = None,
 ) -> SyncResult:
     """Replace the rows of the chosen tables (default: every table) of the target with the
-    source's, anonymised by `plan` when there is one."""
+    source's, anonymised by `plan` when there is one, only `subset`'s rows when given."""
     import psycopg
 
     copied: list[TableCopied] = []
     current = ""
     with connect(source_url) as source, connect(target_url) as target:
         source.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        source.read_only = True
+        source.read_only = subset is None  # a subset's row sets are temporary tables
         try:
             with source.transaction(), target.transaction():
                 _session(source)
                 _session(target)
                 chosen = _tables(source, catalog, tables)
+                rows_of = build_subset(source, catalog, subset) if subset is not None else None
                 if plan is not None:
                     _check_wheres(source, plan)
                 _check_target(target, chosen)
@@ -200,7 +203,9 @@ def sync(
                     if progress:
                         progress(position, len(order), current, None)
                     table_plan = plan.tables.get((table.schema, table.name)) if plan else None
-                    rows = _copy_table(source, target, table, table_plan)
+                    rows = _copy_table(
+                        source, target, table, table_plan, rows_of.filter(table) if rows_of else None
+                    )
                     copied.append(
                         TableCopied(current, rows, tuple(table_plan.transforms) if table_plan else ())
                     )
@@ -217,7 +222,11 @@ def sync(
 
 
 def _copy_table(
-    source: psycopg.Connection[Any], target: psycopg.Connection[Any], table: m.Table, plan: TablePlan | None
+    source: psycopg.Connection[Any],
+    target: psycopg.Connection[Any],
+    table: m.Table,
+    plan: TablePlan | None,
+    where: str | None = None,
 ) -> int:
     columns = _copied_columns(table)
     if not columns:
@@ -229,7 +238,7 @@ def _copy_table(
         target.cursor() as in_cursor,
     ):
         with (
-            out_cursor.copy(_copy_out_sql(table, columns, plan if transformer else None)) as out,
+            out_cursor.copy(_copy_out_sql(table, columns, plan if transformer else None, where or "")) as out,
             in_cursor.copy(f"COPY {qualified(table.schema, table.name)} ({names}) FROM STDIN") as into,
         ):
             if transformer is None:

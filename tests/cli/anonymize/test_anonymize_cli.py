@@ -174,3 +174,17 @@ def test_db_clone_recreates_the_target(project: tuple[Path, dict[str, str]]) -> 
     revalidate(env["T_CLONE_URL"])
     with psycopg.connect(env["T_CLONE_URL"]) as conn:
         assert conn.execute("SELECT to_regclass('leftover')").fetchone() == (None,)
+
+
+def test_sync_subset_from_production(project: tuple[Path, dict[str, str]]) -> None:
+    root, env = project
+    (root / "subset.yaml").write_text("start:\n  people: {order_by: id, limit: 3}\n")
+    result = run_nself(
+        "data", "sync", "--from", "prod", "--to", "staging", "--anonymize", "--subset", "subset.yaml", "--json",
+        cwd=root, env=env,
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    rows = {t["table"]: t["rows"] for t in json.loads(result.stdout)["tables"]}
+    assert 3 <= rows["public.people"] < 120
+    revalidate(env["T_STAGING_URL"])
+    assert leaks(env["T_PROD_URL"], env["T_STAGING_URL"]) == []
