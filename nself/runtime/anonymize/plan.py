@@ -238,6 +238,7 @@ def bind(config: Config, catalog: m.Catalog, keyed: Keyed) -> Plan:
     unique = _unique_columns(catalog)
 
     plan = Plan({}, set(skipped))
+    tables = {(t.schema, t.name): t for t in catalog.tables}
     done: set[Column] = set()
     for node in sorted(configured):
         if node in done:
@@ -269,7 +270,6 @@ def bind(config: Config, catalog: m.Catalog, keyed: Keyed) -> Plan:
                     f"to {_name(node)}, which is anonymised"
                 )
         injective = len(members) > 1 or any(n in unique for n in members)
-        tables = {(t.schema, t.name): t for t in catalog.tables}
         types: list[ColumnType] = []
         for schema, table_name, column_name in [node] + [n for n in members if n != node]:
             column = tables[(schema, table_name)].column(column_name)
@@ -355,11 +355,12 @@ def _json_value_function(rule: Rule, keyed: Keyed, label: str) -> Callable[[Any]
     """A function over JSON scalars: strings through the text form of the strategy, numbers
     through its numeric form where it has one."""
     key_name = label.rsplit(".", 1)[-1]
+    changes = rule.spec.strategy in ("fake", "hash", "mask", "noise")
     try:
         text = Mapper(
             compile_spec(rule.spec, keyed, key_name, ColumnType("text", "text")),
             injective=False,
-            changes=True,
+            changes=changes,
             label=label,
         )
     except StrategyError as exc:
@@ -375,7 +376,7 @@ def _json_value_function(rule: Rule, keyed: Keyed, label: str) -> Callable[[Any]
                     rule.spec, keyed, key_name, ColumnType("bigint" if kind == "integer" else "numeric", kind)
                 ),
                 injective=False,
-                changes=True,
+                changes=changes,
                 label=label,
             )
         except StrategyError:
