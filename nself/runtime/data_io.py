@@ -17,8 +17,9 @@ from nself.errors import NselfError, OptionError
 if TYPE_CHECKING:
     import psycopg
 
-DataFormat = Literal["json", "csv"]
-FORMATS: tuple[DataFormat, ...] = ("json", "csv")
+DataFormat = Literal["json", "csv", "parquet"]
+FORMATS: tuple[DataFormat, ...] = ("json", "csv", "parquet")
+SUFFIXES = (".json", ".csv", ".parquet")
 HISTORY_SCHEMA = "_nself"  # nself's migration history is not data
 Progress = Callable[[str], None]
 
@@ -135,7 +136,7 @@ def export_data(
     import psycopg
 
     if fmt not in FORMATS:
-        raise OptionError(f"--format: expected json or csv, got {fmt!r}")
+        raise OptionError(f"--format: expected json, csv or parquet, got {fmt!r}")
     written: list[TableFile] = []
     with connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -152,11 +153,14 @@ def export_data(
                     key = _primary_key(conn, qualified(schema, table))
                     # Primary-key order makes two exports of the same rows the same bytes.
                     order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
-                    rows = (
-                        _export_json(conn, schema, table, order, path)
-                        if fmt == "json"
-                        else _export_csv(conn, schema, table, order, path)
-                    )
+                    if fmt == "parquet":
+                        from nself.runtime.parquet_io import export_table  # pyarrow only when asked for
+
+                        rows = export_table(conn, schema, table, order, path)
+                    elif fmt == "json":
+                        rows = _export_json(conn, schema, table, order, path)
+                    else:
+                        rows = _export_csv(conn, schema, table, order, path)
                     written.append(TableFile(name, str(path), rows))
         except psycopg.Error as exc:
             raise NselfError(f"export failed: {scrub(error_message(exc), url)}") from None
@@ -199,15 +203,19 @@ class _Planned:
 
 def data_files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".csv") and p.is_file())
+        files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
         if not files:
-            raise OptionError(f"{path}: no .json or .csv files in this directory")
+            raise OptionError(f"{path}: no .json, .csv or .parquet files in this directory")
         return files
     if not path.is_file():
         raise OptionError(f"{path}: no such file or directory")
-    if path.suffix not in (".json", ".csv"):
-        raise OptionError(f"{path}: expected a .json or .csv file")
+    if path.suffix not in SUFFIXES:
+        raise OptionError(f"{path}: expected a .json, .csv or .parquet file")
     return [path]
+
+
+def _format_of(path: Path) -> DataFormat:
+    return "json" if path.suffix == ".json" else "parquet" if path.suffix == ".parquet" else "csv"
 
 
 def _resolve(conn: psycopg.Connection[Any], path: Path, name: str) -> tuple[str, str]:
@@ -289,7 +297,7 @@ def import_data(
                     name = table if table is not None else file.name.rsplit(".", 1)[0]
                     schema, relname = _resolve(conn, file, name)
                     planned.append(
-                        _Planned(file, "json" if file.suffix == ".json" else "csv", schema, relname)
+                        _Planned(file, _format_of(file), schema, relname)
                     )
                 ordered = _parents_first(conn, planned)
                 # Constraints declared DEFERRABLE wait until commit, so a cycle of them loads too.
@@ -342,6 +350,20 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
         names = [str(c[0]) for c in columns if str(c[0]) in keys and str(c[0]) not in generated]
         source = f"json_populate_recordset(NULL::{item.regclass}, {PARAMETER}::json)"
         params: tuple[Any, ...] | None = (text,)
+    elif item.fmt == "parquet":
+        from nself.runtime.parquet_io import load_into_temp, parquet_columns
+
+        header = parquet_columns(item.path)
+        unknown = sorted(set(header) - known)
+        if unknown:
+            raise DataFileError(
+                f"{item.path}: column {unknown[0]!r} is not in table {item.schema}.{item.table}"
+            )
+        if header:
+            load_into_temp(conn, item.path, item.regclass)
+        names = [c for c in header if c not in generated]
+        source = "pg_temp.nself_import"
+        params = None
     else:
         header = _read_csv_header(item.path)
         unknown = sorted(set(header) - known)
