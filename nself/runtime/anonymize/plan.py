@@ -354,6 +354,8 @@ def _compile_rule(
 def _json_value_function(rule: Rule, keyed: Keyed, label: str) -> Callable[[Any], Any]:
     """A function over JSON scalars: strings through the text form of the strategy, numbers
     through its numeric form where it has one."""
+    if rule.spec.strategy == "keep":
+        return lambda value: value
     key_name = label.rsplit(".", 1)[-1]
     changes = rule.spec.strategy in ("fake", "hash", "mask", "noise")
     try:

@@ -206,3 +206,22 @@ def test_a_failed_copy_leaves_the_target_as_it_was(source: str, new_database: Ne
     )  # and no DETAIL: it would quote the row, personal data included
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT name FROM roles ORDER BY id").fetchall() == [("also kept",), ("kept",)]
+
+
+def test_decoding_and_encoding_copy_text_is_exact(new_database: NewDatabase) -> None:
+    """Values with tabs, newlines, backslashes, `\\N`, NUL-free control characters and
+    non-ASCII pass through a rewritten column (`keep`) exactly."""
+    ddl = "CREATE TABLE odd (id int PRIMARY KEY, t text, j jsonb, v varchar(5));"
+    rows = (
+        "INSERT INTO odd VALUES (1, E'a\\tb\\nc\\\\d\\re', '{\"k\": \"x\\ty\"}', 'é\\\\'), (2, '\\N', '[]', ''), "
+        "(3, NULL, NULL, NULL), (4, E'\\x01\\x7f snow ☃ 𝄞', '{\"a\": {\"b\": [1, \"\\\\\"]}}', 'ß')"
+    )
+    source, target = new_database("odd_src"), new_database("odd_dst")
+    run_sql(source, ddl + rows)
+    run_sql(target, ddl)
+    catalog = introspect(source)
+    config = parse_config("tables:\n  odd:\n    t: keep\n    v: keep\n    j: {json: {'*': keep}}\n", "k.yaml")
+    sync(source, target, catalog=catalog, plan=make_plan(catalog, config, KEY))
+    query = "SELECT md5(string_agg(o::text, '|' ORDER BY id)) FROM odd o"
+    with psycopg.connect(source) as s, psycopg.connect(target) as t:
+        assert s.execute(query).fetchone() == t.execute(query).fetchone()
