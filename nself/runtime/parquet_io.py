@@ -129,11 +129,106 @@ def _plan_columns(conn: psycopg.Connection[Any], regclass: str) -> list[ColumnPl
     return plans
 
 
+def _csv_readable(pa: Any, arrow: Any) -> bool:
+    """Types pyarrow's C++ CSV reader parses from PostgreSQL's CSV output."""
+    return bool(
+        pa.types.is_integer(arrow)
+        or pa.types.is_floating(arrow)
+        or pa.types.is_decimal(arrow)
+        or pa.types.is_string(arrow)
+        or pa.types.is_boolean(arrow)
+        or pa.types.is_date32(arrow)
+        or pa.types.is_timestamp(arrow)
+        or pa.types.is_dictionary(arrow)
+    )
+
+
 def export_table(conn: psycopg.Connection[Any], schema: str, table: str, order: str, path: Path) -> int:
-    """Write `schema.table` to `path` (inside the caller's snapshot); the number of rows."""
+    """Write `schema.table` to `path` (inside the caller's snapshot); the number of rows.
+
+    When every column has a type pyarrow's CSV reader parses, the rows travel as
+    `COPY ... (FORMAT csv)` through a spool file into that reader (no Python object per
+    value); otherwise, or if the reader refuses a value, through a cursor."""
     pa = _pyarrow()
     regclass = qualified(schema, table)
     columns = _plan_columns(conn, regclass)
+    if columns and all(_csv_readable(pa, c.arrow) for c in columns):
+        try:
+            with conn.transaction():  # a savepoint: the slow path can still run after a failure
+                return _export_via_csv(conn, regclass, columns, order, path)
+        except pa.ArrowInvalid:
+            pass
+    return _export_via_cursor(conn, regclass, columns, order, path)
+
+
+def _export_via_csv(
+    conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
+) -> int:
+    import tempfile
+
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    pa = _pyarrow()
+    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    selects = []
+    read_types = {}
+    for column in columns:
+        if pa.types.is_timestamp(column.arrow) and column.arrow.tz is not None:
+            selects.append(f"({column.select} AT TIME ZONE 'UTC')")  # a UTC wall clock, no offset to parse
+            read_types[column.name] = pa.timestamp("us")
+        elif pa.types.is_dictionary(column.arrow):
+            selects.append(column.select)
+            read_types[column.name] = pa.string()
+        else:
+            selects.append(column.select)
+            read_types[column.name] = column.arrow
+    names = [c.name for c in columns]
+    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
+    with tempfile.TemporaryFile(prefix="nself-parquet-") as spool:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
+            ) as copy,
+        ):
+            for chunk in copy:
+                spool.write(chunk)
+        spool.seek(0)
+        reader = pcsv.open_csv(
+            spool,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            # A one-column row holding NULL is an empty line: a row, not nothing.
+            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types=read_types,
+                null_values=[""],  # PostgreSQL writes NULL as an empty unquoted field...
+                quoted_strings_can_be_null=False,  # ...and an empty string as ""
+                strings_can_be_null=True,
+                true_values=["t"],
+                false_values=["f"],
+            ),
+        )
+        rows = 0
+        with pa.parquet.ParquetWriter(str(path), arrow_schema) as writer:
+            for batch in reader:
+                arrays = []
+                for index, column in enumerate(columns):
+                    array = batch.column(index)
+                    if pa.types.is_dictionary(column.arrow):
+                        array = pc.dictionary_encode(array).cast(column.arrow)
+                    elif array.type != column.arrow:
+                        array = array.cast(column.arrow)
+                    arrays.append(array)
+                writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
+                rows += batch.num_rows
+    return rows
+
+
+def _export_via_cursor(
+    conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
+) -> int:
+    pa = _pyarrow()
     arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
     rows = 0
     select = ", ".join(c.select for c in columns) or "NULL"
