@@ -246,18 +246,23 @@ def _text(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any])
     target = max(len(value), 1)
     if ctype.length is not None:
         target = min(target, ctype.length)
+    # Every word is at least 2 letters and a space: target // 3 + 1 words always suffice.
+    pool = draw.raw(2 * (target // 3 + 1))
+    vocabulary = words.WORDS
+    count = len(vocabulary)
     parts: list[str] = []
     size = 0
+    index = 0
     while size < target:
-        word = draw.choice(words.WORDS)
+        word = vocabulary[(pool[index] << 8 | pool[index + 1]) % count]
+        index += 2
         parts.append(word)
         size += len(word) + 1
     sentence = " ".join(parts)
     sentence = sentence[:1].upper() + sentence[1:]
-    return fit(
-        sentence if ctype.length is not None and len(sentence) >= ctype.length else sentence + ".",
-        ctype.length,
-    )
+    if ctype.length is None or len(sentence) < ctype.length:
+        sentence += "."
+    return fit(sentence, ctype.length)
 
 
 def _url(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
