@@ -35,6 +35,8 @@ def decode_field(raw: bytes) -> str | None:
 def encode_field(value: str | None) -> bytes:
     if value is None:
         return NULL
+    if "\\" not in value and value.isprintable():  # no tab, newline or carriage return either
+        return value.encode("utf-8")
     return (
         value.replace("\\", "\\\\")
         .replace("\t", "\\t")

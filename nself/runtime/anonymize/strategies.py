@@ -83,12 +83,10 @@ class Keyed:
     never the column, so one input gives one output in every table."""
 
     def __init__(self, key: bytes) -> None:
-        self._base = hmac.new(key, digestmod=hashlib.sha256)
+        self._key = key
 
     def digest(self, label: str, value: str, attempt: int = 0) -> bytes:
-        mac = self._base.copy()
-        mac.update(f"{label}\0{attempt}\0{value}".encode())
-        return mac.digest()
+        return hmac.digest(self._key, f"{label}\0{attempt}\0{value}".encode(), hashlib.sha256)
 
     def stream(self, label: str, value: str, attempt: int = 0) -> Draw:
         return Draw(self, label, value, attempt)

@@ -146,3 +146,20 @@ def test_config_shape_errors(text: str, message: str) -> None:
     with pytest.raises(SourceError) as caught:
         parse_config(text, "a.yaml")
     assert str(caught.value).startswith(message), str(caught.value)
+
+
+# Frozen: these exact outputs are a promise. A change to a word list, the derivation or a
+# kind changes every anonymised copy users have made; it must be deliberate (update here).
+@pytest.mark.parametrize(
+    ("spec", "value", "expected"),
+    [
+        (Spec("fake", "email"), "jane@corp.test", "perrin.merriweather715@example.com"),
+        (Spec("fake", "name"), "Jane Roe", "Tove Everhart"),
+        (Spec("fake", "phone"), "+1 555-123-4567", "+1 304-347-8973"),
+        (Spec("fake", "text"), "Some free text here", "Nibh adipiscing cupidatat."),
+        (Spec("fake", "address"), "1 Main St, Town", "296 Hawthorn Street, Northwold"),
+        (Spec("hash"), "123-45-6789", "bf79485ec21d4cd726a64857b7d07815ee203e29e15a9fbd2e9625b9d4fa4649"),
+    ],
+)
+def test_outputs_are_frozen(spec: Spec, value: str, expected: str) -> None:
+    assert run(spec, value) == expected
