@@ -316,6 +316,8 @@ def _date(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any])
     return moment.isoformat(sep=" ") + ("+00" if ctype.category == "timestamptz" else "")
 
 
+SUFFIX_AFTER = 20  # attempts at a plain value before a unique column gets numbered ones
+
 FakeKind = Callable[[Draw, str, ColumnType, Mapping[str, Any]], str]
 
 TEXTUAL = frozenset({"text"})
@@ -435,7 +437,14 @@ def _build_fake(spec: Spec, keyed: Keyed, column: str, ctype: ColumnType) -> Val
     options = dict(spec.options)
 
     def fake(value: str, attempt: int) -> str:
-        return make(keyed.stream(label, value, attempt), value, ctype, options)
+        made = make(keyed.stream(label, value, attempt), value, ctype, options)
+        if attempt >= SUFFIX_AFTER and categories is TEXTUAL:
+            # A unique column with more values than the word lists can name apart: a numbered
+            # variant, still deterministic, always found.
+            suffix = f" {attempt - SUFFIX_AFTER + 2}"
+            keep = len(made) if ctype.length is None else max(0, ctype.length - len(suffix))
+            made = made[:keep] + suffix
+        return made
 
     return fake
 
