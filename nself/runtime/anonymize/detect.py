@@ -24,7 +24,7 @@ SAMPLE_ROWS = 200
 
 # (pattern on the column or key name, rule, what the name says)
 NAME_RULES: tuple[tuple[str, str, str], ...] = (
-    (r"e_?mail", "fake:email", "an email address"),
+    (r"e[-_ ]?mail", "fake:email", "an email address"),
     (r"first_?name|given_?name|forename", "fake:first_name", "a first name"),
     (r"last_?name|surname|family_?name", "fake:last_name", "a last name"),
     (

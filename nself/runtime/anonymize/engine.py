@@ -197,7 +197,7 @@ def sync(
                 target.execute("SET CONSTRAINTS ALL DEFERRED")
                 if order:
                     current = "TRUNCATE"
-                    target.execute("TRUNCATE " + ", ".join(qualified(t.schema, t.name) for t in order))
+                    target.execute(_truncate_sql(order))
                 for position, table in enumerate(order, start=1):
                     current = f"{table.schema}.{table.name}"
                     if progress:
@@ -248,6 +248,14 @@ def _copy_table(
                 for block in whole_lines(out):
                     into.write(transformer.rows(block))
         return max(in_cursor.rowcount, 0)
+
+
+def _truncate_sql(tables: list[m.Table]) -> str:
+    """TRUNCATE of exactly these tables: ONLY, so an inheritance child that is not copied
+    keeps its rows (a partitioned table's partitions are its rows, and ONLY is refused there)."""
+    return "TRUNCATE " + ", ".join(
+        ("" if t.partition_by is not None else "ONLY ") + qualified(t.schema, t.name) for t in tables
+    )
 
 
 def _referencing_closure(catalog: m.Catalog, start: set[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -313,7 +321,7 @@ def anonymize_in_place(
                     conn.execute("SET CONSTRAINTS ALL DEFERRED")
                     current = "TRUNCATE"
                     if order:
-                        conn.execute("TRUNCATE " + ", ".join(qualified(t.schema, t.name) for t in order))
+                        conn.execute(_truncate_sql(order))
                     for position, (table, spool) in enumerate(spools, start=1):
                         current = f"{table.schema}.{table.name}"
                         columns = _copied_columns(table)

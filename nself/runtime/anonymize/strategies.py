@@ -345,7 +345,7 @@ FAKE_KINDS: dict[str, tuple[FakeKind, frozenset[str]]] = {
 
 # What `fake` makes when the rule does not say: guessed from the column's name, then its type.
 NAME_HINTS: tuple[tuple[str, str], ...] = (
-    (r"e_?mail", "email"),
+    (r"e[-_ ]?mail", "email"),
     (r"first_?name|given_?name|forename", "first_name"),
     (r"last_?name|surname|family_?name", "last_name"),
     (r"user_?name|login|handle|nickname", "username"),

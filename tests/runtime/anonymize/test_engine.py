@@ -259,3 +259,49 @@ def test_the_same_value_gets_the_same_fake_in_every_table(source: str, new_datab
             "WHERE p.billing_address IS DISTINCT FROM o.shipping_address"
         ).fetchone()
         assert differ == (0,)
+
+
+def test_partitions_inheritance_and_odd_names(new_database: NewDatabase) -> None:
+    ddl = (
+        "CREATE TABLE ev (id int, at date NOT NULL, email text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);"
+        "CREATE TABLE ev_2023 PARTITION OF ev FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');"
+        "CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+        "CREATE TABLE base (id int PRIMARY KEY, email text); CREATE TABLE child (extra int) INHERITS (base);"
+        'CREATE TABLE "Odd ""Name""" ("e-mail" text UNIQUE, n int);'
+    )
+    rows = (
+        "INSERT INTO ev VALUES (1, '2023-05-01', 'a@x.test'), (2, '2024-05-01', 'b@x.test');"
+        "INSERT INTO base VALUES (1, 'c@x.test'); INSERT INTO child VALUES (2, 'd@x.test', 5);"
+        'INSERT INTO "Odd ""Name""" VALUES (\'e@x.test\', 1);'
+    )
+    source, target = new_database("odd_src"), new_database("odd_dst")
+    run_sql(source, ddl + rows)
+    run_sql(target, ddl)
+    catalog = introspect(source)
+    config = parse_config(
+        "tables:\n  ev:\n    email: fake\n  base:\n    email: fake\n  'Odd \"Name\"':\n    e-mail: fake\n",
+        "o.yaml",
+    )
+    sync(source, target, catalog=catalog, plan=make_plan(catalog, config, KEY))
+    with psycopg.connect(target) as conn:
+        assert [
+            r[0][-12:] in ("@example.com", "@example.net", "@example.org")
+            for r in conn.execute("SELECT email FROM ev")
+        ] == [True, True]
+        assert conn.execute("SELECT count(*) FROM ONLY base WHERE email LIKE '%@example.%'").fetchone() == (
+            1,
+        )
+        assert conn.execute(
+            'SELECT count(*) FROM "Odd ""Name""" WHERE "e-mail" LIKE \'%@example.%\''
+        ).fetchone() == (1,)
+        # child is not configured: copied as it is.
+        assert conn.execute("SELECT email, extra FROM child").fetchall() == [("d@x.test", 5)]
+    # In place, only base configured: the inheritance child keeps its rows (TRUNCATE ONLY).
+    anonymize_in_place(
+        source,
+        catalog=catalog,
+        plan=make_plan(catalog, parse_config("tables:\n  base:\n    email: fake\n", "b.yaml"), KEY),
+    )
+    with psycopg.connect(source) as conn:
+        assert conn.execute("SELECT email, extra FROM child").fetchall() == [("d@x.test", 5)]
+        assert conn.execute("SELECT email LIKE '%@example.%' FROM ONLY base").fetchall() == [(True,)]
