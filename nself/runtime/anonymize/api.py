@@ -18,7 +18,7 @@ from nself.connection import connect, scrub
 from nself.errors import OptionError, ProductionGuardError
 from nself.frontends.live import introspect
 from nself.ir import model as m
-from nself.runtime.anonymize.config import CONFIG_PATH, Config, anonymize_key, load_config
+from nself.runtime.anonymize.config import CONFIG_PATH, Config, anonymize_key, load_config, parse_config
 from nself.runtime.anonymize.detect import render_config, suggest
 from nself.runtime.anonymize.engine import (
     PreviewTable,
@@ -177,19 +177,12 @@ def init_config(
         conn.read_only = True
         found = suggest(conn, catalog)
     text = render_config(found, catalog, f"environment {environment.name!r}")
-    load_config_text_check(text, str(path))
+    parse_config(text, str(path))  # what init writes must read back
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return InitResult(
         str(path), sum(1 for s in found if s.follows is None), len({(s.schema, s.table) for s in found})
     )
-
-
-def load_config_text_check(text: str, path: str) -> None:
-    """What init writes must read back (a bug here would hand users a broken file)."""
-    from nself.runtime.anonymize.config import parse_config
-
-    parse_config(text, path)
 
 
 def clone_environment(

@@ -91,7 +91,7 @@ class Config:
         return not any(t.columns for t in self.tables)
 
 
-def _where(node: yaml.Node, path: str) -> Position:
+def node_position(node: yaml.Node, path: str) -> Position:
     mark = node.start_mark
     return Position(path, mark.line + 1, mark.column + 1)
 
@@ -102,10 +102,10 @@ def load_config(path: Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OptionError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
-    return parse_config(text, _shown(path))
+    return parse_config(text, shown_path(path))
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """The path as errors show it: relative to the working directory when under it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -125,28 +125,28 @@ def parse_config(text: str, path: str) -> Config:
     if root is None:
         return Config(path)
     if not isinstance(root, yaml.MappingNode):
-        raise _where(root, path).error("expected a mapping with `tables:` (and `skip:`)")
+        raise node_position(root, path).error("expected a mapping with `tables:` (and `skip:`)")
     tables: list[TableRules] = []
     skip: list[tuple[str, Position]] = []
     for key, value in root.value:
-        name = _scalar(key, path, "a key")
+        name = scalar(key, path, "a key")
         if name == "tables":
-            if _is_null(value):
+            if is_null(value):
                 continue
             if not isinstance(value, yaml.MappingNode):
-                raise _where(value, path).error("tables: expected a mapping of table name to columns")
+                raise node_position(value, path).error("tables: expected a mapping of table name to columns")
             for table_key, table_value in value.value:
-                table = _scalar(table_key, path, "a table name")
+                table = scalar(table_key, path, "a table name")
                 if table == "skip" and isinstance(table_value, yaml.SequenceNode):
                     skip.extend(_skip_list(table_value, path))
                     continue
                 tables.append(_table(table, table_key, table_value, path))
         elif name == "skip":
             if not isinstance(value, yaml.SequenceNode):
-                raise _where(value, path).error("skip: expected a list of table names")
+                raise node_position(value, path).error("skip: expected a list of table names")
             skip.extend(_skip_list(value, path))
         else:
-            raise _where(key, path).error(f"unknown key {name!r} (expected tables or skip)")
+            raise node_position(key, path).error(f"unknown key {name!r} (expected tables or skip)")
     seen: dict[str, Position] = {}
     for table_rules in tables:
         if table_rules.name in seen:
@@ -158,34 +158,36 @@ def parse_config(text: str, path: str) -> Config:
     return Config(path, tuple(tables), tuple(skip))
 
 
-def _is_null(node: yaml.Node) -> bool:
+def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
-def _scalar(node: yaml.Node, path: str, what: str) -> str:
+def scalar(node: yaml.Node, path: str, what: str) -> str:
     if not isinstance(node, yaml.ScalarNode):
-        raise _where(node, path).error(f"expected {what}")
+        raise node_position(node, path).error(f"expected {what}")
     return str(node.value)
 
 
 def _skip_list(node: yaml.SequenceNode, path: str) -> list[tuple[str, Position]]:
-    return [(_scalar(item, path, "a table name"), _where(item, path)) for item in node.value]
+    return [(scalar(item, path, "a table name"), node_position(item, path)) for item in node.value]
 
 
 def _table(name: str, key: yaml.Node, node: yaml.Node, path: str) -> TableRules:
-    if _is_null(node):
-        return TableRules(name, (), _where(key, path))
+    if is_null(node):
+        return TableRules(name, (), node_position(key, path))
     if not isinstance(node, yaml.MappingNode):
-        raise _where(node, path).error(f"tables.{name}: expected a mapping of column to strategy")
+        raise node_position(node, path).error(f"tables.{name}: expected a mapping of column to strategy")
     columns: list[ColumnRules] = []
     for column_key, column_value in node.value:
-        column = _scalar(column_key, path, "a column name")
+        column = scalar(column_key, path, "a column name")
         if any(c.column == column for c in columns):
-            raise _where(column_key, path).error(f"tables.{name}.{column} appears twice")
+            raise node_position(column_key, path).error(f"tables.{name}.{column} appears twice")
         if isinstance(column_value, yaml.SequenceNode):
             rules = tuple(_rule(item, path, f"tables.{name}.{column}") for item in column_value.value)
             if not rules:
-                raise _where(column_value, path).error(f"tables.{name}.{column}: an empty list of rules")
+                raise node_position(column_value, path).error(
+                    f"tables.{name}.{column}: an empty list of rules"
+                )
         else:
             rules = (_rule(column_value, path, f"tables.{name}.{column}"),)
         for rule in rules[:-1]:
@@ -193,8 +195,8 @@ def _table(name: str, key: yaml.Node, node: yaml.Node, path: str) -> TableRules:
                 raise rule.position.error(
                     f"tables.{name}.{column}: only the last rule may go without `where` (the rules after it never apply)"
                 )
-        columns.append(ColumnRules(column, rules, _where(column_key, path)))
-    return TableRules(name, tuple(columns), _where(key, path))
+        columns.append(ColumnRules(column, rules, node_position(column_key, path)))
+    return TableRules(name, tuple(columns), node_position(key, path))
 
 
 def parse_strategy(text: str, position: Position, where: str, *, mapping: bool = False) -> Spec:
@@ -211,8 +213,8 @@ def parse_strategy(text: str, position: Position, where: str, *, mapping: bool =
 
 
 def _rule(node: yaml.Node, path: str, where: str) -> Rule:
-    position = _where(node, path)
-    if _is_null(node):  # `credit_card: null` in the plan's example
+    position = node_position(node, path)
+    if is_null(node):  # `credit_card: null` in the plan's example
         return Rule(Spec("null"), position=position)
     if isinstance(node, yaml.ScalarNode):
         return Rule(parse_strategy(str(node.value), position, where), position=position)
@@ -220,23 +222,25 @@ def _rule(node: yaml.Node, path: str, where: str) -> Rule:
         raise position.error(f"{where}: expected a strategy name or a mapping with `strategy:`")
     values: dict[str, yaml.Node] = {}
     for key, value in node.value:
-        values[_scalar(key, path, "an option name")] = value
+        values[scalar(key, path, "an option name")] = value
     json_node = values.pop("json", None)
     where_node = values.pop("where", None)
     strategy_node = values.pop("strategy", None)
     kind_node = values.pop("kind", None)
     condition = None
     if where_node is not None:
-        condition = _scalar(where_node, path, "an SQL condition")
+        condition = scalar(where_node, path, "an SQL condition")
         if not condition.strip():
-            raise _where(where_node, path).error(f"{where}.where: an empty condition")
+            raise node_position(where_node, path).error(f"{where}.where: an empty condition")
     paths: list[tuple[str, Rule]] = []
     if json_node is not None:
         if not isinstance(json_node, yaml.MappingNode):
-            raise _where(json_node, path).error(f"{where}.json: expected a mapping of key path to strategy")
+            raise node_position(json_node, path).error(
+                f"{where}.json: expected a mapping of key path to strategy"
+            )
         for key, value in json_node.value:
-            key_path = _scalar(key, path, "a key path")
-            parse_json_path(key_path, _where(key, path))
+            key_path = scalar(key, path, "a key path")
+            parse_json_path(key_path, node_position(key, path))
             paths.append((key_path, _rule(value, path, f"{where}.json.{key_path}")))
     if strategy_node is None:
         if not paths:
@@ -245,18 +249,21 @@ def _rule(node: yaml.Node, path: str, where: str) -> Rule:
             raise position.error(f"{where}: options need a `strategy:`")
         return Rule(Spec("keep"), condition, tuple(paths), position)
     spec = parse_strategy(
-        _scalar(strategy_node, path, "a strategy name"), _where(strategy_node, path), where, mapping=True
+        scalar(strategy_node, path, "a strategy name"),
+        node_position(strategy_node, path),
+        where,
+        mapping=True,
     )
     kind = spec.kind
     if kind_node is not None:
         if spec.strategy != "fake":
-            raise _where(kind_node, path).error(f"{where}: only fake takes a kind")
-        kind = _scalar(kind_node, path, "a kind")
+            raise node_position(kind_node, path).error(f"{where}: only fake takes a kind")
+        kind = scalar(kind_node, path, "a kind")
     options: list[tuple[str, Any]] = []
     for option, value in values.items():
         if option not in OPTIONS[spec.strategy]:
             known = ", ".join(sorted(OPTIONS[spec.strategy])) or "none"
-            raise _where(node, path).error(
+            raise node_position(node, path).error(
                 f"{where}: unknown option {option!r} for {spec.strategy} (known: {known})"
             )
         options.append((option, yaml.safe_load(yaml.serialize(value))))

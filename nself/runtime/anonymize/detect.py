@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nself.ir import model as m
-from nself.runtime.anonymize.plan import _unique_columns
+from nself.runtime.anonymize.plan import unique_columns
 from nself.runtime.anonymize.strategies import ColumnType, column_type
 from nself.runtime.data_io import HISTORY_SCHEMA, qualified, quote_ident
 
@@ -111,7 +111,7 @@ def _fits(rule: str, ctype: ColumnType, unique: bool) -> str | None:
 def suggest(conn: psycopg.Connection[Any], catalog: m.Catalog, *, sample: bool = True) -> list[Suggestion]:
     """A suggestion for every column that looks personal, in table and column order."""
     domains = {f"{d.schema}.{d.name}": d.data_type for d in catalog.domains}
-    unique = _unique_columns(catalog)
+    unique = unique_columns(catalog)
     references: dict[tuple[str, str, str], tuple[str, str, str]] = {}
     for table in catalog.tables:
         for fk in table.foreign_keys:

@@ -186,7 +186,7 @@ class _Groups:
         return sorted(n for n in list(self.parent) if self.find(n) == root)
 
 
-def _unique_columns(catalog: m.Catalog) -> set[Column]:
+def unique_columns(catalog: m.Catalog) -> set[Column]:
     unique: set[Column] = set()
     for table in catalog.tables:
         for constraint in table.constraints:
@@ -235,7 +235,7 @@ def bind(config: Config, catalog: m.Catalog, keyed: Keyed) -> Plan:
         for fk in table.foreign_keys:
             for own, ref in zip(fk.columns, fk.ref_columns, strict=False):
                 groups.union((table.schema, table.name, own), (fk.ref_schema, fk.ref_table, ref))
-    unique = _unique_columns(catalog)
+    unique = unique_columns(catalog)
 
     plan = Plan({}, set(skipped))
     tables = {(t.schema, t.name): t for t in catalog.tables}

@@ -27,7 +27,7 @@ import yaml
 
 from nself.errors import OptionError, SourceError
 from nself.ir import model as m
-from nself.runtime.anonymize.config import Position, _is_null, _scalar, _shown, _where
+from nself.runtime.anonymize.config import Position, is_null, node_position, scalar, shown_path
 from nself.runtime.anonymize.plan import resolve_table
 from nself.runtime.data_io import qualified
 
@@ -55,7 +55,7 @@ def load_subset(path: Path) -> SubsetSpec:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OptionError(f"--subset: cannot read {path}: {exc.strerror or exc}") from None
-    return parse_subset(text, _shown(path))
+    return parse_subset(text, shown_path(path))
 
 
 def parse_subset(text: str, path: str) -> SubsetSpec:
@@ -71,32 +71,44 @@ def parse_subset(text: str, path: str) -> SubsetSpec:
         raise SourceError(path, 1, 1, "expected a mapping with `start:`")
     starts: list[Start] = []
     for key, value in root.value:
-        if _scalar(key, path, "a key") != "start":
-            raise _where(key, path).error(f"unknown key {_scalar(key, path, 'a key')!r} (expected start)")
+        if scalar(key, path, "a key") != "start":
+            raise node_position(key, path).error(
+                f"unknown key {scalar(key, path, 'a key')!r} (expected start)"
+            )
         if not isinstance(value, yaml.MappingNode):
-            raise _where(value, path).error("start: expected a mapping of table to {where, order_by, limit}")
+            raise node_position(value, path).error(
+                "start: expected a mapping of table to {where, order_by, limit}"
+            )
         for table_key, settings in value.value:
-            table = _scalar(table_key, path, "a table name")
+            table = scalar(table_key, path, "a table name")
             options: dict[str, str] = {}
-            if not _is_null(settings):
+            if not is_null(settings):
                 if not isinstance(settings, yaml.MappingNode):
-                    raise _where(settings, path).error(
+                    raise node_position(settings, path).error(
                         f"start.{table}: expected a mapping of where, order_by, limit"
                     )
                 for option_key, option_value in settings.value:
-                    option = _scalar(option_key, path, "an option")
+                    option = scalar(option_key, path, "an option")
                     if option not in ("where", "order_by", "limit"):
-                        raise _where(option_key, path).error(
+                        raise node_position(option_key, path).error(
                             f"start.{table}: unknown option {option!r} (where, order_by, limit)"
                         )
-                    options[option] = _scalar(option_value, path, option)
+                    options[option] = scalar(option_value, path, option)
             limit = None
             if "limit" in options:
                 if not options["limit"].isdigit():
-                    raise _where(table_key, path).error(f"start.{table}.limit: expected a whole number")
+                    raise node_position(table_key, path).error(
+                        f"start.{table}.limit: expected a whole number"
+                    )
                 limit = int(options["limit"])
             starts.append(
-                Start(table, options.get("where"), options.get("order_by"), limit, _where(table_key, path))
+                Start(
+                    table,
+                    options.get("where"),
+                    options.get("order_by"),
+                    limit,
+                    node_position(table_key, path),
+                )
             )
     if not starts:
         raise SourceError(path, 1, 1, "start: name at least one table")
