@@ -27,18 +27,8 @@ def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path) -> None
     venv.create(env_dir, with_pip=False, system_site_packages=True)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(tmp_path / "site"),
-            str(REPO),
-        ],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(tmp_path / "site"), str(REPO)],
         check=True,
         capture_output=True,
     )
@@ -49,11 +39,7 @@ def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path) -> None
         "print(sorted(p.name for p in importlib.resources.files('nself.templates').iterdir())[:3])"
     )
     done = subprocess.run(
-        [str(python), "-P", "-c", script],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(site)},
-        capture_output=True,
-        text=True,
+        [str(python), "-P", "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(site)}, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert str(REPO) not in done.stdout

@@ -44,9 +44,7 @@ def project(tmp_path: Path, new_database: NewDatabase) -> tuple[Path, dict[str, 
     (tmp_path / "nself.toml").write_text(CONFIG)
     migrations = tmp_path / "nself" / "migrations"
     migrations.mkdir(parents=True)
-    (migrations / "001_20260101_t.sql").write_text(
-        "-- migrate:up\nCREATE TABLE t (x int);\n-- migrate:down\nDROP TABLE t;\n"
-    )
+    (migrations / "001_20260101_t.sql").write_text("-- migrate:up\nCREATE TABLE t (x int);\n-- migrate:down\nDROP TABLE t;\n")
     env = {
         "NSELF_TEST_STAGING_URL": with_password(new_database("staging")),
         "NSELF_TEST_PROD_URL": with_password(new_database("prod")),
@@ -104,9 +102,7 @@ def test_passwords_never_appear_in_output(project: tuple[Path, dict[str, str]]) 
     unreachable = {**env, "NSELF_TEST_STAGING_URL": f"postgresql://app:{PASSWORD}@127.0.0.1:1/app"}
     results.append(run_nself("db", "migrate", "--env", "staging", cwd=root, env=unreachable))
     results.append(run_nself("--debug", "db", "migrate", "--env", "staging", cwd=root, env=unreachable))
-    for args, result in zip(
-        [*commands_to_scan(), ("unreachable",), ("unreachable --debug",)], results, strict=True
-    ):
+    for args, result in zip([*commands_to_scan(), ("unreachable",), ("unreachable --debug",)], results, strict=True):
         assert PASSWORD not in result.stdout + result.stderr, args
     assert results[0].code == 0, results[0].stderr
     assert "error: <query>:1:" in results[4].stderr

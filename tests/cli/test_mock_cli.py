@@ -10,10 +10,7 @@ from tests.conftest import run_sql
 
 
 def test_init_preview_export_import(tmp_path: Path, database: str) -> None:
-    run_sql(
-        database,
-        "CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text, age int CHECK (age >= 18));",
-    )
+    run_sql(database, "CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text, age int CHECK (age >= 18));")
     (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
     env = {"NSELF_MOCK_DEV": database}
     init = run_nself("mock", "init", "--env", "dev", "--seed", "7", cwd=tmp_path, env=env)
@@ -23,15 +20,11 @@ def test_init_preview_export_import(tmp_path: Path, database: str) -> None:
     assert "age:\n        type: integer\n        min: 18\n" in config  # ranges from CHECKs
     assert "generator_version=1" in (tmp_path / "nself/mock/mock.seed").read_text()
 
-    preview = run_nself(
-        "mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env
-    )
+    preview = run_nself("mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env)
     assert preview.code == 0, preview.stderr
     rows = json.loads(preview.stdout)
     assert len(rows) == 3 and all(int(r["age"]) >= 18 for r in rows)
-    again = run_nself(
-        "mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env
-    )
+    again = run_nself("mock", "preview", "users", "--rows", "3", "--json", "--env", "dev", cwd=tmp_path, env=env)
     assert json.loads(again.stdout) == rows
 
     assert run_nself("mock", "export", "-o", "shared.tar.gz", cwd=tmp_path).code == 0

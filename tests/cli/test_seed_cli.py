@@ -27,24 +27,10 @@ def test_seed_lifecycle(tmp_path: Path, database: str) -> None:
     assert json.loads(listed.stdout) == ["001_roles.sql", "staging/001_demo.sql"]
     first = run_nself("seed", "--env", "staging", cwd=tmp_path, env=env)
     assert first.code == 0, first.stderr
-    status = json.loads(
-        run_nself("seed", "status", "--env", "staging", "--json", cwd=tmp_path, env=env).stdout
-    )
+    status = json.loads(run_nself("seed", "status", "--env", "staging", "--json", cwd=tmp_path, env=env).stdout)
     assert {s["name"]: s["status"] for s in status} == {"001_roles.sql": "ran", "staging/001_demo.sql": "ran"}
 
-    extracted = run_nself(
-        "seed",
-        "extract",
-        "roles",
-        "--where",
-        "name <> 'demo'",
-        "-o",
-        "out.sql",
-        "--env",
-        "staging",
-        cwd=tmp_path,
-        env=env,
-    )
+    extracted = run_nself("seed", "extract", "roles", "--where", "name <> 'demo'", "-o", "out.sql", "--env", "staging", cwd=tmp_path, env=env)
     assert extracted.code == 0, extracted.stderr
     assert (tmp_path / "out.sql").read_text().count("INSERT INTO") == 2
 

@@ -78,30 +78,19 @@ def prelude_builder() -> CatalogBuilder:
     builder.add(Sequence("public", "Mixed_Seq"))
     builder.add(Domain("public", "year", "integer"))
     builder.add(Domain("public", "email", "text"))
-    builder.add(
-        CompositeType("public", "pair", (CompositeAttribute("a", "integer"), CompositeAttribute("b", "text")))
-    )
+    builder.add(CompositeType("public", "pair", (CompositeAttribute("a", "integer"), CompositeAttribute("b", "text"))))
     builder.add(Function("public", "add_one", (FunctionArgument("x", "integer"),), returns="integer"))
     builder.add(
         Function(
-            "public",
-            "label",
-            (FunctionArgument("x", "text"), FunctionArgument("y", "text", default="'z'::text")),
+            "public", "label", (FunctionArgument("x", "text"), FunctionArgument("y", "text", default="'z'::text")),
             returns="text",
         )
     )
-    builder.add(
-        Function("public", "total", (FunctionArgument("xs", "integer[]", "VARIADIC"),), returns="integer")
-    )
+    builder.add(Function("public", "total", (FunctionArgument("xs", "integer[]", "VARIADIC"),), returns="integer"))
     builder.add(
         Function(
-            "public",
-            "pairs",
-            (
-                FunctionArgument("n", "integer"),
-                FunctionArgument("a", "integer", "TABLE"),
-                FunctionArgument("b", "text", "TABLE"),
-            ),
+            "public", "pairs",
+            (FunctionArgument("n", "integer"), FunctionArgument("a", "integer", "TABLE"), FunctionArgument("b", "text", "TABLE")),
             returns="TABLE(a integer, b text)",
         )
     )
@@ -170,83 +159,17 @@ def create_table(oracle: Oracle, ddl: str) -> tuple[str, Any]:
 # --------------------------------------------------------------------------- types
 
 TYPES = [
-    "int",
-    "integer",
-    "int4",
-    "int8",
-    "bigint",
-    "smallint",
-    "int2",
-    "serial4",
-    "real",
-    "float",
-    "float(10)",
-    "float(30)",
-    "double precision",
-    "float8",
-    "numeric",
-    "numeric(10)",
-    "numeric(10,2)",
-    "decimal(5,1)",
-    "boolean",
-    "bool",
-    "text",
-    "varchar",
-    "varchar(255)",
-    "character varying(3)",
-    "char",
-    "char(3)",
-    "character(2)",
-    "bpchar",
-    "name",
-    '"char"',
-    "bytea",
-    "uuid",
-    "json",
-    "jsonb",
-    "date",
-    "time",
-    "time(3)",
-    "time with time zone",
-    "timetz",
-    "timestamp",
-    "timestamp(0)",
-    "timestamptz",
-    "timestamp(3) with time zone",
-    "timestamp without time zone",
-    "interval",
-    "interval(2)",
-    "interval year to month",
-    "interval day to second(3)",
-    "interval hour",
-    "bit",
-    "bit(5)",
-    "bit varying",
-    "varbit(5)",
-    "inet",
-    "cidr",
-    "macaddr",
-    "money",
-    "tsvector",
-    "tsquery",
-    "xml",
-    "point",
-    "int[]",
-    "integer[][]",
-    "text[]",
-    "varchar(10)[]",
-    "int4range",
-    "tstzrange",
-    "oid",
-    "regclass",
-    "mood",
-    "public.mood",
-    "mood[]",
-    '"Other"."Mixed Case"',
-    "pg_catalog.int4",
-    "pg_catalog.varchar(5)",
-    "double precision[]",
-    "timestamptz[]",
+    "int", "integer", "int4", "int8", "bigint", "smallint", "int2", "serial4", "real", "float",
+    "float(10)", "float(30)", "double precision", "float8", "numeric", "numeric(10)", "numeric(10,2)",
+    "decimal(5,1)", "boolean", "bool", "text", "varchar", "varchar(255)", "character varying(3)",
+    "char", "char(3)", "character(2)", "bpchar", "name", '"char"', "bytea", "uuid", "json", "jsonb",
+    "date", "time", "time(3)", "time with time zone", "timetz", "timestamp", "timestamp(0)",
+    "timestamptz", "timestamp(3) with time zone", "timestamp without time zone", "interval",
+    "interval(2)", "interval year to month", "interval day to second(3)", "interval hour",
+    "bit", "bit(5)", "bit varying", "varbit(5)", "inet", "cidr", "macaddr", "money", "tsvector",
+    "tsquery", "xml", "point", "int[]", "integer[][]", "text[]", "varchar(10)[]", "int4range",
+    "tstzrange", "oid", "regclass", "mood", "public.mood", "mood[]", '"Other"."Mixed Case"',
+    "pg_catalog.int4", "pg_catalog.varchar(5)", "double precision[]", "timestamptz[]",
 ]
 
 
@@ -521,7 +444,7 @@ def test_default_expression(oracle: Oracle, declared: str, source: str) -> None:
 CHECK_COLUMNS = (
     "ci citext, path ltree, kv hstore, price numeric, qty int, big bigint, small smallint, name varchar(20), body text, code char(2), "
     "status varchar, flag boolean, at timestamptz, day date, m mood, tags text[], data jsonb, "
-    'score double precision, ratio real, "Mixed" int, email varchar(255), y year, e email'
+    "score double precision, ratio real, \"Mixed\" int, email varchar(255), y year, e email"
 )
 
 CHECKS = [
@@ -566,7 +489,7 @@ CHECKS = [
     "jsonb_typeof(data) = 'object'",
     "score > 0",
     "ratio > 0.5",
-    '"Mixed" > 0',
+    "\"Mixed\" > 0",
     "qty <> ALL (ARRAY[1, 2])",
     "qty = ANY ('{1,2}')",
     "status = ANY (ARRAY['a', 'b'])",
@@ -782,9 +705,7 @@ def test_trigger_when(oracle: Oracle, source: str) -> None:
         "CREATE OR REPLACE FUNCTION public.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
         f"CREATE TRIGGER tr BEFORE UPDATE ON public.{name} FOR EACH ROW WHEN ({source}) EXECUTE FUNCTION public.noop()"
     )
-    trigger = parse_one(
-        f"CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN ({source}) EXECUTE FUNCTION f()"
-    )
+    trigger = parse_one(f"CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN ({source}) EXECUTE FUNCTION f()")
     mine = predicate_expression(trigger.whenClause, table_scope(stmt, prelude_builder()))
     ((definition,),) = oracle.query(
         "SELECT pg_get_triggerdef(oid, false) FROM pg_trigger WHERE tgrelid = %s::regclass", f"public.{name}"
@@ -809,9 +730,7 @@ def test_domain_check(oracle: Oracle, base: str, source: str) -> None:
     oracle.run(f"CREATE DOMAIN public.{name} AS {base} CHECK ({source})")
     create = parse_one(f"CREATE DOMAIN d AS {base} CHECK ({source})")
     scope = ExprScope(("public",), prelude_builder())
-    mine = domain_check_expression(
-        create.constraints[0].raw_expr, canonical_type(create.typeName, scope), scope
-    )
+    mine = domain_check_expression(create.constraints[0].raw_expr, canonical_type(create.typeName, scope), scope)
     ((theirs,),) = oracle.query(
         "SELECT pg_get_expr(conbin, 0) FROM pg_constraint WHERE contypid = %s::regtype", f"public.{name}"
     )
@@ -868,7 +787,9 @@ def test_partition(oracle: Oracle, columns: str, key: str, bound: str) -> None:
     builder = prelude_builder()
     scope = table_scope(create, builder)
     spec = partition_key(create.partspec, scope)
-    table = Table("public", parent, tuple(Column(k, v) for k, v in scope.columns.items()), partition_by=spec)
+    table = Table(
+        "public", parent, tuple(Column(k, v) for k, v in scope.columns.items()), partition_by=spec
+    )
     builder.add(table)
     child = parse_one(f"CREATE TABLE c PARTITION OF {parent} {bound}")
     mine_bound = partition_bound(child.partbound, scope, table)
@@ -990,7 +911,7 @@ VIEWS: list[Any] = [
     "SELECT id FROM v_t ORDER BY id FETCH FIRST 3 ROWS WITH TIES",
     "(a, b) SELECT id, name FROM v_t",
     "SELECT e.key, e.value FROM jsonb_each('{\"a\": 1}'::jsonb) e",
-    'SELECT v_t.id, k FROM v_t, jsonb_each_text(\'{"a": "b"}\') AS j(k, v)',
+    "SELECT v_t.id, k FROM v_t, jsonb_each_text('{\"a\": \"b\"}') AS j(k, v)",
     "SELECT key FROM json_each('{}'::json) WITH ORDINALITY",
     "SELECT p.a, p.b FROM pairs(3) p",
     "SELECT t FROM v_t t",
@@ -1046,8 +967,7 @@ def ensure_view_tables(oracle: Oracle, builder: CatalogBuilder) -> None:
         for elt in create.tableElts:
             if is_node(elt, ast.ColumnDef):
                 not_null = any(
-                    c.contype
-                    in (pglast.enums.ConstrType.CONSTR_NOTNULL, pglast.enums.ConstrType.CONSTR_PRIMARY)
+                    c.contype in (pglast.enums.ConstrType.CONSTR_NOTNULL, pglast.enums.ConstrType.CONSTR_PRIMARY)
                     for c in elt.constraints or ()
                 )
                 cols.append(Column(elt.colname, canonical_type(elt.typeName, scope), not_null=not_null))

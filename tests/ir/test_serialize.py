@@ -51,9 +51,7 @@ def sample_catalog() -> CatalogBuilder:
             "posts",
             columns=(Column("id", "integer", not_null=True), Column("user_id", "bigint")),
             constraints=(
-                ForeignKey(
-                    "posts_user_id_fkey", ("user_id",), "public", "users", ("id",), on_delete="CASCADE"
-                ),
+                ForeignKey("posts_user_id_fkey", ("user_id",), "public", "users", ("id",), on_delete="CASCADE"),
                 ExclusionConstraint("posts_excl", "gist", (ExclusionElement("id", "="),)),
             ),
             partition_by=PartitionSpec("RANGE", "id"),
@@ -88,15 +86,7 @@ def test_constraints_are_sorted_by_name_and_tagged_with_their_kind() -> None:
 
 def test_a_field_named_kind_survives_the_round_trip() -> None:
     b = CatalogBuilder()
-    b.add(
-        Function(
-            "public",
-            "agg",
-            (FunctionArgument(None, "text"),),
-            kind="aggregate",
-            body="SFUNC = f, STYPE = text",
-        )
-    )
+    b.add(Function("public", "agg", (FunctionArgument(None, "text"),), kind="aggregate", body="SFUNC = f, STYPE = text"))
     catalog = b.freeze()
     assert catalog_from_json(catalog_to_json(catalog)).functions[0].kind == "aggregate"
 
@@ -116,16 +106,10 @@ def test_catalog_is_hashable_and_equal_by_value() -> None:
     [
         ("{", "not JSON"),
         ('{"ir_version": 99}', "ir_version"),
-        (
-            '{"ir_version": 1, "tables": [{"schema": "s", "name": "t", "colour": 1}]}',
-            "unknown field 'colour'",
-        ),
+        ('{"ir_version": 1, "tables": [{"schema": "s", "name": "t", "colour": 1}]}', "unknown field 'colour'"),
         ('{"ir_version": 1, "tables": [{"schema": "s", "name": 5}]}', "expected str"),
-        (
-            '{"ir_version": 1, "triggers": [{"schema": "s", "table": "t", "name": "x", "timing": "SOMETIMES", '
-            '"events": [], "function_schema": "s", "function": "f"}]}',
-            "SOMETIMES",
-        ),
+        ('{"ir_version": 1, "triggers": [{"schema": "s", "table": "t", "name": "x", "timing": "SOMETIMES", '
+         '"events": [], "function_schema": "s", "function": "f"}]}', "SOMETIMES"),
     ],
 )
 def test_bad_ir_json_is_rejected_with_a_reason(text: str, message: str) -> None:

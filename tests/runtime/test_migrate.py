@@ -39,12 +39,7 @@ def statuses(url: str, directory: Path) -> dict[str, str]:
 @pytest.fixture
 def project_migrations(tmp_path: Path) -> Path:
     directory = tmp_path / "migrations"
-    write(
-        directory,
-        "001_20260101_users.sql",
-        "CREATE TABLE users (id serial PRIMARY KEY, email text);",
-        "DROP TABLE users;",
-    )
+    write(directory, "001_20260101_users.sql", "CREATE TABLE users (id serial PRIMARY KEY, email text);", "DROP TABLE users;")
     write(
         directory,
         "002_20260102_posts.sql",
@@ -71,9 +66,7 @@ def test_apply_status_rollback(database: str, project_migrations: Path) -> None:
     assert tables(database) == set()
 
 
-def test_failure_mid_file_leaves_schema_and_history_as_they_were(
-    database: str, project_migrations: Path
-) -> None:
+def test_failure_mid_file_leaves_schema_and_history_as_they_were(database: str, project_migrations: Path) -> None:
     apply_migrations(database, project_migrations)
     bad = write(
         project_migrations,
@@ -100,11 +93,7 @@ def test_checksum_drift_is_reported(database: str, project_migrations: Path) -> 
 
 def test_concurrent_runs_apply_each_file_once(database: str, tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
-    write(
-        directory,
-        "001_20260101_slow.sql",
-        "CREATE TABLE runs (n int);\nSELECT pg_sleep(0.5);\nINSERT INTO runs VALUES (1);",
-    )
+    write(directory, "001_20260101_slow.sql", "CREATE TABLE runs (n int);\nSELECT pg_sleep(0.5);\nINSERT INTO runs VALUES (1);")
     errors: list[BaseException] = []
 
     def run() -> None:

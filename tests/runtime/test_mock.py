@@ -83,9 +83,7 @@ def project(tmp_path: Path, urls: dict[str, str]) -> tuple[Path, dict[str, str]]
     return tmp_path, env
 
 
-def test_two_processes_same_seed_same_rows_and_subsets_match(
-    new_database: NewDatabase, tmp_path: Path
-) -> None:
+def test_two_processes_same_seed_same_rows_and_subsets_match(new_database: NewDatabase, tmp_path: Path) -> None:
     first, second, third = new_database(), new_database(), new_database()
     for url in (first, second, third):
         run_sql(url, BLOG)
@@ -94,9 +92,7 @@ def test_two_processes_same_seed_same_rows_and_subsets_match(
         result = run_nself("mock", "generate", "--env", name, "--json", cwd=root, env=env)
         assert result.code == 0, result.stderr
         assert {r["table"]: r["rows"] for r in json.loads(result.stdout)} == {
-            "public.users": 100,
-            "public.posts": 500,
-            "public.comments": 2000,
+            "public.users": 100, "public.posts": 500, "public.comments": 2000,
         }
     assert checksums(first) == checksums(second)
     # A subset run gives the same rows for its tables as the full run.
@@ -117,22 +113,11 @@ def test_every_constraint_kind_is_respected(database: str) -> None:
     counts = {r.table: r.rows for r in results}
     assert counts["public.people"] == 10 and counts["public.bookings"] == 10
     with psycopg.connect(database) as conn:
-        for table in (
-            "organisations",
-            "people",
-            "teams",
-            "memberships",
-            "badges",
-            "bookings",
-            "measurements",
-            "events",
-        ):
+        for table in ("organisations", "people", "teams", "memberships", "badges", "bookings", "measurements", "events"):
             row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             assert row is not None and row[0] > 0, table
         # Cycles and self references were filled after the rows existed.
-        row = conn.execute(
-            "SELECT count(*) FROM people WHERE mentor_id IS NOT NULL AND team_id IS NOT NULL"
-        ).fetchone()
+        row = conn.execute("SELECT count(*) FROM people WHERE mentor_id IS NOT NULL AND team_id IS NOT NULL").fetchone()
         assert row == (10,)
         row = conn.execute("SELECT count(DISTINCT during) FROM bookings").fetchone()
         assert row == (10,)
@@ -140,10 +125,7 @@ def test_every_constraint_kind_is_respected(database: str) -> None:
 
 def test_generation_is_refused_with_a_clear_message(database: str) -> None:
     run_sql(database, "CREATE TABLE a (id int PRIMARY KEY, self_id int NOT NULL REFERENCES a);")
-    with pytest.raises(
-        Exception,
-        match=r"public\.a: cannot fill NOT NULL self reference self_id \(foreign key a_self_id_fkey\)",
-    ):
+    with pytest.raises(Exception, match=r"public\.a: cannot fill NOT NULL self reference self_id \(foreign key a_self_id_fkey\)"):
         generate_mock(database, introspect(database), {"seed": 1})
 
 
@@ -169,12 +151,7 @@ GOLDEN = {
 def test_golden_values_pin_the_algorithm() -> None:
     assert GENERATOR_VERSION == 1
     column = ColumnPlan("email", "text", "text", 0, "email", {}, True)
-    values = column_values(
-        column,
-        np.arange(3, dtype=np.int64),
-        stream_key(42, "public.users", "email"),
-        np.datetime64("2026-01-01", "s"),
-    )
+    values = column_values(column, np.arange(3, dtype=np.int64), stream_key(42, "public.users", "email"), np.datetime64("2026-01-01", "s"))
     assert values == GOLDEN["email"]
 
 
@@ -183,11 +160,7 @@ def test_golden_values_pin_the_algorithm() -> None:
     [
         ("((age >= 18) AND (age <= 99))", "age", {"minimum": 18.0, "maximum": 99.0}),
         ("(level = ANY (ARRAY['junior'::text, 'senior'::text]))", "level", {"choices": ("junior", "senior")}),
-        (
-            "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))",
-            "status",
-            {"choices": ("a", "b")},
-        ),
+        ("((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))", "status", {"choices": ("a", "b")}),
         ("(price > (0)::numeric)", "price", {"minimum": 0.0, "min_exclusive": True}),
         ("(char_length(code) <= 5)", "code", {"max_length": 5}),
         ("(VALUE <> ''::text)", "value", {"non_empty": True}),

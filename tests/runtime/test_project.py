@@ -17,10 +17,10 @@ def write_config(tmp_path: Path, text: str) -> Path:
         ("[environments.local]\nport = \n", 2, "Invalid value"),
         ("[environments.local\nport = 5\n", 1, ""),
         ('[environments.local]\nport = "five"\n', 2, "port must be a port number"),
-        ('[environments.staging]\nurl = "mysql://x"\n', 2, 'must be "env:VARIABLE"'),
+        ('[environments.staging]\nurl = "mysql://x"\n', 2, "must be \"env:VARIABLE\""),
         ('[environments.prod]\nurl = "env:P"\nproduction = "yes"\n', 3, "production must be true or false"),
         ('[environments.staging]\nurl = "postgresql://u:secret@h/db"\n', 2, "password in clear"),
-        ("environments = 5\n", 1, "must be a table"),
+        ('environments = 5\n', 1, "must be a table"),
     ],
 )
 def test_bad_nself_toml_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
@@ -54,9 +54,7 @@ def test_default_environment_comes_from_nself_env(tmp_path: Path, monkeypatch: p
     assert load_project(tmp_path).environment().name == "staging"
 
 
-def test_unknown_environment_and_unset_variable_name_the_option(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unknown_environment_and_unset_variable_name_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_config(tmp_path, '[environments.staging]\nurl = "env:NSELF_TEST_UNSET"\n')
     monkeypatch.delenv("NSELF_TEST_UNSET", raising=False)
     project = load_project(tmp_path)
@@ -71,10 +69,7 @@ def test_unknown_environment_and_unset_variable_name_the_option(
     [
         ("postgresql://app:hunter2@db:5432/app", "postgresql://app:***@db:5432/app"),
         ("postgresql://app@db/app", "postgresql://app@db/app"),
-        (
-            "postgresql://db/app?password=hunter2&sslmode=require",
-            "postgresql://db/app?password=***&sslmode=require",
-        ),
+        ("postgresql://db/app?password=hunter2&sslmode=require", "postgresql://db/app?password=***&sslmode=require"),
         ("host=db password=hunter2 user=app", "host=db password=*** user=app"),
     ],
 )
@@ -83,10 +78,7 @@ def test_mask_url_hides_passwords(url: str, masked: str) -> None:
 
 
 def test_guard_refuses_production_only(tmp_path: Path) -> None:
-    write_config(
-        tmp_path,
-        '[environments.prod]\nurl = "env:P"\nproduction = true\n[environments.staging]\nurl = "env:S"\n',
-    )
+    write_config(tmp_path, '[environments.prod]\nurl = "env:P"\nproduction = true\n[environments.staging]\nurl = "env:S"\n')
     project = load_project(tmp_path)
     guard_destructive(project.environment("staging"), "reset data")
     guard_destructive(project.environment("local"), "reset data")

@@ -29,11 +29,6 @@ def test_shell_passes_the_password_in_the_environment_not_argv(database: str) ->
     env = psql_environment(url)
     assert env["PGPASSWORD"] == "s3cret"
     assert "s3cret" not in env["PGHOST"] + env["PGDATABASE"] + env["PGUSER"]
-    done = subprocess.run(
-        ["psql", "-tAc", "select current_database()"],
-        env={**env, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run(["psql", "-tAc", "select current_database()"], env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == env["PGDATABASE"]

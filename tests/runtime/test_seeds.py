@@ -63,9 +63,7 @@ def test_extract_then_run_gives_back_the_same_rows(new_database: NewDatabase, tm
     for table in ("users", "posts"):
         assert checksum(target, table) == checksum(source, table)
     # Sequences moved past the extracted ids: new rows do not collide.
-    run_sql(
-        target, "INSERT INTO users (email) VALUES ('new@x.org'); INSERT INTO posts (title) VALUES ('new');"
-    )
+    run_sql(target, "INSERT INTO users (email) VALUES ('new@x.org'); INSERT INTO posts (title) VALUES ('new');")
 
 
 def test_extract_with_where(new_database: NewDatabase, tmp_path: Path) -> None:
@@ -79,12 +77,8 @@ def test_skip_rerun_and_fresh(database: str, tmp_path: Path) -> None:
     run_sql(database, SCHEMA)
     seeds = tmp_path / "seeds"
     first = create_seed(seeds, "users", body="INSERT INTO users (email) VALUES ('a@x.org');\n")
-    create_seed(
-        seeds, "demo", environment="local", body="INSERT INTO users (email) VALUES ('local@x.org');\n"
-    )
-    create_seed(
-        seeds, "staging_only", environment="staging", body="INSERT INTO users (email) VALUES ('s@x.org');\n"
-    )
+    create_seed(seeds, "demo", environment="local", body="INSERT INTO users (email) VALUES ('local@x.org');\n")
+    create_seed(seeds, "staging_only", environment="staging", body="INSERT INTO users (email) VALUES ('s@x.org');\n")
     assert [s.name for s in discover_seeds(seeds, "local")] == ["001_users.sql", "local/001_demo.sql"]
 
     assert [r.action for r in run_seeds(database, seeds, "local")] == ["ran", "ran"]
@@ -103,11 +97,7 @@ def test_skip_rerun_and_fresh(database: str, tmp_path: Path) -> None:
 def test_a_failing_seed_names_its_line_and_changes_nothing(database: str, tmp_path: Path) -> None:
     run_sql(database, SCHEMA)
     seeds = tmp_path / "seeds"
-    bad = create_seed(
-        seeds,
-        "bad",
-        body="INSERT INTO users (email) VALUES ('a@x.org');\nINSERT INTO users (nope) VALUES (1);\n",
-    )
+    bad = create_seed(seeds, "bad", body="INSERT INTO users (email) VALUES ('a@x.org');\nINSERT INTO users (nope) VALUES (1);\n")
     try:
         run_seeds(database, seeds, "local")
     except Exception as exc:
