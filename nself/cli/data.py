@@ -14,3 +14,7 @@ data_reset.register(app)
 from nself.cli import data_io  # noqa: E402  (registers into app, so it comes after it)
 
 data_io.register(app)
+
+from nself.cli import data_anonymize  # noqa: E402  (registers into app, so it comes after it)
+
+data_anonymize.register(app)

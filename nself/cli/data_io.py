@@ -28,7 +28,7 @@ def register(app: App) -> None:
                 show_default=False,
             ),
         ] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="json|csv", help="File format.")] = "json",
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="json|csv|parquet", help="File format.")] = "json",
         tables: Annotated[
             list[str] | None,
             typer.Option(
@@ -48,8 +48,8 @@ def register(app: App) -> None:
 
           nself data export --env staging --table users --table posts
         """
-        if fmt not in ("json", "csv"):
-            raise OptionError(f"--format: expected json or csv, got {fmt!r}")
+        if fmt not in ("json", "csv", "parquet"):
+            raise OptionError(f"--format: expected json, csv or parquet, got {fmt!r}")
         from nself.runtime.data_io import export_data
         from nself.runtime.local import database_url
 
@@ -62,7 +62,7 @@ def register(app: App) -> None:
             result = export_data(
                 url,
                 output,
-                fmt="json" if fmt == "json" else "csv",
+                fmt="json" if fmt == "json" else "parquet" if fmt == "parquet" else "csv",
                 tables=tables or (),
                 progress=lambda name: status.update(f"exporting {name}…"),
             )
@@ -87,7 +87,7 @@ def register(app: App) -> None:
         ),
     )
     def import_command(
-        path: Annotated[Path, typer.Argument(help="A .json or .csv file, or a directory of them.")],
+        path: Annotated[Path, typer.Argument(help="A .json, .csv or .parquet file, or a directory of them.")],
         env: EnvOption = None,
         table: Annotated[
             str | None,

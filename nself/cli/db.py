@@ -315,3 +315,7 @@ db_test.register(app)
 from nself.cli import db_branch  # noqa: E402  (registers into app, so it comes after it)
 
 db_branch.register(app)
+
+from nself.cli import db_clone  # noqa: E402  (registers into app, so it comes after it)
+
+db_clone.register(app)

@@ -43,13 +43,21 @@ class Destructive:
     force_production: the command accepts --force-production to run on production anyway.
     confirm: ask before running (or --yes). False for commands that are refused on
       production but destroy nothing (creating or switching a database branch).
-    target: the parameter naming the environment (or URL) the command touches."""
+    unless: parameters that make it harmless when one of them is set, e.g. ("preview",).
+    target: the parameter naming the environment (or URL) the command touches; several names
+      (a positional TO and --to) when the first one given names it.
+    A group callback's declaration applies only when the group runs without a subcommand."""
 
     action: str
     when: tuple[str, ...] = ()
     force_production: bool = False
     confirm: bool = True
-    target: str = "env"
+    target: str | tuple[str, ...] = "env"
+    unless: tuple[str, ...] = ()
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return (self.target,) if isinstance(self.target, str) else self.target
 
 
 # What `destructive=` takes: a Destructive, an action (always destructive, confirmed),
@@ -90,7 +98,7 @@ def declare(declaration: Declaration) -> Callable[[F], F]:
 def _guarded(function: F, declared: Destructive) -> F:
     signature = inspect.signature(function, eval_str=True)
     names = set(signature.parameters)
-    unknown = {declared.target, *declared.when} - names
+    unknown = {*declared.targets, *declared.when, *declared.unless} - names
     if unknown:
         raise TypeError(f"{function.__name__}: destructive= names parameters it does not have: {sorted(unknown)}")
     added: list[inspect.Parameter] = []
@@ -123,14 +131,19 @@ def enforce(declared: Destructive, arguments: dict[str, Any], *, yes: bool, forc
     """The one guard: production refused (by name or server), then confirmation."""
     if declared.when and not any(arguments.get(name) for name in declared.when):
         return
+    if any(arguments.get(name) for name in declared.unless):
+        return
+    context = arguments.get("ctx")  # click's Context (typer's copy of click): read, not type-checked
+    if getattr(context, "invoked_subcommand", None) is not None:
+        return  # a group's callback on the way to one of its commands, which declares its own
     from nself.connection import is_connection_target, mask_url
     from nself.errors import OptionError
     from nself.runtime.production import refuse_production
     from nself.runtime.project import Environment, load_project
 
     project = load_project()
-    chosen = arguments.get(declared.target)
-    if isinstance(chosen, str) and is_connection_target(chosen) and declared.target != "env":
+    chosen = next((arguments[name] for name in declared.targets if arguments.get(name) is not None), None)
+    if isinstance(chosen, str) and is_connection_target(chosen) and declared.targets != ("env",):
         environment = Environment(mask_url(chosen), url_setting=chosen)
         url: str | None = chosen
     else:

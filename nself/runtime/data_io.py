@@ -18,8 +18,9 @@ from nself.runtime.sequences import by_sequence, sequence_uses
 if TYPE_CHECKING:
     import psycopg
 
-DataFormat = Literal["json", "csv"]
-FORMATS: tuple[DataFormat, ...] = ("json", "csv")
+DataFormat = Literal["json", "csv", "parquet"]
+FORMATS: tuple[DataFormat, ...] = ("json", "csv", "parquet")
+SUFFIXES = (".json", ".csv", ".parquet")
 HISTORY_SCHEMA = "_nself"  # nself's migration history is not data
 Progress = Callable[[str], None]
 
@@ -52,12 +53,14 @@ ORDER BY attnum
 
 # Foreign keys between tables, each end named by the table rows are loaded through: a
 # foreign key declared on a partition (pagila's payment_p2022_01) constrains its
-# partitioned parent's load. A self reference is left out by the caller: it is checked at
-# the end of the one statement that loads the table, so it never constrains the order.
+# partitioned parent's load. A self reference is left out by parents_first: it is checked at
+# the end of the one statement that loads the table. DEFERRABLE ones neither order: loads run
+# after SET CONSTRAINTS ALL DEFERRED, so they are checked at commit, and leaving them out is
+# what breaks a cycle at the right place.
 FOREIGN_KEYS_SQL = """
 SELECT DISTINCT coalesce(pg_partition_root(conrelid), conrelid)::regclass::text,
        coalesce(pg_partition_root(confrelid), confrelid)::regclass::text
-FROM pg_constraint WHERE contype = 'f'
+FROM pg_constraint WHERE contype = 'f' AND NOT condeferrable
 """
 
 class DataFileError(NselfError):
@@ -130,7 +133,7 @@ def table_of_file_name(stem: str) -> tuple[str, str] | None:
     return unquote(parts[0], errors="strict"), unquote(parts[1], errors="strict")
 
 
-def _list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
+def list_tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
     return [(str(s), str(t)) for s, t in conn.execute(TABLES_SQL, (HISTORY_SCHEMA,)).fetchall()]
 
 
@@ -138,7 +141,7 @@ def _primary_key(conn: psycopg.Connection[Any], regclass: str) -> list[str]:
     return [str(row[0]) for row in conn.execute(PRIMARY_KEY_SQL, (regclass,)).fetchall()]
 
 
-def _selected(all_tables: list[tuple[str, str]], wanted: Sequence[str]) -> list[tuple[str, str]]:
+def select_tables(all_tables: list[tuple[str, str]], wanted: Sequence[str]) -> list[tuple[str, str]]:
     if not wanted:
         return all_tables
     chosen: list[tuple[str, str]] = []
@@ -163,14 +166,14 @@ def export_data(
     import psycopg
 
     if fmt not in FORMATS:
-        raise OptionError(f"--format: expected json or csv, got {fmt!r}")
+        raise OptionError(f"--format: expected json, csv or parquet, got {fmt!r}")
     written: list[TableFile] = []
     with connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         try:
             with conn.transaction():
-                chosen = _selected(_list_tables(conn), tables)
+                chosen = select_tables(list_tables(conn), tables)
                 files = [table_file_name(schema, table, fmt) for schema, table in chosen]
                 for (schema, table), file in zip(chosen, files, strict=True):
                     if len(file.encode("utf-8")) > NAME_MAX:
@@ -187,14 +190,17 @@ def export_data(
                     key = _primary_key(conn, qualified(schema, table))
                     # Primary-key order makes two exports of the same rows the same bytes.
                     order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
-                    rows = (
-                        _export_json(conn, schema, table, order, path)
-                        if fmt == "json"
-                        else _export_csv(conn, schema, table, order, path)
-                    )
+                    if fmt == "parquet":
+                        from nself.runtime.parquet_io import export_table  # pyarrow only when asked for
+
+                        rows = export_table(conn, schema, table, order, path)
+                    elif fmt == "json":
+                        rows = _export_json(conn, schema, table, order, path)
+                    else:
+                        rows = _export_csv(conn, schema, table, order, path)
                     written.append(TableFile(name, str(path), rows))
         except psycopg.Error as exc:
-            raise NselfError(f"export failed: {scrub(_message(exc), url)}") from None
+            raise NselfError(f"export failed: {scrub(error_message(exc), url)}") from None
     return ExportResult(str(directory), fmt, tuple(written))
 
 
@@ -234,15 +240,19 @@ class _Planned:
 
 def data_files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".csv") and p.is_file())
+        files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
         if not files:
-            raise OptionError(f"{path}: no .json or .csv files in this directory")
+            raise OptionError(f"{path}: no .json, .csv or .parquet files in this directory")
         return files
     if not path.is_file():
         raise OptionError(f"{path}: no such file or directory")
-    if path.suffix not in (".json", ".csv"):
-        raise OptionError(f"{path}: expected a .json or .csv file")
+    if path.suffix not in SUFFIXES:
+        raise OptionError(f"{path}: expected a .json, .csv or .parquet file")
     return [path]
+
+
+def _format_of(path: Path) -> DataFormat:
+    return "json" if path.suffix == ".json" else "parquet" if path.suffix == ".parquet" else "csv"
 
 
 def _resolve(conn: psycopg.Connection[Any], path: Path, name: str, *, from_file: bool = False) -> tuple[str, str]:
@@ -280,23 +290,28 @@ def _resolve(conn: psycopg.Connection[Any], path: Path, name: str, *, from_file:
 
 
 def _parents_first(conn: psycopg.Connection[Any], planned: list[_Planned]) -> list[_Planned]:
-    """Referenced tables before the tables that reference them; tables in a cycle keep file
-    order (only a DEFERRABLE constraint can let such a cycle load)."""
     by_name = {
         str(conn.execute("SELECT %s::regclass::text", (p.regclass,)).fetchone()[0]): p  # type: ignore[index]
         for p in planned
     }
-    parents: dict[str, set[str]] = {name: set() for name in by_name}
+    return [by_name[name] for name in parents_first(conn, list(by_name))]
+
+
+def parents_first(conn: psycopg.Connection[Any], names: list[str]) -> list[str]:
+    """Referenced tables before the tables that reference them (`names` as regclass text);
+    tables in a cycle keep the given order (only a DEFERRABLE constraint can let such a
+    cycle load, after SET CONSTRAINTS ALL DEFERRED)."""
+    parents: dict[str, set[str]] = {name: set() for name in names}
     for child, parent in conn.execute(FOREIGN_KEYS_SQL).fetchall():
         if child != parent and child in parents and parent in parents:
             parents[child].add(parent)
-    ordered: list[_Planned] = []
+    ordered: list[str] = []
     done: set[str] = set()
-    remaining = list(by_name)
+    remaining = list(names)
     while remaining:
         ready = [n for n in remaining if parents[n] <= done] or remaining[:1]
         for name in ready:
-            ordered.append(by_name[name])
+            ordered.append(name)
             done.add(name)
             remaining.remove(name)
     return ordered
@@ -334,7 +349,7 @@ def import_data(
                     name = table if table is not None else file.name.rsplit(".", 1)[0]
                     schema, relname = _resolve(conn, file, name, from_file=table is None)
                     planned.append(
-                        _Planned(file, "json" if file.suffix == ".json" else "csv", schema, relname)
+                        _Planned(file, _format_of(file), schema, relname)
                     )
                 ordered = _parents_first(conn, planned)
                 # Constraints declared DEFERRABLE wait until commit, so a cycle of them loads too.
@@ -347,13 +362,13 @@ def import_data(
                         progress(f"{item.schema}.{item.table}")
                     rows = _load(conn, item, upsert=upsert)
                     loaded.append(TableFile(f"{item.schema}.{item.table}", str(item.path), rows))
-                _advance_sequences(conn, [item.regclass for item in ordered])
+                advance_sequences(conn, [item.regclass for item in ordered])
         except psycopg.Error as exc:
-            raise DataFileError(f"{current}: {scrub(_message(exc), url)}") from None
+            raise DataFileError(f"{current}: {scrub(error_message(exc), url)}") from None
     return ImportResult(tuple(loaded), upsert, truncate)
 
 
-def _message(exc: Exception) -> str:
+def error_message(exc: Exception) -> str:
     import psycopg
 
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -385,6 +400,20 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
         names = [str(c[0]) for c in columns if str(c[0]) in keys and str(c[0]) not in generated]
         source = f"json_populate_recordset(NULL::{item.regclass}, {PARAMETER}::json)"
         params: tuple[Any, ...] | None = (text,)
+    elif item.fmt == "parquet":
+        from nself.runtime.parquet_io import load_into_temp, parquet_columns
+
+        header = parquet_columns(item.path)
+        unknown = sorted(set(header) - known)
+        if unknown:
+            raise DataFileError(
+                f"{item.path}: column {unknown[0]!r} is not in table {item.schema}.{item.table}"
+            )
+        if header:
+            load_into_temp(conn, item.path, item.regclass)
+        names = [c for c in header if c not in generated]
+        source = "pg_temp.nself_import"
+        params = None
     else:
         header = _read_csv_header(item.path)
         unknown = sorted(set(header) - known)
@@ -432,7 +461,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
     except psycopg.DataError as exc:
         row = _bad_json_row(conn, item, params[0])
         where = f"row {row}: " if row is not None else ""
-        raise DataFileError(f"{item.path}: {where}{_message(exc)}") from None
+        raise DataFileError(f"{item.path}: {where}{error_message(exc)}") from None
 
 
 # PostgreSQL does not say which element of the array held a bad value; converting the rows
@@ -508,7 +537,7 @@ def _read_csv_header(path: Path) -> list[str]:
     return header
 
 
-def _advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> None:
+def advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> None:
     """Move every sequence that numbers a loaded integer column (owned or only named by the
     column's default, nself.runtime.sequences) past the largest value it holds in all the
     loaded tables that share it, never back: later inserts must not collide with the rows

@@ -92,7 +92,7 @@ def test_errors_are_one_line(project: tuple[Path, dict[str, str]]) -> None:
     missing = run_nself("data", "import", "nowhere", "--env", "copy", cwd=root, env=env)
     assert missing.code != 0 and "nowhere: no such file or directory" in missing.stderr
     fmt = run_nself("data", "export", "--format", "xml", "--env", "source", cwd=root, env=env)
-    assert fmt.code != 0 and "--format: expected json or csv" in fmt.stderr
+    assert fmt.code != 0 and "--format: expected json, csv or parquet" in fmt.stderr
     both = run_nself(
         "data", "import", "public.notes.csv", "--upsert", "--truncate", "--yes", "--env", "copy", cwd=root, env=env
     )

@@ -62,6 +62,10 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     "seed": (("seed", "--fresh"), True),
     "seed run": (("seed", "run", "--fresh"), True),
     "mock generate": (("mock", "generate"), True),
+    "data anonymize": (("data", "anonymize"), False),
+    # {env}: the command names its target with --to; copying staging onto itself is not a test
+    "data sync": (("data", "sync", "--from", "staging", "--to", "{env}"), False),
+    "db clone": (("db", "clone", "--from", "staging", "--to", "{env}"), False),
 }
 # Options that make an option-dependent command destructive, with an invocation each.
 OPTION_DEPENDENT: dict[str, list[tuple[str, ...]]] = {
@@ -164,6 +168,10 @@ def untouched(url: str) -> bool:
 
 def invoke(root: Path, argv: tuple[str, ...], *extra: str) -> tuple[int, BaseException | None, str]:
     args = [a.replace("{rows}", str(root / "public.precious.json")) for a in argv]
+    if "{env}" in args and "--env" in extra:  # the target is an operand of its own
+        at = extra.index("--env")
+        args = [extra[at + 1] if a == "{env}" else a for a in args]
+        extra = (*extra[:at], *extra[at + 2 :])
     result = CliRunner().invoke(app, [*args, *extra])
     return result.exit_code, result.exception, result.output
 

@@ -1,0 +1,106 @@
+"""Parquet export benchmark: `data export --format parquet` (nself.runtime.data_io.export_data)
+against `COPY ... TO STDOUT (FORMAT csv)` of the same tables into files, in the same run.
+
+The data: the PII test schema (tests/runtime/anonymize/pii_schema.sql) grown to --people.
+Measures, best of --repeat runs: seconds and MB/s (of the tables' on-disk size).
+Prints a table; asserts nothing.
+
+    python bench/bench_parquet.py [--people 100000] [--repeat 2] [--url postgresql://...]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import psycopg  # noqa: E402
+from bench_sync import TABLES, schema_and_rows  # noqa: E402
+
+from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
+from nself.runtime.data_io import export_data  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--url", help="a server to use (a scratch database is made there)")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="nself-bench-parquet-"))
+    os.chmod(root, 0o755)
+    cluster = None
+    if args.url:
+        server = args.url
+    else:
+        cluster = LocalCluster(root=root / "cluster", port=free_port())
+        cluster.start(fast=True)
+        server = cluster.url()
+    name = f"bench_parquet_{uuid.uuid4().hex[:8]}"
+    url = f"{server.rsplit('/', 1)[0]}/{name}"
+    try:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        ddl, rows = schema_and_rows(args.people)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(ddl)  # type: ignore[arg-type]
+            conn.execute(rows)  # type: ignore[arg-type]
+            conn.execute("VACUUM ANALYZE")
+            size = sum(conn.execute("SELECT pg_table_size(%s)", (t,)).fetchone()[0] for t in TABLES)  # type: ignore[index]
+        print(f"source: {args.people} people, {size / 1e6:.0f} MB of table data")
+
+        def csv_copy() -> None:
+            out = root / "csv"
+            out.mkdir(exist_ok=True)
+            with psycopg.connect(url) as conn, conn.cursor() as cursor:
+                for table in TABLES:
+                    with (
+                        (out / f"{table}.csv").open("wb") as file,
+                        cursor.copy(
+                            f"COPY {table} TO STDOUT (FORMAT csv)"  # type: ignore[arg-type]
+                        ) as copy,
+                    ):
+                        for chunk in copy:
+                            file.write(chunk)
+
+        def parquet() -> None:
+            export_data(url, root / "parquet", fmt="parquet", tables=TABLES)
+
+        figures = {}
+        for label, run in (
+            ("COPY ... TO STDOUT (FORMAT csv)", csv_copy),
+            ("nself data export --format parquet", parquet),
+        ):
+            times = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - started)
+            figures[label] = min(times)
+        peer = figures["COPY ... TO STDOUT (FORMAT csv)"]
+        print(f"{'':36} {'seconds':>8} {'MB/s':>8} {'vs peer':>8}")
+        for label, seconds in figures.items():
+            print(f"{label:36} {seconds:8.2f} {size / 1e6 / seconds:8.1f} {peer / seconds:7.2f}x")
+        parquet_size = sum(p.stat().st_size for p in (root / "parquet").iterdir())
+        csv_size = sum(p.stat().st_size for p in (root / "csv").iterdir())
+        print(f"files: csv {csv_size / 1e6:.0f} MB, parquet {parquet_size / 1e6:.0f} MB")
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        if cluster is not None:
+            cluster.stop(immediate=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
