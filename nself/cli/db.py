@@ -281,19 +281,29 @@ def query(
 
 
 @app.command("shell", destructive=False)
-def shell(env: EnvOption = None) -> None:
+def shell(
+    env: EnvOption = None,
+    psql_args: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[-- PSQL_OPTIONS...]", help="Passed to psql as they are.", show_default=False),
+    ] = None,
+) -> None:
     """Open psql on the environment (the password is passed in the environment, not argv).
+    Options after `--` go to psql. SQL piped in stops at its first error and exits non-zero
+    (ON_ERROR_STOP), as a script should.
 
     Examples:
 
       nself db shell
 
-      nself db shell --env staging
+      nself db shell --env staging -- -c "select count(*) from users"
+
+      nself db shell < fix.sql
     """
     from nself.runtime.query import open_psql
 
     proj, environ = environment(env)
-    open_psql(database_url(proj, environ))
+    open_psql(database_url(proj, environ), psql_args or [])
 
 
 from nself.cli import db_lint  # noqa: E402  (registers into app, so it comes after it)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,14 @@ def psql_environment(url: str) -> dict[str, str]:
     return env
 
 
-def open_psql(url: str) -> None:
+def open_psql(url: str, args: Sequence[str] = ()) -> None:
+    """Replace this process with psql on `url`, `args` passed through. Without a terminal on
+    stdin (SQL piped in), psql stops at the first error and exits non-zero, unless the
+    caller set ON_ERROR_STOP itself."""
     psql = shutil.which("psql") or str(find_pg_program("psql"))
     env = {**os.environ, **psql_environment(url)}
-    os.execvpe(psql, [Path(psql).name], env)
+    argv = [Path(psql).name, *args]
+    if not sys.stdin.isatty() and not any("ON_ERROR_STOP" in a for a in args):
+        argv[1:1] = ["-v", "ON_ERROR_STOP=1"]
+    sys.stdout.flush()
+    os.execvpe(psql, argv, env)
