@@ -74,6 +74,14 @@ class Manifest:
     database: str | None = None
     table_checksums: dict[str, str] = field(default_factory=dict)
     environment: str | None = None
+    wal_segment_size: int | None = None
+    # Physical backups: whether the WAL to reach consistency is inside the backup (a server
+    # that does not archive into this repository) or in the repository's wal/ folder.
+    wal_included: bool = False
+    # A fingerprint of the encryption key (never the key): tells "wrong key" from "corrupt".
+    key_id: str | None = None
+    # Folders of the data directory, recreated empty by a restore (pg_wal, pg_replslot, ...).
+    directories: tuple[str, ...] = ()
     files: tuple[FileEntry, ...] = ()
     format_version: int = FORMAT_VERSION
 
@@ -116,6 +124,7 @@ class Manifest:
         except (TypeError, AttributeError) as exc:
             raise SourceError(source, None, None, f"backup manifest: bad files entry ({exc})") from None
         values["table_checksums"] = dict(values.get("table_checksums") or {})
+        values["directories"] = tuple(values.get("directories") or ())
         return cls(**values)
 
 
