@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from nself import __version__
-from nself.cli import data, db, init, mock, schema, seed, types
+from nself.cli import backup, data, db, init, mock, restore, schema, seed, types
 from nself.errors import NselfError
 from nself.ir import IRFormatError
 
@@ -61,9 +61,10 @@ app.command("init")(init.init)
 app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
 app.add_typer(data.app, name="data")
+app.add_typer(backup.app, name="backup")
 
 
-for group in (types, seed, mock):
+for group in (types, seed, mock, restore):
     group.register(app)
 
 

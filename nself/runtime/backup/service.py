@@ -3,14 +3,16 @@ calls these; they call the modules that do the work."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from nself.runtime.backup.archiving import archives_into, ensure_archiving, wal_archive
 from nself.runtime.backup.create import Progress, Source, create_physical
-from nself.runtime.backup.manifest import Manifest
+from nself.runtime.backup.manifest import BackupError, Manifest, complete_backups
 from nself.runtime.backup.repository import BackupConfig, backup_config
+from nself.runtime.backup.restore import RestoreResult
 from nself.runtime.local import database_url, local_cluster
-from nself.runtime.project import Environment, Project
+from nself.runtime.project import Environment, Project, guard_destructive
 
 
 def backup_key(config: BackupConfig, encrypt: bool) -> bytes | None:
@@ -45,3 +47,92 @@ def create_backup(
     source, notes = source_of(project, environment, config)
     manifest = create_physical(config.repository, source, incremental=incremental, key=key, progress=progress)
     return manifest, config.repository / manifest.id, notes
+
+
+def create_logical_backup(
+    project: Project,
+    environment: Environment,
+    *,
+    encrypt: bool = False,
+    jobs: int = 2,
+    progress: Progress | None = None,
+) -> tuple[Manifest, Path, list[str]]:
+    from nself.runtime.backup.logical import create_logical
+
+    config = backup_config(project)
+    key = backup_key(config, encrypt)
+    url = database_url(project, environment)
+    manifest = create_logical(config.repository, url, environment.name, jobs=jobs, key=key, progress=progress)
+    return manifest, config.repository / manifest.id, []
+
+
+@dataclass
+class VerifyResult:
+    id: str
+    kind: str
+    files_checked: int
+    wal_checked: int
+    bytes_checked: int
+    problems: list[str]
+    drill: dict[str, int] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_command(project: Project, backup_id: str, *, drill: bool = False) -> VerifyResult:
+    from nself.runtime.backup.drill import drill as run_drill
+    from nself.runtime.backup.manifest import find_backup
+    from nself.runtime.backup.verify import verify_backup
+
+    config = backup_config(project)
+    manifest = find_backup(config.repository, backup_id)
+    key = config.key() if manifest.encrypted else None
+    report = verify_backup(config.repository, manifest, key=key)
+    result = VerifyResult(report.id, report.kind, report.files_checked, report.wal_checked, report.bytes_checked, report.problems)
+    if drill and report.ok:
+        done = run_drill(config.repository, manifest, key)
+        result.drill = {"databases": done.databases, "tables": done.tables, "btree_indexes": done.indexes}
+        result.problems += done.problems
+    return result
+
+
+def restore_backup(
+    project: Project,
+    environment: Environment,
+    backup: str,
+    point_in_time: str | None,
+    *,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    """`nself restore`: physical backups replace the managed cluster's data directory;
+    logical ones replace the environment's database."""
+    import time
+
+    from nself.runtime.backup.logical import restore_logical
+    from nself.runtime.backup.manifest import find_backup
+    from nself.runtime.backup.restore import _check_key, restore_managed
+    from nself.runtime.backup.verify import verify_backup
+
+    guard_destructive(environment, "restore a backup")
+    config = backup_config(project)
+    chosen = find_backup(config.repository, backup) if point_in_time is None else None
+    needs_key = (chosen.encrypted if chosen else any(m.encrypted for m in complete_backups(config.repository)))
+    key = config.key() if needs_key or config.encrypt else None
+    if chosen is not None and not chosen.physical:
+        began = time.monotonic()
+        _check_key(chosen, key)
+        report = verify_backup(config.repository, chosen, key=key)
+        if not report.ok:
+            raise BackupError(f"backup {chosen.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
+        url = database_url(project, environment)
+        database = restore_logical(url, config.repository, chosen, key)
+        return RestoreResult(
+            id=chosen.id, kind=chosen.kind, environment=environment.name,
+            target=f"database {database} as dumped by {chosen.id}", time_zone=None, reached_at=None,
+            data_dir="", seconds=round(time.monotonic() - began, 3),
+        )
+    return restore_managed(
+        project, environment, config, backup=backup, point_in_time=point_in_time, key=key, progress=progress
+    )

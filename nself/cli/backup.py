@@ -1,0 +1,177 @@
+"""`nself backup`: create, list and verify backups (nself.runtime.backup). The storage
+commands (storage, upload, sync, list --remote) come from nself/cli/backup_storage.py."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json, warn
+from nself.errors import NselfError
+
+app = typer.Typer(help="Backups: physical with WAL for point-in-time recovery, incremental, logical.", no_args_is_help=True)
+backup_app = app
+
+
+@contextlib.contextmanager
+def byte_progress(label: str) -> Iterator[Any]:
+    """A progress line on stderr with bytes and rate (nothing when stderr is not a terminal)."""
+    with Progress(
+        TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=err_console, transient=True, disable=not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda n: progress.advance(task, n)
+
+
+def manifest_summary(manifest: Any, path: str) -> dict[str, Any]:
+    return {
+        "id": manifest.id,
+        "kind": manifest.kind,
+        "parent": manifest.parent,
+        "encrypted": manifest.encrypted,
+        "path": path,
+        "size_bytes": manifest.size_bytes,
+        "source_bytes": manifest.source_bytes,
+        "started_at": manifest.started_at,
+        "stopped_at": manifest.stopped_at,
+        "start_lsn": manifest.start_lsn,
+        "stop_lsn": manifest.stop_lsn,
+        "timeline": manifest.timeline,
+        "wal_start": manifest.wal_start,
+        "wal_stop": manifest.wal_stop,
+        "pitr": manifest.physical,
+        "environment": manifest.environment,
+        "database": manifest.database,
+    }
+
+
+@app.command("create")
+def create(
+    env: EnvOption = None,
+    incremental: Annotated[bool, typer.Option("--incremental", help="Store only files changed since the newest backup.")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="AES-256-GCM with the key of NSELF_BACKUP_KEY or [backup] key.")] = False,
+    logical: Annotated[bool, typer.Option("--logical", help="pg_dump of the database (no point-in-time recovery).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel pg_dump jobs for --logical.")] = 2,
+    as_json: JsonOption = False,
+) -> None:
+    """Take a backup of an environment into the project's repository (.nself/backups/).
+
+    Examples:
+
+      nself backup create
+
+      nself backup create --incremental --json
+
+      NSELF_BACKUP_KEY=$(openssl rand -hex 32) nself backup create --encrypt
+
+      nself backup create --logical --env staging
+    """
+    from nself.runtime.backup.service import create_backup, create_logical_backup
+
+    proj, environ = environment(env)
+    with byte_progress("backing up") as advance:
+        if logical:
+            if incremental:
+                raise NselfError("--incremental applies to physical backups, not --logical")
+            manifest, path, notes = create_logical_backup(proj, environ, encrypt=encrypt, jobs=jobs, progress=advance)
+        else:
+            manifest, path, notes = create_backup(proj, environ, incremental=incremental, encrypt=encrypt, progress=advance)
+    for note in notes:
+        warn(note)
+    if as_json:
+        print_json(manifest_summary(manifest, str(path)))
+        return
+    what = f"{manifest.kind} backup" + (" (encrypted)" if manifest.encrypted else "")
+    console.print(f"{manifest.id}")
+    err_console.print(
+        f"{what} of {environ.name}: {manifest.size_bytes:,} bytes stored for {manifest.source_bytes:,} "
+        f"in {path}" + ("" if manifest.physical else "; a logical backup cannot do point-in-time recovery")
+    )
+
+
+@app.command("list")
+def list_command(as_json: JsonOption = False) -> None:
+    """List the backups of the repository, oldest first; killed or unfinished ones are shown
+    as incomplete and are never restored.
+
+    Examples:
+
+      nself backup list
+
+      nself backup list --json
+    """
+    from nself.runtime.backup.manifest import list_backups
+    from nself.runtime.backup.repository import backup_repository
+
+    proj, _ = environment(None)
+    repo = backup_repository(proj)
+    entries = list_backups(repo, include_incomplete=True)
+    if as_json:
+        print_json([
+            {**manifest_summary(e.manifest, str(e.path)), "status": "complete"} if e.manifest
+            else {"id": e.id, "path": str(e.path), "status": "incomplete", "problem": e.problem}
+            for e in entries
+        ])
+        return
+    if not entries:
+        console.print(f"no backups in {repo}")
+        return
+    table = Table("id", "kind", "status", "parent", "stored", "ended", box=None)
+    for e in entries:
+        m = e.manifest
+        if m is None:
+            table.add_row(e.id, "", f"[red]{e.problem}[/red]", "", "", "")
+        else:
+            kind = m.kind + (" encrypted" if m.encrypted else "")
+            table.add_row(m.id, kind, "complete", m.parent or "", f"{m.size_bytes:,}", m.stopped_at)
+    console.print(table)
+
+
+@app.command("verify")
+def verify(
+    backup_id: Annotated[str, typer.Argument(metavar="ID", help="A backup id, or `latest`.")],
+    restore: Annotated[bool, typer.Option("--restore", help="Restore drill: restore into a scratch cluster, read every table, amcheck every B-tree index.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute every checksum of a backup and check its WAL range; non-zero exit on any
+    problem, each named.
+
+    Examples:
+
+      nself backup verify latest
+
+      nself backup verify 20261207T153012Z-full --restore --json
+    """
+    from nself.runtime.backup.service import verify_command
+
+    proj, _ = environment(None)
+    report = verify_command(proj, backup_id, drill=restore)
+    if as_json:
+        print_json({**report.__dict__, "ok": report.ok})
+    else:
+        for problem in report.problems:
+            err_console.print(f"[red]{problem}[/red]")
+        state = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
+        console.print(
+            f"{report.id}: {state} ({report.files_checked} files, {report.wal_checked} WAL segments checked"
+            + (f", drill: {report.drill}" if getattr(report, "drill", None) else "") + ")"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _register_storage() -> None:
+    # The storage engineer's commands (storage, upload, sync), when that module exists.
+    if importlib.util.find_spec("nself.cli.backup_storage") is not None:
+        importlib.import_module("nself.cli.backup_storage").register(app)
+
+
+_register_storage()

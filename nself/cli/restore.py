@@ -1,0 +1,60 @@
+"""`nself restore`: bring an environment back to a backup or a point in time
+(nself.runtime.backup.restore). Destructive: refused on production, asks first."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Annotated
+
+import typer
+
+from nself.cli.backup import byte_progress
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.errors import OptionError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("restore")
+    def restore(
+        backup_id: Annotated[str, typer.Argument(metavar="latest|ID", help="`latest` or a backup id.")] = "latest",
+        point_in_time: Annotated[
+            str | None,
+            typer.Option("--point-in-time", metavar="TIME", help='Replay WAL up to TIME: "2026-12-07 15:30:00[+01:00]" (no zone: the server\'s) or "90 minutes ago".', show_default=False),
+        ] = None,
+        env: EnvOption = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Restore the managed cluster to a backup's end point, or to a point in time. The old
+        data is replaced only after the restored one has recovered. Refused on production.
+
+        Examples:
+
+          nself restore latest --yes
+
+          nself restore --point-in-time "90 minutes ago" --yes
+
+          nself restore 20261207T153012Z-full --point-in-time "2026-12-07 15:40:00+00:00"
+        """
+        from nself.runtime.backup.service import restore_backup
+        from nself.runtime.project import guard_destructive
+
+        proj, environ = environment(env)
+        guard_destructive(environ, "restore a backup")
+        if not yes:
+            if not sys.stdin.isatty():
+                raise OptionError(f"refusing to restore {environ.name} without --yes: stdin is not a terminal")
+            target = f"the state at {point_in_time}" if point_in_time else f"backup {backup_id}"
+            if not typer.confirm(f"Replace the data of {environ.name} with {target}?"):
+                raise typer.Abort()
+        with byte_progress("restoring") as advance:
+            result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
+        if as_json:
+            print_json(dataclasses.asdict(result))
+            return
+        console.print(f"{environ.name}: restored {result.id} ({result.kind}) to {result.target} in {result.seconds:.1f} s")
+        if result.time_zone:
+            err_console.print(f"TIME read as {result.time_zone}")
+        if result.reached_at:
+            err_console.print(f"last transaction replayed: {result.reached_at}")
