@@ -200,6 +200,10 @@ def restore_to(path: Path, target: Path, *, aad: str, key: bytes | None, expect_
             decompressor = zstandard.ZstdDecompressor().decompressobj()
             try:
                 for chunk in _stored_chunks(path, aad, key, expect_encrypted):
+                    if not chunk:
+                        continue
+                    if decompressor.eof:
+                        raise CodecError(f"{path.name}: data after the end of the compressed stream")
                     data = decompressor.decompress(chunk)
                     out.write(data)
                     written += len(data)
@@ -220,6 +224,10 @@ def check_readable(path: Path, *, aad: str, key: bytes | None) -> int:
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     try:
         for chunk in _stored_chunks(path, aad, key, False):
+            if not chunk:
+                continue
+            if decompressor.eof:
+                raise CodecError(f"{path.name}: data after the end of the compressed stream")
             written += len(decompressor.decompress(chunk))
     except zstandard.ZstdError as exc:
         raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None

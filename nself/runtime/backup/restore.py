@@ -55,7 +55,6 @@ def restore_managed(
     *,
     backup: str | None,
     point_in_time: str | None,
-    key: bytes | None,
     progress: Progress | None = None,
 ) -> RestoreResult:
     guard_destructive(environment, "restore a backup")
@@ -85,6 +84,7 @@ def restore_managed(
         base = find_backup(repo, backup or "latest")
     if not base.physical:
         raise BackupError(f"backup {base.id} is logical: it restores with `nself restore {base.id}` into a database, not a cluster")
+    key = config.key() if base.encrypted or config.encrypt else None
     _check_key(base, key)
     report = verify_backup(repo, base, key=key)
     if not report.ok:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nself.runtime.backup.archiving import archives_into, ensure_archiving, wal_archive
 from nself.runtime.backup.create import Progress, Source, create_physical
-from nself.runtime.backup.manifest import BackupError, Manifest, complete_backups
+from nself.runtime.backup.manifest import BackupError, Manifest
 from nself.runtime.backup.repository import BackupConfig, backup_config
 from nself.runtime.backup.restore import RestoreResult
 from nself.runtime.local import database_url, local_cluster
@@ -118,10 +118,9 @@ def restore_backup(
     guard_destructive(environment, "restore a backup")
     config = backup_config(project)
     chosen = find_backup(config.repository, backup) if point_in_time is None else None
-    needs_key = (chosen.encrypted if chosen else any(m.encrypted for m in complete_backups(config.repository)))
-    key = config.key() if needs_key or config.encrypt else None
     if chosen is not None and not chosen.physical:
         began = time.monotonic()
+        key = config.key() if chosen.encrypted else None
         _check_key(chosen, key)
         report = verify_backup(config.repository, chosen, key=key)
         if not report.ok:
@@ -134,5 +133,5 @@ def restore_backup(
             data_dir="", seconds=round(time.monotonic() - began, 3),
         )
     return restore_managed(
-        project, environment, config, backup=backup, point_in_time=point_in_time, key=key, progress=progress
+        project, environment, config, backup=backup, point_in_time=point_in_time, progress=progress
     )

@@ -30,6 +30,13 @@ class VerifyReport:
 
 def verify_backup(repo: Path, manifest: Manifest, *, key: bytes | None = None) -> VerifyReport:
     report = VerifyReport(manifest.id, manifest.kind)
+    if manifest.encrypted:
+        from nself.runtime.backup.codec import key_id
+
+        if key is None:
+            report.problems.append(f"{manifest.id}: encrypted, and no key was given (NSELF_BACKUP_KEY or [backup] key)")
+        elif manifest.key_id and manifest.key_id != key_id(key):
+            report.problems.append(f"{manifest.id}: encrypted with another key (wrong key)")
     try:
         chain(repo, manifest)
     except NselfError as exc:
