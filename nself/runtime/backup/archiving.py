@@ -36,13 +36,16 @@ def prepare_archive(config: BackupConfig) -> Path:
 def ensure_archiving(cluster: LocalCluster, config: BackupConfig) -> bool:
     """Configure `cluster` to archive into `config`'s repository. True when the settings
     changed (a running cluster then needs a restart to apply them)."""
-    wanted = archiving_settings(config)
     prepare_archive(config)
-    if cluster.settings() == wanted:
+    if archives_into(cluster, config):
         return False
-    cluster.configure(wanted)
+    cluster.configure(archiving_settings(config))
     return True
 
 
 def archives_into(cluster: LocalCluster, config: BackupConfig) -> bool:
-    return cluster.settings() == archiving_settings(config)
+    """Whether the cluster archives into the repository; an archive_command that runs
+    nself's and then another tool's (e.g. `(nself's) && pgbackrest archive-push %p`) does."""
+    current = cluster.settings()
+    wanted = archiving_settings(config)
+    return current.get("archive_mode") == "on" and wanted["archive_command"] in current.get("archive_command", "")
