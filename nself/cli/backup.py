@@ -168,6 +168,83 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command("retention")
+def retention(
+    keep_last: Annotated[int, typer.Option("--keep-last", min=0, help="Keep the N newest backups.")] = 0,
+    keep_daily: Annotated[int, typer.Option("--keep-daily", min=0, help="Keep the newest backup of each of the last N days with one.")] = 0,
+    keep_weekly: Annotated[int, typer.Option("--keep-weekly", min=0, help="... of each of the last N weeks.")] = 0,
+    keep_monthly: Annotated[int, typer.Option("--keep-monthly", min=0, help="... of each of the last N months.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Set the retention policy that `nself backup prune` applies; without options, show it.
+
+    Examples:
+
+      nself backup retention --keep-last 3 --keep-daily 7 --keep-weekly 4 --keep-monthly 6
+
+      nself backup retention --json
+    """
+    import dataclasses
+
+    from nself.runtime.backup.repository import backup_repository
+    from nself.runtime.backup.retention import RetentionPolicy, load_policy, save_policy
+
+    proj, _ = environment(None)
+    repo = backup_repository(proj)
+    policy = RetentionPolicy(keep_last, keep_daily, keep_weekly, keep_monthly)
+    if policy.empty:
+        current = load_policy(repo)
+        if as_json:
+            print_json(dataclasses.asdict(current) if current else None)
+        else:
+            console.print(str(current) if current else "no retention policy (prune keeps everything)")
+        return
+    repo.mkdir(parents=True, exist_ok=True)
+    save_policy(repo, policy)
+    if as_json:
+        print_json(dataclasses.asdict(policy))
+    else:
+        console.print(f"retention: {policy}")
+
+
+@app.command("prune")
+def prune_command(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be removed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove the backups the retention policy does not keep, and the WAL older than the
+    oldest kept physical backup; never a kept incremental's ancestors nor the WAL they need.
+
+    Examples:
+
+      nself backup prune --dry-run
+
+      nself backup prune --json
+    """
+    import dataclasses
+
+    from nself.runtime.backup.repository import backup_repository
+    from nself.runtime.backup.retention import load_policy, plan_prune, prune
+
+    proj, _ = environment(None)
+    repo = backup_repository(proj)
+    policy = load_policy(repo)
+    if policy is None:
+        raise NselfError("no retention policy: set one with `nself backup retention --keep-last N ...`")
+    plan = plan_prune(repo, policy)
+    if not dry_run:
+        prune(repo, plan)
+    if as_json:
+        print_json({**dataclasses.asdict(plan), "dry_run": dry_run})
+        return
+    verb = "would remove" if dry_run else "removed"
+    console.print(f"{verb} {len(plan.remove)} backup(s), {len(plan.remove_wal)} WAL file(s); kept {len(plan.keep)}")
+    for backup_id in plan.remove:
+        console.print(f"  {verb}: {backup_id}")
+    for backup_id in plan.incomplete:
+        warn(f"{backup_id} is incomplete (killed or in progress): left alone")
+
+
 def _register_storage() -> None:
     # The storage engineer's commands (storage, upload, sync), when that module exists.
     if importlib.util.find_spec("nself.cli.backup_storage") is not None:

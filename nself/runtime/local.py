@@ -54,6 +54,10 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
     (a running cluster that did not archive yet is restarted once to turn it on)."""
     cluster = local_cluster(project, environment)
     notes: tuple[str, ...] = ()
+    from nself.runtime.backup.restore import recover_interrupted_swap
+
+    if recover_interrupted_swap(cluster):
+        notes += ("an interrupted restore left the data directory aside: it was put back",)
     cluster.init()
     if _turn_on_archiving(project, cluster) and cluster.running:
         cluster.restart()

@@ -91,7 +91,7 @@ def restore_managed(
         raise BackupError(f"backup {base.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
 
     scratch = LocalCluster(root=cluster.root.parent / f"{cluster.root.name}.restore-{base.id}", port=free_port())
-    shutil.rmtree(scratch.root, ignore_errors=True)
+    discard_scratch(scratch)  # left by a restore that was killed
     try:
         extract(repo, base, scratch.data_dir, key, progress)
         recovery = {"restore_command": restore_command(wal_dir), "recovery_target_action": "promote"}
@@ -124,6 +124,26 @@ def restore_managed(
         data_dir=str(cluster.data_dir),
         seconds=round(time.monotonic() - began, 3),
     )
+
+
+def discard_scratch(scratch: LocalCluster) -> None:
+    """Remove a scratch folder, stopping the server a killed restore may have left in it."""
+    if scratch.data_dir.exists():
+        with contextlib.suppress(NselfError):
+            scratch.stop(immediate=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+
+
+def recover_interrupted_swap(cluster: LocalCluster) -> bool:
+    """A restore killed between moving the old data directory aside and moving the new one
+    in leaves no data directory: put the old one back. True when it did."""
+    if cluster.data_dir.exists():
+        return False
+    kept = sorted(cluster.root.glob("data.before-restore-*"))
+    if not kept:
+        return False
+    os.rename(kept[-1], cluster.data_dir)
+    return True
 
 
 def _base_for_time(repo: Path, backup: str | None, target: TargetTime) -> Manifest:
