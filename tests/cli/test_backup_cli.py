@@ -124,3 +124,26 @@ def test_killed_backup_is_never_listed_as_valid(cli_project: BackupProject) -> N
     assert killed and all(b["status"] == "incomplete" for b in killed)
     refused = run_nself("restore", killed[0]["id"], "--yes", cwd=cli_project.root)
     assert refused.code == 1 and "incomplete" in refused.stderr
+
+
+def test_killed_restore_leaves_the_database_as_it_was(cli_project: BackupProject) -> None:
+    fill(cli_project, "kill_restore_t", 1, 500)
+    assert run_nself("backup", "create", cwd=cli_project.root).code == 0
+    cli_project.sql("DELETE FROM kill_restore_t WHERE id > 100")
+    before = cli_project.checksums()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen([sys.executable, "-P", "-m", "nself", "restore", "latest", "--yes"], cwd=cli_project.root,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = cli_project.cluster.root
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any((p / "data" / "PG_VERSION").exists() for p in root.parent.glob(f"{root.name}.restore-*")):
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert cli_project.checksums() == before
+    # The next restore cleans up after the killed one and succeeds.
+    again = run_nself("restore", "latest", "--yes", cwd=cli_project.root)
+    assert again.code == 0, again.stderr
+    assert not list(root.parent.glob(f"{root.name}.restore-*"))
