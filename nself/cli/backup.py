@@ -245,6 +245,58 @@ def prune_command(
         warn(f"{backup_id} is incomplete (killed or in progress): left alone")
 
 
+@app.command("schedule")
+def schedule(
+    preset: Annotated[str | None, typer.Option("--preset", metavar="hourly|daily|weekly", help="A ready-made schedule.", show_default=False)] = None,
+    cron: Annotated[str | None, typer.Option("--cron", metavar="EXPR", help='Five cron fields, e.g. "0 */6 * * *".', show_default=False)] = None,
+    show: Annotated[bool, typer.Option("--show", help="Show the installed schedule.")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the schedule.")] = False,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Install a cron entry (/etc/cron.d) that runs `nself backup create` and then `prune`.
+
+    Examples:
+
+      nself backup schedule --preset daily
+
+      nself backup schedule --cron "0 */6 * * *" --env staging
+
+      nself backup schedule --show
+
+      nself backup schedule --remove
+    """
+    from nself.runtime.backup.repository import backup_repository
+    from nself.runtime.backup.schedule import (
+        cron_expression,
+        install_schedule,
+        remove_schedule,
+        show_schedule,
+    )
+
+    proj, _ = environment(env)
+    if remove:
+        removed = remove_schedule(proj.root)
+        if as_json:
+            print_json({"removed": removed})
+        else:
+            console.print("schedule removed" if removed else "no schedule to remove")
+        return
+    if show:
+        current = show_schedule(proj.root)
+        if as_json:
+            print_json({"cron": current.cron, "command": current.command, "path": str(current.path)} if current else None)
+        else:
+            console.print(f"{current.cron}  ({current.path})" if current else "no schedule")
+        return
+    expression = cron_expression(preset, cron)
+    installed = install_schedule(proj.root, backup_repository(proj), expression, env)
+    if as_json:
+        print_json({"cron": installed.cron, "command": installed.command, "path": str(installed.path)})
+    else:
+        console.print(f"scheduled: {installed.cron} ({installed.path})")
+
+
 def _register_storage() -> None:
     # The storage engineer's commands (storage, upload, sync), when that module exists.
     if importlib.util.find_spec("nself.cli.backup_storage") is not None:

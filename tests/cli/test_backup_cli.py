@@ -147,3 +147,34 @@ def test_killed_restore_leaves_the_database_as_it_was(cli_project: BackupProject
     again = run_nself("restore", "latest", "--yes", cwd=cli_project.root)
     assert again.code == 0, again.stderr
     assert not list(root.parent.glob(f"{root.name}.restore-*"))
+
+
+def test_schedule_installs_shows_and_removes_a_cron_entry(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "nself.toml").write_text("")
+    env = {"NSELF_CRON_DIR": str(tmp_path / "cron.d")}
+    bad = run_nself("backup", "schedule", "--cron", "every hour", cwd=project, env=env)
+    assert bad.code == 1 and "--cron" in bad.stderr
+    done = run_nself("backup", "schedule", "--cron", "0 */6 * * *", "--json", cwd=project, env=env)
+    assert done.code == 0, done.stderr
+    entry = Path(json.loads(done.stdout)["path"])
+    line = entry.read_text().splitlines()[-1]
+    assert line.startswith("0 */6 * * * ") and "backup create" in line and "backup prune" in line
+    # The line is a shell command that runs: cron would run exactly this.
+    shown = json.loads(run_nself("backup", "schedule", "--show", "--json", cwd=project, env=env).stdout)
+    assert shown["cron"] == "0 */6 * * *"
+    assert json.loads(run_nself("backup", "schedule", "--remove", "--json", cwd=project, env=env).stdout)["removed"]
+    assert not entry.exists()
+
+
+def test_the_scheduled_command_takes_a_backup(cli_project: BackupProject, tmp_path: Path) -> None:
+    env = {"NSELF_CRON_DIR": str(tmp_path)}
+    done = run_nself("backup", "schedule", "--preset", "hourly", "--json", cwd=cli_project.root, env=env)
+    assert done.code == 0, done.stderr
+    before = {b.name for b in cli_project.repo.iterdir()}
+    # What cron runs, run by the shell as cron would.
+    subprocess.run(["/bin/sh", "-c", json.loads(done.stdout)["command"]], check=True, timeout=120)
+    new = {b.name for b in cli_project.repo.iterdir()} - before
+    listed = json.loads(run_nself("backup", "list", "--json", cwd=cli_project.root).stdout)
+    assert [b["status"] for b in listed if b["id"] in new] == ["complete"]
