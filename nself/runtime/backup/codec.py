@@ -199,7 +199,8 @@ def restore_to(path: Path, target: Path, *, aad: str, key: bytes | None, expect_
         with open(tmp, "wb") as out:
             decompressor = zstandard.ZstdDecompressor().decompressobj()
             try:
-                for chunk in _stored_chunks(path, aad, key, expect_encrypted):
+                chunks = _stored_chunks(path, aad, key, expect_encrypted)
+                for chunk in chunks:
                     if not chunk:
                         continue
                     if decompressor.eof:
@@ -210,6 +211,7 @@ def restore_to(path: Path, target: Path, *, aad: str, key: bytes | None, expect_
                 if not decompressor.eof:
                     raise CodecError(f"{path.name}: truncated (the compressed stream ends early)")
             except zstandard.ZstdError as exc:
+                _authenticate_rest(chunks)  # a wrong key shows as garbage first: say so
                 raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None
         os.replace(tmp, target)
     finally:
@@ -222,18 +224,27 @@ def check_readable(path: Path, *, aad: str, key: bytes | None) -> int:
     """Read the stored file through (tag and zstd checksum checked) without writing it."""
     written = 0
     decompressor = zstandard.ZstdDecompressor().decompressobj()
+    chunks = _stored_chunks(path, aad, key, False)
     try:
-        for chunk in _stored_chunks(path, aad, key, False):
+        for chunk in chunks:
             if not chunk:
                 continue
             if decompressor.eof:
                 raise CodecError(f"{path.name}: data after the end of the compressed stream")
             written += len(decompressor.decompress(chunk))
     except zstandard.ZstdError as exc:
+        _authenticate_rest(chunks)
         raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None
     if not decompressor.eof:
         raise CodecError(f"{path.name}: truncated (the compressed stream ends early)")
     return written
+
+
+def _authenticate_rest(chunks: Iterator[bytes]) -> None:
+    """Read an encrypted file's remaining chunks so that its GCM tag is checked: raises the
+    authentication error when that is the real cause."""
+    for _ in chunks:
+        pass
 
 
 def sha256_file(path: Path) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from nself.errors import NselfError
 from nself.runtime.backup.logical import compare_checksums, extract_dump, pg_restore_into, table_checksums
 from nself.runtime.backup.manifest import Manifest
 from nself.runtime.backup.wal import restore_command
-from nself.runtime.cluster import LocalCluster, free_port, hand_to_server_user
+from nself.runtime.cluster import LocalCluster, free_port, hand_to_server_user, server_program
 
 BTREE_INDEXES = """
 SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -45,6 +46,7 @@ def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:
     try:
         if manifest.physical:
             extract(repo, manifest, scratch.data_dir, key)
+            report.problems += pg_verifybackup(scratch.data_dir)
             scratch.root.chmod(0o755)
             scratch.configure(
                 {"restore_command": restore_command(repo / "wal"), "recovery_target": "immediate",
@@ -74,6 +76,18 @@ def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:
             scratch.stop(immediate=True)
         shutil.rmtree(root, ignore_errors=True)
     return report
+
+
+def pg_verifybackup(data_dir: Path) -> list[str]:
+    """PostgreSQL's own check of a restored tree against its backup_manifest (sizes and
+    CRC-32C of every file). WAL is checked by recovery itself, so it is not parsed here."""
+    if not (data_dir / "backup_manifest").is_file():
+        return []
+    program = server_program("pg_verifybackup")
+    done = subprocess.run([str(program), "--no-parse-wal", "--quiet", str(data_dir)], capture_output=True, text=True)
+    if done.returncode == 0:
+        return []
+    return [f"pg_verifybackup: {line.removeprefix('pg_verifybackup: error: ')}" for line in done.stderr.splitlines() if line.strip()][:20]
 
 
 def _wait_writable(cluster: LocalCluster) -> None:
