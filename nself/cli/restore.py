@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--point-in-time", metavar="TIME", help='Replay WAL up to TIME: "2026-12-07 15:30:00[+01:00]" (no zone: the server\'s) or "90 minutes ago".', show_default=False),
         ] = None,
         env: EnvOption = None,
+        to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Restore into another environment (not available yet).", show_default=False)] = None,
+        anonymize: Annotated[bool, typer.Option("--anonymize", help="Pass the data through the anonymiser (not available yet).")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         as_json: JsonOption = False,
     ) -> None:
@@ -40,6 +42,10 @@ def register(app: typer.Typer) -> None:
         from nself.runtime.backup.service import restore_backup
         from nself.runtime.project import guard_destructive
 
+        if anonymize:
+            raise OptionError("--anonymize: the anonymiser (anonymised copies) is not part of this nself yet")
+        if to is not None:
+            raise OptionError("--to: restoring into another environment is not available yet; use --env to restore in place")
         proj, environ = environment(env)
         guard_destructive(environ, "restore a backup")
         if not yes:

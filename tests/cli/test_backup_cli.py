@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.clitools import run_nself
-from tests.runtime.backup.conftest import BackupProject, fill, make_project
+from tests.runtime.backup.conftest import BackupProject, discard, fill, make_project
 
 KEY = "ab" * 32
 
@@ -28,7 +27,7 @@ def cli_project() -> Iterator[BackupProject]:
         yield made
     finally:
         made.cluster.stop(immediate=True)
-        shutil.rmtree(made.root, ignore_errors=True)
+        discard(made.root)
 
 
 def test_create_list_verify_json(cli_project: BackupProject) -> None:
@@ -86,6 +85,8 @@ def test_restore_needs_yes_without_a_terminal_and_refuses_production(cli_project
     assert prod.code == 1 and "production" in prod.stderr and "refusing" in prod.stderr
     bad_time = run_nself("restore", "--point-in-time", "next tuesday", "--yes", cwd=cli_project.root)
     assert bad_time.code == 1 and "--point-in-time" in bad_time.stderr
+    anonymize = run_nself("restore", "latest", "--anonymize", "--yes", cwd=cli_project.root)
+    assert anonymize.code == 1 and "--anonymize" in anonymize.stderr and "Traceback" not in anonymize.stderr
 
 
 def test_restore_point_in_time_json(cli_project: BackupProject) -> None:

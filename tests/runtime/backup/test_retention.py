@@ -3,7 +3,6 @@ restores and the PITR window the policy promises still works."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ from nself.runtime.backup.manifest import list_backups
 from nself.runtime.backup.retention import RetentionPolicy, plan_prune, prune
 from nself.runtime.backup.service import create_backup, restore_backup, verify_command
 from nself.runtime.backup.wal import archived_segments, segment_number
-from tests.runtime.backup.conftest import BackupProject, fill, make_project
+from tests.runtime.backup.conftest import BackupProject, discard, fill, make_project
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def retention_project() -> Iterator[BackupProject]:
         yield made
     finally:
         made.cluster.stop(immediate=True)
-        shutil.rmtree(made.root, ignore_errors=True)
+        discard(made.root)
 
 
 def test_prune_keeps_what_kept_backups_and_the_window_need(retention_project: BackupProject) -> None:
