@@ -98,7 +98,10 @@ def create(
 
 
 @app.command("list")
-def list_command(as_json: JsonOption = False) -> None:
+def list_command(
+    remote: Annotated[bool, typer.Option("--remote", help="List the backups of the configured storage.")] = False,
+    as_json: JsonOption = False,
+) -> None:
     """List the backups of the repository, oldest first; killed or unfinished ones are shown
     as incomplete and are never restored.
 
@@ -107,7 +110,14 @@ def list_command(as_json: JsonOption = False) -> None:
       nself backup list
 
       nself backup list --json
+
+      nself backup list --remote
     """
+    if remote:
+        if importlib.util.find_spec("nself.cli.backup_storage") is None:
+            raise NselfError("--remote: object storage support is not part of this nself build")
+        importlib.import_module("nself.cli.backup_storage").print_remote_list(as_json)
+        return
     from nself.runtime.backup.manifest import list_backups
     from nself.runtime.backup.repository import backup_repository
 

@@ -69,6 +69,9 @@ def restore_managed(
             row = conn.execute("SHOW TimeZone").fetchone()
         target = parse_target_time(point_in_time, server_zone=str(row[0]) if row else "UTC")
         base = _base_for_time(repo, backup, target)
+        from nself.runtime.backup.service import fetch_remote
+
+        fetch_remote(project, repo, base.id, wal_from=base.wal_start)  # WAL past the backup's end
         now = datetime.now(UTC)
         if target.moment > now:
             raise BackupError(f"--point-in-time {point_in_time!r} ({format_time(target.moment)}) is in the future")

@@ -117,6 +117,7 @@ def restore_backup(
 
     guard_destructive(environment, "restore a backup")
     config = backup_config(project)
+    fetch_remote(project, config.repository, backup)
     chosen = find_backup(config.repository, backup) if point_in_time is None else None
     if chosen is not None and not chosen.physical:
         began = time.monotonic()
@@ -135,3 +136,16 @@ def restore_backup(
     return restore_managed(
         project, environment, config, backup=backup, point_in_time=point_in_time, progress=progress
     )
+
+
+def fetch_remote(project: Project, repo: Path, backup: str, *, wal_from: str | None = None) -> None:
+    """Before a restore reads `backup` (or `latest`): download it from the project's
+    object storage when it is not complete locally (nself/runtime/backup/transfer.py, the
+    storage engineer's module; nothing when that module or a storage setting is absent)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("nself.runtime.backup.transfer") is None:
+        return
+    transfer = importlib.import_module("nself.runtime.backup.transfer")
+    transfer.fetch_for_restore(project, repo, backup, wal_from=wal_from)
