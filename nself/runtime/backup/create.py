@@ -5,6 +5,7 @@ optionally encrypted and checksummed as it streams by; the manifest last."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import tarfile
 import tempfile
 import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -36,6 +38,17 @@ from nself.runtime.dump import find_client, first_error_line, libpq_target
 
 Progress = Callable[[int], None]
 DATA_PREFIX = "data/"
+# Files up to this size are read from the stream and compressed by worker threads (zstd and
+# sha256 release the GIL); bigger ones stream through in the reading thread.
+SMALL_FILE = 16 << 20
+COMPRESS_THREADS = min(8, (os.cpu_count() or 2) * 2)
+MAX_IN_FLIGHT = 16
+
+
+def _done(entry: FileEntry) -> Future[FileEntry]:
+    future: Future[FileEntry] = Future()
+    future.set_result(entry)
+    return future
 
 
 def stored_path(relative: str, encrypted: bool) -> str:
@@ -210,6 +223,8 @@ def _stream_base_backup(
     files: list[FileEntry] = []
     directories: list[str] = []
     backup_manifest: dict[str, Any] = {}
+    pending: list[Future[FileEntry]] = []
+    pool = ThreadPoolExecutor(max_workers=COMPRESS_THREADS)
     try:
         with tarfile.open(fileobj=_CountingReader(process.stdout, progress), mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
@@ -225,7 +240,15 @@ def _stream_base_backup(
                     data = handle.read()
                     backup_manifest = json.loads(data)
                     handle = _BytesReader(data)
-                files.append(_store_member(handle, name, member, folder, parent, key))
+                if member.size <= SMALL_FILE:
+                    # Read here (the tar stream is sequential), compress in a worker thread.
+                    buffered = io.BytesIO(handle.read())
+                    pending.append(pool.submit(_store_member, buffered, name, member, folder, parent, key))
+                    while sum(not f.done() for f in pending) > MAX_IN_FLIGHT:
+                        wait([f for f in pending if not f.done()], return_when=FIRST_COMPLETED)
+                else:
+                    pending.append(_done(_store_member(handle, name, member, folder, parent, key)))
+        files.extend(f.result() for f in pending)
     except tarfile.TarError as exc:
         process.kill()
         process.wait()
@@ -236,6 +259,8 @@ def _stream_base_backup(
         process.wait()
         reader.join()
         raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     code = process.wait()
     reader.join()
     if code != 0:

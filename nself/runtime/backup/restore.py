@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,14 @@ from nself.connection import connect
 from nself.errors import NselfError
 from nself.runtime.backup.codec import key_id, restore_to
 from nself.runtime.backup.create import original_path, switch_and_archive
-from nself.runtime.backup.manifest import BackupError, Manifest, complete_backups, find_backup, format_time
+from nself.runtime.backup.manifest import (
+    BackupError,
+    FileEntry,
+    Manifest,
+    complete_backups,
+    find_backup,
+    format_time,
+)
 from nself.runtime.backup.repository import BackupConfig
 from nself.runtime.backup.timespec import TargetTime, parse_target_time
 from nself.runtime.backup.verify import verify_backup
@@ -33,6 +41,7 @@ from nself.runtime.project import Environment, Project, guard_destructive
 
 Progress = Callable[[int], None]
 RECOVERY_FILE = "nself-recovery.conf"
+EXTRACT_THREADS = min(8, (os.cpu_count() or 2) * 2)
 
 
 @dataclass
@@ -192,12 +201,19 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
     for directory in manifest.directories:
         (data_dir / directory).mkdir(parents=True, exist_ok=True)
     for entry in manifest.files:
+        (data_dir / original_path(entry.path)).parent.mkdir(parents=True, exist_ok=True)
+
+    def one(entry: FileEntry) -> int:
         name = original_path(entry.path)
-        target = data_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        restore_to(repo / (entry.ref or manifest.id) / entry.path, target, aad=name, key=key, expect_encrypted=manifest.encrypted)
-        if progress:
-            progress(entry.source_size or 0)
+        source = repo / (entry.ref or manifest.id) / entry.path
+        restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted)
+        return entry.source_size or 0
+
+    # zstd, AES and file I/O release the GIL: a few threads use the cores.
+    with ThreadPoolExecutor(max_workers=EXTRACT_THREADS) as pool:
+        for size in pool.map(one, manifest.files):
+            if progress:
+                progress(size)
 
 
 def _recover_paused(scratch: LocalCluster) -> datetime | None:
