@@ -1,7 +1,7 @@
 """Backup benchmark: `nself backup create` (full, then incremental after changing 1% of the
 rows) and `nself restore --point-in-time` against pgBackRest's `backup --type=full|incr` and
 `restore --type=time` (+ recovery until promoted), on the same `pgbench -i -s N` cluster in
-the same run, both with zstd and one process. Prints figures; asserts nothing.
+the same run, both with zstd level 3 (pgBackRest with --processes, default the cores). Prints figures; asserts nothing.
 
     python bench/bench_backup.py [--scale 5]        # -s 70 is about 1 GB
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,8 @@ def folder_size(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, default=5, help="pgbench scale (-s 70 is about 1 GB)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 2,
+                        help="pgBackRest process-max (nself uses min(8, 2 x cores) threads); default: the cores")
     args = parser.parse_args()
     if shutil.which("pgbackrest") is None:
         sys.exit("pgbackrest not found: apt-get install pgbackrest")
@@ -75,7 +78,8 @@ def main() -> None:
     conf = br / "pgbackrest.conf"
     conf.write_text(
         f"[global]\nrepo1-path={br / 'repo'}\nlog-path={br / 'log'}\nlock-path={br / 'lock'}\n"
-        "compress-type=zst\ncompress-level=3\nprocess-max=1\nstart-fast=y\nrepo1-retention-full=10\n"
+        "compress-type=zst\ncompress-level=3\n"
+        f"process-max={args.processes}\nstart-fast=y\nrepo1-retention-full=10\n"
         f"[bench]\npg1-path={cluster.data_dir}\npg1-port={cluster.port}\npg1-socket-path={cluster.root}\n"
     )
     hand_to_server_user(br)
@@ -141,7 +145,8 @@ def main() -> None:
         rows.append(("PITR restore (s)", f"{pitr_nself:.2f}", f"{pitr_br:.2f}"))
         rows.append(("rows at TIME (want 1)", str(nself_rows), str(br_rows)))
 
-        print(f"pgbench -s {args.scale}: database {size / 1e6:.0f} MB, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+        print(f"pgbench -s {args.scale}: database {size / 1e6:.0f} MB, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+              f"pgBackRest process-max={args.processes}, {os.cpu_count()} cores")
         print(f"{'':26} {'nself':>10} {'pgbackrest':>12}")
         for label, a, b in rows:
             print(f"{label:26} {a:>10} {b:>12}")

@@ -149,11 +149,16 @@ def is_encrypted(path: Path) -> bool:
         return handle.read(len(MAGIC)) == MAGIC
 
 
-def _stored_chunks(path: Path, aad: str, key: bytes | None, expect_encrypted: bool) -> Iterator[bytes]:
+def _stored_chunks(
+    path: Path, aad: str, key: bytes | None, expect_encrypted: bool, raw: Any = None
+) -> Iterator[bytes]:
     """The compressed bytes of a stored file, decrypted; the tag is checked at the end
-    (so a consumer must not trust what it got before the iterator is exhausted)."""
+    (so a consumer must not trust what it got before the iterator is exhausted). `raw`, a
+    hashlib object, is fed the stored bytes as they are read."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
+        if raw is not None:
+            handle = _Hashing(handle, raw)  # type: ignore[assignment]
         head = handle.read(len(MAGIC))
         encrypted = head == MAGIC
         if expect_encrypted and not encrypted:
@@ -169,9 +174,7 @@ def _stored_chunks(path: Path, aad: str, key: bytes | None, expect_encrypted: bo
         body = size - len(MAGIC) - NONCE_SIZE - TAG_SIZE
         if len(nonce) != NONCE_SIZE or body < 0:
             raise CodecError(f"{path.name}: truncated encrypted file")
-        handle.seek(size - TAG_SIZE)
-        tag = handle.read(TAG_SIZE)
-        handle.seek(len(MAGIC) + NONCE_SIZE)
+        tag = _read_at(path, size - TAG_SIZE, TAG_SIZE)
         decryptor = _decryptor(key, nonce, tag, aad.encode())
         remaining = body
         while remaining > 0:
@@ -180,6 +183,7 @@ def _stored_chunks(path: Path, aad: str, key: bytes | None, expect_encrypted: bo
                 raise CodecError(f"{path.name}: truncated encrypted file")
             remaining -= len(chunk)
             yield decryptor.update(chunk)
+        handle.read(TAG_SIZE)  # through the hash too
         from cryptography.exceptions import InvalidTag
 
         try:
@@ -190,16 +194,51 @@ def _stored_chunks(path: Path, aad: str, key: bytes | None, expect_encrypted: bo
             ) from None
 
 
-def restore_to(path: Path, target: Path, *, aad: str, key: bytes | None, expect_encrypted: bool = False) -> int:
+class _Hashing:
+    def __init__(self, handle: IO[bytes], digest: Any) -> None:
+        self.handle = handle
+        self.digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
+def _read_at(path: Path, offset: int, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(size)
+
+
+def restore_to(
+    path: Path,
+    target: Path,
+    *,
+    aad: str,
+    key: bytes | None,
+    expect_encrypted: bool = False,
+    expect_size: int | None = None,
+    expect_sha256: str | None = None,
+) -> int:
     """Decrypt and decompress the stored file `path` into `target` (atomically: a file that
-    fails its tag or its zstd checksum is never renamed into place). Returns its size."""
+    fails its tag, its zstd checksum or the expected size and sha256 of its stored bytes is
+    never renamed into place). Returns its size."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     written = 0
+    if expect_size is not None:
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError:
+            raise CodecError(f"{path.name}: missing") from None
+        if actual != expect_size:
+            raise CodecError(f"{path.name}: size {actual}, the manifest says {expect_size} (truncated or altered)")
+    raw = hashlib.sha256() if expect_sha256 is not None else None
     try:
         with open(tmp, "wb") as out:
             decompressor = zstandard.ZstdDecompressor().decompressobj()
             try:
-                chunks = _stored_chunks(path, aad, key, expect_encrypted)
+                chunks = _stored_chunks(path, aad, key, expect_encrypted, raw)
                 for chunk in chunks:
                     if not chunk:
                         continue
@@ -213,6 +252,8 @@ def restore_to(path: Path, target: Path, *, aad: str, key: bytes | None, expect_
             except zstandard.ZstdError as exc:
                 _authenticate_rest(chunks)  # a wrong key shows as garbage first: say so
                 raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None
+        if raw is not None and raw.hexdigest() != expect_sha256:
+            raise CodecError(f"{path.name}: checksum mismatch (altered)")
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from nself.connection import connect
 from nself.errors import NselfError
-from nself.runtime.backup.codec import key_id, restore_to
+from nself.runtime.backup.codec import CodecError, key_id, restore_to
 from nself.runtime.backup.create import original_path, switch_and_archive
 from nself.runtime.backup.manifest import (
     BackupError,
@@ -98,7 +98,7 @@ def restore_managed(
         raise BackupError(f"backup {base.id} is logical: it restores with `nself restore {base.id}` into a database, not a cluster")
     key = config.key() if base.encrypted or config.encrypt else None
     _check_key(base, key)
-    report = verify_backup(repo, base, key=key)
+    report = verify_backup(repo, base, key=key, read_files=False, read_wal=False)
     if not report.ok:
         raise BackupError(f"backup {base.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
 
@@ -206,7 +206,14 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
     def one(entry: FileEntry) -> int:
         name = original_path(entry.path)
         source = repo / (entry.ref or manifest.id) / entry.path
-        restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted)
+        try:
+            restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted,
+                       expect_size=entry.size, expect_sha256=entry.sha256)
+        except CodecError as exc:
+            detail = exc.one_line().split(": ", 1)[-1]
+            raise BackupError(
+                f"backup {manifest.id} is damaged, nothing was changed: {entry.ref or manifest.id}/{entry.path}: {detail}"
+            ) from None
         return entry.source_size or 0
 
     # zstd, AES and file I/O release the GIL: a few threads use the cores.
