@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--point-in-time", metavar="TIME", help='Replay WAL up to TIME: "2026-12-07 15:30:00[+01:00]" (no zone: the server\'s) or "90 minutes ago".', show_default=False),
         ] = None,
         env: EnvOption = None,
-        to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Restore into another environment (not available yet).", show_default=False)] = None,
+        to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Load the backup into another environment's database (through a scratch cluster for physical backups).", show_default=False)] = None,
         anonymize: Annotated[bool, typer.Option("--anonymize", help="Pass the data through the anonymiser (not available yet).")] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         as_json: JsonOption = False,
@@ -38,15 +38,19 @@ def register(app: typer.Typer) -> None:
           nself restore --point-in-time "90 minutes ago" --yes
 
           nself restore 20261207T153012Z-full --point-in-time "2026-12-07 15:40:00+00:00"
+
+          nself restore latest --to staging --yes
         """
-        from nself.runtime.backup.service import restore_backup
+        from nself.runtime.backup.service import restore_backup, restore_to_environment
         from nself.runtime.project import guard_destructive
 
         if anonymize:
             raise OptionError("--anonymize: the anonymiser (anonymised copies) is not part of this nself yet")
-        if to is not None:
-            raise OptionError("--to: restoring into another environment is not available yet; use --env to restore in place")
-        proj, environ = environment(env)
+        if to is not None and env is not None:
+            raise OptionError("--to and --env: give one (--to ENV loads the backup into ENV's database)")
+        if to is not None and point_in_time is not None:
+            raise OptionError("--to with --point-in-time is not available yet; restore a backup id or latest")
+        proj, environ = environment(to if to is not None else env)
         guard_destructive(environ, "restore a backup")
         if not yes:
             if not sys.stdin.isatty():
@@ -55,7 +59,10 @@ def register(app: typer.Typer) -> None:
             if not typer.confirm(f"Replace the data of {environ.name} with {target}?"):
                 raise typer.Abort()
         with byte_progress("restoring") as advance:
-            result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
+            if to is not None:
+                result = restore_to_environment(proj, environ, backup_id)
+            else:
+                result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
         if as_json:
             print_json(dataclasses.asdict(result))
             return

@@ -12,9 +12,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from nself.runtime.backup.logical import table_checksums
 from tests.clitools import run_nself
+from tests.conftest import run_sql
 from tests.runtime.backup.conftest import BackupProject, discard, fill, make_project
 
 KEY = "ab" * 32
@@ -179,3 +182,23 @@ def test_the_scheduled_command_takes_a_backup(cli_project: BackupProject, tmp_pa
     new = {b.name for b in cli_project.repo.iterdir()} - before
     listed = json.loads(run_nself("backup", "list", "--json", cwd=cli_project.root).stdout)
     assert [b["status"] for b in listed if b["id"] in new] == ["complete"]
+
+
+def test_restore_to_another_environment(cli_project: BackupProject, database: str) -> None:
+    fill(cli_project, "to_env_t", 1, 300)
+    expected = cli_project.checksums()
+    physical = json.loads(run_nself("backup", "create", "--json", cwd=cli_project.root).stdout)
+    logical = json.loads(run_nself("backup", "create", "--logical", "--json", cwd=cli_project.root).stdout)
+    cli_project.sql("DROP TABLE to_env_t")
+    config = cli_project.root / "nself.toml"
+    if "staging" not in config.read_text():
+        config.write_text(config.read_text() + '\n[environments.staging]\nurl = "env:NSELF_TEST_TO_URL"\n')
+    env = {"NSELF_TEST_TO_URL": database}
+    run_sql(database, "CREATE TABLE stale (x int)")
+    for backup in (physical["id"], logical["id"]):
+        done = run_nself("restore", backup, "--to", "staging", "--yes", "--json", cwd=cli_project.root, env=env)
+        assert done.code == 0, done.stderr
+        with psycopg.connect(database, autocommit=True) as conn:
+            assert table_checksums(conn) == expected
+        run_sql(database, "CREATE TABLE stale (x int)")
+    assert "to_env_t" not in str(cli_project.checksums())  # the source environment untouched

@@ -78,18 +78,20 @@ class _Server:
     version: str
     system_identifier: str
     segment_size: int
+    database: str
 
 
 def _server_facts(url: str) -> _Server:
     with connect(url) as conn:
         row = conn.execute(
             "SELECT current_setting('server_version'), (SELECT system_identifier::text FROM pg_control_system()),"
-            " (SELECT setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'B' THEN 1 ELSE 1 END FROM pg_settings WHERE name = 'wal_segment_size'), current_setting('wal_level')"
+            " (SELECT setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'B' THEN 1 ELSE 1 END FROM pg_settings WHERE name = 'wal_segment_size'), current_setting('wal_level'),"
+            " current_database()"
         ).fetchone()
     assert row is not None
     if row[3] == "minimal":
         raise BackupError("the server runs with wal_level = minimal: physical backups need replica (or use --logical)")
-    return _Server(str(row[0]), str(row[1]), int(row[2]))
+    return _Server(str(row[0]), str(row[1]), int(row[2]), str(row[4]))
 
 
 @dataclass
@@ -172,6 +174,7 @@ def create_physical(
         wal_segment_size=facts.segment_size,
         wal_included=source.wal_archive is None,
         environment=source.environment,
+        database=facts.database,  # the environment's database (a physical backup holds them all)
         key_id=key_id(key) if key is not None else None,
         directories=tuple(sorted(directories)),
         files=tuple(files),

@@ -36,29 +36,37 @@ class DrillReport:
     problems: list[str] = field(default_factory=list)
 
 
-def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:
+def recover_copy(repo: Path, manifest: Manifest, key: bytes | None, scratch: LocalCluster) -> list[str]:
+    """Restore the physical backup `manifest` into the (new) `scratch` cluster, check the
+    tree with pg_verifybackup, recover it to the backup's end point and promote it: a
+    server to read from. Returns pg_verifybackup's problems."""
     from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract
 
+    extract(repo, manifest, scratch.data_dir, key)
+    problems = pg_verifybackup(scratch.data_dir)
+    scratch.root.chmod(0o755)
+    scratch.configure(
+        {"restore_command": restore_command(repo / "wal"), "recovery_target": "immediate",
+         "recovery_target_action": "promote"},
+        file=RECOVERY_FILE,
+    )
+    (scratch.data_dir / "recovery.signal").touch()
+    hand_to_server_user(scratch.root)
+    _recover_paused(scratch)
+    with connect(scratch.url(), autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_resume()")
+    _wait_writable(scratch)
+    return problems
+
+
+def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:
     report = DrillReport()
     root = Path(tempfile.mkdtemp(prefix=f"nself-drill-{manifest.id}-"))
     root.chmod(0o755)
     scratch = LocalCluster(root=root / "cluster", port=free_port())
     try:
         if manifest.physical:
-            extract(repo, manifest, scratch.data_dir, key)
-            report.problems += pg_verifybackup(scratch.data_dir)
-            scratch.root.chmod(0o755)
-            scratch.configure(
-                {"restore_command": restore_command(repo / "wal"), "recovery_target": "immediate",
-                 "recovery_target_action": "promote"},
-                file=RECOVERY_FILE,
-            )
-            (scratch.data_dir / "recovery.signal").touch()
-            hand_to_server_user(scratch.root)
-            _recover_paused(scratch)
-            with connect(scratch.url(), autocommit=True) as conn:
-                conn.execute("SELECT pg_wal_replay_resume()")
-            _wait_writable(scratch)
+            report.problems += recover_copy(repo, manifest, key, scratch)
         else:
             scratch.start(fast=True)
             database = manifest.database or "postgres"

@@ -161,6 +161,15 @@ def compare_checksums(url: str, expected: dict[str, str]) -> list[str]:
 def restore_logical(url: str, repo: Path, manifest: Manifest, key: bytes | None, *, jobs: int = 2) -> str:
     """Load `manifest`'s dump into a new database beside the one of `url`, check every
     table's checksum, then swap the databases by renaming. Returns the database name."""
+    with tempfile.TemporaryDirectory(prefix="nself-restore-", dir=repo) as tmp:
+        dump_dir = extract_dump(repo, manifest, Path(tmp) / "dump", key)
+        return load_swapping(url, dump_dir, manifest.table_checksums, f"backup {manifest.id}", jobs=jobs)
+
+
+def load_swapping(url: str, dump_dir: Path, expected: dict[str, str], origin: str, *, jobs: int = 2) -> str:
+    """Load the directory-format dump `dump_dir` into a new database beside the one of
+    `url`; when every table's checksum equals `expected`, swap the two databases by
+    renaming and drop the old one. On any failure the database of `url` is untouched."""
     from psycopg import sql
 
     target_db = _database_of(url)
@@ -168,19 +177,17 @@ def restore_logical(url: str, repo: Path, manifest: Manifest, key: bytes | None,
     new_db = f"{target_db[:30]}_nself_restore_{stamp}"
     old_db = f"{target_db[:30]}_nself_before_{stamp}"
     admin_url = url_with_database(url, "template1" if target_db == "postgres" else "postgres")
-    with tempfile.TemporaryDirectory(prefix="nself-restore-", dir=repo) as tmp:
-        dump_dir = extract_dump(repo, manifest, Path(tmp) / "dump", key)
+    with connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(new_db)))
+    try:
+        pg_restore_into(url_with_database(url, new_db), dump_dir, jobs)
+        problems = compare_checksums(url_with_database(url, new_db), expected)
+        if problems:
+            raise BackupError(f"the restored data differs from {origin}: {'; '.join(problems[:5])}")
+    except BaseException:
         with connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(new_db)))
-        try:
-            pg_restore_into(url_with_database(url, new_db), dump_dir, jobs)
-            problems = compare_checksums(url_with_database(url, new_db), manifest.table_checksums)
-            if problems:
-                raise BackupError(f"the restored data differs from backup {manifest.id}: {'; '.join(problems[:5])}")
-        except BaseException:
-            with connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new_db)))
-            raise
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new_db)))
+        raise
     with connect(admin_url, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (target_db,))
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(target_db), sql.Identifier(old_db)))
@@ -191,6 +198,18 @@ def restore_logical(url: str, repo: Path, manifest: Manifest, key: bytes | None,
             raise
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old_db)))
     return target_db
+
+
+def dump_database(url: str, target: Path, *, jobs: int = 2) -> dict[str, str]:
+    """`pg_dump --format=directory` of `url`'s database into `target`, in a snapshot whose
+    table checksums are returned."""
+    with connect(url) as conn:
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert row is not None
+        checksums = table_checksums(conn)
+        _pg_dump(url, target, str(row[0]), jobs, conn.info.server_version // 10000)
+    return checksums
 
 
 def _database_of(url: str) -> str:
