@@ -124,6 +124,9 @@ def create_physical(
     """Take a base backup of `source` into `repo` and return its manifest."""
     facts = _server_facts(source.url)
     parent = _parent_for(repo, facts.system_identifier) if incremental else None
+    if parent is not None and parent.manifest.key_id != (key_id(key) if key is not None else None):
+        # Files under another key (or none) cannot be referenced: restore reads one key.
+        parent.by_path.clear()
     if incremental and parent is None:
         raise BackupError("--incremental needs a full backup of this server first (run `nself backup create`)")
     kind: Kind = "incremental" if parent else "full"
