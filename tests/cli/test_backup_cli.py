@@ -58,6 +58,14 @@ def test_create_list_verify_json(cli_project: BackupProject) -> None:
     no_key = run_nself("backup", "verify", "latest", cwd=cli_project.root, env={"NSELF_BACKUP_KEY": ""})
     assert no_key.code == 1 and "NSELF_BACKUP_KEY" in no_key.stderr and "Traceback" not in no_key.stderr
 
+    # An encrypted incremental over a plain parent copies what it cannot reference, and restores.
+    expected = cli_project.checksums()
+    cli_project.sql("TRUNCATE cli_t")
+    restored = run_nself("restore", json.loads(incr.stdout)["id"], "--yes", cwd=cli_project.root,
+                         env={"NSELF_BACKUP_KEY": KEY})
+    assert restored.code == 0, restored.stderr
+    assert cli_project.checksums() == expected
+
 
 def test_logical_says_it_cannot_do_pitr(cli_project: BackupProject) -> None:
     done = run_nself("backup", "create", "--logical", cwd=cli_project.root)
