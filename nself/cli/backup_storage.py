@@ -7,12 +7,10 @@ command of its own that only knows `--remote`)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -80,15 +78,11 @@ class RichTransferProgress:
 
 
 def repository(proj: Project) -> Path:
-    """The project's local backup repository: backup-core's choice (`[backup] repository`,
-    or a folder the server user can reach) when its module is there, else the default
-    `.nself/backups/` of the contract."""
-    if importlib.util.find_spec("nself.runtime.backup.repository") is not None:
-        module = importlib.import_module("nself.runtime.backup.repository")
-        return cast(Path, module.backup_repository(proj))
-    from nself.runtime.backup.manifest import repository_of
+    """The project's local backup repository (`[backup] repository`, or a folder the server
+    user can reach)."""
+    from nself.runtime.backup.repository import backup_repository
 
-    return repository_of(proj.state_dir)
+    return backup_repository(proj)
 
 
 # --------------------------------------------------------------------------- storage set|show|test

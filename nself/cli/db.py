@@ -37,6 +37,10 @@ def _print_status(status: ClusterStatus, as_json: bool) -> None:
     console.print(f"{status.environment}: {state}{version}")
     console.print(f"  url:  {status.url}")
     console.print(f"  data: {status.data_dir}")
+    if status.wal_archive:
+        console.print(f"  wal archive: {status.wal_archive}")
+    for note in status.notes:
+        console.print(f"  [yellow]{note}[/yellow]")
 
 
 @app.command("start", destructive=False)

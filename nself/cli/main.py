@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from nself import __version__
-from nself.cli import backup_storage, data, db, init, mock, schema, seed, types
+from nself.cli import backup, data, db, init, mock, restore, schema, seed, types
 from nself.cli.safety import App
 from nself.errors import NselfError, database_error_line
 from nself.ir import IRFormatError
@@ -62,15 +62,10 @@ app.command("init", destructive=False)(init.init)
 app.add_typer(db.app, name="db")
 app.add_typer(schema.app, name="schema")
 app.add_typer(data.app, name="data")
-
-# A minimal `backup` group for the storage commands; backup-core's nself/cli/backup.py
-# brings the full group and calls backup_storage.register on it (the lead reconciles).
-backup_app = App(help="Backups: copies to object storage and back.", no_args_is_help=True)
-backup_storage.register(backup_app)
-app.add_typer(backup_app, name="backup")
+app.add_typer(backup.app, name="backup")
 
 
-for group in (types, seed, mock):
+for group in (types, seed, mock, restore):
     group.register(app)
 
 

@@ -86,10 +86,16 @@ def server_user_can_reach(path: Path) -> bool:
     return True
 
 
+def hand_to_server_user(path: Path) -> None:
+    """Give `path` (and everything under it) to the server user, when running as root."""
+    _hand_to_server_user(path)
+
+
 def _hand_to_server_user(path: Path) -> None:
     if os.geteuid() != 0:
         return
     user = pwd.getpwnam(SERVER_USER)
+    os.chown(path, user.pw_uid, user.pw_gid)
     for root, dirs, files in os.walk(path):
         os.chown(root, user.pw_uid, user.pw_gid)
         for name in dirs + files:
@@ -137,14 +143,53 @@ class LocalCluster:
             ]
         )
 
-    def start(self, *, fast: bool = False) -> None:
-        """Start the server. `fast` turns off fsync: for throwaway test clusters only."""
+    # nself's own settings (WAL archiving, recovery), kept out of the user's postgresql.conf.
+    SETTINGS_FILES = ("nself.conf", "nself-recovery.conf")
+
+    def configure(self, settings: dict[str, str], *, file: str = "nself.conf") -> None:
+        """Write `settings` into `file` of the data directory (read by postgresql.conf
+        through include_if_exists); an empty dict removes the file. Takes effect at the
+        next start (archive_mode needs a restart)."""
+        self.include_settings_files()
+        path = self.data_dir / file
+        if not settings:
+            path.unlink(missing_ok=True)
+            return
+        lines = [f"{name} = '{value.replace(chr(39), chr(39) * 2)}'" for name, value in settings.items()]
+        path.write_text("# written by nself\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        _hand_to_server_user(path)
+
+    def settings(self, *, file: str = "nself.conf") -> dict[str, str]:
+        """What `configure` wrote into `file` (empty when nothing)."""
+        path = self.data_dir / file
+        if not path.is_file():
+            return {}
+        found: dict[str, str] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, sep, value = line.partition(" = ")
+            if sep and not name.startswith("#"):
+                found[name] = value.strip()[1:-1].replace("''", "'")
+        return found
+
+    def include_settings_files(self) -> None:
+        conf = self.data_dir / "postgresql.conf"
+        text = conf.read_text(encoding="utf-8")
+        missing = [f for f in self.SETTINGS_FILES if f"include_if_exists = '{f}'" not in text]
+        if missing:
+            text += "".join(f"\ninclude_if_exists = '{f}'" for f in missing) + "\n"
+            conf.write_text(text, encoding="utf-8")
+
+    def start(self, *, fast: bool = False, settings: dict[str, str] | None = None) -> None:
+        """Start the server. `fast` turns off fsync: for throwaway test clusters only.
+        `settings` (simple values only) override the configuration files for this run."""
         self.init()
         if self.running:
             return
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c wal_level=replica"
         if fast:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        for name, value in (settings or {}).items():
+            options += f" -c {name}={value}"
         self._run(
             [str(server_program("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_file),
              "-o", options, "-w", "-t", "60", "start"]
@@ -168,6 +213,10 @@ class LocalCluster:
             text=True,
         )
         return result.returncode == 0
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def _run(self, argv: list[str]) -> None:
         result = subprocess.run(_as_server_user(argv), capture_output=True, text=True, cwd="/")

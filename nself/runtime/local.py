@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nself.connection import connect
@@ -21,6 +21,10 @@ class ClusterStatus:
     data_dir: str
     url: str
     server_version: str | None = None
+    # The folder the cluster archives its WAL into (for backups and point-in-time recovery).
+    wal_archive: str | None = None
+    # What start did beyond starting, e.g. "WAL archiving turned on (restarted)".
+    notes: tuple[str, ...] = ()
 
 
 def local_cluster(project: Project, environment: Environment) -> LocalCluster:
@@ -46,9 +50,27 @@ def cluster_root(project: Project, environment: Environment) -> Path:
 
 
 def start_local(project: Project, environment: Environment) -> ClusterStatus:
+    """Start the managed cluster, archiving its WAL into the project's backup repository
+    (a running cluster that did not archive yet is restarted once to turn it on)."""
     cluster = local_cluster(project, environment)
+    notes: tuple[str, ...] = ()
+    from nself.runtime.backup.restore import recover_interrupted_swap
+
+    if recover_interrupted_swap(cluster):
+        notes += ("an interrupted restore left the data directory aside: it was put back",)
+    cluster.init()
+    if _turn_on_archiving(project, cluster) and cluster.running:
+        cluster.restart()
+        notes = ("WAL archiving turned on: the cluster was restarted once",)
     cluster.start()
-    return status_local(project, environment)
+    return replace(status_local(project, environment), notes=notes)
+
+
+def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:
+    from nself.runtime.backup.archiving import ensure_archiving
+    from nself.runtime.backup.repository import backup_config
+
+    return ensure_archiving(cluster, backup_config(project))
 
 
 def stop_local(project: Project, environment: Environment) -> ClusterStatus:
@@ -60,6 +82,7 @@ def status_local(project: Project, environment: Environment) -> ClusterStatus:
     cluster = local_cluster(project, environment)
     running = cluster.running
     version = None
+    archive = cluster.settings().get("archive_command") if cluster.initialised else None
     if running:
         with connect(cluster.url(), connect_timeout=5) as conn:
             row = conn.execute("SHOW server_version").fetchone()
@@ -72,7 +95,17 @@ def status_local(project: Project, environment: Environment) -> ClusterStatus:
         data_dir=str(cluster.data_dir),
         url=cluster.url(),
         server_version=version,
+        wal_archive=_archive_folder(archive),
     )
+
+
+def _archive_folder(command: str | None) -> str | None:
+    if not command:
+        return None
+    import shlex
+
+    words = shlex.split(command.replace("%p", "PATH"))
+    return words[words.index("push") + 2] if "push" in words else None
 
 
 def database_url(project: Project, environment: Environment) -> str:
@@ -81,5 +114,5 @@ def database_url(project: Project, environment: Environment) -> str:
     if environment.managed:
         cluster = local_cluster(project, environment)
         if not cluster.running:
-            cluster.start()
+            start_local(project, environment)
     return environment.url()

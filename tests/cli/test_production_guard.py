@@ -66,6 +66,7 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     # {env}: the command names its target with --to; copying staging onto itself is not a test
     "data sync": (("data", "sync", "--from", "staging", "--to", "{env}"), False),
     "db clone": (("db", "clone", "--from", "staging", "--to", "{env}"), False),
+    "restore": (("restore", "latest"), False),  # tests/cli/test_backup_cli.py restores for real
 }
 # Options that make an option-dependent command destructive, with an invocation each.
 OPTION_DEPENDENT: dict[str, list[tuple[str, ...]]] = {

@@ -33,8 +33,9 @@ from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
-from tests.backends.types.toolchain import CORPUS_SCHEMAS, in_ci, load_rich, tsc_path
+from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
 from tests.conftest import run_sql
+from tests.tools import in_ci
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = HERE / "clients"

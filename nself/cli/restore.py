@@ -1,0 +1,70 @@
+"""`nself restore`: bring an environment back to a backup or a point in time
+(nself.runtime.backup.restore). Destructive: refused on production, asks first."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+
+from nself.cli.backup import byte_progress
+from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
+from nself.cli.safety import App, Destructive
+from nself.errors import OptionError
+
+# Replaces an environment's data: --env (default) or --to names it.
+RESTORE = Destructive("replace the data with a backup", target=("to", "env"))
+
+
+def register(app: App) -> None:
+    @app.command("restore", destructive=RESTORE)
+    def restore(
+        backup_id: Annotated[str, typer.Argument(metavar="latest|ID", help="`latest` or a backup id.")] = "latest",
+        point_in_time: Annotated[
+            str | None,
+            typer.Option("--point-in-time", metavar="TIME", help='Replay WAL up to TIME: "2026-12-07 15:30:00[+01:00]" (no zone: the server\'s) or "90 minutes ago".', show_default=False),
+        ] = None,
+        env: EnvOption = None,
+        to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Load the backup into another environment's database (through a scratch cluster for physical backups).", show_default=False)] = None,
+        anonymize: Annotated[bool, typer.Option("--anonymize", help="Pass the data through the anonymiser (not available yet).")] = False,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Restore the managed cluster to a backup's end point, or to a point in time. The old
+        data is replaced only after the restored one has recovered. Refused on production.
+
+        Examples:
+
+          nself restore latest --yes
+
+          nself restore --point-in-time "90 minutes ago" --yes
+
+          nself restore 20261207T153012Z-full --point-in-time "2026-12-07 15:40:00+00:00"
+
+          nself restore latest --to staging --yes
+        """
+        from nself.runtime.backup.service import restore_backup, restore_to_environment
+
+        if anonymize:
+            raise OptionError(
+                "--anonymize: not built into restore yet; restore into a scratch environment with --to, "
+                "then copy it with `nself data sync --from SCRATCH --to ENV --anonymize`"
+            )
+        if to is not None and env is not None:
+            raise OptionError("--to and --env: give one (--to ENV loads the backup into ENV's database)")
+        if to is not None and point_in_time is not None:
+            raise OptionError("--to with --point-in-time is not available yet; restore a backup id or latest")
+        proj, environ = environment(to if to is not None else env)
+        with byte_progress("restoring") as advance:
+            if to is not None:
+                result = restore_to_environment(proj, environ, backup_id)
+            else:
+                result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
+        if as_json:
+            print_json(dataclasses.asdict(result))
+            return
+        console.print(f"{environ.name}: restored {result.id} ({result.kind}) to {result.target} in {result.seconds:.1f} s")
+        if result.time_zone:
+            err_console.print(f"TIME read as {result.time_zone}")
+        if result.reached_at:
+            err_console.print(f"last transaction replayed: {result.reached_at}")

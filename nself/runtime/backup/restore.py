@@ -1,0 +1,299 @@
+"""`nself restore`: the managed cluster brought back to a backup's end point, or to a
+point in time by replaying the WAL archive.
+
+Nothing is destroyed before the new state is proven: the backup is verified, extracted
+into a folder beside the data directory, recovered there on a scratch port up to the
+target (paused at it; PostgreSQL stopping before the target is an error), and only then
+swapped in for the old data directory, which is kept until the cluster has started and
+promoted on the new one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nself.connection import connect
+from nself.errors import NselfError
+from nself.runtime.backup.codec import CodecError, key_id, restore_to
+from nself.runtime.backup.create import original_path, switch_and_archive
+from nself.runtime.backup.manifest import (
+    BackupError,
+    FileEntry,
+    Manifest,
+    complete_backups,
+    find_backup,
+    format_time,
+)
+from nself.runtime.backup.repository import BackupConfig
+from nself.runtime.backup.timespec import TargetTime, parse_target_time
+from nself.runtime.backup.verify import verify_backup
+from nself.runtime.backup.wal import archived_segments, restore_command
+from nself.runtime.cluster import ClusterError, LocalCluster, free_port, hand_to_server_user
+from nself.runtime.local import local_cluster, start_local
+from nself.runtime.project import Environment, Project, guard_destructive
+
+Progress = Callable[[int], None]
+RECOVERY_FILE = "nself-recovery.conf"
+EXTRACT_THREADS = min(8, (os.cpu_count() or 2) * 2)
+
+
+@dataclass
+class RestoreResult:
+    id: str
+    kind: str
+    environment: str
+    target: str  # "consistent end of backup ID" or the target time (UTC)
+    time_zone: str | None  # how a TIME without a zone was read
+    reached_at: str | None  # the last transaction replayed (UTC), as PostgreSQL reports it
+    data_dir: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def restore_managed(
+    project: Project,
+    environment: Environment,
+    config: BackupConfig,
+    *,
+    backup: str | None,
+    point_in_time: str | None,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    guard_destructive(environment, "restore a backup")
+    began = time.monotonic()
+    cluster = local_cluster(project, environment)
+    repo = config.repository
+    wal_dir = repo / "wal"
+    target: TargetTime | None = None
+    if point_in_time is not None:
+        url = start_local(project, environment).url
+        with connect(url) as conn:
+            row = conn.execute("SHOW TimeZone").fetchone()
+        target = parse_target_time(point_in_time, server_zone=str(row[0]) if row else "UTC")
+        base = _base_for_time(repo, backup, target)
+        from nself.runtime.backup.service import fetch_remote
+
+        fetch_remote(project, repo, base.id, wal_from=base.wal_start)  # WAL past the backup's end
+        now = datetime.now(UTC)
+        if target.moment > now:
+            raise BackupError(f"--point-in-time {point_in_time!r} ({format_time(target.moment)}) is in the future")
+        # Everything committed so far into the archive, and a commit after TIME to stop at.
+        switch_and_archive(url, wal_dir)
+        newest = _newest_wal_time(wal_dir)
+        if newest is None or target.moment > newest:
+            raise BackupError(
+                f"--point-in-time {format_time(target.moment)} is after the newest archived WAL "
+                f"({format_time(newest) if newest else 'none'})"
+            )
+    else:
+        base = find_backup(repo, backup or "latest")
+    if not base.physical:
+        raise BackupError(f"backup {base.id} is logical: it restores with `nself restore {base.id}` into a database, not a cluster")
+    key = config.key() if base.encrypted or config.encrypt else None
+    _check_key(base, key)
+    report = verify_backup(repo, base, key=key, read_files=False, read_wal=False)
+    if not report.ok:
+        raise BackupError(f"backup {base.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
+
+    scratch = LocalCluster(root=cluster.root.parent / f"{cluster.root.name}.restore-{base.id}", port=free_port())
+    discard_scratch(scratch)  # left by a restore that was killed
+    try:
+        extract(repo, base, scratch.data_dir, key, progress)
+        recovery = {"restore_command": restore_command(wal_dir), "recovery_target_action": "promote"}
+        if target is not None:
+            recovery["recovery_target_time"] = target.moment.isoformat()
+        else:
+            recovery["recovery_target"] = "immediate"
+        scratch.root.chmod(0o755)
+        scratch.configure(recovery, file=RECOVERY_FILE)
+        (scratch.data_dir / "recovery.signal").touch()
+        hand_to_server_user(scratch.root)
+        reached = _recover_paused(scratch)
+        scratch.stop()
+    except BaseException:
+        with contextlib.suppress(NselfError):
+            scratch.stop(immediate=True)
+        shutil.rmtree(scratch.root, ignore_errors=True)
+        raise
+    if target is not None and reached is not None and reached > target.moment:
+        shutil.rmtree(scratch.root, ignore_errors=True)
+        raise BackupError(f"recovery replayed past the target ({format_time(reached)}); nothing was changed")
+    _swap_in(cluster, scratch)
+    return RestoreResult(
+        id=base.id,
+        kind=base.kind,
+        environment=environment.name,
+        target=format_time(target.moment) if target else f"consistent end of backup {base.id}",
+        time_zone=target.zone if target else None,
+        reached_at=format_time(reached) if reached else None,
+        data_dir=str(cluster.data_dir),
+        seconds=round(time.monotonic() - began, 3),
+    )
+
+
+def discard_scratch(scratch: LocalCluster) -> None:
+    """Remove a scratch folder, stopping the server a killed restore may have left in it."""
+    if scratch.data_dir.exists():
+        with contextlib.suppress(NselfError):
+            scratch.stop(immediate=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+
+
+def recover_interrupted_swap(cluster: LocalCluster) -> bool:
+    """A restore killed between moving the old data directory aside and moving the new one
+    in leaves no data directory: put the old one back. True when it did."""
+    if cluster.data_dir.exists():
+        return False
+    kept = sorted(cluster.root.glob("data.before-restore-*"))
+    if not kept:
+        return False
+    os.rename(kept[-1], cluster.data_dir)
+    return True
+
+
+def _base_for_time(repo: Path, backup: str | None, target: TargetTime) -> Manifest:
+    physical = [m for m in complete_backups(repo) if m.physical]
+    if backup not in (None, "latest"):
+        chosen = find_backup(repo, str(backup))
+        if chosen.stopped > target.moment:
+            raise BackupError(f"backup {chosen.id} ended at {chosen.stopped_at}, after --point-in-time {format_time(target.moment)}")
+        return chosen
+    if not physical:
+        raise BackupError(f"no complete physical backup in {repo}")
+    before = [m for m in physical if m.stopped <= target.moment]
+    if not before:
+        raise BackupError(
+            f"--point-in-time {format_time(target.moment)} is before the oldest backup "
+            f"(which ended at {physical[0].stopped_at}); nothing was changed"
+        )
+    return before[-1]
+
+
+def _newest_wal_time(wal_dir: Path) -> datetime | None:
+    segments = archived_segments(wal_dir)
+    if not segments:
+        return None
+    newest = max(segments.values(), key=lambda p: p.stat().st_mtime)
+    return datetime.fromtimestamp(newest.stat().st_mtime, UTC)
+
+
+def _check_key(manifest: Manifest, key: bytes | None) -> None:
+    if not manifest.encrypted:
+        return
+    if key is None:
+        raise BackupError(f"backup {manifest.id} is encrypted: set NSELF_BACKUP_KEY or [backup] key in nself.toml")
+    if manifest.key_id and manifest.key_id != key_id(key):
+        raise BackupError(f"backup {manifest.id} was encrypted with another key (wrong key); nothing was changed")
+
+
+def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, progress: Progress | None = None) -> None:
+    """Write the data directory of a physical backup into `data_dir` (references to
+    ancestor backups resolved), every file through its zstd checksum and GCM tag."""
+    data_dir.mkdir(parents=True)
+    data_dir.chmod(0o700)
+    for directory in manifest.directories:
+        (data_dir / directory).mkdir(parents=True, exist_ok=True)
+    for entry in manifest.files:
+        (data_dir / original_path(entry.path)).parent.mkdir(parents=True, exist_ok=True)
+
+    def one(entry: FileEntry) -> int:
+        name = original_path(entry.path)
+        source = repo / (entry.ref or manifest.id) / entry.path
+        try:
+            restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted,
+                       expect_size=entry.size, expect_sha256=entry.sha256)
+        except CodecError as exc:
+            detail = exc.one_line().split(": ", 1)[-1]
+            raise BackupError(
+                f"backup {manifest.id} is damaged, nothing was changed: {entry.ref or manifest.id}/{entry.path}: {detail}"
+            ) from None
+        return entry.source_size or 0
+
+    # zstd, AES and file I/O release the GIL: a few threads use the cores.
+    with ThreadPoolExecutor(max_workers=EXTRACT_THREADS) as pool:
+        for size in pool.map(one, manifest.files):
+            if progress:
+                progress(size)
+
+
+def _recover_paused(scratch: LocalCluster) -> datetime | None:
+    """Start `scratch` in recovery, pausing at the target; the time of the last replayed
+    transaction. A server that stops before (missing WAL, target never reached) raises."""
+    try:
+        scratch.start(settings={"archive_mode": "off", "recovery_target_action": "pause"})
+    except ClusterError:
+        raise BackupError(f"recovery failed before reaching the target: {_last_fatal(scratch)}") from None
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        if not scratch.running:
+            raise BackupError(f"recovery stopped before reaching the target: {_last_fatal(scratch)}")
+        try:
+            with connect(scratch.url(), connect_timeout=5) as conn:
+                row = conn.execute(
+                    "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), pg_last_xact_replay_timestamp()"
+                ).fetchone()
+        except NselfError:
+            time.sleep(0.1)
+            continue
+        assert row is not None
+        if not row[0]:
+            raise BackupError("recovery ended without pausing at the target")
+        if row[1] == "paused":
+            return row[2]  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise BackupError("recovery did not reach the target within an hour")
+
+
+def _last_fatal(cluster: LocalCluster) -> str:
+    with contextlib.suppress(OSError):
+        lines = cluster.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        for line in reversed(lines):
+            if "FATAL:" in line or "PANIC:" in line:
+                return line.split("FATAL:", 1)[-1].split("PANIC:", 1)[-1].strip()
+    return f"see {cluster.log_file}"
+
+
+def _swap_in(cluster: LocalCluster, scratch: LocalCluster) -> None:
+    """Put the recovered data directory in place of the cluster's, start and promote it;
+    on failure the old data directory goes back and is started again."""
+    cluster.stop()
+    old = cluster.root / f"data.before-restore-{int(time.time())}"
+    had_data = cluster.data_dir.exists()
+    if had_data:
+        os.rename(cluster.data_dir, old)
+    os.rename(scratch.data_dir, cluster.data_dir)
+    try:
+        cluster.start()
+        _wait_promoted(cluster)
+    except BaseException:
+        with contextlib.suppress(NselfError):
+            cluster.stop(immediate=True)
+        failed = cluster.root / f"data.failed-restore-{int(time.time())}"
+        os.rename(cluster.data_dir, failed)
+        if had_data:
+            os.rename(old, cluster.data_dir)
+            with contextlib.suppress(NselfError):
+                cluster.start()
+        shutil.rmtree(failed, ignore_errors=True)
+        raise
+    cluster.configure({}, file=RECOVERY_FILE)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+
+
+def _wait_promoted(cluster: LocalCluster) -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with connect(cluster.url(), connect_timeout=5) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        if row is not None and not row[0]:
+            return
+        time.sleep(0.1)
+    raise BackupError("the restored cluster did not finish recovery within 10 minutes")
