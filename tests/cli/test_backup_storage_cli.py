@@ -36,6 +36,7 @@ port = 54329  # our port
 
 [backup]
 # backup-core's settings stay as they are
+repository = ".nself/backups"  # where these tests write their backups (not a server's reach)
 """
 
 
@@ -95,7 +96,7 @@ def test_storage_set_keeps_the_rest_of_nself_toml(project: Path) -> None:
 def test_a_credential_in_nself_toml_is_refused(project: Path) -> None:
     (project / "nself.toml").write_text(TOML + '[backup.storage]\nprovider = "s3"\nbucket = "b-1"\nsecret_access_key = "x"\n')
     result = fails(run_nself("backup", "storage", "show", cwd=project), "credentials never go in nself.toml")
-    assert f"{project / 'nself.toml'}:10:1:" in result.stderr
+    assert f"{project / 'nself.toml'}:11:1:" in result.stderr
 
 
 def test_s3_upload_list_download_sync(project: Path, moto_server: Server) -> None:

@@ -23,7 +23,8 @@ from nself.runtime.cluster import LocalCluster, free_port, hand_to_server_user, 
 BTREE_INDEXES = """
 SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 JOIN pg_am am ON am.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE am.amname = 'btree' AND c.relpersistence <> 't' AND i.indisvalid AND n.nspname <> 'pg_toast'
+WHERE am.amname = 'btree' AND c.relkind = 'i' AND c.relpersistence <> 't' AND i.indisvalid
+  AND n.nspname <> 'pg_toast'
 ORDER BY 1
 """
 
