@@ -23,7 +23,6 @@ from nself.frontends import sql_canon as canon
 from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
-    DEFAULT_SEARCH_PATH,
     PUBLIC_DEFAULTS,
     ExprSource,
     Skip,
@@ -76,7 +75,7 @@ from nself.ir.model import (
 
 def _set_search_path(state: State, values: list[str] | None) -> None:
     state.search_path = (
-        DEFAULT_SEARCH_PATH if values is None else tuple(v.strip() for v in values if v.strip())
+        state.default_search_path if values is None else tuple(v.strip() for v in values if v.strip())
     )
 
 

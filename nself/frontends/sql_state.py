@@ -137,6 +137,8 @@ class ExprSource:
 class State:
     builder: CatalogBuilder = field(default_factory=CatalogBuilder)
     search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # what each session (each migration file) starts with: the database's setting
+    default_search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
     warnings: list[CompileWarning] = field(default_factory=list)
     # position of the statement being interpreted
     file: str = "<input>"
@@ -403,6 +405,18 @@ class State:
             if grantee == "PUBLIC" and (kind, privilege) in PUBLIC_DEFAULTS:
                 continue
             self.builder.add(Privilege(kind, schema, object_name, grantee, privilege, None, grantable))  # type: ignore[arg-type]
+
+    def add_identity_sequence(self, schema: str, name: str, owner: tuple[str, str]) -> None:
+        """The sequence behind an identity column (kept out of the IR), with the privileges
+        ALTER DEFAULT PRIVILEGES gives sequences, which PostgreSQL grants on it too."""
+        self.identity_sequences[(schema, name)] = owner
+        self.created("SEQUENCE", schema, name)
+
+    def forget_identity_sequence(self, key: tuple[str, str]) -> None:
+        del self.identity_sequences[key]
+        for priv in list(self.builder.all(Privilege)):
+            if priv.object_kind == "SEQUENCE" and (priv.schema, priv.object_name) == key:
+                self.builder.remove(priv)
 
     def update_table(self, table: Table, **changes: Any) -> Table:
         new = replaced(table, **changes)

@@ -171,7 +171,7 @@ def apply_migrations(
         pending = [m for m in files if migration_key(m) not in applied]
         for migration in pending:
             check_transaction_control(
-                migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration"
+                migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration", fold=True
             )
         for migration in pending:
             if on_start:
@@ -203,7 +203,7 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
     clean_session(conn)
     if _in_transaction(migration):
         with conn.transaction():
-            run_script(conn, migration.up_sql, migration.path, migration.up_line)
+            run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True)
             duration = record()
     else:
         try:
@@ -244,14 +244,14 @@ def rollback_migrations(
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
             path = migration.down_path or migration.path
             check_transaction_control(
-                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration"
+                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration", fold=True
             )
             chosen.append((key, migration, migration.down_sql))
         for key, migration, down_sql in chosen:
             started = time.perf_counter()
             clean_session(conn)
             with conn.transaction():
-                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1)
+                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1, fold=True)
                 clean_session(conn)
                 with database_error(f"cannot update {HISTORY_TABLE}"):
                     conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))

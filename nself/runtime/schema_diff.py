@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from nself.backends.sql.migration import destructive_operations, render_operations
@@ -101,15 +102,25 @@ def diff_catalogs(
 
 
 def diff_sources(
-    first: str | None, second: str | None, project: Project, *, reorder_columns: bool = False
+    first: str | None,
+    second: str | None,
+    project: Project,
+    *,
+    reorder_columns: bool = False,
+    include_platform: bool = False,
 ) -> SchemaDiff:
-    """Read both SOURCEs (in parallel: each may be a remote database) and diff them."""
+    """Read both SOURCEs (in parallel: each may be a remote database) and diff them. The
+    objects of the project's platform are left out of both (unless `include_platform`),
+    the tables the project references too: the diff never creates or drops them."""
     first_source = first if first is not None else str(project.migrations_dir)
     if first is None and not project.migrations_dir.is_dir():
         raise OptionError(f"no migrations directory at {project.migrations_dir}: name two SOURCEs to compare")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        a_future = pool.submit(load_catalog, first_source, project, option="SOURCE")
-        b_future = pool.submit(load_catalog, second, project, option="SOURCE")
+        read = partial(
+            load_catalog, project=project, option="SOURCE", include_platform=include_platform, platform_references=False
+        )
+        a_future = pool.submit(read, first_source)
+        b_future = pool.submit(read, second)
         a, b = a_future.result(), b_future.result()
     return diff_catalogs(
         a,
