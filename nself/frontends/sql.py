@@ -23,6 +23,7 @@ from nself.frontends import sql_do, sql_objects, sql_tables  # noqa: F401  (regi
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
+from nself.ir.platform import without_objects_of
 from nself.platforms import Platform, detect_platform
 
 __all__ = [
@@ -180,8 +181,9 @@ def initial_state(platform: Platform | None) -> State:
 
 
 def platform_catalog(platform: Platform) -> Catalog:
-    """What `platform`'s base alone holds (the objects nself leaves out unless asked)."""
-    return initial_state(platform).catalog()
+    """What `platform`'s base adds to an empty database (the objects nself leaves out
+    unless asked): the `public` schema an empty database has is not the platform's."""
+    return without_objects_of(initial_state(platform).catalog(), State().catalog())
 
 
 def _load_state(snapshot: bytes) -> State:

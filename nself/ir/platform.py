@@ -61,6 +61,15 @@ def without_platform(
     return replace(catalog, **changes)
 
 
+def without_objects_of(catalog: Catalog, other: Catalog) -> Catalog:
+    """`catalog` less the objects `other` holds unchanged."""
+    changes: dict[str, Any] = {
+        name: tuple(node for node in getattr(catalog, name) if node not in set(getattr(other, name)))
+        for name in COLLECTIONS
+    }
+    return replace(catalog, **changes)
+
+
 def _is_platform(node: Any, in_base: Any, schemas: frozenset[str], base_targets: set[tuple[str, str]]) -> bool:
     if in_base is not None:
         return bool(node == in_base)
