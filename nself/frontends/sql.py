@@ -19,7 +19,7 @@ import pglast
 from pglast import ast
 
 from nself.collector import collector_paused
-from nself.frontends import sql_do, sql_objects, sql_tables  # noqa: F401  (register handlers)
+from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog

@@ -887,7 +887,6 @@ IGNORED_ALTERS = {
     AlterTableType.AT_DropCluster,
     AlterTableType.AT_SetTableSpace,
     AlterTableType.AT_SetAccessMethod,
-    AlterTableType.AT_ReplicaIdentity,
     AlterTableType.AT_DropOids,
 }
 
@@ -1719,6 +1718,7 @@ def drop_table(state: State, table: Table, cascade: bool) -> None:
     for k, owner in list(state.identity_sequences.items()):
         if k[0] == table.schema and owner[0] == table.name:
             state.forget_identity_sequence(k)
+    state.forget_in_publications(table.schema, table.name)
     for source_key in [k for k in state.column_defaults if k[:2] == key]:
         del state.column_defaults[source_key]
     for other in list(state.builder.all(Table)):
