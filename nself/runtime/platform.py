@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from nself.connection import connect
 from nself.platforms import Platform
 from nself.runtime.migrate import META_SCHEMA
 from nself.runtime.session import database_error, ensure_table, locked_connection, run_script
@@ -44,11 +45,17 @@ def platform_applied(conn: psycopg.Connection[Any], platform: Platform) -> bool:
 
 def ensure_platform(url: str, platform: Platform) -> bool:
     """Give the database at `url` the base of `platform` unless it has it already; True
-    when it was applied now. The database's search_path is set again either way (a branch
-    copied from a template keeps the objects but not the setting)."""
+    when it was applied now. The database's search_path is set again when missing (a branch
+    copied from a template keeps the objects but not the setting). Every command on the
+    managed cluster calls this: a database that has the base is checked without waiting
+    for nself's lock (which a long migration may hold)."""
+    with connect(url, autocommit=True) as conn:
+        if platform_applied(conn, platform):
+            _ensure_search_path(conn, platform)
+            return False
     with locked_connection(url) as conn:
         if platform_applied(conn, platform):
-            _set_search_path(conn, platform)
+            _ensure_search_path(conn, platform)
             return False
         with database_error(f"cannot give the database the {platform.name} platform's base"), conn.transaction():
             run_script(conn, platform.cluster_sql, Path(f"<{platform.name}>/roles.sql"), 1)
@@ -58,6 +65,17 @@ def ensure_platform(url: str, platform: Platform) -> bool:
             _ensure_table(conn)
             conn.execute(f"INSERT INTO {PLATFORM_TABLE} (name) VALUES (%s)", (platform.name,))
         return True
+
+
+def _ensure_search_path(conn: psycopg.Connection[Any], platform: Platform) -> None:
+    row = conn.execute(
+        """SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+           WHERE d.datname = current_database() AND s.setrole = 0
+             AND EXISTS (SELECT FROM unnest(s.setconfig) c WHERE c LIKE 'search\\_path=%')"""
+    ).fetchone()
+    if row is None or row[0] == 0:
+        with database_error("cannot set the database's search_path"):
+            _set_search_path(conn, platform)
 
 
 def _set_search_path(conn: psycopg.Connection[Any], platform: Platform) -> None:

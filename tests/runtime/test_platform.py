@@ -49,3 +49,13 @@ def test_a_database_emptied_by_drop_everything_gets_it_again(database: str) -> N
     assert one(database, "SELECT to_regclass('auth.users') IS NULL") is True
     assert ensure_platform(database, SUPABASE) is True  # roles and publication already there
     assert one(database, "SELECT to_regclass('auth.users') IS NOT NULL") is True
+
+
+def test_a_copy_without_the_setting_gets_the_search_path_back(database: str) -> None:
+    ensure_platform(database, SUPABASE)
+    with psycopg.connect(database, autocommit=True) as conn:
+        name = one(database, "SELECT current_database()")
+        conn.execute(f'ALTER DATABASE "{name}" RESET search_path')  # as CREATE DATABASE ... TEMPLATE leaves it
+    assert one(database, "SHOW search_path") == '"$user", public'
+    assert ensure_platform(database, SUPABASE) is False
+    assert one(database, "SHOW search_path") == '"$user", public, extensions'
