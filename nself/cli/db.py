@@ -152,7 +152,8 @@ def _report_on_failure(done: list[MigrationRun], as_json: bool) -> Iterator[None
 
 @app.command("migrate:create", destructive=False)
 def migrate_create(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_posts.")]) -> None:
-    """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections.
+    """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections (in a
+    Supabase project: supabase/migrations/YYYYMMDDHHMMSS_NAME.sql, as its CLI writes them).
 
     Examples:
 
@@ -160,7 +161,8 @@ def migrate_create(name: Annotated[str, typer.Argument(help="What the migration 
     """
     from nself.runtime.migrate import create_migration
 
-    path = create_migration(_migrations_dir(project()), name)
+    proj = project()
+    path = create_migration(_migrations_dir(proj), name, platform_layout=proj.platform is not None)
     console.print(f"created {path}")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 
+from nself.frontends.migration_files import discover_migrations
 from nself.platforms import platform_named
-from nself.runtime.migrate import drop_everything
+from nself.runtime.migrate import create_migration, drop_everything
 from nself.runtime.platform import ensure_platform
 
 SUPABASE = platform_named("supabase")
@@ -59,3 +62,17 @@ def test_a_copy_without_the_setting_gets_the_search_path_back(database: str) -> 
     assert one(database, "SHOW search_path") == '"$user", public'
     assert ensure_platform(database, SUPABASE) is False
     assert one(database, "SHOW search_path") == '"$user", public, extensions'
+
+
+def test_a_new_migration_in_a_supabase_folder_is_timestamped_and_runs_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20990101000000_future.sql").write_text("create table t (id int);\n")
+    path = create_migration(folder, "Add Notes", up_sql="CREATE TABLE notes (id int);", down_sql="DROP TABLE notes;", platform_layout=True)
+    # after every version there, even one later than now: it must sort last
+    assert path.name == "20990101000001_add_notes.sql"
+    text = path.read_text()
+    assert text.startswith("CREATE TABLE notes (id int);\n") and "-- DROP TABLE notes;" in text
+    assert "migrate:" not in text  # Supabase's tooling would run a down section as part of the file
+    [_, created] = discover_migrations(folder)
+    assert created.path == path and created.down_sql is None
