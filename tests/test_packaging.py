@@ -34,6 +34,8 @@ def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path) -> None
         capture_output=True,
     )
     assert list((site / "nself" / "templates").rglob("*")), "templates/ must ship inside the package"
+    shipped = {p.name for p in (site / "nself" / "data" / "platforms" / "supabase").glob("*.sql")}
+    assert {"roles.sql", "02_auth.sql"} <= shipped, "the platforms' SQL must ship inside the package"
     script = (
         "import importlib.resources, nself, nself.cli.main; print(nself.__file__); "
         "print(sorted(p.name for p in importlib.resources.files('nself.templates').iterdir())[:3])"

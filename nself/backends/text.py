@@ -28,6 +28,7 @@ from nself.ir.model import (
     Function,
     Index,
     PrimaryKey,
+    Publication,
     Table,
     TableObjects,
     UniqueConstraint,
@@ -57,7 +58,24 @@ def render_text(catalog: Catalog) -> str:
             lines.append("")
             lines.extend(body)
         lines.append("")
+    for publication in catalog.publications:
+        lines.extend(_publication(publication))
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _publication(publication: Publication) -> list[str]:
+    publishes = ", ".join(publication.publish) or "nothing"
+    root = ", via partition root" if publication.via_partition_root else ""
+    lines = [f"publication {_q(publication.name)} ({publishes}{root}){_comment(publication.comment)}"]
+    if publication.all_tables:
+        lines.append("  all tables")
+    for t in publication.tables:
+        columns = f" {_cols(t.columns)}" if t.columns else ""
+        where = f" where {t.where}" if t.where else ""
+        lines.append(f"  table {_qn(t.schema, t.table)}{columns}{where}")
+    lines.extend(f"  tables in schema {_q(s)}" for s in publication.schemas)
+    lines.append("")
+    return lines
 
 
 _BARE = re.compile(r"[a-z_][a-z0-9_$]*\Z")
@@ -194,6 +212,9 @@ def _table(by_table: TableObjects, table: Table) -> list[str]:
             f"    trigger {_q(trigger.name)}{when} for each {each} execute "
             f"{_qn(trigger.function_schema, trigger.function)}(){state}{_comment(trigger.comment)}"
         )
+    if table.replica_identity != "DEFAULT":
+        index = f" ({_q(table.replica_identity_index or '')})" if table.replica_identity == "INDEX" else ""
+        lines.append(f"    replica identity {table.replica_identity.lower()}{index}")
     if table.rls_enabled:
         lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
     for policy in by_table.policies[(table.schema, table.name)]:

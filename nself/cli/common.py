@@ -37,6 +37,13 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False),
 ]
+IncludePlatformOption = Annotated[
+    bool,
+    typer.Option(
+        "--include-platform",
+        help="Keep the objects of the project's platform (Supabase's auth, storage, ...), left out by default.",
+    ),
+]
 SchemasOption = Annotated[
     list[str] | None,
     typer.Option(

@@ -33,7 +33,7 @@ def register(app: App) -> None:
           nself data reset --keep-schema --keep-seeds --env staging
         """
         from nself.runtime.data_reset import reset_data
-        from nself.runtime.local import database_url
+        from nself.runtime.local import database_url, managed_platform
 
         proj, environ = environment(env)
         url = database_url(proj, environ)
@@ -41,11 +41,12 @@ def register(app: App) -> None:
             result = reset_data(
                 url,
                 proj.migrations_dir,
-                proj.root / "nself" / "seeds",
+                proj.seeds_path,
                 environ.name,
                 keep_schema=keep_schema,
                 keep_seeds=keep_seeds,
                 on_step=status.update,
+                platform=managed_platform(proj, environ),
             )
         if as_json:
             print_json({"environment": environ.name, **result.__dict__})

@@ -16,7 +16,14 @@ from rich.table import Table
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
-from nself.runtime.local import ClusterStatus, database_url, start_local, status_local, stop_local
+from nself.runtime.local import (
+    ClusterStatus,
+    database_url,
+    managed_platform,
+    start_local,
+    status_local,
+    stop_local,
+)
 from nself.runtime.project import Project
 
 if TYPE_CHECKING:
@@ -95,8 +102,8 @@ def migrate(
         typer.Option("--allow-changed", help="Apply pending files even if an applied one was edited since."),
     ] = False,
 ) -> None:
-    """Apply pending migrations of nself/migrations/ in order, each in its own transaction
-    and from a clean session. Stops when an applied file was edited since (status changed).
+    """Apply pending migrations of nself/migrations/ (or nself.toml's `migrations` folder) in
+    order, each in its own transaction and from a clean session. Stops when an applied file was edited since (status changed).
 
     Examples:
 
@@ -145,7 +152,8 @@ def _report_on_failure(done: list[MigrationRun], as_json: bool) -> Iterator[None
 
 @app.command("migrate:create", destructive=False)
 def migrate_create(name: Annotated[str, typer.Argument(help="What the migration does, e.g. add_posts.")]) -> None:
-    """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections.
+    """Create nself/migrations/NNN_YYYYMMDD_NAME.sql with up and down sections (in a
+    Supabase project: supabase/migrations/YYYYMMDDHHMMSS_NAME.sql, as its CLI writes them).
 
     Examples:
 
@@ -153,7 +161,8 @@ def migrate_create(name: Annotated[str, typer.Argument(help="What the migration 
     """
     from nself.runtime.migrate import create_migration
 
-    path = create_migration(_migrations_dir(project()), name)
+    proj = project()
+    path = create_migration(_migrations_dir(proj), name, platform_layout=proj.platform is not None)
     console.print(f"created {path}")
 
 
@@ -226,10 +235,13 @@ def migrate_fresh(env: EnvOption = None) -> None:
       nself db migrate:fresh --yes
     """
     from nself.runtime.migrate import apply_migrations, drop_everything
+    from nself.runtime.platform import ensure_platform
 
     proj, environ = environment(env)
     url = database_url(proj, environ)
     drop_everything(url)
+    if (platform := managed_platform(proj, environ)) is not None:
+        ensure_platform(url, platform)  # the base went with everything else
     done: list[MigrationRun] = []
     runs = apply_migrations(url, _migrations_dir(proj), on_done=lambda run: _completed(run, done, False))
     console.print(f"{environ.name}: dropped everything, applied {len(runs)} migration(s)")

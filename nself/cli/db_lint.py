@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import EnvOption, JsonOption, print_json, project, write_output
+from nself.cli.common import EnvOption, IncludePlatformOption, JsonOption, print_json, project, write_output
 from nself.cli.safety import App
 
 
@@ -45,6 +45,7 @@ def lint(
         typer.Option("--skip", metavar="ID", help="Do not run this rule (repeatable).", show_default=False),
     ] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List the rules and exit.")] = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Check the schema read from SOURCE against lint rules (see docs/lint.md).
 
@@ -79,7 +80,9 @@ def lint(
     if source is None:
         # as every `db` command: the managed local cluster is started when it is stopped
         source = database_url(proj, proj.environment(env))
-    findings = run_rules(load_catalog(source, proj), settings)
+    # the platform's tables the project references are the platform's to lint, not the project's
+    catalog = load_catalog(source, proj, include_platform=include_platform, platform_references=include_platform)
+    findings = run_rules(catalog, settings)
     if as_json:
         print_json([f.to_data() for f in findings])
     else:

@@ -46,7 +46,7 @@ def test(
         list[str] | None,
         typer.Argument(
             metavar="FILE_OR_DIR",
-            help="Test files, or directories searched for **/*.sql (default: nself/tests/).",
+            help="Test files, or directories searched for **/*.sql (default: nself/tests/, or nself.toml's `tests`).",
             show_default=False,
         ),
     ] = None,
@@ -84,7 +84,7 @@ def test(
     from nself.runtime.pgtap import as_junit, find_test_files, run_tests
 
     proj, environ = environment(env)
-    files = find_test_files(proj.root, paths or ())
+    files = find_test_files(proj.root, paths or (), tests_dir=proj.tests_dir)
     url = database_url(proj, environ)
     if as_json:
         with err_console.status(f"running {len(files)} test file{'s' * (len(files) != 1)}"):

@@ -15,7 +15,9 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Project folder (default: the current one).")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing nself.toml.")] = False,
 ) -> None:
-    """Create nself.toml and the nself/ folder layout (migrations, seeds, mock, tests).
+    """Create nself.toml and the nself/ folder layout (migrations, seeds, mock, tests). In a
+    Supabase project (a folder holding supabase/), nself.toml uses supabase/migrations,
+    supabase/seed.sql and supabase/tests where they are, on the Supabase platform's base.
 
     Examples:
 

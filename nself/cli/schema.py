@@ -8,7 +8,7 @@ import typer
 
 from nself.backends import SCHEMA_FORMATS, load_renderer
 from nself.cli import schema_docs
-from nself.cli.common import OutputOption, SourceOption, project, write_output
+from nself.cli.common import IncludePlatformOption, OutputOption, SourceOption, project, write_output
 from nself.cli.safety import App
 from nself.errors import OptionError
 from nself.runtime.sources import load_catalog
@@ -23,6 +23,7 @@ def show(
         str, typer.Option("--format", "-f", help=f"One of: {', '.join(SCHEMA_FORMATS)}.")
     ] = "text",
     output: OutputOption = None,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Print the schema read from SOURCE.
 
@@ -36,7 +37,7 @@ def show(
     """
     if format not in SCHEMA_FORMATS:
         raise OptionError(f"--format: {format!r} is not one of {', '.join(SCHEMA_FORMATS)}")
-    catalog = load_catalog(source, project())
+    catalog = load_catalog(source, project(), include_platform=include_platform)
     files = load_renderer(SCHEMA_FORMATS[format])(catalog, {})
     write_output("".join(files.values()), output)
 
@@ -78,6 +79,7 @@ def diff(
             "meanwhile. Default: columns are only appended, and a note tells where the order differs.",
         ),
     ] = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Print the SQL that turns schema FROM into schema TO.
 
@@ -109,7 +111,9 @@ def diff(
     proj = project()
     if create_migration is not None:
         schema_diff.refuse_pending_migrations(second, proj)
-    result = schema_diff.diff_sources(first, second, proj, reorder_columns=reorder_columns)
+    result = schema_diff.diff_sources(
+        first, second, proj, reorder_columns=reorder_columns, include_platform=include_platform
+    )
     for reason in result.destructive:
         warn(f"destructive: {reason}")
     for note in result.notes + result.rebuilds:

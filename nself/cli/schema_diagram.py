@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import OutputOption, SchemasOption, SourceOption
+from nself.cli.common import IncludePlatformOption, OutputOption, SchemasOption, SourceOption
 from nself.cli.safety import App
 
 
@@ -37,6 +37,7 @@ def diagram(
             help="Write the html diagram to .nself/diagram.html (or -o) and open it in the browser.",
         ),
     ] = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Draw an ER diagram of the schema read from SOURCE.
 
@@ -68,7 +69,7 @@ def diagram(
     if format_name not in DIAGRAM_FORMATS:
         raise OptionError(f"--format: {format_name!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
     proj = project()
-    catalog = load_catalog(source, proj)
+    catalog = load_catalog(source, proj, include_platform=include_platform)
     text = draw_diagram(catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns)
     if format_name == "mermaid" and len(text) > MERMAID_MAX_TEXT_SIZE:
         warn(

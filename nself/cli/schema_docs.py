@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import SchemasOption, SourceOption
+from nself.cli.common import IncludePlatformOption, SchemasOption, SourceOption
 from nself.cli.safety import App
 
 
@@ -29,6 +29,7 @@ def docs(
         ),
     ] = None,
     schemas: SchemasOption = None,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 
@@ -53,7 +54,7 @@ def docs(
 
     if format not in docs_backend.FORMATS:
         raise OptionError(f"--format: {format!r} is not one of {', '.join(docs_backend.FORMATS)}")
-    catalog = load_catalog(source, project())
+    catalog = load_catalog(source, project(), include_platform=include_platform)
     files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
     [(name, text)] = files.items()
     write_output(text, output / name if output is not None and output.is_dir() else output)

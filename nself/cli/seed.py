@@ -21,7 +21,7 @@ app = App(help="Seed data: SQL files run per environment, tracked by checksum.",
 
 
 def _seeds_dir() -> Path:
-    return project().root / "nself" / "seeds"
+    return project().seeds_path
 
 
 FreshOption = Annotated[
@@ -49,7 +49,7 @@ def _run(name: str | None, env: str | None, fresh: bool, cascade: bool, as_json:
 
     runs = run_seeds(
         database_url(proj, environ),
-        proj.root / "nself" / "seeds",
+        proj.seeds_path,
         environ.name,
         only=name,
         fresh=fresh,
@@ -168,7 +168,7 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     from nself.runtime.seeds import seed_status
 
     proj, environ = environment(env)
-    states = seed_status(database_url(proj, environ), proj.root / "nself" / "seeds", environ.name)
+    states = seed_status(database_url(proj, environ), proj.seeds_path, environ.name)
     if as_json:
         print_json([s.__dict__ for s in states])
         return

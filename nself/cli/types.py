@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nself.cli.common import OutputOption, err_console, project, write_output
+from nself.cli.common import IncludePlatformOption, OutputOption, err_console, project, write_output
 from nself.cli.safety import App
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
@@ -74,7 +74,14 @@ def _report(result: codegen.Regeneration) -> None:
         err_console.print(f"up to date ({milliseconds:.0f} ms)", markup=False, highlight=False)
 
 
-def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: bool, watch: bool) -> None:
+def _run_outputs(
+    proj: Project,
+    outputs: list[codegen.TypeOutput],
+    *,
+    check: bool,
+    watch: bool,
+    include_platform: bool = False,
+) -> None:
     if check and watch:
         raise OptionError("--check and --watch cannot be used together")
     if watch:
@@ -85,10 +92,10 @@ def _run_outputs(proj: Project, outputs: list[codegen.TypeOutput], *, check: boo
             markup=False,
             highlight=False,
         )
-        codegen.watch(proj, outputs, _report, stop=threading.Event())
+        codegen.watch(proj, outputs, _report, stop=threading.Event(), include_platform=include_platform)
         return
     with collector_paused():
-        results = codegen.generate(proj, outputs, parallel=True)
+        results = codegen.generate(proj, outputs, parallel=True, include_platform=include_platform)
     if check:
         stale = codegen.stale(results)
         for path in stale:
@@ -109,6 +116,7 @@ def types(
     source: SourceOption = None,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Generate types. Without a language: every output configured in nself.toml [types].
 
@@ -121,9 +129,10 @@ def types(
       nself types --check
     """
     if ctx.invoked_subcommand is not None:
-        if source or check or watch:
+        if source or check or watch or include_platform:
             raise OptionError(
-                "put --from, --check and --watch after the language (nself types LANGUAGE --check)"
+                "put --from, --check, --watch and --include-platform after the language "
+                "(nself types LANGUAGE --check)"
             )
         return
     proj = project()
@@ -136,7 +145,7 @@ def types(
     if source is not None:
         overriding = _absolute_source(source, proj)
         outputs = [codegen.TypeOutput(o.language, o.path, o.options, overriding) for o in outputs]
-    _run_outputs(proj, outputs, check=check, watch=watch)
+    _run_outputs(proj, outputs, check=check, watch=watch, include_platform=include_platform)
 
 
 def _generate_one(
@@ -146,6 +155,7 @@ def _generate_one(
     output: Path | None,
     check: bool,
     watch: bool,
+    include_platform: bool = False,
 ) -> None:
     proj = project()
     resolved = _absolute_source(source, proj) if source is not None else codegen.default_source(proj)
@@ -153,10 +163,11 @@ def _generate_one(
         if output is None:
             raise OptionError(f"{'--check' if check else '--watch'} needs --output FILE")
         target = codegen.TypeOutput(language, Path.cwd() / output, options, resolved)
-        _run_outputs(proj, [target], check=check, watch=watch)
+        _run_outputs(proj, [target], check=check, watch=watch, include_platform=include_platform)
         return
     with collector_paused():
-        text = codegen.render_types(language, load_catalog(resolved, proj), options)
+        catalog = load_catalog(resolved, proj, include_platform=include_platform)
+        text = codegen.render_types(language, catalog, options)
     write_output(text, output)
 
 
@@ -201,6 +212,7 @@ def typescript(
     ] = False,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """TypeScript types: a supabase-js Database type, or a kysely DB interface with --flavor kysely.
 
@@ -221,7 +233,7 @@ def typescript(
         options["numeric"] = numeric
     if partitions:
         options["partitions"] = True
-    _generate_one("typescript", options, source, output, check, watch)
+    _generate_one("typescript", options, source, output, check, watch, include_platform)
 
 
 @app.command("go", destructive=False)
@@ -233,6 +245,7 @@ def go(
     ] = None,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Go structs (standard library only).
 
@@ -241,7 +254,7 @@ def go(
       nself types go --package models -o models/db.go
     """
     options: dict[str, Any] = {"package": package} if package else {}
-    _generate_one("go", options, source, output, check, watch)
+    _generate_one("go", options, source, output, check, watch, include_platform)
 
 
 @app.command("python", destructive=False)
@@ -253,6 +266,7 @@ def python(
     ] = False,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Python dataclasses, or pydantic v2 models with --pydantic.
 
@@ -260,7 +274,7 @@ def python(
 
       nself types python --pydantic -o app/models.py
     """
-    _generate_one("python", {"pydantic": pydantic}, source, output, check, watch)
+    _generate_one("python", {"pydantic": pydantic}, source, output, check, watch, include_platform)
 
 
 @app.command("swift", destructive=False)
@@ -269,6 +283,7 @@ def swift(
     source: SourceOption = None,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Swift Codable structs.
 
@@ -276,7 +291,7 @@ def swift(
 
       nself types swift -o Models/DB.swift
     """
-    _generate_one("swift", {}, source, output, check, watch)
+    _generate_one("swift", {}, source, output, check, watch, include_platform)
 
 
 @app.command("rust", destructive=False)
@@ -285,6 +300,7 @@ def rust(
     source: SourceOption = None,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """Rust structs with serde.
 
@@ -292,7 +308,7 @@ def rust(
 
       nself types rust -o src/models/db.rs
     """
-    _generate_one("rust", {}, source, output, check, watch)
+    _generate_one("rust", {}, source, output, check, watch, include_platform)
 
 
 @app.command("graphql", destructive=False)
@@ -304,6 +320,7 @@ def graphql(
     ] = False,
     check: CheckOption = False,
     watch: WatchOption = False,
+    include_platform: IncludePlatformOption = False,
 ) -> None:
     """A GraphQL schema (SDL).
 
@@ -313,7 +330,7 @@ def graphql(
 
       nself types graphql --with-hasura --from staging
     """
-    _generate_one("graphql", {"with_hasura": with_hasura}, source, output, check, watch)
+    _generate_one("graphql", {"with_hasura": with_hasura}, source, output, check, watch, include_platform)
 
 
 def register(root: typer.Typer) -> None:

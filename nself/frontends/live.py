@@ -158,7 +158,10 @@ Q_RELATIONS = f"""
 SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
        c.relpersistence = 'u' AS unlogged, c.relrowsecurity AS rls_enabled,
        c.relforcerowsecurity AS rls_forced, c.reloptions AS options,
-       c.relispartition AS is_partition,
+       c.relispartition AS is_partition, c.relreplident AS replident,
+       CASE WHEN c.relreplident = 'i' THEN (
+           SELECT ri.relname FROM pg_index x JOIN pg_class ri ON ri.oid = x.indexrelid
+           WHERE x.indrelid = c.oid AND x.indisreplident) END AS replident_index,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS bound,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS definition,
@@ -383,6 +386,30 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
+# Publications, the tables they list (with column lists and row filters, PostgreSQL 15)
+# and the schemas they publish every table of (FOR TABLES IN SCHEMA, 15).
+Q_PUBLICATIONS = f"""
+SELECT p.oid, p.pubname AS name, p.puballtables AS all_tables, p.pubinsert, p.pubupdate,
+       p.pubdelete, p.pubtruncate, p.pubviaroot AS via_root,
+       {_comment("pg_publication", "p.oid")} AS comment
+FROM pg_publication p
+"""
+Q_PUBLICATION_TABLES = """
+SELECT pr.prpubid AS pubid, n.nspname AS schema, c.relname AS "table",
+       ARRAY(SELECT a.attname::text FROM unnest(pr.prattrs::int2[]) k(attnum)
+             JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum
+             ORDER BY k.attnum) AS columns,
+       pg_get_expr(pr.prqual, pr.prrelid) AS "where"
+FROM pg_publication_rel pr
+JOIN pg_class c ON c.oid = pr.prrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+"""
+Q_PUBLICATION_SCHEMAS = """
+SELECT pn.pnpubid AS pubid, n.nspname AS schema
+FROM pg_publication_namespace pn
+JOIN pg_namespace n ON n.oid = pn.pnnspid
+"""
+
 _GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END"
 
 # ACL entries of every kind of object. Entries the owner holds are left out, and so are
@@ -437,6 +464,8 @@ MIN_SERVER_VERSION = 130000
 # before (the queries above are written for PostgreSQL 15).
 _SINCE_VERSION: tuple[tuple[int, str, str], ...] = (
     (150000, "i.indnullsnotdistinct", "false"),
+    (150000, "unnest(pr.prattrs::int2[])", "unnest(ARRAY[]::int2[])"),
+    (150000, "pg_get_expr(pr.prqual, pr.prrelid)", "NULL::text"),
     (
         140000,
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END",
@@ -539,6 +568,7 @@ _POLICY_COMMANDS: dict[str, Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE
     "d": "DELETE",
 }
 _PARTITION_STRATEGIES = ("RANGE", "LIST", "HASH")
+_REPLICA_IDENTITIES: dict[str, m.ReplicaIdentity] = {"d": "DEFAULT", "f": "FULL", "n": "NOTHING", "i": "INDEX"}
 
 # pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h)
 _TRIGGER_ROW = 1 << 0
@@ -616,6 +646,7 @@ class _Reader:
         self.read_triggers()
         self.read_policies()
         self.read_privileges()
+        self.read_publications()
         return self.builder.freeze()
 
     # ----------------------------------------------------------------- namespaces
@@ -803,6 +834,8 @@ class _Reader:
             rls_forced=rel["rls_forced"],
             options=tuple(rel["options"] or ()),
             comment=rel["comment"],
+            replica_identity=_REPLICA_IDENTITIES[rel["replident"]],
+            replica_identity_index=rel["replident_index"],
         )
 
     def column(self, c: Row, inherited: bool = False) -> m.Column:
@@ -1084,6 +1117,34 @@ class _Reader:
                     roles=tuple(sorted(r["roles"])),
                     using=r["using"],
                     with_check=r["with_check"],
+                    comment=r["comment"],
+                )
+            )
+
+    def read_publications(self) -> None:
+        publications = self.rows(Q_PUBLICATIONS)
+        if not publications:
+            return
+        tables: dict[int, list[m.PublicationTable]] = defaultdict(list)
+        for r in self.rows(Q_PUBLICATION_TABLES):
+            tables[r["pubid"]].append(m.PublicationTable(r["schema"], r["table"], tuple(r["columns"]), r["where"]))
+        schemas: dict[int, list[str]] = defaultdict(list)
+        if self.version >= 150000:
+            for r in self.rows(Q_PUBLICATION_SCHEMAS):
+                schemas[r["pubid"]].append(r["schema"])
+        for r in publications:
+            self.builder.add(
+                m.Publication(
+                    name=r["name"],
+                    all_tables=r["all_tables"],
+                    tables=tuple(sorted(tables[r["oid"]], key=lambda t: (t.schema, t.table))),
+                    schemas=tuple(sorted(schemas[r["oid"]])),
+                    publish=tuple(
+                        action
+                        for action in ("insert", "update", "delete", "truncate")
+                        if r[f"pub{action}"]
+                    ),
+                    via_partition_root=r["via_root"],
                     comment=r["comment"],
                 )
             )

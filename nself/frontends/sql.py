@@ -9,6 +9,7 @@ malformed SQL raises SourceError(file, line, col)."""
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +19,12 @@ import pglast
 from pglast import ast
 
 from nself.collector import collector_paused
-from nself.frontends import sql_do, sql_objects, sql_tables  # noqa: F401  (register handlers)
+from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
+from nself.ir.platform import without_objects_of
+from nself.platforms import Platform, detect_platform
 
 __all__ = [
     "CompileResult",
@@ -52,17 +55,26 @@ def parse_statements(text: str) -> tuple[ast.RawStmt, ...]:
         return tuple(pglast.parse_sql(text))
 
 
+# held while pglast's classes are patched: two threads (schema diff reads both sides at once)
+# must not patch and restore them across each other
+_PATCHING = threading.RLock()
+
+
 @contextmanager
 def _unvalidated_nodes() -> Iterator[None]:
     """pglast nodes set without per-attribute validation (for trees pglast itself built)."""
-    validating = ast.Node.__setattr__
-    ast.Node.__setattr__ = object.__setattr__  # type: ignore[assignment,method-assign]
-    ast.Boolean.__setattr__ = _boolean_setattr  # type: ignore[assignment,method-assign]
-    try:
-        yield
-    finally:
-        ast.Node.__setattr__ = validating  # type: ignore[method-assign]
-        del ast.Boolean.__setattr__
+    with _PATCHING:
+        if "__setattr__" in ast.Boolean.__dict__:  # already patched, by this thread
+            yield
+            return
+        validating = ast.Node.__setattr__
+        ast.Node.__setattr__ = object.__setattr__  # type: ignore[assignment,method-assign]
+        ast.Boolean.__setattr__ = _boolean_setattr  # type: ignore[assignment,method-assign]
+        try:
+            yield
+        finally:
+            ast.Node.__setattr__ = validating  # type: ignore[method-assign]
+            del ast.Boolean.__setattr__
 
 
 def _interpret(state: State, text: str, filename: str, line_offset: int = 0, start: int = 0) -> int | None:
@@ -128,18 +140,50 @@ def compile_sql(text: str, filename: str = "<input>") -> Catalog:
     return compile_sql_with_warnings(text, filename).catalog
 
 
-def compile_files(migrations: list[MigrationFile]) -> CompileResult:
+def compile_files(migrations: list[MigrationFile], platform: Platform | None = None) -> CompileResult:
+    """The schema `migrations` build, applied in order; on top of `platform`'s base when
+    given (the platform's objects are in the result: see nself.ir.platform to leave them out)."""
     with collector_paused():
-        return _compile_files(migrations)
+        return _compile_files(migrations, platform)
 
 
-def _compile_files(migrations: list[MigrationFile]) -> CompileResult:
-    state = State()
+def _compile_files(migrations: list[MigrationFile], platform: Platform | None = None) -> CompileResult:
+    state = initial_state(platform)
     for migration in migrations:
         # each migration starts a new session: search_path goes back to its default
-        state.search_path = State.search_path
+        state.search_path = state.default_search_path
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
     return CompileResult(state.catalog(), tuple(state.warnings))
+
+
+# platform name -> the interpreter's state after its base, pickled (each compile unpickles
+# a copy of its own)
+_PLATFORM_STATES: dict[str, bytes] = {}
+
+
+def initial_state(platform: Platform | None) -> State:
+    """A new interpreter state: an empty database, or one holding `platform`'s base with the
+    database's search_path the platform sets. The base is nself's own SQL: what it does not
+    model is not the project's concern, so its warnings are dropped."""
+    if platform is None:
+        return State()
+    blob = _PLATFORM_STATES.get(platform.name)
+    if blob is None:
+        state = State()
+        with collector_paused():
+            for file in platform.files:
+                state.search_path = state.default_search_path
+                _interpret(state, file.text, file.name)
+        state.default_search_path = state.search_path = platform.search_path
+        state.warnings = []
+        blob = _PLATFORM_STATES[platform.name] = _dump_state(state)
+    return _load_state(blob)
+
+
+def platform_catalog(platform: Platform) -> Catalog:
+    """What `platform`'s base adds to an empty database (the objects nself leaves out
+    unless asked): the `public` schema an empty database has is not the platform's."""
+    return without_objects_of(initial_state(platform).catalog(), State().catalog())
 
 
 def _load_state(snapshot: bytes) -> State:
@@ -199,8 +243,9 @@ class IncrementalCompiler:
     `settle` while waiting for the next change: it does the bookkeeping a round leaves
     (pickling the last state, unpickling spare copies to resume from)."""
 
-    def __init__(self, keep_per_file: int = 4) -> None:
+    def __init__(self, keep_per_file: int = 4, platform: Platform | None = None) -> None:
         self.keep_per_file = keep_per_file
+        self.platform = platform  # whose base the files are compiled on
         # (files before, path, line offset) -> snapshots, most recently used first
         self._snapshots: dict[tuple[object, ...], list[_Snapshot]] = {}
         self._last_key: tuple[object, ...] | None = None
@@ -212,7 +257,7 @@ class IncrementalCompiler:
                 return self._compile_files(migrations)
             except _SNAPSHOT_ERRORS:  # a state pickle cannot hold: compile without snapshots
                 self._snapshots, self._last_key = {}, None
-                return _compile_files(migrations)
+                return _compile_files(migrations, self.platform)
 
     def settle(self) -> None:
         with collector_paused():
@@ -251,10 +296,10 @@ class IncrementalCompiler:
                 if partial is not None:
                     state, start = partial.take(), partial.end or 0
                 elif state is None:
-                    state = snapshot.take() if snapshot is not None else State()
+                    state = snapshot.take() if snapshot is not None else initial_state(self.platform)
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
-                    state.search_path = State.search_path
+                    state.search_path = state.default_search_path
                 self.replayed.append((path, start))
                 end = _interpret(state, text, path, migration.line_offset, start)
                 snapshot = _Snapshot(text, end, state, last=number == len(migrations))
@@ -266,7 +311,7 @@ class IncrementalCompiler:
         if snapshot is not None and snapshot.result is not None and state is None:
             return snapshot.result  # nothing changed since the round that ended here
         if state is None:
-            state = snapshot.take() if snapshot is not None else State()
+            state = snapshot.take() if snapshot is not None else initial_state(self.platform)
         result = CompileResult(state.catalog(), tuple(state.warnings))
         if snapshot is not None:
             snapshot.result = result
@@ -276,10 +321,25 @@ class IncrementalCompiler:
         return self.compile_files(discover_migrations(path))
 
 
-def compile_migrations_with_warnings(path: Path | str) -> CompileResult:
-    return compile_files(discover_migrations(path))
+class _Detect:
+    """The `platform` default: the platform whose project layout holds the path."""
 
 
-def compile_migrations(path: Path | str) -> Catalog:
-    """The schema a migrations directory (or one .sql file) builds, applied in order."""
-    return compile_migrations_with_warnings(path).catalog
+DETECT = _Detect()
+
+
+def _platform_of(path: Path | str, platform: Platform | _Detect | None) -> Platform | None:
+    return detect_platform(Path(path)) if isinstance(platform, _Detect) else platform
+
+
+def compile_migrations_with_warnings(
+    path: Path | str, platform: Platform | _Detect | None = DETECT
+) -> CompileResult:
+    return compile_files(discover_migrations(path), _platform_of(path, platform))
+
+
+def compile_migrations(path: Path | str, platform: Platform | _Detect | None = DETECT) -> Catalog:
+    """The schema a migrations directory (or one .sql file) builds, applied in order, on
+    top of the base of `platform` (by default the platform whose layout holds `path`, as
+    `supabase/migrations` is a Supabase project's; None: an empty database)."""
+    return compile_migrations_with_warnings(path, platform).catalog

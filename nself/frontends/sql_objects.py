@@ -23,7 +23,6 @@ from nself.frontends import sql_canon as canon
 from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
-    DEFAULT_SEARCH_PATH,
     PUBLIC_DEFAULTS,
     ExprSource,
     Skip,
@@ -62,6 +61,7 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Privilege,
+    Publication,
     RangeType,
     Schema,
     Sequence,
@@ -76,7 +76,7 @@ from nself.ir.model import (
 
 def _set_search_path(state: State, values: list[str] | None) -> None:
     state.search_path = (
-        DEFAULT_SEARCH_PATH if values is None else tuple(v.strip() for v in values if v.strip())
+        state.default_search_path if values is None else tuple(v.strip() for v in values if v.strip())
     )
 
 
@@ -1457,6 +1457,11 @@ def comment_on(state: State, stmt: Any) -> None:
         state.update_table(
             t, constraints=tuple(_with_comment(x, comment) if x is c else x for x in t.constraints)
         )
+    elif kind == ObjectType.OBJECT_PUBLICATION:
+        publication = b.get(Publication, obj.sval)
+        if publication is None:
+            raise state.error(f'publication "{obj.sval}" does not exist')
+        b.add(_with_comment(publication, comment))
     elif kind == ObjectType.OBJECT_DOMCONSTRAINT:
         type_name, constraint = obj
         domain: Domain = _lookup_type(state, _object_names(type_name), Domain)
@@ -1597,6 +1602,7 @@ def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None
         Trigger,
         Policy,
         Privilege,
+    Publication,
     ):
         for node in list(state.builder.all(collection)):
             if getattr(node, "schema", None) == name:
@@ -1607,6 +1613,7 @@ def drop_schema(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None
     state.builder.remove(schema)
     for key in [k for k in state.identity_sequences if k[0] == name]:
         del state.identity_sequences[key]
+    state.forget_in_publications(name)
 
 
 @dropper(ObjectType.OBJECT_COLLATION)
@@ -1739,6 +1746,7 @@ def rename_table_refs(state: State, schema: str, old: str, new: str) -> None:
     for seq in list(b.all(Sequence)):
         if seq.schema == schema and seq.owned_by is not None and seq.owned_by[0] == old:
             b.add(dataclasses.replace(seq, owned_by=(new, seq.owned_by[1])))
+    state.rename_in_publications(schema, old, new)
     for priv in list(b.all(Privilege)):
         if priv.object_kind in ("TABLE", "SEQUENCE") and (priv.schema, priv.object_name) == (schema, old):
             b.replace(priv, dataclasses.replace(priv, object_name=new))
@@ -2042,6 +2050,7 @@ def rename_schema(state: State, stmt: Any) -> None:
         Trigger,
         Policy,
         Privilege,
+    Publication,
         Extension,
     ):
         for node in list(b.all(cls2)):

@@ -32,6 +32,7 @@ from nself.ir.model import (
     Index,
     PrimaryKey,
     Privilege,
+    Publication,
     RangeType,
     Schema,
     Sequence,
@@ -137,6 +138,8 @@ class ExprSource:
 class State:
     builder: CatalogBuilder = field(default_factory=CatalogBuilder)
     search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # what each session (each migration file) starts with: the database's setting
+    default_search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
     warnings: list[CompileWarning] = field(default_factory=list)
     # position of the statement being interpreted
     file: str = "<input>"
@@ -403,6 +406,38 @@ class State:
             if grantee == "PUBLIC" and (kind, privilege) in PUBLIC_DEFAULTS:
                 continue
             self.builder.add(Privilege(kind, schema, object_name, grantee, privilege, None, grantable))  # type: ignore[arg-type]
+
+    def add_identity_sequence(self, schema: str, name: str, owner: tuple[str, str]) -> None:
+        """The sequence behind an identity column (kept out of the IR), with the privileges
+        ALTER DEFAULT PRIVILEGES gives sequences, which PostgreSQL grants on it too."""
+        self.identity_sequences[(schema, name)] = owner
+        self.created("SEQUENCE", schema, name)
+
+    def forget_identity_sequence(self, key: tuple[str, str]) -> None:
+        del self.identity_sequences[key]
+        for priv in list(self.builder.all(Privilege)):
+            if priv.object_kind == "SEQUENCE" and (priv.schema, priv.object_name) == key:
+                self.builder.remove(priv)
+
+    def forget_in_publications(self, schema: str, table: str | None = None) -> None:
+        """A dropped table (or, with no `table`, a dropped schema) leaves the publications
+        that listed it."""
+        for publication in list(self.builder.all(Publication)):
+            tables = tuple(
+                t for t in publication.tables if t.schema != schema or (table is not None and t.table != table)
+            )
+            schemas = publication.schemas if table is not None else tuple(s for s in publication.schemas if s != schema)
+            if (tables, schemas) != (publication.tables, publication.schemas):
+                self.builder.add(replaced(publication, tables=tables, schemas=schemas))
+
+    def rename_in_publications(self, schema: str, old: str, new: str) -> None:
+        for publication in list(self.builder.all(Publication)):
+            if any((t.schema, t.table) == (schema, old) for t in publication.tables):
+                tables = sorted(
+                    (replaced(t, table=new) if (t.schema, t.table) == (schema, old) else t for t in publication.tables),
+                    key=lambda t: (t.schema, t.table),
+                )
+                self.builder.add(replaced(publication, tables=tuple(tables)))
 
     def update_table(self, table: Table, **changes: Any) -> Table:
         new = replaced(table, **changes)

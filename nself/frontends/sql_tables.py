@@ -586,7 +586,7 @@ def finish_columns(state: State, schema: str, table_name: str, results: list[Col
                 seqname = wanted[-1]
             else:
                 seqname = state.choose_relation_name(schema, table_name, col.name, "seq", False)
-            state.identity_sequences[(schema, seqname)] = (table_name, col.name)
+            state.add_identity_sequence(schema, seqname, (table_name, col.name))
         if r.default_node is not None and not r.serial:
             state.column_defaults[(schema, table_name, col.name)] = ExprSource(
                 "default", r.default_node, state.search_path, col.data_type
@@ -887,7 +887,6 @@ IGNORED_ALTERS = {
     AlterTableType.AT_DropCluster,
     AlterTableType.AT_SetTableSpace,
     AlterTableType.AT_SetAccessMethod,
-    AlterTableType.AT_ReplicaIdentity,
     AlterTableType.AT_DropOids,
 }
 
@@ -1155,7 +1154,7 @@ def remove_column(state: State, table: Table, column: str, cascade: bool, only: 
             state.builder.remove(seq)
     for key, owner in list(state.identity_sequences.items()):
         if key[0] == table.schema and owner == (table.name, column):
-            del state.identity_sequences[key]
+            state.forget_identity_sequence(key)
     state.column_defaults.pop((table.schema, table.name, column), None)
     for priv in list(state.builder.all(Privilege)):
         if priv.schema == table.schema and priv.object_name == table.name and priv.column == column:
@@ -1275,7 +1274,7 @@ def add_identity(state: State, table: Table, cmd: Any) -> Table:
     p = _fresh_params(state, c.options, col.data_type)
     generation = "ALWAYS" if c.generated_when == "a" else "BY DEFAULT"
     seqname = state.choose_relation_name(table.schema, table.name, col.name, "seq", False)
-    state.identity_sequences[(table.schema, seqname)] = (table.name, col.name)
+    state.add_identity_sequence(table.schema, seqname, (table.name, col.name))
     return _replace_column(
         state, table, col, dataclasses.replace(col, identity=identity_of_params(generation, p), not_null=True)
     )
@@ -1314,7 +1313,7 @@ def drop_identity(state: State, table: Table, cmd: Any) -> Table:
         raise state.error(f'column "{col.name}" of relation "{table.name}" is not an identity column')
     for key, owner in list(state.identity_sequences.items()):
         if key[0] == table.schema and owner == (table.name, col.name):
-            del state.identity_sequences[key]
+            state.forget_identity_sequence(key)
     return _replace_column(state, table, col, dataclasses.replace(col, identity=None))
 
 
@@ -1718,7 +1717,8 @@ def drop_table(state: State, table: Table, cascade: bool) -> None:
             state.builder.remove(seq)
     for k, owner in list(state.identity_sequences.items()):
         if k[0] == table.schema and owner[0] == table.name:
-            del state.identity_sequences[k]
+            state.forget_identity_sequence(k)
+    state.forget_in_publications(table.schema, table.name)
     for source_key in [k for k in state.column_defaults if k[:2] == key]:
         del state.column_defaults[source_key]
     for other in list(state.builder.all(Table)):

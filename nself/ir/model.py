@@ -27,6 +27,7 @@ from typing import Literal
 IR_VERSION = 1
 
 ForeignKeyAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
+ReplicaIdentity = Literal["DEFAULT", "FULL", "NOTHING", "INDEX"]
 ForeignKeyMatch = Literal["SIMPLE", "FULL", "PARTIAL"]
 
 
@@ -281,6 +282,11 @@ class Table:
     # Storage parameters (`WITH (fillfactor=70)`), as "key=value" in catalog order.
     options: tuple[str, ...] = ()
     comment: str | None = None
+    # What logical replication sends of an updated or deleted row (pg_class.relreplident):
+    # the primary key (DEFAULT), the whole row (FULL), nothing, or the columns of the
+    # unique index `replica_identity_index` (INDEX).
+    replica_identity: ReplicaIdentity = "DEFAULT"
+    replica_identity_index: str | None = None
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -451,6 +457,35 @@ class Privilege:
     grantable: bool = False
 
 
+# --------------------------------------------------------------------------- publications
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationTable:
+    """A table a publication publishes (pg_publication_rel): with the columns it sends
+    (empty: all of them) and its row filter (pg_get_expr of prqual), if any."""
+
+    schema: str
+    table: str
+    columns: tuple[str, ...] = ()
+    where: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A logical replication publication (CREATE PUBLICATION): every table, or the tables
+    listed (sorted by schema and name) and those of the schemas listed; which changes it
+    publishes, in PostgreSQL's order (insert, update, delete, truncate)."""
+
+    name: str
+    all_tables: bool = False
+    tables: tuple[PublicationTable, ...] = ()
+    schemas: tuple[str, ...] = ()
+    publish: tuple[str, ...] = ("insert", "update", "delete", "truncate")
+    via_partition_root: bool = False
+    comment: str | None = None
+
+
 # --------------------------------------------------------------------------- catalog
 
 
@@ -474,6 +509,7 @@ class Catalog:
     triggers: tuple[Trigger, ...] = ()
     policies: tuple[Policy, ...] = ()
     privileges: tuple[Privilege, ...] = ()
+    publications: tuple[Publication, ...] = ()
     ir_version: int = field(default=IR_VERSION)
 
     def table(self, schema: str, name: str) -> Table | None:
@@ -539,6 +575,7 @@ COLLECTIONS: dict[str, type] = {
     "triggers": Trigger,
     "policies": Policy,
     "privileges": Privilege,
+    "publications": Publication,
 }
 
 

@@ -33,7 +33,7 @@ from nself.errors import NselfError, OptionError, SourceError, line_containing
 from nself.ir import Catalog, IRFormatError
 from nself.runtime.forked import forked_map
 from nself.runtime.project import Project
-from nself.runtime.sources import load_catalog
+from nself.runtime.sources import load_catalog, platform_of_path, strip_platform
 from nself.textfiles import read_user_text
 
 # Options each language accepts in nself.toml (besides output and source), with their type.
@@ -189,7 +189,9 @@ class RenderCache:
             compiler.settle()
 
 
-def _load_catalog(source: str | None, project: Project, cache: RenderCache | None) -> Catalog:
+def _load_catalog(
+    source: str | None, project: Project, cache: RenderCache | None, include_platform: bool = False
+) -> Catalog:
     """load_catalog, but incremental for migrations (a directory or a .sql file) when a
     watcher's cache is given."""
     if cache is not None and source is not None and not is_connection_target(source):
@@ -200,13 +202,16 @@ def _load_catalog(source: str | None, project: Project, cache: RenderCache | Non
             and (path.is_dir() or (path.suffix == ".sql" and path.is_file()))
         ):
             compiler = cache.compilers.get(source)
+            platform = platform_of_path(path, project)
             if compiler is None:
                 from nself.frontends.sql import IncrementalCompiler
 
-                compiler = cache.compilers[source] = IncrementalCompiler()
+                compiler = cache.compilers[source] = IncrementalCompiler(platform=platform)
             catalog: Catalog = compiler.compile_migrations(path).catalog
+            if platform is not None and not include_platform:
+                catalog = strip_platform(catalog, platform)
             return catalog
-    return load_catalog(source, project)
+    return load_catalog(source, project, include_platform=include_platform)
 
 
 def generate(
@@ -215,16 +220,18 @@ def generate(
     cache: RenderCache | None = None,
     *,
     parallel: bool = False,
+    include_platform: bool = False,
 ) -> list[Generated]:
     """Render every output (each source read once) and read what is on disk beside it.
     `parallel`: render on every core (forked processes) when the schema is big enough to
-    gain from it; only for a process that runs no other threads (see runtime.forked)."""
+    gain from it; only for a process that runs no other threads (see runtime.forked).
+    `include_platform`: keep the objects of the project's platform (auth, storage, ...)."""
     catalogs: dict[str | None, Catalog] = {}
     keys: list[tuple[str | None, str, str]] = []
     for output in outputs:
         source = _resolve_source(output.source, project)
         if source not in catalogs:
-            catalogs[source] = _load_catalog(source, project, cache)
+            catalogs[source] = _load_catalog(source, project, cache, include_platform)
         keys.append((source, output.language, repr(sorted(output.options.items()))))
     texts: dict[tuple[str | None, str, str], str] = {}
     if cache is not None:
@@ -336,12 +343,16 @@ class Regeneration:
 
 
 def regenerate(
-    project: Project, outputs: Sequence[TypeOutput], cache: RenderCache | None = None
+    project: Project,
+    outputs: Sequence[TypeOutput],
+    cache: RenderCache | None = None,
+    *,
+    include_platform: bool = False,
 ) -> Regeneration:
     started = time.perf_counter()
     try:
         with collector_paused():
-            written = write(generate(project, outputs, cache))
+            written = write(generate(project, outputs, cache, include_platform=include_platform))
     except (NselfError, IRFormatError) as exc:
         return Regeneration([], time.perf_counter() - started, " ".join(str(exc).split()))
     except Exception as exc:  # a bug must not end a watch session either; say what it was
@@ -359,6 +370,7 @@ def watch(
     step_ms: int = 50,
     debounce_ms: int = 1600,
     initial: bool = True,
+    include_platform: bool = False,
 ) -> None:
     """Regenerate `outputs` once the watcher is running (unless not `initial`) and after
     every change of their sources, until `stop` is set (or Ctrl-C). Changes within
@@ -391,5 +403,5 @@ def watch(
     ):
         if changes or pending_initial:
             pending_initial = False
-            report(regenerate(project, outputs, cache))
+            report(regenerate(project, outputs, cache, include_platform=include_platform))
             cache.settle()

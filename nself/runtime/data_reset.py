@@ -22,7 +22,9 @@ import psycopg
 
 from nself.connection import connect
 from nself.errors import NselfError
+from nself.platforms import Platform
 from nself.runtime.migrate import META_SCHEMA, apply_migrations, drop_everything
+from nself.runtime.platform import ensure_platform
 from nself.runtime.seeds import SEED_TABLE, run_seeds
 
 # Ordinary and partitioned tables outside the system schemas and nself's own, minus the
@@ -83,9 +85,11 @@ def reset_data(
     keep_schema: bool = False,
     keep_seeds: bool = False,
     on_step: Callable[[str], None] | None = None,
+    platform: Platform | None = None,
 ) -> ResetResult:
     """Empty the database at `url` (see the module docstring), then re-run the seeds of
-    `environment` when `keep_seeds`."""
+    `environment` when `keep_seeds`. `platform`: the base to give the emptied database
+    again before the migrations (on the managed cluster)."""
 
     def step(what: str) -> None:
         if on_step:
@@ -97,6 +101,9 @@ def reset_data(
     else:
         step("dropping every schema")
         drop_everything(url)  # `_nself` goes with it: migration and seed history alike
+        if platform is not None:
+            step(f"applying the {platform.name} platform's base")
+            ensure_platform(url, platform)
         runs = apply_migrations(url, migrations_dir, on_start=lambda m: step(f"applying {m.path.name}"))
         result = ResetResult("rebuilt", migrations=[run.version for run in runs])
     if keep_seeds:

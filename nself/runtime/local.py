@@ -8,6 +8,7 @@ from pathlib import Path
 
 from nself.connection import connect
 from nself.errors import OptionError
+from nself.platforms import Platform
 from nself.runtime.cluster import LocalCluster, server_user_can_reach
 from nself.runtime.project import Environment, Project
 
@@ -63,7 +64,19 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
         cluster.restart()
         notes = ("WAL archiving turned on: the cluster was restarted once",)
     cluster.start()
+    platform = managed_platform(project, environment)
+    if platform is not None:
+        from nself.runtime.platform import ensure_platform
+
+        if ensure_platform(environment.url(), platform):
+            notes += (f"the database got the {platform.name} platform's base (roles, schemas, auth, storage)",)
     return replace(status_local(project, environment), notes=notes)
+
+
+def managed_platform(project: Project, environment: Environment) -> Platform | None:
+    """The platform whose base nself gives the environment's databases: the project's, on
+    the cluster nself manages only (a real platform's database has its own base)."""
+    return project.platform if environment.managed else None
 
 
 def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:
@@ -115,4 +128,8 @@ def database_url(project: Project, environment: Environment) -> str:
         cluster = local_cluster(project, environment)
         if not cluster.running:
             start_local(project, environment)
+        elif (platform := managed_platform(project, environment)) is not None:
+            from nself.runtime.platform import ensure_platform
+
+            ensure_platform(environment.url(), platform)
     return environment.url()

@@ -171,7 +171,7 @@ def apply_migrations(
         pending = [m for m in files if migration_key(m) not in applied]
         for migration in pending:
             check_transaction_control(
-                migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration"
+                migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration", fold=True
             )
         for migration in pending:
             if on_start:
@@ -203,7 +203,7 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
     clean_session(conn)
     if _in_transaction(migration):
         with conn.transaction():
-            run_script(conn, migration.up_sql, migration.path, migration.up_line)
+            run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True)
             duration = record()
     else:
         try:
@@ -244,14 +244,14 @@ def rollback_migrations(
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
             path = migration.down_path or migration.path
             check_transaction_control(
-                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration"
+                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration", fold=True
             )
             chosen.append((key, migration, migration.down_sql))
         for key, migration, down_sql in chosen:
             started = time.perf_counter()
             clean_session(conn)
             with conn.transaction():
-                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1)
+                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1, fold=True)
                 clean_session(conn)
                 with database_error(f"cannot update {HISTORY_TABLE}"):
                     conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
@@ -302,10 +302,26 @@ def slugify(name: str, what: str) -> str:
     return slug
 
 
-def next_migration_path(directory: Path, name: str, today: date | None = None, *, what: str = "migration name") -> Path:
+def next_migration_path(
+    directory: Path,
+    name: str,
+    today: date | None = None,
+    *,
+    what: str = "migration name",
+    timestamped: bool = False,
+    now: datetime | None = None,
+) -> Path:
     """`directory/NNN_YYYYMMDD_name.sql`, NNN one past the highest short numeric version
-    already there (timestamp-versioned files of other tools do not count)."""
+    already there (timestamp-versioned files of other tools do not count). `timestamped`
+    (a platform's folder, as Supabase keeps it): `directory/YYYYMMDDHHMMSS_name.sql`, after
+    every version there."""
     slug = slugify(name, what)
+    if timestamped:
+        stamp = int((now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S"))
+        if directory.is_dir():
+            versions = [int(m.version) for m in discover_migrations(directory) if m.version.isdigit()]
+            stamp = max([stamp, *(v + 1 for v in versions)])
+        return directory / f"{stamp}_{slug}.sql"
     numbers = [0]
     if directory.is_dir():
         numbers += [int(m.version) for m in discover_migrations(directory) if _SHORT_VERSION.match(m.version)]
@@ -313,11 +329,29 @@ def next_migration_path(directory: Path, name: str, today: date | None = None, *
     return directory / f"{max(numbers) + 1:03d}_{day}_{slug}.sql"
 
 
-def create_migration(directory: Path, name: str, *, up_sql: str = "", down_sql: str = "") -> Path:
-    """Write `NNN_YYYYMMDD_name.sql` with empty (or given) up and down sections."""
-    path = next_migration_path(directory, name)
+def create_migration(
+    directory: Path, name: str, *, up_sql: str = "", down_sql: str = "", platform_layout: bool = False
+) -> Path:
+    """Write `NNN_YYYYMMDD_name.sql` with empty (or given) up and down sections; in a
+    platform's folder (`platform_layout`), a timestamped file as its tooling writes them
+    (see `platform_migration_text`)."""
+    path = next_migration_path(directory, name, timestamped=platform_layout)
     directory.mkdir(parents=True, exist_ok=True)
+    if platform_layout:
+        path.write_text(platform_migration_text(up_sql, down_sql), encoding="utf-8")
+        return path
     up = up_sql.rstrip() + "\n" if up_sql.strip() else "\n"
     down = down_sql.rstrip() + "\n" if down_sql.strip() else "\n"
     path.write_text(f"-- migrate:up\n{up}\n-- migrate:down\n{down}", encoding="utf-8")
     return path
+
+
+def platform_migration_text(up_sql: str, down_sql: str, header: str = "") -> str:
+    """A migration for a platform's folder (Supabase): the up SQL alone, since its tooling
+    runs the whole file; the down SQL, if any, follows as comments (no `-- migrate:down`
+    marker, so nself does not run it either)."""
+    text = header + (up_sql.rstrip() + "\n" if up_sql.strip() else "\n")
+    if down_sql.strip():
+        text += "\n-- To undo it (not run: Supabase applies whole files and has no down migrations):\n"
+        text += "".join(f"-- {line}".rstrip() + "\n" for line in down_sql.strip().splitlines())
+    return text

@@ -173,9 +173,12 @@ class SuiteResult:
         return f"{tests} test{'s' * (tests != 1)} in {files} file{'s' * (files != 1)}: {counts}; {verdict}"
 
 
-def find_test_files(root: Path, operands: Sequence[str], cwd: Path | None = None) -> list[Path]:
+def find_test_files(
+    root: Path, operands: Sequence[str], cwd: Path | None = None, tests_dir: Path | None = None
+) -> list[Path]:
     """The files to run: each operand (a .sql file, or a directory searched for **/*.sql),
-    else every nself/tests/**/*.sql of the project; each directory's files in name order."""
+    else every .sql file under the project's tests folder (`tests_dir`, by default
+    nself/tests); each directory's files in name order."""
     cwd = cwd or Path.cwd()
 
     def under(folder: Path) -> list[Path]:
@@ -187,11 +190,12 @@ def find_test_files(root: Path, operands: Sequence[str], cwd: Path | None = None
         return sorted(folder.rglob("*.sql"), key=key)
 
     if not operands:
-        folder = root / "nself" / "tests"
+        folder = tests_dir or root / "nself" / "tests"
         found = under(folder) if folder.is_dir() else []
         if not found:
             raise NselfError(
-                f"no test files: {folder.relative_to(root)}/ has no .sql files (see docs/testing.md)"
+                f"no test files: {folder.relative_to(root) if folder.is_relative_to(root) else folder}/ "
+                "has no .sql files (see docs/testing.md)"
             )
         return found
     files: list[Path] = []

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from nself.connection import is_connection_target, is_url, mask_url, secrets_in
 from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
+from nself.platforms import PLATFORMS, Platform, platform_named
 from nself.textfiles import deepest_nesting, read_user_text
 
 CONFIG_FILE = "nself.toml"
@@ -81,7 +82,28 @@ class Project:
 
     @property
     def migrations_dir(self) -> Path:
-        return self.root / "nself" / "migrations"
+        """`migrations = "PATH"` of nself.toml (relative to the project), else nself/migrations."""
+        return self._path("migrations", "nself/migrations")
+
+    @property
+    def seeds_path(self) -> Path:
+        """The seeds folder (`seeds = "PATH"`, else nself/seeds), or one seed file."""
+        return self._path("seeds", "nself/seeds")
+
+    @property
+    def tests_dir(self) -> Path:
+        """The pgTAP tests folder (`tests = "PATH"`, else nself/tests)."""
+        return self._path("tests", "nself/tests")
+
+    @property
+    def platform(self) -> Platform | None:
+        """The platform the project's database comes from (`platform = "supabase"`)."""
+        name = self.config.get("platform")
+        return platform_named(name) if isinstance(name, str) else None
+
+    def _path(self, key: str, default: str) -> Path:
+        value = self.config.get(key)
+        return self.root / (value if isinstance(value, str) else default)
 
     @property
     def state_dir(self) -> Path:
@@ -165,7 +187,27 @@ def load_project(start: Path | None = None) -> Project:
     except RecursionError:  # tomllib recurses once per nested array or inline table
         line, col = deepest_nesting(text)
         raise SourceError(path, line, col, "arrays or inline tables nested too deeply") from None
+    _check_top_level(path, text, config)
     return Project(root=root, config=config, environments=_environments(path, text, config))
+
+
+# Top-level keys naming where the project keeps its files (relative to nself.toml).
+PATH_KEYS = ("migrations", "seeds", "tests")
+
+
+def _check_top_level(path: Path, text: str, config: dict[str, Any]) -> None:
+    for key in PATH_KEYS:
+        value = config.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise SourceError(path, line_containing(text, key), 1, f"{key} must be a path (a string)")
+    platform = config.get("platform")
+    if platform is not None and platform not in PLATFORMS:
+        raise SourceError(
+            path,
+            line_containing(text, "platform"),
+            1,
+            f"platform must be one of: {', '.join(repr(p) for p in PLATFORMS)}",
+        )
 
 
 def _toml_error(path: Path, exc: tomllib.TOMLDecodeError) -> SourceError:

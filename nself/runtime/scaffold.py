@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nself.errors import OptionError
+from nself.platforms import Platform, project_platform
 from nself.runtime.project import CONFIG_FILE, DEFAULT_LOCAL_PORT, STATE_DIR
 
 CONFIG_TEMPLATE = f"""\
@@ -31,16 +32,34 @@ LAYOUT = (
 )
 
 
+def platform_header(platform: Platform) -> str:
+    """The top of nself.toml for a project of `platform`, adopted where its files are."""
+    return f"""\
+# A {platform.name} project, used as it is: its migrations, seed and tests stay where its
+# tooling keeps them, and nself applies the platform's base (roles, schemas, auth.users,
+# ...) before them. Its own objects stay out of types, docs and diffs (--include-platform).
+platform = "{platform.name}"
+migrations = "{platform.migrations}"
+seeds = "{platform.seeds}"
+tests = "{platform.tests}"
+
+"""
+
+
 def init_project(root: Path, *, force: bool = False) -> list[Path]:
-    """Write nself.toml and the nself/ folders; return what was created."""
+    """Write nself.toml and the nself/ folders; return what was created. In a folder that
+    holds a platform's project (`supabase/`), nself.toml points at its files instead and
+    no nself/ folders are made."""
     created: list[Path] = []
     config = root / CONFIG_FILE
     if config.exists() and not force:
         raise OptionError(f"{config} already exists (use --force to overwrite it)")
     root.mkdir(parents=True, exist_ok=True)
-    config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    platform = project_platform(root)
+    header = platform_header(platform) if platform is not None else ""
+    config.write_text(header + CONFIG_TEMPLATE, encoding="utf-8")
     created.append(config)
-    for folder in LAYOUT:
+    for folder in LAYOUT if platform is None else ():
         path = root / folder
         if not path.exists():
             path.mkdir(parents=True)

@@ -69,7 +69,10 @@ class SeedRun:
 
 
 def discover_seeds(seeds_dir: Path, environment: str) -> list[SeedFile]:
-    """Shared seeds, then the environment's own, each in natural name order."""
+    """Shared seeds, then the environment's own, each in natural name order. `seeds_dir`
+    may be one file (`seeds = "supabase/seed.sql"` in nself.toml): the one seed."""
+    if seeds_dir.is_file():
+        return [SeedFile(seeds_dir.name, seeds_dir)]
     found: list[SeedFile] = []
     for folder in (seeds_dir, seeds_dir / environment):
         if folder.is_dir():
@@ -312,6 +315,8 @@ def _run_one(conn: psycopg.Connection[Any], seed: SeedFile, text: str, checksum:
 def create_seed(seeds_dir: Path, name: str, *, environment: str | None = None, body: str = "") -> Path:
     """Write the next numbered seed file (`NNN_name.sql`)."""
     slug = slugify(name, "seed name")
+    if seeds_dir.is_file():
+        raise OptionError(f"the project's seeds are one file ({seeds_dir}, nself.toml `seeds`): add to it")
     folder = seeds_dir / environment if environment else seeds_dir
     folder.mkdir(parents=True, exist_ok=True)
     numbers = [int(m.group(1)) for p in folder.glob("*.sql") if (m := re.match(r"^(\d+)_", p.name))]

@@ -11,7 +11,8 @@ One owner for what every runner of those files needs, so that `db migrate`,
   naming file:line:col;
 - `check_transaction_control`: a `COMMIT` inside a file that nself runs in its own
   transaction would commit half of it without its history row; refused before anything
-  runs;
+  runs, but for a migration's plain `BEGIN; ... COMMIT;` blocks, which are folded into the
+  file's transaction (`folded_blocks`);
 - `database_error`: a database error that is not the file's (permission denied on
   `_nself`, say) as one line.
 """
@@ -135,13 +136,47 @@ def _transaction_control(statement: Statement) -> tuple[TransactionStmtKind, str
     return kind, keyword, statement.offset + first.start
 
 
+def folded_blocks(sql: str) -> frozenset[int]:
+    """Offsets of the statements that open and close the `BEGIN; ... COMMIT;` blocks of a
+    file (a plain BEGIN or START TRANSACTION, then COMMIT or END before any other
+    transaction control), as Supabase projects write around a few statements. In a file
+    nself runs in one transaction these statements are left out (`run_script(fold=...)`):
+    the block's statements commit with the rest of the file and its history row, all or
+    nothing, which is what the block asked for. Any other transaction control is not folded."""
+    folded: set[int] = set()
+    opened: int | None = None
+    statements, parse_error = _split(sql)
+    if parse_error is not None:
+        return frozenset()
+    for statement in statements:
+        found = _transaction_control(statement)
+        if found is None or found[0] in _WITHIN:
+            continue
+        kind = found[0]
+        if kind in _OPENS and opened is None and _plain_begin(statement.text):
+            opened = statement.offset
+        elif kind == TransactionStmtKind.TRANS_STMT_COMMIT and opened is not None and _plain_begin(statement.text):
+            folded.update((opened, statement.offset))
+            opened = None
+        else:
+            opened = None
+    return frozenset(folded)
+
+
+def _plain_begin(text: str) -> bool:
+    """BEGIN / START TRANSACTION / COMMIT / END without options (isolation level, AND CHAIN)."""
+    node = parse_sql(text)[0].stmt
+    return isinstance(node, ast.TransactionStmt) and not node.options and not node.chain
+
+
 def check_transaction_control(
-    sql: str, path: Path, first_line: int, *, in_transaction: bool, what: str = "file"
+    sql: str, path: Path, first_line: int, *, in_transaction: bool, what: str = "file", fold: bool = False
 ) -> None:
     """Refuse, naming file:line:col, transaction control that would break the run of a
     `what` (migration, seed): where nself runs it in its own transaction, any
-    BEGIN/COMMIT/ROLLBACK/END (part of it would commit without its history row); where it
-    runs without one, a transaction left open at the end (the history row would be written
+    BEGIN/COMMIT/ROLLBACK/END (part of it would commit without its history row) but, with
+    `fold`, the `BEGIN; ... COMMIT;` blocks that `folded_blocks` finds; where it runs
+    without one, a transaction left open at the end (the history row would be written
     inside it). Two-phase commit is refused in both."""
 
     def refuse(offset: int, message: str) -> None:
@@ -150,9 +185,10 @@ def check_transaction_control(
 
     opened: tuple[str, int] | None = None
     statements, parse_error = _split(sql)
+    folded = folded_blocks(sql) if fold and in_transaction else frozenset()
     for statement in statements:
         found = _transaction_control(statement)
-        if found is None or found[0] in _WITHIN:
+        if found is None or found[0] in _WITHIN or statement.offset in folded:
             continue
         if parse_error is not None:
             # Split by the scanner, an `END` may close a `BEGIN ATOMIC` body rather than a
@@ -179,9 +215,16 @@ def check_transaction_control(
         )
 
 
-def run_script(conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int) -> None:
-    """Run each statement of `sql`; an error names path:line:col of the failing statement."""
+def run_script(
+    conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int, *, fold: bool = False
+) -> None:
+    """Run each statement of `sql`; an error names path:line:col of the failing statement.
+    With `fold` (inside nself's own transaction), the BEGIN and COMMIT of the file's
+    `BEGIN; ... COMMIT;` blocks are left out (see `folded_blocks`)."""
+    folded = folded_blocks(sql) if fold else frozenset()
     for statement in split_statements(sql):
+        if statement.offset in folded:
+            continue
         try:
             conn.execute(statement.text.encode())
         except psycopg.Error as exc:

@@ -1,7 +1,13 @@
 """SOURCE operands: where a command reads a schema from.
 
 A SOURCE is an environment name, a postgresql:// URL, a migrations directory, a .sql
-file, a .dbml file or an IR .json file (docs/design.md, "Environments")."""
+file, a .dbml file or an IR .json file (docs/design.md, "Environments").
+
+A project on a platform (nself.toml `platform = "supabase"`, or migrations kept in
+`supabase/migrations`) compiles its migrations on the platform's base, and the platform's
+own objects are left out of what is read (nself.ir.platform) unless `include_platform`;
+a database that holds the platform's base (`auth.users`, `storage.objects`) is read the
+same way."""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from pathlib import Path
 from nself.connection import is_connection_target, mask_url
 from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
+from nself.ir.platform import without_platform
+from nself.platforms import PLATFORMS, Platform, detect_platform, platform_named
 from nself.runtime.project import Project
 from nself.textfiles import read_user_text
 
@@ -37,36 +45,85 @@ def database_url_of(source: str | None, project: Project) -> str | None:
     return None
 
 
-def load_catalog(source: str | None, project: Project, *, option: str = "--from") -> Catalog:
-    """Read the schema that `source` names. None means the default environment."""
+def load_catalog(
+    source: str | None,
+    project: Project,
+    *,
+    option: str = "--from",
+    include_platform: bool = False,
+    platform_references: bool = True,
+) -> Catalog:
+    """Read the schema that `source` names. None means the default environment. The
+    objects of the project's platform are left out unless `include_platform`; with
+    `platform_references`, the platform's tables the project's foreign keys reference
+    (`auth.users`) stay, for types and diagrams to reach."""
+    catalog, platform = _load(source, project, option)
+    if platform is None or include_platform:
+        return catalog
+    return strip_platform(catalog, platform, keep_referenced=platform_references)
+
+
+def strip_platform(catalog: Catalog, platform: Platform, *, keep_referenced: bool = True) -> Catalog:
+    """`catalog` without `platform`'s own objects (nself.ir.platform)."""
+    from nself.frontends.sql import platform_catalog
+
+    return without_platform(catalog, platform_catalog(platform), platform.schemas, keep_referenced=keep_referenced)
+
+
+def platform_of_path(path: Path, project: Project) -> Platform | None:
+    """The platform whose base migrations at `path` are compiled on: the one whose layout
+    holds them (`supabase/migrations`), else the project's."""
+    return detect_platform(path) or project.platform
+
+
+def platform_of_database(catalog: Catalog, project: Project) -> Platform | None:
+    """The project's platform, else the one whose base tables the database holds."""
+    if project.platform is not None:
+        return project.platform
+    from nself.frontends.sql import platform_catalog
+
+    for name in PLATFORMS:
+        platform = platform_named(name)
+        tables = platform_catalog(platform).tables
+        if tables and all(catalog.table(t.schema, t.name) is not None for t in tables):
+            return platform
+    return None
+
+
+def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, Platform | None]:
     if source is None:
-        return _introspect(project.environment().url())
+        catalog = _introspect(project.environment().url())
+        return catalog, platform_of_database(catalog, project)
     if is_connection_target(source):
-        return _introspect(source)
+        catalog = _introspect(source)
+        return catalog, platform_of_database(catalog, project)
     path = Path(source)
     if not path.is_absolute():
         path = Path.cwd() / path
     if path.is_dir():
         from nself.frontends.sql import compile_migrations
 
-        return compile_migrations(path)
+        platform = platform_of_path(path, project)
+        return compile_migrations(path, platform), platform
     if path.suffix in (".sql", ".dbml", ".json"):
         if not path.is_file():
             raise OptionError(f"{option}: file not found: {source}")
         if path.suffix == ".sql":
             from nself.frontends.sql import compile_migrations
 
-            return compile_migrations(path)
+            platform = platform_of_path(path, project)
+            return compile_migrations(path, platform), platform
         if path.suffix == ".dbml":
             from nself.frontends.dbml import parse_dbml
 
-            return parse_dbml(read_user_text(path), str(path))
+            return parse_dbml(read_user_text(path), str(path)), None
         try:
-            return catalog_from_json(read_user_text(path))
+            return catalog_from_json(read_user_text(path)), None
         except IRFormatError as exc:
             raise SourceError(path, None, None, str(exc)) from None
     if source in project.environments or source == "local":
-        return _introspect(project.environment(source).url())
+        catalog = _introspect(project.environment(source).url())
+        return catalog, platform_of_database(catalog, project)
     raise OptionError(
         f"{option}: {mask_url(source)!r} is not an environment of nself.toml, a postgresql:// URL or "
         "key=value connection string, a migrations directory, or a .sql, .dbml or .json file"

@@ -39,6 +39,14 @@ EDGE_CASES = Path(__file__).parent / "roundtrip_edge_cases.sql"
 INLINE_CASES: dict[str, str] = {
     "no_public_schema": "DROP SCHEMA public; CREATE SCHEMA app; CREATE TABLE app.t (id integer);",
     "empty_database": "",
+    "publications_and_replica_identity": "CREATE TABLE a (id int PRIMARY KEY, x int, y text);"
+    " CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL); CREATE UNIQUE INDEX b_v ON b (v);"
+    " ALTER TABLE a REPLICA IDENTITY FULL; ALTER TABLE b REPLICA IDENTITY USING INDEX b_v;"
+    " CREATE TABLE c (id int); ALTER TABLE c REPLICA IDENTITY NOTHING; CREATE SCHEMA s;"
+    " CREATE PUBLICATION p1 FOR TABLE a (x, id) WHERE (x > 1), b WITH (publish = 'insert, update');"
+    " CREATE PUBLICATION p2 FOR ALL TABLES WITH (publish_via_partition_root = true);"
+    " CREATE PUBLICATION p3 FOR TABLES IN SCHEMA s, TABLE c; CREATE PUBLICATION empty;"
+    " COMMENT ON PUBLICATION p1 IS 'one';",
     "extension_comment_removed": "CREATE EXTENSION pg_trgm; COMMENT ON EXTENSION pg_trgm IS NULL;"
     " COMMENT ON SCHEMA public IS 'changed';",
     "collations": 'CREATE SCHEMA s; CREATE COLLATION s.posix FROM "POSIX";'

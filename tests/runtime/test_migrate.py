@@ -195,6 +195,31 @@ def test_transaction_control_is_refused_before_anything_runs(database: str, proj
     assert tables(database) == set() and history_rows(database) == 0
 
 
+def test_begin_commit_blocks_fold_into_the_files_transaction(database: str, tmp_path: Path) -> None:
+    """Supabase projects wrap a few statements in BEGIN; ... COMMIT;. Inside nself's own
+    transaction the block's statements commit with the rest of the file, all or nothing."""
+    directory = tmp_path / "migrations"
+    write(directory, "001_20260101_block.sql", "begin;\n  CREATE TABLE a (x int);\ncommit;\nCREATE TABLE b (x int);\nSELEC 1;")
+    with pytest.raises(SourceError, match=r"001_20260101_block.sql:6:1: syntax error"):
+        apply_migrations(database, directory)
+    assert tables(database) == set() and history_rows(database) == 0  # the block went too
+    write(directory, "001_20260101_block.sql", "begin;\n  CREATE TABLE a (x int);\ncommit;\nCREATE TABLE b (x int);\nSTART TRANSACTION;\nCREATE TABLE c (x int);\nEND;")
+    apply_migrations(database, directory)
+    assert tables(database) == {"a", "b", "c"} and history_rows(database) == 1
+
+
+@pytest.mark.parametrize(
+    "block",
+    ["BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE a (x int);\nCOMMIT;", "BEGIN;\nCREATE TABLE a (x int);\nROLLBACK;", "BEGIN;\nBEGIN;\nCOMMIT;\nCOMMIT;"],
+)
+def test_other_transaction_blocks_are_still_refused(database: str, tmp_path: Path, block: str) -> None:
+    directory = tmp_path / "migrations"
+    write(directory, "001_20260101_block.sql", block)
+    with pytest.raises(SourceError, match=r"001_20260101_block.sql:\d+:1: (BEGIN|ROLLBACK|COMMIT) inside a migration"):
+        apply_migrations(database, directory)
+    assert tables(database) == set() and history_rows(database) == 0
+
+
 def test_savepoints_and_sql_function_bodies_are_not_transaction_control(database: str, tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
     write(

@@ -21,6 +21,9 @@ def write_config(tmp_path: Path, text: str) -> Path:
         ('[environments.prod]\nurl = "env:P"\nproduction = "yes"\n', 3, "production must be true or false"),
         ('[environments.staging]\nurl = "postgresql://u:secret@h/db"\n', 2, "password in clear"),
         ('environments = 5\n', 1, "must be a table"),
+        ('platform = "firebase"\n', 1, "platform must be one of: 'supabase'"),
+        ('# paths\nmigrations = 5\n', 2, "migrations must be a path"),
+        ('seeds = ""\n', 1, "seeds must be a path"),
     ],
 )
 def test_bad_nself_toml_names_file_and_line(tmp_path: Path, text: str, line: int, fragment: str) -> None:
@@ -85,3 +88,21 @@ def test_guard_refuses_production_only(tmp_path: Path) -> None:
     with pytest.raises(ProductionGuardError, match="refusing to reset data on 'prod'"):
         guard_destructive(project.environment("prod"), "reset data")
     guard_destructive(project.environment("prod"), "restore", force_production=True)
+
+
+def test_paths_and_platform_come_from_nself_toml(tmp_path: Path) -> None:
+    plain = load_project(write_config(tmp_path, "[environments.local]\nport = 6000\n"))
+    assert plain.migrations_dir == tmp_path / "nself" / "migrations"
+    assert plain.seeds_path == tmp_path / "nself" / "seeds"
+    assert plain.tests_dir == tmp_path / "nself" / "tests"
+    assert plain.platform is None
+    write_config(
+        tmp_path,
+        'platform = "supabase"\nmigrations = "supabase/migrations"\nseeds = "supabase/seed.sql"\n'
+        'tests = "supabase/tests"\n',
+    )
+    adopted = load_project(tmp_path)
+    assert adopted.migrations_dir == tmp_path / "supabase" / "migrations"
+    assert adopted.seeds_path == tmp_path / "supabase" / "seed.sql"
+    assert adopted.tests_dir == tmp_path / "supabase" / "tests"
+    assert adopted.platform is not None and adopted.platform.name == "supabase"

@@ -918,6 +918,20 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE COLLATION public.cish (provider = libc, locale = 'C'); COMMENT ON COLLATION public.cish IS 'c'; "
         "CREATE TABLE public.c (a text, b text COLLATE public.cish); CREATE INDEX c_b ON public.c (b);",
     ),
+    # publications gain and lose tables, schemas and options; tables change replica identity
+    "publications_and_replica_identity": (
+        "CREATE SCHEMA s; CREATE TABLE public.a (id int PRIMARY KEY, x int); "
+        "CREATE TABLE public.b (id int PRIMARY KEY, v text NOT NULL); CREATE UNIQUE INDEX b_v ON public.b (v); "
+        "CREATE TABLE public.gone (id int); ALTER TABLE public.a REPLICA IDENTITY FULL; "
+        "CREATE PUBLICATION p1 FOR TABLE public.a; CREATE PUBLICATION p2 FOR TABLE public.a, public.gone; "
+        "CREATE PUBLICATION p3; CREATE PUBLICATION everything FOR ALL TABLES;",
+        "CREATE SCHEMA s; CREATE TABLE public.a (id int PRIMARY KEY, x int); "
+        "CREATE TABLE public.b (id int PRIMARY KEY, v text NOT NULL); CREATE UNIQUE INDEX b_v ON public.b (v); "
+        "ALTER TABLE public.b REPLICA IDENTITY USING INDEX b_v; "
+        "CREATE PUBLICATION p1 FOR TABLE public.a (id, x) WHERE (x > 0), public.b WITH (publish = 'insert'); "
+        "COMMENT ON PUBLICATION p1 IS 'one'; CREATE PUBLICATION p2; "
+        "CREATE PUBLICATION p4 FOR TABLES IN SCHEMA s; CREATE PUBLICATION everything FOR TABLE public.b;",
+    ),
 }
 
 

@@ -79,6 +79,8 @@ def render_script(catalog: Catalog, *, extension_versions: bool = True) -> str:
         ("Triggers", [s for t in catalog.triggers for s in ddl.create_trigger(t)]),
         ("Row-level security", [s for t in catalog.tables for s in ddl.row_level_security(t)]),
         ("Policies", [ddl.create_policy(p) for p in catalog.policies]),
+        ("Replica identity", [s for s in (ddl.replica_identity(t) for t in catalog.tables) if s]),
+        ("Publications", [ddl.create_publication(p) for p in catalog.publications]),
         ("Privileges", [ddl.grant(p) for p in catalog.privileges]),
         ("Comments", _comments(catalog)),
     ]
@@ -101,7 +103,7 @@ def _schemas(catalog: Catalog) -> list[str]:
     used = {
         node.schema
         for collection in COLLECTIONS
-        if collection not in ("schemas", "privileges")
+        if collection not in ("schemas", "privileges", "publications")
         for node in getattr(catalog, collection)
     }
     out = [ddl.create_schema(s) for s in catalog.schemas if s.name != "public"]
@@ -168,6 +170,7 @@ def _comments(catalog: Catalog) -> list[str]:
         catalog.indexes,
         catalog.triggers,
         catalog.policies,
+        catalog.publications,
     ):
         for node in collection:
             out.extend(ddl.comments_of(node))

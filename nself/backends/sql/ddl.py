@@ -38,6 +38,8 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Privilege,
+    Publication,
+    PublicationTable,
     RangeType,
     Schema,
     Sequence,
@@ -235,6 +237,8 @@ def comments_of(node: object) -> list[str]:
     elif isinstance(node, Policy) and node.comment is not None:
         target = f"{quote_ident(node.name)} ON {qualified_name(node.schema, node.table)}"
         out.append(comment_on("POLICY", target, node.comment))
+    elif isinstance(node, Publication) and node.comment is not None:
+        out.append(comment_on("PUBLICATION", quote_ident(node.name), node.comment))
     return out
 
 
@@ -867,6 +871,19 @@ def row_level_security(table: Table) -> list[str]:
     return out
 
 
+def replica_identity(table: Table) -> str | None:
+    """ALTER TABLE ... REPLICA IDENTITY, for a table whose identity is not the default."""
+    if table.replica_identity == "DEFAULT":
+        return None
+    return f"ALTER TABLE ONLY {qualified_name(table.schema, table.name)} {replica_identity_clause(table)};"
+
+
+def replica_identity_clause(table: Table) -> str:
+    if table.replica_identity == "INDEX":
+        return f"REPLICA IDENTITY USING INDEX {quote_ident(table.replica_identity_index or '')}"
+    return f"REPLICA IDENTITY {table.replica_identity}"
+
+
 def drop_table(table: Table, *, cascade: bool = False) -> str:
     return f"DROP TABLE {qualified_name(table.schema, table.name)}{' CASCADE' if cascade else ''};"
 
@@ -1019,3 +1036,45 @@ def grant(privilege: Privilege) -> str:
 def revoke(privilege: Privilege) -> str:
     column = f" ({quote_ident(privilege.column)})" if privilege.column else ""
     return f"REVOKE {privilege.privilege}{column} ON {_privilege_target(privilege)} FROM {_role(privilege.grantee)};"
+
+
+# --------------------------------------------------------------------------- publications
+
+
+def publication_objects(publication: Publication) -> str:
+    """The object list of CREATE / ALTER PUBLICATION ... SET: `TABLE a (x), b WHERE (...),
+    TABLES IN SCHEMA s`; empty for a publication of no table."""
+    parts = [publication_table(t) for t in publication.tables]
+    parts += [f"TABLES IN SCHEMA {quote_ident(s)}" for s in publication.schemas]
+    if publication.tables:
+        parts[0] = "TABLE " + parts[0]
+    return ", ".join(parts)
+
+
+def publication_table(table: PublicationTable) -> str:
+    text = qualified_name(table.schema, table.table)
+    if table.columns:
+        text += f" ({_column_list(table.columns)})"
+    if table.where is not None:
+        text += f" WHERE {parenthesised(table.where)}"
+    return text
+
+
+def publication_options(publication: Publication) -> str:
+    return (
+        f"publish = {quote_literal(', '.join(publication.publish))}, "
+        f"publish_via_partition_root = {'true' if publication.via_partition_root else 'false'}"
+    )
+
+
+def create_publication(publication: Publication) -> str:
+    name = quote_ident(publication.name)
+    target = " FOR ALL TABLES" if publication.all_tables else ""
+    objects = publication_objects(publication)
+    if objects:
+        target = f" FOR {objects}"
+    return f"CREATE PUBLICATION {name}{target} WITH ({publication_options(publication)});"
+
+
+def drop_publication(publication: Publication) -> str:
+    return f"DROP PUBLICATION {quote_ident(publication.name)};"

@@ -673,6 +673,39 @@ def _drop_policy(op: d.DropPolicy) -> list[str]:
     return [ddl.drop_policy(op.policy)]
 
 
+@renders(d.CreatePublication)
+def _create_publication(op: d.CreatePublication) -> list[str]:
+    return [ddl.create_publication(op.publication), *ddl.comments_of(op.publication)]
+
+
+@renders(d.DropPublication)
+def _drop_publication(op: d.DropPublication) -> list[str]:
+    return [ddl.drop_publication(op.publication)]
+
+
+@renders(d.AlterPublication)
+def _alter_publication(op: d.AlterPublication) -> list[str]:
+    old, new = op.old, op.new
+    name = f"ALTER PUBLICATION {quote_ident(new.name)}"
+    out = []
+    if (old.publish, old.via_partition_root) != (new.publish, new.via_partition_root):
+        out.append(f"{name} SET ({ddl.publication_options(new)});")
+    if (old.tables, old.schemas) != (new.tables, new.schemas):
+        objects = ddl.publication_objects(new)
+        if objects:
+            out.append(f"{name} SET {objects};")
+        else:  # SET needs a list: drop what the old one had
+            dropped = dataclasses.replace(old, tables=tuple(dataclasses.replace(t, columns=(), where=None) for t in old.tables))
+            out.append(f"{name} DROP {ddl.publication_objects(dropped)};")
+    return out
+
+
+@renders(d.SetReplicaIdentity)
+def _replica_identity(op: d.SetReplicaIdentity) -> list[str]:
+    table = Table(op.schema, op.table, replica_identity=op.new_identity, replica_identity_index=op.new_index)
+    return [f"ALTER TABLE ONLY {_table(op.schema, op.table)} {ddl.replica_identity_clause(table)};"]
+
+
 @renders(d.Grant)
 def _grant(op: d.Grant) -> list[str]:
     return [ddl.grant(op.privilege)]

@@ -78,6 +78,7 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Privilege,
+    Publication,
     RangeType,
     Sequence,
     Table,
@@ -178,6 +179,12 @@ class _Diff:
                 out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
         elif isinstance(node, Privilege):
             out |= self.privilege_target(node)
+        elif isinstance(node, Publication):
+            out |= {_schema_key(s) for s in node.schemas}
+            for t in node.tables:
+                out.add(_rel_key(t.schema, t.table))
+                out |= {_col_key(t.schema, t.table, c) for c in t.columns}
+                out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
         elif isinstance(node, Extension):
             pass
         elif isinstance(node, Sequence):

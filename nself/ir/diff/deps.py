@@ -19,6 +19,7 @@ from nself.ir.model import (
     Policy,
     PrimaryKey,
     Privilege,
+    Publication,
     RangeType,
     Schema,
     Sequence,
@@ -92,6 +93,8 @@ def node_key(node: Any) -> DepKey:
         return ("policy", node.schema, node.table, node.name)
     if isinstance(node, Privilege):
         return ("priv", *identity_of(node))
+    if isinstance(node, Publication):
+        return ("publication", node.name)
     raise TypeError(f"no dependency key for {type(node).__name__}")
 
 

@@ -25,7 +25,9 @@ from nself.ir.model import (
     Index,
     Policy,
     Privilege,
+    Publication,
     RangeType,
+    ReplicaIdentity,
     Schema,
     Sequence,
     Table,
@@ -1124,6 +1126,7 @@ CommentKind = Literal[
     "AGGREGATE",
     "TRIGGER",
     "POLICY",
+    "PUBLICATION",
 ]
 
 
@@ -1168,3 +1171,60 @@ for _create, _drop in (
     (Grant, Revoke),
 ):
     _pair(_create, _drop)
+
+
+# --------------------------------------------------------------------------- publications
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePublication(NodeOperation):
+    publication: Publication
+    phase: ClassVar[int] = _P_GRANT
+
+
+@dataclass(frozen=True, slots=True)
+class DropPublication(NodeOperation):
+    publication: Publication
+    phase: ClassVar[int] = _P_REVOKE
+
+
+_pair(CreatePublication, DropPublication)
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPublication(Operation):
+    """The same publication (not FOR ALL TABLES on one side only) with other tables,
+    schemas or options: ALTER PUBLICATION ... SET."""
+
+    old: Publication
+    new: Publication
+    phase: ClassVar[int] = _P_GRANT
+
+    def reverse(self) -> Operation:
+        return self._rev(AlterPublication(self.new, self.old))
+
+    @property
+    def key(self) -> DepKey:
+        return ("publication", self.new.name)
+
+
+@dataclass(frozen=True, slots=True)
+class SetReplicaIdentity(Operation):
+    schema: str
+    table: str
+    old_identity: ReplicaIdentity
+    old_index: str | None
+    new_identity: ReplicaIdentity
+    new_index: str | None
+    phase: ClassVar[int] = _P_RLS
+
+    def reverse(self) -> Operation:
+        return self._rev(
+            SetReplicaIdentity(
+                self.schema, self.table, self.new_identity, self.new_index, self.old_identity, self.old_index
+            )
+        )
+
+    @property
+    def key(self) -> DepKey:
+        return ("replident", self.schema, self.table)

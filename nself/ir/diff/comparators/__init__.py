@@ -18,6 +18,7 @@ KINDS = (
     "triggers",
     "policies",
     "privileges",
+    "publications",
 )
 
 for _kind in KINDS:

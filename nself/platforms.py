@@ -1,0 +1,123 @@
+"""Platforms: what a hosted PostgreSQL creates before a project's first migration runs.
+
+A Supabase project's migrations reference `auth.users`, `auth.uid()`, the `anon` and
+`authenticated` roles, the `extensions` schema on the search_path, `storage.objects` and the
+`supabase_realtime` publication: the platform made them, the project's files never do.
+nself carries its own definition of each platform it knows (SQL files shipped in
+nself/data/platforms/NAME/): the sql frontend interprets them before the project's files,
+the managed cluster gets them when its database is made, and the platform's own objects
+are left out of what nself shows (types, docs, diagrams, lint, diffs) unless asked.
+
+This module only describes platforms (files, roles, search_path) and recognises a
+platform's project folders; applying them is the frontends' and the runtime's work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from nself.errors import OptionError
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformFile:
+    name: str  # shown in messages: "<supabase>/02_auth.sql"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    name: str
+    # The database's objects, applied in order to a new database (and interpreted by the sql
+    # frontend before a project's migrations).
+    files: tuple[PlatformFile, ...]
+    # Cluster-wide statements (roles): each creates only what is missing, so it runs
+    # against every database the platform is applied to. Not part of any schema.
+    cluster_sql: str
+    # The database's search_path (ALTER DATABASE ... SET search_path): what every session,
+    # and so every migration, starts with.
+    search_path: tuple[str, ...]
+    # Schemas that are the platform's alone: objects a live database holds there beyond
+    # nself's definition (a real project has more auth tables) are the platform's too.
+    schemas: tuple[str, ...]
+    # The project folder of this platform's tooling, and where its parts live inside it.
+    folder: str
+    migrations: str
+    seeds: str
+    tests: str
+
+
+def _read(platform: str) -> tuple[tuple[PlatformFile, ...], str]:
+    folder = resources.files("nself").joinpath("data", "platforms", platform)
+    names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+    files = tuple(
+        PlatformFile(f"<{platform}>/{name}", folder.joinpath(name).read_text(encoding="utf-8"))
+        for name in names
+        if name != "roles.sql"
+    )
+    return files, folder.joinpath("roles.sql").read_text(encoding="utf-8")
+
+
+@cache
+def platform_named(name: str) -> Platform:
+    """The platform called `name`; OptionError naming the known ones otherwise."""
+    if name != "supabase":
+        raise OptionError(f"unknown platform {name!r} (known: {', '.join(PLATFORMS)})")
+    files, roles = _read("supabase")
+    return Platform(
+        name="supabase",
+        files=files,
+        cluster_sql=roles,
+        search_path=("$user", "public", "extensions"),
+        schemas=(
+            "auth",
+            "storage",
+            "extensions",
+            "realtime",
+            "_realtime",
+            "graphql",
+            "graphql_public",
+            "vault",
+            "pgsodium",
+            "pgsodium_masks",
+            "supabase_functions",
+            "supabase_migrations",
+            "net",
+            "pgbouncer",
+            "_analytics",
+            "cron",
+        ),
+        folder="supabase",
+        migrations="supabase/migrations",
+        seeds="supabase/seed.sql",
+        tests="supabase/tests",
+    )
+
+
+PLATFORMS = ("supabase",)
+
+
+def detect_platform(path: Path) -> Platform | None:
+    """The platform whose project layout holds `path` (a migrations folder or one of its
+    files): `.../supabase/migrations` is a Supabase project's."""
+    path = path.resolve()
+    folder = path if path.is_dir() or path.suffix != ".sql" else path.parent
+    for name in PLATFORMS:
+        platform = platform_named(name)
+        top, sub = platform.migrations.split("/", 1)
+        if folder.name == sub and folder.parent.name == top:
+            return platform
+    return None
+
+
+def project_platform(root: Path) -> Platform | None:
+    """The platform whose tooling folder sits in `root` (`supabase/` with its
+    `migrations/` or `config.toml`), for `nself init` to adopt."""
+    for name in PLATFORMS:
+        platform = platform_named(name)
+        folder = root / platform.folder
+        if (root / platform.migrations).is_dir() or (folder / "config.toml").is_file():
+            return platform
+    return None
