@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import sys
 from collections.abc import Iterator
@@ -11,7 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
 from nself.cli.safety import App, Destructive
@@ -243,45 +244,122 @@ def migrate_fresh(env: EnvOption = None) -> None:
 @app.command("query", destructive=False)
 def query(
     sql: Annotated[str | None, typer.Argument(help="SQL to run.", show_default=False)] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Run the SQL in this file.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Run this psql script (meta-commands included) with psql."),
+    ] = None,
     env: EnvOption = None,
     as_json: JsonOption = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, as psql --csv writes it.")] = False,
+    unaligned: Annotated[
+        bool, typer.Option("--unaligned", "-A", help="Rows as psql -At prints them: fields joined by |, no header.")
+    ] = False,
 ) -> None:
-    """Run SQL and print what the last statement returns.
+    """Run SQL and print what the last statement returns, values as PostgreSQL prints them.
+    Rows are written as they arrive, so large results do not fill memory. With --file, the
+    script goes to psql (ON_ERROR_STOP, one transaction), as `db load` runs plain SQL.
 
     Examples:
 
       nself db query "select count(*) from users"
 
-      nself db query -f report.sql --csv
+      nself db query "select * from orders" --csv > orders.csv
+
+      nself db query -f report.sql
     """
     if (sql is None) == (file is None):
         raise OptionError("give either SQL as an argument or --file FILE")
+    if sum((as_json, as_csv, unaligned)) > 1:
+        raise OptionError("--json, --csv and --unaligned exclude each other")
+    proj, environ = environment(env)
     if file is not None:
         if not file.is_file():
             raise OptionError(f"--file: file not found: {file}")
-        text, source = file.read_text(encoding="utf-8"), str(file)
-    else:
-        text, source = sql or "", "<query>"
-    from nself.runtime.query import run_query
+        if as_json:
+            raise OptionError("--json: a --file script runs in psql, which writes text or CSV; use --csv or --unaligned")
+        from nself.runtime.query import run_psql_script
 
-    proj, environ = environment(env)
-    result = run_query(database_url(proj, environ), text, source)
-    if as_json:
-        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
-    elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-    elif result.columns:
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
-        console.print(table)
-        console.print(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
-    else:
-        console.print(result.status)
+        options = ["--csv"] if as_csv else ["-At"] if unaligned else []
+        run_psql_script(database_url(proj, environ), file, options)
+        return
+    from nself.runtime.query import stream_query
+
+    with stream_query(database_url(proj, environ), sql or "") as result:
+        if as_json:
+            _write_json(result)
+        elif as_csv:
+            _write_lines(result, header=True, line=_csv_line())
+        elif unaligned:
+            _write_lines(result, header=False, line=_unaligned_line())
+        elif result.columns:
+            _print_tables(result)
+        else:
+            console.print(result.status)
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from nself.runtime.query import QueryStream
+
+    LineWriter = Callable[[Sequence[str | None]], str]
+
+
+def _csv_line() -> LineWriter:
+    from nself.runtime.query import csv_line
+
+    return csv_line
+
+
+def _unaligned_line() -> LineWriter:
+    from nself.runtime.query import unaligned_line
+
+    return unaligned_line
+
+
+def _write_lines(result: QueryStream, *, header: bool, line: LineWriter) -> None:
+    out = sys.stdout
+    if header and result.columns:
+        out.write(line([c.name for c in result.columns]) + "\n")
+    for row in result.rows:
+        out.write(line(row) + "\n")
+
+
+def _write_json(result: QueryStream) -> None:
+    """A JSON array of row objects, written row by row (keys in column order)."""
+    from nself.runtime.query import json_object
+
+    out = sys.stdout
+    out.write("[")
+    for count, row in enumerate(result.rows):
+        out.write(("," if count else "") + "\n  " + json_object(result.columns, row))
+    out.write("\n]\n" if result.columns else "]\n")
+
+
+# Rows per table in the terminal output, as psql's FETCH_COUNT: each batch is laid out on
+# its own, so that memory holds one batch, not the whole result.
+TABLE_BATCH = 1000
+
+
+def _table(result: QueryStream) -> Table:
+    return Table(*(escape(c.name) for c in result.columns))
+
+
+def _print_tables(result: QueryStream) -> None:
+    total = 0
+    table: Table | None = None
+    for row in result.rows:
+        if table is None:
+            table = _table(result)
+        # Text, not markup: a value holding [brackets] prints as it is.
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(v) for v in row))
+        total += 1
+        if total % TABLE_BATCH == 0:
+            console.print(table)
+            table = None
+    if table is not None or total == 0:
+        console.print(table or _table(result))
+    console.print(f"({total} row{'s' if total != 1 else ''})")
 
 
 @app.command("shell", destructive=False)
