@@ -21,7 +21,7 @@ from nself.runtime.local import ClusterStatus, database_url, start_local, status
 from nself.runtime.project import Project
 
 if TYPE_CHECKING:
-    from nself.runtime.migrate import MigrationRun
+    from nself.runtime.migrate import HistoryChange, MigrationRun
 
 # Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
 # the commands that use them, so that `nself --help` and unrelated commands start fast.
@@ -215,6 +215,69 @@ def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
         applied = f"{state.applied_at:%Y-%m-%d %H:%M:%S}" if state.applied_at else ""
         table.add_row(state.version, state.name, f"[{colours[state.status]}]{state.status}[/]", applied)
     console.print(table)
+
+
+@app.command(
+    "migrate:baseline",
+    destructive=Destructive("mark migrations as applied without running them", force_production=True),
+)
+def migrate_baseline(
+    version: Annotated[str, typer.Argument(help="The last migration the database already holds, e.g. 003.")],
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Adopt an existing database: record every migration up to VERSION as applied without
+    running it (Flyway's baseline). Later migrations stay pending. Asks first (--yes);
+    refused on production unless --force-production.
+
+    Examples:
+
+      nself db migrate:baseline 003 --env staging
+    """
+    from nself.runtime.migrate import baseline_migrations
+
+    proj, environ = environment(env)
+    changes = baseline_migrations(database_url(proj, environ), _migrations_dir(proj), version)
+    _print_history_changes(changes, as_json, f"{environ.name}: nothing to baseline (already applied up to {version})")
+
+
+@app.command(
+    "migrate:repair",
+    destructive=Destructive("rewrite the migration history", force_production=True),
+)
+def migrate_repair(
+    env: EnvOption = None,
+    remove_missing: Annotated[
+        bool, typer.Option("--remove-missing", help="Also forget applied migrations whose file is gone.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the history match the files without running any: applied files edited since
+    (status changed) get their new checksum, so `migrate` runs again. Runs nothing on the
+    schema: use it for edits that change no behaviour. Asks first (--yes); refused on
+    production unless --force-production.
+
+    Examples:
+
+      nself db migrate:repair
+
+      nself db migrate:repair --remove-missing --yes
+    """
+    from nself.runtime.migrate import repair_migrations
+
+    proj, environ = environment(env)
+    changes = repair_migrations(database_url(proj, environ), _migrations_dir(proj), remove_missing=remove_missing)
+    _print_history_changes(changes, as_json, f"{environ.name}: history already matches the files")
+
+
+def _print_history_changes(changes: list[HistoryChange], as_json: bool, nothing: str) -> None:
+    if as_json:
+        print_json([dataclasses.asdict(change) for change in changes])
+        return
+    for change in changes:
+        console.print(f"{change.change} {change.version} {change.file or change.name}")
+    if not changes:
+        console.print(nothing)
 
 
 @app.command("migrate:fresh", destructive="drop everything and re-run migrations")
