@@ -10,6 +10,7 @@ from pathlib import Path
 from nself.connection import is_connection_target, mask_url
 from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
+from nself.runtime.local import environment_url
 from nself.runtime.project import Project
 from nself.textfiles import read_user_text
 
@@ -26,21 +27,21 @@ def database_url_of(source: str | None, project: Project) -> str | None:
     """The URL of the database that `source` names (an environment, the default one, or a
     postgresql:// URL); None when it names files."""
     if source is None:
-        return project.environment().url()
+        return environment_url(project)
     if source.startswith(("postgresql://", "postgres://")):
         return source
     path = Path(source)
     if path.is_dir() or path.suffix in (".sql", ".dbml", ".json"):
         return None
     if source in project.environments or source == "local":
-        return project.environment(source).url()
+        return environment_url(project, source)
     return None
 
 
 def load_catalog(source: str | None, project: Project, *, option: str = "--from") -> Catalog:
     """Read the schema that `source` names. None means the default environment."""
     if source is None:
-        return _introspect(project.environment().url())
+        return _introspect(environment_url(project))
     if is_connection_target(source):
         return _introspect(source)
     path = Path(source)
@@ -66,7 +67,7 @@ def load_catalog(source: str | None, project: Project, *, option: str = "--from"
         except IRFormatError as exc:
             raise SourceError(path, None, None, str(exc)) from None
     if source in project.environments or source == "local":
-        return _introspect(project.environment(source).url())
+        return _introspect(environment_url(project, source))
     raise OptionError(
         f"{option}: {mask_url(source)!r} is not an environment of nself.toml, a postgresql:// URL or "
         "key=value connection string, a migrations directory, or a .sql, .dbml or .json file"
