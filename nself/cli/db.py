@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -347,7 +348,7 @@ def query(
         return
     from nself.runtime.query import stream_query
 
-    with stream_query(database_url(proj, environ), sql or "") as result:
+    with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as result:
         if as_json:
             _write_json(result)
         elif as_csv:
@@ -358,6 +359,21 @@ def query(
             _print_tables(result)
         else:
             console.print(result.status)
+
+
+@contextlib.contextmanager
+def _reader_gone() -> Iterator[None]:
+    """`db query ... | head`: the reader closed the pipe before the last row. The statement's
+    transaction is rolled back (the error leaves stream_query), and the user is told so."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Python would fail again flushing stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise OptionError(
+            "stdout was closed before every row was written (broken pipe); the statement's transaction was rolled back"
+        ) from None
 
 
 if TYPE_CHECKING:

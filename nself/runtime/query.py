@@ -105,7 +105,15 @@ def stream_query(url: str, sql: str, source: str = "<query>") -> Iterator[QueryS
                 rows = iter(cur.fetchall() if cur.description is not None else [])
                 first = next(rows, None)
             columns = [Column(c.name, c.type_code) for c in cur.description or []]
-            yield QueryStream(columns, _rows(first, rows), cur)
+            try:
+                yield QueryStream(columns, _rows(first, rows), cur)
+            finally:
+                # A stream holds the connection's lock until it ends: when the reader stops
+                # early (an error while writing, a closed pipe), end it (psycopg cancels the
+                # query) before the transaction is rolled back, or the rollback would wait forever.
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()
     except psycopg.Error as exc:
         message = exc.diag.message_primary or str(exc).splitlines()[0]
         if exc.diag.statement_position:

@@ -131,3 +131,28 @@ def test_file_runs_a_psql_script_with_meta_commands_and_stops_at_the_first_error
     assert "nope" in done.stderr and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     with psycopg.connect(database) as conn:  # one transaction: b rolled back, c never made
         assert conn.execute("select to_regclass('b'), to_regclass('c')").fetchone() == (None, None)
+
+
+def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path, database: str) -> None:
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    import os
+    import sys
+
+    reader = subprocess.Popen(
+        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv",
+         "create table kept (x int); select g from generate_series(1, 200000) g"],
+        cwd=tmp_path,
+        env={**os.environ, "NSELF_QUERY_URL": database, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == "g\n"
+    reader.stdout.close()  # as `| head -1` does
+    stderr = reader.stderr.read()
+    assert reader.wait(timeout=60) == 1
+    assert "broken pipe" in stderr and "rolled back" in stderr and "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select to_regclass('kept')").fetchone() == (None,)
