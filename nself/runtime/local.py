@@ -109,13 +109,19 @@ def check_owner(project: Project, environment: Environment, cluster: LocalCluste
                 "CASE WHEN pg_has_role('pg_read_all_settings', 'member') THEN current_setting('data_directory') END",
                 (PROJECT_SETTING, ENVIRONMENT_SETTING),
             ).fetchone()
-    except NselfError:
-        row = None
-    found = {PROJECT_SETTING: row[0], ENVIRONMENT_SETTING: row[1]} if row else {}
+    except NselfError as exc:
+        raise ForeignClusterError(
+            f"port {cluster.port} of environment {environment.name!r}: cannot tell whether the server there is "
+            f"this project's cluster: {exc}"
+        ) from None
+    assert row is not None  # one row, always
+    found = {PROJECT_SETTING: row[0], ENVIRONMENT_SETTING: row[1]}
     if found == wanted:
         return
-    if row and not row[0] and row[2] and Path(row[2]).resolve() == cluster.data_dir.resolve():
-        return  # our own cluster, its identity just written (a reload is not instantaneous)
+    if row[2] and Path(row[2]).resolve() == cluster.data_dir.resolve():
+        # Our own data directory, its identity rewritten (a project folder moved, or a cluster
+        # of an older nself) and not read yet: a reload is not instantaneous.
+        return
     if found.get(PROJECT_SETTING):
         owner = f"the {found[ENVIRONMENT_SETTING]!r} cluster of the project in {found[PROJECT_SETTING]}"
     else:
