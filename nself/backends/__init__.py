@@ -35,6 +35,17 @@ TYPE_LANGUAGES: dict[str, str] = {
 }
 
 
+Losses = Callable[[Catalog], list[str]]
+
+
+def load_losses(module_path: str) -> Losses | None:
+    """The backend's `losses(catalog)`, when its format cannot hold every object: what
+    `render` leaves out or weakens, one line each, for the CLI to warn about."""
+    module = importlib.import_module(module_path)
+    losses: Losses | None = getattr(module, "losses", None)
+    return losses
+
+
 def load_renderer(module_path: str) -> Render:
     module = importlib.import_module(module_path)
     render: Render = module.render

@@ -17,8 +17,10 @@ nself's DBML frontend reads it back to the same Catalog, restricted to that subs
 
 What DBML cannot hold (views, functions, triggers, policies, privileges, domains and
 composite types, partitioning, sequences of their own, exclusion constraints, index
-predicates and INCLUDE, comments on anything but tables and columns) is left out. The
-output is deterministic: objects come in catalog order, refs sorted by table and name.
+predicates and INCLUDE, comments on anything but tables and columns) is left out, and
+`losses` lists it for the CLI to warn about. An index DBML cannot write whole (a partial
+one, a key it cannot quote) is left out rather than written stricter: without its WHERE, a
+partial unique index would refuse rows PostgreSQL accepts. The output is deterministic: objects come in catalog order, refs sorted by table and name.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from nself.ir import Catalog
 from nself.ir import model as m
 
-__all__ = ["render"]
+__all__ = ["losses", "render"]
 
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
@@ -150,6 +152,86 @@ def dbml_type(data_type: str) -> str:
     if _SIMPLE.fullmatch(base):
         return base + suffix
     return name(data_type)
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def losses(catalog: Catalog) -> list[str]:
+    """What `render` leaves out or weakens, one line each, for the CLI to warn about: the
+    DBML file alone must not pass for the whole schema."""
+    found: list[str] = []
+
+    def some(kind: str, names: list[str]) -> None:
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            found.append(f"{len(names)} {kind} left out (DBML has none): {shown}")
+
+    def qual(schema: str, text: str) -> str:
+        return text if schema == "public" else f"{schema}.{text}"
+
+    some("view(s)", [qual(v.schema, v.name) for v in catalog.views])
+    some("function(s)", [qual(f.schema, f.name) for f in catalog.functions])
+    some("trigger(s)", [f"{t.name} on {qual(t.schema, t.table)}" for t in catalog.triggers])
+    some("policy(ies)", [f"{p.name} on {qual(p.schema, p.table)}" for p in catalog.policies])
+    some(
+        "privilege(s)",
+        [f"{p.privilege} on {qual(p.schema, p.object_name)} to {p.grantee}" for p in catalog.privileges if not _default_grant(p)],
+    )
+    some("domain(s)", [qual(d.schema, d.name) for d in catalog.domains])
+    some("composite type(s)", [qual(t.schema, t.name) for t in catalog.composite_types])
+    some("range type(s)", [qual(t.schema, t.name) for t in catalog.range_types])
+    some("extension(s)", [e.name for e in catalog.extensions])
+    for index in catalog.indexes:
+        loss = index_loss(index)
+        if loss is not None:
+            found.append(f"index {qual(index.schema, index.name)} left out: {loss}")
+        elif index.include:
+            found.append(f"index {qual(index.schema, index.name)}: INCLUDE ({', '.join(index.include)}) left out")
+        if index.unique and index.nulls_not_distinct and loss is None:
+            found.append(f"index {qual(index.schema, index.name)}: NULLS NOT DISTINCT left out (DBML's unique lets NULLs repeat)")
+    for table in catalog.tables:
+        where = qual(table.schema, table.name)
+        if table.partition_by is not None:
+            found.append(f"table {where}: PARTITION BY {table.partition_by.strategy} left out")
+        if table.partition_of is not None:
+            found.append(f"table {where}: written as a table of its own, not a partition of {table.partition_of.parent}")
+        for constraint in table.constraints:
+            if isinstance(constraint, m.ExclusionConstraint):
+                found.append(f"exclusion constraint {constraint.name} on {where} left out")
+            elif isinstance(constraint, m.UniqueConstraint):
+                if len(constraint.columns) == 1 and constraint.include:
+                    found.append(f"unique constraint {constraint.name} on {where} left out (DBML has no INCLUDE)")
+                if constraint.nulls_not_distinct:
+                    found.append(f"unique constraint {constraint.name} on {where}: NULLS NOT DISTINCT left out")
+                if constraint.deferrable:
+                    found.append(f"unique constraint {constraint.name} on {where}: DEFERRABLE left out")
+            elif isinstance(constraint, m.CheckConstraint) and "`" in constraint.expression:
+                found.append(f"check constraint {constraint.name} on {where} left out (its expression holds a backtick)")
+    return found
+
+
+def _default_grant(privilege: m.Privilege) -> bool:
+    """USAGE on schema public to PUBLIC: what every PostgreSQL 15 database has."""
+    return (privilege.object_kind, privilege.object_name, privilege.grantee, privilege.privilege) == (
+        "SCHEMA",
+        "public",
+        "PUBLIC",
+        "USAGE",
+    )
+
+
+def index_loss(index: m.Index) -> str | None:
+    """Why `index` cannot be written at all, or None. Without its predicate a partial index
+    would cover every row (a unique one would refuse rows PostgreSQL accepts); without one
+    of its keys, a unique index would be stricter too."""
+    if index.predicate is not None:
+        return f"DBML has no partial indexes (WHERE {index.predicate})"
+    if any(k.column is None and (k.expression is None or "`" in k.expression) for k in index.keys):
+        return "a key expression holds a backtick, which DBML cannot quote"
+    if not index.keys:
+        return "no key DBML can write"
+    return None
 
 
 # --------------------------------------------------------------------------- tables
@@ -274,14 +356,9 @@ def _table(
             cols = ", ".join(name(c) for c in constraint.columns)
             index_lines.append(f"    ({cols}) [unique, name: {string(constraint.name)}]")
     for index in catalog.indexes_of(table.schema, table.name):
-        keys = []
-        for key in index.keys:
-            if key.column is not None:
-                keys.append(name(key.column))
-            elif key.expression is not None and "`" not in key.expression:
-                keys.append(f"`{key.expression}`")
-        if not keys:
-            continue
+        if index_loss(index) is not None:
+            continue  # written without its predicate or a key, a unique index would be stricter
+        keys = [name(k.column) if k.column is not None else f"`{k.expression}`" for k in index.keys]
         settings = [f"name: {string(index.name)}"]
         if index.unique:
             settings.append("unique")

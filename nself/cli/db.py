@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
 from nself.cli.safety import App, Destructive
@@ -27,7 +29,7 @@ from nself.runtime.local import (
 from nself.runtime.project import Project
 
 if TYPE_CHECKING:
-    from nself.runtime.migrate import MigrationRun
+    from nself.runtime.migrate import HistoryChange, MigrationRun
 
 # Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
 # the commands that use them, so that `nself --help` and unrelated commands start fast.
@@ -225,6 +227,69 @@ def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     console.print(table)
 
 
+@app.command(
+    "migrate:baseline",
+    destructive=Destructive("mark migrations as applied without running them", force_production=True),
+)
+def migrate_baseline(
+    version: Annotated[str, typer.Argument(help="The last migration the database already holds, e.g. 003.")],
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Adopt an existing database: record every migration up to VERSION as applied without
+    running it (Flyway's baseline). Later migrations stay pending. Asks first (--yes);
+    refused on production unless --force-production.
+
+    Examples:
+
+      nself db migrate:baseline 003 --env staging
+    """
+    from nself.runtime.migrate import baseline_migrations
+
+    proj, environ = environment(env)
+    changes = baseline_migrations(database_url(proj, environ), _migrations_dir(proj), version)
+    _print_history_changes(changes, as_json, f"{environ.name}: nothing to baseline (already applied up to {version})")
+
+
+@app.command(
+    "migrate:repair",
+    destructive=Destructive("rewrite the migration history", force_production=True),
+)
+def migrate_repair(
+    env: EnvOption = None,
+    remove_missing: Annotated[
+        bool, typer.Option("--remove-missing", help="Also forget applied migrations whose file is gone.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the history match the files without running any: applied files edited since
+    (status changed) get their new checksum, so `migrate` runs again. Runs nothing on the
+    schema: use it for edits that change no behaviour. Asks first (--yes); refused on
+    production unless --force-production.
+
+    Examples:
+
+      nself db migrate:repair
+
+      nself db migrate:repair --remove-missing --yes
+    """
+    from nself.runtime.migrate import repair_migrations
+
+    proj, environ = environment(env)
+    changes = repair_migrations(database_url(proj, environ), _migrations_dir(proj), remove_missing=remove_missing)
+    _print_history_changes(changes, as_json, f"{environ.name}: history already matches the files")
+
+
+def _print_history_changes(changes: list[HistoryChange], as_json: bool, nothing: str) -> None:
+    if as_json:
+        print_json([dataclasses.asdict(change) for change in changes])
+        return
+    for change in changes:
+        console.print(f"{change.change} {change.version} {change.file or change.name}")
+    if not changes:
+        console.print(nothing)
+
+
 @app.command("migrate:fresh", destructive="drop everything and re-run migrations")
 def migrate_fresh(env: EnvOption = None) -> None:
     """Drop every schema of the database and apply all migrations again. Refused on
@@ -255,45 +320,137 @@ def migrate_fresh(env: EnvOption = None) -> None:
 @app.command("query", destructive=False)
 def query(
     sql: Annotated[str | None, typer.Argument(help="SQL to run.", show_default=False)] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Run the SQL in this file.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Run this psql script (meta-commands included) with psql."),
+    ] = None,
     env: EnvOption = None,
     as_json: JsonOption = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout, as psql --csv writes it.")] = False,
+    unaligned: Annotated[
+        bool, typer.Option("--unaligned", "-A", help="Rows as psql -At prints them: fields joined by |, no header.")
+    ] = False,
 ) -> None:
-    """Run SQL and print what the last statement returns.
+    """Run SQL and print what the last statement returns, values as PostgreSQL prints them.
+    Rows are written as they arrive, so large results do not fill memory. With --file, the
+    script goes to psql (ON_ERROR_STOP, one transaction), as `db load` runs plain SQL.
 
     Examples:
 
       nself db query "select count(*) from users"
 
-      nself db query -f report.sql --csv
+      nself db query "select * from orders" --csv > orders.csv
+
+      nself db query -f report.sql
     """
     if (sql is None) == (file is None):
         raise OptionError("give either SQL as an argument or --file FILE")
+    if sum((as_json, as_csv, unaligned)) > 1:
+        raise OptionError("--json, --csv and --unaligned exclude each other")
+    proj, environ = environment(env)
     if file is not None:
         if not file.is_file():
             raise OptionError(f"--file: file not found: {file}")
-        text, source = file.read_text(encoding="utf-8"), str(file)
-    else:
-        text, source = sql or "", "<query>"
-    from nself.runtime.query import run_query
+        if as_json:
+            raise OptionError("--json: a --file script runs in psql, which writes text or CSV; use --csv or --unaligned")
+        from nself.runtime.query import run_psql_script
 
-    proj, environ = environment(env)
-    result = run_query(database_url(proj, environ), text, source)
-    if as_json:
-        print_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
-    elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(result.columns)
-        writer.writerows(result.rows)
-    elif result.columns:
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
-        console.print(table)
-        console.print(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
-    else:
-        console.print(result.status)
+        options = ["--csv"] if as_csv else ["-At"] if unaligned else []
+        run_psql_script(database_url(proj, environ), file, options)
+        return
+    from nself.runtime.query import stream_query
+
+    with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as result:
+        if as_json:
+            _write_json(result)
+        elif as_csv:
+            _write_lines(result, header=True, line=_csv_line())
+        elif unaligned:
+            _write_lines(result, header=False, line=_unaligned_line())
+        elif result.columns:
+            _print_tables(result)
+        else:
+            console.print(result.status)
+
+
+@contextlib.contextmanager
+def _reader_gone() -> Iterator[None]:
+    """`db query ... | head`: the reader closed the pipe before the last row. The statement's
+    transaction is rolled back (the error leaves stream_query), and the user is told so."""
+    try:
+        yield
+    except BrokenPipeError:
+        # Python would fail again flushing stdout at exit: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise OptionError(
+            "stdout was closed before every row was written (broken pipe); the statement's transaction was rolled back"
+        ) from None
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from nself.runtime.query import QueryStream
+
+    LineWriter = Callable[[Sequence[str | None]], str]
+
+
+def _csv_line() -> LineWriter:
+    from nself.runtime.query import csv_line
+
+    return csv_line
+
+
+def _unaligned_line() -> LineWriter:
+    from nself.runtime.query import unaligned_line
+
+    return unaligned_line
+
+
+def _write_lines(result: QueryStream, *, header: bool, line: LineWriter) -> None:
+    out = sys.stdout
+    if header and result.columns:
+        out.write(line([c.name for c in result.columns]) + "\n")
+    for row in result.rows:
+        out.write(line(row) + "\n")
+
+
+def _write_json(result: QueryStream) -> None:
+    """A JSON array of row objects, written row by row (keys in column order)."""
+    from nself.runtime.query import json_object
+
+    out = sys.stdout
+    out.write("[")
+    for count, row in enumerate(result.rows):
+        out.write(("," if count else "") + "\n  " + json_object(result.columns, row))
+    out.write("\n]\n" if result.columns else "]\n")
+
+
+# Rows per table in the terminal output, as psql's FETCH_COUNT: each batch is laid out on
+# its own, so that memory holds one batch, not the whole result.
+TABLE_BATCH = 1000
+
+
+def _table(result: QueryStream) -> Table:
+    return Table(*(escape(c.name) for c in result.columns))
+
+
+def _print_tables(result: QueryStream) -> None:
+    total = 0
+    table: Table | None = None
+    for row in result.rows:
+        if table is None:
+            table = _table(result)
+        # Text, not markup: a value holding [brackets] prints as it is.
+        table.add_row(*(Text("NULL", style="dim") if v is None else Text(v) for v in row))
+        total += 1
+        if total % TABLE_BATCH == 0:
+            console.print(table)
+            table = None
+    if table is not None or total == 0:
+        console.print(table or _table(result))
+    console.print(f"({total} row{'s' if total != 1 else ''})")
 
 
 @app.command("shell", destructive=False)

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from nself.backends import SCHEMA_FORMATS, load_renderer
+from nself.backends import SCHEMA_FORMATS, load_losses, load_renderer
 from nself.cli import schema_docs
-from nself.cli.common import IncludePlatformOption, OutputOption, SourceOption, project, write_output
+from nself.cli.common import IncludePlatformOption, OutputOption, SourceOption, project, warn, write_output
 from nself.cli.safety import App
 from nself.errors import OptionError
 from nself.runtime.sources import load_catalog
@@ -39,6 +39,9 @@ def show(
         raise OptionError(f"--format: {format!r} is not one of {', '.join(SCHEMA_FORMATS)}")
     catalog = load_catalog(source, project(), include_platform=include_platform)
     files = load_renderer(SCHEMA_FORMATS[format])(catalog, {})
+    losses = load_losses(SCHEMA_FORMATS[format])
+    for loss in losses(catalog) if losses else []:
+        warn(f"{format}: {loss}")
     write_output("".join(files.values()), output)
 
 
@@ -105,7 +108,7 @@ def diff(
 
       nself schema diff prod staging --reorder-columns
     """
-    from nself.cli.common import err_console, warn
+    from nself.cli.common import err_console
     from nself.runtime import schema_diff
 
     proj = project()

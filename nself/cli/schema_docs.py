@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +20,12 @@ def docs(
     source: SourceOption = None,
     format: Annotated[str, typer.Option("--format", "-f", help="html or markdown.")] = "html",
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output",
             "-o",
-            help="Write to this file (or, for an existing directory, to schema.html / schema.md in it) "
-            "instead of stdout.",
+            help="Write to this file, or to schema.html / schema.md in a directory (one that exists, "
+            "or a path ending in /, created) instead of stdout.",
             show_default=False,
         ),
     ] = None,
@@ -57,4 +58,15 @@ def docs(
     catalog = load_catalog(source, project(), include_platform=include_platform)
     files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
     [(name, text)] = files.items()
-    write_output(text, output / name if output is not None and output.is_dir() else output)
+    write_output(text, _output_file(output, name))
+
+
+def _output_file(output: str | None, name: str) -> Path | None:
+    """Where to write: `output` itself, or `name` inside it when it is a directory (an
+    existing one, or one written with a trailing slash: `-o docs/` creates docs/)."""
+    if output is None:
+        return None
+    path = Path(output)
+    if path.is_dir() or output.endswith(("/", os.sep)):
+        return path / name
+    return path

@@ -144,7 +144,7 @@ class LocalCluster:
         )
 
     # nself's own settings (WAL archiving, recovery), kept out of the user's postgresql.conf.
-    SETTINGS_FILES = ("nself.conf", "nself-recovery.conf")
+    SETTINGS_FILES = ("nself.conf", "nself-recovery.conf", "nself-identity.conf")
 
     def configure(self, settings: dict[str, str], *, file: str = "nself.conf") -> None:
         """Write `settings` into `file` of the data directory (read by postgresql.conf
@@ -190,10 +190,17 @@ class LocalCluster:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         for name, value in (settings or {}).items():
             options += f" -c {name}={value}"
-        self._run(
-            [str(server_program("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_file),
-             "-o", options, "-w", "-t", "60", "start"]
-        )
+        logged = self.log_file.stat().st_size if self.log_file.exists() else 0
+        try:
+            self._run(
+                [str(server_program("pg_ctl")), "-D", str(self.data_dir), "-l", str(self.log_file),
+                 "-o", options, "-w", "-t", "60", "start"]
+            )
+        except ClusterError as exc:
+            reason = self._server_reason(logged)
+            if reason is None:
+                raise
+            raise ClusterError(f"cannot start the cluster in {self.data_dir} on port {self.port}: {reason}") from exc
 
     def stop(self, *, immediate: bool = False) -> None:
         """Stop the server. `immediate` skips the shutdown checkpoint: for throwaway
@@ -202,6 +209,33 @@ class LocalCluster:
             return
         mode = "immediate" if immediate else "fast"
         self._run([str(server_program("pg_ctl")), "-D", str(self.data_dir), "-m", mode, "-w", "stop"])
+
+    def _server_reason(self, offset: int) -> str | None:
+        """What the server logged about its failure to start since `offset` of its log:
+        the first LOG/FATAL error line with its HINT (e.g. "could not bind IPv4 address
+        "127.0.0.1": Address already in use (Is another postmaster already running on port
+        54329? ...)")."""
+        if not self.log_file.exists():
+            return None
+        with self.log_file.open("rb") as log:
+            log.seek(offset)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        reason: str | None = None
+        for line in lines:
+            level, sep, message = line.partition(":  ")
+            level = level.rsplit(" ", 1)[-1]
+            if not sep:
+                continue
+            # The server logs why at LOG level before its FATAL ("could not bind ..." before
+            # "could not create any TCP/IP sockets"): the first of either is the reason.
+            failure = level in ("FATAL", "PANIC") or (level == "LOG" and message.startswith("could not "))
+            if reason is None and failure:
+                reason = message.strip()
+            elif reason is not None and level == "HINT":
+                return f"{reason} ({message.strip()})"
+            elif reason is not None:
+                return reason
+        return reason
 
     @property
     def running(self) -> bool:
@@ -213,6 +247,10 @@ class LocalCluster:
             text=True,
         )
         return result.returncode == 0
+
+    def reload(self) -> None:
+        """Re-read the configuration files (settings that need no restart)."""
+        self._run([str(server_program("pg_ctl")), "-D", str(self.data_dir), "reload"])
 
     def restart(self) -> None:
         self.stop()

@@ -228,33 +228,51 @@ def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool 
     if fmt == "plain":
         check_plain_dump_complete(path)
     started = time.monotonic()
-    major = server_major(url)
+    if fmt == "plain":
+        run_psql_file(url, path, single_transaction=single_transaction, psql_options=["--quiet"], verb="loading")
+        return LoadResult(str(path), fmt, time.monotonic() - started)
     conninfo, env = libpq_target(url)
-    if fmt == "custom":
-        # --no-owner: the loading role owns what it creates; the source's roles may not exist here.
-        argv = [str(find_client("pg_restore", major)), "--no-password", "--no-owner", "--exit-on-error"]
-        if clean:
-            argv += ["--clean", "--if-exists"]
-        if single_transaction:
-            argv.append("--single-transaction")
-        argv += ["--dbname", conninfo, str(path)]
-        name = "pg_restore"
-    else:
-        argv = [
-            str(find_client("psql", major)),
-            "--no-password",
-            "--no-psqlrc",
-            "--quiet",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ]
-        if single_transaction:
-            argv.append("--single-transaction")
-        argv += ["--dbname", conninfo, "--file", str(path)]
-        name = "psql"
+    # --no-owner: the loading role owns what it creates; the source's roles may not exist here.
+    argv = [str(find_client("pg_restore", server_major(url))), "--no-password", "--no-owner", "--exit-on-error"]
+    if clean:
+        argv += ["--clean", "--if-exists"]
+    if single_transaction:
+        argv.append("--single-transaction")
+    argv += ["--dbname", conninfo, str(path)]
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
-        raise ClientProgramError(
-            scrub(f"loading {path} failed ({name}): {first_error_line(done.stderr)}", url)
-        )
+        raise ClientProgramError(scrub(f"loading {path} failed (pg_restore): {first_error_line(done.stderr)}", url))
     return LoadResult(str(path), fmt, time.monotonic() - started)
+
+
+def run_psql_file(
+    url: str,
+    path: Path,
+    *,
+    single_transaction: bool = True,
+    psql_options: Sequence[str] = (),
+    capture_stdout: bool = True,
+    verb: str = "running",
+) -> subprocess.CompletedProcess[str]:
+    """Run the script `path` with psql (meta-commands included), stopping at its first error
+    (ON_ERROR_STOP), by default in one transaction so that a failure leaves the database as
+    it was. The password travels in the environment. Returns psql's run (stderr captured;
+    stdout discarded, or left on ours without `capture_stdout`); a failure raises one line."""
+    conninfo, env = libpq_target(url)
+    argv = [
+        str(find_client("psql", server_major(url))),
+        "--no-password",
+        "--no-psqlrc",
+        "-v",
+        "ON_ERROR_STOP=1",
+        *psql_options,
+    ]
+    if single_transaction:
+        argv.append("--single-transaction")
+    argv += ["--dbname", conninfo, "--file", str(path)]
+    done = subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL if capture_stdout else None, stderr=subprocess.PIPE, text=True
+    )
+    if done.returncode != 0:
+        raise ClientProgramError(scrub(f"{verb} {path} failed (psql): {first_error_line(done.stderr)}", url))
+    return done

@@ -28,6 +28,7 @@ from nself.ir.model import (
     Table,
     UniqueConstraint,
 )
+from nself.runtime.local import environment_url
 from nself.runtime.project import Project
 from nself.runtime.sources import describe_source, load_catalog
 
@@ -833,11 +834,11 @@ def live_url(source: str | None, project: Project) -> str | None:
     """The URL of SOURCE when it is a live database (an environment or a URL), else None
     (a migrations directory or a schema file)."""
     if source is None:
-        return project.environment().url()
+        return environment_url(project)
     if is_connection_target(source):
         return source
     if source in project.environments or source == "local":
-        return project.environment(source).url()
+        return environment_url(project, source)
     return None
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nself.connection import connect
-from nself.errors import OptionError
+from nself.errors import NselfError, OptionError
 from nself.platforms import Platform
 from nself.runtime.cluster import LocalCluster, server_user_can_reach
-from nself.runtime.project import Environment, Project
+from nself.runtime.project import CONFIG_FILE, Environment, Project
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,22 @@ class ClusterStatus:
     notes: tuple[str, ...] = ()
 
 
+# The file of the data directory that names the project and environment owning the cluster
+# (custom settings, readable by any role with current_setting): checked on every connect,
+# so that a command never reads another project's cluster listening on the same port.
+IDENTITY_FILE = "nself-identity.conf"
+PROJECT_SETTING = "nself.project"
+ENVIRONMENT_SETTING = "nself.environment"
+
+
+class ForeignClusterError(OptionError):
+    """The port of the managed cluster is held by a server that is not this project's."""
+
+
 def local_cluster(project: Project, environment: Environment) -> LocalCluster:
+    if not project.config_path.is_file():
+        # Outside a project, a cluster would be created wherever the command was typed.
+        raise OptionError(f"no {CONFIG_FILE} in {project.root} or above (run `nself init`)")
     if not environment.managed:
         raise OptionError(
             f"--env: {environment.name!r} is a remote environment ({environment.display_url()}); "
@@ -60,10 +75,12 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
     if recover_interrupted_swap(cluster):
         notes += ("an interrupted restore left the data directory aside: it was put back",)
     cluster.init()
+    _record_identity(project, environment, cluster)
     if _turn_on_archiving(project, cluster) and cluster.running:
         cluster.restart()
         notes = ("WAL archiving turned on: the cluster was restarted once",)
     cluster.start()
+    check_owner(project, environment, cluster)
     platform = managed_platform(project, environment)
     if platform is not None:
         from nself.runtime.platform import ensure_platform
@@ -77,6 +94,55 @@ def managed_platform(project: Project, environment: Environment) -> Platform | N
     """The platform whose base nself gives the environment's databases: the project's, on
     the cluster nself manages only (a real platform's database has its own base)."""
     return project.platform if environment.managed else None
+
+
+def _identity(project: Project, environment: Environment) -> dict[str, str]:
+    return {PROJECT_SETTING: str(project.root), ENVIRONMENT_SETTING: environment.name}
+
+
+def _record_identity(project: Project, environment: Environment, cluster: LocalCluster) -> None:
+    """Write the owner into the data directory (read at the next start; a running cluster
+    of an older nself is told to reload)."""
+    wanted = _identity(project, environment)
+    if cluster.settings(file=IDENTITY_FILE) == wanted:
+        return
+    cluster.configure(wanted, file=IDENTITY_FILE)
+    if cluster.running:
+        cluster.reload()
+
+
+def check_owner(project: Project, environment: Environment, cluster: LocalCluster) -> None:
+    """Refuse a server on the cluster's port that is not this project's cluster (another
+    project's, left listening on the same port, or not nself's at all)."""
+    wanted = _identity(project, environment)
+    try:
+        with connect(cluster.url(), connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT current_setting(%s, true), current_setting(%s, true), "
+                "CASE WHEN pg_has_role('pg_read_all_settings', 'member') THEN current_setting('data_directory') END",
+                (PROJECT_SETTING, ENVIRONMENT_SETTING),
+            ).fetchone()
+    except NselfError as exc:
+        raise ForeignClusterError(
+            f"port {cluster.port} of environment {environment.name!r}: cannot tell whether the server there is "
+            f"this project's cluster: {exc}"
+        ) from None
+    assert row is not None  # one row, always
+    found = {PROJECT_SETTING: row[0], ENVIRONMENT_SETTING: row[1]}
+    if found == wanted:
+        return
+    if row[2] and Path(row[2]).resolve() == cluster.data_dir.resolve():
+        # Our own data directory, its identity rewritten (a project folder moved, or a cluster
+        # of an older nself) and not read yet: a reload is not instantaneous.
+        return
+    if found.get(PROJECT_SETTING):
+        owner = f"the {found[ENVIRONMENT_SETTING]!r} cluster of the project in {found[PROJECT_SETTING]}"
+    else:
+        owner = "a server that is not this project's cluster"
+    raise ForeignClusterError(
+        f"port {cluster.port} of environment {environment.name!r} is held by {owner}; "
+        f"stop it, or give {environment.name!r} another port in {project.config_path}"
+    )
 
 
 def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:
@@ -97,6 +163,7 @@ def status_local(project: Project, environment: Environment) -> ClusterStatus:
     version = None
     archive = cluster.settings().get("archive_command") if cluster.initialised else None
     if running:
+        check_owner(project, environment, cluster)
         with connect(cluster.url(), connect_timeout=5) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             version = str(row[0]) if row else None
@@ -128,8 +195,16 @@ def database_url(project: Project, environment: Environment) -> str:
         cluster = local_cluster(project, environment)
         if not cluster.running:
             start_local(project, environment)
-        elif (platform := managed_platform(project, environment)) is not None:
-            from nself.runtime.platform import ensure_platform
+        else:
+            _record_identity(project, environment, cluster)
+            check_owner(project, environment, cluster)
+            if (platform := managed_platform(project, environment)) is not None:
+                from nself.runtime.platform import ensure_platform
 
-            ensure_platform(environment.url(), platform)
+                ensure_platform(environment.url(), platform)
     return environment.url()
+
+
+def environment_url(project: Project, name: str | None = None) -> str:
+    """`database_url` of the environment called `name` (default: the default one)."""
+    return database_url(project, project.environment(name))

@@ -122,9 +122,13 @@ def _display(path: Path) -> str:
 
 
 def migration_status(url: str, directory: Path) -> list[MigrationState]:
-    files = discover_migrations(directory) if directory.exists() else []
     with migration_lock(url) as conn:
-        applied = _applied(conn)
+        return _states(conn, directory)
+
+
+def _states(conn: psycopg.Connection[Any], directory: Path) -> list[MigrationState]:
+    files = discover_migrations(directory) if directory.exists() else []
+    applied = _applied(conn)
     states: list[MigrationState] = []
     seen: set[str] = set()
     for migration in files:
@@ -214,6 +218,64 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
             raise
         duration = record()
     return MigrationRun(key, migration.name, _display(migration.path), duration)
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    """One row of the history that baseline or repair wrote or removed."""
+
+    version: str
+    name: str
+    change: Literal["baselined", "checksum realigned", "removed"]
+    file: str | None
+
+
+def baseline_migrations(url: str, directory: Path, version: str) -> list[HistoryChange]:
+    """Adopt a database whose schema already holds the migrations up to `version` (as
+    Flyway's baseline does): record every file up to and including it as applied, with its
+    current checksum, without running anything. Files already applied are left as they are;
+    the later ones stay pending. One transaction."""
+    files = discover_migrations(directory) if directory.exists() else []
+    keys = [migration_key(m) for m in files]
+    if version not in keys:
+        known = f"{keys[0]} .. {keys[-1]}" if keys else "none"
+        raise OptionError(f"VERSION: no migration {version!r} in {_display(directory)} (known: {known})")
+    chosen = files[: keys.index(version) + 1]
+    changes: list[HistoryChange] = []
+    with migration_lock(url) as conn, conn.transaction():
+        applied = _applied(conn)
+        for migration in chosen:
+            key = migration_key(migration)
+            if key in applied:
+                continue
+            with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
+                conn.execute(
+                    f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
+                    (key, migration.name, checksum_of(migration)),
+                )
+            changes.append(HistoryChange(key, migration.name, "baselined", _display(migration.path)))
+    return changes
+
+
+def repair_migrations(url: str, directory: Path, *, remove_missing: bool = False) -> list[HistoryChange]:
+    """Make the history agree with the files without running any (as Flyway's repair does):
+    the stored checksum of each applied file edited since (status `changed`) becomes the
+    file's, so `migrate` stops refusing; with `remove_missing`, history rows whose file is
+    gone (status `missing`) are removed. One transaction. Only for edits that do not change
+    what the file did (comments, formatting): the database is not touched."""
+    changes: list[HistoryChange] = []
+    with migration_lock(url) as conn, conn.transaction():
+        states = _states(conn, directory)
+        changed = [s for s in states if s.status == "changed"]
+        missing = [s for s in states if s.status == "missing"] if remove_missing else []
+        with database_error(f"cannot update {HISTORY_TABLE}"):
+            for state in changed:
+                conn.execute(f"UPDATE {HISTORY_TABLE} SET checksum = %s WHERE version = %s", (state.checksum, state.version))
+                changes.append(HistoryChange(state.version, state.name, "checksum realigned", state.file))
+            for state in missing:
+                conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (state.version,))
+                changes.append(HistoryChange(state.version, state.name, "removed", None))
+    return changes
 
 
 def rollback_migrations(

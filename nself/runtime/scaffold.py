@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from nself.errors import OptionError
@@ -13,7 +16,7 @@ CONFIG_TEMPLATE = f"""\
 # {STATE_DIR}/; others are URLs read from environment variables, never written here.
 
 [environments.local]
-port = {DEFAULT_LOCAL_PORT}
+port = {{port}}                  # free when `nself init` ran; each project has its own
 
 # [environments.staging]
 # url = "env:STAGING_DATABASE_URL"
@@ -57,7 +60,7 @@ def init_project(root: Path, *, force: bool = False) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     platform = project_platform(root)
     header = platform_header(platform) if platform is not None else ""
-    config.write_text(header + CONFIG_TEMPLATE, encoding="utf-8")
+    config.write_text(header + CONFIG_TEMPLATE.replace("{port}", str(choose_local_port(root))), encoding="utf-8")
     created.append(config)
     for folder in LAYOUT if platform is None else ():
         path = root / folder
@@ -72,3 +75,29 @@ def init_project(root: Path, *, force: bool = False) -> list[Path]:
             handle.write(f"{STATE_DIR}/\n")
         created.append(gitignore)
     return created
+
+
+# Ports `nself init` chooses from: one per project, so that two projects' clusters can run
+# side by side (a stopped cluster holds no port, so a free port alone would not tell).
+PORT_RANGE = 600
+
+
+def choose_local_port(root: Path, is_free: Callable[[int], bool] | None = None) -> int:
+    """A port for the project's local cluster: from a place in DEFAULT_LOCAL_PORT.. that
+    the project's path picks, the first one nothing listens on."""
+    is_free = is_free or port_is_free
+    start = int(hashlib.sha256(str(root).encode()).hexdigest(), 16) % PORT_RANGE
+    for step in range(PORT_RANGE):
+        port = DEFAULT_LOCAL_PORT + (start + step) % PORT_RANGE
+        if is_free(port):
+            return port
+    raise OptionError(f"no free port in {DEFAULT_LOCAL_PORT}..{DEFAULT_LOCAL_PORT + PORT_RANGE - 1} for the local cluster")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

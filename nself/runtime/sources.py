@@ -18,6 +18,7 @@ from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
 from nself.ir.platform import without_platform
 from nself.platforms import PLATFORMS, Platform, detect_platform, platform_named
+from nself.runtime.local import environment_url
 from nself.runtime.project import Project
 from nself.textfiles import read_user_text
 
@@ -34,14 +35,14 @@ def database_url_of(source: str | None, project: Project) -> str | None:
     """The URL of the database that `source` names (an environment, the default one, or a
     postgresql:// URL); None when it names files."""
     if source is None:
-        return project.environment().url()
+        return environment_url(project)
     if source.startswith(("postgresql://", "postgres://")):
         return source
     path = Path(source)
     if path.is_dir() or path.suffix in (".sql", ".dbml", ".json"):
         return None
     if source in project.environments or source == "local":
-        return project.environment(source).url()
+        return environment_url(project, source)
     return None
 
 
@@ -92,7 +93,7 @@ def platform_of_database(catalog: Catalog, project: Project) -> Platform | None:
 
 def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, Platform | None]:
     if source is None:
-        catalog = _introspect(project.environment().url())
+        catalog = _introspect(environment_url(project))
         return catalog, platform_of_database(catalog, project)
     if is_connection_target(source):
         catalog = _introspect(source)
@@ -122,7 +123,7 @@ def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, P
         except IRFormatError as exc:
             raise SourceError(path, None, None, str(exc)) from None
     if source in project.environments or source == "local":
-        catalog = _introspect(project.environment(source).url())
+        catalog = _introspect(environment_url(project, source))
         return catalog, platform_of_database(catalog, project)
     raise OptionError(
         f"{option}: {mask_url(source)!r} is not an environment of nself.toml, a postgresql:// URL or "

@@ -1,6 +1,7 @@
 """`nself init` and the cluster nself manages under .nself/, through the real CLI."""
 
 import json
+import re
 from pathlib import Path
 
 from nself.runtime.cluster import free_port
@@ -14,7 +15,7 @@ def test_init_start_status_stop(tmp_path: Path) -> None:
         assert (tmp_path / folder).is_dir()
     assert ".nself/" in (tmp_path / ".gitignore").read_text()
     config = tmp_path / "nself.toml"
-    config.write_text(config.read_text().replace("port = 54329", f"port = {free_port()}"))
+    config.write_text(re.sub(r"(?m)^port = \d+", f"port = {free_port()}", config.read_text()))
 
     again = run_nself("init", cwd=tmp_path)
     assert again.code == 1 and "--force" in again.stderr

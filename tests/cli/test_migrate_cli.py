@@ -119,3 +119,20 @@ def test_fresh_shows_each_file_and_runs_them_from_clean_sessions(project_dir: Pa
         "nself/migrations/001_20260101_a.sql",
         "nself/migrations/002_20260102_b.sql",
     ]
+
+
+def test_baseline_and_repair_through_the_cli(project_dir: Path, database: str) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE a (x int); CREATE TABLE b (x int)")  # a database made before nself
+    refused = nself(project_dir, database, "db", "migrate:baseline", "002")
+    assert refused.code != 0 and "--yes" in refused.stderr  # no terminal, no --yes: asks nobody
+    done = nself(project_dir, database, "db", "migrate:baseline", "002", "--yes", "--json")
+    assert done.code == 0, done.stderr
+    assert [(c["version"], c["change"]) for c in json.loads(done.stdout)] == [("001", "baselined"), ("002", "baselined")]
+    first = project_dir / "nself" / "migrations" / "001_20260101_a.sql"
+    first.write_text(first.read_text() + "-- a comment\n")
+    done = nself(project_dir, database, "db", "migrate:repair", "--yes")
+    assert done.code == 0, done.stderr
+    assert "checksum realigned 001" in done.stdout
+    status = json.loads(nself(project_dir, database, "db", "migrate:status", "--json").stdout)
+    assert [s["status"] for s in status] == ["applied", "applied", "pending"]

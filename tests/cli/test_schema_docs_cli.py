@@ -71,3 +71,11 @@ def test_from_a_live_database_matches_the_golden_page(tmp_path: Path, database: 
     result = run_nself("schema", "docs", "--from", database, "--format", "markdown", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert result.stdout == (GOLDEN / "awkward" / "schema.md").read_text(encoding="utf-8")
+
+
+def test_output_directory_written_with_a_slash_is_created(tmp_path: Path) -> None:
+    target = tmp_path / "site" / "schema"
+    result = run_nself("schema", "docs", "--from", str(AWKWARD_SQL), "-o", f"{target}/", "--format", "markdown", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert (target / "schema.md").is_file()
+    assert gfm_tables((target / "schema.md").read_text(encoding="utf-8"))

@@ -308,3 +308,53 @@ def test_a_syntax_error_beside_transaction_control_is_reported_before_anything_r
         apply_migrations(database, directory)
     assert str(refused.value) == f'{bad}:4:1: syntax error at or near "SELEC"'
     assert tables(database) == set()
+
+
+def history(url: str) -> list[tuple[str, str, int]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT version, checksum, duration_ms FROM _nself.migrations ORDER BY applied_order").fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_baseline_adopts_an_existing_database_without_running_anything(database: str, project_migrations: Path) -> None:
+    from nself.runtime.migrate import baseline_migrations
+
+    # The database already holds what 001 creates (made by hand, before nself).
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, email text); INSERT INTO users (email) VALUES ('kept')")
+    with pytest.raises(NselfError, match=r"^VERSION: no migration '009' in .* \(known: 001 \.\. 002\)"):
+        baseline_migrations(database, project_migrations, "009")
+    changes = baseline_migrations(database, project_migrations, "001")
+    assert [(c.version, c.change) for c in changes] == [("001", "baselined")]
+    assert statuses(database, project_migrations) == {"001": "applied", "002": "pending"}
+    assert baseline_migrations(database, project_migrations, "001") == []  # already there
+    # migrate then runs only 002 (001's CREATE TABLE would have failed), and the row survives.
+    assert [r.version for r in apply_migrations(database, project_migrations)] == ["002"]
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT email FROM users").fetchall() == [("kept",)]
+
+
+def test_repair_realigns_edited_files_and_removes_missing_ones_only_when_asked(
+    database: str, project_migrations: Path
+) -> None:
+    from nself.runtime.migrate import repair_migrations
+
+    apply_migrations(database, project_migrations)
+    before = history(database)
+    first = project_migrations / "001_20260101_users.sql"
+    first.write_text(first.read_text().replace("CREATE TABLE users", "-- the accounts\nCREATE TABLE users"))
+    (project_migrations / "002_20260102_posts.sql").unlink()
+    write(project_migrations, "003_20260103_tags.sql", "CREATE TABLE tags (id int);", "DROP TABLE tags;")
+    with pytest.raises(MigrationFailed, match="edited since"):
+        apply_migrations(database, project_migrations)
+
+    changes = repair_migrations(database, project_migrations)
+    assert [(c.version, c.change) for c in changes] == [("001", "checksum realigned")]
+    assert statuses(database, project_migrations) == {"001": "applied", "002": "missing", "003": "pending"}
+    assert history(database)[1] == before[1] and history(database)[0][1] != before[0][1]
+    assert tables(database) == {"users", "posts"}  # repair runs nothing on the schema
+
+    changes = repair_migrations(database, project_migrations, remove_missing=True)
+    assert [(c.version, c.change) for c in changes] == [("002", "removed")]
+    assert [r.version for r in apply_migrations(database, project_migrations)] == ["003"]
+    assert repair_migrations(database, project_migrations, remove_missing=True) == []

@@ -15,7 +15,7 @@ def test_query_returns_the_last_result_set(database: str) -> None:
     run_sql(database, "CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a'), (2, NULL);")
     result = run_query(database, "SELECT 1; SELECT id, name FROM t ORDER BY id")
     assert result.columns == ["id", "name"]
-    assert result.rows == [(1, "a"), (2, None)]
+    assert result.rows == [("1", "a"), ("2", None)]  # PostgreSQL's text, as psql prints it
     assert run_query(database, "UPDATE t SET name = 'b'").status == "UPDATE 2"
 
 

@@ -1,0 +1,158 @@
+"""`nself db query`: values as PostgreSQL prints them (psql is the oracle: the same query run
+by `psql -At` and `psql --csv` must print the same bytes), JSON that never holds a bare NaN or
+a number a reader would round, duplicate columns kept, rows streamed, and `-f` scripts run by
+psql with ON_ERROR_STOP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.runtime.query import psql_environment
+from tests.clitools import Result, run_nself
+
+CONFIG = '[environments.dev]\nurl = "env:NSELF_QUERY_URL"\n'
+
+# Values whose text form is where a driver's own conversion would differ from psql.
+AWKWARD = """
+select 1 as a, 2 as a,
+       'infinity'::date as d_inf, '0044-03-15 BC'::date as bc, '-infinity'::timestamptz as ts,
+       'NaN'::numeric as nan, 'Infinity'::float8 as f_inf, 0.1::float8 as f,
+       12345678901234567890.123456789::numeric as big, 9007199254740993::int8 as i8, 42::int4 as i,
+       true as yes, null::text as nothing, '' as empty, 'a,b "c"' || chr(10) || 'd' as tricky,
+       '\\.' as marker, '\\xdeadbeef'::bytea as bin, array[1, null, 3] as arr, '{"k": [1, 2.50]}'::jsonb as doc,
+       '[red]x[/red]' as markup, interval '1 day 02:03:04' as span, 'x'::char(3) as padded
+"""
+
+
+def query(tmp_path: Path, url: str, *args: str) -> Result:
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    return run_nself("db", "query", "--env", "dev", *args, cwd=tmp_path, env={"NSELF_QUERY_URL": url})
+
+
+def psql(url: str, *args: str) -> str:
+    done = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", *args],
+        env={**psql_environment(url), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(("--unaligned",), ("-At",)), (("--csv",), ("--csv",))])
+def test_text_and_csv_match_psql_byte_for_byte(
+    tmp_path: Path, database: str, ours: tuple[str, ...], theirs: tuple[str, ...]
+) -> None:
+    done = query(tmp_path, database, AWKWARD, *ours)
+    assert done.code == 0, done.stderr
+    assert done.stdout == psql(database, *theirs, "-c", AWKWARD)
+
+
+def test_json_keeps_order_and_duplicates_and_never_rounds_or_writes_nan(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, AWKWARD, "--json")
+    assert done.code == 0, done.stderr
+    assert "NaN" not in done.stdout.replace('"NaN"', "")
+    assert "Infinity" not in done.stdout.replace('"Infinity"', "")
+    rows = json.loads(done.stdout, object_pairs_hook=list, parse_float=str, parse_int=str)
+    assert len(rows) == 1
+    pairs = rows[0]
+    # psql's own -At line gives every column's text in order: JSON carries the same text.
+    texts = psql(database, "-At", "-F", "\x1f", "-c", AWKWARD).rstrip("\n").split("\x1f")
+    assert [name for name, _ in pairs] == [
+        "a", "a", "d_inf", "bc", "ts", "nan", "f_inf", "f", "big", "i8", "i", "yes", "nothing",
+        "empty", "tricky", "marker", "bin", "arr", "doc", "markup", "span", "padded",
+    ]
+    values = dict(pairs[2:])
+    assert [v for _, v in pairs[:2]] == ["1", "2"]  # numbers (parse_int=str), both kept
+    assert values["d_inf"] == "infinity" and values["bc"] == "0044-03-15 BC"
+    assert values["nan"] == "NaN" and values["f_inf"] == "Infinity"  # strings, not bare tokens
+    assert values["big"] == "12345678901234567890.123456789"  # a string: a double would round it
+    assert values["i8"] == "9007199254740993"  # a string too (beyond 2**53)
+    assert '"i8": "9007199254740993"' in done.stdout and '"i": 42' in done.stdout and '"f": 0.1' in done.stdout
+    assert values["yes"] is True and values["nothing"] is None
+    assert values["doc"] == [("k", ["1", "2.50"])]  # jsonb embedded as JSON
+    for (name, value), text in zip(pairs, texts, strict=True):
+        if isinstance(value, str) and name not in ("a", "i", "f"):
+            assert value == text, name
+
+
+def test_terminal_table_shows_values_as_postgresql_prints_them(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, "select 'infinity'::date as d, '0044-03-15 BC'::date as bc, 1 as a, 2 as a, '[red]x[/red]' as m")
+    assert done.code == 0, done.stderr
+    assert "infinity" in done.stdout and "0044-03-15 BC" in done.stdout and "[red]x[/red]" in done.stdout
+    assert done.stdout.count(" a ") == 2
+    assert "(1 row)" in done.stdout
+
+
+def test_a_large_result_streams_through(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, "select g, md5(g::text) from generate_series(1, 200000) g", "--csv")
+    assert done.code == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 200001 and lines[-1].startswith("200000,")
+    done = query(tmp_path, database, "select g from generate_series(1, 2500) g")
+    assert done.code == 0, done.stderr
+    assert "(2500 rows)" in done.stdout and "2500" in done.stdout
+
+
+def test_an_error_while_rows_stream_is_one_line_and_nothing_is_kept(tmp_path: Path, database: str) -> None:
+    sql = "create table kept (x int);\nselect 1 / (g - 150000) from generate_series(1, 200000) g"
+    done = query(tmp_path, database, sql, "--csv")
+    assert done.code == 1
+    assert done.stderr.strip().splitlines()[-1] == "error: <query>: division by zero"
+    assert "Traceback" not in done.stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select to_regclass('kept')").fetchone() == (None,)
+
+
+def test_errors_in_a_later_statement_name_its_line_and_column(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, "select 1;\nselect nope from pg_class")
+    assert done.code == 1
+    assert 'error: <query>:2:8: column "nope" does not exist' in done.stderr
+
+
+def test_file_runs_a_psql_script_with_meta_commands_and_stops_at_the_first_error(
+    tmp_path: Path, database: str
+) -> None:
+    script = tmp_path / "report.sql"
+    script.write_text("\\set n 3\ncreate table r (x int);\ninsert into r select generate_series(1, :n);\nselect count(*) from r;\n")
+    done = query(tmp_path, database, "-f", str(script), "--unaligned")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "3"
+    bad = tmp_path / "bad.sql"
+    bad.write_text("create table b (x int);\nselect nope;\ncreate table c (x int);\n")
+    done = query(tmp_path, database, "-f", str(bad))
+    assert done.code == 1
+    assert "nope" in done.stderr and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    with psycopg.connect(database) as conn:  # one transaction: b rolled back, c never made
+        assert conn.execute("select to_regclass('b'), to_regclass('c')").fetchone() == (None, None)
+
+
+def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path, database: str) -> None:
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    import os
+    import sys
+
+    reader = subprocess.Popen(
+        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv",
+         "create table kept (x int); select g from generate_series(1, 200000) g"],
+        cwd=tmp_path,
+        env={**os.environ, "NSELF_QUERY_URL": database, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == "g\n"
+    reader.stdout.close()  # as `| head -1` does
+    stderr = reader.stderr.read()
+    assert reader.wait(timeout=60) == 1
+    assert "broken pipe" in stderr and "rolled back" in stderr and "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select to_regclass('kept')").fetchone() == (None,)
