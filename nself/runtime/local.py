@@ -59,11 +59,29 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
     if recover_interrupted_swap(cluster):
         notes += ("an interrupted restore left the data directory aside: it was put back",)
     cluster.init()
-    if _turn_on_archiving(project, cluster) and cluster.running:
+    archiving = _turn_on_archiving(project, cluster)
+    statements = cluster.preload("pg_stat_statements")
+    if (archiving or statements) and cluster.running:
         cluster.restart()
-        notes = ("WAL archiving turned on: the cluster was restarted once",)
+        turned_on = " and ".join(
+            what for what, changed in (("WAL archiving", archiving), ("pg_stat_statements", statements)) if changed
+        )
+        notes += (f"{turned_on} turned on: the cluster was restarted once",)
     cluster.start()
+    _create_statements_extension(cluster)
     return replace(status_local(project, environment), notes=notes)
+
+
+def _create_statements_extension(cluster: LocalCluster) -> None:
+    """pg_stat_statements in the cluster's `postgres` database, not in the project's (whose
+    schema stays what its migrations say): `db inspect` reads every database's statements
+    from there (nself.runtime.inspect.STATEMENTS_DATABASE)."""
+    from nself.runtime.inspect import STATEMENTS_DATABASE
+
+    with connect(cluster.url(STATEMENTS_DATABASE), autocommit=True, connect_timeout=5) as conn:
+        preloaded = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+        if preloaded and "pg_stat_statements" in str(preloaded[0]):
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
 
 def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:
