@@ -420,10 +420,12 @@ def _order_column(order: str) -> str:
     return SLOW_QUERY_ORDERS[order]
 
 
-# The database where the managed cluster installs pg_stat_statements (nself.runtime.local):
-# its view shows the statements of every database, so a project's database is read from
-# there without the extension in the project's own schema.
-STATEMENTS_DATABASE = "postgres"
+# Where the managed cluster installs pg_stat_statements (nself.runtime.local): a database of
+# its own, so the project's schema holds no extension its migrations do not declare. The
+# view shows the statements of every database, so a database without the extension is
+# read from there, or from `postgres`, where hosted servers often have it.
+STATEMENTS_DATABASE = "nself_stats"
+STATEMENTS_DATABASES = (STATEMENTS_DATABASE, "postgres")
 
 
 def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: int = 10) -> SlowQueryReport:
@@ -431,10 +433,11 @@ def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: 
     missing = pg_stat_statements_missing(conn)
     if missing is not None:
         state = _statements_state(conn)
-        if state["preloaded"] and state["version"] >= 130000 and state["database"] != STATEMENTS_DATABASE:
-            found = _statements_elsewhere(conn, state["database"], column, limit)
-            if found is not None:
-                return SlowQueryReport(True, None, order, found)
+        if state["preloaded"] and state["version"] >= 130000:
+            for other in STATEMENTS_DATABASES:
+                found = None if other == state["database"] else _statements_elsewhere(conn, other, state["database"], column, limit)
+                if found is not None:
+                    return SlowQueryReport(True, None, order, found)
         return SlowQueryReport(False, missing, order)
     return SlowQueryReport(True, None, order, _statements(conn, current_database(conn), column, limit) or ())
 
@@ -468,15 +471,15 @@ def _statements(
 
 
 def _statements_elsewhere(
-    conn: psycopg.Connection[Any], database: str, column: str, limit: int
+    conn: psycopg.Connection[Any], other_database: str, database: str, column: str, limit: int
 ) -> tuple[SlowQuery, ...] | None:
-    """The statements of `database` read from the view in STATEMENTS_DATABASE, when the
+    """The statements of `database` read from the view in `other_database`, when the
     extension is installed there (and this role may connect to it)."""
     import psycopg
 
     try:
         other = psycopg.connect(
-            conn.info.dsn, password=conn.info.password, dbname=STATEMENTS_DATABASE, autocommit=True
+            conn.info.dsn, password=conn.info.password, dbname=other_database, autocommit=True, connect_timeout=5
         )
     except psycopg.Error:
         return None

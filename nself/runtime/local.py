@@ -73,15 +73,20 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
 
 
 def _create_statements_extension(cluster: LocalCluster) -> None:
-    """pg_stat_statements in the cluster's `postgres` database, not in the project's (whose
-    schema stays what its migrations say): `db inspect` reads every database's statements
-    from there (nself.runtime.inspect.STATEMENTS_DATABASE)."""
+    """pg_stat_statements in a database of its own, not in the project's (whose schema
+    stays what its migrations say): `db inspect` reads every database's statements from
+    there (nself.runtime.inspect.STATEMENTS_DATABASE)."""
+    from nself.backends.sql.ddl import quote_ident
     from nself.runtime.inspect import STATEMENTS_DATABASE
 
-    with connect(cluster.url(STATEMENTS_DATABASE), autocommit=True, connect_timeout=5) as conn:
+    with connect(cluster.url(), autocommit=True, connect_timeout=5) as conn:
         preloaded = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-        if preloaded and "pg_stat_statements" in str(preloaded[0]):
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        if not preloaded or "pg_stat_statements" not in str(preloaded[0]):
+            return
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (STATEMENTS_DATABASE,)).fetchone() is None:
+            conn.execute(f"CREATE DATABASE {quote_ident(STATEMENTS_DATABASE)}".encode())
+    with connect(cluster.url(STATEMENTS_DATABASE), autocommit=True, connect_timeout=5) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
 
 def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:
