@@ -94,5 +94,30 @@ def write_output(text: str, output: Path | None) -> None:
     err_console.print(f"wrote {output}")
 
 
+def write_with_summary(text: str, output: Path | None, as_json: bool, started: float, **extra: Any) -> None:
+    """Write a document as write_output does; with --json the document must go to a file
+    (-o) and stdout gets {"written": [PATH], "bytes", ..., "duration_ms"} (`started`:
+    time.perf_counter() when the command began)."""
+    if not as_json:
+        write_output(text, output)
+        return
+    if output is None:
+        from nself.errors import OptionError
+
+        raise OptionError("--json: give --output FILE (the document goes there, the JSON summary to stdout)")
+    import time
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print_json(
+        {
+            "written": [str(output)],
+            "bytes": len(text.encode()),
+            **extra,
+            "duration_ms": round((time.perf_counter() - started) * 1000),
+        }
+    )
+
+
 def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {message}", markup=True)

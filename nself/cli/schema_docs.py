@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import SchemasOption, SourceOption
+from nself.cli.common import JsonOption, SchemasOption, SourceOption
 from nself.cli.safety import App
 
 
@@ -29,6 +29,7 @@ def docs(
         ),
     ] = None,
     schemas: SchemasOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 
@@ -45,9 +46,14 @@ def docs(
       nself schema docs --from nself/migrations --format markdown -o docs/
 
       nself schema docs --from postgresql://localhost/app --schema public --schema billing
+
+      nself schema docs -o docs/ --json
     """
+    import time
+
+    started = time.perf_counter()
     from nself.backends import docs as docs_backend
-    from nself.cli.common import project, write_output
+    from nself.cli.common import project, write_with_summary
     from nself.errors import OptionError
     from nself.runtime.sources import load_catalog
 
@@ -56,4 +62,5 @@ def docs(
     catalog = load_catalog(source, project())
     files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
     [(name, text)] = files.items()
-    write_output(text, output / name if output is not None and output.is_dir() else output)
+    target = output / name if output is not None and output.is_dir() else output
+    write_with_summary(text, target, as_json, started, format=format)
