@@ -434,8 +434,12 @@ def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: 
     if missing is not None:
         state = _statements_state(conn)
         if state["preloaded"] and state["version"] >= 130000:
-            for other in STATEMENTS_DATABASES:
-                found = None if other == state["database"] else _statements_elsewhere(conn, other, state["database"], column, limit)
+            existing = {
+                r["datname"]
+                for r in _rows(conn, "SELECT datname FROM pg_database WHERE datallowconn AND datname = ANY(%s)", (list(STATEMENTS_DATABASES),))
+            }
+            for other in (d for d in STATEMENTS_DATABASES if d in existing and d != state["database"]):
+                found = _statements_elsewhere(conn, other, state["database"], column, limit)
                 if found is not None:
                     return SlowQueryReport(True, None, order, found)
         return SlowQueryReport(False, missing, order)
