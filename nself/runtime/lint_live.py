@@ -45,7 +45,7 @@ def _display(path: Path) -> str:
 # Each PL/pgSQL function of the user schemas (not of extensions); a trigger function is
 # checked against one table that fires it (it cannot be checked without one).
 FUNCTIONS = """
-SELECT p.oid, n.nspname AS schema, p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS name,
+SELECT p.oid, n.nspname AS schema, p.proname || '(' || oidvectortypes(p.proargtypes) || ')' AS name,
        CASE WHEN p.prorettype = 'trigger'::regtype
             THEN (SELECT t.tgrelid FROM pg_trigger t WHERE t.tgfoid = p.oid ORDER BY t.tgrelid LIMIT 1)
             ELSE 0 END AS relid
@@ -100,10 +100,14 @@ def plpgsql_findings(url: str, settings: LintSettings | None = None) -> tuple[li
         for oid, owner, name, relid in conn.execute(FUNCTIONS.encode()).fetchall():
             if relid is None:
                 continue  # a trigger function no trigger uses
-            rows = conn.execute(
-                f'SELECT lineno, message, level, sqlstate FROM "{schema}".plpgsql_check_function_tb(%s::regprocedure, %s::regclass)'.encode(),
-                (oid, relid),
-            ).fetchall()
+            try:
+                with conn.transaction():  # a savepoint: a function it cannot check is skipped
+                    rows = conn.execute(
+                        f'SELECT lineno, message, level, sqlstate FROM "{schema}".plpgsql_check_function_tb(%s::regprocedure, %s::regclass)'.encode(),
+                        (oid, relid),
+                    ).fetchall()
+            except psycopg.Error:
+                continue  # polymorphic arguments without a type to check them with, and the like
             for lineno, message, level, _sqlstate in rows:
                 found: Level = "error" if level == "error" else "warning"
                 chosen = settings.levels.get(rule.id, found if rule.level == "error" else rule.level)

@@ -154,6 +154,11 @@ BEGIN
   RETURN NEW;
 END $$;
 CREATE TRIGGER items_touch BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION first_of(a anyelement, b anyelement) RETURNS anyelement LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN coalesce(a, b);
+END $$;
+CREATE FUNCTION unused_trigger() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 """
 
 
