@@ -172,7 +172,15 @@ def storage_test(as_json: JsonOption = False) -> None:
     _config, store = configured_store(project())
     result = probe(store)
     if as_json:
-        print_json({"ok": True, "location": result.location, "bytes": result.bytes, "seconds": round(result.seconds, 3)})
+        print_json(
+            {
+                "ok": True,
+                "location": result.location,
+                "bytes": result.bytes,
+                "seconds": round(result.seconds, 3),
+                "duration_ms": round(result.seconds * 1000),
+            }
+        )
         return
     console.print(
         f"ok: {result.location}: wrote, read back, compared and deleted a {result.bytes // 1024} KiB probe "

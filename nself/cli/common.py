@@ -11,6 +11,31 @@ from rich.console import Console
 
 from nself.runtime.project import Environment, Project, load_project
 
+
+def _flags_as_flags() -> None:
+    """Help shows a boolean flag as `--json`, not `--json <bool>`: typer >= 0.20 prints a
+    type beside every option, flags included. Patched once, at the one seam typer's help
+    reads (TyperOption.display_type_rich); older typer prints flags bare already."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover - a typer without its own option class
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "__nself_flags__", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and getattr(self, "metavar", None) is None:
+            return None
+        result: str | None = original(self, ctx)
+        return result
+
+    display_type_rich.__nself_flags__ = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_as_flags()
+
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -74,6 +99,31 @@ def write_output(text: str, output: Path | None) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     err_console.print(f"wrote {output}")
+
+
+def write_with_summary(text: str, output: Path | None, as_json: bool, started: float, **extra: Any) -> None:
+    """Write a document as write_output does; with --json the document must go to a file
+    (-o) and stdout gets {"written": [PATH], "bytes", ..., "duration_ms"} (`started`:
+    time.perf_counter() when the command began)."""
+    if not as_json:
+        write_output(text, output)
+        return
+    if output is None:
+        from nself.errors import OptionError
+
+        raise OptionError("--json: give --output FILE (the document goes there, the JSON summary to stdout)")
+    import time
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print_json(
+        {
+            "written": [str(output)],
+            "bytes": len(text.encode()),
+            **extra,
+            "duration_ms": round((time.perf_counter() - started) * 1000),
+        }
+    )
 
 
 def warn(message: str) -> None:

@@ -291,13 +291,17 @@ def _print_history_changes(changes: list[HistoryChange], as_json: bool, nothing:
 
 
 @app.command("migrate:fresh", destructive="drop everything and re-run migrations")
-def migrate_fresh(env: EnvOption = None) -> None:
+def migrate_fresh(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Drop every schema of the database and apply all migrations again. Refused on
     production environments.
+
+    With --json, prints the migrations applied as `db migrate --json` does.
 
     Examples:
 
       nself db migrate:fresh --yes
+
+      nself db migrate:fresh --yes --json
     """
     from nself.runtime.migrate import apply_migrations, drop_everything
     from nself.runtime.platform import ensure_platform
@@ -308,7 +312,11 @@ def migrate_fresh(env: EnvOption = None) -> None:
     if (platform := managed_platform(proj, environ)) is not None:
         ensure_platform(url, platform)  # the base went with everything else
     done: list[MigrationRun] = []
-    runs = apply_migrations(url, _migrations_dir(proj), on_done=lambda run: _completed(run, done, False))
+    with _report_on_failure(done, as_json):
+        runs = apply_migrations(url, _migrations_dir(proj), on_done=lambda run: _completed(run, done, as_json))
+    if as_json:
+        print_json([dataclasses.asdict(run) for run in done])
+        return
     console.print(f"{environ.name}: dropped everything, applied {len(runs)} migration(s)")
 
 

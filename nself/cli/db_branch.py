@@ -134,7 +134,7 @@ def list_(env: EnvOption = None, as_json: JsonOption = False) -> None:
 
 
 @branch_app.command("switch", destructive=Destructive(f"switch database branches {DEV_ONLY}", confirm=False))
-def switch(name: NameArgument, env: EnvOption = None) -> None:
+def switch(name: NameArgument, env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Use this branch's database in every later command on the environment.
 
     Recorded in .nself/branch; `main` goes back to the environment's own database. Refused
@@ -144,12 +144,15 @@ def switch(name: NameArgument, env: EnvOption = None) -> None:
 
       nself db branch switch feature_login
 
-      nself db branch switch main
+      nself db branch switch main --json
     """
     from nself.runtime.branches import switch_branch
 
     proj, environ = environment(env)
     found = switch_branch(proj, environ, name)
+    if as_json:
+        print_json(dataclasses.asdict(found))
+        return
     console.print(f"{environ.name}: on branch {found.name} ({found.database})")
 
 
@@ -157,17 +160,23 @@ def switch(name: NameArgument, env: EnvOption = None) -> None:
 def delete(
     name: NameArgument,
     env: EnvOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Drop a branch's database. Refuses main, the current branch and production environments.
 
     Examples:
 
       nself db branch delete feature_login --yes
+
+      nself db branch delete feature_login --yes --json
     """
     from nself.runtime.branches import delete_branch
 
     proj, environ = environment(env)
     dropped = delete_branch(proj, environ, name)
+    if as_json:
+        print_json(dataclasses.asdict(dropped))
+        return
     console.print(f"deleted branch {dropped.name} ({dropped.database})")
 
 

@@ -115,6 +115,7 @@ def register(app: App) -> None:
                     "bytes": result.bytes,
                     "format": result.format,
                     "seconds": round(result.seconds, 3),
+                    "duration_ms": round(result.seconds * 1000),
                 }
             )
         elif result.path != "-":
@@ -163,6 +164,7 @@ def register(app: App) -> None:
                     "path": result.path,
                     "format": result.format,
                     "seconds": round(result.seconds, 3),
+                    "duration_ms": round(result.seconds * 1000),
                     "environment": environ.name,
                 }
             )

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import EnvOption, IncludePlatformOption, JsonOption, print_json, project, write_output
+from nself.cli.common import (
+    EnvOption,
+    IncludePlatformOption,
+    JsonOption,
+    print_json,
+    project,
+    warn,
+    write_output,
+)
 from nself.cli.safety import App
 
 
@@ -65,13 +73,16 @@ def lint(
       nself db lint --skip varchar-length --skip serial-column
     """
     from nself.backends.lint import RULES, at_or_above, format_findings
-    from nself.backends.lint import lint as run_rules
     from nself.backends.lint.config import lint_settings
+    from nself.backends.lint.migration_safety import LIVE_RULES, MIGRATION_RULES
+    from nself.runtime.lint_live import lint_source
     from nself.runtime.local import database_url
-    from nself.runtime.sources import load_catalog
 
     if list_rules:
-        write_output("".join(f"{r.id} ({r.level}): {r.summary}\n" for r in RULES.values()), None)
+        every = [(r.id, r.level, r.summary) for r in RULES.values()] + [
+            (r.id, r.level, r.summary) for r in (*MIGRATION_RULES.values(), *LIVE_RULES.values())
+        ]
+        write_output("".join(f"{id_} ({level}): {summary}\n" for id_, level, summary in every), None)
         return
     proj = project()
     settings = lint_settings(
@@ -80,9 +91,9 @@ def lint(
     if source is None:
         # as every `db` command: the managed local cluster is started when it is stopped
         source = database_url(proj, proj.environment(env))
-    # the platform's tables the project references are the platform's to lint, not the project's
-    catalog = load_catalog(source, proj, include_platform=include_platform, platform_references=include_platform)
-    findings = run_rules(catalog, settings)
+    findings, notes = lint_source(source, proj, settings, include_platform=include_platform)
+    for note in notes:
+        warn(note)
     if as_json:
         print_json([f.to_data() for f in findings])
     else:

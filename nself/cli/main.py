@@ -25,7 +25,7 @@ app = App(
     name="nself",
     help="nself: a compiler for PostgreSQL schemas, with a runtime beside it.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

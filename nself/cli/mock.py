@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ def init(
     env: EnvOption = None,
     seed: Annotated[int, typer.Option("--seed", help="The seed recorded in nself/mock/mock.seed.")] = 42,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write nself/mock/mock.config.yaml from the schema (a generator per column) and mock.seed.
 
@@ -35,12 +37,21 @@ def init(
 
       nself mock init
 
-      nself mock init --seed 7 --force
+      nself mock init --seed 7 --force --json
     """
     from nself.runtime.mock.commands import init_mock
 
     proj, environ = environment(env)
-    for path in init_mock(proj, environ, seed=seed, force=force):
+    _wrote(init_mock(proj, environ, seed=seed, force=force), as_json)
+
+
+def _wrote(paths: Iterable[Path], as_json: bool, **extra: object) -> None:
+    """The files a command wrote: `wrote PATH` lines, or {"written": [...], ...} with --json."""
+    written = [str(path) for path in paths]
+    if as_json:
+        print_json({"written": written, **extra})
+        return
+    for path in written:
         console.print(f"wrote {path}")
 
 
@@ -90,7 +101,7 @@ def generate_command(
 
         results = generate(proj, environ, tables=tables, seed=seed, preset=preset, progress=advance, confirm=confirm)
     if as_json:
-        print_json([r.__dict__ for r in results])
+        print_json([{**r.__dict__, "duration_ms": round(r.seconds * 1000)} for r in results])
         return
     for result in results:
         if result.cascaded:
@@ -146,31 +157,43 @@ def config() -> None:
 
 
 @app.command("export", destructive=False)
-def export(output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path("mock.tar.gz")) -> None:
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path("mock.tar.gz"),
+    as_json: JsonOption = False,
+) -> None:
     """Pack the mock config and seed to share them.
 
     Examples:
 
       nself mock export -o mock.tar.gz
+
+      nself mock export --json
     """
     from nself.runtime.mock.project import export_archive
 
     names = export_archive(project().root, output)
+    if as_json:
+        print_json({"written": [str(output)], "files": list(names)})
+        return
     console.print(f"wrote {output} ({', '.join(names)})")
 
 
 @app.command("import", destructive=False)
-def import_command(archive: Annotated[Path, typer.Argument(help="Archive made by `nself mock export`.")]) -> None:
+def import_command(
+    archive: Annotated[Path, typer.Argument(help="Archive made by `nself mock export`.")],
+    as_json: JsonOption = False,
+) -> None:
     """Unpack a shared mock config and seed into nself/mock/.
 
     Examples:
 
       nself mock import mock.tar.gz
+
+      nself mock import mock.tar.gz --json
     """
     from nself.runtime.mock.project import import_archive
 
-    for path in import_archive(project().root, archive):
-        console.print(f"wrote {path}")
+    _wrote(import_archive(project().root, archive), as_json)
 
 
 def register(root: typer.Typer) -> None:

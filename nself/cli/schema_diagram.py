@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import IncludePlatformOption, OutputOption, SchemasOption, SourceOption
+from nself.cli.common import IncludePlatformOption, JsonOption, OutputOption, SchemasOption, SourceOption
 from nself.cli.safety import App
 
 
@@ -38,6 +38,7 @@ def diagram(
         ),
     ] = False,
     include_platform: IncludePlatformOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Draw an ER diagram of the schema read from SOURCE.
 
@@ -56,9 +57,14 @@ def diagram(
       nself schema diagram --schema public --no-columns --format dot
 
       nself schema diagram --open
+
+      nself schema diagram --format html -o schema.html --json
     """
+    import time
+
+    started = time.perf_counter()
     from nself.backends.diagram.mermaid import MERMAID_MAX_TEXT_SIZE
-    from nself.cli.common import project, warn, write_output
+    from nself.cli.common import project, warn, write_output, write_with_summary
     from nself.errors import OptionError
     from nself.runtime.diagram import DIAGRAM_FORMATS, draw_diagram
     from nself.runtime.sources import load_catalog
@@ -77,10 +83,13 @@ def diagram(
             f"{MERMAID_MAX_TEXT_SIZE:,} by default: try --no-columns or --schema NAME"
         )
     if not open_browser:
-        write_output(text, output)
+        write_with_summary(text, output, as_json, started, format=format_name)
         return
     import webbrowser
 
     path = (output or proj.state_dir / "diagram.html").resolve()
-    write_output(text, path)
+    if as_json:
+        write_with_summary(text, path, as_json, started, format=format_name)
+    else:
+        write_output(text, path)
     webbrowser.open(path.as_uri())

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nself.cli.common import IncludePlatformOption, SchemasOption, SourceOption
+from nself.cli.common import IncludePlatformOption, JsonOption, SchemasOption, SourceOption
 from nself.cli.safety import App
 
 
@@ -31,6 +31,7 @@ def docs(
     ] = None,
     schemas: SchemasOption = None,
     include_platform: IncludePlatformOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 
@@ -47,9 +48,14 @@ def docs(
       nself schema docs --from nself/migrations --format markdown -o docs/
 
       nself schema docs --from postgresql://localhost/app --schema public --schema billing
+
+      nself schema docs -o docs/ --json
     """
+    import time
+
+    started = time.perf_counter()
     from nself.backends import docs as docs_backend
-    from nself.cli.common import project, write_output
+    from nself.cli.common import project, write_with_summary
     from nself.errors import OptionError
     from nself.runtime.sources import load_catalog
 
@@ -58,15 +64,15 @@ def docs(
     catalog = load_catalog(source, project(), include_platform=include_platform)
     files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
     [(name, text)] = files.items()
-    write_output(text, _output_file(output, name))
+    write_with_summary(text, _output_file(output, name), as_json, started, format=format)
 
 
-def _output_file(output: str | None, name: str) -> Path | None:
+def _output_file(output: str | Path | None, name: str) -> Path | None:
     """Where to write: `output` itself, or `name` inside it when it is a directory (an
     existing one, or one written with a trailing slash: `-o docs/` creates docs/)."""
     if output is None:
         return None
     path = Path(output)
-    if path.is_dir() or output.endswith(("/", os.sep)):
+    if path.is_dir() or str(output).endswith(("/", os.sep)):
         return path / name
     return path

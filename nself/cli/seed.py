@@ -74,6 +74,7 @@ def seed(
     env: EnvOption = None,
     fresh: FreshOption = False,
     cascade: CascadeOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run all seeds: nself/seeds/*.sql, then nself/seeds/<env>/*.sql. Unchanged seeds are
     skipped; changed ones run again.
@@ -82,10 +83,12 @@ def seed(
 
       nself seed
 
+      nself seed --json
+
       nself seed run users --env staging
     """
     if ctx.invoked_subcommand is None:
-        _run(None, env, fresh, cascade, False)
+        _run(None, env, fresh, cascade, as_json)
 
 
 @app.command("run", destructive=FRESH)
@@ -187,24 +190,43 @@ def extract(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: a new seed).")] = None,
     env: EnvOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a seed file from live rows, parents before children.
+
+    With --json, prints {"path", "tables", "bytes", "duration_ms"} of the file written.
 
     Examples:
 
       nself seed extract users
 
-      nself seed extract users --where "role = 'admin'"
+      nself seed extract users --where "role = 'admin'" --json
     """
+    import time
+
     from nself.runtime.seeds import create_seed, extract_seed
 
+    started = time.perf_counter()
     proj, environ = environment(env)
     text = extract_seed(database_url(proj, environ), tables, where=where)
     if output is None:
         output = create_seed(_seeds_dir(), "extract_" + "_".join(t.split(".")[-1] for t in tables), body=text)
-        console.print(f"created {output}")
+        if not as_json:
+            console.print(f"created {output}")
+    elif as_json:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
     else:
         write_output(text, output)
+    if as_json:
+        print_json(
+            {
+                "path": str(output),
+                "tables": tables,
+                "bytes": len(text.encode()),
+                "duration_ms": round((time.perf_counter() - started) * 1000),
+            }
+        )
 
 
 def register(root: typer.Typer) -> None:

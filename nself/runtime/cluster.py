@@ -52,6 +52,31 @@ def server_program(name: str) -> Path:
     return find_pg_program(name)
 
 
+def library_installed(library: str) -> bool:
+    """Whether the server's library folder (pg_config --pkglibdir) holds `library`."""
+    try:
+        pg_config = server_program("pg_config")
+    except NselfError:
+        return False
+    done = subprocess.run([str(pg_config), "--pkglibdir"], capture_output=True, text=True)
+    folder = Path(done.stdout.strip())
+    return done.returncode == 0 and any((folder / f"{library}{ext}").exists() for ext in (".so", ".dylib"))
+
+
+def _library_list(value: str) -> list[str]:
+    return [name.strip().strip('"') for name in value.split(",") if name.strip()]
+
+
+def _conf_value(path: Path, name: str) -> str | None:
+    """The last value postgresql.conf gives `name` (None when unset or commented out)."""
+    found = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.split("#", 1)[0].partition("=")
+        if sep and key.strip() == name:
+            found = value.strip().strip("'")
+    return found
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -144,7 +169,8 @@ class LocalCluster:
         )
 
     # nself's own settings (WAL archiving, recovery), kept out of the user's postgresql.conf.
-    SETTINGS_FILES = ("nself.conf", "nself-recovery.conf", "nself-identity.conf")
+    SETTINGS_FILES = ("nself.conf", "nself-recovery.conf", "nself-identity.conf", "nself-preload.conf")
+    PRELOAD_FILE = "nself-preload.conf"
 
     def configure(self, settings: dict[str, str], *, file: str = "nself.conf") -> None:
         """Write `settings` into `file` of the data directory (read by postgresql.conf
@@ -170,6 +196,21 @@ class LocalCluster:
             if sep and not name.startswith("#"):
                 found[name] = value.strip()[1:-1].replace("''", "'")
         return found
+
+    def preload(self, library: str) -> bool:
+        """Add `library` to shared_preload_libraries (in PRELOAD_FILE, keeping what the
+        user's postgresql.conf preloads) when the server has it. True when the settings
+        changed (a running server then needs a restart); False when already there or when
+        the library is not installed (a server that cannot load it would not start)."""
+        if not self.initialised or not library_installed(library):
+            return False
+        current = self.settings(file=self.PRELOAD_FILE).get("shared_preload_libraries")
+        if current is not None and library in _library_list(current):
+            return False
+        user = _conf_value(self.data_dir / "postgresql.conf", "shared_preload_libraries") or ""
+        wanted = [*dict.fromkeys([*_library_list(user), *_library_list(current or ""), library])]
+        self.configure({"shared_preload_libraries": ",".join(wanted)}, file=self.PRELOAD_FILE)
+        return True
 
     def include_settings_files(self) -> None:
         conf = self.data_dir / "postgresql.conf"

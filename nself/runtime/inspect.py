@@ -383,7 +383,7 @@ SLOW_QUERIES = """
 SELECT query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows,
        coalesce(total_exec_time / nullif(sum(total_exec_time) OVER (), 0), 0) AS share
   FROM {relation}
- WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)
  ORDER BY {order} DESC, queryid
  LIMIT %s
 """
@@ -391,13 +391,7 @@ SELECT query, calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, row
 
 def pg_stat_statements_missing(conn: psycopg.Connection[Any]) -> str | None:
     """Why pg_stat_statements cannot be read here (with how to enable it), or None."""
-    row = _rows(
-        conn,
-        "SELECT current_setting('server_version_num')::int AS version,"
-        " 'pg_stat_statements' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
-        " AS preloaded,"
-        " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed",
-    )[0]
+    row = _statements_state(conn)
     if row["version"] < 130000:
         return "slow-queries needs PostgreSQL 13 or newer (pg_stat_statements.total_exec_time)"
     if not row["preloaded"]:
@@ -407,7 +401,18 @@ def pg_stat_statements_missing(conn: psycopg.Connection[Any]) -> str | None:
     return None
 
 
-SLOW_QUERY_ORDERS = {"total": "total_exec_time", "mean": "mean_exec_time"}
+def _statements_state(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    return _rows(
+        conn,
+        "SELECT current_setting('server_version_num')::int AS version,"
+        " 'pg_stat_statements' = ANY(string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))"
+        " AS preloaded,"
+        " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS installed,"
+        " current_database() AS database",
+    )[0]
+
+
+SLOW_QUERY_ORDERS = {"total": "total_exec_time", "mean": "mean_exec_time", "calls": "calls"}
 
 
 def _order_column(order: str) -> str:
@@ -416,18 +421,48 @@ def _order_column(order: str) -> str:
     return SLOW_QUERY_ORDERS[order]
 
 
+# Where the managed cluster installs pg_stat_statements (nself.runtime.local): a database of
+# its own, so the project's schema holds no extension its migrations do not declare. The
+# view shows the statements of every database, so a database without the extension is
+# read from there, or from `postgres`, where hosted servers often have it.
+STATEMENTS_DATABASE = "nself_stats"
+STATEMENTS_DATABASES = (STATEMENTS_DATABASE, "postgres")
+
+
 def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: int = 10) -> SlowQueryReport:
     column = _order_column(order)
     missing = pg_stat_statements_missing(conn)
     if missing is not None:
+        state = _statements_state(conn)
+        if state["preloaded"] and state["version"] >= 130000:
+            existing = {
+                r["datname"]
+                for r in _rows(conn, "SELECT datname FROM pg_database WHERE datallowconn AND datname = ANY(%s)", (list(STATEMENTS_DATABASES),))
+            }
+            for other in (d for d in STATEMENTS_DATABASES if d in existing and d != state["database"]):
+                found = _statements_elsewhere(conn, other, state["database"], column, limit)
+                if found is not None:
+                    return SlowQueryReport(True, None, order, found)
         return SlowQueryReport(False, missing, order)
-    schema = _rows(
+    return SlowQueryReport(True, None, order, _statements(conn, current_database(conn), column, limit) or ())
+
+
+def current_database(conn: psycopg.Connection[Any]) -> str:
+    return str(_rows(conn, "SELECT current_database() AS d")[0]["d"])
+
+
+def _statements(
+    conn: psycopg.Connection[Any], database: str, column: str, limit: int
+) -> tuple[SlowQuery, ...] | None:
+    found = _rows(
         conn,
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
         " WHERE e.extname = 'pg_stat_statements'",
-    )[0]["nspname"]
-    sql = SLOW_QUERIES.format(order=column, relation=qualified_name(schema, "pg_stat_statements"))
-    queries = tuple(
+    )
+    if not found:
+        return None
+    sql = SLOW_QUERIES.format(order=column, relation=qualified_name(found[0]["nspname"], "pg_stat_statements"))
+    return tuple(
         SlowQuery(
             r["query"],
             int(r["calls"]),
@@ -436,9 +471,26 @@ def slow_queries_on(conn: psycopg.Connection[Any], order: str = "total", limit: 
             int(r["rows"]),
             float(r["share"]),
         )
-        for r in _rows(conn, sql, (limit,))
+        for r in _rows(conn, sql, (database, limit))
     )
-    return SlowQueryReport(True, None, order, queries)
+
+
+def _statements_elsewhere(
+    conn: psycopg.Connection[Any], other_database: str, database: str, column: str, limit: int
+) -> tuple[SlowQuery, ...] | None:
+    """The statements of `database` read from the view in `other_database`, when the
+    extension is installed there (and this role may connect to it)."""
+    import psycopg
+
+    try:
+        other = psycopg.connect(
+            conn.info.dsn, password=conn.info.password, dbname=other_database, autocommit=True, connect_timeout=5
+        )
+    except psycopg.Error:
+        return None
+    with other:
+        other.execute("SET search_path = ''")
+        return _statements(other, database, column, limit)
 
 
 def slow_queries(url: str, order: str = "total", limit: int = 10) -> SlowQueryReport:
@@ -507,7 +559,15 @@ def locks_on(conn: psycopg.Connection[Any], limit: int | None = None) -> tuple[L
         )
         for r in rows
     )
+    found = tuple(sorted(found, key=_lock_group))
     return found[:limit] if limit is not None else found
+
+
+def _lock_group(lock: Lock) -> tuple[int, int, bool, str, str]:
+    """Locks grouped by session: the sessions that wait first, then those that block
+    them, then the rest; each session's ungranted lock first."""
+    rank = 0 if lock.blocked_by else 1 if lock.blocking else 2
+    return rank, lock.pid, lock.granted, lock.relation or "", lock.mode
 
 
 def locks(url: str, limit: int | None = None) -> tuple[Lock, ...]:

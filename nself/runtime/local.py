@@ -76,9 +76,14 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
         notes += ("an interrupted restore left the data directory aside: it was put back",)
     cluster.init()
     _record_identity(project, environment, cluster)
-    if _turn_on_archiving(project, cluster) and cluster.running:
+    archiving = _turn_on_archiving(project, cluster)
+    statements = cluster.preload("pg_stat_statements")
+    if (archiving or statements) and cluster.running:
         cluster.restart()
-        notes = ("WAL archiving turned on: the cluster was restarted once",)
+        turned_on = " and ".join(
+            what for what, changed in (("WAL archiving", archiving), ("pg_stat_statements", statements)) if changed
+        )
+        notes += (f"{turned_on} turned on: the cluster was restarted once",)
     cluster.start()
     check_owner(project, environment, cluster)
     platform = managed_platform(project, environment)
@@ -87,6 +92,7 @@ def start_local(project: Project, environment: Environment) -> ClusterStatus:
 
         if ensure_platform(environment.url(), platform):
             notes += (f"the database got the {platform.name} platform's base (roles, schemas, auth, storage)",)
+    _create_statements_extension(cluster)
     return replace(status_local(project, environment), notes=notes)
 
 
@@ -143,6 +149,23 @@ def check_owner(project: Project, environment: Environment, cluster: LocalCluste
         f"port {cluster.port} of environment {environment.name!r} is held by {owner}; "
         f"stop it, or give {environment.name!r} another port in {project.config_path}"
     )
+
+
+def _create_statements_extension(cluster: LocalCluster) -> None:
+    """pg_stat_statements in a database of its own, not in the project's (whose schema
+    stays what its migrations say): `db inspect` reads every database's statements from
+    there (nself.runtime.inspect.STATEMENTS_DATABASE)."""
+    from nself.backends.sql.ddl import quote_ident
+    from nself.runtime.inspect import STATEMENTS_DATABASE
+
+    with connect(cluster.url(), autocommit=True, connect_timeout=5) as conn:
+        preloaded = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+        if not preloaded or "pg_stat_statements" not in str(preloaded[0]):
+            return
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (STATEMENTS_DATABASE,)).fetchone() is None:
+            conn.execute(f"CREATE DATABASE {quote_ident(STATEMENTS_DATABASE)}".encode())
+    with connect(cluster.url(STATEMENTS_DATABASE), autocommit=True, connect_timeout=5) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
 
 
 def _turn_on_archiving(project: Project, cluster: LocalCluster) -> bool:

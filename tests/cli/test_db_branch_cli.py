@@ -70,7 +70,8 @@ def test_writes_on_a_branch_stay_on_it(project: tuple[Path, dict[str, str]]) -> 
     main = env["NSELF_BRANCH_DEV_URL"]
     branch = main + "__work"
     nself(root, env, "branch", "create", "work", "--env", "dev")
-    nself(root, env, "branch", "switch", "work", "--env", "dev")
+    switched = json.loads(nself(root, env, "branch", "switch", "work", "--env", "dev", "--json"))
+    assert (switched["name"], switched["database"]) == ("work", branch.rsplit("/", 1)[1])
     nself(root, env, "query", "INSERT INTO notes (body) VALUES ('on work')", "--env", "dev")
     assert (count(main), count(branch)) == (1, 2)
     listed = json.loads(nself(root, env, "branch", "list", "--env", "dev", "--json"))
@@ -89,7 +90,8 @@ def test_writes_on_a_branch_stay_on_it(project: tuple[Path, dict[str, str]]) -> 
     )
     assert [r["body"] for r in rows] == ["first", "on main", "on main again"]
 
-    nself(root, env, "branch", "delete", "work", "--yes", "--env", "dev")
+    deleted = json.loads(nself(root, env, "branch", "delete", "work", "--yes", "--env", "dev", "--json"))
+    assert (deleted["name"], deleted["database"]) == ("work", branch.rsplit("/", 1)[1])
     assert branch.rsplit("/", 1)[1] not in databases(main)
 
 

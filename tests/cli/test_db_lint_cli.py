@@ -155,3 +155,37 @@ def test_env_reads_the_live_database(project: Path, database: str) -> None:
     assert (result.code, result.stdout) == (1, EXPECTED_TEXT)
     unknown = run_nself("db", "lint", "--env", "nowhere", cwd=project)
     assert unknown.code == 1 and "--env: no environment 'nowhere'" in unknown.stderr
+
+
+def test_pending_migrations_and_function_bodies_of_a_live_database(tmp_path: Path, database: str) -> None:
+    """Linting an environment also judges the project's pending migration files against
+    it, and checks PL/pgSQL bodies with plpgsql_check when the server has it."""
+    from nself.runtime.migrate import apply_migrations
+
+    folder = tmp_path / "nself" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "001_t.sql").write_text("-- migrate:up\nCREATE TABLE public.t (id int PRIMARY KEY, nosuch int);\n")
+    apply_migrations(database, folder)
+    run_sql(
+        database,
+        "CREATE FUNCTION public.broken() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT missing FROM public.t); END $$;",
+    )
+    (folder / "002_more.sql").write_text(
+        "-- migrate:up\nALTER TABLE public.t ADD COLUMN owner int NOT NULL;\nCREATE INDEX t_owner ON public.t (owner);\n"
+    )
+    (tmp_path / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_TEST_LINT_URL"\n')
+    done = run_nself("db", "lint", "--env", "staging", "--json", cwd=tmp_path, env={"NSELF_TEST_LINT_URL": database})
+    found = {(f["rule"], f["object"]["name"]): f for f in json.loads(done.stdout)}
+    assert found[("add-not-null-column", "t.owner")]["message"].startswith("nself/migrations/002_more.sql:2: ")
+    assert found[("index-not-concurrent", "t")]["message"].startswith("nself/migrations/002_more.sql:3: ")
+    assert done.code == 1  # an error-level finding
+    plpgsql_check = Path("/usr/share/postgresql/15/extension/plpgsql_check.control").exists()
+    assert (("plpgsql-check", "broken()") in found) == plpgsql_check
+    offline = run_nself("db", "lint", "--from", "nself/migrations", "--json", cwd=tmp_path)
+    assert not {f["rule"] for f in json.loads(offline.stdout)} & {"add-not-null-column", "index-not-concurrent"}
+    rules = run_nself("db", "lint", "--list-rules", cwd=tmp_path).stdout
+    assert "type-change-rewrite (warning)" in rules and "plpgsql-check (error)" in rules
+    only = run_nself(
+        "db", "lint", "--env", "staging", "--rule", "type-change-rewrite", cwd=tmp_path, env={"NSELF_TEST_LINT_URL": database}
+    )
+    assert (only.code, only.stdout) == (0, "no findings\n")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import pytest
 
 from tests.clitools import Result, run_nself
 from tests.conftest import run_sql
@@ -167,3 +168,100 @@ def test_locks_name_the_waiting_session_and_its_blocker(tmp_path: Path, database
     ]
     first = table.stdout.splitlines()[1].split()
     assert first[:3] == [str(waiter_pid), str(holder_pid), "relation"]
+
+
+def test_every_report_prints_a_table_and_json(
+    tmp_path: Path, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process (typer's runner: 22 subprocesses would take half a minute)."""
+    from typer.testing import CliRunner
+
+    from nself.cli.main import app
+
+    run_sql(database, SCHEMA)
+    (tmp_path / "nself.toml").write_text(f'[environments.staging]\nurl = "env:{VARIABLE}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(VARIABLE, with_password(database))
+    runner = CliRunner()
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(app, ["db", "inspect", *args, "--env", "staging"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+        assert result.exit_code == 0, (args, result.output)
+        assert PASSWORD not in result.output
+        return result.output
+
+    for name in (
+        "table-sizes", "total-table-size", "index-sizes", "total-index-size", "table-record-counts",
+        "seq-scans", "vacuum-stats", "long-running-queries", "blocking", "role-connections",
+        "replication-slots",
+    ):
+        assert invoke(name).strip(), name
+        assert isinstance(json.loads(invoke(name, "--json")), list), name
+    sizes = json.loads(invoke("total-table-size", "--json"))
+    with psycopg.connect(database) as conn:
+        oracle = conn.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN ('authors', 'books')"
+        ).fetchall()
+    assert {r["name"]: r["size_bytes"] for r in sizes} == dict(oracle)
+    assert len(json.loads(invoke("index-sizes", "--json", "-n", "1"))) == 1
+    table = invoke("total-table-size")
+    assert table.splitlines()[0].split() == ["schema", "name", "size"]
+
+
+def test_report_writes_a_folder(tmp_path: Path, database: str) -> None:
+    run_sql(database, SCHEMA)
+    out = tmp_path / "audit"
+    done = nself(tmp_path, database, "db", "inspect", "report", "--env", "staging", "-o", str(out), "--json")
+    assert done.code == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["format"] == "csv" and isinstance(summary["duration_ms"], int)
+    assert {Path(r["path"]).name for r in summary["reports"]} == {p.name for p in out.iterdir()}
+    assert "table-record-counts.csv" in {p.name for p in out.iterdir()}
+    bad = nself(tmp_path, database, "db", "inspect", "report", "--env", "staging", "--format", "xml")
+    assert bad.code == 1 and bad.stderr.startswith("error: --format") and "Traceback" not in bad.stderr
+
+
+def test_statements_work_on_a_fresh_managed_project(tmp_path: Path) -> None:
+    """The managed cluster preloads pg_stat_statements and installs it in a database of
+    its own: `calls`, `outliers` and `slow-queries` read the project's statements from
+    there, and the project's own schema has no extension it did not ask for."""
+    from nself.runtime.cluster import free_port
+
+    tmp_path.chmod(0o755)
+    assert run_nself("init", cwd=tmp_path).code == 0
+    config = tmp_path / "nself.toml"
+    config.write_text(config.read_text().replace("port = 54329", f"port = {free_port()}"))
+    try:
+        started = run_nself("db", "start", "--json", cwd=tmp_path)
+        assert started.code == 0, started.stderr
+        status_url = json.loads(run_nself("db", "status", "--json", cwd=tmp_path).stdout)["url"]
+        with psycopg.connect(status_url, autocommit=True) as conn:
+            database = conn.execute("SELECT current_database()").fetchone()
+            for _ in range(4):
+                conn.execute("SELECT 41 + 1 AS answer_for_inspect")
+            assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone() == (0,)
+        assert database is not None
+        calls = json.loads(run_nself("db", "inspect", "calls", "--json", "-n", "100", cwd=tmp_path).stdout)
+        assert calls["available"] is True, calls
+        mine = [q for q in calls["queries"] if "answer_for_inspect" in q["query"]]
+        with psycopg.connect(status_url.rsplit("/", 1)[0] + "/nself_stats") as conn:
+            oracle = conn.execute(
+                "SELECT calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                " WHERE d.datname = %s AND query LIKE %s",
+                (database[0], "%answer_for_inspect%"),
+            ).fetchone()
+        assert oracle is not None and [q["calls"] for q in mine] == [oracle[0]] == [4]
+        outliers = run_nself("db", "inspect", "outliers", cwd=tmp_path)
+        assert outliers.code == 0 and "total ms" in outliers.stdout
+    finally:
+        run_nself("db", "stop", cwd=tmp_path)
+
+
+def test_help_shows_flags_bare_and_completion_script() -> None:
+    here = Path(__file__).parent
+    helptext = run_nself("db", "lint", "--help", cwd=here).stdout
+    assert "--json" in helptext and "<bool>" not in helptext
+    script = run_nself("--show-completion", "bash", cwd=here)
+    assert script.code == 0 and "complete -o default -F _nself_completion nself" in script.stdout
+    completed = run_nself("db", "ins", cwd=here, env={"_NSELF_COMPLETE": "complete_bash", "COMP_WORDS": "nself db ins", "COMP_CWORD": "2"})
+    assert completed.stdout.split() == ["inspect"]

@@ -265,6 +265,30 @@ def test_slow_queries_from_pg_stat_statements(statements_cluster: LocalCluster) 
     assert len(inspect.slow_queries(url, limit=1).queries) == 1
 
 
+def test_statements_of_a_database_without_the_extension_are_read_from_postgres(
+    statements_cluster: LocalCluster,
+) -> None:
+    """The view in one database shows every database's statements: a database without the
+    extension gets its own (and only its own) from `postgres`, where it is installed."""
+    with psycopg.connect(statements_cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = 'shop'").fetchone() is None:
+            conn.execute("CREATE DATABASE shop")
+    shop = statements_cluster.url("shop")
+    with psycopg.connect(shop, autocommit=True) as conn:
+        for _ in range(5):
+            conn.execute("SELECT 'only in shop' AS marker")
+    by_calls = inspect.slow_queries(shop, order="calls", limit=100)
+    assert by_calls.available
+    with psycopg.connect(statements_cluster.url(), autocommit=True) as conn:
+        oracle = conn.execute(
+            "SELECT query, calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'shop')"
+        ).fetchall()
+    assert sorted((q.query, q.calls) for q in by_calls.queries) == sorted(oracle)
+    assert ("SELECT $1 AS marker", 5) in {(q.query, q.calls) for q in by_calls.queries}
+    assert [q.calls for q in by_calls.queries] == sorted((q.calls for q in by_calls.queries), reverse=True)
+
+
 # --------------------------------------------------------------------------- index list
 
 

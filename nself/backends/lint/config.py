@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from nself.backends.lint.findings import LEVELS, Level, LintSettings
+from nself.backends.lint.migration_safety import LIVE_RULES, MIGRATION_RULES
 from nself.backends.lint.rules import RULES
 from nself.errors import OptionError, SourceError, line_containing
 
 FAIL_ON_CHOICES = (*LEVELS, "never")
+
+# Every rule id: the catalog rules, the migration rules and the live ones.
+ALL_RULE_IDS = RULES.keys() | MIGRATION_RULES.keys() | LIVE_RULES.keys()
 
 
 def lint_settings(
@@ -47,7 +51,7 @@ def lint_settings(
 
 def _rule_ids(ids: Iterable[str], option: str) -> frozenset[str]:
     chosen = frozenset(ids)
-    unknown = sorted(chosen - RULES.keys())
+    unknown = sorted(chosen - ALL_RULE_IDS)
     if unknown:
         raise OptionError(f"{option}: unknown rule {unknown[0]!r} (see `nself db lint --list-rules`)")
     return chosen
@@ -70,7 +74,7 @@ def _from_file(section: object, path: Path) -> LintSettings:
         if key == "skip":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise error("skip", 'lint.skip must be a list of rule ids, e.g. skip = ["varchar-length"]')
-            unknown = sorted(set(value) - RULES.keys())
+            unknown = sorted(set(value) - ALL_RULE_IDS)
             if unknown:
                 raise error(unknown[0], f"lint.skip: unknown rule {unknown[0]!r}")
             skip = frozenset(value)
@@ -78,7 +82,7 @@ def _from_file(section: object, path: Path) -> LintSettings:
             if value not in FAIL_ON_CHOICES:
                 raise error("fail-on", f"lint.fail-on must be one of {', '.join(FAIL_ON_CHOICES)}")
             fail_on = value
-        elif key in RULES:
+        elif key in ALL_RULE_IDS:
             if value == "off":
                 skip |= {key}
             elif value in LEVELS:

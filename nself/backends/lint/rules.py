@@ -18,6 +18,7 @@ from nself.backends.lint.findings import Check, Finding, Issue, Level, LintSetti
 from nself.ir import Catalog
 from nself.ir.model import (
     ExclusionConstraint,
+    ForeignKey,
     IndexKey,
     PrimaryKey,
     Table,
@@ -194,8 +195,11 @@ def no_primary_key(catalog: Catalog) -> Iterable[Issue]:
 
 @rule("fk-without-index", "warning", "foreign key whose columns do not lead any index")
 def fk_without_index(catalog: Catalog) -> Iterable[Issue]:
-    for table in _own_tables(catalog):
-        leading = [s.key_columns for s in _index_shapes(catalog, table) if s.predicate is None]
+    # Partitions too: the IR holds the keys declared on a partition itself (not those it
+    # copies from its parent), and the parent's indexes are copied onto it, so they count.
+    for table in catalog.tables:
+        lineage = [table, *_ancestors(catalog, table)]
+        leading = [s.key_columns for t in lineage for s in _index_shapes(catalog, t) if s.predicate is None]
         for fk in table.foreign_keys:
             wanted = set(fk.columns)
             if any(
@@ -213,19 +217,65 @@ def fk_without_index(catalog: Catalog) -> Iterable[Issue]:
             )
 
 
+@rule("fk-on-partition", "info", "foreign key declared on a partition, not on its partitioned table")
+def fk_on_partition(catalog: Catalog) -> Iterable[Issue]:
+    for table in catalog.tables:
+        ancestors = _ancestors(catalog, table)
+        if not ancestors:
+            continue
+        declared = {_fk_target(fk) for parent in ancestors for fk in parent.foreign_keys}
+        root = ancestors[-1]
+        for fk in table.foreign_keys:
+            if _fk_target(fk) in declared:
+                continue
+            yield Issue(
+                table.schema,
+                f"{table.name}.{fk.name}",
+                "constraint",
+                f"foreign key {fk.name} is declared on partition {table.name} only: rows of the other "
+                f"partitions of {root.name} are not checked",
+                f"declare it on {_qualified(root.schema, root.name)} (PostgreSQL then adds it to every "
+                "partition) and drop this one",
+            )
+
+
+def _fk_target(fk: ForeignKey) -> tuple[tuple[str, ...], str, str, tuple[str, ...]]:
+    return fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns
+
+
+def _ancestors(catalog: Catalog, table: Table) -> list[Table]:
+    """The tables `table` is a partition of, nearest first."""
+    found: list[Table] = []
+    current = table
+    while current.partition_of is not None:
+        parent = catalog.table(current.partition_of.parent_schema, current.partition_of.parent)
+        if parent is None or parent in found:
+            break
+        found.append(parent)
+        current = parent
+    return found
+
+
 @rule("duplicate-index", "warning", "index with the same keys, predicate and method as another")
 def duplicate_index(catalog: Catalog) -> Iterable[Issue]:
-    for table in _own_tables(catalog):
+    # On a partition the indexes of the tables it is a partition of count (PostgreSQL
+    # copies them onto it): a partition's own index equal to one of those is reported;
+    # the copies themselves are reported on the parent.
+    for table in catalog.tables:
+        ancestors = _ancestors(catalog, table)
+        inherited = {s.signature: t.name for t in ancestors for s in _index_shapes(catalog, t)}
         groups: dict[object, list[_IndexShape]] = defaultdict(list)
         for shape in _index_shapes(catalog, table):
             groups[shape.signature].append(shape)
         for shapes in groups.values():
             kept, *others = sorted(shapes, key=_IndexShape.preference)
-            for shape in others:
+            parent = inherited.get(kept.signature)
+            for shape in [kept, *others] if parent is not None else others:
+                what = f"an index of {parent} (copied onto every partition)" if parent else kept.described()
                 yield _index_issue(
                     table,
                     shape,
-                    f"{shape.described()} on {table.name} duplicates {kept.described()}",
+                    f"{shape.described()} on {table.name} duplicates {what}",
                     f"DROP INDEX {_qualified(table.schema, shape.name)}: every write maintains both",
                 )
 

@@ -28,7 +28,7 @@ ORACLES: dict[str, str] = {
     "fk-without-index": f"""
         SELECT n.nspname, c.relname || '.' || k.conname
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE k.contype = 'f' AND k.conparentid = 0 AND NOT c.relispartition AND {USER_RELATION}
+        WHERE k.contype = 'f' AND k.conparentid = 0 AND {USER_RELATION}
           AND NOT EXISTS (
             SELECT 1 FROM pg_index i
             WHERE i.indrelid = c.oid AND i.indpred IS NULL AND i.indnkeyatts >= cardinality(k.conkey)
@@ -36,10 +36,12 @@ ORACLES: dict[str, str] = {
                 = (SELECT array_agg(x ORDER BY x) FROM unnest(k.conkey) x))
     """,
     # Indexes equal in every pg_index column that shapes lookups; of each group, all but the
-    # one kept (a constraint's first, then unique ones, then by name) are reported.
+    # one kept (a copy of a parent's index on a partition first, then a constraint's, then
+    # unique ones, then by name) are reported; copies are reported on their parent.
     "duplicate-index": f"""
         WITH idx AS (
           SELECT n.nspname, c.relname, ic.relname AS iname, k.conname, k.contype, i.indisunique,
+                 ic.relispartition AS copy,
                  (i.indkey::text, i.indnkeyatts, i.indclass::text, i.indcollation::text, i.indoption::text,
                   pg_get_expr(i.indexprs, i.indrelid), pg_get_expr(i.indpred, i.indrelid), ic.relam)::text
                    AS signature
@@ -47,20 +49,34 @@ ORACLES: dict[str, str] = {
           JOIN pg_namespace n ON n.oid = c.relnamespace
           LEFT JOIN pg_constraint k
             ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')
-          WHERE NOT c.relispartition AND {USER_RELATION}
+          WHERE {USER_RELATION}
         ), ranked AS (
           SELECT *, row_number() OVER (
             PARTITION BY nspname, relname, signature
-            ORDER BY CASE contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2
+            ORDER BY NOT copy, CASE contype WHEN 'p' THEN 0 WHEN 'u' THEN 1 WHEN 'x' THEN 2
                      ELSE CASE WHEN indisunique THEN 3 ELSE 4 END END,
                      coalesce(conname, iname) COLLATE "C") AS rank
           FROM idx)
         SELECT nspname, CASE WHEN conname IS NULL THEN iname ELSE relname || '.' || conname END
-        FROM ranked WHERE rank > 1
+        FROM ranked WHERE rank > 1 AND NOT copy
     """,
     # A plain btree index whose keys (each as pg_get_indexdef prints it, with its operator
     # class, collation and sort options) begin a longer btree index's keys, under the same
     # predicate, the longer index holding its INCLUDE columns too.
+    # A foreign key declared on a partition (not copied from a parent: conparentid = 0)
+    # that none of the tables it is a partition of declares (same columns, same target).
+    "fk-on-partition": f"""
+        SELECT n.nspname, c.relname || '.' || k.conname
+        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE k.contype = 'f' AND k.conparentid = 0 AND c.relispartition AND {USER_RELATION}
+          AND NOT EXISTS (
+            SELECT 1 FROM pg_partition_ancestors(c.oid) a JOIN pg_constraint p ON p.conrelid = a.relid
+            WHERE a.relid <> c.oid AND p.contype = 'f' AND p.confrelid = k.confrelid AND p.confkey = k.confkey
+              AND ARRAY(SELECT attname FROM unnest(p.conkey) WITH ORDINALITY u(n, o)
+                        JOIN pg_attribute ON attrelid = p.conrelid AND attnum = u.n ORDER BY o)
+                = ARRAY(SELECT attname FROM unnest(k.conkey) WITH ORDINALITY u(n, o)
+                        JOIN pg_attribute ON attrelid = k.conrelid AND attnum = u.n ORDER BY o))
+    """,
     "redundant-index": f"""
         WITH idx AS (
           SELECT n.nspname, ic.relname AS iname, i.indrelid, i.indexrelid, i.indisunique, i.indnkeyatts,

@@ -44,8 +44,18 @@ CASES = [
            CREATE TABLE second (x int, parent_id int REFERENCES parent);
            CREATE INDEX second_idx ON second (x, parent_id);
            CREATE TABLE pair (a int, b int, FOREIGN KEY (a, b) REFERENCES parent (id, k));
-           CREATE INDEX pair_idx ON pair (a);""",
+           CREATE INDEX pair_idx ON pair (a);
+           CREATE TABLE ev (id int, parent_id int, at int) PARTITION BY RANGE (at);
+           CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (10);
+           ALTER TABLE ev1 ADD CONSTRAINT ev1_parent FOREIGN KEY (parent_id) REFERENCES parent;""",
         """CREATE TABLE parent (id int PRIMARY KEY, k int, UNIQUE (id, k));
+           CREATE TABLE ev (id int, parent_id int, at int) PARTITION BY RANGE (at);
+           CREATE INDEX ev_parent ON ev (parent_id);
+           CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (10);
+           ALTER TABLE ev1 ADD CONSTRAINT ev1_parent FOREIGN KEY (parent_id) REFERENCES parent;
+           CREATE TABLE ev2 PARTITION OF ev FOR VALUES FROM (10) TO (20);
+           CREATE INDEX ev2_parent ON ev2 (parent_id, id);
+           ALTER TABLE ev2 ADD CONSTRAINT ev2_parent FOREIGN KEY (parent_id) REFERENCES parent;
            CREATE TABLE lead (parent_id int REFERENCES parent, x int);
            CREATE INDEX lead_idx ON lead (parent_id, x);
            CREATE TABLE keyed (parent_id int PRIMARY KEY REFERENCES parent);
@@ -57,7 +67,25 @@ CASES = [
             "partial.partial_parent_id_fkey",
             "second.second_parent_id_fkey",
             "pair.pair_a_b_fkey",
+            "ev1.ev1_parent",
         ),
+    ),
+    Case(
+        "fk-on-partition",
+        """CREATE TABLE parent (id int PRIMARY KEY);
+           CREATE TABLE ev (id int, parent_id int, at int) PARTITION BY RANGE (at);
+           CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (10);
+           ALTER TABLE ev1 ADD CONSTRAINT ev1_parent FOREIGN KEY (parent_id) REFERENCES parent;
+           CREATE TABLE sub (id int, parent_id int, at int) PARTITION BY RANGE (at);
+           CREATE TABLE sub1 PARTITION OF sub FOR VALUES FROM (0) TO (10) PARTITION BY RANGE (id);
+           CREATE TABLE sub11 PARTITION OF sub1 FOR VALUES FROM (0) TO (10);
+           ALTER TABLE sub11 ADD CONSTRAINT sub11_parent FOREIGN KEY (parent_id) REFERENCES parent;""",
+        """CREATE TABLE parent (id int PRIMARY KEY);
+           CREATE TABLE ev (id int, parent_id int REFERENCES parent, at int) PARTITION BY RANGE (at);
+           CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (10);
+           CREATE INDEX ev_parent ON ev (parent_id);
+           CREATE TABLE plain (parent_id int REFERENCES parent);""",
+        ("ev1.ev1_parent", "sub11.sub11_parent"),
     ),
     Case(
         "duplicate-index",
@@ -65,7 +93,14 @@ CASES = [
            CREATE INDEX t_b1 ON t (b);
            CREATE INDEX t_b2 ON t (b);
            CREATE INDEX t_a ON t (a);
-           CREATE UNIQUE INDEX t_c ON t (c);""",
+           CREATE UNIQUE INDEX t_c ON t (c);
+           CREATE TABLE ev (id int, at int, v int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+           CREATE INDEX ev_v ON ev (v);
+           CREATE TABLE ev1 PARTITION OF ev FOR VALUES FROM (0) TO (10);
+           CREATE INDEX ev1_v ON ev1 (v);
+           CREATE INDEX ev1_v2 ON ev1 (at);
+           CREATE INDEX ev1_v3 ON ev1 (at);
+           CREATE UNIQUE INDEX ev1_key ON ev1 (id, at);""",
         """CREATE TABLE t (a int PRIMARY KEY, b int, c int);
            CREATE INDEX t_b ON t (b);
            CREATE INDEX t_b_partial ON t (b) WHERE b > 0;
@@ -73,7 +108,7 @@ CASES = [
            CREATE INDEX t_b_desc ON t (b DESC);
            CREATE INDEX t_b_include ON t (b) INCLUDE (c);
            CREATE INDEX t_lower ON t ((b + 1));""",
-        ("t_b2", "t_a", "t_c"),
+        ("t_b2", "t_a", "t_c", "ev1_v", "ev1_v3", "ev1_key"),
     ),
     Case(
         "redundant-index",
