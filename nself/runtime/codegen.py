@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
+from nself.backends.types.common import TypesWarning
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import NselfError, OptionError, SourceError, line_containing
@@ -76,6 +79,48 @@ class Generated:
     @property
     def stale(self) -> bool:
         return self.current != self.text
+
+
+def single_output(
+    project: Project,
+    language: str,
+    options: Mapping[str, Any],
+    source: str | None,
+    path: Path | None,
+) -> TypeOutput:
+    """What a single-language command (`nself types go -o x.go`) renders: `options` given on
+    the command line over those of `[types.<language>]` in nself.toml when that output is
+    the one written (no `-o`, or `-o` naming its file), so `--check` compares a file with
+    what `nself types` writes there. `source`: --from (None: the configured source, else
+    the default)."""
+    configured = next((o for o in configured_outputs(project) if o.language == language), None)
+    if configured is not None and (path is None or path.resolve() == configured.path.resolve()):
+        chosen = source if source is not None else configured.source
+        return TypeOutput(language, path or configured.path, {**configured.options, **options}, chosen)
+    return TypeOutput(language, path or Path("-"), dict(options), source)
+
+
+def render_output(project: Project, output: TypeOutput) -> str:
+    """The text of one output, its source read here (relative to the project root, as in
+    nself.toml; None: the default source)."""
+    catalog = load_catalog(_resolve_source(output.source, project), project)
+    return render_types(output.language, catalog, output.options)
+
+
+@contextmanager
+def type_warnings() -> Iterator[list[str]]:
+    """Collects the TypesWarnings of the renders run inside (a name a language refuses,
+    renamed), each message once, into the list it yields, for the CLI to print."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TypesWarning)
+        yield found
+    for warning in caught:
+        if issubclass(warning.category, TypesWarning):
+            if str(warning.message) not in found:
+                found.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def default_source(project: Project) -> str | None:

@@ -40,6 +40,12 @@ from nself.ir.model import (
 )
 from nself.ir.types import array_dims, split_type_name, unquote_identifier
 
+
+class TypesWarning(UserWarning):
+    """Something a backend changed to make the output valid (a name its language refuses
+    renamed): `warnings.warn(message, TypesWarning)`; the CLI prints each as a warning line."""
+
+
 # --------------------------------------------------------------------------- identifiers
 
 _WORD = re.compile(r"[A-Z0-9]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")

@@ -8,7 +8,9 @@ json.RawMessage are not wrapped: nil is NULL), and so are array elements that ma
 written to JSON as a number); json/jsonb are json.RawMessage; date and timestamps are
 time.Time; the other types are strings in PostgreSQL's text form (docs/types.md, Go).
 
-Every field carries the database name in its `json:"..."` tag. Insert and Update fields that
+Every field carries the database name in its `json:"..."` tag (a name encoding/json refuses
+as a tag, with a quote or a comma, is tagged with those characters turned into underscores,
+and a TypesWarning says so). Insert and Update fields that
 may be left out are one pointer above the Row field's type, tagged `omitempty`: nil is "left
 out", a pointer to nil is NULL (`**string`, `*[]string`), a pointer to a value is the value;
 the file's generic helpers Value, NullableValue and Null make them."""
@@ -17,24 +19,27 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
+    TypesWarning,
     comment_lines,
     composite_fields,
     make_identifier,
     member_names,
     named_type_objects,
+    pascal_case,
     row_relations,
     split_words,
     table_column_rules,
     type_names,
 )
 from nself.collector import collector_paused
-from nself.errors import NselfError, OptionError
+from nself.errors import OptionError
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 from nself.templating import render_template
 
@@ -232,11 +237,55 @@ def go_name(name: str) -> str:
 
 def field_names(db_names: Sequence[str]) -> list[str]:
     """Unique exported field names; a leading digit gets an 'X' ('2nd_line' -> 'X2ndLine':
-    an underscore would make the field unexported and invisible to encoding/json)."""
+    an underscore would make the field unexported and invisible to encoding/json).
+
+    Names that collide in Go's initialism style ('id' and 'ID', 'user_id' and 'userId')
+    are told apart by a better name than a number where there is one: the name without
+    initialisms ('Id', 'UserId'); then a number without an underscore, as Go names have
+    none ('ID2')."""
     names = [_field_identifier(n) for n in db_names]
-    if len(set(names)) == len(names):  # what member_names gives when nothing collides
+    if len(set(names)) == len(names):  # nothing collides
         return names
-    return member_names(db_names, go_name, digit_prefix="X", empty="Field")
+    result: dict[int, str] = {}
+    used: set[str] = set()
+    # A name nothing else wants keeps it, whatever comes first.
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    used.update(n for n, k in counts.items() if k == 1)
+
+    def spelled_so(index: int) -> bool:
+        """The database name already is the Go name but for its first letter ('ID',
+        'userID'): that column keeps the Go name ('id' then gets 'Id')."""
+        db_name = re.sub(r"[^A-Za-z0-9]", "", db_names[index])
+        return db_name[:1].upper() + db_name[1:] == names[index]
+
+    plains = [make_identifier(n, pascal_case, digit_prefix="X", empty="Field") for n in db_names]
+
+    def spelled_plain(index: int) -> bool:
+        """The database name is the name without initialisms ('userId' -> 'UserId')."""
+        db_name = re.sub(r"[^A-Za-z0-9]", "", db_names[index])
+        return db_name[:1].upper() + db_name[1:] == plains[index]
+
+    order = sorted(
+        range(len(names)),
+        key=lambda i: (counts[names[i]] == 1, not spelled_so(i), not spelled_plain(i), i),
+    )
+    for index in order:
+        name, plain = names[index], plains[index]
+        if counts[name] == 1:
+            result[index] = name
+            continue
+        candidates = [plain, name] if spelled_plain(index) else [name, plain]
+        chosen = next((c for c in candidates if c not in used), None)
+        number = 2
+        while chosen is None:
+            if f"{name}{number}" not in used:
+                chosen = f"{name}{number}"
+            number += 1
+        used.add(chosen)
+        result[index] = chosen
+    return [result[i] for i in range(len(names))]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -251,14 +300,33 @@ def valid_json_tag(name: str) -> bool:
     return _VALID_JSON_TAG.fullmatch(name) is not None
 
 
+def tag_name(db_name: str) -> str:
+    """`db_name` as a json tag name: itself when encoding/json accepts it, else with every
+    character it refuses (quotes, backslashes, commas, control characters) turned into an
+    underscore ('a,b' -> 'a_b')."""
+    if valid_json_tag(db_name):
+        return db_name
+    renamed = "".join(c if _VALID_JSON_TAG.fullmatch(c) else "_" for c in db_name)
+    return renamed
+
+
+def tag_warning(db_name: str, owner: str) -> str:
+    """What a user is told when `db_name` cannot be a json tag (see tag_name)."""
+    renamed = tag_name(db_name)
+    return (
+        f"{owner}: the name {db_name!r} cannot be a Go json tag (encoding/json allows no quotes,"
+        f" backslashes, commas or control characters in one); its field is tagged {renamed!r}"
+        f" instead: select the column AS {renamed!r} to decode it"
+    )
+
+
 def json_tag(db_name: str, *, omitempty: bool, owner: str, quoted: bool = False) -> str:
     """The struct tag naming the column; `quoted` adds `,string` (a number that JSON carries
-    as a string, as PostgreSQL writes oid)."""
+    as a string, as PostgreSQL writes oid). A name encoding/json refuses is renamed
+    (tag_name) with a TypesWarning naming `owner`."""
     if not valid_json_tag(db_name):
-        raise NselfError(
-            f"{owner}: the name {db_name!r} cannot be a Go json tag (encoding/json allows no"
-            " quotes, backslashes, commas or control characters in one); rename it to generate Go types"
-        )
+        warnings.warn(tag_warning(db_name, owner), TypesWarning, stacklevel=2)
+        db_name = tag_name(db_name)
     suffix = (",omitempty" if omitempty else "") + (",string" if quoted else "")
     tag = f'json:"{db_name}{suffix}"'
     return f"`{tag}`" if "`" not in tag else '"' + tag.replace('"', '\\"') + '"'
@@ -274,7 +342,10 @@ def column_tags(db_name: str, row_quoted: bool, optional_quoted: bool, owner: st
         )
     # An ASCII identifier is a valid tag; the check costs more than the tags for other names.
     if not (db_name.isascii() and db_name.isidentifier()) and not valid_json_tag(db_name):
-        json_tag(db_name, omitempty=False, owner=owner)  # raises, naming the column
+        return (
+            json_tag(db_name, omitempty=False, owner=owner),
+            json_tag(db_name, omitempty=True, owner=owner),
+        )
     return f'`json:"{db_name}"`', f'`json:"{db_name},omitempty"`'
 
 
@@ -452,7 +523,9 @@ class GoRenderer:
         key = (db_name, omitempty, quoted)
         tag = self._tags.get(key)
         if tag is None:
-            tag = self._tags[key] = json_tag(db_name, omitempty=omitempty, owner=owner, quoted=quoted)
+            tag = json_tag(db_name, omitempty=omitempty, owner=owner, quoted=quoted)
+            if valid_json_tag(db_name):  # a renamed one warns for every struct it is in
+                self._tags[key] = tag
         return tag
 
     # ------------------------------------------------------------------ structs

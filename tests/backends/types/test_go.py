@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nself.backends.types.common import table_field_sets
+from nself.backends.types.common import TypesWarning, table_field_sets
 from nself.backends.types.go import (
     FILE_NAME,
     GoRenderer,
@@ -28,7 +28,7 @@ from nself.backends.types.go import (
     render_go,
     valid_json_tag,
 )
-from nself.errors import NselfError, OptionError
+from nself.errors import OptionError
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import (
@@ -75,15 +75,17 @@ def test_go_name(db_name: str, expected: str) -> None:
 
 
 def test_field_names_are_exported_unique_and_never_start_with_a_digit() -> None:
-    assert field_names(["id", "ID", "2nd_line", "type", "-", "user_id", "userId"]) == [
-        "ID",
-        "ID_2",
+    assert field_names(["id", "ID", "2nd_line", "type", "-", "user_id", "userId", "Id"]) == [
+        "Id",  # the name without initialisms, before a number
+        "ID",  # spelled as in Go: keeps the Go name
         "X2ndLine",
         "Type",
         "Field",
         "UserID",
-        "UserID_2",
+        "UserId",  # spelled without initialisms
+        "ID2",  # no underscore: Go names have none
     ]
+    assert field_names(["user_id", "userID"]) == ["UserId", "UserID"]
 
 
 @pytest.mark.parametrize(
@@ -104,8 +106,10 @@ def test_valid_json_tag(name: str, valid: bool) -> None:
 def test_json_tag_keeps_the_database_name() -> None:
     assert json_tag("Display Name", omitempty=False, owner="t") == '`json:"Display Name"`'
     assert json_tag("id", omitempty=True, owner="t") == '`json:"id,omitempty"`'
-    with pytest.raises(NselfError, match="cannot be a Go json tag"):
-        json_tag("a,b", omitempty=False, owner="table public.t")
+    with pytest.warns(TypesWarning, match="table public.t: the name 'a,b' cannot be a Go json tag.*'a_b'"):
+        assert json_tag("a,b", omitempty=False, owner="table public.t") == '`json:"a_b"`'
+    with pytest.warns(TypesWarning):
+        assert json_tag('say "hi"', omitempty=True, owner="t") == '`json:"say _hi_,omitempty"`'
 
 
 def test_go_string() -> None:
@@ -353,7 +357,8 @@ def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchai
 
 def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     """'userId' (generated, absent from Insert/Update) and 'user_id' convert to the same
-    name; user_id is UserID_2 in all three structs, not UserID where userId is missing."""
+    name; userId is UserId and user_id is UserID in all three structs, also where userId is
+    missing."""
     builder = CatalogBuilder()
     builder.add(Schema("public"))
     builder.add(
@@ -361,8 +366,8 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     )
     catalog = builder.freeze()
     row, insert, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
-    assert row.names == ["UserID", "UserID_2"]
-    assert insert.names == update.names == ["UserID_2"]
+    assert row.names == ["UserId", "UserID"]
+    assert insert.names == update.names == ["UserID"]
 
 
 # --------------------------------------------------------------------------- real rows
