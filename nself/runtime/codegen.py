@@ -207,11 +207,7 @@ def _resolve_source(source: str | None, project: Project) -> str | None:
     """A source relative to the project root (nself.toml's paths are), or the default."""
     if source is None:
         return default_source(project)
-    if (
-        is_connection_target(source)
-        or source in project.environments
-        or source == "local"
-    ):
+    if is_connection_target(source) or source in project.environments or source == "local":
         return source
     path = Path(source)
     return str(path if path.is_absolute() else project.root / path)
@@ -343,11 +339,7 @@ def watched_paths(project: Project, outputs: Sequence[TypeOutput]) -> list[Path]
     paths: list[Path] = []
     for output in outputs:
         source = _resolve_source(output.source, project)
-        if (
-            source is None
-            or is_connection_target(source)
-            or source in project.environments
-        ):
+        if source is None or is_connection_target(source) or source in project.environments:
             raise OptionError(
                 f"--watch: the {output.language} output reads a database "
                 f"({source or 'the local environment'}); watch needs a migrations directory or a .sql/.dbml file "

@@ -27,12 +27,15 @@ from nself.backends.types.common import (
     PgType,
     TypeResolver,
     TypesWarning,
+    callable_functions,
     comment_lines,
     composite_fields,
+    function_names,
     make_identifier,
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     row_relations,
     split_words,
     table_column_rules,
@@ -454,6 +457,8 @@ class GoRenderer:
         # (data type, nullable, element_nullable) -> the Row field's type and `quoted`, then
         # those of a field that may be left out.
         self._spelled_columns: dict[tuple[str, bool, bool], tuple[str, bool, str, bool]] = {}
+        # signature ('public.f(integer)') -> names of its Args, Result and Returns types
+        self.function_types: dict[str, tuple[str, str, str]] = {}
 
     @functools.cached_property
     def taken(self) -> set[str]:
@@ -667,6 +672,83 @@ class GoRenderer:
             name, doc, [(c, go_string(label)) for c, label in zip(constants, enum.labels, strict=True)]
         )
 
+    # ------------------------------------------------------------------ functions
+
+    def function_value_type(self, data_type: str, nullable: bool) -> str:
+        """The Go type of a function's argument or result: a record or a polymorphic type
+        (anyelement) is whatever JSON PostgreSQL sends, kept as json.RawMessage."""
+        pg = self.resolver.resolve(data_type)
+        if pg.element().family in ("record", "any"):
+            go_type = "[]" * pg.dims + "json.RawMessage"
+            self._spelled[(data_type, nullable, False, False)] = (go_type, False)
+            return go_type
+        return self.spell(data_type, nullable, False, pg.element_nullable)[0]
+
+    def functions(self) -> list[tuple[str, list[str], str, str | None]]:
+        """For every callable function: a `<Name>Args` struct of its named arguments (the
+        JSON body of a PostgREST rpc call, or `name => value` in SQL; an argument with a
+        default is a pointer, omitted when nil), a `<Name>Result` struct for its TABLE or
+        OUT columns (all nullable), and the alias `<Name>Returns` of what it returns (a
+        slice for SETOF, elements nullable where PostgreSQL allows NULL: common.result_nullable)."""
+        shapes = callable_functions(self.catalog, self.resolver)
+        taken = self.taken
+        bases = function_names(shapes, go_name, taken=taken, separator="")
+        # (name, doc, struct body, None) or (name, doc, "", aliased type), by function
+        items: list[tuple[str, list[str], str, str | None]] = []
+        for index, shape in enumerate(shapes):
+            base = make_identifier(bases[index], lambda n: n, digit_prefix="F")
+            args_name, result_name, returns_name = member_names(
+                [base + "Args", base + "Result", base + "Returns"], lambda n: n, taken=taken, separator=""
+            )
+            taken.update((args_name, result_name, returns_name))
+            self.function_types[shape.signature] = (args_name, result_name, returns_name)
+            owner = f"function {shape.schema}.{shape.name}"
+            unnamed = len(shape.inputs) - len(shape.named_inputs)
+            doc = [f"{args_name} are the named arguments of {shape.signature}."]
+            if unnamed:
+                doc.append(
+                    f"Its {unnamed} unnamed argument(s) go by position, before these (PostgreSQL takes no name for them)."
+                )
+            specs: list[FieldSpec] = []
+            for name, argument in shape.named_inputs:
+                pg = self.resolver.resolve(argument.data_type)
+                specs.append(
+                    (name, argument.data_type, False, argument.default is not None, None, pg.element_nullable)
+                )
+            args = self.struct(args_name, doc, specs, owner)
+            if shape.named_inputs and any(
+                self.resolver.resolve(a.data_type).element().family in ("record", "any")
+                for _, a in shape.named_inputs
+            ):
+                args = args._replace(
+                    types=[
+                        ("*" if a.default is not None else "") + self.function_value_type(a.data_type, False)
+                        for _, a in shape.named_inputs
+                    ]
+                )
+            items.append((args.name, args.doc, args.body(), None))
+            nullable = result_nullable(shape, self.resolver)
+            if shape.return_columns:
+                row_specs: list[FieldSpec] = [
+                    (n, t, True, False, None, self.resolver.resolve(t).element_nullable)
+                    for n, t in shape.return_columns
+                ]
+                result = self.struct(
+                    result_name, [f"{result_name} is a row returned by {shape.signature}."], row_specs, owner
+                )
+                items.append((result.name, result.doc, result.body(), None))
+                element = "*" + result_name if nullable else result_name
+            elif (shape.return_type or "void") == "void":
+                continue
+            else:
+                element = self.function_value_type(shape.return_type or "void", nullable)
+            returned = "[]" + element if shape.returns_set else element
+            kind = "the rows" if shape.returns_set else "the value"
+            items.append(
+                (returns_name, [f"{returns_name} is {kind} {shape.signature} returns."], "", returned)
+            )
+        return items
+
     # ------------------------------------------------------------------ file
 
     def render(self) -> str:
@@ -677,8 +759,11 @@ class GoRenderer:
                 structs.extend(self.table_structs(node))
             else:
                 structs.append(self.view_struct(node))
+        functions = self.functions()
         # Every field's type was spelled through self._spelled.
-        used_types = " ".join({go_type for go_type, _ in self._spelled.values()})
+        used_types = " ".join(
+            {go_type for go_type, _ in self._spelled.values()} | {f[3] for f in functions if f[3]}
+        )
         imports = sorted(
             path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)
         )
@@ -687,7 +772,7 @@ class GoRenderer:
             package=self.package,
             imports=imports,
             enums=enums,
-            structs=[(s.name, s.doc, s.body()) for s in structs],
+            structs=[(s.name, s.doc, s.body(), None) for s in structs] + functions,
             helpers=bool(self.catalog.tables),
         )
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nself.backends.types.common import TypesWarning, table_field_sets
+from nself.backends.types.common import TypesWarning, callable_functions, table_field_sets
 from nself.backends.types.go import (
     FILE_NAME,
     GoRenderer,
@@ -47,6 +47,7 @@ from tests.backends.types.conftest import (
     SessionDatabases,
     assert_golden,
 )
+from tests.backends.types.toolchain import FUNCTION_CALLS, FUNCTIONS_SQL, call_function
 from tests.conftest import run_sql
 from tests.tools import require_program
 
@@ -598,3 +599,58 @@ def test_go_insert_and_update_write_omitted_null_and_values(
         (3, "m", 0, ["a", None], b"", '{"v": 2}', "", 42),  # values, zero values; note updated
         (4, "default note", 7, [], b"", '{"d": 1}', "L", 5),  # empty array and bytea are sent
     ]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.mark.oracle
+def test_go_functions_take_named_arguments_and_read_real_results(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Each function's Args struct decodes the JSON object of its named arguments (unknown
+    fields refused) and encodes it back; PostgreSQL takes those keys as `name => value`
+    (no unnamed argument among them); what the function returns (NULL rows of a SETOF
+    among them) decodes into its Returns type and encodes back to the same JSON."""
+    go = require_program("go", GO_INSTALL)
+    url = types_databases.new("types_go_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = GoRenderer(catalog, {})
+    text = renderer.render()
+    shapes = {s.name: s for s in callable_functions(catalog)}
+    assert "nothing" in shapes and not any(s.endswith("NothingReturns") for s in text.split())
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes[name]
+            args_type, _, returns_type = renderer.function_types[shape.signature]
+            assert [n for n, _ in shape.named_inputs] == [n for n, a in shape.inputs if a.name]
+            lines.append(f"{args_type}\t{json.dumps(args)}")
+            lines.append(f"{returns_type}\t{call_function(conn, name, args, unnamed, shape.returns_set)}")
+    assert any("null" in line for line in lines if line.startswith("PeopleNamedReturns"))
+    assert "type MaybeNumbersReturns = []*int32" in text
+    assert "type OneReturns = int32" in text  # a NOT NULL domain is never NULL
+    assert "type SplitNameReturns = *SplitNameResult" in text
+    assert "type DoubleItReturns = *int32" in text  # one OUT (INOUT) parameter: its value
+    assert 'type ShoutArgs struct {\n\tSuffix *string `json:"suffix,omitempty"`\n}' in text
+    module = tmp_path / "module"
+    go_vet(module, {"models": text}, toolchain_cache)
+    entries = "\n".join(
+        f'\t"{name}": roundTrip[models.{name}],' for name in sorted({line.split("\t")[0] for line in lines})
+    )
+    (module / "check").mkdir()
+    (module / "check" / "main.go").write_text(GO_DECODER % entries, encoding="utf-8")
+    result = subprocess.run(
+        [go, "run", "./check"],
+        cwd=module,
+        env=_go_env(toolchain_cache),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    for sent, received in zip(lines, result.stdout.splitlines(), strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        assert json.loads(decoded) == json.loads(original), f"{name}: {original} came back as {decoded}"
