@@ -38,6 +38,7 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     screaming_snake_case,
     snake_case,
     table_column_rules,
@@ -415,11 +416,13 @@ class _Renderer:
             )
             taken.update((args_name, returns_name, result_name))
             args = []
-            for name, argument in shape.inputs:
+            # Named arguments only: PostgreSQL takes no `arg1 => ...` for an unnamed one.
+            for name, argument in shape.named_inputs:
                 text = self.spelled(argument.data_type)
                 args.append(
                     (python_literal(name), f"NotRequired[{text}]" if argument.default is not None else text)
                 )
+            nullable = result_nullable(shape, self.resolver)
             if shape.return_columns:
                 names = self.field_names([n for n, _ in shape.return_columns])
                 fields = [
@@ -436,8 +439,9 @@ class _Renderer:
                 element = result_name
                 returns = f"list[{element}]" if shape.returns_set else f"{element} | None"
             else:
-                element = self.spelled(shape.return_type or "void")
-                returns = f"list[{element}]" if shape.returns_set else with_none(element, True)
+                # A SETOF's rows, or the one value, are NULL where PostgreSQL allows it.
+                element = with_none(self.spelled(shape.return_type or "void"), nullable)
+                returns = f"list[{element}]" if shape.returns_set else element
             signature = f"{shape.schema}.{shape.name}({shape.function.identity_arguments})"
             module.functions.append(
                 FunctionModel(doc_text(f"The function {signature}"), args_name, args, returns_name, returns)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,8 +26,9 @@ from psycopg.types import TypeInfo
 from psycopg.types.composite import CompositeInfo, register_composite
 from psycopg.types.enum import EnumInfo, register_enum
 from psycopg.types.string import TextLoader
+from pydantic import TypeAdapter
 
-from nself.backends.types.common import TypeResolver, table_field_sets
+from nself.backends.types.common import TypeResolver, callable_functions, table_field_sets
 from nself.backends.types.python import _Renderer, doc_text, render, render_python
 from nself.frontends.live import introspect
 from nself.ir import Catalog, catalog_from_json, catalog_to_json
@@ -38,7 +40,13 @@ from tests.backends.types.conftest import (
     SessionDatabases,
     assert_golden,
 )
-from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
+from tests.backends.types.toolchain import (
+    CORPUS_SCHEMAS,
+    FUNCTION_CALLS,
+    FUNCTIONS_SQL,
+    call_function,
+    load_rich,
+)
 from tests.conftest import run_sql
 
 ROWS = r"""
@@ -155,7 +163,7 @@ def test_functions(rich: Catalog) -> None:
     text = render_python(rich, {"pydantic": True})
     for line in [
         "SearchUsersArgs = TypedDict(\"SearchUsersArgs\", {'query': str, 'max_rows': NotRequired[int]})",
-        "SearchUsersReturns: TypeAlias = list[Users]",
+        "SearchUsersReturns: TypeAlias = list[Users | None]",  # a SETOF may yield a NULL row
         "UserStatsReturns: TypeAlias = list[UserStatsResult]",
         "    last_seen: _dt.datetime | None = Field(alias='Last Seen')",
         "UserCountReturns: TypeAlias = int | None",
@@ -756,3 +764,29 @@ def test_pydantic_insert_update_numeric_comments_and_shadowing_names(
         assert (stored.amount, stored.note, stored.register_) == (Decimal(0), None, "x")
     finally:
         sys.modules.pop("nself_pydantic_rules", None)
+
+
+@pytest.mark.oracle
+def test_function_args_and_returns_hold_real_calls(types_databases: SessionDatabases, tmp_path: Path) -> None:
+    """Each Args TypedDict holds the named arguments only (PostgreSQL takes them as
+    `name => value`), and what each call returns (NULL rows of a SETOF among them)
+    validates against its Returns alias."""
+    url = types_databases.new("types_python_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    text = render_python(catalog, {"pydantic": True})
+    assert "ShoutArgs = TypedDict(\"ShoutArgs\", {'suffix': NotRequired[str]})" in text
+    assert "MaybeNumbersReturns: TypeAlias = list[int | None]" in text
+    assert "OneReturns: TypeAlias = int\n" in text  # a NOT NULL domain is never NULL
+    module = import_generated(text, tmp_path, "nself_python_functions")
+    shapes = {s.name: s for s in callable_functions(catalog)}
+    try:
+        with psycopg.connect(url) as conn:
+            for name, args, unnamed in FUNCTION_CALLS:
+                base = "".join(w.capitalize() for w in name.split("_"))
+                keys = getattr(module, f"{base}Args").__annotations__
+                assert set(args) <= set(keys) and set(keys) == {n for n, _ in shapes[name].named_inputs}
+                result = json.loads(call_function(conn, name, args, unnamed, shapes[name].returns_set))
+                TypeAdapter(getattr(module, f"{base}Returns")).validate_python(result)
+    finally:
+        sys.modules.pop("nself_python_functions", None)

@@ -577,7 +577,7 @@ AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
 SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotRequired[int]})
-SearchUsersReturns: TypeAlias = list[Users]
+SearchUsersReturns: TypeAlias = list[Users | None]
 
 # The function public.sum_ints(integer[])
 SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})
