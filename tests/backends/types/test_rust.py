@@ -32,14 +32,24 @@ from nself.backends.types.rust import (
     serde_attribute,
     variant_names,
 )
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import (
     HERE,
     CorpusCatalogs,
+    SessionDatabases,
     assert_golden,
 )
-from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
+from tests.backends.types.toolchain import (
+    FUNCTIONS_SQL,
+    Shapes,
+    WireTypes,
+    json_misfit,
+    one_table_catalog,
+    row_misfits,
+)
+from tests.conftest import run_sql
 from tests.tools import require_program
 
 STUBS = HERE / "rust_stubs"
@@ -393,3 +403,39 @@ def test_rust_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> 
     assert problems == []
     # The check has teeth: the rows of array_elements hold NULL elements.
     assert json_misfit("Vec<i32>", [1, None], RUST_WIRE, shapes) == "null in a i32"
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.mark.oracle
+def test_functions_are_typed_and_compile(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Args structs hold the named arguments only (an unnamed one goes by position:
+    PostgreSQL refuses `arg1 => ...`), defaulted ones skipped when None; Returns is a Vec
+    for SETOF with Option elements where PostgreSQL allows a NULL row; TABLE and OUT
+    columns are Options; one OUT parameter is its value. The file passes cargo check."""
+    url = types_databases.new("types_rust_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    for expected in [
+        "pub type PeopleNamedReturns = Vec<Option<People>>;",
+        "pub type MaybeNumbersReturns = Vec<Option<i32>>;",
+        "pub type StatsReturns = Vec<StatsResult>;",
+        "pub type SplitNameReturns = Option<SplitNameResult>;",
+        "pub type DoubleItReturns = Option<i32>;",
+        "pub type OneReturns = i32;",  # a NOT NULL domain
+        "pub struct ShoutArgs {\n"
+        '    #[serde(skip_serializing_if = "Option::is_none")]\n'
+        "    pub suffix: Option<String>,\n}",
+        "pub struct StatsResult {\n"
+        "    pub person_id: Option<i32>,\n"
+        '    #[serde(rename = "Label")]\n'
+        "    pub label: Option<String>,\n}",
+    ]:
+        assert expected in text, expected
+    assert "NothingReturns" not in text  # void
+    cargo_check(tmp_path / "crate", toolchain_cache, {"functions": text})
