@@ -45,6 +45,7 @@ from tests.backends.types.toolchain import (
     FUNCTIONS_SQL,
     Shapes,
     WireTypes,
+    function_misfits,
     json_misfit,
     one_table_catalog,
     row_misfits,
@@ -439,3 +440,18 @@ def test_functions_are_typed_and_compile(
         assert expected in text, expected
     assert "NothingReturns" not in text  # void
     cargo_check(tmp_path / "crate", toolchain_cache, {"functions": text})
+
+
+@pytest.mark.oracle
+def test_function_types_hold_real_calls(types_databases: SessionDatabases) -> None:
+    """What real calls return (NULL rows of a SETOF among them) fits the Returns types, and
+    their named arguments are fields of the Args structs."""
+    url = types_databases.new("types_rust_function_calls")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    aliases = dict(re.findall(r"^pub type (\w+) = (.*);$", text, re.M))
+    shapes = rust_shapes(text)
+    assert function_misfits(url, renderer.function_types, aliases, RUST_WIRE, shapes) == []
+    assert json_misfit("Vec<People>", [None], RUST_WIRE, shapes) == "null in a People"

@@ -207,3 +207,32 @@ def _argument_type(conn: psycopg.Connection[Any], function: str, argument: str) 
     ).fetchone()
     assert row is not None, (function, argument)
     return str(row[0]), bool(row[1])
+
+
+def function_misfits(
+    url: str,
+    function_types: Mapping[str, tuple[str, str, str]],
+    aliases: Mapping[str, str],
+    wire: WireTypes,
+    shapes: Shapes,
+) -> list[str]:
+    """Each call of FUNCTION_CALLS against the generated types: its named arguments fit the
+    Args struct (every key a field), and what PostgreSQL returns fits the Returns alias
+    (`aliases`: alias name -> the type it stands for). Signatures are looked up by name."""
+    from nself.backends.types.common import callable_functions
+
+    shapes_by_name = {s.name: s for s in callable_functions(introspect(url))}
+    problems: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes_by_name[name]
+            args_type, _, returns_type = function_types[shape.signature]
+            fields = shapes[0].get(args_type, {})  # an empty struct may not be in the shapes
+            problems += [f"{args_type}: no field {key!r}" for key in args if key not in fields]
+            value = json.loads(
+                call_function(conn, name, args, unnamed, shape.returns_set), parse_float=Decimal
+            )
+            misfit = json_misfit(aliases[returns_type], value, wire, shapes)
+            if misfit is not None:
+                problems.append(f"{returns_type}: {misfit} ({value!r})")
+    return problems
