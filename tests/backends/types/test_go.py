@@ -299,6 +299,11 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("go/every_case/types.go", render(every_case_catalog, {"package": "models"})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("go/functions/types.go", render(functions_catalog, {"package": "models"})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- toolchain
 
 

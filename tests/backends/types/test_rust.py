@@ -240,6 +240,11 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("rust/every_case/types.rs", render(every_case_catalog, {})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("rust/functions/types.rs", render(functions_catalog, {})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- toolchain
 
 

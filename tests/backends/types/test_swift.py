@@ -369,6 +369,11 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("swift/every_case/Types.swift", render(every_case_catalog, {})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("swift/functions/Types.swift", render(functions_catalog, {})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- parse
 
 
