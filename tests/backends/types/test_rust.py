@@ -20,8 +20,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from nself.backends.types.common import callable_functions
 from nself.backends.types.rust import (
     FILE_NAME,
     RustRenderer,
@@ -42,18 +44,93 @@ from tests.backends.types.conftest import (
     assert_golden,
 )
 from tests.backends.types.toolchain import (
+    FUNCTION_CALLS,
     FUNCTIONS_SQL,
     Shapes,
     WireTypes,
+    call_function,
     function_misfits,
     json_misfit,
     one_table_catalog,
     row_misfits,
 )
 from tests.conftest import run_sql
-from tests.tools import require_program
+from tests.tools import REPO, in_ci, missing, require_program
 
 STUBS = HERE / "rust_stubs"
+# Debian's packaged crates (apt-get install librust-serde-dev librust-serde-json-dev
+# librust-chrono-dev librust-uuid-dev librust-rust-decimal-dev, as .ci/run does): the real
+# serde, serde_json, chrono, uuid and rust_decimal, used offline through a [source]
+# replacement. Without them (not in CI) the stand-ins of rust_stubs/ are used.
+DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
+REAL_CRATES_INSTALL = (
+    "apt-get install librust-serde-dev librust-serde-json-dev librust-chrono-dev "
+    "librust-uuid-dev librust-rust-decimal-dev"
+)
+REAL_DEPENDENCIES = """\
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+chrono = { version = "0.4", default-features = false, features = ["serde", "std"] }
+uuid = { version = "1", features = ["serde"] }
+rust_decimal = { version = "1", features = ["serde"] }
+"""
+CRATES = ("serde", "serde_json", "chrono", "uuid", "rust_decimal")
+
+
+def real_crates() -> bool:
+    """True when Debian's registry holds every crate the generated file needs; in CI they
+    must be there (tests/tools.py `missing`)."""
+    present = DEBIAN_REGISTRY.is_dir() and all(any(DEBIAN_REGISTRY.glob(f"{name}-[0-9]*")) for name in CRATES)
+    if not present and in_ci():
+        missing(f"the real Rust crates are not in {DEBIAN_REGISTRY} ({REAL_CRATES_INSTALL})")
+    return present
+
+
+def write_crate(crate: Path, modules: dict[str, str], *, stubs: bool, main: str | None = None) -> None:
+    """A crate with one module per entry (module name -> types.rs text), its dependencies
+    the real crates (Debian's registry through .cargo/config.toml) or the stand-ins, and a
+    binary `main.rs` when given."""
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    if stubs:
+        dependencies = (
+            "\n".join(
+                f'{name} = {{ path = "{STUBS / name}" }}'
+                for name in ("serde", "chrono", "uuid", "serde_json", "rust_decimal")
+            )
+            + "\n"
+        )
+    else:
+        dependencies = REAL_DEPENDENCIES
+        (crate / ".cargo").mkdir(exist_ok=True)
+        (crate / ".cargo" / "config.toml").write_text(
+            '[source.crates-io]\nreplace-with = "debian"\n\n'
+            f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n',
+            encoding="utf-8",
+        )
+    (crate / "Cargo.toml").write_text(
+        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        f"[dependencies]\n{dependencies}",
+        encoding="utf-8",
+    )
+    lib = "".join(f"pub mod {name};\n" for name in modules)
+    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
+    for name, text in modules.items():
+        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
+    if main is not None:
+        (crate / "src" / "main.rs").write_text(main, encoding="utf-8")
+
+
+def cargo_env(cache: Path, stubs: bool) -> dict[str, str]:
+    return dict(
+        os.environ,
+        # The real crates build once per machine (in the repository's .cache/, as .ci/run's
+        # node modules), the stand-ins once per session.
+        CARGO_TARGET_DIR=str(cache / "cargo-target" if stubs else REPO / ".cache" / "cargo-target-real"),
+        RUSTFLAGS="-D warnings",
+        CARGO_TERM_COLOR="never",
+    )
+
+
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
 
 
@@ -248,29 +325,14 @@ def test_golden_functions(functions_catalog: Catalog) -> None:
 # --------------------------------------------------------------------------- toolchain
 
 
-def cargo_check(crate: Path, cache: Path, modules: dict[str, str]) -> None:
+def cargo_check(crate: Path, cache: Path, modules: dict[str, str], *, stubs: bool | None = None) -> None:
     """A library crate with one module per entry (module name -> types.rs text), checked by
-    cargo check --offline with warnings denied, and by rustfmt --check when installed."""
-    (crate / "src").mkdir(parents=True, exist_ok=True)
-    dependencies = "\n".join(
-        f'{name} = {{ path = "{STUBS / name}" }}'
-        for name in ("serde", "chrono", "uuid", "serde_json", "rust_decimal")
-    )
-    (crate / "Cargo.toml").write_text(
-        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-        f"[dependencies]\n{dependencies}\n",
-        encoding="utf-8",
-    )
-    lib = "".join(f"pub mod {name};\n" for name in modules)
-    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
-    for name, text in modules.items():
-        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
-    env = dict(
-        os.environ,
-        CARGO_TARGET_DIR=str(cache / "cargo-target"),
-        RUSTFLAGS="-D warnings",
-        CARGO_TERM_COLOR="never",
-    )
+    cargo check --offline with warnings denied against the real crates (the stand-ins when
+    they are missing, or with `stubs`), and by rustfmt --check when installed."""
+    if stubs is None:
+        stubs = not real_crates()
+    write_crate(crate, modules, stubs=stubs)
+    env = cargo_env(cache, stubs)
     cargo = require_program("cargo", RUST_INSTALL)
     check = subprocess.run(
         [cargo, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
@@ -315,7 +377,8 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cach
         "    pub b: NotSerde,\n"
         "}\n"
     )
-    with pytest.raises(AssertionError, match=r"serde attribute `renam` is not expected here"):
+    renam = r"(serde attribute `renam` is not expected here|unknown serde field attribute `renam`)"
+    with pytest.raises(AssertionError, match=renam):
         cargo_check(tmp_path / "crate", toolchain_cache, {"bad": bad})
     fixed = bad.replace("renam", "rename")
     with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
@@ -460,3 +523,84 @@ def test_function_types_hold_real_calls(types_databases: SessionDatabases) -> No
     shapes = rust_shapes(text)
     assert function_misfits(url, renderer.function_types, aliases, RUST_WIRE, shapes) == []
     assert json_misfit("Vec<People>", [None], RUST_WIRE, shapes) == "null in a People"
+
+
+RUST_DECODER = """use std::io::BufRead;
+
+use nself_types_check::%(module)s as db;
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(data: &str) -> Result<String, String> {
+    let value: T = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    serde_json::to_string(&value).map_err(|e| e.to_string())
+}
+
+fn main() {
+    let mut failed = false;
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let (name, data) = line.split_once('\\t').unwrap();
+        let result = match name {
+%(arms)s
+            _ => Err(format!("unknown type {}", name)),
+        };
+        match result {
+            Ok(out) => println!("{}\\t{}", name, out),
+            Err(error) => {
+                println!("{}\\tERROR {}", name, error);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+"""
+
+
+def run_decoder(crate: Path, cache: Path, module: str, text: str, lines: list[str]) -> list[str]:
+    """Each `Type\\tJSON` line read by serde_json into `db::Type` and written back, by a
+    program built against the real crates: the output lines, in order."""
+    if not real_crates():
+        pytest.skip(f"the real Rust crates are not in {DEBIAN_REGISTRY} ({REAL_CRATES_INSTALL})")
+    names = sorted({line.split("\t")[0] for line in lines})
+    arms = "\n".join(f'            "{n}" => round_trip::<db::{n}>(data),' for n in names)
+    write_crate(crate, {module: text}, stubs=False, main=RUST_DECODER % {"module": module, "arms": arms})
+    cargo = require_program("cargo", RUST_INSTALL)
+    result = subprocess.run(
+        [cargo, "run", "--offline", "--quiet"],
+        cwd=crate,
+        env=cargo_env(cache, False),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    return result.stdout.splitlines()
+
+
+@pytest.mark.oracle
+def test_function_results_deserialise_with_real_serde(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """What real calls return (NULL rows of a SETOF among them) and their named arguments
+    are read by serde_json into the Returns and Args types, and written back the same."""
+    url = types_databases.new("types_rust_serde_calls")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    shapes = {s.name: s for s in callable_functions(catalog)}
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes[name]
+            args_type, _, returns_type = renderer.function_types[shape.signature]
+            lines.append(f"{args_type}\t{json.dumps(args)}")
+            lines.append(f"{returns_type}\t{call_function(conn, name, args, unnamed, shape.returns_set)}")
+    outputs = run_decoder(tmp_path / "crate", toolchain_cache, "functions", text, lines)
+    assert len(outputs) == len(lines)
+    for sent, received in zip(lines, outputs, strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        assert json.loads(decoded) == json.loads(original), f"{name}: {original} came back as {decoded}"
