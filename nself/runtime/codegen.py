@@ -277,9 +277,18 @@ def generate(
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
-    def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> str:
+    def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
+        """The text, and the TypesWarnings of the render as messages: a render in a forked
+        child sends them back with the text, and they are warned again here."""
         key, output = job
-        return render_types(output.language, catalogs[key[0]], output.options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TypesWarning)
+            text = render_types(output.language, catalogs[key[0]], output.options)
+        found = [str(w.message) for w in caught if issubclass(w.category, TypesWarning)]
+        for warning in caught:
+            if not issubclass(warning.category, TypesWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return text, found
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
         # Longest first, so the processes end together: a long render taken last would
@@ -290,7 +299,9 @@ def generate(
         rendered = forked_map(render_job, jobs)
     else:
         rendered = [render_job(job) for job in jobs]
-    texts.update((k, text) for (k, _), text in zip(jobs, rendered, strict=True))
+    for message in dict.fromkeys(m for _, found in rendered for m in found):
+        warnings.warn(message, TypesWarning, stacklevel=2)
+    texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     if cache is not None:
         cache.texts.update(texts)
         cache.catalogs.update(catalogs)
