@@ -790,3 +790,31 @@ def test_function_args_and_returns_hold_real_calls(types_databases: SessionDatab
                 TypeAdapter(getattr(module, f"{base}Returns")).validate_python(result)
     finally:
         sys.modules.pop("nself_python_functions", None)
+
+
+@pytest.mark.oracle
+def test_an_array_of_another_dimension_is_refused_not_misread(
+    types_databases: SessionDatabases, tmp_path: Path
+) -> None:
+    """docs/types.md, Arrays: PostgreSQL enforces no declared dimensions (an `integer[][]`
+    column takes `'{1,2}'`); the types nest per declared dimension, and pydantic refuses a
+    value of another dimension, naming the field, rather than misreading it."""
+    url = types_databases.new("types_array_dims")
+    run_sql(
+        url,
+        "CREATE TABLE public.grid (id int PRIMARY KEY, cells integer[][]);"
+        "INSERT INTO public.grid VALUES (1, '{{1,2},{3,4}}'), (2, '{1,2}');",
+    )
+    catalog = introspect(url)
+    assert catalog.tables[0].columns[1].data_type == "integer[][]"
+    text = render_python(catalog, {"pydantic": True})
+    assert "    cells: list[list[int | None]] | None" in text
+    module = import_generated(text, tmp_path, "nself_array_dims")
+    try:
+        with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cursor:
+            two, one = cursor.execute("SELECT * FROM public.grid ORDER BY id").fetchall()
+        assert module.Grid.model_validate(two).cells == [[1, 2], [3, 4]]
+        with pytest.raises(ValueError, match="cells"):
+            module.Grid.model_validate(one)
+    finally:
+        sys.modules.pop("nself_array_dims", None)
