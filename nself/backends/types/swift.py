@@ -552,6 +552,13 @@ class SwiftRenderer:
         bases = function_names(shapes, pascal_case, taken=taken, separator="")
         items: list[SwiftStruct] = []
         for index, shape in enumerate(shapes):
+            for _, argument in shape.inputs:  # a polymorphic argument takes any JSON
+                pg = self.resolver.resolve(argument.data_type)
+                if pg.element().family in ("record", "any"):
+                    self.function_type(argument.data_type, False)
+                    for optional in (False, True):
+                        key = (argument.data_type, False, optional, pg.element_nullable)
+                        self._types[key] = "JSONValue?" if optional else "JSONValue"
             base = make_identifier(bases[index], as_is, digit_prefix="F")
             args_name, result_name, returns_name = member_names(
                 [base + "Args", base + "Result", base + "Returns"], as_is, taken=taken, separator=""

@@ -18,3 +18,5 @@ CREATE FUNCTION public.shout(text, suffix text DEFAULT '!') RETURNS text LANGUAG
 CREATE FUNCTION public.one() RETURNS public.positive LANGUAGE sql IMMUTABLE AS $$ SELECT 1::public.positive $$;
 CREATE FUNCTION public.total(VARIADIC nums integer[]) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT sum(n) FROM unnest(nums) n $$;
 CREATE FUNCTION public.nothing() RETURNS void LANGUAGE sql VOLATILE AS $$ SELECT $$;
+CREATE FUNCTION public.first_of(x anyelement, rest anyarray DEFAULT NULL) RETURNS anyelement LANGUAGE sql IMMUTABLE AS $$ SELECT x $$;
+CREATE FUNCTION public.pairs(n integer) RETURNS SETOF record LANGUAGE sql IMMUTABLE AS $$ SELECT i, i::text FROM generate_series(1, n) i $$;

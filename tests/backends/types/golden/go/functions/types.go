@@ -2,6 +2,10 @@
 
 package models
 
+import (
+	"encoding/json"
+)
+
 // People is a row of the table public.people.
 type People struct {
 	ID   int32     `json:"id"`
@@ -33,6 +37,15 @@ type DoubleItArgs struct {
 // DoubleItReturns is the value public.double_it(integer) returns.
 type DoubleItReturns = *int32
 
+// FirstOfArgs are the named arguments of public.first_of(anyelement, anyarray).
+type FirstOfArgs struct {
+	X    json.RawMessage  `json:"x"`
+	Rest *json.RawMessage `json:"rest,omitempty"`
+}
+
+// FirstOfReturns is the value public.first_of(anyelement, anyarray) returns.
+type FirstOfReturns = json.RawMessage
+
 // MaybeNumbersArgs are the named arguments of public.maybe_numbers(integer).
 type MaybeNumbersArgs struct {
 	N int32 `json:"n"`
@@ -49,6 +62,14 @@ type OneArgs struct{}
 
 // OneReturns is the value public.one() returns.
 type OneReturns = int32
+
+// PairsArgs are the named arguments of public.pairs(integer).
+type PairsArgs struct {
+	N int32 `json:"n"`
+}
+
+// PairsReturns is the rows public.pairs(integer) returns.
+type PairsReturns = []json.RawMessage
 
 // PeopleNamedArgs are the named arguments of public.people_named(text, integer).
 type PeopleNamedArgs struct {

@@ -45,6 +45,17 @@ pub struct DoubleItArgs {
 /// What `public.double_it(integer)` returns.
 pub type DoubleItReturns = Option<i32>;
 
+/// The named arguments of `public.first_of(anyelement, anyarray)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstOfArgs {
+    pub x: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest: Option<serde_json::Value>,
+}
+
+/// What `public.first_of(anyelement, anyarray)` returns.
+pub type FirstOfReturns = serde_json::Value;
+
 /// The named arguments of `public.maybe_numbers(integer)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MaybeNumbersArgs {
@@ -64,6 +75,15 @@ pub struct OneArgs {}
 
 /// What `public.one()` returns.
 pub type OneReturns = i32;
+
+/// The named arguments of `public.pairs(integer)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairsArgs {
+    pub n: i32,
+}
+
+/// The rows `public.pairs(integer)` returns.
+pub type PairsReturns = Vec<serde_json::Value>;
 
 /// The named arguments of `public.people_named(text, integer)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

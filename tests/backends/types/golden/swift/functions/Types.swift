@@ -90,6 +90,25 @@ public struct DoubleItArgs: Codable, Hashable, Sendable {
 /// What `public.double_it(integer)` returns.
 public typealias DoubleItReturns = Int32?
 
+/// The named arguments of `public.first_of(anyelement, anyarray)`.
+public struct FirstOfArgs: Codable, Hashable, Sendable {
+    public var x: JSONValue
+    public var rest: JSONValue?
+
+    public init(x: JSONValue, rest: JSONValue? = nil) {
+        self.x = x
+        self.rest = rest
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case x
+        case rest
+    }
+}
+
+/// What `public.first_of(anyelement, anyarray)` returns.
+public typealias FirstOfReturns = JSONValue
+
 /// The named arguments of `public.maybe_numbers(integer)`.
 public struct MaybeNumbersArgs: Codable, Hashable, Sendable {
     public var n: Int32
@@ -120,6 +139,22 @@ public struct OneArgs: Codable, Hashable, Sendable {
 
 /// What `public.one()` returns.
 public typealias OneReturns = Int32
+
+/// The named arguments of `public.pairs(integer)`.
+public struct PairsArgs: Codable, Hashable, Sendable {
+    public var n: Int32
+
+    public init(n: Int32) {
+        self.n = n
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case n
+    }
+}
+
+/// The rows `public.pairs(integer)` returns.
+public typealias PairsReturns = [JSONValue]
 
 /// The named arguments of `public.people_named(text, integer)`.
 public struct PeopleNamedArgs: Codable, Hashable, Sendable {
@@ -236,6 +271,51 @@ public struct TotalArgs: Codable, Hashable, Sendable {
 
 /// What `public.total(integer[])` returns.
 public typealias TotalReturns = Int64?
+
+/// A JSON value (json and jsonb columns): numbers keep their digits as `Decimal`.
+public enum JSONValue: Codable, Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case number(Decimal)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Decimal.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null:
+            try container.encodeNil()
+        case .bool(let value):
+            try container.encode(value)
+        case .number(let value):
+            try container.encode(value)
+        case .string(let value):
+            try container.encode(value)
+        case .array(let value):
+            try container.encode(value)
+        case .object(let value):
+            try container.encode(value)
+        }
+    }
+}
 
 extension KeyedDecodingContainer {
     /// An Insert or Update property that may be left out or set to NULL: nil when the key is
