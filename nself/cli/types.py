@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from nself.cli.common import IncludePlatformOption, OutputOption, err_console, project, write_output
+from nself.cli.common import IncludePlatformOption, OutputOption, err_console, project, warn, write_output
 from nself.cli.safety import App
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import OptionError
 from nself.runtime import codegen
 from nself.runtime.project import Project
-from nself.runtime.sources import load_catalog
 
 app = App(
     help="Generate types from the schema: typescript, go, python, swift, rust, graphql.",
@@ -94,8 +94,9 @@ def _run_outputs(
         )
         codegen.watch(proj, outputs, _report, stop=threading.Event(), include_platform=include_platform)
         return
-    with collector_paused():
+    with collector_paused(), codegen.type_warnings() as found:
         results = codegen.generate(proj, outputs, parallel=True, include_platform=include_platform)
+    _print_warnings(found)
     if check:
         stale = codegen.stale(results)
         for path in stale:
@@ -157,18 +158,27 @@ def _generate_one(
     watch: bool,
     include_platform: bool = False,
 ) -> None:
+    """One language's output. `options`: only those given on the command line; the others
+    come from [types.LANGUAGE] in nself.toml when its output is the one written (no -o, or
+    -o naming its file), so --check agrees with `nself types`."""
     proj = project()
-    resolved = _absolute_source(source, proj) if source is not None else codegen.default_source(proj)
+    resolved = _absolute_source(source, proj) if source is not None else None
+    path = Path.cwd() / output if output is not None else None
+    target = codegen.single_output(proj, language, options, resolved, path)
     if check or watch:
         if output is None:
             raise OptionError(f"{'--check' if check else '--watch'} needs --output FILE")
-        target = codegen.TypeOutput(language, Path.cwd() / output, options, resolved)
         _run_outputs(proj, [target], check=check, watch=watch, include_platform=include_platform)
         return
-    with collector_paused():
-        catalog = load_catalog(resolved, proj, include_platform=include_platform)
-        text = codegen.render_types(language, catalog, options)
+    with collector_paused(), codegen.type_warnings() as found:
+        text = codegen.render_output(proj, target, include_platform=include_platform)
+    _print_warnings(found)
     write_output(text, output)
+
+
+def _print_warnings(messages: list[str]) -> None:
+    for message in messages:
+        warn(escape(message))
 
 
 @app.command("typescript", destructive=False)
@@ -179,18 +189,21 @@ def typescript(
         bool, typer.Option("--with-relations", help="Add <Table>WithRelations types with the related rows.")
     ] = False,
     relationships: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--relationships/--no-relationships",
-            help="Foreign keys in Database (the Relationships postgrest-js embeds through).",
+            help="Foreign keys in Database (the Relationships postgrest-js embeds through; default: on).",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     flavor: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--flavor", help="supabase (a Database type for supabase-js) or kysely (a DB interface)."
+            "--flavor",
+            help="supabase (a Database type for supabase-js, the default) or kysely (a DB interface).",
+            show_default=False,
         ),
-    ] = "supabase",
+    ] = None,
     int8: Annotated[
         str | None,
         typer.Option(
@@ -224,9 +237,14 @@ def typescript(
 
       nself types typescript --flavor kysely -o src/db.ts
     """
-    options: dict[str, Any] = {"with_relations": with_relations, "flavor": flavor}
-    if not relationships:
-        options["relationships"] = False
+    # Only what was given: the rest comes from [types.typescript] (see _generate_one).
+    options: dict[str, Any] = {}
+    if with_relations:
+        options["with_relations"] = True
+    if flavor is not None:
+        options["flavor"] = flavor
+    if relationships is not None:
+        options["relationships"] = relationships
     if int8:
         options["int8"] = int8
     if numeric:
@@ -274,7 +292,7 @@ def python(
 
       nself types python --pydantic -o app/models.py
     """
-    _generate_one("python", {"pydantic": pydantic}, source, output, check, watch, include_platform)
+    _generate_one("python", {"pydantic": True} if pydantic else {}, source, output, check, watch, include_platform)
 
 
 @app.command("swift", destructive=False)
@@ -330,7 +348,7 @@ def graphql(
 
       nself types graphql --with-hasura --from staging
     """
-    _generate_one("graphql", {"with_hasura": with_hasura}, source, output, check, watch, include_platform)
+    _generate_one("graphql", {"with_hasura": True} if with_hasura else {}, source, output, check, watch, include_platform)
 
 
 def register(root: typer.Typer) -> None:

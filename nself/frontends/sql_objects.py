@@ -413,6 +413,7 @@ def _make_view(
             dataclasses.replace(col, name=renames[i]) if i < len(renames) else col
             for i, col in enumerate(columns)
         )
+    _refuse_duplicate_columns(state, [c.name for c in columns], rv.location)
     comment = existing.comment if isinstance(existing, View) else None
     if isinstance(existing, View):
         old = {c.name: c.comment for c in existing.columns}
@@ -422,6 +423,16 @@ def _make_view(
         state.created("TABLE", schema, name)
     state.view_dependencies[(schema, name)] = _relations_read(state, query)
     state.view_sources[(schema, name)] = ExprSource("view", query, state.search_path)
+
+
+def _refuse_duplicate_columns(state: State, names: Iterable[str], location: int | None) -> None:
+    """PostgreSQL refuses a view (or CREATE TABLE AS) with two output columns of one name
+    (`SELECT a.id, b.id`): 'column "id" specified more than once'."""
+    seen: set[str] = set()
+    for column in names:
+        if column in seen:
+            raise state.error(f'column "{column}" specified more than once', location)
+        seen.add(column)
 
 
 def _set_output_names(query: Any, names: dict[int, str]) -> bool:
@@ -541,6 +552,7 @@ def create_table_as(state: State, stmt: Any) -> None:
     cols = tuple(
         Column(renames[i] if i < len(renames) else c.name, c.data_type) for i, c in enumerate(columns)
     )
+    _refuse_duplicate_columns(state, [c.name for c in cols], into.rel.location)
     state.put_table(None, Table(schema, name, cols, unlogged=into.rel.relpersistence == "u"))
     state.created("TABLE", schema, name)
     state.warn("CREATE TABLE AS: the table's columns are modelled, its rows are not")

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
+from nself.backends.types.common import TypesWarning
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import NselfError, OptionError, SourceError, line_containing
@@ -76,6 +79,48 @@ class Generated:
     @property
     def stale(self) -> bool:
         return self.current != self.text
+
+
+def single_output(
+    project: Project,
+    language: str,
+    options: Mapping[str, Any],
+    source: str | None,
+    path: Path | None,
+) -> TypeOutput:
+    """What a single-language command (`nself types go -o x.go`) renders: `options` given on
+    the command line over those of `[types.<language>]` in nself.toml when that output is
+    the one written (no `-o`, or `-o` naming its file), so `--check` compares a file with
+    what `nself types` writes there. `source`: --from (None: the configured source, else
+    the default)."""
+    configured = next((o for o in configured_outputs(project) if o.language == language), None)
+    if configured is not None and (path is None or path.resolve() == configured.path.resolve()):
+        chosen = source if source is not None else configured.source
+        return TypeOutput(language, path or configured.path, {**configured.options, **options}, chosen)
+    return TypeOutput(language, path or Path("-"), dict(options), source)
+
+
+def render_output(project: Project, output: TypeOutput, *, include_platform: bool = False) -> str:
+    """The text of one output, its source read here (relative to the project root, as in
+    nself.toml; None: the default source)."""
+    catalog = load_catalog(_resolve_source(output.source, project), project, include_platform=include_platform)
+    return render_types(output.language, catalog, output.options)
+
+
+@contextmanager
+def type_warnings() -> Iterator[list[str]]:
+    """Collects the TypesWarnings of the renders run inside (a name a language refuses,
+    renamed), each message once, into the list it yields, for the CLI to print."""
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TypesWarning)
+        yield found
+    for warning in caught:
+        if issubclass(warning.category, TypesWarning):
+            if str(warning.message) not in found:
+                found.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def default_source(project: Project) -> str | None:
@@ -162,11 +207,7 @@ def _resolve_source(source: str | None, project: Project) -> str | None:
     """A source relative to the project root (nself.toml's paths are), or the default."""
     if source is None:
         return default_source(project)
-    if (
-        is_connection_target(source)
-        or source in project.environments
-        or source == "local"
-    ):
+    if is_connection_target(source) or source in project.environments or source == "local":
         return source
     path = Path(source)
     return str(path if path.is_absolute() else project.root / path)
@@ -243,9 +284,18 @@ def generate(
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
-    def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> str:
+    def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
+        """The text, and the TypesWarnings of the render as messages: a render in a forked
+        child sends them back with the text, and they are warned again here."""
         key, output = job
-        return render_types(output.language, catalogs[key[0]], output.options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TypesWarning)
+            text = render_types(output.language, catalogs[key[0]], output.options)
+        found = [str(w.message) for w in caught if issubclass(w.category, TypesWarning)]
+        for warning in caught:
+            if not issubclass(warning.category, TypesWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return text, found
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
         # Longest first, so the processes end together: a long render taken last would
@@ -256,7 +306,9 @@ def generate(
         rendered = forked_map(render_job, jobs)
     else:
         rendered = [render_job(job) for job in jobs]
-    texts.update((k, text) for (k, _), text in zip(jobs, rendered, strict=True))
+    for message in dict.fromkeys(m for _, found in rendered for m in found):
+        warnings.warn(message, TypesWarning, stacklevel=2)
+    texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     if cache is not None:
         cache.texts.update(texts)
         cache.catalogs.update(catalogs)
@@ -305,11 +357,7 @@ def watched_paths(project: Project, outputs: Sequence[TypeOutput]) -> list[Path]
     paths: list[Path] = []
     for output in outputs:
         source = _resolve_source(output.source, project)
-        if (
-            source is None
-            or is_connection_target(source)
-            or source in project.environments
-        ):
+        if source is None or is_connection_target(source) or source in project.environments:
             raise OptionError(
                 f"--watch: the {output.language} output reads a database "
                 f"({source or 'the local environment'}); watch needs a migrations directory or a .sql/.dbml file "

@@ -276,3 +276,37 @@ def test_from_a_database_url(project: Path, database: str) -> None:
     done = run_nself("types", "python", "--pydantic", "--from", database, cwd=project)
     assert done.code == 0, done.stderr
     assert "class LiveOnly(Model):" in done.stdout and "class Users" not in done.stdout
+
+
+def test_one_language_honours_its_nself_toml_options(project: Path) -> None:
+    (project / "nself.toml").write_text(CONFIG + '\n[types.go]\noutput = "models/db.go"\npackage = "store"\n')
+    assert run_nself("types", cwd=project).code == 0
+    # The configured file, named by -o: the same options, so a fresh file is not stale.
+    for language, path in [
+        ("typescript", "types/db.ts"),
+        ("python", "py/models.py"),
+        ("graphql", "schema.graphql"),
+        ("go", "models/db.go"),
+    ]:
+        check = run_nself("types", language, "-o", path, "--check", cwd=project)
+        assert check.code == 0, (language, check.stderr)
+    # Without -o: the configured options too.
+    assert "package store" in run_nself("types", "go", cwd=project).stdout
+    assert "class Users(Model):" in run_nself("types", "python", cwd=project).stdout
+    # Another file: only the command line's options.
+    assert run_nself("types", "go", "-o", "other.go", cwd=project).code == 0
+    assert "package models" in (project / "other.go").read_text()
+    # The command line wins over nself.toml.
+    over = run_nself("types", "go", "--package", "x", "-o", "models/db.go", "--check", cwd=project)
+    assert over.code == 1 and "stale: models/db.go" in over.stderr
+
+
+def test_go_renames_a_column_no_json_tag_can_name_with_a_warning(project: Path) -> None:
+    (project / "nself" / "migrations" / "002_20240102_odd.sql").write_text(
+        '-- migrate:up\nCREATE TABLE public.odd (id int, "a,b" text);\n-- migrate:down\nDROP TABLE public.odd;\n'
+    )
+    done = run_nself("types", "go", cwd=project)
+    assert done.code == 0, done.stderr
+    assert '`json:"a_b"`' in done.stdout
+    lines = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert len(lines) == 1 and "table public.odd: the name 'a,b' cannot be a Go json tag" in lines[0]

@@ -687,3 +687,24 @@ def test_default_privileges_apply_to_later_objects() -> None:
         ("SCHEMA", "public", "PUBLIC", "USAGE"),
         ("TABLE", "t", "reader", "SELECT"),
     ]
+
+
+DUPLICATE_COLUMNS = [
+    "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE VIEW v AS SELECT a.id, b.id FROM a, b;",
+    "CREATE VIEW v (x, x) AS SELECT 1, 2;",
+    "CREATE VIEW v (x) AS SELECT 1, 2 AS x;",
+    "CREATE MATERIALIZED VIEW m AS SELECT 1 AS q, 2 AS q;",
+    "CREATE TABLE t AS SELECT 1 AS q, 2 AS q;",
+]
+
+
+@pytest.mark.parametrize("sql", DUPLICATE_COLUMNS)
+def test_two_output_columns_of_one_name_are_refused_as_postgresql_does(sql: str, oracle_url: str) -> None:
+    with psycopg.connect(oracle_url, autocommit=True) as conn:
+        conn.execute(RESET)  # type: ignore[arg-type]
+        with pytest.raises(psycopg.errors.DuplicateColumn) as refused:
+            conn.execute(sql)  # type: ignore[arg-type]
+    with pytest.raises(SourceError) as info:
+        compile_sql(sql, "a.sql")
+    assert str(info.value).endswith(str(refused.value.diag.message_primary))
+    assert info.value.line == sql.count("\n") + 1

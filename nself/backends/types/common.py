@@ -40,6 +40,12 @@ from nself.ir.model import (
 )
 from nself.ir.types import array_dims, split_type_name, unquote_identifier
 
+
+class TypesWarning(UserWarning):
+    """Something a backend changed to make the output valid (a name its language refuses
+    renamed): `warnings.warn(message, TypesWarning)`; the CLI prints each as a warning line."""
+
+
 # --------------------------------------------------------------------------- identifiers
 
 _WORD = re.compile(r"[A-Z0-9]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
@@ -730,8 +736,31 @@ class FunctionShape:
         return self.function.schema
 
     @property
+    def named_inputs(self) -> tuple[tuple[str, FunctionArgument], ...]:
+        """The inputs a call may pass by name (`query => 'x'`): PostgreSQL refuses a name for
+        an unnamed argument (`arg1 => ...`), which goes by position, before the named ones.
+        The named-argument types of every language hold these only."""
+        return tuple((n, a) for n, a in self.inputs if a.name)
+
+    @property
+    def signature(self) -> str:
+        """'public.search_users(query text, max_rows integer)' for doc comments."""
+        return f"{self.schema}.{self.name}({self.function.identity_arguments})"
+
+    @property
     def name(self) -> str:
         return self.function.name
+
+
+def result_nullable(shape: FunctionShape, resolver: TypeResolver) -> bool:
+    """Whether a function's result, or each row of a SETOF, may be NULL, as PostgreSQL
+    allows: a scalar or composite result (`SETOF integer` may yield NULL rows; a `SETOF
+    users` one a NULL row), unless its type is a NOT NULL domain; a non-SETOF record of
+    OUT columns may be NULL too (no row). Rows of TABLE(...) or of OUT columns of a SETOF
+    function never are NULL as a whole (their columns may be: they are always nullable)."""
+    if shape.return_columns:
+        return not shape.returns_set
+    return not resolver.resolve(shape.return_type or "void").not_null
 
 
 def function_shape(function: Function) -> FunctionShape:
@@ -819,12 +848,13 @@ def function_names(
     escape: str = "{}_",
     default_schema: str = "public",
     taken: Collection[str] = (),
+    separator: str = "_",
 ) -> dict[int, str]:
     """Unique identifiers for functions (by index into `shapes`): overloads and functions
     of other schemas are told apart (`search_films`, `search_films_2`,
     `auth_uid`)."""
     db_names = [s.name if s.schema == default_schema else f"{s.schema}_{s.name}" for s in shapes]
-    names = member_names(db_names, style, keywords=keywords, escape=escape, taken=taken)
+    names = member_names(db_names, style, keywords=keywords, escape=escape, taken=taken, separator=separator)
     return dict(enumerate(names))
 
 

@@ -8,7 +8,9 @@ json.RawMessage are not wrapped: nil is NULL), and so are array elements that ma
 written to JSON as a number); json/jsonb are json.RawMessage; date and timestamps are
 time.Time; the other types are strings in PostgreSQL's text form (docs/types.md, Go).
 
-Every field carries the database name in its `json:"..."` tag. Insert and Update fields that
+Every field carries the database name in its `json:"..."` tag (a name encoding/json refuses
+as a tag, with a quote or a comma, is tagged with those characters turned into underscores,
+and a TypesWarning says so). Insert and Update fields that
 may be left out are one pointer above the Row field's type, tagged `omitempty`: nil is "left
 out", a pointer to nil is NULL (`**string`, `*[]string`), a pointer to a value is the value;
 the file's generic helpers Value, NullableValue and Null make them."""
@@ -17,24 +19,30 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     PgType,
     TypeResolver,
+    TypesWarning,
+    callable_functions,
     comment_lines,
     composite_fields,
+    function_names,
     make_identifier,
     member_names,
     named_type_objects,
+    pascal_case,
+    result_nullable,
     row_relations,
     split_words,
     table_column_rules,
     type_names,
 )
 from nself.collector import collector_paused
-from nself.errors import NselfError, OptionError
+from nself.errors import OptionError
 from nself.ir.model import Catalog, CompositeType, Enum, Table, View
 from nself.templating import render_template
 
@@ -232,11 +240,55 @@ def go_name(name: str) -> str:
 
 def field_names(db_names: Sequence[str]) -> list[str]:
     """Unique exported field names; a leading digit gets an 'X' ('2nd_line' -> 'X2ndLine':
-    an underscore would make the field unexported and invisible to encoding/json)."""
+    an underscore would make the field unexported and invisible to encoding/json).
+
+    Names that collide in Go's initialism style ('id' and 'ID', 'user_id' and 'userId')
+    are told apart by a better name than a number where there is one: the name without
+    initialisms ('Id', 'UserId'); then a number without an underscore, as Go names have
+    none ('ID2')."""
     names = [_field_identifier(n) for n in db_names]
-    if len(set(names)) == len(names):  # what member_names gives when nothing collides
+    if len(set(names)) == len(names):  # nothing collides
         return names
-    return member_names(db_names, go_name, digit_prefix="X", empty="Field")
+    result: dict[int, str] = {}
+    used: set[str] = set()
+    # A name nothing else wants keeps it, whatever comes first.
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    used.update(n for n, k in counts.items() if k == 1)
+
+    def spelled_so(index: int) -> bool:
+        """The database name already is the Go name but for its first letter ('ID',
+        'userID'): that column keeps the Go name ('id' then gets 'Id')."""
+        db_name = re.sub(r"[^A-Za-z0-9]", "", db_names[index])
+        return db_name[:1].upper() + db_name[1:] == names[index]
+
+    plains = [make_identifier(n, pascal_case, digit_prefix="X", empty="Field") for n in db_names]
+
+    def spelled_plain(index: int) -> bool:
+        """The database name is the name without initialisms ('userId' -> 'UserId')."""
+        db_name = re.sub(r"[^A-Za-z0-9]", "", db_names[index])
+        return db_name[:1].upper() + db_name[1:] == plains[index]
+
+    order = sorted(
+        range(len(names)),
+        key=lambda i: (counts[names[i]] == 1, not spelled_so(i), not spelled_plain(i), i),
+    )
+    for index in order:
+        name, plain = names[index], plains[index]
+        if counts[name] == 1:
+            result[index] = name
+            continue
+        candidates = [plain, name] if spelled_plain(index) else [name, plain]
+        chosen = next((c for c in candidates if c not in used), None)
+        number = 2
+        while chosen is None:
+            if f"{name}{number}" not in used:
+                chosen = f"{name}{number}"
+            number += 1
+        used.add(chosen)
+        result[index] = chosen
+    return [result[i] for i in range(len(names))]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -251,14 +303,33 @@ def valid_json_tag(name: str) -> bool:
     return _VALID_JSON_TAG.fullmatch(name) is not None
 
 
+def tag_name(db_name: str) -> str:
+    """`db_name` as a json tag name: itself when encoding/json accepts it, else with every
+    character it refuses (quotes, backslashes, commas, control characters) turned into an
+    underscore ('a,b' -> 'a_b')."""
+    if valid_json_tag(db_name):
+        return db_name
+    renamed = "".join(c if _VALID_JSON_TAG.fullmatch(c) else "_" for c in db_name)
+    return renamed
+
+
+def tag_warning(db_name: str, owner: str) -> str:
+    """What a user is told when `db_name` cannot be a json tag (see tag_name)."""
+    renamed = tag_name(db_name)
+    return (
+        f"{owner}: the name {db_name!r} cannot be a Go json tag (encoding/json allows no quotes,"
+        f" backslashes, commas or control characters in one); its field is tagged {renamed!r}"
+        f" instead: select the column AS {renamed!r} to decode it"
+    )
+
+
 def json_tag(db_name: str, *, omitempty: bool, owner: str, quoted: bool = False) -> str:
     """The struct tag naming the column; `quoted` adds `,string` (a number that JSON carries
-    as a string, as PostgreSQL writes oid)."""
+    as a string, as PostgreSQL writes oid). A name encoding/json refuses is renamed
+    (tag_name) with a TypesWarning naming `owner`."""
     if not valid_json_tag(db_name):
-        raise NselfError(
-            f"{owner}: the name {db_name!r} cannot be a Go json tag (encoding/json allows no"
-            " quotes, backslashes, commas or control characters in one); rename it to generate Go types"
-        )
+        warnings.warn(tag_warning(db_name, owner), TypesWarning, stacklevel=2)
+        db_name = tag_name(db_name)
     suffix = (",omitempty" if omitempty else "") + (",string" if quoted else "")
     tag = f'json:"{db_name}{suffix}"'
     return f"`{tag}`" if "`" not in tag else '"' + tag.replace('"', '\\"') + '"'
@@ -274,7 +345,10 @@ def column_tags(db_name: str, row_quoted: bool, optional_quoted: bool, owner: st
         )
     # An ASCII identifier is a valid tag; the check costs more than the tags for other names.
     if not (db_name.isascii() and db_name.isidentifier()) and not valid_json_tag(db_name):
-        json_tag(db_name, omitempty=False, owner=owner)  # raises, naming the column
+        return (
+            json_tag(db_name, omitempty=False, owner=owner),
+            json_tag(db_name, omitempty=True, owner=owner),
+        )
     return f'`json:"{db_name}"`', f'`json:"{db_name},omitempty"`'
 
 
@@ -383,6 +457,8 @@ class GoRenderer:
         # (data type, nullable, element_nullable) -> the Row field's type and `quoted`, then
         # those of a field that may be left out.
         self._spelled_columns: dict[tuple[str, bool, bool], tuple[str, bool, str, bool]] = {}
+        # signature ('public.f(integer)') -> names of its Args, Result and Returns types
+        self.function_types: dict[str, tuple[str, str, str]] = {}
 
     @functools.cached_property
     def taken(self) -> set[str]:
@@ -452,7 +528,9 @@ class GoRenderer:
         key = (db_name, omitempty, quoted)
         tag = self._tags.get(key)
         if tag is None:
-            tag = self._tags[key] = json_tag(db_name, omitempty=omitempty, owner=owner, quoted=quoted)
+            tag = json_tag(db_name, omitempty=omitempty, owner=owner, quoted=quoted)
+            if valid_json_tag(db_name):  # a renamed one warns for every struct it is in
+                self._tags[key] = tag
         return tag
 
     # ------------------------------------------------------------------ structs
@@ -594,6 +672,83 @@ class GoRenderer:
             name, doc, [(c, go_string(label)) for c, label in zip(constants, enum.labels, strict=True)]
         )
 
+    # ------------------------------------------------------------------ functions
+
+    def function_value_type(self, data_type: str, nullable: bool) -> str:
+        """The Go type of a function's argument or result: a record or a polymorphic type
+        (anyelement) is whatever JSON PostgreSQL sends, kept as json.RawMessage."""
+        pg = self.resolver.resolve(data_type)
+        if pg.element().family in ("record", "any"):
+            go_type = "[]" * pg.dims + "json.RawMessage"
+            self._spelled[(data_type, nullable, False, False)] = (go_type, False)
+            return go_type
+        return self.spell(data_type, nullable, False, pg.element_nullable)[0]
+
+    def functions(self) -> list[tuple[str, list[str], str, str | None]]:
+        """For every callable function: a `<Name>Args` struct of its named arguments (the
+        JSON body of a PostgREST rpc call, or `name => value` in SQL; an argument with a
+        default is a pointer, omitted when nil), a `<Name>Result` struct for its TABLE or
+        OUT columns (all nullable), and the alias `<Name>Returns` of what it returns (a
+        slice for SETOF, elements nullable where PostgreSQL allows NULL: common.result_nullable)."""
+        shapes = callable_functions(self.catalog, self.resolver)
+        taken = self.taken
+        bases = function_names(shapes, go_name, taken=taken, separator="")
+        # (name, doc, struct body, None) or (name, doc, "", aliased type), by function
+        items: list[tuple[str, list[str], str, str | None]] = []
+        for index, shape in enumerate(shapes):
+            base = make_identifier(bases[index], lambda n: n, digit_prefix="F")
+            args_name, result_name, returns_name = member_names(
+                [base + "Args", base + "Result", base + "Returns"], lambda n: n, taken=taken, separator=""
+            )
+            taken.update((args_name, result_name, returns_name))
+            self.function_types[shape.signature] = (args_name, result_name, returns_name)
+            owner = f"function {shape.schema}.{shape.name}"
+            unnamed = len(shape.inputs) - len(shape.named_inputs)
+            doc = [f"{args_name} are the named arguments of {shape.signature}."]
+            if unnamed:
+                doc.append(
+                    f"Its {unnamed} unnamed argument(s) go by position, before these (PostgreSQL takes no name for them)."
+                )
+            specs: list[FieldSpec] = []
+            for name, argument in shape.named_inputs:
+                pg = self.resolver.resolve(argument.data_type)
+                specs.append(
+                    (name, argument.data_type, False, argument.default is not None, None, pg.element_nullable)
+                )
+            args = self.struct(args_name, doc, specs, owner)
+            if shape.named_inputs and any(
+                self.resolver.resolve(a.data_type).element().family in ("record", "any")
+                for _, a in shape.named_inputs
+            ):
+                args = args._replace(
+                    types=[
+                        ("*" if a.default is not None else "") + self.function_value_type(a.data_type, False)
+                        for _, a in shape.named_inputs
+                    ]
+                )
+            items.append((args.name, args.doc, args.body(), None))
+            nullable = result_nullable(shape, self.resolver)
+            if shape.return_columns:
+                row_specs: list[FieldSpec] = [
+                    (n, t, True, False, None, self.resolver.resolve(t).element_nullable)
+                    for n, t in shape.return_columns
+                ]
+                result = self.struct(
+                    result_name, [f"{result_name} is a row returned by {shape.signature}."], row_specs, owner
+                )
+                items.append((result.name, result.doc, result.body(), None))
+                element = "*" + result_name if nullable else result_name
+            elif (shape.return_type or "void") == "void":
+                continue
+            else:
+                element = self.function_value_type(shape.return_type or "void", nullable)
+            returned = "[]" + element if shape.returns_set else element
+            kind = "the rows" if shape.returns_set else "the value"
+            items.append(
+                (returns_name, [f"{returns_name} is {kind} {shape.signature} returns."], "", returned)
+            )
+        return items
+
     # ------------------------------------------------------------------ file
 
     def render(self) -> str:
@@ -604,8 +759,11 @@ class GoRenderer:
                 structs.extend(self.table_structs(node))
             else:
                 structs.append(self.view_struct(node))
+        functions = self.functions()
         # Every field's type was spelled through self._spelled.
-        used_types = " ".join({go_type for go_type, _ in self._spelled.values()})
+        used_types = " ".join(
+            {go_type for go_type, _ in self._spelled.values()} | {f[3] for f in functions if f[3]}
+        )
         imports = sorted(
             path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)
         )
@@ -614,7 +772,7 @@ class GoRenderer:
             package=self.package,
             imports=imports,
             enums=enums,
-            structs=[(s.name, s.doc, s.body()) for s in structs],
+            structs=[(s.name, s.doc, s.body(), None) for s in structs] + functions,
             helpers=bool(self.catalog.tables),
         )
 

@@ -38,6 +38,7 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     screaming_snake_case,
     snake_case,
     table_column_rules,
@@ -66,6 +67,9 @@ RESERVED_TYPE_NAMES = frozenset(
         "Final",
         "Protocol",
         "Unset",
+        # pydantic only: numeric with NaN and the infinities (Numeric) and LEFT_OUT
+        "Annotated",
+        "Numeric",
     }
 )
 
@@ -83,8 +87,13 @@ FIELD_KEYWORDS = frozenset(keyword.kwlist) | {
     "field",
     "dataclass",
 }
+# BaseModel's attributes and its metaclass's (ABCMeta: `register`; type: `mro`): a field of
+# one of these names shadows it (pydantic warns, and model_dump or model_post_init break).
+# Any other `model_*` name is renamed too: pydantic keeps that prefix for its own.
 PYDANTIC_ATTRIBUTES = frozenset(
     {
+        "register",
+        "mro",
         "model_config",
         "model_fields",
         "model_computed_fields",
@@ -125,7 +134,7 @@ FAMILY_TYPES: dict[str, str] = {
     "int8": "int",
     "float4": "float",
     "float8": "float",
-    "numeric": "_decimal.Decimal",
+    "numeric": "Numeric",
     "money": "str",
     "bool": "bool",
     "text": "str",
@@ -173,9 +182,9 @@ class ClassModel(NamedTuple):
     body: str
 
 
-# (Python name, column name, data type, the rules' decisions): columns with equal keys
+# (Python name, column name, data type, the rules' decisions, comment): columns with equal keys
 # get equal fields
-ColumnKey = tuple[str, str, str, ColumnRules]
+ColumnKey = tuple[str, str, str, ColumnRules, str | None]
 
 
 class ColumnFields(NamedTuple):
@@ -242,6 +251,8 @@ class _Renderer:
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
         )
         self.keywords = FIELD_KEYWORDS | (PYDANTIC_ATTRIBUTES if self.pydantic else frozenset())
+        # (pydantic) names of the model_ prefix pydantic keeps for itself
+        self.prefixes = ("model_",) if self.pydantic else ()
         # Memos: a schema has few distinct types and kinds of column, and the same column
         # names recur from table to table.
         self._value_types: dict[tuple[str, bool], str] = {}
@@ -282,24 +293,41 @@ class _Renderer:
         names = [self._field_names.get(n) or self._field_name(n) for n in db_names]
         if len(set(names)) == len(names):
             return names  # what member_names gives when no two names collide
-        return member_names(db_names, snake_case, keywords=self.keywords, escape="{}_", digit_prefix="n_")
+        return member_names(
+            db_names, self._escaped_style, keywords=self.keywords, escape="{}_", digit_prefix="n_"
+        )
+
+    def _escaped_style(self, db_name: str) -> str:
+        """snake_case, with pydantic's own `model_` prefix moved out of the way
+        ('model_name' -> 'model_name_')."""
+        name = snake_case(db_name)
+        return name + "_" if name.startswith(self.prefixes) and self.prefixes else name
 
     def _field_name(self, db_name: str) -> str:
         # member_names for a single name
-        name = escape_reserved(make_identifier(db_name, snake_case, digit_prefix="n_"), self.keywords, "{}_")
+        name = escape_reserved(
+            make_identifier(db_name, self._escaped_style, digit_prefix="n_"), self.keywords, "{}_"
+        )
         self._field_names[db_name] = name
         return name
 
-    def declaration(self, name: str, db_name: str, annotation: str, default: str | None) -> str:
+    def declaration(
+        self, name: str, db_name: str, annotation: str, default: str | None, comment: str | None = None
+    ) -> str:
         """One field: `name: annotation`, with its default and, when the Python name is not
-        the column name, the column name (pydantic alias, dataclass metadata)."""
-        if name == db_name:
+        the column name, the column name (pydantic alias, dataclass metadata); pydantic: the
+        column's comment as its description (in the JSON schema)."""
+        described = self.pydantic and bool(comment)
+        if name == db_name and not described:
             if default is None:
                 return f"{INDENT}{name}: {annotation}"
             return f"{INDENT}{name}: {annotation} = {default}"
         given = "" if default is None else f"default={default}, "
         if self.pydantic:
-            return f"{INDENT}{name}: {annotation} = Field({given}alias={python_literal(db_name)})"
+            alias = "" if name == db_name else f"alias={python_literal(db_name)}"
+            description = f"description={python_literal(comment)}" if comment else ""
+            arguments = ", ".join(a for a in (alias, description) if a)
+            return f"{INDENT}{name}: {annotation} = Field({given}{arguments})"
         return (
             f'{INDENT}{name}: {annotation} = field({given}metadata={{"db_name": {python_literal(db_name)}}})'
         )
@@ -308,17 +336,21 @@ class _Renderer:
         """A column's field in Row, Insert and Update, by the rules' decisions."""
         db_name = column.name
         row_type = self.annotation(column.data_type, rules.nullable, rules.element_nullable)
-        # An optional Insert / Update field can be left out: pydantic leaves it out of
-        # model_dump(exclude_unset=True) and types it `| None` (its default); a dataclass
-        # gives it the default UNSET, and None only where the column takes NULL.
+        # An optional Insert / Update field can be left out. pydantic: it defaults to None
+        # where the column takes NULL, else to LEFT_OUT (None typed Any: pydantic does not
+        # validate a default), so the model refuses None for a NOT NULL column and
+        # model_dump(exclude_unset=True) leaves the field out; a dataclass gives it the
+        # default UNSET, and None only where the column takes NULL.
+        comment = column.comment
         if self.pydantic:
-            written_type = with_none(row_type, True)
-        elif row_type == "Any":
             written_type = row_type
+            left_out = "None" if rules.nullable or row_type == "Any" else "LEFT_OUT"
+        elif row_type == "Any":
+            written_type, left_out = row_type, "UNSET"
         else:
-            written_type = f"{row_type} | Unset"
-        row = self.declaration(python_name, db_name, row_type, None)
-        written = self.declaration(python_name, db_name, written_type, "None" if self.pydantic else "UNSET")
+            written_type, left_out = f"{row_type} | Unset", "UNSET"
+        row = self.declaration(python_name, db_name, row_type, None, comment)
+        written = self.declaration(python_name, db_name, written_type, left_out, comment)
         insert = {"required": row, "optional": written, "absent": None}[rules.insert]
         update = written if rules.update != "absent" else None
         return ColumnFields(row, insert, update)
@@ -338,7 +370,7 @@ class _Renderer:
         update: list[str] = []
         rules = table_column_rules(table, self.resolver)
         for python_name, column, column_rules in zip(python_names, columns, rules, strict=True):
-            key = (python_name, column.name, column.data_type, column_rules)
+            key = (python_name, column.name, column.data_type, column_rules, column.comment)
             fields = known.get(key)
             if fields is None:
                 fields = known[key] = self.column_fields(python_name, column, column_rules)
@@ -362,7 +394,7 @@ class _Renderer:
     def view_class(self, view: View) -> ClassModel:
         names = self.field_names([c.name for c in view.columns])
         fields = [
-            self.declaration(n, c.name, self.annotation(c.data_type, not c.not_null), None)
+            self.declaration(n, c.name, self.annotation(c.data_type, not c.not_null), None, c.comment)
             for n, c in zip(names, view.columns, strict=True)
         ]
         kind = "materialized view" if view.materialized else "view"
@@ -384,11 +416,13 @@ class _Renderer:
             )
             taken.update((args_name, returns_name, result_name))
             args = []
-            for name, argument in shape.inputs:
+            # Named arguments only: PostgreSQL takes no `arg1 => ...` for an unnamed one.
+            for name, argument in shape.named_inputs:
                 text = self.spelled(argument.data_type)
                 args.append(
                     (python_literal(name), f"NotRequired[{text}]" if argument.default is not None else text)
                 )
+            nullable = result_nullable(shape, self.resolver)
             if shape.return_columns:
                 names = self.field_names([n for n, _ in shape.return_columns])
                 fields = [
@@ -405,8 +439,9 @@ class _Renderer:
                 element = result_name
                 returns = f"list[{element}]" if shape.returns_set else f"{element} | None"
             else:
-                element = self.spelled(shape.return_type or "void")
-                returns = f"list[{element}]" if shape.returns_set else with_none(element, True)
+                # A SETOF's rows, or the one value, are NULL where PostgreSQL allows it.
+                element = with_none(self.spelled(shape.return_type or "void"), nullable)
+                returns = f"list[{element}]" if shape.returns_set else element
             signature = f"{shape.schema}.{shape.name}({shape.function.identity_arguments})"
             module.functions.append(
                 FunctionModel(doc_text(f"The function {signature}"), args_name, args, returns_name, returns)

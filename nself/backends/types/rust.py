@@ -31,11 +31,16 @@ from nself.backends.types.common import (
     PgType,
     StructField,
     TypeResolver,
+    as_is,
+    callable_functions,
     comment_lines,
     composite_fields,
+    function_names,
+    make_identifier,
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     row_relations,
     snake_case,
     table_field_sets,
@@ -265,6 +270,7 @@ class RustStruct(NamedTuple):
     doc: list[str]
     derive: str
     body: str  # the fields, laid out as rustfmt would, one per line with their attributes
+    alias: str | None = None  # `pub type name = alias;` instead of a struct
 
 
 class RustEnum(NamedTuple):
@@ -294,6 +300,8 @@ class RustRenderer:
         self._field_text: dict[str, dict[StructField, str]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
         self.uses_double_option = False
+        # signature ('public.f(integer)') -> names of its Args, Result and Returns types
+        self.function_types: dict[str, tuple[str, str, str]] = {}
 
     # ------------------------------------------------------------------ types
 
@@ -439,6 +447,79 @@ class RustRenderer:
             ],
         )
 
+    # ------------------------------------------------------------------ functions
+
+    def function_type(self, data_type: str, nullable: bool) -> str:
+        """The Rust type of a function's result: a record or a polymorphic type is whatever
+        JSON PostgreSQL sends (serde_json::Value, which holds null itself)."""
+        pg = self.resolver.resolve(data_type)
+        if pg.element().family in ("record", "any"):
+            text = "serde_json::Value"
+            for _ in range(pg.dims):
+                text = f"Vec<{text}>"
+            return text
+        return self.field_type(data_type, nullable, False, pg.element_nullable)
+
+    def functions(self) -> list[RustStruct]:
+        """For every callable function: `<Name>Args` with its named arguments (the JSON body
+        of a PostgREST rpc call, or `name => value` in SQL; one with a default is an Option
+        skipped when None), `<Name>Result` for its TABLE or OUT columns (all Option), and
+        `<Name>Returns`, what it returns (a Vec for SETOF; Option where PostgreSQL allows
+        NULL: common.result_nullable)."""
+        shapes = callable_functions(self.catalog, self.resolver)
+        taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(RESERVED_TYPE_NAMES)
+        bases = function_names(shapes, pascal_case, taken=taken, separator="")
+        items: list[RustStruct] = []
+        for index, shape in enumerate(shapes):
+            for _, argument in shape.inputs:  # a polymorphic argument takes any JSON
+                pg = self.resolver.resolve(argument.data_type)
+                if pg.element().family in ("record", "any"):
+                    self.function_type(argument.data_type, False)
+                    for optional in (False, True):
+                        key = (argument.data_type, False, optional, pg.element_nullable)
+                        self._types[key] = "Option<serde_json::Value>" if optional else "serde_json::Value"
+            base = make_identifier(bases[index], as_is, digit_prefix="F")
+            args_name, result_name, returns_name = member_names(
+                [base + "Args", base + "Result", base + "Returns"], as_is, taken=taken, separator=""
+            )
+            taken.update((args_name, result_name, returns_name))
+            self.function_types[shape.signature] = (args_name, result_name, returns_name)
+            signature = f"`{shape.signature}`"
+            doc = [f"The named arguments of {signature}."]
+            unnamed = len(shape.inputs) - len(shape.named_inputs)
+            if unnamed:
+                doc.append(f"Its {unnamed} unnamed argument(s) go by position, before these.")
+            args = [
+                StructField(
+                    name,
+                    argument.data_type,
+                    False,
+                    argument.default is not None,
+                    None,
+                    self.resolver.resolve(argument.data_type).element_nullable,
+                )
+                for name, argument in shape.named_inputs
+            ]
+            items.append(self.struct(args_name, doc, DERIVE_STRUCT, args))
+            nullable = result_nullable(shape, self.resolver)
+            if shape.return_columns:
+                columns = [
+                    StructField(n, t, True, False, None, self.resolver.resolve(t).element_nullable)
+                    for n, t in shape.return_columns
+                ]
+                items.append(
+                    self.struct(result_name, [f"A row returned by {signature}."], DERIVE_STRUCT, columns)
+                )
+                element = f"Option<{result_name}>" if nullable else result_name
+            elif (shape.return_type or "void") == "void":
+                continue
+            else:
+                element = self.function_type(shape.return_type or "void", nullable)
+            returned = f"Vec<{element}>" if shape.returns_set else element
+            kind = "The rows" if shape.returns_set else "What"
+            items.append(RustStruct(returns_name, [f"{kind} {signature} returns."], "", "", returned))
+        return items
+
     # ------------------------------------------------------------------ file
 
     def render(self) -> str:
@@ -449,6 +530,7 @@ class RustRenderer:
             else:
                 structs.append(self.view_struct(node))
         enums = [self.enum(e) for e in self.catalog.enums]
+        structs.extend(self.functions())
         return render_template(
             "types/rust/types.rs.jinja2",
             enums=enums,

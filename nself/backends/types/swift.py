@@ -31,12 +31,17 @@ from nself.backends.types.common import (
     PgType,
     StructField,
     TypeResolver,
+    as_is,
+    callable_functions,
     camel_case,
     comment_lines,
     composite_fields,
+    function_names,
+    make_identifier,
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     row_relations,
     table_field_sets,
     type_names,
@@ -329,6 +334,7 @@ class SwiftStruct(NamedTuple):
     assignments: str
     keys: str
     decoding: str
+    alias: str = ""  # `public typealias name = alias` instead of a struct
 
 
 class SwiftEnum(NamedTuple):
@@ -367,6 +373,8 @@ class SwiftRenderer:
         # property).
         self._properties: dict[str, dict[StructField, SwiftProperty]] = {}
         self._types: dict[tuple[str, bool, bool, bool], str] = {}
+        # signature ('public.f(integer)') -> names of its Args, Result and Returns types
+        self.function_types: dict[str, tuple[str, str, str]] = {}
 
     # ------------------------------------------------------------------ types
 
@@ -522,6 +530,76 @@ class SwiftRenderer:
             [(case, swift_string(label)) for case, label in zip(cases, enum.labels, strict=True)],
         )
 
+    # ------------------------------------------------------------------ functions
+
+    def function_type(self, data_type: str, nullable: bool) -> str:
+        """The Swift type of a function's result: a record or a polymorphic type is whatever
+        JSON PostgreSQL sends (JSONValue, which holds null itself)."""
+        pg = self.resolver.resolve(data_type)
+        if pg.element().family in ("record", "any"):
+            self.uses_json = True
+            return "[" * pg.dims + "JSONValue" + "]" * pg.dims
+        return self.property_type(data_type, nullable, False, pg.element_nullable)
+
+    def functions(self) -> list[SwiftStruct]:
+        """For every callable function: `<Name>Args` with its named arguments (the JSON body
+        of a PostgREST rpc call, or `name => value` in SQL; one with a default is an
+        optional the encoder skips when nil), `<Name>Result` for its TABLE or OUT columns
+        (all optional), and `<Name>Returns`, what it returns (an array for SETOF; optional
+        where PostgreSQL allows NULL: common.result_nullable)."""
+        shapes = callable_functions(self.catalog, self.resolver)
+        taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(RESERVED_TYPE_NAMES)
+        bases = function_names(shapes, pascal_case, taken=taken, separator="")
+        items: list[SwiftStruct] = []
+        for index, shape in enumerate(shapes):
+            for _, argument in shape.inputs:  # a polymorphic argument takes any JSON
+                pg = self.resolver.resolve(argument.data_type)
+                if pg.element().family in ("record", "any"):
+                    self.function_type(argument.data_type, False)
+                    for optional in (False, True):
+                        key = (argument.data_type, False, optional, pg.element_nullable)
+                        self._types[key] = "JSONValue?" if optional else "JSONValue"
+            base = make_identifier(bases[index], as_is, digit_prefix="F")
+            args_name, result_name, returns_name = member_names(
+                [base + "Args", base + "Result", base + "Returns"], as_is, taken=taken, separator=""
+            )
+            taken.update((args_name, result_name, returns_name))
+            self.function_types[shape.signature] = (args_name, result_name, returns_name)
+            signature = f"`{shape.signature}`"
+            doc = [f"The named arguments of {signature}."]
+            unnamed = len(shape.inputs) - len(shape.named_inputs)
+            if unnamed:
+                doc.append(f"Its {unnamed} unnamed argument(s) go by position, before these.")
+            args = [
+                StructField(
+                    name,
+                    argument.data_type,
+                    False,
+                    argument.default is not None,
+                    None,
+                    self.resolver.resolve(argument.data_type).element_nullable,
+                )
+                for name, argument in shape.named_inputs
+            ]
+            items.append(self.struct(args_name, doc, args))
+            nullable = result_nullable(shape, self.resolver)
+            if shape.return_columns:
+                columns = [
+                    StructField(n, t, True, False, None, self.resolver.resolve(t).element_nullable)
+                    for n, t in shape.return_columns
+                ]
+                items.append(self.struct(result_name, [f"A row returned by {signature}."], columns))
+                element = result_name + "?" if nullable else result_name
+            elif (shape.return_type or "void") == "void":
+                continue
+            else:
+                element = self.function_type(shape.return_type or "void", nullable)
+            returned = f"[{element}]" if shape.returns_set else element
+            kind = "The rows" if shape.returns_set else "What"
+            doc = [f"{kind} {signature} returns."]
+            items.append(SwiftStruct(returns_name, doc, "", "", "", "", "", returned))
+        return items
+
     # ------------------------------------------------------------------ file
 
     def render(self) -> str:
@@ -532,6 +610,7 @@ class SwiftRenderer:
                 structs.extend(self.table_structs(node))
             else:
                 structs.append(self.view_struct(node))
+        structs.extend(self.functions())
         return render_template(
             "types/swift/Types.swift.jinja2",
             enums=enums,

@@ -60,6 +60,15 @@ def every_case_rows(types_databases: SessionDatabases) -> tuple[str, Catalog]:
     return url, introspect(url)
 
 
+@pytest.fixture(scope="session")
+def functions_catalog(types_databases: SessionDatabases) -> Catalog:
+    """functions_schema.sql applied to an empty database and introspected: the golden
+    files of each language's function types."""
+    url = types_databases.new("types_functions")
+    run_sql(url, (HERE / "functions_schema.sql").read_text(encoding="utf-8"))
+    return introspect(url)
+
+
 class CorpusCatalogs:
     """Each corpus case introspected on first request. Cases load one after another into one
     scratch database, emptied in between (RESET_SQL: the same catalogs as fresh databases

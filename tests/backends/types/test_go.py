@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nself.backends.types.common import table_field_sets
+from nself.backends.types.common import TypesWarning, callable_functions, table_field_sets
 from nself.backends.types.go import (
     FILE_NAME,
     GoRenderer,
@@ -28,7 +28,7 @@ from nself.backends.types.go import (
     render_go,
     valid_json_tag,
 )
-from nself.errors import NselfError, OptionError
+from nself.errors import OptionError
 from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import (
@@ -47,6 +47,7 @@ from tests.backends.types.conftest import (
     SessionDatabases,
     assert_golden,
 )
+from tests.backends.types.toolchain import FUNCTION_CALLS, FUNCTIONS_SQL, call_function
 from tests.conftest import run_sql
 from tests.tools import require_program
 
@@ -75,15 +76,17 @@ def test_go_name(db_name: str, expected: str) -> None:
 
 
 def test_field_names_are_exported_unique_and_never_start_with_a_digit() -> None:
-    assert field_names(["id", "ID", "2nd_line", "type", "-", "user_id", "userId"]) == [
-        "ID",
-        "ID_2",
+    assert field_names(["id", "ID", "2nd_line", "type", "-", "user_id", "userId", "Id"]) == [
+        "Id",  # the name without initialisms, before a number
+        "ID",  # spelled as in Go: keeps the Go name
         "X2ndLine",
         "Type",
         "Field",
         "UserID",
-        "UserID_2",
+        "UserId",  # spelled without initialisms
+        "ID2",  # no underscore: Go names have none
     ]
+    assert field_names(["user_id", "userID"]) == ["UserId", "UserID"]
 
 
 @pytest.mark.parametrize(
@@ -104,8 +107,10 @@ def test_valid_json_tag(name: str, valid: bool) -> None:
 def test_json_tag_keeps_the_database_name() -> None:
     assert json_tag("Display Name", omitempty=False, owner="t") == '`json:"Display Name"`'
     assert json_tag("id", omitempty=True, owner="t") == '`json:"id,omitempty"`'
-    with pytest.raises(NselfError, match="cannot be a Go json tag"):
-        json_tag("a,b", omitempty=False, owner="table public.t")
+    with pytest.warns(TypesWarning, match="table public.t: the name 'a,b' cannot be a Go json tag.*'a_b'"):
+        assert json_tag("a,b", omitempty=False, owner="table public.t") == '`json:"a_b"`'
+    with pytest.warns(TypesWarning):
+        assert json_tag('say "hi"', omitempty=True, owner="t") == '`json:"say _hi_,omitempty"`'
 
 
 def test_go_string() -> None:
@@ -294,6 +299,11 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("go/every_case/types.go", render(every_case_catalog, {"package": "models"})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("go/functions/types.go", render(functions_catalog, {"package": "models"})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- toolchain
 
 
@@ -353,7 +363,8 @@ def test_go_vet_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchai
 
 def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     """'userId' (generated, absent from Insert/Update) and 'user_id' convert to the same
-    name; user_id is UserID_2 in all three structs, not UserID where userId is missing."""
+    name; userId is UserId and user_id is UserID in all three structs, also where userId is
+    missing."""
     builder = CatalogBuilder()
     builder.add(Schema("public"))
     builder.add(
@@ -361,8 +372,8 @@ def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:
     )
     catalog = builder.freeze()
     row, insert, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
-    assert row.names == ["UserID", "UserID_2"]
-    assert insert.names == update.names == ["UserID_2"]
+    assert row.names == ["UserId", "UserID"]
+    assert insert.names == update.names == ["UserID"]
 
 
 # --------------------------------------------------------------------------- real rows
@@ -593,3 +604,58 @@ def test_go_insert_and_update_write_omitted_null_and_values(
         (3, "m", 0, ["a", None], b"", '{"v": 2}', "", 42),  # values, zero values; note updated
         (4, "default note", 7, [], b"", '{"d": 1}', "L", 5),  # empty array and bytea are sent
     ]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.mark.oracle
+def test_go_functions_take_named_arguments_and_read_real_results(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Each function's Args struct decodes the JSON object of its named arguments (unknown
+    fields refused) and encodes it back; PostgreSQL takes those keys as `name => value`
+    (no unnamed argument among them); what the function returns (NULL rows of a SETOF
+    among them) decodes into its Returns type and encodes back to the same JSON."""
+    go = require_program("go", GO_INSTALL)
+    url = types_databases.new("types_go_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = GoRenderer(catalog, {})
+    text = renderer.render()
+    shapes = {s.name: s for s in callable_functions(catalog)}
+    assert "nothing" in shapes and not any(s.endswith("NothingReturns") for s in text.split())
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes[name]
+            args_type, _, returns_type = renderer.function_types[shape.signature]
+            assert [n for n, _ in shape.named_inputs] == [n for n, a in shape.inputs if a.name]
+            lines.append(f"{args_type}\t{json.dumps(args)}")
+            lines.append(f"{returns_type}\t{call_function(conn, name, args, unnamed, shape.returns_set)}")
+    assert any("null" in line for line in lines if line.startswith("PeopleNamedReturns"))
+    assert "type MaybeNumbersReturns = []*int32" in text
+    assert "type OneReturns = int32" in text  # a NOT NULL domain is never NULL
+    assert "type SplitNameReturns = *SplitNameResult" in text
+    assert "type DoubleItReturns = *int32" in text  # one OUT (INOUT) parameter: its value
+    assert 'type ShoutArgs struct {\n\tSuffix *string `json:"suffix,omitempty"`\n}' in text
+    module = tmp_path / "module"
+    go_vet(module, {"models": text}, toolchain_cache)
+    entries = "\n".join(
+        f'\t"{name}": roundTrip[models.{name}],' for name in sorted({line.split("\t")[0] for line in lines})
+    )
+    (module / "check").mkdir()
+    (module / "check" / "main.go").write_text(GO_DECODER % entries, encoding="utf-8")
+    result = subprocess.run(
+        [go, "run", "./check"],
+        cwd=module,
+        env=_go_env(toolchain_cache),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    for sent, received in zip(lines, result.stdout.splitlines(), strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        assert json.loads(decoded) == json.loads(original), f"{name}: {original} came back as {decoded}"

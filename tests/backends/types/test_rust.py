@@ -18,10 +18,14 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from nself.backends.types.common import callable_functions
 from nself.backends.types.rust import (
     FILE_NAME,
     RustRenderer,
@@ -32,17 +36,104 @@ from nself.backends.types.rust import (
     serde_attribute,
     variant_names,
 )
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import (
     HERE,
     CorpusCatalogs,
+    SessionDatabases,
     assert_golden,
 )
-from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
-from tests.tools import require_program
+from tests.backends.types.toolchain import (
+    FUNCTION_CALLS,
+    FUNCTIONS_SQL,
+    Shapes,
+    WireTypes,
+    call_function,
+    function_misfits,
+    json_misfit,
+    one_table_catalog,
+    row_misfits,
+)
+from tests.conftest import run_sql
+from tests.tools import REPO, in_ci, missing, require_program
 
 STUBS = HERE / "rust_stubs"
+# Debian's packaged crates (apt-get install librust-serde-dev librust-serde-json-dev
+# librust-chrono-dev librust-uuid-dev librust-rust-decimal-dev, as .ci/run does): the real
+# serde, serde_json, chrono, uuid and rust_decimal, used offline through a [source]
+# replacement. Without them (not in CI) the stand-ins of rust_stubs/ are used.
+DEBIAN_REGISTRY = Path("/usr/share/cargo/registry")
+REAL_CRATES_INSTALL = (
+    "apt-get install librust-serde-dev librust-serde-json-dev librust-chrono-dev "
+    "librust-uuid-dev librust-rust-decimal-dev"
+)
+# The dependencies docs/types.md (Rust) tells users to write.
+REAL_DEPENDENCIES = """\
+serde = { version = "1", features = ["derive"] }
+serde_json = { version = "1", features = ["arbitrary_precision"] }
+chrono = { version = "0.4", default-features = false, features = ["serde", "std"] }
+uuid = { version = "1", features = ["serde"] }
+rust_decimal = { version = "1", features = ["serde-arbitrary-precision"] }
+"""
+CRATES = ("serde", "serde_json", "chrono", "uuid", "rust_decimal")
+
+
+def real_crates() -> bool:
+    """True when Debian's registry holds every crate the generated file needs; in CI they
+    must be there (tests/tools.py `missing`)."""
+    present = DEBIAN_REGISTRY.is_dir() and all(any(DEBIAN_REGISTRY.glob(f"{name}-[0-9]*")) for name in CRATES)
+    if not present and in_ci():
+        missing(f"the real Rust crates are not in {DEBIAN_REGISTRY} ({REAL_CRATES_INSTALL})")
+    return present
+
+
+def write_crate(crate: Path, modules: dict[str, str], *, stubs: bool, main: str | None = None) -> None:
+    """A crate with one module per entry (module name -> types.rs text), its dependencies
+    the real crates (Debian's registry through .cargo/config.toml) or the stand-ins, and a
+    binary `main.rs` when given."""
+    (crate / "src").mkdir(parents=True, exist_ok=True)
+    if stubs:
+        dependencies = (
+            "\n".join(
+                f'{name} = {{ path = "{STUBS / name}" }}'
+                for name in ("serde", "chrono", "uuid", "serde_json", "rust_decimal")
+            )
+            + "\n"
+        )
+    else:
+        dependencies = REAL_DEPENDENCIES
+        (crate / ".cargo").mkdir(exist_ok=True)
+        (crate / ".cargo" / "config.toml").write_text(
+            '[source.crates-io]\nreplace-with = "debian"\n\n'
+            f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n',
+            encoding="utf-8",
+        )
+    (crate / "Cargo.toml").write_text(
+        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        f"[dependencies]\n{dependencies}",
+        encoding="utf-8",
+    )
+    lib = "".join(f"pub mod {name};\n" for name in modules)
+    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
+    for name, text in modules.items():
+        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
+    if main is not None:
+        (crate / "src" / "main.rs").write_text(main, encoding="utf-8")
+
+
+def cargo_env(cache: Path, stubs: bool) -> dict[str, str]:
+    return dict(
+        os.environ,
+        # The real crates build once per machine (in the repository's .cache/, as .ci/run's
+        # node modules), the stand-ins once per session.
+        CARGO_TARGET_DIR=str(cache / "cargo-target" if stubs else REPO / ".cache" / "cargo-target-real"),
+        RUSTFLAGS="-D warnings",
+        CARGO_TERM_COLOR="never",
+    )
+
+
 RUST_INSTALL = "rustup: https://rustup.rs, or Debian's cargo"
 
 
@@ -229,32 +320,22 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("rust/every_case/types.rs", render(every_case_catalog, {})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("rust/functions/types.rs", render(functions_catalog, {})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- toolchain
 
 
-def cargo_check(crate: Path, cache: Path, modules: dict[str, str]) -> None:
+def cargo_check(crate: Path, cache: Path, modules: dict[str, str], *, stubs: bool | None = None) -> None:
     """A library crate with one module per entry (module name -> types.rs text), checked by
-    cargo check --offline with warnings denied, and by rustfmt --check when installed."""
-    (crate / "src").mkdir(parents=True, exist_ok=True)
-    dependencies = "\n".join(
-        f'{name} = {{ path = "{STUBS / name}" }}'
-        for name in ("serde", "chrono", "uuid", "serde_json", "rust_decimal")
-    )
-    (crate / "Cargo.toml").write_text(
-        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-        f"[dependencies]\n{dependencies}\n",
-        encoding="utf-8",
-    )
-    lib = "".join(f"pub mod {name};\n" for name in modules)
-    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
-    for name, text in modules.items():
-        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
-    env = dict(
-        os.environ,
-        CARGO_TARGET_DIR=str(cache / "cargo-target"),
-        RUSTFLAGS="-D warnings",
-        CARGO_TERM_COLOR="never",
-    )
+    cargo check --offline with warnings denied against the real crates (the stand-ins when
+    they are missing, or with `stubs`), and by rustfmt --check when installed."""
+    if stubs is None:
+        stubs = not real_crates()
+    write_crate(crate, modules, stubs=stubs)
+    env = cargo_env(cache, stubs)
     cargo = require_program("cargo", RUST_INSTALL)
     check = subprocess.run(
         [cargo, "check", "--offline", "--quiet"], cwd=crate, env=env, capture_output=True, text=True
@@ -299,7 +380,8 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cach
         "    pub b: NotSerde,\n"
         "}\n"
     )
-    with pytest.raises(AssertionError, match=r"serde attribute `renam` is not expected here"):
+    renam = r"(serde attribute `renam` is not expected here|unknown serde field attribute `renam`)"
+    with pytest.raises(AssertionError, match=renam):
         cargo_check(tmp_path / "crate", toolchain_cache, {"bad": bad})
     fixed = bad.replace("renam", "rename")
     with pytest.raises(AssertionError, match=r"NotSerde: (serde::)?Serialize"):
@@ -393,3 +475,196 @@ def test_rust_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) -> 
     assert problems == []
     # The check has teeth: the rows of array_elements hold NULL elements.
     assert json_misfit("Vec<i32>", [1, None], RUST_WIRE, shapes) == "null in a i32"
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.mark.oracle
+def test_functions_are_typed_and_compile(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Args structs hold the named arguments only (an unnamed one goes by position:
+    PostgreSQL refuses `arg1 => ...`), defaulted ones skipped when None; Returns is a Vec
+    for SETOF with Option elements where PostgreSQL allows a NULL row; TABLE and OUT
+    columns are Options; one OUT parameter is its value. The file passes cargo check."""
+    url = types_databases.new("types_rust_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    for expected in [
+        "pub type PeopleNamedReturns = Vec<Option<People>>;",
+        "pub type MaybeNumbersReturns = Vec<Option<i32>>;",
+        "pub type StatsReturns = Vec<StatsResult>;",
+        "pub type SplitNameReturns = Option<SplitNameResult>;",
+        "pub type DoubleItReturns = Option<i32>;",
+        "pub type OneReturns = i32;",  # a NOT NULL domain
+        "pub struct ShoutArgs {\n"
+        '    #[serde(skip_serializing_if = "Option::is_none")]\n'
+        "    pub suffix: Option<String>,\n}",
+        "pub struct StatsResult {\n"
+        "    pub person_id: Option<i32>,\n"
+        '    #[serde(rename = "Label")]\n'
+        "    pub label: Option<String>,\n}",
+    ]:
+        assert expected in text, expected
+    assert "NothingReturns" not in text  # void
+    cargo_check(tmp_path / "crate", toolchain_cache, {"functions": text})
+
+
+@pytest.mark.oracle
+def test_function_types_hold_real_calls(types_databases: SessionDatabases) -> None:
+    """What real calls return (NULL rows of a SETOF among them) fits the Returns types, and
+    their named arguments are fields of the Args structs."""
+    url = types_databases.new("types_rust_function_calls")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    aliases = dict(re.findall(r"^pub type (\w+) = (.*);$", text, re.M))
+    shapes = rust_shapes(text)
+    assert function_misfits(url, renderer.function_types, aliases, RUST_WIRE, shapes) == []
+    assert json_misfit("Vec<People>", [None], RUST_WIRE, shapes) == "null in a People"
+
+
+RUST_DECODER = """use std::io::BufRead;
+
+use nself_types_check::%(module)s as db;
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(data: &str) -> Result<String, String> {
+    let value: T = serde_json::from_str(data).map_err(|e| e.to_string())?;
+    serde_json::to_string(&value).map_err(|e| e.to_string())
+}
+
+fn main() {
+    let mut failed = false;
+    for line in std::io::stdin().lock().lines() {
+        let line = line.unwrap();
+        let (name, data) = line.split_once('\\t').unwrap();
+        let result = match name {
+%(arms)s
+            _ => Err(format!("unknown type {}", name)),
+        };
+        match result {
+            Ok(out) => println!("{}\\t{}", name, out),
+            Err(error) => {
+                println!("{}\\tERROR {}", name, error);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+"""
+
+
+def run_decoder(
+    crate: Path, cache: Path, module: str, text: str, lines: list[str], *, errors: bool = False
+) -> list[str]:
+    """Each `Type\\tJSON` line read by serde_json into `db::Type` and written back, by a
+    program built against the real crates: the output lines, in order (`Type\tERROR ...` for
+    a line serde refused, which fails the call unless `errors`)."""
+    if not real_crates():
+        pytest.skip(f"the real Rust crates are not in {DEBIAN_REGISTRY} ({REAL_CRATES_INSTALL})")
+    names = sorted({line.split("\t")[0] for line in lines})
+    arms = "\n".join(f'            "{n}" => round_trip::<db::{n}>(data),' for n in names)
+    write_crate(crate, {module: text}, stubs=False, main=RUST_DECODER % {"module": module, "arms": arms})
+    cargo = require_program("cargo", RUST_INSTALL)
+    result = subprocess.run(
+        [cargo, "run", "--offline", "--quiet"],
+        cwd=crate,
+        env=cargo_env(cache, False),
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 or (errors and "\tERROR " in result.stdout), (
+        f"{result.stdout}{result.stderr}"
+    )
+    return result.stdout.splitlines()
+
+
+@pytest.mark.oracle
+def test_function_results_deserialise_with_real_serde(
+    types_databases: SessionDatabases, tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """What real calls return (NULL rows of a SETOF among them) and their named arguments
+    are read by serde_json into the Returns and Args types, and written back the same."""
+    url = types_databases.new("types_rust_serde_calls")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    shapes = {s.name: s for s in callable_functions(catalog)}
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes[name]
+            args_type, _, returns_type = renderer.function_types[shape.signature]
+            lines.append(f"{args_type}\t{json.dumps(args)}")
+            lines.append(f"{returns_type}\t{call_function(conn, name, args, unnamed, shape.returns_set)}")
+    outputs = run_decoder(tmp_path / "crate", toolchain_cache, "functions", text, lines)
+    assert len(outputs) == len(lines)
+    for sent, received in zip(lines, outputs, strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        assert json.loads(decoded) == json.loads(original), f"{name}: {original} came back as {decoded}"
+
+
+@pytest.mark.oracle
+def test_rows_deserialise_with_real_serde(
+    every_case_rows: tuple[str, Catalog], tmp_path: Path, toolchain_cache: Path
+) -> None:
+    """Rows PostgreSQL itself writes as JSON (row_to_json; NULL array elements among them)
+    are read by serde_json into the Row structs and written back with the same values
+    (rust_decimal writes a numeric as a string, which PostgreSQL reads back as the same
+    number). The one exception is documented (docs/types.md, Rust): a numeric beyond
+    Decimal's 28 digits is refused, not rounded."""
+    url, catalog = every_case_rows
+    renderer = RustRenderer(catalog, {})
+    text = renderer.render()
+    lines: list[str] = []
+    with psycopg.connect(url) as conn:
+        for table in catalog.tables:
+            if not table.columns:
+                continue
+            qualified = '"{}"."{}"'.format(table.schema.replace('"', '""'), table.name.replace('"', '""'))
+            rows = conn.execute(f"SELECT row_to_json(t)::text FROM {qualified} t").fetchall()  # type: ignore[arg-type]
+            lines += [f"{renderer.names[(table.schema, table.name)]}\t{row[0]}" for row in rows]
+    assert len(lines) >= 15
+    outputs = run_decoder(tmp_path / "crate", toolchain_cache, "db", text, lines, errors=True)
+    assert len(outputs) == len(lines)
+    refused = []
+    for sent, received in zip(lines, outputs, strict=True):
+        name, original = sent.split("\t", 1)
+        _, decoded = received.split("\t", 1)
+        expected = json.loads(original, parse_float=Decimal)
+        if decoded.startswith("ERROR "):
+            refused.append(name)
+            assert re.search(r'"c_numeric":\d{29,}', original), f"{name}: {decoded} ({original})"
+            continue
+        actual = json.loads(decoded, parse_float=Decimal, parse_int=Decimal)
+        assert _numbers(actual) == _numbers(expected), f"{name}: {original} came back as {decoded}"
+    assert refused == ["AllTypes"]  # its numeric of 30 digits, and nothing else
+
+
+def _numbers(value: object) -> object:
+    """JSON values compared by meaning: numbers, and strings of a number (rust_decimal
+    writes a Decimal as a string), as Decimal; timestamps as instants."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return Decimal(value)
+    if isinstance(value, str):
+        if re.fullmatch(r"-?\d+(\.\d+)?", value):
+            return Decimal(value)
+        if re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d)", value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value

@@ -27,10 +27,20 @@ from nself.backends.types.swift import (
     render_swift,
     swift_string,
 )
+from nself.frontends.live import introspect
 from nself.ir import Catalog, CatalogBuilder, catalog_from_json, catalog_to_json
 from nself.ir.model import Column, Enum, Schema, Table
-from tests.backends.types.conftest import CorpusCatalogs, assert_golden
-from tests.backends.types.toolchain import Shapes, WireTypes, json_misfit, one_table_catalog, row_misfits
+from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
+from tests.backends.types.toolchain import (
+    FUNCTIONS_SQL,
+    Shapes,
+    WireTypes,
+    function_misfits,
+    json_misfit,
+    one_table_catalog,
+    row_misfits,
+)
+from tests.conftest import run_sql
 
 # Reserved words of the Swift reference ("Keywords and Punctuation") that cannot be names
 # without backticks; kept here independently of the backend's own list.
@@ -138,6 +148,9 @@ def swift_problems(source: str) -> list[str]:
             cases = _members(body, "case")
             if len(set(cases)) != len(cases):
                 problems.append(f"enum {name}: duplicate cases {cases}")
+    for node in _walk(tree.root_node):
+        if node.type == "typealias_declaration":
+            declared.add(next(_text(c) for c in node.children if c.type == "type_identifier"))
     used = {_text(n) for n in _walk(tree.root_node) if n.type == "type_identifier"}
     for name in sorted(used - declared - KNOWN_TYPES):
         problems.append(f"type {name} is neither declared nor a Swift/Foundation type")
@@ -356,6 +369,11 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("swift/every_case/Types.swift", render(every_case_catalog, {})[FILE_NAME])
 
 
+def test_golden_functions(functions_catalog: Catalog) -> None:
+    """functions_schema.sql's functions: Args, Result and Returns types."""
+    assert_golden("swift/functions/Types.swift", render(functions_catalog, {})[FILE_NAME])
+
+
 # --------------------------------------------------------------------------- parse
 
 
@@ -438,3 +456,35 @@ def test_swift_row_types_hold_real_rows(every_case_rows: tuple[str, Catalog]) ->
     assert problems == []
     # The check has teeth: the rows of array_elements hold NULL elements.
     assert json_misfit("[Int32]", [1, None], SWIFT_WIRE, shapes) == "null in a Int32"
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@pytest.mark.oracle
+def test_functions_are_typed_parse_and_hold_real_calls(types_databases: SessionDatabases) -> None:
+    """Args structs hold the named arguments only, defaulted ones optional; Returns is an
+    array for SETOF with optional elements where PostgreSQL allows a NULL row; TABLE and
+    OUT columns are optional; the file passes the tree-sitter checks, and what real calls
+    return (NULL rows among them) fits the Returns types."""
+    url = types_databases.new("types_swift_functions")
+    run_sql(url, FUNCTIONS_SQL.read_text(encoding="utf-8"))
+    catalog = introspect(url)
+    renderer = SwiftRenderer(catalog, {})
+    text = renderer.render()
+    for expected in [
+        "public typealias PeopleNamedReturns = [People?]",
+        "public typealias MaybeNumbersReturns = [Int32?]",
+        "public typealias StatsReturns = [StatsResult]",
+        "public typealias SplitNameReturns = SplitNameResult?",
+        "public typealias OneReturns = Int32\n",
+        "public var suffix: String?\n",
+    ]:
+        assert expected in text, expected
+    assert "NothingReturns" not in text
+    assert swift_problems(text) == []
+    aliases = dict(re.findall(r"^public typealias (\w+) = (.*)$", text, re.M))
+    shapes = swift_shapes(text)
+    assert function_misfits(url, renderer.function_types, aliases, SWIFT_WIRE, shapes) == []
+    # The check has teeth: a NULL row does not fit a non-optional element.
+    assert json_misfit("[People]", [None], SWIFT_WIRE, shapes) == "null in a People"

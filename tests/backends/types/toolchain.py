@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -146,3 +147,92 @@ def one_table_catalog(columns: Sequence[Column], checks: Sequence[str] = ()) -> 
     constraints = tuple(CheckConstraint(f"t_check{i}", check) for i, check in enumerate(checks))
     builder.add(Table("public", "t", tuple(columns), constraints=constraints))
     return builder.freeze()
+
+
+# --------------------------------------------------------------------------- functions
+
+FUNCTIONS_SQL = HERE / "functions_schema.sql"
+
+# Calls of functions_schema.sql's functions: (function, named arguments as JSON, unnamed
+# arguments as SQL literals). Each result is fetched as PostgreSQL's JSON of what a
+# client receives: a SETOF as an array (NULL rows kept as null), else the one value.
+FUNCTION_CALLS: list[tuple[str, dict[str, object], list[str]]] = [
+    ("people_named", {"pattern": "%"}, []),
+    ("people_named", {"pattern": "A%", "max_rows": 5}, []),
+    ("maybe_numbers", {"n": 4}, []),
+    ("stats", {"since": 1}, []),
+    ("split_name", {"full_name": "Ann Lee"}, []),
+    ("split_name", {"full_name": "Bob"}, []),
+    ("double_it", {"x": 21}, []),
+    ("shout", {}, ["'hey'"]),
+    ("shout", {"suffix": "?"}, ["'hey'"]),
+    ("one", {}, []),
+    ("total", {"nums": [1, 2, 3]}, []),
+]
+
+
+def call_function(
+    conn: psycopg.Connection[Any],
+    name: str,
+    args: Mapping[str, object],
+    unnamed: Sequence[str],
+    returns_set: bool,
+) -> str:
+    """The JSON text of a call of public.`name`, its named arguments passed by name (as
+    PostgREST does: PostgreSQL refuses a name for an unnamed one), from a JSON object."""
+    named = []
+    for key in args:
+        argument_type, variadic = _argument_type(conn, name, key)
+        named.append(f'{"VARIADIC " if variadic else ""}"{key}" => %s::{argument_type}')
+    values = ", ".join([*unnamed, *named])
+    parameters = list(args.values())
+    call = f"public.{name}({values})"
+    query = (
+        f"SELECT coalesce(json_agg(r), '[]')::text FROM (SELECT {call} AS r) s"
+        if returns_set
+        else f"SELECT to_json({call})::text"
+    )
+    row = conn.execute(query, parameters).fetchone()  # type: ignore[call-overload]
+    assert row is not None
+    return json.dumps(json.loads(row[0]))  # one line (json_agg writes several)
+
+
+def _argument_type(conn: psycopg.Connection[Any], function: str, argument: str) -> tuple[str, bool]:
+    """(type, VARIADIC) of a function's argument."""
+    row = conn.execute(
+        "SELECT format_type(t, NULL), a.n = p.proargnames[p.pronargs] AND p.provariadic <> 0"
+        " FROM pg_proc p, unnest(p.proargnames, coalesce(p.proallargtypes, p.proargtypes::oid[])) AS a(n, t)"
+        " WHERE p.proname = %s AND a.n = %s LIMIT 1",
+        (function, argument),
+    ).fetchone()
+    assert row is not None, (function, argument)
+    return str(row[0]), bool(row[1])
+
+
+def function_misfits(
+    url: str,
+    function_types: Mapping[str, tuple[str, str, str]],
+    aliases: Mapping[str, str],
+    wire: WireTypes,
+    shapes: Shapes,
+) -> list[str]:
+    """Each call of FUNCTION_CALLS against the generated types: its named arguments fit the
+    Args struct (every key a field), and what PostgreSQL returns fits the Returns alias
+    (`aliases`: alias name -> the type it stands for). Signatures are looked up by name."""
+    from nself.backends.types.common import callable_functions
+
+    shapes_by_name = {s.name: s for s in callable_functions(introspect(url))}
+    problems: list[str] = []
+    with psycopg.connect(url) as conn:
+        for name, args, unnamed in FUNCTION_CALLS:
+            shape = shapes_by_name[name]
+            args_type, _, returns_type = function_types[shape.signature]
+            fields = shapes[0].get(args_type, {})  # an empty struct may not be in the shapes
+            problems += [f"{args_type}: no field {key!r}" for key in args if key not in fields]
+            value = json.loads(
+                call_function(conn, name, args, unnamed, shape.returns_set), parse_float=Decimal
+            )
+            misfit = json_misfit(aliases[returns_type], value, wire, shapes)
+            if misfit is not None:
+                problems.append(f"{returns_type}: {misfit} ({value!r})")
+    return problems

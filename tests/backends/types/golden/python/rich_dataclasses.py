@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Final, NotRequired, Protocol, TypeAlias, TypedDict
 
 Json: TypeAlias = dict[str, "Json"] | list["Json"] | str | int | float | bool | None
+Numeric: TypeAlias = _decimal.Decimal
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
 Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
 
@@ -64,7 +65,7 @@ class MoneyAmount:
     """Composite type public.money_amount"""
 
     currency: str | None = None
-    amount: _decimal.Decimal | None = None
+    amount: Numeric | None = None
     from_: _dt.date | None = field(default=None, metadata={"db_name": 'from'})
 
 
@@ -73,7 +74,7 @@ class InvoiceLines:
     """A row of table Billing Dept.Invoice Lines"""
 
     line_no: int = field(metadata={"db_name": 'Line No'})
-    amount: _decimal.Decimal
+    amount: Numeric
     class_: Class | None = field(metadata={"db_name": 'class'})
 
 
@@ -82,7 +83,7 @@ class InvoiceLinesInsert:
     """Values for INSERT INTO Billing Dept.Invoice Lines."""
 
     line_no: int = field(metadata={"db_name": 'Line No'})
-    amount: _decimal.Decimal
+    amount: Numeric
     class_: Class | None | Unset = field(default=UNSET, metadata={"db_name": 'class'})
 
 
@@ -91,7 +92,7 @@ class InvoiceLinesUpdate:
     """Values for UPDATE Billing Dept.Invoice Lines (every field optional)."""
 
     line_no: int | Unset = field(default=UNSET, metadata={"db_name": 'Line No'})
-    amount: _decimal.Decimal | Unset = UNSET
+    amount: Numeric | Unset = UNSET
     class_: Class | None | Unset = field(default=UNSET, metadata={"db_name": 'class'})
 
 
@@ -177,7 +178,7 @@ class AllTypes:
     c_bigint: int
     c_real: float | None
     c_double: float | None
-    c_numeric: _decimal.Decimal | None
+    c_numeric: Numeric | None
     c_money: str | None
     c_boolean: bool | None
     c_text: str | None
@@ -233,7 +234,7 @@ class AllTypesInsert:
     c_bigint: int
     c_real: float | None | Unset = UNSET
     c_double: float | None | Unset = UNSET
-    c_numeric: _decimal.Decimal | None | Unset = UNSET
+    c_numeric: Numeric | None | Unset = UNSET
     c_money: str | None | Unset = UNSET
     c_boolean: bool | None | Unset = UNSET
     c_text: str | None | Unset = UNSET
@@ -288,7 +289,7 @@ class AllTypesUpdate:
     c_bigint: int | Unset = UNSET
     c_real: float | None | Unset = UNSET
     c_double: float | None | Unset = UNSET
-    c_numeric: _decimal.Decimal | None | Unset = UNSET
+    c_numeric: Numeric | None | Unset = UNSET
     c_money: str | None | Unset = UNSET
     c_boolean: bool | None | Unset = UNSET
     c_text: str | None | Unset = UNSET
@@ -629,7 +630,7 @@ AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
 SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotRequired[int]})
-SearchUsersReturns: TypeAlias = list[Users]
+SearchUsersReturns: TypeAlias = list[Users | None]
 
 # The function public.sum_ints(integer[])
 SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})

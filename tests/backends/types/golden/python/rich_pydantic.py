@@ -8,11 +8,16 @@ import decimal as _decimal
 import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
-from typing import Any, NotRequired, TypeAlias, TypedDict
+from typing import Annotated, Any, NotRequired, TypeAlias, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import JsonValue as Json
 
+# numeric holds 'NaN', 'Infinity' and '-Infinity' too.
+Numeric: TypeAlias = Annotated[_decimal.Decimal, Field(allow_inf_nan=True)]
+# The default of an Insert or Update field of a NOT NULL column: the field may be left out
+# (model_dump(exclude_unset=True) drops it) but not set to None.
+LEFT_OUT: Any = None
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
 Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
 
@@ -50,7 +55,7 @@ class MoneyAmount(Model):
     """Composite type public.money_amount"""
 
     currency: str | None = None
-    amount: _decimal.Decimal | None = None
+    amount: Numeric | None = None
     from_: _dt.date | None = Field(default=None, alias='from')
 
 
@@ -58,7 +63,7 @@ class InvoiceLines(Model):
     """A row of table Billing Dept.Invoice Lines"""
 
     line_no: int = Field(alias='Line No')
-    amount: _decimal.Decimal
+    amount: Numeric
     class_: Class | None = Field(alias='class')
 
 
@@ -66,15 +71,15 @@ class InvoiceLinesInsert(Model):
     """Values for INSERT INTO Billing Dept.Invoice Lines."""
 
     line_no: int = Field(alias='Line No')
-    amount: _decimal.Decimal
+    amount: Numeric
     class_: Class | None = Field(default=None, alias='class')
 
 
 class InvoiceLinesUpdate(Model):
     """Values for UPDATE Billing Dept.Invoice Lines (every field optional)."""
 
-    line_no: int | None = Field(default=None, alias='Line No')
-    amount: _decimal.Decimal | None = None
+    line_no: int = Field(default=LEFT_OUT, alias='Line No')
+    amount: Numeric = LEFT_OUT
     class_: Class | None = Field(default=None, alias='class')
 
 
@@ -93,7 +98,7 @@ class AuthClassInsert(Model):
 class AuthClassUpdate(Model):
     """Values for UPDATE auth.class (every field optional)."""
 
-    id: int | None = None
+    id: int = LEFT_OUT
 
 
 class AuthUsers(Model):
@@ -108,7 +113,7 @@ class AuthUsers(Model):
 class AuthUsersInsert(Model):
     """Values for INSERT INTO auth.users."""
 
-    id: _uuid.UUID | None = None
+    id: _uuid.UUID = LEFT_OUT
     user_id: int
     status: Status
     type: str
@@ -117,10 +122,10 @@ class AuthUsersInsert(Model):
 class AuthUsersUpdate(Model):
     """Values for UPDATE auth.users (every field optional)."""
 
-    id: _uuid.UUID | None = None
-    user_id: int | None = None
-    status: Status | None = None
-    type: str | None = None
+    id: _uuid.UUID = LEFT_OUT
+    user_id: int = LEFT_OUT
+    status: Status = LEFT_OUT
+    type: str = LEFT_OUT
 
 
 class PublicUsers2(Model):
@@ -150,7 +155,7 @@ class AllTypes(Model):
     c_bigint: int
     c_real: float | None
     c_double: float | None
-    c_numeric: _decimal.Decimal | None
+    c_numeric: Numeric | None
     c_money: str | None
     c_boolean: bool | None
     c_text: str | None
@@ -199,13 +204,13 @@ class AllTypes(Model):
 class AllTypesInsert(Model):
     """Values for INSERT INTO public.all_types."""
 
-    id: int | None = None
+    id: int = LEFT_OUT
     c_smallint: int
     c_integer: int
     c_bigint: int
     c_real: float | None = None
     c_double: float | None = None
-    c_numeric: _decimal.Decimal | None = None
+    c_numeric: Numeric | None = None
     c_money: str | None = None
     c_boolean: bool | None = None
     c_text: str | None = None
@@ -215,7 +220,7 @@ class AllTypesInsert(Model):
     c_name: str | None = None
     c_bytea: bytes | None = None
     c_json: Json | None = None
-    c_jsonb: Json | None = None
+    c_jsonb: Json = LEFT_OUT
     c_uuid: _uuid.UUID | None = None
     c_date: _dt.date | None = None
     c_timestamp: _dt.datetime | None = None
@@ -243,7 +248,7 @@ class AllTypesInsert(Model):
     c_oid: int | None = None
     c_int_array: list[int | None] | None = None
     c_int_matrix: list[list[int | None]] | None = None
-    c_text_array: list[str | None] | None = None
+    c_text_array: list[str | None] = LEFT_OUT
     c_labels: list[str] | None = None
     c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
@@ -253,13 +258,13 @@ class AllTypesInsert(Model):
 class AllTypesUpdate(Model):
     """Values for UPDATE public.all_types (every field optional)."""
 
-    id: int | None = None
-    c_smallint: int | None = None
-    c_integer: int | None = None
-    c_bigint: int | None = None
+    id: int = LEFT_OUT
+    c_smallint: int = LEFT_OUT
+    c_integer: int = LEFT_OUT
+    c_bigint: int = LEFT_OUT
     c_real: float | None = None
     c_double: float | None = None
-    c_numeric: _decimal.Decimal | None = None
+    c_numeric: Numeric | None = None
     c_money: str | None = None
     c_boolean: bool | None = None
     c_text: str | None = None
@@ -269,7 +274,7 @@ class AllTypesUpdate(Model):
     c_name: str | None = None
     c_bytea: bytes | None = None
     c_json: Json | None = None
-    c_jsonb: Json | None = None
+    c_jsonb: Json = LEFT_OUT
     c_uuid: _uuid.UUID | None = None
     c_date: _dt.date | None = None
     c_timestamp: _dt.datetime | None = None
@@ -297,7 +302,7 @@ class AllTypesUpdate(Model):
     c_oid: int | None = None
     c_int_array: list[int | None] | None = None
     c_int_matrix: list[list[int | None]] | None = None
-    c_text_array: list[str | None] | None = None
+    c_text_array: list[str | None] = LEFT_OUT
     c_labels: list[str] | None = None
     c_checked_texts: list[str] | None = None
     c_composite: MoneyAmount | None = None
@@ -328,7 +333,7 @@ class Class(Model):
 class ClassInsert(Model):
     """Values for INSERT INTO public.class."""
 
-    id: int | None = None
+    id: int = LEFT_OUT
     type: str
     from_: _dt.date | None = Field(default=None, alias='from')
     import_: bool = Field(alias='import')
@@ -349,10 +354,10 @@ class ClassInsert(Model):
 class ClassUpdate(Model):
     """Values for UPDATE public.class (every field optional)."""
 
-    id: int | None = None
-    type: str | None = None
+    id: int = LEFT_OUT
+    type: str = LEFT_OUT
     from_: _dt.date | None = Field(default=None, alias='from')
-    import_: bool | None = Field(default=None, alias='import')
+    import_: bool = Field(default=LEFT_OUT, alias='import')
     interface: int | None = None
     def_: str | None = Field(default=None, alias='def')
     let: str | None = None
@@ -483,9 +488,9 @@ class UsersInsert(Model):
     email: str
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
-    access: Access | None = None
-    roles: list[Access | None] | None = None
-    created_at: _dt.datetime | None = None
+    access: Access = LEFT_OUT
+    roles: list[Access | None] = LEFT_OUT
+    created_at: _dt.datetime = LEFT_OUT
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
     tags: list[str | None] | None = None
@@ -494,12 +499,12 @@ class UsersInsert(Model):
 class UsersUpdate(Model):
     """Values for UPDATE public.users (every field optional)."""
 
-    email: str | None = None
+    email: str = LEFT_OUT
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
-    access: Access | None = None
-    roles: list[Access | None] | None = None
-    created_at: _dt.datetime | None = None
+    access: Access = LEFT_OUT
+    roles: list[Access | None] = LEFT_OUT
+    created_at: _dt.datetime = LEFT_OUT
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
     tags: list[str | None] | None = None
@@ -572,7 +577,7 @@ AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
 SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotRequired[int]})
-SearchUsersReturns: TypeAlias = list[Users]
+SearchUsersReturns: TypeAlias = list[Users | None]
 
 # The function public.sum_ints(integer[])
 SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})

@@ -495,7 +495,7 @@ type Type struct {
 	Fn        *string `json:"fn"`
 	Match     int32   `json:"match"`
 	Self      *bool   `json:"self"`
-	Self_2    *bool   `json:"Self"`
+	Self2     *bool   `json:"Self"`
 	Class     *string `json:"class"`
 	Func      *string `json:"func"`
 	Import    *string `json:"import"`
@@ -521,7 +521,7 @@ type TypeInsert struct {
 	Fn        **string `json:"fn,omitempty"`
 	Match     *int32   `json:"match,omitempty"`
 	Self      **bool   `json:"self,omitempty"`
-	Self_2    **bool   `json:"Self,omitempty"`
+	Self2     **bool   `json:"Self,omitempty"`
 	Class     **string `json:"class,omitempty"`
 	Func      **string `json:"func,omitempty"`
 	Import    **string `json:"import,omitempty"`
@@ -547,7 +547,7 @@ type TypeUpdate struct {
 	Fn        **string `json:"fn,omitempty"`
 	Match     *int32   `json:"match,omitempty"`
 	Self      **bool   `json:"self,omitempty"`
-	Self_2    **bool   `json:"Self,omitempty"`
+	Self2     **bool   `json:"Self,omitempty"`
 	Class     **string `json:"class,omitempty"`
 	Func      **string `json:"func,omitempty"`
 	Import    **string `json:"import,omitempty"`
@@ -581,48 +581,48 @@ type UserNames struct {
 //
 // Second paragraph with */ /* `ticks` and "quotes" \ backslash.
 type Users struct {
-	ID int64 `json:"id"`
+	Id int64 `json:"id"`
 	// Unique per user;
 	// checked by the email domain.
 	Email       string    `json:"email"`
 	BackupEmail *string   `json:"backup_email"`
 	Mood        Mood      `json:"mood"`
 	CreatedAt   time.Time `json:"created_at"`
-	UserID      *int32    `json:"userId"`
-	UserID_2    *int32    `json:"user_id"`
+	UserId      *int32    `json:"userId"`
+	UserID      *int32    `json:"user_id"`
 	DisplayName *string   `json:"Display Name"`
 	X2ndLine    *string   `json:"2nd_line"`
-	ID_2        *string   `json:"ID"`
+	ID          *string   `json:"ID"`
 }
 
 // UsersInsert is a row to insert into public.users; nil fields are left out,
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type UsersInsert struct {
-	ID          *int64     `json:"id,omitempty"`
+	Id          *int64     `json:"id,omitempty"`
 	Email       string     `json:"email"`
 	BackupEmail **string   `json:"backup_email,omitempty"`
 	Mood        *Mood      `json:"mood,omitempty"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	UserID      **int32    `json:"userId,omitempty"`
-	UserID_2    **int32    `json:"user_id,omitempty"`
+	UserId      **int32    `json:"userId,omitempty"`
+	UserID      **int32    `json:"user_id,omitempty"`
 	DisplayName **string   `json:"Display Name,omitempty"`
 	X2ndLine    **string   `json:"2nd_line,omitempty"`
-	ID_2        **string   `json:"ID,omitempty"`
+	ID          **string   `json:"ID,omitempty"`
 }
 
 // UsersUpdate holds the columns an UPDATE of public.users sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type UsersUpdate struct {
-	ID          *int64     `json:"id,omitempty"`
+	Id          *int64     `json:"id,omitempty"`
 	Email       *string    `json:"email,omitempty"`
 	BackupEmail **string   `json:"backup_email,omitempty"`
 	Mood        *Mood      `json:"mood,omitempty"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	UserID      **int32    `json:"userId,omitempty"`
-	UserID_2    **int32    `json:"user_id,omitempty"`
+	UserId      **int32    `json:"userId,omitempty"`
+	UserID      **int32    `json:"user_id,omitempty"`
 	DisplayName **string   `json:"Display Name,omitempty"`
 	X2ndLine    **string   `json:"2nd_line,omitempty"`
-	ID_2        **string   `json:"ID,omitempty"`
+	ID          **string   `json:"ID,omitempty"`
 }
 
 // PublicUsersInsert is a row of the table public.users_insert.
