@@ -303,3 +303,22 @@ def repository_of(state_dir: Path) -> Path:
 
 def wal_dir(repo: Path) -> Path:
     return repo / WAL_DIR
+
+
+RECEIVED_DIR = "received"
+
+
+def received_wal_dir(repo: Path, system_identifier: str) -> Path:
+    """Where `nself backup wal` stores the WAL it streams from a server reached over the
+    network: `wal/received/<system identifier>/`, apart from the managed cluster's archive."""
+    return repo / WAL_DIR / RECEIVED_DIR / system_identifier
+
+
+def wal_dir_for(repo: Path, manifest: Manifest) -> Path:
+    """The WAL archive a physical backup replays from: the WAL received from its server,
+    when `nself backup wal` streams it, else the repository's archive (the managed cluster's)."""
+    if manifest.system_identifier:
+        received = received_wal_dir(repo, manifest.system_identifier)
+        if received.is_dir():
+            return received
+    return wal_dir(repo)
