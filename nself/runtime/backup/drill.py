@@ -18,7 +18,6 @@ from nself.connection import connect
 from nself.errors import NselfError
 from nself.runtime.backup.logical import compare_checksums, extract_dump, pg_restore_into, table_checksums
 from nself.runtime.backup.manifest import Manifest, wal_dir_for
-from nself.runtime.backup.wal import restore_command
 from nself.runtime.cluster import LocalCluster, free_port, hand_to_server_user, server_program
 
 BTREE_INDEXES = """
@@ -50,12 +49,13 @@ def recover_to(
     """`recover_copy` up to `target_time` (replaying the WAL archive of the backup's server)
     instead of the backup's end point. Returns pg_verifybackup's problems and the time of
     the last transaction replayed; recovery stopping before the target is an error."""
-    from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract
+    from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract, recovery_command
 
     extract(repo, manifest, scratch.data_dir, key)
     problems = pg_verifybackup(scratch.data_dir)
     scratch.root.chmod(0o755)
-    recovery = {"restore_command": restore_command(wal_dir_for(repo, manifest)), "recovery_target_action": "promote"}
+    command = recovery_command(wal_dir_for(repo, manifest), key, scratch.root)
+    recovery = {"restore_command": command, "recovery_target_action": "promote"}
     if target_time is None:
         recovery["recovery_target"] = "immediate"
     else:

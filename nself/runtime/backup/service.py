@@ -186,7 +186,7 @@ def restore_to_environment(
     else:
         fetch_remote(project, config.repository, backup)
         manifest = find_backup(config.repository, backup)
-    key = config.key() if manifest.encrypted else None
+    key = config.key() if manifest.encrypted or (config.encrypt and manifest.physical) else None  # WAL too
     _check_key(manifest, key)
     report = verify_backup(config.repository, manifest, key=key, read_files=False, read_wal=False)
     if not report.ok:
