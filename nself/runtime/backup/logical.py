@@ -211,25 +211,36 @@ def fill_swapping(url: str, fill: Callable[[str], None]) -> str:
     return target_db
 
 
-def copy_schema(source_url: str, target_url: str) -> None:
+def copy_schema(source_url: str, target_url: str, *, data_of: str | None = None) -> None:
     """The schema of `source_url`'s database (pg_dump --schema-only) loaded into the empty
-    database of `target_url`, in one transaction."""
+    database of `target_url`, in one transaction. `data_of`: also the rows of that one
+    schema's tables (nself's migration history, which is not data to anonymise)."""
     with connect(source_url) as conn:
         major = conn.info.server_version // 10000
+        with_rows = data_of is not None and conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (data_of,)
+        ).fetchone() is not None
+    _dump_and_load(source_url, target_url, major, ["--schema-only"])
+    if with_rows and data_of is not None:
+        _dump_and_load(source_url, target_url, major, ["--data-only", "--schema", data_of])
+
+
+def _dump_and_load(source_url: str, target_url: str, major: int, options: list[str]) -> None:
     conninfo, env = libpq_target(source_url)
     with tempfile.TemporaryDirectory(prefix="nself-schema-") as tmp:
-        dump = Path(tmp) / "schema.dump"
-        argv = [str(find_client("pg_dump", major)), "--schema-only", "--format", "custom", "--file", str(dump),
+        dump = Path(tmp) / "part.dump"
+        argv = [str(find_client("pg_dump", major)), *options, "--format", "custom", "--file", str(dump),
                 "--no-password", "--dbname", conninfo]
         done = subprocess.run(argv, env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise BackupError(f"pg_dump --schema-only failed: {scrub(first_error_line(done.stderr), source_url)}")
+            raise BackupError(f"pg_dump {options[0]} failed: {scrub(first_error_line(done.stderr), source_url)}")
         target_conninfo, target_env = libpq_target(target_url)
         argv = [str(find_client("pg_restore", major)), "--single-transaction", "--exit-on-error", "--no-password",
                 "--dbname", target_conninfo, str(dump)]
         done = subprocess.run(argv, env=target_env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise BackupError(f"loading the schema failed: {scrub(first_error_line(done.stderr), target_url)}")
+            raise BackupError(f"loading the {options[0].removeprefix('--')} dump failed: "
+                              f"{scrub(first_error_line(done.stderr), target_url)}")
 
 
 def row_counts(url: str) -> dict[str, int]:

@@ -332,12 +332,13 @@ def _load_anonymised(project: Project, manifest: Manifest, source_url: str, url:
     when every table arrived whole."""
     from nself.runtime.anonymize.api import copy_anonymised
     from nself.runtime.backup.logical import copy_schema, fill_swapping, row_counts
+    from nself.runtime.dump import HISTORY_SCHEMA
 
     origin = project.environments.get(manifest.environment or "")
     expected = row_counts(source_url)
 
     def fill(new_url: str) -> None:
-        copy_schema(source_url, new_url)
+        copy_schema(source_url, new_url, data_of=HISTORY_SCHEMA)  # the migration history as it was
         copy_anonymised(
             project, source_url, new_url, source_name=manifest.environment or manifest.id,
             source_production=bool(origin is not None and origin.production), config_file=config_file,
