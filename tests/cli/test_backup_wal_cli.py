@@ -21,7 +21,7 @@ import pytest
 
 from nself.runtime.backup.manifest import received_wal_dir
 from nself.runtime.backup.receive import slot_name, wait_until_streaming
-from nself.runtime.backup.wal import archived_segments
+from nself.runtime.backup.wal import archived_segments, segment_range
 from nself.runtime.cluster import LocalCluster, free_port
 from tests.clitools import run_nself
 from tests.conftest import NewDatabase
@@ -60,10 +60,13 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         rows(remote.url(), "CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp()); INSERT INTO events VALUES (1)")
         created = run_nself("backup", "create", "--env", "remote", "--json", cwd=root, env=env)
         assert created.code == 0, created.stderr
-        receiver = subprocess.Popen(
-            [sys.executable, "-P", "-m", "nself", "backup", "wal", "--env", "remote", "--json"],
-            cwd=root, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        def start() -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [sys.executable, "-P", "-m", "nself", "backup", "wal", "--env", "remote", "--json"],
+                cwd=root, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+
+        receiver = start()
         repo = root / ".nself" / "backups"
         wait_until_streaming(remote.url(), slot_name(repo))
 
@@ -91,6 +94,24 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         assert all(p.suffix == ".zst" for p in archived_segments(received).values())
         # The slot stays (the server keeps WAL for the receiver's next start).
         assert rows(remote.url(), f"SELECT active FROM pg_replication_slots WHERE slot_name = '{slot_name(repo)}'") == [(False,)]
+
+        # Killed with SIGKILL (pg_receivewal goes with it), started again: it resumes with no gap.
+        killed = start()
+        wait_until_streaming(remote.url(), slot_name(repo))
+        killed.kill()
+        killed.wait()
+        rows(remote.url(), "INSERT INTO events VALUES (4); SELECT pg_switch_wal()")
+        receiver = start()
+        wait_until_streaming(remote.url(), slot_name(repo))
+        (last,) = rows(remote.url(), "SELECT pg_walfile_name(pg_switch_wal())")[0]
+        deadline = time.monotonic() + 60
+        while str(last) not in archived_segments(received) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        receiver.send_signal(signal.SIGTERM)
+        receiver.communicate(timeout=60)
+        names = sorted(archived_segments(received))
+        assert str(last) in names
+        assert names == segment_range(names[0], names[-1])  # contiguous
     finally:
         if receiver is not None and receiver.poll() is None:
             receiver.kill()

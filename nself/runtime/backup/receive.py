@@ -111,7 +111,7 @@ def receive_wal(
         with errors.open("ab") as log:
             process = subprocess.Popen(
                 [program, *common, "--directory", str(incoming), "--status-interval", "1"],
-                env=env, stdout=subprocess.DEVNULL, stderr=log,
+                env=env, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent,
             )
         try:
             if on_ready:
@@ -130,6 +130,19 @@ def receive_wal(
                     process.wait()
         _store_finished(incoming, target, key, pushed, result, on_stored)
     return result
+
+
+def _die_with_parent() -> None:
+    """In pg_receivewal's process: receive SIGTERM when nself dies, even by SIGKILL, so no
+    orphan keeps the slot busy when the service manager starts the receiver again."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _store_finished(
