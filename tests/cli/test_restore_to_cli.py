@@ -90,6 +90,9 @@ def test_restore_to_anonymized_refuses_production_and_changes_nothing(
     assert rows(env["T_RESTORE_PROD_URL"], "SELECT x FROM kept") == [(1,)]
     alone = run_nself("restore", "latest", "--anonymize", "--yes", cwd=source.root, env=env)
     assert alone.code == 1 and "--anonymize needs --to" in alone.stderr
+    no_rules = run_nself("restore", "latest", "--to", "staging", "--anonymize-config", "missing.yaml", "--yes",
+                         cwd=source.root, env=env)
+    assert no_rules.code == 1 and "--anonymize-config: no file" in no_rules.stderr and "Traceback" not in no_rules.stderr
 
 
 def test_restore_to_point_in_time(source: BackupProject, new_database: NewDatabase) -> None:

@@ -180,6 +180,8 @@ def restore_to_environment(
     guard_destructive(target, "restore a backup")
     began = time.monotonic()
     config = backup_config(project)
+    if anonymize:
+        _check_anonymiser(project, anonymize_config)  # before any slow step
     moment: TargetTime | None = None
     if point_in_time is not None:
         manifest, moment = _point_in_time_base(project, target, config, backup, point_in_time)
@@ -324,6 +326,19 @@ def _scratch_copy(
         with contextlib.suppress(Exception):
             scratch.stop(immediate=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _check_anonymiser(project: Project, config_file: Path | None) -> None:
+    from nself.errors import OptionError
+    from nself.runtime.anonymize.api import config_path
+    from nself.runtime.anonymize.config import anonymize_key, load_config
+
+    path = config_path(project, config_file)
+    if not path.is_file():
+        hint = "" if config_file is not None else " (write one with `nself data anonymize init`)"
+        raise OptionError(f"--anonymize-config: no file {path}{hint}")
+    load_config(path)  # its syntax; its columns are checked against the backup's schema later
+    anonymize_key(project)
 
 
 def _load_anonymised(project: Project, manifest: Manifest, source_url: str, url: str, config_file: Path | None = None) -> str:
