@@ -108,9 +108,9 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         while str(last) not in archived_segments(received) and time.monotonic() < deadline:
             time.sleep(0.1)
         receiver.send_signal(signal.SIGTERM)
-        receiver.communicate(timeout=60)
+        _, err = receiver.communicate(timeout=60)
         names = sorted(archived_segments(received))
-        assert str(last) in names
+        assert str(last) in names, err
         assert names == segment_range(names[0], names[-1])  # contiguous
     finally:
         if receiver is not None and receiver.poll() is None:

@@ -315,10 +315,11 @@ def received_wal_dir(repo: Path, system_identifier: str) -> Path:
 
 
 def wal_dir_for(repo: Path, manifest: Manifest) -> Path:
-    """The WAL archive a physical backup replays from: the WAL received from its server,
-    when `nself backup wal` streams it, else the repository's archive (the managed cluster's)."""
-    if manifest.system_identifier:
-        received = received_wal_dir(repo, manifest.system_identifier)
-        if received.is_dir():
-            return received
+    """The WAL archive a physical backup replays from. A server reached over the network
+    (its backups carry the WAL they need to be consistent): what `nself backup wal`
+    received from it, `wal/received/<system identifier>/`, which may not exist (then
+    recovery uses the backup's own WAL only, never another server's archive). The managed
+    cluster: the repository's archive, `wal/`."""
+    if manifest.wal_included and manifest.system_identifier:
+        return received_wal_dir(repo, manifest.system_identifier)
     return wal_dir(repo)

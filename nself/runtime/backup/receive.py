@@ -105,6 +105,7 @@ def receive_wal(
         )
         if created.returncode != 0:
             raise BackupError(f"pg_receivewal --create-slot failed: {scrub(first_error_line(created.stderr), url)}")
+        _wait_slot_free(url, result.slot)
         pushed: set[str] = set()
         _store_finished(incoming, target, key, pushed, result, on_stored)  # left by a previous run
         errors = incoming / "pg_receivewal.log"
@@ -186,6 +187,19 @@ def _last_error(log: Path, url: str) -> str:
         if text.strip():
             return scrub(first_error_line(text.splitlines()[-1]), url)
     return f"see {log}"
+
+
+def _wait_slot_free(url: str, slot: str, timeout: float = 30.0) -> None:
+    """A receiver killed a moment ago may still hold the slot while its pg_receivewal exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with connect(url) as conn:
+            row = conn.execute("SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+        if row is None or row[0] is None:
+            return
+        if time.monotonic() > deadline:
+            raise BackupError(f"replication slot {slot} is in use by another receiver (server process {row[0]})")
+        time.sleep(0.2)
 
 
 def wait_until_streaming(url: str, slot: str, timeout: float = 30.0) -> None:

@@ -94,10 +94,7 @@ def plan_prune(repo: Path, policy: RetentionPolicy) -> PrunePlan:
         # everything from the first segment of the oldest kept backup that replays from it.
         folders: dict[Path, Manifest] = {}
         for manifest in physical:
-            folder = wal_dir_for(repo, manifest)
-            if manifest.wal_included and folder == wal_dir(repo):
-                continue  # a server's backup carrying its own WAL: the managed archive is not its
-            folders.setdefault(folder, manifest)
+            folders.setdefault(wal_dir_for(repo, manifest), manifest)
         for wal, oldest in folders.items():
             assert oldest.wal_start is not None
             size = oldest.wal_segment_size or 16 * 1024 * 1024
