@@ -305,4 +305,55 @@ def schedule(
         console.print(f"scheduled: {installed.cron} ({installed.path})")
 
 
+def json_line(data: dict[str, Any]) -> None:
+    """One JSON object per line (a long-running command's events), flushed at once."""
+    import json
+
+    typer.echo(json.dumps(data, sort_keys=True))
+
+
+@app.command("wal", destructive=False)  # writes the repository; creates a replication slot on the server
+def wal(
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stream an environment's WAL into the repository (pg_receivewal), for point-in-time
+    recovery of a server reached over the network. Runs until SIGTERM or Ctrl-C: start it
+    from a service manager. The cluster nself manages archives its own WAL.
+
+    Examples:
+
+      nself backup wal --env production
+
+      nself backup wal --env staging --json
+    """
+    import signal
+    import threading
+
+    from nself.runtime.backup.receive import ReceiveResult, Stored, receive_wal
+
+    proj, environ = environment(env)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+    def ready(result: ReceiveResult) -> None:
+        if as_json:
+            json_line({"event": "streaming", "environment": result.environment, "slot": result.slot,
+                       "directory": result.directory})
+        else:
+            err_console.print(f"streaming the WAL of {result.environment} into {result.directory} (slot {result.slot})")
+
+    def stored(done: Stored) -> None:
+        if as_json:
+            json_line({"event": "stored", "name": done.name, "source_bytes": done.source_bytes,
+                       "stored_bytes": done.stored_bytes})
+        else:
+            console.print(f"{done.name}: {done.source_bytes:,} bytes, stored {done.stored_bytes:,}")
+
+    result = receive_wal(proj, environ, stop=stop, on_stored=stored, on_ready=ready)
+    if not as_json:
+        err_console.print(f"stopped: {len(result.stored)} file(s) stored")
+
+
 backup_storage.register(app)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,7 +28,8 @@ def register(app: App) -> None:
         ] = None,
         env: EnvOption = None,
         to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Load the backup into another environment's database (through a scratch cluster for physical backups).", show_default=False)] = None,
-        anonymize: Annotated[bool, typer.Option("--anonymize", help="Pass the data through the anonymiser (not available yet).")] = False,
+        anonymize: Annotated[bool, typer.Option("--anonymize", help="With --to: pass the data through the anonymiser (nself/anonymize.yaml).")] = False,
+        anonymize_config: Annotated[Path | None, typer.Option("--anonymize-config", metavar="FILE", help="The anonymisation rules (default nself/anonymize.yaml).", show_default=False)] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Restore the managed cluster to a backup's end point, or to a point in time. The old
@@ -42,22 +44,24 @@ def register(app: App) -> None:
           nself restore 20261207T153012Z-full --point-in-time "2026-12-07 15:40:00+00:00"
 
           nself restore latest --to staging --yes
+
+          nself restore latest --to staging --anonymize --yes
+
+          nself restore --to staging --point-in-time "1 hour ago" --yes
         """
         from nself.runtime.backup.service import restore_backup, restore_to_environment
 
-        if anonymize:
-            raise OptionError(
-                "--anonymize: not built into restore yet; restore into a scratch environment with --to, "
-                "then copy it with `nself data sync --from SCRATCH --to ENV --anonymize`"
-            )
         if to is not None and env is not None:
             raise OptionError("--to and --env: give one (--to ENV loads the backup into ENV's database)")
-        if to is not None and point_in_time is not None:
-            raise OptionError("--to with --point-in-time is not available yet; restore a backup id or latest")
+        if (anonymize or anonymize_config is not None) and to is None:
+            raise OptionError("--anonymize needs --to ENV: the anonymised data goes into another environment")
         proj, environ = environment(to if to is not None else env)
         with byte_progress("restoring") as advance:
             if to is not None:
-                result = restore_to_environment(proj, environ, backup_id)
+                result = restore_to_environment(
+                    proj, environ, backup_id, point_in_time=point_in_time, anonymize=anonymize or anonymize_config is not None,
+                    anonymize_config=anonymize_config,
+                )
             else:
                 result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
         if as_json:

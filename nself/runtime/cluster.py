@@ -89,6 +89,11 @@ def _as_server_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--", *argv]
 
 
+def as_server_user(argv: list[str]) -> list[str]:
+    """`argv` run as the server user (through runuser when nself runs as root)."""
+    return _as_server_user(argv)
+
+
 def server_user_can_reach(path: Path) -> bool:
     """Whether the server user may traverse every existing ancestor of `path` (a project
     under /root, mode 0700, is out of its reach)."""

@@ -112,6 +112,31 @@ def sync_environments(
     )
 
 
+def copy_anonymised(
+    project: Project,
+    source_url: str,
+    target_url: str,
+    *,
+    source_name: str,
+    source_production: bool,
+    config_file: Path | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Every table of `source_url` copied into `target_url` (which has the schema) through
+    the project's anonymisation rules: what `restore --to ENV --anonymize` runs from the
+    scratch cluster a backup was recovered in. Data from production needs a rule for every
+    column that looks personal, as `data sync` does. The caller guards the target."""
+    config = _load(project, config_file)
+    key = anonymize_key(project)
+    catalog = introspect(source_url)
+    plan = make_plan(catalog, config, key)
+    if not plan.tables:
+        raise AnonymizeError(f"{config.path} anonymises nothing")
+    if source_production:
+        _refuse_unanonymised(plan, config, catalog, source_url, source_name)
+    return sync(source_url, target_url, catalog=catalog, plan=plan, progress=progress)
+
+
 def _refuse_unanonymised(plan: Plan, config: Config, catalog: m.Catalog, url: str, name: str) -> None:
     if not plan.tables:
         raise ProductionGuardError(

@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from nself.connection import connect
 from nself.errors import NselfError
 from nself.runtime.backup.logical import compare_checksums, extract_dump, pg_restore_into, table_checksums
-from nself.runtime.backup.manifest import Manifest
-from nself.runtime.backup.wal import restore_command
+from nself.runtime.backup.manifest import Manifest, wal_dir_for
 from nself.runtime.cluster import LocalCluster, free_port, hand_to_server_user, server_program
 
 BTREE_INDEXES = """
@@ -41,23 +41,34 @@ def recover_copy(repo: Path, manifest: Manifest, key: bytes | None, scratch: Loc
     """Restore the physical backup `manifest` into the (new) `scratch` cluster, check the
     tree with pg_verifybackup, recover it to the backup's end point and promote it: a
     server to read from. Returns pg_verifybackup's problems."""
-    from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract
+    return recover_to(repo, manifest, key, scratch, None)[0]
+
+
+def recover_to(
+    repo: Path, manifest: Manifest, key: bytes | None, scratch: LocalCluster, target_time: datetime | None
+) -> tuple[list[str], datetime | None]:
+    """`recover_copy` up to `target_time` (replaying the WAL archive of the backup's server)
+    instead of the backup's end point. Returns pg_verifybackup's problems and the time of
+    the last transaction replayed; recovery stopping before the target is an error."""
+    from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract, recovery_command
 
     extract(repo, manifest, scratch.data_dir, key)
     problems = pg_verifybackup(scratch.data_dir)
     scratch.root.chmod(0o755)
-    scratch.configure(
-        {"restore_command": restore_command(repo / "wal"), "recovery_target": "immediate",
-         "recovery_target_action": "promote"},
-        file=RECOVERY_FILE,
-    )
+    command = recovery_command(wal_dir_for(repo, manifest), key, scratch.root)
+    recovery = {"restore_command": command, "recovery_target_action": "promote"}
+    if target_time is None:
+        recovery["recovery_target"] = "immediate"
+    else:
+        recovery["recovery_target_time"] = target_time.isoformat()
+    scratch.configure(recovery, file=RECOVERY_FILE)
     (scratch.data_dir / "recovery.signal").touch()
     hand_to_server_user(scratch.root)
-    _recover_paused(scratch)
+    reached = _recover_paused(scratch)
     with connect(scratch.url(), autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_resume()")
     _wait_writable(scratch)
-    return problems
+    return problems, reached
 
 
 def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:

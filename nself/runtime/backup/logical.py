@@ -170,6 +170,20 @@ def load_swapping(url: str, dump_dir: Path, expected: dict[str, str], origin: st
     """Load the directory-format dump `dump_dir` into a new database beside the one of
     `url`; when every table's checksum equals `expected`, swap the two databases by
     renaming and drop the old one. On any failure the database of `url` is untouched."""
+
+    def load(new_url: str) -> None:
+        pg_restore_into(new_url, dump_dir, jobs)
+        problems = compare_checksums(new_url, expected)
+        if problems:
+            raise BackupError(f"the restored data differs from {origin}: {'; '.join(problems[:5])}")
+
+    return fill_swapping(url, load)
+
+
+def fill_swapping(url: str, fill: Callable[[str], None]) -> str:
+    """Create a new database beside the one of `url`, let `fill` load and check it (given
+    its URL), then swap the two databases by renaming and drop the old one. When `fill`
+    raises, the new database is dropped and the database of `url` is untouched."""
     from psycopg import sql
 
     target_db = _database_of(url)
@@ -180,10 +194,7 @@ def load_swapping(url: str, dump_dir: Path, expected: dict[str, str], origin: st
     with connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(new_db)))
     try:
-        pg_restore_into(url_with_database(url, new_db), dump_dir, jobs)
-        problems = compare_checksums(url_with_database(url, new_db), expected)
-        if problems:
-            raise BackupError(f"the restored data differs from {origin}: {'; '.join(problems[:5])}")
+        fill(url_with_database(url, new_db))
     except BaseException:
         with connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(new_db)))
@@ -198,6 +209,50 @@ def load_swapping(url: str, dump_dir: Path, expected: dict[str, str], origin: st
             raise
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old_db)))
     return target_db
+
+
+def copy_schema(source_url: str, target_url: str, *, data_of: str | None = None) -> None:
+    """The schema of `source_url`'s database (pg_dump --schema-only) loaded into the empty
+    database of `target_url`, in one transaction. `data_of`: also the rows of that one
+    schema's tables (nself's migration history, which is not data to anonymise)."""
+    with connect(source_url) as conn:
+        major = conn.info.server_version // 10000
+        with_rows = data_of is not None and conn.execute(
+            "SELECT 1 FROM pg_namespace WHERE nspname = %s", (data_of,)
+        ).fetchone() is not None
+    _dump_and_load(source_url, target_url, major, ["--schema-only"])
+    if with_rows and data_of is not None:
+        _dump_and_load(source_url, target_url, major, ["--data-only", "--schema", data_of])
+
+
+def _dump_and_load(source_url: str, target_url: str, major: int, options: list[str]) -> None:
+    conninfo, env = libpq_target(source_url)
+    with tempfile.TemporaryDirectory(prefix="nself-schema-") as tmp:
+        dump = Path(tmp) / "part.dump"
+        argv = [str(find_client("pg_dump", major)), *options, "--format", "custom", "--file", str(dump),
+                "--no-password", "--dbname", conninfo]
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump {options[0]} failed: {scrub(first_error_line(done.stderr), source_url)}")
+        target_conninfo, target_env = libpq_target(target_url)
+        argv = [str(find_client("pg_restore", major)), "--single-transaction", "--exit-on-error", "--no-password",
+                "--dbname", target_conninfo, str(dump)]
+        done = subprocess.run(argv, env=target_env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BackupError(f"loading the {options[0].removeprefix('--')} dump failed: "
+                              f"{scrub(first_error_line(done.stderr), target_url)}")
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """The number of rows of every user table, by `schema.table`."""
+    from psycopg import sql
+
+    counts: dict[str, int] = {}
+    with connect(url) as conn:
+        for schema, table in conn.execute(CHECKSUM_TABLES).fetchall():
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))).fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+    return counts
 
 
 def dump_database(url: str, target: Path, *, jobs: int = 2) -> dict[str, str]:

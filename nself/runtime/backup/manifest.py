@@ -303,3 +303,23 @@ def repository_of(state_dir: Path) -> Path:
 
 def wal_dir(repo: Path) -> Path:
     return repo / WAL_DIR
+
+
+RECEIVED_DIR = "received"
+
+
+def received_wal_dir(repo: Path, system_identifier: str) -> Path:
+    """Where `nself backup wal` stores the WAL it streams from a server reached over the
+    network: `wal/received/<system identifier>/`, apart from the managed cluster's archive."""
+    return repo / WAL_DIR / RECEIVED_DIR / system_identifier
+
+
+def wal_dir_for(repo: Path, manifest: Manifest) -> Path:
+    """The WAL archive a physical backup replays from. A server reached over the network
+    (its backups carry the WAL they need to be consistent): what `nself backup wal`
+    received from it, `wal/received/<system identifier>/`, which may not exist (then
+    recovery uses the backup's own WAL only, never another server's archive). The managed
+    cluster: the repository's archive, `wal/`."""
+    if manifest.wal_included and manifest.system_identifier:
+        return received_wal_dir(repo, manifest.system_identifier)
+    return wal_dir(repo)

@@ -106,7 +106,7 @@ def restore_managed(
     discard_scratch(scratch)  # left by a restore that was killed
     try:
         extract(repo, base, scratch.data_dir, key, progress)
-        recovery = {"restore_command": restore_command(wal_dir), "recovery_target_action": "promote"}
+        recovery = {"restore_command": recovery_command(wal_dir, key, scratch.root), "recovery_target_action": "promote"}
         if target is not None:
             recovery["recovery_target_time"] = target.moment.isoformat()
         else:
@@ -136,6 +136,21 @@ def restore_managed(
         data_dir=str(cluster.data_dir),
         seconds=round(time.monotonic() - began, 3),
     )
+
+
+def recovery_command(wal_dir: Path, key: bytes | None, folder: Path) -> str:
+    """The restore_command of a recovery reading `wal_dir`. With a key (the WAL may be
+    encrypted), the helper reads it from a file in `folder` (outside the data directory,
+    readable by the server user only, deleted with the folder)."""
+    if key is None:
+        return restore_command(wal_dir)
+    key_file = folder / "wal.key"
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key.hex())
+    hand_to_server_user(key_file)
+    return restore_command(wal_dir, ["--key-file", str(key_file)])
 
 
 def discard_scratch(scratch: LocalCluster) -> None:
@@ -282,6 +297,7 @@ def _swap_in(cluster: LocalCluster, scratch: LocalCluster) -> None:
             with contextlib.suppress(NselfError):
                 cluster.start()
         shutil.rmtree(failed, ignore_errors=True)
+        (scratch.root / "wal.key").unlink(missing_ok=True)
         raise
     cluster.configure({}, file=RECOVERY_FILE)
     shutil.rmtree(old, ignore_errors=True)

@@ -12,7 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nself.errors import NselfError, OptionError
-from nself.runtime.backup.manifest import MANIFEST_NAME, Manifest, atomic_write_bytes, list_backups
+from nself.runtime.backup.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    atomic_write_bytes,
+    list_backups,
+    wal_dir,
+    wal_dir_for,
+)
 from nself.runtime.backup.wal import HISTORY, SEGMENT, segment_number
 
 POLICY_FILE = "retention.json"
@@ -83,19 +90,25 @@ def plan_prune(repo: Path, policy: RetentionPolicy) -> PrunePlan:
     plan.remove = [m.id for m in backups if m.id not in keep]
     physical = [by_id[i] for i in plan.keep if by_id[i].physical and by_id[i].wal_start]
     if physical:
-        oldest = physical[0]
-        assert oldest.wal_start is not None
-        size = oldest.wal_segment_size or 16 * 1024 * 1024
-        _, first = segment_number(oldest.wal_start, size)
-        plan.wal_from = oldest.wal_start
-        wal = repo / "wal"
-        if wal.is_dir():
+        # Each WAL folder (the managed cluster's wal/, each server's wal/received/<id>/) keeps
+        # everything from the first segment of the oldest kept backup that replays from it.
+        folders: dict[Path, Manifest] = {}
+        for manifest in physical:
+            folders.setdefault(wal_dir_for(repo, manifest), manifest)
+        for wal, oldest in folders.items():
+            assert oldest.wal_start is not None
+            size = oldest.wal_segment_size or 16 * 1024 * 1024
+            _, first = segment_number(oldest.wal_start, size)
+            if wal == wal_dir(repo) or plan.wal_from is None:
+                plan.wal_from = oldest.wal_start
+            if not wal.is_dir():
+                continue
             for path in sorted(wal.iterdir()):
                 name = path.name.split(".", 1)[0]
                 if HISTORY.match(path.name.removesuffix(".zst").removesuffix(".enc")) or not SEGMENT.match(name):
                     continue
                 if segment_number(name, size)[1] < first:
-                    plan.remove_wal.append(path.name)
+                    plan.remove_wal.append(path.relative_to(wal_dir(repo)).as_posix())
     elif backups and not plan.keep:
         raise NselfError("the retention policy keeps no backup; refusing to prune everything")
     return plan

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nself.errors import NselfError
 from nself.runtime.backup.codec import check_readable, sha256_file
-from nself.runtime.backup.manifest import Manifest, chain
+from nself.runtime.backup.manifest import Manifest, chain, wal_dir_for
 from nself.runtime.backup.wal import archived_segments, find_stored, segment_range
 
 
@@ -63,7 +63,7 @@ def verify_backup(
             continue
         report.bytes_checked += size
     if manifest.physical and not manifest.wal_included:
-        report.problems += check_wal(repo / "wal", manifest, report, key if read_wal else None, read=read_wal)
+        report.problems += check_wal(wal_dir_for(repo, manifest), manifest, report, key if read_wal else None, read=read_wal)
     return report
 
 

@@ -13,6 +13,7 @@ that the archive ends there."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -20,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-import nself
+from nself.errors import NselfError
 from nself.runtime.backup.codec import CodecError, parse_key, restore_to, store_file
 
 SEGMENT = re.compile(r"^[0-9A-F]{24}$")
@@ -87,9 +88,10 @@ def archive_command(wal_dir: Path, key_argv: list[str] | None = None) -> str:
     Without encryption it is the `zstd` program in a shell line (the server user may not
     reach nself's Python, and one process per segment should start fast): compress to a
     temporary name, fsync, rename, fsync the folder; a segment already archived is accepted
-    only when its content is the same. With a key it is nself's own helper (AES-GCM)."""
+    only when its content is the same. With a key it is walhelper.py (AES-GCM), a
+    standalone script run by a Python the server user can execute."""
     if key_argv:
-        return _command(["push", "%p", str(wal_dir), *key_argv])
+        return _command(["push", "%p", str(wal_dir), *key_argv], wal_dir)
     folder = shlex.quote(str(wal_dir))
     return (
         f'd={folder}; t="$d/%f.zst"; '
@@ -101,17 +103,57 @@ def archive_command(wal_dir: Path, key_argv: list[str] | None = None) -> str:
 def restore_command(wal_dir: Path, key_argv: list[str] | None = None) -> str:
     """The restore_command reading segments back from `wal_dir` (exit 1: not archived)."""
     if key_argv:
-        return _command(["get", "%f", "%p", str(wal_dir), *key_argv])
+        return _command(["get", "%f", "%p", str(wal_dir), *key_argv], wal_dir)
     folder = shlex.quote(str(wal_dir))
     return f'[ -e {folder}/%f.zst ] && zstd -dqf {folder}/%f.zst -o %p'
 
 
-def _command(args: list[str]) -> str:
-    # The server runs this with its own environment: name the interpreter and where nself is.
-    # That interpreter must be within the server user's reach (not under a 0700 /root).
-    package_parent = str(Path(nself.__file__).resolve().parent.parent)
-    argv = ["env", f"PYTHONPATH={package_parent}", sys.executable, "-P", "-m", "nself.runtime.backup.wal", *args]
+def _command(args: list[str], wal_dir: Path) -> str:
+    """The helper (walhelper.py, copied next to the archive) run by an interpreter the
+    server user can execute: root's own Python is often out of its reach."""
+    helper = install_helper(wal_dir)
+    argv = [server_python(), "-I", str(helper), *args]
     return " ".join(a if a in ("%p", "%f") else shlex.quote(a) for a in argv)
+
+
+HELPER_DIR = ".bin"
+
+
+def install_helper(wal_dir: Path) -> Path:
+    """Copy walhelper.py into `<wal_dir>/.bin/` (when it differs), readable by the server."""
+    source = Path(__file__).with_name("walhelper.py").read_bytes()
+    target = wal_dir / HELPER_DIR / "walhelper.py"
+    if not target.is_file() or target.read_bytes() != source:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.chmod(0o755)
+        tmp = target.with_name(f".walhelper.py.tmp-{os.getpid()}")
+        tmp.write_bytes(source)
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+    return target
+
+
+@functools.cache
+def server_python() -> str:
+    """A Python the server user can run that has `cryptography`: this one when it can,
+    else the system's."""
+    import shutil
+    import subprocess
+
+    from nself.runtime.cluster import as_server_user
+
+    candidates = [sys.executable, "/usr/bin/python3", shutil.which("python3") or ""]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        check = as_server_user([candidate, "-I", "-c", "import cryptography.hazmat.primitives.ciphers.aead"])
+        try:
+            if subprocess.run(check, capture_output=True, timeout=30).returncode == 0:
+                return candidate
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    raise NselfError(
+        "an encrypted WAL archive needs a python3 with the cryptography package that the server user "
+        "can run (Debian: apt install python3-cryptography)"
+    )
 
 
 def push(source: Path, wal_dir: Path, key: bytes | None) -> None:

@@ -4,6 +4,7 @@ restores and the PITR window the policy promises still works."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,32 @@ def test_prune_keeps_what_kept_backups_and_the_window_need(retention_project: Ba
     assert verify_command(p.project, incr.id).ok
     restore_backup(p.project, p.environment, "latest", moment.isoformat())
     assert p.rows("SELECT max(id) FROM ret_t") == [(400,)]
+
+
+def test_prune_applies_to_received_wal_per_server(tmp_path: Path) -> None:
+    """WAL streamed by `backup wal` (wal/received/<system id>/) is pruned against that
+    server's oldest kept backup; the managed archive (wal/) is not pruned by it."""
+    from nself.runtime.backup.manifest import Manifest, received_wal_dir, write_manifest
+
+    repo = tmp_path / "repo"
+
+    def backup(backup_id: str, wal_start: str) -> None:
+        (repo / backup_id).mkdir(parents=True)
+        write_manifest(repo / backup_id, Manifest(
+            id=backup_id, kind="full", started_at="2026-12-07T10:00:00Z", stopped_at=f"2026-12-07T1{backup_id[10]}:00:00Z",
+            system_identifier="42", wal_start=wal_start, wal_stop=wal_start, wal_included=True,
+        ))
+
+    backup("20261207T100000Z-full", "000000010000000000000002")
+    backup("20261207T110000Z-full", "000000010000000000000005")
+    received = received_wal_dir(repo, "42")
+    received.mkdir(parents=True)
+    for n in range(1, 8):
+        (received / f"00000001000000000000000{n}.zst").write_bytes(b"x")
+    (repo / "wal" / "000000010000000000000001.zst").write_bytes(b"managed")
+    plan = plan_prune(repo, RetentionPolicy(keep_last=1))
+    assert plan.remove == ["20261207T100000Z-full"]
+    assert plan.remove_wal == [f"received/42/00000001000000000000000{n}.zst" for n in range(1, 5)]
+    prune(repo, plan)
+    assert sorted(archived_segments(received)) == [f"00000001000000000000000{n}" for n in range(5, 8)]
+    assert (repo / "wal" / "000000010000000000000001.zst").exists()

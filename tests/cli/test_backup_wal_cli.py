@@ -1,0 +1,125 @@
+"""`nself backup wal --env E`: a second local cluster reached by URL plays the remote server;
+the receiver streams its WAL into the repository, and a physical backup of it is restored
+to a point in time into another environment (`restore --to ENV --point-in-time TIME`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.runtime.backup.manifest import received_wal_dir
+from nself.runtime.backup.receive import slot_name, wait_until_streaming
+from nself.runtime.backup.wal import archived_segments, segment_range
+from nself.runtime.cluster import LocalCluster, free_port
+from tests.clitools import run_nself
+from tests.conftest import NewDatabase
+
+
+@pytest.fixture
+def remote() -> Iterator[LocalCluster]:
+    root = Path(tempfile.mkdtemp(prefix="nself-wal-remote-"))
+    root.chmod(0o755)
+    cluster = LocalCluster(root=root / "cluster", port=free_port())
+    cluster.start(fast=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop(immediate=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def rows(url: str, query: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(query)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []
+
+
+def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
+    remote: LocalCluster, new_database: NewDatabase
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="nself-wal-project-"))
+    root.chmod(0o755)  # the scratch cluster's server user reads the received WAL
+    (root / "nself.toml").write_text(
+        '[environments.remote]\nurl = "env:T_WAL_REMOTE_URL"\n\n[environments.staging]\nurl = "env:T_WAL_STAGING_URL"\n'
+    )
+    env = {"T_WAL_REMOTE_URL": remote.url(), "T_WAL_STAGING_URL": new_database("walstaging")}
+    receiver: subprocess.Popen[str] | None = None
+    try:
+        rows(remote.url(), "CREATE TABLE events (id int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp()); INSERT INTO events VALUES (1)")
+        created = run_nself("backup", "create", "--env", "remote", "--json", cwd=root, env=env)
+        assert created.code == 0, created.stderr
+        def start() -> subprocess.Popen[str]:
+            return subprocess.Popen(
+                [sys.executable, "-P", "-m", "nself", "backup", "wal", "--env", "remote", "--json"],
+                cwd=root, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+
+        receiver = start()
+        repo = root / ".nself" / "backups"
+        wait_until_streaming(remote.url(), slot_name(repo))
+
+        rows(remote.url(), "INSERT INTO events VALUES (2)")
+        (moment,) = rows(remote.url(), "SELECT clock_timestamp()")[0]
+        time.sleep(0.1)
+        rows(remote.url(), "INSERT INTO events VALUES (3)")
+        at = moment.astimezone(UTC).isoformat()  # type: ignore[attr-defined]
+        done = run_nself("restore", "--to", "staging", "--point-in-time", at, "--yes", "--json", cwd=root, env=env)
+        assert done.code == 0, done.stderr
+        assert rows(env["T_WAL_STAGING_URL"], "SELECT id FROM events ORDER BY id") == [(1,), (2,)]
+        assert json.loads(done.stdout)["id"] == json.loads(created.stdout)["id"]
+
+        # A second receiver into the same repository is refused; the first one stops on SIGTERM.
+        second = run_nself("backup", "wal", "--env", "remote", cwd=root, env=env, timeout=60)
+        assert second.code == 1 and "already runs" in second.stderr
+        receiver.send_signal(signal.SIGTERM)
+        out, err = receiver.communicate(timeout=60)
+        assert receiver.returncode == 0, err
+        events = [json.loads(line) for line in out.splitlines()]
+        assert events[0]["event"] == "streaming" and any(e["event"] == "stored" for e in events)
+        (system_identifier,) = rows(remote.url(), "SELECT system_identifier::text FROM pg_control_system()")[0]
+        received = received_wal_dir(repo, str(system_identifier))
+        assert archived_segments(received) and not archived_segments(repo / "wal")  # apart from a managed archive
+        assert all(p.suffix == ".zst" for p in archived_segments(received).values())
+        # The slot stays (the server keeps WAL for the receiver's next start).
+        assert rows(remote.url(), f"SELECT active FROM pg_replication_slots WHERE slot_name = '{slot_name(repo)}'") == [(False,)]
+
+        # Killed with SIGKILL (pg_receivewal goes with it), started again: it resumes with no gap.
+        killed = start()
+        wait_until_streaming(remote.url(), slot_name(repo))
+        killed.kill()
+        killed.wait()
+        rows(remote.url(), "INSERT INTO events VALUES (4); SELECT pg_switch_wal()")
+        receiver = start()
+        wait_until_streaming(remote.url(), slot_name(repo))
+        (last,) = rows(remote.url(), "SELECT pg_walfile_name(pg_switch_wal())")[0]
+        deadline = time.monotonic() + 60
+        while str(last) not in archived_segments(received) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        receiver.send_signal(signal.SIGTERM)
+        _, err = receiver.communicate(timeout=60)
+        names = sorted(archived_segments(received))
+        assert str(last) in names, err
+        assert names == segment_range(names[0], names[-1])  # contiguous
+    finally:
+        if receiver is not None and receiver.poll() is None:
+            receiver.kill()
+            receiver.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_wal_receiver_refuses_the_managed_cluster(tmp_path: Path) -> None:
+    (tmp_path / "nself.toml").write_text(f"[environments.local]\nport = {free_port()}\n")
+    done = run_nself("backup", "wal", "--env", "local", cwd=tmp_path, timeout=60)
+    assert done.code == 1 and "archives its own WAL" in done.stderr and "Traceback" not in done.stderr
