@@ -861,3 +861,69 @@ def function_names(
 def lookup(mapping: Mapping[str, str], family: str, default: str) -> str:
     """`mapping[family]`, or `default` for a family the language does not map."""
     return mapping.get(family, default)
+
+
+@dataclass(frozen=True)
+class FunctionTypes:
+    """The three type names a language gives one callable function, and what goes in them
+    (the same for Rust and Swift: each only spells the fields and the containers)."""
+
+    shape: FunctionShape
+    args_name: str
+    result_name: str
+    returns_name: str
+    args_doc: tuple[str, ...]
+    args: tuple[StructField, ...]  # the named arguments; one with a default is optional
+    result_columns: tuple[StructField, ...]  # TABLE or OUT columns, all nullable
+    nullable: bool  # an element of the result may be NULL (result_nullable)
+
+    @property
+    def signature(self) -> str:
+        return f"`{self.shape.signature}`"
+
+
+def plan_function_types(
+    shapes: Sequence[FunctionShape], resolver: TypeResolver, taken: set[str]
+) -> list[FunctionTypes]:
+    """`<Name>Args`, `<Name>Result` and `<Name>Returns` for each of `shapes`, PascalCase, none
+    of them in `taken` (which gains them)."""
+    bases = function_names(shapes, pascal_case, taken=taken, separator="")
+    planned: list[FunctionTypes] = []
+    for index, shape in enumerate(shapes):
+        base = make_identifier(bases[index], as_is, digit_prefix="F")
+        args_name, result_name, returns_name = member_names(
+            [base + "Args", base + "Result", base + "Returns"], as_is, taken=taken, separator=""
+        )
+        taken.update((args_name, result_name, returns_name))
+        doc = [f"The named arguments of `{shape.signature}`."]
+        unnamed = len(shape.inputs) - len(shape.named_inputs)
+        if unnamed:
+            doc.append(f"Its {unnamed} unnamed argument(s) go by position, before these.")
+        args = tuple(
+            StructField(
+                name,
+                argument.data_type,
+                False,
+                argument.default is not None,
+                None,
+                resolver.resolve(argument.data_type).element_nullable,
+            )
+            for name, argument in shape.named_inputs
+        )
+        columns = tuple(
+            StructField(n, t, True, False, None, resolver.resolve(t).element_nullable)
+            for n, t in shape.return_columns
+        )
+        planned.append(
+            FunctionTypes(
+                shape,
+                args_name,
+                result_name,
+                returns_name,
+                tuple(doc),
+                args,
+                columns,
+                result_nullable(shape, resolver),
+            )
+        )
+    return planned

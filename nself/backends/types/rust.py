@@ -31,16 +31,13 @@ from nself.backends.types.common import (
     PgType,
     StructField,
     TypeResolver,
-    as_is,
     callable_functions,
     comment_lines,
     composite_fields,
-    function_names,
-    make_identifier,
     member_names,
     named_type_objects,
     pascal_case,
-    result_nullable,
+    plan_function_types,
     row_relations,
     snake_case,
     table_field_sets,
@@ -468,9 +465,9 @@ class RustRenderer:
         NULL: common.result_nullable)."""
         shapes = callable_functions(self.catalog, self.resolver)
         taken = {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(RESERVED_TYPE_NAMES)
-        bases = function_names(shapes, pascal_case, taken=taken, separator="")
         items: list[RustStruct] = []
-        for index, shape in enumerate(shapes):
+        for planned in plan_function_types(shapes, self.resolver, taken):
+            shape = planned.shape
             for _, argument in shape.inputs:  # a polymorphic argument takes any JSON
                 pg = self.resolver.resolve(argument.data_type)
                 if pg.element().family in ("record", "any"):
@@ -478,46 +475,33 @@ class RustRenderer:
                     for optional in (False, True):
                         key = (argument.data_type, False, optional, pg.element_nullable)
                         self._types[key] = "Option<serde_json::Value>" if optional else "serde_json::Value"
-            base = make_identifier(bases[index], as_is, digit_prefix="F")
-            args_name, result_name, returns_name = member_names(
-                [base + "Args", base + "Result", base + "Returns"], as_is, taken=taken, separator=""
+            self.function_types[shape.signature] = (
+                planned.args_name,
+                planned.result_name,
+                planned.returns_name,
             )
-            taken.update((args_name, result_name, returns_name))
-            self.function_types[shape.signature] = (args_name, result_name, returns_name)
-            signature = f"`{shape.signature}`"
-            doc = [f"The named arguments of {signature}."]
-            unnamed = len(shape.inputs) - len(shape.named_inputs)
-            if unnamed:
-                doc.append(f"Its {unnamed} unnamed argument(s) go by position, before these.")
-            args = [
-                StructField(
-                    name,
-                    argument.data_type,
-                    False,
-                    argument.default is not None,
-                    None,
-                    self.resolver.resolve(argument.data_type).element_nullable,
-                )
-                for name, argument in shape.named_inputs
-            ]
-            items.append(self.struct(args_name, doc, DERIVE_STRUCT, args))
-            nullable = result_nullable(shape, self.resolver)
-            if shape.return_columns:
-                columns = [
-                    StructField(n, t, True, False, None, self.resolver.resolve(t).element_nullable)
-                    for n, t in shape.return_columns
-                ]
+            items.append(
+                self.struct(planned.args_name, list(planned.args_doc), DERIVE_STRUCT, list(planned.args))
+            )
+            if planned.result_columns:
                 items.append(
-                    self.struct(result_name, [f"A row returned by {signature}."], DERIVE_STRUCT, columns)
+                    self.struct(
+                        planned.result_name,
+                        [f"A row returned by {planned.signature}."],
+                        DERIVE_STRUCT,
+                        list(planned.result_columns),
+                    )
                 )
-                element = f"Option<{result_name}>" if nullable else result_name
+                element = f"Option<{planned.result_name}>" if planned.nullable else planned.result_name
             elif (shape.return_type or "void") == "void":
                 continue
             else:
-                element = self.function_type(shape.return_type or "void", nullable)
+                element = self.function_type(shape.return_type or "void", planned.nullable)
             returned = f"Vec<{element}>" if shape.returns_set else element
             kind = "The rows" if shape.returns_set else "What"
-            items.append(RustStruct(returns_name, [f"{kind} {signature} returns."], "", "", returned))
+            items.append(
+                RustStruct(planned.returns_name, [f"{kind} {planned.signature} returns."], "", "", returned)
+            )
         return items
 
     # ------------------------------------------------------------------ file
