@@ -155,7 +155,7 @@ def _create_statements_extension(cluster: LocalCluster) -> None:
     """pg_stat_statements in a database of its own, not in the project's (whose schema
     stays what its migrations say): `db inspect` reads every database's statements from
     there (nself.runtime.inspect.STATEMENTS_DATABASE)."""
-    from nself.backends.sql.ddl import quote_ident
+    from nself.ir.names import quote_ident
     from nself.runtime.inspect import STATEMENTS_DATABASE
 
     with connect(cluster.url(), autocommit=True, connect_timeout=5) as conn:
