@@ -30,6 +30,12 @@ def diagram(
     no_columns: Annotated[
         bool, typer.Option("--no-columns", help="Draw tables without their columns (for big schemas).")
     ] = False,
+    partitions: Annotated[
+        bool,
+        typer.Option(
+            "--partitions", help="Draw each partition as a box of its own (default: folded into its table)."
+        ),
+    ] = False,
     open_browser: Annotated[
         bool,
         typer.Option(
@@ -45,8 +51,10 @@ def diagram(
     Every table and view is a box with its columns (type; PK, FK, UK and NOT NULL marked);
     every foreign key is one edge from the referencing table to the referenced one, with
     its cardinality: one-to-one when the key's columns are unique, zero-or-one on the
-    parent side when a key column is nullable. mermaid is what GitHub renders in Markdown;
-    svg and html are drawn by Graphviz's `dot` (html is one self-contained page).
+    parent side when a key column is nullable. Partitions are folded into their partitioned
+    table unless --partitions. mermaid is what GitHub renders in Markdown; svg and html are
+    drawn by Graphviz's `dot` (html is one self-contained page that searches, zooms, pans
+    and shows a table's neighbours, grouped by schema).
 
     Examples:
 
@@ -76,7 +84,9 @@ def diagram(
         raise OptionError(f"--format: {format_name!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
     proj = project()
     catalog = load_catalog(source, proj, include_platform=include_platform)
-    text = draw_diagram(catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns)
+    text = draw_diagram(
+        catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns, partitions=partitions
+    )
     if format_name == "mermaid" and len(text) > MERMAID_MAX_TEXT_SIZE:
         warn(
             f"the diagram is {len(text):,} characters; mermaid (and GitHub) refuse more than "

@@ -20,17 +20,24 @@ class GraphvizMissing(NselfError):
 
 
 def draw_diagram(
-    catalog: Catalog, format_name: str = "mermaid", *, schemas: tuple[str, ...] = (), columns: bool = True
+    catalog: Catalog,
+    format_name: str = "mermaid",
+    *,
+    schemas: tuple[str, ...] = (),
+    columns: bool = True,
+    partitions: bool = False,
 ) -> str:
-    """The diagram of `catalog` as text in `format_name` (one of DIAGRAM_FORMATS)."""
+    """The diagram of `catalog` as text in `format_name` (one of DIAGRAM_FORMATS);
+    partitions folded into their partitioned table unless `partitions`."""
     if format_name not in DIAGRAM_FORMATS:
         raise OptionError(f"--format: {format_name!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
     if format_name in TEXT_FORMATS:
-        return render_diagram(catalog, format_name, schemas=schemas, columns=columns)
-    svg = graphviz_svg(
-        render_diagram(catalog, "dot", schemas=schemas, columns=columns), format_name=format_name
-    )
-    return svg if format_name == "svg" else render_html(catalog, svg, schemas=schemas, columns=columns)
+        return render_diagram(catalog, format_name, schemas=schemas, columns=columns, partitions=partitions)
+    dot_text = render_diagram(catalog, "dot", schemas=schemas, columns=columns, partitions=partitions)
+    svg = graphviz_svg(dot_text, format_name=format_name)
+    if format_name == "svg":
+        return svg
+    return render_html(catalog, svg, schemas=schemas, columns=columns, partitions=partitions)
 
 
 def graphviz_svg(dot_text: str, *, format_name: str = "svg") -> str:

@@ -21,24 +21,31 @@ DIAGRAM_FORMATS: dict[str, str] = {
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
     """Options: `format` (one of DIAGRAM_FORMATS, default mermaid), `schemas` (names to keep;
-    default all), `columns` (default True: False draws the boxes without their columns)."""
+    default all), `columns` (default True: False draws the boxes without their columns),
+    `partitions` (default False: partitions are folded into their partitioned table)."""
     format_name = str(options.get("format") or "mermaid")
     text = render_diagram(
         catalog,
         format_name,
         schemas=tuple(options.get("schemas") or ()),
         columns=bool(options.get("columns", True)),
+        partitions=bool(options.get("partitions", False)),
     )
     return {DIAGRAM_FORMATS[format_name]: text}
 
 
 def render_diagram(
-    catalog: Catalog, format_name: str = "mermaid", *, schemas: tuple[str, ...] = (), columns: bool = True
+    catalog: Catalog,
+    format_name: str = "mermaid",
+    *,
+    schemas: tuple[str, ...] = (),
+    columns: bool = True,
+    partitions: bool = False,
 ) -> str:
     """The diagram of `catalog` as text in `format_name`."""
     if format_name not in DIAGRAM_FORMATS:
         raise OptionError(f"--format: {format_name!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
-    diagram = build_diagram(catalog, schemas, show_columns=columns)
+    diagram = build_diagram(catalog, schemas, show_columns=columns, partitions=partitions)
     if format_name == "mermaid":
         from nself.backends.diagram.mermaid import render_mermaid
 
@@ -48,10 +55,19 @@ def render_diagram(
     return render_dot(diagram)
 
 
-def render_html(catalog: Catalog, svg: str, *, schemas: tuple[str, ...] = (), columns: bool = True) -> str:
+def render_html(
+    catalog: Catalog,
+    svg: str,
+    *,
+    schemas: tuple[str, ...] = (),
+    columns: bool = True,
+    partitions: bool = False,
+) -> str:
     """One self-contained HTML page around `svg`, Graphviz's drawing of this catalog's DOT
-    (the same `schemas` and `columns`): the SVG inline, no script, nothing fetched."""
+    (the same `schemas`, `columns` and `partitions`): the SVG, the tables and foreign keys as
+    data, and the script that searches, zooms, pans and shows a table's neighbours, all
+    inline; nothing fetched."""
     from nself.backends.diagram.page import html_page
 
-    diagram = build_diagram(catalog, schemas, show_columns=columns)
-    return html_page(svg, f"Schema: {diagram.title}")
+    diagram = build_diagram(catalog, schemas, show_columns=columns, partitions=partitions)
+    return html_page(svg, diagram)

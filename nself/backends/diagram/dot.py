@@ -4,7 +4,7 @@ column, crow's-foot arrows for the cardinality."""
 
 from __future__ import annotations
 
-from nself.backends.diagram.model import Attribute, Cardinality, Diagram, Entity, Relationship
+from nself.backends.diagram.model import Attribute, Cardinality, Diagram, Entity, Relationship, cluster_id
 from nself.backends.diagram.templating import render_template
 
 _HEADER_COLOUR = {
@@ -58,6 +58,7 @@ def _node(entity: Entity, show_columns: bool) -> dict[str, object]:
     ]
     return {
         "id": quoted(entity.node_id),
+        "schema": entity.schema,
         # classes name what the box is in the SVG, for stylesheets and scripts that read it
         "class": quoted(entity.kind.replace(" ", "-")),
         "header": _header(entity),
@@ -67,7 +68,7 @@ def _node(entity: Entity, show_columns: bool) -> dict[str, object]:
     }
 
 
-def _edge(relationship: Relationship, show_columns: bool) -> dict[str, object]:
+def _edge(relationship: Relationship, show_columns: bool, number: int) -> dict[str, object]:
     tail = quoted(relationship.child.node_id)
     head = quoted(relationship.parent.node_id)
     if show_columns:
@@ -79,6 +80,8 @@ def _edge(relationship: Relationship, show_columns: bool) -> dict[str, object]:
     if relationship.identifying:
         classes += " identifying"
     attributes = {
+        # the SVG element's id: the html page's script finds the edge of each foreign key by it
+        "id": quoted(f"fk{number}"),
         "class": quoted(classes),
         "arrowtail": _ARROW[relationship.child_side],
         "arrowhead": _ARROW[relationship.parent_side],
@@ -92,9 +95,20 @@ def _edge(relationship: Relationship, show_columns: bool) -> dict[str, object]:
 
 
 def render_dot(diagram: Diagram) -> str:
+    """The DOT of `diagram`: boxes grouped in one cluster per schema when it spans several."""
+    nodes = [_node(e, diagram.show_columns) for e in diagram.entities]
+    clusters = [
+        {
+            "id": quoted(cluster_id(schema)),
+            "label": quoted(schema),
+            "nodes": [n for n in nodes if n["schema"] == schema],
+        }
+        for schema in diagram.schemas
+    ]
     return render_template(
         "dot.jinja2",
         title=quoted(diagram.title),
-        nodes=[_node(e, diagram.show_columns) for e in diagram.entities],
-        edges=[_edge(r, diagram.show_columns) for r in diagram.relationships],
+        clusters=clusters if len(clusters) > 1 else [],
+        nodes=nodes if len(clusters) <= 1 else [],
+        edges=[_edge(r, diagram.show_columns, n) for n, r in enumerate(diagram.relationships, 1)],
     )

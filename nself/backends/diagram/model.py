@@ -39,13 +39,21 @@ class Entity:
     label: str
     # the label of the partitioned table this one is a partition of
     partition_of: str | None = None
+    # the partitions folded into this box (every level below it), by label, when the
+    # diagram does not draw partitions as boxes of their own
+    partitions: tuple[str, ...] = ()
 
     @property
     def caption(self) -> str | None:
-        """What the box says besides its name: `view`, `materialized view`, `partition of X`."""
+        """What the box says besides its name: `view`, `materialized view`, `partition of X`,
+        `N partitions` (folded into it)."""
         if self.kind in ("view", "materialized view"):
             return self.kind
-        return f"partition of {self.partition_of}" if self.partition_of is not None else None
+        if self.partition_of is not None:
+            return f"partition of {self.partition_of}"
+        if self.partitions:
+            return f"{len(self.partitions)} partition{'s' if len(self.partitions) > 1 else ''}"
+        return None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -87,6 +95,8 @@ class Diagram:
     relationships: tuple[Relationship, ...]
     show_columns: bool
     title: str
+    # the schemas drawn, in name order (boxes are grouped by schema when there are several)
+    schemas: tuple[str, ...] = ()
 
 
 def node_id(schema: str, name: str) -> str:
@@ -97,15 +107,28 @@ def node_id(schema: str, name: str) -> str:
     return f"{_encode(schema)}.{_encode(name)}"
 
 
+def cluster_id(schema: str) -> str:
+    """The id of the group of boxes of `schema` (a DOT cluster, an SVG element)."""
+    return f"cluster_{_encode(schema)}"
+
+
 def _encode(text: str) -> str:
     return "".join(
         ch if ch.isalnum() or ch == "_" else "".join(f"${b:02X}" for b in ch.encode("utf-8")) for ch in text
     )
 
 
-def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_columns: bool = True) -> Diagram:
+def build_diagram(
+    catalog: Catalog,
+    schemas: tuple[str, ...] = (),
+    *,
+    show_columns: bool = True,
+    partitions: bool = False,
+) -> Diagram:
     """The diagram of `catalog`, limited to `schemas` when given (foreign keys to tables
-    outside them are left out: their other end is not drawn)."""
+    outside them are left out: their other end is not drawn). Partitions are folded into
+    the partitioned table at the top of their tree (a foreign key of or to a partition is
+    drawn on that table) unless `partitions` asks for a box each."""
     known = set(catalog.schema_names())
     for name in schemas:
         if name not in known:
@@ -120,10 +143,24 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
     def label(schema: str, name: str) -> str:
         return f"{schema}.{name}" if qualify else name
 
+    # partition -> the drawn table at the top of its tree, when partitions are folded
+    folded: dict[tuple[str, str], tuple[str, str]] = {}
+    if not partitions:
+        drawn = {(t.schema, t.name) for t in tables}
+        for table in tables:
+            top = _partition_root(catalog, table, drawn)
+            if top != (table.schema, table.name):
+                folded[(table.schema, table.name)] = top
+    folded_into: dict[tuple[str, str], list[str]] = {}
+    for (schema, name), top in sorted(folded.items()):
+        folded_into.setdefault(top, []).append(label(schema, name))
+
     unique_indexes = _unique_index_columns(catalog)
     entities: dict[tuple[str, str], Entity] = {}
     keys: dict[tuple[str, str], _Keys] = {}
     for table in tables:
+        if (table.schema, table.name) in folded:
+            continue
         kind: EntityKind = "partitioned table" if table.partition_by is not None else "table"
         keys[(table.schema, table.name)] = table_keys = _keys(catalog, table, unique_indexes)
         entities[(table.schema, table.name)] = Entity(
@@ -133,6 +170,7 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
             _table_attributes(table, table_keys),
             label(table.schema, table.name),
             partition_of=_partition_parent(table, qualify),
+            partitions=tuple(folded_into.get((table.schema, table.name), ())),
         )
     for view in views:
         unique = {next(iter(s)) for s in unique_indexes.get((view.schema, view.name), []) if len(s) == 1}
@@ -146,15 +184,32 @@ def build_diagram(catalog: Catalog, schemas: tuple[str, ...] = (), *, show_colum
 
     relationships = []
     for table in tables:
-        child = entities[(table.schema, table.name)]
+        own = (table.schema, table.name)
+        child = entities[folded.get(own, own)]
+        table_keys = keys.get(own) or _keys(catalog, table, unique_indexes)
         for fk in table.foreign_keys:
-            parent = entities.get((fk.ref_schema, fk.ref_table))
+            referenced = (fk.ref_schema, fk.ref_table)
+            parent = entities.get(folded.get(referenced, referenced))
             if parent is not None:
-                relationships.append(_relationship(child, fk, parent, keys[(table.schema, table.name)]))
+                relationships.append(_relationship(child, fk, parent, table_keys))
     ordered = sorted(entities.values(), key=lambda e: (e.schema, e.name))
     relationships.sort(key=lambda r: (r.child.schema, r.child.name, r.name))
     title = ", ".join(sorted(drawn_schemas)) or "empty schema"
-    return Diagram(tuple(ordered), tuple(relationships), show_columns, title)
+    return Diagram(tuple(ordered), tuple(relationships), show_columns, title, tuple(sorted(drawn_schemas)))
+
+
+def _partition_root(catalog: Catalog, table: Table, drawn: set[tuple[str, str]]) -> tuple[str, str]:
+    """The highest drawn table of `table`'s partition tree (itself when it is no partition,
+    or when its parent is not drawn)."""
+    top = (table.schema, table.name)
+    current: Table | None = table
+    while current is not None and (of := current.partition_of) is not None:
+        parent_key = (of.parent_schema, of.parent)
+        if parent_key not in drawn:
+            break
+        top = parent_key
+        current = catalog.table(*parent_key)
+    return top
 
 
 def _partition_parent(table: Table, qualify: bool) -> str | None:

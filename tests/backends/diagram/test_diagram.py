@@ -92,7 +92,7 @@ def named_only(edges: Counter[Edge]) -> Counter[Edge]:
 @pytest.mark.parametrize("case", CASES)
 def test_svg_has_one_box_per_relation_and_one_edge_per_foreign_key(case: str, load_case: LoadCase) -> None:
     loaded = load_case(case)
-    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg"))
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", partitions=True))
     assert set(nodes) == set(loaded.relations)
     assert edges == named_only(loaded.foreign_keys)
     for key, relkind in loaded.relations.items():
@@ -106,9 +106,39 @@ def test_svg_has_one_box_per_relation_and_one_edge_per_foreign_key(case: str, lo
 @pytest.mark.parametrize("case", CASES)
 def test_svg_without_columns_keeps_boxes_and_edges(case: str, load_case: LoadCase) -> None:
     loaded = load_case(case)
-    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", columns=False))
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", columns=False, partitions=True))
     assert set(nodes) == set(loaded.relations)
     assert edges == named_only(loaded.foreign_keys)
+
+
+def partition_tops(loaded: Loaded) -> dict[Key, Key]:
+    """Each relation -> the top of its partition tree (pg_inherits), itself when no partition."""
+    tops: dict[Key, Key] = {}
+    for key in loaded.relations:
+        top = key
+        while top in loaded.partition_parents:
+            top = loaded.partition_parents[top]
+        tops[key] = top
+    return tops
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_partitions_are_folded_into_their_table_by_default(case: str, load_case: LoadCase) -> None:
+    loaded = load_case(case)
+    tops = partition_tops(loaded)
+    nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg"))
+    assert set(nodes) == set(tops.values())
+    folded_edges = Counter(
+        replace(e, child=tops[e.child], parent=tops[e.parent]) for e in loaded.foreign_keys.elements()
+    )
+    assert Counter({(e.child, e.parent, e.name): n for e, n in edges.items()}) == Counter(
+        {(e.child, e.parent, e.name): n for e, n in folded_edges.items()}
+    )
+    for top in set(tops.values()):
+        count = sum(1 for key, t in tops.items() if t == top and key != top)
+        texts = nodes[top][1]
+        if count:
+            assert f"({count} partition{'s' if count > 1 else ''})" in texts, top
 
 
 # --------------------------------------------------------------------------- mermaid
@@ -191,8 +221,8 @@ def assert_markers(
 def test_mermaid_parser_reads_every_relation_and_foreign_key(case: str, load_case: LoadCase) -> None:
     loaded = load_case(case)
     texts = [
-        render_diagram(loaded.catalog, "mermaid"),
-        render_diagram(loaded.catalog, "mermaid", columns=False),
+        render_diagram(loaded.catalog, "mermaid", partitions=True),
+        render_diagram(loaded.catalog, "mermaid", columns=False, partitions=True),
     ]
     qualified = qualified_names(loaded)
     with_columns, without_columns = mermaid_parse(texts)
@@ -226,13 +256,13 @@ def test_unknown_format_is_an_option_error(load_case: LoadCase) -> None:
 
 def test_html_is_one_file_with_the_svg_inline_and_nothing_fetched(load_case: LoadCase) -> None:
     loaded = load_case("edge_cases")
-    page = render_diagram(loaded.catalog, "html")
+    page = render_diagram(loaded.catalog, "html", partitions=True)
     svg = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
     nodes, edges = svg_graph(svg)
     assert set(nodes) == set(loaded.relations)
     assert edges == named_only(loaded.foreign_keys)
-    # nothing loaded from elsewhere: no script, no stylesheet link, no http(s) reference
-    assert not re.search(r"<script|<link|https?://(?!www\.w3\.org/)", page)
+    # nothing loaded from elsewhere: the script is inline, no stylesheet link, no http(s) reference
+    assert not re.search(r"<script[^>]*\bsrc=|<link|https?://(?!www\.w3\.org/)", page)
 
 
 @pytest.mark.parametrize(("format_name", "suffix"), [("mermaid", "mmd"), ("dot", "dot")])
