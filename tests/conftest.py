@@ -16,8 +16,9 @@ import pytest
 from nself.runtime.cluster import LocalCluster, free_port
 from tests.tools import missing
 
-# moto_server, azurite_server: real object-storage servers for the storage tests, once per session.
-pytest_plugins = ("tests.storage_servers",)
+# moto_server, azurite_server: real object-storage servers for the storage tests, once per session;
+# browser: a headless Chromium for the html pages, once per session.
+pytest_plugins = ("tests.storage_servers", "tests.browser")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
