@@ -35,11 +35,13 @@ def docs(
 ) -> None:
     """Write documentation of the schema read from SOURCE.
 
-    html (the default): one self-contained page (inline CSS, no JavaScript)
-    with a table of contents per schema; each table with its columns, keys,
-    foreign keys both ways, indexes, triggers and policies; views, types,
-    functions and sequences. markdown: the same content as one
-    GitHub-flavoured Markdown file.
+    html (the default): one self-contained page (inline CSS and script, nothing
+    fetched) with a search box and a table of contents per schema; each table with
+    its columns, keys, foreign keys both ways and a diagram of them, indexes,
+    triggers and policies; views, types, functions and sequences. Read from a live
+    database, each table also shows its row count (exact up to 8 MB, PostgreSQL's
+    estimate above) and size. markdown: the same content (without the diagrams) as
+    one GitHub-flavoured Markdown file.
 
     Examples:
 
@@ -57,12 +59,15 @@ def docs(
     from nself.backends import docs as docs_backend
     from nself.cli.common import project, write_with_summary
     from nself.errors import OptionError
-    from nself.runtime.sources import load_catalog
+    from nself.runtime.docs import document_schema
+    from nself.runtime.sources import database_url_of, load_catalog
 
     if format not in docs_backend.FORMATS:
         raise OptionError(f"--format: {format!r} is not one of {', '.join(docs_backend.FORMATS)}")
-    catalog = load_catalog(source, project(), include_platform=include_platform)
-    files = docs_backend.render(catalog, {"format": format, "schemas": tuple(schemas or ())})
+    proj = project()
+    catalog = load_catalog(source, proj, include_platform=include_platform)
+    url = database_url_of(source, proj)
+    files = document_schema(catalog, format, tuple(schemas or ()), url=url)
     [(name, text)] = files.items()
     write_with_summary(text, _output_file(output, name), as_json, started, format=format)
 

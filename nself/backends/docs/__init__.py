@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from nself.backends.docs import markdown
-from nself.backends.docs.document import build_document, qualified, schema_names
+from nself.backends.docs.document import TableStatistics, build_document, qualified, schema_names
 from nself.errors import OptionError
 from nself.ir import Catalog
 from nself.templating import template_environment
@@ -29,12 +29,16 @@ TITLE = "Schema documentation"
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
     """options: `format` (html or markdown, default html), `schemas` (names to document,
-    default every schema) and `title`."""
+    default every schema), `title`, and `statistics` ((schema, table) -> TableStatistics,
+    when the schema was read from a live database)."""
     format = str(options.get("format", "html"))
     if format not in FORMATS:
         raise OptionError(f"--format: {format!r} is not one of {', '.join(FORMATS)}")
     document = build_document(
-        catalog, select_schemas(catalog, options.get("schemas") or ()), str(options.get("title") or TITLE)
+        catalog,
+        select_schemas(catalog, options.get("schemas") or ()),
+        str(options.get("title") or TITLE),
+        options.get("statistics"),
     )
     template = _environment(format).get_template(f"docs/page.{'html' if format == 'html' else 'md'}.jinja2")
     text = template.render(doc=document)
@@ -63,4 +67,24 @@ def _environment(format: str) -> jinja2.Environment:
     environment.filters["code"] = markdown.code
     environment.filters["fence"] = markdown.fence
     environment.filters["row"] = markdown.row
+    environment.filters["size"] = size_text
+    environment.filters["rows"] = rows_text
     return environment
+
+
+def size_text(size: int) -> str:
+    """Bytes in the units pg_size_pretty uses (bytes, kB, MB, GB, TB; 1024 each, rounded)."""
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if abs(value) < 10 * 1024 or unit == "TB":
+            return f"{round(value)} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def rows_text(statistics: TableStatistics) -> str:
+    """`1,234 rows`, `about 1,234 rows (estimate)`, or `unknown` (never analyzed)."""
+    if statistics.rows is None:
+        return "unknown (never analyzed)"
+    count = f"{statistics.rows:,} row{'' if statistics.rows == 1 else 's'}"
+    return count if statistics.exact else f"about {count} (estimate)"

@@ -10,7 +10,7 @@ not selected) has no anchor and is shown as plain text.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from nself.ir.model import (
@@ -129,6 +129,54 @@ class PartitionDoc:
 
 
 @dataclass(frozen=True)
+class TableStatistics:
+    """What a live database says of a table's contents, read when the page is written
+    (nself.runtime.docs). `rows` is exact (`count(*)`) when `exact`, else PostgreSQL's
+    estimate (pg_class.reltuples, as of the last VACUUM or ANALYZE; None before the first);
+    `total_bytes` is pg_total_relation_size: heap, indexes and TOAST (of every partition, for
+    a partitioned table)."""
+
+    rows: int | None
+    exact: bool
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class NeighbourBox:
+    x: int
+    y: int
+    width: int
+    label: str
+    anchor: str | None  # None: the table is not in this document
+    role: str  # "table" (the one documented), "references" or "referenced-by"
+
+
+@dataclass(frozen=True)
+class NeighbourEdge:
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    title: str  # the foreign key's name and columns
+
+
+@dataclass(frozen=True)
+class NeighbourhoodDoc:
+    """A table and the tables one foreign key joins it to, laid out in three columns: those
+    that reference it on the left, it in the middle, those it references on the right (each
+    arrow points at the referenced table). An SVG the html page draws inline."""
+
+    width: int
+    height: int
+    box_height: int
+    boxes: tuple[NeighbourBox, ...]
+    edges: tuple[NeighbourEdge, ...]
+    self_references: tuple[str, ...]  # foreign keys from the table to itself
+    more_left: int  # neighbours left out past NEIGHBOURS_SHOWN
+    more_right: int
+
+
+@dataclass(frozen=True)
 class TableDoc:
     anchor: str
     schema: str
@@ -148,6 +196,8 @@ class TableDoc:
     partitions: tuple[PartitionDoc, ...]
     inherits: tuple[Link, ...]
     options: str | None
+    neighbourhood: NeighbourhoodDoc | None = None  # None: no foreign key either way
+    statistics: TableStatistics | None = None  # None: not read from a live database
 
 
 @dataclass(frozen=True)
@@ -301,9 +351,15 @@ class _Builder:
     """Indexes the catalog once (by table, by referenced table, by type) so a page of
     thousands of tables is built in linear time."""
 
-    def __init__(self, catalog: Catalog, schemas: Sequence[str]) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        schemas: Sequence[str],
+        statistics: Mapping[tuple[str, str], TableStatistics] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.shown = frozenset(schemas)
+        self.statistics = statistics or {}
         by_table = catalog.table_objects()
         self.indexes, self.triggers, self.policies = by_table.indexes, by_table.triggers, by_table.policies
         self.referenced_by: dict[tuple[str, str], list[tuple[Table, ForeignKey]]] = defaultdict(list)
@@ -464,6 +520,30 @@ class _Builder:
             ),
             inherits=tuple(self.relation_link(s, n) for s, n in t.inherits),
             options=", ".join(t.options) or None,
+            neighbourhood=self.neighbourhood(t),
+            statistics=self.statistics.get(key),
+        )
+
+    def neighbourhood(self, t: Table) -> NeighbourhoodDoc | None:
+        key = (t.schema, t.name)
+        referenced: dict[tuple[str, str], list[ForeignKey]] = {}
+        referencing: dict[tuple[str, str], list[ForeignKey]] = {}
+        self_references = []
+        for fk in t.foreign_keys:
+            if (fk.ref_schema, fk.ref_table) == key:
+                self_references.append(fk.name)
+            else:
+                referenced.setdefault((fk.ref_schema, fk.ref_table), []).append(fk)
+        for source, fk in self.referenced_by[key]:
+            if (source.schema, source.name) != key:
+                referencing.setdefault((source.schema, source.name), []).append(fk)
+        if not referenced and not referencing and not self_references:
+            return None
+        return layout_neighbourhood(
+            (key, self.relation_link(*key)),
+            [(k, self.relation_link(*k), fks) for k, fks in sorted(referencing.items())],
+            [(k, self.relation_link(*k), fks) for k, fks in sorted(referenced.items())],
+            tuple(self_references),
         )
 
     def column(self, t: Table, col: Column, pk: set[str], fk: set[str]) -> ColumnDoc:
@@ -546,6 +626,75 @@ class _Builder:
             owned_by=owned,
             comment=s.comment,
         )
+
+
+# At most this many tables on each side of a neighbourhood diagram; the rest are counted.
+NEIGHBOURS_SHOWN = 30
+_BOX_HEIGHT = 24
+_GAP = 8
+_COLUMN_GAP = 70
+_CHAR_WIDTH = 7  # of the diagram's 12px monospace font, rounded up
+
+
+def _box_width(labels: Iterable[str]) -> int:
+    return max((len(label) for label in labels), default=0) * _CHAR_WIDTH + 16
+
+
+Neighbour = tuple[tuple[str, str], Link, list[ForeignKey]]
+
+
+def layout_neighbourhood(
+    table: tuple[tuple[str, str], Link],
+    referencing: Sequence[Neighbour],
+    referenced: Sequence[Neighbour],
+    self_references: tuple[str, ...],
+) -> NeighbourhoodDoc:
+    """Three columns: `referencing` tables, the table, `referenced` tables, each column
+    centred vertically; one edge per table pair (its title names every foreign key)."""
+    left, right = referencing[:NEIGHBOURS_SHOWN], referenced[:NEIGHBOURS_SHOWN]
+    rows = max(len(left), len(right), 1)
+    height = rows * (_BOX_HEIGHT + _GAP) + _GAP
+    left_width = _box_width(link.text for _, link, _ in left) if left else 0
+    middle_width = _box_width([table[1].text])
+    right_width = _box_width(link.text for _, link, _ in right) if right else 0
+    x_middle = _GAP + (left_width + _COLUMN_GAP if left else 0)
+    x_right = x_middle + middle_width + _COLUMN_GAP
+    width = x_right + right_width + _GAP if right else x_middle + middle_width + _GAP
+
+    def column_y(count: int) -> list[int]:
+        top = (height - count * (_BOX_HEIGHT + _GAP) + _GAP) // 2
+        return [top + i * (_BOX_HEIGHT + _GAP) for i in range(count)]
+
+    (y_middle,) = column_y(1)
+    middle_centre = y_middle + _BOX_HEIGHT // 2
+    boxes = [NeighbourBox(x_middle, y_middle, middle_width, table[1].text, table[1].anchor, "table")]
+    edges = []
+    for (_, link, fks), y in zip(left, column_y(len(left)), strict=True):
+        boxes.append(NeighbourBox(_GAP, y, left_width, link.text, link.anchor, "referenced-by"))
+        edges.append(
+            NeighbourEdge(_GAP + left_width, y + _BOX_HEIGHT // 2, x_middle, middle_centre, _fk_titles(fks))
+        )
+    for (_, link, fks), y in zip(right, column_y(len(right)), strict=True):
+        boxes.append(NeighbourBox(x_right, y, right_width, link.text, link.anchor, "references"))
+        edges.append(
+            NeighbourEdge(
+                x_middle + middle_width, middle_centre, x_right, y + _BOX_HEIGHT // 2, _fk_titles(fks)
+            )
+        )
+    return NeighbourhoodDoc(
+        width=width,
+        height=height,
+        box_height=_BOX_HEIGHT,
+        boxes=tuple(boxes),
+        edges=tuple(edges),
+        self_references=self_references,
+        more_left=len(referencing) - len(left),
+        more_right=len(referenced) - len(right),
+    )
+
+
+def _fk_titles(fks: list[ForeignKey]) -> str:
+    return "; ".join(f"{fk.name} ({_columns(fk.columns)})" for fk in fks)
 
 
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
@@ -740,9 +889,15 @@ def _function(f: Function) -> FunctionDoc:
     )
 
 
-def build_document(catalog: Catalog, schemas: Sequence[str], title: str) -> Document:
-    """The documentation of `schemas` (names of the catalog, in that order)."""
-    builder = _Builder(catalog, schemas)
+def build_document(
+    catalog: Catalog,
+    schemas: Sequence[str],
+    title: str,
+    statistics: Mapping[tuple[str, str], TableStatistics] | None = None,
+) -> Document:
+    """The documentation of `schemas` (names of the catalog, in that order), with each
+    table's `statistics` when read from a live database."""
+    builder = _Builder(catalog, schemas, statistics)
     comments = {s.name: s.comment for s in catalog.schemas}
     return Document(
         title=title,

@@ -2,7 +2,7 @@
 
 - `parse_html`: html.parser over the page; tags must balance, ids must be unique, every
   link `href="#x"` must stay in the page and have an element `id="x"`, and nothing may be
-  loaded (no script, src, <link>, CSS url() or @import). Returns the text under each id
+  loaded (no src, <link>, CSS url() or @import; the one script is inline). Returns the text under each id
   and the ids enclosing it, so a test can ask "is this column inside that table?".
 - `markdown_sections` / `gfm_tables`: the Markdown split at its `<a id>` anchors, and every
   table checked for a delimiter row and the same number of cells in each row.
@@ -48,7 +48,7 @@ class _StrictParser(HTMLParser):
             assert element_id and not any(c.isspace() for c in element_id), f"bad id {element_id!r}"
             self.texts[element_id] = []
             self.ancestors[element_id] = tuple(i for _, i in self.stack if i is not None)
-        assert "src" not in values and tag not in ("script", "link", "iframe", "object"), (
+        assert "src" not in values and tag not in ("link", "iframe", "object"), (
             f"<{tag}> loads something: the page must stand alone"
         )
         href = values.get("href")
@@ -70,6 +70,11 @@ class _StrictParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.stack and self.stack[-1][0] == "style":
             assert "url(" not in data and "@import" not in data, "the CSS loads something"
+            return
+        if self.stack and self.stack[-1][0] == "script":
+            assert not re.search(r"fetch\(|XMLHttpRequest|import\(|https?://", data), (
+                "the script loads something"
+            )
             return
         self.chunks.append(data)
         for _, element_id in self.stack:
