@@ -1,14 +1,11 @@
 """A PostgreSQL cluster that nself runs itself: the `local` environment and test clusters.
 
 Uses the machine's own initdb/pg_ctl. PostgreSQL refuses to run as root, so when nself runs
-as root the server programs run as the `postgres` system user and the cluster's folder is
-handed to that user."""
+as root on Linux the server programs run as the `postgres` system user and the cluster's
+folder is handed to that user (what differs per system lives in nself.runtime.host)."""
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -16,17 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nself.errors import NselfError
-
-SERVER_USER = "postgres"
+from nself.runtime.host import Host, current_host
 
 
 class ClusterError(NselfError):
     pass
 
 
-def find_pg_program(name: str) -> Path:
+def find_pg_program(name: str, host: Host | None = None) -> Path:
     """The path of a PostgreSQL program: PATH first, then `pg_config --bindir`, then the
-    newest /usr/lib/postgresql/*/bin (Debian keeps server programs off PATH)."""
+    newest of the folders where the system's packages put PostgreSQL (Debian keeps server
+    programs off PATH; Homebrew's versioned formulae and Postgres.app too)."""
+    host = host or current_host()
     found = shutil.which(name)
     if found:
         return Path(found)
@@ -35,21 +33,23 @@ def find_pg_program(name: str) -> Path:
         bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
         if bindir and (Path(bindir) / name).exists():
             return Path(bindir) / name
-    candidates = sorted(
-        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    for directory in host.postgresql_dirs():
+        if (directory / name).is_file():
+            return directory / name
+    raise ClusterError(
+        f"PostgreSQL program {name!r} not found (looked on PATH, pg_config and the folders of "
+        f"{host.system}'s packages; {host.install_hint(15)})"
     )
-    if candidates:
-        return Path(candidates[-1])
-    raise ClusterError(f"PostgreSQL program {name!r} not found (looked on PATH, pg_config, /usr/lib/postgresql)")
 
 
-def server_program(name: str) -> Path:
-    """A server-side program (initdb, pg_ctl, postgres): prefer the one beside `postgres`
-    so that client and server programs of different major versions are never mixed."""
-    for candidate in sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True):
-        return Path(candidate)
-    return find_pg_program(name)
+def server_program(name: str, host: Host | None = None) -> Path:
+    """A server-side program (initdb, pg_ctl, postgres): prefer the newest installed version's
+    folder, so that client and server programs of different major versions are never mixed."""
+    host = host or current_host()
+    for directory in host.postgresql_dirs():
+        if (directory / name).is_file():
+            return directory / name
+    return find_pg_program(name, host)
 
 
 def library_installed(library: str) -> bool:
@@ -84,52 +84,27 @@ def free_port() -> int:
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    return ["runuser", "-u", SERVER_USER, "--", *argv]
+    return current_host().as_server_user(argv)
 
 
 def as_server_user(argv: list[str]) -> list[str]:
-    """`argv` run as the server user (through runuser when nself runs as root)."""
+    """`argv` run as the server user (through runuser when nself runs as root on Linux)."""
     return _as_server_user(argv)
 
 
 def server_user_can_reach(path: Path) -> bool:
     """Whether the server user may traverse every existing ancestor of `path` (a project
     under /root, mode 0700, is out of its reach)."""
-    if os.geteuid() != 0:
-        return True
-    user = pwd.getpwnam(SERVER_USER)
-    groups = set(os.getgrouplist(SERVER_USER, user.pw_gid))
-    for directory in [path, *path.parents]:
-        if not directory.exists():
-            continue
-        st = directory.stat()
-        if st.st_uid == user.pw_uid:
-            allowed = st.st_mode & 0o100
-        elif st.st_gid in groups:
-            allowed = st.st_mode & 0o010
-        else:
-            allowed = st.st_mode & 0o001
-        if not allowed:
-            return False
-    return True
+    return current_host().server_user_can_reach(path)
 
 
 def hand_to_server_user(path: Path) -> None:
-    """Give `path` (and everything under it) to the server user, when running as root."""
+    """Give `path` (and everything under it) to the server user, when one is switched to."""
     _hand_to_server_user(path)
 
 
 def _hand_to_server_user(path: Path) -> None:
-    if os.geteuid() != 0:
-        return
-    user = pwd.getpwnam(SERVER_USER)
-    os.chown(path, user.pw_uid, user.pw_gid)
-    for root, dirs, files in os.walk(path):
-        os.chown(root, user.pw_uid, user.pw_gid)
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid)
+    current_host().hand_to_server_user(path)
 
 
 @dataclass

@@ -3,7 +3,6 @@ to match the server's major version, with the password passed in the environment
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -16,12 +15,12 @@ from typing import Literal
 
 from nself.connection import connect, libpq_environment, mask_url, scrub
 from nself.errors import NselfError, OptionError
+from nself.runtime.host import Host, current_host, version_of_dir
 
 DumpFormat = Literal["custom", "plain"]
 
 HISTORY_SCHEMA = "_nself"  # nself's migration history (nself.runtime.migrate.META_SCHEMA)
 CUSTOM_MAGIC = b"PGDMP"  # the first bytes of every custom-format archive
-POSTGRESQL_LIBS = "/usr/lib/postgresql/*/bin"
 
 
 class ClientProgramError(NselfError):
@@ -59,31 +58,33 @@ def find_client(
     *,
     path: str | None = None,
     library_dirs: Sequence[str] | None = None,
+    host: Host | None = None,
 ) -> Path:
     """The `name` program (pg_dump, pg_restore, psql) to use against a server of
     `server_major`: the one of that major version where there is one, else the newest.
 
-    Looks on PATH (`path`, default $PATH) and in /usr/lib/postgresql/*/bin (`library_dirs`),
-    where Debian installs every version side by side."""
+    Looks on PATH (`path`, default $PATH) and in the folders where the system's packages put
+    PostgreSQL (`library_dirs`, default the host's: Debian's /usr/lib/postgresql/N/bin, which
+    holds every version side by side, Homebrew's postgresql@N, Postgres.app's Versions/N)."""
+    host = host or current_host()
     candidates: list[Path] = []
     on_path = shutil.which(name, path=path if path is not None else os.environ.get("PATH", ""))
     if on_path:
         candidates.append(Path(on_path))
-    dirs = library_dirs if library_dirs is not None else sorted(glob.glob(POSTGRESQL_LIBS))
-    candidates += [Path(d) / name for d in dirs if (Path(d) / name).is_file()]
+    dirs = [Path(d) for d in library_dirs] if library_dirs is not None else host.postgresql_dirs()
+    candidates += [d / name for d in dirs if (d / name).is_file()]
     versions: dict[int, Path] = {}
     for candidate in candidates:
-        # Debian's /usr/lib/postgresql/N/bin names its version; anything else is asked.
-        in_versioned_dir = re.search(r"/postgresql/(\d+)/bin/[^/]+$", str(candidate))
-        major = int(in_versioned_dir.group(1)) if in_versioned_dir else program_major(candidate)
+        # a versioned folder (postgresql/N/bin, postgresql@N/bin) names it; anything else is asked
+        major = version_of_dir(candidate.parent) or program_major(candidate)
         if major is not None:
             versions.setdefault(major, candidate)
         if major == server_major:
             return candidate  # the rest need not be asked
     if not versions:
         raise ClientProgramError(
-            f"{name} not found (looked on PATH and in {POSTGRESQL_LIBS}); install the PostgreSQL "
-            f"{server_major} client programs (e.g. apt install postgresql-client-{server_major})"
+            f"{name} not found (looked on PATH and in the folders of {host.system}'s PostgreSQL "
+            f"packages); install the PostgreSQL {server_major} client programs ({host.install_hint(server_major)})"
         )
     if server_major in versions:
         return versions[server_major]
@@ -91,7 +92,7 @@ def find_client(
     if newest < server_major:
         raise ClientProgramError(
             f"{name} {newest} is older than the server (PostgreSQL {server_major}) and cannot read it; "
-            f"install postgresql-client-{server_major}"
+            f"install the PostgreSQL {server_major} client programs ({host.install_hint(server_major)})"
         )
     return versions[newest]
 

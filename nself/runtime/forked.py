@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
+
+from nself.runtime.host import current_host
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -24,8 +25,7 @@ def fork_available() -> bool:
     """True where forking is safe and worth it: Linux (macOS system frameworks are not
     fork-safe), more than one core, and no other thread running in this process."""
     return (
-        sys.platform.startswith("linux")
-        and hasattr(os, "fork")
+        current_host().fork_safe
         and (os.cpu_count() or 1) > 1
         and threading.active_count() == 1
     )

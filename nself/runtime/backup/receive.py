@@ -135,15 +135,10 @@ def receive_wal(
 
 def _die_with_parent() -> None:
     """In pg_receivewal's process: receive SIGTERM when nself dies, even by SIGKILL, so no
-    orphan keeps the slot busy when the service manager starts the receiver again."""
-    import ctypes
-    import signal
+    orphan keeps the slot busy when the service manager starts the receiver again (Linux)."""
+    from nself.runtime.host import current_host
 
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-PR_SET_PDEATHSIG = 1
+    current_host().die_with_parent()
 
 
 def _store_finished(

@@ -19,6 +19,7 @@ from pathlib import Path
 import nself
 from nself.errors import OptionError
 from nself.runtime.backup.manifest import atomic_write_bytes
+from nself.runtime.host import current_host
 
 PRESETS = {"hourly": "0 * * * *", "daily": "0 3 * * *", "weekly": "0 3 * * 0"}
 _FIELD = re.compile(r"^[\d*/,\-]+$")
@@ -32,7 +33,17 @@ class Schedule:
 
 
 def cron_dir() -> Path:
-    return Path(os.environ.get("NSELF_CRON_DIR", "/etc/cron.d"))
+    """$NSELF_CRON_DIR, else the system's folder of cron entries (Linux's /etc/cron.d)."""
+    configured = os.environ.get("NSELF_CRON_DIR")
+    if configured:
+        return Path(configured)
+    system = current_host().cron_dir
+    if system is None:
+        raise OptionError(
+            "backup schedule: this system has no cron.d folder (macOS schedules with launchd): set "
+            "NSELF_CRON_DIR to a folder your cron reads, or run `nself backup create` from your own scheduler"
+        )
+    return system
 
 
 def schedule_file(project_root: Path) -> Path:
