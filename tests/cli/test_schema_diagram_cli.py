@@ -55,6 +55,15 @@ def test_svg_and_html(tmp_path: Path) -> None:
     assert node_titles(page[page.index("<svg") : page.index("</svg>") + 6]) == titles
 
 
+def test_partitions_are_folded_unless_asked(tmp_path: Path) -> None:
+    code, folded, err = diagram(tmp_path, "--format", "svg")
+    assert code == 0, err
+    assert "public.events" in node_titles(folded) and "public.events_2024" not in node_titles(folded)
+    code, shown, err = diagram(tmp_path, "--format", "svg", "--partitions")
+    assert code == 0, err
+    assert node_titles(shown) == node_titles(folded) | {"public.events_2024"}
+
+
 def test_schema_filter_and_no_columns(tmp_path: Path) -> None:
     code, out, err = diagram(tmp_path, "--schema", "sales", "--no-columns")
     assert code == 0, err
