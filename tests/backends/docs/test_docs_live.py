@@ -34,10 +34,20 @@ CREATE TABLE public.measurement (id int, at date NOT NULL, reading text) PARTITI
 CREATE TABLE public.measurement_2024 PARTITION OF public.measurement FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE public.measurement_2025 PARTITION OF public.measurement FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 INSERT INTO public.measurement SELECT g, date '2024-01-01' + g % 700, repeat('x', 200) FROM generate_series(1, 20000) g;
-ANALYZE;
 CREATE TABLE public.unanalyzed (id int);
 INSERT INTO public.unanalyzed SELECT generate_series(1, 500);
+-- sizes must hold still while the test compares them: no autovacuum adds a free-space or
+-- visibility map behind its back, and the table that must stay unanalyzed stays so
+DO $$
+DECLARE t regclass;
+BEGIN
+  FOR t IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'r' LOOP
+    EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = off)', t);
+  END LOOP;
+END $$;
 """
+ANALYZE_SQL = "VACUUM ANALYZE public.language, public.country, public.city, public.measurement;"
 
 # Sizes as PostgreSQL gives them: a partitioned table's are its partitions' (pg_inherits).
 SIZES_SQL = """
@@ -68,6 +78,7 @@ def live_pagila(corpus: Path, pg_cluster: LocalCluster) -> Iterator[str]:
     url = pg_cluster.url(name)
     pagila(corpus).load(url)
     run_sql(url, DATA_SQL)
+    run_sql(url, ANALYZE_SQL)  # VACUUM runs outside a transaction block
     yield url
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
