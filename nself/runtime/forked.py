@@ -24,11 +24,7 @@ _NOT_DONE = object()
 def fork_available() -> bool:
     """True where forking is safe and worth it: Linux (macOS system frameworks are not
     fork-safe), more than one core, and no other thread running in this process."""
-    return (
-        current_host().fork_safe
-        and (os.cpu_count() or 1) > 1
-        and threading.active_count() == 1
-    )
+    return current_host().fork_safe and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
 
 
 def forked_map(
