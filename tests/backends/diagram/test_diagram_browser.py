@@ -73,6 +73,26 @@ def test_html_diagram_in_chromium(case: str, load_case: LoadCase, browser: Brows
         )
         assert sorted(name.rsplit(".", 1)[-1] for name in shown) == partitions
 
+    # grouped by schema: each box inside its schema's group, a button per schema
+    schemas = {k[0] for k in hoods}
+    outside = browser.evaluate(
+        """() => {
+          const data = JSON.parse(document.getElementById('diagram-data').textContent);
+          const groups = Object.fromEntries(data.schemas.map(s => [s.name, document.getElementById(s.id)]));
+          return data.tables.filter(t => {
+            const group = groups[t.schema];
+            if (!group) return false;
+            const g = group.getBBox(), b = document.getElementById(t.id).getBBox();
+            return b.x < g.x || b.y < g.y || b.x + b.width > g.x + g.width || b.y + b.height > g.y + g.height;
+          }).map(t => t.id);
+        }"""
+    )
+    assert outside == []
+    buttons = browser.evaluate(
+        "() => [...document.querySelectorAll('#schemas button')].map(b => b.textContent)"
+    )
+    assert sorted(buttons) == (sorted(schemas) if len(schemas) > 1 else [])
+
     # search: the busiest table, by its name
     busiest = max(sorted(hoods), key=lambda k: len(hoods[k]))
     browser.press("body", "Escape")
