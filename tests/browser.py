@@ -65,6 +65,14 @@ class Browser:
     def press(self, selector: str, key: str) -> None:
         self._call("press", selector=selector, key=key)
 
+    def wheel(self, selector: str, delta_y: float) -> None:
+        """The mouse wheel turned over the middle of the element (negative: away from the user)."""
+        self._call("wheel", selector=selector, deltaY=delta_y)
+
+    def drag(self, selector: str, dx: float, dy: float) -> None:
+        """A mouse drag from the middle of the element, by (dx, dy) pixels."""
+        self._call("drag", selector=selector, dx=dx, dy=dy)
+
     def screenshot(self, path: Path) -> Path:
         self._call("screenshot", path=str(path))
         return path

@@ -65,6 +65,21 @@ const commands = {
     await page.locator(selector).first().press(key, { timeout: 5000 });
     return null;
   },
+  async wheel({ selector, deltaY }) {
+    const box = await page.locator(selector).first().boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, deltaY);
+    return null;
+  },
+  async drag({ selector, dx, dy }) {
+    const box = await page.locator(selector).first().boundingBox();
+    const x = box.x + box.width / 2, y = box.y + box.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    await page.mouse.move(x + dx, y + dy, { steps: 5 });
+    await page.mouse.up();
+    return null;
+  },
   async screenshot({ path: file }) {
     await page.screenshot({ path: file });
     return file;

@@ -93,6 +93,21 @@ def test_html_diagram_in_chromium(case: str, load_case: LoadCase, browser: Brows
     )
     assert sorted(buttons) == (sorted(schemas) if len(schemas) > 1 else [])
 
+    # zoom and pan: the wheel narrows the view around the pointer, a drag moves it
+    view_box = "() => document.querySelector('#viewport svg').getAttribute('viewBox').split(' ').map(Number)"
+    browser.click("#fit")
+    x, y, width, height = browser.evaluate(view_box)
+    browser.wheel("#viewport", -400)
+    zoomed = browser.evaluate(view_box)
+    assert zoomed[2] < width and zoomed[3] < height
+    browser.drag("#viewport", 120, 80)
+    panned = browser.evaluate(view_box)
+    assert panned[0] < zoomed[0] and panned[1] < zoomed[1] and panned[2:] == zoomed[2:]
+    browser.click("#zoom-out")
+    assert browser.evaluate(view_box)[2] > panned[2]
+    browser.click("#fit")
+    assert browser.evaluate(view_box) == [x, y, width, height]
+
     # search: the busiest table, by its name
     busiest = max(sorted(hoods), key=lambda k: len(hoods[k]))
     browser.press("body", "Escape")
