@@ -39,6 +39,7 @@ from nself.backends.types.common import (
     callable_functions,
     member_names,
     named_type_objects,
+    result_nullable,
     screaming_snake_case,
     table_column_rules,
     type_names,
@@ -777,10 +778,13 @@ class _Renderer:
                 [(property_key(n), False, self.column_type(t, True)) for n, t in shape.return_columns]
             )
             return row + "[]" if shape.returns_set else row
-        text = self.column_type(shape.return_type or "void", False)
         if shape.returns_set:
+            # An element may be NULL where PostgreSQL allows it (`SETOF integer` yields
+            # NULLs, `SETOF users` a NULL row), as every language types it.
+            text = self.column_type(shape.return_type or "void", result_nullable(shape, self.resolver))
             wrapped = f"({text})" if " " in text else text
             return wrapped + "[]"
+        text = self.column_type(shape.return_type or "void", False)
         if text in ("undefined", "unknown"):
             return text
         return f"{text} | null"

@@ -109,7 +109,7 @@ def test_insert_and_update_optionality(rich: Catalog) -> None:
 def test_functions(rich: Catalog) -> None:
     text = render_typescript(rich, {})
     assert (
-        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[]; SetofOptions: "
+        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: (Users | null)[]; SetofOptions: "
         '{ from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };' in text
     )
     assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }" in text
