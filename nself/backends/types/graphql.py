@@ -5,12 +5,28 @@ type, `<Type>InsertInput` / `<Type>UpdateInput` per table, and root types: Query
 list field per table and view and the STABLE/IMMUTABLE functions, Mutation an insert
 field per table and the VOLATILE functions.
 
-Option `with_hasura`: Hasura's conventions instead: type names are the database names
-(`users`, `auth_users` outside public), scalars named after PostgreSQL types (`bigint`,
-`timestamptz`, `jsonb`, ...), and per table `<t>_bool_exp`, `<t>_order_by`,
-`<t>_insert_input`, `<t>_set_input`, `<t>_pk_columns_input`, `<t>_mutation_response`
-with the root fields `<t>`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
-`update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`.
+Each table's object type has a field per foreign key, both ways (common.table_relations:
+named after the other table, as PostgREST and Hasura name them): to-one the row, to-many
+a list.
+
+Option `with_hasura`: Hasura's conventions instead (hasura.io/docs/latest/api-reference/
+graphql-api/query): root types `query_root` and `mutation_root`; type names are the
+database names (`users`, `auth_users` outside public), scalars named after PostgreSQL types
+(`bigint`, `timestamptz`, `jsonb`, ...), a native enum a scalar of its name (Hasura maps
+enum *tables* to GraphQL enums, not native enums), and per table or view `<t>_bool_exp`
+(columns and relationships), `<t>_order_by`, `<t>_select_column` (`distinct_on`),
+`<t>_aggregate` with `<t>_aggregate_fields` (`count`, `min`/`max`, and `sum`, `avg`, ...
+over numeric columns); per table `<t>_insert_input`, `<t>_set_input`,
+`<t>_pk_columns_input`, `<t>_mutation_response`, with the root fields `<t>`,
+`<t>_aggregate`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
+`update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`. Object relationships are fields
+of the related type, array relationships a list field with the select arguments and a
+`<rel>_aggregate` field.
+
+Functions: arguments are passed by name, so a function's field takes its named arguments
+only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
+default cannot be called that way and is left out. Each element of a SETOF result may be
+NULL where PostgreSQL allows it (common.result_nullable).
 
 Field names are the column names (they are what a GraphQL response carries); a column
 whose name is not a GraphQL name gets a valid one, and its description says the database
@@ -25,8 +41,10 @@ from typing import Any, Literal
 
 from nself.backends.types.common import (
     ColumnRules,
+    ForeignKeyGraph,
     FunctionShape,
     PgType,
+    Relation,
     TypeResolver,
     as_is,
     callable_functions,
@@ -35,8 +53,10 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     screaming_snake_case,
     table_column_rules,
+    table_relations,
     type_names,
 )
 from nself.ir.model import Catalog, Column, CompositeType, Table, View
@@ -44,6 +64,38 @@ from nself.templating import render_template
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
+HASURA_ROOT_TYPES = frozenset({"query_root", "mutation_root", "subscription_root"})
+
+# Hasura's aggregate functions: min/max over comparable columns, the others over numeric
+# ones (sum keeps the column's type, the statistics are Float).
+COMPARABLE_FAMILIES = frozenset(
+    {"int2", "int4", "int8", "float4", "float8", "numeric", "money", "text", "uuid", "date"}
+    | {"timestamp", "timestamptz", "time", "timetz", "interval", "inet", "cidr", "macaddr", "bit"}
+)
+NUMERIC_FAMILIES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"})
+STATISTICS = ("avg", "stddev", "stddev_pop", "stddev_samp", "var_pop", "var_samp", "variance")
+HASURA_SUFFIXES = (
+    "",
+    "_bool_exp",
+    "_order_by",
+    "_insert_input",
+    "_set_input",
+    "_pk_columns_input",
+    "_mutation_response",
+    "_input",
+    "_comparison_exp",
+    "_array_comparison_exp",
+    "_select_column",
+    "_aggregate",
+    "_aggregate_fields",
+    "_aggregate_order_by",
+    "_max_fields",
+    "_min_fields",
+    "_sum_fields",
+    "_max_order_by",
+    "_min_order_by",
+    *(f"_{s}_fields" for s in STATISTICS),
+)
 
 # Family -> scalar (plain mode). Text-like values PostgreSQL sends as strings are String.
 PLAIN_SCALARS: dict[str, str] = {
@@ -216,18 +268,8 @@ class _Renderer:
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
         if self.hasura:
             reserved |= {"order_by"} | {f"{s}_comparison_exp" for s in self.scalars.values()}
-            suffixes: tuple[str, ...] = (
-                "",
-                "_bool_exp",
-                "_order_by",
-                "_insert_input",
-                "_set_input",
-                "_pk_columns_input",
-                "_mutation_response",
-                "_input",
-                "_comparison_exp",
-                "_array_comparison_exp",
-            )
+            reserved |= HASURA_ROOT_TYPES
+            suffixes: tuple[str, ...] = HASURA_SUFFIXES
             # Hasura prefixes the names of tables outside public with their schema.
             objects = [(s, n if s == "public" else f"{s}_{n}") for s, n in named_type_objects(catalog)]
             names = type_names(objects, keep_case, reserved=reserved, suffixes=suffixes, digit_prefix="_")
@@ -250,6 +292,10 @@ class _Renderer:
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
+        self.graph = ForeignKeyGraph(catalog)
+        self.table_keys = {(t.schema, t.name) for t in catalog.tables}
+        self.query_root = "query_root" if self.hasura else "Query"
+        self.mutation_root = "mutation_root" if self.hasura else "Mutation"
 
     # ------------------------------------------------------------------ names
 
@@ -422,7 +468,13 @@ class _Renderer:
         names = self.fields_of([c.name for c in table.columns])
         rules = table_column_rules(table, self.resolver)
         row, insert, update, filters, order = self.table_lines(table, names, rules)
-        self.add("type", name, self.object_doc("table", table.schema, table.name, table.comment), row)
+        related = self.relation_lines(table, names, rules)
+        self.add(
+            "type",
+            name,
+            self.object_doc("table", table.schema, table.name, table.comment),
+            row + related[0],
+        )
         where = f"{table.schema}.{table.name}"
         if not self.hasura:
             self.add("input", f"{name}InsertInput", f"Values to insert into {where}.", insert)
@@ -430,7 +482,10 @@ class _Renderer:
             return
         self.add("input", f"{name}_insert_input", f"Values to insert into {where}.", insert)
         self.add("input", f"{name}_set_input", f"Values to set in {where}.", update)
-        self.add_filters(name, filters, order, where)
+        self.add_filters(name, filters + related[1], order + related[2], where)
+        self.hasura_aggregates(
+            name, [(c.data_type, n) for c, n in zip(table.columns, names, strict=True)], where
+        )
         pk = table.primary_key
         if pk is not None:
             position = {c: i for i, c in enumerate(pk.columns)}
@@ -459,6 +514,150 @@ class _Renderer:
             ],
         )
 
+    def relation_lines(
+        self, table: Table, names: Sequence[str], rules: Sequence[ColumnRules]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The relationship fields of a table's object type, `_bool_exp` and `_order_by`
+        (common.table_relations; GraphQL names beside its columns' `names`)."""
+        nullable = {c.name: r.nullable for c, r in zip(table.columns, rules, strict=True)}
+        relations = table_relations(table, self.graph, nullable, self.table_keys.__contains__)
+        if not relations:
+            return [], [], []
+        gql_names = member_names(
+            [field_name(r.name) for r in relations],
+            as_is,
+            escape="{}",
+            digit_prefix="_",
+            taken=set(names),
+        )
+        fields: list[str] = []
+        filters: list[str] = []
+        order: list[str] = []
+        for relation, gql in zip(relations, gql_names, strict=True):
+            target = self.names[relation.target]
+            doc = self.relation_doc(relation, gql)
+            if not relation.many:
+                fields.append(self.member(gql, target if relation.nullable else target + "!", "", doc))
+                if self.hasura:
+                    filters.append(self.member(gql, f"{target}_bool_exp"))
+                    order.append(self.member(gql, f"{target}_order_by"))
+                continue
+            if not self.hasura:
+                fields.append(self.member(gql, f"[{target}!]!", "(limit: Int, offset: Int)", doc))
+                continue
+            arguments = self.select_arguments(target)
+            fields.append(self.member(gql, f"[{target}!]!", arguments, doc))
+            aggregate = member_names(
+                [gql + "_aggregate"], as_is, escape="{}", taken=set(names) | set(gql_names)
+            )[0]
+            fields.append(
+                self.member(aggregate, f"{target}_aggregate!", arguments, f"Aggregates over {gql}.")
+            )
+            filters.append(self.member(gql, f"{target}_bool_exp"))
+            order.append(self.member(aggregate, f"{target}_aggregate_order_by"))
+        return fields, filters, order
+
+    @staticmethod
+    def relation_doc(relation: Relation, gql: str) -> str:
+        fk = relation.fk
+        where = f"{relation.target[0]}.{relation.target[1]}"
+        if relation.outgoing:
+            return f"The row of {where} that {fk.name} references."
+        kind = "The rows" if relation.many else "The row"
+        return f"{kind} of {where} whose {fk.name} references this row."
+
+    def select_arguments(self, name: str) -> str:
+        """Hasura's arguments of a list of `name` rows (a root field, an array relationship)."""
+        return (
+            f"(distinct_on: [{name}_select_column!], limit: Int, offset: Int,"
+            f" order_by: [{name}_order_by!], where: {name}_bool_exp)"
+        )
+
+    def hasura_aggregates(self, name: str, columns: Sequence[tuple[str, str]], where: str) -> None:
+        """`<name>_select_column`, `<name>_aggregate`, `<name>_aggregate_fields` with the
+        min/max and numeric aggregate types, and `<name>_aggregate_order_by`, over
+        (data type, GraphQL name) of the columns."""
+        values = member_names(
+            [gql for _, gql in columns], as_is, keywords=("true", "false", "null"), escape="{}_"
+        )
+        self.add(
+            "enum",
+            f"{name}_select_column",
+            f"Columns of {where}, for distinct_on and count.",
+            [
+                enum_value_line(v, None if v == gql else f"Column {graphql_string(gql)}.")
+                for v, (_, gql) in zip(values, columns, strict=True)
+            ]
+            or [enum_value_line("_EMPTY", "The relation has no columns.")],
+        )
+        comparable: list[tuple[str, str]] = []  # (GraphQL name, scalar)
+        numeric: list[tuple[str, str]] = []
+        for data_type, gql in columns:
+            pg = self.resolver.resolve(data_type)
+            if pg.dims or pg.kind != "builtin":
+                continue
+            if pg.family in COMPARABLE_FAMILIES:
+                comparable.append((gql, self.named(pg)))
+            if pg.family in NUMERIC_FAMILIES:
+                numeric.append((gql, self.named(pg)))
+        aggregate = [
+            self.member(
+                "count",
+                "Int!",
+                f"(columns: [{name}_select_column!], distinct: Boolean)",
+                "Number of rows (with columns: of rows where they are not null).",
+            )
+        ]
+        order = [self.member("count", "order_by")]
+        if comparable:
+            for function in ("max", "min"):
+                self.add(
+                    "type",
+                    f"{name}_{function}_fields",
+                    f"The {function} of each comparable column of {where}.",
+                    [self.member(gql, scalar) for gql, scalar in comparable],
+                )
+                self.add(
+                    "input",
+                    f"{name}_{function}_order_by",
+                    f"Ordering by the {function} of columns of {where}.",
+                    [self.member(gql, "order_by") for gql, _ in comparable],
+                )
+                aggregate.append(self.member(function, f"{name}_{function}_fields"))
+                order.append(self.member(function, f"{name}_{function}_order_by"))
+        if numeric:
+            self.add(
+                "type",
+                f"{name}_sum_fields",
+                f"The sum of each numeric column of {where}.",
+                [self.member(gql, scalar) for gql, scalar in numeric],
+            )
+            aggregate.append(self.member("sum", f"{name}_sum_fields"))
+            for function in STATISTICS:
+                self.add(
+                    "type",
+                    f"{name}_{function}_fields",
+                    f"The {function} of each numeric column of {where}.",
+                    [self.member(gql, "Float") for gql, _ in numeric],
+                )
+                aggregate.append(self.member(function, f"{name}_{function}_fields"))
+        self.add("type", f"{name}_aggregate_fields", f"Aggregates over rows of {where}.", aggregate)
+        self.add(
+            "type",
+            f"{name}_aggregate",
+            f"Aggregated rows of {where}.",
+            [
+                self.member("aggregate", f"{name}_aggregate_fields"),
+                self.member("nodes", f"[{name}!]!"),
+            ],
+        )
+        self.add(
+            "input",
+            f"{name}_aggregate_order_by",
+            f"Ordering by aggregates of rows of {where}.",
+            order,
+        )
+
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
@@ -470,11 +669,11 @@ class _Renderer:
             self.row_lines(columns),
         )
         if self.hasura:
-            self.hasura_relation(
-                name,
-                [(c.name, c.data_type) for c in view.columns],
-                self.fields_of([c.name for c in view.columns]),
-                f"{view.schema}.{view.name}",
+            names = self.fields_of([c.name for c in view.columns])
+            where = f"{view.schema}.{view.name}"
+            self.hasura_relation(name, [(c.name, c.data_type) for c in view.columns], names, where)
+            self.hasura_aggregates(
+                name, [(c.data_type, n) for c, n in zip(view.columns, names, strict=True)], where
             )
 
     def composite(self, composite: CompositeType) -> None:
@@ -515,6 +714,13 @@ class _Renderer:
         self.add("input", name, description, lines)
 
     def enum(self, schema: str, name: str, labels: tuple[str, ...], comment: str | None) -> None:
+        if self.hasura:
+            # Hasura exposes a native enum as a scalar of its name (its GraphQL enums are
+            # enum tables'): the labels are its values, as strings.
+            doc = self.object_doc("enum", schema, name, comment)
+            listed = ", ".join(graphql_string(label) for label in labels)
+            self.add("scalar", self.names[(schema, name)], f"{doc} One of: {listed}." if labels else doc, [])
+            return
         values = member_names(labels, screaming_snake_case, digit_prefix="_", empty="EMPTY")
         lines = [
             enum_value_line(v, None if v == label else f"Label {graphql_string(label)}.")
@@ -623,8 +829,11 @@ class _Renderer:
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
-            select_args = f"(limit: Int, offset: Int, order_by: [{name}_order_by!], where: {name}_bool_exp)"
+            select_args = self.select_arguments(name)
             query.add(name, select_args, f"[{name}!]!", f"Rows of {where}.")
+            query.add(
+                f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
+            )
             if not isinstance(relation, Table):
                 continue
             pk = relation.primary_key
@@ -688,7 +897,11 @@ class _Renderer:
         """The callable functions, after the tables' and views' fields (whose names they
         do not take): STABLE and IMMUTABLE ones in Query, VOLATILE ones in Mutation."""
         taken = {*query.names, *mutation.names}
-        shapes = callable_functions(self.catalog, self.resolver)
+        shapes = [
+            shape
+            for shape in callable_functions(self.catalog, self.resolver)
+            if all(argument.name or argument.default is not None for _, argument in shape.inputs)
+        ]
         names = function_names(shapes, keep_case, escape="{}", taken=taken)
         for index, shape in enumerate(shapes):
             gql_name = names[index]
@@ -697,18 +910,22 @@ class _Renderer:
             arguments = self.function_arguments(shape)
             returns = self.function_returns(shape, gql_name)
             doc = f"The function {shape.schema}.{shape.name}({shape.function.identity_arguments})."
+            if len(shape.named_inputs) < len(shape.inputs):
+                doc += " Its unnamed arguments take their defaults."
             if shape.function.comment:
                 doc += f" {shape.function.comment}"
             target = mutation if shape.function.volatility == "VOLATILE" else query
             target.add(gql_name, arguments, returns, doc)
 
     def function_arguments(self, shape: FunctionShape) -> str:
-        if not shape.inputs:
+        """The named arguments (a field's arguments are passed by name)."""
+        inputs = shape.named_inputs
+        if not inputs:
             return ""
-        names = self.fields_of([n for n, _ in shape.inputs])
+        names = self.fields_of([n for n, _ in inputs])
         parts = [
             f"{n}: {self.type_ref(argument.data_type, argument.default is not None, as_input=True)}"
-            for n, (_, argument) in zip(names, shape.inputs, strict=True)
+            for n, (_, argument) in zip(names, inputs, strict=True)
         ]
         return "(" + ", ".join(parts) + ")"
 
@@ -727,8 +944,7 @@ class _Renderer:
             return f"[{result_name}!]!" if shape.returns_set else result_name
         data_type = shape.return_type or "void"
         if shape.returns_set:
-            pg = self.resolver.resolve(data_type)
-            return f"[{self.type_ref(data_type, pg.kind != 'composite')}]!"
+            return f"[{self.type_ref(data_type, result_nullable(shape, self.resolver))}]!"
         return self.type_ref(data_type, True)
 
     # ------------------------------------------------------------------ all
@@ -757,17 +973,18 @@ class _Renderer:
             )
         if not query.lines:
             query.add("_empty", "", "Boolean", "The schema has no tables, views or functions.")
-        self.add("type", "Query", "Root of every query.", query.lines)
+        self.add("type", self.query_root, "Root of every query.", query.lines)
         if mutation.lines:
-            self.add("type", "Mutation", "Root of every mutation.", mutation.lines)
+            self.add("type", self.mutation_root, "Root of every mutation.", mutation.lines)
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
         # Scalars, enums, object types, inputs, each by name; the root types last.
         groups: dict[str, list[str]] = {"scalar": [], "enum": [], "type": [], "input": []}
         roots: list[str] = []
+        root_types = {self.query_root, self.mutation_root}
         for name, (kind, _, _) in self.definitions.items():
-            (roots if name in ROOT_TYPES else groups[kind]).append(name)
+            (roots if name in root_types else groups[kind]).append(name)
         ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)
         # (description literal or None, head, body): a scalar has no body; GraphQL has no
         # empty object or input types (a table without columns, an update input of a table
@@ -787,6 +1004,7 @@ class _Renderer:
             "types/graphql/schema.graphql.jinja2",
             definitions=laid_out,
             hasura=self.hasura,
+            mutation=self.mutation_root if mutation.lines else None,
         )
 
 
