@@ -444,16 +444,48 @@ def client_modules() -> Path:
     return modules
 
 
+SUPABASE_EXAMPLES = ("todo-list", "user-management", "slack-clone")
+
+
+def supabase_catalogs(corpus: Path, tmp_path: Path) -> dict[str, Catalog]:
+    """Each corpus Supabase example, and supabase_project.sql (rpc arguments with DEFAULT
+    NULL), as a user's `nself types` reads them: `supabase/migrations` compiled by the sql
+    frontend on the Supabase base, the platform's own objects left out (auth.users stays:
+    the projects' keys reference it)."""
+    from nself.frontends.sql import compile_migrations
+    from nself.platforms import platform_named
+    from nself.runtime.sources import strip_platform
+
+    own = tmp_path / "own" / "supabase" / "migrations"
+    own.mkdir(parents=True)
+    (own / "20240101000000_init.sql").write_text((HERE / "supabase_project.sql").read_text(encoding="utf-8"))
+    folders = {
+        n.replace("-", "_"): corpus / "supabase-examples" / n / "supabase" / "migrations"
+        for n in SUPABASE_EXAMPLES
+    }
+    folders["supabase_project"] = own
+    supabase = platform_named("supabase")
+    return {name: strip_platform(compile_migrations(folder), supabase) for name, folder in folders.items()}
+
+
 @pytest.mark.oracle
 def test_the_real_clients_type_every_query(
-    rich: Catalog, corpus_catalogs: CorpusCatalogs, types_databases: SessionDatabases, tmp_path: Path
+    rich: Catalog,
+    corpus_catalogs: CorpusCatalogs,
+    corpus: Path,
+    types_databases: SessionDatabases,
+    tmp_path: Path,
 ) -> None:
     """One tsc run over every usage file in clients/, each against its schema's output
-    (supabase and kysely flavors), with the real supabase-js and kysely typings."""
+    (supabase and kysely flavors), with the real supabase-js and kysely typings: the
+    schemas of this folder, pagila, and the Supabase projects (the corpus examples and
+    supabase_project.sql: selects, embeds beside auth.users keys, rpc with optional
+    arguments)."""
     modules = client_modules()
     url = types_databases.new("types_clients")
     run_sql(url, (HERE / "client_schema.sql").read_text(encoding="utf-8"))
     catalogs = {"client": introspect(url), "pagila": corpus_catalogs.get("pagila"), "rich": rich}
+    catalogs.update(supabase_catalogs(corpus, tmp_path))
     (tmp_path / "node_modules").symlink_to(modules, target_is_directory=True)
     files = []
     for usage in sorted(CLIENTS.glob("*.ts")):
