@@ -51,6 +51,7 @@ from nself.ir.model import (
     Catalog,
     Column,
     ForeignKey,
+    FunctionArgument,
     Table,
     View,
     ViewColumn,
@@ -178,6 +179,10 @@ FAMILY_TYPES: dict[str, str] = {
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 # A name that `member_names` keeps as it is (when no other member takes it).
 _PLAIN_MEMBER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+# What PostgREST passes a function's lone unnamed argument: the request body.
+_BODY_FAMILIES = frozenset({"json", "jsonb", "text"})
 
 
 def property_key(name: str) -> str:
@@ -676,16 +681,34 @@ class _Renderer:
 
     # ------------------------------------------------------------------ other objects
 
+    def rpc_inputs(self, shape: FunctionShape) -> list[tuple[str, FunctionArgument]] | None:
+        """The arguments an rpc call passes, by name (None: PostgREST cannot call it).
+        PostgreSQL refuses a name for an unnamed argument (`arg1 => ...`): one with a
+        default takes it and is left out; a lone unnamed json, jsonb or text argument
+        receives the request's body (key `""`, as `supabase gen types` writes it); any
+        other unnamed argument leaves the function out."""
+        unnamed = [a for _, a in shape.inputs if not a.name]
+        if not unnamed:
+            return list(shape.inputs)
+        if len(shape.inputs) == 1 and self.resolver.resolve(unnamed[0].data_type).family in _BODY_FAMILIES:
+            return [("", unnamed[0])]
+        if any(a.default is None for a in unnamed):
+            return None
+        return list(shape.named_inputs)
+
     def functions(self, shapes: list[FunctionShape]) -> list[FunctionModel]:
         by_name: dict[str, FunctionModel] = {}
         for shape in shapes:
+            inputs = self.rpc_inputs(shape)
+            if inputs is None:
+                continue
             args = [
                 (
                     property_key(name),
                     argument.default is not None,
                     self.column_type(argument.data_type, False),
                 )
-                for name, argument in shape.inputs
+                for name, argument in inputs
             ]
             model = by_name.setdefault(shape.name, (property_key(shape.name), []))
             model[1].append((object_type(args), self.returns(shape), self.setof_options(shape)))

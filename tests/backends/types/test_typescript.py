@@ -119,6 +119,30 @@ def test_functions(rich: Catalog) -> None:
     assert "set_created" not in text  # trigger functions are not callable
 
 
+def test_rpc_arguments_are_the_named_ones(functions_catalog: Catalog, tmp_path: Path) -> None:
+    """PostgreSQL refuses a name for an unnamed argument (`arg1 => ...`), and PostgREST
+    calls by name: shout(text, suffix text) cannot be called and is left out; an unnamed
+    argument with a default takes it; a lone unnamed json/jsonb/text argument receives the
+    request body (key "", as supabase gen types writes it)."""
+    from nself.frontends.sql import compile_migrations
+
+    text = render_typescript(functions_catalog, {})
+    assert "shout" not in text and "arg1" not in text
+    assert "people_named:\n        { Args: { pattern: string; max_rows?: number; }; Returns: (People | null)[];" in text
+    assert "maybe_numbers:\n        { Args: { n: number; }; Returns: (number | null)[]; };" in text
+    script = tmp_path / "rpc.sql"
+    script.write_text(
+        "CREATE FUNCTION public.echo(jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT $1 $$;\n"
+        "CREATE FUNCTION public.greet(text DEFAULT 'hi', who text DEFAULT 'you') RETURNS text"
+        " LANGUAGE sql AS $$ SELECT $1 || who $$;\n"
+        "CREATE FUNCTION public.pair(integer, integer) RETURNS integer LANGUAGE sql AS $$ SELECT $1 + $2 $$;\n"
+    )
+    text = render_typescript(compile_migrations(script, None), {})
+    assert 'echo:\n        { Args: { "": Json; }; Returns: Json | null; };' in text
+    assert "greet:\n        { Args: { who?: string; }; Returns: string | null; };" in text
+    assert "pair" not in text
+
+
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
     text = render_typescript(every_case_catalog, {})
     table = interface(text, "ArrayElements")
