@@ -174,6 +174,10 @@ HASURA_QUERIES = [
         nodes { id class_aggregate { aggregate { count } } }
       }
     }""",
+    # the docs' distinct_on example: one row per value, the first of each by order_by
+    """query {
+      users(distinct_on: [access], order_by: [{access: asc}, {score: desc}]) { id access score }
+    }""",
     """query Active($status: auth_status) {
       auth_users(where: {status: {_eq: $status}, users: {email: {_eq: "x"}}}, order_by: {users: {email: asc}}) {
         status users { id }
