@@ -21,7 +21,8 @@ over numeric columns); per table `<t>_insert_input`, `<t>_set_input`,
 `<t>_aggregate`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
 `update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`. Object relationships are fields
 of the related type, array relationships a list field with the select arguments and a
-`<rel>_aggregate` field.
+`<rel>_aggregate` field. Functions as Hasura tracks them: those returning a table's or
+view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the table.
 
 Functions: arguments are passed by name, so a function's field takes its named arguments
 only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
@@ -902,20 +903,70 @@ class _Renderer:
             for shape in callable_functions(self.catalog, self.resolver)
             if all(argument.name or argument.default is not None for _, argument in shape.inputs)
         ]
+        if self.hasura:
+            # Hasura tracks only functions that return a table's or view's rows.
+            shapes = [shape for shape in shapes if self.returned_relation(shape) is not None]
         names = function_names(shapes, keep_case, escape="{}", taken=taken)
         for index, shape in enumerate(shapes):
             gql_name = names[index]
             if gql_name[0].isdigit():
                 gql_name = "_" + gql_name
-            arguments = self.function_arguments(shape)
-            returns = self.function_returns(shape, gql_name)
             doc = f"The function {shape.schema}.{shape.name}({shape.function.identity_arguments})."
             if len(shape.named_inputs) < len(shape.inputs):
                 doc += " Its unnamed arguments take their defaults."
             if shape.function.comment:
                 doc += f" {shape.function.comment}"
             target = mutation if shape.function.volatility == "VOLATILE" else query
-            target.add(gql_name, arguments, returns, doc)
+            relation = self.returned_relation(shape) if self.hasura else None
+            if relation is None:
+                target.add(
+                    gql_name, self.function_arguments(shape), self.function_returns(shape, gql_name), doc
+                )
+                continue
+            # Hasura's shape: the arguments in one `args` input, and a SETOF function's
+            # rows selected as a table's (where, order_by, ...), with an aggregate beside.
+            arguments = self.hasura_function_args(shape, gql_name)
+            if not shape.returns_set:
+                target.add(gql_name, f"({arguments})" if arguments else "", relation, doc)
+                continue
+            select = self.select_arguments(relation)
+            arguments = f"({arguments}, {select[1:]}" if arguments else select
+            target.add(gql_name, arguments, f"[{relation}!]!", doc)
+            target.add(
+                f"{gql_name}_aggregate", arguments, f"{relation}_aggregate!", f"Aggregates over {gql_name}."
+            )
+
+    def returned_relation(self, shape: FunctionShape) -> str | None:
+        """The GraphQL type of the table or view whose rows `shape` returns (None: other)."""
+        if shape.return_type is None or shape.return_columns:
+            return None
+        pg = self.resolver.resolve(shape.return_type)
+        if pg.kind != "composite" or pg.dims:
+            return None
+        key = pg.key
+        if self.catalog.table(*key) is None and self.catalog.view(*key) is None:
+            return None
+        return self.names.get(key)
+
+    def hasura_function_args(self, shape: FunctionShape, gql_name: str) -> str:
+        """`args: <function>_args` (required when an argument is) and its input type; ''
+        for a function without named arguments."""
+        inputs = shape.named_inputs
+        if not inputs:
+            return ""
+        name = member_names([f"{gql_name}_args"], as_is, escape="{}", taken=set(self.definitions))[0]
+        names = self.fields_of([n for n, _ in inputs])
+        self.add(
+            "input",
+            name,
+            f"The arguments of {shape.schema}.{shape.name}.",
+            [
+                self.member(n, self.type_ref(a.data_type, a.default is not None, as_input=True))
+                for n, (_, a) in zip(names, inputs, strict=True)
+            ],
+        )
+        required = any(a.default is None for _, a in inputs)
+        return f"args: {name}{'!' if required else ''}"
 
     def function_arguments(self, shape: FunctionShape) -> str:
         """The named arguments (a field's arguments are passed by name)."""

@@ -239,23 +239,44 @@ def test_plain_schema_has_relation_fields(rich: Catalog) -> None:
     assert isinstance(auth_users, GraphQLObjectType) and str(auth_users.fields["users"].type) == "Users!"
 
 
-@pytest.mark.parametrize("options", MODES)
-def test_functions_take_named_arguments_and_setof_elements_may_be_null(
-    functions_catalog: Catalog, options: dict[str, bool]
-) -> None:
+def test_functions_take_named_arguments_and_setof_elements_may_be_null(functions_catalog: Catalog) -> None:
     """functions_schema.sql: shout(text, suffix text) has an unnamed argument without a
     default, which a call by name cannot pass (PostgreSQL refuses `arg1 => ...`): left
     out; SETOF integer and SETOF people may yield NULL elements, TABLE rows may not."""
-    schema = built(functions_catalog, options)
-    hasura = bool(options)
+    schema = built(functions_catalog, {})
     query = schema.query_type
     assert query is not None
     assert "shout" not in query.fields
     assert all("arg1" not in f.args for f in query.fields.values())
     assert str(query.fields["maybe_numbers"].type) == "[Int]!"
-    assert str(query.fields["people_named"].type) == ("[people]!" if hasura else "[People]!")
+    assert str(query.fields["people_named"].type) == "[People]!"
     assert set(query.fields["people_named"].args) == {"pattern", "max_rows"}
-    assert str(query.fields["stats"].type) == ("[stats_result!]!" if hasura else "[StatsResult!]!")
+    assert str(query.fields["stats"].type) == "[StatsResult!]!"
+
+
+def test_hasura_functions_take_args_and_select_like_tables(functions_catalog: Catalog, rich: Catalog) -> None:
+    """As Hasura tracks functions: only those returning a table's or view's rows, their
+    arguments in one `args` input, a SETOF function's rows filtered, sorted and aggregated
+    as the table's (a NULL row reaches a client as a row of NULLs: the elements are the
+    table's type)."""
+    schema = built(functions_catalog, {"with_hasura": True})
+    query = schema.query_type
+    assert query is not None
+    functions = {"people_named", "people_named_aggregate", "maybe_numbers", "stats", "shout", "one"}
+    assert functions & set(query.fields) == {"people_named", "people_named_aggregate"}
+    assert str(query.fields["people_named"].type) == "[people!]!"
+    assert str(query.fields["people_named"].args["args"].type) == "people_named_args!"
+    assert input_fields(schema, "people_named_args") == {"pattern": "String!", "max_rows": "Int"}
+    document = """{
+      people_named(args: {pattern: "A%"}, where: {tags: {_contains: ["a"]}}, order_by: {name: asc}, limit: 1) { id name }
+      people_named_aggregate(args: {pattern: "%", max_rows: 5}) { aggregate { count max { id } } }
+    }"""
+    assert validation_errors(schema, document) == []
+    assert validation_errors(schema, '{ people_named(pattern: "A%") { id } }')  # not Hasura's shape
+    rich_schema = built(rich, {"with_hasura": True})
+    assert (
+        validation_errors(rich_schema, '{ search_users(args: {query: "%a%"}) { email class { id } } }') == []
+    )
 
 
 def input_fields(schema: GraphQLSchema, name: str) -> dict[str, str]:
