@@ -75,6 +75,8 @@ COMPARABLE_FAMILIES = frozenset(
 )
 NUMERIC_FAMILIES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"})
 STATISTICS = ("avg", "stddev", "stddev_pop", "stddev_samp", "var_pop", "var_samp", "variance")
+# Names an enum value cannot take.
+ENUM_KEYWORDS = frozenset({"true", "false", "null"})
 HASURA_SUFFIXES = (
     "",
     "_bool_exp",
@@ -288,6 +290,7 @@ class _Renderer:
         self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
         self._lines: dict[tuple[str, str, str, str | None], str] = {}
         self._filters: dict[str, tuple[str, str | None]] = {}
+        self._aggregable: dict[str, tuple[str, bool, bool]] = {}  # scalar, comparable, numeric
         self._columns: dict[tuple[object, ...], tuple[str, str, str, str, str]] = {}
         self.pk_arguments: dict[tuple[str, str], str] = {}  # "(id: bigint!)" per table
         self.used_scalars: set[str] = set()
@@ -524,13 +527,12 @@ class _Renderer:
         relations = table_relations(table, self.graph, nullable, self.table_keys.__contains__)
         if not relations:
             return [], [], []
-        gql_names = member_names(
-            [field_name(r.name) for r in relations],
-            as_is,
-            escape="{}",
-            digit_prefix="_",
-            taken=set(names),
-        )
+        wanted = [field_name(r.name) for r in relations]
+        taken = set(names)
+        if len(set(wanted)) == len(wanted) and taken.isdisjoint(wanted):
+            gql_names = wanted  # (member_names keeps distinct, free names as they are)
+        else:
+            gql_names = member_names(wanted, as_is, escape="{}", digit_prefix="_", taken=taken)
         fields: list[str] = []
         filters: list[str] = []
         order: list[str] = []
@@ -548,9 +550,9 @@ class _Renderer:
                 continue
             arguments = self.select_arguments(target)
             fields.append(self.member(gql, f"[{target}!]!", arguments, doc))
-            aggregate = member_names(
-                [gql + "_aggregate"], as_is, escape="{}", taken=set(names) | set(gql_names)
-            )[0]
+            aggregate = gql + "_aggregate"
+            if aggregate in taken or aggregate in gql_names:
+                aggregate = member_names([aggregate], as_is, escape="{}", taken=taken | set(gql_names))[0]
             fields.append(
                 self.member(aggregate, f"{target}_aggregate!", arguments, f"Aggregates over {gql}.")
             )
@@ -578,29 +580,36 @@ class _Renderer:
         """`<name>_select_column`, `<name>_aggregate`, `<name>_aggregate_fields` with the
         min/max and numeric aggregate types, and `<name>_aggregate_order_by`, over
         (data type, GraphQL name) of the columns."""
-        values = member_names(
-            [gql for _, gql in columns], as_is, keywords=("true", "false", "null"), escape="{}_"
-        )
+        gql_names = [gql for _, gql in columns]
+        values = gql_names
+        if not ENUM_KEYWORDS.isdisjoint(gql_names):  # not enum values: escaped (distinct names)
+            values = member_names(gql_names, as_is, keywords=ENUM_KEYWORDS, escape="{}_")
         self.add(
             "enum",
             f"{name}_select_column",
             f"Columns of {where}, for distinct_on and count.",
             [
                 enum_value_line(v, None if v == gql else f"Column {graphql_string(gql)}.")
-                for v, (_, gql) in zip(values, columns, strict=True)
+                for v, gql in zip(values, gql_names, strict=True)
             ]
             or [enum_value_line("_EMPTY", "The relation has no columns.")],
         )
         comparable: list[tuple[str, str]] = []  # (GraphQL name, scalar)
         numeric: list[tuple[str, str]] = []
         for data_type, gql in columns:
-            pg = self.resolver.resolve(data_type)
-            if pg.dims or pg.kind != "builtin":
-                continue
-            if pg.family in COMPARABLE_FAMILIES:
-                comparable.append((gql, self.named(pg)))
-            if pg.family in NUMERIC_FAMILIES:
-                numeric.append((gql, self.named(pg)))
+            kinds = self._aggregable.get(data_type)
+            if kinds is None:
+                pg = self.resolver.resolve(data_type)
+                plain = not pg.dims and pg.kind == "builtin"
+                kinds = self._aggregable[data_type] = (
+                    self.named(pg) if plain else "",
+                    plain and pg.family in COMPARABLE_FAMILIES,
+                    plain and pg.family in NUMERIC_FAMILIES,
+                )
+            if kinds[1]:
+                comparable.append((gql, kinds[0]))
+            if kinds[2]:
+                numeric.append((gql, kinds[0]))
         aggregate = [
             self.member(
                 "count",
@@ -634,12 +643,13 @@ class _Renderer:
                 [self.member(gql, scalar) for gql, scalar in numeric],
             )
             aggregate.append(self.member("sum", f"{name}_sum_fields"))
+            statistics = ["".join(self.member(gql, "Float") for gql, _ in numeric)]  # one body for all
             for function in STATISTICS:
                 self.add(
                     "type",
                     f"{name}_{function}_fields",
                     f"The {function} of each numeric column of {where}.",
-                    [self.member(gql, "Float") for gql, _ in numeric],
+                    statistics,
                 )
                 aggregate.append(self.member(function, f"{name}_{function}_fields"))
         self.add("type", f"{name}_aggregate_fields", f"Aggregates over rows of {where}.", aggregate)
