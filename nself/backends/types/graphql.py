@@ -23,6 +23,8 @@ over numeric columns); per table `<t>_insert_input`, `<t>_set_input`,
 of the related type, array relationships a list field with the select arguments and a
 `<rel>_aggregate` field. Functions as Hasura tracks them: those returning a table's or
 view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the table.
+Upserts: `on_conflict: <t>_on_conflict` (`<t>_constraint`, `<t>_update_column`) on the
+inserts of a table with a primary key or unique constraint.
 
 Functions: arguments are passed by name, so a function's field takes its named arguments
 only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
@@ -60,7 +62,7 @@ from nself.backends.types.common import (
     table_relations,
     type_names,
 )
-from nself.ir.model import Catalog, Column, CompositeType, Table, View
+from nself.ir.model import Catalog, Column, CompositeType, PrimaryKey, Table, UniqueConstraint, View
 from nself.templating import render_template
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
@@ -97,6 +99,9 @@ HASURA_SUFFIXES = (
     "_sum_fields",
     "_max_order_by",
     "_min_order_by",
+    "_constraint",
+    "_update_column",
+    "_on_conflict",
     *(f"_{s}_fields" for s in STATISTICS),
 )
 
@@ -296,6 +301,7 @@ class _Renderer:
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
+        self.upserts: set[tuple[str, str]] = set()  # tables with `<t>_on_conflict`
         self.graph = ForeignKeyGraph(catalog)
         self.table_keys = {(t.schema, t.name) for t in catalog.tables}
         self.query_root = "query_root" if self.hasura else "Query"
@@ -487,6 +493,7 @@ class _Renderer:
         self.add("input", f"{name}_insert_input", f"Values to insert into {where}.", insert)
         self.add("input", f"{name}_set_input", f"Values to set in {where}.", update)
         self.add_filters(name, filters + related[1], order + related[2], where)
+        self.on_conflict(table, name, names, rules, where)
         self.hasura_aggregates(
             name, [(c.data_type, n) for c, n in zip(table.columns, names, strict=True)], where
         )
@@ -515,6 +522,48 @@ class _Renderer:
             [
                 self.member("affected_rows", "Int!", "", "Number of rows affected by the mutation."),
                 self.member("returning", f"[{name}!]!", "", "Data from the rows affected."),
+            ],
+        )
+
+    def on_conflict(
+        self, table: Table, name: str, names: Sequence[str], rules: Sequence[ColumnRules], where: str
+    ) -> None:
+        """Hasura's upsert types for a table with a primary key or unique constraint:
+        `<t>_constraint` (their names), `<t>_update_column` (the columns an update may set)
+        and `<t>_on_conflict`, the `on_conflict` argument of `insert_<t>` and
+        `insert_<t>_one`."""
+        constraints = [c.name for c in table.constraints if isinstance(c, (PrimaryKey, UniqueConstraint))]
+        if not constraints:
+            return
+        self.upserts.add((table.schema, table.name))
+        values = member_names(constraints, as_is, keywords=ENUM_KEYWORDS, escape="{}_", digit_prefix="_")
+        self.add(
+            "enum",
+            f"{name}_constraint",
+            f"Unique or primary key constraints of {where}.",
+            [
+                enum_value_line(v, None if v == c else f"Constraint {graphql_string(c)}.")
+                for v, c in zip(values, constraints, strict=True)
+            ],
+        )
+        columns = [n for n, r in zip(names, rules, strict=True) if r.update != "absent"]
+        if not ENUM_KEYWORDS.isdisjoint(columns):
+            columns = member_names(columns, as_is, keywords=ENUM_KEYWORDS, escape="{}_")
+        self.add(
+            "enum",
+            f"{name}_update_column",
+            f"Columns of {where} an upsert may update.",
+            [enum_value_line(c, None) for c in columns]
+            or [enum_value_line("_PLACEHOLDER", "No column can be updated (placeholder, do not use).")],
+        )
+        self.add(
+            "input",
+            f"{name}_on_conflict",
+            f"What an insert into {where} does on a conflict: update these columns (none: do nothing).",
+            [
+                self.member("constraint", f"{name}_constraint!"),
+                self.member("update_columns", f"[{name}_update_column!]! = []"),
+                self.member("where", f"{name}_bool_exp"),
             ],
         )
 
@@ -849,18 +898,23 @@ class _Renderer:
                 continue
             pk = relation.primary_key
             pk_args = ""
+            conflict = (
+                f", on_conflict: {name}_on_conflict"
+                if (relation.schema, relation.name) in self.upserts
+                else ""
+            )
             if pk is not None:
                 pk_args = self.pk_arguments[(relation.schema, relation.name)]
                 query.add(f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key.")
             mutation.add(
                 f"insert_{name}",
-                f"(objects: [{name}_insert_input!]!)",
+                f"(objects: [{name}_insert_input!]!{conflict})",
                 f"{name}_mutation_response",
                 f"Insert rows into {where}.",
             )
             mutation.add(
                 f"insert_{name}_one",
-                f"(object: {name}_insert_input!)",
+                f"(object: {name}_insert_input!{conflict})",
                 name,
                 f"Insert one row into {where}.",
             )

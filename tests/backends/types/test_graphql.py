@@ -191,6 +191,14 @@ HASURA_QUERIES = [
       }
       delete_class(where: {users: {id: {_eq: 1}}}) { affected_rows }
     }""",
+    # an upsert, as Hasura's docs write one: on a key constraint, updating some columns
+    """mutation {
+      insert_users(
+        objects: [{email: "a@x", score: 1}]
+        on_conflict: {constraint: users_pkey, update_columns: [score, email], where: {score: {_lt: 5}}}
+      ) { affected_rows }
+      insert_users_one(object: {email: "b@x"}, on_conflict: {constraint: users_pkey}) { id }
+    }""",
 ]
 
 # Each must be refused: a column that is not there, a distinct_on value that is not a
@@ -201,6 +209,7 @@ HASURA_REFUSED = [
     "{ users_aggregate { aggregate { sum { email } } } }",
     "{ class(where: {class: {id: {_eq: 1}}}) { id } }",
     "{ users { class { teacher } } }",
+    "mutation { insert_users(objects: [], on_conflict: {constraint: nope}) { affected_rows } }",
 ]
 
 
