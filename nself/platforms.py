@@ -28,6 +28,29 @@ class PlatformFile:
 
 
 @dataclass(frozen=True, slots=True)
+class StandIn:
+    """An extension the platform ships that this server lacks (no package of it here): the
+    base defines, without the extension, the objects projects use from it (`provides`),
+    written from its own SQL; a project's CREATE EXTENSION of it, and its functions in the
+    procedural `languages` it brings, are compiled with a warning and not created."""
+
+    extension: str
+    provides: str
+    languages: tuple[str, ...] = ()
+
+    def extension_skipped(self, platform: str) -> str:
+        """What the sql frontend and the managed cluster say of a CREATE EXTENSION of it."""
+        return (
+            f"extension {self.extension} is not available on this server: not created "
+            f"(the {platform} base provides {self.provides})"
+        )
+
+    @staticmethod
+    def function_skipped(function: str, language: str) -> str:
+        return f"function {function} is in language {language}, which this server lacks: not created"
+
+
+@dataclass(frozen=True, slots=True)
 class Platform:
     name: str
     # The database's objects, applied in order to a new database (and interpreted by the sql
@@ -47,6 +70,13 @@ class Platform:
     migrations: str
     seeds: str
     tests: str
+    stand_ins: tuple[StandIn, ...] = ()
+
+    def stand_in(self, extension: str) -> StandIn | None:
+        return next((s for s in self.stand_ins if s.extension == extension), None)
+
+    def stand_in_language(self, language: str) -> StandIn | None:
+        return next((s for s in self.stand_ins if language in s.languages), None)
 
 
 def _read(platform: str) -> tuple[tuple[PlatformFile, ...], str]:
@@ -93,6 +123,18 @@ def platform_named(name: str) -> Platform:
         migrations="supabase/migrations",
         seeds="supabase/seed.sql",
         tests="supabase/tests",
+        stand_ins=(
+            StandIn(
+                "pg_graphql",
+                "the graphql and graphql_public schemas, graphql_public.graphql() answering that pg_graphql is not enabled",
+            ),
+            StandIn(
+                "pg_net",
+                "net.http_get(), net.http_post(), net.http_delete() queueing into net.http_request_queue (no worker sends them)",
+            ),
+            StandIn("pgjwt", "extensions.sign(), extensions.verify() and their helpers"),
+            StandIn("plv8", "nothing: functions in plv8 cannot be created", ("plv8",)),
+        ),
     )
 
 

@@ -17,12 +17,16 @@ def test_supabase_is_defined_by_files_shipped_in_the_package() -> None:
         "<supabase>/02_auth.sql",
         "<supabase>/03_storage.sql",
         "<supabase>/04_realtime.sql",
+        "<supabase>/05_stand_ins.sql",
     ]
     assert "CREATE TABLE auth.users" in supabase.files[1].text
     for role in ("anon", "authenticated", "service_role", "supabase_auth_admin", "supabase_storage_admin", "authenticator"):
         assert f"'{role}'" in supabase.cluster_sql
     assert supabase.search_path == ("$user", "public", "extensions")
     assert {"auth", "storage", "extensions"} <= set(supabase.schemas)
+    # extensions Supabase ships that this server lacks: what the base stands in for
+    assert [s.extension for s in supabase.stand_ins] == ["pg_graphql", "pg_net", "pgjwt", "plv8"]
+    assert {"net", "graphql", "graphql_public"} <= set(supabase.schemas)
 
 
 def test_an_unknown_platform_is_one_line_naming_the_known_ones() -> None:

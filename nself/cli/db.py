@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
+from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, warn
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 from nself.runtime.local import (
@@ -138,6 +138,8 @@ def _completed(run: MigrationRun, done: list[MigrationRun], as_json: bool) -> No
     if not as_json:
         verb = "[green]applied[/green]" if run.direction == "up" else "[yellow]rolled back[/yellow]"
         console.print(f"{verb} {run.file} ({run.duration_ms} ms)")
+    for warning in run.warnings:
+        warn(escape(warning))
 
 
 @contextlib.contextmanager

@@ -14,14 +14,26 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json, project
+from nself.cli.common import (
+    EnvOption,
+    IncludePlatformOption,
+    JsonOption,
+    console,
+    environment,
+    err_console,
+    print_json,
+    project,
+)
 from nself.cli.safety import App
 from nself.errors import OptionError
 
 # Runtime modules (numpy, psycopg) are imported inside the commands: `nself --help` and
 # the other command groups should not pay for them at start-up.
 
-app = App(help="Deterministic mock data: the same config and seed give the same rows everywhere.", no_args_is_help=True)
+app = App(
+    help="Deterministic mock data: the same config and seed give the same rows everywhere.",
+    no_args_is_help=True,
+)
 
 
 @app.command("init", destructive=False)
@@ -29,6 +41,7 @@ def init(
     env: EnvOption = None,
     seed: Annotated[int, typer.Option("--seed", help="The seed recorded in nself/mock/mock.seed.")] = 42,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+    include_platform: IncludePlatformOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Write nself/mock/mock.config.yaml from the schema (a generator per column) and mock.seed.
@@ -42,7 +55,7 @@ def init(
     from nself.runtime.mock.commands import init_mock
 
     proj, environ = environment(env)
-    _wrote(init_mock(proj, environ, seed=seed, force=force), as_json)
+    _wrote(init_mock(proj, environ, seed=seed, force=force, include_platform=include_platform), as_json)
 
 
 def _wrote(paths: Iterable[Path], as_json: bool, **extra: object) -> None:
@@ -57,11 +70,22 @@ def _wrote(paths: Iterable[Path], as_json: bool, **extra: object) -> None:
 
 @app.command("generate", destructive="empty the tables and fill them with mock rows")
 def generate_command(
-    tables: Annotated[list[str] | None, typer.Argument(help="Only these tables (default: all).", show_default=False)] = None,
+    tables: Annotated[
+        list[str] | None, typer.Argument(help="Only these tables (default: all).", show_default=False)
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the config's seed.")] = None,
-    preset: Annotated[str | None, typer.Option("--preset", help="minimal (10), medium (1,000) or stress (100,000) rows per table.")] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option("--preset", help="minimal (10), medium (1,000) or stress (100,000) rows per table."),
+    ] = None,
     env: EnvOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Also empty tables that reference the generated ones, without asking.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Also empty tables that reference the generated ones, without asking."
+        ),
+    ] = False,
+    include_platform: IncludePlatformOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Empty the tables and fill them with mock rows (refused on production). Tables that
@@ -79,8 +103,13 @@ def generate_command(
 
     proj, environ = environment(env)
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True, disable=as_json,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json,
     ) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -95,11 +124,22 @@ def generate_command(
             if not sys.stdin.isatty():
                 return False
             bar.stop()  # the question is asked outside the progress display
-            answer = typer.confirm(f"This also empties {', '.join(cascaded)} (they reference the generated tables). Continue?")
+            answer = typer.confirm(
+                f"This also empties {', '.join(cascaded)} (they reference the generated tables). Continue?"
+            )
             bar.start()
             return answer
 
-        results = generate(proj, environ, tables=tables, seed=seed, preset=preset, progress=advance, confirm=confirm)
+        results = generate(
+            proj,
+            environ,
+            tables=tables,
+            seed=seed,
+            preset=preset,
+            progress=advance,
+            confirm=confirm,
+            include_platform=include_platform,
+        )
     if as_json:
         print_json([{**r.__dict__, "duration_ms": round(r.seconds * 1000)} for r in results])
         return
@@ -116,6 +156,7 @@ def preview_command(
     table: Annotated[str, typer.Argument(help="Table to preview.")],
     rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows.")] = 5,
     env: EnvOption = None,
+    include_platform: IncludePlatformOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print rows a table would get, without writing anything.
@@ -127,7 +168,7 @@ def preview_command(
     from nself.runtime.mock.commands import preview
 
     proj, environ = environment(env)
-    columns, values = preview(proj, environ, table, rows)
+    columns, values = preview(proj, environ, table, rows, include_platform=include_platform)
     if as_json:
         print_json([dict(zip(columns, row, strict=True)) for row in values])
         return
@@ -158,7 +199,9 @@ def config() -> None:
 
 @app.command("export", destructive=False)
 def export(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path("mock.tar.gz"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Archive to write (.tar.gz).")] = Path(
+        "mock.tar.gz"
+    ),
     as_json: JsonOption = False,
 ) -> None:
     """Pack the mock config and seed to share them.

@@ -65,6 +65,7 @@ def _absolute_source(source: str | None, proj: Project) -> str | None:
 
 def _report(result: codegen.Regeneration) -> None:
     milliseconds = result.seconds * 1000
+    _print_warnings(result.warnings)
     if result.error is not None:
         err_console.print(f"error: {result.error}", markup=False, highlight=False)
     elif result.written:
@@ -292,7 +293,9 @@ def python(
 
       nself types python --pydantic -o app/models.py
     """
-    _generate_one("python", {"pydantic": True} if pydantic else {}, source, output, check, watch, include_platform)
+    _generate_one(
+        "python", {"pydantic": True} if pydantic else {}, source, output, check, watch, include_platform
+    )
 
 
 @app.command("swift", destructive=False)
@@ -348,7 +351,15 @@ def graphql(
 
       nself types graphql --with-hasura --from staging
     """
-    _generate_one("graphql", {"with_hasura": True} if with_hasura else {}, source, output, check, watch, include_platform)
+    _generate_one(
+        "graphql",
+        {"with_hasura": True} if with_hasura else {},
+        source,
+        output,
+        check,
+        watch,
+        include_platform,
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -176,6 +176,7 @@ def initial_state(platform: Platform | None) -> State:
                 _interpret(state, file.text, file.name)
         state.default_search_path = state.search_path = platform.search_path
         state.warnings = []
+        state.platform = platform
         blob = _PLATFORM_STATES[platform.name] = _dump_state(state)
     return _load_state(blob)
 

@@ -149,6 +149,13 @@ def find_extension(state: State, name: str) -> Extension | None:
 @handles(ast.CreateExtensionStmt)
 def create_extension(state: State, stmt: Any) -> None:
     name = stmt.extname
+    platform = state.platform
+    stand_in = platform.stand_in(name) if platform is not None else None
+    if platform is not None and stand_in is not None and find_extension(state, name) is None:
+        # The server lacks it: the platform's base defines what projects use from it, and
+        # the managed cluster skips this statement (nself.runtime.migrate) alike.
+        state.warn(stand_in.extension_skipped(platform.name))
+        return
     if find_extension(state, name) is not None:
         if stmt.if_not_exists:
             return
@@ -658,6 +665,10 @@ def create_function(state: State, stmt: Any) -> None:
     elif stmt.sql_body is not None:
         body = _sql_body(stmt.sql_body)
     language = options["language"].sval.lower() if "language" in options else "sql"
+    language_stand_in = state.platform.stand_in_language(language) if state.platform is not None else None
+    if language_stand_in is not None:
+        state.warn(language_stand_in.function_skipped(f"{schema}.{name}", language))
+        return
     volatility = options["volatility"].sval.upper() if "volatility" in options else "VOLATILE"
     returns = _returns(state, stmt, arguments)
     kind = (

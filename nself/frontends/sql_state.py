@@ -41,6 +41,7 @@ from nself.ir.model import (
     View,
 )
 from nself.ir.types import collapse_array_dims
+from nself.platforms import Platform
 
 NodeT = TypeVar("NodeT", bound=ast.Node)
 Handler = Callable[["State", Any], None]
@@ -175,6 +176,8 @@ class State:
     view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    # the platform whose base the files run on (its stand-ins for extensions the server lacks)
+    platform: Platform | None = None
 
     def __post_init__(self) -> None:
         if self.builder.get(Schema, "public") is None:

@@ -103,7 +103,9 @@ def single_output(
 def render_output(project: Project, output: TypeOutput, *, include_platform: bool = False) -> str:
     """The text of one output, its source read here (relative to the project root, as in
     nself.toml; None: the default source)."""
-    catalog = load_catalog(_resolve_source(output.source, project), project, include_platform=include_platform)
+    catalog = load_catalog(
+        _resolve_source(output.source, project), project, include_platform=include_platform
+    )
     return render_types(output.language, catalog, output.options)
 
 
@@ -220,6 +222,9 @@ class RenderCache:
 
     catalogs: dict[str | None, Catalog] = field(default_factory=dict)
     texts: dict[tuple[str | None, str, str], str] = field(default_factory=dict)
+    # the TypesWarnings each text's render gave: warned again when the text is reused, so
+    # every round says what a one-shot run says
+    warnings: dict[tuple[str | None, str, str], list[str]] = field(default_factory=dict)
     # per migrations source: the SQL frontend's state after each file, so that a round
     # replays only the files (or the tail of the file) that changed
     compilers: dict[str, Any] = field(default_factory=dict)
@@ -275,12 +280,14 @@ def generate(
             catalogs[source] = _load_catalog(source, project, cache, include_platform)
         keys.append((source, output.language, repr(sorted(output.options.items()))))
     texts: dict[tuple[str | None, str, str], str] = {}
+    found: dict[tuple[str | None, str, str], list[str]] = {}
     if cache is not None:
         texts.update(
             (k, cache.texts[k])
             for k in keys
             if cache.catalogs.get(k[0]) == catalogs[k[0]] and k in cache.texts
         )
+        found.update((k, cache.warnings.get(k, [])) for k in texts)
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
@@ -306,11 +313,13 @@ def generate(
         rendered = forked_map(render_job, jobs)
     else:
         rendered = [render_job(job) for job in jobs]
-    for message in dict.fromkeys(m for _, found in rendered for m in found):
-        warnings.warn(message, TypesWarning, stacklevel=2)
     texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
+    found.update((k, messages) for (k, _), (_, messages) in zip(jobs, rendered, strict=True))
+    for message in dict.fromkeys(m for k in dict.fromkeys(keys) for m in found.get(k, [])):
+        warnings.warn(message, TypesWarning, stacklevel=2)
     if cache is not None:
         cache.texts.update(texts)
+        cache.warnings.update(found)
         cache.catalogs.update(catalogs)
     results: list[Generated] = []
     for key, output in zip(keys, outputs, strict=True):
@@ -388,6 +397,7 @@ class Regeneration:
     written: list[Path]
     seconds: float
     error: str | None = None  # one line
+    warnings: list[str] = field(default_factory=list)  # the renders' TypesWarnings, each once
 
 
 def regenerate(
@@ -399,14 +409,14 @@ def regenerate(
 ) -> Regeneration:
     started = time.perf_counter()
     try:
-        with collector_paused():
+        with collector_paused(), type_warnings() as found:
             written = write(generate(project, outputs, cache, include_platform=include_platform))
     except (NselfError, IRFormatError) as exc:
         return Regeneration([], time.perf_counter() - started, " ".join(str(exc).split()))
     except Exception as exc:  # a bug must not end a watch session either; say what it was
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Regeneration([], time.perf_counter() - started, " ".join(message.split()))
-    return Regeneration(written, time.perf_counter() - started)
+    return Regeneration(written, time.perf_counter() - started, warnings=found)
 
 
 def watch(

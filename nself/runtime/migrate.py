@@ -68,6 +68,8 @@ class MigrationRun:
     file: str
     duration_ms: int
     direction: Literal["up", "down"] = "up"
+    # statements not run, each `file:line: why` (a platform's extension the server lacks)
+    warnings: tuple[str, ...] = ()
 
 
 def checksum_of(migration: MigrationFile) -> str:
@@ -173,6 +175,9 @@ def apply_migrations(
                     "restore the applied text, or allow it (--allow-changed)"
                 )
         pending = [m for m in files if migration_key(m) not in applied]
+        from nself.runtime.platform import stand_in_skip  # (that module imports this one)
+
+        skip = stand_in_skip(conn) if pending else None
         for migration in pending:
             check_transaction_control(
                 migration.up_sql, migration.path, migration.up_line, in_transaction=_in_transaction(migration), what="migration", fold=True
@@ -180,7 +185,7 @@ def apply_migrations(
         for migration in pending:
             if on_start:
                 on_start(migration)
-            run = _apply_one(conn, migration, migration_key(migration))
+            run = _apply_one(conn, migration, migration_key(migration), skip)
             runs.append(run)
             if on_done:
                 on_done(run)
@@ -191,7 +196,12 @@ def _in_transaction(migration: MigrationFile) -> bool:
     return not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
 
-def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str) -> MigrationRun:
+def _apply_one(
+    conn: psycopg.Connection[Any],
+    migration: MigrationFile,
+    key: str,
+    skip: Callable[[str], str | None] | None = None,
+) -> MigrationRun:
     started = time.perf_counter()
 
     def record() -> int:
@@ -207,17 +217,17 @@ def _apply_one(conn: psycopg.Connection[Any], migration: MigrationFile, key: str
     clean_session(conn)
     if _in_transaction(migration):
         with conn.transaction():
-            run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True)
+            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True, skip=skip)
             duration = record()
     else:
         try:
-            run_script(conn, migration.up_sql, migration.path, migration.up_line)
+            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, skip=skip)
         except NselfError:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")  # a transaction the file opened and did not end
             raise
         duration = record()
-    return MigrationRun(key, migration.name, _display(migration.path), duration)
+    return MigrationRun(key, migration.name, _display(migration.path), duration, warnings=tuple(skipped))
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ has its own base already."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from pglast import ast, parse_sql
+from pglast.parser import ParseError
 from psycopg import sql
 
 from nself.connection import connect
-from nself.platforms import Platform
+from nself.platforms import PLATFORMS, Platform, platform_named
 from nself.runtime.migrate import META_SCHEMA
 from nself.runtime.session import database_error, ensure_table, locked_connection, run_script
 
@@ -41,6 +44,56 @@ def platform_applied(conn: psycopg.Connection[Any], platform: Platform) -> bool:
         return False
     row = conn.execute(f"SELECT 1 FROM {PLATFORM_TABLE} WHERE name = %s", (platform.name,)).fetchone()
     return row is not None
+
+
+def stand_in_skip(conn: psycopg.Connection[Any]) -> Callable[[str], str | None] | None:
+    """For a database that holds a platform's base: what a migration's statement must not
+    run (None: nothing to skip). A CREATE EXTENSION of an extension the platform ships that
+    this server lacks (the base defines what projects use from it), and a function in a
+    language such an extension brings, are skipped with the sql frontend's warning."""
+    if conn.execute("SELECT to_regclass(%s) IS NULL", (PLATFORM_TABLE,)).fetchone() == (True,):
+        return None
+    names = [row[0] for row in conn.execute(f"SELECT name FROM {PLATFORM_TABLE} ORDER BY name")]
+    platforms = [platform_named(name) for name in names if name in PLATFORMS]
+    available = {row[0] for row in conn.execute("SELECT name FROM pg_available_extensions")}
+    languages = {row[0] for row in conn.execute("SELECT lanname FROM pg_language")}
+    extensions = {
+        s.extension: s.extension_skipped(p.name)
+        for p in platforms
+        for s in p.stand_ins
+        if s.extension not in available
+    }
+    missing_languages = {lang for p in platforms for s in p.stand_ins for lang in s.languages} - languages
+    if not extensions and not missing_languages:
+        return None
+
+    def skip(text: str) -> str | None:
+        lowered = text.lower()
+        if "extension" not in lowered and not any(lang in lowered for lang in missing_languages):
+            return None
+        try:
+            statements = parse_sql(text)
+        except ParseError:
+            return None  # PostgreSQL says what is wrong with it
+        for raw in statements:
+            node = raw.stmt
+            if isinstance(node, ast.CreateExtensionStmt) and node.extname in extensions:
+                return extensions[node.extname]
+            if isinstance(node, ast.CreateFunctionStmt):
+                language = next(
+                    (o.arg.sval.lower() for o in node.options or () if o.defname == "language"), "sql"
+                )
+                if language in missing_languages:
+                    name = ".".join(n.sval for n in node.funcname or ())
+                    return next(
+                        s.function_skipped(name, language)
+                        for p in platforms
+                        for s in p.stand_ins
+                        if language in s.languages
+                    )
+        return None
+
+    return skip
 
 
 def ensure_platform(url: str, platform: Platform) -> bool:

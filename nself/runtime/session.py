@@ -20,7 +20,7 @@ One owner for what every runner of those files needs, so that `db migrate`,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,14 +216,27 @@ def check_transaction_control(
 
 
 def run_script(
-    conn: psycopg.Connection[Any], sql: str, path: Path, first_line: int, *, fold: bool = False
-) -> None:
+    conn: psycopg.Connection[Any],
+    sql: str,
+    path: Path,
+    first_line: int,
+    *,
+    fold: bool = False,
+    skip: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """Run each statement of `sql`; an error names path:line:col of the failing statement.
     With `fold` (inside nself's own transaction), the BEGIN and COMMIT of the file's
-    `BEGIN; ... COMMIT;` blocks are left out (see `folded_blocks`)."""
+    `BEGIN; ... COMMIT;` blocks are left out (see `folded_blocks`). `skip` says why a
+    statement is not run (None: run it); the reasons come back as `path:line: reason`."""
     folded = folded_blocks(sql) if fold else frozenset()
+    skipped: list[str] = []
     for statement in split_statements(sql):
         if statement.offset in folded:
+            continue
+        reason = skip(statement.text) if skip is not None else None
+        if reason is not None:
+            line, _ = position_of(sql, statement.offset + _leading_blank(statement.text))
+            skipped.append(f"{path}:{line + first_line - 1}: {reason}")
             continue
         try:
             conn.execute(statement.text.encode())
@@ -235,6 +248,7 @@ def run_script(
             line, col = position_of(sql, position)
             message = diag.message_primary or str(exc).splitlines()[0]
             raise SourceError(path, line + first_line - 1, col, message) from None
+    return skipped
 
 
 def _leading_blank(text: str) -> int:

@@ -91,5 +91,21 @@ def test_init_adopts_a_supabase_project_and_migrate_applies_it(example: str, cor
         assert seeded.code == 0 and "ran seed.sql" in seeded.stdout, seeded.stderr
         tested = run_nself("db", "test", cwd=root)
         assert tested.code == 0, tested.stdout + tested.stderr
+
+        # An extension Supabase ships that this server lacks: a warning, not a failure,
+        # and no difference between the files and the database.
+        hooks = root / "supabase" / "migrations" / "20990101000000_hooks.sql"
+        hooks.write_text(
+            "create extension if not exists pg_net;\n"
+            "create function public.ping(target text) returns bigint language sql\n"
+            "  as $$ select net.http_post(url := target) $$;\n"
+        )
+        migrated = run_nself("db", "migrate", cwd=root)
+        assert migrated.code == 0, migrated.stderr
+        assert "applied supabase/migrations/20990101000000_hooks.sql" in migrated.stdout
+        warning = " ".join(migrated.stderr.split())
+        assert "warning:" in warning and "20990101000000_hooks.sql:1: extension pg_net is not available" in warning
+        diff = run_nself("schema", "diff", "--exit-code", cwd=root)
+        assert diff.code == 0, diff.stdout + diff.stderr
     finally:
         run_nself("db", "stop", cwd=root)

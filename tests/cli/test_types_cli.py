@@ -263,6 +263,29 @@ def test_watch_regenerates_and_survives_a_broken_file(project: Path) -> None:
         watcher.stop()
 
 
+def test_watch_prints_the_warnings_a_one_shot_run_prints(project: Path) -> None:
+    """The Go rename warning of a column no json tag can name, in every round of --watch
+    (a round that reuses the text warns as the render did)."""
+    (project / "nself.toml").write_text('[types.go]\noutput = "models/db.go"\n')
+    (project / "nself" / "migrations" / "002_20240102_odd.sql").write_text(
+        '-- migrate:up\nCREATE TABLE public.odd (id int, "a,b" text);\n-- migrate:down\nDROP TABLE public.odd;\n'
+    )
+    watcher = Watcher(project)
+    try:
+        assert watcher.next_line().startswith("watching ")
+        warning = watcher.next_line()
+        assert "warning" in warning and "the name 'a,b' cannot be a Go json tag" in warning, warning
+        assert watcher.next_line().startswith("regenerated models/db.go in ")
+        time.sleep(0.3)
+        (project / "nself" / "migrations" / "003_20240103_more.sql").write_text(
+            "-- migrate:up\nCREATE TABLE public.more (id int);\n"
+        )
+        assert "the name 'a,b' cannot be a Go json tag" in watcher.next_line()
+        assert watcher.next_line().startswith("regenerated models/db.go in ")
+    finally:
+        watcher.stop()
+
+
 def test_watch_needs_a_file_source(project: Path) -> None:
     (project / "nself.toml").write_text('[types]\nsource = "local"\n\n[types.typescript]\noutput = "db.ts"\n')
     done = run_nself("types", "--watch", cwd=project)

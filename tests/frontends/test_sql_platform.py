@@ -117,3 +117,64 @@ def test_without_the_platform_auth_users_does_not_exist(corpus: Path) -> None:
     migrations = examples(corpus) / "todo-list" / "supabase" / "migrations"
     with pytest.raises(SourceError, match=r'_init\.sql:\d+:\d+: relation "auth\.users" does not exist'):
         compile_migrations(migrations, None)
+
+
+# Extensions Supabase ships that this server lacks, as projects use them: enabled, called
+# from a SQL function (whose body PostgreSQL checks when it is created), from a trigger
+# function, and a function in plv8.
+STAND_INS_PROJECT = """
+create extension if not exists pg_net;
+create extension if not exists pgjwt with schema extensions;
+create extension if not exists pg_graphql;
+create extension if not exists plv8;
+create table public.hooks (id bigserial primary key, url text not null);
+create function public.ping(target text) returns bigint language sql
+  as $$ select net.http_post(url := target, body := '{"ping": true}'::jsonb, params := '{"q": "a b&c"}'::jsonb) $$;
+create function public.token_for(who uuid) returns text language sql stable
+  as $$ select extensions.sign(json_build_object('sub', who), 'secret') $$;
+create function public.ask(q text) returns jsonb language sql
+  as $$ select graphql_public.graphql(query := q) $$;
+create function public.js_add(a integer, b integer) returns integer language plv8 immutable
+  as $$ return a + b; $$;
+"""
+
+
+def test_extensions_the_server_lacks_compile_with_a_warning_and_make_no_difference(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """pg_net, pgjwt, pg_graphql and plv8 are not on this server: the base defines what
+    projects call from them (net.http_post, extensions.sign, graphql_public.graphql); each
+    CREATE EXTENSION and the plv8 function are a warning naming file:line, in the sql
+    frontend and in `db migrate` alike, and the compiled schema equals the database's."""
+    migrations = tmp_path / "supabase" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "20240101000000_hooks.sql").write_text(STAND_INS_PROJECT)
+    result = compile_migrations_with_warnings(migrations)
+    warned = [(w.line, w.message) for w in result.warnings]
+    assert [line for line, _ in warned] == [2, 3, 4, 5, 13], warned
+    assert "extension pg_net is not available on this server: not created" in warned[0][1]
+    assert "net.http_post()" in warned[0][1] and "extensions.sign()" in warned[1][1]
+    assert warned[4][1] == "function public.js_add is in language plv8, which this server lacks: not created"
+    url = new_database("platform")
+    ensure_platform(url, SUPABASE)
+    runs = apply_migrations(url, migrations)
+    assert [w.split(": ", 1)[1] for w in runs[0].warnings] == [m for _, m in warned]
+    assert runs[0].warnings[0].startswith(f"{migrations / '20240101000000_hooks.sql'}:2: ")
+    live = introspect(url)
+    assert object_diffs(live, result.catalog, limit=10) == []
+    assert {f.name for f in strip_platform(live, SUPABASE).functions} == {"ping", "token_for", "ask"}
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        # pgjwt's own SQL: a token it signs, it verifies.
+        token = conn.execute("SELECT public.token_for('00000000-0000-0000-0000-000000000001')").fetchone()[0]  # type: ignore[index]
+        assert conn.execute("SELECT valid FROM extensions.verify(%s, 'secret')", [token]).fetchone() == (True,)
+        assert conn.execute("SELECT valid FROM extensions.verify(%s, 'other')", [token]).fetchone() == (False,)
+        # pg_net queues the request as its SQL does (no worker sends it here).
+        request = conn.execute("SELECT public.ping('http://example.test/hook')").fetchone()[0]  # type: ignore[index]
+        queued = conn.execute(
+            "SELECT method, url, convert_from(body, 'UTF8') FROM net.http_request_queue WHERE id = %s", [request]
+        ).fetchone()
+        assert queued == ("POST", "http://example.test/hook?q=a%20b%26c", '{"ping": true}')
+        answer = conn.execute("SELECT public.ask('{ __typename }')").fetchone()[0]  # type: ignore[index]
+        assert answer == {"errors": [{"message": "pg_graphql extension is not enabled."}]}

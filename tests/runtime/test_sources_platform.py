@@ -36,7 +36,17 @@ def test_a_supabase_migrations_folder_is_read_on_the_base_without_nself_toml(tod
     assert tables(load_catalog(source, project)) == {"public.todos", "auth.users"}
     assert tables(load_catalog(source, project, platform_references=False)) == {"public.todos"}
     everything = load_catalog(source, project, include_platform=True)
-    assert {"auth.users", "storage.buckets", "storage.objects", "public.todos"} == tables(everything)
+    assert {
+        "auth.users",
+        "storage.buckets",
+        "storage.objects",
+        "storage.migrations",
+        "storage.s3_multipart_uploads",
+        "storage.s3_multipart_uploads_parts",
+        "net.http_request_queue",
+        "net._http_response",
+        "public.todos",
+    } == tables(everything)
     assert {f.name for f in everything.functions} >= {"uid", "role", "jwt", "email"}
 
 

@@ -13,6 +13,8 @@ family or a name is *spelled*; this module decides what a column *is*:
   `PgType`: domains resolved to their base type (and their NOT NULL), array dimensions,
   enums, composite and range types, and a `family` per built-in type;
 - Insert/Update rules: `insert_presence`, `update_presence`, `column_nullable`;
+- relations: `ForeignKeyGraph` (each table's keys and those pointing at it) and
+  `table_relations` (the rows a table reaches, named as PostgREST and Hasura name them);
 - functions: `callable_functions` with their inputs and result shape.
 
 The API is shared with the Go, Rust and Swift backends: change it additively only.
@@ -33,9 +35,12 @@ from nself.ir.model import (
     Column,
     CompositeType,
     Domain,
+    ForeignKey,
     Function,
     FunctionArgument,
+    PrimaryKey,
     Table,
+    UniqueConstraint,
     View,
 )
 from nself.ir.types import array_dims, split_type_name, unquote_identifier
@@ -691,6 +696,108 @@ def view_column_nullable(not_null: bool) -> bool:
 
 
 # --------------------------------------------------------------------------- relations
+
+TableKey = tuple[str, str]
+
+
+class ForeignKeyGraph:
+    """Each table's foreign keys (`outgoing`) and those pointing at it (`incoming`), with
+    whether the key's columns are unique in their table (one-to-one: a primary key, a
+    unique constraint or a unique index without predicate on exactly those columns):
+    decided once per key, so relations stay linear in the size of the schema."""
+
+    __slots__ = ("incoming", "outgoing")
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.outgoing: dict[TableKey, list[tuple[ForeignKey, bool]]] = {}
+        self.incoming: dict[TableKey, list[tuple[Table, ForeignKey, bool]]] = {}
+        unique_sets: dict[TableKey, set[frozenset[str]]] = {}
+        for table in catalog.tables:
+            unique_sets[(table.schema, table.name)] = {
+                frozenset(c.columns)
+                for c in table.constraints
+                if isinstance(c, (PrimaryKey, UniqueConstraint))
+            }
+        for index in catalog.indexes:
+            if index.unique and index.predicate is None and all(k.column for k in index.keys):
+                unique_sets.setdefault((index.schema, index.table), set()).add(
+                    frozenset(k.column for k in index.keys if k.column)
+                )
+        for table in catalog.tables:
+            key = (table.schema, table.name)
+            unique = unique_sets[key]
+            outgoing = self.outgoing[key] = []
+            for fk in table.foreign_keys:
+                one_to_one = frozenset(fk.columns) in unique
+                outgoing.append((fk, one_to_one))
+                self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append((table, fk, one_to_one))
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A row (or rows) a table reaches through one foreign key.
+
+    `name` is the database's spelling of the name PostgREST embeds it by: the other
+    table's name, or the key's name when one table is reached through two keys or a column
+    (or an earlier relation) takes the name. `many`: the rows of a key pointing here that
+    is not unique in its table (an array relationship); otherwise one row, `nullable` when
+    it may be absent (a key column of this table may be NULL, or a key pointing here)."""
+
+    name: str
+    target: TableKey
+    fk: ForeignKey
+    outgoing: bool
+    many: bool
+    nullable: bool
+
+
+def table_relations(
+    table: Table,
+    graph: ForeignKeyGraph,
+    nullable: Mapping[str, bool],
+    keep: Callable[[TableKey], bool],
+) -> list[Relation]:
+    """The relations of `table` to the tables `keep` accepts: its own keys first (to one
+    row each), then the keys pointing at it; `nullable` tells which of its columns may be
+    NULL (their names are taken). A relation whose names are both taken is left out."""
+    wanted: list[tuple[str, Relation]] = []
+    outgoing = [
+        (fk, o)
+        for fk, o in graph.outgoing.get((table.schema, table.name), [])
+        if keep((fk.ref_schema, fk.ref_table))
+    ]
+    targets = [(fk.ref_schema, fk.ref_table) for fk, _ in outgoing]
+    for (fk, _), key in zip(outgoing, targets, strict=True):
+        may_be_null = any(nullable.get(column, True) for column in fk.columns)
+        name = fk.ref_table if targets.count(key) == 1 else fk.name
+        wanted.append((name, Relation(name, key, fk, True, False, may_be_null)))
+    incoming = [
+        i for i in graph.incoming.get((table.schema, table.name), []) if keep((i[0].schema, i[0].name))
+    ]
+    sources = [(o.schema, o.name) for o, _, _ in incoming]
+    for (other, fk, one_to_one), key in zip(incoming, sources, strict=True):
+        name = other.name if sources.count(key) == 1 else fk.name
+        wanted.append((name, Relation(name, key, fk, False, not one_to_one, one_to_one)))
+    result: list[Relation] = []
+    taken = set(nullable)
+    for name, relation in wanted:
+        for candidate in (name, relation.fk.name):
+            if candidate not in taken:
+                taken.add(candidate)
+                result.append(
+                    relation
+                    if candidate == relation.name
+                    else Relation(
+                        candidate,
+                        relation.target,
+                        relation.fk,
+                        relation.outgoing,
+                        relation.many,
+                        relation.nullable,
+                    )
+                )
+                break
+    return result
 
 
 def row_relations(catalog: Catalog) -> list[tuple[str, str, Table | View]]:

@@ -5,12 +5,31 @@ type, `<Type>InsertInput` / `<Type>UpdateInput` per table, and root types: Query
 list field per table and view and the STABLE/IMMUTABLE functions, Mutation an insert
 field per table and the VOLATILE functions.
 
-Option `with_hasura`: Hasura's conventions instead: type names are the database names
-(`users`, `auth_users` outside public), scalars named after PostgreSQL types (`bigint`,
-`timestamptz`, `jsonb`, ...), and per table `<t>_bool_exp`, `<t>_order_by`,
-`<t>_insert_input`, `<t>_set_input`, `<t>_pk_columns_input`, `<t>_mutation_response`
-with the root fields `<t>`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
-`update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`.
+Each table's object type has a field per foreign key, both ways (common.table_relations:
+named after the other table, as PostgREST and Hasura name them): to-one the row, to-many
+a list.
+
+Option `with_hasura`: Hasura's conventions instead (hasura.io/docs/latest/api-reference/
+graphql-api/query): root types `query_root` and `mutation_root`; type names are the
+database names (`users`, `auth_users` outside public), scalars named after PostgreSQL types
+(`bigint`, `timestamptz`, `jsonb`, ...), a native enum a scalar of its name (Hasura maps
+enum *tables* to GraphQL enums, not native enums), and per table or view `<t>_bool_exp`
+(columns and relationships), `<t>_order_by`, `<t>_select_column` (`distinct_on`),
+`<t>_aggregate` with `<t>_aggregate_fields` (`count`, `min`/`max`, and `sum`, `avg`, ...
+over numeric columns); per table `<t>_insert_input`, `<t>_set_input`,
+`<t>_pk_columns_input`, `<t>_mutation_response`, with the root fields `<t>`,
+`<t>_aggregate`, `<t>_by_pk`, `insert_<t>`, `insert_<t>_one`, `update_<t>`,
+`update_<t>_by_pk`, `delete_<t>`, `delete_<t>_by_pk`. Object relationships are fields
+of the related type, array relationships a list field with the select arguments and a
+`<rel>_aggregate` field. Functions as Hasura tracks them: those returning a table's or
+view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the table.
+Upserts: `on_conflict: <t>_on_conflict` (`<t>_constraint`, `<t>_update_column`) on the
+inserts of a table with a primary key or unique constraint.
+
+Functions: arguments are passed by name, so a function's field takes its named arguments
+only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
+default cannot be called that way and is left out. Each element of a SETOF result may be
+NULL where PostgreSQL allows it (common.result_nullable).
 
 Field names are the column names (they are what a GraphQL response carries); a column
 whose name is not a GraphQL name gets a valid one, and its description says the database
@@ -25,8 +44,10 @@ from typing import Any, Literal
 
 from nself.backends.types.common import (
     ColumnRules,
+    ForeignKeyGraph,
     FunctionShape,
     PgType,
+    Relation,
     TypeResolver,
     as_is,
     callable_functions,
@@ -35,15 +56,54 @@ from nself.backends.types.common import (
     member_names,
     named_type_objects,
     pascal_case,
+    result_nullable,
     screaming_snake_case,
     table_column_rules,
+    table_relations,
     type_names,
 )
-from nself.ir.model import Catalog, Column, CompositeType, Table, View
+from nself.ir.model import Catalog, Column, CompositeType, PrimaryKey, Table, UniqueConstraint, View
 from nself.templating import render_template
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
+HASURA_ROOT_TYPES = frozenset({"query_root", "mutation_root", "subscription_root"})
+
+# Hasura's aggregate functions: min/max over comparable columns, the others over numeric
+# ones (sum keeps the column's type, the statistics are Float).
+COMPARABLE_FAMILIES = frozenset(
+    {"int2", "int4", "int8", "float4", "float8", "numeric", "money", "text", "uuid", "date"}
+    | {"timestamp", "timestamptz", "time", "timetz", "interval", "inet", "cidr", "macaddr", "bit"}
+)
+NUMERIC_FAMILIES = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"})
+STATISTICS = ("avg", "stddev", "stddev_pop", "stddev_samp", "var_pop", "var_samp", "variance")
+# Names an enum value cannot take.
+ENUM_KEYWORDS = frozenset({"true", "false", "null"})
+HASURA_SUFFIXES = (
+    "",
+    "_bool_exp",
+    "_order_by",
+    "_insert_input",
+    "_set_input",
+    "_pk_columns_input",
+    "_mutation_response",
+    "_input",
+    "_comparison_exp",
+    "_array_comparison_exp",
+    "_select_column",
+    "_aggregate",
+    "_aggregate_fields",
+    "_aggregate_order_by",
+    "_max_fields",
+    "_min_fields",
+    "_sum_fields",
+    "_max_order_by",
+    "_min_order_by",
+    "_constraint",
+    "_update_column",
+    "_on_conflict",
+    *(f"_{s}_fields" for s in STATISTICS),
+)
 
 # Family -> scalar (plain mode). Text-like values PostgreSQL sends as strings are String.
 PLAIN_SCALARS: dict[str, str] = {
@@ -216,18 +276,8 @@ class _Renderer:
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
         if self.hasura:
             reserved |= {"order_by"} | {f"{s}_comparison_exp" for s in self.scalars.values()}
-            suffixes: tuple[str, ...] = (
-                "",
-                "_bool_exp",
-                "_order_by",
-                "_insert_input",
-                "_set_input",
-                "_pk_columns_input",
-                "_mutation_response",
-                "_input",
-                "_comparison_exp",
-                "_array_comparison_exp",
-            )
+            reserved |= HASURA_ROOT_TYPES
+            suffixes: tuple[str, ...] = HASURA_SUFFIXES
             # Hasura prefixes the names of tables outside public with their schema.
             objects = [(s, n if s == "public" else f"{s}_{n}") for s, n in named_type_objects(catalog)]
             names = type_names(objects, keep_case, reserved=reserved, suffixes=suffixes, digit_prefix="_")
@@ -245,11 +295,17 @@ class _Renderer:
         self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
         self._lines: dict[tuple[str, str, str, str | None], str] = {}
         self._filters: dict[str, tuple[str, str | None]] = {}
+        self._aggregable: dict[str, tuple[str, bool, bool]] = {}  # scalar, comparable, numeric
         self._columns: dict[tuple[object, ...], tuple[str, str, str, str, str]] = {}
         self.pk_arguments: dict[tuple[str, str], str] = {}  # "(id: bigint!)" per table
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
+        self.upserts: set[tuple[str, str]] = set()  # tables with `<t>_on_conflict`
+        self.graph = ForeignKeyGraph(catalog)
+        self.table_keys = {(t.schema, t.name) for t in catalog.tables}
+        self.query_root = "query_root" if self.hasura else "Query"
+        self.mutation_root = "mutation_root" if self.hasura else "Mutation"
 
     # ------------------------------------------------------------------ names
 
@@ -422,7 +478,13 @@ class _Renderer:
         names = self.fields_of([c.name for c in table.columns])
         rules = table_column_rules(table, self.resolver)
         row, insert, update, filters, order = self.table_lines(table, names, rules)
-        self.add("type", name, self.object_doc("table", table.schema, table.name, table.comment), row)
+        related = self.relation_lines(table, names, rules)
+        self.add(
+            "type",
+            name,
+            self.object_doc("table", table.schema, table.name, table.comment),
+            row + related[0],
+        )
         where = f"{table.schema}.{table.name}"
         if not self.hasura:
             self.add("input", f"{name}InsertInput", f"Values to insert into {where}.", insert)
@@ -430,7 +492,11 @@ class _Renderer:
             return
         self.add("input", f"{name}_insert_input", f"Values to insert into {where}.", insert)
         self.add("input", f"{name}_set_input", f"Values to set in {where}.", update)
-        self.add_filters(name, filters, order, where)
+        self.add_filters(name, filters + related[1], order + related[2], where)
+        self.on_conflict(table, name, names, rules, where)
+        self.hasura_aggregates(
+            name, [(c.data_type, n) for c, n in zip(table.columns, names, strict=True)], where
+        )
         pk = table.primary_key
         if pk is not None:
             position = {c: i for i, c in enumerate(pk.columns)}
@@ -459,6 +525,199 @@ class _Renderer:
             ],
         )
 
+    def on_conflict(
+        self, table: Table, name: str, names: Sequence[str], rules: Sequence[ColumnRules], where: str
+    ) -> None:
+        """Hasura's upsert types for a table with a primary key or unique constraint:
+        `<t>_constraint` (their names), `<t>_update_column` (the columns an update may set)
+        and `<t>_on_conflict`, the `on_conflict` argument of `insert_<t>` and
+        `insert_<t>_one`."""
+        constraints = [c.name for c in table.constraints if isinstance(c, (PrimaryKey, UniqueConstraint))]
+        if not constraints:
+            return
+        self.upserts.add((table.schema, table.name))
+        values = member_names(constraints, as_is, keywords=ENUM_KEYWORDS, escape="{}_", digit_prefix="_")
+        self.add(
+            "enum",
+            f"{name}_constraint",
+            f"Unique or primary key constraints of {where}.",
+            [
+                enum_value_line(v, None if v == c else f"Constraint {graphql_string(c)}.")
+                for v, c in zip(values, constraints, strict=True)
+            ],
+        )
+        columns = [n for n, r in zip(names, rules, strict=True) if r.update != "absent"]
+        if not ENUM_KEYWORDS.isdisjoint(columns):
+            columns = member_names(columns, as_is, keywords=ENUM_KEYWORDS, escape="{}_")
+        self.add(
+            "enum",
+            f"{name}_update_column",
+            f"Columns of {where} an upsert may update.",
+            [enum_value_line(c, None) for c in columns]
+            or [enum_value_line("_PLACEHOLDER", "No column can be updated (placeholder, do not use).")],
+        )
+        self.add(
+            "input",
+            f"{name}_on_conflict",
+            f"What an insert into {where} does on a conflict: update these columns (none: do nothing).",
+            [
+                self.member("constraint", f"{name}_constraint!"),
+                self.member("update_columns", f"[{name}_update_column!]! = []"),
+                self.member("where", f"{name}_bool_exp"),
+            ],
+        )
+
+    def relation_lines(
+        self, table: Table, names: Sequence[str], rules: Sequence[ColumnRules]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """The relationship fields of a table's object type, `_bool_exp` and `_order_by`
+        (common.table_relations; GraphQL names beside its columns' `names`)."""
+        nullable = {c.name: r.nullable for c, r in zip(table.columns, rules, strict=True)}
+        relations = table_relations(table, self.graph, nullable, self.table_keys.__contains__)
+        if not relations:
+            return [], [], []
+        wanted = [field_name(r.name) for r in relations]
+        taken = set(names)
+        if len(set(wanted)) == len(wanted) and taken.isdisjoint(wanted):
+            gql_names = wanted  # (member_names keeps distinct, free names as they are)
+        else:
+            gql_names = member_names(wanted, as_is, escape="{}", digit_prefix="_", taken=taken)
+        fields: list[str] = []
+        filters: list[str] = []
+        order: list[str] = []
+        for relation, gql in zip(relations, gql_names, strict=True):
+            target = self.names[relation.target]
+            doc = self.relation_doc(relation, gql)
+            if not relation.many:
+                fields.append(self.member(gql, target if relation.nullable else target + "!", "", doc))
+                if self.hasura:
+                    filters.append(self.member(gql, f"{target}_bool_exp"))
+                    order.append(self.member(gql, f"{target}_order_by"))
+                continue
+            if not self.hasura:
+                fields.append(self.member(gql, f"[{target}!]!", "(limit: Int, offset: Int)", doc))
+                continue
+            arguments = self.select_arguments(target)
+            fields.append(self.member(gql, f"[{target}!]!", arguments, doc))
+            aggregate = gql + "_aggregate"
+            if aggregate in taken or aggregate in gql_names:
+                aggregate = member_names([aggregate], as_is, escape="{}", taken=taken | set(gql_names))[0]
+            fields.append(
+                self.member(aggregate, f"{target}_aggregate!", arguments, f"Aggregates over {gql}.")
+            )
+            filters.append(self.member(gql, f"{target}_bool_exp"))
+            order.append(self.member(aggregate, f"{target}_aggregate_order_by"))
+        return fields, filters, order
+
+    @staticmethod
+    def relation_doc(relation: Relation, gql: str) -> str:
+        fk = relation.fk
+        where = f"{relation.target[0]}.{relation.target[1]}"
+        if relation.outgoing:
+            return f"The row of {where} that {fk.name} references."
+        kind = "The rows" if relation.many else "The row"
+        return f"{kind} of {where} whose {fk.name} references this row."
+
+    def select_arguments(self, name: str) -> str:
+        """Hasura's arguments of a list of `name` rows (a root field, an array relationship)."""
+        return (
+            f"(distinct_on: [{name}_select_column!], limit: Int, offset: Int,"
+            f" order_by: [{name}_order_by!], where: {name}_bool_exp)"
+        )
+
+    def hasura_aggregates(self, name: str, columns: Sequence[tuple[str, str]], where: str) -> None:
+        """`<name>_select_column`, `<name>_aggregate`, `<name>_aggregate_fields` with the
+        min/max and numeric aggregate types, and `<name>_aggregate_order_by`, over
+        (data type, GraphQL name) of the columns."""
+        gql_names = [gql for _, gql in columns]
+        values = gql_names
+        if not ENUM_KEYWORDS.isdisjoint(gql_names):  # not enum values: escaped (distinct names)
+            values = member_names(gql_names, as_is, keywords=ENUM_KEYWORDS, escape="{}_")
+        self.add(
+            "enum",
+            f"{name}_select_column",
+            f"Columns of {where}, for distinct_on and count.",
+            [
+                enum_value_line(v, None if v == gql else f"Column {graphql_string(gql)}.")
+                for v, gql in zip(values, gql_names, strict=True)
+            ]
+            or [enum_value_line("_EMPTY", "The relation has no columns.")],
+        )
+        comparable: list[tuple[str, str]] = []  # (GraphQL name, scalar)
+        numeric: list[tuple[str, str]] = []
+        for data_type, gql in columns:
+            kinds = self._aggregable.get(data_type)
+            if kinds is None:
+                pg = self.resolver.resolve(data_type)
+                plain = not pg.dims and pg.kind == "builtin"
+                kinds = self._aggregable[data_type] = (
+                    self.named(pg) if plain else "",
+                    plain and pg.family in COMPARABLE_FAMILIES,
+                    plain and pg.family in NUMERIC_FAMILIES,
+                )
+            if kinds[1]:
+                comparable.append((gql, kinds[0]))
+            if kinds[2]:
+                numeric.append((gql, kinds[0]))
+        aggregate = [
+            self.member(
+                "count",
+                "Int!",
+                f"(columns: [{name}_select_column!], distinct: Boolean)",
+                "Number of rows (with columns: of rows where they are not null).",
+            )
+        ]
+        order = [self.member("count", "order_by")]
+        if comparable:
+            for function in ("max", "min"):
+                self.add(
+                    "type",
+                    f"{name}_{function}_fields",
+                    f"The {function} of each comparable column of {where}.",
+                    [self.member(gql, scalar) for gql, scalar in comparable],
+                )
+                self.add(
+                    "input",
+                    f"{name}_{function}_order_by",
+                    f"Ordering by the {function} of columns of {where}.",
+                    [self.member(gql, "order_by") for gql, _ in comparable],
+                )
+                aggregate.append(self.member(function, f"{name}_{function}_fields"))
+                order.append(self.member(function, f"{name}_{function}_order_by"))
+        if numeric:
+            self.add(
+                "type",
+                f"{name}_sum_fields",
+                f"The sum of each numeric column of {where}.",
+                [self.member(gql, scalar) for gql, scalar in numeric],
+            )
+            aggregate.append(self.member("sum", f"{name}_sum_fields"))
+            statistics = ["".join(self.member(gql, "Float") for gql, _ in numeric)]  # one body for all
+            for function in STATISTICS:
+                self.add(
+                    "type",
+                    f"{name}_{function}_fields",
+                    f"The {function} of each numeric column of {where}.",
+                    statistics,
+                )
+                aggregate.append(self.member(function, f"{name}_{function}_fields"))
+        self.add("type", f"{name}_aggregate_fields", f"Aggregates over rows of {where}.", aggregate)
+        self.add(
+            "type",
+            f"{name}_aggregate",
+            f"Aggregated rows of {where}.",
+            [
+                self.member("aggregate", f"{name}_aggregate_fields"),
+                self.member("nodes", f"[{name}!]!"),
+            ],
+        )
+        self.add(
+            "input",
+            f"{name}_aggregate_order_by",
+            f"Ordering by aggregates of rows of {where}.",
+            order,
+        )
+
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
@@ -470,11 +729,11 @@ class _Renderer:
             self.row_lines(columns),
         )
         if self.hasura:
-            self.hasura_relation(
-                name,
-                [(c.name, c.data_type) for c in view.columns],
-                self.fields_of([c.name for c in view.columns]),
-                f"{view.schema}.{view.name}",
+            names = self.fields_of([c.name for c in view.columns])
+            where = f"{view.schema}.{view.name}"
+            self.hasura_relation(name, [(c.name, c.data_type) for c in view.columns], names, where)
+            self.hasura_aggregates(
+                name, [(c.data_type, n) for c, n in zip(view.columns, names, strict=True)], where
             )
 
     def composite(self, composite: CompositeType) -> None:
@@ -515,6 +774,13 @@ class _Renderer:
         self.add("input", name, description, lines)
 
     def enum(self, schema: str, name: str, labels: tuple[str, ...], comment: str | None) -> None:
+        if self.hasura:
+            # Hasura exposes a native enum as a scalar of its name (its GraphQL enums are
+            # enum tables'): the labels are its values, as strings.
+            doc = self.object_doc("enum", schema, name, comment)
+            listed = ", ".join(graphql_string(label) for label in labels)
+            self.add("scalar", self.names[(schema, name)], f"{doc} One of: {listed}." if labels else doc, [])
+            return
         values = member_names(labels, screaming_snake_case, digit_prefix="_", empty="EMPTY")
         lines = [
             enum_value_line(v, None if v == label else f"Label {graphql_string(label)}.")
@@ -623,24 +889,32 @@ class _Renderer:
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
             where = f"{relation.schema}.{relation.name}"
-            select_args = f"(limit: Int, offset: Int, order_by: [{name}_order_by!], where: {name}_bool_exp)"
+            select_args = self.select_arguments(name)
             query.add(name, select_args, f"[{name}!]!", f"Rows of {where}.")
+            query.add(
+                f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
+            )
             if not isinstance(relation, Table):
                 continue
             pk = relation.primary_key
             pk_args = ""
+            conflict = (
+                f", on_conflict: {name}_on_conflict"
+                if (relation.schema, relation.name) in self.upserts
+                else ""
+            )
             if pk is not None:
                 pk_args = self.pk_arguments[(relation.schema, relation.name)]
                 query.add(f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key.")
             mutation.add(
                 f"insert_{name}",
-                f"(objects: [{name}_insert_input!]!)",
+                f"(objects: [{name}_insert_input!]!{conflict})",
                 f"{name}_mutation_response",
                 f"Insert rows into {where}.",
             )
             mutation.add(
                 f"insert_{name}_one",
-                f"(object: {name}_insert_input!)",
+                f"(object: {name}_insert_input!{conflict})",
                 name,
                 f"Insert one row into {where}.",
             )
@@ -688,27 +962,85 @@ class _Renderer:
         """The callable functions, after the tables' and views' fields (whose names they
         do not take): STABLE and IMMUTABLE ones in Query, VOLATILE ones in Mutation."""
         taken = {*query.names, *mutation.names}
-        shapes = callable_functions(self.catalog, self.resolver)
+        shapes = [
+            shape
+            for shape in callable_functions(self.catalog, self.resolver)
+            if all(argument.name or argument.default is not None for _, argument in shape.inputs)
+        ]
+        if self.hasura:
+            # Hasura tracks only functions that return a table's or view's rows.
+            shapes = [shape for shape in shapes if self.returned_relation(shape) is not None]
         names = function_names(shapes, keep_case, escape="{}", taken=taken)
         for index, shape in enumerate(shapes):
             gql_name = names[index]
             if gql_name[0].isdigit():
                 gql_name = "_" + gql_name
-            arguments = self.function_arguments(shape)
-            returns = self.function_returns(shape, gql_name)
             doc = f"The function {shape.schema}.{shape.name}({shape.function.identity_arguments})."
+            if len(shape.named_inputs) < len(shape.inputs):
+                doc += " Its unnamed arguments take their defaults."
             if shape.function.comment:
                 doc += f" {shape.function.comment}"
             target = mutation if shape.function.volatility == "VOLATILE" else query
-            target.add(gql_name, arguments, returns, doc)
+            relation = self.returned_relation(shape) if self.hasura else None
+            if relation is None:
+                target.add(
+                    gql_name, self.function_arguments(shape), self.function_returns(shape, gql_name), doc
+                )
+                continue
+            # Hasura's shape: the arguments in one `args` input, and a SETOF function's
+            # rows selected as a table's (where, order_by, ...), with an aggregate beside.
+            arguments = self.hasura_function_args(shape, gql_name)
+            if not shape.returns_set:
+                target.add(gql_name, f"({arguments})" if arguments else "", relation, doc)
+                continue
+            select = self.select_arguments(relation)
+            arguments = f"({arguments}, {select[1:]}" if arguments else select
+            target.add(gql_name, arguments, f"[{relation}!]!", doc)
+            target.add(
+                f"{gql_name}_aggregate", arguments, f"{relation}_aggregate!", f"Aggregates over {gql_name}."
+            )
+
+    def returned_relation(self, shape: FunctionShape) -> str | None:
+        """The GraphQL type of the table or view whose rows `shape` returns (None: other)."""
+        if shape.return_type is None or shape.return_columns:
+            return None
+        pg = self.resolver.resolve(shape.return_type)
+        if pg.kind != "composite" or pg.dims:
+            return None
+        key = pg.key
+        if self.catalog.table(*key) is None and self.catalog.view(*key) is None:
+            return None
+        return self.names.get(key)
+
+    def hasura_function_args(self, shape: FunctionShape, gql_name: str) -> str:
+        """`args: <function>_args` (required when an argument is) and its input type; ''
+        for a function without named arguments."""
+        inputs = shape.named_inputs
+        if not inputs:
+            return ""
+        name = member_names([f"{gql_name}_args"], as_is, escape="{}", taken=set(self.definitions))[0]
+        names = self.fields_of([n for n, _ in inputs])
+        self.add(
+            "input",
+            name,
+            f"The arguments of {shape.schema}.{shape.name}.",
+            [
+                self.member(n, self.type_ref(a.data_type, a.default is not None, as_input=True))
+                for n, (_, a) in zip(names, inputs, strict=True)
+            ],
+        )
+        required = any(a.default is None for _, a in inputs)
+        return f"args: {name}{'!' if required else ''}"
 
     def function_arguments(self, shape: FunctionShape) -> str:
-        if not shape.inputs:
+        """The named arguments (a field's arguments are passed by name)."""
+        inputs = shape.named_inputs
+        if not inputs:
             return ""
-        names = self.fields_of([n for n, _ in shape.inputs])
+        names = self.fields_of([n for n, _ in inputs])
         parts = [
             f"{n}: {self.type_ref(argument.data_type, argument.default is not None, as_input=True)}"
-            for n, (_, argument) in zip(names, shape.inputs, strict=True)
+            for n, (_, argument) in zip(names, inputs, strict=True)
         ]
         return "(" + ", ".join(parts) + ")"
 
@@ -727,8 +1059,7 @@ class _Renderer:
             return f"[{result_name}!]!" if shape.returns_set else result_name
         data_type = shape.return_type or "void"
         if shape.returns_set:
-            pg = self.resolver.resolve(data_type)
-            return f"[{self.type_ref(data_type, pg.kind != 'composite')}]!"
+            return f"[{self.type_ref(data_type, result_nullable(shape, self.resolver))}]!"
         return self.type_ref(data_type, True)
 
     # ------------------------------------------------------------------ all
@@ -757,17 +1088,18 @@ class _Renderer:
             )
         if not query.lines:
             query.add("_empty", "", "Boolean", "The schema has no tables, views or functions.")
-        self.add("type", "Query", "Root of every query.", query.lines)
+        self.add("type", self.query_root, "Root of every query.", query.lines)
         if mutation.lines:
-            self.add("type", "Mutation", "Root of every mutation.", mutation.lines)
+            self.add("type", self.mutation_root, "Root of every mutation.", mutation.lines)
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
         # Scalars, enums, object types, inputs, each by name; the root types last.
         groups: dict[str, list[str]] = {"scalar": [], "enum": [], "type": [], "input": []}
         roots: list[str] = []
+        root_types = {self.query_root, self.mutation_root}
         for name, (kind, _, _) in self.definitions.items():
-            (roots if name in ROOT_TYPES else groups[kind]).append(name)
+            (roots if name in root_types else groups[kind]).append(name)
         ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)
         # (description literal or None, head, body): a scalar has no body; GraphQL has no
         # empty object or input types (a table without columns, an update input of a table
@@ -787,6 +1119,7 @@ class _Renderer:
             "types/graphql/schema.graphql.jinja2",
             definitions=laid_out,
             hasura=self.hasura,
+            mutation=self.mutation_root if mutation.lines else None,
         )
 
 

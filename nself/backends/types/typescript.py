@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +33,17 @@ from pglast import ast
 
 from nself.backends.types.common import (
     ColumnRules,
+    ForeignKeyGraph,
     FunctionShape,
     PgType,
     TypeResolver,
     callable_functions,
     member_names,
     named_type_objects,
+    result_nullable,
     screaming_snake_case,
     table_column_rules,
+    table_relations,
     type_names,
 )
 from nself.errors import OptionError
@@ -48,9 +51,8 @@ from nself.ir.model import (
     Catalog,
     Column,
     ForeignKey,
-    PrimaryKey,
+    FunctionArgument,
     Table,
-    UniqueConstraint,
     View,
     ViewColumn,
 )
@@ -177,6 +179,10 @@ FAMILY_TYPES: dict[str, str] = {
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 # A name that `member_names` keeps as it is (when no other member takes it).
 _PLAIN_MEMBER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+# What PostgREST passes a function's lone unnamed argument: the request body.
+_BODY_FAMILIES = frozenset({"json", "jsonb", "text"})
 
 
 def property_key(name: str) -> str:
@@ -480,34 +486,8 @@ class _Renderer:
             base = view_base(view, by_key, aggregates)
             if base is not None:
                 self.view_bases[(view.schema, view.name)] = base
-        # Each table's foreign keys (outgoing) and those pointing at it (incoming), with
-        # whether the key's columns are unique in their table (one-to-one): decided once per
-        # key, so relations stay linear in the size of the schema.
-        self.outgoing: dict[tuple[str, str], list[tuple[ForeignKey, bool]]] = {}
-        self.incoming: dict[tuple[str, str], list[tuple[Table, ForeignKey, bool]]] = {}
-        if self.with_relations or self.relationships:
-            unique_sets: dict[tuple[str, str], set[frozenset[str]]] = {}
-            for other in catalog.tables:
-                unique_sets[(other.schema, other.name)] = {
-                    frozenset(c.columns)
-                    for c in other.constraints
-                    if isinstance(c, (PrimaryKey, UniqueConstraint))
-                }
-            for index in catalog.indexes:
-                if index.unique and index.predicate is None and all(k.column for k in index.keys):
-                    unique_sets.setdefault((index.schema, index.table), set()).add(
-                        frozenset(k.column for k in index.keys if k.column)
-                    )
-            for other in catalog.tables:
-                key = (other.schema, other.name)
-                unique = unique_sets[key]
-                outgoing = self.outgoing[key] = []
-                for fk in other.foreign_keys:
-                    one_to_one = frozenset(fk.columns) in unique
-                    outgoing.append((fk, one_to_one))
-                    self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append(
-                        (other, fk, one_to_one)
-                    )
+        self.graph = ForeignKeyGraph(catalog)
+        self.outgoing = self.graph.outgoing
 
     # ------------------------------------------------------------------ types
 
@@ -630,9 +610,7 @@ class _Renderer:
                 if fk.ref_schema == table.schema
             ]
         if self.with_relations:
-            related = "".join(
-                [member_line(k, True, t) for k, t in self.related_fields(table, outgoing, nullable)]
-            )
+            related = "".join([member_line(k, True, t) for k, t in self.related_fields(table, nullable)])
             target.interfaces.append((None, f"{name}WithRelations = {name} & ", related))
         target.tables.append((property_key(table.name), name, relationships, True))
 
@@ -691,58 +669,46 @@ class _Renderer:
             self.json_list(fk.ref_columns),
         )
 
-    def related_fields(
-        self, table: Table, outgoing: Sequence[tuple[ForeignKey, bool]], nullable: Mapping[str, bool]
-    ) -> list[tuple[str, str]]:
-        """(key, type) of the rows reachable through foreign keys, named as PostgREST embeds
-        them: the related table's name as the database spells it, or the foreign key's name
-        when one table is reached twice or a column takes the name. To-one (this table's
-        keys, `outgoing`): the row, `| null` when a key column may be NULL (`nullable` tells
-        which); to-many (keys pointing here): an array, or the row `| null` when that key is
-        unique in its table."""
-        wanted: list[tuple[str, str, str]] = []  # (table name, foreign key name, type)
-        targets = [(fk.ref_schema, fk.ref_table) for fk, _ in outgoing]
-        for (fk, _), key in zip(outgoing, targets, strict=True):
-            target = self.names.get(key)
-            if target is None or key not in self.table_keys:
-                continue
-            may_be_null = any(nullable.get(column, True) for column in fk.columns)
-            name = fk.ref_table if targets.count(key) == 1 else fk.name
-            wanted.append((name, fk.name, f"{target} | null" if may_be_null else target))
-        incoming = [
-            i
-            for i in self.incoming.get((table.schema, table.name), [])
-            if (i[0].schema, i[0].name) in self.table_keys
-        ]
-        sources = [(o.schema, o.name) for o, _, _ in incoming]
-        for (other, fk, one_to_one), key in zip(incoming, sources, strict=True):
-            source = self.names[key]
-            name = other.name if sources.count(key) == 1 else fk.name
-            wanted.append((name, fk.name, f"{source} | null" if one_to_one else f"{source}[]"))
+    def related_fields(self, table: Table, nullable: Mapping[str, bool]) -> list[tuple[str, str]]:
+        """(key, type) of the rows reachable through foreign keys (common.table_relations):
+        to-one, the row, `| null` when it may be absent; to-many, an array."""
         result: list[tuple[str, str]] = []
-        taken = set(nullable)
-        for name, fk_name, text in wanted:
-            # The name PostgREST gives the embed, kept as the database spells it; the
-            # foreign key's name when that is taken (by a column or another embed).
-            for candidate in (name, fk_name):
-                if candidate not in taken:
-                    taken.add(candidate)
-                    result.append((property_key(candidate), text))
-                    break
+        for relation in table_relations(table, self.graph, nullable, self.table_keys.__contains__):
+            target = self.names[relation.target]
+            text = f"{target}[]" if relation.many else f"{target} | null" if relation.nullable else target
+            result.append((property_key(relation.name), text))
         return result
 
     # ------------------------------------------------------------------ other objects
 
+    def rpc_inputs(self, shape: FunctionShape) -> list[tuple[str, FunctionArgument]] | None:
+        """The arguments an rpc call passes, by name (None: PostgREST cannot call it).
+        PostgreSQL refuses a name for an unnamed argument (`arg1 => ...`): one with a
+        default takes it and is left out; a lone unnamed json, jsonb or text argument
+        receives the request's body (key `""`, as `supabase gen types` writes it); any
+        other unnamed argument leaves the function out."""
+        unnamed = [a for _, a in shape.inputs if not a.name]
+        if not unnamed:
+            return list(shape.inputs)
+        if len(shape.inputs) == 1 and self.resolver.resolve(unnamed[0].data_type).family in _BODY_FAMILIES:
+            return [("", unnamed[0])]
+        if any(a.default is None for a in unnamed):
+            return None
+        return list(shape.named_inputs)
+
     def functions(self, shapes: list[FunctionShape]) -> list[FunctionModel]:
         by_name: dict[str, FunctionModel] = {}
         for shape in shapes:
+            inputs = self.rpc_inputs(shape)
+            if inputs is None:
+                continue
             args = [
                 (
                     property_key(name),
                     argument.default is not None,
                     self.column_type(argument.data_type, False),
                 )
-                for name, argument in shape.inputs
+                for name, argument in inputs
             ]
             model = by_name.setdefault(shape.name, (property_key(shape.name), []))
             model[1].append((object_type(args), self.returns(shape), self.setof_options(shape)))
@@ -777,10 +743,13 @@ class _Renderer:
                 [(property_key(n), False, self.column_type(t, True)) for n, t in shape.return_columns]
             )
             return row + "[]" if shape.returns_set else row
-        text = self.column_type(shape.return_type or "void", False)
         if shape.returns_set:
+            # An element may be NULL where PostgreSQL allows it (`SETOF integer` yields
+            # NULLs, `SETOF users` a NULL row), as every language types it.
+            text = self.column_type(shape.return_type or "void", result_nullable(shape, self.resolver))
             wrapped = f"({text})" if " " in text else text
             return wrapped + "[]"
+        text = self.column_type(shape.return_type or "void", False)
         if text in ("undefined", "unknown"):
             return text
         return f"{text} | null"

@@ -19,6 +19,8 @@ from graphql import (
     GraphQLSchema,
     build_schema,
     graphql_sync,
+    parse,
+    validate,
     validate_schema,
 )
 from graphql.utilities import coerce_input_value
@@ -102,7 +104,7 @@ def test_plain_mode_types(rich: Catalog) -> None:
     assert str(schema.get_type("AllTypesInsertInput").fields["c_composite"].type) == "MoneyAmountInput"  # type: ignore[union-attr]
     query = schema.query_type
     assert query is not None
-    assert str(query.fields["search_users"].type) == "[Users!]!"
+    assert str(query.fields["search_users"].type) == "[Users]!"  # SETOF users may yield a NULL row
     assert set(query.fields["search_users"].args) == {"query", "max_rows"}
     assert str(query.fields["user_stats"].type) == "[UserStatsResult!]!"
     assert "add_tag" in query.fields and "add_tag_2" in query.fields  # overloads
@@ -142,6 +144,148 @@ def test_hasura_mode_types(rich: Catalog) -> None:
         "delete_users_by_pk",
     } <= set(mutation.fields)
     assert str(query.fields["users_by_pk"].args["id"].type) == "bigint!"
+
+
+def validation_errors(schema: GraphQLSchema, document: str) -> list[str]:
+    return [e.message for e in validate(schema, parse(document))]
+
+
+# Queries as Hasura's documentation writes them (hasura.io/docs/latest/queries/postgres/:
+# filtering with _and and relationships, nested object and array relationships,
+# distinct_on, order_by on a relationship's aggregate, aggregation queries), over
+# rich_schema.sql: public.class.teacher_id and auth.users.user_id reference public.users.
+HASURA_QUERIES = [
+    """query {
+      users(
+        where: {_and: [{email: {_ilike: "%a%"}}, {class: {teacher_id: {_is_null: false}}}]}
+        order_by: [{created_at: desc_nulls_last}, {class_aggregate: {count: desc}}]
+        distinct_on: [email]
+        limit: 10
+      ) {
+        id email
+        class(where: {id: {_gt: 1}}, order_by: {id: asc}) { id users { email } }
+        class_aggregate { aggregate { count max { id } } }
+        users { status }
+      }
+    }""",
+    """query {
+      users_aggregate(where: {score: {_gte: 1}, roles: {_contains: ["admin"]}}) {
+        aggregate { count(columns: [email], distinct: true) sum { score } avg { score } max { created_at } }
+        nodes { id class_aggregate { aggregate { count } } }
+      }
+    }""",
+    # the docs' distinct_on example: one row per value, the first of each by order_by
+    """query {
+      users(distinct_on: [access], order_by: [{access: asc}, {score: desc}]) { id access score }
+    }""",
+    """query Active($status: auth_status) {
+      auth_users(where: {status: {_eq: $status}, users: {email: {_eq: "x"}}}, order_by: {users: {email: asc}}) {
+        status users { id }
+      }
+      users_by_pk(id: 1) { email }
+    }""",
+    """mutation {
+      insert_users_one(object: {email: "a@x"}) { id }
+      update_users(where: {id: {_eq: 1}}, _set: {score: 2}) {
+        affected_rows returning { class_aggregate { aggregate { count } } }
+      }
+      delete_class(where: {users: {id: {_eq: 1}}}) { affected_rows }
+    }""",
+    # an upsert, as Hasura's docs write one: on a key constraint, updating some columns
+    """mutation {
+      insert_users(
+        objects: [{email: "a@x", score: 1}]
+        on_conflict: {constraint: users_pkey, update_columns: [score, email], where: {score: {_lt: 5}}}
+      ) { affected_rows }
+      insert_users_one(object: {email: "b@x"}, on_conflict: {constraint: users_pkey}) { id }
+    }""",
+]
+
+# Each must be refused: a column that is not there, a distinct_on value that is not a
+# column, sum over a text column, a filter on a relationship the table does not have.
+HASURA_REFUSED = [
+    "{ users { nope } }",
+    "{ users(distinct_on: [nope]) { id } }",
+    "{ users_aggregate { aggregate { sum { email } } } }",
+    "{ class(where: {class: {id: {_eq: 1}}}) { id } }",
+    "{ users { class { teacher } } }",
+    "mutation { insert_users(objects: [], on_conflict: {constraint: nope}) { affected_rows } }",
+]
+
+
+def test_hasura_queries_validate_against_the_schema(rich: Catalog) -> None:
+    """graphql-core's validate: queries written as Hasura users write them (relationships,
+    aggregates, where, order_by, distinct_on) are valid; wrong ones are not."""
+    schema = built(rich, {"with_hasura": True})
+    assert schema.query_type is not None and schema.query_type.name == "query_root"
+    assert schema.mutation_type is not None and schema.mutation_type.name == "mutation_root"
+    for document in HASURA_QUERIES:
+        assert validation_errors(schema, document) == [], document
+    for document in HASURA_REFUSED:
+        assert validation_errors(schema, document), document
+    # A native enum is a scalar named after it, as Hasura exposes it.
+    assert str(schema.get_type("auth_status")) == "auth_status" and not isinstance(
+        schema.get_type("auth_status"), GraphQLEnumType
+    )
+
+
+def test_plain_schema_has_relation_fields(rich: Catalog) -> None:
+    schema = built(rich, {})
+    document = """{
+      users(limit: 5) { id class(limit: 2) { id users { email } } users { status } }
+      class { users { id } }
+    }"""
+    assert validation_errors(schema, document) == []
+    users = schema.get_type("Users")
+    assert isinstance(users, GraphQLObjectType)
+    assert (
+        str(users.fields["class"].type) == "[Class!]!" and str(users.fields["users"].type) == "[AuthUsers!]!"
+    )
+    klass = schema.get_type("Class")
+    assert isinstance(klass, GraphQLObjectType)
+    assert str(klass.fields["users"].type) == "Users"  # teacher_id may be NULL
+    auth_users = schema.get_type("AuthUsers")
+    assert isinstance(auth_users, GraphQLObjectType) and str(auth_users.fields["users"].type) == "Users!"
+
+
+def test_functions_take_named_arguments_and_setof_elements_may_be_null(functions_catalog: Catalog) -> None:
+    """functions_schema.sql: shout(text, suffix text) has an unnamed argument without a
+    default, which a call by name cannot pass (PostgreSQL refuses `arg1 => ...`): left
+    out; SETOF integer and SETOF people may yield NULL elements, TABLE rows may not."""
+    schema = built(functions_catalog, {})
+    query = schema.query_type
+    assert query is not None
+    assert "shout" not in query.fields
+    assert all("arg1" not in f.args for f in query.fields.values())
+    assert str(query.fields["maybe_numbers"].type) == "[Int]!"
+    assert str(query.fields["people_named"].type) == "[People]!"
+    assert set(query.fields["people_named"].args) == {"pattern", "max_rows"}
+    assert str(query.fields["stats"].type) == "[StatsResult!]!"
+
+
+def test_hasura_functions_take_args_and_select_like_tables(functions_catalog: Catalog, rich: Catalog) -> None:
+    """As Hasura tracks functions: only those returning a table's or view's rows, their
+    arguments in one `args` input, a SETOF function's rows filtered, sorted and aggregated
+    as the table's (a NULL row reaches a client as a row of NULLs: the elements are the
+    table's type)."""
+    schema = built(functions_catalog, {"with_hasura": True})
+    query = schema.query_type
+    assert query is not None
+    functions = {"people_named", "people_named_aggregate", "maybe_numbers", "stats", "shout", "one"}
+    assert functions & set(query.fields) == {"people_named", "people_named_aggregate"}
+    assert str(query.fields["people_named"].type) == "[people!]!"
+    assert str(query.fields["people_named"].args["args"].type) == "people_named_args!"
+    assert input_fields(schema, "people_named_args") == {"pattern": "String!", "max_rows": "Int"}
+    document = """{
+      people_named(args: {pattern: "A%"}, where: {tags: {_contains: ["a"]}}, order_by: {name: asc}, limit: 1) { id name }
+      people_named_aggregate(args: {pattern: "%", max_rows: 5}) { aggregate { count max { id } } }
+    }"""
+    assert validation_errors(schema, document) == []
+    assert validation_errors(schema, '{ people_named(pattern: "A%") { id } }')  # not Hasura's shape
+    rich_schema = built(rich, {"with_hasura": True})
+    assert (
+        validation_errors(rich_schema, '{ search_users(args: {query: "%a%"}) { email class { id } } }') == []
+    )
 
 
 def input_fields(schema: GraphQLSchema, name: str) -> dict[str, str]:

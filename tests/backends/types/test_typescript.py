@@ -109,7 +109,7 @@ def test_insert_and_update_optionality(rich: Catalog) -> None:
 def test_functions(rich: Catalog) -> None:
     text = render_typescript(rich, {})
     assert (
-        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: Users[]; SetofOptions: "
+        "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: (Users | null)[]; SetofOptions: "
         '{ from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };' in text
     )
     assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }" in text
@@ -117,6 +117,30 @@ def test_functions(rich: Catalog) -> None:
     assert "{ Args: { nums: (number | null)[]; }; Returns: number | null; };" in text
     assert '"Last Seen": string | null; }[]' in text
     assert "set_created" not in text  # trigger functions are not callable
+
+
+def test_rpc_arguments_are_the_named_ones(functions_catalog: Catalog, tmp_path: Path) -> None:
+    """PostgreSQL refuses a name for an unnamed argument (`arg1 => ...`), and PostgREST
+    calls by name: shout(text, suffix text) cannot be called and is left out; an unnamed
+    argument with a default takes it; a lone unnamed json/jsonb/text argument receives the
+    request body (key "", as supabase gen types writes it)."""
+    from nself.frontends.sql import compile_migrations
+
+    text = render_typescript(functions_catalog, {})
+    assert "shout" not in text and "arg1" not in text
+    assert "people_named:\n        { Args: { pattern: string; max_rows?: number; }; Returns: (People | null)[];" in text
+    assert "maybe_numbers:\n        { Args: { n: number; }; Returns: (number | null)[]; };" in text
+    script = tmp_path / "rpc.sql"
+    script.write_text(
+        "CREATE FUNCTION public.echo(jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT $1 $$;\n"
+        "CREATE FUNCTION public.greet(text DEFAULT 'hi', who text DEFAULT 'you') RETURNS text"
+        " LANGUAGE sql AS $$ SELECT $1 || who $$;\n"
+        "CREATE FUNCTION public.pair(integer, integer) RETURNS integer LANGUAGE sql AS $$ SELECT $1 + $2 $$;\n"
+    )
+    text = render_typescript(compile_migrations(script, None), {})
+    assert 'echo:\n        { Args: { "": Json; }; Returns: Json | null; };' in text
+    assert "greet:\n        { Args: { who?: string; }; Returns: string | null; };" in text
+    assert "pair" not in text
 
 
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
@@ -444,16 +468,48 @@ def client_modules() -> Path:
     return modules
 
 
+SUPABASE_EXAMPLES = ("todo-list", "user-management", "slack-clone")
+
+
+def supabase_catalogs(corpus: Path, tmp_path: Path) -> dict[str, Catalog]:
+    """Each corpus Supabase example, and supabase_project.sql (rpc arguments with DEFAULT
+    NULL), as a user's `nself types` reads them: `supabase/migrations` compiled by the sql
+    frontend on the Supabase base, the platform's own objects left out (auth.users stays:
+    the projects' keys reference it)."""
+    from nself.frontends.sql import compile_migrations
+    from nself.platforms import platform_named
+    from nself.runtime.sources import strip_platform
+
+    own = tmp_path / "own" / "supabase" / "migrations"
+    own.mkdir(parents=True)
+    (own / "20240101000000_init.sql").write_text((HERE / "supabase_project.sql").read_text(encoding="utf-8"))
+    folders = {
+        n.replace("-", "_"): corpus / "supabase-examples" / n / "supabase" / "migrations"
+        for n in SUPABASE_EXAMPLES
+    }
+    folders["supabase_project"] = own
+    supabase = platform_named("supabase")
+    return {name: strip_platform(compile_migrations(folder), supabase) for name, folder in folders.items()}
+
+
 @pytest.mark.oracle
 def test_the_real_clients_type_every_query(
-    rich: Catalog, corpus_catalogs: CorpusCatalogs, types_databases: SessionDatabases, tmp_path: Path
+    rich: Catalog,
+    corpus_catalogs: CorpusCatalogs,
+    corpus: Path,
+    types_databases: SessionDatabases,
+    tmp_path: Path,
 ) -> None:
     """One tsc run over every usage file in clients/, each against its schema's output
-    (supabase and kysely flavors), with the real supabase-js and kysely typings."""
+    (supabase and kysely flavors), with the real supabase-js and kysely typings: the
+    schemas of this folder, pagila, and the Supabase projects (the corpus examples and
+    supabase_project.sql: selects, embeds beside auth.users keys, rpc with optional
+    arguments)."""
     modules = client_modules()
     url = types_databases.new("types_clients")
     run_sql(url, (HERE / "client_schema.sql").read_text(encoding="utf-8"))
     catalogs = {"client": introspect(url), "pagila": corpus_catalogs.get("pagila"), "rich": rich}
+    catalogs.update(supabase_catalogs(corpus, tmp_path))
     (tmp_path / "node_modules").symlink_to(modules, target_is_directory=True)
     files = []
     for usage in sorted(CLIENTS.glob("*.ts")):

@@ -41,15 +41,15 @@ async function run(): Promise<void> {
   await supabase.schema("crm").from("people").insert({ id: 3, email: "a@b" });
   const insert: TablesInsert<"teams"> = { name: "t", budget: 1.5 };
   const update: TablesUpdate<{ schema: "crm" }, "people"> = { email: "x" };
-  // rpc: a setof function typed as its table's rows, a scalar, another schema.
+  // rpc: a setof function typed as its table's rows (a row may be NULL), a scalar, another schema.
   const inTeam = await supabase.rpc("people_in", { team: 1 });
-  exactly<typeof inTeam.data, Tables<"people">[] | null>(true);
-  const firstName: string | undefined = inTeam.data?.[0]["Full Name"];
+  exactly<typeof inTeam.data, (Tables<"people"> | null)[] | null>(true);
+  const firstName: string | undefined = inTeam.data?.[0]?.["Full Name"];
   const count = await supabase.rpc("count_people", { mood: "sad" });
   exactly<typeof count.data, number | null>(true);
   const total: number | null | undefined = count.data;
   const crmNotes = await supabase.schema("crm").rpc("notes_of", { person: 1 });
-  const body: string | undefined = crmNotes.data?.[0].body;
+  const body: string | undefined = crmNotes.data?.[0]?.body;
   const labels: readonly ("happy" | "sad" | "Very Happy")[] = Constants.public.Enums.mood;
 
   // @ts-expect-error: full_label is a generated column

@@ -38,7 +38,7 @@ async function run(): Promise<void> {
   const insert: TablesInsert<"rental"> = { rental_date: "2024-01-01", inventory_id: 1, customer_id: 1, staff_id: 1 };
   await supabase.from("rental").insert(insert);
   const rewards = await supabase.rpc("rewards_report", { min_monthly_purchases: 1, min_dollar_amount_purchased: 2.5 });
-  exactly<typeof rewards.data, Tables<"customer">[] | null>(true);
+  exactly<typeof rewards.data, (Tables<"customer"> | null)[] | null>(true);
   const inStock = await supabase.rpc("inventory_in_stock", { p_inventory_id: 1 });
   exactly<typeof inStock.data, boolean | null>(true);
   const ratings: readonly Enums<"mpaa_rating">[] = Constants.public.Enums.mpaa_rating;

@@ -30,7 +30,7 @@ async function run(): Promise<void> {
   const insert: TablesInsert<"all_types"> = { c_smallint: 1, c_integer: 2, c_bigint: 3 };
   await supabase.from("all_types").insert([insert]);
   const found = await supabase.rpc("search_users", { query: "%a%" });
-  exactly<typeof found.data, Tables<"users">[] | null>(true);
+  exactly<typeof found.data, (Tables<"users"> | null)[] | null>(true);
   const stats = await supabase.rpc("user_stats", { since: "2024-01-01" });
   exactly<typeof stats.data, { access: Enums<"access"> | null; total: number | null; "Last Seen": string | null }[] | null>(true);
   await supabase.schema("auth").rpc("uid");

@@ -630,7 +630,7 @@ export type Database = {
         | { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }
         | { Args: { tags: (string | null)[]; tag: string; }; Returns: { result: (string | null)[] | null; size: number | null; }; };
       search_users:
-        { Args: { query: string; max_rows?: number; }; Returns: Users[]; SetofOptions: { from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };
+        { Args: { query: string; max_rows?: number; }; Returns: (Users | null)[]; SetofOptions: { from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };
       sum_ints:
         { Args: { nums: (number | null)[]; }; Returns: number | null; };
       touch:
