@@ -31,8 +31,6 @@ from nself.frontends.sql_state import (
     handles,
     names_of,
     qualified,
-    quote_ident,
-    quote_literal,
     regclass_text,
     replaced,
 )
@@ -70,6 +68,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import quote_ident, quote_literal, quote_literal_escaped
 
 # --------------------------------------------------------------------------- session
 
@@ -986,7 +985,7 @@ def define_aggregate(state: State, stmt: Any) -> None:
         elif key in ("stype", "mstype"):
             text = canon.data_type(state, arg)
         elif key in ("initcond", "minitcond"):
-            text = quote_literal(str(getattr(arg, "sval", getattr(arg, "ival", ""))))
+            text = quote_literal_escaped(str(getattr(arg, "sval", getattr(arg, "ival", ""))))
         elif key == "sortop":
             op = names_of(arg)
             text = f"OPERATOR({quote_ident(op[-2]) if len(op) > 1 else 'pg_catalog'}.{op[-1]})"

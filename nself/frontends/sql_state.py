@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pglast import ast, keywords
+from pglast import ast
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
@@ -40,6 +40,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import qualified_name, quote_ident, quote_literal
 from nself.ir.types import collapse_array_dims
 
 NodeT = TypeVar("NodeT", bound=ast.Node)
@@ -477,34 +478,9 @@ def qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def quote_ident(name: str) -> str:
-    """PostgreSQL's quote_identifier: quote unless all lower-case letters, digits and
-    underscores (not leading digit) and not a keyword other than an unreserved one."""
-    safe = bool(name) and (name[0].islower() or name[0] == "_") and name.isascii()
-    safe = safe and all(ch.islower() or ch.isdigit() or ch == "_" for ch in name)
-    if safe and name in _QUOTED_KEYWORDS:
-        safe = False
-    if safe:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-# The keywords quote_ident quotes: all but the unreserved ones.
-_QUOTED_KEYWORDS = frozenset(
-    (keywords.RESERVED_KEYWORDS | keywords.COL_NAME_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
-    - keywords.UNRESERVED_KEYWORDS
-)
-
-
-def quote_literal(text: str) -> str:
-    if "\\" in text:
-        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-    return "'" + text.replace("'", "''") + "'"
-
-
 def regclass_text(schema: str, name: str) -> str:
     """How `'schema.name'::regclass` prints with search_path = pg_catalog."""
-    return quote_literal(f"{quote_ident(schema)}.{quote_ident(name)}") + "::regclass"
+    return quote_literal(qualified_name(schema, name)) + "::regclass"
 
 
 def names_of(nodes: Iterable[Any] | None) -> list[str]:
