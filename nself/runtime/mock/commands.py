@@ -11,7 +11,8 @@ from nself.frontends.live import introspect
 from nself.runtime.local import database_url
 from nself.runtime.mock.executor import Confirm, Progress, TableResult, generate_mock, preview_rows
 from nself.runtime.mock.project import CONFIG_NAME, load_config, mock_dir, read_seed, write_seed
-from nself.runtime.project import Environment, Project, guard_destructive
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project
 
 
 def init_mock(project: Project, environment: Environment, *, seed: int = 42, force: bool = False) -> list[Path]:
@@ -48,7 +49,7 @@ def generate(
 ) -> list[TableResult]:
     """Empty and fill the tables; `confirm` is asked before tables that reference them are
     emptied as well (refused without it)."""
-    guard_destructive(environment, "generate mock data")
+    refuse_production(project, environment, "generate mock data")
     url = database_url(project, environment)
     catalog = introspect(url)
     return generate_mock(
