@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pglast import ast
@@ -43,6 +43,7 @@ from nself.frontends.sql_tables import (
     mentions,
     remove_column,
 )
+from nself.frontends.sql_tree import walk
 from nself.ir.model import (
     CheckConstraint,
     Collation,
@@ -478,7 +479,7 @@ def _rename_relation_in_views(state: State, schema: str, old: str, new: str) -> 
         view = state.builder.get(View, *view_key)
         if source is None or view is None or (schema, new) not in reads:
             continue
-        for node in _walk(source.node):
+        for node in walk(source.node):
             if isinstance(node, ast.RangeVar) and node.relname == old and node.schemaname in (None, schema):
                 node.relname = new
             elif isinstance(node, ast.ColumnRef) and node.fields and len(node.fields) >= 2:
@@ -1874,7 +1875,7 @@ def rename_column(state: State, stmt: Any) -> None:
 def rename_column_refs(node: Any, old: str, new: str) -> Any:
     """A copy of an expression (or CREATE INDEX) tree with column `old` called `new`."""
     node = copy.deepcopy(node)
-    for ref in _walk(node):
+    for ref in walk(node):
         if isinstance(ref, ast.ColumnRef) and ref.fields:
             last = ref.fields[-1]
             if isinstance(last, ast.String) and last.sval == old:
@@ -1882,17 +1883,6 @@ def rename_column_refs(node: Any, old: str, new: str) -> Any:
         elif isinstance(ref, ast.IndexElem) and ref.name == old:
             ref.name = new
     return node
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Node):
-            yield n
-            stack.extend(getattr(n, attr) for attr in n)
-        elif isinstance(n, tuple):
-            stack.extend(n)
 
 
 def _rederive_index(state: State, index: Index, source: Any, types: dict[str, str]) -> None:

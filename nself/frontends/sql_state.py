@@ -19,6 +19,7 @@ from pglast import ast
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
+from nself.frontends.sql_pg15 import Positions
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
     Catalog,
@@ -146,7 +147,8 @@ class State:
     file: str = "<input>"
     text: str = ""
     line_offset: int = 0
-    stmt_location: int = 0
+    stmt_location: int = 0  # in the text as parsed, like every node's location
+    pg15: Positions = field(default_factory=Positions)  # the parsed text's offsets in `text`
     # names PostgreSQL keeps outside the IR
     constraint_names: Counter[tuple[str, str]] = field(default_factory=Counter)
     constraint_indexes: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -196,7 +198,7 @@ class State:
 
     def position(self, location: int | None = None) -> tuple[int, int]:
         offset = self.stmt_location if location is None or location < 0 else location
-        line, col = position_of(self.text, offset)
+        line, col = position_of(self.text, self.pg15.source_offset(offset))
         return line + self.line_offset, col
 
     def error(self, message: str, location: int | None = None) -> SourceError:

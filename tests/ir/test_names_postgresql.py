@@ -4,7 +4,6 @@ knows and for names that are easy to get wrong, and both literal forms."""
 from __future__ import annotations
 
 import psycopg
-import pytest
 
 from nself.ir.names import (
     PG15_QUOTED_KEYWORDS,
@@ -13,7 +12,6 @@ from nself.ir.names import (
     quote_literal,
     quote_literal_escaped,
 )
-from nself.runtime.cluster import LocalCluster
 
 TRICKY = [
     "",
@@ -57,23 +55,15 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(pg_cluster: LocalCluster) -> psycopg.Connection[tuple[object, ...]]:
-    conn = psycopg.connect(pg_cluster.url(), autocommit=True)
-    version = conn.execute("SHOW server_version_num").fetchone()
-    assert version is not None and str(version[0]).startswith("15"), version
-    return conn
-
-
-def test_the_keyword_list_is_postgresql_15s(server: psycopg.Connection[tuple[object, ...]]) -> None:
-    rows = server.execute("SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'").fetchall()
+def test_the_keyword_list_is_postgresql_15s(pg15_connection: psycopg.Connection[tuple[object, ...]]) -> None:
+    rows = pg15_connection.execute("SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'").fetchall()
     assert {str(r[0]) for r in rows} == PG15_QUOTED_KEYWORDS
 
 
-def test_quote_ident_as_postgresql_15(server: psycopg.Connection[tuple[object, ...]]) -> None:
-    keywords = [str(r[0]) for r in server.execute("SELECT word FROM pg_get_keywords()").fetchall()]
+def test_quote_ident_as_postgresql_15(pg15_connection: psycopg.Connection[tuple[object, ...]]) -> None:
+    keywords = [str(r[0]) for r in pg15_connection.execute("SELECT word FROM pg_get_keywords()").fetchall()]
     names = [*keywords, *(k.upper() for k in keywords), *(k + "_" for k in keywords), *TRICKY]
-    rows = server.execute(
+    rows = pg15_connection.execute(
         "SELECT n, quote_ident(n), quote_ident(n) || '.' || quote_ident(n || 's') FROM unnest(%s::text[]) n",
         (names,),
     ).fetchall()
@@ -86,31 +76,35 @@ def test_quote_ident_as_postgresql_15(server: psycopg.Connection[tuple[object, .
     assert wrong == []
 
 
-def test_quote_ident_always_quotes(server: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_quote_ident_always_quotes(pg15_connection: psycopg.Connection[tuple[object, ...]]) -> None:
     for name in TRICKY:
         quoted = quote_ident(name, always=True)
         assert quoted.startswith('"')
         if 0 < len(name.encode()) <= 63:  # empty is an error; longer ones are truncated
-            row = server.execute(f"SELECT 1 AS {quoted}").description
+            row = pg15_connection.execute(f"SELECT 1 AS {quoted}").description
             assert row is not None and row[0].name == name
     assert qualified_name("public", "film", always=True) == '"public"."film"'
 
 
-def test_literals_as_postgresql_writes_them(server: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_literals_as_postgresql_writes_them(pg15_connection: psycopg.Connection[tuple[object, ...]]) -> None:
     texts = ["", "plain", "it's", "a\\b", "'\\'", "é\n\t", "$$", "\\x00"]
-    rows = server.execute("SELECT t, quote_literal(t) FROM unnest(%s::text[]) t", (texts,)).fetchall()
+    rows = pg15_connection.execute(
+        "SELECT t, quote_literal(t) FROM unnest(%s::text[]) t", (texts,)
+    ).fetchall()
     assert [(t, quote_literal_escaped(str(t))) for t, _ in rows] == rows
-    with server.transaction():
+    with pg15_connection.transaction():
         # pg_get_expr (what the IR holds) prints constants in the plain form
         columns = ", ".join(f"c{i} text DEFAULT {quote_literal(t)}" for i, t in enumerate(texts))
-        server.execute(f"CREATE TEMP TABLE literals ({columns})".encode())
-        printed = server.execute(
+        pg15_connection.execute(f"CREATE TEMP TABLE literals ({columns})".encode())
+        printed = pg15_connection.execute(
             "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef "
             "WHERE adrelid = 'pg_temp.literals'::regclass ORDER BY adnum"
         ).fetchall()
         assert [str(r[0]) for r in printed] == [quote_literal(t) + "::text" for t in texts]
         # and both forms read back as the text
         for t in texts:
-            row = server.execute(f"SELECT {quote_literal(t)}, {quote_literal_escaped(t)}".encode()).fetchone()
+            row = pg15_connection.execute(
+                f"SELECT {quote_literal(t)}, {quote_literal_escaped(t)}".encode()
+            ).fetchone()
             assert row == (t, t)
-        server.execute("DROP TABLE pg_temp.literals")
+        pg15_connection.execute("DROP TABLE pg_temp.literals")
