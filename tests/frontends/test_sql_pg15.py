@@ -43,6 +43,7 @@ ACCEPTED = [
     "create function f() returns int language sql begin atomic select 1; end",
     "create table t (system_user int); create index i on t (system_user)",
     "create table t (a int); create view v as select a from t where a = any (array[1])",
+    "do $$ begin create table t (system_user int); exception when duplicate_table then null; end $$",
 ]
 REFUSED = [
     "create table t (a int default 0x1F)",
@@ -71,6 +72,7 @@ REFUSED = [
     "create table t (a int, constraint c not null a)",
     "create table t (a int); alter table t alter constraint c inherit",
     "create table t (a int); update t set a = 1 returning with (old as o) o.a",
+    "do $$ begin create table t (a int generated always as (1)); exception when duplicate_table then null; end $$",
 ]
 
 
