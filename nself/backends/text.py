@@ -49,7 +49,9 @@ def render_text(catalog: Catalog) -> str:
         lines.append("extensions")
         for e in catalog.extensions:
             version = f" {e.version}" if e.version else ""
-            lines.append(f"  {readable_ident(e.name)}{version} in {readable_ident(e.schema)}{_comment(e.comment)}")
+            lines.append(
+                f"  {readable_ident(e.name)}{version} in {readable_ident(e.schema)}{_comment(e.comment)}"
+            )
         lines.append("")
     for schema in schema_names:
         lines.append(f"schema {readable_ident(schema)}{_comment(comments.get(schema))}")
@@ -66,7 +68,9 @@ def render_text(catalog: Catalog) -> str:
 def _publication(publication: Publication) -> list[str]:
     publishes = ", ".join(publication.publish) or "nothing"
     root = ", via partition root" if publication.via_partition_root else ""
-    lines = [f"publication {readable_ident(publication.name)} ({publishes}{root}){_comment(publication.comment)}"]
+    lines = [
+        f"publication {readable_ident(publication.name)} ({publishes}{root}){_comment(publication.comment)}"
+    ]
     if publication.all_tables:
         lines.append("  all tables")
     for t in publication.tables:
@@ -110,12 +114,18 @@ def _schema_body(catalog: Catalog, schema: str, by_table: TableObjects) -> list[
     for composite in (c for c in catalog.composite_types if c.schema == schema):
         block = [f"  type {_qn(composite.schema, composite.name)}{_comment(composite.comment)}"]
         width = max((len(readable_ident(a.name)) for a in composite.attributes), default=0)
-        block.extend(f"    {readable_ident(a.name).ljust(width)}  {a.data_type}" for a in composite.attributes)
+        block.extend(
+            f"    {readable_ident(a.name).ljust(width)}  {a.data_type}" for a in composite.attributes
+        )
         blocks.append(block)
     for rng in (r for r in catalog.range_types if r.schema == schema):
         blocks.append([f"  range {_qn(rng.schema, rng.name)} of {rng.subtype}{_comment(rng.comment)}"])
     for seq in (s for s in catalog.sequences if s.schema == schema):
-        owned = f" owned by {readable_ident(seq.owned_by[0])}.{readable_ident(seq.owned_by[1])}" if seq.owned_by else ""
+        owned = (
+            f" owned by {readable_ident(seq.owned_by[0])}.{readable_ident(seq.owned_by[1])}"
+            if seq.owned_by
+            else ""
+        )
         blocks.append(
             [f"  sequence {_qn(seq.schema, seq.name)} {seq.data_type}{owned}{_comment(seq.comment)}"]
         )
@@ -200,7 +210,11 @@ def _table(by_table: TableObjects, table: Table) -> list[str]:
             f"{_qn(trigger.function_schema, trigger.function)}(){state}{_comment(trigger.comment)}"
         )
     if table.replica_identity != "DEFAULT":
-        index = f" ({readable_ident(table.replica_identity_index or '')})" if table.replica_identity == "INDEX" else ""
+        index = (
+            f" ({readable_ident(table.replica_identity_index or '')})"
+            if table.replica_identity == "INDEX"
+            else ""
+        )
         lines.append(f"    replica identity {table.replica_identity.lower()}{index}")
     if table.rls_enabled:
         lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
@@ -250,7 +264,8 @@ def _constraint(c: Constraint) -> str:
 
 def _index(index: Index) -> str:
     keys = ", ".join(
-        (readable_ident(k.column) if k.column is not None else f"({k.expression})") + (" desc" if k.descending else "")
+        (readable_ident(k.column) if k.column is not None else f"({k.expression})")
+        + (" desc" if k.descending else "")
         for k in index.keys
     )
     text = f"{'unique ' if index.unique else ''}index {readable_ident(index.name)}"
@@ -268,7 +283,12 @@ def _view(by_table: TableObjects, view: View) -> list[str]:
     kind = "materialized view" if view.materialized else "view"
     lines = [f"  {kind} {_qn(view.schema, view.name)}{_comment(view.comment)}"]
     rows = [
-        [readable_ident(c.name), c.data_type, "not null" if c.not_null else "null", _comment(c.comment).strip()]
+        [
+            readable_ident(c.name),
+            c.data_type,
+            "not null" if c.not_null else "null",
+            _comment(c.comment).strip(),
+        ]
         for c in view.columns
     ]
     lines.extend(_aligned(rows, "    "))
