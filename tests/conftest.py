@@ -46,6 +46,16 @@ def pg_cluster() -> Iterator[LocalCluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def pg15_connection(pg_cluster: LocalCluster) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """An autocommit connection to the session's cluster, which must be PostgreSQL 15: the
+    oracle tests that compare nself with PostgreSQL's own answers (quoting, grammar) use it."""
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        version = conn.execute("SHOW server_version_num").fetchone()
+        assert version is not None and str(version[0]).startswith("15"), version
+        yield conn
+
+
 NewDatabase = Callable[..., str]
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from nself.ir import Catalog
 from nself.ir import model as m
+from nself.ir.names import qualified_name, quote_literal
 
 __all__ = ["losses", "render"]
 
@@ -294,20 +295,10 @@ def _serial_type(
     sequence = owned.get((table.schema, table.name, column.name))
     if sequence is None or column.identity is not None:
         return None
-    regclass = f"{_qident(sequence.schema)}.{_qident(sequence.name)}"
-    expected = "nextval('" + regclass.replace("'", "''") + "'::regclass)"
+    expected = f"nextval({quote_literal(qualified_name(sequence.schema, sequence.name))}::regclass)"
     if column.default != expected:
         return None
     return {"integer": "serial", "smallint": "smallserial", "bigint": "bigserial"}.get(column.data_type)
-
-
-def _qident(text: str) -> str:
-    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
-    reserved = set(RESERVED_KEYWORDS) | set(COL_NAME_KEYWORDS) | set(TYPE_FUNC_NAME_KEYWORDS)
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", text) and text not in reserved:
-        return text
-    return '"' + text.replace('"', '""') + '"'
 
 
 def _table(

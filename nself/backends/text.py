@@ -14,7 +14,6 @@ it can be piped, diffed and kept as a golden file:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -34,6 +33,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import quote_literal, readable_ident
 
 
 def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
@@ -49,10 +49,12 @@ def render_text(catalog: Catalog) -> str:
         lines.append("extensions")
         for e in catalog.extensions:
             version = f" {e.version}" if e.version else ""
-            lines.append(f"  {_q(e.name)}{version} in {_q(e.schema)}{_comment(e.comment)}")
+            lines.append(
+                f"  {readable_ident(e.name)}{version} in {readable_ident(e.schema)}{_comment(e.comment)}"
+            )
         lines.append("")
     for schema in schema_names:
-        lines.append(f"schema {_q(schema)}{_comment(comments.get(schema))}")
+        lines.append(f"schema {readable_ident(schema)}{_comment(comments.get(schema))}")
         body = _schema_body(catalog, schema, by_table)
         if body:
             lines.append("")
@@ -66,41 +68,30 @@ def render_text(catalog: Catalog) -> str:
 def _publication(publication: Publication) -> list[str]:
     publishes = ", ".join(publication.publish) or "nothing"
     root = ", via partition root" if publication.via_partition_root else ""
-    lines = [f"publication {_q(publication.name)} ({publishes}{root}){_comment(publication.comment)}"]
+    lines = [
+        f"publication {readable_ident(publication.name)} ({publishes}{root}){_comment(publication.comment)}"
+    ]
     if publication.all_tables:
         lines.append("  all tables")
     for t in publication.tables:
         columns = f" {_cols(t.columns)}" if t.columns else ""
         where = f" where {t.where}" if t.where else ""
         lines.append(f"  table {_qn(t.schema, t.table)}{columns}{where}")
-    lines.extend(f"  tables in schema {_q(s)}" for s in publication.schemas)
+    lines.extend(f"  tables in schema {readable_ident(s)}" for s in publication.schemas)
     lines.append("")
     return lines
 
 
-_BARE = re.compile(r"[a-z_][a-z0-9_$]*\Z")
-
-
-def _q(name: str) -> str:
-    """A name in double quotes when it is not a plain lower-case identifier, so that
-    `"Sales Data"."Order Items"` reads unambiguously (keywords stay bare: this is prose)."""
-    return name if _BARE.match(name) else '"' + name.replace('"', '""') + '"'
-
-
 def _qn(schema: str, name: str) -> str:
-    return f"{_q(schema)}.{_q(name)}"
+    return f"{readable_ident(schema)}.{readable_ident(name)}"
 
 
 def _cols(names: Iterable[str]) -> str:
-    return ", ".join(_q(n) for n in names)
+    return ", ".join(readable_ident(n) for n in names)
 
 
 def _element(text: str) -> str:
-    return _q(text) if "(" not in text and ")" not in text else text
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return readable_ident(text) if "(" not in text and ")" not in text else text
 
 
 def _comment(comment: str | None) -> str:
@@ -112,23 +103,29 @@ def _comment(comment: str | None) -> str:
 def _schema_body(catalog: Catalog, schema: str, by_table: TableObjects) -> list[str]:
     blocks: list[list[str]] = []
     for enum in (e for e in catalog.enums if e.schema == schema):
-        labels = ", ".join(_literal(label) for label in enum.labels)
+        labels = ", ".join(quote_literal(label) for label in enum.labels)
         blocks.append([f"  enum {_qn(enum.schema, enum.name)} ({labels}){_comment(enum.comment)}"])
     for domain in (d for d in catalog.domains if d.schema == schema):
         collate = f" collate {domain.collation}" if domain.collation else ""
         text = _nullability_text(domain.data_type, domain.not_null, domain.default)
         block = [f"  domain {_qn(domain.schema, domain.name)} {text}{collate}{_comment(domain.comment)}"]
-        block.extend(f"    check {_q(c.name)} {c.expression}" for c in domain.checks)
+        block.extend(f"    check {readable_ident(c.name)} {c.expression}" for c in domain.checks)
         blocks.append(block)
     for composite in (c for c in catalog.composite_types if c.schema == schema):
         block = [f"  type {_qn(composite.schema, composite.name)}{_comment(composite.comment)}"]
-        width = max((len(_q(a.name)) for a in composite.attributes), default=0)
-        block.extend(f"    {_q(a.name).ljust(width)}  {a.data_type}" for a in composite.attributes)
+        width = max((len(readable_ident(a.name)) for a in composite.attributes), default=0)
+        block.extend(
+            f"    {readable_ident(a.name).ljust(width)}  {a.data_type}" for a in composite.attributes
+        )
         blocks.append(block)
     for rng in (r for r in catalog.range_types if r.schema == schema):
         blocks.append([f"  range {_qn(rng.schema, rng.name)} of {rng.subtype}{_comment(rng.comment)}"])
     for seq in (s for s in catalog.sequences if s.schema == schema):
-        owned = f" owned by {_q(seq.owned_by[0])}.{_q(seq.owned_by[1])}" if seq.owned_by else ""
+        owned = (
+            f" owned by {readable_ident(seq.owned_by[0])}.{readable_ident(seq.owned_by[1])}"
+            if seq.owned_by
+            else ""
+        )
         blocks.append(
             [f"  sequence {_qn(seq.schema, seq.name)} {seq.data_type}{owned}{_comment(seq.comment)}"]
         )
@@ -167,7 +164,7 @@ def _column_rows(columns: Iterable[Column]) -> list[list[str]]:
             detail.append(f"collate {c.collation}")
         rows.append(
             [
-                _q(c.name),
+                readable_ident(c.name),
                 c.data_type,
                 "not null" if c.not_null else "null",
                 (" ".join(detail) + _comment(c.comment)).strip(),
@@ -209,16 +206,20 @@ def _table(by_table: TableObjects, table: Table) -> list[str]:
         each = "row" if trigger.for_each_row else "statement"
         state = {"D": " (disabled)", "R": " (replica)", "A": " (always)"}.get(trigger.enabled, "")
         lines.append(
-            f"    trigger {_q(trigger.name)}{when} for each {each} execute "
+            f"    trigger {readable_ident(trigger.name)}{when} for each {each} execute "
             f"{_qn(trigger.function_schema, trigger.function)}(){state}{_comment(trigger.comment)}"
         )
     if table.replica_identity != "DEFAULT":
-        index = f" ({_q(table.replica_identity_index or '')})" if table.replica_identity == "INDEX" else ""
+        index = (
+            f" ({readable_ident(table.replica_identity_index or '')})"
+            if table.replica_identity == "INDEX"
+            else ""
+        )
         lines.append(f"    replica identity {table.replica_identity.lower()}{index}")
     if table.rls_enabled:
         lines.append("    row level security" + (" (forced)" if table.rls_forced else ""))
     for policy in by_table.policies[(table.schema, table.name)]:
-        text = f"    policy {_q(policy.name)} for {policy.command.lower()} to {', '.join(policy.roles)}"
+        text = f"    policy {readable_ident(policy.name)} for {policy.command.lower()} to {', '.join(policy.roles)}"
         if not policy.permissive:
             text += " restrictive"
         if policy.using is not None:
@@ -240,12 +241,12 @@ _CONSTRAINT_RANK: dict[type, int] = {
 
 def _constraint(c: Constraint) -> str:
     if isinstance(c, PrimaryKey):
-        return f"primary key {_q(c.name)} ({_cols(c.columns)})"
+        return f"primary key {readable_ident(c.name)} ({_cols(c.columns)})"
     if isinstance(c, UniqueConstraint):
-        return f"unique {_q(c.name)} ({_cols(c.columns)})"
+        return f"unique {readable_ident(c.name)} ({_cols(c.columns)})"
     if isinstance(c, ForeignKey):
         text = (
-            f"foreign key {_q(c.name)} ({_cols(c.columns)}) -> "
+            f"foreign key {readable_ident(c.name)} ({_cols(c.columns)}) -> "
             f"{_qn(c.ref_schema, c.ref_table)} ({_cols(c.ref_columns)})"
         )
         if c.on_delete != "NO ACTION":
@@ -254,19 +255,20 @@ def _constraint(c: Constraint) -> str:
             text += f" on update {c.on_update.lower()}"
         return text
     if isinstance(c, CheckConstraint):
-        return f"check {_q(c.name)} {c.expression}"
+        return f"check {readable_ident(c.name)} {c.expression}"
     if isinstance(c, ExclusionConstraint):
         elements = ", ".join(f"{_element(e.expression)} with {e.operator}" for e in c.elements)
-        return f"exclude {_q(c.name)} using {c.method} ({elements})"
+        return f"exclude {readable_ident(c.name)} using {c.method} ({elements})"
     raise TypeError(f"not a constraint: {c!r}")
 
 
 def _index(index: Index) -> str:
     keys = ", ".join(
-        (_q(k.column) if k.column is not None else f"({k.expression})") + (" desc" if k.descending else "")
+        (readable_ident(k.column) if k.column is not None else f"({k.expression})")
+        + (" desc" if k.descending else "")
         for k in index.keys
     )
-    text = f"{'unique ' if index.unique else ''}index {_q(index.name)}"
+    text = f"{'unique ' if index.unique else ''}index {readable_ident(index.name)}"
     if index.method != "btree":
         text += f" using {index.method}"
     text += f" on ({keys})"
@@ -281,7 +283,12 @@ def _view(by_table: TableObjects, view: View) -> list[str]:
     kind = "materialized view" if view.materialized else "view"
     lines = [f"  {kind} {_qn(view.schema, view.name)}{_comment(view.comment)}"]
     rows = [
-        [_q(c.name), c.data_type, "not null" if c.not_null else "null", _comment(c.comment).strip()]
+        [
+            readable_ident(c.name),
+            c.data_type,
+            "not null" if c.not_null else "null",
+            _comment(c.comment).strip(),
+        ]
         for c in view.columns
     ]
     lines.extend(_aligned(rows, "    "))
@@ -295,7 +302,7 @@ def _function(function: Function) -> list[str]:
             part
             for part in (
                 a.mode.lower() if a.mode != "IN" else "",
-                _q(a.name) if a.name else "",
+                readable_ident(a.name) if a.name else "",
                 a.data_type,
             )
             if part

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -341,8 +342,10 @@ def query(
         bool, typer.Option("--unaligned", "-A", help="Rows as psql -At prints them: fields joined by |, no header.")
     ] = False,
 ) -> None:
-    """Run SQL and print what the last statement returns, values as PostgreSQL prints them.
-    Rows are written as they arrive, so large results do not fill memory. With --file, the
+    """Run SQL and print every statement's result in order, as psql does, values as
+    PostgreSQL prints them. Rows are written as they arrive, so large results do not fill
+    memory. --json: one statement gives an array of row objects; several give an array of
+    result objects (docs/query.md). With --file, the
     script goes to psql (ON_ERROR_STOP, one transaction), as `db load` runs plain SQL.
 
     Examples:
@@ -370,17 +373,15 @@ def query(
         return
     from nself.runtime.query import stream_query
 
-    with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as result:
+    with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as results:
         if as_json:
-            _write_json(result)
+            _write_json(results)
         elif as_csv:
-            _write_lines(result, header=True, line=_csv_line())
+            _write_lines(results, header=True, line=_csv_line())
         elif unaligned:
-            _write_lines(result, header=False, line=_unaligned_line())
-        elif result.columns:
-            _print_tables(result)
+            _write_lines(results, header=False, line=_unaligned_line())
         else:
-            console.print(result.status)
+            _print_tables(results)
 
 
 @contextlib.contextmanager
@@ -401,7 +402,7 @@ def _reader_gone() -> Iterator[None]:
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from nself.runtime.query import QueryStream
+    from nself.runtime.query import QueryResults, QueryStream
 
     LineWriter = Callable[[Sequence[str | None]], str]
 
@@ -418,23 +419,44 @@ def _unaligned_line() -> LineWriter:
     return unaligned_line
 
 
-def _write_lines(result: QueryStream, *, header: bool, line: LineWriter) -> None:
+def _write_lines(results: QueryResults, *, header: bool, line: LineWriter) -> None:
+    """Each result as psql --csv / -At prints it: the header (CSV) and rows of a result
+    with rows, then the command tag where psql prints one."""
     out = sys.stdout
-    if header and result.columns:
-        out.write(line([c.name for c in result.columns]) + "\n")
-    for row in result.rows:
-        out.write(line(row) + "\n")
+    for result in results:
+        if header and result.returns_rows:
+            out.write(line([c.name for c in result.columns]) + "\n")
+        for row in result.rows:
+            out.write(line(row) + "\n")
+        if result.shows_status:
+            out.write(result.status + "\n")
 
 
-def _write_json(result: QueryStream) -> None:
-    """A JSON array of row objects, written row by row (keys in column order)."""
+def _write_json(results: QueryResults) -> None:
+    """One statement: a JSON array of its row objects. Several: an array of one object a
+    statement, {"line", "columns", "rows", "command"} ("columns" and "rows" only for a
+    result with rows). Rows are written as they arrive, keys in column order."""
     from nself.runtime.query import json_object
 
     out = sys.stdout
     out.write("[")
+    for number, result in enumerate(results):
+        if results.count == 1:
+            _write_json_rows(result, "\n  ", json_object)
+            out.write("\n]\n" if result.columns else "]\n")
+            return
+        out.write(("," if number else "") + f'\n  {{"line": {result.line}')
+        if result.returns_rows:
+            out.write(', "columns": ' + json.dumps([c.name for c in result.columns]) + ', "rows": [')
+            _write_json_rows(result, "\n    ", json_object)
+            out.write("\n  ]" if result.columns else "]")
+        out.write(', "command": ' + json.dumps(result.status) + "}")
+    out.write("\n]\n" if results.count else "]\n")
+
+
+def _write_json_rows(result: QueryStream, indent: str, json_object: Callable[..., str]) -> None:
     for count, row in enumerate(result.rows):
-        out.write(("," if count else "") + "\n  " + json_object(result.columns, row))
-    out.write("\n]\n" if result.columns else "]\n")
+        sys.stdout.write(("," if count else "") + indent + json_object(result.columns, row))
 
 
 # Rows per table in the terminal output, as psql's FETCH_COUNT: each batch is laid out on
@@ -446,7 +468,19 @@ def _table(result: QueryStream) -> Table:
     return Table(*(escape(c.name) for c in result.columns))
 
 
-def _print_tables(result: QueryStream) -> None:
+def _print_tables(results: QueryResults) -> None:
+    """Each result in order: its rows as tables and their count, then the command tag where
+    psql prints one; results apart by a blank line, as psql sets them."""
+    for number, result in enumerate(results):
+        if number:
+            console.print()
+        if result.returns_rows:
+            _print_table(result)
+        if result.shows_status:
+            console.print(result.status, markup=False)
+
+
+def _print_table(result: QueryStream) -> None:
     total = 0
     table: Table | None = None
     for row in result.rows:

@@ -31,6 +31,7 @@ from lark.lark import PostLex
 from nself.errors import SourceError
 from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
+from nself.ir.names import qualified_name, quote_ident, quote_literal
 
 __all__ = ["parse_dbml"]
 
@@ -1017,37 +1018,7 @@ def _merge_partials(model: _Model) -> None:
 # =========================================================================== PostgreSQL
 
 
-try:  # keyword lists of the PostgreSQL parser that pglast was built from
-    from pglast.keywords import (
-        COL_NAME_KEYWORDS as _COL_NAME,
-    )
-    from pglast.keywords import (
-        RESERVED_KEYWORDS as _RESERVED,
-    )
-    from pglast.keywords import (
-        TYPE_FUNC_NAME_KEYWORDS as _TYPE_FUNC,
-    )
-    from pglast.keywords import UNRESERVED_KEYWORDS as _UNRESERVED
-
-    _QUOTED_KEYWORDS: frozenset[str] = frozenset(_RESERVED) | frozenset(_COL_NAME) | frozenset(_TYPE_FUNC)
-    del _UNRESERVED
-except ImportError:  # pragma: no cover
-    _QUOTED_KEYWORDS = frozenset()
-
-
-def quote_ident(name: str) -> str:
-    """PostgreSQL's quote_identifier."""
-    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and name not in _QUOTED_KEYWORDS:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _qualified(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+# Names and literals in the PostgreSQL text: nself.ir.names (the one quoting module).
 
 
 # --------------------------------------------------------------------------- types
@@ -1178,7 +1149,7 @@ def _pg_type(t: _TypeRef, model: _Model) -> tuple[_PgType, _EnumDef | None]:
     schema = PUBLIC if t.schema in (None, PUBLIC) else t.schema
     enum = model.enums.get((schema, t.name))
     if enum is not None and not t.args:
-        q = _qualified(enum.schema, enum.name)
+        q = qualified_name(enum.schema, enum.name)
         return _PgType(q + declared, q + suffix), (enum if not t.arrays else None)
     if t.schema is None:
         builtin = _builtin_type(t.name, t.args)
@@ -1225,7 +1196,7 @@ def _string_constant(value: str, column: _PgType) -> str:
             return "false"
     if base == "numeric" and re.fullmatch(r"[0-9]+\.[0-9]+", value.strip()):
         return value.strip()
-    return f"{_literal(value)}::{base}"
+    return f"{quote_literal(value)}::{base}"
 
 
 # --------------------------------------------------------------------------- expressions
@@ -1334,7 +1305,7 @@ class _Canon:
         if isinstance(val, ast.Boolean):
             return _Expr("true" if val.boolval else "false", "boolean")
         if isinstance(val, ast.String):
-            return _Expr(_literal(val.sval), "unknown")
+            return _Expr(quote_literal(val.sval), "unknown")
         raise _Unsupported("const")
 
     def func(self, node: Any) -> _Expr:
@@ -1729,7 +1700,7 @@ class _Emitter:
                     schema, seq, data_type=data_type, max_value=_MAX[data_type], owned_by=(table, c.name)
                 )
             )
-            default = f"nextval({_literal(_qualified(schema, seq))}::regclass)"
+            default = f"nextval({quote_literal(qualified_name(schema, seq))}::regclass)"
             not_null = True
         elif identity is not None:
             not_null = True

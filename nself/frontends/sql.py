@@ -20,6 +20,7 @@ from pglast import ast
 
 from nself.collector import collector_paused
 from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
+from nself.frontends import sql_pg15 as pg15
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
@@ -83,28 +84,33 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0, sta
     offset just past the last statement's terminating `;` (None: the last statement has
     none), where a later text that starts with the same characters may resume."""
     state.file, state.text, state.line_offset = filename, text, line_offset
+    state.pg15 = pg15.Positions()
     try:
-        if start:
-            # the interpreted part as blanks (newlines kept): the parser skips it, and
-            # locations stay offsets into `text`
-            statements = parse_statements(_blank(text[:start]) + text[start:])
-        else:
-            statements = parse_statements(text)
+        # the interpreted part as blanks (newlines kept): the parser skips it, and locations
+        # stay offsets into `text` (mapped by state.pg15 where words were quoted)
+        written = pg15.as_pg15(_blank(text[:start]) + text[start:] if start else text)
+        state.pg15 = written.positions
+        statements = parse_statements(written.text)
+    except pg15.NewerSyntax as exc:
+        raise state.error(exc.message, exc.location) from None
     except pglast.parser.ParseError as exc:
-        # args: (message, character index of the error in `text`)
+        # args: (message, character index of the error in the written text)
         location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        state.stmt_location = max(0, min(location, len(text)))
+        state.stmt_location = max(0, min(location, len(written.text)))
         raise state.error(str(exc.args[0]) if exc.args else str(exc), state.stmt_location) from None
     for raw in statements:
         stmt = raw.stmt
         state.stmt_location = raw.stmt_location or 0
         # the location points at leading whitespace/comments; move to the statement itself
-        state.stmt_location = _skip_blank(text, max(state.stmt_location, start))
+        state.stmt_location = _skip_blank(written.text, max(state.stmt_location, start))
+        newer = pg15.newer_syntax(stmt)
+        if newer is not None:
+            raise state.error(*newer)
         interpret_statement(state, stmt)
     if not statements:
         return start
     last = statements[-1]
-    end = (last.stmt_location or 0) + (last.stmt_len or len(text))
+    end = state.pg15.source_offset((last.stmt_location or 0) + (last.stmt_len or len(written.text)))
     return end + 1 if end < len(text) and text[end] == ";" else None
 
 

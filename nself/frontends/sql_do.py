@@ -27,6 +27,7 @@ import pglast
 from pglast import ast
 
 from nself.errors import SourceError
+from nself.frontends import sql_pg15 as pg15
 from nself.frontends.sql_state import State, handles, interpret_statement
 from nself.ir.model import (
     CompositeType,
@@ -93,9 +94,12 @@ def interpret_do(state: State, stmt: ast.DoStmt) -> None:
     while f"${tag}$" in body:
         tag += "_"
     try:
+        body = pg15.as_pg15(body).text  # read as PostgreSQL 15 reads it
         parsed = pglast.parse_plpgsql(
             f"CREATE FUNCTION pg_temp.nself_do() RETURNS void LANGUAGE plpgsql AS ${tag}${body}${tag}$"
         )
+    except pg15.NewerSyntax as exc:
+        raise state.error(f"DO block: {exc.message}") from None
     except pglast.parser.ParseError as exc:
         raise state.error(f"DO block: {exc.args[0] if exc.args else exc}") from None
     function = parsed[0]["PLpgSQL_function"]
@@ -178,10 +182,15 @@ def _plan_if(state: State, node: Mapping[str, Any], tolerate: bool) -> Plan:
 def _run(state: State, sql: str, tolerate_duplicates: bool) -> None:
     """Interpret one DDL step of the block, positioned at the DO statement."""
     try:
-        statements = pglast.parse_sql(sql)
+        statements = pglast.parse_sql(pg15.as_pg15(sql).text)  # read as PostgreSQL 15 reads it
+    except pg15.NewerSyntax as exc:
+        raise state.error(f"DO block: {exc.message}") from None
     except pglast.parser.ParseError as exc:
         raise state.error(f"DO block: {exc.args[0] if exc.args else exc}") from None
     for raw in statements:
+        newer = pg15.newer_syntax(raw.stmt)
+        if newer is not None:
+            raise state.error(f"DO block: {newer[0]}")
         try:
             interpret_statement(state, raw.stmt)
         except SourceError as exc:

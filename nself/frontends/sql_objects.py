@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pglast import ast
@@ -31,8 +31,6 @@ from nself.frontends.sql_state import (
     handles,
     names_of,
     qualified,
-    quote_ident,
-    quote_literal,
     regclass_text,
     replaced,
 )
@@ -45,6 +43,7 @@ from nself.frontends.sql_tables import (
     mentions,
     remove_column,
 )
+from nself.frontends.sql_tree import walk
 from nself.ir.model import (
     CheckConstraint,
     Collation,
@@ -70,6 +69,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import quote_ident, quote_literal, quote_literal_escaped
 
 # --------------------------------------------------------------------------- session
 
@@ -486,7 +486,7 @@ def _rename_relation_in_views(state: State, schema: str, old: str, new: str) -> 
         view = state.builder.get(View, *view_key)
         if source is None or view is None or (schema, new) not in reads:
             continue
-        for node in _walk(source.node):
+        for node in walk(source.node):
             if isinstance(node, ast.RangeVar) and node.relname == old and node.schemaname in (None, schema):
                 node.relname = new
             elif isinstance(node, ast.ColumnRef) and node.fields and len(node.fields) >= 2:
@@ -997,7 +997,7 @@ def define_aggregate(state: State, stmt: Any) -> None:
         elif key in ("stype", "mstype"):
             text = canon.data_type(state, arg)
         elif key in ("initcond", "minitcond"):
-            text = quote_literal(str(getattr(arg, "sval", getattr(arg, "ival", ""))))
+            text = quote_literal_escaped(str(getattr(arg, "sval", getattr(arg, "ival", ""))))
         elif key == "sortop":
             op = names_of(arg)
             text = f"OPERATOR({quote_ident(op[-2]) if len(op) > 1 else 'pg_catalog'}.{op[-1]})"
@@ -1886,7 +1886,7 @@ def rename_column(state: State, stmt: Any) -> None:
 def rename_column_refs(node: Any, old: str, new: str) -> Any:
     """A copy of an expression (or CREATE INDEX) tree with column `old` called `new`."""
     node = copy.deepcopy(node)
-    for ref in _walk(node):
+    for ref in walk(node):
         if isinstance(ref, ast.ColumnRef) and ref.fields:
             last = ref.fields[-1]
             if isinstance(last, ast.String) and last.sval == old:
@@ -1894,17 +1894,6 @@ def rename_column_refs(node: Any, old: str, new: str) -> Any:
         elif isinstance(ref, ast.IndexElem) and ref.name == old:
             ref.name = new
     return node
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Node):
-            yield n
-            stack.extend(getattr(n, attr) for attr in n)
-        elif isinstance(n, tuple):
-            stack.extend(n)
 
 
 def _rederive_index(state: State, index: Index, source: Any, types: dict[str, str]) -> None:

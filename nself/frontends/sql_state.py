@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pglast import ast, keywords
+from pglast import ast
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
+from nself.frontends.sql_pg15 import Positions
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
     Catalog,
@@ -40,6 +41,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import qualified_name, quote_ident, quote_literal
 from nself.ir.types import collapse_array_dims
 from nself.platforms import Platform
 
@@ -146,7 +148,8 @@ class State:
     file: str = "<input>"
     text: str = ""
     line_offset: int = 0
-    stmt_location: int = 0
+    stmt_location: int = 0  # in the text as parsed, like every node's location
+    pg15: Positions = field(default_factory=Positions)  # the parsed text's offsets in `text`
     # names PostgreSQL keeps outside the IR
     constraint_names: Counter[tuple[str, str]] = field(default_factory=Counter)
     constraint_indexes: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -198,7 +201,7 @@ class State:
 
     def position(self, location: int | None = None) -> tuple[int, int]:
         offset = self.stmt_location if location is None or location < 0 else location
-        line, col = position_of(self.text, offset)
+        line, col = position_of(self.text, self.pg15.source_offset(offset))
         return line + self.line_offset, col
 
     def error(self, message: str, location: int | None = None) -> SourceError:
@@ -480,34 +483,9 @@ def qualified(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def quote_ident(name: str) -> str:
-    """PostgreSQL's quote_identifier: quote unless all lower-case letters, digits and
-    underscores (not leading digit) and not a keyword other than an unreserved one."""
-    safe = bool(name) and (name[0].islower() or name[0] == "_") and name.isascii()
-    safe = safe and all(ch.islower() or ch.isdigit() or ch == "_" for ch in name)
-    if safe and name in _QUOTED_KEYWORDS:
-        safe = False
-    if safe:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-# The keywords quote_ident quotes: all but the unreserved ones.
-_QUOTED_KEYWORDS = frozenset(
-    (keywords.RESERVED_KEYWORDS | keywords.COL_NAME_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS)
-    - keywords.UNRESERVED_KEYWORDS
-)
-
-
-def quote_literal(text: str) -> str:
-    if "\\" in text:
-        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-    return "'" + text.replace("'", "''") + "'"
-
-
 def regclass_text(schema: str, name: str) -> str:
     """How `'schema.name'::regclass` prints with search_path = pg_catalog."""
-    return quote_literal(f"{quote_ident(schema)}.{quote_ident(name)}") + "::regclass"
+    return quote_literal(qualified_name(schema, name)) + "::regclass"
 
 
 def names_of(nodes: Iterable[Any] | None) -> list[str]:

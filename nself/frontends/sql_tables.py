@@ -47,6 +47,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import quote_ident
 from nself.ir.types import collapse_array_dims
 
 # The constraint kinds, read off ConstrType once: reading a member off an enum class is
@@ -1087,7 +1088,7 @@ def mentions(text: str | None, column: str, qualified: bool = False) -> bool:
     also as `rel.column`, as view definitions write it)."""
     if not text:
         return False
-    quoted = '"' + column.replace('"', '""') + '"'
+    quoted = quote_ident(column, always=True)
     pattern = _IDENT.replace("$.", "$") if qualified else _IDENT
     return bool(re.search(pattern.format(name=re.escape(column)), text) or quoted in text)
 

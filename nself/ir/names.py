@@ -1,8 +1,8 @@
-"""Names in SQL text: quoting an identifier as PostgreSQL's quote_ident() does, and
-finding the `schema.name` pairs written in a text.
+"""Names in SQL text: quoting an identifier as PostgreSQL 15's quote_ident() does, string
+literals as PostgreSQL writes them, and finding the `schema.name` pairs written in a text.
 
-Both are used by the IR (the diff's references) and by the SQL backend, so they live in
-the IR, which imports nothing else of nself. The scanner is linear in the length of the
+The one quoting module of nself: every layer (frontends, IR, backends, runtime) quotes
+through it, so it lives in the IR, which imports nothing else of nself. The scanner is linear in the length of the
 text, whatever it holds (a 100 KB default, unbalanced quotes): it tokenises once with a
 regular expression whose every alternative stops at the next double quote or at the end
 of a word, instead of searching for `ident . ident` at every position, which backtracks
@@ -14,33 +14,236 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
+__all__ = [
+    "PG15_QUOTED_KEYWORDS",
+    "is_plain",
+    "qualified_name",
+    "qualified_names_in",
+    "quote_ident",
+    "quote_literal",
+    "quote_literal_escaped",
+    "readable_ident",
+    "unquote_ident",
+    "words_in",
+]
 
-__all__ = ["qualified_name", "qualified_names_in", "quote_ident", "unquote_ident", "words_in"]
-
-# Keywords that cannot be used as a bare column or table name; PostgreSQL's
-# quote_identifier quotes every keyword that is not UNRESERVED.
-_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS) - frozenset(
-    UNRESERVED_KEYWORDS
+# The keywords PostgreSQL 15's quote_ident() quotes: every keyword whose category is not
+# UNRESERVED (`SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'` on 15; the test
+# tests/ir/test_names_postgresql.py checks it against a live server). Written out rather
+# than taken from pglast, whose grammar is newer (PostgreSQL 18: `json`, `merge_action`,
+# `system_user`, ... are keywords there), so that `json.t_id_seq` stays bare as 15 prints it.
+PG15_QUOTED_KEYWORDS = frozenset(
+    [
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "between",
+        "bigint",
+        "binary",
+        "bit",
+        "boolean",
+        "both",
+        "case",
+        "cast",
+        "char",
+        "character",
+        "check",
+        "coalesce",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "dec",
+        "decimal",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "extract",
+        "false",
+        "fetch",
+        "float",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "greatest",
+        "group",
+        "grouping",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "inout",
+        "int",
+        "integer",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "least",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "national",
+        "natural",
+        "nchar",
+        "none",
+        "normalize",
+        "not",
+        "notnull",
+        "null",
+        "nullif",
+        "numeric",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "out",
+        "outer",
+        "overlaps",
+        "overlay",
+        "placing",
+        "position",
+        "precision",
+        "primary",
+        "real",
+        "references",
+        "returning",
+        "right",
+        "row",
+        "select",
+        "session_user",
+        "setof",
+        "similar",
+        "smallint",
+        "some",
+        "substring",
+        "symmetric",
+        "table",
+        "tablesample",
+        "then",
+        "time",
+        "timestamp",
+        "to",
+        "trailing",
+        "treat",
+        "trim",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "values",
+        "varchar",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+        "xmlattributes",
+        "xmlconcat",
+        "xmlelement",
+        "xmlexists",
+        "xmlforest",
+        "xmlnamespaces",
+        "xmlparse",
+        "xmlpi",
+        "xmlroot",
+        "xmlserialize",
+        "xmltable",
+    ]
 )
-_SAFE_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+def is_plain(name: str) -> bool:
+    """Whether `name` is lower case ASCII letters, digits and underscores, not starting with
+    a digit: the names quote_ident() leaves bare unless they are keywords."""
+    return _PLAIN.match(name) is not None
 
 
 @lru_cache(maxsize=65536)
-def quote_ident(name: str) -> str:
-    """`name` as PostgreSQL's quote_ident() writes it: bare when it is lower case letters,
-    digits and underscores not starting with a digit and not a (non-unreserved) keyword;
-    otherwise in double quotes with inner quotes doubled (so `order` and `a$b` are quoted)."""
-    if _SAFE_IDENT.match(name) and name not in _QUOTED_KEYWORDS:
+def quote_ident(name: str, *, always: bool = False) -> str:
+    """`name` as PostgreSQL 15's quote_ident() writes it: bare when it is lower case ASCII
+    letters, digits and underscores not starting with a digit and not a keyword other than
+    an unreserved one; otherwise in double quotes with inner quotes doubled (so `order`,
+    `a$b`, `Film` and the empty name are quoted).
+
+    `always`: in double quotes whatever the name. For SQL the runtime sends to a server of
+    any version (whose keyword list may be longer than 15's) and for scripts that must not
+    depend on a keyword list at all."""
+    if not always and is_plain(name) and name not in PG15_QUOTED_KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
 
 
-def qualified_name(schema: str | None, name: str) -> str:
-    """`schema.name` with each part quoted as needed (just `name` when schema is None)."""
+def qualified_name(schema: str | None, name: str, *, always: bool = False) -> str:
+    """`schema.name` with each part quoted as quote_ident() does (just `name` when schema is
+    None); `always`: both parts in double quotes."""
     if schema is None:
-        return quote_ident(name)
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
+        return quote_ident(name, always=always)
+    return f"{quote_ident(schema, always=always)}.{quote_ident(name, always=always)}"
+
+
+_READABLE = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+
+def readable_ident(name: str) -> str:
+    """A name as nself's prose (the text and docs outputs) writes it, so that
+    `"Sales Data"."Order Items"` reads unambiguously: bare when lower case ASCII letters,
+    digits, `_` and `$` not starting with a digit, keywords included (prose is not SQL);
+    otherwise double-quoted as quote_ident() quotes."""
+    return name if _READABLE.match(name) else quote_ident(name, always=True)
+
+
+def quote_literal(text: str) -> str:
+    """A string constant as PostgreSQL prints one in pg_get_expr() and pg_dump output
+    (ruleutils' simple_quote_literal with standard_conforming_strings on): in single quotes,
+    inner quotes doubled, backslashes as they are."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_literal_escaped(text: str) -> str:
+    """A string constant as PostgreSQL's quote_literal() function writes it: as
+    quote_literal(), but `E'...'` with backslashes doubled when the text holds one (valid
+    whatever standard_conforming_strings is)."""
+    if "\\" in text:
+        return "E'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return quote_literal(text)
 
 
 def unquote_ident(ident: str, *, fold: bool = False) -> str:

@@ -20,7 +20,8 @@ from psycopg import sql
 from nself.connection import APPLICATION_NAME, connect, target_params
 from nself.errors import OptionError
 from nself.runtime.local import database_url
-from nself.runtime.project import Environment, Project, guard_destructive, url_with_database
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project, url_with_database
 
 MAIN = "main"
 SEPARATOR = "__"
@@ -109,8 +110,10 @@ def list_branches(project: Project, environment: Environment) -> list[Branch]:
 
 def create_branch(project: Project, environment: Environment, name: str, source: str | None = None) -> Branch:
     """Copy `source` (default: the current branch) into a new branch `name`."""
-    guard_destructive(
-        environment, "create a database branch (branches are for development databases, not production)"
+    refuse_production(
+        project,
+        environment,
+        "create a database branch (branches are for development databases, not production)",
     )
     validate_name(name)
     if name == MAIN:
@@ -143,8 +146,10 @@ def create_branch(project: Project, environment: Environment, name: str, source:
 
 def switch_branch(project: Project, environment: Environment, name: str) -> Branch:
     """Make `name` the database every later command on `environment` uses."""
-    guard_destructive(
-        environment, "switch database branches (branches are for development databases, not production)"
+    refuse_production(
+        project,
+        environment,
+        "switch database branches (branches are for development databases, not production)",
     )
     if name != MAIN:
         validate_name(name)
@@ -159,8 +164,10 @@ def switch_branch(project: Project, environment: Environment, name: str) -> Bran
 
 
 def delete_branch(project: Project, environment: Environment, name: str) -> Branch:
-    guard_destructive(
-        environment, "delete a database branch (branches are for development databases, not production)"
+    refuse_production(
+        project,
+        environment,
+        "delete a database branch (branches are for development databases, not production)",
     )
     if name == MAIN:
         raise OptionError("refusing to delete 'main': it is the environment's own database")
@@ -179,7 +186,8 @@ def delete_branch(project: Project, environment: Environment, name: str) -> Bran
 def auto_branch(project: Project, environment: Environment) -> tuple[Branch, bool]:
     """Switch to the branch named after the project's git branch, creating it (from main)
     when missing. Returns the branch and whether it was created."""
-    guard_destructive(
+    refuse_production(
+        project,
         environment,
         "switch to a git-named database branch (branches are for development databases, not production)",
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from nself.connection import connect, scrub
 from nself.errors import NselfError, OptionError
+from nself.ir.names import qualified_name, quote_ident
 from nself.runtime.sequences import by_sequence, sequence_uses
 
 if TYPE_CHECKING:
@@ -97,14 +98,6 @@ def with_parameter(sql: str) -> str:
     return sql.replace("%", "%%").replace(PARAMETER, "%s")
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def qualified(schema: str, table: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(table)}"
-
-
 # Characters a file name cannot hold as they are: path separators, the dot that separates
 # schema from table, the escape character itself, control characters, and what Windows
 # refuses. Each becomes %XX, so a name never leaves the directory (`../../x/` is one file
@@ -187,9 +180,9 @@ def export_data(
                     if progress:
                         progress(name)
                     path = directory / file
-                    key = _primary_key(conn, qualified(schema, table))
+                    key = _primary_key(conn, qualified_name(schema, table, always=True))
                     # Primary-key order makes two exports of the same rows the same bytes.
-                    order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
+                    order = f" ORDER BY {', '.join(quote_ident(c, always=True) for c in key)}" if key else ""
                     if fmt == "parquet":
                         from nself.runtime.parquet_io import export_table  # pyarrow only when asked for
 
@@ -207,7 +200,9 @@ def export_data(
 def _export_json(conn: psycopg.Connection[Any], schema: str, table: str, order: str, path: Path) -> int:
     rows = 0
     with conn.cursor(name="nself_export") as cursor, path.open("w", encoding="utf-8") as out:
-        cursor.execute(f"SELECT row_to_json(t)::text FROM {qualified(schema, table)} t{order}")
+        cursor.execute(
+            f"SELECT row_to_json(t)::text FROM {qualified_name(schema, table, always=True)} t{order}"
+        )
         out.write("[")
         for (line,) in cursor:
             out.write(",\n" if rows else "\n")
@@ -218,7 +213,7 @@ def _export_json(conn: psycopg.Connection[Any], schema: str, table: str, order: 
 
 
 def _export_csv(conn: psycopg.Connection[Any], schema: str, table: str, order: str, path: Path) -> int:
-    query = f"COPY (SELECT * FROM {qualified(schema, table)}{order}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    query = f"COPY (SELECT * FROM {qualified_name(schema, table, always=True)}{order}) TO STDOUT WITH (FORMAT csv, HEADER)"
     with conn.cursor() as cursor, path.open("wb") as out:
         with cursor.copy(query) as copy:
             for chunk in copy:
@@ -235,7 +230,7 @@ class _Planned:
 
     @property
     def regclass(self) -> str:
-        return qualified(self.schema, self.table)
+        return qualified_name(self.schema, self.table, always=True)
 
 
 def data_files(path: Path) -> list[Path]:
@@ -423,7 +418,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
             )
         # A temporary table of exactly the header's columns and types: COPY checks each value
         # (naming its line) and generated columns in the file are read, then left out.
-        cols = ", ".join(quote_ident(c) for c in header)
+        cols = ", ".join(quote_ident(c, always=True) for c in header)
         conn.execute("DROP TABLE IF EXISTS pg_temp.nself_import")
         conn.execute(f"CREATE TEMP TABLE nself_import AS SELECT {cols} FROM {item.regclass} WITH NO DATA")
         with (
@@ -438,7 +433,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
         params = None
     if not names:
         return 0
-    target = ", ".join(quote_ident(c) for c in names)
+    target = ", ".join(quote_ident(c, always=True) for c in names)
     sql = f"INSERT INTO {item.regclass} ({target}){overriding} SELECT {target} FROM {source}"
     if upsert:
         key = _primary_key(conn, item.regclass)
@@ -448,11 +443,14 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
             )
         rest = [c for c in names if c not in key]
         action = (
-            "DO UPDATE SET " + ", ".join(f"{quote_ident(c)} = EXCLUDED.{quote_ident(c)}" for c in rest)
+            "DO UPDATE SET "
+            + ", ".join(
+                f"{quote_ident(c, always=True)} = EXCLUDED.{quote_ident(c, always=True)}" for c in rest
+            )
             if rest
             else "DO NOTHING"
         )
-        sql += f" ON CONFLICT ({', '.join(quote_ident(c) for c in key)}) {action}"
+        sql += f" ON CONFLICT ({', '.join(quote_ident(c, always=True) for c in key)}) {action}"
     if params is None:
         return max(conn.execute(sql).rowcount, 0)
     try:

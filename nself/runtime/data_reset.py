@@ -9,7 +9,7 @@ Two ways, chosen by the caller:
 
 Either way the seed history (`_nself.seeds`) no longer describes the rows, so it is
 emptied too; with `keep_seeds` the environment's seeds then run again through the seeds
-runner. The caller guards production (nself.runtime.project.guard_destructive)."""
+runner. The caller guards production (nself.runtime.production.refuse_production)."""
 
 from __future__ import annotations
 

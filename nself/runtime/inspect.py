@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from nself.backends.sql.ddl import create_index, qualified_name, quote_ident
+from nself.backends.sql.ddl import create_index
 from nself.connection import connect, is_connection_target
 from nself.errors import NselfError, OptionError
 from nself.ir import Catalog
@@ -28,6 +28,7 @@ from nself.ir.model import (
     Table,
     UniqueConstraint,
 )
+from nself.ir.names import qualified_name, quote_ident
 from nself.runtime.local import environment_url
 from nself.runtime.project import Project
 from nself.runtime.sources import describe_source, load_catalog

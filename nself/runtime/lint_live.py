@@ -13,6 +13,7 @@ from nself.backends.lint.findings import Finding, Level, LintSettings
 from nself.backends.lint.migration_safety import LIVE_RULES, PendingMigration, lint_migrations
 from nself.connection import connect
 from nself.frontends.migration_files import discover_migrations
+from nself.ir.names import quote_ident
 from nself.runtime.migrate import HISTORY_TABLE, migration_key
 from nself.runtime.project import Project
 
@@ -103,7 +104,10 @@ def plpgsql_findings(url: str, settings: LintSettings | None = None) -> tuple[li
             try:
                 with conn.transaction():  # a savepoint: a function it cannot check is skipped
                     rows = conn.execute(
-                        f'SELECT lineno, message, level, sqlstate FROM "{schema}".plpgsql_check_function_tb(%s::regprocedure, %s::regclass)'.encode(),
+                        (
+                            "SELECT lineno, message, level, sqlstate FROM "
+                            f"{quote_ident(schema, always=True)}.plpgsql_check_function_tb(%s::regprocedure, %s::regclass)"
+                        ).encode(),
                         (oid, relid),
                     ).fetchall()
             except psycopg.Error:

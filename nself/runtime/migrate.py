@@ -26,6 +26,7 @@ import psycopg
 from nself.connection import connect
 from nself.errors import NselfError, OptionError
 from nself.frontends.migration_files import MigrationFile, discover_migrations
+from nself.ir.names import quote_ident
 from nself.runtime.session import (
     ADVISORY_LOCK_KEY,
     check_transaction_control,
@@ -353,12 +354,12 @@ def drop_everything(url: str) -> None:
             ).fetchall()
         ]
         for schema in schemas:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            conn.execute(f"DROP SCHEMA {quote_ident(schema, always=True)} CASCADE")
         conn.execute("CREATE SCHEMA public")
         conn.execute("COMMENT ON SCHEMA public IS 'standard public schema'")
         conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
         for (extension,) in conn.execute("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'").fetchall():
-            conn.execute(f'DROP EXTENSION IF EXISTS "{extension}" CASCADE')
+            conn.execute(f"DROP EXTENSION IF EXISTS {quote_ident(extension, always=True)} CASCADE")
 
 
 _SLUG = re.compile(r"[^a-z0-9]+")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nself.errors import NselfError
-from nself.runtime.data_io import qualified, quote_ident
+from nself.ir.names import qualified_name, quote_ident
 
 if TYPE_CHECKING:
     import psycopg
@@ -150,7 +150,7 @@ def export_table(conn: psycopg.Connection[Any], schema: str, table: str, order: 
     `COPY ... (FORMAT csv)` through a spool file into that reader (no Python object per
     value); otherwise, or if the reader refuses a value, through a cursor."""
     pa = _pyarrow()
-    regclass = qualified(schema, table)
+    regclass = qualified_name(schema, table, always=True)
     columns = _plan_columns(conn, regclass)
     if columns and all(_csv_readable(pa, c.arrow) for c in columns):
         try:
@@ -264,7 +264,7 @@ def load_into_temp(conn: psycopg.Connection[Any], path: Path, regclass: str) -> 
     names, with their types: PostgreSQL checks every value. Returns the file's column names."""
     parquet = _open(path)
     names = list(parquet.schema_arrow.names)
-    cols = ", ".join(quote_ident(c) for c in names)
+    cols = ", ".join(quote_ident(c, always=True) for c in names)
     conn.execute("DROP TABLE IF EXISTS pg_temp.nself_import")
     conn.execute(f"CREATE TEMP TABLE nself_import AS SELECT {cols} FROM {regclass} WITH NO DATA")
     # Columns the file holds as text are read as text and converted by PostgreSQL's input

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from nself.connection import is_connection_target, is_url, mask_url, secrets_in
-from nself.errors import OptionError, ProductionGuardError, SourceError, line_containing
+from nself.errors import OptionError, SourceError, line_containing
 from nself.platforms import PLATFORMS, Platform, platform_named
 from nself.textfiles import deepest_nesting, read_user_text
 
@@ -255,13 +255,3 @@ def _environments(path: Path, text: str, config: dict[str, Any]) -> dict[str, En
         environments[name] = Environment(name, url, production, port, settings)
     environments.setdefault("local", Environment("local"))
     return environments
-
-
-def guard_destructive(environment: Environment, action: str, *, force_production: bool = False) -> None:
-    """The name-only check that runtime functions make as a second line. Commands are
-    guarded where they are declared (`destructive=` on the command, nself.cli.safety),
-    which also recognises production by its server (nself.runtime.production)."""
-    if environment.production and not force_production:
-        raise ProductionGuardError(
-            f"refusing to {action} on {environment.name!r}: it is marked production = true in nself.toml"
-        )

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
-from psycopg import postgres
+from psycopg import postgres, pq
 from psycopg.types.string import TextLoader
 
 from nself.connection import connect, scrub, target_params
@@ -47,18 +47,63 @@ class Column:
 
 
 class QueryStream:
-    """The last statement's result: its columns (duplicates kept, in order), its rows as
-    PostgreSQL's text (None for NULL), read once as they arrive, and its command tag, known
-    once the rows are read."""
+    """One statement's result: its columns (duplicates kept, in order; none for a command
+    that returns no rows), its rows as PostgreSQL's text (None for NULL), read once as they
+    arrive, and its command tag, known once the rows are read."""
 
-    def __init__(self, columns: list[Column], rows: Iterator[Row], cursor: psycopg.Cursor[Any] | None) -> None:
-        self.columns = columns
-        self.rows = rows
+    def __init__(
+        self,
+        line: int,
+        columns: list[Column] | None,
+        rows: Iterator[Row],
+        cursor: psycopg.Cursor[Any] | None,
+        streamed_tag: str | None = None,
+    ) -> None:
+        self.line = line  # where the statement starts in the text
+        self.returns_rows = columns is not None
+        self.columns = columns or []
+        self._count = 0
+        self.rows = self._counted(rows)
         self._cursor = cursor
+        self._streamed_tag = streamed_tag
+        self._status: str | None = None
+
+    def _counted(self, rows: Iterator[Row]) -> Iterator[Row]:
+        for row in rows:
+            self._count += 1
+            yield row
 
     @property
     def status(self) -> str:
+        if self._status is not None:
+            return self._status
+        if self._streamed_tag is not None:
+            # psycopg does not keep the tag of a streamed result; for the statements that
+            # stream it is the row count after the command's name, as the server writes it.
+            return f"{self._streamed_tag} {self._count}"
         return (self._cursor.statusmessage or "") if self._cursor is not None else ""
+
+    def freeze(self) -> None:
+        """Keep the command tag before the cursor runs the next statement."""
+        self._status = self.status
+
+    @property
+    def shows_status(self) -> bool:
+        """Whether psql prints the command tag after this result (print.c's rule): always
+        for a command, and for rows when they come from INSERT, UPDATE or DELETE RETURNING."""
+        return not self.returns_rows or self.status.startswith(("INSERT", "UPDATE", "DELETE"))
+
+
+class QueryResults:
+    """Every statement's result, in order, each streamed: iterate once, reading each
+    result's rows before asking for the next (the next statement runs then)."""
+
+    def __init__(self, count: int, results: Iterator[QueryStream]) -> None:
+        self.count = count  # how many statements the text holds
+        self._results = results
+
+    def __iter__(self) -> Iterator[QueryStream]:
+        return self._results
 
 
 @dataclass(frozen=True)
@@ -78,42 +123,40 @@ def _load_everything_as_text(cur: psycopg.Cursor[Any]) -> None:
 
 
 @contextlib.contextmanager
-def stream_query(url: str, sql: str, source: str = "<query>") -> Iterator[QueryStream]:
-    """Run `sql` (one or more statements, in one transaction) and yield what the last
-    statement produces, its rows streamed. Errors (also those raised while the rows are
-    read) name source:line:col."""
+def stream_query(url: str, sql: str, source: str = "<query>") -> Iterator[QueryResults]:
+    """Run `sql` (one or more statements, in one transaction) and yield every statement's
+    result in order, as psql shows them, each one's rows streamed. Errors (also those raised
+    while the rows are read) name source:line:col."""
     statements = split_statements(sql)
     current = 0  # offset of the statement running, to place the server's error position
     try:
         with connect(url) as conn, conn.transaction(), conn.cursor() as cur:
             _load_everything_as_text(cur)
-            for statement in statements[:-1]:
-                current = statement.offset
-                cur.execute(statement.text.encode())
-            if not statements:
-                yield QueryStream([], iter(()), None)
-                return
-            last = statements[-1]
-            current = last.offset
-            if _returns_many_rows(last.text):
-                rows: Iterator[Any] = cur.stream(last.text.encode())
-                first = next(rows, None)  # runs the statement, so that the description is known
-            else:
-                # stream() refuses statements without rows (psycopg cannot give their tag then);
-                # those return at most a few rows (SHOW, EXPLAIN, CALL).
-                cur.execute(last.text.encode())
-                rows = iter(cur.fetchall() if cur.description is not None else [])
-                first = next(rows, None)
-            columns = [Column(c.name, c.type_code) for c in cur.description or []]
+
+            def results() -> Generator[QueryStream]:
+                nonlocal current
+                for statement in statements:
+                    current = statement.offset
+                    tag = _streamed_tag(statement.text)
+                    with _run(cur, statement.text, streamed=tag is not None) as (first, rows):
+                        if cur.description is not None:
+                            columns: list[Column] | None = [Column(c.name, c.type_code) for c in cur.description]
+                        elif tag is not None:  # streamed, no rows: psycopg kept no description
+                            columns = _described(conn, statement.text)
+                        else:
+                            columns = None
+                        line = position_of(sql, statement.offset)[0]
+                        result = QueryStream(line, columns, _rows(first, rows), cur, tag)
+                        yield result
+                        for _ in result.rows:  # rows the reader left: the statement still runs to its end
+                            pass
+                        result.freeze()
+
+            running = results()
             try:
-                yield QueryStream(columns, _rows(first, rows), cur)
+                yield QueryResults(len(statements), running)
             finally:
-                # A stream holds the connection's lock until it ends: when the reader stops
-                # early (an error while writing, a closed pipe), end it (psycopg cancels the
-                # query) before the transaction is rolled back, or the rollback would wait forever.
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()
+                running.close()  # a reader that stopped early: end the statement's stream first
     except psycopg.Error as exc:
         message = exc.diag.message_primary or str(exc).splitlines()[0]
         if exc.diag.statement_position:
@@ -122,18 +165,63 @@ def stream_query(url: str, sql: str, source: str = "<query>") -> Iterator[QueryS
         raise NselfError(f"{source}: {message}") from None
 
 
-def _returns_many_rows(statement: str) -> bool:
-    """Whether `statement` is a query or DML with RETURNING: the ones whose rows stream."""
+@contextlib.contextmanager
+def _run(cur: psycopg.Cursor[Any], text: str, *, streamed: bool) -> Iterator[tuple[Any, Iterator[Any]]]:
+    """Run one statement: (its first row or None, the rest), streamed when asked."""
+    if streamed:
+        rows: Iterator[Any] = cur.stream(text.encode())
+        first = next(rows, None)  # runs the statement, so that the description is known
+    else:
+        # stream() refuses statements without rows (psycopg cannot give their tag then);
+        # those return at most a few rows (SHOW, EXPLAIN, CALL).
+        cur.execute(text.encode())
+        rows = iter(cur.fetchall() if cur.description is not None else [])
+        first = next(rows, None)
+    try:
+        yield first, rows
+    finally:
+        # A stream holds the connection's lock until it ends: when the reader stops early (an
+        # error while writing, a closed pipe), end it (psycopg cancels the query) before the
+        # transaction is rolled back, or the rollback would wait forever.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
+def _described(conn: psycopg.Connection[Any], text: str) -> list[Column]:
+    """The columns `text` returns, as PostgreSQL describes the statement prepared (not run:
+    its rows and changes are the streamed run's)."""
+    pgconn = conn.pgconn
+    prepared = pgconn.prepare(b"", text.encode())
+    if prepared.status != pq.ExecStatus.COMMAND_OK:
+        return []
+    described = pgconn.describe_prepared(b"")
+    if described.status != pq.ExecStatus.COMMAND_OK:
+        return []
+    return [
+        Column((described.fname(i) or b"").decode(conn.info.encoding), described.ftype(i))
+        for i in range(described.nfields)
+    ]
+
+
+_DML_TAGS = {ast.InsertStmt: "INSERT 0", ast.UpdateStmt: "UPDATE", ast.DeleteStmt: "DELETE"}
+
+
+def _streamed_tag(statement: str) -> str | None:
+    """For a query or DML with RETURNING (the statements whose rows stream), its command
+    tag without the row count; None for any other statement."""
     try:
         parsed = parse_sql(statement)
     except ParseError:
-        return False
+        return None
     if len(parsed) != 1:
-        return False
+        return None
     node = parsed[0].stmt
     if isinstance(node, ast.SelectStmt):
-        return node.intoClause is None  # SELECT INTO creates a table and returns no rows
-    return isinstance(node, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)) and bool(getattr(node, "returningList", None))
+        return "SELECT" if node.intoClause is None else None  # SELECT INTO makes a table, no rows
+    tag = _DML_TAGS.get(type(node))
+    returning = getattr(node, "returningClause", None)  # pglast 7+ (PostgreSQL 18's tree)
+    return tag if getattr(returning, "exprs", None) or getattr(node, "returningList", None) else None
 
 
 def _rows(first: Any, rest: Iterator[Any]) -> Iterator[Row]:
@@ -144,11 +232,14 @@ def _rows(first: Any, rest: Iterator[Any]) -> Iterator[Row]:
         yield tuple(row)
 
 
-def run_query(url: str, sql: str, source: str = "<query>") -> QueryResult:
-    """`stream_query` with every row read into a list: for small results."""
-    with stream_query(url, sql, source) as result:
-        rows = list(result.rows)
-        return QueryResult([c.name for c in result.columns], rows, result.status)
+def run_query(url: str, sql: str, source: str = "<query>") -> list[QueryResult]:
+    """`stream_query` with every row read into lists, one result a statement: for small results."""
+    out: list[QueryResult] = []
+    with stream_query(url, sql, source) as results:
+        for result in results:
+            rows = list(result.rows)
+            out.append(QueryResult([c.name for c in result.columns], rows, result.status))
+    return out
 
 
 # --------------------------------------------------------------------------- output forms

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from nself.backends.sql import ddl, qualified_names_in, render
+from nself.ir import names
 from nself.ir.model import (
     Catalog,
     CheckConstraint,
@@ -31,51 +32,18 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
-from nself.runtime.cluster import LocalCluster, find_pg_program
+from nself.runtime.cluster import find_pg_program
 from tests.backends.sample_catalog import sample_catalog
 
-# Names whose quoting is the same in PostgreSQL 15 and in the newer keyword list pglast
-# carries (keywords added after 15, like json_table, are left out).
-NAMES = [
-    "users",
-    "Users",
-    "user",
-    "select",
-    "order",
-    "name",
-    "abort",
-    "between",
-    "left",
-    "int",
-    "text",
-    "_x1",
-    "1abc",
-    "a b",
-    'a"b',
-    "a$b",
-    "é",
-    "camelCase",
-    "from",
-    "analyse",
-    "interval",
-    "xmin",
-]
-
-
-def test_quote_ident_matches_postgresql(pg_cluster: LocalCluster) -> None:
-    with psycopg.connect(pg_cluster.url()) as conn:
-        for name in NAMES:
-            row = conn.execute("SELECT quote_ident(%s)", (name,)).fetchone()
-            assert row is not None
-            assert ddl.quote_ident(name) == row[0], name
+# quote_ident against PostgreSQL itself: tests/ir/test_names_postgresql.py
 
 
 @pytest.mark.parametrize(
     ("got", "expected"),
     [
-        (ddl.qualified_name("public", "user"), 'public."user"'),
-        (ddl.qualified_name("My Schema", "t"), '"My Schema".t'),
-        (ddl.quote_literal("it's"), "'it''s'"),
+        (names.qualified_name("public", "user"), 'public."user"'),
+        (names.qualified_name("My Schema", "t"), '"My Schema".t'),
+        (names.quote_literal("it's"), "'it''s'"),
         (ddl.parenthesised("(a > 0)"), "(a > 0)"),
         (ddl.parenthesised("(a > 0) AND (b > 0)"), "((a > 0) AND (b > 0))"),
         (ddl.parenthesised("lower(x)"), "(lower(x))"),

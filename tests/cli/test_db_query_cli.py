@@ -54,6 +54,56 @@ def test_text_and_csv_match_psql_byte_for_byte(
     assert done.stdout == psql(database, *theirs, "-c", AWKWARD)
 
 
+# Several statements: every result in order, as psql shows them (command tags included).
+SCRIPT = """create temp table s (id int, name text);
+insert into s values (1, 'a'), (2, null);
+select id, name from s order by id;
+update s set name = 'b' where id = 2 returning id, name;
+select 1 as one where false;
+set search_path = public;
+show search_path;
+delete from s
+"""
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(("--unaligned",), ("-At",)), (("--csv",), ("--csv",))])
+def test_several_statements_print_every_result_as_psql_does(
+    tmp_path: Path, database: str, ours: tuple[str, ...], theirs: tuple[str, ...]
+) -> None:
+    done = query(tmp_path, database, SCRIPT, *ours)
+    assert done.code == 0, done.stderr
+    assert done.stdout == psql(database, *theirs, "-c", SCRIPT)
+    assert "INSERT 0 2" in done.stdout and "UPDATE 1" in done.stdout and "DELETE 2" in done.stdout
+
+
+def test_several_statements_in_json_are_one_object_each(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, SCRIPT, "--json")
+    assert done.code == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert [r["line"] for r in results] == [1, 2, 3, 4, 5, 6, 7, 8]
+    commands = ["CREATE TABLE", "INSERT 0 2", "SELECT 2", "UPDATE 1", "SELECT 0", "SET", "SHOW", "DELETE 2"]
+    assert [r["command"] for r in results] == commands
+    assert results[2]["columns"] == ["id", "name"]
+    assert results[2]["rows"] == [{"id": 1, "name": "a"}, {"id": 2, "name": None}]
+    assert results[3]["rows"] == [{"id": 2, "name": "b"}]
+    assert results[4] == {"line": 5, "columns": ["one"], "rows": [], "command": "SELECT 0"}
+    assert results[6]["rows"] == [{"search_path": "public"}]
+    assert "rows" not in results[0] and "columns" not in results[7]
+    # one statement keeps the plain array of rows
+    one = query(tmp_path, database, "select 1 as a", "--json")
+    assert json.loads(one.stdout) == [{"a": 1}]
+
+
+def test_several_statements_in_the_terminal_show_every_result(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, SCRIPT)
+    assert done.code == 0, done.stderr
+    out = done.stdout
+    order = ["CREATE TABLE", "INSERT 0 2", "(2 rows)", "(1 row)", "UPDATE 1", "(0 rows)", "SET"]
+    order += ["public", "DELETE 2"]
+    positions = [out.index(word) for word in order]
+    assert positions == sorted(positions), out
+
+
 def test_json_keeps_order_and_duplicates_and_never_rounds_or_writes_nan(tmp_path: Path, database: str) -> None:
     done = query(tmp_path, database, AWKWARD, "--json")
     assert done.code == 0, done.stderr
@@ -148,6 +198,7 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
         text=True,
     )
     assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == "CREATE TABLE\n"  # every statement's result, as psql prints them
     assert reader.stdout.readline() == "g\n"
     reader.stdout.close()  # as `| head -1` does
     stderr = reader.stderr.read()

@@ -18,9 +18,10 @@ import pytest
 
 from nself.backends.dbml import render
 from nself.errors import SourceError
-from nself.frontends.dbml import _builtin_type, _number_literal, parse_dbml, quote_ident
+from nself.frontends.dbml import _builtin_type, _number_literal, parse_dbml
 from nself.ir import Catalog, catalog_to_json
 from nself.ir import model as m
+from nself.ir.names import quote_ident
 from tests.conftest import CORPUS
 from tests.tools import node_modules_with
 

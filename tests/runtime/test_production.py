@@ -86,3 +86,31 @@ def test_refusal_names_the_production_environment(project_dir: Path, prod_url: s
     with pytest.raises(ProductionGuardError, match="--force-production allows it"):
         refuse_production(project, project.environment("prod"), "wipe", allows_force=True)
     refuse_production(project, alias, "wipe", force_production=True)
+
+
+def test_destructive_runtime_functions_hold_the_same_rule(project_dir: Path, prod_url: str) -> None:
+    """Library callers (no CLI wrapper) are refused by the same check: by name and by server."""
+    from nself.runtime import branches
+    from nself.runtime.anonymize.api import clone_environment, sync_environments
+    from nself.runtime.backup.service import restore_backup, restore_to_environment
+    from nself.runtime.mock.commands import generate
+
+    project = load_project(project_dir)
+    alias = Environment("alias", url_setting=respelled(prod_url, host="db.invalid"))
+    source = Environment("source", url_setting="postgresql://postgres@127.0.0.1:1/source")
+    calls = [
+        lambda target: generate(project, target),
+        lambda target: branches.create_branch(project, target, "b1"),
+        lambda target: branches.switch_branch(project, target, "b1"),
+        lambda target: branches.delete_branch(project, target, "b1"),
+        lambda target: branches.auto_branch(project, target),
+        lambda target: sync_environments(project, source, target, anonymize=True),
+        lambda target: clone_environment(project, source, target, anonymize=True),
+        lambda target: restore_backup(project, target, "latest", None),
+        lambda target: restore_to_environment(project, target, "latest"),
+    ]
+    for call in calls:
+        with pytest.raises(ProductionGuardError, match="same server and database as 'prod'"):
+            call(alias)
+        with pytest.raises(ProductionGuardError, match="'prod': it is marked production = true"):
+            call(project.environment("prod"))

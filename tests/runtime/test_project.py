@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from nself.errors import OptionError, ProductionGuardError, SourceError
-from nself.runtime.project import guard_destructive, load_project, mask_url
+from nself.errors import OptionError, SourceError
+from nself.runtime.project import load_project, mask_url
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -78,16 +78,6 @@ def test_unknown_environment_and_unset_variable_name_the_option(tmp_path: Path, 
 )
 def test_mask_url_hides_passwords(url: str, masked: str) -> None:
     assert mask_url(url) == masked
-
-
-def test_guard_refuses_production_only(tmp_path: Path) -> None:
-    write_config(tmp_path, '[environments.prod]\nurl = "env:P"\nproduction = true\n[environments.staging]\nurl = "env:S"\n')
-    project = load_project(tmp_path)
-    guard_destructive(project.environment("staging"), "reset data")
-    guard_destructive(project.environment("local"), "reset data")
-    with pytest.raises(ProductionGuardError, match="refusing to reset data on 'prod'"):
-        guard_destructive(project.environment("prod"), "reset data")
-    guard_destructive(project.environment("prod"), "restore", force_production=True)
 
 
 def test_paths_and_platform_come_from_nself_toml(tmp_path: Path) -> None:

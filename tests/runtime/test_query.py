@@ -11,12 +11,16 @@ from nself.runtime.query import psql_environment, run_query
 from tests.conftest import run_sql
 
 
-def test_query_returns_the_last_result_set(database: str) -> None:
+def test_query_returns_every_result_set(database: str) -> None:
     run_sql(database, "CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a'), (2, NULL);")
-    result = run_query(database, "SELECT 1; SELECT id, name FROM t ORDER BY id")
+    first, result = run_query(database, "SELECT 1; SELECT id, name FROM t ORDER BY id")
+    assert (first.columns, first.rows, first.status) == (["?column?"], [("1",)], "SELECT 1")
     assert result.columns == ["id", "name"]
     assert result.rows == [("1", "a"), ("2", None)]  # PostgreSQL's text, as psql prints it
-    assert run_query(database, "UPDATE t SET name = 'b'").status == "UPDATE 2"
+    assert [r.status for r in run_query(database, "UPDATE t SET name = 'b'; DELETE FROM t")] == [
+        "UPDATE 2",
+        "DELETE 2",
+    ]
 
 
 def test_query_errors_name_line_and_column(database: str) -> None:

@@ -33,6 +33,7 @@ from nself.ir.model import (
 from nself.ir.model import (
     Sequence as SequenceObject,
 )
+from nself.ir.names import quote_literal, readable_ident
 from nself.ir.types import split_type_name, strip_array
 
 _ANCHOR_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -331,20 +332,11 @@ def schema_names(catalog: Catalog) -> list[str]:
 
 def qualified(schema: str, name: str) -> str:
     """`schema.name`, each part in double quotes when it is not a plain lower-case name."""
-    return f"{quote(schema)}.{quote(name)}"
-
-
-def quote(name: str) -> str:
-    plain = (
-        name != ""
-        and (name[0].islower() or name[0] == "_")
-        and all(c.islower() or c.isdigit() or c in "_$" for c in name)
-    )
-    return name if plain and name.isascii() else '"' + name.replace('"', '""') + '"'
+    return f"{readable_ident(schema)}.{readable_ident(name)}"
 
 
 def _columns(names: Iterable[str]) -> str:
-    return ", ".join(quote(n) for n in names)
+    return ", ".join(readable_ident(n) for n in names)
 
 
 class _Builder:
@@ -601,7 +593,7 @@ class _Builder:
             name=tr.name,
             when=when,
             function=self.function_link(tr.function_schema, tr.function),
-            arguments=", ".join(_literal(a) for a in tr.arguments),
+            arguments=", ".join(quote_literal(a) for a in tr.arguments),
             enabled=_TRIGGER_ENABLED[tr.enabled],
             comment=tr.comment,
         )
@@ -612,7 +604,7 @@ class _Builder:
             table, column = s.owned_by
             base = self.relation_link(s.schema, table)
             target = anchor("column", s.schema, table, column) if base.anchor else None
-            owned = Link(f"{qualified(s.schema, table)}.{quote(column)}", target)
+            owned = Link(f"{qualified(s.schema, table)}.{readable_ident(column)}", target)
         return SequenceDoc(
             anchor=anchor("sequence", s.schema, s.name),
             name=s.name,
@@ -704,10 +696,6 @@ def function_anchor(f: Function) -> str:
     return anchor("function", f.schema, f.name, f.identity_arguments)
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _partition_key(key: str, strategy: str) -> str:
     """`(a, b)` from the key as the IR holds it: with or without the strategy word and the
     parentheses (the live frontend strips them)."""
@@ -785,7 +773,7 @@ def _constraint(
 def _exclusion_element(
     expression: str, opclass: str | None, descending: bool, nulls_first: bool | None, operator: str
 ) -> str:
-    text = expression if expression.startswith("(") else quote(expression)
+    text = expression if expression.startswith("(") else readable_ident(expression)
     return text + _ordering(opclass, None, descending, nulls_first) + f" WITH {operator}"
 
 
@@ -804,7 +792,7 @@ def _ordering(opclass: str | None, collation: str | None, descending: bool, null
 
 def _index_key(key: IndexKey) -> str:
     if key.column is not None:
-        text = quote(key.column)
+        text = readable_ident(key.column)
     else:
         expression = key.expression or ""
         # A function call stands as it is; any other expression needs its parentheses.
@@ -859,7 +847,7 @@ def _policy(p: Policy) -> PolicyDoc:
 def _argument(a: FunctionArgument) -> str:
     parts: list[str] = [] if a.mode in ("IN", "TABLE") else [a.mode]
     if a.name:
-        parts.append(quote(a.name))
+        parts.append(readable_ident(a.name))
     parts.append(a.data_type)
     if a.default is not None:
         parts.append(f"DEFAULT {a.default}")

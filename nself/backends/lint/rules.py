@@ -12,8 +12,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
-
 from nself.backends.lint.findings import Check, Finding, Issue, Level, LintSettings, Rule
 from nself.ir import Catalog
 from nself.ir.model import (
@@ -24,6 +22,7 @@ from nself.ir.model import (
     Table,
     UniqueConstraint,
 )
+from nself.ir.names import PG15_QUOTED_KEYWORDS, is_plain, qualified_name, quote_ident
 
 RULES: dict[str, Rule] = {}
 
@@ -57,23 +56,6 @@ def lint(catalog: Catalog, settings: LintSettings | None = None) -> list[Finding
 
 
 # --------------------------------------------------------------------------- helpers
-
-# quote_ident() leaves a name bare only when it matches this and is no keyword but an
-# unreserved one (PostgreSQL's quote_identifier).
-_BARE_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*\Z")
-_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS) - frozenset(
-    UNRESERVED_KEYWORDS
-)
-
-
-def _quoted(name: str) -> str:
-    if _BARE_IDENTIFIER.match(name) and name not in _QUOTED_KEYWORDS:
-        return name
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _qualified(schema: str, name: str) -> str:
-    return f"{_quoted(schema)}.{_quoted(name)}"
 
 
 def _own_tables(catalog: Catalog) -> Iterator[Table]:
@@ -171,7 +153,7 @@ def _index_issue(table: Table, shape: _IndexShape, message: str, remedy_index: s
             f"{table.name}.{shape.name}",
             "constraint",
             message,
-            f"ALTER TABLE {_qualified(table.schema, table.name)} DROP CONSTRAINT {_quoted(shape.name)}",
+            f"ALTER TABLE {qualified_name(table.schema, table.name)} DROP CONSTRAINT {quote_ident(shape.name)}",
         )
     return Issue(table.schema, shape.name, "index", message, remedy_index)
 
@@ -206,13 +188,13 @@ def fk_without_index(catalog: Catalog) -> Iterable[Issue]:
                 len(cols) >= len(fk.columns) and set(cols[: len(fk.columns)]) == wanted for cols in leading
             ):
                 continue
-            columns = ", ".join(_quoted(c) for c in fk.columns)
+            columns = ", ".join(quote_ident(c) for c in fk.columns)
             yield Issue(
                 table.schema,
                 f"{table.name}.{fk.name}",
                 "constraint",
                 f"foreign key {fk.name} ({', '.join(fk.columns)}) has no index that starts with its columns",
-                f"CREATE INDEX ON {_qualified(table.schema, table.name)} ({columns}): deleting or updating "
+                f"CREATE INDEX ON {qualified_name(table.schema, table.name)} ({columns}): deleting or updating "
                 f"a row of {fk.ref_table} otherwise scans {table.name}, and joins cannot use an index",
             )
 
@@ -234,7 +216,7 @@ def fk_on_partition(catalog: Catalog) -> Iterable[Issue]:
                 "constraint",
                 f"foreign key {fk.name} is declared on partition {table.name} only: rows of the other "
                 f"partitions of {root.name} are not checked",
-                f"declare it on {_qualified(root.schema, root.name)} (PostgreSQL then adds it to every "
+                f"declare it on {qualified_name(root.schema, root.name)} (PostgreSQL then adds it to every "
                 "partition) and drop this one",
             )
 
@@ -276,7 +258,7 @@ def duplicate_index(catalog: Catalog) -> Iterable[Issue]:
                     table,
                     shape,
                     f"{shape.described()} on {table.name} duplicates {what}",
-                    f"DROP INDEX {_qualified(table.schema, shape.name)}: every write maintains both",
+                    f"DROP INDEX {qualified_name(table.schema, shape.name)}: every write maintains both",
                 )
 
 
@@ -305,7 +287,7 @@ def redundant_index(catalog: Catalog) -> Iterable[Issue]:
                     shape.name,
                     "index",
                     f"index {shape.name} on {table.name} is redundant: its keys begin {wider[0].described()}",
-                    f"DROP INDEX {_qualified(table.schema, shape.name)}, unless its smaller size matters "
+                    f"DROP INDEX {qualified_name(table.schema, shape.name)}, unless its smaller size matters "
                     "for the queries that use it",
                 )
 
@@ -341,7 +323,7 @@ def varchar_length(catalog: Catalog) -> Iterable[Issue]:
                     f"{table.name}.{column.name}",
                     "column",
                     f"column {table.name}.{column.name} is {column.data_type}",
-                    f"use text with CHECK (char_length({_quoted(column.name)}) <= n): the same storage, and "
+                    f"use text with CHECK (char_length({quote_ident(column.name)}) <= n): the same storage, and "
                     "a limit that changes without rewriting the table (char(n) also pads with spaces)",
                 )
 
@@ -404,7 +386,7 @@ def _named_relations(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
 @rule("reserved-word-name", "warning", "table, column or view named like a reserved keyword")
 def reserved_word_name(catalog: Catalog) -> Iterable[Issue]:
     for schema, name, kind, identifier in _named_relations(catalog):
-        if _BARE_IDENTIFIER.match(identifier) and identifier in _QUOTED_KEYWORDS:
+        if is_plain(identifier) and identifier in PG15_QUOTED_KEYWORDS:
             yield Issue(
                 schema,
                 name,
@@ -433,7 +415,7 @@ def _named_objects(catalog: Catalog) -> Iterator[tuple[str, str, str, str]]:
 @rule("quoted-identifier", "info", "name that needs double quotes (capitals, spaces, punctuation)")
 def quoted_identifier(catalog: Catalog) -> Iterable[Issue]:
     for schema, name, kind, identifier in _named_objects(catalog):
-        if not _BARE_IDENTIFIER.match(identifier):
+        if not is_plain(identifier):
             yield Issue(
                 schema,
                 name,
@@ -457,7 +439,7 @@ def rls_without_policy(catalog: Catalog) -> Iterable[Issue]:
                 "table",
                 f"table {table.name} has row level security enabled and no policy: it denies every row "
                 "to every role but its owner and superusers",
-                f"CREATE POLICY ... ON {_qualified(table.schema, table.name)}, or DISABLE ROW LEVEL SECURITY "
+                f"CREATE POLICY ... ON {qualified_name(table.schema, table.name)}, or DISABLE ROW LEVEL SECURITY "
                 "if nothing should be filtered",
             )
 
@@ -475,7 +457,7 @@ def policy_without_rls(catalog: Catalog) -> Iterable[Issue]:
                 f"table {table.name} has polic{'ies' if len(policies) > 1 else 'y'} {names} but row level "
                 f"security is disabled: PostgreSQL ignores {'them' if len(policies) > 1 else 'it'} and every "
                 "role with a grant sees every row",
-                f"ALTER TABLE {_qualified(table.schema, table.name)} ENABLE ROW LEVEL SECURITY",
+                f"ALTER TABLE {qualified_name(table.schema, table.name)} ENABLE ROW LEVEL SECURITY",
             )
 
 
@@ -541,5 +523,5 @@ def enum_without_labels(catalog: Catalog) -> Iterable[Issue]:
                 enum.name,
                 "enum",
                 f"enum {enum.name} has no labels: no value of it can exist",
-                f"ALTER TYPE {_qualified(enum.schema, enum.name)} ADD VALUE '...', or DROP TYPE it",
+                f"ALTER TYPE {qualified_name(enum.schema, enum.name)} ADD VALUE '...', or DROP TYPE it",
             )

@@ -156,7 +156,7 @@ def _comments(catalog: Catalog) -> list[str]:
         # read offline outside the catalog snapshot).
         if not extension.known and extension.comment is None:
             continue
-        out.append(ddl.comment_on("EXTENSION", ddl.quote_ident(extension.name), extension.comment))
+        out.append(ddl.comment_on("EXTENSION", names.quote_ident(extension.name), extension.comment))
     for collection in (
         catalog.collations,
         catalog.enums,

@@ -48,7 +48,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
-from nself.ir.names import qualified_name, quote_ident
+from nself.ir.names import qualified_name, quote_ident, quote_literal
 
 __all__ = [
     "add_constraint",
@@ -97,12 +97,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- quoting
 
-# quote_ident and qualified_name: nself.ir.names (one rule for the IR and the backends)
-
-
-def quote_literal(value: str) -> str:
-    """A string constant for a script run with standard_conforming_strings = on."""
-    return "'" + value.replace("'", "''") + "'"
+# quote_ident, qualified_name and quote_literal: nself.ir.names (one rule for every layer)
 
 
 def type_name(schema: str, name: str) -> str:

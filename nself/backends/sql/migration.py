@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from nself.backends.sql import ddl
-from nself.backends.sql.ddl import qualified_name, quote_ident, quote_literal
 from nself.ir import diff as d
 from nself.ir.model import ForeignKey, Identity, Table
+from nself.ir.names import qualified_name, quote_ident, quote_literal
 
 __all__ = ["RENDERERS", "destructive_operations", "render_operation", "render_operations"]
 

@@ -32,7 +32,6 @@ from nself.frontends.sql_expr.catalog import (
     TYPE_ALIASES,
     Ty,
     TypeCatalog,
-    quote_ident,
     snapshot,
     split_qualified,
     type_catalog,
@@ -41,6 +40,7 @@ from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import CompositeType, Domain, Enum, PartitionSpec, RangeType, Table, ViewColumn
 from nself.ir.model import Function as IRFunction
+from nself.ir.names import quote_ident
 
 __all__ = [
     "ExprScope",

@@ -20,7 +20,6 @@ from nself.frontends.sql_expr.catalog import (
     Ty,
     TypeCatalog,
     interval_typmod,
-    quote_ident,
     type_catalog,
 )
 from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, parse_array
@@ -28,6 +27,7 @@ from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Function as IRFunction
 from nself.ir.model import Sequence as IRSequence
 from nself.ir.model import Table, View
+from nself.ir.names import quote_ident
 
 IMPLICIT, ASSIGNMENT, EXPLICIT = 0, 1, 2
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import CompositeType, Domain, Enum, Extension, RangeType, Table, View
+from nself.ir.names import quote_ident
 
 UNKNOWN = "unknown"
 
@@ -484,36 +485,3 @@ def split_qualified(text: str) -> list[str]:
         i += 1
     parts.append(current)
     return parts
-
-
-# --------------------------------------------------------------------------- identifiers
-
-
-@lru_cache(maxsize=1)
-def _keywords() -> frozenset[str]:
-    from pglast import keywords
-
-    every = keywords.RESERVED_KEYWORDS | keywords.COL_NAME_KEYWORDS | keywords.TYPE_FUNC_NAME_KEYWORDS
-    return frozenset(every - _NEWER_THAN_PG15)
-
-
-# Keywords pglast's (PostgreSQL 18) grammar has that PostgreSQL 15 did not: a column named
-# `json` is not quoted by PostgreSQL 15.
-_NEWER_THAN_PG15 = {
-    "json", "json_array", "json_arrayagg", "json_object", "json_objectagg", "json_scalar",
-    "json_serialize", "json_exists", "json_query", "json_value", "json_table", "merge_action",
-    "system_user",
-}
-
-
-def quote_ident(name: str) -> str:
-    """quote_identifier(): quotes unless all lower-case letters, digits, _ (not leading
-    digit) and not a keyword other than an unreserved one."""
-    safe = bool(name) and (name[0].islower() or name[0] == "_") and name[0].isascii()
-    if safe:
-        safe = all((c.isascii() and (c.islower() or c.isdigit())) or c == "_" for c in name)
-    if safe and name in _keywords():
-        safe = False
-    if safe:
-        return name
-    return '"' + name.replace('"', '""') + '"'

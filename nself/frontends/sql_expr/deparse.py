@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nself.frontends.sql_expr import nodes as n
-from nself.frontends.sql_expr.catalog import Ty, TypeCatalog, quote_ident
+from nself.frontends.sql_expr.catalog import Ty, TypeCatalog
+from nself.ir.names import quote_ident, quote_literal
 
 PRETTYINDENT_STD = 8
 PRETTYINDENT_JOIN = 4
@@ -392,11 +393,6 @@ def get_const_expr(node: n.Const, ctx: Context, showtype: int) -> None:
         needlabel = True
     if needlabel or showtype > 0:
         ctx.append("::" + fmt(ctx, node.ty))
-
-
-def quote_literal(value: str) -> str:
-    """simple_quote_literal with standard_conforming_strings on."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def get_coercion_expr(arg: n.Expr, ctx: Context, result: Ty, parent: n.Expr) -> None:

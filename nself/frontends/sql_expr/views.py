@@ -18,7 +18,7 @@ from nself.frontends.sql_expr.analyze import (
     Unsupported,
     is_node,
 )
-from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, quote_ident
+from nself.frontends.sql_expr.catalog import UNKNOWN, Ty
 from nself.frontends.sql_expr.deparse import (
     PRETTYINDENT_JOIN,
     PRETTYINDENT_STD,
@@ -29,6 +29,7 @@ from nself.frontends.sql_expr.deparse import (
     get_window_spec,
 )
 from nself.ir.model import Table, View, ViewColumn
+from nself.ir.names import quote_ident
 
 # --------------------------------------------------------------------------- query model
 

@@ -32,7 +32,8 @@ from nself.runtime.anonymize.engine import (
 from nself.runtime.anonymize.plan import AnonymizeError, Plan, resolve_table
 from nself.runtime.anonymize.subset import load_subset
 from nself.runtime.local import database_url
-from nself.runtime.project import Environment, Project, guard_destructive, url_with_database
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project, url_with_database
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ def sync_environments(
         raise ProductionGuardError(
             f"refusing to copy data out of {source.name!r} without --anonymize: it is marked production = true"
         )
-    guard_destructive(target, f"replace the data of {target.name!r}", force_production=force_production)
+    refuse_production(
+        project, target, f"replace the data of {target.name!r}", force_production=force_production
+    )
     config = _load(project, config_file) if anonymize else None
     subset = load_subset(subset_file) if subset_file is not None else None
     key = anonymize_key(project) if anonymize else b""
@@ -235,7 +238,9 @@ def clone_environment(
         raise ProductionGuardError(
             f"refusing to clone {source.name!r} without --anonymize: it is marked production = true"
         )
-    guard_destructive(target, f"recreate the database of {target.name!r}", force_production=force_production)
+    refuse_production(
+        project, target, f"recreate the database of {target.name!r}", force_production=force_production
+    )
     source_url = database_url(project, source)
     target_url = database_url(project, target)
     if _same_database(source_url, target_url):

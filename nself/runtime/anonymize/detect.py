@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nself.ir import model as m
+from nself.ir.names import qualified_name, quote_ident
 from nself.runtime.anonymize.plan import unique_columns
 from nself.runtime.anonymize.strategies import ColumnType, column_type
-from nself.runtime.data_io import HISTORY_SCHEMA, qualified, quote_ident
+from nself.runtime.data_io import HISTORY_SCHEMA
 
 if TYPE_CHECKING:
     import psycopg
@@ -190,8 +191,8 @@ def _suggest_column(
 
 def _sample(conn: psycopg.Connection[Any], table: m.Table, column: m.Column) -> list[str]:
     rows = conn.execute(
-        f"SELECT {quote_ident(column.name)}::text FROM {qualified(table.schema, table.name)} "
-        f"WHERE {quote_ident(column.name)} IS NOT NULL LIMIT {SAMPLE_ROWS}"
+        f"SELECT {quote_ident(column.name, always=True)}::text FROM {qualified_name(table.schema, table.name, always=True)} "
+        f"WHERE {quote_ident(column.name, always=True)} IS NOT NULL LIMIT {SAMPLE_ROWS}"
     ).fetchall()
     return [str(r[0]) for r in rows]
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from nself.connection import connect, scrub
 from nself.ir import model as m
+from nself.ir.names import qualified_name, quote_ident
 from nself.runtime.anonymize.config import Config
 from nself.runtime.anonymize.copytext import RowTransformer, decode_field, whole_lines
 from nself.runtime.anonymize.plan import AnonymizeError, Plan, TablePlan, bind
@@ -26,8 +27,6 @@ from nself.runtime.data_io import (
     error_message,
     list_tables,
     parents_first,
-    qualified,
-    quote_ident,
     select_tables,
 )
 
@@ -99,9 +98,9 @@ def _copied_columns(table: m.Table) -> list[str]:
 
 
 def _copy_out_sql(table: m.Table, columns: list[str], plan: TablePlan | None, suffix: str = "") -> str:
-    names = ", ".join(quote_ident(c) for c in columns)
+    names = ", ".join(quote_ident(c, always=True) for c in columns)
     flags = "".join(f", ({sql})::boolean" for sql, _ in plan.wheres) if plan else ""
-    target = qualified(table.schema, table.name)
+    target = qualified_name(table.schema, table.name, always=True)
     if not flags and not suffix and table.partition_by is None:
         return f"COPY {target} ({names}) TO STDOUT"
     only = "" if table.partition_by is not None else "ONLY "  # a parent's rows hold its partitions'
@@ -117,7 +116,7 @@ def _check_wheres(conn: psycopg.Connection[Any], plan: Plan) -> None:
             try:
                 with conn.transaction():
                     conn.execute(
-                        f"EXPLAIN SELECT ({sql})::boolean FROM {qualified(table.schema, table.name)}"
+                        f"EXPLAIN SELECT ({sql})::boolean FROM {qualified_name(table.schema, table.name, always=True)}"
                     )
             except psycopg.Error as exc:
                 raise position.error(f"where: {safe_message(exc)}") from None
@@ -136,7 +135,9 @@ def _tables(conn: psycopg.Connection[Any], catalog: m.Catalog, wanted: Sequence[
 def _regnames(conn: psycopg.Connection[Any], tables: list[m.Table]) -> dict[str, m.Table]:
     names: dict[str, m.Table] = {}
     for table in tables:
-        row = conn.execute("SELECT %s::regclass::text", (qualified(table.schema, table.name),)).fetchone()
+        row = conn.execute(
+            "SELECT %s::regclass::text", (qualified_name(table.schema, table.name, always=True),)
+        ).fetchone()
         assert row is not None
         names[str(row[0])] = table
     return names
@@ -148,7 +149,7 @@ def _check_target(conn: psycopg.Connection[Any], tables: list[m.Table]) -> None:
         rows = conn.execute(
             "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
             "AND NOT a.attisdropped AND a.attgenerated = ''",
-            (qualified(table.schema, table.name),),
+            (qualified_name(table.schema, table.name, always=True),),
         ).fetchall()
         have = {str(r[0]) for r in rows}
         if not have:
@@ -212,7 +213,9 @@ def sync(
                     if progress:
                         progress(position, len(order), current, rows)
                 current = "sequences"
-                advance_sequences(target, [qualified(table.schema, table.name) for table in order])
+                advance_sequences(
+                    target, [qualified_name(table.schema, table.name, always=True) for table in order]
+                )
                 current = "commit (deferred constraints)"
         except psycopg.Error as exc:
             message = scrub(scrub(safe_message(exc), source_url), target_url)
@@ -230,7 +233,7 @@ def _copy_table(
     columns = _copied_columns(table)
     if not columns:
         return 0
-    names = ", ".join(quote_ident(c) for c in columns)
+    names = ", ".join(quote_ident(c, always=True) for c in columns)
     transformer = RowTransformer(plan, columns) if plan and plan.transforms else None
     with (
         source.cursor() as out_cursor,
@@ -238,7 +241,9 @@ def _copy_table(
     ):
         with (
             out_cursor.copy(_copy_out_sql(table, columns, plan if transformer else None, where or "")) as out,
-            in_cursor.copy(f"COPY {qualified(table.schema, table.name)} ({names}) FROM STDIN") as into,
+            in_cursor.copy(
+                f"COPY {qualified_name(table.schema, table.name, always=True)} ({names}) FROM STDIN"
+            ) as into,
         ):
             if transformer is None:
                 for block in whole_lines(out):
@@ -253,7 +258,8 @@ def _truncate_sql(tables: list[m.Table]) -> str:
     """TRUNCATE of exactly these tables: ONLY, so an inheritance child that is not copied
     keeps its rows (a partitioned table's partitions are its rows, and ONLY is refused there)."""
     return "TRUNCATE " + ", ".join(
-        ("" if t.partition_by is not None else "ONLY ") + qualified(t.schema, t.name) for t in tables
+        ("" if t.partition_by is not None else "ONLY ") + qualified_name(t.schema, t.name, always=True)
+        for t in tables
     )
 
 
@@ -325,10 +331,10 @@ def anonymize_in_place(
                         current = f"{table.schema}.{table.name}"
                         columns = _copied_columns(table)
                         spool.seek(0)
-                        names = ", ".join(quote_ident(c) for c in columns)
+                        names = ", ".join(quote_ident(c, always=True) for c in columns)
                         with conn.cursor() as cursor:
                             with cursor.copy(
-                                f"COPY {qualified(table.schema, table.name)} ({names}) FROM STDIN"
+                                f"COPY {qualified_name(table.schema, table.name, always=True)} ({names}) FROM STDIN"
                             ) as into:
                                 while block := spool.read(1 << 20):
                                     into.write(block)
@@ -364,7 +370,11 @@ def preview(url: str, *, catalog: m.Catalog, plan: Plan, limit: int = 5) -> list
                         continue
                     columns = _copied_columns(table)
                     key = table.primary_key
-                    order = f" ORDER BY {', '.join(quote_ident(c) for c in key.columns)}" if key else ""
+                    order = (
+                        f" ORDER BY {', '.join(quote_ident(c, always=True) for c in key.columns)}"
+                        if key
+                        else ""
+                    )
                     transformer = RowTransformer(table_plan, columns)
                     with (
                         conn.cursor() as cursor,
@@ -405,10 +415,10 @@ def _constraint_problems(
     import psycopg
 
     problems: list[str] = []
-    names = ", ".join(quote_ident(c) for c in columns)
+    names = ", ".join(quote_ident(c, always=True) for c in columns)
     conn.execute("DROP TABLE IF EXISTS pg_temp.nself_preview")
     conn.execute(
-        f"CREATE TEMP TABLE nself_preview (LIKE {qualified(table.schema, table.name)} INCLUDING CONSTRAINTS)"
+        f"CREATE TEMP TABLE nself_preview (LIKE {qualified_name(table.schema, table.name, always=True)} INCLUDING CONSTRAINTS)"
     )
     for number, row in enumerate(rows, start=1):
         try:

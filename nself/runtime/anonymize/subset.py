@@ -27,9 +27,9 @@ import yaml
 
 from nself.errors import OptionError, SourceError
 from nself.ir import model as m
+from nself.ir.names import qualified_name, quote_ident
 from nself.runtime.anonymize.config import Position, is_null, node_position, scalar, shown_path
 from nself.runtime.anonymize.plan import resolve_table
-from nself.runtime.data_io import qualified
 
 if TYPE_CHECKING:
     import psycopg
@@ -168,7 +168,7 @@ def build_subset(conn: psycopg.Connection[Any], catalog: m.Catalog, spec: Subset
         try:
             with conn.transaction():
                 conn.execute(
-                    f"INSERT INTO pg_temp.{sets[key]} SELECT tableoid, ctid FROM {qualified(*key)}{where}{order}{limit}"
+                    f"INSERT INTO pg_temp.{sets[key]} SELECT tableoid, ctid FROM {qualified_name(*key, always=True)}{where}{order}{limit}"
                 )
         except psycopg.Error as exc:
             raise start.position.error(f"start.{start.table}: {exc.diag.message_primary or exc}") from None
@@ -181,7 +181,10 @@ def build_subset(conn: psycopg.Connection[Any], catalog: m.Catalog, spec: Subset
     ]
 
     def join(table: m.Table, fk: m.ForeignKey) -> str:
-        return " AND ".join(f'c."{a}" = p."{b}"' for a, b in zip(fk.columns, fk.ref_columns, strict=True))
+        return " AND ".join(
+            f"c.{quote_ident(a, always=True)} = p.{quote_ident(b, always=True)}"
+            for a, b in zip(fk.columns, fk.ref_columns, strict=True)
+        )
 
     def fixpoint(statements: list[str]) -> None:
         changed = True
@@ -192,15 +195,15 @@ def build_subset(conn: psycopg.Connection[Any], catalog: m.Catalog, spec: Subset
                     changed = True
 
     down = [
-        f"INSERT INTO pg_temp.{sets[(t.schema, t.name)]} SELECT c.tableoid, c.ctid FROM {qualified(t.schema, t.name)} c "
-        f"JOIN {qualified(fk.ref_schema, fk.ref_table)} p ON {join(t, fk)} "
+        f"INSERT INTO pg_temp.{sets[(t.schema, t.name)]} SELECT c.tableoid, c.ctid FROM {qualified_name(t.schema, t.name, always=True)} c "
+        f"JOIN {qualified_name(fk.ref_schema, fk.ref_table, always=True)} p ON {join(t, fk)} "
         f"WHERE (p.tableoid, p.ctid) IN (SELECT rel, row_id FROM pg_temp.{sets[(fk.ref_schema, fk.ref_table)]}) "
         "ON CONFLICT DO NOTHING"
         for t, fk in links
     ]
     up = [
         f"INSERT INTO pg_temp.{sets[(fk.ref_schema, fk.ref_table)]} SELECT p.tableoid, p.ctid "
-        f"FROM {qualified(fk.ref_schema, fk.ref_table)} p JOIN {qualified(t.schema, t.name)} c ON {join(t, fk)} "
+        f"FROM {qualified_name(fk.ref_schema, fk.ref_table, always=True)} p JOIN {qualified_name(t.schema, t.name, always=True)} c ON {join(t, fk)} "
         f"WHERE (c.tableoid, c.ctid) IN (SELECT rel, row_id FROM pg_temp.{sets[(t.schema, t.name)]}) "
         "ON CONFLICT DO NOTHING"
         for t, fk in links

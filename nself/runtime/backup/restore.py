@@ -37,7 +37,8 @@ from nself.runtime.backup.verify import verify_backup
 from nself.runtime.backup.wal import archived_segments, restore_command
 from nself.runtime.cluster import ClusterError, LocalCluster, free_port, hand_to_server_user
 from nself.runtime.local import local_cluster, start_local
-from nself.runtime.project import Environment, Project, guard_destructive
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project
 
 Progress = Callable[[int], None]
 RECOVERY_FILE = "nself-recovery.conf"
@@ -66,7 +67,7 @@ def restore_managed(
     point_in_time: str | None,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    guard_destructive(environment, "restore a backup")
+    refuse_production(project, environment, "restore a backup")
     began = time.monotonic()
     cluster = local_cluster(project, environment)
     repo = config.repository

@@ -17,7 +17,8 @@ from nself.runtime.backup.repository import BackupConfig, backup_config
 from nself.runtime.backup.restore import RestoreResult
 from nself.runtime.backup.timespec import TargetTime
 from nself.runtime.local import database_url, local_cluster
-from nself.runtime.project import Environment, Project, guard_destructive
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project
 
 
 def backup_key(config: BackupConfig, encrypt: bool) -> bytes | None:
@@ -120,7 +121,7 @@ def restore_backup(
     from nself.runtime.backup.restore import _check_key, restore_managed
     from nself.runtime.backup.verify import verify_backup
 
-    guard_destructive(environment, "restore a backup")
+    refuse_production(project, environment, "restore a backup")
     config = backup_config(project)
     fetch_remote(project, config.repository, backup)
     chosen = find_backup(config.repository, backup) if point_in_time is None else None
@@ -177,7 +178,7 @@ def restore_to_environment(
     from nself.runtime.backup.restore import _check_key
     from nself.runtime.backup.verify import verify_backup
 
-    guard_destructive(target, "restore a backup")
+    refuse_production(project, target, "restore a backup")
     began = time.monotonic()
     config = backup_config(project)
     if anonymize:

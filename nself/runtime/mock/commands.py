@@ -11,7 +11,8 @@ from nself.frontends.live import introspect
 from nself.runtime.local import database_url
 from nself.runtime.mock.executor import Confirm, Progress, TableResult, generate_mock, preview_rows
 from nself.runtime.mock.project import CONFIG_NAME, load_config, mock_dir, read_seed, write_seed
-from nself.runtime.project import Environment, Project, guard_destructive
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project
 from nself.runtime.sources import platform_of_database, strip_platform
 
 
@@ -69,7 +70,7 @@ def generate(
 ) -> list[TableResult]:
     """Empty and fill the tables; `confirm` is asked before tables that reference them are
     emptied as well (refused without it)."""
-    guard_destructive(environment, "generate mock data")
+    refuse_production(project, environment, "generate mock data")
     url = database_url(project, environment)
     catalog = mock_catalog(project, url, include_platform=include_platform)
     return generate_mock(
