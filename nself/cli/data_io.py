@@ -28,7 +28,9 @@ def register(app: App) -> None:
                 show_default=False,
             ),
         ] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="json|csv|parquet", help="File format.")] = "json",
+        fmt: Annotated[
+            str, typer.Option("--format", "-f", metavar="json|csv|parquet", help="File format.")
+        ] = "json",
         tables: Annotated[
             list[str] | None,
             typer.Option(
@@ -87,7 +89,12 @@ def register(app: App) -> None:
         ),
     )
     def import_command(
-        path: Annotated[Path, typer.Argument(help="A .json, .csv or .parquet file, or a directory of them.")],
+        path: Annotated[
+            Path,
+            typer.Argument(
+                help="A .json, .jsonl, .csv or .parquet file, or a directory of them (files made elsewhere are read with DuckDB)."
+            ),
+        ],
         env: EnvOption = None,
         table: Annotated[
             str | None,
@@ -106,8 +113,9 @@ def register(app: App) -> None:
         ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Import files from nself data export (schema.table.json / .csv) in one transaction:
-        a failure leaves every table as it was.
+        """Import files from nself data export (schema.table.json / .csv / .parquet), or CSV, JSON
+        lines and Parquet made elsewhere (read with DuckDB, checked against the table's types
+        first), in one transaction: a failure leaves every table as it was.
 
         Examples:
 
@@ -115,10 +123,13 @@ def register(app: App) -> None:
 
           nself data import users.csv --table users
 
+          nself data import events.jsonl --table events
+
           nself data import dir/ --upsert
         """
         from nself.runtime.data_io import data_files, import_data
         from nself.runtime.local import database_url
+
         if upsert and truncate:
             raise OptionError(
                 "--upsert and --truncate exclude each other (after --truncate there is nothing to update)"

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BATCH_ROWS = 50_000  # one row group per batch
+# In every file nself writes: import reads those itself, and other Parquet files with DuckDB
+# (nself.runtime.foreign_io).
+MARKER = {b"nself": b"1"}
 
 COLUMN_TYPES_SQL = """
 SELECT a.attname,
@@ -184,7 +187,7 @@ def _export_via_csv(
             selects.append(column.select)
             read_types[column.name] = column.arrow
     names = [c.name for c in columns]
-    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
+    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
     with tempfile.TemporaryFile(prefix="nself-parquet-") as spool:
         with (
             conn.cursor() as cursor,
@@ -229,7 +232,7 @@ def _export_via_cursor(
     conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
 ) -> int:
     pa = _pyarrow()
-    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
+    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
     rows = 0
     select = ", ".join(c.select for c in columns) or "NULL"
     with (
