@@ -138,7 +138,7 @@ def foreign_kind(path: Path, columns: set[str]) -> Kind | None:
         try:
             metadata = pq.read_schema(str(path)).metadata or {}
         except Exception:
-            return "parquet"  # DuckDB says what is wrong with it
+            return None  # nself's reader says it is not a Parquet file
         return None if PARQUET_MARKER in metadata else "parquet"
     return None
 

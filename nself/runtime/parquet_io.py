@@ -16,9 +16,14 @@ PostgreSQL's text form is the fallback because PostgreSQL reads it back exactly.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from nself.errors import NselfError
 from nself.runtime.data_io import qualified, quote_ident
@@ -94,42 +99,61 @@ def _scalar_type(pa: Any, name: str, typtype: str, typmod: int) -> Any:
     return simple.get(name)
 
 
-def _plan_columns(conn: psycopg.Connection[Any], regclass: str) -> list[ColumnPlan]:
+def _plan_columns(conn: psycopg.Connection[Any], regclass: str, *, probe: bool) -> list[ColumnPlan]:
+    """The Arrow type and SELECT expression of each column. Some depend on the rows: an
+    array column is a list only when every value is one-dimensional from 1, a date or
+    timestamp column only without infinity, a numeric(p,s) column only without NaN. With
+    `probe`, one scan of the table answers all of those; without it, arrays are taken as
+    text and the others as their type (export_table tries that first: PostgreSQL's CSV
+    output holding infinity or NaN makes pyarrow's reader fail, and then it probes)."""
     pa = _pyarrow()
-    plans: list[ColumnPlan] = []
-    for name, typname, typtype, category, typmod, elem, elem_type in conn.execute(
-        COLUMN_TYPES_SQL, (regclass,)
-    ).fetchall():
+    rows = conn.execute(COLUMN_TYPES_SQL, (regclass,)).fetchall()
+    checks: dict[str, str] = {}
+    for name, typname, _typtype, category, typmod, elem, elem_type in rows:
         ident = quote_ident(str(name))
-        arrow = None
         if category == "A" and elem is not None:
             inner = _scalar_type(pa, str(elem), str(elem_type), -1)
             if inner is not None and not pa.types.is_decimal(inner):
-                # A list holds one-dimensional arrays starting at 1; anything else keeps its text.
-                row = conn.execute(
-                    f"SELECT coalesce(bool_and(array_ndims({ident}) = 1 AND array_lower({ident}, 1) = 1), true) "
-                    f"FROM {regclass}"
-                ).fetchone()
-                if row is not None and row[0]:
-                    arrow = pa.list_(inner.value_type if pa.types.is_dictionary(inner) else inner)
-                    select = f"{ident}::text[]" if pa.types.is_dictionary(inner) else ident
+                checks[str(name)] = (
+                    f"coalesce(bool_and(array_ndims({ident}) = 1 AND array_lower({ident}, 1) = 1), true)"
+                )
+        elif typname in ("date", "timestamp", "timestamptz"):
+            checks[str(name)] = f"coalesce(bool_and(isfinite({ident})), true)"
+        elif typname == "numeric" and int(typmod) >= 4:
+            checks[str(name)] = f"NOT coalesce(bool_or({ident} = 'NaN'), false)"
+    fits: dict[str, bool] = {}
+    if probe and checks:
+        found = conn.execute(f"SELECT {', '.join(checks.values())} FROM {regclass}").fetchone()
+        fits = dict(zip(checks, found or (), strict=True))
+    plans: list[ColumnPlan] = []
+    for name, typname, typtype, category, typmod, elem, elem_type in rows:
+        ident = quote_ident(str(name))
+        arrow = None
+        fit = fits.get(str(name), not probe or str(name) not in checks)
+        if category == "A" and elem is not None:
+            inner = _scalar_type(pa, str(elem), str(elem_type), -1)
+            if inner is not None and not pa.types.is_decimal(inner) and probe and fit:
+                arrow = pa.list_(inner.value_type if pa.types.is_dictionary(inner) else inner)
+                select = f"{ident}::text[]" if pa.types.is_dictionary(inner) else ident
         else:
             arrow = _scalar_type(pa, str(typname), str(typtype), int(typmod))
             select = f"{ident}::text" if arrow is not None and pa.types.is_dictionary(arrow) else ident
-            if arrow is not None and typname in ("date", "timestamp", "timestamptz"):
-                # infinity has no Arrow value: such a column keeps its text form.
-                row = conn.execute(f"SELECT bool_or(isfinite({ident})) IS NOT FALSE AND "
-                                   f"coalesce(bool_and(isfinite({ident})), true) FROM {regclass}").fetchone()  # fmt: skip
-                if row is None or not row[0]:
-                    arrow = None
-            if arrow is not None and pa.types.is_decimal(arrow):
-                row = conn.execute(f"SELECT bool_or({ident} = 'NaN') FROM {regclass}").fetchone()
-                if row is not None and row[0]:
-                    arrow = None
+            if not fit:
+                arrow = None  # infinity or NaN: the column keeps its text form
         if arrow is None:
             arrow, select = pa.string(), f"{ident}::text"
         plans.append(ColumnPlan(str(name), select, arrow))
     return plans
+
+
+def _has_arrays(conn: psycopg.Connection[Any], regclass: str) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped AND b.typcategory = 'A')",
+        (regclass,),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _csv_readable(pa: Any, arrow: Any) -> bool:
@@ -150,25 +174,29 @@ def export_table(conn: psycopg.Connection[Any], schema: str, table: str, order: 
     """Write `schema.table` to `path` (inside the caller's snapshot); the number of rows.
 
     When every column has a type pyarrow's CSV reader parses, the rows travel as
-    `COPY ... (FORMAT csv)` through a spool file into that reader (no Python object per
-    value); otherwise, or if the reader refuses a value, through a cursor."""
+    `COPY ... (FORMAT csv)` through a pipe into that reader (no Python object per value),
+    first without scanning the table for infinity or NaN (`_plan_columns`); if the reader
+    refuses a value, the table is probed and exported again; a table with arrays, or whose
+    columns pyarrow's CSV reader cannot parse, goes through a cursor."""
     pa = _pyarrow()
     regclass = qualified(schema, table)
-    columns = _plan_columns(conn, regclass)
-    if columns and all(_csv_readable(pa, c.arrow) for c in columns):
+    for probe in (False, True):
+        if not probe and _has_arrays(conn, regclass):
+            continue  # whether they are lists depends on the rows: probe first
+        columns = _plan_columns(conn, regclass, probe=probe)
+        if not columns or not all(_csv_readable(pa, c.arrow) for c in columns):
+            break
         try:
-            with conn.transaction():  # a savepoint: the slow path can still run after a failure
+            with conn.transaction():  # a savepoint: the next attempt can still run after a failure
                 return _export_via_csv(conn, regclass, columns, order, path)
         except pa.ArrowInvalid:
-            pass
-    return _export_via_cursor(conn, regclass, columns, order, path)
+            continue
+    return _export_via_cursor(conn, regclass, _plan_columns(conn, regclass, probe=True), order, path)
 
 
 def _export_via_csv(
     conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
 ) -> int:
-    import tempfile
-
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
@@ -188,19 +216,11 @@ def _export_via_csv(
             read_types[column.name] = column.arrow
     names = [c.name for c in columns]
     arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
-    with tempfile.TemporaryFile(prefix="nself-parquet-") as spool:
-        with (
-            conn.cursor() as cursor,
-            cursor.copy(
-                f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
-            ) as copy,
-        ):
-            for chunk in copy:
-                spool.write(chunk)
-        spool.seek(0)
+    query = f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
+    with _copy_stream(conn, query) as stream:
         reader = pcsv.open_csv(
-            spool,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            stream,
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 22),
             # A one-column row holding NULL is an empty line: a row, not nothing.
             parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
@@ -213,7 +233,10 @@ def _export_via_csv(
             ),
         )
         rows = 0
-        with pa.parquet.ParquetWriter(str(path), arrow_schema) as writer:
+        # Dictionary pages only for the enums (already dictionaries): for other columns they cost
+        # more time than snappy needs for the same repeats.
+        dictionary = [c.name for c in columns if pa.types.is_dictionary(c.arrow)]
+        with pa.parquet.ParquetWriter(str(path), arrow_schema, use_dictionary=dictionary or False) as writer:
             for batch in reader:
                 arrays = []
                 for index, column in enumerate(columns):
@@ -226,6 +249,83 @@ def _export_via_csv(
                 writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
                 rows += batch.num_rows
     return rows
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file to read what a producer thread puts into `chunks` (bytes; None at the end)."""
+
+    def __init__(self, chunks: queue.Queue[bytes | None]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = -1 if size is None else size
+        while not self._ended and (wanted < 0 or len(self._buffer) < wanted):
+            chunk = self._chunks.get()
+            if chunk is None:
+                self._ended = True
+            else:
+                self._buffer += chunk
+        count = len(self._buffer) if wanted < 0 else min(wanted, len(self._buffer))
+        out = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return out
+
+
+@contextlib.contextmanager
+def _copy_stream(conn: psycopg.Connection[Any], query: str) -> Iterator[BinaryIO]:
+    """The output of `query` (a COPY ... TO STDOUT) as a file to read, filled by a thread
+    while the caller reads: PostgreSQL producing, psycopg receiving (which holds the GIL)
+    and pyarrow parsing and writing Parquet (which releases it) overlap, instead of
+    following each other through a spool file. The rows travel in chunks of about 1 MiB
+    through a bounded queue (a few MiB in memory at most). The COPY is read to its end even
+    when the caller stops early, so the connection stays usable."""
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+    stopped = threading.Event()
+    failure: list[BaseException] = []
+
+    def put(item: bytes | None) -> None:
+        while not stopped.is_set():
+            try:
+                chunks.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            with conn.cursor() as cursor, cursor.copy(query) as copy:
+                parts: list[bytes] = []
+                size = 0
+                for chunk in copy:
+                    if stopped.is_set():
+                        continue  # the reader gave up: drain the COPY
+                    parts.append(chunk)  # type: ignore[arg-type]  # bytes or memoryview: join takes both
+                    size += len(chunk)
+                    if size >= 1 << 20:
+                        put(b"".join(parts))
+                        parts, size = [], 0
+                if parts:
+                    put(b"".join(parts))
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            put(None)
+
+    thread = threading.Thread(target=produce, name="nself-copy-out", daemon=True)
+    thread.start()
+    try:
+        yield _ChunkReader(chunks)  # type: ignore[misc]
+    finally:
+        stopped.set()
+        thread.join()
+        if failure:
+            raise failure[0]
 
 
 def _export_via_cursor(
