@@ -16,14 +16,10 @@ PostgreSQL's text form is the fallback because PostgreSQL reads it back exactly.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import queue
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from nself.errors import NselfError
 from nself.runtime.data_io import qualified, quote_ident
@@ -32,7 +28,8 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-BATCH_ROWS = 50_000  # one row group per batch
+BATCH_ROWS = 50_000  # one row group per batch (through a cursor)
+CHUNK_BYTES = 8 << 20  # one row group per chunk of PostgreSQL's CSV (through COPY)
 # In every file nself writes: import reads those itself, and other Parquet files with DuckDB
 # (nself.runtime.foreign_io).
 MARKER = {b"nself": b"1"}
@@ -122,6 +119,8 @@ def _plan_columns(conn: psycopg.Connection[Any], regclass: str, *, probe: bool) 
         elif typname == "numeric" and int(typmod) >= 4:
             checks[str(name)] = f"NOT coalesce(bool_or({ident} = 'NaN'), false)"
     fits: dict[str, bool] = {}
+    if any(row[3] == "A" for row in rows if str(row[0]) in checks):
+        probe = True  # whether an array column is a list depends on its rows
     if probe and checks:
         found = conn.execute(f"SELECT {', '.join(checks.values())} FROM {regclass}").fetchone()
         fits = dict(zip(checks, found or (), strict=True))
@@ -144,16 +143,6 @@ def _plan_columns(conn: psycopg.Connection[Any], regclass: str, *, probe: bool) 
             arrow, select = pa.string(), f"{ident}::text"
         plans.append(ColumnPlan(str(name), select, arrow))
     return plans
-
-
-def _has_arrays(conn: psycopg.Connection[Any], regclass: str) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-        "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
-        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped AND b.typcategory = 'A')",
-        (regclass,),
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _csv_readable(pa: Any, arrow: Any) -> bool:
@@ -180,17 +169,16 @@ def export_table(conn: psycopg.Connection[Any], schema: str, table: str, order: 
     columns pyarrow's CSV reader cannot parse, goes through a cursor."""
     pa = _pyarrow()
     regclass = qualified(schema, table)
-    for probe in (False, True):
-        if not probe and _has_arrays(conn, regclass):
-            continue  # whether they are lists depends on the rows: probe first
-        columns = _plan_columns(conn, regclass, probe=probe)
+    columns = _plan_columns(conn, regclass, probe=False)
+    for attempt in range(2):
         if not columns or not all(_csv_readable(pa, c.arrow) for c in columns):
             break
         try:
-            with conn.transaction():  # a savepoint: the next attempt can still run after a failure
-                return _export_via_csv(conn, regclass, columns, order, path)
+            # No savepoint needed: a value the reader refuses leaves the COPY read to its end.
+            return _export_via_csv(conn, regclass, columns, order, path)
         except pa.ArrowInvalid:
-            continue
+            if attempt == 0:
+                columns = _plan_columns(conn, regclass, probe=True)
     return _export_via_cursor(conn, regclass, _plan_columns(conn, regclass, probe=True), order, path)
 
 
@@ -201,7 +189,8 @@ def _export_via_csv(
     import pyarrow.csv as pcsv
 
     pa = _pyarrow()
-    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    if conn.info.parameter_status("TimeZone") != "UTC":  # reported by the server: no query
+        conn.execute("SET LOCAL TimeZone = 'UTC'")  # until the export's transaction ends
     selects = []
     read_types = {}
     for column in columns:
@@ -217,115 +206,87 @@ def _export_via_csv(
     names = [c.name for c in columns]
     arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
     query = f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
-    with _copy_stream(conn, query) as stream:
-        reader = pcsv.open_csv(
-            stream,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 22),
-            # A one-column row holding NULL is an empty line: a row, not nothing.
-            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                column_types=read_types,
-                null_values=[""],  # PostgreSQL writes NULL as an empty unquoted field...
-                quoted_strings_can_be_null=False,  # ...and an empty string as ""
-                strings_can_be_null=True,
-                true_values=["t"],
-                false_values=["f"],
-            ),
+    read_options = pcsv.ReadOptions(column_names=names, use_threads=False)
+    # A one-column row holding NULL is an empty line: a row, not nothing.
+    parse_options = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
+    convert_options = pcsv.ConvertOptions(
+        column_types=read_types,
+        null_values=[""],  # PostgreSQL writes NULL as an empty unquoted field...
+        quoted_strings_can_be_null=False,  # ...and an empty string as ""
+        strings_can_be_null=True,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    # Dictionary pages only for the enums (already dictionaries): for other columns they cost
+    # more time than snappy needs for the same repeats.
+    dictionary = [c.name for c in columns if pa.types.is_dictionary(c.arrow)]
+
+    def convert(chunk: bytes, writer: Any) -> int:
+        """One chunk of whole rows: parsed by pyarrow's C++ reader and written as a row group."""
+        table = pcsv.read_csv(
+            pa.BufferReader(chunk),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
         )
-        rows = 0
-        # Dictionary pages only for the enums (already dictionaries): for other columns they cost
-        # more time than snappy needs for the same repeats.
-        dictionary = [c.name for c in columns if pa.types.is_dictionary(c.arrow)]
-        with pa.parquet.ParquetWriter(str(path), arrow_schema, use_dictionary=dictionary or False) as writer:
-            for batch in reader:
-                arrays = []
-                for index, column in enumerate(columns):
-                    array = batch.column(index)
-                    if pa.types.is_dictionary(column.arrow):
-                        array = pc.dictionary_encode(array).cast(column.arrow)
-                    elif array.type != column.arrow:
-                        array = array.cast(column.arrow)
-                    arrays.append(array)
-                writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
-                rows += batch.num_rows
-    return rows
+        arrays = []
+        for index, column in enumerate(columns):
+            array = table.column(index)
+            if pa.types.is_dictionary(column.arrow):
+                array = pc.dictionary_encode(array).cast(column.arrow)
+            elif array.type != column.arrow:
+                array = array.cast(column.arrow)
+            arrays.append(array)
+        writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
+        return int(table.num_rows)
+
+    with pa.parquet.ParquetWriter(str(path), arrow_schema, use_dictionary=dictionary or False) as writer:
+        return _copy_in_chunks(conn, query, lambda chunk: convert(chunk, writer))
 
 
-class _ChunkReader(io.RawIOBase):
-    """A file to read what a producer thread puts into `chunks` (bytes; None at the end)."""
+def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable[[bytes], int]) -> int:
+    """Run `query` (a COPY ... TO STDOUT) and hand its output to `convert` in chunks of about
+    CHUNK_BYTES of whole rows (PostgreSQL sends one row per message), on one worker thread,
+    while this thread receives the next chunk: pyarrow's parsing and Parquet writing release
+    the GIL, so they overlap with psycopg's receiving, and the worker needs the GIL only a few
+    times per chunk. (A reader thread pulling from a Python file instead would contend for
+    the GIL with the receiving loop on every read.) Returns the sum of `convert`'s results.
+    A failure in `convert` stops the conversions; the COPY is still read to its end, so the
+    transaction stays usable, and the failure is raised."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    def __init__(self, chunks: queue.Queue[bytes | None]) -> None:
-        super().__init__()
-        self._chunks = chunks
-        self._buffer = bytearray()
-        self._ended = False
+    total = 0
+    failure: BaseException | None = None
+    pending: list[Future[int]] = []
 
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        wanted = -1 if size is None else size
-        while not self._ended and (wanted < 0 or len(self._buffer) < wanted):
-            chunk = self._chunks.get()
-            if chunk is None:
-                self._ended = True
-            else:
-                self._buffer += chunk
-        count = len(self._buffer) if wanted < 0 else min(wanted, len(self._buffer))
-        out = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return out
-
-
-@contextlib.contextmanager
-def _copy_stream(conn: psycopg.Connection[Any], query: str) -> Iterator[BinaryIO]:
-    """The output of `query` (a COPY ... TO STDOUT) as a file to read, filled by a thread
-    while the caller reads: PostgreSQL producing, psycopg receiving (which holds the GIL)
-    and pyarrow parsing and writing Parquet (which releases it) overlap, instead of
-    following each other through a spool file. The rows travel in chunks of about 1 MiB
-    through a bounded queue (a few MiB in memory at most). The COPY is read to its end even
-    when the caller stops early, so the connection stays usable."""
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
-    stopped = threading.Event()
-    failure: list[BaseException] = []
-
-    def put(item: bytes | None) -> None:
-        while not stopped.is_set():
+    def settle(keep: int) -> None:
+        nonlocal total, failure
+        while len(pending) > keep:
+            future = pending.pop(0)
             try:
-                chunks.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+                total += future.result()
+            except BaseException as exc:
+                failure = failure or exc
 
-    def produce() -> None:
-        try:
-            with conn.cursor() as cursor, cursor.copy(query) as copy:
-                parts: list[bytes] = []
-                size = 0
-                for chunk in copy:
-                    if stopped.is_set():
-                        continue  # the reader gave up: drain the COPY
-                    parts.append(chunk)  # type: ignore[arg-type]  # bytes or memoryview: join takes both
-                    size += len(chunk)
-                    if size >= 1 << 20:
-                        put(b"".join(parts))
-                        parts, size = [], 0
-                if parts:
-                    put(b"".join(parts))
-        except BaseException as exc:
-            failure.append(exc)
-        finally:
-            put(None)
-
-    thread = threading.Thread(target=produce, name="nself-copy-out", daemon=True)
-    thread.start()
-    try:
-        yield _ChunkReader(chunks)  # type: ignore[misc]
-    finally:
-        stopped.set()
-        thread.join()
-        if failure:
-            raise failure[0]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nself-parquet") as worker:
+        with conn.cursor() as cursor, cursor.copy(query) as copy:
+            parts: list[Any] = []
+            size = 0
+            for row in copy:
+                if failure is not None:
+                    continue  # drain the COPY
+                parts.append(row)
+                size += len(row)
+                if size >= CHUNK_BYTES:
+                    settle(1)  # at most two chunks converting or waiting: bounded memory
+                    pending.append(worker.submit(convert, b"".join(parts)))
+                    parts, size = [], 0
+            if parts and failure is None:
+                pending.append(worker.submit(convert, b"".join(parts)))
+        settle(0)
+    if failure is not None:
+        raise failure
+    return total
 
 
 def _export_via_cursor(
