@@ -9,13 +9,12 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb  # noqa: F401  # a test dependency (pyproject's test extra): missing is an error, not a skip
 import psycopg
 import pytest
 
 from nself.runtime.data_io import DataFileError, export_data, import_data
 from tests.conftest import run_sql
-
-pytest.importorskip("duckdb")
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -137,7 +136,7 @@ def test_json_lines_with_nested_objects_into_jsonb(tmp_path: Path, url: str) -> 
 
 
 def test_foreign_parquet_with_other_types(tmp_path: Path, url: str) -> None:
-    pa = pytest.importorskip("pyarrow")
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pa.table(
