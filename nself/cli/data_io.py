@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,22 +13,28 @@ from nself.cli.common import EnvOption, JsonOption, console, environment, err_co
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 
+if TYPE_CHECKING:
+    from nself.runtime.data_io import DataFormat
+
 
 def register(app: App) -> None:
     @app.command("export", destructive=False)
     def export_command(
         env: EnvOption = None,
         output: Annotated[
-            Path | None,
+            str | None,
             typer.Option(
                 "--output",
                 "-o",
-                metavar="DIR",
-                help="Directory for the files (default .nself/exports/ENV-TIMESTAMP/).",
+                metavar="DIR|s3://BUCKET/PREFIX",
+                help="Directory for the files (default .nself/exports/ENV-TIMESTAMP/), or an s3:// or azure:// "
+                "URL: uploaded through [backup.storage] when it names the bucket, else the SDK's credentials.",
                 show_default=False,
             ),
         ] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="json|csv|parquet", help="File format.")] = "json",
+        fmt: Annotated[
+            str, typer.Option("--format", "-f", metavar="json|csv|parquet", help="File format.")
+        ] = "json",
         tables: Annotated[
             list[str] | None,
             typer.Option(
@@ -47,25 +53,39 @@ def register(app: App) -> None:
           nself data export --format csv -o exports/
 
           nself data export --env staging --table users --table posts
+
+          nself data export --format parquet -o s3://my-bucket/exports/2026-12-07
         """
         if fmt not in ("json", "csv", "parquet"):
             raise OptionError(f"--format: expected json, csv or parquet, got {fmt!r}")
         from nself.runtime.data_io import export_data
         from nself.runtime.local import database_url
+        from nself.runtime.remote_data import export_remote, parse_remote
 
+        remote = parse_remote(output) if output is not None else None
         proj, environ = environment(env)
-        if output is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            output = proj.state_dir / "exports" / f"{environ.name}-{stamp}"
         url = database_url(proj, environ)
+        chosen: DataFormat = "json" if fmt == "json" else "parquet" if fmt == "parquet" else "csv"
         with err_console.status(f"exporting {environ.name}…") as status:
-            result = export_data(
-                url,
-                output,
-                fmt="json" if fmt == "json" else "parquet" if fmt == "parquet" else "csv",
-                tables=tables or (),
-                progress=lambda name: status.update(f"exporting {name}…"),
-            )
+            if remote is not None:
+                result = export_remote(
+                    proj,
+                    url,
+                    remote,
+                    fmt=chosen,
+                    tables=tables or (),
+                    progress=lambda name: status.update(f"exporting {name}…"),
+                )
+            else:
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                directory = Path(output) if output else proj.state_dir / "exports" / f"{environ.name}-{stamp}"
+                result = export_data(
+                    url,
+                    directory,
+                    fmt=chosen,
+                    tables=tables or (),
+                    progress=lambda name: status.update(f"exporting {name}…"),
+                )
         if as_json:
             print_json(
                 {
@@ -87,7 +107,13 @@ def register(app: App) -> None:
         ),
     )
     def import_command(
-        path: Annotated[Path, typer.Argument(help="A .json, .csv or .parquet file, or a directory of them.")],
+        path: Annotated[
+            str,
+            typer.Argument(
+                help="A .json, .jsonl, .csv or .parquet file, or a directory of them (files made elsewhere are read "
+                "with DuckDB); or an s3:// or azure:// URL of one or of a prefix holding them."
+            ),
+        ],
         env: EnvOption = None,
         table: Annotated[
             str | None,
@@ -106,8 +132,9 @@ def register(app: App) -> None:
         ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Import files from nself data export (schema.table.json / .csv) in one transaction:
-        a failure leaves every table as it was.
+        """Import files from nself data export (schema.table.json / .csv / .parquet), or CSV, JSON
+        lines and Parquet made elsewhere (read with DuckDB, checked against the table's types
+        first), in one transaction: a failure leaves every table as it was.
 
         Examples:
 
@@ -115,26 +142,45 @@ def register(app: App) -> None:
 
           nself data import users.csv --table users
 
+          nself data import events.jsonl --table events
+
+          nself data import s3://my-bucket/exports/2026-12-07 --truncate
+
           nself data import dir/ --upsert
         """
         from nself.runtime.data_io import data_files, import_data
         from nself.runtime.local import database_url
+        from nself.runtime.remote_data import import_remote, parse_remote
+
         if upsert and truncate:
             raise OptionError(
                 "--upsert and --truncate exclude each other (after --truncate there is nothing to update)"
             )
-        data_files(path)  # a missing file is an error before anything connects
+        remote = parse_remote(path)
+        if remote is None:
+            data_files(Path(path))  # a missing file is an error before anything connects
         proj, environ = environment(env)
         url = database_url(proj, environ)
         with err_console.status(f"importing into {environ.name}…") as status:
-            result = import_data(
-                url,
-                path,
-                table=table,
-                upsert=upsert,
-                truncate=truncate,
-                progress=lambda name: status.update(f"importing {name}…"),
-            )
+            if remote is not None:
+                result = import_remote(
+                    proj,
+                    url,
+                    remote,
+                    table=table,
+                    upsert=upsert,
+                    truncate=truncate,
+                    progress=lambda name: status.update(f"importing {name}…"),
+                )
+            else:
+                result = import_data(
+                    url,
+                    Path(path),
+                    table=table,
+                    upsert=upsert,
+                    truncate=truncate,
+                    progress=lambda name: status.update(f"importing {name}…"),
+                )
         total = sum(t.rows for t in result.tables)
         if as_json:
             print_json(

@@ -39,7 +39,9 @@ def register(app: App) -> None:
 
 @branch_app.callback(
     invoke_without_command=True,
-    destructive=Destructive(f"switch to a git-named database branch {DEV_ONLY}", when=("auto",), confirm=False),
+    destructive=Destructive(
+        f"switch to a git-named database branch {DEV_ONLY}", when=("auto",), confirm=False
+    ),
 )
 def branch(
     ctx: typer.Context,
@@ -178,6 +180,58 @@ def delete(
         print_json(dataclasses.asdict(dropped))
         return
     console.print(f"deleted branch {dropped.name} ({dropped.database})")
+
+
+@branch_app.command(
+    "merge",
+    destructive=Destructive("merge a database branch's migrations into its parent", confirm=False),
+)
+def merge(
+    name: NameArgument,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Only check that the branch's migrations apply to the parent; apply nothing."
+        ),
+    ] = False,
+    env: EnvOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Apply the migrations applied on a branch (and not on its parent) to its parent, and
+    record them in the parent's history.
+
+    Every one is checked to apply first (on the parent in a transaction rolled back, or on
+    a scratch copy when one opts out of transactions); a conflict changes nothing. Refused
+    on production environments.
+
+    Examples:
+
+      nself db branch merge feature_login
+
+      nself db branch merge feature_login --check --json
+    """
+    from nself.runtime.branch_merge import merge_branch
+
+    proj, environ = environment(env)
+    with err_console.status(f"merging branch {name}"):
+        result = merge_branch(proj, environ, name, check_only=check)
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    if not result.to_merge:
+        console.print(
+            f"{result.parent} ({result.parent_database}) has every migration of branch {result.branch}"
+        )
+    elif check:
+        for file in result.to_merge:
+            console.print(f"would apply {file}")
+        console.print(
+            f"branch {result.branch} merges into {result.parent} cleanly (checked in a {result.checked_on})"
+        )
+    else:
+        for run in result.migrations:
+            console.print(f"[green]applied[/green] {run.file} to {result.parent} ({run.duration_ms} ms)")
+        console.print(f"merged branch {result.branch} into {result.parent} ({result.parent_database})")
 
 
 def _print_table(branches: list[Branch]) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 DataFormat = Literal["json", "csv", "parquet"]
 FORMATS: tuple[DataFormat, ...] = ("json", "csv", "parquet")
-SUFFIXES = (".json", ".csv", ".parquet")
+SUFFIXES = (".json", ".csv", ".parquet", ".jsonl", ".ndjson")  # the last two: JSON lines, read by DuckDB
 HISTORY_SCHEMA = "_nself"  # nself's migration history is not data
 Progress = Callable[[str], None]
 
@@ -63,6 +63,7 @@ SELECT DISTINCT coalesce(pg_partition_root(conrelid), conrelid)::regclass::text,
        coalesce(pg_partition_root(confrelid), confrelid)::regclass::text
 FROM pg_constraint WHERE contype = 'f' AND NOT condeferrable
 """
+
 
 class DataFileError(NselfError):
     """A data file that cannot be read or loaded; the message names the file."""
@@ -237,12 +238,12 @@ def data_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
         if not files:
-            raise OptionError(f"{path}: no .json, .csv or .parquet files in this directory")
+            raise OptionError(f"{path}: no .json, .jsonl, .csv or .parquet files in this directory")
         return files
     if not path.is_file():
         raise OptionError(f"{path}: no such file or directory")
     if path.suffix not in SUFFIXES:
-        raise OptionError(f"{path}: expected a .json, .csv or .parquet file")
+        raise OptionError(f"{path}: expected a .json, .jsonl, .ndjson, .csv or .parquet file")
     return [path]
 
 
@@ -250,7 +251,9 @@ def _format_of(path: Path) -> DataFormat:
     return "json" if path.suffix == ".json" else "parquet" if path.suffix == ".parquet" else "csv"
 
 
-def _resolve(conn: psycopg.Connection[Any], path: Path, name: str, *, from_file: bool = False) -> tuple[str, str]:
+def _resolve(
+    conn: psycopg.Connection[Any], path: Path, name: str, *, from_file: bool = False
+) -> tuple[str, str]:
     """The table `name` (schema.table, or a table on the search path) names. A file name
     made by export names its table exactly (`table_of_file_name`); other names, such as
     files written before names were escaped, may hold dots themselves, so every split
@@ -343,9 +346,7 @@ def import_data(
                     current = file
                     name = table if table is not None else file.name.rsplit(".", 1)[0]
                     schema, relname = _resolve(conn, file, name, from_file=table is None)
-                    planned.append(
-                        _Planned(file, _format_of(file), schema, relname)
-                    )
+                    planned.append(_Planned(file, _format_of(file), schema, relname))
                 ordered = _parents_first(conn, planned)
                 # Constraints declared DEFERRABLE wait until commit, so a cycle of them loads too.
                 conn.execute("SET CONSTRAINTS ALL DEFERRED")
@@ -385,7 +386,17 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
     known = {str(c[0]) for c in columns}
     generated = {str(c[0]) for c in columns if c[1]}
     overriding = " OVERRIDING SYSTEM VALUE" if any(c[2] for c in columns) else ""
-    if item.fmt == "json":
+    from nself.runtime.foreign_io import foreign_kind
+
+    kind = foreign_kind(item.path, known)
+    if kind is not None:
+        from nself.runtime.foreign_io import load_foreign
+
+        header = load_foreign(conn, item.path, kind, item.regclass, f"{item.schema}.{item.table}")
+        names = [c for c in header if c not in generated]
+        source = "pg_temp.nself_import"
+        params: tuple[Any, ...] | None = None
+    elif item.fmt == "json":
         text, keys = _read_json(item.path)
         unknown = sorted(set(keys) - known)
         if unknown:
@@ -394,7 +405,7 @@ def _load(conn: psycopg.Connection[Any], item: _Planned, *, upsert: bool) -> int
             )
         names = [str(c[0]) for c in columns if str(c[0]) in keys and str(c[0]) not in generated]
         source = f"json_populate_recordset(NULL::{item.regclass}, {PARAMETER}::json)"
-        params: tuple[Any, ...] | None = (text,)
+        params = (text,)
     elif item.fmt == "parquet":
         from nself.runtime.parquet_io import load_into_temp, parquet_columns
 
@@ -548,7 +559,9 @@ def advance_sequences(conn: psycopg.Connection[Any], regclasses: list[str]) -> N
         if not columns:
             continue
         largest = sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT max({})::numeric FROM {}").format(sql.Identifier(u.column), sql.Identifier(*u.table))
+            sql.SQL("SELECT max({})::numeric FROM {}").format(
+                sql.Identifier(u.column), sql.Identifier(*u.table)
+            )
             for u in columns
         )
         sequence = sql.Identifier(seq_schema, seq_name)

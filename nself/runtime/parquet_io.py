@@ -16,6 +16,7 @@ PostgreSQL's text form is the fallback because PostgreSQL reads it back exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,11 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
-BATCH_ROWS = 50_000  # one row group per batch
+BATCH_ROWS = 50_000  # one row group per batch (through a cursor)
+CHUNK_BYTES = 8 << 20  # one row group per chunk of PostgreSQL's CSV (through COPY)
+# In every file nself writes: import reads those itself, and other Parquet files with DuckDB
+# (nself.runtime.foreign_io).
+MARKER = {b"nself": b"1"}
 
 COLUMN_TYPES_SQL = """
 SELECT a.attname,
@@ -91,38 +96,49 @@ def _scalar_type(pa: Any, name: str, typtype: str, typmod: int) -> Any:
     return simple.get(name)
 
 
-def _plan_columns(conn: psycopg.Connection[Any], regclass: str) -> list[ColumnPlan]:
+def _plan_columns(conn: psycopg.Connection[Any], regclass: str, *, probe: bool) -> list[ColumnPlan]:
+    """The Arrow type and SELECT expression of each column. Some depend on the rows: an
+    array column is a list only when every value is one-dimensional from 1, a date or
+    timestamp column only without infinity, a numeric(p,s) column only without NaN. With
+    `probe`, one scan of the table answers all of those; without it, arrays are taken as
+    text and the others as their type (export_table tries that first: PostgreSQL's CSV
+    output holding infinity or NaN makes pyarrow's reader fail, and then it probes)."""
     pa = _pyarrow()
-    plans: list[ColumnPlan] = []
-    for name, typname, typtype, category, typmod, elem, elem_type in conn.execute(
-        COLUMN_TYPES_SQL, (regclass,)
-    ).fetchall():
+    rows = conn.execute(COLUMN_TYPES_SQL, (regclass,)).fetchall()
+    checks: dict[str, str] = {}
+    for name, typname, _typtype, category, typmod, elem, elem_type in rows:
         ident = quote_ident(str(name))
-        arrow = None
         if category == "A" and elem is not None:
             inner = _scalar_type(pa, str(elem), str(elem_type), -1)
             if inner is not None and not pa.types.is_decimal(inner):
-                # A list holds one-dimensional arrays starting at 1; anything else keeps its text.
-                row = conn.execute(
-                    f"SELECT coalesce(bool_and(array_ndims({ident}) = 1 AND array_lower({ident}, 1) = 1), true) "
-                    f"FROM {regclass}"
-                ).fetchone()
-                if row is not None and row[0]:
-                    arrow = pa.list_(inner.value_type if pa.types.is_dictionary(inner) else inner)
-                    select = f"{ident}::text[]" if pa.types.is_dictionary(inner) else ident
+                checks[str(name)] = (
+                    f"coalesce(bool_and(array_ndims({ident}) = 1 AND array_lower({ident}, 1) = 1), true)"
+                )
+        elif typname in ("date", "timestamp", "timestamptz"):
+            checks[str(name)] = f"coalesce(bool_and(isfinite({ident})), true)"
+        elif typname == "numeric" and int(typmod) >= 4:
+            checks[str(name)] = f"NOT coalesce(bool_or({ident} = 'NaN'), false)"
+    fits: dict[str, bool] = {}
+    if any(row[3] == "A" for row in rows if str(row[0]) in checks):
+        probe = True  # whether an array column is a list depends on its rows
+    if probe and checks:
+        found = conn.execute(f"SELECT {', '.join(checks.values())} FROM {regclass}").fetchone()
+        fits = dict(zip(checks, found or (), strict=True))
+    plans: list[ColumnPlan] = []
+    for name, typname, typtype, category, typmod, elem, elem_type in rows:
+        ident = quote_ident(str(name))
+        arrow = None
+        fit = fits.get(str(name), not probe or str(name) not in checks)
+        if category == "A" and elem is not None:
+            inner = _scalar_type(pa, str(elem), str(elem_type), -1)
+            if inner is not None and not pa.types.is_decimal(inner) and probe and fit:
+                arrow = pa.list_(inner.value_type if pa.types.is_dictionary(inner) else inner)
+                select = f"{ident}::text[]" if pa.types.is_dictionary(inner) else ident
         else:
             arrow = _scalar_type(pa, str(typname), str(typtype), int(typmod))
             select = f"{ident}::text" if arrow is not None and pa.types.is_dictionary(arrow) else ident
-            if arrow is not None and typname in ("date", "timestamp", "timestamptz"):
-                # infinity has no Arrow value: such a column keeps its text form.
-                row = conn.execute(f"SELECT bool_or(isfinite({ident})) IS NOT FALSE AND "
-                                   f"coalesce(bool_and(isfinite({ident})), true) FROM {regclass}").fetchone()  # fmt: skip
-                if row is None or not row[0]:
-                    arrow = None
-            if arrow is not None and pa.types.is_decimal(arrow):
-                row = conn.execute(f"SELECT bool_or({ident} = 'NaN') FROM {regclass}").fetchone()
-                if row is not None and row[0]:
-                    arrow = None
+            if not fit:
+                arrow = None  # infinity or NaN: the column keeps its text form
         if arrow is None:
             arrow, select = pa.string(), f"{ident}::text"
         plans.append(ColumnPlan(str(name), select, arrow))
@@ -147,30 +163,34 @@ def export_table(conn: psycopg.Connection[Any], schema: str, table: str, order: 
     """Write `schema.table` to `path` (inside the caller's snapshot); the number of rows.
 
     When every column has a type pyarrow's CSV reader parses, the rows travel as
-    `COPY ... (FORMAT csv)` through a spool file into that reader (no Python object per
-    value); otherwise, or if the reader refuses a value, through a cursor."""
+    `COPY ... (FORMAT csv)` through a pipe into that reader (no Python object per value),
+    first without scanning the table for infinity or NaN (`_plan_columns`); if the reader
+    refuses a value, the table is probed and exported again; a table with arrays, or whose
+    columns pyarrow's CSV reader cannot parse, goes through a cursor."""
     pa = _pyarrow()
     regclass = qualified_name(schema, table, always=True)
-    columns = _plan_columns(conn, regclass)
-    if columns and all(_csv_readable(pa, c.arrow) for c in columns):
+    columns = _plan_columns(conn, regclass, probe=False)
+    for attempt in range(2):
+        if not columns or not all(_csv_readable(pa, c.arrow) for c in columns):
+            break
         try:
-            with conn.transaction():  # a savepoint: the slow path can still run after a failure
-                return _export_via_csv(conn, regclass, columns, order, path)
+            # No savepoint needed: a value the reader refuses leaves the COPY read to its end.
+            return _export_via_csv(conn, regclass, columns, order, path)
         except pa.ArrowInvalid:
-            pass
-    return _export_via_cursor(conn, regclass, columns, order, path)
+            if attempt == 0:
+                columns = _plan_columns(conn, regclass, probe=True)
+    return _export_via_cursor(conn, regclass, _plan_columns(conn, regclass, probe=True), order, path)
 
 
 def _export_via_csv(
     conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
 ) -> int:
-    import tempfile
-
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
     pa = _pyarrow()
-    conn.execute("SET LOCAL TimeZone = 'UTC'")
+    if conn.info.parameter_status("TimeZone") != "UTC":  # reported by the server: no query
+        conn.execute("SET LOCAL TimeZone = 'UTC'")  # until the export's transaction ends
     selects = []
     read_types = {}
     for column in columns:
@@ -184,52 +204,96 @@ def _export_via_csv(
             selects.append(column.select)
             read_types[column.name] = column.arrow
     names = [c.name for c in columns]
-    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
-    with tempfile.TemporaryFile(prefix="nself-parquet-") as spool:
-        with (
-            conn.cursor() as cursor,
-            cursor.copy(
-                f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
-            ) as copy,
-        ):
-            for chunk in copy:
-                spool.write(chunk)
-        spool.seek(0)
-        reader = pcsv.open_csv(
-            spool,
-            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
-            # A one-column row holding NULL is an empty line: a row, not nothing.
-            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pcsv.ConvertOptions(
-                column_types=read_types,
-                null_values=[""],  # PostgreSQL writes NULL as an empty unquoted field...
-                quoted_strings_can_be_null=False,  # ...and an empty string as ""
-                strings_can_be_null=True,
-                true_values=["t"],
-                false_values=["f"],
-            ),
+    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
+    query = f"COPY (SELECT {', '.join(selects)} FROM {regclass}{order}) TO STDOUT (FORMAT csv)"
+    read_options = pcsv.ReadOptions(column_names=names, use_threads=False)
+    # A one-column row holding NULL is an empty line: a row, not nothing.
+    parse_options = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
+    convert_options = pcsv.ConvertOptions(
+        column_types=read_types,
+        null_values=[""],  # PostgreSQL writes NULL as an empty unquoted field...
+        quoted_strings_can_be_null=False,  # ...and an empty string as ""
+        strings_can_be_null=True,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    # Dictionary pages only for the enums (already dictionaries): for other columns they cost
+    # more time than snappy needs for the same repeats.
+    dictionary = [c.name for c in columns if pa.types.is_dictionary(c.arrow)]
+
+    def convert(chunk: bytes, writer: Any) -> int:
+        """One chunk of whole rows: parsed by pyarrow's C++ reader and written as a row group."""
+        table = pcsv.read_csv(
+            pa.BufferReader(chunk),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
         )
-        rows = 0
-        with pa.parquet.ParquetWriter(str(path), arrow_schema) as writer:
-            for batch in reader:
-                arrays = []
-                for index, column in enumerate(columns):
-                    array = batch.column(index)
-                    if pa.types.is_dictionary(column.arrow):
-                        array = pc.dictionary_encode(array).cast(column.arrow)
-                    elif array.type != column.arrow:
-                        array = array.cast(column.arrow)
-                    arrays.append(array)
-                writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
-                rows += batch.num_rows
-    return rows
+        arrays = []
+        for index, column in enumerate(columns):
+            array = table.column(index)
+            if pa.types.is_dictionary(column.arrow):
+                array = pc.dictionary_encode(array).cast(column.arrow)
+            elif array.type != column.arrow:
+                array = array.cast(column.arrow)
+            arrays.append(array)
+        writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
+        return int(table.num_rows)
+
+    with pa.parquet.ParquetWriter(str(path), arrow_schema, use_dictionary=dictionary or False) as writer:
+        return _copy_in_chunks(conn, query, lambda chunk: convert(chunk, writer))
+
+
+def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable[[bytes], int]) -> int:
+    """Run `query` (a COPY ... TO STDOUT) and hand its output to `convert` in chunks of about
+    CHUNK_BYTES of whole rows (PostgreSQL sends one row per message), on one worker thread,
+    while this thread receives the next chunk: pyarrow's parsing and Parquet writing release
+    the GIL, so they overlap with psycopg's receiving, and the worker needs the GIL only a few
+    times per chunk. (A reader thread pulling from a Python file instead would contend for
+    the GIL with the receiving loop on every read.) Returns the sum of `convert`'s results.
+    A failure in `convert` stops the conversions; the COPY is still read to its end, so the
+    transaction stays usable, and the failure is raised."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    total = 0
+    failure: BaseException | None = None
+    pending: list[Future[int]] = []
+
+    def settle(keep: int) -> None:
+        nonlocal total, failure
+        while len(pending) > keep:
+            future = pending.pop(0)
+            try:
+                total += future.result()
+            except BaseException as exc:
+                failure = failure or exc
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nself-parquet") as worker:
+        with conn.cursor() as cursor, cursor.copy(query) as copy:
+            parts: list[Any] = []
+            size = 0
+            for row in copy:
+                if failure is not None:
+                    continue  # drain the COPY
+                parts.append(row)
+                size += len(row)
+                if size >= CHUNK_BYTES:
+                    settle(1)  # at most two chunks converting or waiting: bounded memory
+                    pending.append(worker.submit(convert, b"".join(parts)))
+                    parts, size = [], 0
+            if parts and failure is None:
+                pending.append(worker.submit(convert, b"".join(parts)))
+        settle(0)
+    if failure is not None:
+        raise failure
+    return total
 
 
 def _export_via_cursor(
     conn: psycopg.Connection[Any], regclass: str, columns: list[ColumnPlan], order: str, path: Path
 ) -> int:
     pa = _pyarrow()
-    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns])
+    arrow_schema = pa.schema([pa.field(c.name, c.arrow) for c in columns], metadata=MARKER)
     rows = 0
     select = ", ".join(c.select for c in columns) or "NULL"
     with (

@@ -60,6 +60,7 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     "db branch create": (("db", "branch", "create", "p"), False),
     "db branch switch": (("db", "branch", "switch", "main"), False),
     "db branch delete": (("db", "branch", "delete", "p"), False),
+    "db branch merge": (("db", "branch", "merge", "p"), False),
     "data reset": (("data", "reset", "--keep-schema"), True),
     "data import": (("data", "import", "{rows}", "--upsert"), True),
     "seed": (("seed", "--fresh"), True),

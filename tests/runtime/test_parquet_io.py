@@ -92,3 +92,41 @@ def test_every_type_round_trips_and_reads_back_as_postgresql_says(
             if not key:
                 expected, got = sorted(expected, key=repr), sorted(got, key=repr)
             assert got == expected, item.table
+
+
+def test_chunks_and_the_retry_when_a_value_has_no_arrow_form(
+    new_database: NewDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many small chunks (row groups) keep every row in order; a table whose rows hold
+    infinity or NaN is exported again with those columns as text (the first attempt, made
+    without scanning the table, fails in pyarrow's reader), and both round-trip."""
+    from nself.runtime import parquet_io
+
+    monkeypatch.setattr(parquet_io, "CHUNK_BYTES", 300)
+    source, target = new_database("pq_chunks"), new_database("pq_chunks_dst")
+    ddl = (
+        "CREATE TABLE plain (id int PRIMARY KEY, at timestamptz, n numeric(10,2), s text);"
+        "CREATE TABLE odd (id int PRIMARY KEY, at timestamptz, n numeric(10,2), s text);"
+    )
+    run_sql(source, ddl)
+    run_sql(target, ddl)
+    run_sql(
+        source,
+        "INSERT INTO plain SELECT g, timestamptz '2026-01-01 00:00+02' + g * interval '1 hour', g / 7.0, "
+        "CASE WHEN g % 5 = 0 THEN NULL WHEN g % 7 = 0 THEN '' ELSE 'line ' || g || E'\\n\"q\"' END "
+        "FROM generate_series(1, 500) g;"
+        "INSERT INTO odd SELECT g, CASE WHEN g = 400 THEN 'infinity' ELSE timestamptz '2026-01-01' END, "
+        "CASE WHEN g = 450 THEN 'NaN' ELSE 1.5 END, 'x' FROM generate_series(1, 500) g;",
+    )
+    export_data(source, tmp_path, fmt="parquet")
+    plain = pq.ParquetFile(tmp_path / "public.plain.parquet")
+    assert plain.metadata.num_row_groups > 10
+    assert str(plain.schema_arrow.field("at").type) == "timestamp[us, tz=UTC]"
+    with psycopg.connect(source) as conn:
+        assert [normal(r) for r in conn.execute("SELECT * FROM plain ORDER BY id")] == [
+            normal(tuple(r.values())) for r in plain.read().to_pylist()
+        ]
+    odd = pq.read_schema(tmp_path / "public.odd.parquet")
+    assert (str(odd.field("at").type), str(odd.field("n").type)) == ("string", "string")
+    import_data(target, tmp_path)
+    assert checksums(target) == checksums(source)

@@ -23,6 +23,9 @@ and beside it the richer forms of a column:
       json:
         contact.email: fake:email
         "addresses[*].street": fake:street
+    name: {strategy: fake, kind: name, locale: fr}   # fake values of another language
+
+and a top-level `locale: de` for every fake rule that names none (words.LOCALES: en, de, fr).
 
 Every error names file:line:col."""
 
@@ -37,6 +40,7 @@ import yaml
 
 from nself.errors import OptionError, SourceError
 from nself.runtime.anonymize.strategies import OPTIONS, STRATEGIES, Spec
+from nself.runtime.anonymize.words import LOCALES
 
 if TYPE_CHECKING:
     from nself.runtime.project import Project
@@ -85,6 +89,7 @@ class Config:
     path: str
     tables: tuple[TableRules, ...] = ()
     skip: tuple[tuple[str, Position], ...] = ()
+    locale: str | None = None  # the top-level `locale:`, already applied to the fake rules
 
     @property
     def empty(self) -> bool:
@@ -128,6 +133,7 @@ def parse_config(text: str, path: str) -> Config:
         raise node_position(root, path).error("expected a mapping with `tables:` (and `skip:`)")
     tables: list[TableRules] = []
     skip: list[tuple[str, Position]] = []
+    locale: str | None = None
     for key, value in root.value:
         name = scalar(key, path, "a key")
         if name == "tables":
@@ -145,8 +151,14 @@ def parse_config(text: str, path: str) -> Config:
             if not isinstance(value, yaml.SequenceNode):
                 raise node_position(value, path).error("skip: expected a list of table names")
             skip.extend(_skip_list(value, path))
+        elif name == "locale":
+            locale = scalar(value, path, "a locale")
+            if locale not in LOCALES:
+                raise node_position(value, path).error(
+                    f"locale: unknown {locale!r} (known: {', '.join(LOCALES)})"
+                )
         else:
-            raise node_position(key, path).error(f"unknown key {name!r} (expected tables or skip)")
+            raise node_position(key, path).error(f"unknown key {name!r} (expected tables, skip or locale)")
     seen: dict[str, Position] = {}
     for table_rules in tables:
         if table_rules.name in seen:
@@ -155,7 +167,28 @@ def parse_config(text: str, path: str) -> Config:
     for skipped, position in skip:
         if skipped in seen:
             raise position.error(f"table {skipped!r} is both skipped and configured")
-    return Config(path, tuple(tables), tuple(skip))
+    if locale is not None:
+        tables = [
+            TableRules(
+                t.name,
+                tuple(
+                    ColumnRules(c.column, tuple(_with_locale(r, locale) for r in c.rules), c.position)
+                    for c in t.columns
+                ),
+                t.position,
+            )
+            for t in tables
+        ]
+    return Config(path, tuple(tables), tuple(skip), locale)
+
+
+def _with_locale(rule: Rule, locale: str) -> Rule:
+    """`rule` with `locale` on its fake rules (JSON key paths too) that name none."""
+    spec = rule.spec
+    if spec.strategy == "fake" and spec.option("locale") is None:
+        spec = Spec(spec.strategy, spec.kind, tuple(sorted((*spec.options, ("locale", locale)))))
+    paths = tuple((key, _with_locale(inner, locale)) for key, inner in rule.json)
+    return Rule(spec, rule.where, paths, rule.position)
 
 
 def is_null(node: yaml.Node) -> bool:
@@ -266,7 +299,12 @@ def _rule(node: yaml.Node, path: str, where: str) -> Rule:
             raise node_position(node, path).error(
                 f"{where}: unknown option {option!r} for {spec.strategy} (known: {known})"
             )
-        options.append((option, yaml.safe_load(yaml.serialize(value))))
+        loaded = yaml.safe_load(yaml.serialize(value))
+        if option == "locale" and loaded not in LOCALES:
+            raise node_position(value, path).error(
+                f"{where}: unknown locale {loaded!r} (known: {', '.join(LOCALES)})"
+            )
+        options.append((option, loaded))
     if spec.strategy == "constant" and "value" not in dict(options):
         raise position.error(f"{where}: constant needs a value")
     return Rule(Spec(spec.strategy, kind, tuple(sorted(options))), condition, tuple(paths), position)

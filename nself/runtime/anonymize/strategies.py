@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -172,16 +173,32 @@ UPPER = LOWER.upper()
 # --------------------------------------------------------------------------- fake kinds
 
 
-def _first(draw: Draw) -> str:
-    return draw.choice(words.FIRST_NAMES)
+def _locale(options: Mapping[str, Any]) -> words.Locale:
+    return words.LOCALES[str(options.get("locale") or words.DEFAULT_LOCALE)]
 
 
-def _last(draw: Draw) -> str:
-    return draw.choice(words.LAST_NAMES)
+# German spellings first (ä -> ae), then every other accent dropped (é -> e).
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+                       "æ": "ae", "œ": "oe", "Œ": "Oe", "ø": "o"})  # fmt: skip
+
+
+def ascii_fold(text: str) -> str:
+    """`text` in ASCII letters, for e-mail addresses and user names made from names."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(c for c in decomposed if c.isascii() and (c.isalnum() or c in ".-_"))
+
+
+def _first(draw: Draw, locale: words.Locale = words.EN) -> str:
+    return draw.choice(locale.first_names)
+
+
+def _last(draw: Draw, locale: words.Locale = words.EN) -> str:
+    return draw.choice(locale.last_names)
 
 
 def _email(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    local = f"{_first(draw).lower()}.{_last(draw).lower()}{draw.below(10000)}"
+    locale = _locale(options)
+    local = f"{ascii_fold(_first(draw, locale)).lower()}.{ascii_fold(_last(draw, locale)).lower()}{draw.below(10000)}"
     domain = str(options.get("domain") or draw.choice(words.EMAIL_DOMAINS))
     if ctype.length is not None and len(local) + 1 + len(domain) > ctype.length:
         local = local[: max(1, ctype.length - 1 - len(domain))]
@@ -189,19 +206,22 @@ def _email(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]
 
 
 def _name(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(f"{_first(draw)} {_last(draw)}", ctype.length)
+    locale = _locale(options)
+    return fit(f"{_first(draw, locale)} {_last(draw, locale)}", ctype.length)
 
 
 def _first_name(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(_first(draw), ctype.length)
+    return fit(_first(draw, _locale(options)), ctype.length)
 
 
 def _last_name(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(_last(draw), ctype.length)
+    return fit(_last(draw, _locale(options)), ctype.length)
 
 
 def _username(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(f"{_first(draw).lower()}{_last(draw).lower()[:4]}{draw.below(1000)}", ctype.length)
+    locale = _locale(options)
+    first, last = ascii_fold(_first(draw, locale)).lower(), ascii_fold(_last(draw, locale)).lower()
+    return fit(f"{first}{last[:4]}{draw.below(1000)}", ctype.length)
 
 
 def _phone(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
@@ -210,34 +230,41 @@ def _phone(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]
         prefix = re.match(r"\+\d{1,2}[ -]?", value)
         head = prefix.group(0) if prefix else ""
         return fit(head + reshape(draw, value[len(head) :]), ctype.length)
-    return fit(f"555-{draw.between(100, 999)}-{draw.between(1000, 9999)}", ctype.length)
+    locale = _locale(options)
+    if locale is words.EN:
+        return fit(f"555-{draw.between(100, 999)}-{draw.between(1000, 9999)}", ctype.length)
+    return fit("".join(str(draw.below(10)) if c == "#" else c for c in locale.phone_format), ctype.length)
 
 
 def _pattern(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
     return fit(reshape(draw, value), ctype.length)
 
 
-def _street(draw: Draw) -> str:
-    return f"{draw.choice(words.STREET_NAMES)} {draw.choice(words.STREET_SUFFIXES)}"
+def _street_line(draw: Draw, locale: words.Locale) -> str:
+    number = draw.between(1, 999)
+    name = draw.choice(locale.street_names)
+    return locale.street_format.format(number=number, name=name, suffix=draw.choice(locale.street_suffixes))
 
 
 def _address(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    line = f"{draw.between(1, 999)} {_street(draw)}"
+    locale = _locale(options)
+    line = _street_line(draw, locale)
     if "\n" in value or "," in value:
-        line += f", {draw.choice(words.CITIES)}"
+        line += f", {draw.choice(locale.cities)}"
     return fit(line, ctype.length)
 
 
 def _street_kind(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(f"{draw.between(1, 999)} {_street(draw)}", ctype.length)
+    return fit(_street_line(draw, _locale(options)), ctype.length)
 
 
 def _city(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(draw.choice(words.CITIES), ctype.length)
+    return fit(draw.choice(_locale(options).cities), ctype.length)
 
 
 def _company(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
-    return fit(f"{_last(draw)} {draw.choice(words.COMPANY_SUFFIXES)}", ctype.length)
+    locale = _locale(options)
+    return fit(f"{_last(draw, locale)} {draw.choice(locale.company_suffixes)}", ctype.length)
 
 
 def _text(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
@@ -246,7 +273,7 @@ def _text(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any])
         target = min(target, ctype.length)
     # Every word is at least 2 letters and a space: target // 3 + 1 words always suffice.
     pool = draw.raw(2 * (target // 3 + 1))
-    vocabulary = words.WORDS
+    vocabulary = _locale(options).words
     count = len(vocabulary)
     parts: list[str] = []
     size = 0
@@ -264,6 +291,7 @@ def _text(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any])
 
 
 def _url(draw: Draw, value: str, ctype: ColumnType, options: Mapping[str, Any]) -> str:
+    # The same in every locale: host names and paths stay ASCII.
     return fit(f"https://{draw.choice(words.WORDS)}.example.com/{draw.choice(words.WORDS)}", ctype.length)
 
 
@@ -401,7 +429,7 @@ class Spec:
 
 
 OPTIONS: dict[str, frozenset[str]] = {
-    "fake": frozenset({"from", "to", "domain", "min", "max"}),
+    "fake": frozenset({"from", "to", "domain", "min", "max", "locale"}),
     "mask": frozenset({"keep_last", "keep_first", "char"}),
     "hash": frozenset({"salt", "length"}),
     "null": frozenset(),
@@ -430,6 +458,9 @@ def _build_fake(spec: Spec, keyed: Keyed, column: str, ctype: ColumnType) -> Val
     make, categories = FAKE_KINDS[kind]
     if ctype.category not in categories:
         raise StrategyError(f"fake:{kind} makes no {ctype.name} values")
+    locale = spec.option("locale")
+    if locale is not None and locale not in words.LOCALES:
+        raise StrategyError(f"fake: unknown locale {locale!r} (known: {', '.join(words.LOCALES)})")
     if kind == "date":
         _parse_day(spec.option("from", "1940-01-01"), "from")
         _parse_day(spec.option("to", "2005-12-31"), "to")

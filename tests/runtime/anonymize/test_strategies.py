@@ -163,3 +163,97 @@ def test_config_shape_errors(text: str, message: str) -> None:
 )
 def test_outputs_are_frozen(spec: Spec, value: str, expected: str) -> None:
     assert run(spec, value) == expected
+
+
+# --------------------------------------------------------------------------- locales
+
+
+def test_locales_are_deterministic_and_drawn_from_their_lists() -> None:
+    from nself.runtime.anonymize import words
+
+    for locale in ("de", "fr"):
+        lists = words.LOCALES[locale]
+
+        def fake(kind: str, value: str, key: bytes = b"k", loc: str = locale) -> str | None:
+            return run(Spec("fake", kind, (("locale", loc),)), value, key=key)
+
+        name = fake("name", "Jane Roe")
+        assert name == fake("name", "Jane Roe")  # deterministic
+        assert name is not None and name.split(" ", 1)[0] in lists.first_names
+        assert name.split(" ", 1)[1] in lists.last_names
+        assert fake("name", "Jane Roe", key=b"other") != name
+        assert fake("first_name", "Jane") in lists.first_names
+        assert fake("city", "Town") in lists.cities
+        email = fake("email", "jane@corp.test")
+        assert email is not None and re.fullmatch(r"[a-z0-9.\-_]+@example\.(com|net|org)", email), email
+        text = fake("text", "Some free text written by a user")
+        assert text is not None and all(
+            w.strip(".").lower() in {x.lower() for x in lists.words} for w in text.split()
+        )
+        company = fake("company", "Acme Ltd")
+        assert company is not None and company.endswith(lists.company_suffixes)
+    # The formats of each language: the number after the street in German, before in French.
+    assert re.fullmatch(
+        r"\w+(straße|weg|allee|gasse|ring|steig) \d{1,3}",
+        str(run(Spec("fake", "street", (("locale", "de"),)), "x")),
+    )
+    assert re.fullmatch(
+        r"\d{1,3} (rue|avenue|allée|chemin|impasse|boulevard|place) (des|du) .+",
+        str(run(Spec("fake", "street", (("locale", "fr"),)), "x")),
+    )
+    assert re.fullmatch(
+        r"0\d \d\d \d\d \d\d \d\d", str(run(Spec("fake", "phone", (("locale", "fr"),)), "n/a"))
+    )
+    # `en` is the default: the same values as no locale at all (the frozen outputs below).
+    assert run(Spec("fake", "name", (("locale", "en"),)), "Jane Roe") == run(Spec("fake", "name"), "Jane Roe")
+
+
+# Frozen, as the English outputs below: a change of a list changes every copy made with it.
+@pytest.mark.parametrize(
+    ("locale", "kind", "value", "expected"),
+    [
+        ("de", "name", "Jane Roe", "Brunhild Eichelkraut"),
+        ("fr", "email", "jane@corp.test", "jacinthe.vaugirard715@example.com"),
+        ("de", "address", "1 Main St, Town", "Nelkenstraße 296, Lindenthal"),
+        ("fr", "text", "Some free text here", "Commande être vous."),
+    ],
+)
+def test_locale_outputs_are_stable(locale: str, kind: str, value: str, expected: str) -> None:
+    assert run(Spec("fake", kind, (("locale", locale),)), value) == expected
+
+
+def test_ascii_fold() -> None:
+    from nself.runtime.anonymize.strategies import ascii_fold
+
+    assert ascii_fold("Jörg Zaunkönig-Weiß") == "JoergZaunkoenig-Weiss"
+    assert ascii_fold("Zéphirine Hautecœur") == "ZephirineHautecoeur"
+
+
+def test_global_locale_applies_to_fake_rules_that_name_none() -> None:
+    config = parse_config(
+        "locale: de\ntables:\n  people:\n    name: fake:name\n    city: {strategy: fake, kind: city, locale: fr}\n"
+        "    ssn: hash\n    profile:\n      json:\n        nick: fake:first_name\n",
+        "l.yaml",
+    )
+    assert config.locale == "de"
+    rules = {c.column: c.rules[0] for c in config.tables[0].columns}
+    assert rules["name"].spec.option("locale") == "de"
+    assert rules["city"].spec.option("locale") == "fr"
+    assert rules["ssn"].spec.option("locale") is None
+    assert rules["profile"].json[0][1].spec.option("locale") == "de"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("locale: xx\n", "l.yaml:1:9: locale: unknown 'xx' (known: en, de, fr)"),
+        (
+            "tables:\n  t:\n    c: {strategy: fake, locale: es}\n",
+            "l.yaml:3:33: tables.t.c: unknown locale 'es'",
+        ),
+    ],
+)
+def test_unknown_locales_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(SourceError) as caught:
+        parse_config(text, "l.yaml")
+    assert str(caught.value).startswith(message)
