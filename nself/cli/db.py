@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project
 from nself.cli.safety import App, Destructive
@@ -366,13 +364,17 @@ def query(
         options = ["--csv"] if as_csv else ["-At"] if unaligned else []
         run_psql_script(database_url(proj, environ), file, options)
         return
+    if as_csv:
+        from nself.runtime.query import stream_csv
+
+        with _reader_gone(), stream_csv(database_url(proj, environ), sql or "") as chunks:
+            _write_bytes(chunks)
+        return
     from nself.runtime.query import stream_query
 
     with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as result:
         if as_json:
             _write_json(result)
-        elif as_csv:
-            _write_lines(result, header=True, line=_csv_line())
         elif unaligned:
             _write_lines(result, header=False, line=_unaligned_line())
         elif result.columns:
@@ -397,17 +399,11 @@ def _reader_gone() -> Iterator[None]:
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from nself.runtime.query import QueryStream
 
     LineWriter = Callable[[Sequence[str | None]], str]
-
-
-def _csv_line() -> LineWriter:
-    from nself.runtime.query import csv_line
-
-    return csv_line
 
 
 def _unaligned_line() -> LineWriter:
@@ -424,6 +420,14 @@ def _write_lines(result: QueryStream, *, header: bool, line: LineWriter) -> None
         out.write(line(row) + "\n")
 
 
+def _write_bytes(chunks: Iterable[bytes]) -> None:
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
+
+
 def _write_json(result: QueryStream) -> None:
     """A JSON array of row objects, written row by row (keys in column order)."""
     from nself.runtime.query import json_object
@@ -435,29 +439,17 @@ def _write_json(result: QueryStream) -> None:
     out.write("\n]\n" if result.columns else "]\n")
 
 
-# Rows per table in the terminal output, as psql's FETCH_COUNT: each batch is laid out on
-# its own, so that memory holds one batch, not the whole result.
-TABLE_BATCH = 1000
-
-
-def _table(result: QueryStream) -> Table:
-    return Table(*(escape(c.name) for c in result.columns))
-
-
 def _print_tables(result: QueryStream) -> None:
-    total = 0
-    table: Table | None = None
-    for row in result.rows:
-        if table is None:
-            table = _table(result)
-        # Text, not markup: a value holding [brackets] prints as it is.
-        table.add_row(*(Text("NULL", style="dim") if v is None else Text(v) for v in row))
-        total += 1
-        if total % TABLE_BATCH == 0:
-            console.print(table)
-            table = None
-    if table is not None or total == 0:
-        console.print(table or _table(result))
+    from nself.cli import table_view
+
+    utf = console.encoding.lower().startswith("utf")
+    total = table_view.write_tables(
+        console.file,
+        [c.name for c in result.columns],
+        result.rows,
+        box=table_view.HEAVY_HEAD if utf else table_view.ASCII,
+        style=table_view.COLOUR if console.color_system is not None else table_view.Style(),
+    )
     console.print(f"({total} row{'s' if total != 1 else ''})")
 
 
