@@ -90,6 +90,51 @@ def _lines(value: str) -> list[str]:
 
 
 def _table(names: Sequence[str], rows: list[Row], box: Box, style: Style) -> str:
+    values = [v for row in rows for v in row if v is not None]
+    joined = "".join([*values, *names])
+    if joined.isascii() and "\n" not in joined and "\t" not in joined:
+        return _plain_table(names, rows, box, style)
+    return _any_table(names, rows, box, style)
+
+
+def _plain_table(names: Sequence[str], rows: list[Row], box: Box, style: Style) -> str:
+    """The common batch: one line per value, one cell per character (ASCII without tabs)."""
+    widths = [len(name) for name in names]
+    for i, column in enumerate(zip(*rows, strict=True)):
+        present = [v for v in column if v is not None]
+        longest = max(map(len, present), default=0)
+        if len(present) < len(column):
+            longest = max(longest, len(NULL))
+        widths[i] = max(widths[i], longest)
+    on, off = style.null
+    nulls = [f" {on}{NULL}{off}{' ' * (w - len(NULL))} " for w in widths]
+    left, between, right = box.row
+    head_on, head_off = style.header
+    head_left, head_between, head_right = box.head
+    parts = [_rule(box.top, widths)]
+    parts.append(
+        head_left
+        + head_between.join(
+            f" {head_on}{n}{head_off}{' ' * (w - len(n))} " for n, w in zip(names, widths, strict=True)
+        )
+        + head_right
+        + "\n"
+    )
+    parts.append(_rule(box.rule, widths))
+    for row in rows:
+        parts.append(
+            left
+            + between.join(
+                nulls[i] if v is None else " " + v.ljust(widths[i]) + " " for i, v in enumerate(row)
+            )
+            + right
+            + "\n"
+        )
+    parts.append(_rule(box.bottom, widths))
+    return "".join(parts)
+
+
+def _any_table(names: Sequence[str], rows: list[Row], box: Box, style: Style) -> str:
     # Each cell as its lines (a value may hold newlines); None stays None (shown as NULL).
     cells = [[None if v is None else _lines(v) for v in row] for row in rows]
     heads = [_lines(name) for name in names]

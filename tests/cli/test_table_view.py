@@ -49,3 +49,12 @@ def test_no_rows_is_one_empty_table_and_many_rows_are_batches() -> None:
 def test_colour_marks_the_header_and_null_only() -> None:
     text = render(["a"], [(None,), ("NULL",)], style=table_view.COLOUR)
     assert "\x1b[1ma\x1b[0m" in text and text.count("\x1b[2mNULL\x1b[0m") == 1 and "│ NULL │" in text
+
+
+def test_the_plain_batch_shortcut_lays_out_as_the_general_way() -> None:
+    names, rows = ["id", "note"], [("1", None), ("22", 'x,y "q"'), (None, "")]
+    for style in (table_view.Style(), table_view.COLOUR):
+        for box in (table_view.HEAVY_HEAD, table_view.ASCII):
+            assert table_view._plain_table(names, rows, box, style) == table_view._any_table(
+                names, rows, box, style
+            )
