@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, warn
 from nself.cli.safety import App, Destructive
@@ -371,13 +370,17 @@ def query(
         options = ["--csv"] if as_csv else ["-At"] if unaligned else []
         run_psql_script(database_url(proj, environ), file, options)
         return
+    if as_csv:
+        from nself.runtime.query import stream_csv
+
+        with _reader_gone(), stream_csv(database_url(proj, environ), sql or "") as chunks:
+            _write_bytes(chunks)
+        return
     from nself.runtime.query import stream_query
 
     with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as results:
         if as_json:
             _write_json(results)
-        elif as_csv:
-            _write_lines(results, header=True, line=_csv_line())
         elif unaligned:
             _write_lines(results, header=False, line=_unaligned_line())
         else:
@@ -400,17 +403,11 @@ def _reader_gone() -> Iterator[None]:
 
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from nself.runtime.query import QueryResults, QueryStream
 
     LineWriter = Callable[[Sequence[str | None]], str]
-
-
-def _csv_line() -> LineWriter:
-    from nself.runtime.query import csv_line
-
-    return csv_line
 
 
 def _unaligned_line() -> LineWriter:
@@ -430,6 +427,14 @@ def _write_lines(results: QueryResults, *, header: bool, line: LineWriter) -> No
             out.write(line(row) + "\n")
         if result.shows_status:
             out.write(result.status + "\n")
+
+
+def _write_bytes(chunks: Iterable[bytes]) -> None:
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    for chunk in chunks:
+        out.write(chunk)
+    out.flush()
 
 
 def _write_json(results: QueryResults) -> None:
@@ -459,15 +464,6 @@ def _write_json_rows(result: QueryStream, indent: str, json_object: Callable[...
         sys.stdout.write(("," if count else "") + indent + json_object(result.columns, row))
 
 
-# Rows per table in the terminal output, as psql's FETCH_COUNT: each batch is laid out on
-# its own, so that memory holds one batch, not the whole result.
-TABLE_BATCH = 1000
-
-
-def _table(result: QueryStream) -> Table:
-    return Table(*(escape(c.name) for c in result.columns))
-
-
 def _print_tables(results: QueryResults) -> None:
     """Each result in order: its rows as tables and their count, then the command tag where
     psql prints one; results apart by a blank line, as psql sets them."""
@@ -481,19 +477,16 @@ def _print_tables(results: QueryResults) -> None:
 
 
 def _print_table(result: QueryStream) -> None:
-    total = 0
-    table: Table | None = None
-    for row in result.rows:
-        if table is None:
-            table = _table(result)
-        # Text, not markup: a value holding [brackets] prints as it is.
-        table.add_row(*(Text("NULL", style="dim") if v is None else Text(v) for v in row))
-        total += 1
-        if total % TABLE_BATCH == 0:
-            console.print(table)
-            table = None
-    if table is not None or total == 0:
-        console.print(table or _table(result))
+    from nself.cli import table_view
+
+    utf = console.encoding.lower().startswith("utf")
+    total = table_view.write_tables(
+        console.file,
+        [c.name for c in result.columns],
+        result.rows,
+        box=table_view.HEAVY_HEAD if utf else table_view.ASCII,
+        style=table_view.COLOUR if console.color_system is not None else table_view.Style(),
+    )
     console.print(f"({total} row{'s' if total != 1 else ''})")
 
 

@@ -138,6 +138,14 @@ def register(app: App) -> None:
                 help="All or nothing: a failure leaves the database as it was.",
             ),
         ] = True,
+        jobs: Annotated[
+            int,
+            typer.Option(
+                "--jobs",
+                "-j",
+                help="Restore a custom dump in N sessions (pg_restore -j; needs --no-single-transaction).",
+            ),
+        ] = 1,
         as_json: JsonOption = False,
     ) -> None:
         """Load a dump into an environment (pg_restore for custom dumps, psql for .sql).
@@ -149,6 +157,8 @@ def register(app: App) -> None:
           nself db load backup.dump --env staging --clean
 
           nself db load schema.sql --env test
+
+          nself db load big.dump --no-single-transaction --jobs 4
         """
         from nself.runtime.dump import detect_format, load
         from nself.runtime.local import database_url
@@ -157,7 +167,7 @@ def register(app: App) -> None:
         proj, environ = environment(env)
         url = database_url(proj, environ)
         with err_console.status(f"loading {file} into {environ.name}…"):
-            result = load(url, file, clean=clean, single_transaction=single_transaction)
+            result = load(url, file, clean=clean, single_transaction=single_transaction, jobs=jobs)
         if as_json:
             print_json(
                 {

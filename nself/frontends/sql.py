@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import pglast
 from pglast import ast
 
 from nself.collector import collector_paused
+from nself.errors import NselfError
 from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends import sql_pg15 as pg15
 from nself.frontends.migration_files import MigrationFile, discover_migrations
@@ -78,11 +79,21 @@ def _unvalidated_nodes() -> Iterator[None]:
             del ast.Boolean.__setattr__
 
 
-def _interpret(state: State, text: str, filename: str, line_offset: int = 0, start: int = 0) -> int | None:
+def _interpret(
+    state: State,
+    text: str,
+    filename: str,
+    line_offset: int = 0,
+    start: int = 0,
+    between: Callable[[int, int, int, int], None] | None = None,
+) -> int | None:
     """Interpret the statements of `text` from offset `start` (a point where the previous
     statement's `;` ends it; what comes before has been interpreted already). Returns the
     offset just past the last statement's terminating `;` (None: the last statement has
-    none), where a later text that starts with the same characters may resume."""
+    none), where a later text that starts with the same characters may resume.
+    `between(number, count, offset, end)` is called before each statement after the first
+    whose predecessor's `;` ends at `offset` (a point to resume at; the statement itself
+    ends at `end`): the state is then the one the statements before it leave."""
     state.file, state.text, state.line_offset = filename, text, line_offset
     state.pg15 = pg15.Positions()
     try:
@@ -98,7 +109,14 @@ def _interpret(state: State, text: str, filename: str, line_offset: int = 0, sta
         location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
         state.stmt_location = max(0, min(location, len(written.text)))
         raise state.error(str(exc.args[0]) if exc.args else str(exc), state.stmt_location) from None
-    for raw in statements:
+    for number, raw in enumerate(statements):
+        if between is not None and number:
+            previous = statements[number - 1]
+            end = (previous.stmt_location or 0) + (previous.stmt_len or 0)
+            if previous.stmt_len and end < len(text) and text[end] == ";":
+                between(
+                    number, len(statements), end + 1, (raw.stmt_location or 0) + (raw.stmt_len or len(text))
+                )
         stmt = raw.stmt
         state.stmt_location = raw.stmt_location or 0
         # the location points at leading whitespace/comments; move to the statement itself
@@ -242,6 +260,10 @@ def _dump_state(state: State) -> bytes:
     return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+# For IncrementalCompiler.settle: a file to checkpoint (see _to_checkpoint).
+_Pending = tuple[tuple[object, ...], MigrationFile, _Snapshot | None, int, int | None]
+
+
 class IncrementalCompiler:
     """compile_files for a watcher: keeps the interpreter's state after each migration file
     (keyed by the files before it and its text), so that a later round replays only the
@@ -250,11 +272,24 @@ class IncrementalCompiler:
     `settle` while waiting for the next change: it does the bookkeeping a round leaves
     (pickling the last state, unpickling spare copies to resume from)."""
 
+    # A file of at least this many statements gets checkpoints (states part-way through it,
+    # made by `settle`), this many of them spread over its statements, and one before its
+    # last statement: an edit in its middle then replays from the checkpoint before the
+    # edit, not from its start. A smaller file is replayed whole in a few milliseconds.
+    CHECKPOINT_MIN_STATEMENTS = 16
+    CHECKPOINTS = 6
+
     def __init__(self, keep_per_file: int = 4, platform: Platform | None = None) -> None:
         self.keep_per_file = keep_per_file
         self.platform = platform  # whose base the files are compiled on
         # (files before, path, line offset) -> snapshots, most recently used first
         self._snapshots: dict[tuple[object, ...], list[_Snapshot]] = {}
+        # (files before, path, line offset) -> states part-way through the file (end: where)
+        self._checkpoints: dict[tuple[object, ...], list[_Snapshot]] = {}
+        # the file the last round interpreted, for `settle` to checkpoint: key, migration,
+        # the snapshot that round resumed from (None: the empty state) and its offset in the
+        # file, and where the file's text last changed
+        self._to_checkpoint: _Pending | None = None
         self._last_key: tuple[object, ...] | None = None
         self.replayed: list[tuple[str, int]] = []  # (file, resumed at offset) of the last round
 
@@ -275,11 +310,58 @@ class IncrementalCompiler:
                 if self._last_key is not None:
                     for entry in self._snapshots.get(self._last_key, [])[:2]:
                         entry.prepare()
+                pending = self._to_checkpoint
+                self._checkpoint()
+                if pending is not None:
+                    # a copy ready to resume from where the next edit most likely is: the
+                    # statement edited last, or the last statement
+                    key, _, _, _, edited_at = pending
+                    marks = self._checkpoints.get(key, [])
+                    at_edit = [e for e in marks if edited_at is not None and (e.end or 0) <= edited_at]
+                    for entry in {id(e): e for e in [*at_edit[-1:], *marks[-1:]]}.values():
+                        entry.prepare()
             except _SNAPSHOT_ERRORS:
-                self._snapshots, self._last_key = {}, None
+                self._snapshots, self._checkpoints, self._last_key = {}, {}, None
+
+    def _checkpoint(self) -> None:
+        """Replay the file the last round interpreted, from where that round resumed,
+        keeping its state at a few points (CHECKPOINTS, and before the statement edited
+        last): the work of a later round that resumes there, done while waiting. The
+        checkpoints before that point stay (the text up to them is unchanged)."""
+        pending, self._to_checkpoint = self._to_checkpoint, None
+        if pending is None:
+            return
+        key, migration, base, start, edited_at = pending
+        text = migration.up_sql
+        if (len(text) - start) * self.CHECKPOINTS < len(text):
+            return  # the round replayed a short tail: the checkpoints before it stay valid
+        state = base.take() if base is not None else initial_state(self.platform)
+        if not start:
+            state.search_path = state.default_search_path
+        made: list[_Snapshot] = []
+
+        def keep(number: int, count: int, offset: int, end: int) -> None:
+            if count < self.CHECKPOINT_MIN_STATEMENTS:
+                return  # the rest of the file replays in a few milliseconds
+            step = max(1, count // self.CHECKPOINTS)
+            if (
+                number % step == 0
+                or number == count - 1
+                or (edited_at is not None and offset <= edited_at <= end)
+            ):
+                made.append(_Snapshot(text, offset, state, last=False))
+
+        try:
+            _interpret(state, text, str(migration.path), migration.line_offset, start, keep)
+        except NselfError:
+            return  # the round reported it; nothing to resume from
+        kept = [e for e in self._checkpoints.get(key, []) if (e.end or 0) <= start]
+        self._checkpoints[key] = kept + made
 
     def _compile_files(self, migrations: list[MigrationFile]) -> CompileResult:
         kept: dict[tuple[object, ...], list[_Snapshot]] = {}
+        checkpoints: dict[tuple[object, ...], list[_Snapshot]] = {}
+        self._to_checkpoint = None
         chain: tuple[object, ...] = ()
         state: State | None = None  # the live state, when a file was interpreted this round
         snapshot: _Snapshot | None = None  # else the snapshot after the files so far (None: empty)
@@ -295,11 +377,16 @@ class IncrementalCompiler:
                 kept[key] = [whole, *[e for e in entries if e is not whole]][: self.keep_per_file]
             else:
                 start = 0
+                # checkpoints still valid: the text up to them has not changed
+                valid = [e for e in self._checkpoints.get(key, []) if text.startswith(e.text[: e.end or 0])]
+                if valid:
+                    checkpoints[key] = valid
                 partial = max(
-                    (e for e in entries if e.end is not None and text.startswith(e.text[: e.end])),
+                    (e for e in [*entries, *valid] if e.end is not None and text.startswith(e.text[: e.end])),
                     key=lambda e: e.end or 0,
                     default=None,
                 )
+                base, resumed = (partial, partial.end or 0) if partial is not None else (snapshot, 0)
                 if partial is not None:
                     state, start = partial.take(), partial.end or 0
                 elif state is None:
@@ -309,12 +396,14 @@ class IncrementalCompiler:
                     state.search_path = state.default_search_path
                 self.replayed.append((path, start))
                 end = _interpret(state, text, path, migration.line_offset, start)
+                edited_at = _common_prefix(entries[0].text, text) if entries else None
+                self._to_checkpoint = (key, migration, base, resumed, edited_at)
                 snapshot = _Snapshot(text, end, state, last=number == len(migrations))
                 # most recently used first: the snapshot resumed from stays, for the next edit
-                used = [partial] if partial is not None else []
+                used = [partial] if partial is not None and partial in entries else []
                 kept[key] = [snapshot, *used, *[e for e in entries if e is not partial]][: self.keep_per_file]
             chain = (key, text)
-        self._snapshots, self._last_key = kept, key
+        self._snapshots, self._checkpoints, self._last_key = kept, checkpoints, key
         if snapshot is not None and snapshot.result is not None and state is None:
             return snapshot.result  # nothing changed since the round that ended here
         if state is None:
@@ -326,6 +415,19 @@ class IncrementalCompiler:
 
     def compile_migrations(self, path: Path | str) -> CompileResult:
         return self.compile_files(discover_migrations(path))
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of `a` and `b` (by halving: each step is
+    one comparison in C)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 class _Detect:

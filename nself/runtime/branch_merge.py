@@ -38,7 +38,8 @@ from nself.runtime.migrate import (
     migration_key,
     migration_lock,
 )
-from nself.runtime.project import Environment, Project, guard_destructive, url_with_database
+from nself.runtime.production import refuse_production
+from nself.runtime.project import Environment, Project, url_with_database
 from nself.runtime.session import check_transaction_control, database_error
 
 # The scratch copy a merge with non-transactional migrations is checked on (not named like a
@@ -72,7 +73,7 @@ def merge_branch(
 ) -> MergeResult:
     """Apply to the parent of branch `name` the migrations the branch applied and the
     parent did not (see the module's docstring). `check_only`: check, apply nothing."""
-    guard_destructive(environment, "merge a database branch's migrations into its parent")
+    refuse_production(project, environment, "merge a database branch's migrations into its parent")
     if name == MAIN:
         raise NselfError("'main' has no parent to merge into; name a branch")
     branch = _find(project, environment, name)

@@ -425,14 +425,16 @@ def watch(
     report: Callable[[Regeneration], None],
     *,
     stop: threading.Event | None = None,
-    step_ms: int = 50,
+    step_ms: int = 20,
     debounce_ms: int = 1600,
     initial: bool = True,
     include_platform: bool = False,
 ) -> None:
     """Regenerate `outputs` once the watcher is running (unless not `initial`) and after
     every change of their sources, until `stop` is set (or Ctrl-C). Changes within
-    `step_ms` of each other are handled as one. Each round is reported; an error is
+    `step_ms` of each other are handled as one (an editor's save is a write, or a write and
+    a rename, within a millisecond or two; every millisecond waited here is latency). Each
+    round is reported; an error is
     reported and watching goes on."""
     import watchfiles
 

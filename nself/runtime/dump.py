@@ -219,13 +219,24 @@ def check_plain_dump_complete(path: Path) -> None:
         )
 
 
-def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool = True) -> LoadResult:
+def load(
+    url: str, path: Path, *, clean: bool = False, single_transaction: bool = True, jobs: int = 1
+) -> LoadResult:
     """Restore `path` (a custom archive via pg_restore, else a plain SQL script via psql) into
     the database at `url`. In a single transaction (the default) a failure leaves the target
-    as it was."""
+    as it was. `jobs` > 1 restores a custom archive's tables and indexes in that many
+    sessions (pg_restore --jobs), so not in one transaction."""
     fmt = detect_format(path)
     if clean and fmt == "plain":
         raise OptionError(f"--clean needs a custom-format dump; {path} is a plain SQL script")
+    if jobs < 1:
+        raise OptionError(f"--jobs: {jobs} is not a number of sessions (1 or more)")
+    if jobs > 1 and fmt == "plain":
+        raise OptionError(f"--jobs needs a custom-format dump; {path} is a plain SQL script")
+    if jobs > 1 and single_transaction:
+        raise OptionError(
+            "--jobs restores in several sessions, not in one transaction: add --no-single-transaction"
+        )
     if fmt == "plain":
         check_plain_dump_complete(path)
     started = time.monotonic()
@@ -239,6 +250,8 @@ def load(url: str, path: Path, *, clean: bool = False, single_transaction: bool 
         argv += ["--clean", "--if-exists"]
     if single_transaction:
         argv.append("--single-transaction")
+    if jobs > 1:
+        argv.append(f"--jobs={jobs}")
     argv += ["--dbname", conninfo, str(path)]
     done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:

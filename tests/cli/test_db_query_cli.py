@@ -102,6 +102,43 @@ def test_several_statements_in_the_terminal_show_every_result(tmp_path: Path, da
     order += ["public", "DELETE 2"]
     positions = [out.index(word) for word in order]
     assert positions == sorted(positions), out
+# Where COPY's CSV (the --csv path for queries) and psql's differ or could: empty strings and
+# NULLs, a lone \. in rows of one and many columns, quotes next to commas and line ends, no
+# columns, no rows, a result of many chunks, and statements that do not run inside COPY.
+CSV_EDGES = [
+    "select ''::text as a",
+    "select null::text as a from generate_series(1, 3)",
+    "select '\\.' as a",
+    "select '\\.' as a, '\\.' as b, 'x\\.' as c",
+    "select 'x,\",y' as a, '' as b, null as c, '\"\"' as d, e'\"\n\"' as e, ',' as f",
+    "select from generate_series(1, 3)",
+    "select 1 as a where false",
+    "values (1, ''), (null, 'x')",
+    "select g, case when g % 3 = 0 then '' when g % 3 = 1 then null else '\\.' end as v, "
+    "repeat('\"', g % 5) as q from generate_series(1, 30000) g",
+    "show search_path",
+]
+
+
+@pytest.mark.parametrize("sql", CSV_EDGES)
+def test_csv_matches_psql_at_the_edges(tmp_path: Path, database: str, sql: str) -> None:
+    done = query(tmp_path, database, sql, "--csv")
+    assert done.code == 0, done.stderr
+    assert done.stdout == psql(database, "--csv", "-c", sql)
+
+
+def test_csv_of_rows_returned_by_a_change(tmp_path: Path, database: str) -> None:
+    sql = "create temp table t (a text); insert into t values (''), (null), ('\\.') returning a, 'x' as b"
+    done = query(tmp_path, database, sql, "--csv")
+    assert done.code == 0, done.stderr
+    assert done.stdout == psql(database, "--csv", "-c", sql)
+    assert 'a,b\n,x\n,x\n"\\.",x\n' in done.stdout
+
+
+def test_csv_errors_name_line_and_column(tmp_path: Path, database: str) -> None:
+    done = query(tmp_path, database, "select 1;\nselect nope from pg_class", "--csv")
+    assert done.code == 1
+    assert 'error: <query>:2:8: column "nope" does not exist' in done.stderr
 
 
 def test_json_keeps_order_and_duplicates_and_never_rounds_or_writes_nan(tmp_path: Path, database: str) -> None:
@@ -138,6 +175,15 @@ def test_terminal_table_shows_values_as_postgresql_prints_them(tmp_path: Path, d
     assert "infinity" in done.stdout and "0044-03-15 BC" in done.stdout and "[red]x[/red]" in done.stdout
     assert done.stdout.count(" a ") == 2
     assert "(1 row)" in done.stdout
+
+
+def test_no_rows_still_names_the_columns(tmp_path: Path, database: str) -> None:
+    sql = "select 1 as first, 'x' as second where false"
+    done = query(tmp_path, database, sql)
+    assert done.code == 0, done.stderr
+    assert " first " in done.stdout and " second " in done.stdout and "(0 rows)" in done.stdout
+    done = query(tmp_path, database, sql, "--unaligned")
+    assert done.code == 0 and done.stdout == ""
 
 
 def test_a_large_result_streams_through(tmp_path: Path, database: str) -> None:

@@ -124,3 +124,35 @@ def test_a_state_pickle_cannot_hold_means_no_snapshots(
     check(compiler, tmp_path)
     compiler.settle()
     check(compiler, tmp_path)
+
+
+def test_checkpoints_resume_an_edit_in_the_middle_of_a_big_file(tmp_path: Path) -> None:
+    if not PAGILA.exists():
+        pytest.skip("corpus not present")
+    original = PAGILA.read_text(encoding="utf-8")
+    migration = tmp_path / "001_pagila.sql"
+    migration.write_text(original)
+    compiler = IncrementalCompiler()
+    check(compiler, tmp_path)
+    compiler.settle()  # checkpoints are made here, while a watcher waits
+    middle = original.index("CREATE TABLE public.payment (")
+    for n in range(3):  # the same table edited again and again: resumed just before it
+        edited = original.replace(
+            "CREATE TABLE public.payment (\n", f"CREATE TABLE public.payment (\n    x{n} int,\n"
+        )
+        migration.write_text(edited)
+        check(compiler, tmp_path)
+        ((_, start),) = compiler.replayed
+        assert 0 < start <= middle
+        if n:
+            between = original[start:middle].splitlines()
+            assert all(not line.strip() or line.startswith("--") for line in between), (
+                "resumed just before it"
+            )
+        compiler.settle()
+    # an edit before it replays from an earlier point, and still gives a fresh compile's result
+    migration.write_text(
+        original.replace("CREATE TABLE public.actor (\n", "CREATE TABLE public.actor (\n    y int,\n")
+    )
+    check(compiler, tmp_path)
+    assert compiler.replayed[0][1] < original.index("CREATE TABLE public.actor (")

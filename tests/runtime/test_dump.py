@@ -109,6 +109,21 @@ def test_round_trip_keeps_rows_and_schema(
         assert conn.execute("SELECT nextval('events_id_seq')").fetchone() == (50001,)
 
 
+def test_jobs_restore_in_several_sessions_gives_the_same_database(
+    source: str, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    dump(source, tmp_path / "j.dump")
+    target = new_database()
+    load(target, tmp_path / "j.dump", single_transaction=False, jobs=2)
+    assert checksums(target) == checksums(source)
+    assert introspect(target) == introspect(source)
+    with pytest.raises(OptionError, match="--no-single-transaction"):
+        load(target, tmp_path / "j.dump", jobs=2)
+    dump(source, tmp_path / "j.sql", fmt="plain")
+    with pytest.raises(OptionError, match="custom-format"):
+        load(target, tmp_path / "j.sql", single_transaction=False, jobs=2)
+
+
 def test_with_history_includes_the_nself_schema(
     source: str, new_database: NewDatabase, tmp_path: Path
 ) -> None:

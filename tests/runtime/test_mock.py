@@ -374,3 +374,33 @@ def test_a_trigger_that_stamps_updates_does_not_make_runs_differ(database: str) 
     with psycopg.connect(database) as conn:
         assert conn.execute("SELECT count(manager_id) FROM staff").fetchone() == (10,)
         assert conn.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'touch'").fetchone() == ("A",)
+
+
+@pytest.mark.parametrize(
+    ("key_type", "keys", "sorted_here"),
+    [
+        ("int", ["-10", "-9", "0", "1", "10", "100", "2", "9", "99"], True),
+        ("text", ["a", "ab", "b", "é", "z1", "Z", "10", "9", "日本"], True),
+        # Characters that sort before ")" or that row text quotes: the server sorts.
+        ("text", ["a", "a!", "a b", "(x)", "a,b", 'q"', "a\\b", ""], False),
+    ],
+)
+def test_parent_keys_come_in_the_order_of_their_row_text(
+    database: str, key_type: str, keys: list[str], sorted_here: bool
+) -> None:
+    from psycopg import sql
+
+    from nself.backends.mock import ForeignKeyPlan
+    from nself.runtime.mock.executor import _parent_keys, _single_keys_sorted_here
+
+    run_sql(database, "DROP TABLE IF EXISTS parent_keys")
+    run_sql(database, f"CREATE TABLE parent_keys (k {key_type} PRIMARY KEY)")
+    with psycopg.connect(database) as conn:
+        for key in keys:
+            conn.execute("INSERT INTO parent_keys VALUES (%s)", (key,))
+        fk = ForeignKeyPlan("fk", ("k",), "public", "parent_keys", ("k",), deferred=False, nullable=False)
+        by_row_text = 'SELECT k::text FROM parent_keys ORDER BY (ROW(k))::text COLLATE "C"'
+        server = [r[0] for r in conn.execute(by_row_text)]
+        here = _single_keys_sorted_here(conn, fk, sql.Identifier("public", "parent_keys"))
+        assert (here is not None) == sorted_here
+        assert list(_parent_keys(conn, fk, {}).columns[0]) == server
