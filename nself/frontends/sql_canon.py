@@ -1,6 +1,8 @@
 """The interpreter's one door to the expression and type canonicaliser
 (nself.frontends.sql_expr): builds its scope from the interpreter's state and turns its
-failures into errors that name the statement (file:line:col)."""
+failures into errors that name the statement (file:line:col). A construct it does not model
+is a warning naming the statement (file:line) and falls back to pglast's text, or, when the
+state is strict, an error."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def scope(
         builder=state.builder,
         columns=columns if columns is not None else {},
         relation=relation,
+        strict=state.strict,
+        warn=state.warn,
     )
 
 

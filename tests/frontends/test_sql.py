@@ -645,6 +645,47 @@ def test_warnings_name_the_original_line(tmp_path: Path) -> None:
     assert [w.line for w in result.warnings] == [3]
 
 
+# A construct the expression canonicaliser does not model (TABLESAMPLE in a view): pglast's
+# text of it is kept, which may not be what PostgreSQL records.
+UNMODELLED = "CREATE TABLE t (a int);\n\nCREATE VIEW v AS SELECT * FROM t TABLESAMPLE SYSTEM (10);"
+
+
+def test_a_canonicaliser_fallback_is_a_warning_naming_the_statement() -> None:
+    result = compile_sql_with_warnings(UNMODELLED, "a.sql")
+    assert [str(w) for w in result.warnings] == [
+        "a.sql:3: view definition not canonicalised (Unsupported: RangeTableSample); kept as pglast prints "
+        "it, which may differ from what PostgreSQL records"
+    ]
+    assert [v.name for v in result.catalog.views] == ["v"]
+
+
+def test_strict_makes_a_canonicaliser_fallback_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError) as info:
+        compile_sql(UNMODELLED, "a.sql", strict=True)
+    assert str(info.value) == "a.sql:3:1: cannot canonicalise this view definition: Unsupported: RangeTableSample"
+    (tmp_path / "1_a.up.sql").write_text(UNMODELLED)
+    with pytest.raises(SourceError):
+        compile_migrations(tmp_path, strict=True)
+    assert len(compile_migrations_with_warnings(tmp_path).warnings) == 1
+
+
+def test_a_memoised_expression_is_never_a_fallback() -> None:
+    """The same unmodelled default twice: each is warned of (a fallback is not memoised)."""
+    sql = "CREATE TABLE t (a xml DEFAULT xmlelement(name x));\nCREATE TABLE u (a xml DEFAULT xmlelement(name x));"
+    assert [w.line for w in compile_sql_with_warnings(sql, "a.sql").warnings] == [1, 2]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in EXAMPLES.iterdir() if (p / "nself.toml").exists()))
+def test_the_examples_compile_with_no_canonicaliser_fallback(project: str) -> None:
+    """Strict: every expression of the examples' migrations is canonicalised (the corpus
+    is checked the same way by test_sql_fidelity, which compares it with PostgreSQL)."""
+    result = compile_migrations_with_warnings(EXAMPLES / project / "nself" / "migrations", strict=True)
+    assert result.catalog.tables
+
+
 def test_each_migration_starts_with_the_default_search_path(tmp_path: Path) -> None:
     (tmp_path / "1_a.up.sql").write_text("CREATE SCHEMA app; SET search_path = app;")
     (tmp_path / "2_b.up.sql").write_text("CREATE TABLE t (a int);")

@@ -99,14 +99,6 @@ def prelude_builder() -> CatalogBuilder:
     return builder
 
 
-@pytest.fixture(autouse=True)
-def strict(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unmodelled constructs fail here instead of falling back quietly."""
-    import nself.frontends.sql_expr as sql_expr
-
-    monkeypatch.setattr(sql_expr, "STRICT", True)
-
-
 @dataclass
 class Oracle:
     url: str
@@ -139,12 +131,12 @@ def parse_one(sql: str) -> Any:
 
 
 def table_scope(create: Any, builder: CatalogBuilder) -> ExprScope:
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     columns: dict[str, str] = {}
     for elt in create.tableElts or ():
         if is_node(elt, ast.ColumnDef):
             columns[elt.colname] = canonical_type(elt.typeName, scope)
-    return ExprScope(("public",), builder, columns)
+    return ExprScope(("public",), builder, columns, strict=True)
 
 
 def create_table(oracle: Oracle, ddl: str) -> tuple[str, Any]:
@@ -177,7 +169,7 @@ TYPES = [
 def test_canonical_type(oracle: Oracle, declared: str) -> None:
     name, stmt = create_table(oracle, f"c {declared}")
     col = stmt.tableElts[0]
-    mine = canonical_type(col.typeName, ExprScope(("public",), prelude_builder()))
+    mine = canonical_type(col.typeName, ExprScope(("public",), prelude_builder(), strict=True))
     (theirs,) = oracle.query(
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attname = 'c'",
@@ -428,7 +420,7 @@ def test_default_expression(oracle: Oracle, declared: str, source: str) -> None:
     name, stmt = create_table(oracle, f"c {declared} DEFAULT {source}")
     col = stmt.tableElts[0]
     builder = prelude_builder()
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     data_type = canonical_type(col.typeName, scope)
     mine = default_expression(col.constraints[0].raw_expr, data_type, scope)
     rows = oracle.query(
@@ -729,7 +721,7 @@ def test_domain_check(oracle: Oracle, base: str, source: str) -> None:
     name = f"d_{uuid.uuid4().hex[:8]}"
     oracle.run(f"CREATE DOMAIN public.{name} AS {base} CHECK ({source})")
     create = parse_one(f"CREATE DOMAIN d AS {base} CHECK ({source})")
-    scope = ExprScope(("public",), prelude_builder())
+    scope = ExprScope(("public",), prelude_builder(), strict=True)
     mine = domain_check_expression(create.constraints[0].raw_expr, canonical_type(create.typeName, scope), scope)
     ((theirs,),) = oracle.query(
         "SELECT pg_get_expr(conbin, 0) FROM pg_constraint WHERE contypid = %s::regtype", f"public.{name}"
@@ -942,7 +934,7 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     if source.startswith("("):  # a column list: "(a, b) SELECT ..."
         aliases, source = source[: source.index(")") + 1], source[source.index(")") + 2 :]
     oracle.run(f"CREATE VIEW public.{name} {aliases} AS {source}")
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     stmt = parse_one(f"CREATE VIEW x {aliases} AS {source}")
     text, columns = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
     ((theirs,),) = oracle.query("SELECT pg_get_viewdef(%s::regclass, true)", f"public.{name}")
@@ -960,7 +952,7 @@ def ensure_view_tables(oracle: Oracle, builder: CatalogBuilder) -> None:
     if not _view_tables_made.get(oracle.url):
         oracle.run(VIEW_TABLES)
         _view_tables_made[oracle.url] = True
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     for raw in pglast.parse_sql(VIEW_TABLES):
         create: Any = raw.stmt
         cols = []
