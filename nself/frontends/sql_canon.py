@@ -14,7 +14,7 @@ from pglast.stream import RawStream
 from nself.errors import NselfError, SourceError
 from nself.frontends import sql_expr
 from nself.frontends.sql_state import State
-from nself.ir.model import PartitionSpec, Table, ViewColumn
+from nself.ir.model import PartitionSpec, Table, ViewColumn, ViewDependency
 
 
 def scope(
@@ -97,9 +97,12 @@ def generated_expression(state: State, node: Any, target_type: str, columns: Map
     return str(_call(state, sql_expr.generated_expression, node, columns=columns, target_type=target_type))
 
 
-def view_definition(state: State, query: Any) -> tuple[str, tuple[ViewColumn, ...]]:
-    definition, columns = _call(state, sql_expr.view_definition, query)
-    return str(definition), tuple(columns)
+def view_definition(
+    state: State, query: Any
+) -> tuple[str, tuple[ViewColumn, ...], tuple[ViewDependency, ...] | None]:
+    """The view's text, columns and dependencies (None: not known, see sql_expr)."""
+    definition, columns, dependencies = _call(state, sql_expr.view_definition, query)
+    return str(definition), tuple(columns), dependencies
 
 
 def partition_bound(state: State, node: Any, parent: Table) -> str:

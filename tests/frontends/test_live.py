@@ -298,6 +298,10 @@ def test_views(rich: Catalog) -> None:
         ),
         options=("security_barrier=true", "check_option=local"),
         comment="the living",
+        # from pg_depend: the columns used (the cast's type, a pg_type reference, is not listed)
+        depends_on=tuple(
+            m.ViewDependency("column", "app", "users", c) for c in ("email", "id", "mood", "name")
+        ),
     )
     totals = rich.view("app", "order_totals")
     assert totals is not None and totals.materialized

@@ -39,6 +39,7 @@ from nself.ir.model import (
     Function,
     FunctionArgument,
     Table,
+    ViewDependency,
 )
 from nself.runtime.cluster import LocalCluster
 
@@ -936,8 +937,25 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     oracle.run(f"CREATE VIEW public.{name} {aliases} AS {source}")
     scope = ExprScope(("public",), builder, strict=True)
     stmt = parse_one(f"CREATE VIEW x {aliases} AS {source}")
-    text, columns = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
+    text, columns, depends_on = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
     ((theirs,),) = oracle.query("SELECT pg_get_viewdef(%s::regclass, true)", f"public.{name}")
+    # what the view uses, as pg_depend records it for its rule (the live frontend's query)
+    recorded = {
+        ViewDependency(kind, schema, dep_name, column if kind == "column" else None)
+        for kind, schema, dep_name, column in oracle.query(
+            "SELECT CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function' WHEN d.refobjsubid > 0"
+            " THEN 'column' ELSE 'relation' END, n.nspname, coalesce(c.relname, p.proname), a.attname"
+            " FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid"
+            " AND d.deptype = 'n' AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass)"
+            " LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid"
+            " LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid"
+            " JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace)"
+            " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0"
+            " WHERE r.ev_class = %s::regclass AND r.rulename = '_RETURN' AND d.refobjid <> r.ev_class",
+            f"public.{name}",
+        )
+    }
+    assert depends_on is not None and set(depends_on) == recorded
     their_cols = oracle.query(
         "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",

@@ -40,7 +40,16 @@ from nself.frontends.sql_expr.catalog import (
 )
 from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import CompositeType, Domain, Enum, PartitionSpec, RangeType, Table, ViewColumn
+from nself.ir.model import (
+    CompositeType,
+    Domain,
+    Enum,
+    PartitionSpec,
+    RangeType,
+    Table,
+    ViewColumn,
+    ViewDependency,
+)
 from nself.ir.model import Function as IRFunction
 
 __all__ = [
@@ -599,9 +608,10 @@ def _split_top(text: str) -> list[str]:
 
 def view_definition(
     select_stmt: Any, scope: ExprScope, column_names: Sequence[str] | None = None
-) -> tuple[str, tuple[ViewColumn, ...]]:
-    """pg_get_viewdef(oid, true) text and the view's columns; `column_names` is the
-    column list of `CREATE VIEW v (a, b) AS ...`, if any."""
+) -> tuple[str, tuple[ViewColumn, ...], tuple[ViewDependency, ...] | None]:
+    """pg_get_viewdef(oid, true) text, the view's columns, and what its query uses as
+    pg_depend records it (None when the query is not analysed: a fallback); `column_names`
+    is the column list of `CREATE VIEW v (a, b) AS ...`, if any."""
     from nself.frontends.sql_expr.views import fallback_view_definition
     from nself.frontends.sql_expr.views import view_definition as impl
 

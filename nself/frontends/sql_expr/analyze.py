@@ -27,7 +27,7 @@ from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, 
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Function as IRFunction
 from nself.ir.model import Sequence as IRSequence
-from nself.ir.model import Table, View
+from nself.ir.model import Table, View, ViewDependency
 
 IMPLICIT, ASSIGNMENT, EXPLICIT = 0, 1, 2
 
@@ -104,6 +104,9 @@ class Analyzer:
     sublink_hook: Callable[[ast.SubLink], n.Expr] | None = None
     column_hook: ColumnResolver | None = None
     agg_hook: Callable[[ast.FuncCall], n.Expr] | None = None
+    # what the expression uses (relations, columns, functions), as PostgreSQL records it
+    # in pg_depend; None: not collected
+    dependencies: set[ViewDependency] | None = None
 
     def __post_init__(self) -> None:
         self.types = type_catalog(self.builder)
@@ -558,6 +561,8 @@ class Analyzer:
         if chosen is None:
             raise Unsupported(f"function {name}({', '.join(arg_types)})")
         f, declared = chosen
+        if self.dependencies is not None and f.schema != "pg_catalog":
+            self.dependencies.add(ViewDependency("function", f.schema, f.name))
         if f.variadic and f.variadic != "any" and not variadic:
             # the parser packs expanded VARIADIC arguments into one array
             fixed = len(f.args) - 1
