@@ -804,6 +804,13 @@ CREATE TABLE public.v_u (id int PRIMARY KEY, t_id int NOT NULL, note text);
 """
 
 VIEWS: list[Any] = [
+    # what the view uses (compared with pg_depend): a relation none of whose columns is read,
+    # a literal and an alias named like a table, a function, a regclass constant
+    "SELECT count(*) AS n FROM v_u",
+    "SELECT u.id FROM v_u u WHERE u.note = 'public.v_t'",
+    "SELECT v_t.note FROM v_u v_t",
+    "SELECT add_one(qty) AS q FROM v_t",
+    "SELECT 'v_u'::regclass AS r, id FROM v_t",
     "SELECT id, name FROM v_t",
     "SELECT * FROM v_t",
     "SELECT id, name FROM v_t WHERE qty > 0",

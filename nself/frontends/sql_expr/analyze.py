@@ -1085,6 +1085,8 @@ class Analyzer:
             schema, name = parts[-2], parts[-1]
         if schema == "pg_catalog":
             return quote_ident(name)
+        if self.dependencies is not None:  # a regclass constant: its relation is used
+            self.dependencies.add(ViewDependency("relation", schema, name))
         return f"{quote_ident(schema)}.{quote_ident(name)}"
 
     def _relation_schema(self, name: str) -> str:
