@@ -186,7 +186,8 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
 
 # What each view's query uses, as pg_depend records it for the view's _RETURN rule (as
 # migra's schemainspect reads view dependencies): relations, their columns (refobjsubid),
-# functions. Built-in objects are pinned and never recorded.
+# functions, types (an array type by its element). Built-in objects are pinned and never
+# recorded.
 Q_VIEW_DEPENDENCIES = """
 SELECT r.ev_class AS view, 'relation' AS kind, d.refobjid, d.refobjsubid,
        n.nspname AS schema, c.relname AS name, a.attname AS column
@@ -204,6 +205,15 @@ JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
 JOIN pg_proc p ON p.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE r.rulename = '_RETURN'
+UNION ALL
+SELECT r.ev_class, 'type', d.refobjid, 0, n.nspname, t.typname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+JOIN pg_type a ON a.oid = d.refobjid
+JOIN pg_type t ON t.oid = CASE WHEN a.typcategory = 'A' AND a.typelem <> 0 THEN a.typelem ELSE a.oid END
+JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
 """
 
@@ -897,8 +907,8 @@ class _Reader:
     def view_depends_on(self, view: int) -> tuple[m.ViewDependency, ...]:
         out: set[m.ViewDependency] = set()
         for r in self.view_dependencies.get(view, ()):
-            if r["kind"] == "function":
-                out.add(m.ViewDependency("function", r["schema"], r["name"]))
+            if r["kind"] in ("function", "type"):
+                out.add(m.ViewDependency(r["kind"], r["schema"], r["name"]))
             elif r["refobjsubid"] > 0:
                 if r["column"] is not None:
                     out.add(m.ViewDependency("column", r["schema"], r["name"], r["column"]))

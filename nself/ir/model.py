@@ -351,10 +351,11 @@ class ViewColumn:
 class ViewDependency:
     """What a view's query uses, as PostgreSQL records it in pg_depend for the view's rule:
     a relation (table, view, sequence: `column` None) when none of its columns is listed,
-    a column of one, or a function (`name` without arguments: any overload of it). Objects
-    of pg_catalog are not listed."""
+    a column of one, a function (`name` without arguments: any overload of it), or a type
+    (of a constant or a cast's result; an array type by its element type). Objects of
+    pg_catalog are not listed."""
 
-    kind: Literal["relation", "column", "function"]
+    kind: Literal["relation", "column", "function", "type"]
     schema: str
     name: str
     column: str | None = None

@@ -811,6 +811,8 @@ VIEWS: list[Any] = [
     "SELECT v_t.note FROM v_u v_t",
     "SELECT add_one(qty) AS q FROM v_t",
     "SELECT 'v_u'::regclass AS r, id FROM v_t",
+    "SELECT '{sad}'::mood[] AS moods, 'ok'::mood AS m, NULL::email AS e, 5::year AS y, ROW(1, 'x')::pair AS p",
+    "SELECT id FROM v_t WHERE m = ANY ('{sad,ok}') AND m::text <> 'x'",
     "SELECT id, name FROM v_t",
     "SELECT * FROM v_t",
     "SELECT id, name FROM v_t WHERE qty > 0",
@@ -950,13 +952,18 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     recorded = {
         ViewDependency(kind, schema, dep_name, column if kind == "column" else None)
         for kind, schema, dep_name, column in oracle.query(
-            "SELECT CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function' WHEN d.refobjsubid > 0"
-            " THEN 'column' ELSE 'relation' END, n.nspname, coalesce(c.relname, p.proname), a.attname"
+            "SELECT CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'"
+            " WHEN d.refclassid = 'pg_type'::regclass THEN 'type' WHEN d.refobjsubid > 0"
+            " THEN 'column' ELSE 'relation' END, n.nspname, coalesce(c.relname, p.proname, t.typname), a.attname"
             " FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid"
-            " AND d.deptype = 'n' AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass)"
+            " AND d.deptype = 'n'"
+            " AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)"
             " LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid"
             " LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid"
-            " JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace)"
+            " LEFT JOIN pg_type y ON d.refclassid = 'pg_type'::regclass AND y.oid = d.refobjid"
+            " LEFT JOIN pg_type t ON t.oid = CASE WHEN y.typcategory = 'A' AND y.typelem <> 0"
+            " THEN y.typelem ELSE y.oid END"
+            " JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)"
             " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0"
             " WHERE r.ev_class = %s::regclass AND r.rulename = '_RETURN' AND d.refobjid <> r.ev_class",
             f"public.{name}",

@@ -411,3 +411,20 @@ def test_views_are_dropped_and_created_in_dependency_order() -> None:
     created = [op.view.name for op in d.diff(empty, full) if isinstance(op, d.CreateView)]
     dropped = [op.view.name for op in d.diff(full, empty) if isinstance(op, d.DropView)]
     assert created == ["c_base", "b_middle", "a_top"] and dropped == ["a_top", "b_middle", "c_base"]
+
+
+def test_a_view_using_a_type_is_rebuilt_around_its_rebuild() -> None:
+    """The type of a constant in a view (pg_depend's type reference, in depends_on): an enum
+    rebuilt under it drops the view first and creates it again after."""
+    view = View(
+        "public",
+        "sad_people",
+        " SELECT people.m\n   FROM public.people\n  WHERE people.m = 'sad'::public.mood;",
+        depends_on=(ViewDependency("column", "public", "people", "m"), ViewDependency("type", "public", "mood")),
+    )
+
+    def with_view(enum: Enum) -> Catalog:
+        return dataclasses.replace(_with_mood(enum), views=(view,))
+
+    ops = d.diff(with_view(MOOD), with_view(dataclasses.replace(MOOD, labels=("sad", "happy", "ok"))))
+    assert kinds(ops) == ["DropView", "RebuildEnum", "CreateView"]

@@ -12,7 +12,7 @@ an order where each one's dependencies exist first:
 Types, routines, tables and views are ordered together by a topological sort: an object
 depends on another when its text (a column's type or default, a routine's signature, a
 view's query when its `depends_on` is not known) names the other's qualified name, when it
-is a view that uses the other (View.depends_on; or a user type its query names), or when
+is a view that uses the other (View.depends_on), or when
 it is a partition or an inheritance child of it; among independent objects the kind order
 above holds.
 Statements for one object come from `nself.backends.sql.ddl`."""
@@ -251,15 +251,13 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
     # Which items a (schema, name) refers to: a type, a relation (and its row type) or
     # every overload of a routine.
     by_name: dict[tuple[str, str], list[int]] = {}
-    type_names = {(n.schema, n.name) for n in nodes if isinstance(n, (Enum, RangeType, Domain, CompositeType))}
     for position, node in enumerate(nodes):
         item = _Item(rank=_KIND_RANK[type(node)], position=position, statements=_create(catalog, node))
         for text in _texts_of(node):
             item.references |= qualified_names_in(text)
         if isinstance(node, View) and node.depends_on is not None:
-            # what the view uses (View.depends_on), and the user types its text casts to
+            # what the view uses (View.depends_on: relations, functions, types)
             item.references |= {(d.schema, d.name) for d in node.depends_on}
-            item.references |= qualified_names_in(node.definition) & type_names
         if isinstance(node, Table):
             item.parents |= set(node.inherits)
             if node.partition_of is not None:

@@ -1021,11 +1021,17 @@ class Analyzer:
                 raise Unsupported(f"cannot coerce {src.key} to {target.key}")
         inner_target = Ty(base_target.key) if target_info is not None and target_info.kind == "d" else Ty(target.key)
         result: n.Expr
-        if inner_target.key == self.types.base_of(src).key and kind == "relabel":
+        to_domain = target_info is not None and target_info.kind == "d"
+        if to_domain and kind == "relabel":
+            # coerce_type's RELABELTYPE path to a domain: CoerceToDomain over the input itself
+            result = e
+        elif inner_target.key == self.types.base_of(src).key and kind == "relabel":
             result = n.Coerce(inner_target, e, "relabel", f)  # type: ignore[arg-type]
         else:
-            result = n.Coerce(inner_target, e, kind, f)  # type: ignore[arg-type]
-        if target_info is not None and target_info.kind == "d":
+            # to a domain, the step to its base type is hidden (coerce_to_domain's
+            # hideInputCoercion)
+            result = n.Coerce(inner_target, e, kind, "implicit" if to_domain else f)  # type: ignore[arg-type]
+        if to_domain:
             result = n.Coerce(Ty(target.key), result, "domain", f)  # type: ignore[arg-type]
         if target.typmod >= 0:
             result = self._length_coerce(result, target, f, hide_input=not isinstance(result, n.Const))

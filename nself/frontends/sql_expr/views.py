@@ -4,6 +4,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from nself.frontends.sql_expr.analyze import (
     Unsupported,
     is_node,
 )
-from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, quote_ident
+from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, quote_ident, split_qualified
 from nself.frontends.sql_expr.deparse import (
     PRETTYINDENT_JOIN,
     PRETTYINDENT_STD,
@@ -1170,7 +1171,45 @@ def view_definition(
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
         columns.append(ViewColumn(name, base.types.format(ty), not_null))
-    return text, tuple(columns), _as_pg_depend(base.dependencies)
+    return text, tuple(columns), _as_pg_depend(base.dependencies | _types_used(query))
+
+
+def _types_used(query: Query) -> set[ViewDependency]:
+    """The user types a query's expressions produce as pg_depend records them
+    (find_expr_references_walker): a constant's type, the result of a cast that is not a
+    function call (RelabelType, CoerceViaIO, ArrayCoerceExpr, CoerceToDomain), an explicit
+    ROW(...)::type. An array type is named by its element type."""
+    found: set[ViewDependency] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [query]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if not dataclasses.is_dataclass(item) or isinstance(item, (type, Ty, n.Var)) or id(item) in seen:
+            continue  # a Var's range-table entry is reached through FROM
+        seen.add(id(item))
+        if (
+            isinstance(item, n.Const)
+            or (isinstance(item, n.Coerce) and item.kind != "func")
+            or (isinstance(item, n.Row) and item.cast)
+        ):
+            user = _user_type(item.ty.key)
+            if user is not None:
+                found.add(ViewDependency("type", *user))
+        stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return found
+
+
+def _user_type(key: str) -> tuple[str, str] | None:
+    """(schema, name) of a type key outside pg_catalog (`public.mood`, `public.mood[]`)."""
+    while key.endswith("[]"):
+        key = key[:-2]
+    if "." not in key:
+        return None
+    parts = split_qualified(key)
+    return (parts[0], parts[1]) if len(parts) == 2 and parts[0] != "pg_catalog" else None
 
 
 def _as_pg_depend(found: set[ViewDependency]) -> tuple[ViewDependency, ...]:

@@ -196,14 +196,16 @@ class _Diff:
 
     def view_requires(self, view: View) -> set[DepKey]:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
-        functions, as pg_depend records them), and of the user types its definition casts to
-        (pg_depend's type references are not in the IR)."""
+        functions, types, as pg_depend records them), and of the collations its definition
+        names (COLLATE "x": not in depends_on)."""
         r = self.refs
-        out: set[DepKey] = {k for k in r.in_text(view.definition) if k[0] in ("type", "collation", "ext")}
+        out: set[DepKey] = {k for k in r.in_text(view.definition) if k[0] == "collation"}
         for d in view.depends_on or ():
             keys = r.names.get((d.schema, d.name), set())
             if d.kind == "function":
                 keys = {k for k in keys if k[0] == "func"}
+            elif d.kind == "type":
+                keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
             else:
                 keys = {k for k in keys if k[0] in ("rel", "seq")}
                 if d.column is not None and _rel_key(d.schema, d.name) in keys:
