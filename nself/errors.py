@@ -37,6 +37,12 @@ class SourceError(NselfError):
         return self.one_line()
 
 
+class SourceWarning(UserWarning):
+    """Something in a user's file that nself went past but the user should know of (a
+    statement not modelled, an expression not canonicalised): one line naming file:line.
+    Raised with warnings.warn; the CLI prints each on stderr as `warning: MESSAGE`."""
+
+
 class OptionError(NselfError):
     """A command-line option or operand that cannot be used; names the option."""
 

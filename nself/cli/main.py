@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -56,6 +56,29 @@ def main(
     """
     if debug:
         os.environ["NSELF_DEBUG"] = "1"
+    _print_source_warnings()
+
+
+def _print_source_warnings() -> None:
+    """Print every SourceWarning raised while the command runs (nself.errors) on stderr as
+    `warning: MESSAGE`, one line each; other warnings as Python shows them."""
+    import warnings
+
+    from nself.errors import SourceWarning
+
+    shown = warnings.showwarning
+    if getattr(shown, "nself_source_warnings", False):
+        return
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, SourceWarning):
+            typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    show.nself_source_warnings = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+    warnings.simplefilter("always", SourceWarning)
 
 
 app.command("init", destructive=False)(init.init)

@@ -1419,6 +1419,7 @@ def _sql_expr(
             search_path=(PUBLIC,),
             builder=builder,
             columns={name: t.text for name, t in columns.items() if t.known},
+            strict=True,  # what it does not model falls back to this frontend's own canon
         )
         if kind == "check":
             return sql_expr.check_expression(node, scope)

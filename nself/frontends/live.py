@@ -184,6 +184,39 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
+# What each view's query uses, as pg_depend records it for the view's _RETURN rule (as
+# migra's schemainspect reads view dependencies): relations, their columns (refobjsubid),
+# functions, types (an array type by its element). Built-in objects are pinned and never
+# recorded.
+Q_VIEW_DEPENDENCIES = """
+SELECT r.ev_class AS view, 'relation' AS kind, d.refobjid, d.refobjsubid,
+       n.nspname AS schema, c.relname AS name, a.attname AS column
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
+JOIN pg_class c ON c.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+WHERE r.rulename = '_RETURN' AND d.refobjid <> r.ev_class
+UNION ALL
+SELECT r.ev_class, 'function', d.refobjid, 0, n.nspname, p.proname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
+JOIN pg_proc p ON p.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE r.rulename = '_RETURN'
+UNION ALL
+SELECT r.ev_class, 'type', d.refobjid, 0, n.nspname, t.typname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+JOIN pg_type a ON a.oid = d.refobjid
+JOIN pg_type t ON t.oid = CASE WHEN a.typcategory = 'A' AND a.typelem <> 0 THEN a.typelem ELSE a.oid END
+JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE r.rulename = '_RETURN'
+"""
+
 Q_COLUMNS = f"""
 SELECT a.attrelid, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
@@ -632,6 +665,8 @@ class _Reader:
         self.attributes: dict[tuple[int, int], Row] = {}
         self.relations: dict[int, Row] = {}
         self.origins: dict[int, dict[int, tuple[int, int]]] = {}
+        # view oid -> the rows of Q_VIEW_DEPENDENCIES for it
+        self.view_dependencies: dict[int, list[Row]] = defaultdict(list)
         self.view_not_null: dict[tuple[int, int], bool] = {}
 
     def rows(self, query: str) -> list[Row]:
@@ -762,6 +797,10 @@ class _Reader:
                     constraints[r["conrelid"]].append(self.constraint(r, index_columns))
 
         self.relations = relations
+        if any(r["relkind"] in ("v", "m") for r in relations.values()):
+            for r in self.rows(Q_VIEW_DEPENDENCIES):
+                if r["view"] in relations:
+                    self.view_dependencies[r["view"]].append(r)
         for oid, rel in relations.items():
             kind = rel["relkind"]
             cols = columns.get(oid, [])
@@ -785,6 +824,7 @@ class _Reader:
                         materialized=kind == "m",
                         options=tuple(rel["options"] or ()),
                         comment=rel["comment"],
+                        depends_on=self.view_depends_on(oid),
                     )
                 )
             elif oid in self.composite_rows:
@@ -864,15 +904,30 @@ class _Reader:
             inherited=inherited,
         )
 
+    def view_depends_on(self, view: int) -> tuple[m.ViewDependency, ...]:
+        out: set[m.ViewDependency] = set()
+        for r in self.view_dependencies.get(view, ()):
+            if r["kind"] in ("function", "type"):
+                out.add(m.ViewDependency(r["kind"], r["schema"], r["name"]))
+            elif r["refobjsubid"] > 0:
+                if r["column"] is not None:
+                    out.add(m.ViewDependency("column", r["schema"], r["name"], r["column"]))
+            else:
+                out.add(m.ViewDependency("relation", r["schema"], r["name"]))
+        return tuple(sorted(out))
+
     def view_column_not_null(self, view: int, attnum: int) -> bool:
-        """Whether PostgreSQL could know a view column is never NULL: see `view_origins`."""
+        """Whether PostgreSQL could know a view column is never NULL: see `view_origins`.
+        The origin must be a column pg_depend records the view as using, and its NOT NULL
+        is pg_attribute's (of a table), or this same rule's (of another view)."""
         key = (view, attnum)
         if key in self.view_not_null:
             return self.view_not_null[key]
         self.view_not_null[key] = False  # a cycle (impossible in PostgreSQL) stays nullable
         origin = self.view_origins(view).get(attnum)
+        used = {(r["refobjid"], r["refobjsubid"]) for r in self.view_dependencies.get(view, ())}
         result = False
-        if origin is not None:
+        if origin is not None and origin in used:
             rel = self.relations.get(origin[0])
             if rel is not None and rel["relkind"] in ("v", "m"):
                 result = self.view_column_not_null(*origin)
@@ -1233,53 +1288,104 @@ def _matching_paren(text: str, start: int) -> int:
     return -1
 
 
-# What in a view's query tree (pg_rewrite.ev_action) can make a plain column reference
-# NULL although its column is NOT NULL: outer joins, set operations, grouping sets.
-_NULLABLE_QUERY = re.compile(r":jointype [123]\b|:setOperations \{|:groupingSets \(")
-_TREE_TOKENS = re.compile(
-    r"\\.|\{TARGETENTRY :expr \{(\w+) |[{}]|:targetList "
-    r"|:resno (\d+)|:resorigtbl (\d+) :resorigcol (\d+) :resjunk (\w+)"
-)
+# The tokens of PostgreSQL's node text (outfuncs.c, read back by read.c's pg_strtok): a
+# brace or parenthesis alone, else a run of other characters up to whitespace or one of
+# them, backslash escaping the next character.
+_NODE_TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+")
+
+NodeValue = Any  # a node (dict with "_": its type), a list of values, a token (str) or None
+
+
+def read_node_tree(text: str) -> NodeValue:
+    """A query tree as stored in the catalog (pg_rewrite.ev_action, pg_node_tree) read back
+    into values, as PostgreSQL's nodeRead does: `{TYPE :field value ...}` is a dict with its
+    type under "_", `(...)` a list, `<>` None; a field whose value spans several tokens
+    (`:constvalue 4 [ 1 0 0 0 ]`) keeps them as a list."""
+    tokens = _NODE_TOKEN.findall(text)
+    stack: list[Any] = [[]]  # open lists and nodes; a node's field being read is in "__field"
+    for token in tokens:
+        top = stack[-1]
+        if token == "{":
+            stack.append({"_": None})
+        elif token == "(":
+            stack.append([])
+        elif token in ("}", ")"):
+            done = stack.pop()
+            if isinstance(done, dict):
+                _end_field(done)
+            _add_value(stack[-1], done)
+        elif isinstance(top, dict) and top["_"] is None:
+            top["_"] = token
+        elif isinstance(top, dict) and token.startswith(":"):
+            _end_field(top)
+            top["__field"] = token[1:]
+            top["__values"] = []
+        else:
+            _add_value(top, None if token == "<>" else token)
+    result = stack[0]
+    return result[0] if len(result) == 1 else result
+
+
+def _add_value(container: Any, value: Any) -> None:
+    if isinstance(container, dict):
+        container.setdefault("__values", []).append(value)
+    else:
+        container.append(value)
+
+
+def _end_field(node: dict[str, Any]) -> None:
+    field = node.pop("__field", None)
+    values = node.pop("__values", [])
+    if field is not None:
+        node[field] = values[0] if len(values) == 1 else (values or None)
+
+
+def _nodes_in(value: NodeValue) -> Any:
+    """Every node in `value`, depth first."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(v for k, v in item.items() if k != "_")
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _can_null_a_column(tree: NodeValue) -> bool:
+    """Whether anything in a query tree can make a plain column reference NULL although
+    its column is NOT NULL: an outer join (LEFT, FULL, RIGHT: jointype 1, 2, 3, on a join
+    or its range table entry), a set operation, grouping sets."""
+    for node in _nodes_in(tree):
+        if node["_"] in ("JOINEXPR", "RANGETBLENTRY") and node.get("jointype") in ("1", "2", "3"):
+            return True
+        if node["_"] == "QUERY" and (node.get("setOperations") is not None or node.get("groupingSets")):
+            return True
+    return False
 
 
 def view_column_origins(tree: str) -> dict[int, tuple[int, int]]:
     """For a view's query tree (pg_rewrite.ev_action as text): the view columns that are a
     bare column reference, as {column number: (relation oid, attnum)} of the column they
-    come from (PostgreSQL's resorigtbl/resorigcol, traced through subqueries in FROM).
+    come from (PostgreSQL's resorigtbl/resorigcol of the top query's target entries, traced
+    through subqueries in FROM).
 
     The view's columns may be NOT NULL only when nothing anywhere in the query can turn a
     value into NULL: so a query with an outer join, a set operation or grouping sets gives
     no origins at all."""
-    if _NULLABLE_QUERY.search(tree):
+    parsed = read_node_tree(tree)
+    queries = parsed if isinstance(parsed, list) else [parsed]
+    if not queries or not isinstance(queries[0], dict) or _can_null_a_column(parsed):
         return {}
+    targets = queries[0].get("targetList") or []
     origins: dict[int, tuple[int, int]] = {}
-    depth = 0
-    list_depth = -1  # the brace depth of the top query's target entries, once inside
-    entry_kind = ""
-    resno = 0
-    for match in _TREE_TOKENS.finditer(tree):
-        token = match.group(0)
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-        elif token == ":targetList ":
-            if depth == 1:
-                list_depth = 2
-        elif match.group(1) is not None:  # a target entry and the kind of its expression
-            depth += 2  # the entry's brace and its expression's
-            if depth - 2 == list_depth - 1:
-                entry_kind = match.group(1)
-        elif match.group(2) is not None:
-            if depth == list_depth:
-                resno = int(match.group(2))
-        elif match.group(3) is not None and depth == list_depth:
-            table, column, junk = int(match.group(3)), int(match.group(4)), match.group(5)
-            if entry_kind == "VAR" and table and junk == "false":
-                origins[resno] = (table, column)
-            entry_kind = ""
-        if list_depth > 0 and depth < list_depth - 1:
-            break  # past the top query's target list
+    for entry in targets if isinstance(targets, list) else [targets]:
+        if not isinstance(entry, dict) or entry.get("resjunk") != "false":
+            continue
+        expr = entry.get("expr")
+        table, column = int(entry.get("resorigtbl") or 0), int(entry.get("resorigcol") or 0)
+        if isinstance(expr, dict) and expr["_"] == "VAR" and table:
+            origins[int(entry["resno"])] = (table, column)
     return origins
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "compile_migrations_with_warnings",
     "compile_sql",
     "compile_sql_with_warnings",
+    "report_warnings",
 ]
 
 @dataclass(frozen=True, slots=True)
@@ -152,27 +153,34 @@ def _skip_blank(text: str, offset: int) -> int:
     return offset
 
 
-def compile_sql_with_warnings(text: str, filename: str = "<input>") -> CompileResult:
-    state = State()
+def compile_sql_with_warnings(text: str, filename: str = "<input>", *, strict: bool = False) -> CompileResult:
+    """`strict`: an expression the canonicaliser does not model is an error naming the
+    statement, not a warning (with pglast's text of it in the IR)."""
+    state = State(strict=strict)
     with collector_paused():
         _interpret(state, text, filename)
     return CompileResult(state.catalog(), tuple(state.warnings))
 
 
-def compile_sql(text: str, filename: str = "<input>") -> Catalog:
+def compile_sql(text: str, filename: str = "<input>", *, strict: bool = False) -> Catalog:
     """The schema one SQL script leaves in an empty database."""
-    return compile_sql_with_warnings(text, filename).catalog
+    return compile_sql_with_warnings(text, filename, strict=strict).catalog
 
 
-def compile_files(migrations: list[MigrationFile], platform: Platform | None = None) -> CompileResult:
+def compile_files(
+    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+) -> CompileResult:
     """The schema `migrations` build, applied in order; on top of `platform`'s base when
-    given (the platform's objects are in the result: see nself.ir.platform to leave them out)."""
+    given (the platform's objects are in the result: see nself.ir.platform to leave them out).
+    `strict`: as compile_sql_with_warnings."""
     with collector_paused():
-        return _compile_files(migrations, platform)
+        return _compile_files(migrations, platform, strict=strict)
 
 
-def _compile_files(migrations: list[MigrationFile], platform: Platform | None = None) -> CompileResult:
-    state = initial_state(platform)
+def _compile_files(
+    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+) -> CompileResult:
+    state = initial_state(platform, strict=strict)
     for migration in migrations:
         # each migration starts a new session: search_path goes back to its default
         state.search_path = state.default_search_path
@@ -180,20 +188,21 @@ def _compile_files(migrations: list[MigrationFile], platform: Platform | None = 
     return CompileResult(state.catalog(), tuple(state.warnings))
 
 
-# platform name -> the interpreter's state after its base, pickled (each compile unpickles
-# a copy of its own)
-_PLATFORM_STATES: dict[str, bytes] = {}
+# (platform name, strict) -> the interpreter's state after its base, pickled (each compile
+# unpickles a copy of its own)
+_PLATFORM_STATES: dict[tuple[str, bool], bytes] = {}
 
 
-def initial_state(platform: Platform | None) -> State:
+def initial_state(platform: Platform | None, *, strict: bool = False) -> State:
     """A new interpreter state: an empty database, or one holding `platform`'s base with the
     database's search_path the platform sets. The base is nself's own SQL: what it does not
-    model is not the project's concern, so its warnings are dropped."""
+    model is not the project's concern, so its warnings are dropped (strict, its expressions
+    must all be canonicalised). `strict`: as compile_sql_with_warnings."""
     if platform is None:
-        return State()
-    blob = _PLATFORM_STATES.get(platform.name)
+        return State(strict=strict)
+    blob = _PLATFORM_STATES.get((platform.name, strict))
     if blob is None:
-        state = State()
+        state = State(strict=strict)
         with collector_paused():
             for file in platform.files:
                 state.search_path = state.default_search_path
@@ -201,7 +210,7 @@ def initial_state(platform: Platform | None) -> State:
         state.default_search_path = state.search_path = platform.search_path
         state.warnings = []
         state.platform = platform
-        blob = _PLATFORM_STATES[platform.name] = _dump_state(state)
+        blob = _PLATFORM_STATES[(platform.name, strict)] = _dump_state(state)
     return _load_state(blob)
 
 
@@ -279,9 +288,10 @@ class IncrementalCompiler:
     CHECKPOINT_MIN_STATEMENTS = 16
     CHECKPOINTS = 6
 
-    def __init__(self, keep_per_file: int = 4, platform: Platform | None = None) -> None:
+    def __init__(self, keep_per_file: int = 4, platform: Platform | None = None, *, strict: bool = False) -> None:
         self.keep_per_file = keep_per_file
         self.platform = platform  # whose base the files are compiled on
+        self.strict = strict  # as compile_sql_with_warnings
         # (files before, path, line offset) -> snapshots, most recently used first
         self._snapshots: dict[tuple[object, ...], list[_Snapshot]] = {}
         # (files before, path, line offset) -> states part-way through the file (end: where)
@@ -299,7 +309,7 @@ class IncrementalCompiler:
                 return self._compile_files(migrations)
             except _SNAPSHOT_ERRORS:  # a state pickle cannot hold: compile without snapshots
                 self._snapshots, self._last_key = {}, None
-                return _compile_files(migrations, self.platform)
+                return _compile_files(migrations, self.platform, strict=self.strict)
 
     def settle(self) -> None:
         with collector_paused():
@@ -390,7 +400,7 @@ class IncrementalCompiler:
                 if partial is not None:
                     state, start = partial.take(), partial.end or 0
                 elif state is None:
-                    state = snapshot.take() if snapshot is not None else initial_state(self.platform)
+                    state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
                     state.search_path = state.default_search_path
@@ -407,7 +417,7 @@ class IncrementalCompiler:
         if snapshot is not None and snapshot.result is not None and state is None:
             return snapshot.result  # nothing changed since the round that ended here
         if state is None:
-            state = snapshot.take() if snapshot is not None else initial_state(self.platform)
+            state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
         result = CompileResult(state.catalog(), tuple(state.warnings))
         if snapshot is not None:
             snapshot.result = result
@@ -442,13 +452,29 @@ def _platform_of(path: Path | str, platform: Platform | _Detect | None) -> Platf
 
 
 def compile_migrations_with_warnings(
-    path: Path | str, platform: Platform | _Detect | None = DETECT
+    path: Path | str, platform: Platform | _Detect | None = DETECT, *, strict: bool = False
 ) -> CompileResult:
-    return compile_files(discover_migrations(path), _platform_of(path, platform))
+    return compile_files(discover_migrations(path), _platform_of(path, platform), strict=strict)
 
 
-def compile_migrations(path: Path | str, platform: Platform | _Detect | None = DETECT) -> Catalog:
+def report_warnings(result: CompileResult) -> Catalog:
+    """The result's catalog, after warning (nself.errors.SourceWarning, which the CLI prints
+    on stderr, one line each) of each of its warnings, but for statements that only change
+    rows (INSERT, ...: a migration is expected to hold them)."""
+    import warnings
+
+    from nself.errors import SourceWarning
+
+    for message in dict.fromkeys(str(w) for w in result.warnings if not w.data):
+        warnings.warn(message, SourceWarning, stacklevel=2)
+    return result.catalog
+
+
+def compile_migrations(
+    path: Path | str, platform: Platform | _Detect | None = DETECT, *, strict: bool = False
+) -> Catalog:
     """The schema a migrations directory (or one .sql file) builds, applied in order, on
     top of the base of `platform` (by default the platform whose layout holds `path`, as
-    `supabase/migrations` is a Supabase project's; None: an empty database)."""
-    return compile_migrations_with_warnings(path, platform).catalog
+    `supabase/migrations` is a Supabase project's; None: an empty database). `strict`: as
+    compile_sql_with_warnings."""
+    return compile_migrations_with_warnings(path, platform, strict=strict).catalog

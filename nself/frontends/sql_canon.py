@@ -1,6 +1,8 @@
 """The interpreter's one door to the expression and type canonicaliser
 (nself.frontends.sql_expr): builds its scope from the interpreter's state and turns its
-failures into errors that name the statement (file:line:col)."""
+failures into errors that name the statement (file:line:col). A construct it does not model
+is a warning naming the statement (file:line) and falls back to pglast's text, or, when the
+state is strict, an error."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pglast.stream import RawStream
 from nself.errors import NselfError, SourceError
 from nself.frontends import sql_expr
 from nself.frontends.sql_state import State
-from nself.ir.model import PartitionSpec, Table, ViewColumn
+from nself.ir.model import PartitionSpec, Table, ViewColumn, ViewDependency
 
 
 def scope(
@@ -23,6 +25,8 @@ def scope(
         builder=state.builder,
         columns=columns if columns is not None else {},
         relation=relation,
+        strict=state.strict,
+        warn=state.warn,
     )
 
 
@@ -93,9 +97,12 @@ def generated_expression(state: State, node: Any, target_type: str, columns: Map
     return str(_call(state, sql_expr.generated_expression, node, columns=columns, target_type=target_type))
 
 
-def view_definition(state: State, query: Any) -> tuple[str, tuple[ViewColumn, ...]]:
-    definition, columns = _call(state, sql_expr.view_definition, query)
-    return str(definition), tuple(columns)
+def view_definition(
+    state: State, query: Any
+) -> tuple[str, tuple[ViewColumn, ...], tuple[ViewDependency, ...] | None]:
+    """The view's text, columns and dependencies (None: not known, see sql_expr)."""
+    definition, columns, dependencies = _call(state, sql_expr.view_definition, query)
+    return str(definition), tuple(columns), dependencies
 
 
 def partition_bound(state: State, node: Any, parent: Table) -> str:

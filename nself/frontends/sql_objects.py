@@ -68,6 +68,7 @@ from nself.ir.model import (
     Trigger,
     UniqueConstraint,
     View,
+    ViewDependency,
 )
 from nself.ir.names import quote_ident, quote_literal, quote_literal_escaped
 
@@ -361,7 +362,13 @@ def alter_type(state: State, stmt: Any) -> None:
 # --------------------------------------------------------------------------- views
 
 
-def _relations_read(state: State, query: Any) -> frozenset[tuple[str, ...]]:
+def _relations_read(
+    state: State, query: Any, dependencies: tuple[ViewDependency, ...] | None = None
+) -> frozenset[tuple[str, ...]]:
+    """The relations a view reads: from its analysed query's dependencies when known, else
+    every relation name in it that resolves."""
+    if dependencies is not None:
+        return frozenset((d.schema, d.name) for d in dependencies if d.kind != "function")
     found: set[tuple[str, ...]] = set()
 
     def walk(n: Any) -> None:
@@ -414,7 +421,7 @@ def _make_view(
     renames = names_of(aliases)
     if renames:
         _set_output_names(query, dict(enumerate(renames)))
-    definition, columns = canon.view_definition(state, query)
+    definition, columns, dependencies = canon.view_definition(state, query)
     if renames:
         columns = tuple(
             dataclasses.replace(col, name=renames[i]) if i < len(renames) else col
@@ -425,10 +432,10 @@ def _make_view(
     if isinstance(existing, View):
         old = {c.name: c.comment for c in existing.columns}
         columns = tuple(dataclasses.replace(c, comment=old.get(c.name)) for c in columns)
-    state.builder.add(View(schema, name, definition, columns, materialized, options, comment))
+    state.builder.add(View(schema, name, definition, columns, materialized, options, comment, dependencies))
     if existing is None:
         state.created("TABLE", schema, name)
-    state.view_dependencies[(schema, name)] = _relations_read(state, query)
+    state.view_dependencies[(schema, name)] = _relations_read(state, query, dependencies)
     state.view_sources[(schema, name)] = ExprSource("view", query, state.search_path)
 
 
@@ -470,17 +477,86 @@ def rederive_view(state: State, view: View) -> None:
     saved = state.search_path
     state.search_path = source.search_path
     try:
-        definition, columns = canon.view_definition(state, source.node)
+        definition, columns, dependencies = canon.view_definition(state, source.node)
     finally:
         state.search_path = saved
     kept = tuple(
         dataclasses.replace(col, name=old.name, comment=old.comment) if i < len(view.columns) else col
         for i, (col, old) in enumerate(zip(columns, view.columns, strict=False))
     )
-    state.builder.add(dataclasses.replace(view, definition=definition, columns=kept))
+    state.builder.add(dataclasses.replace(view, definition=definition, columns=kept, depends_on=dependencies))
+    if dependencies is not None:
+        state.view_dependencies[(view.schema, view.name)] = _relations_read(state, source.node, dependencies)
+
+
+def rename_in_view_dependencies(
+    state: State,
+    kinds: tuple[str, ...],
+    old: tuple[str, str],
+    new: tuple[str, str],
+    column: tuple[str, str] | None = None,
+) -> None:
+    """Follow a rename (or a move to another schema) in every view's depends_on: of a
+    relation or a function (`kinds`), from `old` (schema, name) to `new`; or, with `column`
+    (old, new), of that relation's column. PostgreSQL keeps oids and attnums, so its
+    dependencies follow by themselves."""
+    for view in list(state.builder.all(View)):
+        if not view.depends_on:
+            continue
+        changed = []
+        for d in view.depends_on:
+            if d.kind in kinds and (d.schema, d.name) == old:
+                if column is None:
+                    d = dataclasses.replace(d, schema=new[0], name=new[1])
+                elif d.column == column[0]:
+                    d = dataclasses.replace(d, column=column[1])
+            changed.append(d)
+        if changed != list(view.depends_on):
+            state.builder.add(dataclasses.replace(view, depends_on=tuple(sorted(changed))))
+
+
+def _views_using(state: State, kind: str, schema: str, name: str) -> list[View]:
+    return [
+        v
+        for v in state.builder.all(View)
+        if any(d.schema == schema and d.name == name and (d.kind == "function") == (kind == "function") for d in v.depends_on or ())
+    ]
+
+
+def _move_function_in_views(state: State, old: tuple[str, str], new: tuple[str, str]) -> None:
+    """A function renamed or moved to another schema (the only one of its name there):
+    the views calling it name it so from now on, as PostgreSQL prints them."""
+    users = _views_using(state, "function", *old)
+    rename_in_view_dependencies(state, ("function",), old, new)
+    for view in users:
+        source = state.view_sources.get((view.schema, view.name))
+        current = state.builder.get(View, view.schema, view.name)
+        if source is None or current is None:
+            continue
+        for node in walk(source.node):
+            called = names_of(node.funcname) if isinstance(node, ast.FuncCall) else []
+            if called[-1:] == [old[1]] and (len(called) == 1 or called[-2] == old[0]):
+                node.funcname = (ast.String(sval=new[0]), ast.String(sval=new[1]))
+        rederive_view(state, current)
+
+
+def _move_relation_in_views(state: State, old: tuple[str, str], new_schema: str) -> None:
+    """A table, view or sequence moved to another schema: the views reading it name it so."""
+    users = _views_using(state, "relation", *old)
+    rename_in_view_dependencies(state, ("relation", "column"), old, (new_schema, old[1]))
+    for view in users:
+        source = state.view_sources.get((view.schema, view.name))
+        current = state.builder.get(View, view.schema, view.name)
+        if source is None or current is None:
+            continue
+        for node in walk(source.node):
+            if isinstance(node, ast.RangeVar) and node.relname == old[1] and node.schemaname in (None, old[0]):
+                node.schemaname = new_schema
+        rederive_view(state, current)
 
 
 def _rename_relation_in_views(state: State, schema: str, old: str, new: str) -> None:
+    rename_in_view_dependencies(state, ("relation", "column"), (schema, old), (schema, new))
     for view_key, reads in list(state.view_dependencies.items()):
         source = state.view_sources.get(view_key)
         view = state.builder.get(View, *view_key)
@@ -497,6 +573,7 @@ def _rename_relation_in_views(state: State, schema: str, old: str, new: str) -> 
 
 
 def _rename_column_in_views(state: State, schema: str, table: str, old: str, new: str) -> None:
+    rename_in_view_dependencies(state, ("column",), (schema, table), (schema, table), (old, new))
     for view_key, reads in list(state.view_dependencies.items()):
         source = state.view_sources.get(view_key)
         view = state.builder.get(View, *view_key)
@@ -554,7 +631,7 @@ def create_table_as(state: State, stmt: Any) -> None:
         raise state.error(f'relation "{name}" already exists')
     from nself.ir.model import Column
 
-    _, columns = canon.view_definition(state, stmt.query)
+    _, columns, _ = canon.view_definition(state, stmt.query)
     renames = names_of(into.colNames)
     cols = tuple(
         Column(renames[i] if i < len(renames) else c.name, c.data_type) for i, c in enumerate(columns)
@@ -2149,6 +2226,8 @@ def rename_function(state: State, stmt: Any) -> None:
     assert f is not None
     new = sql_naming.truncate_identifier(stmt.newname)
     state.builder.replace(f, dataclasses.replace(f, name=new))
+    if not any(g.name == f.name and g.schema == f.schema for g in state.builder.all(Function) if g is not f):
+        _move_function_in_views(state, (f.schema, f.name), (f.schema, new))
     for trigger in list(state.builder.all(Trigger)):
         if (trigger.function_schema, trigger.function) == (f.schema, f.name):
             state.builder.add(dataclasses.replace(trigger, function=new))
@@ -2231,6 +2310,7 @@ def set_schema(state: State, stmt: Any) -> None:
                     )
         else:
             b.replace(node, dataclasses.replace(node, schema=new_schema))
+        _move_relation_in_views(state, (old_schema, node.name), new_schema)
         for priv in list(b.all(Privilege)):
             if priv.object_kind in ("TABLE", "SEQUENCE") and (priv.schema, priv.object_name) == (
                 old_schema,
@@ -2256,6 +2336,8 @@ def set_schema(state: State, stmt: Any) -> None:
         f = find_function(state, stmt.object)
         assert f is not None
         b.replace(f, dataclasses.replace(f, schema=new_schema))
+        if not any(g.name == f.name and g.schema == f.schema for g in b.all(Function) if g is not f):
+            _move_function_in_views(state, (f.schema, f.name), (new_schema, f.name))
     elif kind == ObjectType.OBJECT_EXTENSION:
         ext = find_extension(state, stmt.object.sval)
         if ext is None:

@@ -89,7 +89,7 @@ def interpret_statement(state: State, stmt: ast.Node | None) -> None:
     if handler is None:
         what = DATA_STATEMENTS.get(type(stmt)) if stmt is not None else None
         if what is not None:
-            state.warn(f"{what} skipped: it does not change the schema")
+            state.warn(f"{what} skipped: it does not change the schema", data=True)
         else:
             state.warn(f"{statement_words(stmt)} is not modelled; statement skipped")
         return
@@ -107,11 +107,14 @@ def interpret_statement(state: State, stmt: ast.Node | None) -> None:
 
 @dataclass(frozen=True, slots=True)
 class CompileWarning:
-    """A statement the frontend did not model (DML, DO blocks, ...)."""
+    """A statement the frontend did not model (DML, DO blocks, ...), or an expression it
+    did not canonicalise. `data`: a statement that only changes rows (INSERT, ...), which a
+    migration is expected to hold (commands do not print these)."""
 
     file: str
     line: int
     message: str
+    data: bool = False
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
@@ -173,6 +176,9 @@ class State:
     owner: str = "postgres"
     # report errors in statements as warnings and go on (for diagnosing a whole history)
     keep_going: bool = False
+    # a construct the expression canonicaliser does not model is an error, not a warning
+    # (with pglast's text of it in the IR)
+    strict: bool = False
     # (schema, index) -> the CREATE INDEX it came from
     index_sources: dict[tuple[str, str], ExprSource] = field(default_factory=dict)
     # (schema, view) -> its query, edited by renames and derived again
@@ -208,9 +214,9 @@ class State:
         line, col = self.position(location)
         return SourceError(self.file, line, col, message)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, *, data: bool = False) -> None:
         line, _ = self.position()
-        self.warnings.append(CompileWarning(self.file, line, message))
+        self.warnings.append(CompileWarning(self.file, line, message, data))
 
     # ----------------------------------------------------------------- name resolution
 

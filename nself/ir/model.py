@@ -347,6 +347,20 @@ class ViewColumn:
     comment: str | None = None
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ViewDependency:
+    """What a view's query uses, as PostgreSQL records it in pg_depend for the view's rule:
+    a relation (table, view, sequence: `column` None) when none of its columns is listed,
+    a column of one, a function (`name` without arguments: any overload of it), or a type
+    (of a constant or a cast's result; an array type by its element type). Objects of
+    pg_catalog are not listed."""
+
+    kind: Literal["relation", "column", "function", "type"]
+    schema: str
+    name: str
+    column: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class View:
     schema: str
@@ -357,6 +371,9 @@ class View:
     # View options as "key=value" (check_option=local, security_barrier=true, ...).
     options: tuple[str, ...] = ()
     comment: str | None = None
+    # What the query uses (sorted), from the catalog (live) or the analysed query (sql
+    # frontend); None when the frontend does not know (the diff then reads the definition).
+    depends_on: tuple[ViewDependency, ...] | None = None
 
 
 # --------------------------------------------------------------------------- routines

@@ -253,7 +253,9 @@ def _load_catalog(
                 from nself.frontends.sql import IncrementalCompiler
 
                 compiler = cache.compilers[source] = IncrementalCompiler(platform=platform)
-            catalog: Catalog = compiler.compile_migrations(path).catalog
+            from nself.frontends.sql import report_warnings
+
+            catalog: Catalog = report_warnings(compiler.compile_migrations(path))
             if platform is not None and not include_platform:
                 catalog = strip_platform(catalog, platform)
             return catalog

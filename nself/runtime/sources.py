@@ -102,18 +102,14 @@ def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, P
     if not path.is_absolute():
         path = Path.cwd() / path
     if path.is_dir():
-        from nself.frontends.sql import compile_migrations
-
         platform = platform_of_path(path, project)
-        return compile_migrations(path, platform), platform
+        return compile_migration_files(path, platform), platform
     if path.suffix in (".sql", ".dbml", ".json"):
         if not path.is_file():
             raise OptionError(f"{option}: file not found: {source}")
         if path.suffix == ".sql":
-            from nself.frontends.sql import compile_migrations
-
             platform = platform_of_path(path, project)
-            return compile_migrations(path, platform), platform
+            return compile_migration_files(path, platform), platform
         if path.suffix == ".dbml":
             from nself.frontends.dbml import parse_dbml
 
@@ -129,6 +125,15 @@ def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, P
         f"{option}: {mask_url(source)!r} is not an environment of nself.toml, a postgresql:// URL or "
         "key=value connection string, a migrations directory, or a .sql, .dbml or .json file"
     )
+
+
+def compile_migration_files(path: Path, platform: Platform | None) -> Catalog:
+    """The schema the migrations at `path` build (a folder, or one .sql file); what the SQL
+    frontend went past (a statement not modelled, an expression not canonicalised) is
+    warned of, one SourceWarning naming file:line each, which the CLI prints on stderr."""
+    from nself.frontends.sql import compile_migrations_with_warnings, report_warnings
+
+    return report_warnings(compile_migrations_with_warnings(path, platform))
 
 
 def _introspect(url: str) -> Catalog:

@@ -31,6 +31,7 @@ from nself.ir.model import (
     Trigger,
     UniqueConstraint,
     View,
+    ViewDependency,
 )
 from nself.runtime.cluster import find_pg_program
 from tests.backends.sample_catalog import sample_catalog
@@ -255,6 +256,34 @@ def test_views_and_functions_in_dependency_order() -> None:
     positions = [script.index(s) for s in order]
     assert positions == sorted(positions)
     assert script.index("CREATE TABLE app.events ") < script.index("CREATE TABLE app.events_2024 ")
+
+
+@pytest.mark.oracle
+def test_views_are_ordered_by_what_they_use_not_by_their_text(database: str) -> None:
+    """b_middle's literal names a_top, which reads b_middle: read from the text, the two
+    would form a cycle and a_top could come first; View.depends_on says b_middle first."""
+    middle = View(
+        "public",
+        "b_middle",
+        " SELECT t.id,\n    'public.a_top'::text AS note\n   FROM public.t;",
+        depends_on=(ViewDependency("column", "public", "t", "id"),),
+    )
+    top = View(
+        "public",
+        "a_top",
+        " SELECT b_middle.id\n   FROM public.b_middle;",
+        depends_on=(ViewDependency("column", "public", "b_middle", "id"),),
+    )
+    catalog = Catalog(tables=(Table("public", "t", (Column("id", "integer"),)),), views=(top, middle))
+    script = render(catalog, {})["schema.sql"]
+    assert script.index("CREATE VIEW public.b_middle ") < script.index("CREATE VIEW public.a_top ")
+    result = subprocess.run(
+        [str(find_pg_program("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.oracle

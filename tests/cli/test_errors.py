@@ -90,3 +90,31 @@ def test_a_database_error_anywhere_is_postgresqls_message_in_one_line(
     finally:
         with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("schema", "show", "--from", "migrations"),
+        ("schema", "diff", "migrations", "migrations"),
+        ("types", "typescript", "--from", "migrations"),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_commands_that_compile_migrations_print_their_warnings(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """What the SQL frontend went past is a warning naming file:line on stderr, one line
+    each (a construct the expression canonicaliser does not model: TABLESAMPLE); statements
+    that only change rows are not."""
+    (tmp_path / "nself.toml").write_text("[environments.local]\n")
+    migration = tmp_path / "migrations" / "1_init.up.sql"
+    migration.parent.mkdir()
+    migration.write_text(
+        "CREATE TABLE t (a int);\n\nCREATE VIEW v AS SELECT * FROM t TABLESAMPLE SYSTEM (10);\nINSERT INTO t VALUES (1);\n"
+    )
+    result = run_nself(*command, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings and set(warnings) == {
+        f"warning: {migration}:3: view definition not canonicalised (Unsupported: RangeTableSample); kept as "
+        "pglast prints it, which may differ from what PostgreSQL records"
+    }

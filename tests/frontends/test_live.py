@@ -298,6 +298,11 @@ def test_views(rich: Catalog) -> None:
         ),
         options=("security_barrier=true", "check_option=local"),
         comment="the living",
+        # from pg_depend: the columns used, and the type of the constant 'sad'::app.mood
+        depends_on=(
+            *(m.ViewDependency("column", "app", "users", c) for c in ("email", "id", "mood", "name")),
+            m.ViewDependency("type", "app", "mood"),
+        ),
     )
     totals = rich.view("app", "order_totals")
     assert totals is not None and totals.materialized

@@ -39,6 +39,7 @@ from nself.ir.model import (
     Function,
     FunctionArgument,
     Table,
+    ViewDependency,
 )
 from nself.runtime.cluster import LocalCluster
 
@@ -99,14 +100,6 @@ def prelude_builder() -> CatalogBuilder:
     return builder
 
 
-@pytest.fixture(autouse=True)
-def strict(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Unmodelled constructs fail here instead of falling back quietly."""
-    import nself.frontends.sql_expr as sql_expr
-
-    monkeypatch.setattr(sql_expr, "STRICT", True)
-
-
 @dataclass
 class Oracle:
     url: str
@@ -139,12 +132,12 @@ def parse_one(sql: str) -> Any:
 
 
 def table_scope(create: Any, builder: CatalogBuilder) -> ExprScope:
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     columns: dict[str, str] = {}
     for elt in create.tableElts or ():
         if is_node(elt, ast.ColumnDef):
             columns[elt.colname] = canonical_type(elt.typeName, scope)
-    return ExprScope(("public",), builder, columns)
+    return ExprScope(("public",), builder, columns, strict=True)
 
 
 def create_table(oracle: Oracle, ddl: str) -> tuple[str, Any]:
@@ -177,7 +170,7 @@ TYPES = [
 def test_canonical_type(oracle: Oracle, declared: str) -> None:
     name, stmt = create_table(oracle, f"c {declared}")
     col = stmt.tableElts[0]
-    mine = canonical_type(col.typeName, ExprScope(("public",), prelude_builder()))
+    mine = canonical_type(col.typeName, ExprScope(("public",), prelude_builder(), strict=True))
     (theirs,) = oracle.query(
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attname = 'c'",
@@ -428,7 +421,7 @@ def test_default_expression(oracle: Oracle, declared: str, source: str) -> None:
     name, stmt = create_table(oracle, f"c {declared} DEFAULT {source}")
     col = stmt.tableElts[0]
     builder = prelude_builder()
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     data_type = canonical_type(col.typeName, scope)
     mine = default_expression(col.constraints[0].raw_expr, data_type, scope)
     rows = oracle.query(
@@ -729,7 +722,7 @@ def test_domain_check(oracle: Oracle, base: str, source: str) -> None:
     name = f"d_{uuid.uuid4().hex[:8]}"
     oracle.run(f"CREATE DOMAIN public.{name} AS {base} CHECK ({source})")
     create = parse_one(f"CREATE DOMAIN d AS {base} CHECK ({source})")
-    scope = ExprScope(("public",), prelude_builder())
+    scope = ExprScope(("public",), prelude_builder(), strict=True)
     mine = domain_check_expression(create.constraints[0].raw_expr, canonical_type(create.typeName, scope), scope)
     ((theirs,),) = oracle.query(
         "SELECT pg_get_expr(conbin, 0) FROM pg_constraint WHERE contypid = %s::regtype", f"public.{name}"
@@ -811,6 +804,15 @@ CREATE TABLE public.v_u (id int PRIMARY KEY, t_id int NOT NULL, note text);
 """
 
 VIEWS: list[Any] = [
+    # what the view uses (compared with pg_depend): a relation none of whose columns is read,
+    # a literal and an alias named like a table, a function, a regclass constant
+    "SELECT count(*) AS n FROM v_u",
+    "SELECT u.id FROM v_u u WHERE u.note = 'public.v_t'",
+    "SELECT v_t.note FROM v_u v_t",
+    "SELECT add_one(qty) AS q FROM v_t",
+    "SELECT 'v_u'::regclass AS r, id FROM v_t",
+    "SELECT '{sad}'::mood[] AS moods, 'ok'::mood AS m, NULL::email AS e, 5::year AS y, ROW(1, 'x')::pair AS p",
+    "SELECT id FROM v_t WHERE m = ANY ('{sad,ok}') AND m::text <> 'x'",
     "SELECT id, name FROM v_t",
     "SELECT * FROM v_t",
     "SELECT id, name FROM v_t WHERE qty > 0",
@@ -942,10 +944,32 @@ def test_view_definition(oracle: Oracle, source: str) -> None:
     if source.startswith("("):  # a column list: "(a, b) SELECT ..."
         aliases, source = source[: source.index(")") + 1], source[source.index(")") + 2 :]
     oracle.run(f"CREATE VIEW public.{name} {aliases} AS {source}")
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     stmt = parse_one(f"CREATE VIEW x {aliases} AS {source}")
-    text, columns = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
+    text, columns, depends_on = view_definition(stmt.query, scope, [a.sval for a in stmt.aliases or ()])
     ((theirs,),) = oracle.query("SELECT pg_get_viewdef(%s::regclass, true)", f"public.{name}")
+    # what the view uses, as pg_depend records it for its rule (the live frontend's query)
+    recorded = {
+        ViewDependency(kind, schema, dep_name, column if kind == "column" else None)
+        for kind, schema, dep_name, column in oracle.query(
+            "SELECT CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'"
+            " WHEN d.refclassid = 'pg_type'::regclass THEN 'type' WHEN d.refobjsubid > 0"
+            " THEN 'column' ELSE 'relation' END, n.nspname, coalesce(c.relname, p.proname, t.typname), a.attname"
+            " FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid"
+            " AND d.deptype = 'n'"
+            " AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)"
+            " LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid"
+            " LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid"
+            " LEFT JOIN pg_type y ON d.refclassid = 'pg_type'::regclass AND y.oid = d.refobjid"
+            " LEFT JOIN pg_type t ON t.oid = CASE WHEN y.typcategory = 'A' AND y.typelem <> 0"
+            " THEN y.typelem ELSE y.oid END"
+            " JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)"
+            " LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0"
+            " WHERE r.ev_class = %s::regclass AND r.rulename = '_RETURN' AND d.refobjid <> r.ev_class",
+            f"public.{name}",
+        )
+    }
+    assert depends_on is not None and set(depends_on) == recorded
     their_cols = oracle.query(
         "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
         "WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
@@ -960,7 +984,7 @@ def ensure_view_tables(oracle: Oracle, builder: CatalogBuilder) -> None:
     if not _view_tables_made.get(oracle.url):
         oracle.run(VIEW_TABLES)
         _view_tables_made[oracle.url] = True
-    scope = ExprScope(("public",), builder)
+    scope = ExprScope(("public",), builder, strict=True)
     for raw in pglast.parse_sql(VIEW_TABLES):
         create: Any = raw.stmt
         cols = []

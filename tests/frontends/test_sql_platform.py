@@ -63,7 +63,7 @@ def test_the_base_compiles_to_what_postgresql_builds_from_it(new_database: NewDa
     url = new_database("platform")
     ensure_platform(url, SUPABASE)
     live = introspect(url)
-    compiled = initial_state(SUPABASE).catalog()
+    compiled = initial_state(SUPABASE, strict=True).catalog()
     assert object_diffs(live, compiled, limit=10) == []
     assert live.table("auth", "users") is not None and live.table("storage", "objects") is not None
     # all of it is the platform's: what is left is what an empty database has
@@ -80,7 +80,7 @@ def test_a_supabase_example_compiles_to_what_postgresql_builds(
     migrations = examples(corpus) / example / "supabase" / "migrations"
     live = applied(new_database, migrations)
     # supabase/migrations is recognised: compiled on the platform's base
-    compiled = compile_migrations(migrations)
+    compiled = compile_migrations(migrations, strict=True)  # with no canonicaliser fallback
     assert object_diffs(live, compiled, limit=10) == []
     stripped_live, stripped_sql = strip_platform(live, SUPABASE), strip_platform(compiled, SUPABASE)
     assert object_diffs(stripped_live, stripped_sql, limit=10) == []
@@ -96,7 +96,7 @@ def test_a_project_of_our_own_using_the_platform(tmp_path: Path, new_database: N
     migrations.mkdir(parents=True)
     (migrations / "20240101000000_notes.sql").write_text(OWN_PROJECT)
     live = applied(new_database, migrations)
-    result = compile_migrations_with_warnings(migrations)
+    result = compile_migrations_with_warnings(migrations, strict=True)
     assert object_diffs(live, result.catalog, limit=10) == []
     notes = result.catalog.table("public", "notes")
     assert notes is not None

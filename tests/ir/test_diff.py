@@ -24,6 +24,7 @@ from nself.ir.model import (
     Sequence,
     Table,
     View,
+    ViewDependency,
 )
 
 PUBLIC = Schema("public", "standard public schema")
@@ -351,3 +352,79 @@ def test_dropping_an_extension_names_the_tables_it_owns() -> None:
     (op,) = d.diff(_with_extension(e), Catalog(schemas=(PUBLIC, Schema("partman"))))
     assert isinstance(op, d.DropExtension)
     assert op.destructive is not None and "partman.part_config, partman.part_config_sub" in op.destructive
+
+
+OTHER = Table("public", "other_table", columns=(Column("id", "integer"),))
+AUDIT_LOG = Table("audit", "log", columns=(Column("name", "integer"),))
+# A string literal that names a table, and an alias named like a schema whose table is
+# named like the column (`audit.name` is users.name through the alias `audit`).
+NOTES = View(
+    "public",
+    "notes",
+    " SELECT audit.name,\n    'public.other_table audit.log'::text AS note\n   FROM public.users audit;",
+    depends_on=(ViewDependency("column", "public", "users", "name"),),
+)
+
+
+@pytest.mark.parametrize("changed", [OTHER, AUDIT_LOG], ids=["literal", "alias"])
+def test_view_dependencies_come_from_depends_on_not_from_the_text(changed: Table) -> None:
+    """A column type change rebuilds the views that use the table (View.depends_on), not
+    the views whose text merely holds `schema.name` in a literal or as `alias.column`."""
+    audit = Schema("audit")
+    before = (USERS, OTHER, AUDIT_LOG)
+    after = tuple(
+        dataclasses.replace(t, columns=(dataclasses.replace(t.columns[0], data_type="bigint"),)) if t == changed else t
+        for t in before
+    )
+
+    def both(view: View) -> tuple[Catalog, Catalog]:
+        return tuple(  # type: ignore[return-value]
+            normalise(Catalog(schemas=(PUBLIC, audit), tables=tables, sequences=(USERS_SEQ,), views=(view,)))
+            for tables in (before, after)
+        )
+
+    assert kinds(d.diff(*both(NOTES))) == ["AlterColumnType"]
+    # without depends_on (an IR document of before it), the text is read: the false match
+    assert kinds(d.diff(*both(dataclasses.replace(NOTES, depends_on=None)))) == [
+        "DropView",
+        "AlterColumnType",
+        "CreateView",
+    ]
+
+
+def test_a_view_is_rebuilt_when_a_column_it_depends_on_changes_type() -> None:
+    a = catalog(tables=(USERS,), sequences=(USERS_SEQ,), views=(NOTES,))
+    wider = dataclasses.replace(USERS, columns=(USERS.columns[0], Column("name", "character varying(50)")))
+    b = catalog(tables=(wider,), sequences=(USERS_SEQ,), views=(NOTES,))
+    assert kinds(d.diff(a, b)) == ["DropView", "AlterColumnType", "CreateView"]
+
+
+def test_views_are_dropped_and_created_in_dependency_order() -> None:
+    """Views over views, known only through depends_on (their text names no relation), named
+    so that the order of names is the wrong one."""
+    base = View("public", "c_base", " SELECT 1 AS x;", depends_on=())
+    middle = View(
+        "public", "b_middle", " SELECT x FROM b;", depends_on=(ViewDependency("column", "public", "c_base", "x"),)
+    )
+    top = View("public", "a_top", " SELECT x FROM m;", depends_on=(ViewDependency("relation", "public", "b_middle"),))
+    empty, full = catalog(), catalog(views=(top, base, middle))
+    created = [op.view.name for op in d.diff(empty, full) if isinstance(op, d.CreateView)]
+    dropped = [op.view.name for op in d.diff(full, empty) if isinstance(op, d.DropView)]
+    assert created == ["c_base", "b_middle", "a_top"] and dropped == ["a_top", "b_middle", "c_base"]
+
+
+def test_a_view_using_a_type_is_rebuilt_around_its_rebuild() -> None:
+    """The type of a constant in a view (pg_depend's type reference, in depends_on): an enum
+    rebuilt under it drops the view first and creates it again after."""
+    view = View(
+        "public",
+        "sad_people",
+        " SELECT people.m\n   FROM public.people\n  WHERE people.m = 'sad'::public.mood;",
+        depends_on=(ViewDependency("column", "public", "people", "m"), ViewDependency("type", "public", "mood")),
+    )
+
+    def with_view(enum: Enum) -> Catalog:
+        return dataclasses.replace(_with_mood(enum), views=(view,))
+
+    ops = d.diff(with_view(MOOD), with_view(dataclasses.replace(MOOD, labels=("sad", "happy", "ok"))))
+    assert kinds(ops) == ["DropView", "RebuildEnum", "CreateView"]

@@ -11,8 +11,10 @@ an order where each one's dependencies exist first:
 
 Types, routines, tables and views are ordered together by a topological sort: an object
 depends on another when its text (a column's type or default, a routine's signature, a
-view's query) names the other's qualified name, or when it is a partition or an
-inheritance child of it; among independent objects the kind order above holds.
+view's query when its `depends_on` is not known) names the other's qualified name, when it
+is a view that uses the other (View.depends_on), or when
+it is a partition or an inheritance child of it; among independent objects the kind order
+above holds.
 Statements for one object come from `nself.backends.sql.ddl`."""
 
 from __future__ import annotations
@@ -231,7 +233,7 @@ def _texts_of(node: object) -> Iterable[str]:
                 yield getattr(k, "predicate", "") or ""
         if node.partition_by is not None:
             yield node.partition_by.key
-    elif isinstance(node, View):
+    elif isinstance(node, View) and node.depends_on is None:
         yield node.definition
 
 
@@ -253,6 +255,9 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
         item = _Item(rank=_KIND_RANK[type(node)], position=position, statements=_create(catalog, node))
         for text in _texts_of(node):
             item.references |= qualified_names_in(text)
+        if isinstance(node, View) and node.depends_on is not None:
+            # what the view uses (View.depends_on: relations, functions, types)
+            item.references |= {(d.schema, d.name) for d in node.depends_on}
         if isinstance(node, Table):
             item.parents |= set(node.inherits)
             if node.partition_of is not None:

@@ -8,7 +8,8 @@ built-in catalog comes from a snapshot of PostgreSQL 15 (`nself/data/pg15_catalo
 made by scripts/extract_pg_catalog.py).
 
 Constructs the canonicaliser does not model fall back to pglast's own deparse of the
-fragment: the compile goes on, and the fidelity test shows the difference."""
+fragment, and the scope's `warn` is told (the SQL frontend makes it a warning naming the
+statement's file:line); with `strict` in the scope they raise instead."""
 
 from __future__ import annotations
 
@@ -38,7 +39,16 @@ from nself.frontends.sql_expr.catalog import (
 )
 from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
 from nself.ir.builder import CatalogBuilder
-from nself.ir.model import CompositeType, Domain, Enum, PartitionSpec, RangeType, Table, ViewColumn
+from nself.ir.model import (
+    CompositeType,
+    Domain,
+    Enum,
+    PartitionSpec,
+    RangeType,
+    Table,
+    ViewColumn,
+    ViewDependency,
+)
 from nself.ir.model import Function as IRFunction
 from nself.ir.names import quote_ident
 
@@ -65,6 +75,13 @@ class ExprScope:
     columns: Mapping[str, str] = field(default_factory=dict)
     # (schema, name) of that relation: needed where a sub-select in a policy refers to it
     relation: tuple[str, str] | None = None
+    # raise on a construct the canonicaliser does not model, instead of falling back to
+    # pglast's text of it
+    strict: bool = False
+    # told of each fallback (one line: what was not canonicalised, and why)
+    warn: Callable[[str], None] | None = None
+    # how many fallbacks this scope has taken (a memoised result must not be one)
+    fallbacks: int = 0
 
 
 def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
@@ -86,16 +103,17 @@ def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
     return analyzer
 
 
-# Tests set this to see every construct the canonicaliser does not model as an error,
-# instead of the best-effort fallback a compile uses.
-STRICT = False
-
-
-def _guarded(exc: Exception) -> None:
-    """Re-raise `exc` when it is the user's error (or in STRICT mode); otherwise let the
-    caller fall back to an approximation."""
-    if isinstance(exc, ExpressionError) or STRICT:
+def _guarded(exc: Exception, scope: ExprScope, what: str) -> None:
+    """Re-raise `exc` when it is the user's error (or the scope is strict); otherwise tell
+    the scope's `warn` that the caller falls back to pglast's text of the `what`."""
+    if isinstance(exc, ExpressionError) or scope.strict:
         raise exc
+    scope.fallbacks += 1
+    if scope.warn is not None:
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if len(why) > 160:
+            why = why[:157] + "..."
+        scope.warn(f"{what} not canonicalised ({why}); kept as pglast prints it, which may differ from what PostgreSQL records")
 
 
 def _fallback(node: Any) -> str:
@@ -123,7 +141,7 @@ def canonical_type(type_name: ast.TypeName, scope: ExprScope) -> str:
     try:
         text = analyzer.fmt(analyzer.type_from_name(type_name))
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "type")
         return _fallback(type_name)
     if builtin is not None:
         if len(_BUILTIN_TYPES) > 10_000:
@@ -213,8 +231,6 @@ def _memoised(
     text depends on: the node, the types of its columns, search_path, and the functions
     and types of the builder (for its function calls). Any other expression is analysed
     every time."""
-    if STRICT:
-        return compute()
     types = type_catalog(scope.builder)
     if target_type is not None and not _plain_builtin(types, target_type):
         return compute()
@@ -225,8 +241,10 @@ def _memoised(
     key = (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
     if key in types.memo:
         return types.memo[key]
+    fallbacks = scope.fallbacks
     result = compute()
-    types.memo[key] = result
+    if scope.fallbacks == fallbacks:  # a fallback is computed (and warned of) each time
+        types.memo[key] = result
     return result
 
 
@@ -326,7 +344,7 @@ def _default_expression(node: Any, target_type: str, scope: ExprScope) -> str | 
             return None
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "default expression")
         return _fallback(node)
 
 
@@ -341,7 +359,7 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
             )
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "generated expression")
         return _fallback(node)
 
 
@@ -354,7 +372,7 @@ def _check_expression(node: Any, scope: ExprScope) -> str:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "check expression")
         return "(" + _fallback(node) + ")"
 
 
@@ -375,7 +393,7 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "domain check expression")
         return "(" + _fallback(node) + ")"
 
 
@@ -388,7 +406,7 @@ def index_expression(node: Any, scope: ExprScope) -> str:
         expr = analyzer.transform(node)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "index expression")
         return _fallback(node)
 
 
@@ -401,13 +419,13 @@ def _predicate_expression(node: Any, scope: ExprScope) -> str:
         try:
             return _predicate_with_sublinks(node, scope, scope.relation[1])
         except Exception as exc:  # never crash a compile
-            _guarded(exc)
+            _guarded(exc, scope, "policy expression")
             return _fallback(node)
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
         return _print(expr, analyzer.types, pretty_paren=False, varprefix=uses_rows)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "predicate expression")
         return _fallback(node)
 
 
@@ -479,7 +497,7 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
             try:
                 text = _print(analyzer.transform(elem.expr), analyzer.types, pretty_paren=False)
             except Exception as exc:  # never crash a compile
-                _guarded(exc)
+                _guarded(exc, scope, "partition key expression")
                 text = _fallback(elem.expr)
             if not _looks_like_function(elem.expr):
                 text = f"({text})"
@@ -527,7 +545,7 @@ def partition_bound(bound_node: Any, scope: ExprScope, parent: Table | None = No
                 return ctx.text()
             return _print(expr, analyzer.types, pretty_paren=False)
         except Exception as exc:  # never crash a compile
-            _guarded(exc)
+            _guarded(exc, scope, "partition bound")
             return _fallback(node)
 
     if strategy == "l":
@@ -590,14 +608,15 @@ def _split_top(text: str) -> list[str]:
 
 def view_definition(
     select_stmt: Any, scope: ExprScope, column_names: Sequence[str] | None = None
-) -> tuple[str, tuple[ViewColumn, ...]]:
-    """pg_get_viewdef(oid, true) text and the view's columns; `column_names` is the
-    column list of `CREATE VIEW v (a, b) AS ...`, if any."""
+) -> tuple[str, tuple[ViewColumn, ...], tuple[ViewDependency, ...] | None]:
+    """pg_get_viewdef(oid, true) text, the view's columns, and what its query uses as
+    pg_depend records it (None when the query is not analysed: a fallback); `column_names`
+    is the column list of `CREATE VIEW v (a, b) AS ...`, if any."""
     from nself.frontends.sql_expr.views import fallback_view_definition
     from nself.frontends.sql_expr.views import view_definition as impl
 
     try:
         return impl(select_stmt, scope, column_names)
     except Exception as exc:  # never crash a compile
-        _guarded(exc)
+        _guarded(exc, scope, "view definition")
         return fallback_view_definition(select_stmt, scope, column_names)

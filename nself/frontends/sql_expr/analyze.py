@@ -26,7 +26,7 @@ from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, 
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Function as IRFunction
 from nself.ir.model import Sequence as IRSequence
-from nself.ir.model import Table, View
+from nself.ir.model import Table, View, ViewDependency
 from nself.ir.names import quote_ident
 
 IMPLICIT, ASSIGNMENT, EXPLICIT = 0, 1, 2
@@ -104,6 +104,9 @@ class Analyzer:
     sublink_hook: Callable[[ast.SubLink], n.Expr] | None = None
     column_hook: ColumnResolver | None = None
     agg_hook: Callable[[ast.FuncCall], n.Expr] | None = None
+    # what the expression uses (relations, columns, functions), as PostgreSQL records it
+    # in pg_depend; None: not collected
+    dependencies: set[ViewDependency] | None = None
 
     def __post_init__(self) -> None:
         self.types = type_catalog(self.builder)
@@ -558,6 +561,8 @@ class Analyzer:
         if chosen is None:
             raise Unsupported(f"function {name}({', '.join(arg_types)})")
         f, declared = chosen
+        if self.dependencies is not None and f.schema != "pg_catalog":
+            self.dependencies.add(ViewDependency("function", f.schema, f.name))
         if f.variadic and f.variadic != "any" and not variadic:
             # the parser packs expanded VARIADIC arguments into one array
             fixed = len(f.args) - 1
@@ -1016,11 +1021,17 @@ class Analyzer:
                 raise Unsupported(f"cannot coerce {src.key} to {target.key}")
         inner_target = Ty(base_target.key) if target_info is not None and target_info.kind == "d" else Ty(target.key)
         result: n.Expr
-        if inner_target.key == self.types.base_of(src).key and kind == "relabel":
+        to_domain = target_info is not None and target_info.kind == "d"
+        if to_domain and kind == "relabel":
+            # coerce_type's RELABELTYPE path to a domain: CoerceToDomain over the input itself
+            result = e
+        elif inner_target.key == self.types.base_of(src).key and kind == "relabel":
             result = n.Coerce(inner_target, e, "relabel", f)  # type: ignore[arg-type]
         else:
-            result = n.Coerce(inner_target, e, kind, f)  # type: ignore[arg-type]
-        if target_info is not None and target_info.kind == "d":
+            # to a domain, the step to its base type is hidden (coerce_to_domain's
+            # hideInputCoercion)
+            result = n.Coerce(inner_target, e, kind, "implicit" if to_domain else f)  # type: ignore[arg-type]
+        if to_domain:
             result = n.Coerce(Ty(target.key), result, "domain", f)  # type: ignore[arg-type]
         if target.typmod >= 0:
             result = self._length_coerce(result, target, f, hide_input=not isinstance(result, n.Const))
@@ -1080,6 +1091,8 @@ class Analyzer:
             schema, name = parts[-2], parts[-1]
         if schema == "pg_catalog":
             return quote_ident(name)
+        if self.dependencies is not None:  # a regclass constant: its relation is used
+            self.dependencies.add(ViewDependency("relation", schema, name))
         return f"{quote_ident(schema)}.{quote_ident(name)}"
 
     def _relation_schema(self, name: str) -> str:

@@ -4,6 +4,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from nself.frontends.sql_expr.analyze import (
     Unsupported,
     is_node,
 )
-from nself.frontends.sql_expr.catalog import UNKNOWN, Ty
+from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, split_qualified
 from nself.frontends.sql_expr.deparse import (
     PRETTYINDENT_JOIN,
     PRETTYINDENT_STD,
@@ -28,7 +29,7 @@ from nself.frontends.sql_expr.deparse import (
     get_rule_expr,
     get_window_spec,
 )
-from nself.ir.model import Table, View, ViewColumn
+from nself.ir.model import Table, View, ViewColumn, ViewDependency
 from nself.ir.names import quote_ident
 
 # --------------------------------------------------------------------------- query model
@@ -49,6 +50,8 @@ class Rte:
     lateral: bool = False
     print_aliases: bool = False  # print the column alias list after the name
     coldefs: bool = False  # a function's column definition list: print names with types
+    # a relation's columns by the names they have in the relation (before an alias list)
+    column_origins: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +180,7 @@ class QueryAnalyzer:
 
     def analyzer(self) -> Analyzer:
         a = Analyzer(self.base.search_path, self.base.builder)
+        a.dependencies = self.base.dependencies
         a.column_hook = self.resolve_column
         a.sublink_hook = self.sublink
         a.agg_hook = self.aggregate
@@ -476,8 +480,13 @@ class QueryAnalyzer:
             for rte in _rtes(left):
                 rte.nullable = True
         join = Join(kind, left, right)
-        if item.usingClause:
+        if item.isNatural:
+            right_names = {c.name for r in _rtes(right) for c in r.columns}
+            join.using = [c.name for r in _rtes(left) for c in r.columns if c.name in right_names]
+        elif item.usingClause:
             join.using = [u.sval for u in item.usingClause]
+        if join.using:
+            # both sides' columns are read (the join's condition compares them)
             for u in join.using:
                 lvar = self._find(_rtes(left), u)
                 rvar = self._find(_rtes(right), u)
@@ -489,12 +498,6 @@ class QueryAnalyzer:
                     self.merged[u] = n.Coalesce(ty, [a.coerce(lvar, ty, 0, "implicit"), a.coerce(rvar, ty, 0, "implicit")])
                 else:
                     self.merged[u] = lvar
-        if item.isNatural:
-            right_names = {c.name for r in _rtes(right) for c in r.columns}
-            join.using = [c.name for r in _rtes(left) for c in r.columns if c.name in right_names]
-            for u in join.using:
-                lvar = self._find(_rtes(left), u)
-                self.merged[u] = lvar if jt != "JOIN_RIGHT" else self._find(_rtes(right), u)
         if item.quals is not None:
             join.quals = self.analyzer().coerce_to_bool(self.analyzer().transform(item.quals))
         elif kind == "JOIN" and not join.using:
@@ -529,16 +532,28 @@ class QueryAnalyzer:
             # not a table or view nself knows (a system catalog, an extension's table)
             raise Unsupported(f'relation "{name}"')
         renamed = False
+        originals = [c.name for c in cols]
         if rv.alias is not None and rv.alias.colnames:
             for i, c in enumerate(rv.alias.colnames):
                 if i < len(cols) and cols[i].name != c.sval:
                     cols[i] = Column(c.sval, cols[i].ty, cols[i].not_null)
                     renamed = True
-        return Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None, print_aliases=renamed)
+        self._depends(ViewDependency("relation", schema, name))
+        rte = Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None, print_aliases=renamed)
+        rte.column_origins = originals
+        return rte
+
+    def _depends(self, dependency: ViewDependency) -> None:
+        if self.base.dependencies is not None:
+            self.base.dependencies.add(dependency)
 
     # ---------------------------------------------------------------- expressions
 
     def _var(self, rte: Rte, col: Column) -> n.Var:
+        if rte.kind == "relation" and rte.schema is not None and rte.name is not None:
+            position = next((i for i, c in enumerate(rte.columns) if c is col), None)
+            original = rte.column_origins[position] if position is not None and rte.column_origins else col.name
+            self._depends(ViewDependency("column", rte.schema, rte.name, original))
         return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable, rte)
 
     def resolve_column(self, fields: list[str]) -> n.Expr | None:
@@ -1132,8 +1147,9 @@ def print_sublink_query(query: object, ctx: Context) -> None:
 
 def view_definition(
     select_stmt: Any, scope: Any, column_names: Sequence[str] | None = None
-) -> tuple[str, tuple[ViewColumn, ...]]:
+) -> tuple[str, tuple[ViewColumn, ...], tuple[ViewDependency, ...]]:
     base = Analyzer(scope.search_path or ("public",), scope.builder)
+    base.dependencies = set()
     analyzer = QueryAnalyzer(base)
     query = analyzer.select(select_stmt)
     nullable = analyzer.flags["nullable"]
@@ -1156,12 +1172,57 @@ def view_definition(
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
         columns.append(ViewColumn(name, base.types.format(ty), not_null))
-    return text, tuple(columns)
+    return text, tuple(columns), _as_pg_depend(base.dependencies | _types_used(query))
+
+
+def _types_used(query: Query) -> set[ViewDependency]:
+    """The user types a query's expressions produce as pg_depend records them
+    (find_expr_references_walker): a constant's type, the result of a cast that is not a
+    function call (RelabelType, CoerceViaIO, ArrayCoerceExpr, CoerceToDomain), an explicit
+    ROW(...)::type. An array type is named by its element type."""
+    found: set[ViewDependency] = set()
+    seen: set[int] = set()
+    stack: list[Any] = [query]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if not dataclasses.is_dataclass(item) or isinstance(item, (type, Ty, n.Var)) or id(item) in seen:
+            continue  # a Var's range-table entry is reached through FROM
+        seen.add(id(item))
+        if (
+            isinstance(item, n.Const)
+            or (isinstance(item, n.Coerce) and item.kind != "func")
+            or (isinstance(item, n.Row) and item.cast)
+        ):
+            user = _user_type(item.ty.key)
+            if user is not None:
+                found.add(ViewDependency("type", *user))
+        stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return found
+
+
+def _user_type(key: str) -> tuple[str, str] | None:
+    """(schema, name) of a type key outside pg_catalog (`public.mood`, `public.mood[]`)."""
+    while key.endswith("[]"):
+        key = key[:-2]
+    if "." not in key:
+        return None
+    parts = split_qualified(key)
+    return (parts[0], parts[1]) if len(parts) == 2 and parts[0] != "pg_catalog" else None
+
+
+def _as_pg_depend(found: set[ViewDependency]) -> tuple[ViewDependency, ...]:
+    """The dependencies as pg_depend keeps them: a relation whose columns are listed is not
+    listed itself (eliminate_duplicate_dependencies keeps the column references)."""
+    with_columns = {(d.schema, d.name) for d in found if d.kind == "column"}
+    return tuple(sorted(d for d in found if d.kind != "relation" or (d.schema, d.name) not in with_columns))
 
 
 def fallback_view_definition(
     select_stmt: Any, scope: Any, column_names: Sequence[str] | None = None
-) -> tuple[str, tuple[ViewColumn, ...]]:
+) -> tuple[str, tuple[ViewColumn, ...], None]:
     """pglast's own text, and the column names PostgreSQL would give, typed where a target
     is a plain column the canonicaliser can see (else `text`)."""
     from pglast.stream import RawStream
@@ -1179,4 +1240,4 @@ def fallback_view_definition(
         if column_names and i < len(column_names):
             name = column_names[i]
         columns.append(ViewColumn(name, "text"))
-    return text, tuple(columns)
+    return text, tuple(columns), None

@@ -14,9 +14,12 @@ operations topologically over those keys, so dependants are dropped before what 
 depend on and dependencies are created before their dependants; among operations the
 graph leaves free, a fixed phase per operation kind and then the order of emission decide.
 
-References inside expressions (defaults, checks, view bodies, policies) are found by
-scanning the canonical text, where everything outside pg_catalog is schema-qualified (see
-`nself.ir.model`), for `schema.name` pairs that name an object of either catalog.
+What a view uses is its `depends_on` (relations, columns, functions: from pg_depend, or
+from the sql frontend's analysed query). Other references inside expressions (defaults,
+checks, policies; user types a view casts to; a view whose `depends_on` is not known) are
+found by scanning the canonical text, where everything outside pg_catalog is
+schema-qualified (see `nself.ir.model`), for `schema.name` pairs that name an object of
+either catalog.
 
 Dependants are rebuilt: when an object is dropped and created again, or a column's type
 changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint

@@ -142,7 +142,10 @@ class _Diff:
                 out.add(_rel_key(ps, pn))
             out.discard(_rel_key(node.schema, node.name))
         elif isinstance(node, View):
-            out |= r.in_text(node.definition)
+            if node.depends_on is None:  # not known: the names its definition holds
+                out |= r.in_text(node.definition)
+            else:
+                out |= self.view_requires(node)
             for vc in node.columns:
                 out |= r.in_type(vc.data_type)
             out.discard(_rel_key(node.schema, node.name))
@@ -190,6 +193,26 @@ class _Diff:
         elif isinstance(node, Sequence):
             out |= r.in_type(node.data_type)
         return frozenset(out)
+
+    def view_requires(self, view: View) -> set[DepKey]:
+        """The keys of what a view's query uses (View.depends_on: relations, columns,
+        functions, types, as pg_depend records them), and of the collations its definition
+        names (COLLATE "x": not in depends_on)."""
+        r = self.refs
+        out: set[DepKey] = {k for k in r.in_text(view.definition) if k[0] == "collation"}
+        for d in view.depends_on or ():
+            keys = r.names.get((d.schema, d.name), set())
+            if d.kind == "function":
+                keys = {k for k in keys if k[0] == "func"}
+            elif d.kind == "type":
+                keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
+            else:
+                keys = {k for k in keys if k[0] in ("rel", "seq")}
+                if d.column is not None and _rel_key(d.schema, d.name) in keys:
+                    out.add(_col_key(d.schema, d.name, d.column))
+            # what the IR does not list is an extension's
+            out |= keys or r.extension_schemas.get(d.schema, set())
+        return out
 
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
         if isinstance(node, tuple):  # a constraint: (schema, table, constraint)

@@ -21,8 +21,13 @@ def _view_comments(d: _Diff, old: View, v: View) -> None:
 
 
 def _view_shape(v: View) -> View:
+    """What a view is, for comparison: not its comments, nor its dependencies (which follow
+    from its definition, and which a side read from an older IR document does not know)."""
     return dataclasses.replace(
-        v, comment=None, columns=tuple(dataclasses.replace(c, comment=None) for c in v.columns)
+        v,
+        comment=None,
+        columns=tuple(dataclasses.replace(c, comment=None) for c in v.columns),
+        depends_on=None,
     )
 
 
