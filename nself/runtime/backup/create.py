@@ -1,6 +1,8 @@
-"""`nself backup create`: a physical base backup over the replication protocol (a wrapped
-`pg_basebackup` streaming a tar that is never written out whole), each file compressed,
-optionally encrypted and checksummed as it streams by; the manifest last."""
+"""`nself backup create`: a physical base backup, each file compressed, optionally
+encrypted and checksummed; the manifest last. The cluster nself manages is read straight
+from its data directory by a pool of threads (direct.py, as pgBackRest does for a local
+cluster); a server reached over the network sends its files over the replication protocol
+(a wrapped `pg_basebackup` streaming a tar that is never written out whole)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import IO, Any
 from nself.connection import connect, scrub
 from nself.errors import NselfError
 from nself.runtime.backup.codec import key_id, store_stream
+from nself.runtime.backup.direct import copy_data_directory
 from nself.runtime.backup.manifest import (
     BackupError,
     FileEntry,
@@ -66,11 +69,13 @@ def original_path(stored: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Source:
     """The server to back up: its URL (secret), its name for messages, and where its WAL
-    goes (the repository's wal/ folder when it archives there; else WAL is included)."""
+    goes (the repository's wal/ folder when it archives there; else WAL is included). The
+    managed cluster also names its data directory, which is then read directly."""
 
     url: str
     environment: str
     wal_archive: Path | None
+    data_dir: Path | None = None
 
 
 @dataclass
@@ -136,18 +141,26 @@ def create_physical(
     folder = repo / backup_id
     folder.mkdir()
     try:
-        files, directories, backup_manifest = _stream_base_backup(source, folder, parent, key, progress)
+        if source.data_dir is not None and source.wal_archive is not None:
+            copied = copy_data_directory(
+                source.url, source.data_dir, folder, label=f"nself {backup_id}",
+                reuse=lambda name, info: _unchanged(parent, name, info, key),
+                stored_path=lambda name: stored_path(name, key is not None), key=key, progress=progress,
+            )
+            files, directories = copied.files, copied.directories
+            timeline, start_lsn, stop_lsn = copied.timeline, copied.start_lsn, copied.stop_lsn
+        else:
+            files, directories, backup_manifest = _stream_base_backup(source, folder, parent, key, progress)
+            ranges = backup_manifest.get("WAL-Ranges") or []
+            if not ranges:
+                raise BackupError("pg_basebackup's manifest has no WAL range")
+            timeline = int(ranges[0]["Timeline"])
+            start_lsn, stop_lsn = str(ranges[0]["Start-LSN"]), str(ranges[-1]["End-LSN"])
     except BaseException:
         # A clean failure removes its folder; a killed process leaves one without a manifest,
         # which `list` reports as incomplete and never as a backup.
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    ranges = backup_manifest.get("WAL-Ranges") or []
-    if not ranges:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise BackupError("pg_basebackup's manifest has no WAL range")
-    timeline = int(ranges[0]["Timeline"])
-    start_lsn, stop_lsn = str(ranges[0]["Start-LSN"]), str(ranges[-1]["End-LSN"])
     wal_start = segment_name(timeline, lsn_to_int(start_lsn), facts.segment_size)
     wal_stop = segment_name(timeline, max(lsn_to_int(stop_lsn) - 1, lsn_to_int(start_lsn)), facts.segment_size)
     if source.wal_archive is not None:
@@ -184,6 +197,20 @@ def create_physical(
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def _unchanged(parent: _Parent | None, name: str, info: os.stat_result, key: bytes | None) -> FileEntry | None:
+    """The parent's entry for a file whose size and modification time are the same as
+    then (the caller confirms it by checksum before referencing it)."""
+    previous = parent.by_path.get(name) if parent else None
+    if (
+        previous is not None
+        and previous.source_size == info.st_size
+        and previous.source_mtime == info.st_mtime
+        and previous.path == stored_path(name, key is not None)
+    ):
+        return previous
+    return None
 
 
 class _CountingReader:
