@@ -135,6 +135,7 @@ def create_physical(
     if incremental and parent is None:
         raise BackupError("--incremental needs a full backup of this server first (run `nself backup create`)")
     kind: Kind = "incremental" if parent else "full"
+    received = None if source.wal_archive is not None else active_receiver(repo, source.url, facts.system_identifier)
     started = utc_now()
     repo.mkdir(parents=True, exist_ok=True)
     backup_id = new_backup_id(kind, started, repo)
@@ -150,7 +151,9 @@ def create_physical(
             files, directories = copied.files, copied.directories
             timeline, start_lsn, stop_lsn = copied.timeline, copied.start_lsn, copied.stop_lsn
         else:
-            files, directories, backup_manifest = _stream_base_backup(source, folder, parent, key, progress)
+            files, directories, backup_manifest = _stream_base_backup(
+                source, folder, parent, key, progress, with_wal=received is None
+            )
             ranges = backup_manifest.get("WAL-Ranges") or []
             if not ranges:
                 raise BackupError("pg_basebackup's manifest has no WAL range")
@@ -163,9 +166,10 @@ def create_physical(
         raise
     wal_start = segment_name(timeline, lsn_to_int(start_lsn), facts.segment_size)
     wal_stop = segment_name(timeline, max(lsn_to_int(stop_lsn) - 1, lsn_to_int(start_lsn)), facts.segment_size)
-    if source.wal_archive is not None:
+    archive = source.wal_archive or received
+    if archive is not None:
         try:
-            wait_for_archived(source.wal_archive, wal_stop)
+            wait_for_archived(archive, wal_stop)
         except NselfError:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -188,7 +192,8 @@ def create_physical(
         wal_start=wal_start,
         wal_stop=wal_stop,
         wal_segment_size=facts.segment_size,
-        wal_included=source.wal_archive is None,
+        wal_included=source.wal_archive is None and received is None,
+        wal_received=received is not None,
         environment=source.environment,
         database=facts.database,  # the environment's database (a physical backup holds them all)
         key_id=key_id(key) if key is not None else None,
@@ -197,6 +202,33 @@ def create_physical(
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def active_receiver(repo: Path, url: str, system_identifier: str) -> Path | None:
+    """The folder `nself backup wal` stores this server's WAL into, when a receiver runs now
+    (it holds its lock and streams from its slot): a backup then takes no WAL of its own
+    (`--wal-method=none`) and waits for the receiver to store its last segment, instead of
+    carrying the same WAL twice."""
+    import fcntl
+
+    from nself.runtime.backup.manifest import received_wal_dir
+    from nself.runtime.backup.receive import INCOMING, slot_name
+
+    folder = received_wal_dir(repo, system_identifier)
+    lock = folder / INCOMING / ".lock"
+    if not lock.is_file():
+        return None
+    with lock.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # held: a receiver runs
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
+    with connect(url) as conn:
+        row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot_name(repo),)).fetchone()
+    return folder if row is not None and row[0] else None
 
 
 def _unchanged(parent: _Parent | None, name: str, info: os.stat_result, key: bytes | None) -> FileEntry | None:
@@ -233,6 +265,8 @@ def _stream_base_backup(
     parent: _Parent | None,
     key: bytes | None,
     progress: Progress | None,
+    *,
+    with_wal: bool = True,
 ) -> tuple[list[FileEntry], list[str], dict[str, Any]]:
     conninfo, env = libpq_target(source.url)
     with connect(source.url) as conn:
@@ -243,7 +277,7 @@ def _stream_base_backup(
         "--dbname", conninfo,
         "--pgdata", "-",
         "--format", "tar",
-        "--wal-method", "none" if source.wal_archive is not None else "fetch",
+        "--wal-method", "fetch" if source.wal_archive is None and with_wal else "none",
         "--checkpoint", "fast",
         "--label", f"nself {folder.name}",
         "--no-password",
