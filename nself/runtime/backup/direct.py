@@ -59,6 +59,7 @@ EXCLUDED_FILES = frozenset(
     }
 )
 TEMP_PREFIX = "pgsql_tmp"
+CONTROL_FILE = "global/pg_control"
 RELCACHE_INIT = "pg_internal.init"
 # A temporary relation's file: t<backend>_<relfilenode>[_fork][.segment].
 TEMP_RELATION = re.compile(r"^t\d+_\d+(_(fsm|vm|init))?(\.\d+)?$")
@@ -111,7 +112,11 @@ def copy_data_directory(
         assert row is not None
         try:
             items, directories = _walk(data_dir)
-            files = _copy_all(data_dir, folder, items, reuse, stored_path, key, progress)
+            # pg_control after everything else, as pg_basebackup sends it.
+            control = [item for item in items if item.relative == CONTROL_FILE]
+            rest = [item for item in items if item.relative != CONTROL_FILE]
+            files = _copy_all(data_dir, folder, rest, reuse, stored_path, key, progress)
+            files += _copy_all(data_dir, folder, control, reuse, stored_path, key, progress)
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("SELECT pg_backup_stop(false)")

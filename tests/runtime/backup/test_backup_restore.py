@@ -12,7 +12,7 @@ import pytest
 from nself.errors import NselfError
 from nself.runtime.backup.create import original_path
 from nself.runtime.backup.drill import pg_verifybackup
-from nself.runtime.backup.manifest import list_backups
+from nself.runtime.backup.manifest import Manifest, list_backups
 from nself.runtime.backup.restore import extract
 from nself.runtime.backup.service import create_backup, create_logical_backup, restore_backup, verify_command
 from nself.runtime.backup.wal import find_stored
@@ -113,10 +113,19 @@ def test_point_in_time_outside_the_window_is_refused(backup_project: BackupProje
     assert backup_project.checksums() == before
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "missing_wal"])
-def test_corruption_is_detected_and_refused(backup_project: BackupProject, damage: str) -> None:
-    fill(backup_project, f"dmg_{damage}")
+@pytest.fixture(scope="module")
+def damage_backup(backup_project: BackupProject) -> tuple[Manifest, Path]:
+    """One backup the corruption tests damage in turn (each puts it back as it was)."""
+    fill(backup_project, "dmg_t")
     manifest, path, _ = create_backup(backup_project.project, backup_project.environment)
+    return manifest, path
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "missing_wal"])
+def test_corruption_is_detected_and_refused(
+    backup_project: BackupProject, damage_backup: tuple[Manifest, Path], damage: str
+) -> None:
+    manifest, path = damage_backup
     repo = backup_project.repo
     if damage == "missing_wal":
         assert manifest.wal_stop
@@ -141,7 +150,7 @@ def test_corruption_is_detected_and_refused(backup_project: BackupProject, damag
         report = verify_command(backup_project.project, manifest.id)
         assert not report.ok
         assert any(name in problem for problem in report.problems), report.problems
-        backup_project.sql(f"DELETE FROM dmg_{damage} WHERE id > 5")
+        backup_project.sql(f"CREATE TABLE IF NOT EXISTS dmg_{damage} (x int); INSERT INTO dmg_{damage} VALUES (1)")
         before = backup_project.checksums()
         with pytest.raises(NselfError, match="damaged"):
             restore_backup(backup_project.project, backup_project.environment, manifest.id, None)
