@@ -97,7 +97,15 @@ def main() -> None:
             size = conn.execute("SELECT pg_database_size('postgres')").fetchone()[0]  # type: ignore[index]
         rows: list[tuple[str, str, str]] = []
 
+        # Both tools start from the same clean state: pgbench's dirty buffers written by a
+        # checkpoint and its files flushed, so neither pays for pgbench's writes.
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+        os.sync()
         full_nself = timed(lambda: create_backup(project, env))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+        os.sync()
         full_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=full", "backup"])))
         nself_full_m = complete_backups(backup_config(project).repository)[-1]
         rows.append(("full backup (s)", f"{full_nself:.2f}", f"{full_br:.2f}"))
@@ -105,7 +113,9 @@ def main() -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0")
             conn.execute("CHECKPOINT")
+        os.sync()
         incr_nself = timed(lambda: create_backup(project, env, incremental=True))
+        os.sync()
         incr_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=incr", "backup"])))
         nself_incr_m = complete_backups(backup_config(project).repository)[-1]
         info = json.loads(subprocess.run(as_postgres([*pgbr, "--output=json", "info"]), check=True, capture_output=True, text=True).stdout)

@@ -141,12 +141,18 @@ def store_stream(
 
 
 def store_bytes(
-    data: bytes, target: Path, *, aad: str, key: bytes | None = None, compressor: zstandard.ZstdCompressor | None = None
+    data: bytes,
+    target: Path,
+    *,
+    aad: str,
+    key: bytes | None = None,
+    compressor: zstandard.ZstdCompressor | None = None,
+    durable: bool = False,
 ) -> Stored:
     """`store_stream` for a small file already in memory: one-shot compression (with the
     caller's compressor, reused across files), written straight to `target` with no
-    temporary name and no fsync: for a backup folder, which is incomplete until its manifest
-    is written anyway (after one flush of everything)."""
+    temporary name (for a backup folder, which is incomplete until its manifest is written
+    anyway); `durable` fsyncs it."""
     compressed = (compressor or zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)).compress(data)
     if key is not None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -155,6 +161,8 @@ def store_bytes(
         compressed = MAGIC + nonce + AESGCM(key).encrypt(nonce, compressed, aad.encode())
     with open(target, "wb") as out:
         out.write(compressed)
+        if durable:
+            os.fsync(out.fileno())
     return Stored(len(compressed), hashlib.sha256(compressed).hexdigest(), len(data), hashlib.sha256(data).hexdigest())
 
 

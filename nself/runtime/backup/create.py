@@ -32,6 +32,7 @@ from nself.runtime.backup.manifest import (
     Manifest,
     complete_backups,
     format_time,
+    fsync_dir,
     new_backup_id,
     utc_now,
     write_manifest,
@@ -173,7 +174,14 @@ def create_physical(
         except NselfError:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-    os.sync()  # every file on disk before the manifest says the backup is complete
+    # Every file on disk before the manifest says the backup is complete: the direct copy
+    # fsynced each file it wrote (then only the folders remain), the tar stream's files are
+    # flushed at once (one fsync per small file there costs more than its compression).
+    if source.data_dir is not None and source.wal_archive is not None:
+        for directory in sorted({p.parent for p in folder.rglob("*")} | {folder}):
+            fsync_dir(directory)
+    else:
+        os.sync()
     own = [f for f in files if f.ref is None]
     manifest = Manifest(
         id=backup_id,

@@ -258,7 +258,7 @@ def _copy_all(
             if info.st_size <= SMALL_FILE:
                 data = handle.read()
                 stored = store_bytes(
-                    data, folder / target, aad=item.relative, key=key, compressor=compressor()
+                    data, folder / target, aad=item.relative, key=key, compressor=compressor(), durable=True
                 )
                 if progress is not None:
                     progress(len(data))
@@ -268,7 +268,7 @@ def _copy_all(
                     folder / target,
                     aad=item.relative,
                     key=key,
-                    durable=False,
+                    durable=True,
                     threads=ZSTD_THREADS if info.st_size >= BIG_FILE else 0,
                 )
         return item.relative, FileEntry(
@@ -295,7 +295,7 @@ def _store_bytes(
     data: bytes, name: str, folder: Path, stored_path: Callable[[str], str], key: bytes | None, mtime: float
 ) -> tuple[str, FileEntry]:
     target = stored_path(name)
-    stored = store_stream(io.BytesIO(data), folder / target, aad=name, key=key, durable=False)
+    stored = store_stream(io.BytesIO(data), folder / target, aad=name, key=key, durable=True)
     return name, FileEntry(
         target, stored.size, stored.sha256, None, stored.source_size, mtime, stored.source_sha256
     )
