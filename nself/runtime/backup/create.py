@@ -92,9 +92,15 @@ def _server_facts(url: str) -> _Server:
         row = conn.execute(
             "SELECT current_setting('server_version'), (SELECT system_identifier::text FROM pg_control_system()),"
             " (SELECT setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'B' THEN 1 ELSE 1 END FROM pg_settings WHERE name = 'wal_segment_size'), current_setting('wal_level'),"
-            " current_database()"
+            " current_database(),"
+            " (SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))"
         ).fetchone()
     assert row is not None
+    if row[5]:
+        raise BackupError(
+            f"the server has tablespaces ({row[5]}): nself's physical backups do not support tablespaces yet "
+            "(use --logical)"
+        )
     if row[3] == "minimal":
         raise BackupError("the server runs with wal_level = minimal: physical backups need replica (or use --logical)")
     return _Server(str(row[0]), str(row[1]), int(row[2]), str(row[4]))
