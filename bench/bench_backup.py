@@ -52,6 +52,23 @@ def timed(run: object) -> float:
     return time.perf_counter() - started
 
 
+def settle(url: str) -> None:
+    """A clean start for the next timed backup: dirty buffers written (CHECKPOINT), every
+    finished WAL segment archived (pgbench -i leaves a backlog of segments that the archiver
+    works through for a while: the backup that runs first would wait for it), and the page
+    cache flushed."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        last = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0]  # type: ignore[index]
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            done = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()[0]  # type: ignore[index]
+            if done is not None and done >= last:
+                break
+            time.sleep(0.1)
+    os.sync()
+
+
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -97,15 +114,19 @@ def main() -> None:
             size = conn.execute("SELECT pg_database_size('postgres')").fetchone()[0]  # type: ignore[index]
         rows: list[tuple[str, str, str]] = []
 
+        # Both tools start from the same clean state (settle), so neither pays for pgbench's.
+        settle(url)
         full_nself = timed(lambda: create_backup(project, env))
+        settle(url)
         full_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=full", "backup"])))
         nself_full_m = complete_backups(backup_config(project).repository)[-1]
         rows.append(("full backup (s)", f"{full_nself:.2f}", f"{full_br:.2f}"))
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0")
-            conn.execute("CHECKPOINT")
+        settle(url)
         incr_nself = timed(lambda: create_backup(project, env, incremental=True))
+        settle(url)
         incr_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=incr", "backup"])))
         nself_incr_m = complete_backups(backup_config(project).repository)[-1]
         info = json.loads(subprocess.run(as_postgres([*pgbr, "--output=json", "info"]), check=True, capture_output=True, text=True).stdout)

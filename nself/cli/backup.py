@@ -48,6 +48,14 @@ def manifest_summary(manifest: Any, path: str) -> dict[str, Any]:
         "wal_start": manifest.wal_start,
         "wal_stop": manifest.wal_stop,
         "pitr": manifest.physical,
+        # Where the WAL from wal_start to wal_stop is: "backup" (inside it), "archive" (the
+        # managed cluster's wal/), "received" (what `nself backup wal` streamed).
+        "wal": (
+            None if not manifest.physical
+            else "received" if manifest.wal_received
+            else "backup" if manifest.wal_included
+            else "archive"
+        ),
         "environment": manifest.environment,
         "database": manifest.database,
     }

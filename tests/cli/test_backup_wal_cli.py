@@ -69,6 +69,14 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         receiver = start()
         repo = root / ".nself" / "backups"
         wait_until_streaming(remote.url(), slot_name(repo))
+        assert json.loads(created.stdout)["wal"] == "backup"  # no receiver then: its WAL inside
+
+        # While the receiver streams, a backup takes no WAL of its own (not stored twice).
+        streamed = run_nself("backup", "create", "--env", "remote", "--json", cwd=root, env=env)
+        assert streamed.code == 0, streamed.stderr
+        during = json.loads(streamed.stdout)
+        assert during["wal"] == "received"
+        assert not list(Path(during["path"]).glob("data/pg_wal/0*"))
 
         rows(remote.url(), "INSERT INTO events VALUES (2)")
         (moment,) = rows(remote.url(), "SELECT clock_timestamp()")[0]
@@ -78,7 +86,7 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         done = run_nself("restore", "--to", "staging", "--point-in-time", at, "--yes", "--json", cwd=root, env=env)
         assert done.code == 0, done.stderr
         assert rows(env["T_WAL_STAGING_URL"], "SELECT id FROM events ORDER BY id") == [(1,), (2,)]
-        assert json.loads(done.stdout)["id"] == json.loads(created.stdout)["id"]
+        assert json.loads(done.stdout)["id"] == during["id"]  # the newest before TIME, replaying received WAL
 
         # A second receiver into the same repository is refused; the first one stops on SIGTERM.
         second = run_nself("backup", "wal", "--env", "remote", cwd=root, env=env, timeout=60)

@@ -33,7 +33,9 @@ WAL_LATER = ["000000010000000000000009.zst", "00000002.history.zst"]
 
 
 @pytest.fixture(params=["local", "s3", "azure"])
-def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ObjectStore]:
+def store(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[ObjectStore]:
     yield make_store(request.param, request, monkeypatch, tmp_path)
 
 
@@ -58,7 +60,11 @@ def make_backup(
         entries.append(FileEntry(rel, size, hashlib.sha256(path.read_bytes()).hexdigest()))
     for rel, ancestor in (refs or {}).items():
         source = repo / ancestor / rel
-        entries.append(FileEntry(rel, source.stat().st_size, hashlib.sha256(source.read_bytes()).hexdigest(), ref=ancestor))
+        entries.append(
+            FileEntry(
+                rel, source.stat().st_size, hashlib.sha256(source.read_bytes()).hexdigest(), ref=ancestor
+            )
+        )
     manifest = Manifest(
         id=backup_id,
         kind=kind,  # type: ignore[arg-type]
@@ -86,9 +92,16 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def test_upload_delete_download_every_byte_equal(store: ObjectStore, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    make_backup(repo, FULL, {"base/1.zst": 6 * 1024 * 1024 + 7, "base/2.zst": 100, "global/pg_control.zst": 64})
     make_backup(
-        repo, INCR, {"base/2.zst": 120}, kind="incremental", parent=FULL, refs={"base/1.zst": FULL},
+        repo, FULL, {"base/1.zst": 6 * 1024 * 1024 + 7, "base/2.zst": 100, "global/pg_control.zst": 64}
+    )
+    make_backup(
+        repo,
+        INCR,
+        {"base/2.zst": 120},
+        kind="incremental",
+        parent=FULL,
+        refs={"base/1.zst": FULL},
         wal=("000000010000000000000003", "000000010000000000000003"),
     )
     make_wal(repo, WAL_IN_RANGE + WAL_LATER)
@@ -97,7 +110,8 @@ def test_upload_delete_download_every_byte_equal(store: ObjectStore, tmp_path: P
     report = upload_backup(repo, store, INCR)
     assert report.backups_uploaded == [FULL, INCR]  # the parent it needs, first
     assert "wal/000000010000000000000003.zst" in report.uploaded
-    assert "wal/000000010000000000000009.zst" not in report.uploaded  # outside the backup's range
+    assert "wal/000000010000000000000009.zst" in report.uploaded  # the PITR window past its end
+    assert "wal/000000010000000000000002.zst" not in report.uploaded  # before its start
     remote = list_remote(store)
     assert [(b.id, b.complete) for b in remote] == [(FULL, True), (INCR, True)]
 
@@ -106,11 +120,75 @@ def test_upload_delete_download_every_byte_equal(store: ObjectStore, tmp_path: P
     assert manifest.id == INCR
     assert [m.id for m in complete_backups(repo)] == [FULL, INCR]
     after = snapshot(repo)
-    expected = {k: v for k, v in before.items() if not k.startswith("wal/") or k.endswith("3.zst") or "history" in k}
+    expected = {
+        k: v for k, v in before.items() if not k.startswith("wal/") or k.endswith("3.zst") or "history" in k
+    }
     assert after == expected
 
+    assert not (repo / "wal" / "000000010000000000000009.zst").exists()  # the backup's range only
     download_wal(repo, store, start="000000010000000000000004")
-    assert (repo / "wal" / "000000010000000000000009.zst").exists() is False  # never uploaded
+    assert (repo / "wal" / "000000010000000000000009.zst").exists()  # what a PITR replays
+
+
+SYSTEM_ID = "7412345678901234567"
+RECEIVED = f"wal/received/{SYSTEM_ID}"
+
+
+def make_received(repo: Path, names: list[str], system_id: str = SYSTEM_ID) -> None:
+    """WAL as `nself backup wal` stores it: wal/received/<system id>/, beside .incoming/."""
+    folder = repo / "wal" / "received" / system_id
+    (folder / ".incoming").mkdir(parents=True, exist_ok=True)
+    (folder / ".incoming" / "000000010000000000000010.partial").write_bytes(b"in progress")
+    for name in names:
+        (folder / name).write_bytes(os.urandom(2000))
+
+
+def test_received_wal_travels_with_a_remote_servers_backup(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A remote server's backup (its WAL received by `nself backup wal`) restores to a point
+    in time from the store alone: upload and sync carry wal/received/, fetch brings it back."""
+    import dataclasses
+
+    from nself.runtime.backup.manifest import read_manifest
+
+    store = make_store("s3", request, monkeypatch, tmp_path)
+    repo = tmp_path / "repo"
+    base = make_backup(repo, FULL, {"base/a.zst": 900})
+    remote_backup = dataclasses.replace(
+        base, wal_included=True, system_identifier=SYSTEM_ID, environment="production"
+    )
+    write_manifest(repo / FULL, remote_backup)
+    make_wal(repo, WAL_LATER)  # the managed cluster's archive: not this backup's
+    make_received(repo, ["000000010000000000000001.zst", *WAL_IN_RANGE, "000000010000000000000004.zst"])
+
+    report = upload_backup(repo, store, FULL)
+    uploaded = set(report.uploaded)
+    assert {f"{RECEIVED}/{n}" for n in [*WAL_IN_RANGE, "000000010000000000000004.zst"]} <= uploaded
+    assert f"{RECEIVED}/000000010000000000000001.zst" not in uploaded  # before the backup
+    assert not any(".incoming" in k or k.startswith("wal/0") for k in uploaded)
+
+    # Restore side: nothing local; the backup, then the WAL past its end, from the store.
+    elsewhere = tmp_path / "elsewhere"
+    fetched = download_backup(elsewhere, store, FULL)
+    assert read_manifest(elsewhere / FULL) == fetched == remote_backup
+    assert sorted(p.name for p in (elsewhere / RECEIVED).iterdir()) == WAL_IN_RANGE
+    download_wal(elsewhere, store, start=fetched.wal_start, folder=RECEIVED)
+    assert snapshot(elsewhere / RECEIVED) == {
+        n: (repo / RECEIVED / n).read_bytes() for n in [*WAL_IN_RANGE, "000000010000000000000004.zst"]
+    }
+
+    # sync: both ways for every received/ folder; --delete mirrors a local prune.
+    make_received(repo, ["000000010000000000000005.zst"])
+    make_received(elsewhere, ["00000001000000000000000A.zst"], system_id="99")
+    assert f"{RECEIVED}/000000010000000000000005.zst" in sync(repo, store).uploaded
+    assert "wal/received/99/00000001000000000000000A.zst" in sync(elsewhere, store).uploaded
+    assert (elsewhere / RECEIVED / "000000010000000000000005.zst").exists()
+    sync(repo, store)
+    assert (repo / "wal" / "received" / "99" / "00000001000000000000000A.zst").exists()
+    (repo / RECEIVED / "000000010000000000000001.zst").unlink()
+    assert sync(repo, store, delete=True).deleted == [f"{RECEIVED}/000000010000000000000001.zst"]
+    assert store.exists(f"{RECEIVED}/000000010000000000000002.zst")
 
 
 class FailingStore:

@@ -86,11 +86,12 @@ def _decryptor(key: bytes, nonce: bytes, tag: bytes, aad: bytes) -> Any:
 
 
 def store_stream(
-    source: IO[bytes], target: Path, *, aad: str, key: bytes | None = None, durable: bool = True
+    source: IO[bytes] | Any, target: Path, *, aad: str, key: bytes | None = None, durable: bool = True, threads: int = 0
 ) -> Stored:
     """Compress (and encrypt) `source` into `target`, written atomically. `durable=False`
     skips the fsync: for a caller that flushes once for many files (`os.sync()` before
-    writing its manifest), as one fsync per file costs more than the compression."""
+    writing its manifest), as one fsync per file costs more than the compression.
+    `threads` > 0 lets zstd compress with that many worker threads (still one frame)."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     target.parent.mkdir(parents=True, exist_ok=True)
     stored_hash = hashlib.sha256()
@@ -118,7 +119,7 @@ def store_stream(
                 stored_hash.update(data)
                 stored_size += len(data)
 
-            compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compressobj()
+            compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True, threads=threads).compressobj()
             while chunk := source.read(CHUNK):
                 source_hash.update(chunk)
                 source_size += len(chunk)
@@ -137,6 +138,32 @@ def store_stream(
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return Stored(stored_size, stored_hash.hexdigest(), source_size, source_hash.hexdigest())
+
+
+def store_bytes(
+    data: bytes,
+    target: Path,
+    *,
+    aad: str,
+    key: bytes | None = None,
+    compressor: zstandard.ZstdCompressor | None = None,
+    durable: bool = False,
+) -> Stored:
+    """`store_stream` for a small file already in memory: one-shot compression (with the
+    caller's compressor, reused across files), written straight to `target` with no
+    temporary name (for a backup folder, which is incomplete until its manifest is written
+    anyway); `durable` fsyncs it."""
+    compressed = (compressor or zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)).compress(data)
+    if key is not None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(NONCE_SIZE)
+        compressed = MAGIC + nonce + AESGCM(key).encrypt(nonce, compressed, aad.encode())
+    with open(target, "wb") as out:
+        out.write(compressed)
+        if durable:
+            os.fsync(out.fileno())
+    return Stored(len(compressed), hashlib.sha256(compressed).hexdigest(), len(data), hashlib.sha256(data).hexdigest())
 
 
 def store_file(source: Path, target: Path, *, aad: str, key: bytes | None = None) -> Stored:

@@ -1,6 +1,8 @@
-"""`nself backup create`: a physical base backup over the replication protocol (a wrapped
-`pg_basebackup` streaming a tar that is never written out whole), each file compressed,
-optionally encrypted and checksummed as it streams by; the manifest last."""
+"""`nself backup create`: a physical base backup, each file compressed, optionally
+encrypted and checksummed; the manifest last. The cluster nself manages is read straight
+from its data directory by a pool of threads (direct.py, as pgBackRest does for a local
+cluster); a server reached over the network sends its files over the replication protocol
+(a wrapped `pg_basebackup` streaming a tar that is never written out whole)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from typing import IO, Any
 from nself.connection import connect, scrub
 from nself.errors import NselfError
 from nself.runtime.backup.codec import key_id, store_stream
+from nself.runtime.backup.direct import copy_data_directory
 from nself.runtime.backup.manifest import (
     BackupError,
     FileEntry,
@@ -29,6 +32,7 @@ from nself.runtime.backup.manifest import (
     Manifest,
     complete_backups,
     format_time,
+    fsync_dir,
     new_backup_id,
     utc_now,
     write_manifest,
@@ -66,11 +70,13 @@ def original_path(stored: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Source:
     """The server to back up: its URL (secret), its name for messages, and where its WAL
-    goes (the repository's wal/ folder when it archives there; else WAL is included)."""
+    goes (the repository's wal/ folder when it archives there; else WAL is included). The
+    managed cluster also names its data directory, which is then read directly."""
 
     url: str
     environment: str
     wal_archive: Path | None
+    data_dir: Path | None = None
 
 
 @dataclass
@@ -86,9 +92,15 @@ def _server_facts(url: str) -> _Server:
         row = conn.execute(
             "SELECT current_setting('server_version'), (SELECT system_identifier::text FROM pg_control_system()),"
             " (SELECT setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'B' THEN 1 ELSE 1 END FROM pg_settings WHERE name = 'wal_segment_size'), current_setting('wal_level'),"
-            " current_database()"
+            " current_database(),"
+            " (SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))"
         ).fetchone()
     assert row is not None
+    if row[5]:
+        raise BackupError(
+            f"the server has tablespaces ({row[5]}): nself's physical backups do not support tablespaces yet "
+            "(use --logical)"
+        )
     if row[3] == "minimal":
         raise BackupError("the server runs with wal_level = minimal: physical backups need replica (or use --logical)")
     return _Server(str(row[0]), str(row[1]), int(row[2]), str(row[4]))
@@ -130,33 +142,52 @@ def create_physical(
     if incremental and parent is None:
         raise BackupError("--incremental needs a full backup of this server first (run `nself backup create`)")
     kind: Kind = "incremental" if parent else "full"
+    received = None if source.wal_archive is not None else active_receiver(repo, source.url, facts.system_identifier)
     started = utc_now()
     repo.mkdir(parents=True, exist_ok=True)
     backup_id = new_backup_id(kind, started, repo)
     folder = repo / backup_id
     folder.mkdir()
     try:
-        files, directories, backup_manifest = _stream_base_backup(source, folder, parent, key, progress)
+        if source.data_dir is not None and source.wal_archive is not None:
+            copied = copy_data_directory(
+                source.url, source.data_dir, folder, label=f"nself {backup_id}",
+                reuse=lambda name, info: _unchanged(parent, name, info, key),
+                stored_path=lambda name: stored_path(name, key is not None), key=key, progress=progress,
+            )
+            files, directories = copied.files, copied.directories
+            timeline, start_lsn, stop_lsn = copied.timeline, copied.start_lsn, copied.stop_lsn
+        else:
+            files, directories, backup_manifest = _stream_base_backup(
+                source, folder, parent, key, progress, with_wal=received is None
+            )
+            ranges = backup_manifest.get("WAL-Ranges") or []
+            if not ranges:
+                raise BackupError("pg_basebackup's manifest has no WAL range")
+            timeline = int(ranges[0]["Timeline"])
+            start_lsn, stop_lsn = str(ranges[0]["Start-LSN"]), str(ranges[-1]["End-LSN"])
     except BaseException:
         # A clean failure removes its folder; a killed process leaves one without a manifest,
         # which `list` reports as incomplete and never as a backup.
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    ranges = backup_manifest.get("WAL-Ranges") or []
-    if not ranges:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise BackupError("pg_basebackup's manifest has no WAL range")
-    timeline = int(ranges[0]["Timeline"])
-    start_lsn, stop_lsn = str(ranges[0]["Start-LSN"]), str(ranges[-1]["End-LSN"])
     wal_start = segment_name(timeline, lsn_to_int(start_lsn), facts.segment_size)
     wal_stop = segment_name(timeline, max(lsn_to_int(stop_lsn) - 1, lsn_to_int(start_lsn)), facts.segment_size)
-    if source.wal_archive is not None:
+    archive = source.wal_archive or received
+    if archive is not None:
         try:
-            wait_for_archived(source.wal_archive, wal_stop)
+            wait_for_archived(archive, wal_stop)
         except NselfError:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-    os.sync()  # every file on disk before the manifest says the backup is complete
+    # Every file on disk before the manifest says the backup is complete: the direct copy
+    # fsynced each file it wrote (then only the folders remain), the tar stream's files are
+    # flushed at once (one fsync per small file there costs more than its compression).
+    if source.data_dir is not None and source.wal_archive is not None:
+        for directory in sorted({p.parent for p in folder.rglob("*")} | {folder}):
+            fsync_dir(directory)
+    else:
+        os.sync()
     own = [f for f in files if f.ref is None]
     manifest = Manifest(
         id=backup_id,
@@ -175,7 +206,8 @@ def create_physical(
         wal_start=wal_start,
         wal_stop=wal_stop,
         wal_segment_size=facts.segment_size,
-        wal_included=source.wal_archive is None,
+        wal_included=source.wal_archive is None and received is None,
+        wal_received=received is not None,
         environment=source.environment,
         database=facts.database,  # the environment's database (a physical backup holds them all)
         key_id=key_id(key) if key is not None else None,
@@ -184,6 +216,47 @@ def create_physical(
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def active_receiver(repo: Path, url: str, system_identifier: str) -> Path | None:
+    """The folder `nself backup wal` stores this server's WAL into, when a receiver runs now
+    (it holds its lock and streams from its slot): a backup then takes no WAL of its own
+    (`--wal-method=none`) and waits for the receiver to store its last segment, instead of
+    carrying the same WAL twice."""
+    import fcntl
+
+    from nself.runtime.backup.manifest import received_wal_dir
+    from nself.runtime.backup.receive import INCOMING, slot_name
+
+    folder = received_wal_dir(repo, system_identifier)
+    lock = folder / INCOMING / ".lock"
+    if not lock.is_file():
+        return None
+    with lock.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass  # held: a receiver runs
+        else:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
+    with connect(url) as conn:
+        row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot_name(repo),)).fetchone()
+    return folder if row is not None and row[0] else None
+
+
+def _unchanged(parent: _Parent | None, name: str, info: os.stat_result, key: bytes | None) -> FileEntry | None:
+    """The parent's entry for a file whose size and modification time are the same as
+    then (the caller confirms it by checksum before referencing it)."""
+    previous = parent.by_path.get(name) if parent else None
+    if (
+        previous is not None
+        and previous.source_size == info.st_size
+        and previous.source_mtime == info.st_mtime
+        and previous.path == stored_path(name, key is not None)
+    ):
+        return previous
+    return None
 
 
 class _CountingReader:
@@ -206,6 +279,8 @@ def _stream_base_backup(
     parent: _Parent | None,
     key: bytes | None,
     progress: Progress | None,
+    *,
+    with_wal: bool = True,
 ) -> tuple[list[FileEntry], list[str], dict[str, Any]]:
     conninfo, env = libpq_target(source.url)
     with connect(source.url) as conn:
@@ -216,7 +291,7 @@ def _stream_base_backup(
         "--dbname", conninfo,
         "--pgdata", "-",
         "--format", "tar",
-        "--wal-method", "none" if source.wal_archive is not None else "fetch",
+        "--wal-method", "fetch" if source.wal_archive is None and with_wal else "none",
         "--checkpoint", "fast",
         "--label", f"nself {folder.name}",
         "--no-password",

@@ -51,6 +51,9 @@ class FileEntry:
     source_sha256: str | None = None
 
 
+_FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
+
+
 @dataclass(frozen=True, slots=True)
 class Manifest:
     id: str
@@ -78,6 +81,10 @@ class Manifest:
     # Physical backups: whether the WAL to reach consistency is inside the backup (a server
     # that does not archive into this repository) or in the repository's wal/ folder.
     wal_included: bool = False
+    # A server reached over the network whose WAL `nself backup wal` was receiving while the
+    # backup was taken: the backup holds no WAL (not stored twice); it replays
+    # wal/received/<system identifier>/ like the managed cluster's backups replay wal/.
+    wal_received: bool = False
     # A fingerprint of the encryption key (never the key): tells "wrong key" from "corrupt".
     key_id: str | None = None
     # Folders of the data directory, recreated empty by a restore (pg_wal, pg_replslot, ...).
@@ -98,9 +105,12 @@ class Manifest:
         return parse_time(self.started_at)
 
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "files"}
+        data["directories"] = list(self.directories)
+        data["table_checksums"] = dict(self.table_checksums)
+        # Not dataclasses.asdict: its deep copy costs a second for a data directory's files.
         data["files"] = [
-            {k: v for k, v in dataclasses.asdict(f).items() if v is not None} for f in self.files
+            {name: value for name in _FILE_FIELDS if (value := getattr(f, name)) is not None} for f in self.files
         ]
         return data
 
@@ -320,6 +330,6 @@ def wal_dir_for(repo: Path, manifest: Manifest) -> Path:
     received from it, `wal/received/<system identifier>/`, which may not exist (then
     recovery uses the backup's own WAL only, never another server's archive). The managed
     cluster: the repository's archive, `wal/`."""
-    if manifest.wal_included and manifest.system_identifier:
+    if (manifest.wal_included or manifest.wal_received) and manifest.system_identifier:
         return received_wal_dir(repo, manifest.system_identifier)
     return wal_dir(repo)

@@ -37,7 +37,7 @@ def source_of(project: Project, environment: Environment, config: BackupConfig) 
         ensure_archiving(cluster, config)
         cluster.restart()
         notes.append("WAL archiving turned on for the managed cluster: it was restarted once")
-    return Source(url, environment.name, wal_archive(config)), notes
+    return Source(url, environment.name, wal_archive(config), cluster.data_dir), notes
 
 
 def create_backup(

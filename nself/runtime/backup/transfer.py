@@ -4,7 +4,8 @@ The remote layout mirrors the local repository (nself/runtime/backup/__init__.py
 
     <prefix>/<id>/<file>                  every file of the backup folder
     <prefix>/<id>/backup.manifest.json    uploaded LAST: the remote backup is complete
-    <prefix>/wal/<file>                   the WAL archive
+    <prefix>/wal/<file>                   the WAL archive of the managed cluster
+    <prefix>/wal/received/<system id>/<file>   the WAL `nself backup wal` received
 
 Rules every function keeps:
 - an upload reads the local backup and never changes it; it checks each local file against
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from nself.errors import NselfError
 from nself.runtime.backup.manifest import (
     MANIFEST_NAME,
+    RECEIVED_DIR,
     WAL_DIR,
     BackupError,
     Manifest,
@@ -39,6 +41,7 @@ from nself.runtime.backup.manifest import (
     is_backup_id,
     list_backups,
     read_manifest,
+    wal_dir_for,
 )
 from nself.runtime.storage import ObjectInfo, ObjectStore, StorageError, sha256_file
 
@@ -149,11 +152,38 @@ def _local_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _wal_files(repo: Path) -> dict[str, Path]:
-    directory = repo / WAL_DIR
+def _wal_files(repo: Path, folder: str = WAL_DIR) -> dict[str, Path]:
+    """The stored WAL files of one WAL folder of the repository (`wal`, or
+    `wal/received/<system id>`), by name; temporary and dot-named files left out."""
+    directory = repo.joinpath(*folder.split("/"))
     if not directory.is_dir():
         return {}
     return {p.name: p for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def _wal_folders(repo: Path) -> list[str]:
+    """Every WAL folder of the local repository: the archive and each received/ server."""
+    received = repo / WAL_DIR / RECEIVED_DIR
+    folders = [WAL_DIR]
+    if received.is_dir():
+        folders += [f"{WAL_DIR}/{RECEIVED_DIR}/{p.name}" for p in sorted(received.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return folders
+
+
+def _remote_wal_folders(store: ObjectStore) -> dict[str, list[ObjectInfo]]:
+    """The WAL objects of the store by folder (`wal`, `wal/received/<system id>`)."""
+    folders: dict[str, list[ObjectInfo]] = {}
+    for info in store.list(WAL_DIR + "/"):
+        folder, _, name = info.key.rpartition("/")
+        received = folder.startswith(f"{WAL_DIR}/{RECEIVED_DIR}/") and folder.count("/") == 2
+        if (folder == WAL_DIR or received) and name and not name.startswith("."):
+            folders.setdefault(folder, []).append(info)
+    return folders
+
+
+def wal_folder_of(repo: Path, manifest: Manifest) -> str:
+    """The repository-relative WAL folder a physical backup replays (see wal_dir_for)."""
+    return wal_dir_for(repo, manifest).relative_to(repo).as_posix()
 
 
 def _wal_in_range(name: str, start: str | None, stop: str | None) -> bool:
@@ -219,7 +249,10 @@ def upload_backup(
     with_wal: bool = True,
 ) -> TransferReport:
     """Upload the complete local backup `backup_id` (or `latest`) with the ancestors it
-    needs (incrementals) and the WAL of its range, each backup's manifest last."""
+    needs (incrementals), each backup's manifest last, and the WAL from its start on: what
+    it needs to be consistent and what a point-in-time restore replays past its end (the
+    managed cluster's archive, or what `nself backup wal` received from its server), so a
+    restore from the store alone can recover to any time the local repository could."""
     from nself.runtime.backup.manifest import chain, find_backup
 
     manifest = find_backup(repo, backup_id)
@@ -228,8 +261,9 @@ def upload_backup(
     for member in reversed(chain(repo, manifest)):  # parents first
         _upload_one(repo, store, member, report, counter, jobs)
     if with_wal and manifest.physical:
-        wanted = {n: p for n, p in _wal_files(repo).items() if _wal_in_range(n, manifest.wal_start, manifest.wal_stop)}
-        _upload_wal(store, wanted, report, counter, jobs)
+        folder = wal_folder_of(repo, manifest)
+        wanted = {n: p for n, p in _wal_files(repo, folder).items() if _wal_in_range(n, manifest.wal_start, None)}
+        _upload_wal(store, wanted, report, counter, jobs, folder)
     return report
 
 
@@ -299,14 +333,24 @@ def _append_if(target: list[T], item: T | None) -> None:
         target.append(item)  # list.append is atomic under the GIL
 
 
-def _upload_wal(store: ObjectStore, files: dict[str, Path], report: TransferReport, counter: _Counter, jobs: int) -> None:
+def _upload_wal(
+    store: ObjectStore,
+    files: dict[str, Path],
+    report: TransferReport,
+    counter: _Counter,
+    jobs: int,
+    folder: str = WAL_DIR,
+    remote_objects: list[ObjectInfo] | None = None,
+) -> None:
     if not files:
         return
     counter.note("uploading WAL")
-    remote = {o.key: o for o in store.list(WAL_DIR + "/")}
+    if remote_objects is None:
+        remote_objects = _remote_wal_folders(store).get(folder, [])
+    remote = {o.key: o for o in remote_objects}
     todo: list[str] = []
     for name, path in files.items():
-        key = f"{WAL_DIR}/{name}"
+        key = f"{folder}/{name}"
         present = remote.get(key)
         if present is None:
             todo.append(name)
@@ -317,7 +361,7 @@ def _upload_wal(store: ObjectStore, files: dict[str, Path], report: TransferRepo
     counter.total(sum(files[n].stat().st_size for n in todo))
 
     def send(name: str) -> None:
-        key = f"{WAL_DIR}/{name}"
+        key = f"{folder}/{name}"
         store.put_file(key, files[name], progress=counter)
         report.uploaded.append(key)
 
@@ -327,9 +371,13 @@ def _upload_wal(store: ObjectStore, files: dict[str, Path], report: TransferRepo
 def upload_wal(
     repo: Path, store: ObjectStore, *, progress: TransferProgress | None = None, jobs: int = DEFAULT_JOBS
 ) -> TransferReport:
-    """Upload the WAL files of the local archive that the store lacks."""
+    """Upload the WAL files of the local repository (the archive and every received/
+    folder) that the store lacks."""
     report = TransferReport()
-    _upload_wal(store, _wal_files(repo), report, _Counter(report, progress), jobs)
+    counter = _Counter(report, progress)
+    remote = _remote_wal_folders(store)
+    for folder in _wal_folders(repo):
+        _upload_wal(store, _wal_files(repo, folder), report, counter, jobs, folder, remote.get(folder, []))
     return report
 
 
@@ -436,7 +484,8 @@ def _download(
         _download_one(repo, store, manifest, data, report, counter, jobs)
     target = chain[0][0]
     if with_wal and target.physical:
-        _download_wal(repo, store, report, counter, jobs, target.wal_start, target.wal_stop)
+        folder = wal_folder_of(repo, target)
+        _download_wal(repo, store, report, counter, jobs, target.wal_start, target.wal_stop, folder)
     return target
 
 
@@ -495,11 +544,13 @@ def download_wal(
     stop: str | None = None,
     progress: TransferProgress | None = None,
     jobs: int = DEFAULT_JOBS,
+    folder: str = WAL_DIR,
 ) -> TransferReport:
-    """Bring the remote WAL files from segment `start` to `stop` (both optional; history
-    files always) that the local archive lacks: what a point-in-time restore replays."""
+    """Bring the remote WAL files of `folder` (the archive, or `wal/received/<system id>`)
+    from segment `start` to `stop` (both optional; history files always) that the local
+    repository lacks: what a point-in-time restore replays."""
     report = TransferReport()
-    _download_wal(repo, store, report, _Counter(report, progress), jobs, start, stop)
+    _download_wal(repo, store, report, _Counter(report, progress), jobs, start, stop, folder)
     return report
 
 
@@ -511,12 +562,15 @@ def _download_wal(
     jobs: int,
     start: str | None,
     stop: str | None,
-    delete_names: set[str] | None = None,
+    folder: str = WAL_DIR,
+    remote_objects: list[ObjectInfo] | None = None,
 ) -> None:
-    local = _wal_files(repo)
+    local = _wal_files(repo, folder)
     todo: list[ObjectInfo] = []
-    for info in store.list(WAL_DIR + "/"):
-        name = info.key[len(WAL_DIR) + 1 :]
+    if remote_objects is None:
+        remote_objects = _remote_wal_folders(store).get(folder, [])
+    for info in remote_objects:
+        name = info.key[len(folder) + 1 :]
         if "/" in name or not _wal_in_range(name, start, stop):
             continue
         if name in local:
@@ -530,10 +584,10 @@ def _download_wal(
         return
     counter.note("downloading WAL")
     counter.total(sum(i.size for i in todo))
-    directory = repo / WAL_DIR
+    directory = repo.joinpath(*folder.split("/"))
 
     def fetch(info: ObjectInfo) -> None:
-        store.get_file(info.key, directory / info.key[len(WAL_DIR) + 1 :], progress=counter)
+        store.get_file(info.key, directory / info.key[len(folder) + 1 :], progress=counter)
         report.downloaded.append(info.key)
 
     _parallel(todo, fetch, jobs)
@@ -577,16 +631,20 @@ def sync(
             _download(repo, store, backup_id, report, counter, jobs, with_wal=False)
         else:
             report.incomplete.append(f"remote:{backup_id}")
-    local_wal = _wal_files(repo)
-    _upload_wal(store, local_wal, report, counter, jobs)
-    if delete:
-        for info in list(store.list(WAL_DIR + "/")):
-            name = info.key[len(WAL_DIR) + 1 :]
-            if name not in local_wal:
-                store.delete(info.key)
-                report.deleted.append(info.key)
-    else:
-        _download_wal(repo, store, report, counter, jobs, None, None)
+    # WAL: the managed cluster's archive and each folder `nself backup wal` received into.
+    remote_wal = _remote_wal_folders(store)
+    local_folders = _wal_folders(repo)
+    for folder in sorted(set(local_folders) | set(remote_wal)):
+        local_wal = _wal_files(repo, folder)
+        objects = remote_wal.get(folder, [])
+        _upload_wal(store, local_wal, report, counter, jobs, folder, objects)
+        if delete:
+            for info in objects:
+                if info.key[len(folder) + 1 :] not in local_wal:
+                    store.delete(info.key)
+                    report.deleted.append(info.key)
+        else:
+            _download_wal(repo, store, report, counter, jobs, None, None, folder, objects)
     return report
 
 
@@ -622,23 +680,28 @@ def fetch_for_restore(
 
     if storage_config(project.config, project.config_path) is None:
         return None
+
+    def wal_past_the_end(manifest: Manifest | None) -> None:
+        if wal_from is not None:
+            folder = wal_folder_of(repo, manifest) if manifest is not None and manifest.physical else WAL_DIR
+            download_wal(repo, store, start=wal_from, progress=progress, folder=folder)
+
     local_ids = {e.id for e in list_backups(repo) if e.complete}
     if backup_id != "latest" and backup_id in local_ids:
         if wal_from is None:
             return None
         _config, store = configured_store(project)
-        download_wal(repo, store, start=wal_from, progress=progress)
-        return find_backup(repo, backup_id)
+        local = find_backup(repo, backup_id)
+        wal_past_the_end(local)
+        return local
     _config, store = configured_store(project)
     if backup_id == "latest":
         remote = [b.id for b in list_remote(store) if b.complete]
         newest_local = max(local_ids, default=None)
         if not remote or (newest_local is not None and newest_local >= remote[-1]):
-            if wal_from is not None:
-                download_wal(repo, store, start=wal_from, progress=progress)
+            wal_past_the_end(find_backup(repo, "latest") if local_ids else None)
             return None
         backup_id = remote[-1]
     manifest = download_backup(repo, store, backup_id, progress=progress)
-    if wal_from is not None:
-        download_wal(repo, store, start=wal_from, progress=progress)
+    wal_past_the_end(manifest)
     return manifest

@@ -1,5 +1,7 @@
 """A project whose managed cluster archives its WAL into the project's backup repository,
-as `nself db start` sets it up: one per test module (restores replace its data)."""
+as `nself db start` sets it up: one per test session (per xdist worker), shared by the test
+modules that do not need a pristine one. Each test works on its own tables and backups
+(restores replace the data, so a test never relies on another's tables surviving)."""
 
 from __future__ import annotations
 
@@ -68,7 +70,7 @@ def make_project(extra_config: str = "") -> BackupProject:
     return BackupProject(root, project, environment, local_cluster(project, environment))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def backup_project() -> Iterator[BackupProject]:
     made = make_project()
     try:

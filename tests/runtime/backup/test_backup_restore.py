@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from nself.errors import NselfError
-from nself.runtime.backup.manifest import list_backups
+from nself.runtime.backup.create import original_path
+from nself.runtime.backup.drill import pg_verifybackup
+from nself.runtime.backup.manifest import Manifest, list_backups
+from nself.runtime.backup.restore import extract
 from nself.runtime.backup.service import create_backup, create_logical_backup, restore_backup, verify_command
 from nself.runtime.backup.wal import find_stored
+from nself.runtime.cluster import hand_to_server_user
 from tests.runtime.backup.conftest import BackupProject, fill
 
 KEY = "11" * 32
@@ -108,10 +113,19 @@ def test_point_in_time_outside_the_window_is_refused(backup_project: BackupProje
     assert backup_project.checksums() == before
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "missing_wal"])
-def test_corruption_is_detected_and_refused(backup_project: BackupProject, damage: str) -> None:
-    fill(backup_project, f"dmg_{damage}")
+@pytest.fixture(scope="module")
+def damage_backup(backup_project: BackupProject) -> tuple[Manifest, Path]:
+    """One backup the corruption tests damage in turn (each puts it back as it was)."""
+    fill(backup_project, "dmg_t")
     manifest, path, _ = create_backup(backup_project.project, backup_project.environment)
+    return manifest, path
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "missing_wal"])
+def test_corruption_is_detected_and_refused(
+    backup_project: BackupProject, damage_backup: tuple[Manifest, Path], damage: str
+) -> None:
+    manifest, path = damage_backup
     repo = backup_project.repo
     if damage == "missing_wal":
         assert manifest.wal_stop
@@ -136,7 +150,7 @@ def test_corruption_is_detected_and_refused(backup_project: BackupProject, damag
         report = verify_command(backup_project.project, manifest.id)
         assert not report.ok
         assert any(name in problem for problem in report.problems), report.problems
-        backup_project.sql(f"DELETE FROM dmg_{damage} WHERE id > 5")
+        backup_project.sql(f"CREATE TABLE IF NOT EXISTS dmg_{damage} (x int); INSERT INTO dmg_{damage} VALUES (1)")
         before = backup_project.checksums()
         with pytest.raises(NselfError, match="damaged"):
             restore_backup(backup_project.project, backup_project.environment, manifest.id, None)
@@ -170,3 +184,39 @@ def test_restore_drill_of_a_physical_backup(backup_project: BackupProject) -> No
 def test_listing_shows_every_backup_complete(backup_project: BackupProject) -> None:
     entries = list_backups(backup_project.repo, include_incomplete=True)
     assert entries and all(e.complete for e in entries)
+
+
+def test_managed_cluster_is_copied_as_pg_basebackup_would_send_it(backup_project: BackupProject, tmp_path: Path) -> None:
+    """The managed cluster's files are read from its data directory: the same files
+    pg_basebackup sends (no WAL, no postmaster.pid, only the init fork of an unlogged
+    table), the backup_label of pg_backup_stop, and a backup_manifest that PostgreSQL's own
+    pg_verifybackup accepts, and that catches a changed file."""
+    backup_project.sql("CREATE UNLOGGED TABLE IF NOT EXISTS scratch_u (x int); INSERT INTO scratch_u VALUES (1)")
+    (unlogged,) = backup_project.rows("SELECT pg_relation_filepath('scratch_u')")[0]
+    manifest, _, _ = create_backup(backup_project.project, backup_project.environment)
+    names = {original_path(f.path) for f in manifest.files}
+    assert {"backup_label", "backup_manifest", "PG_VERSION", "global/pg_control"} <= names
+    assert "postmaster.pid" not in names and not any(n.startswith("pg_wal/") for n in names)
+    assert f"{unlogged}_init" in names and unlogged not in names
+    assert "pg_wal/archive_status" in manifest.directories
+
+    data = tmp_path / "data"
+    extract(backup_project.repo, manifest, data, None)
+    assert "START WAL LOCATION" in (data / "backup_label").read_text()
+    assert pg_verifybackup(data) == []
+    victim = data / "PG_VERSION"
+    victim.write_text(victim.read_text().replace("1", "9"))
+    assert any("PG_VERSION" in p for p in pg_verifybackup(data))
+
+
+def test_tablespaces_are_refused_clearly(backup_project: BackupProject) -> None:
+    location = backup_project.root / "tablespace"  # a folder the server user can reach
+    location.mkdir()
+    hand_to_server_user(location)
+    backup_project.sql(f"CREATE TABLESPACE nself_ts LOCATION '{location}'")
+    try:
+        with pytest.raises(NselfError, match="tablespaces"):
+            create_backup(backup_project.project, backup_project.environment)
+    finally:
+        backup_project.sql("DROP TABLESPACE nself_ts")
+    assert all(e.complete for e in list_backups(backup_project.repo, include_incomplete=True))
