@@ -267,9 +267,9 @@ class TypeCatalog:
         b = self.builder
         cached = self._user_types.get((schema, name))
         if cached is not None:
-            found, sources, counts = cached
-            if all(b.changes(source) == count for source, count in zip(sources, counts, strict=True)):
-                return found
+            kept, read_from, counts = cached
+            if all(b.changes(source) == count for source, count in zip(read_from, counts, strict=True)):
+                return kept
         found = self._read_user_type(schema, name)
         if found is not None and found.kind == "e":
             sources: tuple[type, ...] = (Enum,)
