@@ -85,6 +85,8 @@ def platform_of_database(catalog: Catalog, project: Project) -> Platform | None:
 
     for name in PLATFORMS:
         platform = platform_named(name)
+        if not any(table.schema in platform.schemas for table in catalog.tables):
+            continue  # none of its base tables can be there: no need to compile its base
         tables = platform_catalog(platform).tables
         if tables and all(catalog.table(t.schema, t.name) is not None for t in tables):
             return platform
