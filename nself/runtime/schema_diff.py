@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 
 from nself.backends.sql.migration import destructive_operations, render_operations
@@ -45,14 +45,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SchemaDiff:
-    """The operations from `source` to `target` and their SQL, both ways."""
+    """The operations from `source` to `target` and their SQL, both ways (the way down
+    worked out when first asked for: `schema diff` prints only the way up)."""
 
     source: str  # how the first operand is shown (URLs masked)
     target: str
     up: tuple[Operation, ...]
-    down: tuple[Operation, ...]
     up_sql: str
-    down_sql: str
+    a: Catalog = field(repr=False, compare=False)
+    b: Catalog = field(repr=False, compare=False)
+    reorder_columns: bool = False
+
+    @cached_property
+    def down(self) -> tuple[Operation, ...]:
+        return tuple(reverse_operations(list(self.up), self.a, self.b, reorder_columns=self.reorder_columns))
+
+    @cached_property
+    def down_sql(self) -> str:
+        return render_operations(list(self.down))
 
     @property
     def has_changes(self) -> bool:
@@ -97,8 +107,7 @@ def diff_catalogs(
     """Diff two catalogs and render both directions. `reorder_columns`: rebuild a table
     whose column order ALTER TABLE cannot reach (see nself.ir.diff.RebuildTable)."""
     up = diff(a, b, reorder_columns=reorder_columns)
-    down = reverse_operations(up, a, b, reorder_columns=reorder_columns)
-    return SchemaDiff(source, target, tuple(up), tuple(down), render_operations(up), render_operations(down))
+    return SchemaDiff(source, target, tuple(up), render_operations(up), a, b, reorder_columns)
 
 
 def diff_sources(
