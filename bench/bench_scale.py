@@ -140,14 +140,29 @@ def write_migrations(directory: Path, chunks: list[str]) -> None:
 
 
 def load(url: str, chunks: list[str], scratch: Path) -> None:
-    path = scratch / f"load-{uuid.uuid4().hex[:8]}.sql"
-    path.write_text("\n".join(chunks) + "\n", encoding="utf-8")
-    subprocess.run(
-        [str(find_pg_program("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-d", url, "-f", str(path)],
-        check=True,
-        capture_output=True,
-    )
-    path.unlink()
+    """Each chunk in its own transaction (10,000 tables in one would outgrow the lock table)."""
+    for chunk in chunks:
+        path = scratch / f"load-{uuid.uuid4().hex[:8]}.sql"
+        path.write_text(chunk + "\n", encoding="utf-8")
+        done = subprocess.run(
+            [
+                str(find_pg_program("psql")),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-1",
+                "-d",
+                url,
+                "-f",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        path.unlink()
+        if done.returncode != 0:
+            raise SystemExit(f"loading the generated schema failed: {done.stderr[-2000:]}")
 
 
 # --------------------------------------------------------------------------- measuring
