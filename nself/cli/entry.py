@@ -1,6 +1,7 @@
-"""The `nself` process's entry point. `nself --version` and `nself --help` answer before the
-command tree (typer, rich, every command group) is imported: editors and build systems ask
-them often, and they need none of it (the top-level help comes from nself.cli.tree's table).
+"""The `nself` process's entry point. `nself --version`, `nself --help` and `nself GROUP
+--help` answer before the command tree (typer, rich, every command group) is imported:
+editors and build systems ask them often, and they need none of it (the help comes from
+nself.cli.tree's tables).
 Any other command loads typer and only the module of the command it runs (nself.cli.main)."""
 
 from __future__ import annotations
@@ -17,10 +18,17 @@ def run(argv: list[str] | None = None) -> NoReturn:
     given = [a for a in args if a != "--debug"]
     if given == ["--version"]:
         _answer(f"nself {__version__}\n")
-    if given in ([], ["--help"], ["-h"]) and "_NSELF_COMPLETE" not in os.environ:
-        from nself.cli.tree import root_help
+    if "_NSELF_COMPLETE" not in os.environ:
+        if given in ([], ["--help"], ["-h"]):
+            from nself.cli.tree import root_help
 
-        _answer(root_help())
+            _answer(root_help())
+        if len(given) == 2 and given[1] in ("--help", "-h"):
+            from nself.cli.tree import group_help
+
+            text = group_help(given[0])
+            if text is not None:
+                _answer(text)
     from nself.cli.main import run as run_command
 
     run_command(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -117,6 +118,27 @@ def main(
     """
     if debug:
         os.environ["NSELF_DEBUG"] = "1"
+
+
+def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
+    """What nself.cli.help_table holds (scripts/help_table.py writes it): for each top-level
+    group with no options of its own, its help and its commands' (name, first paragraph of
+    help), as typer's help shows them. Loads the whole tree."""
+    root = typer.main.get_command(app)
+    table = {}
+    for name in tree.MODULES:
+        group = root.commands[name]  # type: ignore[attr-defined]
+        if not isinstance(getattr(group, "commands", None), dict) or group.params:
+            continue
+        rows = []
+        for sub in group.list_commands(None):
+            command = group.commands[sub]
+            if command.hidden:
+                continue
+            text = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+            rows.append((sub, " ".join(text.split())))
+        table[name] = (" ".join((group.help or "").split()), tuple(rows))
+    return table
 
 
 def run(argv: list[str] | None = None) -> NoReturn:

@@ -2,10 +2,11 @@
 that defines it and the line `nself --help` shows for it.
 
 nself.cli.main builds the tree from it, importing a command's module only when that command
-runs (or its help is asked for); nself.cli.entry prints `nself --help` from it without
-importing typer, rich or any command. Imports nothing but the standard library's `shutil`
-(for the terminal's width, when the help is printed).
-tests/cli/test_help.py checks the table against the real commands' help."""
+runs (or its help is asked for); nself.cli.entry prints `nself --help` from it, and
+`nself GROUP --help` from nself.cli.help_table (generated from the tree by
+scripts/help_table.py), without importing typer, rich or any command. Imports nothing but
+the standard library's `shutil` (for the terminal's width, when the help is printed).
+tests/cli/test_help.py checks both tables against the real commands' help."""
 
 from __future__ import annotations
 
@@ -65,16 +66,38 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
 
 def root_help(width: int | None = None) -> str:
     """`nself --help` as typer draws it (panels of rows), in plain text."""
+    long_width = max(len(long) for long, _, _ in OPTIONS)
+    option_rows = [(f"{long:<{long_width}}  {short:<2}", text) for long, short, text in OPTIONS]
+    commands = [(name, text) for name, _, text in COMMANDS]
+    return _help("nself [OPTIONS] COMMAND [ARGS]...", HELP, option_rows, commands, width)
+
+
+def group_help(name: str, width: int | None = None) -> str | None:
+    """`nself NAME --help` for a group in nself.cli.help_table (a group of commands with no
+    options of its own), as typer draws it, in plain text; None for any other name."""
+    from nself.cli.help_table import GROUPS
+
+    found = GROUPS.get(name)
+    if found is None:
+        return None
+    text, commands = found
+    options = [("--help  -h", "Show this message and exit.")]
+    return _help(f"nself {name} [OPTIONS] COMMAND [ARGS]...", text, options, list(commands), width)
+
+
+def _help(
+    usage: str, text: str, options: list[tuple[str, str]], commands: list[tuple[str, str]], width: int | None
+) -> str:
     if width is None:
         import shutil
 
         width = shutil.get_terminal_size().columns
     width = max(width, 40)
-    lines = ["", " Usage: nself [OPTIONS] COMMAND [ARGS]...", "", f" {HELP}", ""]
-    long_width = max(len(long) for long, _, _ in OPTIONS)
-    option_rows = [(f"{long:<{long_width}}  {short:<2}", text) for long, short, text in OPTIONS]
-    lines += _panel("Options", option_rows, width)
-    lines += _panel("Commands", [(name, text) for name, _, text in COMMANDS], width)
+    lines = ["", f" Usage: {usage}", ""]
+    lines += [f" {line}" for line in _wrap(text, width - 2)]
+    lines.append("")
+    lines += _panel("Options", options, width)
+    lines += _panel("Commands", commands, width)
     return "\n".join(lines) + "\n"
 
 

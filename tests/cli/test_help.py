@@ -81,14 +81,44 @@ def test_top_level_help_is_typers_from_the_light_table(tmp_path: Path) -> None:
     assert not imported & {"typer", "rich", "nself.cli.main"}
 
 
-def test_a_group_loads_its_own_module_only(tmp_path: Path) -> None:
-    """`nself db --help` imports the db group and none of the others, nor pydantic (which typer
-    would load to coerce the options that were not given: nself.cli.coercion)."""
+def test_group_help_is_typers_from_the_generated_table(tmp_path: Path) -> None:
+    """`nself GROUP --help` of a group without options of its own is printed from
+    nself.cli.help_table (scripts/help_table.py writes it): the table is the tree's, and the
+    text has the same words as typer's help of the group."""
+    import re
+    import subprocess
+    import sys
+
+    from nself.cli.help_table import GROUPS
+    from nself.cli.main import help_table
+    from nself.cli.tree import group_help
+
+    assert help_table() == GROUPS, "nself/cli/help_table.py is stale: run python scripts/help_table.py"
+    assert {"db", "schema", "data", "backup", "mock"} <= set(GROUPS)
+
+    def words(text: str) -> list[str]:
+        return re.findall(r"[^\s│╭╮╰╯─]+", text)
+
+    for name in GROUPS:
+        typers = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1"}).output
+        assert words(group_help(name, 100) or "") == words(typers), name
+    done = subprocess.run(
+        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, check=True, env={**os.environ, "COLUMNS": "100"},
+    )
+    assert done.stdout == group_help("db", 100)
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"typer", "rich", "nself.cli.main"}
+
+
+def test_a_command_loads_its_own_group_only(tmp_path: Path) -> None:
+    """`nself db migrate:status --help` imports the db group and none of the others, nor
+    pydantic (which typer would load to coerce the options not given: nself.cli.coercion)."""
     import subprocess
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "--help"],
+        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "migrate:status", "--help"],
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )
     assert "migrate:status" in done.stdout
