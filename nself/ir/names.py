@@ -13,16 +13,49 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
+from types import ModuleType
+from typing import Any
 
 __all__ = ["qualified_name", "qualified_names_in", "quote_ident", "unquote_ident", "words_in"]
 
+
+def _keywords() -> Any:
+    """pglast's keyword lists (PostgreSQL's kwlist.h, the parser's own). Read from its
+    keywords module without running the package's __init__, which loads the whole parser
+    (pglast.ast, enums): a tenth of a second that quoting a name does not need, for the
+    commands that never parse SQL (live introspection, schema diff of databases)."""
+    import sys
+
+    if "pglast" in sys.modules:
+        import pglast.keywords
+
+        return pglast.keywords
+    try:
+        import importlib.util
+        from pathlib import Path
+
+        found = importlib.util.find_spec("pglast")
+        origin = found.origin if found is not None else None
+        spec = importlib.util.spec_from_file_location(
+            "_nself_pglast_keywords", Path(str(origin)).with_name("keywords.py")
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError("pglast.keywords")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    except (ImportError, OSError):  # an unusual install: the ordinary import then
+        import pglast.keywords
+
+        return pglast.keywords
+
+
+_KEYWORDS = _keywords()
 # Keywords that cannot be used as a bare column or table name; PostgreSQL's
 # quote_identifier quotes every keyword that is not UNRESERVED.
-_QUOTED_KEYWORDS = frozenset(RESERVED_KEYWORDS | COL_NAME_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS) - frozenset(
-    UNRESERVED_KEYWORDS
-)
+_QUOTED_KEYWORDS = frozenset(
+    _KEYWORDS.RESERVED_KEYWORDS | _KEYWORDS.COL_NAME_KEYWORDS | _KEYWORDS.TYPE_FUNC_NAME_KEYWORDS
+) - frozenset(_KEYWORDS.UNRESERVED_KEYWORDS)
 _SAFE_IDENT = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
 

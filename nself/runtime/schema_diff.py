@@ -27,7 +27,6 @@ from nself.errors import OptionError
 from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
 from nself.ir.diff import ColumnOrderNote, Operation, RebuildTable, diff, reverse_operations
-from nself.runtime.migrate import HISTORY_TABLE, migration_key, next_migration_path, platform_migration_text
 from nself.runtime.project import Project
 from nself.runtime.sources import database_url_of, describe_source, load_catalog
 
@@ -36,7 +35,6 @@ __all__ = [
     "diff_catalogs",
     "diff_sources",
     "migration_text",
-    "next_migration_path",
     "pending_migrations",
     "refuse_pending_migrations",
     "write_migration",
@@ -149,6 +147,8 @@ def migration_text(result: SchemaDiff) -> str:
 def pending_migrations(url: str, directory: Path) -> list[str]:
     """The migrations of `directory` that the database at `url` has not applied. Read
     only; a database without nself's history is not run by migrations: none pending."""
+    from nself.runtime.migrate import HISTORY_TABLE, migration_key  # (with the SQL parser: only here)
+
     files = discover_migrations(directory) if directory.is_dir() else []
     if not files:
         return []
@@ -178,6 +178,8 @@ def refuse_pending_migrations(target: str | None, project: Project) -> None:
 
 def write_migration(result: SchemaDiff, name: str, project: Project, today: dt.date | None = None) -> Path:
     """Write `result` as the next migration of the project; returns its path."""
+    from nself.runtime.migrate import next_migration_path, platform_migration_text
+
     directory = project.migrations_dir
     platform_layout = project.platform is not None
     path = next_migration_path(directory, name, today, what="--create-migration", timestamped=platform_layout)
