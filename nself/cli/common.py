@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from nself.runtime.project import Environment, Project, load_project
+if TYPE_CHECKING:  # loaded by the commands that read nself.toml, when they run
+    from nself.runtime.project import Environment, Project
 
 
 def _flags_as_flags() -> None:
@@ -78,10 +79,14 @@ SchemasOption = Annotated[
 
 
 def project() -> Project:
+    from nself.runtime.project import load_project
+
     return load_project()
 
 
 def environment(name: str | None) -> tuple[Project, Environment]:
+    from nself.runtime.project import load_project
+
     proj = load_project()
     return proj, proj.environment(name)
 

@@ -18,18 +18,11 @@ from rich.table import Table
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, warn
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
-from nself.runtime.local import (
-    ClusterStatus,
-    database_url,
-    managed_platform,
-    start_local,
-    status_local,
-    stop_local,
-)
-from nself.runtime.project import Project
 
 if TYPE_CHECKING:
+    from nself.runtime.local import ClusterStatus
     from nself.runtime.migrate import HistoryChange, MigrationRun
+    from nself.runtime.project import Environment, Project
 
 # Modules that load psycopg or pglast (runtime.migrate, runtime.query) are imported inside
 # the commands that use them, so that `nself --help` and unrelated commands start fast.
@@ -61,6 +54,8 @@ def start(env: EnvOption = None, as_json: JsonOption = False) -> None:
       nself db start
     """
     proj, environ = environment(env)
+    from nself.runtime.local import start_local
+
     _print_status(start_local(proj, environ), as_json)
 
 
@@ -73,6 +68,8 @@ def stop(env: EnvOption = None, as_json: JsonOption = False) -> None:
       nself db stop
     """
     proj, environ = environment(env)
+    from nself.runtime.local import stop_local
+
     _print_status(stop_local(proj, environ), as_json)
 
 
@@ -85,10 +82,18 @@ def status(env: EnvOption = None, as_json: JsonOption = False) -> None:
       nself db status --json
     """
     proj, environ = environment(env)
+    from nself.runtime.local import status_local
+
     _print_status(status_local(proj, environ), as_json)
 
 
 # --------------------------------------------------------------------------- migrations
+
+
+def _database_url(proj: Project, environ: Environment) -> str:
+    from nself.runtime.local import database_url  # loads the cluster's module: only when a command runs
+
+    return database_url(proj, environ)
 
 
 def _migrations_dir(proj: Project) -> Path:
@@ -116,7 +121,7 @@ def migrate(
     from nself.runtime.migrate import apply_migrations
 
     proj, environ = environment(env)
-    url = database_url(proj, environ)
+    url = _database_url(proj, environ)
     done: list[MigrationRun] = []
     with console.status("migrating") as status, _report_on_failure(done, as_json):
         apply_migrations(
@@ -194,7 +199,7 @@ def migrate_rollback(
     done: list[MigrationRun] = []
     with _report_on_failure(done, as_json):
         rollback_migrations(
-            database_url(proj, environ),
+            _database_url(proj, environ),
             _migrations_dir(proj),
             steps=steps,
             on_done=lambda run: _completed(run, done, as_json),
@@ -217,7 +222,7 @@ def migrate_status(env: EnvOption = None, as_json: JsonOption = False) -> None:
     from nself.runtime.migrate import migration_status
 
     proj, environ = environment(env)
-    states = migration_status(database_url(proj, environ), _migrations_dir(proj))
+    states = migration_status(_database_url(proj, environ), _migrations_dir(proj))
     if as_json:
         print_json([dataclasses.asdict(state) for state in states])
         return
@@ -249,7 +254,7 @@ def migrate_baseline(
     from nself.runtime.migrate import baseline_migrations
 
     proj, environ = environment(env)
-    changes = baseline_migrations(database_url(proj, environ), _migrations_dir(proj), version)
+    changes = baseline_migrations(_database_url(proj, environ), _migrations_dir(proj), version)
     _print_history_changes(changes, as_json, f"{environ.name}: nothing to baseline (already applied up to {version})")
 
 
@@ -278,7 +283,7 @@ def migrate_repair(
     from nself.runtime.migrate import repair_migrations
 
     proj, environ = environment(env)
-    changes = repair_migrations(database_url(proj, environ), _migrations_dir(proj), remove_missing=remove_missing)
+    changes = repair_migrations(_database_url(proj, environ), _migrations_dir(proj), remove_missing=remove_missing)
     _print_history_changes(changes, as_json, f"{environ.name}: history already matches the files")
 
 
@@ -309,8 +314,10 @@ def migrate_fresh(env: EnvOption = None, as_json: JsonOption = False) -> None:
     from nself.runtime.platform import ensure_platform
 
     proj, environ = environment(env)
-    url = database_url(proj, environ)
+    url = _database_url(proj, environ)
     drop_everything(url)
+    from nself.runtime.local import managed_platform
+
     if (platform := managed_platform(proj, environ)) is not None:
         ensure_platform(url, platform)  # the base went with everything else
     done: list[MigrationRun] = []
@@ -368,17 +375,17 @@ def query(
         from nself.runtime.query import run_psql_script
 
         options = ["--csv"] if as_csv else ["-At"] if unaligned else []
-        run_psql_script(database_url(proj, environ), file, options)
+        run_psql_script(_database_url(proj, environ), file, options)
         return
     if as_csv:
         from nself.runtime.query import stream_csv
 
-        with _reader_gone(), stream_csv(database_url(proj, environ), sql or "") as chunks:
+        with _reader_gone(), stream_csv(_database_url(proj, environ), sql or "") as chunks:
             _write_bytes(chunks)
         return
     from nself.runtime.query import stream_query
 
-    with _reader_gone(), stream_query(database_url(proj, environ), sql or "") as results:
+    with _reader_gone(), stream_query(_database_url(proj, environ), sql or "") as results:
         if as_json:
             _write_json(results)
         elif unaligned:
@@ -513,7 +520,7 @@ def shell(
     from nself.runtime.query import open_psql
 
     proj, environ = environment(env)
-    open_psql(database_url(proj, environ), psql_args or [])
+    open_psql(_database_url(proj, environ), psql_args or [])
 
 
 from nself.cli import db_lint  # noqa: E402  (registers into app, so it comes after it)

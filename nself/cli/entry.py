@@ -1,6 +1,8 @@
-"""The `nself` process's entry point. `nself --version` answers before the command tree (typer,
-rich, every command group) is imported: editors and build systems ask it often, and it is the
-one question that needs none of it."""
+"""The `nself` process's entry point. `nself --version`, `nself --help` and `nself GROUP
+--help` answer before the command tree (typer, rich, every command group) is imported:
+editors and build systems ask them often, and they need none of it (the help comes from
+nself.cli.tree's tables).
+Any other command loads typer and only the module of the command it runs (nself.cli.main)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,29 @@ from nself import __version__
 
 def run(argv: list[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
-    if [a for a in args if a != "--debug"] == ["--version"]:
-        sys.stdout.write(f"nself {__version__}\n")
-        sys.stdout.flush()
-        os._exit(0)
+    given = [a for a in args if a != "--debug"]
+    if given == ["--version"]:
+        _answer(f"nself {__version__}\n")
+    if "_NSELF_COMPLETE" not in os.environ:
+        if given in ([], ["--help"], ["-h"]):
+            from nself.cli.tree import root_help
+
+            _answer(root_help())
+        if len(given) == 2 and given[1] in ("--help", "-h"):
+            from nself.cli.tree import group_help
+
+            text = group_help(given[0])
+            if text is not None:
+                _answer(text)
     from nself.cli.main import run as run_command
 
     run_command(args)
+
+
+def _answer(text: str) -> NoReturn:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nself --help | head`: the reader has what it wanted
+        pass
+    os._exit(0)

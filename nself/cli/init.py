@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nself.cli.common import console
+from nself.cli.safety import App
 from nself.runtime.scaffold import init_project
 
 
@@ -27,3 +28,7 @@ def init(
     """
     for path in init_project(directory.resolve(), force=force):
         console.print(f"created {path}")
+
+
+def register(app: App) -> None:
+    app.command("init", destructive=False)(init)

@@ -4,24 +4,86 @@ them together and turns errors into one line (a traceback only with --debug)."""
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from nself import __version__
-from nself.cli import backup, data, db, init, mock, restore, schema, seed, types
+from nself.cli import tree
+from nself.cli.coercion import LightGroup
 from nself.cli.safety import App
 from nself.errors import NselfError, database_error_line
-from nself.ir import IRFormatError
 
 try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
     from typer._click import exceptions as click
+    from typer._click.core import Command
+    from typer._click.shell_completion import CompletionItem
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import exceptions as click  # type: ignore[no-redef]
+    from click.core import Command  # type: ignore[assignment]
+    from click.shell_completion import CompletionItem  # type: ignore[assignment]
+
+
+class LazyCommands(Mapping[str, Any]):
+    """The root's commands by name, in nself.cli.tree's order: a command's module is imported
+    the first time the command is looked up, so a command loads its own module and no other.
+    Listing the names loads nothing; iterating the items (a walk of the whole tree) loads all."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._loaded:
+            if name not in tree.MODULES:
+                raise KeyError(name)
+            self._loaded[name] = _load(name)
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tree.MODULES)
+
+    def __len__(self) -> int:
+        return len(tree.MODULES)
+
+
+def _load(name: str) -> Any:
+    """The click command of the top-level command `name`, built from its module alone."""
+    module = importlib.import_module(tree.MODULES[name])
+    holder = App(add_completion=False)
+    if hasattr(module, "register"):
+        module.register(holder)
+    else:
+        holder.add_typer(module.app, name=name)
+    command = typer.main.get_command(holder)
+    commands = getattr(command, "commands", None)
+    return commands[name] if isinstance(commands, dict) else command
+
+
+class LazyGroup(LightGroup):
+    """The root group: its commands come from nself.cli.tree, each loaded when used."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands()  # type: ignore[assignment]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """The top-level names from the table (no command loaded), then the root's options."""
+        names = [
+            CompletionItem(name, help=text) for name, _, text in tree.COMMANDS if name.startswith(incomplete)
+        ]
+        return [*names, *Command.shell_complete(self, ctx, incomplete)]
+
 
 app = App(
+    cls=LazyGroup,
     name="nself",
     help="nself: a compiler for PostgreSQL schemas, with a runtime beside it.",
     no_args_is_help=True,
@@ -81,15 +143,25 @@ def _print_source_warnings() -> None:
     warnings.simplefilter("always", SourceWarning)
 
 
-app.command("init", destructive=False)(init.init)
-app.add_typer(db.app, name="db")
-app.add_typer(schema.app, name="schema")
-app.add_typer(data.app, name="data")
-app.add_typer(backup.app, name="backup")
-
-
-for group in (types, seed, mock, restore):
-    group.register(app)
+def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
+    """What nself.cli.help_table holds (scripts/help_table.py writes it): for each top-level
+    group with no options of its own, its help and its commands' (name, first paragraph of
+    help), as typer's help shows them. Loads the whole tree."""
+    root = typer.main.get_command(app)
+    table = {}
+    for name in tree.MODULES:
+        group = root.commands[name]  # type: ignore[attr-defined]
+        if not isinstance(getattr(group, "commands", None), dict) or group.params:
+            continue
+        rows = []
+        for sub in group.list_commands(None):
+            command = group.commands[sub]
+            if command.hidden:
+                continue
+            text = inspect.cleandoc(command.short_help or command.help or "").split("\n\n")[0]
+            rows.append((sub, " ".join(text.split())))
+        table[name] = (" ".join((group.help or "").split()), tuple(rows))
+    return table
 
 
 def run(argv: list[str] | None = None) -> NoReturn:
@@ -99,7 +171,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="nself", standalone_mode=False)
-    except (NselfError, IRFormatError) as exc:
+    except NselfError as exc:
         if debug:
             raise
         _error(str(exc), args)
@@ -121,6 +193,9 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:
         if debug:
             raise
+        if _is_ir_format_error(exc):
+            _error(str(exc), args)
+            _exit(1)
         database_error = database_error_line(exc)
         if database_error is not None:
             _error(database_error, args)
@@ -128,6 +203,14 @@ def run(argv: list[str] | None = None) -> NoReturn:
         _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
         _exit(70)
     _exit(code if isinstance(code, int) else 0)
+
+
+def _is_ir_format_error(exc: Exception) -> bool:
+    """An IR file that does not parse (nself.ir.IRFormatError): a user error, one line. Read
+    from sys.modules: a command that never loaded the IR cannot raise it, and importing the
+    IR for the question would cost every command its import."""
+    ir = sys.modules.get("nself.ir")
+    return ir is not None and isinstance(exc, ir.IRFormatError)
 
 
 def _error(message: str, args: list[str]) -> None:

@@ -28,6 +28,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from nself.cli.coercion import LightCommand, LightGroup
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 ATTRIBUTE = "__nself_destructive__"
@@ -169,9 +171,15 @@ def enforce(declared: Destructive, arguments: dict[str, Any], *, yes: bool, forc
 
 
 class App(typer.Typer):
-    """typer.Typer whose `command` and `callback` take `destructive=` (see the module doc)."""
+    """typer.Typer whose `command` and `callback` take `destructive=` (see the module doc).
+    Its commands and groups coerce values through pydantic only when needed (nself.cli.coercion)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", LightGroup)
+        super().__init__(*args, **kwargs)
 
     def command(self, *args: Any, destructive: Declaration = None, **kwargs: Any) -> Callable[[F], F]:
+        kwargs.setdefault("cls", LightCommand)
         register = super().command(*args, **kwargs)
 
         def decorator(function: F) -> F:

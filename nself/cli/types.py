@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,8 +22,10 @@ from nself.cli.safety import App
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import OptionError
-from nself.runtime import codegen
-from nself.runtime.project import Project
+
+if TYPE_CHECKING:  # the generator is loaded when types are generated, not for --help
+    from nself.runtime import codegen
+    from nself.runtime.project import Project
 
 app = App(
     help="Generate types from the schema: typescript, go, python, swift, rust, graphql.",
@@ -83,6 +85,8 @@ def _run_outputs(
     watch: bool,
     include_platform: bool = False,
 ) -> None:
+    from nself.runtime import codegen
+
     if check and watch:
         raise OptionError("--check and --watch cannot be used together")
     if watch:
@@ -130,6 +134,8 @@ def types(
 
       nself types --check
     """
+    from nself.runtime import codegen
+
     if ctx.invoked_subcommand is not None:
         if source or check or watch or include_platform:
             raise OptionError(
@@ -162,6 +168,8 @@ def _generate_one(
     """One language's output. `options`: only those given on the command line; the others
     come from [types.LANGUAGE] in nself.toml when its output is the one written (no -o, or
     -o naming its file), so --check agrees with `nself types`."""
+    from nself.runtime import codegen
+
     proj = project()
     resolved = _absolute_source(source, proj) if source is not None else None
     path = Path.cwd() / output if output is not None else None

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, cast
 
 import psycopg
@@ -528,18 +530,24 @@ def connect(url: str) -> Connection:
 
 
 def introspect(url: str) -> Catalog:
-    """The Catalog of the database at `url` (a libpq URL or key=value string)."""
+    """The Catalog of the database at `url` (a libpq URL or key=value string). The largest
+    catalog query (the columns) runs on a second connection at the same time as the others,
+    in the same snapshot (see _prefetch)."""
     with connect(url) as conn:
         try:
-            return introspect_connection(conn)
+            return introspect_connection(conn, helper=lambda: connect(url))
         except psycopg.OperationalError as exc:  # the server went away meanwhile
             detail = " ".join(str(exc).split())
             raise ConnectionFailed(f"lost the connection to {mask_url(url)}: {scrub(detail, url)}") from None
 
 
-def introspect_connection(conn: psycopg.Connection[Any]) -> Catalog:
+def introspect_connection(
+    conn: psycopg.Connection[Any], *, helper: Callable[[], Connection] | None = None
+) -> Catalog:
     """The Catalog read over an open connection that is not inside a transaction. Runs in
-    its own read-only transaction; the connection is left as it was found."""
+    its own read-only transaction; the connection is left as it was found. `helper` opens
+    a second connection to the same database for the largest query, run meanwhile in this
+    transaction's snapshot; without it, or when that fails, every query runs on `conn`."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise ValueError("introspect_connection needs a connection outside any transaction")
     autocommit = conn.autocommit
@@ -552,14 +560,59 @@ def introspect_connection(conn: psycopg.Connection[Any]) -> Catalog:
     conn.read_only = True
     try:
         # jit: catalog queries are short, and compiling them costs more than running them
-        conn.execute("SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off")
-        return _Reader(cast(Connection, conn)).read()
+        conn.execute(_SESSION)
+        reader = _Reader(cast(Connection, conn))
+        if helper is None:
+            return reader.read()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reader.prefetched = _prefetch(cast(Connection, conn), helper, pool, reader.version)
+            return reader.read()
     finally:
         conn.rollback()
         conn.row_factory = row_factory
         conn.autocommit = autocommit
         conn.isolation_level = isolation
         conn.read_only = read_only
+
+
+_SESSION = "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off"
+# Read on the helper connection (the largest share of the server's work, about as long as
+# all the other queries together on a schema of many tables).
+_PREFETCHED = ("Q_COLUMNS",)
+
+
+def _prefetch(
+    conn: Connection, helper: Callable[[], Connection], pool: ThreadPoolExecutor, version: int
+) -> dict[str, Future[list[Row]]]:
+    """The _PREFETCHED queries started on a helper connection that reads `conn`'s snapshot
+    (exported, then imported in a REPEATABLE READ transaction), so both see one state of the
+    database. Empty when the snapshot cannot be exported (the main transaction is left as
+    it was: the export runs under a savepoint)."""
+    try:
+        conn.execute("SAVEPOINT nself_snapshot")
+        snapshot = conn.execute("SELECT pg_export_snapshot() AS id").fetchone()
+        conn.execute("RELEASE SAVEPOINT nself_snapshot")
+    except psycopg.Error:
+        conn.execute("ROLLBACK TO SAVEPOINT nself_snapshot")
+        return {}
+    if snapshot is None:
+        return {}
+    queries = [for_server_version(globals()[name], version) for name in _PREFETCHED]
+
+    def read() -> list[list[Row]]:
+        with helper() as other:
+            other.autocommit = True  # the transaction begun here, with its isolation level
+            other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            other.execute(cast(Any, f"SET TRANSACTION SNAPSHOT '{snapshot['id']}'"))
+            other.execute(_SESSION)
+            return [other.execute(cast(Any, query)).fetchall() for query in queries]
+
+    everything = pool.submit(read)
+    return {query: _nth(pool, everything, i) for i, query in enumerate(queries)}
+
+
+def _nth(pool: ThreadPoolExecutor, results: Future[list[list[Row]]], i: int) -> Future[list[Row]]:
+    return pool.submit(lambda: results.result()[i])
 
 
 _FK_ACTIONS: dict[str, m.ForeignKeyAction] = {
@@ -668,9 +721,18 @@ class _Reader:
         # view oid -> the rows of Q_VIEW_DEPENDENCIES for it
         self.view_dependencies: dict[int, list[Row]] = defaultdict(list)
         self.view_not_null: dict[tuple[int, int], bool] = {}
+        # queries already running on a helper connection (see _prefetch), by their text
+        self.prefetched: dict[str, Future[list[Row]]] = {}
 
     def rows(self, query: str) -> list[Row]:
-        return self.conn.execute(cast(Any, for_server_version(query, self.version))).fetchall()
+        text = for_server_version(query, self.version)
+        found = self.prefetched.pop(text, None)
+        if found is not None:
+            try:
+                return found.result()
+            except (psycopg.Error, NselfError):  # the helper could not connect or read: here then
+                pass
+        return self.conn.execute(cast(Any, text)).fetchall()
 
     def read(self) -> Catalog:
         self.read_namespaces()

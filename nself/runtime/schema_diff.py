@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 
 from nself.backends.sql.migration import destructive_operations, render_operations
@@ -27,7 +27,6 @@ from nself.errors import OptionError
 from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
 from nself.ir.diff import ColumnOrderNote, Operation, RebuildTable, diff, reverse_operations
-from nself.runtime.migrate import HISTORY_TABLE, migration_key, next_migration_path, platform_migration_text
 from nself.runtime.project import Project
 from nself.runtime.sources import database_url_of, describe_source, load_catalog
 
@@ -36,7 +35,6 @@ __all__ = [
     "diff_catalogs",
     "diff_sources",
     "migration_text",
-    "next_migration_path",
     "pending_migrations",
     "refuse_pending_migrations",
     "write_migration",
@@ -45,14 +43,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SchemaDiff:
-    """The operations from `source` to `target` and their SQL, both ways."""
+    """The operations from `source` to `target` and their SQL, both ways (the way down
+    worked out when first asked for: `schema diff` prints only the way up)."""
 
     source: str  # how the first operand is shown (URLs masked)
     target: str
     up: tuple[Operation, ...]
-    down: tuple[Operation, ...]
     up_sql: str
-    down_sql: str
+    a: Catalog = field(repr=False, compare=False)
+    b: Catalog = field(repr=False, compare=False)
+    reorder_columns: bool = False
+
+    @cached_property
+    def down(self) -> tuple[Operation, ...]:
+        return tuple(reverse_operations(list(self.up), self.a, self.b, reorder_columns=self.reorder_columns))
+
+    @cached_property
+    def down_sql(self) -> str:
+        return render_operations(list(self.down))
 
     @property
     def has_changes(self) -> bool:
@@ -97,8 +105,7 @@ def diff_catalogs(
     """Diff two catalogs and render both directions. `reorder_columns`: rebuild a table
     whose column order ALTER TABLE cannot reach (see nself.ir.diff.RebuildTable)."""
     up = diff(a, b, reorder_columns=reorder_columns)
-    down = reverse_operations(up, a, b, reorder_columns=reorder_columns)
-    return SchemaDiff(source, target, tuple(up), tuple(down), render_operations(up), render_operations(down))
+    return SchemaDiff(source, target, tuple(up), render_operations(up), a, b, reorder_columns)
 
 
 def diff_sources(
@@ -140,6 +147,8 @@ def migration_text(result: SchemaDiff) -> str:
 def pending_migrations(url: str, directory: Path) -> list[str]:
     """The migrations of `directory` that the database at `url` has not applied. Read
     only; a database without nself's history is not run by migrations: none pending."""
+    from nself.runtime.migrate import HISTORY_TABLE, migration_key  # (with the SQL parser: only here)
+
     files = discover_migrations(directory) if directory.is_dir() else []
     if not files:
         return []
@@ -169,6 +178,8 @@ def refuse_pending_migrations(target: str | None, project: Project) -> None:
 
 def write_migration(result: SchemaDiff, name: str, project: Project, today: dt.date | None = None) -> Path:
     """Write `result` as the next migration of the project; returns its path."""
+    from nself.runtime.migrate import next_migration_path, platform_migration_text
+
     directory = project.migrations_dir
     platform_layout = project.platform is not None
     path = next_migration_path(directory, name, today, what="--create-migration", timestamped=platform_layout)

@@ -81,10 +81,12 @@ def platform_of_database(catalog: Catalog, project: Project) -> Platform | None:
     """The project's platform, else the one whose base tables the database holds."""
     if project.platform is not None:
         return project.platform
-    from nself.frontends.sql import platform_catalog
-
     for name in PLATFORMS:
         platform = platform_named(name)
+        if not any(table.schema in platform.schemas for table in catalog.tables):
+            continue  # none of its base tables can be there: no need to compile its base
+        from nself.frontends.sql import platform_catalog
+
         tables = platform_catalog(platform).tables
         if tables and all(catalog.table(t.schema, t.name) is not None for t in tables):
             return platform

@@ -756,3 +756,21 @@ def test_corpus_introspects(
         corpus_summary[case.name] = True
     finally:
         _drop_database(pg_cluster, name)
+
+
+def test_the_columns_read_on_a_helper_connection_match_one_connection(rich_url: str) -> None:
+    """introspect(url) reads the columns on a second connection in the first one's snapshot:
+    the same Catalog as every query on one connection, and the same again when the helper
+    cannot connect (its queries then run on the first connection)."""
+    from nself.frontends.live import connect as live_connect
+
+    with live_connect(rich_url) as conn:
+        alone = introspect_connection(conn)
+
+    def broken() -> Any:
+        raise ConnectionFailed("cannot connect to the helper")
+
+    with live_connect(rich_url) as conn:
+        without_helper = introspect_connection(conn, helper=broken)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert introspect(rich_url) == alone == without_helper

@@ -60,6 +60,19 @@ SCRIPTS = {
         CREATE INDEX ON t1 (b) WHERE a > 0;
         CREATE TABLE t2 (a numeric CHECK (a > 0));
     """,
+    "enum relabelled, dropped, made a domain": """
+        CREATE TYPE mood AS ENUM ('sad', 'ok');
+        CREATE TABLE t1 (m mood DEFAULT 'ok', n int);
+        CREATE INDEX ON t1 (n) WHERE m <> 'sad';
+        ALTER TYPE mood ADD VALUE 'happy';
+        CREATE TABLE t2 (m mood DEFAULT 'ok', n int);
+        CREATE INDEX ON t2 (n) WHERE m <> 'sad';
+        DROP TABLE t1, t2;
+        DROP TYPE mood;
+        CREATE DOMAIN mood AS text CHECK (VALUE <> '');
+        CREATE TABLE t3 (m mood DEFAULT 'ok', n int);
+        CREATE INDEX ON t3 (n) WHERE m <> 'sad';
+    """,
 }
 
 

@@ -953,7 +953,7 @@ def test_harness_fails_a_diff_that_loses_rows(dbs: Databases) -> None:
     run_script(dbs.url(a), a_sql)
     run_script(dbs.url(b), b_sql)
     ca, cb = introspect(dbs.url(a)), introspect(dbs.url(b))
-    forged = SchemaDiff("a", "b", (), (), 'DROP TABLE public."user";\n' + b_sql, "")
+    forged = SchemaDiff("a", "b", (), 'DROP TABLE public."user";\n' + b_sql, ca, cb)
     outcome, _sql = check_result(dbs, a, ca, cb, forged)
     assert outcome.status == "up-rows-lost", outcome
     assert "public.user: 1 rows" in outcome.detail

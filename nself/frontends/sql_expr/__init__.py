@@ -226,13 +226,13 @@ def _memoised(
 ) -> Any:
     """compute(), or what it returned before for a `kind` of expression `node` (coerced to
     `target_type`) in the same circumstances, when `node` is a simple expression (see
-    _shape) over columns of built-in types, coerced to a built-in type. The memo is kept
+    _shape) over columns of built-in or enum types, coerced to such a type. The memo is kept
     by the builder's TypeCatalog (so its extensions are fixed) and keyed by all else the
     text depends on: the node, the types of its columns, search_path, and the functions
     and types of the builder (for its function calls). Any other expression is analysed
     every time."""
     types = type_catalog(scope.builder)
-    if target_type is not None and not _plain_builtin(types, target_type):
+    if target_type is not None and not _plain_or_enum(types, target_type):
         return compute()
     shape = _shape(node, scope, types)
     if shape is None:
@@ -258,9 +258,21 @@ def _plain_builtin(types: TypeCatalog, type_text: str) -> bool:
     return types.is_builtin(key) and not key.lstrip("_").startswith("reg")
 
 
+def _plain_or_enum(types: TypeCatalog, type_text: str) -> bool:
+    """_plain_builtin, or an enum of the builder: what an expression over it means depends on
+    the builder's enums alone, which the memo's key follows (_CALL_CONTEXT)."""
+    if _plain_builtin(types, type_text):
+        return True
+    try:
+        info = types.info(types.parse_format(type_text).key)
+    except Exception:  # not a type text it can read
+        return False
+    return info is not None and info.kind == "e"
+
+
 def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
     """A hashable copy of an expression made only of constants, columns (named by one
-    name) of plain built-in types, operators, AND/OR/NOT, IS [NOT] NULL, casts to plain
+    name) of plain built-in or enum types, operators, AND/OR/NOT, IS [NOT] NULL, casts to plain
     built-in type names, SQL value functions (CURRENT_TIMESTAMP) and calls without
     arguments of functions the schema does not define (now()), with the types of its
     columns; None for any other."""
@@ -272,7 +284,7 @@ def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
     if isinstance(node, ast.ColumnRef):
         fields = node.fields or ()
         name = getattr(fields[0], "sval", None) if len(fields) == 1 else None
-        if name is None or name not in scope.columns or not _plain_builtin(types, scope.columns[name]):
+        if name is None or name not in scope.columns or not _plain_or_enum(types, scope.columns[name]):
             return None
         return ("column", name, scope.columns[name])
     if isinstance(node, ast.A_Expr):

@@ -786,6 +786,13 @@ class Analyzer:
         key = (name, ltype, rtype, schema, tuple(self.effective_path()), self.types.installed)
         if cacheable and key in _OPERATOR_CACHE:
             return _OPERATOR_CACHE[key]
+        if not cacheable:  # over enums (and domains): kept while the builder's enums and domains stay
+            stamp = self.types.enum_stamp(ltype, rtype)
+            if stamp is not None:
+                user_key = (*key, stamp)
+                if user_key not in self.types.operators:
+                    self.types.operators[user_key] = self._resolve_operator(name, ltype, rtype, schema)
+                return self.types.operators[user_key]  # type: ignore[no-any-return]
         found = self._resolve_operator(name, ltype, rtype, schema)
         if cacheable:
             _OPERATOR_CACHE[key] = found

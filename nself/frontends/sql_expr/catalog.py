@@ -215,6 +215,10 @@ def type_catalog(builder: CatalogBuilder) -> TypeCatalog:
     return found[1]
 
 
+# Where a user type can come from, in the order _read_user_type looks.
+_USER_TYPE_SOURCES: tuple[type, ...] = (Enum, Domain, CompositeType, Table, View, RangeType)
+
+
 class TypeCatalog:
     """Built-in types from the snapshot, user types from the builder."""
 
@@ -229,6 +233,10 @@ class TypeCatalog:
         # canonical texts of simple expressions analysed against this builder, kept by
         # sql_expr (its _memo_key says what they depend on)
         self.memo: dict[tuple[Any, ...], Any] = {}
+        # (schema, name) -> (TypeInfo or None, the collections it was read from, their change counts)
+        self._user_types: dict[tuple[str, str], tuple[TypeInfo | None, tuple[type, ...], tuple[int, ...]]] = {}
+        # operator resolutions over enums and domains, by sql_expr.analyze (see enum_stamp)
+        self.operators: dict[tuple[Any, ...], Any] = {}
 
     @property
     def builder(self) -> CatalogBuilder:
@@ -252,6 +260,43 @@ class TypeCatalog:
         return self._user_type(schema, name)
 
     def _user_type(self, schema: str, name: str) -> TypeInfo | None:
+        """The user type `schema.name`, kept until the builder's objects it was read from
+        change. Resolving one operator over an enum asks for it thousands of times (each
+        candidate's coercion), and a schema's every CREATE TABLE changes the tables: an enum
+        or a domain is looked up before any table, so it depends only on the enums (and the
+        domains), and stays cached while tables come and go."""
+        b = self.builder
+        cached = self._user_types.get((schema, name))
+        if cached is not None:
+            kept, read_from, counts = cached
+            if all(b.changes(source) == count for source, count in zip(read_from, counts, strict=True)):
+                return kept
+        found = self._read_user_type(schema, name)
+        if found is not None and found.kind == "e":
+            sources: tuple[type, ...] = (Enum,)
+        elif found is not None and found.kind == "d" and found.base is not None and self.is_builtin(found.base.key):
+            sources = (Enum, Domain)
+        else:
+            sources = _USER_TYPE_SOURCES
+        self._user_types[(schema, name)] = (found, sources, tuple(b.changes(source) for source in sources))
+        return found
+
+    def enum_stamp(self, *keys: str | None) -> tuple[int, int] | None:
+        """When every one of `keys` is built in, an enum, or a domain over a built-in type:
+        the change counts of the builder's enums and domains, which what is derived from these
+        types (an operator's resolution) depends on and nothing else. None otherwise."""
+        for key in keys:
+            if self.is_builtin(key):
+                continue
+            info = self.info(key)  # type: ignore[arg-type]
+            if info is None or not (
+                info.kind == "e" or (info.kind == "d" and info.base is not None and self.is_builtin(info.base.key))
+            ):
+                return None
+        b = self.builder
+        return (b.changes(Enum), b.changes(Domain))
+
+    def _read_user_type(self, schema: str, name: str) -> TypeInfo | None:
         key = f"{schema}.{name}"
         fmt = f"{quote_ident(schema)}.{quote_ident(name)}"
         b = self.builder

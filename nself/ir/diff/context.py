@@ -473,6 +473,8 @@ class _Diff:
                 self.rebuilt.add(op.key)
         strong_kinds = ("type", "func", "collation")
         dependants = list(self._dependants())
+        # each dependant's requirements, worked out once for all the passes below
+        requirements: dict[DepKey, frozenset[DepKey]] = {}
         changed = bool(self.rebuilt or self.altered)
         while changed:
             changed = False
@@ -482,7 +484,9 @@ class _Diff:
                 for key, node in nodes_a.items():
                     if key in touched or key not in nodes_b:
                         continue
-                    needs = self._cached_requires(node)
+                    needs = requirements.get(key)
+                    if needs is None:
+                        needs = requirements[key] = self._cached_requires(node)
                     hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue

@@ -5,6 +5,7 @@ object of either catalog are dependencies."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nself.ir.diff.deps import DepKey, _func_key, node_key
 from nself.ir.model import Catalog
@@ -31,10 +32,12 @@ def _user_type_of(data_type: str) -> tuple[str, str] | None:
     return _unquote(m.group(1)), _unquote(m.group(2))
 
 
-def _words(text: str | None) -> set[str]:
+@lru_cache(maxsize=65536)
+def _words(text: str | None) -> frozenset[str]:
+    """The words of `text`, kept: a diff asks again for every pass over the dependants."""
     if not text:
-        return set()
-    return set(words_in(text))
+        return frozenset()
+    return frozenset(words_in(text))
 
 
 class _References:
