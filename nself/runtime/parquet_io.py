@@ -221,7 +221,7 @@ def _export_via_csv(
     # more time than snappy needs for the same repeats.
     dictionary = [c.name for c in columns if pa.types.is_dictionary(c.arrow)]
 
-    def convert(chunk: bytes, writer: Any) -> int:
+    def convert(chunk: bytearray, writer: Any) -> int:
         """One chunk of whole rows: parsed by pyarrow's C++ reader and written as a row group."""
         table = pcsv.read_csv(
             pa.BufferReader(chunk),
@@ -244,7 +244,7 @@ def _export_via_csv(
         return _copy_in_chunks(conn, query, lambda chunk: convert(chunk, writer))
 
 
-def _receive(pgconn: Any, limit: int, encoding: str) -> Generator[Any, Any, tuple[list[Any], bool]]:
+def _receive(pgconn: Any, limit: int, encoding: str) -> Generator[Any, Any, tuple[bytearray, bool]]:
     """A psycopg generator (for `Connection.wait`): the COPY's rows as they come, until about
     `limit` bytes of them or the end of the data; the rows and whether the data ended. One
     `wait` per chunk instead of one per row (psycopg's `Copy.read`), which halves the client's
@@ -254,13 +254,11 @@ def _receive(pgconn: Any, limit: int, encoding: str) -> Generator[Any, Any, tupl
     from psycopg.generators import fetch_many
     from psycopg.waiting import Wait
 
-    parts: list[Any] = []
-    size = 0
-    while size < limit:
+    chunk = bytearray()
+    while len(chunk) < limit:
         nbytes, data = pgconn.get_copy_data(1)
         if nbytes > 0:
-            parts.append(data)
-            size += nbytes
+            chunk += data  # copied at once: the row's buffer is freed and its memory reused
         elif nbytes == 0:  # would block
             while not (yield Wait.R):
                 pass
@@ -269,11 +267,11 @@ def _receive(pgconn: Any, limit: int, encoding: str) -> Generator[Any, Any, tupl
             results = yield from fetch_many(pgconn)
             if len(results) != 1 or results[0].status != pq.ExecStatus.COMMAND_OK:
                 raise errors.error_from_result(results[-1], encoding=encoding)
-            return parts, True
-    return parts, False
+            return chunk, True
+    return chunk, False
 
 
-def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable[[bytes], int]) -> int:
+def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable[[bytearray], int]) -> int:
     """Run `query` (a COPY ... TO STDOUT) and hand its output to `convert` in chunks of about
     CHUNK_BYTES of whole rows (PostgreSQL sends one row per message), on one worker thread,
     while this thread receives the next chunk: pyarrow's parsing and Parquet writing release
@@ -301,11 +299,11 @@ def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable
         with conn.cursor() as cursor, cursor.copy(query):
             ended = False
             while not ended:
-                parts, ended = conn.wait(_receive(conn.pgconn, CHUNK_BYTES, conn.info.encoding))
-                if parts and failure is None:
+                chunk, ended = conn.wait(_receive(conn.pgconn, CHUNK_BYTES, conn.info.encoding))
+                if chunk and failure is None:
                     settle(1)  # at most two chunks converting or waiting: bounded memory
-                    pending.append(worker.submit(convert, b"".join(parts)))
-                del parts
+                    pending.append(worker.submit(convert, chunk))
+                del chunk
         settle(0)
     if failure is not None:
         raise failure
