@@ -86,12 +86,21 @@ def _row_field(value: str | None) -> str:
 def _copy_column(values: Values) -> list[str]:
     """A column's values in COPY text format. Most generators never produce a character
     that needs escaping: the column is searched once, and only the characters found are
-    replaced, value by value."""
+    replaced, in the column's values joined by NUL (which no PostgreSQL text holds) and split
+    again: three passes in C instead of a replace per value (multi-paragraph bodies all
+    carry newlines)."""
     present = [v for v in values if v is not None]
-    joined = "".join(present)
+    joined = "\x00".join(present)
     needed = [(char, escaped) for char, escaped in _COPY_ESCAPES if char in joined]
-    for char, escaped in needed:
-        present = [v.replace(char, escaped) for v in present]
+    if needed:
+        for char, escaped in needed:
+            joined = joined.replace(char, escaped)
+        split = joined.split("\x00")
+        if len(split) == len(present):
+            present = split
+        else:  # a value holding NUL (PostgreSQL refuses it anyway): value by value
+            for char, escaped in needed:
+                present = [v.replace(char, escaped) for v in present]
     if len(present) == len(values):
         return present
     filled = iter(present)
