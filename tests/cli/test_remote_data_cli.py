@@ -1,11 +1,12 @@
-"""`nself data export -o s3://...` and `nself data import s3://...` through the real CLI
-against moto's S3 server: PostgreSQL is the oracle (every table's checksum after export ->
+"""`nself data export -o s3://...|azure://...` and `nself data import s3://...|azure://...`
+through the real CLI against moto's S3 server and Azurite: PostgreSQL is the oracle (every table's checksum after export ->
 truncate -> import equals the one before), the bucket's listing says what was uploaded, and
 no output holds the secret key."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -14,7 +15,16 @@ import pytest
 
 from tests.clitools import Result, run_nself
 from tests.conftest import NewDatabase, run_sql
-from tests.storage_servers import AWS_ACCESS_KEY, AWS_SECRET, Server, create_s3_bucket, new_bucket_name
+from tests.storage_servers import (
+    AWS_ACCESS_KEY,
+    AWS_SECRET,
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    Server,
+    create_azure_container,
+    create_s3_bucket,
+    new_bucket_name,
+)
 
 SCHEMA = """
 CREATE TABLE authors (id int PRIMARY KEY, name text NOT NULL, born date);
@@ -42,6 +52,7 @@ def checksums(url: str) -> dict[str, str]:
 def ok(result: Result) -> Result:
     assert result.code == 0, result.stderr
     assert AWS_SECRET not in result.stdout + result.stderr
+    assert AZURITE_KEY not in result.stdout + result.stderr
     return result
 
 
@@ -54,6 +65,62 @@ def keys(server: Server, bucket: str) -> list[str]:
         region_name="us-east-1",
     )
     return sorted(item["Key"] for item in client.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def round_trip(
+    tmp_path: Path, url: str, env: dict[str, str], base: str, listing: Callable[[], list[str]]
+) -> None:
+    """Parquet export to `base`/exports/one, the bucket's listing checked, then the
+    prefix imported back over truncated tables: every checksum as before."""
+    before = checksums(url)
+    exported = json.loads(
+        ok(
+            run_nself(
+                "data",
+                "export",
+                "--env",
+                "dev",
+                "-f",
+                "parquet",
+                "-o",
+                f"{base}/exports/one",
+                "--json",
+                cwd=tmp_path,
+                env=env,
+            )
+        ).stdout
+    )
+    assert exported["directory"] == f"{base}/exports/one"
+    assert [t["path"] for t in exported["tables"]] == [
+        f"{base}/exports/one/public.authors.parquet",
+        f"{base}/exports/one/public.posts.parquet",
+    ]
+    assert listing() == [
+        "exports/one/public.authors.parquet",
+        "exports/one/public.posts.parquet",
+    ]
+
+    imported = json.loads(
+        ok(
+            run_nself(
+                "data",
+                "import",
+                f"{base}/exports/one",
+                "--env",
+                "dev",
+                "--truncate",
+                "--yes",
+                "--json",
+                cwd=tmp_path,
+                env=env,
+            )
+        ).stdout
+    )
+    assert [(t["table"], t["rows"]) for t in imported["tables"]] == [
+        ("public.authors", 2),
+        ("public.posts", 2),
+    ]
+    assert checksums(url) == before
 
 
 @pytest.mark.parametrize("configured", [True, False], ids=["backup-storage", "url-alone"])
@@ -73,55 +140,7 @@ def test_export_to_s3_and_import_back(
         env["AWS_ENDPOINT_URL"] = moto_server.endpoint  # boto3's own chain finds the endpoint
     (tmp_path / "nself.toml").write_text(config)
     before = checksums(url)
-
-    exported = json.loads(
-        ok(
-            run_nself(
-                "data",
-                "export",
-                "--env",
-                "dev",
-                "-f",
-                "parquet",
-                "-o",
-                f"s3://{bucket}/exports/one",
-                "--json",
-                cwd=tmp_path,
-                env=env,
-            )
-        ).stdout
-    )
-    assert exported["directory"] == f"s3://{bucket}/exports/one"
-    assert [t["path"] for t in exported["tables"]] == [
-        f"s3://{bucket}/exports/one/public.authors.parquet",
-        f"s3://{bucket}/exports/one/public.posts.parquet",
-    ]
-    assert keys(moto_server, bucket) == [
-        "exports/one/public.authors.parquet",
-        "exports/one/public.posts.parquet",
-    ]
-
-    imported = json.loads(
-        ok(
-            run_nself(
-                "data",
-                "import",
-                f"s3://{bucket}/exports/one",
-                "--env",
-                "dev",
-                "--truncate",
-                "--yes",
-                "--json",
-                cwd=tmp_path,
-                env=env,
-            )
-        ).stdout
-    )
-    assert [(t["table"], t["rows"]) for t in imported["tables"]] == [
-        ("public.authors", 2),
-        ("public.posts", 2),
-    ]
-    assert checksums(url) == before
+    round_trip(tmp_path, url, env, f"s3://{bucket}", lambda: keys(moto_server, bucket))
 
     if configured:
         return
@@ -152,3 +171,65 @@ def test_export_to_s3_and_import_back(
         "data", "import", f"s3://{bucket}/nothing/here", "--env", "dev", cwd=tmp_path, env=env
     )
     assert missing.code != 0 and "no .json" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def blob_names(server: Server, container: str) -> list[str]:
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient(
+        account_url=server.endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
+    )
+    return sorted(blob.name for blob in service.get_container_client(container).list_blobs())
+
+
+@pytest.mark.parametrize("configured", [True, False], ids=["backup-storage", "connection-string"])
+def test_export_to_azure_and_import_back(
+    tmp_path: Path, new_database: NewDatabase, azurite_server: Server, configured: bool
+) -> None:
+    container = new_bucket_name()
+    create_azure_container(azurite_server, container)
+    url = new_database("remote_azure")
+    run_sql(url, SCHEMA)
+    config = '[environments.dev]\nurl = "env:NSELF_REMOTE_URL"\n'
+    env = {"NSELF_REMOTE_URL": url}
+    if configured:
+        # `backup storage set --provider azure --endpoint ...`, the key from the environment.
+        env.update(azurite_server.env)
+        config += f'\n[backup.storage]\nprovider = "azure"\nbucket = "{container}"\nendpoint = "{azurite_server.endpoint}"\nprefix = "backups"\n'
+    else:
+        # The URL alone: the SDK's connection string names the endpoint (Azurite's form).
+        env["AZURE_STORAGE_CONNECTION_STRING"] = (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint={azurite_server.endpoint};"
+        )
+    (tmp_path / "nself.toml").write_text(config)
+    round_trip(tmp_path, url, env, f"azure://{container}", lambda: blob_names(azurite_server, container))
+    missing = run_nself(
+        "data", "import", f"azure://{container}/nothing/here", "--env", "dev", cwd=tmp_path, env=env
+    )
+    assert missing.code != 0 and "no .json" in missing.stderr and "Traceback" not in missing.stderr
+    assert AZURITE_KEY not in missing.stdout + missing.stderr
+    # One object named by its key.
+    before = checksums(url)
+    one = json.loads(
+        ok(
+            run_nself(
+                "data",
+                "import",
+                f"azure://{container}/exports/one/public.authors.parquet",
+                "--table",
+                "authors",
+                "--env",
+                "dev",
+                "--upsert",
+                "--yes",
+                "--json",
+                cwd=tmp_path,
+                env=env,
+            )
+        ).stdout
+    )
+    assert [(t["table"], t["path"], t["rows"]) for t in one["tables"]] == [
+        ("public.authors", f"azure://{container}/exports/one/public.authors.parquet", 2)
+    ]
+    assert checksums(url) == before

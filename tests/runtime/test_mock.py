@@ -13,7 +13,7 @@ import pytest
 from nself.backends.mock import ColumnPlan, check_rules, plan_mock
 from nself.errors import SourceError
 from nself.frontends.live import introspect
-from nself.runtime.mock.executor import MockError, column_values, generate_mock
+from nself.runtime.mock.executor import MockError, _copy_column, _copy_rows, column_values, generate_mock
 from nself.runtime.mock.project import load_config
 from nself.runtime.mock.values import GENERATOR_VERSION, stream_key
 from tests.clitools import run_nself
@@ -404,3 +404,19 @@ def test_parent_keys_come_in_the_order_of_their_row_text(
         here = _single_keys_sorted_here(conn, fk, sql.Identifier("public", "parent_keys"))
         assert (here is not None) == sorted_here
         assert list(_parent_keys(conn, fk, {}).columns[0]) == server
+
+
+def test_copy_text_reads_back_as_the_values(database: str) -> None:
+    """The COPY text a block becomes (escapes found in the joined column, rows laid out in
+    one join): PostgreSQL reads back exactly the values, NULLs and awkward characters too."""
+    columns: list[list[str | None]] = [
+        ["plain", "tab\there", "new\nline\r\n", "back\\slash \\N", None, "", "\\t literal"],
+        [None, "x", "para one\n\npara two", "é ✓", "last", "\t", "\\"],
+    ]
+    text = _copy_rows([_copy_column(column) for column in columns])
+    with psycopg.connect(database) as conn:
+        conn.execute("CREATE TEMP TABLE t (n serial, a text, b text)")
+        with conn.cursor() as cur, cur.copy("COPY t (a, b) FROM STDIN") as copy:
+            copy.write(text.encode())
+        rows = conn.execute("SELECT a, b FROM t ORDER BY n").fetchall()
+    assert rows == list(zip(*columns, strict=True))
