@@ -70,6 +70,7 @@ from nself.ir.model import (
     Column,
     CompositeType,
     Constraint,
+    Dependency,
     Domain,
     Extension,
     ForeignKey,
@@ -152,20 +153,31 @@ class _Diff:
         elif isinstance(node, Index):
             out.add(_rel_key(node.schema, node.table))
             for k in node.keys:
-                out |= r.in_text(k.expression) | r.in_text(k.opclass) | r.in_text(k.collation)
+                out |= r.in_text(k.opclass) | r.in_text(k.collation)
                 if k.column is not None:
                     out.add(_col_key(node.schema, node.table, k.column))
+                elif node.depends_on is None:  # not known: the names the text holds
+                    out |= r.in_text(k.expression) | self._columns_named(
+                        node.schema, node.table, k.expression
+                    )
                 else:
-                    out |= self._columns_named(node.schema, node.table, k.expression)
-            out |= r.in_text(node.predicate) | self._columns_named(node.schema, node.table, node.predicate)
+                    out |= self._collations_in(k.expression)
+            if node.depends_on is None:
+                out |= r.in_text(node.predicate) | self._columns_named(
+                    node.schema, node.table, node.predicate
+                )
+            else:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.predicate)
         elif isinstance(node, Function):
             for arg in node.arguments:
                 out |= r.in_type(arg.data_type) | r.in_text(arg.default)
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
-            # (SFUNC = public.f, ...).
-            if (
+            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on).
+            if node.depends_on is not None:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+            elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
                 or node.kind == "aggregate"
@@ -175,11 +187,19 @@ class _Diff:
         elif isinstance(node, Trigger):
             out.add(_rel_key(node.schema, node.table))
             out |= {k for k in r.names.get((node.function_schema, node.function), ()) if k[0] == "func"}
-            out |= r.in_text(node.when)
+            if node.depends_on is None:
+                out |= r.in_text(node.when)
+            else:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.when)
         elif isinstance(node, Policy):
             out.add(_rel_key(node.schema, node.table))
             for text in (node.using, node.with_check):
-                out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
+                if node.depends_on is None:
+                    out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
+                else:
+                    out |= self._collations_in(text)
+            if node.depends_on is not None:
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Privilege):
             out |= self.privilege_target(node)
         elif isinstance(node, Publication):
@@ -198,9 +218,18 @@ class _Diff:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
         functions, types, as pg_depend records them), and of the collations its definition
         names (COLLATE "x": not in depends_on)."""
+        return self._collations_in(view.definition) | self.depends_requires(view.depends_on or ())
+
+    def _collations_in(self, text: str | None) -> set[DepKey]:
+        """The collations a text names (COLLATE "x": pg_depend lists no collation in
+        Dependency records)."""
+        return {k for k in self.refs.in_text(text) if k[0] == "collation"}
+
+    def depends_requires(self, depends_on: tuple[Dependency, ...]) -> set[DepKey]:
+        """The keys of what an object uses, from its Dependency records (pg_depend's)."""
         r = self.refs
-        out: set[DepKey] = {k for k in r.in_text(view.definition) if k[0] == "collation"}
-        for d in view.depends_on or ():
+        out: set[DepKey] = set()
+        for d in depends_on:
             keys = r.names.get((d.schema, d.name), set())
             if d.kind == "function":
                 keys = {k for k in keys if k[0] == "func"}
@@ -222,8 +251,20 @@ class _Diff:
             found = self._requires[id(node)] = self.requires(node)
         return found
 
+    def default_requires(self, column: Column) -> set[DepKey]:
+        """The keys of what a column's default uses."""
+        if column.depends_on is None:  # not known: the names the text holds
+            return set(self.refs.in_text(column.default))
+        return self.depends_requires(column.depends_on) | self._collations_in(column.default)
+
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
+        if column.depends_on is not None:  # what its default or generation expression uses
+            return (
+                set(r.in_type(column.data_type) | r.in_text(column.collation))
+                | self.depends_requires(column.depends_on)
+                | self._collations_in(column.default or column.generated)
+            )
         return set(
             r.in_type(column.data_type)
             | r.in_text(column.default)
@@ -236,7 +277,10 @@ class _Diff:
         if isinstance(con, (PrimaryKey, UniqueConstraint)):
             out |= {_col_key(schema, table, c) for c in (*con.columns, *con.include)}
         elif isinstance(con, CheckConstraint):
-            out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
+            if con.depends_on is None:  # not known: the names the text holds
+                out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
+            else:
+                out |= self.depends_requires(con.depends_on) | self._collations_in(con.expression)
         elif isinstance(con, ForeignKey):
             out |= {_col_key(schema, table, c) for c in con.columns}
             out.add(_rel_key(con.ref_schema, con.ref_table))

@@ -342,7 +342,7 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     if (default_changes or (type_changes and co.default is not None)) and co.default is not None:
         d.emit(
             SetColumnDefault(s, n, cn.name, co.default, None),
-            Deps(before=frozenset(d.refs.in_text(co.default))),
+            Deps(before=frozenset(d.default_requires(co))),
         )
     if co.identity != cn.identity and co.identity is not None and cn.identity is None:
         d.emit(SetIdentity(s, n, cn.name, co.identity, None), Deps())
@@ -363,7 +363,7 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     if (default_changes or (type_changes and co.default is not None)) and cn.default is not None:
         d.emit(
             SetColumnDefault(s, n, cn.name, None, cn.default),
-            Deps(after=frozenset(d.refs.in_text(cn.default))),
+            Deps(after=frozenset(d.default_requires(cn))),
         )
     if co.comment != cn.comment:
         _comment(d, "COLUMN", s, n, co.comment, cn.comment, sub=cn.name, after=[key])

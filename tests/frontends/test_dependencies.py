@@ -1,0 +1,227 @@
+"""Dependencies of defaults, generated columns, CHECK constraints, indexes, policies,
+triggers and BEGIN ATOMIC bodies (`depends_on`, nself.ir.model.Dependency), oracle-checked:
+the live frontend's are pg_depend's (read here independently, through
+pg_identify_object_as_address), the sql frontend's equal the live ones, and a diff that
+changes a function those objects use applies to PostgreSQL. String literals naming other
+objects, and an alias named like a schema, are decoys: no dependency comes from them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from nself.frontends.live import introspect
+from nself.frontends.sql import compile_sql
+from nself.ir import model as m
+from nself.ir.model import Catalog
+from nself.runtime.cluster import LocalCluster
+from nself.runtime.schema_diff import diff_catalogs
+
+pytestmark = pytest.mark.oracle
+
+SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE app.other (id int);
+CREATE SEQUENCE app.ticket_seq;
+CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
+CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;
+CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE TABLE app.item (
+    id int PRIMARY KEY DEFAULT nextval('app.ticket_seq'),
+    code text DEFAULT app.next_code(),
+    note text DEFAULT 'app.other',
+    label text DEFAULT 'app.norm(x)',
+    mood app.mood DEFAULT 'ok',
+    qty int CHECK (app.positive(qty)),
+    name text,
+    lname text GENERATED ALWAYS AS (app.norm(name) || 'app.other') STORED,
+    CONSTRAINT decoy CHECK (name <> 'app.other.id')
+);
+CREATE INDEX item_norm ON app.item (app.norm(name)) WHERE qty > 0;
+CREATE INDEX item_decoy ON app.item (name) WHERE name <> 'app.positive';
+ALTER TABLE app.item ENABLE ROW LEVEL SECURITY;
+CREATE POLICY uses_other ON app.item USING (EXISTS (SELECT 1 FROM app.other o WHERE o.id = item.qty));
+CREATE POLICY decoy ON app.item USING (name <> 'app.other');
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.code := 'app.other'; RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON app.item FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION app.touch();
+CREATE FUNCTION app.count_items() RETURNS bigint LANGUAGE sql
+    BEGIN ATOMIC SELECT count(*) FROM app.item i WHERE i.note <> 'app.other'; END;
+CREATE FUNCTION app.alias_decoy() RETURNS int LANGUAGE sql
+    BEGIN ATOMIC SELECT app.other FROM (SELECT i.id AS other FROM app.item i) app; END;
+"""
+
+# Each dependent object as pg_describe_object names it, and its IR node's depends_on.
+ORACLE = """
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS owner, a.type, a.object_names,
+       CASE WHEN d.refclassid = 'pg_type'::regclass
+            THEN (SELECT ARRAY[n.nspname::text, t.typname::text] FROM pg_type x
+                  JOIN pg_type t ON t.oid = CASE WHEN x.typelem <> 0 AND x.typcategory = 'A'
+                                                 THEN x.typelem ELSE x.oid END
+                  JOIN pg_namespace n ON n.oid = t.typnamespace WHERE x.oid = d.refobjid) END AS type_name
+FROM pg_depend d,
+     pg_identify_object_as_address(d.refclassid, d.refobjid, d.refobjsubid) a
+WHERE d.deptype IN ('n', 'a')
+  AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
+                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass)
+  AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
+  AND (d.classid <> 'pg_constraint'::regclass
+       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'c'))
+  AND pg_describe_object(d.classid, d.objid, d.objsubid) LIKE ANY (ARRAY[
+      'default value for column % of table app.item', 'constraint % on table app.item',
+      'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
+      'function app.count_items()', 'function app.alias_decoy()'])
+"""
+
+
+@pytest.fixture(scope="module")
+def url(pg_cluster: LocalCluster) -> Iterator[str]:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    yield pg_cluster.url(name)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def live(url: str) -> Catalog:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SCHEMA)  # type: ignore[arg-type]
+    return introspect(url)
+
+
+Dep = tuple[str, ...]
+
+
+def _pg_depend(url: str) -> dict[str, set[Dep]]:
+    out: dict[str, set[Dep]] = {}
+    with psycopg.connect(url) as conn:
+        for owner, kind, names, type_name in conn.execute(ORACLE).fetchall():  # type: ignore[arg-type]
+            if kind in ("table column", "view column"):
+                dep: Dep = ("column", *names)
+            elif kind in ("function", "procedure"):
+                dep = ("function", *names)
+            elif type_name is not None:
+                dep = ("type", *type_name)
+            else:
+                dep = ("relation", *names)
+            found = out.setdefault(owner, set())
+            # the owning table itself (and a default's own column) is implied
+            if dep not in (("relation", "app", "item"),) and not (
+                owner.startswith("default value for column ")
+                and dep == ("column", "app", "item", owner.split()[4])
+            ):
+                found.add(dep)
+    return out
+
+
+def _as_tuples(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
+    assert deps is not None
+    return {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in deps}
+
+
+def recorded(catalog: Catalog) -> dict[str, set[Dep]]:
+    """Every depends_on of the dependent objects SCHEMA has, keyed as pg_describe_object
+    names them."""
+    table = catalog.table("app", "item")
+    assert table is not None
+    out: dict[str, set[Dep]] = {}
+    for c in table.columns:
+        if c.default is not None or c.generated is not None:
+            out[f"default value for column {c.name} of table app.item"] = _as_tuples(c.depends_on)
+    for con in table.constraints:
+        if isinstance(con, m.CheckConstraint):
+            out[f"constraint {con.name} on table app.item"] = _as_tuples(con.depends_on)
+    for ix in catalog.indexes:
+        out[f"index app.{ix.name}"] = _as_tuples(ix.depends_on)
+    for p in catalog.policies:
+        out[f"policy {p.name} on table app.item"] = _as_tuples(p.depends_on)
+    for t in catalog.triggers:
+        out[f"trigger {t.name} on table app.item"] = _as_tuples(t.depends_on)
+    for f in catalog.functions:
+        if f.name in ("count_items", "alias_decoy"):
+            out[f"function app.{f.name}()"] = _as_tuples(f.depends_on)
+    return out
+
+
+def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
+    got = recorded(live)
+    want = _pg_depend(url)
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+    # spot checks: what the schema means, and no decoy
+    assert got["default value for column id of table app.item"] == {("relation", "app", "ticket_seq")}
+    assert got["default value for column code of table app.item"] == {("function", "app", "next_code")}
+    assert got["default value for column note of table app.item"] == set()
+    assert got["default value for column label of table app.item"] == set()
+    assert got["default value for column mood of table app.item"] == {("type", "app", "mood")}
+    assert got["default value for column lname of table app.item"] == {
+        ("function", "app", "norm"),
+        ("column", "app", "item", "name"),
+    }
+    assert got["constraint decoy on table app.item"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "positive") in got["constraint item_qty_check on table app.item"]
+    assert got["index app.item_decoy"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "norm") in got["index app.item_norm"]
+    assert ("column", "app", "other", "id") in got["policy uses_other on table app.item"]
+    assert got["policy decoy on table app.item"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "touch") in got["trigger touch on table app.item"]
+    assert ("column", "app", "item", "note") in got["function app.count_items()"]
+    assert not any(d[2] == "other" for d in got["function app.alias_decoy()"])
+    # a LANGUAGE sql body in a string: PostgreSQL records nothing, the IR says unknown
+    norm = next(f for f in live.functions if f.name == "norm")
+    assert norm.depends_on is None
+
+
+def _applied(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.encode())
+
+
+CHANGED = SCHEMA.replace(
+    "CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;",
+    "CREATE FUNCTION app.norm(t text) RETURNS varchar LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;",
+).replace(
+    "CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;",
+    "CREATE FUNCTION app.positive(n bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;",
+).replace(
+    "CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;",
+    "CREATE FUNCTION app.next_code() RETURNS varchar LANGUAGE sql AS $$ SELECT 'c' $$;",
+)
+
+
+@pytest.fixture(scope="module")
+def changed(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    url = pg_cluster.url(name)
+    _applied(url, CHANGED)
+    yield url, introspect(url)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def _strip(catalog: Catalog) -> Any:
+    from nself.ir import catalog_to_json
+
+    return catalog_to_json(catalog)
+
+
+def test_diff_rebuilds_what_uses_a_changed_function(
+    url: str, live: Catalog, changed: tuple[str, Catalog]
+) -> None:
+    """Functions whose return or argument types change are dropped and created again: the
+    defaults, checks, indexes and generated columns that use them go first and come back
+    after, in an order PostgreSQL accepts, both ways."""
+    b_url, b = changed
+    result = diff_catalogs(live, b)
+    _applied(url, result.up_sql)
+    assert _strip(introspect(url)) == _strip(b)
+    _applied(url, result.down_sql)
+    assert _strip(introspect(url)) == _strip(live)
