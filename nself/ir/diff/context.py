@@ -31,6 +31,7 @@ from nself.ir.diff.operations import (
     CreateFunction,
     CreateIndex,
     CreatePolicy,
+    CreateTable,
     CreateTrigger,
     CreateView,
     DropCollation,
@@ -243,7 +244,41 @@ class _Diff:
             out |= keys or r.extension_schemas.get(d.schema, set())
         return out
 
+    def _rebuild_expression(self, old: _ColumnExpression, new: _ColumnExpression) -> None:
+        """Take a column's default (or generation expression) away before what it uses is
+        dropped, and give it back once that is created again."""
+        s, t, co, cn = new.schema, new.table, old.column, new.column
+        if co.generated is None and cn.generated is None:
+            if co.default is not None:
+                self.emit(
+                    SetColumnDefault(s, t, co.name, co.default, None),
+                    Deps(before=frozenset(self.default_requires(co))),
+                )
+            if cn.default is not None:
+                self.emit(
+                    SetColumnDefault(s, t, cn.name, None, cn.default),
+                    Deps(after=frozenset(self.default_requires(cn))),
+                )
+            return
+        # a generation expression: DROP EXPRESSION (the column keeps its values), then
+        # the column is dropped and added again with the new one (see SetGenerated)
+        key, rel = _col_key(s, t, cn.name), _rel_key(s, t)
+        plain = dataclasses.replace(co, generated=None, depends_on=None)
+        if co.generated is not None:
+            self.emit(SetGenerated(s, t, co, plain), Deps(before=frozenset(self.column_requires(co))))
+        if cn.generated is not None:
+            self.emit(
+                SetGenerated(s, t, plain, cn),
+                Deps(
+                    adds=frozenset({key, rel}),
+                    removes=frozenset({key, rel}),
+                    after=frozenset(self.column_requires(cn)),
+                ),
+            )
+
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
+        if isinstance(node, _ColumnExpression):
+            return frozenset(self.column_requires(node.column))
         if isinstance(node, tuple):  # a constraint: (schema, table, constraint)
             return self.constraint_requires(*node)
         found = self._requires.get(id(node))
@@ -497,6 +532,7 @@ class _Diff:
                 touched.add(op.key)
             if isinstance(op, ReplaceFunction):
                 touched.add(op.key)
+            touched |= _columns_changed(op)
         for op in self.ops:
             self.altered |= _breaks(op)
             if isinstance(op, RebuildTable):
@@ -552,8 +588,21 @@ class _Diff:
                 for c in t.constraints:
                     into[_con_key(t.schema, t.name, c.name)] = (t.schema, t.name, c)
         yield "constraint", cons_a, cons_b
+        # column defaults and generation expressions (what uses a function dropped and
+        # created again must go first and come back after)
+        exprs_a: dict[DepKey, Any] = {}
+        exprs_b: dict[DepKey, Any] = {}
+        for catalog, into in ((self.a, exprs_a), (self.b, exprs_b)):
+            for t in catalog.tables:
+                for col in t.columns:
+                    if col.default is not None or col.generated is not None:
+                        into[_expr_key(t.schema, t.name, col.name)] = _ColumnExpression(t.schema, t.name, col)
+        yield "default", exprs_a, exprs_b
 
     def _rebuild(self, old: Any, new: Any) -> None:
+        if isinstance(old, _ColumnExpression):
+            self._rebuild_expression(old, new)
+            return
         if isinstance(old, tuple):  # a constraint: (schema, table, constraint)
             schema, table, con_old = old
             con_new = new[2]
@@ -575,6 +624,37 @@ class _Diff:
         drop_op, create_op = _DROP_CREATE[type(old)]
         self.drop(drop_op(old), old)
         self.create(create_op(new), new)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ColumnExpression:
+    """A column's default or generation expression, as a dependant (see _dependants)."""
+
+    schema: str
+    table: str
+    column: Column
+
+
+def _expr_key(schema: str, table: str, column: str) -> DepKey:
+    return ("default", schema, table, column)
+
+
+def _columns_changed(op: Operation) -> set[DepKey]:
+    """The keys (_expr_key) of the column expressions an operation already changes: a
+    column added, dropped or altered, or every column of a table created, dropped or
+    rebuilt."""
+    if isinstance(op, SetColumnDefault):
+        return {_expr_key(op.schema, op.table, op.column)}
+    if isinstance(op, (SetGenerated, AlterColumnType)):
+        return {_expr_key(op.schema, op.table, op.new.name)}
+    if isinstance(op, (AddColumn, DropColumn)):
+        return {_expr_key(op.schema, op.table, op.column.name)}
+    tables: list[Table] = []
+    if isinstance(op, (CreateTable, DropTable)):
+        tables = [op.table]
+    elif isinstance(op, RebuildTable):
+        tables = [op.old, op.new]
+    return {_expr_key(t.schema, t.name, c.name) for t in tables for c in t.columns}
 
 
 def _breaks(op: Operation) -> set[DepKey]:

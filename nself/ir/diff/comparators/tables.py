@@ -321,6 +321,12 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     s, n = t.schema, t.name
     key = _col_key(s, n, cn.name)
     rel = _rel_key(s, n)
+    if co.generated != cn.generated and co.generated is not None and cn.generated is not None:
+        # in two steps, so that what the old expression uses can go in between (a
+        # function dropped and created again): DROP EXPRESSION, then the new one
+        plain = dataclasses.replace(co, generated=None, depends_on=None)
+        d.emit(SetGenerated(s, n, co, plain), Deps(before=frozenset(d.column_requires(co))))
+        co = plain
     if co.generated != cn.generated:
         d.emit(
             SetGenerated(s, n, co, cn),
