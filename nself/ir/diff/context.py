@@ -24,6 +24,7 @@ from nself.ir.diff.deps import (
 from nself.ir.diff.operations import (
     AddColumn,
     AddConstraint,
+    AddEnumValue,
     AlterColumnType,
     AlterTableStorage,
     ColumnOrderNote,
@@ -641,10 +642,13 @@ def _expr_key(schema: str, table: str, column: str) -> DepKey:
 
 def _columns_changed(op: Operation) -> set[DepKey]:
     """The keys (_expr_key) of the column expressions an operation already changes: a
-    column added, dropped or altered, or every column of a table created, dropped or
-    rebuilt."""
+    column added, dropped, altered or converted to a rebuilt type, or every column of a
+    table created, dropped or rebuilt."""
     if isinstance(op, SetColumnDefault):
         return {_expr_key(op.schema, op.table, op.column)}
+    if isinstance(op, (AddEnumValue, RebuildEnum, RebuildDomain, RebuildCollation)):
+        # the columns it converts, with their defaults
+        return {_expr_key(u.schema, u.table, u.column) for u in op.usages}
     if isinstance(op, (SetGenerated, AlterColumnType)):
         return {_expr_key(op.schema, op.table, op.new.name)}
     if isinstance(op, (AddColumn, DropColumn)):
