@@ -1974,6 +1974,7 @@ def rename_relation(state: State, stmt: Any) -> None:
             rename_table_refs(state, schema, node.name, new)
         elif isinstance(node, Sequence):  # nextval('seq'::regclass) names it by OID
             state.rewrite_expressions(regclass_text(schema, node.name), regclass_text(schema, new))
+            rename_in_view_dependencies(state, ("relation",), (schema, node.name), (schema, new))
         elif isinstance(node, Index) and (schema, node.name) in state.index_sources:
             state.index_sources[(schema, new)] = state.index_sources.pop((schema, node.name))
 
@@ -2342,6 +2343,9 @@ def set_schema(state: State, stmt: Any) -> None:
                     b.replace(seq, dataclasses.replace(seq, schema=new_schema))
                     state.rewrite_expressions(
                         regclass_text(old_schema, seq.name), regclass_text(new_schema, seq.name)
+                    )
+                    rename_in_view_dependencies(
+                        state, ("relation",), (old_schema, seq.name), (new_schema, seq.name)
                     )
             for t in list(b.all(Table)):
                 if any((c.ref_schema, c.ref_table) == (old_schema, node.name) for c in t.foreign_keys):

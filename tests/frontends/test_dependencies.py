@@ -16,6 +16,7 @@ import pytest
 
 from nself.frontends.live import introspect
 from nself.frontends.sql import compile_sql
+from nself.frontends.sql import compile_sql
 from nself.ir import model as m
 from nself.ir.model import Catalog
 from nself.runtime.cluster import LocalCluster
@@ -126,9 +127,21 @@ def _as_tuples(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
     return {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in deps}
 
 
-def recorded(catalog: Catalog) -> dict[str, set[Dep]]:
+def recorded_known(catalog: Catalog) -> dict[str, set[Dep]]:
+    """recorded(), without what the catalog does not know (depends_on None)."""
+    return recorded(catalog, known_only=True)
+
+
+def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
     """Every depends_on of the dependent objects SCHEMA has, keyed as pg_describe_object
     names them."""
+
+    def _as_tuples(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
+        if deps is None:
+            assert known_only, "depends_on not known"
+            return {("unknown",)}
+        return {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in deps}
+
     table = catalog.table("app", "item")
     assert table is not None
     out: dict[str, set[Dep]] = {}
@@ -145,7 +158,7 @@ def recorded(catalog: Catalog) -> dict[str, set[Dep]]:
     for t in catalog.triggers:
         out[f"trigger {t.name} on table app.item"] = _as_tuples(t.depends_on)
     for f in catalog.functions:
-        if f.name in ("count_items", "alias_decoy"):
+        if f.name in ("count_items", "alias_decoy") and (f.depends_on is not None or not known_only):
             out[f"function app.{f.name}()"] = _as_tuples(f.depends_on)
     return out
 
@@ -232,3 +245,38 @@ def test_diff_rebuilds_what_uses_a_changed_function(
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)
     assert _strip(introspect(url)) == _strip(live)
+
+
+def test_sql_frontend_dependencies_are_the_live_ones(live: Catalog) -> None:
+    """Every depends_on the sql frontend knows (BEGIN ATOMIC bodies it leaves unknown)
+    equals the live one."""
+    compiled = recorded_known(compile_sql(SCHEMA, strict=True))
+    got_live = recorded(live)
+    assert compiled == {k: got_live[k] for k in compiled}
+    assert set(got_live) - set(compiled) <= {"function app.count_items()", "function app.alias_decoy()"}
+
+
+RENAMED = (
+    SCHEMA
+    + """
+ALTER TABLE app.item RENAME COLUMN name TO title;
+ALTER FUNCTION app.norm(text) RENAME TO normalise;
+ALTER TABLE app.other RENAME TO others;
+ALTER SEQUENCE app.ticket_seq RENAME TO tickets;
+"""
+)
+
+
+def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> None:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, RENAMED)
+        got_live = recorded(introspect(url))
+        compiled = recorded_known(compile_sql(RENAMED, strict=True))
+        assert compiled == {k: got_live[k] for k in compiled}
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
