@@ -16,7 +16,6 @@ import pytest
 
 from nself.frontends.live import introspect
 from nself.frontends.sql import compile_sql
-from nself.frontends.sql import compile_sql
 from nself.ir import model as m
 from nself.ir.model import Catalog
 from nself.runtime.cluster import LocalCluster
@@ -84,16 +83,16 @@ WHERE d.deptype IN ('n', 'a')
 def url(pg_cluster: LocalCluster) -> Iterator[str]:
     name = f"deps_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     yield pg_cluster.url(name)
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
 def live(url: str) -> Catalog:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SCHEMA)  # type: ignore[arg-type]
+        conn.execute(SCHEMA)
     return introspect(url)
 
 
@@ -103,7 +102,7 @@ Dep = tuple[str, ...]
 def _pg_depend(url: str) -> dict[str, set[Dep]]:
     out: dict[str, set[Dep]] = {}
     with psycopg.connect(url) as conn:
-        for owner, kind, names, type_name in conn.execute(ORACLE).fetchall():  # type: ignore[arg-type]
+        for owner, kind, names, type_name in conn.execute(ORACLE).fetchall():
             if kind in ("table column", "view column"):
                 dep: Dep = ("column", *names)
             elif kind in ("function", "procedure"):
@@ -120,11 +119,6 @@ def _pg_depend(url: str) -> dict[str, set[Dep]]:
             ):
                 found.add(dep)
     return out
-
-
-def _as_tuples(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
-    assert deps is not None
-    return {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in deps}
 
 
 def recorded_known(catalog: Catalog) -> dict[str, set[Dep]]:
@@ -219,12 +213,12 @@ CHANGED = (
 def changed(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
     name = f"deps_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     url = pg_cluster.url(name)
     _applied(url, CHANGED)
     yield url, introspect(url)
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _strip(catalog: Catalog) -> Any:
@@ -270,7 +264,7 @@ ALTER SEQUENCE app.ticket_seq RENAME TO tickets;
 def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> None:
     name = f"deps_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     try:
         url = pg_cluster.url(name)
         _applied(url, RENAMED)
@@ -279,4 +273,4 @@ def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> N
         assert compiled == {k: got_live[k] for k in compiled}
     finally:
         with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
