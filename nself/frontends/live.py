@@ -551,6 +551,8 @@ _SINCE_VERSION: tuple[tuple[int, str, str], ...] = (
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END",
         "p.prosrc",
     ),
+    (140000, "p.prosqlbody IS NOT NULL AS atomic", "false AS atomic"),
+    (140000, "x.prosqlbody IS NOT NULL", "false"),
 )
 
 
