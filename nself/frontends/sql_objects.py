@@ -1197,7 +1197,11 @@ def create_trigger(state: State, stmt: Any) -> None:
     )
     update_columns = tuple(names_of(stmt.columns))
     with canon.collecting(state, (target.schema, target.name)) as used:
-        when = canon.predicate_expression(state, stmt.whenClause, columns) if stmt.whenClause is not None else None
+        when = (
+            canon.predicate_expression(state, stmt.whenClause, columns)
+            if stmt.whenClause is not None
+            else None
+        )
     # its function, the columns of UPDATE OF, what WHEN uses
     if fschema != "pg_catalog":
         used.found.add(Dependency("function", fschema, fname))
@@ -1266,7 +1270,9 @@ def create_policy(state: State, stmt: Any) -> None:
     columns = column_types(table)
     relation = (table.schema, table.name)
     with canon.collecting(state, relation) as used:
-        using = canon.predicate_expression(state, stmt.qual, columns, relation) if stmt.qual is not None else None
+        using = (
+            canon.predicate_expression(state, stmt.qual, columns, relation) if stmt.qual is not None else None
+        )
         with_check = (
             canon.predicate_expression(state, stmt.with_check, columns, relation)
             if stmt.with_check is not None

@@ -651,16 +651,35 @@ def _option_value(arg: Any) -> str:
     return str(arg)
 
 
-def _inherited_columns(parents: Seq[Table], mark: bool = True) -> list[Column]:
+def _inherited_columns(
+    parents: Seq[Table], mark: bool = True, child: tuple[str, str] | None = None
+) -> list[Column]:
     """The columns a new child gets from its parents, merged by name; `mark`: flagged
-    Column.inherited (classic inheritance; a partition's columns are not marked)."""
+    Column.inherited (classic inheritance; a partition's columns are not marked). The
+    child's (schema, name) `child`: a copied default or generation expression uses its
+    columns, not the parent's."""
     merged: dict[str, Column] = {}
     for parent in parents:
         for col in parent.columns:
             prior = merged.get(col.name)
+            depends_on = col.depends_on
+            if depends_on and child is not None:
+                depends_on = tuple(
+                    sorted(
+                        dataclasses.replace(d, schema=child[0], name=child[1])
+                        if d.kind == "column" and (d.schema, d.name) == (parent.schema, parent.name)
+                        else d
+                        for d in depends_on
+                    )
+                )
             # Copies carry no declared array dimensions (attndims 0).
             inherited = dataclasses.replace(
-                col, data_type=collapse_array_dims(col.data_type), identity=None, comment=None, inherited=mark
+                col,
+                data_type=collapse_array_dims(col.data_type),
+                identity=None,
+                comment=None,
+                inherited=mark,
+                depends_on=depends_on,
             )
             if prior is None:
                 merged[col.name] = inherited
@@ -685,7 +704,7 @@ def create_table(state: State, stmt: Any) -> None:
         raise state.error(f'relation "{name}" already exists', rv.location)
     parents = [state.table(p) for p in stmt.inhRelations or ()]
     parent_tables: list[Table] = [p for p in parents if p is not None]
-    inherited = _inherited_columns(parent_tables, mark=stmt.partbound is None)
+    inherited = _inherited_columns(parent_tables, mark=stmt.partbound is None, child=(schema, name))
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
@@ -1677,7 +1696,9 @@ def create_index(state: State, stmt: Any) -> None:
             schema, target.name, sql_naming.name_addition(colnames), "idx", False
         )
     with canon.collecting(state, (schema, target.name)) as used:
-        keys, predicate = index_expressions(state, stmt, columns, target if isinstance(target, Table) else None)
+        keys, predicate = index_expressions(
+            state, stmt, columns, target if isinstance(target, Table) else None
+        )
     include = tuple(e.name for e in stmt.indexIncludingParams or ())
     # the columns it is on (key and INCLUDE), and what its expressions use
     used.found |= {Dependency("column", schema, target.name, c) for k in keys if (c := k.column)}

@@ -274,3 +274,39 @@ def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> N
     finally:
         with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+INHERITED = """
+CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT n * 2 $$;
+CREATE TABLE parted (k int, d int DEFAULT twice(1), g int GENERATED ALWAYS AS (twice(k)) STORED)
+    PARTITION BY LIST (k);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES IN (1);
+CREATE TABLE parent (k int, g int GENERATED ALWAYS AS (twice(k)) STORED, CHECK (twice(k) > 0));
+CREATE TABLE child (extra text DEFAULT 'parent') INHERITS (parent);
+"""
+
+
+def test_copied_expressions_use_their_own_tables_columns(pg_cluster: LocalCluster) -> None:
+    """A partition's or inheritance child's copy of a default, generation expression or
+    check uses the child's columns (pg_depend), in both frontends."""
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, INHERITED)
+        live, compiled = introspect(url), compile_sql(INHERITED, strict=True)
+        for t in live.tables:
+            other = compiled.table(t.schema, t.name)
+            assert other is not None
+            for a, b in zip(t.columns, other.columns, strict=True):
+                assert (t.name, a.name, a.depends_on) == (t.name, b.name, b.depends_on)
+        child = live.table("public", "child")
+        assert child is not None and child.column("g") is not None
+        assert child.column("g").depends_on == (  # type: ignore[union-attr]
+            m.Dependency("column", "public", "child", "k"),
+            m.Dependency("function", "public", "twice"),
+        )
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
