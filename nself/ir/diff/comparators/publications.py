@@ -52,17 +52,9 @@ def _compare_replica_identity(d: _Diff) -> None:
             continue
         after = {node_key(t)}
         if t.replica_identity_index is not None:
-            index = next(
-                (i for i in d.b.indexes if (i.schema, i.name) == (t.schema, t.replica_identity_index)), None
-            )
-            after.add(
-                node_key(index)
-                if isinstance(index, Index)
-                else ("relname", t.schema, t.replica_identity_index)
-            )
+            index = next((i for i in d.b.indexes if (i.schema, i.name) == (t.schema, t.replica_identity_index)), None)
+            after.add(node_key(index) if isinstance(index, Index) else ("relname", t.schema, t.replica_identity_index))
         d.emit(
-            SetReplicaIdentity(
-                t.schema, t.name, was[0], was[1], t.replica_identity, t.replica_identity_index
-            ),  # type: ignore[arg-type]
+            SetReplicaIdentity(t.schema, t.name, was[0], was[1], t.replica_identity, t.replica_identity_index),  # type: ignore[arg-type]
             Deps(after=frozenset(after)),
         )
