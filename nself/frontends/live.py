@@ -28,9 +28,10 @@ or a NOT NULL column of another view by this same rule. See `view_column_origins
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, cast
 
@@ -54,6 +55,20 @@ Connection = psycopg.Connection[Row]
 # users cannot create schemas named pg_*) and nself's bookkeeping (`_nself`: migration and
 # seed history), which is no part of the user's schema.
 _USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', '_nself'))"
+
+
+def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
+    """Rows of pg_depend (Q_VIEW_DEPENDENCIES, Q_DEPENDENCIES) as the IR records them."""
+    out: set[m.Dependency] = set()
+    for r in rows:
+        if r["kind"] in ("function", "type"):
+            out.add(m.Dependency(r["kind"], r["schema"], r["name"]))
+        elif r["refobjsubid"] > 0:
+            if r["column"] is not None:
+                out.add(m.Dependency("column", r["schema"], r["name"], r["column"]))
+        else:
+            out.add(m.Dependency("relation", r["schema"], r["name"]))
+    return tuple(sorted(out))
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -219,6 +234,35 @@ JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
 """
 
+# What the expressions of column defaults and generated columns (pg_attrdef), CHECK
+# constraints (pg_constraint), indexes (pg_class), policies, triggers and BEGIN ATOMIC bodies
+# (pg_proc) use, as pg_depend records it: `owner` names the catalog of the dependent object.
+# Objects PostgreSQL pins (pg_catalog's) have no pg_depend rows.
+Q_DEPENDENCIES = """
+SELECT d.classid::regclass::text AS owner, d.objid,
+       CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
+            WHEN d.refclassid = 'pg_type'::regclass THEN 'type' ELSE 'relation' END AS kind,
+       d.refobjid, d.refobjsubid, n.nspname AS schema,
+       coalesce(c.relname, p.proname, t.typname) AS name, a.attname AS column
+FROM pg_depend d
+LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid
+LEFT JOIN pg_attribute a ON c.oid IS NOT NULL AND a.attrelid = d.refobjid
+     AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+LEFT JOIN pg_type ta ON d.refclassid = 'pg_type'::regclass AND ta.oid = d.refobjid
+LEFT JOIN pg_type t ON t.oid = CASE WHEN ta.typcategory = 'A' AND ta.typelem <> 0
+                                    THEN ta.typelem ELSE ta.oid END
+JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)
+WHERE d.deptype IN ('n', 'a')
+  AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
+  AND (d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
+                     'pg_trigger'::regclass)
+       OR (d.classid = 'pg_proc'::regclass
+           AND EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = d.objid AND x.prosqlbody IS NOT NULL))
+       OR (d.classid = 'pg_class'::regclass
+           AND EXISTS (SELECT 1 FROM pg_class x WHERE x.oid = d.objid AND x.relkind IN ('i', 'I'))))
+"""
+
 Q_COLUMNS = f"""
 SELECT a.attrelid, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
@@ -227,7 +271,8 @@ SELECT a.attrelid, a.attnum, a.attname AS name,
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       a.attcollation, a.attislocal, {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
+       a.attcollation, a.attislocal, ad.oid AS attrdef,
+       {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -239,7 +284,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
 
 
 Q_CONSTRAINTS = f"""
-SELECT con.conrelid, con.conname AS name, con.contype, con.condeferrable AS deferrable,
+SELECT con.oid, con.conrelid, con.conname AS name, con.contype, con.condeferrable AS deferrable,
        con.condeferred AS initially_deferred, con.convalidated AS validated,
        con.connoinherit AS no_inherit, con.conindid,
        CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS expression,
@@ -370,7 +415,7 @@ SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
        CASE WHEN p.prokind = 'a' THEN {_AGGREGATE_OPTIONS} END AS aggregate_options,
        p.provolatile, p.proisstrict AS strict, p.prosecdef AS security_definer,
        p.proleakproof AS leakproof, p.proparallel, p.procost, p.prorows, p.proretset,
-       p.proconfig, p.proargnames, p.proargmodes,
+       p.proconfig, p.proargnames, p.proargmodes, p.prosqlbody IS NOT NULL AS atomic,
        ARRAY(SELECT format_type(u.t, NULL)
              FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) WITH ORDINALITY u(t, ord)
              ORDER BY u.ord) AS argtypes,
@@ -398,7 +443,8 @@ SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name, t.tgtype,
        CASE WHEN t.tgqual IS NOT NULL THEN pg_get_triggerdef(t.oid, false) END AS triggerdef,
        t.tgconstraint <> 0 AS "constraint", t.tgdeferrable AS deferrable,
        t.tginitdeferred AS initially_deferred, t.tgenabled AS enabled,
-       t.tgoldtable AS old_table, t.tgnewtable AS new_table, {_comment("pg_trigger", "t.oid")} AS comment
+       t.tgoldtable AS old_table, t.tgnewtable AS new_table, t.oid,
+       {_comment("pg_trigger", "t.oid")} AS comment
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -409,7 +455,7 @@ WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND {_USER_SCHEMA}
 """
 
 Q_POLICIES = f"""
-SELECT n.nspname AS schema, c.relname AS "table", p.polname AS name,
+SELECT p.oid, p.polrelid, n.nspname AS schema, c.relname AS "table", p.polname AS name,
        p.polpermissive AS permissive, p.polcmd,
        ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_get_userbyid(r.oid) END
              FROM unnest(p.polroles) r(oid)) AS roles,
@@ -506,6 +552,8 @@ _SINCE_VERSION: tuple[tuple[int, str, str], ...] = (
         "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END",
         "p.prosrc",
     ),
+    (140000, "p.prosqlbody IS NOT NULL AS atomic", "false AS atomic"),
+    (140000, "x.prosqlbody IS NOT NULL", "false"),
 )
 
 
@@ -654,7 +702,12 @@ _POLICY_COMMANDS: dict[str, Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE
     "d": "DELETE",
 }
 _PARTITION_STRATEGIES = ("RANGE", "LIST", "HASH")
-_REPLICA_IDENTITIES: dict[str, m.ReplicaIdentity] = {"d": "DEFAULT", "f": "FULL", "n": "NOTHING", "i": "INDEX"}
+_REPLICA_IDENTITIES: dict[str, m.ReplicaIdentity] = {
+    "d": "DEFAULT",
+    "f": "FULL",
+    "n": "NOTHING",
+    "i": "INDEX",
+}
 
 # pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h)
 _TRIGGER_ROW = 1 << 0
@@ -723,6 +776,8 @@ class _Reader:
         self.view_not_null: dict[tuple[int, int], bool] = {}
         # queries already running on a helper connection (see _prefetch), by their text
         self.prefetched: dict[str, Future[list[Row]]] = {}
+        # (catalog of the dependent object, its oid) -> the rows of Q_DEPENDENCIES for it
+        self.dependencies: dict[tuple[str, int], list[Row]] | None = None
 
     def rows(self, query: str) -> list[Row]:
         text = for_server_version(query, self.version)
@@ -964,19 +1019,29 @@ class _Reader:
             collation=c["collation"],
             comment=c["comment"],
             inherited=inherited,
+            depends_on=(
+                self.depends_on("pg_attrdef", c["attrdef"], c["attrelid"], c["attnum"])
+                if c["attrdef"] is not None
+                else None
+            ),
         )
 
-    def view_depends_on(self, view: int) -> tuple[m.ViewDependency, ...]:
-        out: set[m.ViewDependency] = set()
-        for r in self.view_dependencies.get(view, ()):
-            if r["kind"] in ("function", "type"):
-                out.add(m.ViewDependency(r["kind"], r["schema"], r["name"]))
-            elif r["refobjsubid"] > 0:
-                if r["column"] is not None:
-                    out.add(m.ViewDependency("column", r["schema"], r["name"], r["column"]))
-            else:
-                out.add(m.ViewDependency("relation", r["schema"], r["name"]))
-        return tuple(sorted(out))
+    def view_depends_on(self, view: int) -> tuple[m.Dependency, ...]:
+        return _dependencies(self.view_dependencies.get(view, ()))
+
+    def depends_on(self, owner: str, objid: int, relid: int = 0, attnum: int = 0) -> tuple[m.Dependency, ...]:
+        """What the object `objid` of catalog `owner` uses (pg_depend), without its own table
+        `relid` (nor its own column `attnum`: a default's)."""
+        if self.dependencies is None:
+            self.dependencies = defaultdict(list)
+            for r in self.rows(Q_DEPENDENCIES):
+                self.dependencies[(r["owner"], r["objid"])].append(r)
+        rows = self.dependencies.get((owner, objid), ())
+        return _dependencies(
+            r
+            for r in rows
+            if not (r["kind"] == "relation" and r["refobjid"] == relid and r["refobjsubid"] in (0, attnum))
+        )
 
     def view_column_not_null(self, view: int, attnum: int) -> bool:
         """Whether PostgreSQL could know a view column is never NULL: see `view_origins`.
@@ -1046,6 +1111,7 @@ class _Reader:
                 no_inherit=r["no_inherit"],
                 validated=r["validated"],
                 comment=comment,
+                depends_on=self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
             )
         if kind == "f":
             return m.ForeignKey(
@@ -1109,8 +1175,7 @@ class _Reader:
             comment=comment,
         )
 
-    @staticmethod
-    def index(r: Row, icols: list[Row]) -> m.Index:
+    def index(self, r: Row, icols: list[Row]) -> m.Index:
         keys = []
         for c in icols:
             if not c["is_key"]:
@@ -1138,6 +1203,7 @@ class _Reader:
             nulls_not_distinct=r["nulls_not_distinct"],
             options=tuple(r["options"] or ()),
             comment=r["comment"],
+            depends_on=self.depends_on("pg_class", r["indexrelid"], r["indrelid"]),
         )
 
     # ----------------------------------------------------------------- routines
@@ -1145,6 +1211,8 @@ class _Reader:
     def read_functions(self) -> None:
         for r in self.rows(Q_FUNCTIONS):
             f = self.function(r)
+            if r["atomic"]:
+                f = dataclasses.replace(f, depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)
 
@@ -1219,6 +1287,7 @@ class _Reader:
                     old_table=r["old_table"],
                     new_table=r["new_table"],
                     comment=r["comment"],
+                    depends_on=self.depends_on("pg_trigger", r["oid"], r["tgrelid"]),
                 )
             )
 
@@ -1235,6 +1304,7 @@ class _Reader:
                     using=r["using"],
                     with_check=r["with_check"],
                     comment=r["comment"],
+                    depends_on=self.depends_on("pg_policy", r["oid"], r["polrelid"]),
                 )
             )
 
@@ -1244,7 +1314,9 @@ class _Reader:
             return
         tables: dict[int, list[m.PublicationTable]] = defaultdict(list)
         for r in self.rows(Q_PUBLICATION_TABLES):
-            tables[r["pubid"]].append(m.PublicationTable(r["schema"], r["table"], tuple(r["columns"]), r["where"]))
+            tables[r["pubid"]].append(
+                m.PublicationTable(r["schema"], r["table"], tuple(r["columns"]), r["where"])
+            )
         schemas: dict[int, list[str]] = defaultdict(list)
         if self.version >= 150000:
             for r in self.rows(Q_PUBLICATION_SCHEMAS):
@@ -1257,9 +1329,7 @@ class _Reader:
                     tables=tuple(sorted(tables[r["oid"]], key=lambda t: (t.schema, t.table))),
                     schemas=tuple(sorted(schemas[r["oid"]])),
                     publish=tuple(
-                        action
-                        for action in ("insert", "update", "delete", "truncate")
-                        if r[f"pub{action}"]
+                        action for action in ("insert", "update", "delete", "truncate") if r[f"pub{action}"]
                     ),
                     via_partition_root=r["via_root"],
                     comment=r["comment"],

@@ -6,20 +6,49 @@ state is strict, an error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from pglast.stream import RawStream
 
 from nself.errors import NselfError, SourceError
 from nself.frontends import sql_expr
+from nself.frontends.sql_expr.views import as_pg_depend
 from nself.frontends.sql_state import State
-from nself.ir.model import PartitionSpec, Table, ViewColumn, ViewDependency
+from nself.ir.model import Dependency, PartitionSpec, Table, ViewColumn, ViewDependency
+
+
+@dataclass
+class Collected:
+    """What the expressions canonicalised inside `collecting` use (see Dependency)."""
+
+    owner: tuple[str, str]
+    found: set[Dependency] = field(default_factory=set)
+    known: bool = True  # False once one of them fell back to pglast's text
+
+    @property
+    def depends_on(self) -> tuple[Dependency, ...] | None:
+        return as_pg_depend(self.found) if self.known else None
+
+
+@contextmanager
+def collecting(state: State, owner: tuple[str, str]) -> Iterator[Collected]:
+    """Collect what the expressions of a table `owner` (schema, name) canonicalised in the
+    block use, as pg_depend records it: `.depends_on` after the block."""
+    saved = state.collecting
+    state.collecting = collected = Collected(owner)
+    try:
+        yield collected
+    finally:
+        state.collecting = saved
 
 
 def scope(
     state: State, columns: Mapping[str, str] | None = None, relation: tuple[str, str] | None = None
 ) -> sql_expr.ExprScope:
+    collected: Collected | None = state.collecting
     return sql_expr.ExprScope(
         search_path=tuple(state.search_path),
         builder=state.builder,
@@ -27,6 +56,8 @@ def scope(
         relation=relation,
         strict=state.strict,
         warn=state.warn,
+        dependencies=collected.found if collected is not None else None,
+        owner=collected.owner if collected is not None else None,
     )
 
 
@@ -38,8 +69,12 @@ def _call(
     relation: tuple[str, str] | None = None,
     **kw: Any,
 ) -> Any:
+    s = scope(state, columns, relation)
     try:
-        return fn(*args, scope(state, columns, relation), **kw)
+        result = fn(*args, s, **kw)
+        if s.fallbacks and state.collecting is not None:
+            state.collecting.known = False
+        return result
     except SourceError:
         raise
     except NselfError as exc:  # sql_expr's ExpressionError: name the statement

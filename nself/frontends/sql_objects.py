@@ -49,6 +49,8 @@ from nself.ir.model import (
     Collation,
     CompositeAttribute,
     CompositeType,
+    Constraint,
+    Dependency,
     Domain,
     Enum,
     Extension,
@@ -500,19 +502,47 @@ def rename_in_view_dependencies(
     relation or a function (`kinds`), from `old` (schema, name) to `new`; or, with `column`
     (old, new), of that relation's column. PostgreSQL keeps oids and attnums, so its
     dependencies follow by themselves."""
-    for view in list(state.builder.all(View)):
-        if not view.depends_on:
-            continue
+
+    def follow(deps: tuple[Dependency, ...] | None) -> tuple[Dependency, ...] | None:
+        if not deps:
+            return deps
         changed = []
-        for d in view.depends_on:
+        for d in deps:
             if d.kind in kinds and (d.schema, d.name) == old:
                 if column is None:
                     d = dataclasses.replace(d, schema=new[0], name=new[1])
                 elif d.column == column[0]:
                     d = dataclasses.replace(d, column=column[1])
             changed.append(d)
-        if changed != list(view.depends_on):
-            state.builder.add(dataclasses.replace(view, depends_on=tuple(sorted(changed))))
+        return deps if changed == list(deps) else tuple(sorted(changed))
+
+    nodes: list[View | Index | Policy | Trigger] = [
+        *state.builder.all(View),
+        *state.builder.all(Index),
+        *state.builder.all(Policy),
+        *state.builder.all(Trigger),
+    ]
+    for node in nodes:
+        followed = follow(node.depends_on)
+        if followed is not node.depends_on:
+            state.builder.add(dataclasses.replace(node, depends_on=followed))
+    for table in list(state.builder.all(Table)):
+        changed_table = False
+        columns = []
+        for c in table.columns:
+            followed = follow(c.depends_on)
+            changed_table |= followed is not c.depends_on
+            columns.append(c if followed is c.depends_on else dataclasses.replace(c, depends_on=followed))
+        constraints: list[Constraint] = []
+        for con in table.constraints:
+            if isinstance(con, CheckConstraint):
+                followed = follow(con.depends_on)
+                if followed is not con.depends_on:
+                    changed_table = True
+                    con = dataclasses.replace(con, depends_on=followed)
+            constraints.append(con)
+        if changed_table:
+            state.update_table(table, columns=tuple(columns), constraints=tuple(constraints))
 
 
 def _views_using(state: State, kind: str, schema: str, name: str) -> list[View]:
@@ -1165,6 +1195,17 @@ def create_trigger(state: State, stmt: Any) -> None:
     columns = (
         column_types(target) if isinstance(target, Table) else {c.name: c.data_type for c in target.columns}
     )
+    update_columns = tuple(names_of(stmt.columns))
+    with canon.collecting(state, (target.schema, target.name)) as used:
+        when = (
+            canon.predicate_expression(state, stmt.whenClause, columns)
+            if stmt.whenClause is not None
+            else None
+        )
+    # its function, the columns of UPDATE OF, what WHEN uses
+    if fschema != "pg_catalog":
+        used.found.add(Dependency("function", fschema, fname))
+    used.found |= {Dependency("column", target.schema, target.name, c) for c in update_columns}
     trigger = Trigger(
         target.schema,
         target.name,
@@ -1175,15 +1216,14 @@ def create_trigger(state: State, stmt: Any) -> None:
         fname,
         for_each_row=bool(stmt.row),
         arguments=tuple(_trigger_arg(a) for a in stmt.args or ()),
-        update_columns=tuple(names_of(stmt.columns)),
-        when=canon.predicate_expression(state, stmt.whenClause, columns)
-        if stmt.whenClause is not None
-        else None,
+        update_columns=update_columns,
+        when=when,
         constraint=bool(stmt.isconstraint),
         deferrable=bool(stmt.deferrable),
         initially_deferred=bool(stmt.initdeferred),
         old_table=old_table,
         new_table=new_table,
+        depends_on=used.depends_on,
     )
     existing = state.builder.get(Trigger, trigger.schema, trigger.table, trigger.name)
     if existing is not None:
@@ -1229,6 +1269,15 @@ def create_policy(state: State, stmt: Any) -> None:
         raise state.error(f'policy "{name}" for table "{table.name}" already exists')
     columns = column_types(table)
     relation = (table.schema, table.name)
+    with canon.collecting(state, relation) as used:
+        using = (
+            canon.predicate_expression(state, stmt.qual, columns, relation) if stmt.qual is not None else None
+        )
+        with_check = (
+            canon.predicate_expression(state, stmt.with_check, columns, relation)
+            if stmt.with_check is not None
+            else None
+        )
     state.builder.add(
         Policy(
             table.schema,
@@ -1237,12 +1286,9 @@ def create_policy(state: State, stmt: Any) -> None:
             permissive=bool(stmt.permissive),
             command=(stmt.cmd_name or "all").upper(),  # type: ignore[arg-type]
             roles=_roles(stmt.roles) or ("public",),
-            using=canon.predicate_expression(state, stmt.qual, columns, relation)
-            if stmt.qual is not None
-            else None,
-            with_check=canon.predicate_expression(state, stmt.with_check, columns, relation)
-            if stmt.with_check is not None
-            else None,
+            using=using,
+            with_check=with_check,
+            depends_on=used.depends_on,
         )
     )
 
@@ -1259,10 +1305,17 @@ def alter_policy(state: State, stmt: Any) -> None:
     if stmt.roles:
         changes["roles"] = _roles(stmt.roles)
     relation = (table.schema, table.name)
-    if stmt.qual is not None:
-        changes["using"] = canon.predicate_expression(state, stmt.qual, columns, relation)
-    if stmt.with_check is not None:
-        changes["with_check"] = canon.predicate_expression(state, stmt.with_check, columns, relation)
+    with canon.collecting(state, relation) as used:
+        if stmt.qual is not None:
+            changes["using"] = canon.predicate_expression(state, stmt.qual, columns, relation)
+        if stmt.with_check is not None:
+            changes["with_check"] = canon.predicate_expression(state, stmt.with_check, columns, relation)
+    if stmt.qual is not None or stmt.with_check is not None:
+        # what both expressions use, when both are given; else not known here
+        both = (stmt.qual is not None or policy.using is None) and (
+            stmt.with_check is not None or policy.with_check is None
+        )
+        changes["depends_on"] = used.depends_on if both else None
     state.builder.add(dataclasses.replace(policy, **changes))
 
 
@@ -1927,6 +1980,7 @@ def rename_relation(state: State, stmt: Any) -> None:
             rename_table_refs(state, schema, node.name, new)
         elif isinstance(node, Sequence):  # nextval('seq'::regclass) names it by OID
             state.rewrite_expressions(regclass_text(schema, node.name), regclass_text(schema, new))
+            rename_in_view_dependencies(state, ("relation",), (schema, node.name), (schema, new))
         elif isinstance(node, Index) and (schema, node.name) in state.index_sources:
             state.index_sources[(schema, new)] = state.index_sources.pop((schema, node.name))
 
@@ -2295,6 +2349,9 @@ def set_schema(state: State, stmt: Any) -> None:
                     b.replace(seq, dataclasses.replace(seq, schema=new_schema))
                     state.rewrite_expressions(
                         regclass_text(old_schema, seq.name), regclass_text(new_schema, seq.name)
+                    )
+                    rename_in_view_dependencies(
+                        state, ("relation",), (old_schema, seq.name), (new_schema, seq.name)
                     )
             for t in list(b.all(Table)):
                 if any((c.ref_schema, c.ref_table) == (old_schema, node.name) for c in t.foreign_keys):

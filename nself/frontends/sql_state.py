@@ -185,6 +185,8 @@ class State:
     view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    # while set (sql_canon.collecting), what the expressions canonicalised use
+    collecting: Any = None
     # the platform whose base the files run on (its stand-ins for extensions the server lacks)
     platform: Platform | None = None
 

@@ -31,6 +31,7 @@ from nself.ir.model import (
     CompositeAttribute,
     CompositeType,
     Constraint,
+    Dependency,
     ExclusionConstraint,
     ExclusionElement,
     ForeignKey,
@@ -352,12 +353,21 @@ def _add_checks(state: State, table: Table, checks: list[ast.Constraint], creati
             colname = next(iter(refs)) if len(refs) == 1 else None
             name = state.choose_constraint_name(table.schema, table.name, colname, "check", names)
         names.append(name)
-        expression = canon.check_expression(state, c.raw_expr, columns)
+        with canon.collecting(state, (table.schema, table.name)) as used:
+            expression = canon.check_expression(state, c.raw_expr, columns)
         state.column_defaults[(table.schema, table.name, "check:" + name)] = ExprSource(
             "check", c.raw_expr, state.search_path
         )
         validated = True if creating else not c.skip_validation
-        new.append(CheckConstraint(name, expression, no_inherit=bool(c.is_no_inherit), validated=validated))
+        new.append(
+            CheckConstraint(
+                name,
+                expression,
+                no_inherit=bool(c.is_no_inherit),
+                validated=validated,
+                depends_on=used.depends_on,
+            )
+        )
     return state.update_table(table, constraints=table.constraints + tuple(new))
 
 
@@ -498,8 +508,14 @@ def _collation(state: State, clause: Any) -> str | None:
 
 
 def column_from_def(
-    state: State, cd: Any, pending: PendingConstraints, columns: dict[str, str]
+    state: State,
+    cd: Any,
+    pending: PendingConstraints,
+    columns: dict[str, str],
+    owner: tuple[str, str] | None = None,
 ) -> ColumnResult:
+    """A column of a CREATE TABLE or ADD COLUMN; `owner`: its table (schema, name), for
+    what its default or generation expression uses (Column.depends_on)."""
     name = sql_naming.truncate_identifier(cd.colname)
     serial = _is_serial(cd.typeName)
     data_type = serial if serial else canon.declared_type(state, cd.typeName)
@@ -509,6 +525,7 @@ def column_from_def(
     default_node: Any = None
     identity_params: SeqParams | None = None
     generated: str | None = None
+    depends_on: tuple[Dependency, ...] | None = None
     last: ast.Constraint | None = None
     for c in cd.constraints or ():
         kind = c.contype
@@ -518,7 +535,9 @@ def column_from_def(
             not_null = False
         elif kind == CONSTR_DEFAULT:
             default_node = c.raw_expr
-            default = canon.default_expression(state, c.raw_expr, data_type, columns)
+            with canon.collecting(state, owner or ("", "")) as used:
+                default = canon.default_expression(state, c.raw_expr, data_type, columns)
+            depends_on = used.depends_on if owner is not None and default is not None else None
         elif kind == CONSTR_IDENTITY:
             if data_type not in TYPE_RANGES:
                 raise state.error("identity column type must be smallint, integer, or bigint")
@@ -526,7 +545,9 @@ def column_from_def(
             identity_params.generation = "ALWAYS" if c.generated_when == "a" else "BY DEFAULT"
             not_null = True
         elif kind == CONSTR_GENERATED:
-            generated = canon.generated_expression(state, c.raw_expr, data_type, columns)
+            with canon.collecting(state, owner or ("", "")) as used:
+                generated = canon.generated_expression(state, c.raw_expr, data_type, columns)
+            depends_on = used.depends_on if owner is not None else None
         elif kind == CONSTR_PRIMARY:
             not_null = True
             pending.add(c, name)
@@ -564,6 +585,7 @@ def column_from_def(
         else None,
         generated=generated,
         collation=_collation(state, cd.collClause),
+        depends_on=depends_on,
     )
     return ColumnResult(column, serial, identity_params, default_node)
 
@@ -580,7 +602,11 @@ def finish_columns(state: State, schema: str, table_name: str, results: list[Col
                 Sequence(schema, seqname, r.serial, 1, 1, 1, hi, 1, False, (table_name, col.name))
             )
             state.created("SEQUENCE", schema, seqname)
-            col = replaced(col, default=f"nextval({regclass_text(schema, seqname)})")
+            col = replaced(
+                col,
+                default=f"nextval({regclass_text(schema, seqname)})",
+                depends_on=(Dependency("relation", schema, seqname),),
+            )
         elif r.identity_params is not None:
             wanted = r.identity_params.sequence_name
             if wanted:
@@ -625,16 +651,35 @@ def _option_value(arg: Any) -> str:
     return str(arg)
 
 
-def _inherited_columns(parents: Seq[Table], mark: bool = True) -> list[Column]:
+def _inherited_columns(
+    parents: Seq[Table], mark: bool = True, child: tuple[str, str] | None = None
+) -> list[Column]:
     """The columns a new child gets from its parents, merged by name; `mark`: flagged
-    Column.inherited (classic inheritance; a partition's columns are not marked)."""
+    Column.inherited (classic inheritance; a partition's columns are not marked). The
+    child's (schema, name) `child`: a copied default or generation expression uses its
+    columns, not the parent's."""
     merged: dict[str, Column] = {}
     for parent in parents:
         for col in parent.columns:
             prior = merged.get(col.name)
+            depends_on = col.depends_on
+            if depends_on and child is not None:
+                depends_on = tuple(
+                    sorted(
+                        dataclasses.replace(d, schema=child[0], name=child[1])
+                        if d.kind == "column" and (d.schema, d.name) == (parent.schema, parent.name)
+                        else d
+                        for d in depends_on
+                    )
+                )
             # Copies carry no declared array dimensions (attndims 0).
             inherited = dataclasses.replace(
-                col, data_type=collapse_array_dims(col.data_type), identity=None, comment=None, inherited=mark
+                col,
+                data_type=collapse_array_dims(col.data_type),
+                identity=None,
+                comment=None,
+                inherited=mark,
+                depends_on=depends_on,
             )
             if prior is None:
                 merged[col.name] = inherited
@@ -659,7 +704,7 @@ def create_table(state: State, stmt: Any) -> None:
         raise state.error(f'relation "{name}" already exists', rv.location)
     parents = [state.table(p) for p in stmt.inhRelations or ()]
     parent_tables: list[Table] = [p for p in parents if p is not None]
-    inherited = _inherited_columns(parent_tables, mark=stmt.partbound is None)
+    inherited = _inherited_columns(parent_tables, mark=stmt.partbound is None, child=(schema, name))
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
@@ -674,7 +719,7 @@ def create_table(state: State, stmt: Any) -> None:
                 )
                 results[by_name[element.colname]] = r
                 continue
-            r = column_from_def(state, element, pending, column_map)
+            r = column_from_def(state, element, pending, column_map, (schema, name))
             column_map[r.column.name] = expression_type(r.column.data_type)
             if r.column.name in by_name:
                 i = by_name[r.column.name]
@@ -1033,7 +1078,7 @@ def add_column(state: State, table: Table, cmd: Any) -> Table:
             return table
         raise state.error(f'column "{cd.colname}" of relation "{table.name}" already exists')
     pending = PendingConstraints()
-    r = column_from_def(state, cd, pending, dict(column_types(table)))
+    r = column_from_def(state, cd, pending, dict(column_types(table)), (table.schema, table.name))
     (col,) = finish_columns(state, table.schema, table.name, [r])
     table = state.update_table(table, columns=(*table.columns, col))
     table = apply_constraints(state, table, pending, creating=False)
@@ -1205,10 +1250,17 @@ def column_default(state: State, table: Table, cmd: Any) -> Table:
     key = (table.schema, table.name, col.name)
     if cmd.def_ is None:
         state.column_defaults.pop(key, None)
-        return _replace_column(state, table, col, dataclasses.replace(col, default=None))
-    default = canon.default_expression(state, cmd.def_, col.data_type, column_types(table))
+        depends_on = col.depends_on if col.generated is not None else None
+        return _replace_column(
+            state, table, col, dataclasses.replace(col, default=None, depends_on=depends_on)
+        )
+    with canon.collecting(state, (table.schema, table.name)) as used:
+        default = canon.default_expression(state, cmd.def_, col.data_type, column_types(table))
     state.column_defaults[key] = ExprSource("default", cmd.def_, state.search_path, col.data_type)
-    return _replace_column(state, table, col, dataclasses.replace(col, default=default))
+    depends_on = used.depends_on if default is not None else None
+    return _replace_column(
+        state, table, col, dataclasses.replace(col, default=default, depends_on=depends_on)
+    )
 
 
 @alter(AlterTableType.AT_SetNotNull, AlterTableType.AT_DropNotNull)
@@ -1253,10 +1305,11 @@ def _recook_checks(state: State, table: Table) -> Table:
         if isinstance(c, CheckConstraint) and source is not None:
             saved = state.search_path
             state.search_path = source.search_path
-            expression = canon.check_expression(state, source.node, types)
+            with canon.collecting(state, (table.schema, table.name)) as used:
+                expression = canon.check_expression(state, source.node, types)
             state.search_path = saved
-            if expression != c.expression:
-                c = dataclasses.replace(c, expression=expression)
+            if expression != c.expression or used.depends_on != c.depends_on:
+                c = dataclasses.replace(c, expression=expression, depends_on=used.depends_on)
                 changed = True
         constraints.append(c)
     return state.update_table(table, constraints=tuple(constraints)) if changed else table
@@ -1321,14 +1374,17 @@ def drop_identity(state: State, table: Table, cmd: Any) -> Table:
 @alter(AlterTableType.AT_DropExpression)
 def drop_expression(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
-    return _replace_column(state, table, col, dataclasses.replace(col, generated=None))
+    return _replace_column(state, table, col, dataclasses.replace(col, generated=None, depends_on=None))
 
 
 @alter(AlterTableType.AT_SetExpression)
 def set_expression(state: State, table: Table, cmd: Any) -> Table:
     col = _column(state, table, cmd.name)
-    expression = canon.generated_expression(state, cmd.def_, col.data_type, column_types(table))
-    return _replace_column(state, table, col, dataclasses.replace(col, generated=expression))
+    with canon.collecting(state, (table.schema, table.name)) as used:
+        expression = canon.generated_expression(state, cmd.def_, col.data_type, column_types(table))
+    return _replace_column(
+        state, table, col, dataclasses.replace(col, generated=expression, depends_on=used.depends_on)
+    )
 
 
 @alter(AlterTableType.AT_AddConstraint, AlterTableType.AT_AddIndexConstraint)
@@ -1639,7 +1695,14 @@ def create_index(state: State, stmt: Any) -> None:
         name = state.choose_relation_name(
             schema, target.name, sql_naming.name_addition(colnames), "idx", False
         )
-    keys, predicate = index_expressions(state, stmt, columns, target if isinstance(target, Table) else None)
+    with canon.collecting(state, (schema, target.name)) as used:
+        keys, predicate = index_expressions(
+            state, stmt, columns, target if isinstance(target, Table) else None
+        )
+    include = tuple(e.name for e in stmt.indexIncludingParams or ())
+    # the columns it is on (key and INCLUDE), and what its expressions use
+    used.found |= {Dependency("column", schema, target.name, c) for k in keys if (c := k.column)}
+    used.found |= {Dependency("column", schema, target.name, c) for c in include}
     index = Index(
         schema,
         name,
@@ -1647,10 +1710,11 @@ def create_index(state: State, stmt: Any) -> None:
         keys,
         unique=bool(stmt.unique),
         method=stmt.accessMethod or "btree",
-        include=tuple(e.name for e in stmt.indexIncludingParams or ()),
+        include=include,
         predicate=predicate,
         nulls_not_distinct=bool(stmt.nulls_not_distinct),
         options=_reloptions(stmt.options),
+        depends_on=used.depends_on,
     )
     state.builder.add(index)
     state.index_sources[(schema, name)] = ExprSource("index", stmt, state.search_path)

@@ -101,6 +101,10 @@ class CheckConstraint:
     no_inherit: bool = False
     validated: bool = True
     comment: str | None = None
+    # What its expressions use (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,10 @@ class Column:
     # merges it and keeps it local (False). Always False on ordinary tables and on
     # partitions (whose columns all come from the parent: implied by `partition_of`).
     inherited: bool = False
+    # What its expressions use (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +340,10 @@ class Index:
     nulls_not_distinct: bool = False
     options: tuple[str, ...] = ()
     comment: str | None = None
+    # What its expressions use (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 # --------------------------------------------------------------------------- views
@@ -348,17 +360,23 @@ class ViewColumn:
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class ViewDependency:
-    """What a view's query uses, as PostgreSQL records it in pg_depend for the view's rule:
-    a relation (table, view, sequence: `column` None) when none of its columns is listed,
-    a column of one, a function (`name` without arguments: any overload of it), or a type
-    (of a constant or a cast's result; an array type by its element type). Objects of
-    pg_catalog are not listed."""
+class Dependency:
+    """One object that another object's expressions or query use, as PostgreSQL records it
+    in pg_depend (for a view's rule, a column default or generation expression, a CHECK
+    constraint, an index's expressions and predicate, a policy, a trigger, a BEGIN ATOMIC
+    body): a relation (table, view, sequence: `column` None) when none of its columns is
+    listed, a column of one, a function (`name` without arguments: any overload of it), or
+    a type (of a constant or a cast's result; an array type by its element type). Objects of
+    pg_catalog are not listed, nor the owning table itself (its columns are)."""
 
     kind: Literal["relation", "column", "function", "type"]
     schema: str
     name: str
     column: str | None = None
+
+
+# The name the first users (views) had; the same record.
+ViewDependency = Dependency
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +391,7 @@ class View:
     comment: str | None = None
     # What the query uses (sorted), from the catalog (live) or the analysed query (sql
     # frontend); None when the frontend does not know (the diff then reads the definition).
-    depends_on: tuple[ViewDependency, ...] | None = None
+    depends_on: tuple[Dependency, ...] | None = None
 
 
 # --------------------------------------------------------------------------- routines
@@ -406,6 +424,10 @@ class Function:
     # SET clauses ("search_path=public") in catalog order.
     config: tuple[str, ...] = ()
     comment: str | None = None
+    # What its BEGIN ATOMIC body (and signature) uses (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
     @property
     def identity_arguments(self) -> str:
@@ -442,6 +464,10 @@ class Trigger:
     old_table: str | None = None  # REFERENCING OLD TABLE AS
     new_table: str | None = None
     comment: str | None = None
+    # What its expressions use (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +481,10 @@ class Policy:
     using: str | None = None
     with_check: str | None = None
     comment: str | None = None
+    # What its expressions use (sorted; see Dependency), from pg_depend (live) or the analysed
+    # expressions (sql frontend); None when not known (the diff then reads the text). Not
+    # compared: it follows from the expressions.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ an order where each one's dependencies exist first:
     security, policies, grants, comments.
 
 Types, routines, tables and views are ordered together by a topological sort: an object
-depends on another when its text (a column's type or default, a routine's signature, a
-view's query when its `depends_on` is not known) names the other's qualified name, when it
-is a view that uses the other (View.depends_on), or when
+depends on another when it uses the other as its IR records it (`depends_on` of a view, a
+BEGIN ATOMIC routine, a column default or generation expression, a CHECK constraint:
+pg_depend's), when its text (a column's type, a routine's signature; an expression, body
+or query whose `depends_on` is not known) names the other's qualified name, or when
 it is a partition or an inheritance child of it; among independent objects the kind order
 above holds.
 Statements for one object come from `nself.backends.sql.ddl`."""
@@ -31,6 +32,7 @@ from nself.ir.model import (
     Catalog,
     CheckConstraint,
     CompositeType,
+    Dependency,
     Domain,
     Enum,
     ForeignKey,
@@ -216,25 +218,38 @@ def _texts_of(node: object) -> Iterable[str]:
         yield from (a.default for a in node.arguments if a.default)
         if node.returns:
             yield node.returns
-        if node.kind == "aggregate" or ddl.is_sql_standard_body(node):
+        if node.depends_on is None and (node.kind == "aggregate" or ddl.is_sql_standard_body(node)):
             # An aggregate's options name its functions; SQL-standard bodies are parsed at
             # creation, whatever check_function_bodies says.
             yield node.body
     elif isinstance(node, Table):
         for c in node.columns:
             yield c.data_type
-            if c.default:
+            if c.default and c.depends_on is None:
                 yield c.default
-            if c.generated:
+            if c.generated and c.depends_on is None:
                 yield c.generated
         for k in node.constraints:
-            if not isinstance(k, ForeignKey):
+            if not isinstance(k, ForeignKey) and getattr(k, "depends_on", None) is None:
                 yield getattr(k, "expression", "") or ""
                 yield getattr(k, "predicate", "") or ""
         if node.partition_by is not None:
             yield node.partition_by.key
     elif isinstance(node, View) and node.depends_on is None:
         yield node.definition
+
+
+def _depends_of(node: object) -> Iterable[Dependency]:
+    """What a node uses, where its IR records it (depends_on: pg_depend's, or the analysed
+    text's); the rest is read from its texts (_texts_of)."""
+    if isinstance(node, (View, Function)):
+        yield from node.depends_on or ()
+    elif isinstance(node, Table):
+        for c in node.columns:
+            yield from c.depends_on or ()
+        for k in node.constraints:
+            if isinstance(k, CheckConstraint):
+                yield from k.depends_on or ()
 
 
 def _ordered_objects(catalog: Catalog) -> list[str]:
@@ -255,9 +270,8 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
         item = _Item(rank=_KIND_RANK[type(node)], position=position, statements=_create(catalog, node))
         for text in _texts_of(node):
             item.references |= qualified_names_in(text)
-        if isinstance(node, View) and node.depends_on is not None:
-            # what the view uses (View.depends_on: relations, functions, types)
-            item.references |= {(d.schema, d.name) for d in node.depends_on}
+        # what the node uses (depends_on: relations, functions, types)
+        item.references |= {(d.schema, d.name) for d in _depends_of(node)}
         if isinstance(node, Table):
             item.parents |= set(node.inherits)
             if node.partition_of is not None:

@@ -82,10 +82,38 @@ class ExprScope:
     warn: Callable[[str], None] | None = None
     # how many fallbacks this scope has taken (a memoised result must not be one)
     fallbacks: int = 0
+    # what the expression uses (functions, relations, columns of `owner`, types), as
+    # pg_depend records it, is added here when it is not None
+    dependencies: set[ViewDependency] | None = None
+    # (schema, name) of the table the expression belongs to (its columns are `columns`)
+    owner: tuple[str, str] | None = None
+
+
+def _record_types(scope: ExprScope, expr: Any) -> None:
+    """The user types an analysed expression produces (a constant's, a cast's result)."""
+    if scope.dependencies is not None:
+        from nself.frontends.sql_expr.views import types_used
+
+        scope.dependencies |= types_used(expr)
+
+
+def _record_shape(scope: ExprScope, shape: Any) -> None:
+    """The columns a memoised expression's shape (see _shape) uses: all it can use."""
+    if scope.dependencies is None or scope.owner is None:
+        return
+    stack = [shape]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            if len(item) == 3 and item[0] == "column" and isinstance(item[1], str):
+                scope.dependencies.add(ViewDependency("column", *scope.owner, item[1]))
+            else:
+                stack.extend(item)
 
 
 def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
     analyzer = Analyzer(scope.search_path or ("public",), scope.builder)
+    analyzer.dependencies = scope.dependencies
     columns = scope.columns
     # columns are typed on first use: most expressions name one or two of them
     analyzer.relations = [RangeEntry(None, [])] + [RangeEntry(alias, []) for alias in extra]
@@ -97,6 +125,8 @@ def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
         if name not in columns:
             return None
         rel = fields[0] if len(fields) == 2 else None
+        if scope.dependencies is not None and scope.owner is not None:
+            scope.dependencies.add(ViewDependency("column", *scope.owner, name))
         return n.Var(analyzer.types.parse_format(columns[name]), name, rel)
 
     analyzer.column_hook = column
@@ -113,7 +143,9 @@ def _guarded(exc: Exception, scope: ExprScope, what: str) -> None:
         why = " ".join(f"{type(exc).__name__}: {exc}".split())
         if len(why) > 160:
             why = why[:157] + "..."
-        scope.warn(f"{what} not canonicalised ({why}); kept as pglast prints it, which may differ from what PostgreSQL records")
+        scope.warn(
+            f"{what} not canonicalised ({why}); kept as pglast prints it, which may differ from what PostgreSQL records"
+        )
 
 
 def _fallback(node: Any) -> str:
@@ -240,6 +272,7 @@ def _memoised(
     changes = tuple(scope.builder.changes(cls) for cls in _CALL_CONTEXT)
     key = (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
     if key in types.memo:
+        _record_shape(scope, shape)
         return types.memo[key]
     fallbacks = scope.fallbacks
     result = compute()
@@ -354,6 +387,7 @@ def _default_expression(node: Any, target_type: str, scope: ExprScope) -> str | 
         expr = analyzer.coerce(expr, target, 1, "implicit", to_target=True)
         if isinstance(expr, n.Const) and expr.value is None:
             return None
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "default expression")
@@ -369,6 +403,7 @@ def generated_expression(node: Any, scope: ExprScope, target_type: str | None = 
             expr = analyzer.coerce(
                 expr, analyzer.types.parse_format(target_type), 1, "implicit", to_target=True
             )
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "generated expression")
@@ -382,6 +417,7 @@ def _check_expression(node: Any, scope: ExprScope) -> str:
     analyzer = _analyzer(scope)
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "check expression")
@@ -416,6 +452,7 @@ def index_expression(node: Any, scope: ExprScope) -> str:
     analyzer = _analyzer(scope)
     try:
         expr = analyzer.transform(node)
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "index expression")
@@ -435,6 +472,7 @@ def _predicate_expression(node: Any, scope: ExprScope) -> str:
             return _fallback(node)
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False, varprefix=uses_rows)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "predicate expression")
@@ -466,12 +504,14 @@ def _predicate_with_sublinks(node: Any, scope: ExprScope, relname: str) -> str:
     from nself.frontends.sql_expr.views import QueryAnalyzer, Rte, print_sublink_query
 
     base = Analyzer(scope.search_path or ("public",), scope.builder)
+    base.dependencies = scope.dependencies
     cols = [Column(name, base.types.parse_format(ty)) for name, ty in scope.columns.items()]
     table = Rte(relname, cols, "relation", scope.relation[0] if scope.relation else None, relname)
     outer = QueryAnalyzer(base)
     outer.namespace = [table]
     analyzer = outer.analyzer()
     expr = analyzer.coerce_to_bool(analyzer.transform(node))
+    _record_types(scope, expr)
     ctx = Context(analyzer.types, pretty_paren=False)
     ctx.subquery_printer = print_sublink_query
     ctx.rte_names[id(table)] = relname

@@ -1172,10 +1172,10 @@ def view_definition(
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
         columns.append(ViewColumn(name, base.types.format(ty), not_null))
-    return text, tuple(columns), _as_pg_depend(base.dependencies | _types_used(query))
+    return text, tuple(columns), as_pg_depend(base.dependencies | types_used(query))
 
 
-def _types_used(query: Query) -> set[ViewDependency]:
+def types_used(query: Any) -> set[ViewDependency]:
     """The user types a query's expressions produce as pg_depend records them
     (find_expr_references_walker): a constant's type, the result of a cast that is not a
     function call (RelabelType, CoerceViaIO, ArrayCoerceExpr, CoerceToDomain), an explicit
@@ -1213,7 +1213,7 @@ def _user_type(key: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and parts[0] != "pg_catalog" else None
 
 
-def _as_pg_depend(found: set[ViewDependency]) -> tuple[ViewDependency, ...]:
+def as_pg_depend(found: set[ViewDependency]) -> tuple[ViewDependency, ...]:
     """The dependencies as pg_depend keeps them: a relation whose columns are listed is not
     listed itself (eliminate_duplicate_dependencies keeps the column references)."""
     with_columns = {(d.schema, d.name) for d in found if d.kind == "column"}

@@ -14,17 +14,19 @@ operations topologically over those keys, so dependants are dropped before what 
 depend on and dependencies are created before their dependants; among operations the
 graph leaves free, a fixed phase per operation kind and then the order of emission decide.
 
-What a view uses is its `depends_on` (relations, columns, functions: from pg_depend, or
-from the sql frontend's analysed query). Other references inside expressions (defaults,
-checks, policies; user types a view casts to; a view whose `depends_on` is not known) are
-found by scanning the canonical text, where everything outside pg_catalog is
-schema-qualified (see `nself.ir.model`), for `schema.name` pairs that name an object of
-either catalog.
+What a view, a column default or generation expression, a CHECK constraint, an index, a
+policy, a trigger or a BEGIN ATOMIC routine uses is its `depends_on` (relations, columns,
+functions, types: from pg_depend, or from the sql frontend's analysed expressions). Where
+`depends_on` is not known (None: an IR document written before it, a `LANGUAGE sql` body
+in a string), and for domains' expressions and exclusion constraints, references are found
+by scanning the canonical text, where everything outside pg_catalog is schema-qualified
+(see `nself.ir.model`), for `schema.name` pairs that name an object of either catalog.
+Collations an expression names (COLLATE "x") are always read from the text.
 
 Dependants are rebuilt: when an object is dropped and created again, or a column's type
-changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint
-or grant that depends on it and would otherwise stay is dropped first and created again
-afterwards.
+changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint,
+column default or generation expression, or grant that depends on it and would otherwise
+stay is dropped first and created again afterwards.
 
 Column order. ALTER TABLE only appends columns. By default a table whose target column
 order cannot be reached that way keeps its rows and its order, and the diff says so with a

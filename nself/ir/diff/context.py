@@ -24,6 +24,7 @@ from nself.ir.diff.deps import (
 from nself.ir.diff.operations import (
     AddColumn,
     AddConstraint,
+    AddEnumValue,
     AlterColumnType,
     AlterTableStorage,
     ColumnOrderNote,
@@ -31,6 +32,7 @@ from nself.ir.diff.operations import (
     CreateFunction,
     CreateIndex,
     CreatePolicy,
+    CreateTable,
     CreateTrigger,
     CreateView,
     DropCollation,
@@ -70,6 +72,7 @@ from nself.ir.model import (
     Column,
     CompositeType,
     Constraint,
+    Dependency,
     Domain,
     Extension,
     ForeignKey,
@@ -152,20 +155,31 @@ class _Diff:
         elif isinstance(node, Index):
             out.add(_rel_key(node.schema, node.table))
             for k in node.keys:
-                out |= r.in_text(k.expression) | r.in_text(k.opclass) | r.in_text(k.collation)
+                out |= r.in_text(k.opclass) | r.in_text(k.collation)
                 if k.column is not None:
                     out.add(_col_key(node.schema, node.table, k.column))
+                elif node.depends_on is None:  # not known: the names the text holds
+                    out |= r.in_text(k.expression) | self._columns_named(
+                        node.schema, node.table, k.expression
+                    )
                 else:
-                    out |= self._columns_named(node.schema, node.table, k.expression)
-            out |= r.in_text(node.predicate) | self._columns_named(node.schema, node.table, node.predicate)
+                    out |= self._collations_in(k.expression)
+            if node.depends_on is None:
+                out |= r.in_text(node.predicate) | self._columns_named(
+                    node.schema, node.table, node.predicate
+                )
+            else:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.predicate)
         elif isinstance(node, Function):
             for arg in node.arguments:
                 out |= r.in_type(arg.data_type) | r.in_text(arg.default)
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
-            # (SFUNC = public.f, ...).
-            if (
+            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on).
+            if node.depends_on is not None:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+            elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
                 or node.kind == "aggregate"
@@ -175,11 +189,19 @@ class _Diff:
         elif isinstance(node, Trigger):
             out.add(_rel_key(node.schema, node.table))
             out |= {k for k in r.names.get((node.function_schema, node.function), ()) if k[0] == "func"}
-            out |= r.in_text(node.when)
+            if node.depends_on is None:
+                out |= r.in_text(node.when)
+            else:
+                out |= self.depends_requires(node.depends_on) | self._collations_in(node.when)
         elif isinstance(node, Policy):
             out.add(_rel_key(node.schema, node.table))
             for text in (node.using, node.with_check):
-                out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
+                if node.depends_on is None:
+                    out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
+                else:
+                    out |= self._collations_in(text)
+            if node.depends_on is not None:
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Privilege):
             out |= self.privilege_target(node)
         elif isinstance(node, Publication):
@@ -198,9 +220,18 @@ class _Diff:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
         functions, types, as pg_depend records them), and of the collations its definition
         names (COLLATE "x": not in depends_on)."""
+        return self._collations_in(view.definition) | self.depends_requires(view.depends_on or ())
+
+    def _collations_in(self, text: str | None) -> set[DepKey]:
+        """The collations a text names (COLLATE "x": pg_depend lists no collation in
+        Dependency records)."""
+        return {k for k in self.refs.in_text(text) if k[0] == "collation"}
+
+    def depends_requires(self, depends_on: tuple[Dependency, ...]) -> set[DepKey]:
+        """The keys of what an object uses, from its Dependency records (pg_depend's)."""
         r = self.refs
-        out: set[DepKey] = {k for k in r.in_text(view.definition) if k[0] == "collation"}
-        for d in view.depends_on or ():
+        out: set[DepKey] = set()
+        for d in depends_on:
             keys = r.names.get((d.schema, d.name), set())
             if d.kind == "function":
                 keys = {k for k in keys if k[0] == "func"}
@@ -214,7 +245,41 @@ class _Diff:
             out |= keys or r.extension_schemas.get(d.schema, set())
         return out
 
+    def _rebuild_expression(self, old: _ColumnExpression, new: _ColumnExpression) -> None:
+        """Take a column's default (or generation expression) away before what it uses is
+        dropped, and give it back once that is created again."""
+        s, t, co, cn = new.schema, new.table, old.column, new.column
+        if co.generated is None and cn.generated is None:
+            if co.default is not None:
+                self.emit(
+                    SetColumnDefault(s, t, co.name, co.default, None),
+                    Deps(before=frozenset(self.default_requires(co))),
+                )
+            if cn.default is not None:
+                self.emit(
+                    SetColumnDefault(s, t, cn.name, None, cn.default),
+                    Deps(after=frozenset(self.default_requires(cn))),
+                )
+            return
+        # a generation expression: DROP EXPRESSION (the column keeps its values), then
+        # the column is dropped and added again with the new one (see SetGenerated)
+        key, rel = _col_key(s, t, cn.name), _rel_key(s, t)
+        plain = dataclasses.replace(co, generated=None, depends_on=None)
+        if co.generated is not None:
+            self.emit(SetGenerated(s, t, co, plain), Deps(before=frozenset(self.column_requires(co))))
+        if cn.generated is not None:
+            self.emit(
+                SetGenerated(s, t, plain, cn),
+                Deps(
+                    adds=frozenset({key, rel}),
+                    removes=frozenset({key, rel}),
+                    after=frozenset(self.column_requires(cn)),
+                ),
+            )
+
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
+        if isinstance(node, _ColumnExpression):
+            return frozenset(self.column_requires(node.column))
         if isinstance(node, tuple):  # a constraint: (schema, table, constraint)
             return self.constraint_requires(*node)
         found = self._requires.get(id(node))
@@ -222,8 +287,20 @@ class _Diff:
             found = self._requires[id(node)] = self.requires(node)
         return found
 
+    def default_requires(self, column: Column) -> set[DepKey]:
+        """The keys of what a column's default uses."""
+        if column.depends_on is None:  # not known: the names the text holds
+            return set(self.refs.in_text(column.default))
+        return self.depends_requires(column.depends_on) | self._collations_in(column.default)
+
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
+        if column.depends_on is not None:  # what its default or generation expression uses
+            return (
+                set(r.in_type(column.data_type) | r.in_text(column.collation))
+                | self.depends_requires(column.depends_on)
+                | self._collations_in(column.default or column.generated)
+            )
         return set(
             r.in_type(column.data_type)
             | r.in_text(column.default)
@@ -236,7 +313,10 @@ class _Diff:
         if isinstance(con, (PrimaryKey, UniqueConstraint)):
             out |= {_col_key(schema, table, c) for c in (*con.columns, *con.include)}
         elif isinstance(con, CheckConstraint):
-            out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
+            if con.depends_on is None:  # not known: the names the text holds
+                out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
+            else:
+                out |= self.depends_requires(con.depends_on) | self._collations_in(con.expression)
         elif isinstance(con, ForeignKey):
             out |= {_col_key(schema, table, c) for c in con.columns}
             out.add(_rel_key(con.ref_schema, con.ref_table))
@@ -453,6 +533,7 @@ class _Diff:
                 touched.add(op.key)
             if isinstance(op, ReplaceFunction):
                 touched.add(op.key)
+            touched |= _columns_changed(op)
         for op in self.ops:
             self.altered |= _breaks(op)
             if isinstance(op, RebuildTable):
@@ -512,8 +593,21 @@ class _Diff:
                 for c in t.constraints:
                     into[_con_key(t.schema, t.name, c.name)] = (t.schema, t.name, c)
         yield "constraint", cons_a, cons_b
+        # column defaults and generation expressions (what uses a function dropped and
+        # created again must go first and come back after)
+        exprs_a: dict[DepKey, Any] = {}
+        exprs_b: dict[DepKey, Any] = {}
+        for catalog, into in ((self.a, exprs_a), (self.b, exprs_b)):
+            for t in catalog.tables:
+                for col in t.columns:
+                    if col.default is not None or col.generated is not None:
+                        into[_expr_key(t.schema, t.name, col.name)] = _ColumnExpression(t.schema, t.name, col)
+        yield "default", exprs_a, exprs_b
 
     def _rebuild(self, old: Any, new: Any) -> None:
+        if isinstance(old, _ColumnExpression):
+            self._rebuild_expression(old, new)
+            return
         if isinstance(old, tuple):  # a constraint: (schema, table, constraint)
             schema, table, con_old = old
             con_new = new[2]
@@ -535,6 +629,40 @@ class _Diff:
         drop_op, create_op = _DROP_CREATE[type(old)]
         self.drop(drop_op(old), old)
         self.create(create_op(new), new)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ColumnExpression:
+    """A column's default or generation expression, as a dependant (see _dependants)."""
+
+    schema: str
+    table: str
+    column: Column
+
+
+def _expr_key(schema: str, table: str, column: str) -> DepKey:
+    return ("default", schema, table, column)
+
+
+def _columns_changed(op: Operation) -> set[DepKey]:
+    """The keys (_expr_key) of the column expressions an operation already changes: a
+    column added, dropped, altered or converted to a rebuilt type, or every column of a
+    table created, dropped or rebuilt."""
+    if isinstance(op, SetColumnDefault):
+        return {_expr_key(op.schema, op.table, op.column)}
+    if isinstance(op, (AddEnumValue, RebuildEnum, RebuildDomain, RebuildCollation)):
+        # the columns it converts, with their defaults
+        return {_expr_key(u.schema, u.table, u.column) for u in op.usages}
+    if isinstance(op, (SetGenerated, AlterColumnType)):
+        return {_expr_key(op.schema, op.table, op.new.name)}
+    if isinstance(op, (AddColumn, DropColumn)):
+        return {_expr_key(op.schema, op.table, op.column.name)}
+    tables: list[Table] = []
+    if isinstance(op, (CreateTable, DropTable)):
+        tables = [op.table]
+    elif isinstance(op, RebuildTable):
+        tables = [op.old, op.new]
+    return {_expr_key(t.schema, t.name, c.name) for t in tables for c in t.columns}
 
 
 def _breaks(op: Operation) -> set[DepKey]:

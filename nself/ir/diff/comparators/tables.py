@@ -321,6 +321,12 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     s, n = t.schema, t.name
     key = _col_key(s, n, cn.name)
     rel = _rel_key(s, n)
+    if co.generated != cn.generated and co.generated is not None and cn.generated is not None:
+        # in two steps, so that what the old expression uses can go in between (a
+        # function dropped and created again): DROP EXPRESSION, then the new one
+        plain = dataclasses.replace(co, generated=None, depends_on=None)
+        d.emit(SetGenerated(s, n, co, plain), Deps(before=frozenset(d.column_requires(co))))
+        co = plain
     if co.generated != cn.generated:
         d.emit(
             SetGenerated(s, n, co, cn),
@@ -342,7 +348,7 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     if (default_changes or (type_changes and co.default is not None)) and co.default is not None:
         d.emit(
             SetColumnDefault(s, n, cn.name, co.default, None),
-            Deps(before=frozenset(d.refs.in_text(co.default))),
+            Deps(before=frozenset(d.default_requires(co))),
         )
     if co.identity != cn.identity and co.identity is not None and cn.identity is None:
         d.emit(SetIdentity(s, n, cn.name, co.identity, None), Deps())
@@ -363,7 +369,7 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
     if (default_changes or (type_changes and co.default is not None)) and cn.default is not None:
         d.emit(
             SetColumnDefault(s, n, cn.name, None, cn.default),
-            Deps(after=frozenset(d.refs.in_text(cn.default))),
+            Deps(after=frozenset(d.default_requires(cn))),
         )
     if co.comment != cn.comment:
         _comment(d, "COLUMN", s, n, co.comment, cn.comment, sub=cn.name, after=[key])

@@ -1,0 +1,351 @@
+"""Dependencies of defaults, generated columns, CHECK constraints, indexes, policies,
+triggers and BEGIN ATOMIC bodies (`depends_on`, nself.ir.model.Dependency), oracle-checked:
+the live frontend's are pg_depend's (read here independently, through
+pg_identify_object_as_address), the sql frontend's equal the live ones, and a diff that
+changes a function those objects use applies to PostgreSQL. String literals naming other
+objects, and an alias named like a schema, are decoys: no dependency comes from them."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from nself.frontends.live import introspect
+from nself.frontends.sql import compile_sql
+from nself.ir import model as m
+from nself.ir.model import Catalog
+from nself.runtime.cluster import LocalCluster
+from nself.runtime.schema_diff import diff_catalogs
+
+pytestmark = pytest.mark.oracle
+
+SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE app.other (id int);
+CREATE SEQUENCE app.ticket_seq;
+CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
+CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;
+CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
+CREATE TABLE app.item (
+    id int PRIMARY KEY DEFAULT nextval('app.ticket_seq'),
+    code text DEFAULT app.next_code(),
+    note text DEFAULT 'app.other',
+    label text DEFAULT 'app.norm(x)',
+    mood app.mood DEFAULT 'ok',
+    qty int CHECK (app.positive(qty)),
+    name text,
+    lname text GENERATED ALWAYS AS (app.norm(name) || 'app.other') STORED,
+    CONSTRAINT decoy CHECK (name <> 'app.other.id')
+);
+CREATE INDEX item_norm ON app.item (app.norm(name)) WHERE qty > 0;
+CREATE INDEX item_decoy ON app.item (name) WHERE name <> 'app.positive';
+ALTER TABLE app.item ENABLE ROW LEVEL SECURITY;
+CREATE POLICY uses_other ON app.item USING (EXISTS (SELECT 1 FROM app.other o WHERE o.id = item.qty));
+CREATE POLICY decoy ON app.item USING (name <> 'app.other');
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.code := 'app.other'; RETURN NEW; END $$;
+CREATE TRIGGER touch BEFORE UPDATE ON app.item FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION app.touch();
+CREATE FUNCTION app.count_items() RETURNS bigint LANGUAGE sql
+    BEGIN ATOMIC SELECT count(*) FROM app.item i WHERE i.note <> 'app.other'; END;
+CREATE FUNCTION app.alias_decoy() RETURNS int LANGUAGE sql
+    BEGIN ATOMIC SELECT app.other FROM (SELECT i.id AS other FROM app.item i) app; END;
+"""
+
+# Each dependent object as pg_describe_object names it, and its IR node's depends_on.
+ORACLE = """
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS owner, a.type, a.object_names,
+       CASE WHEN d.refclassid = 'pg_type'::regclass
+            THEN (SELECT ARRAY[n.nspname::text, t.typname::text] FROM pg_type x
+                  JOIN pg_type t ON t.oid = CASE WHEN x.typelem <> 0 AND x.typcategory = 'A'
+                                                 THEN x.typelem ELSE x.oid END
+                  JOIN pg_namespace n ON n.oid = t.typnamespace WHERE x.oid = d.refobjid) END AS type_name
+FROM pg_depend d,
+     pg_identify_object_as_address(d.refclassid, d.refobjid, d.refobjsubid) a
+WHERE d.deptype IN ('n', 'a')
+  AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
+                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass)
+  AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
+  AND (d.classid <> 'pg_constraint'::regclass
+       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'c'))
+  AND pg_describe_object(d.classid, d.objid, d.objsubid) LIKE ANY (ARRAY[
+      'default value for column % of table app.item', 'constraint % on table app.item',
+      'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
+      'function app.count_items()', 'function app.alias_decoy()'])
+"""
+
+
+@pytest.fixture(scope="module")
+def url(pg_cluster: LocalCluster) -> Iterator[str]:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pg_cluster.url(name)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def live(url: str) -> Catalog:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    return introspect(url)
+
+
+Dep = tuple[str, ...]
+
+
+def _pg_depend(url: str) -> dict[str, set[Dep]]:
+    out: dict[str, set[Dep]] = {}
+    with psycopg.connect(url) as conn:
+        for owner, kind, names, type_name in conn.execute(ORACLE).fetchall():
+            if kind in ("table column", "view column"):
+                dep: Dep = ("column", *names)
+            elif kind in ("function", "procedure"):
+                dep = ("function", *names)
+            elif type_name is not None:
+                dep = ("type", *type_name)
+            else:
+                dep = ("relation", *names)
+            found = out.setdefault(owner, set())
+            # the owning table itself (and a default's own column) is implied
+            if dep not in (("relation", "app", "item"),) and not (
+                owner.startswith("default value for column ")
+                and dep == ("column", "app", "item", owner.split()[4])
+            ):
+                found.add(dep)
+    return out
+
+
+def recorded_known(catalog: Catalog) -> dict[str, set[Dep]]:
+    """recorded(), without what the catalog does not know (depends_on None)."""
+    return recorded(catalog, known_only=True)
+
+
+def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
+    """Every depends_on of the dependent objects SCHEMA has, keyed as pg_describe_object
+    names them."""
+
+    def _as_tuples(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
+        if deps is None:
+            assert known_only, "depends_on not known"
+            return {("unknown",)}
+        return {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in deps}
+
+    table = catalog.table("app", "item")
+    assert table is not None
+    out: dict[str, set[Dep]] = {}
+    for c in table.columns:
+        if c.default is not None or c.generated is not None:
+            out[f"default value for column {c.name} of table app.item"] = _as_tuples(c.depends_on)
+    for con in table.constraints:
+        if isinstance(con, m.CheckConstraint):
+            out[f"constraint {con.name} on table app.item"] = _as_tuples(con.depends_on)
+    for ix in catalog.indexes:
+        out[f"index app.{ix.name}"] = _as_tuples(ix.depends_on)
+    for p in catalog.policies:
+        out[f"policy {p.name} on table app.item"] = _as_tuples(p.depends_on)
+    for t in catalog.triggers:
+        out[f"trigger {t.name} on table app.item"] = _as_tuples(t.depends_on)
+    for f in catalog.functions:
+        if f.name in ("count_items", "alias_decoy") and (f.depends_on is not None or not known_only):
+            out[f"function app.{f.name}()"] = _as_tuples(f.depends_on)
+    return out
+
+
+def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
+    got = recorded(live)
+    want = _pg_depend(url)
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
+    # spot checks: what the schema means, and no decoy
+    assert got["default value for column id of table app.item"] == {("relation", "app", "ticket_seq")}
+    assert got["default value for column code of table app.item"] == {("function", "app", "next_code")}
+    assert got["default value for column note of table app.item"] == set()
+    assert got["default value for column label of table app.item"] == set()
+    assert got["default value for column mood of table app.item"] == {("type", "app", "mood")}
+    assert got["default value for column lname of table app.item"] == {
+        ("function", "app", "norm"),
+        ("column", "app", "item", "name"),
+    }
+    assert got["constraint decoy on table app.item"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "positive") in got["constraint item_qty_check on table app.item"]
+    assert got["index app.item_decoy"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "norm") in got["index app.item_norm"]
+    assert ("column", "app", "other", "id") in got["policy uses_other on table app.item"]
+    assert got["policy decoy on table app.item"] == {("column", "app", "item", "name")}
+    assert ("function", "app", "touch") in got["trigger touch on table app.item"]
+    assert ("column", "app", "item", "note") in got["function app.count_items()"]
+    assert not any(d[2] == "other" for d in got["function app.alias_decoy()"])
+    # a LANGUAGE sql body in a string: PostgreSQL records nothing, the IR says unknown
+    norm = next(f for f in live.functions if f.name == "norm")
+    assert norm.depends_on is None
+
+
+def _applied(url: str, sql: str) -> None:
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.encode())
+    except psycopg.Error as e:
+        pytest.fail(f"{e}\n{sql}")
+
+
+CHANGED = (
+    SCHEMA.replace(
+        "CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;",
+        "CREATE FUNCTION app.norm(t text) RETURNS varchar LANGUAGE sql IMMUTABLE AS $$ SELECT upper(t) $$;",
+    )
+    .replace(
+        "CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;",
+        "CREATE FUNCTION app.positive(n bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;",
+    )
+    .replace(
+        "CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;",
+        "CREATE FUNCTION app.next_code() RETURNS varchar LANGUAGE sql AS $$ SELECT 'c' $$;",
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def changed(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_cluster.url(name)
+    _applied(url, CHANGED)
+    yield url, introspect(url)
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _strip(catalog: Catalog) -> Any:
+    from nself.ir import catalog_to_json
+
+    return catalog_to_json(catalog)
+
+
+def test_diff_rebuilds_what_uses_a_changed_function(
+    url: str, live: Catalog, changed: tuple[str, Catalog]
+) -> None:
+    """Functions whose return or argument types change are dropped and created again: the
+    defaults, checks, indexes and generated columns that use them go first and come back
+    after, in an order PostgreSQL accepts, both ways."""
+    _, b = changed
+    result = diff_catalogs(live, b)
+    # what only names them in a string literal is left alone
+    for decoy in ("INDEX app.item_decoy", "CONSTRAINT decoy", "POLICY decoy", "COLUMN note", "COLUMN label"):
+        assert decoy not in result.up_sql
+    _applied(url, result.up_sql)
+    assert _strip(introspect(url)) == _strip(b)
+    _applied(url, result.down_sql)
+    assert _strip(introspect(url)) == _strip(live)
+
+
+def test_sql_frontend_dependencies_are_the_live_ones(live: Catalog) -> None:
+    """Every depends_on the sql frontend knows (BEGIN ATOMIC bodies it leaves unknown)
+    equals the live one."""
+    compiled = recorded_known(compile_sql(SCHEMA, strict=True))
+    got_live = recorded(live)
+    assert compiled == {k: got_live[k] for k in compiled}
+    assert set(got_live) - set(compiled) <= {"function app.count_items()", "function app.alias_decoy()"}
+
+
+RENAMED = (
+    SCHEMA
+    + """
+ALTER TABLE app.item RENAME COLUMN name TO title;
+ALTER FUNCTION app.norm(text) RENAME TO normalise;
+ALTER TABLE app.other RENAME TO others;
+ALTER SEQUENCE app.ticket_seq RENAME TO tickets;
+"""
+)
+
+
+def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> None:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, RENAMED)
+        got_live = recorded(introspect(url))
+        compiled = recorded_known(compile_sql(RENAMED, strict=True))
+        assert compiled == {k: got_live[k] for k in compiled}
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+INHERITED = """
+CREATE FUNCTION twice(n int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT n * 2 $$;
+CREATE TABLE parted (k int, d int DEFAULT twice(1), g int GENERATED ALWAYS AS (twice(k)) STORED)
+    PARTITION BY LIST (k);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES IN (1);
+CREATE TABLE parent (k int, g int GENERATED ALWAYS AS (twice(k)) STORED, CHECK (twice(k) > 0));
+CREATE TABLE child (extra text DEFAULT 'parent') INHERITS (parent);
+"""
+
+
+def test_copied_expressions_use_their_own_tables_columns(pg_cluster: LocalCluster) -> None:
+    """A partition's or inheritance child's copy of a default, generation expression or
+    check uses the child's columns (pg_depend), in both frontends."""
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, INHERITED)
+        live, compiled = introspect(url), compile_sql(INHERITED, strict=True)
+        for t in live.tables:
+            other = compiled.table(t.schema, t.name)
+            assert other is not None
+            for a, b in zip(t.columns, other.columns, strict=True):
+                assert (t.name, a.name, a.depends_on) == (t.name, b.name, b.depends_on)
+        child = live.table("public", "child")
+        assert child is not None and child.column("g") is not None
+        assert child.column("g").depends_on == (  # type: ignore[union-attr]
+            m.Dependency("column", "public", "child", "k"),
+            m.Dependency("function", "public", "twice"),
+        )
+    finally:
+        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _unknown(catalog: Catalog) -> Catalog:
+    """The catalog as an IR document written before depends_on holds it."""
+    return dataclasses.replace(
+        catalog,
+        tables=tuple(
+            dataclasses.replace(
+                t,
+                columns=tuple(dataclasses.replace(c, depends_on=None) for c in t.columns),
+                constraints=tuple(
+                    dataclasses.replace(c, depends_on=None) if isinstance(c, m.CheckConstraint) else c
+                    for c in t.constraints
+                ),
+            )
+            for t in catalog.tables
+        ),
+        indexes=tuple(dataclasses.replace(i, depends_on=None) for i in catalog.indexes),
+        policies=tuple(dataclasses.replace(p, depends_on=None) for p in catalog.policies),
+        triggers=tuple(dataclasses.replace(t, depends_on=None) for t in catalog.triggers),
+        functions=tuple(dataclasses.replace(f, depends_on=None) for f in catalog.functions),
+    )
+
+
+def test_diff_without_dependencies_reads_the_text(
+    url: str, live: Catalog, changed: tuple[str, Catalog]
+) -> None:
+    """Without depends_on (older IR documents) the diff falls back to the names the texts
+    hold, and is sound still."""
+    _, b = changed
+    result = diff_catalogs(_unknown(live), _unknown(b))
+    _applied(url, result.up_sql)
+    assert _strip(introspect(url)) == _strip(b)
+    _applied(url, result.down_sql)
+    assert _strip(introspect(url)) == _strip(live)
