@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -231,8 +232,10 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
         name = original_path(entry.path)
         source = repo / (entry.ref or manifest.id) / entry.path
         try:
+            # fsync'd here, by the extracting threads while others decompress: PostgreSQL's
+            # start (which fsyncs the whole directory after a backup) then finds nothing to write.
             restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted,
-                       expect_size=entry.size, expect_sha256=entry.sha256)
+                       expect_size=entry.size, expect_sha256=entry.sha256, durable=True)
         except CodecError as exc:
             detail = exc.one_line().split(": ", 1)[-1]
             raise BackupError(
@@ -292,6 +295,8 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     it there on the cluster's port (paused at the target, checked, then promoted): one
     PostgreSQL start. On any failure the new directory is dropped and the old one goes
     back and is started again; the old one is deleted only once the new one is promoted."""
+    for left in cluster.root.glob("data.discarded-*"):  # a background deletion cut short
+        shutil.rmtree(left, ignore_errors=True)
     cluster.stop()
     old = cluster.root / f"data.before-restore-{int(time.time())}"
     had_data = cluster.data_dir.exists()
@@ -321,9 +326,20 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     cluster.configure({}, file=RECOVERY_FILE)
     (cluster.data_dir / RESTORING_MARK).unlink()
     fsync_dir(cluster.data_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    # The old data directory is no longer needed: deleted in the background (thousands of
+    # files take a while to unlink and nothing waits for them).
     shutil.rmtree(scratch.root, ignore_errors=True)
+    if had_data:
+        gone = cluster.root / f"data.discarded-{int(time.time())}"
+        os.rename(old, gone)
+        delete_in_background(gone)
     return reached
+
+
+def delete_in_background(path: Path) -> None:
+    """Remove a folder with `rm -rf` in its own session (it outlives this process)."""
+    subprocess.Popen(["rm", "-rf", "--", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
 
 
 def _wait_promoted(cluster: LocalCluster) -> None:
