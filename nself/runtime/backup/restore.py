@@ -297,7 +297,11 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     back and is started again; the old one is deleted only once the new one is promoted."""
     for left in cluster.root.glob("data.discarded-*"):  # a background deletion cut short
         shutil.rmtree(left, ignore_errors=True)
-    cluster.stop()
+    try:
+        cluster.stop()
+    except BaseException:
+        shutil.rmtree(scratch.root, ignore_errors=True)
+        raise
     old = cluster.root / f"data.before-restore-{int(time.time())}"
     had_data = cluster.data_dir.exists()
     if had_data:
