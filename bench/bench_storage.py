@@ -77,10 +77,65 @@ def bench(label: str, store: ObjectStore, sdk_put: Callable[[str, Path], Any], s
         timed(lambda: many(small, lambda p: sdk_get(f"s/{p.name}", out / f"s-{p.name}"))))
 
 
+def make_backup_folder(repo: Path, files: int) -> str:
+    """A backup folder shaped like a fresh cluster's: `files` small stored files (2-16 KiB)
+    and a few of 1-3 MiB, random bytes (stored files are compressed already), manifest last."""
+    import hashlib
+    import random
+
+    from nself.runtime.backup.manifest import FileEntry, Manifest, write_manifest
+
+    backup_id = "20261207T100000Z-full"
+    folder = repo / backup_id
+    rng = random.Random(7)
+    entries = []
+    for n in range(files):
+        size = rng.randint(1, 3) * MiB if n % 60 == 0 else rng.randint(2048, 16384)
+        path = folder / "data" / "base" / "5" / f"{16384 + n}.zst"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = os.urandom(size)
+        path.write_bytes(data)
+        entries.append(FileEntry(path.relative_to(folder).as_posix(), size, hashlib.sha256(data).hexdigest()))
+    write_manifest(folder, Manifest(id=backup_id, kind="full", started_at="2026-12-07T10:00:00.000000Z",
+                                    stopped_at="2026-12-07T10:00:05.000000Z", parent=None,
+                                    size_bytes=sum(e.size for e in entries), wal_start=None, wal_stop=None,
+                                    files=tuple(entries)))
+    return backup_id
+
+
+def bench_backup(label: str, store: ObjectStore, repo: Path, backup_id: str, out: Path) -> None:
+    """`backup upload` then `backup download` of one backup folder: files under 1 MiB in
+    bundles (now) against one object per file (before, bundling turned off), same run."""
+    from nself.runtime.backup import bundle
+    from nself.runtime.backup.transfer import TransferReport, _delete_remote, download_backup, upload_backup
+
+    folder = repo / backup_id
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    print(f"{label}: backup of {len(files)} files ({total / MiB:.0f} MiB), upload + download")
+    limit = bundle.BUNDLE_FILE_LIMIT
+    figures = []
+    for name, file_limit in (("bundled", limit), ("one object per file", 0)):
+        bundle.BUNDLE_FILE_LIMIT = file_limit
+        try:
+            up = timed(lambda: upload_backup(repo, store, backup_id, jobs=JOBS, with_wal=False))
+            target = out / name.replace(" ", "-")
+            down = timed(lambda t=target: download_backup(t, store, backup_id, jobs=JOBS, with_wal=False))  # type: ignore[misc]
+            objects = sum(1 for _ in store.list(backup_id + "/"))
+            _delete_remote(store, backup_id, TransferReport())
+        finally:
+            bundle.BUNDLE_FILE_LIMIT = limit
+        figures.append((name, up, down, objects))
+    for name, up, down, objects in figures:
+        print(f"  {name:<22} {objects:5} objects   upload {up:7.2f} s   download {down:7.2f} s   round trip {up + down:7.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--backup-files", type=int, default=1270, help="files of the backup round trip (a fresh cluster: ~1,270)")
+    parser.add_argument("--only-backup", action="store_true", help="only the backup round trip")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nself-bench-storage-"))
     big = work / "big.bin"
@@ -109,6 +164,10 @@ def main() -> None:
         client.create_bucket(Bucket="bench")
         config = TransferConfig(multipart_threshold=16 * MiB, multipart_chunksize=16 * MiB, max_concurrency=JOBS)
         store = S3Store(make_config("minio", "bench", endpoint=endpoint), concurrency=JOBS)
+        backup_id = make_backup_folder(work / "repo", args.backup_files)
+        bench_backup("S3 (moto_server)", store, work / "repo", backup_id, out)
+        if args.only_backup:
+            return
         bench(
             "S3 (moto_server)", store,
             lambda key, path: client.upload_file(str(path), "bench", key, Config=config),

@@ -161,6 +161,37 @@ def test_killed_restore_leaves_the_database_as_it_was(cli_project: BackupProject
     assert not list(root.parent.glob(f"{root.name}.restore-*"))
 
 
+def test_restore_killed_while_recovering_in_place_puts_the_old_data_back(cli_project: BackupProject) -> None:
+    """Killed after the data directories were swapped (the server recovering the new one
+    on the cluster's port): the next start of the cluster stops that server and puts the
+    old data directory back, as it was."""
+    from nself.runtime.local import start_local
+
+    fill(cli_project, "kill_swap_t", 1, 500)
+    assert run_nself("backup", "create", cwd=cli_project.root).code == 0
+    cli_project.sql("DELETE FROM kill_swap_t WHERE id > 100")
+    before = cli_project.checksums()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    process = subprocess.Popen([sys.executable, "-P", "-m", "nself", "restore", "latest", "--yes"], cwd=cli_project.root,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = cli_project.cluster.root
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if list(root.glob("data.before-restore-*")):
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the restore ended before it could be killed"
+    status = start_local(cli_project.project, cli_project.environment)
+    assert any("interrupted restore" in note for note in status.notes)
+    assert cli_project.checksums() == before
+    assert not list(root.glob("data.before-restore-*")) and not list(root.glob("data.failed-restore-*"))
+    again = run_nself("restore", "latest", "--yes", cwd=cli_project.root)
+    assert again.code == 0, again.stderr
+    assert len(cli_project.rows("SELECT * FROM kill_swap_t")) == 500
+
+
 def test_schedule_installs_shows_and_removes_a_cron_entry(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from nself.errors import NselfError
+from nself.runtime.backup.bundle import BUNDLE_DIR, BUNDLE_FILE_LIMIT, INDEX_NAME, BundleIndex
 from nself.runtime.backup.manifest import (
     MANIFEST_NAME,
     FileEntry,
@@ -21,7 +22,14 @@ from nself.runtime.backup.manifest import (
     list_backups,
     write_manifest,
 )
-from nself.runtime.backup.transfer import download_backup, download_wal, list_remote, sync, upload_backup
+from nself.runtime.backup.transfer import (
+    TransferReport,
+    download_backup,
+    download_wal,
+    list_remote,
+    sync,
+    upload_backup,
+)
 from nself.runtime.storage import ObjectInfo, ObjectStore, StorageError
 from tests.storage_servers import make_store
 
@@ -201,16 +209,25 @@ class FailingStore:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def put_file(self, key: str, path: Path, **kwargs: object) -> ObjectInfo:
+    def _spend(self, key: str) -> None:
         if self.allowed <= 0:
             raise StorageError(f"connection lost while sending {key}")
         self.allowed -= 1
+
+    def put_file(self, key: str, path: Path, **kwargs: object) -> ObjectInfo:
+        self._spend(key)
         return self.inner.put_file(key, path, **kwargs)  # type: ignore[arg-type]
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        self._spend(key)
+        return self.inner.put_bytes(key, data)
 
 
 def test_interrupted_upload_is_never_complete_and_resumes(store: ObjectStore, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    make_backup(repo, FULL, {f"base/{n}.zst": 2000 + n for n in range(6)}, wal=None)
+    # Six small files (one bundle) and four of their own object each.
+    files = {f"base/{n}.zst": 2000 + n for n in range(6)} | {f"base/big{n}.zst": BUNDLE_FILE_LIMIT + n for n in range(4)}
+    make_backup(repo, FULL, files, wal=None)
     before = snapshot(repo)
 
     with pytest.raises(StorageError, match="connection lost"):
@@ -224,8 +241,10 @@ def test_interrupted_upload_is_never_complete_and_resumes(store: ObjectStore, tm
         download_backup(tmp_path / "elsewhere", store, FULL)
 
     report = upload_backup(repo, store, FULL)
-    assert len(report.skipped) == 3  # sent before the interruption, same checksum: not sent again
-    assert len(report.uploaded) == 3 + 1  # the rest, then the manifest
+    # Sent before the interruption (the bundle, two big files), same checksum: not sent again.
+    assert sorted(report.skipped) == [f"{FULL}/base/big0.zst", f"{FULL}/base/big1.zst", f"{FULL}/{BUNDLE_DIR}/0001"]
+    assert report.uploaded[-2:] == [f"{FULL}/{INDEX_NAME}", f"{FULL}/{MANIFEST_NAME}"]
+    assert len(report.uploaded) == 2 + 2  # the rest, the bundle index, then the manifest
     assert report.uploaded[-1] == f"{FULL}/{MANIFEST_NAME}"
     assert [b.complete for b in list_remote(store)] == [True]
     again = upload_backup(repo, store, FULL)
@@ -236,9 +255,12 @@ def test_damaged_remote_object_is_detected_on_download(store: ObjectStore, tmp_p
     repo = tmp_path / "repo"
     make_backup(repo, FULL, {"base/a.zst": 5000, "base/b.zst": 5000}, wal=None)
     upload_backup(repo, store, FULL)
-    data = bytearray(store.get_bytes(f"{FULL}/base/b.zst"))
-    data[100] ^= 0x01
-    store.put_bytes(f"{FULL}/base/b.zst", bytes(data))  # consistent metadata: only the manifest knows
+    index = BundleIndex.from_bytes(store.get_bytes(f"{FULL}/{INDEX_NAME}"), "index")
+    bundle, item = index.files()["base/b.zst"]
+    key = f"{FULL}/{bundle.name}"
+    data = bytearray(store.get_bytes(key))
+    data[item.offset + 100] ^= 0x01
+    store.put_bytes(key, bytes(data))  # consistent metadata: only the index and the manifest know
     assert [b.complete for b in list_remote(store)] == [True]  # same size: the listing cannot tell
 
     target = tmp_path / "restore-repo"
@@ -247,9 +269,33 @@ def test_damaged_remote_object_is_detected_on_download(store: ObjectStore, tmp_p
     assert complete_backups(target) == []  # the folder stays incomplete: never restorable
     assert all(not e.complete for e in list_backups(target, include_incomplete=True))
 
-    store.put_bytes(f"{FULL}/base/b.zst", bytes(data[:10]))  # truncated: the listing tells
+    store.put_bytes(key, bytes(data[:10]))  # truncated: the listing tells
     (remote,) = list_remote(store)
-    assert not remote.complete and "base/b.zst has 10 bytes" in str(remote.problem)
+    assert not remote.complete and f"{bundle.name} has 10 bytes" in str(remote.problem)
+
+
+def test_small_files_travel_in_a_few_bundles(store: ObjectStore, tmp_path: Path) -> None:
+    """Hundreds of small files: a handful of objects each way, every file checked against
+    the manifest, and a download that stopped half-way resumes."""
+    repo = tmp_path / "repo"
+    make_backup(repo, FULL, {f"data/base/1/{n}.zst": 100 + n for n in range(400)} | {"data/big.zst": BUNDLE_FILE_LIMIT}, wal=None)
+    before = snapshot(repo)
+    report = upload_backup(repo, store, FULL)
+    assert sorted(report.uploaded) == sorted(
+        [f"{FULL}/{BUNDLE_DIR}/0001", f"{FULL}/data/big.zst", f"{FULL}/{INDEX_NAME}", f"{FULL}/{MANIFEST_NAME}"]
+    )
+    target = tmp_path / "elsewhere"
+    got = TransferReport()
+    download_backup(target, store, FULL, report=got)
+    assert snapshot(target) == before
+    assert len(got.downloaded) == 3  # the bundle, the big file, the manifest
+
+    (target / FULL / MANIFEST_NAME).unlink()  # as a download killed before its end leaves it
+    (target / FULL / "data/base/1/7.zst").unlink()
+    again = TransferReport()
+    download_backup(target, store, FULL, report=again)
+    assert snapshot(target) == before
+    assert again.downloaded == [f"{FULL}/{BUNDLE_DIR}/0001", f"{FULL}/{MANIFEST_NAME}"]
 
 
 def test_damaged_local_file_is_not_uploaded(store: ObjectStore, tmp_path: Path) -> None:

@@ -247,10 +247,11 @@ def restore_to(
     expect_encrypted: bool = False,
     expect_size: int | None = None,
     expect_sha256: str | None = None,
+    durable: bool = False,
 ) -> int:
     """Decrypt and decompress the stored file `path` into `target` (atomically: a file that
     fails its tag, its zstd checksum or the expected size and sha256 of its stored bytes is
-    never renamed into place). Returns its size."""
+    never renamed into place). Returns its size. `durable` fsyncs it before the rename."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     written = 0
     if expect_size is not None:
@@ -279,6 +280,9 @@ def restore_to(
             except zstandard.ZstdError as exc:
                 _authenticate_rest(chunks)  # a wrong key shows as garbage first: say so
                 raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         if raw is not None and raw.hexdigest() != expect_sha256:
             raise CodecError(f"{path.name}: checksum mismatch (altered)")
         os.replace(tmp, target)

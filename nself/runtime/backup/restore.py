@@ -1,17 +1,19 @@
 """`nself restore`: the managed cluster brought back to a backup's end point, or to a
 point in time by replaying the WAL archive.
 
-Nothing is destroyed before the new state is proven: the backup is verified, extracted
-into a folder beside the data directory, recovered there on a scratch port up to the
-target (paused at it; PostgreSQL stopping before the target is an error), and only then
-swapped in for the old data directory, which is kept until the cluster has started and
-promoted on the new one."""
+Nothing is destroyed before the new state is proven: the backup is verified and
+extracted into a folder beside the data directory while the cluster still runs; then the
+cluster stops, its data directory is renamed aside (kept), the extracted one takes its
+name and PostgreSQL recovers it there, once, on the cluster's port, up to the target
+(paused at it and checked; stopping before the target is an error). Only after the
+promotion is the old directory deleted; on failure it is renamed back and started."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,18 +32,23 @@ from nself.runtime.backup.manifest import (
     complete_backups,
     find_backup,
     format_time,
+    fsync_dir,
 )
 from nself.runtime.backup.repository import BackupConfig
 from nself.runtime.backup.timespec import TargetTime, parse_target_time
 from nself.runtime.backup.verify import verify_backup
 from nself.runtime.backup.wal import archived_segments, restore_command
-from nself.runtime.cluster import ClusterError, LocalCluster, free_port, hand_to_server_user
+from nself.runtime.cluster import ClusterError, LocalCluster, hand_to_server_user
 from nself.runtime.local import local_cluster, start_local
 from nself.runtime.production import refuse_production
 from nself.runtime.project import Environment, Project
 
 Progress = Callable[[int], None]
 RECOVERY_FILE = "nself-recovery.conf"
+# In a data directory being recovered by `nself restore`: until it is gone (after the
+# promotion), the directory is not the cluster's yet and the one kept aside goes back
+# if the restore was interrupted.
+RESTORING_MARK = "nself-restoring"
 EXTRACT_THREADS = min(8, (os.cpu_count() or 2) * 2)
 
 
@@ -103,7 +110,8 @@ def restore_managed(
     if not report.ok:
         raise BackupError(f"backup {base.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
 
-    scratch = LocalCluster(root=cluster.root.parent / f"{cluster.root.name}.restore-{base.id}", port=free_port())
+    # The new data directory is built beside the cluster's while it still runs.
+    scratch = LocalCluster(root=cluster.root.parent / f"{cluster.root.name}.restore-{base.id}", port=cluster.port)
     discard_scratch(scratch)  # left by a restore that was killed
     try:
         extract(repo, base, scratch.data_dir, key, progress)
@@ -115,18 +123,12 @@ def restore_managed(
         scratch.root.chmod(0o755)
         scratch.configure(recovery, file=RECOVERY_FILE)
         (scratch.data_dir / "recovery.signal").touch()
+        (scratch.data_dir / RESTORING_MARK).touch()
         hand_to_server_user(scratch.root)
-        reached = _recover_paused(scratch)
-        scratch.stop()
     except BaseException:
-        with contextlib.suppress(NselfError):
-            scratch.stop(immediate=True)
         shutil.rmtree(scratch.root, ignore_errors=True)
         raise
-    if target is not None and reached is not None and reached > target.moment:
-        shutil.rmtree(scratch.root, ignore_errors=True)
-        raise BackupError(f"recovery replayed past the target ({format_time(reached)}); nothing was changed")
-    _swap_in(cluster, scratch)
+    reached = _recover_in_place(cluster, scratch, target)
     return RestoreResult(
         id=base.id,
         kind=base.kind,
@@ -163,13 +165,20 @@ def discard_scratch(scratch: LocalCluster) -> None:
 
 
 def recover_interrupted_swap(cluster: LocalCluster) -> bool:
-    """A restore killed between moving the old data directory aside and moving the new one
-    in leaves no data directory: put the old one back. True when it did."""
-    if cluster.data_dir.exists():
-        return False
+    """A restore killed after moving the old data directory aside leaves either no data
+    directory or one still marked as being recovered (its server perhaps running, in
+    recovery): put the old one back. True when it did."""
     kept = sorted(cluster.root.glob("data.before-restore-*"))
     if not kept:
         return False
+    if cluster.data_dir.exists():
+        if not (cluster.data_dir / RESTORING_MARK).exists():
+            return False
+        with contextlib.suppress(NselfError):
+            cluster.stop(immediate=True)
+        failed = cluster.root / f"data.failed-restore-{int(time.time())}"
+        os.rename(cluster.data_dir, failed)
+        shutil.rmtree(failed, ignore_errors=True)
     os.rename(kept[-1], cluster.data_dir)
     return True
 
@@ -223,8 +232,10 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
         name = original_path(entry.path)
         source = repo / (entry.ref or manifest.id) / entry.path
         try:
+            # fsync'd here, by the extracting threads while others decompress: PostgreSQL's
+            # start (which fsyncs the whole directory after a backup) then finds nothing to write.
             restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted,
-                       expect_size=entry.size, expect_sha256=entry.sha256)
+                       expect_size=entry.size, expect_sha256=entry.sha256, durable=True)
         except CodecError as exc:
             detail = exc.one_line().split(": ", 1)[-1]
             raise BackupError(
@@ -239,11 +250,14 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
                 progress(size)
 
 
-def _recover_paused(scratch: LocalCluster) -> datetime | None:
+def _recover_paused(scratch: LocalCluster, *, archive: bool = False) -> datetime | None:
     """Start `scratch` in recovery, pausing at the target; the time of the last replayed
-    transaction. A server that stops before (missing WAL, target never reached) raises."""
+    transaction. A server that stops before (missing WAL, target never reached) raises.
+    `archive` keeps the configured archive_mode (the managed cluster archives the new
+    timeline once promoted; nothing is archived while in recovery)."""
+    settings = {"recovery_target_action": "pause"} if archive else {"archive_mode": "off", "recovery_target_action": "pause"}
     try:
-        scratch.start(settings={"archive_mode": "off", "recovery_target_action": "pause"})
+        scratch.start(settings=settings)
     except ClusterError:
         raise BackupError(f"recovery failed before reaching the target: {_last_fatal(scratch)}") from None
     deadline = time.monotonic() + 3600
@@ -276,17 +290,30 @@ def _last_fatal(cluster: LocalCluster) -> str:
     return f"see {cluster.log_file}"
 
 
-def _swap_in(cluster: LocalCluster, scratch: LocalCluster) -> None:
-    """Put the recovered data directory in place of the cluster's, start and promote it;
-    on failure the old data directory goes back and is started again."""
-    cluster.stop()
+def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: TargetTime | None) -> datetime | None:
+    """Stop the cluster, move its data directory aside and the extracted one in, recover
+    it there on the cluster's port (paused at the target, checked, then promoted): one
+    PostgreSQL start. On any failure the new directory is dropped and the old one goes
+    back and is started again; the old one is deleted only once the new one is promoted."""
+    for left in cluster.root.glob("data.discarded-*"):  # a background deletion cut short
+        shutil.rmtree(left, ignore_errors=True)
+    try:
+        cluster.stop()
+    except BaseException:
+        shutil.rmtree(scratch.root, ignore_errors=True)
+        raise
     old = cluster.root / f"data.before-restore-{int(time.time())}"
     had_data = cluster.data_dir.exists()
     if had_data:
         os.rename(cluster.data_dir, old)
     os.rename(scratch.data_dir, cluster.data_dir)
+    fsync_dir(cluster.root)
     try:
-        cluster.start()
+        reached = _recover_paused(cluster, archive=True)
+        if target is not None and reached is not None and reached > target.moment:
+            raise BackupError(f"recovery replayed past the target ({format_time(reached)}); nothing was changed")
+        with connect(cluster.url(), connect_timeout=5) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
         _wait_promoted(cluster)
     except BaseException:
         with contextlib.suppress(NselfError):
@@ -298,11 +325,25 @@ def _swap_in(cluster: LocalCluster, scratch: LocalCluster) -> None:
             with contextlib.suppress(NselfError):
                 cluster.start()
         shutil.rmtree(failed, ignore_errors=True)
-        (scratch.root / "wal.key").unlink(missing_ok=True)
+        shutil.rmtree(scratch.root, ignore_errors=True)
         raise
     cluster.configure({}, file=RECOVERY_FILE)
-    shutil.rmtree(old, ignore_errors=True)
+    (cluster.data_dir / RESTORING_MARK).unlink()
+    fsync_dir(cluster.data_dir)
+    # The old data directory is no longer needed: deleted in the background (thousands of
+    # files take a while to unlink and nothing waits for them).
     shutil.rmtree(scratch.root, ignore_errors=True)
+    if had_data:
+        gone = cluster.root / f"data.discarded-{int(time.time())}"
+        os.rename(old, gone)
+        delete_in_background(gone)
+    return reached
+
+
+def delete_in_background(path: Path) -> None:
+    """Remove a folder with `rm -rf` in its own session (it outlives this process)."""
+    subprocess.Popen(["rm", "-rf", "--", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
 
 
 def _wait_promoted(cluster: LocalCluster) -> None:
