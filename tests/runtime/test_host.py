@@ -190,6 +190,8 @@ def test_no_linux_only_call_outside_the_host_module() -> None:
             continue
         if "templates" in path.relative_to(REPO / "nself").parts:
             continue
+        if path == REPO / "nself" / "cli" / "help_table.py":  # the commands' docstrings, copied
+            continue
         found = linux_only_calls(path.read_text(encoding="utf-8"))
         if found:
             offenders[str(path.relative_to(REPO))] = found

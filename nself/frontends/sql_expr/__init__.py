@@ -272,12 +272,25 @@ def _memoised(
     changes = tuple(scope.builder.changes(cls) for cls in _CALL_CONTEXT)
     key = (kind, shape, target_type, tuple(scope.search_path), scope.relation, changes)
     if key in types.memo:
+        result, used = types.memo[key]
         _record_shape(scope, shape)
-        return types.memo[key]
+        if scope.dependencies is not None:
+            scope.dependencies |= used
+        return result
+    # What the expression uses is recorded whether or not this scope asks, so that a later
+    # hit in a scope that does (another table's default over the same enum) gets its
+    # types and functions; its columns are the shape's, named by the owner at each hit.
+    outer = scope.dependencies
+    scope.dependencies = set()
     fallbacks = scope.fallbacks
-    result = compute()
+    try:
+        result = compute()
+    finally:
+        recorded, scope.dependencies = scope.dependencies, outer
+    if outer is not None:
+        outer |= recorded
     if scope.fallbacks == fallbacks:  # a fallback is computed (and warned of) each time
-        types.memo[key] = result
+        types.memo[key] = (result, frozenset(d for d in recorded if d.kind != "column"))
     return result
 
 
