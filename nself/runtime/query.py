@@ -221,14 +221,7 @@ def stream_csv(url: str, sql: str, source: str = "<query>") -> Iterator[Iterator
 
 def _copyable(statement: str) -> bool:
     """Whether `statement` is a query COPY can run: a SELECT (VALUES, TABLE) without INTO."""
-    try:
-        parsed = parse_sql(statement)
-    except ParseError:
-        return False
-    if len(parsed) != 1:
-        return False
-    node = parsed[0].stmt
-    return isinstance(node, ast.SelectStmt) and node.intoClause is None
+    return _streamed_tag(statement) == "SELECT"
 
 
 def _psql_csv(messages: Iterable[Buffer], null: bytes) -> Iterator[bytes]:
