@@ -67,7 +67,8 @@ from nself.templating import render_template
 
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
-HASURA_ROOT_TYPES = frozenset({"query_root", "mutation_root", "subscription_root"})
+SUBSCRIPTION_ROOT = "subscription_root"
+HASURA_ROOT_TYPES = frozenset({"query_root", "mutation_root", SUBSCRIPTION_ROOT})
 
 # Hasura's aggregate functions: min/max over comparable columns, the others over numeric
 # ones (sum keeps the column's type, the statistics are Float).
@@ -1091,13 +1092,16 @@ class _Renderer:
         self.add("type", self.query_root, "Root of every query.", query.lines)
         if mutation.lines:
             self.add("type", self.mutation_root, "Root of every mutation.", mutation.lines)
+        if self.hasura:
+            # Hasura serves every query field as a live query too (subscription_root).
+            self.add("type", SUBSCRIPTION_ROOT, "Root of every subscription (live queries).", list(query.lines))
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
         # Scalars, enums, object types, inputs, each by name; the root types last.
         groups: dict[str, list[str]] = {"scalar": [], "enum": [], "type": [], "input": []}
         roots: list[str] = []
-        root_types = {self.query_root, self.mutation_root}
+        root_types = {self.query_root, self.mutation_root, SUBSCRIPTION_ROOT}
         for name, (kind, _, _) in self.definitions.items():
             (roots if name in root_types else groups[kind]).append(name)
         ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)

@@ -219,6 +219,11 @@ def test_hasura_queries_validate_against_the_schema(rich: Catalog) -> None:
     schema = built(rich, {"with_hasura": True})
     assert schema.query_type is not None and schema.query_type.name == "query_root"
     assert schema.mutation_type is not None and schema.mutation_type.name == "mutation_root"
+    assert schema.subscription_type is not None and schema.subscription_type.name == "subscription_root"
+    # every query field is a live query as well
+    assert set(schema.subscription_type.fields) == set(schema.query_type.fields)
+    subscription = "subscription { users(limit: 5, order_by: {id: desc}) { id class { id } } }"
+    assert validation_errors(schema, subscription) == []
     for document in HASURA_QUERIES:
         assert validation_errors(schema, document) == [], document
     for document in HASURA_REFUSED:
