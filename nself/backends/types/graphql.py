@@ -24,7 +24,9 @@ of the related type, array relationships a list field with the select arguments 
 `<rel>_aggregate` field. Functions as Hasura tracks them: those returning a table's or
 view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the table.
 Upserts: `on_conflict: <t>_on_conflict` (`<t>_constraint`, `<t>_update_column`) on the
-inserts of a table with a primary key or unique constraint.
+inserts of a table with a primary key or unique constraint. Updates take `_inc`
+(`<t>_inc_input`, numeric columns) and the jsonb operators (`<t>_append_input`, ...) beside
+`_set`; `subscription_root` repeats `query_root`'s fields (live queries).
 
 Functions: arguments are passed by name, so a function's field takes its named arguments
 only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
@@ -80,6 +82,14 @@ NUMERIC_FAMILIES = frozenset({"int2", "int4", "int8", "float4", "float8", "numer
 STATISTICS = ("avg", "stddev", "stddev_pop", "stddev_samp", "var_pop", "var_samp", "variance")
 # Names an enum value cannot take.
 ENUM_KEYWORDS = frozenset({"true", "false", "null"})
+# Hasura's update operators on jsonb columns: (operator, the value's type, what it does).
+JSONB_UPDATE_OPERATORS = (
+    ("append", "jsonb", "Values appended (||) to jsonb columns"),
+    ("prepend", "jsonb", "Values prepended (||) to jsonb columns"),
+    ("delete_key", "String", "Keys deleted (- text) from jsonb columns"),
+    ("delete_elem", "Int", "Array elements deleted by index (- integer) from jsonb columns"),
+    ("delete_at_path", "[String!]", "Values deleted at a path (#-) from jsonb columns"),
+)
 HASURA_SUFFIXES = (
     "",
     "_bool_exp",
@@ -103,6 +113,8 @@ HASURA_SUFFIXES = (
     "_constraint",
     "_update_column",
     "_on_conflict",
+    "_inc_input",
+    *(f"_{op}_input" for op, _, _ in JSONB_UPDATE_OPERATORS),
     *(f"_{s}_fields" for s in STATISTICS),
 )
 
@@ -299,6 +311,8 @@ class _Renderer:
         self._aggregable: dict[str, tuple[str, bool, bool]] = {}  # scalar, comparable, numeric
         self._columns: dict[tuple[object, ...], tuple[str, str, str, str, str]] = {}
         self.pk_arguments: dict[tuple[str, str], str] = {}  # "(id: bigint!)" per table
+        # ", _inc: t_inc_input, ..." per table: the update operators beside _set (Hasura)
+        self.update_operators: dict[tuple[str, str], str] = {}
         self.used_scalars: set[str] = set()
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
@@ -493,6 +507,7 @@ class _Renderer:
             return
         self.add("input", f"{name}_insert_input", f"Values to insert into {where}.", insert)
         self.add("input", f"{name}_set_input", f"Values to set in {where}.", update)
+        self.hasura_update_operators(table, name, names, rules, where)
         self.add_filters(name, filters + related[1], order + related[2], where)
         self.on_conflict(table, name, names, rules, where)
         self.hasura_aggregates(
@@ -719,6 +734,46 @@ class _Renderer:
             order,
         )
 
+    def hasura_update_operators(
+        self, table: Table, name: str, names: Sequence[str], rules: Sequence[ColumnRules], where: str
+    ) -> None:
+        """Hasura's update operators beside `_set`: `_inc` over the numeric columns an
+        update may set, and `_append`, `_prepend`, `_delete_key`, `_delete_elem`,
+        `_delete_at_path` over its jsonb ones; each an input type, an argument of
+        update_<t> and update_<t>_by_pk."""
+        numeric: list[tuple[str, str]] = []
+        jsonb: list[str] = []
+        for column, gql, column_rules in zip(table.columns, names, rules, strict=True):
+            if column_rules.update == "absent":
+                continue
+            pg = self.resolver.resolve(column.data_type)
+            if pg.dims or pg.kind != "builtin":
+                continue
+            if pg.family in NUMERIC_FAMILIES:
+                numeric.append((gql, self.named(pg, as_input=True)))
+            elif pg.family == "jsonb":
+                jsonb.append(gql)
+        arguments = ""
+        if numeric:
+            self.add(
+                "input",
+                f"{name}_inc_input",
+                f"Numbers added to columns of {where}.",
+                [self.member(gql, scalar) for gql, scalar in numeric],
+            )
+            arguments += f", _inc: {name}_inc_input"
+        for operator, value_type, doc in JSONB_UPDATE_OPERATORS if jsonb else ():
+            if value_type == "jsonb":
+                self.used_scalars.add("jsonb")
+            self.add(
+                "input",
+                f"{name}_{operator}_input",
+                f"{doc} of {where}.",
+                [self.member(gql, value_type) for gql in jsonb],
+            )
+            arguments += f", _{operator}: {name}_{operator}_input"
+        self.update_operators[(table.schema, table.name)] = arguments
+
     def view(self, view: View) -> None:
         name = self.names[(view.schema, view.name)]
         kind = "materialized view" if view.materialized else "view"
@@ -899,6 +954,7 @@ class _Renderer:
                 continue
             pk = relation.primary_key
             pk_args = ""
+            operators = self.update_operators.get((relation.schema, relation.name), "")
             conflict = (
                 f", on_conflict: {name}_on_conflict"
                 if (relation.schema, relation.name) in self.upserts
@@ -921,14 +977,14 @@ class _Renderer:
             )
             mutation.add(
                 f"update_{name}",
-                f"(_set: {name}_set_input, where: {name}_bool_exp!)",
+                f"(_set: {name}_set_input{operators}, where: {name}_bool_exp!)",
                 f"{name}_mutation_response",
                 f"Update rows of {where}.",
             )
             if pk is not None:
                 mutation.add(
                     f"update_{name}_by_pk",
-                    f"(_set: {name}_set_input, pk_columns: {name}_pk_columns_input!)",
+                    f"(_set: {name}_set_input{operators}, pk_columns: {name}_pk_columns_input!)",
                     name,
                     f"Update one row of {where} by its primary key.",
                 )

@@ -199,6 +199,13 @@ HASURA_QUERIES = [
       ) { affected_rows }
       insert_users_one(object: {email: "b@x"}, on_conflict: {constraint: users_pkey}) { id }
     }""",
+    # update operators beside _set: _inc on numbers, the jsonb ones on jsonb columns
+    """mutation {
+      update_all_types(where: {id: {_eq: 1}}, _inc: {c_integer: 1, c_numeric: "0.5"},
+                       _append: {c_jsonb: {a: 1}}, _delete_key: {c_jsonb: "b"}) { affected_rows }
+      update_all_types_by_pk(pk_columns: {id: 1}, _delete_at_path: {c_jsonb: ["a", "b"]},
+                             _delete_elem: {c_jsonb: 0}, _prepend: {c_jsonb: [1]}) { id }
+    }""",
 ]
 
 # Each must be refused: a column that is not there, a distinct_on value that is not a
@@ -210,6 +217,8 @@ HASURA_REFUSED = [
     "{ class(where: {class: {id: {_eq: 1}}}) { id } }",
     "{ users { class { teacher } } }",
     "mutation { insert_users(objects: [], on_conflict: {constraint: nope}) { affected_rows } }",
+    "mutation { update_all_types(where: {}, _inc: {c_jsonb: 1}) { affected_rows } }",
+    "mutation { update_all_types(where: {}, _append: {c_integer: 1}) { affected_rows } }",
 ]
 
 
