@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from bench.timing import best_seconds  # noqa: E402
 from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
 from nself.runtime.dump import HISTORY_SCHEMA, dump, find_client, libpq_target, server_major  # noqa: E402
 
@@ -51,12 +51,8 @@ def fill(url: str, rows: int) -> None:
 
 
 def best(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return min(times)
+    """Milliseconds: the best of `repeat` runs."""
+    return best_seconds(repeat, run) * 1000
 
 
 def main() -> None:

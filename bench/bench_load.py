@@ -29,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -39,20 +38,12 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from bench.timing import best_seconds as best  # noqa: E402
 from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
 from nself.runtime.dump import find_client, libpq_target, load, server_major  # noqa: E402
 
 # What `nself db load` passes pg_restore by default.
 NSELF_FLAGS = ("--no-password", "--no-owner", "--exit-on-error", "--single-transaction")
-
-
-def best(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:
