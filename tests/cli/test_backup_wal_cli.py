@@ -131,3 +131,69 @@ def test_wal_receiver_refuses_the_managed_cluster(tmp_path: Path) -> None:
     (tmp_path / "nself.toml").write_text(f"[environments.local]\nport = {free_port()}\n")
     done = run_nself("backup", "wal", "--env", "local", cwd=tmp_path, timeout=60)
     assert done.code == 1 and "archives its own WAL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_remote_servers_backup_restored_over_the_managed_cluster_to_a_point_in_time(
+    remote: LocalCluster,
+) -> None:
+    """Disaster recovery onto this machine: a remote server's physical backup replaces the
+    managed cluster, replaying the WAL the receiver stored up to TIME. Without an ID, a
+    point-in-time restore of the managed cluster keeps to the cluster's own backups even
+    when the repository holds a remote server's newer ones."""
+    root = Path(tempfile.mkdtemp(prefix="nself-wal-over-"))
+    root.chmod(0o755)  # the server user reads the archive and the received WAL
+    (root / "nself.toml").write_text(
+        f'[environments.local]\nport = {free_port()}\n\n[environments.remote]\nurl = "env:T_WAL_REMOTE_URL"\n'
+    )
+    env = {"T_WAL_REMOTE_URL": remote.url()}
+    receiver: subprocess.Popen[str] | None = None
+    try:
+        mine = run_nself("db", "query", "CREATE TABLE mine (id int PRIMARY KEY); INSERT INTO mine VALUES (7)", cwd=root, env=env)
+        assert mine.code == 0, mine.stderr
+        own = run_nself("backup", "create", "--json", cwd=root, env=env)
+        assert own.code == 0, own.stderr
+
+        rows(remote.url(), "CREATE TABLE events (id int PRIMARY KEY); INSERT INTO events VALUES (1)")
+        receiver = subprocess.Popen(
+            [sys.executable, "-P", "-m", "nself", "backup", "wal", "--env", "remote"],
+            cwd=root, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        wait_until_streaming(remote.url(), slot_name(root / ".nself" / "backups"))
+        created = run_nself("backup", "create", "--env", "remote", "--json", cwd=root, env=env)
+        assert created.code == 0, created.stderr
+        theirs = json.loads(created.stdout)
+        assert theirs["wal"] == "received"  # its WAL only in wal/received/<system id>/
+        rows(remote.url(), "INSERT INTO events VALUES (2)")
+        (moment,) = rows(remote.url(), "SELECT clock_timestamp()")[0]
+        time.sleep(0.1)
+        rows(remote.url(), "INSERT INTO events VALUES (3)")
+        at = moment.astimezone(UTC).isoformat()  # type: ignore[attr-defined]
+
+        # No ID: the managed cluster's own history, not the remote server's newer backup.
+        own_pitr = run_nself("restore", "--point-in-time", at, "--yes", "--json", cwd=root, env=env)
+        assert own_pitr.code == 0, own_pitr.stderr
+        assert json.loads(own_pitr.stdout)["id"] == json.loads(own.stdout)["id"]
+        assert run_nself("db", "query", "--csv", "SELECT id FROM mine", cwd=root, env=env).stdout.split() == ["id", "7"]
+
+        # The remote server's backup named: the managed cluster becomes that server at TIME.
+        done = run_nself("restore", theirs["id"], "--point-in-time", at, "--yes", "--json", cwd=root, env=env)
+        assert done.code == 0, done.stderr
+        restored = run_nself(
+            "db", "query", "--csv",
+            "SELECT (SELECT string_agg(id::text, ',' ORDER BY id) FROM events), "
+            "(SELECT system_identifier::text FROM pg_control_system()), to_regclass('mine') IS NULL",
+            cwd=root, env=env,
+        )
+        assert restored.code == 0, restored.stderr
+        (remote_system,) = rows(remote.url(), "SELECT system_identifier::text FROM pg_control_system()")[0]
+        assert restored.stdout.splitlines()[1] == f"\"1,2\",{remote_system},t"
+    finally:
+        if receiver is not None:
+            receiver.send_signal(signal.SIGTERM)
+            try:
+                receiver.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                receiver.kill()
+                receiver.wait()
+        run_nself("db", "stop", cwd=root, env=env)
+        shutil.rmtree(root, ignore_errors=True)

@@ -33,6 +33,7 @@ from nself.runtime.backup.manifest import (
     find_backup,
     format_time,
     fsync_dir,
+    wal_dir_for,
 )
 from nself.runtime.backup.repository import BackupConfig
 from nself.runtime.backup.timespec import TargetTime, parse_target_time
@@ -78,23 +79,31 @@ def restore_managed(
     began = time.monotonic()
     cluster = local_cluster(project, environment)
     repo = config.repository
-    wal_dir = repo / "wal"
     target: TargetTime | None = None
     if point_in_time is not None:
         url = start_local(project, environment).url
         with connect(url) as conn:
             row = conn.execute("SHOW TimeZone").fetchone()
+            ident = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+        own_system = str(ident[0]) if ident else None
         target = parse_target_time(point_in_time, server_zone=str(row[0]) if row else "UTC")
-        base = _base_for_time(repo, backup, target)
-        from nself.runtime.backup.service import fetch_remote
+        # Without an ID, the cluster's own history: a repository that also keeps a remote
+        # server's backups never has them picked to replace this cluster by surprise.
+        base = _base_for_time(repo, backup, target, system_identifier=own_system)
+        from nself.runtime.backup.service import fetch_remote, reachable_source
 
         fetch_remote(project, repo, base.id, wal_from=base.wal_start)  # WAL past the backup's end
         now = datetime.now(UTC)
         if target.moment > now:
             raise BackupError(f"--point-in-time {point_in_time!r} ({format_time(target.moment)}) is in the future")
-        # Everything committed so far into the archive, and a commit after TIME to stop at.
-        switch_and_archive(url, wal_dir)
-        newest = _newest_wal_time(wal_dir)
+        wal_source = wal_dir_for(repo, base)
+        # Everything committed so far into the archive, and a commit after TIME to stop at:
+        # on this cluster for its own backups, on the remote server (when it answers) for
+        # a backup of one, whose WAL `nself backup wal` receives.
+        origin = url if base.system_identifier in (None, own_system) else reachable_source(project, base)
+        if origin is not None:
+            switch_and_archive(origin, wal_source)
+        newest = _newest_wal_time(wal_source)
         if newest is None or target.moment > newest:
             raise BackupError(
                 f"--point-in-time {format_time(target.moment)} is after the newest archived WAL "
@@ -102,6 +111,7 @@ def restore_managed(
             )
     else:
         base = find_backup(repo, backup or "latest")
+        wal_source = wal_dir_for(repo, base)
     if not base.physical:
         raise BackupError(f"backup {base.id} is logical: it restores with `nself restore {base.id}` into a database, not a cluster")
     key = config.key() if base.encrypted or config.encrypt else None
@@ -115,7 +125,7 @@ def restore_managed(
     discard_scratch(scratch)  # left by a restore that was killed
     try:
         extract(repo, base, scratch.data_dir, key, progress)
-        recovery = {"restore_command": recovery_command(wal_dir, key, scratch.root), "recovery_target_action": "promote"}
+        recovery = {"restore_command": recovery_command(wal_source, key, scratch.root), "recovery_target_action": "promote"}
         if target is not None:
             recovery["recovery_target_time"] = target.moment.isoformat()
         else:
@@ -183,8 +193,14 @@ def recover_interrupted_swap(cluster: LocalCluster) -> bool:
     return True
 
 
-def _base_for_time(repo: Path, backup: str | None, target: TargetTime) -> Manifest:
+def _base_for_time(
+    repo: Path, backup: str | None, target: TargetTime, *, system_identifier: str | None = None
+) -> Manifest:
+    """The backup to replay from up to `target`: the one named, else the newest physical
+    backup that ended before it (of the server `system_identifier` names, when given)."""
     physical = [m for m in complete_backups(repo) if m.physical]
+    if system_identifier is not None:
+        physical = [m for m in physical if m.system_identifier in (None, system_identifier)]
     if backup not in (None, "latest"):
         chosen = find_backup(repo, str(backup))
         if chosen.stopped > target.moment:

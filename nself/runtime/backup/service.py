@@ -245,7 +245,7 @@ def _point_in_time_base(
         hint = physical[-1]
     else:
         hint = find_backup(repo, backup)
-    source_url = _reachable_source(project, hint)
+    source_url = reachable_source(project, hint)
     with connect(source_url or database_url(project, target)) as conn:
         row = conn.execute("SHOW TimeZone").fetchone()
     moment = parse_target_time(point_in_time, server_zone=str(row[0]) if row else "UTC")
@@ -267,7 +267,7 @@ def _point_in_time_base(
     return base, moment
 
 
-def _reachable_source(project: Project, manifest: Manifest) -> str | None:
+def reachable_source(project: Project, manifest: Manifest) -> str | None:
     """The URL of the server `manifest` was taken of, when it is an environment of the
     project, answers, and is still that server (same system identifier)."""
     from nself.connection import connect
