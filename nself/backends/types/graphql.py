@@ -28,6 +28,12 @@ inserts of a table with a primary key or unique constraint. Updates take `_inc`
 (`<t>_inc_input`, numeric columns) and the jsonb operators (`<t>_append_input`, ...) beside
 `_set`; `subscription_root` repeats `query_root`'s fields (live queries).
 
+Arrays (option `arrays`, default "any"): PostgreSQL enforces no declared dimension, and
+GraphQL has no type for lists of any depth, so an array column is the scalar `PgArray`
+(nested JSON lists) unless a CHECK fixes `array_ndims` (then lists nested that many times);
+with `with_hasura`, one list level, as Hasura (2.29 and later) serves every array column.
+`arrays = "declared"` nests lists per declared dimension in both.
+
 Functions: arguments are passed by name, so a function's field takes its named arguments
 only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
 default cannot be called that way and is left out. Each element of a SETOF result may be
@@ -45,16 +51,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from nself.backends.types.common import (
+    ArrayMode,
     ColumnRules,
     ForeignKeyGraph,
     FunctionShape,
     PgType,
     Relation,
     TypeResolver,
+    array_mode,
     as_is,
     callable_functions,
     function_names,
     keep_case,
+    list_depth,
     member_names,
     named_type_objects,
     pascal_case,
@@ -166,7 +175,12 @@ PLAIN_SCALAR_DOCS: dict[str, str] = {
     "Datetime": "A timestamp, ISO 8601; with an offset for timestamp with time zone.",
     "Time": "A time of day, ISO 8601.",
     "Interval": "An interval, as PostgreSQL prints it.",
+    "PgArray": "A PostgreSQL array of any number of dimensions, or empty: nested JSON lists of the "
+    "element type (PostgreSQL enforces no declared dimension; a CHECK (array_ndims(c) = N) "
+    "gives a list type nested N times instead).",
 }
+# The scalar of an array of any number of dimensions (plain GraphQL).
+ARRAY_SCALAR = "PgArray"
 
 # Family -> scalar (Hasura mode): Hasura names scalars after the PostgreSQL type.
 HASURA_SCALARS: dict[str, str] = {
@@ -284,6 +298,7 @@ class _Renderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
         self.hasura = bool(options.get("with_hasura", False))
+        self.arrays: ArrayMode = array_mode(options, "graphql")
         self.resolver = TypeResolver(catalog)
         self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
@@ -297,6 +312,7 @@ class _Renderer:
             self.names = {(s, n if s == "public" else n[len(s) + 1 :]): v for (s, n), v in names.items()}
         else:
             suffixes = ("", "InsertInput", "UpdateInput", "Input")
+            reserved.add(ARRAY_SCALAR)
             self.names = type_names(
                 named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
             )
@@ -305,7 +321,7 @@ class _Renderer:
         self._field_names: dict[str, tuple[str, bool]] = {}  # field_name, and kept by member_names
         # A schema has few distinct types and fields (the same `id`, `created_at` in every
         # table): each type reference and each member line is spelled once.
-        self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
+        self._types: dict[tuple[str, bool, bool | None, bool, int | None], str] = {}
         self._lines: dict[tuple[str, str, str, str | None], str] = {}
         self._filters: dict[str, tuple[str, str | None]] = {}
         self._aggregable: dict[str, tuple[str, bool, bool]] = {}  # scalar, comparable, numeric
@@ -382,21 +398,31 @@ class _Renderer:
         *,
         element_nullable: bool | None = None,
         as_input: bool = False,
+        ndims: int | None = None,
     ) -> str:
         """A type reference: `[T]` for an array whose elements may be NULL, `[T!]` when
         PostgreSQL keeps NULL out of them (`element_nullable` None: as the type itself
-        says; tables pass what their CHECKs add); a sub-array of a multi-dimensional array
-        is never NULL: `[[T]!]`. Spelled once per distinct reference: `named` registers the
-        scalar or input type it needs on the first spelling, which is all it needs."""
-        key = (data_type, nullable, element_nullable, as_input)
+        says; tables pass what their CHECKs add, and in `ndims` the dimensions a CHECK
+        fixes); a sub-array of a multi-dimensional array is never NULL: `[[T]!]`; an array
+        of any number of dimensions is `PgArray` (Hasura: one list level). Spelled once per
+        distinct reference: `named` registers the scalar or input type it needs on the
+        first spelling, which is all it needs."""
+        key = (data_type, nullable, element_nullable, as_input, ndims)
         text = self._types.get(key)
         if text is None:
             pg = self.resolver.resolve(data_type)
-            text = self.named(pg, as_input=as_input)
-            if pg.dims:
+            depth = list_depth(pg, self.arrays, ndims)
+            if pg.dims and self.hasura and self.arrays == "any":
+                depth = 1  # Hasura serves every array column as one list
+            if depth is None:
+                self.used_scalars.add(ARRAY_SCALAR)
+                text = ARRAY_SCALAR
+            else:
+                text = self.named(pg, as_input=as_input)
+            if depth:
                 elements = pg.element_nullable if element_nullable is None else element_nullable
                 text = f"[{text}]" if elements else f"[{text}!]"
-                for _ in range(pg.dims - 1):
+                for _ in range(depth - 1):
                     text = f"[{text}!]"
             if not nullable:
                 text += "!"
@@ -464,22 +490,22 @@ class _Renderer:
     def column_lines(self, column: Column, gql: str, rules: ColumnRules) -> tuple[str, str, str, str, str]:
         """A column's lines in the object type, insert input, update input, `_bool_exp` and
         `_order_by` ('' where it is absent)."""
-        data_type, elements = column.data_type, rules.element_nullable
+        data_type, elements, ndims = column.data_type, rules.element_nullable, rules.ndims
         doc = self.description(column.name, gql, None)
         row = member_line(
             gql,
-            self.type_ref(data_type, rules.nullable, element_nullable=elements),
+            self.type_ref(data_type, rules.nullable, element_nullable=elements, ndims=ndims),
             "",
             self.description(column.name, gql, column.comment),
         )
         insert = ""
         if rules.insert != "absent":
             optional = rules.insert == "optional"
-            text = self.type_ref(data_type, optional, element_nullable=elements, as_input=True)
+            text = self.type_ref(data_type, optional, element_nullable=elements, as_input=True, ndims=ndims)
             insert = member_line(gql, text, "", doc)
         update = ""
         if rules.update != "absent":
-            text = self.type_ref(data_type, True, element_nullable=elements, as_input=True)
+            text = self.type_ref(data_type, True, element_nullable=elements, as_input=True, ndims=ndims)
             update = member_line(gql, text, "", doc)
         filter_line = order_line = ""
         if self.hasura:
@@ -517,7 +543,11 @@ class _Renderer:
         if pk is not None:
             position = {c: i for i, c in enumerate(pk.columns)}
             found = [
-                (position[c.name], n, self.type_ref(c.data_type, False, element_nullable=r.element_nullable))
+                (
+                    position[c.name],
+                    n,
+                    self.type_ref(c.data_type, False, element_nullable=r.element_nullable, ndims=r.ndims),
+                )
                 for c, n, r in zip(table.columns, names, rules, strict=True)
                 if c.name in position
             ]

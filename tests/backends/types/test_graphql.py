@@ -34,6 +34,9 @@ from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, asse
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
 
 MODES = [pytest.param({}, id="plain"), pytest.param({"with_hasura": True}, id="hasura")]
+# The declared dimensions, as before arrays admitted any (the tests of element nullability
+# read easier so; test_arrays_admit_any_dimension checks the default).
+DECLARED = {"arrays": "declared"}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_rich_schema_builds_and_validates(rich: Catalog, options: dict[str, bool
 
 
 def test_plain_mode_types(rich: Catalog) -> None:
-    schema = build_schema(render_graphql(rich, {}))
+    schema = build_schema(render_graphql(rich, DECLARED))
     users = schema.get_type("Users")
     assert isinstance(users, GraphQLObjectType)
     assert str(users.fields["id"].type) == "BigInt!"
@@ -312,7 +315,7 @@ def input_fields(schema: GraphQLSchema, name: str) -> dict[str, str]:
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
     every_case_catalog: Catalog, options: dict[str, bool]
 ) -> None:
-    schema = build_schema(render_graphql(every_case_catalog, options))
+    schema = build_schema(render_graphql(every_case_catalog, {**options, **DECLARED}))
     hasura = bool(options)
     row = schema.get_type("array_elements" if hasura else "ArrayElements")
     assert isinstance(row, GraphQLObjectType)
@@ -348,8 +351,42 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
         assert input_fields(schema, "String_array_comparison_exp")["_in"] == "[[String]!]"
 
 
+def test_arrays_admit_any_dimension(every_case_catalog: Catalog) -> None:
+    """By default (PostgreSQL enforces no declared dimension) an array is the scalar PgArray
+    in plain GraphQL, which GraphQL's list types cannot be for lists of any depth, and one
+    list level with Hasura, as Hasura serves array columns; a CHECK (array_ndims(c) = N)
+    gives N nested lists in plain GraphQL."""
+    import dataclasses
+
+    from nself.ir.model import CheckConstraint, Column, Table
+
+    grid = Table(
+        "public",
+        "grid",
+        (Column("id", "integer", not_null=True), Column("cells", "integer[]"), Column("any_cells", "integer[]")),
+        constraints=(CheckConstraint("grid_cells", "(array_ndims(cells) = 2)"),),
+    )
+    catalog = dataclasses.replace(every_case_catalog, tables=(*every_case_catalog.tables, grid))
+    plain = built(catalog, {})
+    row = plain.get_type("ArrayElements")
+    assert isinstance(row, GraphQLObjectType)
+    assert {n: str(row.fields[n].type) for n in ("plain", "numbers", "matrix")} == {
+        "plain": "PgArray",
+        "numbers": "PgArray!",
+        "matrix": "PgArray",
+    }
+    assert "nested JSON lists" in (plain.get_type("PgArray").description or "")  # type: ignore[union-attr]
+    cells = plain.get_type("Grid")
+    assert isinstance(cells, GraphQLObjectType)
+    assert str(cells.fields["cells"].type) == "[[Int]!]" and str(cells.fields["any_cells"].type) == "PgArray"
+    hasura = built(catalog, {"with_hasura": True})
+    row = hasura.get_type("array_elements")
+    assert isinstance(row, GraphQLObjectType)
+    assert str(row.fields["matrix"].type) == "[Int]" and str(row.fields["labels"].type) == "[String!]"
+
+
 def test_array_elements_of_function_arguments_and_results(rich: Catalog) -> None:
-    schema = build_schema(render_graphql(rich, {}))
+    schema = build_schema(render_graphql(rich, DECLARED))
     query = schema.query_type
     assert query is not None
     overloads = [query.fields["add_tag"], query.fields["add_tag_2"]]
@@ -377,7 +414,7 @@ def field_set_lines(renderer: _Renderer, catalog: Catalog) -> list[tuple[list[st
             for f in fields:
                 nullable = f.nullable if target == 0 else f.optional
                 text = renderer.type_ref(
-                    f.data_type, nullable, element_nullable=f.element_nullable, as_input=as_input
+                    f.data_type, nullable, element_nullable=f.element_nullable, as_input=as_input, ndims=f.ndims
                 )
                 doc = renderer.description(f.column, gql[f.column], f.comment if target == 0 else None)
                 lines[target].append(member_line(gql[f.column], text, "", doc))
@@ -423,7 +460,7 @@ def test_real_rows_with_null_elements_go_through_the_schema(every_case_rows: tup
             ).fetchall()
         ]
     assert rows[0]["plain"] == ["a", None, "c"] and rows[0]["matrix"] == [[1, None], [None, 4]]
-    schema = built(introspect(url), {})
+    schema = built(introspect(url), DECLARED)
     query = "{ arrayElements { id plain numbers matrix labels strict checked } }"
     result = graphql_sync(schema, query, root_value={"arrayElements": rows})
     assert result.errors is None, result.errors
@@ -434,7 +471,7 @@ def test_real_rows_with_null_elements_go_through_the_schema(every_case_rows: tup
 
 @pytest.mark.oracle
 def test_inputs_take_null_elements_where_postgresql_does(every_case_catalog: Catalog) -> None:
-    schema = built(every_case_catalog, {})
+    schema = built(every_case_catalog, DECLARED)
     insert = schema.get_type("ArrayElementsInsertInput")
     assert isinstance(insert, GraphQLInputObjectType)
     value = {
@@ -502,6 +539,9 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 def test_golden(rich: Catalog) -> None:
     assert_golden("graphql/rich.graphql", render_graphql(rich, {}))
     assert_golden("graphql/rich_hasura.graphql", render_graphql(rich, {"with_hasura": True}))
+    # `arrays = "declared"`: the declared dimensions, as before arrays admitted any.
+    assert_golden("graphql/rich_declared.graphql", render_graphql(rich, DECLARED))
+    assert_golden("graphql/rich_hasura_declared.graphql", render_graphql(rich, {"with_hasura": True, **DECLARED}))
 
 
 @pytest.mark.oracle
