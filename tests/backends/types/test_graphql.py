@@ -363,7 +363,11 @@ def test_arrays_admit_any_dimension(every_case_catalog: Catalog) -> None:
     grid = Table(
         "public",
         "grid",
-        (Column("id", "integer", not_null=True), Column("cells", "integer[]"), Column("any_cells", "integer[]")),
+        (
+            Column("id", "integer", not_null=True),
+            Column("cells", "integer[]"),
+            Column("any_cells", "integer[]"),
+        ),
         constraints=(CheckConstraint("grid_cells", "(array_ndims(cells) = 2)"),),
     )
     catalog = dataclasses.replace(every_case_catalog, tables=(*every_case_catalog.tables, grid))
@@ -414,7 +418,11 @@ def field_set_lines(renderer: _Renderer, catalog: Catalog) -> list[tuple[list[st
             for f in fields:
                 nullable = f.nullable if target == 0 else f.optional
                 text = renderer.type_ref(
-                    f.data_type, nullable, element_nullable=f.element_nullable, as_input=as_input, ndims=f.ndims
+                    f.data_type,
+                    nullable,
+                    element_nullable=f.element_nullable,
+                    as_input=as_input,
+                    ndims=f.ndims,
                 )
                 doc = renderer.description(f.column, gql[f.column], f.comment if target == 0 else None)
                 lines[target].append(member_line(gql[f.column], text, "", doc))
@@ -541,7 +549,9 @@ def test_golden(rich: Catalog) -> None:
     assert_golden("graphql/rich_hasura.graphql", render_graphql(rich, {"with_hasura": True}))
     # `arrays = "declared"`: the declared dimensions, as before arrays admitted any.
     assert_golden("graphql/rich_declared.graphql", render_graphql(rich, DECLARED))
-    assert_golden("graphql/rich_hasura_declared.graphql", render_graphql(rich, {"with_hasura": True, **DECLARED}))
+    assert_golden(
+        "graphql/rich_hasura_declared.graphql", render_graphql(rich, {"with_hasura": True, **DECLARED})
+    )
 
 
 @pytest.mark.oracle
