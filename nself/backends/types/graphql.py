@@ -26,7 +26,10 @@ view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the 
 Upserts: `on_conflict: <t>_on_conflict` (`<t>_constraint`, `<t>_update_column`) on the
 inserts of a table with a primary key or unique constraint. Updates take `_inc`
 (`<t>_inc_input`, numeric columns) and the jsonb operators (`<t>_append_input`, ...) beside
-`_set`; `subscription_root` repeats `query_root`'s fields (live queries).
+`_set`; `subscription_root` repeats `query_root`'s fields (live queries) and adds per table
+or view `<t>_stream(batch_size: Int!, cursor: [<t>_stream_cursor_input]!, where:
+<t>_bool_exp)` (streaming subscriptions, Hasura 2.7 and later) with
+`<t>_stream_cursor_input`, `<t>_stream_cursor_value_input` and the enum `cursor_ordering`.
 
 Arrays (option `arrays`, default "any"): PostgreSQL enforces no declared dimension, and
 GraphQL has no type for lists of any depth, so an array column is the scalar `PgArray`
@@ -110,6 +113,8 @@ HASURA_SUFFIXES = (
     "_input",
     "_comparison_exp",
     "_array_comparison_exp",
+    "_stream_cursor_input",
+    "_stream_cursor_value_input",
     "_select_column",
     "_aggregate",
     "_aggregate_fields",
@@ -220,6 +225,13 @@ HASURA_SCALARS: dict[str, str] = {
     "unknown": "String",
 }
 
+# Streaming subscriptions (Hasura): the order of a cursor.
+CURSOR_ORDERING = "cursor_ordering"
+CURSOR_ORDERING_VALUES = (
+    ("ASC", "ascending ordering of the cursor"),
+    ("DESC", "descending ordering of the cursor"),
+)
+
 ORDER_BY_VALUES = (
     ("asc", "in ascending order, nulls last"),
     ("asc_nulls_first", "in ascending order, nulls first"),
@@ -303,7 +315,7 @@ class _Renderer:
         self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
         if self.hasura:
-            reserved |= {"order_by"} | {f"{s}_comparison_exp" for s in self.scalars.values()}
+            reserved |= {"order_by", CURSOR_ORDERING} | {f"{s}_comparison_exp" for s in self.scalars.values()}
             reserved |= HASURA_ROOT_TYPES
             suffixes: tuple[str, ...] = HASURA_SUFFIXES
             # Hasura prefixes the names of tables outside public with their schema.
@@ -330,6 +342,7 @@ class _Renderer:
         # ", _inc: t_inc_input, ..." per table: the update operators beside _set (Hasura)
         self.update_operators: dict[tuple[str, str], str] = {}
         self.used_scalars: set[str] = set()
+        self.streams = RootFields()  # Hasura's <t>_stream subscription fields
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
         self.upserts: set[tuple[str, str]] = set()  # tables with `<t>_on_conflict`
@@ -969,8 +982,51 @@ class _Renderer:
             [member_line(op, t) for op, t in ops],
         )
 
+    def stream_cursor(self, relation: Table | View, name: str, where: str) -> None:
+        """`<name>_stream_cursor_input` and `<name>_stream_cursor_value_input`, as Hasura
+        serves them for streaming subscriptions: the value input holds every column, each
+        optional (the columns given make the cursor)."""
+        gql_names = self.fields_of([c.name for c in relation.columns])
+        values: list[str] = []
+        if isinstance(relation, Table):
+            rules = table_column_rules(relation, self.resolver)
+            for column, gql, rule in zip(relation.columns, gql_names, rules, strict=True):
+                text = self.type_ref(
+                    column.data_type,
+                    True,
+                    element_nullable=rule.element_nullable,
+                    as_input=True,
+                    ndims=rule.ndims,
+                )
+                values.append(member_line(gql, text, "", self.description(column.name, gql, None)))
+        else:
+            for view_column, gql in zip(relation.columns, gql_names, strict=True):
+                text = self.type_ref(view_column.data_type, True, as_input=True)
+                values.append(member_line(gql, text, "", self.description(view_column.name, gql, None)))
+        self.add(
+            "input",
+            f"{name}_stream_cursor_input",
+            f"Streaming cursor of {where}.",
+            [
+                member_line(
+                    "initial_value",
+                    f"{name}_stream_cursor_value_input!",
+                    "",
+                    "Stream column input with initial value",
+                ),
+                member_line("ordering", CURSOR_ORDERING, "", "cursor ordering"),
+            ],
+        )
+        self.add(
+            "input",
+            f"{name}_stream_cursor_value_input",
+            "Initial value of the column from where the streaming should start",
+            values,
+        )
+
     def hasura_roots(self) -> tuple[RootFields, RootFields]:
-        """The fields of Query and Mutation."""
+        """The fields of Query and Mutation; the streaming subscriptions go to
+        `self.streams`."""
         query, mutation = RootFields(), RootFields()
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
@@ -980,6 +1036,13 @@ class _Renderer:
             query.add(
                 f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
             )
+            self.streams.add(
+                f"{name}_stream",
+                f"(batch_size: Int!, cursor: [{name}_stream_cursor_input]!, where: {name}_bool_exp)",
+                f"[{name}!]!",
+                f"Rows of {where}, streamed in batches of batch_size from the cursor on.",
+            )
+            self.stream_cursor(relation, name, where)
             if not isinstance(relation, Table):
                 continue
             pk = relation.primary_key
@@ -1179,8 +1242,26 @@ class _Renderer:
         if mutation.lines:
             self.add("type", self.mutation_root, "Root of every mutation.", mutation.lines)
         if self.hasura:
-            # Hasura serves every query field as a live query too (subscription_root).
-            self.add("type", SUBSCRIPTION_ROOT, "Root of every subscription (live queries).", list(query.lines))
+            # Hasura serves every query field as a live query too (subscription_root), and
+            # a streaming subscription per table and view (a stream field whose name a
+            # query field already takes, of a table named `<t>_stream`, is left out).
+            taken = set(query.names)
+            streams = [
+                line for n, line in zip(self.streams.names, self.streams.lines, strict=True) if n not in taken
+            ]
+            self.add(
+                "type",
+                SUBSCRIPTION_ROOT,
+                "Root of every subscription (live queries and streams).",
+                [*query.lines, *streams],
+            )
+            if streams:
+                self.add(
+                    "enum",
+                    CURSOR_ORDERING,
+                    "ordering argument of a cursor",
+                    [enum_value_line(v, d) for v, d in CURSOR_ORDERING_VALUES],
+                )
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])
