@@ -44,6 +44,15 @@ SourceOption = Annotated[
 CheckOption = Annotated[
     bool, typer.Option("--check", help="Write nothing; exit 1 naming each output that is out of date.")
 ]
+ArraysOption = Annotated[
+    str | None,
+    typer.Option(
+        "--arrays",
+        help="any (default: array types admit every dimension PostgreSQL accepts) or declared "
+        "(the declared dimensions).",
+        show_default=False,
+    ),
+]
 WatchOption = Annotated[
     bool, typer.Option("--watch", help="Regenerate whenever the migrations or DBML files change.")
 ]
@@ -194,6 +203,7 @@ def _print_warnings(messages: list[str]) -> None:
 def typescript(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     with_relations: Annotated[
         bool, typer.Option("--with-relations", help="Add <Table>WithRelations types with the related rows.")
     ] = False,
@@ -260,6 +270,8 @@ def typescript(
         options["numeric"] = numeric
     if partitions:
         options["partitions"] = True
+    if arrays:
+        options["arrays"] = arrays
     _generate_one("typescript", options, source, output, check, watch, include_platform)
 
 
@@ -267,6 +279,7 @@ def typescript(
 def go(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     package: Annotated[
         str | None, typer.Option("--package", help="Go package name (default: models).")
     ] = None,
@@ -281,6 +294,8 @@ def go(
       nself types go --package models -o models/db.go
     """
     options: dict[str, Any] = {"package": package} if package else {}
+    if arrays:
+        options["arrays"] = arrays
     _generate_one("go", options, source, output, check, watch, include_platform)
 
 
@@ -288,6 +303,7 @@ def go(
 def python(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     pydantic: Annotated[
         bool, typer.Option("--pydantic", help="pydantic v2 models instead of dataclasses.")
     ] = False,
@@ -301,15 +317,17 @@ def python(
 
       nself types python --pydantic -o app/models.py
     """
-    _generate_one(
-        "python", {"pydantic": True} if pydantic else {}, source, output, check, watch, include_platform
-    )
+    options: dict[str, Any] = {"pydantic": True} if pydantic else {}
+    if arrays:
+        options["arrays"] = arrays
+    _generate_one("python", options, source, output, check, watch, include_platform)
 
 
 @app.command("swift", destructive=False)
 def swift(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     check: CheckOption = False,
     watch: WatchOption = False,
     include_platform: IncludePlatformOption = False,
@@ -320,13 +338,16 @@ def swift(
 
       nself types swift -o Models/DB.swift
     """
-    _generate_one("swift", {}, source, output, check, watch, include_platform)
+    _generate_one(
+        "swift", {"arrays": arrays} if arrays else {}, source, output, check, watch, include_platform
+    )
 
 
 @app.command("rust", destructive=False)
 def rust(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     check: CheckOption = False,
     watch: WatchOption = False,
     include_platform: IncludePlatformOption = False,
@@ -337,13 +358,16 @@ def rust(
 
       nself types rust -o src/models/db.rs
     """
-    _generate_one("rust", {}, source, output, check, watch, include_platform)
+    _generate_one(
+        "rust", {"arrays": arrays} if arrays else {}, source, output, check, watch, include_platform
+    )
 
 
 @app.command("graphql", destructive=False)
 def graphql(
     output: OutputOption = None,
     source: SourceOption = None,
+    arrays: ArraysOption = None,
     with_hasura: Annotated[
         bool, typer.Option("--with-hasura", help="Hasura-style filter, order, input types and root fields.")
     ] = False,
@@ -359,9 +383,12 @@ def graphql(
 
       nself types graphql --with-hasura --from staging
     """
+    options: dict[str, Any] = {"with_hasura": True} if with_hasura else {}
+    if arrays:
+        options["arrays"] = arrays
     _generate_one(
         "graphql",
-        {"with_hasura": True} if with_hasura else {},
+        options,
         source,
         output,
         check,

@@ -48,13 +48,16 @@ LANGUAGE_OPTIONS: dict[str, dict[str, type]] = {
         "int8": str,
         "numeric": str,
         "partitions": bool,
+        "arrays": str,
     },
-    "go": {"package": str},
-    "python": {"pydantic": bool},
-    "swift": {},
-    "rust": {},
-    "graphql": {"with_hasura": bool},
+    "go": {"package": str, "arrays": str},
+    "python": {"pydantic": bool, "arrays": str},
+    "swift": {"arrays": str},
+    "rust": {"arrays": str},
+    "graphql": {"with_hasura": bool, "arrays": str},
 }
+# Options `[types]` itself may set for every output (a `[types.LANGUAGE]` value wins).
+SHARED_OPTIONS: dict[str, type] = {"arrays": str}
 
 # Files whose change can change a schema read from a directory or file source.
 WATCHED_SUFFIXES = (".sql", ".dbml", ".json")
@@ -161,9 +164,17 @@ def configured_outputs(project: Project) -> list[TypeOutput]:
     common_source = config.get("source")
     if common_source is not None and not isinstance(common_source, str):
         raise SourceError(path, line_containing(text, "source"), 1, "types.source must be a string")
+    shared: dict[str, Any] = {}
+    for key, kind in SHARED_OPTIONS.items():
+        if key in config:
+            if not isinstance(config[key], kind):
+                raise SourceError(
+                    path, line_containing(text, key), 1, f"types.{key} must be a {kind.__name__}"
+                )
+            shared[key] = config[key]
     outputs: list[TypeOutput] = []
     for language, settings in config.items():
-        if language == "source":
+        if language == "source" or language in SHARED_OPTIONS:
             continue
         line = line_containing(text, f"types.{language}")
         if language not in LANGUAGE_OPTIONS:
@@ -180,7 +191,7 @@ def configured_outputs(project: Project) -> list[TypeOutput]:
         source = settings.get("source", common_source)
         if source is not None and not isinstance(source, str):
             raise SourceError(path, line, 1, f"types.{language}.source must be a string")
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(shared)
         for key, value in settings.items():
             if key in ("output", "source"):
                 continue

@@ -333,3 +333,35 @@ def test_go_renames_a_column_no_json_tag_can_name_with_a_warning(project: Path) 
     assert '`json:"a_b"`' in done.stdout
     lines = [line for line in done.stderr.splitlines() if "warning" in line]
     assert len(lines) == 1 and "table public.odd: the name 'a,b' cannot be a Go json tag" in lines[0]
+
+
+ARRAYS = """\
+-- migrate:up
+CREATE TABLE public.grids (id integer PRIMARY KEY, cells integer[][], flat integer[] CHECK (array_ndims(flat) = 1));
+-- migrate:down
+DROP TABLE public.grids;
+"""
+
+
+def test_arrays_option_from_the_command_line_and_nself_toml(project: Path) -> None:
+    """Arrays admit any dimension unless a CHECK fixes it; `arrays = "declared"` in [types]
+    (every output) or [types.<lang>] (which wins), or --arrays, keeps the declared ones."""
+    (project / "nself" / "migrations" / "002_20240102_arrays.sql").write_text(ARRAYS)
+    default = run_nself("types", "typescript", cwd=project)
+    assert "  cells: PgArray<number | null> | null;" in default.stdout
+    assert "  flat: (number | null)[] | null;" in default.stdout  # the CHECK fixes one dimension
+    declared = run_nself("types", "rust", "--arrays", "declared", cwd=project)
+    assert "    pub cells: Option<Vec<Vec<Option<i32>>>>," in declared.stdout, declared.stderr
+    bad = run_nself("types", "go", "--arrays", "nested", cwd=project)
+    assert bad.code == 1 and "go option arrays = 'nested': one of any, declared" in bad.stderr
+    (project / "nself.toml").write_text(
+        '[types]\narrays = "declared"\n\n[types.go]\noutput = "db.go"\n\n'
+        '[types.python]\noutput = "db.py"\narrays = "any"\n'
+    )
+    assert run_nself("types", cwd=project).code == 0
+    assert "\tCells [][]*int32" in (project / "db.go").read_text()
+    assert "    cells: PgArray[int | None] | None" in (project / "db.py").read_text()
+    assert run_nself("types", "go", "-o", "db.go", "--check", cwd=project).code == 0
+    (project / "nself.toml").write_text('[types]\narrays = 1\n\n[types.go]\noutput = "db.go"\n')
+    done = run_nself("types", cwd=project)
+    assert done.code == 1 and "nself.toml:2:1: types.arrays must be a str" in done.stderr

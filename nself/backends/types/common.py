@@ -27,8 +27,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
+from nself.errors import OptionError
 from nself.ir.model import (
     Catalog,
     CheckConstraint,
@@ -399,7 +400,9 @@ class PgType:
     `element_not_null` (arrays only) is True when PostgreSQL keeps NULL out of the elements:
     an array of a NOT NULL domain, or a domain over an array whose CHECK forbids NULL
     elements (`null_free_array_subjects`). Otherwise any array may hold NULL elements.
-    `subtype` is the element type of a range or multirange."""
+    `subtype` is the element type of a range or multirange. `pinned_dims` is the number
+    of dimensions a domain over an array fixes with `CHECK (array_ndims(VALUE) = N)`
+    (`pinned_array_dims`); None otherwise, as PostgreSQL enforces no declared dimension."""
 
     kind: TypeKind
     name: str
@@ -412,6 +415,7 @@ class PgType:
     subtype: PgType | None = None
     modifiers: str | None = None  # '(255)', '(10,2)', ...
     element_not_null: bool = False
+    pinned_dims: int | None = None  # a domain over an array whose CHECK fixes array_ndims(VALUE)
 
     @property
     def element_nullable(self) -> bool:
@@ -469,8 +473,11 @@ class TypeResolver:
         domain = self._domains.get(key)
         if domain is not None and key not in seen:
             base = self._resolve(domain.data_type, seen | {key})
+            pinned: int | None = None
             if dims == 0:  # the domain's value: an array when its base is one
                 element_not_null = base.element_not_null or "VALUE" in null_free_array_subjects(domain.checks)
+                if base.dims:
+                    pinned = pinned_array_dims(domain.checks).get("VALUE", base.pinned_dims)
             else:  # an array of the domain: PostgreSQL checks its NOT NULL on every element
                 element_not_null = base.dims == 0 and (domain.not_null or base.not_null)
             return PgType(
@@ -487,6 +494,7 @@ class TypeResolver:
                 base.subtype,
                 base.modifiers,
                 element_not_null,
+                pinned,
             )
         if key in self._enums:
             return PgType("enum", name, "enum", schema, dims)
@@ -538,6 +546,69 @@ def _conjuncts(expression: str) -> list[str]:
         return [expression]
     parts.append(inner[start:])
     return [p for part in parts for p in _conjuncts(part)]
+
+
+# A CHECK conjunct that fixes an array's number of dimensions: `array_ndims(m) = 2` (either
+# side). An empty array has no dimension (array_ndims NULL), so the CHECK lets it through,
+# and `[]` fits a list of any nesting.
+_NDIMS_CONJUNCTS = (
+    re.compile(rf"\(array_ndims\(({_IDENT})\) = ([0-9]+)\)"),
+    re.compile(rf"\(([0-9]+) = array_ndims\(({_IDENT})\)\)"),
+)
+
+
+def pinned_array_dims(checks: Iterable[CheckConstraint]) -> dict[str, int]:
+    """The columns (or `VALUE`, in a domain's checks) whose number of dimensions a validated
+    CHECK fixes with a conjunct `array_ndims(col) = N`, read as `null_free_array_subjects`
+    reads its conjuncts: {column: N}."""
+    pinned: dict[str, int] = {}
+    for check in checks:
+        if not check.validated or "array_ndims" not in check.expression:
+            continue
+        for conjunct in _conjuncts(check.expression):
+            match = _NDIMS_CONJUNCTS[0].fullmatch(conjunct)
+            if match is not None:
+                subject, dims = match.group(1), match.group(2)
+            else:
+                match = _NDIMS_CONJUNCTS[1].fullmatch(conjunct)
+                if match is None:
+                    continue
+                dims, subject = match.group(1), match.group(2)
+            if int(dims) > 0:
+                pinned[unquote_identifier(subject)] = int(dims)
+    return pinned
+
+
+ArrayMode = Literal["any", "declared"]
+ARRAY_MODES: tuple[ArrayMode, ...] = ("any", "declared")
+
+
+def array_mode(options: Mapping[str, Any], language: str) -> ArrayMode:
+    """The `arrays` option of one output: "any" (default: every value PostgreSQL accepts)
+    or "declared" (the declared dimensions); a bad value is one OptionError naming it."""
+    value = options.get("arrays") or "any"
+    if value not in ARRAY_MODES:
+        raise OptionError(f"{language} option arrays = {value!r}: one of {', '.join(ARRAY_MODES)}")
+    return "declared" if value == "declared" else "any"
+
+
+def list_depth(pg: PgType, arrays: ArrayMode, pinned: int | None = None) -> int | None:
+    """How many list levels the type of a value of `pg` nests: 0 for a non-array; N where
+    the dimensions are fixed (`pinned` by a table's CHECK, `pg.pinned_dims` by a domain's,
+    or the declared ones with `arrays = "declared"`); None for any number of dimensions and
+    the empty array (the language's recursive array type), since PostgreSQL enforces no
+    declared dimension. An array of json or jsonb is one list: its element type already
+    holds nested JSON arrays, and row_to_json cannot tell a dimension from a JSON array."""
+    if not pg.dims:
+        return 0
+    fixed = pinned or pg.pinned_dims
+    if fixed:
+        return fixed
+    if arrays == "declared":
+        return pg.dims
+    if pg.family in ("json", "jsonb"):
+        return 1
+    return None
 
 
 def null_free_array_subjects(checks: Iterable[CheckConstraint]) -> frozenset[str]:
@@ -598,6 +669,7 @@ class StructField(NamedTuple):
     optional: bool  # may be left out (Insert: has a default; Update: always)
     comment: str | None
     element_nullable: bool = False  # an array whose elements may be NULL
+    ndims: int | None = None  # the dimensions a table's CHECK fixes (pinned_array_dims)
 
 
 class ColumnRules(NamedTuple):
@@ -609,6 +681,7 @@ class ColumnRules(NamedTuple):
     element_nullable: bool  # an array whose elements may be NULL
     insert: Presence  # insert_presence
     update: Presence  # update_presence
+    ndims: int | None = None  # the dimensions a table's CHECK fixes (pinned_array_dims)
 
 
 def table_column_rules(table: Table, resolver: TypeResolver) -> list[ColumnRules]:
@@ -617,19 +690,21 @@ def table_column_rules(table: Table, resolver: TypeResolver) -> list[ColumnRules
     holds them equal), and whether the table's CHECKs and the type leave NULL in array
     elements."""
     null_free: frozenset[str] | None = None
+    pins: dict[str, int] = {}
     resolve = resolver.resolve
     rules: list[ColumnRules] = []
     for c in table.columns:
         pg = resolve(c.data_type)
         nullable = not (c.not_null or pg.not_null)
         elements = pg.dims > 0 and not pg.element_not_null
-        if elements:
+        if pg.dims:
             if null_free is None:
-                null_free = null_free_array_subjects(
-                    k for k in table.constraints if isinstance(k, CheckConstraint)
-                )
-            elements = c.name not in null_free
+                checks = [k for k in table.constraints if isinstance(k, CheckConstraint)]
+                null_free = null_free_array_subjects(checks)
+                pins = pinned_array_dims(checks)
+            elements = elements and c.name not in null_free
         insert: Presence
+        update: Presence
         if c.generated is not None or (c.identity is not None and c.identity.generation == "ALWAYS"):
             insert = update = "absent"
         else:
@@ -638,7 +713,11 @@ def table_column_rules(table: Table, resolver: TypeResolver) -> list[ColumnRules
                 nullable or c.default is not None or c.identity is not None or pg.domain_default is not None
             )
             insert = "optional" if optional else "required"
-        rules.append(_RULES[nullable, elements, insert, update])
+        pinned = pins.get(c.name) if pg.dims else None
+        if pinned is None:
+            rules.append(_RULES[nullable, elements, insert, update])
+        else:
+            rules.append(ColumnRules(nullable, elements, insert, update, pinned))
     return rules
 
 
@@ -671,14 +750,14 @@ def table_field_sets(
     insert: list[StructField] = []
     update: list[StructField] = []
     for c, rules in zip(table.columns, table_column_rules(table, resolver), strict=True):
-        nullable, elements = rules.nullable, rules.element_nullable
-        row.append(StructField(c.name, c.data_type, nullable, False, c.comment, elements))
+        nullable, elements, pinned = rules.nullable, rules.element_nullable, rules.ndims
+        row.append(StructField(c.name, c.data_type, nullable, False, c.comment, elements, pinned))
         if rules.insert != "absent":
             insert.append(
-                StructField(c.name, c.data_type, nullable, rules.insert == "optional", None, elements)
+                StructField(c.name, c.data_type, nullable, rules.insert == "optional", None, elements, pinned)
             )
         if rules.update != "absent":
-            update.append(StructField(c.name, c.data_type, nullable, True, None, elements))
+            update.append(StructField(c.name, c.data_type, nullable, True, None, elements, pinned))
     return row, insert, update
 
 

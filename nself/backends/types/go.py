@@ -13,7 +13,12 @@ as a tag, with a quote or a comma, is tagged with those characters turned into u
 and a TypesWarning says so). Insert and Update fields that
 may be left out are one pointer above the Row field's type, tagged `omitempty`: nil is "left
 out", a pointer to nil is NULL (`**string`, `*[]string`), a pointer to a value is the value;
-the file's generic helpers Value, NullableValue and Null make them."""
+the file's generic helpers Value, NullableValue and Null make them.
+
+Arrays (option `arrays`): by default `PgArray[T]`, a generic struct of the elements and the
+dimensions with its own JSON methods, since every array column accepts any number of
+dimensions; a slice nested per dimension where a CHECK fixes `array_ndims`, or per declared
+dimension with `arrays = "declared"`."""
 
 from __future__ import annotations
 
@@ -24,13 +29,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
+    ArrayMode,
     PgType,
     TypeResolver,
     TypesWarning,
+    array_mode,
     callable_functions,
     comment_lines,
     composite_fields,
     function_names,
+    list_depth,
     make_identifier,
     member_names,
     named_type_objects,
@@ -176,6 +184,7 @@ TYPE_SUFFIXES = ("", "Insert", "Update")
 # The generic functions a file with Insert/Update structs defines (templates/types/go): no
 # table, view, enum or composite type takes their names.
 HELPERS = ("Value", "NullableValue", "Null")
+ARRAY_HELPERS = ("PgArray", "PgArrayOf")
 
 # Family (nself.backends.types.common) -> Go type of one value; `None` entries need an
 # import, listed in IMPORTS.
@@ -433,30 +442,32 @@ def nilable(go_type: str) -> bool:
     return go_type.startswith("[]") or go_type == "json.RawMessage"
 
 
-# (db name, data type, nullable, optional, comment, element_nullable): the shape of
+# (db name, data type, nullable, optional, comment, element_nullable, ndims): the shape of
 # common.StructField, which views and composite types follow too.
-FieldSpec = tuple[str, str, bool, bool, "str | None", bool]
+FieldSpec = tuple[str, str, bool, bool, "str | None", bool, "int | None"]
 
 
 class GoRenderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
         self.package = check_package(str(options.get("package") or DEFAULT_PACKAGE))
+        self.arrays: ArrayMode = array_mode(options, "go")
+        self.uses_pg_array = False  # a PgArray[T] was spelled: the file declares it
         self.resolver = TypeResolver(catalog)
         self.names = type_names(
             named_type_objects(catalog),
             go_name,
-            reserved=HELPERS,
+            reserved=HELPERS + ARRAY_HELPERS,
             suffixes=TYPE_SUFFIXES,
             digit_prefix="T",
         )
         # A schema has few distinct (data type, nullable, optional, element_nullable)
         # combinations: each is spelled once.
-        self._spelled: dict[tuple[str, bool, bool, bool], tuple[str, bool]] = {}
+        self._spelled: dict[tuple[str, bool, bool, bool, int | None], tuple[str, bool]] = {}
         self._tags: dict[tuple[str, bool, bool], str] = {}
         # (data type, nullable, element_nullable) -> the Row field's type and `quoted`, then
         # those of a field that may be left out.
-        self._spelled_columns: dict[tuple[str, bool, bool], tuple[str, bool, str, bool]] = {}
+        self._spelled_columns: dict[tuple[str, bool, bool, int | None], tuple[str, bool, str, bool]] = {}
         # signature ('public.f(integer)') -> names of its Args, Result and Returns types
         self.function_types: dict[str, tuple[str, str, str]] = {}
 
@@ -464,13 +475,15 @@ class GoRenderer:
     def taken(self) -> set[str]:
         """Names enum constants must not take: every type's (with its derived names) and the
         helpers'; built on first use, as only a schema with enums needs it."""
-        return {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(HELPERS)
+        return {n + s for n in self.names.values() for s in TYPE_SUFFIXES} | set(HELPERS + ARRAY_HELPERS)
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool = False, ndims: int | None = None) -> str:
         """The Go type of a (non-null) value of `pg`, arrays included; elements that may be
-        NULL are pointers (unless nil already is NULL: [][]byte, []json.RawMessage)."""
+        NULL are pointers (unless nil already is NULL: [][]byte, []json.RawMessage). An
+        array of any number of dimensions is a PgArray, one of fixed dimensions a slice per
+        dimension (common.list_depth; `ndims`: what a table's CHECK fixes)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             base = self.names[element.key]
@@ -480,27 +493,38 @@ class GoRenderer:
             base = FAMILY_TYPES.get(element.family, "string")
         if pg.dims and element_nullable and not nilable(base):
             base = "*" + base
-        return "[]" * pg.dims + base
+        depth = list_depth(pg, self.arrays, ndims)
+        if depth is None:
+            self.uses_pg_array = True
+            return f"PgArray[{base}]"
+        return "[]" * depth + base
 
-    def field_type(self, pg: PgType, nullable: bool, optional: bool, element_nullable: bool = False) -> str:
+    def field_type(
+        self,
+        pg: PgType,
+        nullable: bool,
+        optional: bool,
+        element_nullable: bool = False,
+        ndims: int | None = None,
+    ) -> str:
         """Row fields: a pointer when nullable (unless nil already means NULL). Insert/Update
         fields that may be left out: one pointer above the Row field's type, tagged
         omitempty, so nil is 'left out', a pointer to nil is NULL (`**string`, `*[]string`)
         and an empty slice is still sent."""
-        go_type = self.value_type(pg, element_nullable)
+        go_type = self.value_type(pg, element_nullable, ndims)
         if nullable and not nilable(go_type):
             go_type = "*" + go_type
         return "*" + go_type if optional else go_type
 
     def spell(
-        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool, ndims: int | None = None
     ) -> tuple[str, bool]:
         """(Go type, quoted) of a field; quoted: the json tag needs `,string`."""
-        key = (data_type, nullable, optional, element_nullable)
+        key = (data_type, nullable, optional, element_nullable, ndims)
         spelled = self._spelled.get(key)
         if spelled is None:
             pg = self.resolver.resolve(data_type)
-            go_type = self.field_type(pg, nullable, optional, element_nullable)
+            go_type = self.field_type(pg, nullable, optional, element_nullable, ndims)
             # PostgreSQL's JSON writes oid, xid, cid and xid8 as strings ("42"), which
             # encoding/json reads into an integer only with `,string`. Not inside arrays, and
             # not behind two pointers (encoding/json looks through one only): a `**uint32`
@@ -515,12 +539,12 @@ class GoRenderer:
         return spelled
 
     def spell_column(
-        self, data_type: str, nullable: bool, element_nullable: bool
+        self, data_type: str, nullable: bool, element_nullable: bool, ndims: int | None = None
     ) -> tuple[str, bool, str, bool]:
         """A table column's (Row type, quoted, Insert/Update type, quoted)."""
-        spelled = self._spelled_columns[(data_type, nullable, element_nullable)] = (
-            *self.spell(data_type, nullable, False, element_nullable),
-            *self.spell(data_type, nullable, True, element_nullable),
+        spelled = self._spelled_columns[(data_type, nullable, element_nullable, ndims)] = (
+            *self.spell(data_type, nullable, False, element_nullable, ndims),
+            *self.spell(data_type, nullable, True, element_nullable, ndims),
         )
         return spelled
 
@@ -554,9 +578,9 @@ class GoRenderer:
         go_types: list[str] = []
         go_tags: list[str] = []
         comments: dict[int, list[str]] = {}
-        for i, (db_name, data_type, nullable, optional, comment, elements) in enumerate(specs):
-            go_type, quoted = spelled.get((data_type, nullable, optional, elements)) or self.spell(
-                data_type, nullable, optional, elements
+        for i, (db_name, data_type, nullable, optional, comment, elements, ndims) in enumerate(specs):
+            go_type, quoted = spelled.get((data_type, nullable, optional, elements, ndims)) or self.spell(
+                data_type, nullable, optional, elements, ndims
             )
             tag = tags.get((db_name, optional, quoted)) or self.tag(db_name, optional, quoted, owner)
             if comment:
@@ -591,8 +615,8 @@ class GoRenderer:
             # A column is spelled once for the three structs: as in the Row and as a field
             # that may be left out.
             row_type, row_quoted, optional_type, optional_quoted = spelled.get(
-                (data_type, r.nullable, r.element_nullable)
-            ) or self.spell_column(data_type, r.nullable, r.element_nullable)
+                (data_type, r.nullable, r.element_nullable, r.ndims)
+            ) or self.spell_column(data_type, r.nullable, r.element_nullable, r.ndims)
             row_tag, optional_tag = column_tags(db_name, row_quoted, optional_quoted, owner)
             row_types.append(row_type)
             row_tags.append(row_tag)
@@ -647,7 +671,15 @@ class GoRenderer:
         doc = [f"{name} is a row of the {kind} {view.schema}.{view.name}.", *comment_lines(view.comment)]
         resolve = self.resolver.resolve
         specs = [
-            (c.name, c.data_type, not c.not_null, False, c.comment, resolve(c.data_type).element_nullable)
+            (
+                c.name,
+                c.data_type,
+                not c.not_null,
+                False,
+                c.comment,
+                resolve(c.data_type).element_nullable,
+                None,
+            )
             for c in view.columns
         ]
         return self.struct(name, doc, specs, f"{kind} {view.schema}.{view.name}")
@@ -679,8 +711,9 @@ class GoRenderer:
         (anyelement) is whatever JSON PostgreSQL sends, kept as json.RawMessage."""
         pg = self.resolver.resolve(data_type)
         if pg.element().family in ("record", "any"):
-            go_type = "[]" * pg.dims + "json.RawMessage"
-            self._spelled[(data_type, nullable, False, False)] = (go_type, False)
+            # Any JSON: one slice of raw values holds an array of any dimension.
+            go_type = "[]" * (pg.dims if self.arrays == "declared" else min(pg.dims, 1)) + "json.RawMessage"
+            self._spelled[(data_type, nullable, False, False, None)] = (go_type, False)
             return go_type
         return self.spell(data_type, nullable, False, pg.element_nullable)[0]
 
@@ -713,7 +746,15 @@ class GoRenderer:
             for name, argument in shape.named_inputs:
                 pg = self.resolver.resolve(argument.data_type)
                 specs.append(
-                    (name, argument.data_type, False, argument.default is not None, None, pg.element_nullable)
+                    (
+                        name,
+                        argument.data_type,
+                        False,
+                        argument.default is not None,
+                        None,
+                        pg.element_nullable,
+                        None,
+                    )
                 )
             args = self.struct(args_name, doc, specs, owner)
             if shape.named_inputs and any(
@@ -730,7 +771,7 @@ class GoRenderer:
             nullable = result_nullable(shape, self.resolver)
             if shape.return_columns:
                 row_specs: list[FieldSpec] = [
-                    (n, t, True, False, None, self.resolver.resolve(t).element_nullable)
+                    (n, t, True, False, None, self.resolver.resolve(t).element_nullable, None)
                     for n, t in shape.return_columns
                 ]
                 result = self.struct(
@@ -765,7 +806,8 @@ class GoRenderer:
             {go_type for go_type, _ in self._spelled.values()} | {f[3] for f in functions if f[3]}
         )
         imports = sorted(
-            path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)
+            {path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)}
+            | ({"encoding/json", "fmt"} if self.uses_pg_array else set())
         )
         return render_template(
             "types/go/types.go.jinja2",
@@ -774,6 +816,7 @@ class GoRenderer:
             enums=enums,
             structs=[(s.name, s.doc, s.body(), None) for s in structs] + functions,
             helpers=bool(self.catalog.tables),
+            pg_array=self.uses_pg_array,
         )
 
 

@@ -26,7 +26,16 @@ view's rows, their arguments in `args: <f>_args`, a SETOF one selected like the 
 Upserts: `on_conflict: <t>_on_conflict` (`<t>_constraint`, `<t>_update_column`) on the
 inserts of a table with a primary key or unique constraint. Updates take `_inc`
 (`<t>_inc_input`, numeric columns) and the jsonb operators (`<t>_append_input`, ...) beside
-`_set`; `subscription_root` repeats `query_root`'s fields (live queries).
+`_set`; `subscription_root` repeats `query_root`'s fields (live queries) and adds per table
+or view `<t>_stream(batch_size: Int!, cursor: [<t>_stream_cursor_input]!, where:
+<t>_bool_exp)` (streaming subscriptions, Hasura 2.7 and later) with
+`<t>_stream_cursor_input`, `<t>_stream_cursor_value_input` and the enum `cursor_ordering`.
+
+Arrays (option `arrays`, default "any"): PostgreSQL enforces no declared dimension, and
+GraphQL has no type for lists of any depth, so an array column is the scalar `PgArray`
+(nested JSON lists) unless a CHECK fixes `array_ndims` (then lists nested that many times);
+with `with_hasura`, one list level, as Hasura (2.29 and later) serves every array column.
+`arrays = "declared"` nests lists per declared dimension in both.
 
 Functions: arguments are passed by name, so a function's field takes its named arguments
 only (PostgreSQL refuses `arg1 => ...`); a function with an unnamed argument that has no
@@ -45,16 +54,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from nself.backends.types.common import (
+    ArrayMode,
     ColumnRules,
     ForeignKeyGraph,
     FunctionShape,
     PgType,
     Relation,
     TypeResolver,
+    array_mode,
     as_is,
     callable_functions,
     function_names,
     keep_case,
+    list_depth,
     member_names,
     named_type_objects,
     pascal_case,
@@ -101,6 +113,8 @@ HASURA_SUFFIXES = (
     "_input",
     "_comparison_exp",
     "_array_comparison_exp",
+    "_stream_cursor_input",
+    "_stream_cursor_value_input",
     "_select_column",
     "_aggregate",
     "_aggregate_fields",
@@ -166,7 +180,12 @@ PLAIN_SCALAR_DOCS: dict[str, str] = {
     "Datetime": "A timestamp, ISO 8601; with an offset for timestamp with time zone.",
     "Time": "A time of day, ISO 8601.",
     "Interval": "An interval, as PostgreSQL prints it.",
+    "PgArray": "A PostgreSQL array of any number of dimensions, or empty: nested JSON lists of the "
+    "element type (PostgreSQL enforces no declared dimension; a CHECK (array_ndims(c) = N) "
+    "gives a list type nested N times instead).",
 }
+# The scalar of an array of any number of dimensions (plain GraphQL).
+ARRAY_SCALAR = "PgArray"
 
 # Family -> scalar (Hasura mode): Hasura names scalars after the PostgreSQL type.
 HASURA_SCALARS: dict[str, str] = {
@@ -205,6 +224,13 @@ HASURA_SCALARS: dict[str, str] = {
     "any": "jsonb",
     "unknown": "String",
 }
+
+# Streaming subscriptions (Hasura): the order of a cursor.
+CURSOR_ORDERING = "cursor_ordering"
+CURSOR_ORDERING_VALUES = (
+    ("ASC", "ascending ordering of the cursor"),
+    ("DESC", "descending ordering of the cursor"),
+)
 
 ORDER_BY_VALUES = (
     ("asc", "in ascending order, nulls last"),
@@ -284,11 +310,12 @@ class _Renderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
         self.hasura = bool(options.get("with_hasura", False))
+        self.arrays: ArrayMode = array_mode(options, "graphql")
         self.resolver = TypeResolver(catalog)
         self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
         if self.hasura:
-            reserved |= {"order_by"} | {f"{s}_comparison_exp" for s in self.scalars.values()}
+            reserved |= {"order_by", CURSOR_ORDERING} | {f"{s}_comparison_exp" for s in self.scalars.values()}
             reserved |= HASURA_ROOT_TYPES
             suffixes: tuple[str, ...] = HASURA_SUFFIXES
             # Hasura prefixes the names of tables outside public with their schema.
@@ -297,6 +324,7 @@ class _Renderer:
             self.names = {(s, n if s == "public" else n[len(s) + 1 :]): v for (s, n), v in names.items()}
         else:
             suffixes = ("", "InsertInput", "UpdateInput", "Input")
+            reserved.add(ARRAY_SCALAR)
             self.names = type_names(
                 named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
             )
@@ -305,7 +333,7 @@ class _Renderer:
         self._field_names: dict[str, tuple[str, bool]] = {}  # field_name, and kept by member_names
         # A schema has few distinct types and fields (the same `id`, `created_at` in every
         # table): each type reference and each member line is spelled once.
-        self._types: dict[tuple[str, bool, bool | None, bool], str] = {}
+        self._types: dict[tuple[str, bool, bool | None, bool, int | None], str] = {}
         self._lines: dict[tuple[str, str, str, str | None], str] = {}
         self._filters: dict[str, tuple[str, str | None]] = {}
         self._aggregable: dict[str, tuple[str, bool, bool]] = {}  # scalar, comparable, numeric
@@ -314,6 +342,7 @@ class _Renderer:
         # ", _inc: t_inc_input, ..." per table: the update operators beside _set (Hasura)
         self.update_operators: dict[tuple[str, str], str] = {}
         self.used_scalars: set[str] = set()
+        self.streams = RootFields()  # Hasura's <t>_stream subscription fields
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
         self.upserts: set[tuple[str, str]] = set()  # tables with `<t>_on_conflict`
@@ -382,21 +411,31 @@ class _Renderer:
         *,
         element_nullable: bool | None = None,
         as_input: bool = False,
+        ndims: int | None = None,
     ) -> str:
         """A type reference: `[T]` for an array whose elements may be NULL, `[T!]` when
         PostgreSQL keeps NULL out of them (`element_nullable` None: as the type itself
-        says; tables pass what their CHECKs add); a sub-array of a multi-dimensional array
-        is never NULL: `[[T]!]`. Spelled once per distinct reference: `named` registers the
-        scalar or input type it needs on the first spelling, which is all it needs."""
-        key = (data_type, nullable, element_nullable, as_input)
+        says; tables pass what their CHECKs add, and in `ndims` the dimensions a CHECK
+        fixes); a sub-array of a multi-dimensional array is never NULL: `[[T]!]`; an array
+        of any number of dimensions is `PgArray` (Hasura: one list level). Spelled once per
+        distinct reference: `named` registers the scalar or input type it needs on the
+        first spelling, which is all it needs."""
+        key = (data_type, nullable, element_nullable, as_input, ndims)
         text = self._types.get(key)
         if text is None:
             pg = self.resolver.resolve(data_type)
-            text = self.named(pg, as_input=as_input)
-            if pg.dims:
+            depth = list_depth(pg, self.arrays, ndims)
+            if pg.dims and self.hasura and self.arrays == "any":
+                depth = 1  # Hasura serves every array column as one list
+            if depth is None:
+                self.used_scalars.add(ARRAY_SCALAR)
+                text = ARRAY_SCALAR
+            else:
+                text = self.named(pg, as_input=as_input)
+            if depth:
                 elements = pg.element_nullable if element_nullable is None else element_nullable
                 text = f"[{text}]" if elements else f"[{text}!]"
-                for _ in range(pg.dims - 1):
+                for _ in range(depth - 1):
                     text = f"[{text}!]"
             if not nullable:
                 text += "!"
@@ -464,22 +503,22 @@ class _Renderer:
     def column_lines(self, column: Column, gql: str, rules: ColumnRules) -> tuple[str, str, str, str, str]:
         """A column's lines in the object type, insert input, update input, `_bool_exp` and
         `_order_by` ('' where it is absent)."""
-        data_type, elements = column.data_type, rules.element_nullable
+        data_type, elements, ndims = column.data_type, rules.element_nullable, rules.ndims
         doc = self.description(column.name, gql, None)
         row = member_line(
             gql,
-            self.type_ref(data_type, rules.nullable, element_nullable=elements),
+            self.type_ref(data_type, rules.nullable, element_nullable=elements, ndims=ndims),
             "",
             self.description(column.name, gql, column.comment),
         )
         insert = ""
         if rules.insert != "absent":
             optional = rules.insert == "optional"
-            text = self.type_ref(data_type, optional, element_nullable=elements, as_input=True)
+            text = self.type_ref(data_type, optional, element_nullable=elements, as_input=True, ndims=ndims)
             insert = member_line(gql, text, "", doc)
         update = ""
         if rules.update != "absent":
-            text = self.type_ref(data_type, True, element_nullable=elements, as_input=True)
+            text = self.type_ref(data_type, True, element_nullable=elements, as_input=True, ndims=ndims)
             update = member_line(gql, text, "", doc)
         filter_line = order_line = ""
         if self.hasura:
@@ -517,7 +556,11 @@ class _Renderer:
         if pk is not None:
             position = {c: i for i, c in enumerate(pk.columns)}
             found = [
-                (position[c.name], n, self.type_ref(c.data_type, False, element_nullable=r.element_nullable))
+                (
+                    position[c.name],
+                    n,
+                    self.type_ref(c.data_type, False, element_nullable=r.element_nullable, ndims=r.ndims),
+                )
                 for c, n, r in zip(table.columns, names, rules, strict=True)
                 if c.name in position
             ]
@@ -939,8 +982,51 @@ class _Renderer:
             [member_line(op, t) for op, t in ops],
         )
 
+    def stream_cursor(self, relation: Table | View, name: str, where: str) -> None:
+        """`<name>_stream_cursor_input` and `<name>_stream_cursor_value_input`, as Hasura
+        serves them for streaming subscriptions: the value input holds every column, each
+        optional (the columns given make the cursor)."""
+        gql_names = self.fields_of([c.name for c in relation.columns])
+        values: list[str] = []
+        if isinstance(relation, Table):
+            rules = table_column_rules(relation, self.resolver)
+            for column, gql, rule in zip(relation.columns, gql_names, rules, strict=True):
+                text = self.type_ref(
+                    column.data_type,
+                    True,
+                    element_nullable=rule.element_nullable,
+                    as_input=True,
+                    ndims=rule.ndims,
+                )
+                values.append(member_line(gql, text, "", self.description(column.name, gql, None)))
+        else:
+            for view_column, gql in zip(relation.columns, gql_names, strict=True):
+                text = self.type_ref(view_column.data_type, True, as_input=True)
+                values.append(member_line(gql, text, "", self.description(view_column.name, gql, None)))
+        self.add(
+            "input",
+            f"{name}_stream_cursor_input",
+            f"Streaming cursor of {where}.",
+            [
+                member_line(
+                    "initial_value",
+                    f"{name}_stream_cursor_value_input!",
+                    "",
+                    "Stream column input with initial value",
+                ),
+                member_line("ordering", CURSOR_ORDERING, "", "cursor ordering"),
+            ],
+        )
+        self.add(
+            "input",
+            f"{name}_stream_cursor_value_input",
+            "Initial value of the column from where the streaming should start",
+            values,
+        )
+
     def hasura_roots(self) -> tuple[RootFields, RootFields]:
-        """The fields of Query and Mutation."""
+        """The fields of Query and Mutation; the streaming subscriptions go to
+        `self.streams`."""
         query, mutation = RootFields(), RootFields()
         for relation in self.relations():
             name = self.names[(relation.schema, relation.name)]
@@ -950,6 +1036,13 @@ class _Renderer:
             query.add(
                 f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
             )
+            self.streams.add(
+                f"{name}_stream",
+                f"(batch_size: Int!, cursor: [{name}_stream_cursor_input]!, where: {name}_bool_exp)",
+                f"[{name}!]!",
+                f"Rows of {where}, streamed in batches of batch_size from the cursor on.",
+            )
+            self.stream_cursor(relation, name, where)
             if not isinstance(relation, Table):
                 continue
             pk = relation.primary_key
@@ -1149,8 +1242,26 @@ class _Renderer:
         if mutation.lines:
             self.add("type", self.mutation_root, "Root of every mutation.", mutation.lines)
         if self.hasura:
-            # Hasura serves every query field as a live query too (subscription_root).
-            self.add("type", SUBSCRIPTION_ROOT, "Root of every subscription (live queries).", list(query.lines))
+            # Hasura serves every query field as a live query too (subscription_root), and
+            # a streaming subscription per table and view (a stream field whose name a
+            # query field already takes, of a table named `<t>_stream`, is left out).
+            taken = set(query.names)
+            streams = [
+                line for n, line in zip(self.streams.names, self.streams.lines, strict=True) if n not in taken
+            ]
+            self.add(
+                "type",
+                SUBSCRIPTION_ROOT,
+                "Root of every subscription (live queries and streams).",
+                [*query.lines, *streams],
+            )
+            if streams:
+                self.add(
+                    "enum",
+                    CURSOR_ORDERING,
+                    "ordering argument of a cursor",
+                    [enum_value_line(v, d) for v, d in CURSOR_ORDERING_VALUES],
+                )
         for scalar in sorted(self.used_scalars):
             doc = PLAIN_SCALAR_DOCS.get(scalar) if not self.hasura else f"PostgreSQL {scalar}."
             self.add("scalar", scalar, doc, [])

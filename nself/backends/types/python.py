@@ -1,7 +1,9 @@
 """Python types: one `models.py` with a class per table (Row, Insert, Update), view,
 composite type and enum.
 
-Options: `pydantic` (bool). With it, pydantic v2 models: a field whose Python name differs
+Options: `pydantic` (bool); `arrays`: "any" (default: an array is `PgArray[T]`, one to six
+dimensions or the empty list, unless a CHECK fixes `array_ndims`) or "declared" (`list[...]`
+nested per declared dimension). With it, pydantic v2 models: a field whose Python name differs
 from the column name carries `Field(alias=...)`, so `Model.model_validate(row)` reads a
 psycopg dict_row and `model_dump(by_alias=True)` writes the database names back. Without
 it, standard-library dataclasses (frozen, keyword-only), the column name kept in
@@ -27,13 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
+    ArrayMode,
     ColumnRules,
     PgType,
     TypeResolver,
+    array_mode,
     as_is,
     callable_functions,
     escape_reserved,
     function_names,
+    list_depth,
     make_identifier,
     member_names,
     named_type_objects,
@@ -58,6 +63,8 @@ RESERVED_TYPE_NAMES = frozenset(
         "Inet",
         "Cidr",
         "TypeAlias",
+        "TypeVar",
+        "PgArray",
         "Enum",
         "Model",
         "NotRequired",
@@ -217,6 +224,7 @@ class FunctionModel:
 @dataclass(slots=True)
 class Module:
     pydantic: bool
+    pg_array: bool = False  # a PgArray[T] was spelled: the file declares it
     enums: list[EnumModel] = field(default_factory=list)
     classes: list[ClassModel] = field(default_factory=list)
     functions: list[FunctionModel] = field(default_factory=list)
@@ -246,6 +254,8 @@ class _Renderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
         self.pydantic = bool(options.get("pydantic", False))
+        self.arrays: ArrayMode = array_mode(options, "python")
+        self.uses_pg_array = False
         self.resolver = TypeResolver(catalog)
         self.names = type_names(
             named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
@@ -255,13 +265,15 @@ class _Renderer:
         self.prefixes = ("model_",) if self.pydantic else ()
         # Memos: a schema has few distinct types and kinds of column, and the same column
         # names recur from table to table.
-        self._value_types: dict[tuple[str, bool], str] = {}
+        self._value_types: dict[tuple[str, bool, int | None], str] = {}
         self._field_names: dict[str, str] = {}
         self._column_fields: dict[ColumnKey, ColumnFields] = {}
 
-    def value_type(self, pg: PgType, element_nullable: bool) -> str:
-        """The Python type of a value of `pg`, NULL aside: list[...] per array dimension,
-        the innermost elements `| None` when they may be NULL (a sub-array never is)."""
+    def value_type(self, pg: PgType, element_nullable: bool, ndims: int | None = None) -> str:
+        """The Python type of a value of `pg`, NULL aside: `PgArray[...]` for an array of any
+        number of dimensions, list[...] per dimension where they are fixed
+        (common.list_depth; `ndims`: what a table's CHECK fixes); the innermost elements
+        `| None` when they may be NULL (a sub-array never is)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names.get(element.key, "Any")
@@ -269,23 +281,30 @@ class _Renderer:
             text = FAMILY_TYPES.get(element.family, "Any")
         if pg.dims:
             text = with_none(text, element_nullable)
-            for _ in range(pg.dims):
+            depth = list_depth(pg, self.arrays, ndims)
+            if depth is None:
+                self.uses_pg_array = True
+                return f"PgArray[{text}]"
+            for _ in range(depth):
                 text = f"list[{text}]"
         return text
 
-    def spelled(self, data_type: str, element_nullable: bool | None = None) -> str:
+    def spelled(self, data_type: str, element_nullable: bool | None = None, ndims: int | None = None) -> str:
         """value_type of a data type; element nullability as the resolver sees it unless
-        given (a table's CHECKs may also keep NULL out of a column's elements)."""
+        given (a table's CHECKs may also keep NULL out of a column's elements, or fix its
+        dimensions: `ndims`)."""
         pg = self.resolver.resolve(data_type)
         elements = pg.element_nullable if element_nullable is None else element_nullable
-        key = (data_type, elements)
+        key = (data_type, elements, ndims)
         text = self._value_types.get(key)
         if text is None:
-            text = self._value_types[key] = self.value_type(pg, elements)
+            text = self._value_types[key] = self.value_type(pg, elements, ndims)
         return text
 
-    def annotation(self, data_type: str, nullable: bool, element_nullable: bool | None = None) -> str:
-        return with_none(self.spelled(data_type, element_nullable), nullable)
+    def annotation(
+        self, data_type: str, nullable: bool, element_nullable: bool | None = None, ndims: int | None = None
+    ) -> str:
+        return with_none(self.spelled(data_type, element_nullable, ndims), nullable)
 
     def field_names(self, db_names: list[str]) -> list[str]:
         # Leading underscores would make pydantic treat a field as private: snake_case drops
@@ -335,7 +354,7 @@ class _Renderer:
     def column_fields(self, python_name: str, column: Column, rules: ColumnRules) -> ColumnFields:
         """A column's field in Row, Insert and Update, by the rules' decisions."""
         db_name = column.name
-        row_type = self.annotation(column.data_type, rules.nullable, rules.element_nullable)
+        row_type = self.annotation(column.data_type, rules.nullable, rules.element_nullable, rules.ndims)
         # An optional Insert / Update field can be left out. pydantic: it defaults to None
         # where the column takes NULL, else to LEFT_OUT (None typed Any: pydantic does not
         # validate a default), so the model refuses None for a NOT NULL column and
@@ -477,6 +496,7 @@ class _Renderer:
         for view in self.catalog.views:
             module.classes.append(self.view_class(view))
         self.functions(module)
+        module.pg_array = self.uses_pg_array
         return render_template("types/python/models.py.jinja2", module=module)
 
 

@@ -12,7 +12,10 @@ changes a database name, `#[serde(rename = "...")]` keeps the name on the wire. 
 become raw identifiers (`r#type`), except the four that cannot (`self`, `Self`, `crate`,
 `super` -> `self_`).
 
-An array's elements are `Option<T>` unless PostgreSQL keeps NULL out of them (a NOT NULL
+An array is `PgArray<T>` (option `arrays`, default "any"): an untagged enum of the elements
+or the sub-arrays, since every array column accepts any number of dimensions; `Vec<T>` per
+dimension where a CHECK fixes `array_ndims`, or per declared dimension with
+`arrays = "declared"`. An array's elements are `Option<T>` unless PostgreSQL keeps NULL out of them (a NOT NULL
 element domain, a CHECK that forbids NULL elements); in a rectangular array only the
 innermost elements can be NULL: `integer[][]` -> `Vec<Vec<Option<i32>>>`.
 
@@ -28,12 +31,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
+    ArrayMode,
     PgType,
     StructField,
     TypeResolver,
+    array_mode,
     callable_functions,
     comment_lines,
     composite_fields,
+    list_depth,
     member_names,
     named_type_objects,
     pascal_case,
@@ -114,6 +120,7 @@ RESERVED_TYPE_NAMES = frozenset(
     {
         "Self",
         "Option",
+        "PgArray",
         "Some",
         "None",
         "String",
@@ -284,6 +291,8 @@ def doc_block(lines: Sequence[str], indent: str) -> str:
 class RustRenderer:
     def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
         self.catalog = catalog
+        self.arrays: ArrayMode = array_mode(options, "rust")
+        self.uses_pg_array = False  # a PgArray<T> was spelled: the file declares it
         self.resolver = TypeResolver(catalog)
         self.names = type_names(
             named_type_objects(catalog),
@@ -295,16 +304,18 @@ class RustRenderer:
         # A schema repeats few (field name, column) combinations (id, created_at, ...): each
         # field's text is decided once, keyed by name then column (no key tuple per field).
         self._field_text: dict[str, dict[StructField, str]] = {}
-        self._types: dict[tuple[str, bool, bool, bool], str] = {}
+        self._types: dict[tuple[str, bool, bool, bool, int | None], str] = {}
         self.uses_double_option = False
         # signature ('public.f(integer)') -> names of its Args, Result and Returns types
         self.function_types: dict[str, tuple[str, str, str]] = {}
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool = False, ndims: int | None = None) -> str:
         """The Rust type of a value: `Option<...>` around the innermost elements of an array
-        whose elements may be NULL (a sub-array of a rectangular array is never NULL)."""
+        whose elements may be NULL (a sub-array of a rectangular array is never NULL);
+        `PgArray<...>` for any number of dimensions, `Vec<...>` per dimension where they
+        are fixed (common.list_depth; `ndims`: what a table's CHECK fixes)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names[element.key]
@@ -314,15 +325,21 @@ class RustRenderer:
             text = FAMILY_TYPES.get(element.family, "String")
         if pg.dims and element_nullable:
             text = f"Option<{text}>"
-        for _ in range(pg.dims):
+        depth = list_depth(pg, self.arrays, ndims)
+        if depth is None:
+            self.uses_pg_array = True
+            return f"PgArray<{text}>"
+        for _ in range(depth):
             text = f"Vec<{text}>"
         return text
 
-    def field_type(self, data_type: str, nullable: bool, optional: bool, element_nullable: bool) -> str:
-        key = (data_type, nullable, optional, element_nullable)
+    def field_type(
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool, ndims: int | None = None
+    ) -> str:
+        key = (data_type, nullable, optional, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
-            text = self.value_type(self.resolver.resolve(data_type), element_nullable)
+            text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
             if nullable:
                 text = f"Option<{text}>"
             if optional:
@@ -340,7 +357,7 @@ class RustRenderer:
             by_column = self._field_text[rust_name] = {}
         text = by_column.get(column)
         if text is None:
-            db_name, data_type, nullable, optional, comment, element_nullable = column
+            db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
             arguments = []
             if unraw(rust_name) != db_name:
                 arguments.append(f"rename = {rust_string(db_name)}")
@@ -353,7 +370,7 @@ class RustRenderer:
                 # attribute of its own, so that rustfmt keeps both on one line.
                 attributes += serde_attribute(["default", f'deserialize_with = "{DOUBLE_OPTION}"'])
                 self.uses_double_option = True
-            rust_type = self.field_type(data_type, nullable, optional, element_nullable)
+            rust_type = self.field_type(data_type, nullable, optional, element_nullable, ndims)
             lines = [
                 *attributes,
                 *wrap(f"    pub {rust_name}: {rust_type},", f"    pub {rust_name}:"),
@@ -452,7 +469,8 @@ class RustRenderer:
         pg = self.resolver.resolve(data_type)
         if pg.element().family in ("record", "any"):
             text = "serde_json::Value"
-            for _ in range(pg.dims):
+            # A Value holds nested arrays itself: one Vec takes an array of any dimension.
+            for _ in range(pg.dims if self.arrays == "declared" else min(pg.dims, 1)):
                 text = f"Vec<{text}>"
             return text
         return self.field_type(data_type, nullable, False, pg.element_nullable)
@@ -473,7 +491,7 @@ class RustRenderer:
                 if pg.element().family in ("record", "any"):
                     self.function_type(argument.data_type, False)
                     for optional in (False, True):
-                        key = (argument.data_type, False, optional, pg.element_nullable)
+                        key = (argument.data_type, False, optional, pg.element_nullable, None)
                         self._types[key] = "Option<serde_json::Value>" if optional else "serde_json::Value"
             self.function_types[shape.signature] = (
                 planned.args_name,
@@ -521,6 +539,7 @@ class RustRenderer:
             structs=structs,
             derive_enum=DERIVE_ENUM,
             double_option=DOUBLE_OPTION if self.uses_double_option else None,
+            pg_array=self.uses_pg_array,
         )
 
 

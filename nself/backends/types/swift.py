@@ -27,14 +27,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
+    ArrayMode,
     NameStyle,
     PgType,
     StructField,
     TypeResolver,
+    array_mode,
     callable_functions,
     camel_case,
     comment_lines,
     composite_fields,
+    list_depth,
     member_names,
     named_type_objects,
     pascal_case,
@@ -160,6 +163,7 @@ RESERVED_TYPE_NAMES = frozenset(
     [
         "Any",
         "AnyObject",
+        "PgArray",
         "Array",
         "Bool",
         "Character",
@@ -365,19 +369,23 @@ class SwiftRenderer:
         )
         self.uses_json = False
         self.uses_decode_nullable = False
+        self.arrays: ArrayMode = array_mode(options, "swift")
+        self.uses_pg_array = False  # a PgArray<T> was spelled: the file declares it
         # A schema repeats few (property name, column) combinations (id, created_at, ...):
         # each property's text is decided once, keyed by name then column (no key tuple per
         # property).
         self._properties: dict[str, dict[StructField, SwiftProperty]] = {}
-        self._types: dict[tuple[str, bool, bool, bool], str] = {}
+        self._types: dict[tuple[str, bool, bool, bool, int | None], str] = {}
         # signature ('public.f(integer)') -> names of its Args, Result and Returns types
         self.function_types: dict[str, tuple[str, str, str]] = {}
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType, element_nullable: bool = False) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool = False, ndims: int | None = None) -> str:
         """The Swift type of a value: `T?` for the innermost elements of an array whose
-        elements may be NULL (a sub-array of a rectangular array is never NULL)."""
+        elements may be NULL (a sub-array of a rectangular array is never NULL);
+        `PgArray<T>` for any number of dimensions, `[T]` per dimension where they are
+        fixed (common.list_depth; `ndims`: what a table's CHECK fixes)."""
         element = pg.element()
         if element.kind in ("enum", "composite"):
             text = self.names[element.key]
@@ -389,15 +397,21 @@ class SwiftRenderer:
             self.uses_json = True
         if pg.dims and element_nullable:
             text += "?"
-        for _ in range(pg.dims):
+        depth = list_depth(pg, self.arrays, ndims)
+        if depth is None:
+            self.uses_pg_array = True
+            return f"PgArray<{text}>"
+        for _ in range(depth):
             text = f"[{text}]"
         return text
 
-    def property_type(self, data_type: str, nullable: bool, optional: bool, element_nullable: bool) -> str:
-        key = (data_type, nullable, optional, element_nullable)
+    def property_type(
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool, ndims: int | None = None
+    ) -> str:
+        key = (data_type, nullable, optional, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
-            text = self.value_type(self.resolver.resolve(data_type), element_nullable)
+            text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
             if nullable:
                 text += "?"
             if optional:
@@ -413,8 +427,8 @@ class SwiftRenderer:
             by_column = self._properties[swift_name] = {}
         pieces = by_column.get(column)
         if pieces is None:
-            db_name, data_type, nullable, optional, comment, element_nullable = column
-            swift_type = self.property_type(data_type, nullable, optional, element_nullable)
+            db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
+            swift_type = self.property_type(data_type, nullable, optional, element_nullable, ndims)
             doc = "".join(f"    /// {line}\n" if line else "    ///\n" for line in comment_lines(comment))
             coding_key = (
                 swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
@@ -535,7 +549,9 @@ class SwiftRenderer:
         pg = self.resolver.resolve(data_type)
         if pg.element().family in ("record", "any"):
             self.uses_json = True
-            return "[" * pg.dims + "JSONValue" + "]" * pg.dims
+            # A JSONValue holds nested arrays itself: one array takes any dimension.
+            dims = pg.dims if self.arrays == "declared" else min(pg.dims, 1)
+            return "[" * dims + "JSONValue" + "]" * dims
         return self.property_type(data_type, nullable, False, pg.element_nullable)
 
     def functions(self) -> list[SwiftStruct]:
@@ -554,7 +570,7 @@ class SwiftRenderer:
                 if pg.element().family in ("record", "any"):
                     self.function_type(argument.data_type, False)
                     for optional in (False, True):
-                        key = (argument.data_type, False, optional, pg.element_nullable)
+                        key = (argument.data_type, False, optional, pg.element_nullable, None)
                         self._types[key] = "JSONValue?" if optional else "JSONValue"
             self.function_types[shape.signature] = (
                 planned.args_name,
@@ -609,6 +625,7 @@ class SwiftRenderer:
             conformances=CONFORMANCES,
             uses_json=self.uses_json,
             uses_decode_nullable=self.uses_decode_nullable,
+            uses_pg_array=self.uses_pg_array,
         )
 
 

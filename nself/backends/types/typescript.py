@@ -15,7 +15,9 @@ Options (docs/types.md):
   fields (to-one: the row, to-many: an array);
 - `int8`, `numeric`: "number", "string" or "bigint" (default: number for supabase, which
   receives JSON numbers from PostgREST; string for kysely, as node-postgres sends them);
-- `partitions` (bool): also emit each partition (by default only its parent).
+- `partitions` (bool): also emit each partition (by default only its parent);
+- `arrays`: "any" (default: an array is `PgArray<T>`, any number of dimensions, unless a
+  CHECK fixes `array_ndims`) or "declared" (`T[]` nested per declared dimension).
 
 Dates, times, timestamps and intervals are ISO strings, as PostgreSQL sends them in JSON
 (kysely: `Date` for date and timestamps, as node-postgres parses them)."""
@@ -32,12 +34,15 @@ import pglast
 from pglast import ast
 
 from nself.backends.types.common import (
+    ArrayMode,
     ColumnRules,
     ForeignKeyGraph,
     FunctionShape,
     PgType,
     TypeResolver,
+    array_mode,
     callable_functions,
+    list_depth,
     member_names,
     named_type_objects,
     result_nullable,
@@ -80,6 +85,7 @@ RESERVED_TYPE_NAMES = frozenset(
         "GeneratedAlways",
         "Int8",
         "Numeric",
+        "PgArray",
         "Timestamp",
         "Array",
         "Boolean",
@@ -113,6 +119,7 @@ class TypeScriptOptions:
     int8: str = "number"
     numeric: str = "number"
     partitions: bool = False
+    arrays: ArrayMode = "any"
 
 
 def parse_options(options: Mapping[str, Any]) -> TypeScriptOptions:
@@ -135,6 +142,7 @@ def parse_options(options: Mapping[str, Any]) -> TypeScriptOptions:
         int8=forms["int8"],
         numeric=forms["numeric"],
         partitions=bool(options.get("partitions", False)),
+        arrays=array_mode(options, "typescript"),
     )
 
 
@@ -475,7 +483,9 @@ class _Renderer:
         # A schema has few distinct (type, nullable, elements nullable) combinations and
         # few distinct fields (the same `id`, `created_at` in every table): each is spelled
         # once.
-        self._types: dict[tuple[str, bool, bool | None], str] = {}
+        self._types: dict[tuple[str, bool, bool | None, int | None], str] = {}
+        self.arrays = self.options.arrays
+        self.uses_pg_array = False  # a PgArray<T> was spelled: the file declares it
         self._lines: dict[tuple[object, ...], tuple[str, str, str]] = {}
         self._json_lists: dict[tuple[str, ...], str] = {}
         self._rules: dict[tuple[str, str], list[ColumnRules]] = {}
@@ -491,10 +501,12 @@ class _Renderer:
 
     # ------------------------------------------------------------------ types
 
-    def value_type(self, pg: PgType, element_nullable: bool) -> str:
+    def value_type(self, pg: PgType, element_nullable: bool, ndims: int | None = None) -> str:
         """The TypeScript type of a value of `pg` (without the value's own `| null`); the
         innermost elements of an array get `| null` when they may be NULL (a sub-array of a
-        multi-dimensional array never is): `(number | null)[][]`."""
+        multi-dimensional array never is): `PgArray<number | null>` for any number of
+        dimensions, `(number | null)[][]` where they are fixed (common.list_depth; `ndims`:
+        what a table's CHECK fixes)."""
         element = pg.element()
         if self.kysely and (
             element.kind == "composite" or (pg.dims and element.kind in ("enum", "unknown", "range"))
@@ -513,19 +525,26 @@ class _Renderer:
         if pg.dims:
             if element_nullable and base != "unknown":
                 base = f"{base} | null"
+            depth = list_depth(pg, self.arrays, ndims)
+            if depth is None:
+                self.uses_pg_array = True
+                return f"PgArray<{base}>"
             wrapped = f"({base})" if " " in base else base
-            return wrapped + "[]" * pg.dims
+            return wrapped + "[]" * depth
         return base
 
-    def column_type(self, data_type: str, nullable: bool, element_nullable: bool | None = None) -> str:
+    def column_type(
+        self, data_type: str, nullable: bool, element_nullable: bool | None = None, ndims: int | None = None
+    ) -> str:
         """The type of a column, attribute or argument; `element_nullable` None: as the type
-        itself says (tables pass what their CHECKs add)."""
-        key = (data_type, nullable, element_nullable)
+        itself says (tables pass what their CHECKs add, and in `ndims` the dimensions a
+        CHECK fixes)."""
+        key = (data_type, nullable, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
             pg = self.resolver.resolve(data_type)
             elements = pg.element_nullable if element_nullable is None else element_nullable
-            text = self.value_type(pg, elements)
+            text = self.value_type(pg, elements, ndims)
             if nullable and text != "unknown":
                 text += " | null"
             self._types[key] = text
@@ -562,7 +581,7 @@ class _Renderer:
 
     def column_lines(self, column: Column | ViewColumn, rules: ColumnRules) -> tuple[str, str, str]:
         """A column's Row, Insert and Update member lines ('' where it is absent)."""
-        text = self.column_type(column.data_type, rules.nullable, rules.element_nullable)
+        text = self.column_type(column.data_type, rules.nullable, rules.element_nullable, rules.ndims)
         key = property_key(column.name)
         return (
             member_line(key, False, text, doc_comment(column.comment)),
@@ -577,7 +596,7 @@ class _Renderer:
         if rules is None:  # a view's column
             text = self.column_type(column.data_type, not getattr(column, "not_null", False))
         else:
-            text = self.column_type(column.data_type, rules.nullable, rules.element_nullable)
+            text = self.column_type(column.data_type, rules.nullable, rules.element_nullable, rules.ndims)
             if rules.insert == "absent" and rules.update == "absent":
                 text = f"GeneratedAlways<{text}>"
             elif rules.insert == "optional" and not rules.nullable:
@@ -809,6 +828,7 @@ class _Renderer:
             schemas=ordered,
             default_schema=string_literal(default_schema) if default_schema else None,
             header=self.header(),
+            pg_array=self.uses_pg_array,
         )
 
     def header(self) -> str:
@@ -835,6 +855,7 @@ class _Renderer:
             int8=self.options.int8,
             numeric=self.options.numeric,
             header=self.header(),
+            pg_array=self.uses_pg_array,
         )
 
 

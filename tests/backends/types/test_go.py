@@ -126,13 +126,20 @@ def test_bad_package_names_are_refused(package: str) -> None:
 # --------------------------------------------------------------------------- types
 
 
-def _types(columns: list[Column]) -> tuple[list[str], list[str], list[str]]:
+# The declared dimensions, as before arrays admitted any (the tests of element nullability
+# read easier so; test_arrays_admit_any_dimension checks the default).
+DECLARED = {"arrays": "declared"}
+
+
+def _types(
+    columns: list[Column], options: dict[str, str] | None = None, checks: tuple[CheckConstraint, ...] = ()
+) -> tuple[list[str], list[str], list[str]]:
     """Row, Insert and Update field types of a table public.t with `columns`."""
     builder = CatalogBuilder()
     builder.add(Schema("public"))
-    builder.add(Table("public", "t", tuple(columns)))
+    builder.add(Table("public", "t", tuple(columns), constraints=checks))
     catalog = builder.freeze()
-    renderer = GoRenderer(catalog, {})
+    renderer = GoRenderer(catalog, DECLARED if options is None else options)
     structs = renderer.table_structs(catalog.tables[0])
     return tuple(s.types for s in structs)  # type: ignore[return-value]
 
@@ -177,6 +184,24 @@ def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
     assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
 
 
+def test_arrays_admit_any_dimension() -> None:
+    """By default an array is a PgArray (any number of dimensions, as PostgreSQL accepts in
+    every array column); a CHECK (array_ndims(c) = N) gives N nested slices; json arrays are
+    one slice of raw values, which hold nested arrays themselves."""
+    row, insert, _ = _types(
+        [
+            Column("a", "integer[]", not_null=True),
+            Column("b", "text[][]"),
+            Column("grid", "integer[]", not_null=True),
+            Column("docs", "jsonb[]"),
+        ],
+        {},
+        (CheckConstraint("t_grid", "((array_ndims(grid) = 2) AND (grid <> '{}'::integer[]))"),),
+    )
+    assert row == ["PgArray[*int32]", "*PgArray[*string]", "[][]*int32", "[]json.RawMessage"]
+    assert insert == ["PgArray[*int32]", "**PgArray[*string]", "[][]*int32", "*[]json.RawMessage"]
+
+
 def test_insert_and_update_optionality() -> None:
     row, insert, update = _types(
         [
@@ -210,7 +235,7 @@ def test_elements_are_non_null_where_postgresql_guarantees_it() -> None:
         )
     )
     catalog = builder.freeze()
-    row, _, update = GoRenderer(catalog, {}).table_structs(catalog.tables[0])
+    row, _, update = GoRenderer(catalog, DECLARED).table_structs(catalog.tables[0])
     assert row.types == ["[]string", "[]int32", "[]*int32"]
     assert update.types == ["*[]string", "*[]int32", "*[]*int32"]
 
@@ -225,7 +250,7 @@ def test_view_and_composite_elements() -> None:
     builder.add(View("public", "v", "SELECT 1", tuple(ViewColumn(n, t) for n, t in columns)))
     builder.add(CompositeType("public", "c", tuple(CompositeAttribute(n, t) for n, t in columns)))
     catalog = builder.freeze()
-    renderer = GoRenderer(catalog, {})
+    renderer = GoRenderer(catalog, DECLARED)
     expected = ["[]*string", "[]string", "[][]*int32"]
     assert renderer.view_struct(catalog.views[0]).types == expected
     assert renderer.composite_struct(catalog.composite_types[0]).types == expected
@@ -247,7 +272,8 @@ def test_structs_follow_common_table_field_sets(every_case_catalog: Catalog) -> 
                 ] == [f.column for f in fields]
                 assert [",omitempty" in t for t in struct.tags] == [f.optional for f in fields]
                 assert struct.types == [
-                    renderer.spell(f.data_type, f.nullable, f.optional, f.element_nullable)[0] for f in fields
+                    renderer.spell(f.data_type, f.nullable, f.optional, f.element_nullable, f.ndims)[0]
+                    for f in fields
                 ]
 
 
@@ -255,7 +281,7 @@ def test_every_case_mapping(every_case_catalog: Catalog) -> None:
     """Spot checks on the real schema: domains resolve to their base type and NOT NULL,
     identity ALWAYS and generated columns stay out of Insert, views are nullable where
     PostgreSQL does not know."""
-    text = render_go(every_case_catalog, {})
+    text = render_go(every_case_catalog, DECLARED)
     assert re.search(r"\tCEmail +string +`json:\"c_email\"`", text)  # NOT NULL domain over citext
     assert re.search(r"\tCStrict +int32 +`json:\"c_strict\"`", text)  # domain over a NOT NULL domain
     assert re.search(
@@ -302,6 +328,13 @@ def test_golden_every_case(every_case_catalog: Catalog) -> None:
 def test_golden_functions(functions_catalog: Catalog) -> None:
     """functions_schema.sql's functions: Args, Result and Returns types."""
     assert_golden("go/functions/types.go", render(functions_catalog, {"package": "models"})[FILE_NAME])
+
+
+def test_golden_declared_arrays(every_case_catalog: Catalog, functions_catalog: Catalog) -> None:
+    """`arrays = "declared"`: the declared dimensions, as before arrays admitted any."""
+    options = {"package": "models", **DECLARED}
+    assert_golden("go/every_case/types_declared.go", render(every_case_catalog, options)[FILE_NAME])
+    assert_golden("go/functions/types_declared.go", render(functions_catalog, options)[FILE_NAME])
 
 
 # --------------------------------------------------------------------------- toolchain
@@ -527,7 +560,7 @@ func main() {
 		ID:      2,
 		Note:    models.Null[string](),
 		Amount:  models.Null[int32](),
-		Tags:    models.Value[[]*string](nil),
+		Tags:    models.Null[models.PgArray[*string]](),
 		Blob:    models.Value[[]byte](nil),
 		Doc:     models.Value[json.RawMessage](nil),
 		Counted: models.Null[uint32](),
@@ -536,22 +569,25 @@ func main() {
 		ID:      3,
 		Note:    models.NullableValue("n"),
 		Amount:  models.NullableValue(int32(0)),
-		Tags:    models.Value([]*string{models.Value("a"), nil}),
+		Tags:    models.NullableValue(models.PgArrayOf(models.Value("a"), nil)),
 		Blob:    models.Value([]byte{}),
 		Doc:     models.Value(json.RawMessage(`{"v": 2}`)),
 		Label:   models.Value(""),
 		Counted: models.NullableValue(uint32(42)),
 	})
-	emit("insert", models.WritesInsert{ID: 4, Tags: models.Value([]*string{}), Blob: models.Value([]byte{})})
+	emit("insert", models.WritesInsert{ID: 4, Tags: models.NullableValue(models.PgArrayOf[*string]()), Blob: models.Value([]byte{})})
+	emit("insert", models.WritesInsert{ID: 5, Tags: models.NullableValue(models.PgArray[*string]{
+		Elements: []*string{models.Value("a"), nil, models.Value("c"), models.Value("d")}, Dims: []int{2, 2},
+	})})
 	emit("update 1", models.WritesUpdate{Label: models.Value("L2")})
 	emit("update 1", models.WritesUpdate{
 		Note:   models.Null[string](),
-		Tags:   models.Value[[]*string](nil),
+		Tags:   models.Null[models.PgArray[*string]](),
 		Doc:    models.Value[json.RawMessage](nil),
 		Amount: models.NullableValue(int32(8)),
 	})
 	emit("update 3", models.WritesUpdate{Note: models.NullableValue("m")})
-	emit("update 2", models.WritesUpdate{Tags: models.Value([]*string{})})
+	emit("update 2", models.WritesUpdate{Tags: models.NullableValue(models.PgArray[*string]{})})
 }
 """
 
@@ -603,6 +639,7 @@ def test_go_insert_and_update_write_omitted_null_and_values(
         (2, None, None, [], None, None, "L", None),  # NULL over every default, then tags '{}'
         (3, "m", 0, ["a", None], b"", '{"v": 2}', "", 42),  # values, zero values; note updated
         (4, "default note", 7, [], b"", '{"d": 1}', "L", 5),  # empty array and bytea are sent
+        (5, "default note", 7, [["a", None], ["c", "d"]], b"\x01", '{"d": 1}', "L", 5),  # a 2-D text[]
     ]
 
 

@@ -34,6 +34,9 @@ from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, asse
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich
 
 MODES = [pytest.param({}, id="plain"), pytest.param({"with_hasura": True}, id="hasura")]
+# The declared dimensions, as before arrays admitted any (the tests of element nullability
+# read easier so; test_arrays_admit_any_dimension checks the default).
+DECLARED = {"arrays": "declared"}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_rich_schema_builds_and_validates(rich: Catalog, options: dict[str, bool
 
 
 def test_plain_mode_types(rich: Catalog) -> None:
-    schema = build_schema(render_graphql(rich, {}))
+    schema = build_schema(render_graphql(rich, DECLARED))
     users = schema.get_type("Users")
     assert isinstance(users, GraphQLObjectType)
     assert str(users.fields["id"].type) == "BigInt!"
@@ -210,6 +213,30 @@ HASURA_QUERIES = [
 
 # Each must be refused: a column that is not there, a distinct_on value that is not a
 # column, sum over a text column, a filter on a relationship the table does not have.
+# Streaming subscriptions as Hasura's docs write them (a cursor object where the list is
+# declared: GraphQL coerces one value to a list of one), and misuses.
+HASURA_STREAMS = [
+    """subscription {
+      users_stream(
+        batch_size: 10
+        cursor: {initial_value: {created_at: "2021-02-22T18:16:12.95499+00:00"}, ordering: ASC}
+        where: {access: {_eq: "read-only"}}
+      ) { id email created_at }
+    }""",
+    """subscription ($id: bigint) {
+      users_stream(batch_size: 1, cursor: [{initial_value: {id: $id}}]) { id class { id } }
+    }""",
+    "subscription { all_types_stream(batch_size: 2, cursor: {initial_value: {id: 1}, ordering: DESC}) { id } }",
+]
+HASURA_STREAMS_REFUSED = [
+    "subscription { users_stream(cursor: {initial_value: {id: 1}}) { id } }",  # batch_size is required
+    "subscription { users_stream(batch_size: 1) { id } }",  # so is the cursor
+    "subscription { users_stream(batch_size: 1, cursor: {initial_value: {id: 1}, ordering: asc}) { id } }",
+    "subscription { users_stream(batch_size: 1, cursor: {initial_value: {nope: 1}}) { id } }",
+    "subscription { users_stream(batch_size: 1, cursor: {ordering: ASC}) { id } }",  # no initial_value
+    "query { users_stream(batch_size: 1, cursor: {initial_value: {id: 1}}) { id } }",  # not a query
+]
+
 HASURA_REFUSED = [
     "{ users { nope } }",
     "{ users(distinct_on: [nope]) { id } }",
@@ -229,10 +256,20 @@ def test_hasura_queries_validate_against_the_schema(rich: Catalog) -> None:
     assert schema.query_type is not None and schema.query_type.name == "query_root"
     assert schema.mutation_type is not None and schema.mutation_type.name == "mutation_root"
     assert schema.subscription_type is not None and schema.subscription_type.name == "subscription_root"
-    # every query field is a live query as well
-    assert set(schema.subscription_type.fields) == set(schema.query_type.fields)
+    # every query field is a live query as well, and every table and view streams
+    streams = set(schema.subscription_type.fields) - set(schema.query_type.fields)
+    assert set(schema.subscription_type.fields) >= set(schema.query_type.fields)
+    relations = set(_Renderer(rich, {"with_hasura": True}).names.values())
+    assert streams == {f"{n}_stream" for n in relations if f"{n}_aggregate" in schema.query_type.fields}
+    assert (
+        "users_stream" in streams and "auth_users_stream" in streams and "search_users_stream" not in streams
+    )
     subscription = "subscription { users(limit: 5, order_by: {id: desc}) { id class { id } } }"
     assert validation_errors(schema, subscription) == []
+    for document in HASURA_STREAMS:
+        assert validation_errors(schema, document) == [], document
+    for document in HASURA_STREAMS_REFUSED:
+        assert validation_errors(schema, document), document
     for document in HASURA_QUERIES:
         assert validation_errors(schema, document) == [], document
     for document in HASURA_REFUSED:
@@ -312,7 +349,7 @@ def input_fields(schema: GraphQLSchema, name: str) -> dict[str, str]:
 def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
     every_case_catalog: Catalog, options: dict[str, bool]
 ) -> None:
-    schema = build_schema(render_graphql(every_case_catalog, options))
+    schema = build_schema(render_graphql(every_case_catalog, {**options, **DECLARED}))
     hasura = bool(options)
     row = schema.get_type("array_elements" if hasura else "ArrayElements")
     assert isinstance(row, GraphQLObjectType)
@@ -348,8 +385,46 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
         assert input_fields(schema, "String_array_comparison_exp")["_in"] == "[[String]!]"
 
 
+def test_arrays_admit_any_dimension(every_case_catalog: Catalog) -> None:
+    """By default (PostgreSQL enforces no declared dimension) an array is the scalar PgArray
+    in plain GraphQL, which GraphQL's list types cannot be for lists of any depth, and one
+    list level with Hasura, as Hasura serves array columns; a CHECK (array_ndims(c) = N)
+    gives N nested lists in plain GraphQL."""
+    import dataclasses
+
+    from nself.ir.model import CheckConstraint, Column, Table
+
+    grid = Table(
+        "public",
+        "grid",
+        (
+            Column("id", "integer", not_null=True),
+            Column("cells", "integer[]"),
+            Column("any_cells", "integer[]"),
+        ),
+        constraints=(CheckConstraint("grid_cells", "(array_ndims(cells) = 2)"),),
+    )
+    catalog = dataclasses.replace(every_case_catalog, tables=(*every_case_catalog.tables, grid))
+    plain = built(catalog, {})
+    row = plain.get_type("ArrayElements")
+    assert isinstance(row, GraphQLObjectType)
+    assert {n: str(row.fields[n].type) for n in ("plain", "numbers", "matrix")} == {
+        "plain": "PgArray",
+        "numbers": "PgArray!",
+        "matrix": "PgArray",
+    }
+    assert "nested JSON lists" in (plain.get_type("PgArray").description or "")  # type: ignore[union-attr]
+    cells = plain.get_type("Grid")
+    assert isinstance(cells, GraphQLObjectType)
+    assert str(cells.fields["cells"].type) == "[[Int]!]" and str(cells.fields["any_cells"].type) == "PgArray"
+    hasura = built(catalog, {"with_hasura": True})
+    row = hasura.get_type("array_elements")
+    assert isinstance(row, GraphQLObjectType)
+    assert str(row.fields["matrix"].type) == "[Int]" and str(row.fields["labels"].type) == "[String!]"
+
+
 def test_array_elements_of_function_arguments_and_results(rich: Catalog) -> None:
-    schema = build_schema(render_graphql(rich, {}))
+    schema = build_schema(render_graphql(rich, DECLARED))
     query = schema.query_type
     assert query is not None
     overloads = [query.fields["add_tag"], query.fields["add_tag_2"]]
@@ -377,7 +452,11 @@ def field_set_lines(renderer: _Renderer, catalog: Catalog) -> list[tuple[list[st
             for f in fields:
                 nullable = f.nullable if target == 0 else f.optional
                 text = renderer.type_ref(
-                    f.data_type, nullable, element_nullable=f.element_nullable, as_input=as_input
+                    f.data_type,
+                    nullable,
+                    element_nullable=f.element_nullable,
+                    as_input=as_input,
+                    ndims=f.ndims,
                 )
                 doc = renderer.description(f.column, gql[f.column], f.comment if target == 0 else None)
                 lines[target].append(member_line(gql[f.column], text, "", doc))
@@ -423,7 +502,7 @@ def test_real_rows_with_null_elements_go_through_the_schema(every_case_rows: tup
             ).fetchall()
         ]
     assert rows[0]["plain"] == ["a", None, "c"] and rows[0]["matrix"] == [[1, None], [None, 4]]
-    schema = built(introspect(url), {})
+    schema = built(introspect(url), DECLARED)
     query = "{ arrayElements { id plain numbers matrix labels strict checked } }"
     result = graphql_sync(schema, query, root_value={"arrayElements": rows})
     assert result.errors is None, result.errors
@@ -434,7 +513,7 @@ def test_real_rows_with_null_elements_go_through_the_schema(every_case_rows: tup
 
 @pytest.mark.oracle
 def test_inputs_take_null_elements_where_postgresql_does(every_case_catalog: Catalog) -> None:
-    schema = built(every_case_catalog, {})
+    schema = built(every_case_catalog, DECLARED)
     insert = schema.get_type("ArrayElementsInsertInput")
     assert isinstance(insert, GraphQLInputObjectType)
     value = {
@@ -502,6 +581,11 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 def test_golden(rich: Catalog) -> None:
     assert_golden("graphql/rich.graphql", render_graphql(rich, {}))
     assert_golden("graphql/rich_hasura.graphql", render_graphql(rich, {"with_hasura": True}))
+    # `arrays = "declared"`: the declared dimensions, as before arrays admitted any.
+    assert_golden("graphql/rich_declared.graphql", render_graphql(rich, DECLARED))
+    assert_golden(
+        "graphql/rich_hasura_declared.graphql", render_graphql(rich, {"with_hasura": True, **DECLARED})
+    )
 
 
 @pytest.mark.oracle

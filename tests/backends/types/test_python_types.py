@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -151,7 +152,7 @@ def test_names_and_aliases(rich: Catalog) -> None:
         "    c_bigint: int",
         "    c_numeric: Numeric | None",  # Decimal, NaN and the infinities allowed
         "    c_jsonb: Json",
-        "    c_int_array: list[int | None] | None",
+        "    c_int_array: PgArray[int | None] | None",
     ]:
         assert line in text, line
     plain = render_python(rich, {})
@@ -174,13 +175,21 @@ def test_functions(rich: Catalog) -> None:
     assert "SetCreated" not in text  # a trigger function is not callable
 
 
+def any_dims(line: str) -> str:
+    """An expected line of `arrays = "declared"` as the default spells it: `list[list[T]]`
+    becomes `PgArray[T]`."""
+    return re.sub(r"(?:list\[)+([^\[\]]+)\]+", r"PgArray[\1]", line)
+
+
+@pytest.mark.parametrize("arrays", ["declared", "any"])
 def test_array_elements_nullable_unless_postgresql_forbids_null(
-    rich: Catalog, every_case_catalog: Catalog
+    rich: Catalog, every_case_catalog: Catalog, arrays: str
 ) -> None:
     """Elements are `| None` (only the innermost ones of a multi-dimensional array), except
     for arrays of a NOT NULL domain, domains over arrays with a null-free CHECK and columns
     with one: in tables, composite types and function arguments and results alike."""
-    rich_text = render_python(rich, {"pydantic": True})
+    spell = (lambda line: line) if arrays == "declared" else any_dims
+    rich_text = render_python(rich, {"pydantic": True, "arrays": arrays})
     for line in [
         "    roles: list[Access | None]",  # NOT NULL column: the elements may still be NULL
         "    tags: list[str | None] | None",  # domain over text[]
@@ -194,8 +203,8 @@ def test_array_elements_nullable_unless_postgresql_forbids_null(
         "AddTagReturns: TypeAlias = list[str | None] | None",
         "SumIntsArgs = TypedDict(\"SumIntsArgs\", {'nums': list[int | None]})",
     ]:
-        assert line in rich_text, line
-    text = render_python(every_case_catalog, {})
+        assert spell(line) in rich_text, line
+    text = render_python(every_case_catalog, {"arrays": arrays})
     array_elements = text.split("class ArrayElements:")[1].split("\n\n\n")[0]
     for line in [
         "    plain: list[str | None] | None",
@@ -205,7 +214,7 @@ def test_array_elements_nullable_unless_postgresql_forbids_null(
         "    strict: list[str] | None",
         "    checked: list[int] | None",
     ]:
-        assert line in array_elements, line
+        assert spell(line) in array_elements, line
     for line in [
         "    c_strict_tags: list[str] | Unset = UNSET",  # AllTypesInsert: NOT NULL with a default
         "    c_checked_ints: list[int] | Unset = UNSET",
@@ -214,7 +223,7 @@ def test_array_elements_nullable_unless_postgresql_forbids_null(
         "    c_tag_matrix: list[list[str | None]] | None",  # an array of a domain over text[]
         "    moods: list[Mood | None] | None = None",  # composite line_item
     ]:
-        assert line in text, line
+        assert spell(line) in text, line
 
 
 def test_view_array_elements(rich: Catalog) -> None:
@@ -229,7 +238,7 @@ def test_view_array_elements(rich: Catalog) -> None:
             ViewColumn("grid", "integer[][]"),
         ),
     )
-    text = render_python(dataclasses.replace(rich, views=(*rich.views, view)), {})
+    text = render_python(dataclasses.replace(rich, views=(*rich.views, view)), {"arrays": "declared"})
     for line in [
         "    texts: list[str | None]",
         "    labels: list[str] | None",
@@ -261,7 +270,7 @@ def test_table_fields_follow_table_field_sets(
             for fields in table_field_sets(table, resolver):
                 lines = []
                 for f in fields:
-                    annotation = renderer.annotation(f.data_type, f.nullable, f.element_nullable)
+                    annotation = renderer.annotation(f.data_type, f.nullable, f.element_nullable, f.ndims)
                     default = omitted
                     if f.optional and annotation != "Any":
                         # a dataclass: UNSET is the default; pydantic: None where the column
@@ -298,6 +307,10 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 def test_golden(rich: Catalog) -> None:
     assert_golden("python/rich_pydantic.py", render_python(rich, {"pydantic": True}))
     assert_golden("python/rich_dataclasses.py", render_python(rich, {}))
+    # `arrays = "declared"`: the declared dimensions, as before arrays admitted any.
+    declared = {"arrays": "declared"}
+    assert_golden("python/rich_pydantic_declared.py", render_python(rich, {"pydantic": True, **declared}))
+    assert_golden("python/rich_dataclasses_declared.py", render_python(rich, declared))
 
 
 # --------------------------------------------------------------------------- mypy
@@ -320,18 +333,27 @@ if not isinstance(update.access, plain.Unset):
 insert = plain.UsersInsert(email="a@example.com", tags=["x", None])
 
 
-def labels(row: plain.AllTypes) -> list[str] | None:
+def labels(row: plain.AllTypes) -> plain.PgArray[str] | None:
     return row.c_labels  # label[]: elements never NULL
 
 
-def matrix(row: plain.AllTypes) -> list[list[int | None]] | None:
+def matrix(row: plain.AllTypes) -> plain.PgArray[int | None] | None:
     return row.c_int_matrix
+
+
+# Any dimension fits any array column (PostgreSQL enforces none): narrow before use.
+two_dims = plain.AllTypesUpdate(c_int_array=[[1, None], [3, None]], c_int_matrix=[1, None], c_text_array=[])
+
+
+def first(row: plain.AllTypes) -> int | None:
+    value = row.c_int_array[0] if row.c_int_array else None
+    return value if not isinstance(value, list) else None
 
 
 # pydantic: the fields set, by column name
 changes: dict[str, Any] = models.UsersUpdate(display_name=None).model_dump(by_alias=True, exclude_unset=True)
 row = models.Users.model_validate({"id": 1})
-elements: list[str | None] | None = row.tags
+elements: models.PgArray[str | None] | None = row.tags
 """
 
 
@@ -793,12 +815,13 @@ def test_function_args_and_returns_hold_real_calls(types_databases: SessionDatab
 
 
 @pytest.mark.oracle
-def test_an_array_of_another_dimension_is_refused_not_misread(
+def test_an_array_of_another_dimension_is_read_or_refused_with_declared(
     types_databases: SessionDatabases, tmp_path: Path
 ) -> None:
     """docs/types.md, Arrays: PostgreSQL enforces no declared dimensions (an `integer[][]`
-    column takes `'{1,2}'`); the types nest per declared dimension, and pydantic refuses a
-    value of another dimension, naming the field, rather than misreading it."""
+    column takes `'{1,2}'`); by default the types admit any, and with `arrays = "declared"`
+    they nest per declared dimension and pydantic refuses a value of another dimension,
+    naming the field, rather than misreading it."""
     url = types_databases.new("types_array_dims")
     run_sql(
         url,
@@ -807,14 +830,22 @@ def test_an_array_of_another_dimension_is_refused_not_misread(
     )
     catalog = introspect(url)
     assert catalog.tables[0].columns[1].data_type == "integer[][]"
+    with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cursor:
+        two, one = cursor.execute("SELECT * FROM public.grid ORDER BY id").fetchall()
     text = render_python(catalog, {"pydantic": True})
-    assert "    cells: list[list[int | None]] | None" in text
+    assert "    cells: PgArray[int | None] | None" in text
     module = import_generated(text, tmp_path, "nself_array_dims")
     try:
-        with psycopg.connect(url) as conn, conn.cursor(row_factory=dict_row) as cursor:
-            two, one = cursor.execute("SELECT * FROM public.grid ORDER BY id").fetchall()
+        assert module.Grid.model_validate(two).cells == [[1, 2], [3, 4]]
+        assert module.Grid.model_validate(one).cells == [1, 2]
+    finally:
+        sys.modules.pop("nself_array_dims", None)
+    text = render_python(catalog, {"pydantic": True, "arrays": "declared"})
+    assert "    cells: list[list[int | None]] | None" in text
+    module = import_generated(text, tmp_path, "nself_array_dims_declared")
+    try:
         assert module.Grid.model_validate(two).cells == [[1, 2], [3, 4]]
         with pytest.raises(ValueError, match="cells"):
             module.Grid.model_validate(one)
     finally:
-        sys.modules.pop("nself_array_dims", None)
+        sys.modules.pop("nself_array_dims_declared", None)

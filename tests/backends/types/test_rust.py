@@ -198,9 +198,16 @@ def _fields(body: str) -> list[tuple[str, str]]:
     return re.findall(r"^    pub (\S+):\s+([^\n]*),$", body, re.M)
 
 
-def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
+# The declared dimensions, as before arrays admitted any (the tests of element nullability
+# read easier so; test_arrays_admit_any_dimension checks the default).
+DECLARED = {"arrays": "declared"}
+
+
+def _types(
+    columns: list[Column], checks: tuple[str, ...] = (), options: dict[str, str] | None = None
+) -> tuple[list[str], list[str], list[str]]:
     catalog = one_table_catalog(columns, checks)
-    structs = RustRenderer(catalog, {}).table_structs(catalog.tables[0])
+    structs = RustRenderer(catalog, DECLARED if options is None else options).table_structs(catalog.tables[0])
     return tuple([t for _, t in _fields(s.body)] for s in structs)  # type: ignore[return-value]
 
 
@@ -238,6 +245,28 @@ def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[st
 )
 def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
     assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_arrays_admit_any_dimension() -> None:
+    """By default an array is a PgArray (any number of dimensions, as PostgreSQL accepts in
+    every array column); a CHECK (array_ndims(c) = N) gives N nested Vecs."""
+    row, insert, _ = _types(
+        [
+            Column("a", "integer[]", not_null=True),
+            Column("b", "text[][]"),
+            Column("grid", "integer[]", not_null=True),
+            Column("docs", "jsonb[]", not_null=True),
+        ],
+        checks=("((array_ndims(grid) = 2) AND (array_position(a, NULL::integer) IS NULL))",),
+        options={},
+    )
+    assert row == [
+        "PgArray<i32>",
+        "Option<PgArray<Option<String>>>",
+        "Vec<Vec<Option<i32>>>",
+        "Vec<Option<serde_json::Value>>",
+    ]
+    assert insert[2] == "Vec<Vec<Option<i32>>>"
 
 
 def test_a_table_check_keeps_null_out_of_array_elements() -> None:
@@ -294,7 +323,7 @@ def test_insert_and_update_can_leave_out_write_null_or_write_a_value() -> None:
 
 
 def test_every_case_mapping(every_case_catalog: Catalog) -> None:
-    text = render_rust(every_case_catalog, {})
+    text = render_rust(every_case_catalog, DECLARED)
     assert '    #[serde(rename = "read-only")]\n    ReadOnly,' in text
     assert '    #[serde(rename = "2fa_pending")]\n    V2faPending,' in text
     assert "    pub r#struct: String," in text
@@ -318,6 +347,12 @@ def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
 
 def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("rust/every_case/types.rs", render(every_case_catalog, {})[FILE_NAME])
+
+
+def test_golden_declared_arrays(every_case_catalog: Catalog, functions_catalog: Catalog) -> None:
+    """`arrays = "declared"`: the declared dimensions, as before arrays admitted any."""
+    assert_golden("rust/every_case/types_declared.rs", render(every_case_catalog, DECLARED)[FILE_NAME])
+    assert_golden("rust/functions/types_declared.rs", render(functions_catalog, DECLARED)[FILE_NAME])
 
 
 def test_golden_functions(functions_catalog: Catalog) -> None:
@@ -441,6 +476,7 @@ RUST_WIRE = WireTypes(
     oids=frozenset({"u32", "u64"}),
     numbers=frozenset({"f32", "f64", "rust_decimal::Decimal"}),
     boolean="bool",
+    any_array=_unwrap("PgArray"),
 )
 
 

@@ -61,6 +61,7 @@ KNOWN_TYPES = frozenset(
         "String", "Int16", "Int32", "Int64", "UInt32", "UInt64", "Float", "Double", "Bool", "Decimal",
         "Date", "UUID", "Data", "Codable", "Hashable", "Sendable", "CaseIterable", "CodingKey",
         "Decoder", "Encoder", "DecodingError", "Decodable", "KeyedDecodingContainer", "Key", "T",
+        "Element", "Equatable",
     ]
 )  # fmt: skip
 
@@ -235,9 +236,18 @@ def _properties(declarations: str) -> list[tuple[str, str]]:
     return re.findall(r"^    public var (\S+): (.*)$", declarations, re.M)
 
 
-def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[str]]:
+# The declared dimensions, as before arrays admitted any (the tests of element nullability
+# read easier so; test_arrays_admit_any_dimension checks the default).
+DECLARED = {"arrays": "declared"}
+
+
+def _types(
+    columns: list[Column], checks: tuple[str, ...] = (), options: dict[str, str] | None = None
+) -> tuple[list[str], list[str], list[str]]:
     catalog = one_table_catalog(columns, checks)
-    structs = SwiftRenderer(catalog, {}).table_structs(catalog.tables[0])
+    structs = SwiftRenderer(catalog, DECLARED if options is None else options).table_structs(
+        catalog.tables[0]
+    )
     return tuple([t for _, t in _properties(s.properties)] for s in structs)  # type: ignore[return-value]
 
 
@@ -272,6 +282,23 @@ def _types(columns: list[Column], checks: tuple[str, ...] = ()) -> tuple[list[st
 )
 def test_type_mapping(data_type: str, not_null: bool, row: str) -> None:
     assert _types([Column("c", data_type, not_null=not_null)])[0] == [row]
+
+
+def test_arrays_admit_any_dimension() -> None:
+    """By default an array is a PgArray (any number of dimensions, as PostgreSQL accepts in
+    every array column); a CHECK (array_ndims(c) = N) gives N nested arrays."""
+    row, insert, _ = _types(
+        [
+            Column("a", "integer[]", not_null=True),
+            Column("b", "text[][]"),
+            Column("grid", "integer[]", not_null=True),
+            Column("docs", "jsonb[]", not_null=True),
+        ],
+        checks=("((array_ndims(grid) = 2) AND (array_position(a, NULL::integer) IS NULL))",),
+        options={},
+    )
+    assert row == ["PgArray<Int32>", "PgArray<String?>?", "[[Int32?]]", "[JSONValue?]"]
+    assert insert[1] == "PgArray<String?>??"
 
 
 def test_a_table_check_keeps_null_out_of_array_elements() -> None:
@@ -344,7 +371,7 @@ def test_insert_and_update_can_leave_out_write_null_or_write_a_value() -> None:
 
 
 def test_every_case_mapping(every_case_catalog: Catalog) -> None:
-    text = render_swift(every_case_catalog, {})
+    text = render_swift(every_case_catalog, DECLARED)
     assert '    case readOnly = "read-only"\n' in text
     assert '    case `default` = "default"\n' in text
     assert '        case displayName = "Display Name"\n' in text
@@ -367,6 +394,12 @@ def test_output_is_deterministic(every_case_catalog: Catalog) -> None:
 
 def test_golden_every_case(every_case_catalog: Catalog) -> None:
     assert_golden("swift/every_case/Types.swift", render(every_case_catalog, {})[FILE_NAME])
+
+
+def test_golden_declared_arrays(every_case_catalog: Catalog, functions_catalog: Catalog) -> None:
+    """`arrays = "declared"`: the declared dimensions, as before arrays admitted any."""
+    assert_golden("swift/every_case/Types_declared.swift", render(every_case_catalog, DECLARED)[FILE_NAME])
+    assert_golden("swift/functions/Types_declared.swift", render(functions_catalog, DECLARED)[FILE_NAME])
 
 
 def test_golden_functions(functions_catalog: Catalog) -> None:
@@ -423,6 +456,7 @@ SWIFT_WIRE = WireTypes(
     oids=frozenset({"UInt32", "UInt64"}),
     numbers=frozenset({"Float", "Double", "Decimal"}),
     boolean="Bool",
+    any_array=lambda t: t[len("PgArray<") : -1] if t.startswith("PgArray<") and t.endswith(">") else None,
 )
 
 

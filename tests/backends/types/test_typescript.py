@@ -12,6 +12,7 @@ written, a required column left out, a wrong enum label, a missing rpc argument)
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -65,14 +66,14 @@ def test_type_mapping_of_the_rich_schema(rich: Catalog) -> None:
         "  c_money: string | null;",  # money is text in JSON
         "  c_jsonb: Json;",
         "  c_timestamptz: string | null;",
-        "  c_text_array: (string | null)[];",  # elements of any array may be NULL
-        "  c_int_matrix: (number | null)[][] | null;",  # ...the innermost ones only
-        "  c_labels: string[] | null;",  # an array of a NOT NULL domain
-        "  c_checked_texts: string[] | null;",  # CHECK (array_position(c, NULL) IS NULL)
+        "  c_text_array: PgArray<string | null>;",  # elements of any array may be NULL
+        "  c_int_matrix: PgArray<number | null> | null;",  # any dimension, declared or not
+        "  c_labels: PgArray<string> | null;",  # an array of a NOT NULL domain
+        "  c_checked_texts: PgArray<string> | null;",  # CHECK (array_position(c, NULL) IS NULL)
         "  c_composite: MoneyAmount | null;",
-        "  c_composite_array: (MoneyAmount | null)[] | null;",
+        "  c_composite_array: PgArray<MoneyAmount | null> | null;",
         '  "Display Name": string | null;',
-        "  roles: (Access | null)[];",
+        "  roles: PgArray<Access | null>;",
         "  score: number | null;",  # a domain over a domain over integer
         "  email: string;",  # a NOT NULL domain
     ]:
@@ -112,9 +113,12 @@ def test_functions(rich: Catalog) -> None:
         "search_users:\n        { Args: { query: string; max_rows?: number; }; Returns: (Users | null)[]; SetofOptions: "
         '{ from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };' in text
     )
-    assert "| { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }" in text
-    assert "Returns: { result: (string | null)[] | null; size: number | null; }; };" in text
-    assert "{ Args: { nums: (number | null)[]; }; Returns: number | null; };" in text
+    assert (
+        "| { Args: { tags: PgArray<string | null>; tag: number; }; Returns: PgArray<string | null> | null; }"
+        in text
+    )
+    assert "Returns: { result: PgArray<string | null> | null; size: number | null; }; };" in text
+    assert "{ Args: { nums: PgArray<number | null>; }; Returns: number | null; };" in text
     assert '"Last Seen": string | null; }[]' in text
     assert "set_created" not in text  # trigger functions are not callable
 
@@ -128,7 +132,10 @@ def test_rpc_arguments_are_the_named_ones(functions_catalog: Catalog, tmp_path: 
 
     text = render_typescript(functions_catalog, {})
     assert "shout" not in text and "arg1" not in text
-    assert "people_named:\n        { Args: { pattern: string; max_rows?: number; }; Returns: (People | null)[];" in text
+    assert (
+        "people_named:\n        { Args: { pattern: string; max_rows?: number; }; Returns: (People | null)[];"
+        in text
+    )
     assert "maybe_numbers:\n        { Args: { n: number; }; Returns: (number | null)[]; };" in text
     script = tmp_path / "rpc.sql"
     script.write_text(
@@ -143,8 +150,19 @@ def test_rpc_arguments_are_the_named_ones(functions_catalog: Catalog, tmp_path: 
     assert "pair" not in text
 
 
-def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case_catalog: Catalog) -> None:
-    text = render_typescript(every_case_catalog, {})
+def any_dims(line: str) -> str:
+    """An expected line of `arrays = "declared"` as the default spells it: `(T | null)[][]`
+    and `T[]` become `PgArray<T | null>` and `PgArray<T>`."""
+    line = re.sub(r"\(([^()]+)\)(?:\[\])+", r"PgArray<\1>", line)
+    return re.sub(r"(?<![\w<])(\w+)(?:\[\])+", r"PgArray<\1>", line)
+
+
+@pytest.mark.parametrize("arrays", ["declared", "any"])
+def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(
+    every_case_catalog: Catalog, arrays: str
+) -> None:
+    text = render_typescript(every_case_catalog, {"arrays": arrays})
+    spell = (lambda line: line) if arrays == "declared" else any_dims
     table = interface(text, "ArrayElements")
     for line in [
         "  plain: (string | null)[] | null;",
@@ -155,9 +173,12 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case
         "  strict: string[] | null;",  # a domain whose CHECK keeps NULL out
         "  checked: number[] | null;",  # the column's CHECK does (bigint[]: JSON numbers)
     ]:
-        assert line in table, table
+        assert spell(line) in table, table
     insert = interface(text, "ArrayElementsInsert")
-    assert "  plain?: (string | null)[] | null;" in insert and "  labels?: string[] | null;" in insert
+    assert (
+        spell("  plain?: (string | null)[] | null;") in insert
+        and spell("  labels?: string[] | null;") in insert
+    )
     all_types = interface(text, "AllTypes")
     for line in [
         "  c_strict_tags: string[];",
@@ -165,11 +186,11 @@ def test_array_elements_are_nullable_unless_postgresql_keeps_null_out(every_case
         '  "c_Checked Texts": string[] | null;',  # one operand of a top-level AND
         "  c_unchecked_ints: (number | null)[] | null;",  # under OR: promises nothing
     ]:
-        assert line in all_types, all_types
+        assert spell(line) in all_types, all_types
     composite = interface(text, "LineItem")  # attributes: as their types say
     assert (
-        "  moods: (Mood | null)[] | null;" in composite
-        and "  matrix: (number | null)[][] | null;" in composite
+        spell("  moods: (Mood | null)[] | null;") in composite
+        and spell("  matrix: (number | null)[][] | null;") in composite
     )
 
 
@@ -184,7 +205,7 @@ def field_set_lines(catalog: Catalog) -> list[tuple[list[str], list[str], list[s
             return member_line(
                 property_key(f.column),
                 f.optional,
-                renderer.column_type(f.data_type, f.nullable, f.element_nullable),
+                renderer.column_type(f.data_type, f.nullable, f.element_nullable, f.ndims),
                 doc_comment(f.comment) if comment else None,
             )
 
@@ -292,6 +313,14 @@ def test_output_is_deterministic(rich: Catalog) -> None:
 def test_golden(rich: Catalog) -> None:
     assert_golden("typescript/rich.ts", render_typescript(rich, {"with_relations": True}))
     assert_golden("typescript/rich_kysely.ts", render_typescript(rich, {"flavor": "kysely"}))
+    # `arrays = "declared"`: the declared dimensions, as before arrays admitted any.
+    declared = {"arrays": "declared"}
+    assert_golden(
+        "typescript/rich_declared.ts", render_typescript(rich, {"with_relations": True, **declared})
+    )
+    assert_golden(
+        "typescript/rich_kysely_declared.ts", render_typescript(rich, {"flavor": "kysely", **declared})
+    )
 
 
 # --------------------------------------------------------------------------- tsc
@@ -329,8 +358,14 @@ const arrays: AllTypesInsert = {
 const nullLabel: AllTypesUpdate = { c_labels: ["x", null] };
 // @ts-expect-error: CHECK (array_position(c_checked_texts, NULL) IS NULL)
 const nullChecked: AllTypesUpdate = { c_checked_texts: [null] };
+// PostgreSQL enforces no declared dimension: '{NULL}' fits integer[][], '{{1,2},{3,NULL}}' integer[].
+const oneDim: AllTypesUpdate = { c_int_matrix: [null] };
+const twoDims: AllTypesUpdate = { c_int_array: [[1, 2], [3, null]], c_text_array: [] };
 // @ts-expect-error: a sub-array is never NULL, only the innermost elements
-const nullRow: AllTypesUpdate = { c_int_matrix: [null] };
+const nullRow: AllTypesUpdate = { c_int_matrix: [[1], null] };
+// An element may be a sub-array: narrow before using it as a number.
+const first = row.roles[0];
+const label: string = first === undefined || first === null || Array.isArray(first) ? "" : first;
 
 // Insert and Update: leave a column out, write NULL, write a value.
 const leaveOut: UsersUpdate = {};
@@ -344,7 +379,8 @@ const nullAccess: UsersInsert = { email: "x@y", access: null };
 // @ts-expect-error: email has no default: an Insert must write it
 const noEmail: UsersInsert = {};
 export {
-  row, insert, same, related, args, result, sumArgs, arrays, nullLabel, nullChecked, nullRow, leaveOut,
+  row, insert, same, related, args, result, sumArgs, arrays, nullLabel, nullChecked, oneDim, twoDims, nullRow,
+  label, leaveOut,
   writeNull, writeValue, insertNull, nullEmail, nullAccess, noEmail,
 };
 """

@@ -54,6 +54,8 @@ class WireTypes:
     oids: frozenset[str]  # unsigned: also an oid's digits as a string (docs/types.md)
     numbers: frozenset[str]
     boolean: str
+    # the element type of an array of any number of dimensions (PgArray), or None
+    any_array: Callable[[str], str | None] = lambda _: None
 
 
 Shapes = tuple[dict[str, dict[str, str]], set[str]]  # ({struct: {JSON key: type}}, enums)
@@ -72,6 +74,13 @@ def json_misfit(type_name: str, value: object, wire: WireTypes, shapes: Shapes) 
         return f"null in a {type_name}"
     if type_name == wire.bytes:
         return None if isinstance(value, str) else f"{value!r} is not bytea"
+    element = wire.any_array(type_name)
+    if element is not None:  # any dimension: all sub-arrays, or all elements
+        if not isinstance(value, list):
+            return f"{value!r} is not an array"
+        if value and all(isinstance(v, list) for v in value):
+            return next((r for r in (json_misfit(type_name, v, wire, shapes) for v in value) if r), None)
+        return next((r for r in (json_misfit(element, v, wire, shapes) for v in value) if r), None)
     element = wire.array(type_name)
     if element is not None:
         if not isinstance(value, list):

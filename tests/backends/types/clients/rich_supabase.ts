@@ -2,7 +2,7 @@
 // compiled by test_typescript.py with tsc --strict.
 import { exactly } from "./checks";
 import { createClient } from "@supabase/supabase-js";
-import type { Database, Tables, TablesInsert, CompositeTypes, Enums } from "./rich_supabase_types";
+import type { Database, Tables, TablesInsert, CompositeTypes, Enums, PgArray } from "./rich_supabase_types";
 
 const supabase = createClient<Database>("http://localhost", "key");
 
@@ -10,7 +10,7 @@ async function run(): Promise<void> {
   const users = await supabase.from("users").select("id, email, access, roles, score");
   exactly<
     typeof users.data,
-    { id: number; email: string; access: Enums<"access">; roles: (Enums<"access"> | null)[]; score: number | null }[] | null
+    { id: number; email: string; access: Enums<"access">; roles: PgArray<Enums<"access"> | null>; score: number | null }[] | null
   >(true);
   // Same-schema embeds: class -> users (nullable key) and back (to-many).
   const classes = await supabase.from("class").select("type, users(email)");
@@ -29,6 +29,14 @@ async function run(): Promise<void> {
   await supabase.from("all_types").update({ c_bigint: 1, c_numeric: 2.25, c_money: "$1.00", c_jsonb: { a: [1] } });
   const insert: TablesInsert<"all_types"> = { c_smallint: 1, c_integer: 2, c_bigint: 3 };
   await supabase.from("all_types").insert([insert]);
+  // PostgreSQL enforces no declared dimension: c_int_array (integer[]) takes a 2-D value,
+  // c_int_matrix (integer[][]) a 1-D one, and an element read back may be a sub-array.
+  await supabase.from("all_types").insert({ ...insert, c_int_array: [[1, 2], [3, null]], c_int_matrix: [1, null] });
+  const arrays = await supabase.from("all_types").select("c_int_array").single();
+  const element = arrays.data?.c_int_array?.[0];
+  const sum: number = typeof element === "number" ? element + 1 : 0;
+  // @ts-expect-error: an element may be a sub-array (or NULL): narrow it first
+  const unchecked: number = arrays.data?.c_int_array?.[0] ?? 0;
   const found = await supabase.rpc("search_users", { query: "%a%" });
   exactly<typeof found.data, (Tables<"users"> | null)[] | null>(true);
   const stats = await supabase.rpc("user_stats", { since: "2024-01-01" });
@@ -49,5 +57,7 @@ async function run(): Promise<void> {
   // @ts-expect-error: type_counts is a materialized view
   await supabase.from("type_counts").insert({ total: 1 });
   void money;
+  void sum;
+  void unchecked;
 }
 export { run };

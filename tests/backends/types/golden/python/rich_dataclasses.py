@@ -9,12 +9,26 @@ import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Final, NotRequired, Protocol, TypeAlias, TypedDict
+from typing import Any, ClassVar, Final, NotRequired, Protocol, TypeAlias, TypedDict, TypeVar
 
 Json: TypeAlias = dict[str, "Json"] | list["Json"] | str | int | float | bool | None
 Numeric: TypeAlias = _decimal.Decimal
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
 Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
+
+_T = TypeVar("_T")
+# A PostgreSQL array: any number of dimensions (PostgreSQL allows six), or empty. Every array
+# column accepts them all whatever it declares; a CHECK (array_ndims(c) = N) gives list[...]
+# nested N times instead. A union, not a recursive alias: list is invariant, so mypy would
+# refuse [[1, 2]] for a recursive list alias, and a Sequence-based one would let a str in.
+PgArray: TypeAlias = (
+    list[_T]
+    | list[list[_T]]
+    | list[list[list[_T]]]
+    | list[list[list[list[_T]]]]
+    | list[list[list[list[list[_T]]]]]
+    | list[list[list[list[list[list[_T]]]]]]
+)
 
 
 class Unset(_enum.Enum):
@@ -214,13 +228,13 @@ class AllTypes:
     c_int4multirange: Any
     c_floatrange: Any
     c_oid: int | None
-    c_int_array: list[int | None] | None
-    c_int_matrix: list[list[int | None]] | None
-    c_text_array: list[str | None]
-    c_labels: list[str] | None
-    c_checked_texts: list[str] | None
+    c_int_array: PgArray[int | None] | None
+    c_int_matrix: PgArray[int | None] | None
+    c_text_array: PgArray[str | None]
+    c_labels: PgArray[str] | None
+    c_checked_texts: PgArray[str] | None
     c_composite: MoneyAmount | None
-    c_composite_array: list[MoneyAmount | None] | None
+    c_composite_array: PgArray[MoneyAmount | None] | None
     c_doubled: int | None
 
 
@@ -270,13 +284,13 @@ class AllTypesInsert:
     c_int4multirange: Any = UNSET
     c_floatrange: Any = UNSET
     c_oid: int | None | Unset = UNSET
-    c_int_array: list[int | None] | None | Unset = UNSET
-    c_int_matrix: list[list[int | None]] | None | Unset = UNSET
-    c_text_array: list[str | None] | Unset = UNSET
-    c_labels: list[str] | None | Unset = UNSET
-    c_checked_texts: list[str] | None | Unset = UNSET
+    c_int_array: PgArray[int | None] | None | Unset = UNSET
+    c_int_matrix: PgArray[int | None] | None | Unset = UNSET
+    c_text_array: PgArray[str | None] | Unset = UNSET
+    c_labels: PgArray[str] | None | Unset = UNSET
+    c_checked_texts: PgArray[str] | None | Unset = UNSET
     c_composite: MoneyAmount | None | Unset = UNSET
-    c_composite_array: list[MoneyAmount | None] | None | Unset = UNSET
+    c_composite_array: PgArray[MoneyAmount | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -325,13 +339,13 @@ class AllTypesUpdate:
     c_int4multirange: Any = UNSET
     c_floatrange: Any = UNSET
     c_oid: int | None | Unset = UNSET
-    c_int_array: list[int | None] | None | Unset = UNSET
-    c_int_matrix: list[list[int | None]] | None | Unset = UNSET
-    c_text_array: list[str | None] | Unset = UNSET
-    c_labels: list[str] | None | Unset = UNSET
-    c_checked_texts: list[str] | None | Unset = UNSET
+    c_int_array: PgArray[int | None] | None | Unset = UNSET
+    c_int_matrix: PgArray[int | None] | None | Unset = UNSET
+    c_text_array: PgArray[str | None] | Unset = UNSET
+    c_labels: PgArray[str] | None | Unset = UNSET
+    c_checked_texts: PgArray[str] | None | Unset = UNSET
     c_composite: MoneyAmount | None | Unset = UNSET
-    c_composite_array: list[MoneyAmount | None] | None | Unset = UNSET
+    c_composite_array: PgArray[MoneyAmount | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -519,11 +533,11 @@ class Users:
     display_name: str | None
     display_name_2: str | None = field(metadata={"db_name": 'Display Name'})
     access: Access
-    roles: list[Access | None]
+    roles: PgArray[Access | None]
     created_at: _dt.datetime
     n_2fa_secret: bytes | None = field(metadata={"db_name": '2fa_secret'})
     score: int | None
-    tags: list[str | None] | None
+    tags: PgArray[str | None] | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -534,11 +548,11 @@ class UsersInsert:
     display_name: str | None | Unset = UNSET
     display_name_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Display Name'})
     access: Access | Unset = UNSET
-    roles: list[Access | None] | Unset = UNSET
+    roles: PgArray[Access | None] | Unset = UNSET
     created_at: _dt.datetime | Unset = UNSET
     n_2fa_secret: bytes | None | Unset = field(default=UNSET, metadata={"db_name": '2fa_secret'})
     score: int | None | Unset = UNSET
-    tags: list[str | None] | None | Unset = UNSET
+    tags: PgArray[str | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -549,11 +563,11 @@ class UsersUpdate:
     display_name: str | None | Unset = UNSET
     display_name_2: str | None | Unset = field(default=UNSET, metadata={"db_name": 'Display Name'})
     access: Access | Unset = UNSET
-    roles: list[Access | None] | Unset = UNSET
+    roles: PgArray[Access | None] | Unset = UNSET
     created_at: _dt.datetime | Unset = UNSET
     n_2fa_secret: bytes | None | Unset = field(default=UNSET, metadata={"db_name": '2fa_secret'})
     score: int | None | Unset = UNSET
-    tags: list[str | None] | None | Unset = UNSET
+    tags: PgArray[str | None] | None | Unset = UNSET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -600,7 +614,7 @@ class UserEmails:
 class AddTag_2Result:
     """A row returned by public.add_tag."""
 
-    result: list[str | None] | None
+    result: PgArray[str | None] | None
     size: int | None
 
 
@@ -621,11 +635,11 @@ AuthUidArgs = TypedDict("AuthUidArgs", {})
 AuthUidReturns: TypeAlias = _uuid.UUID | None
 
 # The function public.add_tag(text[], integer)
-AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str | None], 'tag': int})
-AddTagReturns: TypeAlias = list[str | None] | None
+AddTagArgs = TypedDict("AddTagArgs", {'tags': PgArray[str | None], 'tag': int})
+AddTagReturns: TypeAlias = PgArray[str | None] | None
 
 # The function public.add_tag(text[], text)
-AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str | None], 'tag': str})
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': PgArray[str | None], 'tag': str})
 AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
@@ -633,7 +647,7 @@ SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotReq
 SearchUsersReturns: TypeAlias = list[Users | None]
 
 # The function public.sum_ints(integer[])
-SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': PgArray[int | None]})
 SumIntsReturns: TypeAlias = int | None
 
 # The function public.touch()

@@ -8,7 +8,7 @@ import decimal as _decimal
 import enum as _enum
 import ipaddress as _ipaddress
 import uuid as _uuid
-from typing import Annotated, Any, NotRequired, TypeAlias, TypedDict
+from typing import Annotated, Any, NotRequired, TypeAlias, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import JsonValue as Json
@@ -20,6 +20,20 @@ Numeric: TypeAlias = Annotated[_decimal.Decimal, Field(allow_inf_nan=True)]
 LEFT_OUT: Any = None
 Inet: TypeAlias = _ipaddress.IPv4Address | _ipaddress.IPv6Address | _ipaddress.IPv4Interface | _ipaddress.IPv6Interface
 Cidr: TypeAlias = _ipaddress.IPv4Network | _ipaddress.IPv6Network
+
+_T = TypeVar("_T")
+# A PostgreSQL array: any number of dimensions (PostgreSQL allows six), or empty. Every array
+# column accepts them all whatever it declares; a CHECK (array_ndims(c) = N) gives list[...]
+# nested N times instead. A union, not a recursive alias: list is invariant, so mypy would
+# refuse [[1, 2]] for a recursive list alias, and a Sequence-based one would let a str in.
+PgArray: TypeAlias = (
+    list[_T]
+    | list[list[_T]]
+    | list[list[list[_T]]]
+    | list[list[list[list[_T]]]]
+    | list[list[list[list[list[_T]]]]]
+    | list[list[list[list[list[list[_T]]]]]]
+)
 
 
 class Model(BaseModel):
@@ -191,13 +205,13 @@ class AllTypes(Model):
     c_int4multirange: Any
     c_floatrange: Any
     c_oid: int | None
-    c_int_array: list[int | None] | None
-    c_int_matrix: list[list[int | None]] | None
-    c_text_array: list[str | None]
-    c_labels: list[str] | None
-    c_checked_texts: list[str] | None
+    c_int_array: PgArray[int | None] | None
+    c_int_matrix: PgArray[int | None] | None
+    c_text_array: PgArray[str | None]
+    c_labels: PgArray[str] | None
+    c_checked_texts: PgArray[str] | None
     c_composite: MoneyAmount | None
-    c_composite_array: list[MoneyAmount | None] | None
+    c_composite_array: PgArray[MoneyAmount | None] | None
     c_doubled: int | None
 
 
@@ -246,13 +260,13 @@ class AllTypesInsert(Model):
     c_int4multirange: Any = None
     c_floatrange: Any = None
     c_oid: int | None = None
-    c_int_array: list[int | None] | None = None
-    c_int_matrix: list[list[int | None]] | None = None
-    c_text_array: list[str | None] = LEFT_OUT
-    c_labels: list[str] | None = None
-    c_checked_texts: list[str] | None = None
+    c_int_array: PgArray[int | None] | None = None
+    c_int_matrix: PgArray[int | None] | None = None
+    c_text_array: PgArray[str | None] = LEFT_OUT
+    c_labels: PgArray[str] | None = None
+    c_checked_texts: PgArray[str] | None = None
     c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount | None] | None = None
+    c_composite_array: PgArray[MoneyAmount | None] | None = None
 
 
 class AllTypesUpdate(Model):
@@ -300,13 +314,13 @@ class AllTypesUpdate(Model):
     c_int4multirange: Any = None
     c_floatrange: Any = None
     c_oid: int | None = None
-    c_int_array: list[int | None] | None = None
-    c_int_matrix: list[list[int | None]] | None = None
-    c_text_array: list[str | None] = LEFT_OUT
-    c_labels: list[str] | None = None
-    c_checked_texts: list[str] | None = None
+    c_int_array: PgArray[int | None] | None = None
+    c_int_matrix: PgArray[int | None] | None = None
+    c_text_array: PgArray[str | None] = LEFT_OUT
+    c_labels: PgArray[str] | None = None
+    c_checked_texts: PgArray[str] | None = None
     c_composite: MoneyAmount | None = None
-    c_composite_array: list[MoneyAmount | None] | None = None
+    c_composite_array: PgArray[MoneyAmount | None] | None = None
 
 
 class Class(Model):
@@ -475,11 +489,11 @@ class Users(Model):
     display_name: str | None
     display_name_2: str | None = Field(alias='Display Name')
     access: Access
-    roles: list[Access | None]
+    roles: PgArray[Access | None]
     created_at: _dt.datetime
     n_2fa_secret: bytes | None = Field(alias='2fa_secret')
     score: int | None
-    tags: list[str | None] | None
+    tags: PgArray[str | None] | None
 
 
 class UsersInsert(Model):
@@ -489,11 +503,11 @@ class UsersInsert(Model):
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
     access: Access = LEFT_OUT
-    roles: list[Access | None] = LEFT_OUT
+    roles: PgArray[Access | None] = LEFT_OUT
     created_at: _dt.datetime = LEFT_OUT
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
-    tags: list[str | None] | None = None
+    tags: PgArray[str | None] | None = None
 
 
 class UsersUpdate(Model):
@@ -503,11 +517,11 @@ class UsersUpdate(Model):
     display_name: str | None = None
     display_name_2: str | None = Field(default=None, alias='Display Name')
     access: Access = LEFT_OUT
-    roles: list[Access | None] = LEFT_OUT
+    roles: PgArray[Access | None] = LEFT_OUT
     created_at: _dt.datetime = LEFT_OUT
     n_2fa_secret: bytes | None = Field(default=None, alias='2fa_secret')
     score: int | None = None
-    tags: list[str | None] | None = None
+    tags: PgArray[str | None] | None = None
 
 
 class PublicUsersInsert(Model):
@@ -548,7 +562,7 @@ class UserEmails(Model):
 class AddTag_2Result(Model):
     """A row returned by public.add_tag."""
 
-    result: list[str | None] | None
+    result: PgArray[str | None] | None
     size: int | None
 
 
@@ -568,11 +582,11 @@ AuthUidArgs = TypedDict("AuthUidArgs", {})
 AuthUidReturns: TypeAlias = _uuid.UUID | None
 
 # The function public.add_tag(text[], integer)
-AddTagArgs = TypedDict("AddTagArgs", {'tags': list[str | None], 'tag': int})
-AddTagReturns: TypeAlias = list[str | None] | None
+AddTagArgs = TypedDict("AddTagArgs", {'tags': PgArray[str | None], 'tag': int})
+AddTagReturns: TypeAlias = PgArray[str | None] | None
 
 # The function public.add_tag(text[], text)
-AddTag_2Args = TypedDict("AddTag_2Args", {'tags': list[str | None], 'tag': str})
+AddTag_2Args = TypedDict("AddTag_2Args", {'tags': PgArray[str | None], 'tag': str})
 AddTag_2Returns: TypeAlias = AddTag_2Result | None
 
 # The function public.search_users(text, integer)
@@ -580,7 +594,7 @@ SearchUsersArgs = TypedDict("SearchUsersArgs", {'query': str, 'max_rows': NotReq
 SearchUsersReturns: TypeAlias = list[Users | None]
 
 # The function public.sum_ints(integer[])
-SumIntsArgs = TypedDict("SumIntsArgs", {'nums': list[int | None]})
+SumIntsArgs = TypedDict("SumIntsArgs", {'nums': PgArray[int | None]})
 SumIntsReturns: TypeAlias = int | None
 
 # The function public.touch()

@@ -4,6 +4,10 @@
 
 export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[];
 
+/** A PostgreSQL array: any number of dimensions, as PostgreSQL accepts in every array column
+ * (empty, one dimension or more); a CHECK (array_ndims(c) = N) gives T[] nested N times instead. */
+export type PgArray<T> = T[] | PgArray<T>[];
+
 /** Table Billing Dept.Invoice Lines */
 export type InvoiceLines = {
   "Line No": number;
@@ -154,13 +158,13 @@ export type AllTypes = {
   c_int4multirange: string | null;
   c_floatrange: string | null;
   c_oid: number | null;
-  c_int_array: (number | null)[] | null;
-  c_int_matrix: (number | null)[][] | null;
-  c_text_array: (string | null)[];
-  c_labels: string[] | null;
-  c_checked_texts: string[] | null;
+  c_int_array: PgArray<number | null> | null;
+  c_int_matrix: PgArray<number | null> | null;
+  c_text_array: PgArray<string | null>;
+  c_labels: PgArray<string> | null;
+  c_checked_texts: PgArray<string> | null;
   c_composite: MoneyAmount | null;
-  c_composite_array: (MoneyAmount | null)[] | null;
+  c_composite_array: PgArray<MoneyAmount | null> | null;
   c_doubled: number | null;
 };
 
@@ -207,13 +211,13 @@ export type AllTypesInsert = {
   c_int4multirange?: string | null;
   c_floatrange?: string | null;
   c_oid?: number | null;
-  c_int_array?: (number | null)[] | null;
-  c_int_matrix?: (number | null)[][] | null;
-  c_text_array?: (string | null)[];
-  c_labels?: string[] | null;
-  c_checked_texts?: string[] | null;
+  c_int_array?: PgArray<number | null> | null;
+  c_int_matrix?: PgArray<number | null> | null;
+  c_text_array?: PgArray<string | null>;
+  c_labels?: PgArray<string> | null;
+  c_checked_texts?: PgArray<string> | null;
   c_composite?: MoneyAmount | null;
-  c_composite_array?: (MoneyAmount | null)[] | null;
+  c_composite_array?: PgArray<MoneyAmount | null> | null;
 };
 
 export type AllTypesUpdate = {
@@ -259,13 +263,13 @@ export type AllTypesUpdate = {
   c_int4multirange?: string | null;
   c_floatrange?: string | null;
   c_oid?: number | null;
-  c_int_array?: (number | null)[] | null;
-  c_int_matrix?: (number | null)[][] | null;
-  c_text_array?: (string | null)[];
-  c_labels?: string[] | null;
-  c_checked_texts?: string[] | null;
+  c_int_array?: PgArray<number | null> | null;
+  c_int_matrix?: PgArray<number | null> | null;
+  c_text_array?: PgArray<string | null>;
+  c_labels?: PgArray<string> | null;
+  c_checked_texts?: PgArray<string> | null;
   c_composite?: MoneyAmount | null;
-  c_composite_array?: (MoneyAmount | null)[] | null;
+  c_composite_array?: PgArray<MoneyAmount | null> | null;
 };
 
 export type AllTypesWithRelations = AllTypes & {
@@ -430,11 +434,11 @@ export type Users = {
   display_name: string | null;
   "Display Name": string | null;
   access: Access;
-  roles: (Access | null)[];
+  roles: PgArray<Access | null>;
   created_at: string;
   "2fa_secret": string | null;
   score: number | null;
-  tags: (string | null)[] | null;
+  tags: PgArray<string | null> | null;
 };
 
 export type UsersInsert = {
@@ -442,11 +446,11 @@ export type UsersInsert = {
   display_name?: string | null;
   "Display Name"?: string | null;
   access?: Access;
-  roles?: (Access | null)[];
+  roles?: PgArray<Access | null>;
   created_at?: string;
   "2fa_secret"?: string | null;
   score?: number | null;
-  tags?: (string | null)[] | null;
+  tags?: PgArray<string | null> | null;
 };
 
 export type UsersUpdate = {
@@ -454,11 +458,11 @@ export type UsersUpdate = {
   display_name?: string | null;
   "Display Name"?: string | null;
   access?: Access;
-  roles?: (Access | null)[];
+  roles?: PgArray<Access | null>;
   created_at?: string;
   "2fa_secret"?: string | null;
   score?: number | null;
-  tags?: (string | null)[] | null;
+  tags?: PgArray<string | null> | null;
 };
 
 export type UsersWithRelations = Users & {
@@ -627,12 +631,12 @@ export type Database = {
     };
     Functions: {
       add_tag:
-        | { Args: { tags: (string | null)[]; tag: number; }; Returns: (string | null)[] | null; }
-        | { Args: { tags: (string | null)[]; tag: string; }; Returns: { result: (string | null)[] | null; size: number | null; }; };
+        | { Args: { tags: PgArray<string | null>; tag: number; }; Returns: PgArray<string | null> | null; }
+        | { Args: { tags: PgArray<string | null>; tag: string; }; Returns: { result: PgArray<string | null> | null; size: number | null; }; };
       search_users:
         { Args: { query: string; max_rows?: number; }; Returns: (Users | null)[]; SetofOptions: { from: "*"; to: "users"; isOneToOne: false; isSetofReturn: true }; };
       sum_ints:
-        { Args: { nums: (number | null)[]; }; Returns: number | null; };
+        { Args: { nums: PgArray<number | null>; }; Returns: number | null; };
       touch:
         { Args: Record<PropertyKey, never>; Returns: undefined; };
       user_count:

@@ -36,6 +36,10 @@ export type Interval = ColumnType<PostgresInterval, PostgresInterval | number | 
 
 export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[];
 
+/** A PostgreSQL array: any number of dimensions, as PostgreSQL accepts in every array column
+ * (empty, one dimension or more); a CHECK (array_ndims(c) = N) gives T[] nested N times instead. */
+export type PgArray<T> = T[] | PgArray<T>[];
+
 /** Table Billing Dept.Invoice Lines */
 export interface InvoiceLines {
   "Line No": number;
@@ -118,11 +122,11 @@ export interface AllTypes {
   c_int4multirange: string | null;
   c_floatrange: string | null;
   c_oid: number | null;
-  c_int_array: (number | null)[] | null;
-  c_int_matrix: (number | null)[][] | null;
-  c_text_array: Generated<(string | null)[]>;
-  c_labels: string[] | null;
-  c_checked_texts: string[] | null;
+  c_int_array: PgArray<number | null> | null;
+  c_int_matrix: PgArray<number | null> | null;
+  c_text_array: Generated<PgArray<string | null>>;
+  c_labels: PgArray<string> | null;
+  c_checked_texts: PgArray<string> | null;
   c_composite: string | null;
   c_composite_array: string | null;
   c_doubled: GeneratedAlways<number | null>;
@@ -188,7 +192,7 @@ export interface Users {
   created_at: Generated<Timestamp>;
   "2fa_secret": Uint8Array | null;
   score: number | null;
-  tags: (string | null)[] | null;
+  tags: PgArray<string | null> | null;
 }
 
 /** Table public.users_insert */

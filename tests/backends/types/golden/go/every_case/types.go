@@ -4,6 +4,7 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -53,12 +54,12 @@ type Address struct {
 
 // LineItem is the composite type public.line_item.
 type LineItem struct {
-	Sku    *string      `json:"sku"`
-	Qty    *int32       `json:"qty"`
-	Price  *json.Number `json:"price"`
-	ShipTo *Address     `json:"ship_to"`
-	Moods  []*Mood      `json:"moods"`
-	Matrix [][]*int32   `json:"matrix"`
+	Sku    *string          `json:"sku"`
+	Qty    *int32           `json:"qty"`
+	Price  *json.Number     `json:"price"`
+	ShipTo *Address         `json:"ship_to"`
+	Moods  *PgArray[*Mood]  `json:"moods"`
+	Matrix *PgArray[*int32] `json:"matrix"`
 }
 
 // EventEntries is a row of the table Audit Log.Event Entries.
@@ -116,25 +117,25 @@ type Totals struct {
 
 // BillingUsers2 is a row of the table billing.users.
 type BillingUsers2 struct {
-	ID       int32     `json:"id"`
-	Status   Status    `json:"status"`
-	Statuses []*Status `json:"statuses"`
+	ID       int32            `json:"id"`
+	Status   Status           `json:"status"`
+	Statuses PgArray[*Status] `json:"statuses"`
 }
 
 // BillingUsers2Insert is a row to insert into billing.users; nil fields are left out,
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type BillingUsers2Insert struct {
-	ID       *int32     `json:"id,omitempty"`
-	Status   *Status    `json:"status,omitempty"`
-	Statuses *[]*Status `json:"statuses,omitempty"`
+	ID       *int32            `json:"id,omitempty"`
+	Status   *Status           `json:"status,omitempty"`
+	Statuses *PgArray[*Status] `json:"statuses,omitempty"`
 }
 
 // BillingUsers2Update holds the columns an UPDATE of billing.users sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type BillingUsers2Update struct {
-	ID       *int32     `json:"id,omitempty"`
-	Status   *Status    `json:"status,omitempty"`
-	Statuses *[]*Status `json:"statuses,omitempty"`
+	ID       *int32            `json:"id,omitempty"`
+	Status   *Status           `json:"status,omitempty"`
+	Statuses *PgArray[*Status] `json:"statuses,omitempty"`
 }
 
 // T3rdParty is a row of the table public.3rd_party.
@@ -156,295 +157,295 @@ type T3rdPartyUpdate struct {
 
 // AllTypes is a row of the table public.all_types.
 type AllTypes struct {
-	CSmallint       int16           `json:"c_smallint"`
-	CInteger        int32           `json:"c_integer"`
-	CBigint         int64           `json:"c_bigint"`
-	CReal           *float32        `json:"c_real"`
-	CDouble         *float64        `json:"c_double"`
-	CNumeric        *json.Number    `json:"c_numeric"`
-	CNumericP       json.Number     `json:"c_numeric_p"`
-	CMoney          *string         `json:"c_money"`
-	CText           *string         `json:"c_text"`
-	CVarchar        *string         `json:"c_varchar"`
-	CChar           *string         `json:"c_char"`
-	CQchar          *string         `json:"c_qchar"`
-	CName           *string         `json:"c_name"`
-	CCitext         *string         `json:"c_citext"`
-	CBool           bool            `json:"c_bool"`
-	CBytea          []byte          `json:"c_bytea"`
-	CDate           *time.Time      `json:"c_date"`
-	CTime           *string         `json:"c_time"`
-	CTimetz         *string         `json:"c_timetz"`
-	CTimestamp      *time.Time      `json:"c_timestamp"`
-	CTimestamptz    time.Time       `json:"c_timestamptz"`
-	CInterval       *string         `json:"c_interval"`
-	CIntervalYm     *string         `json:"c_interval_ym"`
-	CUUID           string          `json:"c_uuid"`
-	CJSON           json.RawMessage `json:"c_json"`
-	CJsonb          json.RawMessage `json:"c_jsonb"`
-	CJsonpath       *string         `json:"c_jsonpath"`
-	CXML            *string         `json:"c_xml"`
-	CInet           *string         `json:"c_inet"`
-	CCidr           *string         `json:"c_cidr"`
-	CMacaddr        *string         `json:"c_macaddr"`
-	CMacaddr8       *string         `json:"c_macaddr8"`
-	CBit            *string         `json:"c_bit"`
-	CVarbit         *string         `json:"c_varbit"`
-	CTsvector       *string         `json:"c_tsvector"`
-	CTsquery        *string         `json:"c_tsquery"`
-	CPoint          *string         `json:"c_point"`
-	CLine           *string         `json:"c_line"`
-	CLseg           *string         `json:"c_lseg"`
-	CBox            *string         `json:"c_box"`
-	CPath           *string         `json:"c_path"`
-	CPolygon        *string         `json:"c_polygon"`
-	CCircle         *string         `json:"c_circle"`
-	CInt4range      *string         `json:"c_int4range"`
-	CInt8range      *string         `json:"c_int8range"`
-	CNumrange       *string         `json:"c_numrange"`
-	CTsrange        *string         `json:"c_tsrange"`
-	CTstzrange      *string         `json:"c_tstzrange"`
-	CDaterange      *string         `json:"c_daterange"`
-	CInt4multirange *string         `json:"c_int4multirange"`
-	CFloatRange     *string         `json:"c_float_range"`
-	COid            *uint32         `json:"c_oid,string"`
-	CRegclass       *string         `json:"c_regclass"`
-	CPgLsn          *string         `json:"c_pg_lsn"`
-	CIntArray       []*int32        `json:"c_int_array"`
-	CIntMatrix      [][]*int32      `json:"c_int_matrix"`
-	CTextArray      []*string       `json:"c_text_array"`
-	CUUIDArray      []*string       `json:"c_uuid_array"`
-	CTsArray        []*time.Time    `json:"c_ts_array"`
-	CMoodArray      []*Mood         `json:"c_mood_array"`
-	CNumericArray   []*json.Number  `json:"c_numeric_array"`
-	CEmail          string          `json:"c_email"`
-	CMaybeEmail     string          `json:"c_maybe_email"`
-	CPositive       *int32          `json:"c_positive"`
-	CStrict         int32           `json:"c_strict"`
-	CTags           []*string       `json:"c_tags"`
-	CTagMatrix      [][]*string     `json:"c_tag_matrix"`
-	CLabels         []string        `json:"c_labels"`
-	CStrictTags     []string        `json:"c_strict_tags"`
-	CCheckedInts    []int32         `json:"c_checked_ints"`
-	CCheckedTexts   []string        `json:"c_Checked Texts"`
-	CUncheckedInts  []*int32        `json:"c_unchecked_ints"`
-	CMood           *Mood           `json:"c_mood"`
-	CMoodD          *Mood           `json:"c_mood_d"`
-	CAddress        *Address        `json:"c_address"`
-	CAddresses      []*Address      `json:"c_addresses"`
-	CLineItem       *LineItem       `json:"c_line_item"`
-	CGenerated      *int32          `json:"c_generated"`
-	CIdentity       int64           `json:"c_identity"`
-	CSerial         int32           `json:"c_serial"`
-	CDefault        string          `json:"c_default"`
+	CSmallint       int16                  `json:"c_smallint"`
+	CInteger        int32                  `json:"c_integer"`
+	CBigint         int64                  `json:"c_bigint"`
+	CReal           *float32               `json:"c_real"`
+	CDouble         *float64               `json:"c_double"`
+	CNumeric        *json.Number           `json:"c_numeric"`
+	CNumericP       json.Number            `json:"c_numeric_p"`
+	CMoney          *string                `json:"c_money"`
+	CText           *string                `json:"c_text"`
+	CVarchar        *string                `json:"c_varchar"`
+	CChar           *string                `json:"c_char"`
+	CQchar          *string                `json:"c_qchar"`
+	CName           *string                `json:"c_name"`
+	CCitext         *string                `json:"c_citext"`
+	CBool           bool                   `json:"c_bool"`
+	CBytea          []byte                 `json:"c_bytea"`
+	CDate           *time.Time             `json:"c_date"`
+	CTime           *string                `json:"c_time"`
+	CTimetz         *string                `json:"c_timetz"`
+	CTimestamp      *time.Time             `json:"c_timestamp"`
+	CTimestamptz    time.Time              `json:"c_timestamptz"`
+	CInterval       *string                `json:"c_interval"`
+	CIntervalYm     *string                `json:"c_interval_ym"`
+	CUUID           string                 `json:"c_uuid"`
+	CJSON           json.RawMessage        `json:"c_json"`
+	CJsonb          json.RawMessage        `json:"c_jsonb"`
+	CJsonpath       *string                `json:"c_jsonpath"`
+	CXML            *string                `json:"c_xml"`
+	CInet           *string                `json:"c_inet"`
+	CCidr           *string                `json:"c_cidr"`
+	CMacaddr        *string                `json:"c_macaddr"`
+	CMacaddr8       *string                `json:"c_macaddr8"`
+	CBit            *string                `json:"c_bit"`
+	CVarbit         *string                `json:"c_varbit"`
+	CTsvector       *string                `json:"c_tsvector"`
+	CTsquery        *string                `json:"c_tsquery"`
+	CPoint          *string                `json:"c_point"`
+	CLine           *string                `json:"c_line"`
+	CLseg           *string                `json:"c_lseg"`
+	CBox            *string                `json:"c_box"`
+	CPath           *string                `json:"c_path"`
+	CPolygon        *string                `json:"c_polygon"`
+	CCircle         *string                `json:"c_circle"`
+	CInt4range      *string                `json:"c_int4range"`
+	CInt8range      *string                `json:"c_int8range"`
+	CNumrange       *string                `json:"c_numrange"`
+	CTsrange        *string                `json:"c_tsrange"`
+	CTstzrange      *string                `json:"c_tstzrange"`
+	CDaterange      *string                `json:"c_daterange"`
+	CInt4multirange *string                `json:"c_int4multirange"`
+	CFloatRange     *string                `json:"c_float_range"`
+	COid            *uint32                `json:"c_oid,string"`
+	CRegclass       *string                `json:"c_regclass"`
+	CPgLsn          *string                `json:"c_pg_lsn"`
+	CIntArray       *PgArray[*int32]       `json:"c_int_array"`
+	CIntMatrix      PgArray[*int32]        `json:"c_int_matrix"`
+	CTextArray      *PgArray[*string]      `json:"c_text_array"`
+	CUUIDArray      *PgArray[*string]      `json:"c_uuid_array"`
+	CTsArray        *PgArray[*time.Time]   `json:"c_ts_array"`
+	CMoodArray      *PgArray[*Mood]        `json:"c_mood_array"`
+	CNumericArray   *PgArray[*json.Number] `json:"c_numeric_array"`
+	CEmail          string                 `json:"c_email"`
+	CMaybeEmail     string                 `json:"c_maybe_email"`
+	CPositive       *int32                 `json:"c_positive"`
+	CStrict         int32                  `json:"c_strict"`
+	CTags           *PgArray[*string]      `json:"c_tags"`
+	CTagMatrix      *PgArray[*string]      `json:"c_tag_matrix"`
+	CLabels         *PgArray[string]       `json:"c_labels"`
+	CStrictTags     PgArray[string]        `json:"c_strict_tags"`
+	CCheckedInts    PgArray[int32]         `json:"c_checked_ints"`
+	CCheckedTexts   *PgArray[string]       `json:"c_Checked Texts"`
+	CUncheckedInts  *PgArray[*int32]       `json:"c_unchecked_ints"`
+	CMood           *Mood                  `json:"c_mood"`
+	CMoodD          *Mood                  `json:"c_mood_d"`
+	CAddress        *Address               `json:"c_address"`
+	CAddresses      *PgArray[*Address]     `json:"c_addresses"`
+	CLineItem       *LineItem              `json:"c_line_item"`
+	CGenerated      *int32                 `json:"c_generated"`
+	CIdentity       int64                  `json:"c_identity"`
+	CSerial         int32                  `json:"c_serial"`
+	CDefault        string                 `json:"c_default"`
 }
 
 // AllTypesInsert is a row to insert into public.all_types; nil fields are left out,
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type AllTypesInsert struct {
-	CSmallint       int16            `json:"c_smallint"`
-	CInteger        int32            `json:"c_integer"`
-	CBigint         int64            `json:"c_bigint"`
-	CReal           **float32        `json:"c_real,omitempty"`
-	CDouble         **float64        `json:"c_double,omitempty"`
-	CNumeric        **json.Number    `json:"c_numeric,omitempty"`
-	CNumericP       json.Number      `json:"c_numeric_p"`
-	CMoney          **string         `json:"c_money,omitempty"`
-	CText           **string         `json:"c_text,omitempty"`
-	CVarchar        **string         `json:"c_varchar,omitempty"`
-	CChar           **string         `json:"c_char,omitempty"`
-	CQchar          **string         `json:"c_qchar,omitempty"`
-	CName           **string         `json:"c_name,omitempty"`
-	CCitext         **string         `json:"c_citext,omitempty"`
-	CBool           bool             `json:"c_bool"`
-	CBytea          *[]byte          `json:"c_bytea,omitempty"`
-	CDate           **time.Time      `json:"c_date,omitempty"`
-	CTime           **string         `json:"c_time,omitempty"`
-	CTimetz         **string         `json:"c_timetz,omitempty"`
-	CTimestamp      **time.Time      `json:"c_timestamp,omitempty"`
-	CTimestamptz    time.Time        `json:"c_timestamptz"`
-	CInterval       **string         `json:"c_interval,omitempty"`
-	CIntervalYm     **string         `json:"c_interval_ym,omitempty"`
-	CUUID           string           `json:"c_uuid"`
-	CJSON           *json.RawMessage `json:"c_json,omitempty"`
-	CJsonb          json.RawMessage  `json:"c_jsonb"`
-	CJsonpath       **string         `json:"c_jsonpath,omitempty"`
-	CXML            **string         `json:"c_xml,omitempty"`
-	CInet           **string         `json:"c_inet,omitempty"`
-	CCidr           **string         `json:"c_cidr,omitempty"`
-	CMacaddr        **string         `json:"c_macaddr,omitempty"`
-	CMacaddr8       **string         `json:"c_macaddr8,omitempty"`
-	CBit            **string         `json:"c_bit,omitempty"`
-	CVarbit         **string         `json:"c_varbit,omitempty"`
-	CTsvector       **string         `json:"c_tsvector,omitempty"`
-	CTsquery        **string         `json:"c_tsquery,omitempty"`
-	CPoint          **string         `json:"c_point,omitempty"`
-	CLine           **string         `json:"c_line,omitempty"`
-	CLseg           **string         `json:"c_lseg,omitempty"`
-	CBox            **string         `json:"c_box,omitempty"`
-	CPath           **string         `json:"c_path,omitempty"`
-	CPolygon        **string         `json:"c_polygon,omitempty"`
-	CCircle         **string         `json:"c_circle,omitempty"`
-	CInt4range      **string         `json:"c_int4range,omitempty"`
-	CInt8range      **string         `json:"c_int8range,omitempty"`
-	CNumrange       **string         `json:"c_numrange,omitempty"`
-	CTsrange        **string         `json:"c_tsrange,omitempty"`
-	CTstzrange      **string         `json:"c_tstzrange,omitempty"`
-	CDaterange      **string         `json:"c_daterange,omitempty"`
-	CInt4multirange **string         `json:"c_int4multirange,omitempty"`
-	CFloatRange     **string         `json:"c_float_range,omitempty"`
-	COid            **uint32         `json:"c_oid,omitempty"`
-	CRegclass       **string         `json:"c_regclass,omitempty"`
-	CPgLsn          **string         `json:"c_pg_lsn,omitempty"`
-	CIntArray       *[]*int32        `json:"c_int_array,omitempty"`
-	CIntMatrix      [][]*int32       `json:"c_int_matrix"`
-	CTextArray      *[]*string       `json:"c_text_array,omitempty"`
-	CUUIDArray      *[]*string       `json:"c_uuid_array,omitempty"`
-	CTsArray        *[]*time.Time    `json:"c_ts_array,omitempty"`
-	CMoodArray      *[]*Mood         `json:"c_mood_array,omitempty"`
-	CNumericArray   *[]*json.Number  `json:"c_numeric_array,omitempty"`
-	CEmail          string           `json:"c_email"`
-	CMaybeEmail     string           `json:"c_maybe_email"`
-	CPositive       **int32          `json:"c_positive,omitempty"`
-	CStrict         int32            `json:"c_strict"`
-	CTags           *[]*string       `json:"c_tags,omitempty"`
-	CTagMatrix      *[][]*string     `json:"c_tag_matrix,omitempty"`
-	CLabels         *[]string        `json:"c_labels,omitempty"`
-	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
-	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
-	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
-	CUncheckedInts  *[]*int32        `json:"c_unchecked_ints,omitempty"`
-	CMood           **Mood           `json:"c_mood,omitempty"`
-	CMoodD          **Mood           `json:"c_mood_d,omitempty"`
-	CAddress        **Address        `json:"c_address,omitempty"`
-	CAddresses      *[]*Address      `json:"c_addresses,omitempty"`
-	CLineItem       **LineItem       `json:"c_line_item,omitempty"`
-	CIdentity       *int64           `json:"c_identity,omitempty"`
-	CSerial         *int32           `json:"c_serial,omitempty"`
-	CDefault        *string          `json:"c_default,omitempty"`
+	CSmallint       int16                   `json:"c_smallint"`
+	CInteger        int32                   `json:"c_integer"`
+	CBigint         int64                   `json:"c_bigint"`
+	CReal           **float32               `json:"c_real,omitempty"`
+	CDouble         **float64               `json:"c_double,omitempty"`
+	CNumeric        **json.Number           `json:"c_numeric,omitempty"`
+	CNumericP       json.Number             `json:"c_numeric_p"`
+	CMoney          **string                `json:"c_money,omitempty"`
+	CText           **string                `json:"c_text,omitempty"`
+	CVarchar        **string                `json:"c_varchar,omitempty"`
+	CChar           **string                `json:"c_char,omitempty"`
+	CQchar          **string                `json:"c_qchar,omitempty"`
+	CName           **string                `json:"c_name,omitempty"`
+	CCitext         **string                `json:"c_citext,omitempty"`
+	CBool           bool                    `json:"c_bool"`
+	CBytea          *[]byte                 `json:"c_bytea,omitempty"`
+	CDate           **time.Time             `json:"c_date,omitempty"`
+	CTime           **string                `json:"c_time,omitempty"`
+	CTimetz         **string                `json:"c_timetz,omitempty"`
+	CTimestamp      **time.Time             `json:"c_timestamp,omitempty"`
+	CTimestamptz    time.Time               `json:"c_timestamptz"`
+	CInterval       **string                `json:"c_interval,omitempty"`
+	CIntervalYm     **string                `json:"c_interval_ym,omitempty"`
+	CUUID           string                  `json:"c_uuid"`
+	CJSON           *json.RawMessage        `json:"c_json,omitempty"`
+	CJsonb          json.RawMessage         `json:"c_jsonb"`
+	CJsonpath       **string                `json:"c_jsonpath,omitempty"`
+	CXML            **string                `json:"c_xml,omitempty"`
+	CInet           **string                `json:"c_inet,omitempty"`
+	CCidr           **string                `json:"c_cidr,omitempty"`
+	CMacaddr        **string                `json:"c_macaddr,omitempty"`
+	CMacaddr8       **string                `json:"c_macaddr8,omitempty"`
+	CBit            **string                `json:"c_bit,omitempty"`
+	CVarbit         **string                `json:"c_varbit,omitempty"`
+	CTsvector       **string                `json:"c_tsvector,omitempty"`
+	CTsquery        **string                `json:"c_tsquery,omitempty"`
+	CPoint          **string                `json:"c_point,omitempty"`
+	CLine           **string                `json:"c_line,omitempty"`
+	CLseg           **string                `json:"c_lseg,omitempty"`
+	CBox            **string                `json:"c_box,omitempty"`
+	CPath           **string                `json:"c_path,omitempty"`
+	CPolygon        **string                `json:"c_polygon,omitempty"`
+	CCircle         **string                `json:"c_circle,omitempty"`
+	CInt4range      **string                `json:"c_int4range,omitempty"`
+	CInt8range      **string                `json:"c_int8range,omitempty"`
+	CNumrange       **string                `json:"c_numrange,omitempty"`
+	CTsrange        **string                `json:"c_tsrange,omitempty"`
+	CTstzrange      **string                `json:"c_tstzrange,omitempty"`
+	CDaterange      **string                `json:"c_daterange,omitempty"`
+	CInt4multirange **string                `json:"c_int4multirange,omitempty"`
+	CFloatRange     **string                `json:"c_float_range,omitempty"`
+	COid            **uint32                `json:"c_oid,omitempty"`
+	CRegclass       **string                `json:"c_regclass,omitempty"`
+	CPgLsn          **string                `json:"c_pg_lsn,omitempty"`
+	CIntArray       **PgArray[*int32]       `json:"c_int_array,omitempty"`
+	CIntMatrix      PgArray[*int32]         `json:"c_int_matrix"`
+	CTextArray      **PgArray[*string]      `json:"c_text_array,omitempty"`
+	CUUIDArray      **PgArray[*string]      `json:"c_uuid_array,omitempty"`
+	CTsArray        **PgArray[*time.Time]   `json:"c_ts_array,omitempty"`
+	CMoodArray      **PgArray[*Mood]        `json:"c_mood_array,omitempty"`
+	CNumericArray   **PgArray[*json.Number] `json:"c_numeric_array,omitempty"`
+	CEmail          string                  `json:"c_email"`
+	CMaybeEmail     string                  `json:"c_maybe_email"`
+	CPositive       **int32                 `json:"c_positive,omitempty"`
+	CStrict         int32                   `json:"c_strict"`
+	CTags           **PgArray[*string]      `json:"c_tags,omitempty"`
+	CTagMatrix      **PgArray[*string]      `json:"c_tag_matrix,omitempty"`
+	CLabels         **PgArray[string]       `json:"c_labels,omitempty"`
+	CStrictTags     *PgArray[string]        `json:"c_strict_tags,omitempty"`
+	CCheckedInts    *PgArray[int32]         `json:"c_checked_ints,omitempty"`
+	CCheckedTexts   **PgArray[string]       `json:"c_Checked Texts,omitempty"`
+	CUncheckedInts  **PgArray[*int32]       `json:"c_unchecked_ints,omitempty"`
+	CMood           **Mood                  `json:"c_mood,omitempty"`
+	CMoodD          **Mood                  `json:"c_mood_d,omitempty"`
+	CAddress        **Address               `json:"c_address,omitempty"`
+	CAddresses      **PgArray[*Address]     `json:"c_addresses,omitempty"`
+	CLineItem       **LineItem              `json:"c_line_item,omitempty"`
+	CIdentity       *int64                  `json:"c_identity,omitempty"`
+	CSerial         *int32                  `json:"c_serial,omitempty"`
+	CDefault        *string                 `json:"c_default,omitempty"`
 }
 
 // AllTypesUpdate holds the columns an UPDATE of public.all_types sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type AllTypesUpdate struct {
-	CSmallint       *int16           `json:"c_smallint,omitempty"`
-	CInteger        *int32           `json:"c_integer,omitempty"`
-	CBigint         *int64           `json:"c_bigint,omitempty"`
-	CReal           **float32        `json:"c_real,omitempty"`
-	CDouble         **float64        `json:"c_double,omitempty"`
-	CNumeric        **json.Number    `json:"c_numeric,omitempty"`
-	CNumericP       *json.Number     `json:"c_numeric_p,omitempty"`
-	CMoney          **string         `json:"c_money,omitempty"`
-	CText           **string         `json:"c_text,omitempty"`
-	CVarchar        **string         `json:"c_varchar,omitempty"`
-	CChar           **string         `json:"c_char,omitempty"`
-	CQchar          **string         `json:"c_qchar,omitempty"`
-	CName           **string         `json:"c_name,omitempty"`
-	CCitext         **string         `json:"c_citext,omitempty"`
-	CBool           *bool            `json:"c_bool,omitempty"`
-	CBytea          *[]byte          `json:"c_bytea,omitempty"`
-	CDate           **time.Time      `json:"c_date,omitempty"`
-	CTime           **string         `json:"c_time,omitempty"`
-	CTimetz         **string         `json:"c_timetz,omitempty"`
-	CTimestamp      **time.Time      `json:"c_timestamp,omitempty"`
-	CTimestamptz    *time.Time       `json:"c_timestamptz,omitempty"`
-	CInterval       **string         `json:"c_interval,omitempty"`
-	CIntervalYm     **string         `json:"c_interval_ym,omitempty"`
-	CUUID           *string          `json:"c_uuid,omitempty"`
-	CJSON           *json.RawMessage `json:"c_json,omitempty"`
-	CJsonb          *json.RawMessage `json:"c_jsonb,omitempty"`
-	CJsonpath       **string         `json:"c_jsonpath,omitempty"`
-	CXML            **string         `json:"c_xml,omitempty"`
-	CInet           **string         `json:"c_inet,omitempty"`
-	CCidr           **string         `json:"c_cidr,omitempty"`
-	CMacaddr        **string         `json:"c_macaddr,omitempty"`
-	CMacaddr8       **string         `json:"c_macaddr8,omitempty"`
-	CBit            **string         `json:"c_bit,omitempty"`
-	CVarbit         **string         `json:"c_varbit,omitempty"`
-	CTsvector       **string         `json:"c_tsvector,omitempty"`
-	CTsquery        **string         `json:"c_tsquery,omitempty"`
-	CPoint          **string         `json:"c_point,omitempty"`
-	CLine           **string         `json:"c_line,omitempty"`
-	CLseg           **string         `json:"c_lseg,omitempty"`
-	CBox            **string         `json:"c_box,omitempty"`
-	CPath           **string         `json:"c_path,omitempty"`
-	CPolygon        **string         `json:"c_polygon,omitempty"`
-	CCircle         **string         `json:"c_circle,omitempty"`
-	CInt4range      **string         `json:"c_int4range,omitempty"`
-	CInt8range      **string         `json:"c_int8range,omitempty"`
-	CNumrange       **string         `json:"c_numrange,omitempty"`
-	CTsrange        **string         `json:"c_tsrange,omitempty"`
-	CTstzrange      **string         `json:"c_tstzrange,omitempty"`
-	CDaterange      **string         `json:"c_daterange,omitempty"`
-	CInt4multirange **string         `json:"c_int4multirange,omitempty"`
-	CFloatRange     **string         `json:"c_float_range,omitempty"`
-	COid            **uint32         `json:"c_oid,omitempty"`
-	CRegclass       **string         `json:"c_regclass,omitempty"`
-	CPgLsn          **string         `json:"c_pg_lsn,omitempty"`
-	CIntArray       *[]*int32        `json:"c_int_array,omitempty"`
-	CIntMatrix      *[][]*int32      `json:"c_int_matrix,omitempty"`
-	CTextArray      *[]*string       `json:"c_text_array,omitempty"`
-	CUUIDArray      *[]*string       `json:"c_uuid_array,omitempty"`
-	CTsArray        *[]*time.Time    `json:"c_ts_array,omitempty"`
-	CMoodArray      *[]*Mood         `json:"c_mood_array,omitempty"`
-	CNumericArray   *[]*json.Number  `json:"c_numeric_array,omitempty"`
-	CEmail          *string          `json:"c_email,omitempty"`
-	CMaybeEmail     *string          `json:"c_maybe_email,omitempty"`
-	CPositive       **int32          `json:"c_positive,omitempty"`
-	CStrict         *int32           `json:"c_strict,omitempty"`
-	CTags           *[]*string       `json:"c_tags,omitempty"`
-	CTagMatrix      *[][]*string     `json:"c_tag_matrix,omitempty"`
-	CLabels         *[]string        `json:"c_labels,omitempty"`
-	CStrictTags     *[]string        `json:"c_strict_tags,omitempty"`
-	CCheckedInts    *[]int32         `json:"c_checked_ints,omitempty"`
-	CCheckedTexts   *[]string        `json:"c_Checked Texts,omitempty"`
-	CUncheckedInts  *[]*int32        `json:"c_unchecked_ints,omitempty"`
-	CMood           **Mood           `json:"c_mood,omitempty"`
-	CMoodD          **Mood           `json:"c_mood_d,omitempty"`
-	CAddress        **Address        `json:"c_address,omitempty"`
-	CAddresses      *[]*Address      `json:"c_addresses,omitempty"`
-	CLineItem       **LineItem       `json:"c_line_item,omitempty"`
-	CIdentity       *int64           `json:"c_identity,omitempty"`
-	CSerial         *int32           `json:"c_serial,omitempty"`
-	CDefault        *string          `json:"c_default,omitempty"`
+	CSmallint       *int16                  `json:"c_smallint,omitempty"`
+	CInteger        *int32                  `json:"c_integer,omitempty"`
+	CBigint         *int64                  `json:"c_bigint,omitempty"`
+	CReal           **float32               `json:"c_real,omitempty"`
+	CDouble         **float64               `json:"c_double,omitempty"`
+	CNumeric        **json.Number           `json:"c_numeric,omitempty"`
+	CNumericP       *json.Number            `json:"c_numeric_p,omitempty"`
+	CMoney          **string                `json:"c_money,omitempty"`
+	CText           **string                `json:"c_text,omitempty"`
+	CVarchar        **string                `json:"c_varchar,omitempty"`
+	CChar           **string                `json:"c_char,omitempty"`
+	CQchar          **string                `json:"c_qchar,omitempty"`
+	CName           **string                `json:"c_name,omitempty"`
+	CCitext         **string                `json:"c_citext,omitempty"`
+	CBool           *bool                   `json:"c_bool,omitempty"`
+	CBytea          *[]byte                 `json:"c_bytea,omitempty"`
+	CDate           **time.Time             `json:"c_date,omitempty"`
+	CTime           **string                `json:"c_time,omitempty"`
+	CTimetz         **string                `json:"c_timetz,omitempty"`
+	CTimestamp      **time.Time             `json:"c_timestamp,omitempty"`
+	CTimestamptz    *time.Time              `json:"c_timestamptz,omitempty"`
+	CInterval       **string                `json:"c_interval,omitempty"`
+	CIntervalYm     **string                `json:"c_interval_ym,omitempty"`
+	CUUID           *string                 `json:"c_uuid,omitempty"`
+	CJSON           *json.RawMessage        `json:"c_json,omitempty"`
+	CJsonb          *json.RawMessage        `json:"c_jsonb,omitempty"`
+	CJsonpath       **string                `json:"c_jsonpath,omitempty"`
+	CXML            **string                `json:"c_xml,omitempty"`
+	CInet           **string                `json:"c_inet,omitempty"`
+	CCidr           **string                `json:"c_cidr,omitempty"`
+	CMacaddr        **string                `json:"c_macaddr,omitempty"`
+	CMacaddr8       **string                `json:"c_macaddr8,omitempty"`
+	CBit            **string                `json:"c_bit,omitempty"`
+	CVarbit         **string                `json:"c_varbit,omitempty"`
+	CTsvector       **string                `json:"c_tsvector,omitempty"`
+	CTsquery        **string                `json:"c_tsquery,omitempty"`
+	CPoint          **string                `json:"c_point,omitempty"`
+	CLine           **string                `json:"c_line,omitempty"`
+	CLseg           **string                `json:"c_lseg,omitempty"`
+	CBox            **string                `json:"c_box,omitempty"`
+	CPath           **string                `json:"c_path,omitempty"`
+	CPolygon        **string                `json:"c_polygon,omitempty"`
+	CCircle         **string                `json:"c_circle,omitempty"`
+	CInt4range      **string                `json:"c_int4range,omitempty"`
+	CInt8range      **string                `json:"c_int8range,omitempty"`
+	CNumrange       **string                `json:"c_numrange,omitempty"`
+	CTsrange        **string                `json:"c_tsrange,omitempty"`
+	CTstzrange      **string                `json:"c_tstzrange,omitempty"`
+	CDaterange      **string                `json:"c_daterange,omitempty"`
+	CInt4multirange **string                `json:"c_int4multirange,omitempty"`
+	CFloatRange     **string                `json:"c_float_range,omitempty"`
+	COid            **uint32                `json:"c_oid,omitempty"`
+	CRegclass       **string                `json:"c_regclass,omitempty"`
+	CPgLsn          **string                `json:"c_pg_lsn,omitempty"`
+	CIntArray       **PgArray[*int32]       `json:"c_int_array,omitempty"`
+	CIntMatrix      *PgArray[*int32]        `json:"c_int_matrix,omitempty"`
+	CTextArray      **PgArray[*string]      `json:"c_text_array,omitempty"`
+	CUUIDArray      **PgArray[*string]      `json:"c_uuid_array,omitempty"`
+	CTsArray        **PgArray[*time.Time]   `json:"c_ts_array,omitempty"`
+	CMoodArray      **PgArray[*Mood]        `json:"c_mood_array,omitempty"`
+	CNumericArray   **PgArray[*json.Number] `json:"c_numeric_array,omitempty"`
+	CEmail          *string                 `json:"c_email,omitempty"`
+	CMaybeEmail     *string                 `json:"c_maybe_email,omitempty"`
+	CPositive       **int32                 `json:"c_positive,omitempty"`
+	CStrict         *int32                  `json:"c_strict,omitempty"`
+	CTags           **PgArray[*string]      `json:"c_tags,omitempty"`
+	CTagMatrix      **PgArray[*string]      `json:"c_tag_matrix,omitempty"`
+	CLabels         **PgArray[string]       `json:"c_labels,omitempty"`
+	CStrictTags     *PgArray[string]        `json:"c_strict_tags,omitempty"`
+	CCheckedInts    *PgArray[int32]         `json:"c_checked_ints,omitempty"`
+	CCheckedTexts   **PgArray[string]       `json:"c_Checked Texts,omitempty"`
+	CUncheckedInts  **PgArray[*int32]       `json:"c_unchecked_ints,omitempty"`
+	CMood           **Mood                  `json:"c_mood,omitempty"`
+	CMoodD          **Mood                  `json:"c_mood_d,omitempty"`
+	CAddress        **Address               `json:"c_address,omitempty"`
+	CAddresses      **PgArray[*Address]     `json:"c_addresses,omitempty"`
+	CLineItem       **LineItem              `json:"c_line_item,omitempty"`
+	CIdentity       *int64                  `json:"c_identity,omitempty"`
+	CSerial         *int32                  `json:"c_serial,omitempty"`
+	CDefault        *string                 `json:"c_default,omitempty"`
 }
 
 // ArrayElements is a row of the table public.array_elements.
 type ArrayElements struct {
-	ID      int32      `json:"id"`
-	Plain   []*string  `json:"plain"`
-	Numbers []*int32   `json:"numbers"`
-	Matrix  [][]*int32 `json:"matrix"`
-	Moods   []*Mood    `json:"moods"`
-	Labels  []string   `json:"labels"`
-	Strict  []string   `json:"strict"`
-	Checked []int64    `json:"checked"`
+	ID      int32             `json:"id"`
+	Plain   *PgArray[*string] `json:"plain"`
+	Numbers PgArray[*int32]   `json:"numbers"`
+	Matrix  *PgArray[*int32]  `json:"matrix"`
+	Moods   *PgArray[*Mood]   `json:"moods"`
+	Labels  *PgArray[string]  `json:"labels"`
+	Strict  *PgArray[string]  `json:"strict"`
+	Checked *PgArray[int64]   `json:"checked"`
 }
 
 // ArrayElementsInsert is a row to insert into public.array_elements; nil fields are left out,
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type ArrayElementsInsert struct {
-	ID      int32       `json:"id"`
-	Plain   *[]*string  `json:"plain,omitempty"`
-	Numbers []*int32    `json:"numbers"`
-	Matrix  *[][]*int32 `json:"matrix,omitempty"`
-	Moods   *[]*Mood    `json:"moods,omitempty"`
-	Labels  *[]string   `json:"labels,omitempty"`
-	Strict  *[]string   `json:"strict,omitempty"`
-	Checked *[]int64    `json:"checked,omitempty"`
+	ID      int32              `json:"id"`
+	Plain   **PgArray[*string] `json:"plain,omitempty"`
+	Numbers PgArray[*int32]    `json:"numbers"`
+	Matrix  **PgArray[*int32]  `json:"matrix,omitempty"`
+	Moods   **PgArray[*Mood]   `json:"moods,omitempty"`
+	Labels  **PgArray[string]  `json:"labels,omitempty"`
+	Strict  **PgArray[string]  `json:"strict,omitempty"`
+	Checked **PgArray[int64]   `json:"checked,omitempty"`
 }
 
 // ArrayElementsUpdate holds the columns an UPDATE of public.array_elements sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type ArrayElementsUpdate struct {
-	ID      *int32      `json:"id,omitempty"`
-	Plain   *[]*string  `json:"plain,omitempty"`
-	Numbers *[]*int32   `json:"numbers,omitempty"`
-	Matrix  *[][]*int32 `json:"matrix,omitempty"`
-	Moods   *[]*Mood    `json:"moods,omitempty"`
-	Labels  *[]string   `json:"labels,omitempty"`
-	Strict  *[]string   `json:"strict,omitempty"`
-	Checked *[]int64    `json:"checked,omitempty"`
+	ID      *int32             `json:"id,omitempty"`
+	Plain   **PgArray[*string] `json:"plain,omitempty"`
+	Numbers *PgArray[*int32]   `json:"numbers,omitempty"`
+	Matrix  **PgArray[*int32]  `json:"matrix,omitempty"`
+	Moods   **PgArray[*Mood]   `json:"moods,omitempty"`
+	Labels  **PgArray[string]  `json:"labels,omitempty"`
+	Strict  **PgArray[string]  `json:"strict,omitempty"`
+	Checked **PgArray[int64]   `json:"checked,omitempty"`
 }
 
 // BillingUsers is a row of the table public.billing_users.
@@ -659,4 +660,121 @@ func NullableValue[T any](v T) **T {
 // which encoding/json writes as null.
 func Null[T any]() **T {
 	return new(*T)
+}
+
+// PgArray is a PostgreSQL array of any number of dimensions, or empty: every array column
+// accepts them all, whatever it declares (a CHECK (array_ndims(c) = N) gives a slice nested
+// N times instead). Elements are in row-major order and Dims holds the length of each
+// dimension (none for the empty array), as in PostgreSQL; its JSON is the nested arrays
+// PostgreSQL writes ([[1,2],[3,4]]).
+type PgArray[T any] struct {
+	Elements []T
+	Dims     []int
+}
+
+// PgArrayOf is the one-dimensional array of elements.
+func PgArrayOf[T any](elements ...T) PgArray[T] {
+	return PgArray[T]{Elements: elements, Dims: []int{len(elements)}}
+}
+
+func pgArrayIsList(raw []byte) bool {
+	return len(raw) > 0 && raw[0] == '['
+}
+
+// UnmarshalJSON reads nested JSON arrays; a ragged one is refused (PostgreSQL's arrays are
+// rectangular).
+func (a *PgArray[T]) UnmarshalJSON(data []byte) error {
+	var top []json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return err
+	}
+	a.Elements, a.Dims = []T{}, nil
+	if len(top) == 0 {
+		return nil
+	}
+	for level := top; ; {
+		a.Dims = append(a.Dims, len(level))
+		if len(level) == 0 || !pgArrayIsList(level[0]) {
+			break
+		}
+		var next []json.RawMessage
+		if err := json.Unmarshal(level[0], &next); err != nil {
+			return err
+		}
+		level = next
+	}
+	return a.read(top, 0)
+}
+
+func (a *PgArray[T]) read(items []json.RawMessage, depth int) error {
+	if len(items) != a.Dims[depth] {
+		return fmt.Errorf("PgArray: %d elements in dimension %d, not %d", len(items), depth+1, a.Dims[depth])
+	}
+	for _, item := range items {
+		if depth+1 < len(a.Dims) {
+			if !pgArrayIsList(item) {
+				return fmt.Errorf("PgArray: %s where dimension %d needs an array", item, depth+2)
+			}
+			var sub []json.RawMessage
+			if err := json.Unmarshal(item, &sub); err != nil {
+				return err
+			}
+			if err := a.read(sub, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		var value T
+		if err := json.Unmarshal(item, &value); err != nil {
+			return err
+		}
+		a.Elements = append(a.Elements, value)
+	}
+	return nil
+}
+
+// MarshalJSON writes the nested JSON arrays PostgreSQL reads.
+func (a PgArray[T]) MarshalJSON() ([]byte, error) {
+	size := 1
+	for _, n := range a.Dims {
+		size *= n
+	}
+	if len(a.Dims) == 0 {
+		size = 0
+	}
+	if size != len(a.Elements) {
+		return nil, fmt.Errorf("PgArray: %d elements for dimensions %v", len(a.Elements), a.Dims)
+	}
+	if len(a.Dims) == 0 {
+		return []byte("[]"), nil
+	}
+	out := make([]byte, 0, 16*size)
+	index := 0
+	var write func(depth int) error
+	write = func(depth int) error {
+		out = append(out, '[')
+		for i := 0; i < a.Dims[depth]; i++ {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			if depth+1 < len(a.Dims) {
+				if err := write(depth + 1); err != nil {
+					return err
+				}
+				continue
+			}
+			value, err := json.Marshal(a.Elements[index])
+			if err != nil {
+				return err
+			}
+			index++
+			out = append(out, value...)
+		}
+		out = append(out, ']')
+		return nil
+	}
+	if err := write(0); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

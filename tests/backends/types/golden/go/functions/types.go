@@ -4,29 +4,30 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 )
 
 // People is a row of the table public.people.
 type People struct {
-	ID   int32     `json:"id"`
-	Name string    `json:"name"`
-	Tags []*string `json:"tags"`
+	ID   int32             `json:"id"`
+	Name string            `json:"name"`
+	Tags *PgArray[*string] `json:"tags"`
 }
 
 // PeopleInsert is a row to insert into public.people; nil fields are left out,
 // so the column's default (or NULL) applies; for a nullable column, a pointer to nil writes NULL.
 type PeopleInsert struct {
-	ID   int32      `json:"id"`
-	Name string     `json:"name"`
-	Tags *[]*string `json:"tags,omitempty"`
+	ID   int32              `json:"id"`
+	Name string             `json:"name"`
+	Tags **PgArray[*string] `json:"tags,omitempty"`
 }
 
 // PeopleUpdate holds the columns an UPDATE of public.people sets; nil fields are left unchanged;
 // for a nullable column, a pointer to nil sets NULL.
 type PeopleUpdate struct {
-	ID   *int32     `json:"id,omitempty"`
-	Name *string    `json:"name,omitempty"`
-	Tags *[]*string `json:"tags,omitempty"`
+	ID   *int32             `json:"id,omitempty"`
+	Name *string            `json:"name,omitempty"`
+	Tags **PgArray[*string] `json:"tags,omitempty"`
 }
 
 // DoubleItArgs are the named arguments of public.double_it(integer).
@@ -119,7 +120,7 @@ type StatsReturns = []StatsResult
 
 // TotalArgs are the named arguments of public.total(integer[]).
 type TotalArgs struct {
-	Nums []*int32 `json:"nums"`
+	Nums PgArray[*int32] `json:"nums"`
 }
 
 // TotalReturns is the value public.total(integer[]) returns.
@@ -142,4 +143,121 @@ func NullableValue[T any](v T) **T {
 // which encoding/json writes as null.
 func Null[T any]() **T {
 	return new(*T)
+}
+
+// PgArray is a PostgreSQL array of any number of dimensions, or empty: every array column
+// accepts them all, whatever it declares (a CHECK (array_ndims(c) = N) gives a slice nested
+// N times instead). Elements are in row-major order and Dims holds the length of each
+// dimension (none for the empty array), as in PostgreSQL; its JSON is the nested arrays
+// PostgreSQL writes ([[1,2],[3,4]]).
+type PgArray[T any] struct {
+	Elements []T
+	Dims     []int
+}
+
+// PgArrayOf is the one-dimensional array of elements.
+func PgArrayOf[T any](elements ...T) PgArray[T] {
+	return PgArray[T]{Elements: elements, Dims: []int{len(elements)}}
+}
+
+func pgArrayIsList(raw []byte) bool {
+	return len(raw) > 0 && raw[0] == '['
+}
+
+// UnmarshalJSON reads nested JSON arrays; a ragged one is refused (PostgreSQL's arrays are
+// rectangular).
+func (a *PgArray[T]) UnmarshalJSON(data []byte) error {
+	var top []json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return err
+	}
+	a.Elements, a.Dims = []T{}, nil
+	if len(top) == 0 {
+		return nil
+	}
+	for level := top; ; {
+		a.Dims = append(a.Dims, len(level))
+		if len(level) == 0 || !pgArrayIsList(level[0]) {
+			break
+		}
+		var next []json.RawMessage
+		if err := json.Unmarshal(level[0], &next); err != nil {
+			return err
+		}
+		level = next
+	}
+	return a.read(top, 0)
+}
+
+func (a *PgArray[T]) read(items []json.RawMessage, depth int) error {
+	if len(items) != a.Dims[depth] {
+		return fmt.Errorf("PgArray: %d elements in dimension %d, not %d", len(items), depth+1, a.Dims[depth])
+	}
+	for _, item := range items {
+		if depth+1 < len(a.Dims) {
+			if !pgArrayIsList(item) {
+				return fmt.Errorf("PgArray: %s where dimension %d needs an array", item, depth+2)
+			}
+			var sub []json.RawMessage
+			if err := json.Unmarshal(item, &sub); err != nil {
+				return err
+			}
+			if err := a.read(sub, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		var value T
+		if err := json.Unmarshal(item, &value); err != nil {
+			return err
+		}
+		a.Elements = append(a.Elements, value)
+	}
+	return nil
+}
+
+// MarshalJSON writes the nested JSON arrays PostgreSQL reads.
+func (a PgArray[T]) MarshalJSON() ([]byte, error) {
+	size := 1
+	for _, n := range a.Dims {
+		size *= n
+	}
+	if len(a.Dims) == 0 {
+		size = 0
+	}
+	if size != len(a.Elements) {
+		return nil, fmt.Errorf("PgArray: %d elements for dimensions %v", len(a.Elements), a.Dims)
+	}
+	if len(a.Dims) == 0 {
+		return []byte("[]"), nil
+	}
+	out := make([]byte, 0, 16*size)
+	index := 0
+	var write func(depth int) error
+	write = func(depth int) error {
+		out = append(out, '[')
+		for i := 0; i < a.Dims[depth]; i++ {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			if depth+1 < len(a.Dims) {
+				if err := write(depth + 1); err != nil {
+					return err
+				}
+				continue
+			}
+			value, err := json.Marshal(a.Elements[index])
+			if err != nil {
+				return err
+			}
+			index++
+			out = append(out, value...)
+		}
+		out = append(out, ']')
+		return nil
+	}
+	if err := write(0); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

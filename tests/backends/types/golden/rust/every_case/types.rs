@@ -70,8 +70,8 @@ pub struct LineItem {
     pub qty: Option<i32>,
     pub price: Option<rust_decimal::Decimal>,
     pub ship_to: Option<Address>,
-    pub moods: Option<Vec<Option<Mood>>>,
-    pub matrix: Option<Vec<Vec<Option<i32>>>>,
+    pub moods: Option<PgArray<Option<Mood>>>,
+    pub matrix: Option<PgArray<Option<i32>>>,
 }
 
 /// A row of the table `Audit Log.Event Entries`.
@@ -148,7 +148,7 @@ pub struct Totals {
 pub struct BillingUsers2 {
     pub id: i32,
     pub status: Status,
-    pub statuses: Vec<Option<Status>>,
+    pub statuses: PgArray<Option<Status>>,
 }
 
 /// A row to insert into `billing.users`: `None` fields are left out, so the column's
@@ -160,7 +160,7 @@ pub struct BillingUsers2Insert {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Option<Status>>>,
+    pub statuses: Option<PgArray<Option<Status>>>,
 }
 
 /// The columns an UPDATE of `billing.users` sets: `None` fields are left unchanged.
@@ -171,7 +171,7 @@ pub struct BillingUsers2Update {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Option<Status>>>,
+    pub statuses: Option<PgArray<Option<Status>>>,
 }
 
 /// A row of the table `public.3rd_party`.
@@ -254,29 +254,29 @@ pub struct AllTypes {
     pub c_oid: Option<u32>,
     pub c_regclass: Option<String>,
     pub c_pg_lsn: Option<String>,
-    pub c_int_array: Option<Vec<Option<i32>>>,
-    pub c_int_matrix: Vec<Vec<Option<i32>>>,
-    pub c_text_array: Option<Vec<Option<String>>>,
-    pub c_uuid_array: Option<Vec<Option<uuid::Uuid>>>,
-    pub c_ts_array: Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>,
-    pub c_mood_array: Option<Vec<Option<Mood>>>,
-    pub c_numeric_array: Option<Vec<Option<rust_decimal::Decimal>>>,
+    pub c_int_array: Option<PgArray<Option<i32>>>,
+    pub c_int_matrix: PgArray<Option<i32>>,
+    pub c_text_array: Option<PgArray<Option<String>>>,
+    pub c_uuid_array: Option<PgArray<Option<uuid::Uuid>>>,
+    pub c_ts_array: Option<PgArray<Option<chrono::DateTime<chrono::Utc>>>>,
+    pub c_mood_array: Option<PgArray<Option<Mood>>>,
+    pub c_numeric_array: Option<PgArray<Option<rust_decimal::Decimal>>>,
     pub c_email: String,
     pub c_maybe_email: String,
     pub c_positive: Option<i32>,
     pub c_strict: i32,
-    pub c_tags: Option<Vec<Option<String>>>,
-    pub c_tag_matrix: Option<Vec<Vec<Option<String>>>>,
-    pub c_labels: Option<Vec<String>>,
-    pub c_strict_tags: Vec<String>,
-    pub c_checked_ints: Vec<i32>,
+    pub c_tags: Option<PgArray<Option<String>>>,
+    pub c_tag_matrix: Option<PgArray<Option<String>>>,
+    pub c_labels: Option<PgArray<String>>,
+    pub c_strict_tags: PgArray<String>,
+    pub c_checked_ints: PgArray<i32>,
     #[serde(rename = "c_Checked Texts")]
-    pub c_checked_texts: Option<Vec<String>>,
-    pub c_unchecked_ints: Option<Vec<Option<i32>>>,
+    pub c_checked_texts: Option<PgArray<String>>,
+    pub c_unchecked_ints: Option<PgArray<Option<i32>>>,
     pub c_mood: Option<Mood>,
     pub c_mood_d: Option<Mood>,
     pub c_address: Option<Address>,
-    pub c_addresses: Option<Vec<Option<Address>>>,
+    pub c_addresses: Option<PgArray<Option<Address>>>,
     pub c_line_item: Option<LineItem>,
     pub c_generated: Option<i32>,
     pub c_identity: i64,
@@ -436,23 +436,23 @@ pub struct AllTypesInsert {
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_int_array: Option<Option<Vec<Option<i32>>>>,
-    pub c_int_matrix: Vec<Vec<Option<i32>>>,
+    pub c_int_array: Option<Option<PgArray<Option<i32>>>>,
+    pub c_int_matrix: PgArray<Option<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_text_array: Option<Option<Vec<Option<String>>>>,
+    pub c_text_array: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
+    pub c_uuid_array: Option<Option<PgArray<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
+    pub c_ts_array: Option<Option<PgArray<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
+    pub c_mood_array: Option<Option<PgArray<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
+    pub c_numeric_array: Option<Option<PgArray<Option<rust_decimal::Decimal>>>>,
     pub c_email: String,
     pub c_maybe_email: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -461,23 +461,23 @@ pub struct AllTypesInsert {
     pub c_strict: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_tags: Option<Option<Vec<Option<String>>>>,
+    pub c_tags: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
+    pub c_tag_matrix: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_labels: Option<Option<Vec<String>>>,
+    pub c_labels: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_strict_tags: Option<Vec<String>>,
+    pub c_strict_tags: Option<PgArray<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_checked_ints: Option<Vec<i32>>,
+    pub c_checked_ints: Option<PgArray<i32>>,
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_checked_texts: Option<Option<Vec<String>>>,
+    pub c_checked_texts: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
+    pub c_unchecked_ints: Option<Option<PgArray<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
     pub c_mood: Option<Option<Mood>>,
@@ -489,7 +489,7 @@ pub struct AllTypesInsert {
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_addresses: Option<Option<Vec<Option<Address>>>>,
+    pub c_addresses: Option<Option<PgArray<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
     pub c_line_item: Option<Option<LineItem>>,
@@ -660,24 +660,24 @@ pub struct AllTypesUpdate {
     pub c_pg_lsn: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_int_array: Option<Option<Vec<Option<i32>>>>,
+    pub c_int_array: Option<Option<PgArray<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_int_matrix: Option<Vec<Vec<Option<i32>>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "double_option")]
-    pub c_text_array: Option<Option<Vec<Option<String>>>>,
+    pub c_int_matrix: Option<PgArray<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_uuid_array: Option<Option<Vec<Option<uuid::Uuid>>>>,
+    pub c_text_array: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_ts_array: Option<Option<Vec<Option<chrono::DateTime<chrono::Utc>>>>>,
+    pub c_uuid_array: Option<Option<PgArray<Option<uuid::Uuid>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_mood_array: Option<Option<Vec<Option<Mood>>>>,
+    pub c_ts_array: Option<Option<PgArray<Option<chrono::DateTime<chrono::Utc>>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_numeric_array: Option<Option<Vec<Option<rust_decimal::Decimal>>>>,
+    pub c_mood_array: Option<Option<PgArray<Option<Mood>>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
+    pub c_numeric_array: Option<Option<PgArray<Option<rust_decimal::Decimal>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub c_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -689,23 +689,23 @@ pub struct AllTypesUpdate {
     pub c_strict: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_tags: Option<Option<Vec<Option<String>>>>,
+    pub c_tags: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_tag_matrix: Option<Option<Vec<Vec<Option<String>>>>>,
+    pub c_tag_matrix: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_labels: Option<Option<Vec<String>>>,
+    pub c_labels: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_strict_tags: Option<Vec<String>>,
+    pub c_strict_tags: Option<PgArray<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub c_checked_ints: Option<Vec<i32>>,
+    pub c_checked_ints: Option<PgArray<i32>>,
     #[serde(rename = "c_Checked Texts", skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_checked_texts: Option<Option<Vec<String>>>,
+    pub c_checked_texts: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_unchecked_ints: Option<Option<Vec<Option<i32>>>>,
+    pub c_unchecked_ints: Option<Option<PgArray<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
     pub c_mood: Option<Option<Mood>>,
@@ -717,7 +717,7 @@ pub struct AllTypesUpdate {
     pub c_address: Option<Option<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub c_addresses: Option<Option<Vec<Option<Address>>>>,
+    pub c_addresses: Option<Option<PgArray<Option<Address>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
     pub c_line_item: Option<Option<LineItem>>,
@@ -733,13 +733,13 @@ pub struct AllTypesUpdate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArrayElements {
     pub id: i32,
-    pub plain: Option<Vec<Option<String>>>,
-    pub numbers: Vec<Option<i32>>,
-    pub matrix: Option<Vec<Vec<Option<i32>>>>,
-    pub moods: Option<Vec<Option<Mood>>>,
-    pub labels: Option<Vec<String>>,
-    pub strict: Option<Vec<String>>,
-    pub checked: Option<Vec<i64>>,
+    pub plain: Option<PgArray<Option<String>>>,
+    pub numbers: PgArray<Option<i32>>,
+    pub matrix: Option<PgArray<Option<i32>>>,
+    pub moods: Option<PgArray<Option<Mood>>>,
+    pub labels: Option<PgArray<String>>,
+    pub strict: Option<PgArray<String>>,
+    pub checked: Option<PgArray<i64>>,
 }
 
 /// A row to insert into `public.array_elements`: `None` fields are left out, so the column's
@@ -749,23 +749,23 @@ pub struct ArrayElementsInsert {
     pub id: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub plain: Option<Option<Vec<Option<String>>>>,
-    pub numbers: Vec<Option<i32>>,
+    pub plain: Option<Option<PgArray<Option<String>>>>,
+    pub numbers: PgArray<Option<i32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
+    pub matrix: Option<Option<PgArray<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub moods: Option<Option<Vec<Option<Mood>>>>,
+    pub moods: Option<Option<PgArray<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub labels: Option<Option<Vec<String>>>,
+    pub labels: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub strict: Option<Option<Vec<String>>>,
+    pub strict: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub checked: Option<Option<Vec<i64>>>,
+    pub checked: Option<Option<PgArray<i64>>>,
 }
 
 /// The columns an UPDATE of `public.array_elements` sets: `None` fields are left unchanged.
@@ -775,24 +775,24 @@ pub struct ArrayElementsUpdate {
     pub id: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub plain: Option<Option<Vec<Option<String>>>>,
+    pub plain: Option<Option<PgArray<Option<String>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub numbers: Option<Vec<Option<i32>>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(default, deserialize_with = "double_option")]
-    pub matrix: Option<Option<Vec<Vec<Option<i32>>>>>,
+    pub numbers: Option<PgArray<Option<i32>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub moods: Option<Option<Vec<Option<Mood>>>>,
+    pub matrix: Option<Option<PgArray<Option<i32>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub labels: Option<Option<Vec<String>>>,
+    pub moods: Option<Option<PgArray<Option<Mood>>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub strict: Option<Option<Vec<String>>>,
+    pub labels: Option<Option<PgArray<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub checked: Option<Option<Vec<i64>>>,
+    pub strict: Option<Option<PgArray<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "double_option")]
+    pub checked: Option<Option<PgArray<i64>>>,
 }
 
 /// A row of the table `public.billing_users`.
@@ -1139,4 +1139,17 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A PostgreSQL array: any number of dimensions, or empty. Every array column accepts them
+/// all, whatever it declares (a `CHECK (array_ndims(c) = N)` gives `Vec` nested N times
+/// instead). Its JSON is the nested arrays PostgreSQL writes: `[]` and `[1,2]` are
+/// `Elements`, `[[1,2],[3,4]]` is `Nested` (tried in that order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PgArray<T> {
+    /// One dimension, or the empty array.
+    Elements(Vec<T>),
+    /// The sub-arrays of an array of two dimensions or more.
+    Nested(Vec<PgArray<T>>),
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct People {
     pub id: i32,
     pub name: String,
-    pub tags: Option<Vec<Option<String>>>,
+    pub tags: Option<PgArray<Option<String>>>,
 }
 
 /// A row to insert into `public.people`: `None` fields are left out, so the column's
@@ -21,7 +21,7 @@ pub struct PeopleInsert {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub tags: Option<Option<Vec<Option<String>>>>,
+    pub tags: Option<Option<PgArray<Option<String>>>>,
 }
 
 /// The columns an UPDATE of `public.people` sets: `None` fields are left unchanged.
@@ -33,7 +33,7 @@ pub struct PeopleUpdate {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(default, deserialize_with = "double_option")]
-    pub tags: Option<Option<Vec<Option<String>>>>,
+    pub tags: Option<Option<PgArray<Option<String>>>>,
 }
 
 /// The named arguments of `public.double_it(integer)`.
@@ -143,7 +143,7 @@ pub type StatsReturns = Vec<StatsResult>;
 /// The named arguments of `public.total(integer[])`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotalArgs {
-    pub nums: Vec<Option<i32>>,
+    pub nums: PgArray<Option<i32>>,
 }
 
 /// What `public.total(integer[])` returns.
@@ -158,4 +158,17 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A PostgreSQL array: any number of dimensions, or empty. Every array column accepts them
+/// all, whatever it declares (a `CHECK (array_ndims(c) = N)` gives `Vec` nested N times
+/// instead). Its JSON is the nested arrays PostgreSQL writes: `[]` and `[1,2]` are
+/// `Elements`, `[[1,2],[3,4]]` is `Nested` (tried in that order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PgArray<T> {
+    /// One dimension, or the empty array.
+    Elements(Vec<T>),
+    /// The sub-arrays of an array of two dimensions or more.
+    Nested(Vec<PgArray<T>>),
 }

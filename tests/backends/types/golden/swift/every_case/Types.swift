@@ -70,10 +70,10 @@ public struct LineItem: Codable, Hashable, Sendable {
     public var qty: Int32?
     public var price: Decimal?
     public var shipTo: Address?
-    public var moods: [Mood?]?
-    public var matrix: [[Int32?]]?
+    public var moods: PgArray<Mood?>?
+    public var matrix: PgArray<Int32?>?
 
-    public init(sku: String? = nil, qty: Int32? = nil, price: Decimal? = nil, shipTo: Address? = nil, moods: [Mood?]? = nil, matrix: [[Int32?]]? = nil) {
+    public init(sku: String? = nil, qty: Int32? = nil, price: Decimal? = nil, shipTo: Address? = nil, moods: PgArray<Mood?>? = nil, matrix: PgArray<Int32?>? = nil) {
         self.sku = sku
         self.qty = qty
         self.price = price
@@ -241,9 +241,9 @@ public struct Totals: Codable, Hashable, Sendable {
 public struct BillingUsers2: Codable, Hashable, Sendable {
     public var id: Int32
     public var status: Status
-    public var statuses: [Status?]
+    public var statuses: PgArray<Status?>
 
-    public init(id: Int32, status: Status, statuses: [Status?]) {
+    public init(id: Int32, status: Status, statuses: PgArray<Status?>) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -261,9 +261,9 @@ public struct BillingUsers2: Codable, Hashable, Sendable {
 public struct BillingUsers2Insert: Codable, Hashable, Sendable {
     public var id: Int32?
     public var status: Status?
-    public var statuses: [Status?]?
+    public var statuses: PgArray<Status?>?
 
-    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status?]? = nil) {
+    public init(id: Int32? = nil, status: Status? = nil, statuses: PgArray<Status?>? = nil) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -280,9 +280,9 @@ public struct BillingUsers2Insert: Codable, Hashable, Sendable {
 public struct BillingUsers2Update: Codable, Hashable, Sendable {
     public var id: Int32?
     public var status: Status?
-    public var statuses: [Status?]?
+    public var statuses: PgArray<Status?>?
 
-    public init(id: Int32? = nil, status: Status? = nil, statuses: [Status?]? = nil) {
+    public init(id: Int32? = nil, status: Status? = nil, statuses: PgArray<Status?>? = nil) {
         self.id = id
         self.status = status
         self.statuses = statuses
@@ -401,35 +401,35 @@ public struct AllTypes: Codable, Hashable, Sendable {
     public var cOid: UInt32?
     public var cRegclass: String?
     public var cPgLsn: String?
-    public var cIntArray: [Int32?]?
-    public var cIntMatrix: [[Int32?]]
-    public var cTextArray: [String?]?
-    public var cUuidArray: [UUID?]?
-    public var cTsArray: [Date?]?
-    public var cMoodArray: [Mood?]?
-    public var cNumericArray: [Decimal?]?
+    public var cIntArray: PgArray<Int32?>?
+    public var cIntMatrix: PgArray<Int32?>
+    public var cTextArray: PgArray<String?>?
+    public var cUuidArray: PgArray<UUID?>?
+    public var cTsArray: PgArray<Date?>?
+    public var cMoodArray: PgArray<Mood?>?
+    public var cNumericArray: PgArray<Decimal?>?
     public var cEmail: String
     public var cMaybeEmail: String
     public var cPositive: Int32?
     public var cStrict: Int32
-    public var cTags: [String?]?
-    public var cTagMatrix: [[String?]]?
-    public var cLabels: [String]?
-    public var cStrictTags: [String]
-    public var cCheckedInts: [Int32]
-    public var cCheckedTexts: [String]?
-    public var cUncheckedInts: [Int32?]?
+    public var cTags: PgArray<String?>?
+    public var cTagMatrix: PgArray<String?>?
+    public var cLabels: PgArray<String>?
+    public var cStrictTags: PgArray<String>
+    public var cCheckedInts: PgArray<Int32>
+    public var cCheckedTexts: PgArray<String>?
+    public var cUncheckedInts: PgArray<Int32?>?
     public var cMood: Mood?
     public var cMoodD: Mood?
     public var cAddress: Address?
-    public var cAddresses: [Address?]?
+    public var cAddresses: PgArray<Address?>?
     public var cLineItem: LineItem?
     public var cGenerated: Int32?
     public var cIdentity: Int64
     public var cSerial: Int32
     public var cDefault: String
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: [Int32?]? = nil, cIntMatrix: [[Int32?]], cTextArray: [String?]? = nil, cUuidArray: [UUID?]? = nil, cTsArray: [Date?]? = nil, cMoodArray: [Mood?]? = nil, cNumericArray: [Decimal?]? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: [String?]? = nil, cTagMatrix: [[String?]]? = nil, cLabels: [String]? = nil, cStrictTags: [String], cCheckedInts: [Int32], cCheckedTexts: [String]? = nil, cUncheckedInts: [Int32?]? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: [Address?]? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float? = nil, cDouble: Double? = nil, cNumeric: Decimal? = nil, cNumericP: Decimal, cMoney: String? = nil, cText: String? = nil, cVarchar: String? = nil, cChar: String? = nil, cQchar: String? = nil, cName: String? = nil, cCitext: String? = nil, cBool: Bool, cBytea: Data? = nil, cDate: Date? = nil, cTime: String? = nil, cTimetz: String? = nil, cTimestamp: Date? = nil, cTimestamptz: Date, cInterval: String? = nil, cIntervalYm: String? = nil, cUuid: UUID, cJson: JSONValue? = nil, cJsonb: JSONValue, cJsonpath: String? = nil, cXml: String? = nil, cInet: String? = nil, cCidr: String? = nil, cMacaddr: String? = nil, cMacaddr8: String? = nil, cBit: String? = nil, cVarbit: String? = nil, cTsvector: String? = nil, cTsquery: String? = nil, cPoint: String? = nil, cLine: String? = nil, cLseg: String? = nil, cBox: String? = nil, cPath: String? = nil, cPolygon: String? = nil, cCircle: String? = nil, cInt4range: String? = nil, cInt8range: String? = nil, cNumrange: String? = nil, cTsrange: String? = nil, cTstzrange: String? = nil, cDaterange: String? = nil, cInt4multirange: String? = nil, cFloatRange: String? = nil, cOid: UInt32? = nil, cRegclass: String? = nil, cPgLsn: String? = nil, cIntArray: PgArray<Int32?>? = nil, cIntMatrix: PgArray<Int32?>, cTextArray: PgArray<String?>? = nil, cUuidArray: PgArray<UUID?>? = nil, cTsArray: PgArray<Date?>? = nil, cMoodArray: PgArray<Mood?>? = nil, cNumericArray: PgArray<Decimal?>? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32? = nil, cStrict: Int32, cTags: PgArray<String?>? = nil, cTagMatrix: PgArray<String?>? = nil, cLabels: PgArray<String>? = nil, cStrictTags: PgArray<String>, cCheckedInts: PgArray<Int32>, cCheckedTexts: PgArray<String>? = nil, cUncheckedInts: PgArray<Int32?>? = nil, cMood: Mood? = nil, cMoodD: Mood? = nil, cAddress: Address? = nil, cAddresses: PgArray<Address?>? = nil, cLineItem: LineItem? = nil, cGenerated: Int32? = nil, cIdentity: Int64, cSerial: Int32, cDefault: String) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -655,34 +655,34 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
     public var cOid: UInt32??
     public var cRegclass: String??
     public var cPgLsn: String??
-    public var cIntArray: [Int32?]??
-    public var cIntMatrix: [[Int32?]]
-    public var cTextArray: [String?]??
-    public var cUuidArray: [UUID?]??
-    public var cTsArray: [Date?]??
-    public var cMoodArray: [Mood?]??
-    public var cNumericArray: [Decimal?]??
+    public var cIntArray: PgArray<Int32?>??
+    public var cIntMatrix: PgArray<Int32?>
+    public var cTextArray: PgArray<String?>??
+    public var cUuidArray: PgArray<UUID?>??
+    public var cTsArray: PgArray<Date?>??
+    public var cMoodArray: PgArray<Mood?>??
+    public var cNumericArray: PgArray<Decimal?>??
     public var cEmail: String
     public var cMaybeEmail: String
     public var cPositive: Int32??
     public var cStrict: Int32
-    public var cTags: [String?]??
-    public var cTagMatrix: [[String?]]??
-    public var cLabels: [String]??
-    public var cStrictTags: [String]?
-    public var cCheckedInts: [Int32]?
-    public var cCheckedTexts: [String]??
-    public var cUncheckedInts: [Int32?]??
+    public var cTags: PgArray<String?>??
+    public var cTagMatrix: PgArray<String?>??
+    public var cLabels: PgArray<String>??
+    public var cStrictTags: PgArray<String>?
+    public var cCheckedInts: PgArray<Int32>?
+    public var cCheckedTexts: PgArray<String>??
+    public var cUncheckedInts: PgArray<Int32?>??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
-    public var cAddresses: [Address?]??
+    public var cAddresses: PgArray<Address?>??
     public var cLineItem: LineItem??
     public var cIdentity: Int64?
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32?]?? = nil, cIntMatrix: [[Int32?]], cTextArray: [String?]?? = nil, cUuidArray: [UUID?]?? = nil, cTsArray: [Date?]?? = nil, cMoodArray: [Mood?]?? = nil, cNumericArray: [Decimal?]?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: [String?]?? = nil, cTagMatrix: [[String?]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32?]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address?]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16, cInteger: Int32, cBigint: Int64, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID, cJson: JSONValue?? = nil, cJsonb: JSONValue, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: PgArray<Int32?>?? = nil, cIntMatrix: PgArray<Int32?>, cTextArray: PgArray<String?>?? = nil, cUuidArray: PgArray<UUID?>?? = nil, cTsArray: PgArray<Date?>?? = nil, cMoodArray: PgArray<Mood?>?? = nil, cNumericArray: PgArray<Decimal?>?? = nil, cEmail: String, cMaybeEmail: String, cPositive: Int32?? = nil, cStrict: Int32, cTags: PgArray<String?>?? = nil, cTagMatrix: PgArray<String?>?? = nil, cLabels: PgArray<String>?? = nil, cStrictTags: PgArray<String>? = nil, cCheckedInts: PgArray<Int32>? = nil, cCheckedTexts: PgArray<String>?? = nil, cUncheckedInts: PgArray<Int32?>?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: PgArray<Address?>?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -822,7 +822,7 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
         self.cRegclass = try container.decodeNullable(forKey: .cRegclass)
         self.cPgLsn = try container.decodeNullable(forKey: .cPgLsn)
         self.cIntArray = try container.decodeNullable(forKey: .cIntArray)
-        self.cIntMatrix = try container.decode([[Int32?]].self, forKey: .cIntMatrix)
+        self.cIntMatrix = try container.decode(PgArray<Int32?>.self, forKey: .cIntMatrix)
         self.cTextArray = try container.decodeNullable(forKey: .cTextArray)
         self.cUuidArray = try container.decodeNullable(forKey: .cUuidArray)
         self.cTsArray = try container.decodeNullable(forKey: .cTsArray)
@@ -835,8 +835,8 @@ public struct AllTypesInsert: Codable, Hashable, Sendable {
         self.cTags = try container.decodeNullable(forKey: .cTags)
         self.cTagMatrix = try container.decodeNullable(forKey: .cTagMatrix)
         self.cLabels = try container.decodeNullable(forKey: .cLabels)
-        self.cStrictTags = try container.decodeIfPresent([String].self, forKey: .cStrictTags)
-        self.cCheckedInts = try container.decodeIfPresent([Int32].self, forKey: .cCheckedInts)
+        self.cStrictTags = try container.decodeIfPresent(PgArray<String>.self, forKey: .cStrictTags)
+        self.cCheckedInts = try container.decodeIfPresent(PgArray<Int32>.self, forKey: .cCheckedInts)
         self.cCheckedTexts = try container.decodeNullable(forKey: .cCheckedTexts)
         self.cUncheckedInts = try container.decodeNullable(forKey: .cUncheckedInts)
         self.cMood = try container.decodeNullable(forKey: .cMood)
@@ -989,34 +989,34 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
     public var cOid: UInt32??
     public var cRegclass: String??
     public var cPgLsn: String??
-    public var cIntArray: [Int32?]??
-    public var cIntMatrix: [[Int32?]]?
-    public var cTextArray: [String?]??
-    public var cUuidArray: [UUID?]??
-    public var cTsArray: [Date?]??
-    public var cMoodArray: [Mood?]??
-    public var cNumericArray: [Decimal?]??
+    public var cIntArray: PgArray<Int32?>??
+    public var cIntMatrix: PgArray<Int32?>?
+    public var cTextArray: PgArray<String?>??
+    public var cUuidArray: PgArray<UUID?>??
+    public var cTsArray: PgArray<Date?>??
+    public var cMoodArray: PgArray<Mood?>??
+    public var cNumericArray: PgArray<Decimal?>??
     public var cEmail: String?
     public var cMaybeEmail: String?
     public var cPositive: Int32??
     public var cStrict: Int32?
-    public var cTags: [String?]??
-    public var cTagMatrix: [[String?]]??
-    public var cLabels: [String]??
-    public var cStrictTags: [String]?
-    public var cCheckedInts: [Int32]?
-    public var cCheckedTexts: [String]??
-    public var cUncheckedInts: [Int32?]??
+    public var cTags: PgArray<String?>??
+    public var cTagMatrix: PgArray<String?>??
+    public var cLabels: PgArray<String>??
+    public var cStrictTags: PgArray<String>?
+    public var cCheckedInts: PgArray<Int32>?
+    public var cCheckedTexts: PgArray<String>??
+    public var cUncheckedInts: PgArray<Int32?>??
     public var cMood: Mood??
     public var cMoodD: Mood??
     public var cAddress: Address??
-    public var cAddresses: [Address?]??
+    public var cAddresses: PgArray<Address?>??
     public var cLineItem: LineItem??
     public var cIdentity: Int64?
     public var cSerial: Int32?
     public var cDefault: String?
 
-    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: [Int32?]?? = nil, cIntMatrix: [[Int32?]]? = nil, cTextArray: [String?]?? = nil, cUuidArray: [UUID?]?? = nil, cTsArray: [Date?]?? = nil, cMoodArray: [Mood?]?? = nil, cNumericArray: [Decimal?]?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: [String?]?? = nil, cTagMatrix: [[String?]]?? = nil, cLabels: [String]?? = nil, cStrictTags: [String]? = nil, cCheckedInts: [Int32]? = nil, cCheckedTexts: [String]?? = nil, cUncheckedInts: [Int32?]?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: [Address?]?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
+    public init(cSmallint: Int16? = nil, cInteger: Int32? = nil, cBigint: Int64? = nil, cReal: Float?? = nil, cDouble: Double?? = nil, cNumeric: Decimal?? = nil, cNumericP: Decimal? = nil, cMoney: String?? = nil, cText: String?? = nil, cVarchar: String?? = nil, cChar: String?? = nil, cQchar: String?? = nil, cName: String?? = nil, cCitext: String?? = nil, cBool: Bool? = nil, cBytea: Data?? = nil, cDate: Date?? = nil, cTime: String?? = nil, cTimetz: String?? = nil, cTimestamp: Date?? = nil, cTimestamptz: Date? = nil, cInterval: String?? = nil, cIntervalYm: String?? = nil, cUuid: UUID? = nil, cJson: JSONValue?? = nil, cJsonb: JSONValue? = nil, cJsonpath: String?? = nil, cXml: String?? = nil, cInet: String?? = nil, cCidr: String?? = nil, cMacaddr: String?? = nil, cMacaddr8: String?? = nil, cBit: String?? = nil, cVarbit: String?? = nil, cTsvector: String?? = nil, cTsquery: String?? = nil, cPoint: String?? = nil, cLine: String?? = nil, cLseg: String?? = nil, cBox: String?? = nil, cPath: String?? = nil, cPolygon: String?? = nil, cCircle: String?? = nil, cInt4range: String?? = nil, cInt8range: String?? = nil, cNumrange: String?? = nil, cTsrange: String?? = nil, cTstzrange: String?? = nil, cDaterange: String?? = nil, cInt4multirange: String?? = nil, cFloatRange: String?? = nil, cOid: UInt32?? = nil, cRegclass: String?? = nil, cPgLsn: String?? = nil, cIntArray: PgArray<Int32?>?? = nil, cIntMatrix: PgArray<Int32?>? = nil, cTextArray: PgArray<String?>?? = nil, cUuidArray: PgArray<UUID?>?? = nil, cTsArray: PgArray<Date?>?? = nil, cMoodArray: PgArray<Mood?>?? = nil, cNumericArray: PgArray<Decimal?>?? = nil, cEmail: String? = nil, cMaybeEmail: String? = nil, cPositive: Int32?? = nil, cStrict: Int32? = nil, cTags: PgArray<String?>?? = nil, cTagMatrix: PgArray<String?>?? = nil, cLabels: PgArray<String>?? = nil, cStrictTags: PgArray<String>? = nil, cCheckedInts: PgArray<Int32>? = nil, cCheckedTexts: PgArray<String>?? = nil, cUncheckedInts: PgArray<Int32?>?? = nil, cMood: Mood?? = nil, cMoodD: Mood?? = nil, cAddress: Address?? = nil, cAddresses: PgArray<Address?>?? = nil, cLineItem: LineItem?? = nil, cIdentity: Int64? = nil, cSerial: Int32? = nil, cDefault: String? = nil) {
         self.cSmallint = cSmallint
         self.cInteger = cInteger
         self.cBigint = cBigint
@@ -1156,7 +1156,7 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         self.cRegclass = try container.decodeNullable(forKey: .cRegclass)
         self.cPgLsn = try container.decodeNullable(forKey: .cPgLsn)
         self.cIntArray = try container.decodeNullable(forKey: .cIntArray)
-        self.cIntMatrix = try container.decodeIfPresent([[Int32?]].self, forKey: .cIntMatrix)
+        self.cIntMatrix = try container.decodeIfPresent(PgArray<Int32?>.self, forKey: .cIntMatrix)
         self.cTextArray = try container.decodeNullable(forKey: .cTextArray)
         self.cUuidArray = try container.decodeNullable(forKey: .cUuidArray)
         self.cTsArray = try container.decodeNullable(forKey: .cTsArray)
@@ -1169,8 +1169,8 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
         self.cTags = try container.decodeNullable(forKey: .cTags)
         self.cTagMatrix = try container.decodeNullable(forKey: .cTagMatrix)
         self.cLabels = try container.decodeNullable(forKey: .cLabels)
-        self.cStrictTags = try container.decodeIfPresent([String].self, forKey: .cStrictTags)
-        self.cCheckedInts = try container.decodeIfPresent([Int32].self, forKey: .cCheckedInts)
+        self.cStrictTags = try container.decodeIfPresent(PgArray<String>.self, forKey: .cStrictTags)
+        self.cCheckedInts = try container.decodeIfPresent(PgArray<Int32>.self, forKey: .cCheckedInts)
         self.cCheckedTexts = try container.decodeNullable(forKey: .cCheckedTexts)
         self.cUncheckedInts = try container.decodeNullable(forKey: .cUncheckedInts)
         self.cMood = try container.decodeNullable(forKey: .cMood)
@@ -1270,15 +1270,15 @@ public struct AllTypesUpdate: Codable, Hashable, Sendable {
 /// A row of the table `public.array_elements`.
 public struct ArrayElements: Codable, Hashable, Sendable {
     public var id: Int32
-    public var plain: [String?]?
-    public var numbers: [Int32?]
-    public var matrix: [[Int32?]]?
-    public var moods: [Mood?]?
-    public var labels: [String]?
-    public var strict: [String]?
-    public var checked: [Int64]?
+    public var plain: PgArray<String?>?
+    public var numbers: PgArray<Int32?>
+    public var matrix: PgArray<Int32?>?
+    public var moods: PgArray<Mood?>?
+    public var labels: PgArray<String>?
+    public var strict: PgArray<String>?
+    public var checked: PgArray<Int64>?
 
-    public init(id: Int32, plain: [String?]? = nil, numbers: [Int32?], matrix: [[Int32?]]? = nil, moods: [Mood?]? = nil, labels: [String]? = nil, strict: [String]? = nil, checked: [Int64]? = nil) {
+    public init(id: Int32, plain: PgArray<String?>? = nil, numbers: PgArray<Int32?>, matrix: PgArray<Int32?>? = nil, moods: PgArray<Mood?>? = nil, labels: PgArray<String>? = nil, strict: PgArray<String>? = nil, checked: PgArray<Int64>? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
@@ -1305,15 +1305,15 @@ public struct ArrayElements: Codable, Hashable, Sendable {
 /// default (or NULL) applies; `.some(nil)` writes NULL.
 public struct ArrayElementsInsert: Codable, Hashable, Sendable {
     public var id: Int32
-    public var plain: [String?]??
-    public var numbers: [Int32?]
-    public var matrix: [[Int32?]]??
-    public var moods: [Mood?]??
-    public var labels: [String]??
-    public var strict: [String]??
-    public var checked: [Int64]??
+    public var plain: PgArray<String?>??
+    public var numbers: PgArray<Int32?>
+    public var matrix: PgArray<Int32?>??
+    public var moods: PgArray<Mood?>??
+    public var labels: PgArray<String>??
+    public var strict: PgArray<String>??
+    public var checked: PgArray<Int64>??
 
-    public init(id: Int32, plain: [String?]?? = nil, numbers: [Int32?], matrix: [[Int32?]]?? = nil, moods: [Mood?]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+    public init(id: Int32, plain: PgArray<String?>?? = nil, numbers: PgArray<Int32?>, matrix: PgArray<Int32?>?? = nil, moods: PgArray<Mood?>?? = nil, labels: PgArray<String>?? = nil, strict: PgArray<String>?? = nil, checked: PgArray<Int64>?? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
@@ -1328,7 +1328,7 @@ public struct ArrayElementsInsert: Codable, Hashable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decode(Int32.self, forKey: .id)
         self.plain = try container.decodeNullable(forKey: .plain)
-        self.numbers = try container.decode([Int32?].self, forKey: .numbers)
+        self.numbers = try container.decode(PgArray<Int32?>.self, forKey: .numbers)
         self.matrix = try container.decodeNullable(forKey: .matrix)
         self.moods = try container.decodeNullable(forKey: .moods)
         self.labels = try container.decodeNullable(forKey: .labels)
@@ -1351,15 +1351,15 @@ public struct ArrayElementsInsert: Codable, Hashable, Sendable {
 /// The columns an UPDATE of `public.array_elements` sets: nil properties are left unchanged.
 public struct ArrayElementsUpdate: Codable, Hashable, Sendable {
     public var id: Int32?
-    public var plain: [String?]??
-    public var numbers: [Int32?]?
-    public var matrix: [[Int32?]]??
-    public var moods: [Mood?]??
-    public var labels: [String]??
-    public var strict: [String]??
-    public var checked: [Int64]??
+    public var plain: PgArray<String?>??
+    public var numbers: PgArray<Int32?>?
+    public var matrix: PgArray<Int32?>??
+    public var moods: PgArray<Mood?>??
+    public var labels: PgArray<String>??
+    public var strict: PgArray<String>??
+    public var checked: PgArray<Int64>??
 
-    public init(id: Int32? = nil, plain: [String?]?? = nil, numbers: [Int32?]? = nil, matrix: [[Int32?]]?? = nil, moods: [Mood?]?? = nil, labels: [String]?? = nil, strict: [String]?? = nil, checked: [Int64]?? = nil) {
+    public init(id: Int32? = nil, plain: PgArray<String?>?? = nil, numbers: PgArray<Int32?>? = nil, matrix: PgArray<Int32?>?? = nil, moods: PgArray<Mood?>?? = nil, labels: PgArray<String>?? = nil, strict: PgArray<String>?? = nil, checked: PgArray<Int64>?? = nil) {
         self.id = id
         self.plain = plain
         self.numbers = numbers
@@ -1374,7 +1374,7 @@ public struct ArrayElementsUpdate: Codable, Hashable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.id = try container.decodeIfPresent(Int32.self, forKey: .id)
         self.plain = try container.decodeNullable(forKey: .plain)
-        self.numbers = try container.decodeIfPresent([Int32?].self, forKey: .numbers)
+        self.numbers = try container.decodeIfPresent(PgArray<Int32?>.self, forKey: .numbers)
         self.matrix = try container.decodeNullable(forKey: .matrix)
         self.moods = try container.decodeNullable(forKey: .moods)
         self.labels = try container.decodeNullable(forKey: .labels)
@@ -2024,6 +2024,38 @@ public enum JSONValue: Codable, Hashable, Sendable {
         }
     }
 }
+
+/// A PostgreSQL array: any number of dimensions, or empty. Every array column accepts them
+/// all, whatever it declares (a `CHECK (array_ndims(c) = N)` gives `[T]` nested N times
+/// instead). Its JSON is the nested arrays PostgreSQL writes: `[]` and `[1,2]` are
+/// `.elements`, `[[1,2],[3,4]]` is `.nested` (tried in that order).
+public indirect enum PgArray<Element: Codable>: Codable {
+    case elements([Element])
+    case nested([PgArray<Element>])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let elements = try? container.decode([Element].self) {
+            self = .elements(elements)
+        } else {
+            self = .nested(try container.decode([PgArray<Element>].self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .elements(let elements):
+            try container.encode(elements)
+        case .nested(let arrays):
+            try container.encode(arrays)
+        }
+    }
+}
+
+extension PgArray: Equatable where Element: Equatable {}
+extension PgArray: Hashable where Element: Hashable {}
+extension PgArray: Sendable where Element: Sendable {}
 
 extension KeyedDecodingContainer {
     /// An Insert or Update property that may be left out or set to NULL: nil when the key is

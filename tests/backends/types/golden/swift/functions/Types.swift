@@ -6,9 +6,9 @@ import Foundation
 public struct People: Codable, Hashable, Sendable {
     public var id: Int32
     public var name: String
-    public var tags: [String?]?
+    public var tags: PgArray<String?>?
 
-    public init(id: Int32, name: String, tags: [String?]? = nil) {
+    public init(id: Int32, name: String, tags: PgArray<String?>? = nil) {
         self.id = id
         self.name = name
         self.tags = tags
@@ -26,9 +26,9 @@ public struct People: Codable, Hashable, Sendable {
 public struct PeopleInsert: Codable, Hashable, Sendable {
     public var id: Int32
     public var name: String
-    public var tags: [String?]??
+    public var tags: PgArray<String?>??
 
-    public init(id: Int32, name: String, tags: [String?]?? = nil) {
+    public init(id: Int32, name: String, tags: PgArray<String?>?? = nil) {
         self.id = id
         self.name = name
         self.tags = tags
@@ -52,9 +52,9 @@ public struct PeopleInsert: Codable, Hashable, Sendable {
 public struct PeopleUpdate: Codable, Hashable, Sendable {
     public var id: Int32?
     public var name: String?
-    public var tags: [String?]??
+    public var tags: PgArray<String?>??
 
-    public init(id: Int32? = nil, name: String? = nil, tags: [String?]?? = nil) {
+    public init(id: Int32? = nil, name: String? = nil, tags: PgArray<String?>?? = nil) {
         self.id = id
         self.name = name
         self.tags = tags
@@ -258,9 +258,9 @@ public typealias StatsReturns = [StatsResult]
 
 /// The named arguments of `public.total(integer[])`.
 public struct TotalArgs: Codable, Hashable, Sendable {
-    public var nums: [Int32?]
+    public var nums: PgArray<Int32?>
 
-    public init(nums: [Int32?]) {
+    public init(nums: PgArray<Int32?>) {
         self.nums = nums
     }
 
@@ -316,6 +316,38 @@ public enum JSONValue: Codable, Hashable, Sendable {
         }
     }
 }
+
+/// A PostgreSQL array: any number of dimensions, or empty. Every array column accepts them
+/// all, whatever it declares (a `CHECK (array_ndims(c) = N)` gives `[T]` nested N times
+/// instead). Its JSON is the nested arrays PostgreSQL writes: `[]` and `[1,2]` are
+/// `.elements`, `[[1,2],[3,4]]` is `.nested` (tried in that order).
+public indirect enum PgArray<Element: Codable>: Codable {
+    case elements([Element])
+    case nested([PgArray<Element>])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let elements = try? container.decode([Element].self) {
+            self = .elements(elements)
+        } else {
+            self = .nested(try container.decode([PgArray<Element>].self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .elements(let elements):
+            try container.encode(elements)
+        case .nested(let arrays):
+            try container.encode(arrays)
+        }
+    }
+}
+
+extension PgArray: Equatable where Element: Equatable {}
+extension PgArray: Hashable where Element: Hashable {}
+extension PgArray: Sendable where Element: Sendable {}
 
 extension KeyedDecodingContainer {
     /// An Insert or Update property that may be left out or set to NULL: nil when the key is
