@@ -58,6 +58,10 @@ def manifest_summary(manifest: Any, path: str) -> dict[str, Any]:
         ),
         "environment": manifest.environment,
         "database": manifest.database,
+        "tablespaces": [
+            {"oid": t.oid, "name": t.name, "location": t.location, "size_bytes": t.size_bytes}
+            for t in getattr(manifest, "tablespaces", ())
+        ],
     }
 
 
