@@ -40,7 +40,9 @@ def ts_project() -> Iterator[BackupProject]:
     hand_to_server_user(location)
     made.sql(f"CREATE TABLESPACE fast LOCATION '{location}'")
     # A table and an index in the tablespace; a table in the default one with its index there.
-    made.sql("CREATE TABLE ts_far (id int PRIMARY KEY USING INDEX TABLESPACE fast, label text) TABLESPACE fast")
+    made.sql(
+        "CREATE TABLE ts_far (id int PRIMARY KEY USING INDEX TABLESPACE fast, label text) TABLESPACE fast"
+    )
     made.sql("CREATE TABLE ts_near (id int, label text)")
     made.sql("CREATE INDEX ts_near_label ON ts_near (label) TABLESPACE fast")
     made.sql("INSERT INTO ts_far SELECT g, 'far ' || g FROM generate_series(1, 3000) g")
@@ -77,7 +79,9 @@ def test_full_backup_and_in_place_restore(ts_project: BackupProject) -> None:
     assert far.startswith(f"pg_tblspc/{space.oid}/{space.version_dir}/") and far in names
     assert verify_command(ts_project.project, manifest.id).ok
 
-    ts_project.sql("DELETE FROM ts_far WHERE id > 100; UPDATE ts_near SET label = 'x'; CREATE TABLE ts_later (x int) TABLESPACE fast")
+    ts_project.sql(
+        "DELETE FROM ts_far WHERE id > 100; UPDATE ts_near SET label = 'x'; CREATE TABLE ts_later (x int) TABLESPACE fast"
+    )
     result = restore_backup(ts_project.project, ts_project.environment, manifest.id, None)
     assert [t["location"] for t in result.tablespaces] == [str(location)]
     assert ts_project.checksums() == before
@@ -87,7 +91,9 @@ def test_full_backup_and_in_place_restore(ts_project: BackupProject) -> None:
 
 
 def test_incremental_references_unchanged_tablespace_files(ts_project: BackupProject) -> None:
-    ts_project.sql("CREATE TABLE IF NOT EXISTS ts_still (id int) TABLESPACE fast; INSERT INTO ts_still SELECT generate_series(1, 500)")
+    ts_project.sql(
+        "CREATE TABLE IF NOT EXISTS ts_still (id int) TABLESPACE fast; INSERT INTO ts_still SELECT generate_series(1, 500)"
+    )
     ts_project.sql("VACUUM (FREEZE) ts_still")  # no hint bit is set later, which would change the file
     create_backup(ts_project.project, ts_project.environment)
     ts_project.sql("UPDATE ts_far SET label = 'changed' WHERE id <= 10")
@@ -147,8 +153,12 @@ def test_backup_over_the_replication_protocol(ts_project: BackupProject) -> None
         manifest, path, _ = create_backup(project, project.environment("staging"))
         assert manifest.wal_included and not (path / ".incoming").exists()
         (space,) = manifest.tablespaces
-        assert space.location == str(ts_project.root / "fast") and space.name == "fast" and space.size_bytes > 0
-        assert any(f.path.startswith(f"data/pg_tblspc/{space.oid}/{space.version_dir}/") for f in manifest.files)
+        assert (
+            space.location == str(ts_project.root / "fast") and space.name == "fast" and space.size_bytes > 0
+        )
+        assert any(
+            f.path.startswith(f"data/pg_tblspc/{space.oid}/{space.version_dir}/") for f in manifest.files
+        )
         report = verify_command(project, manifest.id, drill=True)
         assert report.ok, report.problems
     finally:
@@ -166,13 +176,19 @@ def test_tablespace_map_refusal_and_new_location_through_the_cli(ts_project: Bac
     ts_project.sql("DELETE FROM ts_near WHERE id > 5")
     before = ts_project.checksums()
 
-    refused = run_nself("restore", "latest", "--yes", "--tablespace-map", f"{old}={busy}", cwd=ts_project.root)
+    refused = run_nself(
+        "restore", "latest", "--yes", "--tablespace-map", f"{old}={busy}", cwd=ts_project.root
+    )
     assert refused.code == 1 and "not empty" in refused.stderr and "Traceback" not in refused.stderr
-    unknown = run_nself("restore", "latest", "--yes", "--tablespace-map", "nosuch=/tmp/x", cwd=ts_project.root)
+    unknown = run_nself(
+        "restore", "latest", "--yes", "--tablespace-map", "nosuch=/tmp/x", cwd=ts_project.root
+    )
     assert unknown.code != 0 and "--tablespace-map" in unknown.stderr
     assert ts_project.checksums() == before and (busy / "someone-elses").read_text() == "x"
 
-    restored = run_nself("restore", "latest", "--yes", "--json", "--tablespace-map", f"fast={moved}", cwd=ts_project.root)
+    restored = run_nself(
+        "restore", "latest", "--yes", "--json", "--tablespace-map", f"fast={moved}", cwd=ts_project.root
+    )
     assert restored.code == 0, restored.stderr
     assert [t["location"] for t in json.loads(restored.stdout)["tablespaces"]] == [str(moved)]
     assert locations(ts_project) == [("fast", str(moved))]
@@ -193,8 +209,13 @@ def test_killed_restore_puts_the_old_tablespace_folder_back(ts_project: BackupPr
     before, facts = ts_project.checksums(), ts_project.rows(FACTS)
     (version,) = version_dirs(location)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    process = subprocess.Popen([sys.executable, "-P", "-m", "nself", "restore", "latest", "--yes"], cwd=ts_project.root,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-P", "-m", "nself", "restore", "latest", "--yes"],
+        cwd=ts_project.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if list(location.glob(f"{version}.before-restore-*")):
