@@ -433,7 +433,9 @@ def _store_tar(
     directory: "" for base.tar, `pg_tblspc/<oid>/` for a tablespace's)."""
     with tarfile.open(fileobj=raw, mode="r|") as archive:
         for member in archive:
-            name = prefix + member.name.removeprefix("./")
+            name = (prefix + member.name.removeprefix("./")).rstrip("/")
+            if name == prefix.rstrip("/"):
+                continue  # the archive's own top folder
             if member.isdir():
                 received.directories.append(name)
                 continue

@@ -8,6 +8,10 @@ threads use every core); then `pg_backup_stop()`, whose backup_label (and tables
 are stored as files of the backup. The WAL from the backup's start to its stop comes from
 the managed cluster's archive (the caller waits until the last segment is there).
 
+Tablespaces (`pg_tblspc/<oid>` links) are read from their locations: the server's version
+folder there (`PG_15_<catalog version>`), as pg_basebackup sends it, each file named
+`pg_tblspc/<oid>/PG_15_.../...` as in PostgreSQL's own backup_manifest.
+
 The files left out are those pg_basebackup leaves out (the contents of pg_wal,
 pg_replslot, pg_stat_tmp, ...; postmaster.pid; temporary and unlogged relations' data), and
 a `backup_manifest` in PostgreSQL's own format (a SHA256 per file, the WAL range) is

@@ -203,8 +203,7 @@ def write_links(data_dir: Path, plans: list[TablespacePlan]) -> None:
     tablespace_map.old)."""
     map_file = data_dir / "tablespace_map"
     if not plans:
-        map_file.unlink(missing_ok=True)
-        return
+        return  # pg_basebackup's tar format sends an empty one, listed in its backup_manifest
     (data_dir / TABLESPACE_DIR).mkdir(exist_ok=True)
     lines = []
     for plan in plans:

@@ -196,6 +196,21 @@ def test_tablespace_map_refusal_and_new_location_through_the_cli(ts_project: Bac
     assert all(str(f[2]).startswith("pg_tblspc/") for f in ts_project.rows(FACTS) if f[0] == "ts_far")
 
 
+def test_upload_then_restore_from_storage_with_the_local_copy_deleted(ts_project: BackupProject) -> None:
+    """Tablespace files are files of the backup: uploaded, downloaded and restored like the rest."""
+    storage = ts_project.root / "storage"
+    assert run_nself("backup", "storage", "set", "local", "--bucket", str(storage), cwd=ts_project.root).code == 0
+    manifest, path, _ = create_backup(ts_project.project, ts_project.environment)
+    uploaded = run_nself("backup", "upload", manifest.id, cwd=ts_project.root)
+    assert uploaded.code == 0, uploaded.stderr
+    expected = ts_project.checksums()
+    shutil.rmtree(path)
+    ts_project.sql("TRUNCATE ts_far")
+    restore_backup(ts_project.project, ts_project.environment, manifest.id, None)
+    assert ts_project.checksums() == expected
+    assert any(p.name.endswith(".zst") for p in (path / "data" / "pg_tblspc").rglob("*"))
+
+
 def test_killed_restore_puts_the_old_tablespace_folder_back(ts_project: BackupProject) -> None:
     """Killed once the tablespace's folder was swapped (the server recovering on the
     cluster's port): the next start puts back the old data directory and tablespace folder."""
