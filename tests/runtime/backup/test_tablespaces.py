@@ -199,7 +199,8 @@ def test_tablespace_map_refusal_and_new_location_through_the_cli(ts_project: Bac
 def test_upload_then_restore_from_storage_with_the_local_copy_deleted(ts_project: BackupProject) -> None:
     """Tablespace files are files of the backup: uploaded, downloaded and restored like the rest."""
     storage = ts_project.root / "storage"
-    assert run_nself("backup", "storage", "set", "local", "--bucket", str(storage), cwd=ts_project.root).code == 0
+    chosen = run_nself("backup", "storage", "set", "local", "--bucket", str(storage), cwd=ts_project.root)
+    assert chosen.code == 0, chosen.stderr
     manifest, path, _ = create_backup(ts_project.project, ts_project.environment)
     uploaded = run_nself("backup", "upload", manifest.id, cwd=ts_project.root)
     assert uploaded.code == 0, uploaded.stderr
