@@ -199,6 +199,7 @@ def test_tablespace_map_refusal_and_new_location_through_the_cli(ts_project: Bac
 def test_upload_then_restore_from_storage_with_the_local_copy_deleted(ts_project: BackupProject) -> None:
     """Tablespace files are files of the backup: uploaded, downloaded and restored like the rest."""
     storage = ts_project.root / "storage"
+    storage.mkdir()
     chosen = run_nself("backup", "storage", "set", "local", "--bucket", str(storage), cwd=ts_project.root)
     assert chosen.code == 0, chosen.stderr
     manifest, path, _ = create_backup(ts_project.project, ts_project.environment)
@@ -207,7 +208,8 @@ def test_upload_then_restore_from_storage_with_the_local_copy_deleted(ts_project
     expected = ts_project.checksums()
     shutil.rmtree(path)
     ts_project.sql("TRUNCATE ts_far")
-    restore_backup(ts_project.project, ts_project.environment, manifest.id, None)
+    project = load_project(ts_project.root)  # with its [backup.storage] now
+    restore_backup(project, project.environment("local"), manifest.id, None)
     assert ts_project.checksums() == expected
     assert any(p.name.endswith(".zst") for p in (path / "data" / "pg_tblspc").rglob("*"))
 
