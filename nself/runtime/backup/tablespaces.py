@@ -190,10 +190,7 @@ def target_of(name: str, data_dir: Path, plans: list[TablespacePlan]) -> Path | 
                         f"{name}: outside the tablespace's version folder {plan.tablespace.version_dir}"
                     )
                 return plan.staging / parts[3] if len(parts) == 4 else plan.staging
-        if len(parts) > 2:
-            raise BackupError(
-                f"{name}: a file of tablespace {parts[1]}, which the backup's manifest does not list"
-            )
+    # Not a tablespace of the manifest: an in-place one (a folder, allow_in_place_tablespaces).
     return data_dir / name
 
 
@@ -239,6 +236,8 @@ class Swap:
             if not version_dir:
                 break
             current = location / version_dir
+            if not os.path.lexists(current):
+                continue  # nothing to keep aside (and then a folder found there later is the restore's)
             swap.moves.append((str(current), str(location / f"{version_dir}.before-restore-{stamp}")))
         for p in plans:
             swap.news.append((str(p.staging), str(p.final)))
@@ -268,14 +267,19 @@ class Swap:
                 fsync_dir(Path(parent))
 
     def undo(self, suffix: str) -> None:
-        """Put the old folders back (idempotent: only what was moved is moved back)."""
+        """Put the old folders back. Idempotent (a restore killed while undoing is undone
+        again at the next start): a folder at a final place is the restore's own only when
+        its staging folder is gone and, where an old folder lived, that one is still aside."""
+        kept_for = dict(self.moves)
         for staging, final in self.news:
-            if not os.path.lexists(staging) and os.path.lexists(final):
+            if os.path.lexists(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+                continue
+            ours = os.path.lexists(final) and (final not in kept_for or os.path.lexists(kept_for[final]))
+            if ours:
                 failed = f"{final}.failed-restore-{suffix}"
                 os.rename(final, failed)
                 shutil.rmtree(failed, ignore_errors=True)
-            else:
-                shutil.rmtree(staging, ignore_errors=True)
         for live, kept in self.moves:
             if os.path.lexists(kept) and not os.path.lexists(live):
                 os.rename(kept, live)

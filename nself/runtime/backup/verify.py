@@ -85,6 +85,8 @@ def _check_tablespaces(manifest: Manifest, report: VerifyReport) -> list[str]:
             continue
         parts = name.split("/")
         space = known.get(parts[1])
+        if space is None and f"{TABLESPACE_DIR}/{parts[1]}" in manifest.directories:
+            continue  # an in-place tablespace (a folder of the data directory, not a link)
         if space is None or len(parts) < 4 or parts[2] != space.version_dir:
             problems.append(f"{entry.ref or manifest.id}/{entry.path}: a tablespace file the manifest's tablespaces do not account for")
             continue
