@@ -19,7 +19,11 @@ import pytest
 
 from nself.errors import NselfError
 from nself.runtime.backup.create import original_path
+from nself.runtime.backup.drill import pg_verifybackup
+from nself.runtime.backup.manifest import find_backup
+from nself.runtime.backup.restore import extract
 from nself.runtime.backup.service import create_backup, restore_backup, verify_command
+from nself.runtime.backup.tablespaces import plan_in_scratch
 from nself.runtime.cluster import hand_to_server_user
 from nself.runtime.project import load_project
 from tests.clitools import run_nself
@@ -88,6 +92,23 @@ def test_full_backup_and_in_place_restore(ts_project: BackupProject) -> None:
     assert ts_project.rows(FACTS) == facts and locations(ts_project) == where
     assert version_dirs(location) == [space.version_dir]
     ts_project.sql("SELECT count(*) FROM ts_far WHERE id = 7")  # the index in the tablespace reads
+
+
+def test_pg_verifybackup_checks_tablespace_files_through_their_link(
+    ts_project: BackupProject, tmp_path: Path
+) -> None:
+    manifest = find_backup(ts_project.repo, "latest")
+    data = tmp_path / "data"
+    plans = plan_in_scratch(manifest, tmp_path)
+    extract(ts_project.repo, manifest, data, None, tablespaces=plans)
+    (space,) = manifest.tablespaces
+    link = data / "pg_tblspc" / str(space.oid)
+    assert link.is_symlink() and os.readlink(link) == str(plans[0].location)
+    assert (data / "tablespace_map").read_text() == f"{space.oid} {plans[0].location}\n"
+    assert pg_verifybackup(data) == []
+    victim = max((p for p in plans[0].final.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    victim.write_bytes(victim.read_bytes()[:-1])
+    assert any(victim.name in problem for problem in pg_verifybackup(data))
 
 
 def test_incremental_references_unchanged_tablespace_files(ts_project: BackupProject) -> None:
