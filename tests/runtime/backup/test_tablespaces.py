@@ -39,6 +39,8 @@ WHERE c.relname LIKE 'ts\\_%' ORDER BY 1
 @pytest.fixture(scope="module")
 def ts_project() -> Iterator[BackupProject]:
     made = make_project()
+    made.sql("CREATE TABLE plain_before (x int); INSERT INTO plain_before VALUES (1)")
+    made.before_tablespaces = create_backup(made.project, made.environment)[0].id  # type: ignore[attr-defined]
     location = made.root / "fast"  # the project folder is 0755: the server user reaches it
     location.mkdir()
     hand_to_server_user(location)
@@ -271,3 +273,13 @@ def test_killed_restore_puts_the_old_tablespace_folder_back(ts_project: BackupPr
     assert again.code == 0, again.stderr
     assert ts_project.rows("SELECT count(*) FROM ts_kill") == [(300,)]
     assert version_dirs(location) == [version]
+
+
+def test_a_backup_without_the_tablespace_removes_it_once_restored(ts_project: BackupProject) -> None:
+    """The cluster has a tablespace the backup has not: its folder is kept aside during the
+    restore and removed with the rest of the old state once the restore succeeded."""
+    (location,) = [Path(str(r[1])) for r in locations(ts_project)]
+    (version,) = version_dirs(location)
+    restore_backup(ts_project.project, ts_project.environment, ts_project.before_tablespaces, None)  # type: ignore[attr-defined]
+    assert locations(ts_project) == [] and ts_project.rows("SELECT x FROM plain_before") == [(1,)]
+    assert not (location / version).exists()
