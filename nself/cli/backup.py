@@ -58,6 +58,10 @@ def manifest_summary(manifest: Any, path: str) -> dict[str, Any]:
         ),
         "environment": manifest.environment,
         "database": manifest.database,
+        "tablespaces": [
+            {"oid": t.oid, "name": t.name, "location": t.location, "size_bytes": t.size_bytes}
+            for t in getattr(manifest, "tablespaces", ())
+        ],
     }
 
 
@@ -103,6 +107,8 @@ def create(
         f"{what} of {environ.name}: {manifest.size_bytes:,} bytes stored for {manifest.source_bytes:,} "
         f"in {path}" + ("" if manifest.physical else "; a logical backup cannot do point-in-time recovery")
     )
+    for space in manifest.tablespaces:
+        err_console.print(f"tablespace {space.name or space.oid} ({space.location}): {space.size_bytes:,} bytes", markup=False)
 
 
 @app.command("list", destructive=False)

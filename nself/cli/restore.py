@@ -30,6 +30,10 @@ def register(app: App) -> None:
         to: Annotated[str | None, typer.Option("--to", metavar="ENV", help="Load the backup into another environment's database (through a scratch cluster for physical backups).", show_default=False)] = None,
         anonymize: Annotated[bool, typer.Option("--anonymize", help="With --to: pass the data through the anonymiser (nself/anonymize.yaml).")] = False,
         anonymize_config: Annotated[Path | None, typer.Option("--anonymize-config", metavar="FILE", help="The anonymisation rules (default nself/anonymize.yaml).", show_default=False)] = None,
+        tablespace_map: Annotated[
+            list[str] | None,
+            typer.Option("--tablespace-map", metavar="OLD=NEW", help="Restore the tablespace OLD (its location, name or OID) at the folder NEW instead (repeatable).", show_default=False),
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Restore the managed cluster to a backup's end point, or to a point in time. The old
@@ -48,6 +52,8 @@ def register(app: App) -> None:
           nself restore latest --to staging --anonymize --yes
 
           nself restore --to staging --point-in-time "1 hour ago" --yes
+
+          nself restore latest --tablespace-map /srv/fast=/mnt/ssd/fast --yes
         """
         from nself.runtime.backup.service import restore_backup, restore_to_environment
 
@@ -55,6 +61,8 @@ def register(app: App) -> None:
             raise OptionError("--to and --env: give one (--to ENV loads the backup into ENV's database)")
         if (anonymize or anonymize_config is not None) and to is None:
             raise OptionError("--anonymize needs --to ENV: the anonymised data goes into another environment")
+        if tablespace_map and to is not None:
+            raise OptionError("--tablespace-map applies to the managed cluster's restore, not --to (a scratch cluster)")
         proj, environ = environment(to if to is not None else env)
         with byte_progress("restoring") as advance:
             if to is not None:
@@ -63,7 +71,7 @@ def register(app: App) -> None:
                     anonymize_config=anonymize_config,
                 )
             else:
-                result = restore_backup(proj, environ, backup_id, point_in_time, progress=advance)
+                result = restore_backup(proj, environ, backup_id, point_in_time, tablespace_map=tablespace_map, progress=advance)
         if as_json:
             print_json(dataclasses.asdict(result))
             return
@@ -72,3 +80,5 @@ def register(app: App) -> None:
             err_console.print(f"TIME read as {result.time_zone}")
         if result.reached_at:
             err_console.print(f"last transaction replayed: {result.reached_at}")
+        for space in result.tablespaces:
+            err_console.print(f"tablespace {space['name'] or space['oid']}: {space['location']}")

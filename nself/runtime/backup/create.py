@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -26,10 +27,12 @@ from nself.errors import NselfError
 from nself.runtime.backup.codec import key_id, store_stream
 from nself.runtime.backup.direct import copy_data_directory
 from nself.runtime.backup.manifest import (
+    TABLESPACE_DIR,
     BackupError,
     FileEntry,
     Kind,
     Manifest,
+    Tablespace,
     complete_backups,
     format_time,
     fsync_dir,
@@ -85,6 +88,8 @@ class _Server:
     system_identifier: str
     segment_size: int
     database: str
+    version_dir: str  # the server's folder inside each tablespace location: PG_15_<catalog version>
+    tablespace_names: dict[int, str]
 
 
 def _server_facts(url: str) -> _Server:
@@ -93,17 +98,31 @@ def _server_facts(url: str) -> _Server:
             "SELECT current_setting('server_version'), (SELECT system_identifier::text FROM pg_control_system()),"
             " (SELECT setting::bigint * CASE unit WHEN '8kB' THEN 8192 WHEN 'B' THEN 1 ELSE 1 END FROM pg_settings WHERE name = 'wal_segment_size'), current_setting('wal_level'),"
             " current_database(),"
-            " (SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global'))"
+            " (SELECT json_object_agg(oid, spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')),"
+            " current_setting('server_version_num')::int / 10000, (SELECT catalog_version_no FROM pg_control_system())"
         ).fetchone()
     assert row is not None
-    if row[5]:
-        raise BackupError(
-            f"the server has tablespaces ({row[5]}): nself's physical backups do not support tablespaces yet "
-            "(use --logical)"
-        )
     if row[3] == "minimal":
         raise BackupError("the server runs with wal_level = minimal: physical backups need replica (or use --logical)")
-    return _Server(str(row[0]), str(row[1]), int(row[2]), str(row[4]))
+    names = {int(oid): str(name) for oid, name in (row[5] or {}).items()}
+    return _Server(str(row[0]), str(row[1]), int(row[2]), str(row[4]), f"PG_{row[6]}_{row[7]}", names)
+
+
+def _tablespaces(
+    locations: dict[int, str], files: list[FileEntry], facts: _Server
+) -> tuple[Tablespace, ...]:
+    """The manifest's tablespaces: each with its location and the bytes of its files."""
+    sizes = dict.fromkeys(locations, 0)
+    for entry in files:
+        name = original_path(entry.path)
+        if name.startswith(f"{TABLESPACE_DIR}/"):
+            oid = name.split("/")[1]
+            if oid.isdigit() and int(oid) in sizes:
+                sizes[int(oid)] += entry.source_size or 0
+    return tuple(
+        Tablespace(oid, location, facts.version_dir, facts.tablespace_names.get(oid), sizes[oid])
+        for oid, location in sorted(locations.items())
+    )
 
 
 @dataclass
@@ -151,15 +170,15 @@ def create_physical(
     try:
         if source.data_dir is not None and source.wal_archive is not None:
             copied = copy_data_directory(
-                source.url, source.data_dir, folder, label=f"nself {backup_id}",
+                source.url, source.data_dir, folder, label=f"nself {backup_id}", version_dir=facts.version_dir,
                 reuse=lambda name, info: _unchanged(parent, name, info, key),
                 stored_path=lambda name: stored_path(name, key is not None), key=key, progress=progress,
             )
-            files, directories = copied.files, copied.directories
+            files, directories, locations = copied.files, copied.directories, copied.tablespaces
             timeline, start_lsn, stop_lsn = copied.timeline, copied.start_lsn, copied.stop_lsn
         else:
-            files, directories, backup_manifest = _stream_base_backup(
-                source, folder, parent, key, progress, with_wal=received is None
+            files, directories, locations, backup_manifest = _stream_base_backup(
+                source, folder, parent, key, progress, with_wal=received is None, tablespaces=bool(facts.tablespace_names)
             )
             ranges = backup_manifest.get("WAL-Ranges") or []
             if not ranges:
@@ -212,6 +231,7 @@ def create_physical(
         database=facts.database,  # the environment's database (a physical backup holds them all)
         key_id=key_id(key) if key is not None else None,
         directories=tuple(sorted(directories)),
+        tablespaces=_tablespaces(locations, files, facts),
         files=tuple(files),
     )
     write_manifest(folder, manifest)
@@ -281,74 +301,170 @@ def _stream_base_backup(
     progress: Progress | None,
     *,
     with_wal: bool = True,
-) -> tuple[list[FileEntry], list[str], dict[str, Any]]:
+    tablespaces: bool = False,
+) -> tuple[list[FileEntry], list[str], dict[int, str], dict[str, Any]]:
+    """The server's base backup over the replication protocol. Without tablespaces, one tar
+    on pg_basebackup's stdout, each file compressed as it streams by. pg_basebackup writes
+    a server with tablespaces as one tar per tablespace (`<oid>.tar`, which it cannot send
+    to stdout), so those go to a folder inside the backup first and are read from there
+    (their files named `pg_tblspc/<oid>/...`, as in the server's backup_manifest)."""
     conninfo, env = libpq_target(source.url)
     with connect(source.url) as conn:
         major = conn.info.server_version // 10000
     program = find_client("pg_basebackup", major)
+    incoming = folder / INCOMING
     argv = [
         str(program),
         "--dbname", conninfo,
-        "--pgdata", "-",
+        "--pgdata", str(incoming) if tablespaces else "-",
         "--format", "tar",
         "--wal-method", "fetch" if source.wal_archive is None and with_wal else "none",
         "--checkpoint", "fast",
         "--label", f"nself {folder.name}",
         "--no-password",
     ]
+    received = _Received()
+    pool = ThreadPoolExecutor(max_workers=COMPRESS_THREADS)
+    try:
+        if tablespaces:
+            done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            if done.returncode != 0:
+                raise BackupError(f"pg_basebackup failed: {_error_text([done.stderr], source.url)}")
+            archives = sorted(incoming.glob("*.tar"), key=lambda p: (p.name == "base.tar", p.name))
+            for path in archives:
+                prefix = "" if path.name == "base.tar" else f"{TABLESPACE_DIR}/{path.stem}/"
+                if prefix and not path.stem.isdigit():
+                    raise BackupError(f"pg_basebackup wrote an unexpected archive {path.name}")
+                with path.open("rb") as raw:
+                    _store_tar(_CountingReader(raw, progress), prefix, received, pool, folder, parent, key, source.url)
+                path.unlink()
+            manifest_file = incoming / "backup_manifest"
+            if manifest_file.is_file():
+                data = manifest_file.read_bytes()
+                received.manifest = json.loads(data)
+                received.pending.append(_done(_store_member(_BytesReader(data), "backup_manifest", _file_info(
+                    "backup_manifest", len(data), int(manifest_file.stat().st_mtime)), folder, parent, key)))
+            received.files.extend(f.result() for f in received.pending)
+            shutil.rmtree(incoming, ignore_errors=True)
+        else:
+            _stream_stdout(argv, env, received, pool, folder, parent, key, progress, source.url)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if not received.manifest:
+        raise BackupError("pg_basebackup sent no backup_manifest")
+    return received.files, received.directories, received.tablespaces, received.manifest
+
+
+INCOMING = ".incoming"
+
+
+@dataclass
+class _Received:
+    files: list[FileEntry] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)
+    tablespaces: dict[int, str] = field(default_factory=dict)  # OID -> location
+    manifest: dict[str, Any] = field(default_factory=dict)
+    pending: list[Future[FileEntry]] = field(default_factory=list)
+
+
+def parse_tablespace_map(text: str) -> dict[int, str]:
+    """A tablespace_map as pg_backup_stop writes it: `<oid> <location>` per line, a
+    backslash escaping a newline, carriage return or backslash of the location."""
+    found: dict[int, str] = {}
+    for line in re.split(r"(?<!\\)\n", text):
+        oid, _, location = line.partition(" ")
+        if oid.isdigit() and location:
+            found[int(oid)] = re.sub(r"\\(.)", r"\1", location, flags=re.DOTALL)
+    return found
+
+
+def _file_info(name: str, size: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime = size, mtime
+    return info
+
+
+def _stream_stdout(
+    argv: list[str],
+    env: dict[str, str],
+    received: _Received,
+    pool: ThreadPoolExecutor,
+    folder: Path,
+    parent: _Parent | None,
+    key: bytes | None,
+    progress: Progress | None,
+    url: str,
+) -> None:
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     assert process.stdout is not None and process.stderr is not None
     errors: list[bytes] = []
     reader = threading.Thread(target=lambda: errors.append(process.stderr.read() if process.stderr else b""))
     reader.start()
-    files: list[FileEntry] = []
-    directories: list[str] = []
-    backup_manifest: dict[str, Any] = {}
-    pending: list[Future[FileEntry]] = []
-    pool = ThreadPoolExecutor(max_workers=COMPRESS_THREADS)
     try:
-        with tarfile.open(fileobj=_CountingReader(process.stdout, progress), mode="r|") as archive:  # type: ignore[call-overload]
-            for member in archive:
-                name = member.name.removeprefix("./")
-                if member.isdir():
-                    directories.append(name)
-                    continue
-                if member.issym() or member.islnk():
-                    raise BackupError(f"{name}: tablespaces (symbolic links in the data directory) are not supported yet")
-                handle = archive.extractfile(member)
-                assert handle is not None
-                if name == "backup_manifest":
-                    data = handle.read()
-                    backup_manifest = json.loads(data)
-                    handle = _BytesReader(data)
-                if member.size <= SMALL_FILE:
-                    # Read here (the tar stream is sequential), compress in a worker thread.
-                    buffered = io.BytesIO(handle.read())
-                    pending.append(pool.submit(_store_member, buffered, name, member, folder, parent, key))
-                    while sum(not f.done() for f in pending) > MAX_IN_FLIGHT:
-                        wait([f for f in pending if not f.done()], return_when=FIRST_COMPLETED)
-                else:
-                    pending.append(_done(_store_member(handle, name, member, folder, parent, key)))
-        files.extend(f.result() for f in pending)
+        _store_tar(_CountingReader(process.stdout, progress), "", received, pool, folder, parent, key, url)
+        received.files.extend(f.result() for f in received.pending)
     except tarfile.TarError as exc:
         process.kill()
         process.wait()
         reader.join()
-        raise BackupError(f"pg_basebackup: {_error_text(errors, source.url) or exc}") from None
+        raise BackupError(f"pg_basebackup: {_error_text(errors, url) or exc}") from None
     except BaseException:
         process.kill()
         process.wait()
         reader.join()
         raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
     code = process.wait()
     reader.join()
     if code != 0:
-        raise BackupError(f"pg_basebackup failed: {_error_text(errors, source.url)}")
-    if not backup_manifest:
-        raise BackupError("pg_basebackup sent no backup_manifest")
-    return files, directories, backup_manifest
+        raise BackupError(f"pg_basebackup failed: {_error_text(errors, url)}")
+
+
+def _store_tar(
+    raw: Any,
+    prefix: str,
+    received: _Received,
+    pool: ThreadPoolExecutor,
+    folder: Path,
+    parent: _Parent | None,
+    key: bytes | None,
+    url: str,
+) -> None:
+    """Store every file of one tar of pg_basebackup (`prefix`: where it goes in the data
+    directory: "" for base.tar, `pg_tblspc/<oid>/` for a tablespace's)."""
+    with tarfile.open(fileobj=raw, mode="r|") as archive:
+        for member in archive:
+            name = (prefix + member.name.removeprefix("./")).rstrip("/")
+            if name == prefix.rstrip("/"):
+                continue  # the archive's own top folder
+            if member.isdir():
+                received.directories.append(name)
+                continue
+            if member.issym() and prefix == "" and name.startswith(f"{TABLESPACE_DIR}/") and name.count("/") == 1:
+                oid = name.split("/")[1]
+                if oid.isdigit():
+                    received.tablespaces[int(oid)] = member.linkname
+                    continue
+            if member.issym() or member.islnk():
+                raise BackupError(f"{name}: a link in the data directory (outside pg_tblspc) is not supported")
+            handle: Any = archive.extractfile(member)
+            assert handle is not None
+            if name == "backup_manifest":
+                data = handle.read()
+                received.manifest = json.loads(data)
+                handle = _BytesReader(data)
+            elif name == "tablespace_map":
+                # In tar format the server sends this map instead of the pg_tblspc links.
+                data = handle.read()
+                received.tablespaces.update(parse_tablespace_map(data.decode()))
+                handle = _BytesReader(data)
+            if member.size <= SMALL_FILE:
+                # Read here (the tar stream is sequential), compress in a worker thread.
+                buffered = io.BytesIO(handle.read())
+                received.pending.append(pool.submit(_store_member, buffered, name, member, folder, parent, key))
+                while sum(not f.done() for f in received.pending) > MAX_IN_FLIGHT:
+                    wait([f for f in received.pending if not f.done()], return_when=FIRST_COMPLETED)
+            else:
+                received.pending.append(_done(_store_member(handle, name, member, folder, parent, key)))
 
 
 def _error_text(errors: list[bytes], url: str) -> str:

@@ -8,6 +8,10 @@ threads use every core); then `pg_backup_stop()`, whose backup_label (and tables
 are stored as files of the backup. The WAL from the backup's start to its stop comes from
 the managed cluster's archive (the caller waits until the last segment is there).
 
+Tablespaces (`pg_tblspc/<oid>` links) are read from their locations: the server's version
+folder there (`PG_15_<catalog version>`), as pg_basebackup sends it, each file named
+`pg_tblspc/<oid>/PG_15_.../...` as in PostgreSQL's own backup_manifest.
+
 The files left out are those pg_basebackup leaves out (the contents of pg_wal,
 pg_replslot, pg_stat_tmp, ...; postmaster.pid; temporary and unlogged relations' data), and
 a `backup_manifest` in PostgreSQL's own format (a SHA256 per file, the WAL range) is
@@ -37,7 +41,7 @@ import zstandard
 
 from nself.connection import connect
 from nself.runtime.backup.codec import CHUNK, ZSTD_LEVEL, store_bytes, store_stream
-from nself.runtime.backup.manifest import BackupError, FileEntry
+from nself.runtime.backup.manifest import TABLESPACE_DIR, BackupError, FileEntry
 
 Progress = Callable[[int], None]
 
@@ -82,6 +86,7 @@ class DirectCopy:
     start_lsn: str
     stop_lsn: str
     timeline: int
+    tablespaces: dict[int, str]  # OID -> location
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ def copy_data_directory(
     folder: Path,
     *,
     label: str,
+    version_dir: str,
     reuse: Callable[[str, os.stat_result], FileEntry | None],
     stored_path: Callable[[str], str],
     key: bytes | None,
@@ -104,14 +110,15 @@ def copy_data_directory(
     """Back up the data directory `data_dir` of the server at `url` into `folder`.
     `reuse(relative, stat)` returns the parent backup's entry for a file whose size and
     time are unchanged (then only its checksum is computed, to confirm it); `stored_path`
-    names a file inside the backup folder."""
+    names a file inside the backup folder. `version_dir` is the server's folder inside each
+    tablespace's location (`PG_15_<catalog version>`)."""
     if not os.access(data_dir, os.R_OK | os.X_OK):
         raise BackupError(f"cannot read the data directory {data_dir}")
     with connect(url, autocommit=True) as conn:
         row = conn.execute("SELECT pg_backup_start(%s, true)::text", (label,)).fetchone()
         assert row is not None
         try:
-            items, directories = _walk(data_dir)
+            items, directories, locations = _walk(data_dir, version_dir)
             # pg_control after everything else, as pg_basebackup sends it.
             control = [item for item in items if item.relative == CONTROL_FILE]
             rest = [item for item in items if item.relative != CONTROL_FILE]
@@ -135,9 +142,11 @@ def copy_data_directory(
         extra.append(("tablespace_map", map_file.encode()))
     for name, data in extra:
         files.append(_store_bytes(data, name, folder, stored_path, key, now))
-    manifest = backup_manifest(files, timeline, start_lsn, stop_lsn)
+    # As pg_basebackup's plain format: the tablespace_map is kept (a restore writes its
+    # own, with the locations it chose) but not listed in the backup_manifest.
+    manifest = backup_manifest([f for f in files if f[0] != "tablespace_map"], timeline, start_lsn, stop_lsn)
     files.append(_store_bytes(manifest, "backup_manifest", folder, stored_path, key, now))
-    return DirectCopy([entry for _, entry in files], directories, start_lsn, stop_lsn, timeline)
+    return DirectCopy([entry for _, entry in files], directories, start_lsn, stop_lsn, timeline, locations)
 
 
 def _parse_label(label_file: str) -> tuple[str, int]:
@@ -148,24 +157,43 @@ def _parse_label(label_file: str) -> tuple[str, int]:
     return start.group(1), int(timeline.group(1))
 
 
-def _walk(data_dir: Path) -> tuple[list[_Item], list[str]]:
-    """The files to back up (biggest first, so the long ones start early) and every folder."""
+def _walk(data_dir: Path, version_dir: str) -> tuple[list[_Item], list[str], dict[int, str]]:
+    """The files to back up (biggest first, so the long ones start early), every folder,
+    and the tablespaces (OID -> location, the target of `pg_tblspc/<oid>`). A tablespace's
+    files are those of the server's version folder in its location (`PG_15_...`, as
+    pg_basebackup sends them), named `pg_tblspc/<oid>/<version folder>/...`; the link itself
+    is not a folder of the backup (a restore makes it, to the location or a new one)."""
     items: list[_Item] = []
     directories: list[str] = []
-    tablespaces = data_dir / "pg_tblspc"
-    if tablespaces.is_dir() and any(tablespaces.iterdir()):
-        found = ", ".join(sorted(p.name for p in tablespaces.iterdir()))
-        raise BackupError(
-            f"the cluster has tablespaces outside its data directory (pg_tblspc: {found}): "
-            "nself's physical backups do not support tablespaces yet (use --logical)"
-        )
-    for root, dirs, names in os.walk(data_dir):
-        relative_root = os.path.relpath(root, data_dir)
-        prefix = "" if relative_root == "." else relative_root + "/"
+    tablespaces: dict[int, str] = {}
+    links = data_dir / TABLESPACE_DIR
+    if links.is_dir():
+        for link in sorted(links.iterdir(), key=lambda p: p.name):
+            if link.is_symlink():
+                if not link.name.isdigit():
+                    raise BackupError(f"{TABLESPACE_DIR}/{link.name}: not a tablespace (its name is not an OID)")
+                tablespaces[int(link.name)] = os.readlink(link)
+    _walk_tree(data_dir, "", items, directories)
+    for oid in tablespaces:
+        inside = links / str(oid) / version_dir
+        if inside.is_dir():
+            prefix = f"{TABLESPACE_DIR}/{oid}/{version_dir}"
+            directories.append(prefix)
+            _walk_tree(inside, prefix + "/", items, directories)
+    items.sort(key=lambda item: -item.size)
+    return items, directories, tablespaces
+
+
+def _walk_tree(top: Path, top_prefix: str, items: list[_Item], directories: list[str]) -> None:
+    for root, dirs, names in os.walk(top):
+        relative_root = os.path.relpath(root, top)
+        prefix = top_prefix if relative_root == "." else top_prefix + relative_root + "/"
         kept_dirs = []
         for name in sorted(dirs):
             if name.startswith(TEMP_PREFIX):
                 continue
+            if prefix == f"{TABLESPACE_DIR}/" and os.path.islink(os.path.join(root, name)):
+                continue  # a tablespace: walked from its location by the caller
             directories.append(prefix + name)
             if name in EXCLUDED_CONTENTS:
                 continue
@@ -174,7 +202,7 @@ def _walk(data_dir: Path) -> tuple[list[_Item], list[str]]:
                 continue
             kept_dirs.append(name)
         dirs[:] = kept_dirs
-        in_database = prefix.startswith("base/") or prefix == "global/"
+        in_database = prefix.startswith(("base/", f"{TABLESPACE_DIR}/")) or prefix == "global/"
         unlogged = (
             {m.group(1) for n in names if (m := RELATION.match(n)) and m.group(3) == "init"}
             if in_database
@@ -197,8 +225,6 @@ def _walk(data_dir: Path) -> tuple[list[_Item], list[str]]:
                 raise BackupError(f"{prefix}{name}: a symbolic link in the data directory is not supported")
             if stat.S_ISREG(info.st_mode):
                 items.append(_Item(prefix + name, info.st_size))
-    items.sort(key=lambda item: -item.size)
-    return items, directories
 
 
 class _Counting:

@@ -51,8 +51,11 @@ def recover_to(
     instead of the backup's end point. Returns pg_verifybackup's problems and the time of
     the last transaction replayed; recovery stopping before the target is an error."""
     from nself.runtime.backup.restore import RECOVERY_FILE, _recover_paused, extract, recovery_command
+    from nself.runtime.backup.tablespaces import plan_in_scratch
 
-    extract(repo, manifest, scratch.data_dir, key)
+    # Tablespaces in folders of the scratch cluster's own: their original locations are
+    # still the server's.
+    extract(repo, manifest, scratch.data_dir, key, tablespaces=plan_in_scratch(manifest, scratch.root))
     problems = pg_verifybackup(scratch.data_dir)
     scratch.root.chmod(0o755)
     command = recovery_command(wal_dir_for(repo, manifest), key, scratch.root)
@@ -100,11 +103,16 @@ def drill(repo: Path, manifest: Manifest, key: bytes | None) -> DrillReport:
 
 def pg_verifybackup(data_dir: Path) -> list[str]:
     """PostgreSQL's own check of a restored tree against its backup_manifest (sizes and
-    CRC-32C of every file). WAL is checked by recovery itself, so it is not parsed here."""
+    CRC-32C of every file, a tablespace's through its pg_tblspc link). WAL is checked by
+    recovery itself, so it is not parsed here. The tablespace_map is the restore's own
+    (naming the locations it chose), so it is not compared."""
     if not (data_dir / "backup_manifest").is_file():
         return []
     program = server_program("pg_verifybackup")
-    done = subprocess.run([str(program), "--no-parse-wal", "--quiet", str(data_dir)], capture_output=True, text=True)
+    argv = [str(program), "--no-parse-wal", "--quiet"]
+    if (data_dir / "tablespace_map").exists():
+        argv += ["--ignore", "tablespace_map"]
+    done = subprocess.run([*argv, str(data_dir)], capture_output=True, text=True)
     if done.returncode == 0:
         return []
     return [f"pg_verifybackup: {line.removeprefix('pg_verifybackup: error: ')}" for line in done.stderr.splitlines() if line.strip()][:20]

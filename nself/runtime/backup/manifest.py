@@ -53,6 +53,28 @@ class FileEntry:
 
 _FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
 
+TABLESPACE_DIR = "pg_tblspc"
+
+
+@dataclass(frozen=True, slots=True)
+class Tablespace:
+    """A tablespace of a physical backup: its OID, name, the location it had on the server
+    (the target of `pg_tblspc/<oid>`), the server's version folder inside it
+    (`PG_15_202209061`, the only part that belongs to the cluster) and the bytes of its
+    files. Its files are stored like the data directory's, as `pg_tblspc/<oid>/<version
+    folder>/...`, the names PostgreSQL's own backup_manifest gives them."""
+
+    oid: int
+    location: str
+    version_dir: str
+    name: str | None = None
+    size_bytes: int = 0
+
+    @property
+    def prefix(self) -> str:
+        """The start of its files' names, relative to the data directory."""
+        return f"{TABLESPACE_DIR}/{self.oid}/"
+
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
@@ -89,6 +111,9 @@ class Manifest:
     key_id: str | None = None
     # Folders of the data directory, recreated empty by a restore (pg_wal, pg_replslot, ...).
     directories: tuple[str, ...] = ()
+    # Tablespaces (physical backups): recreated at their location, or at a new one
+    # (`nself restore --tablespace-map OLD=NEW`).
+    tablespaces: tuple[Tablespace, ...] = ()
     files: tuple[FileEntry, ...] = ()
     format_version: int = FORMAT_VERSION
 
@@ -105,8 +130,9 @@ class Manifest:
         return parse_time(self.started_at)
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "files"}
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("files", "tablespaces")}
         data["directories"] = list(self.directories)
+        data["tablespaces"] = [dataclasses.asdict(t) for t in self.tablespaces]
         data["table_checksums"] = dict(self.table_checksums)
         # Not dataclasses.asdict: its deep copy costs a second for a data directory's files.
         data["files"] = [
@@ -135,6 +161,10 @@ class Manifest:
             raise SourceError(source, None, None, f"backup manifest: bad files entry ({exc})") from None
         values["table_checksums"] = dict(values.get("table_checksums") or {})
         values["directories"] = tuple(values.get("directories") or ())
+        try:
+            values["tablespaces"] = tuple(Tablespace(**entry) for entry in values.get("tablespaces") or ())
+        except TypeError as exc:
+            raise SourceError(source, None, None, f"backup manifest: bad tablespaces entry ({exc})") from None
         return cls(**values)
 
 

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from nself.connection import connect
 from nself.errors import NselfError
@@ -36,6 +37,16 @@ from nself.runtime.backup.manifest import (
     wal_dir_for,
 )
 from nself.runtime.backup.repository import BackupConfig
+from nself.runtime.backup.tablespaces import (
+    Swap,
+    TablespacePlan,
+    discard_staging,
+    live_tablespaces,
+    plan_in_place,
+    record_staging,
+    target_of,
+    write_links,
+)
 from nself.runtime.backup.timespec import TargetTime, parse_target_time
 from nself.runtime.backup.verify import verify_backup
 from nself.runtime.backup.wal import archived_segments, restore_command
@@ -64,6 +75,8 @@ class RestoreResult:
     data_dir: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    # Physical restores: each tablespace with the location it was restored at.
+    tablespaces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def restore_managed(
@@ -73,6 +86,7 @@ def restore_managed(
     *,
     backup: str | None,
     point_in_time: str | None,
+    tablespace_map: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> RestoreResult:
     refuse_production(project, environment, "restore a backup")
@@ -119,12 +133,21 @@ def restore_managed(
     report = verify_backup(repo, base, key=key, read_files=False, read_wal=False)
     if not report.ok:
         raise BackupError(f"backup {base.id} is damaged, nothing was changed: {'; '.join(report.problems[:5])}")
+    # Where each tablespace goes; a location in the way is refused before anything is touched.
+    live = live_tablespaces(cluster.data_dir)
+    plans = plan_in_place(base, tablespace_map or {}, live)
 
-    # The new data directory is built beside the cluster's while it still runs.
+    # The new data directory is built beside the cluster's while it still runs (and each
+    # tablespace's folder beside its old one, in its location).
     scratch = LocalCluster(root=cluster.root.parent / f"{cluster.root.name}.restore-{base.id}", port=cluster.port)
     discard_scratch(scratch)  # left by a restore that was killed
+    version_dir = base.tablespaces[0].version_dir if base.tablespaces else _live_version_dir(live)
+    swap = Swap.plan(plans, live, version_dir, str(int(time.time())))
     try:
-        extract(repo, base, scratch.data_dir, key, progress)
+        created = record_staging(scratch.root, plans)
+        for location in created:
+            hand_to_server_user(location)
+        extract(repo, base, scratch.data_dir, key, progress, tablespaces=plans)
         recovery = {"restore_command": recovery_command(wal_source, key, scratch.root), "recovery_target_action": "promote"}
         if target is not None:
             recovery["recovery_target_time"] = target.moment.isoformat()
@@ -133,12 +156,14 @@ def restore_managed(
         scratch.root.chmod(0o755)
         scratch.configure(recovery, file=RECOVERY_FILE)
         (scratch.data_dir / "recovery.signal").touch()
-        (scratch.data_dir / RESTORING_MARK).touch()
+        (scratch.data_dir / RESTORING_MARK).write_text(swap.to_text(), encoding="utf-8")
         hand_to_server_user(scratch.root)
+        for plan in plans:
+            hand_to_server_user(plan.staging)
     except BaseException:
-        shutil.rmtree(scratch.root, ignore_errors=True)
+        discard_scratch(scratch)
         raise
-    reached = _recover_in_place(cluster, scratch, target)
+    reached = _recover_in_place(cluster, scratch, target, swap)
     return RestoreResult(
         id=base.id,
         kind=base.kind,
@@ -148,7 +173,19 @@ def restore_managed(
         reached_at=format_time(reached) if reached else None,
         data_dir=str(cluster.data_dir),
         seconds=round(time.monotonic() - began, 3),
+        tablespaces=[plan.summary() for plan in plans],
     )
+
+
+def _live_version_dir(live: dict[int, Path]) -> str | None:
+    """The version folder (`PG_15_...`) the live cluster uses in its tablespace locations
+    (a backup without tablespaces does not name it)."""
+    for location in live.values():
+        with contextlib.suppress(OSError):
+            for child in sorted(location.iterdir()):
+                if child.is_dir() and child.name.startswith("PG_") and "." not in child.name:
+                    return child.name
+    return None
 
 
 def recovery_command(wal_dir: Path, key: bytes | None, folder: Path) -> str:
@@ -171,6 +208,7 @@ def discard_scratch(scratch: LocalCluster) -> None:
     if scratch.data_dir.exists():
         with contextlib.suppress(NselfError):
             scratch.stop(immediate=True)
+    discard_staging(scratch.root)
     shutil.rmtree(scratch.root, ignore_errors=True)
 
 
@@ -186,6 +224,8 @@ def recover_interrupted_swap(cluster: LocalCluster) -> bool:
             return False
         with contextlib.suppress(NselfError):
             cluster.stop(immediate=True)
+        with contextlib.suppress(OSError):
+            Swap.from_text((cluster.data_dir / RESTORING_MARK).read_text(encoding="utf-8")).undo(str(int(time.time())))
         failed = cluster.root / f"data.failed-restore-{int(time.time())}"
         os.rename(cluster.data_dir, failed)
         shutil.rmtree(failed, ignore_errors=True)
@@ -234,15 +274,38 @@ def _check_key(manifest: Manifest, key: bytes | None) -> None:
         raise BackupError(f"backup {manifest.id} was encrypted with another key (wrong key); nothing was changed")
 
 
-def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, progress: Progress | None = None) -> None:
+def extract(
+    repo: Path,
+    manifest: Manifest,
+    data_dir: Path,
+    key: bytes | None,
+    progress: Progress | None = None,
+    *,
+    tablespaces: list[TablespacePlan] | None = None,
+) -> None:
     """Write the data directory of a physical backup into `data_dir` (references to
-    ancestor backups resolved), every file through its zstd checksum and GCM tag."""
+    ancestor backups resolved), every file through its zstd checksum and GCM tag; each
+    tablespace's files into the staging folder of its plan, `pg_tblspc/<oid>` linking to
+    its location."""
+    plans = tablespaces or []
+    if {p.tablespace.oid for p in plans} != {t.oid for t in manifest.tablespaces}:
+        raise BackupError(f"backup {manifest.id} has tablespaces: each needs a location to be restored at")
     data_dir.mkdir(parents=True)
     data_dir.chmod(0o700)
+    for plan in plans:
+        plan.staging.mkdir(parents=True, mode=0o700, exist_ok=True)
+    targets: dict[str, Path] = {}
     for directory in manifest.directories:
-        (data_dir / directory).mkdir(parents=True, exist_ok=True)
+        folder = target_of(directory, data_dir, plans)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
     for entry in manifest.files:
-        (data_dir / original_path(entry.path)).parent.mkdir(parents=True, exist_ok=True)
+        name = original_path(entry.path)
+        target = target_of(name, data_dir, plans)
+        if target is None:
+            raise BackupError(f"backup {manifest.id}: {name} is a tablespace's link, not a file")
+        targets[name] = target
+        target.parent.mkdir(parents=True, exist_ok=True)
 
     def one(entry: FileEntry) -> int:
         name = original_path(entry.path)
@@ -250,7 +313,7 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
         try:
             # fsync'd here, by the extracting threads while others decompress: PostgreSQL's
             # start (which fsyncs the whole directory after a backup) then finds nothing to write.
-            restore_to(source, data_dir / name, aad=name, key=key, expect_encrypted=manifest.encrypted,
+            restore_to(source, targets[name], aad=name, key=key, expect_encrypted=manifest.encrypted,
                        expect_size=entry.size, expect_sha256=entry.sha256, durable=True)
         except CodecError as exc:
             detail = exc.one_line().split(": ", 1)[-1]
@@ -264,6 +327,7 @@ def extract(repo: Path, manifest: Manifest, data_dir: Path, key: bytes | None, p
         for size in pool.map(one, manifest.files):
             if progress:
                 progress(size)
+    write_links(data_dir, plans)
 
 
 def _recover_paused(scratch: LocalCluster, *, archive: bool = False) -> datetime | None:
@@ -306,7 +370,9 @@ def _last_fatal(cluster: LocalCluster) -> str:
     return f"see {cluster.log_file}"
 
 
-def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: TargetTime | None) -> datetime | None:
+def _recover_in_place(
+    cluster: LocalCluster, scratch: LocalCluster, target: TargetTime | None, swap: Swap
+) -> datetime | None:
     """Stop the cluster, move its data directory aside and the extracted one in, recover
     it there on the cluster's port (paused at the target, checked, then promoted): one
     PostgreSQL start. On any failure the new directory is dropped and the old one goes
@@ -316,7 +382,7 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     try:
         cluster.stop()
     except BaseException:
-        shutil.rmtree(scratch.root, ignore_errors=True)
+        discard_scratch(scratch)
         raise
     old = cluster.root / f"data.before-restore-{int(time.time())}"
     had_data = cluster.data_dir.exists()
@@ -325,6 +391,9 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     os.rename(scratch.data_dir, cluster.data_dir)
     fsync_dir(cluster.root)
     try:
+        # The tablespaces' folders after the data directory: a restore killed from here on
+        # leaves a marked data directory whose mark says what to put back.
+        swap.apply()
         reached = _recover_paused(cluster, archive=True)
         if target is not None and reached is not None and reached > target.moment:
             raise BackupError(f"recovery replayed past the target ({format_time(reached)}); nothing was changed")
@@ -334,6 +403,7 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
     except BaseException:
         with contextlib.suppress(NselfError):
             cluster.stop(immediate=True)
+        swap.undo(str(int(time.time())))
         failed = cluster.root / f"data.failed-restore-{int(time.time())}"
         os.rename(cluster.data_dir, failed)
         if had_data:
@@ -341,14 +411,16 @@ def _recover_in_place(cluster: LocalCluster, scratch: LocalCluster, target: Targ
             with contextlib.suppress(NselfError):
                 cluster.start()
         shutil.rmtree(failed, ignore_errors=True)
-        shutil.rmtree(scratch.root, ignore_errors=True)
+        discard_scratch(scratch)
         raise
     cluster.configure({}, file=RECOVERY_FILE)
     (cluster.data_dir / RESTORING_MARK).unlink()
     fsync_dir(cluster.data_dir)
     # The old data directory is no longer needed: deleted in the background (thousands of
     # files take a while to unlink and nothing waits for them).
-    shutil.rmtree(scratch.root, ignore_errors=True)
+    discard_scratch(scratch)
+    for kept in swap.kept():
+        delete_in_background(kept)
     if had_data:
         gone = cluster.root / f"data.discarded-{int(time.time())}"
         os.rename(old, gone)

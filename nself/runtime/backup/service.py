@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from nself.errors import NselfError
+from nself.errors import NselfError, OptionError
 from nself.runtime.backup.archiving import archives_into, ensure_archiving, wal_archive
 from nself.runtime.backup.create import Progress, Source, create_physical
 from nself.runtime.backup.manifest import BackupError, Manifest, format_time
@@ -81,6 +82,7 @@ class VerifyResult:
     bytes_checked: int
     problems: list[str]
     drill: dict[str, int] | None = None
+    tablespaces: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -96,7 +98,10 @@ def verify_command(project: Project, backup_id: str, *, drill: bool = False) -> 
     manifest = find_backup(config.repository, backup_id)
     key = config.key() if manifest.encrypted else None
     report = verify_backup(config.repository, manifest, key=key)
-    result = VerifyResult(report.id, report.kind, report.files_checked, report.wal_checked, report.bytes_checked, report.problems)
+    result = VerifyResult(
+        report.id, report.kind, report.files_checked, report.wal_checked, report.bytes_checked, report.problems,
+        tablespaces=report.tablespaces,
+    )
     if drill and report.ok:
         done = run_drill(config.repository, manifest, key)
         result.drill = {"databases": done.databases, "tables": done.tables, "btree_indexes": done.indexes}
@@ -110,22 +115,28 @@ def restore_backup(
     backup: str,
     point_in_time: str | None,
     *,
+    tablespace_map: list[str] | None = None,
     progress: Progress | None = None,
 ) -> RestoreResult:
-    """`nself restore`: physical backups replace the managed cluster's data directory;
+    """`nself restore`: physical backups replace the managed cluster's data directory
+    (tablespaces at their locations, or at those of `tablespace_map`, `OLD=NEW` strings);
     logical ones replace the environment's database."""
     import time
 
     from nself.runtime.backup.logical import restore_logical
     from nself.runtime.backup.manifest import find_backup
     from nself.runtime.backup.restore import _check_key, restore_managed
+    from nself.runtime.backup.tablespaces import MAP_OPTION, parse_mapping
     from nself.runtime.backup.verify import verify_backup
 
     refuse_production(project, environment, "restore a backup")
+    mapping = parse_mapping(tablespace_map)
     config = backup_config(project)
     fetch_remote(project, config.repository, backup)
     chosen = find_backup(config.repository, backup) if point_in_time is None else None
     if chosen is not None and not chosen.physical:
+        if mapping:
+            raise OptionError(f"{MAP_OPTION}: backup {chosen.id} is logical (it has no tablespace folders to place)")
         began = time.monotonic()
         key = config.key() if chosen.encrypted else None
         _check_key(chosen, key)
@@ -140,7 +151,8 @@ def restore_backup(
             data_dir="", seconds=round(time.monotonic() - began, 3),
         )
     return restore_managed(
-        project, environment, config, backup=backup, point_in_time=point_in_time, progress=progress
+        project, environment, config, backup=backup, point_in_time=point_in_time, tablespace_map=mapping,
+        progress=progress,
     )
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nself.errors import NselfError
 from nself.runtime.backup.codec import check_readable, sha256_file
-from nself.runtime.backup.manifest import Manifest, chain, wal_dir_for
+from nself.runtime.backup.manifest import TABLESPACE_DIR, Manifest, chain, wal_dir_for
 from nself.runtime.backup.wal import archived_segments, find_stored, segment_range
 
 
@@ -22,6 +23,8 @@ class VerifyReport:
     wal_checked: int = 0
     bytes_checked: int = 0
     problems: list[str] = field(default_factory=list)
+    # Physical backups: oid, name, location, size_bytes and files checked of each tablespace.
+    tablespaces: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,9 +65,37 @@ def verify_backup(
             report.problems.append(f"{name}: checksum mismatch (altered)")
             continue
         report.bytes_checked += size
+    report.problems += _check_tablespaces(manifest, report)
     if manifest.physical and not manifest.wal_included:
         report.problems += check_wal(wal_dir_for(repo, manifest), manifest, report, key if read_wal else None, read=read_wal)
     return report
+
+
+def _check_tablespaces(manifest: Manifest, report: VerifyReport) -> list[str]:
+    """Every file under pg_tblspc/ belongs to a tablespace of the manifest, inside its
+    version folder (a restore would not know where to put it otherwise)."""
+    from nself.runtime.backup.create import original_path
+
+    problems: list[str] = []
+    known = {str(t.oid): t for t in manifest.tablespaces}
+    counts = dict.fromkeys(known, 0)
+    for entry in manifest.files:
+        name = original_path(entry.path)
+        if not name.startswith(f"{TABLESPACE_DIR}/"):
+            continue
+        parts = name.split("/")
+        space = known.get(parts[1])
+        if space is None and f"{TABLESPACE_DIR}/{parts[1]}" in manifest.directories:
+            continue  # an in-place tablespace (a folder of the data directory, not a link)
+        if space is None or len(parts) < 4 or parts[2] != space.version_dir:
+            problems.append(f"{entry.ref or manifest.id}/{entry.path}: a tablespace file the manifest's tablespaces do not account for")
+            continue
+        counts[parts[1]] += 1
+    report.tablespaces = [
+        {"oid": t.oid, "name": t.name, "location": t.location, "size_bytes": t.size_bytes, "files": counts[str(t.oid)]}
+        for t in manifest.tablespaces
+    ]
+    return problems
 
 
 def check_wal(wal_dir: Path, manifest: Manifest, report: VerifyReport, key: bytes | None, *, read: bool = True) -> list[str]:

@@ -16,7 +16,6 @@ from nself.runtime.backup.manifest import Manifest, list_backups
 from nself.runtime.backup.restore import extract
 from nself.runtime.backup.service import create_backup, create_logical_backup, restore_backup, verify_command
 from nself.runtime.backup.wal import find_stored
-from nself.runtime.cluster import hand_to_server_user
 from tests.runtime.backup.conftest import BackupProject, fill
 
 KEY = "11" * 32
@@ -208,15 +207,3 @@ def test_managed_cluster_is_copied_as_pg_basebackup_would_send_it(backup_project
     victim.write_text(victim.read_text().replace("1", "9"))
     assert any("PG_VERSION" in p for p in pg_verifybackup(data))
 
-
-def test_tablespaces_are_refused_clearly(backup_project: BackupProject) -> None:
-    location = backup_project.root / "tablespace"  # a folder the server user can reach
-    location.mkdir()
-    hand_to_server_user(location)
-    backup_project.sql(f"CREATE TABLESPACE nself_ts LOCATION '{location}'")
-    try:
-        with pytest.raises(NselfError, match="tablespaces"):
-            create_backup(backup_project.project, backup_project.environment)
-    finally:
-        backup_project.sql("DROP TABLESPACE nself_ts")
-    assert all(e.complete for e in list_backups(backup_project.repo, include_incomplete=True))
