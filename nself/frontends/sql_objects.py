@@ -43,7 +43,6 @@ from nself.frontends.sql_tables import (
     mentions,
     remove_column,
 )
-from nself.frontends.sql_tree import walk
 from nself.ir.model import (
     CheckConstraint,
     Collation,
@@ -73,6 +72,7 @@ from nself.ir.model import (
     ViewDependency,
 )
 from nself.ir.names import quote_ident, quote_literal, quote_literal_escaped
+from nself.sql_tree import walk
 
 # --------------------------------------------------------------------------- session
 
