@@ -55,11 +55,28 @@ CREATE FUNCTION app.count_items() RETURNS bigint LANGUAGE sql
     BEGIN ATOMIC SELECT count(*) FROM app.item i WHERE i.note <> 'app.other'; END;
 CREATE FUNCTION app.alias_decoy() RETURNS int LANGUAGE sql
     BEGIN ATOMIC SELECT app.other FROM (SELECT i.id AS other FROM app.item i) app; END;
+CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;
+CREATE DOMAIN app.qty AS int DEFAULT app.start_qty() CONSTRAINT qty_positive CHECK (app.positive(VALUE))
+    CONSTRAINT qty_decoy CHECK (VALUE::text <> 'app.start_qty()');
+CREATE DOMAIN app.moods AS app.mood[] DEFAULT '{ok}' CHECK (VALUE <> '{}');
+CREATE TABLE app.stock (q app.qty, m app.moods);
+ALTER TABLE app.item ADD CONSTRAINT item_excl EXCLUDE USING btree (app.norm(name) WITH =) INCLUDE (code)
+    WHERE (app.positive(qty));
+ALTER TABLE app.item ADD CONSTRAINT item_excl_decoy EXCLUDE USING btree (label WITH =) WHERE (label <> 'app.norm');
 """
+
+# The exclusion constraints of SCHEMA: pg_depend holds what they use on the constraint and on
+# its index (the expressions and the predicate).
+EXCLUSIONS = ("item_excl", "item_excl_decoy")
 
 # Each dependent object as pg_describe_object names it, and its IR node's depends_on.
 ORACLE = """
-SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS owner, a.type, a.object_names,
+SELECT * FROM (
+SELECT coalesce((SELECT 'constraint ' || c.conname || ' on domain ' || c.contypid::regtype::text
+                 FROM pg_constraint c WHERE d.classid = 'pg_constraint'::regclass AND c.oid = d.objid
+                   AND c.contypid <> 0),
+                pg_describe_object(d.classid, d.objid, d.objsubid)) AS owner,
+       a.type, a.object_names,
        CASE WHEN d.refclassid = 'pg_type'::regclass
             THEN (SELECT ARRAY[n.nspname::text, t.typname::text] FROM pg_type x
                   JOIN pg_type t ON t.oid = CASE WHEN x.typelem <> 0 AND x.typcategory = 'A'
@@ -69,14 +86,17 @@ FROM pg_depend d,
      pg_identify_object_as_address(d.refclassid, d.refobjid, d.refobjsubid) a
 WHERE d.deptype IN ('n', 'a')
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
-                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass)
+                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass,
+                    'pg_type'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
   AND (d.classid <> 'pg_constraint'::regclass
-       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'c'))
-  AND pg_describe_object(d.classid, d.objid, d.objsubid) LIKE ANY (ARRAY[
+       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype IN ('c', 'x')))
+) x
+WHERE owner LIKE ANY (ARRAY[
       'default value for column % of table app.item', 'constraint % on table app.item',
       'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
-      'function app.count_items()', 'function app.alias_decoy()'])
+      'function app.count_items()', 'function app.alias_decoy()',
+      'type app.qty', 'type app.moods', 'constraint % on domain app.%'])
 """
 
 
@@ -112,11 +132,17 @@ def _pg_depend(url: str) -> dict[str, set[Dep]]:
                 dep = ("type", *type_name)
             else:
                 dep = ("relation", *names)
+            if owner.startswith("index app.") and owner.split(".")[1] in EXCLUSIONS:
+                owner = f"constraint {owner.split('.')[1]} on table app.item"  # its index's
             found = out.setdefault(owner, set())
-            # the owning table itself (and a default's own column) is implied
-            if dep not in (("relation", "app", "item"),) and not (
-                owner.startswith("default value for column ")
-                and dep == ("column", "app", "item", owner.split()[4])
+            # the owning table itself (and a default's own column, a check's own domain) is implied
+            if (
+                dep not in (("relation", "app", "item"),)
+                and not (
+                    owner.startswith("default value for column ")
+                    and dep == ("column", "app", "item", owner.split()[4])
+                )
+                and not (owner.endswith(" on domain app." + dep[-1]) and dep[:2] == ("type", "app"))
             ):
                 found.add(dep)
     return out
@@ -144,8 +170,12 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
         if c.default is not None or c.generated is not None:
             out[f"default value for column {c.name} of table app.item"] = _as_tuples(c.depends_on)
     for con in table.constraints:
-        if isinstance(con, m.CheckConstraint):
+        if isinstance(con, (m.CheckConstraint, m.ExclusionConstraint)):
             out[f"constraint {con.name} on table app.item"] = _as_tuples(con.depends_on)
+    for domain in catalog.domains:
+        out[f"type app.{domain.name}"] = _as_tuples(domain.depends_on)
+        for check in domain.checks:
+            out[f"constraint {check.name} on domain app.{domain.name}"] = _as_tuples(check.depends_on)
     for ix in catalog.indexes:
         out[f"index app.{ix.name}"] = _as_tuples(ix.depends_on)
     for p in catalog.policies:
@@ -181,6 +211,20 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert ("function", "app", "touch") in got["trigger touch on table app.item"]
     assert ("column", "app", "item", "note") in got["function app.count_items()"]
     assert not any(d[2] == "other" for d in got["function app.alias_decoy()"])
+    # domains: base type and default, checks; exclusion constraints: columns, expressions, predicate
+    assert got["type app.qty"] == {("function", "app", "start_qty")}
+    assert got["type app.moods"] == {("type", "app", "mood")}
+    assert got["constraint qty_positive on domain app.qty"] == {("function", "app", "positive")}
+    assert got["constraint qty_decoy on domain app.qty"] == set()
+    assert got["constraint moods_check on domain app.moods"] == {("type", "app", "mood")}
+    assert got["constraint item_excl on table app.item"] == {
+        ("function", "app", "norm"),
+        ("function", "app", "positive"),
+        ("column", "app", "item", "name"),
+        ("column", "app", "item", "qty"),
+        ("column", "app", "item", "code"),
+    }
+    assert got["constraint item_excl_decoy on table app.item"] == {("column", "app", "item", "label")}
     # a LANGUAGE sql body in a string: PostgreSQL records nothing, the IR says unknown
     norm = next(f for f in live.functions if f.name == "norm")
     assert norm.depends_on is None
@@ -207,6 +251,10 @@ CHANGED = (
         "CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;",
         "CREATE FUNCTION app.next_code() RETURNS varchar LANGUAGE sql AS $$ SELECT 'c' $$;",
     )
+    .replace(
+        "CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;",
+        "CREATE FUNCTION app.start_qty() RETURNS smallint LANGUAGE sql IMMUTABLE AS $$ SELECT 1::smallint $$;",
+    )
 )
 
 
@@ -232,13 +280,24 @@ def test_diff_rebuilds_what_uses_a_changed_function(
     url: str, live: Catalog, changed: tuple[str, Catalog]
 ) -> None:
     """Functions whose return or argument types change are dropped and created again: the
-    defaults, checks, indexes and generated columns that use them go first and come back
-    after, in an order PostgreSQL accepts, both ways."""
+    defaults, checks, indexes, generated columns, domain defaults and checks, and exclusion
+    constraints that use them go first and come back after (a domain stays: ALTER DOMAIN),
+    in an order PostgreSQL accepts, both ways."""
     _, b = changed
     result = diff_catalogs(live, b)
     # what only names them in a string literal is left alone
-    for decoy in ("INDEX app.item_decoy", "CONSTRAINT decoy", "POLICY decoy", "COLUMN note", "COLUMN label"):
+    for decoy in (
+        "INDEX app.item_decoy",
+        "CONSTRAINT decoy",
+        "POLICY decoy",
+        "COLUMN note",
+        "COLUMN label",
+        "CONSTRAINT item_excl_decoy",
+        "CONSTRAINT qty_decoy",
+        "DROP DOMAIN",
+    ):
         assert decoy not in result.up_sql
+    assert "CONSTRAINT item_excl " in result.up_sql and "CONSTRAINT qty_positive" in result.up_sql
     _applied(url, result.up_sql)
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)
@@ -261,6 +320,12 @@ ALTER TABLE app.item RENAME COLUMN name TO title;
 ALTER FUNCTION app.norm(text) RENAME TO normalise;
 ALTER TABLE app.other RENAME TO others;
 ALTER SEQUENCE app.ticket_seq RENAME TO tickets;
+ALTER FUNCTION app.positive(int) RENAME TO is_positive;
+ALTER FUNCTION app.start_qty() RENAME TO first_qty;
+ALTER TYPE app.mood RENAME TO feeling;
+CREATE SCHEMA extra;
+ALTER TYPE app.feeling SET SCHEMA extra;
+ALTER DOMAIN app.moods RENAME TO feelings;
 """
 )
 
@@ -325,7 +390,9 @@ def _unknown(catalog: Catalog) -> Catalog:
                 t,
                 columns=tuple(dataclasses.replace(c, depends_on=None) for c in t.columns),
                 constraints=tuple(
-                    dataclasses.replace(c, depends_on=None) if isinstance(c, m.CheckConstraint) else c
+                    dataclasses.replace(c, depends_on=None)
+                    if isinstance(c, (m.CheckConstraint, m.ExclusionConstraint))
+                    else c
                     for c in t.constraints
                 ),
             )
@@ -335,6 +402,12 @@ def _unknown(catalog: Catalog) -> Catalog:
         policies=tuple(dataclasses.replace(p, depends_on=None) for p in catalog.policies),
         triggers=tuple(dataclasses.replace(t, depends_on=None) for t in catalog.triggers),
         functions=tuple(dataclasses.replace(f, depends_on=None) for f in catalog.functions),
+        domains=tuple(
+            dataclasses.replace(
+                d, depends_on=None, checks=tuple(dataclasses.replace(c, depends_on=None) for c in d.checks)
+            )
+            for d in catalog.domains
+        ),
     )
 
 

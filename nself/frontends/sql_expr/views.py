@@ -1196,14 +1196,14 @@ def types_used(query: Any) -> set[ViewDependency]:
             or (isinstance(item, n.Coerce) and item.kind != "func")
             or (isinstance(item, n.Row) and item.cast)
         ):
-            user = _user_type(item.ty.key)
+            user = user_type(item.ty.key)
             if user is not None:
                 found.add(ViewDependency("type", *user))
         stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
     return found
 
 
-def _user_type(key: str) -> tuple[str, str] | None:
+def user_type(key: str) -> tuple[str, str] | None:
     """(schema, name) of a type key outside pg_catalog (`public.mood`, `public.mood[]`)."""
     while key.endswith("[]"):
         key = key[:-2]
