@@ -779,7 +779,8 @@ def create_function(state: State, stmt: Any) -> None:
     names = names_of(stmt.funcname)
     schema = state.creation_schema(names[-2] if len(names) > 1 else None)
     name = sql_naming.truncate_identifier(names[-1])
-    arguments = _arguments(state, stmt.parameters)
+    with canon.collecting(state, (schema, name)) as defaults_use:
+        arguments = _arguments(state, stmt.parameters)
     options: dict[str, Any] = {}
     config: list[str] = []
     for opt in stmt.options or ():
@@ -831,6 +832,10 @@ def create_function(state: State, stmt: Any) -> None:
         rows=rows,
         config=tuple(config),
     )
+    if stmt.sql_body is not None:
+        function = dataclasses.replace(
+            function, depends_on=_sql_body_dependencies(state, stmt.sql_body, function, defaults_use)
+        )
     existing = state.builder.get(Function, schema, name, _identity_args(arguments))
     if existing is not None:
         if not stmt.replace:
@@ -841,13 +846,38 @@ def create_function(state: State, stmt: Any) -> None:
         state.created("FUNCTION", schema, f"{name}({function.identity_arguments})")
 
 
+def _sql_body_dependencies(
+    state: State, body: Any, function: Function, defaults_use: canon.Collected
+) -> tuple[Dependency, ...] | None:
+    """What pg_depend records for a routine with a SQL-standard body: the user types of its
+    signature (every argument's, the result's), what its argument defaults use, and what
+    its body uses; None when the body (or a default) is not analysed."""
+    from nself.frontends.sql_expr.views import as_pg_depend, user_type
+
+    statements = [body] if isinstance(body, ast.ReturnStmt) else list(_body_statements(body))
+    parameters = [(a.name, a.data_type) for a in function.arguments if a.mode in ("IN", "INOUT", "VARIADIC")]
+    used = canon.routine_dependencies(state, statements, parameters, function.name)
+    defaults = defaults_use.depends_on
+    if used is None or defaults is None:
+        return None
+    found = set(used) | set(defaults)
+    types = [a.data_type for a in function.arguments]
+    if function.returns and not function.returns.startswith("TABLE("):
+        types.append(function.returns.removeprefix("SETOF "))
+    found |= {Dependency("type", *t) for text in types if (t := user_type(text)) is not None}
+    return as_pg_depend(found)
+
+
+def _body_statements(body: Any) -> Any:
+    return (body[0] if body and isinstance(body[0], tuple) else body) or ()
+
+
 def _sql_body(body: Any) -> str:
     """A SQL-standard body (RETURN ... / BEGIN ATOMIC ... END) in the layout of
     pg_get_function_sqlbody; expressions as pglast prints them (not yet canonical)."""
     if isinstance(body, ast.ReturnStmt):
         return f"RETURN {canon.deparse(body.returnval)}"
-    statements = body[0] if body and isinstance(body[0], tuple) else body
-    return "BEGIN ATOMIC\n" + "".join(f" {canon.deparse(s)};\n" for s in statements or ()) + "END"
+    return "BEGIN ATOMIC\n" + "".join(f" {canon.deparse(s)};\n" for s in _body_statements(body)) + "END"
 
 
 def _num(node: Any) -> float:
@@ -2268,6 +2298,22 @@ def rename_type(state: State, stmt: Any) -> None:
 def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, new: str) -> None:
     before = f"{quote_ident(old_schema)}.{quote_ident(old)}"
     after = f"{quote_ident(new_schema)}.{quote_ident(new)}"
+
+    def retyped(text: str | None) -> str | None:
+        if text is None:
+            return None
+        prefix = "SETOF " if text.startswith("SETOF ") else ""
+        rest = text.removeprefix(prefix)
+        if rest == before or rest.startswith(before + "["):
+            return prefix + after + rest[len(before) :]
+        return text
+
+    # routines name the type in their signatures (as format_type prints it, by OID)
+    for f in list(state.builder.all(Function)):
+        arguments = tuple(dataclasses.replace(a, data_type=retyped(a.data_type) or a.data_type) for a in f.arguments)
+        returns = retyped(f.returns)
+        if arguments != f.arguments or returns != f.returns:
+            state.builder.replace(f, dataclasses.replace(f, arguments=arguments, returns=returns))
     for t in list(state.builder.all(Table)):
         if any(c.data_type in (before, before + "[]") for c in t.columns):
             cols = tuple(

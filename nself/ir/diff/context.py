@@ -579,6 +579,7 @@ class _Diff:
     def _rebuild_dependants(self) -> None:
         """Drop and recreate whatever depends on something rebuilt or altered in place and
         is not already dropped or created by an operation of its own."""
+        self._recreate_bodies_using_dropped()
         touched: set[DepKey] = set()
         for op in self.ops:
             if isinstance(
@@ -644,6 +645,20 @@ class _Diff:
                     if kind != "domain":  # its default and checks only: the domain stays
                         self.rebuilt.add(key)
                     changed = True
+
+    def _recreate_bodies_using_dropped(self) -> None:
+        """CREATE OR REPLACE of a routine whose SQL-standard body uses a routine that is
+        dropped (another overload taking its place: a new identity) cannot be ordered: the
+        old body holds the dropped one until replaced, the new body needs its successor.
+        Such a routine is dropped before and created after, as a view is."""
+        dropped = {k for op in self.ops if isinstance(op, DropFunction) for k in op.deps.removes}
+        if not dropped:
+            return
+        for op in list(self.ops):
+            if isinstance(op, ReplaceFunction) and _sql_standard(op.old) and self.requires(op.old) & dropped:
+                self.ops.remove(op)
+                self.drop(DropFunction(op.old), op.old)
+                self.create(CreateFunction(op.new), op.new)
 
     def _dependants(self) -> Iterator[tuple[str, dict[DepKey, Any], dict[DepKey, Any]]]:
         def keyed(nodes: Iterable[Any]) -> dict[DepKey, Any]:
@@ -738,6 +753,12 @@ def _columns_changed(op: Operation) -> set[DepKey]:
     elif isinstance(op, RebuildTable):
         tables = [op.old, op.new]
     return {_expr_key(t.schema, t.name, c.name) for t in tables for c in t.columns}
+
+
+def _sql_standard(f: Function) -> bool:
+    """A routine whose body is SQL-standard (BEGIN ATOMIC ... END, RETURN ...): PostgreSQL
+    records what it uses."""
+    return f.depends_on is not None or f.body.lstrip().upper().startswith(("BEGIN ATOMIC", "RETURN "))
 
 
 def _breaks(op: Operation) -> set[DepKey]:
