@@ -2310,7 +2310,9 @@ def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, ne
 
     # routines name the type in their signatures (as format_type prints it, by OID)
     for f in list(state.builder.all(Function)):
-        arguments = tuple(dataclasses.replace(a, data_type=retyped(a.data_type) or a.data_type) for a in f.arguments)
+        arguments = tuple(
+            dataclasses.replace(a, data_type=retyped(a.data_type) or a.data_type) for a in f.arguments
+        )
         returns = retyped(f.returns)
         if arguments != f.arguments or returns != f.returns:
             state.builder.replace(f, dataclasses.replace(f, arguments=arguments, returns=returns))

@@ -147,7 +147,11 @@ def test_syntax_newer_than_15_is_refused_by_migrate_and_lint_before_anything_run
     are keywords only after 15 are the identifiers 15 reads, and a BEGIN ATOMIC body beside
     them stays one statement."""
     migrations = project_dir / "nself/migrations"
-    write(migrations, "003_20260103_c.sql", "CREATE TABLE c (\n  x int,\n  y int GENERATED ALWAYS AS (x) VIRTUAL\n);")
+    write(
+        migrations,
+        "003_20260103_c.sql",
+        "CREATE TABLE c (\n  x int,\n  y int GENERATED ALWAYS AS (x) VIRTUAL\n);",
+    )
     where = "nself/migrations/003_20260103_c.sql:4:"
     refused = one_line_error(nself(project_dir, database, "db", "migrate"))
     assert where in refused and "PostgreSQL 15 refuses it" in refused, refused

@@ -29,6 +29,7 @@ CREATE SCHEMA app;
 CREATE TABLE app.other (id int);
 CREATE SEQUENCE app.ticket_seq;
 CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE TYPE app.pair AS (a int, b int);
 CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
 CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;
 CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
@@ -38,6 +39,7 @@ CREATE TABLE app.item (
     note text DEFAULT 'app.other',
     label text DEFAULT 'app.norm(x)',
     mood app.mood DEFAULT 'ok',
+    pair app.pair DEFAULT '(1,2)',
     qty int CHECK (app.positive(qty)),
     name text,
     lname text GENERATED ALWAYS AS (app.norm(name) || 'app.other') STORED,
@@ -211,6 +213,7 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert got["default value for column note of table app.item"] == set()
     assert got["default value for column label of table app.item"] == set()
     assert got["default value for column mood of table app.item"] == {("type", "app", "mood")}
+    assert got["default value for column pair of table app.item"] == {("type", "app", "pair")}
     assert got["default value for column lname of table app.item"] == {
         ("function", "app", "norm"),
         ("column", "app", "item", "name"),
@@ -228,8 +231,12 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     # qualified by the routine) use nothing; a constant coerced to an enum column uses it
     assert got["function app.add_item(integer,text)"] == {
         ("column", "app", "item", c) for c in ("id", "name", "mood", "qty", "note")
-    } | {("column", "app", "other", "id"), ("function", "app", "positive"), ("function", "app", "next_code"),
-         ("type", "app", "mood")}
+    } | {
+        ("column", "app", "other", "id"),
+        ("function", "app", "positive"),
+        ("function", "app", "next_code"),
+        ("type", "app", "mood"),
+    }
     assert got["function app.same_mood(app.mood)"] == {("type", "app", "mood")}
     assert got["function app.bump(integer)"] == {("column", "app", "item", c) for c in ("id", "qty")}
     # domains: base type and default, checks; exclusion constraints: columns, expressions, predicate
@@ -345,6 +352,7 @@ ALTER TYPE app.mood RENAME TO feeling;
 CREATE SCHEMA extra;
 ALTER TYPE app.feeling SET SCHEMA extra;
 ALTER DOMAIN app.moods RENAME TO feelings;
+ALTER TYPE app.pair RENAME TO couple;
 """
 )
 

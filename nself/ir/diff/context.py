@@ -125,7 +125,9 @@ class _Diff:
         if isinstance(schema, str) and not isinstance(node, Privilege):
             out.add(_schema_key(schema))
         if isinstance(node, Domain):
-            out |= r.in_type(node.data_type) | r.in_text(node.collation) | self.domain_expressions_require(node)
+            out |= (
+                r.in_type(node.data_type) | r.in_text(node.collation) | self.domain_expressions_require(node)
+            )
         elif isinstance(node, CompositeType):
             for a in node.attributes:
                 out |= r.in_type(a.data_type) | r.in_text(a.collation)
