@@ -145,7 +145,7 @@ WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c'))
 """
 
 Q_DOMAIN_CHECKS = f"""
-SELECT con.contypid, con.conname AS name, pg_get_expr(con.conbin, 0) AS expression,
+SELECT con.oid, con.contypid, con.conname AS name, pg_get_expr(con.conbin, 0) AS expression,
        con.convalidated AS validated, {_comment("pg_constraint", "con.oid")} AS comment
 FROM pg_constraint con
 JOIN pg_type t ON t.oid = con.contypid
@@ -234,9 +234,9 @@ JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
 """
 
-# What the expressions of column defaults and generated columns (pg_attrdef), CHECK
-# constraints (pg_constraint), indexes (pg_class), policies, triggers and BEGIN ATOMIC bodies
-# (pg_proc) use, as pg_depend records it: `owner` names the catalog of the dependent object.
+# What the expressions of column defaults and generated columns (pg_attrdef), CHECK and
+# exclusion constraints, domain checks (pg_constraint), indexes (pg_class), policies,
+# triggers, BEGIN ATOMIC bodies (pg_proc) and domains (pg_type: base type and default) use, as pg_depend records it: `owner` names the catalog of the dependent object.
 # Objects PostgreSQL pins (pg_catalog's) have no pg_depend rows.
 Q_DEPENDENCIES = """
 SELECT d.classid::regclass::text AS owner, d.objid,
@@ -260,7 +260,9 @@ WHERE d.deptype IN ('n', 'a')
        OR (d.classid = 'pg_proc'::regclass
            AND EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = d.objid AND x.prosqlbody IS NOT NULL))
        OR (d.classid = 'pg_class'::regclass
-           AND EXISTS (SELECT 1 FROM pg_class x WHERE x.oid = d.objid AND x.relkind IN ('i', 'I'))))
+           AND EXISTS (SELECT 1 FROM pg_class x WHERE x.oid = d.objid AND x.relkind IN ('i', 'I')))
+       OR (d.classid = 'pg_type'::regclass
+           AND EXISTS (SELECT 1 FROM pg_type x WHERE x.oid = d.objid AND x.typtype = 'd')))
 """
 
 Q_COLUMNS = f"""
@@ -832,6 +834,7 @@ class _Reader:
                         expression=r["expression"],
                         validated=r["validated"],
                         comment=r["comment"],
+                        depends_on=self.depends_on("pg_constraint", r["oid"], own_type=r["contypid"]),
                     )
                 )
         # Composite types' attributes come with the relations' columns (read later).
@@ -854,6 +857,7 @@ class _Reader:
                         collation=t["collation"],
                         checks=tuple(checks.get(t["oid"], ())),
                         comment=t["comment"],
+                        depends_on=self.depends_on("pg_type", t["oid"]),
                     )
                 )
             elif kind == "r":
@@ -1029,9 +1033,12 @@ class _Reader:
     def view_depends_on(self, view: int) -> tuple[m.Dependency, ...]:
         return _dependencies(self.view_dependencies.get(view, ()))
 
-    def depends_on(self, owner: str, objid: int, relid: int = 0, attnum: int = 0) -> tuple[m.Dependency, ...]:
+    def depends_on(
+        self, owner: str, objid: int, relid: int = 0, attnum: int = 0, own_type: int = 0
+    ) -> tuple[m.Dependency, ...]:
         """What the object `objid` of catalog `owner` uses (pg_depend), without its own table
-        `relid` (nor its own column `attnum`: a default's)."""
+        `relid` (nor its own column `attnum`: a default's), nor its own domain `own_type`
+        (a domain check's)."""
         if self.dependencies is None:
             self.dependencies = defaultdict(list)
             for r in self.rows(Q_DEPENDENCIES):
@@ -1041,6 +1048,7 @@ class _Reader:
             r
             for r in rows
             if not (r["kind"] == "relation" and r["refobjid"] == relid and r["refobjsubid"] in (0, attnum))
+            and not (r["kind"] == "type" and r["refobjid"] == own_type)
         )
 
     def view_column_not_null(self, view: int, attnum: int) -> bool:
@@ -1173,6 +1181,15 @@ class _Reader:
             deferrable=deferrable,
             initially_deferred=deferred,
             comment=comment,
+            # the constraint's (its columns) and its index's (expressions, predicate)
+            depends_on=tuple(
+                sorted(
+                    {
+                        *self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
+                        *self.depends_on("pg_class", r["conindid"], r["conrelid"]),
+                    }
+                )
+            ),
         )
 
     def index(self, r: Row, icols: list[Row]) -> m.Index:

@@ -9,23 +9,21 @@ malformed SQL raises SourceError(file, line, col)."""
 from __future__ import annotations
 
 import pickle
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pglast
-from pglast import ast
 
+from nself import pg15
 from nself.collector import collector_paused
 from nself.errors import NselfError
 from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
-from nself.frontends import sql_pg15 as pg15
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
 from nself.ir.platform import without_objects_of
+from nself.pg15 import parse_statements, unvalidated_nodes
 from nself.platforms import Platform, detect_platform
 
 __all__ = [
@@ -38,46 +36,11 @@ __all__ = [
     "report_warnings",
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class CompileResult:
     catalog: Catalog
     warnings: tuple[CompileWarning, ...]
-
-
-def _boolean_setattr(node: object, name: str, value: object) -> None:
-    # the one field pglast's parser hands over as an int
-    object.__setattr__(node, name, bool(value) if name == "boolval" and value is not None else value)
-
-
-def parse_statements(text: str) -> tuple[ast.RawStmt, ...]:
-    """pglast.parse_sql, four times faster: while the parser builds the tree, nodes skip
-    the per-attribute validation of pglast.ast.Node.__setattr__ (the parser's values are
-    already of the right types, but for Boolean.boolval; tests/frontends/test_sql.py
-    checks the trees are equal). Not thread-safe, like the rest of the interpreter."""
-    with _unvalidated_nodes():
-        return tuple(pglast.parse_sql(text))
-
-
-# held while pglast's classes are patched: two threads (schema diff reads both sides at once)
-# must not patch and restore them across each other
-_PATCHING = threading.RLock()
-
-
-@contextmanager
-def _unvalidated_nodes() -> Iterator[None]:
-    """pglast nodes set without per-attribute validation (for trees pglast itself built)."""
-    with _PATCHING:
-        if "__setattr__" in ast.Boolean.__dict__:  # already patched, by this thread
-            yield
-            return
-        validating = ast.Node.__setattr__
-        ast.Node.__setattr__ = object.__setattr__  # type: ignore[assignment,method-assign]
-        ast.Boolean.__setattr__ = _boolean_setattr  # type: ignore[assignment,method-assign]
-        try:
-            yield
-        finally:
-            ast.Node.__setattr__ = validating  # type: ignore[method-assign]
-            del ast.Boolean.__setattr__
 
 
 def _interpret(
@@ -121,7 +84,7 @@ def _interpret(
         stmt = raw.stmt
         state.stmt_location = raw.stmt_location or 0
         # the location points at leading whitespace/comments; move to the statement itself
-        state.stmt_location = _skip_blank(written.text, max(state.stmt_location, start))
+        state.stmt_location = pg15.skip_blank(written.text, max(state.stmt_location, start))
         newer = pg15.newer_syntax(stmt)
         if newer is not None:
             raise state.error(*newer)
@@ -135,22 +98,6 @@ def _interpret(
 
 def _blank(text: str) -> str:
     return "\n".join(" " * len(line) for line in text.split("\n"))
-
-
-def _skip_blank(text: str, offset: int) -> int:
-    n = len(text)
-    while offset < n:
-        if text[offset].isspace():
-            offset += 1
-        elif text.startswith("--", offset):
-            end = text.find("\n", offset)
-            offset = n if end < 0 else end + 1
-        elif text.startswith("/*", offset):
-            end = text.find("*/", offset)
-            offset = n if end < 0 else end + 2
-        else:
-            break
-    return offset
 
 
 def compile_sql_with_warnings(text: str, filename: str = "<input>", *, strict: bool = False) -> CompileResult:
@@ -222,7 +169,7 @@ def platform_catalog(platform: Platform) -> Catalog:
 
 def _load_state(snapshot: bytes) -> State:
     """A State pickled by IncrementalCompiler (its pglast trees were valid when pickled)."""
-    with _unvalidated_nodes():
+    with unvalidated_nodes():
         state: State = pickle.loads(snapshot)
     return state
 
@@ -288,7 +235,9 @@ class IncrementalCompiler:
     CHECKPOINT_MIN_STATEMENTS = 16
     CHECKPOINTS = 6
 
-    def __init__(self, keep_per_file: int = 4, platform: Platform | None = None, *, strict: bool = False) -> None:
+    def __init__(
+        self, keep_per_file: int = 4, platform: Platform | None = None, *, strict: bool = False
+    ) -> None:
         self.keep_per_file = keep_per_file
         self.platform = platform  # whose base the files are compiled on
         self.strict = strict  # as compile_sql_with_warnings
@@ -400,7 +349,11 @@ class IncrementalCompiler:
                 if partial is not None:
                     state, start = partial.take(), partial.end or 0
                 elif state is None:
-                    state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+                    state = (
+                        snapshot.take()
+                        if snapshot is not None
+                        else initial_state(self.platform, strict=self.strict)
+                    )
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
                     state.search_path = state.default_search_path
@@ -417,7 +370,9 @@ class IncrementalCompiler:
         if snapshot is not None and snapshot.result is not None and state is None:
             return snapshot.result  # nothing changed since the round that ended here
         if state is None:
-            state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+            state = (
+                snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+            )
         result = CompileResult(state.catalog(), tuple(state.warnings))
         if snapshot is not None:
             snapshot.result = result

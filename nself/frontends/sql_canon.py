@@ -6,7 +6,7 @@ state is strict, an error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,3 +148,17 @@ def partition_bound(state: State, node: Any, parent: Table) -> str:
 def partition_key(state: State, node: Any, columns: Mapping[str, str]) -> PartitionSpec:
     result: PartitionSpec = _call(state, sql_expr.partition_key, node, columns=columns)
     return result
+
+
+def routine_dependencies(
+    state: State, statements: Sequence[Any], parameters: Sequence[tuple[str | None, str]], routine: str
+) -> tuple[Dependency, ...] | None:
+    """What a SQL-standard body uses, as pg_depend records it (sql_expr's
+    routine_body_dependencies); None when the analyser does not model a statement of it
+    (its text is kept as written either way: the diff then reads the text)."""
+    from nself.frontends.sql_expr.views import routine_body_dependencies
+
+    try:
+        return routine_body_dependencies(statements, parameters, routine, scope(state))
+    except Exception:  # not modelled (DML with ON CONFLICT, ...): not known
+        return None

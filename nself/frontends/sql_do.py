@@ -26,8 +26,8 @@ from typing import Any
 import pglast
 from pglast import ast
 
+from nself import pg15
 from nself.errors import SourceError
-from nself.frontends import sql_pg15 as pg15
 from nself.frontends.sql_state import State, handles, interpret_statement
 from nself.ir.model import (
     CompositeType,

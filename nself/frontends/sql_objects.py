@@ -43,7 +43,6 @@ from nself.frontends.sql_tables import (
     mentions,
     remove_column,
 )
-from nself.frontends.sql_tree import walk
 from nself.ir.model import (
     CheckConstraint,
     Collation,
@@ -53,6 +52,7 @@ from nself.ir.model import (
     Dependency,
     Domain,
     Enum,
+    ExclusionConstraint,
     Extension,
     ForeignKey,
     Function,
@@ -73,6 +73,7 @@ from nself.ir.model import (
     ViewDependency,
 )
 from nself.ir.names import quote_ident, quote_literal, quote_literal_escaped
+from nself.sql_tree import walk
 
 # --------------------------------------------------------------------------- session
 
@@ -265,6 +266,7 @@ def create_domain(state: State, stmt: Any) -> None:
     if stmt.collClause is not None:
         collation = state.collation_text(names_of(stmt.collClause.collname))
     domain = Domain(schema, name, data_type, collation=collation)
+    domain = dataclasses.replace(domain, depends_on=_domain_depends_on(domain, None))
     state.put_domain(None, domain)
     state.created("TYPE", schema, name)
     for c in stmt.constraints or ():
@@ -280,21 +282,43 @@ def _domain_constraint(state: State, domain: Domain, c: Any) -> Domain:
     elif c.contype == ConstrType.CONSTR_NULL:
         new = dataclasses.replace(domain, not_null=False)
     elif c.contype == ConstrType.CONSTR_DEFAULT:
-        new = dataclasses.replace(
-            domain, default=canon.default_expression(state, c.raw_expr, domain.data_type)
-        )
+        new = _domain_default(state, domain, c.raw_expr)
     elif c.contype == ConstrType.CONSTR_CHECK:
         if c.conname:
             name = sql_naming.truncate_identifier(c.conname)
         else:
             name = state.choose_constraint_name(domain.schema, domain.name, None, "check")
-        expression = canon.domain_check_expression(state, c.raw_expr, domain.data_type)
-        check = CheckConstraint(name, expression, validated=not c.skip_validation)
+        with canon.collecting(state, (domain.schema, domain.name)) as used:
+            expression = canon.domain_check_expression(state, c.raw_expr, domain.data_type)
+        check = CheckConstraint(name, expression, validated=not c.skip_validation, depends_on=used.depends_on)
         new = dataclasses.replace(domain, checks=(*domain.checks, check))
     else:
         raise state.error(f"constraint {c.contype.name} is not allowed on a domain")
     state.put_domain(domain, new)
     return new
+
+
+def _domain_default(state: State, domain: Domain, node: Any) -> Domain:
+    """`domain` with the default `node` (None: none), and what it uses in depends_on."""
+    if node is None:
+        return dataclasses.replace(domain, default=None, depends_on=_domain_depends_on(domain, None))
+    with canon.collecting(state, (domain.schema, domain.name)) as used:
+        default = canon.default_expression(state, node, domain.data_type)
+    changed = dataclasses.replace(domain, default=default)
+    return dataclasses.replace(changed, depends_on=_domain_depends_on(changed, used if default else None))
+
+
+def _domain_depends_on(domain: Domain, default: canon.Collected | None) -> tuple[Dependency, ...] | None:
+    """What a domain's pg_type row depends on in pg_depend: its base type (when not
+    pg_catalog's) and what its default uses (`default`: collected while analysing it)."""
+    from nself.frontends.sql_expr.views import as_pg_depend, user_type
+
+    base = user_type(domain.data_type)
+    found = {Dependency("type", *base)} if base is not None else set()
+    if default is None:
+        return tuple(sorted(found))
+    known = default.depends_on
+    return None if known is None else as_pg_depend(found | set(known))
 
 
 @handles(ast.AlterDomainStmt)
@@ -304,11 +328,7 @@ def alter_domain(state: State, stmt: Any) -> None:
         return
     kind = stmt.subtype
     if kind == "T":
-        if stmt.def_ is None:
-            state.put_domain(domain, dataclasses.replace(domain, default=None))
-        else:
-            default = canon.default_expression(state, stmt.def_, domain.data_type)
-            state.put_domain(domain, dataclasses.replace(domain, default=default))
+        state.put_domain(domain, _domain_default(state, domain, stmt.def_))
     elif kind in ("N", "O"):
         state.put_domain(domain, dataclasses.replace(domain, not_null=kind == "O"))
     elif kind == "C":
@@ -498,10 +518,11 @@ def rename_in_view_dependencies(
     new: tuple[str, str],
     column: tuple[str, str] | None = None,
 ) -> None:
-    """Follow a rename (or a move to another schema) in every view's depends_on: of a
-    relation or a function (`kinds`), from `old` (schema, name) to `new`; or, with `column`
-    (old, new), of that relation's column. PostgreSQL keeps oids and attnums, so its
-    dependencies follow by themselves."""
+    """Follow a rename (or a move to another schema) in every depends_on (of views, indexes,
+    policies, triggers, functions, domains and their checks, columns, checks and exclusion
+    constraints): of a relation, a function or a type (`kinds`), from `old` (schema, name)
+    to `new`; or, with `column` (old, new), of that relation's column. PostgreSQL keeps
+    oids and attnums, so its dependencies follow by themselves."""
 
     def follow(deps: tuple[Dependency, ...] | None) -> tuple[Dependency, ...] | None:
         if not deps:
@@ -516,33 +537,36 @@ def rename_in_view_dependencies(
             changed.append(d)
         return deps if changed == list(deps) else tuple(sorted(changed))
 
-    nodes: list[View | Index | Policy | Trigger] = [
+    def followed(node: Any) -> Any:
+        after = follow(node.depends_on)
+        return node if after is node.depends_on else dataclasses.replace(node, depends_on=after)
+
+    nodes: list[View | Index | Policy | Trigger | Function] = [
         *state.builder.all(View),
         *state.builder.all(Index),
         *state.builder.all(Policy),
         *state.builder.all(Trigger),
+        *state.builder.all(Function),
     ]
     for node in nodes:
-        followed = follow(node.depends_on)
-        if followed is not node.depends_on:
-            state.builder.add(dataclasses.replace(node, depends_on=followed))
+        after = followed(node)
+        if after is not node:
+            state.builder.add(after)
+    for domain in list(state.builder.all(Domain)):
+        checks = tuple(followed(c) for c in domain.checks)
+        moved: Domain = followed(domain)
+        if moved is not domain or any(a is not b for a, b in zip(checks, domain.checks, strict=True)):
+            state.put_domain(domain, dataclasses.replace(moved, checks=checks))
     for table in list(state.builder.all(Table)):
-        changed_table = False
-        columns = []
-        for c in table.columns:
-            followed = follow(c.depends_on)
-            changed_table |= followed is not c.depends_on
-            columns.append(c if followed is c.depends_on else dataclasses.replace(c, depends_on=followed))
-        constraints: list[Constraint] = []
-        for con in table.constraints:
-            if isinstance(con, CheckConstraint):
-                followed = follow(con.depends_on)
-                if followed is not con.depends_on:
-                    changed_table = True
-                    con = dataclasses.replace(con, depends_on=followed)
-            constraints.append(con)
-        if changed_table:
-            state.update_table(table, columns=tuple(columns), constraints=tuple(constraints))
+        columns = tuple(followed(c) for c in table.columns)
+        constraints: tuple[Constraint, ...] = tuple(
+            followed(c) if isinstance(c, (CheckConstraint, ExclusionConstraint)) else c
+            for c in table.constraints
+        )
+        if any(a is not b for a, b in zip(columns, table.columns, strict=True)) or any(
+            a is not b for a, b in zip(constraints, table.constraints, strict=True)
+        ):
+            state.update_table(table, columns=columns, constraints=constraints)
 
 
 def _views_using(state: State, kind: str, schema: str, name: str) -> list[View]:
@@ -755,7 +779,8 @@ def create_function(state: State, stmt: Any) -> None:
     names = names_of(stmt.funcname)
     schema = state.creation_schema(names[-2] if len(names) > 1 else None)
     name = sql_naming.truncate_identifier(names[-1])
-    arguments = _arguments(state, stmt.parameters)
+    with canon.collecting(state, (schema, name)) as defaults_use:
+        arguments = _arguments(state, stmt.parameters)
     options: dict[str, Any] = {}
     config: list[str] = []
     for opt in stmt.options or ():
@@ -807,6 +832,10 @@ def create_function(state: State, stmt: Any) -> None:
         rows=rows,
         config=tuple(config),
     )
+    if stmt.sql_body is not None:
+        function = dataclasses.replace(
+            function, depends_on=_sql_body_dependencies(state, stmt.sql_body, function, defaults_use)
+        )
     existing = state.builder.get(Function, schema, name, _identity_args(arguments))
     if existing is not None:
         if not stmt.replace:
@@ -817,13 +846,38 @@ def create_function(state: State, stmt: Any) -> None:
         state.created("FUNCTION", schema, f"{name}({function.identity_arguments})")
 
 
+def _sql_body_dependencies(
+    state: State, body: Any, function: Function, defaults_use: canon.Collected
+) -> tuple[Dependency, ...] | None:
+    """What pg_depend records for a routine with a SQL-standard body: the user types of its
+    signature (every argument's, the result's), what its argument defaults use, and what
+    its body uses; None when the body (or a default) is not analysed."""
+    from nself.frontends.sql_expr.views import as_pg_depend, user_type
+
+    statements = [body] if isinstance(body, ast.ReturnStmt) else list(_body_statements(body))
+    parameters = [(a.name, a.data_type) for a in function.arguments if a.mode in ("IN", "INOUT", "VARIADIC")]
+    used = canon.routine_dependencies(state, statements, parameters, function.name)
+    defaults = defaults_use.depends_on
+    if used is None or defaults is None:
+        return None
+    found = set(used) | set(defaults)
+    types = [a.data_type for a in function.arguments]
+    if function.returns and not function.returns.startswith("TABLE("):
+        types.append(function.returns.removeprefix("SETOF "))
+    found |= {Dependency("type", *t) for text in types if (t := user_type(text)) is not None}
+    return as_pg_depend(found)
+
+
+def _body_statements(body: Any) -> Any:
+    return (body[0] if body and isinstance(body[0], tuple) else body) or ()
+
+
 def _sql_body(body: Any) -> str:
     """A SQL-standard body (RETURN ... / BEGIN ATOMIC ... END) in the layout of
     pg_get_function_sqlbody; expressions as pglast prints them (not yet canonical)."""
     if isinstance(body, ast.ReturnStmt):
         return f"RETURN {canon.deparse(body.returnval)}"
-    statements = body[0] if body and isinstance(body[0], tuple) else body
-    return "BEGIN ATOMIC\n" + "".join(f" {canon.deparse(s)};\n" for s in statements or ()) + "END"
+    return "BEGIN ATOMIC\n" + "".join(f" {canon.deparse(s)};\n" for s in _body_statements(body)) + "END"
 
 
 def _num(node: Any) -> float:
@@ -2238,11 +2292,30 @@ def rename_type(state: State, stmt: Any) -> None:
         f"::{quote_ident(node.schema)}.{quote_ident(node.name)}",
         f"::{quote_ident(node.schema)}.{quote_ident(new)}",
     )
+    rename_in_view_dependencies(state, ("type",), (node.schema, node.name), (node.schema, new))
 
 
 def _retype_columns(state: State, old_schema: str, old: str, new_schema: str, new: str) -> None:
     before = f"{quote_ident(old_schema)}.{quote_ident(old)}"
     after = f"{quote_ident(new_schema)}.{quote_ident(new)}"
+
+    def retyped(text: str | None) -> str | None:
+        if text is None:
+            return None
+        prefix = "SETOF " if text.startswith("SETOF ") else ""
+        rest = text.removeprefix(prefix)
+        if rest == before or rest.startswith(before + "["):
+            return prefix + after + rest[len(before) :]
+        return text
+
+    # routines name the type in their signatures (as format_type prints it, by OID)
+    for f in list(state.builder.all(Function)):
+        arguments = tuple(
+            dataclasses.replace(a, data_type=retyped(a.data_type) or a.data_type) for a in f.arguments
+        )
+        returns = retyped(f.returns)
+        if arguments != f.arguments or returns != f.returns:
+            state.builder.replace(f, dataclasses.replace(f, arguments=arguments, returns=returns))
     for t in list(state.builder.all(Table)):
         if any(c.data_type in (before, before + "[]") for c in t.columns):
             cols = tuple(
@@ -2389,6 +2462,7 @@ def set_schema(state: State, stmt: Any) -> None:
             f"::{quote_ident(node.schema)}.{quote_ident(node.name)}",
             f"::{quote_ident(new_schema)}.{quote_ident(node.name)}",
         )
+        rename_in_view_dependencies(state, ("type",), (node.schema, node.name), (new_schema, node.name))
     elif kind in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE, ObjectType.OBJECT_ROUTINE):
         f = find_function(state, stmt.object)
         assert f is not None

@@ -19,7 +19,6 @@ from pglast import ast
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
-from nself.frontends.sql_pg15 import Positions
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
     Catalog,
@@ -43,6 +42,7 @@ from nself.ir.model import (
 )
 from nself.ir.names import qualified_name, quote_ident, quote_literal
 from nself.ir.types import collapse_array_dims
+from nself.pg15 import Positions
 from nself.platforms import Platform
 
 NodeT = TypeVar("NodeT", bound=ast.Node)

@@ -422,19 +422,36 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
     else:
         types = column_types(table)
         elements = []
-        for elem, ops in c.exclusions or ():
-            expression = elem.name if elem.name else f"({canon.index_expression(state, elem.expr, types)})"
-            key = _index_key(state, elem, types, c.access_method or "gist")
-            elements.append(
-                ExclusionElement(
-                    expression, ".".join(names_of(ops)), key.opclass, key.descending, key.nulls_first
+        with canon.collecting(state, (table.schema, table.name)) as used:
+            for elem, ops in c.exclusions or ():
+                expression = (
+                    elem.name if elem.name else f"({canon.index_expression(state, elem.expr, types)})"
                 )
+                key = _index_key(state, elem, types, c.access_method or "gist")
+                elements.append(
+                    ExclusionElement(
+                        expression, ".".join(names_of(ops)), key.opclass, key.descending, key.nulls_first
+                    )
+                )
+            predicate = (
+                canon.predicate_expression(state, c.where_clause, types)
+                if c.where_clause is not None
+                else None
             )
-        predicate = (
-            canon.predicate_expression(state, c.where_clause, types) if c.where_clause is not None else None
-        )
+        # the columns it is on (key and INCLUDE), and what its expressions use, as an index's
+        used.found |= {
+            Dependency("column", table.schema, table.name, e.name) for e, _ in c.exclusions or () if e.name
+        }
+        used.found |= {Dependency("column", table.schema, table.name, col) for col in include}
         constraint = ExclusionConstraint(
-            name, c.access_method or "gist", tuple(elements), tuple(include), predicate, deferrable, deferred
+            name,
+            c.access_method or "gist",
+            tuple(elements),
+            tuple(include),
+            predicate,
+            deferrable,
+            deferred,
+            depends_on=used.depends_on,
         )
     for col in cols + include:
         if table.column(col) is None:
@@ -803,8 +820,13 @@ def like_objects(state: State, table: Table, like: Any) -> Table:
     source = state.table(like.relation)
     assert source is not None
     options = int(like.options or 0)
+    own = (source.schema, source.name), (table.schema, table.name)
     if options & LIKE_CONSTRAINTS:
-        checks = tuple(c for c in source.constraints if isinstance(c, CheckConstraint))
+        checks = tuple(
+            dataclasses.replace(c, depends_on=reowned(c.depends_on, *own))
+            for c in source.constraints
+            if isinstance(c, CheckConstraint)
+        )
         table = state.update_table(table, constraints=table.constraints + checks)
         for check in checks:
             check_source = state.column_defaults.get((source.schema, source.name, "check:" + check.name))
@@ -826,9 +848,10 @@ def like_objects(state: State, table: Table, like: Any) -> Table:
                 )
             else:
                 continue
-            table = state.update_table(
-                table, constraints=(*table.constraints, dataclasses.replace(c, name=name, comment=None))
-            )
+            copy = dataclasses.replace(c, name=name, comment=None)
+            if isinstance(copy, ExclusionConstraint):
+                copy = dataclasses.replace(copy, depends_on=reowned(copy.depends_on, *own))
+            table = state.update_table(table, constraints=(*table.constraints, copy))
         for index in list(state.builder.all(Index)):
             if (index.schema, index.table) != (source.schema, source.name):
                 continue
@@ -837,11 +860,35 @@ def like_objects(state: State, table: Table, like: Any) -> Table:
                 table.schema, table.name, sql_naming.name_addition(colnames), "idx", False
             )
             state.builder.add(
-                dataclasses.replace(index, schema=table.schema, name=name, table=table.name, comment=None)
+                dataclasses.replace(
+                    index,
+                    schema=table.schema,
+                    name=name,
+                    table=table.name,
+                    comment=None,
+                    depends_on=reowned(index.depends_on, *own),
+                )
             )
             if (index.schema, index.name) in state.index_sources:
                 state.index_sources[(table.schema, name)] = state.index_sources[(index.schema, index.name)]
     return table
+
+
+def reowned(
+    deps: tuple[Dependency, ...] | None, old: tuple[str, str], new: tuple[str, str]
+) -> tuple[Dependency, ...] | None:
+    """`deps` of an expression copied from table `old` to table `new` (LIKE): its own
+    table's columns are the new table's."""
+    if not deps:
+        return deps
+    return tuple(
+        sorted(
+            dataclasses.replace(d, schema=new[0], name=new[1])
+            if (d.schema, d.name) == old and d.kind == "column"
+            else d
+            for d in deps
+        )
+    )
 
 
 def _cloned_index_colnames(state: State, index: Index) -> list[str]:

@@ -117,6 +117,11 @@ class Domain:
     collation: str | None = None
     checks: tuple[CheckConstraint, ...] = ()
     comment: str | None = None
+    # What its base type and default use (sorted; see Dependency: pg_depend of the domain's
+    # pg_type row), from the catalog (live) or the analysed default (sql frontend); its
+    # checks hold their own. None when not known (the diff then reads the text). Not
+    # compared: it follows from the base type and the default.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +255,10 @@ class ExclusionConstraint:
     deferrable: bool = False
     initially_deferred: bool = False
     comment: str | None = None
+    # What its columns, expressions and predicate use (sorted; see Dependency: pg_depend of
+    # the constraint and of its index), as a CheckConstraint's; None when not known. Not
+    # compared.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 Constraint = PrimaryKey | UniqueConstraint | ForeignKey | CheckConstraint | ExclusionConstraint

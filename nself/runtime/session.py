@@ -7,8 +7,9 @@ One owner for what every runner of those files needs, so that `db migrate`,
 - `clean_session`: every file starts from a clean session, so that what one file sets
   (`search_path`, a role, a temporary table) never reaches the next, and a sequence of
   files behaves the same run in one process or in several;
-- `split_statements` / `run_script`: statements split by PostgreSQL's grammar, an error
-  naming file:line:col;
+- `split_statements` / `run_script`: statements split by PostgreSQL 15's grammar
+  (nself.pg15, the parse entry point the sql frontend and lint use too), an error naming
+  file:line:col; `check_syntax`: what 15's grammar refuses, refused before a run starts;
 - `check_transaction_control`: a `COMMIT` inside a file that nself runs in its own
   transaction would commit half of it without its history row; refused before anything
   runs, but for a migration's plain `BEGIN; ... COMMIT;` blocks, which are folded into the
@@ -26,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast import parser as pg_parser
 from pglast.enums.parsenodes import TransactionStmtKind
 
+from nself import pg15
 from nself.connection import connect
 from nself.errors import NselfError, SourceError, position_of
 
@@ -92,23 +94,35 @@ def clean_session(conn: psycopg.Connection[Any]) -> None:
 
 
 def split_statements(sql: str) -> list[Statement]:
-    """Each statement of `sql` with its offset, split by PostgreSQL's grammar (so that
-    `BEGIN ATOMIC ... END` bodies stay whole); by the scanner alone when the script does
-    not parse, so that the server reports the error at its position."""
+    """Each statement of `sql` with its offset, split by PostgreSQL 15's grammar
+    (nself.pg15: `BEGIN ATOMIC ... END` bodies stay whole, words that are keywords only
+    after 15 are the identifiers 15 reads); by the scanner alone when the script does not
+    parse, so that the server reports the error at its position."""
     return _split(sql)[0]
 
 
-def _split(sql: str) -> tuple[list[Statement], pg_parser.ParseError | None]:
-    """The statements, and the grammar's error when the scanner had to split them."""
+def _split(sql: str) -> tuple[list[Statement], pg15.Pg15SyntaxError | None]:
+    """The statements, and 15's grammar error when the scanner had to split them."""
     try:
-        parts = pg_parser.split(sql, with_parser=True, only_slices=True)
-    except pg_parser.ParseError as error:
+        parts = pg15.split(sql)
+    except pg15.Pg15SyntaxError as error:
         try:
-            parts = pg_parser.split(sql, with_parser=False, only_slices=True)
+            parts = list(pg_parser.split(sql, with_parser=False, only_slices=True))
         except pg_parser.ParseError:
             return [Statement(0, sql)], error
         return [Statement(piece.start, sql[piece]) for piece in parts], error
     return [Statement(piece.start, sql[piece]) for piece in parts], None
+
+
+def check_syntax(sql: str, path: Path, first_line: int) -> None:
+    """Refuse, naming path:line:col, what PostgreSQL 15's grammar refuses in `sql` (a syntax
+    error, or syntax newer than 15 that pglast's grammar would take): before anything of
+    the run is applied, rather than when the server reaches it."""
+    try:
+        pg15.parse(sql)
+    except pg15.Pg15SyntaxError as error:
+        line, col = position_of(sql, error.location)
+        raise SourceError(path, line + first_line - 1, col, error.message) from None
 
 
 def _first_token(text: str) -> pg_parser.Token | None:
@@ -125,8 +139,8 @@ def _transaction_control(statement: Statement) -> tuple[TransactionStmtKind, str
     if first is None or first.name not in _TRANSACTION_TOKENS:
         return None
     try:
-        parsed = parse_sql(statement.text)
-    except pg_parser.ParseError:
+        parsed = pg15.parse(statement.text)[0]
+    except pg15.Pg15SyntaxError:
         return None
     node = parsed[0].stmt if len(parsed) == 1 else None
     if not isinstance(node, ast.TransactionStmt) or node.kind is None:
@@ -155,7 +169,11 @@ def folded_blocks(sql: str) -> frozenset[int]:
         kind = found[0]
         if kind in _OPENS and opened is None and _plain_begin(statement.text):
             opened = statement.offset
-        elif kind == TransactionStmtKind.TRANS_STMT_COMMIT and opened is not None and _plain_begin(statement.text):
+        elif (
+            kind == TransactionStmtKind.TRANS_STMT_COMMIT
+            and opened is not None
+            and _plain_begin(statement.text)
+        ):
             folded.update((opened, statement.offset))
             opened = None
         else:
@@ -165,7 +183,7 @@ def folded_blocks(sql: str) -> frozenset[int]:
 
 def _plain_begin(text: str) -> bool:
     """BEGIN / START TRANSACTION / COMMIT / END without options (isolation level, AND CHAIN)."""
-    node = parse_sql(text)[0].stmt
+    node = pg15.parse(text)[0][0].stmt
     return isinstance(node, ast.TransactionStmt) and not node.options and not node.chain
 
 
@@ -177,24 +195,22 @@ def check_transaction_control(
     BEGIN/COMMIT/ROLLBACK/END (part of it would commit without its history row) but, with
     `fold`, the `BEGIN; ... COMMIT;` blocks that `folded_blocks` finds; where it runs
     without one, a transaction left open at the end (the history row would be written
-    inside it). Two-phase commit is refused in both."""
+    inside it). Two-phase commit is refused in both. Before all that, what PostgreSQL 15's
+    grammar refuses (`check_syntax`): the run's callers check every file first, so nothing
+    of a run is applied when one of its files would fail to parse."""
 
     def refuse(offset: int, message: str) -> None:
         line, col = position_of(sql, offset)
         raise SourceError(path, line + first_line - 1, col, message)
 
+    check_syntax(sql, path, first_line)
     opened: tuple[str, int] | None = None
-    statements, parse_error = _split(sql)
+    statements, _ = _split(sql)  # parses: split by 15's grammar
     folded = folded_blocks(sql) if fold and in_transaction else frozenset()
     for statement in statements:
         found = _transaction_control(statement)
         if found is None or found[0] in _WITHIN or statement.offset in folded:
             continue
-        if parse_error is not None:
-            # Split by the scanner, an `END` may close a `BEGIN ATOMIC` body rather than a
-            # transaction: what is certain is the syntax error, reported before anything runs.
-            where = parse_error.args[1] if len(parse_error.args) > 1 and parse_error.args[1] else 0
-            refuse(where, str(parse_error.args[0]))
         kind, keyword, offset = found
         if kind in _TWO_PHASE:
             refuse(offset, f"{keyword}: two-phase commit cannot be part of a {what}")

@@ -136,3 +136,36 @@ def test_baseline_and_repair_through_the_cli(project_dir: Path, database: str) -
     assert "checksum realigned 001" in done.stdout
     status = json.loads(nself(project_dir, database, "db", "migrate:status", "--json").stdout)
     assert [s["status"] for s in status] == ["applied", "applied", "pending"]
+
+
+def test_syntax_newer_than_15_is_refused_by_migrate_and_lint_before_anything_runs(
+    project_dir: Path, database: str
+) -> None:
+    """Files are read with PostgreSQL 15's grammar (nself.pg15) by the runner and by lint, as
+    by the sql frontend: a virtual generated column (PostgreSQL 18) in the third file stops
+    `migrate` before the first is applied, and `lint` at the same file:line:col. Words that
+    are keywords only after 15 are the identifiers 15 reads, and a BEGIN ATOMIC body beside
+    them stays one statement."""
+    migrations = project_dir / "nself/migrations"
+    write(
+        migrations,
+        "003_20260103_c.sql",
+        "CREATE TABLE c (\n  x int,\n  y int GENERATED ALWAYS AS (x) VIRTUAL\n);",
+    )
+    where = "nself/migrations/003_20260103_c.sql:4:"
+    refused = one_line_error(nself(project_dir, database, "db", "migrate"))
+    assert where in refused and "PostgreSQL 15 refuses it" in refused, refused
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT to_regclass('a')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM _nself.migrations").fetchone() == (0,)
+    linted = one_line_error(nself(project_dir, database, "db", "lint"))
+    assert linted[linted.index(where) :] == refused[refused.index(where) :], (linted, refused)
+    write(
+        migrations,
+        "003_20260103_c.sql",
+        "CREATE TABLE c (system_user text, json int);\n"
+        "CREATE FUNCTION c_count() RETURNS bigint LANGUAGE sql\n"
+        "  BEGIN ATOMIC SELECT count(*) FROM c WHERE json > 0; SELECT 1; END;",
+    )
+    assert nself(project_dir, database, "db", "migrate").code == 0
+    assert "error:" not in nself(project_dir, database, "db", "lint").stderr

@@ -29,6 +29,7 @@ CREATE SCHEMA app;
 CREATE TABLE app.other (id int);
 CREATE SEQUENCE app.ticket_seq;
 CREATE TYPE app.mood AS ENUM ('ok', 'sad');
+CREATE TYPE app.pair AS (a int, b int);
 CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
 CREATE FUNCTION app.positive(n int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT n > 0 $$;
 CREATE FUNCTION app.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(t) $$;
@@ -38,6 +39,7 @@ CREATE TABLE app.item (
     note text DEFAULT 'app.other',
     label text DEFAULT 'app.norm(x)',
     mood app.mood DEFAULT 'ok',
+    pair app.pair DEFAULT '(1,2)',
     qty int CHECK (app.positive(qty)),
     name text,
     lname text GENERATED ALWAYS AS (app.norm(name) || 'app.other') STORED,
@@ -55,11 +57,39 @@ CREATE FUNCTION app.count_items() RETURNS bigint LANGUAGE sql
     BEGIN ATOMIC SELECT count(*) FROM app.item i WHERE i.note <> 'app.other'; END;
 CREATE FUNCTION app.alias_decoy() RETURNS int LANGUAGE sql
     BEGIN ATOMIC SELECT app.other FROM (SELECT i.id AS other FROM app.item i) app; END;
+CREATE FUNCTION app.add_item(n int, t text DEFAULT app.next_code()) RETURNS int LANGUAGE sql
+    BEGIN ATOMIC
+        INSERT INTO app.item (id, name, mood) VALUES (n, t, 'sad');
+        INSERT INTO app.other VALUES (1), (n);
+        UPDATE app.item SET qty = add_item.n WHERE name = $2 AND app.positive(qty);
+        DELETE FROM app.other o USING app.item i WHERE o.id = i.qty AND i.id = n RETURNING o.id;
+        SELECT count(*)::int FROM app.item WHERE note <> 'app.other';
+    END;
+CREATE FUNCTION app.same_mood(m app.mood) RETURNS app.mood LANGUAGE sql IMMUTABLE RETURN coalesce(m, 'ok');
+CREATE PROCEDURE app.bump(k int) LANGUAGE sql
+    BEGIN ATOMIC UPDATE app.item SET qty = qty + k WHERE id = k; END;
+CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;
+CREATE DOMAIN app.qty AS int DEFAULT app.start_qty() CONSTRAINT qty_positive CHECK (app.positive(VALUE))
+    CONSTRAINT qty_decoy CHECK (VALUE::text <> 'app.start_qty()');
+CREATE DOMAIN app.moods AS app.mood[] DEFAULT '{ok}' CHECK (VALUE <> '{}');
+CREATE TABLE app.stock (q app.qty, m app.moods);
+ALTER TABLE app.item ADD CONSTRAINT item_excl EXCLUDE USING btree (app.norm(name) WITH =) INCLUDE (code)
+    WHERE (app.positive(qty));
+ALTER TABLE app.item ADD CONSTRAINT item_excl_decoy EXCLUDE USING btree (label WITH =) WHERE (label <> 'app.norm');
 """
+
+# The exclusion constraints of SCHEMA: pg_depend holds what they use on the constraint and on
+# its index (the expressions and the predicate).
+EXCLUSIONS = ("item_excl", "item_excl_decoy")
 
 # Each dependent object as pg_describe_object names it, and its IR node's depends_on.
 ORACLE = """
-SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS owner, a.type, a.object_names,
+SELECT * FROM (
+SELECT coalesce((SELECT 'constraint ' || c.conname || ' on domain ' || c.contypid::regtype::text
+                 FROM pg_constraint c WHERE d.classid = 'pg_constraint'::regclass AND c.oid = d.objid
+                   AND c.contypid <> 0),
+                pg_describe_object(d.classid, d.objid, d.objsubid)) AS owner,
+       a.type, a.object_names,
        CASE WHEN d.refclassid = 'pg_type'::regclass
             THEN (SELECT ARRAY[n.nspname::text, t.typname::text] FROM pg_type x
                   JOIN pg_type t ON t.oid = CASE WHEN x.typelem <> 0 AND x.typcategory = 'A'
@@ -69,14 +99,18 @@ FROM pg_depend d,
      pg_identify_object_as_address(d.refclassid, d.refobjid, d.refobjsubid) a
 WHERE d.deptype IN ('n', 'a')
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
-                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass)
+                    'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass,
+                    'pg_type'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
   AND (d.classid <> 'pg_constraint'::regclass
-       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'c'))
-  AND pg_describe_object(d.classid, d.objid, d.objsubid) LIKE ANY (ARRAY[
+       OR EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype IN ('c', 'x')))
+) x
+WHERE owner LIKE ANY (ARRAY[
       'default value for column % of table app.item', 'constraint % on table app.item',
       'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
-      'function app.count_items()', 'function app.alias_decoy()'])
+      'function app.count_items()', 'function app.alias_decoy()', 'function app.add_item(%)',
+      'function app.same_mood(%)', 'function app.bump(%)',
+      'type app.qty', 'type app.moods', 'constraint % on domain app.%'])
 """
 
 
@@ -112,11 +146,17 @@ def _pg_depend(url: str) -> dict[str, set[Dep]]:
                 dep = ("type", *type_name)
             else:
                 dep = ("relation", *names)
+            if owner.startswith("index app.") and owner.split(".")[1] in EXCLUSIONS:
+                owner = f"constraint {owner.split('.')[1]} on table app.item"  # its index's
             found = out.setdefault(owner, set())
-            # the owning table itself (and a default's own column) is implied
-            if dep not in (("relation", "app", "item"),) and not (
-                owner.startswith("default value for column ")
-                and dep == ("column", "app", "item", owner.split()[4])
+            # the owning table itself (and a default's own column, a check's own domain) is implied
+            if (
+                dep not in (("relation", "app", "item"),)
+                and not (
+                    owner.startswith("default value for column ")
+                    and dep == ("column", "app", "item", owner.split()[4])
+                )
+                and not (owner.endswith(" on domain app." + dep[-1]) and dep[:2] == ("type", "app"))
             ):
                 found.add(dep)
     return out
@@ -144,8 +184,12 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
         if c.default is not None or c.generated is not None:
             out[f"default value for column {c.name} of table app.item"] = _as_tuples(c.depends_on)
     for con in table.constraints:
-        if isinstance(con, m.CheckConstraint):
+        if isinstance(con, (m.CheckConstraint, m.ExclusionConstraint)):
             out[f"constraint {con.name} on table app.item"] = _as_tuples(con.depends_on)
+    for domain in catalog.domains:
+        out[f"type app.{domain.name}"] = _as_tuples(domain.depends_on)
+        for check in domain.checks:
+            out[f"constraint {check.name} on domain app.{domain.name}"] = _as_tuples(check.depends_on)
     for ix in catalog.indexes:
         out[f"index app.{ix.name}"] = _as_tuples(ix.depends_on)
     for p in catalog.policies:
@@ -153,8 +197,9 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
     for t in catalog.triggers:
         out[f"trigger {t.name} on table app.item"] = _as_tuples(t.depends_on)
     for f in catalog.functions:
-        if f.name in ("count_items", "alias_decoy") and (f.depends_on is not None or not known_only):
-            out[f"function app.{f.name}()"] = _as_tuples(f.depends_on)
+        if f.body.startswith(("BEGIN ATOMIC", "RETURN ")) and (f.depends_on is not None or not known_only):
+            args = ",".join(a.data_type for a in f.arguments)
+            out[f"function app.{f.name}({args})"] = _as_tuples(f.depends_on)  # procedures too
     return out
 
 
@@ -168,6 +213,7 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert got["default value for column note of table app.item"] == set()
     assert got["default value for column label of table app.item"] == set()
     assert got["default value for column mood of table app.item"] == {("type", "app", "mood")}
+    assert got["default value for column pair of table app.item"] == {("type", "app", "pair")}
     assert got["default value for column lname of table app.item"] == {
         ("function", "app", "norm"),
         ("column", "app", "item", "name"),
@@ -181,6 +227,32 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert ("function", "app", "touch") in got["trigger touch on table app.item"]
     assert ("column", "app", "item", "note") in got["function app.count_items()"]
     assert not any(d[2] == "other" for d in got["function app.alias_decoy()"])
+    # a body's INSERT/UPDATE target columns, what it reads, parameters (by name, by number,
+    # qualified by the routine) use nothing; a constant coerced to an enum column uses it
+    assert got["function app.add_item(integer,text)"] == {
+        ("column", "app", "item", c) for c in ("id", "name", "mood", "qty", "note")
+    } | {
+        ("column", "app", "other", "id"),
+        ("function", "app", "positive"),
+        ("function", "app", "next_code"),
+        ("type", "app", "mood"),
+    }
+    assert got["function app.same_mood(app.mood)"] == {("type", "app", "mood")}
+    assert got["function app.bump(integer)"] == {("column", "app", "item", c) for c in ("id", "qty")}
+    # domains: base type and default, checks; exclusion constraints: columns, expressions, predicate
+    assert got["type app.qty"] == {("function", "app", "start_qty")}
+    assert got["type app.moods"] == {("type", "app", "mood")}
+    assert got["constraint qty_positive on domain app.qty"] == {("function", "app", "positive")}
+    assert got["constraint qty_decoy on domain app.qty"] == set()
+    assert got["constraint moods_check on domain app.moods"] == {("type", "app", "mood")}
+    assert got["constraint item_excl on table app.item"] == {
+        ("function", "app", "norm"),
+        ("function", "app", "positive"),
+        ("column", "app", "item", "name"),
+        ("column", "app", "item", "qty"),
+        ("column", "app", "item", "code"),
+    }
+    assert got["constraint item_excl_decoy on table app.item"] == {("column", "app", "item", "label")}
     # a LANGUAGE sql body in a string: PostgreSQL records nothing, the IR says unknown
     norm = next(f for f in live.functions if f.name == "norm")
     assert norm.depends_on is None
@@ -207,6 +279,10 @@ CHANGED = (
         "CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;",
         "CREATE FUNCTION app.next_code() RETURNS varchar LANGUAGE sql AS $$ SELECT 'c' $$;",
     )
+    .replace(
+        "CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;",
+        "CREATE FUNCTION app.start_qty() RETURNS smallint LANGUAGE sql IMMUTABLE AS $$ SELECT 1::smallint $$;",
+    )
 )
 
 
@@ -232,13 +308,24 @@ def test_diff_rebuilds_what_uses_a_changed_function(
     url: str, live: Catalog, changed: tuple[str, Catalog]
 ) -> None:
     """Functions whose return or argument types change are dropped and created again: the
-    defaults, checks, indexes and generated columns that use them go first and come back
-    after, in an order PostgreSQL accepts, both ways."""
+    defaults, checks, indexes, generated columns, domain defaults and checks, and exclusion
+    constraints that use them go first and come back after (a domain stays: ALTER DOMAIN),
+    in an order PostgreSQL accepts, both ways."""
     _, b = changed
     result = diff_catalogs(live, b)
     # what only names them in a string literal is left alone
-    for decoy in ("INDEX app.item_decoy", "CONSTRAINT decoy", "POLICY decoy", "COLUMN note", "COLUMN label"):
+    for decoy in (
+        "INDEX app.item_decoy",
+        "CONSTRAINT decoy",
+        "POLICY decoy",
+        "COLUMN note",
+        "COLUMN label",
+        "CONSTRAINT item_excl_decoy",
+        "CONSTRAINT qty_decoy",
+        "DROP DOMAIN",
+    ):
         assert decoy not in result.up_sql
+    assert "CONSTRAINT item_excl " in result.up_sql and "CONSTRAINT qty_positive" in result.up_sql
     _applied(url, result.up_sql)
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)
@@ -246,12 +333,10 @@ def test_diff_rebuilds_what_uses_a_changed_function(
 
 
 def test_sql_frontend_dependencies_are_the_live_ones(live: Catalog) -> None:
-    """Every depends_on the sql frontend knows (BEGIN ATOMIC bodies it leaves unknown)
-    equals the live one."""
-    compiled = recorded_known(compile_sql(SCHEMA, strict=True))
-    got_live = recorded(live)
-    assert compiled == {k: got_live[k] for k in compiled}
-    assert set(got_live) - set(compiled) <= {"function app.count_items()", "function app.alias_decoy()"}
+    """Every depends_on of the sql frontend (SQL-standard bodies included) equals the
+    live one."""
+    compiled = recorded(compile_sql(SCHEMA, strict=True))
+    assert compiled == recorded(live)
 
 
 RENAMED = (
@@ -261,6 +346,13 @@ ALTER TABLE app.item RENAME COLUMN name TO title;
 ALTER FUNCTION app.norm(text) RENAME TO normalise;
 ALTER TABLE app.other RENAME TO others;
 ALTER SEQUENCE app.ticket_seq RENAME TO tickets;
+ALTER FUNCTION app.positive(int) RENAME TO is_positive;
+ALTER FUNCTION app.start_qty() RENAME TO first_qty;
+ALTER TYPE app.mood RENAME TO feeling;
+CREATE SCHEMA extra;
+ALTER TYPE app.feeling SET SCHEMA extra;
+ALTER DOMAIN app.moods RENAME TO feelings;
+ALTER TYPE app.pair RENAME TO couple;
 """
 )
 
@@ -325,7 +417,9 @@ def _unknown(catalog: Catalog) -> Catalog:
                 t,
                 columns=tuple(dataclasses.replace(c, depends_on=None) for c in t.columns),
                 constraints=tuple(
-                    dataclasses.replace(c, depends_on=None) if isinstance(c, m.CheckConstraint) else c
+                    dataclasses.replace(c, depends_on=None)
+                    if isinstance(c, (m.CheckConstraint, m.ExclusionConstraint))
+                    else c
                     for c in t.constraints
                 ),
             )
@@ -335,6 +429,12 @@ def _unknown(catalog: Catalog) -> Catalog:
         policies=tuple(dataclasses.replace(p, depends_on=None) for p in catalog.policies),
         triggers=tuple(dataclasses.replace(t, depends_on=None) for t in catalog.triggers),
         functions=tuple(dataclasses.replace(f, depends_on=None) for f in catalog.functions),
+        domains=tuple(
+            dataclasses.replace(
+                d, depends_on=None, checks=tuple(dataclasses.replace(c, depends_on=None) for c in d.checks)
+            )
+            for d in catalog.domains
+        ),
     )
 
 

@@ -1,6 +1,8 @@
 """Oracle test of the SQL frontend: every corpus schema loaded into a real PostgreSQL 15 and
 introspected by the live frontend must give the same IR as the SQL frontend reading the same
-files with no database, in strict mode (no expression left to pglast's text). Differences are reported per object as JSON diffs.
+files with no database, in strict mode (no expression left to pglast's text), and the same
+depends_on (what each object uses, as pg_depend records it). Differences are reported per
+object as JSON diffs.
 
 Run `pytest tests/frontends/test_sql_fidelity.py -rA` to see each case; the summary line
 `sql fidelity: N/M cases equal` is printed at the end of the module."""
@@ -20,7 +22,7 @@ import pytest
 from nself.frontends.live import introspect
 from nself.frontends.sql import compile_migrations
 from nself.ir import identity_of, to_data
-from nself.ir.model import COLLECTIONS, Catalog
+from nself.ir.model import COLLECTIONS, Catalog, CheckConstraint, ExclusionConstraint
 from nself.runtime.cluster import LocalCluster
 from tests.conftest import CORPUS
 from tests.corpus import CorpusCase, all_cases
@@ -55,6 +57,40 @@ def object_diffs(expected: Catalog, actual: Catalog, limit: int = 5) -> list[str
             out.append(f"{name} {'.'.join(key)}:\n" + "\n".join(list(diff)[2:]))
             if len(out) >= limit:
                 return out
+    return out
+
+
+def dependencies(catalog: Catalog) -> dict[tuple[str, ...], Any]:
+    """Every depends_on of a catalog (not compared by `==`), keyed by its owner."""
+    out: dict[tuple[str, ...], Any] = {}
+    for f in catalog.functions:
+        out[("function", f.schema, f.name, f.identity_arguments)] = f.depends_on
+    for d in catalog.domains:
+        out[("domain", d.schema, d.name)] = d.depends_on
+        for c in d.checks:
+            out[("domain check", d.schema, d.name, c.name)] = c.depends_on
+    for t in catalog.tables:
+        for col in t.columns:
+            if col.default is not None or col.generated is not None:
+                out[("default", t.schema, t.name, col.name)] = col.depends_on
+        for con in t.constraints:
+            if isinstance(con, (CheckConstraint, ExclusionConstraint)):
+                out[("constraint", t.schema, t.name, con.name)] = con.depends_on
+    for x in (*catalog.indexes, *catalog.views, *catalog.policies, *catalog.triggers):
+        out[(type(x).__name__, x.schema, getattr(x, "table", ""), x.name)] = x.depends_on
+    return out
+
+
+def dependency_diffs(expected: Catalog, actual: Catalog, limit: int = 5) -> list[str]:
+    """The first `limit` objects (in both) whose depends_on differ: pg_depend's, as the live
+    frontend reads it, against the sql frontend's analysis."""
+    live, compiled = dependencies(expected), dependencies(actual)
+    out = []
+    for key in sorted(live.keys() & compiled.keys()):
+        if live[key] != compiled[key]:
+            out.append(f"depends_on of {' '.join(key)}: live {live[key]}, sql {compiled[key]}")
+            if len(out) >= limit:
+                break
     return out
 
 
@@ -107,6 +143,7 @@ def test_sql_frontend_matches_live(
     # corpus compiles with no fallback to pglast's text at all
     compiled = compile_migrations(source_of(case), strict=True)
     live = live_catalog(pg_cluster, case)
-    diffs = object_diffs(live, compiled)
+    # and what each object uses (depends_on, left out of `==`) is pg_depend's
+    diffs = object_diffs(live, compiled) + dependency_diffs(live, compiled)
     fidelity_summary[case.name] = not diffs
     assert not diffs, f"{case.name}: objects differ (--- live, +++ sql):\n" + "\n".join(diffs)

@@ -1,5 +1,5 @@
 """The sql frontend reads SQL as PostgreSQL 15 does, although pglast's grammar is 18's
-(nself.frontends.sql_pg15). Oracle: each script runs on a live PostgreSQL 15 in a transaction
+(nself.pg15). Oracle: each script runs on a live PostgreSQL 15 in a transaction
 rolled back, and through the frontend; they must agree on which are syntax errors (SQLSTATE
 42601), and the frontend's refusal names the line and column."""
 
@@ -13,7 +13,7 @@ from pglast.parser import get_postgresql_version
 
 from nself.errors import SourceError
 from nself.frontends.sql import compile_sql
-from nself.frontends.sql_pg15 import NEWER_KEYWORDS
+from nself.pg15 import NEWER_KEYWORDS
 
 # Scripts (setup; statement) whose last statement is the case. PostgreSQL 15 accepts the
 # first group's grammar (some fail later, for a missing function: not a syntax error).
@@ -104,7 +104,7 @@ def nself_parses(script: str) -> bool:
 
 
 def test_pglast_is_newer_than_postgresql_15() -> None:
-    assert get_postgresql_version()[0] > 15  # else this module and sql_pg15 have nothing to do
+    assert get_postgresql_version()[0] > 15  # else this module and nself.pg15 have nothing to do
 
 
 @pytest.mark.parametrize("script", ACCEPTED + REFUSED)

@@ -16,11 +16,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import AlterTableType, ConstrType
-from pglast.parser import ParseError
 
+from nself import pg15
 from nself.backends.lint.findings import Finding, Level, LintSettings
+from nself.errors import SourceError, position_of
 from nself.ir import Catalog
 from nself.ir.model import Table
 
@@ -37,16 +38,30 @@ class RuleInfo:
 MIGRATION_RULES: dict[str, RuleInfo] = {
     r.id: r
     for r in (
-        RuleInfo("add-not-null-column", "error", "pending migration adds a NOT NULL column without a DEFAULT to an existing table"),
-        RuleInfo("index-not-concurrent", "warning", "pending migration creates an index without CONCURRENTLY on an existing table"),
-        RuleInfo("type-change-rewrite", "warning", "pending migration changes a column's type in a way that rewrites the table"),
+        RuleInfo(
+            "add-not-null-column",
+            "error",
+            "pending migration adds a NOT NULL column without a DEFAULT to an existing table",
+        ),
+        RuleInfo(
+            "index-not-concurrent",
+            "warning",
+            "pending migration creates an index without CONCURRENTLY on an existing table",
+        ),
+        RuleInfo(
+            "type-change-rewrite",
+            "warning",
+            "pending migration changes a column's type in a way that rewrites the table",
+        ),
     )
 }
 
 # Rules that need the live server (nself.runtime.lint_live runs them).
 LIVE_RULES: dict[str, RuleInfo] = {
     "plpgsql-check": RuleInfo(
-        "plpgsql-check", "error", "PL/pgSQL function body that plpgsql_check finds wrong (servers that have it)"
+        "plpgsql-check",
+        "error",
+        "PL/pgSQL function body that plpgsql_check finds wrong (servers that have it)",
     ),
 }
 
@@ -62,8 +77,9 @@ def lint_migrations(
     catalog: Catalog, migrations: list[PendingMigration], settings: LintSettings | None = None
 ) -> list[Finding]:
     """The findings of the selected migration rules on `migrations`, in order, run against
-    `catalog` (the schema before them). A file that does not parse is left to
-    `db migrate`, which reports it."""
+    `catalog` (the schema before them). A file that PostgreSQL 15's grammar refuses
+    (nself.pg15, as `db migrate` refuses it before running anything) raises SourceError at
+    its file:line:col."""
     settings = settings or LintSettings()
     findings: list[Finding] = []
     for migration in migrations:
@@ -79,25 +95,18 @@ _Issue = tuple[str, str, str, str, str, str]
 
 def _issues(catalog: Catalog, migration: PendingMigration) -> Iterator[_Issue]:
     try:
-        statements = parse_sql(migration.sql)
-    except ParseError:
-        return
+        statements, positions = pg15.parse(migration.sql)
+    except pg15.Pg15SyntaxError as error:
+        line, col = position_of(migration.sql, error.location)
+        raise SourceError(migration.path, line + migration.line_offset, col, error.message) from None
     for raw in statements:
-        where = f"{migration.path}:{_line(migration, raw.stmt_location or 0)}"
+        start = pg15.skip_blank(migration.sql, positions.source_offset(raw.stmt_location or 0))
+        where = f"{migration.path}:{migration.sql.count(chr(10), 0, start) + 1 + migration.line_offset}"
         stmt = raw.stmt
         if isinstance(stmt, ast.IndexStmt):
             yield from _index(catalog, stmt, where)
         elif isinstance(stmt, ast.AlterTableStmt):
             yield from _alter(catalog, stmt, where)
-
-
-def _line(migration: PendingMigration, location: int) -> int:
-    """The line of the statement's first word (its location includes the blank lines and
-    comments after the previous statement)."""
-    text = migration.sql.encode()[location:].decode(errors="ignore")
-    skipped = re.match(r"(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", text, re.S)
-    start = len(migration.sql.encode()[:location].decode(errors="ignore")) + (skipped.end() if skipped else 0)
-    return migration.sql[:start].count("\n") + 1 + migration.line_offset
 
 
 def _table(catalog: Catalog, relation: ast.RangeVar | None) -> Table | None:
@@ -156,7 +165,9 @@ def _alter(catalog: Catalog, stmt: ast.AlterTableStmt, where: str) -> Iterator[_
 
 
 def _constraints(column: ast.ColumnDef) -> list[ConstrType]:
-    return [c.contype for c in column.constraints or () if isinstance(c, ast.Constraint) and c.contype is not None]
+    return [
+        c.contype for c in column.constraints or () if isinstance(c, ast.Constraint) and c.contype is not None
+    ]
 
 
 def _not_null_without_default(column: ast.ColumnDef) -> bool:

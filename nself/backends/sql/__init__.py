@@ -35,6 +35,7 @@ from nself.ir.model import (
     Dependency,
     Domain,
     Enum,
+    ExclusionConstraint,
     ForeignKey,
     Function,
     Index,
@@ -206,9 +207,9 @@ class _Item:
 def _texts_of(node: object) -> Iterable[str]:
     if isinstance(node, Domain):
         yield node.data_type
-        if node.default:
+        if node.default and node.depends_on is None:
             yield node.default
-        yield from (c.expression for c in node.checks)
+        yield from (c.expression for c in node.checks if c.depends_on is None)
     elif isinstance(node, CompositeType):
         yield from (a.data_type for a in node.attributes)
     elif isinstance(node, RangeType):
@@ -244,11 +245,15 @@ def _depends_of(node: object) -> Iterable[Dependency]:
     text's); the rest is read from its texts (_texts_of)."""
     if isinstance(node, (View, Function)):
         yield from node.depends_on or ()
+    elif isinstance(node, Domain):
+        yield from node.depends_on or ()
+        for check in node.checks:
+            yield from check.depends_on or ()
     elif isinstance(node, Table):
         for c in node.columns:
             yield from c.depends_on or ()
         for k in node.constraints:
-            if isinstance(k, CheckConstraint):
+            if isinstance(k, (CheckConstraint, ExclusionConstraint)):
                 yield from k.depends_on or ()
 
 

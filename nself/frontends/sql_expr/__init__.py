@@ -439,7 +439,7 @@ def _check_expression(node: Any, scope: ExprScope) -> str:
 
 def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
     """A domain's CHECK: VALUE is the domain's base type."""
-    sub = ExprScope(scope.search_path, scope.builder, {"value": base_type})
+    sub = ExprScope(scope.search_path, scope.builder, {"value": base_type}, dependencies=scope.dependencies)
     analyzer = _analyzer(sub)
     # VALUE prints as VALUE, not as a column
     analyzer.relations = []
@@ -452,6 +452,7 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
     analyzer.column_hook = value_ref
     try:
         expr = analyzer.coerce_to_bool(analyzer.transform(node))
+        _record_types(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "domain check expression")

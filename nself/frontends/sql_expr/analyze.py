@@ -107,6 +107,9 @@ class Analyzer:
     # what the expression uses (relations, columns, functions), as PostgreSQL records it
     # in pg_depend; None: not collected
     dependencies: set[ViewDependency] | None = None
+    # a routine's parameters, for its SQL body: by name (the fields of a ColumnRef no
+    # column matched) or by number ($1); None: not a parameter
+    param_hook: Callable[[list[str] | int], n.Expr | None] | None = None
 
     def __post_init__(self) -> None:
         self.types = type_catalog(self.builder)
@@ -266,12 +269,19 @@ class Analyzer:
             for col in rel.columns:
                 if col.name == name:
                     return n.Var(col.ty, name, rel.alias, col.not_null and not rel.nullable)
+        if self.param_hook is not None:
+            param = self.param_hook(fields)
+            if param is not None:
+                return param
         if len(fields) == 1 and not self.relations:
             raise ExpressionError(f'column "{name}" does not exist')
         raise ExpressionError(f'column "{".".join(fields)}" does not exist')
 
     def t_ParamRef(self, node: Any) -> n.Expr:
-        raise Unsupported("parameter")
+        found = self.param_hook(int(node.number)) if self.param_hook is not None else None
+        if found is None:
+            raise Unsupported("parameter")
+        return found
 
     def t_SQLValueFunction(self, node: Any) -> n.Expr:
         text, key = SVF_TEXT[node.op.name]

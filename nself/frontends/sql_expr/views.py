@@ -184,6 +184,7 @@ class QueryAnalyzer:
         a.column_hook = self.resolve_column
         a.sublink_hook = self.sublink
         a.agg_hook = self.aggregate
+        a.param_hook = self.base.param_hook
         return a
 
     # ---------------------------------------------------------------- statement
@@ -561,6 +562,10 @@ class QueryAnalyzer:
             found = self._resolve_in(level, fields)
             if found is not None:
                 return found
+        # a routine's parameter, when no column has the name (columns win in SQL bodies)
+        param = self.base.param_hook(fields) if self.base.param_hook is not None else None
+        if param is not None:
+            return param
         raise Unsupported(f'column "{".".join(fields)}"')
 
     def _find(self, rtes: list[Rte], name: str) -> n.Expr:
@@ -1175,6 +1180,113 @@ def view_definition(
     return text, tuple(columns), as_pg_depend(base.dependencies | types_used(query))
 
 
+def routine_body_dependencies(
+    statements: Sequence[Any],
+    parameters: Sequence[tuple[str | None, str]],
+    routine: str,
+    scope: Any,
+) -> tuple[ViewDependency, ...]:
+    """What a SQL-standard body (BEGIN ATOMIC ... END, or RETURN expr) uses, as pg_depend
+    records it for the routine (recordDependencyOnExpr over its query trees, as for a
+    view's rule): relations, columns (those it reads, and the target columns of INSERT and
+    UPDATE), functions, types of constants and casts. `parameters` are the input
+    parameters (name, format_type text), visible by name (`n`, `routine.n`) where no
+    column has it, and as $1, $2, ...; a parameter itself uses nothing but its type (the
+    signature's). Raises what the analyser raises on what it does not model."""
+    base = Analyzer(scope.search_path or ("public",), scope.builder)
+    base.dependencies = set()
+    params = [(name, base.types.parse_format(data_type)) for name, data_type in parameters]
+
+    def param(ref: list[str] | int) -> n.Expr | None:
+        if isinstance(ref, int):
+            return n.Raw(params[ref - 1][1], f"${ref}", simple=True) if 1 <= ref <= len(params) else None
+        if len(ref) == 1 or (len(ref) == 2 and ref[0] == routine):
+            for i, (name, ty) in enumerate(params):
+                if name is not None and name == ref[-1]:
+                    return n.Raw(ty, f"${i + 1}", simple=True)
+        return None
+
+    base.param_hook = param
+    found: set[ViewDependency] = set()
+    for stmt in statements:
+        qa = QueryAnalyzer(base)
+        if is_node(stmt, ast.SelectStmt):
+            found |= types_used(qa.select(stmt))
+        elif is_node(stmt, ast.ReturnStmt):
+            found |= types_used(qa.analyzer().transform(stmt.returnval))
+        elif is_node(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
+            found |= _modifying(qa, stmt)
+        else:
+            raise Unsupported(f"{type(stmt).__name__} in a SQL body")
+    return as_pg_depend(base.dependencies | found)
+
+
+def _modifying(qa: QueryAnalyzer, stmt: Any) -> set[ViewDependency]:
+    """What an INSERT, UPDATE or DELETE of a SQL body uses (transformInsertStmt & co, for
+    pg_depend only: nothing is printed): the target relation, its target columns, the
+    values assigned to them coerced to the columns' types, FROM/USING items, WHERE and
+    RETURNING."""
+    if stmt.withClause is not None or getattr(stmt, "onConflictClause", None) is not None:
+        raise Unsupported("WITH or ON CONFLICT in a SQL body's data-modifying statement")
+    exprs: list[Any] = []
+    if is_node(stmt, ast.InsertStmt):
+        source = stmt.selectStmt
+        query = qa.nested([]).select(source) if source is not None else None  # target not visible
+        target = qa._relation(stmt.relation)
+        names = [str(c.name) for c in stmt.cols or ()]
+        if any(c.indirection for c in stmt.cols or ()):
+            raise Unsupported("INSERT into a field or element")
+        values: list[n.Expr] = []
+        if query is not None:
+            if is_node(source, ast.SelectStmt) and source.valuesLists and len(source.valuesLists) == 1:
+                values = list(query.values[0]) if query.values else []  # one row: assigned as is
+            else:
+                targets = query.targets if query.setop is not None else _first_leaf(query).targets
+                values = [t.expr for t in targets if not t.junk]
+            exprs.append(query)
+        columns = names or [c.name for c in target.columns[: len(values)]]
+        a = qa.analyzer()
+        for name, value in zip(columns, values, strict=False):
+            col = next((c for c in target.columns if c.name == name), None)
+            if col is None:
+                raise ExpressionError(f'column "{name}" of relation "{target.name}" does not exist')
+            qa._var(target, col)  # a target column (dependency)
+            if value.ty.key != col.ty.key:
+                exprs.append(a.coerce(value, col.ty, 1, "implicit", to_target=True))
+        qa.namespace = [target]
+    else:
+        target = qa._relation(stmt.relation)
+        qa.namespace = [target]
+        for item in (stmt.fromClause if is_node(stmt, ast.UpdateStmt) else stmt.usingClause) or ():
+            qa.from_item(item)
+        a = qa.analyzer()
+        for res in getattr(stmt, "targetList", None) or ():
+            if res.indirection:
+                raise Unsupported("UPDATE of a field or element")
+            col = next((c for c in target.columns if c.name == res.name), None)
+            if col is None:
+                raise ExpressionError(f'column "{res.name}" of relation "{target.name}" does not exist')
+            qa._var(target, col)
+            if is_node(res.val, ast.SetToDefault):
+                continue
+            exprs.append(a.coerce(a.transform(res.val), col.ty, 1, "implicit", to_target=True))
+        if stmt.whereClause is not None:
+            exprs.append(a.coerce_to_bool(a.transform(stmt.whereClause)))
+    clause = getattr(stmt, "returningClause", None)
+    returning = clause.exprs if clause is not None else None
+    if returning:
+        a = qa.analyzer()
+        for res in returning:
+            val = res.val
+            if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
+                for rte in qa.namespace:
+                    for col in rte.columns:
+                        qa._var(rte, col)
+                continue
+            exprs.append(a.transform(val))
+    return types_used(exprs)
+
+
 def types_used(query: Any) -> set[ViewDependency]:
     """The user types a query's expressions produce as pg_depend records them
     (find_expr_references_walker): a constant's type, the result of a cast that is not a
@@ -1196,14 +1308,14 @@ def types_used(query: Any) -> set[ViewDependency]:
             or (isinstance(item, n.Coerce) and item.kind != "func")
             or (isinstance(item, n.Row) and item.cast)
         ):
-            user = _user_type(item.ty.key)
+            user = user_type(item.ty.key)
             if user is not None:
                 found.add(ViewDependency("type", *user))
         stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
     return found
 
 
-def _user_type(key: str) -> tuple[str, str] | None:
+def user_type(key: str) -> tuple[str, str] | None:
     """(schema, name) of a type key outside pg_catalog (`public.mood`, `public.mood[]`)."""
     while key.endswith("[]"):
         key = key[:-2]

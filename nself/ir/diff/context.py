@@ -26,9 +26,11 @@ from nself.ir.diff.operations import (
     AddConstraint,
     AddEnumValue,
     AlterColumnType,
+    AlterDomain,
     AlterTableStorage,
     ColumnOrderNote,
     CommentKind,
+    CreateDomain,
     CreateFunction,
     CreateIndex,
     CreatePolicy,
@@ -123,9 +125,9 @@ class _Diff:
         if isinstance(schema, str) and not isinstance(node, Privilege):
             out.add(_schema_key(schema))
         if isinstance(node, Domain):
-            out |= r.in_type(node.data_type) | r.in_text(node.default) | r.in_text(node.collation)
-            for check in node.checks:
-                out |= r.in_text(check.expression)
+            out |= (
+                r.in_type(node.data_type) | r.in_text(node.collation) | self.domain_expressions_require(node)
+            )
         elif isinstance(node, CompositeType):
             for a in node.attributes:
                 out |= r.in_type(a.data_type) | r.in_text(a.collation)
@@ -216,6 +218,23 @@ class _Diff:
             out |= r.in_type(node.data_type)
         return frozenset(out)
 
+    def domain_expressions_require(self, domain: Domain) -> set[DepKey]:
+        """The keys of what a domain's default and checks use: their depends_on, or (not
+        known: an IR document written before it) the names their texts hold."""
+        r = self.refs
+        out: set[DepKey] = set()
+        if domain.depends_on is None:
+            out |= r.in_text(domain.default)
+        else:
+            out |= self.depends_requires(domain.depends_on) | self._collations_in(domain.default)
+        for check in domain.checks:
+            if check.depends_on is None:
+                out |= r.in_text(check.expression)
+            else:
+                out |= self.depends_requires(check.depends_on) | self._collations_in(check.expression)
+        out.discard(node_key(domain))
+        return out
+
     def view_requires(self, view: View) -> set[DepKey]:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
         functions, types, as pg_depend records them), and of the collations its definition
@@ -277,7 +296,53 @@ class _Diff:
                 ),
             )
 
+    def _rebuild_domain_expressions(self, old: Domain, new: Domain) -> None:
+        """A domain whose default or checks use what is dropped (and created again): see
+        alter_domain. An AlterDomain of the comparator's for it is replaced."""
+        key = node_key(new)
+        self.ops = [op for op in self.ops if not (isinstance(op, AlterDomain) and op.key == key)]
+        broken = self.rebuilt | {k for k in self.altered if k[0] in ("type", "func", "collation")}
+        self.alter_domain(old, new, broken)
+
+    def alter_domain(self, old: Domain, new: Domain, broken: Iterable[DepKey] = ()) -> None:
+        """ALTER DOMAIN (the domain stays: its columns keep it) in two steps: the default and
+        the checks that change, or that use something in `broken` (dropped and created
+        again), go before what they use is dropped; the new ones come after what they use
+        is created."""
+        lost = set(broken)
+
+        def goes(check: CheckConstraint | None) -> bool:
+            if check is None:  # the default (and the base type, which stays)
+                if old.default is None:
+                    return False
+                if old.default != new.default:
+                    return True
+                probe = dataclasses.replace(old, checks=())
+            else:
+                if check != next((c for c in new.checks if c.name == check.name), None):
+                    return True
+                probe = dataclasses.replace(old, default=None, depends_on=(), checks=(check,))
+            return bool(self.domain_expressions_require(probe) & lost)
+
+        bare = dataclasses.replace(
+            old,
+            default=None if goes(None) else old.default,
+            checks=tuple(c for c in old.checks if not goes(c)),
+        )
+        key = node_key(new)
+        if bare != old:
+            self.emit(
+                AlterDomain(old, bare),
+                Deps(removes=frozenset({key}), before=frozenset(self.domain_expressions_require(old))),
+            )
+        self.emit(
+            AlterDomain(bare, new),
+            Deps(adds=frozenset({key}), after=frozenset(self.domain_expressions_require(new) | {key})),
+        )
+
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
+        if isinstance(node, Domain):
+            return frozenset(self.domain_expressions_require(node))
         if isinstance(node, _ColumnExpression):
             return frozenset(self.column_requires(node.column))
         if isinstance(node, tuple):  # a constraint: (schema, table, constraint)
@@ -333,7 +398,12 @@ class _Diff:
                 for ix in indexes.get((con.ref_schema, con.ref_table), ()):
                     if ix.unique and {k.column for k in ix.keys} == set(con.ref_columns):
                         out.add(node_key(ix))
-        else:  # exclusion
+        elif con.depends_on is not None:  # exclusion: what its columns and expressions use
+            out |= self.depends_requires(con.depends_on) | self._collations_in(con.predicate)
+            out |= {_col_key(schema, table, c) for c in con.include}
+            for e in con.elements:
+                out |= self.refs.in_text(e.opclass) | self._collations_in(e.expression)
+        else:  # exclusion, not known: the names the texts hold
             for e in con.elements:
                 out |= self.refs.in_text(e.expression) | self._columns_named(schema, table, e.expression)
             out |= self.refs.in_text(con.predicate)
@@ -511,6 +581,7 @@ class _Diff:
     def _rebuild_dependants(self) -> None:
         """Drop and recreate whatever depends on something rebuilt or altered in place and
         is not already dropped or created by an operation of its own."""
+        self._recreate_bodies_using_dropped()
         touched: set[DepKey] = set()
         for op in self.ops:
             if isinstance(
@@ -531,7 +602,7 @@ class _Diff:
                 touched |= op.deps.adds
             if isinstance(op, (AddConstraint,)):
                 touched.add(op.key)
-            if isinstance(op, ReplaceFunction):
+            if isinstance(op, (ReplaceFunction, RebuildDomain, CreateDomain, DropDomain)):
                 touched.add(op.key)
             touched |= _columns_changed(op)
         for op in self.ops:
@@ -573,8 +644,23 @@ class _Diff:
                         continue
                     self._rebuild(node, nodes_b[key])
                     touched.add(key)
-                    self.rebuilt.add(key)
+                    if kind != "domain":  # its default and checks only: the domain stays
+                        self.rebuilt.add(key)
                     changed = True
+
+    def _recreate_bodies_using_dropped(self) -> None:
+        """CREATE OR REPLACE of a routine whose SQL-standard body uses a routine that is
+        dropped (another overload taking its place: a new identity) cannot be ordered: the
+        old body holds the dropped one until replaced, the new body needs its successor.
+        Such a routine is dropped before and created after, as a view is."""
+        dropped = {k for op in self.ops if isinstance(op, DropFunction) for k in op.deps.removes}
+        if not dropped:
+            return
+        for op in list(self.ops):
+            if isinstance(op, ReplaceFunction) and _sql_standard(op.old) and self.requires(op.old) & dropped:
+                self.ops.remove(op)
+                self.drop(DropFunction(op.old), op.old)
+                self.create(CreateFunction(op.new), op.new)
 
     def _dependants(self) -> Iterator[tuple[str, dict[DepKey, Any], dict[DepKey, Any]]]:
         def keyed(nodes: Iterable[Any]) -> dict[DepKey, Any]:
@@ -603,10 +689,16 @@ class _Diff:
                     if col.default is not None or col.generated is not None:
                         into[_expr_key(t.schema, t.name, col.name)] = _ColumnExpression(t.schema, t.name, col)
         yield "default", exprs_a, exprs_b
+        # domains' defaults and checks (a domain itself is never dropped for them: its
+        # columns keep it; see _rebuild_domain_expressions)
+        yield "domain", keyed(self.a.domains), keyed(self.b.domains)
 
     def _rebuild(self, old: Any, new: Any) -> None:
         if isinstance(old, _ColumnExpression):
             self._rebuild_expression(old, new)
+            return
+        if isinstance(old, Domain):
+            self._rebuild_domain_expressions(old, new)
             return
         if isinstance(old, tuple):  # a constraint: (schema, table, constraint)
             schema, table, con_old = old
@@ -663,6 +755,12 @@ def _columns_changed(op: Operation) -> set[DepKey]:
     elif isinstance(op, RebuildTable):
         tables = [op.old, op.new]
     return {_expr_key(t.schema, t.name, c.name) for t in tables for c in t.columns}
+
+
+def _sql_standard(f: Function) -> bool:
+    """A routine whose body is SQL-standard (BEGIN ATOMIC ... END, RETURN ...): PostgreSQL
+    records what it uses."""
+    return f.depends_on is not None or f.body.lstrip().upper().startswith(("BEGIN ATOMIC", "RETURN "))
 
 
 def _breaks(op: Operation) -> set[DepKey]:

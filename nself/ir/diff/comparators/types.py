@@ -10,7 +10,6 @@ from nself.ir.diff.deps import DepKey, Deps, _col_key, _rel_key, _schema_key, no
 from nself.ir.diff.operations import (
     AddEnumValue,
     AlterCompositeType,
-    AlterDomain,
     CreateCompositeType,
     CreateDomain,
     CreateEnum,
@@ -171,15 +170,7 @@ def _compare_types(d: _Diff) -> None:
             )
             continue
         if dataclasses.replace(old_d, comment=None) != dataclasses.replace(dom, comment=None):
-            d.emit(
-                AlterDomain(old_d, dom),
-                Deps(
-                    adds=frozenset({node_key(dom)}),
-                    removes=frozenset({node_key(dom)}),
-                    before=d.requires(old_d),
-                    after=d.requires(dom),
-                ),
-            )
+            d.alter_domain(old_d, dom)
         _comment(d, "DOMAIN", dom.schema, dom.name, old_d.comment, dom.comment, after=[node_key(dom)])
 
     gone_c, new_c, both_c = _pairs(d.a.composite_types, d.b.composite_types)

@@ -1,4 +1,4 @@
-"""Walking pglast trees: the one walker of the sql frontend."""
+"""Walking pglast trees: the one walker (the sql frontend, nself.pg15)."""
 
 from __future__ import annotations
 

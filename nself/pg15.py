@@ -16,19 +16,31 @@ things follow, and this module answers both:
    `NOT ENFORCED`, `WITHOUT OVERLAPS`, ...) parses in pglast but not in 15: `newer_syntax`
    finds it in a statement's tree so that the frontend refuses it at its position, as
    PostgreSQL 15 would. tests/frontends/test_sql_pg15.py runs a list of statements on a live
-   PostgreSQL 15 and through the frontend: they must agree on which are syntax errors."""
+   PostgreSQL 15 and through the frontend: they must agree on which are syntax errors.
+
+This is the one parse entry point of nself: the sql frontend, the runtime's script runner
+(`nself.runtime.session`: splitting files into statements, refusing what 15 refuses before
+anything runs) and lint's migration rules all read SQL through `parse`, `split` and
+`parse_statements` here, so that what PostgreSQL 15 refuses is refused everywhere, at the
+file's line and column. It lives outside nself.frontends because a backend (lint) may not
+import a frontend."""
 
 from __future__ import annotations
 
 import bisect
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pglast
 from pglast import ast, enums
 from pglast.parser import ParseError, scan
+from pglast.parser import split as pglast_split
 
-from nself.frontends.sql_tree import walk
+from nself.sql_tree import walk
 
 # Keywords of pglast's grammar (not unreserved ones) that PostgreSQL 15 does not have.
 NEWER_KEYWORDS = frozenset(
@@ -116,6 +128,120 @@ def as_pg15(text: str) -> Pg15Text:
         return Pg15Text(text)
     pieces.append(text[done:])
     return Pg15Text("".join(pieces), Positions(tuple(shifts)))
+
+
+class Pg15SyntaxError(Exception):
+    """What PostgreSQL 15's grammar refuses in a text: its message, and the character
+    offset in that text (as the file holds it) where it is."""
+
+    def __init__(self, message: str, location: int) -> None:
+        super().__init__(message, location)
+        self.message, self.location = message, location
+
+
+def _written(text: str) -> Pg15Text:
+    try:
+        return as_pg15(text)
+    except NewerSyntax as exc:
+        raise Pg15SyntaxError(exc.message, exc.location) from None
+
+
+def _parse_error(exc: ParseError, written: Pg15Text) -> Pg15SyntaxError:
+    # args: (message, character index of the error in the written text)
+    location = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+    location = max(0, min(location, len(written.text)))
+    return Pg15SyntaxError(
+        str(exc.args[0]) if exc.args else str(exc), written.positions.source_offset(location)
+    )
+
+
+def parse(text: str) -> tuple[tuple[ast.RawStmt, ...], Positions]:
+    """The statements of `text` as PostgreSQL 15 reads them, and where the offsets of their
+    trees lie in `text` (`positions.source_offset`). Raises Pg15SyntaxError (offset in
+    `text`) at a syntax error, or at syntax newer than 15 (see `newer_syntax`)."""
+    written = _written(text)
+    try:
+        statements = parse_statements(written.text)
+    except ParseError as exc:
+        raise _parse_error(exc, written) from None
+    for raw in statements:
+        newer = newer_syntax(raw.stmt)
+        if newer is not None:
+            message, location = newer
+            if location is None:  # the statement's own: its first word
+                location = skip_blank(written.text, raw.stmt_location or 0)
+            raise Pg15SyntaxError(message, written.positions.source_offset(location))
+    return statements, written.positions
+
+
+def split(text: str) -> list[slice]:
+    """Each statement of `text` as a slice of it (without its `;`), split by PostgreSQL 15's
+    grammar, so that `BEGIN ATOMIC ... END` bodies stay whole. Raises Pg15SyntaxError
+    where 15's grammar fails (newer syntax in the trees is `parse`'s to find)."""
+    written = _written(text)
+    try:
+        parts = pglast_split(written.text, with_parser=True, only_slices=True)
+    except ParseError as exc:
+        raise _parse_error(exc, written) from None
+    where = written.positions.source_offset
+    return [slice(where(part.start), where(part.stop)) for part in parts]
+
+
+def skip_blank(text: str, offset: int) -> int:
+    """The offset of the first character at or after `offset` that is neither blank nor in
+    a comment."""
+    n = len(text)
+    while offset < n:
+        if text[offset].isspace():
+            offset += 1
+        elif text.startswith("--", offset):
+            end = text.find("\n", offset)
+            offset = n if end < 0 else end + 1
+        elif text.startswith("/*", offset):
+            end = text.find("*/", offset)
+            offset = n if end < 0 else end + 2
+        else:
+            break
+    return offset
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _boolean_setattr(node: object, name: str, value: object) -> None:
+    # the one field pglast's parser hands over as an int
+    object.__setattr__(node, name, bool(value) if name == "boolval" and value is not None else value)
+
+
+def parse_statements(text: str) -> tuple[ast.RawStmt, ...]:
+    """pglast.parse_sql, four times faster: while the parser builds the tree, nodes skip
+    the per-attribute validation of pglast.ast.Node.__setattr__ (the parser's values are
+    already of the right types, but for Boolean.boolval; tests/frontends/test_sql.py
+    checks the trees are equal). Not thread-safe, like the rest of the interpreter."""
+    with unvalidated_nodes():
+        return tuple(pglast.parse_sql(text))
+
+
+# held while pglast's classes are patched: two threads (schema diff reads both sides at once)
+# must not patch and restore them across each other
+_PATCHING = threading.RLock()
+
+
+@contextmanager
+def unvalidated_nodes() -> Iterator[None]:
+    """pglast nodes set without per-attribute validation (for trees pglast itself built)."""
+    with _PATCHING:
+        if "__setattr__" in ast.Boolean.__dict__:  # already patched, by this thread
+            yield
+            return
+        validating = ast.Node.__setattr__
+        ast.Node.__setattr__ = object.__setattr__  # type: ignore[assignment,method-assign]
+        ast.Boolean.__setattr__ = _boolean_setattr  # type: ignore[assignment,method-assign]
+        try:
+            yield
+        finally:
+            ast.Node.__setattr__ = validating  # type: ignore[method-assign]
+            del ast.Boolean.__setattr__
 
 
 # --------------------------------------------------------------------------- trees
