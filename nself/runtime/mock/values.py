@@ -299,15 +299,19 @@ def _bounds(ctx: Context, low: float, high: float, step: float) -> tuple[float, 
     return low, high
 
 
-def gen_integer(ctx: Context) -> Values:
+def typed_integer(ctx: Context) -> I64:
     low, high = _bounds(ctx, -(2**62), 2**62, 1)
     low, high = int(np.ceil(low)), int(np.floor(high))
     if ctx.column.unique:
         if high - low + 1 < int(ctx.rows.max(initial=0)) + 1:
             high = low + int(ctx.rows.max(initial=0))
-        return [str(low + r) for r in ctx.rows.tolist()]
+        return (ctx.rows.astype(object) + low).astype(np.int64)
     span = high - low + 1
-    return [str(low + int(x) % span) for x in ctx.u.tolist()]
+    return (ctx.u.astype(object) % span + low).astype(np.int64)
+
+
+def gen_integer(ctx: Context) -> Values:
+    return list(map(str, typed_integer(ctx).tolist()))
 
 
 def gen_number(ctx: Context) -> Values:
@@ -320,14 +324,20 @@ def gen_number(ctx: Context) -> Values:
     return [f"{v:.{precision}f}" for v in np.clip(np.round(values, precision), low, high).tolist()]
 
 
+def typed_boolean(ctx: Context) -> npt.NDArray[np.bool_]:
+    return unit(ctx.u) < ctx.n("probability", 0.5)
+
+
 def gen_boolean(ctx: Context) -> Values:
-    probability = ctx.n("probability", 0.5)
-    return ["t" if x < probability else "f" for x in unit(ctx.u).tolist()]
+    return ["t" if x else "f" for x in typed_boolean(ctx).tolist()]
+
+
+def typed_sequence(ctx: Context) -> I64:
+    return ctx.rows + int(ctx.n("start", 1))
 
 
 def gen_sequence(ctx: Context) -> Values:
-    start = int(ctx.n("start", 1))
-    return [str(start + r) for r in ctx.rows.tolist()]
+    return list(map(str, typed_sequence(ctx).tolist()))
 
 
 # --------------------------------------------------------------------------- time
@@ -359,20 +369,34 @@ def _datetimes(ctx: Context, offsets: npt.NDArray[np.int64]) -> Values:
     return list(dates + " " + _clock_times()[seconds] + suffix)
 
 
-def gen_past_date(ctx: Context) -> Values:
+def _past_offsets(ctx: Context) -> npt.NDArray[np.int64]:
     span = max(1, int(ctx.n("years", 2) * 365.25 * 86400))
-    offsets = -below(ctx.u, span) - 1
     if ctx.column.unique:
-        offsets = -ctx.rows * 61 - 1
-    return _datetimes(ctx, offsets)
+        return -ctx.rows * 61 - 1
+    return -below(ctx.u, span) - 1
+
+
+def _future_offsets(ctx: Context) -> npt.NDArray[np.int64]:
+    span = max(1, int(ctx.n("years", 1) * 365.25 * 86400))
+    if ctx.column.unique:
+        return ctx.rows * 61 + 1
+    return below(ctx.u, span) + 1
+
+
+def typed_past_date(ctx: Context) -> npt.NDArray[np.datetime64]:
+    return ctx.anchor + _past_offsets(ctx).astype("timedelta64[s]")
+
+
+def typed_future_date(ctx: Context) -> npt.NDArray[np.datetime64]:
+    return ctx.anchor + _future_offsets(ctx).astype("timedelta64[s]")
+
+
+def gen_past_date(ctx: Context) -> Values:
+    return _datetimes(ctx, _past_offsets(ctx))
 
 
 def gen_future_date(ctx: Context) -> Values:
-    span = max(1, int(ctx.n("years", 1) * 365.25 * 86400))
-    offsets = below(ctx.u, span) + 1
-    if ctx.column.unique:
-        offsets = ctx.rows * 61 + 1
-    return _datetimes(ctx, offsets)
+    return _datetimes(ctx, _future_offsets(ctx))
 
 
 def gen_time(ctx: Context) -> Values:
@@ -485,4 +509,14 @@ GENERATORS: dict[str, Callable[[Context], Values]] = {
     "oneOf": gen_enum,
     "constant": gen_constant,
     "null": gen_null,
+}
+
+# The generators whose values can also come as numbers (for COPY's binary format): the
+# same values as the text generators of the same name, before formatting.
+TYPED_GENERATORS: dict[str, Callable[[Context], npt.NDArray[Any]]] = {
+    "integer": typed_integer,
+    "sequence": typed_sequence,
+    "boolean": typed_boolean,
+    "pastDate": typed_past_date,
+    "futureDate": typed_future_date,
 }
