@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from nself.runtime.mock.values import cut
+
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 TRAILER = b"\xff\xff"
 
@@ -181,6 +183,5 @@ def _segment_pieces(
         packed[name] = value
     size = packed.dtype.itemsize
     if as_text:
-        text = packed.tobytes().decode("latin-1")
-        return [text[i : i + size] for i in range(0, size * count, size)]
+        return cut(packed.tobytes().decode("latin-1"), size)  # type: ignore[return-value]
     return np.ascontiguousarray(packed).view(f"V{size}").tolist()  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -152,10 +152,28 @@ def gen_words(ctx: Context) -> Values:
     return list(_words(ctx.u, max(1, int(ctx.n("count", 3)))))
 
 
+@functools.cache
+def _sentence_words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """WORDS as a sentence's first word (capitalised), last word (with its full stop), and
+    only word (both): a sentence is then one join of picks, with nothing done per row."""
+    first = tuple(w[:1].upper() + w[1:] for w in words.WORDS)
+    return first, tuple(w + "." for w in words.WORDS), tuple(w + "." for w in first)
+
+
 def gen_sentence(ctx: Context) -> Values:
     if "words" not in ctx.params:
         return list(_sentences(ctx.u, 1))
-    return [s[:1].upper() + s[1:] + "." for s in _words(ctx.u, max(1, int(ctx.n("words", 6))))]
+    count = max(1, int(ctx.n("words", 6)))
+    if len(ctx.u) == 0:
+        return []
+    first, last, only = _sentence_words()
+    parts = [_pick_array(words.WORDS, again(ctx.u, i)) for i in range(count)]
+    if count == 1:
+        parts[0] = _pick_array(only, again(ctx.u, 0))
+    else:
+        parts[0] = _pick_array(first, again(ctx.u, 0))
+        parts[-1] = _pick_array(last, again(ctx.u, count - 1))
+    return list(_join(parts, " "))
 
 
 def gen_paragraph(ctx: Context) -> Values:
@@ -180,17 +198,25 @@ def gen_last_name(ctx: Context) -> Values:
 
 
 def gen_full_name(ctx: Context) -> Values:
-    firsts, lasts = pick(words.FIRST_NAMES, ctx.u), pick(words.LAST_NAMES, again(ctx.u, 1))
-    return [f"{f} {s}" for f, s in zip(firsts, lasts, strict=True)]
+    firsts = _pick_array(words.FIRST_NAMES, ctx.u)
+    return list(_join([firsts, _pick_array(words.LAST_NAMES, again(ctx.u, 1))], " "))
+
+
+@functools.cache
+def _email_parts() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    return (
+        tuple(f.lower() + "." for f in words.FIRST_NAMES),
+        tuple(s.lower() for s in words.LAST_NAMES),
+        tuple("@" + d for d in words.DOMAINS),
+    )
 
 
 def gen_email(ctx: Context) -> Values:
-    firsts, lasts = pick(words.FIRST_NAMES, ctx.u), pick(words.LAST_NAMES, again(ctx.u, 1))
-    domains = pick(words.DOMAINS, again(ctx.u, 2))
+    firsts, lasts, domains = _email_parts()
     # The row number makes every address distinct, so unique e-mail columns never collide.
-    return [
-        f"{f.lower()}.{s.lower()}{r}@{d}" for f, s, r, d in zip(firsts, lasts, ctx.rows.tolist(), domains, strict=True)
-    ]
+    numbers = np.array(list(map(str, ctx.rows.tolist())), dtype=object)
+    parts = [_pick_array(firsts, ctx.u), _pick_array(lasts, again(ctx.u, 1)), numbers]
+    return list(_join([*parts, _pick_array(domains, again(ctx.u, 2))], ""))
 
 
 def gen_username(ctx: Context) -> Values:
@@ -230,8 +256,27 @@ def gen_url(ctx: Context) -> Values:
     return [f"https://{w.replace(' ', '-')}.example.com/" for w in _words(ctx.u, 2)]
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLES = np.arange(60, -4, -4, dtype=np.uint64)  # most significant first
+
+
 def gen_avatar(ctx: Context) -> Values:
-    return list(map("https://avatars.example.com/{:016x}.png".format, ctx.u.tolist()))
+    """https://avatars.example.com/<the draw as 16 hex digits>.png, laid out by numpy."""
+    prefix, suffix = b"https://avatars.example.com/", b".png"
+    count = len(ctx.u)
+    if count == 0:
+        return []
+    grid = np.empty((count, len(prefix) + 16 + len(suffix)), dtype=np.uint8)
+    grid[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    nibbles = (ctx.u[:, None] >> _NIBBLES) & np.uint64(15)
+    grid[:, len(prefix) : len(prefix) + 16] = _HEX_DIGITS[nibbles.astype(np.intp)]
+    grid[:, len(prefix) + 16 :] = np.frombuffer(suffix, dtype=np.uint8)
+    return cast(Values, cut(grid.tobytes().decode("ascii"), grid.shape[1]))
+
+
+def cut(text: str, width: int) -> list[str]:
+    """`text` in pieces of `width` characters (a regular expression's loop, not Python's)."""
+    return re.compile(f"(?s).{{{width}}}").findall(text)
 
 
 def gen_color(ctx: Context) -> Values:
