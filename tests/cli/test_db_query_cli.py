@@ -307,3 +307,15 @@ def test_only_the_plain_csv_shape_takes_the_short_path(args: list[str], expected
     from nself.cli.fast import query_csv_args
 
     assert query_csv_args(args) == expected
+
+
+@pytest.mark.parametrize("sql", ["selec 1", "select 1; selec 2", "select 1;\n/* note */ selec 2"])
+def test_a_statement_that_does_not_parse_reaches_the_server_and_fails(
+    tmp_path: Path, database: str, sql: str
+) -> None:
+    """A misspelt statement ran nothing and exited 0 (the scanner's split dropped it); it is
+    now sent and PostgreSQL's syntax error is the one line, exit 1, as psql would fail."""
+    for options in ((), ("--csv",)):
+        done = query(tmp_path, database, sql, *options)
+        assert done.code == 1
+        assert 'syntax error at or near "selec"' in done.stderr and done.stderr.count("\n") == 1
