@@ -392,11 +392,18 @@ def _single_keys_sorted_here(
     if len(fk.parent_columns) != 1:
         return None
     # Read as one value (a row at a time costs ten times more): a key holding a newline,
-    # which would split wrongly, has whitespace and is sorted by the server anyway.
-    query = sql.SQL("SELECT string_agg(({k})::text, E'\\n'), count(*), count({k}) FROM {t}").format(
-        k=sql.Identifier(fk.parent_columns[0]), t=table
-    )
-    found = conn.execute(query).fetchone()
+    # which would split wrongly, has whitespace and is sorted by the server anyway. Keys
+    # past a text value's 1 GB are read a row at a time (in a savepoint: the failed
+    # aggregate must not end the run's transaction).
+    column = sql.Identifier(fk.parent_columns[0])
+    query = sql.SQL("SELECT string_agg(({k})::text, E'\\n'), count(*), count({k}) FROM {t}")
+    try:
+        with conn.transaction():
+            found = conn.execute(query.format(k=column, t=table)).fetchone()
+    except (psycopg.errors.ProgramLimitExceeded, psycopg.errors.OutOfMemory):
+        with conn.cursor(binary=False) as cur:
+            rows = [r[0] for r in cur.execute(sql.SQL("SELECT ({})::text FROM {}").format(column, table))]
+        found = (None if None in rows else "\n".join(rows), len(rows), len(rows) - rows.count(None))
     if found is None or found[1] != found[2]:
         return None  # a NULL key
     keys: list[str] = found[0].split("\n") if found[0] is not None else []
