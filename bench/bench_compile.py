@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,9 +33,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
 
-from nself.runtime.cluster import LocalCluster, find_pg_program, free_port  # noqa: E402
+from bench.common import scratch  # noqa: E402
+from nself.runtime.cluster import find_pg_program  # noqa: E402
 
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 
@@ -154,36 +152,8 @@ def measure(case: str, url: str, sources: Path, repeat: int) -> Row:
 @contextmanager
 def server(url: str | None) -> Iterator[Callable[[], str]]:
     """A factory of fresh databases on `url`'s server, or on a throwaway cluster."""
-    cluster: LocalCluster | None = None
-    root: Path | None = None
-    if url is None:
-        root = Path(tempfile.mkdtemp(prefix="nself-bench-pg-"))
-        os.chmod(root, 0o755)
-        cluster = LocalCluster(root=root / "cluster", port=free_port())
-        cluster.start(fast=True)
-        url = cluster.url()
-    made: list[str] = []
-    base = url
-
-    def new_database() -> str:
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        made.append(name)
-        info = psycopg.conninfo.conninfo_to_dict(base)
-        info["dbname"] = name
-        return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
-
-    try:
-        yield new_database
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            for name in made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        if cluster is not None:
-            cluster.stop()
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
+    with scratch("pg", url) as place:
+        yield lambda: place.database("bench")
 
 
 def print_table(rows: list[Row]) -> None:

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +30,10 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import scratch  # noqa: E402
 from nself.backends.sql.migration import render_operations  # noqa: E402
 from nself.frontends.live import introspect  # noqa: E402
 from nself.ir.diff import diff  # noqa: E402
-from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
 
 PAGILA_EDITS = """
 SET search_path = public;
@@ -178,17 +175,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="nself-bench-diff-"))
-    os.chmod(root, 0o755)
-    cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
-    try:
+    with scratch("diff") as place:
 
         def database(sql: str) -> str:
-            name = f"b_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(cluster.url(), autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-            url = cluster.url(name)
+            url = place.database("b")
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(sql.encode())
             return url
@@ -205,9 +195,6 @@ def main() -> None:
             database(generated_schema(args.tables, changed=True)),
             args.repeat,
         )
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from bench.common import scratch  # noqa: E402
 from bench.timing import best_seconds  # noqa: E402
-from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
 from nself.runtime.dump import HISTORY_SCHEMA, dump, find_client, libpq_target, server_major  # noqa: E402
 
 
@@ -64,55 +61,41 @@ def main() -> None:
     parser.add_argument("--url", help="a server to use instead of a throwaway cluster")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="nself-bench-dump-"))
-    os.chmod(work, 0o755)
-    cluster: LocalCluster | None = None
-    base = args.url
-    if base is None:
-        cluster = LocalCluster(root=work / "cluster", port=free_port())
-        cluster.start(fast=True)
-        base = cluster.url()
-    name = f"bench_dump_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(base, dbname=name)
-    try:
-        fill(url, args.rows)
-        program = find_client("pg_dump", server_major(url))
-        conninfo, env = libpq_target(url)
-        raw_file, lib_file, cli_file = work / "raw.dump", work / "lib.dump", work / "cli.dump"
-        raw_argv = [str(program), "--no-password", "--format=custom", f"--exclude-schema={HISTORY_SCHEMA}"]
-        raw_argv += ["--dbname", conninfo, "--file", str(raw_file)]
+    with scratch("dump", args.url) as place:
+        measure(args, place.work, place.database("bench_dump"))
 
-        project = work / "project"
-        project.mkdir()
-        (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
-        cli_env = {**os.environ, "NSELF_BENCH_URL": url}
-        cli_argv = [sys.executable, "-P", "-m", "nself", "db", "dump", "--env", "bench", "-o", str(cli_file)]
 
-        raw = best(args.repeat, lambda: subprocess.run(raw_argv, env=env, check=True))
-        lib = best(args.repeat, lambda: dump(url, lib_file))
-        cli = best(
-            args.repeat,
-            lambda: subprocess.run(cli_argv, env=cli_env, cwd=project, check=True, stdout=subprocess.DEVNULL),
-        )
+def measure(args: argparse.Namespace, work: Path, url: str) -> None:
+    fill(url, args.rows)
+    program = find_client("pg_dump", server_major(url))
+    conninfo, env = libpq_target(url)
+    raw_file, lib_file, cli_file = work / "raw.dump", work / "lib.dump", work / "cli.dump"
+    raw_argv = [str(program), "--no-password", "--format=custom", f"--exclude-schema={HISTORY_SCHEMA}"]
+    raw_argv += ["--dbname", conninfo, "--file", str(raw_file)]
 
-        print(
-            f"{args.rows:,} rows, {program} ({raw_file.stat().st_size / 1e6:.1f} MB custom dump), best of {args.repeat}"
-        )
-        print(f"{'':28}{'ms':>10}{'vs pg_dump':>12}")
-        for label, ms in (
-            ("raw pg_dump", raw),
-            ("nself dump() in-process", lib),
-            ("nself db dump (CLI)", cli),
-        ):
-            print(f"{label:28}{ms:10.0f}{ms / raw - 1:+12.1%}")
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if cluster is not None:
-            cluster.stop(immediate=True)
-        shutil.rmtree(work, ignore_errors=True)
+    project = work / "project"
+    project.mkdir()
+    (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
+    cli_env = {**os.environ, "NSELF_BENCH_URL": url}
+    cli_argv = [sys.executable, "-P", "-m", "nself", "db", "dump", "--env", "bench", "-o", str(cli_file)]
+
+    raw = best(args.repeat, lambda: subprocess.run(raw_argv, env=env, check=True))
+    lib = best(args.repeat, lambda: dump(url, lib_file))
+    cli = best(
+        args.repeat,
+        lambda: subprocess.run(cli_argv, env=cli_env, cwd=project, check=True, stdout=subprocess.DEVNULL),
+    )
+
+    print(
+        f"{args.rows:,} rows, {program} ({raw_file.stat().st_size / 1e6:.1f} MB custom dump), best of {args.repeat}"
+    )
+    print(f"{'':28}{'ms':>10}{'vs pg_dump':>12}")
+    for label, ms in (
+        ("raw pg_dump", raw),
+        ("nself dump() in-process", lib),
+        ("nself db dump (CLI)", cli),
+    ):
+        print(f"{label:28}{ms:10.0f}{ms / raw - 1:+12.1%}")
 
 
 if __name__ == "__main__":

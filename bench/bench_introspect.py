@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -35,8 +32,9 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from bench.common import scratch  # noqa: E402
 from nself.frontends import live  # noqa: E402
-from nself.runtime.cluster import LocalCluster, find_pg_program, free_port  # noqa: E402
+from nself.runtime.cluster import find_pg_program  # noqa: E402
 
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 
@@ -106,33 +104,8 @@ def pg_dump(url: str) -> None:
 @contextmanager
 def server(url: str | None) -> Iterator[Callable[[str], str]]:
     """Yields make_database(name) -> url on a given server or a throwaway cluster."""
-    made: list[str] = []
-    root: Path | None = None
-    if url is None:
-        root = Path(tempfile.mkdtemp(prefix="nself-bench-"))
-        os.chmod(root, 0o755)
-        cluster = LocalCluster(root=root / "cluster", port=free_port())
-        cluster.start(fast=True)
-        admin = cluster.url()
-    else:
-        admin = url
-
-    def make(prefix: str) -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        made.append(name)
-        return str(psycopg.conninfo.make_conninfo(admin, dbname=name))
-
-    try:
-        yield make
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            for name in made:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        if root is not None:
-            cluster.stop()
-            shutil.rmtree(root, ignore_errors=True)
+    with scratch("introspect", url) as place:
+        yield place.database
 
 
 def main() -> None:

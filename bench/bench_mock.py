@@ -3,7 +3,8 @@ against `pgbench -i` (PostgreSQL's own data generator, an upper bound) in the sa
 
 Also the database's own floor for the same rows: nself's rows copied out, then loaded back
 the way nself loads them (one transaction: TRUNCATE, keys and foreign keys set aside,
-`COPY ... FROM STDIN (FREEZE)` of the bytes already made, keys and foreign keys added back).
+`COPY ... FROM STDIN (FORMAT binary, FREEZE)` of the bytes already made, keys and foreign
+keys added back).
 What nself takes beyond it is generating the values and reading the parents' keys; what the
 floor takes beyond pgbench is the server writing these rows (about 2.2x the bytes of
 pgbench's) and checking three foreign keys pgbench does not have.
@@ -15,18 +16,20 @@ Prints figures; asserts nothing."""
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 import psycopg
 
-from nself.frontends.live import introspect
-from nself.runtime.cluster import LocalCluster, find_pg_program, free_port
-from nself.runtime.mock.executor import generate_mock
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import scratch  # noqa: E402
+from nself.frontends.live import introspect  # noqa: E402
+from nself.runtime.cluster import find_pg_program  # noqa: E402
+from nself.runtime.mock.executor import generate_mock  # noqa: E402
 
 SCHEMA = """
 CREATE TABLE users (id serial PRIMARY KEY, email text UNIQUE NOT NULL, name text NOT NULL,
@@ -90,7 +93,7 @@ def load_floor(url: str) -> float:
     with psycopg.connect(url) as conn:
         data = {}
         for table in TABLES:
-            with conn.cursor() as cur, cur.copy(f"COPY {table} TO STDOUT") as copy:
+            with conn.cursor() as cur, cur.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
                 data[table] = b"".join(bytes(chunk) for chunk in copy)
         conn.rollback()
         started = time.perf_counter()
@@ -99,7 +102,10 @@ def load_floor(url: str) -> float:
             for table, name, _ in reversed(CONSTRAINTS):
                 conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
             for table in TABLES:
-                with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FREEZE)") as copy:
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(f"COPY {table} FROM STDIN (FORMAT binary, FREEZE)") as copy,
+                ):
                     for start in range(0, len(data[table]), 1 << 20):
                         copy.write(data[table][start : start + (1 << 20)])
             for table, name, definition in CONSTRAINTS:
@@ -112,68 +118,55 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, alternated; the best is shown")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="nself-bench-mock-"))
-    os.chmod(root, 0o755)
-    cluster = LocalCluster(root / "pg", free_port())
-    cluster.start(fast=True)
-    try:
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE mock")
-            conn.execute("CREATE DATABASE pgbench")
-        url = cluster.url("mock")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(SCHEMA)
-        catalog = introspect(url)
-        scale = max(1, args.rows * 3 // 100_000)
-        pgbench = str(find_pg_program("pgbench"))
-        pg_rows = scale * 100_000
-        best: dict[str, float] = {}
-        results = []
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            results = generate_mock(url, catalog, config(args.rows))
-            best["nself"] = min(best.get("nself", 1e9), time.perf_counter() - started)
-            best["floor"] = min(best.get("floor", 1e9), load_floor(url))
-            started = time.perf_counter()
-            subprocess.run(
-                [
-                    pgbench,
-                    "-i",
-                    "-q",
-                    "-s",
-                    str(scale),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(cluster.port),
-                    "-U",
-                    "postgres",
-                    "pgbench",
-                ],
-                check=True,
-                capture_output=True,
-            )
-            best["pgbench"] = min(best.get("pgbench", 1e9), time.perf_counter() - started)
-        total = sum(r.rows for r in results)
-        rate = {name: (pg_rows if name == "pgbench" else total) / seconds for name, seconds in best.items()}
-        print(f"nself mock generate: {total:,} rows in {best['nself']:.2f} s = {rate['nself']:,.0f} rows/s")
-        for r in results:
-            print(f"  {r.table:20} {r.rows:>9,} rows {r.seconds:6.2f} s {r.rows / r.seconds:>10,.0f} rows/s")
-        print(
-            f"floor (COPY of the same rows, keys set aside): {best['floor']:.2f} s = {rate['floor']:,.0f} rows/s"
+    with scratch("mock") as place:
+        measure(args, place.database("mock"), place.database("pgbench"))
+
+
+def measure(args: argparse.Namespace, url: str, pgbench_url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    catalog = introspect(url)
+    scale = max(1, args.rows * 3 // 100_000)
+    pgbench = str(find_pg_program("pgbench"))
+    pg_rows = scale * 100_000
+    best: dict[str, float] = {}
+    results = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        results = generate_mock(url, catalog, config(args.rows))
+        best["nself"] = min(best.get("nself", 1e9), time.perf_counter() - started)
+        best["floor"] = min(best.get("floor", 1e9), load_floor(url))
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                pgbench,
+                "-i",
+                "-q",
+                "-s",
+                str(scale),
+                pgbench_url,
+            ],
+            check=True,
+            capture_output=True,
         )
-        print(
-            f"pgbench -i -s {scale} (default steps: tables, data, vacuum, primary keys): "
-            f"{pg_rows:,} rows in {best['pgbench']:.2f} s = {rate['pgbench']:,.0f} rows/s"
-        )
-        print(f"ratio: nself is {rate['nself'] / rate['pgbench']:.2f} x pgbench's rate (target >= 0.5)")
-        print(
-            f"       nself is {rate['nself'] / rate['floor']:.2f} x the floor's; the floor is "
-            f"{rate['floor'] / rate['pgbench']:.2f} x pgbench's"
-        )
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        best["pgbench"] = min(best.get("pgbench", 1e9), time.perf_counter() - started)
+    total = sum(r.rows for r in results)
+    rate = {name: (pg_rows if name == "pgbench" else total) / seconds for name, seconds in best.items()}
+    print(f"nself mock generate: {total:,} rows in {best['nself']:.2f} s = {rate['nself']:,.0f} rows/s")
+    for r in results:
+        print(f"  {r.table:20} {r.rows:>9,} rows {r.seconds:6.2f} s {r.rows / r.seconds:>10,.0f} rows/s")
+    print(
+        f"floor (COPY of the same rows, keys set aside): {best['floor']:.2f} s = {rate['floor']:,.0f} rows/s"
+    )
+    print(
+        f"pgbench -i -s {scale} (default steps: tables, data, vacuum, primary keys): "
+        f"{pg_rows:,} rows in {best['pgbench']:.2f} s = {rate['pgbench']:,.0f} rows/s"
+    )
+    print(f"ratio: nself is {rate['nself'] / rate['pgbench']:.2f} x pgbench's rate (target >= 0.5)")
+    print(
+        f"       nself is {rate['nself'] / rate['floor']:.2f} x the floor's; the floor is "
+        f"{rate['floor'] / rate['pgbench']:.2f} x pgbench's"
+    )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +29,8 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
-from nself.runtime.cluster import LocalCluster, find_pg_program, free_port  # noqa: E402
+from bench.common import scratch  # noqa: E402
+from nself.runtime.cluster import find_pg_program  # noqa: E402
 from nself.runtime.query import psql_environment  # noqa: E402
 
 QUERY = "select * from items order by id"
@@ -86,82 +84,66 @@ def main() -> None:
     parser.add_argument("--url", help="a server to use instead of a throwaway cluster")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="nself-bench-query-"))
-    os.chmod(work, 0o755)
-    cluster: LocalCluster | None = None
-    base = args.url
-    if base is None:
-        cluster = LocalCluster(root=work / "cluster", port=free_port())
-        cluster.start(fast=True)
-        base = cluster.url()
-    name = f"bench_query_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = psycopg.conninfo.make_conninfo(base, dbname=name)
-    try:
-        fill(url, args.rows)
-        project = work / "project"
-        project.mkdir()
-        (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
-        nself_env = {**os.environ, "NSELF_BENCH_URL": url, "NO_COLOR": "1"}
-        nself = [sys.executable, "-m", "nself", "db", "query", "--env", "bench", QUERY]
-        psql_env = {**os.environ, **psql_environment(url)}
-        psql = [str(find_pg_program("psql")), "-X", "-c", QUERY]
+    with scratch("query", args.url) as place:
+        measure(args, place.work, place.database("bench_query"))
 
-        def run(argv: list[str], env: dict[str, str], out: Path) -> Callable[[], object]:
-            def go() -> None:
-                with out.open("wb") as sink:
-                    subprocess.run(argv, env=env, cwd=project, stdout=sink, check=True)
 
-            return go
+def measure(args: argparse.Namespace, work: Path, url: str) -> None:
+    fill(url, args.rows)
+    project = work / "project"
+    project.mkdir()
+    (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
+    nself_env = {**os.environ, "NSELF_BENCH_URL": url, "NO_COLOR": "1"}
+    nself = [sys.executable, "-m", "nself", "db", "query", "--env", "bench", QUERY]
+    psql_env = {**os.environ, **psql_environment(url)}
+    psql = [str(find_pg_program("psql")), "-X", "-c", QUERY]
 
-        ours_csv, theirs_csv = work / "nself.csv", work / "psql.csv"
-        figures = [
-            (
-                "--csv",
-                best(args.repeat, run([*nself, "--csv"], nself_env, ours_csv)),
-                best(args.repeat, run([*psql, "--csv"], psql_env, theirs_csv)),
-            ),
-            (
-                "start-up (select 1 --csv)",
-                best(args.repeat, run([*nself[:-1], "select 1", "--csv"], nself_env, work / "one.csv")),
-                best(args.repeat, run([*psql[:-1], "select 1", "--csv"], psql_env, work / "one-psql.csv")),
-            ),
-            (
-                "table (to a file)",
-                best(args.repeat, run(nself, nself_env, work / "nself.txt")),
-                best(args.repeat, run(psql, psql_env, work / "psql.txt")),
-            ),
-        ]
-        first = (
-            min(first_line_ms(nself, nself_env, project) for _ in range(args.repeat)),
-            min(first_line_ms(psql, psql_env, project) for _ in range(args.repeat)),
-        )
-        same = ours_csv.read_bytes() == theirs_csv.read_bytes()
-        size = theirs_csv.stat().st_size / 1e6
-        print(f"{args.rows:,} rows ({size:.1f} MB of CSV), whole process, best of {args.repeat}")
+    def run(argv: list[str], env: dict[str, str], out: Path) -> Callable[[], object]:
+        def go() -> None:
+            with out.open("wb") as sink:
+                subprocess.run(argv, env=env, cwd=project, stdout=sink, check=True)
+
+        return go
+
+    ours_csv, theirs_csv = work / "nself.csv", work / "psql.csv"
+    figures = [
+        (
+            "--csv",
+            best(args.repeat, run([*nself, "--csv"], nself_env, ours_csv)),
+            best(args.repeat, run([*psql, "--csv"], psql_env, theirs_csv)),
+        ),
+        (
+            "start-up (select 1 --csv)",
+            best(args.repeat, run([*nself[:-1], "select 1", "--csv"], nself_env, work / "one.csv")),
+            best(args.repeat, run([*psql[:-1], "select 1", "--csv"], psql_env, work / "one-psql.csv")),
+        ),
+        (
+            "table (to a file)",
+            best(args.repeat, run(nself, nself_env, work / "nself.txt")),
+            best(args.repeat, run(psql, psql_env, work / "psql.txt")),
+        ),
+    ]
+    first = (
+        min(first_line_ms(nself, nself_env, project) for _ in range(args.repeat)),
+        min(first_line_ms(psql, psql_env, project) for _ in range(args.repeat)),
+    )
+    same = ours_csv.read_bytes() == theirs_csv.read_bytes()
+    size = theirs_csv.stat().st_size / 1e6
+    print(f"{args.rows:,} rows ({size:.1f} MB of CSV), whole process, best of {args.repeat}")
+    print(f"{'':28}{'nself ms':>10}{'psql ms':>10}{'ratio':>7}{'nself cpu':>11}{'psql cpu':>10}{'ratio':>7}")
+    for label, (ours, ours_cpu), (theirs, theirs_cpu) in figures:
         print(
-            f"{'':28}{'nself ms':>10}{'psql ms':>10}{'ratio':>7}{'nself cpu':>11}{'psql cpu':>10}{'ratio':>7}"
+            f"{label:28}{ours:10.0f}{theirs:10.0f}{ours / theirs:7.2f}"
+            f"{ours_cpu:11.0f}{theirs_cpu:10.0f}{ours_cpu / max(theirs_cpu, 1):7.2f}"
         )
-        for label, (ours, ours_cpu), (theirs, theirs_cpu) in figures:
-            print(
-                f"{label:28}{ours:10.0f}{theirs:10.0f}{ours / theirs:7.2f}"
-                f"{ours_cpu:11.0f}{theirs_cpu:10.0f}{ours_cpu / max(theirs_cpu, 1):7.2f}"
-            )
-        (csv_ms, csv_cpu), (up_ms, up_cpu) = figures[0][1], figures[1][1]
-        (pcsv_ms, pcsv_cpu), (pup_ms, pup_cpu) = figures[0][2], figures[1][2]
-        print(
-            f"{'--csv less start-up':28}{csv_ms - up_ms:10.0f}{pcsv_ms - pup_ms:10.0f}"
-            f"{(csv_ms - up_ms) / max(pcsv_ms - pup_ms, 1):7.2f}{csv_cpu - up_cpu:11.0f}{pcsv_cpu - pup_cpu:10.0f}"
-        )
-        print(f"{'table: first line':28}{first[0]:10.0f}{first[1]:10.0f}{first[0] / first[1]:7.2f}")
-        print(f"--csv output identical to psql's: {'yes' if same else 'NO'}")
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if cluster is not None:
-            cluster.stop(immediate=True)
-        shutil.rmtree(work, ignore_errors=True)
+    (csv_ms, csv_cpu), (up_ms, up_cpu) = figures[0][1], figures[1][1]
+    (pcsv_ms, pcsv_cpu), (pup_ms, pup_cpu) = figures[0][2], figures[1][2]
+    print(
+        f"{'--csv less start-up':28}{csv_ms - up_ms:10.0f}{pcsv_ms - pup_ms:10.0f}"
+        f"{(csv_ms - up_ms) / max(pcsv_ms - pup_ms, 1):7.2f}{csv_cpu - up_cpu:11.0f}{pcsv_cpu - pup_cpu:10.0f}"
+    )
+    print(f"{'table: first line':28}{first[0]:10.0f}{first[1]:10.0f}{first[0] / first[1]:7.2f}")
+    print(f"--csv output identical to psql's: {'yes' if same else 'NO'}")
 
 
 if __name__ == "__main__":

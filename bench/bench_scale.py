@@ -33,9 +33,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
 
-from nself.runtime.cluster import LocalCluster, find_pg_program, free_port  # noqa: E402
+from bench.common import Scratch, scratch  # noqa: E402
+from nself.runtime.cluster import find_pg_program  # noqa: E402
 
 ENUMS = {
     "status": ("new", "active", "suspended", "gone"),
@@ -139,10 +139,10 @@ def write_migrations(directory: Path, chunks: list[str]) -> None:
         )
 
 
-def load(url: str, chunks: list[str], scratch: Path) -> None:
+def load(url: str, chunks: list[str], folder: Path) -> None:
     """Each chunk in its own transaction (10,000 tables in one would outgrow the lock table)."""
     for chunk in chunks:
-        path = scratch / f"load-{uuid.uuid4().hex[:8]}.sql"
+        path = folder / f"load-{uuid.uuid4().hex[:8]}.sql"
         path.write_text(chunk + "\n", encoding="utf-8")
         done = subprocess.run(
             [
@@ -213,7 +213,8 @@ def write_project(project: Path) -> None:
     (project / "nself.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
-def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict[str, float]:
+def measure(tables: int, repeat: int, place: Scratch) -> dict[str, float]:
+    root = place.work
     project = root / f"p{tables}"
     migrations = project / "nself" / "migrations"
     chunks_a, chunks_b = schema_sql(tables, changed=False), schema_sql(tables, changed=True)
@@ -221,10 +222,7 @@ def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict
     write_project(project)
     urls = []
     for chunks in (chunks_a, chunks_b):
-        name = f"scale_{tables}_{uuid.uuid4().hex[:6]}"
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        urls.append(cluster.url(name))
+        urls.append(place.database(f"scale_{tables}"))
         load(urls[-1], chunks, root)
     a, b = urls
     migra = shutil.which("migra") or str(Path(sys.executable).parent / "migra")
@@ -249,8 +247,7 @@ def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict
     if Path(migra).exists():
         figures["migra"] = best_ms([migra, "--unsafe", a, b], repeat, project)
     for url in urls:
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1].split("?")[0]}" WITH (FORCE)')  # type: ignore[arg-type]
+        place.drop(url)
     shutil.rmtree(project, ignore_errors=True)
     return figures
 
@@ -281,22 +278,17 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    root = Path(tempfile.mkdtemp(prefix="nself-bench-scale-"))
-    os.chmod(root, 0o755)
-    cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
     results: dict[int, dict[str, float]] = {}
     try:
-        for tables in sizes:
-            results[tables] = measure(tables, args.repeat, cluster, root)
-            print(
-                f"{tables:,} tables: " + ", ".join(f"{k} {v:.0f} ms" for k, v in results[tables].items()),
-                flush=True,
-            )
-        report(results)
+        with scratch("scale") as place:
+            for tables in sizes:
+                results[tables] = measure(tables, args.repeat, place)
+                print(
+                    f"{tables:,} tables: " + ", ".join(f"{k} {v:.0f} ms" for k, v in results[tables].items()),
+                    flush=True,
+                )
+            report(results)
     finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(BYTECODE, ignore_errors=True)
 
 

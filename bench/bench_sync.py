@@ -17,13 +17,9 @@ Without --url a throwaway PostgreSQL cluster is started and removed afterwards."
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,10 +28,10 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
+from bench.common import scratch  # noqa: E402
 from nself.frontends.live import introspect  # noqa: E402
 from nself.runtime.anonymize.config import load_config  # noqa: E402
 from nself.runtime.anonymize.engine import make_plan, sync  # noqa: E402
-from nself.runtime.cluster import LocalCluster, free_port  # noqa: E402
 from nself.runtime.dump import find_client, libpq_target, server_major  # noqa: E402
 
 PII = REPO / "tests" / "runtime" / "anonymize"
@@ -78,91 +74,71 @@ def main() -> None:
     parser.add_argument("--url", help="a server to use (a scratch database is made there)")
     args = parser.parse_args()
 
-    root = None
-    cluster = None
-    if args.url:
-        server = args.url
-    else:
-        root = Path(tempfile.mkdtemp(prefix="nself-bench-sync-"))
-        os.chmod(root, 0o755)
-        cluster = LocalCluster(root=root / "cluster", port=free_port())
-        cluster.start(fast=True)
-        server = cluster.url()
-    names = {k: f"bench_sync_{k}_{uuid.uuid4().hex[:8]}" for k in ("src", "dst")}
-    base = server.rsplit("/", 1)[0]
-    source, target = f"{base}/{names['src']}", f"{base}/{names['dst']}"
-    try:
-        with psycopg.connect(server, autocommit=True) as conn:
-            for name in names.values():
-                conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-        ddl, rows = schema_and_rows(args.people)
-        started = time.perf_counter()
-        with psycopg.connect(source, autocommit=True) as conn:
-            conn.execute(ddl)  # type: ignore[arg-type]
-            conn.execute(rows)  # type: ignore[arg-type]
-            conn.execute("VACUUM ANALYZE")
-            size = sum(
-                conn.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0]  # type: ignore[index]
-                for t in TABLES
-            )
-            counted = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)  # type: ignore[index]
+    with scratch("sync", args.url) as place:
+        measure(args, place.database("bench_sync_src"), place.database("bench_sync_dst"))
+
+
+def measure(args: argparse.Namespace, source: str, target: str) -> None:
+    ddl, rows = schema_and_rows(args.people)
+    started = time.perf_counter()
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(ddl)  # type: ignore[arg-type]
+        conn.execute(rows)  # type: ignore[arg-type]
+        conn.execute("VACUUM ANALYZE")
+        size = sum(
+            conn.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0]  # type: ignore[index]
+            for t in TABLES
+        )
+        counted = sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)  # type: ignore[index]
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(ddl)  # type: ignore[arg-type]
+    print(f"source: {args.people} people, {counted} rows, {size / 1e6:.0f} MB on disk "
+          f"(made in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+
+    def empty_target() -> None:
         with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute(ddl)  # type: ignore[arg-type]
-        print(f"source: {args.people} people, {counted} rows, {size / 1e6:.0f} MB on disk "
-              f"(made in {time.perf_counter() - started:.1f} s)")  # fmt: skip
+            conn.execute("TRUNCATE " + ", ".join(TABLES))  # type: ignore[arg-type]
 
-        def empty_target() -> None:
-            with psycopg.connect(target, autocommit=True) as conn:
-                conn.execute("TRUNCATE " + ", ".join(TABLES))  # type: ignore[arg-type]
+    catalog = introspect(source)
+    plan_config = load_config(PII / "pii_anonymize.yaml")
 
-        catalog = introspect(source)
-        plan_config = load_config(PII / "pii_anonymize.yaml")
+    def anonymised() -> None:
+        sync(source, target, catalog=catalog, plan=make_plan(catalog, plan_config, b"bench key"))
 
-        def anonymised() -> None:
-            sync(source, target, catalog=catalog, plan=make_plan(catalog, plan_config, b"bench key"))
+    def plain() -> None:
+        sync(source, target, catalog=catalog, plan=None)
 
-        def plain() -> None:
-            sync(source, target, catalog=catalog, plan=None)
+    major = server_major(source)
+    dump_program, restore_program = find_client("pg_dump", major), find_client("pg_restore", major)
+    source_info, source_env = libpq_target(source)
+    target_info, target_env = libpq_target(target)
 
-        major = server_major(source)
-        dump_program, restore_program = find_client("pg_dump", major), find_client("pg_restore", major)
-        source_info, source_env = libpq_target(source)
-        target_info, target_env = libpq_target(target)
+    def dump_restore(*extra: str) -> Callable[[], None]:
+        def run() -> None:
+            dump = subprocess.Popen(
+                [str(dump_program), "-Fc", "--data-only", "--dbname", source_info],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=source_env,
+            )  # fmt: skip
+            restore = subprocess.run(
+                [str(restore_program), "--data-only", "--single-transaction", *extra, "--dbname", target_info],
+                stdin=dump.stdout, env=target_env, check=True, capture_output=True,
+            )  # fmt: skip
+            assert dump.wait() == 0 and restore.returncode == 0
 
-        def dump_restore(*extra: str) -> Callable[[], None]:
-            def run() -> None:
-                dump = subprocess.Popen(
-                    [str(dump_program), "-Fc", "--data-only", "--dbname", source_info],
-                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=source_env,
-                )  # fmt: skip
-                restore = subprocess.run(
-                    [str(restore_program), "--data-only", "--single-transaction", *extra, "--dbname", target_info],
-                    stdin=dump.stdout, env=target_env, check=True, capture_output=True,
-                )  # fmt: skip
-                assert dump.wait() == 0 and restore.returncode == 0
+        return run
 
-            return run
-
-        figures = {
-            # The yardstick: constraints checked, as nself checks them (the cycle loads because
-            # its foreign key is DEFERRABLE INITIALLY DEFERRED).
-            "pg_dump -Fc | pg_restore (data)": best(args.repeat, empty_target, dump_restore()),
-            "  same, --disable-triggers": best(args.repeat, empty_target, dump_restore("--disable-triggers")),
-            "nself data sync (plain)": best(args.repeat, empty_target, plain),
-            "nself data sync --anonymize": best(args.repeat, empty_target, anonymised),
-        }
-        peer = figures["pg_dump -Fc | pg_restore (data)"]
-        print(f"{'':34} {'seconds':>8} {'MB/s':>8} {'vs peer':>8}")
-        for label, seconds in figures.items():
-            print(f"{label:34} {seconds:8.2f} {size / 1e6 / seconds:8.1f} {peer / seconds:7.2f}x")
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            for name in names.values():
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        if cluster is not None:
-            cluster.stop(immediate=True)
-        if root is not None:
-            shutil.rmtree(root, ignore_errors=True)
+    figures = {
+        # The yardstick: constraints checked, as nself checks them (the cycle loads because
+        # its foreign key is DEFERRABLE INITIALLY DEFERRED).
+        "pg_dump -Fc | pg_restore (data)": best(args.repeat, empty_target, dump_restore()),
+        "  same, --disable-triggers": best(args.repeat, empty_target, dump_restore("--disable-triggers")),
+        "nself data sync (plain)": best(args.repeat, empty_target, plain),
+        "nself data sync --anonymize": best(args.repeat, empty_target, anonymised),
+    }
+    peer = figures["pg_dump -Fc | pg_restore (data)"]
+    print(f"{'':34} {'seconds':>8} {'MB/s':>8} {'vs peer':>8}")
+    for label, seconds in figures.items():
+        print(f"{label:34} {seconds:8.2f} {size / 1e6 / seconds:8.1f} {peer / seconds:7.2f}x")
 
 
 if __name__ == "__main__":

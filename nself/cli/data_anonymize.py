@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
@@ -37,6 +36,9 @@ def table_progress(verb: str, quiet: bool) -> Iterator[ProgressCallback | None]:
     if quiet:
         yield None
         return
+    # Here, not at the top: db's group imports this module for `db clone` alone.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, warn
+from nself.cli.fast import reader_gone, write_bytes
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 
@@ -380,12 +380,12 @@ def query(
     if as_csv:
         from nself.runtime.query import stream_csv
 
-        with _reader_gone(), stream_csv(_database_url(proj, environ), sql or "") as chunks:
-            _write_bytes(chunks)
+        with reader_gone(), stream_csv(_database_url(proj, environ), sql or "") as chunks:
+            write_bytes(chunks)
         return
     from nself.runtime.query import stream_query
 
-    with _reader_gone(), stream_query(_database_url(proj, environ), sql or "") as results:
+    with reader_gone(), stream_query(_database_url(proj, environ), sql or "") as results:
         if as_json:
             _write_json(results)
         elif unaligned:
@@ -394,23 +394,8 @@ def query(
             _print_tables(results)
 
 
-@contextlib.contextmanager
-def _reader_gone() -> Iterator[None]:
-    """`db query ... | head`: the reader closed the pipe before the last row. The statement's
-    transaction is rolled back (the error leaves stream_query), and the user is told so."""
-    try:
-        yield
-    except BrokenPipeError:
-        # Python would fail again flushing stdout at exit: point it at /dev/null.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise OptionError(
-            "stdout was closed before every row was written (broken pipe); the statement's transaction was rolled back"
-        ) from None
-
-
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Sequence
 
     from nself.runtime.query import QueryResults, QueryStream
 
@@ -434,14 +419,6 @@ def _write_lines(results: QueryResults, *, header: bool, line: LineWriter) -> No
             out.write(line(row) + "\n")
         if result.shows_status:
             out.write(result.status + "\n")
-
-
-def _write_bytes(chunks: Iterable[bytes]) -> None:
-    sys.stdout.flush()
-    out = sys.stdout.buffer
-    for chunk in chunks:
-        out.write(chunk)
-    out.flush()
 
 
 def _write_json(results: QueryResults) -> None:

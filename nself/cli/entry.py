@@ -2,7 +2,8 @@
 --help` answer before the command tree (typer, rich, every command group) is imported:
 editors and build systems ask them often, and they need none of it (the help comes from
 nself.cli.tree's tables).
-Any other command loads typer and only the module of the command it runs (nself.cli.main)."""
+`nself db query SQL --csv` is answered without it too (nself.cli.fast). Any other command
+loads typer and only the module of the command it runs (nself.cli.main)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def run(argv: list[str] | None = None) -> NoReturn:
             text = group_help(given[0])
             if text is not None:
                 _answer(text)
+    if given[:2] == ["db", "query"] and given == args:  # --debug: the typer path, for its traceback
+        from nself.cli.fast import query_csv_args, run_query_csv
+
+        found = query_csv_args(args)
+        if found is not None:
+            run_query_csv(*found, args)
     from nself.cli.main import run as run_command
 
     run_command(args)

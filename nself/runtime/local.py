@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nself.connection import connect
 from nself.errors import NselfError, OptionError
 from nself.platforms import Platform
-from nself.runtime.cluster import LocalCluster, server_user_can_reach
 from nself.runtime.project import CONFIG_FILE, Environment, Project
+
+if TYPE_CHECKING:  # the cluster's module (and the host's) only where a cluster is managed
+    from nself.runtime.cluster import LocalCluster
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ def local_cluster(project: Project, environment: Environment) -> LocalCluster:
             f"--env: {environment.name!r} is a remote environment ({environment.display_url()}); "
             "only environments without a url are managed by nself"
         )
+    from nself.runtime.cluster import LocalCluster
+
     return LocalCluster(root=cluster_root(project, environment), port=environment.port)
 
 
@@ -58,6 +63,8 @@ FALLBACK_CLUSTERS = Path("/var/lib/nself/clusters")
 
 
 def cluster_root(project: Project, environment: Environment) -> Path:
+    from nself.runtime.cluster import server_user_can_reach
+
     preferred = project.state_dir / "pg" / environment.name
     if server_user_can_reach(preferred):
         return preferred

@@ -107,10 +107,10 @@ def _split(sql: str) -> tuple[list[Statement], pg15.Pg15SyntaxError | None]:
         parts = pg15.split(sql)
     except pg15.Pg15SyntaxError as error:
         try:
-            parts = list(pg_parser.split(sql, with_parser=False, only_slices=True))
+            tokens = pg_parser.scan(sql)
         except pg_parser.ParseError:
             return [Statement(0, sql)], error
-        return [Statement(piece.start, sql[piece]) for piece in parts], error
+        return _split_at_semicolons(sql, tokens), error
     return [Statement(piece.start, sql[piece]) for piece in parts], None
 
 
@@ -123,6 +123,27 @@ def check_syntax(sql: str, path: Path, first_line: int) -> None:
     except pg15.Pg15SyntaxError as error:
         line, col = position_of(sql, error.location)
         raise SourceError(path, line + first_line - 1, col, error.message) from None
+
+
+def _split_at_semicolons(sql: str, tokens: list[pg_parser.Token]) -> list[Statement]:
+    """Every statement between the scanner's semicolons, whatever its first word: the one
+    that does not parse must reach the server, which reports its error (pglast's own
+    scanner split drops a statement that starts with a word it does not know, so that a
+    misspelt `selec 1` ran nothing and succeeded)."""
+    statements: list[Statement] = []
+    start = end = None
+    for token in [*tokens, None]:
+        if token is not None and token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if token is None or token.name == "ASCII_59":
+            if start is not None and end is not None:
+                statements.append(Statement(start, sql[start:end]))
+            start = end = None
+            continue
+        if start is None:
+            start = token.start
+        end = token.end + 1
+    return statements
 
 
 def _first_token(text: str) -> pg_parser.Token | None:

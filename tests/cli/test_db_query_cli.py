@@ -253,3 +253,69 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
     assert len(stderr.strip().splitlines()) == 1, stderr
     with psycopg.connect(database) as conn:
         assert conn.execute("select to_regclass('kept')").fetchone() == (None,)
+
+
+def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
+    tmp_path: Path, database: str
+) -> None:
+    """`db query SQL --csv` skips the command tree (nself.cli.fast): the same bytes as psql,
+    nothing of typer or rich imported; its errors are the typer path's (`-e` takes that path)."""
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    env = {"NSELF_QUERY_URL": database, "PYTHONPROFILEIMPORTTIME": "1"}
+    fast = run_nself("db", "query", "--env", "dev", AWKWARD, "--csv", cwd=tmp_path, env=env)
+    assert fast.code == 0
+    assert fast.stdout == psql(database, "--csv", "-c", AWKWARD)
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in fast.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "nself.runtime.query" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("typer", "rich", "click")}
+    for sql, env_option in (("select 1/0", "dev"), ("select 1", "nope")):
+        ours = run_nself(
+            "db", "query", "--env", env_option, sql, "--csv", cwd=tmp_path, env={"NSELF_QUERY_URL": database}
+        )
+        typer_path = run_nself(
+            "db", "query", "-e", env_option, sql, "--csv", cwd=tmp_path, env={"NSELF_QUERY_URL": database}
+        )
+        assert (ours.code, ours.stdout, ours.stderr) == (
+            typer_path.code,
+            typer_path.stdout,
+            typer_path.stderr,
+        )
+        assert ours.code == 1 and ours.stderr.startswith("error: ") and ours.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["db", "query", "select 1", "--csv"], ("select 1", None)),
+        (["db", "query", "--csv", "--env", "dev", "select 1"], ("select 1", "dev")),
+        (["db", "query", "--env=dev", "select 1", "--csv"], ("select 1", "dev")),
+        (["db", "query", "select 1"], None),  # the table: typer's path
+        (["db", "query", "select 1", "--csv", "--json"], None),
+        (["db", "query", "--csv", "-f", "x.sql"], None),
+        (["db", "query", "select 1", "select 2", "--csv"], None),
+        (["db", "query", "select 1", "--csv", "--csv"], None),
+        (["db", "query", "select 1", "--csv", "--env"], None),
+        (["db", "query", "--help", "--csv"], None),
+        (["db", "dump", "--csv"], None),
+    ],
+)
+def test_only_the_plain_csv_shape_takes_the_short_path(args: list[str], expected: object) -> None:
+    from nself.cli.fast import query_csv_args
+
+    assert query_csv_args(args) == expected
+
+
+@pytest.mark.parametrize("sql", ["selec 1", "select 1; selec 2", "select 1;\n/* note */ selec 2"])
+def test_a_statement_that_does_not_parse_reaches_the_server_and_fails(
+    tmp_path: Path, database: str, sql: str
+) -> None:
+    """A misspelt statement ran nothing and exited 0 (the scanner's split dropped it); it is
+    now sent and PostgreSQL's syntax error is the one line, exit 1, as psql would fail."""
+    for options in ((), ("--csv",)):
+        done = query(tmp_path, database, sql, *options)
+        assert done.code == 1
+        assert 'syntax error at or near "selec"' in done.stderr and done.stderr.count("\n") == 1

@@ -137,3 +137,22 @@ def test_completion_lists_the_top_level_commands_from_the_table(tmp_path: Path) 
     env.update(COMP_WORDS="nself schema d", COMP_CWORD="2")
     done = subprocess.run([sys.executable, "-m", "nself"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert sorted(done.stdout.split()) == ["diagram", "diff", "docs"]
+
+
+def test_given_paths_numbers_and_flags_do_not_load_pydantic(tmp_path: Path) -> None:
+    """Typer would coerce a given path, number or flag through pydantic too; they pass as
+    typer would return them (nself.cli.coercion), and the command runs on to its own error."""
+    import subprocess
+    import sys
+
+    (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "postgresql://nobody@127.0.0.1:1/x"\n')
+    (tmp_path / "data.dump").write_bytes(b"PGDMP")
+    done = subprocess.run(
+        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "load", "data.dump", "--jobs", "2",
+         "--no-single-transaction", "--env", "nope"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    assert done.returncode == 1 and len(errors) == 1 and "nope" in errors[0], errors
+    assert "nself.cli.db_dump" in imported and "pydantic" not in imported

@@ -420,3 +420,125 @@ def test_copy_text_reads_back_as_the_values(database: str) -> None:
             copy.write(text.encode())
         rows = conn.execute("SELECT a, b FROM t ORDER BY n").fetchall()
     assert rows == list(zip(*columns, strict=True))
+
+
+
+TYPED = """
+CREATE TABLE kinds_parent (id bigserial PRIMARY KEY, code text UNIQUE NOT NULL);
+CREATE TABLE kinds (
+    id serial PRIMARY KEY, small smallint, big bigint NOT NULL, flag boolean, seq int NOT NULL,
+    at timestamptz, local_at timestamp NOT NULL, day date, future date NOT NULL,
+    label varchar(12), padded char(6), note text,
+    parent_id bigint NOT NULL REFERENCES kinds_parent, parent_code text REFERENCES kinds_parent (code)
+);
+"""
+TYPED_CONFIG = {
+    "seed": 5,
+    "tables": {
+        "kinds_parent": {"count": 40, "columns": {"code": {"type": "word"}}},
+        "kinds": {
+            "count": 300,
+            "columns": {
+                "small": {"type": "integer", "min": -5, "max": 5, "nullProbability": 0.3},
+                "big": {"type": "integer", "min": -(2**40), "max": 2**40},
+                "flag": {"type": "boolean", "probability": 0.4, "nullProbability": 0.5},
+                "seq": {"type": "sequence", "start": -3},
+                "at": {"type": "pastDate", "years": 40, "nullProbability": 0.2},
+                "local_at": {"type": "futureDate", "years": 3},
+                "day": {"type": "pastDate", "years": 80},
+                "future": {"type": "futureDate", "years": 2},
+                "label": {"type": "word", "nullProbability": 0.3},
+                "padded": {"type": "constant", "value": "é"},
+                "note": {
+                    "type": "oneOf",
+                    "values": ["tab\there", "new\nline", "back\\slash", "", "\\N", "ünï"],
+                },
+            },
+        },
+    },
+}
+
+
+def test_binary_copy_gives_the_rows_text_copy_gives(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables of the common types are written in COPY's binary format: the rows are the
+    ones the text format gives (NULLs, non-ASCII and awkward text, dates before 2000,
+    integer and text foreign keys), and the COPY said FORMAT binary."""
+    from nself.runtime.mock import executor
+
+    run_sql(database, TYPED)
+    catalog = introspect(database)
+    generate_mock(database, catalog, TYPED_CONFIG)
+    binary = checksums(database)
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE small IS NULL), count(*) FILTER (WHERE flag IS NULL), "
+            "count(*) FILTER (WHERE label IS NULL), count(DISTINCT note), min(day) < '2000-01-01' FROM kinds"
+        ).fetchone()
+    assert row is not None and all(row[:3]) and row[3] == 6 and row[4]
+    chosen: list[object] = []
+    real = executor._binary_kinds
+    monkeypatch.setattr(executor, "_binary_kinds", lambda *a: chosen.append(real(*a)))  # always None: text
+    generate_mock(database, catalog, TYPED_CONFIG)
+    assert all(kinds is not None for kinds in chosen)  # both tables could go binary
+    assert checksums(database) == binary
+
+
+def test_binary_rows_read_back_as_the_values(database: str) -> None:
+    from nself.runtime.mock.binary import HEADER, TRAILER, encode_rows
+
+    texts: list[str | None] = ["plain", None, "", "é ✓\ttab", "\\N", "x" * 70_000]
+    numbers = np.array([1, -2, 3, 2**31 - 1, -(2**31), 0], dtype=np.int64)
+    missing = np.array([False, True, False, False, True, False])
+    moments = np.array(
+        ["1999-12-31T23:59:59", "2000-01-01T00:00:00", "2026-05-06T07:08:09"] * 2, dtype="datetime64[s]"
+    )
+    flags = np.array([True, False] * 3)
+    with psycopg.connect(database) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.execute("CREATE TEMP TABLE b (n int, a text, t timestamptz, d date, f boolean)")
+        for ascii_only in (True, False):
+            values = [
+                v if v is None or not ascii_only else v.encode("ascii", "replace").decode() for v in texts
+            ]
+            block = encode_rows(
+                ["int4", "text", "timestamp", "date", "bool"],
+                [numbers, values, moments, moments, flags],
+                [missing, None, None, None, missing],
+            )
+            with conn.cursor() as cur, cur.copy("COPY b FROM STDIN (FORMAT binary)") as copy:
+                copy.write(HEADER + block + TRAILER)
+            rows = conn.execute("SELECT n, a, t::text, d::text, f FROM b").fetchall()
+            conn.execute("TRUNCATE b")
+            text_rows = conn.execute(
+                "SELECT n, a, (t AT TIME ZONE 'UTC')::text, d::text, f FROM (VALUES "
+                + ", ".join(
+                    "(%s::int, %s, %s::timestamp AT TIME ZONE 'UTC', %s::date, %s::boolean)" for _ in values
+                )
+                + ") v (n, a, t, d, f)",
+                [
+                    x
+                    for i, v in enumerate(values)
+                    for x in (
+                        None if missing[i] else int(numbers[i]),
+                        v,
+                        str(moments[i]),
+                        str(moments[i])[:10],
+                        None if missing[i] else bool(flags[i]),
+                    )
+                ],
+            ).fetchall()
+            assert [(r[0], r[1], r[4]) for r in rows] == [(r[0], r[1], r[4]) for r in text_rows]
+            assert [r[3] for r in rows] == [r[3] for r in text_rows]
+            assert [r[2] for r in rows] == [r[2] + "+00" for r in text_rows]
+
+
+def test_a_value_out_of_its_integer_type_is_one_clear_error(database: str) -> None:
+    run_sql(database, "CREATE TABLE small_ints (id serial PRIMARY KEY, n smallint NOT NULL)")
+    config = {
+        "seed": 1,
+        "tables": {"small_ints": {"count": 5, "columns": {"n": {"type": "sequence", "start": 32766}}}},
+    }
+    with pytest.raises(
+        MockError, match=r'^public\.small_ints: value "32768" is out of range for type smallint$'
+    ):
+        generate_mock(database, introspect(database), config)

@@ -25,8 +25,10 @@ from nself.collector import collector_paused
 from nself.connection import connect
 from nself.errors import NselfError
 from nself.ir import Catalog
+from nself.runtime.mock.binary import HEADER, KINDS, TRAILER, BinaryValueError, Nulls, encode_rows
 from nself.runtime.mock.values import (
     GENERATORS,
+    TYPED_GENERATORS,
     Context,
     GeneratorError,
     Values,
@@ -173,16 +175,51 @@ def values_from_draws(column: ColumnPlan, rows: Rows, u: Draws, anchor: np.datet
     limit = column.rules.max_length
     if limit is not None:
         values = [_fit(v, limit, column.unique, r) for v, r in zip(values, rows.tolist(), strict=True)]
-    try:
-        probability = float(column.params.get("nullProbability", 0) or 0)
-    except (TypeError, ValueError):
-        raise MockError(
-            f"column {column.name}: nullProbability must be a number, not {column.params.get('nullProbability')!r}"
-        ) from None
+    probability = _null_probability(column)
     if probability > 0 and not column.not_null and not column.unique:
         nulls = (again(u, 77) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)) < probability
         values = [None if n else v for v, n in zip(values, nulls.tolist(), strict=True)]
     return values
+
+
+def _typed(column: ColumnPlan) -> bool:
+    """Whether the column's values can come as numbers (`typed_values`): a generator with a
+    typed form, and nothing that works on the text (lists of choices, lengths, arrays,
+    composites, partition bounds, a suffix that makes values unique)."""
+    return (
+        column.generator in TYPED_GENERATORS
+        and column.dims == 0
+        and not column.attributes
+        and column.rules.choices is None
+        and column.rules.max_length is None
+        and not column.params.get("partitions")
+        and (not column.unique or column.generator in _SELF_UNIQUE)
+    )
+
+
+def typed_values(
+    column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.datetime64
+) -> tuple[npt.NDArray[Any], Nulls]:
+    """The values `column_values` gives a `_typed` column, before formatting, and where
+    its NULLs are (None: none)."""
+    u = draws(key, rows)
+    try:
+        values = TYPED_GENERATORS[column.generator](Context(column, rows, u, anchor))
+    except GeneratorError as exc:
+        raise MockError(str(exc)) from None
+    probability = _null_probability(column)
+    if probability > 0 and not column.not_null and not column.unique:
+        return values, (again(u, 77) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53)) < probability
+    return values, None
+
+
+def _null_probability(column: ColumnPlan) -> float:
+    try:
+        return float(column.params.get("nullProbability", 0) or 0)
+    except (TypeError, ValueError):
+        raise MockError(
+            f"column {column.name}: nullProbability must be a number, not {column.params.get('nullProbability')!r}"
+        ) from None
 
 
 def _fit(value: str | None, limit: int, unique: bool, row: int) -> str | None:
@@ -295,6 +332,22 @@ class ParentKeys:
 
     columns: list[npt.NDArray[np.object_]]
     count: int
+    _integers: dict[int, npt.NDArray[np.int64] | None] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def integers(self, index: int) -> npt.NDArray[np.int64] | None:
+        """Key column `index` as 64-bit integers (None when a key is not one), for COPY's
+        binary format."""
+        if index not in self._integers:
+            try:
+                found: npt.NDArray[np.int64] | None = np.fromiter(
+                    map(int, self.columns[index]), dtype=np.int64, count=self.count
+                )
+            except (TypeError, ValueError, OverflowError):
+                found = None
+            self._integers[index] = found
+        return self._integers[index]
 
 
 KeyCache = dict[tuple[str, str, tuple[str, ...]], ParentKeys]
@@ -338,10 +391,23 @@ def _single_keys_sorted_here(
     None when one does not (or is NULL), and the server sorts."""
     if len(fk.parent_columns) != 1:
         return None
-    query = sql.SQL("SELECT ({})::text FROM {}").format(sql.Identifier(fk.parent_columns[0]), table)
-    with conn.cursor(binary=False) as cur:
-        keys = [r[0] for r in cur.execute(query)]
-    if None in keys or "" in keys or _ROW_TEXT_DIFFERS.search("".join(keys)):
+    # Read as one value (a row at a time costs ten times more): a key holding a newline,
+    # which would split wrongly, has whitespace and is sorted by the server anyway. Keys
+    # past a text value's 1 GB are read a row at a time (in a savepoint: the failed
+    # aggregate must not end the run's transaction).
+    column = sql.Identifier(fk.parent_columns[0])
+    query = sql.SQL("SELECT string_agg(({k})::text, E'\\n'), count(*), count({k}) FROM {t}")
+    try:
+        with conn.transaction():
+            found = conn.execute(query.format(k=column, t=table)).fetchone()
+    except (psycopg.errors.ProgramLimitExceeded, psycopg.errors.OutOfMemory):
+        with conn.cursor(binary=False) as cur:
+            rows = [r[0] for r in cur.execute(sql.SQL("SELECT ({})::text FROM {}").format(column, table))]
+        found = (None if None in rows else "\n".join(rows), len(rows), len(rows) - rows.count(None))
+    if found is None or found[1] != found[2]:
+        return None  # a NULL key
+    keys: list[str] = found[0].split("\n") if found[0] is not None else []
+    if len(keys) != found[1] or "" in keys or _ROW_TEXT_DIFFERS.search("".join(keys)):
         return None
     keys.sort()
     return ParentKeys([np.array(keys, dtype=object)], len(keys))
@@ -366,10 +432,18 @@ def _foreign_values(
     picks: Rows | None,
 ) -> list[Values]:
     """One list of values per foreign-key column."""
-    if picks is None:
-        key = stream_key(seed, plan.qualified, "fk:" + ",".join(fk.columns))
-        picks = _bijection(rows, parents.count, key) if fk.unique else below(draws(key, rows), parents.count)
-    return [list(column[picks]) for column in parents.columns]
+    chosen = _parent_rows(plan, fk, parents, rows, seed, picks)
+    return [list(column[chosen]) for column in parents.columns]
+
+
+def _parent_rows(
+    plan: TablePlan, fk: ForeignKeyPlan, parents: ParentKeys, rows: Rows, seed: int, picks: Rows | None
+) -> Rows:
+    """Which parent row each of `rows` references (`picks` when combinations chose them)."""
+    if picks is not None:
+        return picks
+    key = stream_key(seed, plan.qualified, "fk:" + ",".join(fk.columns))
+    return _bijection(rows, parents.count, key) if fk.unique else below(draws(key, rows), parents.count)
 
 
 def _combination_picks(
@@ -442,28 +516,119 @@ def _fill_table(
                 (count,),
             )
         return count
+    kinds = _binary_kinds(conn, plan, parents)
+    if kinds is not None:  # numbers first: fewer pieces per row
+        names = sorted(names, key=lambda n: kinds[n] == "text")
+    options = [
+        o
+        for o, wanted in (("FORMAT binary", kinds is not None), ("FREEZE", _plain_table(conn, plan)))
+        if wanted
+    ]
     copy = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
         _ident(plan.schema, plan.name),
         sql.SQL(", ").join(sql.Identifier(n) for n in names),
-        sql.SQL(" (FREEZE)" if _plain_table(conn, plan) else ""),
+        sql.SQL(f" ({', '.join(options)})" if options else ""),
     )
     column_keys = {c.name: stream_key(mock.seed, plan.qualified, c.name) for c in plan.columns}
     # A queued writer sends each block from a background thread, so the server ingests
     # one block while the next is generated.
     with conn.cursor() as cur, cur.copy(copy, writer=QueuedLibpqWriter(cur)) as copier:
+        if kinds is not None:
+            copier.write(HEADER)
         for start in range(0, count, BLOCK_ROWS):
             rows = np.arange(start, min(count, start + BLOCK_ROWS), dtype=np.int64)
-            columns = [column_values(c, rows, column_keys[c.name], anchor) for c in plan.columns]
             picks = _combination_picks(plan, parents, rows, mock.seed)
-            for fk in plan.foreign_keys:
-                if fk.name in parents:
-                    columns.extend(
-                        _foreign_values(plan, fk, parents[fk.name], rows, mock.seed, picks.get(fk.name))
-                    )
-            copier.write(_copy_rows([_copy_column(values) for values in columns]).encode())
+            if kinds is None:
+                columns = [column_values(c, rows, column_keys[c.name], anchor) for c in plan.columns]
+                for fk in plan.foreign_keys:
+                    if fk.name in parents:
+                        columns.extend(
+                            _foreign_values(plan, fk, parents[fk.name], rows, mock.seed, picks.get(fk.name))
+                        )
+                copier.write(_copy_rows([_copy_column(values) for values in columns]).encode())
+            else:
+                copier.write(
+                    _binary_block(plan, mock, parents, rows, picks, kinds, names, column_keys, anchor)
+                )
             if progress:
                 progress(plan.qualified, int(rows[-1]) + 1, count)
+        if kinds is not None:
+            copier.write(TRAILER)
     return count
+
+
+# pg_catalog's types of a table's columns (others, domains and arrays among them, are not
+# written in binary).
+_COLUMN_TYPES = """
+SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+  AND t.typnamespace = 'pg_catalog'::regnamespace
+"""
+
+
+def _binary_kinds(
+    conn: psycopg.Connection[Any], plan: TablePlan, parents: dict[str, ParentKeys]
+) -> dict[str, str] | None:
+    """How each column the COPY names is written in COPY's binary format, or None when
+    one cannot be (the table is then written in text): text types take any generator's
+    text, the other kinds need a generator with a typed form or integer parent keys."""
+    name = sql.Identifier(plan.schema, plan.name).as_string(conn)
+    types = {str(r[0]): str(r[1]) for r in conn.execute(_COLUMN_TYPES, (name,)).fetchall()}
+    kinds: dict[str, str] = {}
+    for column in plan.columns:
+        kind = KINDS.get(types.get(column.name, ""))
+        if kind is None or (kind != "text" and not _typed(column)):
+            return None
+        kinds[column.name] = kind
+    for fk in plan.foreign_keys:
+        if fk.name not in parents:
+            continue
+        for index, column_name in enumerate(fk.columns):
+            kind = KINDS.get(types.get(column_name, ""))
+            if kind is None or kind not in ("text", "int2", "int4", "int8"):
+                return None
+            if kind != "text" and parents[fk.name].integers(index) is None:
+                return None
+            kinds[column_name] = kind
+    return kinds
+
+
+def _binary_block(
+    plan: TablePlan,
+    mock: MockPlan,
+    parents: dict[str, ParentKeys],
+    rows: Rows,
+    picks: dict[str, Rows],
+    kinds: dict[str, str],
+    names: list[str],
+    column_keys: dict[str, np.uint64],
+    anchor: np.datetime64,
+) -> bytes:
+    values: dict[str, Any] = {}
+    nulls: dict[str, Nulls] = {}
+    for column in plan.columns:
+        if kinds[column.name] == "text":
+            values[column.name] = column_values(column, rows, column_keys[column.name], anchor)
+            nulls[column.name] = None
+        else:
+            values[column.name], nulls[column.name] = typed_values(
+                column, rows, column_keys[column.name], anchor
+            )
+    for fk in plan.foreign_keys:
+        parent = parents.get(fk.name)
+        if parent is None:
+            continue
+        chosen = _parent_rows(plan, fk, parent, rows, mock.seed, picks.get(fk.name))
+        for index, column_name in enumerate(fk.columns):
+            numbers = parent.integers(index) if kinds[column_name] != "text" else None
+            values[column_name] = (
+                numbers[chosen] if numbers is not None else list(parent.columns[index][chosen])
+            )
+            nulls[column_name] = None
+    try:
+        return encode_rows([kinds[n] for n in names], [values[n] for n in names], [nulls[n] for n in names])
+    except BinaryValueError as exc:
+        raise MockError(f"{plan.qualified}: {exc}") from None
 
 
 def _copy_rows(text: list[list[str]]) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -152,10 +152,28 @@ def gen_words(ctx: Context) -> Values:
     return list(_words(ctx.u, max(1, int(ctx.n("count", 3)))))
 
 
+@functools.cache
+def _sentence_words() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """WORDS as a sentence's first word (capitalised), last word (with its full stop), and
+    only word (both): a sentence is then one join of picks, with nothing done per row."""
+    first = tuple(w[:1].upper() + w[1:] for w in words.WORDS)
+    return first, tuple(w + "." for w in words.WORDS), tuple(w + "." for w in first)
+
+
 def gen_sentence(ctx: Context) -> Values:
     if "words" not in ctx.params:
         return list(_sentences(ctx.u, 1))
-    return [s[:1].upper() + s[1:] + "." for s in _words(ctx.u, max(1, int(ctx.n("words", 6))))]
+    count = max(1, int(ctx.n("words", 6)))
+    if len(ctx.u) == 0:
+        return []
+    first, last, only = _sentence_words()
+    parts = [_pick_array(words.WORDS, again(ctx.u, i)) for i in range(count)]
+    if count == 1:
+        parts[0] = _pick_array(only, again(ctx.u, 0))
+    else:
+        parts[0] = _pick_array(first, again(ctx.u, 0))
+        parts[-1] = _pick_array(last, again(ctx.u, count - 1))
+    return list(_join(parts, " "))
 
 
 def gen_paragraph(ctx: Context) -> Values:
@@ -180,17 +198,25 @@ def gen_last_name(ctx: Context) -> Values:
 
 
 def gen_full_name(ctx: Context) -> Values:
-    firsts, lasts = pick(words.FIRST_NAMES, ctx.u), pick(words.LAST_NAMES, again(ctx.u, 1))
-    return [f"{f} {s}" for f, s in zip(firsts, lasts, strict=True)]
+    firsts = _pick_array(words.FIRST_NAMES, ctx.u)
+    return list(_join([firsts, _pick_array(words.LAST_NAMES, again(ctx.u, 1))], " "))
+
+
+@functools.cache
+def _email_parts() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    return (
+        tuple(f.lower() + "." for f in words.FIRST_NAMES),
+        tuple(s.lower() for s in words.LAST_NAMES),
+        tuple("@" + d for d in words.DOMAINS),
+    )
 
 
 def gen_email(ctx: Context) -> Values:
-    firsts, lasts = pick(words.FIRST_NAMES, ctx.u), pick(words.LAST_NAMES, again(ctx.u, 1))
-    domains = pick(words.DOMAINS, again(ctx.u, 2))
+    firsts, lasts, domains = _email_parts()
     # The row number makes every address distinct, so unique e-mail columns never collide.
-    return [
-        f"{f.lower()}.{s.lower()}{r}@{d}" for f, s, r, d in zip(firsts, lasts, ctx.rows.tolist(), domains, strict=True)
-    ]
+    numbers = np.array(list(map(str, ctx.rows.tolist())), dtype=object)
+    parts = [_pick_array(firsts, ctx.u), _pick_array(lasts, again(ctx.u, 1)), numbers]
+    return list(_join([*parts, _pick_array(domains, again(ctx.u, 2))], ""))
 
 
 def gen_username(ctx: Context) -> Values:
@@ -230,8 +256,27 @@ def gen_url(ctx: Context) -> Values:
     return [f"https://{w.replace(' ', '-')}.example.com/" for w in _words(ctx.u, 2)]
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLES = np.arange(60, -4, -4, dtype=np.uint64)  # most significant first
+
+
 def gen_avatar(ctx: Context) -> Values:
-    return list(map("https://avatars.example.com/{:016x}.png".format, ctx.u.tolist()))
+    """https://avatars.example.com/<the draw as 16 hex digits>.png, laid out by numpy."""
+    prefix, suffix = b"https://avatars.example.com/", b".png"
+    count = len(ctx.u)
+    if count == 0:
+        return []
+    grid = np.empty((count, len(prefix) + 16 + len(suffix)), dtype=np.uint8)
+    grid[:, : len(prefix)] = np.frombuffer(prefix, dtype=np.uint8)
+    nibbles = (ctx.u[:, None] >> _NIBBLES) & np.uint64(15)
+    grid[:, len(prefix) : len(prefix) + 16] = _HEX_DIGITS[nibbles.astype(np.intp)]
+    grid[:, len(prefix) + 16 :] = np.frombuffer(suffix, dtype=np.uint8)
+    return cast(Values, cut(grid.tobytes().decode("ascii"), grid.shape[1]))
+
+
+def cut(text: str, width: int) -> list[str]:
+    """`text` in pieces of `width` characters (a regular expression's loop, not Python's)."""
+    return re.compile(f"(?s).{{{width}}}").findall(text)
 
 
 def gen_color(ctx: Context) -> Values:
@@ -299,15 +344,19 @@ def _bounds(ctx: Context, low: float, high: float, step: float) -> tuple[float, 
     return low, high
 
 
-def gen_integer(ctx: Context) -> Values:
+def typed_integer(ctx: Context) -> I64:
     low, high = _bounds(ctx, -(2**62), 2**62, 1)
     low, high = int(np.ceil(low)), int(np.floor(high))
     if ctx.column.unique:
         if high - low + 1 < int(ctx.rows.max(initial=0)) + 1:
             high = low + int(ctx.rows.max(initial=0))
-        return [str(low + r) for r in ctx.rows.tolist()]
+        return (ctx.rows.astype(object) + low).astype(np.int64)
     span = high - low + 1
-    return [str(low + int(x) % span) for x in ctx.u.tolist()]
+    return (ctx.u.astype(object) % span + low).astype(np.int64)
+
+
+def gen_integer(ctx: Context) -> Values:
+    return list(map(str, typed_integer(ctx).tolist()))
 
 
 def gen_number(ctx: Context) -> Values:
@@ -320,14 +369,20 @@ def gen_number(ctx: Context) -> Values:
     return [f"{v:.{precision}f}" for v in np.clip(np.round(values, precision), low, high).tolist()]
 
 
+def typed_boolean(ctx: Context) -> npt.NDArray[np.bool_]:
+    return unit(ctx.u) < ctx.n("probability", 0.5)
+
+
 def gen_boolean(ctx: Context) -> Values:
-    probability = ctx.n("probability", 0.5)
-    return ["t" if x < probability else "f" for x in unit(ctx.u).tolist()]
+    return ["t" if x else "f" for x in typed_boolean(ctx).tolist()]
+
+
+def typed_sequence(ctx: Context) -> I64:
+    return ctx.rows + int(ctx.n("start", 1))
 
 
 def gen_sequence(ctx: Context) -> Values:
-    start = int(ctx.n("start", 1))
-    return [str(start + r) for r in ctx.rows.tolist()]
+    return list(map(str, typed_sequence(ctx).tolist()))
 
 
 # --------------------------------------------------------------------------- time
@@ -359,20 +414,34 @@ def _datetimes(ctx: Context, offsets: npt.NDArray[np.int64]) -> Values:
     return list(dates + " " + _clock_times()[seconds] + suffix)
 
 
-def gen_past_date(ctx: Context) -> Values:
+def _past_offsets(ctx: Context) -> npt.NDArray[np.int64]:
     span = max(1, int(ctx.n("years", 2) * 365.25 * 86400))
-    offsets = -below(ctx.u, span) - 1
     if ctx.column.unique:
-        offsets = -ctx.rows * 61 - 1
-    return _datetimes(ctx, offsets)
+        return -ctx.rows * 61 - 1
+    return -below(ctx.u, span) - 1
+
+
+def _future_offsets(ctx: Context) -> npt.NDArray[np.int64]:
+    span = max(1, int(ctx.n("years", 1) * 365.25 * 86400))
+    if ctx.column.unique:
+        return ctx.rows * 61 + 1
+    return below(ctx.u, span) + 1
+
+
+def typed_past_date(ctx: Context) -> npt.NDArray[np.datetime64]:
+    return ctx.anchor + _past_offsets(ctx).astype("timedelta64[s]")
+
+
+def typed_future_date(ctx: Context) -> npt.NDArray[np.datetime64]:
+    return ctx.anchor + _future_offsets(ctx).astype("timedelta64[s]")
+
+
+def gen_past_date(ctx: Context) -> Values:
+    return _datetimes(ctx, _past_offsets(ctx))
 
 
 def gen_future_date(ctx: Context) -> Values:
-    span = max(1, int(ctx.n("years", 1) * 365.25 * 86400))
-    offsets = below(ctx.u, span) + 1
-    if ctx.column.unique:
-        offsets = ctx.rows * 61 + 1
-    return _datetimes(ctx, offsets)
+    return _datetimes(ctx, _future_offsets(ctx))
 
 
 def gen_time(ctx: Context) -> Values:
@@ -485,4 +554,14 @@ GENERATORS: dict[str, Callable[[Context], Values]] = {
     "oneOf": gen_enum,
     "constant": gen_constant,
     "null": gen_null,
+}
+
+# The generators whose values can also come as numbers (for COPY's binary format): the
+# same values as the text generators of the same name, before formatting.
+TYPED_GENERATORS: dict[str, Callable[[Context], npt.NDArray[Any]]] = {
+    "integer": typed_integer,
+    "sequence": typed_sequence,
+    "boolean": typed_boolean,
+    "pastDate": typed_past_date,
+    "futureDate": typed_future_date,
 }

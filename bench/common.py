@@ -1,0 +1,71 @@
+"""What every benchmark here sets up the same way: a scratch folder, a PostgreSQL server (a
+throwaway cluster, fsync off, unless --url names one) and fresh databases on it, all
+removed at the end, whatever happens in between."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from nself.runtime.cluster import LocalCluster, free_port
+
+
+@dataclass
+class Scratch:
+    work: Path  # a temporary folder, removed at the end
+    admin: str  # the server's maintenance database
+    cluster: LocalCluster | None  # None with --url
+    made: list[str] = field(default_factory=list)
+
+    def database(self, prefix: str = "bench") -> str:
+        """A new empty database (dropped at the end); its URL (conninfo when the server was
+        given as one)."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        self.made.append(name)
+        if "://" in self.admin:
+            parts = urlsplit(self.admin)
+            return urlunsplit(parts._replace(path=f"/{name}"))
+        return psycopg.conninfo.make_conninfo(self.admin, dbname=name)
+
+    def drop(self, url: str) -> None:
+        """Drop a database made by `database` before the end."""
+        name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        self.made.remove(str(name))
+
+
+@contextmanager
+def scratch(prefix: str, url: str | None = None) -> Iterator[Scratch]:
+    """A scratch folder and server for one benchmark run: `url`'s server, or a throwaway
+    cluster in the folder."""
+    work = Path(tempfile.mkdtemp(prefix=f"nself-bench-{prefix}-"))
+    os.chmod(work, 0o755)  # the cluster's files belong to the server's user when run as root
+    cluster: LocalCluster | None = None
+    try:
+        if url is None:
+            cluster = LocalCluster(root=work / "cluster", port=free_port())
+            cluster.start(fast=True)
+            url = cluster.url()
+        found = Scratch(work, url, cluster)
+        try:
+            yield found
+        finally:
+            with suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as conn:
+                for name in found.made:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    finally:
+        if cluster is not None:
+            cluster.stop(immediate=True)
+        shutil.rmtree(work, ignore_errors=True)
