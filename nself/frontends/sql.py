@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pglast
 from pglast import ast
@@ -28,6 +29,9 @@ from nself.ir import Catalog
 from nself.ir.platform import without_objects_of
 from nself.platforms import Platform, detect_platform
 
+if TYPE_CHECKING:  # the cache is imported when a compile uses it
+    from nself.frontends.sql_cache import CompileCache
+
 __all__ = [
     "CompileResult",
     "CompileWarning",
@@ -37,6 +41,7 @@ __all__ = [
     "compile_sql_with_warnings",
     "report_warnings",
 ]
+
 
 @dataclass(frozen=True, slots=True)
 class CompileResult:
@@ -168,24 +173,63 @@ def compile_sql(text: str, filename: str = "<input>", *, strict: bool = False) -
 
 
 def compile_files(
-    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+    migrations: list[MigrationFile],
+    platform: Platform | None = None,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
     """The schema `migrations` build, applied in order; on top of `platform`'s base when
     given (the platform's objects are in the result: see nself.ir.platform to leave them out).
-    `strict`: as compile_sql_with_warnings."""
+    `strict`: as compile_sql_with_warnings. `cache_dir`: a directory (a project's `.nself/`)
+    where what the compile gave is kept and reused while the files are the same
+    (nself.frontends.sql_cache); the result is the one a compile without it gives."""
     with collector_paused():
-        return _compile_files(migrations, platform, strict=strict)
+        return _compile_files(migrations, platform, strict=strict, cache_dir=cache_dir)
 
 
 def _compile_files(
-    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+    migrations: list[MigrationFile],
+    platform: Platform | None = None,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
-    state = initial_state(platform, strict=strict)
-    for migration in migrations:
+    cache = compile_cache(cache_dir, migrations, platform, strict=strict) if cache_dir is not None else None
+    done, state = 0, None
+    if cache is not None:
+        cached = cache.result()
+        if isinstance(cached, CompileResult):
+            return cached
+        done, state = cache.resume_point()
+    if not isinstance(state, State):
+        done, state = 0, initial_state(platform, strict=strict)
+    last = len(migrations) - 1
+    for number in range(done, len(migrations)):
+        if cache is not None and number == last and not cache.has_state(number):
+            cache.store_state(number, state, _dump_state)  # for an edit of the last file
+        migration = migrations[number]
         # each migration starts a new session: search_path goes back to its default
         state.search_path = state.default_search_path
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
-    return CompileResult(state.catalog(), tuple(state.warnings))
+    result = CompileResult(state.catalog(), tuple(state.warnings))
+    if cache is not None:
+        cache.store_result(result)
+    return result
+
+
+def compile_cache(
+    cache_dir: Path, migrations: list[MigrationFile], platform: Platform | None, *, strict: bool = False
+) -> CompileCache | None:
+    """The on-disk cache entries of compiling `migrations` (see compile_files); None when
+    nothing can be cached (no files, nself's own files unreadable)."""
+    from nself.frontends.sql_cache import CompileCache
+
+    if not migrations:
+        return None
+    context = f"{platform.name if platform is not None else ''}\0{strict}"
+    cache = CompileCache(cache_dir, migrations, context, load=_load_state)
+    return cache if cache.usable else None
 
 
 # (platform name, strict) -> the interpreter's state after its base, pickled (each compile
@@ -288,7 +332,9 @@ class IncrementalCompiler:
     CHECKPOINT_MIN_STATEMENTS = 16
     CHECKPOINTS = 6
 
-    def __init__(self, keep_per_file: int = 4, platform: Platform | None = None, *, strict: bool = False) -> None:
+    def __init__(
+        self, keep_per_file: int = 4, platform: Platform | None = None, *, strict: bool = False
+    ) -> None:
         self.keep_per_file = keep_per_file
         self.platform = platform  # whose base the files are compiled on
         self.strict = strict  # as compile_sql_with_warnings
@@ -400,7 +446,11 @@ class IncrementalCompiler:
                 if partial is not None:
                     state, start = partial.take(), partial.end or 0
                 elif state is None:
-                    state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+                    state = (
+                        snapshot.take()
+                        if snapshot is not None
+                        else initial_state(self.platform, strict=self.strict)
+                    )
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
                     state.search_path = state.default_search_path
@@ -417,7 +467,9 @@ class IncrementalCompiler:
         if snapshot is not None and snapshot.result is not None and state is None:
             return snapshot.result  # nothing changed since the round that ended here
         if state is None:
-            state = snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+            state = (
+                snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
+            )
         result = CompileResult(state.catalog(), tuple(state.warnings))
         if snapshot is not None:
             snapshot.result = result
@@ -452,9 +504,16 @@ def _platform_of(path: Path | str, platform: Platform | _Detect | None) -> Platf
 
 
 def compile_migrations_with_warnings(
-    path: Path | str, platform: Platform | _Detect | None = DETECT, *, strict: bool = False
+    path: Path | str,
+    platform: Platform | _Detect | None = DETECT,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
-    return compile_files(discover_migrations(path), _platform_of(path, platform), strict=strict)
+    """`cache_dir`: as compile_files."""
+    return compile_files(
+        discover_migrations(path), _platform_of(path, platform), strict=strict, cache_dir=cache_dir
+    )
 
 
 def report_warnings(result: CompileResult) -> Catalog:
