@@ -26,6 +26,7 @@ from nself.frontends import sql_pg15 as pg15
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
+from nself.ir import pickling as ir_pickling
 from nself.ir.platform import without_objects_of
 from nself.platforms import Platform, detect_platform
 
@@ -310,7 +311,7 @@ _SNAPSHOT_ERRORS = (pickle.PicklingError, pickle.UnpicklingError, RecursionError
 
 
 def _dump_state(state: State) -> bytes:
-    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return ir_pickling.dumps(state)
 
 
 # For IncrementalCompiler.settle: a file to checkpoint (see _to_checkpoint).

@@ -35,6 +35,7 @@ from typing import Any
 
 import nself
 from nself.frontends.migration_files import MigrationFile
+from nself.ir import pickling as ir_pickling
 
 # Bumped when what an entry holds changes shape without the code fingerprint changing.
 FORMAT = 1
@@ -190,4 +191,4 @@ class CompileCache:
 
 
 def _dump(value: object) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return ir_pickling.dumps(value)
