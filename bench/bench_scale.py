@@ -6,17 +6,23 @@ For each size a generated schema (nself's migration files, and the same SQL load
 database; a changed copy in a second database for the diff):
 - `nself schema show --format json --from URL` (live introspection) against
   `pg_dump --schema-only` of the same database;
-- `nself schema show --format json --from nself/migrations` (the sql frontend, no database);
-- `nself types`, all six outputs configured in nself.toml, from the migration files;
+- `nself schema show --format json --from nself/migrations` (the sql frontend, no database)
+  and `nself types`, all six outputs configured in nself.toml, from the migration files:
+  each cold (the project's compile cache, .nself/cache, removed before every run), warm (the
+  cache filled by the run before: an unchanged project) and after an edit of the last
+  migration file (the cache holds the state before that file, which alone is replayed);
+  `types` writes its six files every run (they are removed before it);
 - `nself schema diff URL_A URL_B` against `migra --unsafe URL_A URL_B` (migra from PyPI,
   installed with the test extra).
 Figures are the best of --repeat runs, in milliseconds, bytecode cached as for an installed
 package. The three points of each command are printed side by side with the cost per 1,000
 tables, so linear growth is visible. Asserts nothing (figures, never timing tests).
 
-    python bench/bench_scale.py [--sizes 1000,5000,10000] [--repeat 3]
+    python bench/bench_scale.py [--sizes 1000,5000,10000] [--repeat 3] [--no-database]
 
-A throwaway PostgreSQL cluster (the machine's initdb/pg_ctl) is started and removed afterwards."""
+A throwaway PostgreSQL cluster (the machine's initdb/pg_ctl) is started and removed
+afterwards; --no-database measures only the commands that read migration files (no cluster,
+no peers)."""
 
 from __future__ import annotations
 
@@ -213,12 +219,54 @@ def write_project(project: Path) -> None:
     (project / "nself.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
-def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict[str, float]:
+def measure_files(project: Path, repeat: int) -> dict[str, float]:
+    """The commands that compile the migration files: cold, warm, and after an edit of the
+    last file."""
+    migrations = project / "nself" / "migrations"
+    last = sorted(migrations.glob("*.sql"))[-1]
+    original = last.read_text(encoding="utf-8")
+    edits = iter(range(1_000_000))
+
+    def remove_outputs() -> None:
+        for output, _ in OUTPUTS.values():
+            (project / output).unlink(missing_ok=True)
+
+    def cold() -> None:
+        shutil.rmtree(project / ".nself" / "cache", ignore_errors=True)
+        remove_outputs()
+
+    def edit_last() -> None:
+        # another comment each run: the last file differs from the one cached
+        last.write_text(
+            original.replace(
+                "-- migrate:down", f"COMMENT ON SCHEMA app IS 'edit {next(edits)}';\n\n-- migrate:down"
+            ),
+            encoding="utf-8",
+        )
+        remove_outputs()
+
+    show = nself("schema", "show", "--format", "json", "--from", str(migrations))
+    figures = {
+        "schema show (files) cold": best_ms(show, repeat, project, before=cold),
+        "schema show (files) warm": best_ms(show, repeat, project),
+        "types (all six) cold": best_ms(nself("types"), repeat, project, before=cold),
+        "types (all six) warm": best_ms(nself("types"), repeat, project, before=remove_outputs),
+        "types, last file edited": best_ms(nself("types"), repeat, project, before=edit_last),
+    }
+    last.write_text(original, encoding="utf-8")
+    return figures
+
+
+def measure(tables: int, repeat: int, cluster: LocalCluster | None, root: Path) -> dict[str, float]:
     project = root / f"p{tables}"
     migrations = project / "nself" / "migrations"
     chunks_a, chunks_b = schema_sql(tables, changed=False), schema_sql(tables, changed=True)
     write_migrations(migrations, chunks_a)
     write_project(project)
+    if cluster is None:
+        figures = measure_files(project, repeat)
+        shutil.rmtree(project, ignore_errors=True)
+        return figures
     urls = []
     for chunks in (chunks_a, chunks_b):
         name = f"scale_{tables}_{uuid.uuid4().hex[:6]}"
@@ -229,10 +277,6 @@ def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict
     a, b = urls
     migra = shutil.which("migra") or str(Path(sys.executable).parent / "migra")
 
-    def remove_outputs() -> None:
-        for output, _ in OUTPUTS.values():
-            (project / output).unlink(missing_ok=True)
-
     figures = {
         "schema show (live)": best_ms(
             nself("schema", "show", "--format", "json", "--from", a), repeat, project
@@ -240,10 +284,7 @@ def measure(tables: int, repeat: int, cluster: LocalCluster, root: Path) -> dict
         "pg_dump --schema-only": best_ms(
             [str(find_pg_program("pg_dump")), "--schema-only", "-d", a], repeat, project
         ),
-        "schema show (files)": best_ms(
-            nself("schema", "show", "--format", "json", "--from", str(migrations)), repeat, project
-        ),
-        "types (all six)": best_ms(nself("types"), repeat, project, before=remove_outputs),
+        **measure_files(project, repeat),
         "schema diff": best_ms(nself("schema", "diff", a, b), repeat, project),
     }
     if Path(migra).exists():
@@ -267,7 +308,7 @@ def report(results: dict[int, dict[str, float]]) -> None:
         print(f"  {name:<24}{cells}   |{per}")
     pairs = [("schema show (live)", "pg_dump --schema-only"), ("schema diff", "migra")]
     for ours, peer in pairs:
-        if peer in results[sizes[0]]:
+        if ours in results[sizes[0]] and peer in results[sizes[0]]:
             ratios = "  ".join(f"{s:,}: {results[s][ours] / results[s][peer]:.2f}x" for s in sizes)
             print(f"  {ours} / {peer}: {ratios}")
 
@@ -278,13 +319,18 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-database", action="store_true", help="only the commands that read migration files"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     root = Path(tempfile.mkdtemp(prefix="nself-bench-scale-"))
     os.chmod(root, 0o755)
-    cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
+    cluster = None
+    if not args.no_database:
+        cluster = LocalCluster(root=root / "cluster", port=free_port())
+        cluster.start(fast=True)
     results: dict[int, dict[str, float]] = {}
     try:
         for tables in sizes:
@@ -295,7 +341,8 @@ def main() -> None:
             )
         report(results)
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(BYTECODE, ignore_errors=True)
 
