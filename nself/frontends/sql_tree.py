@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from pglast import ast
+
+Result = TypeVar("Result")
 
 
 def walk(node: Any) -> Iterator[Any]:
@@ -25,6 +27,31 @@ def walk(node: Any) -> Iterator[Any]:
             extend(get(n))
         elif isinstance(n, tuple):
             extend(n)
+
+
+def first_found(node: Any, checks: dict[type, Callable[[Any], Result | None]]) -> Result | None:
+    """The first non-None `checks[type(n)](n)` over the nodes `walk(node)` yields, in its
+    order (the walk without a generator's cost per node: every statement is checked)."""
+    stack = [node]
+    pop, extend = stack.pop, stack.extend
+    children = _CHILDREN
+    node_class = ast.Node
+    while stack:
+        n = pop()
+        if isinstance(n, node_class):
+            cls = type(n)
+            check = checks.get(cls)
+            if check is not None:
+                found = check(n)
+                if found is not None:
+                    return found
+            get = children.get(cls)
+            if get is None:
+                get = children[cls] = _children_of(cls)
+            extend(get(n))
+        elif isinstance(n, tuple):
+            extend(n)
+    return None
 
 
 # node class -> a getter of the attributes that may hold nodes (or tuples of them), in the

@@ -10,7 +10,7 @@ import pytest
 from pglast import ast
 
 from nself.frontends.sql import parse_statements
-from nself.frontends.sql_tree import walk
+from nself.frontends.sql_tree import first_found, walk
 from tests.conftest import CORPUS
 
 PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
@@ -44,3 +44,11 @@ def test_walk_order() -> None:
     statements = parse_statements(PAGILA.read_text(encoding="utf-8") + MORE)
     for statement in statements:
         assert [id(n) for n in walk(statement)] == [id(n) for n in every_attribute(statement)]
+
+
+def test_first_found_is_the_first_in_walk_order() -> None:
+    statements = parse_statements(MORE)
+    for statement in statements:
+        for cls in (ast.ColumnRef, ast.A_Const, ast.TypeName, ast.RangeVar, ast.FuncCall):
+            first = next((n for n in walk(statement) if isinstance(n, cls)), None)
+            assert first_found(statement, {cls: lambda n: n}) is first
