@@ -46,26 +46,34 @@ _CODE = ("frontends", "ir", "platforms.py", "errors.py", "data")
 
 
 @cache
-def code_fingerprint() -> str | None:
-    """A digest of nself's version and the code and data that interpret SQL; None when the
-    files cannot be read (then nothing is cached)."""
+def code_fingerprint(parts: tuple[str, ...] = _CODE) -> str | None:
+    """A digest of nself's version and its files under `parts` (relative to the package:
+    by default the code and data that interpret SQL); None when the files cannot be read
+    (then nothing is cached)."""
     import pglast
 
     digest = hashlib.sha256(f"{FORMAT}\0{nself.__version__}\0{pglast.__version__}\0{sys.version}".encode())
     root = Path(nself.__file__).parent
     try:
-        files: list[Path] = []
-        for name in _CODE:
-            path = root / name
+        files: list[tuple[str, Path]] = []
+        for name in parts:
+            path = (root / name).resolve()  # (templates: a link in a source checkout)
             if path.is_dir():
-                files += (p for p in path.rglob("*") if p.suffix in (".py", ".json", ".sql") and p.is_file())
+                files += (
+                    (f"{name}/{p.relative_to(path)}", p)
+                    for p in path.rglob("*")
+                    if p.suffix in _SUFFIXES and p.is_file()
+                )
             elif path.is_file():
-                files.append(path)
-        for path in sorted(files):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+                files.append((name, path))
+        for name, path in sorted(files):
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     except OSError:
         return None
     return digest.hexdigest()
+
+
+_SUFFIXES = (".py", ".json", ".sql", ".jinja2", ".lark")
 
 
 def chain_keys(migrations: Sequence[MigrationFile], context: str) -> list[str]:
@@ -115,42 +123,15 @@ class CompileCache:
 
     def _read(self, kind: str, key: str) -> Any:
         path = self._path(kind, key)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        try:
-            magic, stored_key, payload = pickle.loads(data)
-            if magic != _MAGIC or stored_key != key or not isinstance(payload, bytes):
-                return None
-            value = self._load(payload)
-        except Exception:  # a corrupt or foreign entry: whatever unpickling raised, ignore it
-            return None
-        self._kept.add(path.name)
+        value = read_entry(path, key, self._load)
+        if value is not None:
+            self._kept.add(path.name)
         return value
 
     def _write(self, kind: str, key: str, value: Any, dump: Callable[[Any], bytes]) -> None:
         path = self._path(kind, key)
-        try:
-            payload = dump(value)
-            data = pickle.dumps((_MAGIC, key, payload), protocol=pickle.HIGHEST_PROTOCOL)
-            if not self.directory.is_dir():
-                self.directory.mkdir(parents=True, exist_ok=True)
-                ignore = self.root / ".gitignore"  # the cache is never committed, wherever it is
-                if not ignore.exists():
-                    ignore.write_text("*\n", encoding="utf-8")
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{kind}-", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-        except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
-            return  # a read-only project, a full disk, a value pickle cannot hold: no entry
-        self._kept.add(path.name)
+        if write_entry(path, key, value, dump, self.root):
+            self._kept.add(path.name)
 
     def result(self) -> Any:
         """The cached result of all the files, or None."""
@@ -180,14 +161,61 @@ class CompileCache:
 
     def _prune(self) -> None:
         """Remove the entries of earlier versions of these files (and stray temporaries)."""
+        prune(self.directory, self._kept)
+
+
+def read_entry(path: Path, key: str, load: Callable[[bytes], Any] = pickle.loads) -> Any:
+    """The value of the entry at `path` written for `key`; None when there is none, or it
+    is unreadable, corrupt or another key's."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        magic, stored_key, payload = pickle.loads(data)
+        if magic != _MAGIC or stored_key != key or not isinstance(payload, bytes):
+            return None
+        return load(payload)
+    except Exception:  # a corrupt or foreign entry: whatever unpickling raised, ignore it
+        return None
+
+
+def write_entry(path: Path, key: str, value: Any, dump: Callable[[Any], bytes], root: Path) -> bool:
+    """Write `value` as the entry at `path` for `key`, atomically (a temporary file renamed
+    over it); False when it cannot be (a read-only project, a full disk, a value pickle
+    cannot hold). `root`: the cache's folder, given a .gitignore when first made."""
+    try:
+        payload = dump(value)
+        data = pickle.dumps((_MAGIC, key, payload), protocol=pickle.HIGHEST_PROTOCOL)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = root / ".gitignore"  # the cache is never committed, wherever it is
+            if not ignore.exists():
+                ignore.write_text("*\n", encoding="utf-8")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:16]}-", suffix=".tmp")
         try:
-            names = os.listdir(self.directory)
-        except OSError:
-            return
-        for name in names:
-            if name not in self._kept:
-                with contextlib.suppress(OSError):
-                    os.unlink(self.directory / name)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def prune(directory: Path, kept: set[str]) -> None:
+    """Remove the files of `directory` not named in `kept`."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if name not in kept:
+            with contextlib.suppress(OSError):
+                os.unlink(directory / name)
 
 
 def _dump(value: object) -> bytes:
