@@ -8,10 +8,12 @@ database; a changed copy in a second database for the diff):
   `pg_dump --schema-only` of the same database;
 - `nself schema show --format json --from nself/migrations` (the sql frontend, no database)
   and `nself types`, all six outputs configured in nself.toml, from the migration files:
-  each cold (the project's compile cache, .nself/cache, removed before every run), warm (the
-  cache filled by the run before: an unchanged project) and after an edit of the last
-  migration file (the cache holds the state before that file, which alone is replayed);
-  `types` writes its six files every run (they are removed before it); each with its CPU
+  each cold (the project's cache, .nself/cache, removed before every run), warm (the cache
+  filled by the run before: an unchanged project) and after an edit of the last migration
+  file (the cache holds the state before that file, which alone is replayed; the six outputs
+  are rendered); `types` also with the compile cached but not its rendered outputs
+  (.nself/cache/types removed); `types` writes its six files every run (they are removed
+  before it); each with its CPU
   time beside it (user + system of the process and the children it waited for: on a shared
   machine the wall time mostly measures the wait for a core);
 - `nself schema diff URL_A URL_B` against `migra --unsafe URL_A URL_B` (migra from PyPI,
@@ -252,6 +254,10 @@ def measure_files(project: Path, repeat: int) -> dict[str, float]:
         shutil.rmtree(project / ".nself" / "cache", ignore_errors=True)
         remove_outputs()
 
+    def renders_not_cached() -> None:
+        shutil.rmtree(project / ".nself" / "cache" / "types", ignore_errors=True)
+        remove_outputs()
+
     def edit_last() -> None:
         # another comment each run: the last file differs from the one cached
         last.write_text(
@@ -268,6 +274,7 @@ def measure_files(project: Path, repeat: int) -> dict[str, float]:
         ("schema show (files) cold", show, cold),
         ("schema show (files) warm", show, None),
         ("types (all six) cold", nself("types"), cold),
+        ("types, compile cached", nself("types"), renders_not_cached),
         ("types (all six) warm", nself("types"), remove_outputs),
         ("types, last file edited", nself("types"), edit_last),
     ):
