@@ -207,8 +207,9 @@ def _compile_files(
         done, state = 0, initial_state(platform, strict=strict)
     last = len(migrations) - 1
     for number in range(done, len(migrations)):
-        if cache is not None and number == last and not cache.has_state(number):
-            cache.store_state(number, state, _dump_state)  # for an edit of the last file
+        if cache is not None and number == last and number != done:
+            # for an edit of the last file (unless that is the state just resumed from)
+            cache.store_state(number, state, _dump_state)
         migration = migrations[number]
         # each migration starts a new session: search_path goes back to its default
         state.search_path = state.default_search_path

@@ -147,9 +147,6 @@ class CompileCache:
                     return done, state
         return 0, None
 
-    def has_state(self, done: int) -> bool:
-        return done > 0 and self._path("state", self.keys[done - 1]).name in self._kept
-
     def store_state(self, done: int, state: Any, dump: Callable[[Any], bytes]) -> None:
         """Keep `state`, the State after the first `done` files."""
         if done > 0:
