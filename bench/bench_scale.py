@@ -6,22 +6,33 @@ For each size a generated schema (nself's migration files, and the same SQL load
 database; a changed copy in a second database for the diff):
 - `nself schema show --format json --from URL` (live introspection) against
   `pg_dump --schema-only` of the same database;
-- `nself schema show --format json --from nself/migrations` (the sql frontend, no database);
-- `nself types`, all six outputs configured in nself.toml, from the migration files;
+- `nself schema show --format json --from nself/migrations` (the sql frontend, no database)
+  and `nself types`, all six outputs configured in nself.toml, from the migration files:
+  each cold (the project's cache, .nself/cache, removed before every run), warm (the cache
+  filled by the run before: an unchanged project) and after an edit of the last migration
+  file (the cache holds the state before that file, which alone is replayed; the six outputs
+  are rendered); `types` also with the compile cached but not its rendered outputs
+  (.nself/cache/types removed); `types` writes its six files every run (they are removed
+  before it); each with its CPU
+  time beside it (user + system of the process and the children it waited for: on a shared
+  machine the wall time mostly measures the wait for a core);
 - `nself schema diff URL_A URL_B` against `migra --unsafe URL_A URL_B` (migra from PyPI,
   installed with the test extra).
 Figures are the best of --repeat runs, in milliseconds, bytecode cached as for an installed
 package. The three points of each command are printed side by side with the cost per 1,000
 tables, so linear growth is visible. Asserts nothing (figures, never timing tests).
 
-    python bench/bench_scale.py [--sizes 1000,5000,10000] [--repeat 3]
+    python bench/bench_scale.py [--sizes 1000,5000,10000] [--repeat 3] [--no-database]
 
-A throwaway PostgreSQL cluster (the machine's initdb/pg_ctl) is started and removed afterwards."""
+A throwaway PostgreSQL cluster (the machine's initdb/pg_ctl) is started and removed
+afterwards; --no-database measures only the commands that read migration files (no database
+is loaded, no peers)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -190,16 +201,30 @@ def best_ms(argv: list[str], repeat: int, cwd: Path, before: object = None) -> f
     for attempt in range(0 if warm else -1, repeat):
         if before is not None:
             before()  # type: ignore[operator]
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run(argv, cwd=cwd, env=environment(), capture_output=True, text=True)
         elapsed = (time.perf_counter() - started) * 1000
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime) * 1000
         if done.returncode != 0 and not (
             argv[0].endswith("migra") and done.returncode == 2
         ):  # 2: they differ
             raise SystemExit(f"{' '.join(argv[:6])} ... failed ({done.returncode}): {done.stderr[-2000:]}")
         if attempt >= 0:
             times.append(elapsed)
+            if elapsed == min(times):
+                CPU[" ".join(argv)] = cpu
     return min(times)
+
+
+# command line -> CPU milliseconds (user + system, the process and the children it waited for)
+# of its best run: on a shared machine the wall time mostly measures the wait for a core
+CPU: dict[str, float] = {}
+
+
+def cpu_ms(argv: list[str]) -> float:
+    return CPU[" ".join(argv)]
 
 
 def nself(*args: str) -> list[str]:
@@ -213,23 +238,69 @@ def write_project(project: Path) -> None:
     (project / "nself.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
-def measure(tables: int, repeat: int, place: Scratch) -> dict[str, float]:
+def measure_files(project: Path, repeat: int) -> dict[str, float]:
+    """The commands that compile the migration files: cold, warm, and after an edit of the
+    last file."""
+    migrations = project / "nself" / "migrations"
+    last = sorted(migrations.glob("*.sql"))[-1]
+    original = last.read_text(encoding="utf-8")
+    edits = iter(range(1_000_000))
+
+    def remove_outputs() -> None:
+        for output, _ in OUTPUTS.values():
+            (project / output).unlink(missing_ok=True)
+
+    def cold() -> None:
+        shutil.rmtree(project / ".nself" / "cache", ignore_errors=True)
+        remove_outputs()
+
+    def renders_not_cached() -> None:
+        shutil.rmtree(project / ".nself" / "cache" / "types", ignore_errors=True)
+        remove_outputs()
+
+    def edit_last() -> None:
+        # another comment each run: the last file differs from the one cached
+        last.write_text(
+            original.replace(
+                "-- migrate:down", f"COMMENT ON SCHEMA app IS 'edit {next(edits)}';\n\n-- migrate:down"
+            ),
+            encoding="utf-8",
+        )
+        remove_outputs()
+
+    show = nself("schema", "show", "--format", "json", "--from", str(migrations))
+    figures: dict[str, float] = {}
+    for name, argv, before in (
+        ("schema show (files) cold", show, cold),
+        ("schema show (files) warm", show, None),
+        ("types (all six) cold", nself("types"), cold),
+        ("types, compile cached", nself("types"), renders_not_cached),
+        ("types (all six) warm", nself("types"), remove_outputs),
+        ("types, last file edited", nself("types"), edit_last),
+    ):
+        figures[name] = best_ms(argv, repeat, project, before=before)
+        figures[f"{name}, CPU"] = cpu_ms(argv)
+    last.write_text(original, encoding="utf-8")
+    return figures
+
+
+def measure(tables: int, repeat: int, place: Scratch, *, files_only: bool = False) -> dict[str, float]:
     root = place.work
     project = root / f"p{tables}"
     migrations = project / "nself" / "migrations"
     chunks_a, chunks_b = schema_sql(tables, changed=False), schema_sql(tables, changed=True)
     write_migrations(migrations, chunks_a)
     write_project(project)
+    if files_only:
+        figures = measure_files(project, repeat)
+        shutil.rmtree(project, ignore_errors=True)
+        return figures
     urls = []
     for chunks in (chunks_a, chunks_b):
         urls.append(place.database(f"scale_{tables}"))
         load(urls[-1], chunks, root)
     a, b = urls
     migra = shutil.which("migra") or str(Path(sys.executable).parent / "migra")
-
-    def remove_outputs() -> None:
-        for output, _ in OUTPUTS.values():
-            (project / output).unlink(missing_ok=True)
 
     figures = {
         "schema show (live)": best_ms(
@@ -238,10 +309,7 @@ def measure(tables: int, repeat: int, place: Scratch) -> dict[str, float]:
         "pg_dump --schema-only": best_ms(
             [str(find_pg_program("pg_dump")), "--schema-only", "-d", a], repeat, project
         ),
-        "schema show (files)": best_ms(
-            nself("schema", "show", "--format", "json", "--from", str(migrations)), repeat, project
-        ),
-        "types (all six)": best_ms(nself("types"), repeat, project, before=remove_outputs),
+        **measure_files(project, repeat),
         "schema diff": best_ms(nself("schema", "diff", a, b), repeat, project),
     }
     if Path(migra).exists():
@@ -264,7 +332,7 @@ def report(results: dict[int, dict[str, float]]) -> None:
         print(f"  {name:<24}{cells}   |{per}")
     pairs = [("schema show (live)", "pg_dump --schema-only"), ("schema diff", "migra")]
     for ours, peer in pairs:
-        if peer in results[sizes[0]]:
+        if ours in results[sizes[0]] and peer in results[sizes[0]]:
             ratios = "  ".join(f"{s:,}: {results[s][ours] / results[s][peer]:.2f}x" for s in sizes)
             print(f"  {ours} / {peer}: {ratios}")
 
@@ -275,6 +343,9 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="1000,5000,10000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-database", action="store_true", help="only the commands that read migration files"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -282,7 +353,7 @@ def main() -> None:
     try:
         with scratch("scale") as place:
             for tables in sizes:
-                results[tables] = measure(tables, args.repeat, place)
+                results[tables] = measure(tables, args.repeat, place, files_only=args.no_database)
                 print(
                     f"{tables:,} tables: " + ", ".join(f"{k} {v:.0f} ms" for k, v in results[tables].items()),
                     flush=True,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +40,7 @@ from pglast import ast, enums
 from pglast.parser import ParseError, scan
 from pglast.parser import split as pglast_split
 
-from nself.sql_tree import walk
+from nself.sql_tree import first_found
 
 # Keywords of pglast's grammar (not unreserved ones) that PostgreSQL 15 does not have.
 NEWER_KEYWORDS = frozenset(
@@ -250,13 +250,11 @@ def unvalidated_nodes() -> Iterator[None]:
 def newer_syntax(stmt: Any) -> tuple[str, int | None] | None:
     """(message, location or None for the statement's) of the first syntax in `stmt` that
     PostgreSQL 15's grammar does not have; None when 15 parses it."""
-    for node in walk(stmt):
-        check = _CHECKS.get(type(node))
-        found = check(node) if check is not None else None
-        if found is not None:
-            message, location = found
-            return f"{message} (PostgreSQL 15 refuses it)", location
-    return None
+    found = first_found(stmt, _CHECKS)
+    if found is None:
+        return None
+    message, location = found
+    return f"{message} (PostgreSQL 15 refuses it)", location
 
 
 Found = tuple[str, int | None] | None
@@ -371,7 +369,7 @@ def _json(node: Any) -> Found:
     return f"syntax error: {type(node).__name__} is PostgreSQL 16 or later SQL/JSON syntax", _location(node)
 
 
-_CHECKS: dict[type, Any] = {
+_CHECKS: dict[type, Callable[[Any], Found]] = {
     ast.Constraint: _constraint,
     ast.ColumnDef: _column,
     ast.RangeSubselect: _range_subselect,

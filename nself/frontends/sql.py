@@ -12,6 +12,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pglast
 
@@ -22,9 +23,13 @@ from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  #
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
+from nself.ir import pickling as ir_pickling
 from nself.ir.platform import without_objects_of
 from nself.pg15 import parse_statements, unvalidated_nodes
 from nself.platforms import Platform, detect_platform
+
+if TYPE_CHECKING:  # the cache is imported when a compile uses it
+    from nself.frontends.sql_cache import CompileCache
 
 __all__ = [
     "CompileResult",
@@ -115,24 +120,64 @@ def compile_sql(text: str, filename: str = "<input>", *, strict: bool = False) -
 
 
 def compile_files(
-    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+    migrations: list[MigrationFile],
+    platform: Platform | None = None,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
     """The schema `migrations` build, applied in order; on top of `platform`'s base when
     given (the platform's objects are in the result: see nself.ir.platform to leave them out).
-    `strict`: as compile_sql_with_warnings."""
+    `strict`: as compile_sql_with_warnings. `cache_dir`: a directory (a project's `.nself/`)
+    where what the compile gave is kept and reused while the files are the same
+    (nself.frontends.sql_cache); the result is the one a compile without it gives."""
     with collector_paused():
-        return _compile_files(migrations, platform, strict=strict)
+        return _compile_files(migrations, platform, strict=strict, cache_dir=cache_dir)
 
 
 def _compile_files(
-    migrations: list[MigrationFile], platform: Platform | None = None, *, strict: bool = False
+    migrations: list[MigrationFile],
+    platform: Platform | None = None,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
-    state = initial_state(platform, strict=strict)
-    for migration in migrations:
+    cache = compile_cache(cache_dir, migrations, platform, strict=strict) if cache_dir is not None else None
+    done, state = 0, None
+    if cache is not None:
+        cached = cache.result()
+        if isinstance(cached, CompileResult):
+            return cached
+        done, state = cache.resume_point()
+    if not isinstance(state, State):
+        done, state = 0, initial_state(platform, strict=strict)
+    last = len(migrations) - 1
+    for number in range(done, len(migrations)):
+        if cache is not None and number == last and number != done:
+            # for an edit of the last file (unless that is the state just resumed from)
+            cache.store_state(number, state, _dump_state)
+        migration = migrations[number]
         # each migration starts a new session: search_path goes back to its default
         state.search_path = state.default_search_path
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
-    return CompileResult(state.catalog(), tuple(state.warnings))
+    result = CompileResult(state.catalog(), tuple(state.warnings))
+    if cache is not None:
+        cache.store_result(result)
+    return result
+
+
+def compile_cache(
+    cache_dir: Path, migrations: list[MigrationFile], platform: Platform | None, *, strict: bool = False
+) -> CompileCache | None:
+    """The on-disk cache entries of compiling `migrations` (see compile_files); None when
+    nothing can be cached (no files, nself's own files unreadable)."""
+    from nself.frontends.sql_cache import CompileCache
+
+    if not migrations:
+        return None
+    context = f"{platform.name if platform is not None else ''}\0{strict}"
+    cache = CompileCache(cache_dir, migrations, context, load=_load_state)
+    return cache if cache.usable else None
 
 
 # (platform name, strict) -> the interpreter's state after its base, pickled (each compile
@@ -213,7 +258,7 @@ _SNAPSHOT_ERRORS = (pickle.PicklingError, pickle.UnpicklingError, RecursionError
 
 
 def _dump_state(state: State) -> bytes:
-    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return ir_pickling.dumps(state)
 
 
 # For IncrementalCompiler.settle: a file to checkpoint (see _to_checkpoint).
@@ -407,9 +452,16 @@ def _platform_of(path: Path | str, platform: Platform | _Detect | None) -> Platf
 
 
 def compile_migrations_with_warnings(
-    path: Path | str, platform: Platform | _Detect | None = DETECT, *, strict: bool = False
+    path: Path | str,
+    platform: Platform | _Detect | None = DETECT,
+    *,
+    strict: bool = False,
+    cache_dir: Path | None = None,
 ) -> CompileResult:
-    return compile_files(discover_migrations(path), _platform_of(path, platform), strict=strict)
+    """`cache_dir`: as compile_files."""
+    return compile_files(
+        discover_migrations(path), _platform_of(path, platform), strict=strict, cache_dir=cache_dir
+    )
 
 
 def report_warnings(result: CompileResult) -> Catalog:

@@ -301,6 +301,12 @@ def generate(
             if cache.catalogs.get(k[0]) == catalogs[k[0]] and k in cache.texts
         )
         found.update((k, cache.warnings.get(k, [])) for k in texts)
+    stored = RenderStore(project, include_platform) if cache is None else None
+    if stored is not None:
+        for key in dict.fromkeys(keys):
+            hit = stored.get(key)
+            if hit is not None:
+                texts[key], found[key] = hit
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
@@ -328,6 +334,10 @@ def generate(
         rendered = [render_job(job) for job in jobs]
     texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     found.update((k, messages) for (k, _), (_, messages) in zip(jobs, rendered, strict=True))
+    if stored is not None:
+        for (key, _), (text, messages) in zip(jobs, rendered, strict=True):
+            stored.put(key, text, messages)
+        stored.prune()
     for message in dict.fromkeys(m for k in dict.fromkeys(keys) for m in found.get(k, [])):
         warnings.warn(message, TypesWarning, stacklevel=2)
     if cache is not None:
@@ -339,6 +349,91 @@ def generate(
         current = output.path.read_text(encoding="utf-8") if output.path.is_file() else None
         results.append(Generated(output, texts[key], current))
     return results
+
+
+class RenderStore:
+    """The rendered outputs of one-shot runs, kept in the project's `.nself/cache/types/`
+    beside the sql frontend's compile cache (nself.frontends.sql_cache): an output of a
+    migrations source is read from there while the files compile to the same catalog (the
+    compile cache's key of the files, which covers the frontend's code) and the renderers,
+    their templates, the language and the options are the same (a digest of their code).
+    Other sources (databases, DBML and JSON files) are always rendered."""
+
+    _PARTS = ("backends", "templates", "templating.py", "runtime/codegen.py", "ir")
+
+    def __init__(self, project: Project, include_platform: bool) -> None:
+        from nself.runtime.sources import compile_cache_dir
+
+        self.project, self.include_platform = project, include_platform
+        self.root = compile_cache_dir(project)
+        self.directory = self.root / "types"
+        self._sources: dict[str | None, str | None] = {}
+        self._kept: set[str] = set()
+
+    def _source_key(self, source: str | None) -> str | None:
+        """The compile cache's key of the migration files `source` names (None: not files)."""
+        if source not in self._sources:
+            self._sources[source] = None
+            path = Path(source) if source is not None else None
+            if (
+                path is not None
+                and not is_connection_target(str(source))
+                and source not in self.project.environments
+                and source != "local"
+                and (path.is_dir() or (path.suffix == ".sql" and path.is_file()))
+            ):
+                from nself.frontends.migration_files import discover_migrations
+                from nself.frontends.sql import compile_cache
+
+                compiled = compile_cache(
+                    self.root, discover_migrations(path), platform_of_path(path, self.project)
+                )
+                self._sources[source] = compiled.keys[-1] if compiled is not None else None
+        return self._sources[source]
+
+    def _entry(self, key: tuple[str | None, str, str]) -> tuple[Path, str] | None:
+        import hashlib
+
+        import jinja2
+
+        from nself.frontends.sql_cache import code_fingerprint
+
+        files = self._source_key(key[0])
+        code = code_fingerprint(self._PARTS)
+        if files is None or code is None:
+            return None
+        text = f"{files}\0{code}\0{jinja2.__version__}\0{self.include_platform}\0{key[1]}\0{key[2]}"
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.directory / f"{key[1]}-{digest}.pickle", digest
+
+    def get(self, key: tuple[str | None, str, str]) -> tuple[str, list[str]] | None:
+        """(text, the render's TypesWarnings) of the output `key` names, if kept."""
+        from nself.frontends.sql_cache import read_entry
+
+        entry = self._entry(key)
+        if entry is None:
+            return None
+        value = read_entry(*entry)
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)):
+            return None
+        self._kept.add(entry[0].name)
+        return value[0], [str(m) for m in value[1]]
+
+    def put(self, key: tuple[str | None, str, str], text: str, messages: list[str]) -> None:
+        import pickle
+
+        from nself.frontends.sql_cache import write_entry
+
+        entry = self._entry(key)
+        if entry is not None and write_entry(*entry, (text, list(messages)), pickle.dumps, self.root):
+            self._kept.add(entry[0].name)
+
+    def prune(self) -> None:
+        """Remove the outputs no longer current (kept: those of this run)."""
+        from nself.frontends.sql_cache import prune
+
+        if self._kept:
+            prune(self.directory, self._kept)
 
 
 # Relative time of each language's render (bench/bench_types.py, 1,000 tables).

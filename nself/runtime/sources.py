@@ -68,7 +68,9 @@ def strip_platform(catalog: Catalog, platform: Platform, *, keep_referenced: boo
     """`catalog` without `platform`'s own objects (nself.ir.platform)."""
     from nself.frontends.sql import platform_catalog
 
-    return without_platform(catalog, platform_catalog(platform), platform.schemas, keep_referenced=keep_referenced)
+    return without_platform(
+        catalog, platform_catalog(platform), platform.schemas, keep_referenced=keep_referenced
+    )
 
 
 def platform_of_path(path: Path, project: Project) -> Platform | None:
@@ -105,13 +107,13 @@ def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, P
         path = Path.cwd() / path
     if path.is_dir():
         platform = platform_of_path(path, project)
-        return compile_migration_files(path, platform), platform
+        return compile_migration_files(path, platform, project), platform
     if path.suffix in (".sql", ".dbml", ".json"):
         if not path.is_file():
             raise OptionError(f"{option}: file not found: {source}")
         if path.suffix == ".sql":
             platform = platform_of_path(path, project)
-            return compile_migration_files(path, platform), platform
+            return compile_migration_files(path, platform, project), platform
         if path.suffix == ".dbml":
             from nself.frontends.dbml import parse_dbml
 
@@ -129,13 +131,20 @@ def _load(source: str | None, project: Project, option: str) -> tuple[Catalog, P
     )
 
 
-def compile_migration_files(path: Path, platform: Platform | None) -> Catalog:
+def compile_migration_files(path: Path, platform: Platform | None, project: Project | None = None) -> Catalog:
     """The schema the migrations at `path` build (a folder, or one .sql file); what the SQL
     frontend went past (a statement not modelled, an expression not canonicalised) is
-    warned of, one SourceWarning naming file:line each, which the CLI prints on stderr."""
+    warned of, one SourceWarning naming file:line each, which the CLI prints on stderr.
+    With a `project`, the compile is cached in its `.nself/cache/` (nself.frontends.sql_cache)."""
     from nself.frontends.sql import compile_migrations_with_warnings, report_warnings
 
-    return report_warnings(compile_migrations_with_warnings(path, platform))
+    cache_dir = compile_cache_dir(project) if project is not None else None
+    return report_warnings(compile_migrations_with_warnings(path, platform, cache_dir=cache_dir))
+
+
+def compile_cache_dir(project: Project) -> Path:
+    """Where the sql frontend keeps its cache for `project` (deleting it is always safe)."""
+    return project.state_dir / "cache"
 
 
 def _introspect(url: str) -> Catalog:

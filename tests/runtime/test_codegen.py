@@ -3,6 +3,7 @@ and which file changes wake the watcher. Sources are IR JSON files (no database)
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nself.errors import OptionError, SourceError
+from nself.frontends.sql_cache import write_entry
 from nself.ir import CatalogBuilder, catalog_to_json
 from nself.ir.model import Column, Schema, Table
 from nself.runtime import codegen
@@ -150,3 +152,34 @@ def test_parallel_generation_gives_the_serial_texts(tmp_path: Path) -> None:
     bad = [*outputs, codegen.TypeOutput("go", tmp_path / "bad.go", {"package": "not a name"}, "schema.json")]
     with pytest.raises(OptionError, match="package"):
         codegen.generate(project, bad, parallel=True)
+
+
+def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Path) -> None:
+    """One-shot runs keep each output of a migrations source in .nself/cache/types/: read
+    back while the files are the same, never once they (or the options) changed."""
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    first = migrations / "001_init.sql"
+    first.write_text("CREATE TABLE users (id bigint PRIMARY KEY, name text);\n")
+    (tmp_path / "nself.toml").write_text(
+        '[types.typescript]\noutput = "db.ts"\n\n[types.go]\noutput = "db.go"\npackage = "models"\n'
+    )
+    project = load_project(tmp_path)
+    outputs = codegen.configured_outputs(project)
+    texts = [r.text for r in codegen.generate(project, outputs)]
+    kept = sorted((tmp_path / ".nself" / "cache" / "types").glob("*.pickle"))
+    assert [p.name.split("-")[0] for p in kept] == ["go", "typescript"]
+    assert [r.text for r in codegen.generate(project, outputs)] == texts
+    digest = kept[1].stem.split("-", 1)[1]  # the entry is what is read: plant a text in it
+    assert write_entry(kept[1], digest, ("planted", []), pickle.dumps, kept[1].parent.parent)
+    assert [r.text for r in codegen.generate(project, outputs)] == ["planted", texts[1]]
+    for path in kept:  # a corrupt entry is rendered again
+        path.write_bytes(b"garbage")
+    assert [r.text for r in codegen.generate(project, outputs)] == texts
+    first.write_text("CREATE TABLE users (id bigint PRIMARY KEY, name text, email text);\n")
+    changed = [r.text for r in codegen.generate(project, outputs)]
+    assert all("email" in text.lower() for text in changed)
+    assert changed == [codegen.render_output(project, o) for o in outputs]  # no cache there
+    other = [codegen.TypeOutput("go", outputs[1].path, {"package": "db"})]
+
+    assert "package db" in codegen.generate(project, other)[0].text
