@@ -10,7 +10,7 @@ import pytest
 from pglast import ast
 
 from nself.frontends.sql import parse_statements
-from nself.frontends.sql_tree import first_found, walk
+from nself.sql_tree import first_found, walk
 from tests.conftest import CORPUS
 
 PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
