@@ -3,7 +3,6 @@ them together and turns errors into one line (a traceback only with --debug)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
 import os
@@ -16,8 +15,9 @@ import typer
 from nself import __version__
 from nself.cli import tree
 from nself.cli.coercion import LightGroup
+from nself.cli.messages import show_source_warnings
+from nself.cli.outcome import error, failure, finish, say
 from nself.cli.safety import App
-from nself.errors import NselfError, database_error_line
 
 try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
     from typer._click import exceptions as click
@@ -118,29 +118,7 @@ def main(
     """
     if debug:
         os.environ["NSELF_DEBUG"] = "1"
-    _print_source_warnings()
-
-
-def _print_source_warnings() -> None:
-    """Print every SourceWarning raised while the command runs (nself.errors) on stderr as
-    `warning: MESSAGE`, one line each; other warnings as Python shows them."""
-    import warnings
-
-    from nself.errors import SourceWarning
-
-    shown = warnings.showwarning
-    if getattr(shown, "nself_source_warnings", False):
-        return
-
-    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-        if issubclass(category, SourceWarning):
-            typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
-        else:
-            shown(message, category, *args, **kwargs)
-
-    show.nself_source_warnings = True  # type: ignore[attr-defined]
-    warnings.showwarning = show
-    warnings.simplefilter("always", SourceWarning)
+    show_source_warnings()
 
 
 def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
@@ -171,82 +149,22 @@ def run(argv: list[str] | None = None) -> NoReturn:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="nself", standalone_mode=False)
-    except NselfError as exc:
-        if debug:
-            raise
-        _error(str(exc), args)
-        _exit(1)
     except click.NoArgsIsHelpError:
-        _exit(0)  # the help text is already printed
+        finish(0)  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-        _error(f"{exc.format_message()}{hint}", args)
-        _exit(2)
+        error(f"{exc.format_message()}{hint}", args)
+        finish(2)
     except click.ClickException as exc:
-        _error(exc.format_message(), args)
-        _exit(exc.exit_code)
+        error(exc.format_message(), args)
+        finish(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        _exit(130)
+        say("aborted")
+        finish(130)
     except typer.Exit as exc:
-        _exit(exc.exit_code)
+        finish(exc.exit_code)
     except Exception as exc:
         if debug:
             raise
-        if _is_ir_format_error(exc):
-            _error(str(exc), args)
-            _exit(1)
-        database_error = database_error_line(exc)
-        if database_error is not None:
-            _error(database_error, args)
-            _exit(1)
-        _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
-        _exit(70)
-    _exit(code if isinstance(code, int) else 0)
-
-
-def _is_ir_format_error(exc: Exception) -> bool:
-    """An IR file that does not parse (nself.ir.IRFormatError): a user error, one line. Read
-    from sys.modules: a command that never loaded the IR cannot raise it, and importing the
-    IR for the question would cost every command its import."""
-    ir = sys.modules.get("nself.ir")
-    return ir is not None and isinstance(exc, ir.IRFormatError)
-
-
-def _error(message: str, args: list[str]) -> None:
-    """Print `message` as one line. Each layer masks what it shows (nself.connection); this
-    is the last net: connection targets given on the command line and $PGPASSWORD are
-    scrubbed from every error, whatever raised it."""
-    text = " ".join(message.split())
-    from nself.connection import is_connection_target, scrub, scrub_secrets
-
-    values = [arg.partition("=")[2] if arg.startswith("--") else arg for arg in args]  # --from=URL
-    given = [value for value in values if "=" in value or "://" in value]
-    targets = [*(part for part in given if is_connection_target(part) or "password" in part.lower()), *_environment_urls()]
-    text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
-    typer.echo(f"error: {text}", err=True)
-
-
-def _environment_urls() -> list[str]:
-    """The URLs of the project's environments whose variables are set (none outside a project)."""
-    from nself.runtime.project import load_project
-
-    urls = []
-    with contextlib.suppress(Exception):  # a broken nself.toml is the error being printed
-        for environment in load_project().environments.values():
-            with contextlib.suppress(Exception):
-                if not environment.managed:
-                    urls.append(environment.base_url())
-    return urls
-
-
-def _exit(code: int | None) -> NoReturn:
-    """End the process once the command is done (its files written and closed, its
-    connections closed): the output streams are flushed and the interpreter is not torn
-    down. Teardown frees every object one by one and collects once more, about 0.2 s after
-    compiling a 1,000-table schema, for nothing; nself registers no atexit handler. Only
-    for the process's own entry point: an in-process caller uses the typer `app`."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
-            stream.flush()
-    os._exit(code or 0)
+        failure(exc, args)
+    finish(code if isinstance(code, int) else 0)
