@@ -22,8 +22,13 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def warn(message: str) -> None:
-    err_console().print(f"[yellow]warning:[/yellow] {message}", markup=True)
+def warn(*messages: str) -> None:
+    """`warning: MESSAGE`, one line each, printed at once (rich takes about a millisecond per
+    print: a diff may warn of hundreds of destructive statements)."""
+    if messages:
+        err_console().print(
+            "\n".join(f"[yellow]warning:[/yellow] {message}" for message in messages), markup=True
+        )
 
 
 def note(message: str) -> None:

@@ -51,8 +51,7 @@ def show_command(
     catalog = load_catalog(source, load_project(), include_platform=include_platform)
     files = load_renderer(SCHEMA_FORMATS[format])(catalog, {})
     losses = load_losses(SCHEMA_FORMATS[format])
-    for loss in losses(catalog) if losses else []:
-        warn(f"{format}: {loss}")
+    warn(*(f"{format}: {loss}" for loss in (losses(catalog) if losses else [])))
     write("".join(files.values()), output)
 
 
@@ -118,10 +117,7 @@ def diff_command(
     result = schema_diff.diff_sources(
         first, second, proj, reorder_columns=reorder_columns, include_platform=include_platform
     )
-    for reason in result.destructive:
-        warn(f"destructive: {reason}")
-    for message in result.notes + result.rebuilds:
-        warn(message)
+    warn(*(f"destructive: {reason}" for reason in result.destructive), *result.notes, *result.rebuilds)
     if not result.has_changes:
         note(f"no differences: {result.source} -> {result.target}")
     elif create_migration is not None:
