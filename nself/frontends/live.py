@@ -59,16 +59,18 @@ _USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_
 
 def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
     """Rows of pg_depend (Q_VIEW_DEPENDENCIES, Q_DEPENDENCIES) as the IR records them."""
-    out: set[m.Dependency] = set()
+    # as tuples first (cheaper to hash and sort than the dataclass, whose order is the same:
+    # a column's kind is "column" and only its column is not None)
+    out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
         if r["kind"] in ("function", "type"):
-            out.add(m.Dependency(r["kind"], r["schema"], r["name"]))
+            out.add((r["kind"], r["schema"], r["name"], None))
         elif r["refobjsubid"] > 0:
             if r["column"] is not None:
-                out.add(m.Dependency("column", r["schema"], r["name"], r["column"]))
+                out.add(("column", r["schema"], r["name"], r["column"]))
         else:
-            out.add(m.Dependency("relation", r["schema"], r["name"]))
-    return tuple(sorted(out))
+            out.add(("relation", r["schema"], r["name"], None))
+    return tuple(m.Dependency(*key) for key in sorted(out))
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
