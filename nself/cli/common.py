@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from nself.cli import messages
+
 if TYPE_CHECKING:  # loaded by the commands that read nself.toml, when they run
     from nself.runtime.project import Environment, Project
 
@@ -38,7 +40,7 @@ def _flags_as_flags() -> None:
 _flags_as_flags()
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+err_console = messages.err_console()
 
 EnvOption = Annotated[
     str | None,
@@ -98,12 +100,7 @@ def print_json(data: Any) -> None:
 
 def write_output(text: str, output: Path | None) -> None:
     """Write `text` to `output`, or to stdout without it."""
-    if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    err_console.print(f"wrote {output}")
+    messages.write_output(text, output, lambda text: typer.echo(text, nl=not text.endswith("\n")))
 
 
 def write_with_summary(text: str, output: Path | None, as_json: bool, started: float, **extra: Any) -> None:
@@ -132,4 +129,4 @@ def write_with_summary(text: str, output: Path | None, as_json: bool, started: f
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/yellow] {message}", markup=True)
+    messages.warn(message)

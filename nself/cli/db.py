@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nself.cli.common import EnvOption, JsonOption, console, environment, print_json, project, warn
-from nself.cli.fast import reader_gone, write_bytes
+from nself.cli.quick import reader_gone, write_bytes
 from nself.cli.safety import App, Destructive
 from nself.errors import OptionError
 

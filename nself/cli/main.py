@@ -15,9 +15,9 @@ import typer
 from nself import __version__
 from nself.cli import tree
 from nself.cli.coercion import LightGroup
-from nself.cli.ending import end, error, fail
+from nself.cli.messages import show_source_warnings
+from nself.cli.outcome import error, failure, finish, say
 from nself.cli.safety import App
-from nself.errors import NselfError
 
 try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
     from typer._click import exceptions as click
@@ -118,29 +118,7 @@ def main(
     """
     if debug:
         os.environ["NSELF_DEBUG"] = "1"
-    _print_source_warnings()
-
-
-def _print_source_warnings() -> None:
-    """Print every SourceWarning raised while the command runs (nself.errors) on stderr as
-    `warning: MESSAGE`, one line each; other warnings as Python shows them."""
-    import warnings
-
-    from nself.errors import SourceWarning
-
-    shown = warnings.showwarning
-    if getattr(shown, "nself_source_warnings", False):
-        return
-
-    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-        if issubclass(category, SourceWarning):
-            typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
-        else:
-            shown(message, category, *args, **kwargs)
-
-    show.nself_source_warnings = True  # type: ignore[attr-defined]
-    warnings.showwarning = show
-    warnings.simplefilter("always", SourceWarning)
+    show_source_warnings()
 
 
 def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
@@ -171,27 +149,22 @@ def run(argv: list[str] | None = None) -> NoReturn:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="nself", standalone_mode=False)
-    except NselfError as exc:
-        if debug:
-            raise
-        error(str(exc), args)
-        end(1)
     except click.NoArgsIsHelpError:
-        end(0)  # the help text is already printed
+        finish(0)  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         error(f"{exc.format_message()}{hint}", args)
-        end(2)
+        finish(2)
     except click.ClickException as exc:
         error(exc.format_message(), args)
-        end(exc.exit_code)
+        finish(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        end(130)
+        say("aborted")
+        finish(130)
     except typer.Exit as exc:
-        end(exc.exit_code)
+        finish(exc.exit_code)
     except Exception as exc:
         if debug:
             raise
-        fail(exc, args)
-    end(code if isinstance(code, int) else 0)
+        failure(exc, args)
+    finish(code if isinstance(code, int) else 0)

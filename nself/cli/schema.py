@@ -6,12 +6,10 @@ from typing import Annotated
 
 import typer
 
-from nself.backends import SCHEMA_FORMATS, load_losses, load_renderer
+from nself.backends import SCHEMA_FORMATS
 from nself.cli import schema_docs
-from nself.cli.common import IncludePlatformOption, OutputOption, SourceOption, project, warn, write_output
+from nself.cli.common import IncludePlatformOption, OutputOption, SourceOption, write_output
 from nself.cli.safety import App
-from nself.errors import OptionError
-from nself.runtime.sources import load_catalog
 
 app = App(help="Schema management: show, diff, diagram, docs.", no_args_is_help=True)
 
@@ -35,14 +33,9 @@ def show(
 
       nself schema show --from schema.dbml --format json -o schema.json
     """
-    if format not in SCHEMA_FORMATS:
-        raise OptionError(f"--format: {format!r} is not one of {', '.join(SCHEMA_FORMATS)}")
-    catalog = load_catalog(source, project(), include_platform=include_platform)
-    files = load_renderer(SCHEMA_FORMATS[format])(catalog, {})
-    losses = load_losses(SCHEMA_FORMATS[format])
-    for loss in losses(catalog) if losses else []:
-        warn(f"{format}: {loss}")
-    write_output("".join(files.values()), output)
+    from nself.cli.quick import show_command
+
+    show_command(source, format, output, include_platform=include_platform, write=write_output)
 
 
 @app.command("diff", destructive=False)
@@ -108,28 +101,19 @@ def diff(
 
       nself schema diff prod staging --reorder-columns
     """
-    from nself.cli.common import err_console
-    from nself.runtime import schema_diff
+    from nself.cli.quick import diff_command
 
-    proj = project()
-    if create_migration is not None:
-        schema_diff.refuse_pending_migrations(second, proj)
-    result = schema_diff.diff_sources(
-        first, second, proj, reorder_columns=reorder_columns, include_platform=include_platform
+    code = diff_command(
+        first,
+        second,
+        create_migration=create_migration,
+        exit_code=exit_code,
+        reorder_columns=reorder_columns,
+        include_platform=include_platform,
+        write=write_output,
     )
-    for reason in result.destructive:
-        warn(f"destructive: {reason}")
-    for note in result.notes + result.rebuilds:
-        warn(note)
-    if not result.has_changes:
-        err_console.print(f"no differences: {result.source} -> {result.target}")
-    elif create_migration is not None:
-        path = schema_diff.write_migration(result, create_migration, proj)
-        err_console.print(f"wrote {path}")
-    else:
-        write_output(result.script(), None)
-    if exit_code and result.has_changes:
-        raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
 
 
 schema_docs.register(app)

@@ -59,16 +59,18 @@ _USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_
 
 def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
     """Rows of pg_depend (Q_VIEW_DEPENDENCIES, Q_DEPENDENCIES) as the IR records them."""
-    out: set[m.Dependency] = set()
+    # as tuples first (cheaper to hash and sort than the dataclass, whose order is the same:
+    # a column's kind is "column" and only its column is not None)
+    out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
         if r["kind"] in ("function", "type"):
-            out.add(m.Dependency(r["kind"], r["schema"], r["name"]))
+            out.add((r["kind"], r["schema"], r["name"], None))
         elif r["refobjsubid"] > 0:
             if r["column"] is not None:
-                out.add(m.Dependency("column", r["schema"], r["name"], r["column"]))
+                out.add(("column", r["schema"], r["name"], r["column"]))
         else:
-            out.add(m.Dependency("relation", r["schema"], r["name"]))
-    return tuple(sorted(out))
+            out.add(("relation", r["schema"], r["name"], None))
+    return tuple(m.Dependency(*key) for key in sorted(out))
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -236,33 +238,59 @@ WHERE r.rulename = '_RETURN'
 
 # What the expressions of column defaults and generated columns (pg_attrdef), CHECK and
 # exclusion constraints, domain checks (pg_constraint), indexes (pg_class), policies,
-# triggers, BEGIN ATOMIC bodies (pg_proc) and domains (pg_type: base type and default) use, as pg_depend records it: `owner` names the catalog of the dependent object.
-# Objects PostgreSQL pins (pg_catalog's) have no pg_depend rows.
-Q_DEPENDENCIES = """
+# triggers, BEGIN ATOMIC bodies (pg_proc) and domains (pg_type: base type and default) use,
+# as pg_depend records it: `owner` names the catalog of the dependent object. Objects
+# PostgreSQL pins (pg_catalog's) have no pg_depend rows. Read from each owner's catalog,
+# without the rows _Reader.depends_on leaves out anyway (an object's use of its own table, a
+# default's of its own column; the constraints other than CHECK and EXCLUDE), which are more
+# than half of pg_depend's on a schema of many tables.
+_OWN_TABLE = (
+    "NOT (d.refclassid = 'pg_class'::regclass AND d.refobjid = {relid} AND d.refobjsubid IN (0, {attnum}))"
+)
+
+
+def _owned_dependencies(
+    catalog: str, table: str, oid: str, relid: str, attnum: str = "0", where: str = ""
+) -> str:
+    own = "" if relid == "0" else " AND " + _OWN_TABLE.format(relid=f"o.{relid}", attnum=attnum)
+    return (
+        f"SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype FROM {table} o"
+        f" JOIN pg_depend d ON d.classid = '{catalog}'::regclass AND d.objid = o.{oid}"
+        f" WHERE d.deptype IN ('n', 'a') AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
+        f" 'pg_type'::regclass){where}{own}"
+    )
+
+
+Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
             WHEN d.refclassid = 'pg_type'::regclass THEN 'type' ELSE 'relation' END AS kind,
        d.refobjid, d.refobjsubid, n.nspname AS schema,
-       coalesce(c.relname, p.proname, t.typname) AS name, a.attname AS column
-FROM pg_depend d
+       coalesce(c.relname, p.proname, t.typname) AS name,
+       CASE WHEN c.oid IS NOT NULL AND d.refobjsubid > 0 THEN (
+           SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid)
+       END AS column
+FROM (
+    {_owned_dependencies("pg_attrdef", "pg_attrdef", "oid", "adrelid", "o.adnum")}
+    UNION ALL
+    {_owned_dependencies("pg_constraint", "pg_constraint", "oid", "conrelid", where=" AND o.contype IN ('c', 'x')")}
+    UNION ALL
+    {_owned_dependencies("pg_class", "pg_index", "indexrelid", "indrelid")}
+    UNION ALL
+    {_owned_dependencies("pg_policy", "pg_policy", "oid", "polrelid")}
+    UNION ALL
+    {_owned_dependencies("pg_trigger", "pg_trigger", "oid", "tgrelid")}
+    UNION ALL
+    {_owned_dependencies("pg_proc", "pg_proc", "oid", "0", where=" AND o.prosqlbody IS NOT NULL")}
+    UNION ALL
+    {_owned_dependencies("pg_type", "pg_type", "oid", "0", where=" AND o.typtype = 'd'")}
+) d
 LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid
-LEFT JOIN pg_attribute a ON c.oid IS NOT NULL AND a.attrelid = d.refobjid
-     AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
 LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
 LEFT JOIN pg_type ta ON d.refclassid = 'pg_type'::regclass AND ta.oid = d.refobjid
 LEFT JOIN pg_type t ON t.oid = CASE WHEN ta.typcategory = 'A' AND ta.typelem <> 0
                                     THEN ta.typelem ELSE ta.oid END
 JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)
-WHERE d.deptype IN ('n', 'a')
-  AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass)
-  AND (d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
-                     'pg_trigger'::regclass)
-       OR (d.classid = 'pg_proc'::regclass
-           AND EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = d.objid AND x.prosqlbody IS NOT NULL))
-       OR (d.classid = 'pg_class'::regclass
-           AND EXISTS (SELECT 1 FROM pg_class x WHERE x.oid = d.objid AND x.relkind IN ('i', 'I')))
-       OR (d.classid = 'pg_type'::regclass
-           AND EXISTS (SELECT 1 FROM pg_type x WHERE x.oid = d.objid AND x.typtype = 'd')))
 """
 
 Q_COLUMNS = f"""
@@ -555,7 +583,7 @@ _SINCE_VERSION: tuple[tuple[int, str, str], ...] = (
         "p.prosrc",
     ),
     (140000, "p.prosqlbody IS NOT NULL AS atomic", "false AS atomic"),
-    (140000, "x.prosqlbody IS NOT NULL", "false"),
+    (140000, "o.prosqlbody IS NOT NULL", "false"),
 )
 
 
@@ -581,8 +609,8 @@ def connect(url: str) -> Connection:
 
 def introspect(url: str) -> Catalog:
     """The Catalog of the database at `url` (a libpq URL or key=value string). The largest
-    catalog query (the columns) runs on a second connection at the same time as the others,
-    in the same snapshot (see _prefetch)."""
+    catalog queries (the columns, the dependencies) run on other connections at the same
+    time as the others, in the same snapshot (see _prefetch)."""
     with connect(url) as conn:
         try:
             return introspect_connection(conn, helper=lambda: connect(url))
@@ -596,8 +624,8 @@ def introspect_connection(
 ) -> Catalog:
     """The Catalog read over an open connection that is not inside a transaction. Runs in
     its own read-only transaction; the connection is left as it was found. `helper` opens
-    a second connection to the same database for the largest query, run meanwhile in this
-    transaction's snapshot; without it, or when that fails, every query runs on `conn`."""
+    another connection to the same database for each of the largest queries, run meanwhile
+    in this transaction's snapshot; without it, or when that fails, every query runs on `conn`."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise ValueError("introspect_connection needs a connection outside any transaction")
     autocommit = conn.autocommit
@@ -614,7 +642,7 @@ def introspect_connection(
         reader = _Reader(cast(Connection, conn))
         if helper is None:
             return reader.read()
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with ThreadPoolExecutor(max_workers=len(_PREFETCHED)) as pool:
             reader.prefetched = _prefetch(cast(Connection, conn), helper, pool, reader.version)
             return reader.read()
     finally:
@@ -626,16 +654,17 @@ def introspect_connection(
 
 
 _SESSION = "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off"
-# Read on the helper connection (the largest share of the server's work, about as long as
-# all the other queries together on a schema of many tables).
-_PREFETCHED = ("Q_COLUMNS",)
+# Read on helper connections, one each (the largest shares of the server's work: on a schema
+# of many tables, the columns take about as long as all the other queries together, and the
+# dependencies about half as long).
+_PREFETCHED = ("Q_COLUMNS", "Q_DEPENDENCIES")
 
 
 def _prefetch(
     conn: Connection, helper: Callable[[], Connection], pool: ThreadPoolExecutor, version: int
 ) -> dict[str, Future[list[Row]]]:
-    """The _PREFETCHED queries started on a helper connection that reads `conn`'s snapshot
-    (exported, then imported in a REPEATABLE READ transaction), so both see one state of the
+    """The _PREFETCHED queries started on helper connections that read `conn`'s snapshot
+    (exported, then imported in a REPEATABLE READ transaction), so all see one state of the
     database. Empty when the snapshot cannot be exported (the main transaction is left as
     it was: the export runs under a savepoint)."""
     try:
@@ -647,22 +676,17 @@ def _prefetch(
         return {}
     if snapshot is None:
         return {}
-    queries = [for_server_version(globals()[name], version) for name in _PREFETCHED]
 
-    def read() -> list[list[Row]]:
+    def read(query: str) -> list[Row]:
         with helper() as other:
             other.autocommit = True  # the transaction begun here, with its isolation level
             other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             other.execute(cast(Any, f"SET TRANSACTION SNAPSHOT '{snapshot['id']}'"))
             other.execute(_SESSION)
-            return [other.execute(cast(Any, query)).fetchall() for query in queries]
+            return other.execute(cast(Any, query)).fetchall()
 
-    everything = pool.submit(read)
-    return {query: _nth(pool, everything, i) for i, query in enumerate(queries)}
-
-
-def _nth(pool: ThreadPoolExecutor, results: Future[list[list[Row]]], i: int) -> Future[list[Row]]:
-    return pool.submit(lambda: results.result()[i])
+    queries = [for_server_version(globals()[name], version) for name in _PREFETCHED]
+    return {query: pool.submit(read, query) for query in queries}
 
 
 _FK_ACTIONS: dict[str, m.ForeignKeyAction] = {
@@ -1450,7 +1474,11 @@ def read_node_tree(text: str) -> NodeValue:
     into values, as PostgreSQL's nodeRead does: `{TYPE :field value ...}` is a dict with its
     type under "_", `(...)` a list, `<>` None; a field whose value spans several tokens
     (`:constvalue 4 [ 1 0 0 0 ]`) keeps them as a list."""
-    tokens = _NODE_TOKEN.findall(text)
+    return _read_tokens(_NODE_TOKEN.findall(text))
+
+
+def _read_tokens(tokens: list[str]) -> NodeValue:
+    """The values of node text already split into tokens (read_node_tree)."""
     stack: list[Any] = [[]]  # open lists and nodes; a node's field being read is in "__field"
     for token in tokens:
         top = stack[-1]
@@ -1489,28 +1517,66 @@ def _end_field(node: dict[str, Any]) -> None:
         node[field] = values[0] if len(values) == 1 else (values or None)
 
 
-def _nodes_in(value: NodeValue) -> Any:
-    """Every node in `value`, depth first."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            yield item
-            stack.extend(v for k, v in item.items() if k != "_")
-        elif isinstance(item, list):
-            stack.extend(item)
+# Fields whose value, other than `<>`, lets a query turn a NOT NULL column's value into NULL
+# (see view_column_origins). Each belongs to one kind of node of a stored query tree:
+# jointype to JOINEXPR and RANGETBLENTRY (1, 2, 3: LEFT, FULL, RIGHT), setOperations and
+# groupingSets to QUERY.
+_NULLING_FIELDS = ((":jointype", ("1", "2", "3")), (":setOperations", None), (":groupingSets", None))
 
 
-def _can_null_a_column(tree: NodeValue) -> bool:
-    """Whether anything in a query tree can make a plain column reference NULL although
-    its column is NOT NULL: an outer join (LEFT, FULL, RIGHT: jointype 1, 2, 3, on a join
-    or its range table entry), a set operation, grouping sets."""
-    for node in _nodes_in(tree):
-        if node["_"] in ("JOINEXPR", "RANGETBLENTRY") and node.get("jointype") in ("1", "2", "3"):
-            return True
-        if node["_"] == "QUERY" and (node.get("setOperations") is not None or node.get("groupingSets")):
-            return True
+def _can_null_a_column(tokens: list[str]) -> bool:
+    """Whether anything in a query tree's tokens can make a plain column reference NULL
+    although its column is NOT NULL: an outer join (on a join or its range table entry), a
+    set operation, grouping sets. (list.index scans at C speed: a view's tree is
+    thousands of tokens, its range table most of them.)"""
+    last = len(tokens) - 1
+    for field, values in _NULLING_FIELDS:
+        at = -1
+        while True:
+            try:
+                at = tokens.index(field, at + 1)
+            except ValueError:
+                break
+            if at < last and (tokens[at + 1] in values if values else tokens[at + 1] != "<>"):
+                return True
     return False
+
+
+def _depth(tokens: list[str], end: int) -> int:
+    """How many lists and nodes are open before tokens[end]."""
+    head = tokens[:end]
+    return head.count("(") + head.count("{") - head.count(")") - head.count("}")
+
+
+def _top_target_list(tokens: list[str]) -> list[Any]:
+    """The targetList of the first query in a query tree's tokens, read into values (the
+    rest of the tree is not read: the range table, before it, is most of the text)."""
+    try:
+        top = tokens.index("{")
+    except ValueError:
+        return []
+    fields_depth = _depth(tokens, top) + 1
+    at = top
+    while True:
+        try:
+            at = tokens.index(":targetList", at + 1)
+        except ValueError:
+            return []
+        if _depth(tokens, at) == fields_depth:  # a field of the first query, not of a subquery's
+            break
+    if at + 1 >= len(tokens) or tokens[at + 1] != "(":
+        return []  # <>: no target list
+    depth = 0
+    for end in range(at + 1, len(tokens)):
+        token = tokens[end]
+        if token in ("(", "{"):
+            depth += 1
+        elif token in (")", "}"):
+            depth -= 1
+            if depth == 0:
+                break
+    value = _read_tokens(tokens[at + 1 : end + 1])
+    return value if isinstance(value, list) else [value]
 
 
 def view_column_origins(tree: str) -> dict[int, tuple[int, int]]:
@@ -1522,13 +1588,11 @@ def view_column_origins(tree: str) -> dict[int, tuple[int, int]]:
     The view's columns may be NOT NULL only when nothing anywhere in the query can turn a
     value into NULL: so a query with an outer join, a set operation or grouping sets gives
     no origins at all."""
-    parsed = read_node_tree(tree)
-    queries = parsed if isinstance(parsed, list) else [parsed]
-    if not queries or not isinstance(queries[0], dict) or _can_null_a_column(parsed):
+    tokens = _NODE_TOKEN.findall(tree)
+    if _can_null_a_column(tokens):
         return {}
-    targets = queries[0].get("targetList") or []
     origins: dict[int, tuple[int, int]] = {}
-    for entry in targets if isinstance(targets, list) else [targets]:
+    for entry in _top_target_list(tokens):
         if not isinstance(entry, dict) or entry.get("resjunk") != "false":
             continue
         expr = entry.get("expr")

@@ -258,7 +258,7 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
 def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     tmp_path: Path, database: str
 ) -> None:
-    """`db query SQL --csv` skips the command tree (nself.cli.fast): the same bytes as psql,
+    """`db query SQL --csv` skips the command tree (nself.cli.quick): the same bytes as psql,
     nothing of typer or rich imported; its errors are the typer path's (`-e` takes that path)."""
     (tmp_path / "nself.toml").write_text(CONFIG)
     env = {"NSELF_QUERY_URL": database, "PYTHONPROFILEIMPORTTIME": "1"}
@@ -304,7 +304,7 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     ],
 )
 def test_only_the_plain_csv_shape_takes_the_short_path(args: list[str], expected: object) -> None:
-    from nself.cli.fast import query_csv_args
+    from nself.cli.quick import query_csv_args
 
     assert query_csv_args(args) == expected
 

@@ -192,3 +192,66 @@ def test_create_migration_refuses_while_migrations_are_pending(
     (written,) = [p for p in migrations.iterdir() if p.name not in before]
     up = written.read_text().split("-- migrate:up\n", 1)[1].split("-- migrate:down\n")[0]
     assert "by_hand" in up and "posts" not in up
+
+
+def test_a_plain_diff_runs_without_the_command_tree_and_says_the_same(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """`nself schema diff A B [flags]` is run by the entry point without typer, click or rich
+    (nself.cli.quick): the same output, warnings, errors and exit codes as the command of
+    the tree (which runs it with --debug, or with any option the plain path leaves to it)."""
+    import subprocess
+    import sys
+
+    a, b = make(new_database, A_SQL), make(new_database, B_SQL)
+    missing = a.rsplit("/", 1)[0] + "/no_such_database"
+    for args in (
+        [a, b],
+        [a, b, "--exit-code"],
+        [a, a, "--exit-code"],
+        [b, a, "--reorder-columns"],
+        [missing, a],
+    ):
+        plain = run_nself("schema", "diff", *args, cwd=tmp_path)
+        tree = run_nself("--debug", "schema", "diff", *args, cwd=tmp_path) if args[0] != missing else None
+        if tree is not None:
+            assert (plain.code, plain.stdout, plain.stderr) == (tree.code, tree.stdout, tree.stderr), args
+        else:  # an error: one line, masked, exit 1 (--debug would show the traceback)
+            assert plain.code == 1 and plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1
+            assert PASSWORD not in plain.stderr
+    done = subprocess.run(
+        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "schema", "diff", a, a],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & {"typer", "click", "nself.cli.main"}
+    assert "no differences" in done.stderr
+
+
+def test_a_plain_schema_show_says_what_the_command_tree_says(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """`nself schema show` with plain options is run without typer (nself.cli.quick): the same
+    output, file, warnings and errors as the command of the tree (run with --debug)."""
+    a = make(new_database, A_SQL)
+    for args in (
+        ["--from", a],
+        ["--format", "json", "--from", a],
+        ["-f", "dbml", f"--from={a}"],
+        ["--from", a, "-o", "out/schema.sql", "--format=sql"],
+    ):
+        plain = run_nself("schema", "show", *args, cwd=tmp_path)
+        written = (tmp_path / "out" / "schema.sql").read_text() if "-o" in args else None
+        tree = run_nself("--debug", "schema", "show", *args, cwd=tmp_path)
+        assert (plain.code, plain.stdout, plain.stderr) == (tree.code, tree.stdout, tree.stderr), args
+        if written is not None:
+            assert (
+                written == (tmp_path / "out" / "schema.sql").read_text()
+                and "CREATE TABLE public.t" in written
+            )
+    assert run_nself("schema", "show", "--format", "bogus", "--from", a, cwd=tmp_path).stderr.startswith(
+        "error: --format: 'bogus'"
+    )

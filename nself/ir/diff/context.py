@@ -244,6 +244,8 @@ class _Diff:
     def _collations_in(self, text: str | None) -> set[DepKey]:
         """The collations a text names (COLLATE "x": pg_depend lists no collation in
         Dependency records)."""
+        if not self.refs.collations:  # none to name: the text need not be read
+            return set()
         return {k for k in self.refs.in_text(text) if k[0] == "collation"}
 
     def depends_requires(self, depends_on: tuple[Dependency, ...]) -> set[DepKey]:

@@ -1,30 +1,46 @@
-"""How the `nself` process ends: an error as one line (connection targets and passwords
-scrubbed), the exit code, and the streams flushed without tearing the interpreter down.
-Imports nothing heavy, so that commands answered before the command tree is built
-(nself.cli.fast) end the way every other command does (nself.cli.main)."""
+"""How the `nself` process ends: an error as one line on stderr (secrets scrubbed) with its
+exit code, the streams flushed, the interpreter not torn down. Shared by the command tree
+(nself.cli.main) and the commands the entry point runs without it (nself.cli.quick);
+imports neither typer nor rich."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from nself.errors import NselfError, database_error_line
 
 
-def fail(exc: Exception, args: list[str]) -> NoReturn:
-    """End the process for an exception a command raised: a user error (NselfError, an IR
-    file that does not parse, an error of the database) exits 1, anything else 70."""
+def run_command(command: Callable[[], int], args: list[str]) -> NoReturn:
+    """Run `command` (which returns its exit code) and end the process as nself.cli.main
+    does for a command of the tree (without --debug: that one shows tracebacks)."""
+    try:
+        code = command()
+    except KeyboardInterrupt:
+        say("aborted")
+        finish(130)
+    except Exception as exc:
+        failure(exc, args)
+    finish(code)
+
+
+def failure(exc: Exception, args: list[str]) -> NoReturn:
+    """End the process for an exception a command raised (not click's): a user error
+    (NselfError, an IR file that does not parse, a database error) exits 1, anything else
+    is an internal error (70). One line each; the traceback only with --debug (the caller
+    re-raises then)."""
     if isinstance(exc, NselfError) or _is_ir_format_error(exc):
         error(str(exc), args)
-        end(1)
+        finish(1)
     database_error = database_error_line(exc)
     if database_error is not None:
         error(database_error, args)
-        end(1)
+        finish(1)
     error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
-    end(70)
+    finish(70)
 
 
 def _is_ir_format_error(exc: Exception) -> bool:
@@ -49,7 +65,13 @@ def error(message: str, args: list[str]) -> None:
         *_environment_urls(),
     ]
     text = scrub_secrets(scrub(text, *targets), [os.environ.get("PGPASSWORD", "")])
-    sys.stderr.write(f"error: {text}\n")
+    say(f"error: {text}")
+
+
+def say(line: str) -> None:
+    """One line on stderr."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _environment_urls() -> list[str]:
@@ -65,7 +87,7 @@ def _environment_urls() -> list[str]:
     return urls
 
 
-def end(code: int | None) -> NoReturn:
+def finish(code: int | None) -> NoReturn:
     """End the process once the command is done (its files written and closed, its
     connections closed): the output streams are flushed and the interpreter is not torn
     down. Teardown frees every object one by one and collects once more, about 0.2 s after
