@@ -285,7 +285,16 @@ class _Diff:
         key, rel = _col_key(s, t, cn.name), _rel_key(s, t)
         plain = dataclasses.replace(co, generated=None, depends_on=None)
         if co.generated is not None:
-            self.emit(SetGenerated(s, t, co, plain), Deps(before=frozenset(self.column_requires(co))))
+            # DROP EXPRESSION keeps the column, but its reverse (in a down migration) drops
+            # and adds it again: what uses the column goes before and comes back after
+            self.emit(
+                SetGenerated(s, t, co, plain),
+                Deps(
+                    adds=frozenset({key, rel}),
+                    removes=frozenset({key, rel}),
+                    before=frozenset(self.column_requires(co)),
+                ),
+            )
         if cn.generated is not None:
             self.emit(
                 SetGenerated(s, t, plain, cn),
@@ -642,7 +651,12 @@ class _Diff:
                     hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue
+                    emitted = len(self.ops)
                     self._rebuild(node, nodes_b[key])
+                    # what the rebuild itself breaks (a generated column dropped and
+                    # added again) breaks its own dependants in the next pass
+                    for op in self.ops[emitted:]:
+                        self.altered |= _breaks(op)
                     touched.add(key)
                     if kind != "domain":  # its default and checks only: the domain stays
                         self.rebuilt.add(key)
