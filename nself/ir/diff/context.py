@@ -256,6 +256,10 @@ class _Diff:
                 keys = {k for k in keys if k[0] == "func"}
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
+            elif d.kind == "operator":
+                # not an IR object: an extension's (its schema's extension), or one CREATE
+                # OPERATOR made, which the diff neither drops nor creates
+                keys = set()
             else:
                 keys = {k for k in keys if k[0] in ("rel", "seq")}
                 if d.column is not None and _rel_key(d.schema, d.name) in keys:
