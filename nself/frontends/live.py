@@ -326,6 +326,12 @@ SELECT con.oid, con.conrelid, con.conname AS name, con.contype, con.condeferrabl
            FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
            JOIN pg_operator op ON op.oid = k.opoid
            JOIN pg_namespace opn ON opn.oid = op.oprnamespace ORDER BY k.ord) END AS operators,
+       CASE WHEN con.contype = 'x' THEN ARRAY(
+           SELECT ARRAY[opn.nspname::text, op.oprname::text]
+           FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
+           JOIN pg_operator op ON op.oid = k.opoid
+           JOIN pg_namespace opn ON opn.oid = op.oprnamespace
+           WHERE opn.nspname <> 'pg_catalog' ORDER BY k.ord) END AS operators_used,
        {_comment("pg_constraint", "con.oid")} AS comment
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
@@ -1205,12 +1211,15 @@ class _Reader:
             deferrable=deferrable,
             initially_deferred=deferred,
             comment=comment,
-            # the constraint's (its columns) and its index's (expressions, predicate)
+            # the constraint's (its columns) and its index's (expressions, predicate), and
+            # its operators outside pg_catalog: pg_depend holds none for them (only its
+            # index's on the operator class they belong to), pg_constraint.conexclop does
             depends_on=tuple(
                 sorted(
                     {
                         *self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
                         *self.depends_on("pg_class", r["conindid"], r["conrelid"]),
+                        *(m.Dependency("operator", schema, op) for schema, op in r["operators_used"]),
                     }
                 )
             ),

@@ -121,6 +121,17 @@ def index_expression(state: State, node: Any, columns: Mapping[str, str]) -> str
     return str(_call(state, sql_expr.index_expression, node, columns=columns))
 
 
+def exclusion_operator(
+    state: State, names: Sequence[str], element: Any, columns: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """The operator (schema, name) an exclusion constraint's element uses (sql_expr's
+    exclusion_operator), over the operators CREATE OPERATOR made too."""
+    result: tuple[str, str] | None = sql_expr.exclusion_operator(
+        names, element, scope(state, columns), state.operators
+    )
+    return result
+
+
 def predicate_expression(
     state: State, node: Any, columns: Mapping[str, str], relation: tuple[str, str] | None = None
 ) -> str:
@@ -154,11 +165,24 @@ def routine_dependencies(
     state: State, statements: Sequence[Any], parameters: Sequence[tuple[str | None, str]], routine: str
 ) -> tuple[Dependency, ...] | None:
     """What a SQL-standard body uses, as pg_depend records it (sql_expr's
-    routine_body_dependencies); None when the analyser does not model a statement of it
-    (its text is kept as written either way: the diff then reads the text)."""
+    routine_body_dependencies). A statement the analyser does not model is a warning
+    naming the statement (file:line), or an error when the state is strict; what it uses
+    is then not known (None: its text is kept as written, and the diff reads the names in
+    it). A body PostgreSQL would refuse (a column that does not exist) is an error."""
     from nself.frontends.sql_expr.views import routine_body_dependencies
 
     try:
         return routine_body_dependencies(statements, parameters, routine, scope(state))
-    except Exception:  # not modelled (DML with ON CONFLICT, ...): not known
+    except NselfError as exc:  # sql_expr's ExpressionError: name the statement
+        raise state.error(str(exc)) from None
+    except Exception as exc:  # not modelled
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if len(why) > 160:
+            why = why[:157] + "..."
+        if state.strict:
+            raise state.error(f"cannot analyse the body of {routine}: {why}") from exc
+        state.warn(
+            f"what the body of {routine} uses is not analysed ({why}); "
+            "its dependencies are read from the names in its text"
+        )
         return None

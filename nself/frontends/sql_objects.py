@@ -955,6 +955,10 @@ def define(state: State, stmt: Any) -> None:
     if stmt.kind == ObjectType.OBJECT_COLLATION:
         create_collation(state, stmt)
         return
+    if stmt.kind == ObjectType.OBJECT_OPERATOR:
+        names = names_of(stmt.defnames)
+        schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+        state.operators.setdefault(schema, set()).add(names[-1])
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
 
 

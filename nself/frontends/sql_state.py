@@ -185,6 +185,9 @@ class State:
     view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
+    # schema -> the operators CREATE OPERATOR made there (not modelled in the IR: known only
+    # so that an exclusion constraint's WITH names the operator it resolves to)
+    operators: dict[str, set[str]] = field(default_factory=dict)
     # while set (sql_canon.collecting), what the expressions canonicalised use
     collecting: Any = None
     # the platform whose base the files run on (its stand-ins for extensions the server lacks)

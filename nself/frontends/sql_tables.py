@@ -428,10 +428,21 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
                     elem.name if elem.name else f"({canon.index_expression(state, elem.expr, types)})"
                 )
                 key = _index_key(state, elem, types, c.access_method or "gist")
-                elements.append(
-                    ExclusionElement(
-                        expression, ".".join(names_of(ops)), key.opclass, key.descending, key.nulls_first
+                operator = ".".join(names_of(ops))
+                resolved = canon.exclusion_operator(state, names_of(ops), elem, types)
+                if resolved is None:  # kept as written; what it uses is not known
+                    state.warn(
+                        f"operator {operator} of exclusion constraint {name} not resolved; "
+                        "its dependencies are read from the names in its text"
                     )
+                    used.known = False
+                elif resolved[0] == "pg_catalog":
+                    operator = resolved[1]
+                else:  # as pg_constraint's conexclop names it, and used (pg_depend)
+                    operator = f"{quote_ident(resolved[0])}.{resolved[1]}"
+                    used.found.add(Dependency("operator", *resolved))
+                elements.append(
+                    ExclusionElement(expression, operator, key.opclass, key.descending, key.nulls_first)
                 )
             predicate = (
                 canon.predicate_expression(state, c.where_clause, types)

@@ -375,10 +375,12 @@ class Dependency:
     constraint, an index's expressions and predicate, a policy, a trigger, a BEGIN ATOMIC
     body): a relation (table, view, sequence: `column` None) when none of its columns is
     listed, a column of one, a function (`name` without arguments: any overload of it), or
-    a type (of a constant or a cast's result; an array type by its element type). Objects of
-    pg_catalog are not listed, nor the owning table itself (its columns are)."""
+    a type (of a constant or a cast's result; an array type by its element type), or an
+    operator (`name` its symbol, any overload of it: those an exclusion constraint's
+    elements compare WITH). Objects of pg_catalog are not listed, nor the owning table
+    itself (its columns are)."""
 
-    kind: Literal["relation", "column", "function", "type"]
+    kind: Literal["relation", "column", "function", "type", "operator"]
     schema: str
     name: str
     column: str | None = None

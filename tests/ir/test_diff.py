@@ -428,3 +428,25 @@ def test_a_view_using_a_type_is_rebuilt_around_its_rebuild() -> None:
 
     ops = d.diff(with_view(MOOD), with_view(dataclasses.replace(MOOD, labels=("sad", "happy", "ok"))))
     assert kinds(ops) == ["DropView", "RebuildEnum", "CreateView"]
+
+
+def test_an_exclusion_constraint_needs_the_extension_of_its_operator() -> None:
+    """An operator is no IR object: an exclusion constraint that compares WITH one of an
+    extension's (Dependency kind "operator", in the extension's schema) is created after
+    the extension and dropped before it; without depends_on (an older IR document) the
+    operator's text is not read."""
+    from nself.ir.diff.context import _Diff
+    from nself.ir.model import Catalog, Column, Dependency, ExclusionConstraint, ExclusionElement, Extension
+
+    excl = ExclusionConstraint(
+        "no_overlap",
+        "gist",
+        (ExclusionElement("tags", "public.&&"),),
+        depends_on=(Dependency("column", "public", "t", "tags"), Dependency("operator", "public", "&&")),
+    )
+    table = Table("public", "t", (Column("tags", "integer[]"),), constraints=(excl,))
+    b = Catalog(extensions=(Extension("intarray", "public", "1.5"),), tables=(table,))
+    diff = _Diff(Catalog(), b)
+    assert ("ext", "intarray") in diff.constraint_requires("public", "t", excl)
+    unknown = dataclasses.replace(excl, depends_on=None)
+    assert ("ext", "intarray") not in diff.constraint_requires("public", "t", unknown)

@@ -58,6 +58,7 @@ __all__ = [
     "canonical_type",
     "check_expression",
     "default_expression",
+    "exclusion_operator",
     "generated_expression",
     "index_expression",
     "partition_bound",
@@ -471,6 +472,34 @@ def index_expression(node: Any, scope: ExprScope) -> str:
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "index expression")
         return _fallback(node)
+
+
+def exclusion_operator(
+    names: Sequence[str], element: Any, scope: ExprScope, user_operators: Mapping[str, set[str]]
+) -> tuple[str, str] | None:
+    """(schema, name) of the operator an exclusion constraint's element compares WITH, as
+    PostgreSQL resolves it for two values of the element's type (`names` as written:
+    a qualified name is taken as is); pg_catalog's, an extension's, or else one CREATE
+    OPERATOR made (`user_operators`: schema -> names; the first schema of the path that
+    has one of the name). None when none is found."""
+    if len(names) > 1:
+        return names[-2], names[-1]
+    name = names[-1]
+    analyzer = _analyzer(scope)
+    try:
+        if element.name:
+            key = analyzer.types.parse_format(scope.columns[element.name]).key
+        else:
+            key = analyzer.transform(element.expr).ty.key
+        op = analyzer.resolve_operator(name, key, key, None)
+    except Exception:  # a type the analyser does not know: the path decides
+        op = None
+    if op is not None:
+        return op.schema, name
+    for schema in analyzer.effective_path():
+        if name in user_operators.get(schema, ()):
+            return schema, name
+    return None
 
 
 def _predicate_expression(node: Any, scope: ExprScope) -> str:

@@ -5,7 +5,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -140,10 +140,14 @@ class QueryAnalyzer:
         self.ctes: list[dict[str, Cte]] = []
         # JOIN ... USING columns, by name: the expression an unqualified reference means
         self.merged: dict[str, n.Expr] = {}
+        # analyses a data-modifying statement of a WITH (in SQL bodies only: a view cannot
+        # hold one) into the query of its RETURNING list
+        self.modifying: Callable[[QueryAnalyzer, Any], Query] | None = None
 
     def nested(self, outer: list[list[Rte]]) -> QueryAnalyzer:
         sub = QueryAnalyzer(self.base, outer, self.flags)
         sub.ctes = list(self.ctes)
+        sub.modifying = self.modifying
         return sub
 
     def _with(self, stmt: Any) -> list[Cte]:
@@ -155,7 +159,14 @@ class QueryAnalyzer:
         self.ctes.append(visible)
         for c in stmt.withClause.ctes:
             if not is_node(c.ctequery, ast.SelectStmt):
-                raise Unsupported("data-modifying WITH")
+                if self.modifying is None or recursive:
+                    raise Unsupported("data-modifying WITH")
+                # INSERT/UPDATE/DELETE ... RETURNING: its rows are what RETURNING gives
+                query = self.modifying(self.nested(self.outer), c.ctequery)
+                cte = Cte(c.ctename, query, [x.sval for x in c.aliascolnames or ()])
+                visible[c.ctename] = cte
+                out.append(cte)
+                continue
             if recursive and getattr(c.ctequery.op, "name", "") != "SETOP_NONE":
                 # the non-recursive term types the CTE's columns before the recursive one is read
                 seed = self.nested(self.outer).select(c.ctequery.larg)
@@ -1208,27 +1219,62 @@ def routine_body_dependencies(
 
     base.param_hook = param
     found: set[ViewDependency] = set()
+
+    def modifying(qa: QueryAnalyzer, stmt: Any) -> Query:
+        used, returning = _modifying(qa, stmt)
+        found.update(used)
+        return Query(targets=returning)
+
     for stmt in statements:
         qa = QueryAnalyzer(base)
+        qa.modifying = modifying
         if is_node(stmt, ast.SelectStmt):
             found |= types_used(qa.select(stmt))
         elif is_node(stmt, ast.ReturnStmt):
             found |= types_used(qa.analyzer().transform(stmt.returnval))
         elif is_node(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
-            found |= _modifying(qa, stmt)
+            found |= _modifying(qa, stmt)[0]
         else:
-            raise Unsupported(f"{type(stmt).__name__} in a SQL body")
+            raise Unsupported(f"{type(stmt).__name__.removesuffix('Stmt').upper()} in a SQL body")
     return as_pg_depend(base.dependencies | found)
 
 
-def _modifying(qa: QueryAnalyzer, stmt: Any) -> set[ViewDependency]:
+def _modifying(qa: QueryAnalyzer, stmt: Any) -> tuple[set[ViewDependency], list[Target]]:
     """What an INSERT, UPDATE or DELETE of a SQL body uses (transformInsertStmt & co, for
-    pg_depend only: nothing is printed): the target relation, its target columns, the
-    values assigned to them coerced to the columns' types, FROM/USING items, WHERE and
-    RETURNING."""
-    if stmt.withClause is not None or getattr(stmt, "onConflictClause", None) is not None:
-        raise Unsupported("WITH or ON CONFLICT in a SQL body's data-modifying statement")
+    pg_depend only: nothing is printed), and its RETURNING list (the rows a WITH item made
+    of it gives): its WITH items, the target relation, its target columns, the values
+    assigned to them coerced to the columns' types, FROM/USING items, WHERE, ON CONFLICT
+    (the inferred arbiter's columns and predicate; DO UPDATE reads every column of the
+    target, as its EXCLUDED row, then its SET and WHERE) and RETURNING."""
     exprs: list[Any] = []
+    depth = len(qa.ctes)
+    try:
+        exprs.append(qa._with(stmt))  # visible to the whole statement (an INSERT's SELECT too)
+        _modify_target(qa, stmt, exprs)
+        returning: list[Target] = []
+        clause = getattr(stmt, "returningClause", None)
+        for res in (clause.exprs if clause is not None else None) or ():
+            a = qa.analyzer()
+            val = res.val
+            if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
+                rtes = qa.namespace if len(val.fields) == 1 else [r for r in qa.namespace if r.refname == val.fields[0].sval]
+                if not rtes:
+                    raise Unsupported(f"RETURNING {'.'.join(str(getattr(f, 'sval', '*')) for f in val.fields)}")
+                for rte in rtes:
+                    for col in rte.columns:
+                        returning.append(Target(qa._var(rte, col), col.name))
+                continue
+            expr = a.transform(val)
+            exprs.append(expr)
+            returning.append(Target(expr, res.name or figure_colname(val)))
+    finally:
+        del qa.ctes[depth:]
+    return types_used(exprs), returning
+
+
+def _modify_target(qa: QueryAnalyzer, stmt: Any, exprs: list[Any]) -> Rte:
+    """The target of an INSERT, UPDATE or DELETE (see _modifying), analysed with what the
+    statement does to it; `qa.namespace` is left as RETURNING sees it."""
     if is_node(stmt, ast.InsertStmt):
         source = stmt.selectStmt
         query = qa.nested([]).select(source) if source is not None else None  # target not visible
@@ -1247,44 +1293,86 @@ def _modifying(qa: QueryAnalyzer, stmt: Any) -> set[ViewDependency]:
         columns = names or [c.name for c in target.columns[: len(values)]]
         a = qa.analyzer()
         for name, value in zip(columns, values, strict=False):
-            col = next((c for c in target.columns if c.name == name), None)
-            if col is None:
-                raise ExpressionError(f'column "{name}" of relation "{target.name}" does not exist')
+            col = _target_column(target, name)
             qa._var(target, col)  # a target column (dependency)
             if value.ty.key != col.ty.key:
                 exprs.append(a.coerce(value, col.ty, 1, "implicit", to_target=True))
         qa.namespace = [target]
-    else:
-        target = qa._relation(stmt.relation)
-        qa.namespace = [target]
-        for item in (stmt.fromClause if is_node(stmt, ast.UpdateStmt) else stmt.usingClause) or ():
-            qa.from_item(item)
+        if stmt.onConflictClause is not None:
+            _on_conflict(qa, target, stmt.onConflictClause, exprs)
+            qa.namespace = [target]
+        return target
+    target = qa._relation(stmt.relation)
+    qa.namespace = [target]
+    for item in (stmt.fromClause if is_node(stmt, ast.UpdateStmt) else stmt.usingClause) or ():
+        qa.from_item(item)
+    _assignments(qa, target, getattr(stmt, "targetList", None) or (), exprs)
+    if stmt.whereClause is not None:
+        if is_node(stmt.whereClause, ast.CurrentOfExpr):
+            raise Unsupported("WHERE CURRENT OF")
         a = qa.analyzer()
-        for res in getattr(stmt, "targetList", None) or ():
-            if res.indirection:
-                raise Unsupported("UPDATE of a field or element")
-            col = next((c for c in target.columns if c.name == res.name), None)
-            if col is None:
-                raise ExpressionError(f'column "{res.name}" of relation "{target.name}" does not exist')
-            qa._var(target, col)
-            if is_node(res.val, ast.SetToDefault):
-                continue
-            exprs.append(a.coerce(a.transform(res.val), col.ty, 1, "implicit", to_target=True))
-        if stmt.whereClause is not None:
-            exprs.append(a.coerce_to_bool(a.transform(stmt.whereClause)))
-    clause = getattr(stmt, "returningClause", None)
-    returning = clause.exprs if clause is not None else None
-    if returning:
+        exprs.append(a.coerce_to_bool(a.transform(stmt.whereClause)))
+    return target
+
+
+def _target_column(target: Rte, name: str) -> Column:
+    col = next((c for c in target.columns if c.name == name), None)
+    if col is None:
+        raise ExpressionError(f'column "{name}" of relation "{target.name}" does not exist')
+    return col
+
+
+def _assignments(qa: QueryAnalyzer, target: Rte, items: Sequence[Any], exprs: list[Any]) -> None:
+    """UPDATE's (and ON CONFLICT DO UPDATE's) SET list: each column assigned, with its
+    value coerced to the column's type; `(a, b) = (x, y)` (MultiAssignRef over a ROW)
+    assigns each in turn. SET's target columns are recorded by pg_depend for UPDATE only
+    (the query's target list); ON CONFLICT's read every column anyway."""
+    a = qa.analyzer()
+    for res in items:
+        if res.indirection:
+            raise Unsupported("UPDATE of a field or element")
+        col = _target_column(target, res.name)
+        qa._var(target, col)
+        val = res.val
+        if is_node(val, ast.MultiAssignRef):
+            if not is_node(val.source, ast.RowExpr):
+                raise Unsupported("(a, b) = (SELECT ...) in SET")
+            values = list(val.source.args or ())
+            if not 1 <= val.colno <= len(values):
+                raise ExpressionError("number of columns does not match number of values")
+            val = values[val.colno - 1]
+        if is_node(val, ast.SetToDefault):
+            continue
+        exprs.append(a.coerce(a.transform(val), col.ty, 1, "implicit", to_target=True))
+
+
+def _on_conflict(qa: QueryAnalyzer, target: Rte, clause: Any, exprs: list[Any]) -> None:
+    """INSERT ... ON CONFLICT (transformOnConflictClause): the arbiter's columns and
+    expressions and its predicate (ON CONSTRAINT names a constraint: pg_depend records it,
+    the IR's Dependency has no constraint kind); DO UPDATE builds the EXCLUDED row of
+    every column of the target (each a dependency), then its SET list and WHERE see the
+    target and EXCLUDED."""
+    infer = clause.infer
+    a = qa.analyzer()
+    if infer is not None:
+        for elem in infer.indexElems or ():
+            if elem.name is not None:
+                qa._var(target, _target_column(target, elem.name))
+            else:
+                exprs.append(a.transform(elem.expr))
+        if infer.whereClause is not None:
+            exprs.append(a.coerce_to_bool(a.transform(infer.whereClause)))
+    if getattr(clause.action, "name", str(clause.action)) != "ONCONFLICT_UPDATE":
+        return
+    excluded = Rte("excluded", list(target.columns), "relation", target.schema, target.name)
+    excluded.column_origins = list(target.column_origins)
+    for col in target.columns:
+        qa._var(target, col)
+    qa.namespace = [target, excluded]
+    _assignments(qa, target, clause.targetList or (), exprs)
+    if clause.whereClause is not None:
         a = qa.analyzer()
-        for res in returning:
-            val = res.val
-            if is_node(val, ast.ColumnRef) and isinstance(val.fields[-1], ast.A_Star):
-                for rte in qa.namespace:
-                    for col in rte.columns:
-                        qa._var(rte, col)
-                continue
-            exprs.append(a.transform(val))
-    return types_used(exprs)
+        exprs.append(a.coerce_to_bool(a.transform(clause.whereClause)))
 
 
 def types_used(query: Any) -> set[ViewDependency]:

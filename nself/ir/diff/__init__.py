@@ -14,14 +14,18 @@ operations topologically over those keys, so dependants are dropped before what 
 depend on and dependencies are created before their dependants; among operations the
 graph leaves free, a fixed phase per operation kind and then the order of emission decide.
 
-What a view, a column default or generation expression, a CHECK constraint, an index, a
-policy, a trigger or a BEGIN ATOMIC routine uses is its `depends_on` (relations, columns,
-functions, types: from pg_depend, or from the sql frontend's analysed expressions). Where
-`depends_on` is not known (None: an IR document written before it, a `LANGUAGE sql` body
-in a string), and for domains' expressions and exclusion constraints, references are found
-by scanning the canonical text, where everything outside pg_catalog is schema-qualified
-(see `nself.ir.model`), for `schema.name` pairs that name an object of either catalog.
-Collations an expression names (COLLATE "x") are always read from the text.
+What a view, a column default or generation expression, a CHECK constraint (of a table
+or a domain), a domain's default, an exclusion constraint, an index, a policy, a trigger or
+a SQL-standard routine uses is its `depends_on` (relations, columns, functions, types,
+an exclusion constraint's operators: from pg_depend and pg_constraint, or from the sql
+frontend's analysed expressions). Where `depends_on` is not known (None: an IR document
+written before it, a `LANGUAGE sql` body in a string, a body statement the sql frontend
+does not model, which it warns of), references are found by scanning the canonical text,
+where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
+`schema.name` pairs that name an object of either catalog. Text is read otherwise only for
+what has no depends_on in the IR: names in name fields (types, collations, operator
+classes; COLLATE "x" inside an expression), argument defaults of routines whose body is not
+SQL-standard, aggregates' option lists, partition keys and publications' row filters.
 
 Dependants are rebuilt: when an object is dropped and created again, or a column's type
 changes, or an enum is rebuilt, every view, function, trigger, policy, index, constraint,

@@ -258,6 +258,10 @@ class _Diff:
                 keys = {k for k in keys if k[0] == "func"}
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
+            elif d.kind == "operator":
+                # not an IR object: an extension's (its schema's extension), or one CREATE
+                # OPERATOR made, which the diff neither drops nor creates
+                keys = set()
             else:
                 keys = {k for k in keys if k[0] in ("rel", "seq")}
                 if d.column is not None and _rel_key(d.schema, d.name) in keys:
@@ -287,7 +291,16 @@ class _Diff:
         key, rel = _col_key(s, t, cn.name), _rel_key(s, t)
         plain = dataclasses.replace(co, generated=None, depends_on=None)
         if co.generated is not None:
-            self.emit(SetGenerated(s, t, co, plain), Deps(before=frozenset(self.column_requires(co))))
+            # DROP EXPRESSION keeps the column, but its reverse (in a down migration) drops
+            # and adds it again: what uses the column goes before and comes back after
+            self.emit(
+                SetGenerated(s, t, co, plain),
+                Deps(
+                    adds=frozenset({key, rel}),
+                    removes=frozenset({key, rel}),
+                    before=frozenset(self.column_requires(co)),
+                ),
+            )
         if cn.generated is not None:
             self.emit(
                 SetGenerated(s, t, plain, cn),
@@ -644,7 +657,12 @@ class _Diff:
                     hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue
+                    emitted = len(self.ops)
                     self._rebuild(node, nodes_b[key])
+                    # what the rebuild itself breaks (a generated column dropped and
+                    # added again) breaks its own dependants in the next pass
+                    for op in self.ops[emitted:]:
+                        self.altered |= _breaks(op)
                     touched.add(key)
                     if kind != "domain":  # its default and checks only: the domain stays
                         self.rebuilt.add(key)

@@ -325,7 +325,15 @@ def _alter_column(d: _Diff, old_t: Table, t: Table, co: Column, cn: Column, foll
         # in two steps, so that what the old expression uses can go in between (a
         # function dropped and created again): DROP EXPRESSION, then the new one
         plain = dataclasses.replace(co, generated=None, depends_on=None)
-        d.emit(SetGenerated(s, n, co, plain), Deps(before=frozenset(d.column_requires(co))))
+        # (DROP EXPRESSION keeps the column; its reverse drops and adds it again)
+        d.emit(
+            SetGenerated(s, n, co, plain),
+            Deps(
+                adds=frozenset({key, rel}),
+                removes=frozenset({key, rel}),
+                before=frozenset(d.column_requires(co)),
+            ),
+        )
         co = plain
     if co.generated != cn.generated:
         d.emit(

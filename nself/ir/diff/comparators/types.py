@@ -24,7 +24,7 @@ from nself.ir.diff.operations import (
     _is_addition,
 )
 from nself.ir.diff.references import _user_type_of
-from nself.ir.model import Catalog, CheckConstraint, Domain, Enum
+from nself.ir.model import Catalog, CheckConstraint, Domain, Enum, Table
 from nself.ir.names import qualified_name
 
 
@@ -131,8 +131,9 @@ def _compare_types(d: _Diff) -> None:
                 after: set[DepKey] = {_schema_key(e.schema)}
                 for u in usages:
                     if u.old_default != u.new_default:
-                        before |= d.refs.in_text(u.old_default)
-                        after |= d.refs.in_text(u.new_default) | {_rel_key(u.schema, u.table)}
+                        before |= _default_requires(d, d.tables_a, u, u.old_default)
+                        after |= _default_requires(d, d.tables_b, u, u.new_default)
+                        after.add(_rel_key(u.schema, u.table))
                 d.emit(
                     AddEnumValue(old, e, usages),
                     Deps(
@@ -206,3 +207,15 @@ def _compare_types(d: _Diff) -> None:
             d.create(CreateRangeType(rt), rt)
         else:
             _comment(d, "TYPE", rt.schema, rt.name, old_r.comment, rt.comment, after=[node_key(rt)])
+
+
+def _default_requires(
+    d: _Diff, tables: dict[tuple[str, str], Table], u: EnumUsage, default: str | None
+) -> set[DepKey]:
+    """What a column's default on one side uses: its depends_on (d.default_requires), or
+    the names its text holds where the column is not found with that default."""
+    table = tables.get((u.schema, u.table))
+    column = table.column(u.column) if table is not None else None
+    if column is not None and column.default == default:
+        return d.default_requires(column)
+    return set(d.refs.in_text(default))
