@@ -166,7 +166,14 @@ def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
 
 def run(argv: list[str] | None = None) -> NoReturn:
     """The `nself` process: run one command, print its error in one line, end the process."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    _exit(execute(list(sys.argv[1:] if argv is None else argv)))
+
+
+def execute(args: list[str]) -> int:
+    """Run one command as the `nself` process does and return its exit code: its error is
+    printed in one line (with --debug or $NSELF_DEBUG=1 raised instead, for a traceback).
+    The process's entry point ends with this code; tests run commands in-process through it
+    (tests/clitools.py)."""
     debug = "--debug" in args or os.environ.get("NSELF_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
@@ -175,34 +182,34 @@ def run(argv: list[str] | None = None) -> NoReturn:
         if debug:
             raise
         _error(str(exc), args)
-        _exit(1)
+        return 1
     except click.NoArgsIsHelpError:
-        _exit(0)  # the help text is already printed
+        return 0  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         _error(f"{exc.format_message()}{hint}", args)
-        _exit(2)
+        return 2
     except click.ClickException as exc:
         _error(exc.format_message(), args)
-        _exit(exc.exit_code)
+        return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
-        _exit(130)
+        return 130
     except typer.Exit as exc:
-        _exit(exc.exit_code)
+        return exc.exit_code or 0
     except Exception as exc:
         if debug:
             raise
         if _is_ir_format_error(exc):
             _error(str(exc), args)
-            _exit(1)
+            return 1
         database_error = database_error_line(exc)
         if database_error is not None:
             _error(database_error, args)
-            _exit(1)
+            return 1
         _error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
-        _exit(70)
-    _exit(code if isinstance(code, int) else 0)
+        return 70
+    return code if isinstance(code, int) else 0
 
 
 def _is_ir_format_error(exc: Exception) -> bool:
@@ -245,7 +252,7 @@ def _exit(code: int | None) -> NoReturn:
     connections closed): the output streams are flushed and the interpreter is not torn
     down. Teardown frees every object one by one and collects once more, about 0.2 s after
     compiling a 1,000-table schema, for nothing; nself registers no atexit handler. Only
-    for the process's own entry point: an in-process caller uses the typer `app`."""
+    for the process's own entry point: an in-process caller uses execute()."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
             stream.flush()
