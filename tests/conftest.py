@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +45,40 @@ def pg_cluster() -> Iterator[LocalCluster]:
     finally:
         cluster.stop(immediate=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository installed as a user's `pip install .` would (`--target` a folder of its
+    own, no dependencies), once per test run: the xdist workers of one run share it (a lock
+    file; the first one builds), a new run builds it anew."""
+    import fcntl
+    import sys
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    site = shared / "installed-nself" / "site"
+    with open(shared / "installed-nself.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (site.parent / "done").exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--target",
+                    str(site),
+                    str(REPO),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            (site.parent / "done").touch()
+    return site
 
 
 @pytest.fixture(scope="session")
