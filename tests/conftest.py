@@ -4,11 +4,11 @@ test, and the shared test corpus (../shared/corpus) read where it lies."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -34,17 +34,37 @@ def corpus() -> Path:
     return CORPUS
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[LocalCluster]:
-    root = Path(tempfile.mkdtemp(prefix="nself-test-pg-"))
+# Throwaway clusters, besides `fast` (no fsync, no synchronous commit, no full-page writes):
+# no autovacuum, whose workers would ANALYZE and VACUUM the tests' tables behind their back
+# (counts, locks and dead rows of pg_stat_user_tables that a test compares with a report).
+TEST_CLUSTER_SETTINGS = {"autovacuum": "off"}
+
+
+@contextmanager
+def throwaway_cluster(prefix: str = "nself-test-pg-") -> Iterator[LocalCluster]:
+    """A new cluster of its own, started, for the duration of the block; its files are deleted
+    in the background afterwards (the many files of a used cluster take seconds to unlink,
+    and nothing waits for them)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(root, 0o755)
     cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
+    cluster.start(fast=True, settings=TEST_CLUSTER_SETTINGS)
     try:
         yield cluster
     finally:
         cluster.stop(immediate=True)
-        shutil.rmtree(root, ignore_errors=True)
+        subprocess.Popen(
+            ["rm", "-rf", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    with throwaway_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
