@@ -3,8 +3,6 @@ what pg_stat_*, pg_locks and pg_blocking_pids say themselves."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,8 +15,8 @@ import pytest
 from nself.frontends.live import introspect
 from nself.frontends.sql import compile_migrations
 from nself.runtime import inspect
-from nself.runtime.cluster import LocalCluster, free_port
-from tests.conftest import NewDatabase, run_sql
+from nself.runtime.cluster import LocalCluster
+from tests.conftest import TEST_CLUSTER_SETTINGS, NewDatabase, run_sql, throwaway_cluster
 from tests.corpus import schema_cases
 
 
@@ -228,19 +226,12 @@ def test_slow_queries_not_loaded_says_how_to_enable(database: str) -> None:
 def statements_cluster() -> Iterator[LocalCluster]:
     """A second throwaway cluster that preloads pg_stat_statements (the session cluster
     does not)."""
-    root = Path(tempfile.mkdtemp(prefix="nself-test-pgss-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
-    try:
+    with throwaway_cluster("nself-test-pgss-") as cluster:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
         cluster.stop(immediate=True)
-        cluster.start(fast=True)
+        cluster.start(fast=True, settings=TEST_CLUSTER_SETTINGS)
         yield cluster
-    finally:
-        cluster.stop(immediate=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_slow_queries_from_pg_stat_statements(statements_cluster: LocalCluster) -> None:
