@@ -25,6 +25,13 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `slow` first, the rest in their order: pytest-xdist hands tests out in
+    this order, so the longest ones start on both workers at once instead of one of them
+    finishing the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The shared corpus. In CI (NSELF_REQUIRE_CORPUS=1, set by .ci/run) its absence is an

@@ -655,6 +655,7 @@ def test_corpus_has_migra_fixtures(corpus: Path) -> None:
 LEMMY_CI_STEP = 25
 
 
+@pytest.mark.slow
 def test_lemmy_history(dbs: Databases, corpus: Path) -> None:
     """Real schema evolution: diff the database at migration k with the one at k+STEP,
     both ways, along lemmy's whole history, in both modes: the default one exact or equal

@@ -370,6 +370,7 @@ def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, too
     cargo_check(tmp_path / "crate", toolchain_cache, {"db": render(every_case_catalog, {})[FILE_NAME]})
 
 
+@pytest.mark.slow
 @pytest.mark.oracle
 def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
     """Every corpus case as one module of one crate, checked by one cargo run."""
