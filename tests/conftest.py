@@ -4,10 +4,11 @@ test, and the shared test corpus (../shared/corpus) read where it lies."""
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -24,6 +25,13 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `slow` first, the rest in their order: pytest-xdist hands tests out in
+    this order, so the longest ones start on both workers at once instead of one of them
+    finishing the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The shared corpus. In CI (NSELF_REQUIRE_CORPUS=1, set by .ci/run) its absence is an
@@ -33,17 +41,71 @@ def corpus() -> Path:
     return CORPUS
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[LocalCluster]:
-    root = Path(tempfile.mkdtemp(prefix="nself-test-pg-"))
+# Throwaway clusters, besides `fast` (no fsync, no synchronous commit, no full-page writes):
+# no autovacuum, whose workers would ANALYZE and VACUUM the tests' tables behind their back
+# (counts, locks and dead rows of pg_stat_user_tables that a test compares with a report).
+TEST_CLUSTER_SETTINGS = {"autovacuum": "off"}
+
+
+@contextmanager
+def throwaway_cluster(prefix: str = "nself-test-pg-") -> Iterator[LocalCluster]:
+    """A new cluster of its own, started, for the duration of the block; its files are deleted
+    in the background afterwards (the many files of a used cluster take seconds to unlink,
+    and nothing waits for them)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     os.chmod(root, 0o755)
     cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
+    cluster.start(fast=True, settings=TEST_CLUSTER_SETTINGS)
     try:
         yield cluster
     finally:
         cluster.stop(immediate=True)
-        shutil.rmtree(root, ignore_errors=True)
+        subprocess.Popen(
+            ["rm", "-rf", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    with throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def installed_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository installed as a user's `pip install .` would (`--target` a folder of its
+    own, no dependencies), once per test run: the xdist workers of one run share it (a lock
+    file; the first one builds), a new run builds it anew."""
+    import fcntl
+    import sys
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    site = shared / "installed-nself" / "site"
+    with open(shared / "installed-nself.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (site.parent / "done").exists():
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--no-deps",
+                    "--no-build-isolation",
+                    "--target",
+                    str(site),
+                    str(REPO),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            (site.parent / "done").touch()
+    return site
 
 
 @pytest.fixture(scope="session")

@@ -22,17 +22,11 @@ def test_every_package_is_listed_in_pyproject() -> None:
     assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
 
 
-def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path) -> None:
+def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path, installed_package: Path) -> None:
     """The built package, installed into a folder of its own, imports and finds its templates.
     The running interpreter supplies the dependencies (a virtualenv's or the system's site-packages
     alike); PYTHONPATH puts the installed copy ahead of any editable install of the source tree."""
-    site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
+    site = installed_package
     assert list((site / "nself" / "templates").rglob("*")), "templates/ must ship inside the package"
     shipped = {p.name for p in (site / "nself" / "data" / "platforms" / "supabase").glob("*.sql")}
     assert {"roles.sql", "02_auth.sql"} <= shipped, "the platforms' SQL must ship inside the package"

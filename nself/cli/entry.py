@@ -18,20 +18,9 @@ from nself import __version__
 
 def run(argv: list[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
-    given = [a for a in args if a != "--debug"]
-    if given == ["--version"]:
-        _answer(f"nself {__version__}\n")
-    if "_NSELF_COMPLETE" not in os.environ:
-        if given in ([], ["--help"], ["-h"]):
-            from nself.cli.tree import root_help
-
-            _answer(root_help())
-        if len(given) == 2 and given[1] in ("--help", "-h"):
-            from nself.cli.tree import group_help
-
-            text = group_help(given[0])
-            if text is not None:
-                _answer(text)
+    text = quick_answer(args)
+    if text is not None:
+        _answer(text)
     _collect_less()
     if args[:2] in (["schema", "diff"], ["schema", "show"], ["db", "query"]):
         from nself.cli.quick import run_plain
@@ -40,6 +29,24 @@ def run(argv: list[str] | None = None) -> NoReturn:
     from nself.cli.main import run as run_command
 
     run_command(args)
+
+
+def quick_answer(args: list[str]) -> str | None:
+    """What `nself ARGS` prints without loading the command tree (the version, the root's or a
+    group's help), or None when the command tree must answer."""
+    given = [a for a in args if a != "--debug"]
+    if given == ["--version"]:
+        return f"nself {__version__}\n"
+    if "_NSELF_COMPLETE" not in os.environ:
+        if given in ([], ["--help"], ["-h"]):
+            from nself.cli.tree import root_help
+
+            return root_help()
+        if len(given) == 2 and given[1] in ("--help", "-h"):
+            from nself.cli.tree import group_help
+
+            return group_help(given[0])
+    return None
 
 
 def _collect_less() -> None:

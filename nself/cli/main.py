@@ -16,7 +16,7 @@ from nself import __version__
 from nself.cli import tree
 from nself.cli.coercion import LightGroup
 from nself.cli.messages import show_source_warnings
-from nself.cli.outcome import error, failure, finish, say
+from nself.cli.outcome import error, finish, reported, say
 from nself.cli.safety import App
 
 try:  # typer >= 0.20 carries its own copy of click; its exceptions are the ones raised
@@ -144,27 +144,34 @@ def help_table() -> dict[str, tuple[str, tuple[tuple[str, str], ...]]]:
 
 def run(argv: list[str] | None = None) -> NoReturn:
     """The `nself` process: run one command, print its error in one line, end the process."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    finish(execute(list(sys.argv[1:] if argv is None else argv)))
+
+
+def execute(args: list[str]) -> int:
+    """Run one command as the `nself` process does and return its exit code: its error is
+    printed in one line (with --debug or $NSELF_DEBUG=1 raised instead, for a traceback).
+    The process's entry point ends with this code; tests run commands in-process through it
+    (tests/clitools.py)."""
     debug = "--debug" in args or os.environ.get("NSELF_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="nself", standalone_mode=False)
     except click.NoArgsIsHelpError:
-        finish(0)  # the help text is already printed
+        return 0  # the help text is already printed
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         error(f"{exc.format_message()}{hint}", args)
-        finish(2)
+        return 2
     except click.ClickException as exc:
         error(exc.format_message(), args)
-        finish(exc.exit_code)
+        return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         say("aborted")
-        finish(130)
+        return 130
     except typer.Exit as exc:
-        finish(exc.exit_code)
+        return exc.exit_code or 0
     except Exception as exc:
         if debug:
             raise
-        failure(exc, args)
-    finish(code if isinstance(code, int) else 0)
+        return reported(exc, args)
+    return code if isinstance(code, int) else 0

@@ -23,24 +23,24 @@ def run_command(command: Callable[[], int], args: list[str]) -> NoReturn:
         say("aborted")
         finish(130)
     except Exception as exc:
-        failure(exc, args)
+        finish(reported(exc, args))
     finish(code)
 
 
-def failure(exc: Exception, args: list[str]) -> NoReturn:
-    """End the process for an exception a command raised (not click's): a user error
-    (NselfError, an IR file that does not parse, a database error) exits 1, anything else
-    is an internal error (70). One line each; the traceback only with --debug (the caller
+def reported(exc: Exception, args: list[str]) -> int:
+    """Print the one line for an exception a command raised (not click's) and give its exit
+    code: a user error (NselfError, an IR file that does not parse, a database error) 1,
+    anything else an internal error, 70. The traceback only with --debug (the caller
     re-raises then)."""
     if isinstance(exc, NselfError) or _is_ir_format_error(exc):
         error(str(exc), args)
-        finish(1)
+        return 1
     database_error = database_error_line(exc)
     if database_error is not None:
         error(database_error, args)
-        finish(1)
+        return 1
     error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args)
-    finish(70)
+    return 70
 
 
 def _is_ir_format_error(exc: Exception) -> bool:
@@ -92,7 +92,7 @@ def finish(code: int | None) -> NoReturn:
     connections closed): the output streams are flushed and the interpreter is not torn
     down. Teardown frees every object one by one and collects once more, about 0.2 s after
     compiling a 1,000-table schema, for nothing; nself registers no atexit handler. Only
-    for the process's own entry point: an in-process caller uses the typer `app`."""
+    for the process's own entry point: an in-process caller uses nself.cli.main.execute."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or broken pipe: nothing more to say
             stream.flush()

@@ -24,20 +24,13 @@ from nself.runtime.backup.receive import slot_name, wait_until_streaming
 from nself.runtime.backup.wal import archived_segments, segment_range
 from nself.runtime.cluster import LocalCluster, free_port
 from tests.clitools import run_nself
-from tests.conftest import NewDatabase
+from tests.conftest import NewDatabase, throwaway_cluster
 
 
 @pytest.fixture
 def remote() -> Iterator[LocalCluster]:
-    root = Path(tempfile.mkdtemp(prefix="nself-wal-remote-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root=root / "cluster", port=free_port())
-    cluster.start(fast=True)
-    try:
+    with throwaway_cluster("nself-wal-remote-") as cluster:
         yield cluster
-    finally:
-        cluster.stop(immediate=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def rows(url: str, query: str) -> list[tuple[object, ...]]:

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from nself.runtime.cluster import LocalCluster
-from tests.clitools import run_nself
+from tests.clitools import run_nself, run_nself_process
 
 
 def assert_one_line_error(stderr: str, *fragments: str) -> None:
@@ -22,14 +22,16 @@ def assert_one_line_error(stderr: str, *fragments: str) -> None:
 
 def test_malformed_nself_toml(tmp_path: Path) -> None:
     (tmp_path / "nself.toml").write_text("[environments.local]\nport = = 5\n")
-    result = run_nself("schema", "show", cwd=tmp_path)
+    # A separate process: the one line and the exit code as the shell sees them (the other
+    # tests run nself in-process, through the same entry point).
+    result = run_nself_process("schema", "show", cwd=tmp_path)
     assert result.code == 1
     assert_one_line_error(result.stderr, f"{tmp_path / 'nself.toml'}:2:")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     (tmp_path / "nself.toml").write_text("[environments.local]\nport = = 5\n")
-    result = run_nself("--debug", "schema", "show", cwd=tmp_path)
+    result = run_nself_process("--debug", "schema", "show", cwd=tmp_path)
     assert result.code != 0
     assert "Traceback" in result.stderr
 

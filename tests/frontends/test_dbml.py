@@ -520,29 +520,12 @@ def test_multiline_note_is_dedented() -> None:
     assert table.columns[0].comment == "# Title\n  body\n"
 
 
-def test_grammar_ships_with_the_package(tmp_path: Path) -> None:
+def test_grammar_ships_with_the_package(tmp_path: Path, installed_package: Path) -> None:
     """`pip install .` puts dbml.lark inside the installed package, and parse_dbml works
     from there without the source tree."""
     import sys
 
-    repo = Path(__file__).resolve().parents[2]
-    site = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(repo),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    site = installed_package
     assert (site / "nself" / "frontends" / "dbml.lark").is_file()
     script = (
         "import nself.frontends.dbml as d; "

@@ -108,8 +108,8 @@ def test_record_counts_seq_scans_and_vacuum_equal_pg_stat_user_tables(database: 
     # The table's own settings: 10 + 0.1 x 600 rows = 70; 400 dead rows are above it.
     assert (notes.dead_rows, notes.autovacuum_threshold, notes.expect_autovacuum) == (400, 70, True)
     assert notes.last_analyze is not None and notes.last_vacuum is None
-    run_sql(database, "VACUUM shop.notes")
     with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("VACUUM shop.notes")
         flush_stats(conn)
     after = {(r.schema, r.table): r for r in inspect_reports.report("vacuum-stats", database)}[("shop", "notes")]
     assert after.last_vacuum is not None and after.dead_rows == 0 and not after.expect_autovacuum

@@ -23,8 +23,10 @@ ROWS = (TYPES / "every_case_rows.sql").read_text(encoding="utf-8")
 def checksums(url: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         tables = conn.execute(
+            # Not another session's temporary tables (an import's, dropped when its backend
+            # exits, which can be after the import returned: listed, then gone).
             "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_temp\\_%'"
         ).fetchall()
         return {
             t: conn.execute(

@@ -111,8 +111,9 @@ def corpus_catalogs(corpus: Path, types_databases: SessionDatabases) -> CorpusCa
 
 @pytest.fixture(scope="session")
 def toolchain_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build cache for the session (GOCACHE, CARGO_TARGET_DIR), so the standard library
-    and the Rust stand-in crates are built once."""
+    """One build cache for the session (CARGO_TARGET_DIR of the Rust stand-in crates, GOPATH),
+    so they are built once. Go's build cache and the real Rust crates' target live in the
+    repository's .cache/, kept between runs."""
     return tmp_path_factory.mktemp("toolchain-cache")
 
 

@@ -49,7 +49,7 @@ from tests.backends.types.conftest import (
 )
 from tests.backends.types.toolchain import FUNCTION_CALLS, FUNCTIONS_SQL, call_function
 from tests.conftest import run_sql
-from tests.tools import require_program
+from tests.tools import REPO, require_program
 
 GO_INSTALL = "apt-get install -y golang-go"
 
@@ -347,7 +347,10 @@ def _go_env(cache: Path) -> dict[str, str]:
         GOTOOLCHAIN="local",
         GOPROXY="off",
         GONOSUMDB="*",
-        GOCACHE=str(cache / "gocache"),
+        # Go's build cache is content-addressed and safe for concurrent use: one in the
+        # repository's .cache/ (as the Rust target), shared by the xdist workers and kept
+        # between runs, compiles and vets the standard library once per machine.
+        GOCACHE=str(REPO / ".cache" / "go-build"),
         GOPATH=str(cache / "gopath"),
         GO111MODULE="on",
     )

@@ -79,6 +79,7 @@ def test_encrypted_backup_restores_and_fails_closed(backup_project: BackupProjec
     assert backup_project.checksums() == expected
 
 
+@pytest.mark.slow
 def test_point_in_time_absolute_and_relative(backup_project: BackupProject) -> None:
     backup_project.sql("CREATE TABLE IF NOT EXISTS pitr (id int, at timestamptz DEFAULT clock_timestamp())")
     create_backup(backup_project.project, backup_project.environment)

@@ -14,13 +14,23 @@ import pytest
 from nself.runtime.backup.codec import CodecError, parse_key
 from nself.runtime.backup.service import create_backup, verify_command
 from nself.runtime.backup.wal import get, push
-from nself.runtime.cluster import LocalCluster
 from nself.runtime.project import load_project
-from tests.conftest import run_sql
+from tests.conftest import run_sql, throwaway_cluster
 
 
-def test_backup_of_a_server_by_url_includes_its_wal(pg_cluster: LocalCluster, database: str) -> None:
-    run_sql(database, "CREATE TABLE remote_t (id int PRIMARY KEY); INSERT INTO remote_t SELECT generate_series(1, 100)")
+def test_backup_of_a_server_by_url_includes_its_wal() -> None:
+    # A cluster of its own: the backup copies, and the drill restores and reads, the whole
+    # cluster, which the session's is not by the time this runs (every test's databases).
+    with throwaway_cluster("nself-remote-server-") as server:
+        database = server.url()
+        run_sql(
+            database,
+            "CREATE TABLE remote_t (id int PRIMARY KEY); INSERT INTO remote_t SELECT generate_series(1, 100)",
+        )
+        backup_by_url(database)
+
+
+def backup_by_url(database: str) -> None:
     root = Path(tempfile.mkdtemp(prefix="nself-remote-backup-"))
     try:
         (root / "nself.toml").write_text('[environments.staging]\nurl = "env:NSELF_TEST_REMOTE_URL"\n')
