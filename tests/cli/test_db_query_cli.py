@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from nself.runtime.query import psql_environment
-from tests.clitools import Result, run_nself
+from tests.clitools import Result, run_nself, run_nself_process
 
 CONFIG = '[environments.dev]\nurl = "env:NSELF_QUERY_URL"\n'
 
@@ -262,7 +262,7 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     nothing of typer or rich imported; its errors are the typer path's (`-e` takes that path)."""
     (tmp_path / "nself.toml").write_text(CONFIG)
     env = {"NSELF_QUERY_URL": database, "PYTHONPROFILEIMPORTTIME": "1"}
-    fast = run_nself("db", "query", "--env", "dev", AWKWARD, "--csv", cwd=tmp_path, env=env)
+    fast = run_nself_process("db", "query", "--env", "dev", AWKWARD, "--csv", cwd=tmp_path, env=env)
     assert fast.code == 0
     assert fast.stdout == psql(database, "--csv", "-c", AWKWARD)
     imported = {
@@ -273,7 +273,7 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     assert "nself.runtime.query" in imported
     assert not {name for name in imported if name.split(".")[0] in ("typer", "rich", "click")}
     for sql, env_option in (("select 1/0", "dev"), ("select 1", "nope")):
-        ours = run_nself(
+        ours = run_nself_process(
             "db", "query", "--env", env_option, sql, "--csv", cwd=tmp_path, env={"NSELF_QUERY_URL": database}
         )
         typer_path = run_nself(

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from tests.clitools import run_nself
+from tests.clitools import run_nself, run_nself_process
 from tests.conftest import NewDatabase, run_sql
 
 PASSWORD = "diff-Pa55word"
@@ -212,7 +212,7 @@ def test_a_plain_diff_runs_without_the_command_tree_and_says_the_same(
         [b, a, "--reorder-columns"],
         [missing, a],
     ):
-        plain = run_nself("schema", "diff", *args, cwd=tmp_path)
+        plain = run_nself_process("schema", "diff", *args, cwd=tmp_path)
         tree = run_nself("--debug", "schema", "diff", *args, cwd=tmp_path) if args[0] != missing else None
         if tree is not None:
             assert (plain.code, plain.stdout, plain.stderr) == (tree.code, tree.stdout, tree.stderr), args
@@ -243,7 +243,7 @@ def test_a_plain_schema_show_says_what_the_command_tree_says(
         ["-f", "dbml", f"--from={a}"],
         ["--from", a, "-o", "out/schema.sql", "--format=sql"],
     ):
-        plain = run_nself("schema", "show", *args, cwd=tmp_path)
+        plain = run_nself_process("schema", "show", *args, cwd=tmp_path)
         written = (tmp_path / "out" / "schema.sql").read_text() if "-o" in args else None
         tree = run_nself("--debug", "schema", "show", *args, cwd=tmp_path)
         assert (plain.code, plain.stdout, plain.stderr) == (tree.code, tree.stdout, tree.stderr), args
