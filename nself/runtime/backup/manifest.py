@@ -49,6 +49,10 @@ class FileEntry:
     source_size: int | None = None
     source_mtime: float | None = None
     source_sha256: str | None = None
+    # A block-incremental delta (backup/blocks.py): the stored object holds only the chunks
+    # of the file that changed since the parent's version, which a restore assembles from
+    # the chain; `source_sha256` is still the whole file's, checked after assembly.
+    delta: bool | None = None
 
 
 _FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
@@ -116,6 +120,16 @@ class Manifest:
     tablespaces: tuple[Tablespace, ...] = ()
     files: tuple[FileEntry, ...] = ()
     format_version: int = FORMAT_VERSION
+    # Physical backups of the managed cluster: the block map (per-chunk digests of the big
+    # relation files, backup/blocks.py), a stored file of this backup like the others.
+    block_map: FileEntry | None = None
+
+    @property
+    def own_files(self) -> list[FileEntry]:
+        """The files stored in this backup's folder (not references): its data files and
+        its block map."""
+        own = [f for f in self.files if f.ref is None]
+        return [*own, self.block_map] if self.block_map is not None else own
 
     @property
     def physical(self) -> bool:
@@ -130,7 +144,15 @@ class Manifest:
         return parse_time(self.started_at)
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("files", "tablespaces")}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("files", "tablespaces", "block_map")
+        }
+        if self.block_map is not None:
+            data["block_map"] = {
+                name: value for name in _FILE_FIELDS if (value := getattr(self.block_map, name)) is not None
+            }
         data["directories"] = list(self.directories)
         data["tablespaces"] = [dataclasses.asdict(t) for t in self.tablespaces]
         data["table_checksums"] = dict(self.table_checksums)
@@ -159,6 +181,13 @@ class Manifest:
             )
         except (TypeError, AttributeError) as exc:
             raise SourceError(source, None, None, f"backup manifest: bad files entry ({exc})") from None
+        try:
+            block_map = values.get("block_map")
+            values["block_map"] = (
+                FileEntry(**{k: v for k, v in block_map.items() if k in file_names}) if block_map else None
+            )
+        except (TypeError, AttributeError) as exc:
+            raise SourceError(source, None, None, f"backup manifest: bad block_map entry ({exc})") from None
         values["table_checksums"] = dict(values.get("table_checksums") or {})
         values["directories"] = tuple(values.get("directories") or ())
         try:
