@@ -4,7 +4,7 @@ contiguous 1% of pgbench_accounts, then one after updating 1% spread over the ta
 --type=full|incr` and `restore --type=time` (+ recovery until promoted), on the same
 `pgbench -i -s N` cluster in the same run, both with zstd level 3 (pgBackRest with
 --processes, default the cores, and its block incremental: repo1-block=y, which needs
-repo1-bundle=y). Prints figures; asserts nothing.
+repo1-bundle=y, and in 2.45 beta=y, as it is a beta feature there). Prints figures; asserts nothing.
 
     python bench/bench_backup.py [--scale 5]        # -s 70 is about 1 GB
 
@@ -98,7 +98,7 @@ def main() -> None:
     conf = br / "pgbackrest.conf"
     conf.write_text(
         f"[global]\nrepo1-path={br / 'repo'}\nlog-path={br / 'log'}\nlock-path={br / 'lock'}\n"
-        "compress-type=zst\ncompress-level=3\nrepo1-bundle=y\nrepo1-block=y\n"
+        "compress-type=zst\ncompress-level=3\nrepo1-bundle=y\nrepo1-block=y\nbeta=y\n"
         f"process-max={args.processes}\nstart-fast=y\nrepo1-retention-full=10\n"
         f"[bench]\npg1-path={cluster.data_dir}\npg1-port={cluster.port}\npg1-socket-path={cluster.root}\n"
     )

@@ -22,7 +22,9 @@ from nself.errors import NselfError, SourceError
 
 MANIFEST_NAME = "backup.manifest.json"
 WAL_DIR = "wal"
-FORMAT_VERSION = 1
+# 2: block-incremental delta entries and block maps (a reader that knew only 1 would take a
+# delta for the whole file). A manifest of a newer format than this reader knows is refused.
+FORMAT_VERSION = 2
 
 Kind = Literal["full", "incremental", "logical"]
 KINDS: tuple[Kind, ...] = ("full", "incremental", "logical")
@@ -170,6 +172,11 @@ class Manifest:
         missing = [n for n in ("id", "kind", "started_at", "stopped_at") if n not in data]
         if missing:
             raise SourceError(source, None, None, f"backup manifest lacks {', '.join(missing)}")
+        version = data.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise SourceError(
+                source, None, None, f"backup manifest of format {version!r}, newer than this nself reads ({FORMAT_VERSION}): upgrade nself"
+            )
         if data["kind"] not in KINDS:
             raise SourceError(source, None, None, f"backup manifest: unknown kind {data['kind']!r}")
         values = {k: v for k, v in data.items() if k in names}

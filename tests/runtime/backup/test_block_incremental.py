@@ -208,3 +208,11 @@ def test_prune_keeps_the_ancestors_a_delta_needs(backup_project: BackupProject) 
     assert plan.keep == [full.id, incr1.id, incr2.id]
     prune(p.repo, plan)
     assert verify_command(p.project, incr2.id).ok
+
+
+def test_manifest_of_a_newer_format_is_refused() -> None:
+    """A reader that does not know deltas must not take one for a whole file."""
+    data = {"id": "20261207T100000Z-full", "kind": "full", "started_at": "x", "stopped_at": "x", "format_version": 3}
+    with pytest.raises(NselfError, match="newer than this nself reads"):
+        Manifest.from_json(data)
+    assert Manifest.from_json({**data, "format_version": 1}).format_version == 1
