@@ -234,6 +234,16 @@ def is_backup_id(name: str) -> bool:
     return bool(_ID_PATTERN.match(name))
 
 
+def id_order(name: str) -> tuple[str, str]:
+    """The sort key of backup ids, oldest first: `...T153012Z-incr` (the first of that
+    second) before `...T153012500000Z-incr` (a later one in the same second), which a plain
+    string sort puts the other way round ('Z' sorts after the digits)."""
+    match = _ID_PATTERN.match(name)
+    if match is None:
+        return (name, "")
+    return (name[:15] + (match.group(1) or "").ljust(6, "0"), name)
+
+
 # --------------------------------------------------------------------------- reading and writing
 
 
@@ -307,7 +317,7 @@ def list_backups(repo: Path, *, include_incomplete: bool = False) -> list[Backup
     if not repo.is_dir():
         return []
     entries: list[BackupEntry] = []
-    for child in sorted(repo.iterdir(), key=lambda p: p.name):
+    for child in sorted(repo.iterdir(), key=lambda p: id_order(p.name)):
         if not child.is_dir() or not is_backup_id(child.name):
             continue
         try:

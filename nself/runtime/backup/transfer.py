@@ -50,6 +50,7 @@ from nself.runtime.backup.manifest import (
     BackupError,
     Manifest,
     atomic_write_bytes,
+    id_order,
     is_backup_id,
     list_backups,
     read_manifest,
@@ -450,7 +451,7 @@ def list_remote(store: ObjectStore) -> list[RemoteBackup]:
         if rest and is_backup_id(head):
             folders.setdefault(head, {})[rest] = info
     backups: list[RemoteBackup] = []
-    for backup_id in sorted(folders):
+    for backup_id in sorted(folders, key=id_order):
         objects = folders[backup_id]
         stored = sum(o.size for o in objects.values())
         manifest: Manifest | None = None

@@ -88,7 +88,11 @@ def test_incremental_stores_changed_chunks_and_a_chain_restores(backup_project: 
     assert incr2.parent == incr1.id and entry_of(incr2, relative).delta
     versions = delta_versions(p.repo, incr2)[relative]
     assert [v.holder for v in versions] == [full.id, incr1.id, incr2.id]
-    assert verify_command(p.project, incr2.id).ok
+    # The drill: assembled in a scratch cluster, checked by pg_verifybackup against the
+    # backup_manifest (each file's sha256 as read at backup time), started, read, amcheck'd.
+    drilled = verify_command(p.project, incr2.id, drill=True)
+    assert drilled.ok, drilled.problems
+    assert drilled.drill is not None and drilled.drill["tables"] > 0
 
     p.sql("TRUNCATE blk_t; DROP TABLE blk_small")
     restore_backup(p.project, p.environment, incr2.id, None)
@@ -216,3 +220,15 @@ def test_manifest_of_a_newer_format_is_refused() -> None:
     with pytest.raises(NselfError, match="newer than this nself reads"):
         Manifest.from_json(data)
     assert Manifest.from_json({**data, "format_version": 1}).format_version == 1
+
+
+def test_backups_in_the_same_second_list_in_order(tmp_path: Path) -> None:
+    """The second backup of a second gets microseconds in its id, and lists after the first
+    ('latest', an incremental's parent, retention's newest), though 'Z' sorts after digits."""
+    from nself.runtime.backup.manifest import complete_backups, id_order, write_manifest
+
+    first, second = "20261207T220658Z-incr", "20261207T220658707274Z-incr"
+    for backup_id in (second, first):
+        write_manifest(tmp_path / backup_id, Manifest(backup_id, "incremental", "x", "x"))
+    assert [m.id for m in complete_backups(tmp_path)] == [first, second]
+    assert sorted([second, "20261207T220659Z-full", first], key=id_order) == [first, second, "20261207T220659Z-full"]
