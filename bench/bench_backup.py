@@ -1,7 +1,10 @@
-"""Backup benchmark: `nself backup create` (full, then incremental after changing 1% of the
-rows) and `nself restore --point-in-time` against pgBackRest's `backup --type=full|incr` and
-`restore --type=time` (+ recovery until promoted), on the same `pgbench -i -s N` cluster in
-the same run, both with zstd level 3 (pgBackRest with --processes, default the cores). Prints figures; asserts nothing.
+"""Backup benchmark: `nself backup create` (full, then an incremental after updating a
+contiguous 1% of pgbench_accounts, then one after updating 1% spread over the table) and
+`nself restore --point-in-time` (through both incrementals) against pgBackRest's `backup
+--type=full|incr` and `restore --type=time` (+ recovery until promoted), on the same
+`pgbench -i -s N` cluster in the same run, both with zstd level 3 (pgBackRest with
+--processes, default the cores, and its block incremental: repo1-block=y, which needs
+repo1-bundle=y, and in 2.45 beta=y, as it is a beta feature there). Prints figures; asserts nothing.
 
     python bench/bench_backup.py [--scale 5]        # -s 70 is about 1 GB
 
@@ -95,7 +98,7 @@ def main() -> None:
     conf = br / "pgbackrest.conf"
     conf.write_text(
         f"[global]\nrepo1-path={br / 'repo'}\nlog-path={br / 'log'}\nlock-path={br / 'lock'}\n"
-        "compress-type=zst\ncompress-level=3\n"
+        "compress-type=zst\ncompress-level=3\nrepo1-bundle=y\nrepo1-block=y\nbeta=y\n"
         f"process-max={args.processes}\nstart-fast=y\nrepo1-retention-full=10\n"
         f"[bench]\npg1-path={cluster.data_dir}\npg1-port={cluster.port}\npg1-socket-path={cluster.root}\n"
     )
@@ -119,21 +122,35 @@ def main() -> None:
         full_nself = timed(lambda: create_backup(project, env))
         settle(url)
         full_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=full", "backup"])))
-        nself_full_m = complete_backups(backup_config(project).repository)[-1]
-        rows.append(("full backup (s)", f"{full_nself:.2f}", f"{full_br:.2f}"))
 
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0")
-        settle(url)
-        incr_nself = timed(lambda: create_backup(project, env, incremental=True))
-        settle(url)
-        incr_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=incr", "backup"])))
-        nself_incr_m = complete_backups(backup_config(project).repository)[-1]
+        repository = backup_config(project).repository
+        nself_full_m = complete_backups(repository)[-1]
+        rows.append(("full backup (s)", f"{full_nself:.2f}", f"{full_br:.2f}"))
+        stored = [nself_full_m.size_bytes]
+        accounts = args.scale * 100_000
+        # Contiguous: the first 1% of the accounts (1% of the table's pages, and the pages its
+        # new row versions go to). Spread: every 100th account, one row in ~61% of the pages
+        # (a page holds 61 rows); pgbench's own random 1% touches 1 - 0.99^61 = 46% of them.
+        changes = [
+            ("contiguous 1%", f"UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= {accounts // 100}"),
+            ("spread 1%", "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0"),
+        ]
+        for label, change in changes:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(change)
+            settle(url)
+            incr_nself = timed(lambda: create_backup(project, env, incremental=True))
+            settle(url)
+            incr_br = timed(lambda: run_checked(as_postgres([*pgbr, "--type=incr", "backup"])))
+            rows.append((f"incr. {label} (s)", f"{incr_nself:.2f}", f"{incr_br:.2f}"))
+            stored.append(complete_backups(repository)[-1].size_bytes)
         info = json.loads(subprocess.run(as_postgres([*pgbr, "--output=json", "info"]), check=True, capture_output=True, text=True).stdout)
-        br_backups = info[0]["backup"]
-        rows.append(("incremental backup (s)", f"{incr_nself:.2f}", f"{incr_br:.2f}"))
-        rows.append(("full stored (MB)", f"{nself_full_m.size_bytes / 1e6:.1f}", f"{br_backups[-2]['info']['repository']['delta'] / 1e6:.1f}"))
-        rows.append(("incremental stored (MB)", f"{nself_incr_m.size_bytes / 1e6:.2f}", f"{br_backups[-1]['info']['repository']['delta'] / 1e6:.2f}"))
+        br_stored = [b["info"]["repository"]["delta"] for b in info[0]["backup"][-3:]]
+        rows.append(("full stored (MB)", f"{stored[0] / 1e6:.1f}", f"{br_stored[0] / 1e6:.1f}"))
+        for (label, _), mine, theirs in zip(changes, stored[1:], br_stored[1:], strict=True):
+            rows.append((f"incr. {label} stored (MB)", f"{mine / 1e6:.2f}", f"{theirs / 1e6:.2f}"))
+        if nself_full_m.block_map is not None:
+            rows.append(("block map of the full (KB)", f"{nself_full_m.block_map.size / 1e3:.0f}", "-"))
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE marker (x int); INSERT INTO marker VALUES (1)")
@@ -168,9 +185,9 @@ def main() -> None:
 
         print(f"pgbench -s {args.scale}: database {size / 1e6:.0f} MB, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"pgBackRest process-max={args.processes}, {os.cpu_count()} cores")
-        print(f"{'':26} {'nself':>10} {'pgbackrest':>12}")
+        print(f"{'':32} {'nself':>10} {'pgbackrest':>12}")
         for label, a, b in rows:
-            print(f"{label:26} {a:>10} {b:>12}")
+            print(f"{label:32} {a:>10} {b:>12}")
     finally:
         cluster.stop(immediate=True)
         shutil.rmtree(root, ignore_errors=True)

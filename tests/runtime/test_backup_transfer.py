@@ -4,6 +4,7 @@ objects detected by name, sync both ways."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -375,3 +376,28 @@ def test_fetch_for_restore_brings_a_remote_backup_only_when_needed(tmp_path: Pat
     assert (repo / "wal" / WAL_LATER[0]).exists()  # for a point-in-time restore past the end
     with pytest.raises(NselfError, match="no backup"):
         fetch_for_restore(project, repo, "20261207T130000Z-full")
+
+
+def test_block_map_travels_and_is_checked(store: ObjectStore, tmp_path: Path) -> None:
+    """A block-incremental backup's block map is a file of its manifest (not of its data
+    directory): uploaded, downloaded and checked against its sha256 like the others."""
+    repo = tmp_path / "repo"
+    plain = make_backup(repo, FULL, {"base/a.zst": 500}, wal=None)
+    block_map = repo / FULL / "blockmap.json.zst"
+    block_map.write_bytes(os.urandom(300))
+    entry = FileEntry(block_map.name, 300, hashlib.sha256(block_map.read_bytes()).hexdigest())
+    write_manifest(repo / FULL, dataclasses.replace(plain, block_map=entry))
+    before = snapshot(repo)
+
+    damaged = bytearray(before[f"{FULL}/blockmap.json.zst"])
+    damaged[0] ^= 0xFF
+    block_map.write_bytes(bytes(damaged))
+    with pytest.raises(NselfError, match=r"local file blockmap\.json\.zst does not match its manifest"):
+        upload_backup(repo, store, FULL)
+    block_map.write_bytes(before[f"{FULL}/blockmap.json.zst"])
+
+    upload_backup(repo, store, FULL)
+    shutil.rmtree(repo)
+    manifest = download_backup(repo, store, FULL)
+    assert manifest.block_map == entry
+    assert snapshot(repo) == before

@@ -292,6 +292,46 @@ def restore_to(
     return written
 
 
+def read_plain(
+    path: Path,
+    *,
+    aad: str,
+    key: bytes | None,
+    expect_encrypted: bool = False,
+    expect_size: int | None = None,
+    expect_sha256: str | None = None,
+) -> Iterator[bytes]:
+    """The original bytes of the stored file `path`, decrypted and decompressed, as they
+    come. The checks (size, sha256 of the stored bytes, GCM tag, zstd checksum) end the
+    iteration: a consumer must not trust what it got before the iterator is exhausted."""
+    if expect_size is not None:
+        try:
+            actual = path.stat().st_size
+        except FileNotFoundError:
+            raise CodecError(f"{path.name}: missing") from None
+        if actual != expect_size:
+            raise CodecError(f"{path.name}: size {actual}, the manifest says {expect_size} (truncated or altered)")
+    raw = hashlib.sha256() if expect_sha256 is not None else None
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    chunks = _stored_chunks(path, aad, key, expect_encrypted, raw)
+    try:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if decompressor.eof:
+                raise CodecError(f"{path.name}: data after the end of the compressed stream")
+            data = decompressor.decompress(chunk)
+            if data:
+                yield data
+        if not decompressor.eof:
+            raise CodecError(f"{path.name}: truncated (the compressed stream ends early)")
+    except zstandard.ZstdError as exc:
+        _authenticate_rest(chunks)
+        raise CodecError(f"{path.name}: corrupt compressed data ({exc})") from None
+    if raw is not None and raw.hexdigest() != expect_sha256:
+        raise CodecError(f"{path.name}: checksum mismatch (altered)")
+
+
 def check_readable(path: Path, *, aad: str, key: bytes | None) -> int:
     """Read the stored file through (tag and zstd checksum checked) without writing it."""
     written = 0

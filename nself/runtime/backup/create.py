@@ -6,6 +6,7 @@ cluster); a server reached over the network sends its files over the replication
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -24,7 +25,8 @@ from typing import IO, Any
 
 from nself.connection import connect, scrub
 from nself.errors import NselfError
-from nself.runtime.backup.codec import key_id, store_stream
+from nself.runtime.backup.blocks import MAP_NAME, BlockMap, BlockPlan, digester, map_path, read_map
+from nself.runtime.backup.codec import key_id, store_bytes, store_stream
 from nself.runtime.backup.direct import copy_data_directory
 from nself.runtime.backup.manifest import (
     TABLESPACE_DIR,
@@ -141,7 +143,7 @@ def _parent_for(repo: Path, system_identifier: str) -> _Parent | None:
 
 
 def _with_ref(entry: FileEntry, backup_id: str) -> FileEntry:
-    return FileEntry(entry.path, entry.size, entry.sha256, backup_id, entry.source_size, entry.source_mtime, entry.source_sha256)
+    return dataclasses.replace(entry, ref=backup_id)
 
 
 def create_physical(
@@ -167,14 +169,25 @@ def create_physical(
     backup_id = new_backup_id(kind, started, repo)
     folder = repo / backup_id
     folder.mkdir()
+    block_map: FileEntry | None = None
     try:
         if source.data_dir is not None and source.wal_archive is not None:
+            # Block maps: the parent's (an incremental stores the changed chunks of its big
+            # relation files against it) and this backup's. A parent under another key has
+            # none to use (parent.by_path was cleared above: nothing is referenced).
+            parent_map = read_map(repo, parent.manifest, key) if parent is not None and parent.by_path else None
+            blocks = BlockPlan(backup_id, digester(key), parent_map, BlockMap(keyed=key is not None))
             copied = copy_data_directory(
                 source.url, source.data_dir, folder, label=f"nself {backup_id}", version_dir=facts.version_dir,
                 reuse=lambda name, info: _unchanged(parent, name, info, key),
                 stored_path=lambda name: stored_path(name, key is not None), key=key, progress=progress,
+                blocks=blocks,
             )
             files, directories, locations = copied.files, copied.directories, copied.tablespaces
+            map_name = map_path(key is not None)
+            stored_map = store_bytes(blocks.made.to_bytes(), folder / map_name, aad=MAP_NAME, key=key, durable=True)
+            block_map = FileEntry(map_name, stored_map.size, stored_map.sha256, source_size=stored_map.source_size,
+                                  source_sha256=stored_map.source_sha256)
             timeline, start_lsn, stop_lsn = copied.timeline, copied.start_lsn, copied.stop_lsn
         else:
             files, directories, locations, backup_manifest = _stream_base_backup(
@@ -207,7 +220,7 @@ def create_physical(
             fsync_dir(directory)
     else:
         os.sync()
-    own = [f for f in files if f.ref is None]
+    own = [f for f in files if f.ref is None] + ([block_map] if block_map is not None else [])
     manifest = Manifest(
         id=backup_id,
         kind=kind,
@@ -233,6 +246,7 @@ def create_physical(
         directories=tuple(sorted(directories)),
         tablespaces=_tablespaces(locations, files, facts),
         files=tuple(files),
+        block_map=block_map,
     )
     write_manifest(folder, manifest)
     return manifest

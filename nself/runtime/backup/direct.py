@@ -40,6 +40,14 @@ from typing import IO
 import zstandard
 
 from nself.connection import connect
+from nself.runtime.backup.blocks import (
+    BLOCK_THRESHOLD,
+    BlockPlan,
+    DeltaSource,
+    DigestingReader,
+    Digests,
+    delta_aad,
+)
 from nself.runtime.backup.codec import CHUNK, ZSTD_LEVEL, store_bytes, store_stream
 from nself.runtime.backup.manifest import TABLESPACE_DIR, BackupError, FileEntry
 
@@ -106,12 +114,15 @@ def copy_data_directory(
     stored_path: Callable[[str], str],
     key: bytes | None,
     progress: Progress | None,
+    blocks: BlockPlan | None = None,
 ) -> DirectCopy:
     """Back up the data directory `data_dir` of the server at `url` into `folder`.
     `reuse(relative, stat)` returns the parent backup's entry for a file whose size and
     time are unchanged (then only its checksum is computed, to confirm it); `stored_path`
     names a file inside the backup folder. `version_dir` is the server's folder inside each
-    tablespace's location (`PG_15_<catalog version>`)."""
+    tablespace's location (`PG_15_<catalog version>`). With `blocks`, the big relation files
+    get a block map entry, and those changed since the parent store only their changed
+    chunks (backup/blocks.py)."""
     if not os.access(data_dir, os.R_OK | os.X_OK):
         raise BackupError(f"cannot read the data directory {data_dir}")
     with connect(url, autocommit=True) as conn:
@@ -122,8 +133,8 @@ def copy_data_directory(
             # pg_control after everything else, as pg_basebackup sends it.
             control = [item for item in items if item.relative == CONTROL_FILE]
             rest = [item for item in items if item.relative != CONTROL_FILE]
-            files = _copy_all(data_dir, folder, rest, reuse, stored_path, key, progress)
-            files += _copy_all(data_dir, folder, control, reuse, stored_path, key, progress)
+            files = _copy_all(data_dir, folder, rest, reuse, stored_path, key, progress, blocks)
+            files += _copy_all(data_dir, folder, control, reuse, stored_path, key, progress, blocks)
         except BaseException:
             with contextlib.suppress(Exception):
                 conn.execute("SELECT pg_backup_stop(false)")
@@ -250,6 +261,7 @@ def _copy_all(
     stored_path: Callable[[str], str],
     key: bytes | None,
     progress: Progress | None,
+    blocks: BlockPlan | None = None,
 ) -> list[tuple[str, FileEntry]]:
     for parent in {str(Path(stored_path(item.relative)).parent) for item in items}:
         (folder / parent).mkdir(parents=True, exist_ok=True)
@@ -270,6 +282,12 @@ def _copy_all(
             return None  # dropped since the walk: recovery removes it anyway
         with handle:
             info = os.fstat(handle.fileno())
+            mapped = (
+                blocks is not None
+                and info.st_size >= BLOCK_THRESHOLD
+                and item.relative.startswith(("base/", "global/", f"{TABLESPACE_DIR}/"))
+                and bool(RELATION.match(item.relative.rsplit("/", 1)[-1]))
+            )
             previous = reuse(item.relative, info)
             if previous is not None:
                 digest = hashlib.sha256()
@@ -278,25 +296,49 @@ def _copy_all(
                 if digest.hexdigest() == previous.source_sha256:
                     if progress is not None:
                         progress(info.st_size)
+                    if blocks is not None and blocks.parent is not None and mapped:
+                        kept = blocks.parent.files.get(item.relative)
+                        if kept is not None and kept.size == info.st_size:
+                            blocks.made.files[item.relative] = kept
                     return item.relative, previous
                 handle.seek(0)
             target = stored_path(item.relative)
+            base = blocks.parent.files.get(item.relative) if blocks is not None and blocks.parent is not None else None
+            if blocks is not None and mapped and base is not None:
+                source = DeltaSource(handle, base, blocks.digest, progress)
+                stored = store_stream(source, folder / target, aad=delta_aad(item.relative), key=key, durable=True)
+                blocks.made.files[item.relative] = source.entry(blocks.backup_id)
+                return item.relative, FileEntry(
+                    path=target,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    source_size=source.size,
+                    source_mtime=info.st_mtime,
+                    source_sha256=source.sha256.hexdigest(),
+                    delta=True,
+                )
+            digests = Digests(blocks.digest) if blocks is not None and mapped else None
             if info.st_size <= SMALL_FILE:
                 data = handle.read()
                 stored = store_bytes(
                     data, folder / target, aad=item.relative, key=key, compressor=compressor(), durable=True
                 )
+                if digests is not None:
+                    digests.feed(data)
                 if progress is not None:
                     progress(len(data))
             else:
+                reader = _Counting(handle, progress)
                 stored = store_stream(
-                    _Counting(handle, progress),
+                    DigestingReader(reader, digests) if digests is not None else reader,
                     folder / target,
                     aad=item.relative,
                     key=key,
                     durable=True,
                     threads=ZSTD_THREADS if info.st_size >= BIG_FILE else 0,
                 )
+            if digests is not None and blocks is not None:
+                blocks.made.files[item.relative] = digests.finish(blocks.backup_id)
         return item.relative, FileEntry(
             path=target,
             size=stored.size,

@@ -22,7 +22,9 @@ from nself.errors import NselfError, SourceError
 
 MANIFEST_NAME = "backup.manifest.json"
 WAL_DIR = "wal"
-FORMAT_VERSION = 1
+# 2: block-incremental delta entries and block maps (a reader that knew only 1 would take a
+# delta for the whole file). A manifest of a newer format than this reader knows is refused.
+FORMAT_VERSION = 2
 
 Kind = Literal["full", "incremental", "logical"]
 KINDS: tuple[Kind, ...] = ("full", "incremental", "logical")
@@ -49,6 +51,10 @@ class FileEntry:
     source_size: int | None = None
     source_mtime: float | None = None
     source_sha256: str | None = None
+    # A block-incremental delta (backup/blocks.py): the stored object holds only the chunks
+    # of the file that changed since the parent's version, which a restore assembles from
+    # the chain; `source_sha256` is still the whole file's, checked after assembly.
+    delta: bool | None = None
 
 
 _FILE_FIELDS = tuple(f.name for f in dataclasses.fields(FileEntry))
@@ -116,6 +122,16 @@ class Manifest:
     tablespaces: tuple[Tablespace, ...] = ()
     files: tuple[FileEntry, ...] = ()
     format_version: int = FORMAT_VERSION
+    # Physical backups of the managed cluster: the block map (per-chunk digests of the big
+    # relation files, backup/blocks.py), a stored file of this backup like the others.
+    block_map: FileEntry | None = None
+
+    @property
+    def own_files(self) -> list[FileEntry]:
+        """The files stored in this backup's folder (not references): its data files and
+        its block map."""
+        own = [f for f in self.files if f.ref is None]
+        return [*own, self.block_map] if self.block_map is not None else own
 
     @property
     def physical(self) -> bool:
@@ -130,7 +146,15 @@ class Manifest:
         return parse_time(self.started_at)
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("files", "tablespaces")}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("files", "tablespaces", "block_map")
+        }
+        if self.block_map is not None:
+            data["block_map"] = {
+                name: value for name in _FILE_FIELDS if (value := getattr(self.block_map, name)) is not None
+            }
         data["directories"] = list(self.directories)
         data["tablespaces"] = [dataclasses.asdict(t) for t in self.tablespaces]
         data["table_checksums"] = dict(self.table_checksums)
@@ -148,6 +172,11 @@ class Manifest:
         missing = [n for n in ("id", "kind", "started_at", "stopped_at") if n not in data]
         if missing:
             raise SourceError(source, None, None, f"backup manifest lacks {', '.join(missing)}")
+        version = data.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise SourceError(
+                source, None, None, f"backup manifest of format {version!r}, newer than this nself reads ({FORMAT_VERSION}): upgrade nself"
+            )
         if data["kind"] not in KINDS:
             raise SourceError(source, None, None, f"backup manifest: unknown kind {data['kind']!r}")
         values = {k: v for k, v in data.items() if k in names}
@@ -159,6 +188,13 @@ class Manifest:
             )
         except (TypeError, AttributeError) as exc:
             raise SourceError(source, None, None, f"backup manifest: bad files entry ({exc})") from None
+        try:
+            block_map = values.get("block_map")
+            values["block_map"] = (
+                FileEntry(**{k: v for k, v in block_map.items() if k in file_names}) if block_map else None
+            )
+        except (TypeError, AttributeError) as exc:
+            raise SourceError(source, None, None, f"backup manifest: bad block_map entry ({exc})") from None
         values["table_checksums"] = dict(values.get("table_checksums") or {})
         values["directories"] = tuple(values.get("directories") or ())
         try:
@@ -196,6 +232,16 @@ def new_backup_id(kind: Kind, moment: datetime | None = None, repo: Path | None 
 
 def is_backup_id(name: str) -> bool:
     return bool(_ID_PATTERN.match(name))
+
+
+def id_order(name: str) -> tuple[str, str]:
+    """The sort key of backup ids, oldest first: `...T153012Z-incr` (the first of that
+    second) before `...T153012500000Z-incr` (a later one in the same second), which a plain
+    string sort puts the other way round ('Z' sorts after the digits)."""
+    match = _ID_PATTERN.match(name)
+    if match is None:
+        return (name, "")
+    return (name[:15] + (match.group(1) or "").ljust(6, "0"), name)
 
 
 # --------------------------------------------------------------------------- reading and writing
@@ -271,7 +317,7 @@ def list_backups(repo: Path, *, include_incomplete: bool = False) -> list[Backup
     if not repo.is_dir():
         return []
     entries: list[BackupEntry] = []
-    for child in sorted(repo.iterdir(), key=lambda p: p.name):
+    for child in sorted(repo.iterdir(), key=lambda p: id_order(p.name)):
         if not child.is_dir() or not is_backup_id(child.name):
             continue
         try:

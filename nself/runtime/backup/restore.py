@@ -24,12 +24,14 @@ from typing import Any
 
 from nself.connection import connect
 from nself.errors import NselfError
+from nself.runtime.backup.blocks import Version, assemble, versions_of
 from nself.runtime.backup.codec import CodecError, key_id, restore_to
 from nself.runtime.backup.create import original_path, switch_and_archive
 from nself.runtime.backup.manifest import (
     BackupError,
     FileEntry,
     Manifest,
+    chain,
     complete_backups,
     find_backup,
     format_time,
@@ -274,6 +276,31 @@ def _check_key(manifest: Manifest, key: bytes | None) -> None:
         raise BackupError(f"backup {manifest.id} was encrypted with another key (wrong key); nothing was changed")
 
 
+def delta_versions(repo: Path, manifest: Manifest) -> dict[str, list[Version]]:
+    """For each block-incremental file of `manifest`, the stored versions it is assembled
+    from (a whole copy, then deltas, oldest first). A missing ancestor or base is an error
+    naming it, raised before anything is written."""
+    deltas = [entry for entry in manifest.files if entry.delta]
+    if not deltas:
+        return {}
+    by_id = {m.id: m for m in chain(repo, manifest)}
+    indexes: dict[str, dict[str, FileEntry]] = {}
+
+    def index(m: Manifest) -> dict[str, FileEntry]:
+        if m.id not in indexes:
+            indexes[m.id] = {original_path(f.path): f for f in m.files}
+        return indexes[m.id]
+
+    result: dict[str, list[Version]] = {}
+    for entry in deltas:
+        name = original_path(entry.path)
+        try:
+            result[name] = versions_of(name, entry, manifest, by_id, index)
+        except BackupError as exc:
+            raise BackupError(f"backup {manifest.id} is damaged, nothing was changed: {exc.one_line()}") from None
+    return result
+
+
 def extract(
     repo: Path,
     manifest: Manifest,
@@ -307,10 +334,17 @@ def extract(
         targets[name] = target
         target.parent.mkdir(parents=True, exist_ok=True)
 
+    versions = delta_versions(repo, manifest)
+
     def one(entry: FileEntry) -> int:
         name = original_path(entry.path)
         source = repo / (entry.ref or manifest.id) / entry.path
         try:
+            if entry.delta:
+                # A block-incremental file: assembled from the chain, its whole sha256 checked.
+                assemble(repo, name, versions[name], targets[name], key=key, expect_encrypted=manifest.encrypted,
+                         expect_sha256=entry.source_sha256)
+                return entry.source_size or 0
             # fsync'd here, by the extracting threads while others decompress: PostgreSQL's
             # start (which fsyncs the whole directory after a backup) then finds nothing to write.
             restore_to(source, targets[name], aad=name, key=key, expect_encrypted=manifest.encrypted,

@@ -50,6 +50,7 @@ from nself.runtime.backup.manifest import (
     BackupError,
     Manifest,
     atomic_write_bytes,
+    id_order,
     is_backup_id,
     list_backups,
     read_manifest,
@@ -295,7 +296,7 @@ def _upload_one(
         # its files are replaced, so no reader takes a mix for a backup.
         store.delete(manifest_key)
         remote_manifest = None
-    expected = {f.path: f for f in manifest.files if f.ref is None}
+    expected = {f.path: f for f in manifest.own_files}
     files = {rel: path for rel, path in _local_files(folder).items() if rel != MANIFEST_NAME}
     missing = sorted(set(expected) - set(files))
     if missing:
@@ -450,7 +451,7 @@ def list_remote(store: ObjectStore) -> list[RemoteBackup]:
         if rest and is_backup_id(head):
             folders.setdefault(head, {})[rest] = info
     backups: list[RemoteBackup] = []
-    for backup_id in sorted(folders):
+    for backup_id in sorted(folders, key=id_order):
         objects = folders[backup_id]
         stored = sum(o.size for o in objects.values())
         manifest: Manifest | None = None
@@ -471,9 +472,7 @@ def list_remote(store: ObjectStore) -> list[RemoteBackup]:
 
 def _damage(manifest: Manifest, objects: dict[str, ObjectInfo], index: BundleIndex | None) -> str | None:
     inside = index.files() if index is not None else {}
-    for entry in manifest.files:
-        if entry.ref is not None:
-            continue
+    for entry in manifest.own_files:
         placed = inside.get(entry.path)
         if placed is not None:
             bundle, item = placed
@@ -627,7 +626,7 @@ def _download_one(
     inside = index.files() if index is not None else {}
     for bundle in bundles:
         objects.pop(bundle.name, None)
-    expected = {f.path: f.sha256 for f in manifest.files if f.ref is None}
+    expected = {f.path: f.sha256 for f in manifest.own_files}
 
     def have(rel: str, size: int) -> bool:
         local = folder.joinpath(*rel.split("/"))

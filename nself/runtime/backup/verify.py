@@ -45,10 +45,11 @@ def verify_backup(
         elif manifest.key_id and manifest.key_id != key_id(key):
             report.problems.append(f"{manifest.id}: encrypted with another key (wrong key)")
     try:
-        chain(repo, manifest)
+        ancestors = chain(repo, manifest)
     except NselfError as exc:
         report.problems.append(exc.one_line())
         return report
+    report.problems += _check_blocks(repo, manifest, ancestors, key, read=read_files)
     for entry in manifest.files:
         holder = entry.ref or manifest.id
         path = repo / holder / entry.path
@@ -69,6 +70,54 @@ def verify_backup(
     if manifest.physical and not manifest.wal_included:
         report.problems += check_wal(wal_dir_for(repo, manifest), manifest, report, key if read_wal else None, read=read_wal)
     return report
+
+
+def _check_blocks(
+    repo: Path, manifest: Manifest, ancestors: list[Manifest], key: bytes | None, *, read: bool
+) -> list[str]:
+    """The block map (present, its size and sha256, readable, naming only backups of the
+    chain) and every delta's chain of versions back to a whole copy (each version's backup
+    present). The stored files themselves are checked with the others."""
+    from nself.runtime.backup.blocks import read_map
+    from nself.runtime.backup.restore import delta_versions
+
+    problems: list[str] = []
+    entry = manifest.block_map
+    if entry is not None:
+        path = repo / manifest.id / entry.path
+        name = f"{manifest.id}/{entry.path}"
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+        elif path.stat().st_size != entry.size:
+            problems.append(f"{name}: size {path.stat().st_size}, the manifest says {entry.size} (truncated or altered)")
+        elif read and (key is not None or not manifest.encrypted):
+            try:
+                block_map = read_map(repo, manifest, key)
+            except NselfError as exc:
+                problems.append(exc.one_line())
+            else:
+                ids = {m.id for m in ancestors}
+                for file, blocks in sorted((block_map.files if block_map else {}).items()):
+                    strangers = sorted({holder for holder, _ in blocks.holders} - ids)
+                    if strangers:
+                        problems.append(f"{name}: {file} names backup {strangers[0]}, not in the chain")
+    try:
+        versions = delta_versions(repo, manifest)
+    except NselfError as exc:
+        problems.append(exc.one_line().replace(f"backup {manifest.id} is damaged, nothing was changed: ", ""))
+        return problems
+    # The older versions a delta is assembled from (the newest is a file of the manifest).
+    older = {(v.holder, v.entry.path): v.entry for found in versions.values() for v in found[:-1]}
+    for (holder, stored), version in sorted(older.items()):
+        path = repo / holder / stored
+        name = f"{holder}/{stored}"
+        if not path.is_file():
+            problems.append(f"{name}: missing (a version a delta of {manifest.id} is assembled from)")
+        elif path.stat().st_size != version.size:
+            problems.append(f"{name}: size {path.stat().st_size}, the manifest says {version.size} (truncated or altered)")
+        elif read and sha256_file(path) != version.sha256:
+            problems.append(f"{name}: checksum mismatch (altered)")
+    return problems
 
 
 def _check_tablespaces(manifest: Manifest, report: VerifyReport) -> list[str]:

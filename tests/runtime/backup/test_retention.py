@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nself.runtime.backup.manifest import list_backups
+from nself.runtime.backup.manifest import id_order, list_backups
 from nself.runtime.backup.retention import RetentionPolicy, plan_prune, prune
 from nself.runtime.backup.service import create_backup, restore_backup, verify_command
 from nself.runtime.backup.wal import archived_segments, segment_number
@@ -29,7 +29,7 @@ def test_prune_keeps_what_kept_backups_and_the_window_need(backup_project: Backu
 
     plan = plan_prune(p.repo, RetentionPolicy(keep_last=1))
     assert plan.keep == [full.id, incr.id]  # the incremental's parent is kept with it
-    assert old.id in plan.remove and plan.remove == sorted(plan.remove)
+    assert old.id in plan.remove and plan.remove == sorted(plan.remove, key=id_order)  # oldest first
     assert plan.remove_wal and full.wal_start
     prune(p.repo, plan)
     assert [e.id for e in list_backups(p.repo, include_incomplete=True)] == [full.id, incr.id]
