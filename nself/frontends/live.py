@@ -261,6 +261,12 @@ def _owned_dependencies(
     )
 
 
+# A routine's (not an aggregate's: its options are read as text): its signature's types, its
+# argument defaults' uses and a SQL-standard body's; not its SUPPORT function.
+_ROUTINE_DEPENDENCIES = (
+    " AND o.prokind <> 'a' AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = o.prosupport)"
+)
+
 Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
@@ -281,7 +287,7 @@ FROM (
     UNION ALL
     {_owned_dependencies("pg_trigger", "pg_trigger", "oid", "tgrelid")}
     UNION ALL
-    {_owned_dependencies("pg_proc", "pg_proc", "oid", "0", where=" AND o.prosqlbody IS NOT NULL")}
+    {_owned_dependencies("pg_proc", "pg_proc", "oid", "0", where=_ROUTINE_DEPENDENCIES)}
     UNION ALL
     {_owned_dependencies("pg_type", "pg_type", "oid", "0", where=" AND o.typtype = 'd'")}
 ) d
@@ -1263,6 +1269,8 @@ class _Reader:
             f = self.function(r)
             if r["atomic"]:
                 f = dataclasses.replace(f, depends_on=self.depends_on("pg_proc", r["oid"]))
+            elif r["prokind"] != "a":
+                f = dataclasses.replace(f, defaults_depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)
 

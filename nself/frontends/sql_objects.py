@@ -539,7 +539,13 @@ def rename_in_view_dependencies(
 
     def followed(node: Any) -> Any:
         after = follow(node.depends_on)
-        return node if after is node.depends_on else dataclasses.replace(node, depends_on=after)
+        if after is not node.depends_on:
+            node = dataclasses.replace(node, depends_on=after)
+        if isinstance(node, Function):
+            defaults = follow(node.defaults_depends_on)
+            if defaults is not node.defaults_depends_on:
+                node = dataclasses.replace(node, defaults_depends_on=defaults)
+        return node
 
     nodes: list[View | Index | Policy | Trigger | Function] = [
         *state.builder.all(View),
@@ -836,6 +842,10 @@ def create_function(state: State, stmt: Any) -> None:
         function = dataclasses.replace(
             function, depends_on=_sql_body_dependencies(state, stmt.sql_body, function, defaults_use)
         )
+    else:
+        function = dataclasses.replace(
+            function, defaults_depends_on=_signature_dependencies(function, defaults_use)
+        )
     existing = state.builder.get(Function, schema, name, _identity_args(arguments))
     if existing is not None:
         if not stmt.replace:
@@ -852,15 +862,27 @@ def _sql_body_dependencies(
     """What pg_depend records for a routine with a SQL-standard body: the user types of its
     signature (every argument's, the result's), what its argument defaults use, and what
     its body uses; None when the body (or a default) is not analysed."""
-    from nself.frontends.sql_expr.views import as_pg_depend, user_type
-
     statements = [body] if isinstance(body, ast.ReturnStmt) else list(_body_statements(body))
     parameters = [(a.name, a.data_type) for a in function.arguments if a.mode in ("IN", "INOUT", "VARIADIC")]
     used = canon.routine_dependencies(state, statements, parameters, function.name)
-    defaults = defaults_use.depends_on
-    if used is None or defaults is None:
+    signature = _signature_dependencies(function, defaults_use)
+    if used is None or signature is None:
         return None
-    found = set(used) | set(defaults)
+    from nself.frontends.sql_expr.views import as_pg_depend
+
+    return as_pg_depend(set(used) | set(signature))
+
+
+def _signature_dependencies(function: Function, defaults_use: canon.Collected) -> tuple[Dependency, ...] | None:
+    """What pg_depend records for a routine besides its body: the user types of its
+    signature (every argument's, the result's) and what its argument defaults use; None
+    when a default is not analysed."""
+    from nself.frontends.sql_expr.views import as_pg_depend, user_type
+
+    defaults = defaults_use.depends_on
+    if defaults is None:
+        return None
+    found = set(defaults)
     types = [a.data_type for a in function.arguments]
     if function.returns and not function.returns.startswith("TABLE("):
         types.append(function.returns.removeprefix("SETOF "))

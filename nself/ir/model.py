@@ -439,6 +439,11 @@ class Function:
     # expressions (sql frontend); None when not known (the diff then reads the text). Not
     # compared: it follows from the expressions.
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
+    # What its argument defaults use, with the user types of its signature (pg_depend records
+    # both on the routine and does not tell them apart), for a routine of any language whose
+    # body is not SQL-standard (such a body's depends_on holds its defaults' uses) and that
+    # is not an aggregate; None when not known (the diff then reads the defaults' text).
+    defaults_depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
     @property
     def identity_arguments(self) -> str:

@@ -1,5 +1,6 @@
 """Dependencies of defaults, generated columns, CHECK constraints, indexes, policies,
-triggers and BEGIN ATOMIC bodies (`depends_on`, nself.ir.model.Dependency), oracle-checked:
+triggers, BEGIN ATOMIC bodies (`depends_on`) and argument defaults of routines in any
+language (`defaults_depends_on`, nself.ir.model.Dependency), oracle-checked:
 the live frontend's are pg_depend's (read here independently, through
 pg_identify_object_as_address), the sql frontend's equal the live ones, and a diff that
 changes a function those objects use applies to PostgreSQL. String literals naming other
@@ -74,6 +75,10 @@ CREATE FUNCTION app.upsert_item(n int, t text) RETURNS int LANGUAGE sql
         WITH gone AS (DELETE FROM app.other WHERE id = n RETURNING id) INSERT INTO app.other SELECT g.id + 1 FROM gone g;
         WITH moved AS (UPDATE app.item SET mood = 'ok' WHERE id = n RETURNING *) SELECT count(*)::int FROM moved;
     END;
+CREATE FUNCTION app.greet(t text DEFAULT app.next_code(), m app.mood DEFAULT 'sad') RETURNS text
+    LANGUAGE plpgsql AS $$ BEGIN RETURN t || m::text || 'app.other'; END $$;
+CREATE FUNCTION app.greet_decoy(t text DEFAULT 'app.next_code()') RETURNS app.pair
+    LANGUAGE sql AS $$ SELECT (1, 2)::app.pair $$;
 CREATE FUNCTION app.same_mood(m app.mood) RETURNS app.mood LANGUAGE sql IMMUTABLE RETURN coalesce(m, 'ok');
 CREATE PROCEDURE app.bump(k int) LANGUAGE sql
     BEGIN ATOMIC UPDATE app.item SET qty = qty + k WHERE id = k; END;
@@ -131,7 +136,7 @@ WHERE owner LIKE ANY (ARRAY[
       'default value for column % of table app.item', 'constraint % on table app.item',
       'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
       'function app.count_items()', 'function app.alias_decoy()', 'function app.add_item(%)',
-      'function app.same_mood(%)', 'function app.bump(%)', 'function app.upsert_item(%)',
+      'function app.same_mood(%)', 'function app.greet(%)', 'function app.greet_decoy(%)', 'function app.bump(%)', 'function app.upsert_item(%)',
       'type app.qty', 'type app.moods', 'constraint % on domain app.%'])
 """
 
@@ -224,6 +229,10 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
         if f.body.startswith(("BEGIN ATOMIC", "RETURN ")) and (f.depends_on is not None or not known_only):
             args = ",".join(a.data_type for a in f.arguments)
             out[f"function app.{f.name}({args})"] = _as_tuples(f.depends_on)  # procedures too
+        elif f.kind != "aggregate" and (f.defaults_depends_on or not known_only):
+            # any other language: its signature's types and what its argument defaults use
+            args = ",".join(a.data_type for a in f.arguments)
+            out[f"function app.{f.name}({args})"] = _as_tuples(f.defaults_depends_on)
     return out
 
 
@@ -298,6 +307,11 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     # a LANGUAGE sql body in a string: PostgreSQL records nothing, the IR says unknown
     norm = next(f for f in live.functions if f.name == "norm")
     assert norm.depends_on is None
+    # argument defaults of routines in any language (and their signature's types); a
+    # string literal naming a function is a decoy
+    assert got["function app.greet(text,app.mood)"] == {("function", "app", "next_code"), ("type", "app", "mood")}
+    assert got["function app.greet_decoy(text)"] == {("type", "app", "pair")}
+    assert norm.defaults_depends_on == ()
 
 
 def _applied(url: str, sql: str) -> None:
@@ -365,9 +379,11 @@ def test_diff_rebuilds_what_uses_a_changed_function(
         "CONSTRAINT item_excl_decoy",
         "CONSTRAINT qty_decoy",
         "DROP DOMAIN",
+        "greet_decoy",
     ):
         assert decoy not in result.up_sql
     assert "CONSTRAINT item_excl " in result.up_sql and "CONSTRAINT qty_positive" in result.up_sql
+    assert "DROP FUNCTION app.greet(" in result.up_sql  # its argument default uses next_code
     _applied(url, result.up_sql)
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)

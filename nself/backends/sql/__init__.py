@@ -216,7 +216,8 @@ def _texts_of(node: object) -> Iterable[str]:
         yield node.subtype
     elif isinstance(node, Function):
         yield from (a.data_type for a in node.arguments)
-        yield from (a.default for a in node.arguments if a.default)
+        if node.defaults_depends_on is None and node.depends_on is None:  # not known
+            yield from (a.default for a in node.arguments if a.default)
         if node.returns:
             yield node.returns
         if node.depends_on is None and (node.kind == "aggregate" or ddl.is_sql_standard_body(node)):
@@ -243,8 +244,11 @@ def _texts_of(node: object) -> Iterable[str]:
 def _depends_of(node: object) -> Iterable[Dependency]:
     """What a node uses, where its IR records it (depends_on: pg_depend's, or the analysed
     text's); the rest is read from its texts (_texts_of)."""
-    if isinstance(node, (View, Function)):
+    if isinstance(node, View):
         yield from node.depends_on or ()
+    elif isinstance(node, Function):
+        yield from node.depends_on or ()
+        yield from node.defaults_depends_on or ()
     elif isinstance(node, Domain):
         yield from node.depends_on or ()
         for check in node.checks:

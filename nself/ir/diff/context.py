@@ -174,7 +174,15 @@ class _Diff:
                 out |= self.depends_requires(node.depends_on) | self._collations_in(node.predicate)
         elif isinstance(node, Function):
             for arg in node.arguments:
-                out |= r.in_type(arg.data_type) | r.in_text(arg.default)
+                out |= r.in_type(arg.data_type)
+                # what the defaults use: defaults_depends_on, or a SQL-standard body's
+                # depends_on (it holds them); not known: the names their texts hold
+                if node.defaults_depends_on is not None:
+                    out |= self._collations_in(arg.default)
+                elif node.depends_on is None:
+                    out |= r.in_text(arg.default)
+            if node.defaults_depends_on is not None:
+                out |= self.depends_requires(node.defaults_depends_on)
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
