@@ -290,6 +290,8 @@ FROM (
     {_owned_dependencies("pg_proc", "pg_proc", "oid", "0", where=_ROUTINE_DEPENDENCIES)}
     UNION ALL
     {_owned_dependencies("pg_type", "pg_type", "oid", "0", where=" AND o.typtype = 'd'")}
+    UNION ALL
+    {_owned_dependencies("pg_publication_rel", "pg_publication_rel", "oid", "prrelid")}
 ) d
 LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid
 LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
@@ -518,7 +520,7 @@ SELECT p.oid, p.pubname AS name, p.puballtables AS all_tables, p.pubinsert, p.pu
 FROM pg_publication p
 """
 Q_PUBLICATION_TABLES = """
-SELECT pr.prpubid AS pubid, n.nspname AS schema, c.relname AS "table",
+SELECT pr.oid, pr.prrelid, pr.prpubid AS pubid, n.nspname AS schema, c.relname AS "table",
        ARRAY(SELECT a.attname::text FROM unnest(pr.prattrs::int2[]) k(attnum)
              JOIN pg_attribute a ON a.attrelid = pr.prrelid AND a.attnum = k.attnum
              ORDER BY k.attnum) AS columns,
@@ -1373,7 +1375,13 @@ class _Reader:
         tables: dict[int, list[m.PublicationTable]] = defaultdict(list)
         for r in self.rows(Q_PUBLICATION_TABLES):
             tables[r["pubid"]].append(
-                m.PublicationTable(r["schema"], r["table"], tuple(r["columns"]), r["where"])
+                m.PublicationTable(
+                    r["schema"],
+                    r["table"],
+                    tuple(r["columns"]),
+                    r["where"],
+                    depends_on=self.depends_on("pg_publication_rel", r["oid"], r["prrelid"]),
+                )
             )
         schemas: dict[int, list[str]] = defaultdict(list)
         if self.version >= 150000:

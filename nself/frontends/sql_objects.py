@@ -563,6 +563,10 @@ def rename_in_view_dependencies(
         moved: Domain = followed(domain)
         if moved is not domain or any(a is not b for a, b in zip(checks, domain.checks, strict=True)):
             state.put_domain(domain, dataclasses.replace(moved, checks=checks))
+    for publication in list(state.builder.all(Publication)):
+        tables = tuple(followed(t) for t in publication.tables)
+        if any(a is not b for a, b in zip(tables, publication.tables, strict=True)):
+            state.builder.add(dataclasses.replace(publication, tables=tables))
     for table in list(state.builder.all(Table)):
         columns = tuple(followed(c) for c in table.columns)
         constraints: tuple[Constraint, ...] = tuple(

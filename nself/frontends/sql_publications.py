@@ -12,10 +12,11 @@ from pglast.enums import AlterTableType
 from pglast.enums.parsenodes import AlterPublicationAction, ObjectType, PublicationObjSpecType
 
 from nself.frontends import sql_canon as canon
+from nself.frontends.sql_expr.views import as_pg_depend
 from nself.frontends.sql_objects import dropper, renamer
 from nself.frontends.sql_state import Skip, State, column_types, handles
 from nself.frontends.sql_tables import alter
-from nself.ir.model import Index, Publication, PublicationTable, ReplicaIdentity, Schema, Table
+from nself.ir.model import Dependency, Index, Publication, PublicationTable, ReplicaIdentity, Schema, Table
 
 _ACTIONS = ("insert", "update", "delete", "truncate")
 
@@ -72,11 +73,19 @@ def _table(state: State, pubtable: Any) -> PublicationTable:
         if name not in order:
             raise state.error(f'column "{name}" of relation "{table.name}" does not exist')
     where = None
-    if pubtable.whereClause is not None:
-        where = canon.predicate_expression(state, pubtable.whereClause, column_types(table))
+    with canon.collecting(state, (table.schema, table.name)) as used:
+        if pubtable.whereClause is not None:
+            where = canon.predicate_expression(state, pubtable.whereClause, column_types(table))
     # PostgreSQL keeps a column list as a set of attribute numbers: in the table's order
     columns = tuple(sorted(set(names), key=order.index))
-    return PublicationTable(table.schema, table.name, columns, where)
+    # pg_depend: the row filter's columns and the column list's, on pg_publication_rel
+    filtered = used.depends_on
+    depends_on = (
+        None
+        if filtered is None
+        else as_pg_depend(set(filtered) | {Dependency("column", table.schema, table.name, c) for c in columns})
+    )
+    return PublicationTable(table.schema, table.name, columns, where, depends_on=depends_on)
 
 
 def _sorted(tables: list[PublicationTable]) -> tuple[PublicationTable, ...]:

@@ -532,6 +532,10 @@ class PublicationTable:
     table: str
     columns: tuple[str, ...] = ()
     where: str | None = None
+    # The columns its row filter and its column list use, as pg_depend records them on the
+    # pg_publication_rel row (a row filter may use no user-defined function, operator or
+    # type); None when not known (the diff then reads the filter's text). Not compared.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Dependencies of defaults, generated columns, CHECK constraints, indexes, policies,
-triggers, BEGIN ATOMIC bodies (`depends_on`) and argument defaults of routines in any
-language (`defaults_depends_on`, nself.ir.model.Dependency), oracle-checked:
+triggers, BEGIN ATOMIC bodies and publications' row filters (`depends_on`), and argument
+defaults of routines in any language (`defaults_depends_on`; nself.ir.model.Dependency),
+oracle-checked:
 the live frontend's are pg_depend's (read here independently, through
 pg_identify_object_as_address), the sql frontend's equal the live ones, and a diff that
 changes a function those objects use applies to PostgreSQL. String literals naming other
@@ -94,6 +95,10 @@ CREATE FUNCTION app.same_int(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABL
 CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.same_int, COMMUTATOR = OPERATOR(app.===));
 CREATE OPERATOR CLASS app.int_same FOR TYPE int USING hash AS OPERATOR 1 app.===, FUNCTION 1 hashint4(int);
 ALTER TABLE app.item ADD CONSTRAINT item_excl_op EXCLUDE USING hash (qty app.int_same WITH app.===);
+CREATE TABLE app.shipment (id int PRIMARY KEY, weight int, label text);
+CREATE TABLE app.parcel (id int PRIMARY KEY, weight int, label text);
+CREATE PUBLICATION ship FOR TABLE app.shipment (id, label) WHERE (weight > 0 AND label <> 'app.other');
+CREATE PUBLICATION ship_decoy FOR TABLE app.parcel WHERE (label <> 'weight' AND id > 0);
 SET search_path = app, public;
 ALTER TABLE item ADD CONSTRAINT item_excl_path EXCLUDE USING hash (id int_same WITH ===);
 RESET search_path;
@@ -126,7 +131,7 @@ FROM (SELECT classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptyp
 WHERE d.deptype IN ('n', 'a')
   AND d.classid IN ('pg_attrdef'::regclass, 'pg_constraint'::regclass, 'pg_policy'::regclass,
                     'pg_trigger'::regclass, 'pg_proc'::regclass, 'pg_class'::regclass,
-                    'pg_type'::regclass)
+                    'pg_type'::regclass, 'pg_publication_rel'::regclass)
   AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass,
                        'pg_operator'::regclass)
   AND (d.classid <> 'pg_constraint'::regclass
@@ -137,7 +142,8 @@ WHERE owner LIKE ANY (ARRAY[
       'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
       'function app.count_items()', 'function app.alias_decoy()', 'function app.add_item(%)',
       'function app.same_mood(%)', 'function app.greet(%)', 'function app.greet_decoy(%)', 'function app.bump(%)', 'function app.upsert_item(%)',
-      'type app.qty', 'type app.moods', 'constraint % on domain app.%'])
+      'type app.qty', 'type app.moods', 'constraint % on domain app.%',
+      'publication of table % in publication %'])
 """
 
 
@@ -186,6 +192,7 @@ def _pg_depend(url: str) -> dict[str, set[Dep]]:
                     and dep == ("column", "app", "item", owner.split()[4])
                 )
                 and not (owner.endswith(" on domain app." + dep[-1]) and dep[:2] == ("type", "app"))
+                and not (owner.startswith(f"publication of table {'.'.join(dep[1:])} ") and dep[0] == "relation")
             ):
                 found.add(dep)
     return out
@@ -225,6 +232,9 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
         out[f"policy {p.name} on table app.item"] = _as_tuples(p.depends_on)
     for t in catalog.triggers:
         out[f"trigger {t.name} on table app.item"] = _as_tuples(t.depends_on)
+    for pub in catalog.publications:
+        for pt in pub.tables:
+            out[f"publication of table {pt.schema}.{pt.table} in publication {pub.name}"] = _as_tuples(pt.depends_on)
     for f in catalog.functions:
         if f.body.startswith(("BEGIN ATOMIC", "RETURN ")) and (f.depends_on is not None or not known_only):
             args = ",".join(a.data_type for a in f.arguments)
@@ -312,6 +322,13 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert got["function app.greet(text,app.mood)"] == {("function", "app", "next_code"), ("type", "app", "mood")}
     assert got["function app.greet_decoy(text)"] == {("type", "app", "pair")}
     assert norm.defaults_depends_on == ()
+    # a publication's row filter and column list (a string literal naming a column is a decoy)
+    assert got["publication of table app.shipment in publication ship"] == {
+        ("column", "app", "shipment", c) for c in ("id", "weight", "label")
+    }
+    assert got["publication of table app.parcel in publication ship_decoy"] == {
+        ("column", "app", "parcel", c) for c in ("id", "label")
+    }
 
 
 def _applied(url: str, sql: str) -> None:
@@ -335,6 +352,8 @@ CHANGED = (
         "CREATE FUNCTION app.next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;",
         "CREATE FUNCTION app.next_code() RETURNS varchar LANGUAGE sql AS $$ SELECT 'c' $$;",
     )
+    .replace("app.shipment (id int PRIMARY KEY, weight int,", "app.shipment (id int PRIMARY KEY, weight bigint,")
+    .replace("app.parcel (id int PRIMARY KEY, weight int,", "app.parcel (id int PRIMARY KEY, weight bigint,")
     .replace(
         "CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;",
         "CREATE FUNCTION app.start_qty() RETURNS smallint LANGUAGE sql IMMUTABLE AS $$ SELECT 1::smallint $$;",
@@ -380,10 +399,12 @@ def test_diff_rebuilds_what_uses_a_changed_function(
         "CONSTRAINT qty_decoy",
         "DROP DOMAIN",
         "greet_decoy",
+        "ship_decoy",
     ):
         assert decoy not in result.up_sql
     assert "CONSTRAINT item_excl " in result.up_sql and "CONSTRAINT qty_positive" in result.up_sql
     assert "DROP FUNCTION app.greet(" in result.up_sql  # its argument default uses next_code
+    assert "DROP PUBLICATION ship;" in result.up_sql  # its row filter uses a retyped column
     _applied(url, result.up_sql)
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)
@@ -411,6 +432,7 @@ CREATE SCHEMA extra;
 ALTER TYPE app.feeling SET SCHEMA extra;
 ALTER DOMAIN app.moods RENAME TO feelings;
 ALTER TYPE app.pair RENAME TO couple;
+ALTER TABLE app.shipment RENAME COLUMN weight TO mass;
 """
 )
 

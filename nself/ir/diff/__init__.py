@@ -24,8 +24,9 @@ does not model, which it warns of), references are found by scanning the canonic
 where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
 `schema.name` pairs that name an object of either catalog. Text is read otherwise only for
 what has no depends_on in the IR: names in name fields (types, collations, operator
-classes; COLLATE "x" inside an expression), aggregates' option lists, partition keys and
-publications' row filters. A routine's argument defaults use what its `defaults_depends_on`
+classes; COLLATE "x" inside an expression), aggregates' option lists and partition keys.
+A publication's row filter and column list use what its `PublicationTable.depends_on` lists;
+a routine's argument defaults use what its `defaults_depends_on`
 (any body but a SQL-standard one, which holds them in `depends_on`) lists.
 
 Dependants are rebuilt: when an object is dropped and created again, or a column's type

@@ -219,7 +219,10 @@ class _Diff:
             for t in node.tables:
                 out.add(_rel_key(t.schema, t.table))
                 out |= {_col_key(t.schema, t.table, c) for c in t.columns}
-                out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
+                if t.depends_on is None:  # not known: the names the filter's text holds
+                    out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
+                else:
+                    out |= self.depends_requires(t.depends_on) | self._collations_in(t.where)
         elif isinstance(node, Extension):
             pass
         elif isinstance(node, Sequence):

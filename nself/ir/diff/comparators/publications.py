@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from nself.ir.diff.context import _comment, _Diff, _pairs, comparator
+from nself.ir.diff.context import _breaks, _comment, _Diff, _pairs, comparator
 from nself.ir.diff.deps import Deps, _rel_key, node_key
 from nself.ir.diff.operations import (
     AlterPublication,
@@ -22,13 +22,18 @@ from nself.ir.model import Index
 def _compare_publications(d: _Diff) -> None:
     # a table dropped and created again, or rebuilt, leaves every publication that listed it
     recreated = {op.key for op in d.ops if isinstance(op, (DropTable, RebuildTable))}
+    # a column whose type changes (or that goes) under a row filter or a column list:
+    # PostgreSQL refuses it while the publication uses the column
+    broken = {k for op in d.ops for k in _breaks(op) if k[0] == "col"}
     gone, new, both = _pairs(d.a.publications, d.b.publications)
     for p in gone:
         d.drop(DropPublication(p), p)
     for p in new:
         d.create(CreatePublication(p), p)
     for old, p in both:
-        loses_tables = any(_rel_key(t.schema, t.table) in recreated for t in p.tables)
+        loses_tables = any(_rel_key(t.schema, t.table) in recreated for t in p.tables) or bool(
+            broken and d.requires(old) & broken
+        )
         if old == p and not loses_tables:
             continue
         if old.all_tables != p.all_tables or loses_tables:
