@@ -65,6 +65,7 @@ def dependencies(catalog: Catalog) -> dict[tuple[str, ...], Any]:
     out: dict[tuple[str, ...], Any] = {}
     for f in catalog.functions:
         out[("function", f.schema, f.name, f.identity_arguments)] = f.depends_on
+        out[("function defaults", f.schema, f.name, f.identity_arguments)] = f.defaults_depends_on
     for d in catalog.domains:
         out[("domain", d.schema, d.name)] = d.depends_on
         for c in d.checks:
@@ -76,6 +77,9 @@ def dependencies(catalog: Catalog) -> dict[tuple[str, ...], Any]:
         for con in t.constraints:
             if isinstance(con, (CheckConstraint, ExclusionConstraint)):
                 out[("constraint", t.schema, t.name, con.name)] = con.depends_on
+    for p in catalog.publications:
+        for pt in p.tables:
+            out[("publication", p.name, pt.schema, pt.table)] = pt.depends_on
     for x in (*catalog.indexes, *catalog.views, *catalog.policies, *catalog.triggers):
         out[(type(x).__name__, x.schema, getattr(x, "table", ""), x.name)] = x.depends_on
     return out
