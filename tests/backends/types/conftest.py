@@ -19,6 +19,7 @@ from tests.corpus import CorpusCase, CorpusLoadError, all_cases
 
 if TYPE_CHECKING:
     from tests.backends.types.test_rust import RustSession
+    from tests.backends.types.test_typescript import TscSession
 
 HERE = Path(__file__).resolve().parent
 EVERY_CASE_SQL = HERE / "every_case.sql"
@@ -122,6 +123,15 @@ def rust_session(
     from tests.backends.types.test_rust import open_rust_session
 
     return open_rust_session(request, tmp_path_factory, toolchain_cache)
+
+
+@pytest.fixture(scope="session")
+def tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TscSession:
+    """The generated files of the tsc tests that share tsc's flags, one folder per test, in
+    one project checked by one tsc run (test_typescript.py open_tsc_session)."""
+    from tests.backends.types.test_typescript import open_tsc_session
+
+    return open_tsc_session(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
