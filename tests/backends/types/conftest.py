@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -15,6 +16,10 @@ from nself.runtime.cluster import LocalCluster
 from tests import golden
 from tests.conftest import run_sql
 from tests.corpus import CorpusCase, CorpusLoadError, all_cases
+
+if TYPE_CHECKING:
+    from tests.backends.types.test_rust import RustSession
+    from tests.backends.types.test_typescript import TscSession
 
 HERE = Path(__file__).resolve().parent
 EVERY_CASE_SQL = HERE / "every_case.sql"
@@ -107,6 +112,26 @@ class CorpusCatalogs:
 @pytest.fixture(scope="session")
 def corpus_catalogs(corpus: Path, types_databases: SessionDatabases) -> CorpusCatalogs:
     return CorpusCatalogs(corpus, types_databases)
+
+
+@pytest.fixture(scope="session")
+def rust_session(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, toolchain_cache: Path
+) -> RustSession:
+    """Every generated module the session's cargo checks need, in one crate checked by one
+    cargo run (test_rust.py open_rust_session); each test asserts on its own modules."""
+    from tests.backends.types.test_rust import open_rust_session
+
+    return open_rust_session(request, tmp_path_factory, toolchain_cache)
+
+
+@pytest.fixture(scope="session")
+def tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TscSession:
+    """The generated files of the tsc tests that share tsc's flags, one folder per test, in
+    one project checked by one tsc run (test_typescript.py open_tsc_session)."""
+    from tests.backends.types.test_typescript import open_tsc_session
+
+    return open_tsc_session(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from nself.backends.types import go, rust, swift
 from nself.ir import Catalog, CatalogBuilder
 from nself.ir.model import Column, CompositeAttribute, CompositeType, Enum, Schema, Table, View, ViewColumn
 from tests.backends.types.test_go import go_vet
-from tests.backends.types.test_rust import cargo_check
+from tests.backends.types.test_rust import RustSession
 from tests.backends.types.test_swift import swift_problems
 
 KEYWORDS = sorted(go.GO_KEYWORDS | go.GO_PREDECLARED | rust.RUST_KEYWORDS | swift.SWIFT_KEYWORDS)
@@ -136,9 +136,9 @@ def test_go_vet_adversarial(tmp_path: Path, toolchain_cache: Path) -> None:
 
 
 @pytest.mark.oracle
-def test_cargo_check_adversarial(tmp_path: Path, toolchain_cache: Path) -> None:
-    modules = {f"seed{seed}": rust.render(adversarial_catalog(seed), {})[rust.FILE_NAME] for seed in SEEDS}
-    cargo_check(tmp_path / "crate", toolchain_cache, modules)
+def test_cargo_check_adversarial(rust_session: RustSession, tmp_path: Path) -> None:
+    """The seeds' modules of the session's crate (test_rust.py rust_session)."""
+    assert rust_session.check("adversarial_seed", tmp_path) == [f"adversarial_seed{seed}" for seed in SEEDS]
 
 
 @pytest.mark.oracle

@@ -89,7 +89,14 @@ def real_crates() -> bool:
     return present
 
 
-def write_crate(crate: Path, modules: dict[str, str], *, stubs: bool, main: str | None = None) -> None:
+def write_crate(
+    crate: Path,
+    modules: dict[str, str],
+    *,
+    stubs: bool,
+    main: str | None = None,
+    name: str = "nself_types_check",
+) -> None:
     """A crate with one module per entry (module name -> types.rs text), its dependencies
     the real crates (Debian's registry through .cargo/config.toml) or the stand-ins, and a
     binary `main.rs` when given."""
@@ -111,7 +118,7 @@ def write_crate(crate: Path, modules: dict[str, str], *, stubs: bool, main: str 
             encoding="utf-8",
         )
     (crate / "Cargo.toml").write_text(
-        f'[package]\nname = "nself_types_check"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
         f"[dependencies]\n{dependencies}",
         encoding="utf-8",
     )
@@ -400,21 +407,163 @@ def cargo_check(crate: Path, cache: Path, modules: dict[str, str], *, stubs: boo
         assert fmt.returncode == 0, f"rustfmt would reformat:\n{fmt.stdout}{fmt.stderr}"
 
 
+# --------------------------------------------------------------------------- one cargo run
+
+
+def session_modules(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Every generated module the session's plain cargo checks need, by module name: each
+    test owns the modules of its prefix (`owned_modules`)."""
+    from tests.backends.types.test_native_names import SEEDS, adversarial_catalog
+
+    every_case: Catalog = request.getfixturevalue("every_case_catalog")
+    corpus_catalogs: CorpusCatalogs = request.getfixturevalue("corpus_catalogs")
+    modules = {"every_case_db": render(every_case, {})[FILE_NAME]}
+    for seed in SEEDS:
+        modules[f"adversarial_seed{seed}"] = render(adversarial_catalog(seed), {})[FILE_NAME]
+    for name in corpus_catalogs.names():
+        module = "corpus_" + re.sub(r"[^a-z0-9]+", "_", name.lower())
+        modules[module] = render(corpus_catalogs.get(name), {})[FILE_NAME]
+    return modules
+
+
+def owned_modules(names: list[str], prefix: str) -> list[str]:
+    return [name for name in names if name.startswith(prefix)]
+
+
+def rustc_diagnostics(stdout: str) -> dict[str, list[str]]:
+    """cargo's --message-format=json output: rustc's rendered errors (warnings are denied) by
+    the module whose file the primary span lies in; "" for those without a file of src/."""
+    found: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        if event.get("reason") != "compiler-message":
+            continue
+        message = event["message"]
+        if message["level"] not in ("error", "warning") or message["message"].startswith("aborting due"):
+            continue
+        files = [span["file_name"] for span in message["spans"] if span["is_primary"]]
+        module = ""
+        if files and Path(files[0]).parent.name == "src":
+            module = Path(files[0]).stem
+        found.setdefault(module, []).append(message["rendered"] or message["message"])
+    return found
+
+
+def cargo_check_modules(
+    crate: Path, cache: Path, modules: dict[str, str], *, stubs: bool, members: int = 2
+) -> dict[str, object]:
+    """One `cargo check` of a workspace with one module per entry, its outcome as JSON-able
+    data: returncode, cargo's stderr, the module names and rustc's diagnostics by module.
+    The modules are spread over `members` crates, which cargo checks in parallel (rustc
+    checks one crate on one core) after compiling the dependencies once."""
+    names = sorted(modules)
+    groups = [names[i::members] for i in range(members) if names[i::members]]
+    for old in crate.glob("member*"):
+        shutil.rmtree(old)
+    for i, group in enumerate(groups):
+        write_crate(crate / f"member{i}", {n: modules[n] for n in group}, stubs=stubs, name=f"member{i}")
+    if not stubs:
+        (crate / ".cargo").mkdir(exist_ok=True)
+        shutil.copy(crate / "member0" / ".cargo" / "config.toml", crate / ".cargo" / "config.toml")
+    (crate / "Cargo.toml").write_text(
+        '[workspace]\nresolver = "2"\nmembers = ['
+        + ", ".join(f'"member{i}"' for i in range(len(groups)))
+        + "]\n",
+        encoding="utf-8",
+    )
+    cargo = require_program("cargo", RUST_INSTALL)
+    check = subprocess.run(
+        [cargo, "check", "--offline", "--quiet", "--workspace", "--message-format=json"],
+        cwd=crate,
+        env=cargo_env(cache, stubs),
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "returncode": check.returncode,
+        "output": check.stderr,
+        "modules": names,
+        "files": {n: f"member{i}/src/{n}.rs" for i, group in enumerate(groups) for n in group},
+        "diagnostics": rustc_diagnostics(check.stdout),
+    }
+
+
+class RustSession:
+    """The result of the session's one `cargo check`: a crate of every module, checked once
+    (under xdist by the first worker that asks, under a file lock; the others read its
+    result)."""
+
+    def __init__(self, crate: Path, cache: Path, stubs: bool, result: dict[str, object]) -> None:
+        self.crate = crate
+        self.cache = cache
+        self.stubs = stubs
+        self.returncode = int(str(result["returncode"]))
+        self.output = str(result["output"])
+        self.modules: list[str] = list(result["modules"])  # type: ignore[call-overload]
+        self.diagnostics: dict[str, list[str]] = dict(result["diagnostics"])  # type: ignore[call-overload]
+        self.files: dict[str, str] = dict(result["files"])  # type: ignore[call-overload]
+
+    def check(self, prefix: str, tmp_path: Path) -> list[str]:
+        """Assert that the modules named `prefix*` compile (no rustc diagnostic in their
+        files) and pass rustfmt --check; the module names."""
+        mine = owned_modules(self.modules, prefix)
+        assert mine, f"no module {prefix}* in the session crate"
+        errors = [text for name in mine for text in self.diagnostics.get(name, [])]
+        assert not errors, f"cargo check failed in {prefix}*:\n" + "\n".join(errors)
+        if self.returncode != 0:
+            # The run failed elsewhere; rustc may have stopped before reaching these
+            # modules, so they are checked on their own.
+            sources = {name: (self.crate / self.files[name]).read_text(encoding="utf-8") for name in mine}
+            cargo_check(tmp_path / "crate", self.cache, sources, stubs=self.stubs)
+            return mine
+        rustfmt = shutil.which("rustfmt")  # optional: layout only, the compiler check is the oracle
+        if rustfmt is not None:
+            files = [str(self.crate / self.files[name]) for name in mine]
+            fmt = subprocess.run(
+                [rustfmt, "--edition", "2021", "--check", *files], capture_output=True, text=True
+            )
+            assert fmt.returncode == 0, f"rustfmt would reformat:\n{fmt.stdout}{fmt.stderr}"
+        return mine
+
+
+def open_rust_session(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, toolchain_cache: Path
+) -> RustSession:
+    """The session's one crate holding every module of its cargo checks, checked by one cargo
+    run: the dependencies compile once and the tests do not wait on each other's target-dir
+    lock. The xdist workers of one run share it (the first builds; a new run builds anew)."""
+    import fcntl
+
+    stubs = not real_crates()
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = shared / "rust-session.json"
+    crate = shared / "rust-session-crate" if stubs else REPO / ".cache" / "rust-crates" / "session-crate"
+    with open(shared / "rust-session.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            modules = session_modules(request)
+            result = cargo_check_modules(crate, toolchain_cache, modules, stubs=stubs)
+            done.write_text(json.dumps(result), encoding="utf-8")
+    return RustSession(crate, toolchain_cache, stubs, json.loads(done.read_text(encoding="utf-8")))
+
+
 @pytest.mark.oracle
-def test_cargo_check_every_case(every_case_catalog: Catalog, tmp_path: Path, toolchain_cache: Path) -> None:
-    cargo_check(tmp_path / "crate", toolchain_cache, {"db": render(every_case_catalog, {})[FILE_NAME]})
+def test_cargo_check_every_case(rust_session: RustSession, tmp_path: Path) -> None:
+    rust_session.check("every_case_", tmp_path)
 
 
 @pytest.mark.slow
 @pytest.mark.oracle
-def test_cargo_check_corpus(corpus_catalogs: CorpusCatalogs, tmp_path: Path, toolchain_cache: Path) -> None:
-    """Every corpus case as one module of one crate, checked by one cargo run."""
-    modules = {
-        "case_" + re.sub(r"[^a-z0-9]+", "_", name.lower()): render(corpus_catalogs.get(name), {})[FILE_NAME]
-        for name in corpus_catalogs.names()
-    }
-    cargo_check(tmp_path / "crate", toolchain_cache, modules)
-    print(f"cargo check: {len(modules)} corpus cases pass")
+def test_cargo_check_corpus(
+    rust_session: RustSession, corpus_catalogs: CorpusCatalogs, tmp_path: Path
+) -> None:
+    """Every corpus case as one module of the session's crate (rust_session)."""
+    checked = rust_session.check("corpus_", tmp_path)
+    assert len(checked) == len(corpus_catalogs.names())
+    print(f"cargo check: {len(checked)} corpus cases pass")
 
 
 @pytest.mark.oracle
@@ -451,6 +600,25 @@ def test_stand_in_derive_rejects_what_serde_would(tmp_path: Path, toolchain_cach
     )
     with pytest.raises(AssertionError, match=r"mismatched types"):
         cargo_check(tmp_path / "crate3", toolchain_cache, {"bad": wrong_reader})
+
+
+@pytest.mark.oracle
+def test_one_cargo_run_names_the_module_rustc_refuses(tmp_path: Path, toolchain_cache: Path) -> None:
+    """The session's one cargo run still fails the right test: rustc's errors are mapped to
+    the module whose file they are in, and a clean module next to a bad one has none."""
+    good = "pub struct Fine {\n    pub a: i32,\n}\n"
+    bad = "pub struct Broken {\n    pub a: NoSuchType,\n}\n"
+    stubs = not real_crates()
+    crate = stable_crate(tmp_path / "crate") if not stubs else tmp_path / "crate"
+    result = cargo_check_modules(crate, toolchain_cache, {"case_good": good, "case_bad": bad}, stubs=stubs)
+    session = RustSession(crate, toolchain_cache, stubs, result)
+    assert session.returncode != 0
+    assert list(session.diagnostics) == ["case_bad"]
+    assert f"{session.files['case_bad']}:2:12" in session.diagnostics["case_bad"][0]
+    with pytest.raises(AssertionError, match=r"cargo check failed in case_bad\*:\n.*NoSuchType"):
+        session.check("case_bad", tmp_path)
+    # The clean module is checked again on its own (rustc may have stopped before it).
+    assert session.check("case_good", tmp_path) == ["case_good"]
 
 
 def test_a_column_has_one_field_name_in_row_insert_and_update() -> None:

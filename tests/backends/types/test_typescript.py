@@ -12,6 +12,7 @@ written, a required column left out, a wrong enum label, a missing rpc argument)
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -410,16 +411,9 @@ def run_tsc(
 
 
 @pytest.mark.oracle
-def test_tsc_accepts_the_rich_schema_and_its_usage(
-    rich: Catalog, every_case_catalog: Catalog, tmp_path: Path
-) -> None:
-    tsc_path()
-    (tmp_path / "rich.ts").write_text(render_typescript(rich, {"with_relations": True}))
-    (tmp_path / "plain.ts").write_text(render_typescript(rich, {}))
-    (tmp_path / "every_case.ts").write_text(render_typescript(every_case_catalog, {"with_relations": True}))
-    (tmp_path / "usage.ts").write_text(USAGE)
-    done = run_tsc(tmp_path, ["rich.ts", "plain.ts", "every_case.ts", "usage.ts"])
-    assert done.returncode == 0, done.stdout + done.stderr
+def test_tsc_accepts_the_rich_schema_and_its_usage(tsc_session: TscSession) -> None:
+    """rich.ts, plain.ts, every_case.ts and usage.ts of the session's tsc run."""
+    assert tsc_session.errors_of("rich_usage") == ""
 
 
 @pytest.mark.oracle
@@ -454,26 +448,17 @@ def test_tsc_accepts_real_rows_with_null_elements(
 
 
 @pytest.mark.oracle
-def test_tsc_rejects_a_generated_identity_in_insert(rich: Catalog, tmp_path: Path) -> None:
-    tsc_path()
-    (tmp_path / "rich.ts").write_text(render_typescript(rich, {}))
-    (tmp_path / "bad.ts").write_text(BAD_USAGE)
-    done = run_tsc(tmp_path, ["rich.ts", "bad.ts"])
-    assert done.returncode != 0 and "'id' does not exist in type 'UsersInsert'" in done.stdout
+def test_tsc_rejects_a_generated_identity_in_insert(tsc_session: TscSession) -> None:
+    errors = tsc_session.errors_of("identity_in_insert")
+    assert "identity_in_insert/bad.ts(2," in errors, errors
+    assert "'id' does not exist in type 'UsersInsert'" in errors, errors
 
 
 @pytest.mark.oracle
-def test_tsc_accepts_every_corpus_schema(corpus_catalogs: CorpusCatalogs, tmp_path: Path) -> None:
-    tsc_path()
-    files = []
-    for name in CORPUS_SCHEMAS:
-        catalog = corpus_catalogs.get(name)
-        for relations in (False, True):
-            file = f"{name}{'_rel' if relations else ''}.ts"
-            (tmp_path / file).write_text(render_typescript(catalog, {"with_relations": relations}))
-            files.append(file)
-    done = run_tsc(tmp_path, files)
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
+def test_tsc_accepts_every_corpus_schema(tsc_session: TscSession) -> None:
+    assert tsc_session.errors_of("corpus") == ""
+    files = tsc_session.files["corpus"]
+    assert len(files) == 2 * len(CORPUS_SCHEMAS)
     print(f"tsc --strict: {len(files)} outputs of {len(CORPUS_SCHEMAS)} corpus schemas accepted")
 
 
@@ -587,16 +572,103 @@ export const resolved: [Unresolved] extends [never] ? true : false = true;
 
 
 @pytest.mark.oracle
-def test_every_corpus_schema_has_the_shape_postgrest_js_reads(
-    corpus_catalogs: CorpusCatalogs, every_case_catalog: Catalog, tmp_path: Path
-) -> None:
-    tsc_path()
-    files = []
+def test_every_corpus_schema_has_the_shape_postgrest_js_reads(tsc_session: TscSession) -> None:
+    """Each corpus schema's and every_case's output with SHAPE_CHECK beside it."""
+    assert tsc_session.errors_of("shape") == ""
+    assert len(tsc_session.files["shape"]) == 2 * (len(CORPUS_SCHEMAS) + 1)
+
+
+# --------------------------------------------------------------------------- one tsc run
+
+
+def session_projects(request: pytest.FixtureRequest) -> dict[str, dict[str, str]]:
+    """The files of every test that shares the session's tsc run (same flags), by the
+    folder each test owns: folder -> file name -> text."""
+    types_databases: SessionDatabases = request.getfixturevalue("types_databases")
+    corpus_catalogs: CorpusCatalogs = request.getfixturevalue("corpus_catalogs")
+    every_case: Catalog = request.getfixturevalue("every_case_catalog")
+    rich = load_rich(types_databases)[1]
+    corpus = {}
+    for name in CORPUS_SCHEMAS:
+        for relations in (False, True):
+            file = f"{name}{'_rel' if relations else ''}.ts"
+            corpus[file] = render_typescript(corpus_catalogs.get(name), {"with_relations": relations})
+    shapes = {}
     catalogs = {name: corpus_catalogs.get(name) for name in CORPUS_SCHEMAS}
-    catalogs["every_case"] = every_case_catalog
+    catalogs["every_case"] = every_case
     for name, catalog in catalogs.items():
-        (tmp_path / f"{name}.ts").write_text(render_typescript(catalog, {}), encoding="utf-8")
-        (tmp_path / f"{name}_shape.ts").write_text(SHAPE_CHECK.replace("SCHEMA", name), encoding="utf-8")
-        files += [f"{name}.ts", f"{name}_shape.ts"]
-    done = run_tsc(tmp_path, files)
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr
+        shapes[f"{name}.ts"] = render_typescript(catalog, {})
+        shapes[f"{name}_shape.ts"] = SHAPE_CHECK.replace("SCHEMA", name)
+    return {
+        "rich_usage": {
+            "rich.ts": render_typescript(rich, {"with_relations": True}),
+            "plain.ts": render_typescript(rich, {}),
+            "every_case.ts": render_typescript(every_case, {"with_relations": True}),
+            "usage.ts": USAGE,
+        },
+        "identity_in_insert": {"rich.ts": render_typescript(rich, {}), "bad.ts": BAD_USAGE},
+        "corpus": corpus,
+        "shape": shapes,
+    }
+
+
+def tsc_errors(stdout: str) -> dict[str, list[str]]:
+    """tsc's errors (with their continuation lines) by the first folder of the file they
+    name; "" for those that name no file."""
+    found: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        start = re.match(r"^(\S[^(]*)\(\d+,\d+\): error ", line) or re.match(r"^error ", line)
+        if start is not None:
+            file = start.group(1) if start.groups() else ""
+            folder = file.split("/", 1)[0] if "/" in file else ""
+            found.setdefault(folder, []).append(line)
+        elif found and line.startswith(" "):
+            errors = found[list(found)[-1]]
+            errors[-1] += "\n" + line
+    return found
+
+
+class TscSession:
+    """The result of the session's one tsc run over every folder of session_projects (under
+    xdist by the first worker that asks, under a file lock; the others read its result)."""
+
+    def __init__(self, root: Path, result: dict[str, object]) -> None:
+        self.root = root
+        self.returncode = int(str(result["returncode"]))
+        self.files: dict[str, list[str]] = dict(result["files"])  # type: ignore[call-overload]
+        self.errors: dict[str, list[str]] = dict(result["errors"])  # type: ignore[call-overload]
+
+    def errors_of(self, folder: str) -> str:
+        """The errors in `folder`'s files, one text (empty when none); an error naming no
+        file fails every test."""
+        assert folder in self.files, f"no folder {folder} in the session's tsc project"
+        assert not self.errors.get(""), "\n".join(self.errors[""])
+        return "\n".join(self.errors.get(folder, []))
+
+
+def open_tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TscSession:
+    import fcntl
+    import json
+
+    tsc_path()
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "tsc-session"
+    done = shared / "tsc-session.json"
+    with open(shared / "tsc-session.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            files: dict[str, list[str]] = {}
+            for folder, texts in session_projects(request).items():
+                (root / folder).mkdir(parents=True, exist_ok=True)
+                for name, text in texts.items():
+                    (root / folder / name).write_text(text, encoding="utf-8")
+                files[folder] = [f"{folder}/{name}" for name in texts]
+            ran = run_tsc(root, [file for names in files.values() for file in names])
+            result = {
+                "returncode": ran.returncode,
+                "files": files,
+                "errors": tsc_errors(ran.stdout + ran.stderr),
+            }
+            done.write_text(json.dumps(result), encoding="utf-8")
+    return TscSession(root, json.loads(done.read_text(encoding="utf-8")))
