@@ -254,13 +254,7 @@ def restore_to(
     never renamed into place). Returns its size. `durable` fsyncs it before the rename."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     written = 0
-    if expect_size is not None:
-        try:
-            actual = path.stat().st_size
-        except FileNotFoundError:
-            raise CodecError(f"{path.name}: missing") from None
-        if actual != expect_size:
-            raise CodecError(f"{path.name}: size {actual}, the manifest says {expect_size} (truncated or altered)")
+    _check_stored_size(path, expect_size)
     raw = hashlib.sha256() if expect_sha256 is not None else None
     try:
         with open(tmp, "wb") as out:
@@ -304,13 +298,7 @@ def read_plain(
     """The original bytes of the stored file `path`, decrypted and decompressed, as they
     come. The checks (size, sha256 of the stored bytes, GCM tag, zstd checksum) end the
     iteration: a consumer must not trust what it got before the iterator is exhausted."""
-    if expect_size is not None:
-        try:
-            actual = path.stat().st_size
-        except FileNotFoundError:
-            raise CodecError(f"{path.name}: missing") from None
-        if actual != expect_size:
-            raise CodecError(f"{path.name}: size {actual}, the manifest says {expect_size} (truncated or altered)")
+    _check_stored_size(path, expect_size)
     raw = hashlib.sha256() if expect_sha256 is not None else None
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     chunks = _stored_chunks(path, aad, key, expect_encrypted, raw)
@@ -365,3 +353,15 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _check_stored_size(path: Path, expect_size: int | None) -> None:
+    """A stored file missing, or of another size than its manifest's: named, before reading it."""
+    if expect_size is None:
+        return
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        raise CodecError(f"{path.name}: missing") from None
+    if actual != expect_size:
+        raise CodecError(f"{path.name}: size {actual}, the manifest says {expect_size} (truncated or altered)")
