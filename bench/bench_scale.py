@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+from bench.common import SIX_OUTPUTS as OUTPUTS  # noqa: E402
 from bench.common import Scratch, scratch  # noqa: E402
 from nself.runtime.cluster import find_pg_program  # noqa: E402
 
@@ -56,14 +57,6 @@ ENUMS = {
 SCHEMAS = ("app", "billing", "audit", "tenant")
 PER_FILE = 500
 
-OUTPUTS = {
-    "typescript": ("types/db.ts", "with_relations = true"),
-    "go": ("models/db.go", 'package = "models"'),
-    "python": ("py/models.py", "pydantic = true"),
-    "swift": ("Models/DB.swift", ""),
-    "rust": ("src/db.rs", ""),
-    "graphql": ("schema.graphql", "with_hasura = true"),
-}
 
 
 # --------------------------------------------------------------------------- the generated schema

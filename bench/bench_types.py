@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_compile import generate_migrations  # noqa: E402
 
+from bench.common import SIX_OUTPUTS as OUTPUTS  # noqa: E402
 from nself.backends import TYPE_LANGUAGES, load_renderer  # noqa: E402
 from nself.ir import Catalog  # noqa: E402
 from nself.runtime.codegen import RENDER_COST  # noqa: E402
@@ -47,14 +48,6 @@ from nself.runtime.forked import forked_map  # noqa: E402
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
 
-OUTPUTS = {
-    "typescript": ("types/db.ts", "with_relations = true"),
-    "go": ("models/db.go", 'package = "models"'),
-    "python": ("py/models.py", "pydantic = true"),
-    "swift": ("Models/DB.swift", ""),
-    "rust": ("src/db.rs", ""),
-    "graphql": ("schema.graphql", "with_hasura = true"),
-}
 
 
 def best_ms(action: object, repeat: int) -> float:

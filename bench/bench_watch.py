@@ -36,17 +36,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import SIX_OUTPUTS as OUTPUTS  # noqa: E402
+
 CORPUS = Path(os.environ.get("NSELF_CORPUS", REPO.parent / "shared" / "corpus"))
 PAGILA = CORPUS / "schemas" / "pagila" / "pagila-schema.sql"
 
-OUTPUTS = {
-    "typescript": ("types/db.ts", "with_relations = true"),
-    "go": ("models/db.go", 'package = "models"'),
-    "python": ("py/models.py", "pydantic = true"),
-    "swift": ("Models/DB.swift", ""),
-    "rust": ("src/db.rs", ""),
-    "graphql": ("schema.graphql", "with_hasura = true"),
-}
 
 
 def write_project(root: Path) -> None:

@@ -18,6 +18,17 @@ import psycopg
 
 from nself.runtime.cluster import LocalCluster, free_port
 
+# The six outputs of `nself types` the benchmarks configure: language -> (output file, its
+# option line in nself.toml).
+SIX_OUTPUTS = {
+    "typescript": ("types/db.ts", "with_relations = true"),
+    "go": ("models/db.go", 'package = "models"'),
+    "python": ("py/models.py", "pydantic = true"),
+    "swift": ("Models/DB.swift", ""),
+    "rust": ("src/db.rs", ""),
+    "graphql": ("schema.graphql", "with_hasura = true"),
+}
+
 
 @dataclass
 class Scratch:
