@@ -36,6 +36,15 @@ def diagram(
             "--partitions", help="Draw each partition as a box of its own (default: folded into its table)."
         ),
     ] = False,
+    layout: Annotated[
+        str,
+        typer.Option(
+            "--layout",
+            help="svg and html: auto (default: dot's layered drawing, or fdp's compact one when "
+            "dot's would be far from a screen's shape), dot or fdp.",
+            show_default=False,
+        ),
+    ] = "auto",
     open_browser: Annotated[
         bool,
         typer.Option(
@@ -53,8 +62,9 @@ def diagram(
     its cardinality: one-to-one when the key's columns are unique, zero-or-one on the
     parent side when a key column is nullable. Partitions are folded into their partitioned
     table unless --partitions. mermaid is what GitHub renders in Markdown; svg and html are
-    drawn by Graphviz's `dot` (html is one self-contained page that searches, zooms, pans
-    and shows a table's neighbours, grouped by schema).
+    drawn by Graphviz (html is one self-contained page that searches, zooms, pans and shows
+    a table's neighbours, grouped by schema); a big schema that Graphviz's layered layout
+    would draw far taller or wider than a screen is drawn compact (--layout).
 
     Examples:
 
@@ -85,7 +95,12 @@ def diagram(
     proj = project()
     catalog = load_catalog(source, proj, include_platform=include_platform)
     text = draw_diagram(
-        catalog, format_name, schemas=tuple(schemas or ()), columns=not no_columns, partitions=partitions
+        catalog,
+        format_name,
+        schemas=tuple(schemas or ()),
+        columns=not no_columns,
+        partitions=partitions,
+        layout=layout,
     )
     if format_name == "mermaid" and len(text) > MERMAID_MAX_TEXT_SIZE:
         warn(

@@ -85,6 +85,7 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
         (("--format", "png"), "--format: 'png' is not one of mermaid, dot, svg, html"),
         (("--schema", "nope"), "--schema: no schema 'nope'"),
         (("--open", "--format", "dot"), "--open"),
+        (("--format", "svg", "--layout", "neato"), "--layout: 'neato' is not one of auto, dot, fdp"),
     ]:
         code, out, err = diagram(tmp_path, *args)
         assert code != 0, args

@@ -21,6 +21,7 @@ import pytest
 from nself.backends.diagram.model import build_diagram
 from nself.errors import OptionError
 from nself.ir import Catalog
+from nself.runtime.diagram import LAYOUTS, fitted_scale, svg_size
 from nself.runtime.diagram import draw_diagram as render_diagram
 from tests.backends.diagram.conftest import CASES, HERE, Edge, Key, LoadCase, Loaded, assert_golden
 from tests.tools import node_modules_with
@@ -275,3 +276,27 @@ def test_an_empty_schema_draws_an_empty_diagram() -> None:
     assert nodes == {} and edges == Counter()
     (parsed,) = mermaid_parse([render_diagram(Catalog(), "mermaid")])
     assert parsed == {"entities": [], "relationships": []}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_layout_draws_every_box_and_edge(case: str, load_case: LoadCase) -> None:
+    loaded = load_case(case)
+    for layout in LAYOUTS:
+        nodes, edges = svg_graph(render_diagram(loaded.catalog, "svg", partitions=True, layout=layout))
+        assert set(nodes) == set(loaded.relations), layout
+        assert edges == named_only(loaded.foreign_keys), layout
+
+
+def test_auto_layout_keeps_dot_unless_its_drawing_is_far_from_a_screens_shape(load_case: LoadCase) -> None:
+    # pagila is drawn by dot about as wide as it is tall: kept
+    pagila = load_case("pagila").catalog
+    assert render_diagram(pagila, "svg") == render_diagram(pagila, "svg", layout="dot")
+    # lemmy: most of its tables reference person, post or community, so dot's ranks are long
+    # columns of boxes and its drawing three times as tall as wide; fdp's is drawn larger on a screen
+    lemmy = load_case("lemmy").catalog
+    layered = render_diagram(lemmy, "svg", layout="dot")
+    width, height = svg_size(layered)
+    assert height > 2.5 * width
+    chosen = render_diagram(lemmy, "svg")
+    assert chosen == render_diagram(lemmy, "svg", layout="fdp")
+    assert fitted_scale(chosen) > 1.5 * fitted_scale(layered)
