@@ -6,7 +6,8 @@ or option that was not given (None), `--help` included, or a plain string. The c
 classes here (every nself.cli.safety.App command and group uses them) let those values,
 flags, whole numbers and paths through as typer would return them, and hand any other value
 to typer's own coercion, built then. On a typer that coerces otherwise (no `_runtime_param` on its
-parameters) they change nothing."""
+parameters) they change nothing. They also lay their help text out for the terminal
+(nself.cli.helptext)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from typer.core import TyperCommand, TyperGroup
+
+from nself.cli.helptext import reflowed
 
 # Annotations whose given values pass as typer would return them without pydantic: a
 # string, a flag (click gives a bool), a whole number written in digits (when no range is
@@ -63,10 +66,18 @@ def light(params: list[Any]) -> list[Any]:
 
 
 class LightCommand(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return light(super().get_params(ctx))
 
 
 class LightGroup(TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = reflowed(self.help)
+
     def get_params(self, ctx: Any) -> list[Any]:
         return light(super().get_params(ctx))
