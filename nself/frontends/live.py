@@ -267,6 +267,21 @@ _ROUTINE_DEPENDENCIES = (
     " AND o.prokind <> 'a' AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = o.prosupport)"
 )
 
+# A partition key's: the functions and types its expressions use (rows of the partitioned
+# table's own pg_class row, deptype 'n'; not the type of a typed table, OF type), and the
+# table's columns in the key, which pg_depend records the other way round (each column
+# internally dependent on its table): turned round here, so that the table uses them.
+_PARTITION_KEY_DEPENDENCIES = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype
+    FROM pg_partitioned_table o JOIN pg_class r ON r.oid = o.partrelid
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid = 0
+    WHERE d.deptype = 'n' AND d.refclassid IN ('pg_proc'::regclass, 'pg_type'::regclass)
+      AND NOT (d.refclassid = 'pg_type'::regclass AND d.refobjid = r.reloftype)
+    UNION ALL
+    SELECT d.refclassid, d.refobjid, d.classid, d.objid, d.objsubid, d.deptype
+    FROM pg_partitioned_table o
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = o.partrelid AND d.refobjsubid = 0
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid > 0 AND d.deptype = 'i'"""
+
 Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
@@ -292,6 +307,8 @@ FROM (
     {_owned_dependencies("pg_type", "pg_type", "oid", "0", where=" AND o.typtype = 'd'")}
     UNION ALL
     {_owned_dependencies("pg_publication_rel", "pg_publication_rel", "oid", "prrelid")}
+    UNION ALL
+    {_PARTITION_KEY_DEPENDENCIES}
 ) d
 LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid
 LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
@@ -1007,7 +1024,9 @@ class _Reader:
         if rel["partkey"]:
             strategy, _, key = rel["partkey"].partition(" ")
             assert strategy in _PARTITION_STRATEGIES, rel["partkey"]
-            partition_by = m.PartitionSpec(strategy=strategy, key=_strip_parens(key))
+            partition_by = m.PartitionSpec(
+                strategy=strategy, key=_strip_parens(key), depends_on=self.depends_on("pg_class", rel["oid"])
+            )
         partition_of = None
         inherits: tuple[tuple[str, str], ...] = ()
         parents = list(zip(rel["parent_schemas"] or (), rel["parent_names"] or (), strict=True))

@@ -576,7 +576,11 @@ def rename_in_view_dependencies(
         if any(a is not b for a, b in zip(columns, table.columns, strict=True)) or any(
             a is not b for a, b in zip(constraints, table.constraints, strict=True)
         ):
-            state.update_table(table, columns=columns, constraints=constraints)
+            table = state.update_table(table, columns=columns, constraints=constraints)
+        if table.partition_by is not None:
+            spec = followed(table.partition_by)
+            if spec is not table.partition_by:
+                state.update_table(table, partition_by=spec)
 
 
 def _views_using(state: State, kind: str, schema: str, name: str) -> list[View]:

@@ -271,6 +271,12 @@ class PartitionSpec:
 
     strategy: Literal["RANGE", "LIST", "HASH"]
     key: str
+    # What the key uses, as pg_depend records it for the partitioned table: the functions and
+    # types of its expressions (the table's own rows, deptype 'n') and the table's columns
+    # in the key (plain or inside an expression: pg_depend records each column as
+    # internally dependent on the table). None when not known (the diff then reads the
+    # key's text). Not compared: it follows from the key.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
