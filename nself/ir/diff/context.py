@@ -199,7 +199,8 @@ class _Diff:
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
-            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on).
+            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on), and
+            # an aggregate's (its functions, SORTOP, state and signature types).
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
             elif (
@@ -863,6 +864,8 @@ def _columns_changed(op: Operation) -> set[DepKey]:
 def _sql_standard(f: Function) -> bool:
     """A routine whose body is SQL-standard (BEGIN ATOMIC ... END, RETURN ...): PostgreSQL
     records what it uses."""
+    if f.kind == "aggregate":  # its depends_on holds its functions and types: no body
+        return False
     return f.depends_on is not None or f.body.lstrip().upper().startswith(("BEGIN ATOMIC", "RETURN "))
 
 
