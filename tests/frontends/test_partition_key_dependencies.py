@@ -266,3 +266,17 @@ def test_body_only_change_is_replaced_with_a_warning_and_keeps_rows(
     _applied(url, result.down_sql)
     assert _rows(url) == before
     assert _strip(introspect(url)) == _strip(live)
+
+
+def test_a_way_down_that_would_retype_a_key_column_is_refused(live: Catalog) -> None:
+    """An enum label added under a key column goes up in place (ALTER TYPE ... ADD VALUE);
+    the way down would rebuild the enum and retype the column: refused in one line when
+    asked for (--create-migration writes both ways)."""
+    from nself.errors import NselfError
+
+    result = diff_catalogs(live, _compiled(SCHEMA.replace("('ok', 'sad')", "('ok', 'sad', 'meh')")))
+    assert "ADD VALUE 'meh'" in result.up_sql
+    with pytest.raises(
+        NselfError, match=r"the way down: refused: the partition key RANGE .* uses column feel"
+    ):
+        _ = result.down_sql
