@@ -63,7 +63,7 @@ def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
     # a column's kind is "column" and only its column is not None)
     out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
-        if r["kind"] in ("function", "type"):
+        if r["kind"] in ("function", "type", "operator"):
             out.add((r["kind"], r["schema"], r["name"], None))
         elif r["refobjsubid"] > 0:
             if r["column"] is not None:
@@ -261,18 +261,36 @@ def _owned_dependencies(
     )
 
 
-# A routine's (not an aggregate's: its options are read as text): its signature's types, its
-# argument defaults' uses and a SQL-standard body's; not its SUPPORT function.
-_ROUTINE_DEPENDENCIES = (
-    " AND o.prokind <> 'a' AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = o.prosupport)"
-)
+# A routine's: its signature's types, its argument defaults' uses and a SQL-standard body's;
+# an aggregate's functions (SFUNC, FINALFUNC, COMBINEFUNC, ...) and state types too (and its
+# SORTOP: _AGGREGATE_OPERATORS); not a SUPPORT function.
+_ROUTINE_DEPENDENCIES = " AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = o.prosupport)"
+_AGGREGATE_OPERATORS = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype
+    FROM pg_proc o JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = o.oid
+    WHERE o.prokind = 'a' AND d.deptype = 'n' AND d.refclassid = 'pg_operator'::regclass"""
+
+# A partition key's: the functions and types its expressions use (rows of the partitioned
+# table's own pg_class row, deptype 'n'; not the type of a typed table, OF type), and the
+# table's columns in the key, which pg_depend records the other way round (each column
+# internally dependent on its table): turned round here, so that the table uses them.
+_PARTITION_KEY_DEPENDENCIES = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype
+    FROM pg_partitioned_table o JOIN pg_class r ON r.oid = o.partrelid
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid = 0
+    WHERE d.deptype = 'n' AND d.refclassid IN ('pg_proc'::regclass, 'pg_type'::regclass)
+      AND NOT (d.refclassid = 'pg_type'::regclass AND d.refobjid = r.reloftype)
+    UNION ALL
+    SELECT d.refclassid, d.refobjid, d.classid, d.objid, d.objsubid, d.deptype
+    FROM pg_partitioned_table o
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = o.partrelid AND d.refobjsubid = 0
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid > 0 AND d.deptype = 'i'"""
 
 Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
-            WHEN d.refclassid = 'pg_type'::regclass THEN 'type' ELSE 'relation' END AS kind,
+            WHEN d.refclassid = 'pg_type'::regclass THEN 'type'
+            WHEN d.refclassid = 'pg_operator'::regclass THEN 'operator' ELSE 'relation' END AS kind,
        d.refobjid, d.refobjsubid, n.nspname AS schema,
-       coalesce(c.relname, p.proname, t.typname) AS name,
+       coalesce(c.relname, p.proname, t.typname, op.oprname) AS name,
        CASE WHEN c.oid IS NOT NULL AND d.refobjsubid > 0 THEN (
            SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid)
        END AS column
@@ -292,13 +310,18 @@ FROM (
     {_owned_dependencies("pg_type", "pg_type", "oid", "0", where=" AND o.typtype = 'd'")}
     UNION ALL
     {_owned_dependencies("pg_publication_rel", "pg_publication_rel", "oid", "prrelid")}
+    UNION ALL
+    {_PARTITION_KEY_DEPENDENCIES}
+    UNION ALL
+    {_AGGREGATE_OPERATORS}
 ) d
 LEFT JOIN pg_class c ON d.refclassid = 'pg_class'::regclass AND c.oid = d.refobjid
 LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
 LEFT JOIN pg_type ta ON d.refclassid = 'pg_type'::regclass AND ta.oid = d.refobjid
 LEFT JOIN pg_type t ON t.oid = CASE WHEN ta.typcategory = 'A' AND ta.typelem <> 0
                                     THEN ta.typelem ELSE ta.oid END
-JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)
+LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace, op.oprnamespace)
 """
 
 Q_COLUMNS = f"""
@@ -1007,7 +1030,9 @@ class _Reader:
         if rel["partkey"]:
             strategy, _, key = rel["partkey"].partition(" ")
             assert strategy in _PARTITION_STRATEGIES, rel["partkey"]
-            partition_by = m.PartitionSpec(strategy=strategy, key=_strip_parens(key))
+            partition_by = m.PartitionSpec(
+                strategy=strategy, key=_strip_parens(key), depends_on=self.depends_on("pg_class", rel["oid"])
+            )
         partition_of = None
         inherits: tuple[tuple[str, str], ...] = ()
         parents = list(zip(rel["parent_schemas"] or (), rel["parent_names"] or (), strict=True))
@@ -1269,9 +1294,9 @@ class _Reader:
     def read_functions(self) -> None:
         for r in self.rows(Q_FUNCTIONS):
             f = self.function(r)
-            if r["atomic"]:
+            if r["atomic"] or r["prokind"] == "a":  # a SQL-standard body's uses; an aggregate's
                 f = dataclasses.replace(f, depends_on=self.depends_on("pg_proc", r["oid"]))
-            elif r["prokind"] != "a":
+            else:
                 f = dataclasses.replace(f, defaults_depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)

@@ -576,7 +576,11 @@ def rename_in_view_dependencies(
         if any(a is not b for a, b in zip(columns, table.columns, strict=True)) or any(
             a is not b for a, b in zip(constraints, table.constraints, strict=True)
         ):
-            state.update_table(table, columns=columns, constraints=constraints)
+            table = state.update_table(table, columns=columns, constraints=constraints)
+        if table.partition_by is not None:
+            spec = followed(table.partition_by)
+            if spec is not table.partition_by:
+                state.update_table(table, partition_by=spec)
 
 
 def _views_using(state: State, kind: str, schema: str, name: str) -> list[View]:
@@ -1146,15 +1150,53 @@ _AGGREGATE_ORDER = (
 def _regproc(state: State, names: list[str]) -> str:
     """A function named in CREATE AGGREGATE as `::regproc::text` prints it with
     search_path = pg_catalog: user functions qualified, PostgreSQL's bare."""
+    target = _user_routine(state, names)
+    if target is not None:
+        return f"{quote_ident(target[0])}.{quote_ident(target[1])}"
+    return quote_ident(names[-1])
+
+
+def _user_routine(state: State, names: list[str]) -> tuple[str, str] | None:
+    """(schema, name) of the routine a name in CREATE AGGREGATE designates, when it is not
+    PostgreSQL's own (a qualified name as written; else the first of the path that has it)."""
     if len(names) > 1:
-        return (
-            names[-1] if names[-2] == "pg_catalog" else f"{quote_ident(names[-2])}.{quote_ident(names[-1])}"
-        )
+        return None if names[-2] == "pg_catalog" else (names[-2], names[-1])
     schemas = state.path_schemas()
     for f in state.builder.all(Function):
         if f.name == names[-1] and f.schema in schemas:
-            return f"{quote_ident(f.schema)}.{quote_ident(f.name)}"
-    return quote_ident(names[-1])
+            return f.schema, f.name
+    return None
+
+
+def _aggregate_dependencies(
+    state: State, definition: dict[str, Any], arguments: list[FunctionArgument], returns: str | None
+) -> tuple[Dependency, ...]:
+    """What pg_depend records for an aggregate: its functions (SFUNC, FINALFUNC, COMBINEFUNC,
+    SERIALFUNC, DESERIALFUNC, MSFUNC, MINVFUNC, MFINALFUNC), its SORTOP, and the user types of
+    its state (STYPE, MSTYPE) and signature (arguments, result)."""
+    from nself.frontends.sql_expr.views import as_pg_depend, user_type
+
+    found: set[Dependency] = set()
+    for key in _AGGREGATE_FUNCS:
+        arg = definition.get(key)
+        if arg is not None:
+            target = _user_routine(state, names_of(arg.names) if isinstance(arg, ast.TypeName) else names_of(arg))
+            if target is not None:
+                found.add(Dependency("function", *target))
+    types = [a.data_type for a in arguments] + ([returns] if returns else [])
+    types += [canon.data_type(state, definition[k]) for k in ("stype", "mstype") if k in definition]
+    found |= {Dependency("type", *t) for text in types if (t := user_type(text)) is not None}
+    sortop = definition.get("sortop")
+    if sortop is not None:
+        op = names_of(sortop)
+        if len(op) > 1:
+            if op[-2] != "pg_catalog":
+                found.add(Dependency("operator", op[-2], op[-1]))
+        else:
+            schema = next((s for s in state.path_schemas() if op[-1] in state.operators.get(s, ())), None)
+            if schema is not None:
+                found.add(Dependency("operator", schema, op[-1]))
+    return as_pg_depend(found)
 
 
 def define_aggregate(state: State, stmt: Any) -> None:
@@ -1227,6 +1269,7 @@ def define_aggregate(state: State, stmt: Any) -> None:
         ", ".join(options),
         "IMMUTABLE",
         parallel=parallel,  # type: ignore[arg-type]
+        depends_on=_aggregate_dependencies(state, definition, args, returns),
     )
     state.builder.add(aggregate)
     if ordered_set:

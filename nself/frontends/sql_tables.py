@@ -790,9 +790,9 @@ def create_table(state: State, stmt: Any) -> None:
         options=_reloptions(stmt.options),
     )
     if stmt.partspec is not None:
-        table = dataclasses.replace(
-            table, partition_by=canon.partition_key(state, stmt.partspec, column_types(table))
-        )
+        with canon.collecting(state, (schema, name)) as used:
+            spec = canon.partition_key(state, stmt.partspec, column_types(table))
+        table = dataclasses.replace(table, partition_by=dataclasses.replace(spec, depends_on=used.depends_on))
     # CHECKs the child only inherits are not listed (nself/frontends/live.py)
     state.put_table(None, table)
     state.created("TABLE", schema, name)

@@ -271,6 +271,12 @@ class PartitionSpec:
 
     strategy: Literal["RANGE", "LIST", "HASH"]
     key: str
+    # What the key uses, as pg_depend records it for the partitioned table: the functions and
+    # types of its expressions (the table's own rows, deptype 'n') and the table's columns
+    # in the key (plain or inside an expression: pg_depend records each column as
+    # internally dependent on the table). None when not known (the diff then reads the
+    # key's text). Not compared: it follows from the key.
+    depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +383,7 @@ class Dependency:
     listed, a column of one, a function (`name` without arguments: any overload of it), or
     a type (of a constant or a cast's result; an array type by its element type), or an
     operator (`name` its symbol, any overload of it: those an exclusion constraint's
-    elements compare WITH). Objects of pg_catalog are not listed, nor the owning table
+    elements compare WITH, an aggregate's SORTOP). Objects of pg_catalog are not listed, nor the owning table
     itself (its columns are)."""
 
     kind: Literal["relation", "column", "function", "type", "operator"]
@@ -436,8 +442,10 @@ class Function:
     config: tuple[str, ...] = ()
     comment: str | None = None
     # What its BEGIN ATOMIC body (and signature) uses (sorted; see Dependency), from pg_depend (live) or the analysed
-    # expressions (sql frontend); None when not known (the diff then reads the text). Not
-    # compared: it follows from the expressions.
+    # expressions (sql frontend); for an aggregate, what pg_depend records for it (SFUNC,
+    # FINALFUNC, COMBINEFUNC, SERIALFUNC, DESERIALFUNC, MSFUNC, MINVFUNC, MFINALFUNC, SORTOP,
+    # the user types of STYPE, MSTYPE and its signature). None when not known (the diff then
+    # reads the text: an aggregate's option list). Not compared: it follows from the text.
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
     # What its argument defaults use, with the user types of its signature (pg_depend records
     # both on the routine and does not tell them apart), for a routine of any language whose

@@ -23,10 +23,18 @@ from pathlib import Path
 
 from nself.backends.sql.migration import destructive_operations, render_operations
 from nself.connection import connect
-from nself.errors import OptionError
+from nself.errors import NselfError, OptionError
 from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
-from nself.ir.diff import ColumnOrderNote, Operation, RebuildTable, diff, reverse_operations
+from nself.ir.diff import (
+    ColumnOrderNote,
+    Operation,
+    PartitionKeyNote,
+    RebuildTable,
+    UnsafeDiff,
+    diff,
+    reverse_operations,
+)
 from nself.runtime.project import Project
 from nself.runtime.sources import database_url_of, describe_source, load_catalog
 
@@ -56,7 +64,10 @@ class SchemaDiff:
 
     @cached_property
     def down(self) -> tuple[Operation, ...]:
-        return tuple(reverse_operations(list(self.up), self.a, self.b, reorder_columns=self.reorder_columns))
+        try:
+            return tuple(reverse_operations(list(self.up), self.a, self.b, reorder_columns=self.reorder_columns))
+        except UnsafeDiff as exc:  # one line, as diff_catalogs says it
+            raise NselfError(f"schema diff {self.source} -> {self.target}, the way down: {exc}") from None
 
     @cached_property
     def down_sql(self) -> str:
@@ -73,14 +84,16 @@ class SchemaDiff:
 
     @property
     def notes(self) -> list[str]:
-        """Differences no statement can remove (a column order ALTER TABLE cannot reach)."""
+        """Differences no statement can remove (a column order ALTER TABLE cannot reach),
+        and what a statement may do to rows already stored (a routine a partition key uses,
+        replaced in place)."""
         return [
             f"{op.schema}.{op.table}: columns stay in the order ({', '.join(op.reached)}), "
             f"not ({', '.join(op.wanted)}): ALTER TABLE cannot reorder columns "
             "(--reorder-columns rebuilds the table instead, unless it is partitioned or a partition)"
             for op in self.up
             if isinstance(op, ColumnOrderNote)
-        ]
+        ] + [op.message() for op in self.up if isinstance(op, PartitionKeyNote)]
 
     @property
     def rebuilds(self) -> list[str]:
@@ -104,7 +117,10 @@ def diff_catalogs(
 ) -> SchemaDiff:
     """Diff two catalogs and render both directions. `reorder_columns`: rebuild a table
     whose column order ALTER TABLE cannot reach (see nself.ir.diff.RebuildTable)."""
-    up = diff(a, b, reorder_columns=reorder_columns)
+    try:
+        up = diff(a, b, reorder_columns=reorder_columns)
+    except UnsafeDiff as exc:  # one line: what would be lost, and what to do instead
+        raise NselfError(f"schema diff {source} -> {target}: {exc}") from None
     return SchemaDiff(source, target, tuple(up), render_operations(up), a, b, reorder_columns)
 
 

@@ -1,5 +1,6 @@
 """Dependencies of defaults, generated columns, CHECK constraints, indexes, policies,
-triggers, BEGIN ATOMIC bodies and publications' row filters (`depends_on`), and argument
+triggers, BEGIN ATOMIC bodies, aggregates (their functions, SORTOP and state types) and
+publications' row filters (`depends_on`), and argument
 defaults of routines in any language (`defaults_depends_on`; nself.ir.model.Dependency),
 oracle-checked:
 the live frontend's are pg_depend's (read here independently, through
@@ -102,6 +103,23 @@ CREATE PUBLICATION ship_decoy FOR TABLE app.parcel WHERE (label <> 'weight' AND 
 SET search_path = app, public;
 ALTER TABLE item ADD CONSTRAINT item_excl_path EXCLUDE USING hash (id int_same WITH ===);
 RESET search_path;
+CREATE FUNCTION app.tally(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT s + v $$;
+CREATE FUNCTION app.tally_inv(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT s - v $$;
+CREATE FUNCTION app.tally_mood(s int) RETURNS app.mood LANGUAGE sql IMMUTABLE
+    AS $$ SELECT CASE WHEN s > 0 THEN 'ok' ELSE 'sad' END::app.mood $$;
+CREATE AGGREGATE app.total(int) (SFUNC = app.tally, STYPE = int, FINALFUNC = app.tally_mood,
+    COMBINEFUNC = app.tally, MSFUNC = app.tally, MINVFUNC = app.tally_inv, MSTYPE = int,
+    MFINALFUNC = app.tally_mood, INITCOND = '0');
+CREATE FUNCTION app.pair_gt(a app.pair, b app.pair) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT (a).a > (b).a $$;
+CREATE OPERATOR app.>>> (LEFTARG = app.pair, RIGHTARG = app.pair, FUNCTION = app.pair_gt);
+CREATE FUNCTION app.pair_max(a app.pair, b app.pair) RETURNS app.pair LANGUAGE sql IMMUTABLE AS $$ SELECT b $$;
+CREATE AGGREGATE app.biggest(app.pair) (SFUNC = app.pair_max, STYPE = app.pair, SORTOP = OPERATOR(app.>>>));
+CREATE AGGREGATE app.agg_decoy(text) (SFUNC = textcat, STYPE = text, INITCOND = 'app.tally');
+CREATE FUNCTION app.acc(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT s + v $$;
+CREATE AGGREGATE app.acc_sum(int) (SFUNC = app.acc, STYPE = int);
+CREATE FUNCTION app.moods_of(n int) RETURNS TABLE (m app.mood, p app.pair[], k int) LANGUAGE sql
+    AS $$ SELECT 'ok'::app.mood, NULL::app.pair[], n $$;
+CREATE FUNCTION app.outs(n int, OUT m app.mood, OUT k int) LANGUAGE sql AS $$ SELECT 'ok'::app.mood, n $$;
 """
 
 # The exclusion constraints of SCHEMA: pg_depend holds what they use on the constraint and on
@@ -142,6 +160,9 @@ WHERE owner LIKE ANY (ARRAY[
       'index app.%', 'policy % on table app.item', 'trigger % on table app.item',
       'function app.count_items()', 'function app.alias_decoy()', 'function app.add_item(%)',
       'function app.same_mood(%)', 'function app.greet(%)', 'function app.greet_decoy(%)', 'function app.bump(%)', 'function app.upsert_item(%)',
+      'function app.total(%)', 'function app.biggest(%)', 'function app.agg_decoy(%)',
+      'function app.acc_sum(%)', 'function app.moods_of(%)', 'function app.outs(%)',
+      'function app.tally%(%)', 'function app.pair_%(%)', 'function app.acc(%)',
       'type app.qty', 'type app.moods', 'constraint % on domain app.%',
       'publication of table % in publication %'])
 """
@@ -237,11 +258,15 @@ def recorded(catalog: Catalog, known_only: bool = False) -> dict[str, set[Dep]]:
             out[f"publication of table {pt.schema}.{pt.table} in publication {pub.name}"] = _as_tuples(pt.depends_on)
     for f in catalog.functions:
         if f.body.startswith(("BEGIN ATOMIC", "RETURN ")) and (f.depends_on is not None or not known_only):
-            args = ",".join(a.data_type for a in f.arguments)
+            args = ",".join(a.data_type for a in f.arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
             out[f"function app.{f.name}({args})"] = _as_tuples(f.depends_on)  # procedures too
+        elif f.kind == "aggregate" and (f.depends_on is not None or not known_only):
+            # its functions, SORTOP, state and signature types
+            args = ",".join(a.data_type for a in f.arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
+            out[f"function app.{f.name}({args})"] = _as_tuples(f.depends_on)
         elif f.kind != "aggregate" and (f.defaults_depends_on or not known_only):
             # any other language: its signature's types and what its argument defaults use
-            args = ",".join(a.data_type for a in f.arguments)
+            args = ",".join(a.data_type for a in f.arguments if a.mode in ("IN", "INOUT", "VARIADIC"))
             out[f"function app.{f.name}({args})"] = _as_tuples(f.defaults_depends_on)
     return out
 
@@ -322,6 +347,26 @@ def test_live_dependencies_are_pg_depends(url: str, live: Catalog) -> None:
     assert got["function app.greet(text,app.mood)"] == {("function", "app", "next_code"), ("type", "app", "mood")}
     assert got["function app.greet_decoy(text)"] == {("type", "app", "pair")}
     assert norm.defaults_depends_on == ()
+    # an aggregate: its functions, SORTOP, state and signature types (its INITCOND naming a
+    # function is a decoy)
+    assert got["function app.total(integer)"] == {
+        ("function", "app", "tally"),
+        ("function", "app", "tally_inv"),
+        ("function", "app", "tally_mood"),
+        ("type", "app", "mood"),
+    }
+    assert got["function app.biggest(app.pair)"] == {
+        ("function", "app", "pair_max"),
+        ("operator", "app", ">>>"),
+        ("type", "app", "pair"),
+    }
+    assert got["function app.agg_decoy(text)"] == set()
+    # RETURNS TABLE and OUT columns' types (pg_depend records them on the routine)
+    assert got["function app.moods_of(integer)"] == {
+        ("type", "app", "mood"),
+        ("type", "app", "pair"),
+    }
+    assert got["function app.outs(integer)"] == {("type", "app", "mood")}
     # a publication's row filter and column list (a string literal naming a column is a decoy)
     assert got["publication of table app.shipment in publication ship"] == {
         ("column", "app", "shipment", c) for c in ("id", "weight", "label")
@@ -358,6 +403,15 @@ CHANGED = (
         "CREATE FUNCTION app.start_qty() RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT 1 $$;",
         "CREATE FUNCTION app.start_qty() RETURNS smallint LANGUAGE sql IMMUTABLE AS $$ SELECT 1::smallint $$;",
     )
+    # an aggregate's state type retyped with its SFUNC's signature; another's FINALFUNC
+    # dropped and created again (a parameter renamed: CREATE OR REPLACE cannot)
+    .replace(
+        "CREATE FUNCTION app.acc(s int, v int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT s + v $$;",
+        "CREATE FUNCTION app.acc(s bigint, v int) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT s + v $$;",
+    )
+    .replace("(SFUNC = app.acc, STYPE = int)", "(SFUNC = app.acc, STYPE = bigint)")
+    .replace("app.tally_mood(s int) RETURNS app.mood", "app.tally_mood(st int) RETURNS app.mood")
+    .replace("WHEN s > 0 THEN 'ok'", "WHEN st > 0 THEN 'ok'")
 )
 
 
@@ -405,6 +459,13 @@ def test_diff_rebuilds_what_uses_a_changed_function(
     assert "CONSTRAINT item_excl " in result.up_sql and "CONSTRAINT qty_positive" in result.up_sql
     assert "DROP FUNCTION app.greet(" in result.up_sql  # its argument default uses next_code
     assert "DROP PUBLICATION ship;" in result.up_sql  # its row filter uses a retyped column
+    # aggregates go before the routines they use and come back after them
+    up = result.up_sql
+    assert up.index("DROP AGGREGATE app.total(") < up.index("DROP FUNCTION app.tally_mood(")
+    assert up.index("CREATE FUNCTION app.tally_mood(") < up.index("CREATE AGGREGATE app.total(")
+    assert up.index("DROP AGGREGATE app.acc_sum(") < up.index("DROP FUNCTION app.acc(")
+    assert up.index("CREATE FUNCTION app.acc(") < up.index("CREATE AGGREGATE app.acc_sum(")
+    assert "app.biggest" not in up and "agg_decoy" not in up
     _applied(url, result.up_sql)
     assert _strip(introspect(url)) == _strip(b)
     _applied(url, result.down_sql)

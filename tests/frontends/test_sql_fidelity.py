@@ -71,6 +71,8 @@ def dependencies(catalog: Catalog) -> dict[tuple[str, ...], Any]:
         for c in d.checks:
             out[("domain check", d.schema, d.name, c.name)] = c.depends_on
     for t in catalog.tables:
+        if t.partition_by is not None:
+            out[("partition key", t.schema, t.name)] = t.partition_by.depends_on
         for col in t.columns:
             if col.default is not None or col.generated is not None:
                 out[("default", t.schema, t.name, col.name)] = col.depends_on

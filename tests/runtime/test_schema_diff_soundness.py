@@ -907,6 +907,21 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         'CREATE TABLE "s$1"."t$" (id integer PRIMARY KEY, "c$" "s$1"."e$x" DEFAULT \'r\', n$ text DEFAULT \'$\', '
         '"d$" integer); CREATE INDEX "i$" ON "s$1"."t$" ("c$");',
     ),
+    # a routine a partition key uses changes its body only: replaced in place (the table,
+    # its partitions and their rows stay; the diff warns that stored rows may now belong
+    # to another partition). A signature change is refused (tests/frontends/
+    # test_partition_key_dependencies.py).
+    "partition_key_function_body_changed": (
+        "CREATE FUNCTION public.bucket(n integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT n / 10 $$; "
+        "CREATE TABLE public.ev (id integer, n integer) PARTITION BY RANGE (public.bucket(n)); "
+        "CREATE TABLE public.ev_low PARTITION OF public.ev FOR VALUES FROM (0) TO (5); "
+        "CREATE TABLE public.ev_high PARTITION OF public.ev FOR VALUES FROM (5) TO (10); "
+        "INSERT INTO public.ev SELECT g, g FROM generate_series(0, 99) g;",
+        "CREATE FUNCTION public.bucket(n integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT n / 10 + 0 $$; "
+        "CREATE TABLE public.ev (id integer, n integer) PARTITION BY RANGE (public.bucket(n)); "
+        "CREATE TABLE public.ev_low PARTITION OF public.ev FOR VALUES FROM (0) TO (5); "
+        "CREATE TABLE public.ev_high PARTITION OF public.ev FOR VALUES FROM (5) TO (10);",
+    ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "
         "CREATE TABLE public.c (a text COLLATE public.posixish, b text); "

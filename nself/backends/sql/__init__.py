@@ -235,7 +235,7 @@ def _texts_of(node: object) -> Iterable[str]:
             if not isinstance(k, ForeignKey) and getattr(k, "depends_on", None) is None:
                 yield getattr(k, "expression", "") or ""
                 yield getattr(k, "predicate", "") or ""
-        if node.partition_by is not None:
+        if node.partition_by is not None and node.partition_by.depends_on is None:
             yield node.partition_by.key
     elif isinstance(node, View) and node.depends_on is None:
         yield node.definition
@@ -259,6 +259,8 @@ def _depends_of(node: object) -> Iterable[Dependency]:
         for k in node.constraints:
             if isinstance(k, (CheckConstraint, ExclusionConstraint)):
                 yield from k.depends_on or ()
+        if node.partition_by is not None:
+            yield from node.partition_by.depends_on or ()
 
 
 def _ordered_objects(catalog: Catalog) -> list[str]:

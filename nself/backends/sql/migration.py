@@ -436,6 +436,11 @@ def _column_order(op: d.ColumnOrderNote) -> list[str]:
     ]
 
 
+@renders(d.PartitionKeyNote)
+def _partition_key_note(op: d.PartitionKeyNote) -> list[str]:
+    return [f"-- warning: {op.message()}"]
+
+
 def _temporary_table_name(name: str) -> str:
     suffix = "__nself_new"
     return name[: 63 - len(suffix)] + suffix

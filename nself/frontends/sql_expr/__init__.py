@@ -588,9 +588,14 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
     for elem in spec_node.partParams:
         if elem.name:
             text = quote_ident(elem.name)
+            if scope.dependencies is not None and scope.owner is not None:
+                # pg_depend: each key column internally on its table (see PartitionSpec)
+                scope.dependencies.add(ViewDependency("column", *scope.owner, elem.name))
         else:
             try:
-                text = _print(analyzer.transform(elem.expr), analyzer.types, pretty_paren=False)
+                expr = analyzer.transform(elem.expr)
+                _record_types(scope, expr)
+                text = _print(expr, analyzer.types, pretty_paren=False)
             except Exception as exc:  # never crash a compile
                 _guarded(exc, scope, "partition key expression")
                 text = _fallback(elem.expr)

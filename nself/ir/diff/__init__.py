@@ -24,7 +24,13 @@ does not model, which it warns of), references are found by scanning the canonic
 where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
 `schema.name` pairs that name an object of either catalog. Text is read otherwise only for
 what has no depends_on in the IR: names in name fields (types, collations, operator
-classes; COLLATE "x" inside an expression), aggregates' option lists and partition keys.
+classes; COLLATE "x" inside an expression). An aggregate uses what its depends_on lists
+(its functions, SORTOP and state types).
+A partitioned table's key uses what its `PartitionSpec.depends_on` lists: the diff refuses
+(UnsafeDiff) to drop a routine or type a key uses, or to change a key column's type, on a
+table that stays (PostgreSQL would drop the table and its partitions with their rows), and
+a routine the key uses replaced in place gets a PartitionKeyNote (a warning: stored rows
+may now belong to another partition).
 A publication's row filter and column list use what its `PublicationTable.depends_on` lists;
 a routine's argument defaults use what its `defaults_depends_on`
 (any body but a SQL-standard one, which holds them in `depends_on`) lists.
@@ -54,7 +60,7 @@ Layout (the parts, as Alembic splits its autogenerate):
 from __future__ import annotations
 
 from nself.ir.diff import comparators as comparators  # registers one comparator per object kind
-from nself.ir.diff.context import COMPARATORS, Comparator, comparator
+from nself.ir.diff.context import COMPARATORS, Comparator, UnsafeDiff, comparator
 from nself.ir.diff.deps import DepKey, Deps, node_key
 from nself.ir.diff.operations import (
     AddColumn,
@@ -108,6 +114,7 @@ from nself.ir.diff.operations import (
     EnumUsage,
     Grant,
     Operation,
+    PartitionKeyNote,
     RebuildCollation,
     RebuildDomain,
     RebuildEnum,
@@ -184,6 +191,7 @@ __all__ = [
     "EnumUsage",
     "Grant",
     "Operation",
+    "PartitionKeyNote",
     "RebuildCollation",
     "RebuildDomain",
     "RebuildEnum",
@@ -199,6 +207,7 @@ __all__ = [
     "SetRowLevelSecurity",
     "SetSequenceOwner",
     "SetTriggerEnabled",
+    "UnsafeDiff",
     "comparator",
     "diff",
     "is_widening",

@@ -46,11 +46,13 @@ from nself.ir.diff.operations import (
     DropFunction,
     DropIndex,
     DropPolicy,
+    DropRangeType,
     DropTable,
     DropTrigger,
     DropView,
     Grant,
     Operation,
+    PartitionKeyNote,
     RebuildCollation,
     RebuildDomain,
     RebuildEnum,
@@ -91,6 +93,11 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+
+
+class UnsafeDiff(ValueError):
+    """A change the diff refuses to write, in one line: one that PostgreSQL could carry out
+    only by dropping a table with its rows (a routine or type a partition key uses)."""
 
 
 class _Diff:
@@ -143,6 +150,12 @@ class _Diff:
                     }
             if node.partition_of is not None:
                 out.add(_rel_key(node.partition_of.parent_schema, node.partition_of.parent))
+            # what its partition key uses (its own columns are the table's)
+            out |= {
+                k
+                for k in self.partition_key_requires(node)
+                if not (k[0] == "col" and k[1:3] == (node.schema, node.name))
+            }
             for ps, pn in node.inherits:
                 out.add(_rel_key(ps, pn))
             out.discard(_rel_key(node.schema, node.name))
@@ -186,7 +199,8 @@ class _Diff:
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
-            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on).
+            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on), and
+            # an aggregate's (its functions, SORTOP, state and signature types).
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
             elif (
@@ -228,6 +242,17 @@ class _Diff:
         elif isinstance(node, Sequence):
             out |= r.in_type(node.data_type)
         return frozenset(out)
+
+    def partition_key_requires(self, table: Table) -> set[DepKey]:
+        """The keys of what a partitioned table's key uses (PartitionSpec.depends_on: the
+        functions and types of its expressions, its columns), or, not known, the names its
+        text holds."""
+        spec = table.partition_by
+        if spec is None:
+            return set()
+        if spec.depends_on is None:
+            return set(self.refs.in_text(spec.key)) | self._columns_named(table.schema, table.name, spec.key)
+        return self.depends_requires(spec.depends_on) | self._collations_in(spec.key)
 
     def domain_expressions_require(self, domain: Domain) -> set[DepKey]:
         """The keys of what a domain's default and checks use: their depends_on, or (not
@@ -488,7 +513,55 @@ class _Diff:
         if self.reorder_columns:
             self._rebuild_for_column_order()
         self._rebuild_dependants()
+        self._guard_partition_keys()
         return order_operations(self.ops)
+
+    # ------------------------------------------------------------------ partition keys
+
+    def _guard_partition_keys(self) -> None:
+        """PostgreSQL cannot drop a routine or a type that a partition key uses, nor change
+        or drop a column in one, without dropping the partitioned table and every partition
+        with their rows. A diff that would have to (a routine whose signature or result
+        changes, or that goes; a type rebuilt or dropped; a key column retyped) is refused
+        (UnsafeDiff) for a table that stays: the rows must be moved by hand. A routine the
+        key uses that is replaced in place gets a PartitionKeyNote. Run on the way down
+        too (reverse_operations)."""
+        drops = (DropFunction, DropEnum, DropDomain, DropCompositeType, DropRangeType, DropCollation)
+        created = {k for op in self.ops if not isinstance(op, drops) for k in op.deps.adds}
+        for table in self.a.tables:
+            spec = table.partition_by
+            # a table the target no longer has goes with its rows by the user's own word;
+            # one whose key changes too would be dropped and created again: refused alike
+            if spec is None or (table.schema, table.name) not in self.tables_b:
+                continue
+            uses = self.partition_key_requires(table) - {_rel_key(table.schema, table.name)}
+            if not uses:
+                continue
+            shown = f"{spec.strategy} ({spec.key})"
+            for op in self.ops:
+                lost = _lost_by(op, drops) & uses
+                if not lost:
+                    continue
+                what = sorted(lost)[0]
+                if what[0] == "col":
+                    why = f"column {what[3]}, whose type this change alters"
+                elif isinstance(op, drops):
+                    again = " and creates again" if what in created else ""
+                    why = f"{_describe(what)}, which this change drops{again}"
+                else:
+                    why = f"{_describe(what)}, which this change rebuilds (created anew, its columns moved across)"
+                raise UnsafeDiff(
+                    f"refused: the partition key {shown} of {table.schema}.{table.name} uses {why}; "
+                    "PostgreSQL cannot do that without dropping the table and every partition with their "
+                    "rows. Rebuild the table by hand with its rows (create a new partitioned table, move "
+                    "the rows, swap the names), then diff again"
+                )
+            for op in list(self.ops):
+                if isinstance(op, ReplaceFunction) and op.key in uses:
+                    self.emit(
+                        PartitionKeyNote(table.schema, table.name, shown, op.new.signature),
+                        Deps(after=frozenset({op.key})),
+                    )
 
     # ------------------------------------------------------------------ column order
 
@@ -791,6 +864,8 @@ def _columns_changed(op: Operation) -> set[DepKey]:
 def _sql_standard(f: Function) -> bool:
     """A routine whose body is SQL-standard (BEGIN ATOMIC ... END, RETURN ...): PostgreSQL
     records what it uses."""
+    if f.kind == "aggregate":  # its depends_on holds its functions and types: no body
+        return False
     return f.depends_on is not None or f.body.lstrip().upper().startswith(("BEGIN ATOMIC", "RETURN "))
 
 
@@ -807,6 +882,24 @@ def _breaks(op: Operation) -> set[DepKey]:
     if isinstance(op, (DropColumn, SetGenerated)):
         return {_col_key(op.schema, op.table, op.column.name if isinstance(op, DropColumn) else op.new.name)}
     return set()
+
+
+def _lost_by(op: Operation, drops: tuple[type, ...]) -> set[DepKey]:
+    """What a partition key may use that `op` takes away: a routine, type or collation it
+    drops, a type it rebuilds, a column whose type it changes (or that it drops)."""
+    if isinstance(op, drops):
+        return {k for k in op.deps.removes if k[0] in ("func", "type", "collation", "rel")}
+    return _breaks(op)
+
+
+def _describe(key: DepKey) -> str:
+    """A dependency key as the object it stands for: `function app.f(integer)`."""
+    if key[0] == "func":
+        return f"function {key[1]}.{key[2]}({key[3]})"
+    if key[0] == "col":
+        return f"column {key[3]}"
+    kind = {"type": "type", "collation": "collation", "rel": "the row type of"}.get(key[0], key[0])
+    return f"{kind} {'.'.join(key[1:])}"
 
 
 def _inherited_only(column: Column) -> bool:

@@ -1057,6 +1057,34 @@ class ReplaceFunction(Operation):
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionKeyNote(Operation):
+    """A routine that a partitioned table's key uses is replaced in place (CREATE OR REPLACE:
+    its body or attributes change, its signature and result stay). PostgreSQL lets it, but
+    the rows already stored were routed by the old routine: some may now belong to another
+    partition. Renders as a comment and is told as a warning; it changes nothing."""
+
+    schema: str
+    table: str
+    partition_key: str  # `RANGE (app.bucket(n))`
+    routine: str  # the routine's signature
+    phase: ClassVar[int] = _P_COMMENT
+
+    def reverse(self) -> Operation:
+        return self._rev(PartitionKeyNote(self.schema, self.table, self.partition_key, self.routine))
+
+    @property
+    def key(self) -> DepKey:
+        return ("partition-key-note", self.schema, self.table, self.routine)
+
+    def message(self) -> str:
+        return (
+            f"{self.schema}.{self.table}: its partition key {self.partition_key} uses {self.routine}, "
+            "replaced in place "
+            "(CREATE OR REPLACE): rows already stored may now belong to another partition"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CreateTrigger(NodeOperation):
     trigger: Trigger
     phase: ClassVar[int] = _P_CREATE_TRIGGER

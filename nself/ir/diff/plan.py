@@ -9,6 +9,7 @@ from nself.ir.diff.operations import (
     ColumnOrderNote,
     DropColumn,
     Operation,
+    PartitionKeyNote,
     RebuildTable,
     SetGenerated,
 )
@@ -46,7 +47,7 @@ def reverse_operations(
     `reorder_columns`, a table whose old column order the reversed operations cannot
     reach is rebuilt (as diff() does)."""
     d = _Diff(b, a, reorder_columns=reorder_columns)
-    d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, ColumnOrderNote)]
+    d.ops = [op.reverse() for op in reversed(ops) if not isinstance(op, (ColumnOrderNote, PartitionKeyNote))]
     _columns_in_target_order(d)
     # A table rebuilt one way is rebuilt the other way too, its dependencies worked out
     # anew (it runs once the parents of an inheritance child have their new columns,
@@ -64,6 +65,7 @@ def reverse_operations(
     if reorder_columns or rebuilt_tables:
         d._rebuild_for_column_order(sorted(rebuilt_tables))
     d._rebuild_dependants()
+    d._guard_partition_keys()
     return order_operations(d.ops)
 
 
