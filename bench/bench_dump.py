@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
-from bench.common import scratch  # noqa: E402
+from bench.common import as_installed, scratch  # noqa: E402
 from bench.timing import best_seconds  # noqa: E402
 from nself.runtime.dump import HISTORY_SCHEMA, dump, find_client, libpq_target, server_major  # noqa: E402
 
@@ -76,7 +76,7 @@ def measure(args: argparse.Namespace, work: Path, url: str) -> None:
     project = work / "project"
     project.mkdir()
     (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
-    cli_env = {**os.environ, "NSELF_BENCH_URL": url}
+    cli_env = as_installed({**os.environ, "NSELF_BENCH_URL": url}, work)
     cli_argv = [sys.executable, "-P", "-m", "nself", "db", "dump", "--env", "bench", "-o", str(cli_file)]
 
     raw = best(args.repeat, lambda: subprocess.run(raw_argv, env=env, check=True))

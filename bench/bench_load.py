@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
-from bench.common import scratch  # noqa: E402
+from bench.common import as_installed, scratch  # noqa: E402
 from bench.timing import best_seconds as best  # noqa: E402
 from nself.runtime.dump import find_client, libpq_target, load, server_major  # noqa: E402
 
@@ -90,7 +90,7 @@ def measure(args: argparse.Namespace, work: Path, new_database: Callable[[], str
     def nself(url: str, *argv: str) -> None:
         subprocess.run(
             [sys.executable, "-m", "nself", *argv, "--env", "bench"],
-            env={**os.environ, "NSELF_BENCH_URL": url},
+            env=as_installed({**os.environ, "NSELF_BENCH_URL": url}, work),
             cwd=project,
             check=True,
             stdout=subprocess.DEVNULL,

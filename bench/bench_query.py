@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 
-from bench.common import scratch  # noqa: E402
+from bench.common import as_installed, scratch  # noqa: E402
 from nself.runtime.cluster import find_pg_program  # noqa: E402
 from nself.runtime.query import psql_environment  # noqa: E402
 
@@ -93,7 +93,7 @@ def measure(args: argparse.Namespace, work: Path, url: str) -> None:
     project = work / "project"
     project.mkdir()
     (project / "nself.toml").write_text('[environments.bench]\nurl = "env:NSELF_BENCH_URL"\n')
-    nself_env = {**os.environ, "NSELF_BENCH_URL": url, "NO_COLOR": "1"}
+    nself_env = as_installed({**os.environ, "NSELF_BENCH_URL": url, "NO_COLOR": "1"}, work)
     nself = [sys.executable, "-m", "nself", "db", "query", "--env", "bench", QUERY]
     psql_env = {**os.environ, **psql_environment(url)}
     psql = [str(find_pg_program("psql")), "-X", "-c", QUERY]

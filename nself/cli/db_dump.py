@@ -1,20 +1,17 @@
 """`nself db dump` and `nself db load`: back up an environment with pg_dump and restore a
-dump into one (nself.runtime.dump)."""
+dump into one (nself.runtime.dump). The commands' bodies are nself.cli.quick's, which also
+runs their plain command lines without typer."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from nself.cli.common import EnvOption, JsonOption, console, environment, err_console, print_json
-from nself.cli.safety import App, Destructive
-from nself.errors import OptionError
-
-if TYPE_CHECKING:
-    from nself.runtime.dump import DumpFormat
+from nself.cli import quick
+from nself.cli.common import EnvOption, JsonOption
+from nself.cli.safety import App
 
 TableOption = Annotated[
     list[str] | None,
@@ -26,15 +23,6 @@ ExcludeTableOption = Annotated[
         "--exclude-table", "-T", metavar="TABLE", help="Leave out this table (pg_dump pattern; repeatable)."
     ),
 ]
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def register(app: App) -> None:
@@ -82,46 +70,19 @@ def register(app: App) -> None:
 
           nself db dump -o - | gzip > backup.sql.gz
         """
-        if fmt not in (None, "custom", "plain"):
-            raise OptionError(f"--format: expected custom or plain, got {fmt!r}")
-        if as_json and output is not None and str(output) == "-":
-            raise OptionError("--json and -o - both want stdout; give -o FILE")
-        from nself.runtime.dump import dump, dump_format_for
-        from nself.runtime.local import database_url
+        quick.dump_command(
+            env,
+            output,
+            schema_only=schema_only,
+            data_only=data_only,
+            fmt=fmt,
+            tables=tables,
+            exclude_tables=exclude_tables,
+            with_history=with_history,
+            as_json=as_json,
+        )
 
-        requested: DumpFormat | None = "custom" if fmt == "custom" else "plain" if fmt == "plain" else None
-        chosen = dump_format_for(output, requested)
-        proj, environ = environment(env)
-        if output is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            suffix = ".dump" if chosen == "custom" else ".sql"
-            output = proj.state_dir / "dumps" / f"{environ.name}-{stamp}{suffix}"
-        url = database_url(proj, environ)
-        with err_console.status(f"dumping {environ.name}…"):
-            result = dump(
-                url,
-                output,
-                fmt=chosen,
-                schema_only=schema_only,
-                data_only=data_only,
-                tables=tables or (),
-                exclude_tables=exclude_tables or (),
-                with_history=with_history,
-            )
-        if as_json:
-            print_json(
-                {
-                    "path": result.path,
-                    "bytes": result.bytes,
-                    "format": result.format,
-                    "seconds": round(result.seconds, 3),
-                    "duration_ms": round(result.seconds * 1000),
-                }
-            )
-        elif result.path != "-":
-            console.print(f"{result.path} ({human_size(result.bytes)}, {result.format})")
-
-    @app.command("load", destructive=Destructive("load a dump", force_production=True))
+    @app.command("load", destructive=quick.LOAD_DUMP)
     def load_command(
         file: Annotated[
             Path, typer.Argument(help="A dump from nself db dump / pg_dump (custom archive or plain .sql).")
@@ -160,23 +121,4 @@ def register(app: App) -> None:
 
           nself db load big.dump --no-single-transaction --jobs 4
         """
-        from nself.runtime.dump import detect_format, load
-        from nself.runtime.local import database_url
-
-        detect_format(file)  # a missing file is an error before anything connects
-        proj, environ = environment(env)
-        url = database_url(proj, environ)
-        with err_console.status(f"loading {file} into {environ.name}…"):
-            result = load(url, file, clean=clean, single_transaction=single_transaction, jobs=jobs)
-        if as_json:
-            print_json(
-                {
-                    "path": result.path,
-                    "format": result.format,
-                    "seconds": round(result.seconds, 3),
-                    "duration_ms": round(result.seconds * 1000),
-                    "environment": environ.name,
-                }
-            )
-        else:
-            console.print(f"loaded {result.path} into {environ.name} ({result.seconds:.1f}s)")
+        quick.load_command(file, env, clean=clean, single_transaction=single_transaction, jobs=jobs, as_json=as_json)

@@ -2,9 +2,9 @@
 --help` answer before the command tree (typer, rich, every command group) is imported:
 editors and build systems ask them often, and they need none of it (the help comes from
 nself.cli.tree's tables).
-A plain `nself schema show`, `schema diff` or `db query SQL --csv` runs without typer or click
-(nself.cli.quick); any other command loads typer and only the module of the command it runs
-(nself.cli.main)."""
+A plain `nself schema show`, `schema diff`, `db query SQL --csv`, `db dump` or `db load` runs
+without typer or click (nself.cli.quick); any other command loads typer and only the module
+of the command it runs (nself.cli.main)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
     if text is not None:
         _answer(text)
     _collect_less()
-    if args[:2] in (["schema", "diff"], ["schema", "show"], ["db", "query"]):
+    if args[:2] in (["schema", "diff"], ["schema", "show"], ["db", "query"], ["db", "dump"], ["db", "load"]):
         from nself.cli.quick import run_plain
 
         run_plain(args)  # returns only when the command line is not a plain one

@@ -1,14 +1,17 @@
 """The plain invocations that the entry point (nself.cli.entry) runs without the command
-tree: `nself schema show`, `nself schema diff` and `nself db query SQL --csv`. Editors, git
-hooks, CI and scripts run them many times a day, and typer and click are a third or more of
-their imports (psql's start-up sets the bar for `db query`). Any other shape of command line
+tree: `nself schema show`, `nself schema diff`, `nself db query SQL --csv`, `nself db dump`
+and `nself db load`. Editors, git hooks, CI and scripts run them many times a day, and typer
+and click are a third or more of their imports (psql's start-up sets the bar for `db query`,
+pg_dump's and pg_restore's for `db dump` and `db load`). Any other shape of command line
 (--help, --debug, an option they do not know, a repeated one, `--`) returns here having done
 nothing, and the command tree runs it: the typer commands define the help. The project, the
 connection and the errors are nself's own on both paths (nself.cli.outcome).
 
-`show_command` and `diff_command` are the commands' one body: the typer commands
-(nself.cli.schema) call them with typer's parsed options, and `run_schema_show` and
-`run_schema_diff` with the same options read from a plain command line (see each)."""
+`show_command`, `diff_command`, `dump_command` and `load_command` are the commands' one
+body: the typer commands (nself.cli.schema, nself.cli.db_dump) call them with typer's parsed
+options, and `run_schema_show`, `run_schema_diff`, `run_dump` and `run_load` with the same
+options read from a plain command line (see each). `db load` is destructive: its plain path
+runs the production guard (nself.cli.guard.enforce) as the tree's wrapper does."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
+
+from nself.cli.guard import Destructive
 
 
 def run_plain(args: list[str]) -> None:
@@ -31,6 +37,10 @@ def run_plain(args: list[str]) -> None:
         run_schema_show(rest)
     elif head == ["db", "query"]:
         run_query_csv(args)
+    elif head == ["db", "dump"]:
+        run_dump(rest)
+    elif head == ["db", "load"]:
+        run_load(rest)
     return None
 
 
@@ -256,3 +266,249 @@ def write_bytes(chunks: Iterable[bytes]) -> None:
     for chunk in chunks:
         out.write(chunk)
     out.flush()
+
+
+# `db dump` and `db load` ---------------------------------------------------------------
+# Both are thin over pg_dump / pg_restore / psql, and a script that backs up or restores
+# runs them where the program's own start-up is the bar: the typer commands
+# (nself.cli.db_dump) and the plain command lines below run the same bodies.
+
+LOAD_DUMP = Destructive("load a dump", force_production=True)
+
+# (keyword, kind) by option name: a "flag" sets True, an "off" flag False, a "value" takes
+# the next argument (or `=VALUE`), a "many" value may be given again and collects a list.
+Spec = dict[str, tuple[str, str]]
+
+_ENV: Spec = {"--env": ("env", "value"), "-e": ("env", "value"), "--json": ("as_json", "flag")}
+_DUMP_OPTIONS: Spec = {
+    **_ENV,
+    "--output": ("output", "value"),
+    "-o": ("output", "value"),
+    "--schema-only": ("schema_only", "flag"),
+    "--data-only": ("data_only", "flag"),
+    "--format": ("fmt", "value"),
+    "-F": ("fmt", "value"),
+    "--table": ("tables", "many"),
+    "-t": ("tables", "many"),
+    "--exclude-table": ("exclude_tables", "many"),
+    "-T": ("exclude_tables", "many"),
+    "--with-history": ("with_history", "flag"),
+}
+_LOAD_OPTIONS: Spec = {
+    **_ENV,
+    "--clean": ("clean", "flag"),
+    "--single-transaction": ("single_transaction", "flag"),
+    "--no-single-transaction": ("single_transaction", "off"),
+    "--jobs": ("jobs", "value"),
+    "-j": ("jobs", "value"),
+    "--yes": ("yes", "flag"),
+    "-y": ("yes", "flag"),
+    "--force-production": ("force_production", "flag"),
+}
+
+
+def plain_options(args: list[str], spec: Spec) -> tuple[dict[str, Any], list[str]] | None:
+    """(options by keyword, operands) when `args` are plain for `spec`: each option once
+    (a "many" one as often as wanted), as `--name VALUE`, `--name=VALUE` or `-x VALUE`, a
+    value that is not an option (`-` is one: stdout); None for anything else (--help, `--`,
+    an unknown or repeated option, bundled short flags), which the command tree answers."""
+    found: dict[str, Any] = {}
+    operands: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-") or arg == "-":
+            operands.append(arg)
+            continue
+        name, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name not in spec:
+            return None
+        key, kind = spec[name]
+        if kind in ("flag", "off"):
+            if equals or key in found:
+                return None
+            found[key] = kind == "flag"
+            continue
+        if not equals:
+            given = next(rest, None)
+            if given is None or (given.startswith("-") and given != "-"):
+                return None
+            value = given
+        if kind == "many":
+            found.setdefault(key, []).append(value)
+        elif key in found:
+            return None
+        else:
+            found[key] = value
+    return found, operands
+
+
+@contextlib.contextmanager
+def _status(message: str) -> Iterator[None]:
+    """rich's spinner on a terminal (as the typer commands show it); nothing otherwise,
+    where rich would print nothing either, and without importing it."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from nself.cli.messages import err_console
+
+    with err_console().status(message):
+        yield
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    """JSON for scripts, plain (no rich), as every command's --json prints it."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def dump_command(
+    env: str | None,
+    output: Path | None,
+    *,
+    schema_only: bool = False,
+    data_only: bool = False,
+    fmt: str | None = None,
+    tables: list[str] | None = None,
+    exclude_tables: list[str] | None = None,
+    with_history: bool = False,
+    as_json: bool = False,
+) -> None:
+    """`nself db dump`'s body (see its help in nself.cli.db_dump)."""
+    from nself.errors import OptionError
+
+    if fmt not in (None, "custom", "plain"):
+        raise OptionError(f"--format: expected custom or plain, got {fmt!r}")
+    if as_json and output is not None and str(output) == "-":
+        raise OptionError("--json and -o - both want stdout; give -o FILE")
+    from datetime import UTC, datetime
+
+    from nself.runtime.dump import dump, dump_format_for
+    from nself.runtime.local import database_url
+    from nself.runtime.project import load_project
+
+    chosen = dump_format_for(output, "custom" if fmt == "custom" else "plain" if fmt == "plain" else None)
+    proj = load_project()
+    environ = proj.environment(env)
+    if output is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        suffix = ".dump" if chosen == "custom" else ".sql"
+        output = proj.state_dir / "dumps" / f"{environ.name}-{stamp}{suffix}"
+    url = database_url(proj, environ)
+    with _status(f"dumping {environ.name}…"):
+        result = dump(
+            url,
+            output,
+            fmt=chosen,
+            schema_only=schema_only,
+            data_only=data_only,
+            tables=tables or (),
+            exclude_tables=exclude_tables or (),
+            with_history=with_history,
+        )
+    if as_json:
+        _print_json(
+            {
+                "path": result.path,
+                "bytes": result.bytes,
+                "format": result.format,
+                "seconds": round(result.seconds, 3),
+                "duration_ms": round(result.seconds * 1000),
+            }
+        )
+    elif result.path != "-":
+        _say(f"{result.path} ({human_size(result.bytes)}, {result.format})")
+
+
+def load_command(
+    file: Path,
+    env: str | None,
+    *,
+    clean: bool = False,
+    single_transaction: bool = True,
+    jobs: int = 1,
+    as_json: bool = False,
+) -> None:
+    """`nself db load`'s body, once the production guard has passed (see its help in
+    nself.cli.db_dump)."""
+    from nself.runtime.dump import detect_format, load
+    from nself.runtime.local import database_url
+    from nself.runtime.project import load_project
+
+    detect_format(file)  # a missing file is an error before anything connects
+    proj = load_project()
+    environ = proj.environment(env)
+    url = database_url(proj, environ)
+    with _status(f"loading {file} into {environ.name}…"):
+        result = load(url, file, clean=clean, single_transaction=single_transaction, jobs=jobs)
+    if as_json:
+        _print_json(
+            {
+                "path": result.path,
+                "format": result.format,
+                "seconds": round(result.seconds, 3),
+                "duration_ms": round(result.seconds * 1000),
+                "environment": environ.name,
+            }
+        )
+    else:
+        _say(f"loaded {result.path} into {environ.name} ({result.seconds:.1f}s)")
+
+
+def run_dump(args: list[str]) -> None:
+    """Run `nself db dump ARGS` and end the process when ARGS are plain (plain_options, no
+    operand); None, having done nothing, otherwise."""
+    parsed = plain_options(args, _DUMP_OPTIONS)
+    if parsed is None or parsed[1]:
+        return None
+    options = parsed[0]
+    output = Path(options.pop("output")) if "output" in options else None
+
+    def dump() -> int:
+        dump_command(options.pop("env", None), output, **options)
+        return 0
+
+    _run(dump, ["db", "dump", *args])
+    return None
+
+
+def run_load(args: list[str]) -> None:
+    """Run `nself db load FILE ARGS` and end the process when they are plain (plain_options,
+    one operand, --jobs a number) and the guard need not ask (--yes, or no terminal to ask
+    on: it refuses then); None, having done nothing, otherwise (the tree asks)."""
+    parsed = plain_options(args, _LOAD_OPTIONS)
+    if parsed is None or len(parsed[1]) != 1:
+        return None
+    options, (file,) = parsed
+    jobs = options.get("jobs", "1")
+    if not jobs.isdigit():
+        return None  # the tree's message for a value that is not a number
+    options["jobs"] = int(jobs)
+    yes, force = options.pop("yes", False), options.pop("force_production", False)
+    if not yes and sys.stdin.isatty():
+        return None
+
+    def load() -> int:
+        from nself.cli.guard import enforce
+
+        enforce(LOAD_DUMP, {"file": Path(file), **options}, yes=yes, force_production=force)
+        load_command(Path(file), options.pop("env", None), **options)
+        return 0
+
+    _run(load, ["db", "load", *args])
+    return None

@@ -16,13 +16,14 @@ PostgreSQL's text form is the fallback because PostgreSQL reads it back exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nself.errors import NselfError
 from nself.ir.names import qualified_name, quote_ident
+from nself.runtime.copy_out import receive
 
 if TYPE_CHECKING:
     import psycopg
@@ -244,33 +245,6 @@ def _export_via_csv(
         return _copy_in_chunks(conn, query, lambda chunk: convert(chunk, writer))
 
 
-def _receive(pgconn: Any, limit: int, encoding: str) -> Generator[Any, Any, tuple[bytearray, bool]]:
-    """A psycopg generator (for `Connection.wait`): the COPY's rows as they come, until about
-    `limit` bytes of them or the end of the data; the rows and whether the data ended. One
-    `wait` per chunk instead of one per row (psycopg's `Copy.read`), which halves the client's
-    time for a COPY's many small messages. At the end (libpq's -1) the final result is fetched
-    and checked as psycopg's own `Copy.read` does (a COPY's error raised)."""
-    from psycopg import errors, pq
-    from psycopg.generators import fetch_many
-    from psycopg.waiting import Wait
-
-    chunk = bytearray()
-    while len(chunk) < limit:
-        nbytes, data = pgconn.get_copy_data(1)
-        if nbytes > 0:
-            chunk += data  # copied at once: the row's buffer is freed and its memory reused
-        elif nbytes == 0:  # would block
-            while not (yield Wait.R):
-                pass
-            pgconn.consume_input()
-        else:
-            results = yield from fetch_many(pgconn)
-            if len(results) != 1 or results[0].status != pq.ExecStatus.COMMAND_OK:
-                raise errors.error_from_result(results[-1], encoding=encoding)
-            return chunk, True
-    return chunk, False
-
-
 def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable[[bytearray], int]) -> int:
     """Run `query` (a COPY ... TO STDOUT) and hand its output to `convert` in chunks of about
     CHUNK_BYTES of whole rows (PostgreSQL sends one row per message), on one worker thread,
@@ -299,7 +273,11 @@ def _copy_in_chunks(conn: psycopg.Connection[Any], query: str, convert: Callable
         with conn.cursor() as cursor, cursor.copy(query):
             ended = False
             while not ended:
-                chunk, ended = conn.wait(_receive(conn.pgconn, CHUNK_BYTES, conn.info.encoding))
+                # One wait per chunk instead of one per row (nself.runtime.copy_out): half
+                # the client's time for a COPY's many small messages. Each row is copied
+                # into the chunk at once, so its buffer is freed and its memory reused.
+                chunk = bytearray()
+                ended = conn.wait(receive(conn.pgconn, CHUNK_BYTES, conn.info.encoding, chunk.extend))
                 if chunk and failure is None:
                     settle(1)  # at most two chunks converting or waiting: bounded memory
                     pending.append(worker.submit(convert, chunk))

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.clitools import run_nself
+from tests.clitools import run_nself, run_nself_process
 from tests.conftest import NewDatabase, run_sql
 
 CONFIG = """
@@ -108,3 +108,85 @@ def test_load_clean_replaces_what_the_dump_holds(project: tuple[Path, dict[str, 
     result = run_nself("db", "load", "all.dump", "--env", "copy", "--clean", "--yes", cwd=root, env=env)
     assert result.code == 0, result.stderr
     assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])
+
+
+def unkeyed(script: str) -> str:
+    """A plain dump without pg_dump 15.14+'s `\\restrict KEY` lines (a new key each dump)."""
+    lines = script.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def test_plain_dump_and_load_run_without_the_command_tree_and_say_the_same(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    """`db dump` and `db load` with plain options are run by the entry point without typer,
+    click or rich (nself.cli.quick): the same files, output, errors and exit codes as the
+    commands of the tree (run_nself runs the tree), and the same production guard."""
+    root, env = project
+    (root / "nself.toml").write_text(
+        CONFIG + '\n[environments.prod]\nurl = "env:NSELF_TEST_COPY_URL"\nproduction = true\n'
+    )
+    for args in (
+        ("dump", "--env", "source", "-o", "out/notes.sql"),
+        ("dump", "-e", "source", "--schema-only", "-o", "-"),
+        ("dump", "--env=source", "--table", "notes", "-t", "nothing_else", "-F", "plain", "-o", "-"),
+        ("dump", "--env", "source", "--format", "tar"),
+        ("dump", "--env", "source", "--schema-only", "--data-only"),
+        ("dump", "--env", "source", "--json", "-o", "-"),
+        ("load", "missing.dump", "--env", "copy", "--yes"),
+        ("load", "out/notes.sql", "--env", "prod", "--yes"),
+        ("load", "out/notes.sql", "--env", "copy", "--yes", "--jobs", "0"),
+    ):
+        plain = run_nself_process("db", *args, cwd=root, env=env)
+        tree = run_nself("db", *args, cwd=root, env=env)
+        assert (plain.code, unkeyed(plain.stdout), plain.stderr) == (tree.code, unkeyed(tree.stdout), tree.stderr), args
+    with psycopg.connect(env["NSELF_TEST_COPY_URL"]) as conn:  # refused on production: nothing loaded
+        assert conn.execute("SELECT to_regclass('public.notes')").fetchone() == (None,)
+
+    dumped = run_nself_process("db", "dump", "--env", "source", "--json", "-o", "all.dump", cwd=root, env=env)
+    assert dumped.code == 0 and dumped.stderr == ""
+    report = json.loads(dumped.stdout)
+    assert report["path"] == "all.dump" and report["bytes"] == (root / "all.dump").stat().st_size
+    loaded = run_nself_process(
+        "db", "load", "all.dump", "--env", "prod", "--yes", "--force-production", "--json", cwd=root, env=env
+    )
+    assert loaded.code == 0, loaded.stderr
+    assert json.loads(loaded.stdout)["environment"] == "prod"
+    assert notes(env["NSELF_TEST_COPY_URL"]) == notes(env["NSELF_TEST_SOURCE_URL"])
+
+    done = run_nself_process(
+        "db", "dump", "--env", "source", "-o", "again.dump", cwd=root, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "nself.runtime.dump" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("typer", "click", "rich")}
+
+
+@pytest.mark.parametrize(
+    ("args", "plain"),
+    [
+        (["db", "dump", "-o", "x.dump", "--table", "a", "-t", "b"], True),
+        (["db", "load", "x.dump", "--yes", "-j", "2", "--no-single-transaction"], True),
+        (["db", "dump", "--help"], False),
+        (["db", "dump", "--env", "a", "--env", "b"], False),
+        (["db", "dump", "--json=1"], False),
+        (["db", "dump", "-o"], False),
+        (["db", "dump", "-o", "--json"], False),
+        (["db", "dump", "extra"], False),
+        (["db", "load", "--yes"], False),
+        (["db", "load", "a.dump", "b.dump", "--yes"], False),
+        (["db", "load", "x.dump", "--yes", "--jobs", "two"], False),
+        (["db", "load", "x.dump", "-yj", "2"], False),
+        (["db", "load", "--", "x.dump", "--yes"], False),
+    ],
+)
+def test_only_plain_dump_and_load_lines_take_the_short_path(args: list[str], plain: bool) -> None:
+    from nself.cli.quick import _DUMP_OPTIONS, _LOAD_OPTIONS, plain_options
+
+    spec = _DUMP_OPTIONS if args[1] == "dump" else _LOAD_OPTIONS
+    parsed = plain_options(args[2:], spec)
+    operands = 0 if args[1] == "dump" else 1
+    taken = parsed is not None and len(parsed[1]) == operands
+    if taken and parsed is not None and "jobs" in parsed[0]:
+        taken = parsed[0]["jobs"].isdigit()
+    assert taken == plain

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from nself.cli.main import app
 from nself.runtime.cluster import LocalCluster
-from tests.clitools import Result, run_nself
+from tests.clitools import Result, run_nself, run_nself_process
 from tests.conftest import NewDatabase
 
 PASSWORD = "p@ss w'o\"rd@x"
@@ -169,7 +169,12 @@ def test_dump_and_load_keep_the_users_pgpassword(tmp_path: Path, password_role: 
         assert conn.execute("SELECT count(*) FROM kept").fetchone() == (2,)
     wrong = run_nself("db", "dump", "--env", "pw", "-o", "x.dump", cwd=tmp_path, env={**env, "PGPASSWORD": "nope"})
     assert wrong.code == 1 and "password authentication failed" in wrong.stderr
-    for result in (dumped, loaded, wrong):
+    # The plain path (nself.cli.quick, a process of its own) says the same line.
+    plain = run_nself_process(
+        "db", "dump", "--env", "pw", "-o", "x.dump", cwd=tmp_path, env={**env, "PGPASSWORD": "nope"}
+    )
+    assert (plain.code, plain.stdout, plain.stderr) == (wrong.code, wrong.stdout, wrong.stderr)
+    for result in (dumped, loaded, wrong, plain):
         assert shown(result.stdout + result.stderr) == []
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert tmp_path / "pw.dump" in written

@@ -147,8 +147,10 @@ def test_given_paths_numbers_and_flags_do_not_load_pydantic(tmp_path: Path) -> N
 
     (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "postgresql://nobody@127.0.0.1:1/x"\n')
     (tmp_path / "data.dump").write_bytes(b"PGDMP")
+    # `-j2` (a short option's value attached) takes the command tree: the plain path
+    # (nself.cli.quick) would run `--jobs 2` without typer at all.
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "load", "data.dump", "--jobs", "2",
+        [sys.executable, "-P", "-X", "importtime", "-m", "nself", "db", "load", "data.dump", "-j2",
          "--no-single-transaction", "--env", "nope"],
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
