@@ -839,6 +839,7 @@ class _Reader:
         self.read_policies()
         self.read_privileges()
         self.read_publications()
+        self.analyse_sql_bodies()
         return self.builder.freeze()
 
     # ----------------------------------------------------------------- namespaces
@@ -1275,6 +1276,28 @@ class _Reader:
                 f = dataclasses.replace(f, defaults_depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)
+
+    def analyse_sql_bodies(self) -> None:
+        """What each LANGUAGE sql string body uses (Function.body_depends_on), analysed over
+        the catalog read, as the sql frontend analyses it (nself.frontends.sql_bodies), with
+        the routine's own SET search_path or else the default one (`"$user", public`: the
+        path it was created with is not recorded). A body the analysis does not model, or
+        whose names do not resolve there, is left not analysed (None)."""
+        functions = [f for f in self.builder.all(m.Function) if f.language == "sql"]
+        if not functions:
+            return
+        # the analyser: imported only for a schema that needs it
+        from nself.frontends import sql_bodies
+        from nself.frontends.sql_state import DEFAULT_SEARCH_PATH
+
+        for f in functions:
+            if not sql_bodies.analysed(f):
+                continue
+            try:
+                used = sql_bodies.body_dependencies(f, self.builder, DEFAULT_SEARCH_PATH)
+            except Exception:  # not modelled or not resolved, as the sql frontend warns of
+                continue
+            self.builder.add(dataclasses.replace(f, body_depends_on=used))
 
     @staticmethod
     def function(r: Row) -> m.Function:

@@ -19,11 +19,12 @@ from pglast.enums import (
     VariableSetKind,
 )
 
+from nself.frontends import sql_bodies, sql_naming
 from nself.frontends import sql_canon as canon
-from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
     PUBLIC_DEFAULTS,
+    BodySource,
     ExprSource,
     Skip,
     State,
@@ -86,8 +87,13 @@ def _set_search_path(state: State, values: list[str] | None) -> None:
 
 @handles(ast.VariableSetStmt)
 def set_variable(state: State, stmt: Any) -> None:
+    if stmt.name == "check_function_bodies":
+        value = stmt.args[0].val if stmt.kind == VariableSetKind.VAR_SET_VALUE and stmt.args else None
+        word = str(getattr(value, "sval", getattr(value, "ival", "on"))).lower()
+        state.check_function_bodies = word not in ("off", "false", "0", "no")
+        return
     if stmt.name != "search_path":
-        return  # session settings do not change the schema
+        return  # other session settings do not change the schema
     if stmt.kind in (
         VariableSetKind.VAR_SET_DEFAULT,
         VariableSetKind.VAR_RESET,
@@ -856,6 +862,14 @@ def create_function(state: State, stmt: Any) -> None:
             raise state.error(f'function "{name}" already exists with same argument types')
         function = dataclasses.replace(function, comment=existing.comment)
     state.builder.add(function)
+    key = (schema, name, function.identity_arguments)
+    if sql_bodies.analysed(function) and stmt.sql_body is None:
+        path = state.search_path if state.check_function_bodies else state.default_search_path
+        state.body_sources[key] = BodySource(
+            state.file, state.position()[0], tuple(path), checked=state.check_function_bodies
+        )
+    else:
+        state.body_sources.pop(key, None)
     if existing is None:
         state.created("FUNCTION", schema, f"{name}({function.identity_arguments})")
 
@@ -892,6 +906,13 @@ def _signature_dependencies(function: Function, defaults_use: canon.Collected) -
         types.append(function.returns.removeprefix("SETOF "))
     found |= {Dependency("type", *t) for text in types if (t := user_type(text)) is not None}
     return as_pg_depend(found)
+
+
+def _move_body_source(state: State, f: Function, schema: str, name: str) -> None:
+    """A renamed or moved routine keeps where it was created (State.body_sources)."""
+    source = state.body_sources.pop((f.schema, f.name, f.identity_arguments), None)
+    if source is not None:
+        state.body_sources[(schema, name, f.identity_arguments)] = source
 
 
 def _body_statements(body: Any) -> Any:
@@ -2289,6 +2310,7 @@ def rename_schema(state: State, stmt: Any) -> None:
     _move_keys(state.index_sources, old, new)
     _move_keys(state.view_sources, old, new)
     _move_keys(state.column_defaults, old, new)
+    _move_keys(state.body_sources, old, new)
     state.search_path = tuple(new if s == old else s for s in state.search_path)
 
 
@@ -2383,6 +2405,7 @@ def rename_function(state: State, stmt: Any) -> None:
     assert f is not None
     new = sql_naming.truncate_identifier(stmt.newname)
     state.builder.replace(f, dataclasses.replace(f, name=new))
+    _move_body_source(state, f, f.schema, new)
     if not any(g.name == f.name and g.schema == f.schema for g in state.builder.all(Function) if g is not f):
         _move_function_in_views(state, (f.schema, f.name), (f.schema, new))
     for trigger in list(state.builder.all(Trigger)):
@@ -2497,6 +2520,7 @@ def set_schema(state: State, stmt: Any) -> None:
         f = find_function(state, stmt.object)
         assert f is not None
         b.replace(f, dataclasses.replace(f, schema=new_schema))
+        _move_body_source(state, f, new_schema, f.name)
         if not any(g.name == f.name and g.schema == f.schema for g in b.all(Function) if g is not f):
             _move_function_in_views(state, (f.schema, f.name), (new_schema, f.name))
     elif kind == ObjectType.OBJECT_EXTENSION:

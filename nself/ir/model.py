@@ -444,6 +444,13 @@ class Function:
     # body is not SQL-standard (such a body's depends_on holds its defaults' uses) and that
     # is not an aggregate; None when not known (the diff then reads the defaults' text).
     defaults_depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
+    # What a LANGUAGE sql body written as a string (AS $$ ... $$) uses (sorted; see
+    # Dependency), as both frontends analyse it: PostgreSQL records none of it in pg_depend,
+    # but with check_function_bodies on it checks these names when the routine is created,
+    # so they must exist first. () when PostgreSQL checks nothing (a polymorphic argument);
+    # None when not analysed (another language, a body the analysis does not model: the
+    # diff then reads the text). Not compared: it follows from the body.
+    body_depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
     @property
     def identity_arguments(self) -> str:

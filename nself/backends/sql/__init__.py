@@ -12,7 +12,7 @@ an order where each one's dependencies exist first:
 Types, routines, tables and views are ordered together by a topological sort: an object
 depends on another when it uses the other as its IR records it (`depends_on` of a view, a
 BEGIN ATOMIC routine, a column default or generation expression, a CHECK constraint:
-pg_depend's), when its text (a column's type, a routine's signature; an expression, body
+pg_depend's; `body_depends_on` of a LANGUAGE sql string body), when its text (a column's type, a routine's signature; an expression, body
 or query whose `depends_on` is not known) names the other's qualified name, or when
 it is a partition or an inheritance child of it; among independent objects the kind order
 above holds.
@@ -249,6 +249,10 @@ def _depends_of(node: object) -> Iterable[Dependency]:
     elif isinstance(node, Function):
         yield from node.depends_on or ()
         yield from node.defaults_depends_on or ()
+        # what a LANGUAGE sql string body uses: PostgreSQL checks it at creation when
+        # check_function_bodies is on (this script turns it off, as pg_dump's does, but the
+        # order holds for a script run with it on)
+        yield from node.body_depends_on or ()
     elif isinstance(node, Domain):
         yield from node.depends_on or ()
         for check in node.checks:

@@ -186,9 +186,13 @@ class _Diff:
             if node.returns:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
-            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on).
+            # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on),
+            # and those of an analysed LANGUAGE sql string body (body_depends_on: what
+            # PostgreSQL checks at creation, with check_function_bodies on).
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+            elif node.body_depends_on is not None:
+                out |= self.depends_requires(node.body_depends_on) | self._collations_in(node.body)
             elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
@@ -365,6 +369,15 @@ class _Diff:
             AlterDomain(bare, new),
             Deps(adds=frozenset({key}), after=frozenset(self.domain_expressions_require(new) | {key})),
         )
+
+    def _rebuild_requires(self, node: Any) -> frozenset[DepKey]:
+        """What `node` must be rebuilt for when it changes: what it requires, less what only
+        a LANGUAGE sql string body uses (PostgreSQL records none of it, so it lets those
+        objects change or go under the routine; the routine is created again only when it
+        changes itself, then after them)."""
+        if isinstance(node, Function) and node.body_depends_on:
+            return self.requires(dataclasses.replace(node, body_depends_on=()))
+        return self._cached_requires(node)
 
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
         if isinstance(node, Domain):
@@ -664,7 +677,7 @@ class _Diff:
                         continue
                     needs = requirements.get(key)
                     if needs is None:
-                        needs = requirements[key] = self._cached_requires(node)
+                        needs = requirements[key] = self._rebuild_requires(node)
                     hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue
