@@ -63,7 +63,7 @@ def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
     # a column's kind is "column" and only its column is not None)
     out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
-        if r["kind"] in ("function", "type"):
+        if r["kind"] in ("function", "type", "operator"):
             out.add((r["kind"], r["schema"], r["name"], None))
         elif r["refobjsubid"] > 0:
             if r["column"] is not None:
@@ -203,11 +203,19 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
+# A pg_depend row's referenced object is an operator of the IR (CREATE OPERATOR's, not an
+# extension's; pg_catalog's are pinned, never recorded).
+_USER_OPERATOR = (
+    "(d.refclassid = 'pg_operator'::regclass AND NOT EXISTS (SELECT 1 FROM pg_depend x"
+    " WHERE x.classid = 'pg_operator'::regclass AND x.objid = d.refobjid AND x.deptype = 'e'))"
+)
+
+
 # What each view's query uses, as pg_depend records it for the view's _RETURN rule (as
 # migra's schemainspect reads view dependencies): relations, their columns (refobjsubid),
 # functions, types (an array type by its element). Built-in objects are pinned and never
 # recorded.
-Q_VIEW_DEPENDENCIES = """
+Q_VIEW_DEPENDENCIES = f"""
 SELECT r.ev_class AS view, 'relation' AS kind, d.refobjid, d.refobjsubid,
        n.nspname AS schema, c.relname AS name, a.attname AS column
 FROM pg_rewrite r
@@ -234,6 +242,13 @@ JOIN pg_type a ON a.oid = d.refobjid
 JOIN pg_type t ON t.oid = CASE WHEN a.typcategory = 'A' AND a.typelem <> 0 THEN a.typelem ELSE a.oid END
 JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
+UNION ALL
+SELECT r.ev_class, 'operator', d.refobjid, 0, n.nspname, o.oprname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.deptype = 'n'
+JOIN pg_operator o ON o.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE r.rulename = '_RETURN' AND {_USER_OPERATOR}
 """
 
 # What the expressions of column defaults and generated columns (pg_attrdef), CHECK and
@@ -256,9 +271,10 @@ def _owned_dependencies(
     return (
         f"SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype FROM {table} o"
         f" JOIN pg_depend d ON d.classid = '{catalog}'::regclass AND d.objid = o.{oid}"
-        f" WHERE d.deptype IN ('n', 'a') AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
-        f" 'pg_type'::regclass){where}{own}"
+        f" WHERE d.deptype IN ('n', 'a') AND (d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
+        f" 'pg_type'::regclass) OR {_USER_OPERATOR}){where}{own}"
     )
+
 
 
 # A routine's (not an aggregate's: its options are read as text): its signature's types, its
@@ -270,9 +286,10 @@ _ROUTINE_DEPENDENCIES = (
 Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
-            WHEN d.refclassid = 'pg_type'::regclass THEN 'type' ELSE 'relation' END AS kind,
+            WHEN d.refclassid = 'pg_type'::regclass THEN 'type'
+            WHEN d.refclassid = 'pg_operator'::regclass THEN 'operator' ELSE 'relation' END AS kind,
        d.refobjid, d.refobjsubid, n.nspname AS schema,
-       coalesce(c.relname, p.proname, t.typname) AS name,
+       coalesce(c.relname, p.proname, t.typname, op.oprname) AS name,
        CASE WHEN c.oid IS NOT NULL AND d.refobjsubid > 0 THEN (
            SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid)
        END AS column
@@ -298,7 +315,8 @@ LEFT JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
 LEFT JOIN pg_type ta ON d.refclassid = 'pg_type'::regclass AND ta.oid = d.refobjid
 LEFT JOIN pg_type t ON t.oid = CASE WHEN ta.typcategory = 'A' AND ta.typelem <> 0
                                     THEN ta.typelem ELSE ta.oid END
-JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace)
+LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace, op.oprnamespace)
 """
 
 Q_COLUMNS = f"""
@@ -451,6 +469,30 @@ _AGGREGATE_OPTIONS = (
     )
     + ")"
 )
+
+def _operator_name(oid: str) -> str:
+    """An operator by oid as `OPERATOR(schema.name)` (NULL for none)."""
+    return (
+        "(SELECT 'OPERATOR(' || quote_ident(xn.nspname) || '.' || x.oprname || ')'"
+        f" FROM pg_operator x JOIN pg_namespace xn ON xn.oid = x.oprnamespace WHERE x.oid = {oid})"
+    )
+
+
+# CREATE OPERATOR's operators (not shells, not an extension's).
+Q_OPERATORS = f"""
+SELECT o.oid, n.nspname AS schema, o.oprname AS name,
+       CASE WHEN o.oprleft <> 0 THEN format_type(o.oprleft, NULL) END AS left_type,
+       format_type(o.oprright, NULL) AS right_type,
+       {_regproc("o.oprcode")} AS function,
+       {_operator_name("o.oprcom")} AS commutator, {_operator_name("o.oprnegate")} AS negator,
+       CASE WHEN o.oprrest::oid <> 0 THEN {_regproc("o.oprrest")} END AS restrict,
+       CASE WHEN o.oprjoin::oid <> 0 THEN {_regproc("o.oprjoin")} END AS "join",
+       o.oprcanhash AS hashes, o.oprcanmerge AS merges,
+       {_comment("pg_operator", "o.oid")} AS comment
+FROM pg_operator o
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE {_USER_SCHEMA} AND o.oprcode::oid <> 0 AND {_not_extension_member("pg_operator", "o.oid")}
+"""
 
 Q_FUNCTIONS = f"""
 SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
@@ -835,6 +877,7 @@ class _Reader:
         self.read_sequences()
         self.read_relations()
         self.read_functions()
+        self.read_operators()
         self.read_triggers()
         self.read_policies()
         self.read_privileges()
@@ -1276,6 +1319,25 @@ class _Reader:
                 f = dataclasses.replace(f, defaults_depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)
+
+    def read_operators(self) -> None:
+        for r in self.rows(Q_OPERATORS):
+            self.builder.add(
+                m.Operator(
+                    schema=r["schema"],
+                    name=r["name"],
+                    left_type=r["left_type"],
+                    right_type=r["right_type"],
+                    function=r["function"],
+                    commutator=r["commutator"],
+                    negator=r["negator"],
+                    restrict=r["restrict"],
+                    join=r["join"],
+                    hashes=r["hashes"],
+                    merges=r["merges"],
+                    comment=r["comment"],
+                )
+            )
 
     def analyse_sql_bodies(self) -> None:
         """What each LANGUAGE sql string body uses (Function.body_depends_on), analysed over

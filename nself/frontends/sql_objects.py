@@ -59,6 +59,7 @@ from nself.ir.model import (
     Function,
     FunctionArgument,
     Index,
+    Operator,
     PartitionOf,
     Policy,
     PrimaryKey,
@@ -1003,10 +1004,89 @@ def define(state: State, stmt: Any) -> None:
         create_collation(state, stmt)
         return
     if stmt.kind == ObjectType.OBJECT_OPERATOR:
-        names = names_of(stmt.defnames)
-        schema = state.creation_schema(names[-2] if len(names) > 1 else None)
-        state.operators.setdefault(schema, set()).add(names[-1])
+        create_operator(state, stmt)
+        return
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def create_operator(state: State, stmt: Any) -> None:
+    """CREATE OPERATOR: an Operator of the IR, named as the live frontend reads pg_operator."""
+    names = names_of(stmt.defnames)
+    schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+    name = names[-1]
+    options = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+    left = canon.data_type(state, options["leftarg"]) if options.get("leftarg") is not None else None
+    if options.get("rightarg") is None:
+        raise state.error("operator right argument type must be specified")
+    right = canon.data_type(state, options["rightarg"])
+    code = options.get("function", options.get("procedure"))
+    if code is None:
+        raise state.error("operator function must be specified")
+    if state.builder.get(Operator, schema, name, left or "", right) is not None:
+        raise state.error(f"operator {name} already exists")
+
+    def other(arg: Any, swapped: bool) -> str | None:
+        if arg is None:
+            return None
+        parts = [str(p.sval) for p in arg] if isinstance(arg, (list, tuple)) else names_of(arg.names)
+        if len(parts) > 1:
+            return f"OPERATOR({quote_ident(parts[-2])}.{parts[-1]})"
+        types = (right, left) if swapped else (left, right)
+        for s in state.path_schemas():
+            if state.builder.get(Operator, s, parts[-1], types[0] or "", types[1] or "") is not None:
+                return f"OPERATOR({quote_ident(s)}.{parts[-1]})"
+        # none yet (or itself): PostgreSQL makes a shell for it (or links the operator to
+        # itself) in the creation schema of the bare name
+        return f"OPERATOR({quote_ident(state.creation_schema(None))}.{parts[-1]})"
+
+    operator = Operator(
+        schema,
+        name,
+        left,
+        right,
+        _regproc(state, names_of(code.names)),
+        commutator=other(options.get("commutator"), True),
+        negator=other(options.get("negator"), False),
+        restrict=_regproc(state, names_of(options["restrict"].names)) if options.get("restrict") else None,
+        join=_regproc(state, names_of(options["join"].names)) if options.get("join") else None,
+        hashes="hashes" in options,
+        merges="merges" in options,
+    )
+    state.builder.add(operator)
+    state.operators.setdefault(schema, set()).add(name)
+
+
+def find_operator(state: State, owa: Any, missing_ok: bool = False) -> Operator | None:
+    """The operator an ObjectWithArgs names (DROP, COMMENT ON, ALTER OPERATOR)."""
+    names = names_of(owa.objname)
+    args = list(owa.objargs or ())
+    types = [canon.data_type(state, t) if t is not None else None for t in args]
+    left, right = (types[0], types[1]) if len(types) == 2 else (None, types[-1] if types else None)
+    schemas = [names[-2]] if len(names) > 1 else state.path_schemas()
+    for s in schemas:
+        found = state.builder.get(Operator, s, names[-1], left or "", right or "")
+        if found is not None:
+            return found
+    if missing_ok:
+        return None
+    raise state.error(f"operator does not exist: {qualified(names[-2] if len(names) > 1 else None, names[-1])}")
+
+
+@handles(ast.AlterOperatorStmt)
+def alter_operator(state: State, stmt: Any) -> None:
+    """ALTER OPERATOR ... SET (RESTRICT = f, JOIN = f)."""
+    op = find_operator(state, stmt.opername)
+    assert op is not None
+    changes: dict[str, str | None] = {}
+    for d in stmt.options or ():
+        if d.defname.lower() in ("restrict", "join"):
+            changes[d.defname.lower()] = _regproc(state, names_of(d.arg.names)) if d.arg is not None else None
+        else:
+            raise Skip(f"ALTER OPERATOR SET ({d.defname.upper()}) is not modelled")
+    state.builder.add(dataclasses.replace(op, **changes))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- collations
@@ -1698,6 +1778,8 @@ def comment_on(state: State, stmt: Any) -> None:
     ):
         f = find_function(state, obj)
         b.add(_with_comment(f, comment))
+    elif kind == ObjectType.OBJECT_OPERATOR:
+        b.add(_with_comment(find_operator(state, obj), comment))
     elif kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY):
         names = _object_names(obj)
         rel = _relation_from_names(state, names[:-1], (Table, View))
@@ -1949,6 +2031,16 @@ def drop_function(state: State, obj: Any, missing_ok: bool, cascade: bool) -> No
         for trigger in list(state.builder.all(Trigger)):
             if (trigger.function_schema, trigger.function) == (f.schema, f.name):
                 state.builder.remove(trigger)
+
+
+@dropper(ObjectType.OBJECT_OPERATOR)
+def drop_operator(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    op = find_operator(state, obj, missing_ok)
+    if op is None:
+        return
+    state.builder.remove(op)
+    if not any(o.schema == op.schema and o.name == op.name for o in state.builder.all(Operator)):
+        state.operators.get(op.schema, set()).discard(op.name)
 
 
 @dropper(ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY)

@@ -199,8 +199,8 @@ class State:
     view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
-    # schema -> the operators CREATE OPERATOR made there (not modelled in the IR: known only
-    # so that an exclusion constraint's WITH names the operator it resolves to)
+    # schema -> the names of the operators CREATE OPERATOR made there (the IR's Operators),
+    # for an exclusion constraint's WITH to name the operator it resolves to
     operators: dict[str, set[str]] = field(default_factory=dict)
     # (schema, name, identity arguments) of each LANGUAGE sql routine with a string body ->
     # where it was created (its body is analysed once the files are interpreted: sql_bodies)

@@ -463,6 +463,38 @@ class Function:
         return f"{self.schema}.{self.name}({self.identity_arguments})"
 
 
+# --------------------------------------------------------------------------- operators
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator made by CREATE OPERATOR (pg_operator in a user schema, not an extension's).
+    `left_type` None for a prefix operator; types as format_type prints them (user types
+    qualified). `function`, `restrict` and `join` are regproc texts with
+    search_path = pg_catalog (`app.same_int`, `eqsel`); `commutator` and `negator` name an
+    operator as `OPERATOR(schema.name)` (pg_catalog's too), its argument types being this
+    one's (swapped for a commutator)."""
+
+    schema: str
+    name: str
+    left_type: str | None
+    right_type: str
+    function: str
+    commutator: str | None = None
+    negator: str | None = None
+    restrict: str | None = None
+    join: str | None = None
+    hashes: bool = False
+    merges: bool = False
+    comment: str | None = None
+
+    @property
+    def signature(self) -> str:
+        """`app.===(integer, integer)` (`NONE` for a prefix operator's left type), as DROP
+        OPERATOR and COMMENT ON OPERATOR name it."""
+        return f"{self.schema}.{self.name}({self.left_type or 'NONE'}, {self.right_type})"
+
+
 # --------------------------------------------------------------------------- table-scoped
 
 
@@ -580,6 +612,7 @@ class Catalog:
     indexes: tuple[Index, ...] = ()
     views: tuple[View, ...] = ()
     functions: tuple[Function, ...] = ()
+    operators: tuple[Operator, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     policies: tuple[Policy, ...] = ()
     privileges: tuple[Privilege, ...] = ()
@@ -602,6 +635,7 @@ class Catalog:
             self.tables,
             self.views,
             self.functions,
+            self.operators,
         ):
             names.update(node.schema for node in collection)
         return sorted(names)
@@ -646,6 +680,7 @@ COLLECTIONS: dict[str, type] = {
     "indexes": Index,
     "views": View,
     "functions": Function,
+    "operators": Operator,
     "triggers": Trigger,
     "policies": Policy,
     "privileges": Privilege,

@@ -10,6 +10,7 @@ objects, and an alias named like a schema, are decoys: no dependency comes from 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -661,8 +662,7 @@ def _drop_database(pg_cluster: LocalCluster, name: str) -> None:
 def _checked(sql: str) -> str:
     """A script as nself writes it, run with check_function_bodies on: PostgreSQL then
     checks each string body's names when its routine is created."""
-    assert "SET check_function_bodies = false;" in sql
-    return sql.replace("SET check_function_bodies = false;", "SET check_function_bodies = true;")
+    return "SET check_function_bodies = true;\n" + sql.replace("SET check_function_bodies = false;", "")
 
 
 @pytest.fixture(scope="module")
@@ -779,5 +779,127 @@ def test_unanalysed_string_body_is_a_warning_at_its_line(pg_cluster: LocalCluste
     name = _fresh_database(pg_cluster)
     try:
         _applied(pg_cluster.url(name), UNANALYSED_BODY)
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+# CREATE OPERATOR: Operator objects of the IR, used by a check, an expression index, a view,
+# a column default and (through an operator class, which the IR does not model) an
+# exclusion constraint. An unqualified commutator or negator not found on the path is made
+# (a shell) in the first schema of the path, as PostgreSQL does: `public.~~~` here.
+OPERATORS_BASE = """
+CREATE SCHEMA ops;
+CREATE FUNCTION ops.near(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 10 $$;
+CREATE FUNCTION ops.far(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) >= 10 $$;
+CREATE FUNCTION ops.halve(a int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a / 2 $$;
+CREATE OPERATOR ops.~~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = ops.near, COMMUTATOR = ~~~,
+    NEGATOR = !~~~, RESTRICT = eqsel, JOIN = eqjoinsel);
+CREATE OPERATOR ops.!~~~ (LEFTARG = int, RIGHTARG = int, PROCEDURE = ops.far, COMMUTATOR = OPERATOR(ops.!~~~),
+    NEGATOR = OPERATOR(ops.~~~));
+SET search_path = ops, public;
+CREATE OPERATOR @/ (RIGHTARG = int, FUNCTION = halve);
+RESET search_path;
+COMMENT ON OPERATOR ops.~~~ (int, int) IS 'within ten';
+CREATE TABLE ops.reading (id int PRIMARY KEY, a int, b int,
+    half int DEFAULT OPERATOR(ops.@/) 10,
+    CONSTRAINT close CHECK (a OPERATOR(ops.~~~) b));
+CREATE INDEX reading_near ON ops.reading ((a OPERATOR(ops.~~~) b));
+CREATE VIEW ops.close_readings AS SELECT id FROM ops.reading WHERE a OPERATOR(ops.!~~~) b;
+INSERT INTO ops.reading VALUES (1, 1, 2), (2, 5, 9);
+"""
+OPERATORS = OPERATORS_BASE + """
+CREATE FUNCTION ops.same(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a = b $$;
+CREATE OPERATOR ops.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = ops.same, COMMUTATOR = OPERATOR(ops.===), HASHES);
+CREATE OPERATOR CLASS ops.int_same FOR TYPE int USING hash AS OPERATOR 1 ops.===, FUNCTION 1 hashint4(int);
+ALTER TABLE ops.reading ADD CONSTRAINT reading_excl EXCLUDE USING hash (id ops.int_same WITH OPERATOR(ops.===));
+"""
+
+
+def _operator_uses(catalog: Catalog) -> dict[str, set[Dep]]:
+    table = catalog.table("ops", "reading")
+    view = catalog.view("ops", "close_readings")
+    assert table is not None and view is not None
+
+    def ops(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
+        return {(d.schema, d.name) for d in deps or () if d.kind == "operator"}
+
+    out = {f"constraint {c.name} on table ops.reading": ops(getattr(c, "depends_on", None)) for c in table.constraints}
+    out["default value for column half of table ops.reading"] = ops(table.column("half").depends_on)  # type: ignore[union-attr]
+    out.update({f"index ops.{i.name}": ops(i.depends_on) for i in catalog.indexes})
+    out["rule _RETURN on view ops.close_readings"] = ops(view.depends_on)
+    return {k: v for k, v in out.items() if v}
+
+
+def test_operators_in_both_frontends_are_postgresqls(pg_cluster: LocalCluster) -> None:
+    """User operators (pg_operator) read by both frontends are the same, and what uses
+    them in an expression (a check, an expression index, a view, a default) or compares
+    WITH one (an exclusion constraint) records it, as pg_depend (and conexclop) do."""
+    name = _fresh_database(pg_cluster)
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, OPERATORS)
+        live, compiled = introspect(url), compile_sql(OPERATORS, strict=True)
+        assert live.operators == compiled.operators
+        assert [o.comment for o in live.operators if o.comment] == ["within ten"]
+        assert _operator_uses(live) == _operator_uses(compiled)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL),"
+                " o.oprcode::regproc::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace"
+                " WHERE n.nspname = 'ops' AND o.oprcode <> 0 ORDER BY 1, 2"
+            ).fetchall()
+            depend = conn.execute(
+                "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), n.nspname, o.oprname"
+                " FROM pg_depend d JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass"
+                " AND o.oid = d.refobjid JOIN pg_namespace n ON n.oid = o.oprnamespace"
+                " WHERE d.deptype = 'n' AND d.classid <> 'pg_operator'::regclass"
+                " AND d.classid <> 'pg_amop'::regclass"
+            ).fetchall()
+        assert [(o.schema, o.name, o.left_type, o.right_type, o.function) for o in live.operators] == [
+            (s, n, None if left == "-" else left, right, f) for s, n, left, right, f in rows
+        ]
+        want: dict[str, set[Dep]] = {}
+        for owner, schema, op in depend:
+            want.setdefault(owner, set()).add((schema, op))
+        want["constraint reading_excl on table ops.reading"] = {("ops", "===")}  # conexclop's
+        assert _operator_uses(live) == want
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+OPERATORS_CHANGED = OPERATORS_BASE.replace(
+    "FUNCTION = ops.near, COMMUTATOR", "FUNCTION = ops.nearer, COMMUTATOR"
+).replace(
+    "CREATE FUNCTION ops.near(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 10 $$;",
+    "CREATE FUNCTION ops.nearer(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 5 $$;",
+)
+OPERATORS_GONE = """
+CREATE SCHEMA ops;
+CREATE TABLE ops.reading (id int PRIMARY KEY, a int, b int, half int);
+INSERT INTO ops.reading VALUES (1, 1, 2), (2, 5, 9);
+"""
+
+
+def test_diff_creates_changes_and_drops_operators(pg_cluster: LocalCluster) -> None:
+    """A diff creates operators after their functions and types and before what uses them,
+    changes one's function (dropped and created again, with the check, index, view and
+    default that use it), and drops them after what uses them: each applied up and down on
+    PostgreSQL (check_function_bodies on), the rows kept."""
+    steps = [compile_sql(""), compile_sql(OPERATORS_BASE), compile_sql(OPERATORS_CHANGED), compile_sql(OPERATORS_GONE)]
+    name = _fresh_database(pg_cluster)
+    try:
+        url = pg_cluster.url(name)
+        for before, after in itertools.pairwise(steps):
+            result = diff_catalogs(before, after)
+            _applied(url, _checked(result.up_sql))
+            assert _strip(introspect(url)) == _strip(after)
+            _applied(url, _checked(result.down_sql))
+            assert _strip(introspect(url)) == _strip(before)
+            _applied(url, _checked(result.up_sql))
+            if after.table("ops", "reading") is not None and before.table("ops", "reading") is None:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("INSERT INTO ops.reading (id, a, b) VALUES (1, 1, 2), (2, 5, 9)")
+            with psycopg.connect(url) as conn:
+                assert conn.execute("SELECT count(*) FROM ops.reading").fetchone() == (2,)
     finally:
         _drop_database(pg_cluster, name)

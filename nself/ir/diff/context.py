@@ -33,6 +33,7 @@ from nself.ir.diff.operations import (
     CreateDomain,
     CreateFunction,
     CreateIndex,
+    CreateOperator,
     CreatePolicy,
     CreateTable,
     CreateTrigger,
@@ -45,6 +46,7 @@ from nself.ir.diff.operations import (
     DropEnum,
     DropFunction,
     DropIndex,
+    DropOperator,
     DropPolicy,
     DropTable,
     DropTrigger,
@@ -80,6 +82,7 @@ from nself.ir.model import (
     ForeignKey,
     Function,
     Index,
+    Operator,
     Policy,
     PrimaryKey,
     Privilege,
@@ -91,6 +94,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import unquote_ident
 
 
 class _Diff:
@@ -227,6 +231,14 @@ class _Diff:
                     out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
                 else:
                     out |= self.depends_requires(t.depends_on) | self._collations_in(t.where)
+        elif isinstance(node, Operator):
+            # its function and estimators (regproc texts), its argument types; not its
+            # commutator and negator (PostgreSQL makes a shell for one not made yet)
+            for text in (node.function, node.restrict, node.join):
+                out |= {k for k in r.in_text(text) if k[0] in ("func", "ext")}
+            for arg_type in (node.left_type, node.right_type):
+                if arg_type is not None:
+                    out |= r.in_type(arg_type)
         elif isinstance(node, Extension):
             pass
         elif isinstance(node, Sequence):
@@ -274,9 +286,9 @@ class _Diff:
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
             elif d.kind == "operator":
-                # not an IR object: an extension's (its schema's extension), or one CREATE
-                # OPERATOR made, which the diff neither drops nor creates
-                keys = set()
+                # one CREATE OPERATOR made (any overload of it), else an extension's (its
+                # schema's extension)
+                keys = {k for k in keys if k[0] == "op"}
             else:
                 keys = {k for k in keys if k[0] in ("rel", "seq")}
                 if d.column is not None and _rel_key(d.schema, d.name) in keys:
@@ -377,6 +389,16 @@ class _Diff:
         changes itself, then after them)."""
         if isinstance(node, Function) and node.body_depends_on:
             return self.requires(dataclasses.replace(node, body_depends_on=()))
+        if isinstance(node, Operator):
+            # its commutator and negator too: dropping one of them unlinks it (PostgreSQL
+            # clears the link), so it is created again with them
+            linked: set[DepKey] = set()
+            for text in (node.commutator, node.negator):
+                if text is not None and text.startswith("OPERATOR(") and "." in text:
+                    schema, _, name = text[len("OPERATOR(") : -1].partition(".")
+                    found = self.refs.names.get((unquote_ident(schema), name), set())
+                    linked |= {k for k in found if k[0] == "op"}
+            return self._cached_requires(node) | (linked - {node_key(node)})
         return self._cached_requires(node)
 
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
@@ -628,6 +650,7 @@ class _Diff:
                 (
                     DropView,
                     DropFunction,
+                    DropOperator,
                     DropIndex,
                     DropTrigger,
                     DropPolicy,
@@ -637,7 +660,9 @@ class _Diff:
                 ),
             ):
                 touched |= op.deps.removes
-            if isinstance(op, (CreateView, CreateFunction, CreateIndex, CreateTrigger, CreatePolicy, Grant)):
+            if isinstance(
+                op, (CreateView, CreateFunction, CreateOperator, CreateIndex, CreateTrigger, CreatePolicy, Grant)
+            ):
                 touched |= op.deps.adds
             if isinstance(op, (AddConstraint,)):
                 touched.add(op.key)
@@ -655,6 +680,7 @@ class _Diff:
                 DropTable,
                 DropView,
                 DropFunction,
+                DropOperator,
                 DropEnum,
                 DropDomain,
                 DropCompositeType,
@@ -712,6 +738,7 @@ class _Diff:
 
         yield "view", keyed(self.a.views), keyed(self.b.views)
         yield "function", keyed(self.a.functions), keyed(self.b.functions)
+        yield "operator", keyed(self.a.operators), keyed(self.b.operators)
         yield "policy", keyed(self.a.policies), keyed(self.b.policies)
         yield "trigger", keyed(self.a.triggers), keyed(self.b.triggers)
         yield "index", keyed(self.a.indexes), keyed(self.b.indexes)
@@ -847,6 +874,7 @@ def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
 _DROP_CREATE: dict[type, tuple[Callable[[Any], Operation], Callable[[Any], Operation]]] = {
     View: (DropView, CreateView),
     Function: (DropFunction, CreateFunction),
+    Operator: (DropOperator, CreateOperator),
     Policy: (DropPolicy, CreatePolicy),
     Trigger: (DropTrigger, CreateTrigger),
     Index: (DropIndex, CreateIndex),
