@@ -14,7 +14,10 @@ Rules of what is listed (shared with the other frontends, see nself/ir/model.py)
   indexes and triggers cloned onto partitions, CHECKs a child only inherits; columns,
   however, are listed whole (inherited ones included) since every consumer needs them,
   those an inheritance child only inherits (attislocal false) marked Column.inherited;
-- collations made by CREATE COLLATION are listed (pg_catalog's own are not);
+- collations made by CREATE COLLATION are listed (pg_catalog's own are not), and so are
+  operators made by CREATE OPERATOR (not shells: a commutator or negator never completed);
+- what a LANGUAGE sql body written as a string uses (Function.body_depends_on: PostgreSQL
+  records none of it) is analysed as the sql frontend analyses it (sql_bodies).
 - privileges are the ACL entries beyond PostgreSQL's defaults, without the owner's own.
 
 A view (or materialized view) column is NOT NULL exactly when (a) nowhere in the view's
