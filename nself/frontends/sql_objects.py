@@ -909,6 +909,16 @@ def _signature_dependencies(function: Function, defaults_use: canon.Collected) -
     return as_pg_depend(found)
 
 
+def _move_function_in_operators(state: State, f: Function, schema: str, name: str) -> None:
+    """A routine renamed or moved: the operators calling it (or estimating with it) name it
+    so from now on, as regproc prints it (PostgreSQL holds its oid)."""
+    old, new = _regproc(state, [f.schema, f.name]), _regproc(state, [schema, name])
+    for op in list(state.builder.all(Operator)):
+        fields = {k: new for k in ("function", "restrict", "join") if getattr(op, k) == old}
+        if fields:
+            state.builder.add(dataclasses.replace(op, **fields))  # type: ignore[arg-type]
+
+
 def _move_body_source(state: State, f: Function, schema: str, name: str) -> None:
     """A renamed or moved routine keeps where it was created (State.body_sources)."""
     source = state.body_sources.pop((f.schema, f.name, f.identity_arguments), None)
@@ -2031,6 +2041,10 @@ def drop_function(state: State, obj: Any, missing_ok: bool, cascade: bool) -> No
         for trigger in list(state.builder.all(Trigger)):
             if (trigger.function_schema, trigger.function) == (f.schema, f.name):
                 state.builder.remove(trigger)
+        called = _regproc(state, [f.schema, f.name])
+        for op in list(state.builder.all(Operator)):
+            if op.function == called:
+                state.builder.remove(op)
 
 
 @dropper(ObjectType.OBJECT_OPERATOR)
@@ -2384,6 +2398,7 @@ def rename_schema(state: State, stmt: Any) -> None:
         Index,
         View,
         Function,
+        Operator,
         Enum,
         CompositeType,
         RangeType,
@@ -2403,6 +2418,8 @@ def rename_schema(state: State, stmt: Any) -> None:
     _move_keys(state.view_sources, old, new)
     _move_keys(state.column_defaults, old, new)
     _move_keys(state.body_sources, old, new)
+    if old in state.operators:
+        state.operators[new] = state.operators.pop(old)
     state.search_path = tuple(new if s == old else s for s in state.search_path)
 
 
@@ -2498,6 +2515,7 @@ def rename_function(state: State, stmt: Any) -> None:
     new = sql_naming.truncate_identifier(stmt.newname)
     state.builder.replace(f, dataclasses.replace(f, name=new))
     _move_body_source(state, f, f.schema, new)
+    _move_function_in_operators(state, f, f.schema, new)
     if not any(g.name == f.name and g.schema == f.schema for g in state.builder.all(Function) if g is not f):
         _move_function_in_views(state, (f.schema, f.name), (f.schema, new))
     for trigger in list(state.builder.all(Trigger)):
@@ -2613,6 +2631,7 @@ def set_schema(state: State, stmt: Any) -> None:
         assert f is not None
         b.replace(f, dataclasses.replace(f, schema=new_schema))
         _move_body_source(state, f, new_schema, f.name)
+        _move_function_in_operators(state, f, new_schema, f.name)
         if not any(g.name == f.name and g.schema == f.schema for g in b.all(Function) if g is not f):
             _move_function_in_views(state, (f.schema, f.name), (new_schema, f.name))
     elif kind == ObjectType.OBJECT_EXTENSION:

@@ -815,9 +815,9 @@ ALTER TABLE ops.reading ADD CONSTRAINT reading_excl EXCLUDE USING hash (id ops.i
 """
 
 
-def _operator_uses(catalog: Catalog) -> dict[str, set[Dep]]:
-    table = catalog.table("ops", "reading")
-    view = catalog.view("ops", "close_readings")
+def _operator_uses(catalog: Catalog, schema: str = "ops") -> dict[str, set[Dep]]:
+    table = catalog.table(schema, "reading")
+    view = catalog.view(schema, "close_readings")
     assert table is not None and view is not None
 
     def ops(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
@@ -863,6 +863,13 @@ def test_operators_in_both_frontends_are_postgresqls(pg_cluster: LocalCluster) -
             want.setdefault(owner, set()).add((schema, op))
         want["constraint reading_excl on table ops.reading"] = {("ops", "===")}  # conexclop's
         assert _operator_uses(live) == want
+        # renames: PostgreSQL holds oids, both frontends follow
+        renamed = "ALTER FUNCTION ops.near(int, int) RENAME TO nearby; ALTER SCHEMA ops RENAME TO opx;"
+        _applied(url, renamed)
+        live, compiled = introspect(url), compile_sql(OPERATORS + renamed, strict=True)
+        assert live.operators == compiled.operators
+        assert "opx.nearby" in {o.function for o in live.operators}
+        assert _operator_uses(live, "opx") == _operator_uses(compiled, "opx")
     finally:
         _drop_database(pg_cluster, name)
 
