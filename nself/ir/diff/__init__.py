@@ -17,10 +17,11 @@ graph leaves free, a fixed phase per operation kind and then the order of emissi
 What a view, a column default or generation expression, a CHECK constraint (of a table
 or a domain), a domain's default, an exclusion constraint, an index, a policy, a trigger or
 a SQL-standard routine uses is its `depends_on` (relations, columns, functions, types,
-an exclusion constraint's operators: from pg_depend and pg_constraint, or from the sql
-frontend's analysed expressions); what a `LANGUAGE sql` body in a string uses is its
-`body_depends_on` (analysed by both frontends: PostgreSQL checks it at creation, records
-nothing, and never asks for the routine to be rebuilt for it). Where neither is known
+operators, those CREATE OPERATOR made being objects of the diff: from pg_depend and
+pg_constraint, or from the sql frontend's analysed expressions); what a `LANGUAGE sql`
+body in a string uses is its `body_depends_on` (analysed by both frontends: PostgreSQL
+checks it at creation, records nothing, and never asks for the routine to be rebuilt for
+it). Where neither is known
 (None: an IR document written before it, a body statement the frontends do not model,
 which the sql frontend warns of), references are found by scanning the canonical text,
 where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
