@@ -22,7 +22,6 @@ from nself.collector import collector_paused
 from nself.errors import NselfError, SourceError
 from nself.frontends import sql_bodies, sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
-from nself.frontends.sql_expr.analyze import Unsupported
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
 from nself.ir import pickling as ir_pickling
@@ -134,7 +133,7 @@ def finish(state: State) -> CompileResult:
         used: tuple[Dependency, ...] | None = None
         try:
             used = sql_bodies.body_dependencies(f, state.builder, source.search_path)
-        except (Unsupported, sql_bodies.Unmodelled, NselfError, pg15.Pg15SyntaxError) as exc:
+        except Exception as exc:  # not modelled (Unsupported, ...), a name not found, a syntax error
             # strict, a body PostgreSQL checked (check_function_bodies on) must be analysed;
             # unchecked, its names may resolve only when it runs
             why = _why(exc)
