@@ -14,7 +14,10 @@ Rules of what is listed (shared with the other frontends, see nself/ir/model.py)
   indexes and triggers cloned onto partitions, CHECKs a child only inherits; columns,
   however, are listed whole (inherited ones included) since every consumer needs them,
   those an inheritance child only inherits (attislocal false) marked Column.inherited;
-- collations made by CREATE COLLATION are listed (pg_catalog's own are not);
+- collations made by CREATE COLLATION are listed (pg_catalog's own are not), and so are
+  operators made by CREATE OPERATOR (not shells: a commutator or negator never completed);
+- what a LANGUAGE sql body written as a string uses (Function.body_depends_on: PostgreSQL
+  records none of it) is analysed as the sql frontend analyses it (sql_bodies).
 - privileges are the ACL entries beyond PostgreSQL's defaults, without the owner's own.
 
 A view (or materialized view) column is NOT NULL exactly when (a) nowhere in the view's
@@ -203,11 +206,19 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c')
   AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 """
 
+# A pg_depend row's referenced object is an operator of the IR (CREATE OPERATOR's, not an
+# extension's; pg_catalog's are pinned, never recorded).
+_USER_OPERATOR = (
+    "(d.refclassid = 'pg_operator'::regclass AND NOT EXISTS (SELECT 1 FROM pg_depend x"
+    " WHERE x.classid = 'pg_operator'::regclass AND x.objid = d.refobjid AND x.deptype = 'e'))"
+)
+
+
 # What each view's query uses, as pg_depend records it for the view's _RETURN rule (as
 # migra's schemainspect reads view dependencies): relations, their columns (refobjsubid),
 # functions, types (an array type by its element). Built-in objects are pinned and never
 # recorded.
-Q_VIEW_DEPENDENCIES = """
+Q_VIEW_DEPENDENCIES = f"""
 SELECT r.ev_class AS view, 'relation' AS kind, d.refobjid, d.refobjsubid,
        n.nspname AS schema, c.relname AS name, a.attname AS column
 FROM pg_rewrite r
@@ -234,6 +245,13 @@ JOIN pg_type a ON a.oid = d.refobjid
 JOIN pg_type t ON t.oid = CASE WHEN a.typcategory = 'A' AND a.typelem <> 0 THEN a.typelem ELSE a.oid END
 JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
+UNION ALL
+SELECT r.ev_class, 'operator', d.refobjid, 0, n.nspname, o.oprname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.deptype = 'n'
+JOIN pg_operator o ON o.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE r.rulename = '_RETURN' AND {_USER_OPERATOR}
 """
 
 # What the expressions of column defaults and generated columns (pg_attrdef), CHECK and
@@ -256,18 +274,21 @@ def _owned_dependencies(
     return (
         f"SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype FROM {table} o"
         f" JOIN pg_depend d ON d.classid = '{catalog}'::regclass AND d.objid = o.{oid}"
-        f" WHERE d.deptype IN ('n', 'a') AND d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
-        f" 'pg_type'::regclass){where}{own}"
+        f" WHERE d.deptype IN ('n', 'a') AND (d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
+        f" 'pg_type'::regclass) OR {_USER_OPERATOR}){where}{own}"
     )
 
 
 # A routine's: its signature's types, its argument defaults' uses and a SQL-standard body's;
-# an aggregate's functions (SFUNC, FINALFUNC, COMBINEFUNC, ...) and state types too (and its
-# SORTOP: _AGGREGATE_OPERATORS); not a SUPPORT function.
+# an aggregate's functions (SFUNC, FINALFUNC, COMBINEFUNC, ...) and state types too, and its
+# SORTOP (a user's operator like any other use; an extension's: _AGGREGATE_OPERATORS); not
+# a SUPPORT function.
 _ROUTINE_DEPENDENCIES = " AND NOT (d.refclassid = 'pg_proc'::regclass AND d.refobjid = o.prosupport)"
 _AGGREGATE_OPERATORS = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype
     FROM pg_proc o JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = o.oid
-    WHERE o.prokind = 'a' AND d.deptype = 'n' AND d.refclassid = 'pg_operator'::regclass"""
+    WHERE o.prokind = 'a' AND d.deptype = 'n' AND d.refclassid = 'pg_operator'::regclass
+      AND EXISTS (SELECT 1 FROM pg_depend x
+                  WHERE x.classid = 'pg_operator'::regclass AND x.objid = d.refobjid AND x.deptype = 'e')"""
 
 # A partition key's: the functions and types its expressions use (rows of the partitioned
 # table's own pg_class row, deptype 'n'; not the type of a typed table, OF type), and the
@@ -474,6 +495,30 @@ _AGGREGATE_OPTIONS = (
     )
     + ")"
 )
+
+def _operator_name(oid: str) -> str:
+    """An operator by oid as `OPERATOR(schema.name)` (NULL for none)."""
+    return (
+        "(SELECT 'OPERATOR(' || quote_ident(xn.nspname) || '.' || x.oprname || ')'"
+        f" FROM pg_operator x JOIN pg_namespace xn ON xn.oid = x.oprnamespace WHERE x.oid = {oid})"
+    )
+
+
+# CREATE OPERATOR's operators (not shells, not an extension's).
+Q_OPERATORS = f"""
+SELECT o.oid, n.nspname AS schema, o.oprname AS name,
+       CASE WHEN o.oprleft <> 0 THEN format_type(o.oprleft, NULL) END AS left_type,
+       format_type(o.oprright, NULL) AS right_type,
+       {_regproc("o.oprcode")} AS function,
+       {_operator_name("o.oprcom")} AS commutator, {_operator_name("o.oprnegate")} AS negator,
+       CASE WHEN o.oprrest::oid <> 0 THEN {_regproc("o.oprrest")} END AS restrict,
+       CASE WHEN o.oprjoin::oid <> 0 THEN {_regproc("o.oprjoin")} END AS "join",
+       o.oprcanhash AS hashes, o.oprcanmerge AS merges,
+       {_comment("pg_operator", "o.oid")} AS comment
+FROM pg_operator o
+JOIN pg_namespace n ON n.oid = o.oprnamespace
+WHERE {_USER_SCHEMA} AND o.oprcode::oid <> 0 AND {_not_extension_member("pg_operator", "o.oid")}
+"""
 
 Q_FUNCTIONS = f"""
 SELECT p.oid, n.nspname AS schema, p.proname AS name, p.prokind,
@@ -858,10 +903,12 @@ class _Reader:
         self.read_sequences()
         self.read_relations()
         self.read_functions()
+        self.read_operators()
         self.read_triggers()
         self.read_policies()
         self.read_privileges()
         self.read_publications()
+        self.analyse_sql_bodies()
         return self.builder.freeze()
 
     # ----------------------------------------------------------------- namespaces
@@ -1300,6 +1347,47 @@ class _Reader:
                 f = dataclasses.replace(f, defaults_depends_on=self.depends_on("pg_proc", r["oid"]))
             self.functions[r["oid"]] = f
             self.builder.add(f)
+
+    def read_operators(self) -> None:
+        for r in self.rows(Q_OPERATORS):
+            self.builder.add(
+                m.Operator(
+                    schema=r["schema"],
+                    name=r["name"],
+                    left_type=r["left_type"],
+                    right_type=r["right_type"],
+                    function=r["function"],
+                    commutator=r["commutator"],
+                    negator=r["negator"],
+                    restrict=r["restrict"],
+                    join=r["join"],
+                    hashes=r["hashes"],
+                    merges=r["merges"],
+                    comment=r["comment"],
+                )
+            )
+
+    def analyse_sql_bodies(self) -> None:
+        """What each LANGUAGE sql string body uses (Function.body_depends_on), analysed over
+        the catalog read, as the sql frontend analyses it (nself.frontends.sql_bodies), with
+        the routine's own SET search_path or else the default one (`"$user", public`: the
+        path it was created with is not recorded). A body the analysis does not model, or
+        whose names do not resolve there, is left not analysed (None)."""
+        functions = [f for f in self.builder.all(m.Function) if f.language == "sql"]
+        if not functions:
+            return
+        # the analyser: imported only for a schema that needs it
+        from nself.frontends import sql_bodies
+        from nself.frontends.sql_state import DEFAULT_SEARCH_PATH
+
+        for f in functions:
+            if not sql_bodies.analysed(f):
+                continue
+            try:
+                used = sql_bodies.body_dependencies(f, self.builder, DEFAULT_SEARCH_PATH)
+            except Exception:  # not modelled or not resolved, as the sql frontend warns of
+                continue
+            self.builder.add(dataclasses.replace(f, body_depends_on=used))
 
     @staticmethod
     def function(r: Row) -> m.Function:

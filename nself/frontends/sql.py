@@ -8,6 +8,7 @@ malformed SQL raises SourceError(file, line, col)."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,12 +19,13 @@ import pglast
 
 from nself import pg15
 from nself.collector import collector_paused
-from nself.errors import NselfError
-from nself.frontends import sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
+from nself.errors import NselfError, SourceError
+from nself.frontends import sql_bodies, sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
 from nself.ir import pickling as ir_pickling
+from nself.ir.model import Dependency, Function
 from nself.ir.platform import without_objects_of
 from nself.pg15 import parse_statements, unvalidated_nodes
 from nself.platforms import Platform, detect_platform
@@ -111,7 +113,53 @@ def compile_sql_with_warnings(text: str, filename: str = "<input>", *, strict: b
     state = State(strict=strict)
     with collector_paused():
         _interpret(state, text, filename)
-    return CompileResult(state.catalog(), tuple(state.warnings))
+    return finish(state)
+
+
+def finish(state: State) -> CompileResult:
+    """What the interpreted files give: the catalog, with what each LANGUAGE sql string
+    body uses (sql_bodies: analysed now, over the whole schema, as the live frontend does),
+    and the warnings, with one for each such body not analysed (at the routine's file and
+    line; strict, a construct the analysis does not model is an error there)."""
+    catalog = state.catalog()
+    warnings = list(state.warnings)
+    functions = []
+    changed = False
+    for f in catalog.functions:
+        source = state.body_sources.get((f.schema, f.name, f.identity_arguments))
+        if source is None or not sql_bodies.analysed(f):
+            functions.append(f)
+            continue
+        used: tuple[Dependency, ...] | None = None
+        try:
+            used = sql_bodies.body_dependencies(f, state.builder, source.search_path)
+        except Exception as exc:  # not modelled (Unsupported, ...), a name not found, a syntax error
+            # strict, a body PostgreSQL checked (check_function_bodies on) must be analysed;
+            # unchecked, its names may resolve only when it runs
+            why = _why(exc)
+            if state.strict and source.checked and not source.quiet:
+                raise SourceError(
+                    source.file, source.line, 1, f"cannot analyse the body of {f.name}: {why}"
+                ) from exc
+            if not source.quiet:
+                warnings.append(CompileWarning(source.file, source.line, _not_analysed(f, why)))
+        functions.append(dataclasses.replace(f, body_depends_on=used))
+        changed = True
+    if changed:
+        catalog = dataclasses.replace(catalog, functions=tuple(functions))
+    return CompileResult(catalog, tuple(warnings))
+
+
+def _why(exc: Exception) -> str:
+    why = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return why if len(why) <= 160 else why[:157] + "..."
+
+
+def _not_analysed(f: Function, why: str) -> str:
+    return (
+        f"what the body of {f.name} uses is not analysed ({why}); "
+        "its dependencies are read from the names in its text"
+    )
 
 
 def compile_sql(text: str, filename: str = "<input>", *, strict: bool = False) -> Catalog:
@@ -158,9 +206,9 @@ def _compile_files(
             cache.store_state(number, state, _dump_state)
         migration = migrations[number]
         # each migration starts a new session: search_path goes back to its default
-        state.search_path = state.default_search_path
+        state.new_session()
         _interpret(state, migration.up_sql, str(migration.path), migration.line_offset)
-    result = CompileResult(state.catalog(), tuple(state.warnings))
+    result = finish(state)
     if cache is not None:
         cache.store_result(result)
     return result
@@ -197,10 +245,11 @@ def initial_state(platform: Platform | None, *, strict: bool = False) -> State:
         state = State(strict=strict)
         with collector_paused():
             for file in platform.files:
-                state.search_path = state.default_search_path
+                state.new_session()
                 _interpret(state, file.text, file.name)
         state.default_search_path = state.search_path = platform.search_path
         state.warnings = []
+        state.body_sources = {k: dataclasses.replace(v, quiet=True) for k, v in state.body_sources.items()}
         state.platform = platform
         blob = _PLATFORM_STATES[(platform.name, strict)] = _dump_state(state)
     return _load_state(blob)
@@ -341,7 +390,7 @@ class IncrementalCompiler:
             return  # the round replayed a short tail: the checkpoints before it stay valid
         state = base.take() if base is not None else initial_state(self.platform)
         if not start:
-            state.search_path = state.default_search_path
+            state.new_session()
         made: list[_Snapshot] = []
 
         def keep(number: int, count: int, offset: int, end: int) -> None:
@@ -401,7 +450,7 @@ class IncrementalCompiler:
                     )
                 if not start:
                     # each migration starts a new session: search_path goes back to its default
-                    state.search_path = state.default_search_path
+                    state.new_session()
                 self.replayed.append((path, start))
                 end = _interpret(state, text, path, migration.line_offset, start)
                 edited_at = _common_prefix(entries[0].text, text) if entries else None
@@ -418,7 +467,7 @@ class IncrementalCompiler:
             state = (
                 snapshot.take() if snapshot is not None else initial_state(self.platform, strict=self.strict)
             )
-        result = CompileResult(state.catalog(), tuple(state.warnings))
+        result = finish(state)
         if snapshot is not None:
             snapshot.result = result
         return result

@@ -19,11 +19,12 @@ from pglast.enums import (
     VariableSetKind,
 )
 
+from nself.frontends import sql_bodies, sql_naming
 from nself.frontends import sql_canon as canon
-from nself.frontends import sql_naming
 from nself.frontends.sql_extensions import EXTENSIONS
 from nself.frontends.sql_state import (
     PUBLIC_DEFAULTS,
+    BodySource,
     ExprSource,
     Skip,
     State,
@@ -58,6 +59,7 @@ from nself.ir.model import (
     Function,
     FunctionArgument,
     Index,
+    Operator,
     PartitionOf,
     Policy,
     PrimaryKey,
@@ -86,8 +88,13 @@ def _set_search_path(state: State, values: list[str] | None) -> None:
 
 @handles(ast.VariableSetStmt)
 def set_variable(state: State, stmt: Any) -> None:
+    if stmt.name == "check_function_bodies":
+        value = stmt.args[0].val if stmt.kind == VariableSetKind.VAR_SET_VALUE and stmt.args else None
+        word = str(getattr(value, "sval", getattr(value, "ival", "on"))).lower()
+        state.check_function_bodies = word not in ("off", "false", "0", "no")
+        return
     if stmt.name != "search_path":
-        return  # session settings do not change the schema
+        return  # other session settings do not change the schema
     if stmt.kind in (
         VariableSetKind.VAR_SET_DEFAULT,
         VariableSetKind.VAR_RESET,
@@ -860,6 +867,14 @@ def create_function(state: State, stmt: Any) -> None:
             raise state.error(f'function "{name}" already exists with same argument types')
         function = dataclasses.replace(function, comment=existing.comment)
     state.builder.add(function)
+    key = (schema, name, function.identity_arguments)
+    if sql_bodies.analysed(function) and stmt.sql_body is None:
+        path = state.search_path if state.check_function_bodies else state.default_search_path
+        state.body_sources[key] = BodySource(
+            state.file, state.position()[0], tuple(path), checked=state.check_function_bodies
+        )
+    else:
+        state.body_sources.pop(key, None)
     if existing is None:
         state.created("FUNCTION", schema, f"{name}({function.identity_arguments})")
 
@@ -896,6 +911,23 @@ def _signature_dependencies(function: Function, defaults_use: canon.Collected) -
         types.append(function.returns.removeprefix("SETOF "))
     found |= {Dependency("type", *t) for text in types if (t := user_type(text)) is not None}
     return as_pg_depend(found)
+
+
+def _move_function_in_operators(state: State, f: Function, schema: str, name: str) -> None:
+    """A routine renamed or moved: the operators calling it (or estimating with it) name it
+    so from now on, as regproc prints it (PostgreSQL holds its oid)."""
+    old, new = _regproc(state, [f.schema, f.name]), _regproc(state, [schema, name])
+    for op in list(state.builder.all(Operator)):
+        fields = {k: new for k in ("function", "restrict", "join") if getattr(op, k) == old}
+        if fields:
+            state.builder.add(dataclasses.replace(op, **fields))  # type: ignore[arg-type]
+
+
+def _move_body_source(state: State, f: Function, schema: str, name: str) -> None:
+    """A renamed or moved routine keeps where it was created (State.body_sources)."""
+    source = state.body_sources.pop((f.schema, f.name, f.identity_arguments), None)
+    if source is not None:
+        state.body_sources[(schema, name, f.identity_arguments)] = source
 
 
 def _body_statements(body: Any) -> Any:
@@ -986,10 +1018,89 @@ def define(state: State, stmt: Any) -> None:
         create_collation(state, stmt)
         return
     if stmt.kind == ObjectType.OBJECT_OPERATOR:
-        names = names_of(stmt.defnames)
-        schema = state.creation_schema(names[-2] if len(names) > 1 else None)
-        state.operators.setdefault(schema, set()).add(names[-1])
+        create_operator(state, stmt)
+        return
     raise Skip(f"CREATE {stmt.kind.name.removeprefix('OBJECT_')} is not modelled")
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def create_operator(state: State, stmt: Any) -> None:
+    """CREATE OPERATOR: an Operator of the IR, named as the live frontend reads pg_operator."""
+    names = names_of(stmt.defnames)
+    schema = state.creation_schema(names[-2] if len(names) > 1 else None)
+    name = names[-1]
+    options = {d.defname.lower(): d.arg for d in stmt.definition or ()}
+    left = canon.data_type(state, options["leftarg"]) if options.get("leftarg") is not None else None
+    if options.get("rightarg") is None:
+        raise state.error("operator right argument type must be specified")
+    right = canon.data_type(state, options["rightarg"])
+    code = options.get("function", options.get("procedure"))
+    if code is None:
+        raise state.error("operator function must be specified")
+    if state.builder.get(Operator, schema, name, left or "", right) is not None:
+        raise state.error(f"operator {name} already exists")
+
+    def other(arg: Any, swapped: bool) -> str | None:
+        if arg is None:
+            return None
+        parts = [str(p.sval) for p in arg] if isinstance(arg, (list, tuple)) else names_of(arg.names)
+        if len(parts) > 1:
+            return f"OPERATOR({quote_ident(parts[-2])}.{parts[-1]})"
+        types = (right, left) if swapped else (left, right)
+        for s in state.path_schemas():
+            if state.builder.get(Operator, s, parts[-1], types[0] or "", types[1] or "") is not None:
+                return f"OPERATOR({quote_ident(s)}.{parts[-1]})"
+        # none yet (or itself): PostgreSQL makes a shell for it (or links the operator to
+        # itself) in the creation schema of the bare name
+        return f"OPERATOR({quote_ident(state.creation_schema(None))}.{parts[-1]})"
+
+    operator = Operator(
+        schema,
+        name,
+        left,
+        right,
+        _regproc(state, names_of(code.names)),
+        commutator=other(options.get("commutator"), True),
+        negator=other(options.get("negator"), False),
+        restrict=_regproc(state, names_of(options["restrict"].names)) if options.get("restrict") else None,
+        join=_regproc(state, names_of(options["join"].names)) if options.get("join") else None,
+        hashes="hashes" in options,
+        merges="merges" in options,
+    )
+    state.builder.add(operator)
+    state.operators.setdefault(schema, set()).add(name)
+
+
+def find_operator(state: State, owa: Any, missing_ok: bool = False) -> Operator | None:
+    """The operator an ObjectWithArgs names (DROP, COMMENT ON, ALTER OPERATOR)."""
+    names = names_of(owa.objname)
+    args = list(owa.objargs or ())
+    types = [canon.data_type(state, t) if t is not None else None for t in args]
+    left, right = (types[0], types[1]) if len(types) == 2 else (None, types[-1] if types else None)
+    schemas = [names[-2]] if len(names) > 1 else state.path_schemas()
+    for s in schemas:
+        found = state.builder.get(Operator, s, names[-1], left or "", right or "")
+        if found is not None:
+            return found
+    if missing_ok:
+        return None
+    raise state.error(f"operator does not exist: {qualified(names[-2] if len(names) > 1 else None, names[-1])}")
+
+
+@handles(ast.AlterOperatorStmt)
+def alter_operator(state: State, stmt: Any) -> None:
+    """ALTER OPERATOR ... SET (RESTRICT = f, JOIN = f)."""
+    op = find_operator(state, stmt.opername)
+    assert op is not None
+    changes: dict[str, str | None] = {}
+    for d in stmt.options or ():
+        if d.defname.lower() in ("restrict", "join"):
+            changes[d.defname.lower()] = _regproc(state, names_of(d.arg.names)) if d.arg is not None else None
+        else:
+            raise Skip(f"ALTER OPERATOR SET ({d.defname.upper()}) is not modelled")
+    state.builder.add(dataclasses.replace(op, **changes))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- collations
@@ -1720,6 +1831,8 @@ def comment_on(state: State, stmt: Any) -> None:
     ):
         f = find_function(state, obj)
         b.add(_with_comment(f, comment))
+    elif kind == ObjectType.OBJECT_OPERATOR:
+        b.add(_with_comment(find_operator(state, obj), comment))
     elif kind in (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY):
         names = _object_names(obj)
         rel = _relation_from_names(state, names[:-1], (Table, View))
@@ -1971,6 +2084,20 @@ def drop_function(state: State, obj: Any, missing_ok: bool, cascade: bool) -> No
         for trigger in list(state.builder.all(Trigger)):
             if (trigger.function_schema, trigger.function) == (f.schema, f.name):
                 state.builder.remove(trigger)
+        called = _regproc(state, [f.schema, f.name])
+        for op in list(state.builder.all(Operator)):
+            if op.function == called:
+                state.builder.remove(op)
+
+
+@dropper(ObjectType.OBJECT_OPERATOR)
+def drop_operator(state: State, obj: Any, missing_ok: bool, cascade: bool) -> None:
+    op = find_operator(state, obj, missing_ok)
+    if op is None:
+        return
+    state.builder.remove(op)
+    if not any(o.schema == op.schema and o.name == op.name for o in state.builder.all(Operator)):
+        state.operators.get(op.schema, set()).discard(op.name)
 
 
 @dropper(ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY)
@@ -2314,6 +2441,7 @@ def rename_schema(state: State, stmt: Any) -> None:
         Index,
         View,
         Function,
+        Operator,
         Enum,
         CompositeType,
         RangeType,
@@ -2332,6 +2460,9 @@ def rename_schema(state: State, stmt: Any) -> None:
     _move_keys(state.index_sources, old, new)
     _move_keys(state.view_sources, old, new)
     _move_keys(state.column_defaults, old, new)
+    _move_keys(state.body_sources, old, new)
+    if old in state.operators:
+        state.operators[new] = state.operators.pop(old)
     state.search_path = tuple(new if s == old else s for s in state.search_path)
 
 
@@ -2426,6 +2557,8 @@ def rename_function(state: State, stmt: Any) -> None:
     assert f is not None
     new = sql_naming.truncate_identifier(stmt.newname)
     state.builder.replace(f, dataclasses.replace(f, name=new))
+    _move_body_source(state, f, f.schema, new)
+    _move_function_in_operators(state, f, f.schema, new)
     if not any(g.name == f.name and g.schema == f.schema for g in state.builder.all(Function) if g is not f):
         _move_function_in_views(state, (f.schema, f.name), (f.schema, new))
     for trigger in list(state.builder.all(Trigger)):
@@ -2540,6 +2673,8 @@ def set_schema(state: State, stmt: Any) -> None:
         f = find_function(state, stmt.object)
         assert f is not None
         b.replace(f, dataclasses.replace(f, schema=new_schema))
+        _move_body_source(state, f, new_schema, f.name)
+        _move_function_in_operators(state, f, new_schema, f.name)
         if not any(g.name == f.name and g.schema == f.schema for g in b.all(Function) if g is not f):
             _move_function_in_views(state, (f.schema, f.name), (new_schema, f.name))
     elif kind == ObjectType.OBJECT_EXTENSION:

@@ -140,6 +140,20 @@ class ExprSource:
     target_type: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class BodySource:
+    """Where a LANGUAGE sql routine with a string body was created (for the warning naming
+    it when its body is analysed: sql_bodies), and the search_path its body is analysed
+    with when the routine sets none: the session's when check_function_bodies was on (the
+    path PostgreSQL checked it with), else the database's default (the path it runs with)."""
+
+    file: str
+    line: int
+    search_path: tuple[str, ...]
+    checked: bool = True  # check_function_bodies was on: PostgreSQL checked the body then
+    quiet: bool = False  # a platform's base: its warnings are not the project's
+
+
 @dataclass
 class State:
     builder: CatalogBuilder = field(default_factory=CatalogBuilder)
@@ -185,9 +199,14 @@ class State:
     view_sources: dict[Key, ExprSource] = field(default_factory=dict)
     # (schema, view) -> relations the view reads, for DROP ... CASCADE
     view_dependencies: dict[Key, frozenset[Key]] = field(default_factory=dict)
-    # schema -> the operators CREATE OPERATOR made there (not modelled in the IR: known only
-    # so that an exclusion constraint's WITH names the operator it resolves to)
+    # schema -> the names of the operators CREATE OPERATOR made there (the IR's Operators),
+    # for an exclusion constraint's WITH to name the operator it resolves to
     operators: dict[str, set[str]] = field(default_factory=dict)
+    # (schema, name, identity arguments) of each LANGUAGE sql routine with a string body ->
+    # where it was created (its body is analysed once the files are interpreted: sql_bodies)
+    body_sources: dict[tuple[str, str, str], BodySource] = field(default_factory=dict)
+    # the session's check_function_bodies (SET check_function_bodies = false, as pg_dump does)
+    check_function_bodies: bool = True
     # while set (sql_canon.collecting), what the expressions canonicalised use
     collecting: Any = None
     # the platform whose base the files run on (its stand-ins for extensions the server lacks)
@@ -198,6 +217,11 @@ class State:
             # what an empty PostgreSQL 15 database holds: public, usable by everyone
             self.builder.add(Schema("public", "standard public schema"))
             self.builder.add(Privilege("SCHEMA", "public", "public", "PUBLIC", "USAGE"))
+
+    def new_session(self) -> None:
+        """A new session (each migration file): its settings go back to their defaults."""
+        self.search_path = self.default_search_path
+        self.check_function_bodies = True
 
     def catalog(self) -> Catalog:
         """The IR of what has been interpreted. Ordered-set aggregates were kept only so

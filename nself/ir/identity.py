@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nself.ir.model import Function, Policy, Privilege, Trigger
+from nself.ir.model import Function, Operator, Policy, Privilege, Trigger
 
 Key = tuple[str, ...]
 
@@ -17,6 +17,8 @@ def identity_of(node: Any) -> Key:
         return (node.schema, node.name, node.identity_arguments)
     if isinstance(node, (Trigger, Policy)):
         return (node.schema, node.table, node.name)
+    if isinstance(node, Operator):
+        return (node.schema, node.name, node.left_type or "", node.right_type)
     if isinstance(node, Privilege):
         return (
             node.object_kind,
@@ -34,7 +36,7 @@ def identity_of(node: Any) -> Key:
 
 def display_name(node: Any) -> str:
     """A human-readable qualified name for messages (`public.users`, `public.f(integer)`)."""
-    if isinstance(node, Function):
+    if isinstance(node, (Function, Operator)):
         return node.signature
     if isinstance(node, (Trigger, Policy)):
         return f"{node.name} on {node.schema}.{node.table}"

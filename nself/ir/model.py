@@ -452,6 +452,13 @@ class Function:
     # body is not SQL-standard (such a body's depends_on holds its defaults' uses) and that
     # is not an aggregate; None when not known (the diff then reads the defaults' text).
     defaults_depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
+    # What a LANGUAGE sql body written as a string (AS $$ ... $$) uses (sorted; see
+    # Dependency), as both frontends analyse it: PostgreSQL records none of it in pg_depend,
+    # but with check_function_bodies on it checks these names when the routine is created,
+    # so they must exist first. () when PostgreSQL checks nothing (a polymorphic argument);
+    # None when not analysed (another language, a body the analysis does not model: the
+    # diff then reads the text). Not compared: it follows from the body.
+    body_depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
     @property
     def identity_arguments(self) -> str:
@@ -462,6 +469,38 @@ class Function:
     @property
     def signature(self) -> str:
         return f"{self.schema}.{self.name}({self.identity_arguments})"
+
+
+# --------------------------------------------------------------------------- operators
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator made by CREATE OPERATOR (pg_operator in a user schema, not an extension's).
+    `left_type` None for a prefix operator; types as format_type prints them (user types
+    qualified). `function`, `restrict` and `join` are regproc texts with
+    search_path = pg_catalog (`app.same_int`, `eqsel`); `commutator` and `negator` name an
+    operator as `OPERATOR(schema.name)` (pg_catalog's too), its argument types being this
+    one's (swapped for a commutator)."""
+
+    schema: str
+    name: str
+    left_type: str | None
+    right_type: str
+    function: str
+    commutator: str | None = None
+    negator: str | None = None
+    restrict: str | None = None
+    join: str | None = None
+    hashes: bool = False
+    merges: bool = False
+    comment: str | None = None
+
+    @property
+    def signature(self) -> str:
+        """`app.===(integer, integer)` (`NONE` for a prefix operator's left type), as DROP
+        OPERATOR and COMMENT ON OPERATOR name it."""
+        return f"{self.schema}.{self.name}({self.left_type or 'NONE'}, {self.right_type})"
 
 
 # --------------------------------------------------------------------------- table-scoped
@@ -581,6 +620,7 @@ class Catalog:
     indexes: tuple[Index, ...] = ()
     views: tuple[View, ...] = ()
     functions: tuple[Function, ...] = ()
+    operators: tuple[Operator, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     policies: tuple[Policy, ...] = ()
     privileges: tuple[Privilege, ...] = ()
@@ -603,6 +643,7 @@ class Catalog:
             self.tables,
             self.views,
             self.functions,
+            self.operators,
         ):
             names.update(node.schema for node in collection)
         return sorted(names)
@@ -647,6 +688,7 @@ COLLECTIONS: dict[str, type] = {
     "indexes": Index,
     "views": View,
     "functions": Function,
+    "operators": Operator,
     "triggers": Trigger,
     "policies": Policy,
     "privileges": Privilege,

@@ -11,6 +11,7 @@ objects, and an alias named like a schema, are decoys: no dependency comes from 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -669,3 +670,304 @@ def test_extension_operator_of_an_exclusion_constraint(pg_cluster: LocalCluster)
     finally:
         with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# LANGUAGE sql routines with a string body: PostgreSQL records nothing in pg_depend, but
+# with check_function_bodies on it checks the names the body uses when the routine is
+# created. Each routine is named so that it sorts before what it uses (a routine before a
+# table, a view, or another routine whose name comes later).
+STRING_BODIES = """
+CREATE SCHEMA lib;
+CREATE TYPE lib.grade AS ENUM ('a', 'b');
+CREATE TABLE lib.acct (id int PRIMARY KEY, code text, grade lib.grade);
+CREATE VIEW lib.acct_codes AS SELECT id, code FROM lib.acct;
+CREATE FUNCTION lib.code_of(i int) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT code FROM lib.acct WHERE id = i $$;
+CREATE FUNCTION lib.a_twice(i int) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT lib.code_of(i) || lib.code_of($1) || 'lib.acct' $$;
+CREATE FUNCTION lib.a_from_view(i int) RETURNS text LANGUAGE sql STABLE
+    AS $body$ SELECT v.code FROM lib.acct_codes v WHERE v.id = $1 $body$;
+CREATE FUNCTION lib.a_count_b() RETURNS int LANGUAGE sql STABLE
+    AS $$ SELECT count(*)::int FROM lib.acct WHERE grade = 'b'::lib.grade; SELECT 1 $$;
+CREATE FUNCTION lib.a_pathed(i int) RETURNS text LANGUAGE sql STABLE SET search_path = lib, pg_catalog
+    AS $$ SELECT code FROM acct WHERE id = i $$;
+CREATE FUNCTION lib.a_touch(i int) RETURNS void LANGUAGE sql
+    AS $$ UPDATE lib.acct SET grade = 'a' WHERE id = i; CREATE TEMP TABLE scratch (x int) $$;
+CREATE FUNCTION lib.a_any(x anyelement) RETURNS text LANGUAGE sql AS $$ SELECT code FROM lib.nosuch $$;
+CREATE FUNCTION lib.a_plpgsql() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT 1 FROM lib.nosuch); END $$;
+CREATE VIEW lib.a_coded AS SELECT id, lib.code_of(id) AS c FROM lib.acct;
+"""
+
+
+def _body_uses(catalog: Catalog) -> dict[str, set[Dep] | None]:
+    return {
+        f.name: None
+        if f.body_depends_on is None
+        else {tuple(x for x in (d.kind, d.schema, d.name, d.column) if x is not None) for d in f.body_depends_on}
+        for f in catalog.functions
+    }
+
+
+def _fresh_database(pg_cluster: LocalCluster) -> str:
+    name = f"deps_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _drop_database(pg_cluster: LocalCluster, name: str) -> None:
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _checked(sql: str) -> str:
+    """A script as nself writes it, run with check_function_bodies on: PostgreSQL then
+    checks each string body's names when its routine is created."""
+    return "SET check_function_bodies = true;\n" + sql.replace("SET check_function_bodies = false;", "")
+
+
+@pytest.fixture(scope="module")
+def string_bodies(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
+    name = _fresh_database(pg_cluster)
+    url = pg_cluster.url(name)
+    _applied(url, STRING_BODIES)
+    yield url, introspect(url)
+    _drop_database(pg_cluster, name)
+
+
+def test_string_bodies_uses_in_both_frontends(string_bodies: tuple[str, Catalog]) -> None:
+    """Both frontends record what a LANGUAGE sql string body uses (body_depends_on), the
+    same; the routine's own SET search_path resolves its names; a routine with a
+    polymorphic argument is not checked (PostgreSQL only parses it: nothing); a utility
+    statement uses nothing; PL/pgSQL bodies are left alone; a string literal is a decoy."""
+    _, live = string_bodies
+    got = _body_uses(live)
+    assert got == _body_uses(compile_sql(STRING_BODIES, strict=True))
+    acct = {("column", "lib", "acct", c) for c in ("id", "code")}
+    assert got["code_of"] == acct
+    assert got["a_pathed"] == acct
+    assert got["a_twice"] == {("function", "lib", "code_of")}
+    assert got["a_from_view"] == {("column", "lib", "acct_codes", c) for c in ("id", "code")}
+    assert got["a_count_b"] == {("column", "lib", "acct", "grade"), ("type", "lib", "grade")}
+    assert got["a_touch"] == {("column", "lib", "acct", c) for c in ("id", "grade")} | {("type", "lib", "grade")}
+    assert got["a_any"] == set()
+    assert got["a_plpgsql"] is None
+    code_of = next(f for f in live.functions if f.name == "code_of")
+    assert code_of.depends_on is None  # pg_depend's: nothing of the body
+
+
+def test_string_bodies_created_in_an_order_postgresql_checks(
+    pg_cluster: LocalCluster, string_bodies: tuple[str, Catalog]
+) -> None:
+    """The schema script and a diff from an empty database create each routine after what
+    its string body uses, so they apply with check_function_bodies on, from either
+    frontend's catalog."""
+    _, live = string_bodies
+    compiled = compile_sql(STRING_BODIES, strict=True)
+    from nself.backends.sql import render_script
+
+    for catalog in (live, compiled):
+        for script in (render_script(catalog), diff_catalogs(compile_sql(""), catalog).up_sql):
+            name = _fresh_database(pg_cluster)
+            try:
+                _applied(pg_cluster.url(name), _checked(script))
+                assert _body_uses(introspect(pg_cluster.url(name))) == _body_uses(live)
+            finally:
+                _drop_database(pg_cluster, name)
+
+
+RETYPED_BEFORE = """
+CREATE SCHEMA lib;
+CREATE TABLE lib.acct (id int PRIMARY KEY, code text);
+CREATE FUNCTION lib.a_code(i int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT code FROM lib.acct WHERE id = i $$;
+CREATE FUNCTION lib.a_first() RETURNS int LANGUAGE sql STABLE AS $$ SELECT min(id) FROM lib.acct $$;
+INSERT INTO lib.acct VALUES (1, '10'), (2, '20');
+"""
+RETYPED_AFTER = RETYPED_BEFORE.replace("code text", "code int").replace(
+    "a_code(i int) RETURNS text", "a_code(i int) RETURNS int"
+)
+
+
+def test_diff_retyping_a_column_a_string_body_uses(pg_cluster: LocalCluster) -> None:
+    """A column retyped under a LANGUAGE sql string body that returns it, with the routine's
+    result type changed to match: the routine is created again after the column change
+    (before it, PostgreSQL refuses the body), up and down, with check_function_bodies on,
+    and the rows stay. A routine that uses another column of the table stays."""
+    name = _fresh_database(pg_cluster)
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, RETYPED_BEFORE)
+        before = introspect(url)
+        after = compile_sql(RETYPED_AFTER)
+        result = diff_catalogs(before, after)
+        assert "a_first" not in result.up_sql
+        _applied(url, _checked(result.up_sql))
+        assert _strip(introspect(url)) == _strip(after)
+        _applied(url, _checked(result.down_sql))
+        assert _strip(introspect(url)) == _strip(before)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT lib.a_code(2)").fetchone() == ("20",)
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+UNANALYSED_BODY = """CREATE TABLE t (a int);
+SET check_function_bodies = false;
+CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT a FROM nosuch $$;
+CREATE FUNCTION g() RETURNS int LANGUAGE sql AS $$ SELECT a FROM t $$;
+CREATE PROCEDURE p() LANGUAGE sql AS $$ SELECT 1 $$;
+RESET check_function_bodies;
+CREATE FUNCTION h() RETURNS void LANGUAGE sql AS $$ CALL p() $$;
+"""
+
+
+def test_unanalysed_string_body_is_a_warning_at_its_line(pg_cluster: LocalCluster) -> None:
+    """A string body whose names do not resolve (check_function_bodies was off), or whose
+    statements the analysis does not model, leaves body_depends_on unknown and says so at
+    the routine's file:line (strict: an error there for a body PostgreSQL checked).
+    PostgreSQL accepts this schema."""
+    from nself.errors import SourceError
+    from nself.frontends.sql import compile_sql_with_warnings
+
+    result = compile_sql_with_warnings(UNANALYSED_BODY, "m.sql")
+    functions = {f.name: f for f in result.catalog.functions}
+    assert functions["f"].body_depends_on is None and functions["h"].body_depends_on is None
+    assert functions["g"].body_depends_on == (m.Dependency("column", "public", "t", "a"),)
+    assert [(w.file, w.line) for w in result.warnings] == [("m.sql", 3), ("m.sql", 7)]
+    assert all("what the body of" in str(w) for w in result.warnings)
+    with pytest.raises(SourceError, match=r"m\.sql:7:\d+: cannot analyse the body of h"):
+        compile_sql_with_warnings(UNANALYSED_BODY, "m.sql", strict=True)
+    name = _fresh_database(pg_cluster)
+    try:
+        _applied(pg_cluster.url(name), UNANALYSED_BODY)
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+# CREATE OPERATOR: Operator objects of the IR, used by a check, an expression index, a view,
+# a column default and (through an operator class, which the IR does not model) an
+# exclusion constraint. An unqualified commutator or negator not found on the path is made
+# (a shell) in the first schema of the path, as PostgreSQL does: `public.~~~` here.
+OPERATORS_BASE = """
+CREATE SCHEMA ops;
+CREATE FUNCTION ops.near(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 10 $$;
+CREATE FUNCTION ops.far(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) >= 10 $$;
+CREATE FUNCTION ops.halve(a int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT a / 2 $$;
+CREATE OPERATOR ops.~~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = ops.near, COMMUTATOR = ~~~,
+    NEGATOR = !~~~, RESTRICT = eqsel, JOIN = eqjoinsel);
+CREATE OPERATOR ops.!~~~ (LEFTARG = int, RIGHTARG = int, PROCEDURE = ops.far, COMMUTATOR = OPERATOR(ops.!~~~),
+    NEGATOR = OPERATOR(ops.~~~));
+SET search_path = ops, public;
+CREATE OPERATOR @/ (RIGHTARG = int, FUNCTION = halve);
+RESET search_path;
+COMMENT ON OPERATOR ops.~~~ (int, int) IS 'within ten';
+CREATE TABLE ops.reading (id int PRIMARY KEY, a int, b int,
+    half int DEFAULT OPERATOR(ops.@/) 10,
+    CONSTRAINT close CHECK (a OPERATOR(ops.~~~) b));
+CREATE INDEX reading_near ON ops.reading ((a OPERATOR(ops.~~~) b));
+CREATE VIEW ops.close_readings AS SELECT id FROM ops.reading WHERE a OPERATOR(ops.!~~~) b;
+INSERT INTO ops.reading VALUES (1, 1, 2), (2, 5, 9);
+"""
+OPERATORS = OPERATORS_BASE + """
+CREATE FUNCTION ops.same(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT a = b $$;
+CREATE OPERATOR ops.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = ops.same, COMMUTATOR = OPERATOR(ops.===), HASHES);
+CREATE OPERATOR CLASS ops.int_same FOR TYPE int USING hash AS OPERATOR 1 ops.===, FUNCTION 1 hashint4(int);
+ALTER TABLE ops.reading ADD CONSTRAINT reading_excl EXCLUDE USING hash (id ops.int_same WITH OPERATOR(ops.===));
+"""
+
+
+def _operator_uses(catalog: Catalog, schema: str = "ops") -> dict[str, set[Dep]]:
+    table = catalog.table(schema, "reading")
+    view = catalog.view(schema, "close_readings")
+    assert table is not None and view is not None
+
+    def ops(deps: tuple[m.Dependency, ...] | None) -> set[Dep]:
+        return {(d.schema, d.name) for d in deps or () if d.kind == "operator"}
+
+    out = {f"constraint {c.name} on table ops.reading": ops(getattr(c, "depends_on", None)) for c in table.constraints}
+    out["default value for column half of table ops.reading"] = ops(table.column("half").depends_on)  # type: ignore[union-attr]
+    out.update({f"index ops.{i.name}": ops(i.depends_on) for i in catalog.indexes})
+    out["rule _RETURN on view ops.close_readings"] = ops(view.depends_on)
+    return {k: v for k, v in out.items() if v}
+
+
+def test_operators_in_both_frontends_are_postgresqls(pg_cluster: LocalCluster) -> None:
+    """User operators (pg_operator) read by both frontends are the same, and what uses
+    them in an expression (a check, an expression index, a view, a default) or compares
+    WITH one (an exclusion constraint) records it, as pg_depend (and conexclop) do."""
+    name = _fresh_database(pg_cluster)
+    try:
+        url = pg_cluster.url(name)
+        _applied(url, OPERATORS)
+        live, compiled = introspect(url), compile_sql(OPERATORS, strict=True)
+        assert live.operators == compiled.operators
+        assert [o.comment for o in live.operators if o.comment] == ["within ten"]
+        assert _operator_uses(live) == _operator_uses(compiled)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(
+                "SELECT n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL),"
+                " o.oprcode::regproc::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace"
+                " WHERE n.nspname = 'ops' AND o.oprcode <> 0 ORDER BY 1, 2"
+            ).fetchall()
+            depend = conn.execute(
+                "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), n.nspname, o.oprname"
+                " FROM pg_depend d JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass"
+                " AND o.oid = d.refobjid JOIN pg_namespace n ON n.oid = o.oprnamespace"
+                " WHERE d.deptype = 'n' AND d.classid <> 'pg_operator'::regclass"
+                " AND d.classid <> 'pg_amop'::regclass"
+            ).fetchall()
+        assert [(o.schema, o.name, o.left_type, o.right_type, o.function) for o in live.operators] == [
+            (s, n, None if left == "-" else left, right, f) for s, n, left, right, f in rows
+        ]
+        want: dict[str, set[Dep]] = {}
+        for owner, schema, op in depend:
+            want.setdefault(owner, set()).add((schema, op))
+        want["constraint reading_excl on table ops.reading"] = {("ops", "===")}  # conexclop's
+        assert _operator_uses(live) == want
+        # renames: PostgreSQL holds oids, both frontends follow
+        renamed = "ALTER FUNCTION ops.near(int, int) RENAME TO nearby; ALTER SCHEMA ops RENAME TO opx;"
+        _applied(url, renamed)
+        live, compiled = introspect(url), compile_sql(OPERATORS + renamed, strict=True)
+        assert live.operators == compiled.operators
+        assert "opx.nearby" in {o.function for o in live.operators}
+        assert _operator_uses(live, "opx") == _operator_uses(compiled, "opx")
+    finally:
+        _drop_database(pg_cluster, name)
+
+
+OPERATORS_CHANGED = OPERATORS_BASE.replace(
+    "FUNCTION = ops.near, COMMUTATOR", "FUNCTION = ops.nearer, COMMUTATOR"
+).replace(
+    "CREATE FUNCTION ops.near(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 10 $$;",
+    "CREATE FUNCTION ops.nearer(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 5 $$;",
+)
+OPERATORS_GONE = """
+CREATE SCHEMA ops;
+CREATE TABLE ops.reading (id int PRIMARY KEY, a int, b int, half int);
+INSERT INTO ops.reading VALUES (1, 1, 2), (2, 5, 9);
+"""
+
+
+def test_diff_creates_changes_and_drops_operators(pg_cluster: LocalCluster) -> None:
+    """A diff creates operators after their functions and types and before what uses them,
+    changes one's function (dropped and created again, with the check, index, view and
+    default that use it), and drops them after what uses them: each applied up and down on
+    PostgreSQL (check_function_bodies on), the rows kept."""
+    steps = [compile_sql(""), compile_sql(OPERATORS_BASE), compile_sql(OPERATORS_CHANGED), compile_sql(OPERATORS_GONE)]
+    name = _fresh_database(pg_cluster)
+    try:
+        url = pg_cluster.url(name)
+        for before, after in itertools.pairwise(steps):
+            result = diff_catalogs(before, after)
+            _applied(url, _checked(result.up_sql))
+            assert _strip(introspect(url)) == _strip(after)
+            _applied(url, _checked(result.down_sql))
+            assert _strip(introspect(url)) == _strip(before)
+            _applied(url, _checked(result.up_sql))
+            if after.table("ops", "reading") is not None and before.table("ops", "reading") is None:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute("INSERT INTO ops.reading (id, a, b) VALUES (1, 1, 2), (2, 5, 9)")
+            with psycopg.connect(url) as conn:
+                assert conn.execute("SELECT count(*) FROM ops.reading").fetchone() == (2,)
+    finally:
+        _drop_database(pg_cluster, name)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -147,3 +148,26 @@ def test_json_is_what_json_dumps_writes_of_to_data() -> None:
         data["ir_version"] = catalog.ir_version
         assert catalog_to_json(catalog) == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         assert catalog_to_json(catalog, indent=None) == json.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_operators_round_trip_and_an_older_document_has_none() -> None:
+    """Operators (CREATE OPERATOR's) and body_depends_on survive the round trip; an IR
+    document written before them (no `operators` list, no `body_depends_on`) loads with none
+    and with the field unknown."""
+    from nself.ir.model import Dependency, Function, Operator
+
+    b = CatalogBuilder()
+    f = Function("app", "near", (), returns="boolean", body="SELECT true")
+    b.add(dataclasses.replace(f, body_depends_on=(Dependency("relation", "app", "t"),)))
+    b.add(Operator("app", "~~~", "integer", "integer", "app.near", commutator="OPERATOR(app.~~~)", comment="x"))
+    b.add(Operator("app", "~~~", None, "integer", "app.near"))
+    catalog = b.freeze()
+    text = catalog_to_json(catalog)
+    again = catalog_from_json(text)
+    assert again == catalog and again.operators == catalog.operators
+    assert again.functions[0].body_depends_on == (Dependency("relation", "app", "t"),)
+    data = json.loads(text)
+    del data["operators"]
+    del data["functions"][0]["body_depends_on"]
+    older = catalog_from_json(json.dumps(data))
+    assert older.operators == () and older.functions[0].body_depends_on is None

@@ -23,6 +23,7 @@ from nself.ir.model import (
     FunctionArgument,
     Index,
     IndexKey,
+    Operator,
     Policy,
     PrimaryKey,
     Table,
@@ -33,7 +34,7 @@ from nself.ir.model import (
 from nself.ir.model import (
     Sequence as SequenceObject,
 )
-from nself.ir.names import quote_literal, readable_ident
+from nself.ir.names import quote_literal, readable_ident, unquote_ident
 from nself.ir.types import split_type_name, strip_array
 
 _ANCHOR_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -281,6 +282,16 @@ class FunctionDoc:
 
 
 @dataclass(frozen=True)
+class OperatorDoc:
+    anchor: str
+    name: str
+    left_type: str | None  # None: a prefix operator
+    right_type: str
+    function: Link
+    comment: str | None
+
+
+@dataclass(frozen=True)
 class SequenceDoc:
     anchor: str
     name: str
@@ -308,6 +319,7 @@ class SchemaDoc:
     range_types: tuple[RangeDoc, ...]
     functions: tuple[FunctionDoc, ...]
     sequences: tuple[SequenceDoc, ...]
+    operators: tuple[OperatorDoc, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -441,6 +453,19 @@ class _Builder:
             ),
             functions=tuple(_function(f) for f in c.functions if f.schema == name),
             sequences=tuple(self.sequence_doc(s) for s in c.sequences if s.schema == name),
+            operators=tuple(self.operator_doc(o) for o in c.operators if o.schema == name),
+        )
+
+    def operator_doc(self, o: Operator) -> OperatorDoc:
+        schema, _, function = o.function.rpartition(".")
+        link = self.function_link(unquote_ident(schema), unquote_ident(function)) if schema else Link(o.function, None)
+        return OperatorDoc(
+            anchor("operator", o.schema, o.name, o.left_type or "NONE", o.right_type),
+            o.name,
+            o.left_type,
+            o.right_type,
+            link,
+            o.comment,
         )
 
     def table(self, t: Table) -> TableDoc:

@@ -5,14 +5,14 @@ The script follows pg_dump's conventions: an empty search_path (every name the I
 is qualified already), function bodies not validated at creation, and objects created in
 an order where each one's dependencies exist first:
 
-    schemas, extensions, collations, sequences, then types, routines, tables and views in one
-    dependency order, sequence ownership, indexes, foreign keys, triggers, row-level
+    schemas, extensions, collations, sequences, then types, routines, operators, tables and
+    views in one dependency order, sequence ownership, indexes, foreign keys, triggers, row-level
     security, policies, grants, comments.
 
 Types, routines, tables and views are ordered together by a topological sort: an object
 depends on another when it uses the other as its IR records it (`depends_on` of a view, a
 BEGIN ATOMIC routine, a column default or generation expression, a CHECK constraint:
-pg_depend's), when its text (a column's type, a routine's signature; an expression, body
+pg_depend's; `body_depends_on` of a LANGUAGE sql string body), when its text (a column's type, a routine's signature; an expression, body
 or query whose `depends_on` is not known) names the other's qualified name, or when
 it is a partition or an inheritance child of it; among independent objects the kind order
 above holds.
@@ -39,6 +39,7 @@ from nself.ir.model import (
     ForeignKey,
     Function,
     Index,
+    Operator,
     RangeType,
     Schema,
     Table,
@@ -170,6 +171,7 @@ def _comments(catalog: Catalog) -> list[str]:
         catalog.domains,
         catalog.sequences,
         catalog.functions,
+        catalog.operators,
         catalog.tables,
         catalog.views,
         catalog.indexes,
@@ -185,7 +187,7 @@ def _comments(catalog: Catalog) -> list[str]:
 # --------------------------------------------------------------------------- dependency order
 
 # Among objects that do not depend on each other, this order holds.
-_KIND_RANK = {Enum: 0, RangeType: 1, Domain: 2, CompositeType: 2, Function: 3, Table: 4, View: 5}
+_KIND_RANK = {Enum: 0, RangeType: 1, Domain: 2, CompositeType: 2, Function: 3, Operator: 4, Table: 5, View: 6}
 
 
 def qualified_names_in(text: str) -> set[tuple[str, str]]:
@@ -239,6 +241,10 @@ def _texts_of(node: object) -> Iterable[str]:
             yield node.partition_by.key
     elif isinstance(node, View) and node.depends_on is None:
         yield node.definition
+    elif isinstance(node, Operator):
+        # its function, argument types and estimators (its commutator and negator, when
+        # not made yet, PostgreSQL makes as shells that their own CREATE fills)
+        yield from (t for t in (node.function, node.left_type, node.right_type, node.restrict, node.join) if t)
 
 
 def _depends_of(node: object) -> Iterable[Dependency]:
@@ -249,6 +255,10 @@ def _depends_of(node: object) -> Iterable[Dependency]:
     elif isinstance(node, Function):
         yield from node.depends_on or ()
         yield from node.defaults_depends_on or ()
+        # what a LANGUAGE sql string body uses: PostgreSQL checks it at creation when
+        # check_function_bodies is on (this script turns it off, as pg_dump's does, but the
+        # order holds for a script run with it on)
+        yield from node.body_depends_on or ()
     elif isinstance(node, Domain):
         yield from node.depends_on or ()
         for check in node.checks:
@@ -270,6 +280,7 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
         *catalog.domains,
         *catalog.composite_types,
         *catalog.functions,
+        *catalog.operators,
         *catalog.tables,
         *catalog.views,
     ]
@@ -363,4 +374,6 @@ def _create(catalog: Catalog, node: object) -> list[str]:
         )
     if isinstance(node, View):
         return [ddl.create_view(node)]
+    if isinstance(node, Operator):
+        return [ddl.create_operator(node)]
     raise TypeError(f"unexpected node {node!r}")

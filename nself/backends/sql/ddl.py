@@ -35,6 +35,7 @@ from nself.ir.model import (
     Identity,
     Index,
     IndexKey,
+    Operator,
     Policy,
     PrimaryKey,
     Privilege,
@@ -196,6 +197,11 @@ def comments_of(node: object) -> list[str]:
     elif isinstance(node, Sequence):
         if node.comment is not None:
             out.append(comment_on("SEQUENCE", qualified_name(node.schema, node.name), node.comment))
+    elif isinstance(node, Operator):
+        if node.comment is not None:
+            out.append(
+                comment_on("OPERATOR", f"{operator_name(node)} ({operator_arguments(node)})", node.comment)
+            )
     elif isinstance(node, Table):
         name = qualified_name(node.schema, node.name)
         if node.comment is not None:
@@ -279,6 +285,46 @@ def drop_collation(collation: Collation, *, cascade: bool = False) -> str:
     return (
         f"DROP COLLATION {qualified_name(collation.schema, collation.name)}{' CASCADE' if cascade else ''};"
     )
+
+
+# --------------------------------------------------------------------------- operators
+
+
+def operator_name(operator: Operator) -> str:
+    """`app.===`: the schema quoted as an identifier, the symbol as it is."""
+    return f"{quote_ident(operator.schema)}.{operator.name}"
+
+
+def operator_arguments(operator: Operator) -> str:
+    """`integer, integer` (`NONE, integer` for a prefix operator), as DROP OPERATOR and
+    COMMENT ON OPERATOR list them."""
+    return f"{operator.left_type or 'NONE'}, {operator.right_type}"
+
+
+def create_operator(operator: Operator) -> str:
+    """CREATE OPERATOR with every option PostgreSQL records (pg_dump's order)."""
+    options = [f"FUNCTION = {operator.function}"]
+    if operator.left_type is not None:
+        options.append(f"LEFTARG = {operator.left_type}")
+    options.append(f"RIGHTARG = {operator.right_type}")
+    for word, value in (
+        ("COMMUTATOR", operator.commutator),
+        ("NEGATOR", operator.negator),
+        ("RESTRICT", operator.restrict),
+        ("JOIN", operator.join),
+    ):
+        if value is not None:
+            options.append(f"{word} = {value}")
+    if operator.hashes:
+        options.append("HASHES")
+    if operator.merges:
+        options.append("MERGES")
+    body = ",\n    ".join(options)
+    return f"CREATE OPERATOR {operator_name(operator)} (\n    {body}\n);"
+
+
+def drop_operator(operator: Operator) -> str:
+    return f"DROP OPERATOR {operator_name(operator)} ({operator_arguments(operator)});"
 
 
 # --------------------------------------------------------------------------- types

@@ -140,6 +140,19 @@ def _drop_collation(op: d.DropCollation) -> list[str]:
     return [ddl.drop_collation(op.collation)]
 
 
+# --------------------------------------------------------------------------- operators
+
+
+@renders(d.CreateOperator)
+def _create_operator(op: d.CreateOperator) -> list[str]:
+    return [ddl.create_operator(op.operator), *ddl.comments_of(op.operator)]
+
+
+@renders(d.DropOperator)
+def _drop_operator(op: d.DropOperator) -> list[str]:
+    return [ddl.drop_operator(op.operator)]
+
+
 # --------------------------------------------------------------------------- types
 
 
@@ -733,6 +746,8 @@ def _comment_target(op: d.SetComment) -> tuple[str, str]:
         return "CONSTRAINT", f"{quote_ident(op.sub or '')} ON DOMAIN {name}"
     if op.kind in ("FUNCTION", "PROCEDURE", "AGGREGATE"):
         return op.kind, f"{name}({op.arguments or ''})"
+    if op.kind == "OPERATOR":  # a symbol: not an identifier to quote
+        return op.kind, f"{quote_ident(op.schema)}.{op.name} ({op.arguments or ''})"
     return op.kind, name
 
 

@@ -50,6 +50,7 @@ from nself.ir.model import (
     ViewDependency,
 )
 from nself.ir.model import Function as IRFunction
+from nself.ir.model import Operator as IROperator
 from nself.ir.names import quote_ident
 
 __all__ = [
@@ -251,7 +252,7 @@ def predicate_expression(node: Any, scope: ExprScope) -> str:
 # What else in a builder the function calls of an expression could depend on (none of them
 # names a function of the builder: see _shape): its functions, and the types that can be
 # their arguments or results.
-_CALL_CONTEXT = (IRFunction, Domain, Enum, CompositeType, RangeType)
+_CALL_CONTEXT = (IRFunction, IROperator, Domain, Enum, CompositeType, RangeType)
 
 
 def _memoised(

@@ -20,11 +20,13 @@ from nself.frontends.sql_expr.catalog import (
     Ty,
     TypeCatalog,
     interval_typmod,
+    split_qualified,
     type_catalog,
 )
 from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, parse_array
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Function as IRFunction
+from nself.ir.model import Operator as IROperator
 from nself.ir.model import Sequence as IRSequence
 from nself.ir.model import Table, View, ViewDependency
 from nself.ir.names import quote_ident
@@ -770,7 +772,13 @@ class Analyzer:
             target = self._resolve_poly(d, bound) if d in POLY else d
             new_args.append(self.coerce(a, Ty(target), IMPLICIT, "implicit"))
         result = self._resolve_poly(op.result, bound) if op.result in POLY else op.result
+        self._record_operator(op)
         return n.Op(Ty(result), op.name, new_args, op.schema)
+
+    def _record_operator(self, op: Operator) -> None:
+        """An operator CREATE OPERATOR made is a dependency (pg_depend records it)."""
+        if self.dependencies is not None and op.user:
+            self.dependencies.add(ViewDependency("operator", op.schema, op.name))
 
     def make_scalar_array_op(self, name: str, use_or: bool, left: n.Expr, right: n.Expr) -> n.Expr:
         if right.ty.key == UNKNOWN:
@@ -788,12 +796,14 @@ class Analyzer:
         rtarget = self._resolve_poly(op.right, bound) if op.right in POLY else op.right
         new_left = self.coerce(left, Ty(ltarget), IMPLICIT, "implicit")
         new_right = self.coerce(right, Ty(self.types.array_of(rtarget)), IMPLICIT, "implicit")
+        self._record_operator(op)
         return n.ScalarArrayOp(Ty("bool"), op.name, use_or, new_left, new_right, op.schema)
 
     def resolve_operator(self, name: str, ltype: str | None, rtype: str, schema: str | None) -> Operator | None:
         # With built-in argument types the answer depends on the path and extensions only.
         cacheable = self.types.is_builtin(ltype) and self.types.is_builtin(rtype)
-        key = (name, ltype, rtype, schema, tuple(self.effective_path()), self.types.installed)
+        users = self._user_operators(name)
+        key = (name, ltype, rtype, schema, tuple(self.effective_path()), self.types.installed, users)
         if cacheable and key in _OPERATOR_CACHE:
             return _OPERATOR_CACHE[key]
         if not cacheable:  # over enums (and domains): kept while the builder's enums and domains stay
@@ -843,10 +853,47 @@ class Analyzer:
         picked = self._select_candidate([i for i in inputs if i is not None], [v[1] for v in viable])
         return viable[picked][0] if picked is not None else None
 
+    def _user_operators(self, name: str) -> tuple[Operator, ...]:
+        """The operators named `name` that CREATE OPERATOR made (the IR's), with their
+        result types (their functions'), kept while the builder's operators and functions
+        stay."""
+        builder = self.types.builder
+        stamp = (name, builder.changes(IROperator), builder.changes(IRFunction))
+        found = self.types.operators.get(("user operators", *stamp))
+        if found is None:
+            out = []
+            for o in builder.all(IROperator):
+                if o.name != name:
+                    continue
+                left = self.types.parse_format(o.left_type).key if o.left_type else None
+                right = self.types.parse_format(o.right_type).key
+                fn = split_qualified(o.function)
+                result: str | None = None
+                if len(fn) == 1:  # pg_catalog's (regproc prints it bare)
+                    keys = tuple(k for k in (left, right) if k is not None)
+                    result = next((f.result for f in self.types.snap.functions.get(fn[0], ()) if f.args == keys), None)
+                else:
+                    inputs = [t for t in (o.left_type, o.right_type) if t]
+                    result = next(
+                        (
+                            self.types.parse_format(f.returns).key
+                            for f in builder.all(IRFunction)
+                            if (f.schema, f.name) == (fn[0], fn[1])
+                            and f.returns
+                            and [a.data_type for a in f.arguments if a.mode in ("IN", "INOUT", "VARIADIC")] == inputs
+                        ),
+                        None,
+                    )
+                if result is not None:
+                    out.append(Operator(o.name, left, right, result, o.function, o.schema, user=True))
+            found = self.types.operators[("user operators", *stamp)] = tuple(out)
+        return found
+
     def _operator_candidates(self, name: str, prefix: bool, schema: str | None) -> list[Operator]:
         schemas = [schema] if schema else self.effective_path()
         ops = list(self.types.snap.operators.get(name, ())) if "pg_catalog" in schemas else []
         ops.extend(o for o in self.types.ext.operators.get(name, ()) if o.schema in schemas)
+        ops.extend(o for o in self._user_operators(name) if o.schema in schemas)
         if prefix:
             return [o for o in ops if o.left is None]
         return [o for o in ops if o.left is not None]

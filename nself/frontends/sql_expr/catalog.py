@@ -59,6 +59,7 @@ class Operator:
     result: str
     function: str
     schema: str = "pg_catalog"
+    user: bool = False  # made by CREATE OPERATOR (an IR Operator): pg_depend records its uses
 
 
 @dataclass(frozen=True, slots=True)

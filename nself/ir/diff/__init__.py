@@ -17,10 +17,13 @@ graph leaves free, a fixed phase per operation kind and then the order of emissi
 What a view, a column default or generation expression, a CHECK constraint (of a table
 or a domain), a domain's default, an exclusion constraint, an index, a policy, a trigger or
 a SQL-standard routine uses is its `depends_on` (relations, columns, functions, types,
-an exclusion constraint's operators: from pg_depend and pg_constraint, or from the sql
-frontend's analysed expressions). Where `depends_on` is not known (None: an IR document
-written before it, a `LANGUAGE sql` body in a string, a body statement the sql frontend
-does not model, which it warns of), references are found by scanning the canonical text,
+operators, those CREATE OPERATOR made being objects of the diff: from pg_depend and
+pg_constraint, or from the sql frontend's analysed expressions); what a `LANGUAGE sql`
+body in a string uses is its `body_depends_on` (analysed by both frontends: PostgreSQL
+checks it at creation, records nothing, and never asks for the routine to be rebuilt for
+it). Where neither is known
+(None: an IR document written before it, a body statement the frontends do not model,
+which the sql frontend warns of), references are found by scanning the canonical text,
 where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
 `schema.name` pairs that name an object of either catalog. Text is read otherwise only for
 what has no depends_on in the IR: names in name fields (types, collations, operator
@@ -84,6 +87,7 @@ from nself.ir.diff.operations import (
     CreateExtension,
     CreateFunction,
     CreateIndex,
+    CreateOperator,
     CreatePolicy,
     CreatePublication,
     CreateRangeType,
@@ -103,6 +107,7 @@ from nself.ir.diff.operations import (
     DropFunction,
     DropIndex,
     DropInherit,
+    DropOperator,
     DropPolicy,
     DropPublication,
     DropRangeType,
@@ -159,6 +164,7 @@ __all__ = [
     "CreateExtension",
     "CreateFunction",
     "CreateIndex",
+    "CreateOperator",
     "CreatePolicy",
     "CreatePublication",
     "CreateRangeType",
@@ -180,6 +186,7 @@ __all__ = [
     "DropFunction",
     "DropIndex",
     "DropInherit",
+    "DropOperator",
     "DropPolicy",
     "DropPublication",
     "DropRangeType",

@@ -33,6 +33,7 @@ from nself.ir.diff.operations import (
     CreateDomain,
     CreateFunction,
     CreateIndex,
+    CreateOperator,
     CreatePolicy,
     CreateTable,
     CreateTrigger,
@@ -45,6 +46,7 @@ from nself.ir.diff.operations import (
     DropEnum,
     DropFunction,
     DropIndex,
+    DropOperator,
     DropPolicy,
     DropRangeType,
     DropTable,
@@ -82,6 +84,7 @@ from nself.ir.model import (
     ForeignKey,
     Function,
     Index,
+    Operator,
     Policy,
     PrimaryKey,
     Privilege,
@@ -93,6 +96,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
+from nself.ir.names import unquote_ident
 
 
 class UnsafeDiff(ValueError):
@@ -200,9 +204,13 @@ class _Diff:
                 out |= r.in_text(node.returns)
             # SQL bodies name what they use; an aggregate's body is its option list
             # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on), and
-            # an aggregate's (its functions, SORTOP, state and signature types).
+            # an aggregate's (its functions, SORTOP, state and signature types), and those of
+            # an analysed LANGUAGE sql string body (body_depends_on: what PostgreSQL checks at
+            # creation, with check_function_bodies on).
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+            elif node.body_depends_on is not None:
+                out |= self.depends_requires(node.body_depends_on) | self._collations_in(node.body)
             elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
@@ -237,6 +245,14 @@ class _Diff:
                     out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
                 else:
                     out |= self.depends_requires(t.depends_on) | self._collations_in(t.where)
+        elif isinstance(node, Operator):
+            # its function and estimators (regproc texts), its argument types; not its
+            # commutator and negator (PostgreSQL makes a shell for one not made yet)
+            for text in (node.function, node.restrict, node.join):
+                out |= {k for k in r.in_text(text) if k[0] in ("func", "ext")}
+            for arg_type in (node.left_type, node.right_type):
+                if arg_type is not None:
+                    out |= r.in_type(arg_type)
         elif isinstance(node, Extension):
             pass
         elif isinstance(node, Sequence):
@@ -295,9 +311,9 @@ class _Diff:
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
             elif d.kind == "operator":
-                # not an IR object: an extension's (its schema's extension), or one CREATE
-                # OPERATOR made, which the diff neither drops nor creates
-                keys = set()
+                # one CREATE OPERATOR made (any overload of it), else an extension's (its
+                # schema's extension)
+                keys = {k for k in keys if k[0] == "op"}
             else:
                 keys = {k for k in keys if k[0] in ("rel", "seq")}
                 if d.column is not None and _rel_key(d.schema, d.name) in keys:
@@ -390,6 +406,25 @@ class _Diff:
             AlterDomain(bare, new),
             Deps(adds=frozenset({key}), after=frozenset(self.domain_expressions_require(new) | {key})),
         )
+
+    def _rebuild_requires(self, node: Any) -> frozenset[DepKey]:
+        """What `node` must be rebuilt for when it changes: what it requires, less what only
+        a LANGUAGE sql string body uses (PostgreSQL records none of it, so it lets those
+        objects change or go under the routine; the routine is created again only when it
+        changes itself, then after them)."""
+        if isinstance(node, Function) and node.body_depends_on:
+            return self.requires(dataclasses.replace(node, body_depends_on=()))
+        if isinstance(node, Operator):
+            # its commutator and negator too: dropping one of them unlinks it (PostgreSQL
+            # clears the link), so it is created again with them
+            linked: set[DepKey] = set()
+            for text in (node.commutator, node.negator):
+                if text is not None and text.startswith("OPERATOR(") and "." in text:
+                    schema, _, name = text[len("OPERATOR(") : -1].partition(".")
+                    found = self.refs.names.get((unquote_ident(schema), name), set())
+                    linked |= {k for k in found if k[0] == "op"}
+            return self._cached_requires(node) | (linked - {node_key(node)})
+        return self._cached_requires(node)
 
     def _cached_requires(self, node: Any) -> frozenset[DepKey]:
         if isinstance(node, Domain):
@@ -688,6 +723,7 @@ class _Diff:
                 (
                     DropView,
                     DropFunction,
+                    DropOperator,
                     DropIndex,
                     DropTrigger,
                     DropPolicy,
@@ -697,7 +733,9 @@ class _Diff:
                 ),
             ):
                 touched |= op.deps.removes
-            if isinstance(op, (CreateView, CreateFunction, CreateIndex, CreateTrigger, CreatePolicy, Grant)):
+            if isinstance(
+                op, (CreateView, CreateFunction, CreateOperator, CreateIndex, CreateTrigger, CreatePolicy, Grant)
+            ):
                 touched |= op.deps.adds
             if isinstance(op, (AddConstraint,)):
                 touched.add(op.key)
@@ -715,6 +753,7 @@ class _Diff:
                 DropTable,
                 DropView,
                 DropFunction,
+                DropOperator,
                 DropEnum,
                 DropDomain,
                 DropCompositeType,
@@ -737,7 +776,7 @@ class _Diff:
                         continue
                     needs = requirements.get(key)
                     if needs is None:
-                        needs = requirements[key] = self._cached_requires(node)
+                        needs = requirements[key] = self._rebuild_requires(node)
                     hit = needs & (broken if kind in ("view", "function", "policy") else strong)
                     if not hit:
                         continue
@@ -772,6 +811,7 @@ class _Diff:
 
         yield "view", keyed(self.a.views), keyed(self.b.views)
         yield "function", keyed(self.a.functions), keyed(self.b.functions)
+        yield "operator", keyed(self.a.operators), keyed(self.b.operators)
         yield "policy", keyed(self.a.policies), keyed(self.b.policies)
         yield "trigger", keyed(self.a.triggers), keyed(self.b.triggers)
         yield "index", keyed(self.a.indexes), keyed(self.b.indexes)
@@ -927,6 +967,7 @@ def _rebuild_replaces(op: Operation, table: tuple[str, str]) -> bool:
 _DROP_CREATE: dict[type, tuple[Callable[[Any], Operation], Callable[[Any], Operation]]] = {
     View: (DropView, CreateView),
     Function: (DropFunction, CreateFunction),
+    Operator: (DropOperator, CreateOperator),
     Policy: (DropPolicy, CreatePolicy),
     Trigger: (DropTrigger, CreateTrigger),
     Index: (DropIndex, CreateIndex),

@@ -16,6 +16,7 @@ from nself.ir.model import (
     Extension,
     Function,
     Index,
+    Operator,
     Policy,
     PrimaryKey,
     Privilege,
@@ -87,6 +88,8 @@ def node_key(node: Any) -> DepKey:
         return ("index", node.schema, node.name)
     if isinstance(node, Function):
         return _func_key(node)
+    if isinstance(node, Operator):
+        return ("op", node.schema, node.name, node.left_type or "", node.right_type)
     if isinstance(node, Trigger):
         return ("trigger", node.schema, node.table, node.name)
     if isinstance(node, Policy):

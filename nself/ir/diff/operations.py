@@ -23,6 +23,7 @@ from nself.ir.model import (
     Function,
     Identity,
     Index,
+    Operator,
     Policy,
     Privilege,
     Publication,
@@ -1041,6 +1042,18 @@ class DropFunction(NodeOperation):
 
 
 @dataclass(frozen=True, slots=True)
+class CreateOperator(NodeOperation):
+    operator: Operator
+    phase: ClassVar[int] = _P_CREATE_FUNCTION
+
+
+@dataclass(frozen=True, slots=True)
+class DropOperator(NodeOperation):
+    operator: Operator
+    phase: ClassVar[int] = _P_DROP_FUNCTION
+
+
+@dataclass(frozen=True, slots=True)
 class ReplaceFunction(Operation):
     """CREATE OR REPLACE: same arguments and result, new body or attributes."""
 
@@ -1152,6 +1165,7 @@ CommentKind = Literal[
     "FUNCTION",
     "PROCEDURE",
     "AGGREGATE",
+    "OPERATOR",
     "TRIGGER",
     "POLICY",
     "PUBLICATION",
@@ -1185,6 +1199,7 @@ for _create, _drop in (
     (CreateSchema, DropSchema),
     (CreateExtension, DropExtension),
     (CreateCollation, DropCollation),
+    (CreateOperator, DropOperator),
     (CreateEnum, DropEnum),
     (CreateDomain, DropDomain),
     (CreateCompositeType, DropCompositeType),

@@ -63,6 +63,8 @@ class _References:
                     self.names.setdefault((node.schema, node.name), set()).add(node_key(node))
             for f in catalog.functions:
                 self.names.setdefault((f.schema, f.name), set()).add(_func_key(f))
+            for o in catalog.operators:
+                self.names.setdefault((o.schema, o.name), set()).add(node_key(o))
             for e in catalog.extensions:
                 self.extension_schemas.setdefault(e.schema, set()).add(node_key(e))
         self._cache: dict[str, frozenset[DepKey]] = {}

@@ -47,3 +47,12 @@ CREATE FUNCTION public.add(a integer, b integer DEFAULT 2) RETURNS integer LANGU
 CREATE FUNCTION public.add(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT a || b';
 CREATE TRIGGER users_touch BEFORE UPDATE OF email ON public.users FOR EACH ROW EXECUTE FUNCTION public.touch();
 CREATE SEQUENCE billing.invoice_no START 1000 INCREMENT 10;
+
+-- Operators: one whose function is linked (not overloaded), one over an overloaded function
+-- (shown, not linked), a prefix one.
+CREATE FUNCTION public.near(a integer, b integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT abs(a - b) < 10 $$;
+CREATE OPERATOR public.~~~ (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.near);
+COMMENT ON OPERATOR public.~~~ (integer, integer) IS 'within | ten <b>';
+CREATE OPERATOR public.#+# (LEFTARG = integer, RIGHTARG = integer, FUNCTION = public.add);
+CREATE FUNCTION billing.neg(a integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT -a $$;
+CREATE OPERATOR billing.~- (RIGHTARG = integer, FUNCTION = billing.neg);

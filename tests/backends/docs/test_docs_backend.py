@@ -121,3 +121,17 @@ def test_tidy_keeps_blank_lines_inside_sql_blocks() -> None:
     assert tidy("a\n\n\n\nb\n````sql\nx\n\n\n```\n\n\ny\n````\n\n\nc") == (
         "a\n\nb\n````sql\nx\n\n\n```\n\n\ny\n````\n\nc"
     )
+
+
+@pytest.mark.parametrize("loaded", ["awkward"], indirect=True)
+def test_operators_on_the_schema_page(loaded: Loaded) -> None:
+    """Each schema lists its operators (CREATE OPERATOR's), prefix ones too, with the
+    function each calls (linked when not overloaded) and the comment, escaped."""
+    page = parse_html(render(loaded.catalog, {})["schema.html"])
+    near = anchor("operator", "public", "~~~", "integer", "integer")
+    assert "within | ten <b>" in page.text[near]
+    assert f"#{anchor('function', 'public', 'near', 'integer, integer')}" in {f"#{h}" for h in page.hrefs}
+    assert "public.add" in page.text[anchor("operator", "public", "#+#", "integer", "integer")]
+    assert "billing.neg" in page.text[anchor("operator", "billing", "~-", "NONE", "integer")]
+    markdown = render(loaded.catalog, {"format": "markdown"})["schema.md"]
+    assert near in markdown_anchors(markdown)

@@ -15,6 +15,7 @@ KINDS = (
     "indexes",
     "views",
     "functions",
+    "operators",
     "triggers",
     "policies",
     "privileges",
