@@ -679,14 +679,14 @@ def _prefetch(
 ) -> dict[str, Future[list[Row]]]:
     """The _PREFETCHED queries started on helper connections that read `conn`'s snapshot
     (exported, then imported in a REPEATABLE READ transaction), so all see one state of the
-    database. Empty when the snapshot cannot be exported (the main transaction is left as
-    it was: the export runs under a savepoint)."""
+    database. Empty when the snapshot cannot be exported: `conn` is then in a new
+    transaction, set up as the failed one was. (Not under a savepoint: PostgreSQL exports no
+    snapshot from a subtransaction.)"""
     try:
-        conn.execute("SAVEPOINT nself_snapshot")
         snapshot = conn.execute("SELECT pg_export_snapshot() AS id").fetchone()
-        conn.execute("RELEASE SAVEPOINT nself_snapshot")
     except psycopg.Error:
-        conn.execute("ROLLBACK TO SAVEPOINT nself_snapshot")
+        conn.rollback()
+        conn.execute(_SESSION)
         return {}
     if snapshot is None:
         return {}
