@@ -305,7 +305,10 @@ Q_COLUMNS = f"""
 SELECT a.attrelid, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
        a.attnotnull AS not_null,
-       CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS "default",
+       -- a default uses no column: deparsed without its table (whose opening, a relation
+       -- cache entry built per table, is most of the server's work here), a generated column with it
+       CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END)
+       END AS "default",
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
@@ -651,7 +654,6 @@ def introspect_connection(
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
-        # jit: catalog queries are short, and compiling them costs more than running them
         conn.execute(_SESSION)
         reader = _Reader(cast(Connection, conn))
         if helper is None:
@@ -667,7 +669,12 @@ def introspect_connection(
         conn.read_only = read_only
 
 
-_SESSION = "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off"
+# jit and parallel workers: catalog queries are short, and compiling them or starting worker
+# processes (each with cold caches) costs the server more than running them
+_SESSION = (
+    "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off;"
+    " SET LOCAL max_parallel_workers_per_gather = 0"
+)
 # Read on helper connections, one each (the largest shares of the server's work: on a schema
 # of many tables, the columns take about as long as all the other queries together, and the
 # dependencies about half as long).
