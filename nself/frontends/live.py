@@ -45,8 +45,44 @@ from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
 from nself.ir.identity import identity_of
 from nself.ir.model import Catalog
+from nself.ir.trusted import trusted
 
 Row = dict[str, Any]
+
+# The IR's nodes are built from the catalog's rows with its trusted constructors (the same
+# objects, without the frozen dataclasses' per-field object.__setattr__: nself.ir.trusted).
+_CheckConstraint = trusted(m.CheckConstraint)
+_Collation = trusted(m.Collation)
+_Column = trusted(m.Column)
+_CompositeAttribute = trusted(m.CompositeAttribute)
+_CompositeType = trusted(m.CompositeType)
+_Dependency = trusted(m.Dependency)
+_Domain = trusted(m.Domain)
+_Enum = trusted(m.Enum)
+_ExclusionConstraint = trusted(m.ExclusionConstraint)
+_ExclusionElement = trusted(m.ExclusionElement)
+_Extension = trusted(m.Extension)
+_ForeignKey = trusted(m.ForeignKey)
+_Function = trusted(m.Function)
+_FunctionArgument = trusted(m.FunctionArgument)
+_Identity = trusted(m.Identity)
+_Index = trusted(m.Index)
+_IndexKey = trusted(m.IndexKey)
+_PartitionOf = trusted(m.PartitionOf)
+_PartitionSpec = trusted(m.PartitionSpec)
+_Policy = trusted(m.Policy)
+_PrimaryKey = trusted(m.PrimaryKey)
+_Privilege = trusted(m.Privilege)
+_Publication = trusted(m.Publication)
+_PublicationTable = trusted(m.PublicationTable)
+_RangeType = trusted(m.RangeType)
+_Schema = trusted(m.Schema)
+_Sequence = trusted(m.Sequence)
+_Table = trusted(m.Table)
+_Trigger = trusted(m.Trigger)
+_UniqueConstraint = trusted(m.UniqueConstraint)
+_View = trusted(m.View)
+_ViewColumn = trusted(m.ViewColumn)
 Connection = psycopg.Connection[Row]
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -70,7 +106,7 @@ def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
                 out.add(("column", r["schema"], r["name"], r["column"]))
         else:
             out.add(("relation", r["schema"], r["name"], None))
-    return tuple(m.Dependency(*key) for key in sorted(out))
+    return tuple(_Dependency(*key) for key in sorted(out))
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -779,7 +815,7 @@ def collation_of_row(schema: str, row: dict[str, Any], comment: str | None) -> m
     with lc_collate and lc_ctype, icu and builtin with locale."""
     provider = _COLLATION_PROVIDERS.get(row["collprovider"], "libc")
     if provider == "libc":
-        return m.Collation(
+        return _Collation(
             schema=schema,
             name=row["collname"],
             provider=provider,
@@ -789,7 +825,7 @@ def collation_of_row(schema: str, row: dict[str, Any], comment: str | None) -> m
             comment=comment,
         )
     locale = row.get("colllocale") or row.get("colliculocale") or row.get("collcollate")
-    return m.Collation(
+    return _Collation(
         schema=schema,
         name=row["collname"],
         provider=provider,
@@ -852,10 +888,10 @@ class _Reader:
 
     def read_namespaces(self) -> None:
         for r in self.rows(Q_SCHEMAS):
-            self.builder.add(m.Schema(name=r["name"], comment=r["comment"]))
+            self.builder.add(_Schema(name=r["name"], comment=r["comment"]))
         for r in self.rows(Q_EXTENSIONS):
             self.builder.add(
-                m.Extension(
+                _Extension(
                     name=r["name"],
                     schema=r["schema"],
                     version=r["version"],
@@ -874,7 +910,7 @@ class _Reader:
         if any(t["typtype"] == "d" for t in types):
             for r in self.rows(Q_DOMAIN_CHECKS):
                 checks[r["contypid"]].append(
-                    m.CheckConstraint(
+                    _CheckConstraint(
                         name=r["name"],
                         expression=r["expression"],
                         validated=r["validated"],
@@ -887,13 +923,13 @@ class _Reader:
             kind = t["typtype"]
             if kind == "e":
                 self.builder.add(
-                    m.Enum(
+                    _Enum(
                         schema=t["schema"], name=t["name"], labels=tuple(t["labels"]), comment=t["comment"]
                     )
                 )
             elif kind == "d":
                 self.builder.add(
-                    m.Domain(
+                    _Domain(
                         schema=t["schema"],
                         name=t["name"],
                         data_type=t["base_type"],
@@ -907,7 +943,7 @@ class _Reader:
                 )
             elif kind == "r":
                 self.builder.add(
-                    m.RangeType(
+                    _RangeType(
                         schema=t["schema"], name=t["name"], subtype=t["subtype"], comment=t["comment"]
                     )
                 )
@@ -925,7 +961,7 @@ class _Reader:
             # named within the sequence's schema): left out rather than misnamed.
             owned = (r["owner_table"], r["owner_column"]) if r["owner_in_schema"] else None
             self.builder.add(
-                m.Sequence(
+                _Sequence(
                     schema=r["schema"],
                     name=r["name"],
                     data_type=r["data_type"],
@@ -974,12 +1010,12 @@ class _Reader:
                 self.builder.add(self.table(rel, cols, constraints.get(oid, [])))
             elif kind in ("v", "m"):
                 self.builder.add(
-                    m.View(
+                    _View(
                         schema=rel["schema"],
                         name=rel["name"],
                         definition=rel["definition"],
                         columns=tuple(
-                            m.ViewColumn(
+                            _ViewColumn(
                                 name=c["name"],
                                 data_type=c["data_type"],
                                 not_null=self.view_column_not_null(oid, c["attnum"]),
@@ -996,11 +1032,11 @@ class _Reader:
             elif oid in self.composite_rows:
                 t = self.composite_rows[oid]
                 self.builder.add(
-                    m.CompositeType(
+                    _CompositeType(
                         schema=t["schema"],
                         name=t["name"],
                         attributes=tuple(
-                            m.CompositeAttribute(
+                            _CompositeAttribute(
                                 name=c["name"], data_type=c["data_type"], collation=c["collation"]
                             )
                             for c in cols
@@ -1014,17 +1050,17 @@ class _Reader:
         if rel["partkey"]:
             strategy, _, key = rel["partkey"].partition(" ")
             assert strategy in _PARTITION_STRATEGIES, rel["partkey"]
-            partition_by = m.PartitionSpec(strategy=strategy, key=_strip_parens(key))
+            partition_by = _PartitionSpec(strategy=strategy, key=_strip_parens(key))
         partition_of = None
         inherits: tuple[tuple[str, str], ...] = ()
         parents = list(zip(rel["parent_schemas"] or (), rel["parent_names"] or (), strict=True))
         if rel["is_partition"] and parents:
-            partition_of = m.PartitionOf(
+            partition_of = _PartitionOf(
                 parent_schema=parents[0][0], parent=parents[0][1], bound=rel["bound"]
             )
         else:
             inherits = tuple(parents)
-        return m.Table(
+        return _Table(
             schema=rel["schema"],
             name=rel["name"],
             # a partition's columns all come from its parent: not marked (nself/ir/model.py)
@@ -1048,7 +1084,7 @@ class _Reader:
         identity = None
         if c["identity"]:
             seq = self.identities[(c["attrelid"], c["attnum"])]
-            identity = m.Identity(
+            identity = _Identity(
                 generation="ALWAYS" if c["identity"] == "a" else "BY DEFAULT",
                 start=seq["start"],
                 increment=seq["increment"],
@@ -1058,7 +1094,7 @@ class _Reader:
                 cycle=seq["cycle"],
             )
         generated = c["default"] if c["generated"] == "s" else None
-        return m.Column(
+        return _Column(
             name=c["name"],
             data_type=c["data_type"],
             not_null=c["not_null"],
@@ -1158,7 +1194,7 @@ class _Reader:
         deferred: bool = r["initially_deferred"]
         comment: str | None = r["comment"]
         if kind == "c":
-            return m.CheckConstraint(
+            return _CheckConstraint(
                 name=name,
                 expression=r["expression"],
                 no_inherit=r["no_inherit"],
@@ -1167,7 +1203,7 @@ class _Reader:
                 depends_on=self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
             )
         if kind == "f":
-            return m.ForeignKey(
+            return _ForeignKey(
                 name=name,
                 columns=self.column_names(r["conrelid"], r["conkey"]),
                 ref_schema=r["ref_schema"],
@@ -1185,7 +1221,7 @@ class _Reader:
         keys = [c for c in icols if c["is_key"]]
         include = tuple(c["column_name"] for c in icols if not c["is_key"])
         if kind == "p":
-            return m.PrimaryKey(
+            return _PrimaryKey(
                 name=name,
                 columns=tuple(c["column_name"] for c in keys),
                 include=include,
@@ -1194,7 +1230,7 @@ class _Reader:
                 comment=comment,
             )
         if kind == "u":
-            return m.UniqueConstraint(
+            return _UniqueConstraint(
                 name=name,
                 columns=tuple(c["column_name"] for c in keys),
                 include=include,
@@ -1208,7 +1244,7 @@ class _Reader:
         for key, operator in zip(keys, r["operators"], strict=True):
             descending, nulls_first = _direction(key["option"])
             elements.append(
-                m.ExclusionElement(
+                _ExclusionElement(
                     # a column name, or the expression as an index key has it, in parentheses
                     expression=key["column_name"] or f"({_strip_parens(key['expression'])})",
                     operator=operator,
@@ -1217,7 +1253,7 @@ class _Reader:
                     nulls_first=nulls_first,
                 )
             )
-        return m.ExclusionConstraint(
+        return _ExclusionConstraint(
             name=name,
             method=info.get("method", "gist"),
             elements=tuple(elements),
@@ -1234,7 +1270,7 @@ class _Reader:
                     {
                         *self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
                         *self.depends_on("pg_class", r["conindid"], r["conrelid"]),
-                        *(m.Dependency("operator", schema, op) for schema, op in r["operators_used"]),
+                        *(_Dependency("operator", schema, op) for schema, op in r["operators_used"]),
                     }
                 )
             ),
@@ -1247,7 +1283,7 @@ class _Reader:
                 continue
             descending, nulls_first = _direction(c["option"])
             keys.append(
-                m.IndexKey(
+                _IndexKey(
                     column=c["column_name"],
                     expression=None if c["column_name"] else _strip_parens(c["expression"]),
                     collation=c["collation"],
@@ -1256,7 +1292,7 @@ class _Reader:
                     nulls_first=nulls_first,
                 )
             )
-        return m.Index(
+        return _Index(
             schema=r["schema"],
             name=r["name"],
             table=r["table"],
@@ -1290,7 +1326,7 @@ class _Reader:
         modes: list[str] = r["proargmodes"] or ["i"] * len(types)
         defaults: list[str | None] = r["argdefaults"] or [None] * len(types)
         arguments = tuple(
-            m.FunctionArgument(
+            _FunctionArgument(
                 name=(names[i] or None) if i < len(names) else None,
                 data_type=types[i],
                 mode=_ARG_MODES[modes[i]],
@@ -1302,7 +1338,7 @@ class _Reader:
         default_rows = 1000.0 if r["proretset"] else 0.0
         cost = float(r["procost"])
         rows = float(r["prorows"])
-        return m.Function(
+        return _Function(
             schema=r["schema"],
             name=r["name"],
             arguments=arguments,
@@ -1335,7 +1371,7 @@ class _Reader:
             raw: bytes = bytes(r["tgargs"] or b"")
             arguments = tuple(a.decode(self.encoding) for a in raw.split(b"\0")[: r["tgnargs"]])
             self.builder.add(
-                m.Trigger(
+                _Trigger(
                     schema=r["schema"],
                     table=r["table"],
                     name=r["name"],
@@ -1361,7 +1397,7 @@ class _Reader:
     def read_policies(self) -> None:
         for r in self.rows(Q_POLICIES):
             self.builder.add(
-                m.Policy(
+                _Policy(
                     schema=r["schema"],
                     table=r["table"],
                     name=r["name"],
@@ -1382,7 +1418,7 @@ class _Reader:
         tables: dict[int, list[m.PublicationTable]] = defaultdict(list)
         for r in self.rows(Q_PUBLICATION_TABLES):
             tables[r["pubid"]].append(
-                m.PublicationTable(
+                _PublicationTable(
                     r["schema"],
                     r["table"],
                     tuple(r["columns"]),
@@ -1396,7 +1432,7 @@ class _Reader:
                 schemas[r["pubid"]].append(r["schema"])
         for r in publications:
             self.builder.add(
-                m.Publication(
+                _Publication(
                     name=r["name"],
                     all_tables=r["all_tables"],
                     tables=tuple(sorted(tables[r["oid"]], key=lambda t: (t.schema, t.table))),
@@ -1417,7 +1453,7 @@ class _Reader:
                 if function is None:  # an ordered-set aggregate: not in the IR
                     continue
                 name = f"{function.name}({function.identity_arguments})"
-            privilege = m.Privilege(
+            privilege = _Privilege(
                 object_kind=r["kind"],
                 schema=r["schema"],
                 object_name=name,
