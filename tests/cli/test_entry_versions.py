@@ -1,5 +1,6 @@
-"""The entry point lets psycopg import without importlib.metadata (nself.cli.entry._Versions):
-the versions psycopg then reports are the installed distributions' own."""
+"""The entry point's process-wide settings: psycopg imports without importlib.metadata
+(nself.cli.entry._Versions), the versions it then reports being the installed distributions'
+own; the cyclic garbage collector is off for the one-shot schema commands."""
 
 from __future__ import annotations
 
@@ -32,3 +33,21 @@ def test_psycopg_reports_its_installed_versions_without_importlib_metadata() -> 
     assert psycopg_version == module_version == metadata.version("psycopg")
     assert binary_version == metadata.version("psycopg-binary")
     assert metadata_imported is False
+
+
+def test_the_collector_is_off_only_for_the_one_shot_schema_commands() -> None:
+    probe = (
+        "import gc, sys\n"
+        "from nself.cli.entry import _collect_less\n"
+        "_collect_less(sys.argv[1:])\n"
+        "print(gc.isenabled(), gc.get_threshold()[0])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    said = {
+        " ".join(args): subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for args in (["schema", "diff", "a", "b"], ["schema", "show"], ["types", "--watch"])
+    }
+    assert said["schema diff a b"][0] == said["schema show"][0] == "False"
+    assert said["types --watch"] == ["True", "100000"]
