@@ -125,6 +125,16 @@ def _comment(catalog: str, oid: str, subid: str = "0") -> str:
     )
 
 
+# The comments on relations, their columns and constraints, read once (_Reader.comment): the
+# queries of those catalogs return thousands of rows on a schema of many tables, and a
+# lookup per row cost the server more than this one read of what is described.
+Q_COMMENTS = """
+SELECT classoid::regclass::text AS catalog, objoid, objsubid, description
+FROM pg_description
+WHERE classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+"""
+
+
 # A collation or operator class as pg_get_indexdef names it with search_path=pg_catalog.
 def _qualified(nsp: str, name: str) -> str:
     return (
@@ -197,7 +207,7 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NU
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
        s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
        oc.relname AS owner_table, oc.relnamespace = c.relnamespace AS owner_in_schema,
-       oa.attname AS owner_column, {_comment("pg_class", "c.oid")} AS comment
+       oa.attname AS owner_column
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -223,8 +233,7 @@ SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
        CASE WHEN c.relkind IN ('v', 'm') THEN (
            SELECT r.ev_action::text FROM pg_rewrite r
            WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') END AS query_tree,
-       inh.parent_schemas, inh.parent_names,
-       {_comment("pg_class", "c.oid")} AS comment
+       inh.parent_schemas, inh.parent_names
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
@@ -348,8 +357,7 @@ SELECT a.attrelid, a.attnum, a.attname AS name,
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       a.attcollation, a.attislocal, ad.oid AS attrdef,
-       {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
+       a.attcollation, a.attislocal, ad.oid AS attrdef
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -378,8 +386,7 @@ SELECT con.oid, con.conrelid, con.conname AS name, con.contype, con.condeferrabl
            FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
            JOIN pg_operator op ON op.oid = k.opoid
            JOIN pg_namespace opn ON opn.oid = op.oprnamespace
-           WHERE opn.nspname <> 'pg_catalog' ORDER BY k.ord) END AS operators_used,
-       {_comment("pg_constraint", "con.oid")} AS comment
+           WHERE opn.nspname <> 'pg_catalog' ORDER BY k.ord) END AS operators_used
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -395,8 +402,7 @@ SELECT i.indexrelid, i.indrelid, n.nspname AS schema, ic.relname AS name, tc.rel
        i.indnkeyatts, pg_get_expr(i.indpred, i.indrelid) AS predicate, ic.reloptions AS options,
        ic.relispartition AS is_partition,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-               AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
-       {_comment("pg_class", "i.indexrelid")} AS comment
+               AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
@@ -861,6 +867,8 @@ class _Reader:
         self.prefetched: dict[str, Future[list[Row]]] = {}
         # (catalog of the dependent object, its oid) -> the rows of Q_DEPENDENCIES for it
         self.dependencies: dict[tuple[str, int], list[Row]] | None = None
+        # (catalog, oid, subid) -> comment, of relations, columns and constraints (Q_COMMENTS)
+        self.comments: dict[tuple[str, int, int], str] | None = None
 
     def rows(self, query: str) -> list[Row]:
         text = for_server_version(query, self.version)
@@ -972,7 +980,7 @@ class _Reader:
                     cache=r["cache"],
                     cycle=r["cycle"],
                     owned_by=owned,
-                    comment=r["comment"],
+                    comment=self.comment("pg_class", r["oid"]),
                 )
             )
 
@@ -1019,13 +1027,13 @@ class _Reader:
                                 name=c["name"],
                                 data_type=c["data_type"],
                                 not_null=self.view_column_not_null(oid, c["attnum"]),
-                                comment=c["comment"],
+                                comment=self.comment("pg_class", oid, c["attnum"]),
                             )
                             for c in cols
                         ),
                         materialized=kind == "m",
                         options=tuple(rel["options"] or ()),
-                        comment=rel["comment"],
+                        comment=self.comment("pg_class", oid),
                         depends_on=self.view_depends_on(oid),
                     )
                 )
@@ -1075,7 +1083,7 @@ class _Reader:
             rls_enabled=rel["rls_enabled"],
             rls_forced=rel["rls_forced"],
             options=tuple(rel["options"] or ()),
-            comment=rel["comment"],
+            comment=self.comment("pg_class", rel["oid"]),
             replica_identity=_REPLICA_IDENTITIES[rel["replident"]],
             replica_identity_index=rel["replident_index"],
         )
@@ -1102,7 +1110,7 @@ class _Reader:
             identity=identity,
             generated=generated,
             collation=c["collation"],
-            comment=c["comment"],
+            comment=self.comment("pg_class", c["attrelid"], c["attnum"]),
             inherited=inherited,
             depends_on=(
                 self.depends_on("pg_attrdef", c["attrdef"], c["attrelid"], c["attnum"])
@@ -1131,6 +1139,15 @@ class _Reader:
             if not (r["kind"] == "relation" and r["refobjid"] == relid and r["refobjsubid"] in (0, attnum))
             and not (r["kind"] == "type" and r["refobjid"] == own_type)
         )
+
+    def comment(self, catalog: str, oid: int, subid: int = 0) -> str | None:
+        """The comment on object `oid` of `catalog` (pg_class or pg_constraint), or on its
+        column `subid`."""
+        if self.comments is None:
+            self.comments = {
+                (r["catalog"], r["objoid"], r["objsubid"]): r["description"] for r in self.rows(Q_COMMENTS)
+            }
+        return self.comments.get((catalog, oid, subid))
 
     def view_column_not_null(self, view: int, attnum: int) -> bool:
         """Whether PostgreSQL could know a view column is never NULL: see `view_origins`.
@@ -1192,7 +1209,7 @@ class _Reader:
         name: str = r["name"]
         deferrable: bool = r["deferrable"]
         deferred: bool = r["initially_deferred"]
-        comment: str | None = r["comment"]
+        comment = self.comment("pg_constraint", r["oid"])
         if kind == "c":
             return _CheckConstraint(
                 name=name,
@@ -1303,7 +1320,7 @@ class _Reader:
             predicate=r["predicate"],
             nulls_not_distinct=r["nulls_not_distinct"],
             options=tuple(r["options"] or ()),
-            comment=r["comment"],
+            comment=self.comment("pg_class", r["indexrelid"]),
             depends_on=self.depends_on("pg_class", r["indexrelid"], r["indrelid"]),
         )
 
