@@ -351,6 +351,7 @@ def main() -> None:
                     f"{tables:,} tables: " + ", ".join(f"{k} {v:.0f} ms" for k, v in results[tables].items()),
                     flush=True,
                 )
+                print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
             report(results)
     finally:
         shutil.rmtree(BYTECODE, ignore_errors=True)

@@ -48,8 +48,44 @@ from nself.ir import model as m
 from nself.ir.builder import CatalogBuilder
 from nself.ir.identity import identity_of
 from nself.ir.model import Catalog
+from nself.ir.trusted import trusted
 
 Row = dict[str, Any]
+
+# The IR's nodes are built from the catalog's rows with its trusted constructors (the same
+# objects, without the frozen dataclasses' per-field object.__setattr__: nself.ir.trusted).
+_CheckConstraint = trusted(m.CheckConstraint)
+_Collation = trusted(m.Collation)
+_Column = trusted(m.Column)
+_CompositeAttribute = trusted(m.CompositeAttribute)
+_CompositeType = trusted(m.CompositeType)
+_Dependency = trusted(m.Dependency)
+_Domain = trusted(m.Domain)
+_Enum = trusted(m.Enum)
+_ExclusionConstraint = trusted(m.ExclusionConstraint)
+_ExclusionElement = trusted(m.ExclusionElement)
+_Extension = trusted(m.Extension)
+_ForeignKey = trusted(m.ForeignKey)
+_Function = trusted(m.Function)
+_FunctionArgument = trusted(m.FunctionArgument)
+_Identity = trusted(m.Identity)
+_Index = trusted(m.Index)
+_IndexKey = trusted(m.IndexKey)
+_PartitionOf = trusted(m.PartitionOf)
+_PartitionSpec = trusted(m.PartitionSpec)
+_Policy = trusted(m.Policy)
+_PrimaryKey = trusted(m.PrimaryKey)
+_Privilege = trusted(m.Privilege)
+_Publication = trusted(m.Publication)
+_PublicationTable = trusted(m.PublicationTable)
+_RangeType = trusted(m.RangeType)
+_Schema = trusted(m.Schema)
+_Sequence = trusted(m.Sequence)
+_Table = trusted(m.Table)
+_Trigger = trusted(m.Trigger)
+_UniqueConstraint = trusted(m.UniqueConstraint)
+_View = trusted(m.View)
+_ViewColumn = trusted(m.ViewColumn)
 Connection = psycopg.Connection[Row]
 
 # --------------------------------------------------------------------------- SQL pieces
@@ -73,7 +109,7 @@ def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
                 out.add(("column", r["schema"], r["name"], r["column"]))
         else:
             out.add(("relation", r["schema"], r["name"], None))
-    return tuple(m.Dependency(*key) for key in sorted(out))
+    return tuple(_Dependency(*key) for key in sorted(out))
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -90,6 +126,16 @@ def _comment(catalog: str, oid: str, subid: str = "0") -> str:
         f"(SELECT description FROM pg_description WHERE objoid = {oid}"
         f" AND classoid = '{catalog}'::regclass AND objsubid = {subid})"
     )
+
+
+# The comments on relations, their columns and constraints, read once (_Reader.comment): the
+# queries of those catalogs return thousands of rows on a schema of many tables, and a
+# lookup per row cost the server more than this one read of what is described.
+Q_COMMENTS = """
+SELECT classoid::regclass::text AS catalog, objoid, objsubid, description
+FROM pg_description
+WHERE classoid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+"""
 
 
 # A collation or operator class as pg_get_indexdef names it with search_path=pg_catalog.
@@ -164,7 +210,7 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, format_type(s.seqtypid, NU
        s.seqstart AS start, s.seqincrement AS increment, s.seqmin AS min_value,
        s.seqmax AS max_value, s.seqcache AS cache, s.seqcycle AS cycle,
        oc.relname AS owner_table, oc.relnamespace = c.relnamespace AS owner_in_schema,
-       oa.attname AS owner_column, {_comment("pg_class", "c.oid")} AS comment
+       oa.attname AS owner_column
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -190,8 +236,7 @@ SELECT c.oid, c.relkind, n.nspname AS schema, c.relname AS name,
        CASE WHEN c.relkind IN ('v', 'm') THEN (
            SELECT r.ev_action::text FROM pg_rewrite r
            WHERE r.ev_class = c.oid AND r.rulename = '_RETURN') END AS query_tree,
-       inh.parent_schemas, inh.parent_names,
-       {_comment("pg_class", "c.oid")} AS comment
+       inh.parent_schemas, inh.parent_names
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN LATERAL (
@@ -349,12 +394,14 @@ Q_COLUMNS = f"""
 SELECT a.attrelid, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
        a.attnotnull AS not_null,
-       CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END AS "default",
+       -- a default uses no column: deparsed without its table (whose opening, a relation
+       -- cache entry built per table, is most of the server's work here), a generated column with it
+       CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END)
+       END AS "default",
        a.attidentity AS identity, a.attgenerated AS generated,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN a.attcollation::regcollation::text END AS collation,
-       a.attcollation, a.attislocal, ad.oid AS attrdef,
-       {_comment("pg_class", "a.attrelid", "a.attnum")} AS comment
+       a.attcollation, a.attislocal, ad.oid AS attrdef
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -383,8 +430,7 @@ SELECT con.oid, con.conrelid, con.conname AS name, con.contype, con.condeferrabl
            FROM unnest(con.conexclop) WITH ORDINALITY k(opoid, ord)
            JOIN pg_operator op ON op.oid = k.opoid
            JOIN pg_namespace opn ON opn.oid = op.oprnamespace
-           WHERE opn.nspname <> 'pg_catalog' ORDER BY k.ord) END AS operators_used,
-       {_comment("pg_constraint", "con.oid")} AS comment
+           WHERE opn.nspname <> 'pg_catalog' ORDER BY k.ord) END AS operators_used
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -400,8 +446,7 @@ SELECT i.indexrelid, i.indrelid, n.nspname AS schema, ic.relname AS name, tc.rel
        i.indnkeyatts, pg_get_expr(i.indpred, i.indrelid) AS predicate, ic.reloptions AS options,
        ic.relispartition AS is_partition,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-               AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint,
-       {_comment("pg_class", "i.indexrelid")} AS comment
+               AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x')) AS backs_constraint
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class tc ON tc.oid = i.indrelid
@@ -719,7 +764,6 @@ def introspect_connection(
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     try:
-        # jit: catalog queries are short, and compiling them costs more than running them
         conn.execute(_SESSION)
         reader = _Reader(cast(Connection, conn))
         if helper is None:
@@ -735,7 +779,12 @@ def introspect_connection(
         conn.read_only = read_only
 
 
-_SESSION = "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off"
+# jit and parallel workers: catalog queries are short, and compiling them or starting worker
+# processes (each with cold caches) costs the server more than running them
+_SESSION = (
+    "SET LOCAL search_path = pg_catalog; SET LOCAL TimeZone = 'UTC'; SET LOCAL jit = off;"
+    " SET LOCAL max_parallel_workers_per_gather = 0"
+)
 # Read on helper connections, one each (the largest shares of the server's work: on a schema
 # of many tables, the columns take about as long as all the other queries together, and the
 # dependencies about half as long).
@@ -747,14 +796,14 @@ def _prefetch(
 ) -> dict[str, Future[list[Row]]]:
     """The _PREFETCHED queries started on helper connections that read `conn`'s snapshot
     (exported, then imported in a REPEATABLE READ transaction), so all see one state of the
-    database. Empty when the snapshot cannot be exported (the main transaction is left as
-    it was: the export runs under a savepoint)."""
+    database. Empty when the snapshot cannot be exported: `conn` is then in a new
+    transaction, set up as the failed one was. (Not under a savepoint: PostgreSQL exports no
+    snapshot from a subtransaction.)"""
     try:
-        conn.execute("SAVEPOINT nself_snapshot")
         snapshot = conn.execute("SELECT pg_export_snapshot() AS id").fetchone()
-        conn.execute("RELEASE SAVEPOINT nself_snapshot")
     except psycopg.Error:
-        conn.execute("ROLLBACK TO SAVEPOINT nself_snapshot")
+        conn.rollback()
+        conn.execute(_SESSION)
         return {}
     if snapshot is None:
         return {}
@@ -840,7 +889,7 @@ def collation_of_row(schema: str, row: dict[str, Any], comment: str | None) -> m
     with lc_collate and lc_ctype, icu and builtin with locale."""
     provider = _COLLATION_PROVIDERS.get(row["collprovider"], "libc")
     if provider == "libc":
-        return m.Collation(
+        return _Collation(
             schema=schema,
             name=row["collname"],
             provider=provider,
@@ -850,7 +899,7 @@ def collation_of_row(schema: str, row: dict[str, Any], comment: str | None) -> m
             comment=comment,
         )
     locale = row.get("colllocale") or row.get("colliculocale") or row.get("collcollate")
-    return m.Collation(
+    return _Collation(
         schema=schema,
         name=row["collname"],
         provider=provider,
@@ -886,6 +935,8 @@ class _Reader:
         self.prefetched: dict[str, Future[list[Row]]] = {}
         # (catalog of the dependent object, its oid) -> the rows of Q_DEPENDENCIES for it
         self.dependencies: dict[tuple[str, int], list[Row]] | None = None
+        # (catalog, oid, subid) -> comment, of relations, columns and constraints (Q_COMMENTS)
+        self.comments: dict[tuple[str, int, int], str] | None = None
 
     def rows(self, query: str) -> list[Row]:
         text = for_server_version(query, self.version)
@@ -915,10 +966,10 @@ class _Reader:
 
     def read_namespaces(self) -> None:
         for r in self.rows(Q_SCHEMAS):
-            self.builder.add(m.Schema(name=r["name"], comment=r["comment"]))
+            self.builder.add(_Schema(name=r["name"], comment=r["comment"]))
         for r in self.rows(Q_EXTENSIONS):
             self.builder.add(
-                m.Extension(
+                _Extension(
                     name=r["name"],
                     schema=r["schema"],
                     version=r["version"],
@@ -937,7 +988,7 @@ class _Reader:
         if any(t["typtype"] == "d" for t in types):
             for r in self.rows(Q_DOMAIN_CHECKS):
                 checks[r["contypid"]].append(
-                    m.CheckConstraint(
+                    _CheckConstraint(
                         name=r["name"],
                         expression=r["expression"],
                         validated=r["validated"],
@@ -950,13 +1001,13 @@ class _Reader:
             kind = t["typtype"]
             if kind == "e":
                 self.builder.add(
-                    m.Enum(
+                    _Enum(
                         schema=t["schema"], name=t["name"], labels=tuple(t["labels"]), comment=t["comment"]
                     )
                 )
             elif kind == "d":
                 self.builder.add(
-                    m.Domain(
+                    _Domain(
                         schema=t["schema"],
                         name=t["name"],
                         data_type=t["base_type"],
@@ -970,7 +1021,7 @@ class _Reader:
                 )
             elif kind == "r":
                 self.builder.add(
-                    m.RangeType(
+                    _RangeType(
                         schema=t["schema"], name=t["name"], subtype=t["subtype"], comment=t["comment"]
                     )
                 )
@@ -988,7 +1039,7 @@ class _Reader:
             # named within the sequence's schema): left out rather than misnamed.
             owned = (r["owner_table"], r["owner_column"]) if r["owner_in_schema"] else None
             self.builder.add(
-                m.Sequence(
+                _Sequence(
                     schema=r["schema"],
                     name=r["name"],
                     data_type=r["data_type"],
@@ -999,7 +1050,7 @@ class _Reader:
                     cache=r["cache"],
                     cycle=r["cycle"],
                     owned_by=owned,
-                    comment=r["comment"],
+                    comment=self.comment("pg_class", r["oid"]),
                 )
             )
 
@@ -1037,33 +1088,33 @@ class _Reader:
                 self.builder.add(self.table(rel, cols, constraints.get(oid, [])))
             elif kind in ("v", "m"):
                 self.builder.add(
-                    m.View(
+                    _View(
                         schema=rel["schema"],
                         name=rel["name"],
                         definition=rel["definition"],
                         columns=tuple(
-                            m.ViewColumn(
+                            _ViewColumn(
                                 name=c["name"],
                                 data_type=c["data_type"],
                                 not_null=self.view_column_not_null(oid, c["attnum"]),
-                                comment=c["comment"],
+                                comment=self.comment("pg_class", oid, c["attnum"]),
                             )
                             for c in cols
                         ),
                         materialized=kind == "m",
                         options=tuple(rel["options"] or ()),
-                        comment=rel["comment"],
+                        comment=self.comment("pg_class", oid),
                         depends_on=self.view_depends_on(oid),
                     )
                 )
             elif oid in self.composite_rows:
                 t = self.composite_rows[oid]
                 self.builder.add(
-                    m.CompositeType(
+                    _CompositeType(
                         schema=t["schema"],
                         name=t["name"],
                         attributes=tuple(
-                            m.CompositeAttribute(
+                            _CompositeAttribute(
                                 name=c["name"], data_type=c["data_type"], collation=c["collation"]
                             )
                             for c in cols
@@ -1077,19 +1128,19 @@ class _Reader:
         if rel["partkey"]:
             strategy, _, key = rel["partkey"].partition(" ")
             assert strategy in _PARTITION_STRATEGIES, rel["partkey"]
-            partition_by = m.PartitionSpec(
+            partition_by = _PartitionSpec(
                 strategy=strategy, key=_strip_parens(key), depends_on=self.depends_on("pg_class", rel["oid"])
             )
         partition_of = None
         inherits: tuple[tuple[str, str], ...] = ()
         parents = list(zip(rel["parent_schemas"] or (), rel["parent_names"] or (), strict=True))
         if rel["is_partition"] and parents:
-            partition_of = m.PartitionOf(
+            partition_of = _PartitionOf(
                 parent_schema=parents[0][0], parent=parents[0][1], bound=rel["bound"]
             )
         else:
             inherits = tuple(parents)
-        return m.Table(
+        return _Table(
             schema=rel["schema"],
             name=rel["name"],
             # a partition's columns all come from its parent: not marked (nself/ir/model.py)
@@ -1104,7 +1155,7 @@ class _Reader:
             rls_enabled=rel["rls_enabled"],
             rls_forced=rel["rls_forced"],
             options=tuple(rel["options"] or ()),
-            comment=rel["comment"],
+            comment=self.comment("pg_class", rel["oid"]),
             replica_identity=_REPLICA_IDENTITIES[rel["replident"]],
             replica_identity_index=rel["replident_index"],
         )
@@ -1113,7 +1164,7 @@ class _Reader:
         identity = None
         if c["identity"]:
             seq = self.identities[(c["attrelid"], c["attnum"])]
-            identity = m.Identity(
+            identity = _Identity(
                 generation="ALWAYS" if c["identity"] == "a" else "BY DEFAULT",
                 start=seq["start"],
                 increment=seq["increment"],
@@ -1123,7 +1174,7 @@ class _Reader:
                 cycle=seq["cycle"],
             )
         generated = c["default"] if c["generated"] == "s" else None
-        return m.Column(
+        return _Column(
             name=c["name"],
             data_type=c["data_type"],
             not_null=c["not_null"],
@@ -1131,7 +1182,7 @@ class _Reader:
             identity=identity,
             generated=generated,
             collation=c["collation"],
-            comment=c["comment"],
+            comment=self.comment("pg_class", c["attrelid"], c["attnum"]),
             inherited=inherited,
             depends_on=(
                 self.depends_on("pg_attrdef", c["attrdef"], c["attrelid"], c["attnum"])
@@ -1160,6 +1211,15 @@ class _Reader:
             if not (r["kind"] == "relation" and r["refobjid"] == relid and r["refobjsubid"] in (0, attnum))
             and not (r["kind"] == "type" and r["refobjid"] == own_type)
         )
+
+    def comment(self, catalog: str, oid: int, subid: int = 0) -> str | None:
+        """The comment on object `oid` of `catalog` (pg_class or pg_constraint), or on its
+        column `subid`."""
+        if self.comments is None:
+            self.comments = {
+                (r["catalog"], r["objoid"], r["objsubid"]): r["description"] for r in self.rows(Q_COMMENTS)
+            }
+        return self.comments.get((catalog, oid, subid))
 
     def view_column_not_null(self, view: int, attnum: int) -> bool:
         """Whether PostgreSQL could know a view column is never NULL: see `view_origins`.
@@ -1221,9 +1281,9 @@ class _Reader:
         name: str = r["name"]
         deferrable: bool = r["deferrable"]
         deferred: bool = r["initially_deferred"]
-        comment: str | None = r["comment"]
+        comment = self.comment("pg_constraint", r["oid"])
         if kind == "c":
-            return m.CheckConstraint(
+            return _CheckConstraint(
                 name=name,
                 expression=r["expression"],
                 no_inherit=r["no_inherit"],
@@ -1232,7 +1292,7 @@ class _Reader:
                 depends_on=self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
             )
         if kind == "f":
-            return m.ForeignKey(
+            return _ForeignKey(
                 name=name,
                 columns=self.column_names(r["conrelid"], r["conkey"]),
                 ref_schema=r["ref_schema"],
@@ -1250,7 +1310,7 @@ class _Reader:
         keys = [c for c in icols if c["is_key"]]
         include = tuple(c["column_name"] for c in icols if not c["is_key"])
         if kind == "p":
-            return m.PrimaryKey(
+            return _PrimaryKey(
                 name=name,
                 columns=tuple(c["column_name"] for c in keys),
                 include=include,
@@ -1259,7 +1319,7 @@ class _Reader:
                 comment=comment,
             )
         if kind == "u":
-            return m.UniqueConstraint(
+            return _UniqueConstraint(
                 name=name,
                 columns=tuple(c["column_name"] for c in keys),
                 include=include,
@@ -1273,7 +1333,7 @@ class _Reader:
         for key, operator in zip(keys, r["operators"], strict=True):
             descending, nulls_first = _direction(key["option"])
             elements.append(
-                m.ExclusionElement(
+                _ExclusionElement(
                     # a column name, or the expression as an index key has it, in parentheses
                     expression=key["column_name"] or f"({_strip_parens(key['expression'])})",
                     operator=operator,
@@ -1282,7 +1342,7 @@ class _Reader:
                     nulls_first=nulls_first,
                 )
             )
-        return m.ExclusionConstraint(
+        return _ExclusionConstraint(
             name=name,
             method=info.get("method", "gist"),
             elements=tuple(elements),
@@ -1299,7 +1359,7 @@ class _Reader:
                     {
                         *self.depends_on("pg_constraint", r["oid"], r["conrelid"]),
                         *self.depends_on("pg_class", r["conindid"], r["conrelid"]),
-                        *(m.Dependency("operator", schema, op) for schema, op in r["operators_used"]),
+                        *(_Dependency("operator", schema, op) for schema, op in r["operators_used"]),
                     }
                 )
             ),
@@ -1312,7 +1372,7 @@ class _Reader:
                 continue
             descending, nulls_first = _direction(c["option"])
             keys.append(
-                m.IndexKey(
+                _IndexKey(
                     column=c["column_name"],
                     expression=None if c["column_name"] else _strip_parens(c["expression"]),
                     collation=c["collation"],
@@ -1321,7 +1381,7 @@ class _Reader:
                     nulls_first=nulls_first,
                 )
             )
-        return m.Index(
+        return _Index(
             schema=r["schema"],
             name=r["name"],
             table=r["table"],
@@ -1332,7 +1392,7 @@ class _Reader:
             predicate=r["predicate"],
             nulls_not_distinct=r["nulls_not_distinct"],
             options=tuple(r["options"] or ()),
-            comment=r["comment"],
+            comment=self.comment("pg_class", r["indexrelid"]),
             depends_on=self.depends_on("pg_class", r["indexrelid"], r["indrelid"]),
         )
 
@@ -1396,7 +1456,7 @@ class _Reader:
         modes: list[str] = r["proargmodes"] or ["i"] * len(types)
         defaults: list[str | None] = r["argdefaults"] or [None] * len(types)
         arguments = tuple(
-            m.FunctionArgument(
+            _FunctionArgument(
                 name=(names[i] or None) if i < len(names) else None,
                 data_type=types[i],
                 mode=_ARG_MODES[modes[i]],
@@ -1408,7 +1468,7 @@ class _Reader:
         default_rows = 1000.0 if r["proretset"] else 0.0
         cost = float(r["procost"])
         rows = float(r["prorows"])
-        return m.Function(
+        return _Function(
             schema=r["schema"],
             name=r["name"],
             arguments=arguments,
@@ -1441,7 +1501,7 @@ class _Reader:
             raw: bytes = bytes(r["tgargs"] or b"")
             arguments = tuple(a.decode(self.encoding) for a in raw.split(b"\0")[: r["tgnargs"]])
             self.builder.add(
-                m.Trigger(
+                _Trigger(
                     schema=r["schema"],
                     table=r["table"],
                     name=r["name"],
@@ -1467,7 +1527,7 @@ class _Reader:
     def read_policies(self) -> None:
         for r in self.rows(Q_POLICIES):
             self.builder.add(
-                m.Policy(
+                _Policy(
                     schema=r["schema"],
                     table=r["table"],
                     name=r["name"],
@@ -1488,7 +1548,7 @@ class _Reader:
         tables: dict[int, list[m.PublicationTable]] = defaultdict(list)
         for r in self.rows(Q_PUBLICATION_TABLES):
             tables[r["pubid"]].append(
-                m.PublicationTable(
+                _PublicationTable(
                     r["schema"],
                     r["table"],
                     tuple(r["columns"]),
@@ -1502,7 +1562,7 @@ class _Reader:
                 schemas[r["pubid"]].append(r["schema"])
         for r in publications:
             self.builder.add(
-                m.Publication(
+                _Publication(
                     name=r["name"],
                     all_tables=r["all_tables"],
                     tables=tuple(sorted(tables[r["oid"]], key=lambda t: (t.schema, t.table))),
@@ -1523,7 +1583,7 @@ class _Reader:
                 if function is None:  # an ordered-set aggregate: not in the IR
                     continue
                 name = f"{function.name}({function.identity_arguments})"
-            privilege = m.Privilege(
+            privilege = _Privilege(
                 object_kind=r["kind"],
                 schema=r["schema"],
                 object_name=name,

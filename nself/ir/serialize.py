@@ -108,20 +108,11 @@ def _write(value: Any, newline: str, step: str, out: list[str]) -> None:
     if isinstance(value, str):
         out.append(_encode_string(value))
         return
-    plan = _PLANS.get(type(value))
-    if plan is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        plan = _plan(type(value))
-    if plan is not None:
-        items: list[tuple[str, Any]] = []
-        for name, default in plan:
-            if default is _KIND:
-                items.append((name, type(value).__name__))
-                continue
-            item = getattr(value, name)
-            if default is not _NO_DEFAULT and item == default:
-                continue
-            items.append((name, item))
-        _write_items(items, newline, step, out)
+    writer = _WRITERS.get(type(value))
+    if writer is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        writer = _writer(type(value))
+    if writer is not None:
+        writer(value, newline, step, out)
     elif isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):  # json.dumps's own rules for other keys
@@ -159,6 +150,54 @@ def _write(value: Any, newline: str, step: str, out: list[str]) -> None:
         out.append(int.__repr__(value))
     else:  # floats (nan, infinity) and anything else: as json.dumps has it, or its TypeError
         out.append(json.dumps(value))
+
+
+Writer = typing.Callable[[Any, str, str, list[str]], None]
+# dataclass -> the function writing its nodes (see _writer)
+_WRITERS: dict[type, Writer] = {}
+
+
+def _writer(cls: type) -> Writer:
+    """A function writing a node of `cls` as `_write_items` writes the items of its plan
+    (`_plan`: sorted keys, fields equal to their default left out), made for the class: the
+    same bytes, without building the items of every node first."""
+    space: dict[str, Any] = {"_encode_string": _encode_string, "_write": _write}
+    lines = [
+        "def write(value, newline, step, out):",
+        "    inner = newline + step",
+        "    separator = ',' + inner",
+        "    lead = '{' + inner",
+        "    start = len(out)",
+    ]
+    for i, (name, default) in enumerate(_plan(cls)):
+        key = repr(_encode_string(name) + ": ")
+        if default is _KIND:
+            lines += [f"    out.append(lead + {_encode_string(name) + ': ' + _encode_string(cls.__name__)!r})"]
+            lines += ["    lead = separator"]
+            continue
+        lines += [f"    item = value.{name}"]
+        indent = "    "
+        if default is not _NO_DEFAULT:
+            space[f"default_{i}"] = default
+            lines += [f"    if not (item == default_{i}):"]
+            indent = "        "
+        lines += [
+            f"{indent}out.append(lead + {key})",
+            f"{indent}lead = separator",
+            f"{indent}if isinstance(item, str):",
+            f"{indent}    out.append(_encode_string(item))",
+            f"{indent}else:",
+            f"{indent}    _write(item, inner, step, out)",
+        ]
+    lines += [
+        "    if len(out) == start:",
+        "        out.append('{}')",
+        "    else:",
+        "        out.append(newline + '}')",
+    ]
+    exec("\n".join(lines), space)  # the text is made of the dataclass's own field names
+    _WRITERS[cls] = space["write"]
+    return _WRITERS[cls]
 
 
 def _write_items(items: list[tuple[str, Any]], newline: str, step: str, out: list[str]) -> None:

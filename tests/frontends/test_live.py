@@ -774,3 +774,16 @@ def test_the_columns_read_on_a_helper_connection_match_one_connection(rich_url: 
         without_helper = introspect_connection(conn, helper=broken)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert introspect(rich_url) == alone == without_helper
+
+    opened: list[Any] = []
+
+    def helper() -> Any:
+        opened.append(live_connect(rich_url))
+        return opened[-1]
+
+    with live_connect(rich_url) as conn:
+        with_helpers = introspect_connection(conn, helper=helper)
+    # the helpers were used (the snapshot was exported: not from a subtransaction, where
+    # PostgreSQL refuses to), and closed
+    assert len(opened) >= 2 and all(c.closed for c in opened)
+    assert with_helpers == alone

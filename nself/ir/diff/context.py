@@ -119,6 +119,7 @@ class _Diff:
             for ix in catalog.indexes:
                 into.setdefault((ix.schema, ix.table), []).append(ix)
         self._requires: dict[int, frozenset[DepKey]] = {}
+        self._unique_by_table: dict[tuple[str, str], dict[frozenset[str | None], set[DepKey]]] = {}
         # Objects that are dropped and created again, or altered so that whatever depends
         # on them must be rebuilt (see _rebuild_dependants).
         self.rebuilt: set[DepKey] = set()
@@ -459,6 +460,25 @@ class _Diff:
             | r.in_text(column.collation)
         )
 
+    def _unique_keys(self, schema: str, table: str) -> dict[frozenset[str | None], set[DepKey]]:
+        """The keys of a table's primary key, unique constraints and unique indexes, on either
+        side, by the set of their columns (what a foreign key's reference rests on). Worked out
+        once per table: every foreign key to it asks."""
+        found = self._unique_by_table.get((schema, table))
+        if found is not None:
+            return found
+        found = self._unique_by_table[(schema, table)] = {}
+        for tables, indexes in zip((self.tables_a, self.tables_b), self.indexes_by_table, strict=True):
+            ref = tables.get((schema, table))
+            if ref is not None:
+                for c in ref.constraints:
+                    if isinstance(c, (PrimaryKey, UniqueConstraint)):
+                        found.setdefault(frozenset(c.columns), set()).add(_con_key(schema, table, c.name))
+            for ix in indexes.get((schema, table), ()):
+                if ix.unique:
+                    found.setdefault(frozenset(k.column for k in ix.keys), set()).add(node_key(ix))
+        return found
+
     def constraint_requires(self, schema: str, table: str, con: Constraint) -> frozenset[DepKey]:
         out: set[DepKey] = {_rel_key(schema, table)}
         if isinstance(con, (PrimaryKey, UniqueConstraint)):
@@ -473,17 +493,7 @@ class _Diff:
             out.add(_rel_key(con.ref_schema, con.ref_table))
             out |= {_col_key(con.ref_schema, con.ref_table, c) for c in con.ref_columns}
             # The unique constraint or index the reference rests on, on either side.
-            for tables, indexes in zip((self.tables_a, self.tables_b), self.indexes_by_table, strict=True):
-                ref = tables.get((con.ref_schema, con.ref_table))
-                if ref is not None:
-                    for c in ref.constraints:
-                        if isinstance(c, (PrimaryKey, UniqueConstraint)) and set(c.columns) == set(
-                            con.ref_columns
-                        ):
-                            out.add(_con_key(con.ref_schema, con.ref_table, c.name))
-                for ix in indexes.get((con.ref_schema, con.ref_table), ()):
-                    if ix.unique and {k.column for k in ix.keys} == set(con.ref_columns):
-                        out.add(node_key(ix))
+            out |= self._unique_keys(con.ref_schema, con.ref_table).get(frozenset(con.ref_columns), set())
         elif con.depends_on is not None:  # exclusion: what its columns and expressions use
             out |= self.depends_requires(con.depends_on) | self._collations_in(con.predicate)
             out |= {_col_key(schema, table, c) for c in con.include}

@@ -21,8 +21,10 @@ def _unquote(ident: str) -> str:
     return unquote_ident(ident, fold=True)
 
 
+@lru_cache(maxsize=65536)
 def _user_type_of(data_type: str) -> tuple[str, str] | None:
-    """(schema, name) of a schema-qualified type (`public.mood[]`), else None."""
+    """(schema, name) of a schema-qualified type (`public.mood[]`), else None. Kept: a
+    catalog spells few types, over and over."""
     text = data_type.strip()
     while text.endswith("[]"):
         text = text[:-2].rstrip()

@@ -32,17 +32,16 @@ def _enum_usages(d: _Diff, old: Enum | Domain, new: Enum | Domain) -> tuple[Enum
     """Columns typed with the enum or domain (or an array of it) that exist with that type
     on both sides, in tables that are neither dropped nor created."""
     usages = []
+    typed = (old.schema, old.name)
     for key, ta in d.tables_a.items():
         tb = d.tables_b.get(key)
         if tb is None:
             continue
         for ca in ta.columns:
+            if _user_type_of(ca.data_type) != typed:
+                continue
             cb = tb.column(ca.name)
-            if (
-                cb is None
-                or ca.data_type != cb.data_type
-                or _user_type_of(ca.data_type) != (old.schema, old.name)
-            ):
+            if cb is None or ca.data_type != cb.data_type:
                 continue
             if ta.partition_of is not None or (ta.inherits and _inherited(d, ta, ca.name)):
                 continue  # the parent's change carries to it
