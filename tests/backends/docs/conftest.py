@@ -15,7 +15,7 @@ from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests import golden
 from tests.conftest import run_sql
-from tests.corpus import schema_cases
+from tests.corpus import create_loaded, schema_cases
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
@@ -48,14 +48,14 @@ class LoadedCases:
     def get(self, name: str) -> Loaded:
         if name not in self.loaded:
             database = f"docs_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{database}"')
             self.made.append(database)
-            url = self.cluster.url(database)
             if name == "awkward":
+                with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{database}"')
+                url = self.cluster.url(database)
                 run_sql(url, AWKWARD_SQL.read_text(encoding="utf-8"))
             else:
-                self.cases[name].load(url)
+                url = create_loaded(self.cluster, database, self.cases[name])
             self.loaded[name] = Loaded(url, introspect(url))
         return self.loaded[name]
 
