@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from nself.runtime.cluster import LocalCluster, free_port
+from tests.corpus import CorpusCase, create_loaded
 from tests.tools import missing
 
 # moto_server, azurite_server: real object-storage servers for the storage tests, once per session;
@@ -124,11 +125,16 @@ NewDatabase = Callable[..., str]
 @pytest.fixture
 def new_database(pg_cluster: LocalCluster) -> Iterator[NewDatabase]:
     """A factory: `url = new_database()` creates an empty database and returns its URL;
-    every database made is dropped when the test ends."""
+    `new_database(case=CASE)` one holding the corpus case CASE (tests/corpus.py
+    create_loaded: a copy of the case's template database where it has one). Every database
+    made is dropped when the test ends."""
     made: list[str] = []
 
-    def make(prefix: str = "t") -> str:
+    def make(prefix: str = "t", *, case: CorpusCase | None = None) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        if case is not None:
+            made.append(name)
+            return create_loaded(pg_cluster, name, case)
         with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         made.append(name)

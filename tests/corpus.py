@@ -17,11 +17,16 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
+
+if TYPE_CHECKING:
+    from nself.runtime.cluster import LocalCluster
 
 PSQL = shutil.which("psql") or "/usr/bin/psql"
 
@@ -57,6 +62,43 @@ class CorpusCase:
 
     def __str__(self) -> str:
         return self.name
+
+
+# The corpus schemas whose load takes seconds (lemmy's history of some 130 migrations,
+# openstreetmap, pagila): each is loaded once per cluster and test process into a template
+# database, and every database asked for with the case is a copy of it (CREATE DATABASE ...
+# TEMPLATE copies the files: about the cost of an empty database). A copy holds the same
+# objects, rows and sequence states (the corpus sets nothing at the database level: no
+# ALTER DATABASE, COMMENT ON DATABASE or GRANT ON DATABASE, which a copy would not keep);
+# tests/test_cluster_fixture.py compares one with a fresh load. migra's small cases load
+# faster than a copy is made.
+TEMPLATED = frozenset({"pagila", "openstreetmap", "lemmy"})
+_templates: dict[tuple[str, str], str] = {}
+
+
+def create_loaded(cluster: LocalCluster, name: str, case: CorpusCase) -> str:
+    """CREATE DATABASE `name` in `cluster` holding `case` loaded, and its URL: a copy of the
+    case's template database (made on first use) for the TEMPLATED cases, else a new
+    database the case is loaded into. CorpusLoadError if PostgreSQL refuses the case."""
+    template = _template(cluster, case) if case.name in TEMPLATED else None
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{clause}'.encode())
+    url = cluster.url(name)
+    if template is None:
+        case.load(url)
+    return url
+
+
+def _template(cluster: LocalCluster, case: CorpusCase) -> str:
+    key = (str(cluster.root), case.name)
+    if key not in _templates:
+        name = f"corpus_template_{case.name}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        case.load(cluster.url(name))
+        _templates[key] = name
+    return _templates[key]
 
 
 def ensure_roles(url: str, roles: tuple[str, ...], *, login: bool = False) -> None:

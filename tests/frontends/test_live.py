@@ -29,7 +29,7 @@ from nself.ir import model as m
 from nself.ir.model import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests.conftest import CORPUS, run_sql
-from tests.corpus import CorpusCase, all_cases, ensure_roles
+from tests.corpus import CorpusCase, all_cases, create_loaded, ensure_roles
 
 pytestmark = pytest.mark.oracle
 
@@ -746,10 +746,9 @@ def test_corpus_introspects(
 ) -> None:
     assert case is not None
     corpus_summary[case.name] = False
-    name = _create_database(pg_cluster, "live_corpus")
+    name = f"live_corpus_{uuid.uuid4().hex[:12]}"
     try:
-        url = pg_cluster.url(name)
-        case.load(url)
+        url = create_loaded(pg_cluster, name, case)
         first = introspect(url)
         assert first.schemas
         assert catalog_to_json(introspect(url)) == catalog_to_json(first)

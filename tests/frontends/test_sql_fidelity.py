@@ -25,7 +25,7 @@ from nself.ir import identity_of, to_data
 from nself.ir.model import COLLECTIONS, Catalog, CheckConstraint, ExclusionConstraint
 from nself.runtime.cluster import LocalCluster
 from tests.conftest import CORPUS
-from tests.corpus import CorpusCase, all_cases
+from tests.corpus import CorpusCase, all_cases, create_loaded
 
 pytestmark = pytest.mark.oracle
 
@@ -128,12 +128,8 @@ def fidelity_summary(request: pytest.FixtureRequest) -> Iterator[dict[str, bool]
 
 def live_catalog(cluster: LocalCluster, case: CorpusCase) -> Catalog:
     name = f"fidelity_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
     try:
-        url = cluster.url(name)
-        case.load(url)
-        return introspect(url)
+        return introspect(create_loaded(cluster, name, case))
     finally:
         with psycopg.connect(cluster.url(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]

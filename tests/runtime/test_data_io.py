@@ -307,9 +307,7 @@ def test_pagila_export_imports_into_a_fresh_pagila(
     from nself.runtime.mock.executor import generate_mock
     from tests.corpus import pagila
 
-    source_url, target_url = new_database("src"), new_database("dst")
-    for url in (source_url, target_url):
-        pagila(corpus).load(url)
+    source_url, target_url = new_database("src", case=pagila(corpus)), new_database("dst", case=pagila(corpus))
     generate_mock(source_url, introspect(source_url), {"seed": 42})
     export_data(source_url, tmp_path / "out")
     import_data(target_url, tmp_path / "out")

@@ -425,8 +425,7 @@ def test_corpus_index_lists_and_advice(corpus: Path, new_database: NewDatabase, 
     """On real schemas: the indexes read offline (from the introspected Catalog) are the
     ones pg_get_indexdef prints, and every CREATE INDEX the advisor suggests is accepted
     and silences it."""
-    url = new_database(case)
-    next(c for c in schema_cases(corpus) if c.name == case).load(url)
+    url = new_database(case, case=next(c for c in schema_cases(corpus) if c.name == case))
     live = tuple(i for i in inspect.live_indexes(url) if i.name not in attached_indexes(url))
     catalog = introspect(url)
     assert _shape(inspect.catalog_indexes(catalog)) == _shape(live)

@@ -133,14 +133,14 @@ def test_generation_is_refused_with_a_clear_message(database: str) -> None:
 
 @pytest.mark.parametrize("case", ["pagila", "openstreetmap", "lemmy"])
 def test_corpus_schemas_init_then_generate_the_same_rows_process_to_process(
-    case: str, corpus: Path, database: str, tmp_path: Path
+    case: str, corpus: Path, new_database: NewDatabase, tmp_path: Path
 ) -> None:
     """`mock init` writes a config `mock generate` accepts, every table gets rows, and a
     second run in a fresh process gives the same rows: pagila's sequences (restored from
     pg_dump, owned by no column) start again like owned ones."""
     from tests.corpus import schema_cases
 
-    next(c for c in schema_cases(corpus) if c.name == case).load(database)
+    database = new_database(case, case=next(c for c in schema_cases(corpus) if c.name == case))
     schema = introspect(database)
     (tmp_path / "nself.toml").write_text('[environments.dev]\nurl = "env:NSELF_MOCK_DEV"\n')
     env = {"NSELF_MOCK_DEV": database}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests import golden
 from tests.conftest import run_sql
-from tests.corpus import lemmy, openstreetmap, pagila
+from tests.corpus import create_loaded, lemmy, openstreetmap, pagila
 
 HERE = Path(__file__).resolve().parent
 EDGE_CASES_SQL = HERE / "edge_cases.sql"
@@ -156,13 +156,10 @@ def pg_facts(
 
 
 @pytest.fixture(scope="session")
-def diagram_databases(pg_cluster: LocalCluster) -> Iterator[dict[str, Loaded]]:
-    """Loaded cases by name, each loaded on first use."""
-    loaded: dict[str, Loaded] = {}
-    yield loaded
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        for name in [c.name for c in loaded.values()]:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def diagram_databases(pg_cluster: LocalCluster) -> dict[str, Loaded]:
+    """Loaded cases by name, each loaded on first use. Not dropped one by one at the end:
+    the session's cluster is removed then (a DROP DATABASE costs a checkpoint each)."""
+    return {}
 
 
 @pytest.fixture
@@ -173,14 +170,15 @@ def load_case(
         if case in diagram_databases:
             return diagram_databases[case]
         database = f"diagram_{case}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')
-        url = pg_cluster.url(database)
         if case == "edge_cases":
+            with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            url = pg_cluster.url(database)
             run_sql(url, EDGE_CASES_SQL.read_text(encoding="utf-8"))
         else:
             corpus_dir: Path = request.getfixturevalue("corpus")
-            {"pagila": pagila, "openstreetmap": openstreetmap, "lemmy": lemmy}[case](corpus_dir).load(url)
+            chosen = {"pagila": pagila, "openstreetmap": openstreetmap, "lemmy": lemmy}[case](corpus_dir)
+            url = create_loaded(pg_cluster, database, chosen)
         relations, partition_parents, foreign_keys, columns, markers = pg_facts(url)
         diagram_databases[case] = Loaded(
             database, introspect(url), relations, partition_parents, foreign_keys, columns, markers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests import golden
 from tests.conftest import run_sql
-from tests.corpus import schema_cases
+from tests.corpus import create_loaded, schema_cases
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
@@ -43,31 +42,27 @@ class LoadedCases:
         self.cases = {c.name: c for c in schema_cases(corpus)} if corpus else {}
         self.cluster = cluster
         self.loaded: dict[str, Loaded] = {}
-        self.made: list[str] = []
 
     def get(self, name: str) -> Loaded:
         if name not in self.loaded:
             database = f"docs_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{database}"')
-            self.made.append(database)
-            url = self.cluster.url(database)
             if name == "awkward":
+                with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{database}"')
+                url = self.cluster.url(database)
                 run_sql(url, AWKWARD_SQL.read_text(encoding="utf-8"))
             else:
-                self.cases[name].load(url)
+                url = create_loaded(self.cluster, database, self.cases[name])
             self.loaded[name] = Loaded(url, introspect(url))
         return self.loaded[name]
 
 
 @pytest.fixture(scope="module")
-def loaded_cases(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> Iterator[LoadedCases]:
-    """The corpus is asked for only by a test of a corpus case, so `awkward` runs without it."""
-    cases = LoadedCases(None, pg_cluster)
-    yield cases
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        for name in cases.made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def loaded_cases(request: pytest.FixtureRequest, pg_cluster: LocalCluster) -> LoadedCases:
+    """The corpus is asked for only by a test of a corpus case, so `awkward` runs without it.
+    The databases are not dropped one by one: the session's cluster is removed at the end
+    (a DROP DATABASE costs a checkpoint each)."""
+    return LoadedCases(None, pg_cluster)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from nself.runtime.cluster import LocalCluster
 from nself.runtime.docs import document_schema, read_table_statistics
 from tests.browser import Browser
 from tests.conftest import run_sql
-from tests.corpus import pagila
+from tests.corpus import create_loaded, pagila
 
 pytestmark = pytest.mark.oracle
 
@@ -73,10 +73,7 @@ WHERE con.contype = 'f' AND con.conparentid = 0
 def live_pagila(corpus: Path, pg_cluster: LocalCluster) -> Iterator[str]:
     """pagila's schema with some rows, in a database of its own (for the module)."""
     name = f"docs_live_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg_cluster.url(name)
-    pagila(corpus).load(url)
+    url = create_loaded(pg_cluster, name, pagila(corpus))
     run_sql(url, DATA_SQL)
     run_sql(url, ANALYZE_SQL)  # VACUUM runs outside a transaction block
     yield url

@@ -15,7 +15,7 @@ from nself.ir import Catalog
 from nself.runtime.cluster import LocalCluster
 from tests import golden
 from tests.conftest import run_sql
-from tests.corpus import CorpusCase, CorpusLoadError, all_cases
+from tests.corpus import TEMPLATED, CorpusCase, CorpusLoadError, all_cases, create_loaded
 
 if TYPE_CHECKING:
     from tests.backends.types.test_rust import RustSession
@@ -33,8 +33,12 @@ class SessionDatabases:
         self.cluster = cluster
         self.made: list[str] = []
 
-    def new(self, prefix: str) -> str:
+    def new(self, prefix: str, case: CorpusCase | None = None) -> str:
+        """A new database, empty or holding `case` (tests/corpus.py create_loaded)."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        if case is not None:
+            self.made.append(name)
+            return create_loaded(self.cluster, name, case)
         with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         self.made.append(name)
@@ -95,6 +99,8 @@ class CorpusCatalogs:
         return self._catalogs[name]
 
     def _load(self, case: CorpusCase) -> Catalog:
+        if case.name in TEMPLATED:  # a copy of its template is cheaper than loading it
+            return introspect(self.databases.new("types_corpus", case))
         if self._scratch is None:
             self._scratch = self.databases.new("types_corpus")
         else:
