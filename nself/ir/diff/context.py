@@ -177,22 +177,18 @@ class _Diff:
                     out |= r.in_text(k.expression) | self._columns_named(
                         node.schema, node.table, k.expression
                     )
-                else:
-                    out |= self._collations_in(k.expression)
             if node.depends_on is None:
                 out |= r.in_text(node.predicate) | self._columns_named(
                     node.schema, node.table, node.predicate
                 )
             else:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.predicate)
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Function):
             for arg in node.arguments:
                 out |= r.in_type(arg.data_type)
                 # what the defaults use: defaults_depends_on, or a SQL-standard body's
                 # depends_on (it holds them); not known: the names their texts hold
-                if node.defaults_depends_on is not None:
-                    out |= self._collations_in(arg.default)
-                elif node.depends_on is None:
+                if node.defaults_depends_on is None and node.depends_on is None:
                     out |= r.in_text(arg.default)
             if node.defaults_depends_on is not None:
                 out |= self.depends_requires(node.defaults_depends_on)
@@ -202,7 +198,7 @@ class _Diff:
             # (SFUNC = public.f, ...). A BEGIN ATOMIC body's uses are known (depends_on), and
             # an aggregate's (its functions, SORTOP, state and signature types).
             if node.depends_on is not None:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+                out |= self.depends_requires(node.depends_on)
             elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
@@ -216,14 +212,12 @@ class _Diff:
             if node.depends_on is None:
                 out |= r.in_text(node.when)
             else:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.when)
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Policy):
             out.add(_rel_key(node.schema, node.table))
             for text in (node.using, node.with_check):
                 if node.depends_on is None:
                     out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
-                else:
-                    out |= self._collations_in(text)
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Privilege):
@@ -236,7 +230,7 @@ class _Diff:
                 if t.depends_on is None:  # not known: the names the filter's text holds
                     out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
                 else:
-                    out |= self.depends_requires(t.depends_on) | self._collations_in(t.where)
+                    out |= self.depends_requires(t.depends_on)
         elif isinstance(node, Extension):
             pass
         elif isinstance(node, Sequence):
@@ -252,7 +246,7 @@ class _Diff:
             return set()
         if spec.depends_on is None:
             return set(self.refs.in_text(spec.key)) | self._columns_named(table.schema, table.name, spec.key)
-        return self.depends_requires(spec.depends_on) | self._collations_in(spec.key)
+        return self.depends_requires(spec.depends_on)
 
     def domain_expressions_require(self, domain: Domain) -> set[DepKey]:
         """The keys of what a domain's default and checks use: their depends_on, or (not
@@ -262,27 +256,19 @@ class _Diff:
         if domain.depends_on is None:
             out |= r.in_text(domain.default)
         else:
-            out |= self.depends_requires(domain.depends_on) | self._collations_in(domain.default)
+            out |= self.depends_requires(domain.depends_on)
         for check in domain.checks:
             if check.depends_on is None:
                 out |= r.in_text(check.expression)
             else:
-                out |= self.depends_requires(check.depends_on) | self._collations_in(check.expression)
+                out |= self.depends_requires(check.depends_on)
         out.discard(node_key(domain))
         return out
 
     def view_requires(self, view: View) -> set[DepKey]:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
-        functions, types, as pg_depend records them), and of the collations its definition
-        names (COLLATE "x": not in depends_on)."""
-        return self._collations_in(view.definition) | self.depends_requires(view.depends_on or ())
-
-    def _collations_in(self, text: str | None) -> set[DepKey]:
-        """The collations a text names (COLLATE "x": pg_depend lists no collation in
-        Dependency records)."""
-        if not self.refs.collations:  # none to name: the text need not be read
-            return set()
-        return {k for k in self.refs.in_text(text) if k[0] == "collation"}
+        functions, types, collations, as pg_depend records them)."""
+        return self.depends_requires(view.depends_on or ())
 
     def depends_requires(self, depends_on: tuple[Dependency, ...]) -> set[DepKey]:
         """The keys of what an object uses, from its Dependency records (pg_depend's)."""
@@ -294,6 +280,8 @@ class _Diff:
                 keys = {k for k in keys if k[0] == "func"}
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
+            elif d.kind == "collation":
+                keys = {k for k in keys if k[0] == "collation"}
             elif d.kind == "operator":
                 # not an IR object: an extension's (its schema's extension), or one CREATE
                 # OPERATOR made, which the diff neither drops nor creates
@@ -407,15 +395,13 @@ class _Diff:
         """The keys of what a column's default uses."""
         if column.depends_on is None:  # not known: the names the text holds
             return set(self.refs.in_text(column.default))
-        return self.depends_requires(column.depends_on) | self._collations_in(column.default)
+        return self.depends_requires(column.depends_on)
 
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
         if column.depends_on is not None:  # what its default or generation expression uses
-            return (
-                set(r.in_type(column.data_type) | r.in_text(column.collation))
-                | self.depends_requires(column.depends_on)
-                | self._collations_in(column.default or column.generated)
+            return set(r.in_type(column.data_type) | r.in_text(column.collation)) | self.depends_requires(
+                column.depends_on
             )
         return set(
             r.in_type(column.data_type)
@@ -432,7 +418,7 @@ class _Diff:
             if con.depends_on is None:  # not known: the names the text holds
                 out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
             else:
-                out |= self.depends_requires(con.depends_on) | self._collations_in(con.expression)
+                out |= self.depends_requires(con.depends_on)
         elif isinstance(con, ForeignKey):
             out |= {_col_key(schema, table, c) for c in con.columns}
             out.add(_rel_key(con.ref_schema, con.ref_table))
@@ -450,10 +436,10 @@ class _Diff:
                     if ix.unique and {k.column for k in ix.keys} == set(con.ref_columns):
                         out.add(node_key(ix))
         elif con.depends_on is not None:  # exclusion: what its columns and expressions use
-            out |= self.depends_requires(con.depends_on) | self._collations_in(con.predicate)
+            out |= self.depends_requires(con.depends_on)
             out |= {_col_key(schema, table, c) for c in con.include}
             for e in con.elements:
-                out |= self.refs.in_text(e.opclass) | self._collations_in(e.expression)
+                out |= self.refs.in_text(e.opclass)
         else:  # exclusion, not known: the names the texts hold
             for e in con.elements:
                 out |= self.refs.in_text(e.expression) | self._columns_named(schema, table, e.expression)
