@@ -835,6 +835,13 @@ _COLLATION_A = (
     "BEGIN ATOMIC SELECT min(plain COLLATE public.sorting) FROM public.w; END; "
     "INSERT INTO public.w (id, word, plain, tag) SELECT g, 'w' || g, 'p' || g, 't' || g FROM generate_series(1, 12) g;"
 )
+# the generated column before another: its new text makes the default mode add it last
+_COLLATION_A_REORDERED = _COLLATION_A.replace(
+    "note text DEFAULT ('n' COLLATE public.sorting), "
+    "shout text GENERATED ALWAYS AS (upper(plain COLLATE public.sorting)) STORED, ",
+    "shout text GENERATED ALWAYS AS (upper(plain COLLATE public.sorting)) STORED, "
+    "note text DEFAULT ('n' COLLATE public.sorting), ",
+)
 HAND_CASES: dict[str, tuple[str, str]] = {
     # PostgreSQL refuses DROP DOMAIN while columns use it: the domain is rebuilt with its
     # columns (arrays and defaults included) moved across, under a view and a routine
@@ -943,15 +950,19 @@ HAND_CASES: dict[str, tuple[str, str]] = {
     # through a column of that collation or COLLATE in their text: a cast of a collated
     # column (RelabelType), a comparison of a collated domain's value, an index key's
     # derived collation, a view column's, a domain's own; and through COLLATE in a CHECK, a
-    # default, a policy, a generated column and a SQL-standard body
+    # default, a policy, a generated column (last: one rebuilt as a dependant comes back
+    # last, which --reorder-columns does not yet rebuild the table for) and a SQL-standard
+    # body. Replaced, the generated column's text changes: --reorder-columns rebuilds the
+    # table, its old expressions taken off before the collation goes and the body that
+    # reads it dropped and created around it.
     "collation_redefined_under_expressions": (
         _COLLATION_A,
         _COLLATION_A.replace("locale = 'POSIX'", "locale = 'C'"),
     ),
     # the same collation dropped, and another one made, with the expressions changing too
     "collation_replaced_under_expressions": (
-        _COLLATION_A,
-        _COLLATION_A.replace("public.sorting", "public.sorted").replace("locale = 'POSIX'", "locale = 'C'"),
+        _COLLATION_A_REORDERED,
+        _COLLATION_A_REORDERED.replace("public.sorting", "public.sorted").replace("locale = 'POSIX'", "locale = 'C'"),
     ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "

@@ -737,13 +737,41 @@ class _Diff:
                     if kind != "domain":  # its default and checks only: the domain stays
                         self.rebuilt.add(key)
                     changed = True
+        self._strip_rebuilt_tables(self.rebuilt | {k for k in self.altered if k[0] in strong_kinds})
+
+    def _strip_rebuilt_tables(self, strong: set[DepKey]) -> None:
+        """A table rebuilt (RebuildTable: copied into a new one) keeps its old columns'
+        defaults and generation expressions until it is dropped, after what they use is
+        rebuilt: a collation, routine or type dropped and created again would still be in
+        use. Take those expressions off the old table first (DROP DEFAULT, DROP
+        EXPRESSION: its rows stay for the copy); the new table has its own."""
+        for op in list(self.ops):
+            if not isinstance(op, RebuildTable):
+                continue
+            s, t = op.old.schema, op.old.name
+            rel = _rel_key(s, t)
+            for c in op.old.columns:
+                text = c.generated or c.default
+                if text is None or c.inherited:
+                    continue
+                needs = self.default_requires(dataclasses.replace(c, default=text))
+                if not {k for k in needs & strong if k != rel and k[:3] != ("col", s, t)}:
+                    continue
+                plain = dataclasses.replace(c, default=None, generated=None, depends_on=None)
+                stripped: Operation = (
+                    SetGenerated(s, t, c, plain)
+                    if c.generated is not None
+                    else SetColumnDefault(s, t, c.name, c.default, None)
+                )
+                self.emit(stripped, Deps(before=frozenset(needs | {rel})))
 
     def _recreate_bodies_using_dropped(self) -> None:
         """CREATE OR REPLACE of a routine whose SQL-standard body uses a routine that is
         dropped (another overload taking its place: a new identity) cannot be ordered: the
         old body holds the dropped one until replaced, the new body needs its successor.
-        Such a routine is dropped before and created after, as a view is."""
-        dropped = {k for op in self.ops if isinstance(op, DropFunction) for k in op.deps.removes}
+        The same for a body that uses a table rebuilt (RebuildTable: dropped, its copy
+        renamed in). Such a routine is dropped before and created after, as a view is."""
+        dropped = {k for op in self.ops if isinstance(op, (DropFunction, RebuildTable)) for k in op.deps.removes}
         if not dropped:
             return
         for op in list(self.ops):
