@@ -950,14 +950,17 @@ HAND_CASES: dict[str, tuple[str, str]] = {
     # through a column of that collation or COLLATE in their text: a cast of a collated
     # column (RelabelType), a comparison of a collated domain's value, an index key's
     # derived collation, a view column's, a domain's own; and through COLLATE in a CHECK, a
-    # default, a policy, a generated column (last: one rebuilt as a dependant comes back
-    # last, which --reorder-columns does not yet rebuild the table for) and a SQL-standard
-    # body. Replaced, the generated column's text changes: --reorder-columns rebuilds the
-    # table, its old expressions taken off before the collation goes and the body that
+    # default, a policy, a generated column and a SQL-standard body. With the generated
+    # column before another (_reordered), it comes back last: --reorder-columns rebuilds
+    # the table, its old expressions taken off before the collation goes and the body that
     # reads it dropped and created around it.
     "collation_redefined_under_expressions": (
         _COLLATION_A,
         _COLLATION_A.replace("locale = 'POSIX'", "locale = 'C'"),
+    ),
+    "collation_redefined_under_expressions_reordered": (
+        _COLLATION_A_REORDERED,
+        _COLLATION_A_REORDERED.replace("locale = 'POSIX'", "locale = 'C'"),
     ),
     # the same collation dropped, and another one made, with the expressions changing too
     "collation_replaced_under_expressions": (

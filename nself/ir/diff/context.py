@@ -121,6 +121,9 @@ class _Diff:
         self.altered: set[DepKey] = set()
         # Columns whose type changes in place through an enum rebuild.
         self.enum_columns: set[tuple[str, str, str]] = set()
+        # Columns of rebuilt tables whose expressions are taken off first (see
+        # _strip_rebuilt_tables).
+        self._stripped: set[tuple[str, str, str]] = set()
 
     # ------------------------------------------------------------------ requirements
 
@@ -499,8 +502,27 @@ class _Diff:
         if self.reorder_columns:
             self._rebuild_for_column_order()
         self._rebuild_dependants()
+        if self.reorder_columns:
+            moved = self._reordered_by_dependants()
+            if moved:
+                self._rebuild_for_column_order(moved)
+                self._rebuild_dependants()
         self._guard_partition_keys()
         return order_operations(self.ops)
+
+    def _reordered_by_dependants(self) -> list[tuple[str, str]]:
+        """Tables whose column order the rebuilt dependants change: a generated column
+        dropped and added again (what its expression uses is rebuilt) comes back last,
+        which only a RebuildTable puts right."""
+        rebuilt = {(op.new.schema, op.new.name) for op in self.ops if isinstance(op, RebuildTable)}
+        out: list[tuple[str, str]] = []
+        for op in self.ops:
+            if not isinstance(op, SetGenerated) or op.in_place or (op.schema, op.table) in rebuilt:
+                continue
+            target = self.tables_b.get((op.schema, op.table))
+            if target is not None and target.columns and target.columns[-1].name != op.new.name:
+                out.append((op.schema, op.table))
+        return sorted(set(out))
 
     # ------------------------------------------------------------------ partition keys
 
@@ -752,7 +774,7 @@ class _Diff:
             rel = _rel_key(s, t)
             for c in op.old.columns:
                 text = c.generated or c.default
-                if text is None or c.inherited:
+                if text is None or c.inherited or (s, t, c.name) in self._stripped:
                     continue
                 needs = self.default_requires(dataclasses.replace(c, default=text))
                 if not {k for k in needs & strong if k != rel and k[:3] != ("col", s, t)}:
@@ -764,6 +786,7 @@ class _Diff:
                     else SetColumnDefault(s, t, c.name, c.default, None)
                 )
                 self.emit(stripped, Deps(before=frozenset(needs | {rel})))
+                self._stripped.add((s, t, c.name))
 
     def _recreate_bodies_using_dropped(self) -> None:
         """CREATE OR REPLACE of a routine whose SQL-standard body uses a routine that is
