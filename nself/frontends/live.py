@@ -102,7 +102,7 @@ def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
     # a column's kind is "column" and only its column is not None)
     out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
-        if r["kind"] in ("function", "type", "operator"):
+        if r["kind"] in ("function", "type", "operator", "collation"):
             out.add((r["kind"], r["schema"], r["name"], None))
         elif r["refobjsubid"] > 0:
             if r["column"] is not None:
@@ -297,6 +297,22 @@ JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d
 JOIN pg_operator o ON o.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = o.oprnamespace
 WHERE r.rulename = '_RETURN' AND {_USER_OPERATOR}
+UNION ALL
+SELECT r.ev_class, 'collation', d.refobjid, 0, n.nspname, co.collname, NULL
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+     AND d.refclassid = 'pg_collation'::regclass AND d.deptype = 'n'
+JOIN pg_collation co ON co.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE r.rulename = '_RETURN' AND n.nspname <> 'pg_catalog'
+UNION ALL
+SELECT d.objid, 'collation', d.refobjid, 0, n.nspname, co.collname, NULL
+FROM pg_depend d
+JOIN pg_class v ON v.oid = d.objid AND v.relkind IN ('v', 'm')
+JOIN pg_collation co ON co.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = co.collnamespace
+WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0 AND d.refclassid = 'pg_collation'::regclass
+  AND d.deptype = 'n' AND n.nspname <> 'pg_catalog'
 """
 
 # What the expressions of column defaults and generated columns (pg_attrdef), CHECK and
@@ -320,7 +336,7 @@ def _owned_dependencies(
         f"SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype FROM {table} o"
         f" JOIN pg_depend d ON d.classid = '{catalog}'::regclass AND d.objid = o.{oid}"
         f" WHERE d.deptype IN ('n', 'a') AND (d.refclassid IN ('pg_class'::regclass, 'pg_proc'::regclass,"
-        f" 'pg_type'::regclass) OR {_USER_OPERATOR}){where}{own}"
+        f" 'pg_type'::regclass, 'pg_collation'::regclass) OR {_USER_OPERATOR}){where}{own}"
     )
 
 
@@ -342,7 +358,7 @@ _AGGREGATE_OPERATORS = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d
 _PARTITION_KEY_DEPENDENCIES = """SELECT d.classid, d.objid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype
     FROM pg_partitioned_table o JOIN pg_class r ON r.oid = o.partrelid
     JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid = 0
-    WHERE d.deptype = 'n' AND d.refclassid IN ('pg_proc'::regclass, 'pg_type'::regclass)
+    WHERE d.deptype = 'n' AND d.refclassid IN ('pg_proc'::regclass, 'pg_type'::regclass, 'pg_collation'::regclass)
       AND NOT (d.refclassid = 'pg_type'::regclass AND d.refobjid = r.reloftype)
     UNION ALL
     SELECT d.refclassid, d.refobjid, d.classid, d.objid, d.objsubid, d.deptype
@@ -354,9 +370,10 @@ Q_DEPENDENCIES = f"""
 SELECT d.classid::regclass::text AS owner, d.objid,
        CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
             WHEN d.refclassid = 'pg_type'::regclass THEN 'type'
-            WHEN d.refclassid = 'pg_operator'::regclass THEN 'operator' ELSE 'relation' END AS kind,
+            WHEN d.refclassid = 'pg_operator'::regclass THEN 'operator'
+            WHEN d.refclassid = 'pg_collation'::regclass THEN 'collation' ELSE 'relation' END AS kind,
        d.refobjid, d.refobjsubid, n.nspname AS schema,
-       coalesce(c.relname, p.proname, t.typname, op.oprname) AS name,
+       coalesce(c.relname, p.proname, t.typname, op.oprname, co.collname) AS name,
        CASE WHEN c.oid IS NOT NULL AND d.refobjsubid > 0 THEN (
            SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid)
        END AS column
@@ -387,7 +404,10 @@ LEFT JOIN pg_type ta ON d.refclassid = 'pg_type'::regclass AND ta.oid = d.refobj
 LEFT JOIN pg_type t ON t.oid = CASE WHEN ta.typcategory = 'A' AND ta.typelem <> 0
                                     THEN ta.typelem ELSE ta.oid END
 LEFT JOIN pg_operator op ON d.refclassid = 'pg_operator'::regclass AND op.oid = d.refobjid
-JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace, op.oprnamespace)
+LEFT JOIN pg_collation co ON d.refclassid = 'pg_collation'::regclass AND co.oid = d.refobjid
+JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnamespace, op.oprnamespace,
+                                         co.collnamespace)
+WHERE NOT (d.refclassid = 'pg_collation'::regclass AND n.nspname = 'pg_catalog')
 """
 
 Q_COLUMNS = f"""
@@ -1098,6 +1118,7 @@ class _Reader:
                                 data_type=c["data_type"],
                                 not_null=self.view_column_not_null(oid, c["attnum"]),
                                 comment=self.comment("pg_class", oid, c["attnum"]),
+                                collation=c["collation"],
                             )
                             for c in cols
                         ),

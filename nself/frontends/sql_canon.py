@@ -117,8 +117,15 @@ def domain_check_expression(state: State, node: Any, base_type: str) -> str:
     return str(_call(state, sql_expr.domain_check_expression, node, base_type))
 
 
-def index_expression(state: State, node: Any, columns: Mapping[str, str]) -> str:
-    return str(_call(state, sql_expr.index_expression, node, columns=columns))
+def index_expression(state: State, node: Any, columns: Mapping[str, str], key_collation: bool = False) -> str:
+    """An index key expression; `key_collation`: its collation (the key's, none being
+    given) is recorded too."""
+    return str(_call(state, sql_expr.index_expression, node, columns=columns, key_collation=key_collation))
+
+
+def type_collation(state: State, type_text: str) -> str | None:
+    """typcollation of a type (IR text; `default`; None when not collatable)."""
+    return sql_expr.type_collation(type_text, state.builder)
 
 
 def exclusion_operator(

@@ -273,7 +273,7 @@ def create_domain(state: State, stmt: Any) -> None:
     if stmt.collClause is not None:
         collation = state.collation_text(names_of(stmt.collClause.collname))
     domain = Domain(schema, name, data_type, collation=collation)
-    domain = dataclasses.replace(domain, depends_on=_domain_depends_on(domain, None))
+    domain = dataclasses.replace(domain, depends_on=_domain_depends_on(state, domain, None))
     state.put_domain(None, domain)
     state.created("TYPE", schema, name)
     for c in stmt.constraints or ():
@@ -308,20 +308,28 @@ def _domain_constraint(state: State, domain: Domain, c: Any) -> Domain:
 def _domain_default(state: State, domain: Domain, node: Any) -> Domain:
     """`domain` with the default `node` (None: none), and what it uses in depends_on."""
     if node is None:
-        return dataclasses.replace(domain, default=None, depends_on=_domain_depends_on(domain, None))
+        return dataclasses.replace(domain, default=None, depends_on=_domain_depends_on(state, domain, None))
     with canon.collecting(state, (domain.schema, domain.name)) as used:
         default = canon.default_expression(state, node, domain.data_type)
     changed = dataclasses.replace(domain, default=default)
-    return dataclasses.replace(changed, depends_on=_domain_depends_on(changed, used if default else None))
+    return dataclasses.replace(changed, depends_on=_domain_depends_on(state, changed, used if default else None))
 
 
-def _domain_depends_on(domain: Domain, default: canon.Collected | None) -> tuple[Dependency, ...] | None:
+def _domain_depends_on(
+    state: State, domain: Domain, default: canon.Collected | None
+) -> tuple[Dependency, ...] | None:
     """What a domain's pg_type row depends on in pg_depend: its base type (when not
-    pg_catalog's) and what its default uses (`default`: collected while analysing it)."""
+    pg_catalog's), its collation (a user one) and what its default uses (`default`:
+    collected while analysing it)."""
+    from nself.frontends.sql_expr.collations import user_collation
     from nself.frontends.sql_expr.views import as_pg_depend, user_type
 
     base = user_type(domain.data_type)
     found = {Dependency("type", *base)} if base is not None else set()
+    # typcollation: its own, or its base type's (a domain over a collated domain)
+    collation = user_collation(domain.collation or canon.type_collation(state, domain.data_type))
+    if collation is not None:
+        found.add(collation)
     if default is None:
         return tuple(sorted(found))
     known = default.depends_on
@@ -1217,6 +1225,10 @@ def _collation_refs(state: State, old: str, new: str | None) -> None:
         keys = tuple(fix(k) for k in index.keys)
         if keys != index.keys:
             b.add(dataclasses.replace(index, keys=keys))
+    for view in list(b.all(View)):
+        view_columns = tuple(fix(c) for c in view.columns)
+        if view_columns != view.columns:
+            b.add(dataclasses.replace(view, columns=view_columns))
 
 
 def _collation_text(collation: Collation) -> str:
@@ -2296,7 +2308,7 @@ def _rederive_index(state: State, index: Index, source: Any, types: dict[str, st
 
 
 def _rederive_checks(state: State, table: Table, old: str, new: str) -> Table:
-    types = dict(column_types(table))
+    types = column_types(table)
     constraints = []
     for c in table.constraints:
         source = state.column_defaults.get((table.schema, table.name, "check:" + c.name))
@@ -2354,7 +2366,7 @@ def rename_table_column(state: State, table: Table, old: str, new: str) -> None:
                 source.node = rename_column_refs(source.node, old, new)
                 if any(mentions(k.expression, old) for k in index.keys) or mentions(index.predicate, old):
                     current = state.builder.get(Index, index.schema, index.name) or index
-                    _rederive_index(state, current, source, dict(column_types(table)))
+                    _rederive_index(state, current, source, column_types(table))
     for seq in list(state.builder.all(Sequence)):
         if seq.schema == table.schema and seq.owned_by == (table.name, old):
             state.builder.add(dataclasses.replace(seq, owned_by=(table.name, new)))
@@ -2477,6 +2489,9 @@ def rename_collation(state: State, stmt: Any) -> None:
         raise state.error(f'collation "{renamed.name}" already exists in schema "{renamed.schema}"')
     state.builder.replace(collation, renamed)
     _collation_refs(state, _collation_text(collation), _collation_text(renamed))
+    rename_in_view_dependencies(
+        state, ("collation",), (collation.schema, collation.name), (renamed.schema, renamed.name)
+    )
 
 
 @renamer(ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN)
@@ -2690,6 +2705,7 @@ def set_schema(state: State, stmt: Any) -> None:
         moved = dataclasses.replace(collation, schema=new_schema)
         b.replace(collation, moved)
         _collation_refs(state, _collation_text(collation), _collation_text(moved))
+        rename_in_view_dependencies(state, ("collation",), (collation.schema, collation.name), (moved.schema, moved.name))
     else:
         raise Skip(f"ALTER {kind.name.removeprefix('OBJECT_')} SET SCHEMA is not modelled")
 

@@ -19,6 +19,7 @@ from pglast import ast
 
 from nself.errors import SourceError, position_of
 from nself.frontends import sql_naming
+from nself.frontends.sql_expr.collations import ColumnTypes
 from nself.ir import CatalogBuilder
 from nself.ir.model import (
     Catalog,
@@ -528,14 +529,15 @@ def names_of(nodes: Iterable[Any] | None) -> list[str]:
     return [str(n.sval) for n in nodes or () if isinstance(n, ast.String)]
 
 
-def column_types(table: Table) -> dict[str, str]:
-    """Column name -> type as expressions see it (declared array dimensions collapsed)."""
+def column_types(table: Table) -> ColumnTypes:
+    """Column name -> type as expressions see it (declared array dimensions collapsed),
+    with the columns' collations (`.collations`)."""
     # expression_type, spelled out: this runs for every column of a table at each index
     # and CHECK
-    return {
-        c.name: collapse_array_dims(c.data_type) if c.data_type.endswith("]") else c.data_type
-        for c in table.columns
-    }
+    return ColumnTypes(
+        ((c.name, collapse_array_dims(c.data_type) if c.data_type.endswith("]") else c.data_type) for c in table.columns),
+        {c.name: c.collation for c in table.columns if c.collation is not None},
+    )
 
 
 def expression_type(data_type: str) -> str:

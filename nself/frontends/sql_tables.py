@@ -14,6 +14,7 @@ from pglast.enums import AlterTableType, ConstrType, DropBehavior, ObjectType, S
 
 from nself.frontends import sql_canon as canon
 from nself.frontends import sql_naming
+from nself.frontends.sql_expr.collations import ColumnTypes, column_collations, user_collation
 from nself.frontends.sql_state import (
     ExprSource,
     Skip,
@@ -427,7 +428,7 @@ def _add_index_constraint(state: State, table: Table, c: Any, cols: list[str]) -
                 expression = (
                     elem.name if elem.name else f"({canon.index_expression(state, elem.expr, types)})"
                 )
-                key = _index_key(state, elem, types, c.access_method or "gist")
+                key = _index_key(state, elem, types, c.access_method or "gist", record=True)
                 operator = ".".join(names_of(ops))
                 resolved = canon.exclusion_operator(state, names_of(ops), elem, types)
                 if resolved is None:  # kept as written; what it uses is not known
@@ -547,7 +548,10 @@ def column_from_def(
     name = sql_naming.truncate_identifier(cd.colname)
     serial = _is_serial(cd.typeName)
     data_type = serial if serial else canon.declared_type(state, cd.typeName)
-    columns = {**columns, name: expression_type(data_type)}
+    collation = _collation(state, cd.collClause)
+    columns = ColumnTypes(columns.items(), column_collations(columns)).with_column(
+        name, expression_type(data_type), collation
+    )
     not_null = bool(cd.is_not_null)
     default: str | None = None
     default_node: Any = None
@@ -612,7 +616,7 @@ def column_from_def(
         if identity_params
         else None,
         generated=generated,
-        collation=_collation(state, cd.collClause),
+        collation=collation,
         depends_on=depends_on,
     )
     return ColumnResult(column, serial, identity_params, default_node)
@@ -736,7 +740,10 @@ def create_table(state: State, stmt: Any) -> None:
     by_name = {c.name: i for i, c in enumerate(inherited)}
     results: list[ColumnResult] = [ColumnResult(c) for c in inherited]
     pending = PendingConstraints()
-    column_map = {c.name: expression_type(c.data_type) for c in inherited}
+    column_map = ColumnTypes(
+        ((c.name, expression_type(c.data_type)) for c in inherited),
+        {c.name: c.collation for c in inherited if c.collation is not None},
+    )
     for element in stmt.tableElts or ():
         if isinstance(element, ast.ColumnDef):
             if (
@@ -748,7 +755,7 @@ def create_table(state: State, stmt: Any) -> None:
                 results[by_name[element.colname]] = r
                 continue
             r = column_from_def(state, element, pending, column_map, (schema, name))
-            column_map[r.column.name] = expression_type(r.column.data_type)
+            column_map = column_map.with_column(r.column.name, expression_type(r.column.data_type), r.column.collation)
             if r.column.name in by_name:
                 i = by_name[r.column.name]
                 prior = results[i].column
@@ -768,7 +775,9 @@ def create_table(state: State, stmt: Any) -> None:
             for r in _like_columns(state, element):
                 by_name[r.column.name] = len(results)
                 results.append(r)
-                column_map[r.column.name] = expression_type(r.column.data_type)
+                column_map = column_map.with_column(
+                    r.column.name, expression_type(r.column.data_type), r.column.collation
+                )
         else:
             raise Skip(f"table element {type(element).__name__} is not modelled")
     columns = finish_columns(state, schema, name, results)
@@ -1136,7 +1145,7 @@ def add_column(state: State, table: Table, cmd: Any) -> Table:
             return table
         raise state.error(f'column "{cd.colname}" of relation "{table.name}" already exists')
     pending = PendingConstraints()
-    r = column_from_def(state, cd, pending, dict(column_types(table)), (table.schema, table.name))
+    r = column_from_def(state, cd, pending, column_types(table), (table.schema, table.name))
     (col,) = finish_columns(state, table.schema, table.name, [r])
     table = state.update_table(table, columns=(*table.columns, col))
     table = apply_constraints(state, table, pending, creating=False)
@@ -1654,7 +1663,11 @@ def opclass_text(state: State, names: list[str], method: str = "btree") -> str |
     return name
 
 
-def _index_key(state: State, elem: Any, columns: dict[str, str] | Any, method: str = "btree") -> IndexKey:
+def _index_key(
+    state: State, elem: Any, columns: dict[str, str] | Any, method: str = "btree", record: bool = False
+) -> IndexKey:
+    """One key of an index; `record`: what the key's collation is (indcollation) is
+    recorded as pg_depend records it for the index (a user collation)."""
     descending = elem.ordering == SortByDir.SORTBY_DESC
     nulls_first: bool | None = None
     if elem.nulls_ordering == SortByNulls.SORTBY_NULLS_FIRST:
@@ -1667,6 +1680,13 @@ def _index_key(state: State, elem: Any, columns: dict[str, str] | Any, method: s
     collation = None
     if elem.collation:
         collation = _collation(state, ast.CollateClause(collname=elem.collation))
+    if record and state.collecting is not None:
+        used = collation
+        if used is None and elem.name and elem.name in columns:
+            used = column_collations(columns).get(elem.name) or canon.type_collation(state, columns[elem.name])
+        dependency = user_collation(used)
+        if dependency is not None:
+            state.collecting.found.add(dependency)
     if elem.name:
         return IndexKey(
             column=elem.name,
@@ -1675,7 +1695,7 @@ def _index_key(state: State, elem: Any, columns: dict[str, str] | Any, method: s
             descending=descending,
             nulls_first=nulls_first,
         )
-    expression = canon.index_expression(state, elem.expr, columns)
+    expression = canon.index_expression(state, elem.expr, columns, key_collation=record and collation is None)
     return IndexKey(
         expression=expression,
         collation=collation,
@@ -1691,7 +1711,7 @@ def index_expressions(
     """The keys and predicate of CREATE INDEX. With the `table` known, a column key's
     collation equal to the column's own is left out, as pg_get_indexdef leaves it out."""
     method = stmt.accessMethod or "btree"
-    keys = tuple(_index_key(state, e, columns, method) for e in stmt.indexParams or ())
+    keys = tuple(_index_key(state, e, columns, method, record=True) for e in stmt.indexParams or ())
     if table is not None:
         keys = tuple(_without_column_collation(k, table) for k in keys)
     predicate = None
@@ -1710,7 +1730,7 @@ def _without_column_collation(key: IndexKey, table: Table) -> IndexKey:
 def rederive_indexes(state: State, table: Table, column: str) -> None:
     """ALTER COLUMN TYPE rebuilds the indexes on the column from their definitions, so
     their expressions are typed anew."""
-    types = dict(column_types(table))
+    types = column_types(table)
     for index in list(state.builder.all(Index)):
         if (index.schema, index.table) != (table.schema, table.name) or not index_uses(index, column):
             continue
@@ -1735,7 +1755,12 @@ def create_index(state: State, stmt: Any) -> None:
     target = found[1]
     schema = found[0]
     columns: dict[str, str] = (
-        column_types(target) if isinstance(target, Table) else {c.name: c.data_type for c in target.columns}
+        column_types(target)
+        if isinstance(target, Table)
+        else ColumnTypes(
+            ((c.name, c.data_type) for c in target.columns),
+            {c.name: c.collation for c in target.columns if c.collation is not None},
+        )
     )
     if stmt.idxname:
         name = sql_naming.truncate_identifier(stmt.idxname)

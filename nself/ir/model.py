@@ -372,6 +372,9 @@ class ViewColumn:
     # table column); computed expressions are nullable.
     not_null: bool = False
     comment: str | None = None
+    # Its collation when not its type's (attcollation as `regcollation` prints it with
+    # search_path = pg_catalog: `public.de`, `"C"`); not compared (it follows from the query).
+    collation: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -383,10 +386,14 @@ class Dependency:
     listed, a column of one, a function (`name` without arguments: any overload of it), or
     a type (of a constant or a cast's result; an array type by its element type), or an
     operator (`name` its symbol, any overload of it: those an exclusion constraint's
-    elements compare WITH, an aggregate's SORTOP). Objects of pg_catalog are not listed, nor the owning table
+    elements compare WITH, an aggregate's SORTOP), or a collation (kind `collation`: one made
+    by CREATE COLLATION, as pg_depend records it: a COLLATE clause, the collation of a
+    binary-coercible cast's result (`word::varchar`, a domain value used as its base type),
+    of a parameter of a collated domain type, of an index key, a partition key or a view
+    column, a domain's own). Objects of pg_catalog are not listed, nor the owning table
     itself (its columns are)."""
 
-    kind: Literal["relation", "column", "function", "type", "operator"]
+    kind: Literal["relation", "column", "function", "type", "operator", "collation"]
     schema: str
     name: str
     column: str | None = None

@@ -818,6 +818,30 @@ _DOMAIN_A = (
     "CREATE FUNCTION public.twice(x public.amount) RETURNS integer LANGUAGE sql AS 'SELECT x * 2'; "
     "INSERT INTO public.t VALUES (1, 3, '{1,2}'), (2, 40, DEFAULT);"
 )
+_COLLATION_A = (
+    "CREATE COLLATION public.sorting (provider = libc, locale = 'POSIX'); "
+    "CREATE DOMAIN public.label AS text COLLATE public.sorting CHECK (VALUE <> ''); "
+    "CREATE TABLE public.w (id integer PRIMARY KEY, word varchar(20) COLLATE public.sorting, plain text, "
+    "tag public.label, note text DEFAULT ('n' COLLATE public.sorting), "
+    "shout text GENERATED ALWAYS AS (upper(plain COLLATE public.sorting)) STORED, "
+    "CONSTRAINT w_cast CHECK (length(word) < 20), CONSTRAINT w_tag CHECK (tag < 'zzz'), "
+    "CONSTRAINT w_explicit CHECK (plain COLLATE public.sorting > '')); "
+    "CREATE INDEX w_lower ON public.w (lower(word)); CREATE INDEX w_tag ON public.w ((tag || '')); "
+    "CREATE VIEW public.wv AS SELECT id, word::text AS w, tag || '!' AS t FROM public.w; "
+    "CREATE VIEW public.wv2 AS SELECT w FROM public.wv WHERE t > 'a'; "
+    "ALTER TABLE public.w ENABLE ROW LEVEL SECURITY; "
+    "CREATE POLICY w_read ON public.w USING (plain COLLATE public.sorting > 'a'); "
+    "CREATE FUNCTION public.first_word() RETURNS text LANGUAGE sql "
+    "BEGIN ATOMIC SELECT min(plain COLLATE public.sorting) FROM public.w; END; "
+    "INSERT INTO public.w (id, word, plain, tag) SELECT g, 'w' || g, 'p' || g, 't' || g FROM generate_series(1, 12) g;"
+)
+# the generated column before another: its new text makes the default mode add it last
+_COLLATION_A_REORDERED = _COLLATION_A.replace(
+    "note text DEFAULT ('n' COLLATE public.sorting), "
+    "shout text GENERATED ALWAYS AS (upper(plain COLLATE public.sorting)) STORED, ",
+    "shout text GENERATED ALWAYS AS (upper(plain COLLATE public.sorting)) STORED, "
+    "note text DEFAULT ('n' COLLATE public.sorting), ",
+)
 HAND_CASES: dict[str, tuple[str, str]] = {
     # PostgreSQL refuses DROP DOMAIN while columns use it: the domain is rebuilt with its
     # columns (arrays and defaults included) moved across, under a view and a routine
@@ -921,6 +945,27 @@ HAND_CASES: dict[str, tuple[str, str]] = {
         "CREATE TABLE public.ev (id integer, n integer) PARTITION BY RANGE (public.bucket(n)); "
         "CREATE TABLE public.ev_low PARTITION OF public.ev FOR VALUES FROM (0) TO (5); "
         "CREATE TABLE public.ev_high PARTITION OF public.ev FOR VALUES FROM (5) TO (10);",
+    ),
+    # a collation redefined while expressions use it only through pg_depend's records, not
+    # through a column of that collation or COLLATE in their text: a cast of a collated
+    # column (RelabelType), a comparison of a collated domain's value, an index key's
+    # derived collation, a view column's, a domain's own; and through COLLATE in a CHECK, a
+    # default, a policy, a generated column and a SQL-standard body. With the generated
+    # column before another (_reordered), it comes back last: --reorder-columns rebuilds
+    # the table, its old expressions taken off before the collation goes and the body that
+    # reads it dropped and created around it.
+    "collation_redefined_under_expressions": (
+        _COLLATION_A,
+        _COLLATION_A.replace("locale = 'POSIX'", "locale = 'C'"),
+    ),
+    "collation_redefined_under_expressions_reordered": (
+        _COLLATION_A_REORDERED,
+        _COLLATION_A_REORDERED.replace("locale = 'POSIX'", "locale = 'C'"),
+    ),
+    # the same collation dropped, and another one made, with the expressions changing too
+    "collation_replaced_under_expressions": (
+        _COLLATION_A_REORDERED,
+        _COLLATION_A_REORDERED.replace("public.sorting", "public.sorted").replace("locale = 'POSIX'", "locale = 'C'"),
     ),
     "collation_in_use": (
         "CREATE COLLATION public.posixish (provider = libc, locale = 'POSIX'); "

@@ -292,8 +292,9 @@ def _ordered_objects(catalog: Catalog) -> list[str]:
         item = _Item(rank=_KIND_RANK[type(node)], position=position, statements=_create(catalog, node))
         for text in _texts_of(node):
             item.references |= qualified_names_in(text)
-        # what the node uses (depends_on: relations, functions, types)
-        item.references |= {(d.schema, d.name) for d in _depends_of(node)}
+        # what the node uses (depends_on: relations, functions, types; collations are all
+        # created before any of these)
+        item.references |= {(d.schema, d.name) for d in _depends_of(node) if d.kind != "collation"}
         if isinstance(node, Table):
             item.parents |= set(node.inherits)
             if node.partition_of is not None:

@@ -128,6 +128,8 @@ def _rebuild_collation(op: d.RebuildCollation) -> list[str]:
     name = qualified_name(op.new.schema, op.new.name)
     old_name = _temporary_name(op.old.name)
     out = [f"ALTER COLLATION {name} RENAME TO {quote_ident(old_name)};", ddl.create_collation(op.new)]
+    for domain, usages in op.domains:
+        out.extend(_rebuild_domain(d.RebuildDomain(domain, domain, usages)))
     for u in op.usages:
         out.append(f"{_alter_column(u.schema, u.table, u.column)} TYPE {u.data_type} COLLATE {name};")
     out.append(ddl.drop_collation(dataclasses.replace(op.old, name=old_name)))

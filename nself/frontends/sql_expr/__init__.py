@@ -28,6 +28,7 @@ from nself.frontends.sql_expr.analyze import (
     ExpressionError,
     RangeEntry,
     is_node,
+    resolve_collation,
 )
 from nself.frontends.sql_expr.catalog import (
     TYPE_ALIASES,
@@ -37,6 +38,7 @@ from nself.frontends.sql_expr.catalog import (
     split_qualified,
     type_catalog,
 )
+from nself.frontends.sql_expr.collations import Collations, column_collations, user_collation
 from nself.frontends.sql_expr.deparse import Context, deparse, get_const_expr
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import (
@@ -92,11 +94,33 @@ class ExprScope:
 
 
 def _record_types(scope: ExprScope, expr: Any) -> None:
-    """The user types an analysed expression produces (a constant's, a cast's result)."""
+    """The user types an analysed expression produces (a constant's, a cast's result), and
+    the user collations pg_depend records for it (see collations)."""
     if scope.dependencies is not None:
         from nself.frontends.sql_expr.views import types_used
 
         scope.dependencies |= types_used(expr)
+        scope.dependencies |= Collations(type_catalog(scope.builder), scope.builder).used(expr)
+
+
+def _record_collation(scope: ExprScope, expr: Any) -> None:
+    """The collation an analysed key expression has (an index's or partition key's
+    indcollation / partcollation), when it is a user collation."""
+    collations = Collations(type_catalog(scope.builder), scope.builder)
+    if scope.dependencies is not None and not collations.no_user_collations:
+        dependency = user_collation(collations.collation(expr))
+        if dependency is not None:
+            scope.dependencies.add(dependency)
+
+
+def type_collation(type_text: str, builder: CatalogBuilder) -> str | None:
+    """typcollation of a type text (IR text; `default`; None when not collatable)."""
+    types = type_catalog(builder)
+    try:
+        key = types.parse_format(type_text).key
+    except Exception:  # a type text it cannot read: not known to be collatable
+        return None
+    return Collations(types, builder).of_type(key)
 
 
 def _record_shape(scope: ExprScope, shape: Any) -> None:
@@ -107,7 +131,7 @@ def _record_shape(scope: ExprScope, shape: Any) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, tuple):
-            if len(item) == 3 and item[0] == "column" and isinstance(item[1], str):
+            if len(item) == 4 and item[0] == "column" and isinstance(item[1], str):
                 scope.dependencies.add(ViewDependency("column", *scope.owner, item[1]))
             else:
                 stack.extend(item)
@@ -117,6 +141,7 @@ def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
     analyzer = Analyzer(scope.search_path or ("public",), scope.builder)
     analyzer.dependencies = scope.dependencies
     columns = scope.columns
+    collations = column_collations(columns)
     # columns are typed on first use: most expressions name one or two of them
     analyzer.relations = [RangeEntry(None, [])] + [RangeEntry(alias, []) for alias in extra]
 
@@ -129,7 +154,7 @@ def _analyzer(scope: ExprScope, extra: tuple[str, ...] = ()) -> Analyzer:
         rel = fields[0] if len(fields) == 2 else None
         if scope.dependencies is not None and scope.owner is not None:
             scope.dependencies.add(ViewDependency("column", *scope.owner, name))
-        return n.Var(analyzer.types.parse_format(columns[name]), name, rel)
+        return n.Var(analyzer.types.parse_format(columns[name]), name, rel, collation=collations.get(name))
 
     analyzer.column_hook = column
     return analyzer
@@ -334,7 +359,7 @@ def _shape(node: Any, scope: ExprScope, types: TypeCatalog) -> Any:
         name = getattr(fields[0], "sval", None) if len(fields) == 1 else None
         if name is None or name not in scope.columns or not _plain_or_enum(types, scope.columns[name]):
             return None
-        return ("column", name, scope.columns[name])
+        return ("column", name, scope.columns[name], column_collations(scope.columns).get(name))
     if isinstance(node, ast.A_Expr):
         if node.kind != A_Expr_Kind.AEXPR_OP or not _all_strings(node.name):
             return None
@@ -461,14 +486,17 @@ def domain_check_expression(node: Any, base_type: str, scope: ExprScope) -> str:
         return "(" + _fallback(node) + ")"
 
 
-def index_expression(node: Any, scope: ExprScope) -> str:
+def index_expression(node: Any, scope: ExprScope, key_collation: bool = False) -> str:
     """One index key expression as pg_get_indexdef(oid, k, false) prints it, without the
     parentheses it adds around an expression that is not a function call (the live
-    frontend's form)."""
+    frontend's form). `key_collation`: the expression's collation is the key's (no COLLATE
+    given), recorded as pg_depend records indcollation."""
     analyzer = _analyzer(scope)
     try:
         expr = analyzer.transform(node)
         _record_types(scope, expr)
+        if key_collation:
+            _record_collation(scope, expr)
         return _print(expr, analyzer.types, pretty_paren=False)
     except Exception as exc:  # never crash a compile
         _guarded(exc, scope, "index expression")
@@ -549,7 +577,8 @@ def _predicate_with_sublinks(node: Any, scope: ExprScope, relname: str) -> str:
 
     base = Analyzer(scope.search_path or ("public",), scope.builder)
     base.dependencies = scope.dependencies
-    cols = [Column(name, base.types.parse_format(ty)) for name, ty in scope.columns.items()]
+    collations = column_collations(scope.columns)
+    cols = [Column(name, base.types.parse_format(ty), collation=collations.get(name)) for name, ty in scope.columns.items()]
     table = Rte(relname, cols, "relation", scope.relation[0] if scope.relation else None, relname)
     outer = QueryAnalyzer(base)
     outer.namespace = [table]
@@ -587,15 +616,34 @@ def partition_key(spec_node: Any, scope: ExprScope) -> PartitionSpec:
         strategy = next((s for s in ("RANGE", "LIST", "HASH") if s in name), "RANGE")
     parts = []
     for elem in spec_node.partParams:
+        explicit = (
+            resolve_collation([c.sval for c in elem.collation], analyzer.effective_path(), scope.builder)
+            if elem.collation
+            else None
+        )
+        if explicit is not None and scope.dependencies is not None:
+            # partcollation (pg_depend records a user collation of the key)
+            dependency = user_collation(explicit)
+            if dependency is not None:
+                scope.dependencies.add(dependency)
         if elem.name:
             text = quote_ident(elem.name)
             if scope.dependencies is not None and scope.owner is not None:
                 # pg_depend: each key column internally on its table (see PartitionSpec)
                 scope.dependencies.add(ViewDependency("column", *scope.owner, elem.name))
+            if not elem.collation and scope.dependencies is not None and elem.name in scope.columns:
+                collation = column_collations(scope.columns).get(elem.name) or type_collation(
+                    scope.columns[elem.name], scope.builder
+                )
+                dependency = user_collation(collation)
+                if dependency is not None:
+                    scope.dependencies.add(dependency)
         else:
             try:
                 expr = analyzer.transform(elem.expr)
                 _record_types(scope, expr)
+                if not elem.collation:
+                    _record_collation(scope, expr)
                 text = _print(expr, analyzer.types, pretty_paren=False)
             except Exception as exc:  # never crash a compile
                 _guarded(exc, scope, "partition key expression")

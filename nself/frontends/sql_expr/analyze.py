@@ -25,10 +25,10 @@ from nself.frontends.sql_expr.catalog import (
 )
 from nself.frontends.sql_expr.literals import BadLiteral, array_out, normalise, parse_array
 from nself.ir.builder import CatalogBuilder
+from nself.ir.model import Collation, Table, View, ViewDependency
 from nself.ir.model import Function as IRFunction
 from nself.ir.model import Operator as IROperator
 from nself.ir.model import Sequence as IRSequence
-from nself.ir.model import Table, View, ViewDependency
 from nself.ir.names import quote_ident
 
 IMPLICIT, ASSIGNMENT, EXPLICIT = 0, 1, 2
@@ -80,6 +80,7 @@ class Column:
     name: str
     ty: Ty
     not_null: bool = False
+    collation: str | None = None  # when not its type's (IR text)
 
 
 @dataclass
@@ -270,7 +271,7 @@ class Analyzer:
                 continue
             for col in rel.columns:
                 if col.name == name:
-                    return n.Var(col.ty, name, rel.alias, col.not_null and not rel.nullable)
+                    return n.Var(col.ty, name, rel.alias, col.not_null and not rel.nullable, collation=col.collation)
         if self.param_hook is not None:
             param = self.param_hook(fields)
             if param is not None:
@@ -327,7 +328,7 @@ class Analyzer:
             collation = ".".join(quote_ident(x) for x in names)
             if names[0] == "pg_catalog":
                 collation = quote_ident(names[1])
-        return n.Collate(arg.ty, arg, collation)
+        return n.Collate(arg.ty, arg, collation, resolve_collation(names, self.effective_path(), self.builder))
 
     def t_CaseExpr(self, node: Any) -> n.Expr:
         arg = self.transform(node.arg) if node.arg is not None else None
@@ -1205,6 +1206,24 @@ def shared_typmod(ty: Ty, exprs: list[n.Expr]) -> Ty:
     if len(typmods) == 1 and all(e.ty.key == ty.key for e in exprs):
         return Ty(ty.key, typmods.pop())
     return ty
+
+
+def resolve_collation(names: Sequence[str], path: Sequence[str], builder: CatalogBuilder) -> str | None:
+    """A collation name as PostgreSQL resolves it, named as the IR names collations
+    (`attcollation::regcollation` with search_path = pg_catalog: `public.de`, `"C"`); None
+    for `default`. An unqualified name is the first schema's of the path that has a
+    collation of the name (CREATE COLLATION's, in the builder), else pg_catalog's."""
+    if list(names) in (["default"], ["pg_catalog", "default"]):
+        return None
+    if len(names) > 1:
+        schema: str | None = names[-2]
+    else:
+        schema = next(
+            (s for s in path if s != "pg_catalog" and builder.get(Collation, s, names[-1]) is not None), None
+        )
+    if schema is None or schema == "pg_catalog":
+        return quote_ident(names[-1])
+    return f"{quote_ident(schema)}.{quote_ident(names[-1])}"
 
 
 def column_map(columns: Mapping[str, str], types: TypeCatalog) -> list[Column]:

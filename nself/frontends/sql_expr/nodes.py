@@ -29,6 +29,8 @@ class Var(Expr):
     # the range-table entry (views): its printed name is chosen when printing, as
     # ruleutils' set_rtable_names makes names unique across query levels
     rte: object | None = None
+    # its column's collation when not its type's (IR text: `public.de`, `"C"`)
+    collation: str | None = None
 
 
 @dataclass
@@ -163,6 +165,7 @@ class SQLValue(Expr):
 class Collate(Expr):
     arg: Expr
     collation: str  # printed form
+    resolved: str | None = None  # as the IR names it (`public.de`, `"C"`); None: default
 
 
 @dataclass
@@ -191,3 +194,4 @@ class Raw(Expr):
 
     text: str
     simple: bool = False
+    param: bool = False  # a routine's parameter (a Param: its type's collation)

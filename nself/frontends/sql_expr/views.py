@@ -20,6 +20,14 @@ from nself.frontends.sql_expr.analyze import (
     is_node,
 )
 from nself.frontends.sql_expr.catalog import UNKNOWN, Ty, split_qualified
+from nself.frontends.sql_expr.collations import (
+    CONFLICT,
+    DEFAULT,
+    IMPLICIT,
+    Collations,
+    merge_collations,
+    user_collation,
+)
 from nself.frontends.sql_expr.deparse import (
     PRETTYINDENT_JOIN,
     PRETTYINDENT_STD,
@@ -423,7 +431,8 @@ class QueryAnalyzer:
             cols = []
             for i, t in enumerate(t for t in _first_leaf(sub).targets if not t.junk):
                 not_null = isinstance(t.expr, n.Var) and t.expr.not_null
-                cols.append(Column(names[i] if i < len(names) else t.name, t.expr.ty, not_null))
+                name = names[i] if i < len(names) else t.name
+                cols.append(Column(name, t.expr.ty, not_null, self._collation_of(t.expr)))
             rte = Rte(item.alias.aliasname, cols, "subquery", alias_given=True, subquery=sub, lateral=bool(item.lateral))
             rte.print_aliases = bool(names)
             self.namespace.append(rte)
@@ -528,17 +537,23 @@ class QueryAnalyzer:
             for i, t in enumerate(targets):
                 col_name = cte.colnames[i] if i < len(cte.colnames) else t.name
                 not_null = isinstance(t.expr, n.Var) and t.expr.not_null
-                cols.append(Column(col_name, t.expr.ty, not_null))
+                cols.append(Column(col_name, t.expr.ty, not_null, self._collation_of(t.expr)))
             return Rte(alias or name, cols, "cte", None, name, alias_given=alias is not None)
         schemas = [rv.schemaname] if rv.schemaname else [s for s in self.base.effective_path() if s != "pg_catalog"]
         for schema in schemas:
             table = self.base.builder.get(Table, schema, name)
             if table is not None:
-                cols = [Column(c.name, self.base.types.parse_format(c.data_type), c.not_null) for c in table.columns]
+                cols = [
+                    Column(c.name, self.base.types.parse_format(c.data_type), c.not_null, c.collation)
+                    for c in table.columns
+                ]
                 break
             view = self.base.builder.get(View, schema, name)
             if view is not None:
-                cols = [Column(c.name, self.base.types.parse_format(c.data_type), c.not_null) for c in view.columns]
+                cols = [
+                    Column(c.name, self.base.types.parse_format(c.data_type), c.not_null, c.collation)
+                    for c in view.columns
+                ]
                 break
         else:
             # not a table or view nself knows (a system catalog, an extension's table)
@@ -548,12 +563,17 @@ class QueryAnalyzer:
         if rv.alias is not None and rv.alias.colnames:
             for i, c in enumerate(rv.alias.colnames):
                 if i < len(cols) and cols[i].name != c.sval:
-                    cols[i] = Column(c.sval, cols[i].ty, cols[i].not_null)
+                    cols[i] = Column(c.sval, cols[i].ty, cols[i].not_null, cols[i].collation)
                     renamed = True
         self._depends(ViewDependency("relation", schema, name))
         rte = Rte(alias or name, cols, "relation", schema, name, alias_given=alias is not None, print_aliases=renamed)
         rte.column_origins = originals
         return rte
+
+    def _collation_of(self, expr: n.Expr) -> str | None:
+        """The collation of a sub-select's or WITH item's output column, where it is not its
+        type's (as a column of a relation holds it)."""
+        return column_collation(Collations(self.base.types, self.base.builder), expr)
 
     def _depends(self, dependency: ViewDependency) -> None:
         if self.base.dependencies is not None:
@@ -566,7 +586,7 @@ class QueryAnalyzer:
             position = next((i for i, c in enumerate(rte.columns) if c is col), None)
             original = rte.column_origins[position] if position is not None and rte.column_origins else col.name
             self._depends(ViewDependency("column", rte.schema, rte.name, original))
-        return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable, rte)
+        return n.Var(col.ty, col.name, rte.refname, col.not_null and not rte.nullable, rte, col.collation)
 
     def resolve_column(self, fields: list[str]) -> n.Expr | None:
         for level in [self.namespace, *reversed(self.outer)]:
@@ -1180,6 +1200,13 @@ def view_definition(
     text = ctx.text() + ";"
     columns = []
     visible = [t for t in (_first_leaf(query).targets if query.setop is None else query.targets) if not t.junk]
+    collations = Collations(base.types, base.builder)
+    found = base.dependencies | types_used(query) | collations.used(query)
+    if query.setop is not None:
+        # a set operation's columns take the common collation of its branches
+        for t, state in zip(visible, setop_collations(collations, query), strict=False):
+            collations.memo[id(t.expr)] = state
+            collations.keep.append(t.expr)
     for t, name in zip(visible, names, strict=True):
         ty = t.expr.ty
         if ty.key == UNKNOWN:
@@ -1187,8 +1214,12 @@ def view_definition(
         # NOT NULL as the live frontend derives it: a bare column of a NOT NULL table
         # column, and nothing in the query that could null it
         not_null = not nullable and isinstance(t.expr, n.Var) and t.expr.not_null
-        columns.append(ViewColumn(name, base.types.format(ty), not_null))
-    return text, tuple(columns), as_pg_depend(base.dependencies | types_used(query))
+        # the column's collation (pg_depend records a user one for the view's column)
+        dependency = user_collation(collations.collation(t.expr))
+        if dependency is not None:
+            found.add(dependency)
+        columns.append(ViewColumn(name, base.types.format(ty), not_null, collation=column_collation(collations, t.expr)))
+    return text, tuple(columns), as_pg_depend(found)
 
 
 def routine_body_dependencies(
@@ -1210,11 +1241,11 @@ def routine_body_dependencies(
 
     def param(ref: list[str] | int) -> n.Expr | None:
         if isinstance(ref, int):
-            return n.Raw(params[ref - 1][1], f"${ref}", simple=True) if 1 <= ref <= len(params) else None
+            return n.Raw(params[ref - 1][1], f"${ref}", simple=True, param=True) if 1 <= ref <= len(params) else None
         if len(ref) == 1 or (len(ref) == 2 and ref[0] == routine):
             for i, (name, ty) in enumerate(params):
                 if name is not None and name == ref[-1]:
-                    return n.Raw(ty, f"${i + 1}", simple=True)
+                    return n.Raw(ty, f"${i + 1}", simple=True, param=True)
         return None
 
     base.param_hook = param
@@ -1229,9 +1260,9 @@ def routine_body_dependencies(
         qa = QueryAnalyzer(base)
         qa.modifying = modifying
         if is_node(stmt, ast.SelectStmt):
-            found |= types_used(qa.select(stmt))
+            found |= uses(base, qa.select(stmt))
         elif is_node(stmt, ast.ReturnStmt):
-            found |= types_used(qa.analyzer().transform(stmt.returnval))
+            found |= uses(base, qa.analyzer().transform(stmt.returnval))
         elif is_node(stmt, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)):
             found |= _modifying(qa, stmt)[0]
         else:
@@ -1269,7 +1300,7 @@ def _modifying(qa: QueryAnalyzer, stmt: Any) -> tuple[set[ViewDependency], list[
             returning.append(Target(expr, res.name or figure_colname(val)))
     finally:
         del qa.ctes[depth:]
-    return types_used(exprs), returning
+    return uses(qa.base, exprs), returning
 
 
 def _modify_target(qa: QueryAnalyzer, stmt: Any, exprs: list[Any]) -> Rte:
@@ -1373,6 +1404,37 @@ def _on_conflict(qa: QueryAnalyzer, target: Rte, clause: Any, exprs: list[Any]) 
     if clause.whereClause is not None:
         a = qa.analyzer()
         exprs.append(a.coerce_to_bool(a.transform(clause.whereClause)))
+
+
+def uses(base: Analyzer, tree: Any) -> set[ViewDependency]:
+    """The user types (types_used) and collations (Collations.used) an analysed tree uses."""
+    return types_used(tree) | Collations(base.types, base.builder).used(tree)
+
+
+def setop_collations(collations: Collations, q: Query | SetOp) -> list[tuple[str | None, int]]:
+    """The collation of each column of a set operation (select_common_collation of its
+    branches' columns, recursively), or of a query's own columns."""
+    if isinstance(q, Query) and q.setop is None:
+        return [collations.derive(t.expr) for t in q.targets if not t.junk]
+    if isinstance(q, Query):
+        assert q.setop is not None
+        return setop_collations(collations, q.setop)
+    left = setop_collations(collations, q.left)
+    right = setop_collations(collations, q.right)
+    out = []
+    for a, b in zip(left, right, strict=False):
+        coll, strength = merge_collations(a, b)
+        out.append((coll, min(strength, IMPLICIT) if strength != CONFLICT else CONFLICT))
+    return out
+
+
+def column_collation(collations: Collations, expr: n.Expr) -> str | None:
+    """An output column's collation where it is not its type's (ViewColumn.collation)."""
+    coll = collations.collation(expr)
+    if coll is None or coll == DEFAULT:
+        return None
+    ty = expr.ty.key
+    return None if coll == collations.of_type("text" if ty == UNKNOWN else ty) else coll
 
 
 def types_used(query: Any) -> set[ViewDependency]:

@@ -27,7 +27,9 @@ which the sql frontend warns of), references are found by scanning the canonical
 where everything outside pg_catalog is schema-qualified (see `nself.ir.model`), for
 `schema.name` pairs that name an object of either catalog. Text is read otherwise only for
 what has no depends_on in the IR: names in name fields (types, collations, operator
-classes; COLLATE "x" inside an expression). An aggregate uses what its depends_on lists
+classes). The collations an expression uses (a COLLATE clause, a binary-coercible cast's
+result collation, an index or partition key's, a view column's) are `collation`
+dependencies. An aggregate uses what its depends_on lists
 (its functions, SORTOP and state types).
 A partitioned table's key uses what its `PartitionSpec.depends_on` lists: the diff refuses
 (UnsafeDiff) to drop a routine or type a key uses, or to change a key column's type, on a

@@ -126,6 +126,9 @@ class _Diff:
         self.altered: set[DepKey] = set()
         # Columns whose type changes in place through an enum rebuild.
         self.enum_columns: set[tuple[str, str, str]] = set()
+        # Columns of rebuilt tables whose expressions are taken off first (see
+        # _strip_rebuilt_tables).
+        self._stripped: set[tuple[str, str, str]] = set()
 
     # ------------------------------------------------------------------ requirements
 
@@ -182,22 +185,18 @@ class _Diff:
                     out |= r.in_text(k.expression) | self._columns_named(
                         node.schema, node.table, k.expression
                     )
-                else:
-                    out |= self._collations_in(k.expression)
             if node.depends_on is None:
                 out |= r.in_text(node.predicate) | self._columns_named(
                     node.schema, node.table, node.predicate
                 )
             else:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.predicate)
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Function):
             for arg in node.arguments:
                 out |= r.in_type(arg.data_type)
                 # what the defaults use: defaults_depends_on, or a SQL-standard body's
                 # depends_on (it holds them); not known: the names their texts hold
-                if node.defaults_depends_on is not None:
-                    out |= self._collations_in(arg.default)
-                elif node.depends_on is None:
+                if node.defaults_depends_on is None and node.depends_on is None:
                     out |= r.in_text(arg.default)
             if node.defaults_depends_on is not None:
                 out |= self.depends_requires(node.defaults_depends_on)
@@ -209,9 +208,9 @@ class _Diff:
             # an analysed LANGUAGE sql string body (body_depends_on: what PostgreSQL checks at
             # creation, with check_function_bodies on).
             if node.depends_on is not None:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.body)
+                out |= self.depends_requires(node.depends_on)
             elif node.body_depends_on is not None:
-                out |= self.depends_requires(node.body_depends_on) | self._collations_in(node.body)
+                out |= self.depends_requires(node.body_depends_on)
             elif (
                 node.body.lstrip().upper().startswith("BEGIN ATOMIC")
                 or node.language == "sql"
@@ -225,14 +224,12 @@ class _Diff:
             if node.depends_on is None:
                 out |= r.in_text(node.when)
             else:
-                out |= self.depends_requires(node.depends_on) | self._collations_in(node.when)
+                out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Policy):
             out.add(_rel_key(node.schema, node.table))
             for text in (node.using, node.with_check):
                 if node.depends_on is None:
                     out |= r.in_text(text) | self._columns_named(node.schema, node.table, text)
-                else:
-                    out |= self._collations_in(text)
             if node.depends_on is not None:
                 out |= self.depends_requires(node.depends_on)
         elif isinstance(node, Privilege):
@@ -245,7 +242,7 @@ class _Diff:
                 if t.depends_on is None:  # not known: the names the filter's text holds
                     out |= self.refs.in_text(t.where) | self._columns_named(t.schema, t.table, t.where)
                 else:
-                    out |= self.depends_requires(t.depends_on) | self._collations_in(t.where)
+                    out |= self.depends_requires(t.depends_on)
         elif isinstance(node, Operator):
             # its function and estimators (regproc texts), its argument types; not its
             # commutator and negator (PostgreSQL makes a shell for one not made yet)
@@ -269,7 +266,7 @@ class _Diff:
             return set()
         if spec.depends_on is None:
             return set(self.refs.in_text(spec.key)) | self._columns_named(table.schema, table.name, spec.key)
-        return self.depends_requires(spec.depends_on) | self._collations_in(spec.key)
+        return self.depends_requires(spec.depends_on)
 
     def domain_expressions_require(self, domain: Domain) -> set[DepKey]:
         """The keys of what a domain's default and checks use: their depends_on, or (not
@@ -279,27 +276,19 @@ class _Diff:
         if domain.depends_on is None:
             out |= r.in_text(domain.default)
         else:
-            out |= self.depends_requires(domain.depends_on) | self._collations_in(domain.default)
+            out |= self.depends_requires(domain.depends_on)
         for check in domain.checks:
             if check.depends_on is None:
                 out |= r.in_text(check.expression)
             else:
-                out |= self.depends_requires(check.depends_on) | self._collations_in(check.expression)
+                out |= self.depends_requires(check.depends_on)
         out.discard(node_key(domain))
         return out
 
     def view_requires(self, view: View) -> set[DepKey]:
         """The keys of what a view's query uses (View.depends_on: relations, columns,
-        functions, types, as pg_depend records them), and of the collations its definition
-        names (COLLATE "x": not in depends_on)."""
-        return self._collations_in(view.definition) | self.depends_requires(view.depends_on or ())
-
-    def _collations_in(self, text: str | None) -> set[DepKey]:
-        """The collations a text names (COLLATE "x": pg_depend lists no collation in
-        Dependency records)."""
-        if not self.refs.collations:  # none to name: the text need not be read
-            return set()
-        return {k for k in self.refs.in_text(text) if k[0] == "collation"}
+        functions, types, collations, as pg_depend records them)."""
+        return self.depends_requires(view.depends_on or ())
 
     def depends_requires(self, depends_on: tuple[Dependency, ...]) -> set[DepKey]:
         """The keys of what an object uses, from its Dependency records (pg_depend's)."""
@@ -311,6 +300,8 @@ class _Diff:
                 keys = {k for k in keys if k[0] == "func"}
             elif d.kind == "type":
                 keys = {k for k in keys if k[0] in ("type", "rel")}  # a table's row type too
+            elif d.kind == "collation":
+                keys = {k for k in keys if k[0] == "collation"}
             elif d.kind == "operator":
                 # one CREATE OPERATOR made (any overload of it), else an extension's (its
                 # schema's extension)
@@ -443,15 +434,13 @@ class _Diff:
         """The keys of what a column's default uses."""
         if column.depends_on is None:  # not known: the names the text holds
             return set(self.refs.in_text(column.default))
-        return self.depends_requires(column.depends_on) | self._collations_in(column.default)
+        return self.depends_requires(column.depends_on)
 
     def column_requires(self, column: Column) -> set[DepKey]:
         r = self.refs
         if column.depends_on is not None:  # what its default or generation expression uses
-            return (
-                set(r.in_type(column.data_type) | r.in_text(column.collation))
-                | self.depends_requires(column.depends_on)
-                | self._collations_in(column.default or column.generated)
+            return set(r.in_type(column.data_type) | r.in_text(column.collation)) | self.depends_requires(
+                column.depends_on
             )
         return set(
             r.in_type(column.data_type)
@@ -487,7 +476,7 @@ class _Diff:
             if con.depends_on is None:  # not known: the names the text holds
                 out |= self.refs.in_text(con.expression) | self._columns_named(schema, table, con.expression)
             else:
-                out |= self.depends_requires(con.depends_on) | self._collations_in(con.expression)
+                out |= self.depends_requires(con.depends_on)
         elif isinstance(con, ForeignKey):
             out |= {_col_key(schema, table, c) for c in con.columns}
             out.add(_rel_key(con.ref_schema, con.ref_table))
@@ -495,10 +484,10 @@ class _Diff:
             # The unique constraint or index the reference rests on, on either side.
             out |= self._unique_keys(con.ref_schema, con.ref_table).get(frozenset(con.ref_columns), set())
         elif con.depends_on is not None:  # exclusion: what its columns and expressions use
-            out |= self.depends_requires(con.depends_on) | self._collations_in(con.predicate)
+            out |= self.depends_requires(con.depends_on)
             out |= {_col_key(schema, table, c) for c in con.include}
             for e in con.elements:
-                out |= self.refs.in_text(e.opclass) | self._collations_in(e.expression)
+                out |= self.refs.in_text(e.opclass)
         else:  # exclusion, not known: the names the texts hold
             for e in con.elements:
                 out |= self.refs.in_text(e.expression) | self._columns_named(schema, table, e.expression)
@@ -558,8 +547,27 @@ class _Diff:
         if self.reorder_columns:
             self._rebuild_for_column_order()
         self._rebuild_dependants()
+        if self.reorder_columns:
+            moved = self._reordered_by_dependants()
+            if moved:
+                self._rebuild_for_column_order(moved)
+                self._rebuild_dependants()
         self._guard_partition_keys()
         return order_operations(self.ops)
+
+    def _reordered_by_dependants(self) -> list[tuple[str, str]]:
+        """Tables whose column order the rebuilt dependants change: a generated column
+        dropped and added again (what its expression uses is rebuilt) comes back last,
+        which only a RebuildTable puts right."""
+        rebuilt = {(op.new.schema, op.new.name) for op in self.ops if isinstance(op, RebuildTable)}
+        out: list[tuple[str, str]] = []
+        for op in self.ops:
+            if not isinstance(op, SetGenerated) or op.in_place or (op.schema, op.table) in rebuilt:
+                continue
+            target = self.tables_b.get((op.schema, op.table))
+            if target is not None and target.columns and target.columns[-1].name != op.new.name:
+                out.append((op.schema, op.table))
+        return sorted(set(out))
 
     # ------------------------------------------------------------------ partition keys
 
@@ -800,13 +808,42 @@ class _Diff:
                     if kind != "domain":  # its default and checks only: the domain stays
                         self.rebuilt.add(key)
                     changed = True
+        self._strip_rebuilt_tables(self.rebuilt | {k for k in self.altered if k[0] in strong_kinds})
+
+    def _strip_rebuilt_tables(self, strong: set[DepKey]) -> None:
+        """A table rebuilt (RebuildTable: copied into a new one) keeps its old columns'
+        defaults and generation expressions until it is dropped, after what they use is
+        rebuilt: a collation, routine or type dropped and created again would still be in
+        use. Take those expressions off the old table first (DROP DEFAULT, DROP
+        EXPRESSION: its rows stay for the copy); the new table has its own."""
+        for op in list(self.ops):
+            if not isinstance(op, RebuildTable):
+                continue
+            s, t = op.old.schema, op.old.name
+            rel = _rel_key(s, t)
+            for c in op.old.columns:
+                text = c.generated or c.default
+                if text is None or c.inherited or (s, t, c.name) in self._stripped:
+                    continue
+                needs = self.default_requires(dataclasses.replace(c, default=text))
+                if not {k for k in needs & strong if k != rel and k[:3] != ("col", s, t)}:
+                    continue
+                plain = dataclasses.replace(c, default=None, generated=None, depends_on=None)
+                stripped: Operation = (
+                    SetGenerated(s, t, c, plain)
+                    if c.generated is not None
+                    else SetColumnDefault(s, t, c.name, c.default, None)
+                )
+                self.emit(stripped, Deps(before=frozenset(needs | {rel})))
+                self._stripped.add((s, t, c.name))
 
     def _recreate_bodies_using_dropped(self) -> None:
         """CREATE OR REPLACE of a routine whose SQL-standard body uses a routine that is
         dropped (another overload taking its place: a new identity) cannot be ordered: the
         old body holds the dropped one until replaced, the new body needs its successor.
-        Such a routine is dropped before and created after, as a view is."""
-        dropped = {k for op in self.ops if isinstance(op, DropFunction) for k in op.deps.removes}
+        The same for a body that uses a table rebuilt (RebuildTable: dropped, its copy
+        renamed in). Such a routine is dropped before and created after, as a view is."""
+        dropped = {k for op in self.ops if isinstance(op, (DropFunction, RebuildTable)) for k in op.deps.removes}
         if not dropped:
             return
         for op in list(self.ops):

@@ -267,18 +267,22 @@ class DropCollation(NodeOperation):
 
 @dataclass(frozen=True, slots=True)
 class RebuildCollation(Operation):
-    """A collation whose definition changes while columns use it (PostgreSQL has no ALTER
-    for it, and refuses to drop it in use): rename the old one away, create the new one,
-    move each column across (ALTER COLUMN ... TYPE ... COLLATE, which rebuilds its
-    indexes), drop the old one."""
+    """A collation whose definition changes while columns or domains use it (PostgreSQL
+    has no ALTER for it, and refuses to drop it in use): rename the old one away, create
+    the new one, rebuild each domain of that collation (as RebuildDomain: renamed away,
+    created again, its columns moved across), move each column across (ALTER COLUMN ...
+    TYPE ... COLLATE, which rebuilds its indexes), drop the old one."""
 
     old: Collation
     new: Collation
     usages: tuple[EnumUsage, ...] = ()  # the columns, with their (unchanged) data type
+    # the domains of the collation (unchanged otherwise), with the columns that use them
+    domains: tuple[tuple[Domain, tuple[EnumUsage, ...]], ...] = ()
     phase: ClassVar[int] = _P_ALTER_TYPE
 
     def reverse(self) -> Operation:
-        return self._rev(RebuildCollation(self.new, self.old, self.usages))
+        domains = tuple((dom, tuple(u.reversed() for u in usages)) for dom, usages in self.domains)
+        return self._rev(RebuildCollation(self.new, self.old, self.usages, domains))
 
     @property
     def key(self) -> DepKey:

@@ -48,8 +48,6 @@ class _References:
     def __init__(self, *catalogs: Catalog) -> None:
         self.names: dict[tuple[str, str], set[DepKey]] = {}
         self.extension_schemas: dict[str, set[DepKey]] = {}
-        # whether either catalog has a collation of its own (else no text names one)
-        self.collations = any(catalog.collations for catalog in catalogs)
         for catalog in catalogs:
             for kind in (
                 "collations",
