@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
-from nself.backends.types.common import TypesWarning
+from nself.backends.types.common import Fragments, TypesWarning, object_digests
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import NselfError, OptionError, SourceError, line_containing
@@ -145,10 +145,22 @@ def language_renderer(language: str) -> Callable[[Catalog, Mapping[str, Any]], d
         raise
 
 
-def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) -> str:
-    """The text of one language's output."""
-    files = language_renderer(language)(catalog, options)
+def render_types(
+    language: str, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> str:
+    """The text of one language's output. `fragments` (for the languages in
+    FRAGMENT_LANGUAGES): the pieces of an earlier render to reuse, filled with this one's."""
+    render = language_renderer(language)
+    if fragments is not None and language in FRAGMENT_LANGUAGES:
+        files = cast(Callable[..., dict[str, str]], render)(catalog, options, fragments)
+    else:
+        files = render(catalog, options)
     return "".join(files[name] for name in sorted(files))
+
+
+# The languages whose render takes `fragments` (nself.backends.types.common.Fragments):
+# after an edit, only the tables and views it touched are rendered again.
+FRAGMENT_LANGUAGES = frozenset({"graphql"})
 
 
 def configured_outputs(project: Project) -> list[TypeOutput]:
@@ -310,13 +322,27 @@ def generate(
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
+    # The pieces of earlier renders (RenderStore.fragments), keyed by digests of the
+    # catalog's objects, computed once here for every language (and forked child).
+    digests = {
+        source: object_digests(catalogs[source])
+        for source in dict.fromkeys(
+            k[0] for k, _ in jobs if stored is not None and stored.fragments_entry(k) is not None
+        )
+    }
+
     def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
         """The text, and the TypesWarnings of the render as messages: a render in a forked
         child sends them back with the text, and they are warned again here."""
         key, output = job
+        fragments = None
+        if stored is not None and key[0] in digests:
+            fragments = Fragments(digests[key[0]], stored.get_fragments(key))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TypesWarning)
-            text = render_types(output.language, catalogs[key[0]], output.options)
+            text = render_types(output.language, catalogs[key[0]], output.options, fragments)
+        if fragments is not None and stored is not None:
+            stored.put_fragments(key, fragments)
         found = [str(w.message) for w in caught if issubclass(w.category, TypesWarning)]
         for warning in caught:
             if not issubclass(warning.category, TypesWarning):
@@ -405,6 +431,46 @@ class RenderStore:
         text = f"{files}\0{code}\0{jinja2.__version__}\0{self.include_platform}\0{key[1]}\0{key[2]}"
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self.directory / f"{key[1]}-{digest}.pickle", digest
+
+    def fragments_entry(self, key: tuple[str | None, str, str]) -> tuple[Path, str] | None:
+        """Where the pieces of the output `key` names are kept (Fragments): one entry per
+        source, language and options, whatever the files hold (the pieces' own keys say
+        what they were rendered from); None: not kept (not a migrations source, a language
+        that renders no pieces). Counted as current by `prune`."""
+        import hashlib
+
+        import jinja2
+
+        from nself.frontends.sql_cache import code_fingerprint
+
+        if key[1] not in FRAGMENT_LANGUAGES or self._source_key(key[0]) is None:
+            return None
+        code = code_fingerprint(self._PARTS)
+        if code is None:
+            return None
+        text = f"fragments\0{key[0]}\0{code}\0{jinja2.__version__}\0{self.include_platform}\0{key[1]}\0{key[2]}"
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        path = self.directory / f"{key[1]}-pieces-{digest}.pickle"
+        self._kept.add(path.name)
+        return path, digest
+
+    def get_fragments(self, key: tuple[str | None, str, str]) -> dict[bytes, object] | None:
+        """The pieces kept for the output `key` names (None: none, or unreadable)."""
+        from nself.frontends.sql_cache import read_entry
+
+        entry = self.fragments_entry(key)
+        value = read_entry(*entry) if entry is not None else None
+        return value if isinstance(value, dict) else None
+
+    def put_fragments(self, key: tuple[str | None, str, str], fragments: Fragments) -> None:
+        """Keep this render's pieces (those it used or made), unless they are those kept."""
+        import pickle
+
+        from nself.frontends.sql_cache import write_entry
+
+        entry = self.fragments_entry(key)
+        if entry is not None and fragments.kept.keys() != fragments.known.keys():
+            write_entry(*entry, fragments.kept, pickle.dumps, self.root)
 
     def get(self, key: tuple[str | None, str, str]) -> tuple[str, list[str]] | None:
         """(text, the render's TypesWarnings) of the output `key` names, if kept."""

@@ -1113,3 +1113,84 @@ def plan_function_types(
             )
         )
     return planned
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+class Fragments:
+    """The rendered pieces of one output kept from an earlier run, so that a run after an
+    edit renders only the tables and views the edit touched (`nself types` keeps them in
+    the project's cache; the backends only read and fill this object).
+
+    A piece is keyed by `key(node)`: a digest of the table or view itself, of the foreign
+    keys that join it to other tables (both ways, with whether each is one-to-one) and of
+    what every piece may read from the whole catalog: the named types (tables, views,
+    enums, composite types), the enums, domains, composite and range types. A backend
+    stores under that key whatever it needs to lay the piece out again as a cold render
+    would, including what the piece adds to the output's shared parts (scalars, imports);
+    an edit that adds, drops or renames a named type, or changes an enum, a domain or a
+    composite type, changes every key (everything is rendered again). `known`: the pieces
+    of the earlier run; `kept`: those this run used or made, what is stored for the
+    next."""
+
+    __slots__ = ("_digests", "kept", "known")
+
+    def __init__(
+        self, digests: Mapping[tuple[str, str, str], bytes], known: Mapping[bytes, object] | None = None
+    ) -> None:
+        self._digests = digests
+        self.known: Mapping[bytes, object] = known or {}
+        self.kept: dict[bytes, object] = {}
+
+    def key(self, node: Table | View) -> bytes:
+        kind = "table" if isinstance(node, Table) else "view"
+        return self._digests[(kind, node.schema, node.name)]
+
+    def shared_key(self, label: str) -> bytes:
+        """The key of a value that depends only on what every piece reads (the type names
+        a backend gives the catalog's named types)."""
+        return self._digests[("", "", "")] + label.encode()
+
+    def get(self, key: bytes) -> object | None:
+        value = self.known.get(key)
+        if value is not None:
+            self.kept[key] = value
+        return value
+
+    def put(self, key: bytes, value: object) -> None:
+        self.kept[key] = value
+
+
+def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:
+    """Per table and view ('table'/'view', schema, name): the key of its pieces in
+    `Fragments` (computed once per catalog, for every language: `digests`); under ('', '',
+    ''), the digest of what every piece reads."""
+    import hashlib
+
+    shared = hashlib.blake2b(
+        repr(
+            (
+                named_type_objects(catalog),
+                catalog.enums,
+                catalog.domains,
+                catalog.composite_types,
+                catalog.range_types,
+            )
+        ).encode("utf-8", "surrogatepass"),
+        digest_size=16,
+    ).digest()
+    graph = ForeignKeyGraph(catalog)
+    digests: dict[tuple[str, str, str], bytes] = {("", "", ""): shared}
+    for table in catalog.tables:
+        key = (table.schema, table.name)
+        joins = (
+            [one for _, one in graph.outgoing.get(key, ())],
+            [((o.schema, o.name), fk, one) for o, fk, one in graph.incoming.get(key, ())],
+        )
+        text = repr((table, joins)).encode("utf-8", "surrogatepass")
+        digests[("table", *key)] = hashlib.blake2b(text, digest_size=16, key=shared).digest()
+    for view in catalog.views:
+        text = repr(view).encode("utf-8", "surrogatepass")
+        digests[("view", view.schema, view.name)] = hashlib.blake2b(text, digest_size=16, key=shared).digest()
+    return digests
