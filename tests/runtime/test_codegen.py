@@ -167,8 +167,10 @@ def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Pa
     project = load_project(tmp_path)
     outputs = codegen.configured_outputs(project)
     texts = [r.text for r in codegen.generate(project, outputs)]
-    kept = sorted((tmp_path / ".nself" / "cache" / "types").glob("*.pickle"))
+    types = tmp_path / ".nself" / "cache" / "types"
+    kept = sorted(p for p in types.glob("*.pickle") if "-pieces-" not in p.name)  # the outputs
     assert [p.name.split("-")[0] for p in kept] == ["go", "typescript"]
+    assert sorted(p.name.split("-")[0] for p in types.glob("*-pieces-*")) == ["go", "typescript"]
     assert [r.text for r in codegen.generate(project, outputs)] == texts
     digest = kept[1].stem.split("-", 1)[1]  # the entry is what is read: plant a text in it
     assert write_entry(kept[1], digest, ("planted", []), pickle.dumps, kept[1].parent.parent)
@@ -236,7 +238,11 @@ def test_an_edit_renders_only_what_it_touched_and_the_same_text(tmp_path: Path) 
     ]
     (tmp_path / "nself.toml").write_text("\n".join(config))
     project = load_project(tmp_path)
-    outputs = [*codegen.configured_outputs(project), codegen.TypeOutput("graphql", tmp_path / "plain.graphql")]
+    outputs = [
+        *codegen.configured_outputs(project),
+        codegen.TypeOutput("graphql", tmp_path / "plain.graphql"),
+        codegen.TypeOutput("typescript", tmp_path / "kysely.ts", {"flavor": "kysely"}),
+    ]
     pieces = tmp_path / ".nself" / "cache" / "types"
 
     def kept() -> dict[str, dict[bytes, object]]:

@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from nself.errors import OptionError
 from nself.ir.model import (
@@ -1126,7 +1126,8 @@ class Fragments:
     A piece is keyed by `key(node)`: a digest of the table or view itself, of the foreign
     keys that join it to other tables (both ways, with whether each is one-to-one) and of
     what every piece may read from the whole catalog: the named types (tables, views,
-    enums, composite types), the enums, domains, composite and range types. A backend
+    enums, composite types), the enums, domains, composite and range types, which tables
+    are partitions. A backend
     stores under that key whatever it needs to lay the piece out again as a cold render
     would, including what the piece adds to the output's shared parts (scalars, imports);
     an edit that adds, drops or renames a named type, or changes an enum, a domain or a
@@ -1176,6 +1177,7 @@ def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:
                 catalog.domains,
                 catalog.composite_types,
                 catalog.range_types,
+                [(t.schema, t.name) for t in catalog.tables if t.partition_of is not None],
             )
         ).encode("utf-8", "surrogatepass"),
         digest_size=16,
@@ -1194,3 +1196,59 @@ def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:
         text = repr(view).encode("utf-8", "surrogatepass")
         digests[("view", view.schema, view.name)] = hashlib.blake2b(text, digest_size=16, key=shared).digest()
     return digests
+
+
+Token = tuple[str, Any]
+Value = TypeVar("Value")
+
+
+class Effects:
+    """What the pieces of a render add to its shared parts (a scalar declared, an import, a
+    helper type), as tokens, so that a piece reused from `Fragments` adds them again.
+
+    `apply(token)` does what a token says; `emit` applies it and records it in the piece
+    being recorded (`recording`). A render memoises work shared by many pieces (a type
+    spelled once): with `tracking`, a memo's new entry is computed through `tracked`,
+    which keeps the tokens it gave, and a reuse of the entry calls `reused`, which records
+    them again: a piece records what it needs even where the memo spared it the work."""
+
+    __slots__ = ("_sinks", "_tokens", "apply", "tracking")
+
+    def __init__(self, apply: Callable[[Token], None], tracking: bool) -> None:
+        self.apply = apply
+        self.tracking = tracking
+        self._sinks: list[set[Token]] = []
+        self._tokens: dict[tuple[str, object], frozenset[Token]] = {}
+
+    def emit(self, token: Token) -> None:
+        self.apply(token)
+        if self._sinks:
+            self._sinks[-1].add(token)
+
+    def tracked(self, memo: str, key: object, compute: Callable[[], Value]) -> Value:
+        """compute(), for a memo's new entry (only with `tracking`)."""
+        self._sinks.append(set())
+        try:
+            value = compute()
+        finally:
+            tokens = self._tokens[(memo, key)] = frozenset(self._sinks.pop())
+        if self._sinks:
+            self._sinks[-1].update(tokens)
+        return value
+
+    def reused(self, memo: str, key: object) -> None:
+        if self._sinks:
+            self._sinks[-1].update(self._tokens.get((memo, key), ()))
+
+    def recording(self, compute: Callable[[], Value]) -> tuple[Value, frozenset[Token]]:
+        """compute()'s value and the tokens it gave (a piece's)."""
+        self._sinks.append(set())
+        try:
+            value = compute()
+        finally:
+            tokens = frozenset(self._sinks.pop())
+        return value, tokens
+
+    def replay(self, tokens: Iterable[Token]) -> None:
+        for token in tokens:
+            self.emit(token)

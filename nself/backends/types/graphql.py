@@ -50,18 +50,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property, partial
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 from nself.backends.types.common import (
     ArrayMode,
     ColumnRules,
+    Effects,
     ForeignKeyGraph,
     Fragments,
     FunctionShape,
     PgType,
     Relation,
+    Token,
     TypeResolver,
     array_mode,
     as_is,
@@ -296,11 +298,9 @@ Kind = Literal["scalar", "enum", "type", "input"]
 # generated), an empty one holds one `_empty` field.
 Definition = tuple[Kind, str | None, str, str | None]
 
-# What a piece of the render adds to the schema's shared parts, replayed when the piece is
-# reused (Fragments): ("s", scalar), ("i", (schema, name)): a composite's input type,
-# ("c", (scalar, array)): a comparison type.
-Token = tuple[str, Any]
-Value = TypeVar("Value")
+# What a piece of the render adds to the schema's shared parts (common.Effects): ("s",
+# scalar), ("i", (schema, name)): a composite's input type, ("c", (scalar, array)): a
+# comparison type.
 
 # A table's or view's piece (Fragments): its definitions, tokens, and its parts of the
 # root types: (definitions, tokens, pk_arguments, update_operators, upsert, query fields,
@@ -338,11 +338,9 @@ class _Renderer:
     ) -> None:
         self.catalog = catalog
         self.fragments = fragments
-        # With fragments, each memo below keeps the tokens its entry gave (`_tracked`), so
-        # a piece records what it needs even where the memo spared it the work; `_sinks`
-        # holds the token sets being recorded, innermost last.
-        self._sinks: list[set[Token]] = []
-        self._tokens: dict[tuple[str, object], frozenset[Token]] = {}
+        # With fragments, each memo below keeps the tokens its entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
+        self.emit = self.effects.emit
         self._record: list[tuple[str, Definition]] | None = None
         self.hasura = bool(options.get("with_hasura", False))
         self.arrays: ArrayMode = array_mode(options, "graphql")
@@ -406,8 +404,8 @@ class _Renderer:
 
     # ------------------------------------------------------------------ tokens
 
-    def emit(self, token: Token) -> None:
-        """Add to the schema's shared parts what `token` says (and record it)."""
+    def apply(self, token: Token) -> None:
+        """Add to the schema's shared parts what `token` says."""
         kind, value = token
         if kind == "s":
             self.used_scalars.add(value)
@@ -416,24 +414,6 @@ class _Renderer:
                 self.needed_inputs.append(value)
         else:
             self.comparisons.add(value)
-        if self._sinks:
-            self._sinks[-1].add(token)
-
-    def _tracked(self, memo: str, key: object, compute: Callable[[], Value]) -> Value:
-        """compute(), for a memo's new entry: the tokens it gives are kept with it."""
-        self._sinks.append(set())
-        try:
-            value = compute()
-        finally:
-            tokens = self._tokens[(memo, key)] = frozenset(self._sinks.pop())
-        if self._sinks:
-            self._sinks[-1].update(tokens)
-        return value
-
-    def _reused(self, memo: str, key: object) -> None:
-        """A memo's entry is used again: its tokens are recorded again."""
-        if self._sinks:
-            self._sinks[-1].update(self._tokens[(memo, key)])
 
     def fields_of(self, db_names: Sequence[str]) -> list[str]:
         key = tuple(db_names)
@@ -499,11 +479,11 @@ class _Renderer:
         text = self._types.get(key)
         if text is None:
             if self.fragments is not None:
-                text = self._types[key] = self._tracked("type", key, lambda: self.spell_type(*key))
+                text = self._types[key] = self.effects.tracked("type", key, lambda: self.spell_type(*key))
             else:
                 text = self._types[key] = self.spell_type(*key)
-        elif self._sinks:
-            self._reused("type", key)
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
         return text
 
     def spell_type(
@@ -582,13 +562,13 @@ class _Renderer:
             lines = memo.get(key)
             if lines is None:
                 if self.fragments is not None:
-                    lines = memo[key] = self._tracked(
+                    lines = memo[key] = self.effects.tracked(
                         "column", key, partial(self.column_lines, c, gql, column_rules)
                     )
                 else:
                     lines = memo[key] = self.column_lines(c, gql, column_rules)
-            elif self._sinks:
-                self._reused("column", key)
+            elif self.fragments is not None:
+                self.effects.reused("column", key)
             row.append(lines[0])
             if lines[1]:
                 insert.append(lines[1])
@@ -808,13 +788,13 @@ class _Renderer:
             kinds = self._aggregable.get(data_type)
             if kinds is None:
                 if self.fragments is not None:
-                    kinds = self._aggregable[data_type] = self._tracked(
+                    kinds = self._aggregable[data_type] = self.effects.tracked(
                         "aggregable", data_type, partial(self.aggregable, data_type)
                     )
                 else:
                     kinds = self._aggregable[data_type] = self.aggregable(data_type)
-            elif self._sinks:
-                self._reused("aggregable", data_type)
+            elif self.fragments is not None:
+                self.effects.reused("aggregable", data_type)
             if kinds[1]:
                 comparable.append((gql, kinds[0]))
             if kinds[2]:
@@ -1040,12 +1020,12 @@ class _Renderer:
         cached = self._filters.get(data_type)
         if cached is None:
             if self.fragments is not None:
-                cached = self._tracked("filter", data_type, lambda: self.spell_filter(data_type))
+                cached = self.effects.tracked("filter", data_type, lambda: self.spell_filter(data_type))
             else:
                 cached = self.spell_filter(data_type)
             self._filters[data_type] = cached
-        elif self._sinks:
-            self._reused("filter", data_type)
+        elif self.fragments is not None:
+            self.effects.reused("filter", data_type)
         return cached
 
     def spell_filter(self, data_type: str) -> tuple[str, str | None]:
@@ -1231,13 +1211,12 @@ class _Renderer:
             self.replay(relation, cast(Piece, piece), query, mutation)
             return
         marks = (len(query.lines), len(mutation.lines), len(self.streams.lines))
-        self._record = []
-        self._sinks.append(set())
+        definitions: list[tuple[str, Definition]] = []
+        self._record = definitions
         try:
-            self.relation_parts(relation, query, mutation)
+            _, tokens = self.effects.recording(partial(self.relation_parts, relation, query, mutation))
         finally:
-            tokens = frozenset(self._sinks.pop())
-            definitions, self._record = self._record, None
+            self._record = None
         table = (relation.schema, relation.name)
         self.fragments.put(
             key,
@@ -1268,8 +1247,7 @@ class _Renderer:
         """What relation_parts did when it rendered `piece`."""
         definitions, tokens, pk_arguments, update_operators, upsert, *roots = piece
         self.definitions.update(definitions)
-        for token in tokens:
-            self.emit(token)
+        self.effects.replay(tokens)
         table = (relation.schema, relation.name)
         if pk_arguments is not None:
             self.pk_arguments[table] = pk_arguments
