@@ -160,7 +160,7 @@ def render_types(
 
 # The languages whose render takes `fragments` (nself.backends.types.common.Fragments):
 # after an edit, only the tables and views it touched are rendered again.
-FRAGMENT_LANGUAGES = frozenset({"go", "graphql", "rust", "swift", "typescript"})
+FRAGMENT_LANGUAGES = frozenset(TYPE_LANGUAGES)
 
 
 def configured_outputs(project: Project) -> list[TypeOutput]:

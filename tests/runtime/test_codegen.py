@@ -170,7 +170,7 @@ def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Pa
     types = tmp_path / ".nself" / "cache" / "types"
     kept = sorted(p for p in types.glob("*.pickle") if "-pieces-" not in p.name)  # the outputs
     assert [p.name.split("-")[0] for p in kept] == ["go", "typescript"]
-    assert sorted(p.name.split("-")[0] for p in types.glob("*-pieces-*")) == ["go", "typescript"]
+    assert sorted(p.name.split("-")[0] for p in types.glob("*-pieces-*")) == ["go", "typescript"]  # all
     assert [r.text for r in codegen.generate(project, outputs)] == texts
     digest = kept[1].stem.split("-", 1)[1]  # the entry is what is read: plant a text in it
     assert write_entry(kept[1], digest, ("planted", []), pickle.dumps, kept[1].parent.parent)
