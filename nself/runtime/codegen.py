@@ -322,13 +322,13 @@ def generate(
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
-    # The pieces of earlier renders (RenderStore.fragments), keyed by digests of the
-    # catalog's objects, computed once here for every language (and forked child).
+    # The pieces of earlier renders (RenderStore.get_fragments), keyed by digests of the
+    # catalog's objects, computed once here for every language (and forked child). Every
+    # output's entry is kept, those rendered and those read whole alike.
+    pieces = {k for k in keys if stored is not None and stored.fragments_entry(k) is not None}
     digests = {
         source: object_digests(catalogs[source])
-        for source in dict.fromkeys(
-            k[0] for k, _ in jobs if stored is not None and stored.fragments_entry(k) is not None
-        )
+        for source in dict.fromkeys(k[0] for k, _ in jobs if k in pieces)
     }
 
     def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
