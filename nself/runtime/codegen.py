@@ -432,11 +432,13 @@ class RenderStore:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self.directory / f"{key[1]}-{digest}.pickle", digest
 
-    def fragments_entry(self, key: tuple[str | None, str, str]) -> tuple[Path, str] | None:
-        """Where the pieces of the output `key` names are kept (Fragments): one entry per
-        source, language and options, whatever the files hold (the pieces' own keys say
-        what they were rendered from); None: not kept (not a migrations source, a language
-        that renders no pieces). Counted as current by `prune`."""
+    def fragments_entry(self, key: tuple[str | None, str, str]) -> list[tuple[Path, str]] | None:
+        """Where the pieces of the output `key` names are kept (Fragments): PIECE_SHARDS
+        entries per source, language and options, whatever the files hold (the pieces' own
+        keys say what they were rendered from), a piece in the one its key's first byte
+        picks, so that an edit of a few tables rewrites a few entries; None: not kept (not
+        a migrations source, a language that renders no pieces). Counted as current by
+        `prune`."""
         import hashlib
 
         import jinja2
@@ -450,27 +452,44 @@ class RenderStore:
             return None
         text = f"fragments\0{key[0]}\0{code}\0{jinja2.__version__}\0{self.include_platform}\0{key[1]}\0{key[2]}"
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-        path = self.directory / f"{key[1]}-pieces-{digest}.pickle"
-        self._kept.add(path.name)
-        return path, digest
+        entries = [(self.directory / f"{key[1]}-pieces-{digest}-{n}.pickle", digest) for n in range(PIECE_SHARDS)]
+        self._kept.update(path.name for path, _ in entries)
+        return entries
 
     def get_fragments(self, key: tuple[str | None, str, str]) -> dict[bytes, object] | None:
-        """The pieces kept for the output `key` names (None: none, or unreadable)."""
+        """The pieces kept for the output `key` names (None: none; an entry that cannot be
+        read holds none)."""
         from nself.frontends.sql_cache import read_entry
 
-        entry = self.fragments_entry(key)
-        value = read_entry(*entry) if entry is not None else None
-        return value if isinstance(value, dict) else None
+        entries = self.fragments_entry(key)
+        if entries is None:
+            return None
+        found: dict[bytes, object] = {}
+        for entry in entries:
+            value = read_entry(*entry)
+            if isinstance(value, dict):
+                found.update(value)
+        return found
 
     def put_fragments(self, key: tuple[str | None, str, str], fragments: Fragments) -> None:
-        """Keep this render's pieces (those it used or made), unless they are those kept."""
+        """Keep this render's pieces (those it used or made): the entries whose pieces are
+        not those kept are written again."""
         import pickle
 
         from nself.frontends.sql_cache import write_entry
 
-        entry = self.fragments_entry(key)
-        if entry is not None and fragments.kept.keys() != fragments.known.keys():
-            write_entry(*entry, fragments.kept, pickle.dumps, self.root)
+        entries = self.fragments_entry(key)
+        if entries is None or fragments.kept.keys() == fragments.known.keys():
+            return
+        shards: list[dict[bytes, object]] = [{} for _ in entries]
+        for piece, value in fragments.kept.items():
+            shards[piece[0] % PIECE_SHARDS][piece] = value
+        before: list[set[bytes]] = [set() for _ in entries]
+        for piece in fragments.known:
+            before[piece[0] % PIECE_SHARDS].add(piece)
+        for entry, shard, known in zip(entries, shards, before, strict=True):
+            if shard.keys() != known:
+                write_entry(*entry, shard, pickle.dumps, self.root)
 
     def get(self, key: tuple[str | None, str, str]) -> tuple[str, list[str]] | None:
         """(text, the render's TypesWarnings) of the output `key` names, if kept."""
@@ -501,6 +520,9 @@ class RenderStore:
         if self._kept:
             prune(self.directory, self._kept)
 
+
+# The entries each output's pieces are spread over (RenderStore.fragments_entry).
+PIECE_SHARDS = 8
 
 # Relative time of each language's render (bench/bench_types.py, 1,000 tables).
 RENDER_COST = {"swift": 65, "graphql": 61, "go": 47, "rust": 46, "typescript": 40, "python": 23}
