@@ -465,10 +465,11 @@ class RenderStore:
         if entries is None:
             return None
         found: dict[bytes, object] = {}
-        for entry in entries:
-            value = read_entry(*entry)
-            if isinstance(value, dict):
-                found.update(value)
+        with collector_paused():  # tens of thousands of tuples, all kept
+            for entry in entries:
+                value = read_entry(*entry)
+                if isinstance(value, dict):
+                    found.update(value)
         return found
 
     def put_fragments(self, key: tuple[str | None, str, str], fragments: Fragments) -> None:
