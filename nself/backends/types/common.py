@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -812,6 +813,22 @@ class ForeignKeyGraph:
                 self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append((table, fk, one_to_one))
 
 
+_GRAPHS: dict[int, tuple[weakref.ref[Catalog], ForeignKeyGraph]] = {}
+
+
+def foreign_key_graph(catalog: Catalog) -> ForeignKeyGraph:
+    """The ForeignKeyGraph of `catalog`, built once per catalog object: the digests of
+    Fragments and the renders read the same one (forked renders inherit it)."""
+    known = _GRAPHS.get(id(catalog))
+    if known is not None and known[0]() is catalog:
+        return known[1]
+    graph = ForeignKeyGraph(catalog)
+    for key in [k for k, (ref, _) in _GRAPHS.items() if ref() is None]:
+        del _GRAPHS[key]
+    _GRAPHS[id(catalog)] = (weakref.ref(catalog), graph)
+    return graph
+
+
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A row (or rows) a table reaches through one foreign key.
@@ -1182,7 +1199,7 @@ def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:
         ).encode("utf-8", "surrogatepass"),
         digest_size=16,
     ).digest()
-    graph = ForeignKeyGraph(catalog)
+    graph = foreign_key_graph(catalog)
     digests: dict[tuple[str, str, str], bytes] = {("", "", ""): shared}
     for table in catalog.tables:
         key = (table.schema, table.name)

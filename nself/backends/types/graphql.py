@@ -68,6 +68,7 @@ from nself.backends.types.common import (
     array_mode,
     as_is,
     callable_functions,
+    foreign_key_graph,
     function_names,
     keep_case,
     list_depth,
@@ -392,7 +393,7 @@ class _Renderer:
     def graph(self) -> ForeignKeyGraph:
         """The foreign keys (built on first use: a render whose every table is reused from
         fragments needs none)."""
-        return ForeignKeyGraph(self.catalog)
+        return foreign_key_graph(self.catalog)
 
     # ------------------------------------------------------------------ names
 

@@ -38,7 +38,6 @@ from nself.backends.types.common import (
     ArrayMode,
     ColumnRules,
     Effects,
-    ForeignKeyGraph,
     Fragments,
     FunctionShape,
     PgType,
@@ -46,6 +45,7 @@ from nself.backends.types.common import (
     TypeResolver,
     array_mode,
     callable_functions,
+    foreign_key_graph,
     list_depth,
     member_names,
     named_type_objects,
@@ -516,7 +516,7 @@ class _Renderer:
             base = view_base(view, by_key, aggregates)
             if base is not None:
                 self.view_bases[(view.schema, view.name)] = base
-        self.graph = ForeignKeyGraph(catalog)
+        self.graph = foreign_key_graph(catalog)
         self.outgoing = self.graph.outgoing
 
     def apply(self, token: Token) -> None:
