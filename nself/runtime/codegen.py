@@ -347,6 +347,8 @@ def generate(
         for warning in caught:
             if not issubclass(warning.category, TypesWarning):
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        if stored is not None:  # kept here: a forked render writes its own output's entry
+            stored.put(key, text, found)
         return text, found
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
@@ -361,8 +363,8 @@ def generate(
     texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     found.update((k, messages) for (k, _), (_, messages) in zip(jobs, rendered, strict=True))
     if stored is not None:
-        for (key, _), (text, messages) in zip(jobs, rendered, strict=True):
-            stored.put(key, text, messages)
+        for key, _ in jobs:
+            stored.keep(key)
         stored.prune()
     for message in dict.fromkeys(m for k in dict.fromkeys(keys) for m in found.get(k, [])):
         warnings.warn(message, TypesWarning, stacklevel=2)
@@ -512,6 +514,12 @@ class RenderStore:
 
         entry = self._entry(key)
         if entry is not None and write_entry(*entry, (text, list(messages)), pickle.dumps, self.root):
+            self._kept.add(entry[0].name)
+
+    def keep(self, key: tuple[str | None, str, str]) -> None:
+        """Count the entry of the output `key` names as current (`put` in another process)."""
+        entry = self._entry(key)
+        if entry is not None:
             self._kept.add(entry[0].name)
 
     def prune(self) -> None:
