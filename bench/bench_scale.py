@@ -9,9 +9,10 @@ database; a changed copy in a second database for the diff):
 - `nself schema show --format json --from nself/migrations` (the sql frontend, no database)
   and `nself types`, all six outputs configured in nself.toml, from the migration files:
   each cold (the project's cache, .nself/cache, removed before every run), warm (the cache
-  filled by the run before: an unchanged project) and after an edit of the last migration
-  file (the cache holds the state before that file, which alone is replayed; the six outputs
-  are rendered); `types` also with the compile cached but not its rendered outputs
+  filled by the run before: an unchanged project) and after an edit of one table in the last
+  migration file (the cache holds the state before that file, which alone is replayed; the
+  six outputs are rendered, reusing the pieces of the other tables where the language keeps
+  them: codegen.FRAGMENT_LANGUAGES); `types` also with the compile cached but not its rendered outputs
   (.nself/cache/types removed); `types` writes its six files every run (they are removed
   before it); each with its CPU
   time beside it (user + system of the process and the children it waited for: on a shared
@@ -251,11 +252,19 @@ def measure_files(project: Path, repeat: int) -> dict[str, float]:
         shutil.rmtree(project / ".nself" / "cache" / "types", ignore_errors=True)
         remove_outputs()
 
+    # a table of the last file (its first CREATE TABLE)
+    edited = original.split("CREATE TABLE ", 1)[1].split(" ", 1)[0]
+
     def edit_last() -> None:
-        # another comment each run: the last file differs from the one cached
+        # one table of the last file changed, another way each run (a column added and
+        # commented): the last file differs from the one cached, and the outputs' pieces
+        # of every other table are those of the run before
+        n = next(edits)
         last.write_text(
             original.replace(
-                "-- migrate:down", f"COMMENT ON SCHEMA app IS 'edit {next(edits)}';\n\n-- migrate:down"
+                "-- migrate:down",
+                f"ALTER TABLE {edited} ADD COLUMN edit_{n} integer;\n"
+                f"COMMENT ON COLUMN {edited}.edit_{n} IS 'edit {n}';\n\n-- migrate:down",
             ),
             encoding="utf-8",
         )

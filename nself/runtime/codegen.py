@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from nself.backends import TYPE_LANGUAGES, load_renderer
-from nself.backends.types.common import TypesWarning
+from nself.backends.types.common import Fragments, TypesWarning, object_digests
 from nself.collector import collector_paused
 from nself.connection import is_connection_target
 from nself.errors import NselfError, OptionError, SourceError, line_containing
@@ -145,10 +145,22 @@ def language_renderer(language: str) -> Callable[[Catalog, Mapping[str, Any]], d
         raise
 
 
-def render_types(language: str, catalog: Catalog, options: Mapping[str, Any]) -> str:
-    """The text of one language's output."""
-    files = language_renderer(language)(catalog, options)
+def render_types(
+    language: str, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> str:
+    """The text of one language's output. `fragments` (for the languages in
+    FRAGMENT_LANGUAGES): the pieces of an earlier render to reuse, filled with this one's."""
+    render = language_renderer(language)
+    if fragments is not None and language in FRAGMENT_LANGUAGES:
+        files = cast(Callable[..., dict[str, str]], render)(catalog, options, fragments)
+    else:
+        files = render(catalog, options)
     return "".join(files[name] for name in sorted(files))
+
+
+# The languages whose render takes `fragments` (nself.backends.types.common.Fragments):
+# after an edit, only the tables and views it touched are rendered again.
+FRAGMENT_LANGUAGES = frozenset(TYPE_LANGUAGES)
 
 
 def configured_outputs(project: Project) -> list[TypeOutput]:
@@ -310,17 +322,33 @@ def generate(
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
+    # The pieces of earlier renders (RenderStore.get_fragments), keyed by digests of the
+    # catalog's objects, computed once here for every language (and forked child). Every
+    # output's entry is kept, those rendered and those read whole alike.
+    pieces = {k for k in keys if stored is not None and stored.fragments_entry(k) is not None}
+    digests = {
+        source: object_digests(catalogs[source])
+        for source in dict.fromkeys(k[0] for k, _ in jobs if k in pieces)
+    }
+
     def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
         """The text, and the TypesWarnings of the render as messages: a render in a forked
         child sends them back with the text, and they are warned again here."""
         key, output = job
+        fragments = None
+        if stored is not None and key[0] in digests:
+            fragments = Fragments(digests[key[0]], stored.get_fragments(key))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TypesWarning)
-            text = render_types(output.language, catalogs[key[0]], output.options)
+            text = render_types(output.language, catalogs[key[0]], output.options, fragments)
+        if fragments is not None and stored is not None:
+            stored.put_fragments(key, fragments)
         found = [str(w.message) for w in caught if issubclass(w.category, TypesWarning)]
         for warning in caught:
             if not issubclass(warning.category, TypesWarning):
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        if stored is not None:  # kept here: a forked render writes its own output's entry
+            stored.put(key, text, found)
         return text, found
 
     if parallel and sum(_render_weight(catalogs[k[0]]) for k, _ in jobs) >= PARALLEL_RENDER_WEIGHT:
@@ -335,8 +363,8 @@ def generate(
     texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     found.update((k, messages) for (k, _), (_, messages) in zip(jobs, rendered, strict=True))
     if stored is not None:
-        for (key, _), (text, messages) in zip(jobs, rendered, strict=True):
-            stored.put(key, text, messages)
+        for key, _ in jobs:
+            stored.keep(key)
         stored.prune()
     for message in dict.fromkeys(m for k in dict.fromkeys(keys) for m in found.get(k, [])):
         warnings.warn(message, TypesWarning, stacklevel=2)
@@ -406,6 +434,66 @@ class RenderStore:
         digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
         return self.directory / f"{key[1]}-{digest}.pickle", digest
 
+    def fragments_entry(self, key: tuple[str | None, str, str]) -> list[tuple[Path, str]] | None:
+        """Where the pieces of the output `key` names are kept (Fragments): PIECE_SHARDS
+        entries per source, language and options, whatever the files hold (the pieces' own
+        keys say what they were rendered from), a piece in the one its key's first byte
+        picks, so that an edit of a few tables rewrites a few entries; None: not kept (not
+        a migrations source, a language that renders no pieces). Counted as current by
+        `prune`."""
+        import hashlib
+
+        import jinja2
+
+        from nself.frontends.sql_cache import code_fingerprint
+
+        if key[1] not in FRAGMENT_LANGUAGES or self._source_key(key[0]) is None:
+            return None
+        code = code_fingerprint(self._PARTS)
+        if code is None:
+            return None
+        text = f"fragments\0{key[0]}\0{code}\0{jinja2.__version__}\0{self.include_platform}\0{key[1]}\0{key[2]}"
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        entries = [(self.directory / f"{key[1]}-pieces-{digest}-{n}.pickle", digest) for n in range(PIECE_SHARDS)]
+        self._kept.update(path.name for path, _ in entries)
+        return entries
+
+    def get_fragments(self, key: tuple[str | None, str, str]) -> dict[bytes, object] | None:
+        """The pieces kept for the output `key` names (None: none; an entry that cannot be
+        read holds none)."""
+        from nself.frontends.sql_cache import read_entry
+
+        entries = self.fragments_entry(key)
+        if entries is None:
+            return None
+        found: dict[bytes, object] = {}
+        with collector_paused():  # tens of thousands of tuples, all kept
+            for entry in entries:
+                value = read_entry(*entry)
+                if isinstance(value, dict):
+                    found.update(value)
+        return found
+
+    def put_fragments(self, key: tuple[str | None, str, str], fragments: Fragments) -> None:
+        """Keep this render's pieces (those it used or made): the entries whose pieces are
+        not those kept are written again."""
+        import pickle
+
+        from nself.frontends.sql_cache import write_entry
+
+        entries = self.fragments_entry(key)
+        if entries is None or fragments.kept.keys() == fragments.known.keys():
+            return
+        shards: list[dict[bytes, object]] = [{} for _ in entries]
+        for piece, value in fragments.kept.items():
+            shards[piece[0] % PIECE_SHARDS][piece] = value
+        before: list[set[bytes]] = [set() for _ in entries]
+        for piece in fragments.known:
+            before[piece[0] % PIECE_SHARDS].add(piece)
+        for entry, shard, known in zip(entries, shards, before, strict=True):
+            if shard.keys() != known:
+                write_entry(*entry, shard, pickle.dumps, self.root)
+
     def get(self, key: tuple[str | None, str, str]) -> tuple[str, list[str]] | None:
         """(text, the render's TypesWarnings) of the output `key` names, if kept."""
         from nself.frontends.sql_cache import read_entry
@@ -428,6 +516,12 @@ class RenderStore:
         if entry is not None and write_entry(*entry, (text, list(messages)), pickle.dumps, self.root):
             self._kept.add(entry[0].name)
 
+    def keep(self, key: tuple[str | None, str, str]) -> None:
+        """Count the entry of the output `key` names as current (`put` in another process)."""
+        entry = self._entry(key)
+        if entry is not None:
+            self._kept.add(entry[0].name)
+
     def prune(self) -> None:
         """Remove the outputs no longer current (kept: those of this run)."""
         from nself.frontends.sql_cache import prune
@@ -435,6 +529,9 @@ class RenderStore:
         if self._kept:
             prune(self.directory, self._kept)
 
+
+# The entries each output's pieces are spread over (RenderStore.fragments_entry).
+PIECE_SHARDS = 8
 
 # Relative time of each language's render (bench/bench_types.py, 1,000 tables).
 RENDER_COST = {"swift": 65, "graphql": 61, "go": 47, "rust": 46, "typescript": 40, "python": 23}

@@ -167,8 +167,10 @@ def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Pa
     project = load_project(tmp_path)
     outputs = codegen.configured_outputs(project)
     texts = [r.text for r in codegen.generate(project, outputs)]
-    kept = sorted((tmp_path / ".nself" / "cache" / "types").glob("*.pickle"))
+    types = tmp_path / ".nself" / "cache" / "types"
+    kept = sorted(p for p in types.glob("*.pickle") if "-pieces-" not in p.name)  # the outputs
     assert [p.name.split("-")[0] for p in kept] == ["go", "typescript"]
+    assert sorted({p.name.split("-")[0] for p in types.glob("*-pieces-*")}) == ["go", "typescript"]
     assert [r.text for r in codegen.generate(project, outputs)] == texts
     digest = kept[1].stem.split("-", 1)[1]  # the entry is what is read: plant a text in it
     assert write_entry(kept[1], digest, ("planted", []), pickle.dumps, kept[1].parent.parent)
@@ -183,3 +185,112 @@ def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Pa
     other = [codegen.TypeOutput("go", outputs[1].path, {"package": "db"})]
 
     assert "package db" in codegen.generate(project, other)[0].text
+
+
+def _many_tables(count: int) -> str:
+    """A schema of `count` tables in two schemas: enums, foreign keys both ways (one of
+    them one-to-one through a unique index), arrays, jsonb, numeric, comments, a view
+    every tenth table."""
+    statements = [
+        "CREATE SCHEMA app;",
+        "CREATE TYPE public.status AS ENUM ('new', 'active', 'gone');",
+        "CREATE DOMAIN public.positive AS integer CHECK (VALUE > 0);",
+    ]
+    for n in range(count):
+        name = f"{'app' if n % 2 else 'public'}.t{n:03d}"
+        columns = [
+            "id bigserial PRIMARY KEY",
+            "code varchar(32) NOT NULL UNIQUE",
+            "amount numeric(12,2) NOT NULL DEFAULT 0",
+            "state public.status NOT NULL DEFAULT 'new'",
+            "tags text[] CHECK (array_ndims(tags) = 1)",
+            "payload jsonb",
+            "rank public.positive",
+        ]
+        if n % 50 == 0:  # types few tables use: what a reused piece adds must be kept
+            columns += ["uid uuid", "seen timestamptz[]"]
+        for ref in sorted({r for r in (n - 1, n // 2) if 0 <= r < n}):
+            columns.append(f"t{ref:03d}_id bigint REFERENCES {'app' if ref % 2 else 'public'}.t{ref:03d} (id)")
+        statements.append(f"CREATE TABLE {name} (\n  " + ",\n  ".join(columns) + "\n);")
+        statements.append(f"COMMENT ON TABLE {name} IS 'Table {n}';")
+        if n % 7 == 1:
+            statements.append(f"CREATE UNIQUE INDEX ON {name} (t{n - 1:03d}_id);")
+        if n % 10 == 0:
+            statements.append(f"CREATE VIEW {name}_v AS SELECT id, code, state FROM {name};")
+    return "\n".join(statements) + "\n"
+
+
+def test_an_edit_renders_only_what_it_touched_and_the_same_text(tmp_path: Path) -> None:
+    """After an edit of a few tables, the languages that keep pieces (FRAGMENT_LANGUAGES)
+    reuse those of the other tables: every output is byte for byte a cold render's."""
+    migrations = tmp_path / "nself" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "001_init.sql").write_text(_many_tables(200))
+    edit = migrations / "002_edit.sql"
+    edit.write_text("-- later\n")
+    config = [
+        '[types.typescript]\noutput = "out/db.ts"\nwith_relations = true\n',
+        '[types.go]\noutput = "out/db.go"\npackage = "models"\n',
+        '[types.python]\noutput = "out/models.py"\npydantic = true\n',
+        '[types.swift]\noutput = "out/DB.swift"\n',
+        '[types.rust]\noutput = "out/db.rs"\n',
+        '[types.graphql]\noutput = "out/schema.graphql"\nwith_hasura = true\n',
+    ]
+    (tmp_path / "nself.toml").write_text("\n".join(config))
+    project = load_project(tmp_path)
+    outputs = [
+        *codegen.configured_outputs(project),
+        codegen.TypeOutput("graphql", tmp_path / "plain.graphql"),
+        codegen.TypeOutput("typescript", tmp_path / "kysely.ts", {"flavor": "kysely"}),
+    ]
+    pieces = tmp_path / ".nself" / "cache" / "types"
+
+    def kept() -> dict[str, dict[bytes, object]]:
+        found = {}
+        for path in pieces.glob("*-pieces-*.pickle"):  # an output's in PIECE_SHARDS files
+            _, _, payload = pickle.loads(path.read_bytes())
+            found.setdefault(path.name.rsplit("-", 1)[0], {}).update(pickle.loads(payload))
+        return found
+
+    assert [r.text for r in codegen.generate(project, outputs)] == [
+        codegen.render_output(project, o) for o in outputs
+    ]
+    before = kept()
+    assert len(before) == len([o for o in outputs if o.language in codegen.FRAGMENT_LANGUAGES])
+    codegen.generate(project, outputs)  # every text read whole: the pieces are kept
+    assert kept() == before
+    edits = [
+        # a column added, a nullability and a comment changed in one table (True: most
+        # pieces are reused)
+        (
+            "ALTER TABLE app.t101 ADD COLUMN extra numeric(10,2);\n"
+            "ALTER TABLE app.t101 ALTER COLUMN amount DROP NOT NULL;\n"
+            "COMMENT ON COLUMN app.t101.code IS 'edited';\n",
+            True,
+        ),
+        # a foreign key made one-to-one (the other side's relation changes) and one added
+        (
+            "CREATE UNIQUE INDEX ON public.t050 (t049_id);\n"
+            "ALTER TABLE public.t010 ADD COLUMN t199_id bigint REFERENCES app.t199 (id);\n",
+            True,
+        ),
+        # an enum label added, a table added: every piece rendered again
+        ("ALTER TYPE public.status ADD VALUE 'archived';\nCREATE TABLE public.added (id int PRIMARY KEY);\n", False),
+        ("ALTER TABLE public.t002 RENAME COLUMN code TO label;\n", True),
+    ]
+    applied = ""
+    for sql, reused in edits:  # each edit on top of the ones before
+        applied += sql
+        edit.write_text(applied)
+        files = {path: path.stat().st_ino for path in pieces.glob("*-pieces-*.pickle")}
+        # in forked processes, as `nself types` renders: each keeps its output's pieces
+        texts = [r.text for r in codegen.generate(project, outputs, parallel=True)]
+        assert texts == [codegen.render_output(project, o) for o in outputs], sql
+        if sql == edits[0][0]:  # one table's piece changed: the files of its new and old
+            written = [path for path, inode in files.items() if path.stat().st_ino != inode]
+            assert len(written) <= 2 * len(before) < len(files)  # piece written again
+        after = kept()
+        for name, now in after.items():
+            shared = len(now.keys() & before[name].keys())
+            assert shared > len(now) * 0.9 if reused else shared == 0, (sql, name)
+        before = after

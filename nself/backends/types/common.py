@@ -25,9 +25,10 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from nself.errors import OptionError
 from nself.ir.model import (
@@ -812,6 +813,22 @@ class ForeignKeyGraph:
                 self.incoming.setdefault((fk.ref_schema, fk.ref_table), []).append((table, fk, one_to_one))
 
 
+_GRAPHS: dict[int, tuple[weakref.ref[Catalog], ForeignKeyGraph]] = {}
+
+
+def foreign_key_graph(catalog: Catalog) -> ForeignKeyGraph:
+    """The ForeignKeyGraph of `catalog`, built once per catalog object: the digests of
+    Fragments and the renders read the same one (forked renders inherit it)."""
+    known = _GRAPHS.get(id(catalog))
+    if known is not None and known[0]() is catalog:
+        return known[1]
+    graph = ForeignKeyGraph(catalog)
+    for key in [k for k, (ref, _) in _GRAPHS.items() if ref() is None]:
+        del _GRAPHS[key]
+    _GRAPHS[id(catalog)] = (weakref.ref(catalog), graph)
+    return graph
+
+
 @dataclass(frozen=True, slots=True)
 class Relation:
     """A row (or rows) a table reaches through one foreign key.
@@ -1113,3 +1130,142 @@ def plan_function_types(
             )
         )
     return planned
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+class Fragments:
+    """The rendered pieces of one output kept from an earlier run, so that a run after an
+    edit renders only the tables and views the edit touched (`nself types` keeps them in
+    the project's cache; the backends only read and fill this object).
+
+    A piece is keyed by `key(node)`: a digest of the table or view itself, of the foreign
+    keys that join it to other tables (both ways, with whether each is one-to-one) and of
+    what every piece may read from the whole catalog: the named types (tables, views,
+    enums, composite types), the enums, domains, composite and range types, which tables
+    are partitions. A backend
+    stores under that key whatever it needs to lay the piece out again as a cold render
+    would, including what the piece adds to the output's shared parts (scalars, imports);
+    an edit that adds, drops or renames a named type, or changes an enum, a domain or a
+    composite type, changes every key (everything is rendered again). `known`: the pieces
+    of the earlier run; `kept`: those this run used or made, what is stored for the
+    next."""
+
+    __slots__ = ("_digests", "kept", "known")
+
+    def __init__(
+        self, digests: Mapping[tuple[str, str, str], bytes], known: Mapping[bytes, object] | None = None
+    ) -> None:
+        self._digests = digests
+        self.known: Mapping[bytes, object] = known or {}
+        self.kept: dict[bytes, object] = {}
+
+    def key(self, node: Table | View) -> bytes:
+        kind = "table" if isinstance(node, Table) else "view"
+        return self._digests[(kind, node.schema, node.name)]
+
+    def shared_key(self, label: str) -> bytes:
+        """The key of a value that depends only on what every piece reads (the type names
+        a backend gives the catalog's named types)."""
+        return self._digests[("", "", "")] + label.encode()
+
+    def get(self, key: bytes) -> object | None:
+        value = self.known.get(key)
+        if value is not None:
+            self.kept[key] = value
+        return value
+
+    def put(self, key: bytes, value: object) -> None:
+        self.kept[key] = value
+
+
+def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:
+    """Per table and view ('table'/'view', schema, name): the key of its pieces in
+    `Fragments` (computed once per catalog, for every language: `digests`); under ('', '',
+    ''), the digest of what every piece reads."""
+    import hashlib
+
+    shared = hashlib.blake2b(
+        repr(
+            (
+                named_type_objects(catalog),
+                catalog.enums,
+                catalog.domains,
+                catalog.composite_types,
+                catalog.range_types,
+                [(t.schema, t.name) for t in catalog.tables if t.partition_of is not None],
+            )
+        ).encode("utf-8", "surrogatepass"),
+        digest_size=16,
+    ).digest()
+    graph = foreign_key_graph(catalog)
+    digests: dict[tuple[str, str, str], bytes] = {("", "", ""): shared}
+    for table in catalog.tables:
+        key = (table.schema, table.name)
+        joins = (
+            [one for _, one in graph.outgoing.get(key, ())],
+            [((o.schema, o.name), fk, one) for o, fk, one in graph.incoming.get(key, ())],
+        )
+        text = repr((table, joins)).encode("utf-8", "surrogatepass")
+        digests[("table", *key)] = hashlib.blake2b(text, digest_size=16, key=shared).digest()
+    for view in catalog.views:
+        text = repr(view).encode("utf-8", "surrogatepass")
+        digests[("view", view.schema, view.name)] = hashlib.blake2b(text, digest_size=16, key=shared).digest()
+    return digests
+
+
+Token = tuple[str, Any]
+Value = TypeVar("Value")
+
+
+class Effects:
+    """What the pieces of a render add to its shared parts (a scalar declared, an import, a
+    helper type), as tokens, so that a piece reused from `Fragments` adds them again.
+
+    `apply(token)` does what a token says; `emit` applies it and records it in the piece
+    being recorded (`recording`). A render memoises work shared by many pieces (a type
+    spelled once): with `tracking`, a memo's new entry is computed through `tracked`,
+    which keeps the tokens it gave, and a reuse of the entry calls `reused`, which records
+    them again: a piece records what it needs even where the memo spared it the work."""
+
+    __slots__ = ("_sinks", "_tokens", "apply", "tracking")
+
+    def __init__(self, apply: Callable[[Token], None], tracking: bool) -> None:
+        self.apply = apply
+        self.tracking = tracking
+        self._sinks: list[set[Token]] = []
+        self._tokens: dict[tuple[str, object], frozenset[Token]] = {}
+
+    def emit(self, token: Token) -> None:
+        self.apply(token)
+        if self._sinks:
+            self._sinks[-1].add(token)
+
+    def tracked(self, memo: str, key: object, compute: Callable[[], Value]) -> Value:
+        """compute(), for a memo's new entry (only with `tracking`)."""
+        self._sinks.append(set())
+        try:
+            value = compute()
+        finally:
+            tokens = self._tokens[(memo, key)] = frozenset(self._sinks.pop())
+        if self._sinks:
+            self._sinks[-1].update(tokens)
+        return value
+
+    def reused(self, memo: str, key: object) -> None:
+        if self._sinks:
+            self._sinks[-1].update(self._tokens.get((memo, key), ()))
+
+    def recording(self, compute: Callable[[], Value]) -> tuple[Value, frozenset[Token]]:
+        """compute()'s value and the tokens it gave (a piece's)."""
+        self._sinks.append(set())
+        try:
+            value = compute()
+        finally:
+            tokens = frozenset(self._sinks.pop())
+        return value, tokens
+
+    def replay(self, tokens: Iterable[Token]) -> None:
+        for token in tokens:
+            self.emit(token)

@@ -26,10 +26,11 @@ import functools
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from nself.backends.types.common import (
     ArrayMode,
+    Fragments,
     PgType,
     TypeResolver,
     TypesWarning,
@@ -447,20 +448,36 @@ def nilable(go_type: str) -> bool:
 FieldSpec = tuple[str, str, bool, bool, "str | None", bool, "int | None"]
 
 
+# A table's or view's piece (Fragments): its structs as the template takes them, the Go
+# types of their fields (what the file imports, and PgArray) and the TypesWarnings its
+# render gave.
+Piece = tuple[list[tuple[str, list[str], str, None]], frozenset[str], tuple[str, ...]]
+
+
 class GoRenderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
         self.package = check_package(str(options.get("package") or DEFAULT_PACKAGE))
         self.arrays: ArrayMode = array_mode(options, "go")
         self.uses_pg_array = False  # a PgArray[T] was spelled: the file declares it
         self.resolver = TypeResolver(catalog)
-        self.names = type_names(
-            named_type_objects(catalog),
-            go_name,
-            reserved=HELPERS + ARRAY_HELPERS,
-            suffixes=TYPE_SUFFIXES,
-            digit_prefix="T",
-        )
+        self.fragments = fragments
+        self.reused_types: set[str] = set()  # the field types of the pieces reused
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        else:
+            self.names = type_names(
+                named_type_objects(catalog),
+                go_name,
+                reserved=HELPERS + ARRAY_HELPERS,
+                suffixes=TYPE_SUFFIXES,
+                digit_prefix="T",
+            )
+            if fragments is not None:
+                fragments.put(fragments.shared_key("names"), self.names)
         # A schema has few distinct (data type, nullable, optional, element_nullable)
         # combinations: each is spelled once.
         self._spelled: dict[tuple[str, bool, bool, bool, int | None], tuple[str, bool]] = {}
@@ -792,18 +809,46 @@ class GoRenderer:
 
     # ------------------------------------------------------------------ file
 
+    def relation_structs(self, node: Table | View) -> list[tuple[str, list[str], str, None]]:
+        """A table's structs or a view's, as the template takes them: from `fragments`
+        when an earlier run rendered the same piece, else rendered (and kept there)."""
+        if self.fragments is None:
+            structs = self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
+            return [(s.name, s.doc, s.body(), None) for s in structs]
+        key = self.fragments.key(node)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            items, types, messages = cast(Piece, piece)
+            for message in messages:
+                warnings.warn(message, TypesWarning, stacklevel=2)
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TypesWarning)
+                structs = self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
+            messages = tuple(str(w.message) for w in caught if issubclass(w.category, TypesWarning))
+            for warning in caught:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            items = [(s.name, s.doc, s.body(), None) for s in structs]
+            # Every type a field of the piece was spelled with, or one pointer less (a
+            # column no insert or update sets): the same imports.
+            types = frozenset(t for s in structs for t in s.types)
+            self.fragments.put(key, (items, types, messages))
+        self.reused_types |= types
+        return items
+
     def render(self) -> str:
         enums = [self.enum(e) for e in self.catalog.enums]
-        structs = [self.composite_struct(c) for c in self.catalog.composite_types]
+        structs = [(s.name, s.doc, s.body(), None) for s in map(self.composite_struct, self.catalog.composite_types)]
         for _, _, node in row_relations(self.catalog):
-            if isinstance(node, Table):
-                structs.extend(self.table_structs(node))
-            else:
-                structs.append(self.view_struct(node))
+            structs.extend(self.relation_structs(node))
         functions = self.functions()
-        # Every field's type was spelled through self._spelled.
+        # Every field's type was spelled through self._spelled, or is one of a piece reused.
+        if any("PgArray[" in t for t in self.reused_types):
+            self.uses_pg_array = True
         used_types = " ".join(
-            {go_type for go_type, _ in self._spelled.values()} | {f[3] for f in functions if f[3]}
+            {go_type for go_type, _ in self._spelled.values()}
+            | self.reused_types
+            | {f[3] for f in functions if f[3]}
         )
         imports = sorted(
             {path for prefix, path in IMPORTS.items() if re.search(rf"\b{re.escape(prefix)}", used_types)}
@@ -814,19 +859,22 @@ class GoRenderer:
             package=self.package,
             imports=imports,
             enums=enums,
-            structs=[(s.name, s.doc, s.body(), None) for s in structs] + functions,
+            structs=structs + functions,
             helpers=bool(self.catalog.tables),
             pg_array=self.uses_pg_array,
         )
 
 
-def render_go(catalog: Catalog, options: Mapping[str, Any]) -> str:
+def render_go(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
     """types.go for `catalog`, with the cyclic garbage collector paused meanwhile: a render
     of a large schema allocates tens of thousands of lists that reference counting frees,
     and a full collection landing in it would cost nearly as much as the render."""
     with collector_paused():
-        return GoRenderer(catalog, options).render()
+        return GoRenderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {FILE_NAME: render_go(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {FILE_NAME: render_go(catalog, options, fragments)}

@@ -51,19 +51,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from functools import cached_property, partial
+from typing import Any, Literal, cast
 
 from nself.backends.types.common import (
     ArrayMode,
     ColumnRules,
+    Effects,
     ForeignKeyGraph,
+    Fragments,
     FunctionShape,
     PgType,
     Relation,
+    Token,
     TypeResolver,
     array_mode,
     as_is,
     callable_functions,
+    foreign_key_graph,
     function_names,
     keep_case,
     list_depth,
@@ -285,10 +290,32 @@ EMPTY_MEMBER = member_line("_empty", "Boolean", description="Nothing to hold: al
 Kind = Literal["scalar", "enum", "type", "input"]
 
 
-# A definition of the SDL, by name: (kind, description, body). The body is its members as
-# whole lines (member_line, enum_value_line), joined when the definition is added: plain
-# strings, which the cyclic GC need not follow (a render holds some 7,000 definitions).
-Definition = tuple[Kind, str | None, str]
+# A definition of the SDL, by name: (kind, description literal or None, head, body), laid
+# out as the template writes it when the definition is added (so that a reused piece holds
+# it ready). The body is its members as whole lines (member_line, enum_value_line), joined:
+# plain strings, which the cyclic GC need not follow (a render holds some 7,000
+# definitions); a scalar has none (None), and as GraphQL has no empty object or input
+# types (a table without columns, an update input of a table whose columns are all
+# generated), an empty one holds one `_empty` field.
+Definition = tuple[Kind, str | None, str, str | None]
+
+# What a piece of the render adds to the schema's shared parts (common.Effects): ("s",
+# scalar), ("i", (schema, name)): a composite's input type, ("c", (scalar, array)): a
+# comparison type.
+
+# A table's or view's piece (Fragments): its definitions, tokens, and its parts of the
+# root types: (definitions, tokens, pk_arguments, update_operators, upsert, query fields,
+# mutation fields, stream fields), each root part as (names, lines).
+Piece = tuple[
+    list[tuple[str, Definition]],
+    frozenset[Token],
+    str | None,
+    str | None,
+    bool,
+    tuple[list[str], list[str]],
+    tuple[list[str], list[str]],
+    tuple[list[str], list[str]],
+]
 
 
 class RootFields:
@@ -307,14 +334,24 @@ class RootFields:
 
 
 class _Renderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
+        self.fragments = fragments
+        # With fragments, each memo below keeps the tokens its entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
+        self.emit = self.effects.emit
+        self._record: list[tuple[str, Definition]] | None = None
         self.hasura = bool(options.get("with_hasura", False))
         self.arrays: ArrayMode = array_mode(options, "graphql")
         self.resolver = TypeResolver(catalog)
         self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
         reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
-        if self.hasura:
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        elif self.hasura:
             reserved |= {"order_by", CURSOR_ORDERING} | {f"{s}_comparison_exp" for s in self.scalars.values()}
             reserved |= HASURA_ROOT_TYPES
             suffixes: tuple[str, ...] = HASURA_SUFFIXES
@@ -328,6 +365,8 @@ class _Renderer:
             self.names = type_names(
                 named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
             )
+        if fragments is not None:
+            fragments.put(fragments.shared_key("names"), self.names)
         self.definitions: dict[str, Definition] = {}
         self._fields: dict[tuple[str, ...], list[str]] = {}
         self._field_names: dict[str, tuple[str, bool]] = {}  # field_name, and kept by member_names
@@ -346,10 +385,15 @@ class _Renderer:
         self.needed_inputs: list[tuple[str, str]] = []  # composite (schema, name) used in inputs
         self.comparisons: set[tuple[str, bool]] = set()  # (scalar or enum name, array)
         self.upserts: set[tuple[str, str]] = set()  # tables with `<t>_on_conflict`
-        self.graph = ForeignKeyGraph(catalog)
         self.table_keys = {(t.schema, t.name) for t in catalog.tables}
         self.query_root = "query_root" if self.hasura else "Query"
         self.mutation_root = "mutation_root" if self.hasura else "Mutation"
+
+    @cached_property
+    def graph(self) -> ForeignKeyGraph:
+        """The foreign keys (built on first use: a render whose every table is reused from
+        fragments needs none)."""
+        return foreign_key_graph(self.catalog)
 
     # ------------------------------------------------------------------ names
 
@@ -358,6 +402,19 @@ class _Renderer:
 
     def input_suffix(self) -> str:
         return "_input" if self.hasura else "Input"
+
+    # ------------------------------------------------------------------ tokens
+
+    def apply(self, token: Token) -> None:
+        """Add to the schema's shared parts what `token` says."""
+        kind, value = token
+        if kind == "s":
+            self.used_scalars.add(value)
+        elif kind == "i":
+            if value not in self.needed_inputs:
+                self.needed_inputs.append(value)
+        else:
+            self.comparisons.add(value)
 
     def fields_of(self, db_names: Sequence[str]) -> list[str]:
         key = tuple(db_names)
@@ -392,8 +449,7 @@ class _Renderer:
             if name is None:
                 return self.scalar("record")
             if as_input:
-                if element.key not in self.needed_inputs:
-                    self.needed_inputs.append(element.key)
+                self.emit(("i", element.key))
                 return name + self.input_suffix()
             return name
         return self.scalar(element.family)
@@ -401,7 +457,7 @@ class _Renderer:
     def scalar(self, family: str) -> str:
         name = self.scalars.get(family, "String")
         if name not in BUILTIN_SCALARS:
-            self.used_scalars.add(name)
+            self.emit(("s", name))
         return name
 
     def type_ref(
@@ -423,23 +479,34 @@ class _Renderer:
         key = (data_type, nullable, element_nullable, as_input, ndims)
         text = self._types.get(key)
         if text is None:
-            pg = self.resolver.resolve(data_type)
-            depth = list_depth(pg, self.arrays, ndims)
-            if pg.dims and self.hasura and self.arrays == "any":
-                depth = 1  # Hasura serves every array column as one list
-            if depth is None:
-                self.used_scalars.add(ARRAY_SCALAR)
-                text = ARRAY_SCALAR
+            if self.fragments is not None:
+                text = self._types[key] = self.effects.tracked("type", key, lambda: self.spell_type(*key))
             else:
-                text = self.named(pg, as_input=as_input)
-            if depth:
-                elements = pg.element_nullable if element_nullable is None else element_nullable
-                text = f"[{text}]" if elements else f"[{text}!]"
-                for _ in range(depth - 1):
-                    text = f"[{text}!]"
-            if not nullable:
-                text += "!"
-            self._types[key] = text
+                text = self._types[key] = self.spell_type(*key)
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
+        return text
+
+    def spell_type(
+        self, data_type: str, nullable: bool, element_nullable: bool | None, as_input: bool, ndims: int | None
+    ) -> str:
+        """type_ref's text, on its first spelling."""
+        pg = self.resolver.resolve(data_type)
+        depth = list_depth(pg, self.arrays, ndims)
+        if pg.dims and self.hasura and self.arrays == "any":
+            depth = 1  # Hasura serves every array column as one list
+        if depth is None:
+            self.emit(("s", ARRAY_SCALAR))
+            text = ARRAY_SCALAR
+        else:
+            text = self.named(pg, as_input=as_input)
+        if depth:
+            elements = pg.element_nullable if element_nullable is None else element_nullable
+            text = f"[{text}]" if elements else f"[{text}!]"
+            for _ in range(depth - 1):
+                text = f"[{text}!]"
+        if not nullable:
+            text += "!"
         return text
 
     def description(self, db_name: str, gql_name: str, comment: str | None) -> str | None:
@@ -459,7 +526,14 @@ class _Renderer:
         return line
 
     def add(self, kind: Kind, name: str, description: str | None, lines: Iterable[str]) -> None:
-        self.definitions[name] = (kind, description, "".join(lines))
+        definition = self.definitions[name] = (
+            kind,
+            graphql_string(description) if description else None,
+            f"{kind} {name}",
+            None if kind == "scalar" else "".join(lines) or EMPTY_MEMBER,
+        )
+        if self._record is not None:
+            self._record.append((name, definition))
 
     # ------------------------------------------------------------------ objects
 
@@ -488,7 +562,14 @@ class _Renderer:
             key = (gql, c.name, c.data_type, c.comment, column_rules)
             lines = memo.get(key)
             if lines is None:
-                lines = memo[key] = self.column_lines(c, gql, column_rules)
+                if self.fragments is not None:
+                    lines = memo[key] = self.effects.tracked(
+                        "column", key, partial(self.column_lines, c, gql, column_rules)
+                    )
+                else:
+                    lines = memo[key] = self.column_lines(c, gql, column_rules)
+            elif self.fragments is not None:
+                self.effects.reused("column", key)
             row.append(lines[0])
             if lines[1]:
                 insert.append(lines[1])
@@ -707,13 +788,14 @@ class _Renderer:
         for data_type, gql in columns:
             kinds = self._aggregable.get(data_type)
             if kinds is None:
-                pg = self.resolver.resolve(data_type)
-                plain = not pg.dims and pg.kind == "builtin"
-                kinds = self._aggregable[data_type] = (
-                    self.named(pg) if plain else "",
-                    plain and pg.family in COMPARABLE_FAMILIES,
-                    plain and pg.family in NUMERIC_FAMILIES,
-                )
+                if self.fragments is not None:
+                    kinds = self._aggregable[data_type] = self.effects.tracked(
+                        "aggregable", data_type, partial(self.aggregable, data_type)
+                    )
+                else:
+                    kinds = self._aggregable[data_type] = self.aggregable(data_type)
+            elif self.fragments is not None:
+                self.effects.reused("aggregable", data_type)
             if kinds[1]:
                 comparable.append((gql, kinds[0]))
             if kinds[2]:
@@ -777,6 +859,16 @@ class _Renderer:
             order,
         )
 
+    def aggregable(self, data_type: str) -> tuple[str, bool, bool]:
+        """(scalar, comparable, numeric) of a column of `data_type` in Hasura's aggregates."""
+        pg = self.resolver.resolve(data_type)
+        plain = not pg.dims and pg.kind == "builtin"
+        return (
+            self.named(pg) if plain else "",
+            plain and pg.family in COMPARABLE_FAMILIES,
+            plain and pg.family in NUMERIC_FAMILIES,
+        )
+
     def hasura_update_operators(
         self, table: Table, name: str, names: Sequence[str], rules: Sequence[ColumnRules], where: str
     ) -> None:
@@ -807,7 +899,7 @@ class _Renderer:
             arguments += f", _inc: {name}_inc_input"
         for operator, value_type, doc in JSONB_UPDATE_OPERATORS if jsonb else ():
             if value_type == "jsonb":
-                self.used_scalars.add("jsonb")
+                self.emit(("s", "jsonb"))
             self.add(
                 "input",
                 f"{name}_{operator}_input",
@@ -928,18 +1020,26 @@ class _Renderer:
         sortable)."""
         cached = self._filters.get(data_type)
         if cached is None:
-            pg = self.resolver.resolve(data_type)
-            if pg.kind == "composite":
-                cached = ("", None)
+            if self.fragments is not None:
+                cached = self.effects.tracked("filter", data_type, lambda: self.spell_filter(data_type))
             else:
-                element = self.named(pg)
-                array = pg.dims > 0
-                self.comparisons.add((element, array))
-                suffix = "_array_comparison_exp" if array else "_comparison_exp"
-                sortable = not array and pg.family not in ("json", "jsonb", "hstore")
-                cached = (element + suffix, "order_by" if sortable else None)
+                cached = self.spell_filter(data_type)
             self._filters[data_type] = cached
+        elif self.fragments is not None:
+            self.effects.reused("filter", data_type)
         return cached
+
+    def spell_filter(self, data_type: str) -> tuple[str, str | None]:
+        """filter_types' answer, on its first use."""
+        pg = self.resolver.resolve(data_type)
+        if pg.kind == "composite":
+            return ("", None)
+        element = self.named(pg)
+        array = pg.dims > 0
+        self.emit(("c", (element, array)))
+        suffix = "_array_comparison_exp" if array else "_comparison_exp"
+        sortable = not array and pg.family not in ("json", "jsonb", "hstore")
+        return (element + suffix, "order_by" if sortable else None)
 
     def comparison(self, element: str, array: bool) -> None:
         # The operand of an array comparison is a value, not a column: PostgreSQL takes
@@ -1024,87 +1124,141 @@ class _Renderer:
             values,
         )
 
-    def hasura_roots(self) -> tuple[RootFields, RootFields]:
-        """The fields of Query and Mutation; the streaming subscriptions go to
-        `self.streams`."""
-        query, mutation = RootFields(), RootFields()
-        for relation in self.relations():
-            name = self.names[(relation.schema, relation.name)]
-            where = f"{relation.schema}.{relation.name}"
-            select_args = self.select_arguments(name)
-            query.add(name, select_args, f"[{name}!]!", f"Rows of {where}.")
-            query.add(
-                f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
-            )
-            self.streams.add(
-                f"{name}_stream",
-                f"(batch_size: Int!, cursor: [{name}_stream_cursor_input]!, where: {name}_bool_exp)",
-                f"[{name}!]!",
-                f"Rows of {where}, streamed in batches of batch_size from the cursor on.",
-            )
-            self.stream_cursor(relation, name, where)
-            if not isinstance(relation, Table):
-                continue
-            pk = relation.primary_key
-            pk_args = ""
-            operators = self.update_operators.get((relation.schema, relation.name), "")
-            conflict = (
-                f", on_conflict: {name}_on_conflict"
-                if (relation.schema, relation.name) in self.upserts
-                else ""
-            )
-            if pk is not None:
-                pk_args = self.pk_arguments[(relation.schema, relation.name)]
-                query.add(f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key.")
+    def hasura_roots(self, relation: Table | View, query: RootFields, mutation: RootFields) -> None:
+        """The fields of Query and Mutation of one table or view; the streaming
+        subscriptions go to `self.streams`."""
+        name = self.names[(relation.schema, relation.name)]
+        where = f"{relation.schema}.{relation.name}"
+        select_args = self.select_arguments(name)
+        query.add(name, select_args, f"[{name}!]!", f"Rows of {where}.")
+        query.add(
+            f"{name}_aggregate", select_args, f"{name}_aggregate!", f"Aggregates over rows of {where}."
+        )
+        self.streams.add(
+            f"{name}_stream",
+            f"(batch_size: Int!, cursor: [{name}_stream_cursor_input]!, where: {name}_bool_exp)",
+            f"[{name}!]!",
+            f"Rows of {where}, streamed in batches of batch_size from the cursor on.",
+        )
+        self.stream_cursor(relation, name, where)
+        if not isinstance(relation, Table):
+            return
+        pk = relation.primary_key
+        pk_args = ""
+        operators = self.update_operators.get((relation.schema, relation.name), "")
+        conflict = (
+            f", on_conflict: {name}_on_conflict"
+            if (relation.schema, relation.name) in self.upserts
+            else ""
+        )
+        if pk is not None:
+            pk_args = self.pk_arguments[(relation.schema, relation.name)]
+            query.add(f"{name}_by_pk", pk_args, name, f"One row of {where} by its primary key.")
+        mutation.add(
+            f"insert_{name}",
+            f"(objects: [{name}_insert_input!]!{conflict})",
+            f"{name}_mutation_response",
+            f"Insert rows into {where}.",
+        )
+        mutation.add(
+            f"insert_{name}_one",
+            f"(object: {name}_insert_input!{conflict})",
+            name,
+            f"Insert one row into {where}.",
+        )
+        mutation.add(
+            f"update_{name}",
+            f"(_set: {name}_set_input{operators}, where: {name}_bool_exp!)",
+            f"{name}_mutation_response",
+            f"Update rows of {where}.",
+        )
+        if pk is not None:
             mutation.add(
-                f"insert_{name}",
-                f"(objects: [{name}_insert_input!]!{conflict})",
-                f"{name}_mutation_response",
-                f"Insert rows into {where}.",
-            )
-            mutation.add(
-                f"insert_{name}_one",
-                f"(object: {name}_insert_input!{conflict})",
+                f"update_{name}_by_pk",
+                f"(_set: {name}_set_input{operators}, pk_columns: {name}_pk_columns_input!)",
                 name,
-                f"Insert one row into {where}.",
+                f"Update one row of {where} by its primary key.",
             )
+        mutation.add(
+            f"delete_{name}",
+            f"(where: {name}_bool_exp!)",
+            f"{name}_mutation_response",
+            f"Delete rows of {where}.",
+        )
+        if pk is not None:
             mutation.add(
-                f"update_{name}",
-                f"(_set: {name}_set_input{operators}, where: {name}_bool_exp!)",
-                f"{name}_mutation_response",
-                f"Update rows of {where}.",
+                f"delete_{name}_by_pk", pk_args, name, f"Delete one row of {where} by its primary key."
             )
-            if pk is not None:
-                mutation.add(
-                    f"update_{name}_by_pk",
-                    f"(_set: {name}_set_input{operators}, pk_columns: {name}_pk_columns_input!)",
-                    name,
-                    f"Update one row of {where} by its primary key.",
-                )
-            mutation.add(
-                f"delete_{name}",
-                f"(where: {name}_bool_exp!)",
-                f"{name}_mutation_response",
-                f"Delete rows of {where}.",
-            )
-            if pk is not None:
-                mutation.add(
-                    f"delete_{name}_by_pk", pk_args, name, f"Delete one row of {where} by its primary key."
-                )
-        return query, mutation
 
-    def plain_roots(self) -> tuple[RootFields, RootFields]:
-        query, mutation = RootFields(), RootFields()
-        for relation in self.relations():
-            name = self.names[(relation.schema, relation.name)]
-            where = f"{relation.schema}.{relation.name}"
-            root = name[:1].lower() + name[1:]
-            query.add(root, "(limit: Int, offset: Int)", f"[{name}!]!", f"Rows of {where}.")
-            if isinstance(relation, Table):
-                mutation.add(
-                    f"insert{name}", f"(object: {name}InsertInput!)", name, f"Insert one row into {where}."
-                )
-        return query, mutation
+    def plain_roots(self, relation: Table | View, query: RootFields, mutation: RootFields) -> None:
+        name = self.names[(relation.schema, relation.name)]
+        where = f"{relation.schema}.{relation.name}"
+        root = name[:1].lower() + name[1:]
+        query.add(root, "(limit: Int, offset: Int)", f"[{name}!]!", f"Rows of {where}.")
+        if isinstance(relation, Table):
+            mutation.add(
+                f"insert{name}", f"(object: {name}InsertInput!)", name, f"Insert one row into {where}."
+            )
+
+    def relation(self, relation: Table | View, query: RootFields, mutation: RootFields) -> None:
+        """A table's or view's definitions and root fields: from `fragments` when an
+        earlier run rendered the same piece, else rendered (and kept there)."""
+        if self.fragments is None:
+            self.relation_parts(relation, query, mutation)
+            return
+        key = self.fragments.key(relation)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            self.replay(relation, cast(Piece, piece), query, mutation)
+            return
+        marks = (len(query.lines), len(mutation.lines), len(self.streams.lines))
+        definitions: list[tuple[str, Definition]] = []
+        self._record = definitions
+        try:
+            _, tokens = self.effects.recording(partial(self.relation_parts, relation, query, mutation))
+        finally:
+            self._record = None
+        table = (relation.schema, relation.name)
+        self.fragments.put(
+            key,
+            (
+                definitions,
+                tokens,
+                self.pk_arguments.get(table),
+                self.update_operators.get(table),
+                table in self.upserts,
+                *(
+                    (fields.names[mark:], fields.lines[mark:])
+                    for fields, mark in zip((query, mutation, self.streams), marks, strict=True)
+                ),
+            ),
+        )
+
+    def relation_parts(self, relation: Table | View, query: RootFields, mutation: RootFields) -> None:
+        if isinstance(relation, Table):
+            self.table(relation)
+        else:
+            self.view(relation)
+        if self.hasura:
+            self.hasura_roots(relation, query, mutation)
+        else:
+            self.plain_roots(relation, query, mutation)
+
+    def replay(self, relation: Table | View, piece: Piece, query: RootFields, mutation: RootFields) -> None:
+        """What relation_parts did when it rendered `piece`."""
+        definitions, tokens, pk_arguments, update_operators, upsert, *roots = piece
+        self.definitions.update(definitions)
+        self.effects.replay(tokens)
+        table = (relation.schema, relation.name)
+        if pk_arguments is not None:
+            self.pk_arguments[table] = pk_arguments
+        if update_operators is not None:
+            self.update_operators[table] = update_operators
+        if upsert:
+            self.upserts.add(table)
+        for fields, (names, lines) in zip((query, mutation, self.streams), roots, strict=True):
+            fields.names += names
+            fields.lines += lines
 
     # ------------------------------------------------------------------ functions
 
@@ -1219,11 +1373,9 @@ class _Renderer:
             self.enum(enum.schema, enum.name, enum.labels, enum.comment)
         for composite in self.catalog.composite_types:
             self.composite(composite)
-        for table in self.catalog.tables:
-            self.table(table)
-        for view in self.catalog.views:
-            self.view(view)
-        query, mutation = self.hasura_roots() if self.hasura else self.plain_roots()
+        query, mutation = RootFields(), RootFields()
+        for relation in self.relations():
+            self.relation(relation, query, mutation)
         self.function_fields(query, mutation)
         while self.needed_inputs:
             self.composite_input(self.needed_inputs.pop(0))
@@ -1269,23 +1421,11 @@ class _Renderer:
         groups: dict[str, list[str]] = {"scalar": [], "enum": [], "type": [], "input": []}
         roots: list[str] = []
         root_types = {self.query_root, self.mutation_root, SUBSCRIPTION_ROOT}
-        for name, (kind, _, _) in self.definitions.items():
+        for name, (kind, _, _, _) in self.definitions.items():
             (roots if name in root_types else groups[kind]).append(name)
         ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)
-        # (description literal or None, head, body): a scalar has no body; GraphQL has no
-        # empty object or input types (a table without columns, an update input of a table
-        # whose columns are all generated), so those hold one `_empty` field.
         definitions = self.definitions
-        laid_out = []
-        for name in ordered:
-            kind, description, body = definitions[name]
-            laid_out.append(
-                (
-                    graphql_string(description) if description else None,
-                    f"{kind} {name}",
-                    None if kind == "scalar" else body or EMPTY_MEMBER,
-                )
-            )
+        laid_out = [definitions[name][1:] for name in ordered]  # (description, head, body)
         return render_template(
             "types/graphql/schema.graphql.jinja2",
             definitions=laid_out,
@@ -1294,9 +1434,12 @@ class _Renderer:
         )
 
 
-def render_graphql(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    return _Renderer(catalog, options).render()
+def render_graphql(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
+    return _Renderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {"schema.graphql": render_graphql(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {"schema.graphql": render_graphql(catalog, options, fragments)}

@@ -26,12 +26,16 @@ from __future__ import annotations
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from nself.backends.types.common import (
     ArrayMode,
     ColumnRules,
+    Effects,
+    Fragments,
     PgType,
+    Token,
     TypeResolver,
     array_mode,
     as_is,
@@ -250,16 +254,31 @@ def with_none(text: str, nullable: bool) -> str:
     return f"{text} | None"
 
 
+# A table's or view's piece (Fragments): its classes and tokens (("flag", "uses_pg_array")).
+Piece = tuple[list[ClassModel], frozenset[Token]]
+
+
 class _Renderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
         self.pydantic = bool(options.get("pydantic", False))
         self.arrays: ArrayMode = array_mode(options, "python")
         self.uses_pg_array = False
         self.resolver = TypeResolver(catalog)
-        self.names = type_names(
-            named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
-        )
+        self.fragments = fragments
+        # With fragments, the memos below keep the tokens their entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        else:
+            self.names = type_names(
+                named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
+            )
+            if fragments is not None:
+                fragments.put(fragments.shared_key("names"), self.names)
         self.keywords = FIELD_KEYWORDS | (PYDANTIC_ATTRIBUTES if self.pydantic else frozenset())
         # (pydantic) names of the model_ prefix pydantic keeps for itself
         self.prefixes = ("model_",) if self.pydantic else ()
@@ -268,6 +287,9 @@ class _Renderer:
         self._value_types: dict[tuple[str, bool, int | None], str] = {}
         self._field_names: dict[str, str] = {}
         self._column_fields: dict[ColumnKey, ColumnFields] = {}
+
+    def apply(self, token: Token) -> None:
+        setattr(self, token[1], True)
 
     def value_type(self, pg: PgType, element_nullable: bool, ndims: int | None = None) -> str:
         """The Python type of a value of `pg`, NULL aside: `PgArray[...]` for an array of any
@@ -283,7 +305,7 @@ class _Renderer:
             text = with_none(text, element_nullable)
             depth = list_depth(pg, self.arrays, ndims)
             if depth is None:
-                self.uses_pg_array = True
+                self.effects.emit(("flag", "uses_pg_array"))
                 return f"PgArray[{text}]"
             for _ in range(depth):
                 text = f"list[{text}]"
@@ -298,7 +320,13 @@ class _Renderer:
         key = (data_type, elements, ndims)
         text = self._value_types.get(key)
         if text is None:
-            text = self._value_types[key] = self.value_type(pg, elements, ndims)
+            if self.fragments is not None:
+                text = self.effects.tracked("type", key, partial(self.value_type, pg, elements, ndims))
+            else:
+                text = self.value_type(pg, elements, ndims)
+            self._value_types[key] = text
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
         return text
 
     def annotation(
@@ -392,7 +420,15 @@ class _Renderer:
             key = (python_name, column.name, column.data_type, column_rules, column.comment)
             fields = known.get(key)
             if fields is None:
-                fields = known[key] = self.column_fields(python_name, column, column_rules)
+                if self.fragments is not None:
+                    fields = self.effects.tracked(
+                        "fields", key, partial(self.column_fields, python_name, column, column_rules)
+                    )
+                else:
+                    fields = self.column_fields(python_name, column, column_rules)
+                known[key] = fields
+            elif self.fragments is not None:
+                self.effects.reused("fields", key)
             declared, inserted, updated = fields
             row.append(declared)
             if inserted is not None:
@@ -466,6 +502,23 @@ class _Renderer:
                 FunctionModel(doc_text(f"The function {signature}"), args_name, args, returns_name, returns)
             )
 
+    def relation_classes(self, node: Table | View) -> list[ClassModel]:
+        """A table's classes or a view's: from `fragments` when an earlier run rendered the
+        same piece, else rendered (and kept there with the flags it set)."""
+        if self.fragments is None:
+            return self.table_classes(node) if isinstance(node, Table) else [self.view_class(node)]
+        key = self.fragments.key(node)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            classes, tokens = cast(Piece, piece)
+            self.effects.replay(tokens)
+            return classes
+        classes, tokens = self.effects.recording(
+            partial(self.table_classes, node) if isinstance(node, Table) else lambda: [self.view_class(node)]
+        )
+        self.fragments.put(key, (classes, tokens))
+        return classes
+
     def render(self) -> str:
         module = Module(self.pydantic)
         for enum in self.catalog.enums:
@@ -492,17 +545,20 @@ class _Renderer:
                 )
             )
         for table in self.catalog.tables:
-            module.classes.extend(self.table_classes(table))
+            module.classes.extend(self.relation_classes(table))
         for view in self.catalog.views:
-            module.classes.append(self.view_class(view))
+            module.classes.extend(self.relation_classes(view))
         self.functions(module)
         module.pg_array = self.uses_pg_array
         return render_template("types/python/models.py.jinja2", module=module)
 
 
-def render_python(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    return _Renderer(catalog, options).render()
+def render_python(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
+    return _Renderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {"models.py": render_python(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {"models.py": render_python(catalog, options, fragments)}

@@ -28,12 +28,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from nself.backends.types.common import (
     ArrayMode,
+    Effects,
+    Fragments,
     PgType,
     StructField,
+    Token,
     TypeResolver,
     array_mode,
     callable_functions,
@@ -289,18 +293,30 @@ def doc_block(lines: Sequence[str], indent: str) -> str:
 
 
 class RustRenderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
         self.arrays: ArrayMode = array_mode(options, "rust")
         self.uses_pg_array = False  # a PgArray<T> was spelled: the file declares it
         self.resolver = TypeResolver(catalog)
-        self.names = type_names(
-            named_type_objects(catalog),
-            pascal_case,
-            reserved=RESERVED_TYPE_NAMES,
-            suffixes=TYPE_SUFFIXES,
-            digit_prefix="T",
-        )
+        self.fragments = fragments
+        # What the pieces add to the file (a flag each: ("flag", attribute)); with
+        # fragments, the memos below keep the tokens their entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        else:
+            self.names = type_names(
+                named_type_objects(catalog),
+                pascal_case,
+                reserved=RESERVED_TYPE_NAMES,
+                suffixes=TYPE_SUFFIXES,
+                digit_prefix="T",
+            )
+            if fragments is not None:
+                fragments.put(fragments.shared_key("names"), self.names)
         # A schema repeats few (field name, column) combinations (id, created_at, ...): each
         # field's text is decided once, keyed by name then column (no key tuple per field).
         self._field_text: dict[str, dict[StructField, str]] = {}
@@ -308,6 +324,9 @@ class RustRenderer:
         self.uses_double_option = False
         # signature ('public.f(integer)') -> names of its Args, Result and Returns types
         self.function_types: dict[str, tuple[str, str, str]] = {}
+
+    def apply(self, token: Token) -> None:
+        setattr(self, token[1], True)
 
     # ------------------------------------------------------------------ types
 
@@ -327,7 +346,7 @@ class RustRenderer:
             text = f"Option<{text}>"
         depth = list_depth(pg, self.arrays, ndims)
         if depth is None:
-            self.uses_pg_array = True
+            self.effects.emit(("flag", "uses_pg_array"))
             return f"PgArray<{text}>"
         for _ in range(depth):
             text = f"Vec<{text}>"
@@ -339,12 +358,23 @@ class RustRenderer:
         key = (data_type, nullable, optional, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
-            text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
-            if nullable:
-                text = f"Option<{text}>"
-            if optional:
-                text = f"Option<{text}>"
+            if self.fragments is not None:
+                text = self.effects.tracked("type", key, partial(self.spell_type, *key))
+            else:
+                text = self.spell_type(*key)
             self._types[key] = text
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
+        return text
+
+    def spell_type(
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool, ndims: int | None
+    ) -> str:
+        text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
+        if nullable:
+            text = f"Option<{text}>"
+        if optional:
+            text = f"Option<{text}>"
         return text
 
     # ------------------------------------------------------------------ structs
@@ -357,26 +387,37 @@ class RustRenderer:
             by_column = self._field_text[rust_name] = {}
         text = by_column.get(column)
         if text is None:
-            db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
-            arguments = []
-            if unraw(rust_name) != db_name:
-                arguments.append(f"rename = {rust_string(db_name)}")
-            if optional:
-                arguments.append('skip_serializing_if = "Option::is_none"')
-            attributes = serde_attribute(arguments)
-            if nullable and optional:
-                # serde reads `null` into an Option<Option<T>> as None, as if left out; this
-                # reads it as Some(None), NULL, and a missing field as None (`default`). An
-                # attribute of its own, so that rustfmt keeps both on one line.
-                attributes += serde_attribute(["default", f'deserialize_with = "{DOUBLE_OPTION}"'])
-                self.uses_double_option = True
-            rust_type = self.field_type(data_type, nullable, optional, element_nullable, ndims)
-            lines = [
-                *attributes,
-                *wrap(f"    pub {rust_name}: {rust_type},", f"    pub {rust_name}:"),
-            ]
-            text = doc_block(comment_lines(comment), "    ") + "".join(line + "\n" for line in lines)
+            if self.fragments is not None:
+                text = self.effects.tracked(
+                    "field", (rust_name, column), partial(self.spell_field, rust_name, column)
+                )
+            else:
+                text = self.spell_field(rust_name, column)
             by_column[column] = text
+        elif self.fragments is not None:
+            self.effects.reused("field", (rust_name, column))
+        return text
+
+    def spell_field(self, rust_name: str, column: StructField) -> str:
+        db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
+        arguments = []
+        if unraw(rust_name) != db_name:
+            arguments.append(f"rename = {rust_string(db_name)}")
+        if optional:
+            arguments.append('skip_serializing_if = "Option::is_none"')
+        attributes = serde_attribute(arguments)
+        if nullable and optional:
+            # serde reads `null` into an Option<Option<T>> as None, as if left out; this
+            # reads it as Some(None), NULL, and a missing field as None (`default`). An
+            # attribute of its own, so that rustfmt keeps both on one line.
+            attributes += serde_attribute(["default", f'deserialize_with = "{DOUBLE_OPTION}"'])
+            self.effects.emit(("flag", "uses_double_option"))
+        rust_type = self.field_type(data_type, nullable, optional, element_nullable, ndims)
+        lines = [
+            *attributes,
+            *wrap(f"    pub {rust_name}: {rust_type},", f"    pub {rust_name}:"),
+        ]
+        text = doc_block(comment_lines(comment), "    ") + "".join(line + "\n" for line in lines)
         return text
 
     def struct(
@@ -524,13 +565,27 @@ class RustRenderer:
 
     # ------------------------------------------------------------------ file
 
+    def relation_structs(self, node: Table | View) -> list[RustStruct]:
+        """A table's structs or a view's: from `fragments` when an earlier run rendered
+        the same piece, else rendered (and kept there with the flags it set)."""
+        if self.fragments is None:
+            return self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
+        key = self.fragments.key(node)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            structs, tokens = cast(tuple[list[RustStruct], frozenset[Token]], piece)
+            self.effects.replay(tokens)
+            return structs
+        structs, tokens = self.effects.recording(
+            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)]
+        )
+        self.fragments.put(key, (structs, tokens))
+        return structs
+
     def render(self) -> str:
         structs = [self.composite_struct(c) for c in self.catalog.composite_types]
         for _, _, node in row_relations(self.catalog):
-            if isinstance(node, Table):
-                structs.extend(self.table_structs(node))
-            else:
-                structs.append(self.view_struct(node))
+            structs.extend(self.relation_structs(node))
         enums = [self.enum(e) for e in self.catalog.enums]
         structs.extend(self.functions())
         return render_template(
@@ -543,9 +598,12 @@ class RustRenderer:
         )
 
 
-def render_rust(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    return RustRenderer(catalog, options).render()
+def render_rust(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
+    return RustRenderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {FILE_NAME: render_rust(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {FILE_NAME: render_rust(catalog, options, fragments)}

@@ -24,13 +24,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 from nself.backends.types.common import (
     ArrayMode,
+    Effects,
+    Fragments,
     NameStyle,
     PgType,
     StructField,
+    Token,
     TypeResolver,
     array_mode,
     callable_functions,
@@ -357,16 +361,28 @@ class SwiftProperty(NamedTuple):
 
 
 class SwiftRenderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
         self.resolver = TypeResolver(catalog)
-        self.names = type_names(
-            named_type_objects(catalog),
-            pascal_case,
-            reserved=RESERVED_TYPE_NAMES,
-            suffixes=TYPE_SUFFIXES,
-            digit_prefix="T",
-        )
+        self.fragments = fragments
+        # What the pieces add to the file (a flag each: ("flag", attribute)); with
+        # fragments, the memos below keep the tokens their entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        else:
+            self.names = type_names(
+                named_type_objects(catalog),
+                pascal_case,
+                reserved=RESERVED_TYPE_NAMES,
+                suffixes=TYPE_SUFFIXES,
+                digit_prefix="T",
+            )
+            if fragments is not None:
+                fragments.put(fragments.shared_key("names"), self.names)
         self.uses_json = False
         self.uses_decode_nullable = False
         self.arrays: ArrayMode = array_mode(options, "swift")
@@ -378,6 +394,9 @@ class SwiftRenderer:
         self._types: dict[tuple[str, bool, bool, bool, int | None], str] = {}
         # signature ('public.f(integer)') -> names of its Args, Result and Returns types
         self.function_types: dict[str, tuple[str, str, str]] = {}
+
+    def apply(self, token: Token) -> None:
+        setattr(self, token[1], True)
 
     # ------------------------------------------------------------------ types
 
@@ -394,12 +413,12 @@ class SwiftRenderer:
         else:
             text = FAMILY_TYPES.get(element.family, "String")
         if text == "JSONValue":
-            self.uses_json = True
+            self.effects.emit(("flag", "uses_json"))
         if pg.dims and element_nullable:
             text += "?"
         depth = list_depth(pg, self.arrays, ndims)
         if depth is None:
-            self.uses_pg_array = True
+            self.effects.emit(("flag", "uses_pg_array"))
             return f"PgArray<{text}>"
         for _ in range(depth):
             text = f"[{text}]"
@@ -411,12 +430,23 @@ class SwiftRenderer:
         key = (data_type, nullable, optional, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
-            text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
-            if nullable:
-                text += "?"
-            if optional:
-                text += "?"
+            if self.fragments is not None:
+                text = self.effects.tracked("type", key, partial(self.spell_type, *key))
+            else:
+                text = self.spell_type(*key)
             self._types[key] = text
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
+        return text
+
+    def spell_type(
+        self, data_type: str, nullable: bool, optional: bool, element_nullable: bool, ndims: int | None
+    ) -> str:
+        text = self.value_type(self.resolver.resolve(data_type), element_nullable, ndims)
+        if nullable:
+            text += "?"
+        if optional:
+            text += "?"
         return text
 
     # ------------------------------------------------------------------ structs
@@ -427,29 +457,40 @@ class SwiftRenderer:
             by_column = self._properties[swift_name] = {}
         pieces = by_column.get(column)
         if pieces is None:
-            db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
-            swift_type = self.property_type(data_type, nullable, optional, element_nullable, ndims)
-            doc = "".join(f"    /// {line}\n" if line else "    ///\n" for line in comment_lines(comment))
-            coding_key = (
-                swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
-            )
-            # What init(from:) reads: the synthesised one reads a `T??` with decodeIfPresent,
-            # which takes `null` for an absent key, so NULL would become "left out".
-            if nullable and optional:
-                read = "decodeNullable("  # T inferred from the property's type
-            elif nullable or optional:
-                read = f"decodeIfPresent({swift_type[:-1]}.self, "
+            if self.fragments is not None:
+                pieces = self.effects.tracked(
+                    "property", (swift_name, column), partial(self.spell_property, swift_name, column)
+                )
             else:
-                read = f"decode({swift_type}.self, "
-            pieces = SwiftProperty(
-                f"{doc}    public var {swift_name}: {swift_type}\n",
-                f"{swift_name}: {swift_type}" + (" = nil" if nullable or optional else ""),
-                f"        self.{swift_name} = {swift_name}\n",
-                f"        case {coding_key}\n",
-                f"        self.{swift_name} = try container.{read}forKey: .{swift_name})\n",
-                nullable and optional,
-            )
+                pieces = self.spell_property(swift_name, column)
             by_column[column] = pieces
+        elif self.fragments is not None:
+            self.effects.reused("property", (swift_name, column))
+        return pieces
+
+    def spell_property(self, swift_name: str, column: StructField) -> SwiftProperty:
+        db_name, data_type, nullable, optional, comment, element_nullable, ndims = column
+        swift_type = self.property_type(data_type, nullable, optional, element_nullable, ndims)
+        doc = "".join(f"    /// {line}\n" if line else "    ///\n" for line in comment_lines(comment))
+        coding_key = (
+            swift_name if bare(swift_name) == db_name else f"{swift_name} = {swift_string(db_name)}"
+        )
+        # What init(from:) reads: the synthesised one reads a `T??` with decodeIfPresent,
+        # which takes `null` for an absent key, so NULL would become "left out".
+        if nullable and optional:
+            read = "decodeNullable("  # T inferred from the property's type
+        elif nullable or optional:
+            read = f"decodeIfPresent({swift_type[:-1]}.self, "
+        else:
+            read = f"decode({swift_type}.self, "
+        pieces = SwiftProperty(
+            f"{doc}    public var {swift_name}: {swift_type}\n",
+            f"{swift_name}: {swift_type}" + (" = nil" if nullable or optional else ""),
+            f"        self.{swift_name} = {swift_name}\n",
+            f"        case {coding_key}\n",
+            f"        self.{swift_name} = try container.{read}forKey: .{swift_name})\n",
+            nullable and optional,
+        )
         return pieces
 
     def struct(
@@ -469,7 +510,7 @@ class SwiftRenderer:
         )
         decoding = ""
         if any(leave_out_or_null):
-            self.uses_decode_nullable = True
+            self.effects.emit(("flag", "uses_decode_nullable"))
             decoding = "".join(decodings)
         return SwiftStruct(
             name,
@@ -609,14 +650,28 @@ class SwiftRenderer:
 
     # ------------------------------------------------------------------ file
 
+    def relation_structs(self, node: Table | View) -> list[SwiftStruct]:
+        """A table's structs or a view's: from `fragments` when an earlier run rendered
+        the same piece, else rendered (and kept there with the flags it set)."""
+        if self.fragments is None:
+            return self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
+        key = self.fragments.key(node)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            structs, tokens = cast(tuple[list[SwiftStruct], frozenset[Token]], piece)
+            self.effects.replay(tokens)
+            return structs
+        structs, tokens = self.effects.recording(
+            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)]
+        )
+        self.fragments.put(key, (structs, tokens))
+        return structs
+
     def render(self) -> str:
         enums = [self.enum(e) for e in self.catalog.enums]
         structs = [self.composite_struct(c) for c in self.catalog.composite_types]
         for _, _, node in row_relations(self.catalog):
-            if isinstance(node, Table):
-                structs.extend(self.table_structs(node))
-            else:
-                structs.append(self.view_struct(node))
+            structs.extend(self.relation_structs(node))
         structs.extend(self.functions())
         return render_template(
             "types/swift/Types.swift.jinja2",
@@ -629,9 +684,12 @@ class SwiftRenderer:
         )
 
 
-def render_swift(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    return SwiftRenderer(catalog, options).render()
+def render_swift(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
+    return SwiftRenderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {FILE_NAME: render_swift(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {FILE_NAME: render_swift(catalog, options, fragments)}

@@ -28,7 +28,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import pglast
 from pglast import ast
@@ -36,12 +37,15 @@ from pglast import ast
 from nself.backends.types.common import (
     ArrayMode,
     ColumnRules,
-    ForeignKeyGraph,
+    Effects,
+    Fragments,
     FunctionShape,
     PgType,
+    Token,
     TypeResolver,
     array_mode,
     callable_functions,
+    foreign_key_graph,
     list_depth,
     member_names,
     named_type_objects,
@@ -460,9 +464,19 @@ KYSELY_ALIASES = {
 }
 
 
+# A table's piece (Fragments): the interfaces and the table entry it adds to its schema,
+# and its tokens (("flag", "uses_pg_array")).
+Piece = tuple[list[InterfaceModel], list[TableModel], frozenset[Token]]
+
+
 class _Renderer:
-    def __init__(self, catalog: Catalog, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+    ) -> None:
         self.catalog = catalog
+        self.fragments = fragments
+        # With fragments, the memos below keep the tokens their entries gave.
+        self.effects = Effects(self.apply, fragments is not None)
         self.options = parse_options(options)
         self.kysely = self.options.flavor == "kysely"
         self.with_relations = self.options.with_relations and not self.kysely
@@ -477,9 +491,15 @@ class _Renderer:
         self.table_keys = {(t.schema, t.name) for t in self.tables}
         self.relation_keys = self.table_keys | {(v.schema, v.name) for v in catalog.views}
         self.resolver = TypeResolver(catalog)
-        self.names = type_names(
-            named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
-        )
+        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
+        if known is not None:
+            self.names = cast(dict[tuple[str, str], str], known)
+        else:
+            self.names = type_names(
+                named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
+            )
+            if fragments is not None:
+                fragments.put(fragments.shared_key("names"), self.names)
         # A schema has few distinct (type, nullable, elements nullable) combinations and
         # few distinct fields (the same `id`, `created_at` in every table): each is spelled
         # once.
@@ -496,8 +516,11 @@ class _Renderer:
             base = view_base(view, by_key, aggregates)
             if base is not None:
                 self.view_bases[(view.schema, view.name)] = base
-        self.graph = ForeignKeyGraph(catalog)
+        self.graph = foreign_key_graph(catalog)
         self.outgoing = self.graph.outgoing
+
+    def apply(self, token: Token) -> None:
+        setattr(self, token[1], True)
 
     # ------------------------------------------------------------------ types
 
@@ -527,7 +550,7 @@ class _Renderer:
                 base = f"{base} | null"
             depth = list_depth(pg, self.arrays, ndims)
             if depth is None:
-                self.uses_pg_array = True
+                self.effects.emit(("flag", "uses_pg_array"))
                 return f"PgArray<{base}>"
             wrapped = f"({base})" if " " in base else base
             return wrapped + "[]" * depth
@@ -542,12 +565,21 @@ class _Renderer:
         key = (data_type, nullable, element_nullable, ndims)
         text = self._types.get(key)
         if text is None:
-            pg = self.resolver.resolve(data_type)
-            elements = pg.element_nullable if element_nullable is None else element_nullable
-            text = self.value_type(pg, elements, ndims)
-            if nullable and text != "unknown":
-                text += " | null"
+            if self.fragments is not None:
+                text = self.effects.tracked("type", key, partial(self.spell_type, *key))
+            else:
+                text = self.spell_type(*key)
             self._types[key] = text
+        elif self.fragments is not None:
+            self.effects.reused("type", key)
+        return text
+
+    def spell_type(self, data_type: str, nullable: bool, element_nullable: bool | None, ndims: int | None) -> str:
+        pg = self.resolver.resolve(data_type)
+        elements = pg.element_nullable if element_nullable is None else element_nullable
+        text = self.value_type(pg, elements, ndims)
+        if nullable and text != "unknown":
+            text += " | null"
         return text
 
     def table_rules(self, table: Table) -> list[ColumnRules]:
@@ -570,7 +602,12 @@ class _Renderer:
             key = (c.name, c.data_type, c.comment, rules)
             lines = memo.get(key)
             if lines is None:
-                lines = memo[key] = self.column_lines(c, rules)
+                if self.fragments is not None:
+                    lines = memo[key] = self.effects.tracked("lines", key, partial(self.column_lines, c, rules))
+                else:
+                    lines = memo[key] = self.column_lines(c, rules)
+            elif self.fragments is not None:
+                self.effects.reused("lines", key)
             row.append(lines[0])
             if lines[1]:
                 insert.append(lines[1])
@@ -632,6 +669,26 @@ class _Renderer:
             related = "".join([member_line(k, True, t) for k, t in self.related_fields(table, nullable)])
             target.interfaces.append((None, f"{name}WithRelations = {name} & ", related))
         target.tables.append((property_key(table.name), name, relationships, True))
+
+    def table_piece(self, table: Table, target: SchemaModel) -> None:
+        """A table's interfaces and entry: from `fragments` when an earlier run rendered
+        the same piece, else rendered (and kept there). (A view's read its base table:
+        they are always rendered.)"""
+        name = self.names[(table.schema, table.name)]
+        if self.fragments is None:
+            self.table(table, name, target)
+            return
+        key = self.fragments.key(table)
+        piece = self.fragments.get(key)
+        if piece is not None:
+            interfaces, tables, tokens = cast(Piece, piece)
+            target.interfaces += interfaces
+            target.tables += tables
+            self.effects.replay(tokens)
+            return
+        marks = len(target.interfaces), len(target.tables)
+        _, tokens = self.effects.recording(partial(self.table, table, name, target))
+        self.fragments.put(key, (target.interfaces[marks[0] :], target.tables[marks[1] :], tokens))
 
     def view(self, view: View, name: str, target: SchemaModel) -> None:
         kind = "Materialized view" if view.materialized else "View"
@@ -808,11 +865,10 @@ class _Renderer:
             target.composites.append((property_key(composite.name), name))
             doc = f"Composite type {composite.schema}.{composite.name}"
             target.interfaces.append((doc_comment(doc), name if self.kysely else f"{name} = ", body))
-        names = self.names
         for table in self.tables:
-            self.table(table, names[(table.schema, table.name)], schema_model(table.schema))
+            self.table_piece(table, schema_model(table.schema))
         for view in self.catalog.views:
-            self.view(view, names[(view.schema, view.name)], schema_model(view.schema))
+            self.view(view, self.names[(view.schema, view.name)], schema_model(view.schema))
         ordered = [schemas[k] for k in sorted(schemas)]
         if self.kysely:
             return self.render_kysely(ordered)
@@ -859,9 +915,12 @@ class _Renderer:
         )
 
 
-def render_typescript(catalog: Catalog, options: Mapping[str, Any]) -> str:
-    return _Renderer(catalog, options).render()
+def render_typescript(catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None) -> str:
+    return _Renderer(catalog, options, fragments).render()
 
 
-def render(catalog: Catalog, options: Mapping[str, Any]) -> dict[str, str]:
-    return {"types.ts": render_typescript(catalog, options)}
+def render(
+    catalog: Catalog, options: Mapping[str, Any], fragments: Fragments | None = None
+) -> dict[str, str]:
+    """`fragments`: the pieces of an earlier run to reuse, filled with this run's."""
+    return {"types.ts": render_typescript(catalog, options, fragments)}
