@@ -1,6 +1,6 @@
 """The entry point's process-wide settings: psycopg imports without importlib.metadata
 (nself.cli.entry._Versions), the versions it then reports being the installed distributions'
-own; the cyclic garbage collector is off for the one-shot schema commands."""
+own; the cyclic garbage collector is off for the one-shot commands (schema show and diff, types)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_psycopg_reports_its_installed_versions_without_importlib_metadata() -> 
     assert metadata_imported is False
 
 
-def test_the_collector_is_off_only_for_the_one_shot_schema_commands() -> None:
+def test_the_collector_is_off_only_for_the_one_shot_commands() -> None:
     probe = (
         "import gc, sys\n"
         "from nself.cli.entry import _collect_less\n"
@@ -47,7 +47,15 @@ def test_the_collector_is_off_only_for_the_one_shot_schema_commands() -> None:
         " ".join(args): subprocess.run(
             [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, check=True
         ).stdout.split()
-        for args in (["schema", "diff", "a", "b"], ["schema", "show"], ["types", "--watch"])
+        for args in (
+            ["schema", "diff", "a", "b"],
+            ["schema", "show"],
+            ["types"],
+            ["types", "--check"],
+            ["types", "--watch"],
+            ["db", "query", "select 1"],
+        )
     }
     assert said["schema diff a b"][0] == said["schema show"][0] == "False"
-    assert said["types --watch"] == ["True", "100000"]
+    assert said["types"][0] == said["types --check"][0] == "False"
+    assert said["types --watch"] == said["db query select 1"] == ["True", "100000"]

@@ -365,29 +365,3 @@ def test_arrays_option_from_the_command_line_and_nself_toml(project: Path) -> No
     (project / "nself.toml").write_text('[types]\narrays = 1\n\n[types.go]\noutput = "db.go"\n')
     done = run_nself("types", cwd=project)
     assert done.code == 1 and "nself.toml:2:1: types.arrays must be a str" in done.stderr
-
-
-def test_a_one_shot_types_run_goes_without_the_collector() -> None:
-    """The entry point turns the cyclic collector off for `nself types` (it reads millions of
-    long-lived objects from its caches and ends), not for `--watch` or other commands."""
-    import gc
-
-    from nself.cli import entry
-
-    thresholds, enabled = gc.get_threshold(), gc.isenabled()
-    try:
-        for args, expected in (
-            (["types"], False),
-            (["types", "--check"], False),
-            (["types", "--watch"], True),
-            (["schema", "show"], True),
-        ):
-            gc.enable()
-            entry._collect_less(args)
-            assert gc.isenabled() is expected, args
-    finally:
-        gc.set_threshold(*thresholds)
-        if enabled:
-            gc.enable()
-        else:
-            gc.disable()
