@@ -33,8 +33,10 @@ def test_prune_keeps_what_kept_backups_and_the_window_need(backup_project: Backu
     assert plan.remove_wal and full.wal_start
     prune(p.repo, plan)
     assert [e.id for e in list_backups(p.repo, include_incomplete=True)] == [full.id, incr.id]
-    first = segment_number(full.wal_start)[1]
-    assert all(segment_number(name)[1] >= first for name in archived_segments(p.repo / "wal"))
+    size = full.wal_segment_size
+    assert size
+    first = segment_number(full.wal_start, size)[1]
+    assert all(segment_number(name, size)[1] >= first for name in archived_segments(p.repo / "wal"))
 
     assert verify_command(p.project, incr.id).ok
     restore_backup(p.project, p.environment, "latest", moment.isoformat())
