@@ -100,6 +100,19 @@ def backup_project() -> Iterator[BackupProject]:
         discard(made.root)
 
 
+@pytest.fixture(scope="session")
+def pruning_project() -> Iterator[BackupProject]:
+    """A second archiving project for the prune tests, whose repository holds only their
+    own backups: on `backup_project`, a prune with keep_last=1 deletes every backup the
+    other tests made there, thousands of files."""
+    made = make_project()
+    try:
+        yield made
+    finally:
+        made.cluster.stop(immediate=True)
+        discard(made.root)
+
+
 SAMPLE = """
 CREATE TABLE IF NOT EXISTS {name} (id int PRIMARY KEY, label text NOT NULL, tags text[], doc jsonb, at timestamptz);
 CREATE INDEX IF NOT EXISTS {name}_label ON {name} (label);
