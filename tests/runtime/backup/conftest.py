@@ -82,12 +82,21 @@ def make_project(extra_config: str = "", *, wal_segment_mb: int | None = SMALL_W
     (root / "nself.toml").write_text(f"[environments.local]\nport = {free_port()}\n{extra_config}", encoding="utf-8")
     project = load_project(root)
     environment = project.environment("local")
+    cluster = init_test_cluster(project, environment, wal_segment_mb=wal_segment_mb)
+    start_local(project, environment)
+    return BackupProject(root, project, environment, cluster)
+
+
+def init_test_cluster(
+    project: Project, environment: Environment, *, wal_segment_mb: int | None = SMALL_WAL_SEGMENT_MB
+) -> LocalCluster:
+    """initdb the managed cluster of `environment` with TEST_SETTINGS, before nself starts
+    it (`start_local`, or the first command that needs it)."""
     cluster = local_cluster(project, environment)
     cluster.init(wal_segment_mb=wal_segment_mb)
     with (cluster.data_dir / "postgresql.conf").open("a", encoding="utf-8") as conf:
         conf.write(TEST_SETTINGS)
-    start_local(project, environment)
-    return BackupProject(root, project, environment, cluster)
+    return cluster
 
 
 @pytest.fixture(scope="session")
