@@ -131,11 +131,15 @@ class LocalCluster:
     def initialised(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
-    def init(self) -> None:
+    def init(self, *, wal_segment_mb: int | None = None) -> None:
+        """initdb the data directory (nothing when it exists). `wal_segment_mb` is initdb's
+        --wal-segsize (a power of two, 1 to 1024; PostgreSQL's default is 16), fixed for
+        the cluster's life."""
         if self.initialised:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         _hand_to_server_user(self.root)
+        segment = [f"--wal-segsize={wal_segment_mb}"] if wal_segment_mb is not None else []
         self._run(
             [
                 str(server_program("initdb")),
@@ -145,6 +149,7 @@ class LocalCluster:
                 "-E", "UTF8",
                 "--locale=C",
                 "--no-sync",
+                *segment,
             ]
         )
 

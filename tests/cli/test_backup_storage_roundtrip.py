@@ -19,7 +19,9 @@ import psycopg
 import pytest
 
 from nself.runtime.cluster import free_port
+from nself.runtime.project import load_project
 from tests.clitools import Result, run_nself
+from tests.runtime.backup.conftest import discard, init_test_cluster
 from tests.storage_servers import (
     AWS_SECRET,
     AZURITE_KEY,
@@ -56,13 +58,17 @@ def managed_project() -> Iterator[tuple[Path, str]]:
     os.chmod(root, 0o755)  # the server user must reach the cluster and the WAL archive
     port = free_port()
     (root / "nself.toml").write_text(f"[environments.local]\nport = {port}\n")
+    # The backup tests' settings (no fsync) with PostgreSQL's default WAL segment size
+    # (16 MB), which this module keeps covered; `db start` configures and starts it.
+    project = load_project(root)
+    init_test_cluster(project, project.environment("local"), wal_segment_mb=None)
     ok(run_nself("db", "start", cwd=root, timeout=300))
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:
         yield root, url
     finally:
         run_nself("db", "stop", cwd=root)
-        shutil.rmtree(root, ignore_errors=True)
+        discard(root)  # in the background: thousands of files
 
 
 def test_restore_from_s3_and_azure_with_the_local_copy_deleted(

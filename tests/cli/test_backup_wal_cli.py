@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,13 +22,18 @@ from nself.runtime.backup.manifest import received_wal_dir
 from nself.runtime.backup.receive import slot_name, wait_until_streaming
 from nself.runtime.backup.wal import archived_segments, segment_range
 from nself.runtime.cluster import LocalCluster, free_port
+from nself.runtime.project import load_project
 from tests.clitools import run_nself
 from tests.conftest import NewDatabase, throwaway_cluster
+from tests.runtime.backup.conftest import discard, init_test_cluster
 
 
 @pytest.fixture
 def remote() -> Iterator[LocalCluster]:
     with throwaway_cluster("nself-wal-remote-") as cluster:
+        # In its postgresql.auto.conf, so that the cluster restored from its backup starts
+        # without fsync too (throwaway_cluster sets it on the command line only).
+        rows(cluster.url(), "ALTER SYSTEM SET fsync = off")
         yield cluster
 
 
@@ -117,7 +121,7 @@ def test_wal_receiver_gives_point_in_time_recovery_of_a_remote_server(
         if receiver is not None and receiver.poll() is None:
             receiver.kill()
             receiver.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        discard(root)  # in the background: thousands of files
 
 
 def test_wal_receiver_refuses_the_managed_cluster(tmp_path: Path) -> None:
@@ -139,6 +143,10 @@ def test_remote_servers_backup_restored_over_the_managed_cluster_to_a_point_in_t
         f'[environments.local]\nport = {free_port()}\n\n[environments.remote]\nurl = "env:T_WAL_REMOTE_URL"\n'
     )
     env = {"T_WAL_REMOTE_URL": remote.url()}
+    # The managed cluster with the backup tests' settings and PostgreSQL's default WAL
+    # segment size (16 MB); `db query` starts it.
+    project = load_project(root)
+    init_test_cluster(project, project.environment("local"), wal_segment_mb=None)
     receiver: subprocess.Popen[str] | None = None
     try:
         mine = run_nself("db", "query", "CREATE TABLE mine (id int PRIMARY KEY); INSERT INTO mine VALUES (7)", cwd=root, env=env)
@@ -189,4 +197,4 @@ def test_remote_servers_backup_restored_over_the_managed_cluster_to_a_point_in_t
                 receiver.kill()
                 receiver.wait()
         run_nself("db", "stop", cwd=root, env=env)
-        shutil.rmtree(root, ignore_errors=True)
+        discard(root)  # in the background: thousands of files

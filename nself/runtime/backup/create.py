@@ -379,6 +379,9 @@ class _Received:
     tablespaces: dict[int, str] = field(default_factory=dict)  # OID -> location
     manifest: dict[str, Any] = field(default_factory=dict)
     pending: list[Future[FileEntry]] = field(default_factory=list)
+    # The submitted ones not known to be done yet: counting the not-done ones of all of
+    # `pending` for each file was quadratic (a million checks for a fresh cluster's backup).
+    in_flight: list[Future[FileEntry]] = field(default_factory=list)
 
 
 def parse_tablespace_map(text: str) -> dict[int, str]:
@@ -474,9 +477,12 @@ def _store_tar(
             if member.size <= SMALL_FILE:
                 # Read here (the tar stream is sequential), compress in a worker thread.
                 buffered = io.BytesIO(handle.read())
-                received.pending.append(pool.submit(_store_member, buffered, name, member, folder, parent, key))
-                while sum(not f.done() for f in received.pending) > MAX_IN_FLIGHT:
-                    wait([f for f in received.pending if not f.done()], return_when=FIRST_COMPLETED)
+                future = pool.submit(_store_member, buffered, name, member, folder, parent, key)
+                received.pending.append(future)
+                received.in_flight = [f for f in received.in_flight if not f.done()] + [future]
+                while len(received.in_flight) > MAX_IN_FLIGHT:
+                    wait(received.in_flight, return_when=FIRST_COMPLETED)
+                    received.in_flight = [f for f in received.in_flight if not f.done()]
             else:
                 received.pending.append(_done(_store_member(handle, name, member, folder, parent, key)))
 

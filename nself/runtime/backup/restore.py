@@ -309,11 +309,13 @@ def extract(
     progress: Progress | None = None,
     *,
     tablespaces: list[TablespacePlan] | None = None,
+    durable: bool = True,
 ) -> None:
     """Write the data directory of a physical backup into `data_dir` (references to
     ancestor backups resolved), every file through its zstd checksum and GCM tag; each
     tablespace's files into the staging folder of its plan, `pg_tblspc/<oid>` linking to
-    its location."""
+    its location. `durable=False` skips the fsync of each file: for a scratch cluster that
+    runs without fsync and is deleted afterwards (a drill, `restore --to`)."""
     plans = tablespaces or []
     if {p.tablespace.oid for p in plans} != {t.oid for t in manifest.tablespaces}:
         raise BackupError(f"backup {manifest.id} has tablespaces: each needs a location to be restored at")
@@ -343,12 +345,12 @@ def extract(
             if entry.delta:
                 # A block-incremental file: assembled from the chain, its whole sha256 checked.
                 assemble(repo, name, versions[name], targets[name], key=key, expect_encrypted=manifest.encrypted,
-                         expect_sha256=entry.source_sha256)
+                         expect_sha256=entry.source_sha256, durable=durable)
                 return entry.source_size or 0
             # fsync'd here, by the extracting threads while others decompress: PostgreSQL's
             # start (which fsyncs the whole directory after a backup) then finds nothing to write.
             restore_to(source, targets[name], aad=name, key=key, expect_encrypted=manifest.encrypted,
-                       expect_size=entry.size, expect_sha256=entry.sha256, durable=True)
+                       expect_size=entry.size, expect_sha256=entry.sha256, durable=durable)
         except CodecError as exc:
             detail = exc.one_line().split(": ", 1)[-1]
             raise BackupError(
@@ -364,14 +366,15 @@ def extract(
     write_links(data_dir, plans)
 
 
-def _recover_paused(scratch: LocalCluster, *, archive: bool = False) -> datetime | None:
+def _recover_paused(scratch: LocalCluster, *, archive: bool = False, fast: bool = False) -> datetime | None:
     """Start `scratch` in recovery, pausing at the target; the time of the last replayed
     transaction. A server that stops before (missing WAL, target never reached) raises.
     `archive` keeps the configured archive_mode (the managed cluster archives the new
-    timeline once promoted; nothing is archived while in recovery)."""
+    timeline once promoted; nothing is archived while in recovery). `fast` starts it
+    without fsync (LocalCluster.start): for a scratch cluster deleted afterwards."""
     settings = {"recovery_target_action": "pause"} if archive else {"archive_mode": "off", "recovery_target_action": "pause"}
     try:
-        scratch.start(settings=settings)
+        scratch.start(fast=fast, settings=settings)
     except ClusterError:
         raise BackupError(f"recovery failed before reaching the target: {_last_fatal(scratch)}") from None
     deadline = time.monotonic() + 3600

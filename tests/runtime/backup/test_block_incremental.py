@@ -199,9 +199,10 @@ def test_encrypted_incremental_round_trip(backup_project: BackupProject, monkeyp
     assert checksums(p) == expected
 
 
-def test_prune_keeps_the_ancestors_a_delta_needs(backup_project: BackupProject) -> None:
-    p = backup_project
+def test_prune_keeps_the_ancestors_a_delta_needs(pruning_project: BackupProject) -> None:
+    p = pruning_project
     relative = make_table(p, "blk_ret")
+    old, _, _ = create_backup(p.project, p.environment)
     full, _, _ = create_backup(p.project, p.environment)
     update_contiguous(p, "blk_ret", 1)
     incr1, _, _ = create_backup(p.project, p.environment, incremental=True)
@@ -209,8 +210,9 @@ def test_prune_keeps_the_ancestors_a_delta_needs(backup_project: BackupProject) 
     incr2, _, _ = create_backup(p.project, p.environment, incremental=True)
     assert [v.holder for v in delta_versions(p.repo, incr2)[relative]] == [full.id, incr1.id, incr2.id]
     plan = plan_prune(p.repo, RetentionPolicy(keep_last=1))
-    assert plan.keep == [full.id, incr1.id, incr2.id]
+    assert plan.keep == [full.id, incr1.id, incr2.id] and old.id in plan.remove
     prune(p.repo, plan)
+    assert not (p.repo / old.id).exists()
     assert verify_command(p.project, incr2.id).ok
 
 

@@ -12,10 +12,10 @@ from nself.runtime.backup.wal import archived_segments, segment_number
 from tests.runtime.backup.conftest import BackupProject, fill
 
 
-def test_prune_keeps_what_kept_backups_and_the_window_need(backup_project: BackupProject) -> None:
-    """On the shared archiving cluster: the backups of other tests are pruned too (all
-    older than the kept ones), which is what the policy says."""
-    p = backup_project
+def test_prune_keeps_what_kept_backups_and_the_window_need(pruning_project: BackupProject) -> None:
+    """On the prune tests' archiving cluster: the backups of the other prune test are pruned
+    too (all older than the kept ones), which is what the policy says."""
+    p = pruning_project
     fill(p, "ret_t", 1, 100)
     old, _, _ = create_backup(p.project, p.environment)
     p.sql("INSERT INTO ret_t SELECT g, 'x', NULL, NULL, NULL FROM generate_series(101, 200) g")
@@ -33,8 +33,10 @@ def test_prune_keeps_what_kept_backups_and_the_window_need(backup_project: Backu
     assert plan.remove_wal and full.wal_start
     prune(p.repo, plan)
     assert [e.id for e in list_backups(p.repo, include_incomplete=True)] == [full.id, incr.id]
-    first = segment_number(full.wal_start)[1]
-    assert all(segment_number(name)[1] >= first for name in archived_segments(p.repo / "wal"))
+    size = full.wal_segment_size
+    assert size
+    first = segment_number(full.wal_start, size)[1]
+    assert all(segment_number(name, size)[1] >= first for name in archived_segments(p.repo / "wal"))
 
     assert verify_command(p.project, incr.id).ok
     restore_backup(p.project, p.environment, "latest", moment.isoformat())
