@@ -28,7 +28,7 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 from nself.errors import OptionError
 from nself.ir.model import (
@@ -1178,6 +1178,20 @@ class Fragments:
 
     def put(self, key: bytes, value: object) -> None:
         self.kept[key] = value
+
+
+def shared_names(
+    fragments: Fragments | None, make: Callable[[], dict[tuple[str, str], str]]
+) -> dict[tuple[str, str], str]:
+    """The names a backend gives the catalog's named types: `make()`'s, or the earlier run's
+    when the pieces hold them (they depend only on what every piece reads)."""
+    if fragments is None:
+        return make()
+    key = fragments.shared_key("names")
+    known = fragments.get(key)
+    names = cast(dict[tuple[str, str], str], known) if known is not None else make()
+    fragments.put(key, names)
+    return names
 
 
 def object_digests(catalog: Catalog) -> dict[tuple[str, str, str], bytes]:

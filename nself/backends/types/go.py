@@ -46,6 +46,7 @@ from nself.backends.types.common import (
     pascal_case,
     result_nullable,
     row_relations,
+    shared_names,
     split_words,
     table_column_rules,
     type_names,
@@ -465,19 +466,16 @@ class GoRenderer:
         self.resolver = TypeResolver(catalog)
         self.fragments = fragments
         self.reused_types: set[str] = set()  # the field types of the pieces reused
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        else:
-            self.names = type_names(
+        self.names = shared_names(
+            fragments,
+            lambda: type_names(
                 named_type_objects(catalog),
                 go_name,
                 reserved=HELPERS + ARRAY_HELPERS,
                 suffixes=TYPE_SUFFIXES,
                 digit_prefix="T",
-            )
-            if fragments is not None:
-                fragments.put(fragments.shared_key("names"), self.names)
+            ),
+        )
         # A schema has few distinct (data type, nullable, optional, element_nullable)
         # combinations: each is spelled once.
         self._spelled: dict[tuple[str, bool, bool, bool, int | None], tuple[str, bool]] = {}

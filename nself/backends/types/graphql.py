@@ -77,6 +77,7 @@ from nself.backends.types.common import (
     pascal_case,
     result_nullable,
     screaming_snake_case,
+    shared_names,
     table_column_rules,
     table_relations,
     type_names,
@@ -347,26 +348,7 @@ class _Renderer:
         self.arrays: ArrayMode = array_mode(options, "graphql")
         self.resolver = TypeResolver(catalog)
         self.scalars = HASURA_SCALARS if self.hasura else PLAIN_SCALARS
-        reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        elif self.hasura:
-            reserved |= {"order_by", CURSOR_ORDERING} | {f"{s}_comparison_exp" for s in self.scalars.values()}
-            reserved |= HASURA_ROOT_TYPES
-            suffixes: tuple[str, ...] = HASURA_SUFFIXES
-            # Hasura prefixes the names of tables outside public with their schema.
-            objects = [(s, n if s == "public" else f"{s}_{n}") for s, n in named_type_objects(catalog)]
-            names = type_names(objects, keep_case, reserved=reserved, suffixes=suffixes, digit_prefix="_")
-            self.names = {(s, n if s == "public" else n[len(s) + 1 :]): v for (s, n), v in names.items()}
-        else:
-            suffixes = ("", "InsertInput", "UpdateInput", "Input")
-            reserved.add(ARRAY_SCALAR)
-            self.names = type_names(
-                named_type_objects(catalog), pascal_case, reserved=reserved, suffixes=suffixes
-            )
-        if fragments is not None:
-            fragments.put(fragments.shared_key("names"), self.names)
+        self.names = shared_names(fragments, lambda: self._type_names(catalog))
         self.definitions: dict[str, Definition] = {}
         self._fields: dict[tuple[str, ...], list[str]] = {}
         self._field_names: dict[str, tuple[str, bool]] = {}  # field_name, and kept by member_names
@@ -388,6 +370,23 @@ class _Renderer:
         self.table_keys = {(t.schema, t.name) for t in catalog.tables}
         self.query_root = "query_root" if self.hasura else "Query"
         self.mutation_root = "mutation_root" if self.hasura else "Mutation"
+
+    def _type_names(self, catalog: Catalog) -> dict[tuple[str, str], str]:
+        reserved = set(BUILTIN_SCALARS | ROOT_TYPES) | set(self.scalars.values())
+        if self.hasura:
+            reserved |= {"order_by", CURSOR_ORDERING} | {f"{s}_comparison_exp" for s in self.scalars.values()}
+            reserved |= HASURA_ROOT_TYPES
+            # Hasura prefixes the names of tables outside public with their schema.
+            objects = [(s, n if s == "public" else f"{s}_{n}") for s, n in named_type_objects(catalog)]
+            names = type_names(objects, keep_case, reserved=reserved, suffixes=HASURA_SUFFIXES, digit_prefix="_")
+            return {(s, n if s == "public" else n[len(s) + 1 :]): v for (s, n), v in names.items()}
+        reserved.add(ARRAY_SCALAR)
+        return type_names(
+            named_type_objects(catalog),
+            pascal_case,
+            reserved=reserved,
+            suffixes=("", "InsertInput", "UpdateInput", "Input"),
+        )
 
     @cached_property
     def graph(self) -> ForeignKeyGraph:

@@ -49,6 +49,7 @@ from nself.backends.types.common import (
     pascal_case,
     result_nullable,
     screaming_snake_case,
+    shared_names,
     snake_case,
     table_column_rules,
     type_names,
@@ -270,15 +271,12 @@ class _Renderer:
         self.fragments = fragments
         # With fragments, the memos below keep the tokens their entries gave.
         self.effects = Effects(self.apply, fragments is not None)
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        else:
-            self.names = type_names(
+        self.names = shared_names(
+            fragments,
+            lambda: type_names(
                 named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
-            )
-            if fragments is not None:
-                fragments.put(fragments.shared_key("names"), self.names)
+            ),
+        )
         self.keywords = FIELD_KEYWORDS | (PYDANTIC_ATTRIBUTES if self.pydantic else frozenset())
         # (pydantic) names of the model_ prefix pydantic keeps for itself
         self.prefixes = ("model_",) if self.pydantic else ()

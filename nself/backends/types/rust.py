@@ -49,6 +49,7 @@ from nself.backends.types.common import (
     pascal_case,
     plan_function_types,
     row_relations,
+    shared_names,
     snake_case,
     table_field_sets,
     type_names,
@@ -304,19 +305,16 @@ class RustRenderer:
         # What the pieces add to the file (a flag each: ("flag", attribute)); with
         # fragments, the memos below keep the tokens their entries gave.
         self.effects = Effects(self.apply, fragments is not None)
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        else:
-            self.names = type_names(
+        self.names = shared_names(
+            fragments,
+            lambda: type_names(
                 named_type_objects(catalog),
                 pascal_case,
                 reserved=RESERVED_TYPE_NAMES,
                 suffixes=TYPE_SUFFIXES,
                 digit_prefix="T",
-            )
-            if fragments is not None:
-                fragments.put(fragments.shared_key("names"), self.names)
+            ),
+        )
         # A schema repeats few (field name, column) combinations (id, created_at, ...): each
         # field's text is decided once, keyed by name then column (no key tuple per field).
         self._field_text: dict[str, dict[StructField, str]] = {}

@@ -47,6 +47,7 @@ from nself.backends.types.common import (
     pascal_case,
     plan_function_types,
     row_relations,
+    shared_names,
     table_field_sets,
     type_names,
 )
@@ -370,19 +371,16 @@ class SwiftRenderer:
         # What the pieces add to the file (a flag each: ("flag", attribute)); with
         # fragments, the memos below keep the tokens their entries gave.
         self.effects = Effects(self.apply, fragments is not None)
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        else:
-            self.names = type_names(
+        self.names = shared_names(
+            fragments,
+            lambda: type_names(
                 named_type_objects(catalog),
                 pascal_case,
                 reserved=RESERVED_TYPE_NAMES,
                 suffixes=TYPE_SUFFIXES,
                 digit_prefix="T",
-            )
-            if fragments is not None:
-                fragments.put(fragments.shared_key("names"), self.names)
+            ),
+        )
         self.uses_json = False
         self.uses_decode_nullable = False
         self.arrays: ArrayMode = array_mode(options, "swift")

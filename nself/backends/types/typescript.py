@@ -51,6 +51,7 @@ from nself.backends.types.common import (
     named_type_objects,
     result_nullable,
     screaming_snake_case,
+    shared_names,
     table_column_rules,
     table_relations,
     type_names,
@@ -491,15 +492,12 @@ class _Renderer:
         self.table_keys = {(t.schema, t.name) for t in self.tables}
         self.relation_keys = self.table_keys | {(v.schema, v.name) for v in catalog.views}
         self.resolver = TypeResolver(catalog)
-        known = fragments.get(fragments.shared_key("names")) if fragments is not None else None
-        if known is not None:
-            self.names = cast(dict[tuple[str, str], str], known)
-        else:
-            self.names = type_names(
+        self.names = shared_names(
+            fragments,
+            lambda: type_names(
                 named_type_objects(catalog), reserved=RESERVED_TYPE_NAMES, suffixes=TYPE_SUFFIXES
-            )
-            if fragments is not None:
-                fragments.put(fragments.shared_key("names"), self.names)
+            ),
+        )
         # A schema has few distinct (type, nullable, elements nullable) combinations and
         # few distinct fields (the same `id`, `created_at` in every table): each is spelled
         # once.
