@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nself.frontends.sql_expr import nodes as n
-from nself.frontends.sql_expr.catalog import Ty, TypeCatalog, split_qualified
+from nself.frontends.sql_expr.catalog import TypeCatalog, split_qualified
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import Collation, Dependency, Domain
 
@@ -134,16 +134,7 @@ class Collations:
         found: set[Dependency] = set()
         if self.no_user_collations:
             return found
-        seen: set[int] = set()
-        stack: list[Any] = [tree]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, (list, tuple)):
-                stack.extend(item)
-                continue
-            if not dataclasses.is_dataclass(item) or isinstance(item, (type, Ty, n.Var)) or id(item) in seen:
-                continue  # a Var's range-table entry is reached through FROM
-            seen.add(id(item))
+        for item in n.analysed_nodes(tree):
             coll: str | None = None
             if isinstance(item, n.Collate):
                 coll = item.resolved
@@ -154,7 +145,6 @@ class Collations:
             dep = user_collation(coll)
             if dep is not None:
                 found.add(dep)
-            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
         return found
 
 

@@ -3,8 +3,10 @@ what ruleutils.c needs to print an expression the way PostgreSQL does."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from nself.frontends.sql_expr.catalog import Ty
 
@@ -195,3 +197,21 @@ class Raw(Expr):
     text: str
     simple: bool = False
     param: bool = False  # a routine's parameter (a Param: its type's collation)
+
+
+def analysed_nodes(tree: Any) -> Iterator[Any]:
+    """Each node of an analysed `tree` (an expression, a query, lists of them) once, in
+    depth-first order; not types, and not through a Var (its range-table entry is reached
+    through FROM)."""
+    seen: set[int] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+            continue
+        if not dataclasses.is_dataclass(item) or isinstance(item, (type, Ty, Var)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))

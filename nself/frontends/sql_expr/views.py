@@ -4,7 +4,6 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -1443,16 +1442,7 @@ def types_used(query: Any) -> set[ViewDependency]:
     function call (RelabelType, CoerceViaIO, ArrayCoerceExpr, CoerceToDomain), an explicit
     ROW(...)::type. An array type is named by its element type."""
     found: set[ViewDependency] = set()
-    seen: set[int] = set()
-    stack: list[Any] = [query]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-            continue
-        if not dataclasses.is_dataclass(item) or isinstance(item, (type, Ty, n.Var)) or id(item) in seen:
-            continue  # a Var's range-table entry is reached through FROM
-        seen.add(id(item))
+    for item in n.analysed_nodes(query):
         if (
             isinstance(item, n.Const)
             or (isinstance(item, n.Coerce) and item.kind != "func")
@@ -1461,7 +1451,6 @@ def types_used(query: Any) -> set[ViewDependency]:
             user = user_type(item.ty.key)
             if user is not None:
                 found.add(ViewDependency("type", *user))
-        stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
     return found
 
 
