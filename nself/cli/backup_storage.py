@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from nself.cli.common import JsonOption, console, err_console, print_json, project
+from nself.cli.outcome import human_size
 from nself.cli.safety import App
 from nself.errors import OptionError
 from nself.runtime.project import Project
@@ -228,7 +229,7 @@ def upload(
         {**report.to_json(), "location": store.description},
         as_json,
         f"uploaded to {store.description}: {done}; {len(report.uploaded)} objects sent, "
-        f"{len(report.skipped)} already there, {_size(report.bytes_moved)}",
+        f"{len(report.skipped)} already there, {human_size(report.bytes_moved)}",
     )
 
 
@@ -262,7 +263,7 @@ def download(
         {**report.to_json(), "id": manifest.id, "location": store.description},
         as_json,
         f"downloaded {manifest.id} from {store.description}: {len(report.downloaded)} objects, "
-        f"{len(report.skipped)} already here, {_size(report.bytes_moved)}",
+        f"{len(report.skipped)} already here, {human_size(report.bytes_moved)}",
     )
 
 
@@ -299,7 +300,7 @@ def sync_command(
         f"synced with {store.description}: {len(report.backups_uploaded)} backups uploaded, "
         f"{len(report.backups_downloaded)} downloaded, {len(report.backups_deleted)} deleted remotely; "
         f"{len(report.uploaded)} objects up, {len(report.downloaded)} down, {len(report.skipped)} unchanged, "
-        f"{_size(report.bytes_moved)}"
+        f"{human_size(report.bytes_moved)}"
     ]
     lines += [f"skipped incomplete backup {name}" for name in report.incomplete]
     lines += [f"conflict: {key} differs on both sides; left as it is" for key in report.conflicts]
@@ -331,7 +332,7 @@ def print_remote_list(as_json: bool) -> None:
             m.kind if m else "",
             (m.parent or "") if m else "",
             m.stopped_at.replace("T", " ")[:19] if m else "",
-            _size(backup.stored_bytes),
+            human_size(backup.stored_bytes),
             "complete" if backup.complete else f"[red]NOT USABLE[/red]: {escape(str(backup.problem))}",
         )
     console.print(table)
@@ -354,13 +355,6 @@ def list_command(
     print_remote_list(as_json)
 
 
-def _size(nbytes: int) -> str:
-    size = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
 
 
 def register(app: App) -> None:

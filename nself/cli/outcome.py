@@ -74,6 +74,16 @@ def say(line: str) -> None:
     sys.stderr.flush()
 
 
+def human_size(size: int) -> str:
+    """A byte count as people read it: `512 B`, `1.5 KiB`, ... up to GiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
 def _environment_urls() -> list[str]:
     """The URLs of the project's environments whose variables are set (none outside a project)."""
     from nself.runtime.project import load_project

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nself.cli.guard import Destructive
+from nself.cli.outcome import human_size
 
 
 def run_plain(args: list[str]) -> None:
@@ -366,15 +367,6 @@ def _print_json(data: dict[str, Any]) -> None:
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def dump_command(
