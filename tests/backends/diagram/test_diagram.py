@@ -297,6 +297,10 @@ def test_auto_layout_keeps_dot_unless_its_drawing_is_far_from_a_screens_shape(lo
     layered = render_diagram(lemmy, "svg", layout="dot")
     width, height = svg_size(layered)
     assert height > 2.5 * width
+    # fdp's drawing is taken (compared by its shape: Graphviz's fdp does not always place the
+    # boxes of one graph to the same point from one run to the next)
     chosen = render_diagram(lemmy, "svg")
-    assert chosen == render_diagram(lemmy, "svg", layout="fdp")
+    assert chosen != layered
+    width, height = svg_size(chosen)
+    assert max(width, height) < 2.5 * min(width, height)
     assert fitted_scale(chosen) > 1.5 * fitted_scale(layered)
