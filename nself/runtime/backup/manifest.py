@@ -221,13 +221,14 @@ def parse_time(text: str) -> datetime:
 
 
 def new_backup_id(kind: Kind, moment: datetime | None = None, repo: Path | None = None) -> str:
-    """A sortable id, `20261207T153012Z-full`; with `repo`, one not yet used there (two
-    backups in the same second get microseconds)."""
+    """A sortable id, `20261207T153012Z-full`; with `repo`, one that sorts after every id
+    there: a backup made in the same second as another one of any kind gets microseconds
+    (id_order puts the id without them first in its second)."""
     moment = (moment or utc_now()).astimezone(UTC)
-    candidate = f"{moment:%Y%m%dT%H%M%S}Z-{ID_SUFFIX[kind]}"
-    if repo is not None and (repo / candidate).exists():
-        candidate = f"{moment:%Y%m%dT%H%M%S%f}Z-{ID_SUFFIX[kind]}"
-    return candidate
+    second = f"{moment:%Y%m%dT%H%M%S}"
+    if repo is not None and repo.is_dir() and any(p.name.startswith(second) for p in repo.iterdir()):
+        return f"{second}{moment:%f}Z-{ID_SUFFIX[kind]}"
+    return f"{second}Z-{ID_SUFFIX[kind]}"
 
 
 def is_backup_id(name: str) -> bool:

@@ -70,3 +70,24 @@ def test_prune_applies_to_received_wal_per_server(tmp_path: Path) -> None:
     prune(repo, plan)
     assert sorted(archived_segments(received)) == [f"00000001000000000000000{n}" for n in range(5, 8)]
     assert (repo / "wal" / "000000010000000000000001.zst").exists()
+
+
+def test_backups_of_one_second_sort_in_the_order_they_were_made(tmp_path: Path) -> None:
+    """A full backup, then another full one and an incremental in the same second: each new
+    id sorts after the ones already there, whatever their kind (the incremental once got the
+    plain id of its second, which sorts first, and prune kept the wrong backup)."""
+    from datetime import UTC, datetime, timedelta
+
+    from nself.runtime.backup.manifest import new_backup_id
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    start = datetime(2026, 12, 8, 1, 58, 55, 100_000, tzinfo=UTC)
+    made = []
+    for step, kind in enumerate(("full", "full", "incremental", "logical")):
+        backup_id = new_backup_id(kind, start + timedelta(microseconds=200_000 * step), repo)
+        (repo / backup_id).mkdir()
+        made.append(backup_id)
+    assert made[0] == "20261208T015855Z-full"
+    assert sorted(made, key=id_order) == made
+    assert len(set(made)) == 4
