@@ -1283,3 +1283,16 @@ class Effects:
     def replay(self, tokens: Iterable[Token]) -> None:
         for token in tokens:
             self.emit(token)
+
+    def piece(self, fragments: Fragments, node: Table | View, compute: Callable[[], Value]) -> Value:
+        """`node`'s rendered piece: the earlier run's, with the tokens it gave replayed, or
+        compute()'s, kept in `fragments` with the tokens it gave."""
+        key = fragments.key(node)
+        known = fragments.get(key)
+        if known is not None:
+            value, tokens = cast(tuple[Value, frozenset[Token]], known)
+            self.replay(tokens)
+            return value
+        value, tokens = self.recording(compute)
+        fragments.put(key, (value, tokens))
+        return value

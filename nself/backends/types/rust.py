@@ -29,7 +29,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     ArrayMode,
@@ -568,17 +568,11 @@ class RustRenderer:
         the same piece, else rendered (and kept there with the flags it set)."""
         if self.fragments is None:
             return self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
-        key = self.fragments.key(node)
-        piece = self.fragments.get(key)
-        if piece is not None:
-            structs, tokens = cast(tuple[list[RustStruct], frozenset[Token]], piece)
-            self.effects.replay(tokens)
-            return structs
-        structs, tokens = self.effects.recording(
-            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)]
+        return self.effects.piece(
+            self.fragments,
+            node,
+            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)],
         )
-        self.fragments.put(key, (structs, tokens))
-        return structs
 
     def render(self) -> str:
         structs = [self.composite_struct(c) for c in self.catalog.composite_types]

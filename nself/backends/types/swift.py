@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from nself.backends.types.common import (
     ArrayMode,
@@ -653,17 +653,11 @@ class SwiftRenderer:
         the same piece, else rendered (and kept there with the flags it set)."""
         if self.fragments is None:
             return self.table_structs(node) if isinstance(node, Table) else [self.view_struct(node)]
-        key = self.fragments.key(node)
-        piece = self.fragments.get(key)
-        if piece is not None:
-            structs, tokens = cast(tuple[list[SwiftStruct], frozenset[Token]], piece)
-            self.effects.replay(tokens)
-            return structs
-        structs, tokens = self.effects.recording(
-            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)]
+        return self.effects.piece(
+            self.fragments,
+            node,
+            partial(self.table_structs, node) if isinstance(node, Table) else lambda: [self.view_struct(node)],
         )
-        self.fragments.put(key, (structs, tokens))
-        return structs
 
     def render(self) -> str:
         enums = [self.enum(e) for e in self.catalog.enums]
