@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pglast import ast, parse_sql
 from pglast.enums.parsenodes import A_Expr_Kind
-from pglast.enums.primnodes import BoolExprType
+from pglast.enums.primnodes import BoolExprType, NullTestType
 
 from nself.ir.model import (
     Catalog,
@@ -54,6 +54,7 @@ class ValueRules:
     max_exclusive: bool = False
     max_length: int | None = None
     non_empty: bool = False
+    always_null: bool = False  # `a IS NULL OR b IS NULL`: b is left NULL so that a may have values
 
 
 @dataclass
@@ -213,6 +214,8 @@ def _guess(column: Column, base_type: str, catalog: Catalog) -> dict[str, Any]:
     if type_name in ("numeric", "real", "double precision", "money", "integer", "bigint", "smallint"):
         for pattern, guess in _NAME_GUESSES:
             if guess["type"] == "number" and pattern.search(name):
+                if type_name in _INTEGER_BOUNDS:  # an amount in whole units (cents, ms): no decimals
+                    return {"type": "integer", "min": guess["min"], "max": guess["max"]}
                 return dict(guess)
     if type_name in ("inet", "cidr"):
         return {"type": "ipAddress"}
@@ -297,6 +300,17 @@ def check_rules(expression: str) -> dict[str, ValueRules]:
                 visit(arg)
             return
         if isinstance(node, ast.BoolExpr) and node.boolop == BoolExprType.OR_EXPR:
+            # a IS NULL OR b IS NULL ...: at most one of them has a value (the first, here)
+            args = node.args or ()
+            nulls = [
+                _column_of(arg.arg)
+                for arg in args
+                if isinstance(arg, ast.NullTest) and arg.nulltesttype == NullTestType.IS_NULL
+            ]
+            if len(nulls) == len(args) and all(nulls):
+                for name in nulls[1:]:
+                    note(str(name), always_null=True)
+                return
             # col = 'a' OR col = 'b' ... : a choice list
             choices: list[str] = []
             column: str | None = None
@@ -383,6 +397,7 @@ def _merge(first: ValueRules, second: ValueRules) -> ValueRules:
         if (first.max_length or second.max_length)
         else None,
         non_empty=first.non_empty or second.non_empty,
+        always_null=first.always_null or second.always_null,
     )
 
 
@@ -439,6 +454,16 @@ def plan_mock(
 def _plan_table(catalog: Catalog, table: Table, settings: Mapping[str, Any], count: int | None) -> TablePlan:
     configured_columns: Mapping[str, Any] = settings.get("columns") or {}
     rows = count if count is not None else int(settings.get("count", DEFAULT_COUNT))
+    if table.partition_by is not None and not _partition_bounds(catalog, table):
+        # PostgreSQL refuses every row of a partitioned table without partitions (an
+        # application that makes them as time goes on has made none yet)
+        if count is None and int(settings.get("count", 0)) > 0:
+            raise MockPlanError(
+                f"{table_key(table.schema, table.name)}: partitioned by {table.partition_by.strategy} "
+                f"({table.partition_by.key}) with no partition, so no row can be stored; create a partition "
+                "or set its count to 0 in mock.config.yaml"
+            )
+        rows = 0
     fk_columns: set[str] = set()
     foreign_keys: list[ForeignKeyPlan] = []
     # Rows go in through a partitioned table, but partitions may carry their own foreign
@@ -542,6 +567,8 @@ def _plan_table(catalog: Catalog, table: Table, settings: Mapping[str, Any], cou
         spec = dict(spec)
         generator = str(spec.pop("type", "words"))
         column_rules = rules.get(column.name, ValueRules())
+        if column_rules.always_null and not column.not_null and column.name not in configured_columns:
+            generator, spec = "null", {}
         for check in resolved.checks:
             domain_rules = check_rules(check.expression).get("value")
             if domain_rules:
