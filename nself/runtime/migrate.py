@@ -27,6 +27,7 @@ from nself.connection import connect
 from nself.errors import NselfError, OptionError
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.ir.names import quote_ident
+from nself.runtime.foreign_history import TOOLS, adoption, read_histories
 from nself.runtime.session import (
     ADVISORY_LOCK_KEY,
     check_transaction_control,
@@ -176,6 +177,8 @@ def apply_migrations(
                     "restore the applied text, or allow it (--allow-changed)"
                 )
         pending = [m for m in files if migration_key(m) not in applied]
+        if pending:
+            _refuse_what_another_tool_applied(conn, pending)
         from nself.runtime.platform import stand_in_skip  # (that module imports this one)
 
         skip = stand_in_skip(conn) if pending else None
@@ -237,8 +240,58 @@ class HistoryChange:
 
     version: str
     name: str
-    change: Literal["baselined", "checksum realigned", "removed"]
+    change: Literal["baselined", "adopted", "checksum realigned", "removed"]
     file: str | None
+
+
+def _refuse_what_another_tool_applied(conn: psycopg.Connection[Any], pending: list[MigrationFile]) -> None:
+    """Pending files that another tool's history records as applied would run a second time
+    (and fail half-way through a schema that already holds them): refuse before anything runs."""
+    for history in read_histories(conn):
+        already = [m for m in pending if history.records(m)]
+        if already:
+            raise MigrationFailed(
+                f"{len(already)} pending migration(s) were already applied by {history.name} ({history.table}), "
+                f"the first {_display(already[0].path)}; record them in nself's history without running them: "
+                "nself db migrate:adopt"
+            )
+
+
+def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list[HistoryChange]:
+    """Take over a database another tool migrated (Prisma, the Supabase CLI, dbmate,
+    golang-migrate, diesel): record in nself's history every file its history holds as
+    applied, without running anything; the others stay pending. Refused, with nothing
+    written, when that history has a failed or dirty migration, a Prisma file edited since,
+    or a record with no file. One transaction."""
+    if tool is not None and tool not in TOOLS:
+        raise OptionError(f"--from: {tool!r} is not one of {', '.join(TOOLS)}")
+    files = discover_migrations(directory) if directory.exists() else []
+    changes: list[HistoryChange] = []
+    with migration_lock(url) as conn, conn.transaction():
+        histories = [h for h in read_histories(conn) if tool is None or h.tool == tool]
+        if not histories:
+            which = TOOLS if tool is None else (tool,)
+            raise OptionError(f"no migration history of {', '.join(which)} in this database: nothing to adopt")
+        if len(histories) > 1:
+            names = ", ".join(f"{h.tool} ({h.table})" for h in histories)
+            raise OptionError(f"more than one tool's migration history here: {names}; choose one with --from")
+        taken = adoption(histories[0], files, _display(directory))
+        if taken.problems:
+            shown = "; ".join(taken.problems[:3])
+            more = f" (and {len(taken.problems) - 3} more)" if len(taken.problems) > 3 else ""
+            raise MigrationFailed(f"cannot adopt {taken.history.table}: {shown}{more}")
+        applied = _applied(conn)
+        for migration in taken.applied:
+            key = migration_key(migration)
+            if key in applied:
+                continue
+            with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
+                conn.execute(
+                    f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
+                    (key, migration.name, checksum_of(migration)),
+                )
+            changes.append(HistoryChange(key, migration.name, "adopted", _display(migration.path)))
+    return changes
 
 
 def baseline_migrations(url: str, directory: Path, version: str) -> list[HistoryChange]:

@@ -1,0 +1,271 @@
+"""Taking over a database another tool migrated (`migrate:adopt`), against a real PostgreSQL:
+dbmate itself (npm's dbmate binary) applies its files, then nself adopts its history and
+applies only the new file; the histories of Prisma, the Supabase CLI, golang-migrate and
+diesel are written as those tools write them. `migrate` refuses to run again what another
+tool applied, and a history that cannot be taken as it is leaves nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from nself.errors import OptionError
+from nself.runtime.foreign_history import prisma_checksums
+from nself.runtime.migrate import MigrationFailed, adopt_migrations, apply_migrations, migration_status
+from nself.runtime.scaffold import init_project
+from tests.conftest import NewDatabase, run_sql
+from tests.tools import node_modules_with
+
+
+def statuses(url: str, directory: Path) -> dict[str, str]:
+    return {s.version: s.status for s in migration_status(url, directory)}
+
+
+def rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def nself_history(url: str) -> list[tuple[object, ...]]:
+    return rows(url, "SELECT version FROM _nself.migrations ORDER BY applied_order") if rows(
+        url, "SELECT to_regclass('_nself.migrations')"
+    ) != [(None,)] else []
+
+
+def dbmate_files(directory: Path) -> None:
+    directory.mkdir(parents=True)
+    (directory / "20260101000000_users.sql").write_text(
+        "-- migrate:up\nCREATE TABLE users (id int PRIMARY KEY, email text NOT NULL);\n-- migrate:down\nDROP TABLE users;\n"
+    )
+    (directory / "20260102000000_posts.sql").write_text(
+        "-- migrate:up\nCREATE TABLE posts (id int PRIMARY KEY, user_id int REFERENCES users);\n"
+        "-- migrate:down\nDROP TABLE posts;\n"
+    )
+
+
+def test_dbmate_history_is_adopted_and_only_the_new_file_runs(database: str, tmp_path: Path) -> None:
+    dbmate = node_modules_with(".bin/dbmate", "npm install --prefix .cache/node dbmate") / ".bin" / "dbmate"
+    directory = tmp_path / "db" / "migrations"
+    dbmate_files(directory)
+    subprocess.run(
+        [str(dbmate), "--url", database + "?sslmode=disable", "--migrations-dir", str(directory), "--no-dump-schema", "up"],
+        check=True,
+        capture_output=True,
+    )
+    run_sql(database, "INSERT INTO users VALUES (1, 'kept@example.com'); INSERT INTO posts VALUES (1, 1);")
+    (directory / "20260103000000_comments.sql").write_text(
+        "-- migrate:up\nCREATE TABLE comments (id int PRIMARY KEY, post_id int REFERENCES posts);\n"
+        "-- migrate:down\nDROP TABLE comments;\n"
+    )
+
+    with pytest.raises(MigrationFailed, match=r"2 pending migration\(s\) were already applied by dbmate \(public.schema_migrations\), the first .*20260101000000_users.sql; .*nself db migrate:adopt"):
+        apply_migrations(database, directory)
+    assert nself_history(database) == []
+    assert rows(database, "SELECT to_regclass('comments')") == [(None,)]
+
+    changes = adopt_migrations(database, directory)
+    assert [(c.version, c.change) for c in changes] == [("20260101000000", "adopted"), ("20260102000000", "adopted")]
+    assert statuses(database, directory) == {
+        "20260101000000": "applied",
+        "20260102000000": "applied",
+        "20260103000000": "pending",
+    }
+    assert adopt_migrations(database, directory) == []  # once is enough
+
+    runs = apply_migrations(database, directory)
+    assert [r.version for r in runs] == ["20260103000000"]
+    assert rows(database, "SELECT u.email, p.id FROM users u JOIN posts p ON p.user_id = u.id") == [("kept@example.com", 1)]
+    assert rows(database, "SELECT to_regclass('comments')::text") == [("comments",)]
+    # dbmate sees the same state: nothing pending for it either, once it records the new file
+    listed = subprocess.run(
+        [str(dbmate), "--url", database + "?sslmode=disable", "--migrations-dir", str(directory), "status"],
+        capture_output=True,
+        text=True,
+    )
+    assert "[X] 20260101000000_users.sql" in listed.stdout and "[ ] 20260103000000_comments.sql" in listed.stdout
+
+
+PRISMA_TABLE = """CREATE TABLE "_prisma_migrations" (
+    "id" VARCHAR(36) NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT "_prisma_migrations_pkey" PRIMARY KEY ("id")
+)"""
+
+
+def prisma_project(url: str, root: Path, *, crlf: bool = False) -> Path:
+    """prisma/migrations with two folders, applied and recorded as `prisma migrate deploy`
+    records them: one row per folder, the SHA-256 of migration.sql, finished_at set."""
+    directory = root / "prisma" / "migrations"
+    texts = {
+        "20260101000000_init": 'CREATE TABLE "User" (id text PRIMARY KEY, email text NOT NULL);\n',
+        "20260102000000_post": 'CREATE TABLE "Post" (id text PRIMARY KEY, "authorId" text REFERENCES "User"(id));\n',
+    }
+    run_sql(url, PRISMA_TABLE)
+    for name, text in texts.items():
+        (directory / name).mkdir(parents=True)
+        data = text.replace("\n", "\r\n").encode() if crlf else text.encode()
+        (directory / name / "migration.sql").write_bytes(data)
+        run_sql(url, text)
+        # Prisma hashes the text it read; git may have turned the file's line endings since
+        checksum = hashlib.sha256(text.encode()).hexdigest()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count)"
+                " VALUES (%s, %s, now(), %s, 1)",
+                (str(uuid.uuid4()), checksum, name),
+            )
+    (directory / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    return directory
+
+
+@pytest.mark.parametrize("crlf", [False, True], ids=["lf", "crlf-after-checkout"])
+def test_prisma_history_is_adopted(database: str, tmp_path: Path, crlf: bool) -> None:
+    directory = prisma_project(database, tmp_path, crlf=crlf)
+    (directory / "20260103000000_tag").mkdir()
+    (directory / "20260103000000_tag" / "migration.sql").write_text('CREATE TABLE "Tag" (id text PRIMARY KEY);\n')
+    with pytest.raises(MigrationFailed, match="already applied by Prisma"):
+        apply_migrations(database, directory)
+    changes = adopt_migrations(database, directory, "prisma")
+    assert [c.version for c in changes] == ["20260101000000", "20260102000000"]
+    assert [r.version for r in apply_migrations(database, directory)] == ["20260103000000"]
+
+
+def test_prisma_history_that_cannot_be_taken_leaves_nothing_written(database: str, tmp_path: Path) -> None:
+    directory = prisma_project(database, tmp_path)
+    edited = directory / "20260102000000_post" / "migration.sql"
+    edited.write_text(edited.read_text() + "CREATE INDEX ON \"Post\" (\"authorId\");\n")
+    with pytest.raises(MigrationFailed, match=r"20260102000000_post/migration.sql: edited since Prisma applied it"):
+        adopt_migrations(database, directory)
+    assert nself_history(database) == []
+
+    edited.write_text('CREATE TABLE "Post" (id text PRIMARY KEY, "authorId" text REFERENCES "User"(id));\n')
+    run_sql(
+        database,
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('x', 'y', '20260104000000_failed')",
+    )
+    with pytest.raises(MigrationFailed) as refused:
+        adopt_migrations(database, directory)
+    assert "20260104000000_failed failed under Prisma and was not resolved" in str(refused.value)
+    assert nself_history(database) == []
+
+    # `prisma migrate resolve --rolled-back` marks it; a folder for it is still missing here
+    run_sql(database, "UPDATE _prisma_migrations SET rolled_back_at = now() WHERE id = 'x'")
+    assert [c.version for c in adopt_migrations(database, directory)] == ["20260101000000", "20260102000000"]
+
+
+def test_prisma_accepts_checksums_older_prisma_wrote() -> None:
+    text = b"SELECT 1;\n"
+    digest = hashlib.sha256(text).digest()
+    assert digest.hex() in prisma_checksums(text)
+    assert "".join(f"{b:x}" for b in digest) in prisma_checksums(text)
+    assert hashlib.sha256(b"SELECT 1;\r\n").hexdigest() in prisma_checksums(text)
+
+
+def test_supabase_golang_migrate_and_diesel_histories(new_database: NewDatabase, tmp_path: Path) -> None:
+    make = new_database
+    # Supabase CLI: supabase_migrations.schema_migrations, keyed by the file's version
+    supabase = make()
+    directory = tmp_path / "supabase" / "migrations"
+    directory.mkdir(parents=True)
+    (directory / "20260101000000_todos.sql").write_text("CREATE TABLE todos (id bigint PRIMARY KEY);\n")
+    (directory / "20260102000000_done.sql").write_text("ALTER TABLE todos ADD COLUMN done boolean;\n")
+    run_sql(
+        supabase,
+        "CREATE SCHEMA supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations "
+        "(version text PRIMARY KEY, statements text[], name text);"
+        "CREATE TABLE todos (id bigint PRIMARY KEY);"
+        "INSERT INTO supabase_migrations.schema_migrations VALUES ('20260101000000', '{}', 'todos');",
+    )
+    assert [c.version for c in adopt_migrations(supabase, directory)] == ["20260101000000"]
+    assert [r.version for r in apply_migrations(supabase, directory)] == ["20260102000000"]
+
+    # golang-migrate: one row, the version the database is at; every file up to it is applied
+    gomigrate = make()
+    directory = tmp_path / "go"
+    directory.mkdir()
+    for n, sql in enumerate(["CREATE TABLE a (x int);", "CREATE TABLE b (x int);", "CREATE TABLE c (x int);"], 1):
+        (directory / f"{n:06d}_t{n}.up.sql").write_text(sql + "\n")
+        (directory / f"{n:06d}_t{n}.down.sql").write_text(f"DROP TABLE {'abc'[n - 1]};\n")
+    run_sql(
+        gomigrate,
+        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);"
+        "CREATE TABLE a (x int); CREATE TABLE b (x int); INSERT INTO schema_migrations VALUES (2, true);",
+    )
+    with pytest.raises(MigrationFailed, match="dirty at version 2"):
+        adopt_migrations(gomigrate, directory)
+    run_sql(gomigrate, "UPDATE schema_migrations SET dirty = false")
+    assert [c.version for c in adopt_migrations(gomigrate, directory)] == ["000001", "000002"]
+    assert [r.version for r in apply_migrations(gomigrate, directory)] == ["000003"]
+
+    # diesel: the folder's version without its dashes
+    diesel = make()
+    directory = tmp_path / "migrations"
+    for name, sql in [("2026-01-01-000000_users", "CREATE TABLE users (id int);"), ("2026-01-02-000000_x", "SELECT 1;")]:
+        (directory / name).mkdir(parents=True)
+        (directory / name / "up.sql").write_text(sql + "\n")
+        (directory / name / "down.sql").write_text("SELECT 1;\n")
+    run_sql(
+        diesel,
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, "
+        "run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);"
+        "CREATE TABLE users (id int); INSERT INTO __diesel_schema_migrations (version) VALUES ('20260101000000');",
+    )
+    assert [c.version for c in adopt_migrations(diesel, directory)] == ["2026-01-01-000000"]
+
+
+def test_which_history_to_take(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "m"
+    dbmate_files(directory)
+    with pytest.raises(OptionError, match="no migration history of prisma, supabase, dbmate"):
+        adopt_migrations(database, directory)
+    with pytest.raises(OptionError, match="--from: 'flyway' is not one of"):
+        adopt_migrations(database, directory, "flyway")
+    run_sql(
+        database,
+        "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);"
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY, run_on timestamp DEFAULT now());"
+        "INSERT INTO schema_migrations VALUES ('20260101000000');",
+    )
+    with pytest.raises(OptionError, match=r"more than one tool's migration history here: .*choose one with --from"):
+        adopt_migrations(database, directory)
+    assert [c.version for c in adopt_migrations(database, directory, "dbmate")] == ["20260101000000"]
+
+
+def test_an_unrelated_schema_migrations_table_stops_nothing(database: str, tmp_path: Path) -> None:
+    # Rails' table has dbmate's shape; its versions name none of these files
+    run_sql(
+        database,
+        "CREATE TABLE schema_migrations (version varchar PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20100101000000');",
+    )
+    directory = tmp_path / "m"
+    dbmate_files(directory)
+    assert [r.version for r in apply_migrations(database, directory)] == ["20260101000000", "20260102000000"]
+    with pytest.raises(MigrationFailed, match=r"20100101000000 is recorded in public\.schema_migrations but no migration"):
+        adopt_migrations(database, directory)
+
+
+def test_init_points_at_another_tools_migrations(tmp_path: Path) -> None:
+    for folder, marker, tool in [
+        ("prisma/migrations", "20260101000000_init/migration.sql", "Prisma"),
+        ("db/migrations", "20260101000000_init.sql", "dbmate"),
+        ("migrations", "2026-01-01-000000_init/up.sql", "diesel"),
+        ("migrations", "000001_init.up.sql", "golang-migrate"),
+    ]:
+        root = tmp_path / tool
+        (root / folder / marker).parent.mkdir(parents=True)
+        (root / folder / marker).write_text("SELECT 1;\n")
+        created = init_project(root)
+        config = (root / "nself.toml").read_text()
+        assert f'migrations = "{folder}"' in config and f"The migrations {tool} wrote" in config, tool
+        assert root / "nself" / "migrations" not in created and (root / "nself" / "seeds").is_dir()
