@@ -266,7 +266,6 @@ def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list
     if tool is not None and tool not in TOOLS:
         raise OptionError(f"--from: {tool!r} is not one of {', '.join(TOOLS)}")
     files = discover_migrations(directory) if directory.exists() else []
-    changes: list[HistoryChange] = []
     with migration_lock(url) as conn, conn.transaction():
         histories = [h for h in read_histories(conn) if tool is None or h.tool == tool]
         if not histories:
@@ -280,17 +279,26 @@ def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list
             shown = "; ".join(taken.problems[:3])
             more = f" (and {len(taken.problems) - 3} more)" if len(taken.problems) > 3 else ""
             raise MigrationFailed(f"cannot adopt {taken.history.table}: {shown}{more}")
-        applied = _applied(conn)
-        for migration in taken.applied:
-            key = migration_key(migration)
-            if key in applied:
-                continue
-            with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
-                conn.execute(
-                    f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
-                    (key, migration.name, checksum_of(migration)),
-                )
-            changes.append(HistoryChange(key, migration.name, "adopted", _display(migration.path)))
+        return _record_without_running(conn, taken.applied, "adopted")
+
+
+def _record_without_running(
+    conn: psycopg.Connection[Any], migrations: list[MigrationFile], change: Literal["baselined", "adopted"]
+) -> list[HistoryChange]:
+    """Record `migrations` as applied (current checksum, duration 0) without running them;
+    those already recorded are left as they are."""
+    applied = _applied(conn)
+    changes: list[HistoryChange] = []
+    for migration in migrations:
+        key = migration_key(migration)
+        if key in applied:
+            continue
+        with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
+            conn.execute(
+                f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
+                (key, migration.name, checksum_of(migration)),
+            )
+        changes.append(HistoryChange(key, migration.name, change, _display(migration.path)))
     return changes
 
 
@@ -304,21 +312,8 @@ def baseline_migrations(url: str, directory: Path, version: str) -> list[History
     if version not in keys:
         known = f"{keys[0]} .. {keys[-1]}" if keys else "none"
         raise OptionError(f"VERSION: no migration {version!r} in {_display(directory)} (known: {known})")
-    chosen = files[: keys.index(version) + 1]
-    changes: list[HistoryChange] = []
     with migration_lock(url) as conn, conn.transaction():
-        applied = _applied(conn)
-        for migration in chosen:
-            key = migration_key(migration)
-            if key in applied:
-                continue
-            with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
-                conn.execute(
-                    f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
-                    (key, migration.name, checksum_of(migration)),
-                )
-            changes.append(HistoryChange(key, migration.name, "baselined", _display(migration.path)))
-    return changes
+        return _record_without_running(conn, files[: keys.index(version) + 1], "baselined")
 
 
 def repair_migrations(url: str, directory: Path, *, remove_missing: bool = False) -> list[HistoryChange]:
