@@ -10,6 +10,7 @@ Each tool records what it applied in a table of its own, under its own key for a
 | dbmate | `schema_migrations (version)` | the version | every row |
 | golang-migrate | `schema_migrations (version, dirty)` | the number | every file up to the one row's version, unless dirty |
 | diesel | `__diesel_schema_migrations` | the version without its dashes | every row |
+| Atlas | `atlas_schema_revisions` | the version | executed with every statement and no error, or resolved; every file up to a baseline |
 
 Prisma also stores a SHA-256 of each `migration.sql`; a file edited since it was applied is
 named, as Prisma's own `migrate` names it. Rails' `schema_migrations` has dbmate's shape and
@@ -28,14 +29,17 @@ import psycopg
 from nself.frontends.migration_files import MigrationFile
 from nself.runtime.session import database_error
 
-TOOLS = ("prisma", "supabase", "dbmate", "golang-migrate", "diesel")
+TOOLS = ("prisma", "supabase", "dbmate", "golang-migrate", "diesel", "atlas")
 _NAMES = {
     "prisma": "Prisma",
     "supabase": "the Supabase CLI",
     "dbmate": "dbmate",
     "golang-migrate": "golang-migrate",
     "diesel": "diesel",
+    "atlas": "Atlas",
 }
+# Atlas's revision types (a bit set): a baseline, a file executed, a failed file resolved
+_ATLAS_BASELINE, _ATLAS_EXECUTE, _ATLAS_RESOLVED = 1, 2, 4
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,9 @@ class ForeignHistory:
     tool: str  # one of TOOLS
     table: str  # as a message names it
     finished: frozenset[str]  # keys the tool finished applying
-    failed: frozenset[str] = frozenset()  # keys it started and did not finish (Prisma)
+    failed: frozenset[str] = frozenset()  # keys it started and did not finish (Prisma, Atlas)
     checksums: dict[str, frozenset[str]] = field(default_factory=dict)  # Prisma's, by key
-    up_to: int | None = None  # golang-migrate: every version up to this one is applied
+    up_to: int | None = None  # golang-migrate, Atlas's baseline: every version up to this one is applied
     dirty: bool = False  # golang-migrate: the last migration failed half-way
 
     @property
@@ -66,13 +70,9 @@ class ForeignHistory:
 
     def records(self, migration: MigrationFile) -> bool:
         """Whether the tool recorded `migration` as applied."""
-        if self.up_to is not None:
-            return migration.version.isdigit() and int(migration.version) <= self.up_to
+        if self.up_to is not None and migration.version.isdigit() and int(migration.version) <= self.up_to:
+            return True
         return self.key(migration) in self.finished
-
-    @property
-    def size(self) -> int:
-        return len(self.finished) if self.up_to is None else 1
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,9 @@ def read_histories(conn: psycopg.Connection[Any]) -> list[ForeignHistory]:
             conn.execute(
                 """SELECT t.name, format('%I.%I', n.nspname, c.relname)
                    FROM (VALUES ('_prisma_migrations'), ('supabase_migrations.schema_migrations'),
-                                ('schema_migrations'), ('__diesel_schema_migrations')) AS t (name)
+                                ('schema_migrations'), ('__diesel_schema_migrations'),
+                                ('atlas_schema_revisions.atlas_schema_revisions'),
+                                ('atlas_schema_revisions')) AS t (name)
                    JOIN pg_class c ON c.oid = to_regclass(t.name)
                    JOIN pg_namespace n ON n.oid = c.relnamespace"""
             ).fetchall()
@@ -99,6 +101,8 @@ def read_histories(conn: psycopg.Connection[Any]) -> list[ForeignHistory]:
     # the search path may reach the Supabase CLI's table by its bare name
     schema_migrations = found.get("schema_migrations") if found.get("schema_migrations") != supabase else None
     diesel = found.get("__diesel_schema_migrations")
+    # Atlas keeps it in a schema of its own, or in the one its URL names
+    atlas = found.get("atlas_schema_revisions.atlas_schema_revisions") or found.get("atlas_schema_revisions")
     histories: list[ForeignHistory] = []
     with database_error("cannot read another tool's migration history"):
         if prisma:
@@ -111,7 +115,25 @@ def read_histories(conn: psycopg.Connection[Any]) -> list[ForeignHistory]:
         if diesel:
             rows = conn.execute(f"SELECT version FROM {diesel}").fetchall()
             histories.append(ForeignHistory("diesel", diesel, frozenset(r[0] for r in rows)))
+        if atlas:
+            histories.append(_atlas(conn, atlas))
     return histories
+
+
+def _atlas(conn: psycopg.Connection[Any], table: str) -> ForeignHistory:
+    rows = conn.execute(f"SELECT version, type, applied, total, coalesce(error, '') FROM {table}").fetchall()
+    finished: set[str] = set()
+    failed: set[str] = set()
+    up_to: int | None = None
+    for version, kind, applied, total, error in rows:
+        if kind & _ATLAS_BASELINE:
+            up_to = max(up_to or 0, int(version)) if str(version).isdigit() else up_to
+            finished.add(version)
+        elif kind & _ATLAS_RESOLVED or (kind & _ATLAS_EXECUTE and applied == total and not error):
+            finished.add(version)
+        else:
+            failed.add(version)
+    return ForeignHistory("atlas", table, frozenset(finished), frozenset(failed), up_to=up_to)
 
 
 def _prisma(conn: psycopg.Connection[Any], table: str) -> ForeignHistory:
@@ -147,8 +169,8 @@ def _schema_migrations(conn: psycopg.Connection[Any], table: str) -> ForeignHist
     if "dirty" in columns:
         row = conn.execute(f"SELECT version, dirty FROM {table} ORDER BY version DESC LIMIT 1").fetchone()
         if row is None:
-            return ForeignHistory("golang-migrate", table, frozenset(), up_to=-1)
-        return ForeignHistory("golang-migrate", table, frozenset({str(row[0])}), up_to=int(row[0]), dirty=bool(row[1]))
+            return ForeignHistory("golang-migrate", table, frozenset())
+        return ForeignHistory("golang-migrate", table, frozenset(), up_to=int(row[0]), dirty=bool(row[1]))
     rows = conn.execute(f"SELECT version FROM {table}").fetchall()
     return ForeignHistory("dbmate", table, frozenset(str(r[0]) for r in rows))
 
@@ -178,16 +200,16 @@ def adoption(history: ForeignHistory, files: Iterable[MigrationFile], directory:
             f"{history.table} is dirty at version {history.up_to}: that migration failed half-way under "
             f"{history.name}; fix the database and the version first (`migrate force`)"
         )
+    resolve = {"prisma": "prisma migrate resolve", "atlas": "atlas migrate set"}.get(history.tool, "")
     for key in sorted(history.failed):
-        problems.append(f"{key} failed under {history.name} and was not resolved (`prisma migrate resolve`)")
+        problems.append(f"{key} failed under {history.name} and was not resolved (`{resolve}`)")
     for migration in applied:
         expected = history.checksums.get(history.key(migration))
         if expected and not expected & prisma_checksums(migration.path.read_bytes()):
             problems.append(f"{migration.path}: edited since {history.name} applied it (its checksum differs)")
-    if history.up_to is None:
-        known = {history.key(m) for m in files}
-        for key in sorted(history.finished - known):
-            problems.append(f"{key} is recorded in {history.table} but no migration in {directory} has that name")
-    elif history.up_to >= 0 and not any(m.version.isdigit() and int(m.version) == history.up_to for m in files):
+    known = {history.key(m) for m in files}
+    for key in sorted(history.finished - known):
+        problems.append(f"{key} is recorded in {history.table} but no migration in {directory} has that name")
+    if history.up_to is not None and not any(m.version.isdigit() and int(m.version) == history.up_to for m in files):
         problems.append(f"{history.table} is at version {history.up_to} but no migration in {directory} has it")
     return Adoption(history, applied, problems)

@@ -259,7 +259,7 @@ def _refuse_what_another_tool_applied(conn: psycopg.Connection[Any], pending: li
 
 def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list[HistoryChange]:
     """Take over a database another tool migrated (Prisma, the Supabase CLI, dbmate,
-    golang-migrate, diesel): record in nself's history every file its history holds as
+    golang-migrate, diesel, Atlas): record in nself's history every file its history holds as
     applied, without running anything; the others stay pending. Refused, with nothing
     written, when that history has a failed or dirty migration, a Prisma file edited since,
     or a record with no file. One transaction."""

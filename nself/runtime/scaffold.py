@@ -53,6 +53,7 @@ tests = "{platform.tests}"
 _OTHER_TOOLS = (
     ("prisma/migrations", "Prisma", "*/migration.sql"),
     ("db/migrations", "dbmate", "*.sql"),
+    ("migrations", "Atlas", "atlas.sum"),
     ("migrations", "diesel", "*/up.sql"),
     ("migrations", "golang-migrate", "*.up.sql"),
 )

@@ -1,7 +1,7 @@
 """Taking over a database another tool migrated (`migrate:adopt`), against a real PostgreSQL:
 dbmate itself (npm's dbmate binary) applies its files, then nself adopts its history and
 applies only the new file; the histories of Prisma, the Supabase CLI, golang-migrate and
-diesel are written as those tools write them. `migrate` refuses to run again what another
+diesel and Atlas are written as those tools write them. `migrate` refuses to run again what another
 tool applied, and a history that cannot be taken as it is leaves nothing written."""
 
 from __future__ import annotations
@@ -224,6 +224,46 @@ def test_supabase_golang_migrate_and_diesel_histories(new_database: NewDatabase,
     assert [c.version for c in adopt_migrations(diesel, directory)] == ["2026-01-01-000000"]
 
 
+ATLAS_TABLE = """CREATE SCHEMA atlas_schema_revisions;
+CREATE TABLE atlas_schema_revisions.atlas_schema_revisions (
+    version character varying NOT NULL PRIMARY KEY, description character varying NOT NULL,
+    type bigint NOT NULL DEFAULT 2, applied bigint NOT NULL DEFAULT 0, total bigint NOT NULL DEFAULT 0,
+    executed_at timestamptz NOT NULL, execution_time bigint NOT NULL, error text NULL, error_stmt text NULL,
+    hash character varying NOT NULL, partial_hashes jsonb NULL, operator_version character varying NOT NULL
+)"""
+
+
+def atlas_revision(url: str, version: str, kind: int, applied: int, total: int, error: str | None = None) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO atlas_schema_revisions.atlas_schema_revisions (version, description, type, applied, total,"
+            " executed_at, execution_time, error, hash, operator_version) VALUES (%s, '', %s, %s, %s, now(), 0, %s, '', 'Atlas CLI')",
+            (version, kind, applied, total, error),
+        )
+
+
+def test_atlas_history_baseline_executed_failed_and_resolved(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    directory.mkdir()
+    for n in range(1, 5):
+        (directory / f"2026010{n}000000_t{n}.sql").write_text(f"CREATE TABLE t{n} (x int);\n")
+    (directory / "atlas.sum").write_text("h1:...\n")
+    run_sql(database, ATLAS_TABLE + "; CREATE TABLE t1 (x int); CREATE TABLE t2 (x int); CREATE TABLE t3 (x int);")
+    atlas_revision(database, "20260101000000", 1, 0, 0)  # baseline: the database was made up to here
+    atlas_revision(database, "20260102000000", 2, 1, 1)  # executed, every statement
+    atlas_revision(database, "20260103000000", 2, 0, 1, "relation already exists")  # failed
+    with pytest.raises(MigrationFailed, match=r"20260103000000 failed under Atlas and was not resolved \(`atlas migrate set`\)"):
+        adopt_migrations(database, directory)
+    assert nself_history(database) == []
+    run_sql(database, "UPDATE atlas_schema_revisions.atlas_schema_revisions SET type = 6 WHERE version = '20260103000000'")
+    assert [c.version for c in adopt_migrations(database, directory, "atlas")] == [
+        "20260101000000",
+        "20260102000000",
+        "20260103000000",
+    ]
+    assert [r.version for r in apply_migrations(database, directory)] == ["20260104000000"]
+
+
 def test_which_history_to_take(database: str, tmp_path: Path) -> None:
     directory = tmp_path / "m"
     dbmate_files(directory)
@@ -259,6 +299,7 @@ def test_init_points_at_another_tools_migrations(tmp_path: Path) -> None:
     for folder, marker, tool in [
         ("prisma/migrations", "20260101000000_init/migration.sql", "Prisma"),
         ("db/migrations", "20260101000000_init.sql", "dbmate"),
+        ("migrations", "atlas.sum", "Atlas"),
         ("migrations", "2026-01-01-000000_init/up.sql", "diesel"),
         ("migrations", "000001_init.up.sql", "golang-migrate"),
     ]:
