@@ -268,14 +268,14 @@ def migrate_adopt(
         str | None,
         typer.Option(
             "--from",
-            help="The tool whose history to take: prisma, supabase, dbmate, golang-migrate, diesel or atlas "
+            help="The tool whose history to take: prisma, supabase, dbmate, golang-migrate, goose, diesel or atlas "
             "(default: the one whose history the database holds).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move a database another tool migrated to nself: every migration that Prisma, the
-    Supabase CLI, dbmate, golang-migrate, diesel or Atlas recorded as applied is recorded in nself's
+    Supabase CLI, dbmate, golang-migrate, goose, diesel or Atlas recorded as applied is recorded in nself's
     history, without running anything; the rest stay pending. Refused, with nothing written,
     when that history holds a failed or dirty migration, a Prisma file edited since it was
     applied, or a migration with no file. Asks first (--yes); refused on production unless

@@ -33,7 +33,7 @@ GROUPS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
             ),
             (
                 "migrate:adopt",
-                "Move a database another tool migrated to nself: every migration that Prisma, the Supabase CLI, dbmate, golang-migrate, diesel or Atlas recorded as applied is recorded in nself's history, without running anything; the rest stay pending. Refused, with nothing written, when that history holds a failed or dirty migration, a Prisma file edited since it was applied, or a migration with no file. Asks first (--yes); refused on production unless --force-production.",
+                "Move a database another tool migrated to nself: every migration that Prisma, the Supabase CLI, dbmate, golang-migrate, goose, diesel or Atlas recorded as applied is recorded in nself's history, without running anything; the rest stay pending. Refused, with nothing written, when that history holds a failed or dirty migration, a Prisma file edited since it was applied, or a migration with no file. Asks first (--yes); refused on production unless --force-production.",
             ),
             (
                 "migrate:repair",

@@ -10,6 +10,7 @@ Each tool records what it applied in a table of its own, under its own key for a
 | dbmate | `schema_migrations (version)` | the version | every row |
 | golang-migrate | `schema_migrations (version, dirty)` | the number | every file up to the one row's version, unless dirty |
 | diesel | `__diesel_schema_migrations` | the version without its dashes | every row |
+| goose | `goose_db_version` | the number | its latest row says applied |
 | Atlas | `atlas_schema_revisions` | the version | executed with every statement and no error, or resolved; every file up to a baseline |
 
 Prisma also stores a SHA-256 of each `migration.sql`; a file edited since it was applied is
@@ -29,12 +30,13 @@ import psycopg
 from nself.frontends.migration_files import MigrationFile
 from nself.runtime.session import database_error
 
-TOOLS = ("prisma", "supabase", "dbmate", "golang-migrate", "diesel", "atlas")
+TOOLS = ("prisma", "supabase", "dbmate", "golang-migrate", "goose", "diesel", "atlas")
 _NAMES = {
     "prisma": "Prisma",
     "supabase": "the Supabase CLI",
     "dbmate": "dbmate",
     "golang-migrate": "golang-migrate",
+    "goose": "goose",
     "diesel": "diesel",
     "atlas": "Atlas",
 }
@@ -64,7 +66,7 @@ class ForeignHistory:
             return migration.path.parent.name
         if self.tool == "diesel":
             return migration.version.replace("-", "")
-        if self.tool == "golang-migrate":
+        if self.tool in ("golang-migrate", "goose"):
             return str(int(migration.version)) if migration.version.isdigit() else migration.version
         return migration.version
 
@@ -91,7 +93,7 @@ def read_histories(conn: psycopg.Connection[Any]) -> list[ForeignHistory]:
                    FROM (VALUES ('_prisma_migrations'), ('supabase_migrations.schema_migrations'),
                                 ('schema_migrations'), ('__diesel_schema_migrations'),
                                 ('atlas_schema_revisions.atlas_schema_revisions'),
-                                ('atlas_schema_revisions')) AS t (name)
+                                ('atlas_schema_revisions'), ('goose_db_version')) AS t (name)
                    JOIN pg_class c ON c.oid = to_regclass(t.name)
                    JOIN pg_namespace n ON n.oid = c.relnamespace"""
             ).fetchall()
@@ -117,6 +119,13 @@ def read_histories(conn: psycopg.Connection[Any]) -> list[ForeignHistory]:
             histories.append(ForeignHistory("diesel", diesel, frozenset(r[0] for r in rows)))
         if atlas:
             histories.append(_atlas(conn, atlas))
+        if goose := found.get("goose_db_version"):
+            # one row per up or down; the latest row of a version says where it stands
+            rows = conn.execute(
+                f"SELECT DISTINCT ON (version_id) version_id, is_applied FROM {goose} ORDER BY version_id, id DESC"
+            ).fetchall()
+            applied = frozenset(str(version) for version, is_applied in rows if is_applied and version != 0)
+            histories.append(ForeignHistory("goose", goose, applied))
     return histories
 
 

@@ -1,8 +1,8 @@
 """Applying migration files to a database, with history, rollback and drift checks.
 
 History lives in the database (`_nself.migrations`). Each file runs in its own
-transaction unless it opts out (`-- nself:no-transaction`, or dbmate's
-`-- migrate:up transaction:false`), so a failing file leaves schema and history as they
+transaction unless it opts out (`-- nself:no-transaction`, dbmate's
+`-- migrate:up transaction:false` or goose's `-- +goose NO TRANSACTION`), so a failing file leaves schema and history as they
 were. Every file starts from a clean session, and the advisory lock shared with the seeds
 runner serialises concurrent runs: each file applies once (nself.runtime.session).
 Transaction control that would commit part of a file without its history row is refused
@@ -43,7 +43,12 @@ __all__ = ["ADVISORY_LOCK_KEY", "run_script"]  # kept importable from here
 META_SCHEMA = "_nself"
 HISTORY_TABLE = f"{META_SCHEMA}.migrations"
 
-_NO_TRANSACTION = re.compile(r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false)", re.MULTILINE)
+_NO_TRANSACTION = re.compile(
+    r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+)
+_NO_TRANSACTION_DOWN = re.compile(
+    r"^--\s*(nself:no-transaction|migrate:down\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+)
 
 Status = Literal["applied", "pending", "changed", "missing"]
 
@@ -200,6 +205,36 @@ def _in_transaction(migration: MigrationFile) -> bool:
     return not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
 
+def _down_in_transaction(migration: MigrationFile) -> bool:
+    return not _NO_TRANSACTION_DOWN.search((migration.down_path or migration.path).read_text(encoding="utf-8"))
+
+
+def _run_section(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    path: Path,
+    line: int,
+    record: Callable[[], int],
+    *,
+    in_transaction: bool,
+    skip: Callable[[str], str | None] | None = None,
+) -> tuple[list[str], int]:
+    """Run one section of a migration and then `record` its history change: together in one
+    transaction, or (a file that opted out) one after the other. What `run_script` skipped,
+    and what `record` returned."""
+    if in_transaction:
+        with conn.transaction():
+            skipped = run_script(conn, sql, path, line, fold=True, skip=skip)
+            return skipped, record()
+    try:
+        skipped = run_script(conn, sql, path, line, skip=skip)
+    except NselfError:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")  # a transaction the file opened and did not end
+        raise
+    return skipped, record()
+
+
 def _apply_one(
     conn: psycopg.Connection[Any],
     migration: MigrationFile,
@@ -219,18 +254,9 @@ def _apply_one(
         return duration_ms
 
     clean_session(conn)
-    if _in_transaction(migration):
-        with conn.transaction():
-            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True, skip=skip)
-            duration = record()
-    else:
-        try:
-            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, skip=skip)
-        except NselfError:
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")  # a transaction the file opened and did not end
-            raise
-        duration = record()
+    skipped, duration = _run_section(
+        conn, migration.up_sql, migration.path, migration.up_line, record, in_transaction=_in_transaction(migration), skip=skip
+    )
     return MigrationRun(key, migration.name, _display(migration.path), duration, warnings=tuple(skipped))
 
 
@@ -259,7 +285,7 @@ def _refuse_what_another_tool_applied(conn: psycopg.Connection[Any], pending: li
 
 def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list[HistoryChange]:
     """Take over a database another tool migrated (Prisma, the Supabase CLI, dbmate,
-    golang-migrate, diesel, Atlas): record in nself's history every file its history holds as
+    golang-migrate, goose, diesel, Atlas): record in nself's history every file its history holds as
     applied, without running anything; the others stay pending. Refused, with nothing
     written, when that history has a failed or dirty migration, a Prisma file edited since,
     or a record with no file. One transaction."""
@@ -365,18 +391,32 @@ def rollback_migrations(
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
             path = migration.down_path or migration.path
             check_transaction_control(
-                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration", fold=True
+                migration.down_sql,
+                path,
+                migration.down_line or 1,
+                in_transaction=_down_in_transaction(migration),
+                what="migration",
+                fold=True,
             )
             chosen.append((key, migration, migration.down_sql))
         for key, migration, down_sql in chosen:
             started = time.perf_counter()
-            clean_session(conn)
-            with conn.transaction():
-                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1, fold=True)
+
+            def forget(key: str = key, started: float = started) -> int:
                 clean_session(conn)
                 with database_error(f"cannot update {HISTORY_TABLE}"):
                     conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
-            duration = int((time.perf_counter() - started) * 1000)
+                return int((time.perf_counter() - started) * 1000)
+
+            clean_session(conn)
+            _, duration = _run_section(
+                conn,
+                down_sql,
+                migration.down_path or migration.path,
+                migration.down_line or 1,
+                forget,
+                in_transaction=_down_in_transaction(migration),
+            )
             run = MigrationRun(key, migration.name, _display(migration.path), duration, "down")
             runs.append(run)
             if on_done:

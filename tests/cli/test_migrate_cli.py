@@ -188,4 +188,4 @@ def test_adopt_and_the_refusal_it_answers_through_the_cli(project_dir: Path, dat
     again = nself(project_dir, database, "db", "migrate:adopt", "--from", "dbmate", "--yes")
     assert again.code == 0 and "nothing to adopt" in again.stdout
     wrong = nself(project_dir, database, "db", "migrate:adopt", "--from", "flyway", "--yes")
-    assert wrong.code == 1 and wrong.stderr == "error: --from: 'flyway' is not one of prisma, supabase, dbmate, golang-migrate, diesel, atlas\n"
+    assert wrong.code == 1 and wrong.stderr == "error: --from: 'flyway' is not one of prisma, supabase, dbmate, golang-migrate, goose, diesel, atlas\n"

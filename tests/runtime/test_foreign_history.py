@@ -310,3 +310,70 @@ def test_init_points_at_another_tools_migrations(tmp_path: Path) -> None:
         config = (root / "nself.toml").read_text()
         assert f'migrations = "{folder}"' in config and f"The migrations {tool} wrote" in config, tool
         assert root / "nself" / "migrations" not in created and (root / "nself" / "seeds").is_dir()
+
+
+GOOSE = """-- A goose file: nothing before the first annotation runs
+-- +goose Up
+-- +goose StatementBegin
+CREATE TABLE accounts (id int PRIMARY KEY, note text);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$;
+-- +goose StatementEnd
+
+-- +goose Down
+DROP FUNCTION touch();
+DROP TABLE accounts;
+"""
+
+
+def test_goose_files_run_their_up_part_and_roll_back_with_the_down_part(database: str, tmp_path: Path) -> None:
+    from nself.runtime.migrate import rollback_migrations
+
+    directory = tmp_path / "goose"
+    directory.mkdir()
+    (directory / "00001_accounts.sql").write_text(GOOSE)
+    (directory / "00002_index.sql").write_text(
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY accounts_note ON accounts (note);\n"
+        "-- +goose Down\nDROP INDEX CONCURRENTLY accounts_note;\n"
+    )
+    from nself.frontends.migration_files import discover_migrations
+
+    first = discover_migrations(directory)[0]
+    assert (first.up_line, first.down_line) == (3, 9) and "DROP" not in first.up_sql and "DROP TABLE" in (first.down_sql or "")
+    assert [r.version for r in apply_migrations(database, directory)] == ["00001", "00002"]
+    # before, the whole file ran: the down part dropped what the up part made
+    assert rows(database, "SELECT to_regclass('accounts')::text, to_regclass('accounts_note')::text") == [
+        ("accounts", "accounts_note")
+    ]
+    run_sql(database, "INSERT INTO accounts VALUES (1, 'kept')")
+    rollback_migrations(database, directory)
+    assert rows(database, "SELECT to_regclass('accounts_note'), count(*) FROM accounts") == [(None, 1)]
+
+
+def test_goose_envsub_is_refused_at_its_line(database: str, tmp_path: Path) -> None:
+    from nself.errors import SourceError
+
+    directory = tmp_path / "goose"
+    directory.mkdir()
+    (directory / "00001_grant.sql").write_text("-- +goose Up\n-- +goose ENVSUB ON\nGRANT SELECT ON pg_class TO ${APP_ROLE};\n")
+    with pytest.raises(SourceError, match=r"00001_grant.sql:2:1: goose's ENVSUB .* is not supported"):
+        apply_migrations(database, directory)
+
+
+def test_goose_history_is_adopted(database: str, tmp_path: Path) -> None:
+    directory = tmp_path / "goose"
+    directory.mkdir()
+    for n in (1, 2, 3):
+        (directory / f"2026010{n}000000_t{n}.sql").write_text(
+            f"-- +goose Up\nCREATE TABLE t{n} (x int);\n-- +goose Down\nDROP TABLE t{n};\n"
+        )
+    # as goose writes it: a row per up or down, the initial version 0 first
+    run_sql(
+        database,
+        "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL,"
+        " tstamp timestamp NULL default now(), PRIMARY KEY(id));"
+        "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (20260101000000, true),"
+        " (20260102000000, true), (20260102000000, false);"  # the second one rolled back since
+        "CREATE TABLE t1 (x int);",
+    )
+    assert [c.version for c in adopt_migrations(database, directory, "goose")] == ["20260101000000"]
+    assert [r.version for r in apply_migrations(database, directory)] == ["20260102000000", "20260103000000"]
