@@ -259,6 +259,42 @@ def migrate_baseline(
 
 
 @app.command(
+    "migrate:adopt",
+    destructive=Destructive("mark migrations as applied without running them", force_production=True),
+)
+def migrate_adopt(
+    env: EnvOption = None,
+    tool: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The tool whose history to take: prisma, supabase, dbmate, golang-migrate, goose, diesel or atlas "
+            "(default: the one whose history the database holds).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a database another tool migrated to nself: every migration that Prisma, the
+    Supabase CLI, dbmate, golang-migrate, goose, diesel or Atlas recorded as applied is recorded in nself's
+    history, without running anything; the rest stay pending. Refused, with nothing written,
+    when that history holds a failed or dirty migration, a Prisma file edited since it was
+    applied, or a migration with no file. Asks first (--yes); refused on production unless
+    --force-production.
+
+    Examples:
+
+      nself db migrate:adopt
+
+      nself db migrate:adopt --from prisma --env staging --yes
+    """
+    from nself.runtime.migrate import adopt_migrations
+
+    proj, environ = environment(env)
+    changes = adopt_migrations(_database_url(proj, environ), _migrations_dir(proj), tool)
+    _print_history_changes(changes, as_json, f"{environ.name}: nothing to adopt (nself's history already has them)")
+
+
+@app.command(
     "migrate:repair",
     destructive=Destructive("rewrite the migration history", force_production=True),
 )

@@ -32,6 +32,10 @@ GROUPS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
                 "Adopt an existing database: record every migration up to VERSION as applied without running it (Flyway's baseline). Later migrations stay pending. Asks first (--yes); refused on production unless --force-production.",
             ),
             (
+                "migrate:adopt",
+                "Move a database another tool migrated to nself: every migration that Prisma, the Supabase CLI, dbmate, golang-migrate, goose, diesel or Atlas recorded as applied is recorded in nself's history, without running anything; the rest stay pending. Refused, with nothing written, when that history holds a failed or dirty migration, a Prisma file edited since it was applied, or a migration with no file. Asks first (--yes); refused on production unless --force-production.",
+            ),
+            (
                 "migrate:repair",
                 "Make the history match the files without running any: applied files edited since (status changed) get their new checksum, so `migrate` runs again. Runs nothing on the schema: use it for edits that change no behaviour. Asks first (--yes); refused on production unless --force-production.",
             ),

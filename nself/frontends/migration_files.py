@@ -3,6 +3,7 @@
 Layouts read (one directory may mix them; every file is ordered by its version):
 - nself: `NNN_YYYYMMDD_name.sql`, optionally split by `-- migrate:up` / `-- migrate:down`;
 - dbmate: `<timestamp>_name.sql` with the same markers;
+- goose: `<version>_name.sql` split by `-- +goose Up` / `-- +goose Down`;
 - Supabase: `<timestamp>_name.sql`;
 - golang-migrate: `N_name.up.sql` (+ `N_name.down.sql`);
 - diesel: `<version>/up.sql` (+ `down.sql`);
@@ -24,7 +25,9 @@ from nself.textfiles import read_user_text
 
 Layout = Literal["nself", "diesel", "golang-migrate", "prisma", "file"]
 
-_MARKER = re.compile(r"^--\s*migrate:(up|down)\b.*$", re.MULTILINE)
+_MARKER = re.compile(r"^--\s*(?:migrate:(up|down)\b|\+goose\s+(?i:(up|down))\b).*$", re.MULTILINE)
+# goose replaces ${VAR} in the SQL from the environment after this line; nself runs files as written
+_GOOSE_ENVSUB = re.compile(r"^--\s*\+goose\s+ENVSUB\s+ON\b", re.MULTILINE | re.IGNORECASE)
 _VERSIONED = re.compile(r"^(?P<version>\d[\d-]*)(?:_(?P<name>.*))?$")
 
 
@@ -55,9 +58,9 @@ class Sections:
 
 
 def split_sections(text: str) -> Sections:
-    """Split a script at its `-- migrate:up` / `-- migrate:down` markers (nself and dbmate).
-    Without markers the whole text is the up part. Text before the first marker is ignored,
-    as dbmate does."""
+    """Split a script at its `-- migrate:up` / `-- migrate:down` markers (nself and dbmate)
+    or `-- +goose Up` / `-- +goose Down` (goose). Without markers the whole text is the up
+    part. Text before the first marker is ignored, as dbmate and goose do."""
     markers = list(_MARKER.finditer(text))
     if not markers:
         return Sections(text, 1, None, None)
@@ -68,9 +71,10 @@ def split_sections(text: str) -> Sections:
         end = markers[i + 1].start() if i + 1 < len(markers) else len(text)
         line = text.count("\n", 0, start) + 1
         part = (text[start:end], line)
-        if match.group(1) == "up" and up is None:
+        kind = (match.group(1) or match.group(2)).lower()
+        if kind == "up" and up is None:
             up = part
-        elif match.group(1) == "down" and down is None:
+        elif kind == "down" and down is None:
             down = part
     up_sql, up_line = up if up is not None else ("", 1)
     if down is None:
@@ -93,7 +97,14 @@ def _version_and_name(stem: str) -> tuple[str, str]:
 
 
 def _from_script(path: Path, stem: str, layout: Layout) -> MigrationFile:
-    sections = split_sections(read_user_text(path))
+    text = read_user_text(path)
+    envsub = _GOOSE_ENVSUB.search(text)
+    if envsub is not None:
+        line = text.count("\n", 0, envsub.start()) + 1
+        raise SourceError(
+            path, line, 1, "goose's ENVSUB (${VAR} replaced from the environment) is not supported: write the values in"
+        )
+    sections = split_sections(text)
     version, name = _version_and_name(stem)
     return MigrationFile(
         version=version,

@@ -1,8 +1,8 @@
 """Applying migration files to a database, with history, rollback and drift checks.
 
 History lives in the database (`_nself.migrations`). Each file runs in its own
-transaction unless it opts out (`-- nself:no-transaction`, or dbmate's
-`-- migrate:up transaction:false`), so a failing file leaves schema and history as they
+transaction unless it opts out (`-- nself:no-transaction`, dbmate's
+`-- migrate:up transaction:false` or goose's `-- +goose NO TRANSACTION`), so a failing file leaves schema and history as they
 were. Every file starts from a clean session, and the advisory lock shared with the seeds
 runner serialises concurrent runs: each file applies once (nself.runtime.session).
 Transaction control that would commit part of a file without its history row is refused
@@ -27,6 +27,7 @@ from nself.connection import connect
 from nself.errors import NselfError, OptionError
 from nself.frontends.migration_files import MigrationFile, discover_migrations
 from nself.ir.names import quote_ident
+from nself.runtime.foreign_history import TOOLS, adoption, read_histories
 from nself.runtime.session import (
     ADVISORY_LOCK_KEY,
     check_transaction_control,
@@ -42,7 +43,12 @@ __all__ = ["ADVISORY_LOCK_KEY", "run_script"]  # kept importable from here
 META_SCHEMA = "_nself"
 HISTORY_TABLE = f"{META_SCHEMA}.migrations"
 
-_NO_TRANSACTION = re.compile(r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false)", re.MULTILINE)
+_NO_TRANSACTION = re.compile(
+    r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+)
+_NO_TRANSACTION_DOWN = re.compile(
+    r"^--\s*(nself:no-transaction|migrate:down\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+)
 
 Status = Literal["applied", "pending", "changed", "missing"]
 
@@ -176,6 +182,8 @@ def apply_migrations(
                     "restore the applied text, or allow it (--allow-changed)"
                 )
         pending = [m for m in files if migration_key(m) not in applied]
+        if pending:
+            _refuse_what_another_tool_applied(conn, pending)
         from nself.runtime.platform import stand_in_skip  # (that module imports this one)
 
         skip = stand_in_skip(conn) if pending else None
@@ -197,6 +205,36 @@ def _in_transaction(migration: MigrationFile) -> bool:
     return not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
 
+def _down_in_transaction(migration: MigrationFile) -> bool:
+    return not _NO_TRANSACTION_DOWN.search((migration.down_path or migration.path).read_text(encoding="utf-8"))
+
+
+def _run_section(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    path: Path,
+    line: int,
+    record: Callable[[], int],
+    *,
+    in_transaction: bool,
+    skip: Callable[[str], str | None] | None = None,
+) -> tuple[list[str], int]:
+    """Run one section of a migration and then `record` its history change: together in one
+    transaction, or (a file that opted out) one after the other. What `run_script` skipped,
+    and what `record` returned."""
+    if in_transaction:
+        with conn.transaction():
+            skipped = run_script(conn, sql, path, line, fold=True, skip=skip)
+            return skipped, record()
+    try:
+        skipped = run_script(conn, sql, path, line, skip=skip)
+    except NselfError:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")  # a transaction the file opened and did not end
+        raise
+    return skipped, record()
+
+
 def _apply_one(
     conn: psycopg.Connection[Any],
     migration: MigrationFile,
@@ -216,18 +254,9 @@ def _apply_one(
         return duration_ms
 
     clean_session(conn)
-    if _in_transaction(migration):
-        with conn.transaction():
-            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, fold=True, skip=skip)
-            duration = record()
-    else:
-        try:
-            skipped = run_script(conn, migration.up_sql, migration.path, migration.up_line, skip=skip)
-        except NselfError:
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")  # a transaction the file opened and did not end
-            raise
-        duration = record()
+    skipped, duration = _run_section(
+        conn, migration.up_sql, migration.path, migration.up_line, record, in_transaction=_in_transaction(migration), skip=skip
+    )
     return MigrationRun(key, migration.name, _display(migration.path), duration, warnings=tuple(skipped))
 
 
@@ -237,8 +266,66 @@ class HistoryChange:
 
     version: str
     name: str
-    change: Literal["baselined", "checksum realigned", "removed"]
+    change: Literal["baselined", "adopted", "checksum realigned", "removed"]
     file: str | None
+
+
+def _refuse_what_another_tool_applied(conn: psycopg.Connection[Any], pending: list[MigrationFile]) -> None:
+    """Pending files that another tool's history records as applied would run a second time
+    (and fail half-way through a schema that already holds them): refuse before anything runs."""
+    for history in read_histories(conn):
+        already = [m for m in pending if history.records(m)]
+        if already:
+            raise MigrationFailed(
+                f"{len(already)} pending migration(s) were already applied by {history.name} ({history.table}), "
+                f"the first {_display(already[0].path)}; record them in nself's history without running them: "
+                "nself db migrate:adopt"
+            )
+
+
+def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list[HistoryChange]:
+    """Take over a database another tool migrated (Prisma, the Supabase CLI, dbmate,
+    golang-migrate, goose, diesel, Atlas): record in nself's history every file its history holds as
+    applied, without running anything; the others stay pending. Refused, with nothing
+    written, when that history has a failed or dirty migration, a Prisma file edited since,
+    or a record with no file. One transaction."""
+    if tool is not None and tool not in TOOLS:
+        raise OptionError(f"--from: {tool!r} is not one of {', '.join(TOOLS)}")
+    files = discover_migrations(directory) if directory.exists() else []
+    with migration_lock(url) as conn, conn.transaction():
+        histories = [h for h in read_histories(conn) if tool is None or h.tool == tool]
+        if not histories:
+            which = TOOLS if tool is None else (tool,)
+            raise OptionError(f"no migration history of {', '.join(which)} in this database: nothing to adopt")
+        if len(histories) > 1:
+            names = ", ".join(f"{h.tool} ({h.table})" for h in histories)
+            raise OptionError(f"more than one tool's migration history here: {names}; choose one with --from")
+        taken = adoption(histories[0], files, _display(directory))
+        if taken.problems:
+            shown = "; ".join(taken.problems[:3])
+            more = f" (and {len(taken.problems) - 3} more)" if len(taken.problems) > 3 else ""
+            raise MigrationFailed(f"cannot adopt {taken.history.table}: {shown}{more}")
+        return _record_without_running(conn, taken.applied, "adopted")
+
+
+def _record_without_running(
+    conn: psycopg.Connection[Any], migrations: list[MigrationFile], change: Literal["baselined", "adopted"]
+) -> list[HistoryChange]:
+    """Record `migrations` as applied (current checksum, duration 0) without running them;
+    those already recorded are left as they are."""
+    applied = _applied(conn)
+    changes: list[HistoryChange] = []
+    for migration in migrations:
+        key = migration_key(migration)
+        if key in applied:
+            continue
+        with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
+            conn.execute(
+                f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
+                (key, migration.name, checksum_of(migration)),
+            )
+        changes.append(HistoryChange(key, migration.name, change, _display(migration.path)))
+    return changes
 
 
 def baseline_migrations(url: str, directory: Path, version: str) -> list[HistoryChange]:
@@ -251,21 +338,8 @@ def baseline_migrations(url: str, directory: Path, version: str) -> list[History
     if version not in keys:
         known = f"{keys[0]} .. {keys[-1]}" if keys else "none"
         raise OptionError(f"VERSION: no migration {version!r} in {_display(directory)} (known: {known})")
-    chosen = files[: keys.index(version) + 1]
-    changes: list[HistoryChange] = []
     with migration_lock(url) as conn, conn.transaction():
-        applied = _applied(conn)
-        for migration in chosen:
-            key = migration_key(migration)
-            if key in applied:
-                continue
-            with database_error(f"cannot record {_display(migration.path)} in {HISTORY_TABLE}"):
-                conn.execute(
-                    f"INSERT INTO {HISTORY_TABLE} (version, name, checksum, duration_ms) VALUES (%s, %s, %s, 0)",
-                    (key, migration.name, checksum_of(migration)),
-                )
-            changes.append(HistoryChange(key, migration.name, "baselined", _display(migration.path)))
-    return changes
+        return _record_without_running(conn, files[: keys.index(version) + 1], "baselined")
 
 
 def repair_migrations(url: str, directory: Path, *, remove_missing: bool = False) -> list[HistoryChange]:
@@ -317,18 +391,32 @@ def rollback_migrations(
                 raise MigrationFailed(f"cannot roll back {key}: {_display(migration.path)} has no down section")
             path = migration.down_path or migration.path
             check_transaction_control(
-                migration.down_sql, path, migration.down_line or 1, in_transaction=True, what="migration", fold=True
+                migration.down_sql,
+                path,
+                migration.down_line or 1,
+                in_transaction=_down_in_transaction(migration),
+                what="migration",
+                fold=True,
             )
             chosen.append((key, migration, migration.down_sql))
         for key, migration, down_sql in chosen:
             started = time.perf_counter()
-            clean_session(conn)
-            with conn.transaction():
-                run_script(conn, down_sql, migration.down_path or migration.path, migration.down_line or 1, fold=True)
+
+            def forget(key: str = key, started: float = started) -> int:
                 clean_session(conn)
                 with database_error(f"cannot update {HISTORY_TABLE}"):
                     conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = %s", (key,))
-            duration = int((time.perf_counter() - started) * 1000)
+                return int((time.perf_counter() - started) * 1000)
+
+            clean_session(conn)
+            _, duration = _run_section(
+                conn,
+                down_sql,
+                migration.down_path or migration.path,
+                migration.down_line or 1,
+                forget,
+                in_transaction=_down_in_transaction(migration),
+            )
             run = MigrationRun(key, migration.name, _display(migration.path), duration, "down")
             runs.append(run)
             if on_done:

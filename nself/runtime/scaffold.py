@@ -49,20 +49,51 @@ tests = "{platform.tests}"
 """
 
 
+# Where other migration tools keep their files by default, and how to tell their layout.
+_OTHER_TOOLS = (
+    ("prisma/migrations", "Prisma", "*/migration.sql"),
+    ("db/migrations", "dbmate", "*.sql"),
+    ("migrations", "Atlas", "atlas.sum"),
+    ("migrations", "diesel", "*/up.sql"),
+    ("migrations", "golang-migrate", "*.up.sql"),
+)
+
+
+def other_tools_migrations(root: Path) -> tuple[str, str] | None:
+    """(folder, tool) of migrations another tool keeps in its default place under `root`."""
+    for folder, tool, pattern in _OTHER_TOOLS:
+        path = root / folder
+        if path.is_dir() and any(path.glob(pattern)):
+            return folder, tool
+    return None
+
+
+def other_tool_header(folder: str, tool: str) -> str:
+    return f"""\
+# The migrations {tool} wrote, used where they are. On a database {tool} migrated,
+# `nself db migrate:adopt` records them in nself's history without running them again.
+migrations = "{folder}"
+
+"""
+
+
 def init_project(root: Path, *, force: bool = False) -> list[Path]:
     """Write nself.toml and the nself/ folders; return what was created. In a folder that
     holds a platform's project (`supabase/`), nself.toml points at its files instead and
-    no nself/ folders are made."""
+    no nself/ folders are made; where another tool keeps migrations (prisma/migrations,
+    db/migrations, migrations/), nself.toml points at them and no nself/migrations is made."""
     created: list[Path] = []
     config = root / CONFIG_FILE
     if config.exists() and not force:
         raise OptionError(f"{config} already exists (use --force to overwrite it)")
     root.mkdir(parents=True, exist_ok=True)
     platform = project_platform(root)
-    header = platform_header(platform) if platform is not None else ""
+    other = other_tools_migrations(root) if platform is None else None
+    header = platform_header(platform) if platform is not None else other_tool_header(*other) if other else ""
     config.write_text(header + CONFIG_TEMPLATE.replace("{port}", str(choose_local_port(root))), encoding="utf-8")
     created.append(config)
-    for folder in LAYOUT if platform is None else ():
+    layout = () if platform is not None else [f for f in LAYOUT if not (other and f == "nself/migrations")]
+    for folder in layout:
         path = root / folder
         if not path.exists():
             path.mkdir(parents=True)

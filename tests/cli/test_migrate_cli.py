@@ -169,3 +169,23 @@ def test_syntax_newer_than_15_is_refused_by_migrate_and_lint_before_anything_run
     )
     assert nself(project_dir, database, "db", "migrate").code == 0
     assert "error:" not in nself(project_dir, database, "db", "lint").stderr
+
+
+def test_adopt_and_the_refusal_it_answers_through_the_cli(project_dir: Path, database: str) -> None:
+    # a database dbmate migrated up to 002 (its table, as dbmate creates it)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);"
+            "INSERT INTO schema_migrations VALUES ('001'), ('002'); CREATE TABLE a (x int); CREATE TABLE b (x int)"
+        )
+    refused = nself(project_dir, database, "db", "migrate")
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.count("\n") == 1 and "were already applied by dbmate" in refused.stderr and "nself db migrate:adopt" in refused.stderr
+    assert nself(project_dir, database, "db", "migrate:adopt").code != 0  # asks first: no terminal, no --yes
+    done = nself(project_dir, database, "db", "migrate:adopt", "--yes", "--json")
+    assert done.code == 0, done.stderr
+    assert [(c["version"], c["change"]) for c in json.loads(done.stdout)] == [("001", "adopted"), ("002", "adopted")]
+    again = nself(project_dir, database, "db", "migrate:adopt", "--from", "dbmate", "--yes")
+    assert again.code == 0 and "nothing to adopt" in again.stdout
+    wrong = nself(project_dir, database, "db", "migrate:adopt", "--from", "flyway", "--yes")
+    assert wrong.code == 1 and wrong.stderr == "error: --from: 'flyway' is not one of prisma, supabase, dbmate, golang-migrate, goose, diesel, atlas\n"

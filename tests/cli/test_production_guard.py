@@ -54,6 +54,7 @@ INVOCATIONS: dict[str, tuple[tuple[str, ...], bool]] = {
     "db migrate:rollback": (("db", "migrate:rollback"), True),
     # History only: no row of `precious` changes (tests/runtime/test_migrate.py runs them).
     "db migrate:baseline": (("db", "migrate:baseline", "001"), False),
+    "db migrate:adopt": (("db", "migrate:adopt"), False),
     "db migrate:repair": (("db", "migrate:repair", "--remove-missing"), False),
     "db load": (("db", "load", str(DATA / "load_replaces_precious.sql")), True),
     "db branch": (("db", "branch", "--auto"), False),
