@@ -542,3 +542,102 @@ def test_a_value_out_of_its_integer_type_is_one_clear_error(database: str) -> No
         MockError, match=r'^public\.small_ints: value "32768" is out of range for type smallint$'
     ):
         generate_mock(database, introspect(database), config)
+
+
+# --------------------------------------------------------------------------- a failed run
+
+
+# The blog tables with what a set-aside key or index must get back exactly: a deferrable
+# foreign key, a NOT VALID one, a partial index and an expression index (one with a
+# comment, which keeps it in place), a unique index no constraint owns, and a switch that
+# makes a run fail in the middle of the last table's COPY, or at the end, when the unique
+# e-mails are checked again.
+FAILING_BLOG = (
+    BLOG.replace("REFERENCES posts)", "REFERENCES posts DEFERRABLE INITIALLY DEFERRED)")
+    + """
+CREATE TABLE tags (id serial PRIMARY KEY, post_id int, name text NOT NULL);
+ALTER TABLE tags ADD CONSTRAINT tags_post_id_fkey FOREIGN KEY (post_id) REFERENCES posts NOT VALID;
+CREATE INDEX posts_published_by_user ON posts (user_id) WHERE published;
+CREATE INDEX users_lower_name ON users (lower(name));
+COMMENT ON INDEX users_lower_name IS 'kept in place: a re-created index would lose it';
+CREATE UNIQUE INDEX tags_name_unique ON tags (name, id);
+CREATE SCHEMA switch;
+CREATE TABLE switch.fail (at text NOT NULL);
+CREATE FUNCTION switch.comments_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id > 5 AND EXISTS (SELECT FROM switch.fail WHERE at = 'load') THEN
+        RAISE EXCEPTION 'injected failure in the middle of the load';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER fail BEFORE INSERT ON comments FOR EACH ROW EXECUTE FUNCTION switch.comments_fail();
+CREATE FUNCTION switch.users_same_email() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM switch.fail WHERE at = 'keys') THEN NEW.email := 'same@example.com'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER same_email BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION switch.users_same_email();
+"""
+)
+
+
+def catalog_facts(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """What PostgreSQL says of the public tables' constraints and indexes: names,
+    definitions (deferrability and NOT VALID among them), comments, owners, and more."""
+    with psycopg.connect(url) as conn:
+        return {
+            "constraints": conn.execute(
+                "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), condeferrable, "
+                "condeferred, convalidated, conindid <> 0, obj_description(oid, 'pg_constraint') "
+                "FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+            ).fetchall(),
+            "indexes": conn.execute(
+                "SELECT i.indrelid::regclass::text, c.relname, pg_get_indexdef(i.indexrelid), i.indisunique, "
+                "i.indisprimary, i.indisvalid, i.indisclustered, i.indisreplident, c.reltablespace, "
+                "pg_get_userbyid(c.relowner), obj_description(i.indexrelid, 'pg_class') "
+                "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1, 2"
+            ).fetchall(),
+            "tables": conn.execute(
+                "SELECT relname, pg_get_userbyid(relowner), relkind FROM pg_class "
+                "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') ORDER BY 1"
+            ).fetchall(),
+            "triggers": conn.execute(
+                "SELECT tgrelid::regclass::text, tgname, tgenabled, tgisinternal, tgdeferrable, tginitdeferred "
+                "FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM pg_class "
+                "WHERE relnamespace = 'public'::regnamespace) AND NOT tgisinternal ORDER BY 1, 2"
+            ).fetchall()
+            + conn.execute(
+                # The foreign keys' own triggers, by constraint (their names carry oids).
+                "SELECT tgrelid::regclass::text, c.conname, count(*)::text, '', t.tgdeferrable, t.tginitdeferred "
+                "FROM pg_trigger t JOIN pg_constraint c ON c.oid = t.tgconstraint "
+                "WHERE t.tgisinternal AND c.connamespace = 'public'::regnamespace "
+                "GROUP BY 1, 2, 5, 6 ORDER BY 1, 2"
+            ).fetchall(),
+        }
+
+
+@pytest.mark.parametrize("at", ["load", "keys"])
+def test_a_failed_run_leaves_rows_keys_and_indexes_as_they_were(database: str, at: str) -> None:
+    """Keys, foreign keys and indexes are set aside during the load and added back at the
+    end, all in the run's transaction: a failure in the middle of a COPY, or when a key is
+    added back, leaves every row, constraint and index as it was (the catalog compared)."""
+    run_sql(database, FAILING_BLOG)
+    catalog = introspect(database)
+    pristine = catalog_facts(database)
+    only = ["users", "posts", "comments", "tags"]
+    generate_mock(database, catalog, {"seed": 9, "tables": {"tags": {"count": 20}}}, only=only, preset="minimal")
+    def rows() -> dict[str, str]:
+        return {table: sums for table, sums in checksums(database).items() if table.startswith("public.")}
+
+    filled = rows()
+    assert filled["public.comments"].startswith("10:")
+    # A successful run gave every constraint and index back as it was.
+    assert catalog_facts(database) == pristine
+    run_sql(database, f"INSERT INTO switch.fail VALUES ('{at}')")
+    message = "injected failure" if at == "load" else "users_email_key"
+    with pytest.raises(MockError, match=message):
+        generate_mock(database, catalog, {"seed": 10}, only=only, preset="minimal")
+    assert rows() == filled
+    assert catalog_facts(database) == pristine
+    assert introspect(database) == catalog
