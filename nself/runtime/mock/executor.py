@@ -894,41 +894,78 @@ WHERE c.contype IN ('p', 'u') AND c.conparentid = 0
     + "ORDER BY 1, 2"
 )
 
-SetAside = list[tuple[str, str, str]]
+# Indexes of the filled tables that no constraint owns, built again after the load (one
+# sort each, instead of an insertion per row), when nothing in the catalog would differ:
+# nothing depends on them (a foreign key that stays may use a unique one), no comment,
+# security label, statistics target, tablespace, CLUSTER or replica identity that
+# pg_get_indexdef would not give back, valid (a failed CREATE INDEX CONCURRENTLY left
+# invalid must stay so), and not part of a partitioned index (a re-created parent index
+# would name its partitions' indexes itself). Run after the keys are set aside.
+_INDEXES = """
+SELECT i.indrelid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+WHERE i.indrelid = ANY (%(tables)s::regclass[])
+  AND t.relkind = 'r' AND NOT c.relispartition AND c.relkind = 'i'
+  AND i.indisvalid AND i.indisready AND i.indislive
+  AND NOT i.indisclustered AND NOT i.indisreplident
+  AND c.reltablespace = 0
+  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype <> 'f')
+  AND NOT EXISTS (SELECT FROM pg_depend d
+                  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indexrelid)
+  AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
+  AND NOT EXISTS (SELECT FROM pg_seclabel l WHERE l.classoid = 'pg_class'::regclass AND l.objoid = i.indexrelid)
+  AND obj_description(i.indexrelid, 'pg_class') IS NULL
+ORDER BY 1, 2
+"""
+
+# (table, constraint or qualified index name, its definition, whether it is an index)
+SetAside = list[tuple[str, str, str, bool]]
 
 
 def _set_aside_constraints(conn: psycopg.Connection[Any], plan: MockPlan) -> SetAside:
-    """Drop the foreign keys, primary keys and unique constraints of the tables being
-    filled, to add them back once all rows are in: PostgreSQL then validates each foreign
-    key in one pass and builds each index by sorting, instead of a check and an index
-    insertion per row (what pg_restore does). It all happens in the run's transaction, so
-    a violation found at the end undoes the whole run. A constraint that other objects
-    depend on (pg_depend) stays where it is: the rows are then checked as they go in."""
+    """Drop the foreign keys, primary keys, unique constraints and other indexes of the
+    tables being filled, to add them back once all rows are in: PostgreSQL then validates
+    each foreign key in one pass and builds each index by sorting, instead of a check and an
+    index insertion per row (what pg_restore does). It all happens in the run's
+    transaction, so a violation found at the end, or any failure before it, undoes the
+    whole run, and PostgreSQL's DDL being transactional, the dropped objects come back as
+    they were. A constraint or index that other objects depend on (pg_depend) stays where
+    it is: the rows are then checked as they go in."""
     tables = [sql.Identifier(t.schema, t.name).as_string(conn) for t in plan.tables]
     if not tables:
         return []
     dropped: SetAside = []
-    for query in (_FOREIGN_KEYS, _KEYS):
+    for query, drop in (
+        (_FOREIGN_KEYS, "ALTER TABLE {} DROP CONSTRAINT {}"),
+        (_KEYS, "ALTER TABLE {} DROP CONSTRAINT {}"),
+        (_INDEXES, "DROP INDEX {1}"),
+    ):
         found = [
             (str(r[0]), str(r[1]), str(r[2])) for r in conn.execute(query, {"tables": tables}).fetchall()
         ]
+        index = query is _INDEXES
         for table, name, _definition in found:
-            conn.execute(
-                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(table), sql.Identifier(name))
-            )
-        dropped.extend(found)
+            target = sql.SQL(name) if index else sql.Identifier(name)
+            conn.execute(sql.SQL(drop).format(sql.SQL(table), target))
+        dropped.extend((table, name, definition, index) for table, name, definition in found)
     return dropped
 
 
 def _restore_constraints(conn: psycopg.Connection[Any], dropped: SetAside) -> None:
-    # Keys before the foreign keys that reference them: the reverse of the drop order.
-    for table, name, definition in reversed(dropped):
+    # Indexes, then keys, then the foreign keys that may reference them: the reverse of
+    # the drop order.
+    for table, name, definition, index in reversed(dropped):
         try:
-            conn.execute(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+            if index:
+                conn.execute(sql.SQL(definition))  # pg_get_indexdef: a whole CREATE INDEX
+            else:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                        sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+                    )
                 )
-            )
         except psycopg.Error as exc:
             raise MockError(_explain(exc, table)) from None
 
