@@ -669,3 +669,34 @@ def test_a_failed_run_leaves_rows_keys_and_indexes_as_they_were(database: str, a
     assert rows() == filled
     assert catalog_facts(database) == pristine
     assert introspect(database) == catalog
+
+
+def test_a_foreign_key_inside_another_is_filled_by_it(database: str) -> None:
+    """A key on (post_id) beside one on (post_id, post_title) to posts (id, title): the
+    wider key's parent row fills both (PostgreSQL checks them). Keys that share a column
+    otherwise are one clear error."""
+    run_sql(
+        database,
+        BLOG
+        + """
+        CREATE UNIQUE INDEX posts_id_title ON posts (id, title);
+        CREATE TABLE tags (id serial PRIMARY KEY, post_id int NOT NULL REFERENCES posts, post_title text,
+                           FOREIGN KEY (post_id, post_title) REFERENCES posts (id, title));
+        """,
+    )
+    for set_aside_from in (0, 1_000):
+        results = generate_mock(database, introspect(database), {"seed": 2}, preset="minimal", set_aside_from=set_aside_from)
+        assert {r.table: r.rows for r in results}["public.tags"] == 10
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM tags t JOIN posts p ON p.id = t.post_id AND p.title = t.post_title"
+        ).fetchone()
+        assert row == (10,)
+    run_sql(
+        database,
+        "DROP TABLE tags; CREATE UNIQUE INDEX posts_id_user ON posts (id, user_id); "
+        "CREATE TABLE tags (post_id int REFERENCES posts, user_id int REFERENCES users, "
+        "FOREIGN KEY (post_id, user_id) REFERENCES posts (id, user_id))",
+    )
+    with pytest.raises(MockError, match=r"public\.tags: column user_id belongs to foreign keys tags_post_id_user_id_fkey and tags_user_id_fkey"):
+        generate_mock(database, introspect(database), {"seed": 2}, preset="minimal")

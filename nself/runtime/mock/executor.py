@@ -454,7 +454,9 @@ def _combination_picks(
     picks: dict[str, Rows] = {}
     for key_columns in plan.combination_keys:
         groups = [
-            fk for fk in plan.foreign_keys if set(fk.columns) <= set(key_columns) and fk.name not in picks
+            fk
+            for fk in plan.foreign_keys
+            if set(fk.columns) <= set(key_columns) and fk.name not in picks and fk.name in parents
         ]
         sizes = [parents[fk.name].count for fk in groups]
         total = int(np.prod(sizes, dtype=object)) if sizes else 0
@@ -488,12 +490,32 @@ def _row_limit(plan: TablePlan, parents: dict[str, ParentKeys]) -> int:
     return limit
 
 
+def _subsumed(fk: ForeignKeyPlan, plan: TablePlan) -> bool:
+    """Whether filling another foreign key of the table fills `fk` too: its columns are
+    some of the other's, to the same parent, each from the same parent column (a key on
+    (post_id) beside one on (post_id, post_title) to posts (id, title)). One-to-one keys are
+    not: the other would not keep their parents distinct."""
+    for other in plan.foreign_keys:
+        if (
+            other is fk
+            or other.deferred
+            or fk.unique
+            or (other.parent_schema, other.parent_table) != (fk.parent_schema, fk.parent_table)
+            or not set(fk.columns) < set(other.columns)
+        ):
+            continue
+        mapped = dict(zip(other.columns, other.parent_columns, strict=True))
+        if all(mapped[c] == p for c, p in zip(fk.columns, fk.parent_columns, strict=True)):
+            return True
+    return False
+
+
 def _fill_table(
     conn: psycopg.Connection[Any], plan: TablePlan, mock: MockPlan, progress: Progress | None, cache: KeyCache
 ) -> int:
     parents: dict[str, ParentKeys] = {}
     for fk in plan.foreign_keys:
-        if fk.deferred:
+        if fk.deferred or _subsumed(fk, plan):
             continue
         keys = _parent_keys(conn, fk, cache)
         if not keys.count and not fk.nullable:
@@ -505,6 +527,14 @@ def _fill_table(
             parents[fk.name] = keys
     count = _row_limit(plan, parents)
     fk_columns = [c for fk in plan.foreign_keys if fk.name in parents for c in fk.columns]
+    shared = sorted({c for c in fk_columns if fk_columns.count(c) > 1})
+    if shared:
+        names = [fk.name for fk in plan.foreign_keys if fk.name in parents and shared[0] in fk.columns]
+        raise MockError(
+            f"{plan.qualified}: column {shared[0]} belongs to foreign keys {' and '.join(names)}, which mock "
+            "cannot fill together (only when one's columns are part of the other's, to the same parent "
+            "columns); list the table under tables.skip in nself/mock/mock.config.yaml"
+        )
     names = [c.name for c in plan.columns] + fk_columns
     anchor = np.datetime64(mock.anchor, "s")
     if not names:
