@@ -700,3 +700,33 @@ def test_a_foreign_key_inside_another_is_filled_by_it(database: str) -> None:
     )
     with pytest.raises(MockError, match=r"public\.tags: column user_id belongs to foreign keys tags_post_id_user_id_fkey and tags_user_id_fkey"):
         generate_mock(database, introspect(database), {"seed": 2}, preset="minimal")
+
+
+@pytest.mark.parametrize("accent", ["", "é"])
+def test_joined_columns_are_the_bytes_of_their_values(accent: str) -> None:
+    """The binary writer lays a not yet joined column's parts out as they are: the block is
+    byte for byte the one its joined values give (all ASCII, and with a non-ASCII part, which
+    is joined first)."""
+    from nself.runtime.mock.binary import encode_rows
+    from nself.runtime.mock.values import JOINED_GENERATORS, Context, Joined, draws
+
+    rows = np.arange(50, 80, dtype=np.int64)
+    anchor = np.datetime64("2026-01-01T00:00:00", "s")
+    columns = []
+    for generator, params in [
+        ("sentence", {"words": 5}),
+        ("sentence", {"words": 1}),
+        ("sentence", {}),
+        ("paragraphs", {"count": 3}),
+        ("fullName", {}),
+        ("email", {}),
+    ]:
+        column = ColumnPlan("c", "text", "text", 0, generator, params, not_null=True)
+        columns.append(JOINED_GENERATORS[generator](Context(column, rows, draws(np.uint64(7), rows), anchor)))
+    parts = [np.array([f"a{accent}", "", "b\tc"] * 10, dtype=object), np.array(["x"] * 30, dtype=object)]
+    columns += [Joined(parts, " | "), Joined(parts, "")]
+    kinds = ["int8", *["text"] * len(columns)]
+    numbers = np.arange(30, dtype=np.int64)
+    joined = encode_rows(kinds, [numbers, *columns], [None] * len(kinds))
+    plain = encode_rows(kinds, [numbers, *[c.values() for c in columns]], [None] * len(kinds))
+    assert joined == plain

@@ -28,9 +28,11 @@ from nself.ir import Catalog
 from nself.runtime.mock.binary import HEADER, KINDS, TRAILER, BinaryValueError, Nulls, encode_rows
 from nself.runtime.mock.values import (
     GENERATORS,
+    JOINED_GENERATORS,
     TYPED_GENERATORS,
     Context,
     GeneratorError,
+    Joined,
     Values,
     again,
     below,
@@ -195,6 +197,30 @@ def _typed(column: ColumnPlan) -> bool:
         and not column.params.get("partitions")
         and (not column.unique or column.generator in _SELF_UNIQUE)
     )
+
+
+def _joined(column: ColumnPlan) -> bool:
+    """Whether the column's values can come not yet joined (`joined_values`): a generator
+    with a joined form, and nothing that works on the values (lists of choices, lengths,
+    arrays, composites, partition bounds, a suffix that makes values unique, NULLs)."""
+    return (
+        column.generator in JOINED_GENERATORS
+        and column.dims == 0
+        and not column.attributes
+        and column.rules.choices is None
+        and column.rules.max_length is None
+        and not column.params.get("partitions")
+        and (not column.unique or column.generator in _SELF_UNIQUE)
+        and (column.not_null or column.unique or _null_probability(column) <= 0)
+    )
+
+
+def joined_values(column: ColumnPlan, rows: Rows, key: np.uint64, anchor: np.datetime64) -> Joined:
+    """The values `column_values` gives a `_joined` column, not yet joined."""
+    try:
+        return JOINED_GENERATORS[column.generator](Context(column, rows, draws(key, rows), anchor))
+    except GeneratorError as exc:
+        raise MockError(str(exc)) from None
 
 
 def typed_values(
@@ -638,7 +664,10 @@ def _binary_block(
     nulls: dict[str, Nulls] = {}
     for column in plan.columns:
         if kinds[column.name] == "text":
-            values[column.name] = column_values(column, rows, column_keys[column.name], anchor)
+            if _joined(column):
+                values[column.name] = joined_values(column, rows, column_keys[column.name], anchor)
+            else:
+                values[column.name] = column_values(column, rows, column_keys[column.name], anchor)
             nulls[column.name] = None
         else:
             values[column.name], nulls[column.name] = typed_values(
