@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from nself.runtime.mock.values import cut
+from nself.runtime.mock.values import Joined, cut
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 TRAILER = b"\xff\xff"
@@ -47,7 +47,7 @@ _TYPE_NAMES = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
 _EPOCH_S = np.datetime64("2000-01-01T00:00:00", "s")
 _EPOCH_D = np.datetime64("2000-01-01", "D")
 
-Column = Sequence[str | None] | npt.NDArray[np.generic]
+Column = Sequence[str | None] | npt.NDArray[np.generic] | Joined
 Nulls = npt.NDArray[np.bool_] | None
 Piece = bytes | str
 
@@ -108,8 +108,28 @@ def _with_nulls(
     return out_parts, out_lengths
 
 
-def _ascii(values: Sequence[str | None]) -> bool:
+def _ascii(values: Sequence[str | None] | Joined) -> bool:
+    if isinstance(values, Joined):
+        if values.ascii is not None:
+            return values.ascii
+        return values.separator.isascii() and all(all(map(str.isascii, part)) for part in values.parts)
     return all(map(str.isascii, _present(values)))
+
+
+def _joined_pieces(values: Joined, count: int) -> tuple[list[list[Piece]], npt.NDArray[np.int32]]:
+    """The per-row pieces of a not yet joined ASCII column, in order (parts and
+    separators), and each row's length: the sum of its parts' and separators'."""
+    pieces: list[list[Piece]] = []
+    lengths = np.full(count, len(values.separator) * (len(values.parts) - 1), dtype=np.int32)
+    for index, part in enumerate(values.parts):
+        if index and values.separator:
+            pieces.append([values.separator] * count)
+        pieces.append(part.tolist())
+        if values.lengths is None:
+            lengths += np.fromiter(map(len, pieces[-1]), dtype=np.int32, count=count)
+    if values.lengths is not None:
+        lengths = values.lengths.astype(np.int32)
+    return pieces, lengths
 
 
 def encode_rows(kinds: Sequence[str], columns: Sequence[Column], nulls: Sequence[Nulls]) -> bytes:
@@ -123,7 +143,7 @@ def encode_rows(kinds: Sequence[str], columns: Sequence[Column], nulls: Sequence
     in bytes on its own."""
     if not columns:
         raise ValueError("a row needs a column")
-    count = len(columns[0])
+    count = _length(columns[0])
     as_text = all(_ascii(c) for k, c in zip(kinds, columns, strict=True) if k == "text")  # type: ignore[arg-type]
     # Fields come in segments: a run of fixed-width bytes common to every row (the field
     # count, lengths, numbers), then one row's text value, then fixed bytes again...
@@ -131,8 +151,18 @@ def encode_rows(kinds: Sequence[str], columns: Sequence[Column], nulls: Sequence
     record: dict[str, object] = {"count": len(columns)}
     segments: list[tuple[list[tuple[str, str]], dict[str, object]] | list[Piece]] = []
     for index, (kind, values, missing) in enumerate(zip(kinds, columns, nulls, strict=True)):
-        if len(values) != count:
+        if _length(values) != count:
             raise ValueError("columns of different lengths")
+        if isinstance(values, Joined) and as_text:
+            joined, lengths = _joined_pieces(values, count)
+            fields.append((f"l{index}", ">i4"))
+            record[f"l{index}"] = lengths
+            segments.append((fields, record))
+            segments.extend(joined)
+            fields, record = [], {}
+            continue
+        if isinstance(values, Joined):
+            values = values.values()
         if kind == "text":
             if as_text:
                 pieces, lengths = _with_nulls(values, list(_present(values)), "")  # type: ignore[arg-type]
@@ -168,6 +198,10 @@ def encode_rows(kinds: Sequence[str], columns: Sequence[Column], nulls: Sequence
     if as_text:
         return "".join(parts).encode("latin-1")  # type: ignore[arg-type]
     return b"".join(parts)  # type: ignore[arg-type]
+
+
+def _length(column: Column) -> int:
+    return len(column.parts[0]) if isinstance(column, Joined) else len(column)
 
 
 def _segment_pieces(
