@@ -500,17 +500,22 @@ def _plan_table(catalog: Catalog, table: Table, settings: Mapping[str, Any], cou
             for checked, found in check_rules(constraint.expression).items():  # type: ignore[union-attr]
                 rules[checked] = _merge(rules.get(checked, ValueRules()), found)
 
+    # (columns, partial): a partial unique index is held as if it covered every row, which
+    # its rows then satisfy whatever its WHERE says (trigger.dev's RuntimeEnvironment:
+    # UNIQUE ("projectId", type) WHERE ... type IN (...)), where that can be done
     unique_sets = [
-        c.columns for c in table.constraints if isinstance(c, (PrimaryKey, UniqueConstraint))
+        (c.columns, False) for c in table.constraints if isinstance(c, (PrimaryKey, UniqueConstraint))
     ] + [
-        tuple(k.column for k in i.keys if k.column) for i in catalog.indexes_of(table.schema, table.name) if i.unique and i.predicate is None
+        (tuple(k.column for k in i.keys if k.column), i.predicate is not None)
+        for i in catalog.indexes_of(table.schema, table.name)
+        if i.unique
     ]
     unique_expression_indexes = [
         i for i in catalog.indexes_of(table.schema, table.name) if i.unique and any(k.expression for k in i.keys)
     ]
     unique_columns: set[str] = set()
     combination_keys: list[tuple[str, ...]] = []
-    for key_columns in unique_sets:
+    for key_columns, partial in unique_sets:
         if not key_columns:
             continue
         free = [c for c in key_columns if c not in fk_columns and (col := table.column(c)) and not _filled_by_database(col)]
@@ -523,7 +528,8 @@ def _plan_table(catalog: Catalog, table: Table, settings: Mapping[str, Any], cou
             continue
         groups = [fk for fk in foreign_keys if set(fk.columns) <= set(key_columns)]
         if free and not groups:
-            unique_columns.add(free[0])
+            if not partial:  # a partial one on few values (`UNIQUE (is_default) WHERE is_default`) cannot be held for every row
+                unique_columns.add(free[0])
             continue
         if len(groups) == 1 and set(groups[0].columns) == set(key_columns):
             groups[0].unique = True

@@ -54,3 +54,21 @@ def test_columns_a_check_allows_one_of_get_values_in_the_first(database: str) ->
     with psycopg.connect(database) as conn:
         counted = conn.execute('SELECT count("windowSeconds"), count("windowPercentage") FROM schedules').fetchone()
     assert counted is not None and counted[0] > 0 and counted[1] == 0
+
+
+def test_a_partial_unique_index_holds_for_the_rows_it_covers(database: str) -> None:
+    # trigger.dev's RuntimeEnvironment: one staging or preview root per project
+    run_sql(
+        database,
+        "CREATE TYPE env_type AS ENUM ('DEVELOPMENT', 'STAGING', 'PREVIEW');"
+        "CREATE TABLE projects (id int PRIMARY KEY);"
+        "CREATE TABLE envs (id int PRIMARY KEY, project_id int NOT NULL REFERENCES projects, type env_type NOT NULL,"
+        " parent_id int REFERENCES envs, is_default boolean NOT NULL);"
+        "CREATE UNIQUE INDEX one_root ON envs (project_id, type) WHERE parent_id IS NULL AND type IN ('STAGING', 'PREVIEW');"
+        "CREATE UNIQUE INDEX one_default ON envs (is_default) WHERE is_default;",
+    )
+    catalog = introspect(database)
+    config = default_config(catalog)
+    config["tables"]["envs"]["columns"]["is_default"] = {"type": "constant", "value": "false"}
+    results = {r.table: r.rows for r in generate_mock(database, catalog, config)}
+    assert results["public.envs"] > 0
