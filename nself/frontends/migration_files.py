@@ -134,6 +134,32 @@ def _from_pair(up: Path, down: Path | None, stem: str, layout: Layout) -> Migrat
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CodeMigration:
+    """A migration written in a programming language (goose's Go migrations), which nself
+    cannot run: it still holds its place in the sequence."""
+
+    version: str
+    path: Path
+
+
+_GOOSE_GO = re.compile(r"\bgoose\.Add\w*Migration")
+
+
+def code_migrations(path: Path | str) -> list[CodeMigration]:
+    """goose's Go migrations in the folder `path` (`<version>_name.go` registering a
+    migration with goose), in order."""
+    path = Path(path)
+    if not path.is_dir():
+        return []
+    found = []
+    for entry in path.glob("*.go"):
+        version, _ = _version_and_name(entry.stem)
+        if version and _GOOSE_GO.search(entry.read_text(encoding="utf-8", errors="replace")):
+            found.append(CodeMigration(version, entry))
+    return sorted(found, key=lambda c: natural_key(c.path.name))
+
+
 def discover_migrations(path: Path | str) -> list[MigrationFile]:
     """Every migration under `path` (a directory, or one .sql file) in apply order."""
     path = Path(path)

@@ -21,7 +21,7 @@ from nself import pg15
 from nself.collector import collector_paused
 from nself.errors import NselfError, SourceError
 from nself.frontends import sql_bodies, sql_do, sql_objects, sql_publications, sql_tables  # noqa: F401  (register handlers)
-from nself.frontends.migration_files import MigrationFile, discover_migrations
+from nself.frontends.migration_files import MigrationFile, code_migrations, discover_migrations
 from nself.frontends.sql_state import CompileWarning, State, interpret_statement
 from nself.ir import Catalog
 from nself.ir import pickling as ir_pickling
@@ -473,7 +473,20 @@ class IncrementalCompiler:
         return result
 
     def compile_migrations(self, path: Path | str) -> CompileResult:
-        return self.compile_files(discover_migrations(path))
+        return _with_code_migrations(self.compile_files(discover_migrations(path)), path)
+
+
+def _with_code_migrations(result: CompileResult, path: Path | str) -> CompileResult:
+    """`result`, warning of the migrations in Go among the files (goose's), whose effect on
+    the schema the frontend cannot see."""
+    code = code_migrations(path)
+    if not code:
+        return result
+    missed = tuple(
+        CompileWarning(str(c.path), 1, "a goose migration written in Go is not read: the schema lacks what it does")
+        for c in code
+    )
+    return CompileResult(result.catalog, result.warnings + missed)
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -508,9 +521,8 @@ def compile_migrations_with_warnings(
     cache_dir: Path | None = None,
 ) -> CompileResult:
     """`cache_dir`: as compile_files."""
-    return compile_files(
-        discover_migrations(path), _platform_of(path, platform), strict=strict, cache_dir=cache_dir
-    )
+    result = compile_files(discover_migrations(path), _platform_of(path, platform), strict=strict, cache_dir=cache_dir)
+    return _with_code_migrations(result, path)
 
 
 def report_warnings(result: CompileResult) -> Catalog:

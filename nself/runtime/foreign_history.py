@@ -64,11 +64,15 @@ class ForeignHistory:
         """The tool's name for `migration`."""
         if self.tool == "prisma":
             return migration.path.parent.name
+        return self.version_key(migration.version)
+
+    def version_key(self, version: str) -> str:
+        """The tool's name for a migration of `version`."""
         if self.tool == "diesel":
-            return migration.version.replace("-", "")
+            return version.replace("-", "")
         if self.tool in ("golang-migrate", "goose"):
-            return str(int(migration.version)) if migration.version.isdigit() else migration.version
-        return migration.version
+            return str(int(version)) if version.isdigit() else version
+        return version
 
     def records(self, migration: MigrationFile) -> bool:
         """Whether the tool recorded `migration` as applied."""
@@ -197,10 +201,13 @@ def prisma_checksums(text: bytes) -> set[str]:
     return sums
 
 
-def adoption(history: ForeignHistory, files: Iterable[MigrationFile], directory: str) -> Adoption:
+def adoption(
+    history: ForeignHistory, files: Iterable[MigrationFile], directory: str, code_versions: Iterable[str] = ()
+) -> Adoption:
     """Which of `files` the tool applied, and what stops its history from being taken as it is:
     a migration it failed and left unresolved, a dirty golang-migrate version, a Prisma file
-    edited since, a record with no file."""
+    edited since, a record with no file (`code_versions`: goose's Go migrations, which have
+    files nself does not run)."""
     files = list(files)
     applied = [m for m in files if history.records(m)]
     problems: list[str] = []
@@ -216,7 +223,7 @@ def adoption(history: ForeignHistory, files: Iterable[MigrationFile], directory:
         expected = history.checksums.get(history.key(migration))
         if expected and not expected & prisma_checksums(migration.path.read_bytes()):
             problems.append(f"{migration.path}: edited since {history.name} applied it (its checksum differs)")
-    known = {history.key(m) for m in files}
+    known = {history.key(m) for m in files} | {history.version_key(v) for v in code_versions}
     for key in sorted(history.finished - known):
         problems.append(f"{key} is recorded in {history.table} but no migration in {directory} has that name")
     if history.up_to is not None and not any(m.version.isdigit() and int(m.version) == history.up_to for m in files):

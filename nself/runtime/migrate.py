@@ -25,7 +25,13 @@ import psycopg
 
 from nself.connection import connect
 from nself.errors import NselfError, OptionError
-from nself.frontends.migration_files import MigrationFile, discover_migrations
+from nself.frontends.migration_files import (
+    CodeMigration,
+    MigrationFile,
+    code_migrations,
+    discover_migrations,
+    natural_key,
+)
 from nself.ir.names import quote_ident
 from nself.runtime.foreign_history import TOOLS, adoption, read_histories
 from nself.runtime.session import (
@@ -44,10 +50,10 @@ META_SCHEMA = "_nself"
 HISTORY_TABLE = f"{META_SCHEMA}.migrations"
 
 _NO_TRANSACTION = re.compile(
-    r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+    r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false|\+goose\s+(?i:no\s+transaction)\b)", re.MULTILINE
 )
 _NO_TRANSACTION_DOWN = re.compile(
-    r"^--\s*(nself:no-transaction|migrate:down\b.*transaction:false|\+goose\s+NO\s+TRANSACTION\b)", re.MULTILINE
+    r"^--\s*(nself:no-transaction|migrate:down\b.*transaction:false|\+goose\s+(?i:no\s+transaction)\b)", re.MULTILINE
 )
 
 Status = Literal["applied", "pending", "changed", "missing"]
@@ -182,6 +188,15 @@ def apply_migrations(
                     "restore the applied text, or allow it (--allow-changed)"
                 )
         pending = [m for m in files if migration_key(m) not in applied]
+        blocking = _first_code_migration(directory, applied) if pending else None
+        if blocking is not None:
+            # goose keeps no history of files nself ran: it would run them again, so nself
+            # does not start a sequence it cannot finish
+            raise MigrationFailed(
+                f"{_display(blocking.path)} is a goose migration written in Go, which nself cannot run, and "
+                "it is pending: nothing was applied; run the migrations with goose (goose up), then record "
+                "them in nself's history with nself db migrate:adopt --from goose"
+            )
         if pending:
             _refuse_what_another_tool_applied(conn, pending)
         from nself.runtime.platform import stand_in_skip  # (that module imports this one)
@@ -199,6 +214,13 @@ def apply_migrations(
             if on_done:
                 on_done(run)
     return runs
+
+
+def _first_code_migration(directory: Path, applied: dict[str, Any]) -> CodeMigration | None:
+    """The first Go migration after everything applied."""
+    done = [natural_key(key) for key in applied]
+    last = max(done) if done else None
+    return next((c for c in code_migrations(directory) if last is None or natural_key(c.version) > last), None)
 
 
 def _in_transaction(migration: MigrationFile) -> bool:
@@ -300,7 +322,8 @@ def adopt_migrations(url: str, directory: Path, tool: str | None = None) -> list
         if len(histories) > 1:
             names = ", ".join(f"{h.tool} ({h.table})" for h in histories)
             raise OptionError(f"more than one tool's migration history here: {names}; choose one with --from")
-        taken = adoption(histories[0], files, _display(directory))
+        code = [c.version for c in code_migrations(directory)]
+        taken = adoption(histories[0], files, _display(directory), code)
         if taken.problems:
             shown = "; ".join(taken.problems[:3])
             more = f" (and {len(taken.problems) - 3} more)" if len(taken.problems) > 3 else ""

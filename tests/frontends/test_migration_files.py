@@ -23,6 +23,11 @@ LAYOUTS: list[tuple[str, dict[str, str], list[tuple[str, str, str, str, str, int
         ],
     ),
     (
+        "goose sections, text before the first annotation left out",
+        {"00001_a.sql": "-- header\n-- +goose Up\n" + UP + "-- +goose Down\nDROP TABLE t;\n", "00002_x.go": "package m\n"},
+        [("00001", "a", "nself", "00001_a.sql", UP, 3)],
+    ),
+    (
         "nself sections",
         {"001_20240101_a.sql": "-- migrate:up\n" + UP + "-- migrate:down\nDROP TABLE t;\n"},
         [("001", "20240101_a", "nself", "001_20240101_a.sql", UP, 2)],
@@ -157,3 +162,15 @@ def test_sections(text: str, up: str, up_line: int, down: str | None, down_line:
 )
 def test_natural_order(names: list[str], ordered: list[str]) -> None:
     assert sorted(names, key=natural_key) == ordered
+
+
+def test_a_goose_migration_in_go_is_named_where_the_schema_is_read(tmp_path: Path) -> None:
+    from nself.frontends.sql import compile_migrations_with_warnings
+
+    (tmp_path / "00001_a.sql").write_text("-- +goose Up\n" + UP)
+    (tmp_path / "00002_fill.go").write_text("package m\n\nfunc init() { goose.AddMigrationContext(up, down) }\n")
+    result = compile_migrations_with_warnings(tmp_path, None)
+    assert [str(w) for w in result.warnings] == [
+        f"{tmp_path / '00002_fill.go'}:1: a goose migration written in Go is not read: the schema lacks what it does"
+    ]
+    assert [t.name for t in result.catalog.tables] == ["t"]

@@ -377,3 +377,43 @@ def test_goose_history_is_adopted(database: str, tmp_path: Path) -> None:
     )
     assert [c.version for c in adopt_migrations(database, directory, "goose")] == ["20260101000000"]
     assert [r.version for r in apply_migrations(database, directory)] == ["20260102000000", "20260103000000"]
+
+
+GOOSE_GO = """package migrations
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/pressly/goose/v3"
+)
+
+func init() {
+	goose.AddMigrationNoTxContext(up2, down2)
+}
+"""
+
+
+def test_a_goose_migration_in_go_stops_migrate_before_anything_runs(database: str, tmp_path: Path) -> None:
+    # hatchet's migrations: 224 SQL files and 9 in Go, in one sequence
+    directory = tmp_path / "goose"
+    directory.mkdir()
+    (directory / "00001_a.sql").write_text("-- +goose Up\nCREATE TABLE a (x int);\n-- +goose Down\nDROP TABLE a;\n")
+    (directory / "00002_backfill.go").write_text(GOOSE_GO)
+    (directory / "00003_b.sql").write_text("-- +goose Up\nCREATE TABLE b (x int);\n-- +goose Down\nDROP TABLE b;\n")
+    (directory / "helpers.go").write_text("package migrations\n")  # no version, no migration
+    with pytest.raises(MigrationFailed, match=r"00002_backfill.go is a goose migration written in Go, which nself cannot run, and it is pending: nothing was applied"):
+        apply_migrations(database, directory)
+    assert rows(database, "SELECT to_regclass('a')") == [(None,)]
+
+    # goose ran them; its history names the Go one too, which is no file nself lacks
+    run_sql(
+        database,
+        "CREATE TABLE a (x int); CREATE TABLE b (x int);"
+        "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL,"
+        " tstamp timestamp DEFAULT now());"
+        "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (2, true), (3, true);",
+    )
+    assert [c.version for c in adopt_migrations(database, directory)] == ["00001", "00003"]
+    (directory / "00004_c.sql").write_text("-- +goose Up\nCREATE TABLE c (x int);\n-- +goose Down\nDROP TABLE c;\n")
+    assert [r.version for r in apply_migrations(database, directory)] == ["00004"]
