@@ -107,6 +107,7 @@ def interpret_do(state: State, stmt: ast.DoStmt) -> None:
         plan = _plan_block(state, function["action"]["PLpgSQL_stmt_block"])
     except _Undecided as why:
         state.warn(f"DO block not interpreted: {why}; statement skipped")
+        state.skipped_code()
         return
     for sql, tolerate_duplicates in plan:
         _run(state, sql, tolerate_duplicates)

@@ -93,6 +93,8 @@ def interpret_statement(state: State, stmt: ast.Node | None) -> None:
             state.warn(f"{what} skipped: it does not change the schema", data=True)
         else:
             state.warn(f"{statement_words(stmt)} is not modelled; statement skipped")
+            if isinstance(stmt, ast.CallStmt):
+                state.skipped_code()
         return
     try:
         handler(state, stmt)
@@ -191,6 +193,10 @@ class State:
     owner: str = "postgres"
     # report errors in statements as warnings and go on (for diagnosing a whole history)
     keep_going: bool = False
+    # (file:line, its first characters) of each statement not run that may create objects
+    # (a DO block, a call of a routine): named when a later statement uses a relation nself
+    # never saw made
+    not_run: list[tuple[str, str]] = field(default_factory=list)
     # a construct the expression canonicaliser does not model is an error, not a warning
     # (with pglast's text of it in the IR)
     strict: bool = False
@@ -243,6 +249,13 @@ class State:
     def error(self, message: str, location: int | None = None) -> SourceError:
         line, col = self.position(location)
         return SourceError(self.file, line, col, message)
+
+    def skipped_code(self) -> None:
+        """The current statement runs code nself does not (a DO block, a routine's call)."""
+        line, _ = self.position()
+        start = self.pg15.source_offset(self.stmt_location)
+        # up to its first semicolon: enough to see the names a call is given
+        self.not_run.append((f"{self.file}:{line}", self.text[start : start + 500].split(";", 1)[0]))
 
     def warn(self, message: str, *, data: bool = False) -> None:
         line, _ = self.position()
@@ -298,7 +311,18 @@ class State:
         """The error for a relation that is not there, or Skip if it is a temporary one."""
         if schema in (None, "pg_temp") and name in self.temporary:
             return Skip(f'"{name}" is a temporary relation')
-        return self.error(f'relation "{qualified(schema, name)}" does not exist', location)
+        return self.error(f'relation "{qualified(schema, name)}" does not exist{self._maker_of(name)}', location)
+
+    def _maker_of(self, name: str) -> str:
+        """Where the relation `name` may have been made by code nself did not run: the last
+        such statement that names it or its stem (`v1_payload_wal` for `v1_payload_wal_0`),
+        else the last one."""
+        if not self.not_run:
+            return ""
+        stem = re.sub(r"_[^_]*$", "", name)
+        naming = [where for where, text in self.not_run if name in text or (stem and stem in text)]
+        where = naming[-1] if naming else self.not_run[-1][0]
+        return f" (it may come from {where}, which nself did not run)"
 
     def table(self, rv: Any, missing_ok: bool = False) -> Table | None:
         """The table a RangeVar names (following search_path)."""
