@@ -39,7 +39,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal, cast
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from nself.connection import connect as connect_to
 from nself.connection import mask_url, scrub
@@ -96,19 +96,27 @@ Connection = psycopg.Connection[Row]
 _USER_SCHEMA = r"(n.nspname NOT LIKE 'pg\_%' AND n.nspname NOT IN ('information_schema', '_nself'))"
 
 
-def _dependencies(rows: Iterable[Row]) -> tuple[m.Dependency, ...]:
+# A pg_depend row of Q_VIEW_DEPENDENCIES and Q_DEPENDENCIES, read as a tuple (psycopg's
+# tuple rows: no dict built per row, and these are the most numerous rows): what is used,
+# in these columns first, then the dependent object.
+DependRow = tuple[Any, ...]
+_KIND, _REFOBJID, _REFOBJSUBID, _SCHEMA, _NAME, _COLUMN = range(6)
+
+
+def _dependencies(rows: Iterable[DependRow]) -> tuple[m.Dependency, ...]:
     """Rows of pg_depend (Q_VIEW_DEPENDENCIES, Q_DEPENDENCIES) as the IR records them."""
     # as tuples first (cheaper to hash and sort than the dataclass, whose order is the same:
     # a column's kind is "column" and only its column is not None)
     out: set[tuple[Any, str, str, str | None]] = set()
     for r in rows:
-        if r["kind"] in ("function", "type", "operator", "collation"):
-            out.add((r["kind"], r["schema"], r["name"], None))
-        elif r["refobjsubid"] > 0:
-            if r["column"] is not None:
-                out.add(("column", r["schema"], r["name"], r["column"]))
+        kind = r[_KIND]
+        if kind in ("function", "type", "operator", "collation"):
+            out.add((kind, r[_SCHEMA], r[_NAME], None))
+        elif r[_REFOBJSUBID] > 0:
+            if r[_COLUMN] is not None:
+                out.add(("column", r[_SCHEMA], r[_NAME], r[_COLUMN]))
         else:
-            out.add(("relation", r["schema"], r["name"], None))
+            out.add(("relation", r[_SCHEMA], r[_NAME], None))
     return tuple(_Dependency(*key) for key in sorted(out))
 
 
@@ -264,8 +272,8 @@ _USER_OPERATOR = (
 # functions, types (an array type by its element). Built-in objects are pinned and never
 # recorded.
 Q_VIEW_DEPENDENCIES = f"""
-SELECT r.ev_class AS view, 'relation' AS kind, d.refobjid, d.refobjsubid,
-       n.nspname AS schema, c.relname AS name, a.attname AS column
+SELECT 'relation' AS kind, d.refobjid, d.refobjsubid,
+       n.nspname AS schema, c.relname AS name, a.attname AS column, r.ev_class AS view
 FROM pg_rewrite r
 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'n'
@@ -274,7 +282,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
 WHERE r.rulename = '_RETURN' AND d.refobjid <> r.ev_class
 UNION ALL
-SELECT r.ev_class, 'function', d.refobjid, 0, n.nspname, p.proname, NULL
+SELECT 'function', d.refobjid, 0, n.nspname, p.proname, NULL, r.ev_class
 FROM pg_rewrite r
 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_proc'::regclass AND d.deptype = 'n'
@@ -282,7 +290,7 @@ JOIN pg_proc p ON p.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE r.rulename = '_RETURN'
 UNION ALL
-SELECT r.ev_class, 'type', d.refobjid, 0, n.nspname, t.typname, NULL
+SELECT 'type', d.refobjid, 0, n.nspname, t.typname, NULL, r.ev_class
 FROM pg_rewrite r
 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
@@ -291,14 +299,14 @@ JOIN pg_type t ON t.oid = CASE WHEN a.typcategory = 'A' AND a.typelem <> 0 THEN 
 JOIN pg_namespace n ON n.oid = t.typnamespace
 WHERE r.rulename = '_RETURN'
 UNION ALL
-SELECT r.ev_class, 'operator', d.refobjid, 0, n.nspname, o.oprname, NULL
+SELECT 'operator', d.refobjid, 0, n.nspname, o.oprname, NULL, r.ev_class
 FROM pg_rewrite r
 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.deptype = 'n'
 JOIN pg_operator o ON o.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = o.oprnamespace
 WHERE r.rulename = '_RETURN' AND {_USER_OPERATOR}
 UNION ALL
-SELECT r.ev_class, 'collation', d.refobjid, 0, n.nspname, co.collname, NULL
+SELECT 'collation', d.refobjid, 0, n.nspname, co.collname, NULL, r.ev_class
 FROM pg_rewrite r
 JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
      AND d.refclassid = 'pg_collation'::regclass AND d.deptype = 'n'
@@ -306,7 +314,7 @@ JOIN pg_collation co ON co.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = co.collnamespace
 WHERE r.rulename = '_RETURN' AND n.nspname <> 'pg_catalog'
 UNION ALL
-SELECT d.objid, 'collation', d.refobjid, 0, n.nspname, co.collname, NULL
+SELECT 'collation', d.refobjid, 0, n.nspname, co.collname, NULL, d.objid
 FROM pg_depend d
 JOIN pg_class v ON v.oid = d.objid AND v.relkind IN ('v', 'm')
 JOIN pg_collation co ON co.oid = d.refobjid
@@ -367,8 +375,7 @@ _PARTITION_KEY_DEPENDENCIES = """SELECT d.classid, d.objid, d.refclassid, d.refo
     WHERE d.classid = 'pg_class'::regclass AND d.objid = o.partrelid AND d.objsubid > 0 AND d.deptype = 'i'"""
 
 Q_DEPENDENCIES = f"""
-SELECT d.classid::regclass::text AS owner, d.objid,
-       CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
+SELECT CASE WHEN d.refclassid = 'pg_proc'::regclass THEN 'function'
             WHEN d.refclassid = 'pg_type'::regclass THEN 'type'
             WHEN d.refclassid = 'pg_operator'::regclass THEN 'operator'
             WHEN d.refclassid = 'pg_collation'::regclass THEN 'collation' ELSE 'relation' END AS kind,
@@ -376,7 +383,8 @@ SELECT d.classid::regclass::text AS owner, d.objid,
        coalesce(c.relname, p.proname, t.typname, op.oprname, co.collname) AS name,
        CASE WHEN c.oid IS NOT NULL AND d.refobjsubid > 0 THEN (
            SELECT a.attname FROM pg_attribute a WHERE a.attrelid = d.refobjid AND a.attnum = d.refobjsubid)
-       END AS column
+       END AS column,
+       d.classid::regclass::text AS owner, d.objid
 FROM (
     {_owned_dependencies("pg_attrdef", "pg_attrdef", "oid", "adrelid", "o.adnum")}
     UNION ALL
@@ -809,11 +817,14 @@ _SESSION = (
 # of many tables, the columns take about as long as all the other queries together, and the
 # dependencies about half as long).
 _PREFETCHED = ("Q_COLUMNS", "Q_DEPENDENCIES")
+# Read as tuples (_Reader.tuples), by their text: the queries of most rows on a schema of many
+# tables, where building a dict per row was about half of reading the rows.
+_TUPLE_ROWS = frozenset(("Q_DEPENDENCIES", "Q_VIEW_DEPENDENCIES"))
 
 
 def _prefetch(
     conn: Connection, helper: Callable[[], Connection], pool: ThreadPoolExecutor, version: int
-) -> dict[str, Future[list[Row]]]:
+) -> dict[str, Future[list[Any]]]:
     """The _PREFETCHED queries started on helper connections that read `conn`'s snapshot
     (exported, then imported in a REPEATABLE READ transaction), so all see one state of the
     database. Empty when the snapshot cannot be exported: `conn` is then in a new
@@ -828,16 +839,21 @@ def _prefetch(
     if snapshot is None:
         return {}
 
-    def read(query: str) -> list[Row]:
+    def read(query: str, as_tuples: bool) -> list[Any]:
         with helper() as other:
             other.autocommit = True  # the transaction begun here, with its isolation level
             other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             other.execute(cast(Any, f"SET TRANSACTION SNAPSHOT '{snapshot['id']}'"))
             other.execute(_SESSION)
-            return other.execute(cast(Any, query)).fetchall()
+            cursor = other.cursor(row_factory=tuple_row) if as_tuples else other.cursor()
+            return cursor.execute(cast(Any, query)).fetchall()
 
-    queries = [for_server_version(globals()[name], version) for name in _PREFETCHED]
-    return {query: pool.submit(read, query) for query in queries}
+    return {
+        for_server_version(globals()[name], version): pool.submit(
+            read, for_server_version(globals()[name], version), name in _TUPLE_ROWS
+        )
+        for name in _PREFETCHED
+    }
 
 
 _FK_ACTIONS: dict[str, m.ForeignKeyAction] = {
@@ -949,16 +965,23 @@ class _Reader:
         self.relations: dict[int, Row] = {}
         self.origins: dict[int, dict[int, tuple[int, int]]] = {}
         # view oid -> the rows of Q_VIEW_DEPENDENCIES for it
-        self.view_dependencies: dict[int, list[Row]] = defaultdict(list)
+        self.view_dependencies: dict[int, list[DependRow]] = defaultdict(list)
         self.view_not_null: dict[tuple[int, int], bool] = {}
         # queries already running on a helper connection (see _prefetch), by their text
-        self.prefetched: dict[str, Future[list[Row]]] = {}
+        self.prefetched: dict[str, Future[list[Any]]] = {}
         # (catalog of the dependent object, its oid) -> the rows of Q_DEPENDENCIES for it
-        self.dependencies: dict[tuple[str, int], list[Row]] | None = None
+        self.dependencies: dict[tuple[str, int], list[DependRow]] | None = None
         # (catalog, oid, subid) -> comment, of relations, columns and constraints (Q_COMMENTS)
         self.comments: dict[tuple[str, int, int], str] | None = None
 
     def rows(self, query: str) -> list[Row]:
+        return cast("list[Row]", self._read(query, as_tuples=False))
+
+    def tuples(self, query: str) -> list[tuple[Any, ...]]:
+        """The rows of one of the _TUPLE_ROWS queries, as tuples in its columns' order."""
+        return cast("list[tuple[Any, ...]]", self._read(query, as_tuples=True))
+
+    def _read(self, query: str, *, as_tuples: bool) -> list[Any]:
         text = for_server_version(query, self.version)
         found = self.prefetched.pop(text, None)
         if found is not None:
@@ -966,7 +989,8 @@ class _Reader:
                 return found.result()
             except (psycopg.Error, NselfError):  # the helper could not connect or read: here then
                 pass
-        return self.conn.execute(cast(Any, text)).fetchall()
+        cursor = self.conn.cursor(row_factory=tuple_row) if as_tuples else self.conn.cursor()
+        return cursor.execute(cast(Any, text)).fetchall()
 
     def read(self) -> Catalog:
         self.read_namespaces()
@@ -1098,9 +1122,9 @@ class _Reader:
 
         self.relations = relations
         if any(r["relkind"] in ("v", "m") for r in relations.values()):
-            for r in self.rows(Q_VIEW_DEPENDENCIES):
-                if r["view"] in relations:
-                    self.view_dependencies[r["view"]].append(r)
+            for d in self.tuples(Q_VIEW_DEPENDENCIES):
+                if d[-1] in relations:  # the view
+                    self.view_dependencies[d[-1]].append(d)
         for oid, rel in relations.items():
             kind = rel["relkind"]
             cols = columns.get(oid, [])
@@ -1223,14 +1247,14 @@ class _Reader:
         (a domain check's)."""
         if self.dependencies is None:
             self.dependencies = defaultdict(list)
-            for r in self.rows(Q_DEPENDENCIES):
-                self.dependencies[(r["owner"], r["objid"])].append(r)
+            for r in self.tuples(Q_DEPENDENCIES):
+                self.dependencies[(r[-2], r[-1])].append(r)  # (owner, objid)
         rows = self.dependencies.get((owner, objid), ())
         return _dependencies(
             r
             for r in rows
-            if not (r["kind"] == "relation" and r["refobjid"] == relid and r["refobjsubid"] in (0, attnum))
-            and not (r["kind"] == "type" and r["refobjid"] == own_type)
+            if not (r[_KIND] == "relation" and r[_REFOBJID] == relid and r[_REFOBJSUBID] in (0, attnum))
+            and not (r[_KIND] == "type" and r[_REFOBJID] == own_type)
         )
 
     def comment(self, catalog: str, oid: int, subid: int = 0) -> str | None:
@@ -1251,7 +1275,7 @@ class _Reader:
             return self.view_not_null[key]
         self.view_not_null[key] = False  # a cycle (impossible in PostgreSQL) stays nullable
         origin = self.view_origins(view).get(attnum)
-        used = {(r["refobjid"], r["refobjsubid"]) for r in self.view_dependencies.get(view, ())}
+        used = {(r[_REFOBJID], r[_REFOBJSUBID]) for r in self.view_dependencies.get(view, ())}
         result = False
         if origin is not None and origin in used:
             rel = self.relations.get(origin[0])
