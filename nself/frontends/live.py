@@ -36,6 +36,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from operator import itemgetter
 from typing import Any, Literal, cast
 
 import psycopg
@@ -418,6 +419,8 @@ JOIN pg_namespace n ON n.oid = coalesce(c.relnamespace, p.pronamespace, t.typnam
 WHERE NOT (d.refclassid = 'pg_collation'::regclass AND n.nspname = 'pg_catalog')
 """
 
+# Read as tuples (_TUPLE_ROWS: one row per column of every table and view), in this order:
+# _A_RELID, _A_NUM, ... below.
 Q_COLUMNS = f"""
 SELECT a.attrelid, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) || repeat('[]', greatest(a.attndims - 1, 0)) AS data_type,
@@ -438,6 +441,21 @@ LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND {_USER_SCHEMA}
 """
+AttributeRow = tuple[Any, ...]
+(
+    _A_RELID,
+    _A_NUM,
+    _A_NAME,
+    _A_TYPE,
+    _A_NOT_NULL,
+    _A_DEFAULT,
+    _A_IDENTITY,
+    _A_GENERATED,
+    _A_COLLATION,
+    _A_COLLATION_OID,
+    _A_LOCAL,
+    _A_ATTRDEF,
+) = range(12)
 
 
 Q_CONSTRAINTS = f"""
@@ -819,7 +837,7 @@ _SESSION = (
 _PREFETCHED = ("Q_COLUMNS", "Q_DEPENDENCIES")
 # Read as tuples (_Reader.tuples), by their text: the queries of most rows on a schema of many
 # tables, where building a dict per row was about half of reading the rows.
-_TUPLE_ROWS = frozenset(("Q_DEPENDENCIES", "Q_VIEW_DEPENDENCIES"))
+_TUPLE_ROWS = frozenset(("Q_COLUMNS", "Q_DEPENDENCIES", "Q_VIEW_DEPENDENCIES"))
 
 
 def _prefetch(
@@ -961,7 +979,7 @@ class _Reader:
         # identity sequences by (table oid, attnum), for Column.identity
         self.identities: dict[tuple[int, int], Row] = {}
         # every column of the relations in user schemas: (relation oid, attnum) -> row
-        self.attributes: dict[tuple[int, int], Row] = {}
+        self.attributes: dict[tuple[int, int], AttributeRow] = {}
         self.relations: dict[int, Row] = {}
         self.origins: dict[int, dict[int, tuple[int, int]]] = {}
         # view oid -> the rows of Q_VIEW_DEPENDENCIES for it
@@ -1102,11 +1120,11 @@ class _Reader:
 
     def read_relations(self) -> None:
         relations = {r["oid"]: r for r in self.rows(Q_RELATIONS)}
-        columns: dict[int, list[Row]] = defaultdict(list)
-        for r in sorted(self.rows(Q_COLUMNS), key=lambda r: (r["attrelid"], r["attnum"])):
-            self.attributes[(r["attrelid"], r["attnum"])] = r
-            if r["attrelid"] in relations:
-                columns[r["attrelid"]].append(r)
+        columns: dict[int, list[AttributeRow]] = defaultdict(list)
+        for a in sorted(self.tuples(Q_COLUMNS), key=itemgetter(_A_RELID, _A_NUM)):
+            self.attributes[(a[_A_RELID], a[_A_NUM])] = a
+            if a[_A_RELID] in relations:
+                columns[a[_A_RELID]].append(a)
         constraints: dict[int, list[m.Constraint]] = defaultdict(list)
         index_columns: dict[int, list[Row]] = defaultdict(list)
         if any(r["relkind"] in ("r", "p", "m") for r in relations.values()):
@@ -1138,11 +1156,11 @@ class _Reader:
                         definition=rel["definition"],
                         columns=tuple(
                             _ViewColumn(
-                                name=c["name"],
-                                data_type=c["data_type"],
-                                not_null=self.view_column_not_null(oid, c["attnum"]),
-                                comment=self.comment("pg_class", oid, c["attnum"]),
-                                collation=c["collation"],
+                                name=c[_A_NAME],
+                                data_type=c[_A_TYPE],
+                                not_null=self.view_column_not_null(oid, c[_A_NUM]),
+                                comment=self.comment("pg_class", oid, c[_A_NUM]),
+                                collation=c[_A_COLLATION],
                             )
                             for c in cols
                         ),
@@ -1160,7 +1178,7 @@ class _Reader:
                         name=t["name"],
                         attributes=tuple(
                             _CompositeAttribute(
-                                name=c["name"], data_type=c["data_type"], collation=c["collation"]
+                                name=c[_A_NAME], data_type=c[_A_TYPE], collation=c[_A_COLLATION]
                             )
                             for c in cols
                         ),
@@ -1168,7 +1186,7 @@ class _Reader:
                     )
                 )
 
-    def table(self, rel: Row, cols: list[Row], constraints: list[m.Constraint]) -> m.Table:
+    def table(self, rel: Row, cols: list[AttributeRow], constraints: list[m.Constraint]) -> m.Table:
         partition_by = None
         if rel["partkey"]:
             strategy, _, key = rel["partkey"].partition(" ")
@@ -1190,7 +1208,7 @@ class _Reader:
             name=rel["name"],
             # a partition's columns all come from its parent: not marked (nself/ir/model.py)
             columns=tuple(
-                self.column(c, inherited=not c["attislocal"] and not rel["is_partition"]) for c in cols
+                self.column(c, inherited=not c[_A_LOCAL] and not rel["is_partition"]) for c in cols
             ),
             constraints=tuple(constraints),
             partition_by=partition_by,
@@ -1205,12 +1223,12 @@ class _Reader:
             replica_identity_index=rel["replident_index"],
         )
 
-    def column(self, c: Row, inherited: bool = False) -> m.Column:
+    def column(self, c: AttributeRow, inherited: bool = False) -> m.Column:
         identity = None
-        if c["identity"]:
-            seq = self.identities[(c["attrelid"], c["attnum"])]
+        if c[_A_IDENTITY]:
+            seq = self.identities[(c[_A_RELID], c[_A_NUM])]
             identity = _Identity(
-                generation="ALWAYS" if c["identity"] == "a" else "BY DEFAULT",
+                generation="ALWAYS" if c[_A_IDENTITY] == "a" else "BY DEFAULT",
                 start=seq["start"],
                 increment=seq["increment"],
                 min_value=seq["min_value"],
@@ -1218,20 +1236,20 @@ class _Reader:
                 cache=seq["cache"],
                 cycle=seq["cycle"],
             )
-        generated = c["default"] if c["generated"] == "s" else None
+        generated = c[_A_DEFAULT] if c[_A_GENERATED] == "s" else None
         return _Column(
-            name=c["name"],
-            data_type=c["data_type"],
-            not_null=c["not_null"],
-            default=None if generated is not None else c["default"],
+            name=c[_A_NAME],
+            data_type=c[_A_TYPE],
+            not_null=c[_A_NOT_NULL],
+            default=None if generated is not None else c[_A_DEFAULT],
             identity=identity,
             generated=generated,
-            collation=c["collation"],
-            comment=self.comment("pg_class", c["attrelid"], c["attnum"]),
+            collation=c[_A_COLLATION],
+            comment=self.comment("pg_class", c[_A_RELID], c[_A_NUM]),
             inherited=inherited,
             depends_on=(
-                self.depends_on("pg_attrdef", c["attrdef"], c["attrelid"], c["attnum"])
-                if c["attrdef"] is not None
+                self.depends_on("pg_attrdef", c[_A_ATTRDEF], c[_A_RELID], c[_A_NUM])
+                if c[_A_ATTRDEF] is not None
                 else None
             ),
         )
@@ -1283,7 +1301,7 @@ class _Reader:
                 result = self.view_column_not_null(*origin)
             elif rel is not None and rel["relkind"] in ("r", "p"):
                 column = self.attributes.get(origin)
-                result = bool(column and column["not_null"])
+                result = bool(column and column[_A_NOT_NULL])
         self.view_not_null[key] = result
         return result
 
@@ -1294,26 +1312,31 @@ class _Reader:
         return self.origins[view]
 
     def column_names(self, relid: int, attnums: list[int] | None) -> tuple[str, ...]:
-        return tuple(self.attribute(relid, n)["name"] for n in attnums or ())
+        return tuple(self.attribute(relid, n)[_A_NAME] for n in attnums or ())
 
-    def attribute(self, relid: int, attnum: int) -> Row:
+    def attribute(self, relid: int, attnum: int) -> AttributeRow:
+        """A column's row as Q_COLUMNS has it; of a relation outside the user's schemas,
+        looked up (only its name, NOT NULL and collation then)."""
         try:
             return self.attributes[(relid, attnum)]
-        except KeyError:  # a relation outside the user's schemas: look it up
-            rows = self.rows(
-                "SELECT attname AS name, attcollation FROM pg_attribute"
+        except KeyError:
+            r = self.rows(
+                "SELECT attname AS name, attnotnull AS not_null, attcollation FROM pg_attribute"
                 f" WHERE attrelid = {int(relid)} AND attnum = {int(attnum)}"
-            )
-            self.attributes[(relid, attnum)] = rows[0]
-            return rows[0]
+            )[0]
+            found: list[Any] = [None] * 12
+            found[_A_RELID], found[_A_NUM], found[_A_NAME] = relid, attnum, r["name"]
+            found[_A_NOT_NULL], found[_A_COLLATION_OID] = r["not_null"], r["attcollation"]
+            self.attributes[(relid, attnum)] = tuple(found)
+            return self.attributes[(relid, attnum)]
 
     def index_column(self, r: Row) -> Row:
         """An index column row with its column name and, only when it differs from the
         column's (or expression's) own, its collation."""
         if r["attnum"]:
             column = self.attribute(r["indrelid"], r["attnum"])
-            r["column_name"] = column["name"]
-            default_collation = column["attcollation"]
+            r["column_name"] = column[_A_NAME]
+            default_collation = column[_A_COLLATION_OID]
         else:
             r["column_name"] = None
             default_collation = r["expression_collation"]
