@@ -1267,7 +1267,9 @@ class _Reader:
             self.dependencies = defaultdict(list)
             for r in self.tuples(Q_DEPENDENCIES):
                 self.dependencies[(r[-2], r[-1])].append(r)  # (owner, objid)
-        rows = self.dependencies.get((owner, objid), ())
+        rows = self.dependencies.get((owner, objid))
+        if rows is None:  # uses nothing pg_depend records (a third of them: plain defaults)
+            return ()
         return _dependencies(
             r
             for r in rows
@@ -1506,7 +1508,7 @@ class _Reader:
             return
         # the analyser: imported only for a schema that needs it
         from nself.frontends import sql_bodies
-        from nself.frontends.sql_state import DEFAULT_SEARCH_PATH
+        from nself.ir.names import DEFAULT_SEARCH_PATH
 
         for f in functions:
             if not sql_bodies.analysed(f):
