@@ -1731,8 +1731,9 @@ def _matching_paren(text: str, start: int) -> int:
 
 # The tokens of PostgreSQL's node text (outfuncs.c, read back by read.c's pg_strtok): a
 # brace or parenthesis alone, else a run of other characters up to whitespace or one of
-# them, backslash escaping the next character.
-_NODE_TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+")
+# them, backslash escaping the next character. (Written as a first character or escape, then
+# possessive runs: the same tokens as `(?:\\.|[^\s(){}\\])+`, in half the time on a view's tree.)
+_NODE_TOKEN = re.compile(r"[(){}]|(?:[^\s(){}\\]|\\.)(?:[^\s(){}\\]++|\\.)*+")
 
 NodeValue = Any  # a node (dict with "_": its type), a list of values, a token (str) or None
 
