@@ -699,23 +699,28 @@ _GRANTEE = "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee
 # ACL entries of every kind of object. Entries the owner holds are left out, and so are
 # PostgreSQL's default grants to PUBLIC (EXECUTE on functions, USAGE on types), which
 # show up in an ACL as soon as anything else is granted.
+# The relations with privileges of their own read once, materialized: joined to pg_namespace
+# as a subquery, they were read again for every user schema (the planner expects one).
 Q_PRIVILEGES = f"""
+WITH acl_class AS MATERIALIZED (
+    SELECT * FROM pg_class WHERE relacl IS NOT NULL AND relkind IN ('r', 'p', 'v', 'm', 'S')
+)
 SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, c.oid AS objid,
        n.nspname AS schema, c.relname AS name, NULL::name AS column_name,
        {_GRANTEE} AS grantee, a.privilege_type, a.is_grantable
-FROM pg_class c
+FROM acl_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL aclexplode(c.relacl) a
-WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-  AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
+WHERE a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 UNION ALL
 SELECT 'TABLE', c.oid, n.nspname, c.relname, att.attname, {_GRANTEE}, a.privilege_type, a.is_grantable
-FROM pg_attribute att
+-- the few columns with privileges of their own found first, in one scan (OFFSET 0 keeps the
+-- planner from looking up every relation's columns by index instead: a third of the query)
+FROM (SELECT * FROM pg_attribute WHERE attacl IS NOT NULL AND attnum > 0 AND NOT attisdropped OFFSET 0) att
 JOIN pg_class c ON c.oid = att.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN LATERAL aclexplode(att.attacl) a
-WHERE att.attacl IS NOT NULL AND att.attnum > 0 AND NOT att.attisdropped
-  AND c.relkind IN ('r', 'p', 'v', 'm')
+WHERE c.relkind IN ('r', 'p', 'v', 'm')
   AND a.grantee <> c.relowner AND {_USER_SCHEMA} AND {_not_extension_member("pg_class", "c.oid")}
 UNION ALL
 SELECT 'SCHEMA', n.oid, n.nspname, n.nspname, NULL, {_GRANTEE}, a.privilege_type, a.is_grantable
