@@ -90,6 +90,30 @@ def _read(platform: str) -> tuple[tuple[PlatformFile, ...], str]:
     return files, folder.joinpath("roles.sql").read_text(encoding="utf-8")
 
 
+# Each platform's own schemas (Platform.schemas), known without reading its base files: a
+# database holding no table in them is not the platform's (nself.runtime.sources).
+PLATFORM_SCHEMAS: dict[str, tuple[str, ...]] = {
+    "supabase": (
+        "auth",
+        "storage",
+        "extensions",
+        "realtime",
+        "_realtime",
+        "graphql",
+        "graphql_public",
+        "vault",
+        "pgsodium",
+        "pgsodium_masks",
+        "supabase_functions",
+        "supabase_migrations",
+        "net",
+        "pgbouncer",
+        "_analytics",
+        "cron",
+    ),
+}
+
+
 @cache
 def platform_named(name: str) -> Platform:
     """The platform called `name`; OptionError naming the known ones otherwise."""
@@ -101,24 +125,7 @@ def platform_named(name: str) -> Platform:
         files=files,
         cluster_sql=roles,
         search_path=("$user", "public", "extensions"),
-        schemas=(
-            "auth",
-            "storage",
-            "extensions",
-            "realtime",
-            "_realtime",
-            "graphql",
-            "graphql_public",
-            "vault",
-            "pgsodium",
-            "pgsodium_masks",
-            "supabase_functions",
-            "supabase_migrations",
-            "net",
-            "pgbouncer",
-            "_analytics",
-            "cron",
-        ),
+        schemas=PLATFORM_SCHEMAS["supabase"],
         folder="supabase",
         migrations="supabase/migrations",
         seeds="supabase/seed.sql",

@@ -41,7 +41,7 @@ from nself.ir.model import (
     UniqueConstraint,
     View,
 )
-from nself.ir.names import qualified_name, quote_ident, quote_literal
+from nself.ir.names import DEFAULT_SEARCH_PATH, qualified_name, quote_ident, quote_literal
 from nself.ir.types import collapse_array_dims
 from nself.pg15 import Positions
 from nself.platforms import Platform
@@ -127,7 +127,6 @@ class Skip(Exception):
     """Raised by a handler to skip the statement with a warning."""
 
 
-DEFAULT_SEARCH_PATH: tuple[str, ...] = ("$user", "public")
 # What PUBLIC may do by default: the IR lists only privileges beyond the defaults.
 PUBLIC_DEFAULTS = {("FUNCTION", "EXECUTE"), ("TYPE", "USAGE")}
 Key = tuple[str, ...]

@@ -189,6 +189,9 @@ PG15_QUOTED_KEYWORDS = frozenset(
 )
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*\Z")
 
+# The schemas unqualified names are looked up in by default (PostgreSQL's search_path).
+DEFAULT_SEARCH_PATH: tuple[str, ...] = ("$user", "public")
+
 
 def is_plain(name: str) -> bool:
     """Whether `name` is lower case ASCII letters, digits and underscores, not starting with

@@ -100,6 +100,11 @@ def _plan(cls: type) -> tuple[tuple[str, Any], ...]:
     return _PLANS[cls]
 
 
+# The types of most values that are not nodes (tuples and bools are most of a catalog's):
+# not looked at by dataclasses.is_dataclass, which they are not.
+_NOT_DATACLASSES = frozenset((tuple, list, bool, int, type(None), dict))
+
+
 def _write(value: Any, newline: str, step: str, out: list[str]) -> None:
     """`to_data(value)` as json.dumps(..., indent=len(step), sort_keys=True,
     ensure_ascii=False) writes it, byte for byte, without building the dicts, and several
@@ -109,7 +114,12 @@ def _write(value: Any, newline: str, step: str, out: list[str]) -> None:
         out.append(_encode_string(value))
         return
     writer = _WRITERS.get(type(value))
-    if writer is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if (
+        writer is None
+        and type(value) not in _NOT_DATACLASSES
+        and dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+    ):
         writer = _writer(type(value))
     if writer is not None:
         writer(value, newline, step, out)
@@ -186,6 +196,12 @@ def _writer(cls: type) -> Writer:
             f"{indent}lead = separator",
             f"{indent}if isinstance(item, str):",
             f"{indent}    out.append(_encode_string(item))",
+            f"{indent}elif item is True:",  # as _write writes them, without the call
+            f"{indent}    out.append('true')",
+            f"{indent}elif item is False:",
+            f"{indent}    out.append('false')",
+            f"{indent}elif item is None:",
+            f"{indent}    out.append('null')",
             f"{indent}else:",
             f"{indent}    _write(item, inner, step, out)",
         ]

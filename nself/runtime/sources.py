@@ -17,7 +17,7 @@ from nself.connection import is_connection_target, mask_url
 from nself.errors import OptionError, SourceError
 from nself.ir import Catalog, IRFormatError, catalog_from_json
 from nself.ir.platform import without_platform
-from nself.platforms import PLATFORMS, Platform, detect_platform, platform_named
+from nself.platforms import PLATFORM_SCHEMAS, PLATFORMS, Platform, detect_platform, platform_named
 from nself.runtime.local import environment_url
 from nself.runtime.project import Project
 from nself.textfiles import read_user_text
@@ -84,9 +84,10 @@ def platform_of_database(catalog: Catalog, project: Project) -> Platform | None:
     if project.platform is not None:
         return project.platform
     for name in PLATFORMS:
+        schemas = PLATFORM_SCHEMAS[name]
+        if not any(table.schema in schemas for table in catalog.tables):
+            continue  # none of its base tables can be there: no need to read or compile its base
         platform = platform_named(name)
-        if not any(table.schema in platform.schemas for table in catalog.tables):
-            continue  # none of its base tables can be there: no need to compile its base
         from nself.frontends.sql import platform_catalog
 
         tables = platform_catalog(platform).tables

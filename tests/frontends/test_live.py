@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from psycopg.rows import dict_row
 
 from nself.errors import ConnectionFailed
 from nself.frontends.live import (
+    _NODE_TOKEN,
     Q_FUNCTIONS,
     Q_INDEXES,
     for_server_version,
@@ -713,6 +716,33 @@ def test_wrong_password_hides_it(pg_cluster: LocalCluster) -> None:
 )
 def test_trigger_when(triggerdef: str, when: str | None) -> None:
     assert trigger_when(triggerdef) == when
+
+
+# pg_strtok's tokens in the plainest form: a brace or parenthesis, else a run of characters
+# other than whitespace and those, a backslash taking the next character with it.
+_PLAIN_NODE_TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+")
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ('{VAR :varno 1 :varattno 2} ("a b" <>)', ["{", "VAR", ":varno", "1", ":varattno", "2", "}", "(", '"a', 'b"', "<>", ")"]),
+        ("a\\ b\\(c) \\\\ d", ["a\\ b\\(c", ")", "\\\\", "d"]),
+        ("x\\", ["x"]),
+        ("x\\\ny", ["x", "y"]),
+    ],
+)
+def test_node_tokens(text: str, tokens: list[str]) -> None:
+    assert _NODE_TOKEN.findall(text) == tokens
+
+
+def test_node_tokens_as_the_plain_pattern_reads_them() -> None:
+    """The tokenizer (written for speed: possessive runs) splits any text as the plain
+    pattern does, on every mix of the characters that matter."""
+    rng = random.Random(14)
+    for _ in range(20_000):
+        text = "".join(rng.choice("ab :\\(){}\n\t\"<>") for _ in range(rng.randint(0, 24)))
+        assert _NODE_TOKEN.findall(text) == _PLAIN_NODE_TOKEN.findall(text), text
 
 
 # --------------------------------------------------------------------------- the corpus

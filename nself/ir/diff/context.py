@@ -789,13 +789,16 @@ class _Diff:
             broken = self.rebuilt | self.altered
             strong = self.rebuilt | {k for k in self.altered if k[0] in strong_kinds}
             for kind, nodes_a, nodes_b in dependants:
+                against = broken if kind in ("view", "function", "policy") else strong
+                if not against:  # nothing of this kind can be hit: its requirements are not needed
+                    continue
                 for key, node in nodes_a.items():
                     if key in touched or key not in nodes_b:
                         continue
                     needs = requirements.get(key)
                     if needs is None:
                         needs = requirements[key] = self._rebuild_requires(node)
-                    hit = needs & (broken if kind in ("view", "function", "policy") else strong)
+                    hit = needs & against
                     if not hit:
                         continue
                     emitted = len(self.ops)
