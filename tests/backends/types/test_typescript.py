@@ -663,7 +663,8 @@ def open_tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     tsc_path()
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "tsc-session"
+    # The same folder in every run, with tsc's incremental state (as the real clients' run).
+    root = REPO / ".cache" / "tsc" / "session"
     done = shared / "tsc-session.json"
     with open(shared / "tsc-session.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -674,7 +675,12 @@ def open_tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
                 for name, text in texts.items():
                     (root / folder / name).write_text(text, encoding="utf-8")
                 files[folder] = [f"{folder}/{name}" for name in texts]
-            ran = run_tsc(root, [file for names in files.values() for file in names])
+            wanted = {file for names in files.values() for file in names}
+            for old in root.rglob("*.ts"):
+                if old.relative_to(root).as_posix() not in wanted:
+                    old.unlink()
+            flags = ("--moduleResolution", "node", "--incremental", "--tsBuildInfoFile", "session.tsbuildinfo")
+            ran = run_tsc(root, sorted(wanted), flags)
             result = {
                 "returncode": ran.returncode,
                 "files": files,
