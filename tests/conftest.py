@@ -122,28 +122,46 @@ def pg15_connection(pg_cluster: LocalCluster) -> Iterator[psycopg.Connection[tup
 NewDatabase = Callable[..., str]
 
 
-@pytest.fixture
-def new_database(pg_cluster: LocalCluster) -> Iterator[NewDatabase]:
-    """A factory: `url = new_database()` creates an empty database and returns its URL;
-    `new_database(case=CASE)` one holding the corpus case CASE (tests/corpus.py
+@contextmanager
+def databases(cluster: LocalCluster) -> Iterator[NewDatabase]:
+    """A factory for the block: `url = make()` creates an empty database in `cluster` and
+    returns its URL; `make(case=CASE)` one holding the corpus case CASE (tests/corpus.py
     create_loaded: a copy of the case's template database where it has one). Every database
-    made is dropped when the test ends."""
+    made is dropped when the block ends."""
     made: list[str] = []
 
     def make(prefix: str = "t", *, case: CorpusCase | None = None) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         if case is not None:
             made.append(name)
-            return create_loaded(pg_cluster, name, case)
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            return create_loaded(cluster, name, case)
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
         made.append(name)
-        return pg_cluster.url(name)
+        return cluster.url(name)
 
-    yield make
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield make
+    finally:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            for name in made:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture
+def new_database(pg_cluster: LocalCluster) -> Iterator[NewDatabase]:
+    """A factory of databases in the session's cluster (`databases`), dropped when the test
+    ends: `url = new_database()`, or `new_database(case=CASE)` holding a corpus case."""
+    with databases(pg_cluster) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_database(pg_cluster: LocalCluster) -> Iterator[NewDatabase]:
+    """`new_database` for a module-scoped fixture: the databases are dropped when the
+    module's tests are done."""
+    with databases(pg_cluster) as make:
+        yield make
 
 
 @pytest.fixture

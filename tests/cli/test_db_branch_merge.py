@@ -16,6 +16,7 @@ from nself.runtime.migrate import apply_migrations
 from nself.runtime.project import load_project
 from tests.clitools import Result, run_nself
 from tests.conftest import NewDatabase, run_sql
+from tests.corpus import row_checksums
 
 CONFIG = """
 [environments.dev]
@@ -61,12 +62,7 @@ def snapshot(url: str) -> dict[str, object]:
                 "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
             )
         ]
-        rows = {
-            table: conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {table} t"
-            ).fetchone()
-            for table in tables
-        }
+        rows = row_checksums(conn, tables, separator="\n")
         columns = conn.execute(
             "SELECT table_schema, table_name, column_name, data_type, is_nullable FROM information_schema.columns "
             "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2, 3"

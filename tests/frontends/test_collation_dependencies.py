@@ -13,9 +13,6 @@ called with (`word < 'x'` on a text column, `length(word)`)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
@@ -24,7 +21,7 @@ from nself.frontends.sql import compile_sql
 from nself.ir import catalog_from_json, catalog_to_json
 from nself.ir import model as m
 from nself.ir.model import Catalog
-from nself.runtime.cluster import LocalCluster
+from tests.conftest import NewDatabase
 
 pytestmark = pytest.mark.oracle
 
@@ -153,13 +150,8 @@ Dep = tuple[str, str]
 
 
 @pytest.fixture(scope="module")
-def url(pg_cluster: LocalCluster) -> Iterator[str]:
-    name = f"colldeps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield pg_cluster.url(name)
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def url(module_database: NewDatabase) -> str:
+    return module_database("colldeps")
 
 
 @pytest.fixture(scope="module")
@@ -245,20 +237,13 @@ ALTER COLLATION public.c2 SET SCHEMA app;
 """
 
 
-def test_sql_frontend_collation_dependencies_follow_renames(pg_cluster: LocalCluster) -> None:
+def test_sql_frontend_collation_dependencies_follow_renames(new_database: NewDatabase) -> None:
     """PostgreSQL's dependencies follow a collation renamed or moved (they hold its oid);
     the sql frontend's follow it too."""
-    name = f"colldeps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = pg_cluster.url(name)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(RENAMED)
-        got = recorded(introspect(url))
-        assert got == _pg_depend(url)
-        assert got["constraint t.ck_cast"] == {("app", "c9")} and got["constraint t.ck_dcmp"] == {("app", "c2")}
-        assert recorded(compile_sql(RENAMED, strict=True)) == got
-    finally:
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = new_database("colldeps")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(RENAMED)
+    got = recorded(introspect(url))
+    assert got == _pg_depend(url)
+    assert got["constraint t.ck_cast"] == {("app", "c9")} and got["constraint t.ck_dcmp"] == {("app", "c2")}
+    assert recorded(compile_sql(RENAMED, strict=True)) == got

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -23,8 +21,8 @@ from nself.frontends.live import introspect
 from nself.frontends.sql import compile_sql
 from nself.ir import model as m
 from nself.ir.model import Catalog
-from nself.runtime.cluster import LocalCluster
 from nself.runtime.schema_diff import diff_catalogs
+from tests.conftest import NewDatabase
 
 pytestmark = pytest.mark.oracle
 
@@ -170,13 +168,8 @@ WHERE owner LIKE ANY (ARRAY[
 
 
 @pytest.fixture(scope="module")
-def url(pg_cluster: LocalCluster) -> Iterator[str]:
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield pg_cluster.url(name)
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def url(module_database: NewDatabase) -> str:
+    return module_database("deps")
 
 
 @pytest.fixture(scope="module")
@@ -417,15 +410,10 @@ CHANGED = (
 
 
 @pytest.fixture(scope="module")
-def changed(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = pg_cluster.url(name)
+def changed(module_database: NewDatabase) -> tuple[str, Catalog]:
+    url = module_database("deps")
     _applied(url, CHANGED)
-    yield url, introspect(url)
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return url, introspect(url)
 
 
 def _strip(catalog: Catalog) -> Any:
@@ -499,19 +487,12 @@ ALTER TABLE app.shipment RENAME COLUMN weight TO mass;
 )
 
 
-def test_sql_frontend_dependencies_follow_renames(pg_cluster: LocalCluster) -> None:
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = pg_cluster.url(name)
-        _applied(url, RENAMED)
-        got_live = recorded(introspect(url))
-        compiled = recorded_known(compile_sql(RENAMED, strict=True))
-        assert compiled == {k: got_live[k] for k in compiled}
-    finally:
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_sql_frontend_dependencies_follow_renames(new_database: NewDatabase) -> None:
+    url = new_database("deps")
+    _applied(url, RENAMED)
+    got_live = recorded(introspect(url))
+    compiled = recorded_known(compile_sql(RENAMED, strict=True))
+    assert compiled == {k: got_live[k] for k in compiled}
 
 
 INHERITED = """
@@ -524,30 +505,23 @@ CREATE TABLE child (extra text DEFAULT 'parent') INHERITS (parent);
 """
 
 
-def test_copied_expressions_use_their_own_tables_columns(pg_cluster: LocalCluster) -> None:
+def test_copied_expressions_use_their_own_tables_columns(new_database: NewDatabase) -> None:
     """A partition's or inheritance child's copy of a default, generation expression or
     check uses the child's columns (pg_depend), in both frontends."""
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = pg_cluster.url(name)
-        _applied(url, INHERITED)
-        live, compiled = introspect(url), compile_sql(INHERITED, strict=True)
-        for t in live.tables:
-            other = compiled.table(t.schema, t.name)
-            assert other is not None
-            for a, b in zip(t.columns, other.columns, strict=True):
-                assert (t.name, a.name, a.depends_on) == (t.name, b.name, b.depends_on)
-        child = live.table("public", "child")
-        assert child is not None and child.column("g") is not None
-        assert child.column("g").depends_on == (  # type: ignore[union-attr]
-            m.Dependency("column", "public", "child", "k"),
-            m.Dependency("function", "public", "twice"),
-        )
-    finally:
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = new_database("deps")
+    _applied(url, INHERITED)
+    live, compiled = introspect(url), compile_sql(INHERITED, strict=True)
+    for t in live.tables:
+        other = compiled.table(t.schema, t.name)
+        assert other is not None
+        for a, b in zip(t.columns, other.columns, strict=True):
+            assert (t.name, a.name, a.depends_on) == (t.name, b.name, b.depends_on)
+    child = live.table("public", "child")
+    assert child is not None and child.column("g") is not None
+    assert child.column("g").depends_on == (  # type: ignore[union-attr]
+        m.Dependency("column", "public", "child", "k"),
+        m.Dependency("function", "public", "twice"),
+    )
 
 
 def _unknown(catalog: Catalog) -> Catalog:
@@ -633,43 +607,34 @@ CREATE TABLE marked (tags int[], EXCLUDE USING gist (tags WITH &&));
 """
 
 
-def test_extension_operator_of_an_exclusion_constraint(pg_cluster: LocalCluster) -> None:
+def test_extension_operator_of_an_exclusion_constraint(new_database: NewDatabase) -> None:
     """An exclusion constraint comparing WITH an extension's operator (intarray's && over
     integer[], found on the path before pg_catalog's anyarray one by its exact types) uses
     it in both frontends, as pg_constraint.conexclop has it; a diff from an empty database
     creates it after the extension."""
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = pg_cluster.url(name)
-        _applied(url, EXTENSION_OPERATOR)
-        live, compiled = introspect(url), compile_sql(EXTENSION_OPERATOR, strict=True)
-        for table in ("tagged", "marked"):
-            got = [
-                (t.constraints, [c.depends_on for c in t.constraints])
-                for t in (live.table("public", table), compiled.table("public", table))
-                if t is not None
-            ]
-            assert len(got) == 2 and got[0] == got[1]
-            con = got[0][0][0]
-            assert isinstance(con, m.ExclusionConstraint) and con.elements[0].operator == "ext.&&"
-            assert m.Dependency("operator", "ext", "&&") in (con.depends_on or ())
-        with psycopg.connect(url) as conn:
-            names = conn.execute(
-                "SELECT DISTINCT o.oprnamespace::regnamespace::text, o.oprname FROM pg_constraint c,"
-                " unnest(c.conexclop) x JOIN pg_operator o ON o.oid = x WHERE c.contype = 'x'"
-            ).fetchall()
-        assert names == [("ext", "&&")]
-        result = diff_catalogs(compile_sql(""), live)
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        _applied(url, result.up_sql)
-        assert _strip(introspect(url)) == _strip(live)
-    finally:
-        with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = new_database("deps")
+    _applied(url, EXTENSION_OPERATOR)
+    live, compiled = introspect(url), compile_sql(EXTENSION_OPERATOR, strict=True)
+    for table in ("tagged", "marked"):
+        got = [
+            (t.constraints, [c.depends_on for c in t.constraints])
+            for t in (live.table("public", table), compiled.table("public", table))
+            if t is not None
+        ]
+        assert len(got) == 2 and got[0] == got[1]
+        con = got[0][0][0]
+        assert isinstance(con, m.ExclusionConstraint) and con.elements[0].operator == "ext.&&"
+        assert m.Dependency("operator", "ext", "&&") in (con.depends_on or ())
+    with psycopg.connect(url) as conn:
+        names = conn.execute(
+            "SELECT DISTINCT o.oprnamespace::regnamespace::text, o.oprname FROM pg_constraint c,"
+            " unnest(c.conexclop) x JOIN pg_operator o ON o.oid = x WHERE c.contype = 'x'"
+        ).fetchall()
+    assert names == [("ext", "&&")]
+    result = diff_catalogs(compile_sql(""), live)
+    url = new_database("deps")  # an empty database
+    _applied(url, result.up_sql)
+    assert _strip(introspect(url)) == _strip(live)
 
 
 # LANGUAGE sql routines with a string body: PostgreSQL records nothing in pg_depend, but
@@ -708,18 +673,6 @@ def _body_uses(catalog: Catalog) -> dict[str, set[Dep] | None]:
     }
 
 
-def _fresh_database(pg_cluster: LocalCluster) -> str:
-    name = f"deps_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name
-
-
-def _drop_database(pg_cluster: LocalCluster, name: str) -> None:
-    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _checked(sql: str) -> str:
     """A script as nself writes it, run with check_function_bodies on: PostgreSQL then
     checks each string body's names when its routine is created."""
@@ -727,12 +680,10 @@ def _checked(sql: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def string_bodies(pg_cluster: LocalCluster) -> Iterator[tuple[str, Catalog]]:
-    name = _fresh_database(pg_cluster)
-    url = pg_cluster.url(name)
+def string_bodies(module_database: NewDatabase) -> tuple[str, Catalog]:
+    url = module_database("deps")
     _applied(url, STRING_BODIES)
-    yield url, introspect(url)
-    _drop_database(pg_cluster, name)
+    return url, introspect(url)
 
 
 def test_string_bodies_uses_in_both_frontends(string_bodies: tuple[str, Catalog]) -> None:
@@ -757,7 +708,7 @@ def test_string_bodies_uses_in_both_frontends(string_bodies: tuple[str, Catalog]
 
 
 def test_string_bodies_created_in_an_order_postgresql_checks(
-    pg_cluster: LocalCluster, string_bodies: tuple[str, Catalog]
+    new_database: NewDatabase, string_bodies: tuple[str, Catalog]
 ) -> None:
     """The schema script and a diff from an empty database create each routine after what
     its string body uses, so they apply with check_function_bodies on, from either
@@ -768,12 +719,9 @@ def test_string_bodies_created_in_an_order_postgresql_checks(
 
     for catalog in (live, compiled):
         for script in (render_script(catalog), diff_catalogs(compile_sql(""), catalog).up_sql):
-            name = _fresh_database(pg_cluster)
-            try:
-                _applied(pg_cluster.url(name), _checked(script))
-                assert _body_uses(introspect(pg_cluster.url(name))) == _body_uses(live)
-            finally:
-                _drop_database(pg_cluster, name)
+            url = new_database("deps")
+            _applied(url, _checked(script))
+            assert _body_uses(introspect(url)) == _body_uses(live)
 
 
 RETYPED_BEFORE = """
@@ -788,27 +736,23 @@ RETYPED_AFTER = RETYPED_BEFORE.replace("code text", "code int").replace(
 )
 
 
-def test_diff_retyping_a_column_a_string_body_uses(pg_cluster: LocalCluster) -> None:
+def test_diff_retyping_a_column_a_string_body_uses(new_database: NewDatabase) -> None:
     """A column retyped under a LANGUAGE sql string body that returns it, with the routine's
     result type changed to match: the routine is created again after the column change
     (before it, PostgreSQL refuses the body), up and down, with check_function_bodies on,
     and the rows stay. A routine that uses another column of the table stays."""
-    name = _fresh_database(pg_cluster)
-    try:
-        url = pg_cluster.url(name)
-        _applied(url, RETYPED_BEFORE)
-        before = introspect(url)
-        after = compile_sql(RETYPED_AFTER)
-        result = diff_catalogs(before, after)
-        assert "a_first" not in result.up_sql
-        _applied(url, _checked(result.up_sql))
-        assert _strip(introspect(url)) == _strip(after)
-        _applied(url, _checked(result.down_sql))
-        assert _strip(introspect(url)) == _strip(before)
-        with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT lib.a_code(2)").fetchone() == ("20",)
-    finally:
-        _drop_database(pg_cluster, name)
+    url = new_database("deps")
+    _applied(url, RETYPED_BEFORE)
+    before = introspect(url)
+    after = compile_sql(RETYPED_AFTER)
+    result = diff_catalogs(before, after)
+    assert "a_first" not in result.up_sql
+    _applied(url, _checked(result.up_sql))
+    assert _strip(introspect(url)) == _strip(after)
+    _applied(url, _checked(result.down_sql))
+    assert _strip(introspect(url)) == _strip(before)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT lib.a_code(2)").fetchone() == ("20",)
 
 
 UNANALYSED_BODY = """CREATE TABLE t (a int);
@@ -821,7 +765,7 @@ CREATE FUNCTION h() RETURNS void LANGUAGE sql AS $$ CALL p() $$;
 """
 
 
-def test_unanalysed_string_body_is_a_warning_at_its_line(pg_cluster: LocalCluster) -> None:
+def test_unanalysed_string_body_is_a_warning_at_its_line(new_database: NewDatabase) -> None:
     """A string body whose names do not resolve (check_function_bodies was off), or whose
     statements the analysis does not model, leaves body_depends_on unknown and says so at
     the routine's file:line (strict: an error there for a body PostgreSQL checked).
@@ -837,11 +781,7 @@ def test_unanalysed_string_body_is_a_warning_at_its_line(pg_cluster: LocalCluste
     assert all("what the body of" in str(w) for w in result.warnings)
     with pytest.raises(SourceError, match=r"m\.sql:7:\d+: cannot analyse the body of h"):
         compile_sql_with_warnings(UNANALYSED_BODY, "m.sql", strict=True)
-    name = _fresh_database(pg_cluster)
-    try:
-        _applied(pg_cluster.url(name), UNANALYSED_BODY)
-    finally:
-        _drop_database(pg_cluster, name)
+    _applied(new_database("deps"), UNANALYSED_BODY)
 
 
 # CREATE OPERATOR: Operator objects of the IR, used by a check, an expression index, a view,
@@ -891,48 +831,44 @@ def _operator_uses(catalog: Catalog, schema: str = "ops") -> dict[str, set[Dep]]
     return {k: v for k, v in out.items() if v}
 
 
-def test_operators_in_both_frontends_are_postgresqls(pg_cluster: LocalCluster) -> None:
+def test_operators_in_both_frontends_are_postgresqls(new_database: NewDatabase) -> None:
     """User operators (pg_operator) read by both frontends are the same, and what uses
     them in an expression (a check, an expression index, a view, a default) or compares
     WITH one (an exclusion constraint) records it, as pg_depend (and conexclop) do."""
-    name = _fresh_database(pg_cluster)
-    try:
-        url = pg_cluster.url(name)
-        _applied(url, OPERATORS)
-        live, compiled = introspect(url), compile_sql(OPERATORS, strict=True)
-        assert live.operators == compiled.operators
-        assert [o.comment for o in live.operators if o.comment] == ["within ten"]
-        assert _operator_uses(live) == _operator_uses(compiled)
-        with psycopg.connect(url) as conn:
-            rows = conn.execute(
-                "SELECT n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL),"
-                " o.oprcode::regproc::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace"
-                " WHERE n.nspname = 'ops' AND o.oprcode <> 0 ORDER BY 1, 2"
-            ).fetchall()
-            depend = conn.execute(
-                "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), n.nspname, o.oprname"
-                " FROM pg_depend d JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass"
-                " AND o.oid = d.refobjid JOIN pg_namespace n ON n.oid = o.oprnamespace"
-                " WHERE d.deptype = 'n' AND d.classid <> 'pg_operator'::regclass"
-                " AND d.classid <> 'pg_amop'::regclass"
-            ).fetchall()
-        assert [(o.schema, o.name, o.left_type, o.right_type, o.function) for o in live.operators] == [
-            (s, n, None if left == "-" else left, right, f) for s, n, left, right, f in rows
-        ]
-        want: dict[str, set[Dep]] = {}
-        for owner, schema, op in depend:
-            want.setdefault(owner, set()).add((schema, op))
-        want["constraint reading_excl on table ops.reading"] = {("ops", "===")}  # conexclop's
-        assert _operator_uses(live) == want
-        # renames: PostgreSQL holds oids, both frontends follow
-        renamed = "ALTER FUNCTION ops.near(int, int) RENAME TO nearby; ALTER SCHEMA ops RENAME TO opx;"
-        _applied(url, renamed)
-        live, compiled = introspect(url), compile_sql(OPERATORS + renamed, strict=True)
-        assert live.operators == compiled.operators
-        assert "opx.nearby" in {o.function for o in live.operators}
-        assert _operator_uses(live, "opx") == _operator_uses(compiled, "opx")
-    finally:
-        _drop_database(pg_cluster, name)
+    url = new_database("deps")
+    _applied(url, OPERATORS)
+    live, compiled = introspect(url), compile_sql(OPERATORS, strict=True)
+    assert live.operators == compiled.operators
+    assert [o.comment for o in live.operators if o.comment] == ["within ten"]
+    assert _operator_uses(live) == _operator_uses(compiled)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname, o.oprname, format_type(o.oprleft, NULL), format_type(o.oprright, NULL),"
+            " o.oprcode::regproc::text FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace"
+            " WHERE n.nspname = 'ops' AND o.oprcode <> 0 ORDER BY 1, 2"
+        ).fetchall()
+        depend = conn.execute(
+            "SELECT pg_describe_object(d.classid, d.objid, d.objsubid), n.nspname, o.oprname"
+            " FROM pg_depend d JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass"
+            " AND o.oid = d.refobjid JOIN pg_namespace n ON n.oid = o.oprnamespace"
+            " WHERE d.deptype = 'n' AND d.classid <> 'pg_operator'::regclass"
+            " AND d.classid <> 'pg_amop'::regclass"
+        ).fetchall()
+    assert [(o.schema, o.name, o.left_type, o.right_type, o.function) for o in live.operators] == [
+        (s, n, None if left == "-" else left, right, f) for s, n, left, right, f in rows
+    ]
+    want: dict[str, set[Dep]] = {}
+    for owner, schema, op in depend:
+        want.setdefault(owner, set()).add((schema, op))
+    want["constraint reading_excl on table ops.reading"] = {("ops", "===")}  # conexclop's
+    assert _operator_uses(live) == want
+    # renames: PostgreSQL holds oids, both frontends follow
+    renamed = "ALTER FUNCTION ops.near(int, int) RENAME TO nearby; ALTER SCHEMA ops RENAME TO opx;"
+    _applied(url, renamed)
+    live, compiled = introspect(url), compile_sql(OPERATORS + renamed, strict=True)
+    assert live.operators == compiled.operators
+    assert "opx.nearby" in {o.function for o in live.operators}
+    assert _operator_uses(live, "opx") == _operator_uses(compiled, "opx")
 
 
 OPERATORS_CHANGED = OPERATORS_BASE.replace(
@@ -948,26 +884,22 @@ INSERT INTO ops.reading VALUES (1, 1, 2), (2, 5, 9);
 """
 
 
-def test_diff_creates_changes_and_drops_operators(pg_cluster: LocalCluster) -> None:
+def test_diff_creates_changes_and_drops_operators(new_database: NewDatabase) -> None:
     """A diff creates operators after their functions and types and before what uses them,
     changes one's function (dropped and created again, with the check, index, view and
     default that use it), and drops them after what uses them: each applied up and down on
     PostgreSQL (check_function_bodies on), the rows kept."""
     steps = [compile_sql(""), compile_sql(OPERATORS_BASE), compile_sql(OPERATORS_CHANGED), compile_sql(OPERATORS_GONE)]
-    name = _fresh_database(pg_cluster)
-    try:
-        url = pg_cluster.url(name)
-        for before, after in itertools.pairwise(steps):
-            result = diff_catalogs(before, after)
-            _applied(url, _checked(result.up_sql))
-            assert _strip(introspect(url)) == _strip(after)
-            _applied(url, _checked(result.down_sql))
-            assert _strip(introspect(url)) == _strip(before)
-            _applied(url, _checked(result.up_sql))
-            if after.table("ops", "reading") is not None and before.table("ops", "reading") is None:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    conn.execute("INSERT INTO ops.reading (id, a, b) VALUES (1, 1, 2), (2, 5, 9)")
-            with psycopg.connect(url) as conn:
-                assert conn.execute("SELECT count(*) FROM ops.reading").fetchone() == (2,)
-    finally:
-        _drop_database(pg_cluster, name)
+    url = new_database("deps")
+    for before, after in itertools.pairwise(steps):
+        result = diff_catalogs(before, after)
+        _applied(url, _checked(result.up_sql))
+        assert _strip(introspect(url)) == _strip(after)
+        _applied(url, _checked(result.down_sql))
+        assert _strip(introspect(url)) == _strip(before)
+        _applied(url, _checked(result.up_sql))
+        if after.table("ops", "reading") is not None and before.table("ops", "reading") is None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("INSERT INTO ops.reading (id, a, b) VALUES (1, 1, 2), (2, 5, 9)")
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM ops.reading").fetchone() == (2,)

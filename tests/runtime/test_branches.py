@@ -17,6 +17,7 @@ from nself.frontends.live import introspect
 from nself.runtime import branches
 from nself.runtime.project import Project, load_project
 from tests.conftest import NewDatabase, run_sql
+from tests.corpus import row_checksums
 
 SCHEMA = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -43,12 +44,7 @@ def checksums(url: str) -> dict[str, tuple[int, str]]:
                 "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
             )
         ]
-        return {
-            table: conn.execute(  # type: ignore[misc]
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {table} t"
-            ).fetchone()
-            for table in tables
-        }
+        return row_checksums(conn, tables, separator="\n")
 
 
 def databases(url: str) -> set[str]:

@@ -18,6 +18,7 @@ from nself.runtime.mock.project import load_config
 from nself.runtime.mock.values import GENERATOR_VERSION, stream_key
 from tests.clitools import run_nself
 from tests.conftest import NewDatabase, run_sql
+from tests.corpus import row_checksums
 
 DATA = Path(__file__).parent / "data"
 BLOG = """
@@ -63,14 +64,8 @@ def checksums(url: str) -> dict[str, str]:
                 "WHERE schemaname NOT IN ('pg_catalog', 'information_schema', '_nself') ORDER BY 1"
             ).fetchall()
         ]
-        out = {}
-        for table in tables:
-            row = conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
-            ).fetchone()
-            assert row is not None
-            out[table] = f"{row[0]}:{row[1]}"
-    return out
+        sums = row_checksums(conn, tables)
+    return {table: f"{count}:{digest}" for table, (count, digest) in sums.items()}
 
 
 def project(tmp_path: Path, urls: dict[str, str]) -> tuple[Path, dict[str, str]]:

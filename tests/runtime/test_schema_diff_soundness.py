@@ -232,7 +232,7 @@ def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
     leaving out columns whose values a converted type or a new generation expression
     changes. A table that a diff drops and creates again loses its rows: this tells."""
     converted = _converted_types(ca, cb)
-    out: dict[str, str] = {}
+    parts: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         for ta in ca.tables:
             tb = cb.table(ta.schema, ta.name)
@@ -248,14 +248,15 @@ def _row_sums(url: str, ca: Catalog, cb: Catalog) -> dict[str, str]:
                 and (c.data_type == other.data_type or "character(" not in c.data_type + other.data_type)
             ]
             pairs = ", ".join(f"'{n}', {psycopg.sql.Identifier(n).as_string(conn)}" for n in names)
-            row = conn.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
+            key = psycopg.sql.Literal(f"{ta.schema}.{ta.name}").as_string(conn)
+            parts.append(
+                f"SELECT {key}, count(*), md5(coalesce(string_agg(r, '|' ORDER BY r), '')) FROM "
                 f"(SELECT jsonb_build_object({pairs})::text AS r FROM ONLY "
                 f"{psycopg.sql.Identifier(ta.schema, ta.name).as_string(conn)}) rows"
-            ).fetchone()
-            assert row is not None
-            out[f"{ta.schema}.{ta.name}"] = f"{row[0]} rows, {row[1]}"
-    return out
+            )
+        # one statement for every table: a round trip per table was most of lemmy's time
+        rows = conn.execute("\nUNION ALL\n".join(parts).encode()).fetchall() if parts else []
+    return {str(table): f"{count} rows, {digest}" for table, count, digest in rows}
 
 
 def _rows_lost(before: dict[str, str], after: dict[str, str]) -> str:

@@ -89,6 +89,17 @@ def real_crates() -> bool:
     return present
 
 
+def write_file(path: Path, text: str) -> None:
+    """Write `text` to `path` unless it already holds exactly that text: a file left as it was
+    keeps its mtime, so cargo finds the crate fresh when nothing in it changed."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except FileNotFoundError:
+        pass
+    path.write_text(text, encoding="utf-8")
+
+
 def write_crate(
     crate: Path,
     modules: dict[str, str],
@@ -99,7 +110,8 @@ def write_crate(
 ) -> None:
     """A crate with one module per entry (module name -> types.rs text), its dependencies
     the real crates (Debian's registry through .cargo/config.toml) or the stand-ins, and a
-    binary `main.rs` when given."""
+    binary `main.rs` when given. Files already holding their text are left as they are, and
+    the sources of another module or binary are deleted (`stable_crate`)."""
     (crate / "src").mkdir(parents=True, exist_ok=True)
     if stubs:
         dependencies = (
@@ -112,35 +124,38 @@ def write_crate(
     else:
         dependencies = REAL_DEPENDENCIES
         (crate / ".cargo").mkdir(exist_ok=True)
-        (crate / ".cargo" / "config.toml").write_text(
+        write_file(
+            crate / ".cargo" / "config.toml",
             '[source.crates-io]\nreplace-with = "debian"\n\n'
             f'[source.debian]\ndirectory = "{DEBIAN_REGISTRY}"\n',
-            encoding="utf-8",
         )
-    (crate / "Cargo.toml").write_text(
+    write_file(
+        crate / "Cargo.toml",
         f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
         f"[dependencies]\n{dependencies}",
-        encoding="utf-8",
     )
-    lib = "".join(f"pub mod {name};\n" for name in modules)
-    (crate / "src" / "lib.rs").write_text(lib, encoding="utf-8")
-    for name, text in modules.items():
-        (crate / "src" / f"{name}.rs").write_text(text, encoding="utf-8")
+    sources = {f"{name}.rs": text for name, text in modules.items()}
+    sources["lib.rs"] = "".join(f"pub mod {name};\n" for name in modules)
     if main is not None:
-        (crate / "src" / "main.rs").write_text(main, encoding="utf-8")
+        sources["main.rs"] = main
+    for old in (crate / "src").iterdir():
+        if old.name not in sources:
+            old.unlink()
+    for file, text in sources.items():
+        write_file(crate / "src" / file, text)
 
 
 def stable_crate(crate: Path) -> Path:
     """Where a test's crate against the real crates is built: a folder of the repository's
     .cache/ named after the test and the crate's name (tmp_path/crate of test_x ->
     .cache/rust-crates/test_rust.py-test_x-crate), the same in every run, so rustc's
-    incremental state of the last run is reused (cargo still checks every file: they are
-    written anew, and incremental compilation is sound). A fresh tmp_path each run would
-    compile the crate cold every time (3x the CPU)."""
+    build of the last run is reused. write_crate leaves the files that hold the same text as
+    they were, so a crate whose text did not change is fresh to cargo, which replays the
+    diagnostics it recorded (none: warnings are denied and a failed crate is never fresh)
+    instead of running rustc again; a changed file is checked anew, with rustc's incremental
+    state. A fresh tmp_path each run would compile the crate cold every time (3x the CPU)."""
     test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0].rsplit("/", 1)[-1]
-    stable = REPO / ".cache" / "rust-crates" / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{test}-{crate.name}")
-    shutil.rmtree(stable / "src", ignore_errors=True)
-    return stable
+    return REPO / ".cache" / "rust-crates" / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{test}-{crate.name}")
 
 
 def cargo_env(cache: Path, stubs: bool) -> dict[str, str]:
@@ -461,17 +476,23 @@ def cargo_check_modules(
     names = sorted(modules)
     groups = [names[i::members] for i in range(members) if names[i::members]]
     for old in crate.glob("member*"):
-        shutil.rmtree(old)
+        if old.name not in {f"member{i}" for i in range(len(groups))}:
+            shutil.rmtree(old)
+    # Package names of this workspace's own: cargo keeps one fingerprint (and rustc one
+    # incremental state) per package name in the shared target directory, so two workspaces
+    # with members of the same name would each find the other's and check everything anew.
+    package = re.sub(r"[^a-z0-9]+", "_", crate.name.lower()).strip("_")
     for i, group in enumerate(groups):
-        write_crate(crate / f"member{i}", {n: modules[n] for n in group}, stubs=stubs, name=f"member{i}")
+        member = {n: modules[n] for n in group}
+        write_crate(crate / f"member{i}", member, stubs=stubs, name=f"{package}_member{i}")
     if not stubs:
         (crate / ".cargo").mkdir(exist_ok=True)
-        shutil.copy(crate / "member0" / ".cargo" / "config.toml", crate / ".cargo" / "config.toml")
-    (crate / "Cargo.toml").write_text(
+        write_file(crate / ".cargo" / "config.toml", (crate / "member0" / ".cargo" / "config.toml").read_text())
+    write_file(
+        crate / "Cargo.toml",
         '[workspace]\nresolver = "2"\nmembers = ['
         + ", ".join(f'"member{i}"' for i in range(len(groups)))
         + "]\n",
-        encoding="utf-8",
     )
     cargo = require_program("cargo", RUST_INSTALL)
     check = subprocess.run(
@@ -750,7 +771,7 @@ def test_function_types_hold_real_calls(types_databases: SessionDatabases) -> No
 
 RUST_DECODER = """use std::io::BufRead;
 
-use nself_types_check::%(module)s as db;
+use %(crate)s::%(module)s as db;
 
 fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(data: &str) -> Result<String, String> {
     let value: T = serde_json::from_str(data).map_err(|e| e.to_string())?;
@@ -792,7 +813,12 @@ def run_decoder(
     names = sorted({line.split("\t")[0] for line in lines})
     arms = "\n".join(f'            "{n}" => round_trip::<db::{n}>(data),' for n in names)
     crate = stable_crate(crate)
-    write_crate(crate, {module: text}, stubs=False, main=RUST_DECODER % {"module": module, "arms": arms})
+    # A package name of its own: the binaries of one target directory are named after their
+    # package, and a crate found fresh is not linked again, so a shared name would run the
+    # binary of the crate built last.
+    name = re.sub(r"[^a-z0-9_]+", "_", crate.name.lower())
+    main = RUST_DECODER % {"crate": name, "module": module, "arms": arms}
+    write_crate(crate, {module: text}, stubs=False, main=main, name=name)
     cargo = require_program("cargo", RUST_INSTALL)
     result = subprocess.run(
         [cargo, "run", "--offline", "--quiet"],

@@ -37,7 +37,7 @@ from nself.ir.model import Column, Schema, Table
 from tests.backends.types.conftest import CorpusCatalogs, SessionDatabases, assert_golden
 from tests.backends.types.toolchain import CORPUS_SCHEMAS, load_rich, tsc_path
 from tests.conftest import run_sql
-from tests.tools import in_ci
+from tests.tools import REPO, in_ci
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = HERE / "clients"
@@ -531,17 +531,27 @@ def test_the_real_clients_type_every_query(
     run_sql(url, (HERE / "client_schema.sql").read_text(encoding="utf-8"))
     catalogs = {"client": introspect(url), "pagila": corpus_catalogs.get("pagila"), "rich": rich}
     catalogs.update(supabase_catalogs(corpus, tmp_path))
-    (tmp_path / "node_modules").symlink_to(modules, target_is_directory=True)
-    files = []
-    for usage in sorted(CLIENTS.glob("*.ts")):
-        (tmp_path / usage.name).write_text(usage.read_text(encoding="utf-8"), encoding="utf-8")
-        files.append(usage.name)
+    # The same folder in every run, so tsc's incremental state of the last run (its
+    # .tsbuildinfo: each file's hash and diagnostics) is reused: tsc still reads every file
+    # and checks again what changed and what depends on it (5.7 -> 2.3 s of CPU when
+    # nothing did).
+    project = REPO / ".cache" / "tsc" / "clients"
+    project.mkdir(parents=True, exist_ok=True)
+    link = project / "node_modules"
+    if not link.is_symlink() or link.resolve() != Path(modules).resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(modules, target_is_directory=True)
+    sources = {usage.name: usage.read_text(encoding="utf-8") for usage in sorted(CLIENTS.glob("*.ts"))}
     for name, catalog in catalogs.items():
         for flavor in ("supabase", "kysely"):
-            file = f"{name}_{flavor}_types.ts"
-            (tmp_path / file).write_text(render_typescript(catalog, {"flavor": flavor}), encoding="utf-8")
-            files.append(file)
-    done = run_tsc(tmp_path, files, tuple(CLIENT_FLAGS))
+            sources[f"{name}_{flavor}_types.ts"] = render_typescript(catalog, {"flavor": flavor})
+    for old in project.glob("*.ts"):
+        if old.name not in sources:
+            old.unlink()
+    for file, text in sources.items():
+        (project / file).write_text(text, encoding="utf-8")
+    flags = (*CLIENT_FLAGS, "--incremental", "--tsBuildInfoFile", "clients.tsbuildinfo")
+    done = run_tsc(project, list(sources), flags)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr
 
 
@@ -653,7 +663,8 @@ def open_tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
     tsc_path()
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "tsc-session"
+    # The same folder in every run, with tsc's incremental state (as the real clients' run).
+    root = REPO / ".cache" / "tsc" / "session"
     done = shared / "tsc-session.json"
     with open(shared / "tsc-session.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -664,7 +675,12 @@ def open_tsc_session(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
                 for name, text in texts.items():
                     (root / folder / name).write_text(text, encoding="utf-8")
                 files[folder] = [f"{folder}/{name}" for name in texts]
-            ran = run_tsc(root, [file for names in files.values() for file in names])
+            wanted = {file for names in files.values() for file in names}
+            for old in root.rglob("*.ts"):
+                if old.relative_to(root).as_posix() not in wanted:
+                    old.unlink()
+            flags = ("--moduleResolution", "node", "--incremental", "--tsBuildInfoFile", "session.tsbuildinfo")
+            ran = run_tsc(root, sorted(wanted), flags)
             result = {
                 "returncode": ran.returncode,
                 "files": files,
