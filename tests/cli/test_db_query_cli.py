@@ -259,7 +259,8 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     tmp_path: Path, database: str
 ) -> None:
     """`db query SQL --csv` skips the command tree (nself.cli.quick): the same bytes as psql,
-    nothing of typer or rich imported; its errors are the typer path's (`-e` takes that path)."""
+    nothing of typer or rich imported, and for one query neither psycopg nor pglast (the COPY
+    runs on libpq through nself.libpq); its errors are the typer path's (`-e` takes that path)."""
     (tmp_path / "nself.toml").write_text(CONFIG)
     env = {"NSELF_QUERY_URL": database, "PYTHONPROFILEIMPORTTIME": "1"}
     fast = run_nself_process("db", "query", "--env", "dev", AWKWARD, "--csv", cwd=tmp_path, env=env)
@@ -270,8 +271,10 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
         for line in fast.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "nself.runtime.query" in imported
-    assert not {name for name in imported if name.split(".")[0] in ("typer", "rich", "click")}
+    assert "nself.runtime.query_csv" in imported and "nself.libpq" in imported
+    heavy = ("typer", "rich", "click", "psycopg", "psycopg_binary", "pglast")
+    assert not {name for name in imported if name.split(".")[0] in heavy}, imported
+    assert "nself.runtime.query" not in imported
     for sql, env_option in (("select 1/0", "dev"), ("select 1", "nope")):
         ours = run_nself_process(
             "db", "query", "--env", env_option, sql, "--csv", cwd=tmp_path, env={"NSELF_QUERY_URL": database}
