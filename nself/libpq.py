@@ -10,7 +10,7 @@ Connect through `nself.connection.connect_libpq` (the one connection module: its
 the target, the application name, the timeout and the failures), never here directly.
 
 Only what the COPY needs: connect, run a statement, check that a statement parses, and read
-a COPY's rows. Every wait is on the socket in Python (select), so Ctrl-C interrupts it and
+a COPY's rows. Every wait is on the socket in Python (poll), so Ctrl-C interrupts it and
 the running statement is cancelled. Rows are read with `PQgetlineAsync` into one buffer:
 one foreign call per row, where `PQgetCopyData` needs three (the call, a copy of the row,
 and freeing libpq's copy)."""
@@ -153,10 +153,7 @@ class Connection:
             status = _POLLING_WRITING if lib.PQstatus(handle) != _BAD else _POLLING_FAILED
             while status not in (_POLLING_OK, _POLLING_FAILED):
                 left = deadline - time.monotonic()
-                socket = lib.PQsocket(handle)
-                reading = [socket] if status == _POLLING_READING else []
-                writing = [socket] if status == _POLLING_WRITING else []
-                if left <= 0 or not any(select.select(reading, writing, [], left)):
+                if left <= 0 or not _ready(lib.PQsocket(handle), status == _POLLING_WRITING, left):
                     raise ConnectFailed("connection timeout expired", timed_out=True)
                 status = lib.PQconnectPoll(handle)
             if status == _POLLING_FAILED or lib.PQstatus(handle) != _OK:
@@ -264,7 +261,7 @@ class Connection:
     def _readable(self) -> None:
         """Wait until the socket has input; Ctrl-C cancels the running statement."""
         try:
-            select.select([self._lib.PQsocket(self.handle)], [], [])
+            _ready(self._lib.PQsocket(self.handle), False, None)
         except KeyboardInterrupt:
             self.close()
             raise
@@ -318,6 +315,17 @@ class Connection:
             lib.PQcancel(cancel, ctypes.create_string_buffer(256), 256)
             lib.PQfreeCancel(cancel)
         self._busy = False
+
+
+def _ready(socket: int, write: bool, timeout: float | None) -> bool:
+    """Wait until `socket` can be read (or written), at most `timeout` seconds (None: no
+    limit); whether it can. poll where there is one: select takes no descriptor past 1,023."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(socket, select.POLLOUT if write else select.POLLIN)
+        return bool(poller.poll(None if timeout is None else max(int(timeout * 1000), 1)))
+    reading, writing = ([], [socket]) if write else ([socket], [])
+    return any(select.select(reading, writing, [], timeout))
 
 
 def _python_encoding(name: bytes) -> str:
