@@ -221,20 +221,18 @@ class Connection:
         size = 0
         pieces: list[bytes] = []  # the start of a row longer than the buffer
         while True:
-            # A whole row when it fits in the room given, else as much as fits: only after a
-            # call that left room is the buffer known to end where a row ends.
-            room = end - size
-            got = getline(handle, start + size, room)
+            got = getline(handle, start + size, end - size)
             if got > 0:
                 size += got
-                if got == room:
+                if size >= chunk:
+                    # A call returns a whole row when it fits in the room given, else as much
+                    # as fits: a full buffer may end inside a row, one with room left may not.
                     pieces.append(string_at(start, size))
+                    full = size == end
                     size = 0
-                elif size >= chunk:
-                    pieces.append(string_at(start, size))
-                    size = 0
-                    yield b"".join(pieces)
-                    pieces = []
+                    if not full:
+                        yield b"".join(pieces)
+                        pieces = []
             elif got == 0:
                 self._readable()
                 if not consume(handle):

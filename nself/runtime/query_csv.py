@@ -8,7 +8,7 @@ quotes an empty string to tell it from NULL, where psql writes both as nothing: 
 written as a random token for this run (an empty string is then unquoted) and the token is
 removed; a value equal to the token, the only one COPY would quote, is a 128-bit guess.
 And COPY leaves a lone `\\.` unquoted in a row of many columns, which psql quotes: a chunk
-holding one is rewritten.
+holding one has it quoted.
 
 That COPY runs on libpq directly (nself.libpq, connected by nself.connection.connect_libpq),
 without psycopg, pglast or the rest of nself.runtime.query: their imports were most of the
@@ -116,15 +116,24 @@ def psql_csv(chunks: Iterable[bytes], null: bytes) -> Iterator[bytes]:
 def _psql_csv_chunk(chunk: bytes, null: bytes) -> bytes:
     """Whole lines of COPY's CSV, NULL as nothing, a lone `\\.` quoted."""
     # A backslash is rare (one test by memchr); \. rarer still.
-    if b"\\" not in chunk or _LONE_END_MARKER.search(chunk) is None:
+    if b"\\" not in chunk:
         return chunk.replace(null, b"")
-    import csv
-    import io
-
-    # The chunk's rows read back (a quoted field may hold line ends) and written by psql's rules.
-    rows = csv.reader(io.StringIO(chunk.decode(), newline=""))
-    text = "".join(csv_line([None if field == null.decode() else field for field in row]) + "\n" for row in rows)
-    return text.encode()
+    # A `\.` field found by the pattern may lie inside a quoted value ("a,\.,b"). Outside
+    # quoted values COPY writes no quote at all, and inside them it doubles each one: so an
+    # even count of quotes since the chunk's start (a line's start) means outside.
+    out: list[bytes] = []
+    copied = counted = quotes = 0
+    for found in _LONE_END_MARKER.finditer(chunk):
+        at = found.end() - 2
+        quotes += chunk.count(b'"', counted, at)
+        counted = at
+        if quotes % 2 == 0:
+            out += [chunk[copied:at], b'"\\."']
+            copied = at + 2
+    if not out:
+        return chunk.replace(null, b"")
+    out.append(chunk[copied:])
+    return b"".join(out).replace(null, b"")
 
 
 def csv_field(value: str | None) -> str:

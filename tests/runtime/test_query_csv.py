@@ -108,6 +108,21 @@ def test_a_failing_script_is_the_servers_one_line(kept: str, sql: str, message: 
     assert kept_rows(kept) == before  # nothing of the script ran (its DROP TABLE least of all)
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # rows longer than nself.libpq's buffer (twice CSV_CHUNK), around rows that fit
+        "select g, repeat(md5(g::text), 2000 * (g % 3)) as big from generate_series(1, 12) g",
+        # and with a lone \. beside them (the chunk is written again by psql's rules)
+        "select repeat('a,\"b', 70000) as big, '\\.' as m, null as n, '' as e from generate_series(1, 3)",
+        # a \. that looks lone inside quoted values (a comma or a line end either side)
+        "select 'a,\\.,b' as x, '\\.' as y, e'x\\n\\\\.\\ny' as z, '\"\\.' as w, '\\.' as v",
+    ],
+)
+def test_long_rows_and_lone_end_markers_print_as_psql_does(database: str, sql: str) -> None:
+    assert ours(database, sql) == psql_csv(database, sql)
+
+
 def test_an_error_between_rows_comes_after_the_rows_before_it(database: str) -> None:
     sql = "select g, 1 / (g - 150000) as q from generate_series(1, 200000) g"
     got: list[bytes] = []
