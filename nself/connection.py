@@ -191,8 +191,9 @@ def _session_params(url: str) -> dict[str, str]:
     return {} if "application_name" in url else {"application_name": APPLICATION_NAME}
 
 
-def _cannot_connect(url: str, reason: str) -> ConnectionFailed:
-    return ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(' '.join(reason.split()), url)}")
+def _cannot_connect(url: str, exc: Exception) -> ConnectionFailed:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}")
 
 
 def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -203,7 +204,7 @@ def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kwargs)
     except psycopg.OperationalError as exc:
-        raise _cannot_connect(url, str(exc) or type(exc).__name__) from None
+        raise _cannot_connect(url, exc) from None
     except (psycopg.ProgrammingError, ValueError) as exc:  # a malformed URL or conninfo string
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(reason, url)}") from None
@@ -232,7 +233,7 @@ def connect_libpq(url: str, *, connect_timeout: int = 10) -> LibpqConnection | N
         return libpq.Connection.connect(lib, params, timeout)
     except libpq.ConnectFailed as exc:
         if exc.timed_out:
-            raise _cannot_connect(url, str(exc)) from None
+            raise _cannot_connect(url, exc) from None
         return None
 
 
