@@ -27,6 +27,8 @@ MASK = "***"
 if TYPE_CHECKING:
     import psycopg
 
+    from nself.libpq import Connection as LibpqConnection
+
 
 def is_url(text: str) -> bool:
     """A `postgresql://` (or `postgres://`) URL."""
@@ -183,21 +185,56 @@ def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- connecting
 
 
+def _session_params(url: str) -> dict[str, str]:
+    """What nself adds to every connection unless the target says otherwise."""
+    # Lets `nself db branch` tell nself's own sessions from other clients in pg_stat_activity.
+    return {} if "application_name" in url else {"application_name": APPLICATION_NAME}
+
+
+def _cannot_connect(url: str, exc: Exception) -> ConnectionFailed:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}")
+
+
 def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10, **kwargs: Any) -> psycopg.Connection[Any]:
     """Open a connection; failure raises ConnectionFailed naming the masked URL."""
     import psycopg  # here, not at the top: commands that never connect start faster
 
-    if "application_name" not in url:
-        # Lets `nself db branch` tell nself's own sessions from other clients in pg_stat_activity.
-        kwargs.setdefault("application_name", APPLICATION_NAME)
+    kwargs = {**_session_params(url), **kwargs}
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise ConnectionFailed(f"cannot connect to {mask_url(url)}: {scrub(reason, url)}") from None
+        raise _cannot_connect(url, exc) from None
     except (psycopg.ProgrammingError, ValueError) as exc:  # a malformed URL or conninfo string
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ConnectionFailed(f"invalid connection URL {mask_url(url)}: {scrub(reason, url)}") from None
+
+
+def connect_libpq(url: str, *, connect_timeout: int = 10) -> LibpqConnection | None:
+    """`connect`'s connection (the same target read by the same libpq, nself's application
+    name, the timeout) opened on libpq directly (nself.libpq), without importing psycopg:
+    for a command whose start-up would otherwise be mostly that import (`db query --csv`).
+    A timeout is ConnectionFailed, in psycopg's words. None, nothing left open, where no
+    libpq loads here, where `url` is neither a URL nor a key=value string, and where libpq
+    failed otherwise: then `connect` connects, or fails with its own message (psycopg tries
+    each host and address of a target in turn and names every failure), which costs a
+    second attempt on a failure."""
+    if not (is_url(url) or "=" in url):
+        return None  # libpq would take a bare word for a database name; psycopg refuses it
+    from nself import libpq
+
+    lib = libpq.load()
+    if lib is None:
+        return None
+    params = {"dbname": url, **_session_params(url), "connect_timeout": str(connect_timeout)}
+    # psycopg's own wait: at least 2 s; none (0) is its default of 130 s.
+    timeout = max(connect_timeout, 2) if connect_timeout > 0 else 130
+    try:
+        return libpq.Connection.connect(lib, params, timeout)
+    except libpq.ConnectFailed as exc:
+        if exc.timed_out:
+            raise _cannot_connect(url, exc) from None
+        return None
 
 
 def libpq_environment(url: str) -> tuple[str, dict[str, str]]:

@@ -414,7 +414,7 @@ def query(
         run_psql_script(_database_url(proj, environ), file, options)
         return
     if as_csv:
-        from nself.runtime.query import stream_csv
+        from nself.runtime.query_csv import stream_csv
 
         with reader_gone(), stream_csv(_database_url(proj, environ), sql or "") as chunks:
             write_bytes(chunks)

@@ -231,7 +231,7 @@ def run_query_csv(args: list[str]) -> None:
     def query() -> int:
         from nself.runtime.local import database_url
         from nself.runtime.project import load_project
-        from nself.runtime.query import stream_csv
+        from nself.runtime.query_csv import stream_csv
 
         proj = load_project()
         url = database_url(proj, proj.environment(env))

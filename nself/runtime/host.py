@@ -13,7 +13,8 @@ What differs, and nothing else:
 - whether forking worker processes is safe (not on macOS: its system frameworks are not
   fork-safe);
 - Linux's prctl(PR_SET_PDEATHSIG) for a child that must die with nself, and the
-  /etc/cron.d folder `backup schedule` writes to (macOS has neither).
+  /etc/cron.d folder `backup schedule` writes to (macOS has neither);
+- the file names of libpq, bundled with psycopg-binary or the system's (nself.libpq).
 
 `current_host()` is the machine itself; tests build a `Host` for another system (and a
 `root` folder standing for `/`) to check what nself would do there.
@@ -150,6 +151,25 @@ class Host:
     def cron_dir(self) -> Path | None:
         """The folder of system cron entries (Linux's /etc/cron.d); None where there is none."""
         return self.root / "etc" / "cron.d" if self.linux else None
+
+    def libpq_files(self, psycopg_binary: Path | None) -> list[str]:
+        """Where the libpq psycopg uses is, as paths or names to load: the copy
+        psycopg-binary bundles (its package folder `psycopg_binary`), auditwheel's
+        `psycopg_binary.libs/libpq-HASH.so.5.N` on Linux, delocate's `.dylibs/libpq.5.dylib`
+        on macOS; else the system's by its soname, as psycopg's C and Python
+        implementations load it. None elsewhere (Windows' DLLs need their folder added
+        first): psycopg connects there."""
+        if self.linux:
+            bundle, system = (psycopg_binary.with_name("psycopg_binary.libs") if psycopg_binary else None), "libpq.so.5"
+        elif self.system == "darwin":
+            bundle, system = (psycopg_binary / ".dylibs" if psycopg_binary else None), "libpq.5.dylib"
+        else:
+            return []
+        if bundle is not None and bundle.is_dir():
+            found = sorted(str(path) for path in bundle.iterdir() if path.name.startswith("libpq"))
+            if found:
+                return found
+        return [system]
 
     @property
     def fork_safe(self) -> bool:

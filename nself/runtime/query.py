@@ -8,15 +8,11 @@ come, so a large result never sits whole in memory."""
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import os
-import re
 import shutil
 import sys
-import uuid
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -29,8 +25,9 @@ from psycopg import postgres, pq
 from psycopg.types.string import TextLoader
 
 from nself.connection import connect, scrub, target_params
-from nself.errors import NselfError, SourceError, position_of
+from nself.errors import NselfError, position_of
 from nself.runtime.cluster import find_pg_program
+from nself.runtime.query_csv import COPY_HEAD, CSV_CHUNK, csv_line, null_token, psql_csv, query_error
 from nself.runtime.session import split_statements
 
 if TYPE_CHECKING:
@@ -172,49 +169,30 @@ def _query_error(exc: psycopg.Error, sql: str, offset: int, source: str) -> Nsel
     """The server's error as one line, placed at source:line:col when the server gave a
     position (in the statement that starts at `offset` of `sql`)."""
     message = exc.diag.message_primary or str(exc).splitlines()[0]
-    if exc.diag.statement_position:
-        line, col = position_of(sql, offset + int(exc.diag.statement_position) - 1)
-        return SourceError(source, line, col, message)
-    return NselfError(f"{source}: {message}")
-
-
-# The last statement of `db query --csv`, when a query, runs inside COPY: the server writes
-# the CSV and nself passes its bytes on (a sixth of the work of reading each row).
-_COPY_HEAD = "COPY (\n"
-# Bytes after which the CSV is handed on (fewer, larger writes).
-_CSV_CHUNK = 1 << 16
-# An unquoted \. alone in a field: psql quotes it, COPY only in a one-column row.
-_LONE_END_MARKER = re.compile(rb"(?:^|,)\\\.(?=,|\n)", re.MULTILINE)
+    position = int(exc.diag.statement_position) if exc.diag.statement_position else None
+    return query_error(message, position, sql, offset, source)
 
 
 @contextlib.contextmanager
-def stream_csv(url: str, sql: str, source: str = "<query>") -> Iterator[Iterator[bytes]]:
-    """Run `sql` as `stream_query` does and yield what `psql --csv` writes for it (each
-    result's header and rows, then its command tag where psql prints one), in chunks of
-    UTF-8 bytes.
-
-    A script of one query (SELECT, VALUES, TABLE) runs as `COPY (query) TO STDOUT (FORMAT csv, HEADER)`:
-    the server's output functions give the same text, and COPY's CSV differs from psql's in
-    two places only. COPY quotes an empty string to tell it from NULL, where psql writes
-    both as nothing: so NULL is written as a random token for this run (an empty string is
-    then unquoted) and the token is removed; a value equal to the token, the only one COPY
-    would quote, is a 128-bit guess. And COPY leaves a lone `\\.` unquoted in a row of many
-    columns, which psql quotes: such a line is rewritten. Other scripts (several statements,
-    DML ... RETURNING, SHOW, EXPLAIN, ...) go through `stream_query`."""
+def stream_script_csv(url: str, sql: str, source: str = "<query>") -> Iterator[Iterator[bytes]]:
+    """`nself.runtime.query_csv.stream_csv` through psycopg: what `psql --csv` writes for
+    any script, in chunks of UTF-8 bytes. A script of one query still runs inside COPY (see
+    nself.runtime.query_csv); other scripts (several statements, DML ... RETURNING, SHOW,
+    EXPLAIN, ...) go through `stream_query`."""
     statements = split_statements(sql)
     if len(statements) != 1 or not _copyable(statements[0].text):
         with stream_query(url, sql, source) as results:
             yield _csv_of_results(results)
         return
-    null = f"nself-null-{uuid.uuid4().hex}"
+    null = null_token()
     current = 0
     try:
         with connect(url) as conn, conn.transaction(), conn.cursor() as cur:
             (last,) = statements
-            current = last.offset - len(_COPY_HEAD)
-            copy_sql = f"{_COPY_HEAD}{last.text}\n) TO STDOUT (FORMAT csv, HEADER, NULL '{null}')"
+            current = last.offset - len(COPY_HEAD)
+            copy_sql = f"{COPY_HEAD}{last.text}\n) TO STDOUT (FORMAT csv, HEADER, NULL '{null}')"
             with cur.copy(copy_sql.encode()):
-                yield _psql_csv(_copy_batches(conn), null.encode())
+                yield psql_csv(_copy_batches(conn), null.encode())
     except psycopg.Error as exc:
         raise _query_error(exc, sql, current, source) from None
 
@@ -224,52 +202,18 @@ def _copyable(statement: str) -> bool:
     return _streamed_tag(statement) == "SELECT"
 
 
-def _copy_batches(conn: psycopg.Connection[Any]) -> Iterator[list[Buffer]]:
-    """The running COPY's messages (one line each, header first) in lists of about
-    _CSV_CHUNK bytes: one wait per list (nself.runtime.copy_out), not one per row as
+def _copy_batches(conn: psycopg.Connection[Any]) -> Iterator[bytes]:
+    """The running COPY's messages (one line each, header first) joined in chunks of about
+    CSV_CHUNK bytes: one wait per chunk (nself.runtime.copy_out), not one per row as
     psycopg's `Copy` iteration, which was half the client's CPU for 100,000 rows."""
     from nself.runtime.copy_out import receive
 
     ended = False
     while not ended:
         batch: list[Buffer] = []
-        ended = conn.wait(receive(conn.pgconn, _CSV_CHUNK, conn.info.encoding, batch.append))
+        ended = conn.wait(receive(conn.pgconn, CSV_CHUNK, conn.info.encoding, batch.append))
         if batch:
-            yield batch
-
-
-def _psql_csv(batches: Iterable[list[Buffer]], null: bytes) -> Iterator[bytes]:
-    """COPY's CSV (lists of messages, one line each, the header first; NULL written as
-    `null`) as psql --csv writes it, a chunk per list."""
-    found = iter(batches)
-    first = next(found, None)
-    if not first:
-        return
-    if bytes(first[0]) == b"\n":
-        # No columns: psql writes the empty header and no rows (COPY writes an empty line for each).
-        for _ in found:
-            pass
-        yield b"\n"
-        return
-    yield _psql_csv_chunk(first, null)
-    for batch in found:
-        yield _psql_csv_chunk(batch, null)
-
-
-def _psql_csv_chunk(lines: list[Buffer], null: bytes) -> bytes:
-    """Lines of COPY's CSV joined, NULL as nothing, a lone `\\.` quoted."""
-    joined = b"".join(lines).replace(null, b"")
-    # A backslash is rare (one test by memchr); \. rarer still.
-    if b"\\" not in joined or _LONE_END_MARKER.search(joined) is None:
-        return joined
-    fixed = (bytes(line).replace(null, b"") for line in lines)
-    return b"".join(_psql_csv_line(line) if _LONE_END_MARKER.search(line) else line for line in fixed)
-
-
-def _psql_csv_line(line: bytes) -> bytes:
-    """One line of COPY's CSV (a quoted field may hold newlines) rewritten by psql's rules."""
-    (fields,) = csv.reader(io.StringIO(line.decode(), newline=""))
-    return (csv_line(fields) + "\n").encode()
+            yield b"".join(batch)
 
 
 def _csv_of_results(results: QueryResults) -> Iterator[bytes]:
@@ -367,20 +311,6 @@ def run_query(url: str, sql: str, source: str = "<query>") -> list[QueryResult]:
 def unaligned_line(row: Sequence[str | None]) -> str:
     """A row as `psql -At` prints it: fields joined by |, NULL as nothing."""
     return "|".join("" if value is None else value for value in row)
-
-
-def csv_field(value: str | None) -> str:
-    """A field as `psql --csv` prints it (print.c, csv_print_field): quoted when it holds the
-    separator, a quote, CR or LF, or is exactly `\\.`; NULL prints as nothing."""
-    if value is None:
-        return ""
-    if any(c in value for c in ',"\r\n') or value == "\\.":
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def csv_line(values: Sequence[str | None]) -> str:
-    return ",".join(csv_field(v) for v in values)
 
 
 def json_value(value: str | None, type_oid: int) -> str:

@@ -255,11 +255,41 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
         assert conn.execute("select to_regclass('kept')").fetchone() == (None,)
 
 
+def test_a_reader_that_stops_early_on_the_libpq_path_gets_the_same_line(tmp_path: Path, database: str) -> None:
+    """One query runs on libpq (nself.runtime.query_csv): a closed pipe ends it as it ends a
+    script's run through psycopg, and what the query did is rolled back."""
+    import os
+    import sys
+
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("create table seen (n int)")
+        conn.execute("create function see(n int) returns int language sql as 'insert into seen values (n) returning n'")
+    reader = subprocess.Popen(
+        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv",
+         "select see(g) from generate_series(1, 200000) g"],
+        cwd=tmp_path,
+        env={**os.environ, "NSELF_QUERY_URL": database, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.readline() == "see\n"
+    reader.stdout.close()
+    stderr = reader.stderr.read()
+    assert reader.wait(timeout=60) == 1
+    assert "broken pipe" in stderr and "rolled back" in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("select count(*) from seen").fetchone() == (0,)
+
+
 def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
     tmp_path: Path, database: str
 ) -> None:
     """`db query SQL --csv` skips the command tree (nself.cli.quick): the same bytes as psql,
-    nothing of typer or rich imported; its errors are the typer path's (`-e` takes that path)."""
+    nothing of typer or rich imported, and for one query neither psycopg nor pglast (the COPY
+    runs on libpq through nself.libpq); its errors are the typer path's (`-e` takes that path)."""
     (tmp_path / "nself.toml").write_text(CONFIG)
     env = {"NSELF_QUERY_URL": database, "PYTHONPROFILEIMPORTTIME": "1"}
     fast = run_nself_process("db", "query", "--env", "dev", AWKWARD, "--csv", cwd=tmp_path, env=env)
@@ -270,8 +300,10 @@ def test_csv_is_answered_without_typer_or_rich_and_ends_as_the_typer_path_does(
         for line in fast.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "nself.runtime.query" in imported
-    assert not {name for name in imported if name.split(".")[0] in ("typer", "rich", "click")}
+    assert "nself.runtime.query_csv" in imported and "nself.libpq" in imported
+    heavy = ("typer", "rich", "click", "psycopg", "psycopg_binary", "pglast")
+    assert not {name for name in imported if name.split(".")[0] in heavy}, imported
+    assert "nself.runtime.query" not in imported
     for sql, env_option in (("select 1/0", "dev"), ("select 1", "nope")):
         ours = run_nself_process(
             "db", "query", "--env", env_option, sql, "--csv", cwd=tmp_path, env={"NSELF_QUERY_URL": database}

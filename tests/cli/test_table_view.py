@@ -4,6 +4,7 @@ widest value in terminal cells, NULL told apart from an empty string, values of 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 from nself.cli import table_view
 
@@ -44,6 +45,26 @@ def test_no_rows_is_one_empty_table_and_many_rows_are_batches() -> None:
     rows = [(str(n),) for n in range(table_view.TABLE_BATCH * 2 + 1)]
     text = render(["a"], rows)
     assert text.count("┏") == 3 and text.count("\n") == 3 * 4 + len(rows)
+
+
+def test_each_batch_is_written_before_the_next_rows_are_read() -> None:
+    """The table streams: a batch is on the terminal before the rows after it arrive (the
+    whole table is never built first)."""
+    events: list[str] = []
+
+    def rows() -> Iterator[tuple[str | None, ...]]:
+        for n in range(table_view.TABLE_BATCH * 2):
+            if n % table_view.TABLE_BATCH == 0:
+                events.append(f"row {n}")
+            yield (str(n),)
+
+    class Terminal(io.StringIO):
+        def write(self, text: str) -> int:
+            events.append("table")
+            return super().write(text)
+
+    assert table_view.write_tables(Terminal(), ["a"], rows()) == table_view.TABLE_BATCH * 2
+    assert events == ["row 0", "table", f"row {table_view.TABLE_BATCH}", "table"]
 
 
 def test_colour_marks_the_header_and_null_only() -> None:

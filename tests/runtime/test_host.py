@@ -125,6 +125,23 @@ def test_what_else_differs(tmp_path: Path) -> None:
     assert current_host().is_root == (os.geteuid() == 0)
 
 
+def test_libpq_is_psycopg_binarys_own_copy_else_the_systems(tmp_path: Path) -> None:
+    """nself.libpq loads the libpq psycopg uses: psycopg-binary's bundled copy (auditwheel's
+    folder beside the package on Linux, delocate's inside it on macOS), else the system's."""
+    package = tmp_path / "psycopg_binary"
+    (package / ".dylibs").mkdir(parents=True)
+    assert Host("linux").libpq_files(package) == ["libpq.so.5"]
+    assert Host("linux").libpq_files(None) == ["libpq.so.5"]
+    assert Host("darwin").libpq_files(package) == ["libpq.5.dylib"]
+    (tmp_path / "psycopg_binary.libs").mkdir()
+    for name in ("libssl-1.so.3", "libpq-ab12.so.5.18"):
+        (tmp_path / "psycopg_binary.libs" / name).touch()
+    (package / ".dylibs" / "libpq.5.dylib").touch()
+    assert Host("linux").libpq_files(package) == [str(tmp_path / "psycopg_binary.libs" / "libpq-ab12.so.5.18")]
+    assert Host("darwin").libpq_files(package) == [str(package / ".dylibs" / "libpq.5.dylib")]
+    assert Host("win32").libpq_files(package) == []  # psycopg connects there
+
+
 @pytest.mark.parametrize(
     ("folder", "major"),
     [
