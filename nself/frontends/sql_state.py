@@ -147,9 +147,10 @@ class ExprSource:
     target_type: str | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        node = self.__dict__.get("_pickled")  # not read since unpickled: the same bytes
-        if node is None:
+        if "node" in self.__dict__:  # made here, read, or set since unpickled
             node = pickle.dumps(self.node, protocol=pickle.HIGHEST_PROTOCOL)
+        else:  # neither read nor set since unpickled: the same bytes
+            node = self.__dict__["_pickled"]
         return _lazy_expr_source, (self.kind, node, self.search_path, self.target_type)
 
     def __getattr__(self, name: str) -> Any:

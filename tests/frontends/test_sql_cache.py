@@ -173,3 +173,20 @@ def test_a_resumed_file_rederives_the_expressions_of_earlier_files(tmp_path: Pat
     assert cached(cache, files).resume_point()[0] == 1
     same(compiled(migrations, cache), compiled(migrations, None))
     same(compiled(migrations, cache), compiled(migrations, None))  # and from the result
+
+
+def test_an_expression_source_pickles_the_tree_it_holds() -> None:
+    import pickle
+
+    import pglast
+
+    from nself.frontends.sql_state import ExprSource
+
+    one, two = (pglast.parse_sql(f"SELECT {n}")[0] for n in (1, 2))
+    made = ExprSource("default", one, ("public",), "integer")
+    unread = pickle.loads(pickle.dumps(made))
+    assert pickle.loads(pickle.dumps(unread)) == made  # unread: the same bytes again
+    assert unread == made and unread.node == one  # read when first used
+    replaced = pickle.loads(pickle.dumps(made))
+    replaced.node = two  # set before ever being read
+    assert pickle.loads(pickle.dumps(replaced)).node == two
