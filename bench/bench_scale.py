@@ -19,7 +19,8 @@ database; a changed copy in a second database for the diff):
   machine the wall time mostly measures the wait for a core);
 - `nself schema diff URL_A URL_B` against `migra --unsafe URL_A URL_B` (migra from PyPI,
   installed with the test extra).
-Figures are the best of --repeat runs, in milliseconds, bytecode cached as for an installed
+Figures are the best of --repeat runs, in milliseconds (the size of .nself/cache after
+them in MB), bytecode cached as for an installed
 package. The three points of each command are printed side by side with the cost per 1,000
 tables, so linear growth is visible. Asserts nothing (figures, never timing tests).
 
@@ -282,6 +283,9 @@ def measure_files(project: Path, repeat: int) -> dict[str, float]:
     ):
         figures[name] = best_ms(argv, repeat, project, before=before)
         figures[f"{name}, CPU"] = cpu_ms(argv)
+    # what the caches hold on the users' disks after those runs (MB, not ms)
+    cache = project / ".nself" / "cache"
+    figures["cache on disk, MB"] = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) / 1e6
     last.write_text(original, encoding="utf-8")
     return figures
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+import pickle
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -134,12 +135,40 @@ Key = tuple[str, ...]
 
 @dataclass
 class ExprSource:
-    """Where an expression in the IR came from, so it can be derived again."""
+    """Where an expression in the IR came from, so it can be derived again.
+
+    Pickled with its tree as a pickle of its own, unpickled when first read: a State
+    resumed from the compile cache (sql_cache) holds one per column default, CHECK and
+    index of every table (some 80,000 trees at 10,000 tables), and a replayed file reads
+    only the few of the tables it alters."""
 
     kind: str  # default, check, generated, index, predicate
     node: Any
     search_path: tuple[str, ...]
     target_type: str | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if "node" in self.__dict__:  # made here, read, or set since unpickled
+            node = pickle.dumps(self.node, protocol=pickle.HIGHEST_PROTOCOL)
+        else:  # neither read nor set since unpickled: the same bytes
+            node = self.__dict__["_pickled"]
+        return _lazy_expr_source, (self.kind, node, self.search_path, self.target_type)
+
+    def __getattr__(self, name: str) -> Any:
+        # only for `node` of an unpickled source not yet read (set in its __dict__ then)
+        if name != "node" or "_pickled" not in self.__dict__:
+            raise AttributeError(name)
+        from nself.pg15 import unvalidated_nodes  # the tree was valid when pickled
+
+        with unvalidated_nodes():
+            node = self.__dict__["node"] = pickle.loads(self.__dict__.pop("_pickled"))
+        return node
+
+
+def _lazy_expr_source(kind: str, node: bytes, search_path: tuple[str, ...], target_type: str | None) -> ExprSource:
+    source = ExprSource.__new__(ExprSource)
+    source.__dict__.update(kind=kind, _pickled=node, search_path=search_path, target_type=target_type)
+    return source
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,3 +149,44 @@ def test_an_unwritable_cache_is_no_error(tmp_path: Path) -> None:
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache folder would be")
     same(compiled(migrations, blocker), compiled(migrations, None))
+
+
+EARLIER = """CREATE TABLE items (a int DEFAULT 1 CHECK (a > 0), b text, c int GENERATED ALWAYS AS (a * 2) STORED);
+CREATE INDEX items_a ON items (a, lower(b)) WHERE a > 2;
+CREATE VIEW big_items AS SELECT a, b FROM items WHERE a > 100;
+"""
+LATER = """ALTER TABLE items RENAME COLUMN a TO amount;
+ALTER TABLE items ALTER COLUMN amount TYPE bigint;
+CREATE TABLE more_items (LIKE items INCLUDING ALL);
+"""
+
+
+def test_a_resumed_file_rederives_the_expressions_of_earlier_files(tmp_path: Path) -> None:
+    # The State resumed from holds the trees of earlier defaults, checks, indexes and
+    # views unpickled only when read (ExprSource): a last file that renames and retypes
+    # their column, and copies their table, derives them again as a cold compile does.
+    migrations = project(tmp_path, EARLIER, "SELECT 1;\n")
+    cache = tmp_path / ".nself" / "cache"
+    compiled(migrations, cache)  # keeps the state before the last file
+    migrations = project(tmp_path, EARLIER, LATER)
+    files = discover_migrations(migrations)
+    assert cached(cache, files).resume_point()[0] == 1
+    same(compiled(migrations, cache), compiled(migrations, None))
+    same(compiled(migrations, cache), compiled(migrations, None))  # and from the result
+
+
+def test_an_expression_source_pickles_the_tree_it_holds() -> None:
+    import pickle
+
+    import pglast
+
+    from nself.frontends.sql_state import ExprSource
+
+    one, two = (pglast.parse_sql(f"SELECT {n}")[0] for n in (1, 2))
+    made = ExprSource("default", one, ("public",), "integer")
+    unread = pickle.loads(pickle.dumps(made))
+    assert pickle.loads(pickle.dumps(unread)) == made  # unread: the same bytes again
+    assert unread == made and unread.node == one  # read when first used
+    replaced = pickle.loads(pickle.dumps(made))
+    replaced.node = two  # set before ever being read
+    assert pickle.loads(pickle.dumps(replaced)).node == two

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nself.errors import OptionError, SourceError
-from nself.frontends.sql_cache import write_entry
+from nself.frontends.sql_cache import read_entry, write_entry
 from nself.ir import CatalogBuilder, catalog_to_json
 from nself.ir.model import Column, Schema, Table
 from nself.runtime import codegen
@@ -248,8 +248,8 @@ def test_an_edit_renders_only_what_it_touched_and_the_same_text(tmp_path: Path) 
     def kept() -> dict[str, dict[bytes, object]]:
         found = {}
         for path in pieces.glob("*-pieces-*.pickle"):  # an output's in PIECE_SHARDS files
-            _, _, payload = pickle.loads(path.read_bytes())
-            found.setdefault(path.name.rsplit("-", 1)[0], {}).update(pickle.loads(payload))
+            _, key, _ = pickle.loads(path.read_bytes())
+            found.setdefault(path.name.rsplit("-", 1)[0], {}).update(read_entry(path, key))
         return found
 
     assert [r.text for r in codegen.generate(project, outputs)] == [

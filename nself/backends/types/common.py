@@ -179,13 +179,19 @@ def member_names(
     With `fold_case`, names differing only in case count as the same (for enum members in
     a language that folds case, or files). `separator` goes before the number ('' for
     languages whose style forbids underscores in such names: Rust's ReadOnly2)."""
-    used = {t.lower() if fold_case else t for t in taken}
+    # A set given as `taken` is read, not copied: a backend's taken names are tens of
+    # thousands at 10,000 tables, and each function's three names asked for them.
+    outer: Collection[str] = frozenset()
+    if fold_case or not isinstance(taken, (set, frozenset)):
+        used = {t.lower() if fold_case else t for t in taken}
+    else:
+        used, outer = set(), taken
     result: list[str] = []
     for db_name in db_names:
         base = make_identifier(db_name, style, digit_prefix=digit_prefix, empty=empty)
         candidate = escape_reserved(base, keywords, escape)
         number = 2
-        while (candidate.lower() if fold_case else candidate) in used:
+        while (candidate.lower() if fold_case else candidate) in used or candidate in outer:
             candidate = escape_reserved(f"{base}{separator}{number}", keywords, escape)
             number += 1
         used.add(candidate.lower() if fold_case else candidate)

@@ -1424,7 +1424,7 @@ class _Renderer:
             (roots if name in root_types else groups[kind]).append(name)
         ordered = [name for group in groups.values() for name in sorted(group)] + sorted(roots)
         definitions = self.definitions
-        laid_out = [definitions[name][1:] for name in ordered]  # (description, head, body)
+        laid_out = [definitions[name] for name in ordered]  # (kind, description, head, body)
         return render_template(
             "types/graphql/schema.graphql.jinja2",
             definitions=laid_out,
