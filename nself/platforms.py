@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from nself.errors import OptionError
@@ -79,15 +78,21 @@ class Platform:
         return next((s for s in self.stand_ins if language in s.languages), None)
 
 
+# The package is always installed as files (a wheel unpacked, or the source tree): its data
+# is a path beside this module. importlib.resources would cost its import (tempfile, shutil,
+# zipfile: 8 ms of every command's start-up that loads a project) for the same files.
+DATA = Path(__file__).resolve().parent / "data"
+
+
 def _read(platform: str) -> tuple[tuple[PlatformFile, ...], str]:
-    folder = resources.files("nself").joinpath("data", "platforms", platform)
+    folder = DATA / "platforms" / platform
     names = sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
     files = tuple(
-        PlatformFile(f"<{platform}>/{name}", folder.joinpath(name).read_text(encoding="utf-8"))
+        PlatformFile(f"<{platform}>/{name}", (folder / name).read_text(encoding="utf-8"))
         for name in names
         if name != "roles.sql"
     )
-    return files, folder.joinpath("roles.sql").read_text(encoding="utf-8")
+    return files, (folder / "roles.sql").read_text(encoding="utf-8")
 
 
 # Each platform's own schemas (Platform.schemas), known without reading its base files: a

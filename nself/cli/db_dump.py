@@ -11,6 +11,7 @@ import typer
 
 from nself.cli import quick
 from nself.cli.common import EnvOption, JsonOption
+from nself.cli.guard import LOAD_DUMP
 from nself.cli.safety import App
 
 TableOption = Annotated[
@@ -82,7 +83,7 @@ def register(app: App) -> None:
             as_json=as_json,
         )
 
-    @app.command("load", destructive=quick.LOAD_DUMP)
+    @app.command("load", destructive=LOAD_DUMP)
     def load_command(
         file: Annotated[
             Path, typer.Argument(help="A dump from nself db dump / pg_dump (custom archive or plain .sql).")

@@ -38,6 +38,11 @@ class Destructive:
         return (self.target,) if isinstance(self.target, str) else self.target
 
 
+# `db load`'s declaration, shared by the tree's command (nself.cli.db_dump) and the plain
+# command line (nself.cli.quick), which imports this module only when it loads a dump.
+LOAD_DUMP = Destructive("load a dump", force_production=True)
+
+
 def enforce(declared: Destructive, arguments: dict[str, Any], *, yes: bool, force_production: bool) -> None:
     """The one guard: production refused (by name or server), then confirmation."""
     if declared.when and not any(arguments.get(name) for name in declared.when):

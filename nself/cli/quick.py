@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nself.cli.guard import Destructive
 from nself.cli.outcome import human_size
 
 
@@ -274,8 +273,6 @@ def write_bytes(chunks: Iterable[bytes]) -> None:
 # runs them where the program's own start-up is the bar: the typer commands
 # (nself.cli.db_dump) and the plain command lines below run the same bodies.
 
-LOAD_DUMP = Destructive("load a dump", force_production=True)
-
 # (keyword, kind) by option name: a "flag" sets True, an "off" flag False, a "value" takes
 # the next argument (or `=VALUE`), a "many" value may be given again and collects a list.
 Spec = dict[str, tuple[str, str]]
@@ -496,7 +493,7 @@ def run_load(args: list[str]) -> None:
         return None
 
     def load() -> int:
-        from nself.cli.guard import enforce
+        from nself.cli.guard import LOAD_DUMP, enforce
 
         enforce(LOAD_DUMP, {"file": Path(file), **options}, yes=yes, force_production=force)
         load_command(Path(file), options.pop("env", None), **options)

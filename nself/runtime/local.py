@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +67,8 @@ def cluster_root(project: Project, environment: Environment) -> Path:
     preferred = project.state_dir / "pg" / environment.name
     if server_user_can_reach(preferred):
         return preferred
+    import hashlib  # here: _hashlib (OpenSSL) is 3 ms of every start-up that loads a project
+
     digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:16]
     return FALLBACK_CLUSTERS / digest / environment.name
 

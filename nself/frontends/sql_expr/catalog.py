@@ -12,7 +12,6 @@ import json
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from nself.ir.builder import CatalogBuilder
@@ -114,7 +113,9 @@ class Snapshot:
 
 @lru_cache(maxsize=1)
 def _snapshot_data() -> dict[str, Any]:
-    text = resources.files("nself").joinpath("data/pg15_catalog.json").read_text()
+    from nself.platforms import DATA  # the package's data folder, without importlib.resources
+
+    text = (DATA / "pg15_catalog.json").read_text(encoding="utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 
