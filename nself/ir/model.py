@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
+
+from nself.ir.record import record
 
 IR_VERSION = 1
 
@@ -34,13 +36,13 @@ ForeignKeyMatch = Literal["SIMPLE", "FULL", "PARTIAL"]
 # --------------------------------------------------------------------------- namespaces
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Schema:
     name: str
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Extension:
     """An extension. `version` None means unknown: an offline frontend knows the version
     and comment only of the extensions in its catalog snapshot (nself/data), so for any
@@ -61,7 +63,7 @@ class Extension:
         return self.version is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Collation:
     """A collation made by CREATE COLLATION (pg_collation in a user schema).
 
@@ -82,7 +84,7 @@ class Collation:
 # --------------------------------------------------------------------------- types
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Enum:
     schema: str
     name: str
@@ -90,7 +92,7 @@ class Enum:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CheckConstraint:
     """A CHECK on a table or a domain; `expression` is pg_get_expr(conbin) with its one
     pair of outer parentheses (e.g. `(price > (0)::numeric)`); NOT VALID and NO INHERIT
@@ -107,7 +109,7 @@ class CheckConstraint:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Domain:
     schema: str
     name: str
@@ -124,14 +126,14 @@ class Domain:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompositeAttribute:
     name: str
     data_type: str
     collation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompositeType:
     schema: str
     name: str
@@ -139,7 +141,7 @@ class CompositeType:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RangeType:
     schema: str
     name: str
@@ -147,7 +149,7 @@ class RangeType:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sequence:
     schema: str
     name: str
@@ -166,7 +168,7 @@ class Sequence:
 # --------------------------------------------------------------------------- tables
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     generation: Literal["ALWAYS", "BY DEFAULT"]
     start: int = 1
@@ -177,7 +179,7 @@ class Identity:
     cycle: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Column:
     name: str
     data_type: str
@@ -199,7 +201,7 @@ class Column:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PrimaryKey:
     name: str
     columns: tuple[str, ...]
@@ -209,7 +211,7 @@ class PrimaryKey:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UniqueConstraint:
     name: str
     columns: tuple[str, ...]
@@ -220,7 +222,7 @@ class UniqueConstraint:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ForeignKey:
     name: str
     columns: tuple[str, ...]
@@ -236,7 +238,7 @@ class ForeignKey:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExclusionElement:
     expression: str  # a column name (unquoted) or an expression in parentheses
     operator: str  # e.g. "=" or "&&"
@@ -245,7 +247,7 @@ class ExclusionElement:
     nulls_first: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExclusionConstraint:
     name: str
     method: str
@@ -264,7 +266,7 @@ class ExclusionConstraint:
 Constraint = PrimaryKey | UniqueConstraint | ForeignKey | CheckConstraint | ExclusionConstraint
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PartitionSpec:
     """PARTITION BY of a partitioned table, as pg_get_partkeydef prints it
     (`RANGE (payment_date)`)."""
@@ -279,7 +281,7 @@ class PartitionSpec:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PartitionOf:
     """This table is a partition of `parent` (in schema `parent_schema`), with `bound`
     as pg_get_expr(relpartbound) prints it (`FOR VALUES FROM (...) TO (...)`, `DEFAULT`)."""
@@ -289,7 +291,7 @@ class PartitionOf:
     bound: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Table:
     schema: str
     name: str
@@ -326,7 +328,7 @@ class Table:
 # --------------------------------------------------------------------------- indexes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IndexKey:
     """One key of an index: a plain column (`column`) or an expression (`expression`,
     as pg_get_indexdef(oid, k, false) prints it, without the surrounding parentheses:
@@ -340,7 +342,7 @@ class IndexKey:
     nulls_first: bool | None = None  # None: the default for the direction
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Index:
     """An index that does not back a constraint (those live on the constraint)."""
 
@@ -364,7 +366,7 @@ class Index:
 # --------------------------------------------------------------------------- views
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ViewColumn:
     name: str
     data_type: str
@@ -377,7 +379,7 @@ class ViewColumn:
     collation: str | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@record(order=True)
 class Dependency:
     """One object that another object's expressions or query use, as PostgreSQL records it
     in pg_depend (for a view's rule, a column default or generation expression, a CHECK
@@ -403,7 +405,7 @@ class Dependency:
 ViewDependency = Dependency
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class View:
     schema: str
     name: str
@@ -421,7 +423,7 @@ class View:
 # --------------------------------------------------------------------------- routines
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FunctionArgument:
     name: str | None
     data_type: str
@@ -429,7 +431,7 @@ class FunctionArgument:
     default: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Function:
     schema: str
     name: str
@@ -481,7 +483,7 @@ class Function:
 # --------------------------------------------------------------------------- operators
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operator:
     """An operator made by CREATE OPERATOR (pg_operator in a user schema, not an extension's).
     `left_type` None for a prefix operator; types as format_type prints them (user types
@@ -513,7 +515,7 @@ class Operator:
 # --------------------------------------------------------------------------- table-scoped
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Trigger:
     schema: str
     table: str
@@ -540,7 +542,7 @@ class Trigger:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Policy:
     schema: str
     table: str
@@ -557,7 +559,7 @@ class Policy:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Privilege:
     """One granted privilege. Owners' implicit privileges are not recorded.
 
@@ -577,7 +579,7 @@ class Privilege:
 # --------------------------------------------------------------------------- publications
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PublicationTable:
     """A table a publication publishes (pg_publication_rel): with the columns it sends
     (empty: all of them) and its row filter (pg_get_expr of prqual), if any."""
@@ -592,7 +594,7 @@ class PublicationTable:
     depends_on: tuple[Dependency, ...] | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Publication:
     """A logical replication publication (CREATE PUBLICATION): every table, or the tables
     listed (sorted by schema and name) and those of the schemas listed; which changes it
@@ -610,7 +612,7 @@ class Publication:
 # --------------------------------------------------------------------------- catalog
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
+@record(weakref_slot=True)
 class Catalog:
     """A whole database schema. Collections are tuples sorted by identity (see
     `nself.ir.identity`); build one with `CatalogBuilder` or `Catalog.normalised(...)`."""

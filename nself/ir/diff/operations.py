@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, Literal
 
 from nself.ir.diff.deps import DepKey, Deps, _col_key, _con_key, _rel_key, node_key
@@ -35,9 +35,10 @@ from nself.ir.model import (
     Trigger,
     View,
 )
+from nself.ir.record import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operation:
     """One step of a migration. Subclasses add their payload fields; `deps` is filled in
     by the diff and does not take part in equality."""
@@ -65,7 +66,7 @@ class Operation:
         return dataclasses.replace(op, deps=self.deps.reversed())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeOperation(Operation):
     """Creates or drops (grants or revokes) one whole node, held in its first field. Each
     such class has a partner with the same fields (CreateTable and DropTable, Grant and
@@ -191,25 +192,25 @@ _P_GRANT = 38
 _P_COMMENT = 39
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateSchema(NodeOperation):
     schema: Schema
     phase: ClassVar[int] = _P_CREATE_SCHEMA
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropSchema(NodeOperation):
     schema: Schema
     phase: ClassVar[int] = _P_DROP_SCHEMA
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateExtension(NodeOperation):
     extension: Extension
     phase: ClassVar[int] = _P_CREATE_EXTENSION
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropExtension(NodeOperation):
     extension: Extension
     phase: ClassVar[int] = _P_DROP_EXTENSION
@@ -225,7 +226,7 @@ class DropExtension(NodeOperation):
         return f"drops extension {e.name} and the data of its objects"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterExtension(Operation):
     """Version (ALTER EXTENSION ... UPDATE TO) or schema of an extension. Never a drop and
     create: that would destroy the data of the extension's objects (pg_partman's
@@ -253,19 +254,19 @@ def _version_key(version: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", version or ""))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateCollation(NodeOperation):
     collation: Collation
     phase: ClassVar[int] = _P_CREATE_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropCollation(NodeOperation):
     collation: Collation
     phase: ClassVar[int] = _P_DROP_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RebuildCollation(Operation):
     """A collation whose definition changes while columns or domains use it (PostgreSQL
     has no ALTER for it, and refuses to drop it in use): rename the old one away, create
@@ -289,7 +290,7 @@ class RebuildCollation(Operation):
         return node_key(self.new)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumUsage:
     """A table column whose type is an enum that is being changed in place."""
 
@@ -304,19 +305,19 @@ class EnumUsage:
         return dataclasses.replace(self, old_default=self.new_default, new_default=self.old_default)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateEnum(NodeOperation):
     enum: Enum
     phase: ClassVar[int] = _P_CREATE_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropEnum(NodeOperation):
     enum: Enum
     phase: ClassVar[int] = _P_DROP_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddEnumValue(Operation):
     """New labels only, each kept in place: ALTER TYPE ... ADD VALUE ... BEFORE/AFTER;
     then the defaults of the columns using the enum that change in the same diff (the
@@ -357,7 +358,7 @@ class AddEnumValue(Operation):
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RebuildEnum(Operation):
     """Labels removed or reordered: rename the old type away, create the new one, move
     every column that uses it (arrays and defaults included) across, drop the old one."""
@@ -391,19 +392,19 @@ def _is_addition(old: Enum, new: Enum) -> bool:
     return kept == list(old.labels) and len(new.labels) > len(old.labels)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateDomain(NodeOperation):
     domain: Domain
     phase: ClassVar[int] = _P_CREATE_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropDomain(NodeOperation):
     domain: Domain
     phase: ClassVar[int] = _P_DROP_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RebuildDomain(Operation):
     """A domain's base type (or collation) changes: PostgreSQL cannot alter it, nor drop
     it while columns use it. Rename the old domain away, create the new one, move every
@@ -433,7 +434,7 @@ class RebuildDomain(Operation):
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterDomain(Operation):
     """Default, NOT NULL and checks of a domain whose base type stays."""
 
@@ -449,19 +450,19 @@ class AlterDomain(Operation):
         return node_key(self.new)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateCompositeType(NodeOperation):
     type: CompositeType
     phase: ClassVar[int] = _P_CREATE_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropCompositeType(NodeOperation):
     type: CompositeType
     phase: ClassVar[int] = _P_DROP_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterCompositeType(Operation):
     """ADD / DROP / ALTER ATTRIBUTE."""
 
@@ -477,31 +478,31 @@ class AlterCompositeType(Operation):
         return node_key(self.new)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateRangeType(NodeOperation):
     type: RangeType
     phase: ClassVar[int] = _P_CREATE_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropRangeType(NodeOperation):
     type: RangeType
     phase: ClassVar[int] = _P_DROP_TYPE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateSequence(NodeOperation):
     sequence: Sequence  # created without OWNED BY; see SetSequenceOwner
     phase: ClassVar[int] = _P_CREATE_SEQUENCE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropSequence(NodeOperation):
     sequence: Sequence
     phase: ClassVar[int] = _P_DROP_SEQUENCE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterSequence(Operation):
     """Type, bounds, increment, cache and cycle (not OWNED BY, not the comment)."""
 
@@ -517,7 +518,7 @@ class AlterSequence(Operation):
         return node_key(self.new)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetSequenceOwner(Operation):
     schema: str
     name: str
@@ -533,7 +534,7 @@ class SetSequenceOwner(Operation):
         return ("seqowner", self.schema, self.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateTable(NodeOperation):
     """CREATE TABLE with its columns and its non-foreign-key constraints (foreign keys are
     AddConstraint operations, so cycles between tables cannot block creation)."""
@@ -543,7 +544,7 @@ class CreateTable(NodeOperation):
     phase: ClassVar[int] = _P_CREATE_TABLE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropTable(NodeOperation):
     table: Table
     parent: Table | None = None
@@ -554,7 +555,7 @@ class DropTable(NodeOperation):
         return f"drops table {self.table.schema}.{self.table.name} and its rows"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddColumn(Operation):
     schema: str
     table: str
@@ -573,7 +574,7 @@ class AddColumn(Operation):
         return _col_key(self.schema, self.table, self.column.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropColumn(Operation):
     schema: str
     table: str
@@ -634,7 +635,7 @@ def is_widening(old: str, new: str) -> bool:
     return bn in _WIDENINGS.get(bo, ())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterColumnType(Operation):
     """ALTER COLUMN ... TYPE (and COLLATE), with USING when PostgreSQL has no implicit
     assignment cast between the two types."""
@@ -674,7 +675,7 @@ class AlterColumnType(Operation):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetGenerated(Operation):
     """A stored generated column's expression changes. Dropping it (the column keeps its
     values) is ALTER COLUMN ... DROP EXPRESSION; adding or changing one is not possible in
@@ -707,7 +708,7 @@ class SetGenerated(Operation):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetColumnDefault(Operation):
     schema: str
     table: str
@@ -724,7 +725,7 @@ class SetColumnDefault(Operation):
         return _col_key(self.schema, self.table, self.column)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetNotNull(Operation):
     schema: str
     table: str
@@ -740,7 +741,7 @@ class SetNotNull(Operation):
         return _col_key(self.schema, self.table, self.column)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetIdentity(Operation):
     """ADD GENERATED ... AS IDENTITY, DROP IDENTITY, or SET GENERATED / sequence options."""
 
@@ -759,7 +760,7 @@ class SetIdentity(Operation):
         return _col_key(self.schema, self.table, self.column)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ColumnOrderNote(Operation):
     """The target's column order cannot be reached: ALTER TABLE appends columns and never
     reorders them, and the diff keeps a table's rows rather than rebuilding it. Renders
@@ -779,7 +780,7 @@ class ColumnOrderNote(Operation):
         return ("column-order", self.schema, self.table)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RebuildTable(Operation):
     """Reach the target's exact column order by rebuilding the table (only with
     `diff(..., reorder_columns=True)`): create it under a temporary name with the target's
@@ -864,7 +865,7 @@ class RebuildTable(Operation):
         return "; ".join(reasons) or None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterTableStorage(Operation):
     """UNLOGGED / LOGGED and storage parameters."""
 
@@ -893,7 +894,7 @@ class AlterTableStorage(Operation):
         return _rel_key(self.schema, self.table)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetRowLevelSecurity(Operation):
     schema: str
     table: str
@@ -915,7 +916,7 @@ class SetRowLevelSecurity(Operation):
         return ("rls", self.schema, self.table)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttachPartition(Operation):
     table: Table  # the table as a partition (its partition_of set)
     phase: ClassVar[int] = _P_ATTACH
@@ -928,7 +929,7 @@ class AttachPartition(Operation):
         return ("partition", self.table.schema, self.table.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DetachPartition(Operation):
     table: Table
     phase: ClassVar[int] = _P_DETACH
@@ -941,7 +942,7 @@ class DetachPartition(Operation):
         return ("partition", self.table.schema, self.table.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddInherit(Operation):
     schema: str
     table: str
@@ -957,7 +958,7 @@ class AddInherit(Operation):
         return ("inherit", self.schema, self.table, self.parent_schema, self.parent)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropInherit(Operation):
     schema: str
     table: str
@@ -973,7 +974,7 @@ class DropInherit(Operation):
         return ("inherit", self.schema, self.table, self.parent_schema, self.parent)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AddConstraint(Operation):
     schema: str
     table: str
@@ -991,7 +992,7 @@ class AddConstraint(Operation):
         return _con_key(self.schema, self.table, self.constraint.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropConstraint(Operation):
     schema: str
     table: str
@@ -1009,55 +1010,55 @@ class DropConstraint(Operation):
         return _con_key(self.schema, self.table, self.constraint.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateIndex(NodeOperation):
     index: Index
     phase: ClassVar[int] = _P_CREATE_INDEX
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropIndex(NodeOperation):
     index: Index
     phase: ClassVar[int] = _P_DROP_INDEX
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateView(NodeOperation):
     view: View
     phase: ClassVar[int] = _P_CREATE_VIEW
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropView(NodeOperation):
     view: View
     phase: ClassVar[int] = _P_DROP_VIEW
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateFunction(NodeOperation):
     function: Function
     phase: ClassVar[int] = _P_CREATE_FUNCTION
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropFunction(NodeOperation):
     function: Function
     phase: ClassVar[int] = _P_DROP_FUNCTION
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateOperator(NodeOperation):
     operator: Operator
     phase: ClassVar[int] = _P_CREATE_FUNCTION
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropOperator(NodeOperation):
     operator: Operator
     phase: ClassVar[int] = _P_DROP_FUNCTION
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReplaceFunction(Operation):
     """CREATE OR REPLACE: same arguments and result, new body or attributes."""
 
@@ -1073,7 +1074,7 @@ class ReplaceFunction(Operation):
         return node_key(self.new)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PartitionKeyNote(Operation):
     """A routine that a partitioned table's key uses is replaced in place (CREATE OR REPLACE:
     its body or attributes change, its signature and result stay). PostgreSQL lets it, but
@@ -1101,19 +1102,19 @@ class PartitionKeyNote(Operation):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreateTrigger(NodeOperation):
     trigger: Trigger
     phase: ClassVar[int] = _P_CREATE_TRIGGER
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropTrigger(NodeOperation):
     trigger: Trigger
     phase: ClassVar[int] = _P_DROP_TRIGGER
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetTriggerEnabled(Operation):
     trigger: Trigger
     old: Literal["O", "D", "R", "A"]
@@ -1128,25 +1129,25 @@ class SetTriggerEnabled(Operation):
         return node_key(self.trigger)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreatePolicy(NodeOperation):
     policy: Policy
     phase: ClassVar[int] = _P_CREATE_POLICY
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropPolicy(NodeOperation):
     policy: Policy
     phase: ClassVar[int] = _P_DROP_POLICY
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Grant(NodeOperation):
     privilege: Privilege
     phase: ClassVar[int] = _P_GRANT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Revoke(NodeOperation):
     privilege: Privilege
     phase: ClassVar[int] = _P_REVOKE
@@ -1176,7 +1177,7 @@ CommentKind = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetComment(Operation):
     """COMMENT ON an object that exists on both sides. `schema` is None for schemas and
     extensions; `sub` names the part (a column, a constraint, a trigger or policy name)
@@ -1223,13 +1224,13 @@ for _create, _drop in (
 # --------------------------------------------------------------------------- publications
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CreatePublication(NodeOperation):
     publication: Publication
     phase: ClassVar[int] = _P_GRANT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DropPublication(NodeOperation):
     publication: Publication
     phase: ClassVar[int] = _P_REVOKE
@@ -1238,7 +1239,7 @@ class DropPublication(NodeOperation):
 _pair(CreatePublication, DropPublication)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlterPublication(Operation):
     """The same publication (not FOR ALL TABLES on one side only) with other tables,
     schemas or options: ALTER PUBLICATION ... SET."""
@@ -1255,7 +1256,7 @@ class AlterPublication(Operation):
         return ("publication", self.new.name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SetReplicaIdentity(Operation):
     schema: str
     table: str
