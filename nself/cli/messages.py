@@ -4,6 +4,8 @@ command that has nothing to say does not load it (nself.cli.quick)."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import warnings
 from collections.abc import Callable
@@ -22,10 +24,27 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# What rich would change in a line written to a file: markup and emoji codes, tabs, control
+# characters. A line without them is written as it is when rich would write it plainly.
+_RICH_TEXT = re.compile(r"[\[\]\\\t\x00-\x09\x0b-\x1f\x7f]|:\S")
+
+
+def _plain_stderr() -> bool:
+    """rich would write stderr without colours or styles: no terminal, none asked for."""
+    if any(name in os.environ for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")):
+        return False
+    isatty = getattr(sys.stderr, "isatty", None)
+    return isatty is not None and not isatty()
+
+
 def warn(*messages: str) -> None:
     """`warning: MESSAGE`, one line each, printed at once (rich takes about a millisecond per
-    print: a diff may warn of hundreds of destructive statements)."""
-    if messages:
+    print: a diff may warn of hundreds of destructive statements). To a file or a pipe, lines
+    rich would write as they are skip it (importing rich is 15 ms of a command's start-up)."""
+    if messages and _plain_stderr() and not any(_RICH_TEXT.search(m) for m in messages):
+        sys.stderr.write("".join(f"warning: {message}\n" for message in messages))
+        sys.stderr.flush()
+    elif messages:
         err_console().print(
             "\n".join(f"[yellow]warning:[/yellow] {message}" for message in messages), markup=True
         )
