@@ -7,1919 +7,2542 @@ from typing import Any
 
 _object_setattr = object.__setattr__
 
-def _nself_ir_model_Schema() -> dict[str, Any]:
-    def __init__(self, name, comment):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.comment,) == (other.name,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Extension() -> dict[str, Any]:
-    def __init__(self, name, schema, version, comment, tables):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'version', version)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'tables', tables)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, schema={self.schema!r}, version={self.version!r}, comment={self.comment!r}, tables={self.tables!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.schema,self.version,self.comment,self.tables,) == (other.name,other.schema,other.version,other.comment,other.tables,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.schema,self.version,self.comment,self.tables,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Collation() -> dict[str, Any]:
-    def __init__(self, schema, name, provider, locale, lc_collate, lc_ctype, deterministic, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'provider', provider)
-      _object_setattr(self, 'locale', locale)
-      _object_setattr(self, 'lc_collate', lc_collate)
-      _object_setattr(self, 'lc_ctype', lc_ctype)
-      _object_setattr(self, 'deterministic', deterministic)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, provider={self.provider!r}, locale={self.locale!r}, lc_collate={self.lc_collate!r}, lc_ctype={self.lc_ctype!r}, deterministic={self.deterministic!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,) == (other.schema,other.name,other.provider,other.locale,other.lc_collate,other.lc_ctype,other.deterministic,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Enum() -> dict[str, Any]:
-    def __init__(self, schema, name, labels, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'labels', labels)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, labels={self.labels!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.labels,self.comment,) == (other.schema,other.name,other.labels,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.labels,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_CheckConstraint() -> dict[str, Any]:
-    def __init__(self, name, expression, no_inherit, validated, comment, depends_on):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'expression', expression)
-      _object_setattr(self, 'no_inherit', no_inherit)
-      _object_setattr(self, 'validated', validated)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, expression={self.expression!r}, no_inherit={self.no_inherit!r}, validated={self.validated!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.expression,self.no_inherit,self.validated,self.comment,) == (other.name,other.expression,other.no_inherit,other.validated,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.expression,self.no_inherit,self.validated,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Domain() -> dict[str, Any]:
-    def __init__(self, schema, name, data_type, not_null, default, collation, checks, comment, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'not_null', not_null)
-      _object_setattr(self, 'default', default)
-      _object_setattr(self, 'collation', collation)
-      _object_setattr(self, 'checks', checks)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, collation={self.collation!r}, checks={self.checks!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,) == (other.schema,other.name,other.data_type,other.not_null,other.default,other.collation,other.checks,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_CompositeAttribute() -> dict[str, Any]:
-    def __init__(self, name, data_type, collation):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'collation', collation)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, collation={self.collation!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.data_type,self.collation,) == (other.name,other.data_type,other.collation,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.data_type,self.collation,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_CompositeType() -> dict[str, Any]:
-    def __init__(self, schema, name, attributes, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'attributes', attributes)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, attributes={self.attributes!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.attributes,self.comment,) == (other.schema,other.name,other.attributes,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.attributes,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_RangeType() -> dict[str, Any]:
-    def __init__(self, schema, name, subtype, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'subtype', subtype)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, subtype={self.subtype!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.subtype,self.comment,) == (other.schema,other.name,other.subtype,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.subtype,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Sequence() -> dict[str, Any]:
-    def __init__(self, schema, name, data_type, start, increment, min_value, max_value, cache, cycle, owned_by, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'start', start)
-      _object_setattr(self, 'increment', increment)
-      _object_setattr(self, 'min_value', min_value)
-      _object_setattr(self, 'max_value', max_value)
-      _object_setattr(self, 'cache', cache)
-      _object_setattr(self, 'cycle', cycle)
-      _object_setattr(self, 'owned_by', owned_by)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r}, owned_by={self.owned_by!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,) == (other.schema,other.name,other.data_type,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,other.owned_by,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Identity() -> dict[str, Any]:
-    def __init__(self, generation, start, increment, min_value, max_value, cache, cycle):
-      _object_setattr(self, 'generation', generation)
-      _object_setattr(self, 'start', start)
-      _object_setattr(self, 'increment', increment)
-      _object_setattr(self, 'min_value', min_value)
-      _object_setattr(self, 'max_value', max_value)
-      _object_setattr(self, 'cache', cache)
-      _object_setattr(self, 'cycle', cycle)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(generation={self.generation!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,) == (other.generation,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Column() -> dict[str, Any]:
-    def __init__(self, name, data_type, not_null, default, identity, generated, collation, comment, inherited, depends_on):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'not_null', not_null)
-      _object_setattr(self, 'default', default)
-      _object_setattr(self, 'identity', identity)
-      _object_setattr(self, 'generated', generated)
-      _object_setattr(self, 'collation', collation)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'inherited', inherited)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, identity={self.identity!r}, generated={self.generated!r}, collation={self.collation!r}, comment={self.comment!r}, inherited={self.inherited!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,) == (other.name,other.data_type,other.not_null,other.default,other.identity,other.generated,other.collation,other.comment,other.inherited,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_PrimaryKey() -> dict[str, Any]:
-    def __init__(self, name, columns, include, deferrable, initially_deferred, comment):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'include', include)
-      _object_setattr(self, 'deferrable', deferrable)
-      _object_setattr(self, 'initially_deferred', initially_deferred)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.deferrable,other.initially_deferred,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_UniqueConstraint() -> dict[str, Any]:
-    def __init__(self, name, columns, include, nulls_not_distinct, deferrable, initially_deferred, comment):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'include', include)
-      _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)
-      _object_setattr(self, 'deferrable', deferrable)
-      _object_setattr(self, 'initially_deferred', initially_deferred)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, nulls_not_distinct={self.nulls_not_distinct!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.nulls_not_distinct,other.deferrable,other.initially_deferred,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_ForeignKey() -> dict[str, Any]:
-    def __init__(self, name, columns, ref_schema, ref_table, ref_columns, on_update, on_delete, match, deferrable, initially_deferred, validated, comment):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'ref_schema', ref_schema)
-      _object_setattr(self, 'ref_table', ref_table)
-      _object_setattr(self, 'ref_columns', ref_columns)
-      _object_setattr(self, 'on_update', on_update)
-      _object_setattr(self, 'on_delete', on_delete)
-      _object_setattr(self, 'match', match)
-      _object_setattr(self, 'deferrable', deferrable)
-      _object_setattr(self, 'initially_deferred', initially_deferred)
-      _object_setattr(self, 'validated', validated)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, ref_schema={self.ref_schema!r}, ref_table={self.ref_table!r}, ref_columns={self.ref_columns!r}, on_update={self.on_update!r}, on_delete={self.on_delete!r}, match={self.match!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, validated={self.validated!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,) == (other.name,other.columns,other.ref_schema,other.ref_table,other.ref_columns,other.on_update,other.on_delete,other.match,other.deferrable,other.initially_deferred,other.validated,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_ExclusionElement() -> dict[str, Any]:
-    def __init__(self, expression, operator, opclass, descending, nulls_first):
-      _object_setattr(self, 'expression', expression)
-      _object_setattr(self, 'operator', operator)
-      _object_setattr(self, 'opclass', opclass)
-      _object_setattr(self, 'descending', descending)
-      _object_setattr(self, 'nulls_first', nulls_first)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(expression={self.expression!r}, operator={self.operator!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.expression,self.operator,self.opclass,self.descending,self.nulls_first,) == (other.expression,other.operator,other.opclass,other.descending,other.nulls_first,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.expression,self.operator,self.opclass,self.descending,self.nulls_first,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_ExclusionConstraint() -> dict[str, Any]:
-    def __init__(self, name, method, elements, include, predicate, deferrable, initially_deferred, comment, depends_on):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'method', method)
-      _object_setattr(self, 'elements', elements)
-      _object_setattr(self, 'include', include)
-      _object_setattr(self, 'predicate', predicate)
-      _object_setattr(self, 'deferrable', deferrable)
-      _object_setattr(self, 'initially_deferred', initially_deferred)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, method={self.method!r}, elements={self.elements!r}, include={self.include!r}, predicate={self.predicate!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.method,other.elements,other.include,other.predicate,other.deferrable,other.initially_deferred,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_PartitionSpec() -> dict[str, Any]:
-    def __init__(self, strategy, key, depends_on):
-      _object_setattr(self, 'strategy', strategy)
-      _object_setattr(self, 'key', key)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(strategy={self.strategy!r}, key={self.key!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.strategy,self.key,) == (other.strategy,other.key,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.strategy,self.key,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_PartitionOf() -> dict[str, Any]:
-    def __init__(self, parent_schema, parent, bound):
-      _object_setattr(self, 'parent_schema', parent_schema)
-      _object_setattr(self, 'parent', parent)
-      _object_setattr(self, 'bound', bound)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(parent_schema={self.parent_schema!r}, parent={self.parent!r}, bound={self.bound!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.parent_schema,self.parent,self.bound,) == (other.parent_schema,other.parent,other.bound,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.parent_schema,self.parent,self.bound,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Table() -> dict[str, Any]:
-    def __init__(self, schema, name, columns, constraints, partition_by, partition_of, inherits, unlogged, rls_enabled, rls_forced, options, comment, replica_identity, replica_identity_index):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'constraints', constraints)
-      _object_setattr(self, 'partition_by', partition_by)
-      _object_setattr(self, 'partition_of', partition_of)
-      _object_setattr(self, 'inherits', inherits)
-      _object_setattr(self, 'unlogged', unlogged)
-      _object_setattr(self, 'rls_enabled', rls_enabled)
-      _object_setattr(self, 'rls_forced', rls_forced)
-      _object_setattr(self, 'options', options)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'replica_identity', replica_identity)
-      _object_setattr(self, 'replica_identity_index', replica_identity_index)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, columns={self.columns!r}, constraints={self.constraints!r}, partition_by={self.partition_by!r}, partition_of={self.partition_of!r}, inherits={self.inherits!r}, unlogged={self.unlogged!r}, rls_enabled={self.rls_enabled!r}, rls_forced={self.rls_forced!r}, options={self.options!r}, comment={self.comment!r}, replica_identity={self.replica_identity!r}, replica_identity_index={self.replica_identity_index!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,) == (other.schema,other.name,other.columns,other.constraints,other.partition_by,other.partition_of,other.inherits,other.unlogged,other.rls_enabled,other.rls_forced,other.options,other.comment,other.replica_identity,other.replica_identity_index,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_IndexKey() -> dict[str, Any]:
-    def __init__(self, column, expression, collation, opclass, descending, nulls_first):
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'expression', expression)
-      _object_setattr(self, 'collation', collation)
-      _object_setattr(self, 'opclass', opclass)
-      _object_setattr(self, 'descending', descending)
-      _object_setattr(self, 'nulls_first', nulls_first)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(column={self.column!r}, expression={self.expression!r}, collation={self.collation!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,) == (other.column,other.expression,other.collation,other.opclass,other.descending,other.nulls_first,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Index() -> dict[str, Any]:
-    def __init__(self, schema, name, table, keys, unique, method, include, predicate, nulls_not_distinct, options, comment, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'keys', keys)
-      _object_setattr(self, 'unique', unique)
-      _object_setattr(self, 'method', method)
-      _object_setattr(self, 'include', include)
-      _object_setattr(self, 'predicate', predicate)
-      _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)
-      _object_setattr(self, 'options', options)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, table={self.table!r}, keys={self.keys!r}, unique={self.unique!r}, method={self.method!r}, include={self.include!r}, predicate={self.predicate!r}, nulls_not_distinct={self.nulls_not_distinct!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,) == (other.schema,other.name,other.table,other.keys,other.unique,other.method,other.include,other.predicate,other.nulls_not_distinct,other.options,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_ViewColumn() -> dict[str, Any]:
-    def __init__(self, name, data_type, not_null, comment, collation):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'not_null', not_null)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'collation', collation)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, comment={self.comment!r}, collation={self.collation!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.data_type,self.not_null,self.comment,) == (other.name,other.data_type,other.not_null,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.data_type,self.not_null,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Dependency() -> dict[str, Any]:
-    def __init__(self, kind, schema, name, column):
-      _object_setattr(self, 'kind', kind)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'column', column)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.kind,self.schema,self.name,self.column,))
-    def __lt__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __le__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __gt__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __ge__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}
-
-def _nself_ir_model_Dependency() -> dict[str, Any]:
-    def __init__(self, kind, schema, name, column):
-      _object_setattr(self, 'kind', kind)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'column', column)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.kind,self.schema,self.name,self.column,))
-    def __lt__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __le__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __gt__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    def __ge__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)
-      return NotImplemented
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}
-
-def _nself_ir_model_View() -> dict[str, Any]:
-    def __init__(self, schema, name, definition, columns, materialized, options, comment, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'definition', definition)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'materialized', materialized)
-      _object_setattr(self, 'options', options)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, definition={self.definition!r}, columns={self.columns!r}, materialized={self.materialized!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,) == (other.schema,other.name,other.definition,other.columns,other.materialized,other.options,other.comment,other.depends_on,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_FunctionArgument() -> dict[str, Any]:
-    def __init__(self, name, data_type, mode, default):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'mode', mode)
-      _object_setattr(self, 'default', default)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, mode={self.mode!r}, default={self.default!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.data_type,self.mode,self.default,) == (other.name,other.data_type,other.mode,other.default,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.data_type,self.mode,self.default,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Function() -> dict[str, Any]:
-    def __init__(self, schema, name, arguments, kind, returns, language, body, volatility, strict, security_definer, leakproof, parallel, cost, rows, config, comment, depends_on, defaults_depends_on, body_depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'arguments', arguments)
-      _object_setattr(self, 'kind', kind)
-      _object_setattr(self, 'returns', returns)
-      _object_setattr(self, 'language', language)
-      _object_setattr(self, 'body', body)
-      _object_setattr(self, 'volatility', volatility)
-      _object_setattr(self, 'strict', strict)
-      _object_setattr(self, 'security_definer', security_definer)
-      _object_setattr(self, 'leakproof', leakproof)
-      _object_setattr(self, 'parallel', parallel)
-      _object_setattr(self, 'cost', cost)
-      _object_setattr(self, 'rows', rows)
-      _object_setattr(self, 'config', config)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-      _object_setattr(self, 'defaults_depends_on', defaults_depends_on)
-      _object_setattr(self, 'body_depends_on', body_depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, arguments={self.arguments!r}, kind={self.kind!r}, returns={self.returns!r}, language={self.language!r}, body={self.body!r}, volatility={self.volatility!r}, strict={self.strict!r}, security_definer={self.security_definer!r}, leakproof={self.leakproof!r}, parallel={self.parallel!r}, cost={self.cost!r}, rows={self.rows!r}, config={self.config!r}, comment={self.comment!r}, depends_on={self.depends_on!r}, defaults_depends_on={self.defaults_depends_on!r}, body_depends_on={self.body_depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,) == (other.schema,other.name,other.arguments,other.kind,other.returns,other.language,other.body,other.volatility,other.strict,other.security_definer,other.leakproof,other.parallel,other.cost,other.rows,other.config,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Operator() -> dict[str, Any]:
-    def __init__(self, schema, name, left_type, right_type, function, commutator, negator, restrict, join, hashes, merges, comment):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'left_type', left_type)
-      _object_setattr(self, 'right_type', right_type)
-      _object_setattr(self, 'function', function)
-      _object_setattr(self, 'commutator', commutator)
-      _object_setattr(self, 'negator', negator)
-      _object_setattr(self, 'restrict', restrict)
-      _object_setattr(self, 'join', join)
-      _object_setattr(self, 'hashes', hashes)
-      _object_setattr(self, 'merges', merges)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, left_type={self.left_type!r}, right_type={self.right_type!r}, function={self.function!r}, commutator={self.commutator!r}, negator={self.negator!r}, restrict={self.restrict!r}, join={self.join!r}, hashes={self.hashes!r}, merges={self.merges!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,) == (other.schema,other.name,other.left_type,other.right_type,other.function,other.commutator,other.negator,other.restrict,other.join,other.hashes,other.merges,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Trigger() -> dict[str, Any]:
-    def __init__(self, schema, table, name, timing, events, function_schema, function, for_each_row, arguments, update_columns, when, constraint, deferrable, initially_deferred, enabled, old_table, new_table, comment, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'timing', timing)
-      _object_setattr(self, 'events', events)
-      _object_setattr(self, 'function_schema', function_schema)
-      _object_setattr(self, 'function', function)
-      _object_setattr(self, 'for_each_row', for_each_row)
-      _object_setattr(self, 'arguments', arguments)
-      _object_setattr(self, 'update_columns', update_columns)
-      _object_setattr(self, 'when', when)
-      _object_setattr(self, 'constraint', constraint)
-      _object_setattr(self, 'deferrable', deferrable)
-      _object_setattr(self, 'initially_deferred', initially_deferred)
-      _object_setattr(self, 'enabled', enabled)
-      _object_setattr(self, 'old_table', old_table)
-      _object_setattr(self, 'new_table', new_table)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, timing={self.timing!r}, events={self.events!r}, function_schema={self.function_schema!r}, function={self.function!r}, for_each_row={self.for_each_row!r}, arguments={self.arguments!r}, update_columns={self.update_columns!r}, when={self.when!r}, constraint={self.constraint!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, enabled={self.enabled!r}, old_table={self.old_table!r}, new_table={self.new_table!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,) == (other.schema,other.table,other.name,other.timing,other.events,other.function_schema,other.function,other.for_each_row,other.arguments,other.update_columns,other.when,other.constraint,other.deferrable,other.initially_deferred,other.enabled,other.old_table,other.new_table,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Policy() -> dict[str, Any]:
-    def __init__(self, schema, table, name, permissive, command, roles, using, with_check, comment, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'permissive', permissive)
-      _object_setattr(self, 'command', command)
-      _object_setattr(self, 'roles', roles)
-      _object_setattr(self, 'using', using)
-      _object_setattr(self, 'with_check', with_check)
-      _object_setattr(self, 'comment', comment)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, permissive={self.permissive!r}, command={self.command!r}, roles={self.roles!r}, using={self.using!r}, with_check={self.with_check!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,) == (other.schema,other.table,other.name,other.permissive,other.command,other.roles,other.using,other.with_check,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Privilege() -> dict[str, Any]:
-    def __init__(self, object_kind, schema, object_name, grantee, privilege, column, grantable):
-      _object_setattr(self, 'object_kind', object_kind)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'object_name', object_name)
-      _object_setattr(self, 'grantee', grantee)
-      _object_setattr(self, 'privilege', privilege)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'grantable', grantable)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(object_kind={self.object_kind!r}, schema={self.schema!r}, object_name={self.object_name!r}, grantee={self.grantee!r}, privilege={self.privilege!r}, column={self.column!r}, grantable={self.grantable!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,) == (other.object_kind,other.schema,other.object_name,other.grantee,other.privilege,other.column,other.grantable,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_PublicationTable() -> dict[str, Any]:
-    def __init__(self, schema, table, columns, where, depends_on):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'columns', columns)
-      _object_setattr(self, 'where', where)
-      _object_setattr(self, 'depends_on', depends_on)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, columns={self.columns!r}, where={self.where!r}, depends_on={self.depends_on!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.columns,self.where,) == (other.schema,other.table,other.columns,other.where,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.columns,self.where,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Publication() -> dict[str, Any]:
-    def __init__(self, name, all_tables, tables, schemas, publish, via_partition_root, comment):
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'all_tables', all_tables)
-      _object_setattr(self, 'tables', tables)
-      _object_setattr(self, 'schemas', schemas)
-      _object_setattr(self, 'publish', publish)
-      _object_setattr(self, 'via_partition_root', via_partition_root)
-      _object_setattr(self, 'comment', comment)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(name={self.name!r}, all_tables={self.all_tables!r}, tables={self.tables!r}, schemas={self.schemas!r}, publish={self.publish!r}, via_partition_root={self.via_partition_root!r}, comment={self.comment!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,) == (other.name,other.all_tables,other.tables,other.schemas,other.publish,other.via_partition_root,other.comment,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_model_Catalog() -> dict[str, Any]:
-    def __init__(self, schemas, extensions, collations, enums, domains, composite_types, range_types, sequences, tables, indexes, views, functions, operators, triggers, policies, privileges, publications, ir_version):
-      _object_setattr(self, 'schemas', schemas)
-      _object_setattr(self, 'extensions', extensions)
-      _object_setattr(self, 'collations', collations)
-      _object_setattr(self, 'enums', enums)
-      _object_setattr(self, 'domains', domains)
-      _object_setattr(self, 'composite_types', composite_types)
-      _object_setattr(self, 'range_types', range_types)
-      _object_setattr(self, 'sequences', sequences)
-      _object_setattr(self, 'tables', tables)
-      _object_setattr(self, 'indexes', indexes)
-      _object_setattr(self, 'views', views)
-      _object_setattr(self, 'functions', functions)
-      _object_setattr(self, 'operators', operators)
-      _object_setattr(self, 'triggers', triggers)
-      _object_setattr(self, 'policies', policies)
-      _object_setattr(self, 'privileges', privileges)
-      _object_setattr(self, 'publications', publications)
-      _object_setattr(self, 'ir_version', ir_version)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schemas={self.schemas!r}, extensions={self.extensions!r}, collations={self.collations!r}, enums={self.enums!r}, domains={self.domains!r}, composite_types={self.composite_types!r}, range_types={self.range_types!r}, sequences={self.sequences!r}, tables={self.tables!r}, indexes={self.indexes!r}, views={self.views!r}, functions={self.functions!r}, operators={self.operators!r}, triggers={self.triggers!r}, policies={self.policies!r}, privileges={self.privileges!r}, publications={self.publications!r}, ir_version={self.ir_version!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,) == (other.schemas,other.extensions,other.collations,other.enums,other.domains,other.composite_types,other.range_types,other.sequences,other.tables,other.indexes,other.views,other.functions,other.operators,other.triggers,other.policies,other.privileges,other.publications,other.ir_version,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_Operation() -> dict[str, Any]:
-    def __init__(self, *, deps):
-      _object_setattr(self, 'deps', deps)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return () == ()
-      return NotImplemented
-    def __hash__(self):
-      return hash(())
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_NodeOperation() -> dict[str, Any]:
-    def __init__(self, *, deps):
-      _object_setattr(self, 'deps', deps)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return () == ()
-      return NotImplemented
-    def __hash__(self):
-      return hash(())
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateSchema() -> dict[str, Any]:
-    def __init__(self, schema, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,) == (other.schema,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropSchema() -> dict[str, Any]:
-    def __init__(self, schema, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,) == (other.schema,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateExtension() -> dict[str, Any]:
-    def __init__(self, extension, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'extension', extension)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.extension,) == (other.extension,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.extension,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropExtension() -> dict[str, Any]:
-    def __init__(self, extension, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'extension', extension)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.extension,) == (other.extension,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.extension,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterExtension() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateCollation() -> dict[str, Any]:
-    def __init__(self, collation, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'collation', collation)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.collation,) == (other.collation,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.collation,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropCollation() -> dict[str, Any]:
-    def __init__(self, collation, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'collation', collation)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.collation,) == (other.collation,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.collation,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_RebuildCollation() -> dict[str, Any]:
-    def __init__(self, old, new, usages, domains, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'usages', usages)
-      _object_setattr(self, 'domains', domains)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r}, domains={self.domains!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,self.usages,self.domains,) == (other.old,other.new,other.usages,other.domains,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,self.usages,self.domains,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_EnumUsage() -> dict[str, Any]:
-    def __init__(self, schema, table, column, data_type, old_default, new_default):
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'data_type', data_type)
-      _object_setattr(self, 'old_default', old_default)
-      _object_setattr(self, 'new_default', new_default)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, column={self.column!r}, data_type={self.data_type!r}, old_default={self.old_default!r}, new_default={self.new_default!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,) == (other.schema,other.table,other.column,other.data_type,other.old_default,other.new_default,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateEnum() -> dict[str, Any]:
-    def __init__(self, enum, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'enum', enum)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.enum,) == (other.enum,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.enum,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropEnum() -> dict[str, Any]:
-    def __init__(self, enum, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'enum', enum)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.enum,) == (other.enum,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.enum,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AddEnumValue() -> dict[str, Any]:
-    def __init__(self, old, new, usages, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'usages', usages)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,self.usages,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_RebuildEnum() -> dict[str, Any]:
-    def __init__(self, old, new, usages, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'usages', usages)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,self.usages,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateDomain() -> dict[str, Any]:
-    def __init__(self, domain, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'domain', domain)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.domain,) == (other.domain,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.domain,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropDomain() -> dict[str, Any]:
-    def __init__(self, domain, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'domain', domain)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.domain,) == (other.domain,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.domain,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_RebuildDomain() -> dict[str, Any]:
-    def __init__(self, old, new, usages, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'usages', usages)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,self.usages,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterDomain() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateCompositeType() -> dict[str, Any]:
-    def __init__(self, type, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'type', type)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.type,) == (other.type,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.type,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropCompositeType() -> dict[str, Any]:
-    def __init__(self, type, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'type', type)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.type,) == (other.type,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.type,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterCompositeType() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateRangeType() -> dict[str, Any]:
-    def __init__(self, type, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'type', type)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.type,) == (other.type,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.type,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropRangeType() -> dict[str, Any]:
-    def __init__(self, type, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'type', type)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.type,) == (other.type,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.type,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateSequence() -> dict[str, Any]:
-    def __init__(self, sequence, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'sequence', sequence)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.sequence,) == (other.sequence,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.sequence,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropSequence() -> dict[str, Any]:
-    def __init__(self, sequence, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'sequence', sequence)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.sequence,) == (other.sequence,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.sequence,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterSequence() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetSequenceOwner() -> dict[str, Any]:
-    def __init__(self, schema, name, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.name,self.old,self.new,) == (other.schema,other.name,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.name,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateTable() -> dict[str, Any]:
-    def __init__(self, table, parent, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'parent', parent)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.table,self.parent,) == (other.table,other.parent,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.table,self.parent,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropTable() -> dict[str, Any]:
-    def __init__(self, table, parent, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'parent', parent)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.table,self.parent,) == (other.table,other.parent,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.table,self.parent,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AddColumn() -> dict[str, Any]:
-    def __init__(self, schema, table, column, if_not_exists, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'if_not_exists', if_not_exists)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, if_not_exists={self.if_not_exists!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,self.if_not_exists,) == (other.schema,other.table,other.column,other.if_not_exists,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,self.if_not_exists,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropColumn() -> dict[str, Any]:
-    def __init__(self, schema, table, column, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,) == (other.schema,other.table,other.column,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterColumnType() -> dict[str, Any]:
-    def __init__(self, schema, table, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetGenerated() -> dict[str, Any]:
-    def __init__(self, schema, table, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetColumnDefault() -> dict[str, Any]:
-    def __init__(self, schema, table, column, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetNotNull() -> dict[str, Any]:
-    def __init__(self, schema, table, column, not_null, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'not_null', not_null)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, not_null={self.not_null!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,self.not_null,) == (other.schema,other.table,other.column,other.not_null,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,self.not_null,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetIdentity() -> dict[str, Any]:
-    def __init__(self, schema, table, column, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'column', column)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.column,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_ColumnOrderNote() -> dict[str, Any]:
-    def __init__(self, schema, table, reached, wanted, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'reached', reached)
-      _object_setattr(self, 'wanted', wanted)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, reached={self.reached!r}, wanted={self.wanted!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.reached,self.wanted,) == (other.schema,other.table,other.reached,other.wanted,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.reached,self.wanted,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_RebuildTable() -> dict[str, Any]:
-    def __init__(self, old, new, old_parents, new_parents, old_gone, new_gone, children, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'old_parents', old_parents)
-      _object_setattr(self, 'new_parents', new_parents)
-      _object_setattr(self, 'old_gone', old_gone)
-      _object_setattr(self, 'new_gone', new_gone)
-      _object_setattr(self, 'children', children)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, old_parents={self.old_parents!r}, new_parents={self.new_parents!r}, old_gone={self.old_gone!r}, new_gone={self.new_gone!r}, children={self.children!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,) == (other.old,other.new,other.old_parents,other.new_parents,other.old_gone,other.new_gone,other.children,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterTableStorage() -> dict[str, Any]:
-    def __init__(self, schema, table, old_unlogged, new_unlogged, old_options, new_options, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'old_unlogged', old_unlogged)
-      _object_setattr(self, 'new_unlogged', new_unlogged)
-      _object_setattr(self, 'old_options', old_options)
-      _object_setattr(self, 'new_options', new_options)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_unlogged={self.old_unlogged!r}, new_unlogged={self.new_unlogged!r}, old_options={self.old_options!r}, new_options={self.new_options!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,) == (other.schema,other.table,other.old_unlogged,other.new_unlogged,other.old_options,other.new_options,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetRowLevelSecurity() -> dict[str, Any]:
-    def __init__(self, schema, table, old_enabled, new_enabled, old_forced, new_forced, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'old_enabled', old_enabled)
-      _object_setattr(self, 'new_enabled', new_enabled)
-      _object_setattr(self, 'old_forced', old_forced)
-      _object_setattr(self, 'new_forced', new_forced)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_enabled={self.old_enabled!r}, new_enabled={self.new_enabled!r}, old_forced={self.old_forced!r}, new_forced={self.new_forced!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,) == (other.schema,other.table,other.old_enabled,other.new_enabled,other.old_forced,other.new_forced,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AttachPartition() -> dict[str, Any]:
-    def __init__(self, table, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'table', table)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.table,) == (other.table,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.table,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DetachPartition() -> dict[str, Any]:
-    def __init__(self, table, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'table', table)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.table,) == (other.table,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.table,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AddInherit() -> dict[str, Any]:
-    def __init__(self, schema, table, parent_schema, parent, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'parent_schema', parent_schema)
-      _object_setattr(self, 'parent', parent)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.parent_schema,self.parent,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropInherit() -> dict[str, Any]:
-    def __init__(self, schema, table, parent_schema, parent, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'parent_schema', parent_schema)
-      _object_setattr(self, 'parent', parent)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.parent_schema,self.parent,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AddConstraint() -> dict[str, Any]:
-    def __init__(self, schema, table, constraint, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'constraint', constraint)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.constraint,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropConstraint() -> dict[str, Any]:
-    def __init__(self, schema, table, constraint, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'constraint', constraint)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.constraint,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateIndex() -> dict[str, Any]:
-    def __init__(self, index, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'index', index)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.index,) == (other.index,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.index,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropIndex() -> dict[str, Any]:
-    def __init__(self, index, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'index', index)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.index,) == (other.index,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.index,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateView() -> dict[str, Any]:
-    def __init__(self, view, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'view', view)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.view,) == (other.view,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.view,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropView() -> dict[str, Any]:
-    def __init__(self, view, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'view', view)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.view,) == (other.view,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.view,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateFunction() -> dict[str, Any]:
-    def __init__(self, function, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'function', function)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.function,) == (other.function,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.function,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropFunction() -> dict[str, Any]:
-    def __init__(self, function, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'function', function)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.function,) == (other.function,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.function,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateOperator() -> dict[str, Any]:
-    def __init__(self, operator, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'operator', operator)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.operator,) == (other.operator,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.operator,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropOperator() -> dict[str, Any]:
-    def __init__(self, operator, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'operator', operator)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.operator,) == (other.operator,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.operator,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_ReplaceFunction() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_PartitionKeyNote() -> dict[str, Any]:
-    def __init__(self, schema, table, partition_key, routine, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'partition_key', partition_key)
-      _object_setattr(self, 'routine', routine)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, partition_key={self.partition_key!r}, routine={self.routine!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.partition_key,self.routine,) == (other.schema,other.table,other.partition_key,other.routine,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.partition_key,self.routine,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreateTrigger() -> dict[str, Any]:
-    def __init__(self, trigger, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'trigger', trigger)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.trigger,) == (other.trigger,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.trigger,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropTrigger() -> dict[str, Any]:
-    def __init__(self, trigger, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'trigger', trigger)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.trigger,) == (other.trigger,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.trigger,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetTriggerEnabled() -> dict[str, Any]:
-    def __init__(self, trigger, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'trigger', trigger)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.trigger,self.old,self.new,) == (other.trigger,other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.trigger,self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreatePolicy() -> dict[str, Any]:
-    def __init__(self, policy, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'policy', policy)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.policy,) == (other.policy,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.policy,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropPolicy() -> dict[str, Any]:
-    def __init__(self, policy, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'policy', policy)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.policy,) == (other.policy,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.policy,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_Grant() -> dict[str, Any]:
-    def __init__(self, privilege, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'privilege', privilege)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.privilege,) == (other.privilege,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.privilege,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_Revoke() -> dict[str, Any]:
-    def __init__(self, privilege, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'privilege', privilege)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.privilege,) == (other.privilege,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.privilege,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetComment() -> dict[str, Any]:
-    def __init__(self, kind, schema, name, old, new, sub, arguments, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'kind', kind)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'name', name)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-      _object_setattr(self, 'sub', sub)
-      _object_setattr(self, 'arguments', arguments)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r}, sub={self.sub!r}, arguments={self.arguments!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,) == (other.kind,other.schema,other.name,other.old,other.new,other.sub,other.arguments,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_Grant() -> dict[str, Any]:
-    def __init__(self, privilege, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'privilege', privilege)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.privilege,) == (other.privilege,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.privilege,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_Revoke() -> dict[str, Any]:
-    def __init__(self, privilege, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'privilege', privilege)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.privilege,) == (other.privilege,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.privilege,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_CreatePublication() -> dict[str, Any]:
-    def __init__(self, publication, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'publication', publication)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.publication,) == (other.publication,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.publication,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_DropPublication() -> dict[str, Any]:
-    def __init__(self, publication, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'publication', publication)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.publication,) == (other.publication,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.publication,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_AlterPublication() -> dict[str, Any]:
-    def __init__(self, old, new, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'old', old)
-      _object_setattr(self, 'new', new)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.old,self.new,) == (other.old,other.new,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.old,self.new,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
-def _nself_ir_diff_operations_SetReplicaIdentity() -> dict[str, Any]:
-    def __init__(self, schema, table, old_identity, old_index, new_identity, new_index, *, deps):
-      _object_setattr(self, 'deps', deps)
-      _object_setattr(self, 'schema', schema)
-      _object_setattr(self, 'table', table)
-      _object_setattr(self, 'old_identity', old_identity)
-      _object_setattr(self, 'old_index', old_index)
-      _object_setattr(self, 'new_identity', new_identity)
-      _object_setattr(self, 'new_index', new_index)
-    def __repr__(self):
-      return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_identity={self.old_identity!r}, old_index={self.old_index!r}, new_identity={self.new_identity!r}, new_index={self.new_index!r})'
-    def __eq__(self, other):
-      if other.__class__ is self.__class__:
-        return (self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,) == (other.schema,other.table,other.old_identity,other.old_index,other.new_identity,other.new_index,)
-      return NotImplemented
-    def __hash__(self):
-      return hash((self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,))
-    return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
-
+def _nself_ir_model_Schema(_f, _FACTORY):
+  def __init__(self, name, comment):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.comment,) == (other.name,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Extension(_f, _FACTORY):
+  def __init__(self, name, schema, version, comment, tables):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'version', version)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'tables', tables)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, schema={self.schema!r}, version={self.version!r}, comment={self.comment!r}, tables={self.tables!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.schema,self.version,self.comment,self.tables,) == (other.name,other.schema,other.version,other.comment,other.tables,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.schema,self.version,self.comment,self.tables,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Collation(_f, _FACTORY):
+  def __init__(self, schema, name, provider, locale, lc_collate, lc_ctype, deterministic, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'provider', provider)
+    _object_setattr(self, 'locale', locale)
+    _object_setattr(self, 'lc_collate', lc_collate)
+    _object_setattr(self, 'lc_ctype', lc_ctype)
+    _object_setattr(self, 'deterministic', deterministic)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, provider={self.provider!r}, locale={self.locale!r}, lc_collate={self.lc_collate!r}, lc_ctype={self.lc_ctype!r}, deterministic={self.deterministic!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,) == (other.schema,other.name,other.provider,other.locale,other.lc_collate,other.lc_ctype,other.deterministic,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Enum(_f, _FACTORY):
+  def __init__(self, schema, name, labels, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'labels', labels)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, labels={self.labels!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.labels,self.comment,) == (other.schema,other.name,other.labels,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.labels,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_CheckConstraint(_f, _FACTORY):
+  def __init__(self, name, expression, no_inherit, validated, comment, depends_on):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'expression', expression)
+    _object_setattr(self, 'no_inherit', no_inherit)
+    _object_setattr(self, 'validated', validated)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, expression={self.expression!r}, no_inherit={self.no_inherit!r}, validated={self.validated!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.expression,self.no_inherit,self.validated,self.comment,) == (other.name,other.expression,other.no_inherit,other.validated,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.expression,self.no_inherit,self.validated,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Domain(_f, _FACTORY):
+  def __init__(self, schema, name, data_type, not_null, default, collation, checks, comment, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'not_null', not_null)
+    _object_setattr(self, 'default', default)
+    _object_setattr(self, 'collation', collation)
+    _object_setattr(self, 'checks', checks)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, collation={self.collation!r}, checks={self.checks!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,) == (other.schema,other.name,other.data_type,other.not_null,other.default,other.collation,other.checks,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_CompositeAttribute(_f, _FACTORY):
+  def __init__(self, name, data_type, collation):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'collation', collation)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, collation={self.collation!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.data_type,self.collation,) == (other.name,other.data_type,other.collation,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.data_type,self.collation,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_CompositeType(_f, _FACTORY):
+  def __init__(self, schema, name, attributes, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'attributes', attributes)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, attributes={self.attributes!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.attributes,self.comment,) == (other.schema,other.name,other.attributes,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.attributes,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_RangeType(_f, _FACTORY):
+  def __init__(self, schema, name, subtype, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'subtype', subtype)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, subtype={self.subtype!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.subtype,self.comment,) == (other.schema,other.name,other.subtype,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.subtype,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Sequence(_f, _FACTORY):
+  def __init__(self, schema, name, data_type, start, increment, min_value, max_value, cache, cycle, owned_by, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'start', start)
+    _object_setattr(self, 'increment', increment)
+    _object_setattr(self, 'min_value', min_value)
+    _object_setattr(self, 'max_value', max_value)
+    _object_setattr(self, 'cache', cache)
+    _object_setattr(self, 'cycle', cycle)
+    _object_setattr(self, 'owned_by', owned_by)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r}, owned_by={self.owned_by!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,) == (other.schema,other.name,other.data_type,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,other.owned_by,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Identity(_f, _FACTORY):
+  def __init__(self, generation, start, increment, min_value, max_value, cache, cycle):
+    _object_setattr(self, 'generation', generation)
+    _object_setattr(self, 'start', start)
+    _object_setattr(self, 'increment', increment)
+    _object_setattr(self, 'min_value', min_value)
+    _object_setattr(self, 'max_value', max_value)
+    _object_setattr(self, 'cache', cache)
+    _object_setattr(self, 'cycle', cycle)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(generation={self.generation!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,) == (other.generation,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Column(_f, _FACTORY):
+  def __init__(self, name, data_type, not_null, default, identity, generated, collation, comment, inherited, depends_on):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'not_null', not_null)
+    _object_setattr(self, 'default', default)
+    _object_setattr(self, 'identity', identity)
+    _object_setattr(self, 'generated', generated)
+    _object_setattr(self, 'collation', collation)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'inherited', inherited)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, identity={self.identity!r}, generated={self.generated!r}, collation={self.collation!r}, comment={self.comment!r}, inherited={self.inherited!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,) == (other.name,other.data_type,other.not_null,other.default,other.identity,other.generated,other.collation,other.comment,other.inherited,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_PrimaryKey(_f, _FACTORY):
+  def __init__(self, name, columns, include, deferrable, initially_deferred, comment):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'include', include)
+    _object_setattr(self, 'deferrable', deferrable)
+    _object_setattr(self, 'initially_deferred', initially_deferred)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.deferrable,other.initially_deferred,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_UniqueConstraint(_f, _FACTORY):
+  def __init__(self, name, columns, include, nulls_not_distinct, deferrable, initially_deferred, comment):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'include', include)
+    _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)
+    _object_setattr(self, 'deferrable', deferrable)
+    _object_setattr(self, 'initially_deferred', initially_deferred)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, nulls_not_distinct={self.nulls_not_distinct!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.nulls_not_distinct,other.deferrable,other.initially_deferred,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_ForeignKey(_f, _FACTORY):
+  def __init__(self, name, columns, ref_schema, ref_table, ref_columns, on_update, on_delete, match, deferrable, initially_deferred, validated, comment):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'ref_schema', ref_schema)
+    _object_setattr(self, 'ref_table', ref_table)
+    _object_setattr(self, 'ref_columns', ref_columns)
+    _object_setattr(self, 'on_update', on_update)
+    _object_setattr(self, 'on_delete', on_delete)
+    _object_setattr(self, 'match', match)
+    _object_setattr(self, 'deferrable', deferrable)
+    _object_setattr(self, 'initially_deferred', initially_deferred)
+    _object_setattr(self, 'validated', validated)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, ref_schema={self.ref_schema!r}, ref_table={self.ref_table!r}, ref_columns={self.ref_columns!r}, on_update={self.on_update!r}, on_delete={self.on_delete!r}, match={self.match!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, validated={self.validated!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,) == (other.name,other.columns,other.ref_schema,other.ref_table,other.ref_columns,other.on_update,other.on_delete,other.match,other.deferrable,other.initially_deferred,other.validated,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_ExclusionElement(_f, _FACTORY):
+  def __init__(self, expression, operator, opclass, descending, nulls_first):
+    _object_setattr(self, 'expression', expression)
+    _object_setattr(self, 'operator', operator)
+    _object_setattr(self, 'opclass', opclass)
+    _object_setattr(self, 'descending', descending)
+    _object_setattr(self, 'nulls_first', nulls_first)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(expression={self.expression!r}, operator={self.operator!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.expression,self.operator,self.opclass,self.descending,self.nulls_first,) == (other.expression,other.operator,other.opclass,other.descending,other.nulls_first,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.expression,self.operator,self.opclass,self.descending,self.nulls_first,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_ExclusionConstraint(_f, _FACTORY):
+  def __init__(self, name, method, elements, include, predicate, deferrable, initially_deferred, comment, depends_on):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'method', method)
+    _object_setattr(self, 'elements', elements)
+    _object_setattr(self, 'include', include)
+    _object_setattr(self, 'predicate', predicate)
+    _object_setattr(self, 'deferrable', deferrable)
+    _object_setattr(self, 'initially_deferred', initially_deferred)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, method={self.method!r}, elements={self.elements!r}, include={self.include!r}, predicate={self.predicate!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.method,other.elements,other.include,other.predicate,other.deferrable,other.initially_deferred,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_PartitionSpec(_f, _FACTORY):
+  def __init__(self, strategy, key, depends_on):
+    _object_setattr(self, 'strategy', strategy)
+    _object_setattr(self, 'key', key)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(strategy={self.strategy!r}, key={self.key!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.strategy,self.key,) == (other.strategy,other.key,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.strategy,self.key,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_PartitionOf(_f, _FACTORY):
+  def __init__(self, parent_schema, parent, bound):
+    _object_setattr(self, 'parent_schema', parent_schema)
+    _object_setattr(self, 'parent', parent)
+    _object_setattr(self, 'bound', bound)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(parent_schema={self.parent_schema!r}, parent={self.parent!r}, bound={self.bound!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.parent_schema,self.parent,self.bound,) == (other.parent_schema,other.parent,other.bound,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.parent_schema,self.parent,self.bound,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Table(_f, _FACTORY):
+  def __init__(self, schema, name, columns, constraints, partition_by, partition_of, inherits, unlogged, rls_enabled, rls_forced, options, comment, replica_identity, replica_identity_index):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'constraints', constraints)
+    _object_setattr(self, 'partition_by', partition_by)
+    _object_setattr(self, 'partition_of', partition_of)
+    _object_setattr(self, 'inherits', inherits)
+    _object_setattr(self, 'unlogged', unlogged)
+    _object_setattr(self, 'rls_enabled', rls_enabled)
+    _object_setattr(self, 'rls_forced', rls_forced)
+    _object_setattr(self, 'options', options)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'replica_identity', replica_identity)
+    _object_setattr(self, 'replica_identity_index', replica_identity_index)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, columns={self.columns!r}, constraints={self.constraints!r}, partition_by={self.partition_by!r}, partition_of={self.partition_of!r}, inherits={self.inherits!r}, unlogged={self.unlogged!r}, rls_enabled={self.rls_enabled!r}, rls_forced={self.rls_forced!r}, options={self.options!r}, comment={self.comment!r}, replica_identity={self.replica_identity!r}, replica_identity_index={self.replica_identity_index!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,) == (other.schema,other.name,other.columns,other.constraints,other.partition_by,other.partition_of,other.inherits,other.unlogged,other.rls_enabled,other.rls_forced,other.options,other.comment,other.replica_identity,other.replica_identity_index,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_IndexKey(_f, _FACTORY):
+  def __init__(self, column, expression, collation, opclass, descending, nulls_first):
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'expression', expression)
+    _object_setattr(self, 'collation', collation)
+    _object_setattr(self, 'opclass', opclass)
+    _object_setattr(self, 'descending', descending)
+    _object_setattr(self, 'nulls_first', nulls_first)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(column={self.column!r}, expression={self.expression!r}, collation={self.collation!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,) == (other.column,other.expression,other.collation,other.opclass,other.descending,other.nulls_first,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Index(_f, _FACTORY):
+  def __init__(self, schema, name, table, keys, unique, method, include, predicate, nulls_not_distinct, options, comment, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'keys', keys)
+    _object_setattr(self, 'unique', unique)
+    _object_setattr(self, 'method', method)
+    _object_setattr(self, 'include', include)
+    _object_setattr(self, 'predicate', predicate)
+    _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)
+    _object_setattr(self, 'options', options)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, table={self.table!r}, keys={self.keys!r}, unique={self.unique!r}, method={self.method!r}, include={self.include!r}, predicate={self.predicate!r}, nulls_not_distinct={self.nulls_not_distinct!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,) == (other.schema,other.name,other.table,other.keys,other.unique,other.method,other.include,other.predicate,other.nulls_not_distinct,other.options,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_ViewColumn(_f, _FACTORY):
+  def __init__(self, name, data_type, not_null, comment, collation):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'not_null', not_null)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'collation', collation)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, comment={self.comment!r}, collation={self.collation!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.data_type,self.not_null,self.comment,) == (other.name,other.data_type,other.not_null,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.data_type,self.not_null,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Dependency(_f, _FACTORY):
+  def __init__(self, kind, schema, name, column):
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'column', column)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.kind,self.schema,self.name,self.column,))
+  def __lt__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __le__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __gt__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __ge__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}
+
+def _nself_ir_model_Dependency(_f, _FACTORY):
+  def __init__(self, kind, schema, name, column):
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'column', column)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.kind,self.schema,self.name,self.column,))
+  def __lt__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __le__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __gt__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  def __ge__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}
+
+def _nself_ir_model_View(_f, _FACTORY):
+  def __init__(self, schema, name, definition, columns, materialized, options, comment, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'definition', definition)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'materialized', materialized)
+    _object_setattr(self, 'options', options)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, definition={self.definition!r}, columns={self.columns!r}, materialized={self.materialized!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,) == (other.schema,other.name,other.definition,other.columns,other.materialized,other.options,other.comment,other.depends_on,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_FunctionArgument(_f, _FACTORY):
+  def __init__(self, name, data_type, mode, default):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'mode', mode)
+    _object_setattr(self, 'default', default)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, mode={self.mode!r}, default={self.default!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.data_type,self.mode,self.default,) == (other.name,other.data_type,other.mode,other.default,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.data_type,self.mode,self.default,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Function(_f, _FACTORY):
+  def __init__(self, schema, name, arguments, kind, returns, language, body, volatility, strict, security_definer, leakproof, parallel, cost, rows, config, comment, depends_on, defaults_depends_on, body_depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'arguments', arguments)
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'returns', returns)
+    _object_setattr(self, 'language', language)
+    _object_setattr(self, 'body', body)
+    _object_setattr(self, 'volatility', volatility)
+    _object_setattr(self, 'strict', strict)
+    _object_setattr(self, 'security_definer', security_definer)
+    _object_setattr(self, 'leakproof', leakproof)
+    _object_setattr(self, 'parallel', parallel)
+    _object_setattr(self, 'cost', cost)
+    _object_setattr(self, 'rows', rows)
+    _object_setattr(self, 'config', config)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+    _object_setattr(self, 'defaults_depends_on', defaults_depends_on)
+    _object_setattr(self, 'body_depends_on', body_depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, arguments={self.arguments!r}, kind={self.kind!r}, returns={self.returns!r}, language={self.language!r}, body={self.body!r}, volatility={self.volatility!r}, strict={self.strict!r}, security_definer={self.security_definer!r}, leakproof={self.leakproof!r}, parallel={self.parallel!r}, cost={self.cost!r}, rows={self.rows!r}, config={self.config!r}, comment={self.comment!r}, depends_on={self.depends_on!r}, defaults_depends_on={self.defaults_depends_on!r}, body_depends_on={self.body_depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,) == (other.schema,other.name,other.arguments,other.kind,other.returns,other.language,other.body,other.volatility,other.strict,other.security_definer,other.leakproof,other.parallel,other.cost,other.rows,other.config,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Operator(_f, _FACTORY):
+  def __init__(self, schema, name, left_type, right_type, function, commutator, negator, restrict, join, hashes, merges, comment):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'left_type', left_type)
+    _object_setattr(self, 'right_type', right_type)
+    _object_setattr(self, 'function', function)
+    _object_setattr(self, 'commutator', commutator)
+    _object_setattr(self, 'negator', negator)
+    _object_setattr(self, 'restrict', restrict)
+    _object_setattr(self, 'join', join)
+    _object_setattr(self, 'hashes', hashes)
+    _object_setattr(self, 'merges', merges)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, left_type={self.left_type!r}, right_type={self.right_type!r}, function={self.function!r}, commutator={self.commutator!r}, negator={self.negator!r}, restrict={self.restrict!r}, join={self.join!r}, hashes={self.hashes!r}, merges={self.merges!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,) == (other.schema,other.name,other.left_type,other.right_type,other.function,other.commutator,other.negator,other.restrict,other.join,other.hashes,other.merges,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Trigger(_f, _FACTORY):
+  def __init__(self, schema, table, name, timing, events, function_schema, function, for_each_row, arguments, update_columns, when, constraint, deferrable, initially_deferred, enabled, old_table, new_table, comment, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'timing', timing)
+    _object_setattr(self, 'events', events)
+    _object_setattr(self, 'function_schema', function_schema)
+    _object_setattr(self, 'function', function)
+    _object_setattr(self, 'for_each_row', for_each_row)
+    _object_setattr(self, 'arguments', arguments)
+    _object_setattr(self, 'update_columns', update_columns)
+    _object_setattr(self, 'when', when)
+    _object_setattr(self, 'constraint', constraint)
+    _object_setattr(self, 'deferrable', deferrable)
+    _object_setattr(self, 'initially_deferred', initially_deferred)
+    _object_setattr(self, 'enabled', enabled)
+    _object_setattr(self, 'old_table', old_table)
+    _object_setattr(self, 'new_table', new_table)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, timing={self.timing!r}, events={self.events!r}, function_schema={self.function_schema!r}, function={self.function!r}, for_each_row={self.for_each_row!r}, arguments={self.arguments!r}, update_columns={self.update_columns!r}, when={self.when!r}, constraint={self.constraint!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, enabled={self.enabled!r}, old_table={self.old_table!r}, new_table={self.new_table!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,) == (other.schema,other.table,other.name,other.timing,other.events,other.function_schema,other.function,other.for_each_row,other.arguments,other.update_columns,other.when,other.constraint,other.deferrable,other.initially_deferred,other.enabled,other.old_table,other.new_table,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Policy(_f, _FACTORY):
+  def __init__(self, schema, table, name, permissive, command, roles, using, with_check, comment, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'permissive', permissive)
+    _object_setattr(self, 'command', command)
+    _object_setattr(self, 'roles', roles)
+    _object_setattr(self, 'using', using)
+    _object_setattr(self, 'with_check', with_check)
+    _object_setattr(self, 'comment', comment)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, permissive={self.permissive!r}, command={self.command!r}, roles={self.roles!r}, using={self.using!r}, with_check={self.with_check!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,) == (other.schema,other.table,other.name,other.permissive,other.command,other.roles,other.using,other.with_check,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Privilege(_f, _FACTORY):
+  def __init__(self, object_kind, schema, object_name, grantee, privilege, column, grantable):
+    _object_setattr(self, 'object_kind', object_kind)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'object_name', object_name)
+    _object_setattr(self, 'grantee', grantee)
+    _object_setattr(self, 'privilege', privilege)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'grantable', grantable)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(object_kind={self.object_kind!r}, schema={self.schema!r}, object_name={self.object_name!r}, grantee={self.grantee!r}, privilege={self.privilege!r}, column={self.column!r}, grantable={self.grantable!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,) == (other.object_kind,other.schema,other.object_name,other.grantee,other.privilege,other.column,other.grantable,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_PublicationTable(_f, _FACTORY):
+  def __init__(self, schema, table, columns, where, depends_on):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'columns', columns)
+    _object_setattr(self, 'where', where)
+    _object_setattr(self, 'depends_on', depends_on)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, columns={self.columns!r}, where={self.where!r}, depends_on={self.depends_on!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.columns,self.where,) == (other.schema,other.table,other.columns,other.where,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.columns,self.where,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Publication(_f, _FACTORY):
+  def __init__(self, name, all_tables, tables, schemas, publish, via_partition_root, comment):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'all_tables', all_tables)
+    _object_setattr(self, 'tables', tables)
+    _object_setattr(self, 'schemas', schemas)
+    _object_setattr(self, 'publish', publish)
+    _object_setattr(self, 'via_partition_root', via_partition_root)
+    _object_setattr(self, 'comment', comment)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, all_tables={self.all_tables!r}, tables={self.tables!r}, schemas={self.schemas!r}, publish={self.publish!r}, via_partition_root={self.via_partition_root!r}, comment={self.comment!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,) == (other.name,other.all_tables,other.tables,other.schemas,other.publish,other.via_partition_root,other.comment,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_model_Catalog(_f, _FACTORY):
+  def __init__(self, schemas, extensions, collations, enums, domains, composite_types, range_types, sequences, tables, indexes, views, functions, operators, triggers, policies, privileges, publications, ir_version):
+    _object_setattr(self, 'schemas', schemas)
+    _object_setattr(self, 'extensions', extensions)
+    _object_setattr(self, 'collations', collations)
+    _object_setattr(self, 'enums', enums)
+    _object_setattr(self, 'domains', domains)
+    _object_setattr(self, 'composite_types', composite_types)
+    _object_setattr(self, 'range_types', range_types)
+    _object_setattr(self, 'sequences', sequences)
+    _object_setattr(self, 'tables', tables)
+    _object_setattr(self, 'indexes', indexes)
+    _object_setattr(self, 'views', views)
+    _object_setattr(self, 'functions', functions)
+    _object_setattr(self, 'operators', operators)
+    _object_setattr(self, 'triggers', triggers)
+    _object_setattr(self, 'policies', policies)
+    _object_setattr(self, 'privileges', privileges)
+    _object_setattr(self, 'publications', publications)
+    _object_setattr(self, 'ir_version', ir_version)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schemas={self.schemas!r}, extensions={self.extensions!r}, collations={self.collations!r}, enums={self.enums!r}, domains={self.domains!r}, composite_types={self.composite_types!r}, range_types={self.range_types!r}, sequences={self.sequences!r}, tables={self.tables!r}, indexes={self.indexes!r}, views={self.views!r}, functions={self.functions!r}, operators={self.operators!r}, triggers={self.triggers!r}, policies={self.policies!r}, privileges={self.privileges!r}, publications={self.publications!r}, ir_version={self.ir_version!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,) == (other.schemas,other.extensions,other.collations,other.enums,other.domains,other.composite_types,other.range_types,other.sequences,other.tables,other.indexes,other.views,other.functions,other.operators,other.triggers,other.policies,other.privileges,other.publications,other.ir_version,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_Operation(_f, _FACTORY):
+  def __init__(self, *, deps):
+    _object_setattr(self, 'deps', deps)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return () == ()
+    return NotImplemented
+  def __hash__(self):
+    return hash(())
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_NodeOperation(_f, _FACTORY):
+  def __init__(self, *, deps):
+    _object_setattr(self, 'deps', deps)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return () == ()
+    return NotImplemented
+  def __hash__(self):
+    return hash(())
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateSchema(_f, _FACTORY):
+  def __init__(self, schema, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,) == (other.schema,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropSchema(_f, _FACTORY):
+  def __init__(self, schema, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,) == (other.schema,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateExtension(_f, _FACTORY):
+  def __init__(self, extension, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'extension', extension)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.extension,) == (other.extension,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.extension,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropExtension(_f, _FACTORY):
+  def __init__(self, extension, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'extension', extension)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.extension,) == (other.extension,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.extension,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterExtension(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateCollation(_f, _FACTORY):
+  def __init__(self, collation, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'collation', collation)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.collation,) == (other.collation,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.collation,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropCollation(_f, _FACTORY):
+  def __init__(self, collation, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'collation', collation)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.collation,) == (other.collation,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.collation,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_RebuildCollation(_f, _FACTORY):
+  def __init__(self, old, new, usages, domains, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'usages', usages)
+    _object_setattr(self, 'domains', domains)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r}, domains={self.domains!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,self.usages,self.domains,) == (other.old,other.new,other.usages,other.domains,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,self.usages,self.domains,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_EnumUsage(_f, _FACTORY):
+  def __init__(self, schema, table, column, data_type, old_default, new_default):
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'data_type', data_type)
+    _object_setattr(self, 'old_default', old_default)
+    _object_setattr(self, 'new_default', new_default)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, column={self.column!r}, data_type={self.data_type!r}, old_default={self.old_default!r}, new_default={self.new_default!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,) == (other.schema,other.table,other.column,other.data_type,other.old_default,other.new_default,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateEnum(_f, _FACTORY):
+  def __init__(self, enum, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'enum', enum)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.enum,) == (other.enum,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.enum,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropEnum(_f, _FACTORY):
+  def __init__(self, enum, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'enum', enum)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.enum,) == (other.enum,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.enum,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AddEnumValue(_f, _FACTORY):
+  def __init__(self, old, new, usages, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'usages', usages)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,self.usages,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_RebuildEnum(_f, _FACTORY):
+  def __init__(self, old, new, usages, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'usages', usages)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,self.usages,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateDomain(_f, _FACTORY):
+  def __init__(self, domain, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'domain', domain)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.domain,) == (other.domain,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.domain,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropDomain(_f, _FACTORY):
+  def __init__(self, domain, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'domain', domain)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.domain,) == (other.domain,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.domain,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_RebuildDomain(_f, _FACTORY):
+  def __init__(self, old, new, usages, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'usages', usages)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,self.usages,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterDomain(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateCompositeType(_f, _FACTORY):
+  def __init__(self, type, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'type', type)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.type,) == (other.type,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.type,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropCompositeType(_f, _FACTORY):
+  def __init__(self, type, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'type', type)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.type,) == (other.type,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.type,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterCompositeType(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateRangeType(_f, _FACTORY):
+  def __init__(self, type, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'type', type)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.type,) == (other.type,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.type,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropRangeType(_f, _FACTORY):
+  def __init__(self, type, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'type', type)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.type,) == (other.type,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.type,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateSequence(_f, _FACTORY):
+  def __init__(self, sequence, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'sequence', sequence)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.sequence,) == (other.sequence,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.sequence,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropSequence(_f, _FACTORY):
+  def __init__(self, sequence, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'sequence', sequence)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.sequence,) == (other.sequence,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.sequence,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterSequence(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetSequenceOwner(_f, _FACTORY):
+  def __init__(self, schema, name, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.name,self.old,self.new,) == (other.schema,other.name,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.name,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateTable(_f, _FACTORY):
+  def __init__(self, table, parent, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'parent', parent)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.table,self.parent,) == (other.table,other.parent,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.table,self.parent,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropTable(_f, _FACTORY):
+  def __init__(self, table, parent, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'parent', parent)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.table,self.parent,) == (other.table,other.parent,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.table,self.parent,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AddColumn(_f, _FACTORY):
+  def __init__(self, schema, table, column, if_not_exists, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'if_not_exists', if_not_exists)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, if_not_exists={self.if_not_exists!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,self.if_not_exists,) == (other.schema,other.table,other.column,other.if_not_exists,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,self.if_not_exists,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropColumn(_f, _FACTORY):
+  def __init__(self, schema, table, column, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,) == (other.schema,other.table,other.column,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterColumnType(_f, _FACTORY):
+  def __init__(self, schema, table, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetGenerated(_f, _FACTORY):
+  def __init__(self, schema, table, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetColumnDefault(_f, _FACTORY):
+  def __init__(self, schema, table, column, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetNotNull(_f, _FACTORY):
+  def __init__(self, schema, table, column, not_null, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'not_null', not_null)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, not_null={self.not_null!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,self.not_null,) == (other.schema,other.table,other.column,other.not_null,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,self.not_null,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetIdentity(_f, _FACTORY):
+  def __init__(self, schema, table, column, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'column', column)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.column,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_ColumnOrderNote(_f, _FACTORY):
+  def __init__(self, schema, table, reached, wanted, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'reached', reached)
+    _object_setattr(self, 'wanted', wanted)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, reached={self.reached!r}, wanted={self.wanted!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.reached,self.wanted,) == (other.schema,other.table,other.reached,other.wanted,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.reached,self.wanted,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_RebuildTable(_f, _FACTORY):
+  def __init__(self, old, new, old_parents, new_parents, old_gone, new_gone, children, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'old_parents', old_parents)
+    _object_setattr(self, 'new_parents', new_parents)
+    _object_setattr(self, 'old_gone', old_gone)
+    _object_setattr(self, 'new_gone', new_gone)
+    _object_setattr(self, 'children', children)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, old_parents={self.old_parents!r}, new_parents={self.new_parents!r}, old_gone={self.old_gone!r}, new_gone={self.new_gone!r}, children={self.children!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,) == (other.old,other.new,other.old_parents,other.new_parents,other.old_gone,other.new_gone,other.children,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterTableStorage(_f, _FACTORY):
+  def __init__(self, schema, table, old_unlogged, new_unlogged, old_options, new_options, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'old_unlogged', old_unlogged)
+    _object_setattr(self, 'new_unlogged', new_unlogged)
+    _object_setattr(self, 'old_options', old_options)
+    _object_setattr(self, 'new_options', new_options)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_unlogged={self.old_unlogged!r}, new_unlogged={self.new_unlogged!r}, old_options={self.old_options!r}, new_options={self.new_options!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,) == (other.schema,other.table,other.old_unlogged,other.new_unlogged,other.old_options,other.new_options,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetRowLevelSecurity(_f, _FACTORY):
+  def __init__(self, schema, table, old_enabled, new_enabled, old_forced, new_forced, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'old_enabled', old_enabled)
+    _object_setattr(self, 'new_enabled', new_enabled)
+    _object_setattr(self, 'old_forced', old_forced)
+    _object_setattr(self, 'new_forced', new_forced)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_enabled={self.old_enabled!r}, new_enabled={self.new_enabled!r}, old_forced={self.old_forced!r}, new_forced={self.new_forced!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,) == (other.schema,other.table,other.old_enabled,other.new_enabled,other.old_forced,other.new_forced,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AttachPartition(_f, _FACTORY):
+  def __init__(self, table, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'table', table)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.table,) == (other.table,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.table,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DetachPartition(_f, _FACTORY):
+  def __init__(self, table, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'table', table)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.table,) == (other.table,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.table,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AddInherit(_f, _FACTORY):
+  def __init__(self, schema, table, parent_schema, parent, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'parent_schema', parent_schema)
+    _object_setattr(self, 'parent', parent)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.parent_schema,self.parent,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropInherit(_f, _FACTORY):
+  def __init__(self, schema, table, parent_schema, parent, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'parent_schema', parent_schema)
+    _object_setattr(self, 'parent', parent)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.parent_schema,self.parent,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AddConstraint(_f, _FACTORY):
+  def __init__(self, schema, table, constraint, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'constraint', constraint)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.constraint,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropConstraint(_f, _FACTORY):
+  def __init__(self, schema, table, constraint, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'constraint', constraint)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.constraint,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateIndex(_f, _FACTORY):
+  def __init__(self, index, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'index', index)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.index,) == (other.index,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.index,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropIndex(_f, _FACTORY):
+  def __init__(self, index, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'index', index)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.index,) == (other.index,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.index,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateView(_f, _FACTORY):
+  def __init__(self, view, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'view', view)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.view,) == (other.view,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.view,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropView(_f, _FACTORY):
+  def __init__(self, view, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'view', view)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.view,) == (other.view,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.view,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateFunction(_f, _FACTORY):
+  def __init__(self, function, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'function', function)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.function,) == (other.function,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.function,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropFunction(_f, _FACTORY):
+  def __init__(self, function, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'function', function)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.function,) == (other.function,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.function,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateOperator(_f, _FACTORY):
+  def __init__(self, operator, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'operator', operator)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.operator,) == (other.operator,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.operator,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropOperator(_f, _FACTORY):
+  def __init__(self, operator, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'operator', operator)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.operator,) == (other.operator,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.operator,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_ReplaceFunction(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_PartitionKeyNote(_f, _FACTORY):
+  def __init__(self, schema, table, partition_key, routine, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'partition_key', partition_key)
+    _object_setattr(self, 'routine', routine)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, partition_key={self.partition_key!r}, routine={self.routine!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.partition_key,self.routine,) == (other.schema,other.table,other.partition_key,other.routine,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.partition_key,self.routine,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreateTrigger(_f, _FACTORY):
+  def __init__(self, trigger, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'trigger', trigger)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.trigger,) == (other.trigger,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.trigger,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropTrigger(_f, _FACTORY):
+  def __init__(self, trigger, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'trigger', trigger)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.trigger,) == (other.trigger,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.trigger,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetTriggerEnabled(_f, _FACTORY):
+  def __init__(self, trigger, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'trigger', trigger)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.trigger,self.old,self.new,) == (other.trigger,other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.trigger,self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreatePolicy(_f, _FACTORY):
+  def __init__(self, policy, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'policy', policy)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.policy,) == (other.policy,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.policy,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropPolicy(_f, _FACTORY):
+  def __init__(self, policy, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'policy', policy)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.policy,) == (other.policy,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.policy,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_Grant(_f, _FACTORY):
+  def __init__(self, privilege, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'privilege', privilege)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.privilege,) == (other.privilege,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.privilege,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_Revoke(_f, _FACTORY):
+  def __init__(self, privilege, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'privilege', privilege)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.privilege,) == (other.privilege,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.privilege,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetComment(_f, _FACTORY):
+  def __init__(self, kind, schema, name, old, new, sub, arguments, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+    _object_setattr(self, 'sub', sub)
+    _object_setattr(self, 'arguments', arguments)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r}, sub={self.sub!r}, arguments={self.arguments!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,) == (other.kind,other.schema,other.name,other.old,other.new,other.sub,other.arguments,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_Grant(_f, _FACTORY):
+  def __init__(self, privilege, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'privilege', privilege)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.privilege,) == (other.privilege,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.privilege,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_Revoke(_f, _FACTORY):
+  def __init__(self, privilege, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'privilege', privilege)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.privilege,) == (other.privilege,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.privilege,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_CreatePublication(_f, _FACTORY):
+  def __init__(self, publication, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'publication', publication)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.publication,) == (other.publication,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.publication,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_DropPublication(_f, _FACTORY):
+  def __init__(self, publication, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'publication', publication)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.publication,) == (other.publication,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.publication,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_AlterPublication(_f, _FACTORY):
+  def __init__(self, old, new, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'old', old)
+    _object_setattr(self, 'new', new)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.old,self.new,) == (other.old,other.new,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.old,self.new,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_ir_diff_operations_SetReplicaIdentity(_f, _FACTORY):
+  def __init__(self, schema, table, old_identity, old_index, new_identity, new_index, *, deps):
+    _object_setattr(self, 'deps', deps)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'table', table)
+    _object_setattr(self, 'old_identity', old_identity)
+    _object_setattr(self, 'old_index', old_index)
+    _object_setattr(self, 'new_identity', new_identity)
+    _object_setattr(self, 'new_index', new_index)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_identity={self.old_identity!r}, old_index={self.old_index!r}, new_identity={self.new_identity!r}, new_index={self.new_index!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,) == (other.schema,other.table,other.old_identity,other.old_index,other.new_identity,other.new_index,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_Ty(_f, _FACTORY):
+  def __init__(self, key, typmod):
+    _object_setattr(self, 'key', key)
+    _object_setattr(self, 'typmod', typmod)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(key={self.key!r}, typmod={self.typmod!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.key,self.typmod,) == (other.key,other.typmod,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.key,self.typmod,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_TypeInfo(_f, _FACTORY):
+  def __init__(self, key, format, kind, category, preferred, elem, array, base, builtin):
+    _object_setattr(self, 'key', key)
+    _object_setattr(self, 'format', format)
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'category', category)
+    _object_setattr(self, 'preferred', preferred)
+    _object_setattr(self, 'elem', elem)
+    _object_setattr(self, 'array', array)
+    _object_setattr(self, 'base', base)
+    _object_setattr(self, 'builtin', builtin)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(key={self.key!r}, format={self.format!r}, kind={self.kind!r}, category={self.category!r}, preferred={self.preferred!r}, elem={self.elem!r}, array={self.array!r}, base={self.base!r}, builtin={self.builtin!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.key,self.format,self.kind,self.category,self.preferred,self.elem,self.array,self.base,self.builtin,) == (other.key,other.format,other.kind,other.category,other.preferred,other.elem,other.array,other.base,other.builtin,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.key,self.format,self.kind,self.category,self.preferred,self.elem,self.array,self.base,self.builtin,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_Cast(_f, _FACTORY):
+  def __init__(self, context, method, function):
+    _object_setattr(self, 'context', context)
+    _object_setattr(self, 'method', method)
+    _object_setattr(self, 'function', function)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(context={self.context!r}, method={self.method!r}, function={self.function!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.context,self.method,self.function,) == (other.context,other.method,other.function,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.context,self.method,self.function,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_Operator(_f, _FACTORY):
+  def __init__(self, name, left, right, result, function, schema, user):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'left', left)
+    _object_setattr(self, 'right', right)
+    _object_setattr(self, 'result', result)
+    _object_setattr(self, 'function', function)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'user', user)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, left={self.left!r}, right={self.right!r}, result={self.result!r}, function={self.function!r}, schema={self.schema!r}, user={self.user!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.left,self.right,self.result,self.function,self.schema,self.user,) == (other.name,other.left,other.right,other.result,other.function,other.schema,other.user,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.left,self.right,self.result,self.function,self.schema,self.user,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_Func(_f, _FACTORY):
+  def __init__(self, name, args, result, variadic, retset, kind, ndefaults, schema, arg_names, out_columns):
+    _object_setattr(self, 'name', name)
+    _object_setattr(self, 'args', args)
+    _object_setattr(self, 'result', result)
+    _object_setattr(self, 'variadic', variadic)
+    _object_setattr(self, 'retset', retset)
+    _object_setattr(self, 'kind', kind)
+    _object_setattr(self, 'ndefaults', ndefaults)
+    _object_setattr(self, 'schema', schema)
+    _object_setattr(self, 'arg_names', arg_names)
+    _object_setattr(self, 'out_columns', out_columns)
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, args={self.args!r}, result={self.result!r}, variadic={self.variadic!r}, retset={self.retset!r}, kind={self.kind!r}, ndefaults={self.ndefaults!r}, schema={self.schema!r}, arg_names={self.arg_names!r}, out_columns={self.out_columns!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.args,self.result,self.variadic,self.retset,self.kind,self.ndefaults,self.schema,self.arg_names,self.out_columns,) == (other.name,other.args,other.result,other.variadic,other.retset,other.kind,other.ndefaults,other.schema,other.arg_names,other.out_columns,)
+    return NotImplemented
+  def __hash__(self):
+    return hash((self.name,self.args,self.result,self.variadic,self.retset,self.kind,self.ndefaults,self.schema,self.arg_names,self.out_columns,))
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}
+
+def _nself_frontends_sql_expr_catalog_ExtensionObjects(_f, _FACTORY):
+  def __init__(self, types, functions, operators, casts):
+    self.types = types
+    self.functions = functions
+    self.operators = operators
+    self.casts = casts
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(types={self.types!r}, functions={self.functions!r}, operators={self.operators!r}, casts={self.casts!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.types,self.functions,self.operators,self.casts,) == (other.types,other.functions,other.operators,other.casts,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Expr(_f, _FACTORY):
+  def __init__(self, ty):
+    self.ty = ty
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,) == (other.ty,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Const(_f, _FACTORY):
+  def __init__(self, ty, value):
+    self.ty = ty
+    self.value = value
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, value={self.value!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.value,) == (other.ty,other.value,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Var(_f, _FACTORY):
+  def __init__(self, ty, name, rel, not_null, rte, collation):
+    self.ty = ty
+    self.name = name
+    self.rel = rel
+    self.not_null = not_null
+    self.rte = rte
+    self.collation = collation
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, rel={self.rel!r}, not_null={self.not_null!r}, rte={self.rte!r}, collation={self.collation!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.name,self.rel,self.not_null,self.rte,self.collation,) == (other.ty,other.name,other.rel,other.not_null,other.rte,other.collation,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Func(_f, _FACTORY):
+  def __init__(self, ty, name, args, schema, form, variadic, arg_names, agg, star, distinct, order_by, filter, over, within_group, out_columns):
+    self.ty = ty
+    self.name = name
+    self.args = args
+    self.schema = schema
+    self.form = form
+    self.variadic = variadic
+    self.arg_names = _f['arg_names']() if arg_names is _FACTORY else arg_names
+    self.agg = agg
+    self.star = star
+    self.distinct = distinct
+    self.order_by = _f['order_by']() if order_by is _FACTORY else order_by
+    self.filter = filter
+    self.over = over
+    self.within_group = within_group
+    self.out_columns = _f['out_columns']() if out_columns is _FACTORY else out_columns
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, args={self.args!r}, schema={self.schema!r}, form={self.form!r}, variadic={self.variadic!r}, arg_names={self.arg_names!r}, agg={self.agg!r}, star={self.star!r}, distinct={self.distinct!r}, order_by={self.order_by!r}, filter={self.filter!r}, over={self.over!r}, within_group={self.within_group!r}, out_columns={self.out_columns!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.name,self.args,self.schema,self.form,self.variadic,self.arg_names,self.agg,self.star,self.distinct,self.order_by,self.filter,self.over,self.within_group,self.out_columns,) == (other.ty,other.name,other.args,other.schema,other.form,other.variadic,other.arg_names,other.agg,other.star,other.distinct,other.order_by,other.filter,other.over,other.within_group,other.out_columns,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_WindowSpec(_f, _FACTORY):
+  def __init__(self, name, partition, order, frame):
+    self.name = name
+    self.partition = _f['partition']() if partition is _FACTORY else partition
+    self.order = _f['order']() if order is _FACTORY else order
+    self.frame = _f['frame']() if frame is _FACTORY else frame
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, partition={self.partition!r}, order={self.order!r}, frame={self.frame!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.partition,self.order,self.frame,) == (other.name,other.partition,other.order,other.frame,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Coerce(_f, _FACTORY):
+  def __init__(self, ty, arg, kind, form):
+    self.ty = ty
+    self.arg = arg
+    self.kind = kind
+    self.form = form
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, kind={self.kind!r}, form={self.form!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.kind,self.form,) == (other.ty,other.arg,other.kind,other.form,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Op(_f, _FACTORY):
+  def __init__(self, ty, name, args, schema):
+    self.ty = ty
+    self.name = name
+    self.args = args
+    self.schema = schema
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, args={self.args!r}, schema={self.schema!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.name,self.args,self.schema,) == (other.ty,other.name,other.args,other.schema,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_ScalarArrayOp(_f, _FACTORY):
+  def __init__(self, ty, name, use_or, left, right, schema):
+    self.ty = ty
+    self.name = name
+    self.use_or = use_or
+    self.left = left
+    self.right = right
+    self.schema = schema
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, use_or={self.use_or!r}, left={self.left!r}, right={self.right!r}, schema={self.schema!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.name,self.use_or,self.left,self.right,self.schema,) == (other.ty,other.name,other.use_or,other.left,other.right,other.schema,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Distinct(_f, _FACTORY):
+  def __init__(self, ty, left, right):
+    self.ty = ty
+    self.left = left
+    self.right = right
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, left={self.left!r}, right={self.right!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.left,self.right,) == (other.ty,other.left,other.right,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_NullIf(_f, _FACTORY):
+  def __init__(self, ty, left, right):
+    self.ty = ty
+    self.left = left
+    self.right = right
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, left={self.left!r}, right={self.right!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.left,self.right,) == (other.ty,other.left,other.right,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Bool(_f, _FACTORY):
+  def __init__(self, ty, op, args):
+    self.ty = ty
+    self.op = op
+    self.args = args
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, args={self.args!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.op,self.args,) == (other.ty,other.op,other.args,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_NullTest(_f, _FACTORY):
+  def __init__(self, ty, arg, is_null, row):
+    self.ty = ty
+    self.arg = arg
+    self.is_null = is_null
+    self.row = row
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, is_null={self.is_null!r}, row={self.row!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.is_null,self.row,) == (other.ty,other.arg,other.is_null,other.row,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_BoolTest(_f, _FACTORY):
+  def __init__(self, ty, arg, test):
+    self.ty = ty
+    self.arg = arg
+    self.test = test
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, test={self.test!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.test,) == (other.ty,other.arg,other.test,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Case(_f, _FACTORY):
+  def __init__(self, ty, arg, whens, default):
+    self.ty = ty
+    self.arg = arg
+    self.whens = whens
+    self.default = default
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, whens={self.whens!r}, default={self.default!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.whens,self.default,) == (other.ty,other.arg,other.whens,other.default,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Coalesce(_f, _FACTORY):
+  def __init__(self, ty, args):
+    self.ty = ty
+    self.args = args
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, args={self.args!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.args,) == (other.ty,other.args,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_MinMax(_f, _FACTORY):
+  def __init__(self, ty, op, args):
+    self.ty = ty
+    self.op = op
+    self.args = args
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, args={self.args!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.op,self.args,) == (other.ty,other.op,other.args,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Array(_f, _FACTORY):
+  def __init__(self, ty, elements, multidims):
+    self.ty = ty
+    self.elements = elements
+    self.multidims = multidims
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, elements={self.elements!r}, multidims={self.multidims!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.elements,self.multidims,) == (other.ty,other.elements,other.multidims,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Row(_f, _FACTORY):
+  def __init__(self, ty, args, explicit, cast):
+    self.ty = ty
+    self.args = args
+    self.explicit = explicit
+    self.cast = cast
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, args={self.args!r}, explicit={self.explicit!r}, cast={self.cast!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.args,self.explicit,self.cast,) == (other.ty,other.args,other.explicit,other.cast,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_RowCompare(_f, _FACTORY):
+  def __init__(self, ty, op, left, right, schema):
+    self.ty = ty
+    self.op = op
+    self.left = left
+    self.right = right
+    self.schema = schema
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, left={self.left!r}, right={self.right!r}, schema={self.schema!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.op,self.left,self.right,self.schema,) == (other.ty,other.op,other.left,other.right,other.schema,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_SQLValue(_f, _FACTORY):
+  def __init__(self, ty, text):
+    self.ty = ty
+    self.text = text
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, text={self.text!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.text,) == (other.ty,other.text,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Collate(_f, _FACTORY):
+  def __init__(self, ty, arg, collation, resolved):
+    self.ty = ty
+    self.arg = arg
+    self.collation = collation
+    self.resolved = resolved
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, collation={self.collation!r}, resolved={self.resolved!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.collation,self.resolved,) == (other.ty,other.arg,other.collation,other.resolved,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Subscript(_f, _FACTORY):
+  def __init__(self, ty, arg, indexes):
+    self.ty = ty
+    self.arg = arg
+    self.indexes = indexes
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, indexes={self.indexes!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.indexes,) == (other.ty,other.arg,other.indexes,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_FieldSelect(_f, _FACTORY):
+  def __init__(self, ty, arg, field_name):
+    self.ty = ty
+    self.arg = arg
+    self.field_name = field_name
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, field_name={self.field_name!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.arg,self.field_name,) == (other.ty,other.arg,other.field_name,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_SubLink(_f, _FACTORY):
+  def __init__(self, ty, kind, query, test, op):
+    self.ty = ty
+    self.kind = kind
+    self.query = query
+    self.test = test
+    self.op = op
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, kind={self.kind!r}, query={self.query!r}, test={self.test!r}, op={self.op!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.kind,self.query,self.test,self.op,) == (other.ty,other.kind,other.query,other.test,other.op,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_nodes_Raw(_f, _FACTORY):
+  def __init__(self, ty, text, simple, param):
+    self.ty = ty
+    self.text = text
+    self.simple = simple
+    self.param = param
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ty={self.ty!r}, text={self.text!r}, simple={self.simple!r}, param={self.param!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ty,self.text,self.simple,self.param,) == (other.ty,other.text,other.simple,other.param,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_Rte(_f, _FACTORY):
+  def __init__(self, refname, columns, kind, schema, name, alias_given, subquery, nullable, function, ordinality, lateral, print_aliases, coldefs, column_origins):
+    self.refname = refname
+    self.columns = columns
+    self.kind = kind
+    self.schema = schema
+    self.name = name
+    self.alias_given = alias_given
+    self.subquery = subquery
+    self.nullable = nullable
+    self.function = function
+    self.ordinality = ordinality
+    self.lateral = lateral
+    self.print_aliases = print_aliases
+    self.coldefs = coldefs
+    self.column_origins = _f['column_origins']() if column_origins is _FACTORY else column_origins
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(refname={self.refname!r}, columns={self.columns!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, alias_given={self.alias_given!r}, subquery={self.subquery!r}, nullable={self.nullable!r}, function={self.function!r}, ordinality={self.ordinality!r}, lateral={self.lateral!r}, print_aliases={self.print_aliases!r}, coldefs={self.coldefs!r}, column_origins={self.column_origins!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.refname,self.columns,self.kind,self.schema,self.name,self.alias_given,self.subquery,self.nullable,self.function,self.ordinality,self.lateral,self.print_aliases,self.coldefs,self.column_origins,) == (other.refname,other.columns,other.kind,other.schema,other.name,other.alias_given,other.subquery,other.nullable,other.function,other.ordinality,other.lateral,other.print_aliases,other.coldefs,other.column_origins,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_RteRef(_f, _FACTORY):
+  def __init__(self, rte):
+    self.rte = rte
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(rte={self.rte!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.rte,) == (other.rte,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_Join(_f, _FACTORY):
+  def __init__(self, kind, left, right, quals, using, natural):
+    self.kind = kind
+    self.left = left
+    self.right = right
+    self.quals = quals
+    self.using = _f['using']() if using is _FACTORY else using
+    self.natural = natural
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(kind={self.kind!r}, left={self.left!r}, right={self.right!r}, quals={self.quals!r}, using={self.using!r}, natural={self.natural!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.left,self.right,self.quals,self.using,self.natural,) == (other.kind,other.left,other.right,other.quals,other.using,other.natural,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_Target(_f, _FACTORY):
+  def __init__(self, expr, name, junk):
+    self.expr = expr
+    self.name = name
+    self.junk = junk
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(expr={self.expr!r}, name={self.name!r}, junk={self.junk!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.expr,self.name,self.junk,) == (other.expr,other.name,other.junk,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_Cte(_f, _FACTORY):
+  def __init__(self, name, query, colnames, materialized):
+    self.name = name
+    self.query = query
+    self.colnames = _f['colnames']() if colnames is _FACTORY else colnames
+    self.materialized = materialized
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(name={self.name!r}, query={self.query!r}, colnames={self.colnames!r}, materialized={self.materialized!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.name,self.query,self.colnames,self.materialized,) == (other.name,other.query,other.colnames,other.materialized,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_GroupSet(_f, _FACTORY):
+  def __init__(self, kind, content):
+    self.kind = kind
+    self.content = content
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(kind={self.kind!r}, content={self.content!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.kind,self.content,) == (other.kind,other.content,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_Query(_f, _FACTORY):
+  def __init__(self, ctes, targets, from_items, where, group, having, order, limit, offset, distinct, distinct_on, setop, values, recursive, windows, with_ties):
+    self.ctes = _f['ctes']() if ctes is _FACTORY else ctes
+    self.targets = _f['targets']() if targets is _FACTORY else targets
+    self.from_items = _f['from_items']() if from_items is _FACTORY else from_items
+    self.where = where
+    self.group = _f['group']() if group is _FACTORY else group
+    self.having = having
+    self.order = _f['order']() if order is _FACTORY else order
+    self.limit = limit
+    self.offset = offset
+    self.distinct = distinct
+    self.distinct_on = _f['distinct_on']() if distinct_on is _FACTORY else distinct_on
+    self.setop = setop
+    self.values = _f['values']() if values is _FACTORY else values
+    self.recursive = recursive
+    self.windows = _f['windows']() if windows is _FACTORY else windows
+    self.with_ties = with_ties
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(ctes={self.ctes!r}, targets={self.targets!r}, from_items={self.from_items!r}, where={self.where!r}, group={self.group!r}, having={self.having!r}, order={self.order!r}, limit={self.limit!r}, offset={self.offset!r}, distinct={self.distinct!r}, distinct_on={self.distinct_on!r}, setop={self.setop!r}, values={self.values!r}, recursive={self.recursive!r}, windows={self.windows!r}, with_ties={self.with_ties!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.ctes,self.targets,self.from_items,self.where,self.group,self.having,self.order,self.limit,self.offset,self.distinct,self.distinct_on,self.setop,self.values,self.recursive,self.windows,self.with_ties,) == (other.ctes,other.targets,other.from_items,other.where,other.group,other.having,other.order,other.limit,other.offset,other.distinct,other.distinct_on,other.setop,other.values,other.recursive,other.windows,other.with_ties,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
+
+def _nself_frontends_sql_expr_views_SetOp(_f, _FACTORY):
+  def __init__(self, op, all, left, right):
+    self.op = op
+    self.all = all
+    self.left = left
+    self.right = right
+  def __repr__(self):
+    return self.__class__.__qualname__ + f'(op={self.op!r}, all={self.all!r}, left={self.left!r}, right={self.right!r})'
+  def __eq__(self, other):
+    if other.__class__ is self.__class__:
+      return (self.op,self.all,self.left,self.right,) == (other.op,other.all,other.left,other.right,)
+    return NotImplemented
+  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}
 
 METHODS: dict[str, Any] = {
-    'nself.ir.model.Schema': ("def __init__(self, name, comment):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.comment,) == (other.name,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.comment,))\n", _nself_ir_model_Schema),
-    'nself.ir.model.Extension': ("def __init__(self, name, schema, version, comment, tables):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'version', version)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'tables', tables)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, schema={self.schema!r}, version={self.version!r}, comment={self.comment!r}, tables={self.tables!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.schema,self.version,self.comment,self.tables,) == (other.name,other.schema,other.version,other.comment,other.tables,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.schema,self.version,self.comment,self.tables,))\n", _nself_ir_model_Extension),
-    'nself.ir.model.Collation': ("def __init__(self, schema, name, provider, locale, lc_collate, lc_ctype, deterministic, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'provider', provider)\n  _object_setattr(self, 'locale', locale)\n  _object_setattr(self, 'lc_collate', lc_collate)\n  _object_setattr(self, 'lc_ctype', lc_ctype)\n  _object_setattr(self, 'deterministic', deterministic)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, provider={self.provider!r}, locale={self.locale!r}, lc_collate={self.lc_collate!r}, lc_ctype={self.lc_ctype!r}, deterministic={self.deterministic!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,) == (other.schema,other.name,other.provider,other.locale,other.lc_collate,other.lc_ctype,other.deterministic,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,))\n", _nself_ir_model_Collation),
-    'nself.ir.model.Enum': ("def __init__(self, schema, name, labels, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'labels', labels)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, labels={self.labels!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.labels,self.comment,) == (other.schema,other.name,other.labels,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.labels,self.comment,))\n", _nself_ir_model_Enum),
-    'nself.ir.model.CheckConstraint': ("def __init__(self, name, expression, no_inherit, validated, comment, depends_on):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'expression', expression)\n  _object_setattr(self, 'no_inherit', no_inherit)\n  _object_setattr(self, 'validated', validated)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, expression={self.expression!r}, no_inherit={self.no_inherit!r}, validated={self.validated!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.expression,self.no_inherit,self.validated,self.comment,) == (other.name,other.expression,other.no_inherit,other.validated,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.expression,self.no_inherit,self.validated,self.comment,))\n", _nself_ir_model_CheckConstraint),
-    'nself.ir.model.Domain': ("def __init__(self, schema, name, data_type, not_null, default, collation, checks, comment, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'not_null', not_null)\n  _object_setattr(self, 'default', default)\n  _object_setattr(self, 'collation', collation)\n  _object_setattr(self, 'checks', checks)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, collation={self.collation!r}, checks={self.checks!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,) == (other.schema,other.name,other.data_type,other.not_null,other.default,other.collation,other.checks,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,))\n", _nself_ir_model_Domain),
-    'nself.ir.model.CompositeAttribute': ("def __init__(self, name, data_type, collation):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'collation', collation)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, collation={self.collation!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.data_type,self.collation,) == (other.name,other.data_type,other.collation,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.data_type,self.collation,))\n", _nself_ir_model_CompositeAttribute),
-    'nself.ir.model.CompositeType': ("def __init__(self, schema, name, attributes, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'attributes', attributes)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, attributes={self.attributes!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.attributes,self.comment,) == (other.schema,other.name,other.attributes,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.attributes,self.comment,))\n", _nself_ir_model_CompositeType),
-    'nself.ir.model.RangeType': ("def __init__(self, schema, name, subtype, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'subtype', subtype)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, subtype={self.subtype!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.subtype,self.comment,) == (other.schema,other.name,other.subtype,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.subtype,self.comment,))\n", _nself_ir_model_RangeType),
-    'nself.ir.model.Sequence': ("def __init__(self, schema, name, data_type, start, increment, min_value, max_value, cache, cycle, owned_by, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'start', start)\n  _object_setattr(self, 'increment', increment)\n  _object_setattr(self, 'min_value', min_value)\n  _object_setattr(self, 'max_value', max_value)\n  _object_setattr(self, 'cache', cache)\n  _object_setattr(self, 'cycle', cycle)\n  _object_setattr(self, 'owned_by', owned_by)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r}, owned_by={self.owned_by!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,) == (other.schema,other.name,other.data_type,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,other.owned_by,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,))\n", _nself_ir_model_Sequence),
-    'nself.ir.model.Identity': ("def __init__(self, generation, start, increment, min_value, max_value, cache, cycle):\n  _object_setattr(self, 'generation', generation)\n  _object_setattr(self, 'start', start)\n  _object_setattr(self, 'increment', increment)\n  _object_setattr(self, 'min_value', min_value)\n  _object_setattr(self, 'max_value', max_value)\n  _object_setattr(self, 'cache', cache)\n  _object_setattr(self, 'cycle', cycle)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(generation={self.generation!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,) == (other.generation,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,))\n", _nself_ir_model_Identity),
-    'nself.ir.model.Column': ("def __init__(self, name, data_type, not_null, default, identity, generated, collation, comment, inherited, depends_on):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'not_null', not_null)\n  _object_setattr(self, 'default', default)\n  _object_setattr(self, 'identity', identity)\n  _object_setattr(self, 'generated', generated)\n  _object_setattr(self, 'collation', collation)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'inherited', inherited)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, identity={self.identity!r}, generated={self.generated!r}, collation={self.collation!r}, comment={self.comment!r}, inherited={self.inherited!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,) == (other.name,other.data_type,other.not_null,other.default,other.identity,other.generated,other.collation,other.comment,other.inherited,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,))\n", _nself_ir_model_Column),
-    'nself.ir.model.PrimaryKey': ("def __init__(self, name, columns, include, deferrable, initially_deferred, comment):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'include', include)\n  _object_setattr(self, 'deferrable', deferrable)\n  _object_setattr(self, 'initially_deferred', initially_deferred)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.deferrable,other.initially_deferred,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,))\n", _nself_ir_model_PrimaryKey),
-    'nself.ir.model.UniqueConstraint': ("def __init__(self, name, columns, include, nulls_not_distinct, deferrable, initially_deferred, comment):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'include', include)\n  _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)\n  _object_setattr(self, 'deferrable', deferrable)\n  _object_setattr(self, 'initially_deferred', initially_deferred)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, nulls_not_distinct={self.nulls_not_distinct!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.nulls_not_distinct,other.deferrable,other.initially_deferred,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,))\n", _nself_ir_model_UniqueConstraint),
-    'nself.ir.model.ForeignKey': ("def __init__(self, name, columns, ref_schema, ref_table, ref_columns, on_update, on_delete, match, deferrable, initially_deferred, validated, comment):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'ref_schema', ref_schema)\n  _object_setattr(self, 'ref_table', ref_table)\n  _object_setattr(self, 'ref_columns', ref_columns)\n  _object_setattr(self, 'on_update', on_update)\n  _object_setattr(self, 'on_delete', on_delete)\n  _object_setattr(self, 'match', match)\n  _object_setattr(self, 'deferrable', deferrable)\n  _object_setattr(self, 'initially_deferred', initially_deferred)\n  _object_setattr(self, 'validated', validated)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, ref_schema={self.ref_schema!r}, ref_table={self.ref_table!r}, ref_columns={self.ref_columns!r}, on_update={self.on_update!r}, on_delete={self.on_delete!r}, match={self.match!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, validated={self.validated!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,) == (other.name,other.columns,other.ref_schema,other.ref_table,other.ref_columns,other.on_update,other.on_delete,other.match,other.deferrable,other.initially_deferred,other.validated,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,))\n", _nself_ir_model_ForeignKey),
-    'nself.ir.model.ExclusionElement': ("def __init__(self, expression, operator, opclass, descending, nulls_first):\n  _object_setattr(self, 'expression', expression)\n  _object_setattr(self, 'operator', operator)\n  _object_setattr(self, 'opclass', opclass)\n  _object_setattr(self, 'descending', descending)\n  _object_setattr(self, 'nulls_first', nulls_first)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(expression={self.expression!r}, operator={self.operator!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.expression,self.operator,self.opclass,self.descending,self.nulls_first,) == (other.expression,other.operator,other.opclass,other.descending,other.nulls_first,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.expression,self.operator,self.opclass,self.descending,self.nulls_first,))\n", _nself_ir_model_ExclusionElement),
-    'nself.ir.model.ExclusionConstraint': ("def __init__(self, name, method, elements, include, predicate, deferrable, initially_deferred, comment, depends_on):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'method', method)\n  _object_setattr(self, 'elements', elements)\n  _object_setattr(self, 'include', include)\n  _object_setattr(self, 'predicate', predicate)\n  _object_setattr(self, 'deferrable', deferrable)\n  _object_setattr(self, 'initially_deferred', initially_deferred)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, method={self.method!r}, elements={self.elements!r}, include={self.include!r}, predicate={self.predicate!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.method,other.elements,other.include,other.predicate,other.deferrable,other.initially_deferred,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,))\n", _nself_ir_model_ExclusionConstraint),
-    'nself.ir.model.PartitionSpec': ("def __init__(self, strategy, key, depends_on):\n  _object_setattr(self, 'strategy', strategy)\n  _object_setattr(self, 'key', key)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(strategy={self.strategy!r}, key={self.key!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.strategy,self.key,) == (other.strategy,other.key,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.strategy,self.key,))\n", _nself_ir_model_PartitionSpec),
-    'nself.ir.model.PartitionOf': ("def __init__(self, parent_schema, parent, bound):\n  _object_setattr(self, 'parent_schema', parent_schema)\n  _object_setattr(self, 'parent', parent)\n  _object_setattr(self, 'bound', bound)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(parent_schema={self.parent_schema!r}, parent={self.parent!r}, bound={self.bound!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.parent_schema,self.parent,self.bound,) == (other.parent_schema,other.parent,other.bound,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.parent_schema,self.parent,self.bound,))\n", _nself_ir_model_PartitionOf),
-    'nself.ir.model.Table': ("def __init__(self, schema, name, columns, constraints, partition_by, partition_of, inherits, unlogged, rls_enabled, rls_forced, options, comment, replica_identity, replica_identity_index):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'constraints', constraints)\n  _object_setattr(self, 'partition_by', partition_by)\n  _object_setattr(self, 'partition_of', partition_of)\n  _object_setattr(self, 'inherits', inherits)\n  _object_setattr(self, 'unlogged', unlogged)\n  _object_setattr(self, 'rls_enabled', rls_enabled)\n  _object_setattr(self, 'rls_forced', rls_forced)\n  _object_setattr(self, 'options', options)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'replica_identity', replica_identity)\n  _object_setattr(self, 'replica_identity_index', replica_identity_index)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, columns={self.columns!r}, constraints={self.constraints!r}, partition_by={self.partition_by!r}, partition_of={self.partition_of!r}, inherits={self.inherits!r}, unlogged={self.unlogged!r}, rls_enabled={self.rls_enabled!r}, rls_forced={self.rls_forced!r}, options={self.options!r}, comment={self.comment!r}, replica_identity={self.replica_identity!r}, replica_identity_index={self.replica_identity_index!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,) == (other.schema,other.name,other.columns,other.constraints,other.partition_by,other.partition_of,other.inherits,other.unlogged,other.rls_enabled,other.rls_forced,other.options,other.comment,other.replica_identity,other.replica_identity_index,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,))\n", _nself_ir_model_Table),
-    'nself.ir.model.IndexKey': ("def __init__(self, column, expression, collation, opclass, descending, nulls_first):\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'expression', expression)\n  _object_setattr(self, 'collation', collation)\n  _object_setattr(self, 'opclass', opclass)\n  _object_setattr(self, 'descending', descending)\n  _object_setattr(self, 'nulls_first', nulls_first)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(column={self.column!r}, expression={self.expression!r}, collation={self.collation!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,) == (other.column,other.expression,other.collation,other.opclass,other.descending,other.nulls_first,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,))\n", _nself_ir_model_IndexKey),
-    'nself.ir.model.Index': ("def __init__(self, schema, name, table, keys, unique, method, include, predicate, nulls_not_distinct, options, comment, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'keys', keys)\n  _object_setattr(self, 'unique', unique)\n  _object_setattr(self, 'method', method)\n  _object_setattr(self, 'include', include)\n  _object_setattr(self, 'predicate', predicate)\n  _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)\n  _object_setattr(self, 'options', options)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, table={self.table!r}, keys={self.keys!r}, unique={self.unique!r}, method={self.method!r}, include={self.include!r}, predicate={self.predicate!r}, nulls_not_distinct={self.nulls_not_distinct!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,) == (other.schema,other.name,other.table,other.keys,other.unique,other.method,other.include,other.predicate,other.nulls_not_distinct,other.options,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,))\n", _nself_ir_model_Index),
-    'nself.ir.model.ViewColumn': ("def __init__(self, name, data_type, not_null, comment, collation):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'not_null', not_null)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'collation', collation)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, comment={self.comment!r}, collation={self.collation!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.data_type,self.not_null,self.comment,) == (other.name,other.data_type,other.not_null,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.data_type,self.not_null,self.comment,))\n", _nself_ir_model_ViewColumn),
-    'nself.ir.model.Dependency': ("def __init__(self, kind, schema, name, column):\n  _object_setattr(self, 'kind', kind)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'column', column)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.kind,self.schema,self.name,self.column,))\ndef __lt__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __le__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __gt__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __ge__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\n", _nself_ir_model_Dependency),
-    'nself.ir.model.Dependency': ("def __init__(self, kind, schema, name, column):\n  _object_setattr(self, 'kind', kind)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'column', column)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.kind,self.schema,self.name,self.column,))\ndef __lt__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __le__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __gt__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\ndef __ge__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)\n  return NotImplemented\n", _nself_ir_model_Dependency),
-    'nself.ir.model.View': ("def __init__(self, schema, name, definition, columns, materialized, options, comment, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'definition', definition)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'materialized', materialized)\n  _object_setattr(self, 'options', options)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, definition={self.definition!r}, columns={self.columns!r}, materialized={self.materialized!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,) == (other.schema,other.name,other.definition,other.columns,other.materialized,other.options,other.comment,other.depends_on,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,))\n", _nself_ir_model_View),
-    'nself.ir.model.FunctionArgument': ("def __init__(self, name, data_type, mode, default):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'mode', mode)\n  _object_setattr(self, 'default', default)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, mode={self.mode!r}, default={self.default!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.data_type,self.mode,self.default,) == (other.name,other.data_type,other.mode,other.default,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.data_type,self.mode,self.default,))\n", _nself_ir_model_FunctionArgument),
-    'nself.ir.model.Function': ("def __init__(self, schema, name, arguments, kind, returns, language, body, volatility, strict, security_definer, leakproof, parallel, cost, rows, config, comment, depends_on, defaults_depends_on, body_depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'arguments', arguments)\n  _object_setattr(self, 'kind', kind)\n  _object_setattr(self, 'returns', returns)\n  _object_setattr(self, 'language', language)\n  _object_setattr(self, 'body', body)\n  _object_setattr(self, 'volatility', volatility)\n  _object_setattr(self, 'strict', strict)\n  _object_setattr(self, 'security_definer', security_definer)\n  _object_setattr(self, 'leakproof', leakproof)\n  _object_setattr(self, 'parallel', parallel)\n  _object_setattr(self, 'cost', cost)\n  _object_setattr(self, 'rows', rows)\n  _object_setattr(self, 'config', config)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\n  _object_setattr(self, 'defaults_depends_on', defaults_depends_on)\n  _object_setattr(self, 'body_depends_on', body_depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, arguments={self.arguments!r}, kind={self.kind!r}, returns={self.returns!r}, language={self.language!r}, body={self.body!r}, volatility={self.volatility!r}, strict={self.strict!r}, security_definer={self.security_definer!r}, leakproof={self.leakproof!r}, parallel={self.parallel!r}, cost={self.cost!r}, rows={self.rows!r}, config={self.config!r}, comment={self.comment!r}, depends_on={self.depends_on!r}, defaults_depends_on={self.defaults_depends_on!r}, body_depends_on={self.body_depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,) == (other.schema,other.name,other.arguments,other.kind,other.returns,other.language,other.body,other.volatility,other.strict,other.security_definer,other.leakproof,other.parallel,other.cost,other.rows,other.config,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,))\n", _nself_ir_model_Function),
-    'nself.ir.model.Operator': ("def __init__(self, schema, name, left_type, right_type, function, commutator, negator, restrict, join, hashes, merges, comment):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'left_type', left_type)\n  _object_setattr(self, 'right_type', right_type)\n  _object_setattr(self, 'function', function)\n  _object_setattr(self, 'commutator', commutator)\n  _object_setattr(self, 'negator', negator)\n  _object_setattr(self, 'restrict', restrict)\n  _object_setattr(self, 'join', join)\n  _object_setattr(self, 'hashes', hashes)\n  _object_setattr(self, 'merges', merges)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, left_type={self.left_type!r}, right_type={self.right_type!r}, function={self.function!r}, commutator={self.commutator!r}, negator={self.negator!r}, restrict={self.restrict!r}, join={self.join!r}, hashes={self.hashes!r}, merges={self.merges!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,) == (other.schema,other.name,other.left_type,other.right_type,other.function,other.commutator,other.negator,other.restrict,other.join,other.hashes,other.merges,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,))\n", _nself_ir_model_Operator),
-    'nself.ir.model.Trigger': ("def __init__(self, schema, table, name, timing, events, function_schema, function, for_each_row, arguments, update_columns, when, constraint, deferrable, initially_deferred, enabled, old_table, new_table, comment, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'timing', timing)\n  _object_setattr(self, 'events', events)\n  _object_setattr(self, 'function_schema', function_schema)\n  _object_setattr(self, 'function', function)\n  _object_setattr(self, 'for_each_row', for_each_row)\n  _object_setattr(self, 'arguments', arguments)\n  _object_setattr(self, 'update_columns', update_columns)\n  _object_setattr(self, 'when', when)\n  _object_setattr(self, 'constraint', constraint)\n  _object_setattr(self, 'deferrable', deferrable)\n  _object_setattr(self, 'initially_deferred', initially_deferred)\n  _object_setattr(self, 'enabled', enabled)\n  _object_setattr(self, 'old_table', old_table)\n  _object_setattr(self, 'new_table', new_table)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, timing={self.timing!r}, events={self.events!r}, function_schema={self.function_schema!r}, function={self.function!r}, for_each_row={self.for_each_row!r}, arguments={self.arguments!r}, update_columns={self.update_columns!r}, when={self.when!r}, constraint={self.constraint!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, enabled={self.enabled!r}, old_table={self.old_table!r}, new_table={self.new_table!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,) == (other.schema,other.table,other.name,other.timing,other.events,other.function_schema,other.function,other.for_each_row,other.arguments,other.update_columns,other.when,other.constraint,other.deferrable,other.initially_deferred,other.enabled,other.old_table,other.new_table,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,))\n", _nself_ir_model_Trigger),
-    'nself.ir.model.Policy': ("def __init__(self, schema, table, name, permissive, command, roles, using, with_check, comment, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'permissive', permissive)\n  _object_setattr(self, 'command', command)\n  _object_setattr(self, 'roles', roles)\n  _object_setattr(self, 'using', using)\n  _object_setattr(self, 'with_check', with_check)\n  _object_setattr(self, 'comment', comment)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, permissive={self.permissive!r}, command={self.command!r}, roles={self.roles!r}, using={self.using!r}, with_check={self.with_check!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,) == (other.schema,other.table,other.name,other.permissive,other.command,other.roles,other.using,other.with_check,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,))\n", _nself_ir_model_Policy),
-    'nself.ir.model.Privilege': ("def __init__(self, object_kind, schema, object_name, grantee, privilege, column, grantable):\n  _object_setattr(self, 'object_kind', object_kind)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'object_name', object_name)\n  _object_setattr(self, 'grantee', grantee)\n  _object_setattr(self, 'privilege', privilege)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'grantable', grantable)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(object_kind={self.object_kind!r}, schema={self.schema!r}, object_name={self.object_name!r}, grantee={self.grantee!r}, privilege={self.privilege!r}, column={self.column!r}, grantable={self.grantable!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,) == (other.object_kind,other.schema,other.object_name,other.grantee,other.privilege,other.column,other.grantable,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,))\n", _nself_ir_model_Privilege),
-    'nself.ir.model.PublicationTable': ("def __init__(self, schema, table, columns, where, depends_on):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'columns', columns)\n  _object_setattr(self, 'where', where)\n  _object_setattr(self, 'depends_on', depends_on)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, columns={self.columns!r}, where={self.where!r}, depends_on={self.depends_on!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.columns,self.where,) == (other.schema,other.table,other.columns,other.where,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.columns,self.where,))\n", _nself_ir_model_PublicationTable),
-    'nself.ir.model.Publication': ("def __init__(self, name, all_tables, tables, schemas, publish, via_partition_root, comment):\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'all_tables', all_tables)\n  _object_setattr(self, 'tables', tables)\n  _object_setattr(self, 'schemas', schemas)\n  _object_setattr(self, 'publish', publish)\n  _object_setattr(self, 'via_partition_root', via_partition_root)\n  _object_setattr(self, 'comment', comment)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(name={self.name!r}, all_tables={self.all_tables!r}, tables={self.tables!r}, schemas={self.schemas!r}, publish={self.publish!r}, via_partition_root={self.via_partition_root!r}, comment={self.comment!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,) == (other.name,other.all_tables,other.tables,other.schemas,other.publish,other.via_partition_root,other.comment,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,))\n", _nself_ir_model_Publication),
-    'nself.ir.model.Catalog': ("def __init__(self, schemas, extensions, collations, enums, domains, composite_types, range_types, sequences, tables, indexes, views, functions, operators, triggers, policies, privileges, publications, ir_version):\n  _object_setattr(self, 'schemas', schemas)\n  _object_setattr(self, 'extensions', extensions)\n  _object_setattr(self, 'collations', collations)\n  _object_setattr(self, 'enums', enums)\n  _object_setattr(self, 'domains', domains)\n  _object_setattr(self, 'composite_types', composite_types)\n  _object_setattr(self, 'range_types', range_types)\n  _object_setattr(self, 'sequences', sequences)\n  _object_setattr(self, 'tables', tables)\n  _object_setattr(self, 'indexes', indexes)\n  _object_setattr(self, 'views', views)\n  _object_setattr(self, 'functions', functions)\n  _object_setattr(self, 'operators', operators)\n  _object_setattr(self, 'triggers', triggers)\n  _object_setattr(self, 'policies', policies)\n  _object_setattr(self, 'privileges', privileges)\n  _object_setattr(self, 'publications', publications)\n  _object_setattr(self, 'ir_version', ir_version)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schemas={self.schemas!r}, extensions={self.extensions!r}, collations={self.collations!r}, enums={self.enums!r}, domains={self.domains!r}, composite_types={self.composite_types!r}, range_types={self.range_types!r}, sequences={self.sequences!r}, tables={self.tables!r}, indexes={self.indexes!r}, views={self.views!r}, functions={self.functions!r}, operators={self.operators!r}, triggers={self.triggers!r}, policies={self.policies!r}, privileges={self.privileges!r}, publications={self.publications!r}, ir_version={self.ir_version!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,) == (other.schemas,other.extensions,other.collations,other.enums,other.domains,other.composite_types,other.range_types,other.sequences,other.tables,other.indexes,other.views,other.functions,other.operators,other.triggers,other.policies,other.privileges,other.publications,other.ir_version,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,))\n", _nself_ir_model_Catalog),
-    'nself.ir.diff.operations.Operation': ("def __init__(self, *, deps):\n  _object_setattr(self, 'deps', deps)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return () == ()\n  return NotImplemented\ndef __hash__(self):\n  return hash(())\n", _nself_ir_diff_operations_Operation),
-    'nself.ir.diff.operations.NodeOperation': ("def __init__(self, *, deps):\n  _object_setattr(self, 'deps', deps)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return () == ()\n  return NotImplemented\ndef __hash__(self):\n  return hash(())\n", _nself_ir_diff_operations_NodeOperation),
-    'nself.ir.diff.operations.CreateSchema': ("def __init__(self, schema, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,) == (other.schema,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,))\n", _nself_ir_diff_operations_CreateSchema),
-    'nself.ir.diff.operations.DropSchema': ("def __init__(self, schema, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,) == (other.schema,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,))\n", _nself_ir_diff_operations_DropSchema),
-    'nself.ir.diff.operations.CreateExtension': ("def __init__(self, extension, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'extension', extension)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.extension,) == (other.extension,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.extension,))\n", _nself_ir_diff_operations_CreateExtension),
-    'nself.ir.diff.operations.DropExtension': ("def __init__(self, extension, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'extension', extension)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.extension,) == (other.extension,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.extension,))\n", _nself_ir_diff_operations_DropExtension),
-    'nself.ir.diff.operations.AlterExtension': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_AlterExtension),
-    'nself.ir.diff.operations.CreateCollation': ("def __init__(self, collation, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'collation', collation)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.collation,) == (other.collation,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.collation,))\n", _nself_ir_diff_operations_CreateCollation),
-    'nself.ir.diff.operations.DropCollation': ("def __init__(self, collation, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'collation', collation)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.collation,) == (other.collation,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.collation,))\n", _nself_ir_diff_operations_DropCollation),
-    'nself.ir.diff.operations.RebuildCollation': ("def __init__(self, old, new, usages, domains, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'usages', usages)\n  _object_setattr(self, 'domains', domains)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r}, domains={self.domains!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,self.usages,self.domains,) == (other.old,other.new,other.usages,other.domains,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,self.usages,self.domains,))\n", _nself_ir_diff_operations_RebuildCollation),
-    'nself.ir.diff.operations.EnumUsage': ("def __init__(self, schema, table, column, data_type, old_default, new_default):\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'data_type', data_type)\n  _object_setattr(self, 'old_default', old_default)\n  _object_setattr(self, 'new_default', new_default)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, column={self.column!r}, data_type={self.data_type!r}, old_default={self.old_default!r}, new_default={self.new_default!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,) == (other.schema,other.table,other.column,other.data_type,other.old_default,other.new_default,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,))\n", _nself_ir_diff_operations_EnumUsage),
-    'nself.ir.diff.operations.CreateEnum': ("def __init__(self, enum, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'enum', enum)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.enum,) == (other.enum,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.enum,))\n", _nself_ir_diff_operations_CreateEnum),
-    'nself.ir.diff.operations.DropEnum': ("def __init__(self, enum, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'enum', enum)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.enum,) == (other.enum,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.enum,))\n", _nself_ir_diff_operations_DropEnum),
-    'nself.ir.diff.operations.AddEnumValue': ("def __init__(self, old, new, usages, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'usages', usages)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,self.usages,))\n", _nself_ir_diff_operations_AddEnumValue),
-    'nself.ir.diff.operations.RebuildEnum': ("def __init__(self, old, new, usages, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'usages', usages)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,self.usages,))\n", _nself_ir_diff_operations_RebuildEnum),
-    'nself.ir.diff.operations.CreateDomain': ("def __init__(self, domain, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'domain', domain)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.domain,) == (other.domain,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.domain,))\n", _nself_ir_diff_operations_CreateDomain),
-    'nself.ir.diff.operations.DropDomain': ("def __init__(self, domain, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'domain', domain)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.domain,) == (other.domain,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.domain,))\n", _nself_ir_diff_operations_DropDomain),
-    'nself.ir.diff.operations.RebuildDomain': ("def __init__(self, old, new, usages, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'usages', usages)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,self.usages,))\n", _nself_ir_diff_operations_RebuildDomain),
-    'nself.ir.diff.operations.AlterDomain': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_AlterDomain),
-    'nself.ir.diff.operations.CreateCompositeType': ("def __init__(self, type, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'type', type)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.type,) == (other.type,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.type,))\n", _nself_ir_diff_operations_CreateCompositeType),
-    'nself.ir.diff.operations.DropCompositeType': ("def __init__(self, type, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'type', type)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.type,) == (other.type,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.type,))\n", _nself_ir_diff_operations_DropCompositeType),
-    'nself.ir.diff.operations.AlterCompositeType': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_AlterCompositeType),
-    'nself.ir.diff.operations.CreateRangeType': ("def __init__(self, type, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'type', type)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.type,) == (other.type,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.type,))\n", _nself_ir_diff_operations_CreateRangeType),
-    'nself.ir.diff.operations.DropRangeType': ("def __init__(self, type, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'type', type)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.type,) == (other.type,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.type,))\n", _nself_ir_diff_operations_DropRangeType),
-    'nself.ir.diff.operations.CreateSequence': ("def __init__(self, sequence, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'sequence', sequence)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.sequence,) == (other.sequence,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.sequence,))\n", _nself_ir_diff_operations_CreateSequence),
-    'nself.ir.diff.operations.DropSequence': ("def __init__(self, sequence, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'sequence', sequence)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.sequence,) == (other.sequence,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.sequence,))\n", _nself_ir_diff_operations_DropSequence),
-    'nself.ir.diff.operations.AlterSequence': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_AlterSequence),
-    'nself.ir.diff.operations.SetSequenceOwner': ("def __init__(self, schema, name, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.name,self.old,self.new,) == (other.schema,other.name,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.name,self.old,self.new,))\n", _nself_ir_diff_operations_SetSequenceOwner),
-    'nself.ir.diff.operations.CreateTable': ("def __init__(self, table, parent, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'parent', parent)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.table,self.parent,) == (other.table,other.parent,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.table,self.parent,))\n", _nself_ir_diff_operations_CreateTable),
-    'nself.ir.diff.operations.DropTable': ("def __init__(self, table, parent, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'parent', parent)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.table,self.parent,) == (other.table,other.parent,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.table,self.parent,))\n", _nself_ir_diff_operations_DropTable),
-    'nself.ir.diff.operations.AddColumn': ("def __init__(self, schema, table, column, if_not_exists, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'if_not_exists', if_not_exists)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, if_not_exists={self.if_not_exists!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,self.if_not_exists,) == (other.schema,other.table,other.column,other.if_not_exists,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,self.if_not_exists,))\n", _nself_ir_diff_operations_AddColumn),
-    'nself.ir.diff.operations.DropColumn': ("def __init__(self, schema, table, column, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,) == (other.schema,other.table,other.column,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,))\n", _nself_ir_diff_operations_DropColumn),
-    'nself.ir.diff.operations.AlterColumnType': ("def __init__(self, schema, table, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.old,self.new,))\n", _nself_ir_diff_operations_AlterColumnType),
-    'nself.ir.diff.operations.SetGenerated': ("def __init__(self, schema, table, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.old,self.new,))\n", _nself_ir_diff_operations_SetGenerated),
-    'nself.ir.diff.operations.SetColumnDefault': ("def __init__(self, schema, table, column, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,self.old,self.new,))\n", _nself_ir_diff_operations_SetColumnDefault),
-    'nself.ir.diff.operations.SetNotNull': ("def __init__(self, schema, table, column, not_null, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'not_null', not_null)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, not_null={self.not_null!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,self.not_null,) == (other.schema,other.table,other.column,other.not_null,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,self.not_null,))\n", _nself_ir_diff_operations_SetNotNull),
-    'nself.ir.diff.operations.SetIdentity': ("def __init__(self, schema, table, column, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'column', column)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.column,self.old,self.new,))\n", _nself_ir_diff_operations_SetIdentity),
-    'nself.ir.diff.operations.ColumnOrderNote': ("def __init__(self, schema, table, reached, wanted, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'reached', reached)\n  _object_setattr(self, 'wanted', wanted)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, reached={self.reached!r}, wanted={self.wanted!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.reached,self.wanted,) == (other.schema,other.table,other.reached,other.wanted,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.reached,self.wanted,))\n", _nself_ir_diff_operations_ColumnOrderNote),
-    'nself.ir.diff.operations.RebuildTable': ("def __init__(self, old, new, old_parents, new_parents, old_gone, new_gone, children, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'old_parents', old_parents)\n  _object_setattr(self, 'new_parents', new_parents)\n  _object_setattr(self, 'old_gone', old_gone)\n  _object_setattr(self, 'new_gone', new_gone)\n  _object_setattr(self, 'children', children)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, old_parents={self.old_parents!r}, new_parents={self.new_parents!r}, old_gone={self.old_gone!r}, new_gone={self.new_gone!r}, children={self.children!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,) == (other.old,other.new,other.old_parents,other.new_parents,other.old_gone,other.new_gone,other.children,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,))\n", _nself_ir_diff_operations_RebuildTable),
-    'nself.ir.diff.operations.AlterTableStorage': ("def __init__(self, schema, table, old_unlogged, new_unlogged, old_options, new_options, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'old_unlogged', old_unlogged)\n  _object_setattr(self, 'new_unlogged', new_unlogged)\n  _object_setattr(self, 'old_options', old_options)\n  _object_setattr(self, 'new_options', new_options)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_unlogged={self.old_unlogged!r}, new_unlogged={self.new_unlogged!r}, old_options={self.old_options!r}, new_options={self.new_options!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,) == (other.schema,other.table,other.old_unlogged,other.new_unlogged,other.old_options,other.new_options,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,))\n", _nself_ir_diff_operations_AlterTableStorage),
-    'nself.ir.diff.operations.SetRowLevelSecurity': ("def __init__(self, schema, table, old_enabled, new_enabled, old_forced, new_forced, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'old_enabled', old_enabled)\n  _object_setattr(self, 'new_enabled', new_enabled)\n  _object_setattr(self, 'old_forced', old_forced)\n  _object_setattr(self, 'new_forced', new_forced)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_enabled={self.old_enabled!r}, new_enabled={self.new_enabled!r}, old_forced={self.old_forced!r}, new_forced={self.new_forced!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,) == (other.schema,other.table,other.old_enabled,other.new_enabled,other.old_forced,other.new_forced,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,))\n", _nself_ir_diff_operations_SetRowLevelSecurity),
-    'nself.ir.diff.operations.AttachPartition': ("def __init__(self, table, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'table', table)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.table,) == (other.table,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.table,))\n", _nself_ir_diff_operations_AttachPartition),
-    'nself.ir.diff.operations.DetachPartition': ("def __init__(self, table, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'table', table)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.table,) == (other.table,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.table,))\n", _nself_ir_diff_operations_DetachPartition),
-    'nself.ir.diff.operations.AddInherit': ("def __init__(self, schema, table, parent_schema, parent, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'parent_schema', parent_schema)\n  _object_setattr(self, 'parent', parent)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.parent_schema,self.parent,))\n", _nself_ir_diff_operations_AddInherit),
-    'nself.ir.diff.operations.DropInherit': ("def __init__(self, schema, table, parent_schema, parent, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'parent_schema', parent_schema)\n  _object_setattr(self, 'parent', parent)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.parent_schema,self.parent,))\n", _nself_ir_diff_operations_DropInherit),
-    'nself.ir.diff.operations.AddConstraint': ("def __init__(self, schema, table, constraint, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'constraint', constraint)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.constraint,))\n", _nself_ir_diff_operations_AddConstraint),
-    'nself.ir.diff.operations.DropConstraint': ("def __init__(self, schema, table, constraint, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'constraint', constraint)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.constraint,))\n", _nself_ir_diff_operations_DropConstraint),
-    'nself.ir.diff.operations.CreateIndex': ("def __init__(self, index, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'index', index)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.index,) == (other.index,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.index,))\n", _nself_ir_diff_operations_CreateIndex),
-    'nself.ir.diff.operations.DropIndex': ("def __init__(self, index, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'index', index)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.index,) == (other.index,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.index,))\n", _nself_ir_diff_operations_DropIndex),
-    'nself.ir.diff.operations.CreateView': ("def __init__(self, view, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'view', view)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.view,) == (other.view,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.view,))\n", _nself_ir_diff_operations_CreateView),
-    'nself.ir.diff.operations.DropView': ("def __init__(self, view, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'view', view)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.view,) == (other.view,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.view,))\n", _nself_ir_diff_operations_DropView),
-    'nself.ir.diff.operations.CreateFunction': ("def __init__(self, function, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'function', function)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.function,) == (other.function,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.function,))\n", _nself_ir_diff_operations_CreateFunction),
-    'nself.ir.diff.operations.DropFunction': ("def __init__(self, function, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'function', function)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.function,) == (other.function,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.function,))\n", _nself_ir_diff_operations_DropFunction),
-    'nself.ir.diff.operations.CreateOperator': ("def __init__(self, operator, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'operator', operator)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.operator,) == (other.operator,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.operator,))\n", _nself_ir_diff_operations_CreateOperator),
-    'nself.ir.diff.operations.DropOperator': ("def __init__(self, operator, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'operator', operator)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.operator,) == (other.operator,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.operator,))\n", _nself_ir_diff_operations_DropOperator),
-    'nself.ir.diff.operations.ReplaceFunction': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_ReplaceFunction),
-    'nself.ir.diff.operations.PartitionKeyNote': ("def __init__(self, schema, table, partition_key, routine, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'partition_key', partition_key)\n  _object_setattr(self, 'routine', routine)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, partition_key={self.partition_key!r}, routine={self.routine!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.partition_key,self.routine,) == (other.schema,other.table,other.partition_key,other.routine,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.partition_key,self.routine,))\n", _nself_ir_diff_operations_PartitionKeyNote),
-    'nself.ir.diff.operations.CreateTrigger': ("def __init__(self, trigger, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'trigger', trigger)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.trigger,) == (other.trigger,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.trigger,))\n", _nself_ir_diff_operations_CreateTrigger),
-    'nself.ir.diff.operations.DropTrigger': ("def __init__(self, trigger, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'trigger', trigger)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.trigger,) == (other.trigger,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.trigger,))\n", _nself_ir_diff_operations_DropTrigger),
-    'nself.ir.diff.operations.SetTriggerEnabled': ("def __init__(self, trigger, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'trigger', trigger)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.trigger,self.old,self.new,) == (other.trigger,other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.trigger,self.old,self.new,))\n", _nself_ir_diff_operations_SetTriggerEnabled),
-    'nself.ir.diff.operations.CreatePolicy': ("def __init__(self, policy, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'policy', policy)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.policy,) == (other.policy,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.policy,))\n", _nself_ir_diff_operations_CreatePolicy),
-    'nself.ir.diff.operations.DropPolicy': ("def __init__(self, policy, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'policy', policy)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.policy,) == (other.policy,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.policy,))\n", _nself_ir_diff_operations_DropPolicy),
-    'nself.ir.diff.operations.Grant': ("def __init__(self, privilege, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'privilege', privilege)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.privilege,) == (other.privilege,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.privilege,))\n", _nself_ir_diff_operations_Grant),
-    'nself.ir.diff.operations.Revoke': ("def __init__(self, privilege, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'privilege', privilege)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.privilege,) == (other.privilege,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.privilege,))\n", _nself_ir_diff_operations_Revoke),
-    'nself.ir.diff.operations.SetComment': ("def __init__(self, kind, schema, name, old, new, sub, arguments, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'kind', kind)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'name', name)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\n  _object_setattr(self, 'sub', sub)\n  _object_setattr(self, 'arguments', arguments)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r}, sub={self.sub!r}, arguments={self.arguments!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,) == (other.kind,other.schema,other.name,other.old,other.new,other.sub,other.arguments,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,))\n", _nself_ir_diff_operations_SetComment),
-    'nself.ir.diff.operations.Grant': ("def __init__(self, privilege, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'privilege', privilege)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.privilege,) == (other.privilege,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.privilege,))\n", _nself_ir_diff_operations_Grant),
-    'nself.ir.diff.operations.Revoke': ("def __init__(self, privilege, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'privilege', privilege)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.privilege,) == (other.privilege,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.privilege,))\n", _nself_ir_diff_operations_Revoke),
-    'nself.ir.diff.operations.CreatePublication': ("def __init__(self, publication, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'publication', publication)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.publication,) == (other.publication,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.publication,))\n", _nself_ir_diff_operations_CreatePublication),
-    'nself.ir.diff.operations.DropPublication': ("def __init__(self, publication, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'publication', publication)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.publication,) == (other.publication,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.publication,))\n", _nself_ir_diff_operations_DropPublication),
-    'nself.ir.diff.operations.AlterPublication': ("def __init__(self, old, new, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'old', old)\n  _object_setattr(self, 'new', new)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.old,self.new,) == (other.old,other.new,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.old,self.new,))\n", _nself_ir_diff_operations_AlterPublication),
-    'nself.ir.diff.operations.SetReplicaIdentity': ("def __init__(self, schema, table, old_identity, old_index, new_identity, new_index, *, deps):\n  _object_setattr(self, 'deps', deps)\n  _object_setattr(self, 'schema', schema)\n  _object_setattr(self, 'table', table)\n  _object_setattr(self, 'old_identity', old_identity)\n  _object_setattr(self, 'old_index', old_index)\n  _object_setattr(self, 'new_identity', new_identity)\n  _object_setattr(self, 'new_index', new_index)\ndef __repr__(self):\n  return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_identity={self.old_identity!r}, old_index={self.old_index!r}, new_identity={self.new_identity!r}, new_index={self.new_index!r})'\ndef __eq__(self, other):\n  if other.__class__ is self.__class__:\n    return (self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,) == (other.schema,other.table,other.old_identity,other.old_index,other.new_identity,other.new_index,)\n  return NotImplemented\ndef __hash__(self):\n  return hash((self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,))\n", _nself_ir_diff_operations_SetReplicaIdentity),
+    'nself.ir.model.Schema': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, comment):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.comment,) == (other.name,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Schema),
+    'nself.ir.model.Extension': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, schema, version, comment, tables):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'version', version)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'tables', tables)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, schema={self.schema!r}, version={self.version!r}, comment={self.comment!r}, tables={self.tables!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.schema,self.version,self.comment,self.tables,) == (other.name,other.schema,other.version,other.comment,other.tables,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.schema,self.version,self.comment,self.tables,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Extension),
+    'nself.ir.model.Collation': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, provider, locale, lc_collate, lc_ctype, deterministic, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'provider', provider)\n    _object_setattr(self, 'locale', locale)\n    _object_setattr(self, 'lc_collate', lc_collate)\n    _object_setattr(self, 'lc_ctype', lc_ctype)\n    _object_setattr(self, 'deterministic', deterministic)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, provider={self.provider!r}, locale={self.locale!r}, lc_collate={self.lc_collate!r}, lc_ctype={self.lc_ctype!r}, deterministic={self.deterministic!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,) == (other.schema,other.name,other.provider,other.locale,other.lc_collate,other.lc_ctype,other.deterministic,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.provider,self.locale,self.lc_collate,self.lc_ctype,self.deterministic,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Collation),
+    'nself.ir.model.Enum': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, labels, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'labels', labels)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, labels={self.labels!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.labels,self.comment,) == (other.schema,other.name,other.labels,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.labels,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Enum),
+    'nself.ir.model.CheckConstraint': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, expression, no_inherit, validated, comment, depends_on):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'expression', expression)\n    _object_setattr(self, 'no_inherit', no_inherit)\n    _object_setattr(self, 'validated', validated)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, expression={self.expression!r}, no_inherit={self.no_inherit!r}, validated={self.validated!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.expression,self.no_inherit,self.validated,self.comment,) == (other.name,other.expression,other.no_inherit,other.validated,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.expression,self.no_inherit,self.validated,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_CheckConstraint),
+    'nself.ir.model.Domain': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, data_type, not_null, default, collation, checks, comment, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'not_null', not_null)\n    _object_setattr(self, 'default', default)\n    _object_setattr(self, 'collation', collation)\n    _object_setattr(self, 'checks', checks)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, collation={self.collation!r}, checks={self.checks!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,) == (other.schema,other.name,other.data_type,other.not_null,other.default,other.collation,other.checks,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.data_type,self.not_null,self.default,self.collation,self.checks,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Domain),
+    'nself.ir.model.CompositeAttribute': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, data_type, collation):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'collation', collation)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, collation={self.collation!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.data_type,self.collation,) == (other.name,other.data_type,other.collation,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.data_type,self.collation,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_CompositeAttribute),
+    'nself.ir.model.CompositeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, attributes, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'attributes', attributes)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, attributes={self.attributes!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.attributes,self.comment,) == (other.schema,other.name,other.attributes,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.attributes,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_CompositeType),
+    'nself.ir.model.RangeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, subtype, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'subtype', subtype)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, subtype={self.subtype!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.subtype,self.comment,) == (other.schema,other.name,other.subtype,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.subtype,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_RangeType),
+    'nself.ir.model.Sequence': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, data_type, start, increment, min_value, max_value, cache, cycle, owned_by, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'start', start)\n    _object_setattr(self, 'increment', increment)\n    _object_setattr(self, 'min_value', min_value)\n    _object_setattr(self, 'max_value', max_value)\n    _object_setattr(self, 'cache', cache)\n    _object_setattr(self, 'cycle', cycle)\n    _object_setattr(self, 'owned_by', owned_by)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, data_type={self.data_type!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r}, owned_by={self.owned_by!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,) == (other.schema,other.name,other.data_type,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,other.owned_by,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.data_type,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,self.owned_by,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Sequence),
+    'nself.ir.model.Identity': ("def _methods(_f, _FACTORY):\n  def __init__(self, generation, start, increment, min_value, max_value, cache, cycle):\n    _object_setattr(self, 'generation', generation)\n    _object_setattr(self, 'start', start)\n    _object_setattr(self, 'increment', increment)\n    _object_setattr(self, 'min_value', min_value)\n    _object_setattr(self, 'max_value', max_value)\n    _object_setattr(self, 'cache', cache)\n    _object_setattr(self, 'cycle', cycle)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(generation={self.generation!r}, start={self.start!r}, increment={self.increment!r}, min_value={self.min_value!r}, max_value={self.max_value!r}, cache={self.cache!r}, cycle={self.cycle!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,) == (other.generation,other.start,other.increment,other.min_value,other.max_value,other.cache,other.cycle,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.generation,self.start,self.increment,self.min_value,self.max_value,self.cache,self.cycle,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Identity),
+    'nself.ir.model.Column': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, data_type, not_null, default, identity, generated, collation, comment, inherited, depends_on):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'not_null', not_null)\n    _object_setattr(self, 'default', default)\n    _object_setattr(self, 'identity', identity)\n    _object_setattr(self, 'generated', generated)\n    _object_setattr(self, 'collation', collation)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'inherited', inherited)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, default={self.default!r}, identity={self.identity!r}, generated={self.generated!r}, collation={self.collation!r}, comment={self.comment!r}, inherited={self.inherited!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,) == (other.name,other.data_type,other.not_null,other.default,other.identity,other.generated,other.collation,other.comment,other.inherited,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.data_type,self.not_null,self.default,self.identity,self.generated,self.collation,self.comment,self.inherited,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Column),
+    'nself.ir.model.PrimaryKey': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, columns, include, deferrable, initially_deferred, comment):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'include', include)\n    _object_setattr(self, 'deferrable', deferrable)\n    _object_setattr(self, 'initially_deferred', initially_deferred)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.deferrable,other.initially_deferred,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.columns,self.include,self.deferrable,self.initially_deferred,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_PrimaryKey),
+    'nself.ir.model.UniqueConstraint': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, columns, include, nulls_not_distinct, deferrable, initially_deferred, comment):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'include', include)\n    _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)\n    _object_setattr(self, 'deferrable', deferrable)\n    _object_setattr(self, 'initially_deferred', initially_deferred)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, include={self.include!r}, nulls_not_distinct={self.nulls_not_distinct!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.columns,other.include,other.nulls_not_distinct,other.deferrable,other.initially_deferred,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.columns,self.include,self.nulls_not_distinct,self.deferrable,self.initially_deferred,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_UniqueConstraint),
+    'nself.ir.model.ForeignKey': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, columns, ref_schema, ref_table, ref_columns, on_update, on_delete, match, deferrable, initially_deferred, validated, comment):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'ref_schema', ref_schema)\n    _object_setattr(self, 'ref_table', ref_table)\n    _object_setattr(self, 'ref_columns', ref_columns)\n    _object_setattr(self, 'on_update', on_update)\n    _object_setattr(self, 'on_delete', on_delete)\n    _object_setattr(self, 'match', match)\n    _object_setattr(self, 'deferrable', deferrable)\n    _object_setattr(self, 'initially_deferred', initially_deferred)\n    _object_setattr(self, 'validated', validated)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, columns={self.columns!r}, ref_schema={self.ref_schema!r}, ref_table={self.ref_table!r}, ref_columns={self.ref_columns!r}, on_update={self.on_update!r}, on_delete={self.on_delete!r}, match={self.match!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, validated={self.validated!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,) == (other.name,other.columns,other.ref_schema,other.ref_table,other.ref_columns,other.on_update,other.on_delete,other.match,other.deferrable,other.initially_deferred,other.validated,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.columns,self.ref_schema,self.ref_table,self.ref_columns,self.on_update,self.on_delete,self.match,self.deferrable,self.initially_deferred,self.validated,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_ForeignKey),
+    'nself.ir.model.ExclusionElement': ("def _methods(_f, _FACTORY):\n  def __init__(self, expression, operator, opclass, descending, nulls_first):\n    _object_setattr(self, 'expression', expression)\n    _object_setattr(self, 'operator', operator)\n    _object_setattr(self, 'opclass', opclass)\n    _object_setattr(self, 'descending', descending)\n    _object_setattr(self, 'nulls_first', nulls_first)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(expression={self.expression!r}, operator={self.operator!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.expression,self.operator,self.opclass,self.descending,self.nulls_first,) == (other.expression,other.operator,other.opclass,other.descending,other.nulls_first,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.expression,self.operator,self.opclass,self.descending,self.nulls_first,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_ExclusionElement),
+    'nself.ir.model.ExclusionConstraint': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, method, elements, include, predicate, deferrable, initially_deferred, comment, depends_on):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'method', method)\n    _object_setattr(self, 'elements', elements)\n    _object_setattr(self, 'include', include)\n    _object_setattr(self, 'predicate', predicate)\n    _object_setattr(self, 'deferrable', deferrable)\n    _object_setattr(self, 'initially_deferred', initially_deferred)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, method={self.method!r}, elements={self.elements!r}, include={self.include!r}, predicate={self.predicate!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,) == (other.name,other.method,other.elements,other.include,other.predicate,other.deferrable,other.initially_deferred,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.method,self.elements,self.include,self.predicate,self.deferrable,self.initially_deferred,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_ExclusionConstraint),
+    'nself.ir.model.PartitionSpec': ("def _methods(_f, _FACTORY):\n  def __init__(self, strategy, key, depends_on):\n    _object_setattr(self, 'strategy', strategy)\n    _object_setattr(self, 'key', key)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(strategy={self.strategy!r}, key={self.key!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.strategy,self.key,) == (other.strategy,other.key,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.strategy,self.key,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_PartitionSpec),
+    'nself.ir.model.PartitionOf': ("def _methods(_f, _FACTORY):\n  def __init__(self, parent_schema, parent, bound):\n    _object_setattr(self, 'parent_schema', parent_schema)\n    _object_setattr(self, 'parent', parent)\n    _object_setattr(self, 'bound', bound)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(parent_schema={self.parent_schema!r}, parent={self.parent!r}, bound={self.bound!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.parent_schema,self.parent,self.bound,) == (other.parent_schema,other.parent,other.bound,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.parent_schema,self.parent,self.bound,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_PartitionOf),
+    'nself.ir.model.Table': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, columns, constraints, partition_by, partition_of, inherits, unlogged, rls_enabled, rls_forced, options, comment, replica_identity, replica_identity_index):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'constraints', constraints)\n    _object_setattr(self, 'partition_by', partition_by)\n    _object_setattr(self, 'partition_of', partition_of)\n    _object_setattr(self, 'inherits', inherits)\n    _object_setattr(self, 'unlogged', unlogged)\n    _object_setattr(self, 'rls_enabled', rls_enabled)\n    _object_setattr(self, 'rls_forced', rls_forced)\n    _object_setattr(self, 'options', options)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'replica_identity', replica_identity)\n    _object_setattr(self, 'replica_identity_index', replica_identity_index)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, columns={self.columns!r}, constraints={self.constraints!r}, partition_by={self.partition_by!r}, partition_of={self.partition_of!r}, inherits={self.inherits!r}, unlogged={self.unlogged!r}, rls_enabled={self.rls_enabled!r}, rls_forced={self.rls_forced!r}, options={self.options!r}, comment={self.comment!r}, replica_identity={self.replica_identity!r}, replica_identity_index={self.replica_identity_index!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,) == (other.schema,other.name,other.columns,other.constraints,other.partition_by,other.partition_of,other.inherits,other.unlogged,other.rls_enabled,other.rls_forced,other.options,other.comment,other.replica_identity,other.replica_identity_index,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.columns,self.constraints,self.partition_by,self.partition_of,self.inherits,self.unlogged,self.rls_enabled,self.rls_forced,self.options,self.comment,self.replica_identity,self.replica_identity_index,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Table),
+    'nself.ir.model.IndexKey': ("def _methods(_f, _FACTORY):\n  def __init__(self, column, expression, collation, opclass, descending, nulls_first):\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'expression', expression)\n    _object_setattr(self, 'collation', collation)\n    _object_setattr(self, 'opclass', opclass)\n    _object_setattr(self, 'descending', descending)\n    _object_setattr(self, 'nulls_first', nulls_first)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(column={self.column!r}, expression={self.expression!r}, collation={self.collation!r}, opclass={self.opclass!r}, descending={self.descending!r}, nulls_first={self.nulls_first!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,) == (other.column,other.expression,other.collation,other.opclass,other.descending,other.nulls_first,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.column,self.expression,self.collation,self.opclass,self.descending,self.nulls_first,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_IndexKey),
+    'nself.ir.model.Index': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, table, keys, unique, method, include, predicate, nulls_not_distinct, options, comment, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'keys', keys)\n    _object_setattr(self, 'unique', unique)\n    _object_setattr(self, 'method', method)\n    _object_setattr(self, 'include', include)\n    _object_setattr(self, 'predicate', predicate)\n    _object_setattr(self, 'nulls_not_distinct', nulls_not_distinct)\n    _object_setattr(self, 'options', options)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, table={self.table!r}, keys={self.keys!r}, unique={self.unique!r}, method={self.method!r}, include={self.include!r}, predicate={self.predicate!r}, nulls_not_distinct={self.nulls_not_distinct!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,) == (other.schema,other.name,other.table,other.keys,other.unique,other.method,other.include,other.predicate,other.nulls_not_distinct,other.options,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.table,self.keys,self.unique,self.method,self.include,self.predicate,self.nulls_not_distinct,self.options,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Index),
+    'nself.ir.model.ViewColumn': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, data_type, not_null, comment, collation):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'not_null', not_null)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'collation', collation)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, not_null={self.not_null!r}, comment={self.comment!r}, collation={self.collation!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.data_type,self.not_null,self.comment,) == (other.name,other.data_type,other.not_null,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.data_type,self.not_null,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_ViewColumn),
+    'nself.ir.model.Dependency': ("def _methods(_f, _FACTORY):\n  def __init__(self, kind, schema, name, column):\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'column', column)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.kind,self.schema,self.name,self.column,))\n  def __lt__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __le__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __gt__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __ge__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}\n", _nself_ir_model_Dependency),
+    'nself.ir.model.Dependency': ("def _methods(_f, _FACTORY):\n  def __init__(self, kind, schema, name, column):\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'column', column)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, column={self.column!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) == (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.kind,self.schema,self.name,self.column,))\n  def __lt__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) < (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __le__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) <= (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __gt__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) > (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  def __ge__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.column,) >= (other.kind,other.schema,other.name,other.column,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__, '__lt__': __lt__, '__le__': __le__, '__gt__': __gt__, '__ge__': __ge__}\n", _nself_ir_model_Dependency),
+    'nself.ir.model.View': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, definition, columns, materialized, options, comment, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'definition', definition)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'materialized', materialized)\n    _object_setattr(self, 'options', options)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, definition={self.definition!r}, columns={self.columns!r}, materialized={self.materialized!r}, options={self.options!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,) == (other.schema,other.name,other.definition,other.columns,other.materialized,other.options,other.comment,other.depends_on,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.definition,self.columns,self.materialized,self.options,self.comment,self.depends_on,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_View),
+    'nself.ir.model.FunctionArgument': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, data_type, mode, default):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'mode', mode)\n    _object_setattr(self, 'default', default)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, data_type={self.data_type!r}, mode={self.mode!r}, default={self.default!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.data_type,self.mode,self.default,) == (other.name,other.data_type,other.mode,other.default,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.data_type,self.mode,self.default,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_FunctionArgument),
+    'nself.ir.model.Function': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, arguments, kind, returns, language, body, volatility, strict, security_definer, leakproof, parallel, cost, rows, config, comment, depends_on, defaults_depends_on, body_depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'arguments', arguments)\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'returns', returns)\n    _object_setattr(self, 'language', language)\n    _object_setattr(self, 'body', body)\n    _object_setattr(self, 'volatility', volatility)\n    _object_setattr(self, 'strict', strict)\n    _object_setattr(self, 'security_definer', security_definer)\n    _object_setattr(self, 'leakproof', leakproof)\n    _object_setattr(self, 'parallel', parallel)\n    _object_setattr(self, 'cost', cost)\n    _object_setattr(self, 'rows', rows)\n    _object_setattr(self, 'config', config)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n    _object_setattr(self, 'defaults_depends_on', defaults_depends_on)\n    _object_setattr(self, 'body_depends_on', body_depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, arguments={self.arguments!r}, kind={self.kind!r}, returns={self.returns!r}, language={self.language!r}, body={self.body!r}, volatility={self.volatility!r}, strict={self.strict!r}, security_definer={self.security_definer!r}, leakproof={self.leakproof!r}, parallel={self.parallel!r}, cost={self.cost!r}, rows={self.rows!r}, config={self.config!r}, comment={self.comment!r}, depends_on={self.depends_on!r}, defaults_depends_on={self.defaults_depends_on!r}, body_depends_on={self.body_depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,) == (other.schema,other.name,other.arguments,other.kind,other.returns,other.language,other.body,other.volatility,other.strict,other.security_definer,other.leakproof,other.parallel,other.cost,other.rows,other.config,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.arguments,self.kind,self.returns,self.language,self.body,self.volatility,self.strict,self.security_definer,self.leakproof,self.parallel,self.cost,self.rows,self.config,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Function),
+    'nself.ir.model.Operator': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, left_type, right_type, function, commutator, negator, restrict, join, hashes, merges, comment):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'left_type', left_type)\n    _object_setattr(self, 'right_type', right_type)\n    _object_setattr(self, 'function', function)\n    _object_setattr(self, 'commutator', commutator)\n    _object_setattr(self, 'negator', negator)\n    _object_setattr(self, 'restrict', restrict)\n    _object_setattr(self, 'join', join)\n    _object_setattr(self, 'hashes', hashes)\n    _object_setattr(self, 'merges', merges)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, name={self.name!r}, left_type={self.left_type!r}, right_type={self.right_type!r}, function={self.function!r}, commutator={self.commutator!r}, negator={self.negator!r}, restrict={self.restrict!r}, join={self.join!r}, hashes={self.hashes!r}, merges={self.merges!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,) == (other.schema,other.name,other.left_type,other.right_type,other.function,other.commutator,other.negator,other.restrict,other.join,other.hashes,other.merges,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.left_type,self.right_type,self.function,self.commutator,self.negator,self.restrict,self.join,self.hashes,self.merges,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Operator),
+    'nself.ir.model.Trigger': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, name, timing, events, function_schema, function, for_each_row, arguments, update_columns, when, constraint, deferrable, initially_deferred, enabled, old_table, new_table, comment, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'timing', timing)\n    _object_setattr(self, 'events', events)\n    _object_setattr(self, 'function_schema', function_schema)\n    _object_setattr(self, 'function', function)\n    _object_setattr(self, 'for_each_row', for_each_row)\n    _object_setattr(self, 'arguments', arguments)\n    _object_setattr(self, 'update_columns', update_columns)\n    _object_setattr(self, 'when', when)\n    _object_setattr(self, 'constraint', constraint)\n    _object_setattr(self, 'deferrable', deferrable)\n    _object_setattr(self, 'initially_deferred', initially_deferred)\n    _object_setattr(self, 'enabled', enabled)\n    _object_setattr(self, 'old_table', old_table)\n    _object_setattr(self, 'new_table', new_table)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, timing={self.timing!r}, events={self.events!r}, function_schema={self.function_schema!r}, function={self.function!r}, for_each_row={self.for_each_row!r}, arguments={self.arguments!r}, update_columns={self.update_columns!r}, when={self.when!r}, constraint={self.constraint!r}, deferrable={self.deferrable!r}, initially_deferred={self.initially_deferred!r}, enabled={self.enabled!r}, old_table={self.old_table!r}, new_table={self.new_table!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,) == (other.schema,other.table,other.name,other.timing,other.events,other.function_schema,other.function,other.for_each_row,other.arguments,other.update_columns,other.when,other.constraint,other.deferrable,other.initially_deferred,other.enabled,other.old_table,other.new_table,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.name,self.timing,self.events,self.function_schema,self.function,self.for_each_row,self.arguments,self.update_columns,self.when,self.constraint,self.deferrable,self.initially_deferred,self.enabled,self.old_table,self.new_table,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Trigger),
+    'nself.ir.model.Policy': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, name, permissive, command, roles, using, with_check, comment, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'permissive', permissive)\n    _object_setattr(self, 'command', command)\n    _object_setattr(self, 'roles', roles)\n    _object_setattr(self, 'using', using)\n    _object_setattr(self, 'with_check', with_check)\n    _object_setattr(self, 'comment', comment)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, name={self.name!r}, permissive={self.permissive!r}, command={self.command!r}, roles={self.roles!r}, using={self.using!r}, with_check={self.with_check!r}, comment={self.comment!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,) == (other.schema,other.table,other.name,other.permissive,other.command,other.roles,other.using,other.with_check,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.name,self.permissive,self.command,self.roles,self.using,self.with_check,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Policy),
+    'nself.ir.model.Privilege': ("def _methods(_f, _FACTORY):\n  def __init__(self, object_kind, schema, object_name, grantee, privilege, column, grantable):\n    _object_setattr(self, 'object_kind', object_kind)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'object_name', object_name)\n    _object_setattr(self, 'grantee', grantee)\n    _object_setattr(self, 'privilege', privilege)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'grantable', grantable)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(object_kind={self.object_kind!r}, schema={self.schema!r}, object_name={self.object_name!r}, grantee={self.grantee!r}, privilege={self.privilege!r}, column={self.column!r}, grantable={self.grantable!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,) == (other.object_kind,other.schema,other.object_name,other.grantee,other.privilege,other.column,other.grantable,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.object_kind,self.schema,self.object_name,self.grantee,self.privilege,self.column,self.grantable,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Privilege),
+    'nself.ir.model.PublicationTable': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, columns, where, depends_on):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'columns', columns)\n    _object_setattr(self, 'where', where)\n    _object_setattr(self, 'depends_on', depends_on)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, columns={self.columns!r}, where={self.where!r}, depends_on={self.depends_on!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.columns,self.where,) == (other.schema,other.table,other.columns,other.where,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.columns,self.where,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_PublicationTable),
+    'nself.ir.model.Publication': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, all_tables, tables, schemas, publish, via_partition_root, comment):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'all_tables', all_tables)\n    _object_setattr(self, 'tables', tables)\n    _object_setattr(self, 'schemas', schemas)\n    _object_setattr(self, 'publish', publish)\n    _object_setattr(self, 'via_partition_root', via_partition_root)\n    _object_setattr(self, 'comment', comment)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, all_tables={self.all_tables!r}, tables={self.tables!r}, schemas={self.schemas!r}, publish={self.publish!r}, via_partition_root={self.via_partition_root!r}, comment={self.comment!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,) == (other.name,other.all_tables,other.tables,other.schemas,other.publish,other.via_partition_root,other.comment,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.all_tables,self.tables,self.schemas,self.publish,self.via_partition_root,self.comment,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Publication),
+    'nself.ir.model.Catalog': ("def _methods(_f, _FACTORY):\n  def __init__(self, schemas, extensions, collations, enums, domains, composite_types, range_types, sequences, tables, indexes, views, functions, operators, triggers, policies, privileges, publications, ir_version):\n    _object_setattr(self, 'schemas', schemas)\n    _object_setattr(self, 'extensions', extensions)\n    _object_setattr(self, 'collations', collations)\n    _object_setattr(self, 'enums', enums)\n    _object_setattr(self, 'domains', domains)\n    _object_setattr(self, 'composite_types', composite_types)\n    _object_setattr(self, 'range_types', range_types)\n    _object_setattr(self, 'sequences', sequences)\n    _object_setattr(self, 'tables', tables)\n    _object_setattr(self, 'indexes', indexes)\n    _object_setattr(self, 'views', views)\n    _object_setattr(self, 'functions', functions)\n    _object_setattr(self, 'operators', operators)\n    _object_setattr(self, 'triggers', triggers)\n    _object_setattr(self, 'policies', policies)\n    _object_setattr(self, 'privileges', privileges)\n    _object_setattr(self, 'publications', publications)\n    _object_setattr(self, 'ir_version', ir_version)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schemas={self.schemas!r}, extensions={self.extensions!r}, collations={self.collations!r}, enums={self.enums!r}, domains={self.domains!r}, composite_types={self.composite_types!r}, range_types={self.range_types!r}, sequences={self.sequences!r}, tables={self.tables!r}, indexes={self.indexes!r}, views={self.views!r}, functions={self.functions!r}, operators={self.operators!r}, triggers={self.triggers!r}, policies={self.policies!r}, privileges={self.privileges!r}, publications={self.publications!r}, ir_version={self.ir_version!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,) == (other.schemas,other.extensions,other.collations,other.enums,other.domains,other.composite_types,other.range_types,other.sequences,other.tables,other.indexes,other.views,other.functions,other.operators,other.triggers,other.policies,other.privileges,other.publications,other.ir_version,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schemas,self.extensions,self.collations,self.enums,self.domains,self.composite_types,self.range_types,self.sequences,self.tables,self.indexes,self.views,self.functions,self.operators,self.triggers,self.policies,self.privileges,self.publications,self.ir_version,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_model_Catalog),
+    'nself.ir.diff.operations.Operation': ("def _methods(_f, _FACTORY):\n  def __init__(self, *, deps):\n    _object_setattr(self, 'deps', deps)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return () == ()\n    return NotImplemented\n  def __hash__(self):\n    return hash(())\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_Operation),
+    'nself.ir.diff.operations.NodeOperation': ("def _methods(_f, _FACTORY):\n  def __init__(self, *, deps):\n    _object_setattr(self, 'deps', deps)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return () == ()\n    return NotImplemented\n  def __hash__(self):\n    return hash(())\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_NodeOperation),
+    'nself.ir.diff.operations.CreateSchema': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,) == (other.schema,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateSchema),
+    'nself.ir.diff.operations.DropSchema': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,) == (other.schema,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropSchema),
+    'nself.ir.diff.operations.CreateExtension': ("def _methods(_f, _FACTORY):\n  def __init__(self, extension, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'extension', extension)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.extension,) == (other.extension,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.extension,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateExtension),
+    'nself.ir.diff.operations.DropExtension': ("def _methods(_f, _FACTORY):\n  def __init__(self, extension, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'extension', extension)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, extension={self.extension!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.extension,) == (other.extension,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.extension,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropExtension),
+    'nself.ir.diff.operations.AlterExtension': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterExtension),
+    'nself.ir.diff.operations.CreateCollation': ("def _methods(_f, _FACTORY):\n  def __init__(self, collation, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'collation', collation)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.collation,) == (other.collation,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.collation,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateCollation),
+    'nself.ir.diff.operations.DropCollation': ("def _methods(_f, _FACTORY):\n  def __init__(self, collation, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'collation', collation)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, collation={self.collation!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.collation,) == (other.collation,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.collation,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropCollation),
+    'nself.ir.diff.operations.RebuildCollation': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, usages, domains, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'usages', usages)\n    _object_setattr(self, 'domains', domains)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r}, domains={self.domains!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,self.usages,self.domains,) == (other.old,other.new,other.usages,other.domains,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,self.usages,self.domains,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_RebuildCollation),
+    'nself.ir.diff.operations.EnumUsage': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, data_type, old_default, new_default):\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'data_type', data_type)\n    _object_setattr(self, 'old_default', old_default)\n    _object_setattr(self, 'new_default', new_default)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(schema={self.schema!r}, table={self.table!r}, column={self.column!r}, data_type={self.data_type!r}, old_default={self.old_default!r}, new_default={self.new_default!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,) == (other.schema,other.table,other.column,other.data_type,other.old_default,other.new_default,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,self.data_type,self.old_default,self.new_default,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_EnumUsage),
+    'nself.ir.diff.operations.CreateEnum': ("def _methods(_f, _FACTORY):\n  def __init__(self, enum, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'enum', enum)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.enum,) == (other.enum,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.enum,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateEnum),
+    'nself.ir.diff.operations.DropEnum': ("def _methods(_f, _FACTORY):\n  def __init__(self, enum, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'enum', enum)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, enum={self.enum!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.enum,) == (other.enum,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.enum,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropEnum),
+    'nself.ir.diff.operations.AddEnumValue': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, usages, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'usages', usages)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,self.usages,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AddEnumValue),
+    'nself.ir.diff.operations.RebuildEnum': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, usages, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'usages', usages)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,self.usages,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_RebuildEnum),
+    'nself.ir.diff.operations.CreateDomain': ("def _methods(_f, _FACTORY):\n  def __init__(self, domain, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'domain', domain)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.domain,) == (other.domain,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.domain,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateDomain),
+    'nself.ir.diff.operations.DropDomain': ("def _methods(_f, _FACTORY):\n  def __init__(self, domain, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'domain', domain)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, domain={self.domain!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.domain,) == (other.domain,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.domain,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropDomain),
+    'nself.ir.diff.operations.RebuildDomain': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, usages, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'usages', usages)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, usages={self.usages!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,self.usages,) == (other.old,other.new,other.usages,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,self.usages,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_RebuildDomain),
+    'nself.ir.diff.operations.AlterDomain': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterDomain),
+    'nself.ir.diff.operations.CreateCompositeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, type, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'type', type)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.type,) == (other.type,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.type,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateCompositeType),
+    'nself.ir.diff.operations.DropCompositeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, type, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'type', type)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.type,) == (other.type,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.type,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropCompositeType),
+    'nself.ir.diff.operations.AlterCompositeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterCompositeType),
+    'nself.ir.diff.operations.CreateRangeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, type, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'type', type)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.type,) == (other.type,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.type,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateRangeType),
+    'nself.ir.diff.operations.DropRangeType': ("def _methods(_f, _FACTORY):\n  def __init__(self, type, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'type', type)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, type={self.type!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.type,) == (other.type,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.type,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropRangeType),
+    'nself.ir.diff.operations.CreateSequence': ("def _methods(_f, _FACTORY):\n  def __init__(self, sequence, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'sequence', sequence)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.sequence,) == (other.sequence,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.sequence,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateSequence),
+    'nself.ir.diff.operations.DropSequence': ("def _methods(_f, _FACTORY):\n  def __init__(self, sequence, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'sequence', sequence)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, sequence={self.sequence!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.sequence,) == (other.sequence,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.sequence,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropSequence),
+    'nself.ir.diff.operations.AlterSequence': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterSequence),
+    'nself.ir.diff.operations.SetSequenceOwner': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, name, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.name,self.old,self.new,) == (other.schema,other.name,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.name,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetSequenceOwner),
+    'nself.ir.diff.operations.CreateTable': ("def _methods(_f, _FACTORY):\n  def __init__(self, table, parent, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'parent', parent)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.table,self.parent,) == (other.table,other.parent,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.table,self.parent,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateTable),
+    'nself.ir.diff.operations.DropTable': ("def _methods(_f, _FACTORY):\n  def __init__(self, table, parent, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'parent', parent)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r}, parent={self.parent!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.table,self.parent,) == (other.table,other.parent,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.table,self.parent,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropTable),
+    'nself.ir.diff.operations.AddColumn': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, if_not_exists, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'if_not_exists', if_not_exists)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, if_not_exists={self.if_not_exists!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,self.if_not_exists,) == (other.schema,other.table,other.column,other.if_not_exists,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,self.if_not_exists,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AddColumn),
+    'nself.ir.diff.operations.DropColumn': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,) == (other.schema,other.table,other.column,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropColumn),
+    'nself.ir.diff.operations.AlterColumnType': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterColumnType),
+    'nself.ir.diff.operations.SetGenerated': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.old,self.new,) == (other.schema,other.table,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetGenerated),
+    'nself.ir.diff.operations.SetColumnDefault': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetColumnDefault),
+    'nself.ir.diff.operations.SetNotNull': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, not_null, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'not_null', not_null)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, not_null={self.not_null!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,self.not_null,) == (other.schema,other.table,other.column,other.not_null,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,self.not_null,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetNotNull),
+    'nself.ir.diff.operations.SetIdentity': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, column, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'column', column)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, column={self.column!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.column,self.old,self.new,) == (other.schema,other.table,other.column,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.column,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetIdentity),
+    'nself.ir.diff.operations.ColumnOrderNote': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, reached, wanted, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'reached', reached)\n    _object_setattr(self, 'wanted', wanted)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, reached={self.reached!r}, wanted={self.wanted!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.reached,self.wanted,) == (other.schema,other.table,other.reached,other.wanted,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.reached,self.wanted,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_ColumnOrderNote),
+    'nself.ir.diff.operations.RebuildTable': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, old_parents, new_parents, old_gone, new_gone, children, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'old_parents', old_parents)\n    _object_setattr(self, 'new_parents', new_parents)\n    _object_setattr(self, 'old_gone', old_gone)\n    _object_setattr(self, 'new_gone', new_gone)\n    _object_setattr(self, 'children', children)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r}, old_parents={self.old_parents!r}, new_parents={self.new_parents!r}, old_gone={self.old_gone!r}, new_gone={self.new_gone!r}, children={self.children!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,) == (other.old,other.new,other.old_parents,other.new_parents,other.old_gone,other.new_gone,other.children,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,self.old_parents,self.new_parents,self.old_gone,self.new_gone,self.children,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_RebuildTable),
+    'nself.ir.diff.operations.AlterTableStorage': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, old_unlogged, new_unlogged, old_options, new_options, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'old_unlogged', old_unlogged)\n    _object_setattr(self, 'new_unlogged', new_unlogged)\n    _object_setattr(self, 'old_options', old_options)\n    _object_setattr(self, 'new_options', new_options)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_unlogged={self.old_unlogged!r}, new_unlogged={self.new_unlogged!r}, old_options={self.old_options!r}, new_options={self.new_options!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,) == (other.schema,other.table,other.old_unlogged,other.new_unlogged,other.old_options,other.new_options,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.old_unlogged,self.new_unlogged,self.old_options,self.new_options,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterTableStorage),
+    'nself.ir.diff.operations.SetRowLevelSecurity': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, old_enabled, new_enabled, old_forced, new_forced, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'old_enabled', old_enabled)\n    _object_setattr(self, 'new_enabled', new_enabled)\n    _object_setattr(self, 'old_forced', old_forced)\n    _object_setattr(self, 'new_forced', new_forced)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_enabled={self.old_enabled!r}, new_enabled={self.new_enabled!r}, old_forced={self.old_forced!r}, new_forced={self.new_forced!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,) == (other.schema,other.table,other.old_enabled,other.new_enabled,other.old_forced,other.new_forced,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.old_enabled,self.new_enabled,self.old_forced,self.new_forced,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetRowLevelSecurity),
+    'nself.ir.diff.operations.AttachPartition': ("def _methods(_f, _FACTORY):\n  def __init__(self, table, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'table', table)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.table,) == (other.table,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.table,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AttachPartition),
+    'nself.ir.diff.operations.DetachPartition': ("def _methods(_f, _FACTORY):\n  def __init__(self, table, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'table', table)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, table={self.table!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.table,) == (other.table,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.table,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DetachPartition),
+    'nself.ir.diff.operations.AddInherit': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, parent_schema, parent, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'parent_schema', parent_schema)\n    _object_setattr(self, 'parent', parent)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.parent_schema,self.parent,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AddInherit),
+    'nself.ir.diff.operations.DropInherit': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, parent_schema, parent, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'parent_schema', parent_schema)\n    _object_setattr(self, 'parent', parent)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, parent_schema={self.parent_schema!r}, parent={self.parent!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.parent_schema,self.parent,) == (other.schema,other.table,other.parent_schema,other.parent,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.parent_schema,self.parent,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropInherit),
+    'nself.ir.diff.operations.AddConstraint': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, constraint, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'constraint', constraint)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.constraint,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AddConstraint),
+    'nself.ir.diff.operations.DropConstraint': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, constraint, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'constraint', constraint)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, constraint={self.constraint!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.constraint,) == (other.schema,other.table,other.constraint,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.constraint,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropConstraint),
+    'nself.ir.diff.operations.CreateIndex': ("def _methods(_f, _FACTORY):\n  def __init__(self, index, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'index', index)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.index,) == (other.index,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.index,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateIndex),
+    'nself.ir.diff.operations.DropIndex': ("def _methods(_f, _FACTORY):\n  def __init__(self, index, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'index', index)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, index={self.index!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.index,) == (other.index,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.index,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropIndex),
+    'nself.ir.diff.operations.CreateView': ("def _methods(_f, _FACTORY):\n  def __init__(self, view, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'view', view)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.view,) == (other.view,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.view,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateView),
+    'nself.ir.diff.operations.DropView': ("def _methods(_f, _FACTORY):\n  def __init__(self, view, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'view', view)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, view={self.view!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.view,) == (other.view,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.view,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropView),
+    'nself.ir.diff.operations.CreateFunction': ("def _methods(_f, _FACTORY):\n  def __init__(self, function, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'function', function)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.function,) == (other.function,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.function,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateFunction),
+    'nself.ir.diff.operations.DropFunction': ("def _methods(_f, _FACTORY):\n  def __init__(self, function, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'function', function)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, function={self.function!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.function,) == (other.function,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.function,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropFunction),
+    'nself.ir.diff.operations.CreateOperator': ("def _methods(_f, _FACTORY):\n  def __init__(self, operator, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'operator', operator)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.operator,) == (other.operator,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.operator,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateOperator),
+    'nself.ir.diff.operations.DropOperator': ("def _methods(_f, _FACTORY):\n  def __init__(self, operator, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'operator', operator)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, operator={self.operator!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.operator,) == (other.operator,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.operator,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropOperator),
+    'nself.ir.diff.operations.ReplaceFunction': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_ReplaceFunction),
+    'nself.ir.diff.operations.PartitionKeyNote': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, partition_key, routine, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'partition_key', partition_key)\n    _object_setattr(self, 'routine', routine)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, partition_key={self.partition_key!r}, routine={self.routine!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.partition_key,self.routine,) == (other.schema,other.table,other.partition_key,other.routine,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.partition_key,self.routine,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_PartitionKeyNote),
+    'nself.ir.diff.operations.CreateTrigger': ("def _methods(_f, _FACTORY):\n  def __init__(self, trigger, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'trigger', trigger)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.trigger,) == (other.trigger,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.trigger,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreateTrigger),
+    'nself.ir.diff.operations.DropTrigger': ("def _methods(_f, _FACTORY):\n  def __init__(self, trigger, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'trigger', trigger)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.trigger,) == (other.trigger,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.trigger,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropTrigger),
+    'nself.ir.diff.operations.SetTriggerEnabled': ("def _methods(_f, _FACTORY):\n  def __init__(self, trigger, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'trigger', trigger)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, trigger={self.trigger!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.trigger,self.old,self.new,) == (other.trigger,other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.trigger,self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetTriggerEnabled),
+    'nself.ir.diff.operations.CreatePolicy': ("def _methods(_f, _FACTORY):\n  def __init__(self, policy, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'policy', policy)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.policy,) == (other.policy,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.policy,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreatePolicy),
+    'nself.ir.diff.operations.DropPolicy': ("def _methods(_f, _FACTORY):\n  def __init__(self, policy, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'policy', policy)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, policy={self.policy!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.policy,) == (other.policy,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.policy,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropPolicy),
+    'nself.ir.diff.operations.Grant': ("def _methods(_f, _FACTORY):\n  def __init__(self, privilege, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'privilege', privilege)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.privilege,) == (other.privilege,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.privilege,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_Grant),
+    'nself.ir.diff.operations.Revoke': ("def _methods(_f, _FACTORY):\n  def __init__(self, privilege, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'privilege', privilege)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.privilege,) == (other.privilege,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.privilege,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_Revoke),
+    'nself.ir.diff.operations.SetComment': ("def _methods(_f, _FACTORY):\n  def __init__(self, kind, schema, name, old, new, sub, arguments, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n    _object_setattr(self, 'sub', sub)\n    _object_setattr(self, 'arguments', arguments)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, old={self.old!r}, new={self.new!r}, sub={self.sub!r}, arguments={self.arguments!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,) == (other.kind,other.schema,other.name,other.old,other.new,other.sub,other.arguments,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.kind,self.schema,self.name,self.old,self.new,self.sub,self.arguments,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetComment),
+    'nself.ir.diff.operations.Grant': ("def _methods(_f, _FACTORY):\n  def __init__(self, privilege, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'privilege', privilege)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.privilege,) == (other.privilege,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.privilege,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_Grant),
+    'nself.ir.diff.operations.Revoke': ("def _methods(_f, _FACTORY):\n  def __init__(self, privilege, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'privilege', privilege)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, privilege={self.privilege!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.privilege,) == (other.privilege,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.privilege,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_Revoke),
+    'nself.ir.diff.operations.CreatePublication': ("def _methods(_f, _FACTORY):\n  def __init__(self, publication, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'publication', publication)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.publication,) == (other.publication,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.publication,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_CreatePublication),
+    'nself.ir.diff.operations.DropPublication': ("def _methods(_f, _FACTORY):\n  def __init__(self, publication, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'publication', publication)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, publication={self.publication!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.publication,) == (other.publication,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.publication,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_DropPublication),
+    'nself.ir.diff.operations.AlterPublication': ("def _methods(_f, _FACTORY):\n  def __init__(self, old, new, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'old', old)\n    _object_setattr(self, 'new', new)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, old={self.old!r}, new={self.new!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.old,self.new,) == (other.old,other.new,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.old,self.new,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_AlterPublication),
+    'nself.ir.diff.operations.SetReplicaIdentity': ("def _methods(_f, _FACTORY):\n  def __init__(self, schema, table, old_identity, old_index, new_identity, new_index, *, deps):\n    _object_setattr(self, 'deps', deps)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'table', table)\n    _object_setattr(self, 'old_identity', old_identity)\n    _object_setattr(self, 'old_index', old_index)\n    _object_setattr(self, 'new_identity', new_identity)\n    _object_setattr(self, 'new_index', new_index)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(deps={self.deps!r}, schema={self.schema!r}, table={self.table!r}, old_identity={self.old_identity!r}, old_index={self.old_index!r}, new_identity={self.new_identity!r}, new_index={self.new_index!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,) == (other.schema,other.table,other.old_identity,other.old_index,other.new_identity,other.new_index,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.schema,self.table,self.old_identity,self.old_index,self.new_identity,self.new_index,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_ir_diff_operations_SetReplicaIdentity),
+    'nself.frontends.sql_expr.catalog.Ty': ("def _methods(_f, _FACTORY):\n  def __init__(self, key, typmod):\n    _object_setattr(self, 'key', key)\n    _object_setattr(self, 'typmod', typmod)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(key={self.key!r}, typmod={self.typmod!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.key,self.typmod,) == (other.key,other.typmod,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.key,self.typmod,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_frontends_sql_expr_catalog_Ty),
+    'nself.frontends.sql_expr.catalog.TypeInfo': ("def _methods(_f, _FACTORY):\n  def __init__(self, key, format, kind, category, preferred, elem, array, base, builtin):\n    _object_setattr(self, 'key', key)\n    _object_setattr(self, 'format', format)\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'category', category)\n    _object_setattr(self, 'preferred', preferred)\n    _object_setattr(self, 'elem', elem)\n    _object_setattr(self, 'array', array)\n    _object_setattr(self, 'base', base)\n    _object_setattr(self, 'builtin', builtin)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(key={self.key!r}, format={self.format!r}, kind={self.kind!r}, category={self.category!r}, preferred={self.preferred!r}, elem={self.elem!r}, array={self.array!r}, base={self.base!r}, builtin={self.builtin!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.key,self.format,self.kind,self.category,self.preferred,self.elem,self.array,self.base,self.builtin,) == (other.key,other.format,other.kind,other.category,other.preferred,other.elem,other.array,other.base,other.builtin,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.key,self.format,self.kind,self.category,self.preferred,self.elem,self.array,self.base,self.builtin,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_frontends_sql_expr_catalog_TypeInfo),
+    'nself.frontends.sql_expr.catalog.Cast': ("def _methods(_f, _FACTORY):\n  def __init__(self, context, method, function):\n    _object_setattr(self, 'context', context)\n    _object_setattr(self, 'method', method)\n    _object_setattr(self, 'function', function)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(context={self.context!r}, method={self.method!r}, function={self.function!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.context,self.method,self.function,) == (other.context,other.method,other.function,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.context,self.method,self.function,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_frontends_sql_expr_catalog_Cast),
+    'nself.frontends.sql_expr.catalog.Operator': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, left, right, result, function, schema, user):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'left', left)\n    _object_setattr(self, 'right', right)\n    _object_setattr(self, 'result', result)\n    _object_setattr(self, 'function', function)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'user', user)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, left={self.left!r}, right={self.right!r}, result={self.result!r}, function={self.function!r}, schema={self.schema!r}, user={self.user!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.left,self.right,self.result,self.function,self.schema,self.user,) == (other.name,other.left,other.right,other.result,other.function,other.schema,other.user,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.left,self.right,self.result,self.function,self.schema,self.user,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_frontends_sql_expr_catalog_Operator),
+    'nself.frontends.sql_expr.catalog.Func': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, args, result, variadic, retset, kind, ndefaults, schema, arg_names, out_columns):\n    _object_setattr(self, 'name', name)\n    _object_setattr(self, 'args', args)\n    _object_setattr(self, 'result', result)\n    _object_setattr(self, 'variadic', variadic)\n    _object_setattr(self, 'retset', retset)\n    _object_setattr(self, 'kind', kind)\n    _object_setattr(self, 'ndefaults', ndefaults)\n    _object_setattr(self, 'schema', schema)\n    _object_setattr(self, 'arg_names', arg_names)\n    _object_setattr(self, 'out_columns', out_columns)\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, args={self.args!r}, result={self.result!r}, variadic={self.variadic!r}, retset={self.retset!r}, kind={self.kind!r}, ndefaults={self.ndefaults!r}, schema={self.schema!r}, arg_names={self.arg_names!r}, out_columns={self.out_columns!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.args,self.result,self.variadic,self.retset,self.kind,self.ndefaults,self.schema,self.arg_names,self.out_columns,) == (other.name,other.args,other.result,other.variadic,other.retset,other.kind,other.ndefaults,other.schema,other.arg_names,other.out_columns,)\n    return NotImplemented\n  def __hash__(self):\n    return hash((self.name,self.args,self.result,self.variadic,self.retset,self.kind,self.ndefaults,self.schema,self.arg_names,self.out_columns,))\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__, '__hash__': __hash__}\n", _nself_frontends_sql_expr_catalog_Func),
+    'nself.frontends.sql_expr.catalog.ExtensionObjects': ("def _methods(_f, _FACTORY):\n  def __init__(self, types, functions, operators, casts):\n    self.types = types\n    self.functions = functions\n    self.operators = operators\n    self.casts = casts\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(types={self.types!r}, functions={self.functions!r}, operators={self.operators!r}, casts={self.casts!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.types,self.functions,self.operators,self.casts,) == (other.types,other.functions,other.operators,other.casts,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_catalog_ExtensionObjects),
+    'nself.frontends.sql_expr.nodes.Expr': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty):\n    self.ty = ty\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,) == (other.ty,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Expr),
+    'nself.frontends.sql_expr.nodes.Const': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, value):\n    self.ty = ty\n    self.value = value\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, value={self.value!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.value,) == (other.ty,other.value,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Const),
+    'nself.frontends.sql_expr.nodes.Var': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, name, rel, not_null, rte, collation):\n    self.ty = ty\n    self.name = name\n    self.rel = rel\n    self.not_null = not_null\n    self.rte = rte\n    self.collation = collation\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, rel={self.rel!r}, not_null={self.not_null!r}, rte={self.rte!r}, collation={self.collation!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.name,self.rel,self.not_null,self.rte,self.collation,) == (other.ty,other.name,other.rel,other.not_null,other.rte,other.collation,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Var),
+    'nself.frontends.sql_expr.nodes.Func': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, name, args, schema, form, variadic, arg_names, agg, star, distinct, order_by, filter, over, within_group, out_columns):\n    self.ty = ty\n    self.name = name\n    self.args = args\n    self.schema = schema\n    self.form = form\n    self.variadic = variadic\n    self.arg_names = _f['arg_names']() if arg_names is _FACTORY else arg_names\n    self.agg = agg\n    self.star = star\n    self.distinct = distinct\n    self.order_by = _f['order_by']() if order_by is _FACTORY else order_by\n    self.filter = filter\n    self.over = over\n    self.within_group = within_group\n    self.out_columns = _f['out_columns']() if out_columns is _FACTORY else out_columns\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, args={self.args!r}, schema={self.schema!r}, form={self.form!r}, variadic={self.variadic!r}, arg_names={self.arg_names!r}, agg={self.agg!r}, star={self.star!r}, distinct={self.distinct!r}, order_by={self.order_by!r}, filter={self.filter!r}, over={self.over!r}, within_group={self.within_group!r}, out_columns={self.out_columns!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.name,self.args,self.schema,self.form,self.variadic,self.arg_names,self.agg,self.star,self.distinct,self.order_by,self.filter,self.over,self.within_group,self.out_columns,) == (other.ty,other.name,other.args,other.schema,other.form,other.variadic,other.arg_names,other.agg,other.star,other.distinct,other.order_by,other.filter,other.over,other.within_group,other.out_columns,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Func),
+    'nself.frontends.sql_expr.nodes.WindowSpec': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, partition, order, frame):\n    self.name = name\n    self.partition = _f['partition']() if partition is _FACTORY else partition\n    self.order = _f['order']() if order is _FACTORY else order\n    self.frame = _f['frame']() if frame is _FACTORY else frame\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, partition={self.partition!r}, order={self.order!r}, frame={self.frame!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.partition,self.order,self.frame,) == (other.name,other.partition,other.order,other.frame,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_WindowSpec),
+    'nself.frontends.sql_expr.nodes.Coerce': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, kind, form):\n    self.ty = ty\n    self.arg = arg\n    self.kind = kind\n    self.form = form\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, kind={self.kind!r}, form={self.form!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.kind,self.form,) == (other.ty,other.arg,other.kind,other.form,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Coerce),
+    'nself.frontends.sql_expr.nodes.Op': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, name, args, schema):\n    self.ty = ty\n    self.name = name\n    self.args = args\n    self.schema = schema\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, args={self.args!r}, schema={self.schema!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.name,self.args,self.schema,) == (other.ty,other.name,other.args,other.schema,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Op),
+    'nself.frontends.sql_expr.nodes.ScalarArrayOp': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, name, use_or, left, right, schema):\n    self.ty = ty\n    self.name = name\n    self.use_or = use_or\n    self.left = left\n    self.right = right\n    self.schema = schema\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, name={self.name!r}, use_or={self.use_or!r}, left={self.left!r}, right={self.right!r}, schema={self.schema!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.name,self.use_or,self.left,self.right,self.schema,) == (other.ty,other.name,other.use_or,other.left,other.right,other.schema,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_ScalarArrayOp),
+    'nself.frontends.sql_expr.nodes.Distinct': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, left, right):\n    self.ty = ty\n    self.left = left\n    self.right = right\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, left={self.left!r}, right={self.right!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.left,self.right,) == (other.ty,other.left,other.right,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Distinct),
+    'nself.frontends.sql_expr.nodes.NullIf': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, left, right):\n    self.ty = ty\n    self.left = left\n    self.right = right\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, left={self.left!r}, right={self.right!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.left,self.right,) == (other.ty,other.left,other.right,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_NullIf),
+    'nself.frontends.sql_expr.nodes.Bool': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, op, args):\n    self.ty = ty\n    self.op = op\n    self.args = args\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, args={self.args!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.op,self.args,) == (other.ty,other.op,other.args,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Bool),
+    'nself.frontends.sql_expr.nodes.NullTest': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, is_null, row):\n    self.ty = ty\n    self.arg = arg\n    self.is_null = is_null\n    self.row = row\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, is_null={self.is_null!r}, row={self.row!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.is_null,self.row,) == (other.ty,other.arg,other.is_null,other.row,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_NullTest),
+    'nself.frontends.sql_expr.nodes.BoolTest': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, test):\n    self.ty = ty\n    self.arg = arg\n    self.test = test\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, test={self.test!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.test,) == (other.ty,other.arg,other.test,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_BoolTest),
+    'nself.frontends.sql_expr.nodes.Case': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, whens, default):\n    self.ty = ty\n    self.arg = arg\n    self.whens = whens\n    self.default = default\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, whens={self.whens!r}, default={self.default!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.whens,self.default,) == (other.ty,other.arg,other.whens,other.default,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Case),
+    'nself.frontends.sql_expr.nodes.Coalesce': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, args):\n    self.ty = ty\n    self.args = args\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, args={self.args!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.args,) == (other.ty,other.args,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Coalesce),
+    'nself.frontends.sql_expr.nodes.MinMax': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, op, args):\n    self.ty = ty\n    self.op = op\n    self.args = args\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, args={self.args!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.op,self.args,) == (other.ty,other.op,other.args,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_MinMax),
+    'nself.frontends.sql_expr.nodes.Array': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, elements, multidims):\n    self.ty = ty\n    self.elements = elements\n    self.multidims = multidims\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, elements={self.elements!r}, multidims={self.multidims!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.elements,self.multidims,) == (other.ty,other.elements,other.multidims,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Array),
+    'nself.frontends.sql_expr.nodes.Row': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, args, explicit, cast):\n    self.ty = ty\n    self.args = args\n    self.explicit = explicit\n    self.cast = cast\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, args={self.args!r}, explicit={self.explicit!r}, cast={self.cast!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.args,self.explicit,self.cast,) == (other.ty,other.args,other.explicit,other.cast,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Row),
+    'nself.frontends.sql_expr.nodes.RowCompare': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, op, left, right, schema):\n    self.ty = ty\n    self.op = op\n    self.left = left\n    self.right = right\n    self.schema = schema\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, op={self.op!r}, left={self.left!r}, right={self.right!r}, schema={self.schema!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.op,self.left,self.right,self.schema,) == (other.ty,other.op,other.left,other.right,other.schema,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_RowCompare),
+    'nself.frontends.sql_expr.nodes.SQLValue': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, text):\n    self.ty = ty\n    self.text = text\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, text={self.text!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.text,) == (other.ty,other.text,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_SQLValue),
+    'nself.frontends.sql_expr.nodes.Collate': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, collation, resolved):\n    self.ty = ty\n    self.arg = arg\n    self.collation = collation\n    self.resolved = resolved\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, collation={self.collation!r}, resolved={self.resolved!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.collation,self.resolved,) == (other.ty,other.arg,other.collation,other.resolved,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Collate),
+    'nself.frontends.sql_expr.nodes.Subscript': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, indexes):\n    self.ty = ty\n    self.arg = arg\n    self.indexes = indexes\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, indexes={self.indexes!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.indexes,) == (other.ty,other.arg,other.indexes,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Subscript),
+    'nself.frontends.sql_expr.nodes.FieldSelect': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, arg, field_name):\n    self.ty = ty\n    self.arg = arg\n    self.field_name = field_name\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, arg={self.arg!r}, field_name={self.field_name!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.arg,self.field_name,) == (other.ty,other.arg,other.field_name,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_FieldSelect),
+    'nself.frontends.sql_expr.nodes.SubLink': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, kind, query, test, op):\n    self.ty = ty\n    self.kind = kind\n    self.query = query\n    self.test = test\n    self.op = op\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, kind={self.kind!r}, query={self.query!r}, test={self.test!r}, op={self.op!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.kind,self.query,self.test,self.op,) == (other.ty,other.kind,other.query,other.test,other.op,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_SubLink),
+    'nself.frontends.sql_expr.nodes.Raw': ("def _methods(_f, _FACTORY):\n  def __init__(self, ty, text, simple, param):\n    self.ty = ty\n    self.text = text\n    self.simple = simple\n    self.param = param\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ty={self.ty!r}, text={self.text!r}, simple={self.simple!r}, param={self.param!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ty,self.text,self.simple,self.param,) == (other.ty,other.text,other.simple,other.param,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_nodes_Raw),
+    'nself.frontends.sql_expr.views.Rte': ("def _methods(_f, _FACTORY):\n  def __init__(self, refname, columns, kind, schema, name, alias_given, subquery, nullable, function, ordinality, lateral, print_aliases, coldefs, column_origins):\n    self.refname = refname\n    self.columns = columns\n    self.kind = kind\n    self.schema = schema\n    self.name = name\n    self.alias_given = alias_given\n    self.subquery = subquery\n    self.nullable = nullable\n    self.function = function\n    self.ordinality = ordinality\n    self.lateral = lateral\n    self.print_aliases = print_aliases\n    self.coldefs = coldefs\n    self.column_origins = _f['column_origins']() if column_origins is _FACTORY else column_origins\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(refname={self.refname!r}, columns={self.columns!r}, kind={self.kind!r}, schema={self.schema!r}, name={self.name!r}, alias_given={self.alias_given!r}, subquery={self.subquery!r}, nullable={self.nullable!r}, function={self.function!r}, ordinality={self.ordinality!r}, lateral={self.lateral!r}, print_aliases={self.print_aliases!r}, coldefs={self.coldefs!r}, column_origins={self.column_origins!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.refname,self.columns,self.kind,self.schema,self.name,self.alias_given,self.subquery,self.nullable,self.function,self.ordinality,self.lateral,self.print_aliases,self.coldefs,self.column_origins,) == (other.refname,other.columns,other.kind,other.schema,other.name,other.alias_given,other.subquery,other.nullable,other.function,other.ordinality,other.lateral,other.print_aliases,other.coldefs,other.column_origins,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_Rte),
+    'nself.frontends.sql_expr.views.RteRef': ("def _methods(_f, _FACTORY):\n  def __init__(self, rte):\n    self.rte = rte\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(rte={self.rte!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.rte,) == (other.rte,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_RteRef),
+    'nself.frontends.sql_expr.views.Join': ("def _methods(_f, _FACTORY):\n  def __init__(self, kind, left, right, quals, using, natural):\n    self.kind = kind\n    self.left = left\n    self.right = right\n    self.quals = quals\n    self.using = _f['using']() if using is _FACTORY else using\n    self.natural = natural\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(kind={self.kind!r}, left={self.left!r}, right={self.right!r}, quals={self.quals!r}, using={self.using!r}, natural={self.natural!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.left,self.right,self.quals,self.using,self.natural,) == (other.kind,other.left,other.right,other.quals,other.using,other.natural,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_Join),
+    'nself.frontends.sql_expr.views.Target': ("def _methods(_f, _FACTORY):\n  def __init__(self, expr, name, junk):\n    self.expr = expr\n    self.name = name\n    self.junk = junk\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(expr={self.expr!r}, name={self.name!r}, junk={self.junk!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.expr,self.name,self.junk,) == (other.expr,other.name,other.junk,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_Target),
+    'nself.frontends.sql_expr.views.Cte': ("def _methods(_f, _FACTORY):\n  def __init__(self, name, query, colnames, materialized):\n    self.name = name\n    self.query = query\n    self.colnames = _f['colnames']() if colnames is _FACTORY else colnames\n    self.materialized = materialized\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(name={self.name!r}, query={self.query!r}, colnames={self.colnames!r}, materialized={self.materialized!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.name,self.query,self.colnames,self.materialized,) == (other.name,other.query,other.colnames,other.materialized,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_Cte),
+    'nself.frontends.sql_expr.views.GroupSet': ("def _methods(_f, _FACTORY):\n  def __init__(self, kind, content):\n    self.kind = kind\n    self.content = content\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(kind={self.kind!r}, content={self.content!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.kind,self.content,) == (other.kind,other.content,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_GroupSet),
+    'nself.frontends.sql_expr.views.Query': ("def _methods(_f, _FACTORY):\n  def __init__(self, ctes, targets, from_items, where, group, having, order, limit, offset, distinct, distinct_on, setop, values, recursive, windows, with_ties):\n    self.ctes = _f['ctes']() if ctes is _FACTORY else ctes\n    self.targets = _f['targets']() if targets is _FACTORY else targets\n    self.from_items = _f['from_items']() if from_items is _FACTORY else from_items\n    self.where = where\n    self.group = _f['group']() if group is _FACTORY else group\n    self.having = having\n    self.order = _f['order']() if order is _FACTORY else order\n    self.limit = limit\n    self.offset = offset\n    self.distinct = distinct\n    self.distinct_on = _f['distinct_on']() if distinct_on is _FACTORY else distinct_on\n    self.setop = setop\n    self.values = _f['values']() if values is _FACTORY else values\n    self.recursive = recursive\n    self.windows = _f['windows']() if windows is _FACTORY else windows\n    self.with_ties = with_ties\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(ctes={self.ctes!r}, targets={self.targets!r}, from_items={self.from_items!r}, where={self.where!r}, group={self.group!r}, having={self.having!r}, order={self.order!r}, limit={self.limit!r}, offset={self.offset!r}, distinct={self.distinct!r}, distinct_on={self.distinct_on!r}, setop={self.setop!r}, values={self.values!r}, recursive={self.recursive!r}, windows={self.windows!r}, with_ties={self.with_ties!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.ctes,self.targets,self.from_items,self.where,self.group,self.having,self.order,self.limit,self.offset,self.distinct,self.distinct_on,self.setop,self.values,self.recursive,self.windows,self.with_ties,) == (other.ctes,other.targets,other.from_items,other.where,other.group,other.having,other.order,other.limit,other.offset,other.distinct,other.distinct_on,other.setop,other.values,other.recursive,other.windows,other.with_ties,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_Query),
+    'nself.frontends.sql_expr.views.SetOp': ("def _methods(_f, _FACTORY):\n  def __init__(self, op, all, left, right):\n    self.op = op\n    self.all = all\n    self.left = left\n    self.right = right\n  def __repr__(self):\n    return self.__class__.__qualname__ + f'(op={self.op!r}, all={self.all!r}, left={self.left!r}, right={self.right!r})'\n  def __eq__(self, other):\n    if other.__class__ is self.__class__:\n      return (self.op,self.all,self.left,self.right,) == (other.op,other.all,other.left,other.right,)\n    return NotImplemented\n  return {'__init__': __init__, '__repr__': __repr__, '__eq__': __eq__}\n", _nself_frontends_sql_expr_views_SetOp),
 }

@@ -19,7 +19,11 @@ What it makes is a dataclass to `dataclasses.fields`, `replace`, `asdict` and
 by the fields that compare, hashed as the tuple of them, ordered (`order=True`) as that
 tuple, shown as `Name(field=value, ...)`, pickled as slotted frozen dataclasses are. A
 method the class body defines is kept, as dataclasses keeps it. tests/ir/test_record.py
-compares each with a real dataclass."""
+compares each with a real dataclass.
+
+`record(frozen=False, slots=False)` stands for a plain `@dataclass` the same way (the sql
+frontend's expression nodes, with default factories); its records are unhashable, as
+dataclasses makes them. The modules whose methods _records.py holds are CACHED_MODULES."""
 
 from __future__ import annotations
 
@@ -34,7 +38,13 @@ _MISSING = dataclasses.MISSING
 
 
 # The modules whose records' methods nself.ir._records holds (scripts/write_ir_records.py).
-CACHED_MODULES = ("nself.ir.model", "nself.ir.diff.operations")
+CACHED_MODULES = (
+    "nself.ir.model",
+    "nself.ir.diff.operations",
+    "nself.frontends.sql_expr.catalog",
+    "nself.frontends.sql_expr.nodes",
+    "nself.frontends.sql_expr.views",
+)
 
 
 def _frozen_setattr(self: object, name: str, value: object) -> None:
@@ -54,30 +64,43 @@ def _setstate(self: object, state: list[Any]) -> None:
         object.__setattr__(self, f.name, value)
 
 
-def source(cls: type, order: bool) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-    """The generated methods of `cls` (a dataclass with none yet) as one source text, with
-    the defaults of `__init__`'s positional and keyword-only parameters (set on the function,
-    so the text holds no values and stays the same whatever the defaults are)."""
+# The default of a parameter whose field has a default factory, as in dataclasses.
+_FACTORY: Any = type("_HAS_DEFAULT_FACTORY_CLASS", (), {"__repr__": lambda self: "<factory>"})()
+
+
+def source(cls: type, order: bool, frozen: bool) -> tuple[str, tuple[Any, ...], dict[str, Any], dict[str, Any]]:
+    """The generated methods of `cls` (a dataclass with none yet) as the source of one
+    function, `_methods(_f, _FACTORY)`, returning them by name; then the defaults of
+    `__init__`'s positional and keyword-only parameters (set on the function, so the text
+    holds no values and stays the same whatever the defaults are) and the default factories
+    (`_f`, by field name)."""
     fields = dataclasses.fields(cls)
     params: list[str] = []
     keyword: list[str] = []
     defaults: list[Any] = []
     kwdefaults: dict[str, Any] = {}
+    factories: dict[str, Any] = {}
     body: list[str] = []
     for f in fields:
-        if not f.init or f.default_factory is not _MISSING:
-            raise TypeError(f"{cls.__qualname__}.{f.name}: record takes fields with a plain default only")
+        if not f.init:
+            raise TypeError(f"{cls.__qualname__}.{f.name}: record takes no init=False field")
+        default = f.default
+        value = f.name
+        if f.default_factory is not _MISSING:
+            factories[f.name] = f.default_factory
+            default = _FACTORY
+            value = f"_f[{f.name!r}]() if {f.name} is _FACTORY else {f.name}"
         if f.kw_only:
             keyword.append(f.name)
-            if f.default is not _MISSING:
-                kwdefaults[f.name] = f.default
+            if default is not _MISSING:
+                kwdefaults[f.name] = default
         else:
             params.append(f.name)
-            if f.default is not _MISSING:
-                defaults.append(f.default)
-        body.append(f"  _object_setattr(self, {f.name!r}, {f.name})")
+            if default is not _MISSING:
+                defaults.append(default)
+        body.append(f"_object_setattr(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}")
     if hasattr(cls, "__post_init__"):
-        body.append("  self.__post_init__()")
+        body.append("self.__post_init__()")
     signature = ", ".join(["self", *params, *(["*", *keyword] if keyword else [])])
     compared = [f.name for f in fields if f.compare]
     hashed = [f.name for f in fields if (f.compare if f.hash is None else f.hash)]
@@ -86,7 +109,7 @@ def source(cls: type, order: bool) -> tuple[str, tuple[Any, ...], dict[str, Any]
     def tup(prefix: str, names: list[str]) -> str:
         return "(" + "".join(f"{prefix}.{n}," for n in names) + ")"
 
-    lines = [f"def __init__({signature}):", *(body or ["  pass"])]
+    lines = [f"def __init__({signature}):", *(f"  {line}" for line in body or ["pass"])]
     lines += [
         "def __repr__(self):",
         "  return self.__class__.__qualname__ + f'("
@@ -96,9 +119,11 @@ def source(cls: type, order: bool) -> tuple[str, tuple[Any, ...], dict[str, Any]
         "  if other.__class__ is self.__class__:",
         f"    return {tup('self', compared)} == {tup('other', compared)}",
         "  return NotImplemented",
-        "def __hash__(self):",
-        f"  return hash({tup('self', hashed)})",
     ]
+    names = ["__init__", "__repr__", "__eq__"]
+    if frozen:
+        lines += ["def __hash__(self):", f"  return hash({tup('self', hashed)})"]
+        names.append("__hash__")
     if order:
         for name, op in (("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">=")):
             lines += [
@@ -107,23 +132,27 @@ def source(cls: type, order: bool) -> tuple[str, tuple[Any, ...], dict[str, Any]
                 f"    return {tup('self', compared)} {op} {tup('other', compared)}",
                 "  return NotImplemented",
             ]
-    return "\n".join(lines) + "\n", tuple(defaults), kwdefaults
+            names.append(name)
+    lines.append("return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
+    text = "def _methods(_f, _FACTORY):\n" + "".join(f"  {line}\n" for line in lines)
+    return text, tuple(defaults), kwdefaults, factories
 
 
-def _methods(cls: type, order: bool) -> dict[str, Any]:
+def _methods(cls: type, order: bool, frozen: bool) -> dict[str, Any]:
     """The generated methods of `cls`: from nself.ir._records when it holds this class's
     text as `source` writes it now (compiled once, with the module, into its bytecode
     cache), else compiled here."""
     from nself.ir._records import METHODS
 
-    text, defaults, kwdefaults = source(cls, order)
+    text, defaults, kwdefaults, factories = source(cls, order, frozen)
     cached = METHODS.get(f"{cls.__module__}.{cls.__qualname__}")
-    made: dict[str, Any]
     if cached is not None and cached[0] == text:
-        made = cached[1]()
+        maker = cached[1]
     else:
-        made = {}
-        exec(compile(text, f"<record {cls.__qualname__}>", "exec"), {"_object_setattr": object.__setattr__}, made)
+        scope: dict[str, Any] = {"_object_setattr": object.__setattr__}
+        exec(compile(text, f"<record {cls.__qualname__}>", "exec"), scope)
+        maker = scope["_methods"]
+    made: dict[str, Any] = maker(factories, _FACTORY)
     made["__init__"].__defaults__ = defaults or None
     made["__init__"].__kwdefaults__ = kwdefaults or None
     made["__repr__"] = reprlib.recursive_repr()(made["__repr__"])
@@ -135,21 +164,33 @@ def _methods(cls: type, order: bool) -> dict[str, Any]:
 @overload
 def record(cls: T, /) -> T: ...
 @overload
-def record(*, order: bool = ..., weakref_slot: bool = ...) -> Callable[[T], T]: ...
+def record(
+    *, order: bool = ..., weakref_slot: bool = ..., frozen: bool = ..., slots: bool = ...
+) -> Callable[[T], T]: ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
-def record(cls: T | None = None, /, *, order: bool = False, weakref_slot: bool = False) -> T | Callable[[T], T]:
-    """`@dataclass(frozen=True, slots=True)` (with `order`, `weakref_slot`), cheaper to
-    define; see the module's docstring."""
+def record(
+    cls: T | None = None,
+    /,
+    *,
+    order: bool = False,
+    weakref_slot: bool = False,
+    frozen: bool = True,
+    slots: bool = True,
+) -> T | Callable[[T], T]:
+    """`@dataclass(frozen=True, slots=True)` (with `order`, `weakref_slot`; `frozen=False,
+    slots=False` for a plain `@dataclass`), cheaper to define; see the module's docstring."""
 
     def wrap(cls: T) -> T:
         made: T = dataclasses.dataclass(  # type: ignore[assignment]
-            cls, init=False, repr=False, eq=False, frozen=False, slots=True, weakref_slot=weakref_slot
+            cls, init=False, repr=False, eq=False, frozen=False, slots=slots, weakref_slot=weakref_slot
         )
         own = made.__dict__
         explicit_hash = own.get("__hash__") is not None
-        for name, function in _methods(made, order).items():
+        if not frozen and not explicit_hash:
+            made.__hash__ = None  # type: ignore[assignment]  # eq without frozen, as dataclasses
+        for name, function in _methods(made, order, frozen).items():
             if name == "__hash__" and explicit_hash:
                 continue
             if name != "__hash__" and name in own:
@@ -162,9 +203,9 @@ def record(cls: T | None = None, /, *, order: bool = False, weakref_slot: bool =
             ("__delattr__", _frozen_delattr),
             ("__getstate__", _getstate),
             ("__setstate__", _setstate),
-        ):
+        )[: 4 if frozen and slots else 2 if frozen else 0]:
             setattr(made, name, function)
-        setattr(made, "__record_order__", order)  # for scripts/write_ir_records.py  # noqa: B010
+        setattr(made, "__record__", (order, frozen, slots))  # for scripts/write_ir_records.py  # noqa: B010
         return made
 
     return wrap if cls is None else wrap(cls)
@@ -191,17 +232,13 @@ def write_cache(modules: tuple[str, ...] = CACHED_MODULES) -> str:
     for name in modules:
         module = importlib.import_module(name)
         for cls in vars(module).values():
-            if not isinstance(cls, type) or cls.__module__ != name or not hasattr(cls, "__record_order__"):
+            if not isinstance(cls, type) or cls.__module__ != name or "__record__" not in cls.__dict__:
                 continue
-            text, _, _ = source(cls, cls.__record_order__)
+            order, frozen, _ = cls.__dict__["__record__"]
+            text = source(cls, order, frozen)[0]
             key = f"{name}.{cls.__qualname__}"
             maker = "_" + key.replace(".", "_")
-            names = [line[4 : line.index("(")] for line in text.splitlines() if line.startswith("def ")]
-            out.append(f"def {maker}() -> dict[str, Any]:")
-            out += [f"    {line}" for line in text.splitlines()]
-            out.append("    return {" + ", ".join(f"{n!r}: {n}" for n in names) + "}")
-            out.append("")
+            out.append(text.replace("def _methods(", f"def {maker}(", 1))
             entries.append(f"    {key!r}: ({text!r}, {maker}),")
-    out += ["", "METHODS: dict[str, Any] = {", *entries, "}", ""]
+    out += ["METHODS: dict[str, Any] = {", *entries, "}", ""]
     return "\n".join(out)
-

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import weakref
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from nself.ir.builder import CatalogBuilder
 from nself.ir.model import CompositeType, Domain, Enum, Extension, RangeType, Table, View
 from nself.ir.names import quote_ident
+from nself.ir.record import record
 
 UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Ty:
     key: str
     typmod: int = -1
@@ -30,7 +30,7 @@ class Ty:
         return self if self.typmod == -1 else Ty(self.key)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TypeInfo:
     key: str
     format: str  # format_type(oid, NULL)
@@ -43,14 +43,14 @@ class TypeInfo:
     builtin: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cast:
     context: str  # i implicit, a assignment, e explicit
     method: str  # f function, b binary, i I/O
     function: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operator:
     name: str
     left: str | None
@@ -61,7 +61,7 @@ class Operator:
     user: bool = False  # made by CREATE OPERATOR (an IR Operator): pg_depend records its uses
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Func:
     name: str
     args: tuple[str, ...]
@@ -125,7 +125,7 @@ def snapshot() -> Snapshot:
     return Snapshot(_snapshot_data())
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ExtensionObjects:
     """The member objects of the contrib extensions a schema has created, placed in the
     schema each extension was created in."""

@@ -5,25 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from nself.frontends.sql_expr.catalog import Ty
+from nself.ir.record import record
 
 Form = Literal["call", "implicit", "explicit", "sql", "grouping"]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Expr:
     ty: Ty
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Const(Expr):
     value: str | None  # the type's output text; None for NULL
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Var(Expr):
     name: str
     rel: str | None = None  # range-table alias, printed when the context asks for prefixes
@@ -35,7 +36,7 @@ class Var(Expr):
     collation: str | None = None
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Func(Expr):
     name: str
     args: list[Expr]
@@ -55,7 +56,7 @@ class Func(Expr):
     out_columns: list[tuple[str, Ty]] = field(default_factory=list)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class WindowSpec:
     name: str | None = None  # OVER name
     partition: list[Expr] = field(default_factory=list)
@@ -63,7 +64,7 @@ class WindowSpec:
     frame: list[str | Expr] = field(default_factory=list)  # words and offset expressions
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Coerce(Expr):
     """A FuncExpr cast, RelabelType, CoerceViaIO, ArrayCoerceExpr or CoerceToDomain."""
 
@@ -72,14 +73,14 @@ class Coerce(Expr):
     form: Literal["implicit", "explicit"]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Op(Expr):
     name: str
     args: list[Expr]  # one (prefix) or two
     schema: str = "pg_catalog"
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ScalarArrayOp(Expr):
     name: str
     use_or: bool
@@ -88,69 +89,69 @@ class ScalarArrayOp(Expr):
     schema: str = "pg_catalog"
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Distinct(Expr):
     left: Expr
     right: Expr
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class NullIf(Expr):
     left: Expr
     right: Expr
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Bool(Expr):
     op: Literal["AND", "OR", "NOT"]
     args: list[Expr]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class NullTest(Expr):
     arg: Expr
     is_null: bool
     row: bool = False
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class BoolTest(Expr):
     arg: Expr
     test: str  # "IS TRUE", "IS NOT FALSE", ...
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Case(Expr):
     arg: Expr | None
     whens: list[tuple[Expr, Expr]]
     default: Expr
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Coalesce(Expr):
     args: list[Expr]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class MinMax(Expr):
     op: Literal["GREATEST", "LEAST"]
     args: list[Expr]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Array(Expr):
     elements: list[Expr]
     multidims: bool = False
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Row(Expr):
     args: list[Expr]
     explicit: bool = True
     cast: bool = False  # ROW(...)::composite
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class RowCompare(Expr):
     op: str
     left: list[Expr]
@@ -158,31 +159,31 @@ class RowCompare(Expr):
     schema: str = "pg_catalog"
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SQLValue(Expr):
     text: str  # CURRENT_TIMESTAMP, CURRENT_TIMESTAMP(3), CURRENT_USER, ...
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Collate(Expr):
     arg: Expr
     collation: str  # printed form
     resolved: str | None = None  # as the IR names it (`public.de`, `"C"`); None: default
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Subscript(Expr):
     arg: Expr
     indexes: list[tuple[Expr | None, Expr | None, bool]]  # (lower, upper, is_slice)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class FieldSelect(Expr):
     arg: Expr
     field_name: str
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SubLink(Expr):
     kind: Literal["EXISTS", "EXPR", "ANY", "ALL", "ARRAY"]
     query: object  # a view Query (see views.py); printed by its own printer
@@ -190,7 +191,7 @@ class SubLink(Expr):
     op: str | None = None
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Raw(Expr):
     """A piece the canonicaliser could not model: printed as given (best effort)."""
 

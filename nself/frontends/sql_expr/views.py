@@ -5,7 +5,7 @@ PRETTYFLAG_INDENT, wrap column 0: one target per line, every column qualified)."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
 
 from pglast import ast
@@ -38,11 +38,12 @@ from nself.frontends.sql_expr.deparse import (
 )
 from nself.ir.model import Table, View, ViewColumn, ViewDependency
 from nself.ir.names import quote_ident
+from nself.ir.record import record
 
 # --------------------------------------------------------------------------- query model
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Rte:
     refname: str
     columns: list[Column]
@@ -61,12 +62,12 @@ class Rte:
     column_origins: list[str] = field(default_factory=list)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class RteRef:
     rte: Rte
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Join:
     kind: str  # JOIN, LEFT JOIN, RIGHT JOIN, FULL JOIN, CROSS JOIN
     left: RteRef | Join
@@ -79,14 +80,14 @@ class Join:
 FromItem = RteRef | Join
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Target:
     expr: n.Expr
     name: str
     junk: bool = False
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Cte:
     name: str
     query: Query
@@ -94,7 +95,7 @@ class Cte:
     materialized: str = ""  # "", "MATERIALIZED ", "NOT MATERIALIZED "
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class GroupSet:
     """A grouping set: kind simple (a parenthesised list), empty, rollup, cube or sets."""
 
@@ -102,7 +103,7 @@ class GroupSet:
     content: list[n.Expr | GroupSet]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Query:
     ctes: list[Cte] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
@@ -122,7 +123,7 @@ class Query:
     with_ties: bool = False  # FETCH FIRST ... WITH TIES
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SetOp:
     op: str  # UNION, INTERSECT, EXCEPT
     all: bool
