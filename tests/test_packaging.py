@@ -32,7 +32,12 @@ def test_wheel_installs_and_runs_without_the_source_tree(tmp_path: Path, install
     assert {"roles.sql", "02_auth.sql"} <= shipped, "the platforms' SQL must ship inside the package"
     script = (
         "import importlib.resources, nself, nself.cli.main; print(nself.__file__); "
-        "print(sorted(p.name for p in importlib.resources.files('nself.templates').iterdir())[:3])"
+        "print(sorted(p.name for p in importlib.resources.files('nself.templates').iterdir())[:3]); "
+        # Package data read by path beside the modules (nself.platforms.DATA), and the IR's
+        # records' methods compiled with nself.ir._records.
+        "from nself.platforms import platform_named; from nself.frontends.sql_expr.catalog import snapshot; "
+        "from nself.ir._records import METHODS; "
+        "assert platform_named('supabase').files and snapshot().types and len(METHODS) > 100"
     )
     done = subprocess.run(
         [sys.executable, "-P", "-c", script],
