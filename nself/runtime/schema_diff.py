@@ -24,7 +24,6 @@ from pathlib import Path
 from nself.backends.sql.migration import destructive_operations, render_operations
 from nself.connection import connect
 from nself.errors import NselfError, OptionError
-from nself.frontends.migration_files import discover_migrations
 from nself.ir import Catalog
 from nself.ir.diff import (
     ColumnOrderNote,
@@ -163,6 +162,7 @@ def migration_text(result: SchemaDiff) -> str:
 def pending_migrations(url: str, directory: Path) -> list[str]:
     """The migrations of `directory` that the database at `url` has not applied. Read
     only; a database without nself's history is not run by migrations: none pending."""
+    from nself.frontends.migration_files import discover_migrations  # not on a diff's path
     from nself.runtime.migrate import HISTORY_TABLE, migration_key  # (with the SQL parser: only here)
 
     files = discover_migrations(directory) if directory.is_dir() else []
