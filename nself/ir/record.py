@@ -23,7 +23,12 @@ compares each with a real dataclass.
 
 `record(frozen=False, slots=False)` stands for a plain `@dataclass` the same way (the sql
 frontend's expression nodes, with default factories); its records are unhashable, as
-dataclasses makes them. The modules whose methods _records.py holds are CACHED_MODULES."""
+dataclasses makes them. The modules whose methods _records.py holds are CACHED_MODULES.
+
+A new class there is a record too: `@dataclass(frozen=True)` over a record base fails at
+import (dataclasses sees a non-frozen base: the frozen check is record's own). After changing
+a record's fields, run scripts/write_ir_records.py (until then its methods are compiled at
+import, correct but slower; tests/ir/test_record.py fails)."""
 
 from __future__ import annotations
 
