@@ -329,6 +329,25 @@ def _render_outputs(
 ) -> list[str | bool]:
     """Each output's text; with `write_files`, whether its file was written instead (the
     file is written where the text is rendered or read: by a forked render, its own)."""
+    from nself.runtime.forked import fork_available
+
+    if not parallel or not fork_available():
+        return _render(project, outputs, cache, parallel=parallel, include_platform=include_platform, write_files=write_files)
+    from nself.frontends.sql_cache import writes_forked
+
+    with writes_forked():  # the compile's result written beside the renders
+        return _render(project, outputs, cache, parallel=parallel, include_platform=include_platform, write_files=write_files)
+
+
+def _render(
+    project: Project,
+    outputs: Sequence[TypeOutput],
+    cache: RenderCache | None,
+    *,
+    parallel: bool,
+    include_platform: bool,
+    write_files: bool,
+) -> list[str | bool]:
     catalogs: dict[str | None, Catalog] = {}
     keys: list[tuple[str | None, str, str]] = []
     for output in outputs:
