@@ -108,21 +108,23 @@ def _run_outputs(
         )
         codegen.watch(proj, outputs, _report, stop=threading.Event(), include_platform=include_platform)
         return
+    if not check:
+        with collector_paused(), codegen.type_warnings() as found:
+            written = codegen.generate_files(proj, outputs, parallel=True, include_platform=include_platform)
+        _print_warnings(found)
+        for output, wrote in written:
+            verb = "wrote" if wrote else "unchanged"
+            err_console.print(f"{verb} {_display(output.path)}", markup=False, highlight=False)
+        return
     with collector_paused(), codegen.type_warnings() as found:
         results = codegen.generate(proj, outputs, parallel=True, include_platform=include_platform)
     _print_warnings(found)
-    if check:
-        stale = codegen.stale(results)
-        for path in stale:
-            err_console.print(f"stale: {_display(path)}", markup=False, highlight=False)
-        if stale:
-            raise typer.Exit(1)
-        err_console.print(f"{len(results)} output(s) up to date", markup=False, highlight=False)
-        return
-    written = set(codegen.write(results))
-    for result in results:
-        verb = "wrote" if result.output.path in written else "unchanged"
-        err_console.print(f"{verb} {_display(result.output.path)}", markup=False, highlight=False)
+    stale = codegen.stale(results)
+    for path in stale:
+        err_console.print(f"stale: {_display(path)}", markup=False, highlight=False)
+    if stale:
+        raise typer.Exit(1)
+    err_console.print(f"{len(results)} output(s) up to date", markup=False, highlight=False)
 
 
 @app.callback(destructive=False)

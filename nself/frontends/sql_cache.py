@@ -28,7 +28,7 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,12 +157,51 @@ class CompileCache:
             self._write("state", self.keys[done - 1], state, dump)
 
     def store_result(self, result: object) -> None:
+        if _forked_writes is not None:  # a forked process writes it while this one goes on
+            self._kept.add(self._path("result", self.keys[-1]).name)
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    self._write("result", self.keys[-1], result, _dump)
+                    self._prune()
+                    status = 0
+                finally:
+                    os._exit(status)
+            _forked_writes.append(pid)
+            return
         self._write("result", self.keys[-1], result, _dump)
         self._prune()
 
     def _prune(self) -> None:
         """Remove the entries of earlier versions of these files (and stray temporaries)."""
         prune(self.directory, self._kept)
+
+
+# The processes writing compile results (CompileCache.store_result) inside
+# writes_forked(); None: results are written by the compiling process.
+_forked_writes: list[int] | None = None
+
+
+@contextlib.contextmanager
+def writes_forked() -> Iterator[None]:
+    """Inside, a compile's result is written to the cache by a forked process while the
+    compiling one goes on (at 10,000 tables pickling, compressing and writing it takes 0.5
+    s that a one-shot `nself types` spends rendering instead); all of them are waited for
+    on leaving. Only for a process that runs no other threads and may fork (the caller
+    knows: nself.runtime.forked.fork_available)."""
+    global _forked_writes
+    if _forked_writes is not None:  # nested: the outer one waits
+        yield
+        return
+    _forked_writes = []
+    try:
+        yield
+    finally:
+        pids, _forked_writes = _forked_writes, None
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def read_entry(path: Path, key: str, load: Callable[[bytes], Any] = pickle.loads) -> Any:

@@ -19,6 +19,7 @@ environment (the database nself manages)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import warnings
@@ -297,6 +298,56 @@ def generate(
     `parallel`: render on every core (forked processes) when the schema is big enough to
     gain from it; only for a process that runs no other threads (see runtime.forked).
     `include_platform`: keep the objects of the project's platform (auth, storage, ...)."""
+    texts = _render_outputs(project, outputs, cache, parallel=parallel, include_platform=include_platform)
+    results: list[Generated] = []
+    for output, text in zip(outputs, texts, strict=True):
+        current = output.path.read_text(encoding="utf-8") if output.path.is_file() else None
+        results.append(Generated(output, cast(str, text), current))
+    return results
+
+
+def generate_files(
+    project: Project, outputs: Sequence[TypeOutput], *, parallel: bool = False, include_platform: bool = False
+) -> list[tuple[TypeOutput, bool]]:
+    """generate() then write(), for a one-shot run: each output with whether its file was
+    written (False: it already held those bytes). A render in a forked process writes its
+    own output's file, so its text (hundreds of MB at 10,000 tables) never travels back."""
+    written = _render_outputs(
+        project, outputs, None, parallel=parallel, include_platform=include_platform, write_files=True
+    )
+    return [(output, bool(flag)) for output, flag in zip(outputs, written, strict=True)]
+
+
+def _render_outputs(
+    project: Project,
+    outputs: Sequence[TypeOutput],
+    cache: RenderCache | None,
+    *,
+    parallel: bool,
+    include_platform: bool,
+    write_files: bool = False,
+) -> list[str | bool]:
+    """Each output's text; with `write_files`, whether its file was written instead (the
+    file is written where the text is rendered or read: by a forked render, its own)."""
+    from nself.runtime.forked import fork_available
+
+    if not parallel or not fork_available():
+        return _render(project, outputs, cache, parallel=parallel, include_platform=include_platform, write_files=write_files)
+    from nself.frontends.sql_cache import writes_forked
+
+    with writes_forked():  # the compile's result written beside the renders
+        return _render(project, outputs, cache, parallel=parallel, include_platform=include_platform, write_files=write_files)
+
+
+def _render(
+    project: Project,
+    outputs: Sequence[TypeOutput],
+    cache: RenderCache | None,
+    *,
+    parallel: bool,
+    include_platform: bool,
+    write_files: bool,
+) -> list[str | bool]:
     catalogs: dict[str | None, Catalog] = {}
     keys: list[tuple[str | None, str, str]] = []
     for output in outputs:
@@ -319,6 +370,9 @@ def generate(
             hit = stored.get(key)
             if hit is not None:
                 texts[key], found[key] = hit
+    destinations: dict[tuple[str | None, str, str], list[TypeOutput]] = {}
+    for key, output in zip(keys, outputs, strict=True):
+        destinations.setdefault(key, []).append(output)
     jobs = [(k, o) for k, o in zip(keys, outputs, strict=True) if k not in texts]
     jobs = list({k: (k, o) for k, o in jobs}.values())  # two outputs of the same text render once
 
@@ -331,9 +385,12 @@ def generate(
         for source in dict.fromkeys(k[0] for k, _ in jobs if k in pieces)
     }
 
-    def render_job(job: tuple[tuple[str | None, str, str], TypeOutput]) -> tuple[str, list[str]]:
-        """The text, and the TypesWarnings of the render as messages: a render in a forked
-        child sends them back with the text, and they are warned again here."""
+    def render_job(
+        job: tuple[tuple[str | None, str, str], TypeOutput],
+    ) -> tuple[str | tuple[bool, ...], list[str]]:
+        """The text (with `write_files`: which of its outputs' files were written), and the
+        TypesWarnings of the render as messages: a render in a forked child sends them back
+        with the text, and they are warned again here."""
         key, output = job
         fragments = None
         if stored is not None and key[0] in digests:
@@ -347,6 +404,11 @@ def generate(
         for warning in caught:
             if not issubclass(warning.category, TypesWarning):
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        if write_files:
+            written = tuple(_write_output(o.path, text) for o in destinations[key])
+            if stored is not None:
+                stored.put(key, text, found)
+            return written, found
         if stored is not None:  # kept here: a forked render writes its own output's entry
             stored.put(key, text, found)
         return text, found
@@ -360,7 +422,10 @@ def generate(
         rendered = forked_map(render_job, jobs)
     else:
         rendered = [render_job(job) for job in jobs]
-    texts.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
+    done: dict[tuple[str | None, str, str], str | tuple[bool, ...]] = dict(texts)
+    if write_files:  # the texts read whole from the store: written here
+        done.update((k, tuple(_write_output(o.path, t) for o in destinations[k])) for k, t in texts.items())
+    done.update((k, text) for (k, _), (text, _) in zip(jobs, rendered, strict=True))
     found.update((k, messages) for (k, _), (_, messages) in zip(jobs, rendered, strict=True))
     if stored is not None:
         for key, _ in jobs:
@@ -369,14 +434,25 @@ def generate(
     for message in dict.fromkeys(m for k in dict.fromkeys(keys) for m in found.get(k, [])):
         warnings.warn(message, TypesWarning, stacklevel=2)
     if cache is not None:
-        cache.texts.update(texts)
+        cache.texts.update((k, cast(str, t)) for k, t in done.items())
         cache.warnings.update(found)
         cache.catalogs.update(catalogs)
-    results: list[Generated] = []
-    for key, output in zip(keys, outputs, strict=True):
-        current = output.path.read_text(encoding="utf-8") if output.path.is_file() else None
-        results.append(Generated(output, texts[key], current))
-    return results
+    if write_files:  # each output's flag among those of the outputs of its text
+        return [cast(tuple[bool, ...], done[k])[destinations[k].index(o)] for k, o in zip(keys, outputs, strict=True)]
+    return [cast(str, done[k]) for k in keys]
+
+
+def _write_output(path: Path, text: str) -> bool:
+    """Write `text` to `path` unless the file holds those bytes already; True: written."""
+    data = (text if os.linesep == "\n" else text.replace("\n", os.linesep)).encode("utf-8")  # as write_text
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
 
 
 class RenderStore:

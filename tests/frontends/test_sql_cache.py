@@ -190,3 +190,25 @@ def test_an_expression_source_pickles_the_tree_it_holds() -> None:
     replaced = pickle.loads(pickle.dumps(made))
     replaced.node = two  # set before ever being read
     assert pickle.loads(pickle.dumps(replaced)).node == two
+
+
+def test_a_result_written_by_a_forked_process(tmp_path: Path) -> None:
+    """Inside writes_forked(), another process writes the result (and prunes the entries
+    of the files before the edit); it is there, and whole, once the block is left."""
+    import os
+
+    from nself.frontends.sql_cache import writes_forked
+
+    cache = tmp_path / "cache"
+    compiled(project(tmp_path, FIRST, SECOND, THIRD), cache)
+    migrations = project(tmp_path, FIRST, SECOND, THIRD.replace("id > 10", "id > 20"))
+    files = discover_migrations(migrations)
+    parent = os.getpid()
+    with writes_forked():
+        got = compiled(migrations, cache)
+    assert os.getpid() == parent
+    same(got, compiled(migrations, None))
+    result = cached(cache, files).result()
+    assert isinstance(result, CompileResult)
+    same(result, got)
+    assert [p.name.split("-")[0] for p in entries(cache)] == ["result", "state"]  # the old result pruned

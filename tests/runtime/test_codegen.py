@@ -149,6 +149,17 @@ def test_parallel_generation_gives_the_serial_texts(tmp_path: Path) -> None:
     parallel = codegen.generate(project, outputs, parallel=True)
     assert [r.text for r in parallel] == [r.text for r in serial]
 
+    # generate_files: each forked render writes its own file(s); an output of the same
+    # text at a second path is written too; a file already holding the text is not
+    twice = [*outputs, codegen.TypeOutput("go", tmp_path / "again.go", outputs[1].options, "schema.json")]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "python.txt").write_text(serial[2].text, encoding="utf-8")
+    written = codegen.generate_files(project, twice, parallel=True)
+    assert [o for o, _ in written] == twice
+    assert [w for _, w in written] == [True, True, False, True, True, True, True]
+    assert [o.path.read_text(encoding="utf-8") for o in twice] == [r.text for r in serial] + [serial[1].text]
+    assert not any(w for _, w in codegen.generate_files(project, twice, parallel=True))
+
     bad = [*outputs, codegen.TypeOutput("go", tmp_path / "bad.go", {"package": "not a name"}, "schema.json")]
     with pytest.raises(OptionError, match="package"):
         codegen.generate(project, bad, parallel=True)
@@ -284,7 +295,11 @@ def test_an_edit_renders_only_what_it_touched_and_the_same_text(tmp_path: Path) 
         edit.write_text(applied)
         files = {path: path.stat().st_ino for path in pieces.glob("*-pieces-*.pickle")}
         # in forked processes, as `nself types` renders: each keeps its output's pieces
-        texts = [r.text for r in codegen.generate(project, outputs, parallel=True)]
+        if sql == edits[-1][0]:  # as a one-shot `nself types` does: the renders write the files
+            assert all(w for _, w in codegen.generate_files(project, outputs, parallel=True))
+            texts = [o.path.read_text(encoding="utf-8") for o in outputs]
+        else:
+            texts = [r.text for r in codegen.generate(project, outputs, parallel=True)]
         assert texts == [codegen.render_output(project, o) for o in outputs], sql
         if sql == edits[0][0]:  # one table's piece changed: the files of its new and old
             written = [path for path, inode in files.items() if path.stat().st_ino != inode]
