@@ -311,10 +311,20 @@ def generate_files(
 ) -> list[tuple[TypeOutput, bool]]:
     """generate() then write(), for a one-shot run: each output with whether its file was
     written (False: it already held those bytes). A render in a forked process writes its
-    own output's file, so its text (hundreds of MB at 10,000 tables) never travels back."""
-    written = _render_outputs(
-        project, outputs, None, parallel=parallel, include_platform=include_platform, write_files=True
-    )
+    own output's text (hundreds of MB at 10,000 tables never travel back) beside the file;
+    the files are replaced only once every render succeeded, so a failed run leaves them all
+    as they were."""
+    try:
+        written = _render_outputs(
+            project, outputs, None, parallel=parallel, include_platform=include_platform, write_files=True
+        )
+    except BaseException:
+        for output in outputs:
+            _staged(output.path).unlink(missing_ok=True)
+        raise
+    for output, flag in zip(outputs, written, strict=True):
+        if flag:
+            os.replace(_staged(output.path), output.path)
     return [(output, bool(flag)) for output, flag in zip(outputs, written, strict=True)]
 
 
@@ -443,7 +453,8 @@ def _render(
 
 
 def _write_output(path: Path, text: str) -> bool:
-    """Write `text` to `path` unless the file holds those bytes already; True: written."""
+    """Stage `text` beside `path` (generate_files puts it in place) unless the file holds
+    those bytes already; True: staged."""
     data = (text if os.linesep == "\n" else text.replace("\n", os.linesep)).encode("utf-8")  # as write_text
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
@@ -451,8 +462,12 @@ def _write_output(path: Path, text: str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    _staged(path).write_bytes(data)
     return True
+
+
+def _staged(path: Path) -> Path:
+    return path.with_name(f".{path.name}.nself-new")
 
 
 class RenderStore:

@@ -163,6 +163,13 @@ def test_parallel_generation_gives_the_serial_texts(tmp_path: Path) -> None:
     bad = [*outputs, codegen.TypeOutput("go", tmp_path / "bad.go", {"package": "not a name"}, "schema.json")]
     with pytest.raises(OptionError, match="package"):
         codegen.generate(project, bad, parallel=True)
+    # a failed render leaves every file as it was, those of the renders that succeeded too
+    for output in outputs:
+        output.path.write_text("kept", encoding="utf-8")
+    with pytest.raises(OptionError, match="package"):
+        codegen.generate_files(project, bad, parallel=True)
+    assert [o.path.read_text(encoding="utf-8") for o in outputs] == ["kept"] * len(outputs)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(o.path.name for o in outputs)
 
 
 def test_rendered_outputs_are_kept_while_the_files_compile_the_same(tmp_path: Path) -> None:
