@@ -10,7 +10,7 @@ from pglast.enums import GrantTargetType, ObjectType
 
 from nself.frontends.sql_objects.routines import find_function
 from nself.frontends.sql_objects.triggers import role_names
-from nself.frontends.sql_state import PUBLIC_DEFAULTS, Skip, State, handles, names_of, qualified
+from nself.frontends.sql_state import PUBLIC_DEFAULTS, Skip, State, handles, names_of
 from nself.ir.model import Function, Privilege, Sequence, Table, View
 
 _ALL_PRIVILEGES = {
@@ -56,7 +56,7 @@ def _grant_targets(state: State, stmt: Any, kind: str) -> list[tuple[str, str, s
         if kind in ("TABLE", "SEQUENCE"):
             found = state.find_relation(obj.schemaname, obj.relname)
             if found is None:
-                raise state.error(f'relation "{qualified(obj.schemaname, obj.relname)}" does not exist')
+                raise state.missing_relation(obj.schemaname, obj.relname)
             actual = "SEQUENCE" if isinstance(found[1], Sequence) else "TABLE"
             out.append((actual, found[0], obj.relname))
         elif kind == "SCHEMA":

@@ -25,7 +25,7 @@ from nself.frontends.sql_objects.views import (
     rename_relation_in_views,
     set_output_names,
 )
-from nself.frontends.sql_state import Skip, State, column_types, handles, qualified, regclass_text
+from nself.frontends.sql_state import Skip, State, column_types, handles, regclass_text
 from nself.frontends.sql_tables import _children, _column, find_constraint, mentions
 from nself.ir.model import (
     CheckConstraint,
@@ -157,7 +157,7 @@ def rename_relation(state: State, stmt: Any) -> None:
                 return
         if stmt.missing_ok:
             return
-        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+        raise state.missing_relation(rv.schemaname, rv.relname)
     schema, node = found
     if state.relation_taken(schema, new):
         raise state.error(f'relation "{new}" already exists')
@@ -182,7 +182,7 @@ def rename_column(state: State, stmt: Any) -> None:
     if found is None:
         if stmt.missing_ok:
             return
-        raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+        raise state.missing_relation(rv.schemaname, rv.relname)
     node = found[1]
     old, new = stmt.subname, sql_naming.truncate_identifier(stmt.newname)
     if isinstance(node, View):

@@ -18,7 +18,7 @@ from nself.frontends.sql_objects.views import (
     move_relation_in_views,
     rename_in_view_dependencies,
 )
-from nself.frontends.sql_state import Skip, State, handles, qualified, regclass_text
+from nself.frontends.sql_state import Skip, State, handles, regclass_text
 from nself.ir.model import (
     Domain,
     ForeignKey,
@@ -52,7 +52,7 @@ def set_schema(state: State, stmt: Any) -> None:
         if found is None:
             if stmt.missing_ok:
                 return
-            raise state.error(f'relation "{qualified(rv.schemaname, rv.relname)}" does not exist')
+            raise state.missing_relation(rv.schemaname, rv.relname)
         old_schema, node = found
         if isinstance(node, Table):
             state.put_table(node, dataclasses.replace(node, schema=new_schema))

@@ -188,9 +188,15 @@ def _typed(column: ColumnPlan) -> bool:
     """Whether the column's values can come as numbers (`typed_values`): a generator with a
     typed form, and nothing that works on the text (lists of choices, lengths, arrays,
     composites, partition bounds, a suffix that makes values unique)."""
+    return column.generator in TYPED_GENERATORS and _values_as_made(column)
+
+
+def _values_as_made(column: ColumnPlan) -> bool:
+    """Whether the generator's values go in as it makes them: nothing works on them as text
+    (lists of choices, lengths, arrays, composites, partition bounds, a suffix that makes
+    values unique)."""
     return (
-        column.generator in TYPED_GENERATORS
-        and column.dims == 0
+        column.dims == 0
         and not column.attributes
         and column.rules.choices is None
         and column.rules.max_length is None
@@ -205,12 +211,7 @@ def _joined(column: ColumnPlan) -> bool:
     arrays, composites, partition bounds, a suffix that makes values unique, NULLs)."""
     return (
         column.generator in JOINED_GENERATORS
-        and column.dims == 0
-        and not column.attributes
-        and column.rules.choices is None
-        and column.rules.max_length is None
-        and not column.params.get("partitions")
-        and (not column.unique or column.generator in _SELF_UNIQUE)
+        and _values_as_made(column)
         and (column.not_null or column.unique or _null_probability(column) <= 0)
     )
 
