@@ -60,12 +60,36 @@ _OTHER_TOOLS = (
 
 
 def other_tools_migrations(root: Path) -> tuple[str, str] | None:
-    """(folder, tool) of migrations another tool keeps in its default place under `root`."""
+    """(folder, tool) of migrations another tool keeps in its default place under `root`,
+    or beside the one schema.prisma of a monorepo (packages/prisma/migrations)."""
     for folder, tool, pattern in _OTHER_TOOLS:
         path = root / folder
         if path.is_dir() and any(path.glob(pattern)):
             return folder, tool
+    nested = [
+        schema.parent / "migrations"
+        for schema in _files_named(root, "schema.prisma", depth=4)
+        if any((schema.parent / "migrations").glob("*/migration.sql"))
+    ]
+    if len(nested) == 1:
+        return nested[0].relative_to(root).as_posix(), "Prisma"
     return None
+
+
+def _files_named(root: Path, name: str, depth: int) -> list[Path]:
+    """Files called `name` in `root` and its folders down to `depth` levels, leaving out
+    hidden folders and node_modules (a monorepo's packages, not its dependencies)."""
+    found: list[Path] = []
+    level = [root]
+    for _ in range(depth + 1):
+        found += [d / name for d in level if (d / name).is_file()]
+        level = [
+            child
+            for d in level
+            for child in sorted(d.iterdir())
+            if child.is_dir() and not child.name.startswith(".") and child.name != "node_modules"
+        ]
+    return found
 
 
 def other_tool_header(folder: str, tool: str) -> str:

@@ -417,3 +417,15 @@ def test_a_goose_migration_in_go_stops_migrate_before_anything_runs(database: st
     assert [c.version for c in adopt_migrations(database, directory)] == ["00001", "00003"]
     (directory / "00004_c.sql").write_text("-- +goose Up\nCREATE TABLE c (x int);\n-- +goose Down\nDROP TABLE c;\n")
     assert [r.version for r in apply_migrations(database, directory)] == ["00004"]
+
+
+def test_init_finds_the_migrations_of_a_monorepos_prisma_package(tmp_path: Path) -> None:
+    # documenso: packages/prisma/schema.prisma and packages/prisma/migrations
+    package = tmp_path / "packages" / "prisma"
+    (package / "migrations" / "20230404095503_initial_migration").mkdir(parents=True)
+    (package / "migrations" / "20230404095503_initial_migration" / "migration.sql").write_text("SELECT 1;\n")
+    (package / "schema.prisma").write_text("datasource db {}\n")
+    (tmp_path / "node_modules" / "x" / "prisma").mkdir(parents=True)  # a dependency's own is not the project's
+    (tmp_path / "node_modules" / "x" / "prisma" / "schema.prisma").write_text("")
+    init_project(tmp_path)
+    assert 'migrations = "packages/prisma/migrations"' in (tmp_path / "nself.toml").read_text()
