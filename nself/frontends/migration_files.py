@@ -189,6 +189,13 @@ def discover_migrations(path: Path | str) -> list[MigrationFile]:
             migration = _from_script(entry, entry.stem, "nself")
         else:
             continue
-        found.append((natural_key(entry.name), migration))
+        # diesel orders by the version without its dashes: crates.io's 2017-08-31-230457_x
+        # comes after its 20140924113530_y
+        name = entry.name.replace("-", "") if migration.layout == "diesel" else entry.name
+        found.append((natural_key(name), migration))
+    if any(m.layout in ("diesel", "prisma") for _, m in found):
+        # diesel and Prisma read only their folders: a loose script beside them without a
+        # version is not one of theirs (crates.io's data_oauth_github.sql, run by hand)
+        found = [(key, m) for key, m in found if m.layout != "nself" or m.version]
     found.sort(key=lambda item: item[0])
     return [migration for _, migration in found]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import psycopg
 
 from nself.connection import connect
-from nself.errors import NselfError, OptionError
+from nself.errors import NselfError, OptionError, SourceError
 from nself.frontends.migration_files import (
     CodeMigration,
     MigrationFile,
@@ -43,6 +43,7 @@ from nself.runtime.session import (
     locked_connection,
     run_script,
 )
+from nself.textfiles import read_user_text
 
 __all__ = ["ADVISORY_LOCK_KEY", "run_script"]  # kept importable from here
 
@@ -224,11 +225,32 @@ def _first_code_migration(directory: Path, applied: dict[str, Any]) -> CodeMigra
 
 
 def _in_transaction(migration: MigrationFile) -> bool:
+    if _diesel_outside_transaction(migration):
+        return False
     return not _NO_TRANSACTION.search(migration.path.read_text(encoding="utf-8"))
 
 
 def _down_in_transaction(migration: MigrationFile) -> bool:
+    if _diesel_outside_transaction(migration):
+        return False
     return not _NO_TRANSACTION_DOWN.search((migration.down_path or migration.path).read_text(encoding="utf-8"))
+
+
+def _diesel_outside_transaction(migration: MigrationFile) -> bool:
+    """diesel's `run_in_transaction = false` in the migration folder's metadata.toml (both
+    directions, as diesel reads it)."""
+    if migration.layout != "diesel":
+        return False
+    metadata = migration.path.parent / "metadata.toml"
+    if not metadata.is_file():
+        return False
+    import tomllib
+
+    try:
+        settings = tomllib.loads(read_user_text(metadata))
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(metadata, None, None, f"not valid TOML: {exc}") from None
+    return settings.get("run_in_transaction", True) is False
 
 
 def _run_section(

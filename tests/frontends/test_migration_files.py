@@ -49,6 +49,8 @@ LAYOUTS: list[tuple[str, dict[str, str], list[tuple[str, str, str, str, str, int
             "2019-02-26-002946_a/down.sql": "x",
             "00000000000000_diesel_initial_setup/up.sql": UP,
             "README.md": "not a migration",
+            "data_oauth_github.sql": "INSERT INTO x SELECT 1;",  # crates.io: a script run by hand
+            "20140924113530_old/up.sql": UP,  # crates.io's first versions have no dashes
         },
         [
             (
@@ -59,6 +61,7 @@ LAYOUTS: list[tuple[str, dict[str, str], list[tuple[str, str, str, str, str, int
                 UP,
                 1,
             ),
+            ("20140924113530", "old", "diesel", "20140924113530_old/up.sql", UP, 1),
             ("2019-02-26-002946", "a", "diesel", "2019-02-26-002946_a/up.sql", UP, 1),
             ("2019-02-27-170003", "b", "diesel", "2019-02-27-170003_b/up.sql", UP, 1),
         ],

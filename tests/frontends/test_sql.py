@@ -839,3 +839,17 @@ def test_two_output_columns_of_one_name_are_refused_as_postgresql_does(sql: str,
         compile_sql(sql, "a.sql")
     assert str(info.value).endswith(str(refused.value.diag.message_primary))
     assert info.value.line == sql.count("\n") + 1
+
+
+def test_dropping_a_column_keeps_a_view_that_reads_another_tables_column_of_that_name() -> None:
+    # crates.io: DROP COLUMN version_downloads.id; its materialized view reads versions.id
+    catalog = compile_sql(
+        "CREATE TABLE versions (id int PRIMARY KEY, crate_id int);\n"
+        "CREATE TABLE version_downloads (id int, version_id int, downloads int);\n"
+        "CREATE MATERIALIZED VIEW recent (crate_id, downloads) AS SELECT crate_id, sum(d.downloads)\n"
+        "  FROM version_downloads d JOIN versions ON d.version_id = versions.id GROUP BY crate_id;\n"
+        "CREATE VIEW ids AS SELECT id FROM version_downloads;\n"
+        "ALTER TABLE version_downloads DROP COLUMN id CASCADE;",
+        "a.sql",
+    )
+    assert [v.name for v in catalog.views] == ["recent"]
