@@ -78,9 +78,24 @@ def _conf_value(path: Path, name: str) -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, outside the ports `nself init` gives projects (the
+    kernel's ephemeral range overlaps them: a scratch cluster there took a project's port
+    between its init and its start)."""
+    from nself.runtime.project import PROJECT_PORTS
+
+    held: list[socket.socket] = []  # kept bound until the end, so the kernel offers others
+    try:
+        for _ in range(64):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+            if port not in PROJECT_PORTS:
+                return port
+        raise NselfError("no free port outside the projects' ports")
+    finally:
+        for s in held:
+            s.close()
 
 
 def _as_server_user(argv: list[str]) -> list[str]:

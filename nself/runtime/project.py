@@ -25,6 +25,9 @@ STATE_DIR = ".nself"
 # {environment: {"branch": NAME, "database": DATABASE}}, written by `nself db branch switch`.
 BRANCH_FILE = "branch"
 DEFAULT_LOCAL_PORT = 54329
+# The ports `nself init` chooses from, one per project, so that two projects' clusters can
+# run side by side; nself's own scratch clusters (free_port) keep out of them.
+PROJECT_PORTS = range(DEFAULT_LOCAL_PORT, DEFAULT_LOCAL_PORT + 600)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nself.errors import OptionError
 from nself.platforms import Platform, project_platform
-from nself.runtime.project import CONFIG_FILE, DEFAULT_LOCAL_PORT, STATE_DIR
+from nself.runtime.project import CONFIG_FILE, DEFAULT_LOCAL_PORT, PROJECT_PORTS, STATE_DIR
 
 CONFIG_TEMPLATE = f"""\
 # nself project configuration. Environments: `local` is the cluster nself runs under
@@ -132,9 +132,9 @@ def init_project(root: Path, *, force: bool = False) -> list[Path]:
     return created
 
 
-# Ports `nself init` chooses from: one per project, so that two projects' clusters can run
-# side by side (a stopped cluster holds no port, so a free port alone would not tell).
-PORT_RANGE = 600
+# A project's port comes from PROJECT_PORTS, at a place its path picks (a stopped cluster
+# holds no port, so a free port alone would not tell two projects apart).
+PORT_RANGE = len(PROJECT_PORTS)
 
 
 def choose_local_port(root: Path, is_free: Callable[[int], bool] | None = None) -> int:
