@@ -513,10 +513,13 @@ SELECT i.indexrelid, i.indrelid, k.ord, k.attnum,
        i.indcollation[k.ord - 1] AS collation_oid,
        CASE WHEN k.ord <= i.indnkeyatts AND i.indcollation[k.ord - 1] <> 0
             THEN i.indcollation[k.ord - 1]::regcollation::text END AS collation,
-       -- the collation an expression key has by default: its type's
-       CASE WHEN k.attnum = 0 THEN (
-           SELECT it.typcollation FROM pg_attribute ia JOIN pg_type it ON it.oid = ia.atttypid
-           WHERE ia.attrelid = i.indexrelid AND ia.attnum = k.ord) END AS expression_collation
+       -- the collation an expression key has by default: its type's (the opclass's input
+       -- type where it stores another: gin_trgm_ops keeps int4 trigrams of a text)
+       CASE WHEN k.attnum = 0 THEN coalesce(
+           (SELECT ot.typcollation FROM pg_type ot
+            WHERE oc.opckeytype <> 0 AND ot.oid = oc.opcintype AND ot.typtype <> 'p'),
+           (SELECT it.typcollation FROM pg_attribute ia JOIN pg_type it ON it.oid = ia.atttypid
+            WHERE ia.attrelid = i.indexrelid AND ia.attnum = k.ord)) END AS expression_collation
 FROM pg_index i
 JOIN pg_class tc ON tc.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = tc.relnamespace

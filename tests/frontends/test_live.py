@@ -816,3 +816,20 @@ def test_the_columns_read_on_a_helper_connection_match_one_connection(rich_url: 
     # PostgreSQL refuses to), and closed
     assert len(opened) >= 2 and all(c.closed for c in opened)
     assert with_helpers == alone
+
+
+def test_an_expression_key_whose_opclass_stores_another_type_has_no_collation_of_its_own(database: str) -> None:
+    # crates.io: gin (canon_crate_name(name) gin_trgm_ops); the index's column is int4 trigrams,
+    # the expression's collation the text's default, which pg_get_indexdef does not print
+    run_sql(
+        database,
+        "CREATE EXTENSION pg_trgm; CREATE TABLE crates (id int PRIMARY KEY, name varchar NOT NULL);"
+        "CREATE FUNCTION canon(text) RETURNS text LANGUAGE sql AS $$ SELECT lower($1) $$;"
+        "CREATE INDEX trgm ON crates USING gin (canon(name) gin_trgm_ops);"
+        'CREATE INDEX trgm_c ON crates USING gin (canon(name) COLLATE "C" gin_trgm_ops);',
+    )
+    keys = {i.name: i.keys[0].collation for i in introspect(database).indexes}
+    with psycopg.connect(database) as conn:
+        printed = dict(conn.execute("SELECT relname, pg_get_indexdef(oid) FROM pg_class WHERE relname LIKE 'trgm%'").fetchall())
+    assert "COLLATE" not in printed["trgm"] and keys["trgm"] is None
+    assert 'COLLATE "C"' in printed["trgm_c"] and keys["trgm_c"] == '"C"'
