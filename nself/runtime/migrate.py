@@ -50,12 +50,19 @@ __all__ = ["ADVISORY_LOCK_KEY", "run_script"]  # kept importable from here
 META_SCHEMA = "_nself"
 HISTORY_TABLE = f"{META_SCHEMA}.migrations"
 
-_NO_TRANSACTION = re.compile(
-    r"^--\s*(nself:no-transaction|migrate:up\b.*transaction:false|\+goose\s+(?i:no\s+transaction)\b)", re.MULTILINE
-)
-_NO_TRANSACTION_DOWN = re.compile(
-    r"^--\s*(nself:no-transaction|migrate:down\b.*transaction:false|\+goose\s+(?i:no\s+transaction)\b)", re.MULTILINE
-)
+
+
+def _no_transaction(section: str) -> re.Pattern[str]:
+    """A file's opt-out of a transaction for its `section` (up or down): nself's marker,
+    dbmate's `-- migrate:<section> transaction:false`, goose's `-- +goose NO TRANSACTION`."""
+    return re.compile(
+        rf"^--\s*(nself:no-transaction|migrate:{section}\b.*transaction:false|\+goose\s+(?i:no\s+transaction)\b)",
+        re.MULTILINE,
+    )
+
+
+_NO_TRANSACTION = _no_transaction("up")
+_NO_TRANSACTION_DOWN = _no_transaction("down")
 
 Status = Literal["applied", "pending", "changed", "missing"]
 

@@ -229,14 +229,14 @@ def test_file_runs_a_psql_script_with_meta_commands_and_stops_at_the_first_error
         assert conn.execute("select to_regclass('b'), to_regclass('c')").fetchone() == (None, None)
 
 
-def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path, database: str) -> None:
-    (tmp_path / "nself.toml").write_text(CONFIG)
+def read_then_close(tmp_path: Path, database: str, sql: str, lines: int) -> tuple[list[str], int, str]:
+    """`nself db query --csv SQL` as a process whose reader takes `lines` lines and closes the
+    pipe, as `| head` does: (the lines, the exit code, stderr)."""
     import os
     import sys
 
     reader = subprocess.Popen(
-        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv",
-         "create table kept (x int); select g from generate_series(1, 200000) g"],
+        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv", sql],
         cwd=tmp_path,
         env={**os.environ, "NSELF_QUERY_URL": database, "NO_COLOR": "1"},
         stdout=subprocess.PIPE,
@@ -244,11 +244,19 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
         text=True,
     )
     assert reader.stdout is not None and reader.stderr is not None
-    assert reader.stdout.readline() == "CREATE TABLE\n"  # every statement's result, as psql prints them
-    assert reader.stdout.readline() == "g\n"
-    reader.stdout.close()  # as `| head -1` does
+    read = [reader.stdout.readline() for _ in range(lines)]
+    reader.stdout.close()
     stderr = reader.stderr.read()
-    assert reader.wait(timeout=60) == 1
+    return read, reader.wait(timeout=60), stderr
+
+
+def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path, database: str) -> None:
+    (tmp_path / "nself.toml").write_text(CONFIG)
+    # every statement's result, as psql prints them
+    lines, code, stderr = read_then_close(
+        tmp_path, database, "create table kept (x int); select g from generate_series(1, 200000) g", 2
+    )
+    assert lines == ["CREATE TABLE\n", "g\n"] and code == 1
     assert "broken pipe" in stderr and "rolled back" in stderr and "Traceback" not in stderr, stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
     with psycopg.connect(database) as conn:
@@ -258,27 +266,13 @@ def test_a_reader_that_stops_early_gets_one_line_not_a_traceback(tmp_path: Path,
 def test_a_reader_that_stops_early_on_the_libpq_path_gets_the_same_line(tmp_path: Path, database: str) -> None:
     """One query runs on libpq (nself.runtime.query_csv): a closed pipe ends it as it ends a
     script's run through psycopg, and what the query did is rolled back."""
-    import os
-    import sys
 
     (tmp_path / "nself.toml").write_text(CONFIG)
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("create table seen (n int)")
         conn.execute("create function see(n int) returns int language sql as 'insert into seen values (n) returning n'")
-    reader = subprocess.Popen(
-        [sys.executable, "-P", "-m", "nself", "db", "query", "--env", "dev", "--csv",
-         "select see(g) from generate_series(1, 200000) g"],
-        cwd=tmp_path,
-        env={**os.environ, "NSELF_QUERY_URL": database, "NO_COLOR": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert reader.stdout is not None and reader.stderr is not None
-    assert reader.stdout.readline() == "see\n"
-    reader.stdout.close()
-    stderr = reader.stderr.read()
-    assert reader.wait(timeout=60) == 1
+    lines, code, stderr = read_then_close(tmp_path, database, "select see(g) from generate_series(1, 200000) g", 1)
+    assert lines == ["see\n"] and code == 1
     assert "broken pipe" in stderr and "rolled back" in stderr and len(stderr.strip().splitlines()) == 1, stderr
     with psycopg.connect(database) as conn:
         assert conn.execute("select count(*) from seen").fetchone() == (0,)
